@@ -1,0 +1,62 @@
+import { Duration } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import {
+  type FunctionUrl,
+  FunctionUrlAuthType,
+  HttpMethod,
+  InvokeMode,
+} from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { API_FUNCTION } from "../../shared/config/resources";
+import type { Files } from "./files";
+import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+
+export interface ApiProps {
+  table: ITable;
+  files: Files;
+  /** The batch queue; the API only enqueues onto it. */
+  queue: IQueue;
+}
+
+/** The OpenAI-compatible API: one Lambda behind a streaming function URL. */
+export class Api extends Construct {
+  readonly function: NodejsFunction;
+  readonly url: FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+
+    this.function = new NodejsFunction(this, "Function", {
+      ...nodeFunctionDefaults,
+      entry: fromProjectRoot("functions/api/handler.ts"),
+      memorySize: API_FUNCTION.memoryMiB,
+      timeout: Duration.seconds(API_FUNCTION.timeoutSeconds),
+      environment: resourceEnvironment({
+        table: props.table,
+        bucket: props.files.bucket,
+        queue: props.queue,
+      }),
+    });
+
+    this.url = this.function.addFunctionUrl({
+      // Public URL: sluice authenticates requests with its own API keys.
+      authType: FunctionUrlAuthType.NONE,
+      // Completions stream token by token (server-sent events).
+      invokeMode: InvokeMode.RESPONSE_STREAM,
+      cors: {
+        allowedOrigins: ["*"],
+        allowedMethods: [HttpMethod.ALL],
+        allowedHeaders: ["*"],
+        // Headers the OpenAI SDKs read in browsers.
+        exposedHeaders: ["x-request-id", "server-timing", "x-should-retry", "retry-after"],
+        maxAge: Duration.hours(1),
+      },
+    });
+
+    props.table.grantReadWriteData(this.function);
+    props.files.grantReadWrite(this.function);
+    props.queue.grantSendMessages(this.function);
+  }
+}

@@ -1,0 +1,66 @@
+import { Duration } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import { Queue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { BATCH_QUEUE, BATCH_WORKER } from "../../shared/config/resources";
+import type { Files } from "./files";
+import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+
+export interface BatchPipelineProps {
+  table: ITable;
+  files: Files;
+}
+
+/** The batch queue, its dead-letter queue and the worker Lambda that consumes it. */
+export class BatchPipeline extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly worker: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: BatchPipelineProps) {
+    super(scope, id);
+
+    this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
+      retentionPeriod: Duration.days(BATCH_QUEUE.deadLetterRetentionDays),
+      enforceSSL: true,
+    });
+    this.queue = new Queue(this, "Queue", {
+      // At least 6 x the worker timeout, so a message is not redelivered while still in work.
+      visibilityTimeout: Duration.seconds(BATCH_QUEUE.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(BATCH_QUEUE.retentionDays),
+      deadLetterQueue: {
+        queue: this.deadLetterQueue,
+        maxReceiveCount: BATCH_QUEUE.maxReceiveCount,
+      },
+      enforceSSL: true,
+    });
+
+    this.worker = new NodejsFunction(this, "Worker", {
+      ...nodeFunctionDefaults,
+      entry: fromProjectRoot("functions/batch-worker/handler.ts"),
+      timeout: Duration.seconds(BATCH_WORKER.timeoutSeconds),
+      memorySize: BATCH_WORKER.memoryMiB,
+      environment: resourceEnvironment({
+        table: props.table,
+        bucket: props.files.bucket,
+        queue: this.queue,
+      }),
+    });
+    this.worker.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: BATCH_WORKER.batchSize,
+        // Only the failed messages of a batch are redelivered.
+        reportBatchItemFailures: true,
+        // Caps concurrent workers: the global throttle on batch traffic.
+        maxConcurrency: BATCH_WORKER.maxConcurrency,
+      }),
+    );
+
+    props.table.grantReadWriteData(this.worker);
+    props.files.grantReadWrite(this.worker);
+    // The event source grants consumption; the worker also enqueues follow-up steps.
+    this.queue.grantSendMessages(this.worker);
+  }
+}

@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { LambdaFunctionURLEvent } from "aws-lambda";
+import {
+  HTTP_INTEGRATION_CONTENT_TYPE,
+  isStreamingHandler,
+  LocalResponseStream,
+  PreludeDecoder,
+  type ResponseSink,
+} from "./awslambda";
+import { localContext } from "./lambda-context";
+
+/** Function URLs refuse request payloads over 6 MB. */
+const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+
+/** The CORS settings the CDK stack gives the function URL, applied the same way here. */
+export const CORS = {
+  allowOrigins: "*",
+  allowMethods: "*",
+  allowHeaders: "*",
+  exposeHeaders: ["x-request-id", "server-timing", "x-should-retry", "retry-after"],
+  maxAgeSeconds: 3600,
+} as const;
+
+export interface FunctionUrlServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A local Lambda function URL with InvokeMode RESPONSE_STREAM: each HTTP request becomes a
+ * payload 2.0 event, the real handler runs with a response stream, and its bytes reach the
+ * client as they are written.
+ */
+export async function startFunctionUrlServer(options: {
+  handler: unknown;
+  functionName: string;
+  port?: number;
+  host?: string;
+}): Promise<FunctionUrlServer> {
+  const { handler } = options;
+  if (!isStreamingHandler(handler)) throw new Error("the API handler is not a streaming handler");
+  const server = createServer((req, res) => {
+    void serve(req, res, handler, options.functionName);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host === "0.0.0.0" ? "127.0.0.1" : (options.host ?? "127.0.0.1")}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: (event: unknown, stream: LocalResponseStream, context: unknown) => Promise<unknown>,
+  functionName: string,
+): Promise<void> {
+  if (req.headers.origin) applyCors(res);
+  if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
+    res.writeHead(204).end();
+    return;
+  }
+  const body = await readBody(req);
+  if (body === "too large") {
+    res.writeHead(413, { "content-type": "application/json" });
+    res.end(
+      JSON.stringify({
+        Message: `Request must be smaller than ${MAX_REQUEST_BYTES} bytes for the InvokeFunction operation`,
+      }),
+    );
+    return;
+  }
+
+  const stream = new LocalResponseStream(httpSink(res));
+  res.on("close", () => {
+    if (!res.writableFinished) stream.destroy(new Error("the client closed the connection"));
+  });
+  try {
+    await handler(toFunctionUrlEvent(req, body), stream, localContext(functionName));
+  } catch (err) {
+    if (!res.headersSent) {
+      console.error(`[function-url] ${functionName} failed:`, err);
+      res.writeHead(502, { "content-type": "application/json" });
+      res.end(JSON.stringify({ Message: "Internal Server Error" }));
+    } else {
+      res.destroy();
+    }
+  }
+}
+
+/** Writes a response stream to the HTTP response, decoding the prelude when there is one. */
+function httpSink(res: ServerResponse): ResponseSink {
+  let decoder: PreludeDecoder | undefined;
+  const writeBody = (chunk: Uint8Array) =>
+    new Promise<void>((resolve) => {
+      if (chunk.length === 0 || res.destroyed) return resolve();
+      if (res.write(chunk)) resolve();
+      else res.once("drain", resolve);
+    });
+  return {
+    start(contentType) {
+      if (contentType === HTTP_INTEGRATION_CONTENT_TYPE) decoder = new PreludeDecoder();
+      else res.writeHead(200, { "content-type": contentType });
+    },
+    async write(chunk) {
+      if (!decoder) return writeBody(chunk);
+      const hadPrelude = decoder.prelude !== undefined;
+      const rest = decoder.push(chunk);
+      if (!hadPrelude && decoder.prelude) {
+        const { statusCode = 200, headers = {}, cookies } = decoder.prelude;
+        res.writeHead(
+          statusCode,
+          cookies?.length ? { ...headers, "set-cookie": cookies } : headers,
+        );
+      }
+      if (rest) await writeBody(rest);
+    },
+    end() {
+      if (!res.headersSent) res.writeHead(200);
+      res.end();
+    },
+  };
+}
+
+function applyCors(res: ServerResponse): void {
+  res.setHeader("access-control-allow-origin", CORS.allowOrigins);
+  res.setHeader("access-control-allow-methods", CORS.allowMethods);
+  res.setHeader("access-control-allow-headers", CORS.allowHeaders);
+  res.setHeader("access-control-expose-headers", CORS.exposeHeaders.join(","));
+  res.setHeader("access-control-max-age", String(CORS.maxAgeSeconds));
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | "too large"> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) {
+      req.resume();
+      return "too large";
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Lambda passes text bodies as they are and base64-encodes everything else. */
+function isTextContent(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  return /^(text\/|application\/(json|javascript|xml|x-www-form-urlencoded|x-ndjson|jsonl)|[^;]*\+(json|xml))/i.test(
+    contentType,
+  );
+}
+
+export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer): LambdaFunctionURLEvent {
+  const url = new URL(req.url ?? "/", "http://local");
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name === "cookie" || value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams)
+    query[name] = name in query ? `${query[name]},${value}` : value;
+  const text = isTextContent(req.headers["content-type"]);
+  const now = new Date();
+  const host = req.headers.host ?? "localhost";
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    cookies: req.headers.cookie ? req.headers.cookie.split(/;\s*/) : undefined,
+    headers,
+    queryStringParameters: url.search ? query : undefined,
+    requestContext: {
+      accountId: "anonymous",
+      apiId: "local",
+      domainName: host,
+      domainPrefix: host.split(".")[0] ?? host,
+      http: {
+        method: req.method ?? "GET",
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: req.headers["user-agent"] ?? "",
+      },
+      requestId: randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length ? body.toString(text ? "utf8" : "base64") : undefined,
+    isBase64Encoded: body.length > 0 && !text,
+  };
+}

@@ -1,0 +1,124 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { localContext } from "./lambda-context";
+
+// middy's handler type names a third argument that the Lambda runtime never passes.
+type SqsHandler = (
+  event: SQSEvent,
+  context: Context,
+  options: { signal: AbortSignal },
+) => Promise<SQSBatchResponse | undefined>;
+
+export interface SqsPoller {
+  stop(): Promise<void>;
+}
+
+/**
+ * What Lambda's SQS event source mapping does, on one machine: long-poll the queue, invoke
+ * the worker with SQS-shaped events, and delete only the messages that succeeded
+ * (ReportBatchItemFailures). Failed messages become visible again after the visibility
+ * timeout and move to the dead-letter queue after maxReceiveCount receives, as on AWS.
+ */
+export function startSqsPoller(options: {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  handler: SqsHandler;
+  functionName: string;
+  batchSize: number;
+  /** Concurrent invocations, like the event source's maximum concurrency. */
+  concurrency: number;
+  waitTimeSeconds?: number;
+}): SqsPoller {
+  const controller = new AbortController();
+  const loops = Array.from({ length: options.concurrency }, () =>
+    pollLoop(options, controller.signal),
+  );
+  return {
+    async stop() {
+      controller.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}
+
+async function pollLoop(
+  options: Parameters<typeof startSqsPoller>[0],
+  signal: AbortSignal,
+): Promise<void> {
+  while (!signal.aborted) {
+    let messages: Message[];
+    try {
+      const out = await options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.queueUrl,
+          MaxNumberOfMessages: options.batchSize,
+          WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+        }),
+        { abortSignal: signal },
+      );
+      messages = out.Messages ?? [];
+    } catch (err) {
+      if (signal.aborted) return;
+      console.error("[sqs-poller] receive failed:", err);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
+    if (messages.length === 0) continue;
+    await invoke(options, messages);
+  }
+}
+
+async function invoke(
+  options: Parameters<typeof startSqsPoller>[0],
+  messages: Message[],
+): Promise<void> {
+  const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn)) };
+  let failed: Set<string>;
+  try {
+    const result = await options.handler(event, localContext(options.functionName), {
+      signal: new AbortController().signal,
+    });
+    failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+  } catch (err) {
+    // A thrown error fails the whole batch: nothing is deleted.
+    console.error(`[sqs-poller] ${options.functionName} failed:`, err);
+    return;
+  }
+  const done = messages.filter((m) => m.MessageId && !failed.has(m.MessageId));
+  if (done.length === 0) return;
+  await options.sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: options.queueUrl,
+      Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+    }),
+  );
+}
+
+function toRecord(message: Message, queueArn: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? "",
+    receiptHandle: message.ReceiptHandle ?? "",
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp:
+        attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: "us-east-1",
+  };
+}

@@ -1,0 +1,236 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { createAdmin, createKey } from "../../shared/bootstrap";
+import { BATCH_WORKER, RESOURCE_ENV } from "../../shared/config/resources";
+import { createServices, type Services } from "../../shared/services";
+import { createDynamoClient, createS3Client, createSqsClient } from "../../shared/store/aws";
+import { newChannelRecord } from "../../shared/store/channels";
+import { Table } from "../../shared/store/table";
+import { installAwsLambdaGlobal } from "./awslambda";
+import { type DemoUpstream, startDemoUpstream } from "./demo-upstream";
+import { startDynamoDbLocal } from "./dynamodb-local";
+import { startSqsAndS3 } from "./fauxqs";
+import { startFunctionUrlServer } from "./function-url-server";
+import { createLocalResources, type LocalResources } from "./resources";
+import { startSqsPoller } from "./sqs-poller";
+
+export interface RealUpstream {
+  baseUrl: string;
+  apiKey?: string;
+  /** Models to serve; read from the upstream's /models when absent. */
+  models?: string[];
+}
+
+export interface LocalStackOptions {
+  /** Port of the function URL server; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  /** Keep DynamoDB's data on disk here instead of in memory. */
+  dataDir?: string;
+  /** A real OpenAI-compatible upstream for the default channel; the demo upstream otherwise. */
+  upstream?: RealUpstream;
+  /** Where to remember the admin token and demo key between runs. */
+  stateFile?: string;
+  /** Extra environment for the functions (settings such as SLUICE_CACHE_TTL_MS). */
+  env?: Record<string, string>;
+  /** Shorter than on AWS in tests, so that redelivery happens within a test. */
+  visibilityTimeoutSeconds?: number;
+}
+
+export interface LocalStack {
+  url: string;
+  adminToken: string;
+  adminUserId: string;
+  demoKey: string;
+  /** The default channel's upstream: the demo server, or the configured real one. */
+  upstream:
+    | { kind: "demo"; server: DemoUpstream }
+    | { kind: "real"; baseUrl: string; models: string[] };
+  dynamoEndpoint: string;
+  awsEndpoint: string;
+  resources: LocalResources;
+  /** Services of the stack's own process, for bootstrap and tests. */
+  services: Services;
+  stop(): Promise<void>;
+}
+
+export interface LocalState {
+  url: string;
+  adminToken: string;
+  demoKey: string;
+}
+
+/**
+ * The whole of sluice on one machine: DynamoDB Local, fauxqs, the real API handler behind a
+ * local function URL, and the real batch worker behind a local SQS poller.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  useLocalAwsEnvironment();
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => {});
+  };
+  try {
+    const dynamo = await startDynamoDbLocal({ dataDir: options.dataDir });
+    stops.push(dynamo.stop);
+    const aws = await startSqsAndS3();
+    stops.push(aws.stop);
+
+    process.env[RESOURCE_ENV.dynamoEndpoint] = dynamo.endpoint;
+    process.env[RESOURCE_ENV.awsEndpoint] = aws.endpoint;
+    const clients = { dynamo: createDynamoClient(), s3: createS3Client(), sqs: createSqsClient() };
+    const resources = await createLocalResources(clients, {
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    });
+    Object.assign(process.env, {
+      [RESOURCE_ENV.table]: resources.tableName,
+      [RESOURCE_ENV.bucket]: resources.bucketName,
+      [RESOURCE_ENV.queueUrl]: resources.queueUrl,
+      ...options.env,
+    });
+
+    const services = createServices({ table: new Table(clients.dynamo, resources.tableName) });
+    const upstream = await configureDefaultChannel(services, options.upstream);
+    if (upstream.kind === "demo") stops.push(upstream.server.close);
+
+    // The handlers read their environment when imported, so they are imported only now.
+    installAwsLambdaGlobal();
+    const api = await import("../../functions/api/handler");
+    const worker = await import("../../functions/batch-worker/handler");
+    const server = await startFunctionUrlServer({
+      handler: api.handler,
+      functionName: "sluice-api",
+      port: options.port,
+      host: options.host,
+    });
+    stops.push(server.close);
+    const poller = startSqsPoller({
+      sqs: clients.sqs,
+      queueUrl: resources.queueUrl,
+      queueArn: resources.queueArn,
+      handler: worker.handler,
+      functionName: "sluice-batch-worker",
+      batchSize: BATCH_WORKER.batchSize,
+      concurrency: BATCH_WORKER.maxConcurrency,
+    });
+    stops.push(poller.stop);
+    stops.push(async () => destroyClients(clients));
+
+    const credentials = await ensureCredentials(services, options.stateFile, server.url);
+    return {
+      url: server.url,
+      ...credentials,
+      upstream,
+      dynamoEndpoint: dynamo.endpoint,
+      awsEndpoint: aws.endpoint,
+      resources,
+      services,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The local stack talks only to its emulators, whatever AWS settings the shell has. */
+function useLocalAwsEnvironment(): void {
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+}
+
+async function configureDefaultChannel(
+  services: Services,
+  real: RealUpstream | undefined,
+): Promise<LocalStack["upstream"]> {
+  if (real) {
+    const models = real.models?.length ? real.models : await listUpstreamModels(real);
+    await services.channels.put(
+      newChannelRecord({
+        id: "default",
+        name: "default",
+        baseUrl: real.baseUrl,
+        key: real.apiKey ?? "",
+        models,
+      }),
+    );
+    return { kind: "real", baseUrl: real.baseUrl, models };
+  }
+  const server = await startDemoUpstream();
+  await services.channels.put(
+    newChannelRecord({
+      id: "default",
+      name: "demo upstream",
+      baseUrl: server.baseUrl,
+      models: server.models,
+    }),
+  );
+  return { kind: "demo", server };
+}
+
+async function listUpstreamModels(upstream: RealUpstream): Promise<string[]> {
+  const url = `${upstream.baseUrl.replace(/\/+$/, "")}/models`;
+  const response = await fetch(url, {
+    headers: upstream.apiKey ? { authorization: `Bearer ${upstream.apiKey}` } : {},
+  });
+  if (!response.ok) {
+    throw new Error(
+      `GET ${url} answered ${response.status}; set SLUICE_UPSTREAM_MODELS to list the models yourself`,
+    );
+  }
+  const body = (await response.json()) as { data?: { id: string }[] };
+  return (body.data ?? []).map((m) => m.id).sort();
+}
+
+/** Reuses the previous run's admin token and demo key when the data survived; else creates them. */
+async function ensureCredentials(
+  services: Services,
+  stateFile: string | undefined,
+  url: string,
+): Promise<{ adminToken: string; adminUserId: string; demoKey: string }> {
+  const previous = stateFile && existsSync(stateFile) ? readState(stateFile) : undefined;
+  if (previous) {
+    const admin = await services.users.findByAccessToken(previous.adminToken);
+    const key = await services.apiKeys.findBySecret(previous.demoKey);
+    if (admin && key) {
+      writeState(stateFile, { url, adminToken: previous.adminToken, demoKey: previous.demoKey });
+      return { adminToken: previous.adminToken, adminUserId: admin.id, demoKey: previous.demoKey };
+    }
+  }
+  const { user, accessToken } = await createAdmin(services);
+  const { secret } = await createKey(services, { userId: user.id, name: "demo" });
+  writeState(stateFile, { url, adminToken: accessToken, demoKey: secret });
+  return { adminToken: accessToken, adminUserId: user.id, demoKey: secret };
+}
+
+function readState(file: string): LocalState | undefined {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as LocalState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(file: string | undefined, state: LocalState): void {
+  if (!file) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+function destroyClients(clients: {
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+  s3: { destroy(): void };
+}): void {
+  clients.dynamo.destroy();
+  clients.sqs.destroy();
+  clients.s3.destroy();
+}

@@ -1,0 +1,71 @@
+/**
+ * The one definition of sluice's AWS resources. The CDK constructs and the local stack
+ * (infra/local) both read these, so the two can never drift apart.
+ */
+
+export const TABLE = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  ttlAttribute: "ttl",
+  gsi1: { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+} as const;
+
+/** Object key prefixes in the files bucket; each has its own lifecycle rule. */
+export const BUCKET_PREFIXES = {
+  /** Files uploaded through /v1/files and /v1/uploads. */
+  files: "files/",
+  /** Batch output and error files. */
+  batchOutputs: "batch-outputs/",
+  /** Batch working data: upload parts, chunk plans and chunk results. */
+  batchWork: "work/",
+} as const;
+
+/**
+ * S3 counts lifecycle expiry in whole days and 1 is the shortest it allows. The API enforces
+ * the real retentions (hours) through expires_at; the lifecycle rules only clean up after.
+ */
+export const LIFECYCLE_EXPIRATION_DAYS = 1;
+export const ABORT_INCOMPLETE_MULTIPART_DAYS = 1;
+
+export const BATCH_WORKER = {
+  timeoutSeconds: 300,
+  /** Lines run concurrently within a chunk; memory also buys CPU on Lambda. */
+  memoryMiB: 512,
+  /** The event source's cap on concurrent workers: the global throttle for batch traffic. */
+  maxConcurrency: 10,
+  /** SQS messages handed to one worker invocation. */
+  batchSize: 1,
+} as const;
+
+export const BATCH_QUEUE = {
+  /** AWS asks for at least 6 x the function timeout when a Lambda consumes the queue. */
+  visibilityTimeoutSeconds: BATCH_WORKER.timeoutSeconds * 6,
+  /** Receives before a message moves to the dead-letter queue. */
+  maxReceiveCount: 5,
+  retentionDays: 4,
+  deadLetterRetentionDays: 14,
+} as const;
+
+export const API_FUNCTION = {
+  /** Long enough for slow streamed completions. */
+  timeoutSeconds: 900,
+  memoryMiB: 1024,
+} as const;
+
+/** Names the local stack gives its resources; on AWS CloudFormation names them. */
+export const LOCAL_RESOURCE_NAMES = {
+  table: "sluice",
+  bucket: "sluice-files",
+  queue: "sluice-batch",
+  deadLetterQueue: "sluice-batch-dlq",
+} as const;
+
+/** Environment variables through which the functions learn their resources. */
+export const RESOURCE_ENV = {
+  table: "SLUICE_TABLE",
+  bucket: "SLUICE_BUCKET",
+  queueUrl: "SLUICE_BATCH_QUEUE_URL",
+  /** Local only: endpoints of the emulators. */
+  dynamoEndpoint: "SLUICE_DYNAMODB_ENDPOINT",
+  awsEndpoint: "SLUICE_AWS_ENDPOINT",
+} as const;

@@ -1,0 +1,26 @@
+/**
+ * Runtime settings, read once per process from the environment. Every one has a default
+ * that suits a real deployment; the names are listed in the README.
+ */
+export interface Settings {
+  /** How long keys, channels and prices are served from memory before being re-read. */
+  cacheTtlMs: number;
+  /** Time allowed for an upstream to send its response headers. */
+  upstreamTimeoutMs: number;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  return {
+    cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
+    upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
+  };
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`${name} must be a whole number, got "${raw}"`);
+  return value;
+}

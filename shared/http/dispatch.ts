@@ -1,0 +1,83 @@
+import type { Services } from "../services";
+import { ApiError, serverError } from "./errors";
+import type { Call, Route } from "./route";
+import { Router } from "./router";
+import { Timing } from "./timing";
+import type { GatewayRequest, GatewayResponse, RequestContext } from "./types";
+
+export type Dispatch = (
+  request: GatewayRequest,
+  context: RequestContext,
+) => Promise<GatewayResponse>;
+
+/**
+ * Turns routes into one request handler: match, authenticate, run, and render errors in
+ * the envelope the caller expects (OpenAI's on /v1, one-api's on /api). Every response
+ * gets x-request-id and Server-Timing.
+ */
+export function createDispatcher(routes: readonly Route[], services: Services): Dispatch {
+  const router = new Router(routes);
+  return async (request, context) => {
+    const timing = new Timing(request.receivedAt);
+    let response: GatewayResponse;
+    try {
+      const match = router.match(request.method, request.path);
+      if (!match) {
+        throw new ApiError(404, `Invalid URL (${request.method} ${request.path})`);
+      }
+      if ("methodNotAllowed" in match) {
+        throw new ApiError(405, `Method ${request.method} is not allowed on ${request.path}.`);
+      }
+      response = await run(match.route, {
+        request,
+        params: match.params,
+        principal: undefined,
+        services,
+        context,
+        timing,
+      });
+    } catch (err) {
+      response = renderError(err, request);
+    }
+    response.headers["x-request-id"] = request.id;
+    response.headers["server-timing"] = timing.header();
+    return response;
+  };
+}
+
+async function run(route: Route, call: Call): Promise<GatewayResponse> {
+  const { auth } = call.services;
+  switch (route.auth) {
+    case "none":
+      return route.handle(call);
+    case "apiKey":
+      return route.handle({ ...call, principal: await auth.apiKey(call.request) });
+    case "accessToken":
+      return route.handle({ ...call, principal: await auth.accessToken(call.request) });
+  }
+}
+
+function renderError(err: unknown, request: GatewayRequest): GatewayResponse {
+  const error = err instanceof ApiError ? err : unexpected(err, request);
+  const management = request.path.startsWith("/api/");
+  const body = management ? { success: false, message: error.message } : error.toJSON();
+  return {
+    status: error.status,
+    headers: { "content-type": "application/json", ...error.headers },
+    body: JSON.stringify(body),
+  };
+}
+
+function unexpected(err: unknown, request: GatewayRequest): ApiError {
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "unhandled error",
+      requestId: request.id,
+      method: request.method,
+      path: request.path,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    }),
+  );
+  return serverError(request.id);
+}

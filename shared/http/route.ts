@@ -1,0 +1,36 @@
+import type { KeyPrincipal, UserPrincipal } from "../auth/authenticate";
+import type { Services } from "../services";
+import type { Timing } from "./timing";
+import type { GatewayRequest, GatewayResponse, RequestContext } from "./types";
+
+/** Everything a route handler gets for one request. */
+export interface Call<P = undefined> {
+  request: GatewayRequest;
+  params: Record<string, string>;
+  principal: P;
+  services: Services;
+  context: RequestContext;
+  timing: Timing;
+}
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+type Handler<P> = (call: Call<P>) => Promise<GatewayResponse>;
+
+export type Route =
+  | { method: Method; path: string; auth: "none"; handle: Handler<undefined> }
+  | { method: Method; path: string; auth: "apiKey"; handle: Handler<KeyPrincipal> }
+  | { method: Method; path: string; auth: "accessToken"; handle: Handler<UserPrincipal> };
+
+/** A /v1 route, called with an `sk-` key. */
+export function keyRoute(method: Method, path: string, handle: Handler<KeyPrincipal>): Route {
+  return { method, path, auth: "apiKey", handle };
+}
+
+/** A management route, called with a system access token. */
+export function userRoute(method: Method, path: string, handle: Handler<UserPrincipal>): Route {
+  return { method, path, auth: "accessToken", handle };
+}
+
+export function publicRoute(method: Method, path: string, handle: Handler<undefined>): Route {
+  return { method, path, auth: "none", handle };
+}

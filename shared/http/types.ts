@@ -1,0 +1,38 @@
+/**
+ * A request as the core sees it: plain data, whatever edge it came through (a Lambda
+ * function URL, the local server, a batch line).
+ */
+export interface GatewayRequest {
+  /** Also sent back as x-request-id. */
+  readonly id: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Header names are lower-case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Uint8Array;
+  /** performance.now() when the edge received the request. */
+  readonly receivedAt: number;
+}
+
+/** A streamed body is any async iterable of bytes; the edge writes each chunk as it comes. */
+export type ResponseBody = Uint8Array | string | AsyncIterable<Uint8Array>;
+
+export interface GatewayResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: ResponseBody;
+}
+
+/** What the edge offers a request besides its data. */
+export interface RequestContext {
+  /**
+   * Registers work that must finish before the invocation ends but that the client should
+   * not wait for (settlement, usage logs). The edge awaits it after the last byte.
+   */
+  waitUntil(work: Promise<unknown>): void;
+}
+
+export function isStreamBody(body: ResponseBody): body is AsyncIterable<Uint8Array> {
+  return typeof body === "object" && Symbol.asyncIterator in body;
+}

@@ -1,0 +1,28 @@
+import type { KeyPrincipal } from "../auth/authenticate";
+import { modelNotFound } from "../http/errors";
+import { json } from "../http/responses";
+import { type Call, keyRoute } from "../http/route";
+import { keyAllowsModel } from "../relay/route-model";
+
+/** GET /v1/models: exactly the models this key may use. */
+export const listModels = keyRoute("GET", "/v1/models", async (call) => {
+  const models = await usableModels(call);
+  return json(200, { object: "list", data: models.map(modelObject) });
+});
+
+/** GET /v1/models/{model} */
+export const retrieveModel = keyRoute("GET", "/v1/models/:model*", async (call) => {
+  const model = call.params.model as string;
+  const models = await usableModels(call);
+  if (!models.includes(model)) throw modelNotFound(model);
+  return json(200, modelObject(model));
+});
+
+async function usableModels(call: Call<KeyPrincipal>): Promise<string[]> {
+  const served = await call.services.channelDirectory.models();
+  return served.filter((model) => keyAllowsModel(call.principal, model));
+}
+
+function modelObject(id: string) {
+  return { id, object: "model", created: 0, owned_by: "system" };
+}

@@ -1,0 +1,10 @@
+import { type ChannelAdapter, contentHeaders, joinUrl } from "./adapter";
+
+/** Any OpenAI-compatible API: OpenAI itself, or a relay, vLLM, Ollama, … at `baseUrl`. */
+export const openaiAdapter: ChannelAdapter = {
+  request(channel, call) {
+    const headers = contentHeaders(call);
+    if (channel.key) headers.authorization = `Bearer ${channel.key}`;
+    return { url: joinUrl(channel.baseUrl, call.path), method: "POST", headers, body: call.body };
+  },
+};

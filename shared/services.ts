@@ -1,0 +1,46 @@
+import { Authenticator } from "./auth/authenticate";
+import { loadSettings, type Settings } from "./config/settings";
+import { ChannelDirectory } from "./relay/channel-directory";
+import type { Fetch } from "./relay/upstream";
+import { ApiKeys } from "./store/api-keys";
+import { Channels } from "./store/channels";
+import type { Table } from "./store/table";
+import { Users } from "./store/users";
+
+/**
+ * The long-lived parts of sluice, created once per process (per Lambda instance) and shared
+ * by every request: stores, caches and the upstream HTTP client.
+ */
+export interface Services {
+  settings: Settings;
+  table: Table;
+  users: Users;
+  apiKeys: ApiKeys;
+  channels: Channels;
+  channelDirectory: ChannelDirectory;
+  auth: Authenticator;
+  /** Upstream HTTP; Node's fetch keeps connections alive across requests. */
+  fetch: Fetch;
+}
+
+export function createServices(options: {
+  table: Table;
+  settings?: Settings;
+  fetch?: Fetch;
+}): Services {
+  const settings = options.settings ?? loadSettings();
+  const { table } = options;
+  const users = new Users(table);
+  const apiKeys = new ApiKeys(table);
+  const channels = new Channels(table);
+  return {
+    settings,
+    table,
+    users,
+    apiKeys,
+    channels,
+    channelDirectory: new ChannelDirectory(channels, settings.cacheTtlMs),
+    auth: new Authenticator(apiKeys, users, settings.cacheTtlMs),
+    fetch: options.fetch ?? globalThis.fetch,
+  };
+}

@@ -1,0 +1,66 @@
+import type { Table } from "./table";
+
+export type ChannelType = "openai" | "azure" | "azure-speech";
+export type ChannelStatus = "enabled" | "disabled";
+
+/** An upstream provider account that sluice relays to. */
+export interface ChannelRecord {
+  id: string;
+  type: ChannelType;
+  name: string;
+  /** e.g. https://api.openai.com/v1, or an Azure resource endpoint. */
+  baseUrl: string;
+  /** The provider's secret. Never returned in full by the API. */
+  key: string;
+  /** Model names clients may ask this channel for. */
+  models: string[];
+  /** Client model name -> the name the upstream knows (or the Azure deployment). */
+  modelMapping: Record<string, string>;
+  priority: number;
+  weight: number;
+  status: ChannelStatus;
+  /** Why the channel was disabled, when sluice disabled it itself. */
+  disabledReason: string | null;
+  /** Provider-specific settings, e.g. Azure's api-version or a speech region. */
+  config: Record<string, string>;
+  createdAt: number;
+}
+
+export const channelKey = (id: string) => ({ pk: "CHANNEL", sk: id });
+
+export class Channels {
+  constructor(private readonly table: Table) {}
+
+  async list(): Promise<ChannelRecord[]> {
+    return this.table.queryAll<ChannelRecord>({
+      keyCondition: "pk = :pk",
+      values: { ":pk": "CHANNEL" },
+    });
+  }
+
+  async get(id: string): Promise<ChannelRecord | undefined> {
+    return this.table.get<ChannelRecord>(channelKey(id), true);
+  }
+
+  async put(channel: ChannelRecord): Promise<void> {
+    await this.table.put({ ...channelKey(channel.id), ...channel });
+  }
+}
+
+export function newChannelRecord(
+  fields: Pick<ChannelRecord, "id" | "baseUrl" | "models"> & Partial<ChannelRecord>,
+): ChannelRecord {
+  return {
+    type: "openai",
+    name: fields.id,
+    key: "",
+    modelMapping: {},
+    priority: 0,
+    weight: 1,
+    status: "enabled",
+    disabledReason: null,
+    config: {},
+    createdAt: Math.floor(Date.now() / 1000),
+    ...fields,
+  };
+}

@@ -1,0 +1,104 @@
+import { isUsage, type Usage } from "../relay/usage";
+import type { SseRelay, StreamOutcome } from "./relay-stream";
+import { type SseEvent, sseData } from "./sse";
+
+export interface CompletionStreamOptions {
+  /** Chat chunks carry `delta`s; legacy completion chunks carry `text`. */
+  kind: "chat" | "text";
+  /** The model name to report to the client when the channel mapped it to another. */
+  reportModel?: string;
+  /**
+   * sluice always asks the upstream for usage (to bill it); when the client did not ask,
+   * the usage-only chunk is removed again.
+   */
+  stripUsage: boolean;
+}
+
+/**
+ * Relays a chat or legacy completion stream. Unchanged events go out byte for byte; only
+ * events that must change (model name, usage) are re-serialised. Records the usage and the
+ * delivered text, for settlement.
+ */
+export class CompletionStreamRelay implements SseRelay {
+  usage: Usage | undefined;
+  /** The text delivered so far; tokens are counted from it when the upstream reports no usage. */
+  deliveredText = "";
+  private sawDone = false;
+  private sawFinishReason = false;
+
+  constructor(
+    private readonly options: CompletionStreamOptions,
+    private readonly closed: (
+      outcome: StreamOutcome,
+      relay: CompletionStreamRelay,
+    ) => void = () => {},
+  ) {}
+
+  onEvents(events: SseEvent[]): string {
+    let out = "";
+    for (const event of events) out += this.relayEvent(event);
+    return out;
+  }
+
+  onUpstreamEnd(): { text: string; complete: boolean } {
+    // Some OpenAI-compatible servers end after the finish_reason without `[DONE]`.
+    if (!this.sawDone && this.sawFinishReason) return { text: sseData("[DONE]"), complete: true };
+    return { text: "", complete: this.sawDone };
+  }
+
+  onClose(outcome: StreamOutcome): void {
+    this.closed(outcome, this);
+  }
+
+  private relayEvent(event: SseEvent): string {
+    const data = event.data;
+    if (data === undefined) return event.raw;
+    if (data === "[DONE]") {
+      this.sawDone = true;
+      return event.raw;
+    }
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      return event.raw;
+    }
+    let changed = false;
+    if (isUsage(chunk.usage)) {
+      this.usage = chunk.usage;
+      if (this.options.stripUsage) {
+        if (!Array.isArray(chunk.choices) || chunk.choices.length === 0) return "";
+        delete chunk.usage;
+        changed = true;
+      }
+    }
+    this.record(chunk.choices);
+    if (this.options.reportModel && typeof chunk.model === "string") {
+      chunk.model = this.options.reportModel;
+      changed = true;
+    }
+    return changed ? sseData(JSON.stringify(chunk)) : event.raw;
+  }
+
+  private record(choices: unknown): void {
+    if (!Array.isArray(choices)) return;
+    for (const choice of choices as Record<string, unknown>[]) {
+      if (choice.finish_reason) this.sawFinishReason = true;
+      if (this.options.kind === "text") {
+        if (typeof choice.text === "string") this.deliveredText += choice.text;
+        continue;
+      }
+      const delta = choice.delta as Record<string, unknown> | undefined;
+      if (!delta) continue;
+      if (typeof delta.content === "string") this.deliveredText += delta.content;
+      if (typeof delta.refusal === "string") this.deliveredText += delta.refusal;
+      if (Array.isArray(delta.tool_calls)) {
+        for (const call of delta.tool_calls as {
+          function?: { name?: string; arguments?: string };
+        }[]) {
+          this.deliveredText += (call.function?.name ?? "") + (call.function?.arguments ?? "");
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { type SseEvent, SseParser, sseData } from "./sse";
+
+/** How a relayed stream ended. */
+export type StreamOutcome =
+  /** The upstream finished normally. */
+  | "completed"
+  /** The upstream stopped or failed before finishing; the client got an error event. */
+  | "interrupted"
+  /** The client went away. */
+  | "client_closed";
+
+/** Decides what the client sees of each upstream event. */
+export interface SseRelay {
+  /** Text to send for these events ("" to send nothing). */
+  onEvents(events: SseEvent[]): string;
+  /**
+   * The upstream body ended, cleanly or not. Returns any closing text for the client and
+   * whether the response was complete; an incomplete one is followed by an error event.
+   */
+  onUpstreamEnd(): { text: string; complete: boolean };
+  /** Called exactly once, after the last byte went out (or could not). */
+  onClose(outcome: StreamOutcome): void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Relays an upstream SSE body to the client as it arrives. If the upstream breaks off
+ * before its final event, the client gets `data: {"error": …}`, which the OpenAI SDKs
+ * raise as an APIError. `abort` cancels the upstream when the client goes away.
+ */
+export function relaySse(
+  upstream: AsyncIterable<Uint8Array>,
+  relay: SseRelay,
+  abort: () => void,
+): AsyncIterable<Uint8Array> {
+  let clientClosed = false;
+  const generator = (async function* () {
+    const parser = new SseParser();
+    let outcome: StreamOutcome = "interrupted";
+    try {
+      try {
+        for await (const chunk of upstream) {
+          const text = relay.onEvents(parser.push(chunk));
+          if (text) yield encoder.encode(text);
+        }
+        const tail = relay.onEvents(parser.end());
+        if (tail) yield encoder.encode(tail);
+      } catch (err) {
+        if (clientClosed) throw err;
+        // The upstream connection failed mid-stream: fall through to the error event.
+      }
+      if (!clientClosed) {
+        const end = relay.onUpstreamEnd();
+        if (end.text) yield encoder.encode(end.text);
+        if (end.complete) outcome = "completed";
+        else yield encoder.encode(streamErrorEvent());
+      }
+    } finally {
+      relay.onClose(clientClosed ? "client_closed" : outcome);
+    }
+  })();
+  const close = () => {
+    clientClosed = true;
+    abort();
+  };
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => generator.next(),
+      return: (value?: unknown) => {
+        close();
+        return generator.return(value as undefined);
+      },
+      throw: (error?: unknown) => {
+        close();
+        return generator.throw(error);
+      },
+    }),
+  };
+}
+
+export function streamErrorEvent(
+  message = "The upstream provider stopped before the response was complete.",
+): string {
+  return sseData(
+    JSON.stringify({
+      error: { message, type: "upstream_error", param: null, code: "stream_interrupted" },
+    }),
+  );
+}

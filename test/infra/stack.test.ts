@@ -1,0 +1,406 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { App, type CfnElement } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import { describe, expect, it } from "vitest";
+import { SluiceStack } from "../../infra/stack";
+import {
+  ABORT_INCOMPLETE_MULTIPART_DAYS,
+  API_FUNCTION,
+  BATCH_QUEUE,
+  BATCH_WORKER,
+  BUCKET_PREFIXES,
+  LIFECYCLE_EXPIRATION_DAYS,
+  RESOURCE_ENV,
+  TABLE,
+} from "../../shared/config/resources";
+
+// Synthesised once for the whole file (bundling both functions takes a few seconds), with the
+// feature flags from cdk.json so the template is the one `cdk synth` produces.
+const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8"));
+const app = new App({ context: cdkJson.context });
+const stack = new SluiceStack(app, "SluiceStack");
+const template = Template.fromStack(stack);
+
+type Json = Record<string, unknown>;
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+/** The logical ID of a construct's CloudFormation resource. */
+function logicalId(construct: IConstruct): string {
+  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+const ids = {
+  table: logicalId(stack.store.table),
+  bucket: logicalId(stack.files.bucket),
+  queue: logicalId(stack.batch.queue),
+  deadLetterQueue: logicalId(stack.batch.deadLetterQueue),
+  worker: logicalId(stack.batch.worker),
+  api: logicalId(stack.api.function),
+  url: logicalId(stack.api.url),
+};
+
+/** [name, logical ID] of both functions, for assertions they must both pass. */
+const FUNCTIONS = [
+  ["api", ids.api],
+  ["worker", ids.worker],
+] as const;
+
+const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
+const under = (id: string, suffix: string) => ({ "Fn::Join": ["", [arnOf(id), suffix]] });
+
+function resource(id: string): Json {
+  const found = template.toJSON().Resources[id];
+  if (!found) throw new Error(`no resource ${id} in the template`);
+  return found;
+}
+
+function properties(id: string): Json {
+  return resource(id).Properties as Json;
+}
+
+/** The statements of the IAM policies attached to a function's role. */
+function roleStatements(functionId: string): Statement[] {
+  const roleRef = (properties(functionId).Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"];
+  const policies = template.findResources("AWS::IAM::Policy", {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleRef[0] }]) },
+  });
+  const statements = Object.values(policies).flatMap(
+    (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
+  );
+  expect(statements.length).toBeGreaterThan(0);
+  return statements;
+}
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Whether an IAM action pattern such as `s3:GetObject*` covers an action. */
+function covers(pattern: string, action: string): boolean {
+  const regex = new RegExp(
+    `^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`,
+  );
+  return regex.test(action);
+}
+
+/** Whether the statements allow `action`, on `onResource` if given, else on any resource. */
+function allows(statements: Statement[], action: string, onResource?: unknown): boolean {
+  return statements.some(
+    (statement) =>
+      statement.Effect === "Allow" &&
+      asArray(statement.Action).some((pattern) => covers(pattern, action)) &&
+      (onResource === undefined ||
+        asArray(statement.Resource).some(
+          (granted) => JSON.stringify(granted) === JSON.stringify(onResource),
+        )),
+  );
+}
+
+const TABLE_ITEM_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:Query",
+  "dynamodb:BatchGetItem",
+  "dynamodb:BatchWriteItem",
+  "dynamodb:ConditionCheckItem",
+];
+const OBJECT_ACTIONS = [
+  "s3:GetObject",
+  "s3:PutObject",
+  "s3:DeleteObject",
+  "s3:AbortMultipartUpload",
+  "s3:ListMultipartUploadParts",
+];
+const CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"];
+
+describe("store", () => {
+  it("is the only table", () => {
+    template.resourceCountIs("AWS::DynamoDB::Table", 1);
+  });
+
+  it("keys items by string pk/sk", () => {
+    const table = properties(ids.table);
+    expect(table.KeySchema).toEqual([
+      { AttributeName: TABLE.partitionKey, KeyType: "HASH" },
+      { AttributeName: TABLE.sortKey, KeyType: "RANGE" },
+    ]);
+    expect(TABLE.partitionKey).toBe("pk");
+    expect(TABLE.sortKey).toBe("sk");
+    expect(table.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+        { AttributeName: "gsi1pk", AttributeType: "S" },
+        { AttributeName: "gsi1sk", AttributeType: "S" },
+      ]),
+    );
+  });
+
+  it("has the gsi1 index projecting all attributes", () => {
+    expect(properties(ids.table).GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: TABLE.gsi1.name,
+        KeySchema: [
+          { AttributeName: TABLE.gsi1.partitionKey, KeyType: "HASH" },
+          { AttributeName: TABLE.gsi1.sortKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      },
+    ]);
+  });
+
+  it("expires items through the ttl attribute", () => {
+    expect(properties(ids.table).TimeToLiveSpecification).toEqual({
+      AttributeName: "ttl",
+      Enabled: true,
+    });
+  });
+
+  it("bills on demand, keeps point-in-time backups and survives stack deletion", () => {
+    const table = resource(ids.table);
+    expect(properties(ids.table).BillingMode).toBe("PAY_PER_REQUEST");
+    expect(properties(ids.table).PointInTimeRecoverySpecification).toEqual({
+      PointInTimeRecoveryEnabled: true,
+    });
+    expect(table.DeletionPolicy).toBe("Retain");
+    expect(table.UpdateReplacePolicy).toBe("Retain");
+  });
+});
+
+describe("files bucket", () => {
+  it("blocks all public access and encrypts with S3-managed keys", () => {
+    const bucket = properties(ids.bucket);
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [
+        { ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } },
+      ],
+    });
+  });
+
+  it("denies requests without TLS", () => {
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: ids.bucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Action: "s3:*",
+            Principal: { AWS: "*" },
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("expires objects and aborts multipart uploads under each prefix after a day", () => {
+    const rules = (properties(ids.bucket).LifecycleConfiguration as { Rules: Json[] }).Rules;
+    expect(Object.values(BUCKET_PREFIXES)).toEqual(["files/", "batch-outputs/", "work/"]);
+    expect(LIFECYCLE_EXPIRATION_DAYS).toBe(1);
+    expect(ABORT_INCOMPLETE_MULTIPART_DAYS).toBe(1);
+    for (const prefix of Object.values(BUCKET_PREFIXES)) {
+      expect(rules).toContainEqual(
+        expect.objectContaining({
+          Prefix: prefix,
+          Status: "Enabled",
+          ExpirationInDays: 1,
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        }),
+      );
+    }
+    // Expiry never reaches beyond sluice's prefixes.
+    for (const rule of rules.filter((r) => r.ExpirationInDays !== undefined)) {
+      expect(Object.values(BUCKET_PREFIXES)).toContain(rule.Prefix);
+    }
+  });
+});
+
+describe("batch pipeline", () => {
+  it("redrives failing messages to the dead-letter queue", () => {
+    expect(properties(ids.queue).RedrivePolicy).toEqual({
+      deadLetterTargetArn: arnOf(ids.deadLetterQueue),
+      maxReceiveCount: BATCH_QUEUE.maxReceiveCount,
+    });
+  });
+
+  it("keeps messages invisible for at least 6 x the worker timeout", () => {
+    const visibility = properties(ids.queue).VisibilityTimeout as number;
+    const workerTimeout = properties(ids.worker).Timeout as number;
+    expect(workerTimeout).toBe(BATCH_WORKER.timeoutSeconds);
+    expect(visibility).toBe(BATCH_QUEUE.visibilityTimeoutSeconds);
+    expect(visibility).toBeGreaterThanOrEqual(6 * workerTimeout);
+  });
+
+  it("retains messages as configured", () => {
+    const day = 86_400;
+    expect(properties(ids.queue).MessageRetentionPeriod).toBe(BATCH_QUEUE.retentionDays * day);
+    expect(properties(ids.deadLetterQueue).MessageRetentionPeriod).toBe(
+      BATCH_QUEUE.deadLetterRetentionDays * day,
+    );
+  });
+
+  it("denies queue access without TLS", () => {
+    for (const queue of [ids.queue, ids.deadLetterQueue]) {
+      template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Deny",
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("feeds the worker from the queue, reporting item failures, with capped concurrency", () => {
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: arnOf(ids.queue),
+      FunctionName: { Ref: ids.worker },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      BatchSize: BATCH_WORKER.batchSize,
+      ScalingConfig: { MaximumConcurrency: BATCH_WORKER.maxConcurrency },
+    });
+  });
+});
+
+describe("functions", () => {
+  it.each(FUNCTIONS)("%s runs Node 22 on arm64 with sluice's resource environment", (_, id) => {
+    const fn = properties(id);
+    expect(fn.Runtime).toBe("nodejs22.x");
+    expect(fn.Architectures).toEqual(["arm64"]);
+    expect(fn.Handler).toBe("index.handler");
+    expect((fn.Environment as { Variables: Json }).Variables).toEqual({
+      [RESOURCE_ENV.table]: { Ref: ids.table },
+      [RESOURCE_ENV.bucket]: { Ref: ids.bucket },
+      [RESOURCE_ENV.queueUrl]: { Ref: ids.queue },
+      NODE_OPTIONS: "--enable-source-maps",
+    });
+  });
+
+  it.each(FUNCTIONS)("%s is bundled locally into minified ESM with a require shim", (_, id) => {
+    const code = properties(id).Code as { S3Key: string };
+    const assetDir = join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+    const bundle = readFileSync(join(assetDir, "index.mjs"), "utf8");
+    expect(bundle.split("\n")[0]).toMatch(/createRequire.*const require = .*\(import\.meta\.url\)/);
+    expect(bundle).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    // Minified: the bundle is a handful of very long lines, not formatted source.
+    expect(bundle.split("\n").length).toBeLessThan(20);
+    expect(existsSync(join(assetDir, "index.mjs.map"))).toBe(true);
+  });
+
+  it("gives the API the configured memory and a timeout of at least 5 minutes", () => {
+    const api = properties(ids.api);
+    expect(api.MemorySize).toBe(API_FUNCTION.memoryMiB);
+    expect(api.Timeout).toBe(API_FUNCTION.timeoutSeconds);
+    expect(api.Timeout).toBeGreaterThanOrEqual(300);
+    expect(properties(ids.worker).MemorySize).toBe(BATCH_WORKER.memoryMiB);
+  });
+});
+
+describe("function URL", () => {
+  it("streams responses from the API function, unauthenticated, with open CORS", () => {
+    template.resourceCountIs("AWS::Lambda::Url", 1);
+    expect(properties(ids.url)).toEqual({
+      TargetFunctionArn: arnOf(ids.api),
+      AuthType: "NONE",
+      InvokeMode: "RESPONSE_STREAM",
+      Cors: {
+        AllowOrigins: ["*"],
+        AllowMethods: ["*"],
+        AllowHeaders: ["*"],
+        ExposeHeaders: ["x-request-id", "server-timing", "x-should-retry", "retry-after"],
+        MaxAge: 3600,
+      },
+    });
+  });
+
+  it("lets anyone invoke the API function through the URL only", () => {
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunctionUrl",
+      FunctionName: arnOf(ids.api),
+      FunctionUrlAuthType: "NONE",
+      Principal: "*",
+    });
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: arnOf(ids.api),
+      InvokedViaFunctionUrl: true,
+      Principal: "*",
+    });
+  });
+});
+
+describe("permissions", () => {
+  it("lets the API send to the batch queue but not consume it", () => {
+    const api = roleStatements(ids.api);
+    expect(allows(api, "sqs:SendMessage", arnOf(ids.queue))).toBe(true);
+    for (const action of CONSUME_ACTIONS) expect(allows(api, action), action).toBe(false);
+  });
+
+  it("lets the worker consume the batch queue and enqueue follow-up steps", () => {
+    const worker = roleStatements(ids.worker);
+    for (const action of [...CONSUME_ACTIONS, "sqs:SendMessage"]) {
+      expect(allows(worker, action, arnOf(ids.queue)), action).toBe(true);
+    }
+  });
+
+  it.each(FUNCTIONS)(
+    "lets the %s read and write items in the table and query its indexes",
+    (_, id) => {
+      const statements = roleStatements(id);
+      for (const action of TABLE_ITEM_ACTIONS) {
+        expect(allows(statements, action, arnOf(ids.table)), action).toBe(true);
+      }
+      expect(allows(statements, "dynamodb:Query", under(ids.table, "/index/*"))).toBe(true);
+      // Data access only: no table administration.
+      expect(allows(statements, "dynamodb:DeleteTable")).toBe(false);
+    },
+  );
+
+  it.each(FUNCTIONS)("lets the %s read and write objects under sluice's prefixes only", (_, id) => {
+    const statements = roleStatements(id);
+    for (const suffix of ["/files/*", "/batch-outputs/*", "/work/*"]) {
+      for (const action of OBJECT_ACTIONS) {
+        expect(allows(statements, action, under(ids.bucket, suffix)), `${action} ${suffix}`).toBe(
+          true,
+        );
+      }
+    }
+    // Not on every object in the bucket, and never on every bucket.
+    expect(allows(statements, "s3:GetObject", under(ids.bucket, "/*"))).toBe(false);
+    expect(allows(statements, "s3:PutObject", under(ids.bucket, "/*"))).toBe(false);
+    expect(allows(statements, "s3:PutObjectAcl")).toBe(false);
+  });
+
+  it.each(FUNCTIONS)("grants the %s nothing on every resource", (_, id) => {
+    for (const statement of roleStatements(id)) {
+      expect(asArray(statement.Resource)).not.toContain("*");
+    }
+  });
+});
+
+describe("outputs", () => {
+  it("publishes the function URL, table name, bucket name and queue URL", () => {
+    template.hasOutput("FunctionUrl", { Value: { "Fn::GetAtt": [ids.url, "FunctionUrl"] } });
+    template.hasOutput("TableName", { Value: { Ref: ids.table } });
+    template.hasOutput("BucketName", { Value: { Ref: ids.bucket } });
+    template.hasOutput("BatchQueueUrl", { Value: { Ref: ids.queue } });
+  });
+});

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startLocalStack } from "../../infra/local/stack";
+
+/** What every integration test gets: one local stack, started once per run. */
+export interface SluiceUnderTest {
+  url: string;
+  adminToken: string;
+  adminUserId: string;
+  demoKey: string;
+  dynamoEndpoint: string;
+  awsEndpoint: string;
+  tableName: string;
+  bucketName: string;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  stateFile: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    sluice: SluiceUnderTest;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const stateDir = mkdtempSync(join(tmpdir(), "sluice-test-"));
+  const stateFile = join(stateDir, "local.json");
+  const stack = await startLocalStack({
+    port: 0,
+    stateFile,
+    // Tests add channels and keys straight to DynamoDB; they must be seen at once.
+    env: { SLUICE_CACHE_TTL_MS: "0" },
+    visibilityTimeoutSeconds: 2,
+  });
+  project.provide("sluice", {
+    url: stack.url,
+    adminToken: stack.adminToken,
+    adminUserId: stack.adminUserId,
+    demoKey: stack.demoKey,
+    dynamoEndpoint: stack.dynamoEndpoint,
+    awsEndpoint: stack.awsEndpoint,
+    tableName: stack.resources.tableName,
+    bucketName: stack.resources.bucketName,
+    queueUrl: stack.resources.queueUrl,
+    deadLetterQueueUrl: stack.resources.deadLetterQueueUrl,
+    stateFile,
+  });
+  return async () => {
+    await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it, vi } from "vitest";
+import { CompletionStreamRelay } from "../../shared/stream/completion-stream";
+import { relaySse, type StreamOutcome } from "../../shared/stream/relay-stream";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+async function* upstream(parts: string[], failAtEnd = false): AsyncGenerator<Uint8Array> {
+  for (const part of parts) yield encoder.encode(part);
+  if (failAtEnd) throw new Error("socket hang up");
+}
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<string> {
+  let text = "";
+  for await (const chunk of body) text += decoder.decode(chunk);
+  return text;
+}
+
+const chunk = (fields: Record<string, unknown>) =>
+  `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", model: "up", ...fields })}\n\n`;
+const content = (text: string) =>
+  chunk({ choices: [{ index: 0, delta: { content: text }, finish_reason: null }] });
+const finish = chunk({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+const usage = chunk({
+  choices: [],
+  usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+});
+
+function relay(options: Partial<ConstructorParameters<typeof CompletionStreamRelay>[0]> = {}) {
+  const outcomes: StreamOutcome[] = [];
+  const r = new CompletionStreamRelay({ kind: "chat", stripUsage: false, ...options }, (outcome) =>
+    outcomes.push(outcome),
+  );
+  return { relay: r, outcomes };
+}
+
+describe("relaySse with CompletionStreamRelay", () => {
+  it("passes unchanged events through byte for byte and records usage and text", async () => {
+    const parts = [content("Hel"), `${content("lo")}${finish}`, usage, "data: [DONE]\n\n"];
+    const { relay: r, outcomes } = relay();
+    expect(await collect(relaySse(upstream(parts), r, () => {}))).toBe(parts.join(""));
+    expect(r.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
+    expect(r.deliveredText).toBe("Hello");
+    expect(outcomes).toEqual(["completed"]);
+  });
+
+  it("removes the usage-only chunk the client did not ask for", async () => {
+    const { relay: r } = relay({ stripUsage: true });
+    const out = await collect(
+      relaySse(upstream([content("a"), finish, usage, "data: [DONE]\n\n"]), r, () => {}),
+    );
+    expect(out).toBe(`${content("a")}${finish}data: [DONE]\n\n`);
+    expect(r.usage?.total_tokens).toBe(5);
+  });
+
+  it("reports the client's model name in every chunk when the channel mapped it", async () => {
+    const { relay: r } = relay({ reportModel: "alias" });
+    const out = await collect(relaySse(upstream([content("a"), "data: [DONE]\n\n"]), r, () => {}));
+    expect(out).toContain('"model":"alias"');
+    expect(out).not.toContain('"model":"up"');
+  });
+
+  it("ends a stream cut before [DONE] with an error event", async () => {
+    const { relay: r, outcomes } = relay();
+    const out = await collect(relaySse(upstream([content("a")]), r, () => {}));
+    const last = out.trim().split("\n\n").at(-1) as string;
+    expect(JSON.parse(last.slice("data: ".length))).toEqual({
+      error: {
+        message: expect.any(String),
+        type: "upstream_error",
+        param: null,
+        code: "stream_interrupted",
+      },
+    });
+    expect(outcomes).toEqual(["interrupted"]);
+  });
+
+  it("ends with an error event when the upstream connection fails mid-stream", async () => {
+    const { relay: r, outcomes } = relay();
+    const out = await collect(relaySse(upstream([content("a")], true), r, () => {}));
+    expect(out).toContain('"code":"stream_interrupted"');
+    expect(outcomes).toEqual(["interrupted"]);
+  });
+
+  it("adds [DONE] for upstreams that finish without it", async () => {
+    const { relay: r, outcomes } = relay();
+    const out = await collect(relaySse(upstream([content("a"), finish]), r, () => {}));
+    expect(out.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(outcomes).toEqual(["completed"]);
+  });
+
+  it("aborts the upstream and reports client_closed when the client goes away", async () => {
+    const abort = vi.fn();
+    const { relay: r, outcomes } = relay();
+    const body = relaySse(upstream([content("a"), content("b"), "data: [DONE]\n\n"]), r, abort);
+    const iterator = body[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.return?.();
+    expect(abort).toHaveBeenCalledOnce();
+    expect(outcomes).toEqual(["client_closed"]);
+    expect(r.deliveredText).toBe("a");
+  });
+});

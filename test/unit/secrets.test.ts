@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { hashSecret, maskSecret, newApiKey, randomString } from "../../shared/auth/secrets";
+
+describe("secrets", () => {
+  it("makes sk- keys of 48 random alphanumerics, all different", () => {
+    const keys = new Set(Array.from({ length: 1000 }, newApiKey));
+    expect(keys.size).toBe(1000);
+    for (const key of keys) expect(key).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+  });
+
+  it("draws characters without bias towards the start of the alphabet", () => {
+    const counts = new Map<string, number>();
+    for (const ch of randomString(62_000)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    expect(counts.size).toBe(62);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(800);
+  });
+
+  it("masks a key to its first and last four characters", () => {
+    expect(maskSecret("sk-YZ12aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa466d")).toBe("sk-YZ12…466d");
+    expect(maskSecret("sk-short")).toBe("sk-…");
+  });
+
+  it("hashes with SHA-256", () => {
+    expect(hashSecret("abc")).toBe(
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    );
+  });
+});
