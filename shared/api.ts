@@ -1,11 +1,52 @@
 import { createDispatcher, type Dispatch } from "./http/dispatch";
 import type { Route } from "./http/route";
+import * as channels from "./management/channels";
+import * as logs from "./management/logs";
+import * as pricing from "./management/pricing";
+import * as tokens from "./management/tokens";
+import * as user from "./management/user";
 import { createChatCompletion } from "./openai/chat-completions";
+import * as billing from "./openai/dashboard-billing";
 import { listModels, retrieveModel } from "./openai/models";
 import type { Services } from "./services";
 
 /** Every route sluice serves over HTTP. */
-export const routes: readonly Route[] = [listModels, retrieveModel, createChatCompletion];
+export const routes: readonly Route[] = [
+  // OpenAI API, with sk- keys
+  listModels,
+  retrieveModel,
+  createChatCompletion,
+  billing.getBillingSubscription,
+  billing.getBillingSubscriptionShort,
+  billing.getBillingUsage,
+  billing.getBillingUsageShort,
+  // Management API, with system access tokens
+  user.getSelf,
+  user.regenerateAccessToken,
+  user.getStat,
+  user.listUsers,
+  user.createUser,
+  user.getUser,
+  user.updateUser,
+  user.updateUserByBody,
+  user.topUpUser,
+  tokens.listTokens,
+  tokens.createToken,
+  tokens.getToken,
+  tokens.updateToken,
+  tokens.updateTokenByBody,
+  tokens.deleteToken,
+  channels.listChannels,
+  channels.createChannel,
+  channels.getChannel,
+  channels.updateChannel,
+  channels.updateChannelByBody,
+  channels.deleteChannel,
+  pricing.getPricing,
+  pricing.putPricing,
+  logs.listOwnLogs,
+  logs.getOwnUsage,
+];
 
 /** The whole HTTP API as one function: request in, response out. */
 export function createApi(services: Services): Dispatch {

@@ -1,10 +1,13 @@
 import { Authenticator } from "./auth/authenticate";
+import { QuotaLedger } from "./billing/ledger";
+import { PricingCatalog } from "./billing/pricing";
 import { loadSettings, type Settings } from "./config/settings";
 import { ChannelDirectory } from "./relay/channel-directory";
 import type { Fetch } from "./relay/upstream";
 import { ApiKeys } from "./store/api-keys";
 import { Channels } from "./store/channels";
 import type { Table } from "./store/table";
+import { UsageLog } from "./store/usage";
 import { Users } from "./store/users";
 
 /**
@@ -19,6 +22,9 @@ export interface Services {
   channels: Channels;
   channelDirectory: ChannelDirectory;
   auth: Authenticator;
+  pricing: PricingCatalog;
+  ledger: QuotaLedger;
+  usage: UsageLog;
   /** Upstream HTTP; Node's fetch keeps connections alive across requests. */
   fetch: Fetch;
 }
@@ -41,6 +47,9 @@ export function createServices(options: {
     channels,
     channelDirectory: new ChannelDirectory(channels, settings.cacheTtlMs),
     auth: new Authenticator(apiKeys, users, settings.cacheTtlMs),
+    pricing: new PricingCatalog(table, settings.cacheTtlMs),
+    ledger: new QuotaLedger(table, settings.logRetentionDays),
+    usage: new UsageLog(table, settings.logRetentionDays),
     fetch: options.fetch ?? globalThis.fetch,
   };
 }

@@ -1,6 +1,11 @@
 import { Readable } from "node:stream";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
-import { type GatewayRequest, type GatewayResponse, isStreamBody } from "../../shared/http/types";
+import {
+  type GatewayRequest,
+  type GatewayResponse,
+  isStreamBody,
+  type RequestContext,
+} from "../../shared/http/types";
 
 const EMPTY = new Uint8Array(0);
 
@@ -27,17 +32,48 @@ export function toGatewayRequest(
 export interface StreamingResult {
   statusCode: number;
   headers: Record<string, string>;
-  body: Readable | string;
+  body: Readable;
 }
 
-export function toStreamingResult(response: GatewayResponse): StreamingResult {
-  const { status: statusCode, headers, body } = response;
-  if (typeof body === "string") return { statusCode, headers, body };
-  if (isStreamBody(body))
-    return { statusCode, headers, body: Readable.from(body, { objectMode: false }) };
-  return {
-    statusCode,
-    headers,
-    body: Readable.from([Buffer.from(body.buffer, body.byteOffset, body.byteLength)]),
-  };
+/**
+ * Turns a core response into middy's streaming result. `whenDone` resolves once the body
+ * stream has closed, whether it was read to the end or the client went away.
+ */
+export function toStreamingResult(response: GatewayResponse): {
+  result: StreamingResult;
+  whenDone: Promise<void>;
+} {
+  const body = toReadable(response.body);
+  const whenDone = new Promise<void>((resolve) => body.once("close", resolve));
+  return { result: { statusCode: response.status, headers: response.headers, body }, whenDone };
+}
+
+function toReadable(body: GatewayResponse["body"]): Readable {
+  if (typeof body === "string") return Readable.from([Buffer.from(body)]);
+  if (isStreamBody(body)) return Readable.from(body, { objectMode: false });
+  return Readable.from([Buffer.from(body.buffer, body.byteOffset, body.byteLength)]);
+}
+
+/** Collects a request's after-response tasks and runs them, once, when asked. */
+export class AfterResponseTasks implements RequestContext {
+  private readonly tasks: (() => Promise<unknown>)[] = [];
+
+  afterResponse(task: () => Promise<unknown>): void {
+    this.tasks.push(task);
+  }
+
+  async run(requestId: string): Promise<void> {
+    const results = await Promise.allSettled(this.tasks.map((task) => task()));
+    for (const result of results) {
+      if (result.status === "rejected") {
+        const error =
+          result.reason instanceof Error
+            ? (result.reason.stack ?? result.reason.message)
+            : String(result.reason);
+        console.error(
+          JSON.stringify({ level: "error", msg: "after-response task failed", requestId, error }),
+        );
+      }
+    }
+  }
 }

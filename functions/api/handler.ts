@@ -5,7 +5,12 @@ import { RESOURCE_ENV } from "../../shared/config/resources";
 import { createServices } from "../../shared/services";
 import { createDynamoClient, requireEnv } from "../../shared/store/aws";
 import { Table } from "../../shared/store/table";
-import { type StreamingResult, toGatewayRequest, toStreamingResult } from "./function-url";
+import {
+  AfterResponseTasks,
+  type StreamingResult,
+  toGatewayRequest,
+  toStreamingResult,
+} from "./function-url";
 
 // Created once per Lambda instance: clients, caches and keep-alive connections are reused
 // by every invocation it serves.
@@ -13,24 +18,24 @@ const api = createApi(
   createServices({ table: new Table(createDynamoClient(), requireEnv(RESOURCE_ENV.table)) }),
 );
 
-/** Work each invocation registered through waitUntil, awaited after the last byte. */
-const pendingWork = new WeakMap<Context, Promise<unknown>[]>();
+/** Per invocation: settlement and logs, finished once the body has gone out. */
+const afterBody = new WeakMap<Context, Promise<void>>();
 
 /**
  * The function URL handler, streamed (InvokeMode RESPONSE_STREAM). middy pipes the body to
- * the client; settlement and logs registered with waitUntil finish after that.
+ * the client; the after-response tasks (settlement, logs) run when the body stream closes, and
+ * the invocation ends only after them.
  */
 export const handler = middy<LambdaFunctionURLEvent, StreamingResult>({
   streamifyResponse: true,
-  requestEnd: async (request) => {
-    await Promise.allSettled(pendingWork.get(request.context) ?? []);
-  },
+  requestEnd: (request) => afterBody.get(request.context),
 }).handler(async (event, context) => {
-  const receivedAt = performance.now();
-  const work: Promise<unknown>[] = [];
-  pendingWork.set(context, work);
-  const response = await api(toGatewayRequest(event, receivedAt), {
-    waitUntil: (promise) => work.push(promise),
-  });
-  return toStreamingResult(response);
+  const request = toGatewayRequest(event, performance.now());
+  const tasks = new AfterResponseTasks();
+  const { result, whenDone } = toStreamingResult(await api(request, tasks));
+  afterBody.set(
+    context,
+    whenDone.then(() => tasks.run(request.id)),
+  );
+  return result;
 });

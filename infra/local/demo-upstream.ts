@@ -44,6 +44,8 @@ export interface DemoUpstream {
   enqueue(...faults: UpstreamFault[]): void;
   /** True while a stream is held by `pauseAfterChunks`. */
   readonly paused: boolean;
+  /** Responses the caller hung up on before they were complete. */
+  readonly abandoned: number;
   close(): Promise<void>;
 }
 
@@ -55,9 +57,12 @@ export async function startDemoUpstream(
   const models = options.models ?? DEMO_MODELS;
   const faults: UpstreamFault[] = [];
   const requests: RecordedRequest[] = [];
-  const state = { paused: false };
+  const state = { paused: false, abandoned: 0 };
 
   const server = createServer(async (req, res) => {
+    res.on("close", () => {
+      if (!res.writableFinished) state.abandoned++;
+    });
     try {
       const raw = await readAll(req);
       const body = parseBody(raw, req.headers["content-type"]);
@@ -101,6 +106,9 @@ export async function startDemoUpstream(
     enqueue: (...more) => faults.push(...more),
     get paused() {
       return state.paused;
+    },
+    get abandoned() {
+      return state.abandoned;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -23,6 +23,11 @@ export const CORS = {
   maxAgeSeconds: 3600,
 } as const;
 
+/** Benchmarks learn when each response's first byte went out. */
+export interface ResponseObserver {
+  firstByte?(): void;
+}
+
 export interface FunctionUrlServer {
   url: string;
   close(): Promise<void>;
@@ -38,11 +43,12 @@ export async function startFunctionUrlServer(options: {
   functionName: string;
   port?: number;
   host?: string;
+  observer?: ResponseObserver;
 }): Promise<FunctionUrlServer> {
   const { handler } = options;
   if (!isStreamingHandler(handler)) throw new Error("the API handler is not a streaming handler");
   const server = createServer((req, res) => {
-    void serve(req, res, handler, options.functionName);
+    void serve(req, res, handler, options.functionName, options.observer ?? {});
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) =>
@@ -64,6 +70,7 @@ async function serve(
   res: ServerResponse,
   handler: (event: unknown, stream: LocalResponseStream, context: unknown) => Promise<unknown>,
   functionName: string,
+  observer: ResponseObserver,
 ): Promise<void> {
   if (req.headers.origin) applyCors(res);
   if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
@@ -81,7 +88,7 @@ async function serve(
     return;
   }
 
-  const stream = new LocalResponseStream(httpSink(res));
+  const stream = new LocalResponseStream(httpSink(res, observer));
   res.on("close", () => {
     if (!res.writableFinished) stream.destroy(new Error("the client closed the connection"));
   });
@@ -99,7 +106,7 @@ async function serve(
 }
 
 /** Writes a response stream to the HTTP response, decoding the prelude when there is one. */
-function httpSink(res: ServerResponse): ResponseSink {
+function httpSink(res: ServerResponse, observer: ResponseObserver): ResponseSink {
   let decoder: PreludeDecoder | undefined;
   const writeBody = (chunk: Uint8Array) =>
     new Promise<void>((resolve) => {
@@ -110,7 +117,10 @@ function httpSink(res: ServerResponse): ResponseSink {
   return {
     start(contentType) {
       if (contentType === HTTP_INTEGRATION_CONTENT_TYPE) decoder = new PreludeDecoder();
-      else res.writeHead(200, { "content-type": contentType });
+      else {
+        res.writeHead(200, { "content-type": contentType });
+        observer.firstByte?.();
+      }
     },
     async write(chunk) {
       if (!decoder) return writeBody(chunk);
@@ -122,6 +132,7 @@ function httpSink(res: ServerResponse): ResponseSink {
           statusCode,
           cookies?.length ? { ...headers, "set-cookie": cookies } : headers,
         );
+        observer.firstByte?.();
       }
       if (rest) await writeBody(rest);
     },

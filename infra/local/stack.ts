@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin, createKey } from "../../shared/bootstrap";
 import { BATCH_WORKER, RESOURCE_ENV } from "../../shared/config/resources";
 import { createServices, type Services } from "../../shared/services";
@@ -12,7 +13,7 @@ import { installAwsLambdaGlobal } from "./awslambda";
 import { type DemoUpstream, startDemoUpstream } from "./demo-upstream";
 import { startDynamoDbLocal } from "./dynamodb-local";
 import { startSqsAndS3 } from "./fauxqs";
-import { startFunctionUrlServer } from "./function-url-server";
+import { type ResponseObserver, startFunctionUrlServer } from "./function-url-server";
 import { createLocalResources, type LocalResources } from "./resources";
 import { startSqsPoller } from "./sqs-poller";
 
@@ -37,6 +38,10 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /** Shorter than on AWS in tests, so that redelivery happens within a test. */
   visibilityTimeoutSeconds?: number;
+  /** A fixed delay for every demo upstream answer (benchmarks). */
+  demoUpstreamLatencyMs?: number;
+  /** Told when each response's first byte goes out (benchmarks). */
+  responseObserver?: ResponseObserver;
 }
 
 export interface LocalStack {
@@ -47,7 +52,7 @@ export interface LocalStack {
   /** The default channel's upstream: the demo server, or the configured real one. */
   upstream:
     | { kind: "demo"; server: DemoUpstream }
-    | { kind: "real"; baseUrl: string; models: string[] };
+    | { kind: "real"; baseUrl: string; models: string[]; pricedLikeMini: string[] };
   dynamoEndpoint: string;
   awsEndpoint: string;
   resources: LocalResources;
@@ -92,7 +97,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     const services = createServices({ table: new Table(clients.dynamo, resources.tableName) });
-    const upstream = await configureDefaultChannel(services, options.upstream);
+    const upstream = await configureDefaultChannel(
+      services,
+      options.upstream,
+      options.demoUpstreamLatencyMs,
+    );
     if (upstream.kind === "demo") stops.push(upstream.server.close);
 
     // The handlers read their environment when imported, so they are imported only now.
@@ -104,6 +113,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionName: "sluice-api",
       port: options.port,
       host: options.host,
+      observer: options.responseObserver,
     });
     stops.push(server.close);
     const poller = startSqsPoller({
@@ -147,9 +157,24 @@ function useLocalAwsEnvironment(): void {
   delete process.env.AWS_PROFILE;
 }
 
+/** Free quota the local admin (and so the demo key) starts with. */
+export const DEMO_BALANCE_USD = 10;
+
+/** Models of the default channel that have no price get gpt-4o-mini's, so they can be tried. */
+async function priceUnpricedModels(services: Services, models: string[]): Promise<string[]> {
+  const pricing = await services.pricing.get();
+  const unpriced = models.filter((model) => !pricing.models[model]);
+  if (unpriced.length === 0) return [];
+  const fallback = pricing.models["gpt-4o-mini"] ?? { input: 0.15, output: 0.6 };
+  const models_ = { ...pricing.models, ...Object.fromEntries(unpriced.map((m) => [m, fallback])) };
+  await services.pricing.put({ ...pricing, models: models_ }, pricing.version);
+  return unpriced;
+}
+
 async function configureDefaultChannel(
   services: Services,
   real: RealUpstream | undefined,
+  demoLatencyMs?: number,
 ): Promise<LocalStack["upstream"]> {
   if (real) {
     const models = real.models?.length ? real.models : await listUpstreamModels(real);
@@ -162,9 +187,10 @@ async function configureDefaultChannel(
         models,
       }),
     );
-    return { kind: "real", baseUrl: real.baseUrl, models };
+    const pricedLikeMini = await priceUnpricedModels(services, models);
+    return { kind: "real", baseUrl: real.baseUrl, models, pricedLikeMini };
   }
-  const server = await startDemoUpstream();
+  const server = await startDemoUpstream({ latencyMs: demoLatencyMs });
   await services.channels.put(
     newChannelRecord({
       id: "default",
@@ -206,6 +232,8 @@ async function ensureCredentials(
     }
   }
   const { user, accessToken } = await createAdmin(services);
+  // A starting balance, so that `npm start` followed by a curl just works.
+  await services.users.topUp(user.id, dollarsToUnits(DEMO_BALANCE_USD), "free");
   const { secret } = await createKey(services, { userId: user.id, name: "demo" });
   writeState(stateFile, { url, adminToken: accessToken, demoKey: secret });
   return { adminToken: accessToken, adminUserId: user.id, demoKey: secret };

@@ -3,7 +3,7 @@
  * and a demo key, and writes them to .sluice/local.json for scripts.
  */
 import { resolve } from "node:path";
-import { startLocalStack } from "./stack";
+import { DEMO_BALANCE_USD, startLocalStack } from "./stack";
 
 const env = process.env;
 const stateFile = resolve(".sluice/local.json");
@@ -36,10 +36,14 @@ async function main(): Promise<void> {
   sluice is running locally (started in ${((Date.now() - started) / 1000).toFixed(1)} s)
 
   URL           ${stack.url}
-  Admin token   ${stack.adminToken}
-  Demo key      ${stack.demoKey}
+  Admin token   ${stack.adminToken}   (management API: /api/*)
+  Demo key      ${stack.demoKey}   (OpenAI API: /v1/*, $${DEMO_BALANCE_USD} of free quota)
   Upstream      ${upstream}
-  Models        ${models.join(", ") || "(none)"}
+  Models        ${models.join(", ") || "(none)"}${
+    stack.upstream.kind === "real" && stack.upstream.pricedLikeMini.length
+      ? `\n                (${stack.upstream.pricedLikeMini.join(", ")} had no price and are billed like gpt-4o-mini)`
+      : ""
+  }
   Data          ${env.SLUICE_DATA_DIR ? `DynamoDB on disk in ${resolve(env.SLUICE_DATA_DIR)}` : "in memory (set SLUICE_DATA_DIR to keep it)"}
   Saved to      ${stateFile}
 

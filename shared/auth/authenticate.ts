@@ -65,6 +65,11 @@ export class Authenticator {
     this.keys.delete(id);
   }
 
+  /** Forgets every cached key, e.g. after a user's status or group changed. */
+  forgetAll(): void {
+    this.keys.clear();
+  }
+
   private async loadKey(id: string): Promise<KeyPrincipal | undefined> {
     const key = await this.apiKeys.get(id);
     if (!key) return undefined;
@@ -105,7 +110,7 @@ export function checkKeyUsable({ key, user }: KeyPrincipal, nowSeconds: number):
       "key_expired",
     );
   }
-  if (key.status === "exhausted") {
+  if (key.status === "exhausted" || (!key.unlimitedQuota && key.remainQuota <= 0)) {
     throw new ApiError(
       401,
       `The API key ${key.masked} has used up its quota. Raise its remaining quota or use another key.`,

@@ -7,12 +7,21 @@ export interface Settings {
   cacheTtlMs: number;
   /** Time allowed for an upstream to send its response headers. */
   upstreamTimeoutMs: number;
+  /**
+   * Hold quota before each upstream call (the default). Off, calls are only charged
+   * afterwards, as one-api does, and concurrent calls can overspend: for measurement only.
+   */
+  holds: boolean;
+  /** How long usage log lines are kept (DynamoDB TTL). */
+  logRetentionDays: number;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
     upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
+    holds: env.SLUICE_HOLDS !== "off",
+    logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
   };
 }
 

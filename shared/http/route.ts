@@ -31,6 +31,11 @@ export function userRoute(method: Method, path: string, handle: Handler<UserPrin
   return { method, path, auth: "accessToken", handle };
 }
 
+/** The same route under a second path (e.g. one-api's PUT /api/token/ with the id in the body). */
+export function alias(route: Route, path: string): Route {
+  return { ...route, path };
+}
+
 export function publicRoute(method: Method, path: string, handle: Handler<undefined>): Route {
   return { method, path, auth: "none", handle };
 }

@@ -27,10 +27,10 @@ export interface GatewayResponse {
 /** What the edge offers a request besides its data. */
 export interface RequestContext {
   /**
-   * Registers work that must finish before the invocation ends but that the client should
-   * not wait for (settlement, usage logs). The edge awaits it after the last byte.
+   * Registers work to run once the response's last byte has been written, or the client has
+   * gone: settlement and usage logs. The edge keeps the invocation alive until it is done.
    */
-  waitUntil(work: Promise<unknown>): void;
+  afterResponse(task: () => Promise<unknown>): void;
 }
 
 export function isStreamBody(body: ResponseBody): body is AsyncIterable<Uint8Array> {

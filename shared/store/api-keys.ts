@@ -1,4 +1,5 @@
 import { hashSecret, maskSecret } from "../auth/secrets";
+import { definedOnly } from "../objects";
 import type { Table } from "./table";
 
 export type ApiKeyStatus = "enabled" | "disabled" | "expired" | "exhausted";
@@ -29,7 +30,8 @@ export class ApiKeys {
   constructor(private readonly table: Table) {}
 
   async get(id: string, consistent = false): Promise<ApiKeyRecord | undefined> {
-    return this.table.get<ApiKeyRecord>(apiKeyKey(id), consistent);
+    const item = await this.table.get<ApiKeyRecord>(apiKeyKey(id), consistent);
+    return item && toRecord(item);
   }
 
   async findBySecret(secret: string): Promise<ApiKeyRecord | undefined> {
@@ -50,7 +52,9 @@ export class ApiKeys {
       unlimitedQuota: true,
       usedQuota: 0,
       models: null,
-      ...fields,
+      ...definedOnly(fields),
+      userId: fields.userId,
+      name: fields.name,
       id: hashSecret(secret),
       masked: maskSecret(secret),
     };
@@ -65,4 +69,59 @@ export class ApiKeys {
     );
     return record;
   }
+
+  /** A user's keys, newest first. */
+  async listByUser(userId: string): Promise<ApiKeyRecord[]> {
+    const items = await this.table.queryAll<ApiKeyRecord & { pk: string }>({
+      index: "gsi1",
+      keyCondition: "gsi1pk = :pk",
+      values: { ":pk": userKeysIndex(userId) },
+      ascending: false,
+    });
+    return items.map(toRecord);
+  }
+
+  /** Changes the editable fields of a key that belongs to `userId`. */
+  async update(
+    id: string,
+    userId: string,
+    fields: Partial<
+      Pick<
+        ApiKeyRecord,
+        "name" | "status" | "remainQuota" | "unlimitedQuota" | "expiredTime" | "models"
+      >
+    >,
+  ): Promise<ApiKeyRecord> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    const names: Record<string, string> = { "#user": "userId" };
+    const values: Record<string, unknown> = { ":user": userId };
+    const sets = entries.map(([field, value], i) => {
+      names[`#f${i}`] = field;
+      values[`:v${i}`] = value;
+      return `#f${i} = :v${i}`;
+    });
+    const updated = await this.table.update<ApiKeyRecord & { pk: string }>(apiKeyKey(id), {
+      update: sets.length ? `SET ${sets.join(", ")}` : "SET #user = :user",
+      condition: "attribute_exists(pk) AND #user = :user",
+      names,
+      values,
+      returnValues: "ALL_NEW",
+    });
+    return toRecord(updated as ApiKeyRecord & { pk: string });
+  }
+
+  async delete(id: string, userId: string): Promise<void> {
+    await this.table.delete(apiKeyKey(id), {
+      condition: "attribute_exists(pk) AND userId = :user",
+      values: { ":user": userId },
+    });
+  }
+}
+
+/** Drops the table's key attributes from an item. */
+function toRecord(
+  item: ApiKeyRecord & { pk?: string; sk?: string; gsi1pk?: string; gsi1sk?: string },
+): ApiKeyRecord {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...record } = item;
+  return record;
 }

@@ -45,6 +45,10 @@ export class Channels {
   async put(channel: ChannelRecord): Promise<void> {
     await this.table.put({ ...channelKey(channel.id), ...channel });
   }
+
+  async delete(id: string): Promise<void> {
+    await this.table.delete(channelKey(id), { condition: "attribute_exists(pk)" });
+  }
 }
 
 export function newChannelRecord(

@@ -66,11 +66,12 @@ export class ConditionFailed extends Error {
 }
 
 /**
- * The single sluice table, with plain-object items. Counts its round trips so the benchmark
- * can report DynamoDB calls per request.
+ * The single sluice table, with plain-object items. Counts round trips so the benchmarks can
+ * report DynamoDB calls per request.
  */
 export class Table {
-  calls = 0;
+  /** Round trips to DynamoDB made by every Table in this process. */
+  static calls = 0;
 
   constructor(
     readonly client: DynamoDBClient,
@@ -78,7 +79,7 @@ export class Table {
   ) {}
 
   async get<T = Item>(key: ItemKey, consistent = false): Promise<T | undefined> {
-    this.calls++;
+    Table.calls++;
     const out = await this.client.send(
       new GetItemCommand({
         TableName: this.name,
@@ -90,7 +91,7 @@ export class Table {
   }
 
   async put(item: Item, condition?: { condition: string } & Expression): Promise<void> {
-    this.calls++;
+    Table.calls++;
     try {
       await this.client.send(
         new PutItemCommand({
@@ -105,7 +106,7 @@ export class Table {
   }
 
   async update<T = Item>(key: ItemKey, request: UpdateRequest): Promise<T | undefined> {
-    this.calls++;
+    Table.calls++;
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
@@ -123,7 +124,7 @@ export class Table {
   }
 
   async delete(key: ItemKey, condition?: { condition: string } & Expression): Promise<void> {
-    this.calls++;
+    Table.calls++;
     try {
       await this.client.send(
         new DeleteItemCommand({
@@ -138,7 +139,7 @@ export class Table {
   }
 
   async query<T = Item>(request: QueryRequest): Promise<{ items: T[]; lastKey?: Item }> {
-    this.calls++;
+    Table.calls++;
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.name,
@@ -173,7 +174,7 @@ export class Table {
 
   /** All or nothing, in one round trip. */
   async transact(ops: TransactOp[]): Promise<void> {
-    this.calls++;
+    Table.calls++;
     const items: TransactWriteItem[] = ops.map((op) => {
       if ("put" in op) {
         return {
@@ -202,10 +203,20 @@ export class Table {
         },
       };
     });
-    try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-    } catch (err) {
-      throw translate(err);
+    // Transactions on an item that another write is touching are cancelled with
+    // TransactionConflict; they are rare here (admin actions), so a short retry suffices.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        return;
+      } catch (err) {
+        const conflict =
+          err instanceof TransactionCanceledException &&
+          (err.CancellationReasons ?? []).some((r) => r.Code === "TransactionConflict");
+        if (!conflict || attempt === 5) throw translate(err);
+        Table.calls++;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      }
     }
   }
 }

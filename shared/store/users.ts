@@ -1,5 +1,6 @@
 import { hashSecret } from "../auth/secrets";
-import type { Table } from "./table";
+import { type Bucket, balancesOf } from "../billing/balance";
+import { ConditionFailed, type Table } from "./table";
 
 export type Role = "user" | "admin";
 export type UserStatus = "enabled" | "disabled";
@@ -60,6 +61,87 @@ export class Users {
             },
           ]
         : []),
+    ]);
+  }
+
+  /** Users by id, a page at a time (admin listing). */
+  async list(limit: number, startKey?: Record<string, unknown>) {
+    return this.table.query<UserRecord>({
+      index: "gsi1",
+      keyCondition: "gsi1pk = :pk",
+      values: { ":pk": "USERS" },
+      limit,
+      startKey,
+    });
+  }
+
+  /** Sets plain profile fields (status, group, role, name). */
+  async update(
+    id: string,
+    fields: Partial<Pick<UserRecord, "status" | "group" | "role" | "name">>,
+  ): Promise<UserRecord> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return (await this.get(id, true)) as UserRecord;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([field, value], i) => {
+      names[`#f${i}`] = field;
+      values[`:v${i}`] = value;
+      return `#f${i} = :v${i}`;
+    });
+    return (await this.table.update<UserRecord>(userKey(id), {
+      update: `SET ${sets.join(", ")}`,
+      condition: "attribute_exists(pk)",
+      names,
+      values,
+      returnValues: "ALL_NEW",
+    })) as UserRecord;
+  }
+
+  /**
+   * Adds quota to one bucket. The buckets are derived from usedQuota, so the top-up first
+   * re-bases them at the current usage; the write only lands if no charge moved usedQuota
+   * in between (optimistic concurrency), else it is recomputed.
+   */
+  async topUp(id: string, units: number, bucket: Bucket): Promise<UserRecord> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const user = await this.get(id, true);
+      if (!user) throw new ConditionFailed();
+      const balances = balancesOf(user);
+      balances[bucket] += units;
+      try {
+        return (await this.table.update<UserRecord>(userKey(id), {
+          update:
+            "SET freeBase = :free, bonusBase = :bonus, paidBase = :paid, usedAtBase = :used, available = available + :units",
+          condition: "usedQuota = :used",
+          values: {
+            ":free": balances.free,
+            ":bonus": balances.bonus,
+            ":paid": balances.paid,
+            ":used": user.usedQuota,
+            ":units": units,
+          },
+          returnValues: "ALL_NEW",
+        })) as UserRecord;
+      } catch (err) {
+        if (!(err instanceof ConditionFailed)) throw err;
+      }
+    }
+    throw new Error(`could not top up user ${id}: too much concurrent spending`);
+  }
+
+  /** Replaces the user's access token; the old one stops working at once. */
+  async replaceAccessToken(user: UserRecord, token: string): Promise<void> {
+    const hash = hashSecret(token);
+    await this.table.transact([
+      ...(user.accessTokenHash ? [{ delete: accessTokenKey(user.accessTokenHash) }] : []),
+      { put: { ...accessTokenKey(hash), userId: user.id }, condition: "attribute_not_exists(pk)" },
+      {
+        key: userKey(user.id),
+        update: "SET accessTokenHash = :hash",
+        condition: "attribute_exists(pk)",
+        values: { ":hash": hash },
+      },
     ]);
   }
 

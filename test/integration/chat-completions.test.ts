@@ -1,7 +1,7 @@
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gate, lastRequestBody, type UpstreamFixture, uniqueModel } from "../fixtures/upstream";
-import { createFixtureChannel, createUserWithKey, openai, sluice, store } from "./support";
+import { admin, createFixtureChannel, createUserWithKey, openai, sluice } from "./support";
 
 let upstream: UpstreamFixture;
 let model: string;
@@ -130,7 +130,7 @@ describe("POST /v1/chat/completions", () => {
     const alias = uniqueModel("alias");
     const mapped = await createFixtureChannel({
       models: [alias],
-      channel: { modelMapping: { [alias]: "gpt-4o-mini-2024-07-18" } },
+      channel: { model_mapping: { [alias]: "gpt-4o-mini-2024-07-18" } },
     });
     try {
       const plain = await client.chat.completions.create({
@@ -239,7 +239,7 @@ describe("errors", () => {
       .catch((err: unknown) => err);
     expect((error as APIError).status).toBe(502);
     expect((error as APIError).type).toBe("upstream_error");
-    await store().channels.put({ ...dead.channel, status: "disabled" });
+    await admin("PUT", `/api/channel/${dead.channelId}`, { status: "disabled" });
   });
 
   it("answers an unknown route with 404 and a known route with the wrong method with 405", async () => {

@@ -1,32 +1,10 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { inject } from "vitest";
-import { newId } from "../../shared/auth/secrets";
-import { createKey } from "../../shared/bootstrap";
-import { createServices, type Services } from "../../shared/services";
-import { type ChannelRecord, newChannelRecord } from "../../shared/store/channels";
 import { Table } from "../../shared/store/table";
-import { newUserRecord, type UserRecord } from "../../shared/store/users";
 import { startUpstreamFixture, type UpstreamFixture } from "../fixtures/upstream";
 
 export const sluice = inject("sluice");
-
-let services: Services | undefined;
-
-/** sluice's own stores, opened from the test process against the same DynamoDB Local. */
-export function store(): Services {
-  services ??= createServices({
-    table: new Table(
-      new DynamoDBClient({
-        endpoint: sluice.dynamoEndpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "local", secretAccessKey: "local" },
-      }),
-      sluice.tableName,
-    ),
-  });
-  return services;
-}
 
 /** The official SDK pointed at sluice; retries off so every test sees the first answer. */
 export function openai(
@@ -36,28 +14,163 @@ export function openai(
   return new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey, maxRetries: 0, ...options });
 }
 
-/** A user of its own with a key, so tests never share balances or keys. */
-export async function createUserWithKey(
-  user: Partial<UserRecord> = {},
-  key: Parameters<typeof createKey>[1] extends infer K ? Partial<K> : never = {},
-): Promise<{ user: UserRecord; secret: string; keyId: string }> {
-  const record = newUserRecord({ id: newId("user_", 16), name: "test user", ...user });
-  await store().users.create(record);
-  const created = await createKey(store(), { userId: record.id, name: "test key", ...key });
-  return { user: record, secret: created.secret, keyId: created.key.id };
+export interface ApiAnswer<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
 }
 
-/** An upstream fixture behind a channel of its own. */
+/** Calls sluice's management API (or any path) with a bearer token. */
+export async function api<T = any>(
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer<T>> {
+  const response = await fetch(`${sluice.url}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON: keep the text.
+  }
+  return { status: response.status, body: parsed as T, headers: response.headers };
+}
+
+/** The same, as the local stack's admin; fails the test unless the call succeeds. */
+export async function admin<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  const answer = await api(sluice.adminToken, method, path, body);
+  if (answer.status !== 200 || answer.body?.success !== true) {
+    throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+  return answer.body.data as T;
+}
+
+export interface TestUser {
+  id: string;
+  accessToken: string;
+}
+
+/** A user of their own, with a balance in the paid bucket unless told otherwise. */
+export async function createUser(
+  options: {
+    paidUsd?: number;
+    freeUsd?: number;
+    bonusUsd?: number;
+    group?: string;
+    role?: "user" | "admin";
+  } = {},
+): Promise<TestUser> {
+  const user = await admin("POST", "/api/user", {
+    name: `test-${Math.random().toString(36).slice(2, 8)}`,
+    group: options.group,
+    role: options.role,
+  });
+  for (const bucket of ["free", "bonus", "paid"] as const) {
+    const dollars = options[`${bucket}Usd`] ?? (bucket === "paid" ? 100 : 0);
+    if (dollars > 0) await admin("POST", `/api/user/${user.id}/topup`, { dollars, bucket });
+  }
+  return { id: user.id, accessToken: user.access_token };
+}
+
+/** A key for `user` (created through the management API, as a user would). */
+export async function createKey(user: TestUser, fields: Record<string, unknown> = {}) {
+  const answer = await api(user.accessToken, "POST", "/api/token", { name: "test key", ...fields });
+  if (answer.status !== 200)
+    throw new Error(`POST /api/token answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return { secret: answer.body.data.key as string, id: answer.body.data.id as string };
+}
+
+export async function createUserWithKey(
+  userOptions: Parameters<typeof createUser>[0] = {},
+  keyFields: Record<string, unknown> = {},
+): Promise<TestUser & { secret: string; keyId: string }> {
+  const user = await createUser(userOptions);
+  const key = await createKey(user, keyFields);
+  return { ...user, secret: key.secret, keyId: key.id };
+}
+
+/** Test models cost like gpt-4o-mini unless a test says otherwise. */
+export const TEST_PRICE = { input: 0.15, output: 0.6 };
+
+/**
+ * Edits the price list, retrying when a parallel test file changed it in between
+ * (PUT /api/pricing with `version` refuses lost updates with 409).
+ */
+export async function editPricing(edit: (current: any) => Record<string, unknown>): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const current = await admin("GET", "/api/pricing");
+    const answer = await api(sluice.adminToken, "PUT", "/api/pricing", {
+      ...edit(current),
+      version: current.version,
+    });
+    if (answer.status === 200) return;
+    if (answer.status !== 409)
+      throw new Error(`PUT /api/pricing answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+  throw new Error("could not edit the price list: it kept changing");
+}
+
+export function setPrices(models: Record<string, Record<string, unknown>>): Promise<void> {
+  return editPricing((current) => ({ models: { ...current.models, ...models } }));
+}
+
+/** An upstream fixture behind a channel of its own, its models priced. */
 export async function createFixtureChannel(
-  options: { models?: string[]; channel?: Partial<ChannelRecord> } = {},
-): Promise<{ upstream: UpstreamFixture; channel: ChannelRecord; model: string }> {
+  options: {
+    models?: string[];
+    channel?: Record<string, unknown>;
+    price?: Record<string, unknown> | null;
+  } = {},
+): Promise<{ upstream: UpstreamFixture; channelId: string; model: string }> {
   const upstream = await startUpstreamFixture({ models: options.models });
-  const channel = newChannelRecord({
-    id: newId("ch_", 12),
-    baseUrl: upstream.baseUrl,
+  const channel = await admin("POST", "/api/channel", {
+    name: "fixture",
+    base_url: upstream.baseUrl,
     models: upstream.models,
     ...options.channel,
   });
-  await store().channels.put(channel);
-  return { upstream, channel, model: channel.models[0] as string };
+  if (options.price !== null) {
+    await setPrices(
+      Object.fromEntries(upstream.models.map((m) => [m, options.price ?? TEST_PRICE])),
+    );
+  }
+  return { upstream, channelId: channel.id, model: upstream.models[0] as string };
+}
+
+/** Polls until `read` returns a value `done` accepts (settlement finishes after the response). */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+let table: Table | undefined;
+
+/** sluice's table, opened from the test process (DynamoDB Local, real SDK client). */
+export function sluiceTable(): Table {
+  table ??= new Table(
+    new DynamoDBClient({
+      endpoint: sluice.dynamoEndpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    }),
+    sluice.tableName,
+  );
+  return table;
 }

@@ -2,12 +2,18 @@ import { type Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { toGatewayRequest, toStreamingResult } from "../../functions/api/function-url";
+import {
+  AfterResponseTasks,
+  toGatewayRequest,
+  toStreamingResult,
+} from "../../functions/api/function-url";
 import {
   installAwsLambdaGlobal,
   LocalResponseStream,
   PreludeDecoder,
 } from "../../infra/local/awslambda";
+import { CompletionStreamRelay } from "../../shared/stream/completion-stream";
+import { relaySse } from "../../shared/stream/relay-stream";
 
 function event(overrides: Partial<LambdaFunctionURLEvent>): LambdaFunctionURLEvent {
   return {
@@ -74,7 +80,7 @@ describe("the local awslambda runtime", () => {
       },
       end: () => {},
     });
-    const result = toStreamingResult({
+    const { result, whenDone } = toStreamingResult({
       status: 201,
       headers: { "content-type": "text/plain" },
       body: (async function* () {
@@ -83,10 +89,8 @@ describe("the local awslambda runtime", () => {
       })(),
     });
     const { body, ...prelude } = result;
-    await pipeline(
-      body as Readable,
-      awslambda.HttpResponseStream.from(stream as unknown as Writable, prelude),
-    );
+    await pipeline(body, awslambda.HttpResponseStream.from(stream as unknown as Writable, prelude));
+    await whenDone;
     expect(contentType).toBe("application/vnd.awslambda.http-integration-response");
 
     // Decode byte by byte: the separator can be split anywhere.
@@ -100,19 +104,74 @@ describe("the local awslambda runtime", () => {
     expect(text).toBe("hello world");
   });
 
-  it("turns byte and string bodies into streams middy can pipe", async () => {
-    const bytes = toStreamingResult({ status: 200, headers: {}, body: new Uint8Array([1, 2, 3]) });
-    const chunks: Buffer[] = [];
-    await pipeline(
-      bytes.body as Readable,
-      new Writable({
-        write(chunk, _enc, done) {
-          chunks.push(chunk);
-          done();
-        },
+  it("turns byte and string bodies into streams, and says when they are done", async () => {
+    for (const body of [new Uint8Array([104, 105]), "hi"]) {
+      const { result, whenDone } = toStreamingResult({ status: 200, headers: {}, body });
+      const chunks: Buffer[] = [];
+      await pipeline(
+        result.body,
+        new Writable({
+          write(chunk, _enc, done) {
+            chunks.push(chunk);
+            done();
+          },
+        }),
+      );
+      await whenDone;
+      expect(Buffer.concat(chunks).toString()).toBe("hi");
+    }
+  });
+
+  it("runs settlement when the client goes away mid-stream, after the relay has closed", async () => {
+    // An upstream that sends one chunk and then nothing, until it is aborted.
+    const upstreamAbort = new AbortController();
+    const upstream = (async function* () {
+      yield new TextEncoder().encode('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n');
+      await new Promise((_, reject) =>
+        upstreamAbort.signal.addEventListener("abort", () => reject(new Error("aborted"))),
+      );
+    })();
+    const tasks = new AfterResponseTasks();
+    const settled: string[] = [];
+    const relay = new CompletionStreamRelay({ kind: "chat", stripUsage: false }, (outcome, r) =>
+      tasks.afterResponse(async () => {
+        settled.push(`${outcome}:${r.deliveredText}`);
       }),
     );
-    expect(Buffer.concat(chunks)).toEqual(Buffer.from([1, 2, 3]));
-    expect(toStreamingResult({ status: 200, headers: {}, body: "text" }).body).toBe("text");
+    const { result, whenDone } = toStreamingResult({
+      status: 200,
+      headers: {},
+      body: relaySse(upstream, relay, () => upstreamAbort.abort()),
+    });
+    const client = new Writable({
+      write(_chunk, _enc, done) {
+        done();
+        client.destroy(new Error("client went away"));
+      },
+    });
+    await expect(pipeline(result.body, client)).rejects.toThrow("client went away");
+    await whenDone;
+    await tasks.run("req_test");
+    expect(upstreamAbort.signal.aborted).toBe(true);
+    expect(settled).toEqual(["client_closed:Hi"]);
+  });
+});
+
+describe("AfterResponseTasks", () => {
+  it("runs every task once when asked, and a failing task does not stop the others", async () => {
+    const tasks = new AfterResponseTasks();
+    const ran: string[] = [];
+    tasks.afterResponse(async () => {
+      ran.push("settle");
+    });
+    tasks.afterResponse(async () => {
+      throw new Error("log write failed");
+    });
+    tasks.afterResponse(async () => {
+      ran.push("log");
+    });
+    expect(ran).toEqual([]);
+    await tasks.run("req_test");
+    expect(ran).toEqual(["settle", "log"]);
   });
 });

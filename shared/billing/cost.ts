@@ -1,0 +1,111 @@
+import { ApiError } from "../http/errors";
+import type { ModelPrice, Pricing } from "./pricing";
+
+/** What a call consumed, in the dimensions models are priced by. */
+export interface Metered {
+  promptTokens?: number;
+  completionTokens?: number;
+  images?: { count: number; size: string; quality: string };
+  ttsCharacters?: number;
+  sttMilliseconds?: number;
+}
+
+/** How a model must be priced to serve an endpoint. */
+export type PriceDimension = "tokens" | "image" | "tts" | "stt";
+
+/**
+ * The price of `model` for the user's group, or 403 when the model has none for the
+ * dimension the endpoint bills by (unless it is marked free).
+ */
+export function priceFor(
+  pricing: Pricing,
+  model: string,
+  dimension: PriceDimension,
+  group: string,
+): { price: ModelPrice; multiplier: number } {
+  const price = pricing.models[model];
+  const priced =
+    price &&
+    (price.free ||
+      (dimension === "tokens" && (price.input !== undefined || price.output !== undefined)) ||
+      (dimension === "image" && price.image !== undefined) ||
+      (dimension === "tts" && price.ttsPerMillionChars !== undefined) ||
+      (dimension === "stt" && price.sttPerMinute !== undefined));
+  if (!price || !priced) {
+    throw new ApiError(
+      403,
+      `The model \`${model}\` has no price on this sluice, so it cannot be used. An administrator can set one with PUT /api/pricing.`,
+      "invalid_request_error",
+      "model_not_priced",
+    );
+  }
+  return { price, multiplier: pricing.groups[group] ?? 1 };
+}
+
+const MICRO = 1_000_000n;
+/** One quota unit is $0.000002 = 2,000,000 pico-dollars. */
+const PICO_USD_PER_UNIT = 2_000_000n;
+
+/** Prices and multipliers are decimals; they are used as exact integers of millionths. */
+function micro(value: number): bigint {
+  return BigInt(Math.round(value * 1e6));
+}
+
+/**
+ * The cost in quota units, computed exactly in integers and rounded up to the next whole
+ * unit ($0.000002), so no call is ever charged less than it cost.
+ */
+export function costInUnits(
+  price: ModelPrice,
+  metered: Metered,
+  multipliers: readonly number[],
+): number {
+  if (price.free) return 0;
+  // Pico-dollars: a price in USD per 1M tokens, in millionths, times tokens.
+  let pico = 0n;
+  pico += BigInt(metered.promptTokens ?? 0) * micro(price.input ?? 0);
+  pico += BigInt(metered.completionTokens ?? 0) * micro(price.output ?? 0);
+  pico += BigInt(metered.ttsCharacters ?? 0) * micro(price.ttsPerMillionChars ?? 0);
+  if (metered.images) {
+    const perImage = imagePrice(price, metered.images.size, metered.images.quality);
+    pico += BigInt(metered.images.count) * micro(perImage) * MICRO;
+  }
+  let denominator = PICO_USD_PER_UNIT;
+  if (metered.sttMilliseconds) {
+    // USD per minute × ms: scale everything else by 60,000 to keep one denominator.
+    pico =
+      pico * 60_000n +
+      BigInt(Math.ceil(metered.sttMilliseconds)) * micro(price.sttPerMinute ?? 0) * MICRO;
+    denominator *= 60_000n;
+  }
+  for (const multiplier of multipliers) {
+    pico *= micro(multiplier);
+    denominator *= MICRO;
+  }
+  return Number((pico + denominator - 1n) / denominator);
+}
+
+/** The price of one image: by size and quality, falling back to the size's only or default price. */
+export function imagePrice(price: ModelPrice, size: string, quality: string): number {
+  const bySize = price.image?.[size] ?? price.image?.default;
+  if (!bySize) {
+    throw new ApiError(
+      400,
+      `Images of size ${size} are not available for this model.`,
+      "invalid_request_error",
+      null,
+      "size",
+    );
+  }
+  const value = bySize[quality] ?? bySize.default ?? bySize.standard ?? Object.values(bySize)[0];
+  if (value === undefined) {
+    throw new ApiError(
+      400,
+      `Images of quality ${quality} are not available for this model.`,
+      "invalid_request_error",
+      null,
+      "quality",
+    );
+  }
+  return value;
+}

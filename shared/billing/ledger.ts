@@ -1,0 +1,177 @@
+import type { KeyPrincipal } from "../auth/authenticate";
+import { ApiError } from "../http/errors";
+import { apiKeyKey } from "../store/api-keys";
+import { ConditionFailed, type Table } from "../store/table";
+import { dailyKey, logItem, type UsageLogEntry } from "../store/usage";
+import { userKey } from "../store/users";
+
+/** Quota set aside for one call before the upstream is asked. */
+export interface Hold {
+  userId: string;
+  keyId: string;
+  /** Units taken from `available` (and from the key's remain_quota when it is limited). */
+  units: number;
+  keyLimited: boolean;
+}
+
+/** Keys' accessed_time is written at most this often. */
+const ACCESSED_TIME_RESOLUTION_MS = 60_000;
+
+/**
+ * Holds and settlements. A hold is a conditional update that cannot take a balance below
+ * zero however many calls race for it; settlement moves the hold to the real cost and writes
+ * the usage log and daily rollup, each write independent of the others (the user item is
+ * hot, and transactions on hot items conflict).
+ */
+export class QuotaLedger {
+  private readonly accessedWritten = new Map<string, number>();
+
+  constructor(
+    private readonly table: Table,
+    private readonly logRetentionDays: number,
+  ) {}
+
+  /**
+   * Takes `units` from the user's available balance and, for a limited key, from its
+   * remain_quota. Both updates run at once; if either fails the other is given back.
+   */
+  async hold({ key, user }: KeyPrincipal, units: number): Promise<Hold> {
+    const hold: Hold = { userId: user.id, keyId: key.id, units, keyLimited: !key.unlimitedQuota };
+    if (units === 0) return hold;
+    const [onUser, onKey] = await Promise.allSettled([
+      this.table.update(userKey(user.id), {
+        update: "SET available = available - :units",
+        condition: "available >= :units",
+        values: { ":units": units },
+      }),
+      hold.keyLimited
+        ? this.table.update(apiKeyKey(key.id), {
+            update: "SET remainQuota = remainQuota - :units",
+            condition: "remainQuota >= :units",
+            values: { ":units": units },
+          })
+        : Promise.resolve(undefined),
+    ]);
+    if (onUser.status === "fulfilled" && onKey.status === "fulfilled") return hold;
+
+    // Give back whichever half succeeded.
+    await Promise.all([
+      onUser.status === "fulfilled" ? this.refundUser(hold) : undefined,
+      onKey.status === "fulfilled" && hold.keyLimited ? this.refundKey(hold) : undefined,
+    ]);
+    const failure =
+      onUser.status === "rejected" ? onUser.reason : (onKey as PromiseRejectedResult).reason;
+    if (!(failure instanceof ConditionFailed)) throw failure;
+    throw onUser.status === "rejected" ? insufficientBalance() : insufficientKeyQuota(key.masked);
+  }
+
+  /**
+   * Moves a hold to the real cost: the difference goes back to `available`, the cost to
+   * used_quota, and the call to the usage log and the day's rollup.
+   */
+  async settle(hold: Hold, cost: number, entry: UsageLogEntry): Promise<void> {
+    const refund = hold.units - cost;
+    const billed = entry.outcome !== "failed";
+    const now = entry.time;
+    const writeAccessed =
+      now - (this.accessedWritten.get(hold.keyId) ?? 0) >= ACCESSED_TIME_RESOLUTION_MS;
+    if (writeAccessed) this.accessedWritten.set(hold.keyId, now);
+
+    const keyUpdate = this.table.update<{ remainQuota: number; unlimitedQuota: boolean }>(
+      apiKeyKey(hold.keyId),
+      {
+        update: [
+          hold.keyLimited
+            ? "SET remainQuota = remainQuota + :refund"
+            : "SET remainQuota = remainQuota - :cost",
+          writeAccessed ? ", accessedTime = :now" : "",
+          " ADD usedQuota :cost",
+        ].join(""),
+        condition: "attribute_exists(pk)",
+        values: {
+          ...(hold.keyLimited ? { ":refund": refund } : {}),
+          ":cost": cost,
+          ...(writeAccessed ? { ":now": Math.floor(now / 1000) } : {}),
+        },
+        returnValues: "UPDATED_NEW",
+      },
+    );
+    const writes: Promise<unknown>[] = [
+      this.table.update(userKey(hold.userId), {
+        update: "SET available = available + :refund ADD usedQuota :cost, requestCount :count",
+        values: { ":refund": refund, ":cost": cost, ":count": billed ? 1 : 0 },
+      }),
+      keyUpdate.catch((err) => {
+        // The key was deleted mid-call: the user is still charged.
+        if (!(err instanceof ConditionFailed)) throw err;
+      }),
+      this.table.put(logItem(hold.userId, entry, this.logRetentionDays)),
+    ];
+    if (billed && entry.model) {
+      writes.push(
+        this.table.update(dailyKey(hold.userId, now, entry.model), {
+          update:
+            "ADD requests :one, promptTokens :prompt, completionTokens :completion, quota :cost",
+          values: {
+            ":one": 1,
+            ":prompt": entry.promptTokens,
+            ":completion": entry.completionTokens,
+            ":cost": cost,
+          },
+        }),
+      );
+    }
+    await Promise.all(writes);
+
+    // A limited key that reached zero is marked exhausted, once.
+    const key = await keyUpdate.catch(() => undefined);
+    if (hold.keyLimited && key && key.remainQuota <= 0) {
+      await this.table
+        .update(apiKeyKey(hold.keyId), {
+          update: "SET #status = :exhausted",
+          condition: "#status = :enabled AND remainQuota <= :zero AND unlimitedQuota = :false",
+          names: { "#status": "status" },
+          values: { ":exhausted": "exhausted", ":enabled": "enabled", ":zero": 0, ":false": false },
+        })
+        .catch((err) => {
+          if (!(err instanceof ConditionFailed)) throw err;
+        });
+    }
+  }
+
+  private refundUser(hold: Hold) {
+    return this.table.update(userKey(hold.userId), {
+      update: "SET available = available + :units",
+      values: { ":units": hold.units },
+    });
+  }
+
+  private refundKey(hold: Hold) {
+    return this.table.update(apiKeyKey(hold.keyId), {
+      update: "SET remainQuota = remainQuota + :units",
+      values: { ":units": hold.units },
+    });
+  }
+}
+
+export function insufficientBalance(): ApiError {
+  return new ApiError(
+    429,
+    "You exceeded your current quota, please check your plan and billing details. Your sluice balance does not cover the most this request can cost (its prompt plus max_tokens).",
+    "insufficient_quota",
+    "insufficient_quota",
+    null,
+    { "x-should-retry": "false" },
+  );
+}
+
+function insufficientKeyQuota(masked: string): ApiError {
+  return new ApiError(
+    429,
+    `You exceeded your current quota: the API key ${masked} has less remaining quota than the most this request can cost. Raise the key's limit or lower max_tokens.`,
+    "insufficient_quota",
+    "insufficient_quota",
+    null,
+    { "x-should-retry": "false" },
+  );
+}

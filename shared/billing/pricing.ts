@@ -1,0 +1,127 @@
+import { TtlCache } from "../cache";
+import { ConditionFailed, type Table } from "../store/table";
+
+/** What one model costs, in USD. Absent fields mean the model is not billed that way. */
+export interface ModelPrice {
+  /** USD per 1M input (prompt) tokens. */
+  input?: number;
+  /** USD per 1M output (completion) tokens. */
+  output?: number;
+  /** USD per image, by size then quality ("standard", "hd", …; "default" when none is sent). */
+  image?: Record<string, Record<string, number>>;
+  /** USD per 1M characters of text to speech. */
+  ttsPerMillionChars?: number;
+  /** USD per minute of speech to text. */
+  sttPerMinute?: number;
+  /** The output tokens to hold when a request sets no max_tokens. */
+  defaultMaxTokens?: number;
+  /** Served without charge (still logged). */
+  free?: boolean;
+}
+
+export interface Pricing {
+  models: Record<string, ModelPrice>;
+  /** Price multiplier per user group; groups not listed pay 1×. */
+  groups: Record<string, number>;
+  /** Multiplier for batch lines (0.5 = half price). */
+  batchDiscount: number;
+  /** Output tokens to hold when neither the request nor the model's price says. */
+  defaultMaxTokens: number;
+  /** Bumped on every change; a PUT may name the version it edits. */
+  version: number;
+}
+
+/** List prices of common OpenAI models, used until an admin sets their own. */
+export const DEFAULT_PRICING: Pricing = {
+  models: {
+    "gpt-5": { input: 1.25, output: 10 },
+    "gpt-5-mini": { input: 0.25, output: 2 },
+    "gpt-5-nano": { input: 0.05, output: 0.4 },
+    "gpt-4.1": { input: 2, output: 8 },
+    "gpt-4.1-mini": { input: 0.4, output: 1.6 },
+    "gpt-4.1-nano": { input: 0.1, output: 0.4 },
+    "gpt-4o": { input: 2.5, output: 10 },
+    "gpt-4o-mini": { input: 0.15, output: 0.6 },
+    "gpt-4-turbo": { input: 10, output: 30 },
+    "gpt-4": { input: 30, output: 60 },
+    "gpt-3.5-turbo": { input: 0.5, output: 1.5 },
+    "gpt-3.5-turbo-instruct": { input: 1.5, output: 2 },
+    o1: { input: 15, output: 60 },
+    o3: { input: 2, output: 8 },
+    "o3-mini": { input: 1.1, output: 4.4 },
+    "o4-mini": { input: 1.1, output: 4.4 },
+    "text-embedding-3-small": { input: 0.02 },
+    "text-embedding-3-large": { input: 0.13 },
+    "text-embedding-ada-002": { input: 0.1 },
+    "dall-e-3": {
+      image: {
+        "1024x1024": { standard: 0.04, hd: 0.08 },
+        "1024x1792": { standard: 0.08, hd: 0.12 },
+        "1792x1024": { standard: 0.08, hd: 0.12 },
+      },
+    },
+    "dall-e-2": {
+      image: {
+        "256x256": { default: 0.016 },
+        "512x512": { default: 0.018 },
+        "1024x1024": { default: 0.02 },
+      },
+    },
+    "tts-1": { ttsPerMillionChars: 15 },
+    "tts-1-hd": { ttsPerMillionChars: 30 },
+    "tts-az-1": { ttsPerMillionChars: 16 },
+    "whisper-1": { sttPerMinute: 0.006 },
+    "omni-moderation-latest": { free: true },
+    "text-moderation-latest": { free: true },
+  },
+  groups: { default: 1 },
+  batchDiscount: 0.5,
+  defaultMaxTokens: 4096,
+  version: 0,
+};
+
+const PRICING_KEY = { pk: "CONFIG", sk: "PRICING" };
+
+/** The price list in DynamoDB (CONFIG/PRICING), served from memory between cache refreshes. */
+export class PricingCatalog {
+  private readonly cache: TtlCache<"pricing", Pricing>;
+
+  constructor(
+    private readonly table: Table,
+    cacheTtlMs: number,
+  ) {
+    this.cache = new TtlCache(cacheTtlMs);
+  }
+
+  get(): Promise<Pricing> {
+    return this.cache.get("pricing", async () => {
+      const item = await this.table.get<Pricing & { pk: string }>(PRICING_KEY);
+      return item ? toPricing(item) : DEFAULT_PRICING;
+    });
+  }
+
+  /**
+   * Replaces the price list. With `expectedVersion`, fails with ConditionFailed when someone
+   * else changed it first (no lost updates between two admins).
+   */
+  async put(pricing: Omit<Pricing, "version">, expectedVersion?: number): Promise<Pricing> {
+    const current = await this.table.get<Pricing>(PRICING_KEY, true);
+    const currentVersion = current?.version ?? 0;
+    if (expectedVersion !== undefined && expectedVersion !== currentVersion)
+      throw new ConditionFailed();
+    const next: Pricing = { ...pricing, version: currentVersion + 1 };
+    await this.table.put(
+      { ...PRICING_KEY, ...next },
+      current
+        ? { condition: "version = :v", values: { ":v": currentVersion } }
+        : { condition: "attribute_not_exists(pk)" },
+    );
+    this.cache.clear();
+    return next;
+  }
+}
+
+function toPricing(item: Pricing & { pk?: string; sk?: string }): Pricing {
+  const { pk: _pk, sk: _sk, ...pricing } = item;
+  return pricing;
+}

@@ -1,0 +1,103 @@
+import type { UserPrincipal } from "../auth/authenticate";
+import { newId } from "../auth/secrets";
+import { readJsonObject } from "../http/body";
+import { alias, type Call, userRoute } from "../http/route";
+import { definedOnly } from "../objects";
+import { supportedChannelTypes } from "../relay/adapters/index";
+import { type ChannelRecord, type ChannelStatus, newChannelRecord } from "../store/channels";
+import { ConditionFailed } from "../store/table";
+import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
+import { channelView } from "./views";
+
+const STATUSES: readonly ChannelStatus[] = ["enabled", "disabled"];
+
+/** GET /api/channel/ (admin) */
+export const listChannels = userRoute("GET", "/api/channel", async (call) => {
+  requireAdmin(call);
+  const channels = (await call.services.channels.list()).sort(
+    (a, b) => b.priority - a.priority || a.createdAt - b.createdAt,
+  );
+  return ok(page(channels, call.request.query).map(channelView), { total: channels.length });
+});
+
+/** POST /api/channel/ (admin) */
+export const createChannel = userRoute("POST", "/api/channel", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const fields = channelFields(body, true);
+  const channel = newChannelRecord({
+    id: newId("ch_", 12),
+    ...definedOnly(fields),
+    baseUrl: fields.baseUrl as string,
+    models: fields.models as string[],
+  });
+  await call.services.channels.put(channel);
+  call.services.channelDirectory.invalidate();
+  return ok(channelView(channel));
+});
+
+/** GET /api/channel/{id} (admin) */
+export const getChannel = userRoute("GET", "/api/channel/:id", async (call) => {
+  requireAdmin(call);
+  return ok(channelView(await existing(call, call.params.id as string)));
+});
+
+/** PUT /api/channel/{id} (admin), or PUT /api/channel/ with the id in the body. */
+export const updateChannel = userRoute("PUT", "/api/channel/:id", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const id = call.params.id ?? field.string(body, "id", { required: true });
+  const current = await existing(call, id as string);
+  const fields = definedOnly(channelFields(body, false));
+  const next: ChannelRecord = { ...current, ...fields };
+  // Enabling a channel by hand clears the reason sluice disabled it for.
+  if (fields.status === "enabled") next.disabledReason = null;
+  await call.services.channels.put(next);
+  call.services.channelDirectory.invalidate();
+  return ok(channelView(next));
+});
+export const updateChannelByBody = alias(updateChannel, "/api/channel");
+
+/** DELETE /api/channel/{id} (admin) */
+export const deleteChannel = userRoute("DELETE", "/api/channel/:id", async (call) => {
+  requireAdmin(call);
+  try {
+    await call.services.channels.delete(call.params.id as string);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw notFound("Channel");
+    throw err;
+  }
+  call.services.channelDirectory.invalidate();
+  return ok();
+});
+
+async function existing(call: Call<UserPrincipal>, id: string): Promise<ChannelRecord> {
+  const channel = await call.services.channels.get(id);
+  if (!channel) throw notFound("Channel");
+  return channel;
+}
+
+function channelFields(body: Record<string, unknown>, creating: boolean) {
+  const type = field.oneOf(body, "type", supportedChannelTypes());
+  const baseUrl = field.string(body, "base_url", { required: creating });
+  if (baseUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(baseUrl)) {
+    throw invalid("base_url must be an http(s) URL, e.g. https://api.openai.com/v1.");
+  }
+  const models = field.stringList(body, "models");
+  if ((creating || models !== undefined) && (!models || models.length === 0)) {
+    throw invalid("models must list at least one model.");
+  }
+  const weight = field.number(body, "weight", { min: 0 });
+  return {
+    type,
+    name: field.string(body, "name", { max: 128 }),
+    baseUrl,
+    key: field.string(body, "key"),
+    models: models ?? undefined,
+    modelMapping: field.stringMap(body, "model_mapping"),
+    priority: field.integer(body, "priority"),
+    weight,
+    status: field.oneOf(body, "status", STATUSES),
+    config: field.stringMap(body, "config"),
+  };
+}

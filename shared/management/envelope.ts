@@ -1,0 +1,132 @@
+import type { UserPrincipal } from "../auth/authenticate";
+import { ApiError } from "../http/errors";
+import { json } from "../http/responses";
+import type { Call } from "../http/route";
+import type { GatewayResponse } from "../http/types";
+
+/**
+ * The management API answers in one-api's envelope, {success, message, data}, so the
+ * scripts and habits of its users carry over. Errors use it too (rendered by the dispatcher
+ * for every /api path), with a real HTTP status.
+ */
+export function ok(data: unknown = null, extra: Record<string, unknown> = {}): GatewayResponse {
+  return json(200, { success: true, message: "", data, ...extra });
+}
+
+export function invalid(message: string): ApiError {
+  return new ApiError(400, message);
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError(404, `${what} not found.`);
+}
+
+export function requireAdmin(call: Call<UserPrincipal>): void {
+  if (call.principal.user.role !== "admin") {
+    throw new ApiError(403, "Only administrators may do this.");
+  }
+}
+
+/** one-api paging: `p` is the 0-based page, `size` its length (default 20, at most 100). */
+export function page<T>(items: readonly T[], query: URLSearchParams): T[] {
+  const p = Math.max(0, Number.parseInt(query.get("p") ?? "0", 10) || 0);
+  const size = pageSize(query);
+  return items.slice(p * size, p * size + size);
+}
+
+export function pageSize(query: URLSearchParams, fallback = 20, max = 100): number {
+  const size = Number.parseInt(query.get("size") ?? query.get("page_size") ?? "", 10);
+  return Number.isInteger(size) && size > 0 ? Math.min(size, max) : fallback;
+}
+
+/** `YYYY-MM-DD HH:mm:ss` in UTC, the seed's format. */
+export function utcDateTime(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toISOString().replace("T", " ").slice(0, 19);
+}
+
+/** Field readers for request bodies that answer a bad value with a 400 naming the field. */
+export const field = {
+  string(
+    body: Record<string, unknown>,
+    name: string,
+    options: { required?: boolean; max?: number } = {},
+  ) {
+    const value = body[name];
+    if (value === undefined || value === null) {
+      if (options.required) throw invalid(`${name} is required.`);
+      return undefined;
+    }
+    if (typeof value !== "string") throw invalid(`${name} must be a string.`);
+    if (options.required && value.trim() === "") throw invalid(`${name} must not be empty.`);
+    if (options.max && value.length > options.max)
+      throw invalid(`${name} must be at most ${options.max} characters.`);
+    return value;
+  },
+  integer(body: Record<string, unknown>, name: string, options: { min?: number } = {}) {
+    const value = body[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "number" || !Number.isSafeInteger(value))
+      throw invalid(`${name} must be a whole number.`);
+    if (options.min !== undefined && value < options.min)
+      throw invalid(`${name} must be at least ${options.min}.`);
+    return value;
+  },
+  number(body: Record<string, unknown>, name: string, options: { min?: number } = {}) {
+    const value = body[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "number" || !Number.isFinite(value))
+      throw invalid(`${name} must be a number.`);
+    if (options.min !== undefined && value < options.min)
+      throw invalid(`${name} must be at least ${options.min}.`);
+    return value;
+  },
+  boolean(body: Record<string, unknown>, name: string) {
+    const value = body[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "boolean") throw invalid(`${name} must be true or false.`);
+    return value;
+  },
+  oneOf<T extends string>(
+    body: Record<string, unknown>,
+    name: string,
+    allowed: readonly T[],
+  ): T | undefined {
+    const value = body[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "string" || !allowed.includes(value as T)) {
+      throw invalid(`${name} must be one of: ${allowed.join(", ")}.`);
+    }
+    return value as T;
+  },
+  /** A list of strings, also accepted comma-separated (one-api's channel form sends that). */
+  stringList(body: Record<string, unknown>, name: string) {
+    const value = body[name];
+    if (value === undefined) return undefined;
+    if (value === null) return null;
+    const list = typeof value === "string" ? value.split(",") : value;
+    if (!Array.isArray(list) || list.some((v) => typeof v !== "string")) {
+      throw invalid(`${name} must be a list of strings.`);
+    }
+    return (list as string[]).map((v) => v.trim()).filter(Boolean);
+  },
+  /** A string-to-string map, also accepted as a JSON string. */
+  stringMap(body: Record<string, unknown>, name: string) {
+    let value = body[name];
+    if (value === undefined || value === null || value === "") return undefined;
+    if (typeof value === "string") {
+      try {
+        value = JSON.parse(value);
+      } catch {
+        throw invalid(`${name} must be an object of strings.`);
+      }
+    }
+    if (
+      typeof value !== "object" ||
+      Array.isArray(value) ||
+      Object.values(value as object).some((v) => typeof v !== "string")
+    ) {
+      throw invalid(`${name} must be an object of strings.`);
+    }
+    return value as Record<string, string>;
+  },
+};

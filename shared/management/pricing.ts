@@ -1,0 +1,120 @@
+import type { ModelPrice, Pricing } from "../billing/pricing";
+import { isObject, readJsonObject } from "../http/body";
+import { ApiError } from "../http/errors";
+import { userRoute } from "../http/route";
+import { ConditionFailed } from "../store/table";
+import { field, invalid, ok, requireAdmin } from "./envelope";
+
+/** GET /api/pricing: every user may read the prices they pay. */
+export const getPricing = userRoute("GET", "/api/pricing", async (call) => {
+  return ok(pricingView(await call.services.pricing.get()));
+});
+
+/**
+ * PUT /api/pricing (admin): replaces the price list. Sections left out keep their current
+ * value; `version`, when given, must match the current one (no lost updates).
+ */
+export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const current = await call.services.pricing.get();
+  const next: Omit<Pricing, "version"> = {
+    models: body.models === undefined ? current.models : modelPrices(body.models),
+    groups: body.groups === undefined ? current.groups : groupMultipliers(body.groups),
+    batchDiscount: field.number(body, "batch_discount", { min: 0 }) ?? current.batchDiscount,
+    defaultMaxTokens:
+      field.integer(body, "default_max_tokens", { min: 1 }) ?? current.defaultMaxTokens,
+  };
+  if (next.batchDiscount > 1) throw invalid("batch_discount is a multiplier between 0 and 1.");
+  try {
+    const saved = await call.services.pricing.put(next, field.integer(body, "version", { min: 0 }));
+    return ok(pricingView(saved));
+  } catch (err) {
+    if (err instanceof ConditionFailed) {
+      throw new ApiError(409, "The price list changed since you read it; read it again and retry.");
+    }
+    throw err;
+  }
+});
+
+export function pricingView(pricing: Pricing) {
+  return {
+    models: Object.fromEntries(
+      Object.entries(pricing.models).map(([model, price]) => [
+        model,
+        definedEntries({
+          input: price.input,
+          output: price.output,
+          image: price.image,
+          tts_per_million_chars: price.ttsPerMillionChars,
+          stt_per_minute: price.sttPerMinute,
+          default_max_tokens: price.defaultMaxTokens,
+          free: price.free,
+        }),
+      ]),
+    ),
+    groups: pricing.groups,
+    batch_discount: pricing.batchDiscount,
+    default_max_tokens: pricing.defaultMaxTokens,
+    version: pricing.version,
+  };
+}
+
+function modelPrices(value: unknown): Record<string, ModelPrice> {
+  if (!isObject(value)) throw invalid("models must map model names to prices.");
+  const models: Record<string, ModelPrice> = {};
+  for (const [model, raw] of Object.entries(value)) {
+    if (!isObject(raw)) throw invalid(`models.${model} must be an object.`);
+    const price: ModelPrice = definedEntries({
+      input: usd(raw, "input", model),
+      output: usd(raw, "output", model),
+      image: raw.image === undefined ? undefined : imagePrices(raw.image, model),
+      ttsPerMillionChars: usd(raw, "tts_per_million_chars", model),
+      sttPerMinute: usd(raw, "stt_per_minute", model),
+      defaultMaxTokens: field.integer(raw, "default_max_tokens", { min: 1 }),
+      free: field.boolean(raw, "free"),
+    });
+    if (Object.keys(price).length === 0)
+      throw invalid(`models.${model} sets no price; use {"free": true} for a free model.`);
+    models[model] = price;
+  }
+  return models;
+}
+
+function usd(raw: Record<string, unknown>, name: string, model: string): number | undefined {
+  const value = raw[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw invalid(`models.${model}.${name} must be a price in USD, 0 or more.`);
+  }
+  // Prices are kept to the millionth of a dollar, as cost computation uses them.
+  return Math.round(value * 1e6) / 1e6;
+}
+
+function imagePrices(value: unknown, model: string): Record<string, Record<string, number>> {
+  const problem = invalid(`models.${model}.image must map sizes to {quality: USD per image}.`);
+  if (!isObject(value)) throw problem;
+  const bySize: Record<string, Record<string, number>> = {};
+  for (const [size, qualities] of Object.entries(value)) {
+    if (!isObject(qualities)) throw problem;
+    bySize[size] = {};
+    for (const [quality, price] of Object.entries(qualities)) {
+      if (typeof price !== "number" || price < 0) throw problem;
+      (bySize[size] as Record<string, number>)[quality] = price;
+    }
+  }
+  return bySize;
+}
+
+function groupMultipliers(value: unknown): Record<string, number> {
+  if (!isObject(value)) throw invalid("groups must map group names to multipliers.");
+  for (const [group, multiplier] of Object.entries(value)) {
+    if (typeof multiplier !== "number" || multiplier < 0)
+      throw invalid(`groups.${group} must be a multiplier, 0 or more.`);
+  }
+  return value as Record<string, number>;
+}
+
+function definedEntries<T extends object>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,114 @@
+import type { UserPrincipal } from "../auth/authenticate";
+import { createKey } from "../bootstrap";
+import { readJsonObject } from "../http/body";
+import { alias, type Call, userRoute } from "../http/route";
+import { definedOnly } from "../objects";
+import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
+import { ConditionFailed } from "../store/table";
+import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
+import { tokenView } from "./views";
+
+/** Users set these; expired and exhausted follow from expiry and quota. */
+const SETTABLE_STATUSES: readonly ApiKeyStatus[] = ["enabled", "disabled"];
+
+/** GET /api/token/: the caller's own keys, newest first, masked, paged. */
+export const listTokens = userRoute("GET", "/api/token", async (call) => {
+  const keys = await call.services.apiKeys.listByUser(call.principal.user.id);
+  return ok(
+    page(keys, call.request.query).map((key) => tokenView(key)),
+    { total: keys.length },
+  );
+});
+
+/**
+ * POST /api/token/: a new key; the only answer that ever shows it in full. Admins may name
+ * another user (`user_id`) to hand them a key.
+ */
+export const createToken = userRoute("POST", "/api/token", async (call) => {
+  const body = readJsonObject(call.request);
+  const fields = editableFields(body);
+  const forUser = field.string(body, "user_id");
+  if (forUser !== undefined && forUser !== call.principal.user.id) {
+    requireAdmin(call);
+    if (!(await call.services.users.get(forUser))) throw notFound("User");
+  }
+  const { key, secret } = await createKey(call.services, {
+    ...definedOnly(fields),
+    userId: forUser ?? call.principal.user.id,
+    name: fields.name ?? "",
+    // A key with a quota is limited unless said otherwise; one without is unlimited.
+    unlimitedQuota: fields.unlimitedQuota ?? fields.remainQuota === undefined,
+  });
+  return ok(tokenView(key, secret));
+});
+
+/** GET /api/token/{id} */
+export const getToken = userRoute("GET", "/api/token/:id", async (call) => {
+  return ok(tokenView(await ownKey(call, call.params.id as string)));
+});
+
+/** PUT /api/token/{id}, or PUT /api/token/ with the id in the body (one-api's form). */
+export const updateToken = userRoute("PUT", "/api/token/:id", async (call) => {
+  const body = readJsonObject(call.request);
+  const id = call.params.id ?? field.string(body, "id", { required: true });
+  const current = await ownKey(call, id as string);
+  const fields = editableFields(body);
+  const next = { ...current, ...definedOnly(fields) };
+  // A key that got quota or time back is usable again.
+  if (
+    fields.status === undefined &&
+    (current.status === "exhausted" || current.status === "expired")
+  ) {
+    const hasQuota = next.unlimitedQuota || next.remainQuota > 0;
+    const inTime = next.expiredTime === -1 || next.expiredTime > Math.floor(Date.now() / 1000);
+    if (hasQuota && inTime) fields.status = "enabled";
+  }
+  try {
+    const updated = await call.services.apiKeys.update(current.id, call.principal.user.id, fields);
+    call.services.auth.forgetKey(current.id);
+    return ok(tokenView(updated));
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw notFound("Key");
+    throw err;
+  }
+});
+export const updateTokenByBody = alias(updateToken, "/api/token");
+
+/** DELETE /api/token/{id} */
+export const deleteToken = userRoute("DELETE", "/api/token/:id", async (call) => {
+  const id = call.params.id as string;
+  try {
+    await call.services.apiKeys.delete(id, call.principal.user.id);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw notFound("Key");
+    throw err;
+  }
+  call.services.auth.forgetKey(id);
+  return ok();
+});
+
+/** Someone else's key is reported exactly like a missing one. */
+async function ownKey(call: Call<UserPrincipal>, id: string): Promise<ApiKeyRecord> {
+  const key = await call.services.apiKeys.get(id, true);
+  if (!key || key.userId !== call.principal.user.id) throw notFound("Key");
+  return key;
+}
+
+function editableFields(body: Record<string, unknown>) {
+  const expiredTime = field.integer(body, "expired_time", { min: -1 });
+  if (
+    expiredTime !== undefined &&
+    expiredTime !== -1 &&
+    expiredTime <= Math.floor(Date.now() / 1000)
+  ) {
+    throw invalid("expired_time must be in the future (unix seconds), or -1 for never.");
+  }
+  return {
+    name: field.string(body, "name", { max: 64 }),
+    status: field.oneOf(body, "status", SETTABLE_STATUSES),
+    remainQuota: field.integer(body, "remain_quota", { min: 0 }),
+    unlimitedQuota: field.boolean(body, "unlimited_quota"),
+    expiredTime,
+    models: field.stringList(body, "models"),
+  };
+}

@@ -1,0 +1,163 @@
+import { newAccessToken, newId } from "../auth/secrets";
+import { BUCKETS } from "../billing/balance";
+import { dollarsToUnits, unitsToDollars } from "../billing/units";
+import { readJsonObject } from "../http/body";
+import { json } from "../http/responses";
+import { alias, userRoute } from "../http/route";
+import { ConditionFailed } from "../store/table";
+import { newUserRecord, type Role, type UserStatus } from "../store/users";
+import { field, invalid, notFound, ok, page, requireAdmin, utcDateTime } from "./envelope";
+import { keyStatus, userView } from "./views";
+
+const ROLES: readonly Role[] = ["user", "admin"];
+const STATUSES: readonly UserStatus[] = ["enabled", "disabled"];
+
+/** GET /api/user/self */
+export const getSelf = userRoute("GET", "/api/user/self", async (call) =>
+  ok(userView(call.principal.user)),
+);
+
+/** POST /api/user/token: a new system access token, shown once; the old one stops working. */
+export const regenerateAccessToken = userRoute("POST", "/api/user/token", async (call) => {
+  const token = newAccessToken();
+  await call.services.users.replaceAccessToken(call.principal.user, token);
+  return ok(token);
+});
+
+/**
+ * GET /api/user/stat: the seed's exact shape (no envelope). Times are UTC
+ * `YYYY-MM-DD HH:mm:ss` or "never"; every quota has a `_dollar` twin.
+ */
+export const getStat = userRoute("GET", "/api/user/stat", async (call) => {
+  const { user } = call.principal;
+  const keys = await call.services.apiKeys.listByUser(user.id);
+  const view = userView(user);
+  return json(200, {
+    token: keys.map((key) => ({
+      key: key.masked,
+      status: keyStatus(key),
+      name: key.name,
+      created_time: utcDateTime(key.createdTime),
+      accessed_time: utcDateTime(key.accessedTime),
+      expired_time: key.expiredTime === -1 ? "never" : utcDateTime(key.expiredTime),
+      remain_quota: key.remainQuota,
+      remain_quota_dollar: unitsToDollars(key.remainQuota),
+      unlimited_quota: key.unlimitedQuota,
+      used_quota: key.usedQuota,
+      used_quota_dollar: unitsToDollars(key.usedQuota),
+    })),
+    user: {
+      free_quota: view.free_quota,
+      free_quota_dollar: unitsToDollars(view.free_quota),
+      bonus_quota: view.bonus_quota,
+      bonus_quota_dollar: unitsToDollars(view.bonus_quota),
+      paid_quota: view.paid_quota,
+      paid_quota_dollar: unitsToDollars(view.paid_quota),
+      total_quota: view.total_quota,
+      total_quota_dollar: unitsToDollars(view.total_quota),
+      used_quota: view.used_quota,
+      used_quota_dollar: unitsToDollars(view.used_quota),
+      request_count: view.request_count,
+    },
+  });
+});
+
+/** GET /api/user/ (admin): every user, paged. */
+export const listUsers = userRoute("GET", "/api/user", async (call) => {
+  requireAdmin(call);
+  const users = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const batch = await call.services.users.list(100, startKey);
+    users.push(...batch.items);
+    startKey = batch.lastKey;
+  } while (startKey);
+  users.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  return ok(page(users, call.request.query).map(userView), { total: users.length });
+});
+
+/** POST /api/user/ (admin): a new user, with their access token shown once. */
+export const createUser = userRoute("POST", "/api/user", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const name =
+    field.string(body, "name", { required: true, max: 64 }) ?? field.string(body, "username");
+  const user = newUserRecord({
+    id: newId("user_", 16),
+    name: name as string,
+    role: field.oneOf(body, "role", ROLES) ?? "user",
+    group: field.string(body, "group", { max: 64 }) ?? "default",
+    status: field.oneOf(body, "status", STATUSES) ?? "enabled",
+  });
+  const accessToken = newAccessToken();
+  await call.services.users.create(user, accessToken);
+  return ok({ ...userView(user), access_token: accessToken });
+});
+
+/** GET /api/user/{id} (admin) */
+export const getUser = userRoute("GET", "/api/user/:id", async (call) => {
+  requireAdmin(call);
+  const user = await call.services.users.get(call.params.id as string, true);
+  if (!user) throw notFound("User");
+  return ok(userView(user));
+});
+
+/** PUT /api/user/{id} (admin), or PUT /api/user/ with the id in the body (one-api's form). */
+export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const id = call.params.id ?? field.string(body, "id", { required: true });
+  const fields = {
+    status: field.oneOf(body, "status", STATUSES),
+    group: field.string(body, "group", { max: 64 }),
+    role: field.oneOf(body, "role", ROLES),
+    name: field.string(body, "name", { max: 64 }),
+  };
+  if (id === call.principal.user.id && (fields.role === "user" || fields.status === "disabled")) {
+    throw invalid("Administrators cannot demote or disable themselves.");
+  }
+  try {
+    const user = await call.services.users.update(id as string, fields);
+    call.services.auth.forgetAll();
+    return ok(userView(user));
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw notFound("User");
+    throw err;
+  }
+});
+export const updateUserByBody = alias(updateUser, "/api/user");
+
+/**
+ * POST /api/user/{id}/topup (admin): adds quota to the free, bonus or paid bucket, given in
+ * units (`quota`) or dollars (`dollars`). Logged in the user's usage log.
+ */
+export const topUpUser = userRoute("POST", "/api/user/:id/topup", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const bucket = field.oneOf(body, "bucket", BUCKETS) ?? "paid";
+  const quota = field.integer(body, "quota", { min: 1 });
+  const dollars = field.number(body, "dollars", { min: 0 });
+  const units = quota ?? (dollars !== undefined ? dollarsToUnits(dollars) : undefined);
+  if (units === undefined || units <= 0)
+    throw invalid("Give a positive quota (units) or dollars to add.");
+  const id = call.params.id as string;
+  let user: Awaited<ReturnType<typeof call.services.users.topUp>>;
+  try {
+    user = await call.services.users.topUp(id, units, bucket);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw notFound("User");
+    throw err;
+  }
+  await call.services.usage.record(user.id, {
+    type: "topup",
+    time: Date.now(),
+    requestId: call.request.id,
+    promptTokens: 0,
+    completionTokens: 0,
+    quota: units,
+    bucket,
+    by: call.principal.user.id,
+  });
+  call.services.auth.forgetAll();
+  return ok(userView(user));
+});

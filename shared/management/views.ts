@@ -1,0 +1,79 @@
+import { balancesOf } from "../billing/balance";
+import { unitsToDollars } from "../billing/units";
+import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
+import type { ChannelRecord } from "../store/channels";
+import type { UserRecord } from "../store/users";
+
+/** How the API shows a user. Quota figures are units; `_dollar` twins are USD. */
+export function userView(user: UserRecord) {
+  const balances = balancesOf(user);
+  return {
+    id: user.id,
+    name: user.name,
+    role: user.role,
+    group: user.group,
+    status: user.status,
+    created_at: user.createdAt,
+    free_quota: balances.free,
+    bonus_quota: balances.bonus,
+    paid_quota: balances.paid,
+    total_quota: balances.total,
+    total_quota_dollar: unitsToDollars(balances.total),
+    used_quota: user.usedQuota,
+    used_quota_dollar: unitsToDollars(user.usedQuota),
+    request_count: user.requestCount,
+  };
+}
+
+/** A key as it is now: an enabled key past its expiry shows as expired, a limited one at zero as exhausted. */
+export function keyStatus(
+  key: ApiKeyRecord,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): ApiKeyStatus {
+  if (key.status !== "enabled") return key.status;
+  if (key.expiredTime !== -1 && key.expiredTime <= nowSeconds) return "expired";
+  if (!key.unlimitedQuota && key.remainQuota <= 0) return "exhausted";
+  return key.status;
+}
+
+/** How the API shows a key: masked, except in the one answer that creates it. */
+export function tokenView(key: ApiKeyRecord, secret?: string) {
+  return {
+    id: key.id,
+    name: key.name,
+    key: secret ?? key.masked,
+    status: keyStatus(key),
+    created_time: key.createdTime,
+    accessed_time: key.accessedTime,
+    expired_time: key.expiredTime,
+    remain_quota: key.remainQuota,
+    unlimited_quota: key.unlimitedQuota,
+    used_quota: key.usedQuota,
+    models: key.models,
+  };
+}
+
+/** Channel secrets are never returned in full. */
+export function channelView(channel: ChannelRecord) {
+  return {
+    id: channel.id,
+    type: channel.type,
+    name: channel.name,
+    base_url: channel.baseUrl,
+    key: maskChannelSecret(channel.key),
+    models: channel.models,
+    model_mapping: channel.modelMapping,
+    priority: channel.priority,
+    weight: channel.weight,
+    status: channel.status,
+    disabled_reason: channel.disabledReason,
+    config: channel.config,
+    created_at: channel.createdAt,
+  };
+}
+
+export function maskChannelSecret(secret: string): string {
+  if (!secret) return "";
+  if (secret.length <= 8) return "…";
+  return `${secret.slice(0, 3)}…${secret.slice(-4)}`;
+}

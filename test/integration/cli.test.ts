@@ -1,0 +1,101 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { api, sluice } from "./support";
+
+const run = promisify(execFile);
+
+/** Runs `npx sluice …` the way a user would (the package's bin), against the test stack. */
+async function sluiceCli(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout } = await run("node", ["infra/cli/sluice.mjs", ...args], {
+      env: {
+        ...process.env,
+        SLUICE_URL: sluice.url,
+        SLUICE_ADMIN_TOKEN: sluice.adminToken,
+        ...env,
+      },
+    });
+    return { code: 0, stdout };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("the admin CLI", () => {
+  it("creates a user, tops them up, gives them a key and prices a model, with --json for scripts", async () => {
+    const created = await sluiceCli(["users", "create", "dora", "--group", "vip", "--json"]);
+    expect(created.code).toBe(0);
+    const user = JSON.parse(created.stdout);
+    expect(user).toMatchObject({
+      name: "dora",
+      group: "vip",
+      access_token: expect.stringMatching(/^sat-/),
+    });
+
+    const topped = JSON.parse(
+      (await sluiceCli(["topup", user.id, "2.5", "--bucket", "bonus", "--json"])).stdout,
+    );
+    expect(topped).toMatchObject({ bonus_quota: 1_250_000, total_quota: 1_250_000 });
+
+    const key = JSON.parse(
+      (
+        await sluiceCli([
+          "keys",
+          "create",
+          "--user",
+          user.id,
+          "--name",
+          "ci",
+          "--dollars",
+          "1",
+          "--json",
+        ])
+      ).stdout,
+    );
+    expect(key).toMatchObject({ name: "ci", remain_quota: 500_000, unlimited_quota: false });
+    const theirKeys = (await api(user.access_token, "GET", "/api/token/")).body.data;
+    expect(theirKeys.map((k: { id: string }) => k.id)).toEqual([key.id]);
+
+    const model = `cli-model-${Date.now()}`;
+    expect(
+      (await sluiceCli(["prices", "set", model, "--input", "0.2", "--output", "0.4"])).code,
+    ).toBe(0);
+    const prices = (await api(sluice.adminToken, "GET", "/api/pricing")).body.data;
+    expect(prices.models[model]).toEqual({ input: 0.2, output: 0.4 });
+  });
+
+  it("prints readable tables by default", async () => {
+    const { stdout } = await sluiceCli(["whoami"]);
+    const [header, row] = stdout.trim().split("\n");
+    expect(header).toMatch(/^id\s+name\s+role\s+group\s+status/);
+    expect(row).toContain("admin");
+  });
+
+  it("explains what is wrong with a command and exits non-zero", async () => {
+    const unknown = await sluiceCli(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown command: frobnicate");
+    const refused = await sluiceCli(["users", "list"], { SLUICE_ADMIN_TOKEN: "sat-wrong" });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("not valid");
+  });
+
+  it("bootstraps the first admin straight into a table with AWS credentials", async () => {
+    const { code, stdout } = await sluiceCli(
+      ["bootstrap", "--table", sluice.tableName, "--name", "root", "--json"],
+      {
+        AWS_ENDPOINT_URL_DYNAMODB: sluice.dynamoEndpoint,
+        AWS_REGION: "us-east-1",
+        AWS_ACCESS_KEY_ID: "local",
+        AWS_SECRET_ACCESS_KEY: "local",
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      },
+    );
+    expect(code).toBe(0);
+    const created = JSON.parse(stdout);
+    const self = (await api(created.access_token, "GET", "/api/user/self")).body.data;
+    expect(self).toMatchObject({ id: created.id, name: "root", role: "admin" });
+  });
+});

@@ -1,0 +1,97 @@
+import type { APIError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { costInUnits } from "../../shared/billing/cost";
+import { TOKENS_PER_MESSAGE, upperTokenEstimate } from "../../shared/billing/tokens";
+import { userKey } from "../../shared/store/users";
+import type { UpstreamFixture } from "../fixtures/upstream";
+import {
+  api,
+  createFixtureChannel,
+  createUserWithKey,
+  eventually,
+  openai,
+  sluiceTable,
+} from "./support";
+
+const PRICE = { input: 10, output: 30 };
+const MAX_TOKENS = 20;
+const CONTENT = "Say hello";
+
+let upstream: UpstreamFixture;
+let model: string;
+
+beforeAll(async () => {
+  ({ upstream, model } = await createFixtureChannel({ price: PRICE }));
+});
+afterAll(() => upstream.close());
+
+describe("quota under concurrency", () => {
+  it("never lets 200 parallel calls spend past a balance that covers about 50", async () => {
+    // What sluice holds per call: its prompt estimate plus max_tokens, at the model's price.
+    const hold = costInUnits(
+      PRICE,
+      {
+        promptTokens: upperTokenEstimate(`${CONTENT}\n`) + TOKENS_PER_MESSAGE * 2,
+        completionTokens: MAX_TOKENS,
+      },
+      [1],
+    );
+    const balance = hold * 50;
+    const user = await createUserWithKey({ paidUsd: balance / 500_000 });
+    const client = openai(user.secret);
+
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, () =>
+        client.chat.completions.create({
+          model,
+          messages: [{ role: "user", content: CONTENT }],
+          max_tokens: MAX_TOKENS,
+        }),
+      ),
+    );
+    const accepted = results.filter((r) => r.status === "fulfilled").length;
+    const refused = results.filter((r) => r.status === "rejected");
+    for (const r of refused) {
+      expect((r.reason as APIError).status).toBe(429);
+      expect((r.reason as APIError).code).toBe("insufficient_quota");
+    }
+    // Each call costs less than its hold, so refunds let more than 50 through, but not all.
+    expect(accepted).toBeGreaterThanOrEqual(50);
+    expect(refused.length).toBeGreaterThan(0);
+
+    // Settlement ends after the responses: wait for every accepted call's log line.
+    const consumed = await eventually(
+      async () => {
+        const lines: Record<string, any>[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: any = (
+            await api(
+              user.accessToken,
+              "GET",
+              `/api/log/self?size=200${cursor ? `&cursor=${cursor}` : ""}`,
+            )
+          ).body;
+          lines.push(...page.data);
+          cursor = page.next_cursor;
+        } while (cursor);
+        return lines.filter((line) => line.type === "consume");
+      },
+      (lines) => lines.length >= accepted,
+      20_000,
+    );
+    expect(consumed.length).toBe(accepted);
+    expect(new Set(consumed.map((line) => line.request_id)).size).toBe(accepted);
+
+    const me = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+    const charged = consumed.reduce((sum, line) => sum + line.quota, 0);
+    expect(me.used_quota).toBe(charged);
+    expect(me.total_quota).toBe(balance - charged);
+    expect(me.request_count).toBe(accepted);
+    expect(me.total_quota).toBeGreaterThanOrEqual(-hold);
+
+    // No hold is left behind: what can be held again is exactly what remains.
+    const item = await sluiceTable().get<{ available: number }>(userKey(user.id), true);
+    expect(item?.available).toBe(me.total_quota);
+  });
+});

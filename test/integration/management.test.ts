@@ -1,0 +1,471 @@
+import OpenAI, { type APIError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UpstreamFixture } from "../fixtures/upstream";
+import {
+  admin,
+  api,
+  createFixtureChannel,
+  createKey,
+  createUser,
+  createUserWithKey,
+  eventually,
+  openai,
+  sluice,
+  type TestUser,
+} from "./support";
+
+let upstream: UpstreamFixture;
+let model: string;
+const hello = [{ role: "user" as const, content: "hi" }];
+
+beforeAll(async () => {
+  ({ upstream, model } = await createFixtureChannel());
+});
+afterAll(() => upstream.close());
+
+describe("authentication on /api and /v1", () => {
+  it("takes system access tokens on /api only, and sk- keys on /v1 only", async () => {
+    const user = await createUserWithKey();
+    expect((await api(user.accessToken, "GET", "/api/user/self")).status).toBe(200);
+    const withKey = await api(user.secret, "GET", "/api/user/self");
+    expect(withKey.status).toBe(401);
+    expect(withKey.body).toEqual({
+      success: false,
+      message: expect.stringContaining("system access token"),
+    });
+    expect(withKey.headers.get("x-request-id")).toMatch(/^req_/);
+    expect((await api(undefined, "GET", "/api/user/self")).status).toBe(401);
+    expect((await api("sat-not-a-token", "GET", "/api/user/self")).status).toBe(401);
+    const error = await openai(user.accessToken)
+      .models.list()
+      .catch((e: APIError) => e);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it("regenerates the access token: the new one works, the old one stops at once", async () => {
+    const user = await createUser();
+    const answer = await api(user.accessToken, "POST", "/api/user/token");
+    const token = answer.body.data as string;
+    expect(token).toMatch(/^sat-[A-Za-z0-9]{40}$/);
+    expect((await api(token, "GET", "/api/user/self")).status).toBe(200);
+    expect((await api(user.accessToken, "GET", "/api/user/self")).status).toBe(401);
+  });
+});
+
+describe("keys: /api/token", () => {
+  it("shows a new key in full once, then only masked", async () => {
+    const user = await createUser();
+    const created = (await api(user.accessToken, "POST", "/api/token", { name: "laptop" })).body
+      .data;
+    expect(created.key).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(created).toMatchObject({
+      name: "laptop",
+      status: "enabled",
+      unlimited_quota: true,
+      expired_time: -1,
+    });
+    const masked = `sk-${created.key.slice(3, 7)}…${created.key.slice(-4)}`;
+    const fetched = (await api(user.accessToken, "GET", `/api/token/${created.id}`)).body.data;
+    expect(fetched.key).toBe(masked);
+    const listed = (await api(user.accessToken, "GET", "/api/token/")).body;
+    expect(listed.data.map((k: { key: string }) => k.key)).toEqual([masked]);
+    expect(JSON.stringify(listed)).not.toContain(created.key);
+  });
+
+  it("lists keys newest first, a page at a time", async () => {
+    const user = await createUser();
+    for (const name of ["a", "b", "c"]) {
+      await createKey(user, { name });
+      await new Promise((resolve) => setTimeout(resolve, 1_050)); // distinct created_time seconds
+    }
+    const first = (await api(user.accessToken, "GET", "/api/token/?p=0&size=2")).body;
+    const second = (await api(user.accessToken, "GET", "/api/token/?p=1&size=2")).body;
+    expect(first.total).toBe(3);
+    expect(first.data.map((k: { name: string }) => k.name)).toEqual(["c", "b"]);
+    expect(second.data.map((k: { name: string }) => k.name)).toEqual(["a"]);
+  });
+
+  it("updates name, status, quota, expiry and models, and /v1 follows at once", async () => {
+    const user = await createUserWithKey();
+    const client = openai(user.secret);
+    const put = (body: Record<string, unknown>) =>
+      api(user.accessToken, "PUT", `/api/token/${user.keyId}`, body);
+
+    expect((await put({ name: "renamed", status: "disabled" })).body.data).toMatchObject({
+      name: "renamed",
+      status: "disabled",
+    });
+    let error = await client.chat.completions
+      .create({ model, messages: hello })
+      .catch((e: APIError) => e);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((error as APIError).code).toBe("key_disabled");
+    expect((error as APIError).message).toContain("disabled");
+
+    await put({ status: "enabled", models: ["gpt-4o"] });
+    error = await client.chat.completions
+      .create({ model, messages: hello })
+      .catch((e: APIError) => e);
+    expect((error as APIError).code).toBe("model_not_found");
+
+    // The one-api form: PUT /api/token/ with the id in the body.
+    const byBody = await api(user.accessToken, "PUT", "/api/token/", {
+      id: user.keyId,
+      models: null,
+    });
+    expect(byBody.body.data.models).toBeNull();
+    await client.chat.completions.create({ model, messages: hello });
+
+    const soon = Math.floor(Date.now() / 1000) + 1;
+    expect((await put({ expired_time: soon })).body.data.expired_time).toBe(soon);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    error = await client.chat.completions
+      .create({ model, messages: hello })
+      .catch((e: APIError) => e);
+    expect((error as APIError).code).toBe("key_expired");
+    expect((await api(user.accessToken, "GET", `/api/token/${user.keyId}`)).body.data.status).toBe(
+      "expired",
+    );
+  });
+
+  it("rejects bad fields with 400 and a message naming them", async () => {
+    const user = await createUserWithKey();
+    const past = await api(user.accessToken, "PUT", `/api/token/${user.keyId}`, {
+      expired_time: 1000,
+    });
+    expect(past.status).toBe(400);
+    expect(past.body).toEqual({ success: false, message: expect.stringContaining("expired_time") });
+    const negative = await api(user.accessToken, "POST", "/api/token", { remain_quota: -5 });
+    expect(negative.status).toBe(400);
+    expect(negative.body.message).toContain("remain_quota");
+    const status = await api(user.accessToken, "PUT", `/api/token/${user.keyId}`, {
+      status: "exhausted",
+    });
+    expect(status.status).toBe(400);
+    const malformed = await fetch(`${sluice.url}/api/token`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+      body: "{",
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({
+      success: false,
+      message: expect.stringContaining("JSON"),
+    });
+  });
+
+  it("deletes a key, which stops working at once", async () => {
+    const user = await createUserWithKey();
+    expect((await api(user.accessToken, "DELETE", `/api/token/${user.keyId}`)).body.success).toBe(
+      true,
+    );
+    const error = await openai(user.secret)
+      .models.list()
+      .catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(401);
+    expect((await api(user.accessToken, "DELETE", `/api/token/${user.keyId}`)).status).toBe(404);
+  });
+});
+
+describe("one user cannot reach another's data", () => {
+  let alice: TestUser & { secret: string; keyId: string };
+  let bob: TestUser;
+
+  beforeAll(async () => {
+    alice = await createUserWithKey();
+    bob = await createUser();
+    await openai(alice.secret).chat.completions.create({ model, messages: hello });
+  });
+
+  it("cannot read, change or delete another user's key", async () => {
+    for (const [method, body] of [
+      ["GET", undefined],
+      ["PUT", { name: "mine now", status: "disabled" }],
+      ["DELETE", undefined],
+    ] as const) {
+      const answer = await api(bob.accessToken, method, `/api/token/${alice.keyId}`, body);
+      expect(answer.status).toBe(404);
+      expect(answer.body.success).toBe(false);
+    }
+    const byBody = await api(bob.accessToken, "PUT", "/api/token/", {
+      id: alice.keyId,
+      status: "disabled",
+    });
+    expect(byBody.status).toBe(404);
+    const key = (await api(alice.accessToken, "GET", `/api/token/${alice.keyId}`)).body.data;
+    expect(key).toMatchObject({ name: "test key", status: "enabled" });
+    await openai(alice.secret).models.list();
+  });
+
+  it("sees only their own keys, logs, usage and stats", async () => {
+    await eventually(
+      async () => (await api(alice.accessToken, "GET", "/api/log/self")).body.data.length,
+      (n) => n > 0,
+    );
+    expect((await api(bob.accessToken, "GET", "/api/token/")).body.data).toEqual([]);
+    expect(
+      (await api(bob.accessToken, "GET", "/api/log/self")).body.data.filter(
+        (l: any) => l.type === "consume",
+      ),
+    ).toEqual([]);
+    expect((await api(bob.accessToken, "GET", "/api/usage/self?days=2")).body.data).toEqual([]);
+    const stat = (await api(bob.accessToken, "GET", "/api/user/stat")).body;
+    expect(stat.token).toEqual([]);
+    expect(stat.user.request_count).toBe(0);
+  });
+
+  it("cannot call admin endpoints", async () => {
+    const attempts: [string, string, unknown?][] = [
+      ["GET", "/api/user/"],
+      ["POST", "/api/user/", { name: "mallory", role: "admin" }],
+      ["GET", `/api/user/${alice.id}`],
+      ["PUT", `/api/user/${bob.id}`, { role: "admin" }],
+      ["PUT", "/api/user/", { id: bob.id, role: "admin" }],
+      ["POST", `/api/user/${bob.id}/topup`, { dollars: 1000, bucket: "paid" }],
+      ["GET", "/api/channel/"],
+      ["POST", "/api/channel/", { name: "x", base_url: "https://example.com/v1", models: ["x"] }],
+      ["DELETE", "/api/channel/ch_anything"],
+      ["PUT", "/api/pricing", { models: { [model]: { free: true } } }],
+    ];
+    for (const [method, path, body] of attempts) {
+      const answer = await api(bob.accessToken, method, path, body);
+      expect(answer.status, `${method} ${path}`).toBe(403);
+      expect(answer.body).toEqual({ success: false, message: "Only administrators may do this." });
+    }
+    const me = (await api(bob.accessToken, "GET", "/api/user/self")).body.data;
+    expect(me).toMatchObject({ role: "user", paid_quota: 50_000_000 });
+  });
+});
+
+describe("admin: users", () => {
+  it("creates a user whose access token is shown once, lists, gets and updates them", async () => {
+    const created = await admin("POST", "/api/user/", { name: "carol", group: "vip" });
+    expect(created).toMatchObject({
+      name: "carol",
+      group: "vip",
+      role: "user",
+      status: "enabled",
+      total_quota: 0,
+    });
+    expect(created.access_token).toMatch(/^sat-/);
+    expect((await api(created.access_token, "GET", "/api/user/self")).body.data.id).toBe(
+      created.id,
+    );
+    const fetched = await admin("GET", `/api/user/${created.id}`);
+    expect(fetched).not.toHaveProperty("access_token");
+    const listed = await api(sluice.adminToken, "GET", "/api/user/?p=0&size=100");
+    expect(listed.body.total).toBeGreaterThanOrEqual(2);
+    const updated = await admin("PUT", `/api/user/${created.id}`, {
+      group: "default",
+      role: "admin",
+    });
+    expect(updated).toMatchObject({ group: "default", role: "admin" });
+    expect((await api(sluice.adminToken, "GET", "/api/user/user_doesnotexist")).status).toBe(404);
+  });
+
+  it("disables a user: their keys and access token stop working", async () => {
+    const user = await createUserWithKey();
+    await admin("PUT", "/api/user/", { id: user.id, status: "disabled" });
+    const error = await openai(user.secret)
+      .models.list()
+      .catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(401);
+    expect((error as APIError).code).toBe("account_disabled");
+    expect((await api(user.accessToken, "GET", "/api/user/self")).status).toBe(403);
+    await admin("PUT", `/api/user/${user.id}`, { status: "enabled" });
+    await openai(user.secret).models.list();
+  });
+
+  it("tops up a bucket in units or dollars, logged in the user's log", async () => {
+    const user = await createUser({ paidUsd: 0 });
+    await admin("POST", `/api/user/${user.id}/topup`, { quota: 1_234, bucket: "bonus" });
+    const after = await admin("POST", `/api/user/${user.id}/topup`, {
+      dollars: 2.5,
+      bucket: "free",
+    });
+    expect(after).toMatchObject({
+      free_quota: 1_250_000,
+      bonus_quota: 1_234,
+      paid_quota: 0,
+      total_quota: 1_251_234,
+    });
+    const lines = (await api(user.accessToken, "GET", "/api/log/self")).body.data;
+    expect(lines.map((l: any) => [l.type, l.bucket, l.quota])).toEqual([
+      ["topup", "free", 1_250_000],
+      ["topup", "bonus", 1_234],
+    ]);
+    const bad = await api(sluice.adminToken, "POST", `/api/user/${user.id}/topup`, {
+      quota: 5,
+      bucket: "gold",
+    });
+    expect(bad.status).toBe(400);
+    const missing = await api(sluice.adminToken, "POST", "/api/user/user_nobody/topup", {
+      quota: 5,
+    });
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe("admin: channels", () => {
+  it("creates, reads, updates and deletes channels, never showing their secret in full", async () => {
+    const secret = "sk-upstream-secret-0123456789";
+    const created = await admin("POST", "/api/channel/", {
+      type: "openai",
+      name: "spare",
+      base_url: upstream.baseUrl,
+      key: secret,
+      models: "spare-model-a, spare-model-b",
+      model_mapping: '{"spare-model-a": "gpt-4o-mini"}',
+      priority: 5,
+      weight: 2,
+    });
+    expect(created).toMatchObject({
+      type: "openai",
+      key: "sk-…6789",
+      models: ["spare-model-a", "spare-model-b"],
+      model_mapping: { "spare-model-a": "gpt-4o-mini" },
+      priority: 5,
+      weight: 2,
+      status: "enabled",
+    });
+    const everything = JSON.stringify([
+      await admin("GET", `/api/channel/${created.id}`),
+      await admin("GET", "/api/channel/"),
+    ]);
+    expect(everything).not.toContain(secret);
+    const updated = await admin("PUT", `/api/channel/${created.id}`, {
+      status: "disabled",
+      priority: 1,
+    });
+    expect(updated).toMatchObject({
+      status: "disabled",
+      priority: 1,
+      name: "spare",
+      key: "sk-…6789",
+    });
+    await admin("DELETE", `/api/channel/${created.id}`);
+    expect((await api(sluice.adminToken, "GET", `/api/channel/${created.id}`)).status).toBe(404);
+  });
+
+  it("validates channel fields", async () => {
+    for (const body of [
+      { name: "x", models: ["m"] },
+      { name: "x", base_url: "not a url", models: ["m"] },
+      { name: "x", base_url: "https://example.com/v1", models: [] },
+      { name: "x", base_url: "https://example.com/v1", models: ["m"], type: "carrier-pigeon" },
+    ]) {
+      const answer = await api(sluice.adminToken, "POST", "/api/channel/", body);
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+    }
+  });
+});
+
+describe("pricing", () => {
+  it("is readable by everyone and refuses an edit based on a stale version", async () => {
+    const user = await createUser();
+    const prices = (await api(user.accessToken, "GET", "/api/pricing")).body.data;
+    expect(prices.models["gpt-4o-mini"]).toEqual({ input: 0.15, output: 0.6 });
+    expect(prices.models["dall-e-3"].image["1024x1024"]).toEqual({ standard: 0.04, hd: 0.08 });
+    expect(prices.models["tts-1"]).toEqual({ tts_per_million_chars: 15 });
+    expect(prices.models["whisper-1"]).toEqual({ stt_per_minute: 0.006 });
+    expect(prices.batch_discount).toBe(0.5);
+    const stale = await api(sluice.adminToken, "PUT", "/api/pricing", {
+      batch_discount: 0.5,
+      version: prices.version - 1,
+    });
+    expect(stale.status).toBe(409);
+    const invalid = await api(sluice.adminToken, "PUT", "/api/pricing", {
+      models: { x: { input: -1 } },
+    });
+    expect(invalid.status).toBe(400);
+  });
+});
+
+describe("usage: logs, daily rollups and the billing endpoints chat clients call", () => {
+  it("logs every call with its key, tokens, quota, latency and status, and rolls them up per day", async () => {
+    const user = await createUserWithKey({ paidUsd: 1 });
+    const client = openai(user.secret);
+    for (let i = 0; i < 3; i++) await client.chat.completions.create({ model, messages: hello });
+    const lines = await eventually(
+      async () => (await api(user.accessToken, "GET", "/api/log/self?size=2")).body,
+      (page) => page.data.length === 2 && page.next_cursor,
+    );
+    const rest = (
+      await api(user.accessToken, "GET", `/api/log/self?size=2&cursor=${lines.next_cursor}`)
+    ).body;
+    // Newest first: the three calls, then the top-up that funded the user.
+    expect([...lines.data, ...rest.data].map((l: any) => l.type)).toEqual([
+      "consume",
+      "consume",
+      "consume",
+      "topup",
+    ]);
+    expect(rest.next_cursor).toBeNull();
+    const all = [...lines.data, ...rest.data].filter((l: any) => l.type === "consume");
+    expect(new Set(all.map((l: any) => l.request_id)).size).toBe(3);
+    for (const line of all) {
+      expect(line).toMatchObject({
+        type: "consume",
+        key_name: "test key",
+        model,
+        status: 200,
+        outcome: "completed",
+      });
+      expect(line.latency_ms).toBeGreaterThanOrEqual(0);
+      expect(line.prompt_tokens + line.completion_tokens).toBeGreaterThan(0);
+    }
+    const usage = (await api(user.accessToken, "GET", "/api/usage/self?days=1")).body.data;
+    const quota = all.reduce((sum: number, l: any) => sum + l.quota, 0);
+    expect(usage).toEqual([
+      {
+        date: new Date().toISOString().slice(0, 10),
+        model,
+        requests: 3,
+        prompt_tokens: all.reduce((s: number, l: any) => s + l.prompt_tokens, 0),
+        completion_tokens: all.reduce((s: number, l: any) => s + l.completion_tokens, 0),
+        quota,
+        quota_dollar: quota / 500_000,
+      },
+    ]);
+    expect((await api(user.accessToken, "GET", "/api/usage/self?days=0")).status).toBe(400);
+  });
+
+  it("answers the dashboard billing endpoints with and without /v1", async () => {
+    const user = await createUserWithKey({ paidUsd: 2 });
+    await openai(user.secret).chat.completions.create({ model, messages: hello });
+    await eventually(
+      async () => (await api(user.accessToken, "GET", "/api/user/self")).body.data.used_quota,
+      (used) => used > 0,
+    );
+    const used = (await api(user.accessToken, "GET", "/api/user/self")).body.data.used_quota;
+    for (const prefix of ["/v1", ""]) {
+      const subscription = (
+        await api(user.secret, "GET", `${prefix}/dashboard/billing/subscription`)
+      ).body;
+      expect(subscription).toEqual({
+        object: "billing_subscription",
+        has_payment_method: true,
+        soft_limit_usd: 2,
+        hard_limit_usd: 2,
+        system_hard_limit_usd: 2,
+        access_until: 0,
+      });
+      const usage = (
+        await api(
+          user.secret,
+          "GET",
+          `${prefix}/dashboard/billing/usage?start_date=2026-01-01&end_date=2026-12-31`,
+        )
+      ).body;
+      expect(usage).toEqual({ object: "list", total_usage: (used / 500_000) * 100 });
+    }
+    // A limited key shows its own allowance.
+    const limited = await createKey(user, { remain_quota: 250_000 });
+    const subscription = (await api(limited.secret, "GET", "/v1/dashboard/billing/subscription"))
+      .body;
+    expect(subscription.hard_limit_usd).toBe(0.5);
+    expect((await api(user.accessToken, "GET", "/v1/dashboard/billing/subscription")).status).toBe(
+      401,
+    );
+  });
+});

@@ -1,0 +1,314 @@
+import OpenAI, { type APIError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countTokens } from "../../shared/billing/tokens";
+import { gate, type UpstreamFixture } from "../fixtures/upstream";
+import {
+  admin,
+  api,
+  createFixtureChannel,
+  createKey,
+  createUser,
+  createUserWithKey,
+  editPricing,
+  eventually,
+  openai,
+  setPrices,
+} from "./support";
+
+// $10 / $30 per 1M tokens: the fixture's 5 prompt + 9 completion tokens cost exactly
+// 5 × 10 + 9 × 30 = 320 µ$ = 160 units.
+const PRICE = { input: 10, output: 30 };
+const PLAIN_COST = 160;
+
+let upstream: UpstreamFixture;
+let model: string;
+
+beforeAll(async () => {
+  ({ upstream, model } = await createFixtureChannel({ price: PRICE }));
+});
+afterAll(() => upstream.close());
+
+const hello = [{ role: "user" as const, content: "Say hello" }];
+
+async function self(token: string) {
+  return (await api(token, "GET", "/api/user/self")).body.data;
+}
+
+async function logs(token: string) {
+  return (await api(token, "GET", "/api/log/self?size=100")).body.data as Record<string, any>[];
+}
+
+async function settledLogs(token: string, count: number) {
+  return eventually(
+    () => logs(token),
+    (entries) => entries.filter((e) => e.type === "consume").length >= count,
+  );
+}
+
+describe("holds and settlement", () => {
+  it("charges exactly the upstream's usage at the model's price", async () => {
+    const user = await createUserWithKey({ paidUsd: 1 });
+    await openai(user.secret).chat.completions.create({ model, messages: hello });
+    const [entry] = await settledLogs(user.accessToken, 1);
+    expect(entry).toMatchObject({
+      type: "consume",
+      model,
+      prompt_tokens: 5,
+      completion_tokens: 9,
+      quota: PLAIN_COST,
+      status: 200,
+      outcome: "completed",
+      stream: false,
+      key_name: "test key",
+      request_id: expect.stringMatching(/^req_/),
+    });
+    const me = await self(user.accessToken);
+    expect(me.used_quota).toBe(PLAIN_COST);
+    expect(me.total_quota).toBe(500_000 - PLAIN_COST);
+    expect(me.request_count).toBe(1);
+  });
+
+  it("applies the user's group multiplier", async () => {
+    await editPricing((current) => ({ groups: { ...current.groups, half: 0.5 } }));
+    const user = await createUserWithKey({ group: "half" });
+    await openai(user.secret).chat.completions.create({ model, messages: hello });
+    const [entry] = await settledLogs(user.accessToken, 1);
+    expect(entry?.quota).toBe(PLAIN_COST / 2);
+  });
+
+  it("refuses a call its balance cannot cover with 429 insufficient_quota, without calling the upstream", async () => {
+    const user = await createUserWithKey({ paidUsd: 0.0001 }); // 50 units
+    const before = upstream.requests.length;
+    // The SDK's own retries stay on: x-should-retry: false must stop them.
+    const client = openai(user.secret, { maxRetries: 2 });
+    const { error, response } = await client.chat.completions
+      .create({ model, messages: hello, max_tokens: 100 })
+      .withResponse()
+      .then(
+        (r) => ({ error: undefined, response: r.response }),
+        (err: APIError) => ({ error: err, response: undefined }),
+      );
+    expect(response).toBeUndefined();
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(error?.code).toBe("insufficient_quota");
+    expect(error?.type).toBe("insufficient_quota");
+    expect(error?.headers?.get("x-should-retry")).toBe("false");
+    expect(upstream.requests.length).toBe(before);
+    expect((await self(user.accessToken)).total_quota).toBe(50);
+  });
+
+  it("holds the most a call can cost: max_tokens, or the model's default allowance", async () => {
+    // 2,000 units = $0.004: enough for the real 160-unit cost, but not for 4,096 default
+    // output tokens at $30/1M (≈ 61,000 units), so the call needs an explicit max_tokens.
+    const user = await createUserWithKey({ paidUsd: 0.004 });
+    const client = openai(user.secret);
+    const refused = await client.chat.completions
+      .create({ model, messages: hello })
+      .catch((e: APIError) => e);
+    expect((refused as APIError).status).toBe(429);
+    const accepted = await client.chat.completions.create({
+      model,
+      messages: hello,
+      max_tokens: 20,
+    });
+    expect(accepted.choices[0]?.finish_reason).toBe("stop");
+    await settledLogs(user.accessToken, 1);
+    expect((await self(user.accessToken)).total_quota).toBe(2_000 - PLAIN_COST);
+  });
+
+  it("gives the whole hold back when the upstream fails, and logs the failure at no charge", async () => {
+    const user = await createUserWithKey({ paidUsd: 1 });
+    upstream.enqueue({ status: 500 });
+    const error = await openai(user.secret)
+      .chat.completions.create({ model, messages: hello })
+      .catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(502);
+    const [entry] = await settledLogs(user.accessToken, 1);
+    expect(entry).toMatchObject({ quota: 0, status: 502, outcome: "failed" });
+    const me = await self(user.accessToken);
+    expect(me.total_quota).toBe(500_000);
+    expect(me.used_quota).toBe(0);
+    expect(me.request_count).toBe(0);
+  });
+
+  it("bills a stream from the usage it asked the upstream for", async () => {
+    const user = await createUserWithKey();
+    for await (const _ of await openai(user.secret).chat.completions.create({
+      model,
+      messages: hello,
+      stream: true,
+    })) {
+      // drain
+    }
+    const [entry] = await settledLogs(user.accessToken, 1);
+    expect(entry).toMatchObject({
+      quota: PLAIN_COST,
+      prompt_tokens: 5,
+      completion_tokens: 9,
+      stream: true,
+    });
+  });
+
+  it("counts tokens itself when the upstream reports no usage", async () => {
+    const user = await createUserWithKey();
+    upstream.enqueue({ omitUsage: true });
+    const completion = await openai(user.secret).chat.completions.create({
+      model,
+      messages: hello,
+    });
+    expect(completion.usage).toBeUndefined();
+    const [entry] = await settledLogs(user.accessToken, 1);
+    const text = completion.choices[0]?.message.content ?? "";
+    expect(entry?.completion_tokens).toBe(countTokens(text));
+    expect(entry?.prompt_tokens).toBeGreaterThan(0);
+    expect(entry?.quota).toBeGreaterThan(0);
+  });
+
+  it("bills a client that disconnects mid-stream for what was delivered", async () => {
+    const user = await createUserWithKey();
+    const hold = gate();
+    upstream.enqueue({ pauseAfterChunks: 3, resume: hold.promise });
+    const controller = new AbortController();
+    const stream = await openai(user.secret).chat.completions.create(
+      { model, messages: hello, stream: true },
+      { signal: controller.signal },
+    );
+    const received: string[] = [];
+    const abandonedBefore = upstream.abandoned;
+    for await (const chunk of stream) {
+      received.push(chunk.choices[0]?.delta.content ?? "");
+      if (received.length === 3) controller.abort();
+    }
+    // sluice hangs up on the upstream too, rather than letting it generate for nobody.
+    await eventually(
+      async () => upstream.abandoned,
+      (n) => n > abandonedBefore,
+    );
+    expect(upstream.abandoned).toBe(abandonedBefore + 1);
+    hold.open();
+    expect(received.join("")).toBe("This is");
+    const [entry] = await settledLogs(user.accessToken, 1);
+    expect(entry).toMatchObject({
+      outcome: "client_closed",
+      completion_tokens: countTokens("This is"),
+    });
+    expect(entry?.quota).toBeGreaterThan(0);
+    expect(entry?.quota).toBeLessThan(PLAIN_COST);
+  });
+
+  it("bills what was delivered when the upstream cuts the stream off", async () => {
+    const user = await createUserWithKey();
+    upstream.enqueue({ cutAfterChunks: 3 });
+    const error = await (async () => {
+      for await (const _ of await openai(user.secret).chat.completions.create({
+        model,
+        messages: hello,
+        stream: true,
+      })) {
+        // drain
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    const [entry] = await settledLogs(user.accessToken, 1);
+    expect(entry).toMatchObject({
+      outcome: "interrupted",
+      completion_tokens: countTokens("This is"),
+    });
+  });
+
+  it("refuses a 403 for a model without a price, and serves models marked free at no charge", async () => {
+    const unpriced = await createFixtureChannel({ price: null });
+    const free = await createFixtureChannel({ price: { free: true } });
+    try {
+      const user = await createUserWithKey({ paidUsd: 0.0001 });
+      const client = openai(user.secret);
+      const error = await client.chat.completions
+        .create({ model: unpriced.model, messages: hello })
+        .catch((e: APIError) => e);
+      expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+      expect((error as APIError).code).toBe("model_not_priced");
+      await client.chat.completions.create({ model: free.model, messages: hello });
+      const [entry] = await settledLogs(user.accessToken, 1);
+      expect(entry).toMatchObject({ model: free.model, quota: 0, outcome: "completed" });
+      expect((await self(user.accessToken)).request_count).toBe(1);
+    } finally {
+      await unpriced.upstream.close();
+      await free.upstream.close();
+    }
+  });
+});
+
+describe("key limits", () => {
+  it("counts a limited key down exactly and refuses calls past its remaining quota", async () => {
+    const user = await createUser({ paidUsd: 10 });
+    const key = await createKey(user, { remain_quota: 1_000, unlimited_quota: false });
+    const client = openai(key.secret);
+    await client.chat.completions.create({ model, messages: hello, max_tokens: 20 });
+    await settledLogs(user.accessToken, 1);
+    const after = (await api(user.accessToken, "GET", `/api/token/${key.id}`)).body.data;
+    expect(after).toMatchObject({
+      remain_quota: 1_000 - PLAIN_COST,
+      used_quota: PLAIN_COST,
+      unlimited_quota: false,
+    });
+    // The key cannot cover a default output allowance of 4,096 tokens.
+    const error = await client.chat.completions
+      .create({ model, messages: hello })
+      .catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(429);
+    expect((error as APIError).message).toContain("API key");
+  });
+
+  it("calls a limited key with no quota left exhausted, with 401, until it gets quota again", async () => {
+    const user = await createUser({ paidUsd: 10 });
+    const key = await createKey(user, { remain_quota: 10_000, unlimited_quota: false });
+    const client = openai(key.secret);
+    await api(user.accessToken, "PUT", `/api/token/${key.id}`, { remain_quota: 0 });
+    expect((await api(user.accessToken, "GET", `/api/token/${key.id}`)).body.data.status).toBe(
+      "exhausted",
+    );
+    const error = await client.chat.completions
+      .create({ model, messages: hello, max_tokens: 1 })
+      .catch((e: APIError) => e);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((error as APIError).code).toBe("key_exhausted");
+    await api(user.accessToken, "PUT", `/api/token/${key.id}`, { remain_quota: 5_000 });
+    expect((await api(user.accessToken, "GET", `/api/token/${key.id}`)).body.data.status).toBe(
+      "enabled",
+    );
+    await client.chat.completions.create({ model, messages: hello, max_tokens: 20 });
+  });
+
+  it("lets an unlimited key count down below zero, as seed 000 shows", async () => {
+    const user = await createUserWithKey();
+    await openai(user.secret).chat.completions.create({ model, messages: hello });
+    await settledLogs(user.accessToken, 1);
+    const key = (await api(user.accessToken, "GET", `/api/token/${user.keyId}`)).body.data;
+    expect(key).toMatchObject({
+      unlimited_quota: true,
+      remain_quota: -PLAIN_COST,
+      used_quota: PLAIN_COST,
+    });
+  });
+
+  it("draws free quota first, then bonus, then paid", async () => {
+    // 100 units free, 100 bonus, the rest paid: two calls of 160 take all free, all bonus and 120 paid.
+    const user = await createUser({ freeUsd: 0.0002, bonusUsd: 0.0002, paidUsd: 1 });
+    const key = await createKey(user);
+    const client = openai(key.secret);
+    await client.chat.completions.create({ model, messages: hello, max_tokens: 20 });
+    await settledLogs(user.accessToken, 1);
+    let stat = (await api(user.accessToken, "GET", "/api/user/stat")).body.user;
+    expect(stat).toMatchObject({ free_quota: 0, bonus_quota: 40, paid_quota: 500_000 });
+    await client.chat.completions.create({ model, messages: hello, max_tokens: 20 });
+    await settledLogs(user.accessToken, 2);
+    stat = (await api(user.accessToken, "GET", "/api/user/stat")).body.user;
+    expect(stat).toMatchObject({
+      free_quota: 0,
+      bonus_quota: 0,
+      paid_quota: 500_000 - 120,
+      used_quota: 320,
+    });
+    expect(stat.total_quota).toBe(stat.free_quota + stat.bonus_quota + stat.paid_quota);
+  });
+});
