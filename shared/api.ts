@@ -5,9 +5,16 @@ import * as logs from "./management/logs";
 import * as pricing from "./management/pricing";
 import * as tokens from "./management/tokens";
 import * as user from "./management/user";
+import { createSpeech } from "./openai/audio-speech";
+import { createTranscription, createTranslation } from "./openai/audio-transcriptions";
 import { createChatCompletion } from "./openai/chat-completions";
+import { createCompletion } from "./openai/completions";
 import * as billing from "./openai/dashboard-billing";
+import { createEdit } from "./openai/edits";
+import { createEmbedding } from "./openai/embeddings";
+import { createImage } from "./openai/images";
 import { listModels, retrieveModel } from "./openai/models";
+import { createModeration } from "./openai/moderations";
 import type { Services } from "./services";
 
 /** Every route sluice serves over HTTP. */
@@ -16,6 +23,14 @@ export const routes: readonly Route[] = [
   listModels,
   retrieveModel,
   createChatCompletion,
+  createCompletion,
+  createEmbedding,
+  createEdit,
+  createImage,
+  createTranscription,
+  createTranslation,
+  createSpeech,
+  createModeration,
   billing.getBillingSubscription,
   billing.getBillingSubscriptionShort,
   billing.getBillingUsage,
@@ -42,6 +57,7 @@ export const routes: readonly Route[] = [
   channels.updateChannel,
   channels.updateChannelByBody,
   channels.deleteChannel,
+  channels.testChannel,
   pricing.getPricing,
   pricing.putPricing,
   logs.listOwnLogs,

@@ -3,6 +3,7 @@ import { QuotaLedger } from "./billing/ledger";
 import { PricingCatalog } from "./billing/pricing";
 import { loadSettings, type Settings } from "./config/settings";
 import { ChannelDirectory } from "./relay/channel-directory";
+import { ChannelHealth } from "./relay/channel-health";
 import type { Fetch } from "./relay/upstream";
 import { ApiKeys } from "./store/api-keys";
 import { Channels } from "./store/channels";
@@ -21,6 +22,7 @@ export interface Services {
   apiKeys: ApiKeys;
   channels: Channels;
   channelDirectory: ChannelDirectory;
+  channelHealth: ChannelHealth;
   auth: Authenticator;
   pricing: PricingCatalog;
   ledger: QuotaLedger;
@@ -39,13 +41,15 @@ export function createServices(options: {
   const users = new Users(table);
   const apiKeys = new ApiKeys(table);
   const channels = new Channels(table);
+  const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
   return {
     settings,
     table,
     users,
     apiKeys,
     channels,
-    channelDirectory: new ChannelDirectory(channels, settings.cacheTtlMs),
+    channelDirectory,
+    channelHealth: new ChannelHealth(channels, channelDirectory, settings.channelFailureThreshold),
     auth: new Authenticator(apiKeys, users, settings.cacheTtlMs),
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
     ledger: new QuotaLedger(table, settings.logRetentionDays),

@@ -79,6 +79,7 @@ function connection(): { url: string; token: string } {
   return { url: url.replace(/\/+$/, ""), token };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the API's data, printed as it comes.
 async function call(method: string, path: string, body?: unknown): Promise<any> {
   const { url, token } = connection();
   const response = await fetch(`${url}${path}`, {

@@ -1,11 +1,49 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  AZURE_OPERATIONS,
+  azurePath,
+  checkAzureAuth,
+  sendAzureNotFound,
+  withDeployment,
+} from "./demo-upstream/azure";
+import { azureSpeech, checkSpeechKey } from "./demo-upstream/azure-speech";
+import { chatCompletions } from "./demo-upstream/chat";
+import { sleep } from "./demo-upstream/common";
+import { completions } from "./demo-upstream/completions";
+import { edits } from "./demo-upstream/edits";
+import { embeddings } from "./demo-upstream/embeddings";
+import {
+  type Call,
+  checkBearer,
+  type Handler,
+  parseBody,
+  readAll,
+  sendError,
+} from "./demo-upstream/http";
+import { imageGenerations, serveImage } from "./demo-upstream/images";
+import { DEMO_MODELS, listModels } from "./demo-upstream/models";
+import { moderations } from "./demo-upstream/moderations";
+import { type Form, parseMultipart, recordedForm } from "./demo-upstream/multipart";
+import { speech } from "./demo-upstream/speech";
+import { transcriptions, translations } from "./demo-upstream/transcriptions";
+
+export { parseSsml } from "./demo-upstream/azure-speech";
+export { demoTokens } from "./demo-upstream/common";
+export type { RecordedForm } from "./demo-upstream/multipart";
+export { wavDuration, wavFile } from "./demo-upstream/wav";
+export { DEMO_MODELS };
 
 /**
  * A small OpenAI-compatible model server that answers deterministically. `npm start` uses
  * it when no real upstream is configured, the tests use it as their upstream fixture, and
  * the benchmarks as a fixed-latency upstream. Faults can be queued to make it slow, fail,
  * pause or cut a stream.
+ *
+ * It speaks every endpoint sluice relays, each in its own file under ./demo-upstream/:
+ * OpenAI's /v1 API, the same operations on Azure OpenAI's deployment paths, and Azure
+ * Speech's text to speech. This file is the server: it records each request, applies the
+ * queued fault and the auth check, and hands the request to the endpoint's handler.
  */
 
 export interface UpstreamFault {
@@ -15,7 +53,7 @@ export interface UpstreamFault {
   message?: string;
   /** Wait this long before the response headers. */
   delayMs?: number;
-  /** Wait this long between stream chunks. */
+  /** Wait this long between stream chunks (SSE events, or audio chunks). */
   chunkDelayMs?: number;
   /** After this many stream chunks, stop until `resume` settles. */
   pauseAfterChunks?: number;
@@ -24,20 +62,27 @@ export interface UpstreamFault {
   cutAfterChunks?: number;
   /** Leave usage out of the response, as some OpenAI-compatible servers do. */
   omitUsage?: boolean;
-  /** The assistant's reply. */
+  /** The reply text (chat, completions, edits, transcripts). */
   reply?: string;
 }
 
 export interface RecordedRequest {
   method: string;
+  /** The path with its query string. */
   path: string;
   headers: Record<string, string | string[] | undefined>;
+  /**
+   * Parsed JSON; for multipart/form-data a `RecordedForm` (fields, and files by size); for
+   * SSML and other text the text; otherwise the bytes.
+   */
   body: unknown;
 }
 
 export interface DemoUpstream {
   /** Base URL of the OpenAI API, ending in /v1. */
   baseUrl: string;
+  /** The server's origin (http://127.0.0.1:<port>): the base URL for Azure channels. */
+  origin: string;
   models: string[];
   requests: RecordedRequest[];
   /** Faults for the next requests, one per request, in order. */
@@ -49,48 +94,92 @@ export interface DemoUpstream {
   close(): Promise<void>;
 }
 
-export const DEMO_MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-3.5-turbo"];
+export interface DemoUpstreamOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  models?: string[];
+  /** Added before every answer. */
+  latencyMs?: number;
+  /** When set, every request must carry it (as Bearer, `api-key` or the Speech key). */
+  apiKey?: string;
+}
 
-export async function startDemoUpstream(
-  options: { port?: number; models?: string[]; latencyMs?: number; apiKey?: string } = {},
-): Promise<DemoUpstream> {
+/** OpenAI's endpoints, by method and path. Azure paths map onto the POST ones. */
+const OPENAI_ROUTES: Record<string, Handler> = {
+  "GET /v1/models": listModels,
+  "POST /v1/chat/completions": chatCompletions,
+  "POST /v1/completions": completions,
+  "POST /v1/edits": edits,
+  "POST /v1/embeddings": embeddings,
+  "POST /v1/images/generations": imageGenerations,
+  "POST /v1/audio/transcriptions": transcriptions,
+  "POST /v1/audio/translations": translations,
+  "POST /v1/audio/speech": speech,
+  "POST /v1/moderations": moderations,
+};
+
+type Auth = (call: Call, apiKey: string | undefined) => boolean;
+
+/** Which handler answers, and how the caller must authenticate. */
+function route(method: string, url: URL): { handler: Handler | undefined; auth: Auth } {
+  const azure = azurePath(url.pathname);
+  if (azure) {
+    const handler = OPENAI_ROUTES[`POST /v1/${azure.operation}`];
+    const served = method === "POST" && AZURE_OPERATIONS.includes(azure.operation) && handler;
+    return {
+      handler: served
+        ? (call) => handler(withDeployment(call, azure.deployment))
+        : sendAzureNotFound,
+      auth: checkAzureAuth,
+    };
+  }
+  if (method === "POST" && url.pathname === "/cognitiveservices/v1") {
+    return { handler: azureSpeech, auth: checkSpeechKey };
+  }
+  return { handler: OPENAI_ROUTES[`${method} ${url.pathname}`], auth: checkBearer };
+}
+
+export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Promise<DemoUpstream> {
   const models = options.models ?? DEMO_MODELS;
   const faults: UpstreamFault[] = [];
   const requests: RecordedRequest[] = [];
   const state = { paused: false, abandoned: 0 };
+  let origin = "";
 
   const server = createServer(async (req, res) => {
     res.on("close", () => {
       if (!res.writableFinished) state.abandoned++;
     });
     try {
+      const method = req.method ?? "GET";
+      // Concatenated, not resolved: a path such as //x must not become a host.
+      const url = new URL(`${origin}${req.url ?? "/"}`);
+      if (method === "GET" && serveImage(res, url.pathname)) return;
+
       const raw = await readAll(req);
-      const body = parseBody(raw, req.headers["content-type"]);
+      const contentType = req.headers["content-type"];
+      const form = contentType?.startsWith("multipart/form-data")
+        ? tryParseMultipart(raw, contentType)
+        : undefined;
+      const body = form ? undefined : parseBody(raw, contentType);
       requests.push({
-        method: req.method ?? "GET",
+        method,
         path: req.url ?? "/",
         headers: req.headers,
-        body,
+        body: form ? recordedForm(form) : body,
       });
+
       const fault = faults.shift() ?? {};
       const delay = (fault.delayMs ?? 0) + (options.latencyMs ?? 0);
       if (delay > 0) await sleep(delay);
-      if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
-        return sendError(res, 401, "Incorrect API key provided.", "invalid_api_key");
-      }
-      if (fault.status)
+      const call: Call = { req, res, url, body, form, fault, state, models, origin };
+      const { handler, auth } = route(method, url);
+      if (!auth(call, options.apiKey)) return;
+      if (fault.status) {
         return sendError(res, fault.status, fault.message ?? `Injected failure (${fault.status})`);
-      const path = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && path === "/v1/models") {
-        return sendJson(res, 200, {
-          object: "list",
-          data: models.map((id) => ({ id, object: "model", created: 0, owned_by: "demo" })),
-        });
       }
-      if (req.method === "POST" && path === "/v1/chat/completions") {
-        return await chatCompletion(res, body as ChatRequest, fault, state);
-      }
-      sendError(res, 404, `Invalid URL (${req.method} ${path})`);
+      if (!handler) return sendError(res, 404, `Invalid URL (${method} ${url.pathname})`);
+      await handler(call);
     } catch (err) {
       if (!res.headersSent) sendError(res, 500, String(err));
       else res.destroy();
@@ -99,8 +188,10 @@ export async function startDemoUpstream(
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  origin = `http://127.0.0.1:${port}`;
   return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `${origin}/v1`,
+    origin,
     models,
     requests,
     enqueue: (...more) => faults.push(...more),
@@ -118,155 +209,11 @@ export async function startDemoUpstream(
   };
 }
 
-interface ChatRequest {
-  model?: string;
-  messages?: { role?: string; content?: unknown }[];
-  stream?: boolean;
-  stream_options?: { include_usage?: boolean };
-  max_tokens?: number;
-  max_completion_tokens?: number;
-}
-
-/** One token per word (with its leading space): simple, deterministic and easy to check. */
-export function demoTokens(text: string): string[] {
-  return text.match(/\s*\S+/g) ?? [];
-}
-
-function promptText(request: ChatRequest): string {
-  return (request.messages ?? [])
-    .map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "")))
-    .join(" ");
-}
-
-async function chatCompletion(
-  res: ServerResponse,
-  request: ChatRequest,
-  fault: UpstreamFault,
-  state: { paused: boolean },
-): Promise<void> {
-  if (!Array.isArray(request.messages) || request.messages.length === 0) {
-    return sendError(res, 400, "'messages' must contain at least one message.", null, "messages");
+/** A malformed form is recorded as bytes; the audio endpoints then answer 400. */
+function tryParseMultipart(raw: Buffer, contentType: string): Form | undefined {
+  try {
+    return parseMultipart(raw, contentType);
+  } catch {
+    return undefined;
   }
-  const prompt = promptText(request);
-  const lastUser = [...request.messages].reverse().find((m) => m.role === "user");
-  const reply =
-    fault.reply ??
-    `This is sluice's demo upstream. You said: ${typeof lastUser?.content === "string" ? lastUser.content : "…"}`;
-  const limit = request.max_completion_tokens ?? request.max_tokens;
-  let pieces = demoTokens(reply);
-  let finishReason = "stop";
-  if (limit !== undefined && pieces.length > limit) {
-    pieces = pieces.slice(0, limit);
-    finishReason = "length";
-  }
-  const promptTokens = demoTokens(prompt).length + 3 * request.messages.length;
-  const usage = {
-    prompt_tokens: promptTokens,
-    completion_tokens: pieces.length,
-    total_tokens: promptTokens + pieces.length,
-  };
-  const id = `chatcmpl-demo${Date.now().toString(36)}`;
-  const created = Math.floor(Date.now() / 1000);
-  const model = request.model ?? "demo";
-
-  if (!request.stream) {
-    return sendJson(res, 200, {
-      id,
-      object: "chat.completion",
-      created,
-      model,
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: pieces.join(""), refusal: null },
-          logprobs: null,
-          finish_reason: finishReason,
-        },
-      ],
-      ...(fault.omitUsage ? {} : { usage }),
-    });
-  }
-
-  const withUsage = request.stream_options?.include_usage === true && !fault.omitUsage;
-  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
-    id,
-    object: "chat.completion.chunk",
-    created,
-    model,
-    choices,
-    ...(withUsage ? { usage: null } : {}),
-    ...extra,
-  });
-  const events = [
-    chunk([
-      { index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null },
-    ]),
-    ...pieces.map((piece) =>
-      chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]),
-    ),
-    chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }]),
-    ...(withUsage ? [chunk([], { usage })] : []),
-  ];
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  let sent = 0;
-  for (const event of events) {
-    if (fault.cutAfterChunks !== undefined && sent >= fault.cutAfterChunks) {
-      // Let what was written reach the client first, then drop the connection.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      res.destroy();
-      return;
-    }
-    if (fault.pauseAfterChunks !== undefined && sent === fault.pauseAfterChunks) {
-      state.paused = true;
-      await fault.resume;
-      state.paused = false;
-    }
-    if (fault.chunkDelayMs && sent > 0) await sleep(fault.chunkDelayMs);
-    await new Promise((resolve) => res.write(`data: ${JSON.stringify(event)}\n\n`, resolve));
-    sent++;
-  }
-  res.end("data: [DONE]\n\n");
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-  });
-  res.end(body);
-}
-
-function sendError(
-  res: ServerResponse,
-  status: number,
-  message: string,
-  code: string | null = null,
-  param: string | null = null,
-): void {
-  const type =
-    status === 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error";
-  sendJson(res, status, { error: { message, type, param, code } });
-}
-
-async function readAll(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
-function parseBody(raw: Buffer, contentType: string | undefined): unknown {
-  if (raw.length === 0) return undefined;
-  if (contentType?.includes("json")) {
-    try {
-      return JSON.parse(raw.toString("utf8"));
-    } catch {
-      return raw.toString("utf8");
-    }
-  }
-  return raw;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

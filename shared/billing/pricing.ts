@@ -46,6 +46,9 @@ export const DEFAULT_PRICING: Pricing = {
     "gpt-4": { input: 30, output: 60 },
     "gpt-3.5-turbo": { input: 0.5, output: 1.5 },
     "gpt-3.5-turbo-instruct": { input: 1.5, output: 2 },
+    // The retired edits models, served as chat completions: priced like gpt-4o-mini.
+    "text-davinci-edit-001": { input: 0.15, output: 0.6 },
+    "code-davinci-edit-001": { input: 0.15, output: 0.6 },
     o1: { input: 15, output: 60 },
     o3: { input: 2, output: 8 },
     "o3-mini": { input: 1.1, output: 4.4 },

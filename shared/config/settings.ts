@@ -7,6 +7,14 @@ export interface Settings {
   cacheTtlMs: number;
   /** Time allowed for an upstream to send its response headers. */
   upstreamTimeoutMs: number;
+  /** Time an upstream may stay silent once it has started answering (streams, bodies). */
+  upstreamIdleTimeoutMs: number;
+  /** Further attempts, on the next channels, after a connection error, timeout, 429 or 5xx. */
+  upstreamRetries: number;
+  /** Consecutive failures after which a channel is disabled. */
+  channelFailureThreshold: number;
+  /** Completions per request (`n`) at most; larger values are capped. */
+  maxChoices: number;
   /**
    * Hold quota before each upstream call (the default). Off, calls are only charged
    * afterwards, as one-api does, and concurrent calls can overspend: for measurement only.
@@ -20,6 +28,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
     upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
+    upstreamIdleTimeoutMs: int(env, "SLUICE_UPSTREAM_IDLE_TIMEOUT_MS", 120_000),
+    upstreamRetries: int(env, "SLUICE_UPSTREAM_RETRIES", 2),
+    channelFailureThreshold: int(env, "SLUICE_CHANNEL_FAILURE_THRESHOLD", 5),
+    maxChoices: int(env, "SLUICE_MAX_N", 1),
     holds: env.SLUICE_HOLDS !== "off",
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
   };

@@ -1,9 +1,10 @@
 import type { UserPrincipal } from "../auth/authenticate";
 import { newId } from "../auth/secrets";
 import { readJsonObject } from "../http/body";
+import { json } from "../http/responses";
 import { alias, type Call, userRoute } from "../http/route";
 import { definedOnly } from "../objects";
-import { supportedChannelTypes } from "../relay/adapters/index";
+import { adapterFor, supportedChannelTypes } from "../relay/adapters/index";
 import { type ChannelRecord, type ChannelStatus, newChannelRecord } from "../store/channels";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
@@ -50,8 +51,11 @@ export const updateChannel = userRoute("PUT", "/api/channel/:id", async (call) =
   const current = await existing(call, id as string);
   const fields = definedOnly(channelFields(body, false));
   const next: ChannelRecord = { ...current, ...fields };
-  // Enabling a channel by hand clears the reason sluice disabled it for.
-  if (fields.status === "enabled") next.disabledReason = null;
+  // Enabling a channel by hand clears the reason sluice disabled it for, and its failures.
+  if (fields.status === "enabled") {
+    next.disabledReason = null;
+    next.failureCount = 0;
+  }
   await call.services.channels.put(next);
   call.services.channelDirectory.invalidate();
   return ok(channelView(next));
@@ -101,3 +105,45 @@ function channelFields(body: Record<string, unknown>, creating: boolean) {
     config: field.stringMap(body, "config"),
   };
 }
+
+/**
+ * POST /api/channel/{id}/test (admin): one tiny real call to the channel (a one-token chat
+ * completion, or a short speech for Azure Speech), outside billing. Reports the status and
+ * latency; enabling a channel stays a deliberate PUT.
+ */
+export const testChannel = userRoute("POST", "/api/channel/:id/test", async (call) => {
+  requireAdmin(call);
+  const channel = await existing(call, call.params.id as string);
+  const model = call.request.query.get("model") ?? channel.models[0] ?? "";
+  const speech = channel.type === "azure-speech";
+  const http = adapterFor(channel.type).request(channel, {
+    path: speech ? "/audio/speech" : "/chat/completions",
+    model,
+    upstreamModel: channel.modelMapping[model] ?? model,
+    json: speech
+      ? { model, input: "sluice channel test", voice: "alloy" }
+      : {
+          model: channel.modelMapping[model] ?? model,
+          messages: [{ role: "user", content: "ping" }],
+          max_tokens: 1,
+        },
+  });
+  const started = performance.now();
+  let status = 0;
+  let message = "";
+  try {
+    const response = await call.services.fetch(http.url, {
+      method: http.method,
+      headers: http.headers,
+      body: http.body,
+      signal: AbortSignal.timeout(call.services.settings.upstreamTimeoutMs),
+    });
+    status = response.status;
+    const text = await response.text();
+    if (!response.ok) message = `HTTP ${status}: ${text.slice(0, 300)}`;
+  } catch (err) {
+    message = `could not reach ${new URL(http.url).origin}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const data = { model, status, latency_ms: Math.round(performance.now() - started) };
+  return json(200, { success: message === "", message, data });
+});

@@ -6,11 +6,20 @@ import { adapterFor } from "./adapters/index";
 
 export type Fetch = typeof fetch;
 
+/** What one attempt at a channel came to, for the channel's health record. */
+export type AttemptResult =
+  | { ok: true }
+  | { ok: false; kind: "transient" | "auth" | "quota"; detail: string };
+
 export interface UpstreamOptions {
   fetch: Fetch;
   /** Time allowed for each attempt to produce response headers. */
   timeoutMs: number;
+  /** Further attempts after a retryable failure, on the next channels in turn. */
+  retries: number;
   timing: Timing;
+  /** Told how each attempt went (channel health). */
+  report?: (channel: ChannelRecord, result: AttemptResult) => void;
 }
 
 /** An upstream response whose status is 2xx and whose body has not been read yet. */
@@ -22,16 +31,19 @@ export interface OpenUpstream {
   abort: () => void;
 }
 
-/** Why one attempt failed, and whether the next channel may be tried. */
+/** Why one attempt failed, and whether another channel may be tried. */
 interface AttemptFailure {
   error: ApiError;
   retryable: boolean;
+  /** What the attempt says about the channel (a client error says it is working). */
+  health: AttemptResult;
 }
 
 /**
- * Sends the call to the first candidate channel that answers; on a connection error, a
- * timeout, a 429 or a 5xx it moves on to the next. Nothing has reached the client yet, so
- * failing over is safe.
+ * Sends the call to the first candidate channel that answers. On a connection error, a
+ * timeout, a 429 or a 5xx it tries the next candidate (going round again when there are
+ * fewer candidates than attempts), up to 1 + `retries` attempts. Nothing has reached the
+ * client yet, so failing over is safe.
  */
 export async function openUpstream(
   candidates: readonly ChannelRecord[],
@@ -40,7 +52,9 @@ export async function openUpstream(
   options: UpstreamOptions,
 ): Promise<OpenUpstream> {
   let last: AttemptFailure | undefined;
-  for (const channel of candidates) {
+  const attempts = candidates.length === 0 ? 0 : 1 + options.retries;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const channel = candidates[attempt % candidates.length] as ChannelRecord;
     const upstreamModel = channel.modelMapping[model] ?? model;
     const http = adapterFor(channel.type).request(channel, build(upstreamModel, channel));
     const controller = new AbortController();
@@ -55,21 +69,29 @@ export async function openUpstream(
         }),
       );
       if (response.ok) {
+        options.report?.(channel, { ok: true });
         return { response, channel, upstreamModel, abort: () => controller.abort() };
       }
       last = await failureFromResponse(response);
-    } catch (err) {
+    } catch {
+      const timedOut = controller.signal.reason instanceof UpstreamTimeout;
       last = {
         error: upstreamFailed(
-          err instanceof UpstreamTimeout || controller.signal.reason instanceof UpstreamTimeout
+          timedOut
             ? "The upstream provider did not answer in time. Please try again later."
             : undefined,
         ),
         retryable: true,
+        health: {
+          ok: false,
+          kind: "transient",
+          detail: timedOut ? "timed out" : "could not connect",
+        },
       };
     } finally {
       clearTimeout(timer);
     }
+    options.report?.(channel, last.health);
     if (!last.retryable) break;
   }
   throw last?.error ?? upstreamFailed();
@@ -89,7 +111,22 @@ async function failureFromResponse(response: Response): Promise<AttemptFailure> 
   const text = await response.text().catch(() => "");
   const upstream = parseErrorBody(text);
   const status = response.status;
-  if (status === 429) {
+  const detail = `HTTP ${status}${upstream?.message ? `: ${upstream.message.slice(0, 200)}` : ""}`;
+  if (status === 401 || status === 403) {
+    return {
+      error: upstreamFailed(
+        "The upstream provider refused sluice's credentials for this model. An administrator has to fix the channel.",
+      ),
+      retryable: true,
+      health: { ok: false, kind: "auth", detail },
+    };
+  }
+  if (status === 429 || status === 402) {
+    // A provider saying the *account* is out of quota will not recover by waiting.
+    const outOfQuota =
+      status === 402 ||
+      upstream?.code === "insufficient_quota" ||
+      upstream?.type === "insufficient_quota";
     const retryAfter = response.headers.get("retry-after");
     return {
       error: new ApiError(
@@ -101,15 +138,14 @@ async function failureFromResponse(response: Response): Promise<AttemptFailure> 
         retryAfter ? { "retry-after": retryAfter } : {},
       ),
       retryable: true,
+      health: { ok: false, kind: outOfQuota ? "quota" : "transient", detail },
     };
   }
-  if (status >= 500 || status === 408) return { error: upstreamFailed(), retryable: true };
-  if (status === 401 || status === 403) {
+  if (status >= 500 || status === 408) {
     return {
-      error: upstreamFailed(
-        "The upstream provider refused sluice's credentials for this model. An administrator has to fix the channel.",
-      ),
+      error: upstreamFailed(),
       retryable: true,
+      health: { ok: false, kind: "transient", detail },
     };
   }
   // 400, 404, 413, 422…: the request itself is at fault; another channel would say the same.
@@ -122,6 +158,7 @@ async function failureFromResponse(response: Response): Promise<AttemptFailure> 
       upstream?.param ?? null,
     ),
     retryable: false,
+    health: { ok: true },
   };
 }
 

@@ -12,6 +12,11 @@ export interface CompletionStreamOptions {
    * the usage-only chunk is removed again.
    */
   stripUsage: boolean;
+  /**
+   * Reduce-Stream (seed 002): each event becomes a JSON array of the choices' deltas (chat)
+   * or texts (completions), still ending with `data: [DONE]`.
+   */
+  reduce?: boolean;
 }
 
 /**
@@ -73,6 +78,9 @@ export class CompletionStreamRelay implements SseRelay {
       }
     }
     this.record(chunk.choices);
+    if (this.options.reduce && Array.isArray(chunk.choices) && chunk.choices.length > 0) {
+      return sseData(JSON.stringify(this.reduced(chunk.choices as Record<string, unknown>[])));
+    }
     if (this.options.reportModel && typeof chunk.model === "string") {
       chunk.model = this.options.reportModel;
       changed = true;
@@ -100,5 +108,13 @@ export class CompletionStreamRelay implements SseRelay {
         }
       }
     }
+  }
+
+  /** The choices' deltas or texts, in choice order. */
+  private reduced(choices: Record<string, unknown>[]): unknown[] {
+    const ordered = [...choices].sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0));
+    return ordered.map((choice) =>
+      this.options.kind === "chat" ? (choice.delta ?? {}) : (choice.text ?? ""),
+    );
   }
 }

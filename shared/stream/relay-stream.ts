@@ -1,4 +1,5 @@
 import { type SseEvent, SseParser, sseData } from "./sse";
+import { UpstreamReader } from "./upstream-reader";
 
 /** How a relayed stream ended. */
 export type StreamOutcome =
@@ -27,56 +28,45 @@ const encoder = new TextEncoder();
 /**
  * Relays an upstream SSE body to the client as it arrives. If the upstream breaks off
  * before its final event, the client gets `data: {"error": …}`, which the OpenAI SDKs
- * raise as an APIError. `abort` cancels the upstream when the client goes away.
+ * raise as an APIError. `abort` cancels the upstream when the client goes away, or when the
+ * upstream stays silent for `idleTimeoutMs`.
  */
 export function relaySse(
   upstream: AsyncIterable<Uint8Array>,
   relay: SseRelay,
   abort: () => void,
+  idleTimeoutMs = 0,
 ): AsyncIterable<Uint8Array> {
-  let clientClosed = false;
-  const generator = (async function* () {
+  const reader = new UpstreamReader(upstream, abort, idleTimeoutMs);
+  const relayed = (async function* () {
     const parser = new SseParser();
     let outcome: StreamOutcome = "interrupted";
     try {
       try {
-        for await (const chunk of upstream) {
+        for await (const chunk of reader.chunks()) {
           const text = relay.onEvents(parser.push(chunk));
           if (text) yield encoder.encode(text);
         }
         const tail = relay.onEvents(parser.end());
         if (tail) yield encoder.encode(tail);
       } catch (err) {
-        if (clientClosed) throw err;
+        if (reader.clientClosed) throw err;
         // The upstream connection failed mid-stream: fall through to the error event.
       }
-      if (!clientClosed) {
+      if (!reader.clientClosed) {
         const end = relay.onUpstreamEnd();
         if (end.text) yield encoder.encode(end.text);
         if (end.complete) outcome = "completed";
-        else yield encoder.encode(streamErrorEvent());
+        else {
+          const silent = `The upstream provider sent nothing for ${reader.idleTimeoutMs / 1000} s; the response is incomplete.`;
+          yield encoder.encode(streamErrorEvent(reader.idle ? silent : undefined));
+        }
       }
     } finally {
-      relay.onClose(clientClosed ? "client_closed" : outcome);
+      relay.onClose(reader.clientClosed ? "client_closed" : outcome);
     }
   })();
-  const close = () => {
-    clientClosed = true;
-    abort();
-  };
-  return {
-    [Symbol.asyncIterator]: () => ({
-      next: () => generator.next(),
-      return: (value?: unknown) => {
-        close();
-        return generator.return(value as undefined);
-      },
-      throw: (error?: unknown) => {
-        close();
-        return generator.throw(error);
-      },
-    }),
-  };
+  return reader.expose(relayed);
 }
 
 export function streamErrorEvent(

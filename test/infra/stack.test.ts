@@ -300,8 +300,9 @@ describe("functions", () => {
     const bundle = readFileSync(join(assetDir, "index.mjs"), "utf8");
     expect(bundle.split("\n")[0]).toMatch(/createRequire.*const require = .*\(import\.meta\.url\)/);
     expect(bundle).toMatch(/export\s*\{[^}]*\bhandler\b/);
-    // Minified: the bundle is a handful of very long lines, not formatted source.
-    expect(bundle.split("\n").length).toBeLessThan(20);
+    // Minified: no indented statements, as formatted source would have.
+    expect(bundle).not.toMatch(/\n {2,}(const|let|return|if|function|await)\b/);
+    expect(bundle.length / bundle.split("\n").length).toBeGreaterThan(200);
     expect(existsSync(join(assetDir, "index.mjs.map"))).toBe(true);
   });
 

@@ -222,7 +222,9 @@ describe("errors", () => {
   });
 
   it("answers a failing upstream with 502 and a safe message", async () => {
-    upstream.enqueue({ status: 500, message: "internal detail: db at 10.0.0.7 down" });
+    // One try and two retries (the default), all failing.
+    const failure = { status: 500, message: "internal detail: db at 10.0.0.7 down" };
+    upstream.enqueue(failure, failure, failure);
     const error = await client.chat.completions
       .create({ model, messages: [{ role: "user", content: "hi" }] })
       .catch((err: unknown) => err);

@@ -9,6 +9,7 @@ import {
   createFixtureChannel,
   createUserWithKey,
   eventually,
+  type Json,
   openai,
   sluiceTable,
 } from "./support";
@@ -62,10 +63,10 @@ describe("quota under concurrency", () => {
     // Settlement ends after the responses: wait for every accepted call's log line.
     const consumed = await eventually(
       async () => {
-        const lines: Record<string, any>[] = [];
+        const lines: Record<string, Json>[] = [];
         let cursor: string | null = null;
         do {
-          const page: any = (
+          const page: Json = (
             await api(
               user.accessToken,
               "GET",

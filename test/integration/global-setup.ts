@@ -32,7 +32,8 @@ export default async function setup(project: TestProject) {
     port: 0,
     stateFile,
     // Tests add channels and keys straight to DynamoDB; they must be seen at once.
-    env: { SLUICE_CACHE_TTL_MS: "0" },
+    // Timeouts short enough for a test to see fail-over after one.
+    env: { SLUICE_CACHE_TTL_MS: "0", SLUICE_UPSTREAM_TIMEOUT_MS: "2000" },
     visibilityTimeoutSeconds: 2,
   });
   project.provide("sluice", {

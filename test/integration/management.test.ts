@@ -9,6 +9,7 @@ import {
   createUser,
   createUserWithKey,
   eventually,
+  type Json,
   openai,
   sluice,
   type TestUser,
@@ -116,9 +117,10 @@ describe("keys: /api/token", () => {
     expect(byBody.body.data.models).toBeNull();
     await client.chat.completions.create({ model, messages: hello });
 
-    const soon = Math.floor(Date.now() / 1000) + 1;
+    // Two seconds ahead, so it is still in the future when the server checks it.
+    const soon = Math.floor(Date.now() / 1000) + 2;
     expect((await put({ expired_time: soon })).body.data.expired_time).toBe(soon);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await new Promise((resolve) => setTimeout(resolve, soon * 1000 + 100 - Date.now()));
     error = await client.chat.completions
       .create({ model, messages: hello })
       .catch((e: APIError) => e);
@@ -205,7 +207,7 @@ describe("one user cannot reach another's data", () => {
     expect((await api(bob.accessToken, "GET", "/api/token/")).body.data).toEqual([]);
     expect(
       (await api(bob.accessToken, "GET", "/api/log/self")).body.data.filter(
-        (l: any) => l.type === "consume",
+        (l: Json) => l.type === "consume",
       ),
     ).toEqual([]);
     expect((await api(bob.accessToken, "GET", "/api/usage/self?days=2")).body.data).toEqual([]);
@@ -290,7 +292,7 @@ describe("admin: users", () => {
       total_quota: 1_251_234,
     });
     const lines = (await api(user.accessToken, "GET", "/api/log/self")).body.data;
-    expect(lines.map((l: any) => [l.type, l.bucket, l.quota])).toEqual([
+    expect(lines.map((l: Json) => [l.type, l.bucket, l.quota])).toEqual([
       ["topup", "free", 1_250_000],
       ["topup", "bonus", 1_234],
     ]);
@@ -394,15 +396,15 @@ describe("usage: logs, daily rollups and the billing endpoints chat clients call
       await api(user.accessToken, "GET", `/api/log/self?size=2&cursor=${lines.next_cursor}`)
     ).body;
     // Newest first: the three calls, then the top-up that funded the user.
-    expect([...lines.data, ...rest.data].map((l: any) => l.type)).toEqual([
+    expect([...lines.data, ...rest.data].map((l: Json) => l.type)).toEqual([
       "consume",
       "consume",
       "consume",
       "topup",
     ]);
     expect(rest.next_cursor).toBeNull();
-    const all = [...lines.data, ...rest.data].filter((l: any) => l.type === "consume");
-    expect(new Set(all.map((l: any) => l.request_id)).size).toBe(3);
+    const all = [...lines.data, ...rest.data].filter((l: Json) => l.type === "consume");
+    expect(new Set(all.map((l: Json) => l.request_id)).size).toBe(3);
     for (const line of all) {
       expect(line).toMatchObject({
         type: "consume",
@@ -415,14 +417,14 @@ describe("usage: logs, daily rollups and the billing endpoints chat clients call
       expect(line.prompt_tokens + line.completion_tokens).toBeGreaterThan(0);
     }
     const usage = (await api(user.accessToken, "GET", "/api/usage/self?days=1")).body.data;
-    const quota = all.reduce((sum: number, l: any) => sum + l.quota, 0);
+    const quota = all.reduce((sum: number, l: Json) => sum + l.quota, 0);
     expect(usage).toEqual([
       {
         date: new Date().toISOString().slice(0, 10),
         model,
         requests: 3,
-        prompt_tokens: all.reduce((s: number, l: any) => s + l.prompt_tokens, 0),
-        completion_tokens: all.reduce((s: number, l: any) => s + l.completion_tokens, 0),
+        prompt_tokens: all.reduce((s: number, l: Json) => s + l.prompt_tokens, 0),
+        completion_tokens: all.reduce((s: number, l: Json) => s + l.completion_tokens, 0),
         quota,
         quota_dollar: quota / 500_000,
       },

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countTokens } from "../../shared/billing/tokens";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
-  admin,
   api,
   createFixtureChannel,
   createKey,
@@ -11,8 +10,8 @@ import {
   createUserWithKey,
   editPricing,
   eventually,
+  type Json,
   openai,
-  setPrices,
 } from "./support";
 
 // $10 / $30 per 1M tokens: the fixture's 5 prompt + 9 completion tokens cost exactly
@@ -35,7 +34,7 @@ async function self(token: string) {
 }
 
 async function logs(token: string) {
-  return (await api(token, "GET", "/api/log/self?size=100")).body.data as Record<string, any>[];
+  return (await api(token, "GET", "/api/log/self?size=100")).body.data as Record<string, Json>[];
 }
 
 async function settledLogs(token: string, count: number) {
@@ -118,7 +117,7 @@ describe("holds and settlement", () => {
 
   it("gives the whole hold back when the upstream fails, and logs the failure at no charge", async () => {
     const user = await createUserWithKey({ paidUsd: 1 });
-    upstream.enqueue({ status: 500 });
+    upstream.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
     const error = await openai(user.secret)
       .chat.completions.create({ model, messages: hello })
       .catch((e: APIError) => e);

@@ -6,6 +6,10 @@ import { startUpstreamFixture, type UpstreamFixture } from "../fixtures/upstream
 
 export const sluice = inject("sluice");
 
+/** API answers in tests are read loosely, field by field, and checked by assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON read by tests; every field used is asserted.
+export type Json = any;
+
 /** The official SDK pointed at sluice; retries off so every test sees the first answer. */
 export function openai(
   apiKey: string,
@@ -14,14 +18,14 @@ export function openai(
   return new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey, maxRetries: 0, ...options });
 }
 
-export interface ApiAnswer<T = any> {
+export interface ApiAnswer<T = Json> {
   status: number;
   body: T;
   headers: Headers;
 }
 
-/** Calls sluice's management API (or any path) with a bearer token. */
-export async function api<T = any>(
+/** Calls sluice's management API (or Json path) with a bearer token. */
+export async function api<T = Json>(
   token: string | undefined,
   method: string,
   path: string,
@@ -46,7 +50,7 @@ export async function api<T = any>(
 }
 
 /** The same, as the local stack's admin; fails the test unless the call succeeds. */
-export async function admin<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+export async function admin<T = Json>(method: string, path: string, body?: unknown): Promise<T> {
   const answer = await api(sluice.adminToken, method, path, body);
   if (answer.status !== 200 || answer.body?.success !== true) {
     throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
@@ -105,7 +109,7 @@ export const TEST_PRICE = { input: 0.15, output: 0.6 };
  * Edits the price list, retrying when a parallel test file changed it in between
  * (PUT /api/pricing with `version` refuses lost updates with 409).
  */
-export async function editPricing(edit: (current: any) => Record<string, unknown>): Promise<void> {
+export async function editPricing(edit: (current: Json) => Record<string, unknown>): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const current = await admin("GET", "/api/pricing");
     const answer = await api(sluice.adminToken, "PUT", "/api/pricing", {
@@ -132,9 +136,12 @@ export async function createFixtureChannel(
   } = {},
 ): Promise<{ upstream: UpstreamFixture; channelId: string; model: string }> {
   const upstream = await startUpstreamFixture({ models: options.models });
+  // Azure channels take the resource's origin; OpenAI-compatible ones the /v1 base.
+  const azure =
+    typeof options.channel?.type === "string" && options.channel.type.startsWith("azure");
   const channel = await admin("POST", "/api/channel", {
     name: "fixture",
-    base_url: upstream.baseUrl,
+    base_url: azure ? new URL(upstream.baseUrl).origin : upstream.baseUrl,
     models: upstream.models,
     ...options.channel,
   });

@@ -6,6 +6,7 @@ import {
   createKey,
   createUser,
   eventually,
+  type Json,
   openai,
   type TestUser,
 } from "./support";
@@ -71,9 +72,9 @@ describe("GET /api/user/stat", () => {
 
   it("formats each key field like the seed", async () => {
     const { token } = (await api(user.accessToken, "GET", "/api/user/stat")).body;
-    const byName = Object.fromEntries(token.map((t: any) => [t.name, t]));
+    const byName = Object.fromEntries(token.map((t: Json) => [t.name, t]));
     const everyday = byName.status;
-    const limited = byName["鸭梨"];
+    const limited = byName.鸭梨;
 
     for (const t of [everyday, limited]) {
       expect(t.key).toMatch(/^sk-[A-Za-z0-9]{4}…[A-Za-z0-9]{4}$/);

@@ -101,3 +101,52 @@ describe("relaySse with CompletionStreamRelay", () => {
     expect(r.deliveredText).toBe("a");
   });
 });
+
+describe("Reduce-Stream (seed 002)", () => {
+  it("turns chat chunks into arrays of the choices' deltas, as the seed shows", async () => {
+    const delta = (d: Record<string, unknown>, finish: string | null = null) =>
+      chunk({ choices: [{ index: 0, delta: d, finish_reason: finish }] });
+    const parts = [
+      delta({ role: "assistant" }),
+      delta({ content: "花开" }),
+      delta({ content: "花谢" }),
+      delta({}, "stop"),
+      usage,
+      "data: [DONE]\n\n",
+    ];
+    const { relay: r } = relay({ reduce: true, stripUsage: true });
+    const out = await collect(relaySse(upstream(parts), r, () => {}));
+    expect(out).toBe(
+      'data: [{"role":"assistant"}]\n\ndata: [{"content":"花开"}]\n\ndata: [{"content":"花谢"}]\n\ndata: [{}]\n\ndata: [DONE]\n\n',
+    );
+    expect(r.usage?.total_tokens).toBe(5);
+  });
+
+  it("turns completion chunks into arrays of texts", async () => {
+    const text = (t: string) =>
+      `data: ${JSON.stringify({ id: "cmpl-1", object: "text_completion", choices: [{ text: t, index: 0, logprobs: null, finish_reason: null }] })}\n\n`;
+    const r = new CompletionStreamRelay({ kind: "text", stripUsage: true, reduce: true });
+    const out = await collect(
+      relaySse(upstream([text("\n"), text("\n"), text(""), "data: [DONE]\n\n"]), r, () => {}),
+    );
+    // The seed's example, exactly.
+    expect(out).toBe('data: ["\\n"]\n\ndata: ["\\n"]\n\ndata: [""]\n\ndata: [DONE]\n\n');
+    expect(r.deliveredText).toBe("\n\n");
+  });
+});
+
+describe("idle upstreams", () => {
+  it("ends a stream whose upstream goes silent with an error event, and aborts it", async () => {
+    let abort!: () => void;
+    const silent = (async function* () {
+      yield encoder.encode(content("a"));
+      await new Promise((_, reject) => {
+        abort = () => reject(new Error("aborted"));
+      });
+    })();
+    const { relay: r, outcomes } = relay();
+    const out = await collect(relaySse(silent, r, () => abort(), 50));
+    expect(out).toContain("sent nothing for 0.05 s");
+    expect(outcomes).toEqual(["interrupted"]);
+  });
+});

@@ -4,11 +4,14 @@ import type { ChannelRecord } from "../../store/channels";
 export interface UpstreamCall {
   /** The OpenAI path below /v1, e.g. "/chat/completions". */
   path: string;
+  /** The model name the client asked for. */
+  model: string;
   /** The model name the upstream knows (after the channel's mapping). */
   upstreamModel: string;
-  body: string | Uint8Array | FormData;
-  /** Absent for FormData, whose boundary fetch sets itself. */
-  contentType?: string;
+  /** A JSON body, its `model` already the upstream's. */
+  json?: Record<string, unknown>;
+  /** A multipart body (audio uploads). */
+  form?: FormData;
   accept?: string;
 }
 
@@ -20,10 +23,12 @@ export interface UpstreamHttpRequest {
 }
 
 /**
- * How one type of channel is spoken to. Adapters only translate a request into HTTP;
- * retries, billing and streaming are the relay's.
+ * How one type of channel is spoken to. Adapters only translate an OpenAI operation into
+ * HTTP; retries, billing and streaming are the relay's.
  */
 export interface ChannelAdapter {
+  /** Whether this kind of channel can serve an OpenAI path at all. */
+  serves(path: string): boolean;
   request(channel: ChannelRecord, call: UpstreamCall): UpstreamHttpRequest;
 }
 
@@ -31,9 +36,17 @@ export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, "")}${path}`;
 }
 
-export function contentHeaders(call: UpstreamCall): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (call.contentType) headers["content-type"] = call.contentType;
-  if (call.accept) headers.accept = call.accept;
-  return headers;
+/** The JSON or multipart body of a call, with its content type (fetch sets multipart's). */
+export function encodeBody(call: UpstreamCall): {
+  headers: Record<string, string>;
+  body?: string | FormData;
+} {
+  const headers: Record<string, string> = call.accept ? { accept: call.accept } : {};
+  if (call.form) return { headers, body: call.form };
+  if (call.json)
+    return {
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify(call.json),
+    };
+  return { headers };
 }

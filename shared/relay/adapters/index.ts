@@ -1,9 +1,13 @@
 import type { ChannelType } from "../../store/channels";
 import type { ChannelAdapter } from "./adapter";
+import { azureAdapter } from "./azure";
+import { azureSpeechAdapter } from "./azure-speech";
 import { openaiAdapter } from "./openai";
 
-const adapters: Partial<Record<ChannelType, ChannelAdapter>> = {
+const adapters: Record<ChannelType, ChannelAdapter> = {
   openai: openaiAdapter,
+  azure: azureAdapter,
+  "azure-speech": azureSpeechAdapter,
 };
 
 /** The channel types this build can relay to. */
@@ -12,7 +16,5 @@ export function supportedChannelTypes(): ChannelType[] {
 }
 
 export function adapterFor(type: ChannelType): ChannelAdapter {
-  const adapter = adapters[type];
-  if (!adapter) throw new Error(`no adapter for channel type ${type}`);
-  return adapter;
+  return adapters[type];
 }

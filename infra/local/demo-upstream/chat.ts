@@ -1,0 +1,95 @@
+import { demoId, demoTokens, replyPieces, unixNow } from "./common";
+import { type Call, jsonBody, sendError, sendJson } from "./http";
+import { sendSse } from "./stream";
+
+interface ChatRequest {
+  model: string;
+  messages: { role?: string; content?: unknown }[];
+  stream: boolean;
+  stream_options: { include_usage?: boolean };
+  max_tokens: number;
+  max_completion_tokens: number;
+}
+
+/**
+ * POST /v1/chat/completions. The reply quotes the last user message. Usage, which the
+ * integration tests check exactly: prompt_tokens = demo tokens of all message contents
+ * joined with " ", plus 3 per message; completion_tokens = reply pieces.
+ */
+export async function chatCompletions(call: Call): Promise<void> {
+  const { res, fault } = call;
+  const request = jsonBody<ChatRequest>(call);
+  const messages = request.messages;
+  if (!Array.isArray(messages) || messages.length === 0) {
+    return sendError(res, 400, "'messages' must contain at least one message.", null, "messages");
+  }
+  const prompt = messages
+    .map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "")))
+    .join(" ");
+  const lastUser = [...messages].reverse().find((m) => m.role === "user");
+  const reply =
+    fault.reply ??
+    `This is sluice's demo upstream. You said: ${typeof lastUser?.content === "string" ? lastUser.content : "…"}`;
+  const { pieces, finishReason } = replyPieces(
+    reply,
+    request.max_completion_tokens ?? request.max_tokens,
+  );
+  const promptTokens = demoTokens(prompt).length + 3 * messages.length;
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: pieces.length,
+    total_tokens: promptTokens + pieces.length,
+  };
+  const id = demoId("chatcmpl");
+  const created = unixNow();
+  const model = request.model ?? "demo";
+
+  if (!request.stream) {
+    return sendJson(res, 200, {
+      id,
+      object: "chat.completion",
+      created,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: pieces.join(""), refusal: null },
+          logprobs: null,
+          finish_reason: finishReason,
+        },
+      ],
+      ...(fault.omitUsage ? {} : { usage }),
+    });
+  }
+
+  const withUsage = request.stream_options?.include_usage === true && !fault.omitUsage;
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    id,
+    object: "chat.completion.chunk",
+    created,
+    model,
+    choices,
+    ...(withUsage ? { usage: null } : {}),
+    ...extra,
+  });
+  await sendSse(
+    res,
+    [
+      chunk([
+        {
+          index: 0,
+          delta: { role: "assistant", content: "" },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ]),
+      ...pieces.map((piece) =>
+        chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]),
+      ),
+      chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }]),
+      ...(withUsage ? [chunk([], { usage })] : []),
+    ],
+    fault,
+    call.state,
+  );
+}

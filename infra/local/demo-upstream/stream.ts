@@ -1,0 +1,47 @@
+import type { ServerResponse } from "node:http";
+import type { UpstreamFault } from "../demo-upstream";
+import { sleep } from "./common";
+
+/**
+ * Writes `chunks` one by one, applying the fault's stream behaviour: a delay between chunks,
+ * a pause until `resume` settles, or a dropped connection. Every streamed endpoint (SSE and
+ * audio) goes through here, so a fault means the same thing everywhere. Returns false when
+ * the connection was cut; the caller must then not end the response.
+ */
+export async function writeChunks(
+  res: ServerResponse,
+  chunks: readonly (string | Uint8Array)[],
+  fault: UpstreamFault,
+  state: { paused: boolean },
+): Promise<boolean> {
+  let sent = 0;
+  for (const chunk of chunks) {
+    if (fault.cutAfterChunks !== undefined && sent >= fault.cutAfterChunks) {
+      // Let what was written reach the client first, then drop the connection.
+      await sleep(20);
+      res.destroy();
+      return false;
+    }
+    if (fault.pauseAfterChunks !== undefined && sent === fault.pauseAfterChunks) {
+      state.paused = true;
+      await fault.resume;
+      state.paused = false;
+    }
+    if (fault.chunkDelayMs && sent > 0) await sleep(fault.chunkDelayMs);
+    await new Promise((resolve) => res.write(chunk, resolve));
+    sent++;
+  }
+  return true;
+}
+
+/** Server-sent events as OpenAI sends them: one `data:` line per event, then `[DONE]`. */
+export async function sendSse(
+  res: ServerResponse,
+  events: readonly unknown[],
+  fault: UpstreamFault,
+  state: { paused: boolean },
+): Promise<void> {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const lines = events.map((event) => `data: ${JSON.stringify(event)}\n\n`);
+  if (await writeChunks(res, lines, fault, state)) res.end("data: [DONE]\n\n");
+}

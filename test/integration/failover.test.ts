@@ -1,0 +1,223 @@
+import OpenAI, { type APIError } from "openai";
+import { describe, expect, it } from "vitest";
+import { startUpstreamFixture, type UpstreamFault, uniqueModel } from "../fixtures/upstream";
+import {
+  admin,
+  api,
+  createFixtureChannel,
+  createUserWithKey,
+  eventually,
+  type Json,
+  openai,
+  setPrices,
+  sluice,
+} from "./support";
+
+const hello = [{ role: "user" as const, content: "hi" }];
+
+/** Two channels for one model: `first` is tried first (higher priority), `second` is the spare. */
+async function twoChannels() {
+  const model = uniqueModel("failover");
+  const first = await createFixtureChannel({
+    models: [model],
+    channel: { priority: 10, name: "first" },
+  });
+  const second = await createFixtureChannel({
+    models: [model],
+    channel: { priority: 5, name: "second" },
+  });
+  return {
+    model,
+    first,
+    second,
+    close: async () => {
+      await first.upstream.close();
+      await second.upstream.close();
+    },
+  };
+}
+
+async function consumeLines(accessToken: string, count: number) {
+  return eventually(
+    async () =>
+      (await api(accessToken, "GET", "/api/log/self?size=50")).body.data.filter(
+        (l: Json) => l.type === "consume",
+      ),
+    (lines: Json[]) => lines.length >= count,
+  );
+}
+
+describe("fail-over between channels", () => {
+  const faults: [string, UpstreamFault][] = [
+    ["answers 500", { status: 500 }],
+    ["answers 429", { status: 429 }],
+    ["does not answer in time", { delayMs: 3_000 }],
+  ];
+  for (const [what, fault] of faults) {
+    it(`moves to the next channel when the first ${what}, and charges exactly once`, async () => {
+      const pair = await twoChannels();
+      try {
+        const user = await createUserWithKey();
+        pair.first.upstream.enqueue(fault);
+        const completion = await openai(user.secret).chat.completions.create({
+          model: pair.model,
+          messages: hello,
+        });
+        expect(completion.choices[0]?.message.content).toContain("You said: hi");
+        expect(pair.first.upstream.requests).toHaveLength(1);
+        expect(pair.second.upstream.requests).toHaveLength(1);
+        const lines = await consumeLines(user.accessToken, 1);
+        await new Promise((resolve) => setTimeout(resolve, 200)); // a second line would show by now
+        const again = (await api(user.accessToken, "GET", "/api/log/self")).body.data.filter(
+          (l: Json) => l.type === "consume",
+        );
+        expect(again).toHaveLength(1);
+        const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+        expect(self.used_quota).toBe(lines[0].quota);
+        expect(self.request_count).toBe(1);
+      } finally {
+        await pair.close();
+      }
+    });
+  }
+
+  it("fails over a stream before its first byte", async () => {
+    const pair = await twoChannels();
+    try {
+      const user = await createUserWithKey();
+      pair.first.upstream.enqueue({ status: 503 });
+      let text = "";
+      for await (const chunk of await openai(user.secret).chat.completions.create({
+        model: pair.model,
+        messages: hello,
+        stream: true,
+      })) {
+        text += chunk.choices[0]?.delta.content ?? "";
+      }
+      expect(text).toBe("This is sluice's demo upstream. You said: hi");
+      expect(pair.second.upstream.requests).toHaveLength(1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it("does not fail over when the request itself is at fault (400)", async () => {
+    const pair = await twoChannels();
+    try {
+      const user = await createUserWithKey();
+      const error = await openai(user.secret)
+        .chat.completions.create({ model: pair.model, messages: [] })
+        .catch((e: APIError) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(pair.second.upstream.requests).toHaveLength(0);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it("answers 502 when every attempt fails, and charges nothing", async () => {
+    const pair = await twoChannels();
+    try {
+      const user = await createUserWithKey();
+      // Three attempts (the default: one try and two retries), alternating the two channels.
+      pair.first.upstream.enqueue({ status: 500 }, { status: 500 });
+      pair.second.upstream.enqueue({ status: 502 });
+      const error = await openai(user.secret)
+        .chat.completions.create({ model: pair.model, messages: hello })
+        .catch((e: APIError) => e);
+      expect((error as APIError).status).toBe(502);
+      expect(pair.first.upstream.requests).toHaveLength(2);
+      expect(pair.second.upstream.requests).toHaveLength(1);
+      const [line] = await consumeLines(user.accessToken, 1);
+      expect(line).toMatchObject({ quota: 0, outcome: "failed" });
+      expect((await api(user.accessToken, "GET", "/api/user/self")).body.data.used_quota).toBe(0);
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
+describe("channel health", () => {
+  it("disables a channel whose provider rejects its key, says why, and can be tested and enabled again", async () => {
+    const upstream = await startUpstreamFixture({ apiKey: "sk-right" });
+    const model = upstream.models[0] as string;
+    await setPrices({ [model]: { input: 1, output: 1 } });
+    const channel = await admin("POST", "/api/channel/", {
+      name: "bad key",
+      base_url: upstream.baseUrl,
+      key: "sk-wrong",
+      models: [model],
+    });
+    try {
+      const user = await createUserWithKey();
+      const error = await openai(user.secret)
+        .chat.completions.create({ model, messages: hello })
+        .catch((e: APIError) => e);
+      expect((error as APIError).status).toBe(502);
+      expect((error as APIError).message).not.toContain("sk-wrong");
+      const disabled = await eventually(
+        () => admin("GET", `/api/channel/${channel.id}`),
+        (c: Json) => c.status === "disabled",
+      );
+      expect(disabled.disabled_reason).toContain("rejected the channel's key");
+      // Disabled: the model has no channel left.
+      const gone = await openai(user.secret)
+        .chat.completions.create({ model, messages: hello })
+        .catch((e: APIError) => e);
+      expect((gone as APIError).status).toBe(404);
+
+      const failedTest = await api(sluice.adminToken, "POST", `/api/channel/${channel.id}/test`);
+      expect(failedTest.body).toMatchObject({ success: false, data: { status: 401, model } });
+      await admin("PUT", `/api/channel/${channel.id}`, { key: "sk-right" });
+      const passedTest = await admin("POST", `/api/channel/${channel.id}/test`);
+      expect(passedTest).toMatchObject({ status: 200, model, latency_ms: expect.any(Number) });
+      const enabled = await admin("PUT", `/api/channel/${channel.id}`, { status: "enabled" });
+      expect(enabled).toMatchObject({ status: "enabled", disabled_reason: null });
+      await openai(user.secret).chat.completions.create({ model, messages: hello });
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it("disables a channel after failing several times in a row, and keeps serving from the others", async () => {
+    const pair = await twoChannels();
+    try {
+      const user = await createUserWithKey();
+      const client = openai(user.secret);
+      // Five failures in a row (the default threshold), one per call; each call fails over.
+      for (let i = 0; i < 5; i++) {
+        pair.first.upstream.enqueue({ status: 500 });
+        await client.chat.completions.create({ model: pair.model, messages: hello });
+      }
+      const disabled = await eventually(
+        () => admin("GET", `/api/channel/${pair.first.channelId}`),
+        (c: Json) => c.status === "disabled",
+      );
+      expect(disabled.disabled_reason).toMatch(/^5 failures in a row/);
+      const before = pair.first.upstream.requests.length;
+      await client.chat.completions.create({ model: pair.model, messages: hello });
+      expect(pair.first.upstream.requests.length).toBe(before);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it("forgets earlier failures once the channel succeeds", async () => {
+    const pair = await twoChannels();
+    try {
+      const client = openai((await createUserWithKey()).secret);
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 4; i++) {
+          pair.first.upstream.enqueue({ status: 500 });
+          await client.chat.completions.create({ model: pair.model, messages: hello });
+        }
+        // A success on the first channel: the count starts over.
+        await client.chat.completions.create({ model: pair.model, messages: hello });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect((await admin("GET", `/api/channel/${pair.first.channelId}`)).status).toBe("enabled");
+    } finally {
+      await pair.close();
+    }
+  });
+});
