@@ -3,14 +3,16 @@ import type { Construct } from "constructs";
 import { Api } from "./constructs/api";
 import { BatchPipeline } from "./constructs/batch-pipeline";
 import { Files } from "./constructs/files";
+import { Janitor } from "./constructs/janitor";
 import { Store } from "./constructs/store";
 
-/** All of sluice on AWS: table, bucket, batch queue and worker, and the API. */
+/** All of sluice on AWS: table, bucket, batch queue and worker, the API and the janitor. */
 export class SluiceStack extends Stack {
   readonly store: Store;
   readonly files: Files;
   readonly batch: BatchPipeline;
   readonly api: Api;
+  readonly janitor: Janitor;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -19,6 +21,11 @@ export class SluiceStack extends Stack {
     this.files = new Files(this, "Files");
     this.batch = new BatchPipeline(this, "Batch", { table: this.store.table, files: this.files });
     this.api = new Api(this, "Api", {
+      table: this.store.table,
+      files: this.files,
+      queue: this.batch.queue,
+    });
+    this.janitor = new Janitor(this, "Janitor", {
       table: this.store.table,
       files: this.files,
       queue: this.batch.queue,

@@ -7,14 +7,17 @@ import * as tokens from "./management/tokens";
 import * as user from "./management/user";
 import { createSpeech } from "./openai/audio-speech";
 import { createTranscription, createTranslation } from "./openai/audio-transcriptions";
+import * as batches from "./openai/batches";
 import { createChatCompletion } from "./openai/chat-completions";
 import { createCompletion } from "./openai/completions";
 import * as billing from "./openai/dashboard-billing";
 import { createEdit } from "./openai/edits";
 import { createEmbedding } from "./openai/embeddings";
+import * as files from "./openai/files";
 import { createImage } from "./openai/images";
 import { listModels, retrieveModel } from "./openai/models";
 import { createModeration } from "./openai/moderations";
+import * as uploads from "./openai/uploads";
 import type { Services } from "./services";
 
 /** Every route sluice serves over HTTP. */
@@ -31,6 +34,19 @@ export const routes: readonly Route[] = [
   createTranslation,
   createSpeech,
   createModeration,
+  files.createFile,
+  files.listFiles,
+  files.retrieveFile,
+  files.deleteFile,
+  files.retrieveFileContent,
+  uploads.createUpload,
+  uploads.addUploadPart,
+  uploads.completeUpload,
+  uploads.cancelUpload,
+  batches.createBatch,
+  batches.listBatches,
+  batches.retrieveBatch,
+  batches.cancelBatch,
   billing.getBillingSubscription,
   billing.getBillingSubscriptionShort,
   billing.getBillingUsage,

@@ -2,12 +2,18 @@ import { Authenticator } from "./auth/authenticate";
 import { QuotaLedger } from "./billing/ledger";
 import { PricingCatalog } from "./billing/pricing";
 import { loadSettings, type Settings } from "./config/settings";
+import type { JobQueue } from "./queue/queue";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
 import type { Fetch } from "./relay/upstream";
 import { ApiKeys } from "./store/api-keys";
+import { Batches } from "./store/batches";
+import type { Blobs } from "./store/blobs";
 import { Channels } from "./store/channels";
+import { Files } from "./store/files";
+import { Schedule } from "./store/schedule";
 import type { Table } from "./store/table";
+import { Uploads } from "./store/uploads";
 import { UsageLog } from "./store/usage";
 import { Users } from "./store/users";
 
@@ -27,12 +33,22 @@ export interface Services {
   pricing: PricingCatalog;
   ledger: QuotaLedger;
   usage: UsageLog;
+  /** Bytes of files and batch working data (S3). */
+  blobs: Blobs;
+  /** The batch queue (SQS). */
+  queue: JobQueue;
+  files: Files;
+  uploads: Uploads;
+  batches: Batches;
+  schedule: Schedule;
   /** Upstream HTTP; Node's fetch keeps connections alive across requests. */
   fetch: Fetch;
 }
 
 export function createServices(options: {
   table: Table;
+  blobs: Blobs;
+  queue: JobQueue;
   settings?: Settings;
   fetch?: Fetch;
 }): Services {
@@ -54,6 +70,12 @@ export function createServices(options: {
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
     ledger: new QuotaLedger(table, settings.logRetentionDays),
     usage: new UsageLog(table, settings.logRetentionDays),
+    blobs: options.blobs,
+    queue: options.queue,
+    files: new Files(table),
+    uploads: new Uploads(table),
+    batches: new Batches(table),
+    schedule: new Schedule(table),
     fetch: options.fetch ?? globalThis.fetch,
   };
 }

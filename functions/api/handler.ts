@@ -1,10 +1,7 @@
 import middy from "@middy/core";
 import type { Context, LambdaFunctionURLEvent } from "aws-lambda";
 import { createApi } from "../../shared/api";
-import { RESOURCE_ENV } from "../../shared/config/resources";
-import { createServices } from "../../shared/services";
-import { createDynamoClient, requireEnv } from "../../shared/store/aws";
-import { Table } from "../../shared/store/table";
+import { createAwsServices } from "../../shared/store/aws";
 import {
   AfterResponseTasks,
   type StreamingResult,
@@ -14,9 +11,7 @@ import {
 
 // Created once per Lambda instance: clients, caches and keep-alive connections are reused
 // by every invocation it serves.
-const api = createApi(
-  createServices({ table: new Table(createDynamoClient(), requireEnv(RESOURCE_ENV.table)) }),
-);
+const api = createApi(createAwsServices());
 
 /** Per invocation: settlement and logs, finished once the body has gone out. */
 const afterBody = new WeakMap<Context, Promise<void>>();

@@ -1,18 +1,28 @@
+import { randomUUID } from "node:crypto";
 import middy from "@middy/core";
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { batchSteps } from "../../shared/batches/steps";
 import { createWorker } from "../../shared/queue/worker";
+import { createAwsServices } from "../../shared/store/aws";
 
-const worker = createWorker({});
+const worker = createWorker(batchSteps(createAwsServices()));
+
+/** Time kept back at the end of an invocation to record results and queue the rest. */
+const SAFETY_MS = 30_000;
 
 /**
  * Consumes the batch queue. Each message is handled on its own; the ones that fail are
  * reported as batch item failures, so SQS redelivers only those (ReportBatchItemFailures).
  */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) => {
+  const deadline = Date.now() + Math.max(context.getRemainingTimeInMillis() - SAFETY_MS, 5_000);
   const batchItemFailures: SQSBatchItemFailure[] = [];
   for (const record of event.Records) {
     try {
-      await worker.handle(record.body);
+      await worker.handle(record.body, {
+        deadline,
+        owner: `${context.awsRequestId}:${randomUUID()}`,
+      });
     } catch (err) {
       console.error(
         JSON.stringify({

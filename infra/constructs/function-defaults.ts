@@ -15,7 +15,7 @@ export function fromProjectRoot(relativePath: string): string {
 }
 
 /**
- * Settings both functions share: Node 22 on Graviton, bundled locally by esbuild (no Docker)
+ * Settings every function shares: Node 22 on Graviton, bundled locally by esbuild (no Docker)
  * into one minified ESM file with a source map.
  */
 export const nodeFunctionDefaults = {

@@ -5,15 +5,20 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin, createKey } from "../../shared/bootstrap";
 import { BATCH_WORKER, RESOURCE_ENV } from "../../shared/config/resources";
-import { createServices, type Services } from "../../shared/services";
-import { createDynamoClient, createS3Client, createSqsClient } from "../../shared/store/aws";
+import type { Services } from "../../shared/services";
+import {
+  createAwsServices,
+  createDynamoClient,
+  createS3Client,
+  createSqsClient,
+} from "../../shared/store/aws";
 import { newChannelRecord } from "../../shared/store/channels";
-import { Table } from "../../shared/store/table";
 import { installAwsLambdaGlobal } from "./awslambda";
 import { type DemoUpstream, startDemoUpstream } from "./demo-upstream";
 import { startDynamoDbLocal } from "./dynamodb-local";
 import { startSqsAndS3 } from "./fauxqs";
 import { type ResponseObserver, startFunctionUrlServer } from "./function-url-server";
+import { startJanitorTimer } from "./janitor-timer";
 import { createLocalResources, type LocalResources } from "./resources";
 import { startSqsPoller } from "./sqs-poller";
 
@@ -42,6 +47,8 @@ export interface LocalStackOptions {
   demoUpstreamLatencyMs?: number;
   /** Told when each response's first byte goes out (benchmarks). */
   responseObserver?: ResponseObserver;
+  /** How often the janitor sweeps (AWS: every 5 minutes; locally every minute by default). */
+  janitorIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -96,7 +103,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...options.env,
     });
 
-    const services = createServices({ table: new Table(clients.dynamo, resources.tableName) });
+    // The stack's own services (bootstrap, and for tests), on the same resources as the functions.
+    const services = createAwsServices();
     const upstream = await configureDefaultChannel(
       services,
       options.upstream,
@@ -108,6 +116,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     installAwsLambdaGlobal();
     const api = await import("../../functions/api/handler");
     const worker = await import("../../functions/batch-worker/handler");
+    const janitor = await import("../../functions/janitor/handler");
     const server = await startFunctionUrlServer({
       handler: api.handler,
       functionName: "sluice-api",
@@ -126,6 +135,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       concurrency: BATCH_WORKER.maxConcurrency,
     });
     stops.push(poller.stop);
+    const sweeps = startJanitorTimer(janitor.handler, options.janitorIntervalMs ?? 60_000);
+    stops.push(sweeps.stop);
     stops.push(async () => destroyClients(clients));
 
     const credentials = await ensureCredentials(services, options.stateFile, server.url);

@@ -14,6 +14,8 @@ export interface ChargeContext {
   requestId: string;
   /** performance.now() when the request arrived, for the logged latency. */
   receivedAt: number;
+  /** Batch lines are billed with the batch discount. */
+  batchId?: string;
 }
 
 export interface ChargeRequest {
@@ -27,8 +29,6 @@ export interface ChargeRequest {
   maxUse: Metered;
   choices?: number;
   stream?: boolean;
-  /** Batch lines are billed with the batch discount. */
-  batchId?: string;
 }
 
 export type CallOutcome = StreamOutcome | "failed";
@@ -40,6 +40,7 @@ export function chargeContext(call: Call<KeyPrincipal>): ChargeContext {
     principal: call.principal,
     requestId: call.request.id,
     receivedAt: call.request.receivedAt,
+    batchId: call.batchId,
   };
 }
 
@@ -90,7 +91,7 @@ export class Charge {
       outcome: result.outcome,
       stream: this.request.stream ?? false,
       channelId: result.channelId,
-      batchId: this.request.batchId,
+      batchId: this.context.batchId,
     });
   }
 
@@ -146,7 +147,7 @@ async function quote(context: ChargeContext, request: ChargeRequest) {
     request.dimension,
     context.principal.user.group,
   );
-  const multipliers = request.batchId ? [multiplier, pricing.batchDiscount] : [multiplier];
+  const multipliers = context.batchId ? [multiplier, pricing.batchDiscount] : [multiplier];
   const maxUse = { ...request.maxUse };
   if (request.dimension === "tokens" && maxUse.completionTokens === undefined) {
     maxUse.completionTokens =

@@ -46,6 +46,14 @@ export const BATCH_QUEUE = {
   deadLetterRetentionDays: 14,
 } as const;
 
+export const JANITOR = {
+  /** How often the janitor sweeps for expired batches and files. */
+  scheduleMinutes: 5,
+  timeoutSeconds: 300,
+  /** Finalizing an expired batch holds its results in memory. */
+  memoryMiB: 512,
+} as const;
+
 export const API_FUNCTION = {
   /** Long enough for slow streamed completions. */
   timeoutSeconds: 900,

@@ -22,6 +22,30 @@ export interface Settings {
   holds: boolean;
   /** How long usage log lines are kept (DynamoDB TTL). */
   logRetentionDays: number;
+  /** Files and batches (seed 000, section 2.8). */
+  files: {
+    /** An uploaded file expires this long after its upload. */
+    uploadTtlSeconds: number;
+    /** Batch output and error files expire this long after they are written. */
+    outputTtlSeconds: number;
+    /** The largest file, in bytes. */
+    maxBytes: number;
+  };
+  batches: {
+    /** A finished batch is kept this long. */
+    retentionSeconds: number;
+    /** Requests per batch at most. */
+    maxLines: number;
+    /** Lines per chunk: the unit of work of one worker invocation. */
+    chunkLines: number;
+    /** Lines of one chunk running at once. */
+    lineConcurrency: number;
+    /**
+     * After a batch's window ends, running chunks get this long to stop before the batch is
+     * finalized without them.
+     */
+    expiryGraceSeconds: number;
+  };
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -34,6 +58,18 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holds: env.SLUICE_HOLDS !== "off",
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
+    files: {
+      uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
+      outputTtlSeconds: int(env, "SLUICE_BATCH_OUTPUT_TTL_SECONDS", 3 * 3_600),
+      maxBytes: int(env, "SLUICE_MAX_FILE_BYTES", 10 * 1024 * 1024),
+    },
+    batches: {
+      retentionSeconds: int(env, "SLUICE_BATCH_RETENTION_SECONDS", 24 * 3_600),
+      maxLines: int(env, "SLUICE_BATCH_MAX_LINES", 50_000),
+      chunkLines: int(env, "SLUICE_BATCH_CHUNK_LINES", 100),
+      lineConcurrency: int(env, "SLUICE_BATCH_LINE_CONCURRENCY", 8),
+      expiryGraceSeconds: int(env, "SLUICE_BATCH_EXPIRY_GRACE_SECONDS", 600),
+    },
   };
 }
 

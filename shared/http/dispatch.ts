@@ -37,7 +37,7 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
         timing,
       });
     } catch (err) {
-      response = renderError(err, request);
+      response = errorResponse(err, request);
     }
     response.headers["x-request-id"] = request.id;
     response.headers["server-timing"] = timing.header();
@@ -57,7 +57,8 @@ async function run(route: Route, call: Call): Promise<GatewayResponse> {
   }
 }
 
-function renderError(err: unknown, request: GatewayRequest): GatewayResponse {
+/** An error as a response: OpenAI's envelope, or one-api's on /api; 500 for the unexpected. */
+export function errorResponse(err: unknown, request: GatewayRequest): GatewayResponse {
   const error = err instanceof ApiError ? err : unexpected(err, request);
   const management = request.path.startsWith("/api/");
   const body = management ? { success: false, message: error.message } : error.toJSON();

@@ -11,6 +11,8 @@ export interface Call<P = undefined> {
   services: Services;
   context: RequestContext;
   timing: Timing;
+  /** Set when the call is a line of a batch: it is billed at the batch discount. */
+  batchId?: string;
 }
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";

@@ -7,7 +7,15 @@ export interface QueueMessage {
   [field: string]: unknown;
 }
 
-export type StepHandler = (message: QueueMessage) => Promise<void>;
+/** What a step knows of the invocation running it. */
+export interface StepContext {
+  /** Epoch milliseconds by which the step should have stopped starting new work. */
+  deadline: number;
+  /** Identifies this invocation (chunk leases). */
+  owner: string;
+}
+
+export type StepHandler = (message: QueueMessage, context: StepContext) => Promise<void>;
 
 export class UnknownStepError extends Error {
   constructor(type: unknown) {
@@ -18,11 +26,11 @@ export class UnknownStepError extends Error {
 
 export function createWorker(steps: Readonly<Record<string, StepHandler>>) {
   return {
-    async handle(body: string): Promise<void> {
+    async handle(body: string, context: StepContext): Promise<void> {
       const message = JSON.parse(body) as QueueMessage;
       const step = Object.hasOwn(steps, message.type) ? steps[message.type] : undefined;
       if (!step) throw new UnknownStepError(message.type);
-      await step(message);
+      await step(message, context);
     },
   };
 }

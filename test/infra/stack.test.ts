@@ -11,12 +11,13 @@ import {
   BATCH_QUEUE,
   BATCH_WORKER,
   BUCKET_PREFIXES,
+  JANITOR,
   LIFECYCLE_EXPIRATION_DAYS,
   RESOURCE_ENV,
   TABLE,
 } from "../../shared/config/resources";
 
-// Synthesised once for the whole file (bundling both functions takes a few seconds), with the
+// Synthesised once for the whole file (bundling the functions takes a few seconds), with the
 // feature flags from cdk.json so the template is the one `cdk synth` produces.
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8"));
 const app = new App({ context: cdkJson.context });
@@ -44,12 +45,15 @@ const ids = {
   worker: logicalId(stack.batch.worker),
   api: logicalId(stack.api.function),
   url: logicalId(stack.api.url),
+  janitor: logicalId(stack.janitor.function),
+  janitorRule: logicalId(stack.janitor.rule),
 };
 
-/** [name, logical ID] of both functions, for assertions they must both pass. */
+/** [name, logical ID] of every function, for assertions they must all pass. */
 const FUNCTIONS = [
   ["api", ids.api],
   ["worker", ids.worker],
+  ["janitor", ids.janitor],
 ] as const;
 
 const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
@@ -281,6 +285,13 @@ describe("batch pipeline", () => {
 });
 
 describe("functions", () => {
+  it("are the API, the worker and the janitor, and nothing CDK adds", () => {
+    template.resourceCountIs("AWS::Lambda::Function", FUNCTIONS.length);
+    expect(Object.keys(template.findResources("AWS::Lambda::Function")).sort()).toEqual(
+      FUNCTIONS.map(([, id]) => id).sort(),
+    );
+  });
+
   it.each(FUNCTIONS)("%s runs Node 22 on arm64 with sluice's resource environment", (_, id) => {
     const fn = properties(id);
     expect(fn.Runtime).toBe("nodejs22.x");
@@ -312,6 +323,38 @@ describe("functions", () => {
     expect(api.Timeout).toBe(API_FUNCTION.timeoutSeconds);
     expect(api.Timeout).toBeGreaterThanOrEqual(300);
     expect(properties(ids.worker).MemorySize).toBe(BATCH_WORKER.memoryMiB);
+  });
+});
+
+describe("janitor", () => {
+  it("times out as configured and is not the worker or the API", () => {
+    expect(properties(ids.janitor).Timeout).toBe(JANITOR.timeoutSeconds);
+    expect(properties(ids.janitor).MemorySize).toBe(JANITOR.memoryMiB);
+    expect(new Set([ids.janitor, ids.worker, ids.api]).size).toBe(3);
+  });
+
+  it("runs on an EventBridge schedule every JANITOR.scheduleMinutes minutes", () => {
+    const minutes: number = JANITOR.scheduleMinutes;
+    template.resourceCountIs("AWS::Events::Rule", 1);
+    const rule = properties(ids.janitorRule);
+    expect(rule.ScheduleExpression).toBe(`rate(${minutes} minute${minutes === 1 ? "" : "s"})`);
+    expect(rule.ScheduleExpression).toBe("rate(5 minutes)");
+    expect(rule.State).toBe("ENABLED");
+    expect(rule.Targets).toEqual([expect.objectContaining({ Arn: arnOf(ids.janitor) })]);
+  });
+
+  it("lets EventBridge invoke the janitor, from its schedule rule only", () => {
+    const fromEvents = template.findResources("AWS::Lambda::Permission", {
+      Properties: { Principal: "events.amazonaws.com" },
+    });
+    expect(Object.values(fromEvents).map((permission) => permission.Properties)).toEqual([
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: arnOf(ids.janitor),
+        Principal: "events.amazonaws.com",
+        SourceArn: arnOf(ids.janitorRule),
+      },
+    ]);
   });
 });
 
@@ -353,6 +396,14 @@ describe("permissions", () => {
     const api = roleStatements(ids.api);
     expect(allows(api, "sqs:SendMessage", arnOf(ids.queue))).toBe(true);
     for (const action of CONSUME_ACTIONS) expect(allows(api, action), action).toBe(false);
+  });
+
+  it("lets the janitor send to the batch queue but not consume it", () => {
+    const janitor = roleStatements(ids.janitor);
+    expect(allows(janitor, "sqs:SendMessage", arnOf(ids.queue))).toBe(true);
+    for (const action of CONSUME_ACTIONS) expect(allows(janitor, action), action).toBe(false);
+    // Nothing on the dead-letter queue either.
+    expect(allows(janitor, "sqs:SendMessage", arnOf(ids.deadLetterQueue))).toBe(false);
   });
 
   it("lets the worker consume the batch queue and enqueue follow-up steps", () => {

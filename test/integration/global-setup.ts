@@ -32,9 +32,18 @@ export default async function setup(project: TestProject) {
     port: 0,
     stateFile,
     // Tests add channels and keys straight to DynamoDB; they must be seen at once.
-    // Timeouts short enough for a test to see fail-over after one.
-    env: { SLUICE_CACHE_TTL_MS: "0", SLUICE_UPSTREAM_TIMEOUT_MS: "2000" },
-    visibilityTimeoutSeconds: 2,
+    env: {
+      SLUICE_CACHE_TTL_MS: "0",
+      // Short enough for a test to see fail-over after a timeout.
+      SLUICE_UPSTREAM_TIMEOUT_MS: "2000",
+      // Small chunks, so a small batch still has several; a small file limit, to reach it.
+      SLUICE_BATCH_CHUNK_LINES: "5",
+      SLUICE_BATCH_EXPIRY_GRACE_SECONDS: "1",
+      SLUICE_MAX_FILE_BYTES: "2000000",
+    },
+    // Redelivery within a test, yet longer than any chunk takes here.
+    visibilityTimeoutSeconds: 5,
+    janitorIntervalMs: 500,
   });
   project.provide("sluice", {
     url: stack.url,

@@ -125,8 +125,8 @@ describe("the local SQS poller", () => {
           );
           return out.Messages?.map((m) => m.Body) ?? [];
         },
-        { timeout: 25_000, interval: 200 },
+        { timeout: 45_000, interval: 200 },
       )
       .toContain(JSON.stringify({ type: "no-such-step" }));
-  });
+  }, 50_000);
 });

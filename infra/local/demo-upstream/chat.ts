@@ -27,6 +27,13 @@ export async function chatCompletions(call: Call): Promise<void> {
     .map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "")))
     .join(" ");
   const lastUser = [...messages].reverse().find((m) => m.role === "user");
+  // A request can ask for its own failure ("please fail with 400"), so a batch test can
+  // make exactly the lines it wants fail, whatever order they run in.
+  const asked =
+    typeof lastUser?.content === "string"
+      ? /^please fail with (\d{3})$/.exec(lastUser.content)
+      : null;
+  if (asked) return sendError(res, Number(asked[1]), `Failed on request (${asked[1]}).`);
   const reply =
     fault.reply ??
     `This is sluice's demo upstream. You said: ${typeof lastUser?.content === "string" ? lastUser.content : "…"}`;

@@ -1,0 +1,12 @@
+import middy from "@middy/core";
+import type { ScheduledEvent } from "aws-lambda";
+import { runJanitor } from "../../shared/batches/janitor";
+import { createAwsServices } from "../../shared/store/aws";
+
+const services = createAwsServices();
+
+/** Runs on a schedule: expires batches past their window, deletes expired files. */
+export const handler = middy<ScheduledEvent, void>().handler(async () => {
+  const report = await runJanitor(services, Math.floor(Date.now() / 1000));
+  console.log(JSON.stringify({ level: "info", msg: "janitor sweep", ...report }));
+});

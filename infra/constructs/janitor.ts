@@ -1,0 +1,49 @@
+import { Duration } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { JANITOR } from "../../shared/config/resources";
+import type { Files } from "./files";
+import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+
+export interface JanitorProps {
+  table: ITable;
+  files: Files;
+  /** The batch queue; the janitor only enqueues onto it (finalize steps for expired batches). */
+  queue: IQueue;
+}
+
+/** The janitor Lambda and the EventBridge schedule that runs it: expires batches and files. */
+export class Janitor extends Construct {
+  readonly function: NodejsFunction;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: JanitorProps) {
+    super(scope, id);
+
+    this.function = new NodejsFunction(this, "Function", {
+      ...nodeFunctionDefaults,
+      entry: fromProjectRoot("functions/janitor/handler.ts"),
+      timeout: Duration.seconds(JANITOR.timeoutSeconds),
+      memorySize: JANITOR.memoryMiB,
+      environment: resourceEnvironment({
+        table: props.table,
+        bucket: props.files.bucket,
+        queue: props.queue,
+      }),
+    });
+
+    this.rule = new Rule(this, "Schedule", {
+      description: "Runs the sluice janitor",
+      schedule: Schedule.rate(Duration.minutes(JANITOR.scheduleMinutes)),
+      targets: [new LambdaFunction(this.function)],
+    });
+
+    props.table.grantReadWriteData(this.function);
+    props.files.grantReadWrite(this.function);
+    props.queue.grantSendMessages(this.function);
+  }
+}

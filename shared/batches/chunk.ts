@@ -1,0 +1,173 @@
+import type { KeyPrincipal } from "../auth/authenticate";
+import type { Services } from "../services";
+import { type BatchRecord, FINAL_STATUSES } from "../store/batches";
+import { runLine } from "./line";
+import { chunkBlobKey } from "./plan";
+import type { BatchLine } from "./validate";
+
+/** How long one chunk may hold its lease: as long as a worker can run. */
+export const LEASE_SECONDS = 15 * 60;
+
+/**
+ * Runs the unfinished lines of one chunk, a few at a time. Each line's result is recorded
+ * once (a conditional write) and only then settled, so a redelivered message, a worker
+ * killed mid-chunk or a duplicate never runs or bills a line twice. Stops starting lines
+ * when the batch is cancelled or expired, or when the invocation's time runs short (then it
+ * queues itself to carry on). Upstream 429s back off and retry.
+ */
+export async function runChunk(
+  services: Services,
+  batchId: string,
+  index: number,
+  context: { deadline: number; owner: string },
+): Promise<void> {
+  const batch = await services.batches.get(batchId);
+  const chunk = await services.batches.getChunk(batchId, index);
+  if (!batch || !chunk || chunk.status === "done" || FINAL_STATUSES.includes(batch.status)) return;
+  const now = Math.floor(Date.now() / 1000);
+  if (
+    !(await services.batches.leaseChunk(batchId, index, context.owner, now + LEASE_SECONDS, now))
+  ) {
+    // Another worker is running it: this delivery fails and comes back after the visibility timeout.
+    throw new Error(`chunk ${index} of ${batchId} is being run by another worker`);
+  }
+  try {
+    const done = new Set(
+      (await services.batches.results(batchId, index)).map((result) => result.line),
+    );
+    const todo = (await chunkLines(services, batchId, index)).filter(
+      (line) => !done.has(line.line),
+    );
+    const principal = await loadPrincipal(services, batch);
+    const stopping = stopCheck(services, batch);
+    let rateLimited = false;
+
+    await forEachConcurrently(todo, services.settings.batches.lineConcurrency, async (line) => {
+      for (let backoff = 1_000; ; backoff = Math.min(backoff * 2, 30_000)) {
+        if ((await stopping()) || Date.now() >= context.deadline) return;
+        const ran = await runLine(services, principal, batch, index, line);
+        if (ran !== "rate_limited") {
+          if (await services.batches.putResult(ran.result, resultsTtl(services, batch)))
+            await ran.afterRecorded();
+          return;
+        }
+        if (Date.now() + backoff >= context.deadline) {
+          rateLimited = true;
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+      }
+    });
+
+    const results = await services.batches.results(batchId, index);
+    if (results.length < todo.length + done.size && !(await stopping())) {
+      // Out of time (or rate limited): the next delivery carries on where this one stopped.
+      await services.queue.send(
+        { type: "batch.chunk", batchId, chunk: index },
+        rateLimited ? 30 : 0,
+      );
+      return;
+    }
+    const finished = await services.batches.finishChunk(batchId, index, {
+      completed: results.filter((r) => r.ok).length,
+      failed: results.filter((r) => !r.ok).length,
+      inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
+      outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
+    });
+    const after = finished ? await services.batches.get(batchId) : undefined;
+    if (after && after.chunkCount !== null && after.chunksDone >= after.chunkCount) {
+      await services.queue.send({ type: "batch.finalize", batchId });
+    }
+  } finally {
+    await services.batches.releaseChunk(batchId, index, context.owner);
+  }
+}
+
+/** The lines of a chunk, as planning wrote them. */
+export async function chunkLines(
+  services: Services,
+  batchId: string,
+  index: number,
+): Promise<BatchLine[]> {
+  const data = await services.blobs.get(chunkBlobKey(batchId, index));
+  if (!data) throw new Error(`chunk ${index} of ${batchId} has no input`);
+  return new TextDecoder()
+    .decode(data)
+    .split("\n")
+    .filter(Boolean)
+    .map((row) => {
+      const { line, custom_id, body } = JSON.parse(row);
+      return { line, customId: custom_id, body };
+    });
+}
+
+/** The key that created the batch, and its user, as they are now. */
+async function loadPrincipal(services: Services, batch: BatchRecord): Promise<KeyPrincipal> {
+  const [key, user] = await Promise.all([
+    services.apiKeys.get(batch.keyId, true),
+    services.users.get(batch.userId, true),
+  ]);
+  if (!user) throw new Error(`the user of ${batch.id} no longer exists`);
+  // A deleted key fails each line with 401, as a call with it would.
+  return { key: key ?? { ...deletedKey, id: batch.keyId, userId: batch.userId }, user };
+}
+
+const deletedKey = {
+  name: "(deleted)",
+  status: "disabled" as const,
+  masked: "(deleted key)",
+  createdTime: 0,
+  accessedTime: 0,
+  expiredTime: -1,
+  remainQuota: 0,
+  unlimitedQuota: true,
+  usedQuota: 0,
+  models: null,
+};
+
+/** Whether the batch was cancelled or has expired; re-read at most once a second. */
+function stopCheck(services: Services, batch: BatchRecord): () => Promise<boolean> {
+  let checkedAt = Date.now();
+  let current = batch;
+  return async () => {
+    if (Date.now() - checkedAt > 1_000) {
+      checkedAt = Date.now();
+      current = (await services.batches.get(batch.id)) ?? current;
+    }
+    return (
+      current.status === "cancelling" ||
+      FINAL_STATUSES.includes(current.status) ||
+      current.expiredAt !== null ||
+      Date.now() / 1000 >= current.expiresAt
+    );
+  };
+}
+
+function resultsTtl(services: Services, batch: BatchRecord): number {
+  return batch.expiresAt + services.settings.batches.retentionSeconds + 86_400;
+}
+
+/**
+ * Runs `work` over the items, `limit` at a time. After a failure no new item starts; the
+ * ones running finish, and then the first error is thrown.
+ */
+async function forEachConcurrently<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length && !failure) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  });
+  await Promise.all(workers);
+  if (failure) throw failure.error;
+}

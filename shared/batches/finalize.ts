@@ -1,0 +1,132 @@
+import { createHash } from "node:crypto";
+import { saveFile } from "../files/files";
+import type { Services } from "../services";
+import {
+  type BatchRecord,
+  type BatchStatus,
+  FINAL_STATUSES,
+  type LineResult,
+} from "../store/batches";
+import type { FileRecord } from "../store/files";
+import { ConditionFailed } from "../store/table";
+import { chunkLines } from "./chunk";
+
+const EXPIRED_MESSAGE = "This request could not be executed before the completion window expired.";
+
+/**
+ * The last step of a batch: once every chunk is done (or, for a batch past its window, once
+ * the grace period is over) the recorded lines become the output file (successes) and the
+ * error file (failures, and lines that expired unrun), and the batch becomes completed,
+ * cancelled or expired. Built from the line records, which hold one line per custom_id, so a
+ * retried finalize writes the same files again and never a line twice.
+ */
+export async function finalizeBatch(
+  services: Services,
+  batchId: string,
+  options: { force?: boolean } = {},
+): Promise<void> {
+  let batch = await services.batches.get(batchId);
+  if (!batch || FINAL_STATUSES.includes(batch.status)) return;
+  const expired = batch.expiredAt !== null;
+  const chunksPending = batch.chunkCount !== null && batch.chunksDone < batch.chunkCount;
+  // The chunk that finishes last queues finalize again; the janitor forces expired batches.
+  if (chunksPending && !options.force) return;
+  if (batch.status === "validating" && !expired) return;
+  const now = Math.floor(Date.now() / 1000);
+
+  if (batch.status === "in_progress" && !expired) {
+    batch =
+      (await services.batches.transition(batchId, ["in_progress"], {
+        status: "finalizing",
+        finalizingAt: now,
+      })) ?? batch;
+  }
+  const results = (await services.batches.results(batchId)).sort((a, b) => a.line - b.line);
+  const unrun = expired ? await unrunLines(services, batch, results) : [];
+  const outputLines = results.filter((r) => r.ok).map((r) => r.output);
+  const errorLines = [
+    ...results.filter((r) => !r.ok).map((r) => r.output),
+    ...unrun.map(expiredLine),
+  ];
+
+  const output = outputLines.length
+    ? await writeOutput(services, batch, "output", outputLines)
+    : null;
+  const errors = errorLines.length
+    ? await writeOutput(services, batch, "errors", errorLines)
+    : null;
+  const status: BatchStatus = expired
+    ? "expired"
+    : batch.status === "cancelling"
+      ? "cancelled"
+      : "completed";
+  const retainUntil = now + services.settings.batches.retentionSeconds;
+  await services.batches.transition(
+    batchId,
+    ["validating", "in_progress", "finalizing", "cancelling"],
+    {
+      status,
+      ...(status === "completed" && { completedAt: now }),
+      ...(status === "cancelled" && { cancelledAt: now }),
+      ...(status === "expired" && { expiredAt: batch.expiredAt ?? now }),
+      outputFileId: output?.id ?? null,
+      errorFileId: errors?.id ?? null,
+      completed: outputLines.length,
+      failed: errorLines.length,
+      inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
+      outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
+      retainUntil,
+      ttl: retainUntil + 86_400,
+    },
+  );
+  await services.schedule.done({ due: batch.expiresAt, kind: "batch.expire", id: batchId });
+}
+
+/** Lines of an expired batch that never ran. */
+async function unrunLines(services: Services, batch: BatchRecord, results: LineResult[]) {
+  const ran = new Set(results.map((r) => r.line));
+  const lines = [];
+  for (let index = 0; index < (batch.chunkCount ?? 0); index++) {
+    for (const line of await chunkLines(services, batch.id, index))
+      if (!ran.has(line.line)) lines.push(line);
+  }
+  return lines;
+}
+
+function expiredLine(line: { customId: string; line: number }): string {
+  return JSON.stringify({
+    id: `batch_req_${hash(`${line.customId}:${line.line}`)}`,
+    custom_id: line.customId,
+    response: null,
+    error: { code: "batch_expired", message: EXPIRED_MESSAGE },
+  });
+}
+
+/** Writes an output or error file under an id derived from the batch: a retry rewrites the same one. */
+async function writeOutput(
+  services: Services,
+  batch: BatchRecord,
+  kind: "output" | "errors",
+  lines: string[],
+): Promise<FileRecord> {
+  const id = `file-${hash(`${batch.id}:${kind}`)}`;
+  try {
+    return await saveFile(services, {
+      id,
+      userId: batch.userId,
+      filename: `${batch.id}_${kind}.jsonl`,
+      purpose: "batch_output",
+      data: `${lines.join("\n")}\n`,
+      ttlSeconds: batch.outputTtlSeconds,
+    });
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
+    const existing = await services.files.get(id);
+    if (!existing) throw err;
+    return existing;
+  }
+}
+
+function hash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 24);
+}

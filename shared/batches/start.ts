@@ -1,0 +1,68 @@
+import { newId } from "../auth/secrets";
+import type { Services } from "../services";
+import type { BatchRecord } from "../store/batches";
+
+/** The completion window: 24 hours, the only one OpenAI offers. */
+export const WINDOW_SECONDS = 24 * 3_600;
+
+/**
+ * Records a new batch (`validating`) and queues its planning step. If the queue refuses the
+ * message the batch fails at once rather than waiting forever.
+ */
+export async function startBatch(
+  services: Services,
+  fields: Pick<
+    BatchRecord,
+    "userId" | "keyId" | "endpoint" | "inputFileId" | "metadata" | "outputTtlSeconds"
+  >,
+): Promise<BatchRecord> {
+  const created = Math.floor(Date.now() / 1000);
+  const batch: BatchRecord = {
+    ...fields,
+    id: newId("batch_", 24),
+    completionWindow: "24h",
+    status: "validating",
+    model: null,
+    createdAt: created,
+    expiresAt: created + WINDOW_SECONDS,
+    inProgressAt: null,
+    finalizingAt: null,
+    completedAt: null,
+    failedAt: null,
+    expiredAt: null,
+    cancellingAt: null,
+    cancelledAt: null,
+    outputFileId: null,
+    errorFileId: null,
+    errors: null,
+    total: 0,
+    completed: 0,
+    failed: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    chunkCount: null,
+    chunksDone: 0,
+    retainUntil: null,
+  };
+  await services.batches.create(batch);
+  try {
+    await services.queue.send({ type: "batch.plan", batchId: batch.id });
+  } catch (err) {
+    const now = Math.floor(Date.now() / 1000);
+    await services.batches.transition(batch.id, ["validating"], {
+      status: "failed",
+      failedAt: now,
+      errors: [
+        {
+          code: "server_error",
+          message: "The batch could not be queued; please create it again.",
+          param: null,
+          line: null,
+        },
+      ],
+      retainUntil: now + services.settings.batches.retentionSeconds,
+    });
+    throw err;
+  }
+  return batch;
+}

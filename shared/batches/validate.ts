@@ -1,0 +1,123 @@
+import type { BatchError } from "../store/batches";
+
+/** One request of a batch input file. */
+export interface BatchLine {
+  /** 1-based line number in the input file. */
+  line: number;
+  customId: string;
+  body: Record<string, unknown>;
+}
+
+export type Validation =
+  | { ok: true; lines: BatchLine[]; model: string }
+  | { ok: false; errors: BatchError[] };
+
+/** Errors reported at most, as OpenAI does not list every bad line of a huge file either. */
+const MAX_ERRORS = 100;
+
+/**
+ * Checks a batch input file: JSON on every line, a unique custom_id, method POST, url equal
+ * to the batch endpoint, a body with a model (one model per file), no streaming, and the
+ * line limit. Blank lines are skipped.
+ */
+export function validateBatchInput(text: string, endpoint: string, maxLines: number): Validation {
+  const errors: BatchError[] = [];
+  const lines: BatchLine[] = [];
+  const seen = new Set<string>();
+  let model: string | undefined;
+
+  for (const [index, row] of text.split(/\r?\n/).entries()) {
+    if (row.trim() === "") continue;
+    const checked = checkLine(row, index + 1, endpoint, seen, model);
+    if ("code" in checked) {
+      if (errors.length < MAX_ERRORS) errors.push(checked);
+      continue;
+    }
+    model ??= checked.body.model as string;
+    lines.push(checked);
+  }
+
+  if (errors.length === 0 && lines.length === 0) {
+    errors.push({
+      code: "empty_file",
+      message: "The input file has no requests.",
+      param: null,
+      line: null,
+    });
+  }
+  if (lines.length > maxLines) {
+    errors.push({
+      code: "too_many_tasks",
+      message: `The input file has ${lines.length} requests; a batch can have at most ${maxLines}.`,
+      param: null,
+      line: null,
+    });
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, lines, model: model as string };
+}
+
+/** One line: the request, or what is wrong with it. */
+function checkLine(
+  row: string,
+  line: number,
+  endpoint: string,
+  seen: Set<string>,
+  model: string | undefined,
+): BatchLine | BatchError {
+  const error = (code: string, message: string, param: string | null = null): BatchError => ({
+    code,
+    message,
+    param,
+    line,
+  });
+  let request: unknown;
+  try {
+    request = JSON.parse(row);
+  } catch {
+    return error("invalid_json_line", "This line is not parseable as valid JSON.");
+  }
+  if (!request || typeof request !== "object" || Array.isArray(request)) {
+    return error("invalid_json_line", "This line is not a JSON object.");
+  }
+  const { custom_id: customId, method, url, body } = request as Record<string, unknown>;
+  if (typeof customId !== "string" || customId === "") {
+    return error(
+      "missing_required_parameter",
+      "Each request needs a custom_id string.",
+      "custom_id",
+    );
+  }
+  if (seen.has(customId)) {
+    return error(
+      "duplicate_custom_id",
+      `The custom_id ${customId} is used by another request in this file.`,
+      "custom_id",
+    );
+  }
+  seen.add(customId);
+  if (method !== "POST") return error("invalid_method", "The method must be POST.", "method");
+  if (url !== endpoint) {
+    return error(
+      "url_mismatch",
+      `The url ${String(url)} does not match the batch's endpoint ${endpoint}.`,
+      "url",
+    );
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    return error("missing_required_parameter", "Each request needs a body object.", "body");
+  }
+  const requestBody = body as Record<string, unknown>;
+  if (typeof requestBody.model !== "string" || requestBody.model === "") {
+    return error("missing_required_parameter", "Each request's body needs a model.", "body.model");
+  }
+  if (model !== undefined && requestBody.model !== model) {
+    return error(
+      "model_mismatch",
+      `Each input file can only include requests to a single model (${model}).`,
+      "body.model",
+    );
+  }
+  if (requestBody.stream === true)
+    return error("invalid_request", "Batch requests cannot stream.", "body.stream");
+  return { line, customId, body: requestBody };
+}

@@ -1,0 +1,340 @@
+import { Schedule } from "./schedule";
+import { ConditionFailed, type Item, type Table } from "./table";
+
+export type BatchStatus =
+  | "validating"
+  | "failed"
+  | "in_progress"
+  | "finalizing"
+  | "completed"
+  | "expired"
+  | "cancelling"
+  | "cancelled";
+
+export const FINAL_STATUSES: readonly BatchStatus[] = [
+  "failed",
+  "completed",
+  "expired",
+  "cancelled",
+];
+
+export interface BatchError {
+  code: string;
+  message: string;
+  param: string | null;
+  line: number | null;
+}
+
+export interface TokenTotals {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A batch and its progress. Times are unix seconds. */
+export interface BatchRecord {
+  id: string;
+  userId: string;
+  /** The key that created it: lines are billed to it, as calls with it would be. */
+  keyId: string;
+  endpoint: string;
+  inputFileId: string;
+  completionWindow: string;
+  status: BatchStatus;
+  model: string | null;
+  metadata: Record<string, string> | null;
+  /** Output and error files expire this long after they are written. */
+  outputTtlSeconds: number;
+  createdAt: number;
+  expiresAt: number;
+  inProgressAt: number | null;
+  finalizingAt: number | null;
+  completedAt: number | null;
+  failedAt: number | null;
+  expiredAt: number | null;
+  cancellingAt: number | null;
+  cancelledAt: number | null;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  errors: BatchError[] | null;
+  total: number;
+  completed: number;
+  failed: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Set when the input is cut into chunks. */
+  chunkCount: number | null;
+  chunksDone: number;
+  /** Once final, the batch is kept until then. */
+  retainUntil: number | null;
+}
+
+/** A slice of the input, run by one worker invocation (and resumed by the next, if need be). */
+export interface ChunkRecord {
+  batchId: string;
+  index: number;
+  /** Line numbers (1-based) of the input file in this chunk. */
+  firstLine: number;
+  lines: number;
+  status: "pending" | "done";
+  leaseOwner?: string;
+  leaseUntil?: number;
+}
+
+/** One finished line: its output line and what it cost. Written once, whatever happens. */
+export interface LineResult {
+  batchId: string;
+  chunk: number;
+  line: number;
+  customId: string;
+  /** Succeeded (output file) or not (error file). */
+  ok: boolean;
+  /** The output or error file line, as JSON text. */
+  output: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export const batchKey = (id: string) => ({ pk: `BATCH#${id}`, sk: "BATCH" });
+const chunkKey = (id: string, index: number) => ({ pk: `BATCH#${id}`, sk: `CHUNK#${pad(index)}` });
+const resultKey = (id: string, chunk: number, line: number) => ({
+  pk: `BATCH#${id}`,
+  sk: `RESULT#${pad(chunk)}#${pad(line)}`,
+});
+const userBatches = (userId: string) => `USER#${userId}#BATCHES`;
+
+function pad(n: number): string {
+  return String(n).padStart(6, "0");
+}
+
+export class Batches {
+  constructor(private readonly table: Table) {}
+
+  /** Stores a new batch and puts its deadline on the janitor's agenda. */
+  async create(batch: BatchRecord): Promise<void> {
+    await this.table.transact([
+      {
+        put: {
+          ...batchKey(batch.id),
+          gsi1pk: userBatches(batch.userId),
+          gsi1sk: `${String(batch.createdAt).padStart(12, "0")}#${batch.id}`,
+          ...batch,
+        },
+        condition: "attribute_not_exists(pk)",
+      },
+      Schedule.entry({ due: batch.expiresAt, kind: "batch.expire", id: batch.id }),
+    ]);
+  }
+
+  async get(id: string): Promise<BatchRecord | undefined> {
+    const item = await this.table.get<BatchRecord & Item>(batchKey(id), true);
+    return item ? toBatch(item) : undefined;
+  }
+
+  /** A batch the user can still see: theirs and within its retention. */
+  async find(id: string, userId: string, now: number): Promise<BatchRecord | undefined> {
+    const batch = await this.get(id);
+    if (!batch || batch.userId !== userId) return undefined;
+    return batch.retainUntil !== null && batch.retainUntil <= now ? undefined : batch;
+  }
+
+  /** The user's batches, newest first, after the batch `after`. */
+  async list(userId: string, options: { limit: number; after?: string; now: number }) {
+    let startKey: Item | undefined;
+    if (options.after) {
+      const after = await this.get(options.after);
+      if (!after || after.userId !== userId) return { batches: [], hasMore: false };
+      startKey = {
+        ...batchKey(after.id),
+        gsi1pk: userBatches(userId),
+        gsi1sk: `${String(after.createdAt).padStart(12, "0")}#${after.id}`,
+      };
+    }
+    const batches: BatchRecord[] = [];
+    do {
+      const page = await this.table.query<BatchRecord & Item>({
+        index: "gsi1",
+        keyCondition: "gsi1pk = :pk",
+        filter: "attribute_type(retainUntil, :null) OR retainUntil > :now",
+        values: { ":pk": userBatches(userId), ":now": options.now, ":null": "NULL" },
+        ascending: false,
+        limit: options.limit + 1,
+        startKey,
+      });
+      batches.push(...page.items.map(toBatch));
+      startKey = page.lastKey;
+    } while (startKey && batches.length <= options.limit);
+    return { batches: batches.slice(0, options.limit), hasMore: batches.length > options.limit };
+  }
+
+  /**
+   * Moves a batch on from one of `from` (the only way its status changes, so two workers
+   * can never both make the same move). Returns the batch as it now is, or undefined when
+   * it was not in one of `from`.
+   */
+  async transition(
+    id: string,
+    from: readonly BatchStatus[],
+    set: Partial<BatchRecord> & { ttl?: number },
+  ): Promise<BatchRecord | undefined> {
+    const names: Record<string, string> = { "#status": "status" };
+    const values: Record<string, unknown> = {};
+    const assignments = Object.entries(set).map(([field, value], i) => {
+      names[`#f${i}`] = field;
+      values[`:v${i}`] = value;
+      return `#f${i} = :v${i}`;
+    });
+    const allowed = from.map((status, i) => {
+      values[`:from${i}`] = status;
+      return `:from${i}`;
+    });
+    try {
+      const item = await this.table.update<BatchRecord & Item>(batchKey(id), {
+        update: `SET ${assignments.join(", ")}`,
+        condition: `#status IN (${allowed.join(", ")})`,
+        names,
+        values,
+        returnValues: "ALL_NEW",
+      });
+      return item ? toBatch(item) : undefined;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates the chunk records (again, harmlessly, when planning runs twice). */
+  async createChunks(chunks: ChunkRecord[], ttl: number): Promise<void> {
+    for (const chunk of chunks) {
+      await this.table
+        .put(
+          { ...chunkKey(chunk.batchId, chunk.index), ttl, ...chunk },
+          { condition: "attribute_not_exists(pk)" },
+        )
+        .catch((err) => {
+          if (!(err instanceof ConditionFailed)) throw err;
+        });
+    }
+  }
+
+  async getChunk(batchId: string, index: number): Promise<ChunkRecord | undefined> {
+    return this.table.get<ChunkRecord>(chunkKey(batchId, index), true);
+  }
+
+  /**
+   * Takes a chunk for `owner` until `until`, unless another worker holds it (a duplicate
+   * delivery while the first is still running). False when someone else has it.
+   */
+  async leaseChunk(
+    batchId: string,
+    index: number,
+    owner: string,
+    until: number,
+    now: number,
+  ): Promise<boolean> {
+    try {
+      await this.table.update(chunkKey(batchId, index), {
+        update: "SET leaseOwner = :owner, leaseUntil = :until",
+        condition:
+          "attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)",
+        values: { ":owner": owner, ":until": until, ":now": now },
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
+  }
+
+  async releaseChunk(batchId: string, index: number, owner: string): Promise<void> {
+    await this.table
+      .update(chunkKey(batchId, index), {
+        update: "REMOVE leaseOwner, leaseUntil",
+        condition: "leaseOwner = :owner",
+        values: { ":owner": owner },
+      })
+      .catch((err) => {
+        if (!(err instanceof ConditionFailed)) throw err;
+      });
+  }
+
+  /**
+   * Marks a chunk done and adds its tallies to the batch, in one transaction: a chunk is
+   * counted exactly once however often its message is delivered. False if it was done already.
+   */
+  async finishChunk(
+    batchId: string,
+    index: number,
+    tally: { completed: number; failed: number; inputTokens: number; outputTokens: number },
+  ): Promise<boolean> {
+    try {
+      await this.table.transact([
+        {
+          key: chunkKey(batchId, index),
+          update: "SET #status = :done REMOVE leaseOwner, leaseUntil",
+          condition: "#status = :pending",
+          names: { "#status": "status" },
+          values: { ":done": "done", ":pending": "pending" },
+        },
+        {
+          key: batchKey(batchId),
+          update:
+            "ADD completed :completed, failed :failed, inputTokens :input, outputTokens :output, chunksDone :one",
+          values: {
+            ":completed": tally.completed,
+            ":failed": tally.failed,
+            ":input": tally.inputTokens,
+            ":output": tally.outputTokens,
+            ":one": 1,
+          },
+        },
+      ]);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
+  }
+
+  /** Records a finished line; false if it was recorded already (it must not count twice). */
+  async putResult(result: LineResult, ttl: number): Promise<boolean> {
+    try {
+      await this.table.put(
+        { ...resultKey(result.batchId, result.chunk, result.line), ttl, ...result },
+        { condition: "attribute_not_exists(pk)" },
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
+  }
+
+  /** The finished lines of one chunk, or of the whole batch. */
+  async results(batchId: string, chunk?: number): Promise<LineResult[]> {
+    const items = await this.table.queryAll<LineResult & Item>({
+      keyCondition: "pk = :pk AND begins_with(sk, :prefix)",
+      values: {
+        ":pk": `BATCH#${batchId}`,
+        ":prefix": chunk === undefined ? "RESULT#" : `RESULT#${pad(chunk)}#`,
+      },
+      consistent: true,
+    });
+    return items.map(
+      ({ batchId: b, chunk: c, line, customId, ok, output, inputTokens, outputTokens }) => ({
+        batchId: b,
+        chunk: c,
+        line,
+        customId,
+        ok,
+        output,
+        inputTokens,
+        outputTokens,
+      }),
+    );
+  }
+}
+
+function toBatch(item: BatchRecord & Item): BatchRecord {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, ...batch } = item;
+  return batch as BatchRecord;
+}

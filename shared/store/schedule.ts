@@ -1,0 +1,41 @@
+import type { Table, TransactOp } from "./table";
+
+/** Something the janitor must do once its time has come. */
+export interface ScheduledWork {
+  /** Unix seconds. */
+  due: number;
+  kind: "file.expire" | "batch.expire";
+  id: string;
+}
+
+const PARTITION = "SCHEDULE";
+
+/**
+ * The janitor's agenda: one small item per file or batch deadline, sorted by time, so a
+ * sweep reads only what is due instead of scanning the table.
+ */
+export class Schedule {
+  constructor(private readonly table: Table) {}
+
+  /** The write that puts work on the agenda, to go in the same transaction as its subject. */
+  static entry(work: ScheduledWork): TransactOp {
+    return { put: { pk: PARTITION, sk: sortKey(work), ...work } };
+  }
+
+  /** Everything due by `now`, oldest first. */
+  async due(now: number): Promise<ScheduledWork[]> {
+    const items = await this.table.queryAll<ScheduledWork & { pk: string; sk: string }>({
+      keyCondition: "pk = :pk AND sk <= :now",
+      values: { ":pk": PARTITION, ":now": `${String(now).padStart(12, "0")}~` },
+    });
+    return items.map(({ due, kind, id }) => ({ due, kind, id }));
+  }
+
+  async done(work: ScheduledWork): Promise<void> {
+    await this.table.delete({ pk: PARTITION, sk: sortKey(work) });
+  }
+}
+
+function sortKey(work: ScheduledWork): string {
+  return `${String(work.due).padStart(12, "0")}#${work.kind}#${work.id}`;
+}

@@ -1,0 +1,87 @@
+import { ConditionFailed, type Item, type Table } from "./table";
+
+/** An upload in parts (the OpenAI Uploads API), for files larger than one request may carry. */
+export interface UploadRecord {
+  id: string;
+  userId: string;
+  filename: string;
+  purpose: string;
+  /** The size the finished file must have. */
+  bytes: number;
+  mimeType: string;
+  createdAt: number;
+  expiresAt: number;
+  status: "pending" | "completed" | "cancelled";
+  fileId: string | null;
+}
+
+export interface UploadPartRecord {
+  id: string;
+  uploadId: string;
+  bytes: number;
+  createdAt: number;
+  blobKey: string;
+}
+
+const uploadKey = (id: string) => ({ pk: `UPLOAD#${id}`, sk: "UPLOAD" });
+const partKey = (uploadId: string, partId: string) => ({
+  pk: `UPLOAD#${uploadId}`,
+  sk: `PART#${partId}`,
+});
+
+export class Uploads {
+  constructor(private readonly table: Table) {}
+
+  async create(upload: UploadRecord, ttl: number): Promise<void> {
+    await this.table.put(
+      { ...uploadKey(upload.id), ttl, ...upload },
+      { condition: "attribute_not_exists(pk)" },
+    );
+  }
+
+  async get(id: string): Promise<UploadRecord | undefined> {
+    const item = await this.table.get<UploadRecord & Item>(uploadKey(id), true);
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ttl: _ttl, ...upload } = item;
+    return upload as UploadRecord;
+  }
+
+  async addPart(part: UploadPartRecord, ttl: number): Promise<void> {
+    await this.table.put({ ...partKey(part.uploadId, part.id), ttl, ...part });
+  }
+
+  async parts(uploadId: string): Promise<UploadPartRecord[]> {
+    const items = await this.table.queryAll<UploadPartRecord & Item>({
+      keyCondition: "pk = :pk AND begins_with(sk, :part)",
+      values: { ":pk": `UPLOAD#${uploadId}`, ":part": "PART#" },
+      consistent: true,
+    });
+    return items.map(({ id, uploadId: u, bytes, createdAt, blobKey }) => ({
+      id,
+      uploadId: u,
+      bytes,
+      createdAt,
+      blobKey,
+    }));
+  }
+
+  /** Moves a pending upload to completed or cancelled; false if it was not pending. */
+  async finish(
+    id: string,
+    status: "completed" | "cancelled",
+    fileId: string | null,
+  ): Promise<boolean> {
+    try {
+      await this.table.update(uploadKey(id), {
+        update: "SET #status = :status, fileId = :file",
+        condition: "#status = :pending",
+        names: { "#status": "status" },
+        values: { ":status": status, ":file": fileId, ":pending": "pending" },
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { toFile } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSqsPoller } from "../../infra/local/sqs-poller";
+import { runChunk } from "../../shared/batches/chunk";
+import { planBatch } from "../../shared/batches/plan";
+import { startBatch } from "../../shared/batches/start";
+import { batchSteps } from "../../shared/batches/steps";
+import { loadSettings } from "../../shared/config/settings";
+import { JobQueue } from "../../shared/queue/queue";
+import { createWorker } from "../../shared/queue/worker";
+import { createServices, type Services } from "../../shared/services";
+import { Blobs } from "../../shared/store/blobs";
+import { type Item, Table } from "../../shared/store/table";
+import type { UpstreamFixture } from "../fixtures/upstream";
+import {
+  api,
+  createFixtureChannel,
+  createUserWithKey,
+  eventually,
+  type Json,
+  openai,
+  sluice,
+} from "./support";
+
+/**
+ * A worker killed mid-chunk, run here in the test process: the real worker steps on the real
+ * DynamoDB Local, S3 and SQS (fauxqs), with a queue of this test's own, and a table that
+ * fails partway through a chunk as a crash would.
+ */
+const local = {
+  region: "us-east-1",
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+};
+const sqs = new SQSClient({ endpoint: sluice.awsEndpoint, ...local });
+let queueUrl: string;
+let upstream: UpstreamFixture;
+let model: string;
+
+/** Fails every write of a line result after the first `healthy` ones. */
+class CrashingTable extends Table {
+  private results = 0;
+  constructor(private readonly healthy: number) {
+    super(new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local }), sluice.tableName);
+  }
+  override async put(item: Item, condition?: Parameters<Table["put"]>[1]): Promise<void> {
+    if (String(item.sk).startsWith("RESULT#") && ++this.results > this.healthy) {
+      throw new Error("simulated crash: the worker died here");
+    }
+    return super.put(item, condition);
+  }
+}
+
+function servicesWith(table: Table): Services {
+  return createServices({
+    table,
+    blobs: new Blobs(
+      new S3Client({ endpoint: sluice.awsEndpoint, forcePathStyle: true, ...local }),
+      sluice.bucketName,
+    ),
+    queue: new JobQueue(sqs, queueUrl),
+    settings: {
+      ...loadSettings({}),
+      cacheTtlMs: 0,
+      batches: { ...loadSettings({}).batches, chunkLines: 5, lineConcurrency: 2 },
+    },
+  });
+}
+
+beforeAll(async () => {
+  queueUrl = (
+    await sqs.send(new CreateQueueCommand({ QueueName: `faults-${randomUUID().slice(0, 8)}` }))
+  ).QueueUrl as string;
+  ({ upstream, model } = await createFixtureChannel({ price: { input: 10, output: 30 } }));
+});
+afterAll(async () => {
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+  sqs.destroy();
+  await upstream.close();
+});
+
+describe("a worker that dies mid-chunk", () => {
+  it("is finished by the redelivery, with no line lost, duplicated or billed twice", async () => {
+    const user = await createUserWithKey();
+    const client = openai(user.secret);
+    const lines = Array.from({ length: 12 }, (_, i) =>
+      JSON.stringify({
+        custom_id: `c-${i}`,
+        method: "POST",
+        url: "/v1/chat/completions",
+        body: { model, messages: [{ role: "user", content: `line ${i}` }] },
+      }),
+    );
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(lines.join("\n")), "in.jsonl"),
+      purpose: "batch",
+    });
+    const healthy = servicesWith(
+      new Table(
+        new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local }),
+        sluice.tableName,
+      ),
+    );
+    const key = (await api(user.accessToken, "GET", "/api/token/")).body.data[0] as Json;
+    const batch = await startBatch(healthy, {
+      userId: user.id,
+      keyId: key.id,
+      endpoint: "/v1/chat/completions",
+      inputFileId: file.id,
+      metadata: null,
+      outputTtlSeconds: 3 * 3_600,
+    });
+    await planBatch(healthy, batch.id);
+
+    // The first chunk's worker records three lines and dies.
+    const crashing = servicesWith(new CrashingTable(3));
+    await expect(
+      runChunk(crashing, batch.id, 0, { deadline: Date.now() + 60_000, owner: "doomed" }),
+    ).rejects.toThrow("simulated crash");
+    expect((await client.batches.retrieve(batch.id)).status).toBe("in_progress");
+
+    // Redelivery: the real steps, fed by a poller as Lambda's event source would.
+    const worker = createWorker(batchSteps(healthy));
+    const poller = startSqsPoller({
+      sqs,
+      queueUrl,
+      queueArn: "arn:aws:sqs:us-east-1:000000000000:faults",
+      handler: async (event: SQSEvent): Promise<SQSBatchResponse> => {
+        const batchItemFailures = [];
+        for (const record of event.Records) {
+          try {
+            await worker.handle(record.body, {
+              deadline: Date.now() + 60_000,
+              owner: record.messageId,
+            });
+          } catch {
+            batchItemFailures.push({ itemIdentifier: record.messageId });
+          }
+        }
+        return { batchItemFailures };
+      },
+      functionName: "faults-worker",
+      batchSize: 1,
+      concurrency: 3,
+    });
+    try {
+      const done = await eventually(
+        () => client.batches.retrieve(batch.id),
+        (b) => b.status === "completed",
+        30_000,
+      );
+      expect(done.request_counts).toEqual({ total: 12, completed: 12, failed: 0 });
+      const output = (await (await client.files.content(done.output_file_id as string)).text())
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(output.map((l) => l.custom_id).sort()).toEqual(lines.map((_, i) => `c-${i}`).sort());
+      const logs = await eventually(
+        async () =>
+          (await api(user.accessToken, "GET", "/api/log/self?size=100")).body.data.filter(
+            (l: Json) => l.batch_id === batch.id,
+          ),
+        (entries: Json[]) => entries.length >= 12,
+      );
+      expect(logs).toHaveLength(12);
+      expect(new Set(logs.map((l: Json) => l.request_id)).size).toBe(12);
+      const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+      expect(self.used_quota).toBe(logs.reduce((sum: number, l: Json) => sum + l.quota, 0));
+    } finally {
+      await poller.stop();
+    }
+    const leftover = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }),
+    );
+    expect(leftover.Messages ?? []).toEqual([]);
+  }, 60_000);
+});

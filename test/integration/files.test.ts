@@ -1,0 +1,272 @@
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import OpenAI, { type APIError, toFile } from "openai";
+import { beforeAll, describe, expect, it } from "vitest";
+import { BUCKET_PREFIXES } from "../../shared/config/resources";
+import { fileKey } from "../../shared/store/files";
+import { Schedule } from "../../shared/store/schedule";
+import { createUserWithKey, eventually, openai, sluice, sluiceTable } from "./support";
+
+let client: OpenAI;
+let other: OpenAI;
+
+beforeAll(async () => {
+  client = openai((await createUserWithKey()).secret);
+  other = openai((await createUserWithKey()).secret);
+});
+
+const jsonl = (lines: number) =>
+  Array.from({ length: lines }, (_, i) =>
+    JSON.stringify({
+      custom_id: `r${i}`,
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model: "m", messages: [] },
+    }),
+  ).join("\n");
+
+async function upload(
+  name = "requests.jsonl",
+  content = jsonl(2),
+  purpose: "batch" | "user_data" = "batch",
+) {
+  return client.files.create({ file: await toFile(Buffer.from(content), name), purpose });
+}
+
+const s3 = new S3Client({
+  endpoint: sluice.awsEndpoint,
+  forcePathStyle: true,
+  region: "us-east-1",
+  credentials: { accessKeyId: "local", secretAccessKey: "local" },
+});
+
+describe("/v1/files", () => {
+  it("stores an upload and answers with the File object; it expires an hour later (seed 000)", async () => {
+    const content = jsonl(3);
+    const file = await upload("batch.jsonl", content);
+    expect(file).toEqual({
+      id: expect.stringMatching(/^file-[A-Za-z0-9]{24}$/),
+      object: "file",
+      bytes: Buffer.byteLength(content),
+      created_at: expect.any(Number),
+      expires_at: file.created_at + 3_600,
+      filename: "batch.jsonl",
+      purpose: "batch",
+      status: "processed",
+      status_details: null,
+    });
+    expect(await client.files.retrieve(file.id)).toEqual(file);
+    const raw = await client.files.content(file.id);
+    expect(await raw.text()).toBe(content);
+  });
+
+  it("shortens the expiry when expires_after asks, never lengthens it", async () => {
+    const form = new FormData();
+    form.append("purpose", "user_data");
+    form.append("expires_after[anchor]", "created_at");
+    form.append("expires_after[seconds]", "2592000");
+    form.append("file", new Blob(["x"]), "x.txt");
+    const response = await fetch(`${sluice.url}/v1/files`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${(client as unknown as { apiKey: string }).apiKey}` },
+      body: form,
+    });
+    const file = (await response.json()) as { expires_at: number; created_at: number };
+    expect(file.expires_at - file.created_at).toBe(3_600);
+  });
+
+  it("lists a user's files newest first, a cursor page at a time, by purpose", async () => {
+    const own = openai((await createUserWithKey()).secret);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(
+        (
+          await own.files.create({
+            file: await toFile(Buffer.from(jsonl(1)), `f${i}.jsonl`),
+            purpose: "batch",
+          })
+        ).id,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_050)); // distinct created_at seconds
+    }
+    await own.files.create({
+      file: await toFile(Buffer.from("notes"), "notes.txt"),
+      purpose: "user_data",
+    });
+    const page = await own.files.list({ limit: 2, purpose: "batch" });
+    expect(page.data.map((f) => f.id)).toEqual([ids[4], ids[3]]);
+    expect(page.has_more).toBe(true);
+    const all: string[] = [];
+    for await (const file of own.files.list({ limit: 2, purpose: "batch" })) all.push(file.id);
+    expect(all).toEqual([...ids].reverse());
+    const ascending: string[] = [];
+    for await (const file of own.files.list({ limit: 3, order: "asc" }))
+      ascending.push(file.filename);
+    expect(ascending).toEqual([
+      "f0.jsonl",
+      "f1.jsonl",
+      "f2.jsonl",
+      "f3.jsonl",
+      "f4.jsonl",
+      "notes.txt",
+    ]);
+    const raw = (await (
+      await fetch(`${sluice.url}/v1/files?limit=10`, {
+        headers: { authorization: `Bearer ${(own as unknown as { apiKey: string }).apiKey}` },
+      })
+    ).json()) as Record<string, unknown>;
+    expect(Object.keys(raw).sort()).toEqual(["data", "first_id", "has_more", "last_id", "object"]);
+    expect(raw).toMatchObject({ object: "list", has_more: false });
+  }, 20_000);
+
+  it("deletes a file: gone for the API at once", async () => {
+    const file = await upload();
+    expect(await client.files.delete(file.id)).toEqual({
+      id: file.id,
+      object: "file",
+      deleted: true,
+    });
+    const error = await client.files.retrieve(file.id).catch((e: APIError) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(error).toMatchObject({ param: "id", message: `404 No such File object: ${file.id}` });
+  });
+
+  it("keeps each user's files to themselves", async () => {
+    const file = await upload();
+    for (const attempt of [
+      () => other.files.retrieve(file.id),
+      () => other.files.content(file.id),
+      () => other.files.delete(file.id),
+    ]) {
+      const error = await attempt().catch((e: APIError) => e);
+      expect((error as APIError).status).toBe(404);
+    }
+    const theirs: string[] = [];
+    for await (const f of other.files.list()) theirs.push(f.id);
+    expect(theirs).not.toContain(file.id);
+    expect((await client.files.retrieve(file.id)).id).toBe(file.id);
+  });
+
+  it("refuses what it cannot take: no file, no purpose, a batch file that is not .jsonl, one too large", async () => {
+    const fail = (promise: Promise<unknown>) =>
+      promise.catch((e: APIError) => e) as Promise<APIError>;
+    expect((await fail(client.files.create({ purpose: "batch" } as never))).param).toBe("file");
+    expect(
+      (
+        await fail(
+          client.files.create({ file: await toFile(Buffer.from("x"), "a.jsonl") } as never),
+        )
+      ).param,
+    ).toBe("purpose");
+    const csv = await fail(upload("batch.csv"));
+    expect(csv.status).toBe(400);
+    expect(csv.message).toContain("Must be .jsonl");
+    // The test stack allows 2,000,000 bytes.
+    const big = await fail(upload("big.jsonl", "x".repeat(2_000_001)));
+    expect(big.status).toBe(413);
+    expect(big.message).toMatch(/at most 2000000 bytes/);
+  });
+
+  it("treats an expired file as gone at once, and the janitor deletes its bytes", async () => {
+    const file = await upload();
+    const past = Math.floor(Date.now() / 1000) - 1;
+    await sluiceTable().update(fileKey(file.id), {
+      update: "SET expiresAt = :past",
+      values: { ":past": past },
+    });
+    const error = await client.files.content(file.id).catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(404);
+    // Put the earlier deadline on the janitor's agenda, as a shorter retention would have.
+    await sluiceTable().transact([Schedule.entry({ due: past, kind: "file.expire", id: file.id })]);
+    await eventually(
+      () => sluiceTable().get(fileKey(file.id), true),
+      (item) => item === undefined,
+    );
+    const object = await s3
+      .send(
+        new GetObjectCommand({
+          Bucket: sluice.bucketName,
+          Key: `${BUCKET_PREFIXES.files}${file.id}`,
+        }),
+      )
+      .catch((err: Error) => err);
+    expect((object as Error).name).toBe("NoSuchKey");
+  });
+});
+
+describe("/v1/uploads", () => {
+  it("puts parts together in the order part_ids gives, checking the size and MD5", async () => {
+    const content = Buffer.from(jsonl(30));
+    const third = Math.ceil(content.length / 3);
+    const parts = [
+      content.subarray(0, third),
+      content.subarray(third, 2 * third),
+      content.subarray(2 * third),
+    ];
+    const created = await client.uploads.create({
+      filename: "big.jsonl",
+      purpose: "batch",
+      bytes: content.length,
+      mime_type: "application/jsonl",
+    });
+    expect(created).toMatchObject({
+      object: "upload",
+      status: "pending",
+      bytes: content.length,
+      file: null,
+    });
+    // Sent out of order; part_ids says the order.
+    const ids: string[] = [];
+    for (const index of [2, 0, 1]) {
+      const part = await client.uploads.parts.create(created.id, {
+        data: await toFile(parts[index] as Buffer, "part"),
+      });
+      expect(part).toMatchObject({ object: "upload.part", upload_id: created.id });
+      ids[index] = part.id;
+    }
+    const md5 = (await import("node:crypto")).createHash("md5").update(content).digest("hex");
+    const done = await client.uploads.complete(created.id, { part_ids: ids, md5 });
+    expect(done).toMatchObject({
+      status: "completed",
+      file: { object: "file", bytes: content.length, purpose: "batch" },
+    });
+    const raw = await client.files.content(done.file?.id as string);
+    expect(Buffer.from(await raw.arrayBuffer()).equals(content)).toBe(true);
+  });
+
+  it("refuses parts beyond the declared size, a wrong MD5, and anything after cancel", async () => {
+    const created = await client.uploads.create({
+      filename: "a.jsonl",
+      purpose: "batch",
+      bytes: 10,
+      mime_type: "application/jsonl",
+    });
+    const tooMuch = await client.uploads.parts
+      .create(created.id, { data: await toFile(Buffer.alloc(11), "p") })
+      .catch((e: APIError) => e);
+    expect((tooMuch as APIError).status).toBe(400);
+    const part = await client.uploads.parts.create(created.id, {
+      data: await toFile(Buffer.alloc(10, 97), "p"),
+    });
+    const badMd5 = await client.uploads
+      .complete(created.id, { part_ids: [part.id], md5: "0".repeat(32) })
+      .catch((e: APIError) => e);
+    expect((badMd5 as APIError).param).toBe("md5");
+    expect((await client.uploads.cancel(created.id)).status).toBe("cancelled");
+    const after = await client.uploads.parts
+      .create(created.id, { data: await toFile(Buffer.alloc(1), "p") })
+      .catch((e: APIError) => e);
+    expect((after as APIError).status).toBe(400);
+  });
+
+  it("refuses an upload larger than the file limit with 413", async () => {
+    const error = await client.uploads
+      .create({
+        filename: "a.jsonl",
+        purpose: "batch",
+        bytes: 2_000_001,
+        mime_type: "application/jsonl",
+      })
+      .catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(413);
+  });
+});

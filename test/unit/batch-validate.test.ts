@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { validateBatchInput } from "../../shared/batches/validate";
+
+const line = (fields: Record<string, unknown>) =>
+  JSON.stringify({
+    custom_id: "a",
+    method: "POST",
+    url: "/v1/chat/completions",
+    body: { model: "m", messages: [] },
+    ...fields,
+  });
+
+describe("validateBatchInput", () => {
+  it("accepts good lines, skipping blank ones, and names the model", () => {
+    const result = validateBatchInput(
+      `${line({ custom_id: "a" })}\n\n${line({ custom_id: "b" })}\n`,
+      "/v1/chat/completions",
+      10,
+    );
+    expect(result).toEqual({
+      ok: true,
+      model: "m",
+      lines: [
+        { line: 1, customId: "a", body: { model: "m", messages: [] } },
+        { line: 3, customId: "b", body: { model: "m", messages: [] } },
+      ],
+    });
+  });
+
+  it("reports every bad line with its code and line number", () => {
+    const text = [
+      line({ custom_id: "a" }),
+      "[1, 2]",
+      line({ custom_id: "" }),
+      line({ custom_id: "a" }),
+      line({ custom_id: "b", method: "GET" }),
+      line({ custom_id: "c", url: "/v1/completions" }),
+      line({ custom_id: "d", body: "text" }),
+      line({ custom_id: "e", body: { messages: [] } }),
+      line({ custom_id: "f", body: { model: "other" } }),
+      line({ custom_id: "g", body: { model: "m", stream: true } }),
+    ].join("\n");
+    const result = validateBatchInput(text, "/v1/chat/completions", 100);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => [e.code, e.line, e.param])).toEqual([
+      ["invalid_json_line", 2, null],
+      ["missing_required_parameter", 3, "custom_id"],
+      ["duplicate_custom_id", 4, "custom_id"],
+      ["invalid_method", 5, "method"],
+      ["url_mismatch", 6, "url"],
+      ["missing_required_parameter", 7, "body"],
+      ["missing_required_parameter", 8, "body.model"],
+      ["model_mismatch", 9, "body.model"],
+      ["invalid_request", 10, "body.stream"],
+    ]);
+  });
+
+  it("refuses an empty file and one over the line limit", () => {
+    expect(validateBatchInput("\n\n", "/v1/chat/completions", 10)).toMatchObject({
+      ok: false,
+      errors: [{ code: "empty_file" }],
+    });
+    const three = [1, 2, 3].map((i) => line({ custom_id: `c${i}` })).join("\n");
+    expect(validateBatchInput(three, "/v1/chat/completions", 2)).toMatchObject({
+      ok: false,
+      errors: [{ code: "too_many_tasks" }],
+    });
+  });
+});
