@@ -5,7 +5,7 @@ import { loadSettings, type Settings } from "./config/settings";
 import type { JobQueue } from "./queue/queue";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
-import type { Fetch } from "./relay/upstream";
+import type { UpstreamFetch } from "./relay/upstream";
 import { ApiKeys } from "./store/api-keys";
 import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
@@ -42,7 +42,7 @@ export interface Services {
   batches: Batches;
   schedule: Schedule;
   /** Upstream HTTP; Node's fetch keeps connections alive across requests. */
-  fetch: Fetch;
+  fetch: UpstreamFetch;
 }
 
 export function createServices(options: {
@@ -50,7 +50,7 @@ export function createServices(options: {
   blobs: Blobs;
   queue: JobQueue;
   settings?: Settings;
-  fetch?: Fetch;
+  fetch?: UpstreamFetch;
 }): Services {
   const settings = options.settings ?? loadSettings();
   const { table } = options;

@@ -36,16 +36,19 @@ export interface StreamingResult {
 }
 
 /**
- * Turns a core response into middy's streaming result. `whenDone` resolves once the body
- * stream has closed, whether it was read to the end or the client went away.
+ * Turns a core response into middy's streaming result. `abandoned` is called if the body
+ * stream closes before it was read to the end (the client went away): then middy's
+ * requestEnd never comes, and the after-response work must start from here.
  */
-export function toStreamingResult(response: GatewayResponse): {
-  result: StreamingResult;
-  whenDone: Promise<void>;
-} {
+export function toStreamingResult(
+  response: GatewayResponse,
+  abandoned: () => void,
+): StreamingResult {
   const body = toReadable(response.body);
-  const whenDone = new Promise<void>((resolve) => body.once("close", resolve));
-  return { result: { statusCode: response.status, headers: response.headers, body }, whenDone };
+  body.once("close", () => {
+    if (!body.readableEnded) abandoned();
+  });
+  return { statusCode: response.status, headers: response.headers, body };
 }
 
 function toReadable(body: GatewayResponse["body"]): Readable {
@@ -57,12 +60,21 @@ function toReadable(body: GatewayResponse["body"]): Readable {
 /** Collects a request's after-response tasks and runs them, once, when asked. */
 export class AfterResponseTasks implements RequestContext {
   private readonly tasks: (() => Promise<unknown>)[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly requestId: string) {}
 
   afterResponse(task: () => Promise<unknown>): void {
     this.tasks.push(task);
   }
 
-  async run(requestId: string): Promise<void> {
+  /** Runs the tasks; later calls wait for the same run. A failing task is logged, not thrown. */
+  run(): Promise<void> {
+    this.running ??= this.runAll();
+    return this.running;
+  }
+
+  private async runAll(): Promise<void> {
     const results = await Promise.allSettled(this.tasks.map((task) => task()));
     for (const result of results) {
       if (result.status === "rejected") {
@@ -71,7 +83,12 @@ export class AfterResponseTasks implements RequestContext {
             ? (result.reason.stack ?? result.reason.message)
             : String(result.reason);
         console.error(
-          JSON.stringify({ level: "error", msg: "after-response task failed", requestId, error }),
+          JSON.stringify({
+            level: "error",
+            msg: "after-response task failed",
+            requestId: this.requestId,
+            error,
+          }),
         );
       }
     }

@@ -1,7 +1,7 @@
 import middy from "@middy/core";
 import type { Context, LambdaFunctionURLEvent } from "aws-lambda";
 import { createApi } from "../../shared/api";
-import { createAwsServices } from "../../shared/store/aws";
+import { functionServices } from "../adapters/services";
 import {
   AfterResponseTasks,
   type StreamingResult,
@@ -11,26 +11,24 @@ import {
 
 // Created once per Lambda instance: clients, caches and keep-alive connections are reused
 // by every invocation it serves.
-const api = createApi(createAwsServices());
+const api = createApi(functionServices());
 
-/** Per invocation: settlement and logs, finished once the body has gone out. */
-const afterBody = new WeakMap<Context, Promise<void>>();
+/** Per invocation: its settlement and logs, to run once the body has gone out. */
+const afterBody = new WeakMap<Context, AfterResponseTasks>();
 
 /**
  * The function URL handler, streamed (InvokeMode RESPONSE_STREAM). middy pipes the body to
- * the client; the after-response tasks (settlement, logs) run when the body stream closes, and
- * the invocation ends only after them.
+ * the client and then calls requestEnd, where the after-response tasks (settlement, logs)
+ * run; the invocation ends only after them. If the client goes away mid-body, they start as
+ * soon as the body stream closes.
  */
 export const handler = middy<LambdaFunctionURLEvent, StreamingResult>({
   streamifyResponse: true,
-  requestEnd: (request) => afterBody.get(request.context),
+  requestEnd: (request) => afterBody.get(request.context)?.run(),
 }).handler(async (event, context) => {
   const request = toGatewayRequest(event, performance.now());
-  const tasks = new AfterResponseTasks();
-  const { result, whenDone } = toStreamingResult(await api(request, tasks));
-  afterBody.set(
-    context,
-    whenDone.then(() => tasks.run(request.id)),
-  );
-  return result;
+  const tasks = new AfterResponseTasks(request.id);
+  afterBody.set(context, tasks);
+  const response = await api(request, tasks);
+  return toStreamingResult(response, () => void tasks.run());
 });

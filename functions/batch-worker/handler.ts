@@ -3,9 +3,9 @@ import middy from "@middy/core";
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { batchSteps } from "../../shared/batches/steps";
 import { createWorker } from "../../shared/queue/worker";
-import { createAwsServices } from "../../shared/store/aws";
+import { functionServices } from "../adapters/services";
 
-const worker = createWorker(batchSteps(createAwsServices()));
+const worker = createWorker(batchSteps(functionServices()));
 
 /** Time kept back at the end of an invocation to record results and queue the rest. */
 const SAFETY_MS = 30_000;

@@ -1,9 +1,9 @@
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
 import { runJanitor } from "../../shared/batches/janitor";
-import { createAwsServices } from "../../shared/store/aws";
+import { functionServices } from "../adapters/services";
 
-const services = createAwsServices();
+const services = functionServices();
 
 /** Runs on a schedule: expires batches past their window, deletes expired files. */
 export const handler = middy<ScheduledEvent, void>().handler(async () => {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createAdmin } from "../../shared/bootstrap";
+import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
 import { Users } from "../../shared/store/users";
 
@@ -300,7 +301,7 @@ async function bootstrap(): Promise<void> {
   if (!options.table)
     throw new UsageError("bootstrap needs --table (the stack's TableName output).");
   const client = new DynamoDBClient(options.region ? { region: options.region } : {});
-  const users = new Users(new Table(client, options.table));
+  const users = new Users(new Table(sdkTransport(client), options.table));
   const { user, accessToken } = await createAdmin({ users }, options.name ?? "admin");
   if (options.json) {
     print({ id: user.id, name: user.name, access_token: accessToken });

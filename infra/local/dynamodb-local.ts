@@ -24,6 +24,10 @@ export async function startDynamoDbLocal(
   child.stdout?.on("data", (d: Buffer) => output.push(d.toString()));
   child.stderr?.on("data", (d: Buffer) => output.push(d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  // However this process ends, DynamoDB Local's JVM must not outlive it.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  void exited.then(() => process.removeListener("exit", killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitUntilReady(endpoint, exited);

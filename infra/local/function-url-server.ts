@@ -89,12 +89,18 @@ async function serve(
   }
 
   const stream = new LocalResponseStream(httpSink(res, observer));
+  // A client that leaves fails the handler's pipeline, which is how the handler learns of it;
+  // the stream's own error event has nothing more to say.
+  stream.on("error", () => {});
   res.on("close", () => {
-    if (!res.writableFinished) stream.destroy(new Error("the client closed the connection"));
+    if (!res.writableFinished && !stream.destroyed)
+      stream.destroy(new Error("the client closed the connection"));
   });
   try {
     await handler(toFunctionUrlEvent(req, body), stream, localContext(functionName));
   } catch (err) {
+    // The client left: nobody is there to answer, and nothing failed on sluice's side.
+    if (res.destroyed) return;
     if (!res.headersSent) {
       console.error(`[function-url] ${functionName} failed:`, err);
       res.writeHead(502, { "content-type": "application/json" });
@@ -108,9 +114,19 @@ async function serve(
 /** Writes a response stream to the HTTP response, decoding the prelude when there is one. */
 function httpSink(res: ServerResponse, observer: ResponseObserver): ResponseSink {
   let decoder: PreludeDecoder | undefined;
+  // Writes made in one turn of the event loop (headers, a body, its end) go out together.
+  let corked = false;
   const writeBody = (chunk: Uint8Array) =>
     new Promise<void>((resolve) => {
       if (chunk.length === 0 || res.destroyed) return resolve();
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(() => {
+          corked = false;
+          res.uncork();
+        });
+      }
       if (res.write(chunk)) resolve();
       else res.once("drain", resolve);
     });

@@ -61,6 +61,8 @@ export interface LocalStack {
     | { kind: "demo"; server: DemoUpstream }
     | { kind: "real"; baseUrl: string; models: string[]; pricedLikeMini: string[] };
   dynamoEndpoint: string;
+  /** DynamoDB Local's Java process, whose CPU the benchmarks report apart from sluice's. */
+  dynamoPid: number | undefined;
   awsEndpoint: string;
   resources: LocalResources;
   /** Services of the stack's own process, for bootstrap and tests. */
@@ -92,7 +94,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     process.env[RESOURCE_ENV.dynamoEndpoint] = dynamo.endpoint;
     process.env[RESOURCE_ENV.awsEndpoint] = aws.endpoint;
-    const clients = { dynamo: createDynamoClient(), s3: createS3Client(), sqs: createSqsClient() };
+    const clients = {
+      dynamo: await createDynamoClient(),
+      s3: await createS3Client(),
+      sqs: await createSqsClient(),
+    };
     const resources = await createLocalResources(clients, {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     });
@@ -145,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...credentials,
       upstream,
       dynamoEndpoint: dynamo.endpoint,
+      dynamoPid: dynamo.pid,
       awsEndpoint: aws.endpoint,
       resources,
       services,

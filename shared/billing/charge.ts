@@ -116,8 +116,14 @@ export async function holdWhileOpening<U extends { abort(): void }>(
   const { key, user } = context.principal;
   const likelyCovered =
     user.available >= holdUnits * 2 && (key.unlimitedQuota || key.remainQuota >= holdUnits * 2);
-  const holding = context.services.ledger.hold(context.principal, holdUnits);
+  // The upstream request goes out first: it is the one the client waits for. Its bytes are
+  // written on the next tick, so the hold's own request is built only after that.
   const opening = likelyCovered ? open() : undefined;
+  const holding = opening
+    ? new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+        context.services.ledger.hold(context.principal, holdUnits),
+      )
+    : context.services.ledger.hold(context.principal, holdUnits);
   // Its failure is handled below, once the hold is known; not an unhandled rejection meanwhile.
   opening?.catch(() => {});
   let hold: Hold;

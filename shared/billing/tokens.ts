@@ -22,14 +22,12 @@ export function countTokens(text: string): number {
   return tokens;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * An estimate that errs high: half a token per UTF-8 byte. Real text runs near 4 bytes per
  * token in English and 3 per token in CJK, so this holds more than a call will use.
  */
 export function upperTokenEstimate(text: string): number {
-  return Math.ceil(encoder.encode(text).length / 2);
+  return Math.ceil(Buffer.byteLength(text) / 2);
 }
 
 /** Per-message overhead of chat formats (role markers and separators). */

@@ -4,7 +4,26 @@ import type { ChannelRecord } from "../store/channels";
 import type { UpstreamCall } from "./adapters/adapter";
 import { adapterFor } from "./adapters/index";
 
-export type Fetch = typeof fetch;
+/** The part of a fetch Response the relay uses; Node's fetch and the functions' client both give it. */
+export interface UpstreamResponse {
+  status: number;
+  ok: boolean;
+  headers: { get(name: string): string | null };
+  body: AsyncIterable<Uint8Array> | null;
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** How sluice calls upstreams: fetch's signature, for the requests the relay makes. */
+export type UpstreamFetch = (
+  url: string,
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body?: string | Uint8Array | FormData;
+    signal?: AbortSignal;
+  },
+) => Promise<UpstreamResponse>;
 
 /** What one attempt at a channel came to, for the channel's health record. */
 export type AttemptResult =
@@ -12,7 +31,7 @@ export type AttemptResult =
   | { ok: false; kind: "transient" | "auth" | "quota"; detail: string };
 
 export interface UpstreamOptions {
-  fetch: Fetch;
+  fetch: UpstreamFetch;
   /** Time allowed for each attempt to produce response headers. */
   timeoutMs: number;
   /** Further attempts after a retryable failure, on the next channels in turn. */
@@ -24,7 +43,7 @@ export interface UpstreamOptions {
 
 /** An upstream response whose status is 2xx and whose body has not been read yet. */
 export interface OpenUpstream {
-  response: Response;
+  response: UpstreamResponse;
   channel: ChannelRecord;
   upstreamModel: string;
   /** Aborts the upstream request, e.g. when the client goes away mid-stream. */
@@ -107,7 +126,7 @@ class UpstreamTimeout extends Error {
  * Maps an upstream error to what the client sees. Errors about the client's own request
  * pass through; errors about sluice's account with the provider do not leak.
  */
-async function failureFromResponse(response: Response): Promise<AttemptFailure> {
+async function failureFromResponse(response: UpstreamResponse): Promise<AttemptFailure> {
   const text = await response.text().catch(() => "");
   const upstream = parseErrorBody(text);
   const status = response.status;

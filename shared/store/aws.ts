@@ -1,21 +1,39 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { RESOURCE_ENV } from "../config/resources";
 import { loadSettings } from "../config/settings";
 import { JobQueue } from "../queue/queue";
+import type { UpstreamFetch } from "../relay/upstream";
 import { createServices, type Services } from "../services";
 import { Blobs } from "./blobs";
+import { type DynamoTransport, sdkTransport } from "./dynamo-transport";
 import { Table } from "./table";
 
 /**
- * AWS SDK clients are created once per process and reused across invocations, so their
+ * AWS SDK clients, created once per process and reused across invocations so that their
  * keep-alive connections survive between requests. Locally the emulators' endpoints come in
  * through the environment.
  */
-export function createDynamoClient(env: NodeJS.ProcessEnv = process.env): DynamoDBClient {
+export async function createDynamoClient(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DynamoDBClient> {
+  const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
   const endpoint = env[RESOURCE_ENV.dynamoEndpoint];
   return new DynamoDBClient(endpoint ? { endpoint, maxAttempts: 3 } : { maxAttempts: 3 });
+}
+
+export async function createS3Client(env: NodeJS.ProcessEnv = process.env): Promise<S3Client> {
+  const { S3Client } = await import("@aws-sdk/client-s3");
+  const endpoint = env[RESOURCE_ENV.awsEndpoint];
+  // The emulator serves buckets by path, not by virtual host.
+  return new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+}
+
+export async function createSqsClient(env: NodeJS.ProcessEnv = process.env): Promise<SQSClient> {
+  const { SQSClient } = await import("@aws-sdk/client-sqs");
+  const endpoint = env[RESOURCE_ENV.awsEndpoint];
+  return new SQSClient(endpoint ? { endpoint } : {});
 }
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -24,23 +42,40 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
   return value;
 }
 
-export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
-  const endpoint = env[RESOURCE_ENV.awsEndpoint];
-  // The emulator serves buckets by path, not by virtual host.
-  return new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
-}
-
-export function createSqsClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
-  const endpoint = env[RESOURCE_ENV.awsEndpoint];
-  return new SQSClient(endpoint ? { endpoint } : {});
-}
-
-/** Every service, on the AWS resources the environment names (the functions' entry point). */
-export function createAwsServices(env: NodeJS.ProcessEnv = process.env): Services {
+/**
+ * Every service, on the AWS resources the environment names. The functions pass their lean
+ * DynamoDB and upstream clients; without them the AWS SDK and fetch are used. S3 and SQS
+ * load on first use.
+ */
+export function createAwsServices(
+  env: NodeJS.ProcessEnv = process.env,
+  clients: { dynamo?: DynamoTransport; fetch?: UpstreamFetch } = {},
+): Services {
   return createServices({
-    table: new Table(createDynamoClient(env), requireEnv(RESOURCE_ENV.table, env)),
-    blobs: new Blobs(createS3Client(env), requireEnv(RESOURCE_ENV.bucket, env)),
-    queue: new JobQueue(createSqsClient(env), requireEnv(RESOURCE_ENV.queueUrl, env)),
+    table: new Table(clients.dynamo ?? lazySdkTransport(env), requireEnv(RESOURCE_ENV.table, env)),
+    blobs: new Blobs(
+      once(() => createS3Client(env)),
+      requireEnv(RESOURCE_ENV.bucket, env),
+    ),
+    queue: new JobQueue(
+      once(() => createSqsClient(env)),
+      requireEnv(RESOURCE_ENV.queueUrl, env),
+    ),
     settings: loadSettings(env),
+    fetch: clients.fetch,
   });
+}
+
+function lazySdkTransport(env: NodeJS.ProcessEnv): DynamoTransport {
+  const transport = once(async () => sdkTransport(await createDynamoClient(env)));
+  return { send: async (operation, input) => (await transport()).send(operation, input) };
+}
+
+/** Creates the value on first call, and returns the same promise after. */
+function once<T>(create: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= create();
+    return value;
+  };
 }

@@ -1,17 +1,6 @@
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  TransactionCanceledException,
-  type TransactWriteItem,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { TABLE } from "../config/resources";
+import type { DynamoTransport } from "./dynamo-transport";
 
 export type Item = Record<string, unknown>;
 export type ItemKey = {
@@ -66,97 +55,74 @@ export class ConditionFailed extends Error {
 }
 
 /**
- * The single sluice table, with plain-object items. Counts round trips so the benchmarks can
- * report DynamoDB calls per request.
+ * The single sluice table, with plain-object items, over any DynamoDB transport. Counts
+ * round trips so the benchmarks can report DynamoDB calls per request.
  */
 export class Table {
   /** Round trips to DynamoDB made by every Table in this process. */
   static calls = 0;
 
   constructor(
-    readonly client: DynamoDBClient,
+    readonly transport: DynamoTransport,
     readonly name: string,
   ) {}
 
   async get<T = Item>(key: ItemKey, consistent = false): Promise<T | undefined> {
-    Table.calls++;
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.name,
-        Key: marshalItem(key),
-        ConsistentRead: consistent,
-      }),
-    );
-    return out.Item ? (unmarshalItem(out.Item) as T) : undefined;
+    const out = await this.send("GetItem", {
+      TableName: this.name,
+      Key: marshalItem(key),
+      ConsistentRead: consistent,
+    });
+    return out.Item ? (unmarshalItem(out.Item as Record<string, AttributeValue>) as T) : undefined;
   }
 
   async put(item: Item, condition?: { condition: string } & Expression): Promise<void> {
-    Table.calls++;
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.name,
-          Item: marshalItem(item),
-          ...conditionParams(condition?.condition, condition),
-        }),
-      );
-    } catch (err) {
-      throw translate(err);
-    }
+    await this.send("PutItem", {
+      TableName: this.name,
+      Item: marshalItem(item),
+      ...conditionParams(condition?.condition, condition),
+    });
   }
 
   async update<T = Item>(key: ItemKey, request: UpdateRequest): Promise<T | undefined> {
-    Table.calls++;
-    try {
-      const out = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.name,
-          Key: marshalItem(key),
-          UpdateExpression: request.update,
-          ReturnValues: request.returnValues ?? "NONE",
-          ...conditionParams(request.condition, request),
-        }),
-      );
-      return out.Attributes ? (unmarshalItem(out.Attributes) as T) : undefined;
-    } catch (err) {
-      throw translate(err);
-    }
+    const out = await this.send("UpdateItem", {
+      TableName: this.name,
+      Key: marshalItem(key),
+      UpdateExpression: request.update,
+      ReturnValues: request.returnValues ?? "NONE",
+      ...conditionParams(request.condition, request),
+    });
+    return out.Attributes
+      ? (unmarshalItem(out.Attributes as Record<string, AttributeValue>) as T)
+      : undefined;
   }
 
   async delete(key: ItemKey, condition?: { condition: string } & Expression): Promise<void> {
-    Table.calls++;
-    try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.name,
-          Key: marshalItem(key),
-          ...conditionParams(condition?.condition, condition),
-        }),
-      );
-    } catch (err) {
-      throw translate(err);
-    }
+    await this.send("DeleteItem", {
+      TableName: this.name,
+      Key: marshalItem(key),
+      ...conditionParams(condition?.condition, condition),
+    });
   }
 
   async query<T = Item>(request: QueryRequest): Promise<{ items: T[]; lastKey?: Item }> {
-    Table.calls++;
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.name,
-        IndexName: request.index,
-        KeyConditionExpression: request.keyCondition,
-        FilterExpression: request.filter,
-        ExpressionAttributeNames: request.names,
-        ExpressionAttributeValues: request.values ? marshalItem(request.values) : undefined,
-        Limit: request.limit,
-        ScanIndexForward: request.ascending ?? true,
-        ExclusiveStartKey: request.startKey ? marshalItem(request.startKey) : undefined,
-        ConsistentRead: request.index ? undefined : request.consistent,
-      }),
-    );
+    const out = await this.send("Query", {
+      TableName: this.name,
+      IndexName: request.index,
+      KeyConditionExpression: request.keyCondition,
+      FilterExpression: request.filter,
+      ExpressionAttributeNames: request.names,
+      ExpressionAttributeValues: request.values ? marshalItem(request.values) : undefined,
+      Limit: request.limit,
+      ScanIndexForward: request.ascending ?? true,
+      ExclusiveStartKey: request.startKey ? marshalItem(request.startKey) : undefined,
+      ConsistentRead: request.index ? undefined : request.consistent,
+    });
+    const items = (out.Items ?? []) as Record<string, AttributeValue>[];
+    const lastKey = out.LastEvaluatedKey as Record<string, AttributeValue> | undefined;
     return {
-      items: (out.Items ?? []).map((item) => unmarshalItem(item) as T),
-      lastKey: out.LastEvaluatedKey ? unmarshalItem(out.LastEvaluatedKey) : undefined,
+      items: items.map((item) => unmarshalItem(item) as T),
+      lastKey: lastKey ? unmarshalItem(lastKey) : undefined,
     };
   }
 
@@ -174,8 +140,7 @@ export class Table {
 
   /** All or nothing, in one round trip. */
   async transact(ops: TransactOp[]): Promise<void> {
-    Table.calls++;
-    const items: TransactWriteItem[] = ops.map((op) => {
+    const items = ops.map((op) => {
       if ("put" in op) {
         return {
           Put: {
@@ -207,16 +172,29 @@ export class Table {
     // TransactionConflict; they are rare here (admin actions), so a short retry suffices.
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        await this.send("TransactWriteItems", { TransactItems: items });
         return;
       } catch (err) {
         const conflict =
-          err instanceof TransactionCanceledException &&
-          (err.CancellationReasons ?? []).some((r) => r.Code === "TransactionConflict");
-        if (!conflict || attempt === 5) throw translate(err);
-        Table.calls++;
+          err instanceof ConditionFailed
+            ? false
+            : cancellationReasons(err).includes("TransactionConflict");
+        if (!conflict || attempt === 5) throw err;
         await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
       }
+    }
+  }
+
+  /** One round trip; DynamoDB's conditional-check failures become ConditionFailed. */
+  private async send(
+    operation: Parameters<DynamoTransport["send"]>[0],
+    input: Record<string, unknown>,
+  ) {
+    Table.calls++;
+    try {
+      return await this.transport.send(operation, input);
+    } catch (err) {
+      throw translate(err);
     }
   }
 }
@@ -229,10 +207,17 @@ function conditionParams(condition: string | undefined, expression: Expression |
   };
 }
 
+function cancellationReasons(err: unknown): string[] {
+  const reasons =
+    (err as { CancellationReasons?: { Code?: string }[] } | undefined)?.CancellationReasons ?? [];
+  return reasons.map((r) => r.Code ?? "None");
+}
+
 function translate(err: unknown): unknown {
-  if (err instanceof ConditionalCheckFailedException) return new ConditionFailed();
-  if (err instanceof TransactionCanceledException) {
-    const reasons = (err.CancellationReasons ?? []).map((r) => r.Code ?? "None");
+  const name = (err as Error | undefined)?.name;
+  if (name === "ConditionalCheckFailedException") return new ConditionFailed();
+  if (name === "TransactionCanceledException") {
+    const reasons = cancellationReasons(err);
     if (reasons.includes("ConditionalCheckFailed")) return new ConditionFailed(reasons);
   }
   return err;

@@ -20,6 +20,7 @@ import { JobQueue } from "../../shared/queue/queue";
 import { createWorker } from "../../shared/queue/worker";
 import { createServices, type Services } from "../../shared/services";
 import { Blobs } from "../../shared/store/blobs";
+import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { type Item, Table } from "../../shared/store/table";
 import type { UpstreamFixture } from "../fixtures/upstream";
 import {
@@ -42,6 +43,7 @@ const local = {
   credentials: { accessKeyId: "local", secretAccessKey: "local" },
 };
 const sqs = new SQSClient({ endpoint: sluice.awsEndpoint, ...local });
+const s3 = new S3Client({ endpoint: sluice.awsEndpoint, forcePathStyle: true, ...local });
 let queueUrl: string;
 let upstream: UpstreamFixture;
 let model: string;
@@ -50,7 +52,10 @@ let model: string;
 class CrashingTable extends Table {
   private results = 0;
   constructor(private readonly healthy: number) {
-    super(new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local }), sluice.tableName);
+    super(
+      sdkTransport(new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local })),
+      sluice.tableName,
+    );
   }
   override async put(item: Item, condition?: Parameters<Table["put"]>[1]): Promise<void> {
     if (String(item.sk).startsWith("RESULT#") && ++this.results > this.healthy) {
@@ -63,11 +68,8 @@ class CrashingTable extends Table {
 function servicesWith(table: Table): Services {
   return createServices({
     table,
-    blobs: new Blobs(
-      new S3Client({ endpoint: sluice.awsEndpoint, forcePathStyle: true, ...local }),
-      sluice.bucketName,
-    ),
-    queue: new JobQueue(sqs, queueUrl),
+    blobs: new Blobs(async () => s3, sluice.bucketName),
+    queue: new JobQueue(async () => sqs, queueUrl),
     settings: {
       ...loadSettings({}),
       cacheTtlMs: 0,
@@ -106,7 +108,7 @@ describe("a worker that dies mid-chunk", () => {
     });
     const healthy = servicesWith(
       new Table(
-        new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local }),
+        sdkTransport(new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local })),
         sluice.tableName,
       ),
     );

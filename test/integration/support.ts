@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { inject } from "vitest";
+import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
 import { startUpstreamFixture, type UpstreamFixture } from "../fixtures/upstream";
 
@@ -172,11 +173,13 @@ let table: Table | undefined;
 /** sluice's table, opened from the test process (DynamoDB Local, real SDK client). */
 export function sluiceTable(): Table {
   table ??= new Table(
-    new DynamoDBClient({
-      endpoint: sluice.dynamoEndpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    }),
+    sdkTransport(
+      new DynamoDBClient({
+        endpoint: sluice.dynamoEndpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      }),
+    ),
     sluice.tableName,
   );
   return table;

@@ -80,17 +80,19 @@ describe("the local awslambda runtime", () => {
       },
       end: () => {},
     });
-    const { result, whenDone } = toStreamingResult({
-      status: 201,
-      headers: { "content-type": "text/plain" },
-      body: (async function* () {
-        yield new TextEncoder().encode("hello ");
-        yield new TextEncoder().encode("world");
-      })(),
-    });
+    const result = toStreamingResult(
+      {
+        status: 201,
+        headers: { "content-type": "text/plain" },
+        body: (async function* () {
+          yield new TextEncoder().encode("hello ");
+          yield new TextEncoder().encode("world");
+        })(),
+      },
+      () => {},
+    );
     const { body, ...prelude } = result;
     await pipeline(body, awslambda.HttpResponseStream.from(stream as unknown as Writable, prelude));
-    await whenDone;
     expect(contentType).toBe("application/vnd.awslambda.http-integration-response");
 
     // Decode byte by byte: the separator can be split anywhere.
@@ -104,9 +106,12 @@ describe("the local awslambda runtime", () => {
     expect(text).toBe("hello world");
   });
 
-  it("turns byte and string bodies into streams, and says when they are done", async () => {
+  it("turns byte and string bodies into streams; a body read to its end is not abandoned", async () => {
     for (const body of [new Uint8Array([104, 105]), "hi"]) {
-      const { result, whenDone } = toStreamingResult({ status: 200, headers: {}, body });
+      let abandoned = false;
+      const result = toStreamingResult({ status: 200, headers: {}, body }, () => {
+        abandoned = true;
+      });
       const chunks: Buffer[] = [];
       await pipeline(
         result.body,
@@ -117,12 +122,13 @@ describe("the local awslambda runtime", () => {
           },
         }),
       );
-      await whenDone;
+      await new Promise((resolve) => setImmediate(resolve));
       expect(Buffer.concat(chunks).toString()).toBe("hi");
+      expect(abandoned).toBe(false);
     }
   });
 
-  it("runs settlement when the client goes away mid-stream, after the relay has closed", async () => {
+  it("starts settlement itself when the client goes away mid-stream, after the relay has closed", async () => {
     // An upstream that sends one chunk and then nothing, until it is aborted.
     const upstreamAbort = new AbortController();
     const upstream = (async function* () {
@@ -131,18 +137,21 @@ describe("the local awslambda runtime", () => {
         upstreamAbort.signal.addEventListener("abort", () => reject(new Error("aborted"))),
       );
     })();
-    const tasks = new AfterResponseTasks();
+    const tasks = new AfterResponseTasks("req_test");
     const settled: string[] = [];
     const relay = new CompletionStreamRelay({ kind: "chat", stripUsage: false }, (outcome, r) =>
       tasks.afterResponse(async () => {
         settled.push(`${outcome}:${r.deliveredText}`);
       }),
     );
-    const { result, whenDone } = toStreamingResult({
-      status: 200,
-      headers: {},
-      body: relaySse(upstream, relay, () => upstreamAbort.abort()),
+    let abandoned!: () => void;
+    const gone = new Promise<void>((resolve) => {
+      abandoned = resolve;
     });
+    const result = toStreamingResult(
+      { status: 200, headers: {}, body: relaySse(upstream, relay, () => upstreamAbort.abort()) },
+      () => abandoned(),
+    );
     const client = new Writable({
       write(_chunk, _enc, done) {
         done();
@@ -150,16 +159,16 @@ describe("the local awslambda runtime", () => {
       },
     });
     await expect(pipeline(result.body, client)).rejects.toThrow("client went away");
-    await whenDone;
-    await tasks.run("req_test");
+    await gone;
+    await tasks.run();
     expect(upstreamAbort.signal.aborted).toBe(true);
     expect(settled).toEqual(["client_closed:Hi"]);
   });
 });
 
 describe("AfterResponseTasks", () => {
-  it("runs every task once when asked, and a failing task does not stop the others", async () => {
-    const tasks = new AfterResponseTasks();
+  it("runs every task once however often asked, and a failing task does not stop the others", async () => {
+    const tasks = new AfterResponseTasks("req_test");
     const ran: string[] = [];
     tasks.afterResponse(async () => {
       ran.push("settle");
@@ -171,7 +180,8 @@ describe("AfterResponseTasks", () => {
       ran.push("log");
     });
     expect(ran).toEqual([]);
-    await tasks.run("req_test");
+    await Promise.all([tasks.run(), tasks.run()]);
+    await tasks.run();
     expect(ran).toEqual(["settle", "log"]);
   });
 });

@@ -1,0 +1,314 @@
+/**
+ * `npm run bench`: sluice against the floor, measured in one run on this machine.
+ *
+ *   direct  the upstream fixture (demo upstream, answering in 20 ms), called directly
+ *   proxy   the same through a bare node:http pass-through proxy: the limit for a Node gateway
+ *   sluice  the local stack with a real key, a priced model, holds, settlement and logs on
+ *
+ * Each runs in its own process, as does the load: a sub-millisecond latency client at
+ * concurrency 1, autocannon at 32. Every figure is a ratio or a difference against a
+ * baseline from this same run. Results are printed and written to bench/results/.
+ */
+import { type ChildProcess, execFile, fork } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { promisify } from "node:util";
+import { coldStart } from "./perf/cold-start";
+import { coreCpuPerRequest } from "./perf/core";
+import { percentile } from "./stats";
+
+const run = promisify(execFile);
+const LATENCY_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 500);
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const LOAD_CONCURRENCY = 32;
+const UPSTREAM_LATENCY_MS = 20;
+
+/** A benchmark process: where it listens, and how to ask it things. */
+interface Child {
+  info: Record<string, string | number | undefined>;
+  ask<T>(question: string, ...args: unknown[]): Promise<T>;
+  process: ChildProcess;
+}
+
+async function startChild(file: string, env: Record<string, string>): Promise<Child> {
+  const child = fork(file, [], {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  let nextId = 0;
+  const waiting = new Map<number, (answer: unknown) => void>();
+  const info = await new Promise<Child["info"]>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${file} exited with ${code}`)));
+    child.on("message", (message: { ready?: Child["info"]; id?: number; answer?: unknown }) => {
+      if (message.ready) resolve(message.ready);
+      else if (message.id !== undefined) waiting.get(message.id)?.(message.answer);
+    });
+  });
+  return {
+    info,
+    process: child,
+    ask: <T>(question: string, ...args: unknown[]) =>
+      new Promise<T>((resolve) => {
+        const id = nextId++;
+        waiting.set(id, (answer) => resolve(answer as T));
+        child.send({ id, ask: question, args });
+      }),
+  };
+}
+
+interface Target {
+  name: "direct" | "proxy" | "sluice";
+  url: string;
+  key?: string;
+  child?: Child;
+}
+
+/** The three targets at concurrency 1, taking turns request by request. */
+async function latencies(targets: Target[], stream: boolean) {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", "bench/perf/client.ts"], {
+    env: {
+      ...process.env,
+      TARGETS: JSON.stringify(targets.map(({ name, url, key }) => ({ name, url, key }))),
+      STREAM: String(stream),
+      COUNT: String(LATENCY_REQUESTS),
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const samples = JSON.parse(stdout) as Record<
+    string,
+    { ttfb: number[]; total: number[]; errors: number }
+  >;
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, s]) => [
+      name,
+      {
+        p50: percentile(s.total, 50),
+        p99: percentile(s.total, 99),
+        ttfbP50: percentile(s.ttfb, 50),
+        errors: s.errors,
+      },
+    ]),
+  );
+}
+
+/** CPU seconds of a process so far: its own account, or /proc for DynamoDB Local's JVM. */
+async function cpuSeconds(child: Child | undefined, pid?: number): Promise<number> {
+  if (child) {
+    const usage = await child.ask<{ user: number; system: number }>("cpu");
+    return (usage.user + usage.system) / 1e6;
+  }
+  if (!pid) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+}
+
+async function load(target: Target, stream: boolean, dynamoPid?: number) {
+  const body = JSON.stringify({
+    model: "gpt-4o-mini",
+    stream,
+    max_tokens: 16,
+    messages: [{ role: "user", content: "Hi" }],
+  });
+  const cpuBefore = await cpuSeconds(target.child);
+  const dynamoBefore = await cpuSeconds(undefined, dynamoPid);
+  const { stdout } = await run(
+    process.execPath,
+    [
+      "node_modules/autocannon/autocannon.js",
+      "-c",
+      String(LOAD_CONCURRENCY),
+      "-d",
+      String(LOAD_SECONDS),
+      "-m",
+      "POST",
+      "-H",
+      "content-type=application/json",
+      ...(target.key ? ["-H", `authorization=Bearer ${target.key}`] : []),
+      "-b",
+      body,
+      "-j",
+      `${target.url}/chat/completions`,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const result = JSON.parse(stdout);
+  const cpu = (await cpuSeconds(target.child)) - cpuBefore;
+  const dynamoCpu = (await cpuSeconds(undefined, dynamoPid)) - dynamoBefore;
+  const requests = result.requests.total as number;
+  return {
+    requestsPerSecond: result.requests.average as number,
+    p50: result.latency.p50 as number,
+    p99: result.latency.p99 as number,
+    errors: (result.errors as number) + (result.timeouts as number) + (result.non2xx as number),
+    cpuMsPerRequest: target.child ? (cpu * 1000) / requests : null,
+    dynamoCpuMsPerRequest: dynamoPid ? (dynamoCpu * 1000) / requests : null,
+  };
+}
+
+async function main(): Promise<void> {
+  const upstream = await startChild("bench/perf/upstream.ts", {
+    UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
+  });
+  const upstreamUrl = String(upstream.info.url);
+  const proxy = await startChild("bench/perf/proxy.ts", { UPSTREAM_URL: upstreamUrl });
+  const sluice = await startChild("bench/perf/sluice.ts", { UPSTREAM_URL: upstreamUrl });
+  const dynamoPid = Number(sluice.info.dynamoPid) || undefined;
+  const targets: Target[] = [
+    { name: "direct", url: upstreamUrl },
+    { name: "proxy", url: String(proxy.info.url), child: proxy },
+    { name: "sluice", url: String(sluice.info.url), key: String(sluice.info.key), child: sluice },
+  ];
+  try {
+    const scenarios: Record<string, unknown> = {};
+    for (const stream of [false, true]) {
+      const kind = stream ? "stream" : "plain";
+      const atOne = await latencies(targets, stream);
+      const atMany: Record<string, Awaited<ReturnType<typeof load>>> = {};
+      for (const target of targets)
+        atMany[target.name] = await load(
+          target,
+          stream,
+          target.name === "sluice" ? dynamoPid : undefined,
+        );
+      scenarios[kind] = { concurrency1: atOne, [`concurrency${LOAD_CONCURRENCY}`]: atMany };
+    }
+    const dynamoCalls = {
+      plain: await sluice.ask("dynamoCalls", false, 50),
+      stream: await sluice.ask("dynamoCalls", true, 50),
+    };
+    const cold = coldStart();
+    const core = await coreCpuPerRequest();
+    const report = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      upstreamLatencyMs: UPSTREAM_LATENCY_MS,
+      latencyRequests: LATENCY_REQUESTS,
+      loadSeconds: LOAD_SECONDS,
+      scenarios,
+      dynamoCalls,
+      coreCpuMicrosPerRequest: core.cpuMicros,
+      coldStart: cold,
+    };
+    print(report);
+    mkdirSync("bench/results", { recursive: true });
+    const file = `bench/results/perf-${report.date.replace(/[:.]/g, "-")}.json`;
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\n  written to ${file}`);
+  } finally {
+    for (const child of [sluice, proxy, upstream]) {
+      child.process.send({ ask: "stop" });
+      await new Promise((resolve) => child.process.once("exit", resolve));
+    }
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the report is printed field by field.
+function print(report: any): void {
+  const ms = (n: number | null) => (n === null ? "—" : n.toFixed(2));
+  const line = (label: string, ...cells: string[]) =>
+    console.log(`  ${label.padEnd(38)}${cells.map((c) => c.padStart(10)).join("")}`);
+  console.log(
+    `\nsluice performance, ${report.cpus} × ${report.cpuModel}, Node ${report.node}, upstream answering in ${report.upstreamLatencyMs} ms\n`,
+  );
+  for (const kind of ["plain", "stream"]) {
+    const one = report.scenarios[kind].concurrency1;
+    const many = report.scenarios[kind][`concurrency${LOAD_CONCURRENCY}`];
+    console.log(`${kind === "plain" ? "Non-streamed" : "Streamed"} chat`);
+    line("", "direct", "proxy", "sluice");
+    line("c=1  p50 latency (ms)", ms(one.direct.p50), ms(one.proxy.p50), ms(one.sluice.p50));
+    line("c=1  p99 latency (ms)", ms(one.direct.p99), ms(one.proxy.p99), ms(one.sluice.p99));
+    line(
+      "c=1  p50 added over direct (ms)",
+      "",
+      ms(one.proxy.p50 - one.direct.p50),
+      ms(one.sluice.p50 - one.direct.p50),
+    );
+    line(
+      "c=1  p99 added over direct (ms)",
+      "",
+      ms(one.proxy.p99 - one.direct.p99),
+      ms(one.sluice.p99 - one.direct.p99),
+    );
+    if (kind === "stream") {
+      line(
+        "c=1  p50 first byte (ms)",
+        ms(one.direct.ttfbP50),
+        ms(one.proxy.ttfbP50),
+        ms(one.sluice.ttfbP50),
+      );
+      line(
+        "c=1  first byte later than direct (ms)",
+        "",
+        ms(one.proxy.ttfbP50 - one.direct.ttfbP50),
+        ms(one.sluice.ttfbP50 - one.direct.ttfbP50),
+      );
+    }
+    line(
+      `c=${LOAD_CONCURRENCY} requests/s`,
+      many.direct.requestsPerSecond.toFixed(0),
+      many.proxy.requestsPerSecond.toFixed(0),
+      many.sluice.requestsPerSecond.toFixed(0),
+    );
+    line(
+      `c=${LOAD_CONCURRENCY} p50 / p99 latency (ms)`,
+      `${many.direct.p50}/${many.direct.p99}`,
+      `${many.proxy.p50}/${many.proxy.p99}`,
+      `${many.sluice.p50}/${many.sluice.p99}`,
+    );
+    line(
+      `c=${LOAD_CONCURRENCY} CPU per request (ms)`,
+      "",
+      ms(many.proxy.cpuMsPerRequest),
+      ms(many.sluice.cpuMsPerRequest),
+    );
+    line(
+      `c=${LOAD_CONCURRENCY} sluice CPU / proxy CPU`,
+      "",
+      "",
+      (many.sluice.cpuMsPerRequest / many.proxy.cpuMsPerRequest).toFixed(2),
+    );
+    line(
+      `c=${LOAD_CONCURRENCY} DynamoDB Local CPU per request (ms)`,
+      "",
+      "",
+      ms(many.sluice.dynamoCpuMsPerRequest),
+    );
+    line(
+      "errors (c=1 + c=32)",
+      String(one.direct.errors + many.direct.errors),
+      String(one.proxy.errors + many.proxy.errors),
+      String(one.sluice.errors + many.sluice.errors),
+    );
+    console.log("");
+  }
+  console.log("DynamoDB calls per request, warm");
+  line("", "before 1st", "after last");
+  for (const kind of ["plain", "stream"]) {
+    line(
+      kind,
+      ms(report.dynamoCalls[kind].beforeFirstByte),
+      ms(report.dynamoCalls[kind].afterLastByte),
+    );
+  }
+  console.log(
+    `\nsluice's own logic per request, I/O stubbed in-process: ${report.coreCpuMicrosPerRequest.toFixed(0)} µs of CPU`,
+  );
+  console.log(
+    `\nCold start (import in a fresh process; an empty script takes ${report.coldStart.emptyScriptMs.toFixed(0)} ms)`,
+  );
+  line("", "KB min.", "import ms");
+  for (const [name, bundle] of Object.entries(report.coldStart.functions) as [
+    string,
+    { bytes: number; importMs: number },
+  ][]) {
+    line(name, (bundle.bytes / 1024).toFixed(1), `+${bundle.importMs.toFixed(0)}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

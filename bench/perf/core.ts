@@ -1,0 +1,142 @@
+/**
+ * sluice's own work per request, without any I/O: the real API (routing, auth, pricing,
+ * hold, relay, settlement, usage log) called in-process, its DynamoDB and upstream replaced
+ * by in-memory stand-ins that answer at once. What is left is the CPU of sluice's logic.
+ */
+import { createApi } from "../../shared/api";
+import { hashSecret } from "../../shared/auth/secrets";
+import { loadSettings } from "../../shared/config/settings";
+import { JobQueue } from "../../shared/queue/queue";
+import type { UpstreamFetch } from "../../shared/relay/upstream";
+import { createServices } from "../../shared/services";
+import { Blobs } from "../../shared/store/blobs";
+import type { DynamoTransport } from "../../shared/store/dynamo-transport";
+import { type Item, marshalItem, Table } from "../../shared/store/table";
+
+const KEY = `sk-${"a".repeat(48)}`;
+
+export async function coreCpuPerRequest(requests = 20_000): Promise<{ cpuMicros: number }> {
+  const items = new Map<string, Item>([
+    [
+      `KEY#${hashSecret(KEY)}|KEY`,
+      {
+        id: hashSecret(KEY),
+        userId: "u",
+        name: "bench",
+        status: "enabled",
+        masked: "sk-aaaa…aaaa",
+        createdTime: 0,
+        accessedTime: 0,
+        expiredTime: -1,
+        remainQuota: 0,
+        unlimitedQuota: true,
+        usedQuota: 0,
+        models: null,
+      },
+    ],
+    [
+      "USER#u|PROFILE",
+      {
+        id: "u",
+        name: "bench",
+        role: "user",
+        group: "default",
+        status: "enabled",
+        createdAt: 0,
+        freeBase: 0,
+        bonusBase: 0,
+        paidBase: 1e12,
+        usedAtBase: 0,
+        available: 1e12,
+        usedQuota: 0,
+        requestCount: 0,
+      },
+    ],
+  ]);
+  const channel = {
+    id: "c",
+    type: "openai",
+    name: "c",
+    baseUrl: "http://upstream/v1",
+    key: "",
+    models: ["gpt-4o-mini"],
+    modelMapping: {},
+    priority: 0,
+    weight: 1,
+    status: "enabled",
+    disabledReason: null,
+    failureCount: 0,
+    config: {},
+    createdAt: 0,
+  };
+  const dynamo: DynamoTransport = {
+    async send(operation, input) {
+      if (operation === "GetItem") {
+        const key = input.Key as Record<string, { S: string }>;
+        const item = items.get(`${key.pk?.S}|${key.sk?.S}`);
+        return item ? { Item: marshalItem(item) } : {};
+      }
+      if (operation === "Query") return { Items: [marshalItem(channel)] };
+      return {};
+    },
+  };
+  const answer = JSON.stringify({
+    id: "chatcmpl-1",
+    object: "chat.completion",
+    created: 1,
+    model: "gpt-4o-mini",
+    choices: [
+      { index: 0, message: { role: "assistant", content: "Hello there" }, finish_reason: "stop" },
+    ],
+    usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+  });
+  const upstream: UpstreamFetch = async () => ({
+    status: 200,
+    ok: true,
+    headers: { get: () => "application/json" },
+    body: null,
+    text: async () => answer,
+    arrayBuffer: async () => new TextEncoder().encode(answer).buffer as ArrayBuffer,
+  });
+  const unused = async (): Promise<never> => {
+    throw new Error("not used by chat completions");
+  };
+  const api = createApi(
+    createServices({
+      table: new Table(dynamo, "bench"),
+      blobs: new Blobs(unused, "bench"),
+      queue: new JobQueue(unused, "bench"),
+      settings: loadSettings({}),
+      fetch: upstream,
+    }),
+  );
+  const body = new TextEncoder().encode(
+    JSON.stringify({
+      model: "gpt-4o-mini",
+      max_tokens: 16,
+      messages: [{ role: "user", content: "Hi" }],
+    }),
+  );
+  const once = async () => {
+    const tasks: (() => Promise<unknown>)[] = [];
+    const response = await api(
+      {
+        id: "req_bench",
+        method: "POST",
+        path: "/v1/chat/completions",
+        query: new URLSearchParams(),
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body,
+        receivedAt: performance.now(),
+      },
+      { afterResponse: (task) => tasks.push(task) },
+    );
+    await Promise.all(tasks.map((task) => task()));
+    if (response.status !== 200) throw new Error(`the core answered ${response.status}`);
+  };
+  for (let i = 0; i < 2_000; i++) await once();
+  const before = process.cpuUsage();
+  for (let i = 0; i < requests; i++) await once();
+  const used = process.cpuUsage(before);
+  return { cpuMicros: (used.user + used.system) / requests };
+}

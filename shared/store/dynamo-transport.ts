@@ -1,0 +1,59 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+
+/** The DynamoDB operations sluice uses (wire names of the JSON protocol). */
+export type DynamoOperation =
+  | "GetItem"
+  | "PutItem"
+  | "UpdateItem"
+  | "DeleteItem"
+  | "Query"
+  | "TransactWriteItems";
+
+/**
+ * Sends one DynamoDB request: input and output are the JSON of DynamoDB's own protocol
+ * (the same shapes the AWS SDK's commands take). Two implementations: the AWS SDK client
+ * (tools, tests), and a lean signed HTTP client for the functions' hot path.
+ */
+export interface DynamoTransport {
+  send(
+    operation: DynamoOperation,
+    input: Record<string, unknown>,
+  ): Promise<Record<string, unknown>>;
+  destroy?(): void;
+}
+
+/**
+ * An error DynamoDB answered with. `name` is its short type (ConditionalCheckFailedException,
+ * TransactionCanceledException, …), as the AWS SDK names its errors too.
+ */
+export class DynamoServiceError extends Error {
+  constructor(
+    name: string,
+    message: string,
+    readonly CancellationReasons?: { Code?: string }[],
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** The AWS SDK's client behind the transport interface; its commands load on first use. */
+export function sdkTransport(client: DynamoDBClient): DynamoTransport {
+  return {
+    async send(operation, input) {
+      const sdk = await import("@aws-sdk/client-dynamodb");
+      const Command = {
+        GetItem: sdk.GetItemCommand,
+        PutItem: sdk.PutItemCommand,
+        UpdateItem: sdk.UpdateItemCommand,
+        DeleteItem: sdk.DeleteItemCommand,
+        Query: sdk.QueryCommand,
+        TransactWriteItems: sdk.TransactWriteItemsCommand,
+      }[operation] as new (
+        input: never,
+      ) => Parameters<DynamoDBClient["send"]>[0];
+      return (await client.send(new Command(input as never))) as unknown as Record<string, unknown>;
+    },
+    destroy: () => client.destroy(),
+  };
+}
