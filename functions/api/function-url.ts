@@ -36,19 +36,17 @@ export interface StreamingResult {
 }
 
 /**
- * Turns a core response into middy's streaming result. `abandoned` is called if the body
- * stream closes before it was read to the end (the client went away): then middy's
- * requestEnd never comes, and the after-response work must start from here.
+ * Turns a core response into middy's streaming result, and a promise that settles once its
+ * body stream has closed: read to the end, or destroyed because the client went away (the
+ * relay has then finished and registered its settlement).
  */
-export function toStreamingResult(
-  response: GatewayResponse,
-  abandoned: () => void,
-): StreamingResult {
+export function toStreamingResult(response: GatewayResponse): {
+  result: StreamingResult;
+  closed: Promise<void>;
+} {
   const body = toReadable(response.body);
-  body.once("close", () => {
-    if (!body.readableEnded) abandoned();
-  });
-  return { statusCode: response.status, headers: response.headers, body };
+  const closed = new Promise<void>((resolve) => body.once("close", () => resolve()));
+  return { result: { statusCode: response.status, headers: response.headers, body }, closed };
 }
 
 function toReadable(body: GatewayResponse["body"]): Readable {

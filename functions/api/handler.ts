@@ -1,5 +1,5 @@
 import middy from "@middy/core";
-import type { Context, LambdaFunctionURLEvent } from "aws-lambda";
+import type { Context, LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
 import { createApi } from "../../shared/api";
 import { functionServices } from "../adapters/services";
 import {
@@ -13,22 +13,40 @@ import {
 // by every invocation it serves.
 const api = createApi(functionServices());
 
-/** Per invocation: its settlement and logs, to run once the body has gone out. */
-const afterBody = new WeakMap<Context, AfterResponseTasks>();
+/** Per invocation: its settlement and logs, and when the response body has closed. */
+const afterBody = new WeakMap<Context, { tasks: AfterResponseTasks; bodyClosed: Promise<void> }>();
 
 /**
- * The function URL handler, streamed (InvokeMode RESPONSE_STREAM). middy pipes the body to
- * the client and then calls requestEnd, where the after-response tasks (settlement, logs)
- * run; the invocation ends only after them. If the client goes away mid-body, they start as
- * soon as the body stream closes.
+ * middy pipes the core's response to the function URL (InvokeMode RESPONSE_STREAM). Its
+ * types describe the unstreamed (event, context) signature; streamed, it takes the stream.
  */
-export const handler = middy<LambdaFunctionURLEvent, StreamingResult>({
+const streamResponse = middy<LambdaFunctionURLEvent, StreamingResult>({
   streamifyResponse: true,
-  requestEnd: (request) => afterBody.get(request.context)?.run(),
 }).handler(async (event, context) => {
   const request = toGatewayRequest(event, performance.now());
   const tasks = new AfterResponseTasks(request.id);
-  afterBody.set(context, tasks);
   const response = await api(request, tasks);
-  return toStreamingResult(response, () => void tasks.run());
-});
+  const { result, closed } = toStreamingResult(response);
+  afterBody.set(context, { tasks, bodyClosed: closed });
+  return result;
+}) as unknown as StreamifyHandler<LambdaFunctionURLEvent>;
+
+/**
+ * The function URL handler. The after-response tasks (settlement, logs) run once the body
+ * stream has closed — read to the end, or torn down because the client went away (then
+ * middy's pipeline rejects and its own requestEnd hook never runs) — and the invocation
+ * ends only after them, so Lambda cannot freeze it with a hold unsettled.
+ */
+export const handler: StreamifyHandler<LambdaFunctionURLEvent> = awslambda.streamifyResponse(
+  async (event, responseStream, context) => {
+    try {
+      await streamResponse(event, responseStream, context);
+    } finally {
+      const invocation = afterBody.get(context);
+      if (invocation) {
+        await invocation.bodyClosed;
+        await invocation.tasks.run();
+      }
+    }
+  },
+);

@@ -8,19 +8,23 @@ import { functionServices } from "../adapters/services";
 const worker = createWorker(batchSteps(functionServices()));
 
 /** Time kept back at the end of an invocation to record results and queue the rest. */
-const SAFETY_MS = 30_000;
+const RECORD_MS = 15_000;
+/** Lines started later than this before the hard deadline might not finish: none start. */
+const LINE_MS = 60_000;
 
 /**
  * Consumes the batch queue. Each message is handled on its own; the ones that fail are
  * reported as batch item failures, so SQS redelivers only those (ReportBatchItemFailures).
  */
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) => {
-  const deadline = Date.now() + Math.max(context.getRemainingTimeInMillis() - SAFETY_MS, 5_000);
+  const hardDeadline = Date.now() + Math.max(context.getRemainingTimeInMillis() - RECORD_MS, 5_000);
+  const deadline = Math.max(hardDeadline - LINE_MS, Date.now());
   const batchItemFailures: SQSBatchItemFailure[] = [];
   for (const record of event.Records) {
     try {
       await worker.handle(record.body, {
         deadline,
+        hardDeadline,
         owner: `${context.awsRequestId}:${randomUUID()}`,
       });
     } catch (err) {

@@ -48,7 +48,12 @@ export async function startFunctionUrlServer(options: {
   const { handler } = options;
   if (!isStreamingHandler(handler)) throw new Error("the API handler is not a streaming handler");
   const server = createServer((req, res) => {
-    void serve(req, res, handler, options.functionName, options.observer ?? {});
+    // A client that drops an upload mid-body rejects the body read: that must not end the
+    // server, only this request.
+    serve(req, res, handler, options.functionName, options.observer ?? {}).catch((err) => {
+      if (!res.destroyed) console.error(`[function-url] ${options.functionName}:`, err);
+      res.destroy();
+    });
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) =>

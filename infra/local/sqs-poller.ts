@@ -94,12 +94,17 @@ async function invoke(
   }
   const done = messages.filter((m) => m.MessageId && !failed.has(m.MessageId));
   if (done.length === 0) return;
-  await options.sqs.send(
-    new DeleteMessageBatchCommand({
-      QueueUrl: options.queueUrl,
-      Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-    }),
-  );
+  try {
+    await options.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+  } catch (err) {
+    // As with Lambda's event source: undeleted messages come back, and steps are idempotent.
+    console.error("[sqs-poller] delete failed:", err);
+  }
 }
 
 function toRecord(message: Message, queueArn: string): SQSRecord {

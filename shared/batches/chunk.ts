@@ -1,7 +1,8 @@
 import type { KeyPrincipal } from "../auth/authenticate";
+import type { StepContext } from "../queue/worker";
 import type { Services } from "../services";
 import { type BatchRecord, FINAL_STATUSES } from "../store/batches";
-import { runLine } from "./line";
+import { type RanLine, runLine } from "./line";
 import { chunkBlobKey } from "./plan";
 import type { BatchLine } from "./validate";
 
@@ -19,7 +20,7 @@ export async function runChunk(
   services: Services,
   batchId: string,
   index: number,
-  context: { deadline: number; owner: string },
+  context: StepContext,
 ): Promise<void> {
   const batch = await services.batches.get(batchId);
   const chunk = await services.batches.getChunk(batchId, index);
@@ -31,24 +32,56 @@ export async function runChunk(
     // Another worker is running it: this delivery fails and comes back after the visibility timeout.
     throw new Error(`chunk ${index} of ${batchId} is being run by another worker`);
   }
+  let continueAfterSeconds: number | undefined;
   try {
-    const done = new Set(
-      (await services.batches.results(batchId, index)).map((result) => result.line),
-    );
-    const todo = (await chunkLines(services, batchId, index)).filter(
-      (line) => !done.has(line.line),
-    );
-    const principal = await loadPrincipal(services, batch);
-    const stopping = stopCheck(services, batch);
-    let rateLimited = false;
+    continueAfterSeconds = await runLeasedChunk(services, batch, index, context);
+  } finally {
+    await services.batches.releaseChunk(batchId, index, context.owner);
+  }
+  // Queued only once the lease is free, so the next delivery can take the chunk at once.
+  if (continueAfterSeconds !== undefined) {
+    await services.queue.send({ type: "batch.chunk", batchId, chunk: index }, continueAfterSeconds);
+  }
+}
 
+/**
+ * The work of runChunk once it holds the lease. Returns the delay after which a new
+ * delivery should carry on, or undefined when the chunk is finished.
+ */
+async function runLeasedChunk(
+  services: Services,
+  batch: BatchRecord,
+  index: number,
+  context: StepContext,
+): Promise<number | undefined> {
+  const batchId = batch.id;
+  const done = new Set(
+    (await services.batches.results(batchId, index)).map((result) => result.line),
+  );
+  const todo = (await chunkLines(services, batchId, index)).filter((line) => !done.has(line.line));
+  const principal = await loadPrincipal(services, batch);
+  const stopping = stopCheck(services, batch);
+  let rateLimited = false;
+  // Lines still running at the hard deadline are cancelled; they run again next delivery.
+  const running = new Set<AbortController>();
+  const cutOff = setTimeout(
+    () => {
+      for (const line of running) line.abort();
+    },
+    Math.max(0, context.hardDeadline - Date.now()),
+  );
+  try {
     await forEachConcurrently(todo, services.settings.batches.lineConcurrency, async (line) => {
       for (let backoff = 1_000; ; backoff = Math.min(backoff * 2, 30_000)) {
         if ((await stopping()) || Date.now() >= context.deadline) return;
-        const ran = await runLine(services, principal, batch, index, line);
+        const cancel = new AbortController();
+        running.add(cancel);
+        const ran = await runLine(services, principal, batch, index, line, cancel.signal).finally(
+          () => running.delete(cancel),
+        );
+        if (ran === "deferred") return;
         if (ran !== "rate_limited") {
-          if (await services.batches.putResult(ran.result, resultsTtl(services, batch)))
-            await ran.afterRecorded();
+          await record(services, batch, ran);
           return;
         }
         if (Date.now() + backoff >= context.deadline) {
@@ -58,29 +91,44 @@ export async function runChunk(
         await new Promise((resolve) => setTimeout(resolve, backoff));
       }
     });
-
-    const results = await services.batches.results(batchId, index);
-    if (results.length < todo.length + done.size && !(await stopping())) {
-      // Out of time (or rate limited): the next delivery carries on where this one stopped.
-      await services.queue.send(
-        { type: "batch.chunk", batchId, chunk: index },
-        rateLimited ? 30 : 0,
-      );
-      return;
-    }
-    const finished = await services.batches.finishChunk(batchId, index, {
-      completed: results.filter((r) => r.ok).length,
-      failed: results.filter((r) => !r.ok).length,
-      inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
-      outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
-    });
-    const after = finished ? await services.batches.get(batchId) : undefined;
-    if (after && after.chunkCount !== null && after.chunksDone >= after.chunkCount) {
-      await services.queue.send({ type: "batch.finalize", batchId });
-    }
   } finally {
-    await services.batches.releaseChunk(batchId, index, context.owner);
+    clearTimeout(cutOff);
   }
+
+  const results = await services.batches.results(batchId, index);
+  if (results.length < todo.length + done.size && !(await stopping())) {
+    // Out of time (or rate limited): the next delivery carries on where this one stopped.
+    return rateLimited ? 30 : 0;
+  }
+  // Every line ran, or the batch stopped: the chunk is finished with what it has.
+  const finished = await services.batches.finishChunk(batchId, index, {
+    completed: results.filter((r) => r.ok).length,
+    failed: results.filter((r) => !r.ok).length,
+    inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
+    outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
+  });
+  const after = finished ? await services.batches.get(batchId) : undefined;
+  if (after && after.chunkCount !== null && after.chunksDone >= after.chunkCount) {
+    await services.queue.send({ type: "batch.finalize", batchId });
+  }
+  return undefined;
+}
+
+/**
+ * Records a line's result, then settles it. A line recorded already (a duplicate run) or
+ * whose record failed gives its holds back: a recorded line is billed by the run that
+ * recorded it, an unrecorded one by the run that records it later.
+ */
+async function record(services: Services, batch: BatchRecord, ran: RanLine): Promise<void> {
+  let recorded: boolean;
+  try {
+    recorded = await services.batches.putResult(ran.result, resultsTtl(services, batch));
+  } catch (err) {
+    // Should the write have landed after all, the line goes unbilled: never twice.
+    await ran.notRecorded();
+    throw err;
+  }
+  await (recorded ? ran.afterRecorded() : ran.notRecorded());
 }
 
 /** The lines of a chunk, as planning wrote them. */

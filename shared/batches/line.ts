@@ -1,10 +1,16 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { checkKeyUsable } from "../auth/authenticate";
 import { randomString } from "../auth/secrets";
-import { errorResponse } from "../http/dispatch";
+import type { Charge } from "../billing/charge";
+import { errorResponse, releaseOnFailure } from "../http/dispatch";
 import type { Route } from "../http/route";
 import { Timing } from "../http/timing";
-import { type GatewayRequest, type GatewayResponse, isStreamBody } from "../http/types";
+import {
+  type GatewayRequest,
+  type GatewayResponse,
+  isStreamBody,
+  type RequestContext,
+} from "../http/types";
 import { createChatCompletion } from "../openai/chat-completions";
 import { createCompletion } from "../openai/completions";
 import { createEmbedding } from "../openai/embeddings";
@@ -19,10 +25,14 @@ const LINE_ROUTES: Record<string, Route> = {
   "/v1/embeddings": createEmbedding,
 };
 
-/** A line that ran: its result, and the work (settlement) to do once it is recorded. */
+/**
+ * A line that ran: its result, the work (settlement) to do once it is recorded, and what
+ * to do instead when it is not (give its holds back: the line will run again or ran already).
+ */
 export interface RanLine {
   result: LineResult;
   afterRecorded: () => Promise<void>;
+  notRecorded: () => Promise<void>;
 }
 
 const encoder = new TextEncoder();
@@ -31,7 +41,8 @@ const decoder = new TextDecoder();
 /**
  * Runs one batch line through the API's own route handler, billed to the key that created
  * the batch at the batch discount (never an HTTP call to sluice itself). "rate_limited" when
- * every upstream said 429: the line has to wait, it has not failed.
+ * every upstream said 429: the line has to wait, it has not failed. "deferred" when `signal`
+ * aborted it (the worker is out of time): it did not run and will run again.
  */
 export async function runLine(
   services: Services,
@@ -39,7 +50,8 @@ export async function runLine(
   batch: BatchRecord,
   chunk: number,
   line: BatchLine,
-): Promise<RanLine | "rate_limited"> {
+  signal?: AbortSignal,
+): Promise<RanLine | "rate_limited" | "deferred"> {
   const request: GatewayRequest = {
     id: `req_${randomString(24)}`,
     method: "POST",
@@ -48,8 +60,11 @@ export async function runLine(
     headers: { "content-type": "application/json" },
     body: encoder.encode(JSON.stringify(line.body)),
     receivedAt: performance.now(),
+    signal,
   };
   const tasks: (() => Promise<unknown>)[] = [];
+  const context: RequestContext = { afterResponse: (task) => tasks.push(task) };
+  const charges: Charge[] = [];
   const route = LINE_ROUTES[batch.endpoint];
   let response: GatewayResponse;
   try {
@@ -60,17 +75,28 @@ export async function runLine(
       params: {},
       principal,
       services,
-      context: { afterResponse: (task) => tasks.push(task) },
+      context,
       timing: new Timing(request.receivedAt),
       batchId: batch.id,
+      onCharge: (charge) => charges.push(charge),
     });
   } catch (err) {
     response = errorResponse(err, request);
+    releaseOnFailure(charges, response.status, context);
   }
   const body = parseBody(await bodyText(response));
   const runTasks = async () => {
     await Promise.all(tasks.map((task) => task()));
   };
+  // A charge settles at most once, so releasing after a settlement changes nothing.
+  const releaseCharges = async () => {
+    await Promise.all(charges.map((charge) => charge.release(response.status)));
+  };
+  if (signal?.aborted) {
+    await releaseCharges();
+    await runTasks();
+    return "deferred";
+  }
   if (response.status === 429 && body?.error?.code === "rate_limit_exceeded") {
     await runTasks();
     return "rate_limited";
@@ -94,6 +120,10 @@ export async function runLine(
       outputTokens: Number(usage.completion_tokens ?? 0),
     },
     afterRecorded: runTasks,
+    notRecorded: async () => {
+      await releaseCharges();
+      await runTasks();
+    },
   };
 }
 

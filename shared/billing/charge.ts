@@ -16,6 +16,7 @@ export interface ChargeContext {
   receivedAt: number;
   /** Batch lines are billed with the batch discount. */
   batchId?: string;
+  onCharge?: (charge: Charge) => void;
 }
 
 export interface ChargeRequest {
@@ -41,6 +42,7 @@ export function chargeContext(call: Call<KeyPrincipal>): ChargeContext {
     requestId: call.request.id,
     receivedAt: call.request.receivedAt,
     batchId: call.batchId,
+    onCharge: call.onCharge,
   };
 }
 
@@ -66,7 +68,7 @@ export class Charge {
     return costInUnits(this.price, metered, this.multipliers);
   }
 
-  /** Settles to what was actually consumed and logs the call. Idempotent. */
+  /** Settles to what was actually consumed and logs the call; runs at most once. */
   async settle(
     metered: Metered,
     result: { status: number; outcome: CallOutcome; channelId?: string },
@@ -137,6 +139,7 @@ export async function holdWhileOpening<U extends { abort(): void }>(
     throw err;
   }
   const charge = new Charge(context, request, price, multipliers, hold);
+  context.onCharge?.(charge);
   try {
     return { charge, upstream: await (opening ?? open()) };
   } catch (err) {

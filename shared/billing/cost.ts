@@ -46,6 +46,11 @@ const MICRO = 1_000_000n;
 /** One quota unit is $0.000002 = 2,000,000 pico-dollars. */
 const PICO_USD_PER_UNIT = 2_000_000n;
 
+/** A metered count as an exact integer: never negative, a fraction rounds up. */
+function count(value: number | undefined): bigint {
+  return value && value > 0 ? BigInt(Math.ceil(value)) : 0n;
+}
+
 /** Prices and multipliers are decimals; they are used as exact integers of millionths. */
 function micro(value: number): bigint {
   return BigInt(Math.round(value * 1e6));
@@ -63,19 +68,17 @@ export function costInUnits(
   if (price.free) return 0;
   // Pico-dollars: a price in USD per 1M tokens, in millionths, times tokens.
   let pico = 0n;
-  pico += BigInt(metered.promptTokens ?? 0) * micro(price.input ?? 0);
-  pico += BigInt(metered.completionTokens ?? 0) * micro(price.output ?? 0);
-  pico += BigInt(metered.ttsCharacters ?? 0) * micro(price.ttsPerMillionChars ?? 0);
+  pico += count(metered.promptTokens) * micro(price.input ?? 0);
+  pico += count(metered.completionTokens) * micro(price.output ?? 0);
+  pico += count(metered.ttsCharacters) * micro(price.ttsPerMillionChars ?? 0);
   if (metered.images) {
     const perImage = imagePrice(price, metered.images.size, metered.images.quality);
-    pico += BigInt(metered.images.count) * micro(perImage) * MICRO;
+    pico += count(metered.images.count) * micro(perImage) * MICRO;
   }
   let denominator = PICO_USD_PER_UNIT;
   if (metered.sttMilliseconds) {
     // USD per minute × ms: scale everything else by 60,000 to keep one denominator.
-    pico =
-      pico * 60_000n +
-      BigInt(Math.ceil(metered.sttMilliseconds)) * micro(price.sttPerMinute ?? 0) * MICRO;
+    pico = pico * 60_000n + count(metered.sttMilliseconds) * micro(price.sttPerMinute ?? 0) * MICRO;
     denominator *= 60_000n;
   }
   for (const multiplier of multipliers) {

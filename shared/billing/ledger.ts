@@ -36,6 +36,8 @@ export class QuotaLedger {
    * remain_quota. Both updates run at once; if either fails the other is given back.
    */
   async hold({ key, user }: KeyPrincipal, units: number): Promise<Hold> {
+    // A negative or fractional hold would credit the balance; callers validate, this guards.
+    if (!Number.isSafeInteger(units) || units < 0) throw new Error(`Invalid hold: ${units} units`);
     const hold: Hold = { userId: user.id, keyId: key.id, units, keyLimited: !key.unlimitedQuota };
     if (units === 0) return hold;
     const [onUser, onKey] = await Promise.allSettled([

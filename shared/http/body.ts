@@ -35,3 +35,25 @@ export function requireString(body: JsonObject, field: string): string {
   }
   return value;
 }
+
+/**
+ * A field that, when present, must be a whole number of at least `min`. Counts feed
+ * quota holds, so a fraction or a negative must never reach them.
+ */
+export function optionalCount(body: JsonObject, field: string, min = 1): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw badRequest(
+      `Invalid '${field}': expected an integer of at least ${min}.`,
+      field,
+      "invalid_value",
+    );
+  }
+  return value;
+}
+
+/** The objects in a value that should be an array of them; upstream JSON is not trusted. */
+export function objectsIn(value: unknown): JsonObject[] {
+  return Array.isArray(value) ? value.filter(isObject) : [];
+}

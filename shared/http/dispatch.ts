@@ -1,3 +1,4 @@
+import type { Charge } from "../billing/charge";
 import type { Services } from "../services";
 import { ApiError, serverError } from "./errors";
 import type { Call, Route } from "./route";
@@ -19,6 +20,7 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
   const router = new Router(routes);
   return async (request, context) => {
     const timing = new Timing(request.receivedAt);
+    const charges: Charge[] = [];
     let response: GatewayResponse;
     try {
       const match = router.match(request.method, request.path);
@@ -35,9 +37,11 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
         services,
         context,
         timing,
+        onCharge: (charge) => charges.push(charge),
       });
     } catch (err) {
       response = errorResponse(err, request);
+      releaseOnFailure(charges, response.status, context);
     }
     response.headers["x-request-id"] = request.id;
     response.headers["server-timing"] = timing.header();
@@ -55,6 +59,19 @@ async function run(route: Route, call: Call): Promise<GatewayResponse> {
     case "accessToken":
       return route.handle({ ...call, principal: await auth.accessToken(call.request) });
   }
+}
+
+/**
+ * A handler that failed after holding quota (say, on an upstream answer it could not
+ * read) must not keep the hold. A charge settles at most once, so one settled already
+ * stays settled.
+ */
+export function releaseOnFailure(
+  charges: readonly Charge[],
+  status: number,
+  context: RequestContext,
+): void {
+  for (const charge of charges) context.afterResponse(() => charge.release(status));
 }
 
 /** An error as a response: OpenAI's envelope, or one-api's on /api; 500 for the unexpected. */

@@ -13,6 +13,8 @@ export interface GatewayRequest {
   readonly body: Uint8Array;
   /** performance.now() when the edge received the request. */
   readonly receivedAt: number;
+  /** Aborted when the caller stops waiting (a batch worker out of time): the upstream call is cancelled. */
+  readonly signal?: AbortSignal;
 }
 
 /** A streamed body is any async iterable of bytes; the edge writes each chunk as it comes. */

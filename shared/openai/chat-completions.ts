@@ -1,5 +1,5 @@
 import { chatPromptText } from "../billing/tokens";
-import { isObject, type JsonObject } from "../http/body";
+import { isObject, objectsIn } from "../http/body";
 import { keyRoute } from "../http/route";
 import { type CompletionApi, relayCompletion } from "../relay/completion";
 
@@ -12,8 +12,7 @@ const chat: CompletionApi = {
     return { text, tokens: 0, parts: messages, images };
   },
   answerText(completion) {
-    const choices = Array.isArray(completion?.choices) ? (completion.choices as JsonObject[]) : [];
-    return choices
+    return objectsIn(completion?.choices)
       .map((choice) => {
         const message = isObject(choice.message) ? choice.message : {};
         const content = typeof message.content === "string" ? message.content : "";

@@ -1,4 +1,4 @@
-import type { JsonObject } from "../http/body";
+import { objectsIn } from "../http/body";
 import { keyRoute } from "../http/route";
 import { type CompletionApi, relayCompletion } from "../relay/completion";
 
@@ -20,8 +20,9 @@ const completions: CompletionApi = {
     return { text, tokens, parts: prompts.length, images: 0 };
   },
   answerText(completion) {
-    const choices = Array.isArray(completion?.choices) ? (completion.choices as JsonObject[]) : [];
-    return choices.map((choice) => (typeof choice.text === "string" ? choice.text : "")).join("");
+    return objectsIn(completion?.choices)
+      .map((choice) => (typeof choice.text === "string" ? choice.text : ""))
+      .join("");
   },
 };
 

@@ -1,6 +1,6 @@
 import { meteredFromUsage } from "../billing/charge";
 import { countTokens, TOKENS_PER_MESSAGE, upperTokenEstimate } from "../billing/tokens";
-import { isObject, type JsonObject, readJsonObject, requireString } from "../http/body";
+import { isObject, objectsIn, optionalCount, readJsonObject, requireString } from "../http/body";
 import { badRequest } from "../http/errors";
 import { json, rawJson } from "../http/responses";
 import { keyRoute } from "../http/route";
@@ -25,8 +25,11 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
   if (body.input !== undefined && typeof body.input !== "string")
     throw badRequest("'input' must be a string.", "input");
   const input = typeof body.input === "string" ? body.input : "";
+  const requestedChoices = optionalCount(body, "n");
   const n =
-    typeof body.n === "number" ? Math.min(body.n, call.services.settings.maxChoices) : undefined;
+    requestedChoices === undefined
+      ? undefined
+      : Math.min(requestedChoices, call.services.settings.maxChoices);
   const promptText = `${instruction}\n${input}`;
 
   const { charge, upstream } = await relay(call, {
@@ -56,7 +59,7 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
   });
   const bytes = await readUpstreamBody(call, upstream, charge);
   const answer = parseJsonObject(bytes);
-  const choices = Array.isArray(answer?.choices) ? (answer.choices as JsonObject[]) : [];
+  const choices = objectsIn(answer?.choices);
   const native = servesEditsNatively(upstream.channel);
   const texts = choices.map((choice) =>
     native

@@ -11,6 +11,11 @@ export interface QueueMessage {
 export interface StepContext {
   /** Epoch milliseconds by which the step should have stopped starting new work. */
   deadline: number;
+  /**
+   * Epoch milliseconds at which work still running is cancelled, leaving time to record
+   * what finished and queue the rest before the invocation is killed.
+   */
+  hardDeadline: number;
   /** Identifies this invocation (chunk leases). */
   owner: string;
 }

@@ -7,7 +7,13 @@ import {
   TOKENS_PER_MESSAGE,
   upperTokenEstimate,
 } from "../billing/tokens";
-import { isObject, type JsonObject, readJsonObject, requireString } from "../http/body";
+import {
+  isObject,
+  type JsonObject,
+  optionalCount,
+  readJsonObject,
+  requireString,
+} from "../http/body";
 import { upstreamFailed } from "../http/errors";
 import { eventStream, rawJson } from "../http/responses";
 import type { Call } from "../http/route";
@@ -48,6 +54,8 @@ export async function relayCompletion(
 ): Promise<GatewayResponse> {
   const body = readJsonObject(call.request);
   const model = requireString(body, "model");
+  for (const field of ["n", "best_of", "max_tokens", "max_completion_tokens"])
+    optionalCount(body, field);
   capChoices(body, call.services.settings.maxChoices);
   const stream = body.stream === true;
   const clientWantsUsage =

@@ -90,14 +90,16 @@ function upstreamOptions(call: Call<KeyPrincipal>): UpstreamOptions {
     timeoutMs: settings.upstreamTimeoutMs,
     retries: settings.upstreamRetries,
     timing: call.timing,
+    signal: call.request.signal,
     report: (channel, result) =>
       call.context.afterResponse(() => channelHealth.record(channel, result)),
   };
 }
 
 /**
- * Reads a whole upstream body, giving up after the idle timeout. If it cannot be read the
- * hold is released and the client gets a 502.
+ * Reads a whole upstream body, giving up when all of it has not arrived within the idle
+ * timeout (a whole-body limit here: nothing is relayed until it is complete). If it cannot
+ * be read the hold is released and the client gets a 502.
  */
 export async function readUpstreamBody(
   call: Call<KeyPrincipal>,

@@ -39,6 +39,8 @@ export interface UpstreamOptions {
   timing: Timing;
   /** Told how each attempt went (channel health). */
   report?: (channel: ChannelRecord, result: AttemptResult) => void;
+  /** Cancels the call, before or after the upstream answered: no further attempt starts. */
+  signal?: AbortSignal;
 }
 
 /** An upstream response whose status is 2xx and whose body has not been read yet. */
@@ -72,12 +74,16 @@ export async function openUpstream(
 ): Promise<OpenUpstream> {
   let last: AttemptFailure | undefined;
   const attempts = candidates.length === 0 ? 0 : 1 + options.retries;
+  const { signal } = options;
   for (let attempt = 0; attempt < attempts; attempt++) {
+    if (signal?.aborted) throw cancelled();
     const channel = candidates[attempt % candidates.length] as ChannelRecord;
     const upstreamModel = channel.modelMapping[model] ?? model;
     const http = adapterFor(channel.type).request(channel, build(upstreamModel, channel));
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new UpstreamTimeout()), options.timeoutMs);
+    const cancel = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", cancel, { once: true });
     try {
       const response = await options.timing.upstream(
         options.fetch(http.url, {
@@ -89,10 +95,14 @@ export async function openUpstream(
       );
       if (response.ok) {
         options.report?.(channel, { ok: true });
+        // The listener stays: cancelling must also stop the body being read.
         return { response, channel, upstreamModel, abort: () => controller.abort() };
       }
+      signal?.removeEventListener("abort", cancel);
       last = await failureFromResponse(response);
     } catch {
+      signal?.removeEventListener("abort", cancel);
+      if (signal?.aborted) throw cancelled();
       const timedOut = controller.signal.reason instanceof UpstreamTimeout;
       last = {
         error: upstreamFailed(
@@ -114,6 +124,15 @@ export async function openUpstream(
     if (!last.retryable) break;
   }
   throw last?.error ?? upstreamFailed();
+}
+
+function cancelled(): ApiError {
+  return new ApiError(
+    503,
+    "The request was cancelled before the upstream provider answered.",
+    "server_error",
+    "request_cancelled",
+  );
 }
 
 class UpstreamTimeout extends Error {

@@ -169,7 +169,8 @@ export class Table {
       };
     });
     // Transactions on an item that another write is touching are cancelled with
-    // TransactionConflict; they are rare here (admin actions), so a short retry suffices.
+    // TransactionConflict: admin actions rarely meet one, but chunks finishing at once all
+    // update their batch item. Retry with growing, jittered waits so they do not meet again.
     for (let attempt = 1; ; attempt++) {
       try {
         await this.send("TransactWriteItems", { TransactItems: items });
@@ -179,8 +180,9 @@ export class Table {
           err instanceof ConditionFailed
             ? false
             : cancellationReasons(err).includes("TransactionConflict");
-        if (!conflict || attempt === 5) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+        if (!conflict || attempt === 8) throw err;
+        const wait = 20 * 2 ** (attempt - 1) * (0.5 + Math.random());
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
   }

@@ -1,3 +1,4 @@
+import { isObject, type JsonObject, objectsIn } from "../http/body";
 import { isUsage, type Usage } from "../relay/usage";
 import type { SseRelay, StreamOutcome } from "./relay-stream";
 import { type SseEvent, sseData } from "./sse";
@@ -62,12 +63,13 @@ export class CompletionStreamRelay implements SseRelay {
       this.sawDone = true;
       return event.raw;
     }
-    let chunk: Record<string, unknown>;
+    let chunk: unknown;
     try {
       chunk = JSON.parse(data);
     } catch {
       return event.raw;
     }
+    if (!isObject(chunk)) return event.raw;
     let changed = false;
     if (isUsage(chunk.usage)) {
       this.usage = chunk.usage;
@@ -77,9 +79,10 @@ export class CompletionStreamRelay implements SseRelay {
         changed = true;
       }
     }
-    this.record(chunk.choices);
-    if (this.options.reduce && Array.isArray(chunk.choices) && chunk.choices.length > 0) {
-      return sseData(JSON.stringify(this.reduced(chunk.choices as Record<string, unknown>[])));
+    const choices = objectsIn(chunk.choices);
+    this.record(choices);
+    if (this.options.reduce && choices.length > 0) {
+      return sseData(JSON.stringify(this.reduced(choices)));
     }
     if (this.options.reportModel && typeof chunk.model === "string") {
       chunk.model = this.options.reportModel;
@@ -88,30 +91,27 @@ export class CompletionStreamRelay implements SseRelay {
     return changed ? sseData(JSON.stringify(chunk)) : event.raw;
   }
 
-  private record(choices: unknown): void {
-    if (!Array.isArray(choices)) return;
-    for (const choice of choices as Record<string, unknown>[]) {
+  private record(choices: JsonObject[]): void {
+    for (const choice of choices) {
       if (choice.finish_reason) this.sawFinishReason = true;
       if (this.options.kind === "text") {
         if (typeof choice.text === "string") this.deliveredText += choice.text;
         continue;
       }
-      const delta = choice.delta as Record<string, unknown> | undefined;
-      if (!delta) continue;
+      const delta = choice.delta;
+      if (!isObject(delta)) continue;
       if (typeof delta.content === "string") this.deliveredText += delta.content;
       if (typeof delta.refusal === "string") this.deliveredText += delta.refusal;
-      if (Array.isArray(delta.tool_calls)) {
-        for (const call of delta.tool_calls as {
-          function?: { name?: string; arguments?: string };
-        }[]) {
-          this.deliveredText += (call.function?.name ?? "") + (call.function?.arguments ?? "");
-        }
+      for (const call of objectsIn(delta.tool_calls)) {
+        const fn = isObject(call.function) ? call.function : {};
+        if (typeof fn.name === "string") this.deliveredText += fn.name;
+        if (typeof fn.arguments === "string") this.deliveredText += fn.arguments;
       }
     }
   }
 
   /** The choices' deltas or texts, in choice order. */
-  private reduced(choices: Record<string, unknown>[]): unknown[] {
+  private reduced(choices: JsonObject[]): unknown[] {
     const ordered = [...choices].sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0));
     return ordered.map((choice) =>
       this.options.kind === "chat" ? (choice.delta ?? {}) : (choice.text ?? ""),

@@ -22,5 +22,5 @@ export function relayBytes(
       onClose(reader.clientClosed ? "client_closed" : outcome);
     }
   })();
-  return reader.expose(relayed);
+  return reader.expose(relayed, () => onClose("client_closed"));
 }

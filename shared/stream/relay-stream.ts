@@ -66,7 +66,7 @@ export function relaySse(
       relay.onClose(reader.clientClosed ? "client_closed" : outcome);
     }
   })();
-  return reader.expose(relayed);
+  return reader.expose(relayed, () => relay.onClose("client_closed"));
 }
 
 export function streamErrorEvent(

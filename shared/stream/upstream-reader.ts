@@ -30,15 +30,25 @@ export class UpstreamReader {
   /**
    * The response body for the client. Its return() and throw() (the client went away) abort
    * the upstream first, so a relay waiting on the upstream wakes up and can finish.
+   * A generator closed before its first next() never runs its `finally`, so `onUnstarted`
+   * does that generator's closing work instead.
    */
-  expose(relayed: AsyncGenerator<Uint8Array>): AsyncIterable<Uint8Array> {
+  expose(relayed: AsyncGenerator<Uint8Array>, onUnstarted: () => void): AsyncIterable<Uint8Array> {
+    let started = false;
     const close = () => {
       this.clientClosed = true;
       this.abort();
+      if (!started) {
+        started = true;
+        onUnstarted();
+      }
     };
     return {
       [Symbol.asyncIterator]: () => ({
-        next: () => relayed.next(),
+        next: () => {
+          started = true;
+          return relayed.next();
+        },
         return: (value?: unknown) => {
           close();
           return relayed.return(value as undefined);

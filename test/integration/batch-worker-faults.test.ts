@@ -4,6 +4,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -78,11 +79,49 @@ function servicesWith(table: Table): Services {
   });
 }
 
+/** Services on the real table, without faults; made once the test queue exists. */
+let healthy: Services;
+
+/** A new user's chat batch of `count` lines, started and planned (chunks of 5 lines). */
+async function plannedBatch(count: number) {
+  const user = await createUserWithKey();
+  const client = openai(user.secret);
+  const lines = Array.from({ length: count }, (_, i) =>
+    JSON.stringify({
+      custom_id: `c-${i}`,
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model, messages: [{ role: "user", content: `line ${i}` }] },
+    }),
+  );
+  const file = await client.files.create({
+    file: await toFile(Buffer.from(lines.join("\n")), "in.jsonl"),
+    purpose: "batch",
+  });
+  const key = (await api(user.accessToken, "GET", "/api/token/")).body.data[0] as Json;
+  const batch = await startBatch(healthy, {
+    userId: user.id,
+    keyId: key.id,
+    endpoint: "/v1/chat/completions",
+    inputFileId: file.id,
+    metadata: null,
+    outputTtlSeconds: 3 * 3_600,
+  });
+  await planBatch(healthy, batch.id);
+  return { user, client, batch, lines };
+}
+
 beforeAll(async () => {
   queueUrl = (
     await sqs.send(new CreateQueueCommand({ QueueName: `faults-${randomUUID().slice(0, 8)}` }))
   ).QueueUrl as string;
   ({ upstream, model } = await createFixtureChannel({ price: { input: 10, output: 30 } }));
+  healthy = servicesWith(
+    new Table(
+      sdkTransport(new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local })),
+      sluice.tableName,
+    ),
+  );
 });
 afterAll(async () => {
   await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
@@ -92,41 +131,16 @@ afterAll(async () => {
 
 describe("a worker that dies mid-chunk", () => {
   it("is finished by the redelivery, with no line lost, duplicated or billed twice", async () => {
-    const user = await createUserWithKey();
-    const client = openai(user.secret);
-    const lines = Array.from({ length: 12 }, (_, i) =>
-      JSON.stringify({
-        custom_id: `c-${i}`,
-        method: "POST",
-        url: "/v1/chat/completions",
-        body: { model, messages: [{ role: "user", content: `line ${i}` }] },
-      }),
-    );
-    const file = await client.files.create({
-      file: await toFile(Buffer.from(lines.join("\n")), "in.jsonl"),
-      purpose: "batch",
-    });
-    const healthy = servicesWith(
-      new Table(
-        sdkTransport(new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local })),
-        sluice.tableName,
-      ),
-    );
-    const key = (await api(user.accessToken, "GET", "/api/token/")).body.data[0] as Json;
-    const batch = await startBatch(healthy, {
-      userId: user.id,
-      keyId: key.id,
-      endpoint: "/v1/chat/completions",
-      inputFileId: file.id,
-      metadata: null,
-      outputTtlSeconds: 3 * 3_600,
-    });
-    await planBatch(healthy, batch.id);
+    const { user, client, batch, lines } = await plannedBatch(12);
 
     // The first chunk's worker records three lines and dies.
     const crashing = servicesWith(new CrashingTable(3));
     await expect(
-      runChunk(crashing, batch.id, 0, { deadline: Date.now() + 60_000, owner: "doomed" }),
+      runChunk(crashing, batch.id, 0, {
+        deadline: Date.now() + 60_000,
+        hardDeadline: Date.now() + 60_000,
+        owner: "doomed",
+      }),
     ).rejects.toThrow("simulated crash");
     expect((await client.batches.retrieve(batch.id)).status).toBe("in_progress");
 
@@ -142,6 +156,7 @@ describe("a worker that dies mid-chunk", () => {
           try {
             await worker.handle(record.body, {
               deadline: Date.now() + 60_000,
+              hardDeadline: Date.now() + 60_000,
               owner: record.messageId,
             });
           } catch {
@@ -166,17 +181,24 @@ describe("a worker that dies mid-chunk", () => {
         .split("\n")
         .map((l) => JSON.parse(l));
       expect(output.map((l) => l.custom_id).sort()).toEqual(lines.map((_, i) => `c-${i}`).sort());
-      const logs = await eventually(
+      const logs: Json[] = await eventually(
         async () =>
           (await api(user.accessToken, "GET", "/api/log/self?size=100")).body.data.filter(
             (l: Json) => l.batch_id === batch.id,
           ),
-        (entries: Json[]) => entries.length >= 12,
+        (entries: Json[]) => entries.filter((l) => l.outcome === "completed").length >= 12,
       );
-      expect(logs).toHaveLength(12);
-      expect(new Set(logs.map((l: Json) => l.request_id)).size).toBe(12);
+      const billed = logs.filter((l) => l.outcome === "completed");
+      expect(billed).toHaveLength(12);
+      expect(new Set(billed.map((l) => l.request_id)).size).toBe(12);
+      // The line whose result could not be recorded gave its hold back, and runs again.
+      const released = logs.filter((l) => l.outcome !== "completed");
+      expect(released.length).toBeGreaterThan(0);
+      expect(released.every((l) => l.outcome === "failed" && l.quota === 0)).toBe(true);
       const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
-      expect(self.used_quota).toBe(logs.reduce((sum: number, l: Json) => sum + l.quota, 0));
+      expect(self.used_quota).toBe(billed.reduce((sum: number, l: Json) => sum + l.quota, 0));
+      // No hold is left outstanding: what can still be held is the whole remaining balance.
+      expect((await healthy.users.get(user.id, true))?.available).toBe(self.total_quota);
     } finally {
       await poller.stop();
     }
@@ -185,4 +207,40 @@ describe("a worker that dies mid-chunk", () => {
     );
     expect(leftover.Messages ?? []).toEqual([]);
   }, 60_000);
+});
+
+describe("a worker that runs out of time", () => {
+  it("cancels the lines still running, gives their holds back and queues the rest", async () => {
+    const { user, batch } = await plannedBatch(5);
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+    // Both lines the worker starts (two at a time) hang far past its deadline.
+    upstream.enqueue({ delayMs: 30_000 }, { delayMs: 30_000 });
+    const started = Date.now();
+    await runChunk(healthy, batch.id, 0, {
+      deadline: started + 200,
+      hardDeadline: started + 500,
+      owner: "short-lived",
+    });
+
+    expect(await healthy.batches.results(batch.id, 0)).toEqual([]);
+    const queued = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+    );
+    expect(queued.Messages?.map((m) => JSON.parse(m.Body as string))).toEqual([
+      { type: "batch.chunk", batchId: batch.id, chunk: 0 },
+    ]);
+    const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+    expect(self.used_quota).toBe(0);
+    expect((await healthy.users.get(user.id, true))?.available).toBe(self.total_quota);
+
+    // The next delivery (the lease was given back) runs every line.
+    await runChunk(healthy, batch.id, 0, {
+      deadline: Date.now() + 60_000,
+      hardDeadline: Date.now() + 60_000,
+      owner: "next",
+    });
+    const results = await healthy.batches.results(batch.id, 0);
+    expect(results.map((r) => r.customId).sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4"]);
+    expect(results.every((r) => r.ok)).toBe(true);
+  }, 30_000);
 });

@@ -212,6 +212,21 @@ describe("errors", () => {
     expect((error as APIError).param).toBe("model");
   });
 
+  it("refuses counts that are not positive integers before holding any quota", async () => {
+    for (const [field, value] of [
+      ["n", -3],
+      ["max_tokens", 1.5],
+      ["max_completion_tokens", 0],
+    ] as const) {
+      const error = await client.chat.completions
+        .create({ model, messages: [{ role: "user", content: "hi" }], [field]: value })
+        .catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as APIError).param).toBe(field);
+      expect((error as APIError).code).toBe("invalid_value");
+    }
+  });
+
   it("passes the upstream's complaint about the request through with its status", async () => {
     const error = await client.chat.completions
       .create({ model, messages: [] })

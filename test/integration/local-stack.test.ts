@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -55,6 +56,22 @@ describe("the local stack", () => {
       body: new Uint8Array(6 * 1024 * 1024 + 1),
     });
     expect(response.status).toBe(413);
+  });
+
+  it("keeps serving after a client drops an upload halfway", async () => {
+    const { hostname, port } = new URL(sluice.url);
+    const socket = connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(
+      'POST /v1/files HTTP/1.1\r\nhost: local\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"half',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const response = await fetch(`${sluice.url}/v1/models`, {
+      headers: { authorization: `Bearer ${sluice.demoKey}` },
+    });
+    expect(response.status).toBe(200);
   });
 });
 

@@ -38,6 +38,12 @@ describe("costInUnits", () => {
     ).toBe(450_000);
   });
 
+  it("never credits for negative counts and rounds fractional ones up", () => {
+    const price = { input: 10, output: 30 };
+    expect(costInUnits(price, { promptTokens: -1_000, completionTokens: 9 }, [1])).toBe(135);
+    expect(costInUnits(price, { promptTokens: 4.2, completionTokens: 9 }, [1])).toBe(160);
+  });
+
   it("applies group multipliers and the batch discount exactly", () => {
     expect(
       costInUnits({ input: 10, output: 30 }, { promptTokens: 5, completionTokens: 9 }, [0.5]),

@@ -80,17 +80,14 @@ describe("the local awslambda runtime", () => {
       },
       end: () => {},
     });
-    const result = toStreamingResult(
-      {
-        status: 201,
-        headers: { "content-type": "text/plain" },
-        body: (async function* () {
-          yield new TextEncoder().encode("hello ");
-          yield new TextEncoder().encode("world");
-        })(),
-      },
-      () => {},
-    );
+    const { result } = toStreamingResult({
+      status: 201,
+      headers: { "content-type": "text/plain" },
+      body: (async function* () {
+        yield new TextEncoder().encode("hello ");
+        yield new TextEncoder().encode("world");
+      })(),
+    });
     const { body, ...prelude } = result;
     await pipeline(body, awslambda.HttpResponseStream.from(stream as unknown as Writable, prelude));
     expect(contentType).toBe("application/vnd.awslambda.http-integration-response");
@@ -106,12 +103,15 @@ describe("the local awslambda runtime", () => {
     expect(text).toBe("hello world");
   });
 
-  it("turns byte and string bodies into streams; a body read to its end is not abandoned", async () => {
+  it("turns byte and string bodies into streams, and says when one has been read", async () => {
     for (const body of [new Uint8Array([104, 105]), "hi"]) {
-      let abandoned = false;
-      const result = toStreamingResult({ status: 200, headers: {}, body }, () => {
-        abandoned = true;
+      const { result, closed } = toStreamingResult({ status: 200, headers: {}, body });
+      let isClosed = false;
+      void closed.then(() => {
+        isClosed = true;
       });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(isClosed).toBe(false);
       const chunks: Buffer[] = [];
       await pipeline(
         result.body,
@@ -122,13 +122,12 @@ describe("the local awslambda runtime", () => {
           },
         }),
       );
-      await new Promise((resolve) => setImmediate(resolve));
+      await closed;
       expect(Buffer.concat(chunks).toString()).toBe("hi");
-      expect(abandoned).toBe(false);
     }
   });
 
-  it("starts settlement itself when the client goes away mid-stream, after the relay has closed", async () => {
+  it("says the body has closed when the client goes away, once the relay has registered its settlement", async () => {
     // An upstream that sends one chunk and then nothing, until it is aborted.
     const upstreamAbort = new AbortController();
     const upstream = (async function* () {
@@ -144,14 +143,11 @@ describe("the local awslambda runtime", () => {
         settled.push(`${outcome}:${r.deliveredText}`);
       }),
     );
-    let abandoned!: () => void;
-    const gone = new Promise<void>((resolve) => {
-      abandoned = resolve;
+    const { result, closed } = toStreamingResult({
+      status: 200,
+      headers: {},
+      body: relaySse(upstream, relay, () => upstreamAbort.abort()),
     });
-    const result = toStreamingResult(
-      { status: 200, headers: {}, body: relaySse(upstream, relay, () => upstreamAbort.abort()) },
-      () => abandoned(),
-    );
     const client = new Writable({
       write(_chunk, _enc, done) {
         done();
@@ -159,7 +155,7 @@ describe("the local awslambda runtime", () => {
       },
     });
     await expect(pipeline(result.body, client)).rejects.toThrow("client went away");
-    await gone;
+    await closed;
     await tasks.run();
     expect(upstreamAbort.signal.aborted).toBe(true);
     expect(settled).toEqual(["client_closed:Hi"]);

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { CompletionStreamRelay } from "../../shared/stream/completion-stream";
+import { relayBytes } from "../../shared/stream/relay-bytes";
 import { relaySse, type StreamOutcome } from "../../shared/stream/relay-stream";
 
 const encoder = new TextEncoder();
@@ -82,6 +83,20 @@ describe("relaySse with CompletionStreamRelay", () => {
     expect(outcomes).toEqual(["interrupted"]);
   });
 
+  it("passes malformed chunks through without failing, and counts what it can", async () => {
+    const parts = [
+      "data: null\n\n",
+      chunk({ choices: [null, { index: 0, delta: { content: "ok", tool_calls: [null] } }] }),
+      chunk({ choices: [{ index: 0, delta: null }] }),
+      finish,
+      "data: [DONE]\n\n",
+    ];
+    const { relay: r, outcomes } = relay();
+    expect(await collect(relaySse(upstream(parts), r, () => {}))).toBe(parts.join(""));
+    expect(r.deliveredText).toBe("ok");
+    expect(outcomes).toEqual(["completed"]);
+  });
+
   it("adds [DONE] for upstreams that finish without it", async () => {
     const { relay: r, outcomes } = relay();
     const out = await collect(relaySse(upstream([content("a"), finish]), r, () => {}));
@@ -99,6 +114,41 @@ describe("relaySse with CompletionStreamRelay", () => {
     expect(abort).toHaveBeenCalledOnce();
     expect(outcomes).toEqual(["client_closed"]);
     expect(r.deliveredText).toBe("a");
+  });
+
+  it("still reports client_closed when the client leaves before reading anything", async () => {
+    const abort = vi.fn();
+    const { relay: r, outcomes } = relay();
+    const body = relaySse(upstream([content("a"), "data: [DONE]\n\n"]), r, abort);
+    await body[Symbol.asyncIterator]().return?.();
+    expect(abort).toHaveBeenCalledOnce();
+    expect(outcomes).toEqual(["client_closed"]);
+  });
+});
+
+describe("relayBytes", () => {
+  it("reports client_closed when the client leaves before the first chunk", async () => {
+    const outcomes: StreamOutcome[] = [];
+    const body = relayBytes(
+      upstream(["abc"]),
+      () => {},
+      (outcome) => outcomes.push(outcome),
+    );
+    await body[Symbol.asyncIterator]()
+      .throw?.(new Error("client gone"))
+      .catch(() => {});
+    expect(outcomes).toEqual(["client_closed"]);
+  });
+
+  it("reports completed once after relaying every chunk", async () => {
+    const outcomes: StreamOutcome[] = [];
+    const body = relayBytes(
+      upstream(["ab", "c"]),
+      () => {},
+      (outcome) => outcomes.push(outcome),
+    );
+    expect(await collect(body)).toBe("abc");
+    expect(outcomes).toEqual(["completed"]);
   });
 });
 
