@@ -22,10 +22,12 @@ export class Files extends Construct {
       encryption: BucketEncryption.S3_MANAGED,
       lifecycleRules: [
         // The API enforces the real (hourly) retentions; these rules only sweep up after it.
-        ...Object.values(BUCKET_PREFIXES).map((prefix) => ({
+        ...Object.entries(BUCKET_PREFIXES).map(([name, prefix]) => ({
           id: `expire-${prefix.replace(/\/$/, "")}`,
           prefix,
-          expiration: Duration.days(LIFECYCLE_EXPIRATION_DAYS),
+          expiration: Duration.days(
+            LIFECYCLE_EXPIRATION_DAYS[name as keyof typeof BUCKET_PREFIXES],
+          ),
           abortIncompleteMultipartUploadAfter,
         })),
         // Multipart uploads left behind anywhere else cost storage too.

@@ -1,9 +1,10 @@
 import type { KeyPrincipal } from "../auth/authenticate";
+import { randomString } from "../auth/secrets";
 import type { StepContext } from "../queue/worker";
 import type { Services } from "../services";
-import { type BatchRecord, FINAL_STATUSES } from "../store/batches";
+import { type BatchRecord, FINAL_STATUSES, type LineResult } from "../store/batches";
 import { type RanLine, runLine } from "./line";
-import { chunkBlobKey } from "./plan";
+import { chunkBlobKey, resultBlobKey } from "./plan";
 import type { BatchLine } from "./validate";
 
 /** How long one chunk may hold its lease: as long as a worker can run. */
@@ -24,7 +25,13 @@ export async function runChunk(
 ): Promise<void> {
   const batch = await services.batches.get(batchId);
   const chunk = await services.batches.getChunk(batchId, index);
-  if (!batch || !chunk || chunk.status === "done" || FINAL_STATUSES.includes(batch.status)) return;
+  if (!batch || !chunk || FINAL_STATUSES.includes(batch.status)) return;
+  if (chunk.status === "done") {
+    // A redelivery after the chunk finished: the worker may have died (or the send failed)
+    // before it queued finalize, so queue it again. Finalize runs once however often it is sent.
+    await finalizeIfLast(services, batch);
+    return;
+  }
   const now = Math.floor(Date.now() / 1000);
   if (
     !(await services.batches.leaseChunk(batchId, index, context.owner, now + LEASE_SECONDS, now))
@@ -108,10 +115,15 @@ async function runLeasedChunk(
     outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
   });
   const after = finished ? await services.batches.get(batchId) : undefined;
-  if (after && after.chunkCount !== null && after.chunksDone >= after.chunkCount) {
-    await services.queue.send({ type: "batch.finalize", batchId });
-  }
+  if (after) await finalizeIfLast(services, after);
   return undefined;
+}
+
+/** Queues finalize once every chunk of the batch is done. */
+async function finalizeIfLast(services: Services, batch: BatchRecord): Promise<void> {
+  if (batch.chunkCount !== null && batch.chunksDone >= batch.chunkCount) {
+    await services.queue.send({ type: "batch.finalize", batchId: batch.id });
+  }
 }
 
 /**
@@ -122,13 +134,37 @@ async function runLeasedChunk(
 async function record(services: Services, batch: BatchRecord, ran: RanLine): Promise<void> {
   let recorded: boolean;
   try {
-    recorded = await services.batches.putResult(ran.result, resultsTtl(services, batch));
+    recorded = await services.batches.putResult(
+      await withStoredOutput(services, ran.result),
+      resultsTtl(services, batch),
+    );
   } catch (err) {
     // Should the write have landed after all, the line goes unbilled: never twice.
     await ran.notRecorded();
     throw err;
   }
   await (recorded ? ran.afterRecorded() : ran.notRecorded());
+}
+
+/**
+ * Table items stop at 400 KB, and an output line can be far bigger (embeddings of many
+ * inputs): such a line is kept in S3 and its record points there.
+ */
+const MAX_INLINE_OUTPUT_BYTES = 300 * 1024;
+
+async function withStoredOutput(services: Services, result: LineResult): Promise<LineResult> {
+  if (Buffer.byteLength(result.output) <= MAX_INLINE_OUTPUT_BYTES) return result;
+  const key = resultBlobKey(result.batchId, result.line, randomString(12));
+  await services.blobs.put(key, result.output, "application/json");
+  return { ...result, output: "", outputBlobKey: key };
+}
+
+/** A recorded line's output, wherever it is kept. */
+export async function lineOutput(services: Services, result: LineResult): Promise<string> {
+  if (result.outputBlobKey === undefined) return result.output;
+  const data = await services.blobs.get(result.outputBlobKey);
+  if (!data) throw new Error(`the output of line ${result.line} of ${result.batchId} is missing`);
+  return new TextDecoder().decode(data);
 }
 
 /** The lines of a chunk, as planning wrote them. */

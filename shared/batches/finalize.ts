@@ -9,7 +9,7 @@ import {
 } from "../store/batches";
 import type { FileRecord } from "../store/files";
 import { ConditionFailed } from "../store/table";
-import { chunkLines } from "./chunk";
+import { chunkLines, lineOutput } from "./chunk";
 
 const EXPIRED_MESSAGE = "This request could not be executed before the completion window expired.";
 
@@ -27,13 +27,18 @@ export async function finalizeBatch(
 ): Promise<void> {
   let batch = await services.batches.get(batchId);
   if (!batch || FINAL_STATUSES.includes(batch.status)) return;
-  const expired = batch.expiredAt !== null;
   const chunksPending = batch.chunkCount !== null && batch.chunksDone < batch.chunkCount;
   // The chunk that finishes last queues finalize again; the janitor forces expired batches.
   if (chunksPending && !options.force) return;
-  if (batch.status === "validating" && !expired) return;
+  if (batch.status === "validating" && batch.expiredAt === null) return;
   const now = Math.floor(Date.now() / 1000);
 
+  const results = (await services.batches.results(batchId)).sort((a, b) => a.line - b.line);
+  // Chunks stop starting lines once the window is over, and may get here before the janitor
+  // has marked the batch: lines left unrun then make it expired, not completed.
+  const expired =
+    batch.expiredAt !== null ||
+    (batch.status !== "cancelling" && now >= batch.expiresAt && results.length < batch.total);
   if (batch.status === "in_progress" && !expired) {
     batch =
       (await services.batches.transition(batchId, ["in_progress"], {
@@ -41,13 +46,12 @@ export async function finalizeBatch(
         finalizingAt: now,
       })) ?? batch;
   }
-  const results = (await services.batches.results(batchId)).sort((a, b) => a.line - b.line);
   const unrun = expired ? await unrunLines(services, batch, results) : [];
-  const outputLines = results.filter((r) => r.ok).map((r) => r.output);
-  const errorLines = [
-    ...results.filter((r) => !r.ok).map((r) => r.output),
-    ...unrun.map(expiredLine),
-  ];
+  const outputLines: string[] = [];
+  const errorLines: string[] = [];
+  for (const result of results)
+    (result.ok ? outputLines : errorLines).push(await lineOutput(services, result));
+  errorLines.push(...unrun.map(expiredLine));
 
   const output = outputLines.length
     ? await writeOutput(services, batch, "output", outputLines)
@@ -68,7 +72,7 @@ export async function finalizeBatch(
       status,
       ...(status === "completed" && { completedAt: now }),
       ...(status === "cancelled" && { cancelledAt: now }),
-      ...(status === "expired" && { expiredAt: batch.expiredAt ?? now }),
+      ...(status === "expired" && { expiredAt: batch.expiredAt ?? batch.expiresAt }),
       outputFileId: output?.id ?? null,
       errorFileId: errors?.id ?? null,
       completed: outputLines.length,

@@ -21,10 +21,17 @@ export const BUCKET_PREFIXES = {
 } as const;
 
 /**
- * S3 counts lifecycle expiry in whole days and 1 is the shortest it allows. The API enforces
- * the real retentions (hours) through expires_at; the lifecycle rules only clean up after.
+ * Lifecycle expiry per prefix, in days. S3 counts whole days, rounded up to the next midnight
+ * UTC, and 1 is the shortest it allows. The API enforces the real retentions (hours) through
+ * expires_at; the rules only clean up after. Batch working data must outlive a batch's 24 h
+ * window and the finalize that follows it (it rereads the chunk plans): a day, measured from
+ * a plan written just before midnight, can end before that, so it gets two.
  */
-export const LIFECYCLE_EXPIRATION_DAYS = 1;
+export const LIFECYCLE_EXPIRATION_DAYS: Record<keyof typeof BUCKET_PREFIXES, number> = {
+  files: 1,
+  batchOutputs: 1,
+  batchWork: 2,
+};
 export const ABORT_INCOMPLETE_MULTIPART_DAYS = 1;
 
 export const BATCH_WORKER = {

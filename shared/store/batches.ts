@@ -88,8 +88,10 @@ export interface LineResult {
   customId: string;
   /** Succeeded (output file) or not (error file). */
   ok: boolean;
-  /** The output or error file line, as JSON text. */
+  /** The output or error file line, as JSON text ("" when it is kept in S3 instead). */
   output: string;
+  /** Where an output line too big for a table item is kept. */
+  outputBlobKey?: string;
   inputTokens: number;
   outputTokens: number;
 }
@@ -320,13 +322,24 @@ export class Batches {
       consistent: true,
     });
     return items.map(
-      ({ batchId: b, chunk: c, line, customId, ok, output, inputTokens, outputTokens }) => ({
+      ({
         batchId: b,
         chunk: c,
         line,
         customId,
         ok,
         output,
+        outputBlobKey,
+        inputTokens,
+        outputTokens,
+      }) => ({
+        batchId: b,
+        chunk: c,
+        line,
+        customId,
+        ok,
+        output,
+        ...(outputBlobKey !== undefined && { outputBlobKey }),
         inputTokens,
         outputTokens,
       }),

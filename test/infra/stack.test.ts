@@ -210,17 +210,20 @@ describe("files bucket", () => {
     });
   });
 
-  it("expires objects and aborts multipart uploads under each prefix after a day", () => {
+  it("expires objects and aborts multipart uploads under each prefix", () => {
     const rules = (properties(ids.bucket).LifecycleConfiguration as { Rules: Json[] }).Rules;
     expect(Object.values(BUCKET_PREFIXES)).toEqual(["files/", "batch-outputs/", "work/"]);
-    expect(LIFECYCLE_EXPIRATION_DAYS).toBe(1);
+    // Files and outputs after a day, the shortest S3 allows; working data must outlive a
+    // batch's 24 h window plus its finalize, which a day rounded to midnight may not.
+    const days: Record<string, number> = { "files/": 1, "batch-outputs/": 1, "work/": 2 };
     expect(ABORT_INCOMPLETE_MULTIPART_DAYS).toBe(1);
-    for (const prefix of Object.values(BUCKET_PREFIXES)) {
+    for (const [name, prefix] of Object.entries(BUCKET_PREFIXES)) {
+      expect(LIFECYCLE_EXPIRATION_DAYS[name as keyof typeof BUCKET_PREFIXES]).toBe(days[prefix]);
       expect(rules).toContainEqual(
         expect.objectContaining({
           Prefix: prefix,
           Status: "Enabled",
-          ExpirationInDays: 1,
+          ExpirationInDays: days[prefix],
           AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
         }),
       );

@@ -13,6 +13,7 @@ import { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSqsPoller } from "../../infra/local/sqs-poller";
 import { runChunk } from "../../shared/batches/chunk";
+import { finalizeBatch } from "../../shared/batches/finalize";
 import { planBatch } from "../../shared/batches/plan";
 import { startBatch } from "../../shared/batches/start";
 import { batchSteps } from "../../shared/batches/steps";
@@ -82,17 +83,22 @@ function servicesWith(table: Table): Services {
 /** Services on the real table, without faults; made once the test queue exists. */
 let healthy: Services;
 
-/** A new user's chat batch of `count` lines, started and planned (chunks of 5 lines). */
-async function plannedBatch(count: number) {
+/**
+ * A new user's batch of `count` lines, started and planned (chunks of 5 lines): chat
+ * completions unless told otherwise.
+ */
+async function plannedBatch(
+  count: number,
+  endpoint: "/v1/chat/completions" | "/v1/embeddings" = "/v1/chat/completions",
+  body: (i: number) => Json = (i) => ({
+    model,
+    messages: [{ role: "user", content: `line ${i}` }],
+  }),
+) {
   const user = await createUserWithKey();
   const client = openai(user.secret);
   const lines = Array.from({ length: count }, (_, i) =>
-    JSON.stringify({
-      custom_id: `c-${i}`,
-      method: "POST",
-      url: "/v1/chat/completions",
-      body: { model, messages: [{ role: "user", content: `line ${i}` }] },
-    }),
+    JSON.stringify({ custom_id: `c-${i}`, method: "POST", url: endpoint, body: body(i) }),
   );
   const file = await client.files.create({
     file: await toFile(Buffer.from(lines.join("\n")), "in.jsonl"),
@@ -102,7 +108,7 @@ async function plannedBatch(count: number) {
   const batch = await startBatch(healthy, {
     userId: user.id,
     keyId: key.id,
-    endpoint: "/v1/chat/completions",
+    endpoint,
     inputFileId: file.id,
     metadata: null,
     outputTtlSeconds: 3 * 3_600,
@@ -244,3 +250,92 @@ describe("a worker that runs out of time", () => {
     expect(results.every((r) => r.ok)).toBe(true);
   }, 30_000);
 });
+
+describe("a chunk delivered again after it finished", () => {
+  it("queues finalize again when the first delivery died before queueing it", async () => {
+    const { client, batch } = await plannedBatch(5);
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+    // The worker finishes the chunk, then dies before finalize is queued.
+    const dying = servicesWith(healthy.table);
+    dying.queue.send = async () => {
+      throw new Error("simulated crash: the worker died before queueing finalize");
+    };
+    await expect(runChunk(dying, batch.id, 0, unhurried("dying"))).rejects.toThrow("simulated");
+    expect((await client.batches.retrieve(batch.id)).status).toBe("in_progress");
+
+    // The redelivered chunk message has nothing left to run, but queues finalize.
+    await runChunk(healthy, batch.id, 0, unhurried("redelivery"));
+    const queued = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+    );
+    expect(queued.Messages?.map((m) => JSON.parse(m.Body as string))).toEqual([
+      { type: "batch.finalize", batchId: batch.id },
+    ]);
+    await finalizeBatch(healthy, batch.id);
+    expect((await client.batches.retrieve(batch.id)).request_counts).toEqual({
+      total: 5,
+      completed: 5,
+      failed: 0,
+    });
+  }, 30_000);
+});
+
+describe("a window that ends before the janitor marks the batch", () => {
+  it("makes the batch expired, with the unrun lines in the error file", async () => {
+    const { client, batch } = await plannedBatch(10);
+    await runChunk(healthy, batch.id, 0, unhurried("first"));
+    // The 24 h window ends between the two chunks; the janitor has not swept yet.
+    await healthy.batches.transition(batch.id, ["in_progress"], {
+      expiresAt: Math.floor(Date.now() / 1000) - 1,
+    });
+    await runChunk(healthy, batch.id, 1, unhurried("second"));
+    await finalizeBatch(healthy, batch.id);
+
+    const done = await client.batches.retrieve(batch.id);
+    expect(done.status).toBe("expired");
+    expect(done.expired_at).toBe(done.expires_at);
+    expect(done.request_counts).toEqual({ total: 10, completed: 5, failed: 5 });
+    const errors = (await (await client.files.content(done.error_file_id as string)).text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(errors.map((l) => [l.custom_id, l.error.code]).sort()).toEqual(
+      ["c-5", "c-6", "c-7", "c-8", "c-9"].map((id) => [id, "batch_expired"]),
+    );
+  }, 30_000);
+});
+
+describe("an output line too big for a table item", () => {
+  it("is kept in S3 and still lands in the output file, once", async () => {
+    // 3,072-dimension embeddings of 12 inputs: about 700 KB of JSON in one output line.
+    const inputs = Array.from({ length: 12 }, (_, i) => `text ${i}`);
+    const { client, batch } = await plannedBatch(2, "/v1/embeddings", () => ({
+      model,
+      input: inputs,
+      dimensions: 3072,
+    }));
+    await runChunk(healthy, batch.id, 0, unhurried("big"));
+    const results = await healthy.batches.results(batch.id, 0);
+    expect(results).toHaveLength(2);
+    expect(results.every((r) => r.ok && r.output === "" && r.outputBlobKey)).toBe(true);
+
+    await finalizeBatch(healthy, batch.id);
+    const done = await client.batches.retrieve(batch.id);
+    expect(done.status).toBe("completed");
+    const output = (await (await client.files.content(done.output_file_id as string)).text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(output.map((l) => l.custom_id).sort()).toEqual(["c-0", "c-1"]);
+    for (const line of output) {
+      expect(line.response.status_code).toBe(200);
+      expect(line.response.body.data).toHaveLength(12);
+      expect(line.response.body.data[0].embedding).toHaveLength(3072);
+    }
+  }, 30_000);
+});
+
+/** A worker invocation with plenty of time left. */
+function unhurried(owner: string) {
+  return { deadline: Date.now() + 60_000, hardDeadline: Date.now() + 60_000, owner };
+}
