@@ -106,8 +106,8 @@ export class Charge {
 /**
  * Holds the charge and opens the upstream call together, so the hold's round trip does not
  * delay the upstream. Nothing is returned, and so nothing reaches the client, until the hold
- * has succeeded; if it fails the upstream call is aborted. When the cached balance suggests
- * the hold may fail, the hold runs first so a caller without quota costs no upstream call.
+ * has succeeded; if it fails the upstream call is aborted. When the hold may fail (see
+ * QuotaLedger.likelyCovers) it runs first, so a caller without quota costs no upstream call.
  */
 export async function holdWhileOpening<U extends { abort(): void }>(
   context: ChargeContext,
@@ -115,9 +115,7 @@ export async function holdWhileOpening<U extends { abort(): void }>(
   open: () => Promise<U>,
 ): Promise<{ charge: Charge; upstream: U }> {
   const { price, multipliers, holdUnits } = await quote(context, request);
-  const { key, user } = context.principal;
-  const likelyCovered =
-    user.available >= holdUnits * 2 && (key.unlimitedQuota || key.remainQuota >= holdUnits * 2);
+  const likelyCovered = context.services.ledger.likelyCovers(context.principal, holdUnits);
   // The upstream request goes out first: it is the one the client waits for. Its bytes are
   // written on the next tick, so the hold's own request is built only after that.
   const opening = likelyCovered ? open() : undefined;

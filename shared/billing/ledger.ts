@@ -14,6 +14,9 @@ export interface Hold {
   keyLimited: boolean;
 }
 
+/** How long a balance seen by a hold is trusted over the auth cache's. */
+const LAST_SEEN_MS = 10_000;
+
 /** Keys' accessed_time is written at most this often. */
 const ACCESSED_TIME_RESOLUTION_MS = 60_000;
 
@@ -25,6 +28,10 @@ const ACCESSED_TIME_RESOLUTION_MS = 60_000;
  */
 export class QuotaLedger {
   private readonly accessedWritten = new Map<string, number>();
+  /** Balances the last holds left (0 after a refusal), fresher than the auth cache's. */
+  private readonly lastSeen = new Map<string, { units: number; at: number }>();
+  /** Units of the holds this instance has asked for and not yet heard back about. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly table: Table,
@@ -40,20 +47,31 @@ export class QuotaLedger {
     if (!Number.isSafeInteger(units) || units < 0) throw new Error(`Invalid hold: ${units} units`);
     const hold: Hold = { userId: user.id, keyId: key.id, units, keyLimited: !key.unlimitedQuota };
     if (units === 0) return hold;
+    const ids = [`user:${user.id}`, ...(hold.keyLimited ? [`key:${key.id}`] : [])];
+    for (const id of ids) this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + units);
     const [onUser, onKey] = await Promise.allSettled([
-      this.table.update(userKey(user.id), {
+      this.table.update<{ available: number }>(userKey(user.id), {
         update: "SET available = available - :units",
         condition: "available >= :units",
         values: { ":units": units },
+        returnValues: "UPDATED_NEW",
       }),
       hold.keyLimited
-        ? this.table.update(apiKeyKey(key.id), {
+        ? this.table.update<{ remainQuota: number }>(apiKeyKey(key.id), {
             update: "SET remainQuota = remainQuota - :units",
             condition: "remainQuota >= :units",
             values: { ":units": units },
+            returnValues: "UPDATED_NEW",
           })
         : Promise.resolve(undefined),
     ]);
+    for (const id of ids) {
+      const left = (this.inFlight.get(id) ?? 0) - units;
+      if (left > 0) this.inFlight.set(id, left);
+      else this.inFlight.delete(id);
+    }
+    this.see(`user:${user.id}`, onUser, (value) => value?.available);
+    if (hold.keyLimited) this.see(`key:${key.id}`, onKey, (value) => value?.remainQuota);
     if (onUser.status === "fulfilled" && onKey.status === "fulfilled") return hold;
 
     // Give back whichever half succeeded.
@@ -65,6 +83,40 @@ export class QuotaLedger {
       onUser.status === "rejected" ? onUser.reason : (onKey as PromiseRejectedResult).reason;
     if (!(failure instanceof ConditionFailed)) throw failure;
     throw onUser.status === "rejected" ? insufficientBalance() : insufficientKeyQuota(key.masked);
+  }
+
+  /**
+   * Whether a hold of `units` will very likely succeed, judged by the balances the principal
+   * was loaded with, what the latest holds on this instance left and the holds it still has
+   * in flight. Only a guess: it decides whether the upstream call may start before the hold
+   * has succeeded. Once a hold has been refused, or a burst of calls has spoken for the
+   * balance, calls hold first, and a caller without quota costs no upstream call.
+   */
+  likelyCovers({ key, user }: KeyPrincipal, units: number): boolean {
+    const covers = (id: string, cached: number) => {
+      const seen = this.lastSeen.get(id);
+      const known = seen && Date.now() - seen.at < LAST_SEEN_MS ? seen.units : cached;
+      return known - (this.inFlight.get(id) ?? 0) >= units * 2;
+    };
+    return (
+      covers(`user:${user.id}`, user.available) &&
+      (key.unlimitedQuota || covers(`key:${key.id}`, key.remainQuota))
+    );
+  }
+
+  private see<T>(
+    id: string,
+    outcome: PromiseSettledResult<T>,
+    balance: (value: T) => number | undefined,
+  ): void {
+    if (this.lastSeen.size >= 10_000) this.lastSeen.clear();
+    if (outcome.status === "rejected") {
+      if (outcome.reason instanceof ConditionFailed)
+        this.lastSeen.set(id, { units: 0, at: Date.now() });
+      return;
+    }
+    const units = balance(outcome.value);
+    if (typeof units === "number") this.lastSeen.set(id, { units, at: Date.now() });
   }
 
   /**

@@ -26,20 +26,24 @@ beforeAll(async () => {
 });
 afterAll(() => upstream.close());
 
+/** What sluice holds per call: its prompt estimate plus max_tokens, at the model's price. */
+const holdPerCall = () =>
+  costInUnits(
+    PRICE,
+    {
+      promptTokens: upperTokenEstimate(`${CONTENT}\n`) + TOKENS_PER_MESSAGE * 2,
+      completionTokens: MAX_TOKENS,
+    },
+    [1],
+  );
+
 describe("quota under concurrency", () => {
   it("never lets 200 parallel calls spend past a balance that covers about 50", async () => {
-    // What sluice holds per call: its prompt estimate plus max_tokens, at the model's price.
-    const hold = costInUnits(
-      PRICE,
-      {
-        promptTokens: upperTokenEstimate(`${CONTENT}\n`) + TOKENS_PER_MESSAGE * 2,
-        completionTokens: MAX_TOKENS,
-      },
-      [1],
-    );
+    const hold = holdPerCall();
     const balance = hold * 50;
     const user = await createUserWithKey({ paidUsd: balance / 500_000 });
     const client = openai(user.secret);
+    const upstreamBefore = upstream.requests.length;
 
     const results = await Promise.allSettled(
       Array.from({ length: 200 }, () =>
@@ -59,6 +63,10 @@ describe("quota under concurrency", () => {
     // Each call costs less than its hold, so refunds let more than 50 through, but not all.
     expect(accepted).toBeGreaterThanOrEqual(50);
     expect(refused.length).toBeGreaterThan(0);
+    // The upstream call may start beside the hold, but only while the balance, less the holds
+    // already in flight, clearly covers it: most refused calls never reached the upstream.
+    const upstreamCalls = upstream.requests.length - upstreamBefore;
+    expect(upstreamCalls - accepted).toBeLessThan(refused.length / 2);
 
     // Settlement ends after the responses: wait for every accepted call's log line.
     const consumed = await eventually(
@@ -94,5 +102,62 @@ describe("quota under concurrency", () => {
     // No hold is left behind: what can be held again is exactly what remains.
     const item = await sluiceTable().get<{ available: number }>(userKey(user.id), true);
     expect(item?.available).toBe(me.total_quota);
+
+    // Spend what refunds left over; once refused, a caller without quota costs no upstream call.
+    const call = () =>
+      client.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: CONTENT }],
+        max_tokens: MAX_TOKENS,
+      });
+    for (
+      let i = 0;
+      i < 200 &&
+      (await call().then(
+        () => true,
+        () => false,
+      ));
+      i++
+    );
+    const before = upstream.requests.length;
+    await expect(call()).rejects.toMatchObject({ status: 429, code: "insufficient_quota" });
+    expect(upstream.requests.length).toBe(before);
+  });
+});
+
+describe("a limited key under concurrency", () => {
+  it("never lets 100 parallel calls spend past a remain_quota that covers about 20", async () => {
+    const hold = holdPerCall();
+    const user = await createUserWithKey(
+      { paidUsd: 10 },
+      { remain_quota: hold * 20, unlimited_quota: false },
+    );
+    const client = openai(user.secret);
+    const results = await Promise.allSettled(
+      Array.from({ length: 100 }, () =>
+        client.chat.completions.create({
+          model,
+          messages: [{ role: "user", content: CONTENT }],
+          max_tokens: MAX_TOKENS,
+        }),
+      ),
+    );
+    const accepted = results.filter((r) => r.status === "fulfilled").length;
+    const refused = results.filter((r) => r.status === "rejected");
+    expect(accepted).toBeGreaterThanOrEqual(20);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect((r.reason as APIError).status).toBe(429);
+
+    const key = await eventually(
+      async () =>
+        (await api(user.accessToken, "GET", `/api/token/${user.keyId}`)).body.data as Json,
+      (k) => k.used_quota > 0 && k.used_quota + k.remain_quota === hold * 20,
+    );
+    const me = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+    // Exact: what the key spent is what its user was charged, and it never went below zero
+    // by more than one hold.
+    expect(key.used_quota).toBe(me.used_quota);
+    expect(key.remain_quota).toBeGreaterThanOrEqual(-hold);
+    expect(me.request_count).toBe(accepted);
   });
 });
