@@ -5,9 +5,16 @@ import { userRoute } from "../http/route";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, ok, requireAdmin } from "./envelope";
 
-/** GET /api/pricing: every user may read the prices they pay. */
+/**
+ * GET /api/pricing: the whole price list for admins. Other users see the prices they pay:
+ * every model's, and their own group's multiplier only (not other groups').
+ */
 export const getPricing = userRoute("GET", "/api/pricing", async (call) => {
-  return ok(pricingView(await call.services.pricing.get()));
+  const view = pricingView(await call.services.pricing.get());
+  const { role, group } = call.principal.user;
+  if (role === "admin") return ok(view);
+  const { version: _version, groups, ...prices } = view;
+  return ok({ ...prices, groups: { [group]: groups[group] ?? 1 } });
 });
 
 /**

@@ -80,8 +80,11 @@ export const listUsers = userRoute("GET", "/api/user", async (call) => {
 export const createUser = userRoute("POST", "/api/user", async (call) => {
   requireAdmin(call);
   const body = readJsonObject(call.request);
-  const name =
-    field.string(body, "name", { required: true, max: 64 }) ?? field.string(body, "username");
+  // one-api's scripts send `username`.
+  const name = field.string(body, body.name === undefined ? "username" : "name", {
+    required: true,
+    max: 64,
+  });
   const user = newUserRecord({
     id: newId("user_", 16),
     name: name as string,

@@ -74,6 +74,7 @@ export function channelView(channel: ChannelRecord) {
 
 export function maskChannelSecret(secret: string): string {
   if (!secret) return "";
-  if (secret.length <= 8) return "…";
+  // Seven characters shown are at most a third of the secret; a shorter one shows none.
+  if (secret.length < 21) return "…";
   return `${secret.slice(0, 3)}…${secret.slice(-4)}`;
 }

@@ -51,7 +51,8 @@ export const getBillingSubscription = keyRoute(
 /** GET /v1/dashboard/billing/usage: `total_usage` in US cents. */
 export const getBillingUsage = keyRoute("GET", "/v1/dashboard/billing/usage", async (call) => {
   const { usedUnits } = await allowance(call);
-  return json(200, { object: "list", total_usage: (usedUnits / UNITS_PER_USD) * 100 });
+  // One division, so the cents come out as short as they are (no 0.1 + 0.2 noise).
+  return json(200, { object: "list", total_usage: usedUnits / (UNITS_PER_USD / 100) });
 });
 
 /** The same two without /v1, as some clients call them. */

@@ -263,6 +263,8 @@ describe("admin: users", () => {
     });
     expect(updated).toMatchObject({ group: "default", role: "admin" });
     expect((await api(sluice.adminToken, "GET", "/api/user/user_doesnotexist")).status).toBe(404);
+    // one-api's scripts name the user `username`.
+    expect((await admin("POST", "/api/user/", { username: "dave" })).name).toBe("dave");
   });
 
   it("disables a user: their keys and access token stop working", async () => {
@@ -363,9 +365,14 @@ describe("admin: channels", () => {
 });
 
 describe("pricing", () => {
-  it("is readable by everyone and refuses an edit based on a stale version", async () => {
+  it("shows users the prices they pay, admins all of it, and refuses a stale edit", async () => {
     const user = await createUser();
-    const prices = (await api(user.accessToken, "GET", "/api/pricing")).body.data;
+    const mine = (await api(user.accessToken, "GET", "/api/pricing")).body.data;
+    // A user sees their own group's multiplier, not other groups'.
+    expect(mine.groups).toEqual({ default: 1 });
+    expect(mine).not.toHaveProperty("version");
+    const prices = await admin("GET", "/api/pricing");
+    expect(mine.models).toEqual(prices.models);
     expect(prices.models["gpt-4o-mini"]).toEqual({ input: 0.15, output: 0.6 });
     expect(prices.models["dall-e-3"].image["1024x1024"]).toEqual({ standard: 0.04, hd: 0.08 });
     expect(prices.models["tts-1"]).toEqual({ tts_per_million_chars: 15 });
@@ -459,7 +466,9 @@ describe("usage: logs, daily rollups and the billing endpoints chat clients call
           `${prefix}/dashboard/billing/usage?start_date=2026-01-01&end_date=2026-12-31`,
         )
       ).body;
-      expect(usage).toEqual({ object: "list", total_usage: (used / 500_000) * 100 });
+      expect(usage).toEqual({ object: "list", total_usage: used / 5_000 });
+      // Cents as short as they are: a unit is 0.0002 cents, so never more than 4 decimals.
+      expect(String(usage.total_usage)).toMatch(/^\d+(\.\d{1,4})?$/);
     }
     // A limited key shows its own allowance.
     const limited = await createKey(user, { remain_quota: 250_000 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hashSecret, maskSecret, newApiKey, randomString } from "../../shared/auth/secrets";
+import { maskChannelSecret } from "../../shared/management/views";
 
 describe("secrets", () => {
   it("makes sk- keys of 48 random alphanumerics, all different", () => {
@@ -18,6 +19,13 @@ describe("secrets", () => {
   it("masks a key to its first and last four characters", () => {
     expect(maskSecret("sk-YZ12aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa466d")).toBe("sk-YZ12…466d");
     expect(maskSecret("sk-short")).toBe("sk-…");
+  });
+
+  it("masks a channel secret to at most a third of it", () => {
+    expect(maskChannelSecret("sk-proj-abcdefghijklmnopqrstuvwxyz1234")).toBe("sk-…1234");
+    expect(maskChannelSecret("abcdefghijklmnopqrstu")).toBe("abc…rstu");
+    expect(maskChannelSecret("abcdefghijklmnopqrst")).toBe("…");
+    expect(maskChannelSecret("")).toBe("");
   });
 
   it("hashes with SHA-256", () => {
