@@ -217,6 +217,17 @@ async function configureDefaultChannel(
       models: server.models,
     }),
   );
+  // The demo upstream also speaks Azure AI Speech, so seed 000's `tts-az-1` works offline.
+  await services.channels.put(
+    newChannelRecord({
+      id: "demo-azure-speech",
+      name: "demo Azure Speech",
+      type: "azure-speech",
+      baseUrl: new URL(server.baseUrl).origin,
+      key: "demo",
+      models: ["tts-az-1"],
+    }),
+  );
   return { kind: "demo", server };
 }
 

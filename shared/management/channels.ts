@@ -4,7 +4,7 @@ import { readJsonObject } from "../http/body";
 import { json } from "../http/responses";
 import { alias, type Call, userRoute } from "../http/route";
 import { definedOnly } from "../objects";
-import { adapterFor, supportedChannelTypes } from "../relay/adapters/index";
+import { adapterFor, supportedChannelTypes, upstreamModelFor } from "../relay/adapters/index";
 import { type ChannelRecord, type ChannelStatus, newChannelRecord } from "../store/channels";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
@@ -116,14 +116,15 @@ export const testChannel = userRoute("POST", "/api/channel/:id/test", async (cal
   const channel = await existing(call, call.params.id as string);
   const model = call.request.query.get("model") ?? channel.models[0] ?? "";
   const speech = channel.type === "azure-speech";
+  const upstreamModel = upstreamModelFor(channel, model);
   const http = adapterFor(channel.type).request(channel, {
     path: speech ? "/audio/speech" : "/chat/completions",
     model,
-    upstreamModel: channel.modelMapping[model] ?? model,
+    upstreamModel,
     json: speech
       ? { model, input: "sluice channel test", voice: "alloy" }
       : {
-          model: channel.modelMapping[model] ?? model,
+          model: upstreamModel,
           messages: [{ role: "user", content: "ping" }],
           max_tokens: 1,
         },

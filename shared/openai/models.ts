@@ -18,9 +18,15 @@ export const retrieveModel = keyRoute("GET", "/v1/models/:model*", async (call) 
   return json(200, modelObject(model));
 });
 
+/** Served by an enabled channel, allowed to the key, and priced (or free): callable. */
 async function usableModels(call: Call<KeyPrincipal>): Promise<string[]> {
-  const served = await call.services.channelDirectory.models();
-  return served.filter((model) => keyAllowsModel(call.principal, model));
+  const [served, pricing] = await Promise.all([
+    call.services.channelDirectory.models(),
+    call.services.pricing.get(),
+  ]);
+  return served.filter(
+    (model) => pricing.models[model] !== undefined && keyAllowsModel(call.principal, model),
+  );
 }
 
 function modelObject(id: string) {

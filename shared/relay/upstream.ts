@@ -2,7 +2,7 @@ import { ApiError, upstreamFailed } from "../http/errors";
 import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
 import type { UpstreamCall } from "./adapters/adapter";
-import { adapterFor } from "./adapters/index";
+import { adapterFor, upstreamModelFor } from "./adapters/index";
 
 /** The part of a fetch Response the relay uses; Node's fetch and the functions' client both give it. */
 export interface UpstreamResponse {
@@ -75,10 +75,11 @@ export async function openUpstream(
   let last: AttemptFailure | undefined;
   const attempts = candidates.length === 0 ? 0 : 1 + options.retries;
   const { signal } = options;
+  const reported = new Set<string>();
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (signal?.aborted) throw cancelled();
     const channel = candidates[attempt % candidates.length] as ChannelRecord;
-    const upstreamModel = channel.modelMapping[model] ?? model;
+    const upstreamModel = upstreamModelFor(channel, model);
     const http = adapterFor(channel.type).request(channel, build(upstreamModel, channel));
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new UpstreamTimeout()), options.timeoutMs);
@@ -120,7 +121,10 @@ export async function openUpstream(
     } finally {
       clearTimeout(timer);
     }
-    options.report?.(channel, last.health);
+    // A request that comes round to the same channel again counts its failure once: a short
+    // outage must not disable a model's only channel within a couple of requests.
+    if (!reported.has(channel.id)) options.report?.(channel, last.health);
+    reported.add(channel.id);
     if (!last.retryable) break;
   }
   throw last?.error ?? upstreamFailed();

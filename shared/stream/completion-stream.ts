@@ -15,7 +15,8 @@ export interface CompletionStreamOptions {
   stripUsage: boolean;
   /**
    * Reduce-Stream (seed 002): each event becomes a JSON array of the choices' deltas (chat)
-   * or texts (completions), still ending with `data: [DONE]`.
+   * or texts (completions), still ending with `data: [DONE]`. Events without choices are
+   * left out (there is no usage in the reduced form); errors go out unchanged.
    */
   reduce?: boolean;
 }
@@ -81,8 +82,11 @@ export class CompletionStreamRelay implements SseRelay {
     }
     const choices = objectsIn(chunk.choices);
     this.record(choices);
-    if (this.options.reduce && choices.length > 0) {
-      return sseData(JSON.stringify(this.reduced(choices)));
+    if (this.options.reduce) {
+      if (choices.length > 0) return sseData(JSON.stringify(this.reduced(choices)));
+      // Chunks without choices (Azure's prompt_filter_results, a usage chunk) have no delta
+      // to reduce; an error still goes out as it is.
+      if (chunk.error === undefined) return "";
     }
     if (this.options.reportModel && typeof chunk.model === "string") {
       chunk.model = this.options.reportModel;

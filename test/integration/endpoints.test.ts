@@ -435,6 +435,26 @@ describe("Azure OpenAI channels", () => {
       await azure.upstream.close();
     }
   });
+
+  it("name an unmapped deployment Azure's way and still report the client's model", async () => {
+    const model = `${uniqueModel("azure")}-3.5`;
+    const azure = await createFixtureChannel({
+      models: [model],
+      channel: { type: "azure", key: "azure-key" },
+    });
+    try {
+      const completion = await client.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      expect(azure.upstream.requests.at(-1)?.path).toBe(
+        `/openai/deployments/${model.replace(".", "")}/chat/completions?api-version=2024-10-21`,
+      );
+      expect(completion.model).toBe(model);
+    } finally {
+      await azure.upstream.close();
+    }
+  });
 });
 
 describe("models a channel type cannot serve", () => {

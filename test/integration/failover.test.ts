@@ -202,6 +202,50 @@ describe("channel health", () => {
     }
   });
 
+  it("disables at once a channel whose provider account is out of quota", async () => {
+    const pair = await twoChannels();
+    try {
+      const client = openai((await createUserWithKey()).secret);
+      pair.first.upstream.enqueue({ status: 402, message: "You exceeded your current quota." });
+      await client.chat.completions.create({ model: pair.model, messages: hello });
+      const disabled = await eventually(
+        () => admin("GET", `/api/channel/${pair.first.channelId}`),
+        (c: Json) => c.status === "disabled",
+      );
+      expect(disabled.disabled_reason).toContain("out of quota");
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it("counts one failure per call, however often the call comes round to the channel", async () => {
+    const { upstream, channelId, model } = await createFixtureChannel();
+    try {
+      const client = openai((await createUserWithKey()).secret);
+      const failingCall = async () => {
+        // The first attempt and both retries land on the only channel.
+        upstream.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+        const error = await client.chat.completions
+          .create({ model, messages: hello })
+          .catch((e: APIError) => e);
+        expect((error as APIError).status).toBe(502);
+      };
+      await failingCall();
+      await failingCall();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Six failed attempts, two failed calls: still enabled.
+      expect((await admin("GET", `/api/channel/${channelId}`)).status).toBe("enabled");
+      for (let i = 0; i < 3; i++) await failingCall();
+      const disabled = await eventually(
+        () => admin("GET", `/api/channel/${channelId}`),
+        (c: Json) => c.status === "disabled",
+      );
+      expect(disabled.disabled_reason).toMatch(/^5 failures in a row/);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it("forgets earlier failures once the channel succeeds", async () => {
     const pair = await twoChannels();
     try {

@@ -39,6 +39,25 @@ describe("the local stack", () => {
     expect(body.data.map((m) => m.id)).toContain("gpt-4o-mini");
   });
 
+  it("speaks seed 000's tts-az-1 offline, through the demo Azure Speech channel", async () => {
+    const response = await fetch(`${sluice.url}/v1/audio/speech`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${sluice.demoKey}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        model: "tts-az-1",
+        input: "你好",
+        voice: "zh-CN-XiaoxiaoMultilingualNeural",
+        response_format: "mp3",
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("audio/mpeg");
+    expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(0);
+  });
+
   it("answers CORS preflights as the function URL's CORS settings do", async () => {
     const response = await fetch(`${sluice.url}/v1/chat/completions`, {
       method: "OPTIONS",

@@ -226,6 +226,11 @@ describe("holds and settlement", () => {
         .catch((e: APIError) => e);
       expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
       expect((error as APIError).code).toBe("model_not_priced");
+      // /v1/models lists what the key can call: not the unpriced model, the free one.
+      const listed: string[] = [];
+      for await (const m of client.models.list()) listed.push(m.id);
+      expect(listed).toContain(free.model);
+      expect(listed).not.toContain(unpriced.model);
       await client.chat.completions.create({ model: free.model, messages: hello });
       const [entry] = await settledLogs(user.accessToken, 1);
       expect(entry).toMatchObject({ model: free.model, quota: 0, outcome: "completed" });

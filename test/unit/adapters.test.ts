@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { azureAdapter } from "../../shared/relay/adapters/azure";
-import { azureSpeechAdapter, prosodyRate, ssml } from "../../shared/relay/adapters/azure-speech";
+import {
+  azureSpeechAdapter,
+  azureVoice,
+  prosodyRate,
+  ssml,
+} from "../../shared/relay/adapters/azure-speech";
+import { upstreamModelFor } from "../../shared/relay/adapters/index";
 import { openaiAdapter } from "../../shared/relay/adapters/openai";
 import { newChannelRecord } from "../../shared/store/channels";
 
@@ -46,15 +52,15 @@ describe("azure adapter", () => {
   });
 
   it("names an unmapped deployment after the model without dots, as Azure does", () => {
-    const request = azureAdapter.request(
-      { ...azure, config: {} },
-      {
-        path: "/embeddings",
-        model: "gpt-3.5-turbo",
-        upstreamModel: "gpt-3.5-turbo",
-        json: {},
-      },
-    );
+    const unmapped = { ...azure, config: {} };
+    expect(upstreamModelFor(unmapped, "gpt-4o")).toBe("prod-4o");
+    expect(upstreamModelFor(unmapped, "gpt-3.5-turbo")).toBe("gpt-35-turbo");
+    const request = azureAdapter.request(unmapped, {
+      path: "/embeddings",
+      model: "gpt-3.5-turbo",
+      upstreamModel: upstreamModelFor(unmapped, "gpt-3.5-turbo"),
+      json: {},
+    });
     expect(request.url).toBe(
       "https://res.openai.azure.com/openai/deployments/gpt-35-turbo/embeddings?api-version=2024-10-21",
     );
@@ -63,6 +69,20 @@ describe("azure adapter", () => {
   it("does not serve paths Azure OpenAI lacks", () => {
     expect(azureAdapter.serves("/moderations")).toBe(false);
     expect(azureAdapter.serves("/chat/completions")).toBe(true);
+  });
+});
+
+describe("azure speech voices", () => {
+  it("passes Azure's voice names on, and gives anything else the default voice", () => {
+    for (const voice of [
+      "zh-CN-XiaoxiaoMultilingualNeural",
+      "zh-CN-henan-YundengNeural",
+      "en-US-Ava:DragonHDLatestNeural",
+      "fil-PH-BlessicaNeural",
+    ])
+      expect(azureVoice(voice)).toBe(voice);
+    for (const voice of ["alloy", 'zh-CN-Xiao"><x', "", 42, undefined])
+      expect(azureVoice(voice)).toBe("en-US-AvaMultilingualNeural");
   });
 });
 

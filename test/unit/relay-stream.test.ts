@@ -172,6 +172,19 @@ describe("Reduce-Stream (seed 002)", () => {
     expect(r.usage?.total_tokens).toBe(5);
   });
 
+  it("leaves out chunks without choices, even a usage chunk the client asked for", async () => {
+    const parts = [
+      chunk({ choices: [], prompt_filter_results: [{ prompt_index: 0 }] }),
+      content("hi"),
+      usage,
+      "data: [DONE]\n\n",
+    ];
+    const { relay: r } = relay({ reduce: true, stripUsage: false });
+    const out = await collect(relaySse(upstream(parts), r, () => {}));
+    expect(out).toBe('data: [{"content":"hi"}]\n\ndata: [DONE]\n\n');
+    expect(r.usage?.total_tokens).toBe(5);
+  });
+
   it("turns completion chunks into arrays of texts", async () => {
     const text = (t: string) =>
       `data: ${JSON.stringify({ id: "cmpl-1", object: "text_completion", choices: [{ text: t, index: 0, logprobs: null, finish_reason: null }] })}\n\n`;

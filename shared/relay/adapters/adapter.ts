@@ -29,6 +29,8 @@ export interface UpstreamHttpRequest {
 export interface ChannelAdapter {
   /** Whether this kind of channel can serve an OpenAI path at all. */
   serves(path: string): boolean;
+  /** The provider's own name for a model, when the channel maps none (Azure's deployments). */
+  defaultUpstreamModel?(model: string): string;
   request(channel: ChannelRecord, call: UpstreamCall): UpstreamHttpRequest;
 }
 

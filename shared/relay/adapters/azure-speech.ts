@@ -48,9 +48,14 @@ export const azureSpeechAdapter: ChannelAdapter = {
   },
 };
 
-/** Azure voice names look like `zh-CN-XiaoxiaoMultilingualNeural`; anything else gets the default. */
-function azureVoice(voice: unknown): string {
-  return typeof voice === "string" && /^[a-z]{2,3}-[A-Z]{2,3}-\w+$/.test(voice)
+/**
+ * Azure voice names look like `zh-CN-XiaoxiaoMultilingualNeural`, `zh-CN-henan-YundengNeural`
+ * or `en-US-Ava:DragonHDLatestNeural`; anything else (OpenAI's `alloy`…) gets the default.
+ * The pattern also keeps the name safe inside the SSML attribute.
+ */
+export function azureVoice(voice: unknown): string {
+  return typeof voice === "string" &&
+    /^[a-z]{2,3}-[A-Za-z]{2,4}(-[A-Za-z0-9]+)+(:[A-Za-z0-9]+)?$/.test(voice)
     ? voice
     : AZURE_DEFAULT_VOICE;
 }

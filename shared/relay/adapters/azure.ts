@@ -19,8 +19,9 @@ export const azureAdapter: ChannelAdapter = {
       "/audio/translations",
       "/audio/speech",
     ].includes(path),
+  defaultUpstreamModel: (model) => model.replaceAll(".", ""),
   request(channel, call) {
-    const deployment = channel.modelMapping[call.model] ?? call.model.replaceAll(".", "");
+    const deployment = call.upstreamModel;
     const version = channel.config.api_version ?? AZURE_DEFAULT_API_VERSION;
     const { headers, body } = encodeBody(call);
     if (channel.key) headers["api-key"] = channel.key;

@@ -1,4 +1,4 @@
-import type { ChannelType } from "../../store/channels";
+import type { ChannelRecord, ChannelType } from "../../store/channels";
 import type { ChannelAdapter } from "./adapter";
 import { azureAdapter } from "./azure";
 import { azureSpeechAdapter } from "./azure-speech";
@@ -17,4 +17,14 @@ export function supportedChannelTypes(): ChannelType[] {
 
 export function adapterFor(type: ChannelType): ChannelAdapter {
   return adapters[type];
+}
+
+/**
+ * The name a channel knows a client's model by: the channel's mapping, or else the
+ * provider's own naming. Any name but the client's is reported back as the client's.
+ */
+export function upstreamModelFor(channel: ChannelRecord, model: string): string {
+  return (
+    channel.modelMapping[model] ?? adapterFor(channel.type).defaultUpstreamModel?.(model) ?? model
+  );
 }
