@@ -13,6 +13,7 @@ const EMPTY = new Uint8Array(0);
 export function toGatewayRequest(
   event: LambdaFunctionURLEvent,
   receivedAt: number,
+  signal?: AbortSignal,
 ): GatewayRequest {
   const headers: Record<string, string | undefined> = { ...event.headers };
   // Function URLs move the Cookie header into `cookies`; put it back for completeness.
@@ -25,6 +26,7 @@ export function toGatewayRequest(
     headers,
     body: event.body ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8") : EMPTY,
     receivedAt,
+    signal,
   };
 }
 
@@ -91,4 +93,26 @@ export class AfterResponseTasks implements RequestContext {
       }
     }
   }
+}
+
+/**
+ * Aborts when the invocation has only `keepMs` left: a response still streaming then is
+ * ended by sluice (an error event, what was delivered billed) rather than cut off by Lambda
+ * with its hold unsettled.
+ */
+export function timeLimit(
+  remainingMs: number,
+  keepMs: number,
+): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const limitMs = Math.max(remainingMs - keepMs, 0);
+  const timer = setTimeout(() => {
+    controller.abort(
+      new Error(
+        `The response reached sluice's time limit of ${Math.round(limitMs / 1000)} s and is incomplete.`,
+      ),
+    );
+  }, limitMs);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }

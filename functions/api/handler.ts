@@ -5,6 +5,7 @@ import { functionServices } from "../adapters/services";
 import {
   AfterResponseTasks,
   type StreamingResult,
+  timeLimit,
   toGatewayRequest,
   toStreamingResult,
 } from "./function-url";
@@ -13,8 +14,14 @@ import {
 // by every invocation it serves.
 const api = createApi(functionServices());
 
-/** Per invocation: its settlement and logs, and when the response body has closed. */
-const afterBody = new WeakMap<Context, { tasks: AfterResponseTasks; bodyClosed: Promise<void> }>();
+/** Per invocation: its settlement and logs, when the response body has closed, its time limit. */
+const afterBody = new WeakMap<
+  Context,
+  { tasks: AfterResponseTasks; bodyClosed: Promise<void>; clearTimeLimit: () => void }
+>();
+
+/** Kept back from the function's timeout to end a response cleanly and settle it. */
+const SETTLE_MS = 15_000;
 
 /**
  * middy pipes the core's response to the function URL (InvokeMode RESPONSE_STREAM). Its
@@ -23,11 +30,13 @@ const afterBody = new WeakMap<Context, { tasks: AfterResponseTasks; bodyClosed: 
 const streamResponse = middy<LambdaFunctionURLEvent, StreamingResult>({
   streamifyResponse: true,
 }).handler(async (event, context) => {
-  const request = toGatewayRequest(event, performance.now());
+  const receivedAt = performance.now();
+  const limit = timeLimit(context.getRemainingTimeInMillis(), SETTLE_MS);
+  const request = toGatewayRequest(event, receivedAt, limit.signal);
   const tasks = new AfterResponseTasks(request.id);
   const response = await api(request, tasks);
   const { result, closed } = toStreamingResult(response);
-  afterBody.set(context, { tasks, bodyClosed: closed });
+  afterBody.set(context, { tasks, bodyClosed: closed, clearTimeLimit: limit.clear });
   return result;
 }) as unknown as StreamifyHandler<LambdaFunctionURLEvent>;
 
@@ -45,6 +54,7 @@ export const handler: StreamifyHandler<LambdaFunctionURLEvent> = awslambda.strea
       const invocation = afterBody.get(context);
       if (invocation) {
         await invocation.bodyClosed;
+        invocation.clearTimeLimit();
         await invocation.tasks.run();
       }
     }

@@ -117,7 +117,13 @@ export async function relayCompletion(
         ),
     );
     return eventStream(
-      relaySse(source, streamRelay, upstream.abort, call.services.settings.upstreamIdleTimeoutMs),
+      relaySse(
+        source,
+        streamRelay,
+        upstream.abort,
+        call.services.settings.upstreamIdleTimeoutMs,
+        call.request.signal,
+      ),
     );
   }
 

@@ -36,6 +36,8 @@ export function relaySse(
   relay: SseRelay,
   abort: () => void,
   idleTimeoutMs = 0,
+  /** Aborted when sluice itself must stop the response (the function's time is running out). */
+  stop?: AbortSignal,
 ): AsyncIterable<Uint8Array> {
   const reader = new UpstreamReader(upstream, abort, idleTimeoutMs);
   const relayed = (async function* () {
@@ -59,7 +61,8 @@ export function relaySse(
         if (end.complete) outcome = "completed";
         else {
           const silent = `The upstream provider sent nothing for ${reader.idleTimeoutMs / 1000} s; the response is incomplete.`;
-          yield encoder.encode(streamErrorEvent(reader.idle ? silent : undefined));
+          const stopped = stop?.aborted ? stopMessage(stop.reason) : undefined;
+          yield encoder.encode(streamErrorEvent(stopped ?? (reader.idle ? silent : undefined)));
         }
       }
     } finally {
@@ -67,6 +70,12 @@ export function relaySse(
     }
   })();
   return reader.expose(relayed, () => relay.onClose("client_closed"));
+}
+
+function stopMessage(reason: unknown): string {
+  return reason instanceof Error
+    ? reason.message
+    : "The response was stopped before it was complete.";
 }
 
 export function streamErrorEvent(
