@@ -58,9 +58,10 @@ export class QuotaLedger {
       }),
       hold.keyLimited
         ? this.table.update<{ remainQuota: number }>(apiKeyKey(key.id), {
-            update: "SET remainQuota = remainQuota - :units",
+            update:
+              "SET remainQuota = remainQuota - :units, heldQuota = if_not_exists(heldQuota, :zero) + :units",
             condition: "remainQuota >= :units",
-            values: { ":units": units },
+            values: { ":units": units, ":zero": 0 },
             returnValues: "UPDATED_NEW",
           })
         : Promise.resolve(undefined),
@@ -136,14 +137,14 @@ export class QuotaLedger {
       {
         update: [
           hold.keyLimited
-            ? "SET remainQuota = remainQuota + :refund"
+            ? "SET remainQuota = remainQuota + :refund, heldQuota = if_not_exists(heldQuota, :zero) - :held"
             : "SET remainQuota = remainQuota - :cost",
           writeAccessed ? ", accessedTime = :now" : "",
           " ADD usedQuota :cost",
         ].join(""),
         condition: "attribute_exists(pk)",
         values: {
-          ...(hold.keyLimited ? { ":refund": refund } : {}),
+          ...(hold.keyLimited ? { ":refund": refund, ":held": hold.units, ":zero": 0 } : {}),
           ":cost": cost,
           ...(writeAccessed ? { ":now": Math.floor(now / 1000) } : {}),
         },
@@ -202,7 +203,7 @@ export class QuotaLedger {
 
   private refundKey(hold: Hold) {
     return this.table.update(apiKeyKey(hold.keyId), {
-      update: "SET remainQuota = remainQuota + :units",
+      update: "SET remainQuota = remainQuota + :units, heldQuota = heldQuota - :units",
       values: { ":units": hold.units },
     });
   }

@@ -98,6 +98,12 @@ export class ApiKeys {
     const sets = entries.map(([field, value], i) => {
       names[`#f${i}`] = field;
       values[`:v${i}`] = value;
+      // Holds in flight are already taken from remainQuota and give back what they did not
+      // spend when they settle: a new allowance is net of them, or it would be exceeded.
+      if (field === "remainQuota") {
+        values[":zero"] = 0;
+        return `#f${i} = :v${i} - if_not_exists(heldQuota, :zero)`;
+      }
       return `#f${i} = :v${i}`;
     });
     const updated = await this.table.update<ApiKeyRecord & { pk: string }>(apiKeyKey(id), {
@@ -118,10 +124,16 @@ export class ApiKeys {
   }
 }
 
-/** Drops the table's key attributes from an item. */
+/** Drops the table's key attributes (and the ledger's running total of holds) from an item. */
 function toRecord(
-  item: ApiKeyRecord & { pk?: string; sk?: string; gsi1pk?: string; gsi1sk?: string },
+  item: ApiKeyRecord & {
+    pk?: string;
+    sk?: string;
+    gsi1pk?: string;
+    gsi1sk?: string;
+    heldQuota?: number;
+  },
 ): ApiKeyRecord {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...record } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, heldQuota: _held, ...record } = item;
   return record;
 }

@@ -263,6 +263,30 @@ describe("key limits", () => {
     expect((error as APIError).message).toContain("API key");
   });
 
+  it("keeps a new remain_quota exact while a call is in flight", async () => {
+    const user = await createUser({ paidUsd: 10 });
+    const key = await createKey(user, { remain_quota: 100_000, unlimited_quota: false });
+    const resume = gate();
+    upstream.enqueue({ pauseAfterChunks: 3, resume: resume.promise });
+    const stream = await openai(key.secret).chat.completions.create({
+      model,
+      messages: hello,
+      max_tokens: 20,
+      stream: true,
+    });
+    const chunks = stream[Symbol.asyncIterator]();
+    await chunks.next();
+    // The hold is out; the user sets a new allowance meanwhile.
+    await api(user.accessToken, "PUT", `/api/token/${key.id}`, { remain_quota: 50_000 });
+    resume.open();
+    while (!(await chunks.next()).done);
+    const [entry] = await settledLogs(user.accessToken, 1);
+    const after = (await api(user.accessToken, "GET", `/api/token/${key.id}`)).body.data;
+    // The call in flight counts against the new allowance; its unspent hold does not add to it.
+    const cost = entry?.quota as number;
+    expect(after).toMatchObject({ remain_quota: 50_000 - cost, used_quota: cost });
+  });
+
   it("calls a limited key with no quota left exhausted, with 401, until it gets quota again", async () => {
     const user = await createUser({ paidUsd: 10 });
     const key = await createKey(user, { remain_quota: 10_000, unlimited_quota: false });
