@@ -15,10 +15,13 @@ export type Validation =
 /** Errors reported at most, as OpenAI does not list every bad line of a huge file either. */
 const MAX_ERRORS = 100;
 
+/** OpenAI's cap on the inputs of an embeddings batch, across all its requests. */
+export const MAX_EMBEDDING_INPUTS = 50_000;
+
 /**
  * Checks a batch input file: JSON on every line, a unique custom_id, method POST, url equal
- * to the batch endpoint, a body with a model (one model per file), no streaming, and the
- * line limit. Blank lines are skipped.
+ * to the batch endpoint, a body with a model (one model per file), no streaming, the line
+ * limit, and for embeddings the limit on inputs. Blank lines are skipped.
  */
 export function validateBatchInput(text: string, endpoint: string, maxLines: number): Validation {
   const errors: BatchError[] = [];
@@ -53,7 +56,25 @@ export function validateBatchInput(text: string, endpoint: string, maxLines: num
       line: null,
     });
   }
+  if (endpoint === "/v1/embeddings") {
+    const inputs = lines.reduce((sum, { body }) => sum + inputCount(body.input), 0);
+    if (inputs > MAX_EMBEDDING_INPUTS) {
+      errors.push({
+        code: "too_many_tasks",
+        message: `The input file has ${inputs} embedding inputs; a batch can have at most ${MAX_EMBEDDING_INPUTS}.`,
+        param: null,
+        line: null,
+      });
+    }
+  }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, lines, model: model as string };
+}
+
+/** An embeddings request's inputs: one string or token array, or an array of them. */
+function inputCount(input: unknown): number {
+  if (!Array.isArray(input)) return 1;
+  // An array of numbers is one tokenised input.
+  return input.length > 0 && input.every((item) => typeof item === "number") ? 1 : input.length;
 }
 
 /** One line: the request, or what is wrong with it. */

@@ -10,7 +10,7 @@ import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { FileRecord } from "../store/files";
 import type { UploadRecord } from "../store/uploads";
-import { checkBatchFile, uploadPurpose } from "./files";
+import { checkBatchFile, expiresAfter, uploadPurpose } from "./files";
 
 /** An upload takes parts for an hour (as OpenAI's do). */
 const UPLOAD_WINDOW_SECONDS = 3_600;
@@ -32,6 +32,10 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
   const { maxBytes } = call.services.settings.files;
   if (bytes > maxBytes) throw fileTooLarge(bytes, maxBytes);
   checkBatchFile(purpose, filename);
+  const fileTtlSeconds = uploadExpiresAfter(
+    body.expires_after,
+    call.services.settings.files.uploadTtlSeconds,
+  );
   const created = now();
   const upload: UploadRecord = {
     id: newId("upload_", 24),
@@ -44,6 +48,7 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
     expiresAt: created + UPLOAD_WINDOW_SECONDS,
     status: "pending",
     fileId: null,
+    fileTtlSeconds,
   };
   await call.services.uploads.create(upload, upload.expiresAt + 86_400);
   return json(200, uploadObject(upload, null));
@@ -131,14 +136,30 @@ export const completeUpload = keyRoute("POST", "/v1/uploads/:id/complete", async
     filename: upload.filename,
     purpose: uploadPurpose(upload.purpose),
     data,
-    ttlSeconds: call.services.settings.files.uploadTtlSeconds,
+    ttlSeconds: upload.fileTtlSeconds ?? call.services.settings.files.uploadTtlSeconds,
   });
   if (!(await call.services.uploads.finish(upload.id, "completed", file.id))) {
+    // A cancel or another complete won the race: the file made here must not linger.
+    await call.services.blobs.delete([file.blobKey]);
+    await call.services.files.delete(file.id);
     throw new ApiError(409, "The upload was completed or cancelled meanwhile.");
   }
   await call.services.blobs.delete(ordered.map((part) => part.blobKey));
   return json(200, uploadObject({ ...upload, status: "completed", fileId: file.id }, file));
 });
+
+/** expires_after as JSON ({anchor, seconds}), as on /v1/files; it can only shorten retention. */
+function uploadExpiresAfter(value: unknown, retention: number): number {
+  if (value === undefined || value === null) return retention;
+  if (typeof value !== "object" || Array.isArray(value))
+    throw badRequest("expires_after must be an object with anchor and seconds.", "expires_after");
+  const { anchor, seconds } = value as Record<string, unknown>;
+  return expiresAfter(
+    typeof anchor === "string" ? anchor : String(anchor),
+    typeof seconds === "number" ? String(seconds) : undefined,
+    retention,
+  );
+}
 
 /** POST /v1/uploads/{id}/cancel: no more parts; the parts are deleted. */
 export const cancelUpload = keyRoute("POST", "/v1/uploads/:id/cancel", async (call) => {

@@ -13,6 +13,8 @@ export interface UploadRecord {
   expiresAt: number;
   status: "pending" | "completed" | "cancelled";
   fileId: string | null;
+  /** How long the finished file is kept (expires_after, or the default retention). */
+  fileTtlSeconds?: number;
 }
 
 export interface UploadPartRecord {

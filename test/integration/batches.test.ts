@@ -155,6 +155,41 @@ describe("a batch, end to end with the official client", () => {
     );
   });
 
+  it("runs /v1/completions and /v1/embeddings batches as well", async () => {
+    const bodies = {
+      "/v1/completions": (i: number) => ({ model, prompt: `Say ${i}`, max_tokens: 5 }),
+      "/v1/embeddings": (i: number) => ({ model, input: [`text ${i}`, `more ${i}`] }),
+    } as const;
+    for (const [endpoint, body] of Object.entries(bodies)) {
+      const lines = [0, 1, 2].map((i) =>
+        JSON.stringify({
+          custom_id: `${endpoint}-${i}`,
+          method: "POST",
+          url: endpoint,
+          body: body(i),
+        }),
+      );
+      const batch = await client.batches.create({
+        input_file_id: (await uploadLines(lines)).id,
+        endpoint: endpoint as "/v1/completions" | "/v1/embeddings",
+        completion_window: "24h",
+      });
+      const done = await waitFor(batch.id, ["completed", "failed"]);
+      expect(done.status, endpoint).toBe("completed");
+      expect(done.request_counts).toEqual({ total: 3, completed: 3, failed: 0 });
+      const output = await jsonlOf(done.output_file_id);
+      expect(output.map((l) => l.custom_id).sort()).toEqual(
+        [0, 1, 2].map((i) => `${endpoint}-${i}`),
+      );
+      for (const line of output) {
+        expect(line.response.status_code).toBe(200);
+        if (endpoint === "/v1/completions")
+          expect(line.response.body.object).toBe("text_completion");
+        else expect(line.response.body.data).toHaveLength(2);
+      }
+    }
+  });
+
   it("lists batches newest first, a cursor page at a time", async () => {
     const own = await createUserWithKey();
     const ownClient = openai(own.secret);

@@ -36,10 +36,9 @@ export default async function setup(project: TestProject) {
       SLUICE_CACHE_TTL_MS: "0",
       // Short enough for a test to see fail-over after a timeout.
       SLUICE_UPSTREAM_TIMEOUT_MS: "2000",
-      // Small chunks, so a small batch still has several; a small file limit, to reach it.
+      // Small chunks, so a small batch still has several. Files keep seed 000's 10 MB limit.
       SLUICE_BATCH_CHUNK_LINES: "5",
       SLUICE_BATCH_EXPIRY_GRACE_SECONDS: "1",
-      SLUICE_MAX_FILE_BYTES: "2000000",
     },
     // Redelivery within a test, yet longer than any chunk takes here.
     visibilityTimeoutSeconds: 5,

@@ -226,8 +226,13 @@ describe("one user cannot reach another's data", () => {
       ["POST", `/api/user/${bob.id}/topup`, { dollars: 1000, bucket: "paid" }],
       ["GET", "/api/channel/"],
       ["POST", "/api/channel/", { name: "x", base_url: "https://example.com/v1", models: ["x"] }],
+      ["GET", "/api/channel/ch_anything"],
+      ["PUT", "/api/channel/ch_anything", { status: "enabled" }],
+      ["POST", "/api/channel/ch_anything/test"],
       ["DELETE", "/api/channel/ch_anything"],
       ["PUT", "/api/pricing", { models: { [model]: { free: true } } }],
+      // Handing a key to another user is an admin's act.
+      ["POST", "/api/token/", { name: "for alice", user_id: alice.id }],
     ];
     for (const [method, path, body] of attempts) {
       const answer = await api(bob.accessToken, method, path, body);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiKeyKey } from "../../shared/store/api-keys";
 import type { UpstreamFixture } from "../fixtures/upstream";
 import {
   api,
@@ -8,6 +9,7 @@ import {
   eventually,
   type Json,
   openai,
+  sluiceTable,
   type TestUser,
 } from "./support";
 
@@ -123,5 +125,24 @@ describe("GET /api/user/stat", () => {
       used_quota_dollar: 0.00032,
       request_count: 1,
     });
+  });
+  it("says which keys are expired, exhausted or disabled", async () => {
+    const owner = await createUser();
+    const past = Math.floor(Date.now() / 1000) - 60;
+    const old = await createKey(owner, { name: "old" });
+    // The API only takes future expiry times: this key's time has come meanwhile.
+    await sluiceTable().update(apiKeyKey(old.id), {
+      update: "SET expiredTime = :past",
+      values: { ":past": past },
+    });
+    await createKey(owner, { name: "spent", remain_quota: 0, unlimited_quota: false });
+    const off = await createKey(owner, { name: "off" });
+    await api(owner.accessToken, "PUT", `/api/token/${off.id}`, { status: "disabled" });
+    const { token } = (await api(owner.accessToken, "GET", "/api/user/stat")).body;
+    const statusOf = Object.fromEntries(token.map((t: Json) => [t.name, t.status]));
+    expect(statusOf).toEqual({ old: "expired", spent: "exhausted", off: "disabled" });
+    expect(token.find((t: Json) => t.name === "old").expired_time).toBe(
+      new Date(past * 1000).toISOString().replace("T", " ").slice(0, 19),
+    );
   });
 });

@@ -67,4 +67,38 @@ describe("validateBatchInput", () => {
       errors: [{ code: "too_many_tasks" }],
     });
   });
+  it("refuses an embeddings batch of more than 50,000 inputs across its requests", () => {
+    const embeddings = (count: number, input: (i: number) => unknown) =>
+      Array.from({ length: count }, (_, i) =>
+        JSON.stringify({
+          custom_id: `e${i}`,
+          method: "POST",
+          url: "/v1/embeddings",
+          body: { model: "text-embedding-3-small", input: input(i) },
+        }),
+      ).join("\n");
+    const texts = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+    expect(
+      validateBatchInput(
+        embeddings(25, () => texts(2_000)),
+        "/v1/embeddings",
+        50_000,
+      ).ok,
+    ).toBe(true);
+    expect(
+      validateBatchInput(
+        embeddings(26, () => texts(2_000)),
+        "/v1/embeddings",
+        50_000,
+      ),
+    ).toMatchObject({ ok: false, errors: [{ code: "too_many_tasks" }] });
+    // A token array is one input, however long.
+    expect(
+      validateBatchInput(
+        embeddings(2, () => Array(30_000).fill(1)),
+        "/v1/embeddings",
+        50_000,
+      ).ok,
+    ).toBe(true);
+  });
 });
