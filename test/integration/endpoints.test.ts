@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSsml, wavFile } from "../../infra/local/demo-upstream";
 import { lastRequestBody, type UpstreamFixture, uniqueModel } from "../fixtures/upstream";
 import {
+  admin,
   api,
   createFixtureChannel,
   createUserWithKey,
@@ -362,7 +363,8 @@ describe("POST /v1/audio/speech", () => {
   it("sends model tts-az-1 to Azure Speech as SSML with the voice, speed and format", async () => {
     const azure = await createFixtureChannel({
       models: ["tts-az-1"],
-      channel: { type: "azure-speech", key: "speech-key" },
+      // Ahead of the local stack's own demo Azure Speech channel for the same model.
+      channel: { type: "azure-speech", key: "speech-key", priority: 100 },
       price: { tts_per_million_chars: 16 },
     });
     try {
@@ -390,6 +392,7 @@ describe("POST /v1/audio/speech", () => {
       expect((error as APIError).status).toBe(400);
       expect((error as APIError).param).toBe("response_format");
     } finally {
+      await admin("DELETE", `/api/channel/${azure.channelId}`);
       await azure.upstream.close();
     }
   });
