@@ -73,9 +73,23 @@ class NodeResponse implements UpstreamResponse {
     return (await this.bytes()).toString("utf8");
   }
 
-  private async bytes(): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.body) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+  /** Read through events: cheaper per call than async iteration. */
+  private bytes(): Promise<Buffer> {
+    const body = this.body;
+    return new Promise((resolve, reject) => {
+      if (body.errored) return reject(body.errored);
+      if (body.destroyed && !body.complete)
+        return reject(new Error("the upstream closed the connection mid-answer"));
+      const chunks: Buffer[] = [];
+      body.on("data", (chunk: Buffer) => chunks.push(chunk));
+      body.once("end", () =>
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
+      );
+      body.once("error", reject);
+      // An abort destroys the body without an error event.
+      body.once("close", () => {
+        if (!body.complete) reject(new Error("the upstream closed the connection mid-answer"));
+      });
+    });
   }
 }

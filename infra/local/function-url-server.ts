@@ -172,18 +172,29 @@ function applyCors(res: ServerResponse): void {
   res.setHeader("access-control-max-age", String(CORS.maxAgeSeconds));
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | "too large"> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_REQUEST_BYTES) {
+/** The request body, read through events: cheaper per request than async iteration. */
+function readBody(req: IncomingMessage): Promise<Buffer | "too large"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_REQUEST_BYTES) return void chunks.push(chunk);
+      // Refused: the rest is drained unread.
+      req.off("data", onData);
       req.resume();
-      return "too large";
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+      resolve("too large");
+    };
+    req.on("data", onData);
+    // Once settled, later calls change nothing.
+    req.once("end", () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
+    );
+    req.once("error", reject);
+    req.once("close", () => {
+      if (!req.complete) reject(new Error("the client closed the connection mid-request"));
+    });
+  });
 }
 
 /** Lambda passes text bodies as they are and base64-encodes everything else. */
