@@ -1,10 +1,11 @@
 /**
  * How long an uploaded recording is, for speech-to-text holds. WAV files say so exactly in
  * their header; for compressed formats only an upper bound is known before transcription:
- * no speech codec goes below 16 kbit/s, so bytes / 2,000 seconds is at least the length.
+ * Opus, the leanest speech codec the APIs take, goes down to 6 kbit/s, so bytes / 750
+ * seconds is at least the length.
  */
 export function audioSecondsAtMost(data: Uint8Array): number {
-  return wavSeconds(data) ?? Math.ceil(data.byteLength / 2_000);
+  return wavSeconds(data) ?? Math.ceil(data.byteLength / 750);
 }
 
 /** A WAV file's exact length, from its byte rate and data chunk; undefined if not a WAV. */
