@@ -321,29 +321,8 @@ export class Batches {
       },
       consistent: true,
     });
-    return items.map(
-      ({
-        batchId: b,
-        chunk: c,
-        line,
-        customId,
-        ok,
-        output,
-        outputBlobKey,
-        inputTokens,
-        outputTokens,
-      }) => ({
-        batchId: b,
-        chunk: c,
-        line,
-        customId,
-        ok,
-        output,
-        ...(outputBlobKey !== undefined && { outputBlobKey }),
-        inputTokens,
-        outputTokens,
-      }),
-    );
+    // The table's own attributes off; the rest is the result as it was put.
+    return items.map(({ pk: _pk, sk: _sk, ttl: _ttl, ...result }) => result);
   }
 }
 

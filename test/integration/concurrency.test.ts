@@ -1,3 +1,4 @@
+import type OpenAI from "openai";
 import type { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { costInUnits } from "../../shared/billing/cost";
@@ -37,6 +38,24 @@ const holdPerCall = () =>
     [1],
   );
 
+/** The same small chat call every test makes. */
+function chat(client: OpenAI) {
+  return client.chat.completions.create({
+    model,
+    messages: [{ role: "user", content: CONTENT }],
+    max_tokens: MAX_TOKENS,
+  });
+}
+
+/** `count` calls at once: how many went through, and the refusals. */
+async function inParallel(client: OpenAI, count: number) {
+  const results = await Promise.allSettled(Array.from({ length: count }, () => chat(client)));
+  return {
+    accepted: results.filter((r) => r.status === "fulfilled").length,
+    refused: results.filter((r): r is PromiseRejectedResult => r.status === "rejected"),
+  };
+}
+
 describe("quota under concurrency", () => {
   it("never lets 200 parallel calls spend past a balance that covers about 50", async () => {
     const hold = holdPerCall();
@@ -45,17 +64,7 @@ describe("quota under concurrency", () => {
     const client = openai(user.secret);
     const upstreamBefore = upstream.requests.length;
 
-    const results = await Promise.allSettled(
-      Array.from({ length: 200 }, () =>
-        client.chat.completions.create({
-          model,
-          messages: [{ role: "user", content: CONTENT }],
-          max_tokens: MAX_TOKENS,
-        }),
-      ),
-    );
-    const accepted = results.filter((r) => r.status === "fulfilled").length;
-    const refused = results.filter((r) => r.status === "rejected");
+    const { accepted, refused } = await inParallel(client, 200);
     for (const r of refused) {
       expect((r.reason as APIError).status).toBe(429);
       expect((r.reason as APIError).code).toBe("insufficient_quota");
@@ -104,12 +113,7 @@ describe("quota under concurrency", () => {
     expect(item?.available).toBe(me.total_quota);
 
     // Spend what refunds left over; once refused, a caller without quota costs no upstream call.
-    const call = () =>
-      client.chat.completions.create({
-        model,
-        messages: [{ role: "user", content: CONTENT }],
-        max_tokens: MAX_TOKENS,
-      });
+    const call = () => chat(client);
     for (
       let i = 0;
       i < 200 &&
@@ -133,17 +137,7 @@ describe("a limited key under concurrency", () => {
       { remain_quota: hold * 20, unlimited_quota: false },
     );
     const client = openai(user.secret);
-    const results = await Promise.allSettled(
-      Array.from({ length: 100 }, () =>
-        client.chat.completions.create({
-          model,
-          messages: [{ role: "user", content: CONTENT }],
-          max_tokens: MAX_TOKENS,
-        }),
-      ),
-    );
-    const accepted = results.filter((r) => r.status === "fulfilled").length;
-    const refused = results.filter((r) => r.status === "rejected");
+    const { accepted, refused } = await inParallel(client, 100);
     expect(accepted).toBeGreaterThanOrEqual(20);
     expect(refused.length).toBeGreaterThan(0);
     for (const r of refused) expect((r.reason as APIError).status).toBe(429);
