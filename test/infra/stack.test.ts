@@ -431,7 +431,7 @@ describe("permissions", () => {
 
   it.each(FUNCTIONS)("lets the %s read and write objects under sluice's prefixes only", (_, id) => {
     const statements = roleStatements(id);
-    for (const suffix of ["/files/*", "/batch-outputs/*", "/work/*"]) {
+    for (const suffix of Object.values(BUCKET_PREFIXES).map((prefix) => `/${prefix}*`)) {
       for (const action of OBJECT_ACTIONS) {
         expect(allows(statements, action, under(ids.bucket, suffix)), `${action} ${suffix}`).toBe(
           true,
