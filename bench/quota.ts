@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { startLocalStack } from "../infra/local/stack";
-import { Table } from "../shared/store/table";
+import { DynamoCallCounter, JANITOR_OFF_MS } from "./dynamo-calls";
 import { percentile } from "./stats";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
@@ -34,48 +34,28 @@ interface ModeResult {
   };
 }
 
-/** Waits until no DynamoDB call has been made for a while: settlement has finished. */
-async function quiet(): Promise<void> {
-  let last = Table.calls;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    if (Table.calls === last) return;
-    last = Table.calls;
-  }
-}
-
 function gatewayMs(serverTiming: string | null): number {
   const match = /gateway;dur=([\d.]+)/.exec(serverTiming ?? "");
   if (!match) throw new Error(`no gateway time in Server-Timing: ${serverTiming}`);
   return Number(match[1]);
 }
 
-/** DynamoDB calls made by the time the server wrote the current response's first byte. */
-const marks = { firstByte: 0 };
+const counter = new DynamoCallCounter();
 
 async function measure(url: string, key: string, stream: boolean, count: number) {
   const gateway: number[] = [];
   let before = 0;
   let after = 0;
   for (let i = 0; i < count; i++) {
-    await quiet();
-    const start = Table.calls;
-    const response = await fetch(`${url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "gpt-4o-mini",
-        stream,
-        max_tokens: 64,
-        messages: [{ role: "user", content: "Hi" }],
-      }),
+    const calls = await counter.chat(url, key, {
+      model: "gpt-4o-mini",
+      stream,
+      max_tokens: 64,
+      messages: [{ role: "user", content: "Hi" }],
     });
-    await response.arrayBuffer();
-    if (response.status !== 200) throw new Error(`request failed with ${response.status}`);
-    await quiet();
-    gateway.push(gatewayMs(response.headers.get("server-timing")));
-    before += marks.firstByte - start;
-    after += Table.calls - marks.firstByte;
+    gateway.push(gatewayMs(calls.response.headers.get("server-timing")));
+    before += calls.before;
+    after += calls.after;
   }
   return {
     gatewayP50: percentile(gateway, 50),
@@ -90,11 +70,8 @@ async function child(holds: "on" | "off"): Promise<void> {
     port: 0,
     env: { SLUICE_HOLDS: holds },
     demoUpstreamLatencyMs: UPSTREAM_LATENCY_MS,
-    responseObserver: {
-      firstByte: () => {
-        marks.firstByte = Table.calls;
-      },
-    },
+    janitorIntervalMs: JANITOR_OFF_MS,
+    responseObserver: counter.observer,
   });
   try {
     await measure(stack.url, stack.demoKey, false, WARMUP);

@@ -4,71 +4,31 @@
  * by in-memory stand-ins that answer at once. What is left is the CPU of sluice's logic.
  */
 import { createApi } from "../../shared/api";
-import { hashSecret } from "../../shared/auth/secrets";
 import { loadSettings } from "../../shared/config/settings";
 import { JobQueue } from "../../shared/queue/queue";
 import type { UpstreamFetch } from "../../shared/relay/upstream";
 import { createServices } from "../../shared/services";
+import { newApiKeyRecord } from "../../shared/store/api-keys";
 import { Blobs } from "../../shared/store/blobs";
+import { newChannelRecord } from "../../shared/store/channels";
 import type { DynamoTransport } from "../../shared/store/dynamo-transport";
 import { type Item, marshalItem, Table } from "../../shared/store/table";
+import { newUserRecord } from "../../shared/store/users";
 
 const KEY = `sk-${"a".repeat(48)}`;
 
 export async function coreCpuPerRequest(requests = 20_000): Promise<{ cpuMicros: number }> {
+  const key = newApiKeyRecord(KEY, { userId: "u", name: "bench" });
+  const user = newUserRecord({ id: "u", name: "bench", paidBase: 1e12, available: 1e12 });
   const items = new Map<string, Item>([
-    [
-      `KEY#${hashSecret(KEY)}|KEY`,
-      {
-        id: hashSecret(KEY),
-        userId: "u",
-        name: "bench",
-        status: "enabled",
-        masked: "sk-aaaa…aaaa",
-        createdTime: 0,
-        accessedTime: 0,
-        expiredTime: -1,
-        remainQuota: 0,
-        unlimitedQuota: true,
-        usedQuota: 0,
-        models: null,
-      },
-    ],
-    [
-      "USER#u|PROFILE",
-      {
-        id: "u",
-        name: "bench",
-        role: "user",
-        group: "default",
-        status: "enabled",
-        createdAt: 0,
-        freeBase: 0,
-        bonusBase: 0,
-        paidBase: 1e12,
-        usedAtBase: 0,
-        available: 1e12,
-        usedQuota: 0,
-        requestCount: 0,
-      },
-    ],
+    [`KEY#${key.id}|KEY`, { ...key }],
+    ["USER#u|PROFILE", { ...user }],
   ]);
-  const channel = {
+  const channel = newChannelRecord({
     id: "c",
-    type: "openai",
-    name: "c",
     baseUrl: "http://upstream/v1",
-    key: "",
     models: ["gpt-4o-mini"],
-    modelMapping: {},
-    priority: 0,
-    weight: 1,
-    status: "enabled",
-    disabledReason: null,
-    failureCount: 0,
-    config: {},
-    createdAt: 0,
-  };
+  });
   const dynamo: DynamoTransport = {
     async send(operation, input) {
       if (operation === "GetItem") {
@@ -76,7 +36,7 @@ export async function coreCpuPerRequest(requests = 20_000): Promise<{ cpuMicros:
         const item = items.get(`${key.pk?.S}|${key.sk?.S}`);
         return item ? { Item: marshalItem(item) } : {};
       }
-      if (operation === "Query") return { Items: [marshalItem(channel)] };
+      if (operation === "Query") return { Items: [marshalItem({ ...channel })] };
       return {};
     },
   };

@@ -4,21 +4,15 @@
  * settlement and usage logs on, relaying to the benchmark's upstream.
  */
 import { startLocalStack } from "../../infra/local/stack";
-import { Table } from "../../shared/store/table";
+import { DynamoCallCounter, JANITOR_OFF_MS } from "../dynamo-calls";
 import { serveMeasurements } from "./ipc";
 
-/** DynamoDB calls made by the time the server wrote the current response's first byte. */
-const marks = { firstByte: 0 };
+const counter = new DynamoCallCounter();
 const stack = await startLocalStack({
   port: 0,
-  // The janitor's sweeps would count as DynamoDB calls of the requests they fall among.
-  janitorIntervalMs: 24 * 3_600_000,
+  janitorIntervalMs: JANITOR_OFF_MS,
   upstream: { baseUrl: process.env.UPSTREAM_URL as string, models: ["gpt-4o-mini"] },
-  responseObserver: {
-    firstByte: () => {
-      marks.firstByte = Table.calls;
-    },
-  },
+  responseObserver: counter.observer,
 });
 
 serveMeasurements(
@@ -29,34 +23,16 @@ serveMeasurements(
       let before = 0;
       let after = 0;
       for (let i = 0; i < count; i++) {
-        await quiet();
-        const start = Table.calls;
-        const response = await fetch(`${stack.url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${stack.demoKey}`, "content-type": "application/json" },
-          body: JSON.stringify({
-            model: "gpt-4o-mini",
-            stream,
-            max_tokens: 16,
-            messages: [{ role: "user", content: "Hi" }],
-          }),
+        const calls = await counter.chat(stack.url, stack.demoKey, {
+          model: "gpt-4o-mini",
+          stream,
+          max_tokens: 16,
+          messages: [{ role: "user", content: "Hi" }],
         });
-        await response.arrayBuffer();
-        await quiet();
-        before += marks.firstByte - start;
-        after += Table.calls - marks.firstByte;
+        before += calls.before;
+        after += calls.after;
       }
       return { beforeFirstByte: before / count, afterLastByte: after / count };
     },
   },
 );
-
-/** Waits until no DynamoDB call has been made for a while: settlement has finished. */
-async function quiet(): Promise<void> {
-  let last = Table.calls;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    if (Table.calls === last) return;
-    last = Table.calls;
-  }
-}

@@ -42,22 +42,7 @@ export class ApiKeys {
     secret: string,
     fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
   ): Promise<ApiKeyRecord> {
-    const now = Math.floor(Date.now() / 1000);
-    const record: ApiKeyRecord = {
-      status: "enabled",
-      createdTime: now,
-      accessedTime: now,
-      expiredTime: -1,
-      remainQuota: 0,
-      unlimitedQuota: true,
-      usedQuota: 0,
-      models: null,
-      ...definedOnly(fields),
-      userId: fields.userId,
-      name: fields.name,
-      id: hashSecret(secret),
-      masked: maskSecret(secret),
-    };
+    const record = newApiKeyRecord(secret, fields);
     await this.table.put(
       {
         ...apiKeyKey(record.id),
@@ -122,6 +107,29 @@ export class ApiKeys {
       values: { ":user": userId },
     });
   }
+}
+
+/** A new key's record: stored by its secret's hash, shown masked, unlimited unless told. */
+export function newApiKeyRecord(
+  secret: string,
+  fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
+): ApiKeyRecord {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    status: "enabled",
+    createdTime: now,
+    accessedTime: now,
+    expiredTime: -1,
+    remainQuota: 0,
+    unlimitedQuota: true,
+    usedQuota: 0,
+    models: null,
+    ...definedOnly(fields),
+    userId: fields.userId,
+    name: fields.name,
+    id: hashSecret(secret),
+    masked: maskSecret(secret),
+  };
 }
 
 /** Drops the table's key attributes (and the ledger's running total of holds) from an item. */

@@ -59,6 +59,16 @@ async function uploadLines(lines: string[], as: OpenAI = client) {
   });
 }
 
+/** Uploads the lines and starts a chat completions batch on them. */
+async function startChatBatch(lines: string[], as: OpenAI = client) {
+  const file = await uploadLines(lines, as);
+  return as.batches.create({
+    input_file_id: file.id,
+    endpoint: "/v1/chat/completions",
+    completion_window: "24h",
+  });
+}
+
 async function waitFor(id: string, statuses: string[], as: OpenAI = client, timeoutMs = 30_000) {
   return eventually(
     () => as.batches.retrieve(id),
@@ -213,7 +223,7 @@ describe("a batch, end to end with the official client", () => {
   }, 20_000);
 
   it("fails an invalid file, naming each bad line", async () => {
-    const file = await uploadLines([
+    const batch = await startChatBatch([
       requestLine("ok-1", "hi"),
       "{not json",
       requestLine("ok-1", "a duplicate custom_id"),
@@ -226,11 +236,6 @@ describe("a batch, end to end with the official client", () => {
         body: { model },
       }),
     ]);
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
     const failed = await waitFor(batch.id, ["failed", "completed"]);
     expect(failed.status).toBe("failed");
     expect(failed.failed_at).toEqual(expect.any(Number));
@@ -245,17 +250,12 @@ describe("a batch, end to end with the official client", () => {
   });
 
   it("puts the lines the upstream refuses in the error file, and still completes", async () => {
-    const file = await uploadLines([
+    const batch = await startChatBatch([
       requestLine("good-1", "hi"),
       requestLine("bad-400", "please fail with 400"),
       requestLine("good-2", "there"),
       requestLine("bad-500", "please fail with 500"),
     ]);
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
     const done = await waitFor(batch.id, ["completed", "failed"]);
     expect(done).toMatchObject({
       status: "completed",
@@ -283,15 +283,10 @@ describe("a batch, end to end with the official client", () => {
   });
 
   it("completes a batch whose every line failed, with only an error file", async () => {
-    const file = await uploadLines([
+    const batch = await startChatBatch([
       requestLine("a", "please fail with 400"),
       requestLine("b", "please fail with 422"),
     ]);
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
     const done = await waitFor(batch.id, ["completed", "failed"]);
     expect(done).toMatchObject({
       status: "completed",
@@ -400,12 +395,7 @@ describe("cancel and expiry", () => {
     Array.from({ length: n }, (_, i) => requestLine(`slow-${i}`, `n${i}`, slowModel));
 
   it("cancels: cancelling at once, no new line starts, then cancelled with partial results", async () => {
-    const file = await uploadLines(slowLines(100));
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
+    const batch = await startChatBatch(slowLines(100));
     await waitFor(batch.id, ["in_progress"]);
     const cancelling = await client.batches.cancel(batch.id);
     expect(cancelling.status).toBe("cancelling");
@@ -420,12 +410,7 @@ describe("cancel and expiry", () => {
   });
 
   it("expires a batch past its window: unfinished lines go to the error file as batch_expired", async () => {
-    const file = await uploadLines(slowLines(100));
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
+    const batch = await startChatBatch(slowLines(100));
     await waitFor(batch.id, ["in_progress"]);
     // Move the end of its window to now, and tell the janitor.
     const past = Math.floor(Date.now() / 1000) - 1;
@@ -465,15 +450,10 @@ describe("at-least-once delivery", () => {
   it("ignores chunk and finalize messages delivered again: one line per custom_id, one charge each", async () => {
     const own = await createUserWithKey();
     const ownClient = openai(own.secret);
-    const file = await uploadLines(
+    const batch = await startChatBatch(
       Array.from({ length: 10 }, (_, i) => requestLine(`dup-${i}`, `d${i}`)),
       ownClient,
     );
-    const batch = await ownClient.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
     await waitFor(batch.id, ["in_progress", "completed"], ownClient);
     // Every chunk message again, while it runs and after it finished, and finalize twice more.
     const again = async () => {
