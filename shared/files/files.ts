@@ -1,6 +1,6 @@
 import { newId } from "../auth/secrets";
 import { BUCKET_PREFIXES } from "../config/resources";
-import { ApiError } from "../http/errors";
+import { ApiError, notFound } from "../http/errors";
 import type { Services } from "../services";
 import type { FilePurpose, FileRecord } from "../store/files";
 
@@ -20,7 +20,7 @@ export function fileObject(file: FileRecord) {
 }
 
 export function noSuchFile(id: string): ApiError {
-  return new ApiError(404, `No such File object: ${id}`, "invalid_request_error", null, "id");
+  return notFound(`No such File object: ${id}`, "id");
 }
 
 export function fileTooLarge(bytes: number, limit: number): ApiError {

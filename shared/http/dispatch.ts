@@ -52,8 +52,6 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
 async function run(route: Route, call: Call): Promise<GatewayResponse> {
   const { auth } = call.services;
   switch (route.auth) {
-    case "none":
-      return route.handle(call);
     case "apiKey":
       return route.handle({ ...call, principal: await auth.apiKey(call.request) });
     case "accessToken":

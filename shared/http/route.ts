@@ -22,7 +22,6 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 type Handler<P> = (call: Call<P>) => Promise<GatewayResponse>;
 
 export type Route =
-  | { method: Method; path: string; auth: "none"; handle: Handler<undefined> }
   | { method: Method; path: string; auth: "apiKey"; handle: Handler<KeyPrincipal> }
   | { method: Method; path: string; auth: "accessToken"; handle: Handler<UserPrincipal> };
 
@@ -39,8 +38,4 @@ export function userRoute(method: Method, path: string, handle: Handler<UserPrin
 /** The same route under a second path (e.g. one-api's PUT /api/token/ with the id in the body). */
 export function alias(route: Route, path: string): Route {
   return { ...route, path };
-}
-
-export function publicRoute(method: Method, path: string, handle: Handler<undefined>): Route {
-  return { method, path, auth: "none", handle };
 }

@@ -2,7 +2,7 @@ import type { KeyPrincipal } from "../auth/authenticate";
 import { BATCH_ENDPOINTS, batchObject } from "../batches/batch-object";
 import { startBatch } from "../batches/start";
 import { isObject, readJsonObject, requireString } from "../http/body";
-import { ApiError, badRequest } from "../http/errors";
+import { ApiError, badRequest, notFound } from "../http/errors";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { BatchRecord } from "../store/batches";
@@ -101,8 +101,7 @@ export const cancelBatch = keyRoute("POST", "/v1/batches/:id/cancel", async (cal
 async function ownBatch(call: Call<KeyPrincipal>): Promise<BatchRecord> {
   const id = call.params.id as string;
   const batch = await call.services.batches.find(id, call.principal.user.id, now());
-  if (!batch)
-    throw new ApiError(404, `No such Batch object: ${id}`, "invalid_request_error", null, "id");
+  if (!batch) throw notFound(`No such Batch object: ${id}`, "id");
   return batch;
 }
 

@@ -4,7 +4,7 @@ import { newId } from "../auth/secrets";
 import { BUCKET_PREFIXES } from "../config/resources";
 import { fileObject, fileTooLarge, saveFile } from "../files/files";
 import { readJsonObject, requireString } from "../http/body";
-import { ApiError, badRequest } from "../http/errors";
+import { ApiError, badRequest, notFound } from "../http/errors";
 import { readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
@@ -177,7 +177,7 @@ async function pendingUpload(call: Call<KeyPrincipal>): Promise<UploadRecord> {
   const id = call.params.id as string;
   const upload = await call.services.uploads.get(id);
   if (!upload || upload.userId !== call.principal.user.id) {
-    throw new ApiError(404, `No such Upload object: ${id}`, "invalid_request_error", null, "id");
+    throw notFound(`No such Upload object: ${id}`, "id");
   }
   const status = uploadStatus(upload);
   if (status !== "pending")
