@@ -28,7 +28,7 @@ export async function planBatch(services: Services, batchId: string): Promise<vo
     const file = await services.files.get(batch.inputFileId);
     const data = file && (await services.blobs.get(file.blobKey));
     if (!data) {
-      return fail(services, batchId, [
+      return failBatch(services, batchId, [
         {
           code: "invalid_file",
           message: "The input file no longer exists (uploaded files expire an hour after upload).",
@@ -42,7 +42,7 @@ export async function planBatch(services: Services, batchId: string): Promise<vo
       batch.endpoint,
       settings.maxLines,
     );
-    if (!validation.ok) return fail(services, batchId, validation.errors);
+    if (!validation.ok) return failBatch(services, batchId, validation.errors);
 
     const chunks = cut(validation.lines, settings.chunkLines);
     for (const [index, lines] of chunks.entries()) {
@@ -74,16 +74,16 @@ export async function planBatch(services: Services, batchId: string): Promise<vo
   }
 
   // Queue every chunk that is not done (all of them, the first time).
-  const current = await services.batches.get(batchId);
-  const messages = [];
-  for (let index = 0; index < (current?.chunkCount ?? 0); index++) {
-    const chunk = await services.batches.getChunk(batchId, index);
-    if (chunk?.status === "pending") messages.push({ type: "batch.chunk", batchId, chunk: index });
-  }
-  await services.queue.sendAll(messages);
+  const pending = await services.batches.pendingChunks(batchId);
+  await services.queue.sendAll(pending.map((chunk) => ({ type: "batch.chunk", batchId, chunk })));
 }
 
-async function fail(services: Services, batchId: string, errors: BatchError[]): Promise<void> {
+/** Fails a batch that never got going, with the errors to show for it. */
+export async function failBatch(
+  services: Services,
+  batchId: string,
+  errors: BatchError[],
+): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const retainUntil = now + services.settings.batches.retentionSeconds;
   await services.batches.transition(batchId, ["validating"], {

@@ -1,6 +1,7 @@
 import { newId } from "../auth/secrets";
 import type { Services } from "../services";
 import type { BatchRecord } from "../store/batches";
+import { failBatch } from "./plan";
 
 /** The completion window: 24 hours, the only one OpenAI offers. */
 export const WINDOW_SECONDS = 24 * 3_600;
@@ -48,20 +49,14 @@ export async function startBatch(
   try {
     await services.queue.send({ type: "batch.plan", batchId: batch.id });
   } catch (err) {
-    const now = Math.floor(Date.now() / 1000);
-    await services.batches.transition(batch.id, ["validating"], {
-      status: "failed",
-      failedAt: now,
-      errors: [
-        {
-          code: "server_error",
-          message: "The batch could not be queued; please create it again.",
-          param: null,
-          line: null,
-        },
-      ],
-      retainUntil: now + services.settings.batches.retentionSeconds,
-    });
+    await failBatch(services, batch.id, [
+      {
+        code: "server_error",
+        message: "The batch could not be queued; please create it again.",
+        param: null,
+        line: null,
+      },
+    ]);
     throw err;
   }
   return batch;

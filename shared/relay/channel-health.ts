@@ -8,25 +8,25 @@ import type { AttemptResult } from "./upstream";
  * is recorded on the channel; an admin tests it and enables it again.
  */
 export class ChannelHealth {
-  /** Channels this instance has seen fail since their last success, so a success knows to reset. */
-  private readonly failing = new Set<string>();
-
   constructor(
     private readonly channels: Channels,
     private readonly directory: ChannelDirectory,
     private readonly threshold: number,
   ) {}
 
-  /** Records an attempt's outcome. Successes cost a write only after failures. */
+  /**
+   * Records an attempt's outcome. Successes cost a write only after failures. `channel` is
+   * the directory's cached record: its count is kept current here, so the first success
+   * after failures resets them and the ones after it write nothing.
+   */
   async record(channel: ChannelRecord, result: AttemptResult): Promise<void> {
     if (result.ok) {
-      if (channel.failureCount > 0 || this.failing.has(channel.id)) {
-        this.failing.delete(channel.id);
+      if (channel.failureCount > 0) {
+        channel.failureCount = 0;
         await this.channels.resetFailures(channel.id);
       }
       return;
     }
-    this.failing.add(channel.id);
     if (result.kind === "auth" || result.kind === "quota") {
       const why =
         result.kind === "auth"
@@ -35,6 +35,7 @@ export class ChannelHealth {
       return this.disable(channel, `${why} (${result.detail})`);
     }
     const failures = await this.channels.recordFailure(channel.id);
+    channel.failureCount = failures ?? channel.failureCount + 1;
     if (failures !== undefined && this.threshold > 0 && failures >= this.threshold) {
       await this.disable(channel, `${failures} failures in a row, the last: ${result.detail}`);
     }

@@ -222,6 +222,16 @@ export class Batches {
     return this.table.get<ChunkRecord>(chunkKey(batchId, index), true);
   }
 
+  /** The indexes of the batch's chunks not yet done, in one query. */
+  async pendingChunks(batchId: string): Promise<number[]> {
+    const chunks = await this.table.queryAll<ChunkRecord & Item>({
+      keyCondition: "pk = :pk AND begins_with(sk, :prefix)",
+      values: { ":pk": `BATCH#${batchId}`, ":prefix": "CHUNK#" },
+      consistent: true,
+    });
+    return chunks.filter((chunk) => chunk.status === "pending").map((chunk) => chunk.index);
+  }
+
   /**
    * Takes a chunk for `owner` until `until`, unless another worker holds it (a duplicate
    * delivery while the first is still running). False when someone else has it.
