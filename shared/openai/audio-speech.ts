@@ -66,7 +66,7 @@ export const createSpeech = keyRoute("POST", "/v1/audio/speech", async (call) =>
         settleAfterResponse(
           call,
           charge,
-          { ttsCharacters: characters },
+          () => ({ ttsCharacters: characters }),
           upstream.channel.id,
           outcome,
         ),

@@ -58,7 +58,7 @@ async function speechToText(
   settleAfterResponse(
     call,
     charge,
-    { sttMilliseconds: Math.round(seconds * 1000) },
+    () => ({ sttMilliseconds: Math.round(seconds * 1000) }),
     upstream.channel.id,
   );
 

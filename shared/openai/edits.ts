@@ -69,12 +69,13 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
   settleAfterResponse(
     call,
     charge,
-    isUsage(answer?.usage)
-      ? meteredFromUsage(answer.usage)
-      : {
-          promptTokens: countTokens(promptText) + 3 * TOKENS_PER_MESSAGE,
-          completionTokens: countTokens(texts.join("")),
-        },
+    () =>
+      isUsage(answer?.usage)
+        ? meteredFromUsage(answer.usage)
+        : {
+            promptTokens: countTokens(promptText) + 3 * TOKENS_PER_MESSAGE,
+            completionTokens: countTokens(texts.join("")),
+          },
     upstream.channel.id,
   );
   if (native) return rawJson(200, bytes);

@@ -111,7 +111,7 @@ export async function relayCompletion(
         settleAfterResponse(
           call,
           charge,
-          r.usage ? meteredFromUsage(r.usage) : countedLocally(r.deliveredText),
+          () => (r.usage ? meteredFromUsage(r.usage) : countedLocally(r.deliveredText)),
           channelId,
           outcome,
         ),
@@ -132,9 +132,10 @@ export async function relayCompletion(
   settleAfterResponse(
     call,
     charge,
-    isUsage(completion?.usage)
-      ? meteredFromUsage(completion.usage)
-      : countedLocally(api.answerText(completion)),
+    () =>
+      isUsage(completion?.usage)
+        ? meteredFromUsage(completion.usage)
+        : countedLocally(api.answerText(completion)),
     channelId,
   );
   if (!reportModel || !completion) return rawJson(200, bytes);

@@ -117,15 +117,18 @@ export async function readUpstreamBody(
   }
 }
 
-/** Settles the charge once the response has gone out. */
+/**
+ * Settles the charge once the response has gone out. `meter` runs then too: counting tokens
+ * locally (an upstream without usage) stays off the response's path.
+ */
 export function settleAfterResponse(
   call: Call<KeyPrincipal>,
   charge: Charge,
-  metered: Metered,
+  meter: () => Metered,
   channelId: string,
   outcome: StreamOutcome = "completed",
 ): void {
-  call.context.afterResponse(() => charge.settle(metered, { status: 200, outcome, channelId }));
+  call.context.afterResponse(() => charge.settle(meter(), { status: 200, outcome, channelId }));
 }
 
 /** Parses a JSON answer; undefined when it is not a JSON object. */
@@ -150,7 +153,7 @@ export async function relayJson(
   const { charge, upstream } = await relay(call, plan);
   const bytes = await readUpstreamBody(call, upstream, charge);
   const answer = parseJsonObject(bytes);
-  settleAfterResponse(call, charge, plan.meter(answer), upstream.channel.id);
+  settleAfterResponse(call, charge, () => plan.meter(answer), upstream.channel.id);
   if (upstream.upstreamModel === plan.model || typeof answer?.model !== "string")
     return rawJson(200, bytes);
   answer.model = plan.model;
