@@ -154,7 +154,10 @@ export async function createFixtureChannel(
   return { upstream, channelId: channel.id, model: upstream.models[0] as string };
 }
 
-/** Polls until `read` returns a value `done` accepts (settlement finishes after the response). */
+/**
+ * Polls until `read` returns a value `done` accepts (settlement finishes after the
+ * response), and fails the test with the last value if none does in time.
+ */
 export async function eventually<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
@@ -163,7 +166,10 @@ export async function eventually<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
+    if (done(value)) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
