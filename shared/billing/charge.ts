@@ -109,37 +109,36 @@ export class Charge {
  * has succeeded; if it fails the upstream call is aborted. When the hold may fail (see
  * QuotaLedger.likelyCovers) it runs first, so a caller without quota costs no upstream call.
  */
-export async function holdWhileOpening<U extends { abort(): void }>(
+export async function holdWhileOpening<U>(
   context: ChargeContext,
   request: ChargeRequest,
-  open: () => Promise<U>,
+  /** Opens the upstream call; `signal` aborts it, before its answer or during it. */
+  open: (signal: AbortSignal) => Promise<U>,
 ): Promise<{ charge: Charge; upstream: U }> {
   const { price, multipliers, holdUnits } = await quote(context, request);
   const likelyCovered = context.services.ledger.likelyCovers(context.principal, holdUnits);
   // The upstream request goes out first: it is the one the client waits for. Its bytes are
   // written on the next tick, so the hold's own request is built only after that.
-  const opening = likelyCovered ? open() : undefined;
-  const holding = opening
-    ? new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-        context.services.ledger.hold(context.principal, holdUnits),
-      )
-    : context.services.ledger.hold(context.principal, holdUnits);
+  const refused = new AbortController();
+  const opening = likelyCovered ? open(refused.signal) : undefined;
+  const holding = context.services.ledger.hold(
+    context.principal,
+    holdUnits,
+    opening ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined,
+  );
   // Its failure is handled below, once the hold is known; not an unhandled rejection meanwhile.
   opening?.catch(() => {});
   let hold: Hold;
   try {
     hold = await holding;
   } catch (err) {
-    opening?.then(
-      (upstream) => upstream.abort(),
-      () => {},
-    );
+    refused.abort();
     throw err;
   }
   const charge = new Charge(context, request, price, multipliers, hold);
   context.onCharge?.(charge);
   try {
-    return { charge, upstream: await (opening ?? open()) };
+    return { charge, upstream: await (opening ?? open(refused.signal)) };
   } catch (err) {
     await charge.release(err instanceof Error && "status" in err ? Number(err.status) : 502);
     throw err;

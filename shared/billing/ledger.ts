@@ -40,15 +40,23 @@ export class QuotaLedger {
 
   /**
    * Takes `units` from the user's available balance and, for a limited key, from its
-   * remain_quota. Both updates run at once; if either fails the other is given back.
+   * remain_quota. Both updates run at once; if either fails the other is given back. They
+   * go out once `startAfter` settles (the upstream request is sent first).
    */
-  async hold({ key, user }: KeyPrincipal, units: number): Promise<Hold> {
+  async hold(
+    { key, user }: KeyPrincipal,
+    units: number,
+    startAfter?: Promise<void>,
+  ): Promise<Hold> {
     // A negative or fractional hold would credit the balance; callers validate, this guards.
     if (!Number.isSafeInteger(units) || units < 0) throw new Error(`Invalid hold: ${units} units`);
     const hold: Hold = { userId: user.id, keyId: key.id, units, keyLimited: !key.unlimitedQuota };
     if (units === 0) return hold;
     const ids = [`user:${user.id}`, ...(hold.keyLimited ? [`key:${key.id}`] : [])];
+    // Counted as in flight from the call on, even while it waits to start (`startAfter`): a
+    // burst decided in one turn of the event loop must see the holds before it.
     for (const id of ids) this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + units);
+    await startAfter;
     const [onUser, onKey] = await Promise.allSettled([
       this.table.update<{ available: number }>(userKey(user.id), {
         update: "SET available = available - :units",

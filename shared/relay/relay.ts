@@ -42,7 +42,7 @@ export async function relay(
   return holdWhileOpening(
     chargeContext(call),
     { ...plan.charge, model: plan.model, endpoint: plan.endpoint },
-    () =>
+    (signal) =>
       openUpstream(
         candidates,
         (upstreamModel, channel) => ({
@@ -52,7 +52,7 @@ export async function relay(
           ...plan.build(upstreamModel, channel),
         }),
         plan.model,
-        upstreamOptions(call),
+        upstreamOptions(call, signal),
       ),
   );
 }
@@ -83,14 +83,15 @@ export function keyAllowsModel({ key }: KeyPrincipal, model: string): boolean {
   return key.models === null || key.models.length === 0 || key.models.includes(model);
 }
 
-function upstreamOptions(call: Call<KeyPrincipal>): UpstreamOptions {
+/** `signal` aborts the call as well as the request's own (the client gone, the time up). */
+function upstreamOptions(call: Call<KeyPrincipal>, signal: AbortSignal): UpstreamOptions {
   const { settings, channelHealth } = call.services;
   return {
     fetch: call.services.fetch,
     timeoutMs: settings.upstreamTimeoutMs,
     retries: settings.upstreamRetries,
     timing: call.timing,
-    signal: call.request.signal,
+    signal: call.request.signal ? AbortSignal.any([call.request.signal, signal]) : signal,
     report: (channel, result) =>
       call.context.afterResponse(() => channelHealth.record(channel, result)),
   };

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { balancesOf } from "../../shared/billing/balance";
+import { holdWhileOpening } from "../../shared/billing/charge";
 import { costInUnits, imagePrice, priceFor } from "../../shared/billing/cost";
+import { insufficientBalance } from "../../shared/billing/ledger";
 import { DEFAULT_PRICING } from "../../shared/billing/pricing";
 import { countTokens, upperTokenEstimate } from "../../shared/billing/tokens";
 import { dollarsToUnits, unitsToDollars } from "../../shared/billing/units";
@@ -124,5 +126,86 @@ describe("token counting", () => {
     ]) {
       expect(upperTokenEstimate(text)).toBeGreaterThanOrEqual(countTokens(text));
     }
+  });
+});
+
+describe("holdWhileOpening", () => {
+  const principal = {
+    key: { id: "k", unlimitedQuota: true, remainQuota: 0 },
+    user: { id: "u", group: "default", available: 1e9 },
+  };
+  const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** A charge context whose ledger holds (or refuses) after `holdMs`, and says whether it is likely to. */
+  function context(options: { covered: boolean; refuse: boolean; holdMs: number }, log: string[]) {
+    return {
+      principal,
+      requestId: "req_test",
+      receivedAt: 0,
+      services: {
+        settings: { holds: true },
+        pricing: { get: async () => DEFAULT_PRICING },
+        ledger: {
+          likelyCovers: () => options.covered,
+          hold: async (_principal: unknown, units: number) => {
+            await later(options.holdMs);
+            log.push(options.refuse ? "refused" : "held");
+            if (options.refuse) throw insufficientBalance();
+            return { userId: "u", keyId: "k", units, keyLimited: false };
+          },
+        },
+      },
+    } as unknown as Parameters<typeof holdWhileOpening>[0];
+  }
+  const request = {
+    model: "gpt-4o-mini",
+    endpoint: "/v1/chat/completions",
+    dimension: "tokens" as const,
+    maxUse: { promptTokens: 10, completionTokens: 10 },
+  };
+
+  it("opens the upstream beside the hold, and answers only once the hold is in place", async () => {
+    const log: string[] = [];
+    const opened = await holdWhileOpening(
+      context({ covered: true, refuse: false, holdMs: 30 }, log),
+      request,
+      async () => {
+        log.push("opening");
+        await later(5);
+        log.push("opened");
+        return "upstream";
+      },
+    );
+    log.push("answered");
+    expect(opened.upstream).toBe("upstream");
+    expect(log).toEqual(["opening", "opened", "held", "answered"]);
+  });
+
+  it("aborts the upstream call when the hold is refused", async () => {
+    const log: string[] = [];
+    let signal: AbortSignal | undefined;
+    const answer = holdWhileOpening(
+      context({ covered: true, refuse: true, holdMs: 10 }, log),
+      request,
+      (s) => {
+        signal = s;
+        return new Promise(() => {}); // an upstream still thinking
+      },
+    );
+    await expect(answer).rejects.toMatchObject({ status: 429 });
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it("holds first, and calls no upstream at all, when the hold may well be refused", async () => {
+    const log: string[] = [];
+    const answer = holdWhileOpening(
+      context({ covered: false, refuse: true, holdMs: 10 }, log),
+      request,
+      async () => {
+        log.push("opening");
+        return "upstream";
+      },
+    );
+    await expect(answer).rejects.toMatchObject({ status: 429 });
+    expect(log).toEqual(["refused"]);
   });
 });
