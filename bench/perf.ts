@@ -193,6 +193,15 @@ async function main(): Promise<void> {
       coldStart: cold,
     };
     print(report);
+    const errors = Object.values(scenarios).flatMap((scenario) =>
+      Object.values(scenario as Record<string, Record<string, { errors: number }>>).flatMap(
+        (byTarget) => Object.values(byTarget).map((result) => result.errors),
+      ),
+    );
+    if (errors.some((count) => count > 0)) {
+      console.error("\n  errors: the run is not valid (the targets allow none)");
+      process.exitCode = 1;
+    }
     mkdirSync("bench/results", { recursive: true });
     const file = `bench/results/perf-${report.date.replace(/[:.]/g, "-")}.json`;
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -3,16 +3,14 @@ import OpenAI, { type APIError, toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batchKey } from "../../shared/store/batches";
 import { Schedule } from "../../shared/store/schedule";
-import { startUpstreamFixture, type UpstreamFixture } from "../fixtures/upstream";
+import type { UpstreamFixture } from "../fixtures/upstream";
 import {
-  admin,
   api,
   createFixtureChannel,
   createUserWithKey,
   eventually,
   type Json,
   openai,
-  setPrices,
   sluice,
   sluiceTable,
   type TestUser,
@@ -282,6 +280,17 @@ describe("a batch, end to end with the official client", () => {
     expect(errorFile.purpose).toBe("batch_output");
   });
 
+  it("backs off when the upstream rate-limits a line, and runs it again", async () => {
+    const before = upstream.requests.length;
+    // The first try and both retries of the only line are told 429.
+    upstream.enqueue({ status: 429 }, { status: 429 }, { status: 429 });
+    const batch = await startChatBatch([requestLine("patient", "hi")]);
+    const done = await waitFor(batch.id, ["completed", "failed"]);
+    expect(done.request_counts).toEqual({ total: 1, completed: 1, failed: 0 });
+    expect(upstream.requests.length - before).toBe(4);
+    expect((await jsonlOf(done.output_file_id))[0].response.status_code).toBe(200);
+  });
+
   it("completes a batch whose every line failed, with only an error file", async () => {
     const batch = await startChatBatch([
       requestLine("a", "please fail with 400"),
@@ -380,14 +389,10 @@ describe("cancel and expiry", () => {
 
   beforeAll(async () => {
     // Every answer takes a second: the batch is still running when the test acts on it.
-    slow = await startUpstreamFixture({ latencyMs: 1_000 });
-    slowModel = slow.models[0] as string;
-    await setPrices({ [slowModel]: PRICE });
-    await admin("POST", "/api/channel/", {
-      name: "slow",
-      base_url: slow.baseUrl,
-      models: [slowModel],
-    });
+    ({ upstream: slow, model: slowModel } = await createFixtureChannel({
+      price: PRICE,
+      latencyMs: 1_000,
+    }));
   });
   afterAll(() => slow.close());
 
@@ -395,14 +400,25 @@ describe("cancel and expiry", () => {
     Array.from({ length: n }, (_, i) => requestLine(`slow-${i}`, `n${i}`, slowModel));
 
   it("cancels: cancelling at once, no new line starts, then cancelled with partial results", async () => {
-    const batch = await startChatBatch(slowLines(100));
-    await waitFor(batch.id, ["in_progress"]);
+    const before = slow.requests.length;
+    const batch = await startChatBatch(slowLines(300));
+    // Some lines have started, and (each answer takes a second) some have finished.
+    await eventually(
+      async () => slow.requests.length - before,
+      (started) => started > 0,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     const cancelling = await client.batches.cancel(batch.id);
     expect(cancelling.status).toBe("cancelling");
     expect(cancelling.cancelling_at).toEqual(expect.any(Number));
     const cancelled = await waitFor(batch.id, ["cancelled"]);
+    // No line starts once the batch is cancelled.
+    const started = slow.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(slow.requests.length).toBe(started);
     const output = await jsonlOf(cancelled.output_file_id);
-    expect(output.length).toBeLessThan(100);
+    expect(output.length).toBeGreaterThan(0);
+    expect(output.length).toBeLessThan(300);
     expect(cancelled.request_counts?.completed).toBe(output.length);
     expect(new Set(output.map((l) => l.custom_id)).size).toBe(output.length);
     const again = await client.batches.cancel(batch.id);

@@ -115,6 +115,31 @@ describe("fail-over between channels", () => {
     }
   });
 
+  it("does not fail over once the first byte has gone out: the stream ends with an error event", async () => {
+    const pair = await twoChannels();
+    try {
+      const user = await createUserWithKey();
+      pair.first.upstream.enqueue({ cutAfterChunks: 3 });
+      const stream = await openai(user.secret).chat.completions.create({
+        model: pair.model,
+        messages: hello,
+        stream: true,
+      });
+      const received: string[] = [];
+      const error = await (async () => {
+        for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? "");
+      })().catch((e: APIError) => e);
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      expect(received.join("")).toBe("This is");
+      expect(pair.second.upstream.requests).toHaveLength(0);
+      const [line] = await consumeLines(user.accessToken, 1);
+      expect(line).toMatchObject({ outcome: "interrupted" });
+      expect(line.quota).toBeGreaterThan(0);
+    } finally {
+      await pair.close();
+    }
+  });
+
   it("answers 502 when every attempt fails, and charges nothing", async () => {
     const pair = await twoChannels();
     try {

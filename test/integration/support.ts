@@ -134,9 +134,14 @@ export async function createFixtureChannel(
     models?: string[];
     channel?: Record<string, unknown>;
     price?: Record<string, unknown> | null;
+    /** How long the fixture takes to answer each request. */
+    latencyMs?: number;
   } = {},
 ): Promise<{ upstream: UpstreamFixture; channelId: string; model: string }> {
-  const upstream = await startUpstreamFixture({ models: options.models });
+  const upstream = await startUpstreamFixture({
+    models: options.models,
+    latencyMs: options.latencyMs,
+  });
   // Azure channels take the resource's origin; OpenAI-compatible ones the /v1 base.
   const azure =
     typeof options.channel?.type === "string" && options.channel.type.startsWith("azure");
