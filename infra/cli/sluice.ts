@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin } from "../../shared/bootstrap";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
@@ -220,7 +221,7 @@ async function run(args: string[]): Promise<void> {
       const key = await call("POST", "/api/token/", {
         name: options.name ?? "cli",
         user_id: options.user,
-        remain_quota: dollars === undefined ? undefined : Math.round(dollars * 500_000),
+        remain_quota: dollars === undefined ? undefined : dollarsToUnits(dollars),
         expired_time: expires,
         models: list(options.models),
       });

@@ -9,7 +9,7 @@ import {
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { API_FUNCTION } from "../../shared/config/resources";
+import { API_FUNCTION, FUNCTION_URL_CORS } from "../../shared/config/resources";
 import type { Files } from "./files";
 import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
 
@@ -46,12 +46,11 @@ export class Api extends Construct {
       // Completions stream token by token (server-sent events).
       invokeMode: InvokeMode.RESPONSE_STREAM,
       cors: {
-        allowedOrigins: ["*"],
+        allowedOrigins: [FUNCTION_URL_CORS.allowOrigins],
         allowedMethods: [HttpMethod.ALL],
-        allowedHeaders: ["*"],
-        // Headers the OpenAI SDKs read in browsers.
-        exposedHeaders: ["x-request-id", "server-timing", "x-should-retry", "retry-after"],
-        maxAge: Duration.hours(1),
+        allowedHeaders: [FUNCTION_URL_CORS.allowHeaders],
+        exposedHeaders: [...FUNCTION_URL_CORS.exposeHeaders],
+        maxAge: Duration.seconds(FUNCTION_URL_CORS.maxAgeSeconds),
       },
     });
 

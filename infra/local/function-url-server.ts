@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
+import { FUNCTION_URL_CORS } from "../../shared/config/resources";
 import {
   HTTP_INTEGRATION_CONTENT_TYPE,
   isStreamingHandler,
@@ -13,15 +14,6 @@ import { localContext } from "./lambda-context";
 
 /** Function URLs refuse request payloads over 6 MB. */
 const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
-
-/** The CORS settings the CDK stack gives the function URL, applied the same way here. */
-export const CORS = {
-  allowOrigins: "*",
-  allowMethods: "*",
-  allowHeaders: "*",
-  exposeHeaders: ["x-request-id", "server-timing", "x-should-retry", "retry-after"],
-  maxAgeSeconds: 3600,
-} as const;
 
 /** Benchmarks learn when each response's first byte went out. */
 export interface ResponseObserver {
@@ -164,12 +156,13 @@ function httpSink(res: ServerResponse, observer: ResponseObserver): ResponseSink
   };
 }
 
+/** The CORS settings the CDK stack gives the function URL, applied the same way here. */
 function applyCors(res: ServerResponse): void {
-  res.setHeader("access-control-allow-origin", CORS.allowOrigins);
-  res.setHeader("access-control-allow-methods", CORS.allowMethods);
-  res.setHeader("access-control-allow-headers", CORS.allowHeaders);
-  res.setHeader("access-control-expose-headers", CORS.exposeHeaders.join(","));
-  res.setHeader("access-control-max-age", String(CORS.maxAgeSeconds));
+  res.setHeader("access-control-allow-origin", FUNCTION_URL_CORS.allowOrigins);
+  res.setHeader("access-control-allow-methods", FUNCTION_URL_CORS.allowMethods);
+  res.setHeader("access-control-allow-headers", FUNCTION_URL_CORS.allowHeaders);
+  res.setHeader("access-control-expose-headers", FUNCTION_URL_CORS.exposeHeaders.join(","));
+  res.setHeader("access-control-max-age", String(FUNCTION_URL_CORS.maxAgeSeconds));
 }
 
 /** The request body, read through events: cheaper per request than async iteration. */

@@ -34,6 +34,16 @@ export const LIFECYCLE_EXPIRATION_DAYS: Record<keyof typeof BUCKET_PREFIXES, num
 };
 export const ABORT_INCOMPLETE_MULTIPART_DAYS = 1;
 
+/** The API function URL's CORS: open, for browser clients (sluice checks its own keys). */
+export const FUNCTION_URL_CORS = {
+  allowOrigins: "*",
+  allowMethods: "*",
+  allowHeaders: "*",
+  /** Headers the OpenAI SDKs read in browsers. */
+  exposeHeaders: ["x-request-id", "server-timing", "x-should-retry", "retry-after"],
+  maxAgeSeconds: 3600,
+} as const;
+
 export const BATCH_WORKER = {
   timeoutSeconds: 300,
   /** Lines run concurrently within a chunk; memory also buys CPU on Lambda. */

@@ -56,7 +56,8 @@ function addPart(form: MultipartForm, headers: string, data: Buffer): void {
   if (filename !== undefined) {
     const contentType =
       /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim() ?? "application/octet-stream";
-    form.files.set(name, { filename, contentType, data: new Uint8Array(data) });
+    // A view into the request body, not a copy: a part can be megabytes.
+    form.files.set(name, { filename, contentType, data });
     return;
   }
   const values = form.fields.get(name) ?? [];

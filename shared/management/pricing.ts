@@ -2,6 +2,7 @@ import type { ModelPrice, Pricing } from "../billing/pricing";
 import { isObject, readJsonObject } from "../http/body";
 import { ApiError } from "../http/errors";
 import { userRoute } from "../http/route";
+import { definedOnly } from "../objects";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, ok, requireAdmin } from "./envelope";
 
@@ -49,7 +50,7 @@ export function pricingView(pricing: Pricing) {
     models: Object.fromEntries(
       Object.entries(pricing.models).map(([model, price]) => [
         model,
-        definedEntries({
+        definedOnly({
           input: price.input,
           output: price.output,
           image: price.image,
@@ -72,7 +73,7 @@ function modelPrices(value: unknown): Record<string, ModelPrice> {
   const models: Record<string, ModelPrice> = {};
   for (const [model, raw] of Object.entries(value)) {
     if (!isObject(raw)) throw invalid(`models.${model} must be an object.`);
-    const price: ModelPrice = definedEntries({
+    const price: ModelPrice = definedOnly({
       input: usd(raw, "input", model),
       output: usd(raw, "output", model),
       image: raw.image === undefined ? undefined : imagePrices(raw.image, model),
@@ -120,8 +121,4 @@ function groupMultipliers(value: unknown): Record<string, number> {
       throw invalid(`groups.${group} must be a multiplier, 0 or more.`);
   }
   return value as Record<string, number>;
-}
-
-function definedEntries<T extends object>(fields: T): T {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
 }

@@ -6,6 +6,7 @@ import {
   holdWhileOpening,
 } from "../billing/charge";
 import type { Metered } from "../billing/cost";
+import { isObject } from "../http/body";
 import { ApiError, modelNotFound, upstreamFailed } from "../http/errors";
 import { rawJson } from "../http/responses";
 import type { Call } from "../http/route";
@@ -132,11 +133,13 @@ export function settleAfterResponse(
   call.context.afterResponse(() => charge.settle(meter(), { status: 200, outcome, channelId }));
 }
 
+const decoder = new TextDecoder();
+
 /** Parses a JSON answer; undefined when it is not a JSON object. */
 export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
   try {
-    const value = JSON.parse(new TextDecoder().decode(bytes));
-    return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+    const value = JSON.parse(decoder.decode(bytes));
+    return isObject(value) ? value : undefined;
   } catch {
     return undefined;
   }

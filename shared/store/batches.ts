@@ -25,11 +25,6 @@ export interface BatchError {
   line: number | null;
 }
 
-export interface TokenTotals {
-  inputTokens: number;
-  outputTokens: number;
-}
-
 /** A batch and its progress. Times are unix seconds. */
 export interface BatchRecord {
   id: string;

@@ -1,5 +1,5 @@
 import { Schedule } from "./schedule";
-import { ConditionFailed, type Item, type Table } from "./table";
+import type { Item, Table } from "./table";
 
 export const UPLOAD_PURPOSES = [
   "assistants",
@@ -99,9 +99,7 @@ export class Files {
   }
 
   async delete(id: string): Promise<void> {
-    await this.table.delete(fileKey(id)).catch((err) => {
-      if (!(err instanceof ConditionFailed)) throw err;
-    });
+    await this.table.delete(fileKey(id));
   }
 }
 
