@@ -180,12 +180,15 @@ export const DEMO_BALANCE_USD = 10;
 
 /** Models of the default channel that have no price get gpt-4o-mini's, so they can be tried. */
 async function priceUnpricedModels(services: Services, models: string[]): Promise<string[]> {
-  const pricing = await services.pricing.get();
-  const unpriced = models.filter((model) => !pricing.models[model]);
-  if (unpriced.length === 0) return [];
-  const fallback = pricing.models["gpt-4o-mini"] ?? { input: 0.15, output: 0.6 };
-  const models_ = { ...pricing.models, ...Object.fromEntries(unpriced.map((m) => [m, fallback])) };
-  await services.pricing.put({ ...pricing, models: models_ }, pricing.version);
+  const priced = (await services.pricing.get()).models;
+  if (models.every((model) => priced[model])) return [];
+  let unpriced: string[] = [];
+  await services.pricing.update((pricing) => {
+    unpriced = models.filter((model) => !pricing.models[model]);
+    const fallback = pricing.models["gpt-4o-mini"] ?? { input: 0.15, output: 0.6 };
+    const added = Object.fromEntries(unpriced.map((model) => [model, fallback]));
+    return { ...pricing, models: { ...pricing.models, ...added } };
+  });
   return unpriced;
 }
 

@@ -104,18 +104,27 @@ export class PricingCatalog {
   }
 
   /**
-   * Replaces the price list. With `expectedVersion`, fails with ConditionFailed when someone
-   * else changed it first (no lost updates between two admins).
+   * Changes the price list: `edit` gets the stored one, read afresh (not the cache), and
+   * returns the next. With `expectedVersion`, fails with ConditionFailed when someone else
+   * changed it first (no lost updates between two admins); without, a change made between
+   * the read and the write fails the same way.
    */
-  async put(pricing: Omit<Pricing, "version">, expectedVersion?: number): Promise<Pricing> {
-    const current = await this.table.get<Pricing>(PRICING_KEY, true);
-    const currentVersion = current?.version ?? 0;
+  async update(
+    edit: (current: Pricing) => Omit<Pricing, "version">,
+    expectedVersion?: number,
+  ): Promise<Pricing> {
+    const item = await this.table.get<Pricing & { pk: string }>(PRICING_KEY, true);
+    const current = item ? toPricing(item) : DEFAULT_PRICING;
+    const currentVersion = item?.version ?? 0;
     if (expectedVersion !== undefined && expectedVersion !== currentVersion)
       throw new ConditionFailed();
-    const next: Pricing = { ...pricing, version: currentVersion + 1 };
+    // An edit that spreads `current` carries its version along: the next one is ours to set.
+    const { version: _version, ...edited }: Partial<Pricing> & Omit<Pricing, "version"> =
+      edit(current);
+    const next: Pricing = { ...edited, version: currentVersion + 1 };
     await this.table.put(
       { ...PRICING_KEY, ...next },
-      current
+      item
         ? { condition: "version = :v", values: { ":v": currentVersion } }
         : { condition: "attribute_not_exists(pk)" },
     );

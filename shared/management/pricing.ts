@@ -25,17 +25,19 @@ export const getPricing = userRoute("GET", "/api/pricing", async (call) => {
 export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
   requireAdmin(call);
   const body = readJsonObject(call.request);
-  const current = await call.services.pricing.get();
-  const next: Omit<Pricing, "version"> = {
-    models: body.models === undefined ? current.models : modelPrices(body.models),
-    groups: body.groups === undefined ? current.groups : groupMultipliers(body.groups),
-    batchDiscount: field.number(body, "batch_discount", { min: 0 }) ?? current.batchDiscount,
-    defaultMaxTokens:
-      field.integer(body, "default_max_tokens", { min: 1 }) ?? current.defaultMaxTokens,
-  };
-  if (next.batchDiscount > 1) throw invalid("batch_discount is a multiplier between 0 and 1.");
+  const changes: Partial<Pricing> = definedOnly({
+    models: body.models === undefined ? undefined : modelPrices(body.models),
+    groups: body.groups === undefined ? undefined : groupMultipliers(body.groups),
+    batchDiscount: field.number(body, "batch_discount", { min: 0 }),
+    defaultMaxTokens: field.integer(body, "default_max_tokens", { min: 1 }),
+  });
+  if ((changes.batchDiscount ?? 0) > 1)
+    throw invalid("batch_discount is a multiplier between 0 and 1.");
   try {
-    const saved = await call.services.pricing.put(next, field.integer(body, "version", { min: 0 }));
+    const saved = await call.services.pricing.update(
+      (current) => ({ ...current, ...changes }),
+      field.integer(body, "version", { min: 0 }),
+    );
     return ok(pricingView(saved));
   } catch (err) {
     if (err instanceof ConditionFailed) {
