@@ -400,10 +400,12 @@ describe("usage: logs, daily rollups and the billing endpoints chat clients call
     const user = await createUserWithKey({ paidUsd: 1 });
     const client = openai(user.secret);
     for (let i = 0; i < 3; i++) await client.chat.completions.create({ model, messages: hello });
-    const lines = await eventually(
-      async () => (await api(user.accessToken, "GET", "/api/log/self?size=2")).body,
-      (page) => page.data.length === 2 && page.next_cursor,
+    // Settlement follows the responses: wait for every line before paging through them.
+    await eventually(
+      async () => (await api(user.accessToken, "GET", "/api/log/self?size=10")).body.data,
+      (all: Json[]) => all.length === 4,
     );
+    const lines = (await api(user.accessToken, "GET", "/api/log/self?size=2")).body;
     const rest = (
       await api(user.accessToken, "GET", `/api/log/self?size=2&cursor=${lines.next_cursor}`)
     ).body;
