@@ -36,7 +36,8 @@ export async function runChunk(
   if (
     !(await services.batches.leaseChunk(batchId, index, context.owner, now + LEASE_SECONDS, now))
   ) {
-    // Another worker is running it: this delivery fails and comes back after the visibility timeout.
+    // Another worker is running it (or has just finished it): this delivery fails and comes
+    // back after the visibility timeout.
     throw new Error(`chunk ${index} of ${batchId} is being run by another worker`);
   }
   let continueAfterSeconds: number | undefined;
@@ -127,9 +128,10 @@ async function finalizeIfLast(services: Services, batch: BatchRecord): Promise<v
 }
 
 /**
- * Records a line's result, then settles it. A line recorded already (a duplicate run) or
- * whose record failed gives its holds back: a recorded line is billed by the run that
- * recorded it, an unrecorded one by the run that records it later.
+ * Records a line's result, then settles it. A line recorded already (a duplicate run, or a
+ * line that finalize wrote off as batch_expired) or whose record failed gives its holds back:
+ * a recorded line is billed by the run that recorded it, an unrecorded one by the run that
+ * records it later, an expired one never.
  */
 async function record(services: Services, batch: BatchRecord, ran: RanLine): Promise<void> {
   let recorded: boolean;
@@ -213,11 +215,17 @@ const deletedKey = {
 function stopCheck(services: Services, batch: BatchRecord): () => Promise<boolean> {
   let checkedAt = Date.now();
   let current = batch;
+  let reading: Promise<void> | undefined;
   return async () => {
     if (Date.now() - checkedAt > 1_000) {
       checkedAt = Date.now();
-      current = (await services.batches.get(batch.id)) ?? current;
+      reading = services.batches.get(batch.id).then((read) => {
+        current = read ?? current;
+      });
     }
+    // Lines that ask while the batch is being read wait for it too: going on with the old
+    // copy, they could start after a cancel or an expiry that the read is about to show.
+    await reading;
     return (
       current.status === "cancelling" ||
       FINAL_STATUSES.includes(current.status) ||
@@ -227,7 +235,7 @@ function stopCheck(services: Services, batch: BatchRecord): () => Promise<boolea
   };
 }
 
-function resultsTtl(services: Services, batch: BatchRecord): number {
+export function resultsTtl(services: Services, batch: BatchRecord): number {
   return batch.expiresAt + services.settings.batches.retentionSeconds + 86_400;
 }
 
@@ -235,7 +243,7 @@ function resultsTtl(services: Services, batch: BatchRecord): number {
  * Runs `work` over the items, `limit` at a time. After a failure no new item starts; the
  * ones running finish, and then the first error is thrown.
  */
-async function forEachConcurrently<T>(
+export async function forEachConcurrently<T>(
   items: T[],
   limit: number,
   work: (item: T) => Promise<void>,

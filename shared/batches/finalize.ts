@@ -9,7 +9,8 @@ import {
 } from "../store/batches";
 import type { FileRecord } from "../store/files";
 import { ConditionFailed } from "../store/table";
-import { chunkLines, lineOutput } from "./chunk";
+import { chunkLines, forEachConcurrently, lineOutput, resultsTtl } from "./chunk";
+import type { BatchLine } from "./validate";
 
 const EXPIRED_MESSAGE = "This request could not be executed before the completion window expired.";
 
@@ -17,7 +18,8 @@ const EXPIRED_MESSAGE = "This request could not be executed before the completio
  * The last step of a batch: once every chunk is done (or, for a batch past its window, once
  * the grace period is over) the recorded lines become the output file (successes) and the
  * error file (failures, and lines that expired unrun), and the batch becomes completed,
- * cancelled or expired. Built from the line records, which hold one line per custom_id, so a
+ * cancelled or expired. Files and counts are built from the line records alone, which hold
+ * one line per custom_id and are final by then (see below for a forced finalize), so a
  * retried finalize writes the same files again and never a line twice.
  */
 export async function finalizeBatch(
@@ -33,12 +35,15 @@ export async function finalizeBatch(
   if (batch.status === "validating" && batch.expiredAt === null) return;
   const now = Math.floor(Date.now() / 1000);
 
-  const results = (await services.batches.results(batchId)).sort((a, b) => a.line - b.line);
+  let results = await sortedResults(services, batchId);
   // Chunks stop starting lines once the window is over, and may get here before the janitor
-  // has marked the batch: lines left unrun then make it expired, not completed.
+  // has marked the batch: lines left unrun then make it expired, not completed. (Lines a
+  // previous try of this finalize wrote off as expired do not count as run.)
   const expired =
     batch.expiredAt !== null ||
-    (batch.status !== "cancelling" && now >= batch.expiresAt && results.length < batch.total);
+    (batch.status !== "cancelling" &&
+      now >= batch.expiresAt &&
+      results.filter((r) => !r.expired).length < batch.total);
   if (batch.status === "in_progress" && !expired) {
     batch =
       (await services.batches.transition(batchId, ["in_progress"], {
@@ -46,12 +51,25 @@ export async function finalizeBatch(
         finalizingAt: now,
       })) ?? batch;
   }
-  const unrun = expired ? await unrunLines(services, batch, results) : [];
+  if (expired) {
+    // A forced finalize does not wait for the chunks still running, and their lines may be
+    // recorded (and billed) after the read above. So every line without a record gets a
+    // batch_expired one, with the same conditional write a run uses: a run that records
+    // first keeps its line (and bills it); one that comes later finds the line taken and
+    // gives its holds back. Then every line has its one record, no more can be written,
+    // and the files and counts below are built from a read that can no longer change: a
+    // second finalize (the janitor's and the last chunk's) builds the very same ones.
+    const unrun = await unrunLines(services, batch, results);
+    const ttl = resultsTtl(services, batch);
+    await forEachConcurrently(unrun, EXPIRE_CONCURRENCY, async (line) => {
+      await services.batches.putResult(expiredResult(batchId, line), ttl);
+    });
+    if (unrun.length) results = await sortedResults(services, batchId);
+  }
   const outputLines: string[] = [];
   const errorLines: string[] = [];
   for (const result of results)
     (result.ok ? outputLines : errorLines).push(await lineOutput(services, result));
-  errorLines.push(...unrun.map(expiredLine));
 
   const output = outputLines.length
     ? await writeOutput(services, batch, "output", outputLines)
@@ -86,15 +104,37 @@ export async function finalizeBatch(
   await services.schedule.done({ due: batch.expiresAt, kind: "batch.expire", id: batchId });
 }
 
-/** Lines of an expired batch that never ran. */
+/** How many batch_expired records finalize writes at a time. */
+const EXPIRE_CONCURRENCY = 16;
+
+async function sortedResults(services: Services, batchId: string): Promise<LineResult[]> {
+  return (await services.batches.results(batchId)).sort((a, b) => a.line - b.line);
+}
+
+/** Lines of an expired batch that have no record (never ran, or ran but were not recorded). */
 async function unrunLines(services: Services, batch: BatchRecord, results: LineResult[]) {
   const ran = new Set(results.map((r) => r.line));
-  const lines = [];
+  const lines: (BatchLine & { chunk: number })[] = [];
   for (let index = 0; index < (batch.chunkCount ?? 0); index++) {
     for (const line of await chunkLines(services, batch.id, index))
-      if (!ran.has(line.line)) lines.push(line);
+      if (!ran.has(line.line)) lines.push({ ...line, chunk: index });
   }
   return lines;
+}
+
+/** The record of a line that expired unrun: its batch_expired error line, at no cost. */
+function expiredResult(batchId: string, line: BatchLine & { chunk: number }): LineResult {
+  return {
+    batchId,
+    chunk: line.chunk,
+    line: line.line,
+    customId: line.customId,
+    ok: false,
+    output: expiredLine(line),
+    inputTokens: 0,
+    outputTokens: 0,
+    expired: true,
+  };
 }
 
 function expiredLine(line: { customId: string; line: number }): string {

@@ -89,6 +89,12 @@ export interface LineResult {
   outputBlobKey?: string;
   inputTokens: number;
   outputTokens: number;
+  /**
+   * Set on the record finalize writes for a line of an expired batch that had none (its
+   * output is the batch_expired error line): it takes the line's place, so a run still going
+   * can no longer record (and bill) the line.
+   */
+  expired?: boolean;
 }
 
 export const batchKey = (id: string) => ({ pk: `BATCH#${id}`, sk: "BATCH" });
@@ -229,7 +235,10 @@ export class Batches {
 
   /**
    * Takes a chunk for `owner` until `until`, unless another worker holds it (a duplicate
-   * delivery while the first is still running). False when someone else has it.
+   * delivery while the first is still running) or it is done. False when someone else has it
+   * or it is done: finishing a chunk removes its lease, and a delivery that read the chunk
+   * as pending just before must not then run its unrun lines (of a batch cancelled, say,
+   * and perhaps finalized already).
    */
   async leaseChunk(
     batchId: string,
@@ -242,8 +251,9 @@ export class Batches {
       await this.table.update(chunkKey(batchId, index), {
         update: "SET leaseOwner = :owner, leaseUntil = :until",
         condition:
-          "attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)",
-        values: { ":owner": owner, ":until": until, ":now": now },
+          "#status = :pending AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)",
+        names: { "#status": "status" },
+        values: { ":owner": owner, ":until": until, ":now": now, ":pending": "pending" },
       });
       return true;
     } catch (err) {
@@ -266,7 +276,10 @@ export class Batches {
 
   /**
    * Marks a chunk done and adds its tallies to the batch, in one transaction: a chunk is
-   * counted exactly once however often its message is delivered. False if it was done already.
+   * counted exactly once however often its message is delivered. False if it was done
+   * already, or if the batch is final: finalize sets the final counts from the line records,
+   * and a chunk still running when the janitor forced an expired batch final must not add
+   * its lines to them again (they would exceed the total).
    */
   async finishChunk(
     batchId: string,
@@ -286,7 +299,10 @@ export class Batches {
           key: batchKey(batchId),
           update:
             "ADD completed :completed, failed :failed, inputTokens :input, outputTokens :output, chunksDone :one",
+          condition: `NOT (#status IN (${FINAL_STATUSES.map((_, i) => `:final${i}`).join(", ")}))`,
+          names: { "#status": "status" },
           values: {
+            ...Object.fromEntries(FINAL_STATUSES.map((status, i) => [`:final${i}`, status])),
             ":completed": tally.completed,
             ":failed": tally.failed,
             ":input": tally.inputTokens,

@@ -24,7 +24,7 @@ import { createServices, type Services } from "../../shared/services";
 import { Blobs } from "../../shared/store/blobs";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { type Item, Table } from "../../shared/store/table";
-import type { UpstreamFixture } from "../fixtures/upstream";
+import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   api,
   createFixtureChannel,
@@ -64,6 +64,40 @@ class CrashingTable extends Table {
       throw new Error("simulated crash: the worker died here");
     }
     return super.put(item, condition);
+  }
+}
+
+/**
+ * The real table, with hooks: before each write of a line result (a run's or finalize's),
+ * after each read of a batch's (or chunk's) line results, and after each read of a chunk.
+ */
+class HookedTable extends Table {
+  constructor(
+    private readonly hooks: {
+      beforeResultPut?: () => Promise<void>;
+      afterResultsRead?: () => Promise<void>;
+      afterChunkRead?: () => Promise<void>;
+    },
+  ) {
+    super(
+      sdkTransport(new DynamoDBClient({ endpoint: sluice.dynamoEndpoint, ...local })),
+      sluice.tableName,
+    );
+  }
+  override async put(item: Item, condition?: Parameters<Table["put"]>[1]): Promise<void> {
+    if (String(item.sk).startsWith("RESULT#")) await this.hooks.beforeResultPut?.();
+    return super.put(item, condition);
+  }
+  override async get<T = Item>(key: Parameters<Table["get"]>[0], consistent?: boolean) {
+    const item = await super.get<T>(key, consistent);
+    if (key.sk.startsWith("CHUNK#")) await this.hooks.afterChunkRead?.();
+    return item;
+  }
+  override async queryAll<T = Item>(request: Parameters<Table["queryAll"]>[0]): Promise<T[]> {
+    const items = await super.queryAll<T>(request);
+    if (String(request.values?.[":prefix"]).startsWith("RESULT#"))
+      await this.hooks.afterResultsRead?.();
+    return items;
   }
 }
 
@@ -302,6 +336,179 @@ describe("a window that ends before the janitor marks the batch", () => {
     expect(errors.map((l) => [l.custom_id, l.error.code]).sort()).toEqual(
       ["c-5", "c-6", "c-7", "c-8", "c-9"].map((id) => [id, "batch_expired"]),
     );
+  }, 30_000);
+});
+
+/**
+ * The janitor marks a batch past its window expired, and after the grace period forces it
+ * final without waiting for chunks that are still running. Its two sweeps are done here by
+ * hand (the same calls it makes), not with runJanitor: the janitor's agenda is shared with
+ * every other test and with the local stack's own janitor.
+ */
+describe("an expired batch forced final while a chunk still runs", () => {
+  /**
+   * Runs chunk 0 of a new 10-line batch (chunks of 5, 2 lines at a time) with its first two
+   * lines held just before their results are written; `expire` does the janitor's sweeps,
+   * and the lines are let go when it says so. Returns what happened, to check.
+   */
+  async function holdLinesWhile(expire: (batchId: string, letGo: () => void) => Promise<void>) {
+    const planned = await plannedBatch(10);
+    const before = upstream.requests.length;
+    const hold = gate();
+    let waiting = 0;
+    const worker = servicesWith(
+      new HookedTable({
+        beforeResultPut: async () => {
+          waiting++;
+          await hold.promise;
+        },
+      }),
+    );
+    const running = runChunk(worker, planned.batch.id, 0, unhurried("outlived"));
+    await eventually(
+      async () => waiting,
+      (n) => n >= 2,
+    );
+    // The worker re-reads the batch at most once a second: past that, it sees the expiry as
+    // soon as its two lines are done, and starts no other.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await expire(planned.batch.id, hold.open);
+    hold.open();
+    await running;
+    return { ...planned, runs: upstream.requests.length - before };
+  }
+
+  /** The janitor's first sweep: the batch is expired, and no new line starts. */
+  async function markExpired(batchId: string) {
+    await healthy.batches.transition(batchId, ["in_progress"], {
+      expiredAt: Math.floor(Date.now() / 1000),
+    });
+  }
+
+  /**
+   * Every line once, in the output file (and billed once) or in the error file (and not
+   * billed), and request_counts that say the same, now and after the chunk has finished.
+   */
+  async function expectEachLineOnce(
+    run: Awaited<ReturnType<typeof holdLinesWhile>>,
+  ): Promise<{ output: Json[]; errors: Json[] }> {
+    const { user, client, batch, lines, runs } = run;
+    const done = await client.batches.retrieve(batch.id);
+    expect(done.status).toBe("expired");
+    const read = async (id: string | null | undefined): Promise<Json[]> =>
+      id
+        ? (await (await client.files.content(id)).text())
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l))
+        : [];
+    const output = await read(done.output_file_id);
+    const errors = await read(done.error_file_id);
+    expect([...output, ...errors].map((l) => l.custom_id).sort()).toEqual(
+      lines.map((_, i) => `c-${i}`).sort(),
+    );
+    expect(done.request_counts).toEqual({
+      total: 10,
+      completed: output.length,
+      failed: errors.length,
+    });
+    // Each line that ran left one usage log line: billed if its result was recorded,
+    // its hold given back if not.
+    const logs: Json[] = await eventually(
+      async () =>
+        (await api(user.accessToken, "GET", "/api/log/self?size=100")).body.data.filter(
+          (l: Json) => l.batch_id === batch.id,
+        ),
+      (entries: Json[]) => entries.length >= runs,
+    );
+    const billed = logs.filter((l) => l.outcome === "completed");
+    expect(billed.map((l) => l.request_id).sort()).toEqual(
+      output.map((l) => l.response.request_id).sort(),
+    );
+    const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+    expect(self.used_quota).toBe(billed.reduce((sum: number, l: Json) => sum + l.quota, 0));
+    expect((await healthy.users.get(user.id, true))?.available).toBe(self.total_quota);
+    return { output, errors };
+  }
+
+  it("neither bills nor counts the lines that finish after it", async () => {
+    const run = await holdLinesWhile(async (batchId) => {
+      await markExpired(batchId);
+      await finalizeBatch(healthy, batchId, { force: true });
+    });
+    const { output, errors } = await expectEachLineOnce(run);
+    // The two lines finished too late: expired, like the eight that never started.
+    expect(run.runs).toBe(2);
+    expect(output).toEqual([]);
+    expect(errors.every((l) => l.error?.code === "batch_expired")).toBe(true);
+  }, 30_000);
+
+  it("keeps the lines recorded while it runs, in the output file and billed once", async () => {
+    const run = await holdLinesWhile(async (batchId, letGo) => {
+      await markExpired(batchId);
+      // The two lines are recorded just after finalize has first read the results.
+      let first = true;
+      const finalizer = servicesWith(
+        new HookedTable({
+          afterResultsRead: async () => {
+            if (!first) return;
+            first = false;
+            letGo();
+            await eventually(
+              () => healthy.batches.results(batchId, 0),
+              (results) => results.length >= 2,
+            );
+          },
+        }),
+      );
+      await finalizeBatch(finalizer, batchId, { force: true });
+    });
+    const { output, errors } = await expectEachLineOnce(run);
+    expect(run.runs).toBe(2);
+    expect(output.map((l) => l.custom_id).sort()).toEqual(["c-0", "c-1"]);
+    expect(errors.every((l) => l.error?.code === "batch_expired")).toBe(true);
+  }, 30_000);
+});
+
+describe("a delivery that read its chunk just before another delivery finished it", () => {
+  it("runs none of its lines, though the batch it read was still in progress", async () => {
+    const { user, client, batch } = await plannedBatch(5);
+    const before = upstream.requests.length;
+    const readChunk = gate();
+    const goOn = gate();
+    let paused = false;
+    const late = servicesWith(
+      new HookedTable({
+        afterChunkRead: async () => {
+          if (paused) return;
+          paused = true;
+          readChunk.open();
+          await goOn.promise;
+        },
+      }),
+    );
+    // This delivery has read the batch (in progress) and its chunk (pending), and waits.
+    const running = runChunk(late, batch.id, 0, unhurried("late")).catch((err: Error) => err);
+    await readChunk.promise;
+    // Meanwhile the batch is cancelled, the first delivery finishes the chunk (with no line
+    // run) and finalize makes the batch cancelled.
+    await healthy.batches.transition(batch.id, ["in_progress"], {
+      status: "cancelling",
+      cancellingAt: Math.floor(Date.now() / 1000),
+    });
+    await runChunk(healthy, batch.id, 0, unhurried("first"));
+    await finalizeBatch(healthy, batch.id);
+    goOn.open();
+    // The chunk is done, so the late delivery cannot take it (it fails, and its redelivery
+    // finds the chunk done).
+    expect(await running).toBeInstanceOf(Error);
+
+    expect(upstream.requests.length - before).toBe(0);
+    const done = await client.batches.retrieve(batch.id);
+    expect(done.status).toBe("cancelled");
+    expect(done.request_counts).toEqual({ total: 5, completed: 0, failed: 0 });
+    const logs = (await api(user.accessToken, "GET", "/api/log/self?size=100")).body.data;
+    expect(logs.filter((l: Json) => l.batch_id === batch.id)).toEqual([]);
   }, 30_000);
 });
 
