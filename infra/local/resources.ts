@@ -3,6 +3,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -58,7 +59,7 @@ export async function createLocalResources(
 }
 
 async function createTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, sortKey, gsi1, ttlAttribute } = TABLE;
+  const { partitionKey, sortKey, gsi1, ttlAttribute, stream } = TABLE;
   try {
     await dynamo.send(
       new CreateTableCommand({
@@ -84,6 +85,7 @@ async function createTable(dynamo: DynamoDBClient, tableName: string): Promise<v
             Projection: { ProjectionType: "ALL" },
           },
         ],
+        StreamSpecification: { StreamEnabled: true, StreamViewType: stream },
       }),
     );
     await dynamo.send(
@@ -95,8 +97,30 @@ async function createTable(dynamo: DynamoDBClient, tableName: string): Promise<v
   } catch (err) {
     // Already there: SLUICE_DATA_DIR keeps the table between runs.
     if (!(err instanceof ResourceInUseException)) throw err;
-    await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+    await ensureStream(dynamo, tableName);
   }
+}
+
+/** A table kept from a run before it had a stream (or another view type) gets the stream now. */
+async function ensureStream(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  const out = await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+  const current = out.Table?.StreamSpecification;
+  if (current?.StreamEnabled && current.StreamViewType === TABLE.stream) return;
+  // As on AWS, a stream's view type cannot change: the old stream is disabled, a new one made.
+  if (current?.StreamEnabled) {
+    await dynamo.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        StreamSpecification: { StreamEnabled: false },
+      }),
+    );
+  }
+  await dynamo.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.stream },
+    }),
+  );
 }
 
 async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {

@@ -8,6 +8,8 @@ export const TABLE = {
   sortKey: "sk",
   ttlAttribute: "ttl",
   gsi1: { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+  /** The table's stream view type: every change with the item before and after it. */
+  stream: "NEW_AND_OLD_IMAGES",
 } as const;
 
 /** Object key prefixes in the files bucket; each has its own lifecycle rule. */
