@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { audioSecondsAtMost, wavSeconds } from "../../shared/billing/audio-duration";
 import { parseMultipart } from "../../shared/http/multipart";
 
 /** Encodes a FormData the way fetch (and the OpenAI SDK) send it. */
@@ -7,25 +6,6 @@ async function encode(form: FormData): Promise<{ body: Buffer; boundary: string 
   const request = new Request("http://x", { method: "POST", body: form });
   const boundary = /boundary=(.+)$/.exec(request.headers.get("content-type") ?? "")?.[1] ?? "";
   return { body: Buffer.from(await request.arrayBuffer()), boundary };
-}
-
-function wav(seconds: number, rate = 16_000): Uint8Array {
-  const dataBytes = Math.round(seconds * rate) * 2;
-  const buffer = Buffer.alloc(44 + dataBytes);
-  buffer.write("RIFF", 0);
-  buffer.writeUInt32LE(36 + dataBytes, 4);
-  buffer.write("WAVE", 8);
-  buffer.write("fmt ", 12);
-  buffer.writeUInt32LE(16, 16);
-  buffer.writeUInt16LE(1, 20);
-  buffer.writeUInt16LE(1, 22);
-  buffer.writeUInt32LE(rate, 24);
-  buffer.writeUInt32LE(rate * 2, 28);
-  buffer.writeUInt16LE(2, 32);
-  buffer.writeUInt16LE(16, 34);
-  buffer.write("data", 36);
-  buffer.writeUInt32LE(dataBytes, 40);
-  return new Uint8Array(buffer);
 }
 
 describe("parseMultipart", () => {
@@ -50,19 +30,5 @@ describe("parseMultipart", () => {
 
   it("refuses a body without parts", () => {
     expect(() => parseMultipart(Buffer.from("nothing here"), "xyz")).toThrow(/no parts/);
-  });
-});
-
-describe("audio duration", () => {
-  it("reads a WAV's exact length from its header", () => {
-    expect(wavSeconds(wav(2.5))).toBe(2.5);
-    expect(audioSecondsAtMost(wav(3))).toBe(3);
-  });
-
-  it("bounds other formats from above by their size", () => {
-    const mp3 = new Uint8Array(32_000);
-    expect(wavSeconds(mp3)).toBeUndefined();
-    // 32 kB at 128 kbit/s is 2 s; the bound assumes Opus's lowest rate, 6 kbit/s.
-    expect(audioSecondsAtMost(mp3)).toBe(43);
   });
 });

@@ -1,0 +1,639 @@
+import { describe, expect, it } from "vitest";
+import {
+  type AudioInspection,
+  audioSecondsAtMost,
+  billableSeconds,
+  inspectAudio,
+  wavSeconds,
+} from "../../shared/billing/audio-duration";
+
+// Highest and lowest byte rates from the module's table, as the tests expect them.
+const OPUS_MAX = 65_000; // 520 kbit/s
+const LOWEST = 750; // 6 kbit/s, the lowest of all
+const HIGHEST = 400_000; // FLAC's, the highest of all
+
+// ---- byte builders -------------------------------------------------------------------------
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+const ascii = (text: string) => new Uint8Array(Buffer.from(text, "latin1"));
+const zeros = (length: number) => new Uint8Array(length);
+function u16le(n: number) {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return new Uint8Array(b);
+}
+function u32le(n: number) {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return new Uint8Array(b);
+}
+function u32be(n: number) {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return new Uint8Array(b);
+}
+function u64le(n: bigint) {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return new Uint8Array(b);
+}
+function u64be(n: bigint) {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(n);
+  return new Uint8Array(b);
+}
+
+/** A RIFF chunk, padded to an even size. */
+function chunk(id: string, body: Uint8Array, size = body.length): Uint8Array {
+  return concat(ascii(id), u32le(size), body, zeros(body.length % 2));
+}
+
+interface WavOptions {
+  seconds: number;
+  rate?: number;
+  channels?: number;
+  bits?: number;
+  byteRate?: number;
+  tag?: number;
+  dataSize?: number;
+}
+
+function wav({ seconds, rate = 16_000, channels = 1, bits = 16, ...o }: WavOptions): Uint8Array {
+  const align = channels * (bits / 8);
+  const samples = zeros(Math.round(seconds * rate) * align);
+  const fmt = concat(
+    u16le(o.tag ?? 1),
+    u16le(channels),
+    u32le(rate),
+    u32le(o.byteRate ?? rate * align),
+    u16le(align),
+    u16le(bits),
+  );
+  const body = concat(ascii("WAVE"), chunk("fmt ", fmt), chunk("data", samples, o.dataSize));
+  return concat(ascii("RIFF"), u32le(body.length), body);
+}
+
+interface Page {
+  granule: bigint;
+  packets: Uint8Array[];
+  serial?: number;
+  sequence?: number;
+  flags?: number;
+}
+
+/** An Ogg page; its CRC is left 0, which the inspection does not check. */
+function oggPage({ granule, packets, serial = 0x5eed, sequence = 0, flags = 0 }: Page): Uint8Array {
+  const lacing: number[] = [];
+  for (const packet of packets) {
+    for (let left = packet.length; ; left -= 255) {
+      lacing.push(Math.min(left, 255));
+      if (left < 255) break;
+    }
+  }
+  return concat(
+    ascii("OggS"),
+    new Uint8Array([0, flags]),
+    u64le(granule),
+    u32le(serial),
+    u32le(sequence),
+    u32le(0),
+    new Uint8Array([lacing.length, ...lacing]),
+    ...packets,
+  );
+}
+
+function opusHead(preSkip: number): Uint8Array {
+  return concat(ascii("OpusHead"), new Uint8Array([1, 1]), u16le(preSkip), u32le(16_000), zeros(3));
+}
+
+/**
+ * Ogg Opus: OpusHead, OpusTags, then one page per second of 20 ms packets at `kbps`, each
+ * page's granule counting 48 kHz samples including the pre-skip.
+ */
+function oggOpus(seconds: number, kbps: number, preSkip = 312): Uint8Array {
+  const pages = [
+    oggPage({ granule: 0n, packets: [opusHead(preSkip)], flags: 2 }),
+    oggPage({ granule: 0n, packets: [concat(ascii("OpusTags"), u32le(0), u32le(0))], sequence: 1 }),
+  ];
+  const packet = zeros((kbps * 1000 * 0.02) / 8);
+  for (let second = 1; second <= seconds; second++) {
+    pages.push(
+      oggPage({
+        granule: BigInt(second * 48_000 + preSkip),
+        packets: Array.from({ length: 50 }, () => packet),
+        sequence: second + 1,
+        flags: second === seconds ? 4 : 0,
+      }),
+    );
+  }
+  return concat(...pages);
+}
+
+function oggVorbis(seconds: number, rate: number): Uint8Array {
+  const ident = concat(ascii("\x01vorbis"), u32le(0), new Uint8Array([1]), u32le(rate), zeros(14));
+  return concat(
+    oggPage({ granule: 0n, packets: [ident], flags: 2 }),
+    oggPage({ granule: BigInt(seconds * rate), packets: [zeros(4000)], sequence: 1, flags: 4 }),
+  );
+}
+
+/** An MPEG-1 Layer III frame at 44.1 kHz, stereo, no CRC; `body` opens the frame's payload. */
+function mp3Frame(kbps: number, body: Uint8Array = zeros(0)): Uint8Array {
+  const index = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320].indexOf(kbps);
+  const length = Math.floor((144 * kbps * 1000) / 44_100);
+  const header = new Uint8Array([0xff, 0xfb, index << 4, 0x00]);
+  return concat(header, body, zeros(length - 4 - body.length));
+}
+
+function id3(size: number): Uint8Array {
+  const syncsafe = [21, 14, 7, 0].map((shift) => (size >> shift) & 0x7f);
+  return concat(ascii("ID3"), new Uint8Array([4, 0, 0, ...syncsafe]), zeros(size));
+}
+
+function mp3Cbr(frames: number, kbps = 128): Uint8Array {
+  return concat(id3(100), ...Array.from({ length: frames }, () => mp3Frame(kbps)));
+}
+
+/** A LAME-style VBR file: an Xing frame (after 32 bytes of stereo side info) counting `frames`. */
+function mp3Xing(frames: number, written: number): Uint8Array {
+  const xing = concat(zeros(32), ascii("Xing"), u32be(1), u32be(frames));
+  return concat(mp3Frame(128, xing), ...Array.from({ length: written }, () => mp3Frame(32)));
+}
+
+function flac(rate: number, samples: number, audioBytes: number): Uint8Array {
+  const info = Buffer.alloc(34);
+  info.writeUInt16BE(4096, 0);
+  info.writeUInt16BE(4096, 2);
+  // 20 bits of rate, 3 of channels − 1 (mono), 5 of bits − 1 (16), 36 of samples.
+  info.writeUInt32BE(
+    ((rate << 12) | (0 << 9) | (15 << 4) | Math.floor(samples / 2 ** 32)) >>> 0,
+    10,
+  );
+  info.writeUInt32BE(samples % 2 ** 32, 14);
+  return concat(ascii("fLaC"), new Uint8Array([0x80, 0, 0, 34]), info, zeros(audioBytes));
+}
+
+/** An ISO BMFF box. */
+function box(type: string, ...body: Uint8Array[]): Uint8Array {
+  const content = concat(...body);
+  return concat(u32be(8 + content.length), ascii(type), content);
+}
+
+/** mvhd or mdhd, version 0 (32-bit duration) or 1 (64-bit). */
+function timedBox(type: string, timescale: number, duration: bigint, version: 0 | 1 = 0) {
+  const times =
+    version === 1
+      ? concat(u64be(0n), u64be(0n), u32be(timescale), u64be(duration))
+      : concat(u32be(0), u32be(0), u32be(timescale), u32be(Number(duration)));
+  return box(type, new Uint8Array([version, 0, 0, 0]), times, zeros(type === "mvhd" ? 80 : 4));
+}
+
+interface Mp4Options {
+  mvhd?: Uint8Array;
+  mdhd?: Uint8Array;
+  codec?: string;
+  audioBytes: number;
+}
+
+function mp4({ mvhd, mdhd, codec = "mp4a", audioBytes }: Mp4Options): Uint8Array {
+  const hdlr = box("hdlr", zeros(8), ascii("soun"), zeros(12), ascii("SoundHandler\0"));
+  const stsd = box("stsd", zeros(4), u32be(1), box(codec, zeros(28)));
+  const mdia = box("mdia", ...(mdhd ? [mdhd] : []), hdlr, box("minf", box("stbl", stsd)));
+  return concat(
+    box("ftyp", ascii("M4A "), u32be(0), ascii("isomM4A ")),
+    box("moov", ...(mvhd ? [mvhd] : []), box("trak", box("tkhd", zeros(84)), mdia)),
+    box("mdat", zeros(audioBytes)),
+  );
+}
+
+/** An EBML element; its size takes 8 bytes, or is "unknown" (all ones) if `size` says so. */
+function element(id: number, body: Uint8Array, size: "known" | "unknown" = "known"): Uint8Array {
+  const hex = id.toString(16);
+  const idBytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex");
+  const length =
+    size === "unknown"
+      ? new Uint8Array([0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+      : concat(new Uint8Array([0x01]), u64be(BigInt(body.length)).subarray(1));
+  return concat(new Uint8Array(idBytes), length, body);
+}
+
+function float64(n: number) {
+  const b = Buffer.alloc(8);
+  b.writeDoubleBE(n);
+  return new Uint8Array(b);
+}
+
+interface WebmOptions {
+  seconds: number;
+  kbps?: number;
+  duration?: Uint8Array;
+  scale?: number;
+  codec?: string;
+  /** Browser recordings leave the Segment's and the clusters' sizes unknown. */
+  sizes?: "known" | "unknown";
+}
+
+/** WebM: Info, one audio track, then a cluster a second of 20 ms SimpleBlocks (track 1). */
+function webm({ seconds, kbps = 32, duration, scale, codec = "A_OPUS", sizes }: WebmOptions) {
+  const info = element(
+    0x1549a966,
+    concat(
+      ...(scale ? [element(0x2ad7b1, u32be(scale))] : []),
+      ...(duration ? [element(0x4489, duration)] : []),
+    ),
+  );
+  const track = element(
+    0xae,
+    concat(
+      element(0xd7, new Uint8Array([1])),
+      element(0x83, new Uint8Array([2])),
+      element(0x86, ascii(codec)),
+    ),
+  );
+  const clusters = Array.from({ length: seconds }, (_, second) => {
+    const blocks = Array.from({ length: 50 }, (_, i) => {
+      const offset = Buffer.alloc(2);
+      offset.writeInt16BE(i * 20);
+      return element(
+        0xa3,
+        concat(new Uint8Array([0x81]), offset, new Uint8Array([0x80]), zeros((kbps * 20) / 8)),
+      );
+    });
+    return element(0x1f43b675, concat(element(0xe7, u32be(second * 1000)), ...blocks), sizes);
+  });
+  const header = element(0x1a45dfa3, element(0x4282, ascii("webm")));
+  return concat(
+    header,
+    element(0x18538067, concat(info, element(0x1654ae6b, track), ...clusters), sizes),
+  );
+}
+
+/** mulberry32: a small seeded generator, so every run tests the same bytes. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** The promises every inspection keeps, whatever the bytes. */
+function expectSound(inspection: AudioInspection, bytes: number): void {
+  const billable = billableSeconds(inspection);
+  expect(Number.isFinite(inspection.floorSeconds)).toBe(true);
+  expect(Number.isFinite(inspection.ceilingSeconds)).toBe(true);
+  expect(inspection.floorSeconds).toBeGreaterThanOrEqual(bytes / HIGHEST);
+  expect(inspection.floorSeconds).toBeLessThanOrEqual(billable);
+  expect(billable).toBeLessThanOrEqual(inspection.ceilingSeconds);
+  if (inspection.declaredSeconds !== undefined) {
+    expect(Number.isFinite(inspection.declaredSeconds)).toBe(true);
+    expect(inspection.declaredSeconds).toBeGreaterThanOrEqual(0);
+  }
+}
+
+function inspect(data: Uint8Array): AudioInspection {
+  const inspection = inspectAudio(data);
+  expectSound(inspection, data.byteLength);
+  return inspection;
+}
+
+// ---- tests ---------------------------------------------------------------------------------
+
+describe("WAV", () => {
+  it("takes the length from sample rate × block align, not the forged byteRate field", () => {
+    const file = wav({ seconds: 150, byteRate: 0x7fffffff });
+    const inspection = inspect(file);
+    expect(inspection).toMatchObject({ container: "wav", declaredSeconds: 150 });
+    expect(billableSeconds(inspection)).toBe(150);
+    expect(inspection.floorSeconds).toBeCloseTo(file.byteLength / 384_000, 9);
+    // 8 kHz mono 8-bit is the leanest PCM: the hold assumes it.
+    expect(inspection.ceilingSeconds).toBeCloseTo(file.byteLength / 8_000, 9);
+    expect(wavSeconds(file)).toBe(150);
+  });
+
+  it("reads stereo, extensible and streamed (size unset or past the end) files", () => {
+    expect(inspect(wav({ seconds: 2.5, rate: 44_100, channels: 2 })).declaredSeconds).toBe(2.5);
+    const extensible = wav({ seconds: 3, tag: 0xfffe });
+    // cbSize, valid bits, channel mask, then the subformat GUID opening with the PCM tag.
+    const fmt = concat(u16le(22), u16le(16), u32le(4), u16le(1), zeros(14));
+    const withExtension = concat(
+      ascii("RIFF"),
+      u32le(0),
+      ascii("WAVE"),
+      chunk("fmt ", concat(extensible.subarray(20, 36), fmt)),
+      extensible.subarray(36),
+    );
+    expect(inspect(withExtension).declaredSeconds).toBe(3);
+    expect(inspect(wav({ seconds: 4, dataSize: 0xffffffff })).declaredSeconds).toBe(4);
+    expect(inspect(wav({ seconds: 4, dataSize: 0 })).declaredSeconds).toBe(4);
+    expect(inspect(wav({ seconds: 1, dataSize: 10_000_000 })).declaredSeconds).toBe(1);
+  });
+
+  it("declares nothing for codecs other than PCM, and bills them as any codec", () => {
+    const adpcm = wav({ seconds: 10, tag: 0x11 });
+    const inspection = inspect(adpcm);
+    expect(inspection.declaredSeconds).toBeUndefined();
+    expect(inspection.floorSeconds).toBeCloseTo(adpcm.byteLength / HIGHEST, 9);
+    expect(inspection.ceilingSeconds).toBeCloseTo(adpcm.byteLength / LOWEST, 9);
+  });
+
+  it("lets a caller forging the sample rate pay no less than the floor", () => {
+    const file = wav({ seconds: 150 });
+    Buffer.from(file.buffer).writeUInt32LE(0x7fffffff, 24);
+    const inspection = inspect(file);
+    expect(billableSeconds(inspection)).toBeCloseTo(file.byteLength / 384_000, 9);
+  });
+});
+
+describe("Ogg", () => {
+  it("reads Opus from the last granule, minus the pre-skip; the floor is at 520 kbit/s", () => {
+    const file = oggOpus(150, 6);
+    const inspection = inspect(file);
+    expect(inspection.container).toBe("ogg");
+    expect(inspection.declaredSeconds).toBeCloseTo(150, 9);
+    expect(inspection.floorSeconds).toBeCloseTo(file.byteLength / OPUS_MAX, 9);
+    expect(inspection.floorSeconds).toBeLessThan(20);
+    expect(billableSeconds(inspection)).toBeCloseTo(150, 9);
+    expect(inspection.ceilingSeconds).toBeCloseTo(Math.max(150, file.byteLength / LOWEST), 9);
+  });
+
+  it("bills the floor when the last granule is forged small", () => {
+    const file = concat(
+      oggOpus(150, 6),
+      oggPage({ granule: 48_000n, packets: [zeros(15)], sequence: 999, flags: 4 }),
+    );
+    const inspection = inspect(file);
+    expect(inspection.declaredSeconds).toBeLessThan(1);
+    expect(billableSeconds(inspection)).toBe(inspection.floorSeconds);
+    expect(billableSeconds(inspection)).toBeCloseTo(file.byteLength / OPUS_MAX, 9);
+  });
+
+  it("skips pages that end no packet, belong to another stream, or are cut short", () => {
+    const base = oggOpus(10, 24);
+    const noGranule = oggPage({
+      granule: 0xffffffffffffffffn,
+      packets: [zeros(100)],
+      sequence: 50,
+    });
+    const other = oggPage({ granule: 48_000n * 999n, packets: [zeros(10)], serial: 7 });
+    const cut = oggPage({ granule: 48_000n * 999n, packets: [zeros(300)], sequence: 51 });
+    for (const tail of [noGranule, other, cut.subarray(0, 100)]) {
+      expect(inspect(concat(base, tail)).declaredSeconds).toBeCloseTo(10, 9);
+    }
+  });
+
+  it("reads Vorbis at the ident header's rate", () => {
+    expect(inspect(oggVorbis(42, 44_100)).declaredSeconds).toBe(42);
+  });
+
+  it("declares nothing when only the headers are there, or the granule is below the pre-skip", () => {
+    expect(inspect(oggOpus(0, 6)).declaredSeconds).toBeUndefined();
+    const early = concat(
+      oggOpus(0, 6),
+      oggPage({ granule: 100n, packets: [zeros(10)], sequence: 2 }),
+    );
+    expect(inspect(early).declaredSeconds).toBeUndefined();
+  });
+});
+
+describe("MP3", () => {
+  it("reads a CBR file's length from its bitrate, past an ID3 tag", () => {
+    const file = mp3Cbr(1000);
+    const inspection = inspect(file);
+    expect(inspection.container).toBe("mp3");
+    // 1000 frames of 417 bytes at 128 kbit/s (1152 samples at 44.1 kHz, rounded down to bytes).
+    expect(inspection.declaredSeconds).toBe(26.0625);
+    expect(inspection.floorSeconds).toBeCloseTo(file.byteLength / 41_250, 9);
+    expect(inspection.ceilingSeconds).toBeCloseTo(file.byteLength / 1_000, 9);
+  });
+
+  it("trusts the Xing frame count, and never bills below the floor", () => {
+    expect(inspect(mp3Xing(10_000, 20)).declaredSeconds).toBeCloseTo((10_000 * 1152) / 44_100, 9);
+    const forged = mp3Xing(1, 2000);
+    expect(billableSeconds(inspect(forged))).toBeCloseTo(forged.byteLength / 41_250, 9);
+  });
+
+  it("uses Layer II's higher top rate for MPEG Layer II frames", () => {
+    const frame = mp3Frame(128);
+    frame[1] = 0xfd; // MPEG-1 Layer II
+    frame[2] = 8 << 4; // 128 kbit/s in Layer II's table
+    const file = concat(...Array.from({ length: 100 }, () => frame));
+    expect(inspect(file).floorSeconds).toBeCloseTo(file.byteLength / 57_750, 9);
+  });
+});
+
+describe("FLAC, MP4, WebM", () => {
+  it("reads FLAC's STREAMINFO", () => {
+    const file = flac(16_000, 2_400_000, 2_000_000);
+    const inspection = inspect(file);
+    expect(inspection).toMatchObject({ container: "flac", declaredSeconds: 150 });
+    expect(inspection.floorSeconds).toBeCloseTo(file.byteLength / 400_000, 9);
+    expect(inspect(flac(16_000, 0, 1000)).declaredSeconds).toBeUndefined();
+    expect(inspect(concat(id3(20), flac(8_000, 80_000, 100))).declaredSeconds).toBe(10);
+  });
+
+  it("reads MP4's mvhd (32- or 64-bit), or the audio track's mdhd", () => {
+    const mvhd = timedBox("mvhd", 1000, 150_000n);
+    const file = mp4({ mvhd, audioBytes: 100_000 });
+    const inspection = inspect(file);
+    expect(inspection).toMatchObject({ container: "mp4", declaredSeconds: 150 });
+    expect(inspection.floorSeconds).toBeCloseTo(file.byteLength / 75_000, 9);
+    const v1 = timedBox("mvhd", 44_100, 44_100n * 60n, 1);
+    expect(inspect(mp4({ mvhd: v1, audioBytes: 10 })).declaredSeconds).toBe(60);
+    const mdhd = timedBox("mdhd", 48_000, 48_000n * 7n);
+    expect(inspect(mp4({ mdhd, audioBytes: 10 })).declaredSeconds).toBe(7);
+    const unknown = timedBox("mvhd", 1000, 0xffffffffn);
+    expect(inspect(mp4({ mvhd: unknown, audioBytes: 10 })).declaredSeconds).toBeUndefined();
+    const fragmented = timedBox("mvhd", 1000, 0n);
+    expect(inspect(mp4({ mvhd: fragmented, audioBytes: 10 })).declaredSeconds).toBeUndefined();
+  });
+
+  it("bills lossless MP4 (ALAC) at lossless rates", () => {
+    const file = mp4({ mvhd: timedBox("mvhd", 1000, 1000n), codec: "alac", audioBytes: 100_000 });
+    expect(inspect(file).floorSeconds).toBeCloseTo(file.byteLength / 400_000, 9);
+  });
+
+  it("reads WebM's Duration × TimestampScale, and the audio track's codec", () => {
+    const file = webm({ seconds: 150, duration: float64(150_000) });
+    const inspection = inspect(file);
+    expect(inspection).toMatchObject({ container: "webm", declaredSeconds: 150 });
+    expect(inspection.floorSeconds).toBeCloseTo(file.byteLength / OPUS_MAX, 9);
+    const scaled = webm({ seconds: 1, duration: float64(150), scale: 1e9 });
+    expect(inspect(scaled).declaredSeconds).toBe(150);
+    const pcm = webm({ seconds: 1, codec: "A_PCM/INT/LIT", kbps: 256 });
+    expect(inspect(pcm).floorSeconds).toBeCloseTo(pcm.byteLength / 384_000, 9);
+  });
+
+  it("reads a browser recording without Duration from its last cluster and block", () => {
+    for (const sizes of ["known", "unknown"] as const) {
+      const live = webm({ seconds: 150, sizes });
+      // The last block starts 20 ms before the end.
+      expect(inspect(live).declaredSeconds).toBeCloseTo(149.98, 9);
+      // Cut inside the last block's payload, it still counts; inside its header, it cannot.
+      expect(inspect(live.subarray(0, live.length - 10)).declaredSeconds).toBeCloseTo(149.98, 9);
+      expect(inspect(live.subarray(0, live.length - 82)).declaredSeconds).toBeCloseTo(149.96, 9);
+      // Forged small: the floor still holds.
+      const forged = concat(live, element(0x1f43b675, element(0xe7, u32be(1000))));
+      expect(billableSeconds(inspect(forged))).toBeCloseTo(forged.byteLength / OPUS_MAX, 9);
+    }
+  });
+});
+
+describe("hostile and broken input", () => {
+  const samples: Record<string, Uint8Array> = {
+    wav: wav({ seconds: 0.5 }),
+    opus: oggOpus(3, 12),
+    vorbis: oggVorbis(3, 8000),
+    mp3: mp3Cbr(20),
+    xing: mp3Xing(100, 5),
+    flac: flac(16_000, 16_000, 500),
+    mp4: mp4({
+      mvhd: timedBox("mvhd", 1000, 3000n),
+      mdhd: timedBox("mdhd", 1, 3n),
+      audioBytes: 500,
+    }),
+    webm: webm({ seconds: 2, duration: float64(3000), kbps: 6 }),
+    live: webm({ seconds: 2, sizes: "unknown", kbps: 6 }),
+  };
+
+  it("never throws on any truncation of any container", () => {
+    for (const [name, file] of Object.entries(samples)) {
+      for (let length = 0; length <= file.byteLength; length += length < 200 ? 1 : 37) {
+        expect(() => inspect(file.subarray(0, length)), `${name} cut to ${length}`).not.toThrow();
+      }
+    }
+  });
+
+  it("never throws on corrupted bytes in any container", () => {
+    const next = random(0xa0d10);
+    for (const [name, file] of Object.entries(samples)) {
+      for (let round = 0; round < 300; round++) {
+        const copy = file.slice();
+        for (let n = 1 + Math.floor(next() * 4); n > 0; n--) {
+          const at = Math.floor(next() * Math.min(copy.length, next() < 0.8 ? 120 : copy.length));
+          copy[at] = next() < 0.3 ? 0xff : next() < 0.5 ? 0 : Math.floor(next() * 256);
+        }
+        expect(() => inspect(copy), `${name} round ${round}`).not.toThrow();
+      }
+    }
+  });
+
+  it("never throws, and keeps floor ≤ billable ≤ ceiling, for random bytes behind each magic", () => {
+    const next = random(42);
+    const magics = [
+      "",
+      "RIFF\0\0\0\0WAVE",
+      "OggS",
+      "fLaC",
+      "\0\0\0\0ftyp",
+      "\x1a\x45\xdf\xa3",
+      "ID3",
+      "\xff\xfb",
+    ];
+    for (let round = 0; round < 2000; round++) {
+      const length = Math.floor(next() * (next() < 0.9 ? 200 : 5000));
+      const noise = Uint8Array.from({ length }, () => Math.floor(next() * 256));
+      const magic = ascii(magics[round % magics.length] ?? "");
+      expect(() => inspect(concat(magic, noise))).not.toThrow();
+    }
+  });
+
+  it("survives sizes of 0, all ones and 64-bit, granules of -1, NaN and infinite durations", () => {
+    const cases = [
+      concat(ascii("RIFF"), u32le(0), ascii("WAVE"), chunk("fmt ", zeros(16), 0xffffffff)),
+      wav({ seconds: 1, rate: 0 }),
+      concat(
+        ascii("RIFF"),
+        u32le(0),
+        ascii("WAVE"),
+        ...Array.from({ length: 1000 }, () => chunk("junk", zeros(0))),
+      ),
+      oggPage({ granule: 0xffffffffffffffffn, packets: [opusHead(0)] }),
+      concat(oggOpus(1, 6), oggPage({ granule: 0x7fffffffffffffffn, packets: [zeros(1)] })),
+      oggVorbis(0, 0),
+      flac(0, 1000, 10),
+      mp4({ mvhd: timedBox("mvhd", 0, 1000n), audioBytes: 10 }),
+      mp4({ mvhd: timedBox("mvhd", 1, 0xffffffffffffffffn, 1), audioBytes: 10 }),
+      concat(u32be(1), ascii("ftyp"), u64be(0xffffffffffffffffn), zeros(8)),
+      concat(u32be(8), ascii("ftyp"), u32be(0), ascii("moov"), u32be(3), ascii("mvhd")),
+      webm({ seconds: 1, duration: float64(Number.NaN) }),
+      webm({ seconds: 1, duration: float64(Number.POSITIVE_INFINITY) }),
+      webm({ seconds: 1, duration: float64(-5) }),
+      webm({ seconds: 1, duration: float64(1), scale: 0xffffffff }),
+      concat(
+        ascii("\x1a\x45\xdf\xa3"),
+        new Uint8Array([0x80]),
+        new Uint8Array([0x18, 0x53, 0x80, 0x67, 0x00]),
+      ),
+    ];
+    for (const file of cases) {
+      const inspection = inspect(file);
+      if (inspection.declaredSeconds !== undefined)
+        expect(Number.isFinite(inspection.declaredSeconds)).toBe(true);
+    }
+    expect(inspect(wav({ seconds: 1, rate: 0 })).declaredSeconds).toBeUndefined();
+    expect(
+      inspect(webm({ seconds: 1, duration: float64(Number.NaN) })).declaredSeconds,
+    ).toBeUndefined();
+  });
+
+  it("gives up on a walk of more than 10,000 chunks, and on 64-bit box sizes below a header", () => {
+    const wavAfter = (junk: number) => {
+      const file = wav({ seconds: 1 });
+      const chunks = Array.from({ length: junk }, () => chunk("junk", zeros(0)));
+      return concat(file.subarray(0, 12), ...chunks, file.subarray(12));
+    };
+    expect(inspect(wavAfter(100)).declaredSeconds).toBe(1);
+    expect(inspect(wavAfter(10_000)).declaredSeconds).toBeUndefined();
+    const zeroLarge = concat(box("ftyp", zeros(4)), u32be(1), ascii("free"), u64be(0n), zeros(64));
+    expect(inspect(zeroLarge).declaredSeconds).toBeUndefined();
+  });
+
+  it("walks files of nothing but tiny chunks, boxes, elements or page patterns quickly", () => {
+    const megabytes = 8;
+    const riff = concat(ascii("RIFF"), u32le(0), ascii("WAVE"), zeros(megabytes << 20));
+    const boxes = concat(
+      box("ftyp", zeros(4)),
+      zeros(megabytes << 20).map((_, i) => (i % 8 === 3 ? 8 : 0)),
+    );
+    const voids = new Uint8Array(megabytes << 20).map((_, i) => (i % 2 === 0 ? 0xec : 0x80));
+    const ebml = concat(element(0x1a45dfa3, zeros(0)), element(0x18538067, voids));
+    const ogg = concat(oggOpus(1, 6), zeros(megabytes << 20));
+    const patterns = concat(oggOpus(1, 6), ascii("OggS".repeat(megabytes << 18)));
+    for (const file of [riff, boxes, ebml, ogg, patterns]) {
+      const started = performance.now();
+      inspect(file);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    }
+  });
+});
+
+describe("billing", () => {
+  it("bills the floor for unknown bytes, and holds for the lowest rate of all", () => {
+    const unknown = zeros(32_000);
+    const inspection = inspect(unknown);
+    expect(inspection).toEqual({
+      container: "unknown",
+      floorSeconds: 32_000 / HIGHEST,
+      ceilingSeconds: 32_000 / LOWEST,
+    });
+    expect(audioSecondsAtMost(unknown)).toBe(43);
+    expect(wavSeconds(unknown)).toBeUndefined();
+  });
+
+  it("never bills below the floor, whatever the inspection says", () => {
+    const base = { container: "unknown" as const, floorSeconds: 5, ceilingSeconds: 50 };
+    expect(billableSeconds(base)).toBe(5);
+    expect(billableSeconds({ ...base, declaredSeconds: 2 })).toBe(5);
+    expect(billableSeconds({ ...base, declaredSeconds: 20 })).toBe(20);
+    expect(billableSeconds({ ...base, declaredSeconds: Number.NaN })).toBe(5);
+  });
+
+  it("empty input bills nothing", () => {
+    expect(inspect(zeros(0))).toEqual({ container: "unknown", floorSeconds: 0, ceilingSeconds: 0 });
+  });
+});
