@@ -177,6 +177,11 @@ async function main(): Promise<void> {
       plain: await sluice.ask("dynamoCalls", false, 50),
       stream: await sluice.ask("dynamoCalls", true, 50),
     };
+    const capacityUnits = {
+      stream: await sluice.ask("capacityUnits", true, 200, "unlimited"),
+      streamLimitedKey: await sluice.ask("capacityUnits", true, 200, "limited"),
+      plain: await sluice.ask("capacityUnits", false, 200, "unlimited"),
+    };
     const cold = coldStart();
     const core = await coreCpuPerRequest();
     const report = {
@@ -189,6 +194,7 @@ async function main(): Promise<void> {
       loadSeconds: LOAD_SECONDS,
       scenarios,
       dynamoCalls,
+      capacityUnits,
       coreCpuMicrosPerRequest: core.cpuMicros,
       coldStart: cold,
     };
@@ -300,6 +306,27 @@ function print(report: any): void {
       kind,
       ms(report.dynamoCalls[kind].beforeFirstByte),
       ms(report.dynamoCalls[kind].afterLastByte),
+    );
+  }
+  console.log(
+    `\nDynamoDB capacity units per call, warm, as DynamoDB Local reports them (indexes included;`,
+  );
+  console.log(
+    `the rollups add up the log lines a ${"batching window"} gathers, as the stream's Lambda does on AWS)`,
+  );
+  line("", "writes", "reads", "rollups w.", "total w.");
+  for (const [kind, label] of [
+    ["stream", "streamed, unlimited key"],
+    ["streamLimitedKey", "streamed, limited key"],
+    ["plain", "plain, unlimited key"],
+  ]) {
+    const units = report.capacityUnits[kind as string];
+    line(
+      label as string,
+      ms(units.requestWrites),
+      ms(units.requestReads),
+      ms(units.rollupWrites),
+      ms(units.requestWrites + units.rollupWrites),
     );
   }
   console.log(

@@ -1,7 +1,7 @@
 import { newAccessToken, newApiKey, newId } from "./auth/secrets";
 import type { Services } from "./services";
 import type { ApiKeyRecord } from "./store/api-keys";
-import { newUserRecord, type UserRecord } from "./store/users";
+import { newUserProfile, type UserProfile } from "./store/users";
 
 /**
  * First-run setup shared by `npm start` and the deploy-time CLI: an admin user with a
@@ -10,8 +10,8 @@ import { newUserRecord, type UserRecord } from "./store/users";
 export async function createAdmin(
   services: Pick<Services, "users">,
   name = "admin",
-): Promise<{ user: UserRecord; accessToken: string }> {
-  const user = newUserRecord({ id: newId("user_", 16), name, role: "admin" });
+): Promise<{ user: UserProfile; accessToken: string }> {
+  const user = newUserProfile({ id: newId("user_", 16), name, role: "admin" });
   const accessToken = newAccessToken();
   await services.users.create(user, accessToken);
   return { user, accessToken };

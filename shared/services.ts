@@ -6,11 +6,13 @@ import type { JobQueue } from "./queue/queue";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
 import type { UpstreamFetch } from "./relay/upstream";
+import { Accounts } from "./store/accounts";
 import { ApiKeys } from "./store/api-keys";
 import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { Channels } from "./store/channels";
 import { Files } from "./store/files";
+import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
 import type { Table } from "./store/table";
 import { Uploads } from "./store/uploads";
@@ -24,7 +26,11 @@ import { Users } from "./store/users";
 export interface Services {
   settings: Settings;
   table: Table;
+  /** The usage log's own table (its stream feeds the rollups). */
+  logTable: Table;
   users: Users;
+  /** Every balance counter: holds, settlements, top-ups, key allowances. */
+  accounts: Accounts;
   apiKeys: ApiKeys;
   channels: Channels;
   channelDirectory: ChannelDirectory;
@@ -33,6 +39,8 @@ export interface Services {
   pricing: PricingCatalog;
   ledger: QuotaLedger;
   usage: UsageLog;
+  /** Daily rollups and keys' usage counters, added up from the log. */
+  rollups: Rollups;
   /** Bytes of files and batch working data (S3). */
   blobs: Blobs;
   /** The batch queue (SQS). */
@@ -47,6 +55,7 @@ export interface Services {
 
 export function createServices(options: {
   table: Table;
+  logTable: Table;
   blobs: Blobs;
   queue: JobQueue;
   settings?: Settings;
@@ -55,21 +64,26 @@ export function createServices(options: {
   const settings = options.settings ?? loadSettings();
   const { table } = options;
   const users = new Users(table);
-  const apiKeys = new ApiKeys(table);
+  const accounts = new Accounts(table);
+  const usage = new UsageLog(options.logTable, settings.logRetentionDays);
+  const apiKeys = new ApiKeys(table, accounts);
   const channels = new Channels(table);
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
   return {
     settings,
     table,
+    logTable: options.logTable,
     users,
+    accounts,
     apiKeys,
     channels,
     channelDirectory,
     channelHealth: new ChannelHealth(channels, channelDirectory, settings.channelFailureThreshold),
     auth: new Authenticator(apiKeys, users, settings.cacheTtlMs),
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
-    ledger: new QuotaLedger(table, settings.logRetentionDays),
-    usage: new UsageLog(table, settings.logRetentionDays),
+    ledger: new QuotaLedger(accounts, usage),
+    usage,
+    rollups: new Rollups(table),
     blobs: options.blobs,
     queue: options.queue,
     files: new Files(table),

@@ -70,6 +70,7 @@ function medianRun(code: string): number {
           PATH: process.env.PATH,
           AWS_REGION: "us-east-1",
           SLUICE_TABLE: "bench",
+          SLUICE_LOG_TABLE: "bench-log",
           SLUICE_BUCKET: "bench",
           SLUICE_BATCH_QUEUE_URL: "http://127.0.0.1:1/queue",
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",

@@ -8,21 +8,24 @@ import { loadSettings } from "../../shared/config/settings";
 import { JobQueue } from "../../shared/queue/queue";
 import type { UpstreamFetch } from "../../shared/relay/upstream";
 import { createServices } from "../../shared/services";
+import { Accounts } from "../../shared/store/accounts";
 import { newApiKeyRecord } from "../../shared/store/api-keys";
 import { Blobs } from "../../shared/store/blobs";
 import { newChannelRecord } from "../../shared/store/channels";
 import type { DynamoTransport } from "../../shared/store/dynamo-transport";
 import { type Item, marshalItem, Table } from "../../shared/store/table";
-import { newUserRecord } from "../../shared/store/users";
+import { newUserProfile } from "../../shared/store/users";
 
 const KEY = `sk-${"a".repeat(48)}`;
 
 export async function coreCpuPerRequest(requests = 20_000): Promise<{ cpuMicros: number }> {
   const key = newApiKeyRecord(KEY, { userId: "u", name: "bench" });
-  const user = newUserRecord({ id: "u", name: "bench", paidBase: 1e12, available: 1e12 });
+  const user = newUserProfile({ id: "u", name: "bench" });
+  const account = { ...Accounts.create("u"), av: 1e12, bp: 1e12 };
   const items = new Map<string, Item>([
     [`KEY#${key.id}|KEY`, { ...key }],
-    ["USER#u|PROFILE", { ...user }],
+    ["USER#u|PROFILE", { ...user, pk: "USER#u", sk: "PROFILE" }],
+    ["USER#u|ACCOUNT", account],
   ]);
   const channel = newChannelRecord({
     id: "c",
@@ -36,7 +39,13 @@ export async function coreCpuPerRequest(requests = 20_000): Promise<{ cpuMicros:
         const item = items.get(`${key.pk?.S}|${key.sk?.S}`);
         return item ? { Item: marshalItem(item) } : {};
       }
-      if (operation === "Query") return { Items: [marshalItem({ ...channel })] };
+      if (operation === "Query") {
+        const pk = (input.ExpressionAttributeValues as Record<string, { S?: string }>)[":pk"]?.S;
+        if (pk === "USER#u")
+          return { Items: [...items.values()].filter((i) => i.pk === pk).map(marshalItem) };
+        return { Items: [marshalItem({ ...channel })] };
+      }
+      if (operation === "UpdateItem") return { Attributes: marshalItem({ av: 1e12 }) };
       return {};
     },
   };
@@ -64,6 +73,7 @@ export async function coreCpuPerRequest(requests = 20_000): Promise<{ cpuMicros:
   const api = createApi(
     createServices({
       table: new Table(dynamo, "bench"),
+      logTable: new Table(dynamo, "bench-log"),
       blobs: new Blobs(unused, "bench"),
       queue: new JobQueue(unused, "bench"),
       settings: loadSettings({}),
@@ -78,7 +88,7 @@ export async function coreCpuPerRequest(requests = 20_000): Promise<{ cpuMicros:
     }),
   );
   const once = async () => {
-    const tasks: (() => Promise<unknown>)[] = [];
+    const tasks: ((delivered: boolean) => Promise<unknown>)[] = [];
     const response = await api(
       {
         id: "req_bench",
@@ -91,7 +101,7 @@ export async function coreCpuPerRequest(requests = 20_000): Promise<{ cpuMicros:
       },
       { afterResponse: (task) => tasks.push(task) },
     );
-    await Promise.all(tasks.map((task) => task()));
+    await Promise.all(tasks.map((task) => task(true)));
     if (response.status !== 200) throw new Error(`the core answered ${response.status}`);
   };
   for (let i = 0; i < 2_000; i++) await once();

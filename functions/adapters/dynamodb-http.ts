@@ -15,13 +15,27 @@ const RETRYABLE = new Set([
   "InternalServerError",
   "ServiceUnavailable",
   "LimitExceededException",
+  "TransactionConflictException",
 ]);
+
+/** An attempt that got no answer in time: DynamoDB may or may not have applied it. */
+export class DynamoAttemptTimeout extends Error {
+  constructor(ms: number) {
+    super(`DynamoDB did not answer within ${ms} ms`);
+    this.name = "DynamoAttemptTimeout";
+  }
+}
 
 /**
  * A lean DynamoDB client for the functions' hot path: the JSON protocol over a keep-alive
  * connection, signed with SigV4, with the SDK's retry rules. It spends a fraction of the CPU
  * the AWS SDK spends per call (measured by `npm run bench`), and does not load the SDK.
  * Credentials come from the environment, as Lambda provides them.
+ *
+ * Each attempt has its own timeout: a DynamoDB that stops answering holds a call for a few
+ * seconds, not for as long as it stays frozen. A retry after an attempt that got no answer
+ * may repeat a write that had landed; sluice's ledger writes are conditional on their own
+ * id for exactly that reason (see store/accounts.ts).
  */
 export class DynamoHttpTransport implements DynamoTransport {
   private readonly url: URL;
@@ -34,6 +48,8 @@ export class DynamoHttpTransport implements DynamoTransport {
       endpoint?: string;
       credentials: () => AwsCredentials;
       maxAttempts?: number;
+      /** How long one attempt may wait for its answer (default 2 s). */
+      attemptTimeoutMs?: number;
     },
   ) {
     this.url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com/`);
@@ -56,7 +72,7 @@ export class DynamoHttpTransport implements DynamoTransport {
         await backoff(attempt);
         continue;
       }
-      const parsed = answer.text ? (JSON.parse(answer.text) as Record<string, unknown>) : {};
+      const parsed = parseAnswer(answer.text);
       if (answer.status === 200) return parsed;
       const type =
         String(parsed.__type ?? "")
@@ -70,6 +86,8 @@ export class DynamoHttpTransport implements DynamoTransport {
         type,
         String(parsed.message ?? parsed.Message ?? `DynamoDB answered ${answer.status}`),
         parsed.CancellationReasons as { Code?: string }[] | undefined,
+        parsed.Item as Record<string, unknown> | undefined,
+        { httpStatusCode: answer.status },
       );
     }
   }
@@ -95,7 +113,13 @@ export class DynamoHttpTransport implements DynamoTransport {
       { service: "dynamodb", region: this.options.region, credentials: this.options.credentials() },
     );
     const send = this.url.protocol === "https:" ? httpsRequest : httpRequest;
+    const timeoutMs = this.options.attemptTimeoutMs ?? 2_000;
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => req.destroy(new DynamoAttemptTimeout(timeoutMs)), timeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
       const req = send(
         this.url,
         {
@@ -106,13 +130,14 @@ export class DynamoHttpTransport implements DynamoTransport {
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
-          );
-          res.on("error", reject);
+          res.on("end", () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+          });
+          res.on("error", fail);
         },
       );
-      req.on("error", reject);
+      req.on("error", fail);
       req.end(body);
     });
   }
@@ -130,6 +155,16 @@ export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): ()
     }
     return { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN };
   };
+}
+
+/** DynamoDB answers JSON; anything else (a proxy's error page) reads as an empty answer. */
+function parseAnswer(text: string): Record<string, unknown> {
+  try {
+    const value = text ? JSON.parse(text) : {};
+    return value && typeof value === "object" ? value : {};
+  } catch {
+    return {};
+  }
 }
 
 function backoff(attempt: number): Promise<void> {

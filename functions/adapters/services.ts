@@ -1,6 +1,8 @@
 import { RESOURCE_ENV } from "../../shared/config/resources";
+import { loadSettings } from "../../shared/config/settings";
 import type { Services } from "../../shared/services";
-import { createAwsServices } from "../../shared/store/aws";
+import { createAwsServices, requireEnv } from "../../shared/store/aws";
+import { Table } from "../../shared/store/table";
 import { DynamoHttpTransport, environmentCredentials } from "./dynamodb-http";
 import { nodeHttpFetch } from "./upstream-http";
 
@@ -9,12 +11,19 @@ import { nodeHttpFetch } from "./upstream-http";
  * through the lean DynamoDB and upstream clients. Created once per Lambda instance.
  */
 export function functionServices(env: NodeJS.ProcessEnv = process.env): Services {
-  return createAwsServices(env, {
-    dynamo: new DynamoHttpTransport({
-      region: env.AWS_REGION ?? "us-east-1",
-      endpoint: env[RESOURCE_ENV.dynamoEndpoint],
-      credentials: environmentCredentials(env),
-    }),
-    fetch: nodeHttpFetch(),
+  return createAwsServices(env, { dynamo: dynamoTransport(env), fetch: nodeHttpFetch() });
+}
+
+/** Only the table, for a function that needs nothing else (the usage rollups). */
+export function functionTable(env: NodeJS.ProcessEnv = process.env, label?: string): Table {
+  return new Table(dynamoTransport(env), requireEnv(RESOURCE_ENV.table, env), label);
+}
+
+function dynamoTransport(env: NodeJS.ProcessEnv): DynamoHttpTransport {
+  return new DynamoHttpTransport({
+    region: env.AWS_REGION ?? "us-east-1",
+    endpoint: env[RESOURCE_ENV.dynamoEndpoint],
+    credentials: environmentCredentials(env),
+    attemptTimeoutMs: loadSettings(env).dynamoAttemptTimeoutMs,
   });
 }

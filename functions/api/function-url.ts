@@ -1,5 +1,7 @@
 import { Readable } from "node:stream";
-import type { LambdaFunctionURLEvent } from "aws-lambda";
+import { pipeline } from "node:stream/promises";
+import type { Context, LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
+import type { Dispatch } from "../../shared/http/dispatch";
 import {
   type GatewayRequest,
   type GatewayResponse,
@@ -30,25 +32,40 @@ export function toGatewayRequest(
   };
 }
 
-/** What middy's streamifyResponse pipes to the function URL: prelude fields and a stream body. */
-export interface StreamingResult {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: Readable;
-}
+/** Kept back from the function's timeout to end a response cleanly and settle it. */
+const SETTLE_MS = 15_000;
 
 /**
- * Turns a core response into middy's streaming result, and a promise that settles once its
- * body stream has closed: read to the end, or destroyed because the client went away (the
- * relay has then finished and registered its settlement).
+ * The function URL handler (InvokeMode RESPONSE_STREAM) around the core: the event becomes a
+ * plain request, the response's prelude (status, headers) and body are written to the
+ * response stream as the body is made, and the invocation ends only after the after-response
+ * tasks (settlement, logs) have run — once the body was read to its end or torn down because
+ * the client went away — so Lambda cannot freeze it with a hold unsettled.
  */
-export function toStreamingResult(response: GatewayResponse): {
-  result: StreamingResult;
-  closed: Promise<void>;
-} {
-  const body = toReadable(response.body);
-  const closed = new Promise<void>((resolve) => body.once("close", () => resolve()));
-  return { result: { statusCode: response.status, headers: response.headers, body }, closed };
+export function streamingHandler(api: Dispatch): StreamifyHandler<LambdaFunctionURLEvent> {
+  return awslambda.streamifyResponse(
+    async (event: LambdaFunctionURLEvent, responseStream, context: Context) => {
+      const limit = timeLimit(context.getRemainingTimeInMillis(), SETTLE_MS);
+      const request = toGatewayRequest(event, performance.now(), limit.signal);
+      const tasks = new AfterResponseTasks(request.id);
+      try {
+        const response = await api(request, tasks);
+        const out = awslambda.HttpResponseStream.from(responseStream, {
+          statusCode: response.status,
+          headers: response.headers,
+        });
+        const body = toReadable(response.body);
+        const closed = new Promise((resolve) => body.once("close", resolve));
+        // A client that goes away fails the pipeline, which tears the body down: the relay
+        // then ends, and registers its settlement, before the body says it has closed.
+        await pipeline(body, out).catch(() => {});
+        await closed;
+      } finally {
+        limit.clear();
+        await tasks.run();
+      }
+    },
+  );
 }
 
 function toReadable(body: GatewayResponse["body"]): Readable {
@@ -59,12 +76,12 @@ function toReadable(body: GatewayResponse["body"]): Readable {
 
 /** Collects a request's after-response tasks and runs them, once, when asked. */
 export class AfterResponseTasks implements RequestContext {
-  private readonly tasks: (() => Promise<unknown>)[] = [];
+  private readonly tasks: ((delivered: boolean) => Promise<unknown>)[] = [];
   private running: Promise<void> | undefined;
 
   constructor(private readonly requestId: string) {}
 
-  afterResponse(task: () => Promise<unknown>): void {
+  afterResponse(task: (delivered: boolean) => Promise<unknown>): void {
     this.tasks.push(task);
   }
 
@@ -75,7 +92,8 @@ export class AfterResponseTasks implements RequestContext {
   }
 
   private async runAll(): Promise<void> {
-    const results = await Promise.allSettled(this.tasks.map((task) => task()));
+    // A response over HTTP is always delivered, however far the client read it.
+    const results = await Promise.allSettled(this.tasks.map((task) => task(true)));
     for (const result of results) {
       if (result.status === "rejected") {
         const error =

@@ -1,5 +1,4 @@
 import { Duration } from "aws-cdk-lib";
-import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import {
   type FunctionUrl,
   FunctionUrlAuthType,
@@ -12,9 +11,10 @@ import { Construct } from "constructs";
 import { API_FUNCTION, FUNCTION_URL_CORS } from "../../shared/config/resources";
 import type { Files } from "./files";
 import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+import type { Store } from "./store";
 
 export interface ApiProps {
-  table: ITable;
+  store: Store;
   files: Files;
   /** The batch queue; the API only enqueues onto it. */
   queue: IQueue;
@@ -34,7 +34,7 @@ export class Api extends Construct {
       memorySize: API_FUNCTION.memoryMiB,
       timeout: Duration.seconds(API_FUNCTION.timeoutSeconds),
       environment: resourceEnvironment({
-        table: props.table,
+        store: props.store,
         bucket: props.files.bucket,
         queue: props.queue,
       }),
@@ -54,7 +54,7 @@ export class Api extends Construct {
       },
     });
 
-    props.table.grantReadWriteData(this.function);
+    props.store.grantReadWriteData(this.function);
     props.files.grantReadWrite(this.function);
     props.queue.grantSendMessages(this.function);
   }

@@ -1,5 +1,4 @@
 import { Duration } from "aws-cdk-lib";
-import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Queue } from "aws-cdk-lib/aws-sqs";
@@ -7,9 +6,10 @@ import { Construct } from "constructs";
 import { BATCH_QUEUE, BATCH_WORKER } from "../../shared/config/resources";
 import type { Files } from "./files";
 import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+import type { Store } from "./store";
 
 export interface BatchPipelineProps {
-  table: ITable;
+  store: Store;
   files: Files;
 }
 
@@ -43,7 +43,7 @@ export class BatchPipeline extends Construct {
       timeout: Duration.seconds(BATCH_WORKER.timeoutSeconds),
       memorySize: BATCH_WORKER.memoryMiB,
       environment: resourceEnvironment({
-        table: props.table,
+        store: props.store,
         bucket: props.files.bucket,
         queue: this.queue,
       }),
@@ -58,7 +58,7 @@ export class BatchPipeline extends Construct {
       }),
     );
 
-    props.table.grantReadWriteData(this.worker);
+    props.store.grantReadWriteData(this.worker);
     props.files.grantReadWrite(this.worker);
     // The event source grants consumption; the worker also enqueues follow-up steps.
     this.queue.grantSendMessages(this.worker);

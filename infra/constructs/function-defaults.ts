@@ -1,10 +1,10 @@
 import { fileURLToPath } from "node:url";
-import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
 import { type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { RESOURCE_ENV } from "../../shared/config/resources";
+import type { Store } from "./store";
 
 /** The repository root: bundling runs from here and uses its package-lock.json. */
 const projectRootUrl = new URL("../../", import.meta.url);
@@ -36,12 +36,13 @@ export const nodeFunctionDefaults = {
 
 /** The environment through which a function finds sluice's resources (names in RESOURCE_ENV). */
 export function resourceEnvironment(resources: {
-  table: ITable;
+  store: Store;
   bucket: IBucket;
   queue: IQueue;
 }): Record<string, string> {
   return {
-    [RESOURCE_ENV.table]: resources.table.tableName,
+    [RESOURCE_ENV.table]: resources.store.table.tableName,
+    [RESOURCE_ENV.logTable]: resources.store.logTable.tableName,
     [RESOURCE_ENV.bucket]: resources.bucket.bucketName,
     [RESOURCE_ENV.queueUrl]: resources.queue.queueUrl,
     // Stack traces point into the TypeScript sources rather than the minified bundle.

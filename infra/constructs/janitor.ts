@@ -1,5 +1,4 @@
 import { Duration } from "aws-cdk-lib";
-import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -8,9 +7,10 @@ import { Construct } from "constructs";
 import { JANITOR } from "../../shared/config/resources";
 import type { Files } from "./files";
 import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+import type { Store } from "./store";
 
 export interface JanitorProps {
-  table: ITable;
+  store: Store;
   files: Files;
   /** The batch queue; the janitor only enqueues onto it (finalize steps for expired batches). */
   queue: IQueue;
@@ -30,7 +30,7 @@ export class Janitor extends Construct {
       timeout: Duration.seconds(JANITOR.timeoutSeconds),
       memorySize: JANITOR.memoryMiB,
       environment: resourceEnvironment({
-        table: props.table,
+        store: props.store,
         bucket: props.files.bucket,
         queue: props.queue,
       }),
@@ -42,7 +42,7 @@ export class Janitor extends Construct {
       targets: [new LambdaFunction(this.function)],
     });
 
-    props.table.grantReadWriteData(this.function);
+    props.store.grantReadWriteData(this.function);
     props.files.grantReadWrite(this.function);
     props.queue.grantSendMessages(this.function);
   }

@@ -62,6 +62,8 @@ export interface UpstreamFault {
   cutAfterChunks?: number;
   /** Leave usage out of the response, as some OpenAI-compatible servers do. */
   omitUsage?: boolean;
+  /** Report this usage instead of the real one (an upstream that over-reports). */
+  usage?: { prompt_tokens: number; completion_tokens: number };
   /** The reply text (chat, completions, edits, transcripts). */
   reply?: string;
 }

@@ -1,5 +1,6 @@
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
@@ -8,23 +9,25 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { BATCH_QUEUE, LOCAL_RESOURCE_NAMES, TABLE } from "../../shared/config/resources";
+import { BATCH_QUEUE, LOCAL_RESOURCE_NAMES, LOG_TABLE, TABLE } from "../../shared/config/resources";
 
 export interface LocalResources {
   tableName: string;
+  logTableName: string;
   bucketName: string;
   queueUrl: string;
   queueArn: string;
   deadLetterQueueUrl: string;
 }
 
-/** Creates the CDK stack's table, bucket and queues on the emulators (idempotently). */
+/** Creates the CDK stack's tables, bucket and queues on the emulators (idempotently). */
 export async function createLocalResources(
   clients: { dynamo: DynamoDBClient; s3: S3Client; sqs: SQSClient },
   options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
 ): Promise<LocalResources> {
   const names = LOCAL_RESOURCE_NAMES;
   await createTable(clients.dynamo, names.table);
+  await createLogTable(clients.dynamo, names.logTable);
   await clients.s3.send(new CreateBucketCommand({ Bucket: names.bucket }));
 
   const dlq = await clients.sqs.send(
@@ -51,6 +54,7 @@ export async function createLocalResources(
   );
   return {
     tableName: names.table,
+    logTableName: names.logTable,
     bucketName: names.bucket,
     queueUrl: queue.QueueUrl as string,
     queueArn: await queueArn(clients.sqs, queue.QueueUrl as string),
@@ -59,53 +63,83 @@ export async function createLocalResources(
 }
 
 async function createTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, sortKey, gsi1, ttlAttribute, stream } = TABLE;
-  try {
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [partitionKey, sortKey, gsi1.partitionKey, gsi1.sortKey].map(
-          (name) => ({
-            AttributeName: name,
-            AttributeType: "S",
-          }),
-        ),
+  const { partitionKey, sortKey, gsi1, holdsIndex, ttlAttribute } = TABLE;
+  const indexes = [gsi1, holdsIndex];
+  await createIfMissing(
+    dynamo,
+    {
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        partitionKey,
+        sortKey,
+        ...indexes.flatMap((index) => [index.partitionKey, index.sortKey]),
+      ].map((name) => ({ AttributeName: name, AttributeType: "S" })),
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: "HASH" },
+        { AttributeName: sortKey, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: indexes.map((index) => ({
+        IndexName: index.name,
         KeySchema: [
-          { AttributeName: partitionKey, KeyType: "HASH" },
-          { AttributeName: sortKey, KeyType: "RANGE" },
+          { AttributeName: index.partitionKey, KeyType: "HASH" },
+          { AttributeName: index.sortKey, KeyType: "RANGE" },
         ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: gsi1.name,
-            KeySchema: [
-              { AttributeName: gsi1.partitionKey, KeyType: "HASH" },
-              { AttributeName: gsi1.sortKey, KeyType: "RANGE" },
-            ],
-            Projection: { ProjectionType: "ALL" },
-          },
-        ],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: stream },
-      }),
-    );
+        // Keys only: the items are read after, so balance writes never write an index.
+        Projection: { ProjectionType: "KEYS_ONLY" },
+      })),
+    },
+    ttlAttribute,
+  );
+}
+
+/** The usage log's table, with the stream the rollups read. */
+async function createLogTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, sortKey, ttlAttribute, stream } = LOG_TABLE;
+  await createIfMissing(
+    dynamo,
+    {
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [partitionKey, sortKey].map((name) => ({
+        AttributeName: name,
+        AttributeType: "S",
+      })),
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: "HASH" },
+        { AttributeName: sortKey, KeyType: "RANGE" },
+      ],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: stream },
+    },
+    ttlAttribute,
+  );
+}
+
+async function createIfMissing(
+  dynamo: DynamoDBClient,
+  table: CreateTableCommandInput,
+  ttlAttribute: string,
+): Promise<void> {
+  try {
+    await dynamo.send(new CreateTableCommand(table));
     await dynamo.send(
       new UpdateTimeToLiveCommand({
-        TableName: tableName,
+        TableName: table.TableName,
         TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true },
       }),
     );
   } catch (err) {
-    // Already there: SLUICE_DATA_DIR keeps the table between runs.
+    // Already there: SLUICE_DATA_DIR keeps the tables between runs.
     if (!(err instanceof ResourceInUseException)) throw err;
-    await ensureStream(dynamo, tableName);
+    if (table.StreamSpecification) await ensureStream(dynamo, table.TableName as string);
   }
 }
 
-/** A table kept from a run before it had a stream (or another view type) gets the stream now. */
+/** A log table kept from a run before it had a stream (or another view type) gets the stream now. */
 async function ensureStream(dynamo: DynamoDBClient, tableName: string): Promise<void> {
   const out = await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
   const current = out.Table?.StreamSpecification;
-  if (current?.StreamEnabled && current.StreamViewType === TABLE.stream) return;
+  if (current?.StreamEnabled && current.StreamViewType === LOG_TABLE.stream) return;
   // As on AWS, a stream's view type cannot change: the old stream is disabled, a new one made.
   if (current?.StreamEnabled) {
     await dynamo.send(
@@ -118,7 +152,7 @@ async function ensureStream(dynamo: DynamoDBClient, tableName: string): Promise<
   await dynamo.send(
     new UpdateTableCommand({
       TableName: tableName,
-      StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.stream },
+      StreamSpecification: { StreamEnabled: true, StreamViewType: LOG_TABLE.stream },
     }),
   );
 }

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin, createKey } from "../../shared/bootstrap";
-import { BATCH_WORKER, RESOURCE_ENV } from "../../shared/config/resources";
+import { BATCH_WORKER, RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
 import type { Services } from "../../shared/services";
 import {
   createAwsServices,
@@ -21,6 +22,7 @@ import { type ResponseObserver, startFunctionUrlServer } from "./function-url-se
 import { startJanitorTimer } from "./janitor-timer";
 import { createLocalResources, type LocalResources } from "./resources";
 import { startSqsPoller } from "./sqs-poller";
+import { type StreamPoller, startStreamPoller } from "./stream-poller";
 
 export interface RealUpstream {
   baseUrl: string;
@@ -49,6 +51,11 @@ export interface LocalStackOptions {
   responseObserver?: ResponseObserver;
   /** How often the janitor sweeps (AWS: every 5 minutes; locally every minute by default). */
   janitorIntervalMs?: number;
+  /**
+   * How long the usage rollups gather log lines before adding them up (AWS: USAGE_ROLLUP's
+   * window; locally none by default, so rollups follow at once).
+   */
+  rollupBatchingWindowMs?: number;
 }
 
 export interface LocalStack {
@@ -67,6 +74,8 @@ export interface LocalStack {
   resources: LocalResources;
   /** Services of the stack's own process, for bootstrap and tests. */
   services: Services;
+  /** The usage rollups' stream consumer: `drain()` waits until every line written is added up. */
+  rollups: StreamPoller;
   stop(): Promise<void>;
 }
 
@@ -104,6 +113,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     Object.assign(process.env, {
       [RESOURCE_ENV.table]: resources.tableName,
+      [RESOURCE_ENV.logTable]: resources.logTableName,
       [RESOURCE_ENV.bucket]: resources.bucketName,
       [RESOURCE_ENV.queueUrl]: resources.queueUrl,
       ...options.env,
@@ -123,6 +133,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const api = await import("../../functions/api/handler");
     const worker = await import("../../functions/batch-worker/handler");
     const janitor = await import("../../functions/janitor/handler");
+    const rollup = await import("../../functions/usage-rollup/handler");
     const server = await startFunctionUrlServer({
       handler: api.handler,
       functionName: "sluice-api",
@@ -141,6 +152,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       concurrency: BATCH_WORKER.maxConcurrency,
     });
     stops.push(poller.stop);
+    const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint });
+    stops.push(async () => streams.destroy());
+    const rollups = startStreamPoller({
+      dynamo: clients.dynamo,
+      streams,
+      tableName: resources.logTableName,
+      handler: rollup.handler,
+      functionName: "sluice-usage-rollup",
+      batchSize: options.rollupBatchingWindowMs ? USAGE_ROLLUP.batchSize : 100,
+      maxBatchingWindowMs: options.rollupBatchingWindowMs ?? 0,
+      // USAGE_ROLLUP.filter, as Lambda applies it on AWS: new lines of calls.
+      filter: (record) =>
+        record.eventName === "INSERT" && record.dynamodb?.NewImage?.type?.S === "consume",
+    });
+    stops.push(rollups.stop);
     const sweeps = startJanitorTimer(janitor.handler, options.janitorIntervalMs ?? 60_000);
     stops.push(sweeps.stop);
     stops.push(async () => destroyClients(clients));
@@ -155,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       awsEndpoint: aws.endpoint,
       resources,
       services,
+      rollups,
       stop,
     };
   } catch (err) {
@@ -265,7 +292,13 @@ async function ensureCredentials(
   }
   const { user, accessToken } = await createAdmin(services);
   // A starting balance, so that `npm start` followed by a curl just works.
-  await services.users.topUp(user.id, dollarsToUnits(DEMO_BALANCE_USD), "free");
+  await services.ledger.topUp(user.id, {
+    reference: "local-demo-balance",
+    bucket: "free",
+    units: dollarsToUnits(DEMO_BALANCE_USD),
+    by: user.id,
+    requestId: "req_local_stack",
+  });
   const { secret } = await createKey(services, { userId: user.id, name: "demo" });
   writeState(stateFile, { url, adminToken: accessToken, demoKey: secret });
   return { adminToken: accessToken, adminUserId: user.id, demoKey: secret };

@@ -332,7 +332,9 @@ class Poller {
         await this.sleep(wait);
         continue;
       }
-      if (read > 0 || shard.closed) continue;
+      // A full page may have more behind it, and a batch may be due; otherwise the shard is
+      // read again after the poll interval, as Lambda does, not in a loop while the window fills.
+      if (read >= GET_RECORDS_LIMIT || shard.closed || this.readyToInvoke(shard)) continue;
       await this.sleep(this.idleWait(shard));
     }
   }
@@ -580,6 +582,8 @@ function toLambdaValue(value: StreamAttributeValue): LambdaAttributeValue {
   if (value.BS !== undefined) return { BS: value.BS.map(base64) };
   if (value.L !== undefined) return { L: value.L.map(toLambdaValue) };
   if (value.M !== undefined) return { M: toLambdaImage(value.M) };
+  // The SDK reads an empty map ({"M": {}}) back as an object with no member set.
+  if (Object.keys(value).length === 0) return { M: {} };
   throw new Error(`unknown attribute value type: ${Object.keys(value).join(", ")}`);
 }
 

@@ -1,5 +1,5 @@
 import { TtlCache } from "../cache";
-import { ApiError, invalidApiKey, missingApiKey } from "../http/errors";
+import { Forbidden, Unauthenticated } from "../errors";
 import type { GatewayRequest } from "../http/types";
 import type { ApiKeyRecord, ApiKeys } from "../store/api-keys";
 import type { UserRecord, Users } from "../store/users";
@@ -43,20 +43,18 @@ export class Authenticator {
   async accessToken(request: GatewayRequest): Promise<UserPrincipal> {
     const token = bearer(request);
     if (!token) {
-      throw new ApiError(
-        401,
+      throw new Unauthenticated(
         "Sign in with your system access token: Authorization: Bearer <token>.",
       );
     }
     if (token.startsWith("sk-")) {
-      throw new ApiError(
-        401,
+      throw new Unauthenticated(
         "API keys (sk-…) work on /v1 only. The management API takes your system access token.",
       );
     }
     const user = await this.users.findByAccessToken(token);
-    if (!user) throw new ApiError(401, "The system access token is not valid.");
-    if (user.status !== "enabled") throw new ApiError(403, "This account is disabled.");
+    if (!user) throw new Unauthenticated("The system access token is not valid.");
+    if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
     return { user };
   }
 
@@ -78,6 +76,20 @@ export class Authenticator {
   }
 }
 
+function missingApiKey(): Unauthenticated {
+  return new Unauthenticated(
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+    "invalid_api_key",
+  );
+}
+
+function invalidApiKey(masked: string): Unauthenticated {
+  return new Unauthenticated(
+    `Incorrect API key provided: ${masked}. Check the key or ask your sluice administrator for a new one.`,
+    "invalid_api_key",
+  );
+}
+
 function bearer(request: GatewayRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
@@ -87,34 +99,20 @@ function bearer(request: GatewayRequest): string | undefined {
 
 export function checkKeyUsable({ key, user }: KeyPrincipal, nowSeconds: number): void {
   if (user.status !== "enabled") {
-    throw new ApiError(
-      401,
+    throw new Unauthenticated(
       "The account this API key belongs to is disabled.",
-      "invalid_request_error",
       "account_disabled",
     );
   }
   if (key.status === "disabled") {
-    throw new ApiError(
-      401,
-      `The API key ${key.masked} is disabled.`,
-      "invalid_request_error",
-      "key_disabled",
-    );
+    throw new Unauthenticated(`The API key ${key.masked} is disabled.`, "key_disabled");
   }
   if (key.status === "expired" || (key.expiredTime !== -1 && key.expiredTime <= nowSeconds)) {
-    throw new ApiError(
-      401,
-      `The API key ${key.masked} has expired.`,
-      "invalid_request_error",
-      "key_expired",
-    );
+    throw new Unauthenticated(`The API key ${key.masked} has expired.`, "key_expired");
   }
   if (key.status === "exhausted" || (!key.unlimitedQuota && key.remainQuota <= 0)) {
-    throw new ApiError(
-      401,
+    throw new Unauthenticated(
       `The API key ${key.masked} has used up its quota. Raise its remaining quota or use another key.`,
-      "invalid_request_error",
       "key_exhausted",
     );
   }

@@ -6,17 +6,27 @@ import { finalizeBatch } from "./finalize";
 export interface SweepReport {
   filesDeleted: number;
   batchesExpired: number;
+  /** Holds past their deadline, settled from their log line or released. */
+  holdsSettled: number;
+  holdsReleased: number;
 }
 
 /**
- * The janitor's sweep (an EventBridge schedule on AWS, a timer locally): expires batches past
- * their 24 h window and deletes expired files. It reads only the work that is due.
+ * The janitor's sweep (an EventBridge schedule on AWS, a timer locally): settles or releases
+ * holds past their deadline (calls whose process stopped), expires batches past their 24 h
+ * window and deletes expired files. It reads only the work that is due.
  *
  * A batch past its window is marked expired at once (no new line starts) and finalized when
  * its running chunks have stopped, or after a grace period if they do not.
  */
 export async function runJanitor(services: Services, now: number): Promise<SweepReport> {
-  const report: SweepReport = { filesDeleted: 0, batchesExpired: 0 };
+  const holds = await services.ledger.reapHolds(now, services.settings.holdDeadlineSeconds);
+  const report: SweepReport = {
+    filesDeleted: 0,
+    batchesExpired: 0,
+    holdsSettled: holds.settled,
+    holdsReleased: holds.released,
+  };
   for (const work of await services.schedule.due(now)) {
     if (work.kind === "file.expire") {
       const file = await services.files.get(work.id);

@@ -1,8 +1,8 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { checkKeyUsable } from "../auth/authenticate";
 import { randomString } from "../auth/secrets";
-import type { Charge } from "../billing/charge";
-import { errorResponse, releaseOnFailure } from "../http/dispatch";
+import { UpstreamRejected } from "../errors";
+import { errorResponse } from "../http/dispatch";
 import type { Route } from "../http/route";
 import { Timing } from "../http/timing";
 import {
@@ -62,11 +62,11 @@ export async function runLine(
     receivedAt: performance.now(),
     signal,
   };
-  const tasks: (() => Promise<unknown>)[] = [];
+  const tasks: ((delivered: boolean) => Promise<unknown>)[] = [];
   const context: RequestContext = { afterResponse: (task) => tasks.push(task) };
-  const charges: Charge[] = [];
   const route = LINE_ROUTES[batch.endpoint];
   let response: GatewayResponse;
+  let rateLimited = false;
   try {
     if (route?.auth !== "apiKey") throw new Error(`batches cannot run ${batch.endpoint}`);
     checkKeyUsable(principal, Math.floor(Date.now() / 1000));
@@ -78,27 +78,22 @@ export async function runLine(
       context,
       timing: new Timing(request.receivedAt),
       batchId: batch.id,
-      onCharge: (charge) => charges.push(charge),
     });
   } catch (err) {
+    rateLimited = err instanceof UpstreamRejected && err.kind === "rate_limited";
     response = errorResponse(err, request);
-    releaseOnFailure(charges, response.status, context);
   }
   const body = parseBody(await bodyText(response));
-  const runTasks = async () => {
-    await Promise.all(tasks.map((task) => task()));
-  };
-  // A charge settles at most once, so releasing after a settlement changes nothing.
-  const releaseCharges = async () => {
-    await Promise.all(charges.map((charge) => charge.release(response.status)));
+  // Settles the line's charge when its result was kept, gives its hold back when it was not.
+  const runTasks = async (delivered: boolean) => {
+    await Promise.all(tasks.map((task) => task(delivered)));
   };
   if (signal?.aborted) {
-    await releaseCharges();
-    await runTasks();
+    await runTasks(false);
     return "deferred";
   }
-  if (response.status === 429 && body?.error?.code === "rate_limit_exceeded") {
-    await runTasks();
+  if (rateLimited) {
+    await runTasks(true);
     return "rate_limited";
   }
   const ok = response.status === 200;
@@ -119,11 +114,8 @@ export async function runLine(
       inputTokens: Number(usage.prompt_tokens ?? 0),
       outputTokens: Number(usage.completion_tokens ?? 0),
     },
-    afterRecorded: runTasks,
-    notRecorded: async () => {
-      await releaseCharges();
-      await runTasks();
-    },
+    afterRecorded: () => runTasks(true),
+    notRecorded: () => runTasks(false),
   };
 }
 

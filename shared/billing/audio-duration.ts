@@ -106,17 +106,6 @@ export function billableSeconds(inspection: AudioInspection): number {
     : floorSeconds;
 }
 
-/** @deprecated Use `inspectAudio(data).ceilingSeconds`; whole seconds, rounded up, for holds. */
-export function audioSecondsAtMost(data: Uint8Array): number {
-  return Math.ceil(inspectAudio(data).ceilingSeconds);
-}
-
-/** @deprecated Use `inspectAudio`: a PCM WAV's length from its format, never its byteRate field. */
-export function wavSeconds(data: Uint8Array): number | undefined {
-  const inspection = inspectAudio(data);
-  return inspection.container === "wav" ? inspection.declaredSeconds : undefined;
-}
-
 /** What a parser learnt; it fills this as it goes so that a later bad read loses nothing. */
 interface Found {
   codec?: Codec;

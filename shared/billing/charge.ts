@@ -1,54 +1,102 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import type { Call } from "../http/route";
+import { QuotaExceeded, reportedStatus } from "../errors";
 import type { Usage } from "../relay/usage";
 import type { Services } from "../services";
 import type { StreamOutcome } from "../stream/relay-stream";
 import { costInUnits, type Metered, type PriceDimension, priceFor } from "./cost";
 import type { Hold } from "./ledger";
-import type { ModelPrice } from "./pricing";
+import { batchDiscountFor, type ModelPrice } from "./pricing";
 
 /** Who is paying, for what, and where the request began. */
 export interface ChargeContext {
-  services: Pick<Services, "pricing" | "ledger" | "settings">;
+  services: Pick<Services, "pricing" | "ledger">;
   principal: KeyPrincipal;
   requestId: string;
   /** performance.now() when the request arrived, for the logged latency. */
   receivedAt: number;
   /** Batch lines are billed with the batch discount. */
   batchId?: string;
-  onCharge?: (charge: Charge) => void;
 }
 
 export interface ChargeRequest {
   model: string;
   endpoint: string;
   dimension: PriceDimension;
-  /**
-   * The most the call can consume: sizes the hold. Without completionTokens (no max_tokens
-   * in the request) the model's default output allowance is held, times `choices`.
-   */
+  /** The most the call can consume besides its answer's tokens (its prompt, at most). */
   maxUse: Metered;
-  choices?: number;
+  /**
+   * Calls that answer in tokens: what the caller asked for at most per choice (max_tokens),
+   * how many choices, and output tokens max_tokens does not bound (rejected predictions).
+   * The answer is bounded by what is held: see `quote`.
+   */
+  output?: { requested?: number; choices: number; unbounded?: number };
   stream?: boolean;
+}
+
+/** How a call is priced and what it may cost at most. */
+export interface Quote {
+  price: ModelPrice;
+  multipliers: number[];
+  /** Per choice: the most answer tokens the upstream may write (sent as its max_tokens). */
+  outputTokens?: number;
+  /** The caller's max_tokens (or the model's) was lowered to what the balance covers. */
+  lowered: boolean;
+  holdUnits: number;
 }
 
 export type CallOutcome = StreamOutcome | "failed";
 
-/** The charge context of an HTTP call. */
-export function chargeContext(call: Call<KeyPrincipal>): ChargeContext {
-  return {
-    services: call.services,
-    principal: call.principal,
-    requestId: call.request.id,
-    receivedAt: call.request.receivedAt,
-    batchId: call.batchId,
-    onCharge: call.onCharge,
-  };
-}
+/** An answer shorter than this is not worth starting: the call is refused instead. */
+export const MIN_OUTPUT_TOKENS = 16;
 
 /** Metered tokens from an upstream's usage object. */
 export function meteredFromUsage(usage: Usage): Metered {
   return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+}
+
+/**
+ * Prices a call and sizes its hold. A hold caps the bill: its prompt is an upper bound of
+ * what the model reads, and its answer is bounded by the max_tokens sluice sends upstream —
+ * the caller's, or the model's largest when the caller gives none — lowered to what
+ * `spendable` covers when it does not cover that. Below MIN_OUTPUT_TOKENS it is not lowered
+ * further: the hold then decides (and most likely refuses).
+ */
+export async function quote(
+  context: ChargeContext,
+  request: ChargeRequest,
+  spendable: number,
+): Promise<Quote> {
+  const pricing = await context.services.pricing.get();
+  const { group } = context.principal.user;
+  const { price, multiplier } = priceFor(pricing, request.model, request.dimension, group);
+  const multipliers = context.batchId
+    ? [multiplier, batchDiscountFor(pricing, request.model, group)]
+    : [multiplier];
+  const cost = (answerTokens: number) =>
+    costInUnits(
+      price,
+      {
+        ...request.maxUse,
+        completionTokens:
+          answerTokens * (request.output?.choices ?? 1) + (request.output?.unbounded ?? 0),
+      },
+      multipliers,
+    );
+  if (!request.output) return { price, multipliers, lowered: false, holdUnits: cost(0) };
+  const wanted = request.output.requested ?? price.defaultMaxTokens ?? pricing.defaultMaxTokens;
+  if (cost(wanted) <= spendable || price.free) {
+    return { price, multipliers, outputTokens: wanted, lowered: false, holdUnits: cost(wanted) };
+  }
+  const floor = Math.min(MIN_OUTPUT_TOKENS, wanted);
+  // The most answer tokens `spendable` covers (cost grows with them): a binary search.
+  let low = floor;
+  let high = wanted;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (cost(mid) <= spendable) low = mid;
+    else high = mid - 1;
+  }
+  return { price, multipliers, outputTokens: low, lowered: true, holdUnits: cost(low) };
 }
 
 /** A priced, held call that still has to be settled (or released) exactly once. */
@@ -58,36 +106,37 @@ export class Charge {
   constructor(
     private readonly context: ChargeContext,
     private readonly request: ChargeRequest,
-    private readonly price: ModelPrice,
-    private readonly multipliers: number[],
+    private readonly quoted: Quote,
     readonly hold: Hold,
   ) {}
 
-  /** The cost of what was consumed, in units. */
-  cost(metered: Metered): number {
-    return costInUnits(this.price, metered, this.multipliers);
-  }
-
-  /** Settles to what was actually consumed and logs the call; runs at most once. */
+  /**
+   * Settles to what was actually consumed, at most what was held (an upstream that still
+   * reports more is charged the hold, and the rest is logged as a shortfall), and logs the
+   * call. Runs at most once.
+   */
   async settle(
     metered: Metered,
     result: { status: number; outcome: CallOutcome; channelId?: string },
   ): Promise<void> {
     if (this.done) return;
     this.done = true;
-    const cost = result.outcome === "failed" ? 0 : this.cost(metered);
+    const failed = result.outcome === "failed";
+    const cost = failed ? 0 : costInUnits(this.quoted.price, metered, this.quoted.multipliers);
+    const charged = Math.min(cost, this.hold.units);
     const { key } = this.context.principal;
-    await this.context.services.ledger.settle(this.hold, cost, {
-      type: "consume",
-      time: Date.now(),
+    await this.context.services.ledger.settle(this.hold, {
       requestId: this.context.requestId,
       keyId: key.id,
       keyName: key.name,
+      keyLimited: this.hold.keyLimited,
       model: this.request.model,
       endpoint: this.request.endpoint,
-      promptTokens: result.outcome === "failed" ? 0 : (metered.promptTokens ?? 0),
-      completionTokens: result.outcome === "failed" ? 0 : (metered.completionTokens ?? 0),
-      quota: cost,
+      promptTokens: failed ? 0 : (metered.promptTokens ?? 0),
+      completionTokens: failed ? 0 : (metered.completionTokens ?? 0),
+      quota: charged,
+      requests: failed ? 0 : 1,
+      ...(cost > charged ? { shortfall: cost - charged } : {}),
       latencyMs: Math.round(performance.now() - this.context.receivedAt),
       status: result.status,
       outcome: result.outcome,
@@ -101,6 +150,13 @@ export class Charge {
   release(status: number, channelId?: string): Promise<void> {
     return this.settle({}, { status, outcome: "failed", channelId });
   }
+
+  /** Gives the whole hold back without a log line: for the client, the call never happened. */
+  async cancel(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.context.services.ledger.release(this.hold);
+  }
 }
 
 /**
@@ -108,57 +164,50 @@ export class Charge {
  * delay the upstream. Nothing is returned, and so nothing reaches the client, until the hold
  * has succeeded; if it fails the upstream call is aborted. When the hold may fail (see
  * QuotaLedger.likelyCovers) it runs first, so a caller without quota costs no upstream call.
+ * A hold refused because the balance was lower than this instance knew is tried once more
+ * with the answer lowered to what the refusal said is left.
  */
 export async function holdWhileOpening<U>(
   context: ChargeContext,
   request: ChargeRequest,
   /** Opens the upstream call; `signal` aborts it, before its answer or during it. */
-  open: (signal: AbortSignal) => Promise<U>,
-): Promise<{ charge: Charge; upstream: U }> {
-  const { price, multipliers, holdUnits } = await quote(context, request);
-  const likelyCovered = context.services.ledger.likelyCovers(context.principal, holdUnits);
-  // The upstream request goes out first: it is the one the client waits for. Its bytes are
-  // written on the next tick, so the hold's own request is built only after that.
-  const refused = new AbortController();
-  const opening = likelyCovered ? open(refused.signal) : undefined;
-  const holding = context.services.ledger.hold(
-    context.principal,
-    holdUnits,
-    opening ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined,
-  );
-  // Its failure is handled below, once the hold is known; not an unhandled rejection meanwhile.
-  opening?.catch(() => {});
-  let hold: Hold;
-  try {
-    hold = await holding;
-  } catch (err) {
-    refused.abort();
-    throw err;
+  open: (signal: AbortSignal, quoted: Quote) => Promise<U>,
+): Promise<{ charge: Charge; upstream: U; quoted: Quote }> {
+  const { ledger } = context.services;
+  let quoted = await quote(context, request, ledger.spendable(context.principal));
+  for (let attempt = 1; ; attempt++) {
+    const likelyCovered = ledger.likelyCovers(context.principal, quoted.holdUnits);
+    // The upstream request goes out first: it is the one the client waits for. Its bytes are
+    // written on the next tick, so the hold's own request is built only after that.
+    const refused = new AbortController();
+    const opening = likelyCovered ? open(refused.signal, quoted) : undefined;
+    // Its failure is handled below, once the hold is known; not an unhandled rejection meanwhile.
+    opening?.catch(() => {});
+    let hold: Hold;
+    try {
+      hold = await ledger.hold(
+        context.principal,
+        { requestId: context.requestId, units: quoted.holdUnits, model: request.model },
+        opening ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined,
+      );
+    } catch (err) {
+      refused.abort();
+      const lower =
+        attempt === 1 && err instanceof QuotaExceeded && err.available !== undefined
+          ? await quote(context, request, err.available)
+          : undefined;
+      if (lower && lower.holdUnits < quoted.holdUnits) {
+        quoted = lower;
+        continue;
+      }
+      throw err;
+    }
+    const charge = new Charge(context, request, quoted, hold);
+    try {
+      return { charge, upstream: await (opening ?? open(refused.signal, quoted)), quoted };
+    } catch (err) {
+      await charge.release(reportedStatus(err));
+      throw err;
+    }
   }
-  const charge = new Charge(context, request, price, multipliers, hold);
-  context.onCharge?.(charge);
-  try {
-    return { charge, upstream: await (opening ?? open(refused.signal)) };
-  } catch (err) {
-    await charge.release(err instanceof Error && "status" in err ? Number(err.status) : 502);
-    throw err;
-  }
-}
-
-async function quote(context: ChargeContext, request: ChargeRequest) {
-  const pricing = await context.services.pricing.get();
-  const { price, multiplier } = priceFor(
-    pricing,
-    request.model,
-    request.dimension,
-    context.principal.user.group,
-  );
-  const multipliers = context.batchId ? [multiplier, pricing.batchDiscount] : [multiplier];
-  const maxUse = { ...request.maxUse };
-  if (request.dimension === "tokens" && maxUse.completionTokens === undefined) {
-    maxUse.completionTokens =
-      (price.defaultMaxTokens ?? pricing.defaultMaxTokens) * (request.choices ?? 1);
-  }
-  const holdUnits = context.services.settings.holds ? costInUnits(price, maxUse, multipliers) : 0;
-  return { price, multipliers, holdUnits };
 }

@@ -1,4 +1,4 @@
-import { ApiError } from "../http/errors";
+import { InvalidRequest, ModelUnavailable } from "../errors";
 import type { ModelPrice, Pricing } from "./pricing";
 
 /** What a call consumed, in the dimensions models are priced by. */
@@ -30,13 +30,12 @@ export function priceFor(
       (dimension === "tokens" && (price.input !== undefined || price.output !== undefined)) ||
       (dimension === "image" && price.image !== undefined) ||
       (dimension === "tts" && price.ttsPerMillionChars !== undefined) ||
-      (dimension === "stt" && price.sttPerMinute !== undefined));
+      (dimension === "stt" && (price.sttPerMinute !== undefined || price.input !== undefined)));
   if (!price || !priced) {
-    throw new ApiError(
-      403,
+    throw new ModelUnavailable(
+      model,
+      "not_priced",
       `The model \`${model}\` has no price on this sluice, so it cannot be used. An administrator can set one with PUT /api/pricing.`,
-      "invalid_request_error",
-      "model_not_priced",
     );
   }
   return { price, multiplier: pricing.groups[group] ?? 1 };
@@ -92,21 +91,12 @@ export function costInUnits(
 export function imagePrice(price: ModelPrice, size: string, quality: string): number {
   const bySize = price.image?.[size] ?? price.image?.default;
   if (!bySize) {
-    throw new ApiError(
-      400,
-      `Images of size ${size} are not available for this model.`,
-      "invalid_request_error",
-      null,
-      "size",
-    );
+    throw new InvalidRequest(`Images of size ${size} are not available for this model.`, "size");
   }
   const value = bySize[quality] ?? bySize.default ?? bySize.standard ?? Object.values(bySize)[0];
   if (value === undefined) {
-    throw new ApiError(
-      400,
+    throw new InvalidRequest(
       `Images of quality ${quality} are not available for this model.`,
-      "invalid_request_error",
-      null,
       "quality",
     );
   }

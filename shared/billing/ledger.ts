@@ -1,240 +1,304 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { ApiError } from "../http/errors";
-import { apiKeyKey } from "../store/api-keys";
-import { ConditionFailed, type Table } from "../store/table";
-import { dailyKey, logItem, type UsageLogEntry } from "../store/usage";
-import { userKey } from "../store/users";
+import { QuotaExceeded, StoreUnavailable } from "../errors";
+import {
+  type Accounts,
+  type HoldRecord,
+  holdIdFor,
+  NotCovered,
+  referenceId,
+  type TopUp,
+} from "../store/accounts";
+import type { Bucket } from "../store/buckets";
+import type { ItemKey } from "../store/table";
+import type { UsageLog, UsageLogEntry } from "../store/usage";
 
 /** Quota set aside for one call before the upstream is asked. */
 export interface Hold {
+  id: string;
   userId: string;
   keyId: string;
-  /** Units taken from `available` (and from the key's remain_quota when it is limited). */
+  /** Units taken from available (and from the key's remain_quota when it is limited). */
   units: number;
   keyLimited: boolean;
+  /** Unix milliseconds when it was taken; the call's log line is keyed by it. */
+  start: number;
 }
+
+/** What the call came to, for its log line; the ledger adds who, when and what was held. */
+export type Settlement = Omit<UsageLogEntry, "type" | "id" | "time" | "userId" | "held">;
 
 /** How long a balance seen by a hold is trusted over the auth cache's. */
 const LAST_SEEN_MS = 10_000;
-
-/** Keys' accessed_time is written at most this often. */
-const ACCESSED_TIME_RESOLUTION_MS = 60_000;
+/** A settlement that meets an outage tries again this many times, waiting longer each time. */
+const SETTLE_ATTEMPTS = 6;
 
 /**
- * Holds and settlements. A hold is a conditional update that cannot take a balance below
- * zero however many calls race for it; settlement moves the hold to the real cost and writes
- * the usage log and daily rollup, each write independent of the others (the user item is
- * hot, and transactions on hot items conflict).
+ * Holds, settlements and top-ups: the policy. The writes themselves, each idempotent, are
+ * store/accounts.ts's.
+ *
+ * The invariants: a hold is taken with its record in one conditional write that cannot take
+ * a balance (or a limited key's allowance) below zero however many calls race; it is settled
+ * or released exactly once; a settlement first writes the call's log line (once), and only
+ * then moves the account, so the lines always add up to the used quota. A call whose process
+ * stopped before it settled keeps its hold record: past its deadline the janitor settles it
+ * from its log line if the line was written, or releases it and writes a line that says so
+ * (reapHolds).
  */
 export class QuotaLedger {
-  private readonly accessedWritten = new Map<string, number>();
   /** Balances the last holds left (0 after a refusal), fresher than the auth cache's. */
   private readonly lastSeen = new Map<string, { units: number; at: number }>();
   /** Units of the holds this instance has asked for and not yet heard back about. */
   private readonly inFlight = new Map<string, number>();
 
   constructor(
-    private readonly table: Table,
-    private readonly logRetentionDays: number,
+    private readonly accounts: Accounts,
+    private readonly usage: UsageLog,
   ) {}
 
   /**
    * Takes `units` from the user's available balance and, for a limited key, from its
-   * remain_quota. Both updates run at once; if either fails the other is given back. They
-   * go out once `startAfter` settles (the upstream request is sent first).
+   * remain_quota, each with the hold's record. Both writes run at once; if either fails the
+   * other is given back. They go out once `startAfter` settles (the upstream request is sent
+   * first). Throws QuotaExceeded with the balance the refusing write saw.
    */
   async hold(
     { key, user }: KeyPrincipal,
-    units: number,
+    call: { requestId: string; units: number; model: string },
     startAfter?: Promise<void>,
   ): Promise<Hold> {
+    const { units } = call;
     // A negative or fractional hold would credit the balance; callers validate, this guards.
     if (!Number.isSafeInteger(units) || units < 0) throw new Error(`Invalid hold: ${units} units`);
-    const hold: Hold = { userId: user.id, keyId: key.id, units, keyLimited: !key.unlimitedQuota };
-    if (units === 0) return hold;
+    const hold: Hold = {
+      id: holdIdFor(call.requestId),
+      userId: user.id,
+      keyId: key.id,
+      units,
+      keyLimited: !key.unlimitedQuota,
+      start: Date.now(),
+    };
     const ids = [`user:${user.id}`, ...(hold.keyLimited ? [`key:${key.id}`] : [])];
     // Counted as in flight from the call on, even while it waits to start (`startAfter`): a
     // burst decided in one turn of the event loop must see the holds before it.
     for (const id of ids) this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + units);
     await startAfter;
+    const record: HoldRecord = {
+      id: hold.id,
+      start: hold.start,
+      units,
+      keyTag: key.id.slice(0, 8),
+      model: call.model,
+    };
     const [onUser, onKey] = await Promise.allSettled([
-      this.table.update<{ available: number }>(userKey(user.id), {
-        update: "SET available = available - :units",
-        condition: "available >= :units",
-        values: { ":units": units },
-        returnValues: "UPDATED_NEW",
-      }),
-      hold.keyLimited
-        ? this.table.update<{ remainQuota: number }>(apiKeyKey(key.id), {
-            update:
-              "SET remainQuota = remainQuota - :units, heldQuota = if_not_exists(heldQuota, :zero) + :units",
-            condition: "remainQuota >= :units",
-            values: { ":units": units, ":zero": 0 },
-            returnValues: "UPDATED_NEW",
-          })
-        : Promise.resolve(undefined),
+      this.accounts.holdAccount(user.id, record),
+      hold.keyLimited ? this.accounts.holdKey(key.id, record) : Promise.resolve(undefined),
     ]);
     for (const id of ids) {
       const left = (this.inFlight.get(id) ?? 0) - units;
       if (left > 0) this.inFlight.set(id, left);
       else this.inFlight.delete(id);
     }
-    this.see(`user:${user.id}`, onUser, (value) => value?.available);
-    if (hold.keyLimited) this.see(`key:${key.id}`, onKey, (value) => value?.remainQuota);
+    this.see(`user:${user.id}`, onUser);
+    if (hold.keyLimited) this.see(`key:${key.id}`, onKey);
     if (onUser.status === "fulfilled" && onKey.status === "fulfilled") return hold;
 
-    // Give back whichever half succeeded.
+    // Give back whichever half landed. Should that fail too, its record stays and the
+    // janitor releases it past the deadline.
     await Promise.all([
-      onUser.status === "fulfilled" ? this.refundUser(hold) : undefined,
-      onKey.status === "fulfilled" && hold.keyLimited ? this.refundKey(hold) : undefined,
-    ]);
+      onUser.status === "fulfilled" ? this.accounts.settleAccount(user.id, hold, 0, 0) : undefined,
+      onKey.status === "fulfilled" && hold.keyLimited
+        ? this.accounts.settleKey(key.id, hold, 0)
+        : undefined,
+    ]).catch(() => {});
     const failure =
       onUser.status === "rejected" ? onUser.reason : (onKey as PromiseRejectedResult).reason;
-    if (!(failure instanceof ConditionFailed)) throw failure;
-    throw onUser.status === "rejected" ? insufficientBalance() : insufficientKeyQuota(key.masked);
+    if (!(failure instanceof NotCovered)) throw failure;
+    throw onUser.status === "rejected"
+      ? new QuotaExceeded("user", undefined, failure.available)
+      : new QuotaExceeded("key", key.masked, failure.available);
   }
 
   /**
-   * Whether a hold of `units` will very likely succeed, judged by the balances the principal
-   * was loaded with, what the latest holds on this instance left and the holds it still has
-   * in flight. Only a guess: it decides whether the upstream call may start before the hold
-   * has succeeded. Once a hold has been refused, or a burst of calls has spoken for the
-   * balance, calls hold first, and a caller without quota costs no upstream call.
+   * The most a call may still hold, judged by the balances the principal was loaded with,
+   * what the latest holds on this instance left and the holds it still has in flight. Only
+   * a guess (the hold decides): it lowers an answer's max_tokens to what the balance covers,
+   * and decides whether the upstream call may start before the hold has succeeded.
    */
-  likelyCovers({ key, user }: KeyPrincipal, units: number): boolean {
-    const covers = (id: string, cached: number) => {
+  spendable({ key, user }: KeyPrincipal): number {
+    const left = (id: string, cached: number) => {
       const seen = this.lastSeen.get(id);
       const known = seen && Date.now() - seen.at < LAST_SEEN_MS ? seen.units : cached;
-      return known - (this.inFlight.get(id) ?? 0) >= units * 2;
+      return known - (this.inFlight.get(id) ?? 0);
     };
-    return (
-      covers(`user:${user.id}`, user.available) &&
-      (key.unlimitedQuota || covers(`key:${key.id}`, key.remainQuota))
-    );
-  }
-
-  private see<T>(
-    id: string,
-    outcome: PromiseSettledResult<T>,
-    balance: (value: T) => number | undefined,
-  ): void {
-    if (this.lastSeen.size >= 10_000) this.lastSeen.clear();
-    if (outcome.status === "rejected") {
-      if (outcome.reason instanceof ConditionFailed)
-        this.lastSeen.set(id, { units: 0, at: Date.now() });
-      return;
-    }
-    const units = balance(outcome.value);
-    if (typeof units === "number") this.lastSeen.set(id, { units, at: Date.now() });
+    const onUser = left(`user:${user.id}`, user.account.available);
+    return key.unlimitedQuota ? onUser : Math.min(onUser, left(`key:${key.id}`, key.remainQuota));
   }
 
   /**
-   * Moves a hold to the real cost: the difference goes back to `available`, the cost to
-   * used_quota, and the call to the usage log and the day's rollup.
+   * Whether a hold of `units` will very likely succeed. Once a hold has been refused, or a
+   * burst of calls has spoken for the balance, calls hold first, and a caller without quota
+   * costs no upstream call.
    */
-  async settle(hold: Hold, cost: number, entry: UsageLogEntry): Promise<void> {
-    const refund = hold.units - cost;
-    const billed = entry.outcome !== "failed";
-    const now = entry.time;
-    const writeAccessed =
-      now - (this.accessedWritten.get(hold.keyId) ?? 0) >= ACCESSED_TIME_RESOLUTION_MS;
-    if (writeAccessed) this.accessedWritten.set(hold.keyId, now);
-
-    const keyUpdate = this.table.update<{ remainQuota: number; unlimitedQuota: boolean }>(
-      apiKeyKey(hold.keyId),
-      {
-        update: [
-          hold.keyLimited
-            ? "SET remainQuota = remainQuota + :refund, heldQuota = if_not_exists(heldQuota, :zero) - :held"
-            : "SET remainQuota = remainQuota - :cost",
-          writeAccessed ? ", accessedTime = :now" : "",
-          " ADD usedQuota :cost",
-        ].join(""),
-        condition: "attribute_exists(pk)",
-        values: {
-          ...(hold.keyLimited ? { ":refund": refund, ":held": hold.units, ":zero": 0 } : {}),
-          ":cost": cost,
-          ...(writeAccessed ? { ":now": Math.floor(now / 1000) } : {}),
-        },
-        returnValues: "UPDATED_NEW",
-      },
-    );
-    const writes: Promise<unknown>[] = [
-      this.table.update(userKey(hold.userId), {
-        update: "SET available = available + :refund ADD usedQuota :cost, requestCount :count",
-        values: { ":refund": refund, ":cost": cost, ":count": billed ? 1 : 0 },
-      }),
-      keyUpdate.catch((err) => {
-        // The key was deleted mid-call: the user is still charged.
-        if (!(err instanceof ConditionFailed)) throw err;
-      }),
-      this.table.put(logItem(hold.userId, entry, this.logRetentionDays)),
-    ];
-    if (billed && entry.model) {
-      writes.push(
-        this.table.update(dailyKey(hold.userId, now, entry.model), {
-          update:
-            "ADD requests :one, promptTokens :prompt, completionTokens :completion, quota :cost",
-          values: {
-            ":one": 1,
-            ":prompt": entry.promptTokens,
-            ":completion": entry.completionTokens,
-            ":cost": cost,
-          },
-        }),
-      );
-    }
-    await Promise.all(writes);
-
-    // A limited key that reached zero is marked exhausted, once.
-    const key = await keyUpdate.catch(() => undefined);
-    if (hold.keyLimited && key && key.remainQuota <= 0) {
-      await this.table
-        .update(apiKeyKey(hold.keyId), {
-          update: "SET #status = :exhausted",
-          condition: "#status = :enabled AND remainQuota <= :zero AND unlimitedQuota = :false",
-          names: { "#status": "status" },
-          values: { ":exhausted": "exhausted", ":enabled": "enabled", ":zero": 0, ":false": false },
-        })
-        .catch((err) => {
-          if (!(err instanceof ConditionFailed)) throw err;
-        });
-    }
+  likelyCovers(principal: KeyPrincipal, units: number): boolean {
+    return this.spendable(principal) >= units * 2;
   }
 
-  private refundUser(hold: Hold) {
-    return this.table.update(userKey(hold.userId), {
-      update: "SET available = available + :units",
-      values: { ":units": hold.units },
+  private see(id: string, outcome: PromiseSettledResult<{ available: number } | undefined>): void {
+    if (this.lastSeen.size >= 10_000) this.lastSeen.clear();
+    if (outcome.status === "rejected") {
+      if (outcome.reason instanceof NotCovered)
+        this.lastSeen.set(id, { units: outcome.reason.available, at: Date.now() });
+      return;
+    }
+    if (outcome.value) this.lastSeen.set(id, { units: outcome.value.available, at: Date.now() });
+  }
+
+  /**
+   * Moves a hold to the real cost (`settlement.quota`, at most the hold): writes the call's
+   * log line, then gives the unspent part back to the account and the key. Each step is
+   * idempotent, so an outage is met by trying again; if it outlasts the attempts, the
+   * janitor finishes the job from the log line (or, without one, releases the hold).
+   */
+  async settle(hold: Hold, settlement: Settlement): Promise<void> {
+    const line: UsageLogEntry = {
+      ...settlement,
+      type: "consume",
+      id: hold.id,
+      time: hold.start,
+      userId: hold.userId,
+      held: hold.units,
+    };
+    await retrying(async () => {
+      const stored = await this.usage.put(line);
+      // The janitor released this hold already (it outlived its deadline): nothing to move.
+      if (stored.outcome === "unsettled") return;
+      await this.apply(hold, stored.quota, stored.requests);
     });
   }
 
-  private refundKey(hold: Hold) {
-    return this.table.update(apiKeyKey(hold.keyId), {
-      update: "SET remainQuota = remainQuota + :units, heldQuota = heldQuota - :units",
-      values: { ":units": hold.units },
+  /**
+   * Gives a whole hold back without a log line: the call never happened for the client (its
+   * other half was refused, or a batch line ran twice and this run's result was not kept).
+   */
+  async release(hold: Hold): Promise<void> {
+    await retrying(() => this.apply(hold, 0, 0));
+  }
+
+  /** Moves the account and, for a limited key, the key, as a stored line says. */
+  private async apply(hold: Hold, cost: number, requests: 0 | 1): Promise<void> {
+    const [onUser, onKey] = await Promise.all([
+      this.accounts.settleAccount(hold.userId, hold, cost, requests),
+      hold.keyLimited ? this.accounts.settleKey(hold.keyId, hold, cost) : undefined,
+    ]);
+    // What this instance last saw of the balance gets the unspent part back too.
+    if (onUser === "settled") this.giveBack(`user:${hold.userId}`, hold.units - cost);
+    if (onKey === "settled") this.giveBack(`key:${hold.keyId}`, hold.units - cost);
+  }
+
+  private giveBack(id: string, units: number): void {
+    const seen = this.lastSeen.get(id);
+    if (seen) seen.units += units;
+  }
+
+  /**
+   * Adds quota to a bucket, once per `reference`, with a line in the user's log. Returns
+   * "duplicate" when the reference was used before (nothing is added again).
+   */
+  async topUp(
+    userId: string,
+    topUp: { reference: string; bucket: Bucket; units: number; by: string; requestId: string },
+  ): Promise<"applied" | "duplicate"> {
+    const grant: TopUp = {
+      ref: topUp.reference,
+      bucket: topUp.bucket,
+      units: topUp.units,
+      time: Date.now(),
+    };
+    const { outcome, time } = await this.accounts.topUp(userId, grant);
+    // Written (again, harmlessly) on a duplicate too: the first may have stopped before it.
+    await this.usage.put({
+      type: "topup",
+      id: `t${referenceId(topUp.reference)}`,
+      time,
+      userId,
+      requestId: topUp.requestId,
+      promptTokens: 0,
+      completionTokens: 0,
+      quota: topUp.units,
+      requests: 0,
+      bucket: topUp.bucket,
+      by: topUp.by,
+      reference: topUp.reference,
     });
+    return outcome;
+  }
+
+  /**
+   * The janitor's part: every hold older than `deadlineSeconds` is a call whose process
+   * stopped before it settled (a Lambda timeout or out-of-memory kill, a crash, an outage
+   * that outlasted the settlement's attempts). Settles it as its log line says, or releases
+   * it with a line that marks the call as unsettled. Returns how many it settled and released.
+   */
+  async reapHolds(
+    nowSeconds: number,
+    deadlineSeconds: number,
+  ): Promise<{ settled: number; released: number }> {
+    const report = { settled: 0, released: 0 };
+    const cutoff = (nowSeconds - deadlineSeconds) * 1000;
+    for (const key of await this.accounts.withHoldsBefore(nowSeconds - deadlineSeconds)) {
+      const found = await this.accounts.holdsOf(key);
+      if (!found) continue;
+      for (const record of found.holds.filter((hold) => hold.start <= cutoff)) {
+        const outcome = await this.reap(key, found.item, record);
+        report[outcome]++;
+      }
+      await this.accounts.reindex(key);
+    }
+    return report;
+  }
+
+  private async reap(
+    key: ItemKey,
+    item: Record<string, unknown>,
+    record: HoldRecord,
+  ): Promise<"settled" | "released"> {
+    const onAccount = key.sk === "ACCOUNT";
+    const userId = onAccount ? key.pk.slice("USER#".length) : String(item.userId);
+    const time = record.start;
+    let line = await this.usage.get(userId, time, record.id);
+    // Only the account's hold writes the line: a key's hold is the same call's, and a key
+    // whose line is not there yet gives back everything, as the account's release will.
+    if (!line && onAccount) {
+      line = await this.usage.put({
+        type: "consume",
+        id: record.id,
+        time,
+        userId,
+        requestId: `req_${record.id}…`,
+        keyId: record.keyTag ? `${record.keyTag}…` : undefined,
+        model: record.model,
+        promptTokens: 0,
+        completionTokens: 0,
+        quota: 0,
+        requests: 0,
+        held: record.units,
+        outcome: "unsettled",
+      });
+    }
+    const cost = line?.quota ?? 0;
+    await this.accounts.settleFound(key, record, cost, line?.requests ?? 0);
+    return line && line.outcome !== "unsettled" ? "settled" : "released";
   }
 }
 
-export function insufficientBalance(): ApiError {
-  return new ApiError(
-    429,
-    "You exceeded your current quota, please check your plan and billing details. Your sluice balance does not cover the most this request can cost (its prompt plus max_tokens).",
-    "insufficient_quota",
-    "insufficient_quota",
-    null,
-    { "x-should-retry": "false" },
-  );
-}
-
-function insufficientKeyQuota(masked: string): ApiError {
-  return new ApiError(
-    429,
-    `You exceeded your current quota: the API key ${masked} has less remaining quota than the most this request can cost. Raise the key's limit or lower max_tokens.`,
-    "insufficient_quota",
-    "insufficient_quota",
-    null,
-    { "x-should-retry": "false" },
-  );
+/** Runs an idempotent step again while the store is unavailable, waiting longer each time. */
+async function retrying(step: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable) || attempt >= SETTLE_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt * Math.random()));
+    }
+  }
 }

@@ -13,8 +13,13 @@ export interface ModelPrice {
   ttsPerMillionChars?: number;
   /** USD per minute of speech to text. */
   sttPerMinute?: number;
-  /** The output tokens to hold when a request sets no max_tokens. */
+  /**
+   * The longest answer the model writes, in tokens: sent as max_tokens (and held) when a
+   * request sets none, so that no answer can cost more than its hold.
+   */
   defaultMaxTokens?: number;
+  /** Batch lines of this model cost this multiple of the price (overrides the group's and the default). */
+  batchDiscount?: number;
   /** Served without charge (still logged). */
   free?: boolean;
 }
@@ -23,9 +28,14 @@ export interface Pricing {
   models: Record<string, ModelPrice>;
   /** Price multiplier per user group; groups not listed pay 1×. */
   groups: Record<string, number>;
-  /** Multiplier for batch lines (0.5 = half price). */
+  /**
+   * Multiplier for batch lines. 1 by default: sluice runs batch lines on the upstream's
+   * realtime endpoint at full price, so a discount is the operator's own margin given away.
+   */
   batchDiscount: number;
-  /** Output tokens to hold when neither the request nor the model's price says. */
+  /** Batch multipliers for user groups, over `batchDiscount`. */
+  groupBatchDiscounts?: Record<string, number>;
+  /** max_tokens to send (and hold) when neither the request nor the model's price says. */
   defaultMaxTokens: number;
   /** Bumped on every change; a PUT may name the version it edits. */
   version: number;
@@ -34,25 +44,25 @@ export interface Pricing {
 /** List prices of common OpenAI models, used until an admin sets their own. */
 export const DEFAULT_PRICING: Pricing = {
   models: {
-    "gpt-5": { input: 1.25, output: 10 },
-    "gpt-5-mini": { input: 0.25, output: 2 },
-    "gpt-5-nano": { input: 0.05, output: 0.4 },
-    "gpt-4.1": { input: 2, output: 8 },
-    "gpt-4.1-mini": { input: 0.4, output: 1.6 },
-    "gpt-4.1-nano": { input: 0.1, output: 0.4 },
-    "gpt-4o": { input: 2.5, output: 10 },
-    "gpt-4o-mini": { input: 0.15, output: 0.6 },
-    "gpt-4-turbo": { input: 10, output: 30 },
-    "gpt-4": { input: 30, output: 60 },
-    "gpt-3.5-turbo": { input: 0.5, output: 1.5 },
-    "gpt-3.5-turbo-instruct": { input: 1.5, output: 2 },
+    "gpt-5": { input: 1.25, output: 10, defaultMaxTokens: 128_000 },
+    "gpt-5-mini": { input: 0.25, output: 2, defaultMaxTokens: 128_000 },
+    "gpt-5-nano": { input: 0.05, output: 0.4, defaultMaxTokens: 128_000 },
+    "gpt-4.1": { input: 2, output: 8, defaultMaxTokens: 32_768 },
+    "gpt-4.1-mini": { input: 0.4, output: 1.6, defaultMaxTokens: 32_768 },
+    "gpt-4.1-nano": { input: 0.1, output: 0.4, defaultMaxTokens: 32_768 },
+    "gpt-4o": { input: 2.5, output: 10, defaultMaxTokens: 16_384 },
+    "gpt-4o-mini": { input: 0.15, output: 0.6, defaultMaxTokens: 16_384 },
+    "gpt-4-turbo": { input: 10, output: 30, defaultMaxTokens: 4_096 },
+    "gpt-4": { input: 30, output: 60, defaultMaxTokens: 8_192 },
+    "gpt-3.5-turbo": { input: 0.5, output: 1.5, defaultMaxTokens: 4_096 },
+    "gpt-3.5-turbo-instruct": { input: 1.5, output: 2, defaultMaxTokens: 4_096 },
     // The retired edits models, served as chat completions: priced like gpt-4o-mini.
     "text-davinci-edit-001": { input: 0.15, output: 0.6 },
     "code-davinci-edit-001": { input: 0.15, output: 0.6 },
-    o1: { input: 15, output: 60 },
-    o3: { input: 2, output: 8 },
-    "o3-mini": { input: 1.1, output: 4.4 },
-    "o4-mini": { input: 1.1, output: 4.4 },
+    o1: { input: 15, output: 60, defaultMaxTokens: 100_000 },
+    o3: { input: 2, output: 8, defaultMaxTokens: 100_000 },
+    "o3-mini": { input: 1.1, output: 4.4, defaultMaxTokens: 100_000 },
+    "o4-mini": { input: 1.1, output: 4.4, defaultMaxTokens: 100_000 },
     "text-embedding-3-small": { input: 0.02 },
     "text-embedding-3-large": { input: 0.13 },
     "text-embedding-ada-002": { input: 0.1 },
@@ -74,16 +84,28 @@ export const DEFAULT_PRICING: Pricing = {
     "tts-1-hd": { ttsPerMillionChars: 30 },
     "tts-az-1": { ttsPerMillionChars: 16 },
     "whisper-1": { sttPerMinute: 0.006 },
+    // Priced by tokens: audio in (the text prompt is billed at the audio rate too), text out.
+    "gpt-4o-transcribe": { input: 6, output: 10 },
+    "gpt-4o-mini-transcribe": { input: 3, output: 5 },
     "omni-moderation-latest": { free: true },
     "text-moderation-latest": { free: true },
   },
   groups: { default: 1 },
-  batchDiscount: 0.5,
+  batchDiscount: 1,
   defaultMaxTokens: 4096,
   version: 0,
 };
 
 const PRICING_KEY = { pk: "CONFIG", sk: "PRICING" };
+
+/** What a batch line of `model` costs a user of `group`, as a multiple of the price. */
+export function batchDiscountFor(pricing: Pricing, model: string, group: string): number {
+  return (
+    pricing.models[model]?.batchDiscount ??
+    pricing.groupBatchDiscounts?.[group] ??
+    pricing.batchDiscount
+  );
+}
 
 /** The price list in DynamoDB (CONFIG/PRICING), served from memory between cache refreshes. */
 export class PricingCatalog {

@@ -22,14 +22,6 @@ export function countTokens(text: string): number {
   return tokens;
 }
 
-/**
- * An estimate that errs high: half a token per UTF-8 byte. Real text runs near 4 bytes per
- * token in English and 3 per token in CJK, so this holds more than a call will use.
- */
-export function upperTokenEstimate(text: string): number {
-  return Math.ceil(Buffer.byteLength(text) / 2);
-}
-
 /** Per-message overhead of chat formats (role markers and separators). */
 export const TOKENS_PER_MESSAGE = 4;
 
@@ -57,6 +49,3 @@ export function chatPromptText(body: Record<string, unknown>): {
   if (body.functions !== undefined) text += JSON.stringify(body.functions);
   return { text, messages: messages.length, images };
 }
-
-/** What a high-detail image costs at most in GPT-4o-class models. */
-export const TOKENS_PER_IMAGE = 1_105;

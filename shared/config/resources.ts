@@ -7,9 +7,27 @@ export const TABLE = {
   partitionKey: "pk",
   sortKey: "sk",
   ttlAttribute: "ttl",
+  /** Lists a user's keys, batches and users: keys only, so balance writes never touch it. */
   gsi1: { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
-  /** The table's stream view type: every change with the item before and after it. */
-  stream: "NEW_AND_OLD_IMAGES",
+  /**
+   * Sparse: accounts and keys with holds that may be unsettled, by when the oldest began, so
+   * the janitor finds holds past their deadline without scanning (store/accounts.ts).
+   */
+  holdsIndex: { name: "holds", partitionKey: "hpk", sortKey: "hsk" },
+} as const;
+
+/**
+ * The usage log: one line per call and per top-up, each written once and expired by TTL. A
+ * table of its own, so that its stream, which the usage rollups read, carries log lines only
+ * (every write to a table with a stream makes a stream record; locally DynamoDB Local pays
+ * for each of them).
+ */
+export const LOG_TABLE = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  ttlAttribute: "ttl",
+  /** Each new line as written. */
+  stream: "NEW_IMAGE",
 } as const;
 
 /** Object key prefixes in the files bucket; each has its own lifecycle rule. */
@@ -42,7 +60,13 @@ export const FUNCTION_URL_CORS = {
   allowMethods: "*",
   allowHeaders: "*",
   /** Headers the OpenAI SDKs read in browsers. */
-  exposeHeaders: ["x-request-id", "server-timing", "x-should-retry", "retry-after"],
+  exposeHeaders: [
+    "x-request-id",
+    "server-timing",
+    "x-should-retry",
+    "retry-after",
+    "x-sluice-max-tokens",
+  ],
   maxAgeSeconds: 3600,
 } as const;
 
@@ -65,6 +89,17 @@ export const BATCH_QUEUE = {
   deadLetterRetentionDays: 14,
 } as const;
 
+/** The Lambda that adds usage log lines up into rollups, fed by the table's stream. */
+export const USAGE_ROLLUP = {
+  timeoutSeconds: 60,
+  memoryMiB: 256,
+  /** Lines per invocation at most, and how long the stream gathers them: one write per counter per batch. */
+  batchSize: 1_000,
+  maxBatchingWindowSeconds: 10,
+  /** Lambda event filter: new usage log lines of calls (infra/local mirrors it by hand). */
+  filter: { eventName: ["INSERT"], dynamodb: { NewImage: { type: { S: ["consume"] } } } },
+} as const;
+
 export const JANITOR = {
   /** How often the janitor sweeps for expired batches and files. */
   scheduleMinutes: 5,
@@ -82,6 +117,7 @@ export const API_FUNCTION = {
 /** Names the local stack gives its resources; on AWS CloudFormation names them. */
 export const LOCAL_RESOURCE_NAMES = {
   table: "sluice",
+  logTable: "sluice-log",
   bucket: "sluice-files",
   queue: "sluice-batch",
   deadLetterQueue: "sluice-batch-dlq",
@@ -90,6 +126,7 @@ export const LOCAL_RESOURCE_NAMES = {
 /** Environment variables through which the functions learn their resources. */
 export const RESOURCE_ENV = {
   table: "SLUICE_TABLE",
+  logTable: "SLUICE_LOG_TABLE",
   bucket: "SLUICE_BUCKET",
   queueUrl: "SLUICE_BATCH_QUEUE_URL",
   /** Local only: endpoints of the emulators. */

@@ -5,6 +5,11 @@
 export interface Settings {
   /** How long keys, channels and prices are served from memory before being re-read. */
   cacheTtlMs: number;
+  /**
+   * How long one DynamoDB request may wait for its answer before it is tried again (three
+   * attempts): a DynamoDB that stops answering costs a call a few seconds and a 503.
+   */
+  dynamoAttemptTimeoutMs: number;
   /** Time allowed for an upstream to send its response headers. */
   upstreamTimeoutMs: number;
   /** Time an upstream may stay silent once it has started answering (streams, bodies). */
@@ -16,10 +21,11 @@ export interface Settings {
   /** Completions per request (`n`) at most; larger values are capped. */
   maxChoices: number;
   /**
-   * Hold quota before each upstream call (the default). Off, calls are only charged
-   * afterwards, as one-api does, and concurrent calls can overspend: for measurement only.
+   * A hold not settled this long after it was taken belongs to a call whose process stopped
+   * (a crash, a timeout): the janitor settles or releases it. Longer than the API function's
+   * timeout (15 minutes) plus a margin, so no live call is ever reaped.
    */
-  holds: boolean;
+  holdDeadlineSeconds: number;
   /** How long usage log lines are kept (DynamoDB TTL). */
   logRetentionDays: number;
   /** Files and batches (seed 000, section 2.8). */
@@ -51,12 +57,13 @@ export interface Settings {
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
+    dynamoAttemptTimeoutMs: int(env, "SLUICE_DYNAMODB_TIMEOUT_MS", 2_000),
     upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
     upstreamIdleTimeoutMs: int(env, "SLUICE_UPSTREAM_IDLE_TIMEOUT_MS", 120_000),
     upstreamRetries: int(env, "SLUICE_UPSTREAM_RETRIES", 2),
     channelFailureThreshold: int(env, "SLUICE_CHANNEL_FAILURE_THRESHOLD", 5),
     maxChoices: int(env, "SLUICE_MAX_N", 1),
-    holds: env.SLUICE_HOLDS !== "off",
+    holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),

@@ -40,15 +40,33 @@ export function requireString(body: JsonObject, field: string): string {
  * A field that, when present, must be a whole number of at least `min`. Counts feed
  * quota holds, so a fraction or a negative must never reach them.
  */
-export function optionalCount(body: JsonObject, field: string, min = 1): number | undefined {
+export function optionalCount(
+  body: JsonObject,
+  field: string,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+  if (typeof value !== "number") {
+    throw badRequest(`Invalid type for '${field}': expected an integer.`, field, "invalid_type");
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
     throw badRequest(
-      `Invalid '${field}': expected an integer of at least ${min}.`,
+      `Invalid '${field}': expected an integer from ${min} to ${max}.`,
       field,
       "invalid_value",
     );
+  }
+  return value;
+}
+
+/** A field that, when present, must be a boolean (`"stream": "true"` is not one). */
+export function optionalBoolean(body: JsonObject, field: string): boolean | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") {
+    throw badRequest(`Invalid type for '${field}': expected a boolean.`, field, "invalid_type");
   }
   return value;
 }

@@ -1,5 +1,5 @@
-import type { Charge } from "../billing/charge";
 import type { Services } from "../services";
+import { toApiError } from "./error-mapping";
 import { ApiError, serverError } from "./errors";
 import type { Call, Route } from "./route";
 import { Router } from "./router";
@@ -20,7 +20,6 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
   const router = new Router(routes);
   return async (request, context) => {
     const timing = new Timing(request.receivedAt);
-    const charges: Charge[] = [];
     let response: GatewayResponse;
     try {
       const match = router.match(request.method, request.path);
@@ -37,11 +36,9 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
         services,
         context,
         timing,
-        onCharge: (charge) => charges.push(charge),
       });
     } catch (err) {
       response = errorResponse(err, request);
-      releaseOnFailure(charges, response.status, context);
     }
     response.headers["x-request-id"] = request.id;
     response.headers["server-timing"] = timing.header();
@@ -59,22 +56,9 @@ async function run(route: Route, call: Call): Promise<GatewayResponse> {
   }
 }
 
-/**
- * A handler that failed after holding quota (say, on an upstream answer it could not
- * read) must not keep the hold. A charge settles at most once, so one settled already
- * stays settled.
- */
-export function releaseOnFailure(
-  charges: readonly Charge[],
-  status: number,
-  context: RequestContext,
-): void {
-  for (const charge of charges) context.afterResponse(() => charge.release(status));
-}
-
 /** An error as a response: OpenAI's envelope, or one-api's on /api; 500 for the unexpected. */
 export function errorResponse(err: unknown, request: GatewayRequest): GatewayResponse {
-  const error = err instanceof ApiError ? err : unexpected(err, request);
+  const error = toApiError(err) ?? unexpected(err, request);
   const management = request.path.startsWith("/api/");
   const body = management ? { success: false, message: error.message } : error.toJSON();
   return {

@@ -34,33 +34,6 @@ export function notFound(message: string, param: string | null = null) {
   return new ApiError(404, message, "invalid_request_error", null, param);
 }
 
-export function missingApiKey() {
-  return new ApiError(
-    401,
-    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-    "invalid_request_error",
-    "invalid_api_key",
-  );
-}
-
-export function invalidApiKey(masked: string) {
-  return new ApiError(
-    401,
-    `Incorrect API key provided: ${masked}. Check the key or ask your sluice administrator for a new one.`,
-    "invalid_request_error",
-    "invalid_api_key",
-  );
-}
-
-export function modelNotFound(model: string) {
-  return new ApiError(
-    404,
-    `The model \`${model}\` does not exist or you do not have access to it.`,
-    "invalid_request_error",
-    "model_not_found",
-  );
-}
-
 export function upstreamFailed(
   message = "The upstream provider could not be reached. Please try again later.",
 ) {

@@ -1,5 +1,4 @@
 import type { KeyPrincipal, UserPrincipal } from "../auth/authenticate";
-import type { Charge } from "../billing/charge";
 import type { Services } from "../services";
 import type { Timing } from "./timing";
 import type { GatewayRequest, GatewayResponse, RequestContext } from "./types";
@@ -14,8 +13,6 @@ export interface Call<P = undefined> {
   timing: Timing;
   /** Set when the call is a line of a batch: it is billed at the batch discount. */
   batchId?: string;
-  /** Told of each charge the call holds (batch lines give back the holds of unrecorded lines). */
-  onCharge?: (charge: Charge) => void;
 }
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";

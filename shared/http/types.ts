@@ -31,8 +31,10 @@ export interface RequestContext {
   /**
    * Registers work to run once the response's last byte has been written, or the client has
    * gone: settlement and usage logs. The edge keeps the invocation alive until it is done.
+   * `delivered` is false only where the edge throws the response away (a batch line that
+   * ran twice keeps one result): a settlement then gives its hold back instead.
    */
-  afterResponse(task: () => Promise<unknown>): void;
+  afterResponse(task: (delivered: boolean) => Promise<unknown>): void;
 }
 
 export function isStreamBody(body: ResponseBody): body is AsyncIterable<Uint8Array> {

@@ -44,6 +44,14 @@ export function utcDateTime(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace("T", " ").slice(0, 19);
 }
 
+function inRange(name: string, value: number, options: { min?: number; max?: number }): number {
+  if (options.min !== undefined && value < options.min)
+    throw invalid(`${name} must be at least ${options.min}.`);
+  if (options.max !== undefined && value > options.max)
+    throw invalid(`${name} must be at most ${options.max}.`);
+  return value;
+}
+
 /** Field readers for request bodies that answer a bad value with a 400 naming the field. */
 export const field = {
   string(
@@ -62,23 +70,27 @@ export const field = {
       throw invalid(`${name} must be at most ${options.max} characters.`);
     return value;
   },
-  integer(body: Record<string, unknown>, name: string, options: { min?: number } = {}) {
+  integer(
+    body: Record<string, unknown>,
+    name: string,
+    options: { min?: number; max?: number } = {},
+  ) {
     const value = body[name];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== "number" || !Number.isSafeInteger(value))
       throw invalid(`${name} must be a whole number.`);
-    if (options.min !== undefined && value < options.min)
-      throw invalid(`${name} must be at least ${options.min}.`);
-    return value;
+    return inRange(name, value, options);
   },
-  number(body: Record<string, unknown>, name: string, options: { min?: number } = {}) {
+  number(
+    body: Record<string, unknown>,
+    name: string,
+    options: { min?: number; max?: number } = {},
+  ) {
     const value = body[name];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== "number" || !Number.isFinite(value))
       throw invalid(`${name} must be a number.`);
-    if (options.min !== undefined && value < options.min)
-      throw invalid(`${name} must be at least ${options.min}.`);
-    return value;
+    return inRange(name, value, options);
   },
   boolean(body: Record<string, unknown>, name: string) {
     const value = body[name];

@@ -16,6 +16,7 @@ export const listOwnLogs = userRoute("GET", "/api/log/self", async (call) => {
       type: entry.type,
       created_at: Math.floor(entry.time / 1000),
       request_id: entry.requestId,
+      user_id: entry.userId,
       key_name: entry.keyName ?? null,
       model: entry.model ?? null,
       endpoint: entry.endpoint ?? null,
@@ -23,11 +24,15 @@ export const listOwnLogs = userRoute("GET", "/api/log/self", async (call) => {
       completion_tokens: entry.completionTokens,
       quota: entry.quota,
       quota_dollar: unitsToDollars(entry.quota),
+      held: entry.held ?? null,
+      shortfall: entry.shortfall ?? null,
       latency_ms: entry.latencyMs ?? null,
       status: entry.status ?? null,
       outcome: entry.outcome ?? null,
       stream: entry.stream ?? false,
+      channel_id: entry.channelId ?? null,
       batch_id: entry.batchId ?? null,
+      reference: entry.reference ?? null,
       bucket: entry.bucket ?? null,
     })),
     { next_cursor: next ?? null },
@@ -40,7 +45,7 @@ export const getOwnUsage = userRoute("GET", "/api/usage/self", async (call) => {
   if (!Number.isInteger(days) || days < 1 || days > 366)
     throw invalid("days must be a whole number from 1 to 366.");
   const from = utcDate(Date.now() - (days - 1) * 86_400_000);
-  const rows = await call.services.usage.daily(call.principal.user.id, from);
+  const rows = await call.services.rollups.daily(call.principal.user.id, from);
   return ok(
     rows.map((row) => ({
       date: row.date,

@@ -28,11 +28,13 @@ export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
   const changes: Partial<Pricing> = definedOnly({
     models: body.models === undefined ? undefined : modelPrices(body.models),
     groups: body.groups === undefined ? undefined : groupMultipliers(body.groups),
-    batchDiscount: field.number(body, "batch_discount", { min: 0 }),
+    batchDiscount: discount(body, "batch_discount"),
+    groupBatchDiscounts:
+      body.group_batch_discounts === undefined
+        ? undefined
+        : groupDiscounts(body.group_batch_discounts),
     defaultMaxTokens: field.integer(body, "default_max_tokens", { min: 1 }),
   });
-  if ((changes.batchDiscount ?? 0) > 1)
-    throw invalid("batch_discount is a multiplier between 0 and 1.");
   try {
     const saved = await call.services.pricing.update(
       (current) => ({ ...current, ...changes }),
@@ -59,12 +61,14 @@ export function pricingView(pricing: Pricing) {
           tts_per_million_chars: price.ttsPerMillionChars,
           stt_per_minute: price.sttPerMinute,
           default_max_tokens: price.defaultMaxTokens,
+          batch_discount: price.batchDiscount,
           free: price.free,
         }),
       ]),
     ),
     groups: pricing.groups,
     batch_discount: pricing.batchDiscount,
+    group_batch_discounts: pricing.groupBatchDiscounts ?? {},
     default_max_tokens: pricing.defaultMaxTokens,
     version: pricing.version,
   };
@@ -82,6 +86,7 @@ function modelPrices(value: unknown): Record<string, ModelPrice> {
       ttsPerMillionChars: usd(raw, "tts_per_million_chars", model),
       sttPerMinute: usd(raw, "stt_per_minute", model),
       defaultMaxTokens: field.integer(raw, "default_max_tokens", { min: 1 }),
+      batchDiscount: discount(raw, "batch_discount"),
       free: field.boolean(raw, "free"),
     });
     if (Object.keys(price).length === 0)
@@ -114,6 +119,19 @@ function imagePrices(value: unknown, model: string): Record<string, Record<strin
     }
   }
   return bySize;
+}
+
+/** A batch discount: the multiple of the price a batch line costs, from 0 to 1. */
+function discount(raw: Record<string, unknown>, name: string): number | undefined {
+  const value = field.number(raw, name, { min: 0 });
+  if (value !== undefined && value > 1) throw invalid(`${name} is a multiplier between 0 and 1.`);
+  return value;
+}
+
+function groupDiscounts(value: unknown): Record<string, number> {
+  if (!isObject(value)) throw invalid("group_batch_discounts must map group names to multipliers.");
+  for (const group of Object.keys(value)) discount(value, group);
+  return value as Record<string, number>;
 }
 
 function groupMultipliers(value: unknown): Record<string, number> {

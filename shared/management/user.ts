@@ -1,15 +1,18 @@
 import { newAccessToken, newId } from "../auth/secrets";
-import { BUCKETS } from "../billing/balance";
-import { dollarsToUnits, unitsToDollars } from "../billing/units";
+import { dollarsToUnits, UNITS_PER_USD, unitsToDollars } from "../billing/units";
 import { readJsonObject } from "../http/body";
 import { json } from "../http/responses";
 import { alias, userRoute } from "../http/route";
+import { AccountMissing } from "../store/accounts";
+import { BUCKETS } from "../store/buckets";
 import { ConditionFailed } from "../store/table";
-import { newUserRecord, type Role, type UserStatus } from "../store/users";
+import { newUserProfile, type Role, type UserStatus } from "../store/users";
 import { field, invalid, notFound, ok, page, requireAdmin, utcDateTime } from "./envelope";
 import { keyStatus, userView } from "./views";
 
 const ROLES: readonly Role[] = ["user", "admin"];
+/** $1,000,000 at once at most: more is a typo (and beyond what counters are exact for). */
+const MAX_TOP_UP_UNITS = 1_000_000 * UNITS_PER_USD;
 const STATUSES: readonly UserStatus[] = ["enabled", "disabled"];
 
 /** GET /api/user/self */
@@ -85,7 +88,7 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
     required: true,
     max: 64,
   });
-  const user = newUserRecord({
+  const user = newUserProfile({
     id: newId("user_", 16),
     name: name as string,
     role: field.oneOf(body, "role", ROLES) ?? "user",
@@ -94,7 +97,9 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
   });
   const accessToken = newAccessToken();
   await call.services.users.create(user, accessToken);
-  return ok({ ...userView(user), access_token: accessToken });
+  const created = await call.services.users.get(user.id, true);
+  if (!created) throw new Error(`user ${user.id} was not created`);
+  return ok({ ...userView(created), access_token: accessToken });
 });
 
 /** GET /api/user/{id} (admin) */
@@ -132,35 +137,35 @@ export const updateUserByBody = alias(updateUser, "/api/user");
 
 /**
  * POST /api/user/{id}/topup (admin): adds quota to the free, bonus or paid bucket, given in
- * units (`quota`) or dollars (`dollars`). Logged in the user's usage log.
+ * units (`quota`) or dollars (`dollars`), logged in the user's usage log. With a `reference`
+ * (an order number, a payment id) it happens once however often it is sent.
  */
 export const topUpUser = userRoute("POST", "/api/user/:id/topup", async (call) => {
   requireAdmin(call);
   const body = readJsonObject(call.request);
   const bucket = field.oneOf(body, "bucket", BUCKETS) ?? "paid";
-  const quota = field.integer(body, "quota", { min: 1 });
-  const dollars = field.number(body, "dollars", { min: 0 });
+  const quota = field.integer(body, "quota", { min: 1, max: MAX_TOP_UP_UNITS });
+  const dollars = field.number(body, "dollars", { min: 0, max: MAX_TOP_UP_UNITS / UNITS_PER_USD });
+  const reference = field.string(body, "reference", { max: 128 });
   const units = quota ?? (dollars !== undefined ? dollarsToUnits(dollars) : undefined);
   if (units === undefined || units <= 0)
     throw invalid("Give a positive quota (units) or dollars to add.");
   const id = call.params.id as string;
-  let user: Awaited<ReturnType<typeof call.services.users.topUp>>;
+  let outcome: "applied" | "duplicate";
   try {
-    user = await call.services.users.topUp(id, units, bucket);
+    outcome = await call.services.ledger.topUp(id, {
+      reference: reference ?? call.request.id,
+      bucket,
+      units,
+      by: call.principal.user.id,
+      requestId: call.request.id,
+    });
   } catch (err) {
-    if (err instanceof ConditionFailed) throw notFound("User");
+    if (err instanceof AccountMissing) throw notFound("User");
     throw err;
   }
-  await call.services.usage.record(user.id, {
-    type: "topup",
-    time: Date.now(),
-    requestId: call.request.id,
-    promptTokens: 0,
-    completionTokens: 0,
-    quota: units,
-    bucket,
-    by: call.principal.user.id,
-  });
+  const user = await call.services.users.get(id, true);
+  if (!user) throw notFound("User");
   call.services.auth.forgetAll();
-  return ok(userView(user));
+  return ok(userView(user), { duplicate: outcome === "duplicate" });
 });

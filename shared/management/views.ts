@@ -1,4 +1,3 @@
-import { balancesOf } from "../billing/balance";
 import { unitsToDollars } from "../billing/units";
 import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
 import type { ChannelRecord } from "../store/channels";
@@ -6,7 +5,7 @@ import type { UserRecord } from "../store/users";
 
 /** How the API shows a user. Quota figures are units; `_dollar` twins are USD. */
 export function userView(user: UserRecord) {
-  const balances = balancesOf(user);
+  const { balances, used, requests } = user.account;
   return {
     id: user.id,
     name: user.name,
@@ -19,9 +18,9 @@ export function userView(user: UserRecord) {
     paid_quota: balances.paid,
     total_quota: balances.total,
     total_quota_dollar: unitsToDollars(balances.total),
-    used_quota: user.usedQuota,
-    used_quota_dollar: unitsToDollars(user.usedQuota),
-    request_count: user.requestCount,
+    used_quota: used,
+    used_quota_dollar: unitsToDollars(used),
+    request_count: requests,
   };
 }
 

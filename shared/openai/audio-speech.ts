@@ -1,8 +1,11 @@
+import type { Metered } from "../billing/cost";
+import { UpstreamRejected } from "../errors";
 import { readJsonObject, requireString } from "../http/body";
-import { badRequest, upstreamFailed } from "../http/errors";
+import { badRequest } from "../http/errors";
 import { keyRoute } from "../http/route";
-import { relay, settleAfterResponse } from "../relay/relay";
+import { relayed } from "../relay/relay";
 import { relayBytes } from "../stream/relay-bytes";
+import type { StreamOutcome } from "../stream/relay-stream";
 
 const CONTENT_TYPES: Record<string, string> = {
   mp3: "audio/mpeg",
@@ -40,37 +43,40 @@ export const createSpeech = keyRoute("POST", "/v1/audio/speech", async (call) =>
   }
   const characters = [...input].length;
 
-  const { charge, upstream } = await relay(call, {
-    model,
-    endpoint: "/v1/audio/speech",
-    path: "/audio/speech",
-    charge: { dimension: "tts", maxUse: { ttsCharacters: characters } },
-    build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
-  });
-  const source = upstream.response.body;
-  if (!source) {
-    await charge.release(502, upstream.channel.id);
-    throw upstreamFailed();
-  }
-  return {
-    status: 200,
-    headers: {
-      "content-type":
-        upstream.response.headers.get("content-type") ?? (CONTENT_TYPES[format] as string),
+  // The upstream has synthesised the whole input whatever happens to the stream: all of it is billed.
+  const meter = (): Metered => ({ ttsCharacters: characters });
+  return relayed(
+    call,
+    {
+      model,
+      endpoint: "/v1/audio/speech",
+      path: "/audio/speech",
+      charge: { dimension: "tts", maxUse: { ttsCharacters: characters } },
+      build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
     },
-    // The upstream has synthesised the whole input whatever happens to the stream: all of it is billed.
-    body: relayBytes(
-      source,
-      upstream.abort,
-      (outcome) =>
-        settleAfterResponse(
-          call,
-          charge,
-          () => ({ ttsCharacters: characters }),
-          upstream.channel.id,
-          outcome,
-        ),
-      call.services.settings.upstreamIdleTimeoutMs,
-    ),
-  };
+    async (upstream) => {
+      const source = upstream.response.body;
+      if (!source) throw new UpstreamRejected("unreachable", "The upstream sent no audio.");
+      let end!: (value: { outcome: StreamOutcome; meter: () => Metered }) => void;
+      const ended = new Promise<{ outcome: StreamOutcome; meter: () => Metered }>((resolve) => {
+        end = resolve;
+      });
+      return {
+        response: {
+          status: 200,
+          headers: {
+            "content-type":
+              upstream.response.headers.get("content-type") ?? (CONTENT_TYPES[format] as string),
+          },
+          body: relayBytes(
+            source,
+            upstream.abort,
+            (outcome) => end({ outcome, meter }),
+            call.services.settings.upstreamIdleTimeoutMs,
+          ),
+        },
+        ended,
+      };
+    },
+  );
 });

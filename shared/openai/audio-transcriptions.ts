@@ -1,14 +1,24 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { audioSecondsAtMost, wavSeconds } from "../billing/audio-duration";
+import { billableSeconds, inspectAudio } from "../billing/audio-duration";
+import type { Metered } from "../billing/cost";
 import { isObject, type JsonObject } from "../http/body";
 import { badRequest } from "../http/errors";
 import { formField, type MultipartForm, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
-import { parseJsonObject, readUpstreamBody, relay, settleAfterResponse } from "../relay/relay";
+import { consumedWhole, parseJsonObject, readUpstreamBody, relayed } from "../relay/relay";
 
 const FORMATS = ["json", "text", "srt", "verbose_json", "vtt", "diarized_json"];
+
+/**
+ * Models priced by tokens (gpt-4o-transcribe and kin) bill the audio's tokens and the
+ * transcript's. OpenAI publishes no rate; its own estimate of $0.006 a minute at $6 per 1M
+ * audio tokens is 1,000 a minute (17 a second). The hold assumes 25 a second of audio, and a
+ * transcript of at most 10 tokens a second (speech runs at 2–4; dense CJK near 8).
+ */
+const AUDIO_TOKENS_PER_SECOND = 25;
+const TRANSCRIPT_TOKENS_PER_SECOND = 10;
 
 /** POST /v1/audio/transcriptions */
 export const createTranscription = keyRoute("POST", "/v1/audio/transcriptions", (call) =>
@@ -21,10 +31,13 @@ export const createTranslation = keyRoute("POST", "/v1/audio/translations", (cal
 );
 
 /**
- * Speech to text, billed by audio duration. Whisper models tell the duration only in
- * verbose_json, so sluice asks them for that and renders the format the client asked for
- * (json, text, srt, vtt) from it; text formats go back as plain text, not JSON. Other models
- * get the client's format, and the duration comes from their usage, or from the file.
+ * Speech to text, billed by what the caller cannot forge: the upstream's reported duration
+ * (per minute prices) or token usage (per token prices), and only when it reports neither,
+ * by the file — never less than its bytes at the highest bitrate its codec allows (see
+ * billing/audio-duration.ts). Whisper models tell the duration only in verbose_json, so
+ * sluice asks them for that and renders the format the client asked for (json, text, srt,
+ * vtt) from it; text formats go back as plain text, not JSON. The hold covers the file at its
+ * codec's lowest bitrate.
  */
 async function speechToText(
   call: Call<KeyPrincipal>,
@@ -41,32 +54,57 @@ async function speechToText(
     throw badRequest(`'response_format' must be one of ${FORMATS.join(", ")}.`, "response_format");
   const rendered =
     model.startsWith("whisper") && format !== "verbose_json" && format !== "diarized_json";
+  const audio = inspectAudio(file.data);
+  const prompt = formField(form, "prompt") ?? "";
 
-  const { charge, upstream } = await relay(call, {
-    model,
-    endpoint: `/v1/audio/${kind}`,
-    path: `/audio/${kind}`,
-    charge: { dimension: "stt", maxUse: { sttMilliseconds: audioSecondsAtMost(file.data) * 1000 } },
-    build: (upstreamModel) => ({
-      form: upstreamForm(form, upstreamModel, rendered ? "verbose_json" : format),
-    }),
-  });
-  const bytes = await readUpstreamBody(call, upstream, charge);
-  const textAnswer = !rendered && (format === "text" || format === "srt" || format === "vtt");
-  const answer = textAnswer ? undefined : parseJsonObject(bytes);
-  const seconds = durationOf(answer) ?? wavSeconds(file.data) ?? file.data.byteLength / 16_000;
-  settleAfterResponse(
+  return relayed(
     call,
-    charge,
-    () => ({ sttMilliseconds: Math.round(seconds * 1000) }),
-    upstream.channel.id,
+    {
+      model,
+      endpoint: `/v1/audio/${kind}`,
+      path: `/audio/${kind}`,
+      charge: {
+        dimension: "stt",
+        maxUse: {
+          sttMilliseconds: Math.ceil(audio.ceilingSeconds * 1000),
+          promptTokens:
+            Math.ceil(audio.ceilingSeconds * AUDIO_TOKENS_PER_SECOND) + Buffer.byteLength(prompt),
+          completionTokens: Math.ceil(audio.ceilingSeconds * TRANSCRIPT_TOKENS_PER_SECOND),
+        },
+      },
+      build: (upstreamModel) => ({
+        form: upstreamForm(form, upstreamModel, rendered ? "verbose_json" : format),
+      }),
+    },
+    async (upstream, quoted) => {
+      const bytes = await readUpstreamBody(call, upstream);
+      const textAnswer = !rendered && (format === "text" || format === "srt" || format === "vtt");
+      const answer = textAnswer ? undefined : parseJsonObject(bytes);
+      const seconds = durationOf(answer) ?? billableSeconds(audio);
+      const tokens = tokenUsageOf(answer);
+      const byTokens = quoted.price.sttPerMinute === undefined;
+      const meter = (): Metered => ({
+        sttMilliseconds: Math.ceil(seconds * 1000),
+        // A model priced by tokens that reports none is billed the bound the hold used.
+        ...(tokens ??
+          (byTokens
+            ? {
+                promptTokens:
+                  Math.ceil(seconds * AUDIO_TOKENS_PER_SECOND) + Buffer.byteLength(prompt),
+                completionTokens: Math.ceil(seconds * TRANSCRIPT_TOKENS_PER_SECOND),
+              }
+            : {})),
+      });
+      if (!rendered) {
+        const contentType = upstream.response.headers.get("content-type") ?? "application/json";
+        return consumedWhole(
+          { status: 200, headers: { "content-type": contentType }, body: bytes },
+          meter,
+        );
+      }
+      return consumedWhole(render(answer ?? {}, format, seconds), meter);
+    },
   );
-
-  if (!rendered) {
-    const contentType = upstream.response.headers.get("content-type") ?? "application/json";
-    return { status: 200, headers: { "content-type": contentType }, body: bytes };
-  }
-  return render(answer ?? {}, format, seconds);
 }
 
 /** The client's form for the upstream: the mapped model, the response format sluice needs. */
@@ -90,6 +128,15 @@ function durationOf(answer: JsonObject | undefined): number | undefined {
   if (isObject(usage) && usage.type === "duration" && typeof usage.seconds === "number")
     return usage.seconds;
   return undefined;
+}
+
+/** Token usage, as gpt-4o-transcribe reports it: {type: "tokens", input_tokens, output_tokens}. */
+function tokenUsageOf(answer: JsonObject | undefined): Metered | undefined {
+  const usage = answer?.usage;
+  if (!isObject(usage) || usage.type !== "tokens") return undefined;
+  if (typeof usage.input_tokens !== "number" || typeof usage.output_tokens !== "number")
+    return undefined;
+  return { promptTokens: usage.input_tokens, completionTokens: usage.output_tokens };
 }
 
 interface Segment {

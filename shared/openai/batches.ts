@@ -1,4 +1,5 @@
 import type { KeyPrincipal } from "../auth/authenticate";
+import { requireOneLineCovered } from "../batches/afford";
 import { BATCH_ENDPOINTS, batchObject } from "../batches/batch-object";
 import { startBatch } from "../batches/start";
 import { isObject, readJsonObject, requireString } from "../http/body";
@@ -13,7 +14,7 @@ const now = () => Math.floor(Date.now() / 1000);
 /**
  * POST /v1/batches. sluice runs the batch itself, for any upstream: the answer is
  * `validating`; the worker then checks the file and runs its lines, billed at the batch
- * discount.
+ * discount (none by default). An owner whose balance cannot cover one line is refused.
  */
 export const createBatch = keyRoute("POST", "/v1/batches", async (call) => {
   const body = readJsonObject(call.request);
@@ -30,6 +31,7 @@ export const createBatch = keyRoute("POST", "/v1/batches", async (call) => {
   if (!file) throw badRequest(`No such File object: ${inputFileId}`, "input_file_id");
   if (file.purpose !== "batch")
     throw badRequest("The input file must have been uploaded with purpose batch.", "input_file_id");
+  await requireOneLineCovered(call.services, call.principal, endpoint, file);
 
   const batch = await startBatch(call.services, {
     userId: call.principal.user.id,

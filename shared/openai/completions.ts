@@ -1,3 +1,5 @@
+import { completionPromptBound } from "../billing/prompt-bound";
+import { countTokens, TOKENS_PER_MESSAGE } from "../billing/tokens";
 import { objectsIn } from "../http/body";
 import { keyRoute } from "../http/route";
 import { type CompletionApi, relayCompletion } from "../relay/completion";
@@ -17,13 +19,18 @@ const completions: CompletionApi = {
       else if (Array.isArray(prompt)) tokens += prompt.length;
     }
     if (typeof body.suffix === "string") text += body.suffix;
-    return { text, tokens, parts: prompts.length, images: 0 };
+    const overhead = TOKENS_PER_MESSAGE * (prompts.length + 1) + tokens;
+    return {
+      upper: completionPromptBound(body),
+      guess: () => countTokens(text) + overhead,
+    };
   },
   answerText(completion) {
     return objectsIn(completion?.choices)
       .map((choice) => (typeof choice.text === "string" ? choice.text : ""))
       .join("");
   },
+  limitField: () => "max_tokens",
 };
 
 /** POST /v1/completions (legacy, instruct models), plain and streamed. */

@@ -1,5 +1,4 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { balancesOf } from "../billing/balance";
 import { UNITS_PER_USD } from "../billing/units";
 import { ApiError } from "../http/errors";
 import { json } from "../http/responses";
@@ -27,7 +26,8 @@ async function allowance(
     );
   if (!key.unlimitedQuota)
     return { limitUnits: key.remainQuota + key.usedQuota, usedUnits: key.usedQuota };
-  return { limitUnits: balancesOf(user).total + user.usedQuota, usedUnits: user.usedQuota };
+  const { balances, used } = user.account;
+  return { limitUnits: balances.total + used, usedUnits: used };
 }
 
 /** GET /v1/dashboard/billing/subscription */

@@ -1,10 +1,11 @@
 import { meteredFromUsage } from "../billing/charge";
-import { countTokens, TOKENS_PER_MESSAGE, upperTokenEstimate } from "../billing/tokens";
+import { chatPromptBound, imageFormulaFor } from "../billing/prompt-bound";
+import { countTokens, TOKENS_PER_MESSAGE } from "../billing/tokens";
 import { isObject, objectsIn, optionalCount, readJsonObject, requireString } from "../http/body";
 import { badRequest } from "../http/errors";
 import { json, rawJson } from "../http/responses";
 import { keyRoute } from "../http/route";
-import { parseJsonObject, readUpstreamBody, relay, settleAfterResponse } from "../relay/relay";
+import { consumedWhole, parseJsonObject, readUpstreamBody, relayed } from "../relay/relay";
 import { isUsage } from "../relay/usage";
 import type { ChannelRecord } from "../store/channels";
 
@@ -31,64 +32,73 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
       ? undefined
       : Math.min(requestedChoices, call.services.settings.maxChoices);
   const promptText = `${instruction}\n${input}`;
+  const messages = [
+    { role: "system", content: instruction },
+    { role: "user", content: input },
+  ];
 
-  const { charge, upstream } = await relay(call, {
-    model,
-    endpoint: "/v1/edits",
-    path: "/chat/completions",
-    charge: {
-      dimension: "tokens",
-      maxUse: { promptTokens: upperTokenEstimate(promptText) + 3 * TOKENS_PER_MESSAGE },
-      choices: n ?? 1,
-    },
-    build: (upstreamModel, channel) =>
-      servesEditsNatively(channel)
-        ? { path: "/edits", json: { ...body, model: upstreamModel, ...(n && { n }) } }
-        : {
-            json: {
-              model: upstreamModel,
-              messages: [
-                { role: "system", content: instruction },
-                { role: "user", content: input },
-              ],
-              ...(n && { n }),
-              ...(typeof body.temperature === "number" && { temperature: body.temperature }),
-              ...(typeof body.top_p === "number" && { top_p: body.top_p }),
-            },
-          },
-  });
-  const bytes = await readUpstreamBody(call, upstream, charge);
-  const answer = parseJsonObject(bytes);
-  const choices = objectsIn(answer?.choices);
-  const native = servesEditsNatively(upstream.channel);
-  const texts = choices.map((choice) =>
-    native
-      ? String(choice.text ?? "")
-      : String((isObject(choice.message) && choice.message.content) || ""),
-  );
-  settleAfterResponse(
+  return relayed(
     call,
-    charge,
-    () =>
-      isUsage(answer?.usage)
-        ? meteredFromUsage(answer.usage)
-        : {
-            promptTokens: countTokens(promptText) + 3 * TOKENS_PER_MESSAGE,
-            completionTokens: countTokens(texts.join("")),
-          },
-    upstream.channel.id,
-  );
-  if (native) return rawJson(200, bytes);
-  return json(200, {
-    object: "edit",
-    created: typeof answer?.created === "number" ? answer.created : Math.floor(Date.now() / 1000),
-    choices: texts.map((text, index) => ({ text, index })),
-    ...(isUsage(answer?.usage) && {
-      usage: {
-        prompt_tokens: answer.usage.prompt_tokens,
-        completion_tokens: answer.usage.completion_tokens,
-        total_tokens: answer.usage.total_tokens,
+    {
+      model,
+      endpoint: "/v1/edits",
+      path: "/chat/completions",
+      charge: {
+        dimension: "tokens",
+        maxUse: { promptTokens: chatPromptBound({ messages }, imageFormulaFor(model)) },
+        output: { choices: n ?? 1 },
       },
-    }),
-  });
+      build: (upstreamModel, channel, quoted) =>
+        servesEditsNatively(channel)
+          ? {
+              path: "/edits",
+              json: { ...body, model: upstreamModel, ...(n && { n }) },
+            }
+          : {
+              json: {
+                model: upstreamModel,
+                messages,
+                max_tokens: quoted.outputTokens,
+                ...(n && { n }),
+                ...(typeof body.temperature === "number" && { temperature: body.temperature }),
+                ...(typeof body.top_p === "number" && { top_p: body.top_p }),
+              },
+            },
+    },
+    async (upstream) => {
+      const bytes = await readUpstreamBody(call, upstream);
+      const answer = parseJsonObject(bytes);
+      const choices = objectsIn(answer?.choices);
+      const native = servesEditsNatively(upstream.channel);
+      const texts = choices.map((choice) =>
+        native
+          ? String(choice.text ?? "")
+          : String((isObject(choice.message) && choice.message.content) || ""),
+      );
+      const meter = () =>
+        isUsage(answer?.usage)
+          ? meteredFromUsage(answer.usage)
+          : {
+              promptTokens: countTokens(promptText) + 3 * TOKENS_PER_MESSAGE,
+              completionTokens: countTokens(texts.join("")),
+            };
+      if (native) return consumedWhole(rawJson(200, bytes), meter);
+      return consumedWhole(
+        json(200, {
+          object: "edit",
+          created:
+            typeof answer?.created === "number" ? answer.created : Math.floor(Date.now() / 1000),
+          choices: texts.map((text, index) => ({ text, index })),
+          ...(isUsage(answer?.usage) && {
+            usage: {
+              prompt_tokens: answer.usage.prompt_tokens,
+              completion_tokens: answer.usage.completion_tokens,
+              total_tokens: answer.usage.total_tokens,
+            },
+          }),
+        }),
+        meter,
+      );
+    },
+  );
 });

@@ -1,4 +1,5 @@
-import { countTokens, upperTokenEstimate } from "../billing/tokens";
+import { embeddingInputBound } from "../billing/prompt-bound";
+import { countTokens } from "../billing/tokens";
 import { readJsonObject, requireString } from "../http/body";
 import { badRequest } from "../http/errors";
 import { keyRoute } from "../http/route";
@@ -15,7 +16,7 @@ export const createEmbedding = keyRoute("POST", "/v1/embeddings", async (call) =
     path: "/embeddings",
     charge: {
       dimension: "tokens",
-      maxUse: { promptTokens: upperTokenEstimate(text) + tokens, completionTokens: 0 },
+      maxUse: { promptTokens: embeddingInputBound(body.input) },
     },
     build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
     meter: (answer) => {

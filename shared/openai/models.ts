@@ -1,8 +1,7 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { modelNotFound } from "../http/errors";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
-import { keyAllowsModel } from "../relay/relay";
+import { keyAllowsModel, modelNotFound } from "../relay/relay";
 
 /** GET /v1/models: exactly the models this key may use. */
 export const listModels = keyRoute("GET", "/v1/models", async (call) => {

@@ -1,4 +1,5 @@
-import { countTokens, upperTokenEstimate } from "../billing/tokens";
+import { embeddingInputBound } from "../billing/prompt-bound";
+import { countTokens } from "../billing/tokens";
 import { readJsonObject } from "../http/body";
 import { badRequest } from "../http/errors";
 import { keyRoute } from "../http/route";
@@ -21,7 +22,7 @@ export const createModeration = keyRoute("POST", "/v1/moderations", async (call)
     path: "/moderations",
     charge: {
       dimension: "tokens",
-      maxUse: { promptTokens: upperTokenEstimate(text), completionTokens: 0 },
+      maxUse: { promptTokens: embeddingInputBound(body.input) },
     },
     build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
     // Moderation answers carry no usage: sluice counts the input itself.

@@ -1,36 +1,38 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { meteredFromUsage } from "../billing/charge";
 import type { Metered } from "../billing/cost";
-import {
-  countTokens,
-  TOKENS_PER_IMAGE,
-  TOKENS_PER_MESSAGE,
-  upperTokenEstimate,
-} from "../billing/tokens";
+import { countTokens } from "../billing/tokens";
+import { InvalidRequest, UpstreamRejected } from "../errors";
 import {
   isObject,
   type JsonObject,
+  optionalBoolean,
   optionalCount,
   readJsonObject,
   requireString,
 } from "../http/body";
-import { upstreamFailed } from "../http/errors";
 import { eventStream, rawJson } from "../http/responses";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { CompletionStreamRelay } from "../stream/completion-stream";
-import { relaySse } from "../stream/relay-stream";
-import { parseJsonObject, readUpstreamBody, relay, settleAfterResponse } from "./relay";
+import { relaySse, type StreamOutcome } from "../stream/relay-stream";
+import {
+  type Consumption,
+  consumedWhole,
+  parseJsonObject,
+  readUpstreamBody,
+  relayed,
+} from "./relay";
 import { isUsage } from "./usage";
 
-/** What the model reads of a request: its text, tokens given as ids, and how many parts. */
-export interface PromptParts {
-  text: string;
-  /** Prompts given as token ids are counted exactly. */
-  tokens: number;
-  /** Messages (chat) or prompts (completions), each with a little format overhead. */
-  parts: number;
-  images: number;
+/** What the model reads of a request, bounded from above and guessed. */
+export interface PromptBound {
+  /** At least as many tokens as the model will read: sizes the hold. */
+  upper: number;
+  /** Output tokens max_tokens does not bound (a prediction the model rejects). */
+  unboundedOutput?: number;
+  /** A best guess, for the bill when the upstream reports no usage (counted after the response). */
+  guess: () => number;
 }
 
 /** How chat completions and legacy completions differ; everything else they share. */
@@ -38,15 +40,21 @@ export interface CompletionApi {
   kind: "chat" | "text";
   endpoint: "/v1/chat/completions" | "/v1/completions";
   path: "/chat/completions" | "/completions";
-  prompt(body: JsonObject): PromptParts;
+  prompt(body: JsonObject, model: string): PromptBound;
   /** The generated text of a non-streamed answer (for counting when usage is missing). */
   answerText(completion: JsonObject | undefined): string;
+  /** The field that bounds the answer when the caller sets none (reasoning models differ). */
+  limitField(model: string): "max_tokens" | "max_completion_tokens";
 }
+
+/** Answers above this many tokens exist nowhere: a larger max_tokens is a mistake (400). */
+const MAX_TOKENS_LIMIT = 10_000_000;
 
 /**
  * A chat or legacy completion, plain or streamed: `n` capped, usage always requested from
- * streaming upstreams, the model name reported as the client asked for it, Reduce-Stream
- * honoured, the hold settled from the upstream's usage or, lacking it, from sluice's count.
+ * streaming upstreams, the answer bounded by the max_tokens the hold covers, the model name
+ * reported as the client asked for it, Reduce-Stream honoured, the hold settled from the
+ * upstream's usage or, lacking it, from sluice's count.
  */
 export async function relayCompletion(
   call: Call<KeyPrincipal>,
@@ -54,93 +62,109 @@ export async function relayCompletion(
 ): Promise<GatewayResponse> {
   const body = readJsonObject(call.request);
   const model = requireString(body, "model");
-  for (const field of ["n", "best_of", "max_tokens", "max_completion_tokens"])
-    optionalCount(body, field);
+  // The fields that change what a call costs are checked, not guessed at.
+  const stream = optionalBoolean(body, "stream") ?? false;
+  if (body.stream_options !== undefined && body.stream_options !== null) {
+    if (!isObject(body.stream_options))
+      throw new InvalidRequest(
+        "Invalid type for 'stream_options': expected an object.",
+        "stream_options",
+        "invalid_type",
+      );
+  }
+  for (const field of ["n", "best_of"]) optionalCount(body, field);
+  const limits = ["max_tokens", "max_completion_tokens"].map((field) =>
+    optionalCount(body, field, 1, MAX_TOKENS_LIMIT),
+  );
   capChoices(body, call.services.settings.maxChoices);
-  const stream = body.stream === true;
   const clientWantsUsage =
     stream && isObject(body.stream_options) && body.stream_options.include_usage === true;
   const reduce = stream && call.request.headers["reduce-stream"]?.toLowerCase() === "true";
-  const prompt = api.prompt(body);
-  const overhead =
-    TOKENS_PER_MESSAGE * (prompt.parts + 1) + TOKENS_PER_IMAGE * prompt.images + prompt.tokens;
+  const prompt = api.prompt(body, model);
+  const limitField =
+    body.max_completion_tokens !== undefined && body.max_completion_tokens !== null
+      ? "max_completion_tokens"
+      : body.max_tokens !== undefined && body.max_tokens !== null
+        ? "max_tokens"
+        : api.limitField(model);
+  const choices = choicesOf(body);
 
-  const { charge, upstream } = await relay(call, {
-    model,
-    endpoint: api.endpoint,
-    path: api.path,
-    charge: {
-      dimension: "tokens",
-      maxUse: {
-        promptTokens: upperTokenEstimate(prompt.text) + overhead,
-        completionTokens: outputLimit(body),
-      },
-      choices: choicesOf(body),
-      stream,
-    },
-    build: (upstreamModel) => ({
-      json: {
-        ...body,
-        model: upstreamModel,
-        // Usage is always requested so that streams can be billed exactly.
-        ...(stream && {
-          stream_options: {
-            ...(isObject(body.stream_options) ? body.stream_options : {}),
-            include_usage: true,
-          },
-        }),
-      },
-    }),
-  });
-  const reportModel = upstream.upstreamModel === model ? undefined : model;
-  const channelId = upstream.channel.id;
-  const countedLocally = (answer: string): Metered => ({
-    promptTokens: countTokens(prompt.text) + overhead,
-    completionTokens: countTokens(answer),
-  });
-
-  if (stream) {
-    const source = upstream.response.body;
-    if (!source) {
-      await charge.release(502, channelId);
-      throw upstreamFailed();
-    }
-    const streamRelay = new CompletionStreamRelay(
-      { kind: api.kind, reportModel, stripUsage: !clientWantsUsage, reduce },
-      (outcome, r) =>
-        settleAfterResponse(
-          call,
-          charge,
-          () => (r.usage ? meteredFromUsage(r.usage) : countedLocally(r.deliveredText)),
-          channelId,
-          outcome,
-        ),
-    );
-    return eventStream(
-      relaySse(
-        source,
-        streamRelay,
-        upstream.abort,
-        call.services.settings.upstreamIdleTimeoutMs,
-        call.request.signal,
-      ),
-    );
-  }
-
-  const bytes = await readUpstreamBody(call, upstream, charge);
-  const completion = parseJsonObject(bytes);
-  settleAfterResponse(
+  return relayed(
     call,
-    charge,
-    () =>
-      isUsage(completion?.usage)
-        ? meteredFromUsage(completion.usage)
-        : countedLocally(api.answerText(completion)),
-    channelId,
+    {
+      model,
+      endpoint: api.endpoint,
+      path: api.path,
+      charge: {
+        dimension: "tokens",
+        maxUse: { promptTokens: prompt.upper },
+        output: {
+          requested: limits[1] ?? limits[0],
+          choices,
+          unbounded: prompt.unboundedOutput,
+        },
+        stream,
+      },
+      build: (upstreamModel, _channel, quoted) => ({
+        json: {
+          ...body,
+          model: upstreamModel,
+          [limitField]: quoted.outputTokens,
+          // Usage is always requested so that streams can be billed exactly.
+          ...(stream && {
+            stream_options: {
+              ...(isObject(body.stream_options) ? body.stream_options : {}),
+              include_usage: true,
+            },
+          }),
+        },
+      }),
+    },
+    async (upstream): Promise<Consumption> => {
+      const reportModel = upstream.upstreamModel === model ? undefined : model;
+      const countedLocally = (answer: string): Metered => ({
+        promptTokens: prompt.guess(),
+        completionTokens: countTokens(answer),
+      });
+      if (stream) {
+        const source = upstream.response.body;
+        if (!source) throw new UpstreamRejected("unreachable", "The upstream sent no stream.");
+        let end!: (value: { outcome: StreamOutcome; meter: () => Metered }) => void;
+        const ended = new Promise<{ outcome: StreamOutcome; meter: () => Metered }>((resolve) => {
+          end = resolve;
+        });
+        const streamRelay = new CompletionStreamRelay(
+          { kind: api.kind, reportModel, stripUsage: !clientWantsUsage, reduce },
+          (outcome, r) =>
+            end({
+              outcome,
+              meter: () => (r.usage ? meteredFromUsage(r.usage) : countedLocally(r.deliveredText)),
+            }),
+        );
+        return {
+          response: eventStream(
+            relaySse(
+              source,
+              streamRelay,
+              upstream.abort,
+              call.services.settings.upstreamIdleTimeoutMs,
+              call.request.signal,
+            ),
+          ),
+          ended,
+        };
+      }
+      const bytes = await readUpstreamBody(call, upstream);
+      const completion = parseJsonObject(bytes);
+      const meter = () =>
+        isUsage(completion?.usage)
+          ? meteredFromUsage(completion.usage)
+          : countedLocally(api.answerText(completion));
+      if (!reportModel || !completion) return consumedWhole(rawJson(200, bytes), meter);
+      completion.model = reportModel;
+      return consumedWhole(rawJson(200, JSON.stringify(completion)), meter);
+    },
   );
-  if (!reportModel || !completion) return rawJson(200, bytes);
-  completion.model = reportModel;
-  return rawJson(200, JSON.stringify(completion));
 }
 
 /** `n` above the configured maximum is capped to it (seed 002: "no more than 1"). */
@@ -152,10 +176,4 @@ function choicesOf(body: JsonObject): number {
   const n = typeof body.n === "number" && body.n > 1 ? body.n : 1;
   const bestOf = typeof body.best_of === "number" && body.best_of > n ? body.best_of : n;
   return bestOf;
-}
-
-/** The request's cap on output tokens (for all choices), if it sets one. */
-function outputLimit(body: JsonObject): number | undefined {
-  const limit = body.max_completion_tokens ?? body.max_tokens;
-  return typeof limit === "number" && limit > 0 ? limit * choicesOf(body) : undefined;
 }

@@ -1,13 +1,8 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import {
-  type Charge,
-  type ChargeRequest,
-  chargeContext,
-  holdWhileOpening,
-} from "../billing/charge";
+import { type Charge, type ChargeRequest, holdWhileOpening, type Quote } from "../billing/charge";
 import type { Metered } from "../billing/cost";
+import { ModelUnavailable, reportedStatus, UpstreamRejected } from "../errors";
 import { isObject } from "../http/body";
-import { ApiError, modelNotFound, upstreamFailed } from "../http/errors";
 import { rawJson } from "../http/responses";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
@@ -26,8 +21,60 @@ export interface RelayPlan {
   path: string;
   /** How the call is priced and held. */
   charge: Omit<ChargeRequest, "model" | "endpoint">;
-  /** The request for one channel; may change the path (e.g. edits turned into chat). */
-  build(upstreamModel: string, channel: ChannelRecord): Partial<UpstreamCall>;
+  /**
+   * The request for one channel; may change the path (e.g. edits turned into chat). Calls
+   * that answer in tokens send `quoted.outputTokens` as their max_tokens.
+   */
+  build(upstreamModel: string, channel: ChannelRecord, quoted: Quote): Partial<UpstreamCall>;
+}
+
+/** What a route made of the upstream's answer. */
+export interface Consumption {
+  response: GatewayResponse;
+  /**
+   * Resolves once the response is over (a stream read to its end, or abandoned): how it
+   * ended, and what it consumed — counted then, off the response's path, when the upstream
+   * reported no usage.
+   */
+  ended: Promise<{ outcome: StreamOutcome; meter: () => Metered }>;
+}
+
+/** A response that is over as soon as it is made (a whole JSON answer). */
+export function consumedWhole(response: GatewayResponse, meter: () => Metered): Consumption {
+  return { response, ended: Promise.resolve({ outcome: "completed", meter }) };
+}
+
+/**
+ * The one owner of a relayed call's charge: holds, opens the upstream (with fail-over), lets
+ * `consume` read it, and settles or releases exactly once. A route only says how to consume
+ * the upstream's answer. The settlement runs after the response, when the edge says whether
+ * it was delivered (a batch line whose result was not kept was not: its hold goes back with
+ * no log line); if `consume` throws, the hold is released and the error goes on.
+ */
+export async function relayed(
+  call: Call<KeyPrincipal>,
+  plan: RelayPlan,
+  consume: (upstream: OpenUpstream, quoted: Quote) => Promise<Consumption>,
+): Promise<GatewayResponse> {
+  const { charge, upstream, quoted } = await relay(call, plan);
+  const channelId = upstream.channel.id;
+  let consumed: Consumption;
+  try {
+    consumed = await consume(upstream, quoted);
+  } catch (err) {
+    upstream.abort();
+    call.context.afterResponse(() => charge.release(reportedStatus(err), channelId));
+    throw err;
+  }
+  call.context.afterResponse(async (delivered) => {
+    const { outcome, meter } = await consumed.ended;
+    if (!delivered) return charge.cancel();
+    return charge.settle(meter(), { status: consumed.response.status, outcome, channelId });
+  });
+  if (quoted.lowered && quoted.outputTokens !== undefined) {
+    consumed.response.headers["x-sluice-max-tokens"] = String(quoted.outputTokens);
+  }
+  return consumed.response;
 }
 
 /**
@@ -35,22 +82,28 @@ export interface RelayPlan {
  * the hold, and the upstream request with fail-over. Returns once the upstream has answered
  * with a 2xx and the hold is in place.
  */
-export async function relay(
+async function relay(
   call: Call<KeyPrincipal>,
   plan: RelayPlan,
-): Promise<{ charge: Charge; upstream: OpenUpstream }> {
+): Promise<{ charge: Charge; upstream: OpenUpstream; quoted: Quote }> {
   const candidates = await channelsForModel(call, plan.model, plan.path);
   return holdWhileOpening(
-    chargeContext(call),
+    {
+      services: call.services,
+      principal: call.principal,
+      requestId: call.request.id,
+      receivedAt: call.request.receivedAt,
+      batchId: call.batchId,
+    },
     { ...plan.charge, model: plan.model, endpoint: plan.endpoint },
-    (signal) =>
+    (signal, quoted) =>
       openUpstream(
         candidates,
         (upstreamModel, channel) => ({
           path: plan.path,
           model: plan.model,
           upstreamModel,
-          ...plan.build(upstreamModel, channel),
+          ...plan.build(upstreamModel, channel, quoted),
         }),
         plan.model,
         upstreamOptions(call, signal),
@@ -69,15 +122,21 @@ export async function channelsForModel(
   if (serving.length === 0) throw modelNotFound(model);
   const candidates = serving.filter((channel) => adapterFor(channel.type).serves(path));
   if (candidates.length === 0) {
-    throw new ApiError(
-      404,
+    throw new ModelUnavailable(
+      model,
+      "not_on_path",
       `The model \`${model}\` is not served on /v1${path}.`,
-      "invalid_request_error",
-      "model_not_found",
-      "model",
     );
   }
   return candidates;
+}
+
+export function modelNotFound(model: string): ModelUnavailable {
+  return new ModelUnavailable(
+    model,
+    "unknown",
+    `The model \`${model}\` does not exist or you do not have access to it.`,
+  );
 }
 
 export function keyAllowsModel({ key }: KeyPrincipal, model: string): boolean {
@@ -100,37 +159,23 @@ function upstreamOptions(call: Call<KeyPrincipal>, signal: AbortSignal): Upstrea
 
 /**
  * Reads a whole upstream body, giving up when all of it has not arrived within the idle
- * timeout (a whole-body limit here: nothing is relayed until it is complete). If it cannot
- * be read the hold is released and the client gets a 502.
+ * timeout (a whole-body limit here: nothing is relayed until it is complete).
  */
 export async function readUpstreamBody(
   call: Call<KeyPrincipal>,
   upstream: OpenUpstream,
-  charge: Charge,
 ): Promise<Uint8Array> {
   const timer = setTimeout(upstream.abort, call.services.settings.upstreamIdleTimeoutMs);
   try {
     return new Uint8Array(await call.timing.upstream(upstream.response.arrayBuffer()));
   } catch {
-    await charge.release(502, upstream.channel.id);
-    throw upstreamFailed("The upstream provider stopped before its answer was complete.");
+    throw new UpstreamRejected(
+      "unreachable",
+      "The upstream provider stopped before its answer was complete.",
+    );
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * Settles the charge once the response has gone out. `meter` runs then too: counting tokens
- * locally (an upstream without usage) stays off the response's path.
- */
-export function settleAfterResponse(
-  call: Call<KeyPrincipal>,
-  charge: Charge,
-  meter: () => Metered,
-  channelId: string,
-  outcome: StreamOutcome = "completed",
-): void {
-  call.context.afterResponse(() => charge.settle(meter(), { status: 200, outcome, channelId }));
 }
 
 const decoder = new TextDecoder();
@@ -150,16 +195,17 @@ export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | un
  * the client asked for, when the channel mapped it), and the charge settles to what `meter`
  * reads from it.
  */
-export async function relayJson(
+export function relayJson(
   call: Call<KeyPrincipal>,
   plan: RelayPlan & { meter(answer: Record<string, unknown> | undefined): Metered },
 ): Promise<GatewayResponse> {
-  const { charge, upstream } = await relay(call, plan);
-  const bytes = await readUpstreamBody(call, upstream, charge);
-  const answer = parseJsonObject(bytes);
-  settleAfterResponse(call, charge, () => plan.meter(answer), upstream.channel.id);
-  if (upstream.upstreamModel === plan.model || typeof answer?.model !== "string")
-    return rawJson(200, bytes);
-  answer.model = plan.model;
-  return rawJson(200, JSON.stringify(answer));
+  return relayed(call, plan, async (upstream) => {
+    const bytes = await readUpstreamBody(call, upstream);
+    const answer = parseJsonObject(bytes);
+    const meter = () => plan.meter(answer);
+    if (upstream.upstreamModel === plan.model || typeof answer?.model !== "string")
+      return consumedWhole(rawJson(200, bytes), meter);
+    answer.model = plan.model;
+    return consumedWhole(rawJson(200, JSON.stringify(answer)), meter);
+  });
 }

@@ -1,4 +1,4 @@
-import { ApiError, upstreamFailed } from "../http/errors";
+import { UpstreamRejected } from "../errors";
 import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
 import type { UpstreamCall } from "./adapters/adapter";
@@ -54,7 +54,7 @@ export interface OpenUpstream {
 
 /** Why one attempt failed, and whether another channel may be tried. */
 interface AttemptFailure {
-  error: ApiError;
+  error: UpstreamRejected;
   retryable: boolean;
   /** What the attempt says about the channel (a client error says it is working). */
   health: AttemptResult;
@@ -106,11 +106,12 @@ export async function openUpstream(
       if (signal?.aborted) throw cancelled();
       const timedOut = controller.signal.reason instanceof UpstreamTimeout;
       last = {
-        error: upstreamFailed(
-          timedOut
-            ? "The upstream provider did not answer in time. Please try again later."
-            : undefined,
-        ),
+        error: timedOut
+          ? new UpstreamRejected(
+              "timeout",
+              "The upstream provider did not answer in time. Please try again later.",
+            )
+          : unreachable(),
         retryable: true,
         health: {
           ok: false,
@@ -127,15 +128,20 @@ export async function openUpstream(
     reported.add(channel.id);
     if (!last.retryable) break;
   }
-  throw last?.error ?? upstreamFailed();
+  throw last?.error ?? unreachable();
 }
 
-function cancelled(): ApiError {
-  return new ApiError(
-    503,
+function unreachable(): UpstreamRejected {
+  return new UpstreamRejected(
+    "unreachable",
+    "The upstream provider could not be reached. Please try again later.",
+  );
+}
+
+function cancelled(): UpstreamRejected {
+  return new UpstreamRejected(
+    "unreachable",
     "The request was cancelled before the upstream provider answered.",
-    "server_error",
-    "request_cancelled",
   );
 }
 
@@ -156,8 +162,10 @@ async function failureFromResponse(response: UpstreamResponse): Promise<AttemptF
   const detail = `HTTP ${status}${upstream?.message ? `: ${upstream.message.slice(0, 200)}` : ""}`;
   if (status === 401 || status === 403) {
     return {
-      error: upstreamFailed(
+      error: new UpstreamRejected(
+        "auth",
         "The upstream provider refused sluice's credentials for this model. An administrator has to fix the channel.",
+        { status },
       ),
       retryable: true,
       health: { ok: false, kind: "auth", detail },
@@ -171,13 +179,10 @@ async function failureFromResponse(response: UpstreamResponse): Promise<AttemptF
       upstream?.type === "insufficient_quota";
     const retryAfter = response.headers.get("retry-after");
     return {
-      error: new ApiError(
-        429,
+      error: new UpstreamRejected(
+        "rate_limited",
         "The upstream provider is rate limiting requests for this model. Please retry shortly.",
-        "requests",
-        "rate_limit_exceeded",
-        null,
-        retryAfter ? { "retry-after": retryAfter } : {},
+        { status, ...(retryAfter ? { retryAfter } : {}) },
       ),
       retryable: true,
       health: { ok: false, kind: outOfQuota ? "quota" : "transient", detail },
@@ -185,19 +190,26 @@ async function failureFromResponse(response: UpstreamResponse): Promise<AttemptF
   }
   if (status >= 500 || status === 408) {
     return {
-      error: upstreamFailed(),
+      error: new UpstreamRejected(
+        "unreachable",
+        "The upstream provider could not be reached. Please try again later.",
+        { status },
+      ),
       retryable: true,
       health: { ok: false, kind: "transient", detail },
     };
   }
   // 400, 404, 413, 422…: the request itself is at fault; another channel would say the same.
   return {
-    error: new ApiError(
-      status,
+    error: new UpstreamRejected(
+      "client_error",
       upstream?.message ?? `The upstream provider rejected the request (HTTP ${status}).`,
-      upstream?.type ?? "invalid_request_error",
-      upstream?.code ?? null,
-      upstream?.param ?? null,
+      {
+        status,
+        type: upstream?.type ?? null,
+        code: upstream?.code ?? null,
+        param: upstream?.param ?? null,
+      },
     ),
     retryable: false,
     health: { ok: true },

@@ -1,6 +1,7 @@
 import { hashSecret, maskSecret } from "../auth/secrets";
 import { definedOnly } from "../objects";
-import type { Table } from "./table";
+import type { Accounts } from "./accounts";
+import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
 
 export type ApiKeyStatus = "enabled" | "disabled" | "expired" | "exhausted";
 
@@ -27,10 +28,13 @@ export const apiKeyKey = (id: string) => ({ pk: `KEY#${id}`, sk: "KEY" });
 const userKeysIndex = (userId: string) => `USER#${userId}#KEYS`;
 
 export class ApiKeys {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly accounts: Accounts,
+  ) {}
 
   async get(id: string, consistent = false): Promise<ApiKeyRecord | undefined> {
-    const item = await this.table.get<ApiKeyRecord>(apiKeyKey(id), consistent);
+    const item = await this.table.get(apiKeyKey(id), consistent);
     return item && toRecord(item);
   }
 
@@ -55,18 +59,24 @@ export class ApiKeys {
     return record;
   }
 
-  /** A user's keys, newest first. */
+  /** A user's keys, newest first (the index holds keys only: the items are read after). */
   async listByUser(userId: string): Promise<ApiKeyRecord[]> {
-    const items = await this.table.queryAll<ApiKeyRecord & { pk: string }>({
+    const keys = await this.table.queryAll<ItemKey>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
       values: { ":pk": userKeysIndex(userId) },
       ascending: false,
     });
+    const items = await this.table.batchGet<ApiKeyRecord & Item>(
+      keys.map(({ pk, sk }) => ({ pk, sk })),
+    );
     return items.map(toRecord);
   }
 
-  /** Changes the editable fields of a key that belongs to `userId`. */
+  /**
+   * Changes the editable fields of a key that belongs to `userId`. A new remain_quota goes
+   * through the accounts store, which owns the allowance (it is net of holds in flight).
+   */
   async update(
     id: string,
     userId: string,
@@ -77,28 +87,25 @@ export class ApiKeys {
       >
     >,
   ): Promise<ApiKeyRecord> {
-    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    const { remainQuota, ...plain } = fields;
+    const entries = Object.entries(plain).filter(([, v]) => v !== undefined);
     const names: Record<string, string> = { "#user": "userId" };
     const values: Record<string, unknown> = { ":user": userId };
     const sets = entries.map(([field, value], i) => {
       names[`#f${i}`] = field;
       values[`:v${i}`] = value;
-      // Holds in flight are already taken from remainQuota and give back what they did not
-      // spend when they settle: a new allowance is net of them, or it would be exceeded.
-      if (field === "remainQuota") {
-        values[":zero"] = 0;
-        return `#f${i} = :v${i} - if_not_exists(heldQuota, :zero)`;
-      }
       return `#f${i} = :v${i}`;
     });
-    const updated = await this.table.update<ApiKeyRecord & { pk: string }>(apiKeyKey(id), {
+    await this.table.update(apiKeyKey(id), {
       update: sets.length ? `SET ${sets.join(", ")}` : "SET #user = :user",
       condition: "attribute_exists(pk) AND #user = :user",
       names,
       values,
-      returnValues: "ALL_NEW",
     });
-    return toRecord(updated as ApiKeyRecord & { pk: string });
+    if (remainQuota !== undefined) await this.accounts.setKeyAllowance(id, remainQuota);
+    const updated = await this.get(id, true);
+    if (!updated) throw new ConditionFailed();
+    return updated;
   }
 
   async delete(id: string, userId: string): Promise<void> {
@@ -132,16 +139,13 @@ export function newApiKeyRecord(
   };
 }
 
-/** Drops the table's key attributes (and the ledger's running total of holds) from an item. */
-function toRecord(
-  item: ApiKeyRecord & {
-    pk?: string;
-    sk?: string;
-    gsi1pk?: string;
-    gsi1sk?: string;
-    heldQuota?: number;
-  },
-): ApiKeyRecord {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, heldQuota: _held, ...record } = item;
-  return record;
+/** The record without the table's attributes and the ledger's (holds, the rollups' watermark). */
+function toRecord(item: Item): ApiKeyRecord {
+  const record: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (!LEDGER_ATTRIBUTE.test(name)) record[name] = value;
+  }
+  return record as unknown as ApiKeyRecord;
 }
+
+const LEDGER_ATTRIBUTE = /^(pk|sk|gsi1pk|gsi1sk|hpk|hsk|hn|hq|ss|h_.*)$/;

@@ -51,8 +51,10 @@ export function createAwsServices(
   env: NodeJS.ProcessEnv = process.env,
   clients: { dynamo?: DynamoTransport; fetch?: UpstreamFetch } = {},
 ): Services {
+  const dynamo = clients.dynamo ?? lazySdkTransport(env);
   return createServices({
-    table: new Table(clients.dynamo ?? lazySdkTransport(env), requireEnv(RESOURCE_ENV.table, env)),
+    table: new Table(dynamo, requireEnv(RESOURCE_ENV.table, env)),
+    logTable: new Table(dynamo, requireEnv(RESOURCE_ENV.logTable, env)),
     blobs: new Blobs(
       once(() => createS3Client(env)),
       requireEnv(RESOURCE_ENV.bucket, env),

@@ -152,21 +152,18 @@ export class Batches {
         gsi1sk: `${String(after.createdAt).padStart(12, "0")}#${after.id}`,
       };
     }
-    const batches: BatchRecord[] = [];
-    do {
-      const page = await this.table.query<BatchRecord & Item>({
+    const page = await this.table.indexItems<BatchRecord & Item>(
+      {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",
-        filter: "attribute_type(retainUntil, :null) OR retainUntil > :now",
-        values: { ":pk": userBatches(userId), ":now": options.now, ":null": "NULL" },
+        values: { ":pk": userBatches(userId) },
         ascending: false,
-        limit: options.limit + 1,
         startKey,
-      });
-      batches.push(...page.items.map(toBatch));
-      startKey = page.lastKey;
-    } while (startKey && batches.length <= options.limit);
-    return { batches: batches.slice(0, options.limit), hasMore: batches.length > options.limit };
+      },
+      options.limit,
+      (batch) => batch.retainUntil === null || batch.retainUntil > options.now,
+    );
+    return { batches: page.items.map(toBatch), hasMore: page.hasMore };
   }
 
   /**

@@ -7,6 +7,7 @@ export type DynamoOperation =
   | "UpdateItem"
   | "DeleteItem"
   | "Query"
+  | "BatchGetItem"
   | "TransactWriteItems";
 
 /**
@@ -31,6 +32,9 @@ export class DynamoServiceError extends Error {
     name: string,
     message: string,
     readonly CancellationReasons?: { Code?: string }[],
+    /** The item as it was, when a failed condition asked for it (ALL_OLD). */
+    readonly Item?: Record<string, unknown>,
+    readonly $metadata?: { httpStatusCode?: number },
   ) {
     super(message);
     this.name = name;
@@ -48,6 +52,7 @@ export function sdkTransport(client: DynamoDBClient): DynamoTransport {
         UpdateItem: sdk.UpdateItemCommand,
         DeleteItem: sdk.DeleteItemCommand,
         Query: sdk.QueryCommand,
+        BatchGetItem: sdk.BatchGetItemCommand,
         TransactWriteItems: sdk.TransactWriteItemsCommand,
       }[operation] as new (
         input: never,

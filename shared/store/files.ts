@@ -76,26 +76,20 @@ export class Files {
       if (!after || after.userId !== userId) return { files: [], hasMore: false };
       startKey = { ...fileKey(after.id), gsi1pk: userFiles(userId), gsi1sk: indexKey(after) };
     }
-    const files: FileRecord[] = [];
-    // Expired and other-purpose files are filtered after DynamoDB's limit: read on until full.
-    do {
-      const page = await this.table.query<FileRecord & Item>({
+    const page = await this.table.indexItems<FileRecord & Item>(
+      {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",
-        filter: options.purpose ? "expiresAt > :now AND purpose = :purpose" : "expiresAt > :now",
-        values: {
-          ":pk": userFiles(userId),
-          ":now": options.now,
-          ...(options.purpose ? { ":purpose": options.purpose } : {}),
-        },
+        values: { ":pk": userFiles(userId) },
         ascending: options.ascending,
-        limit: Math.min(1_000, options.limit + 1),
         startKey,
-      });
-      files.push(...page.items.map(toRecord));
-      startKey = page.lastKey;
-    } while (startKey && files.length <= options.limit);
-    return { files: files.slice(0, options.limit), hasMore: files.length > options.limit };
+      },
+      options.limit,
+      (file) =>
+        file.expiresAt > options.now &&
+        (options.purpose === undefined || file.purpose === options.purpose),
+    );
+    return { files: page.items.map(toRecord), hasMore: page.hasMore };
   }
 
   async delete(id: string): Promise<void> {

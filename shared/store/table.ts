@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { TABLE } from "../config/resources";
+import { StoreUnavailable } from "../errors";
 import type { DynamoTransport } from "./dynamo-transport";
 
 export type Item = Record<string, unknown>;
@@ -18,10 +20,17 @@ export interface UpdateRequest extends Expression {
   update: string;
   condition?: string;
   returnValues?: "ALL_NEW" | "ALL_OLD" | "UPDATED_NEW" | "NONE";
+  /** On a failed condition, DynamoDB says what the item was (ConditionFailed.item). */
+  explainFailure?: boolean;
+}
+
+export interface ConditionalWrite extends Expression {
+  condition: string;
+  explainFailure?: boolean;
 }
 
 export interface QueryRequest extends Expression {
-  index?: typeof TABLE.gsi1.name;
+  index?: typeof TABLE.gsi1.name | typeof TABLE.holdsIndex.name;
   keyCondition: string;
   filter?: string;
   limit?: number;
@@ -46,25 +55,51 @@ export type TransactOp =
       values?: Record<string, unknown>;
     };
 
-/** A conditional write whose condition did not hold. */
+/**
+ * A conditional write whose condition did not hold. `item` is the item as it was, when the
+ * write asked for it: it tells a write that had already landed (a retry after a lost answer)
+ * from one that was refused.
+ */
 export class ConditionFailed extends Error {
-  constructor(readonly reasons: string[] = []) {
+  constructor(
+    readonly reasons: string[] = [],
+    readonly item?: Item,
+  ) {
     super("The conditional request failed");
     this.name = "ConditionFailed";
   }
 }
 
+/** Errors DynamoDB may recover from by itself: after the transport's retries, an outage. */
+const UNAVAILABLE = new Set([
+  "ThrottlingException",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "LimitExceededException",
+  "TransactionConflictException",
+  "TransactionInProgressException",
+]);
+
 /**
  * The single sluice table, with plain-object items, over any DynamoDB transport. Counts
- * round trips so the benchmarks can report DynamoDB calls per request.
+ * round trips (and, when `measure` is on, the capacity units DynamoDB reports) so the
+ * benchmarks can report DynamoDB calls and write units per request.
  */
 export class Table {
   /** Round trips to DynamoDB made by every Table in this process. */
   static calls = 0;
+  /** Ask DynamoDB for consumed capacity (ReturnConsumedCapacity: INDEXES) and add it up here. */
+  static measure = false;
+  /** Capacity units DynamoDB reported, by the label of the Table that spent them. */
+  static readonly capacity: Record<string, { read: number; write: number }> = {};
 
   constructor(
     readonly transport: DynamoTransport,
     readonly name: string,
+    /** Whose calls these are, for `capacity` (the benchmarks tell requests from rollups). */
+    readonly label = "requests",
   ) {}
 
   async get<T = Item>(key: ItemKey, consistent = false): Promise<T | undefined> {
@@ -76,7 +111,7 @@ export class Table {
     return out.Item ? (unmarshalItem(out.Item as Record<string, AttributeValue>) as T) : undefined;
   }
 
-  async put(item: Item, condition?: { condition: string } & Expression): Promise<void> {
+  async put(item: Item, condition?: ConditionalWrite): Promise<void> {
     await this.send("PutItem", {
       TableName: this.name,
       Item: marshalItem(item),
@@ -97,7 +132,7 @@ export class Table {
       : undefined;
   }
 
-  async delete(key: ItemKey, condition?: { condition: string } & Expression): Promise<void> {
+  async delete(key: ItemKey, condition?: ConditionalWrite): Promise<void> {
     await this.send("DeleteItem", {
       TableName: this.name,
       Key: marshalItem(key),
@@ -138,7 +173,68 @@ export class Table {
     return items;
   }
 
-  /** All or nothing, in one round trip. */
+  /**
+   * Items found through an index, in its order. The indexes hold keys only (so balance
+   * writes never write them): the items are read after, and `keep` filters them here rather
+   * than in DynamoDB. Reads on until `limit` items are kept or the index ends; `hasMore`
+   * says whether a kept item was left over.
+   */
+  async indexItems<T = Item>(
+    request: Omit<QueryRequest, "limit" | "filter"> & { index: QueryRequest["index"] },
+    limit: number,
+    keep: (item: T) => boolean = () => true,
+  ): Promise<{ items: T[]; hasMore: boolean }> {
+    const items: T[] = [];
+    let startKey = request.startKey;
+    do {
+      const page = await this.query<ItemKey>({
+        ...request,
+        startKey,
+        limit: Math.min(1_000, limit + 1 - items.length),
+      });
+      const read = await this.batchGet<T>(page.items.map(({ pk, sk }) => ({ pk, sk })));
+      items.push(...read.filter(keep));
+      startKey = page.lastKey;
+    } while (startKey && items.length <= limit);
+    return { items: items.slice(0, limit), hasMore: items.length > limit };
+  }
+
+  /** Items by key, in the order asked (missing ones left out); 100 keys per round trip. */
+  async batchGet<T = Item>(keys: ItemKey[], consistent = false): Promise<T[]> {
+    const found = new Map<string, T>();
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Record<string, AttributeValue>[] = keys.slice(i, i + 100).map(marshalItem);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const out = await this.send("BatchGetItem", {
+          RequestItems: { [this.name]: { Keys: pending, ConsistentRead: consistent } },
+        });
+        const items = ((out.Responses as Record<string, unknown[]> | undefined)?.[this.name] ??
+          []) as Record<string, AttributeValue>[];
+        for (const raw of items) {
+          const item = unmarshalItem(raw);
+          found.set(`${item.pk}|${item.sk}`, item as T);
+        }
+        const unprocessed = (
+          out.UnprocessedKeys as Record<string, { Keys?: Record<string, AttributeValue>[] }>
+        )?.[this.name]?.Keys;
+        pending = unprocessed ?? [];
+        // DynamoDB hands back what it could not read this time (throttling): ask again, slower.
+        if (pending.length > 0) {
+          if (attempt === 8) throw new StoreUnavailable("BatchGetItem");
+          await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        }
+      }
+    }
+    return keys.flatMap((key) => {
+      const item = found.get(`${key.pk}|${key.sk}`);
+      return item ? [item] : [];
+    });
+  }
+
+  /**
+   * All or nothing, in one round trip. A client request token makes every retry of it
+   * (ours after a conflict, the transport's after a lost answer) idempotent for ten minutes.
+   */
   async transact(ops: TransactOp[]): Promise<void> {
     const items = ops.map((op) => {
       if ("put" in op) {
@@ -168,18 +264,18 @@ export class Table {
         },
       };
     });
+    const token = randomUUID();
     // Transactions on an item that another write is touching are cancelled with
     // TransactionConflict: admin actions rarely meet one, but chunks finishing at once all
     // update their batch item. Retry with growing, jittered waits so they do not meet again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.send("TransactWriteItems", { TransactItems: items });
+        await this.send("TransactWriteItems", { TransactItems: items, ClientRequestToken: token });
         return;
       } catch (err) {
         const conflict =
-          err instanceof ConditionFailed
-            ? false
-            : cancellationReasons(err).includes("TransactionConflict");
+          err instanceof StoreUnavailable &&
+          cancellationReasons(err.cause).includes("TransactionConflict");
         if (!conflict || attempt === 8) throw err;
         const wait = 20 * 2 ** (attempt - 1) * (0.5 + Math.random());
         await new Promise((resolve) => setTimeout(resolve, wait));
@@ -194,18 +290,42 @@ export class Table {
   ) {
     Table.calls++;
     try {
-      return await this.transport.send(operation, input);
+      const out = await this.transport.send(
+        operation,
+        Table.measure ? { ...input, ReturnConsumedCapacity: "INDEXES" } : input,
+      );
+      if (Table.measure) count(this.label, operation, out.ConsumedCapacity);
+      return out;
     } catch (err) {
-      throw translate(err);
+      throw translate(err, operation);
     }
   }
 }
 
-function conditionParams(condition: string | undefined, expression: Expression | undefined) {
+const READS = new Set(["GetItem", "Query", "BatchGetItem"]);
+
+function count(label: string, operation: string, consumed: unknown): void {
+  const entries = (Array.isArray(consumed) ? consumed : [consumed]) as (
+    | { CapacityUnits?: number }
+    | undefined
+  )[];
+  const units = entries.reduce((sum, entry) => sum + (entry?.CapacityUnits ?? 0), 0);
+  const spent = (Table.capacity[label] ??= { read: 0, write: 0 });
+  if (READS.has(operation)) spent.read += units;
+  else spent.write += units;
+}
+
+function conditionParams(
+  condition: string | undefined,
+  expression: (Expression & { explainFailure?: boolean }) | undefined,
+) {
   return {
     ConditionExpression: condition,
     ExpressionAttributeNames: expression?.names,
     ExpressionAttributeValues: expression?.values ? marshalItem(expression.values) : undefined,
+    ...(condition && expression?.explainFailure
+      ? { ReturnValuesOnConditionCheckFailure: "ALL_OLD" }
+      : {}),
   };
 }
 
@@ -215,14 +335,45 @@ function cancellationReasons(err: unknown): string[] {
   return reasons.map((r) => r.Code ?? "None");
 }
 
-function translate(err: unknown): unknown {
-  const name = (err as Error | undefined)?.name;
-  if (name === "ConditionalCheckFailedException") return new ConditionFailed();
+/**
+ * DynamoDB's errors in the core's terms: a failed condition, an outage (after the
+ * transport's own retries: throttling, 5xx, a connection that failed or timed out), or, for
+ * anything else (a malformed request: a bug), the error as it is.
+ */
+function translate(err: unknown, operation: string): unknown {
+  const name = (err as Error | undefined)?.name ?? "";
+  if (name === "ConditionalCheckFailedException") {
+    const old = (err as { Item?: Record<string, AttributeValue> }).Item;
+    return new ConditionFailed([], old ? unmarshalItem(old) : undefined);
+  }
   if (name === "TransactionCanceledException") {
     const reasons = cancellationReasons(err);
     if (reasons.includes("ConditionalCheckFailed")) return new ConditionFailed(reasons);
+    if (
+      reasons.some(
+        (reason) => UNAVAILABLE.has(`${reason}Exception`) || reason === "TransactionConflict",
+      )
+    )
+      return new StoreUnavailable(operation, err);
   }
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (UNAVAILABLE.has(name) || (status !== undefined && status >= 500)) {
+    return new StoreUnavailable(operation, err);
+  }
+  // No answer at all: the connection failed or the attempt timed out.
+  if (isNetworkError(err)) return new StoreUnavailable(operation, err);
   return err;
+}
+
+function isNetworkError(err: unknown): boolean {
+  const { name, code } = (err ?? {}) as { name?: string; code?: string };
+  return (
+    name === "TimeoutError" ||
+    name === "AbortError" ||
+    name === "DynamoAttemptTimeout" ||
+    (typeof code === "string" &&
+      /^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)/.test(code))
+  );
 }
 
 export function marshalItem(item: Item): Record<string, AttributeValue> {

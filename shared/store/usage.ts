@@ -1,56 +1,57 @@
-import type { Table } from "./table";
+import { ConditionFailed, type Item, type Table } from "./table";
 
-/** One line of a user's usage log: a relayed call, or a top-up. */
+/**
+ * One line of a user's usage log: a relayed call, or a top-up. Every charge is written here
+ * exactly once, before the account moves (the line is the settlement's record: see
+ * billing/ledger.ts), so the lines sum to the account's used quota; the daily rollups and
+ * the keys' used quota are added up from these lines (billing/rollup.ts).
+ */
 export interface UsageLogEntry {
   type: "consume" | "topup";
-  /** Unix milliseconds. */
+  /** The line's identity in the user's log: the hold's id, or the top-up's reference id. */
+  id: string;
+  /** Unix milliseconds: when the call began (its hold was taken), or the top-up landed. */
   time: number;
+  userId: string;
   requestId: string;
   keyId?: string;
   keyName?: string;
+  /** The key had a limit of its own when the call was made (its allowance moved with the hold). */
+  keyLimited?: boolean;
   model?: string;
   endpoint?: string;
   promptTokens: number;
   completionTokens: number;
   /** Quota units charged (or added, for a top-up). */
   quota: number;
+  /** 1 when the call counts as a request (billed), 0 when it failed or never settled. */
+  requests: 0 | 1;
+  /** Units held for the call. */
+  held?: number;
+  /** What the upstream reported beyond the hold, which the hold capped (not charged). */
+  shortfall?: number;
   latencyMs?: number;
   /** HTTP status the client got. */
   status?: number;
-  /** How the call ended: completed, interrupted (upstream broke off), client_closed, failed. */
+  /**
+   * How the call ended: completed, interrupted (upstream broke off), client_closed, failed,
+   * or unsettled (it never settled — its process stopped — and the janitor released its hold).
+   */
   outcome?: string;
   stream?: boolean;
   channelId?: string;
   batchId?: string;
-  /** Top-ups: the bucket and who made it. */
+  /** Top-ups: the bucket, who made it, and the caller's reference. */
   bucket?: string;
   by?: string;
-}
-
-/** Per user, per UTC day, per model: counters moved by ADD, so dashboards never scan logs. */
-export interface DailyUsage {
-  date: string;
-  model: string;
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  quota: number;
+  reference?: string;
 }
 
 export const logPartition = (userId: string) => `USER#${userId}#LOG`;
-export const dailyPartition = (userId: string) => `USER#${userId}#DAY`;
 
-export function logItem(userId: string, entry: UsageLogEntry, retentionDays: number) {
-  return {
-    pk: logPartition(userId),
-    sk: `${new Date(entry.time).toISOString()}#${entry.requestId}`,
-    ttl: Math.floor(entry.time / 1000) + retentionDays * 86_400,
-    ...entry,
-  };
-}
-
-export function dailyKey(userId: string, time: number, model: string) {
-  return { pk: dailyPartition(userId), sk: `${utcDate(time)}#${model}` };
+/** A line's key: its time, then its id, so the log reads in time order. */
+export function logKey(userId: string, time: number, id: string) {
+  return { pk: logPartition(userId), sk: `${new Date(time).toISOString()}#${id}` };
 }
 
 export function utcDate(time: number): string {
@@ -63,9 +64,32 @@ export class UsageLog {
     private readonly retentionDays: number,
   ) {}
 
-  /** Adds a line outside of settlement (top-ups). */
-  async record(userId: string, entry: UsageLogEntry): Promise<void> {
-    await this.table.put(logItem(userId, entry, this.retentionDays));
+  /**
+   * Writes a line once: a second write of the same line (a retry after a lost answer, the
+   * janitor after a settlement that stopped half-way) leaves the first. Returns the line as
+   * stored, which is the earlier one when there was one.
+   */
+  async put(entry: UsageLogEntry): Promise<UsageLogEntry> {
+    try {
+      await this.table.put(
+        {
+          ...logKey(entry.userId, entry.time, entry.id),
+          ttl: Math.floor(entry.time / 1000) + this.retentionDays * 86_400,
+          ...entry,
+        },
+        { condition: "attribute_not_exists(pk)", explainFailure: true },
+      );
+      return entry;
+    } catch (err) {
+      if (!(err instanceof ConditionFailed) || !err.item) throw err;
+      return toEntry(err.item);
+    }
+  }
+
+  /** One line, read consistently. */
+  async get(userId: string, time: number, id: string): Promise<UsageLogEntry | undefined> {
+    const item = await this.table.get(logKey(userId, time, id), true);
+    return item && toEntry(item);
   }
 
   /** Newest first; `cursor` is the `next` of the previous page, absent on the last page. */
@@ -76,7 +100,7 @@ export class UsageLog {
   ): Promise<{ entries: UsageLogEntry[]; next?: string }> {
     // One more than asked tells whether another page exists (DynamoDB's own LastEvaluatedKey
     // is also set when a page ends exactly at the last item).
-    const page = await this.table.query<UsageLogEntry & { pk: string; sk: string; ttl: number }>({
+    const page = await this.table.query<Item & { sk: string }>({
       keyCondition: "pk = :pk",
       values: { ":pk": logPartition(userId) },
       ascending: false,
@@ -86,29 +110,15 @@ export class UsageLog {
     const items = page.items.slice(0, limit);
     const last = items.at(-1);
     return {
-      entries: items.map(({ pk: _pk, sk: _sk, ttl: _ttl, ...entry }) => entry),
+      entries: items.map(toEntry),
       next: page.items.length > limit && last ? encodeCursor(last.sk) : undefined,
     };
   }
+}
 
-  /** Daily rollups from `fromDate` (YYYY-MM-DD) on. */
-  async daily(userId: string, fromDate: string): Promise<DailyUsage[]> {
-    const items = await this.table.queryAll<DailyUsage & { pk: string; sk: string }>({
-      keyCondition: "pk = :pk AND sk >= :from",
-      values: { ":pk": dailyPartition(userId), ":from": fromDate },
-    });
-    return items.map(({ pk: _pk, sk, ...counters }) => {
-      const [date = "", ...model] = sk.split("#");
-      return {
-        date,
-        model: model.join("#"),
-        requests: counters.requests ?? 0,
-        promptTokens: counters.promptTokens ?? 0,
-        completionTokens: counters.completionTokens ?? 0,
-        quota: counters.quota ?? 0,
-      };
-    });
-  }
+function toEntry(item: Item): UsageLogEntry {
+  const { pk: _pk, sk: _sk, ttl: _ttl, ...entry } = item;
+  return entry as unknown as UsageLogEntry;
 }
 
 function encodeCursor(sk: string): string {

@@ -1,32 +1,24 @@
 import { hashSecret } from "../auth/secrets";
-import { type Bucket, balancesOf } from "../billing/balance";
-import { ConditionFailed, type Table } from "./table";
+import { type Account, Accounts, readAccount } from "./accounts";
+import type { Item, Table } from "./table";
 
 export type Role = "user" | "admin";
 export type UserStatus = "enabled" | "disabled";
 
-/**
- * A user and their balance in quota units ($1 = 500,000). The free, bonus and paid buckets
- * are derived from the *Base fields and usedQuota (see billing/balance.ts) so that spending
- * only ever touches two counters: `available` (what can still be held) and `usedQuota`.
- */
-export interface UserRecord {
+/** Who a user is. Their money lives in their account (store/accounts.ts), an item of its own. */
+export interface UserProfile {
   id: string;
   name: string;
   role: Role;
   group: string;
   status: UserStatus;
   createdAt: number;
-  /** Remaining free / bonus / paid quota at the moment usedQuota was usedAtBase. */
-  freeBase: number;
-  bonusBase: number;
-  paidBase: number;
-  usedAtBase: number;
-  /** Total remaining minus outstanding holds: the one counter a hold checks. */
-  available: number;
-  usedQuota: number;
-  requestCount: number;
   accessTokenHash?: string;
+}
+
+/** A user and their account, as read together. */
+export interface UserRecord extends UserProfile {
+  account: Account;
 }
 
 export const userKey = (id: string) => ({ pk: `USER#${id}`, sk: "PROFILE" });
@@ -35,12 +27,18 @@ export const accessTokenKey = (hash: string) => ({ pk: `ACCESS#${hash}`, sk: "AC
 export class Users {
   constructor(private readonly table: Table) {}
 
+  /** The profile and the account, in one query (they share a partition). */
   async get(id: string, consistent = false): Promise<UserRecord | undefined> {
-    return this.table.get<UserRecord>(userKey(id), consistent);
+    const { items } = await this.table.query<Item>({
+      keyCondition: "pk = :pk",
+      values: { ":pk": `USER#${id}` },
+      consistent,
+    });
+    return joinUser(items);
   }
 
-  /** Creates the user and, when given, the item that resolves their access token. */
-  async create(user: UserRecord, accessToken?: string): Promise<void> {
+  /** Creates the user, their empty account and, when given, the item that resolves their access token. */
+  async create(user: UserProfile, accessToken?: string): Promise<void> {
     const tokenHash = accessToken ? hashSecret(accessToken) : undefined;
     await this.table.transact([
       {
@@ -53,6 +51,7 @@ export class Users {
         },
         condition: "attribute_not_exists(pk)",
       },
+      { put: Accounts.create(user.id), condition: "attribute_not_exists(pk)" },
       ...(tokenHash
         ? [
             {
@@ -66,72 +65,54 @@ export class Users {
 
   /** Users by id, a page at a time (admin listing). */
   async list(limit: number, startKey?: Record<string, unknown>) {
-    return this.table.query<UserRecord>({
+    const page = await this.table.query<{ pk: string }>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
       values: { ":pk": "USERS" },
       limit,
       startKey,
     });
+    const items = await this.table.batchGet<Item>(
+      page.items.flatMap(({ pk }) => [
+        { pk, sk: "PROFILE" },
+        { pk, sk: "ACCOUNT" },
+      ]),
+    );
+    const users = page.items.flatMap(({ pk }) => {
+      const user = joinUser(items.filter((item) => item.pk === pk));
+      return user ? [user] : [];
+    });
+    return { items: users, lastKey: page.lastKey };
   }
 
   /** Sets plain profile fields (status, group, role, name). */
   async update(
     id: string,
-    fields: Partial<Pick<UserRecord, "status" | "group" | "role" | "name">>,
+    fields: Partial<Pick<UserProfile, "status" | "group" | "role" | "name">>,
   ): Promise<UserRecord> {
     const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
-    if (entries.length === 0) return (await this.get(id, true)) as UserRecord;
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets = entries.map(([field, value], i) => {
-      names[`#f${i}`] = field;
-      values[`:v${i}`] = value;
-      return `#f${i} = :v${i}`;
-    });
-    return (await this.table.update<UserRecord>(userKey(id), {
-      update: `SET ${sets.join(", ")}`,
-      condition: "attribute_exists(pk)",
-      names,
-      values,
-      returnValues: "ALL_NEW",
-    })) as UserRecord;
-  }
-
-  /**
-   * Adds quota to one bucket. The buckets are derived from usedQuota, so the top-up first
-   * re-bases them at the current usage; the write only lands if no charge moved usedQuota
-   * in between (optimistic concurrency), else it is recomputed.
-   */
-  async topUp(id: string, units: number, bucket: Bucket): Promise<UserRecord> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const user = await this.get(id, true);
-      if (!user) throw new ConditionFailed();
-      const balances = balancesOf(user);
-      balances[bucket] += units;
-      try {
-        return (await this.table.update<UserRecord>(userKey(id), {
-          update:
-            "SET freeBase = :free, bonusBase = :bonus, paidBase = :paid, usedAtBase = :used, available = available + :units",
-          condition: "usedQuota = :used",
-          values: {
-            ":free": balances.free,
-            ":bonus": balances.bonus,
-            ":paid": balances.paid,
-            ":used": user.usedQuota,
-            ":units": units,
-          },
-          returnValues: "ALL_NEW",
-        })) as UserRecord;
-      } catch (err) {
-        if (!(err instanceof ConditionFailed)) throw err;
-      }
+    if (entries.length > 0) {
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = {};
+      const sets = entries.map(([field, value], i) => {
+        names[`#f${i}`] = field;
+        values[`:v${i}`] = value;
+        return `#f${i} = :v${i}`;
+      });
+      await this.table.update(userKey(id), {
+        update: `SET ${sets.join(", ")}`,
+        condition: "attribute_exists(pk)",
+        names,
+        values,
+      });
     }
-    throw new Error(`could not top up user ${id}: too much concurrent spending`);
+    const user = await this.get(id, true);
+    if (!user) throw new Error(`user ${id} vanished`);
+    return user;
   }
 
   /** Replaces the user's access token; the old one stops working at once. */
-  async replaceAccessToken(user: UserRecord, token: string): Promise<void> {
+  async replaceAccessToken(user: UserProfile, token: string): Promise<void> {
     const hash = hashSecret(token);
     await this.table.transact([
       ...(user.accessTokenHash ? [{ delete: accessTokenKey(user.accessTokenHash) }] : []),
@@ -155,21 +136,26 @@ export class Users {
   }
 }
 
-export function newUserRecord(
-  fields: Pick<UserRecord, "id" | "name"> & Partial<UserRecord>,
-): UserRecord {
+/** A profile and its account, from the items of the user's partition. */
+function joinUser(items: Item[]): UserRecord | undefined {
+  const profile = items.find((item) => item.sk === "PROFILE");
+  if (!profile) return undefined;
+  const account = items.find((item) => item.sk === "ACCOUNT");
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...fields } = profile;
+  return {
+    ...(fields as unknown as UserProfile),
+    account: readAccount(account ?? {}),
+  };
+}
+
+export function newUserProfile(
+  fields: Pick<UserProfile, "id" | "name"> & Partial<UserProfile>,
+): UserProfile {
   return {
     role: "user",
     group: "default",
     status: "enabled",
     createdAt: Math.floor(Date.now() / 1000),
-    freeBase: 0,
-    bonusBase: 0,
-    paidBase: 0,
-    usedAtBase: 0,
-    available: 0,
-    usedQuota: 0,
-    requestCount: 0,
     ...fields,
   };
 }

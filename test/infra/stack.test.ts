@@ -15,6 +15,7 @@ import {
   LIFECYCLE_EXPIRATION_DAYS,
   RESOURCE_ENV,
   TABLE,
+  USAGE_ROLLUP,
 } from "../../shared/config/resources";
 
 // Synthesised once for the whole file (bundling the functions takes a few seconds), with the
@@ -39,6 +40,7 @@ function logicalId(construct: IConstruct): string {
 
 const ids = {
   table: logicalId(stack.store.table),
+  logTable: logicalId(stack.store.logTable),
   bucket: logicalId(stack.files.bucket),
   queue: logicalId(stack.batch.queue),
   deadLetterQueue: logicalId(stack.batch.deadLetterQueue),
@@ -47,14 +49,17 @@ const ids = {
   url: logicalId(stack.api.url),
   janitor: logicalId(stack.janitor.function),
   janitorRule: logicalId(stack.janitor.rule),
+  rollup: logicalId(stack.rollup.function),
 };
 
-/** [name, logical ID] of every function, for assertions they must all pass. */
+/** [name, logical ID] of the functions that run sluice's requests and batches. */
 const FUNCTIONS = [
   ["api", ids.api],
   ["worker", ids.worker],
   ["janitor", ids.janitor],
 ] as const;
+/** And every function, the usage rollups included. */
+const ALL_FUNCTIONS = [...FUNCTIONS, ["usage rollup", ids.rollup]] as const;
 
 const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
 const under = (id: string, suffix: string) => ({ "Fn::Join": ["", [arnOf(id), suffix]] });
@@ -125,8 +130,13 @@ const OBJECT_ACTIONS = [
 const CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"];
 
 describe("store", () => {
-  it("is the only table", () => {
-    template.resourceCountIs("AWS::DynamoDB::Table", 1);
+  it("is the table and the usage log's table, nothing more", () => {
+    template.resourceCountIs("AWS::DynamoDB::Table", 2);
+    expect(properties(ids.logTable).KeySchema).toEqual([
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ]);
+    expect(properties(ids.logTable).GlobalSecondaryIndexes).toBeUndefined();
   });
 
   it("keys items by string pk/sk", () => {
@@ -147,30 +157,53 @@ describe("store", () => {
     );
   });
 
-  it("has the gsi1 index projecting all attributes", () => {
-    expect(properties(ids.table).GlobalSecondaryIndexes).toEqual([
-      {
-        IndexName: TABLE.gsi1.name,
+  it("has its indexes projecting keys only, so balance writes never write an index", () => {
+    expect(properties(ids.table).GlobalSecondaryIndexes).toEqual(
+      [TABLE.gsi1, TABLE.holdsIndex].map((index) => ({
+        IndexName: index.name,
         KeySchema: [
-          { AttributeName: TABLE.gsi1.partitionKey, KeyType: "HASH" },
-          { AttributeName: TABLE.gsi1.sortKey, KeyType: "RANGE" },
+          { AttributeName: index.partitionKey, KeyType: "HASH" },
+          { AttributeName: index.sortKey, KeyType: "RANGE" },
         ],
-        Projection: { ProjectionType: "ALL" },
-      },
-    ]);
+        Projection: { ProjectionType: "KEYS_ONLY" },
+      })),
+    );
   });
 
-  it("expires items through the ttl attribute", () => {
-    expect(properties(ids.table).TimeToLiveSpecification).toEqual({
+  it("streams new log lines (and only them) to the usage rollups, lines of calls only", () => {
+    expect(properties(ids.table).StreamSpecification).toBeUndefined();
+    expect(properties(ids.logTable).StreamSpecification).toEqual({ StreamViewType: "NEW_IMAGE" });
+    const mappings = template.findResources("AWS::Lambda::EventSourceMapping", {
+      Properties: { FunctionName: { Ref: ids.rollup } },
+    });
+    expect(Object.values(mappings)).toHaveLength(1);
+    const mapping = Object.values(mappings)[0]?.Properties as Json;
+    expect(mapping).toMatchObject({
+      EventSourceArn: { "Fn::GetAtt": [ids.logTable, "StreamArn"] },
+      StartingPosition: "TRIM_HORIZON",
+      BatchSize: USAGE_ROLLUP.batchSize,
+      MaximumBatchingWindowInSeconds: USAGE_ROLLUP.maxBatchingWindowSeconds,
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(USAGE_ROLLUP.filter) }] },
+    });
+  });
+
+  it.each([
+    ["table", () => ids.table],
+    ["log table", () => ids.logTable],
+  ])("expires the %s's items through the ttl attribute", (_, id) => {
+    expect(properties(id()).TimeToLiveSpecification).toEqual({
       AttributeName: "ttl",
       Enabled: true,
     });
   });
 
-  it("bills on demand, keeps point-in-time backups and survives stack deletion", () => {
-    const table = resource(ids.table);
-    expect(properties(ids.table).BillingMode).toBe("PAY_PER_REQUEST");
-    expect(properties(ids.table).PointInTimeRecoverySpecification).toEqual({
+  it.each([
+    ["table", () => ids.table],
+    ["log table", () => ids.logTable],
+  ])("bills the %s on demand, keeps point-in-time backups and survives stack deletion", (_, id) => {
+    const table = resource(id());
+    expect(properties(id()).BillingMode).toBe("PAY_PER_REQUEST");
+    expect(properties(id()).PointInTimeRecoverySpecification).toEqual({
       PointInTimeRecoveryEnabled: true,
     });
     expect(table.DeletionPolicy).toBe("Retain");
@@ -276,7 +309,10 @@ describe("batch pipeline", () => {
   });
 
   it("feeds the worker from the queue, reporting item failures, with capped concurrency", () => {
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    const worker = template.findResources("AWS::Lambda::EventSourceMapping", {
+      Properties: { FunctionName: { Ref: ids.worker } },
+    });
+    expect(Object.keys(worker)).toHaveLength(1);
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: arnOf(ids.queue),
       FunctionName: { Ref: ids.worker },
@@ -288,10 +324,10 @@ describe("batch pipeline", () => {
 });
 
 describe("functions", () => {
-  it("are the API, the worker and the janitor, and nothing CDK adds", () => {
-    template.resourceCountIs("AWS::Lambda::Function", FUNCTIONS.length);
+  it("are the API, the worker, the janitor and the usage rollups, and nothing CDK adds", () => {
+    template.resourceCountIs("AWS::Lambda::Function", ALL_FUNCTIONS.length);
     expect(Object.keys(template.findResources("AWS::Lambda::Function")).sort()).toEqual(
-      FUNCTIONS.map(([, id]) => id).sort(),
+      ALL_FUNCTIONS.map(([, id]) => id).sort(),
     );
   });
 
@@ -302,13 +338,14 @@ describe("functions", () => {
     expect(fn.Handler).toBe("index.handler");
     expect((fn.Environment as { Variables: Json }).Variables).toEqual({
       [RESOURCE_ENV.table]: { Ref: ids.table },
+      [RESOURCE_ENV.logTable]: { Ref: ids.logTable },
       [RESOURCE_ENV.bucket]: { Ref: ids.bucket },
       [RESOURCE_ENV.queueUrl]: { Ref: ids.queue },
       NODE_OPTIONS: "--enable-source-maps",
     });
   });
 
-  it.each(FUNCTIONS)("%s is bundled locally into minified ESM with a require shim", (_, id) => {
+  it.each(ALL_FUNCTIONS)("%s is bundled locally into minified ESM with a require shim", (_, id) => {
     const code = properties(id).Code as { S3Key: string };
     const assetDir = join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
     const bundle = readFileSync(join(assetDir, "index.mjs"), "utf8");
@@ -372,7 +409,13 @@ describe("function URL", () => {
         AllowOrigins: ["*"],
         AllowMethods: ["*"],
         AllowHeaders: ["*"],
-        ExposeHeaders: ["x-request-id", "server-timing", "x-should-retry", "retry-after"],
+        ExposeHeaders: [
+          "x-request-id",
+          "server-timing",
+          "x-should-retry",
+          "retry-after",
+          "x-sluice-max-tokens",
+        ],
         MaxAge: 3600,
       },
     });
@@ -422,6 +465,7 @@ describe("permissions", () => {
       const statements = roleStatements(id);
       for (const action of TABLE_ITEM_ACTIONS) {
         expect(allows(statements, action, arnOf(ids.table)), action).toBe(true);
+        expect(allows(statements, action, arnOf(ids.logTable)), action).toBe(true);
       }
       expect(allows(statements, "dynamodb:Query", under(ids.table, "/index/*"))).toBe(true);
       // Data access only: no table administration.
@@ -444,8 +488,21 @@ describe("permissions", () => {
     expect(allows(statements, "s3:PutObjectAcl")).toBe(false);
   });
 
-  it.each(FUNCTIONS)("grants the %s nothing on every resource", (_, id) => {
+  it("lets the usage rollups update items and read the stream, nothing more on the table", () => {
+    const rollup = roleStatements(ids.rollup);
+    expect(allows(rollup, "dynamodb:UpdateItem", arnOf(ids.table))).toBe(true);
+    for (const action of ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"])
+      expect(allows(rollup, action), action).toBe(false);
+    expect(allows(rollup, "dynamodb:GetRecords")).toBe(true);
+    expect(properties(ids.rollup).Environment).toEqual({
+      Variables: { [RESOURCE_ENV.table]: { Ref: ids.table }, NODE_OPTIONS: "--enable-source-maps" },
+    });
+  });
+
+  it.each(ALL_FUNCTIONS)("grants the %s nothing on every resource", (_, id) => {
     for (const statement of roleStatements(id)) {
+      // Listing a table's streams is the one action IAM cannot scope to a resource.
+      if (asArray(statement.Action).every((action) => action === "dynamodb:ListStreams")) continue;
       expect(asArray(statement.Resource)).not.toContain("*");
     }
   });
@@ -455,6 +512,7 @@ describe("outputs", () => {
   it("publishes the function URL, table name, bucket name and queue URL", () => {
     template.hasOutput("FunctionUrl", { Value: { "Fn::GetAtt": [ids.url, "FunctionUrl"] } });
     template.hasOutput("TableName", { Value: { Ref: ids.table } });
+    template.hasOutput("LogTableName", { Value: { Ref: ids.logTable } });
     template.hasOutput("BucketName", { Value: { Ref: ids.bucket } });
     template.hasOutput("BatchQueueUrl", { Value: { Ref: ids.queue } });
   });

@@ -11,12 +11,14 @@ import {
   eventually,
   type Json,
   openai,
+  settledAccount,
   sluice,
   sluiceTable,
   type TestUser,
 } from "./support";
 
-const PRICE = { input: 10, output: 30 };
+/** An admin's discount for this model's batch lines (the default is none). */
+const PRICE = { input: 10, output: 30, batch_discount: 0.5 };
 let upstream: UpstreamFixture;
 let model: string;
 let user: TestUser & { secret: string };
@@ -144,7 +146,8 @@ describe("a batch, end to end with the official client", () => {
     const usage = (done as unknown as { usage: Json }).usage;
     expect(usage.total_tokens).toBe(usage.input_tokens + usage.output_tokens);
 
-    // Billed once per line at half price, and the charges show in the log and /api/user/stat.
+    // Billed once per line at the model's batch discount (half), and the charges show in the
+    // log and /api/user/stat.
     const logs = await eventually(
       async () =>
         (await api(user.accessToken, "GET", "/api/log/self?size=200")).body.data.filter(
@@ -161,6 +164,42 @@ describe("a batch, end to end with the official client", () => {
     expect(stat.user.used_quota).toBeGreaterThanOrEqual(
       logs.reduce((sum: number, l: Json) => sum + l.quota, 0),
     );
+  });
+
+  it("bills batch lines at full price unless the admin sets a discount", async () => {
+    const plain = await createFixtureChannel({ price: { input: 10, output: 30 } });
+    try {
+      const batch = await startChatBatch([
+        requestLine("a", "hi", plain.model),
+        requestLine("b", "hello", plain.model),
+      ]);
+      expect((await waitFor(batch.id, ["completed", "failed"])).status).toBe("completed");
+      const logs = await eventually(
+        async () =>
+          (await api(user.accessToken, "GET", "/api/log/self?size=200")).body.data.filter(
+            (l: Json) => l.batch_id === batch.id,
+          ),
+        (entries: Json[]) => entries.length >= 2,
+      );
+      for (const entry of logs) {
+        const fullPrice = entry.prompt_tokens * 10 + entry.completion_tokens * 30; // µ$
+        expect(entry.quota).toBe(Math.ceil(fullPrice / 2));
+      }
+    } finally {
+      await plain.upstream.close();
+    }
+  });
+
+  it("refuses a batch its owner cannot pay one line of, before storing anything", async () => {
+    const broke = await createUserWithKey({ paidUsd: 0 });
+    const brokeClient = openai(broke.secret);
+    const lines = Array.from({ length: 1_000 }, (_, i) => requestLine(`r-${i}`, "hi"));
+    const before = upstream.requests.length;
+    const error = await startChatBatch(lines, brokeClient).catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(429);
+    expect((error as APIError).code).toBe("insufficient_quota");
+    expect((await brokeClient.batches.list()).data).toEqual([]);
+    expect(upstream.requests.length).toBe(before);
   });
 
   it("runs /v1/completions and /v1/embeddings batches as well", async () => {
@@ -500,6 +539,7 @@ describe("at-least-once delivery", () => {
       (l: Json) => l.batch_id === batch.id,
     );
     expect(logs).toHaveLength(10);
+    await settledAccount(own.id);
     const self = (await api(own.accessToken, "GET", "/api/user/self")).body.data;
     expect(self.used_quota).toBe(logs.reduce((sum: number, l: Json) => sum + l.quota, 0));
   });

@@ -1,16 +1,24 @@
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gate, lastRequestBody, type UpstreamFixture, uniqueModel } from "../fixtures/upstream";
-import { admin, createFixtureChannel, createUserWithKey, openai, sluice } from "./support";
+import {
+  admin,
+  createFixtureChannel,
+  createUserWithKey,
+  type Json,
+  openai,
+  sluice,
+} from "./support";
 
 let upstream: UpstreamFixture;
 let model: string;
 let client: OpenAI;
+let key: string;
 
 beforeAll(async () => {
   ({ upstream, model } = await createFixtureChannel());
-  const { secret } = await createUserWithKey();
-  client = openai(secret);
+  key = (await createUserWithKey()).secret;
+  client = openai(key);
 });
 
 afterAll(() => upstream.close());
@@ -225,6 +233,41 @@ describe("errors", () => {
       expect((error as APIError).param).toBe(field);
       expect((error as APIError).code).toBe("invalid_value");
     }
+  });
+
+  it("refuses billing fields of the wrong type, naming the field, before holding any quota", async () => {
+    const before = upstream.requests.length;
+    for (const [field, value] of [
+      ["stream", "true"],
+      ["n", "2"],
+      ["max_tokens", "100"],
+      ["max_completion_tokens", true],
+      ["stream_options", "include_usage"],
+    ] as const) {
+      const response = await fetch(`${sluice.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model,
+          messages: [{ role: "user", content: "hi" }],
+          [field]: value,
+        }),
+      });
+      expect(response.status, field).toBe(400);
+      const { error } = (await response.json()) as Json;
+      expect(error).toMatchObject({
+        param: field,
+        code: "invalid_type",
+        type: "invalid_request_error",
+      });
+    }
+    // An answer longer than any model writes is a mistake, not a hold of 10^11 tokens.
+    const huge = await client.chat.completions
+      .create({ model, messages: [{ role: "user", content: "hi" }], max_tokens: 1e11 })
+      .catch((err: unknown) => err);
+    expect((huge as APIError).status).toBe(400);
+    expect((huge as APIError).param).toBe("max_tokens");
+    expect(upstream.requests.length).toBe(before);
   });
 
   it("passes the upstream's complaint about the request through with its status", async () => {

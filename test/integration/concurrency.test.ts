@@ -2,8 +2,8 @@ import type OpenAI from "openai";
 import type { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { costInUnits } from "../../shared/billing/cost";
-import { TOKENS_PER_MESSAGE, upperTokenEstimate } from "../../shared/billing/tokens";
-import { userKey } from "../../shared/store/users";
+import { chatPromptBound, imageFormulaFor } from "../../shared/billing/prompt-bound";
+import { accountKey } from "../../shared/store/accounts";
 import type { UpstreamFixture } from "../fixtures/upstream";
 import {
   api,
@@ -12,6 +12,8 @@ import {
   eventually,
   type Json,
   openai,
+  settledAccount,
+  sluice,
   sluiceTable,
 } from "./support";
 
@@ -27,12 +29,15 @@ beforeAll(async () => {
 });
 afterAll(() => upstream.close());
 
-/** What sluice holds per call: its prompt estimate plus max_tokens, at the model's price. */
+/** What sluice holds per call: its prompt's upper bound plus max_tokens, at the model's price. */
 const holdPerCall = () =>
   costInUnits(
     PRICE,
     {
-      promptTokens: upperTokenEstimate(`${CONTENT}\n`) + TOKENS_PER_MESSAGE * 2,
+      promptTokens: chatPromptBound(
+        { model, messages: [{ role: "user", content: CONTENT }], max_tokens: MAX_TOKENS },
+        imageFormulaFor(model),
+      ),
       completionTokens: MAX_TOKENS,
     },
     [1],
@@ -100,17 +105,19 @@ describe("quota under concurrency", () => {
     );
     expect(consumed.length).toBe(accepted);
     expect(new Set(consumed.map((line) => line.request_id)).size).toBe(accepted);
+    await settledAccount(user.id);
 
     const me = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
     const charged = consumed.reduce((sum, line) => sum + line.quota, 0);
     expect(me.used_quota).toBe(charged);
     expect(me.total_quota).toBe(balance - charged);
     expect(me.request_count).toBe(accepted);
-    expect(me.total_quota).toBeGreaterThanOrEqual(-hold);
+    // A call never costs more than its hold, so the balance never goes below zero.
+    expect(me.total_quota).toBeGreaterThanOrEqual(0);
 
     // No hold is left behind: what can be held again is exactly what remains.
-    const item = await sluiceTable().get<{ available: number }>(userKey(user.id), true);
-    expect(item?.available).toBe(me.total_quota);
+    const item = await sluiceTable().get<{ av: number }>(accountKey(user.id), true);
+    expect(item?.av).toBe(me.total_quota);
 
     // Spend what refunds left over; once refused, a caller without quota costs no upstream call.
     const call = () => chat(client);
@@ -151,7 +158,42 @@ describe("a limited key under concurrency", () => {
     // Exact: what the key spent is what its user was charged, and it never went below zero
     // by more than one hold.
     expect(key.used_quota).toBe(me.used_quota);
-    expect(key.remain_quota).toBeGreaterThanOrEqual(-hold);
+    expect(key.remain_quota).toBeGreaterThanOrEqual(0);
     expect(me.request_count).toBe(accepted);
+  });
+});
+
+describe("top-ups under concurrency", () => {
+  it("lands 50 top-ups at once into mixed buckets while calls spend: every bucket exact", async () => {
+    // Free covers all the spending, so where each unit goes is known whatever the order.
+    const user = await createUserWithKey({ freeUsd: 1, paidUsd: 0 });
+    const client = openai(user.secret);
+    const buckets = ["free", "bonus", "paid"] as const;
+    const topUps = Array.from({ length: 50 }, (_, i) =>
+      api(sluice.adminToken, "POST", `/api/user/${user.id}/topup`, {
+        quota: 1_000 + i,
+        bucket: buckets[i % 3],
+      }),
+    );
+    const calls = Array.from({ length: 20 }, () => chat(client));
+    const answers = await Promise.all(topUps);
+    await Promise.all(calls);
+    for (const answer of answers) expect(answer.status).toBe(200);
+
+    const granted = { free: 500_000, bonus: 0, paid: 0 };
+    for (let i = 0; i < 50; i++) granted[buckets[i % 3] as keyof typeof granted] += 1_000 + i;
+    const me = await eventually(
+      async () => (await api(user.accessToken, "GET", "/api/user/self")).body.data as Json,
+      (self) => self.request_count === 20,
+    );
+    expect(me.bonus_quota).toBe(granted.bonus);
+    expect(me.paid_quota).toBe(granted.paid);
+    expect(me.free_quota).toBe(granted.free - me.used_quota);
+    expect(me.total_quota).toBe(granted.free + granted.bonus + granted.paid - me.used_quota);
+    const item = await sluiceTable().get<{ av: number }>(accountKey(user.id), true);
+    expect(item?.av).toBe(me.total_quota);
+    // Each top-up is a line in the user's log.
+    const lines = (await api(user.accessToken, "GET", "/api/log/self?size=200")).body.data;
+    expect(lines.filter((line: Json) => line.type === "topup")).toHaveLength(51);
   });
 });

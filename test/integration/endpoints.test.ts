@@ -1,6 +1,7 @@
 import OpenAI, { type APIError, toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSsml, wavFile } from "../../infra/local/demo-upstream";
+import { oggOpus, wav } from "../fixtures/audio-files";
 import { lastRequestBody, type UpstreamFixture, uniqueModel } from "../fixtures/upstream";
 import {
   admin,
@@ -24,6 +25,10 @@ const models = {
   embedding: uniqueModel("embedding"),
   image: uniqueModel("image"),
   whisper: uniqueModel("whisper"),
+  /** Reports no duration: billed from the file. */
+  plainStt: uniqueModel("stt"),
+  /** Reports token usage, as gpt-4o-transcribe does. */
+  tokenStt: uniqueModel("gpt-4o-transcribe"),
   tts: uniqueModel("tts"),
   moderation: uniqueModel("moderation"),
   edit: uniqueModel("edit"),
@@ -43,6 +48,8 @@ beforeAll(async () => {
       },
     },
     [models.whisper]: { stt_per_minute: 0.006 },
+    [models.plainStt]: { stt_per_minute: 0.006 },
+    [models.tokenStt]: { input: 6, output: 10 },
     [models.tts]: { tts_per_million_chars: 15 },
     [models.moderation]: { free: true },
   });
@@ -268,6 +275,29 @@ describe("POST /v1/audio/transcriptions and /translations", () => {
     const [line] = await logsFor(models.whisper);
     // 90 s at $0.006/min = $0.009 = 4,500 units.
     expect(line).toMatchObject({ quota: 4_500, endpoint: "/v1/audio/transcriptions" });
+  });
+
+  it("bills what the caller cannot forge when the upstream reports no duration", async () => {
+    // 150 s of 16 kHz 16-bit mono whose byte-rate field claims 2 GB a second, and 150 s of
+    // Opus at 6 kbit/s: both are billed 150 s ($0.015 = 7,500 units), not their bytes' worth.
+    const files = [
+      toFile(Buffer.from(wav({ seconds: 150, byteRate: 0x7fffffff })), "forged.wav"),
+      toFile(Buffer.from(oggOpus(150, 6)), "speech.ogg"),
+    ];
+    for (const [i, upload] of files.entries()) {
+      await client.audio.transcriptions.create({ file: await upload, model: models.plainStt });
+      const lines = await logsFor(models.plainStt, i + 1);
+      expect(lines[0]?.quota).toBeGreaterThanOrEqual(7_500);
+      expect(lines[0]?.quota).toBeLessThanOrEqual(7_600);
+    }
+  });
+
+  it("prices gpt-4o-transcribe-style models by the tokens they report", async () => {
+    await client.audio.transcriptions.create({ file: await file(), model: models.tokenStt });
+    const [line] = await logsFor(models.tokenStt);
+    // 90 s at the demo's 1,000 audio tokens a minute, and the transcript's words.
+    expect(line).toMatchObject({ prompt_tokens: 1_500, completion_tokens: 4 });
+    expect(line?.quota).toBe(Math.ceil((1_500 * 6 + 4 * 10) / 2));
   });
 
   it("answers the text formats as plain text, not JSON", async () => {

@@ -10,6 +10,7 @@ import {
   type Json,
   openai,
   setPrices,
+  settledAccount,
   sluice,
 } from "./support";
 
@@ -72,6 +73,7 @@ describe("fail-over between channels", () => {
           (l: Json) => l.type === "consume",
         );
         expect(again).toHaveLength(1);
+        await settledAccount(user.id);
         const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
         expect(self.used_quota).toBe(lines[0].quota);
         expect(self.request_count).toBe(1);

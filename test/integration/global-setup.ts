@@ -13,6 +13,7 @@ export interface SluiceUnderTest {
   dynamoEndpoint: string;
   awsEndpoint: string;
   tableName: string;
+  logTableName: string;
   bucketName: string;
   queueUrl: string;
   deadLetterQueueUrl: string;
@@ -52,6 +53,7 @@ export default async function setup(project: TestProject) {
     dynamoEndpoint: stack.dynamoEndpoint,
     awsEndpoint: stack.awsEndpoint,
     tableName: stack.resources.tableName,
+    logTableName: stack.resources.logTableName,
     bucketName: stack.resources.bucketName,
     queueUrl: stack.resources.queueUrl,
     deadLetterQueueUrl: stack.resources.deadLetterQueueUrl,

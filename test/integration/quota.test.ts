@@ -1,7 +1,9 @@
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { costInUnits } from "../../shared/billing/cost";
+import { chatPromptBound, imageFormulaFor } from "../../shared/billing/prompt-bound";
 import { countTokens } from "../../shared/billing/tokens";
-import { gate, type UpstreamFixture } from "../fixtures/upstream";
+import { gate, lastRequestBody, type UpstreamFixture } from "../fixtures/upstream";
 import {
   api,
   createFixtureChannel,
@@ -12,6 +14,7 @@ import {
   eventually,
   type Json,
   openai,
+  settledAccount,
 } from "./support";
 
 // $10 / $30 per 1M tokens: the fixture's 5 prompt + 9 completion tokens cost exactly
@@ -37,11 +40,22 @@ async function logs(token: string) {
   return (await api(token, "GET", "/api/log/self?size=100")).body.data as Record<string, Json>[];
 }
 
-async function settledLogs(token: string, count: number) {
+/** A key once the rollups have added its calls up (they follow the log lines). */
+async function keyWhenRolledUp(token: string, keyId: string) {
   return eventually(
+    async () => (await api(token, "GET", `/api/token/${keyId}`)).body.data as Json,
+    (key) => key.used_quota > 0,
+  );
+}
+
+/** The log once `count` calls are in it, and the account once every hold is settled. */
+async function settledLogs(token: string, count: number) {
+  const lines = await eventually(
     () => logs(token),
     (entries) => entries.filter((e) => e.type === "consume").length >= count,
   );
+  await settledAccount((await self(token)).id);
+  return lines;
 }
 
 describe("holds and settlement", () => {
@@ -96,23 +110,91 @@ describe("holds and settlement", () => {
     expect((await self(user.accessToken)).total_quota).toBe(50);
   });
 
-  it("holds the most a call can cost: max_tokens, or the model's default allowance", async () => {
-    // 2,000 units = $0.004: enough for the real 160-unit cost, but not for 4,096 default
-    // output tokens at $30/1M (≈ 61,000 units), so the call needs an explicit max_tokens.
+  it("lowers max_tokens to what the balance covers, says so, and refuses below a useful answer", async () => {
+    // 2,000 units = $0.004: enough for the real 160-unit cost, not for the model's default
+    // 4,096 output tokens at $30/1M (≈ 61,000 units): the answer is bounded to what it covers.
     const user = await createUserWithKey({ paidUsd: 0.004 });
     const client = openai(user.secret);
-    const refused = await client.chat.completions
+    const { data, response } = await client.chat.completions
       .create({ model, messages: hello })
-      .catch((e: APIError) => e);
-    expect((refused as APIError).status).toBe(429);
-    const accepted = await client.chat.completions.create({
-      model,
-      messages: hello,
-      max_tokens: 20,
-    });
-    expect(accepted.choices[0]?.finish_reason).toBe("stop");
+      .withResponse();
+    expect(data.choices[0]?.finish_reason).toBe("stop");
+    const lowered = Number(response.headers.get("x-sluice-max-tokens"));
+    expect(lastRequestBody(upstream).max_tokens).toBe(lowered);
+    const prompt = chatPromptBound({ model, messages: hello }, imageFormulaFor(model));
+    const cost = (tokens: number) =>
+      costInUnits(PRICE, { promptTokens: prompt, completionTokens: tokens }, [1]);
+    expect(cost(lowered)).toBeLessThanOrEqual(2_000);
+    expect(cost(lowered + 1)).toBeGreaterThan(2_000);
     await settledLogs(user.accessToken, 1);
     expect((await self(user.accessToken)).total_quota).toBe(2_000 - PLAIN_COST);
+
+    // A max_tokens the balance covers goes to the upstream as it is, and says nothing.
+    const asked = await client.chat.completions
+      .create({ model, messages: hello, max_tokens: 20 })
+      .withResponse();
+    expect(asked.response.headers.get("x-sluice-max-tokens")).toBeNull();
+    expect(lastRequestBody(upstream).max_tokens).toBe(20);
+
+    // Not even a useful answer (16 tokens) is covered: refused, and the upstream never asked.
+    const broke = await createUserWithKey({ paidUsd: 0.00002 }); // 10 units
+    const before = upstream.requests.length;
+    const refused = await openai(broke.secret)
+      .chat.completions.create({ model, messages: hello })
+      .catch((e: APIError) => e);
+    expect((refused as APIError).status).toBe(429);
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it("caps the bill at the hold: ten calls with 1 MB schemas leave a $0.01 balance at zero or more", async () => {
+    const user = await createUserWithKey({ paidUsd: 0.01 });
+    const client = openai(user.secret);
+    const schema = {
+      type: "object",
+      properties: Object.fromEntries(
+        Array.from({ length: 20_000 }, (_, i) => [
+          `field_${i}`,
+          { type: "string", description: "x".repeat(20) },
+        ]),
+      ),
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () =>
+        client.chat.completions.create({
+          model,
+          messages: hello,
+          response_format: { type: "json_schema", json_schema: { name: "big", schema } },
+        }),
+      ),
+    );
+    // Its schema alone (over 1 MB, a token a byte at most) costs more than the balance.
+    for (const result of results) {
+      expect(result.status).toBe("rejected");
+      expect(((result as PromiseRejectedResult).reason as APIError).code).toBe(
+        "insufficient_quota",
+      );
+    }
+    const me = await self(user.accessToken);
+    expect(me.total_quota).toBe(5_000);
+    expect(me.used_quota).toBe(0);
+  });
+
+  it("charges the hold, never more, when an upstream reports more than it could have used", async () => {
+    const user = await createUserWithKey({ paidUsd: 1 });
+    // The fixture claims a million completion tokens for an answer bounded to 20.
+    upstream.enqueue({ usage: { prompt_tokens: 5, completion_tokens: 1_000_000 } });
+    await openai(user.secret).chat.completions.create({ model, messages: hello, max_tokens: 20 });
+    const [entry] = await settledLogs(user.accessToken, 1);
+    const prompt = chatPromptBound(
+      { model, messages: hello, max_tokens: 20 },
+      imageFormulaFor(model),
+    );
+    const hold = costInUnits(PRICE, { promptTokens: prompt, completionTokens: 20 }, [1]);
+    expect(entry?.quota).toBe(hold);
+    expect(entry?.shortfall).toBe(
+      costInUnits(PRICE, { promptTokens: 5, completionTokens: 1_000_000 }, [1]) - hold,
+    );
+    expect((await self(user.accessToken)).used_quota).toBe(hold);
   });
 
   it("gives the whole hold back when the upstream fails, and logs the failure at no charge", async () => {
@@ -249,13 +331,20 @@ describe("key limits", () => {
     const client = openai(key.secret);
     await client.chat.completions.create({ model, messages: hello, max_tokens: 20 });
     await settledLogs(user.accessToken, 1);
-    const after = (await api(user.accessToken, "GET", `/api/token/${key.id}`)).body.data;
+    // used_quota is added up from the log off the request path; remain_quota moved at once.
+    const after = await keyWhenRolledUp(user.accessToken, key.id);
     expect(after).toMatchObject({
       remain_quota: 1_000 - PLAIN_COST,
       used_quota: PLAIN_COST,
       unlimited_quota: false,
     });
-    // The key cannot cover a default output allowance of 4,096 tokens.
+    // The key cannot cover a default output allowance of 4,096 tokens: the answer is
+    // bounded to what the key covers.
+    const lowered = await client.chat.completions.create({ model, messages: hello }).withResponse();
+    expect(Number(lowered.response.headers.get("x-sluice-max-tokens"))).toBeGreaterThan(0);
+    await settledLogs(user.accessToken, 2);
+    // With too little left for a useful answer, the key refuses the call.
+    await api(user.accessToken, "PUT", `/api/token/${key.id}`, { remain_quota: 100 });
     const error = await client.chat.completions
       .create({ model, messages: hello })
       .catch((e: APIError) => e);
@@ -281,7 +370,7 @@ describe("key limits", () => {
     resume.open();
     while (!(await chunks.next()).done);
     const [entry] = await settledLogs(user.accessToken, 1);
-    const after = (await api(user.accessToken, "GET", `/api/token/${key.id}`)).body.data;
+    const after = await keyWhenRolledUp(user.accessToken, key.id);
     // The call in flight counts against the new allowance; its unspent hold does not add to it.
     const cost = entry?.quota as number;
     expect(after).toMatchObject({ remain_quota: 50_000 - cost, used_quota: cost });
@@ -311,7 +400,7 @@ describe("key limits", () => {
     const user = await createUserWithKey();
     await openai(user.secret).chat.completions.create({ model, messages: hello });
     await settledLogs(user.accessToken, 1);
-    const key = (await api(user.accessToken, "GET", `/api/token/${user.keyId}`)).body.data;
+    const key = await keyWhenRolledUp(user.accessToken, user.keyId);
     expect(key).toMatchObject({
       unlimited_quota: true,
       remain_quota: -PLAIN_COST,

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { inject } from "vitest";
+import { accountKey } from "../../shared/store/accounts";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
 import { startUpstreamFixture, type UpstreamFixture } from "../fixtures/upstream";
@@ -179,19 +180,41 @@ export async function eventually<T>(
   }
 }
 
-let table: Table | undefined;
+const tables = new Map<string, Table>();
 
 /** sluice's table, opened from the test process (DynamoDB Local, real SDK client). */
-export function sluiceTable(): Table {
-  table ??= new Table(
-    sdkTransport(
-      new DynamoDBClient({
-        endpoint: sluice.dynamoEndpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "local", secretAccessKey: "local" },
-      }),
-    ),
-    sluice.tableName,
-  );
+export function sluiceTable(name = sluice.tableName): Table {
+  let table = tables.get(name);
+  if (!table) {
+    table = new Table(
+      sdkTransport(
+        new DynamoDBClient({
+          endpoint: sluice.dynamoEndpoint,
+          region: "us-east-1",
+          credentials: { accessKeyId: "local", secretAccessKey: "local" },
+        }),
+      ),
+      name,
+    );
+    tables.set(name, table);
+  }
   return table;
+}
+
+/** The usage log's table. */
+export function logTable(): Table {
+  return sluiceTable(sluice.logTableName);
+}
+
+/**
+ * The user's account item once every hold on it is settled (a settlement writes the call's
+ * log line first and moves the account after, so the lines can be there before it).
+ */
+export async function settledAccount(userId: string): Promise<Record<string, unknown>> {
+  const item = await eventually(
+    () => sluiceTable().get<Record<string, unknown>>(accountKey(userId), true),
+    (account) =>
+      account !== undefined && Object.keys(account).every((name) => !name.startsWith("h_")),
+  );
+  return item as Record<string, unknown>;
 }

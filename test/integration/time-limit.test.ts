@@ -14,6 +14,7 @@ import {
   createUserWithKey,
   eventually,
   type Json,
+  logTable,
   sluiceTable,
 } from "./support";
 
@@ -40,6 +41,7 @@ describe("a stream at the function's time limit", () => {
     const core = createApi(
       createServices({
         table: sluiceTable(),
+        logTable: logTable(),
         blobs: new Blobs(unused, "unused"),
         queue: new JobQueue(unused, "unused"),
         settings: { ...loadSettings({}), cacheTtlMs: 0 },
@@ -49,7 +51,7 @@ describe("a stream at the function's time limit", () => {
     const stalled = gate();
     upstream.enqueue({ pauseAfterChunks: 3, resume: stalled.promise });
     const request = new AbortController();
-    const tasks: (() => Promise<unknown>)[] = [];
+    const tasks: ((delivered: boolean) => Promise<unknown>)[] = [];
     const response = await core(
       {
         id: "req_timelimit",
@@ -79,7 +81,7 @@ describe("a stream at the function's time limit", () => {
       limit.signal.addEventListener("abort", () => request.abort(limit.signal.reason));
     }
     stalled.open();
-    await Promise.all(tasks.map((task) => task()));
+    await Promise.all(tasks.map((task) => task(true)));
 
     const events = text.split("\n\n").filter(Boolean);
     expect(events.length).toBeGreaterThan(1);

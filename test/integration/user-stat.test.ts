@@ -31,6 +31,11 @@ beforeAll(async () => {
     async () => (await api(user.accessToken, "GET", "/api/user/self")).body.data.request_count,
     (n) => n === 1,
   );
+  // A key's used_quota is added up from the log, off the request path.
+  await eventually(
+    async () => (await api(user.accessToken, "GET", "/api/user/stat")).body.token as Json[],
+    (tokens) => tokens.some((token) => token.used_quota > 0),
+  );
 });
 afterAll(() => upstream.close());
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { balancesOf } from "../../shared/billing/balance";
-import { holdWhileOpening } from "../../shared/billing/charge";
+import { holdWhileOpening, quote } from "../../shared/billing/charge";
 import { costInUnits, imagePrice, priceFor } from "../../shared/billing/cost";
-import { insufficientBalance } from "../../shared/billing/ledger";
 import { DEFAULT_PRICING } from "../../shared/billing/pricing";
-import { countTokens, upperTokenEstimate } from "../../shared/billing/tokens";
+import { countTokens } from "../../shared/billing/tokens";
 import { dollarsToUnits, unitsToDollars } from "../../shared/billing/units";
+import { QuotaExceeded } from "../../shared/errors";
+import { toApiError } from "../../shared/http/error-mapping";
+import { balancesOf, fold, type Grant } from "../../shared/store/buckets";
 
 describe("quota units", () => {
   it("match both seeds: $1 = 500,000 units, dollars to 6 decimals", () => {
@@ -82,31 +83,41 @@ describe("costInUnits", () => {
 });
 
 describe("balancesOf", () => {
-  const user = { freeBase: 100, bonusBase: 100, paidBase: 1_000, usedAtBase: 50, usedQuota: 50 };
+  const base = { free: 100, bonus: 100, paid: 1_000, usedAt: 50 };
 
   it("draws free first, then bonus, then paid", () => {
-    expect(balancesOf(user)).toEqual({ free: 100, bonus: 100, paid: 1_000, total: 1_200 });
-    expect(balancesOf({ ...user, usedQuota: 200 })).toEqual({
-      free: 0,
-      bonus: 50,
-      paid: 1_000,
-      total: 1_050,
-    });
-    expect(balancesOf({ ...user, usedQuota: 300 })).toEqual({
-      free: 0,
-      bonus: 0,
-      paid: 950,
-      total: 950,
-    });
+    expect(balancesOf(base, [], 50)).toEqual({ free: 100, bonus: 100, paid: 1_000, total: 1_200 });
+    expect(balancesOf(base, [], 200)).toEqual({ free: 0, bonus: 50, paid: 1_000, total: 1_050 });
+    expect(balancesOf(base, [], 300)).toEqual({ free: 0, bonus: 0, paid: 950, total: 950 });
   });
 
   it("lets paid go negative when spending passes every bucket", () => {
-    expect(balancesOf({ ...user, usedQuota: 1_300 })).toEqual({
-      free: 0,
-      bonus: 0,
-      paid: -50,
-      total: -50,
-    });
+    expect(balancesOf(base, [], 1_300)).toEqual({ free: 0, bonus: 0, paid: -50, total: -50 });
+  });
+
+  it("adds a top-up from the usage it landed at: earlier spending drew on what there was", () => {
+    const empty = { free: 0, bonus: 0, paid: 100, usedAt: 0 };
+    // 60 spent (from paid), then 50 free granted, then 30 more spent (from the new free).
+    const grant: Grant = { bucket: "free", units: 50, at: 60, time: 1 };
+    expect(balancesOf(empty, [grant], 90)).toEqual({ free: 20, bonus: 0, paid: 40, total: 60 });
+    // Folding it into the base changes nothing.
+    const folded = fold(empty, [grant]);
+    expect(folded).toEqual({ free: 50, bonus: 0, paid: 40, usedAt: 60 });
+    expect(balancesOf(folded, [], 90)).toEqual(balancesOf(empty, [grant], 90));
+  });
+
+  it("takes grants in the order they landed, whatever order they are read in", () => {
+    const empty = { free: 0, bonus: 0, paid: 0, usedAt: 0 };
+    const grants: Grant[] = [
+      { bucket: "paid", units: 100, at: 40, time: 3 },
+      { bucket: "bonus", units: 100, at: 0, time: 1 },
+      { bucket: "free", units: 10, at: 40, time: 2 },
+    ];
+    // 40 spent from bonus, then free and paid granted, then 20 more: 10 free, 10 bonus.
+    const expected = { free: 0, bonus: 50, paid: 100, total: 150 };
+    expect(balancesOf(empty, grants, 60)).toEqual(expected);
+    expect(balancesOf(empty, [...grants].reverse(), 60)).toEqual(expected);
+    expect(balancesOf(fold(empty, grants), [], 60)).toEqual(expected);
   });
 });
 
@@ -117,22 +128,84 @@ describe("token counting", () => {
     expect(countTokens("你好世界")).toBe(4);
     expect(countTokens("")).toBe(0);
   });
+});
 
-  it("errs high for the hold estimate", () => {
-    for (const text of [
-      "Hello there, how are you today?",
-      "你好，世界！今天怎么样？",
-      "x".repeat(100),
-    ]) {
-      expect(upperTokenEstimate(text)).toBeGreaterThanOrEqual(countTokens(text));
-    }
+describe("quote", () => {
+  const principal = {
+    key: { id: "k", unlimitedQuota: true, remainQuota: 0 },
+    user: { id: "u", group: "default" },
+  };
+  const context = {
+    principal,
+    requestId: "req_test",
+    receivedAt: 0,
+    services: { pricing: { get: async () => DEFAULT_PRICING } },
+  } as unknown as Parameters<typeof quote>[0];
+  const request = {
+    model: "gpt-4o-mini",
+    endpoint: "/v1/chat/completions",
+    dimension: "tokens" as const,
+    maxUse: { promptTokens: 1_000 },
+  };
+
+  it("holds the caller's max_tokens, or the model's longest answer, when the balance covers it", async () => {
+    const asked = await quote(context, { ...request, output: { requested: 100, choices: 1 } }, 1e9);
+    expect(asked).toMatchObject({ outputTokens: 100, lowered: false });
+    expect(asked.holdUnits).toBe(
+      costInUnits(
+        { input: 0.15, output: 0.6 },
+        { promptTokens: 1_000, completionTokens: 100 },
+        [1],
+      ),
+    );
+    const none = await quote(context, { ...request, output: { choices: 2 } }, 1e9);
+    expect(none).toMatchObject({ outputTokens: 16_384, lowered: false });
+  });
+
+  it("lowers the answer to the most the balance covers, exactly", async () => {
+    const price = { input: 0.15, output: 0.6 };
+    const spendable = 3_000;
+    const lowered = await quote(context, { ...request, output: { choices: 1 } }, spendable);
+    expect(lowered.lowered).toBe(true);
+    const tokens = lowered.outputTokens as number;
+    const cost = (t: number) =>
+      costInUnits(price, { promptTokens: 1_000, completionTokens: t }, [1]);
+    expect(cost(tokens)).toBeLessThanOrEqual(spendable);
+    expect(cost(tokens + 1)).toBeGreaterThan(spendable);
+    expect(lowered.holdUnits).toBe(cost(tokens));
+  });
+
+  it("does not lower below a useful answer: the hold decides then", async () => {
+    const broke = await quote(context, { ...request, output: { choices: 1 } }, 0);
+    expect(broke).toMatchObject({ outputTokens: 16, lowered: true });
+  });
+
+  it("bills batch lines at the batch discount, which is none by default", async () => {
+    const batch = { ...context, batchId: "batch_1" } as typeof context;
+    expect((await quote(batch, request, 1e9)).multipliers).toEqual([1, 1]);
+    const discounted = {
+      ...batch,
+      services: {
+        pricing: {
+          get: async () => ({
+            ...DEFAULT_PRICING,
+            groupBatchDiscounts: { default: 0.8 },
+            models: {
+              ...DEFAULT_PRICING.models,
+              "gpt-4o-mini": { input: 0.15, output: 0.6, batchDiscount: 0.5 },
+            },
+          }),
+        },
+      },
+    } as unknown as typeof context;
+    expect((await quote(discounted, request, 1e9)).multipliers).toEqual([1, 0.5]);
   });
 });
 
 describe("holdWhileOpening", () => {
   const principal = {
     key: { id: "k", unlimitedQuota: true, remainQuota: 0 },
-    user: { id: "u", group: "default", available: 1e9 },
+    user: { id: "u", group: "default" },
   };
   const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   /** A charge context whose ledger holds (or refuses) after `holdMs`, and says whether it is likely to. */
@@ -142,15 +215,22 @@ describe("holdWhileOpening", () => {
       requestId: "req_test",
       receivedAt: 0,
       services: {
-        settings: { holds: true },
         pricing: { get: async () => DEFAULT_PRICING },
         ledger: {
+          spendable: () => 1e9,
           likelyCovers: () => options.covered,
-          hold: async (_principal: unknown, units: number) => {
+          hold: async (_principal: unknown, call: { units: number }) => {
             await later(options.holdMs);
             log.push(options.refuse ? "refused" : "held");
-            if (options.refuse) throw insufficientBalance();
-            return { userId: "u", keyId: "k", units, keyLimited: false };
+            if (options.refuse) throw new QuotaExceeded("user");
+            return {
+              id: "h",
+              userId: "u",
+              keyId: "k",
+              units: call.units,
+              keyLimited: false,
+              start: 0,
+            };
           },
         },
       },
@@ -160,7 +240,8 @@ describe("holdWhileOpening", () => {
     model: "gpt-4o-mini",
     endpoint: "/v1/chat/completions",
     dimension: "tokens" as const,
-    maxUse: { promptTokens: 10, completionTokens: 10 },
+    maxUse: { promptTokens: 10 },
+    output: { requested: 10, choices: 1 },
   };
 
   it("opens the upstream beside the hold, and answers only once the hold is in place", async () => {
@@ -191,7 +272,7 @@ describe("holdWhileOpening", () => {
         return new Promise(() => {}); // an upstream still thinking
       },
     );
-    await expect(answer).rejects.toMatchObject({ status: 429 });
+    await expect(answer.catch((err) => toApiError(err))).resolves.toMatchObject({ status: 429 });
     expect(signal?.aborted).toBe(true);
   });
 
@@ -205,7 +286,7 @@ describe("holdWhileOpening", () => {
         return "upstream";
       },
     );
-    await expect(answer).rejects.toMatchObject({ status: 429 });
+    await expect(answer).rejects.toBeInstanceOf(QuotaExceeded);
     expect(log).toEqual(["refused"]);
   });
 });

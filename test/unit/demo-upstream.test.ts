@@ -404,14 +404,20 @@ describe("POST /v1/audio/transcriptions and translations", () => {
     });
   });
 
-  it("reports usage in seconds for gpt-4o models", async () => {
+  it("reports usage in tokens for gpt-4o models", async () => {
     const response = await postForm(
       "/v1/audio/transcriptions",
       audioForm({ model: "gpt-4o-transcribe" }, { bytes: wavFile(3), name: "a.wav" }),
     );
     expect(await json(response)).toEqual({
       text: "Transcribed a.wav (3.00 s)",
-      usage: { type: "duration", seconds: 3 },
+      usage: {
+        type: "tokens",
+        input_tokens: 50,
+        input_token_details: { text_tokens: 0, audio_tokens: 50 },
+        output_tokens: 4,
+        total_tokens: 54,
+      },
     });
   });
 

@@ -1,17 +1,19 @@
-import { Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import {
   AfterResponseTasks,
+  streamingHandler,
   toGatewayRequest,
-  toStreamingResult,
 } from "../../functions/api/function-url";
 import {
   installAwsLambdaGlobal,
   LocalResponseStream,
   PreludeDecoder,
+  type ResponseSink,
 } from "../../infra/local/awslambda";
+import { localContext } from "../../infra/local/lambda-context";
+import type { Dispatch } from "../../shared/http/dispatch";
+import type { GatewayResponse } from "../../shared/http/types";
 import { CompletionStreamRelay } from "../../shared/stream/completion-stream";
 import { relaySse } from "../../shared/stream/relay-stream";
 
@@ -66,32 +68,29 @@ describe("function URL events", () => {
   });
 });
 
-describe("the local awslambda runtime", () => {
-  it("writes the prelude ahead of the body, as HttpResponseStream does, and decodes it back", async () => {
-    installAwsLambdaGlobal();
+describe("the streaming handler on the local awslambda runtime", () => {
+  installAwsLambdaGlobal();
+
+  /** Runs a handler around `api` for one event; what reached the client, and its prelude. */
+  async function invoke(
+    api: Dispatch,
+    onWrite?: (count: number, stream: LocalResponseStream) => void,
+  ) {
     const received: Buffer[] = [];
     let contentType = "";
-    const stream = new LocalResponseStream({
+    const sink: ResponseSink = {
       start: (type) => {
         contentType = type;
       },
       write: async (chunk) => {
         received.push(Buffer.from(chunk));
+        onWrite?.(received.length, stream);
       },
       end: () => {},
-    });
-    const { result } = toStreamingResult({
-      status: 201,
-      headers: { "content-type": "text/plain" },
-      body: (async function* () {
-        yield new TextEncoder().encode("hello ");
-        yield new TextEncoder().encode("world");
-      })(),
-    });
-    const { body, ...prelude } = result;
-    await pipeline(body, awslambda.HttpResponseStream.from(stream as unknown as Writable, prelude));
-    expect(contentType).toBe("application/vnd.awslambda.http-integration-response");
-
+    };
+    const stream = new LocalResponseStream(sink);
+    const handler = streamingHandler(api) as unknown as (...args: unknown[]) => Promise<unknown>;
+    await handler(event({}), stream, localContext("test"));
     // Decode byte by byte: the separator can be split anywhere.
     const decoder = new PreludeDecoder();
     let text = "";
@@ -99,35 +98,37 @@ describe("the local awslambda runtime", () => {
       const rest = decoder.push(Uint8Array.of(byte));
       if (rest) text += Buffer.from(rest).toString();
     }
-    expect(decoder.prelude).toEqual({ statusCode: 201, headers: { "content-type": "text/plain" } });
-    expect(text).toBe("hello world");
+    return { contentType, prelude: decoder.prelude, text };
+  }
+
+  const answering =
+    (response: GatewayResponse): Dispatch =>
+    async () =>
+      response;
+
+  it("writes the prelude ahead of the body, as HttpResponseStream does", async () => {
+    const out = await invoke(
+      answering({
+        status: 201,
+        headers: { "content-type": "text/plain" },
+        body: (async function* () {
+          yield new TextEncoder().encode("hello ");
+          yield new TextEncoder().encode("world");
+        })(),
+      }),
+    );
+    expect(out.contentType).toBe("application/vnd.awslambda.http-integration-response");
+    expect(out.prelude).toEqual({ statusCode: 201, headers: { "content-type": "text/plain" } });
+    expect(out.text).toBe("hello world");
   });
 
-  it("turns byte and string bodies into streams, and says when one has been read", async () => {
+  it("writes byte and string bodies", async () => {
     for (const body of [new Uint8Array([104, 105]), "hi"]) {
-      const { result, closed } = toStreamingResult({ status: 200, headers: {}, body });
-      let isClosed = false;
-      void closed.then(() => {
-        isClosed = true;
-      });
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(isClosed).toBe(false);
-      const chunks: Buffer[] = [];
-      await pipeline(
-        result.body,
-        new Writable({
-          write(chunk, _enc, done) {
-            chunks.push(chunk);
-            done();
-          },
-        }),
-      );
-      await closed;
-      expect(Buffer.concat(chunks).toString()).toBe("hi");
+      expect((await invoke(answering({ status: 200, headers: {}, body }))).text).toBe("hi");
     }
   });
 
-  it("says the body has closed when the client goes away, once the relay has registered its settlement", async () => {
+  it("ends the invocation only after the settlement of a stream the client left", async () => {
     // An upstream that sends one chunk and then nothing, until it is aborted.
     const upstreamAbort = new AbortController();
     const upstream = (async function* () {
@@ -136,27 +137,24 @@ describe("the local awslambda runtime", () => {
         upstreamAbort.signal.addEventListener("abort", () => reject(new Error("aborted"))),
       );
     })();
-    const tasks = new AfterResponseTasks("req_test");
     const settled: string[] = [];
-    const relay = new CompletionStreamRelay({ kind: "chat", stripUsage: false }, (outcome, r) =>
-      tasks.afterResponse(async () => {
-        settled.push(`${outcome}:${r.deliveredText}`);
-      }),
-    );
-    const { result, closed } = toStreamingResult({
-      status: 200,
-      headers: {},
-      body: relaySse(upstream, relay, () => upstreamAbort.abort()),
+    const api: Dispatch = async (_request, context) => {
+      const relay = new CompletionStreamRelay({ kind: "chat", stripUsage: false }, (outcome, r) =>
+        context.afterResponse(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          settled.push(`${outcome}:${r.deliveredText}`);
+        }),
+      );
+      return {
+        status: 200,
+        headers: {},
+        body: relaySse(upstream, relay, () => upstreamAbort.abort()),
+      };
+    };
+    // The prelude and the first body chunk reach the client; then it hangs up.
+    await invoke(api, (count, stream) => {
+      if (count === 3) setImmediate(() => stream.destroy(new Error("the client closed")));
     });
-    const client = new Writable({
-      write(_chunk, _enc, done) {
-        done();
-        client.destroy(new Error("client went away"));
-      },
-    });
-    await expect(pipeline(result.body, client)).rejects.toThrow("client went away");
-    await closed;
-    await tasks.run();
     expect(upstreamAbort.signal.aborted).toBe(true);
     expect(settled).toEqual(["client_closed:Hi"]);
   });

@@ -42,11 +42,8 @@ export async function chatCompletions(call: Call): Promise<void> {
     request.max_completion_tokens ?? request.max_tokens,
   );
   const promptTokens = demoTokens(prompt).length + 3 * messages.length;
-  const usage = {
-    prompt_tokens: promptTokens,
-    completion_tokens: pieces.length,
-    total_tokens: promptTokens + pieces.length,
-  };
+  const counted = fault.usage ?? { prompt_tokens: promptTokens, completion_tokens: pieces.length };
+  const usage = { ...counted, total_tokens: counted.prompt_tokens + counted.completion_tokens };
   const id = demoId("chatcmpl");
   const created = unixNow();
   const model = request.model ?? "demo";

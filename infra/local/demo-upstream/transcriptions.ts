@@ -1,8 +1,11 @@
+import { demoTokens } from "./common";
 import { type Call, type Handler, sendError, sendJson, sendText } from "./http";
 import { wavDuration } from "./wav";
 
 /** Bytes per second assumed for audio that is not WAV: 128 kbit/s. */
 const COMPRESSED_BYTES_PER_SECOND = 16_000;
+/** Audio tokens a second for the gpt-4o transcription models: $0.006 a minute at $6 per 1M. */
+const AUDIO_TOKENS_PER_SECOND = 1_000 / 60;
 
 const FORMATS = ["json", "text", "srt", "verbose_json", "vtt"];
 
@@ -77,11 +80,24 @@ async function speechToText(call: Call, task: "transcribe" | "translate"): Promi
         ],
       });
     default: {
-      // The gpt-4o transcription models report usage; OpenAI counts whole seconds.
+      // The gpt-4o transcription models report their usage in tokens, as OpenAI's do.
       const usage = model.startsWith("gpt-4o") && !fault.omitUsage;
+      const audio = Math.ceil(duration * AUDIO_TOKENS_PER_SECOND);
+      const prompt = demoTokens(form.fields.prompt ?? "").length;
+      const output = demoTokens(text).length;
       return sendJson(res, 200, {
         text,
-        ...(usage ? { usage: { type: "duration", seconds: Math.ceil(duration) } } : {}),
+        ...(usage
+          ? {
+              usage: {
+                type: "tokens",
+                input_tokens: audio + prompt,
+                input_token_details: { text_tokens: prompt, audio_tokens: audio },
+                output_tokens: output,
+                total_tokens: audio + prompt + output,
+              },
+            }
+          : {}),
       });
     }
   }

@@ -19,23 +19,24 @@ import {
 } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { type DynamoDbLocal, freePort, startDynamoDbLocal } from "../../infra/local/dynamodb-local";
+import { freePort } from "../../infra/local/dynamodb-local";
 import {
   compareSequenceNumbers,
   type StreamPoller,
   type StreamPollerOptions,
   startStreamPoller,
 } from "../../infra/local/stream-poller";
+import { sluice } from "./support";
 
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
-let local: DynamoDbLocal;
+/** The run's DynamoDB Local: each test makes a table of its own. */
+const local = { endpoint: sluice.dynamoEndpoint };
 let dynamo: DynamoDBClient;
 let streams: DynamoDBStreamsClient;
 const pollers: StreamPoller[] = [];
 let tables = 0;
 
 beforeAll(async () => {
-  local = await startDynamoDbLocal();
   dynamo = new DynamoDBClient({ endpoint: local.endpoint, region: "us-east-1", credentials });
   streams = new DynamoDBStreamsClient({
     endpoint: local.endpoint,
@@ -52,7 +53,6 @@ afterEach(async () => {
 afterAll(async () => {
   dynamo?.destroy();
   streams?.destroy();
-  await local?.stop();
 });
 
 type ViewType = "KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES";

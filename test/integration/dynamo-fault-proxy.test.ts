@@ -11,12 +11,12 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { DynamoHttpTransport } from "../../functions/adapters/dynamodb-http";
-import { type DynamoDbLocal, startDynamoDbLocal } from "../../infra/local/dynamodb-local";
 import {
   type DynamoFaultProxy,
   matchers,
   startDynamoFaultProxy,
 } from "../fixtures/dynamo-fault-proxy";
+import { sluice } from "./support";
 
 const TABLE = "fault-proxy";
 
@@ -61,7 +61,6 @@ async function failure(promise: Promise<unknown>): Promise<Error & Record<string
 }
 
 describe("dynamo fault proxy in front of DynamoDB Local", { timeout: 30_000 }, () => {
-  let dynamo: DynamoDbLocal | undefined;
   let proxy: DynamoFaultProxy;
   let viaProxy: DynamoDBClient;
   let direct: DynamoDBClient;
@@ -75,10 +74,10 @@ describe("dynamo fault proxy in front of DynamoDB Local", { timeout: 30_000 }, (
   }
 
   beforeAll(async () => {
-    dynamo = await startDynamoDbLocal();
-    proxy = await startDynamoFaultProxy(dynamo.endpoint);
+    // The run's DynamoDB Local, with a table of this file's own.
+    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
     viaProxy = sdkClient(proxy.endpoint);
-    direct = sdkClient(dynamo.endpoint);
+    direct = sdkClient(sluice.dynamoEndpoint);
     await viaProxy.send(
       new CreateTableCommand({
         TableName: TABLE,
@@ -100,7 +99,6 @@ describe("dynamo fault proxy in front of DynamoDB Local", { timeout: 30_000 }, (
     viaProxy?.destroy();
     direct?.destroy();
     await proxy?.close();
-    await dynamo?.stop();
   });
 
   beforeEach(() => {

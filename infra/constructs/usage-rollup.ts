@@ -1,0 +1,43 @@
+import { Duration } from "aws-cdk-lib";
+import { FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { DynamoEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import { Construct } from "constructs";
+import { RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
+import { fromProjectRoot, nodeFunctionDefaults } from "./function-defaults";
+import type { Store } from "./store";
+
+/**
+ * The Lambda that adds the usage log up into the daily rollups and the keys' counters,
+ * fed by the log table's stream: only new lines of calls reach it (an event filter), in
+ * batches gathered for up to USAGE_ROLLUP.maxBatchingWindowSeconds, so each counter is
+ * written once per batch, off the request path.
+ */
+export class UsageRollup extends Construct {
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: { store: Store }) {
+    super(scope, id);
+
+    this.function = new NodejsFunction(this, "Function", {
+      ...nodeFunctionDefaults,
+      entry: fromProjectRoot("functions/usage-rollup/handler.ts"),
+      timeout: Duration.seconds(USAGE_ROLLUP.timeoutSeconds),
+      memorySize: USAGE_ROLLUP.memoryMiB,
+      environment: {
+        [RESOURCE_ENV.table]: props.store.table.tableName,
+        NODE_OPTIONS: "--enable-source-maps",
+      },
+    });
+    this.function.addEventSource(
+      new DynamoEventSource(props.store.logTable, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: USAGE_ROLLUP.batchSize,
+        maxBatchingWindow: Duration.seconds(USAGE_ROLLUP.maxBatchingWindowSeconds),
+        filters: [FilterCriteria.filter(USAGE_ROLLUP.filter)],
+      }),
+    );
+    // It only adds to counters in the main table: item updates, nothing else.
+    props.store.table.grant(this.function, "dynamodb:UpdateItem");
+  }
+}

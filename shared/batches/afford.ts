@@ -1,0 +1,88 @@
+import type { KeyPrincipal } from "../auth/authenticate";
+import { MIN_OUTPUT_TOKENS, quote } from "../billing/charge";
+import type { Metered } from "../billing/cost";
+import {
+  chatPromptBound,
+  completionPromptBound,
+  embeddingInputBound,
+  imageFormulaFor,
+} from "../billing/prompt-bound";
+import { QuotaExceeded } from "../errors";
+import type { Services } from "../services";
+import type { FileRecord } from "../store/files";
+
+/** The first line is read from at most this much of the file. */
+const FIRST_LINE_BYTES = 1024 * 1024;
+
+/**
+ * Refuses a batch whose owner cannot pay for even one of its lines (its first, with the
+ * smallest useful answer), before anything is stored or queued: a batch of a thousand lines
+ * from an empty account would otherwise be accepted and every line attempted. Balances are
+ * read afresh. A first line that cannot be read or priced is left to validation.
+ */
+export async function requireOneLineCovered(
+  services: Services,
+  principal: KeyPrincipal,
+  endpoint: string,
+  file: FileRecord,
+): Promise<void> {
+  const body = await firstRequestBody(services, file);
+  const model = typeof body?.model === "string" ? body.model : undefined;
+  if (!body || !model) return;
+  const maxUse: Metered = {
+    promptTokens:
+      endpoint === "/v1/chat/completions"
+        ? chatPromptBound(body, imageFormulaFor(model))
+        : endpoint === "/v1/completions"
+          ? completionPromptBound(body)
+          : embeddingInputBound(body.input),
+  };
+  const answers = endpoint !== "/v1/embeddings";
+  let units: number;
+  try {
+    ({ holdUnits: units } = await quote(
+      { services, principal, requestId: "", receivedAt: 0, batchId: "new" },
+      {
+        model,
+        endpoint,
+        dimension: "tokens",
+        maxUse,
+        ...(answers ? { output: { requested: MIN_OUTPUT_TOKENS, choices: 1 } } : {}),
+      },
+      Number.POSITIVE_INFINITY,
+    ));
+  } catch {
+    return; // Not priced, or not a model: the line fails in validation or when it runs.
+  }
+  const [user, key] = await Promise.all([
+    services.users.get(principal.user.id, true),
+    services.apiKeys.get(principal.key.id, true),
+  ]);
+  const available = user?.account.available ?? 0;
+  if (available < units || available <= 0) throw new QuotaExceeded("user", undefined, available);
+  if (key && !key.unlimitedQuota && key.remainQuota < units)
+    throw new QuotaExceeded("key", key.masked, key.remainQuota);
+}
+
+async function firstRequestBody(
+  services: Services,
+  file: FileRecord,
+): Promise<Record<string, unknown> | undefined> {
+  const stream = await services.blobs.open(file.blobKey);
+  if (!stream) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    chunks.push(Buffer.from(chunk));
+    size += chunk.byteLength;
+    if (size >= FIRST_LINE_BYTES || Buffer.from(chunk).includes(10)) break;
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  const line = text.split(/\r?\n/).find((row) => row.trim() !== "");
+  try {
+    const parsed = JSON.parse(line ?? "");
+    return parsed && typeof parsed.body === "object" ? parsed.body : undefined;
+  } catch {
+    return undefined;
+  }
+}

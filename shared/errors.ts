@@ -1,0 +1,111 @@
+/**
+ * What can go wrong in sluice's core, said without HTTP. Billing, auth, relay and the store
+ * throw these; one mapper at the rim (http/error-mapping.ts) turns each into OpenAI's
+ * envelope on /v1 and one-api's on /api, with the status and headers that fit.
+ */
+export abstract class DomainError extends Error {
+  override readonly name: string = this.constructor.name;
+}
+
+/** The balance (or a limited key's remaining quota) does not cover the most a call can cost. */
+export class QuotaExceeded extends DomainError {
+  constructor(
+    readonly scope: "user" | "key",
+    /** The key, masked, when a key's own limit refused the call. */
+    readonly keyMasked?: string,
+    /** What was left, when the refusing write said. */
+    readonly available?: number,
+  ) {
+    super(
+      scope === "user"
+        ? "You exceeded your current quota, please check your plan and billing details. Your sluice balance does not cover the most this request can cost (its prompt plus the smallest answer)."
+        : `You exceeded your current quota: the API key ${keyMasked} has less remaining quota than the most this request can cost. Raise the key's limit or lower max_tokens.`,
+    );
+  }
+}
+
+/** The caller sent a request that cannot be served as it is. */
+export class InvalidRequest extends DomainError {
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** A model the caller may not use, or that no channel serves here. */
+export class ModelUnavailable extends DomainError {
+  constructor(
+    readonly model: string,
+    readonly reason: "unknown" | "not_priced" | "not_on_path",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The caller's credentials were missing, wrong, or not usable for this call. */
+export class Unauthenticated extends DomainError {
+  constructor(
+    message: string,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Authenticated, but not allowed to do this. */
+export class Forbidden extends DomainError {}
+
+export class NotFound extends DomainError {
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** The request conflicts with the current state (someone else changed it first). */
+export class Conflict extends DomainError {}
+
+/** The upstream provider could not serve the call; `kind` says how it failed. */
+export class UpstreamRejected extends DomainError {
+  constructor(
+    readonly kind: "rate_limited" | "unreachable" | "timeout" | "auth" | "client_error",
+    message: string,
+    readonly details: {
+      status?: number;
+      retryAfter?: string;
+      type?: string | null;
+      code?: string | null;
+      param?: string | null;
+    } = {},
+  ) {
+    super(message);
+  }
+}
+
+/** DynamoDB could not be reached or kept failing: the call may be tried again shortly. */
+export class StoreUnavailable extends DomainError {
+  constructor(
+    readonly operation: string,
+    cause?: unknown,
+  ) {
+    super(`The data store did not answer (${operation}).`, { cause });
+  }
+}
+
+/** The status a failed call is logged with: the one its client was answered with. */
+export function reportedStatus(err: unknown): number {
+  if (err instanceof UpstreamRejected) {
+    if (err.kind === "rate_limited") return 429;
+    if (err.kind === "client_error") return err.details.status ?? 400;
+    return 502;
+  }
+  if (err instanceof StoreUnavailable) return 503;
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" ? status : 502;
+}

@@ -1,0 +1,82 @@
+import {
+  Conflict,
+  Forbidden,
+  InvalidRequest,
+  ModelUnavailable,
+  NotFound,
+  QuotaExceeded,
+  StoreUnavailable,
+  Unauthenticated,
+  UpstreamRejected,
+} from "../errors";
+import { ApiError, upstreamFailed } from "./errors";
+
+/** Seconds a client should wait after the data store failed before trying again. */
+const STORE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The one place where the core's domain errors become HTTP: status, OpenAI's error type and
+ * code, and the headers the SDKs act on (`x-should-retry`, `retry-after`). Undefined for an
+ * error that is not a known one (a bug: the dispatcher answers 500).
+ */
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof QuotaExceeded) {
+    return new ApiError(429, err.message, "insufficient_quota", "insufficient_quota", null, {
+      "x-should-retry": "false",
+    });
+  }
+  if (err instanceof InvalidRequest) {
+    return new ApiError(400, err.message, "invalid_request_error", err.code, err.param);
+  }
+  if (err instanceof ModelUnavailable) {
+    return err.reason === "not_priced"
+      ? new ApiError(403, err.message, "invalid_request_error", "model_not_priced")
+      : new ApiError(404, err.message, "invalid_request_error", "model_not_found", "model");
+  }
+  if (err instanceof Unauthenticated) {
+    return new ApiError(401, err.message, "invalid_request_error", err.code);
+  }
+  if (err instanceof Forbidden) return new ApiError(403, err.message);
+  if (err instanceof NotFound) {
+    return new ApiError(404, err.message, "invalid_request_error", null, err.param);
+  }
+  if (err instanceof Conflict) return new ApiError(409, err.message);
+  if (err instanceof UpstreamRejected) return upstreamError(err);
+  if (err instanceof StoreUnavailable) {
+    return new ApiError(
+      503,
+      "sluice's data store is not answering right now. Please try again in a few seconds.",
+      "server_error",
+      "service_unavailable",
+      null,
+      { "retry-after": String(STORE_RETRY_AFTER_SECONDS), "x-should-retry": "true" },
+    );
+  }
+  return undefined;
+}
+
+function upstreamError(err: UpstreamRejected): ApiError {
+  const { details } = err;
+  switch (err.kind) {
+    case "rate_limited":
+      return new ApiError(
+        429,
+        err.message,
+        "requests",
+        "rate_limit_exceeded",
+        null,
+        details.retryAfter ? { "retry-after": details.retryAfter } : {},
+      );
+    case "client_error":
+      return new ApiError(
+        details.status ?? 400,
+        err.message,
+        details.type ?? "invalid_request_error",
+        details.code ?? null,
+        details.param ?? null,
+      );
+    default:
+      return upstreamFailed(err.message);
+  }
+}

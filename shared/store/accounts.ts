@@ -1,0 +1,471 @@
+import { createHash } from "node:crypto";
+import { TABLE } from "../config/resources";
+import {
+  type Balances,
+  BUCKETS,
+  type Bucket,
+  type BucketBase,
+  balancesOf,
+  fold,
+  type Grant,
+} from "./buckets";
+import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
+
+/**
+ * Every write to a balance counter lives here, with the attribute names it uses. The policy
+ * (how much to hold, when to settle) is billing/ledger.ts's.
+ *
+ * A user's money is one small item, the account (`USER#<id>` / `ACCOUNT`), apart from the
+ * profile so that profile fields never add to a balance write's size:
+ *   av  available: what holds may still take (total remaining minus outstanding holds)
+ *   uq  used quota, rc billed requests
+ *   bf bb bp bu  the free, bonus and paid buckets as they were when uq was bu
+ *   g_<ref> / gu_<ref>  a top-up not folded into the buckets yet, and uq when it landed
+ *   hn  holds outstanding; h_<id> one record per outstanding hold: "start.units.key.model"
+ *   hpk hsk  the holds index (set while the account may hold something, see below)
+ * A limited key keeps its own allowance on its item the same way: remainQuota, hq (units
+ * held), hn, h_<id> ("start.units"), hpk/hsk.
+ *
+ * Every write is idempotent, so a retry after an answer that got lost cannot apply twice:
+ * a hold is conditional on its record not existing yet, and writes it; a settlement or a
+ * release on the record existing, and removes it; a top-up on its grant not existing yet.
+ * When such a condition fails, DynamoDB returns the item as it was (ALL_OLD), which says
+ * whether this very write had landed already.
+ *
+ * The holds index is sparse and keys-only: a hold sets hpk/hsk only if absent (no index
+ * write when they are there already), and the janitor, which finds through it the items with
+ * holds older than their deadline, moves hsk on to the oldest hold left or removes both once
+ * no hold is left.
+ */
+
+export const accountKey = (userId: string): ItemKey => ({ pk: `USER#${userId}`, sk: "ACCOUNT" });
+const keyItem = (keyId: string): ItemKey => ({ pk: `KEY#${keyId}`, sk: "KEY" });
+
+/** Shards of the holds index's partition, so its writes never meet a hot partition. */
+const HOLD_SHARDS = 4;
+/** A top-up reference is remembered this long after it was folded, to refuse a repeat. */
+const REFERENCE_MEMORY_SECONDS = 7 * 86_400;
+
+/** One outstanding hold, as its record says. */
+export interface HoldRecord {
+  /** 16 characters, from the request id. */
+  id: string;
+  /** Unix milliseconds when it was taken (the call's log line is keyed by it). */
+  start: number;
+  units: number;
+  /** The first 8 characters of the key's id (account records only). */
+  keyTag?: string;
+  model?: string;
+}
+
+/** A user's account, as read. */
+export interface Account {
+  available: number;
+  used: number;
+  requests: number;
+  balances: Balances;
+  holds: HoldRecord[];
+}
+
+/** A limited key's allowance, as read. */
+export interface KeyAllowance {
+  remainQuota: number;
+  held: number;
+  holds: HoldRecord[];
+}
+
+/** A hold landed; `available` is the balance left after it. */
+export interface Held {
+  available: number;
+}
+
+/** The hold's condition failed: the balance (or allowance) left was `available`. */
+export class NotCovered extends Error {
+  constructor(readonly available: number) {
+    super("not covered");
+    this.name = "NotCovered";
+  }
+}
+
+/** A top-up: `ref` makes it happen once however often it is sent. */
+export interface TopUp {
+  ref: string;
+  bucket: Bucket;
+  units: number;
+  /** Unix milliseconds. */
+  time: number;
+}
+
+export class Accounts {
+  constructor(
+    private readonly table: Table,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The write that creates an empty account, to go in the transaction creating its user. */
+  static create(userId: string): Item {
+    return { ...accountKey(userId), av: 0, uq: 0, rc: 0, bf: 0, bb: 0, bp: 0, bu: 0, hn: 0 };
+  }
+
+  async get(userId: string, consistent = false): Promise<Account | undefined> {
+    const item = await this.table.get(accountKey(userId), consistent);
+    return item && readAccount(item);
+  }
+
+  /** Takes `hold.units` from the account's available balance, with the hold's record. */
+  holdAccount(userId: string, hold: HoldRecord): Promise<Held> {
+    return this.take(accountKey(userId), "av", hold, encodeHold(hold, true));
+  }
+
+  /** Takes `hold.units` from a limited key's remaining quota, with the hold's record. */
+  holdKey(keyId: string, hold: HoldRecord): Promise<Held> {
+    return this.take(keyItem(keyId), "remainQuota", hold, encodeHold(hold, false), "hq");
+  }
+
+  /**
+   * Moves a hold to its real cost: the unspent part back to available, the cost to used
+   * quota, the call to the request count, the record removed. "gone" when there was no such
+   * record (settled already, by this write's earlier attempt or by the janitor).
+   */
+  async settleAccount(
+    userId: string,
+    hold: Pick<HoldRecord, "id" | "units">,
+    cost: number,
+    requests: 0 | 1,
+  ): Promise<"settled" | "gone"> {
+    return this.give(accountKey(userId), hold.id, {
+      update: "SET av = if_not_exists(av, :zero) + :refund ADD uq :cost, rc :requests, hn :less",
+      values: {
+        ":refund": hold.units - cost,
+        ":cost": cost,
+        ":requests": requests,
+        ":zero": 0,
+        ":less": -1,
+      },
+    });
+  }
+
+  /** The same for a limited key's allowance. */
+  async settleKey(
+    keyId: string,
+    hold: Pick<HoldRecord, "id" | "units">,
+    cost: number,
+  ): Promise<"settled" | "gone"> {
+    return this.give(keyItem(keyId), hold.id, {
+      update: "SET remainQuota = remainQuota + :refund ADD hq :held, hn :less",
+      values: { ":refund": hold.units - cost, ":held": -hold.units, ":less": -1 },
+    });
+  }
+
+  /**
+   * Adds a top-up to its bucket. Its grant records the account's usage as it lands, so no
+   * read and no retry is needed however many top-ups and charges race (see balancesOf).
+   * "duplicate" when the reference was used already; `time` is then the first one's.
+   */
+  async topUp(
+    userId: string,
+    topUp: TopUp,
+  ): Promise<{ outcome: "applied" | "duplicate"; time: number }> {
+    const ref = referenceId(topUp.ref);
+    try {
+      await this.table.update(accountKey(userId), {
+        update:
+          "SET #g = :grant, #gu = if_not_exists(uq, :zero), av = if_not_exists(av, :zero) + :units",
+        condition: "attribute_exists(pk) AND attribute_not_exists(#g)",
+        names: { "#g": `g_${ref}`, "#gu": `gu_${ref}` },
+        values: {
+          ":grant": `${topUp.bucket}.${topUp.units.toString(36)}.${topUp.time.toString(36)}`,
+          ":units": topUp.units,
+          ":zero": 0,
+        },
+        explainFailure: true,
+      });
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      const grant = err.item?.[`g_${ref}`];
+      if (typeof grant !== "string") throw new AccountMissing(userId);
+      return { outcome: "duplicate", time: Number.parseInt(grant.split(".").at(-1) ?? "0", 36) };
+    }
+    await this.foldGrants(userId).catch(() => {
+      // Folding only keeps the item small; the next top-up (or read) does it if this one lost a race.
+    });
+    return { outcome: "applied", time: topUp.time };
+  }
+
+  /**
+   * Sets a limited key's remaining quota. Holds in flight are taken from it already and give
+   * back what they do not spend when they settle: the new allowance is net of them.
+   */
+  async setKeyAllowance(keyId: string, remainQuota: number): Promise<void> {
+    await this.table.update(keyItem(keyId), {
+      update: "SET remainQuota = :remain - if_not_exists(hq, :zero)",
+      condition: "attribute_exists(pk)",
+      values: { ":remain": remainQuota, ":zero": 0 },
+    });
+  }
+
+  /** Items (accounts and keys) whose oldest hold began before `before` (unix seconds). */
+  async withHoldsBefore(before: number): Promise<ItemKey[]> {
+    const found: ItemKey[] = [];
+    for (let shard = 0; shard < HOLD_SHARDS; shard++) {
+      const items = await this.table.queryAll<ItemKey>({
+        index: TABLE.holdsIndex.name,
+        keyCondition: "hpk = :pk AND hsk <= :before",
+        values: { ":pk": `HOLDS#${shard}`, ":before": pad(before) },
+      });
+      found.push(...items.map(({ pk, sk }) => ({ pk, sk })));
+    }
+    return found;
+  }
+
+  /** An item's outstanding holds, read consistently (the janitor's view). */
+  async holdsOf(key: ItemKey): Promise<{ item: Item; holds: HoldRecord[] } | undefined> {
+    const item = await this.table.get(key, true);
+    return item && { item, holds: readHolds(item) };
+  }
+
+  /** Settles a hold found on `key` (an account or a key), for the janitor. */
+  settleFound(key: ItemKey, hold: HoldRecord, cost: number, requests: 0 | 1) {
+    return key.sk === "ACCOUNT"
+      ? this.settleAccount(key.pk.slice("USER#".length), hold, cost, requests)
+      : this.settleKey(key.pk.slice("KEY#".length), hold, cost);
+  }
+
+  /**
+   * After the janitor's sweep of an item: points the holds index at its oldest hold left,
+   * or takes it out of the index when none is left (unless a hold landed meanwhile).
+   */
+  async reindex(key: ItemKey): Promise<void> {
+    const item = await this.table.get(key, true);
+    if (!item) return;
+    const oldest = Math.min(...readHolds(item).map((hold) => hold.start));
+    try {
+      await this.table.update(
+        key,
+        Number.isFinite(oldest)
+          ? {
+              update: "SET hsk = :hsk",
+              condition: "attribute_exists(hpk)",
+              values: { ":hsk": pad(oldest / 1000) },
+            }
+          : {
+              update: "REMOVE hpk, hsk",
+              condition: "attribute_not_exists(hn) OR hn = :zero",
+              values: { ":zero": 0 },
+            },
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+    }
+  }
+
+  /** The conditional take shared by accounts and keys. */
+  private async take(
+    key: ItemKey,
+    counter: "av" | "remainQuota",
+    hold: HoldRecord,
+    record: string,
+    heldCounter?: "hq",
+  ): Promise<Held> {
+    const name = `h_${hold.id}`;
+    try {
+      const out = await this.table.update<Record<string, number>>(key, {
+        update: [
+          `SET #c = #c - :units, #h = :record, hpk = if_not_exists(hpk, :hpk), hsk = if_not_exists(hsk, :hsk)`,
+          `ADD hn :one${heldCounter ? `, ${heldCounter} :units` : ""}`,
+        ].join(" "),
+        condition: "#c >= :units AND attribute_not_exists(#h)",
+        names: { "#c": counter, "#h": name },
+        values: {
+          ":units": hold.units,
+          ":record": record,
+          ":hpk": `HOLDS#${shardOf(key.pk)}`,
+          ":hsk": pad(hold.start / 1000),
+          ":one": 1,
+        },
+        returnValues: "UPDATED_NEW",
+        explainFailure: true,
+      });
+      return { available: out?.[counter] ?? 0 };
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      const old = err.item;
+      // Our own earlier attempt landed and its answer was lost: the hold is in place.
+      if (old?.[name] !== undefined) return { available: Number(old[counter] ?? 0) };
+      throw new NotCovered(Number(old?.[counter] ?? 0));
+    }
+  }
+
+  /** The conditional give-back shared by settlement and release, on accounts and keys. */
+  private async give(
+    key: ItemKey,
+    holdId: string,
+    write: { update: string; values: Record<string, unknown> },
+  ): Promise<"settled" | "gone"> {
+    try {
+      await this.table.update(key, {
+        update: `${write.update} REMOVE #h`,
+        condition: "attribute_exists(#h)",
+        names: { "#h": `h_${holdId}` },
+        values: write.values,
+      });
+      return "settled";
+    } catch (err) {
+      if (err instanceof ConditionFailed) return "gone";
+      throw err;
+    }
+  }
+
+  /**
+   * Folds the grants into the buckets, so the item does not grow with every top-up. Lands
+   * only if nothing else folded meanwhile; grants that land meanwhile stay for the next.
+   * Folded references are kept as a marker for a week, so a repeat is still refused.
+   */
+  private async foldGrants(userId: string): Promise<void> {
+    const item = await this.table.get(accountKey(userId), true);
+    if (!item) return;
+    const grants = readGrants(item);
+    const live = [...grants.entries()].filter(([, grant]) => grant.live);
+    if (live.length === 0) return;
+    const base = readBase(item);
+    const next = fold(
+      base,
+      live.map(([, grant]) => grant),
+    );
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {
+      ":f": next.free,
+      ":b": next.bonus,
+      ":p": next.paid,
+      ":u": next.usedAt,
+      ":oldU": base.usedAt,
+      ":live": "",
+    };
+    const sets = ["bf = :f", "bb = :b", "bp = :p", "bu = :u"];
+    const removes: string[] = [];
+    const conditions = ["bu = :oldU"];
+    const nowSeconds = Math.floor(this.now() / 1000);
+    let i = 0;
+    for (const [ref, grant] of grants) {
+      names[`#g${i}`] = `g_${ref}`;
+      if (grant.live) {
+        names[`#gu${i}`] = `gu_${ref}`;
+        values[`:x${i}`] = `x.${grant.time.toString(36)}`;
+        sets.push(`#g${i} = :x${i}`);
+        removes.push(`#gu${i}`);
+        conditions.push(`attribute_exists(#gu${i})`);
+      } else if (grant.time / 1000 < nowSeconds - REFERENCE_MEMORY_SECONDS) {
+        removes.push(`#g${i}`);
+      } else {
+        delete names[`#g${i}`];
+      }
+      i++;
+    }
+    delete values[":live"];
+    await this.table.update(accountKey(userId), {
+      update: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+      condition: conditions.join(" AND "),
+      names,
+      values,
+    });
+  }
+}
+
+/** The user's account is gone (a top-up for a user that does not exist). */
+export class AccountMissing extends Error {
+  constructor(readonly userId: string) {
+    super(`no account for user ${userId}`);
+    this.name = "AccountMissing";
+  }
+}
+
+/** The hold id a request gets: 16 characters of its id (64 bits or more of randomness). */
+export function holdIdFor(requestId: string): string {
+  return requestId.replace(/^req_/, "").replaceAll("-", "").slice(0, 16);
+}
+
+export function readAccount(item: Item): Account {
+  const used = num(item.uq);
+  const grants = [...readGrants(item).values()].filter((grant) => grant.live);
+  return {
+    available: num(item.av),
+    used,
+    requests: num(item.rc),
+    balances: balancesOf(readBase(item), grants, used),
+    holds: readHolds(item),
+  };
+}
+
+export function readKeyAllowance(item: Item): KeyAllowance {
+  return { remainQuota: num(item.remainQuota), held: num(item.hq), holds: readHolds(item) };
+}
+
+function readBase(item: Item): BucketBase {
+  return { free: num(item.bf), bonus: num(item.bb), paid: num(item.bp), usedAt: num(item.bu) };
+}
+
+function readGrants(item: Item): Map<string, Grant & { live: boolean }> {
+  const grants = new Map<string, Grant & { live: boolean }>();
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith("g_") || typeof value !== "string") continue;
+    const ref = name.slice(2);
+    const [bucket = "", units = "0", time = "0"] = value.split(".");
+    if (bucket === "x") {
+      grants.set(ref, {
+        bucket: "paid",
+        units: 0,
+        at: 0,
+        time: Number.parseInt(units, 36),
+        live: false,
+      });
+    } else if ((BUCKETS as readonly string[]).includes(bucket)) {
+      grants.set(ref, {
+        bucket: bucket as Bucket,
+        units: Number.parseInt(units, 36),
+        at: num(item[`gu_${ref}`]),
+        time: Number.parseInt(time, 36),
+        live: true,
+      });
+    }
+  }
+  return grants;
+}
+
+function readHolds(item: Item): HoldRecord[] {
+  const holds: HoldRecord[] = [];
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith("h_") || typeof value !== "string") continue;
+    const [start = "0", units = "0", keyTag, ...model] = value.split(".");
+    holds.push({
+      id: name.slice(2),
+      start: Number.parseInt(start, 36),
+      units: Number.parseInt(units, 36),
+      ...(keyTag ? { keyTag } : {}),
+      ...(model.length ? { model: model.join(".") } : {}),
+    });
+  }
+  return holds;
+}
+
+/** A hold's record: a few dozen bytes, since every in-flight hold adds it to a write's size. */
+function encodeHold(hold: HoldRecord, withCall: boolean): string {
+  const head = `${hold.start.toString(36)}.${hold.units.toString(36)}`;
+  return withCall ? `${head}.${hold.keyTag ?? ""}.${(hold.model ?? "").slice(0, 40)}` : head;
+}
+
+/** A short, fixed-length name for a caller's reference (which may be long or odd). */
+export function referenceId(ref: string): string {
+  return createHash("sha256").update(ref).digest("base64url").slice(0, 16);
+}
+
+function shardOf(pk: string): number {
+  return (createHash("sha256").update(pk).digest()[0] ?? 0) % HOLD_SHARDS;
+}
+
+function pad(seconds: number): string {
+  return String(Math.max(0, Math.floor(seconds))).padStart(12, "0");
+}
+
+function num(value: unknown): number {
+  return typeof value === "number" ? value : 0;
+}
