@@ -367,10 +367,14 @@ class Poller {
       // An iterator lasts 15 minutes; a new one continues after the last record read.
       if (err instanceof ExpiredIteratorException) shard.iterator = undefined;
       if (err instanceof TrimmedDataAccessException) {
-        console.error(`[stream-poller] ${shard.id}: records expired unread (older than 24 h)`);
+        // Records older than 24 h were trimmed unread (or, as DynamoDB Local says of a stream
+        // just made, there was nothing yet): read on from the oldest record there is.
+        if (shard.lastRead)
+          console.error(`[stream-poller] ${shard.id}: records expired unread (older than 24 h)`);
         shard.iterator = undefined;
         shard.lastRead = undefined;
         shard.start = "TRIM_HORIZON";
+        return 0;
       }
       throw err;
     }

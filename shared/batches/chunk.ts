@@ -3,9 +3,8 @@ import { randomString } from "../auth/secrets";
 import type { StepContext } from "../queue/worker";
 import type { Services } from "../services";
 import { type BatchRecord, FINAL_STATUSES, type LineResult } from "../store/batches";
+import { chunkLines, resultBlobKey } from "./layout";
 import { type RanLine, runLine } from "./line";
-import { chunkBlobKey, resultBlobKey } from "./plan";
-import type { BatchLine } from "./validate";
 
 /** How long one chunk may hold its lease: as long as a worker can run. */
 export const LEASE_SECONDS = 15 * 60;
@@ -159,32 +158,6 @@ async function withStoredOutput(services: Services, result: LineResult): Promise
   const key = resultBlobKey(result.batchId, result.line, randomString(12));
   await services.blobs.put(key, result.output, "application/json");
   return { ...result, output: "", outputBlobKey: key };
-}
-
-/** A recorded line's output, wherever it is kept. */
-export async function lineOutput(services: Services, result: LineResult): Promise<string> {
-  if (result.outputBlobKey === undefined) return result.output;
-  const data = await services.blobs.get(result.outputBlobKey);
-  if (!data) throw new Error(`the output of line ${result.line} of ${result.batchId} is missing`);
-  return new TextDecoder().decode(data);
-}
-
-/** The lines of a chunk, as planning wrote them. */
-export async function chunkLines(
-  services: Services,
-  batchId: string,
-  index: number,
-): Promise<BatchLine[]> {
-  const data = await services.blobs.get(chunkBlobKey(batchId, index));
-  if (!data) throw new Error(`chunk ${index} of ${batchId} has no input`);
-  return new TextDecoder()
-    .decode(data)
-    .split("\n")
-    .filter(Boolean)
-    .map((row) => {
-      const { line, custom_id, body } = JSON.parse(row);
-      return { line, customId: custom_id, body };
-    });
 }
 
 /** The key that created the batch, and its user, as they are now. */

@@ -9,7 +9,8 @@ import {
 } from "../store/batches";
 import type { FileRecord } from "../store/files";
 import { ConditionFailed } from "../store/table";
-import { chunkLines, forEachConcurrently, lineOutput, resultsTtl } from "./chunk";
+import { forEachConcurrently, resultsTtl } from "./chunk";
+import { chunkLines, lineOutput } from "./layout";
 import type { BatchLine } from "./validate";
 
 const EXPIRED_MESSAGE = "This request could not be executed before the completion window expired.";

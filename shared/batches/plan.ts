@@ -1,15 +1,8 @@
-import { BUCKET_PREFIXES } from "../config/resources";
 import type { Services } from "../services";
 import type { BatchError, ChunkRecord } from "../store/batches";
 import { finalizeBatch } from "./finalize";
+import { chunkBlobKey } from "./layout";
 import { type BatchLine, validateBatchInput } from "./validate";
-
-export const chunkBlobKey = (batchId: string, index: number) =>
-  `${BUCKET_PREFIXES.batchWork}batches/${batchId}/chunk-${String(index).padStart(6, "0")}.jsonl`;
-
-/** An output line too big for the table; `run` tells apart two runs of the same line. */
-export const resultBlobKey = (batchId: string, line: number, run: string) =>
-  `${BUCKET_PREFIXES.batchWork}batches/${batchId}/results/${String(line).padStart(6, "0")}-${run}.json`;
 
 /**
  * The first step of a batch: validate its input file, then cut it into chunks (S3 objects,

@@ -310,7 +310,8 @@ function count(label: string, operation: string, consumed: unknown): void {
     | undefined
   )[];
   const units = entries.reduce((sum, entry) => sum + (entry?.CapacityUnits ?? 0), 0);
-  const spent = (Table.capacity[label] ??= { read: 0, write: 0 });
+  const spent = Table.capacity[label] ?? { read: 0, write: 0 };
+  Table.capacity[label] = spent;
   if (READS.has(operation)) spent.read += units;
   else spent.write += units;
 }
