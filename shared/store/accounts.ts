@@ -97,6 +97,9 @@ export interface TopUp {
 }
 
 export class Accounts {
+  /** Per item (account or key), the changes waiting for its write in flight. */
+  private readonly writers = new Map<string, Writer>();
+
   constructor(
     private readonly table: Table,
     private readonly now: () => number = Date.now,
@@ -114,12 +117,20 @@ export class Accounts {
 
   /** Takes `hold.units` from the account's available balance, with the hold's record. */
   holdAccount(userId: string, hold: HoldRecord): Promise<Held> {
-    return this.take(accountKey(userId), "av", hold, encodeHold(hold, true));
+    return this.submit(accountKey(userId), ACCOUNT, {
+      kind: "take",
+      hold,
+      record: encodeHold(hold, true),
+    }) as Promise<Held>;
   }
 
   /** Takes `hold.units` from a limited key's remaining quota, with the hold's record. */
   holdKey(keyId: string, hold: HoldRecord): Promise<Held> {
-    return this.take(keyItem(keyId), "remainQuota", hold, encodeHold(hold, false), "hq");
+    return this.submit(keyItem(keyId), KEY, {
+      kind: "take",
+      hold,
+      record: encodeHold(hold, false),
+    }) as Promise<Held>;
   }
 
   /**
@@ -127,34 +138,34 @@ export class Accounts {
    * quota, the call to the request count, the record removed. "gone" when there was no such
    * record (settled already, by this write's earlier attempt or by the janitor).
    */
-  async settleAccount(
+  settleAccount(
     userId: string,
     hold: Pick<HoldRecord, "id" | "units">,
     cost: number,
     requests: 0 | 1,
   ): Promise<"settled" | "gone"> {
-    return this.give(accountKey(userId), hold.id, {
-      update: "SET av = if_not_exists(av, :zero) + :refund ADD uq :cost, rc :requests, hn :less",
-      values: {
-        ":refund": hold.units - cost,
-        ":cost": cost,
-        ":requests": requests,
-        ":zero": 0,
-        ":less": -1,
-      },
-    });
+    return this.submit(accountKey(userId), ACCOUNT, {
+      kind: "give",
+      holdId: hold.id,
+      units: hold.units,
+      cost,
+      requests,
+    }) as Promise<"settled" | "gone">;
   }
 
   /** The same for a limited key's allowance. */
-  async settleKey(
+  settleKey(
     keyId: string,
     hold: Pick<HoldRecord, "id" | "units">,
     cost: number,
   ): Promise<"settled" | "gone"> {
-    return this.give(keyItem(keyId), hold.id, {
-      update: "SET remainQuota = remainQuota + :refund ADD hq :held, hn :less",
-      values: { ":refund": hold.units - cost, ":held": -hold.units, ":less": -1 },
-    });
+    return this.submit(keyItem(keyId), KEY, {
+      kind: "give",
+      holdId: hold.id,
+      units: hold.units,
+      cost,
+      requests: 0,
+    }) as Promise<"settled" | "gone">;
   }
 
   /**
@@ -259,60 +270,73 @@ export class Accounts {
     }
   }
 
-  /** The conditional take shared by accounts and keys. */
-  private async take(
-    key: ItemKey,
-    counter: "av" | "remainQuota",
-    hold: HoldRecord,
-    record: string,
-    heldCounter?: "hq",
-  ): Promise<Held> {
-    const name = `h_${hold.id}`;
+  /**
+   * Every hold and give-back goes through here. One write per item is in flight at a time;
+   * changes that arrive meanwhile wait, and go out together as one write when it is back (a
+   * group commit): a busy account costs one write per round trip, not one per call, and a
+   * quiet one waits for nothing.
+   */
+  private submit(item: ItemKey, kind: ItemKind, change: Change): Promise<Held | GiveOutcome> {
+    const id = `${item.pk}|${item.sk}`;
+    return new Promise((resolve, reject) => {
+      const writer = this.writers.get(id) ?? { queue: [], busy: false };
+      this.writers.set(id, writer);
+      writer.queue.push({ change, resolve, reject });
+      if (!writer.busy) void this.drain(id, item, kind, writer);
+    });
+  }
+
+  private async drain(id: string, item: ItemKey, kind: ItemKind, writer: Writer): Promise<void> {
+    writer.busy = true;
+    while (writer.queue.length > 0) {
+      const batch = writer.queue.splice(0, MAX_COMBINED);
+      if (batch.length === 1) await this.alone(item, kind, batch[0] as Pending);
+      else await this.together(item, kind, batch);
+    }
+    writer.busy = false;
+    this.writers.delete(id);
+  }
+
+  /** Several changes as one write; should any condition fail, each goes again on its own. */
+  private async together(item: ItemKey, kind: ItemKind, batch: Pending[]): Promise<void> {
     try {
-      const out = await this.table.update<Record<string, number>>(key, {
-        update: [
-          `SET #c = #c - :units, #h = :record, hpk = if_not_exists(hpk, :hpk), hsk = if_not_exists(hsk, :hsk)`,
-          `ADD hn :one${heldCounter ? `, ${heldCounter} :units` : ""}`,
-        ].join(" "),
-        condition: "#c >= :units AND attribute_not_exists(#h)",
-        names: { "#c": counter, "#h": name },
-        values: {
-          ":units": hold.units,
-          ":record": record,
-          ":hpk": `HOLDS#${shardOf(key.pk)}`,
-          ":hsk": pad(hold.start / 1000),
-          ":one": 1,
-        },
-        returnValues: "UPDATED_NEW",
-        explainFailure: true,
-      });
-      return { available: out?.[counter] ?? 0 };
+      const out = await this.table.update<Record<string, number>>(
+        item,
+        changeWrite(
+          kind,
+          item.pk,
+          batch.map((pending) => pending.change),
+        ),
+      );
+      for (const { change, resolve } of batch)
+        resolve(change.kind === "take" ? { available: out?.[kind.counter] ?? 0 } : "settled");
     } catch (err) {
-      if (!(err instanceof ConditionFailed)) throw err;
-      const old = err.item;
-      // Our own earlier attempt landed and its answer was lost: the hold is in place.
-      if (old?.[name] !== undefined) return { available: Number(old[counter] ?? 0) };
-      throw new NotCovered(Number(old?.[counter] ?? 0));
+      if (!(err instanceof ConditionFailed)) {
+        for (const { reject } of batch) reject(err);
+        return;
+      }
+      // Which one failed, and why, only a write of its own can tell (a balance short for all
+      // of them, a retry that had landed, a record the janitor released).
+      await Promise.all(batch.map((pending) => this.alone(item, kind, pending)));
     }
   }
 
-  /** The conditional give-back shared by settlement and release, on accounts and keys. */
-  private async give(
-    key: ItemKey,
-    holdId: string,
-    write: { update: string; values: Record<string, unknown> },
-  ): Promise<"settled" | "gone"> {
+  /** One change as one write; a failed condition says whether it had landed already. */
+  private async alone(item: ItemKey, kind: ItemKind, { change, resolve, reject }: Pending) {
     try {
-      await this.table.update(key, {
-        update: `${write.update} REMOVE #h`,
-        condition: "attribute_exists(#h)",
-        names: { "#h": `h_${holdId}` },
-        values: write.values,
+      const out = await this.table.update<Record<string, number>>(item, {
+        ...changeWrite(kind, item.pk, [change]),
+        explainFailure: true,
       });
-      return "settled";
+      resolve(change.kind === "take" ? { available: out?.[kind.counter] ?? 0 } : "settled");
     } catch (err) {
-      if (err instanceof ConditionFailed) return "gone";
-      throw err;
+      if (!(err instanceof ConditionFailed)) return reject(err);
+      const old = err.item;
+      if (change.kind === "give") return resolve("gone");
+      // Our own earlier attempt landed and its answer was lost: the hold is in place.
+      if (old?.[`h_${change.hold.id}`] !== undefined)
+        return resolve({ available: Number(old[kind.counter] ?? 0) });
+      reject(new NotCovered(Number(old?.[kind.counter] ?? 0)));
     }
   }
 
@@ -377,6 +401,92 @@ export class AccountMissing extends Error {
     super(`no account for user ${userId}`);
     this.name = "AccountMissing";
   }
+}
+
+/** Holds and give-backs of one item at most in one write (DynamoDB caps an expression's size). */
+const MAX_COMBINED = 25;
+
+/** Which counter an item's holds draw on, and what else a give-back moves. */
+interface ItemKind {
+  counter: "av" | "remainQuota";
+  /** Accounts count the cost and the request; keys keep a running total of their holds. */
+  account: boolean;
+}
+const ACCOUNT: ItemKind = { counter: "av", account: true };
+const KEY: ItemKind = { counter: "remainQuota", account: false };
+
+/** A hold taken, or one given back (settled at `cost`, or released at 0). */
+type Change =
+  | { kind: "take"; hold: HoldRecord; record: string }
+  | { kind: "give"; holdId: string; units: number; cost: number; requests: 0 | 1 };
+type GiveOutcome = "settled" | "gone";
+interface Pending {
+  change: Change;
+  resolve(outcome: Held | GiveOutcome): void;
+  reject(err: unknown): void;
+}
+interface Writer {
+  queue: Pending[];
+  busy: boolean;
+}
+
+/**
+ * The write for some changes to one item: the counter moves by what the gives return less
+ * what the takes take, on condition that it covers the takes and that each take's record is
+ * new and each give's record is there; records are written and removed; an account adds the
+ * costs and billed requests, a key its running total of holds; the holds index is set if
+ * absent. One change or many, the same expression.
+ */
+function changeWrite(kind: ItemKind, pk: string, changes: Change[]) {
+  const names: Record<string, string> = { "#c": kind.counter };
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  const conditions: string[] = [];
+  const takes = changes.filter((change) => change.kind === "take");
+  const gives = changes.filter((change) => change.kind === "give");
+  for (const [i, change] of changes.entries()) {
+    names[`#h${i}`] = `h_${change.kind === "take" ? change.hold.id : change.holdId}`;
+    if (change.kind === "take") {
+      values[`:r${i}`] = change.record;
+      sets.push(`#h${i} = :r${i}`);
+      conditions.push(`attribute_not_exists(#h${i})`);
+    } else {
+      removes.push(`#h${i}`);
+      conditions.push(`attribute_exists(#h${i})`);
+    }
+  }
+  const sum = <T>(items: T[], of: (item: T) => number) =>
+    items.reduce((total, item) => total + of(item), 0);
+  const taken = sum(takes, (take) => take.hold.units);
+  const given = sum(gives, (give) => give.units);
+  values[":delta"] = sum(gives, (give) => give.units - give.cost) - taken;
+  sets.unshift("#c = #c + :delta");
+  if (takes.length > 0) {
+    values[":need"] = taken;
+    conditions.unshift("#c >= :need");
+    values[":hpk"] = `HOLDS#${shardOf(pk)}`;
+    values[":hsk"] = pad(Math.min(...takes.map((take) => take.hold.start)) / 1000);
+    sets.push("hpk = if_not_exists(hpk, :hpk)", "hsk = if_not_exists(hsk, :hsk)");
+  }
+  values[":held"] = takes.length - gives.length;
+  const adds = ["hn :held"];
+  if (kind.account) {
+    adds.push("uq :cost", "rc :requests");
+    values[":cost"] = sum(gives, (give) => give.cost);
+    values[":requests"] = sum(gives, (give) => give.requests);
+  } else {
+    // A key keeps a running total of its holds, so that a new allowance can be net of them.
+    adds.push("hq :holding");
+    values[":holding"] = taken - given;
+  }
+  return {
+    update: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""} ADD ${adds.join(", ")}`,
+    condition: conditions.join(" AND "),
+    names,
+    values,
+    returnValues: "UPDATED_NEW" as const,
+  };
 }
 
 /** The hold id a request gets: 16 characters of its id (64 bits or more of randomness). */

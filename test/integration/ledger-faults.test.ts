@@ -102,8 +102,11 @@ const logLine = (user: TestUser, type: string) => (request: DynamoRequestInfo) =
   request.operation === "PutItem" &&
   key(request)?.pk?.S === `USER#${user.id}#LOG` &&
   key(request)?.type?.S === type;
-const holds = (request: DynamoRequestInfo) => expression(request).includes("#c - :units");
-const settles = (request: DynamoRequestInfo) => expression(request).includes("REMOVE #h");
+const condition = (request: DynamoRequestInfo) => String(request.body.ConditionExpression ?? "");
+/** A write that takes a hold (its record must not exist yet), or gives one back (it must). */
+const holds = (request: DynamoRequestInfo) =>
+  condition(request).includes("attribute_not_exists(#h");
+const settles = (request: DynamoRequestInfo) => condition(request).includes("attribute_exists(#h");
 
 /**
  * The books of `user`, once everything has settled and been added up: Σ log lines =
@@ -201,6 +204,19 @@ describe("a ledger write whose answer is lost after it landed counts once", () =
     expect((error as APIError).status).toBe(502);
     await expectBooksBalance(user, { calls: 0, granted: GRANT });
     expect(lost()).toBe(true);
+  });
+
+  it("a write that takes or gives back many holds at once (a busy account's group commit)", async () => {
+    const user = await createUser({ paidUsd: 1 });
+    const { secret } = await createKey(user);
+    const many = (pattern: string) => (r: DynamoRequestInfo) =>
+      onAccount(user)(r) && condition(r).split(pattern).length > 2;
+    const takes = loseAnswer(many("attribute_not_exists(#h"));
+    const gives = loseAnswer(many("attribute_exists(#h"));
+    await Promise.all(Array.from({ length: 30 }, () => chat(secret)));
+    expect(takes()).toBe(true);
+    expect(gives()).toBe(true);
+    await expectBooksBalance(user, { calls: 30, granted: GRANT });
   });
 
   it("a top-up, and its usage line; a reference sent again is the same top-up", async () => {
