@@ -181,6 +181,7 @@ async function main(): Promise<void> {
       stream: await sluice.ask("capacityUnits", true, 200, "unlimited"),
       streamLimitedKey: await sluice.ask("capacityUnits", true, 200, "limited"),
       plain: await sluice.ask("capacityUnits", false, 200, "unlimited"),
+      streamAt32: await sluice.ask("capacityUnits", true, 640, "unlimited", LOAD_CONCURRENCY),
     };
     const cold = coldStart();
     const core = await coreCpuPerRequest();
@@ -319,6 +320,7 @@ function print(report: any): void {
     ["stream", "streamed, unlimited key"],
     ["streamLimitedKey", "streamed, limited key"],
     ["plain", "plain, unlimited key"],
+    ["streamAt32", `streamed, ${LOAD_CONCURRENCY} at once on one key`],
   ]) {
     const units = report.capacityUnits[kind as string];
     line(

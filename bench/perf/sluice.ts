@@ -34,6 +34,16 @@ const chat = (stream: boolean) => ({
   messages: [{ role: "user", content: "Hi" }],
 });
 
+async function plainChat(key: string, stream: boolean): Promise<void> {
+  const response = await fetch(`${stack.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify(chat(stream)),
+  });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`request failed with ${response.status}`);
+}
+
 serveMeasurements(
   { url: `${stack.url}/v1`, key: stack.demoKey, dynamoPid: stack.dynamoPid },
   {
@@ -54,14 +64,30 @@ serveMeasurements(
      * INDEXES, so index writes count too): on the request path, and the rollups' share once
      * they have added the calls up.
      */
-    async capacityUnits(stream: boolean, count: number, keyKind: "unlimited" | "limited") {
+    async capacityUnits(
+      stream: boolean,
+      count: number,
+      keyKind: "unlimited" | "limited",
+      concurrency = 1,
+    ) {
       const key = keyKind === "limited" ? limited.secret : stack.demoKey;
       for (let i = 0; i < 5; i++) await counter.chat(stack.url, key, chat(stream));
       await stack.rollups.drain();
       Table.measure = true;
       for (const label of Object.keys(Table.capacity)) delete Table.capacity[label];
       try {
-        for (let i = 0; i < count; i++) await counter.chat(stack.url, key, chat(stream));
+        if (concurrency === 1) {
+          for (let i = 0; i < count; i++) await counter.chat(stack.url, key, chat(stream));
+        } else {
+          // Calls at once on one account: its writes commit in groups.
+          let next = 0;
+          await Promise.all(
+            Array.from({ length: concurrency }, async () => {
+              while (next++ < count) await plainChat(key, stream);
+            }),
+          );
+          await counter.chat(stack.url, key, chat(stream)); // waits until settlement is quiet
+        }
         await stack.rollups.drain();
       } finally {
         Table.measure = false;

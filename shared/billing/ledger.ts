@@ -161,12 +161,12 @@ export class QuotaLedger {
    */
   async settle(hold: Hold, settlement: Settlement): Promise<void> {
     const line: UsageLogEntry = {
-      ...settlement,
       type: "consume",
       id: hold.id,
       time: hold.start,
       userId: hold.userId,
       held: hold.units,
+      ...settlement,
     };
     await retrying(async () => {
       const stored = await this.usage.put(line);
