@@ -4,19 +4,9 @@ import {
   type DynamoOperation,
   DynamoServiceError,
   type DynamoTransport,
+  TRANSIENT_ERRORS,
 } from "../../shared/store/dynamo-transport";
 import { type AwsCredentials, signV4 } from "../../shared/store/sigv4";
-
-/** Errors worth another try, as the AWS SDK's standard retry strategy has them. */
-const RETRYABLE = new Set([
-  "ThrottlingException",
-  "ProvisionedThroughputExceededException",
-  "RequestLimitExceeded",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "LimitExceededException",
-  "TransactionConflictException",
-]);
 
 /** An attempt that got no answer in time: DynamoDB may or may not have applied it. */
 export class DynamoAttemptTimeout extends Error {
@@ -78,7 +68,7 @@ export class DynamoHttpTransport implements DynamoTransport {
         String(parsed.__type ?? "")
           .split("#")
           .pop() || `HTTP${answer.status}`;
-      if ((RETRYABLE.has(type) || answer.status >= 500) && attempt < attempts) {
+      if ((TRANSIENT_ERRORS.has(type) || answer.status >= 500) && attempt < attempts) {
         await backoff(attempt);
         continue;
       }

@@ -24,6 +24,21 @@ export interface DynamoTransport {
 }
 
 /**
+ * DynamoDB's errors worth another try, as the AWS SDK's standard retry strategy has them: the
+ * service may recover by itself. Once the transport's retries are spent, they are an outage.
+ */
+export const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([
+  "ThrottlingException",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "LimitExceededException",
+  "TransactionConflictException",
+  "TransactionInProgressException",
+]);
+
+/**
  * An error DynamoDB answered with. `name` is its short type (ConditionalCheckFailedException,
  * TransactionCanceledException, …), as the AWS SDK names its errors too.
  */

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { TABLE } from "../config/resources";
 import { StoreUnavailable } from "../errors";
-import type { DynamoTransport } from "./dynamo-transport";
+import { type DynamoTransport, TRANSIENT_ERRORS } from "./dynamo-transport";
 
 export type Item = Record<string, unknown>;
 export type ItemKey = {
@@ -69,18 +69,6 @@ export class ConditionFailed extends Error {
     this.name = "ConditionFailed";
   }
 }
-
-/** Errors DynamoDB may recover from by itself: after the transport's retries, an outage. */
-const UNAVAILABLE = new Set([
-  "ThrottlingException",
-  "ProvisionedThroughputExceededException",
-  "RequestLimitExceeded",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "LimitExceededException",
-  "TransactionConflictException",
-  "TransactionInProgressException",
-]);
 
 /**
  * The single sluice table, with plain-object items, over any DynamoDB transport. Counts
@@ -352,13 +340,13 @@ function translate(err: unknown, operation: string): unknown {
     if (reasons.includes("ConditionalCheckFailed")) return new ConditionFailed(reasons);
     if (
       reasons.some(
-        (reason) => UNAVAILABLE.has(`${reason}Exception`) || reason === "TransactionConflict",
+        (reason) => TRANSIENT_ERRORS.has(`${reason}Exception`) || reason === "TransactionConflict",
       )
     )
       return new StoreUnavailable(operation, err);
   }
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (UNAVAILABLE.has(name) || (status !== undefined && status >= 500)) {
+  if (TRANSIENT_ERRORS.has(name) || (status !== undefined && status >= 500)) {
     return new StoreUnavailable(operation, err);
   }
   // No answer at all: the connection failed or the attempt timed out.
