@@ -1,8 +1,10 @@
 import { createDispatcher, type Dispatch } from "./http/dispatch";
 import type { Route } from "./http/route";
+import * as account from "./management/account";
 import * as channels from "./management/channels";
 import * as logs from "./management/logs";
 import * as pricing from "./management/pricing";
+import * as redemptions from "./management/redemptions";
 import * as tokens from "./management/tokens";
 import * as user from "./management/user";
 import { createSpeech } from "./openai/audio-speech";
@@ -19,6 +21,7 @@ import { listModels, retrieveModel } from "./openai/models";
 import { createModeration } from "./openai/moderations";
 import * as uploads from "./openai/uploads";
 import type { Services } from "./services";
+import { consoleAsset, consoleIndex } from "./web/console";
 
 /** Every route sluice serves over HTTP. */
 export const routes: readonly Route[] = [
@@ -51,8 +54,20 @@ export const routes: readonly Route[] = [
   billing.getBillingSubscriptionShort,
   billing.getBillingUsage,
   billing.getBillingUsageShort,
-  // Management API, with system access tokens
-  user.getSelf,
+  // Management API, with system access tokens or a console session
+  account.getStatus,
+  account.register,
+  account.login,
+  account.logout,
+  account.getSelf,
+  account.updateSelf,
+  account.redeem,
+  account.getOptions,
+  account.putOptions,
+  redemptions.createRedemptions,
+  redemptions.listRedemptions,
+  redemptions.updateRedemption,
+  redemptions.deleteRedemption,
   user.regenerateAccessToken,
   user.getStat,
   user.listUsers,
@@ -77,7 +92,13 @@ export const routes: readonly Route[] = [
   pricing.getPricing,
   pricing.putPricing,
   logs.listOwnLogs,
+  logs.getOwnLogStat,
+  logs.listAllLogs,
+  logs.getAllLogStat,
   logs.getOwnUsage,
+  // The console's page and files
+  consoleIndex,
+  consoleAsset,
 ];
 
 /** The whole HTTP API as one function: request in, response out. */

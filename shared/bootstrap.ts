@@ -1,20 +1,28 @@
-import { newAccessToken, newApiKey, newId } from "./auth/secrets";
+import { hashPassword } from "./auth/passwords";
+import { newAccessToken, newApiKey, newId, newPasswordSecret } from "./auth/secrets";
 import type { Services } from "./services";
 import type { ApiKeyRecord } from "./store/api-keys";
 import { newUserProfile, type UserProfile } from "./store/users";
 
 /**
  * First-run setup shared by `npm start` and the deploy-time CLI: an admin user with a
- * system access token, and optionally a key to try the API with.
+ * system access token and a password to sign in to the console with (both shown once),
+ * and optionally a key to try the API with.
  */
 export async function createAdmin(
   services: Pick<Services, "users">,
   name = "admin",
-): Promise<{ user: UserProfile; accessToken: string }> {
-  const user = newUserProfile({ id: newId("user_", 16), name, role: "admin" });
+): Promise<{ user: UserProfile; accessToken: string; password: string }> {
+  const password = newPasswordSecret();
+  const user = newUserProfile({
+    id: newId("user_", 16),
+    name,
+    role: "admin",
+    passwordHash: await hashPassword(password),
+  });
   const accessToken = newAccessToken();
   await services.users.create(user, accessToken);
-  return { user, accessToken };
+  return { user, accessToken, password };
 }
 
 export async function createKey(

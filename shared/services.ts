@@ -12,12 +12,18 @@ import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { Channels } from "./store/channels";
 import { Files } from "./store/files";
+import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
+import { Sessions } from "./store/sessions";
+import { SiteLog } from "./store/site-log";
+import { REGISTRATION_MODES, type RegistrationMode, SiteOptionsStore } from "./store/site-options";
 import type { Table } from "./store/table";
+import { LoginThrottle } from "./store/throttle";
 import { Uploads } from "./store/uploads";
 import { UsageLog } from "./store/usage";
 import { Users } from "./store/users";
+import type { ConsoleFiles } from "./web/console-files";
 
 /**
  * The long-lived parts of sluice, created once per process (per Lambda instance) and shared
@@ -36,11 +42,18 @@ export interface Services {
   channelDirectory: ChannelDirectory;
   channelHealth: ChannelHealth;
   auth: Authenticator;
+  sessions: Sessions;
+  loginThrottle: LoginThrottle;
+  siteOptions: SiteOptionsStore;
+  redemptions: Redemptions;
+  /** The console's built files (absent where the console is not served). */
+  consoleFiles?: ConsoleFiles;
   pricing: PricingCatalog;
   ledger: QuotaLedger;
   usage: UsageLog;
   /** Daily rollups and keys' usage counters, added up from the log. */
   rollups: Rollups;
+  siteLog: SiteLog;
   /** Bytes of files and batch working data (S3). */
   blobs: Blobs;
   /** The batch queue (SQS). */
@@ -56,6 +69,7 @@ export interface Services {
 export function createServices(options: {
   table: Table;
   logTable: Table;
+  consoleFiles?: ConsoleFiles;
   blobs: Blobs;
   queue: JobQueue;
   settings?: Settings;
@@ -67,6 +81,8 @@ export function createServices(options: {
   const accounts = new Accounts(table);
   const usage = new UsageLog(options.logTable, settings.logRetentionDays);
   const apiKeys = new ApiKeys(table, accounts);
+  const sessions = new Sessions(table);
+  const { console: site } = settings;
   const channels = new Channels(table);
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
   return {
@@ -79,11 +95,31 @@ export function createServices(options: {
     channels,
     channelDirectory,
     channelHealth: new ChannelHealth(channels, channelDirectory, settings.channelFailureThreshold),
-    auth: new Authenticator(apiKeys, users, settings.cacheTtlMs),
+    auth: new Authenticator(apiKeys, users, sessions, settings.cacheTtlMs),
+    sessions,
+    loginThrottle: new LoginThrottle(table, {
+      slowAfter: site.loginSlowAfter,
+      backoffMs: site.loginBackoffMs,
+      lockAfter: site.loginLockAfter,
+      lockSeconds: site.loginLockSeconds,
+    }),
+    siteOptions: new SiteOptionsStore(
+      table,
+      {
+        registration: (REGISTRATION_MODES as readonly string[]).includes(site.registration)
+          ? (site.registration as RegistrationMode)
+          : "closed",
+        newUserQuota: site.newUserQuota,
+      },
+      settings.cacheTtlMs,
+    ),
+    redemptions: new Redemptions(table),
+    consoleFiles: options.consoleFiles,
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
     ledger: new QuotaLedger(accounts, usage),
     usage,
     rollups: new Rollups(table),
+    siteLog: new SiteLog(table, settings.logRetentionDays),
     blobs: options.blobs,
     queue: options.queue,
     files: new Files(table),

@@ -1,19 +1,25 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
+import { loadSettings } from "../../shared/config/settings";
 import { Rollups, type StreamedLine } from "../../shared/store/rollups";
+import { SiteLog } from "../../shared/store/site-log";
 import { unmarshalItem } from "../../shared/store/table";
 import type { UsageLogEntry } from "../../shared/store/usage";
 import { functionTable } from "../adapters/services";
 
-const rollups = new Rollups(functionTable(process.env, "rollups"));
+const table = functionTable(process.env, "rollups");
+const rollups = new Rollups(table);
+const siteLog = new SiteLog(table, loadSettings().logRetentionDays);
 
 /**
- * Consumes the usage log table's stream (filtered to new lines of calls, see infra/constructs) and
- * adds the lines up into the daily rollups and the keys' counters. A failure fails the whole
- * batch, and the stream delivers it again: adding up is idempotent (store/rollups.ts).
+ * Consumes the usage log table's stream (filtered to new lines, see infra/constructs): adds
+ * the lines of calls up into the daily rollups and the keys' counters, and writes every line
+ * into the operator's site-wide log. A failure fails the whole batch, and the stream
+ * delivers it again: both are idempotent (store/rollups.ts, store/site-log.ts).
  */
 export async function handler(event: DynamoDBStreamEvent): Promise<void> {
-  await rollups.apply(streamedLines(event));
+  const lines = streamedLines(event);
+  await Promise.all([rollups.apply(lines), siteLog.add(lines)]);
 }
 
 /** The usage log lines a stream event carries (inserts into a user's log partition). */

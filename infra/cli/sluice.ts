@@ -303,13 +303,23 @@ async function bootstrap(): Promise<void> {
     throw new UsageError("bootstrap needs --table (the stack's TableName output).");
   const client = new DynamoDBClient(options.region ? { region: options.region } : {});
   const users = new Users(new Table(sdkTransport(client), options.table));
-  const { user, accessToken } = await createAdmin({ users }, options.name ?? "admin");
+  const { user, accessToken, password } = await createAdmin({ users }, options.name ?? "admin");
   if (options.json) {
-    print({ id: user.id, name: user.name, access_token: accessToken });
+    print({
+      id: user.id,
+      name: user.name,
+      username: user.username,
+      password,
+      access_token: accessToken,
+    });
     return;
   }
   console.log(
-    `Created admin ${user.name} (${user.id}).\nAccess token (shown once): ${accessToken}`,
+    [
+      `Created admin ${user.name} (${user.id}).`,
+      `Console sign-in (shown once): username ${user.username}, password ${password}`,
+      `Access token (shown once): ${accessToken}`,
+    ].join("\n"),
   );
 }
 

@@ -37,7 +37,7 @@ export class UsageRollup extends Construct {
         filters: [FilterCriteria.filter(USAGE_ROLLUP.filter)],
       }),
     );
-    // It only adds to counters in the main table: item updates, nothing else.
-    props.store.table.grant(this.function, "dynamodb:UpdateItem");
+    // It adds to counters and writes the site log's digests in the main table, nothing else.
+    props.store.table.grant(this.function, "dynamodb:UpdateItem", "dynamodb:PutItem");
   }
 }

@@ -2,6 +2,7 @@ import { TtlCache } from "../cache";
 import { Forbidden, Unauthenticated } from "../errors";
 import type { GatewayRequest } from "../http/types";
 import type { ApiKeyRecord, ApiKeys } from "../store/api-keys";
+import type { Sessions } from "../store/sessions";
 import type { UserRecord, Users } from "../store/users";
 import { hashSecret, maskSecret } from "./secrets";
 
@@ -11,10 +12,17 @@ export interface KeyPrincipal {
   user: UserRecord;
 }
 
-/** Who is calling /api/*: a user, through their system access token. */
+/**
+ * Who is calling /api/*: a user, through their system access token or, from the console,
+ * their session (whose CSRF token every change must carry).
+ */
 export interface UserPrincipal {
   user: UserRecord;
+  session?: { token: string; csrf: string };
 }
+
+/** The console's session cookie. */
+export const SESSION_COOKIE = "sluice_session";
 
 export class Authenticator {
   private readonly keys: TtlCache<string, KeyPrincipal | undefined>;
@@ -22,6 +30,7 @@ export class Authenticator {
   constructor(
     private readonly apiKeys: ApiKeys,
     private readonly users: Users,
+    private readonly sessions: Sessions,
     cacheTtlMs: number,
   ) {
     this.keys = new TtlCache(cacheTtlMs);
@@ -39,12 +48,17 @@ export class Authenticator {
     return principal;
   }
 
-  /** Resolves `Authorization: Bearer <system access token>` on /api/*. */
-  async accessToken(request: GatewayRequest): Promise<UserPrincipal> {
+  /**
+   * Resolves `Authorization: Bearer <system access token>` on /api/*, or else the console's
+   * session cookie. A session signed in before the last password change is signed out.
+   */
+  async user(request: GatewayRequest): Promise<UserPrincipal> {
     const token = bearer(request);
     if (!token) {
+      const cookie = cookieValue(request, SESSION_COOKIE);
+      if (cookie) return this.session(cookie);
       throw new Unauthenticated(
-        "Sign in with your system access token: Authorization: Bearer <token>.",
+        "Sign in, or send your system access token: Authorization: Bearer <token>.",
       );
     }
     if (token.startsWith("sk-")) {
@@ -56,6 +70,16 @@ export class Authenticator {
     if (!user) throw new Unauthenticated("The system access token is not valid.");
     if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
     return { user };
+  }
+
+  private async session(cookie: string): Promise<UserPrincipal> {
+    const session = await this.sessions.get(cookie);
+    const user = session && (await this.users.get(session.userId));
+    if (!session || !user || (user.sessionVersion ?? 0) !== session.version) {
+      throw new Unauthenticated("Your session has ended. Sign in again.", "session_expired");
+    }
+    if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
+    return { user, session: { token: cookie, csrf: session.csrf } };
   }
 
   /** Forgets a key so the next request re-reads it (after it was changed through the API). */
@@ -88,6 +112,15 @@ function invalidApiKey(masked: string): Unauthenticated {
     `Incorrect API key provided: ${masked}. Check the key or ask your sluice administrator for a new one.`,
     "invalid_api_key",
   );
+}
+
+/** A cookie's value from the request's Cookie header. */
+export function cookieValue(request: GatewayRequest, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? "").split(";")) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return value.join("=") || undefined;
+  }
+  return undefined;
 }
 
 function bearer(request: GatewayRequest): string | undefined {

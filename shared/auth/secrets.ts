@@ -24,6 +24,11 @@ export function newAccessToken(): string {
   return `sat-${randomString(40)}`;
 }
 
+/** A generated password (the first admin's): 20 random characters, about 119 bits. */
+export function newPasswordSecret(): string {
+  return randomString(20);
+}
+
 /** Keys and tokens are stored only as their SHA-256. */
 export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");

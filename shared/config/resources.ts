@@ -58,7 +58,11 @@ export const ABORT_INCOMPLETE_MULTIPART_DAYS = 1;
 export const FUNCTION_URL_CORS = {
   allowOrigins: "*",
   allowMethods: "*",
-  allowHeaders: "*",
+  /**
+   * `*` does not cover Authorization in browsers (the Fetch standard keeps it out), so it is
+   * named: browser-based chat clients send their key in it.
+   */
+  allowHeaders: ["authorization", "*"],
   /** Headers the OpenAI SDKs read in browsers. */
   exposeHeaders: [
     "x-request-id",
@@ -96,8 +100,8 @@ export const USAGE_ROLLUP = {
   /** Lines per invocation at most, and how long the stream gathers them: one write per counter per batch. */
   batchSize: 1_000,
   maxBatchingWindowSeconds: 10,
-  /** Lambda event filter: new usage log lines of calls (infra/local mirrors it by hand). */
-  filter: { eventName: ["INSERT"], dynamodb: { NewImage: { type: { S: ["consume"] } } } },
+  /** Lambda event filter: new usage log lines, not their expiry (infra/local mirrors it by hand). */
+  filter: { eventName: ["INSERT"] },
 } as const;
 
 export const JANITOR = {

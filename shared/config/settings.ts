@@ -28,6 +28,23 @@ export interface Settings {
   holdDeadlineSeconds: number;
   /** How long usage log lines are kept (DynamoDB TTL). */
   logRetentionDays: number;
+  /** The console: sessions, sign-in throttling, the defaults of the site's options. */
+  console: {
+    /** How long a console session lasts. */
+    sessionTtlSeconds: number;
+    /** Session cookies are `Secure` (HTTPS only): on AWS; off for the local stack's http. */
+    secureCookies: boolean;
+    /** Who may register until the admin sets it: open, closed or invitation. */
+    registration: string;
+    /** Free quota (units) a new account starts with until the admin sets it. */
+    newUserQuota: number;
+    /** Failed sign-ins after which each attempt waits (doubling from loginBackoffMs). */
+    loginSlowAfter: number;
+    loginBackoffMs: number;
+    /** Failed sign-ins after which the username or address is locked out. */
+    loginLockAfter: number;
+    loginLockSeconds: number;
+  };
   /** Files and batches (seed 000, section 2.8). */
   files: {
     /** An uploaded file expires this long after its upload. */
@@ -65,6 +82,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
+    console: {
+      sessionTtlSeconds: int(env, "SLUICE_SESSION_TTL_SECONDS", 7 * 86_400),
+      secureCookies: env.SLUICE_SECURE_COOKIES !== "false",
+      registration: env.SLUICE_REGISTRATION ?? "open",
+      newUserQuota: int(env, "SLUICE_NEW_USER_QUOTA", 0),
+      loginSlowAfter: int(env, "SLUICE_LOGIN_SLOW_AFTER", 3),
+      loginBackoffMs: int(env, "SLUICE_LOGIN_BACKOFF_MS", 1_000),
+      loginLockAfter: int(env, "SLUICE_LOGIN_LOCK_AFTER", 10),
+      loginLockSeconds: int(env, "SLUICE_LOGIN_LOCK_SECONDS", 900),
+    },
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
       outputTtlSeconds: int(env, "SLUICE_BATCH_OUTPUT_TTL_SECONDS", 3 * 3_600),

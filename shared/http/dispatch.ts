@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import type { Services } from "../services";
 import { toApiError } from "./error-mapping";
 import { ApiError, serverError } from "./errors";
@@ -51,8 +52,36 @@ async function run(route: Route, call: Call): Promise<GatewayResponse> {
   switch (route.auth) {
     case "apiKey":
       return route.handle({ ...call, principal: await auth.apiKey(call.request) });
-    case "accessToken":
-      return route.handle({ ...call, principal: await auth.accessToken(call.request) });
+    case "user": {
+      const principal = await auth.user(call.request);
+      if (principal.session && !SAFE_METHODS.has(call.request.method)) {
+        requireCsrfToken(call.request, principal.session.csrf);
+      }
+      return route.handle({ ...call, principal });
+    }
+    case "public":
+      return route.handle(call);
+  }
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * A change made with the session cookie must carry the session's CSRF token in a header: a
+ * page of another site can make the browser send the cookie (SameSite=Strict already stops
+ * that in today's browsers), but cannot read the token to send with it.
+ */
+function requireCsrfToken(request: GatewayRequest, expected: string): void {
+  const sent = request.headers["x-csrf-token"] ?? "";
+  const same =
+    sent.length === expected.length && timingSafeEqual(Buffer.from(sent), Buffer.from(expected));
+  if (!same) {
+    throw new ApiError(
+      403,
+      "This change needs the X-CSRF-Token header of your session. Reload the console and try again.",
+      "invalid_request_error",
+      "csrf_token_invalid",
+    );
   }
 }
 

@@ -20,16 +20,22 @@ type Handler<P> = (call: Call<P>) => Promise<GatewayResponse>;
 
 export type Route =
   | { method: Method; path: string; auth: "apiKey"; handle: Handler<KeyPrincipal> }
-  | { method: Method; path: string; auth: "accessToken"; handle: Handler<UserPrincipal> };
+  | { method: Method; path: string; auth: "user"; handle: Handler<UserPrincipal> }
+  | { method: Method; path: string; auth: "public"; handle: Handler<undefined> };
 
 /** A /v1 route, called with an `sk-` key. */
 export function keyRoute(method: Method, path: string, handle: Handler<KeyPrincipal>): Route {
   return { method, path, auth: "apiKey", handle };
 }
 
-/** A management route, called with a system access token. */
+/** A management route, called with a system access token or from a console session. */
 export function userRoute(method: Method, path: string, handle: Handler<UserPrincipal>): Route {
-  return { method, path, auth: "accessToken", handle };
+  return { method, path, auth: "user", handle };
+}
+
+/** A route anyone may call: signing in and up, the site's status, the console's files. */
+export function publicRoute(method: Method, path: string, handle: Handler<undefined>): Route {
+  return { method, path, auth: "public", handle };
 }
 
 /** The same route under a second path (e.g. one-api's PUT /api/token/ with the id in the body). */

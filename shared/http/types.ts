@@ -15,6 +15,8 @@ export interface GatewayRequest {
   readonly receivedAt: number;
   /** Aborted when the caller stops waiting (a batch worker out of time): the upstream call is cancelled. */
   readonly signal?: AbortSignal;
+  /** The client's address, as the function URL saw it (sign-in throttling). */
+  readonly sourceIp?: string;
 }
 
 /** A streamed body is any async iterable of bytes; the edge writes each chunk as it comes. */
@@ -24,6 +26,8 @@ export interface GatewayResponse {
   status: number;
   headers: Record<string, string>;
   body: ResponseBody;
+  /** Set-Cookie values (a function URL's prelude carries them apart from the headers). */
+  cookies?: string[];
 }
 
 /** What the edge offers a request besides its data. */

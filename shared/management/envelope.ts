@@ -39,6 +39,13 @@ export function pageSize(query: URLSearchParams, fallback = 20, max = 100): numb
   return Number.isInteger(size) && size > 0 ? Math.min(size, max) : fallback;
 }
 
+/** A new password: long enough to be worth hashing, short enough not to be a weapon. */
+export function newPassword(body: Record<string, unknown>, name: string): string {
+  const password = field.string(body, name, { required: true, max: 128 }) as string;
+  if (password.length < 8) throw invalid(`${name} must be at least 8 characters.`);
+  return password;
+}
+
 /** `YYYY-MM-DD HH:mm:ss` in UTC, the seed's format. */
 export function utcDateTime(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace("T", " ").slice(0, 19);

@@ -1,43 +1,194 @@
+import type { UserPrincipal } from "../auth/authenticate";
 import { unitsToDollars } from "../billing/units";
-import { userRoute } from "../http/route";
-import { utcDate } from "../store/usage";
-import { invalid, ok, pageSize } from "./envelope";
+import { type Call, userRoute } from "../http/route";
+import { InvalidCursor, type LogFilter, type UsageLogEntry, utcDate } from "../store/usage";
+import { invalid, ok, pageSize, requireAdmin } from "./envelope";
 
-/** GET /api/log/self: the caller's usage log, newest first; `cursor` pages on. */
+/** Most pages of a user's log, or digests of the site's, one answer reads. */
+const LIST_BUDGET = { user: 10, site: 40 };
+/** Totals read further: each page or digest holds hundreds of lines. */
+const STAT_BUDGET = { user: 200, site: 1_000 };
+
+/**
+ * GET /api/log/self: the caller's usage log, newest first, filtered by key name, model, type
+ * and time (`start`/`end`, unix seconds; one-api's `token_name`, `model_name`,
+ * `start_timestamp`, `end_timestamp` too); `cursor` pages on.
+ */
 export const listOwnLogs = userRoute("GET", "/api/log/self", async (call) => {
-  const { query } = call.request;
-  const { entries, next } = await call.services.usage.list(
-    call.principal.user.id,
-    pageSize(query, 50, 200),
-    query.get("cursor") ?? undefined,
+  const filter = { ...logFilter(call.request.query), userId: call.principal.user.id };
+  return listLogs(call, filter);
+});
+
+/** GET /api/log/self/stat: totals of the caller's lines matching the same filters. */
+export const getOwnLogStat = userRoute("GET", "/api/log/self/stat", async (call) => {
+  const filter = { ...logFilter(call.request.query), userId: call.principal.user.id };
+  return logStat(call, filter);
+});
+
+/**
+ * GET /api/log/ (admins): every user's usage, filtered as above and by user (`user_id` or
+ * `username`) and channel. Without a user it reads the site-wide log, which the
+ * rollups write from the usage log's stream, seconds behind it.
+ */
+export const listAllLogs = userRoute("GET", "/api/log", async (call) => {
+  requireAdmin(call);
+  return listLogs(call, await adminFilter(call));
+});
+
+/** GET /api/log/stat (admins): totals of the lines matching the same filters. */
+export const getAllLogStat = userRoute("GET", "/api/log/stat", async (call) => {
+  requireAdmin(call);
+  return logStat(call, await adminFilter(call));
+});
+
+async function listLogs(call: Call<UserPrincipal>, filter: LogFilter) {
+  const { services } = call;
+  const limit = pageSize(call.request.query, 50, 200);
+  const cursor = call.request.query.get("cursor") ?? undefined;
+  const { entries, next } = await readCursor(() =>
+    filter.userId === undefined
+      ? services.siteLog.list(filter, limit, cursor, LIST_BUDGET.site)
+      : services.usage.list(filter.userId, limit, cursor, filter, LIST_BUDGET.user),
   );
+  const names = await usernames(call, entries);
   return ok(
-    entries.map((entry) => ({
-      type: entry.type,
-      created_at: Math.floor(entry.time / 1000),
-      request_id: entry.requestId,
-      user_id: entry.userId,
-      key_name: entry.keyName ?? null,
-      model: entry.model ?? null,
-      endpoint: entry.endpoint ?? null,
-      prompt_tokens: entry.promptTokens,
-      completion_tokens: entry.completionTokens,
-      quota: entry.quota,
-      quota_dollar: unitsToDollars(entry.quota),
-      held: entry.held ?? null,
-      shortfall: entry.shortfall ?? null,
-      latency_ms: entry.latencyMs ?? null,
-      status: entry.status ?? null,
-      outcome: entry.outcome ?? null,
-      stream: entry.stream ?? false,
-      channel_id: entry.channelId ?? null,
-      batch_id: entry.batchId ?? null,
-      reference: entry.reference ?? null,
-      bucket: entry.bucket ?? null,
-    })),
+    entries.map((entry) => lineView(entry, names.get(entry.userId))),
     { next_cursor: next ?? null },
   );
-});
+}
+
+async function logStat(call: Call<UserPrincipal>, filter: LogFilter) {
+  const totals = { quota: 0, requests: 0, prompt_tokens: 0, completion_tokens: 0, lines: 0 };
+  const add = (line: UsageLogEntry) => {
+    totals.lines++;
+    if (line.type !== "consume") return true;
+    totals.quota += line.quota;
+    totals.requests += line.requests;
+    totals.prompt_tokens += line.promptTokens;
+    totals.completion_tokens += line.completionTokens;
+    return true;
+  };
+  const { services } = call;
+  const next = await readCursor(() =>
+    filter.userId === undefined
+      ? services.siteLog.walk(filter, undefined, STAT_BUDGET.site, add)
+      : services.usage.walk(filter.userId, filter, undefined, STAT_BUDGET.user, add),
+  );
+  // Past the budget the totals are of the newest lines only; `complete` says so.
+  return ok({
+    ...totals,
+    quota_dollar: unitsToDollars(totals.quota),
+    complete: next === undefined,
+  });
+}
+
+async function readCursor<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof InvalidCursor || err instanceof RangeError) throw invalid(err.message);
+    throw err;
+  }
+}
+
+function logFilter(query: URLSearchParams): LogFilter {
+  const text = (...names: string[]) => {
+    for (const name of names) {
+      const value = query.get(name)?.trim();
+      if (value) return value;
+    }
+    return undefined;
+  };
+  const seconds = (...names: string[]) => {
+    const value = text(...names);
+    if (value === undefined) return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0 || number > 32_503_680_000) {
+      throw invalid(`${names[0]} must be a time in unix seconds.`);
+    }
+    return number * 1000;
+  };
+  const filter: LogFilter = {
+    keyName: text("key_name", "token_name"),
+    model: text("model", "model_name"),
+    type: logType(query.get("type")),
+    start: seconds("start", "start_timestamp"),
+    // The end second is in the range.
+    end: ((end) => (end === undefined ? undefined : end + 999))(seconds("end", "end_timestamp")),
+  };
+  if (filter.start !== undefined && filter.end !== undefined && filter.start > filter.end) {
+    throw invalid("start must not be after end.");
+  }
+  return filter;
+}
+
+/** An admin's filter: the common one, and user and channel. */
+async function adminFilter(call: Call<UserPrincipal>): Promise<LogFilter> {
+  const { query } = call.request;
+  const filter: LogFilter = {
+    ...logFilter(query),
+    channelId: query.get("channel")?.trim() || query.get("channel_id")?.trim() || undefined,
+  };
+  const userId = query.get("user_id")?.trim();
+  const username = query.get("username")?.trim();
+  if (userId) filter.userId = userId;
+  else if (username) {
+    // An unknown name matches nothing, the way a filter does, rather than everything.
+    filter.userId =
+      (await call.services.users.findByUsername(username))?.id ?? `unknown:${username}`;
+  }
+  return filter;
+}
+
+/** `consume` or `topup`, or one-api's numbers for them (1 top-up, 2 consumption). */
+function logType(value: string | null): LogFilter["type"] {
+  switch (value?.trim() ?? "") {
+    case "":
+    case "0":
+      return undefined;
+    case "consume":
+    case "2":
+      return "consume";
+    case "topup":
+    case "1":
+      return "topup";
+    default:
+      throw invalid("type must be consume or topup (or one-api's 2 or 1).");
+  }
+}
+
+async function usernames(call: Call<UserPrincipal>, entries: UsageLogEntry[]) {
+  const ids = [...new Set(entries.map((entry) => entry.userId))];
+  const users = await Promise.all(ids.map((id) => call.services.users.get(id)));
+  return new Map(ids.map((id, i) => [id, users[i]?.username ?? users[i]?.name ?? null]));
+}
+
+function lineView(entry: UsageLogEntry, username: string | null | undefined) {
+  return {
+    type: entry.type,
+    created_at: Math.floor(entry.time / 1000),
+    request_id: entry.requestId,
+    user_id: entry.userId,
+    username: username ?? null,
+    key_name: entry.keyName ?? null,
+    model: entry.model ?? null,
+    endpoint: entry.endpoint ?? null,
+    prompt_tokens: entry.promptTokens,
+    completion_tokens: entry.completionTokens,
+    quota: entry.quota,
+    quota_dollar: unitsToDollars(entry.quota),
+    held: entry.held ?? null,
+    shortfall: entry.shortfall ?? null,
+    latency_ms: entry.latencyMs ?? null,
+    status: entry.status ?? null,
+    outcome: entry.outcome ?? null,
+    stream: entry.stream ?? false,
+    channel_id: entry.channelId ?? null,
+    batch_id: entry.batchId ?? null,
+    reference: entry.reference ?? null,
+    bucket: entry.bucket ?? null,
+  };
+}
 
 /** GET /api/usage/self?days=N: per-day, per-model totals from the rollups (no log scan). */
 export const getOwnUsage = userRoute("GET", "/api/usage/self", async (call) => {

@@ -11,9 +11,14 @@ import { tokenView } from "./views";
 /** Users set these; expired and exhausted follow from expiry and quota. */
 const SETTABLE_STATUSES: readonly ApiKeyStatus[] = ["enabled", "disabled"];
 
-/** GET /api/token/: the caller's own keys, newest first, masked, paged. */
+/**
+ * GET /api/token/: the caller's own keys, newest first, masked, paged; an admin may name
+ * another user's (`user_id`).
+ */
 export const listTokens = userRoute("GET", "/api/token", async (call) => {
-  const keys = await call.services.apiKeys.listByUser(call.principal.user.id);
+  const keys = await call.services.apiKeys.listByUser(
+    await keysOwner(call, call.request.query.get("user_id") ?? undefined),
+  );
   return ok(
     page(keys, call.request.query).map((key) => tokenView(key)),
     { total: keys.length },
@@ -27,14 +32,10 @@ export const listTokens = userRoute("GET", "/api/token", async (call) => {
 export const createToken = userRoute("POST", "/api/token", async (call) => {
   const body = readJsonObject(call.request);
   const fields = editableFields(body);
-  const forUser = field.string(body, "user_id");
-  if (forUser !== undefined && forUser !== call.principal.user.id) {
-    requireAdmin(call);
-    if (!(await call.services.users.get(forUser))) throw notFound("User");
-  }
+  const userId = await keysOwner(call, field.string(body, "user_id"));
   const { key, secret } = await createKey(call.services, {
     ...definedOnly(fields),
-    userId: forUser ?? call.principal.user.id,
+    userId,
     name: fields.name ?? "",
     // A key with a quota is limited unless said otherwise; one without is unlimited.
     unlimitedQuota: fields.unlimitedQuota ?? fields.remainQuota === undefined,
@@ -64,7 +65,7 @@ export const updateToken = userRoute("PUT", "/api/token/:id", async (call) => {
     if (hasQuota && inTime) fields.status = "enabled";
   }
   try {
-    const updated = await call.services.apiKeys.update(current.id, call.principal.user.id, fields);
+    const updated = await call.services.apiKeys.update(current.id, current.userId, fields);
     call.services.auth.forgetKey(current.id);
     return ok(tokenView(updated));
   } catch (err) {
@@ -77,8 +78,9 @@ export const updateTokenByBody = alias(updateToken, "/api/token");
 /** DELETE /api/token/{id} */
 export const deleteToken = userRoute("DELETE", "/api/token/:id", async (call) => {
   const id = call.params.id as string;
+  const current = await ownKey(call, id);
   try {
-    await call.services.apiKeys.delete(id, call.principal.user.id);
+    await call.services.apiKeys.delete(id, current.userId);
   } catch (err) {
     if (err instanceof ConditionFailed) throw notFound("Key");
     throw err;
@@ -87,11 +89,23 @@ export const deleteToken = userRoute("DELETE", "/api/token/:id", async (call) =>
   return ok();
 });
 
-/** Someone else's key is reported exactly like a missing one. */
+/**
+ * A key the caller may manage: their own, or any user's for an admin. Someone else's key is
+ * reported to a user exactly like a missing one.
+ */
 async function ownKey(call: Call<UserPrincipal>, id: string): Promise<ApiKeyRecord> {
   const key = await call.services.apiKeys.get(id, true);
-  if (!key || key.userId !== call.principal.user.id) throw notFound("Key");
+  const { user } = call.principal;
+  if (!key || (key.userId !== user.id && user.role !== "admin")) throw notFound("Key");
   return key;
+}
+
+/** Whose keys a call is about: the caller's, or (admins only) the named user's. */
+async function keysOwner(call: Call<UserPrincipal>, userId: string | undefined): Promise<string> {
+  if (userId === undefined || userId === call.principal.user.id) return call.principal.user.id;
+  requireAdmin(call);
+  if (!(await call.services.users.get(userId))) throw notFound("User");
+  return userId;
 }
 
 function editableFields(body: Record<string, unknown>) {

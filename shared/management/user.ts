@@ -1,24 +1,30 @@
+import { hashPassword } from "../auth/passwords";
 import { newAccessToken, newId } from "../auth/secrets";
 import { dollarsToUnits, UNITS_PER_USD, unitsToDollars } from "../billing/units";
+import { Conflict } from "../errors";
 import { readJsonObject } from "../http/body";
 import { json } from "../http/responses";
 import { alias, userRoute } from "../http/route";
 import { AccountMissing } from "../store/accounts";
 import { BUCKETS } from "../store/buckets";
 import { ConditionFailed } from "../store/table";
-import { newUserProfile, type Role, type UserStatus } from "../store/users";
-import { field, invalid, notFound, ok, page, requireAdmin, utcDateTime } from "./envelope";
+import { newUserProfile, type Role, UsernameTaken, type UserStatus } from "../store/users";
+import {
+  field,
+  invalid,
+  newPassword,
+  notFound,
+  ok,
+  page,
+  requireAdmin,
+  utcDateTime,
+} from "./envelope";
 import { keyStatus, userView } from "./views";
 
 const ROLES: readonly Role[] = ["user", "admin"];
 /** $1,000,000 at once at most: more is a typo (and beyond what counters are exact for). */
 const MAX_TOP_UP_UNITS = 1_000_000 * UNITS_PER_USD;
 const STATUSES: readonly UserStatus[] = ["enabled", "disabled"];
-
-/** GET /api/user/self */
-export const getSelf = userRoute("GET", "/api/user/self", async (call) =>
-  ok(userView(call.principal.user)),
-);
 
 /** POST /api/user/token: a new system access token, shown once; the old one stops working. */
 export const regenerateAccessToken = userRoute("POST", "/api/user/token", async (call) => {
@@ -65,9 +71,10 @@ export const getStat = userRoute("GET", "/api/user/stat", async (call) => {
   });
 });
 
-/** GET /api/user/ (admin): every user, paged. */
+/** GET /api/user/?keyword= (admin): every user, or those whose id, username or name holds the keyword, paged. */
 export const listUsers = userRoute("GET", "/api/user", async (call) => {
   requireAdmin(call);
+  const keyword = call.request.query.get("keyword")?.trim().toLowerCase() ?? "";
   const users = [];
   let startKey: Record<string, unknown> | undefined;
   do {
@@ -75,28 +82,46 @@ export const listUsers = userRoute("GET", "/api/user", async (call) => {
     users.push(...batch.items);
     startKey = batch.lastKey;
   } while (startKey);
-  users.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-  return ok(page(users, call.request.query).map(userView), { total: users.length });
+  const found = keyword
+    ? users.filter((user) =>
+        [user.id, user.username, user.name, user.email ?? ""].some((text) =>
+          text.toLowerCase().includes(keyword),
+        ),
+      )
+    : users;
+  found.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  return ok(page(found, call.request.query).map(userView), { total: found.length });
 });
 
-/** POST /api/user/ (admin): a new user, with their access token shown once. */
+/**
+ * POST /api/user/ (admin): a new user, with their access token shown once, and a password to
+ * sign in to the console with when given.
+ */
 export const createUser = userRoute("POST", "/api/user", async (call) => {
   requireAdmin(call);
   const body = readJsonObject(call.request);
   // one-api's scripts send `username`.
-  const name = field.string(body, body.name === undefined ? "username" : "name", {
+  const username = field.string(body, body.username === undefined ? "name" : "username", {
     required: true,
     max: 64,
-  });
+  }) as string;
+  const password = body.password === undefined ? undefined : newPassword(body, "password");
   const user = newUserProfile({
     id: newId("user_", 16),
-    name: name as string,
+    username,
+    name: field.string(body, "name", { max: 64 }) ?? username,
+    ...(password ? { passwordHash: await hashPassword(password) } : {}),
     role: field.oneOf(body, "role", ROLES) ?? "user",
     group: field.string(body, "group", { max: 64 }) ?? "default",
     status: field.oneOf(body, "status", STATUSES) ?? "enabled",
   });
   const accessToken = newAccessToken();
-  await call.services.users.create(user, accessToken);
+  try {
+    await call.services.users.create(user, accessToken);
+  } catch (err) {
+    if (err instanceof UsernameTaken) throw new Conflict("That username is taken.");
+    throw err;
+  }
   const created = await call.services.users.get(user.id, true);
   if (!created) throw new Error(`user ${user.id} was not created`);
   return ok({ ...userView(created), access_token: accessToken });
@@ -110,7 +135,10 @@ export const getUser = userRoute("GET", "/api/user/:id", async (call) => {
   return ok(userView(user));
 });
 
-/** PUT /api/user/{id} (admin), or PUT /api/user/ with the id in the body (one-api's form). */
+/**
+ * PUT /api/user/{id} (admin), or PUT /api/user/ with the id in the body (one-api's form):
+ * status, group, role, name; `password` resets it (and signs the user's sessions out).
+ */
 export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
   requireAdmin(call);
   const body = readJsonObject(call.request);
@@ -124,7 +152,9 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
   if (id === call.principal.user.id && (fields.role === "user" || fields.status === "disabled")) {
     throw invalid("Administrators cannot demote or disable themselves.");
   }
+  const password = body.password === undefined ? undefined : newPassword(body, "password");
   try {
+    if (password) await call.services.users.setPassword(id as string, await hashPassword(password));
     const user = await call.services.users.update(id as string, fields);
     call.services.auth.forgetAll();
     return ok(userView(user));

@@ -8,7 +8,9 @@ export function userView(user: UserRecord) {
   const { balances, used, requests } = user.account;
   return {
     id: user.id,
+    username: user.username,
     name: user.name,
+    email: user.email ?? null,
     role: user.role,
     group: user.group,
     status: user.status,
@@ -21,6 +23,7 @@ export function userView(user: UserRecord) {
     used_quota: used,
     used_quota_dollar: unitsToDollars(used),
     request_count: requests,
+    has_password: user.passwordHash !== undefined,
   };
 }
 

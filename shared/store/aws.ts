@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
@@ -6,6 +7,7 @@ import { loadSettings } from "../config/settings";
 import { JobQueue } from "../queue/queue";
 import type { UpstreamFetch } from "../relay/upstream";
 import { createServices, type Services } from "../services";
+import { ConsoleFiles } from "../web/console-files";
 import { Blobs } from "./blobs";
 import { type DynamoTransport, sdkTransport } from "./dynamo-transport";
 import { Table } from "./table";
@@ -65,7 +67,18 @@ export function createAwsServices(
     ),
     settings: loadSettings(env),
     fetch: clients.fetch,
+    consoleFiles: consoleDirectory(env),
   });
+}
+
+/**
+ * Where the built console is: SLUICE_CONSOLE_DIR (the local stack builds it there), else
+ * `console/` beside the function's bundle on Lambda (infra/constructs/api.ts puts it there).
+ */
+function consoleDirectory(env: NodeJS.ProcessEnv): ConsoleFiles | undefined {
+  const dir =
+    env.SLUICE_CONSOLE_DIR ?? (env.LAMBDA_TASK_ROOT && join(env.LAMBDA_TASK_ROOT, "console"));
+  return dir ? new ConsoleFiles(dir) : undefined;
 }
 
 function lazySdkTransport(env: NodeJS.ProcessEnv): DynamoTransport {

@@ -47,6 +47,29 @@ export interface UsageLogEntry {
   reference?: string;
 }
 
+/** Which lines a reader wants; every field is optional. Times are unix milliseconds. */
+export interface LogFilter {
+  userId?: string;
+  keyName?: string;
+  model?: string;
+  channelId?: string;
+  type?: UsageLogEntry["type"];
+  start?: number;
+  end?: number;
+}
+
+export function matches(line: UsageLogEntry, filter: LogFilter): boolean {
+  return (
+    (filter.userId === undefined || line.userId === filter.userId) &&
+    (filter.keyName === undefined || line.keyName === filter.keyName) &&
+    (filter.model === undefined || line.model === filter.model) &&
+    (filter.channelId === undefined || line.channelId === filter.channelId) &&
+    (filter.type === undefined || line.type === filter.type) &&
+    (filter.start === undefined || line.time >= filter.start) &&
+    (filter.end === undefined || line.time <= filter.end)
+  );
+}
+
 export const logPartition = (userId: string) => `USER#${userId}#LOG`;
 
 /** A line's key: its time, then its id, so the log reads in time order. */
@@ -90,28 +113,86 @@ export class UsageLog {
     return item && toEntry(item);
   }
 
-  /** Newest first; `cursor` is the `next` of the previous page, absent on the last page. */
+  /**
+   * One user's lines matching `filter`, newest first: up to `limit`, reading at most `budget`
+   * pages of DynamoDB; `next` goes on from there, absent when the range is read.
+   */
   async list(
     userId: string,
     limit: number,
     cursor?: string,
+    filter: LogFilter = {},
+    budget = 10,
   ): Promise<{ entries: UsageLogEntry[]; next?: string }> {
-    // One more than asked tells whether another page exists (DynamoDB's own LastEvaluatedKey
-    // is also set when a page ends exactly at the last item).
-    const page = await this.table.query<Item & { sk: string }>({
-      keyCondition: "pk = :pk",
-      values: { ":pk": logPartition(userId) },
-      ascending: false,
-      limit: limit + 1,
-      startKey: cursor ? { pk: logPartition(userId), sk: decodeCursor(cursor) } : undefined,
+    const entries: UsageLogEntry[] = [];
+    const next = await this.walk(userId, filter, cursor, budget, (line) => {
+      if (entries.length >= limit) return false;
+      entries.push(line);
+      return true;
     });
-    const items = page.items.slice(0, limit);
-    const last = items.at(-1);
-    return {
-      entries: items.map(toEntry),
-      next: page.items.length > limit && last ? encodeCursor(last.sk) : undefined,
-    };
+    return { entries, next };
   }
+
+  /**
+   * Visits one user's lines matching `filter`, newest first, until `visit` says stop or
+   * `budget` pages are read. Returns the cursor to go on from, absent when the range is read.
+   */
+  async walk(
+    userId: string,
+    filter: LogFilter,
+    cursor: string | undefined,
+    budget: number,
+    visit: (line: UsageLogEntry) => boolean,
+  ): Promise<string | undefined> {
+    const pk = logPartition(userId);
+    const { expression, names, values } = lineFilter(filter);
+    const from = filter.start === undefined ? "0" : new Date(filter.start).toISOString();
+    const to = filter.end === undefined ? "~" : `${new Date(filter.end).toISOString()}~`;
+    let startKey = cursor ? { pk, sk: decodeCursor(cursor) } : undefined;
+    // DynamoDB refuses a start key outside the range: a cursor of another filter.
+    if (startKey && (startKey.sk < from || startKey.sk > to)) throw new InvalidCursor();
+    for (; budget > 0; budget--) {
+      const page = await this.table.query<Item & { sk: string }>({
+        keyCondition: "pk = :pk AND sk BETWEEN :from AND :to",
+        filter: expression,
+        names,
+        values: { ":pk": pk, ":from": from, ":to": to, ...values },
+        ascending: false,
+        limit: 200,
+        startKey,
+      });
+      for (const item of page.items) {
+        if (!visit(toEntry(item))) return encodeCursor(previousKey(item.sk));
+      }
+      if (!page.lastKey) return undefined;
+      startKey = { pk, sk: String(page.lastKey.sk) };
+    }
+    return startKey && encodeCursor(startKey.sk);
+  }
+}
+
+/** The filter's conditions other than the user and the time (which the key conditions take). */
+function lineFilter(filter: LogFilter) {
+  const fields = [
+    ["keyName", filter.keyName],
+    ["model", filter.model],
+    ["channelId", filter.channelId],
+    ["type", filter.type],
+  ].filter((pair): pair is [string, string] => pair[1] !== undefined);
+  if (fields.length === 0) return { expression: undefined, names: undefined, values: {} };
+  return {
+    expression: fields.map(([name]) => `#${name} = :${name}`).join(" AND "),
+    names: Object.fromEntries(fields.map(([name]) => [`#${name}`, name])),
+    values: Object.fromEntries(fields.map(([name, value]) => [`:${name}`, value])),
+  };
+}
+
+/**
+ * The cursor that reads on from (and including) the line with key `sk`: the exclusive start
+ * key just above it, newest first.
+ */
+function previousKey(sk: string): string {
+  return `${sk}\u0000`;
 }
 
 function toEntry(item: Item): UsageLogEntry {
@@ -124,5 +205,13 @@ function encodeCursor(sk: string): string {
 }
 
 function decodeCursor(cursor: string): string {
-  return Buffer.from(cursor, "base64url").toString();
+  const sk = Buffer.from(cursor, "base64url").toString();
+  if (!/^\d{4}-\d{2}-\d{2}T[\d:.]+Z#/.test(sk)) throw new InvalidCursor();
+  return sk;
+}
+
+export class InvalidCursor extends Error {
+  constructor() {
+    super("The cursor is not one this log gave out for this filter.");
+  }
 }

@@ -1,6 +1,6 @@
 import { hashSecret } from "../auth/secrets";
 import { type Account, Accounts, readAccount } from "./accounts";
-import type { Item, Table } from "./table";
+import { ConditionFailed, type Item, type Table, type TransactOp } from "./table";
 
 export type Role = "user" | "admin";
 export type UserStatus = "enabled" | "disabled";
@@ -8,12 +8,20 @@ export type UserStatus = "enabled" | "disabled";
 /** Who a user is. Their money lives in their account (store/accounts.ts), an item of its own. */
 export interface UserProfile {
   id: string;
+  /** Signs in with it; unique, compared without case. */
+  username: string;
+  /** Shown in the console. */
   name: string;
   role: Role;
   group: string;
   status: UserStatus;
   createdAt: number;
   accessTokenHash?: string;
+  /** scrypt (auth/passwords.ts); absent for users who sign in with a token only. */
+  passwordHash?: string;
+  email?: string;
+  /** Bumped when the password changes: sessions of an older version are signed out. */
+  sessionVersion?: number;
 }
 
 /** A user and their account, as read together. */
@@ -23,6 +31,18 @@ export interface UserRecord extends UserProfile {
 
 export const userKey = (id: string) => ({ pk: `USER#${id}`, sk: "PROFILE" });
 export const accessTokenKey = (hash: string) => ({ pk: `ACCESS#${hash}`, sk: "ACCESS" });
+const usernameKey = (username: string) => ({
+  pk: `USERNAME#${username.toLowerCase()}`,
+  sk: "USERNAME",
+});
+
+/** The username is taken (compared without case). */
+export class UsernameTaken extends Error {
+  constructor(readonly username: string) {
+    super(`the username ${username} is taken`);
+    this.name = "UsernameTaken";
+  }
+}
 
 export class Users {
   constructor(private readonly table: Table) {}
@@ -37,10 +57,44 @@ export class Users {
     return joinUser(items);
   }
 
-  /** Creates the user, their empty account and, when given, the item that resolves their access token. */
+  /**
+   * Creates the user, their empty account, the item that reserves their username and, when
+   * given, the one that resolves their access token. UsernameTaken when it is.
+   */
   async create(user: UserProfile, accessToken?: string): Promise<void> {
     const tokenHash = accessToken ? hashSecret(accessToken) : undefined;
-    await this.table.transact([
+    try {
+      await this.table.transact([
+        {
+          put: { ...usernameKey(user.username), userId: user.id },
+          condition: "attribute_not_exists(pk)",
+        },
+        ...this.createOps(user, tokenHash),
+      ]);
+    } catch (err) {
+      if (err instanceof ConditionFailed && err.reasons[0] === "ConditionalCheckFailed")
+        throw new UsernameTaken(user.username);
+      throw err;
+    }
+  }
+
+  /** The user whose username this is (compared without case). */
+  async findByUsername(username: string): Promise<UserRecord | undefined> {
+    const link = await this.table.get<{ userId: string }>(usernameKey(username), true);
+    return link ? this.get(link.userId, true) : undefined;
+  }
+
+  /** Sets a new password and signs every session of the old one out. */
+  async setPassword(id: string, passwordHash: string): Promise<void> {
+    await this.table.update(userKey(id), {
+      update: "SET passwordHash = :hash ADD sessionVersion :one",
+      condition: "attribute_exists(pk)",
+      values: { ":hash": passwordHash, ":one": 1 },
+    });
+  }
+
+  private createOps(user: UserProfile, tokenHash: string | undefined): TransactOp[] {
+    return [
       {
         put: {
           ...userKey(user.id),
@@ -60,7 +114,7 @@ export class Users {
             },
           ]
         : []),
-    ]);
+    ];
   }
 
   /** Users by id, a page at a time (admin listing). */
@@ -85,10 +139,10 @@ export class Users {
     return { items: users, lastKey: page.lastKey };
   }
 
-  /** Sets plain profile fields (status, group, role, name). */
+  /** Sets plain profile fields (status, group, role, name, email). */
   async update(
     id: string,
-    fields: Partial<Pick<UserProfile, "status" | "group" | "role" | "name">>,
+    fields: Partial<Pick<UserProfile, "status" | "group" | "role" | "name" | "email">>,
   ): Promise<UserRecord> {
     const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
     if (entries.length > 0) {
@@ -152,10 +206,12 @@ export function newUserProfile(
   fields: Pick<UserProfile, "id" | "name"> & Partial<UserProfile>,
 ): UserProfile {
   return {
+    username: fields.username ?? fields.name,
     role: "user",
     group: "default",
     status: "enabled",
     createdAt: Math.floor(Date.now() / 1000),
+    sessionVersion: 0,
     ...fields,
   };
 }

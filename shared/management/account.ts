@@ -1,0 +1,239 @@
+import { cookieValue, SESSION_COOKIE } from "../auth/authenticate";
+import { hashPassword, verifyDecoy, verifyPassword } from "../auth/passwords";
+import { newId } from "../auth/secrets";
+import { unitsToDollars } from "../billing/units";
+import { Conflict } from "../errors";
+import { readJsonObject } from "../http/body";
+import { ApiError } from "../http/errors";
+import { type Call, publicRoute, userRoute } from "../http/route";
+import type { GatewayResponse } from "../http/types";
+import type { Services } from "../services";
+import { redemptionId } from "../store/redemptions";
+import { newUserProfile, UsernameTaken, type UserRecord } from "../store/users";
+import { field, invalid, newPassword, ok, requireAdmin } from "./envelope";
+import { userView } from "./views";
+
+const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const VERSION = "1";
+
+/** GET /api/status: what the sign-in page needs before anyone signs in. */
+export const getStatus = publicRoute("GET", "/api/status", async (call) => {
+  const options = await call.services.siteOptions.get();
+  return ok({ registration: options.registration, version: VERSION });
+});
+
+/**
+ * POST /api/user/register: a new account, when the site's registration is open, or by
+ * invitation with an unused redemption code (which also credits its quota). It starts with
+ * the site's free quota.
+ */
+export const register = publicRoute("POST", "/api/user/register", async (call) => {
+  const { services } = call;
+  const body = readJsonObject(call.request);
+  const username = field.string(body, "username", { required: true, max: 32 }) as string;
+  const password = newPassword(body, "password");
+  const email = field.string(body, "email", { max: 254 });
+  if (!USERNAME.test(username))
+    throw invalid("username must be 3 to 32 letters, digits, dots, dashes or underscores.");
+  if (email !== undefined && email !== "" && !EMAIL.test(email))
+    throw invalid("email is not an email address.");
+  const options = await services.siteOptions.get();
+  if (options.registration === "closed") {
+    throw new ApiError(
+      403,
+      "Registration is closed on this site. Ask its administrator for an account.",
+    );
+  }
+  const code = field.string(body, "invitation_code", { max: 128 });
+  if (options.registration === "invitation" && !code)
+    throw invalid("Registration needs an invitation code.");
+  const profile = newUserProfile({
+    id: newId("user_", 16),
+    username,
+    name: username,
+    ...(email ? { email } : {}),
+    passwordHash: await hashPassword(password),
+  });
+  const taken = () => new Conflict("That username is taken.");
+  // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
+  // given back if the username turns out taken.
+  let invitation: string | undefined;
+  if (options.registration === "invitation" && code) {
+    if (await services.users.findByUsername(username)) throw taken();
+    const used = await services.redemptions.redeem(redemptionId(code), profile.id, nowSeconds());
+    if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
+    invitation = used.id;
+  }
+  try {
+    await services.users.create(profile);
+  } catch (err) {
+    if (invitation) await services.redemptions.release(invitation, profile.id);
+    if (err instanceof UsernameTaken) throw taken();
+    throw err;
+  }
+  if (options.newUserQuota > 0) {
+    await services.ledger.topUp(profile.id, {
+      reference: `signup:${profile.id}`,
+      bucket: "free",
+      units: options.newUserQuota,
+      by: profile.id,
+      requestId: call.request.id,
+    });
+  }
+  if (invitation) await redeemCode(services, profile.id, code as string, call.request.id);
+  return ok({ id: profile.id, username: profile.username });
+});
+
+/**
+ * POST /api/user/login: checks the password and starts a session (an HttpOnly, SameSite
+ * cookie). Failures say nothing of whether the username exists; repeated ones for a username
+ * or from an address wait longer and longer, then lock out for a while.
+ */
+export const login = publicRoute("POST", "/api/user/login", async (call) => {
+  const { services } = call;
+  const body = readJsonObject(call.request);
+  const username = (
+    field.string(body, "username", { required: true, max: 64 }) as string
+  ).toLowerCase();
+  const password = field.string(body, "password", { required: true, max: 1024 }) as string;
+  const subjects = [`user:${username}`, `ip:${call.request.sourceIp ?? "unknown"}`];
+  const wait = await services.loginThrottle.waitMs(subjects);
+  if (wait > 0) {
+    const seconds = Math.ceil(wait / 1000);
+    throw new ApiError(
+      429,
+      `Too many failed sign-ins for this username or from this address. Try again in ${
+        seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`
+      }.`,
+      "invalid_request_error",
+      "too_many_sign_ins",
+      null,
+      { "retry-after": String(seconds) },
+    );
+  }
+  const user = await services.users.findByUsername(username);
+  const matches = user?.passwordHash
+    ? await verifyPassword(password, user.passwordHash)
+    : await verifyDecoy(password);
+  if (!user || !matches || user.status !== "enabled") {
+    await services.loginThrottle.failed(subjects);
+    throw new ApiError(
+      401,
+      "Wrong username or password.",
+      "invalid_request_error",
+      "sign_in_failed",
+    );
+  }
+  await services.loginThrottle.succeeded(subjects[0] as string);
+  return signedIn(call, user);
+});
+
+/** GET /api/user/logout: ends the session and clears its cookie. */
+export const logout = publicRoute("GET", "/api/user/logout", async (call) => {
+  const token = cookieValue(call.request, SESSION_COOKIE);
+  if (token) await call.services.sessions.delete(token);
+  return { ...ok(), cookies: [sessionCookie(call.services, "", 0)] };
+});
+
+/** GET /api/user/self: the user's profile and balances (and the session's CSRF token). */
+export const getSelf = userRoute("GET", "/api/user/self", async (call) =>
+  ok({ ...userView(call.principal.user), csrf_token: call.principal.session?.csrf }),
+);
+
+/**
+ * PUT /api/user/self: changes the password (the current one is asked for), or the display
+ * name and email. A new password signs out every session; this browser gets a new one.
+ */
+export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
+  const { services, principal } = call;
+  const body = readJsonObject(call.request);
+  const name = field.string(body, "name", { max: 64 });
+  const email = field.string(body, "email", { max: 254 });
+  if (email !== undefined && email !== "" && !EMAIL.test(email))
+    throw invalid("email is not an email address.");
+  if (name !== undefined || email !== undefined)
+    await services.users.update(principal.user.id, { name, email });
+  if (body.new_password === undefined) {
+    const user = await services.users.get(principal.user.id, true);
+    return ok(user && userView(user));
+  }
+  const current = field.string(body, "password", { required: true, max: 1024 }) as string;
+  const next = newPassword(body, "new_password");
+  const { passwordHash } = principal.user;
+  if (!passwordHash || !(await verifyPassword(current, passwordHash)))
+    throw new ApiError(403, "The current password is wrong.");
+  await services.users.setPassword(principal.user.id, await hashPassword(next));
+  if (principal.session) await services.sessions.delete(principal.session.token);
+  const user = await services.users.get(principal.user.id, true);
+  if (!user) throw new Error(`user ${principal.user.id} vanished`);
+  return principal.session ? signedIn(call, user) : ok(userView(user));
+});
+
+/**
+ * POST /api/user/topup {key}: redeems a code into its bucket, once: of any number of
+ * redemptions of one code at once, one wins.
+ */
+export const redeem = userRoute("POST", "/api/user/topup", async (call) => {
+  const body = readJsonObject(call.request);
+  const code = field.string(body, "key", { required: true, max: 128 }) as string;
+  const redemption = await redeemCode(call.services, call.principal.user.id, code, call.request.id);
+  const user = await call.services.users.get(call.principal.user.id, true);
+  return ok({
+    quota: redemption.quota,
+    quota_dollar: unitsToDollars(redemption.quota),
+    bucket: redemption.bucket,
+    user: user && userView(user),
+  });
+});
+
+/** GET /api/option (admin): the site's options. */
+export const getOptions = userRoute("GET", "/api/option", async (call) => {
+  requireAdmin(call);
+  const options = await call.services.siteOptions.get();
+  return ok({ registration: options.registration, new_user_quota: options.newUserQuota });
+});
+
+/** PUT /api/option (admin): registration open, closed or by invitation; new users' free quota. */
+export const putOptions = userRoute("PUT", "/api/option", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const options = await call.services.siteOptions.update({
+    registration: field.oneOf(body, "registration", ["open", "closed", "invitation"] as const),
+    newUserQuota: field.integer(body, "new_user_quota", { min: 0, max: 500_000_000 }),
+  });
+  return ok({ registration: options.registration, new_user_quota: options.newUserQuota });
+});
+
+async function redeemCode(services: Services, userId: string, code: string, requestId: string) {
+  const used = await services.redemptions.redeem(redemptionId(code), userId, nowSeconds());
+  if (used === "taken") throw new Conflict("This code is not valid, or has been used already.");
+  // The top-up's reference is the code's: a redemption that stopped before it ends with it here.
+  await services.ledger.topUp(userId, {
+    reference: `redeem:${used.id}`,
+    bucket: used.bucket,
+    units: used.quota,
+    by: userId,
+    requestId,
+  });
+  services.auth.forgetAll();
+  return used;
+}
+
+/** A session for `user`, its cookie, and the user's view with the session's CSRF token. */
+async function signedIn(call: Call<unknown>, user: UserRecord): Promise<GatewayResponse> {
+  const { services } = call;
+  const ttl = services.settings.console.sessionTtlSeconds;
+  const { token, session } = await services.sessions.create(user.id, user.sessionVersion ?? 0, ttl);
+  return {
+    ...ok({ ...userView(user), csrf_token: session.csrf }),
+    cookies: [sessionCookie(services, token, ttl)],
+  };
+}
+
+function sessionCookie(services: Services, token: string, maxAgeSeconds: number): string {
+  const secure = services.settings.console.secureCookies ? "; Secure" : "";
+  return `${SESSION_COOKIE}=${token}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -1,0 +1,85 @@
+import { randomString } from "../auth/secrets";
+import { dollarsToUnits, UNITS_PER_USD, unitsToDollars } from "../billing/units";
+import { readJsonObject } from "../http/body";
+import { userRoute } from "../http/route";
+import type { Redemption } from "../store/redemptions";
+import { field, invalid, notFound, ok, pageSize, requireAdmin } from "./envelope";
+
+/** Codes made at once at most, and the most one code may be worth ($10,000). */
+const MAX_CODES = 500;
+const MAX_CODE_UNITS = 10_000 * UNITS_PER_USD;
+
+/**
+ * POST /api/redemption/ (admin): `count` codes of one amount and bucket (paid or bonus),
+ * named for the admin's lists. The codes are in this answer only: sluice keeps their hashes.
+ */
+export const createRedemptions = userRoute("POST", "/api/redemption", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const name = field.string(body, "name", { required: true, max: 64 }) as string;
+  const count = field.integer(body, "count", { min: 1, max: MAX_CODES }) ?? 1;
+  const bucket = field.oneOf(body, "bucket", ["paid", "bonus"] as const) ?? "paid";
+  const quota = field.integer(body, "quota", { min: 1, max: MAX_CODE_UNITS });
+  const dollars = field.number(body, "dollars", { min: 0, max: MAX_CODE_UNITS / UNITS_PER_USD });
+  const units = quota ?? (dollars !== undefined ? dollarsToUnits(dollars) : undefined);
+  if (!units || units <= 0) throw invalid("Give each code a positive quota (units) or dollars.");
+  const now = Math.floor(Date.now() / 1000);
+  const codes = Array.from({ length: count }, () => randomString(32));
+  const created = await Promise.all(
+    codes.map((code) =>
+      call.services.redemptions.create(code, {
+        name,
+        quota: units,
+        bucket,
+        createdAt: now,
+        createdBy: call.principal.user.id,
+      }),
+    ),
+  );
+  return ok({ codes, redemptions: created.map(redemptionView) });
+});
+
+/** GET /api/redemption/?keyword=&size= (admin): newest first; the codes are never shown again. */
+export const listRedemptions = userRoute("GET", "/api/redemption", async (call) => {
+  requireAdmin(call);
+  const keyword = call.request.query.get("keyword")?.trim().toLowerCase() ?? "";
+  const { codes, hasMore } = await call.services.redemptions.list(
+    pageSize(call.request.query, 50, 500),
+    (code) => !keyword || code.name.toLowerCase().includes(keyword) || code.id.startsWith(keyword),
+  );
+  return ok(codes.map(redemptionView), { has_more: hasMore });
+});
+
+/** PUT /api/redemption/{id} (admin): enable or disable a code that has not been used. */
+export const updateRedemption = userRoute("PUT", "/api/redemption/:id", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const status = field.oneOf(body, "status", ["enabled", "disabled"] as const);
+  if (!status) throw invalid("status must be enabled or disabled.");
+  const updated = await call.services.redemptions.setStatus(call.params.id as string, status);
+  if (!updated) throw notFound("Unused redemption code");
+  return ok(redemptionView(updated));
+});
+
+/** DELETE /api/redemption/{id} (admin) */
+export const deleteRedemption = userRoute("DELETE", "/api/redemption/:id", async (call) => {
+  requireAdmin(call);
+  if (!(await call.services.redemptions.delete(call.params.id as string)))
+    throw notFound("Redemption code");
+  return ok();
+});
+
+function redemptionView(code: Redemption) {
+  return {
+    id: code.id,
+    name: code.name,
+    status: code.status,
+    quota: code.quota,
+    quota_dollar: unitsToDollars(code.quota),
+    bucket: code.bucket,
+    created_at: code.createdAt,
+    created_by: code.createdBy,
+    used_by: code.usedBy ?? null,
+    used_at: code.usedAt ?? null,
+  };
+}

@@ -1,0 +1,50 @@
+import { hashSecret, randomString } from "../auth/secrets";
+import type { Table } from "./table";
+
+/** A signed-in browser: who, its CSRF token, and the password version it signed in under. */
+export interface SessionRecord {
+  userId: string;
+  csrf: string;
+  /** The user's sessionVersion then: a password change since signs it out. */
+  version: number;
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
+const sessionKey = (token: string) => ({ pk: `SESSION#${hashSecret(token)}`, sk: "SESSION" });
+
+/** Console sessions, stored by the hash of their cookie's token and expired by TTL. */
+export class Sessions {
+  constructor(private readonly table: Table) {}
+
+  async create(
+    userId: string,
+    version: number,
+    ttlSeconds: number,
+  ): Promise<{ token: string; session: SessionRecord }> {
+    const token = randomString(43);
+    const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
+    const session: SessionRecord = { userId, csrf: randomString(32), version, expiresAt };
+    await this.table.put(
+      { ...sessionKey(token), ...session, ttl: expiresAt },
+      { condition: "attribute_not_exists(pk)" },
+    );
+    return { token, session };
+  }
+
+  /** The session a cookie names, unless it has expired. */
+  async get(token: string): Promise<SessionRecord | undefined> {
+    const item = await this.table.get<SessionRecord>(sessionKey(token));
+    if (!item || item.expiresAt <= Date.now() / 1000) return undefined;
+    return {
+      userId: item.userId,
+      csrf: item.csrf,
+      version: item.version,
+      expiresAt: item.expiresAt,
+    };
+  }
+
+  async delete(token: string): Promise<void> {
+    await this.table.delete(sessionKey(token));
+  }
+}
