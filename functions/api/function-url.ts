@@ -29,6 +29,7 @@ export function toGatewayRequest(
     body: event.body ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8") : EMPTY,
     receivedAt,
     signal,
+    sourceIp: event.requestContext.http.sourceIp,
   };
 }
 
@@ -53,6 +54,7 @@ export function streamingHandler(api: Dispatch): StreamifyHandler<LambdaFunction
         const out = awslambda.HttpResponseStream.from(responseStream, {
           statusCode: response.status,
           headers: response.headers,
+          ...(response.cookies?.length ? { cookies: response.cookies } : {}),
         });
         const body = toReadable(response.body);
         const closed = new Promise((resolve) => body.once("close", resolve));

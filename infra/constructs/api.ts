@@ -30,6 +30,18 @@ export class Api extends Construct {
 
     this.function = new NodejsFunction(this, "Function", {
       ...nodeFunctionDefaults,
+      bundling: {
+        ...nodeFunctionDefaults.bundling,
+        // The console's files go beside the bundle, in `console/` (never imported: read from
+        // disk when asked for, shared/web/console-files.ts).
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console"`,
+          ],
+        },
+      },
       entry: fromProjectRoot("functions/api/handler.ts"),
       memorySize: API_FUNCTION.memoryMiB,
       timeout: Duration.seconds(API_FUNCTION.timeoutSeconds),
@@ -48,7 +60,7 @@ export class Api extends Construct {
       cors: {
         allowedOrigins: [FUNCTION_URL_CORS.allowOrigins],
         allowedMethods: [HttpMethod.ALL],
-        allowedHeaders: [FUNCTION_URL_CORS.allowHeaders],
+        allowedHeaders: [...FUNCTION_URL_CORS.allowHeaders],
         exposedHeaders: [...FUNCTION_URL_CORS.exposeHeaders],
         maxAge: Duration.seconds(FUNCTION_URL_CORS.maxAgeSeconds),
       },

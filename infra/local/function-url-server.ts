@@ -160,7 +160,7 @@ function httpSink(res: ServerResponse, observer: ResponseObserver): ResponseSink
 function applyCors(res: ServerResponse): void {
   res.setHeader("access-control-allow-origin", FUNCTION_URL_CORS.allowOrigins);
   res.setHeader("access-control-allow-methods", FUNCTION_URL_CORS.allowMethods);
-  res.setHeader("access-control-allow-headers", FUNCTION_URL_CORS.allowHeaders);
+  res.setHeader("access-control-allow-headers", FUNCTION_URL_CORS.allowHeaders.join(", "));
   res.setHeader("access-control-expose-headers", FUNCTION_URL_CORS.exposeHeaders.join(","));
   res.setHeader("access-control-max-age", String(FUNCTION_URL_CORS.maxAgeSeconds));
 }

@@ -62,7 +62,8 @@ export async function createLocalResources(
   };
 }
 
-async function createTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+/** The main table, as the CDK stack defines it (idempotent); tests make spare ones. */
+export async function createTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
   const { partitionKey, sortKey, gsi1, holdsIndex, ttlAttribute } = TABLE;
   const indexes = [gsi1, holdsIndex];
   await createIfMissing(

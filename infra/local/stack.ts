@@ -1,8 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { buildConsole } from "../../console/build";
+import { hashPassword } from "../../shared/auth/passwords";
+import { newPasswordSecret } from "../../shared/auth/secrets";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin, createKey } from "../../shared/bootstrap";
 import { BATCH_WORKER, RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
@@ -56,12 +60,17 @@ export interface LocalStackOptions {
    * window; locally none by default, so rollups follow at once).
    */
   rollupBatchingWindowMs?: number;
+  /** Where the console is built and served from (a fresh temporary folder by default). */
+  consoleDir?: string;
 }
 
 export interface LocalStack {
   url: string;
   adminToken: string;
   adminUserId: string;
+  /** The admin's console sign-in. */
+  adminUsername: string;
+  adminPassword: string;
   demoKey: string;
   /** The default channel's upstream: the demo server, or the configured real one. */
   upstream:
@@ -82,6 +91,8 @@ export interface LocalStack {
 export interface LocalState {
   url: string;
   adminToken: string;
+  adminUsername: string;
+  adminPassword: string;
   demoKey: string;
 }
 
@@ -96,10 +107,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const step of stops.reverse()) await step().catch(() => {});
   };
   try {
+    // The console is built while DynamoDB Local and fauxqs start.
+    const consoleDir = options.consoleDir ?? mkdtempSync(join(tmpdir(), "sluice-console-"));
+    const consoleBuilt = buildConsole({ outDir: consoleDir });
+    if (!options.consoleDir) stops.push(async () => rmSync(consoleDir, { recursive: true }));
     const dynamo = await startDynamoDbLocal({ dataDir: options.dataDir });
     stops.push(dynamo.stop);
     const aws = await startSqsAndS3();
     stops.push(aws.stop);
+    await consoleBuilt;
 
     process.env[RESOURCE_ENV.dynamoEndpoint] = dynamo.endpoint;
     process.env[RESOURCE_ENV.awsEndpoint] = aws.endpoint;
@@ -112,6 +128,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     });
     Object.assign(process.env, {
+      // Served over plain http: a Secure session cookie would not come back.
+      SLUICE_SECURE_COOKIES: "false",
+      SLUICE_CONSOLE_DIR: consoleDir,
       [RESOURCE_ENV.table]: resources.tableName,
       [RESOURCE_ENV.logTable]: resources.logTableName,
       [RESOURCE_ENV.bucket]: resources.bucketName,
@@ -162,9 +181,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionName: "sluice-usage-rollup",
       batchSize: options.rollupBatchingWindowMs ? USAGE_ROLLUP.batchSize : 100,
       maxBatchingWindowMs: options.rollupBatchingWindowMs ?? 0,
-      // USAGE_ROLLUP.filter, as Lambda applies it on AWS: new lines of calls.
-      filter: (record) =>
-        record.eventName === "INSERT" && record.dynamodb?.NewImage?.type?.S === "consume",
+      // USAGE_ROLLUP.filter, as Lambda applies it on AWS: new lines.
+      filter: (record) => record.eventName === "INSERT",
     });
     stops.push(rollups.stop);
     const sweeps = startJanitorTimer(janitor.handler, options.janitorIntervalMs ?? 60_000);
@@ -280,17 +298,24 @@ async function ensureCredentials(
   services: Services,
   stateFile: string | undefined,
   url: string,
-): Promise<{ adminToken: string; adminUserId: string; demoKey: string }> {
+): Promise<Omit<LocalState, "url"> & { adminUserId: string }> {
   const previous = stateFile && existsSync(stateFile) ? readState(stateFile) : undefined;
   if (previous) {
     const admin = await services.users.findByAccessToken(previous.adminToken);
     const key = await services.apiKeys.findBySecret(previous.demoKey);
     if (admin && key) {
-      writeState(stateFile, { url, adminToken: previous.adminToken, demoKey: previous.demoKey });
-      return { adminToken: previous.adminToken, adminUserId: admin.id, demoKey: previous.demoKey };
+      let { adminPassword } = previous;
+      // A state file from before the console: the admin gets a password now.
+      if (!adminPassword || !admin.passwordHash) {
+        adminPassword = newPasswordSecret();
+        await services.users.setPassword(admin.id, await hashPassword(adminPassword));
+      }
+      const state = { ...previous, adminUsername: admin.username, adminPassword };
+      writeState(stateFile, { ...state, url });
+      return { ...state, adminUserId: admin.id };
     }
   }
-  const { user, accessToken } = await createAdmin(services);
+  const { user, accessToken, password } = await createAdmin(services);
   // A starting balance, so that `npm start` followed by a curl just works.
   await services.ledger.topUp(user.id, {
     reference: "local-demo-balance",
@@ -300,8 +325,14 @@ async function ensureCredentials(
     requestId: "req_local_stack",
   });
   const { secret } = await createKey(services, { userId: user.id, name: "demo" });
-  writeState(stateFile, { url, adminToken: accessToken, demoKey: secret });
-  return { adminToken: accessToken, adminUserId: user.id, demoKey: secret };
+  const state = {
+    adminToken: accessToken,
+    adminUsername: user.username,
+    adminPassword: password,
+    demoKey: secret,
+  };
+  writeState(stateFile, { ...state, url });
+  return { ...state, adminUserId: user.id };
 }
 
 function readState(file: string): LocalState | undefined {

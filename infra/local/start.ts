@@ -1,6 +1,6 @@
 /**
- * `npm start`: the whole gateway on this machine. Prints the URL, the admin access token
- * and a demo key, and writes them to .sluice/local.json for scripts.
+ * `npm start`: the whole gateway on this machine. Prints the URL, the admin's console
+ * sign-in and access token and a demo key, and writes them to .sluice/local.json for scripts.
  */
 import { resolve } from "node:path";
 import { DEMO_BALANCE_USD, startLocalStack } from "./stack";
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     host: env.HOST ?? "127.0.0.1",
     dataDir: env.SLUICE_DATA_DIR ? resolve(env.SLUICE_DATA_DIR, "dynamodb") : undefined,
     stateFile,
+    consoleDir: resolve(".sluice/console"),
     upstream: env.SLUICE_UPSTREAM_BASE_URL
       ? {
           baseUrl: env.SLUICE_UPSTREAM_BASE_URL,
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   console.log(`
   sluice is running locally (started in ${((Date.now() - started) / 1000).toFixed(1)} s)
 
-  URL           ${stack.url}
+  Console       ${stack.url}/   (sign in as ${stack.adminUsername}, password ${stack.adminPassword})
   Admin token   ${stack.adminToken}   (management API: /api/*)
   Demo key      ${stack.demoKey}   (OpenAI API: /v1/*, $${DEMO_BALANCE_USD} of free quota)
   Upstream      ${upstream}

@@ -209,7 +209,7 @@ async function redeemCode(services: Services, userId: string, code: string, requ
   const used = await services.redemptions.redeem(redemptionId(code), userId, nowSeconds());
   if (used === "taken") throw new Conflict("This code is not valid, or has been used already.");
   // The top-up's reference is the code's: a redemption that stopped before it ends with it here.
-  await services.ledger.topUp(userId, {
+  const outcome = await services.ledger.topUp(userId, {
     reference: `redeem:${used.id}`,
     bucket: used.bucket,
     units: used.quota,
@@ -217,6 +217,8 @@ async function redeemCode(services: Services, userId: string, code: string, requ
     requestId,
   });
   services.auth.forgetAll();
+  // Its quota was added by an earlier redemption of this user's: nothing is added again.
+  if (outcome === "duplicate") throw new Conflict("You have redeemed this code already.");
   return used;
 }
 

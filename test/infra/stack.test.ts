@@ -357,6 +357,22 @@ describe("functions", () => {
     expect(existsSync(join(assetDir, "index.mjs.map"))).toBe(true);
   });
 
+  it("ships the console beside the API's bundle, and only there", () => {
+    const assetOf = (id: string) =>
+      join(
+        app.outdir,
+        `asset.${(properties(id).Code as { S3Key: string }).S3Key.replace(/\.zip$/, "")}`,
+      );
+    const api = assetOf(ids.api);
+    const index = readFileSync(join(api, "console", "index.html"), "utf8");
+    const scripts = [...index.matchAll(/src="(assets\/[^"]+\.js)"/g)].map((m) => m[1] as string);
+    expect(scripts).toHaveLength(1);
+    for (const script of scripts) expect(existsSync(join(api, "console", script))).toBe(true);
+    // The API's own code does not carry the console: it reads the files when asked.
+    expect(readFileSync(join(api, "index.mjs"), "utf8")).not.toContain("preact");
+    expect(existsSync(join(assetOf(ids.worker), "console"))).toBe(false);
+  });
+
   it("gives the API the configured memory and a timeout of at least 5 minutes", () => {
     const api = properties(ids.api);
     expect(api.MemorySize).toBe(API_FUNCTION.memoryMiB);
@@ -408,7 +424,8 @@ describe("function URL", () => {
       Cors: {
         AllowOrigins: ["*"],
         AllowMethods: ["*"],
-        AllowHeaders: ["*"],
+        // `*` does not cover Authorization in browsers: it is named.
+        AllowHeaders: ["authorization", "*"],
         ExposeHeaders: [
           "x-request-id",
           "server-timing",
@@ -488,10 +505,12 @@ describe("permissions", () => {
     expect(allows(statements, "s3:PutObjectAcl")).toBe(false);
   });
 
-  it("lets the usage rollups update items and read the stream, nothing more on the table", () => {
+  it("lets the usage rollups write items and read the stream, nothing more on the table", () => {
     const rollup = roleStatements(ids.rollup);
+    // Counters are updated; the site log's digests are put.
     expect(allows(rollup, "dynamodb:UpdateItem", arnOf(ids.table))).toBe(true);
-    for (const action of ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"])
+    expect(allows(rollup, "dynamodb:PutItem", arnOf(ids.table))).toBe(true);
+    for (const action of ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"])
       expect(allows(rollup, action), action).toBe(false);
     expect(allows(rollup, "dynamodb:GetRecords")).toBe(true);
     expect(properties(ids.rollup).Environment).toEqual({

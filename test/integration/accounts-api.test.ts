@@ -389,7 +389,8 @@ describe("redemption codes", () => {
     );
     const wins = attempts.filter((answer) => answer.status === 200);
     const winners = new Set(wins.map((answer) => answer.body.data.user.id));
-    // One user got it; their repeats of the same code answer the same (idempotent), no more.
+    // One redemption won; every other, the winner's own repeats included, was refused.
+    expect(wins).toHaveLength(1);
     expect(winners.size).toBe(1);
     for (const refused of attempts.filter((answer) => answer.status !== 200)) {
       expect(refused.status).toBe(409);
@@ -407,6 +408,12 @@ describe("redemption codes", () => {
     const topups = lines.filter((line: Json) => line.type === "topup");
     expect(topups).toHaveLength(1);
     expect(topups[0]).toMatchObject({ quota: 5 * 500_000, bucket: "paid" });
+
+    // The winner redeeming it again is told so, and gets nothing more.
+    const repeat = await winner.call("POST", "/api/user/topup", { key: code });
+    expect(repeat.status).toBe(409);
+    expect(repeat.body.message).toMatch(/redeemed this code already/);
+    expect((await winner.call("GET", "/api/user/self")).body.data.paid_quota).toBe(5 * 500_000);
 
     // Used codes cannot be disabled or redeemed again; an unused one can be disabled.
     const again = await winner.call("POST", "/api/user/topup", { key: made.codes[1] });

@@ -9,6 +9,8 @@ export interface SluiceUnderTest {
   url: string;
   adminToken: string;
   adminUserId: string;
+  adminUsername: string;
+  adminPassword: string;
   demoKey: string;
   dynamoEndpoint: string;
   awsEndpoint: string;
@@ -49,6 +51,8 @@ export default async function setup(project: TestProject) {
     url: stack.url,
     adminToken: stack.adminToken,
     adminUserId: stack.adminUserId,
+    adminUsername: stack.adminUsername,
+    adminPassword: stack.adminPassword,
     demoKey: stack.demoKey,
     dynamoEndpoint: stack.dynamoEndpoint,
     awsEndpoint: stack.awsEndpoint,

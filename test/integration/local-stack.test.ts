@@ -66,6 +66,10 @@ describe("the local stack", () => {
     expect(response.status).toBe(204);
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     expect(response.headers.get("access-control-expose-headers")).toContain("x-request-id");
+    // Browsers do not let `*` cover Authorization: the preflight names it.
+    expect(response.headers.get("access-control-allow-headers")?.split(/,\s*/)).toContain(
+      "authorization",
+    );
   });
 
   it("refuses request bodies over the function URL's 6 MB limit with 413", async () => {

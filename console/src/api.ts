@@ -1,0 +1,204 @@
+/**
+ * The console's client of sluice's management API: one-api's envelope
+ * `{success, message, data}`, the session cookie (same origin) and, on every request that
+ * changes something, the session's CSRF token in `X-CSRF-Token`.
+ */
+
+export interface Envelope<T> {
+  success: boolean;
+  message: string;
+  data: T;
+  total?: number;
+  next_cursor?: string | null;
+  has_more?: boolean;
+  duplicate?: boolean;
+}
+
+export type Role = "user" | "admin";
+export type Bucket = "free" | "bonus" | "paid";
+
+export interface User {
+  id: string;
+  username?: string;
+  name?: string;
+  role: Role;
+  group: string;
+  status: string;
+  created_at: number;
+  free_quota: number;
+  bonus_quota: number;
+  paid_quota: number;
+  total_quota: number;
+  total_quota_dollar?: number;
+  used_quota: number;
+  used_quota_dollar?: number;
+  request_count: number;
+  csrf_token?: string;
+  access_token?: string;
+}
+
+export interface KeyView {
+  id: string;
+  name: string;
+  key: string;
+  status: "enabled" | "disabled" | "expired" | "exhausted";
+  created_time: number;
+  accessed_time: number;
+  expired_time: number;
+  remain_quota: number;
+  unlimited_quota: boolean;
+  used_quota: number;
+  models: string[] | null;
+}
+
+export interface LogRow {
+  type: "consume" | "topup";
+  created_at: number;
+  request_id: string;
+  user_id: string;
+  username?: string | null;
+  key_name: string | null;
+  model: string | null;
+  endpoint: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  quota: number;
+  quota_dollar: number;
+  held: number | null;
+  shortfall: number | null;
+  latency_ms: number | null;
+  status: number | null;
+  outcome: string | null;
+  stream: boolean;
+  channel_id: string | null;
+  batch_id: string | null;
+  bucket: Bucket | null;
+  reference: string | null;
+}
+
+export interface LogStat {
+  quota: number;
+  quota_dollar: number;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  /** False when the totals cover only the newest lines (the server's read budget ran out). */
+  complete?: boolean;
+}
+
+export interface UsageRow {
+  date: string;
+  model: string;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  quota: number;
+  quota_dollar: number;
+}
+
+export interface Channel {
+  id: string;
+  type: string;
+  name: string;
+  base_url: string;
+  key: string;
+  models: string[];
+  model_mapping: Record<string, string> | null;
+  priority: number;
+  weight: number;
+  status: "enabled" | "disabled";
+  disabled_reason: string | null;
+  config: Record<string, string> | null;
+  created_at: number;
+}
+
+export interface Redemption {
+  id: string;
+  name: string;
+  status: "enabled" | "disabled" | "used";
+  quota: number;
+  quota_dollar: number;
+  bucket: Bucket;
+  created_at: number;
+  created_by?: string | null;
+  used_by?: string | null;
+  used_at?: number | null;
+}
+
+export type Registration = "open" | "closed" | "invitation";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = "";
+let onSessionLost: (() => void) | undefined;
+
+/** The session's CSRF token, from the sign-in answer or GET /api/user/self. */
+export function setCsrf(token: string | undefined | null): void {
+  if (token) csrfToken = token;
+}
+
+/** Called when a signed-in request answers 401: the session ended elsewhere. */
+export function whenSessionLost(handler: () => void): void {
+  onSessionLost = handler;
+}
+
+export type Query = Record<string, string | number | undefined | null>;
+
+export function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== "") params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/**
+ * One request; answers the envelope, or throws an ApiError with the envelope's message
+ * (or OpenAI's error message, or the HTTP status when the body is not JSON).
+ */
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { signedIn?: boolean } = {},
+): Promise<Envelope<T>> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new ApiError(0, "");
+  }
+  let envelope: (Envelope<T> & { error?: { message?: string } }) | null = null;
+  try {
+    envelope = await response.json();
+  } catch {
+    // Not JSON: reported by status below.
+  }
+  if (!response.ok || !envelope || envelope.success === false) {
+    if (response.status === 401 && options.signedIn !== false) onSessionLost?.();
+    const message = envelope?.message || envelope?.error?.message || `HTTP ${response.status}`;
+    throw new ApiError(response.status, message);
+  }
+  return envelope;
+}
+
+export const get = <T>(path: string, query?: Query) => request<T>("GET", withQuery(path, query));
+export const post = <T>(path: string, body: unknown = {}) => request<T>("POST", path, body);
+export const put = <T>(path: string, body: unknown) => request<T>("PUT", path, body);
+export const del = <T>(path: string) => request<T>("DELETE", path);

@@ -1,0 +1,94 @@
+import type { VNode } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { whenSessionLost } from "./api";
+import { Shell } from "./components/shell";
+import { ConfirmHost, PageHead } from "./components/ui";
+import { onLangChange, t } from "./i18n";
+import { Dashboard } from "./pages/dashboard";
+import { Keys } from "./pages/keys";
+import { Login, Register } from "./pages/login";
+import { Logs } from "./pages/logs";
+import { Settings } from "./pages/settings";
+import { Topup } from "./pages/topup";
+import { redirect, route } from "./router";
+import { refreshUser, session } from "./session";
+
+type AdminModule = typeof import("./pages/admin/index");
+
+const PUBLIC: Record<string, () => VNode> = {
+  "/login": () => <Login />,
+  "/register": () => <Register />,
+};
+
+const PAGES: Record<string, () => VNode> = {
+  "/dashboard": () => <Dashboard />,
+  "/keys": () => <Keys />,
+  "/logs": () => <Logs />,
+  "/topup": () => <Topup />,
+  "/settings": () => <Settings />,
+};
+
+whenSessionLost(() => {
+  if (session.get()) {
+    session.set(null);
+    redirect("/login");
+  }
+});
+
+export function App() {
+  const { path } = route.use();
+  const user = session.use();
+  const [ready, setReady] = useState(false);
+  const [admin, setAdmin] = useState<AdminModule | null>(null);
+  const [, rerender] = useState(0);
+  useEffect(() => onLangChange(() => rerender((n) => n + 1)), []);
+  useEffect(() => {
+    refreshUser().finally(() => setReady(true));
+  }, []);
+  const isAdminPath = path.startsWith("/admin/");
+  useEffect(() => {
+    if (isAdminPath && user?.role === "admin" && !admin)
+      import("./pages/admin/index").then((m) => setAdmin(() => m));
+  }, [isAdminPath, user, admin]);
+
+  const publicPage = PUBLIC[path];
+  const target = !ready
+    ? null
+    : !user
+      ? publicPage
+        ? null
+        : "/login"
+      : publicPage || path === "/"
+        ? "/dashboard"
+        : null;
+  useEffect(() => {
+    if (target) redirect(target);
+  }, [target]);
+  if (!ready || target) return <p class="boot muted">{t("loading")}</p>;
+
+  let page: VNode | null;
+  if (!user) page = publicPage?.() ?? null;
+  else if (isAdminPath) {
+    if (user.role !== "admin") page = <NotFound />;
+    else page = admin ? admin.adminPage(path) : <p class="muted">{t("loading")}</p>;
+  } else page = PAGES[path]?.() ?? <NotFound />;
+  return (
+    <>
+      <Shell user={user} path={path}>
+        {page ?? <NotFound />}
+      </Shell>
+      <ConfirmHost />
+    </>
+  );
+}
+
+export function NotFound() {
+  return (
+    <>
+      <PageHead title={t("not_found")} />
+      <p>
+        <a href="#/dashboard">{t("nav_dashboard")}</a>
+      </p>
+    </>
+  );
+}

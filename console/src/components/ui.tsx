@@ -1,0 +1,365 @@
+import { type ComponentChildren, cloneElement, type VNode } from "preact";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { ApiError } from "../api";
+import { type Key, locale, t } from "../i18n";
+import { usd } from "../money";
+import { store } from "../store";
+
+/** What went wrong, for a person: the API's own message, or that the network failed. */
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return error.message || t("err_network");
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** A form's fields by name (text inputs; a checked checkbox is "on"). */
+export function formFields(event: Event): Record<string, string> {
+  event.preventDefault();
+  const fields: Record<string, string> = {};
+  new FormData(event.currentTarget as HTMLFormElement).forEach((value, name) => {
+    if (typeof value === "string") fields[name] = value.trim();
+  });
+  return fields;
+}
+
+/** Runs a form's async action: busy while it runs, its error kept for display. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const run = async (action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError("");
+    try {
+      await action();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
+export interface Loaded<T> {
+  data?: T;
+  error: string;
+  loading: boolean;
+  reload(): void;
+}
+
+/** Loads data for a page, again whenever `deps` change or `reload()` is called. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error: string; loading: boolean }>({
+    error: "",
+    loading: true,
+  });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => live && setState({ data, error: "", loading: false }),
+      (err) => live && setState((s) => ({ ...s, error: errorText(err), loading: false })),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, tick]);
+  return { ...state, reload: () => setTick((n) => n + 1) };
+}
+
+/** A labelled control; the hint stays out of the label and describes the control. */
+export function Field(props: { label: string; hint?: string; children: VNode }) {
+  const id = useId();
+  return (
+    <div class="field">
+      {/* biome-ignore lint/a11y/noLabelWithoutControl: the control is the child passed in. */}
+      <label>
+        <span class="field-label">{props.label}</span>
+        {props.hint ? cloneElement(props.children, { "aria-describedby": id }) : props.children}
+      </label>
+      {props.hint && (
+        <small id={id} class="hint">
+          {props.hint}
+        </small>
+      )}
+    </div>
+  );
+}
+
+export function Check(props: {
+  label: string;
+  name?: string;
+  checked?: boolean;
+  onChange?: (checked: boolean) => void;
+}) {
+  return (
+    <label class="check">
+      <input
+        type="checkbox"
+        name={props.name}
+        checked={props.checked}
+        onChange={(e) => props.onChange?.(e.currentTarget.checked)}
+      />
+      <span>{props.label}</span>
+    </label>
+  );
+}
+
+export function ErrorText(props: { error?: string }) {
+  return props.error ? (
+    <p class="error" role="alert">
+      {props.error}
+    </p>
+  ) : null;
+}
+
+export function Notice(props: { text?: string }) {
+  return props.text ? (
+    <p class="notice" role="status">
+      {props.text}
+    </p>
+  ) : null;
+}
+
+export function Loading(props: { loaded: Loaded<unknown> }) {
+  if (props.loaded.error) return <ErrorText error={props.loaded.error} />;
+  if (props.loaded.loading && props.loaded.data === undefined)
+    return <p class="muted">{t("loading")}</p>;
+  return null;
+}
+
+export function PageHead(props: { title: string; children?: ComponentChildren }) {
+  useEffect(() => {
+    document.title = `${props.title} · sluice`;
+  }, [props.title]);
+  return (
+    <div class="page-head">
+      <h1>{props.title}</h1>
+      {props.children && <div class="actions">{props.children}</div>}
+    </div>
+  );
+}
+
+export function Card(props: { title?: string; children: ComponentChildren; class?: string }) {
+  return (
+    <section class={`card ${props.class ?? ""}`}>
+      {props.title && <h2>{props.title}</h2>}
+      {props.children}
+    </section>
+  );
+}
+
+/** A modal dialog: open while mounted; Escape, the close button or onClose closes it. */
+export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    dialog?.showModal();
+    return () => dialog?.close();
+  }, []);
+  return (
+    <dialog ref={ref} class="dialog" aria-labelledby={id} onClose={props.onClose}>
+      <div class="dialog-head">
+        <h2 id={id}>{props.title}</h2>
+        <button type="button" class="icon" aria-label={t("close")} onClick={props.onClose}>
+          ×
+        </button>
+      </div>
+      {props.children}
+    </dialog>
+  );
+}
+
+const confirmation = store<{ message: string; answer: (yes: boolean) => void } | null>(null);
+
+/** Asks a yes/no question in a dialog of the console's own (translated buttons). */
+export function ask(message: string): Promise<boolean> {
+  return new Promise((answer) => confirmation.set({ message, answer }));
+}
+
+export function ConfirmHost() {
+  const current = confirmation.use();
+  if (!current) return null;
+  const done = (yes: boolean) => {
+    confirmation.set(null);
+    current.answer(yes);
+  };
+  return (
+    <Dialog title={t("confirm_title")} onClose={() => done(false)}>
+      <p>{current.message}</p>
+      <div class="buttons">
+        <button type="button" onClick={() => done(false)}>
+          {t("cancel")}
+        </button>
+        <button type="button" class="danger" onClick={() => done(true)}>
+          {t("confirm")}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** Copies text; when the clipboard API is refused, selects `fallback` so Ctrl+C works. */
+async function copy(text: string, fallback: HTMLInputElement | HTMLTextAreaElement | null) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    if (!fallback) return false;
+    fallback.focus();
+    fallback.select();
+    try {
+      return document.execCommand("copy");
+    } catch {
+      return false;
+    }
+  }
+}
+
+export function CopyButton(props: {
+  text: string;
+  target?: { current: HTMLInputElement | HTMLTextAreaElement | null };
+  label?: string;
+}) {
+  const [state, setState] = useState<"" | "copied" | "manual">("");
+  return (
+    <span class="copy">
+      <button
+        type="button"
+        onClick={async () =>
+          setState((await copy(props.text, props.target?.current ?? null)) ? "copied" : "manual")
+        }
+      >
+        {props.label ?? t("copy")}
+      </button>
+      <span class="muted" role="status">
+        {state === "copied" ? t("copied") : state === "manual" ? t("copy_manual") : ""}
+      </span>
+    </span>
+  );
+}
+
+/** A secret shown once: a read-only field to select, a copy button and the warning. */
+export function SecretField(props: { label: string; value: string; multiline?: boolean }) {
+  const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  return (
+    <div class="secret">
+      <Field label={props.label}>
+        {props.multiline ? (
+          <textarea ref={ref} readOnly rows={6} value={props.value} class="mono" />
+        ) : (
+          <input ref={ref} readOnly value={props.value} class="mono" />
+        )}
+      </Field>
+      <CopyButton text={props.value} target={ref} />
+    </div>
+  );
+}
+
+export function Money(props: { units: number; units2?: boolean }) {
+  return (
+    <span class="money">
+      {usd(props.units)}
+      {props.units2 !== false && (
+        <small class="units">
+          {props.units.toLocaleString(locale())} {t("units")}
+        </small>
+      )}
+    </span>
+  );
+}
+
+export function Badge(props: { value: string; label: string }) {
+  return <span class={`badge badge-${props.value}`}>{props.label}</span>;
+}
+
+/** A label for an API value (status, outcome…), or the value itself when unknown. */
+export function label(map: Record<string, Key>, value: string | null | undefined): string {
+  if (!value) return "—";
+  const key = map[value];
+  return key ? t(key) : value;
+}
+
+export const STATUS: Record<string, Key> = {
+  enabled: "status_enabled",
+  disabled: "status_disabled",
+  expired: "status_expired",
+  exhausted: "status_exhausted",
+  used: "status_used",
+};
+
+export const BUCKET: Record<string, Key> = {
+  free: "bucket_free",
+  bonus: "bucket_bonus",
+  paid: "bucket_paid",
+};
+
+/** Local date and time of unix seconds. */
+export function dateTime(seconds: number | null | undefined): string {
+  if (!seconds || seconds <= 0) return "—";
+  return new Date(seconds * 1000).toLocaleString(locale(), {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hour12: false,
+  });
+}
+
+export function Table(props: { head: string[]; children: ComponentChildren; empty?: boolean }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {props.head.map((h) => (
+              <th key={h} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.empty ? (
+            <tr>
+              <td colSpan={props.head.length} class="muted">
+                {t("empty")}
+              </td>
+            </tr>
+          ) : (
+            props.children
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Page numbers for one-api's `p`/`size` lists with a `total`. */
+export function Pager(props: {
+  page: number;
+  size: number;
+  total: number;
+  onPage(p: number): void;
+}) {
+  const pages = Math.max(1, Math.ceil(props.total / props.size));
+  if (pages <= 1) return null;
+  return (
+    <nav class="pager" aria-label={t("pages")}>
+      <button type="button" disabled={props.page <= 0} onClick={() => props.onPage(props.page - 1)}>
+        {t("prev")}
+      </button>
+      <span>{t("page_of", { page: props.page + 1, pages })}</span>
+      <button
+        type="button"
+        disabled={props.page + 1 >= pages}
+        onClick={() => props.onPage(props.page + 1)}
+      >
+        {t("next")}
+      </button>
+    </nav>
+  );
+}

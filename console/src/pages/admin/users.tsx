@@ -1,0 +1,326 @@
+import { useState } from "preact/hooks";
+import { get, post, put, type User } from "../../api";
+import {
+  Badge,
+  BUCKET,
+  Dialog,
+  dateTime,
+  ErrorText,
+  Field,
+  formFields,
+  Loading,
+  label,
+  Money,
+  Notice,
+  PageHead,
+  Pager,
+  SecretField,
+  STATUS,
+  Table,
+  useAction,
+  useLoad,
+} from "../../components/ui";
+import { t } from "../../i18n";
+import { parseDollars, usd } from "../../money";
+import { href } from "../../router";
+import { displayName, session } from "../../session";
+
+const SIZE = 20;
+
+type Editing =
+  | { kind: "create" }
+  | { kind: "edit"; user: User }
+  | { kind: "topup"; user: User }
+  | { kind: "password"; user: User };
+
+function Buttons(props: { busy: boolean; onCancel(): void; submit: string }) {
+  return (
+    <div class="buttons">
+      <button type="button" onClick={props.onCancel}>
+        {t("cancel")}
+      </button>
+      <button type="submit" class="primary" disabled={props.busy}>
+        {props.submit}
+      </button>
+    </div>
+  );
+}
+
+function RoleSelect(props: { value?: string }) {
+  return (
+    <select name="role">
+      <option value="user" selected={props.value !== "admin"}>
+        {t("role_user")}
+      </option>
+      <option value="admin" selected={props.value === "admin"}>
+        {t("role_admin")}
+      </option>
+    </select>
+  );
+}
+
+/** The form for one action on a user (or creating one); resolves with a notice to show. */
+function UserForm(props: { editing: Editing; onDone(notice: string, token?: string): void }) {
+  const { editing } = props;
+  const action = useAction();
+  const cancel = () => props.onDone("");
+  const submit = (e: Event) => {
+    const f = formFields(e);
+    action.run(async () => {
+      switch (editing.kind) {
+        case "create": {
+          const { data } = await post<User>("/api/user/", {
+            username: f.username,
+            password: f.password || undefined,
+            group: f.group || undefined,
+            role: f.role,
+          });
+          return props.onDone(t("user_created", { name: f.username ?? "" }), data.access_token);
+        }
+        case "edit":
+          await put(`/api/user/${editing.user.id}`, {
+            name: f.name || undefined,
+            group: f.group || undefined,
+            role: f.role,
+          });
+          return props.onDone(t("saved"));
+        case "password":
+          await put(`/api/user/${editing.user.id}`, { password: f.password });
+          return props.onDone(t("user_password_reset", { name: displayName(editing.user) }));
+        case "topup": {
+          const units = parseDollars(f.dollars ?? "");
+          if (!units) return action.setError(t("invalid_dollars"));
+          const answer = await post<User>(`/api/user/${editing.user.id}/topup`, {
+            quota: units,
+            bucket: f.bucket,
+            reference: f.reference || undefined,
+          });
+          return props.onDone(
+            answer.duplicate
+              ? t("user_topup_duplicate")
+              : t("user_topup_done", {
+                  amount: usd(units),
+                  bucket: label(BUCKET, f.bucket),
+                  name: displayName(editing.user),
+                }),
+          );
+        }
+      }
+    });
+  };
+  const user = "user" in editing ? editing.user : undefined;
+  return (
+    <form onSubmit={submit}>
+      {editing.kind === "create" && (
+        <>
+          <Field label={t("username")}>
+            <input name="username" required maxLength={64} autoComplete="off" />
+          </Field>
+          <Field label={t("password_optional")}>
+            <input name="password" type="password" autoComplete="new-password" />
+          </Field>
+          <Field label={t("group")}>
+            <input name="group" defaultValue="default" />
+          </Field>
+          <Field label={t("role")}>
+            <RoleSelect />
+          </Field>
+        </>
+      )}
+      {editing.kind === "edit" && (
+        <>
+          <Field label={t("display_name")}>
+            <input name="name" defaultValue={user?.name ?? ""} maxLength={64} />
+          </Field>
+          <Field label={t("group")}>
+            <input name="group" required defaultValue={user?.group} />
+          </Field>
+          <Field label={t("role")}>
+            <RoleSelect value={user?.role} />
+          </Field>
+        </>
+      )}
+      {editing.kind === "password" && (
+        <Field label={t("password_new")}>
+          <input name="password" type="password" required autoComplete="new-password" />
+        </Field>
+      )}
+      {editing.kind === "topup" && (
+        <>
+          <Field label={t("bucket")}>
+            <select name="bucket">
+              {(["paid", "bonus", "free"] as const).map((b) => (
+                <option key={b} value={b}>
+                  {label(BUCKET, b)}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label={t("amount_usd")}>
+            <input name="dollars" required inputMode="decimal" autoComplete="off" />
+          </Field>
+          <Field label={t("reference_optional")} hint={t("reference_hint")}>
+            <input name="reference" maxLength={128} autoComplete="off" />
+          </Field>
+        </>
+      )}
+      <ErrorText error={action.error} />
+      <Buttons
+        busy={action.busy}
+        onCancel={cancel}
+        submit={editing.kind === "topup" ? t("user_topup") : t("save")}
+      />
+    </form>
+  );
+}
+
+const TITLES = {
+  create: "user_create",
+  edit: "edit",
+  topup: "user_topup",
+  password: "user_reset_password",
+} as const;
+
+export function Users() {
+  const [keyword, setKeyword] = useState("");
+  const [page, setPage] = useState(0);
+  const [editing, setEditing] = useState<Editing | null>(null);
+  const [notice, setNotice] = useState("");
+  const [token, setToken] = useState("");
+  const rowAction = useAction();
+  const users = useLoad(
+    () => get<User[]>("/api/user/", { keyword, p: page, size: SIZE }),
+    [keyword, page],
+  );
+  const me = session.get();
+  const list = users.data?.data ?? [];
+
+  const setStatus = (user: User, status: "enabled" | "disabled") =>
+    rowAction.run(async () => {
+      await put(`/api/user/${user.id}`, { status });
+      users.reload();
+    });
+
+  return (
+    <>
+      <PageHead title={t("nav_admin_users")}>
+        <button type="button" class="primary" onClick={() => setEditing({ kind: "create" })}>
+          {t("user_create")}
+        </button>
+      </PageHead>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          setKeyword(formFields(e).keyword ?? "");
+          setPage(0);
+        }}
+      >
+        <Field label={t("user_search")}>
+          <input name="keyword" type="search" defaultValue={keyword} />
+        </Field>
+        <div class="buttons">
+          <button type="submit" class="primary">
+            {t("search")}
+          </button>
+        </div>
+      </form>
+      <Notice text={notice} />
+      <ErrorText error={rowAction.error} />
+      <Loading loaded={users} />
+      <Table
+        empty={users.data !== undefined && list.length === 0}
+        head={[
+          t("username"),
+          t("group"),
+          t("role"),
+          t("status"),
+          t("balance_total"),
+          t("used_quota"),
+          t("requests"),
+          t("created_at"),
+          t("actions"),
+        ]}
+      >
+        {list.map((user) => (
+          <tr key={user.id}>
+            <td>
+              {displayName(user)}
+              <small class="muted block mono">{user.id}</small>
+            </td>
+            <td>{user.group}</td>
+            <td>{user.role === "admin" ? t("role_admin") : t("role_user")}</td>
+            <td>
+              <Badge value={user.status} label={label(STATUS, user.status)} />
+            </td>
+            <td>
+              <Money units={user.total_quota} />
+            </td>
+            <td>
+              <Money units={user.used_quota} units2={false} />
+            </td>
+            <td class="num">{user.request_count.toLocaleString()}</td>
+            <td>{dateTime(user.created_at)}</td>
+            <td class="row-actions">
+              <a href={href(`/admin/users/${user.id}/keys`)}>{t("user_keys")}</a>
+              <a href={href("/admin/logs", { user_id: user.id })}>{t("nav_logs")}</a>
+              <button type="button" onClick={() => setEditing({ kind: "topup", user })}>
+                {t("user_topup")}
+              </button>
+              <button type="button" onClick={() => setEditing({ kind: "edit", user })}>
+                {t("edit")}
+              </button>
+              <button type="button" onClick={() => setEditing({ kind: "password", user })}>
+                {t("user_reset_password")}
+              </button>
+              {user.id !== me?.id &&
+                (user.status === "disabled" ? (
+                  <button type="button" onClick={() => setStatus(user, "enabled")}>
+                    {t("enable")}
+                  </button>
+                ) : (
+                  <button type="button" class="danger" onClick={() => setStatus(user, "disabled")}>
+                    {t("disable")}
+                  </button>
+                ))}
+            </td>
+          </tr>
+        ))}
+      </Table>
+      <Pager page={page} size={SIZE} total={users.data?.total ?? 0} onPage={setPage} />
+      {editing && (
+        <Dialog
+          title={
+            "user" in editing
+              ? `${t(TITLES[editing.kind])} · ${displayName(editing.user)}`
+              : t(TITLES[editing.kind])
+          }
+          onClose={() => setEditing(null)}
+        >
+          <UserForm
+            editing={editing}
+            onDone={(text, accessToken) => {
+              setEditing(null);
+              if (!text) return;
+              setNotice(text);
+              if (accessToken) setToken(accessToken);
+              users.reload();
+            }}
+          />
+        </Dialog>
+      )}
+      {token && (
+        <Dialog title={t("token_label")} onClose={() => setToken("")}>
+          <p class="warning" role="alert">
+            {t("token_once")}
+          </p>
+          <SecretField label={t("token_label")} value={token} />
+          <div class="buttons">
+            <button type="button" class="primary" onClick={() => setToken("")}>
+              {t("done")}
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,120 @@
+import { get, type Registration, request, type User } from "../api";
+import { Card, ErrorText, Field, formFields, PageHead, useAction, useLoad } from "../components/ui";
+import { t } from "../i18n";
+import { go } from "../router";
+import { signedIn } from "../session";
+
+async function signIn(username: string, password: string) {
+  const { data } = await request<User>(
+    "POST",
+    "/api/user/login",
+    { username, password },
+    { signedIn: false },
+  );
+  signedIn(data);
+  go("/dashboard");
+}
+
+export function Login() {
+  const action = useAction();
+  return (
+    <Card class="narrow">
+      <PageHead title={t("login_title")} />
+      <form
+        onSubmit={(e) => {
+          const f = formFields(e);
+          action.run(() => signIn(f.username ?? "", f.password ?? ""));
+        }}
+      >
+        <Field label={t("username")}>
+          <input name="username" autoComplete="username" required />
+        </Field>
+        <Field label={t("password")}>
+          <input name="password" type="password" autoComplete="current-password" required />
+        </Field>
+        <ErrorText error={action.error} />
+        <button type="submit" class="primary" disabled={action.busy}>
+          {t("login_submit")}
+        </button>
+      </form>
+      <p class="muted">
+        {t("login_no_account")} <a href="#/register">{t("register_link")}</a>
+      </p>
+    </Card>
+  );
+}
+
+export function Register() {
+  const status = useLoad(
+    () => get<{ registration: Registration; version: string }>("/api/status"),
+    [],
+  );
+  const action = useAction();
+  const mode = status.data?.data.registration;
+  return (
+    <Card class="narrow">
+      <PageHead title={t("register_title")} />
+      {status.error && <ErrorText error={status.error} />}
+      {mode === "closed" ? (
+        <p class="notice" role="status">
+          {t("register_closed")}
+        </p>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            const f = formFields(e);
+            if (f.password !== f.confirm) {
+              action.setError(t("password_mismatch"));
+              return;
+            }
+            action.run(async () => {
+              await request(
+                "POST",
+                "/api/user/register",
+                {
+                  username: f.username,
+                  password: f.password,
+                  email: f.email || undefined,
+                  invitation_code: f.invitation_code || undefined,
+                },
+                { signedIn: false },
+              );
+              await signIn(f.username ?? "", f.password ?? "");
+            });
+          }}
+        >
+          <Field label={t("username")}>
+            <input name="username" autoComplete="username" required maxLength={64} />
+          </Field>
+          <Field label={t("password")}>
+            <input
+              name="password"
+              type="password"
+              autoComplete="new-password"
+              required
+              minLength={8}
+            />
+          </Field>
+          <Field label={t("password_confirm")}>
+            <input name="confirm" type="password" autoComplete="new-password" required />
+          </Field>
+          <Field label={t("email_optional")}>
+            <input name="email" type="email" autoComplete="email" />
+          </Field>
+          {mode === "invitation" && (
+            <Field label={t("invitation_code")} hint={t("invitation_hint")}>
+              <input name="invitation_code" required autoComplete="off" />
+            </Field>
+          )}
+          <ErrorText error={action.error} />
+          <button type="submit" class="primary" disabled={action.busy || status.loading}>
+            {t("register_submit")}
+          </button>
+        </form>
+      )}
+      <p class="muted">
+        {t("register_have_account")} <a href="#/login">{t("login_link")}</a>
+      </p>
+    </Card>
+  );
+}

@@ -1,0 +1,252 @@
+import { useState } from "preact/hooks";
+import { get, type LogRow, type LogStat } from "../api";
+import {
+  Badge,
+  BUCKET,
+  Card,
+  dateTime,
+  Field,
+  formFields,
+  Loading,
+  label,
+  Money,
+  PageHead,
+  Table,
+  useLoad,
+} from "../components/ui";
+import { type Key, t } from "../i18n";
+import { num, usd } from "../money";
+import { go, route } from "../router";
+
+const SIZE = 25;
+
+const OUTCOME: Record<string, Key> = {
+  completed: "outcome_completed",
+  interrupted: "outcome_interrupted",
+  client_closed: "outcome_client_closed",
+  failed: "outcome_failed",
+  unsettled: "outcome_unsettled",
+};
+
+/** A date input's value (local) as unix seconds: its start, or its end with `end`. */
+function dayBound(date: string | null, end: boolean): number | undefined {
+  if (!date) return undefined;
+  const [y, m, d] = date.split("-").map(Number);
+  const at = end
+    ? new Date(y ?? 0, (m ?? 1) - 1, d ?? 1, 23, 59, 59)
+    : new Date(y ?? 0, (m ?? 1) - 1, d ?? 1);
+  return Math.floor(at.getTime() / 1000);
+}
+
+/** An admin's user filter: an id as `user_id`, anything else as `username`. */
+function userFilter(value: string | null): { user_id?: string; username?: string } {
+  if (!value) return {};
+  return /^user_[A-Za-z0-9]{8,}$/.test(value) ? { user_id: value } : { username: value };
+}
+
+function Row(props: { row: LogRow; admin?: boolean }) {
+  const { row, admin } = props;
+  const user = admin ? <td>{row.username || row.user_id}</td> : null;
+  if (row.type === "topup") {
+    return (
+      <tr class="topup">
+        <td>{dateTime(row.created_at)}</td>
+        {user}
+        <td colSpan={2}>
+          <Badge value="topup" label={t("log_topup")} /> {label(BUCKET, row.bucket)}
+          {row.reference && <small class="muted"> · {row.reference}</small>}
+        </td>
+        {admin && <td>—</td>}
+        <td>—</td>
+        <td class="num positive">
+          +{usd(row.quota)}
+          <small class="units">
+            +{num(row.quota)} {t("units")}
+          </small>
+        </td>
+        <td>—</td>
+        <td>—</td>
+        <td>—</td>
+      </tr>
+    );
+  }
+  return (
+    <tr>
+      <td>{dateTime(row.created_at)}</td>
+      {user}
+      <td>{row.key_name ?? "—"}</td>
+      <td>{row.model ?? "—"}</td>
+      {admin && <td class="mono">{row.channel_id ?? "—"}</td>}
+      <td class="num">
+        {num(row.prompt_tokens)} / {num(row.completion_tokens)}
+      </td>
+      <td class="num">
+        <Money units={row.quota} />
+      </td>
+      <td class="num">{row.latency_ms === null ? "—" : num(row.latency_ms)}</td>
+      <td>{row.status ?? "—"}</td>
+      <td>
+        <Badge value={row.outcome ?? "none"} label={label(OUTCOME, row.outcome)} />
+      </td>
+    </tr>
+  );
+}
+
+/** The usage log: the caller's own, or (admin) everyone's, with filters and cursor pages. */
+export function Logs(props: { admin?: boolean }) {
+  const { admin } = props;
+  const { path, query } = route.use();
+  const qs = query.toString();
+  const [paging, setPaging] = useState<{ qs: string; cursors: string[] }>({ qs, cursors: [] });
+  // Searching again with the same filters reads the log again.
+  const [searches, setSearches] = useState(0);
+  const cursors = paging.qs === qs ? paging.cursors : [];
+  const cursor = cursors[cursors.length - 1];
+  const filters = {
+    key_name: query.get("key_name") ?? undefined,
+    model: query.get("model") ?? undefined,
+    start: dayBound(query.get("from"), false),
+    end: dayBound(query.get("to"), true),
+    ...(admin
+      ? {
+          ...userFilter(query.get("user_id")),
+          channel: query.get("channel") ?? undefined,
+          type: query.get("type") ?? undefined,
+        }
+      : {}),
+  };
+  const base = admin ? "/api/log" : "/api/log/self";
+  const logs = useLoad(
+    () => get<LogRow[]>(admin ? "/api/log/" : base, { ...filters, size: SIZE, cursor }),
+    [qs, cursor, admin, searches],
+  );
+  const stat = useLoad(
+    async () => (await get<LogStat>(`${base}/stat`, filters)).data,
+    [qs, admin, searches],
+  );
+  const rows = logs.data?.data ?? [];
+  const next = logs.data?.next_cursor;
+  const value = (name: string) => query.get(name) ?? "";
+
+  return (
+    <>
+      <PageHead title={admin ? t("admin_logs_title") : t("logs_title")} />
+      <form
+        key={qs}
+        class="filters"
+        onSubmit={(e) => {
+          const f = formFields(e);
+          setPaging({ qs, cursors: [] });
+          setSearches((n) => n + 1);
+          go(path, f);
+        }}
+      >
+        {admin && (
+          <Field label={t("log_user_id")}>
+            <input name="user_id" defaultValue={value("user_id")} autoComplete="off" />
+          </Field>
+        )}
+        <Field label={t("log_key_name")}>
+          <input name="key_name" defaultValue={value("key_name")} autoComplete="off" />
+        </Field>
+        <Field label={t("log_model")}>
+          <input name="model" defaultValue={value("model")} autoComplete="off" />
+        </Field>
+        {admin && (
+          <Field label={t("log_channel")}>
+            <input name="channel" defaultValue={value("channel")} autoComplete="off" />
+          </Field>
+        )}
+        {admin && (
+          <Field label={t("log_type")}>
+            <select name="type">
+              <option value="">{t("log_type_all")}</option>
+              <option value="consume" selected={value("type") === "consume"}>
+                {t("log_type_consume")}
+              </option>
+              <option value="topup" selected={value("type") === "topup"}>
+                {t("log_topup")}
+              </option>
+            </select>
+          </Field>
+        )}
+        <Field label={t("log_from")}>
+          <input name="from" type="date" defaultValue={value("from")} />
+        </Field>
+        <Field label={t("log_to")}>
+          <input name="to" type="date" defaultValue={value("to")} />
+        </Field>
+        <div class="buttons">
+          <button type="submit" class="primary">
+            {t("search")}
+          </button>
+          <button type="button" onClick={() => go(path)}>
+            {t("reset")}
+          </button>
+        </div>
+      </form>
+      {stat.data && (
+        <Card class="totals">
+          <dl class="kv inline">
+            <div>
+              <dt>{t("log_total_spend")}</dt>
+              <dd>
+                <Money units={stat.data.quota} />
+              </dd>
+            </div>
+            <div>
+              <dt>{t("requests")}</dt>
+              <dd>{num(stat.data.requests)}</dd>
+            </div>
+            <div>
+              <dt>{t("log_prompt")}</dt>
+              <dd>{num(stat.data.prompt_tokens)}</dd>
+            </div>
+            <div>
+              <dt>{t("log_completion")}</dt>
+              <dd>{num(stat.data.completion_tokens)}</dd>
+            </div>
+          </dl>
+          {stat.data.complete === false && <p class="muted small">{t("log_totals_partial")}</p>}
+        </Card>
+      )}
+      <Loading loaded={logs} />
+      <Table
+        empty={logs.data !== undefined && rows.length === 0}
+        head={[
+          t("log_time"),
+          ...(admin ? [t("log_user")] : []),
+          t("log_key"),
+          t("log_model"),
+          ...(admin ? [t("log_channel")] : []),
+          t("log_tokens"),
+          t("log_cost"),
+          t("log_latency"),
+          t("log_status"),
+          t("log_outcome"),
+        ]}
+      >
+        {rows.map((row) => (
+          <Row key={`${row.request_id}-${row.created_at}`} row={row} admin={admin} />
+        ))}
+      </Table>
+      <nav class="pager" aria-label={t("pages")}>
+        <button
+          type="button"
+          disabled={cursors.length === 0}
+          onClick={() => setPaging({ qs, cursors: cursors.slice(0, -1) })}
+        >
+          {t("prev")}
+        </button>
+        <span>{t("page_n", { page: cursors.length + 1 })}</span>
+        <button
+          type="button"
+          disabled={!next}
+          onClick={() => next && setPaging({ qs, cursors: [...cursors, next] })}
+        >
+          {t("next")}
+        </button>
+      </nav>
+    </>
+  );
+}

@@ -1,0 +1,36 @@
+import { store } from "./store";
+
+/** Hash routes (`#/keys?key_name=x`): the server only serves `/` and `/assets/*`. */
+export interface Route {
+  path: string;
+  query: URLSearchParams;
+}
+
+function parse(): Route {
+  const hash = location.hash.replace(/^#/, "");
+  const at = hash.indexOf("?");
+  const path = (at < 0 ? hash : hash.slice(0, at)) || "/";
+  return { path, query: new URLSearchParams(at < 0 ? "" : hash.slice(at + 1)) };
+}
+
+export const route = store<Route>(parse());
+addEventListener("hashchange", () => route.set(parse()));
+
+export function href(path: string, query: Record<string, string | undefined> = {}): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value) params.set(name, value);
+  const text = params.toString();
+  return `#${path}${text ? `?${text}` : ""}`;
+}
+
+export function go(path: string, query?: Record<string, string | undefined>): void {
+  const target = href(path, query);
+  if (location.hash !== target) location.hash = target;
+  else route.set(parse());
+}
+
+/** Replaces the current entry (redirects), so Back does not bounce. */
+export function redirect(path: string): void {
+  history.replaceState(null, "", href(path));
+  route.set(parse());
+}

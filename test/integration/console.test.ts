@@ -1,0 +1,451 @@
+/**
+ * The console end to end, in the system's Chromium (Debian's package) driven by
+ * playwright-core, on the local stack: a customer registers, makes a key and calls /v1 with
+ * it, sees the call and the balance, makes an access token and redeems a code the admin
+ * made; the admin disables the key; every page renders in both languages. The screenshots
+ * in docs/screenshots/ are taken here, so they stay current.
+ */
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { en, type Key, zh } from "../../console/src/i18n";
+import { usd } from "../../console/src/money";
+import { admin, createFixtureChannel, eventually, type Json, openai, sluice } from "./support";
+
+type Lang = "en" | "zh";
+type Strings = Record<Key, string>;
+const STRINGS: Record<Lang, Strings> = { en, zh };
+
+// The local stack's admin signs in with a password.
+const { adminUsername, adminPassword } = sluice;
+
+const SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+const USER_ROUTES = ["/dashboard", "/keys", "/logs", "/topup", "/settings"];
+const ADMIN_ROUTES = [
+  "/admin/users",
+  "/admin/channels",
+  "/admin/pricing",
+  "/admin/redemptions",
+  "/admin/logs",
+  "/admin/settings",
+];
+
+const suffix = Math.random().toString(36).slice(2, 8);
+const customer = {
+  username: `customer.${suffix}`,
+  password: `console-test-${suffix}-pw`,
+  id: "",
+  keyName: `laptop-${suffix}`,
+  secret: "",
+};
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+/** What went wrong inside the pages: uncaught errors, CSP refusals. */
+const problems: string[] = [];
+
+async function open(lang: Lang, viewport = DESKTOP): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL: sluice.url,
+    viewport,
+    // The console starts in the browser's language.
+    locale: lang === "zh" ? "zh-CN" : "en-US",
+  });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: sluice.url });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on("pageerror", (err) => problems.push(`${page.url()}: ${err.message}`));
+  page.on("console", (message) => {
+    // Refused API calls (401 before signing in, a code redeemed twice) are logged by the
+    // browser as failed loads; anything else is a problem (a CSP refusal, an exception).
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
+      problems.push(`${page.url()}: ${message.text()}`);
+    }
+  });
+  return page;
+}
+
+async function signIn(page: Page, username: string, password: string, s: Strings = en) {
+  await page.goto("/#/login");
+  await page.getByLabel(s.username).fill(username);
+  await page.getByLabel(s.password, { exact: true }).fill(password);
+  await page.getByRole("button", { name: s.login_submit, exact: true }).click();
+  await page.waitForURL(/#\/dashboard$/);
+  await expect
+    .poll(() => page.getByRole("heading", { level: 1 }).textContent())
+    .toBe(s.dashboard_title);
+}
+
+/** Opens a page of the console and waits until it has loaded its data. */
+async function visit(page: Page, route: string) {
+  // Going to the page it is on changes nothing: read it again instead.
+  if (page.url().endsWith(`/#${route}`)) await page.reload();
+  else await page.goto(`/#${route}`);
+  await page.getByRole("heading", { level: 1 }).waitFor();
+  const loading = page
+    .getByText(en.loading, { exact: true })
+    .or(page.getByText(zh.loading, { exact: true }));
+  await expect.poll(() => loading.count()).toBe(0);
+}
+
+/** Switches the language with the switcher in the header. */
+async function switchTo(page: Page, lang: Lang) {
+  await page.getByLabel(en.language).or(page.getByLabel(zh.language)).selectOption(lang);
+  await expect
+    .poll(() => page.evaluate<string>("document.documentElement.lang"))
+    .toBe(lang === "zh" ? "zh-CN" : "en");
+}
+
+/** The customer's balances, read by the admin API. */
+async function balances(): Promise<Json> {
+  return admin("GET", `/api/user/${customer.id}`);
+}
+
+async function screenshot(page: Page, name: string) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png` });
+}
+
+describe("the console in a browser", () => {
+  let customerPage: Page;
+  let adminPage: Page;
+  let model: string;
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: process.env.SLUICE_CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--headless=new",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+      ],
+    });
+    model = (await createFixtureChannel()).model;
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close();
+  });
+
+  it("serves the console with a strict Content-Security-Policy", async () => {
+    const response = await fetch(`${sluice.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await response.text();
+    expect(html).toMatch(/<script type="module" src="assets\/app-[A-Z0-9]+\.js"><\/script>/);
+    expect(html).not.toMatch(/<script>|<style|style=/);
+  });
+
+  it("a: registers, signs out and in again, and lands on the dashboard", async () => {
+    await admin("PUT", "/api/option", { registration: "open" });
+    customerPage = await open("en");
+    const page = customerPage;
+    await page.goto("/");
+    // Signed out, every page leads to the sign-in page.
+    await page.waitForURL(/#\/login$/);
+    await page.getByRole("link", { name: en.register_link }).click();
+    await page.waitForURL(/#\/register$/);
+    await page.getByLabel(en.username).fill(customer.username);
+    await page.getByLabel(en.password, { exact: true }).fill(customer.password);
+    await page.getByLabel(en.password_confirm).fill(customer.password);
+    await page.getByRole("button", { name: en.register_submit }).click();
+    await page.waitForURL(/#\/dashboard$/);
+    await page.getByRole("heading", { name: en.dashboard_title, level: 1 }).waitFor();
+
+    await page.getByRole("button", { name: en.logout }).click();
+    await page.waitForURL(/#\/login$/);
+    await page.goto("/#/keys");
+    await page.waitForURL(/#\/login$/);
+    await page.getByLabel(en.username).fill(customer.username);
+    await page.getByLabel(en.password, { exact: true }).fill("not the password");
+    await page.getByRole("button", { name: en.login_submit, exact: true }).click();
+    await page.getByRole("alert").waitFor();
+    await signIn(page, customer.username, customer.password);
+
+    const users: Json[] = await admin("GET", `/api/user/?keyword=${customer.username}`);
+    const me = users.find((u) => (u.username ?? u.name) === customer.username);
+    expect(me).toBeDefined();
+    customer.id = me.id;
+  }, 60_000);
+
+  it("b: creates a key, copies it, calls /v1 with it, and sees the call and the balance drop", async () => {
+    const page = customerPage;
+    await admin("POST", `/api/user/${customer.id}/topup`, { dollars: 5, bucket: "paid" });
+    await visit(page, "/keys");
+    await page.getByRole("button", { name: en.key_create }).click();
+    const form = page.getByRole("dialog", { name: en.key_create });
+    await form.getByLabel(en.key_name, { exact: true }).fill(customer.keyName);
+    await form.getByRole("button", { name: en.key_create }).click();
+
+    const shown = page.getByRole("dialog", { name: en.key_created_title });
+    await expect.poll(() => shown.getByRole("alert").textContent()).toBe(en.key_created_warning);
+    customer.secret = await shown.getByLabel(en.key_key).inputValue();
+    expect(customer.secret).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    await shown.getByRole("button", { name: en.copy }).click();
+    await shown.getByText(en.copied).waitFor();
+    expect(await page.evaluate<string>("navigator.clipboard.readText()")).toBe(customer.secret);
+    await shown.getByRole("button", { name: en.done }).click();
+    const row = page.getByRole("row").filter({ hasText: customer.keyName });
+    await expect.poll(() => row.locator(".badge").textContent()).toBe(en.status_enabled);
+    // The list shows the key masked, never in full.
+    expect(await page.getByText(customer.secret).count()).toBe(0);
+
+    // A second key, limited: $1, an expiry date, one model.
+    await page.getByRole("button", { name: en.key_create }).click();
+    const limited = page.getByRole("dialog", { name: en.key_create });
+    await limited.getByLabel(en.key_name, { exact: true }).fill(`batch-${suffix}`);
+    await limited.getByLabel(en.key_never_expires).uncheck();
+    await limited.getByLabel(en.key_expires_on).fill("2030-06-30");
+    await limited.getByLabel(en.key_unlimited).uncheck();
+    await limited.getByLabel(en.key_quota_usd).fill("1");
+    await limited.getByLabel(en.key_models).fill(model);
+    await limited.getByRole("button", { name: en.key_create }).click();
+    await page
+      .getByRole("dialog", { name: en.key_created_title })
+      .getByRole("button", { name: en.done })
+      .click();
+    const second = page.getByRole("row").filter({ hasText: `batch-${suffix}` });
+    await expect.poll(() => second.textContent()).toContain("$1");
+    expect(await second.textContent()).toContain(model);
+    expect(await second.textContent()).toContain("2030");
+
+    const before = await balances();
+    const client = openai(customer.secret);
+    await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "Hello from the console test" }],
+    });
+    const stream = await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "Stream this, please" }],
+      stream: true,
+    });
+    for await (const _ of stream) {
+      // Read to the end, so the call settles.
+    }
+
+    // The usage log shows the calls: key, model, outcome.
+    await visit(page, "/logs");
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole("button", { name: en.search }).click();
+          return page.getByRole("row").filter({ hasText: model }).count();
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(2);
+    const line = page.getByRole("row").filter({ hasText: model }).first();
+    expect(await line.textContent()).toContain(customer.keyName);
+    expect(await line.textContent()).toContain(en.outcome_completed);
+
+    // Filtering by another key's name shows none of them.
+    await page.getByLabel(en.log_key_name).fill("no-such-key");
+    await page.getByRole("button", { name: en.search }).click();
+    await expect.poll(() => page.getByText(en.empty).count()).toBe(1);
+
+    // The key's usage link leads to the log filtered by it.
+    await visit(page, "/keys");
+    await page
+      .getByRole("row")
+      .filter({ hasText: customer.keyName })
+      .getByRole("link", { name: en.key_usage })
+      .click();
+    await page.waitForURL(/#\/logs\?key_name=/);
+    expect(await page.getByLabel(en.log_key_name).inputValue()).toBe(customer.keyName);
+
+    // The dashboard shows the balance once the calls are settled: lower by what they cost.
+    const lines: Json[] = await admin("GET", `/api/log/?user_id=${customer.id}&type=consume`);
+    const spent = lines.reduce((sum, line) => sum + line.quota, 0);
+    expect(spent).toBeGreaterThan(0);
+    const after = await eventually(balances, (b) => b.total_quota === before.total_quota - spent);
+    await visit(page, "/dashboard");
+    const total = page.locator(".stat-total");
+    await expect.poll(() => total.textContent()).toContain(usd(after.total_quota));
+    expect(await total.textContent()).not.toContain(usd(before.total_quota));
+  }, 60_000);
+
+  it("c: generates the access token in Settings, and /api/user/stat answers to it", async () => {
+    const page = customerPage;
+    await visit(page, "/settings");
+    await page.getByRole("button", { name: en.token_generate }).click();
+    const field = page.getByLabel(en.token_label);
+    await expect.poll(() => field.inputValue()).not.toBe("");
+    const token = await field.inputValue();
+    const example = await page.getByLabel(en.token_example).inputValue();
+    expect(example).toBe(`curl ${sluice.url}/api/user/stat -H "Authorization: Bearer ${token}"`);
+    const response = await fetch(`${sluice.url}/api/user/stat`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+    const stat: Json = await response.json();
+    expect(stat.token.map((k: Json) => k.name)).toContain(customer.keyName);
+    expect(stat.user.total_quota).toBe((await balances()).total_quota);
+  });
+
+  it("d: the admin makes redemption codes; the customer redeems one once, into its bucket", async () => {
+    adminPage = await open("en");
+    await signIn(adminPage, adminUsername, adminPassword);
+    await visit(adminPage, "/admin/redemptions");
+    const name = `console-${suffix}`;
+    await adminPage.getByLabel(en.redemption_name).fill(name);
+    await adminPage.getByLabel(en.redemption_count).fill("2");
+    await adminPage.getByLabel(en.amount_usd).fill("3");
+    await adminPage.getByLabel(en.bucket).selectOption("bonus");
+    await adminPage.getByRole("button", { name: en.redemption_create }).click();
+    const shown = adminPage.getByRole("dialog", { name: en.redemption_created_title });
+    const codes = (await shown.getByLabel(en.redemption_codes).inputValue()).trim().split("\n");
+    expect(codes).toHaveLength(2);
+    await shown.getByRole("button", { name: en.done }).click();
+
+    const before = await balances();
+    const page = customerPage;
+    await visit(page, "/topup");
+    await page.getByLabel(en.topup_code).fill(codes[0] as string);
+    await page.getByRole("button", { name: en.topup_submit }).click();
+    const done = en.topup_done.replace("{amount}", "$3").replace("{bucket}", en.bucket_bonus);
+    await page.getByRole("status").filter({ hasText: done }).waitFor();
+    const after = await balances();
+    expect(after.bonus_quota - before.bonus_quota).toBe(1_500_000);
+    expect(after.paid_quota).toBe(before.paid_quota);
+    expect(after.free_quota).toBe(before.free_quota);
+    await page
+      .getByRole("definition")
+      .filter({ hasText: usd(after.bonus_quota) })
+      .first()
+      .waitFor();
+
+    // The same code again is refused, with the server's message, and adds nothing.
+    await expect.poll(() => page.getByLabel(en.topup_code).inputValue()).toBe("");
+    await page.getByLabel(en.topup_code).fill(codes[0] as string);
+    await page.getByRole("button", { name: en.topup_submit }).click();
+    // Refused: the server's message shows, and the earlier success notice is gone.
+    const refusal = page.getByRole("alert");
+    await refusal.waitFor({ timeout: 10_000 });
+    expect((await refusal.textContent())?.length).toBeGreaterThan(0);
+    expect(await page.getByRole("status").filter({ hasText: done }).count()).toBe(0);
+    expect((await balances()).bonus_quota).toBe(after.bonus_quota);
+
+    // The admin's list shows the code used, by the customer.
+    await visit(adminPage, "/admin/redemptions");
+    const used = adminPage
+      .getByRole("row")
+      .filter({ hasText: name })
+      .filter({ has: adminPage.getByText(en.status_used, { exact: true }) });
+    await expect.poll(() => used.count()).toBe(1);
+    expect(await used.textContent()).toContain(customer.id);
+  }, 60_000);
+
+  it("e: the admin disables the customer's key from the users page, and /v1 refuses it", async () => {
+    const page = adminPage;
+    await visit(page, "/admin/users");
+    await page.getByLabel(en.user_search).fill(customer.username);
+    await page.getByRole("button", { name: en.search }).click();
+    const row = page.getByRole("row").filter({ hasText: customer.username });
+    await expect.poll(() => row.count()).toBe(1);
+    await row.getByRole("link", { name: en.user_keys }).click();
+    await page
+      .getByRole("heading", { name: en.keys_of_user.replace("{name}", customer.username) })
+      .waitFor();
+    const key = page.getByRole("row").filter({ hasText: customer.keyName });
+    await key.getByRole("button", { name: en.disable }).click();
+    await expect.poll(() => key.locator(".badge").textContent()).toBe(en.status_disabled);
+
+    const refused = await openai(customer.secret)
+      .chat.completions.create({ model, messages: [{ role: "user", content: "Still there?" }] })
+      .then(
+        () => 200,
+        (err: { status?: number }) => err.status,
+      );
+    expect(refused).toBe(401);
+
+    // Enabled again, it works again.
+    await key.getByRole("button", { name: en.enable }).click();
+    await expect.poll(() => key.locator(".badge").textContent()).toBe(en.status_enabled);
+    await openai(customer.secret).chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "Back again" }],
+    });
+  });
+
+  it("f: every page renders in English and Chinese with no missing string", async () => {
+    const routes = [...USER_ROUTES, ...ADMIN_ROUTES, `/admin/users/${customer.id}/keys`];
+    const page = adminPage;
+    for (const lang of ["en", "zh"] as const) {
+      const s = STRINGS[lang];
+      await visit(page, "/dashboard");
+      await switchTo(page, lang);
+      for (const route of routes) {
+        await visit(page, route);
+        const text = await page.locator("body").innerText();
+        expect(text, `${lang} ${route}`).not.toContain("⟦");
+        expect(text, `${lang} ${route}`).toContain(s.logout);
+      }
+      // The chosen language is remembered.
+      await page.reload();
+      await page.getByRole("heading", { level: 1 }).waitFor();
+      expect(await page.locator("body").innerText()).toContain(s.nav_dashboard);
+    }
+    // Signed out: the sign-in and register pages, each language from the browser.
+    for (const lang of ["en", "zh"] as const) {
+      const s = STRINGS[lang];
+      const visitor = await open(lang);
+      for (const route of ["/login", "/register"]) {
+        await visitor.goto(`/#${route}`);
+        await visitor.getByRole("heading", { level: 1 }).waitFor();
+        await expect.poll(() => visitor.getByText(s.loading, { exact: true }).count()).toBe(0);
+        const text = await visitor.locator("body").innerText();
+        expect(text, `${lang} ${route}`).not.toContain("⟦");
+        expect(text).toContain(s.login_link);
+      }
+    }
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it("g: screenshots of the dashboard, keys and usage pages, on a desktop and a phone", async () => {
+    const page = customerPage;
+    // The chart shows once the rollups have counted the calls (seconds after them).
+    await expect
+      .poll(
+        async () => {
+          await visit(page, "/dashboard");
+          return page.getByRole("img", { name: en.chart_spend }).count();
+        },
+        { timeout: 20_000, interval: 1_000 },
+      )
+      .toBe(1);
+    for (const lang of ["en", "zh"] as const) {
+      await switchTo(page, lang);
+      for (const [route, name] of [
+        ["/dashboard", "dashboard"],
+        ["/keys", "keys"],
+        ["/logs", "usage"],
+      ] as const) {
+        await visit(page, route);
+        if (route === "/dashboard") await page.locator(".chart canvas").first().waitFor();
+        await screenshot(page, `${name}-${lang}`);
+      }
+    }
+    const phone = await open("zh", PHONE);
+    await signIn(phone, customer.username, customer.password, zh);
+    await phone.locator(".chart canvas").first().waitFor();
+    await screenshot(phone, "dashboard-phone-zh");
+    // The menu collapses behind a button on a phone.
+    expect(await phone.getByRole("link", { name: zh.nav_keys }).isVisible()).toBe(false);
+    await phone.getByRole("button", { name: zh.menu }).click();
+    await phone.getByRole("link", { name: zh.nav_keys }).click();
+    await phone.waitForURL(/#\/keys$/);
+    expect(problems).toEqual([]);
+  }, 90_000);
+});
