@@ -59,18 +59,19 @@ export class QuotaLedger {
    * Takes `units` from the user's available balance and, for a limited key, from its
    * remain_quota, each with the hold's record. Both writes run at once; if either fails the
    * other is given back. They go out once `startAfter` settles (the upstream request is sent
-   * first). Throws QuotaExceeded with the balance the refusing write saw.
+   * first). Throws QuotaExceeded with the balance the refusing write saw. A request that
+   * tries again (for less) says which `attempt` this is: each has a hold id of its own.
    */
   async hold(
     { key, user }: KeyPrincipal,
-    call: { requestId: string; units: number; model: string },
+    call: { requestId: string; units: number; model: string; attempt?: number },
     startAfter?: Promise<void>,
   ): Promise<Hold> {
     const { units } = call;
     // A negative or fractional hold would credit the balance; callers validate, this guards.
     if (!Number.isSafeInteger(units) || units < 0) throw new Error(`Invalid hold: ${units} units`);
     const hold: Hold = {
-      id: holdIdFor(call.requestId),
+      id: holdIdFor(call.requestId, call.attempt),
       userId: user.id,
       keyId: key.id,
       units,

@@ -48,7 +48,7 @@ const REFERENCE_MEMORY_SECONDS = 7 * 86_400;
 
 /** One outstanding hold, as its record says. */
 export interface HoldRecord {
-  /** 16 characters, from the request id. */
+  /** From the request id: see holdIdFor. */
   id: string;
   /** Unix milliseconds when it was taken (the call's log line is keyed by it). */
   start: number;
@@ -333,8 +333,9 @@ export class Accounts {
       if (!(err instanceof ConditionFailed)) return reject(err);
       const old = err.item;
       if (change.kind === "give") return resolve("gone");
-      // Our own earlier attempt landed and its answer was lost: the hold is in place.
-      if (old?.[`h_${change.hold.id}`] !== undefined)
+      // Our own earlier attempt landed and its answer was lost: the hold is in place. Only
+      // this very record says so; any other under the id is not this take's.
+      if (old?.[`h_${change.hold.id}`] === change.record)
         return resolve({ available: Number(old[kind.counter] ?? 0) });
       reject(new NotCovered(Number(old?.[kind.counter] ?? 0)));
     }
@@ -489,9 +490,14 @@ function changeWrite(kind: ItemKind, pk: string, changes: Change[]) {
   };
 }
 
-/** The hold id a request gets: 16 characters of its id (64 bits or more of randomness). */
-export function holdIdFor(requestId: string): string {
-  return requestId.replace(/^req_/, "").replaceAll("-", "").slice(0, 16);
+/**
+ * The hold id a request's `attempt` at a hold gets: 16 characters of its id (64 bits or more
+ * of randomness), and from the second attempt on its number, so that no attempt can mistake
+ * an earlier one's record (which may have landed unanswered) for its own.
+ */
+export function holdIdFor(requestId: string, attempt = 1): string {
+  const id = requestId.replace(/^req_/, "").replaceAll("-", "").slice(0, 16);
+  return attempt === 1 ? id : `${id}-${attempt}`;
 }
 
 export function readAccount(item: Item): Account {

@@ -13,8 +13,10 @@ import {
   createUser,
   eventually,
   type Json,
+  openai,
   settledAccount,
   sluice,
+  sluiceTable,
   type TestUser,
 } from "./support";
 
@@ -242,6 +244,65 @@ describe("a ledger write whose answer is lost after it landed counts once", () =
       expect(answer.body.data.bonus_quota).toBe(2_000);
     }
     await expectBooksBalance(user, { calls: 0, granted: GRANT + 2_000 });
+  });
+});
+
+/** A key's item as stored: its allowance, what it holds, and its hold records. */
+async function keyItem(keyId: string) {
+  const item = (await sluiceTable().get<Json>({ pk: `KEY#${keyId}`, sk: "KEY" }, true)) as Json;
+  const records = Object.entries(item).filter(([name]) => name.startsWith("h_"));
+  return { remainQuota: item.remainQuota, held: item.hq ?? 0, records };
+}
+
+describe("a hold whose halves do not both land", () => {
+  it("a hold tried again for less takes a hold of its own, beside the first try's record", async () => {
+    const user = await createUser({ paidUsd: 0.01 }); // 5,000 units
+    const limited = await createKey(user, { remain_quota: 1_000_000, unlimited_quota: false });
+    // A first call: the instance now knows the balance, for a few seconds, as it left it.
+    await chat(limited.secret);
+    // Meanwhile a stream on another instance holds most of the balance.
+    const resume = gate();
+    upstream.enqueue({ pauseAfterChunks: 2, resume: resume.promise });
+    const other = await openai(limited.secret).chat.completions.create({
+      ...hello,
+      model,
+      max_tokens: 16_000,
+      stream: true,
+    });
+    const chunks = other[Symbol.asyncIterator]();
+    await chunks.next();
+    // The instance's hold is refused on the account and lands on the key, whose give-back
+    // is lost (every try); the hold is tried again for what the account has left.
+    proxy.inject({
+      match: (r) => onKey(limited.id)(r) && settles(r),
+      fault: { kind: "drop-request" },
+      times: 3,
+    });
+    const { response } = await client(limited.secret)
+      .chat.completions.create({ ...hello, model, max_tokens: 10_000 })
+      .withResponse();
+    expect(Number(response.headers.get("x-sluice-max-tokens"))).toBeLessThan(10_000);
+    resume.open();
+    while (!(await chunks.next()).done);
+    await settledAccount(user.id);
+
+    // The first try's record is still on the key, whole, for the janitor to give back: the
+    // second try did not take it for its own (and then settle it for less than it held).
+    const key = await keyItem(limited.id);
+    expect(key.records).toHaveLength(1);
+    const [, record] = key.records[0] as [string, string];
+    const firstTry = Number.parseInt(record.split(".")[1] ?? "", 36);
+    expect(key.held).toBe(firstTry);
+    await expectBooksBalance(user, { calls: 3, granted: 5_000 });
+    // The key's allowance: what is left, what its calls cost (added up from their lines) and
+    // what that record holds (until a janitor gives it back).
+    await eventually(
+      async () => ({
+        key: (await call(user.accessToken, "GET", `/api/token/${limited.id}`)).body.data,
+        held: (await keyItem(limited.id)).held,
+      }),
+      ({ key, held }: Json) => key.remain_quota + key.used_quota + held === 1_000_000,
+    );
   });
 });
 
