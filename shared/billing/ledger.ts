@@ -185,15 +185,22 @@ export class QuotaLedger {
     await retrying(() => this.apply(hold, 0, 0));
   }
 
-  /** Moves the account and, for a limited key, the key, as a stored line says. */
+  /**
+   * Moves the account and, for a limited key, the key, as a stored line says. Both halves
+   * are done with before a failure goes on to be retried, so a retry never meets its own
+   * write still in flight.
+   */
   private async apply(hold: Hold, cost: number, requests: 0 | 1): Promise<void> {
-    const [onUser, onKey] = await Promise.all([
+    const [onUser, onKey] = await Promise.allSettled([
       this.accounts.settleAccount(hold.userId, hold, cost, requests),
       hold.keyLimited ? this.accounts.settleKey(hold.keyId, hold, cost) : undefined,
     ]);
     // What this instance last saw of the balance gets the unspent part back too.
-    if (onUser === "settled") this.giveBack(`user:${hold.userId}`, hold.units - cost);
-    if (onKey === "settled") this.giveBack(`key:${hold.keyId}`, hold.units - cost);
+    if (onUser.status === "fulfilled" && onUser.value === "settled")
+      this.giveBack(`user:${hold.userId}`, hold.units - cost);
+    if (onKey.status === "fulfilled" && onKey.value === "settled")
+      this.giveBack(`key:${hold.keyId}`, hold.units - cost);
+    for (const half of [onUser, onKey]) if (half.status === "rejected") throw half.reason;
   }
 
   private giveBack(id: string, units: number): void {

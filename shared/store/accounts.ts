@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { TABLE } from "../config/resources";
+import { StoreUnavailable } from "../errors";
 import {
   type Balances,
   BUCKETS,
@@ -289,7 +290,7 @@ export class Accounts {
   private async drain(id: string, item: ItemKey, kind: ItemKind, writer: Writer): Promise<void> {
     writer.busy = true;
     while (writer.queue.length > 0) {
-      const batch = writer.queue.splice(0, MAX_COMBINED);
+      const batch = nextRound(writer);
       if (batch.length === 1) await this.alone(item, kind, batch[0] as Pending);
       else await this.together(item, kind, batch);
     }
@@ -297,7 +298,11 @@ export class Accounts {
     this.writers.delete(id);
   }
 
-  /** Several changes as one write; should any condition fail, each goes again on its own. */
+  /**
+   * Several changes as one write. Should DynamoDB refuse it for any reason but an outage (a
+   * failed condition, or one change it would not take), each goes again on its own, so that
+   * one change cannot fail its neighbours.
+   */
   private async together(item: ItemKey, kind: ItemKind, batch: Pending[]): Promise<void> {
     try {
       const out = await this.table.update<Record<string, number>>(
@@ -311,7 +316,7 @@ export class Accounts {
       for (const { change, resolve } of batch)
         resolve(change.kind === "take" ? { available: out?.[kind.counter] ?? 0 } : "settled");
     } catch (err) {
-      if (!(err instanceof ConditionFailed)) {
+      if (err instanceof StoreUnavailable) {
         for (const { reject } of batch) reject(err);
         return;
       }
@@ -429,6 +434,29 @@ interface Pending {
 interface Writer {
   queue: Pending[];
   busy: boolean;
+}
+
+/**
+ * Takes from the queue the changes for the next write: at most MAX_COMBINED, and never two
+ * on one hold (DynamoDB refuses an expression that names an attribute twice). The others
+ * wait, in order, for the next round.
+ */
+function nextRound(writer: Writer): Pending[] {
+  const round: Pending[] = [];
+  const later: Pending[] = [];
+  const holds = new Set<string>();
+  for (const pending of writer.queue) {
+    const { change } = pending;
+    const hold = change.kind === "take" ? change.hold.id : change.holdId;
+    if (round.length < MAX_COMBINED && !holds.has(hold)) {
+      holds.add(hold);
+      round.push(pending);
+    } else {
+      later.push(pending);
+    }
+  }
+  writer.queue = later;
+  return round;
 }
 
 /**

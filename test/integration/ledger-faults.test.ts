@@ -306,6 +306,31 @@ describe("a hold whose halves do not both land", () => {
   });
 });
 
+describe("group commit", () => {
+  it("never puts two changes to one hold in one write, which DynamoDB would refuse with its neighbours", async () => {
+    const user = await createUser({ paidUsd: 1 });
+    const { accounts } = instance.services;
+    const start = Date.now();
+    const ids = [0, 1, 2, 3].map((i) => `dup${i}${start.toString(36)}`);
+    const record = (id: string) => ({ id, start, units: 1_000, keyTag: "test", model });
+    for (const id of ids) await accounts.holdAccount(user.id, record(id));
+    const seen = proxy.log.length;
+    // The first give-back goes out alone; the others wait for it and go out together, one
+    // hold among them twice (its settlement, and the janitor's, say).
+    const settle = (id: string) => accounts.settleAccount(user.id, record(id), 100, 1);
+    const outcomes = await Promise.all(
+      [ids[0], ids[1], ids[1], ids[2], ids[3]].map((id) => settle(id as string)),
+    );
+    expect(outcomes).toEqual(["settled", "settled", "gone", "settled", "settled"]);
+    // Each write but the last (the repeat alone, its record gone by then) went through: none
+    // was refused as malformed and sent again change by change.
+    const writes = proxy.log.slice(seen).filter(onAccount(user));
+    expect(writes.map((entry) => entry.status)).toEqual([...writes.slice(1).map(() => 200), 400]);
+    const account = await settledAccount(user.id);
+    expect(account).toMatchObject({ av: GRANT - 400, uq: 400, rc: 4, hn: 0 });
+  });
+});
+
 describe("a DynamoDB that stops answering", () => {
   it("gets 503 with Retry-After within seconds, not a call held for as long as it lasts", async () => {
     const user = await createUser({ paidUsd: 1 });
