@@ -103,14 +103,19 @@ export class QuotaLedger {
     if (hold.keyLimited) this.see(`key:${key.id}`, onKey);
     if (onUser.status === "fulfilled" && onKey.status === "fulfilled") return hold;
 
-    // Give back whichever half landed. Should that fail too, its record stays and the
-    // janitor releases it past the deadline.
-    await Promise.all([
-      onUser.status === "fulfilled" ? this.accounts.settleAccount(user.id, hold, 0, 0) : undefined,
-      onKey.status === "fulfilled" && hold.keyLimited
-        ? this.accounts.settleKey(key.id, hold, 0)
-        : undefined,
-    ]).catch(() => {});
+    // Give back each half that landed or may have: all but a refusal (a take whose answers
+    // were all lost may have landed; a give-back of one that did not finds no record, and
+    // does nothing). When the store answered neither half, a give-back would only wait for
+    // it too: the call fails at once. What stays held, the janitor releases past the deadline.
+    const refused = (half: PromiseSettledResult<unknown>) =>
+      half.status === "rejected" && half.reason instanceof NotCovered;
+    const halves = hold.keyLimited ? [onUser, onKey] : [onUser];
+    if (halves.some((half) => half.status === "fulfilled" || refused(half))) {
+      await Promise.allSettled([
+        refused(onUser) ? undefined : this.accounts.settleAccount(user.id, hold, 0, 0),
+        hold.keyLimited && !refused(onKey) ? this.accounts.settleKey(key.id, hold, 0) : undefined,
+      ]);
+    }
     const failure =
       onUser.status === "rejected" ? onUser.reason : (onKey as PromiseRejectedResult).reason;
     if (!(failure instanceof NotCovered)) throw failure;

@@ -255,6 +255,20 @@ async function keyItem(keyId: string) {
 }
 
 describe("a hold whose halves do not both land", () => {
+  it("gives back a take on the key whose answers were all lost, and the call fails", async () => {
+    const user = await createUser({ paidUsd: 1 });
+    const limited = await createKey(user, { remain_quota: 100_000, unlimited_quota: false });
+    // The take lands and its answer is lost; both tries after it are lost on their way.
+    const takeOnKey = (r: DynamoRequestInfo) => onKey(limited.id)(r) && holds(r);
+    proxy.inject({ match: takeOnKey, fault: { kind: "drop-answer" } });
+    proxy.inject({ match: takeOnKey, fault: { kind: "drop-request" }, times: 2 });
+    const error = await chat(limited.secret).catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(503);
+    // The account's half, and the key's that may have landed, are both given back at once.
+    expect(await keyItem(limited.id)).toEqual({ remainQuota: 100_000, held: 0, records: [] });
+    await expectBooksBalance(user, { calls: 0, granted: GRANT });
+  });
+
   it("a hold tried again for less takes a hold of its own, beside the first try's record", async () => {
     const user = await createUser({ paidUsd: 0.01 }); // 5,000 units
     const limited = await createKey(user, { remain_quota: 1_000_000, unlimited_quota: false });
