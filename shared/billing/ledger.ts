@@ -228,6 +228,8 @@ export class QuotaLedger {
       time: Date.now(),
     };
     const { outcome, time } = await this.accounts.topUp(userId, grant);
+    // What this instance last saw of the balance (a refusal, maybe) has the top-up too.
+    if (outcome === "applied") this.giveBack(`user:${userId}`, topUp.units);
     // Written (again, harmlessly) on a duplicate too: the first may have stopped before it.
     await this.usage.put({
       type: "topup",

@@ -179,24 +179,25 @@ export class Accounts {
     topUp: TopUp,
   ): Promise<{ outcome: "applied" | "duplicate"; time: number }> {
     const ref = referenceId(topUp.ref);
+    const grant = `${topUp.bucket}.${topUp.units.toString(36)}.${topUp.time.toString(36)}`;
     try {
       await this.table.update(accountKey(userId), {
         update:
           "SET #g = :grant, #gu = if_not_exists(uq, :zero), av = if_not_exists(av, :zero) + :units",
         condition: "attribute_exists(pk) AND attribute_not_exists(#g)",
         names: { "#g": `g_${ref}`, "#gu": `gu_${ref}` },
-        values: {
-          ":grant": `${topUp.bucket}.${topUp.units.toString(36)}.${topUp.time.toString(36)}`,
-          ":units": topUp.units,
-          ":zero": 0,
-        },
+        values: { ":grant": grant, ":units": topUp.units, ":zero": 0 },
         explainFailure: true,
       });
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
-      const grant = err.item?.[`g_${ref}`];
-      if (typeof grant !== "string") throw new AccountMissing(userId);
-      return { outcome: "duplicate", time: Number.parseInt(grant.split(".").at(-1) ?? "0", 36) };
+      const found = err.item?.[`g_${ref}`];
+      if (typeof found !== "string") throw new AccountMissing(userId);
+      // This very grant (or its folded marker, which keeps its time), written by an earlier
+      // attempt whose answer was lost, is this top-up's: any other is a repeat's.
+      if (found !== grant && found !== `x.${topUp.time.toString(36)}`) {
+        return { outcome: "duplicate", time: Number.parseInt(found.split(".").at(-1) ?? "0", 36) };
+      }
     }
     await this.foldGrants(userId).catch(() => {
       // Folding only keeps the item small; the next top-up (or read) does it if this one lost a race.
