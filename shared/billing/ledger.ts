@@ -31,6 +31,8 @@ export type Settlement = Omit<UsageLogEntry, "type" | "id" | "time" | "userId" |
 const LAST_SEEN_MS = 10_000;
 /** A settlement that meets an outage tries again this many times, waiting longer each time. */
 const SETTLE_ATTEMPTS = 6;
+/** How many items (accounts, keys) the janitor sweeps at once. */
+const REAP_CONCURRENCY = 8;
 
 /**
  * Holds, settlements and top-ups: the policy. The writes themselves, each idempotent, are
@@ -176,8 +178,21 @@ export class QuotaLedger {
     };
     await retrying(async () => {
       const stored = await this.usage.put(line);
-      // The janitor released this hold already (it outlived its deadline): nothing to move.
-      if (stored.outcome === "unsettled") return;
+      if (stored.outcome === "unsettled") {
+        // The janitor released this hold already (the call outlived its deadline) and logged
+        // the call as unsettled: nothing to move, and a call served for free to tell of.
+        console.warn(
+          JSON.stringify({
+            level: "warn",
+            msg: "settled after the janitor released the hold: the call goes unbilled",
+            holdId: hold.id,
+            userId: hold.userId,
+            requestId: settlement.requestId,
+            quota: settlement.quota,
+          }),
+        );
+        return;
+      }
       await this.apply(hold, stored.quota, stored.requests);
     });
   }
@@ -252,23 +267,49 @@ export class QuotaLedger {
    * The janitor's part: every hold older than `deadlineSeconds` is a call whose process
    * stopped before it settled (a Lambda timeout or out-of-memory kill, a crash, an outage
    * that outlasted the settlement's attempts). Settles it as its log line says, or releases
-   * it with a line that marks the call as unsettled. Returns how many it settled and released.
+   * it with a line that marks the call as unsettled. Returns how many it settled and released,
+   * and how many holds (or items) it could not reap this time: it logs each and goes on.
    */
   async reapHolds(
     nowSeconds: number,
     deadlineSeconds: number,
-  ): Promise<{ settled: number; released: number }> {
-    const report = { settled: 0, released: 0 };
+  ): Promise<{ settled: number; released: number; failed: number }> {
+    const report = { settled: 0, released: 0, failed: 0 };
     const cutoff = (nowSeconds - deadlineSeconds) * 1000;
-    for (const key of await this.accounts.withHoldsBefore(nowSeconds - deadlineSeconds)) {
-      const found = await this.accounts.holdsOf(key);
-      if (!found) continue;
-      for (const record of found.holds.filter((hold) => hold.start <= cutoff)) {
-        const outcome = await this.reap(key, found.item, record);
-        report[outcome]++;
+    const items = await this.accounts.withHoldsBefore(nowSeconds - deadlineSeconds);
+    // A few items at once; a failure is logged and counted, and the next sweep tries again.
+    const failed = (key: ItemKey, holdId: string | undefined, err: unknown) => {
+      report.failed++;
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "reaping a hold failed",
+          item: key.pk,
+          holdId,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    };
+    let next = 0;
+    const sweep = async () => {
+      while (next < items.length) {
+        const key = items[next++] as ItemKey;
+        try {
+          const found = await this.accounts.holdsOf(key);
+          if (!found) continue;
+          for (const record of found.holds.filter((hold) => hold.start <= cutoff)) {
+            await this.reap(key, found.item, record).then(
+              (outcome) => report[outcome]++,
+              (err) => failed(key, record.id, err),
+            );
+          }
+          await this.accounts.reindex(key);
+        } catch (err) {
+          failed(key, undefined, err);
+        }
       }
-      await this.accounts.reindex(key);
-    }
+    };
+    await Promise.all(Array.from({ length: REAP_CONCURRENCY }, sweep));
     return report;
   }
 
