@@ -5,7 +5,7 @@ import { functionServices } from "../adapters/services";
 
 const services = functionServices();
 
-/** Runs on a schedule: expires batches past their window, deletes expired files. */
+/** Runs on a schedule: expires batches past their window, deletes expired files, reaps holds. */
 export const handler = middy<ScheduledEvent, void>().handler(async () => {
   const report = await runJanitor(services, Math.floor(Date.now() / 1000));
   console.log(JSON.stringify({ level: "info", msg: "janitor sweep", ...report }));

@@ -22,9 +22,12 @@ export async function handler(event: DynamoDBStreamEvent): Promise<void> {
   await Promise.all([rollups.apply(lines), siteLog.add(lines)]);
 }
 
-/** The usage log lines a stream event carries (inserts into a user's log partition). */
+/**
+ * The usage log lines a stream event carries (inserts into a user's log partition). The
+ * event filter lets only those through: any other record is left out, with a warning.
+ */
 export function streamedLines(event: DynamoDBStreamEvent): StreamedLine[] {
-  return event.Records.flatMap((record) => {
+  const lines = event.Records.flatMap((record) => {
     const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
     const sequence = record.dynamodb?.SequenceNumber;
     if (record.eventName !== "INSERT" || !image || !sequence) return [];
@@ -32,4 +35,16 @@ export function streamedLines(event: DynamoDBStreamEvent): StreamedLine[] {
     if (typeof item.pk !== "string" || !item.pk.endsWith("#LOG")) return [];
     return [{ sequence, line: item as unknown as UsageLogEntry }];
   });
+  const unusable = event.Records.length - lines.length;
+  if (unusable > 0) {
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "stream records left out of the rollups: not new usage log lines",
+        unusable,
+        records: event.Records.length,
+      }),
+    );
+  }
+  return lines;
 }

@@ -9,6 +9,8 @@ export interface SweepReport {
   /** Holds past their deadline, settled from their log line or released. */
   holdsSettled: number;
   holdsReleased: number;
+  /** Holds (or items with holds) the sweep could not reap: the next sweep tries again. */
+  holdsFailed: number;
 }
 
 /**
@@ -17,16 +19,31 @@ export interface SweepReport {
  * window and deletes expired files. It reads only the work that is due.
  *
  * A batch past its window is marked expired at once (no new line starts) and finalized when
- * its running chunks have stopped, or after a grace period if they do not.
+ * its running chunks have stopped, or after a grace period if they do not. Holds are reaped
+ * last, so that many of them (or a slow store) cannot keep the batches and files waiting.
  */
 export async function runJanitor(services: Services, now: number): Promise<SweepReport> {
-  const holds = await services.ledger.reapHolds(now, services.settings.holdDeadlineSeconds);
   const report: SweepReport = {
     filesDeleted: 0,
     batchesExpired: 0,
-    holdsSettled: holds.settled,
-    holdsReleased: holds.released,
+    holdsSettled: 0,
+    holdsReleased: 0,
+    holdsFailed: 0,
   };
+  try {
+    await sweepAgenda(services, now, report);
+  } finally {
+    // Reaped even when the agenda's work failed: neither keeps the other waiting.
+    const holds = await services.ledger.reapHolds(now, services.settings.holdDeadlineSeconds);
+    report.holdsSettled = holds.settled;
+    report.holdsReleased = holds.released;
+    report.holdsFailed = holds.failed;
+  }
+  return report;
+}
+
+/** The files and batches on the agenda that are due: expired files deleted, batches expired. */
+async function sweepAgenda(services: Services, now: number, report: SweepReport): Promise<void> {
   for (const work of await services.schedule.due(now)) {
     if (work.kind === "file.expire") {
       const file = await services.files.get(work.id);
@@ -58,5 +75,4 @@ export async function runJanitor(services: Services, now: number): Promise<Sweep
     }
     // The agenda entry stays until the batch is final (finalize removes it).
   }
-  return report;
 }

@@ -165,7 +165,7 @@ export class Charge {
  * has succeeded; if it fails the upstream call is aborted. When the hold may fail (see
  * QuotaLedger.likelyCovers) it runs first, so a caller without quota costs no upstream call.
  * A hold refused because the balance was lower than this instance knew is tried once more
- * with the answer lowered to what the refusal said is left.
+ * with the answer lowered to what the refusal said is left, under a hold id of its own.
  */
 export async function holdWhileOpening<U>(
   context: ChargeContext,
@@ -187,7 +187,7 @@ export async function holdWhileOpening<U>(
     try {
       hold = await ledger.hold(
         context.principal,
-        { requestId: context.requestId, units: quoted.holdUnits, model: request.model },
+        { requestId: context.requestId, units: quoted.holdUnits, model: request.model, attempt },
         opening ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined,
       );
     } catch (err) {

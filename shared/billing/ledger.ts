@@ -31,6 +31,8 @@ export type Settlement = Omit<UsageLogEntry, "type" | "id" | "time" | "userId" |
 const LAST_SEEN_MS = 10_000;
 /** A settlement that meets an outage tries again this many times, waiting longer each time. */
 const SETTLE_ATTEMPTS = 6;
+/** How many items (accounts, keys) the janitor sweeps at once. */
+const REAP_CONCURRENCY = 8;
 
 /**
  * Holds, settlements and top-ups: the policy. The writes themselves, each idempotent, are
@@ -59,18 +61,19 @@ export class QuotaLedger {
    * Takes `units` from the user's available balance and, for a limited key, from its
    * remain_quota, each with the hold's record. Both writes run at once; if either fails the
    * other is given back. They go out once `startAfter` settles (the upstream request is sent
-   * first). Throws QuotaExceeded with the balance the refusing write saw.
+   * first). Throws QuotaExceeded with the balance the refusing write saw. A request that
+   * tries again (for less) says which `attempt` this is: each has a hold id of its own.
    */
   async hold(
     { key, user }: KeyPrincipal,
-    call: { requestId: string; units: number; model: string },
+    call: { requestId: string; units: number; model: string; attempt?: number },
     startAfter?: Promise<void>,
   ): Promise<Hold> {
     const { units } = call;
     // A negative or fractional hold would credit the balance; callers validate, this guards.
     if (!Number.isSafeInteger(units) || units < 0) throw new Error(`Invalid hold: ${units} units`);
     const hold: Hold = {
-      id: holdIdFor(call.requestId),
+      id: holdIdFor(call.requestId, call.attempt),
       userId: user.id,
       keyId: key.id,
       units,
@@ -102,14 +105,19 @@ export class QuotaLedger {
     if (hold.keyLimited) this.see(`key:${key.id}`, onKey);
     if (onUser.status === "fulfilled" && onKey.status === "fulfilled") return hold;
 
-    // Give back whichever half landed. Should that fail too, its record stays and the
-    // janitor releases it past the deadline.
-    await Promise.all([
-      onUser.status === "fulfilled" ? this.accounts.settleAccount(user.id, hold, 0, 0) : undefined,
-      onKey.status === "fulfilled" && hold.keyLimited
-        ? this.accounts.settleKey(key.id, hold, 0)
-        : undefined,
-    ]).catch(() => {});
+    // Give back each half that landed or may have: all but a refusal (a take whose answers
+    // were all lost may have landed; a give-back of one that did not finds no record, and
+    // does nothing). When the store answered neither half, a give-back would only wait for
+    // it too: the call fails at once. What stays held, the janitor releases past the deadline.
+    const refused = (half: PromiseSettledResult<unknown>) =>
+      half.status === "rejected" && half.reason instanceof NotCovered;
+    const halves = hold.keyLimited ? [onUser, onKey] : [onUser];
+    if (halves.some((half) => half.status === "fulfilled" || refused(half))) {
+      await Promise.allSettled([
+        refused(onUser) ? undefined : this.accounts.settleAccount(user.id, hold, 0, 0),
+        hold.keyLimited && !refused(onKey) ? this.accounts.settleKey(key.id, hold, 0) : undefined,
+      ]);
+    }
     const failure =
       onUser.status === "rejected" ? onUser.reason : (onKey as PromiseRejectedResult).reason;
     if (!(failure instanceof NotCovered)) throw failure;
@@ -170,8 +178,21 @@ export class QuotaLedger {
     };
     await retrying(async () => {
       const stored = await this.usage.put(line);
-      // The janitor released this hold already (it outlived its deadline): nothing to move.
-      if (stored.outcome === "unsettled") return;
+      if (stored.outcome === "unsettled") {
+        // The janitor released this hold already (the call outlived its deadline) and logged
+        // the call as unsettled: nothing to move, and a call served for free to tell of.
+        console.warn(
+          JSON.stringify({
+            level: "warn",
+            msg: "settled after the janitor released the hold: the call goes unbilled",
+            holdId: hold.id,
+            userId: hold.userId,
+            requestId: settlement.requestId,
+            quota: settlement.quota,
+          }),
+        );
+        return;
+      }
       await this.apply(hold, stored.quota, stored.requests);
     });
   }
@@ -184,15 +205,22 @@ export class QuotaLedger {
     await retrying(() => this.apply(hold, 0, 0));
   }
 
-  /** Moves the account and, for a limited key, the key, as a stored line says. */
+  /**
+   * Moves the account and, for a limited key, the key, as a stored line says. Both halves
+   * are done with before a failure goes on to be retried, so a retry never meets its own
+   * write still in flight.
+   */
   private async apply(hold: Hold, cost: number, requests: 0 | 1): Promise<void> {
-    const [onUser, onKey] = await Promise.all([
+    const [onUser, onKey] = await Promise.allSettled([
       this.accounts.settleAccount(hold.userId, hold, cost, requests),
       hold.keyLimited ? this.accounts.settleKey(hold.keyId, hold, cost) : undefined,
     ]);
     // What this instance last saw of the balance gets the unspent part back too.
-    if (onUser === "settled") this.giveBack(`user:${hold.userId}`, hold.units - cost);
-    if (onKey === "settled") this.giveBack(`key:${hold.keyId}`, hold.units - cost);
+    if (onUser.status === "fulfilled" && onUser.value === "settled")
+      this.giveBack(`user:${hold.userId}`, hold.units - cost);
+    if (onKey.status === "fulfilled" && onKey.value === "settled")
+      this.giveBack(`key:${hold.keyId}`, hold.units - cost);
+    for (const half of [onUser, onKey]) if (half.status === "rejected") throw half.reason;
   }
 
   private giveBack(id: string, units: number): void {
@@ -215,6 +243,8 @@ export class QuotaLedger {
       time: Date.now(),
     };
     const { outcome, time } = await this.accounts.topUp(userId, grant);
+    // What this instance last saw of the balance (a refusal, maybe) has the top-up too.
+    if (outcome === "applied") this.giveBack(`user:${userId}`, topUp.units);
     // Written (again, harmlessly) on a duplicate too: the first may have stopped before it.
     await this.usage.put({
       type: "topup",
@@ -237,23 +267,49 @@ export class QuotaLedger {
    * The janitor's part: every hold older than `deadlineSeconds` is a call whose process
    * stopped before it settled (a Lambda timeout or out-of-memory kill, a crash, an outage
    * that outlasted the settlement's attempts). Settles it as its log line says, or releases
-   * it with a line that marks the call as unsettled. Returns how many it settled and released.
+   * it with a line that marks the call as unsettled. Returns how many it settled and released,
+   * and how many holds (or items) it could not reap this time: it logs each and goes on.
    */
   async reapHolds(
     nowSeconds: number,
     deadlineSeconds: number,
-  ): Promise<{ settled: number; released: number }> {
-    const report = { settled: 0, released: 0 };
+  ): Promise<{ settled: number; released: number; failed: number }> {
+    const report = { settled: 0, released: 0, failed: 0 };
     const cutoff = (nowSeconds - deadlineSeconds) * 1000;
-    for (const key of await this.accounts.withHoldsBefore(nowSeconds - deadlineSeconds)) {
-      const found = await this.accounts.holdsOf(key);
-      if (!found) continue;
-      for (const record of found.holds.filter((hold) => hold.start <= cutoff)) {
-        const outcome = await this.reap(key, found.item, record);
-        report[outcome]++;
+    const items = await this.accounts.withHoldsBefore(nowSeconds - deadlineSeconds);
+    // A few items at once; a failure is logged and counted, and the next sweep tries again.
+    const failed = (key: ItemKey, holdId: string | undefined, err: unknown) => {
+      report.failed++;
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "reaping a hold failed",
+          item: key.pk,
+          holdId,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    };
+    let next = 0;
+    const sweep = async () => {
+      while (next < items.length) {
+        const key = items[next++] as ItemKey;
+        try {
+          const found = await this.accounts.holdsOf(key);
+          if (!found) continue;
+          for (const record of found.holds.filter((hold) => hold.start <= cutoff)) {
+            await this.reap(key, found.item, record).then(
+              (outcome) => report[outcome]++,
+              (err) => failed(key, record.id, err),
+            );
+          }
+          await this.accounts.reindex(key);
+        } catch (err) {
+          failed(key, undefined, err);
+        }
       }
-      await this.accounts.reindex(key);
-    }
+    };
+    await Promise.all(Array.from({ length: REAP_CONCURRENCY }, sweep));
     return report;
   }
 

@@ -73,7 +73,7 @@ export async function relayCompletion(
       );
   }
   for (const field of ["n", "best_of"]) optionalCount(body, field);
-  const limits = ["max_tokens", "max_completion_tokens"].map((field) =>
+  const [maxTokens, maxCompletionTokens] = ["max_tokens", "max_completion_tokens"].map((field) =>
     optionalCount(body, field, 1, MAX_TOKENS_LIMIT),
   );
   capChoices(body, call.services.settings.maxChoices);
@@ -81,13 +81,23 @@ export async function relayCompletion(
     stream && isObject(body.stream_options) && body.stream_options.include_usage === true;
   const reduce = stream && call.request.headers["reduce-stream"]?.toLowerCase() === "true";
   const prompt = api.prompt(body, model);
-  const limitField =
-    body.max_completion_tokens !== undefined && body.max_completion_tokens !== null
-      ? "max_completion_tokens"
-      : body.max_tokens !== undefined && body.max_tokens !== null
-        ? "max_tokens"
-        : api.limitField(model);
   const choices = choicesOf(body);
+  /**
+   * The answer's bound as the upstream gets it: every limit the caller sent, at most what is
+   * held (an upstream may read either field: each must keep within the hold), or the model's
+   * own field when the caller sent none.
+   */
+  const limits = (outputTokens: number | undefined): JsonObject => {
+    if (outputTokens === undefined) return {};
+    if (maxTokens === undefined && maxCompletionTokens === undefined)
+      return { [api.limitField(model)]: outputTokens };
+    return {
+      ...(maxTokens !== undefined && { max_tokens: Math.min(maxTokens, outputTokens) }),
+      ...(maxCompletionTokens !== undefined && {
+        max_completion_tokens: Math.min(maxCompletionTokens, outputTokens),
+      }),
+    };
+  };
 
   return relayed(
     call,
@@ -99,7 +109,7 @@ export async function relayCompletion(
         dimension: "tokens",
         maxUse: { promptTokens: prompt.upper },
         output: {
-          requested: limits[1] ?? limits[0],
+          requested: maxCompletionTokens ?? maxTokens,
           choices,
           unbounded: prompt.unboundedOutput,
         },
@@ -109,7 +119,7 @@ export async function relayCompletion(
         json: {
           ...body,
           model: upstreamModel,
-          [limitField]: quoted.outputTokens,
+          ...limits(quoted.outputTokens),
           // Usage is always requested so that streams can be billed exactly.
           ...(stream && {
             stream_options: {

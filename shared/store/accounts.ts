@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { TABLE } from "../config/resources";
+import { StoreUnavailable } from "../errors";
 import {
   type Balances,
   BUCKETS,
@@ -48,7 +49,7 @@ const REFERENCE_MEMORY_SECONDS = 7 * 86_400;
 
 /** One outstanding hold, as its record says. */
 export interface HoldRecord {
-  /** 16 characters, from the request id. */
+  /** From the request id: see holdIdFor. */
   id: string;
   /** Unix milliseconds when it was taken (the call's log line is keyed by it). */
   start: number;
@@ -178,24 +179,25 @@ export class Accounts {
     topUp: TopUp,
   ): Promise<{ outcome: "applied" | "duplicate"; time: number }> {
     const ref = referenceId(topUp.ref);
+    const grant = `${topUp.bucket}.${topUp.units.toString(36)}.${topUp.time.toString(36)}`;
     try {
       await this.table.update(accountKey(userId), {
         update:
           "SET #g = :grant, #gu = if_not_exists(uq, :zero), av = if_not_exists(av, :zero) + :units",
         condition: "attribute_exists(pk) AND attribute_not_exists(#g)",
         names: { "#g": `g_${ref}`, "#gu": `gu_${ref}` },
-        values: {
-          ":grant": `${topUp.bucket}.${topUp.units.toString(36)}.${topUp.time.toString(36)}`,
-          ":units": topUp.units,
-          ":zero": 0,
-        },
+        values: { ":grant": grant, ":units": topUp.units, ":zero": 0 },
         explainFailure: true,
       });
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
-      const grant = err.item?.[`g_${ref}`];
-      if (typeof grant !== "string") throw new AccountMissing(userId);
-      return { outcome: "duplicate", time: Number.parseInt(grant.split(".").at(-1) ?? "0", 36) };
+      const found = err.item?.[`g_${ref}`];
+      if (typeof found !== "string") throw new AccountMissing(userId);
+      // This very grant (or its folded marker, which keeps its time), written by an earlier
+      // attempt whose answer was lost, is this top-up's: any other is a repeat's.
+      if (found !== grant && found !== `x.${topUp.time.toString(36)}`) {
+        return { outcome: "duplicate", time: Number.parseInt(found.split(".").at(-1) ?? "0", 36) };
+      }
     }
     await this.foldGrants(userId).catch(() => {
       // Folding only keeps the item small; the next top-up (or read) does it if this one lost a race.
@@ -289,7 +291,7 @@ export class Accounts {
   private async drain(id: string, item: ItemKey, kind: ItemKind, writer: Writer): Promise<void> {
     writer.busy = true;
     while (writer.queue.length > 0) {
-      const batch = writer.queue.splice(0, MAX_COMBINED);
+      const batch = nextRound(writer);
       if (batch.length === 1) await this.alone(item, kind, batch[0] as Pending);
       else await this.together(item, kind, batch);
     }
@@ -297,7 +299,11 @@ export class Accounts {
     this.writers.delete(id);
   }
 
-  /** Several changes as one write; should any condition fail, each goes again on its own. */
+  /**
+   * Several changes as one write. Should DynamoDB refuse it for any reason but an outage (a
+   * failed condition, or one change it would not take), each goes again on its own, so that
+   * one change cannot fail its neighbours.
+   */
   private async together(item: ItemKey, kind: ItemKind, batch: Pending[]): Promise<void> {
     try {
       const out = await this.table.update<Record<string, number>>(
@@ -311,7 +317,7 @@ export class Accounts {
       for (const { change, resolve } of batch)
         resolve(change.kind === "take" ? { available: out?.[kind.counter] ?? 0 } : "settled");
     } catch (err) {
-      if (!(err instanceof ConditionFailed)) {
+      if (err instanceof StoreUnavailable) {
         for (const { reject } of batch) reject(err);
         return;
       }
@@ -333,8 +339,9 @@ export class Accounts {
       if (!(err instanceof ConditionFailed)) return reject(err);
       const old = err.item;
       if (change.kind === "give") return resolve("gone");
-      // Our own earlier attempt landed and its answer was lost: the hold is in place.
-      if (old?.[`h_${change.hold.id}`] !== undefined)
+      // Our own earlier attempt landed and its answer was lost: the hold is in place. Only
+      // this very record says so; any other under the id is not this take's.
+      if (old?.[`h_${change.hold.id}`] === change.record)
         return resolve({ available: Number(old[kind.counter] ?? 0) });
       reject(new NotCovered(Number(old?.[kind.counter] ?? 0)));
     }
@@ -431,6 +438,29 @@ interface Writer {
 }
 
 /**
+ * Takes from the queue the changes for the next write: at most MAX_COMBINED, and never two
+ * on one hold (DynamoDB refuses an expression that names an attribute twice). The others
+ * wait, in order, for the next round.
+ */
+function nextRound(writer: Writer): Pending[] {
+  const round: Pending[] = [];
+  const later: Pending[] = [];
+  const holds = new Set<string>();
+  for (const pending of writer.queue) {
+    const { change } = pending;
+    const hold = change.kind === "take" ? change.hold.id : change.holdId;
+    if (round.length < MAX_COMBINED && !holds.has(hold)) {
+      holds.add(hold);
+      round.push(pending);
+    } else {
+      later.push(pending);
+    }
+  }
+  writer.queue = later;
+  return round;
+}
+
+/**
  * The write for some changes to one item: the counter moves by what the gives return less
  * what the takes take, on condition that it covers the takes and that each take's record is
  * new and each give's record is there; records are written and removed; an account adds the
@@ -489,9 +519,14 @@ function changeWrite(kind: ItemKind, pk: string, changes: Change[]) {
   };
 }
 
-/** The hold id a request gets: 16 characters of its id (64 bits or more of randomness). */
-export function holdIdFor(requestId: string): string {
-  return requestId.replace(/^req_/, "").replaceAll("-", "").slice(0, 16);
+/**
+ * The hold id a request's `attempt` at a hold gets: 16 characters of its id (64 bits or more
+ * of randomness), and from the second attempt on its number, so that no attempt can mistake
+ * an earlier one's record (which may have landed unanswered) for its own.
+ */
+export function holdIdFor(requestId: string, attempt = 1): string {
+  const id = requestId.replace(/^req_/, "").replaceAll("-", "").slice(0, 16);
+  return attempt === 1 ? id : `${id}-${attempt}`;
 }
 
 export function readAccount(item: Item): Account {

@@ -315,17 +315,23 @@ export class Batches {
     }
   }
 
-  /** Records a finished line; false if it was recorded already (it must not count twice). */
+  /**
+   * Records a finished line; false if another run (or finalize) recorded it already (it must
+   * not count twice). A record that is this very result was this write's own, landed by an
+   * attempt whose answer was lost: recorded. Each run's result is its own (its output names
+   * the run's request id), so the stored one tells.
+   */
   async putResult(result: LineResult, ttl: number): Promise<boolean> {
     try {
       await this.table.put(
         { ...resultKey(result.batchId, result.chunk, result.line), ttl, ...result },
-        { condition: "attribute_not_exists(pk)" },
+        { condition: "attribute_not_exists(pk)", explainFailure: true },
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionFailed) return false;
-      throw err;
+      if (!(err instanceof ConditionFailed)) throw err;
+      const stored = err.item;
+      return stored?.output === result.output && stored.outputBlobKey === result.outputBlobKey;
     }
   }
 

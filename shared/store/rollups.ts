@@ -80,9 +80,12 @@ export class Rollups {
     );
   }
 
-  /** Adds `lines` (in stream order) to one counter item, skipping those it has counted. */
+  /**
+   * Adds `lines` (in stream order) to one counter item, skipping those it has counted. Lines
+   * still not added after three conditional conflicts are dropped, with a warning.
+   */
   private async addUp(key: ItemKey, kind: "day" | "key", lines: StreamedLine[]): Promise<void> {
-    for (let attempt = 0; lines.length > 0 && attempt < 3; attempt++) {
+    for (let attempt = 0; lines.length > 0 && attempt < ROLLUP_ATTEMPTS; attempt++) {
       const first = padSequence(lines[0]?.sequence ?? "");
       const last = padSequence(lines.at(-1)?.sequence ?? "");
       try {
@@ -99,8 +102,23 @@ export class Rollups {
         lines = lines.filter((line) => padSequence(line.sequence) > seen);
       }
     }
+    if (lines.length > 0) {
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          msg: "usage lines dropped from a rollup after conditional conflicts",
+          item: `${key.pk}|${key.sk}`,
+          kind,
+          attempts: ROLLUP_ATTEMPTS,
+          dropped: lines.length,
+          quota: lines.reduce((total, { line }) => total + line.quota, 0),
+        }),
+      );
+    }
   }
 }
+
+const ROLLUP_ATTEMPTS = 3;
 
 const UNCOUNTED = "attribute_not_exists(ss) OR ss < :first";
 

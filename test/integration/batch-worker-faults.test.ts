@@ -11,6 +11,7 @@ import {
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { functionTable } from "../../functions/adapters/services";
 import { startSqsPoller } from "../../infra/local/sqs-poller";
 import { runChunk } from "../../shared/batches/chunk";
 import { finalizeBatch } from "../../shared/batches/finalize";
@@ -24,6 +25,8 @@ import { createServices, type Services } from "../../shared/services";
 import { Blobs } from "../../shared/store/blobs";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { type Item, Table } from "../../shared/store/table";
+import { startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
+import { instanceEnv } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   api,
@@ -286,6 +289,54 @@ describe("a worker that runs out of time", () => {
     const results = await healthy.batches.results(batch.id, 0);
     expect(results.map((r) => r.customId).sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4"]);
     expect(results.every((r) => r.ok)).toBe(true);
+  }, 30_000);
+});
+
+describe("a line's result whose write landed and whose answer was lost", () => {
+  it("counts as recorded by its own run: the line is billed, once", async () => {
+    const { user, client, batch } = await plannedBatch(5);
+    const proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    // The worker's table answers through the proxy, which loses the answer to one result's
+    // write once DynamoDB has applied it: the write is sent again, and finds the line taken.
+    const table = functionTable(instanceEnv(sluice, { dynamoEndpoint: proxy.endpoint }));
+    let lost = false;
+    proxy.inject({
+      match: (r) => {
+        const hit = r.operation === "PutItem" && JSON.stringify(r.body.Item).includes("RESULT#");
+        lost ||= hit;
+        return hit;
+      },
+      fault: { kind: "drop-answer" },
+    });
+    try {
+      await runChunk(servicesWith(table), batch.id, 0, unhurried("lossy"));
+    } finally {
+      table.transport.destroy?.();
+      await proxy.close();
+    }
+    expect(lost).toBe(true);
+    await finalizeBatch(healthy, batch.id);
+    const done = await client.batches.retrieve(batch.id);
+    expect(done.request_counts).toEqual({ total: 5, completed: 5, failed: 0 });
+    const output = (await (await client.files.content(done.output_file_id as string)).text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    // Every line in the output file was billed, by the run whose result it shows.
+    const billed: Json[] = await eventually(
+      async () =>
+        (await api(user.accessToken, "GET", "/api/log/self?size=100")).body.data.filter(
+          (l: Json) => l.batch_id === batch.id && l.outcome === "completed",
+        ),
+      (entries: Json[]) => entries.length >= 5,
+    );
+    expect(billed.map((l) => l.request_id).sort()).toEqual(
+      output.map((l) => l.response.request_id).sort(),
+    );
+    await settledAccount(user.id);
+    const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+    expect(self.used_quota).toBe(billed.reduce((sum: number, l: Json) => sum + l.quota, 0));
+    expect((await healthy.users.get(user.id, true))?.account.available).toBe(self.total_quota);
   }, 30_000);
 });
 

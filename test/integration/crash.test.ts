@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { functionServices } from "../../functions/adapters/services";
+import { runJanitor } from "../../shared/batches/janitor";
 import { accountKey } from "../../shared/store/accounts";
-import { instanceEnv } from "../fixtures/sluice-instance";
+import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
+import { instanceEnv, startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   api,
@@ -13,6 +16,7 @@ import {
   eventually,
   type Json,
   openai,
+  settledAccount,
   sluice,
   sluiceTable,
 } from "./support";
@@ -29,13 +33,22 @@ afterAll(async () => {
   await upstream.close();
 });
 
-/** The API and its janitor in a process of their own, holds reaped 3 s past their start. */
-async function startApiProcess(): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * The API and its janitor in a process of their own, holds reaped 3 s past their start
+ * unless told otherwise, its DynamoDB calls sent where told (a fault proxy).
+ */
+async function startApiProcess(
+  options: { holdDeadlineSeconds?: number; dynamoEndpoint?: string } = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/api-process.ts"], {
     env: {
       ...process.env,
       ...instanceEnv(sluice, {
-        env: { SLUICE_HOLD_DEADLINE_SECONDS: "3", JANITOR_INTERVAL_MS: "300" },
+        dynamoEndpoint: options.dynamoEndpoint,
+        env: {
+          SLUICE_HOLD_DEADLINE_SECONDS: String(options.holdDeadlineSeconds ?? 3),
+          JANITOR_INTERVAL_MS: "300",
+        },
       }),
     },
     stdio: ["ignore", "pipe", "inherit"],
@@ -80,7 +93,7 @@ describe("a process killed mid-stream", () => {
     for (const chunks of streams) await chunks.next().catch(() => undefined);
 
     // Started again on the same data, the process's janitor reaps the three holds.
-    await startApiProcess();
+    const again = await startApiProcess();
     const account = await eventually(
       () => sluiceTable().get<Record<string, unknown>>(accountKey(user.id), true),
       (item) => Object.keys(item ?? {}).every((name) => !name.startsWith("h_")),
@@ -100,5 +113,194 @@ describe("a process killed mid-stream", () => {
       expect(line).toMatchObject({ type: "consume", model, quota: 0 });
       expect(line.held).toBeGreaterThan(0);
     }
+    // Its 3-second deadline would reap the holds of the tests below as well.
+    again.child.kill("SIGKILL");
+    await once(again.child, "exit");
   }, 60_000);
+});
+
+const hello = [{ role: "user" as const, content: "Say hello" }];
+
+/** An account's hold records, as [id, "start.units.key.model"] (the start in base 36). */
+async function holdRecords(userId: string): Promise<[string, string][]> {
+  const item = await sluiceTable().get<Record<string, unknown>>(accountKey(userId), true);
+  return Object.entries(item ?? {}).flatMap(([name, value]) =>
+    name.startsWith("h_") ? [[name.slice(2), String(value)] as [string, string]] : [],
+  );
+}
+
+/**
+ * The moment (unix seconds) from which a hold taken at `start` (unix ms) is past a deadline
+ * of `now - cutoff(start)` seconds, while the holds taken since (other tests' calls in
+ * flight) are not.
+ */
+const cutoff = (start: number) => Math.ceil(start / 1000);
+
+/** The user's log lines of calls (not top-ups), newest first. */
+async function calls(token: string): Promise<Json[]> {
+  const lines: Json[] = (await api(token, "GET", "/api/log/self?size=20")).body.data;
+  return lines.filter((line) => line.type === "consume");
+}
+
+const startOf = (record: string) => Number.parseInt(record.split(".")[0] ?? "", 36);
+
+describe("a process killed after a call's log line, before its account moved", () => {
+  it("is settled by the janitor as the line says: charged once, the books balanced", async () => {
+    const user = await createUser({ paidUsd: 1 });
+    const key = await createKey(user);
+    const proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    try {
+      const { url, child } = await startApiProcess({
+        dynamoEndpoint: proxy.endpoint,
+        holdDeadlineSeconds: 3_600,
+      });
+      // Every settlement of the account is lost on its way: the log line is written, and
+      // the account still holds.
+      const settlesAccount = (r: DynamoRequestInfo) =>
+        r.operation === "UpdateItem" &&
+        JSON.stringify(r.body.Key).includes(`USER#${user.id}`) &&
+        String(r.body.ConditionExpression).includes("attribute_exists(#h");
+      proxy.inject({ match: settlesAccount, fault: { kind: "drop-request" }, times: Infinity });
+      await openai(key.secret, { baseURL: `${url}/v1` }).chat.completions.create({
+        model,
+        messages: hello,
+        max_tokens: 50,
+      });
+      const [line] = await eventually(
+        () => calls(user.accessToken),
+        (lines) => lines.length === 1 && proxy.log.some((r) => r.fault === "drop-request"),
+      );
+      child.kill("SIGKILL");
+      await once(child, "exit");
+      expect(line).toMatchObject({ type: "consume", outcome: "completed" });
+      expect(line.quota).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+    const records = await holdRecords(user.id);
+    expect(records).toHaveLength(1);
+    const [, record] = records[0] as [string, string];
+
+    // The janitor, on services of its own, its deadline just past the hold's start.
+    const from = cutoff(startOf(record));
+    await eventually(
+      async () => Date.now(),
+      (time) => time >= from * 1000,
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const services = functionServices(
+      instanceEnv(sluice, { env: { SLUICE_HOLD_DEADLINE_SECONDS: String(now - from) } }),
+    );
+    try {
+      const report = await runJanitor(services, now);
+      expect(report.holdsSettled).toBeGreaterThanOrEqual(1);
+      const settled = await calls(user.accessToken);
+      expect(settled).toHaveLength(1);
+      const [line] = settled;
+      expect(line).toMatchObject({ outcome: "completed" });
+      const account = await settledAccount(user.id);
+      expect(account.av).toBe(500_000 - line.quota);
+      const me = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+      expect(me).toMatchObject({
+        total_quota: 500_000 - line.quota,
+        used_quota: line.quota,
+        request_count: 1,
+      });
+      // A second sweep finds nothing left to do: charged once.
+      await runJanitor(services, now);
+      expect((await settledAccount(user.id)).av).toBe(500_000 - line.quota);
+      const rollups = await eventually(
+        async () => (await api(user.accessToken, "GET", "/api/usage/self?days=1")).body.data,
+        (rows: Json[]) => rows.reduce((sum, row) => sum + row.requests, 0) === 1,
+      );
+      expect(rollups.reduce((sum: number, row: Json) => sum + row.quota, 0)).toBe(line.quota);
+    } finally {
+      services.table.transport.destroy?.();
+    }
+  }, 60_000);
+});
+
+describe("the janitor", () => {
+  it("releases the hold of a call that outlives its deadline, and its late settlement says so", async () => {
+    const user = await createUser({ paidUsd: 1 });
+    const key = await createKey(user);
+    const instance = await startSluiceInstance(sluice);
+    const warn = vi.spyOn(console, "warn");
+    try {
+      const resume = gate();
+      upstream.enqueue({ pauseAfterChunks: 2, resume: resume.promise });
+      const stream = await openai(key.secret, {
+        baseURL: `${instance.url}/v1`,
+      }).chat.completions.create({ model, messages: hello, max_tokens: 50, stream: true });
+      const chunks = stream[Symbol.asyncIterator]();
+      await chunks.next();
+      const [[holdId, record]] = (await holdRecords(user.id)) as [[string, string]];
+      // A sweep at the moment the hold is past a deadline of 0 s.
+      const reaped = await instance.services.ledger.reapHolds(cutoff(startOf(record)), 0);
+      expect(reaped.released).toBeGreaterThanOrEqual(1);
+      resume.open();
+      while (!(await chunks.next()).done);
+      // The call was served, for free: its line says unsettled, and a warning tells of it.
+      const warned = await eventually(
+        async () => warn.mock.calls.map(([text]) => String(text)),
+        (texts) => texts.some((text) => text.includes(holdId)),
+      );
+      expect(JSON.parse(warned.find((text) => text.includes(holdId)) as string)).toMatchObject({
+        level: "warn",
+        holdId,
+        userId: user.id,
+      });
+      expect(await calls(user.accessToken)).toMatchObject([{ outcome: "unsettled", quota: 0 }]);
+      expect((await settledAccount(user.id)).av).toBe(500_000);
+    } finally {
+      warn.mockRestore();
+      await instance.close();
+    }
+  }, 30_000);
+
+  it("goes on past an item it cannot reap, and reaps it on a later sweep", async () => {
+    const proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    const instance = await startSluiceInstance(sluice, {
+      dynamoEndpoint: proxy.endpoint,
+      env: { SLUICE_DYNAMODB_TIMEOUT_MS: "300" },
+    });
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const [stuck, other] = [await createUser({ paidUsd: 1 }), await createUser({ paidUsd: 1 })];
+      // Calls whose process stopped ten minutes ago: older than any other hold of the run,
+      // younger than the deadline of the local stack's own janitor.
+      const start = Date.now() - 600_000;
+      for (const user of [stuck, other]) {
+        await instance.services.accounts.holdAccount(user.id, {
+          id: `gone${user.id.slice(0, 12)}`,
+          start,
+          units: 1_000,
+          keyTag: "deadbeef",
+          model,
+        });
+      }
+      // Every read of one account fails.
+      proxy.inject({
+        match: (r) =>
+          r.operation === "GetItem" && JSON.stringify(r.body.Key).includes(`USER#${stuck.id}`),
+        fault: { kind: "drop-request" },
+        times: Infinity,
+      });
+      const now = Math.floor(Date.now() / 1000);
+      const report = await instance.services.ledger.reapHolds(now, 300);
+      expect(report.failed).toBeGreaterThanOrEqual(1);
+      expect(report.released).toBeGreaterThanOrEqual(1);
+      expect(error).toHaveBeenCalledWith(expect.stringContaining(`USER#${stuck.id}`));
+      expect((await settledAccount(other.id)).av).toBe(500_000);
+      expect(await holdRecords(stuck.id)).toHaveLength(1);
+
+      proxy.clear();
+      await instance.services.ledger.reapHolds(now, 300);
+      expect((await settledAccount(stuck.id)).av).toBe(500_000);
+    } finally {
+      error.mockRestore();
+      await instance.close();
+      await proxy.close();
+    }
+  }, 30_000);
 });

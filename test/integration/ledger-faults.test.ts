@@ -13,8 +13,10 @@ import {
   createUser,
   eventually,
   type Json,
+  openai,
   settledAccount,
   sluice,
+  sluiceTable,
   type TestUser,
 } from "./support";
 
@@ -230,7 +232,10 @@ describe("a ledger write whose answer is lost after it landed counts once", () =
         bucket: "bonus",
         reference,
       });
-    expect((await topUp("order-1")).body.data.bonus_quota).toBe(1_000);
+    // The retry found the grant its own lost attempt wrote: applied, not a repeat.
+    const first = await topUp("order-1");
+    expect(first.body).toMatchObject({ success: true, duplicate: false });
+    expect(first.body.data.bonus_quota).toBe(1_000);
     expect(grantLost()).toBe(true);
     const lineLost = loseAnswer(logLine(user, "topup"));
     expect((await topUp("order-2")).body.data.bonus_quota).toBe(2_000);
@@ -242,6 +247,104 @@ describe("a ledger write whose answer is lost after it landed counts once", () =
       expect(answer.body.data.bonus_quota).toBe(2_000);
     }
     await expectBooksBalance(user, { calls: 0, granted: GRANT + 2_000 });
+  });
+});
+
+/** A key's item as stored: its allowance, what it holds, and its hold records. */
+async function keyItem(keyId: string) {
+  const item = (await sluiceTable().get<Json>({ pk: `KEY#${keyId}`, sk: "KEY" }, true)) as Json;
+  const records = Object.entries(item).filter(([name]) => name.startsWith("h_"));
+  return { remainQuota: item.remainQuota, held: item.hq ?? 0, records };
+}
+
+describe("a hold whose halves do not both land", () => {
+  it("gives back a take on the key whose answers were all lost, and the call fails", async () => {
+    const user = await createUser({ paidUsd: 1 });
+    const limited = await createKey(user, { remain_quota: 100_000, unlimited_quota: false });
+    // The take lands and its answer is lost; both tries after it are lost on their way.
+    const takeOnKey = (r: DynamoRequestInfo) => onKey(limited.id)(r) && holds(r);
+    proxy.inject({ match: takeOnKey, fault: { kind: "drop-answer" } });
+    proxy.inject({ match: takeOnKey, fault: { kind: "drop-request" }, times: 2 });
+    const error = await chat(limited.secret).catch((e: APIError) => e);
+    expect((error as APIError).status).toBe(503);
+    // The account's half, and the key's that may have landed, are both given back at once.
+    expect(await keyItem(limited.id)).toEqual({ remainQuota: 100_000, held: 0, records: [] });
+    await expectBooksBalance(user, { calls: 0, granted: GRANT });
+  });
+
+  it("a hold tried again for less takes a hold of its own, beside the first try's record", async () => {
+    const user = await createUser({ paidUsd: 0.01 }); // 5,000 units
+    const limited = await createKey(user, { remain_quota: 1_000_000, unlimited_quota: false });
+    // A first call: the instance now knows the balance, for a few seconds, as it left it.
+    await chat(limited.secret);
+    // Meanwhile a stream on another instance holds most of the balance.
+    const resume = gate();
+    upstream.enqueue({ pauseAfterChunks: 2, resume: resume.promise });
+    const other = await openai(limited.secret).chat.completions.create({
+      ...hello,
+      model,
+      max_tokens: 16_000,
+      stream: true,
+    });
+    const chunks = other[Symbol.asyncIterator]();
+    await chunks.next();
+    // The instance's hold is refused on the account and lands on the key, whose give-back
+    // is lost (every try); the hold is tried again for what the account has left.
+    proxy.inject({
+      match: (r) => onKey(limited.id)(r) && settles(r),
+      fault: { kind: "drop-request" },
+      times: 3,
+    });
+    const { response } = await client(limited.secret)
+      .chat.completions.create({ ...hello, model, max_tokens: 10_000 })
+      .withResponse();
+    expect(Number(response.headers.get("x-sluice-max-tokens"))).toBeLessThan(10_000);
+    resume.open();
+    while (!(await chunks.next()).done);
+    await settledAccount(user.id);
+
+    // The first try's record is still on the key, whole, for the janitor to give back: the
+    // second try did not take it for its own (and then settle it for less than it held).
+    const key = await keyItem(limited.id);
+    expect(key.records).toHaveLength(1);
+    const [, record] = key.records[0] as [string, string];
+    const firstTry = Number.parseInt(record.split(".")[1] ?? "", 36);
+    expect(key.held).toBe(firstTry);
+    await expectBooksBalance(user, { calls: 3, granted: 5_000 });
+    // The key's allowance: what is left, what its calls cost (added up from their lines) and
+    // what that record holds (until a janitor gives it back).
+    await eventually(
+      async () => ({
+        key: (await call(user.accessToken, "GET", `/api/token/${limited.id}`)).body.data,
+        held: (await keyItem(limited.id)).held,
+      }),
+      ({ key, held }: Json) => key.remain_quota + key.used_quota + held === 1_000_000,
+    );
+  });
+});
+
+describe("group commit", () => {
+  it("never puts two changes to one hold in one write, which DynamoDB would refuse with its neighbours", async () => {
+    const user = await createUser({ paidUsd: 1 });
+    const { accounts } = instance.services;
+    const start = Date.now();
+    const ids = [0, 1, 2, 3].map((i) => `dup${i}${start.toString(36)}`);
+    const record = (id: string) => ({ id, start, units: 1_000, keyTag: "test", model });
+    for (const id of ids) await accounts.holdAccount(user.id, record(id));
+    const seen = proxy.log.length;
+    // The first give-back goes out alone; the others wait for it and go out together, one
+    // hold among them twice (its settlement, and the janitor's, say).
+    const settle = (id: string) => accounts.settleAccount(user.id, record(id), 100, 1);
+    const outcomes = await Promise.all(
+      [ids[0], ids[1], ids[1], ids[2], ids[3]].map((id) => settle(id as string)),
+    );
+    expect(outcomes).toEqual(["settled", "settled", "gone", "settled", "settled"]);
+    // Each write but the last (the repeat alone, its record gone by then) went through: none
+    // was refused as malformed and sent again change by change.
+    const writes = proxy.log.slice(seen).filter(onAccount(user));
+    expect(writes.map((entry) => entry.status)).toEqual([...writes.slice(1).map(() => 200), 400]);
+    const account = await settledAccount(user.id);
+    expect(account).toMatchObject({ av: GRANT - 400, uq: 400, rc: 4, hn: 0 });
   });
 });
 

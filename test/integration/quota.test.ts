@@ -5,6 +5,7 @@ import { chatPromptBound, imageFormulaFor } from "../../shared/billing/prompt-bo
 import { countTokens } from "../../shared/billing/tokens";
 import { gate, lastRequestBody, type UpstreamFixture } from "../fixtures/upstream";
 import {
+  admin,
   api,
   createFixtureChannel,
   createKey,
@@ -144,6 +145,52 @@ describe("holds and settlement", () => {
       .catch((e: APIError) => e);
     expect((refused as APIError).status).toBe(429);
     expect(upstream.requests.length).toBe(before);
+  });
+
+  it("bounds both max_tokens and max_completion_tokens to what is held when a caller sends both", async () => {
+    const user = await createUserWithKey({ paidUsd: 0.004 }); // 2,000 units
+    const client = openai(user.secret);
+    const { response } = await client.chat.completions
+      .create({ model, messages: hello, max_tokens: 4_000, max_completion_tokens: 4_000 })
+      .withResponse();
+    const lowered = Number(response.headers.get("x-sluice-max-tokens"));
+    expect(lowered).toBeGreaterThan(0);
+    expect(lowered).toBeLessThan(4_000);
+    // An upstream that reads either field still keeps within the hold.
+    expect(lastRequestBody(upstream)).toMatchObject({
+      max_tokens: lowered,
+      max_completion_tokens: lowered,
+    });
+    // Not lowered: what is held bounds the larger field too, and the smaller stays as sent.
+    await client.chat.completions.create({
+      model,
+      messages: hello,
+      max_tokens: 4_000,
+      max_completion_tokens: 20,
+    });
+    expect(lastRequestBody(upstream)).toMatchObject({ max_tokens: 20, max_completion_tokens: 20 });
+    await client.chat.completions.create({
+      model,
+      messages: hello,
+      max_tokens: 10,
+      max_completion_tokens: 20,
+    });
+    expect(lastRequestBody(upstream)).toMatchObject({ max_tokens: 10, max_completion_tokens: 20 });
+  });
+
+  it("knows of a top-up at once: the next call is not bounded by the balance a refusal saw", async () => {
+    const user = await createUserWithKey({ paidUsd: 0.00002 }); // 10 units
+    const client = openai(user.secret);
+    const refused = await client.chat.completions
+      .create({ model, messages: hello, max_tokens: 100 })
+      .catch((e: APIError) => e);
+    expect((refused as APIError).status).toBe(429);
+    await admin("POST", `/api/user/${user.id}/topup`, { dollars: 1, bucket: "paid" });
+    const { response } = await client.chat.completions
+      .create({ model, messages: hello, max_tokens: 100 })
+      .withResponse();
+    expect(response.headers.get("x-sluice-max-tokens")).toBeNull();
+    expect(lastRequestBody(upstream).max_tokens).toBe(100);
   });
 
   it("caps the bill at the hold: ten calls with 1 MB schemas leave a $0.01 balance at zero or more", async () => {
