@@ -26,6 +26,8 @@ describe("the local stack", () => {
       url: sluice.url,
       adminToken: sluice.adminToken,
       demoKey: sluice.demoKey,
+      adminUsername: sluice.adminUsername,
+      adminPassword: sluice.adminPassword,
     });
     expect(state.demoKey).toMatch(/^sk-[A-Za-z0-9]{48}$/);
   });
