@@ -168,3 +168,94 @@ describe("with old-format credentials refused (SLUICE_ACCEPT_LEGACY_CREDENTIALS=
     expect(reads).toEqual([]);
   }, 120_000);
 });
+
+describe("revocation on an instance that caches credentials", () => {
+  let proxy: DynamoFaultProxy;
+  let instance: Instance;
+  beforeAll(async () => {
+    ({ proxy, instance } = await countedInstance());
+  });
+  afterAll(async () => {
+    await instance.close();
+    await proxy.close();
+  });
+
+  const password = "correct horse battery";
+
+  async function signIn(username: string): Promise<{ cookie: string; csrf: string }> {
+    const answer = await call(
+      instance,
+      "/api/user/login",
+      { "content-type": "application/json" },
+      { method: "POST", body: JSON.stringify({ username, password }) },
+    );
+    expect(answer.status).toBe(200);
+    const cookie = (answer.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    return { cookie, csrf: answer.body.data.csrf_token };
+  }
+
+  async function userWithSignIn() {
+    const username = `revoke${randomString(8)}`;
+    const created = await admin("POST", "/api/user", { name: username, username, password });
+    return { id: created.id as string, token: created.access_token as string, username };
+  }
+
+  const pricing = (headers: Record<string, string>) =>
+    call(instance, "/api/pricing", headers).then((answer) => answer.status);
+
+  it("refuses a replaced access token at once", async () => {
+    const user = await userWithSignIn();
+    expect(await pricing(bearer(user.token))).toBe(200);
+    const replaced = await call(instance, "/api/user/token", bearer(user.token), {
+      method: "POST",
+    });
+    expect(replaced.status).toBe(200);
+    expect(await pricing(bearer(user.token))).toBe(401);
+    expect(await pricing(bearer(replaced.body.data))).toBe(200);
+  });
+
+  it("refuses a disabled user's token, session and keys at once", async () => {
+    const user = await userWithSignIn();
+    const { cookie } = await signIn(user.username);
+    const key = await createKey({ id: user.id, accessToken: user.token });
+    expect(await pricing(bearer(user.token))).toBe(200);
+    expect(await pricing({ cookie })).toBe(200);
+    expect((await call(instance, "/v1/models", bearer(key.secret))).status).toBe(200);
+    const disabled = await call(
+      instance,
+      `/api/user/${user.id}`,
+      { ...bearer(sluice.adminToken), "content-type": "application/json" },
+      { method: "PUT", body: JSON.stringify({ status: "disabled" }) },
+    );
+    expect(disabled.status).toBe(200);
+    expect(await pricing(bearer(user.token))).toBe(403);
+    expect(await pricing({ cookie })).toBe(403);
+    const refused = await call(instance, "/v1/models", bearer(key.secret));
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe("account_disabled");
+  });
+
+  it("ends a signed-out session, and every other session on a password change", async () => {
+    const user = await userWithSignIn();
+    const first = await signIn(user.username);
+    const second = await signIn(user.username);
+    const third = await signIn(user.username);
+    for (const { cookie } of [first, second, third]) expect(await pricing({ cookie })).toBe(200);
+    const out = await call(instance, "/api/user/logout", { cookie: third.cookie });
+    expect(out.status).toBe(200);
+    expect(await pricing({ cookie: third.cookie })).toBe(401);
+
+    const changed = await call(
+      instance,
+      "/api/user/self",
+      { cookie: first.cookie, "x-csrf-token": first.csrf, "content-type": "application/json" },
+      { method: "PUT", body: JSON.stringify({ password, new_password: `${password}!` }) },
+    );
+    expect(changed.status).toBe(200);
+    expect(await pricing({ cookie: second.cookie })).toBe(401);
+    expect(await pricing({ cookie: first.cookie })).toBe(401);
+    // The old password no longer changes it.
+    const fresh = await signIn(user.username).catch(() => undefined);
+    expect(fresh).toBeUndefined();
+  });
+});
