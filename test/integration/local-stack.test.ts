@@ -27,7 +27,7 @@ describe("the local stack", () => {
       adminToken: sluice.adminToken,
       demoKey: sluice.demoKey,
     });
-    expect(state.demoKey).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(state.demoKey).toMatch(/^sk-[A-Za-z0-9]{52}$/);
   });
 
   it("serves the demo key against the default channel", async () => {
