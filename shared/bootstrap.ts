@@ -1,5 +1,5 @@
 import { hashPassword } from "./auth/passwords";
-import { newAccessToken, newApiKey, newId, newPasswordSecret } from "./auth/secrets";
+import { newId, newPasswordSecret } from "./auth/secrets";
 import type { Services } from "./services";
 import type { ApiKeyRecord } from "./store/api-keys";
 import { newUserProfile, type UserProfile } from "./store/users";
@@ -10,7 +10,7 @@ import { newUserProfile, type UserProfile } from "./store/users";
  * and optionally a key to try the API with.
  */
 export async function createAdmin(
-  services: Pick<Services, "users">,
+  services: Pick<Services, "users" | "tags">,
   name = "admin",
 ): Promise<{ user: UserProfile; accessToken: string; password: string }> {
   const password = newPasswordSecret();
@@ -20,16 +20,16 @@ export async function createAdmin(
     role: "admin",
     passwordHash: await hashPassword(password),
   });
-  const accessToken = newAccessToken();
+  const accessToken = await services.tags.issue("accessToken");
   await services.users.create(user, accessToken);
   return { user, accessToken, password };
 }
 
 export async function createKey(
-  services: Pick<Services, "apiKeys">,
+  services: Pick<Services, "apiKeys" | "tags">,
   fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
-  const secret = newApiKey();
+  const secret = await services.tags.issue("key");
   const key = await services.apiKeys.create(secret, fields);
   return { key, secret };
 }

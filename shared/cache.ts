@@ -2,6 +2,10 @@
  * A value loaded at most once per `ttlMs`, shared by concurrent callers (single flight).
  * The warm path reads keys, channels and prices through these instead of DynamoDB.
  *
+ * At most `maxEntries` are kept: a new one evicts the least recently used (a Map keeps
+ * insertion order, and a hit moves its entry to the end), so a flood of new keys cannot
+ * flush the ones in use.
+ *
  * Once a value is older than `ttlMs` it is still answered with, for up to another `ttlMs`,
  * while a fresh one loads behind it: a refresh never puts a DynamoDB read in front of a
  * request. Older than that, or never loaded, the caller waits for the load.
@@ -18,6 +22,8 @@ export class TtlCache<K, V> {
   get(key: K, load: () => Promise<V>): Promise<V> {
     const hit = this.entries.get(key);
     if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
       const age = this.now() - hit.loadedAt;
       if (age < this.ttlMs) return hit.value;
       if (hit.loaded && age < 2 * this.ttlMs) {
@@ -36,8 +42,18 @@ export class TtlCache<K, V> {
     this.entries.clear();
   }
 
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private evictOldest(): void {
+    const oldest = this.entries.keys().next();
+    if (!oldest.done) this.entries.delete(oldest.value);
+  }
+
   private load(key: K, load: () => Promise<V>): Promise<V> {
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.delete(key);
+    while (this.entries.size > 0 && this.entries.size >= this.maxEntries) this.evictOldest();
     const entry: Entry<V> = {
       value: load(),
       loadedAt: this.now(),
@@ -80,4 +96,46 @@ interface Entry<V> {
   /** The load has succeeded: the value may be answered with while it is refreshed. */
   loaded: boolean;
   refreshing: boolean;
+}
+
+/**
+ * Keys remembered for `ttlMs`, at most `maxEntries` of them (a new one pushes out the oldest):
+ * the credentials that were just looked up and not found, so that asking again costs no read.
+ * Kept apart from the credentials found, so that misses can only push out other misses.
+ */
+export class RecentSet<K> {
+  private readonly added = new Map<K, number>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  has(key: K): boolean {
+    const at = this.added.get(key);
+    if (at === undefined) return false;
+    if (this.now() - at < this.ttlMs) return true;
+    this.added.delete(key);
+    return false;
+  }
+
+  add(key: K): void {
+    if (this.ttlMs <= 0 || this.maxEntries <= 0) return;
+    this.added.delete(key);
+    while (this.added.size >= this.maxEntries) {
+      const oldest = this.added.keys().next();
+      if (oldest.done) break;
+      this.added.delete(oldest.value);
+    }
+    this.added.set(key, this.now());
+  }
+
+  delete(key: K): void {
+    this.added.delete(key);
+  }
+
+  clear(): void {
+    this.added.clear();
+  }
 }

@@ -1,4 +1,5 @@
 import { Authenticator } from "./auth/authenticate";
+import { CredentialTags } from "./auth/tags";
 import { QuotaLedger } from "./billing/ledger";
 import { PricingCatalog } from "./billing/pricing";
 import { loadSettings, type Settings } from "./config/settings";
@@ -19,6 +20,7 @@ import { Sessions } from "./store/sessions";
 import { SiteLog } from "./store/site-log";
 import { REGISTRATION_MODES, type RegistrationMode, SiteOptionsStore } from "./store/site-options";
 import type { Table } from "./store/table";
+import { loadTagSecret } from "./store/tag-secret";
 import { LoginThrottle } from "./store/throttle";
 import { Uploads } from "./store/uploads";
 import { UsageLog } from "./store/usage";
@@ -42,6 +44,8 @@ export interface Services {
   channelDirectory: ChannelDirectory;
   channelHealth: ChannelHealth;
   auth: Authenticator;
+  /** Issues keys, access tokens and sessions with a check tag, and checks it. */
+  tags: CredentialTags;
   sessions: Sessions;
   loginThrottle: LoginThrottle;
   siteOptions: SiteOptionsStore;
@@ -81,7 +85,8 @@ export function createServices(options: {
   const accounts = new Accounts(table);
   const usage = new UsageLog(options.logTable, settings.logRetentionDays);
   const apiKeys = new ApiKeys(table, accounts);
-  const sessions = new Sessions(table);
+  const tags = new CredentialTags(() => loadTagSecret(table), settings.acceptLegacyCredentials);
+  const sessions = new Sessions(table, () => tags.issue("session"));
   const { console: site } = settings;
   const channels = new Channels(table);
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
@@ -95,7 +100,8 @@ export function createServices(options: {
     channels,
     channelDirectory,
     channelHealth: new ChannelHealth(channels, channelDirectory, settings.channelFailureThreshold),
-    auth: new Authenticator(apiKeys, users, sessions, settings.cacheTtlMs),
+    auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs),
+    tags,
     sessions,
     loginThrottle: new LoginThrottle(table, {
       slowAfter: site.loginSlowAfter,

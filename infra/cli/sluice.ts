@@ -6,10 +6,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CredentialTags } from "../../shared/auth/tags";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin } from "../../shared/bootstrap";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
+import { loadTagSecret } from "../../shared/store/tag-secret";
 import { Users } from "../../shared/store/users";
 
 const USAGE = `Usage: sluice <command> [options]
@@ -302,8 +304,14 @@ async function bootstrap(): Promise<void> {
   if (!options.table)
     throw new UsageError("bootstrap needs --table (the stack's TableName output).");
   const client = new DynamoDBClient(options.region ? { region: options.region } : {});
-  const users = new Users(new Table(sdkTransport(client), options.table));
-  const { user, accessToken, password } = await createAdmin({ users }, options.name ?? "admin");
+  const table = new Table(sdkTransport(client), options.table);
+  const users = new Users(table);
+  // The token carries a check tag under the table's secret, made here if this is the first use.
+  const tags = new CredentialTags(() => loadTagSecret(table));
+  const { user, accessToken, password } = await createAdmin(
+    { users, tags },
+    options.name ?? "admin",
+  );
   if (options.json) {
     print({
       id: user.id,

@@ -1,10 +1,11 @@
-import { TtlCache } from "../cache";
+import { RecentSet, TtlCache } from "../cache";
 import { Forbidden, Unauthenticated } from "../errors";
 import type { GatewayRequest } from "../http/types";
 import type { ApiKeyRecord, ApiKeys } from "../store/api-keys";
-import type { Sessions } from "../store/sessions";
+import type { SessionRecord, Sessions } from "../store/sessions";
 import type { UserRecord, Users } from "../store/users";
 import { hashSecret, maskSecret } from "./secrets";
+import type { CredentialTags } from "./tags";
 
 /** Who is calling /v1/*: an `sk-` key and the user it belongs to. */
 export interface KeyPrincipal {
@@ -24,25 +25,39 @@ export interface UserPrincipal {
 /** The console's session cookie. */
 export const SESSION_COOKIE = "sluice_session";
 
+/**
+ * Tells who is calling from their credential. A credential sluice cannot have issued (a wrong
+ * prefix, length or check tag) is refused before any read; what was read is kept in memory for
+ * `cacheTtlMs` (keys, access tokens, sessions: at most 10,000 of each, the least recently used
+ * evicted first), and so are the credentials looked up and not found, apart, so that misses
+ * never push out the credentials in use.
+ */
 export class Authenticator {
   private readonly keys: TtlCache<string, KeyPrincipal | undefined>;
+  private readonly tokens: TtlCache<string, UserRecord | undefined>;
+  private readonly sessionsByHash: TtlCache<string, SignedIn | undefined>;
+  private readonly misses: RecentSet<string>;
 
   constructor(
     private readonly apiKeys: ApiKeys,
     private readonly users: Users,
     private readonly sessions: Sessions,
+    private readonly tags: CredentialTags,
     cacheTtlMs: number,
   ) {
     this.keys = new TtlCache(cacheTtlMs);
+    this.tokens = new TtlCache(cacheTtlMs);
+    this.sessionsByHash = new TtlCache(cacheTtlMs);
+    this.misses = new RecentSet(cacheTtlMs);
   }
 
   /** Resolves `Authorization: Bearer sk-…` (or Azure-style `api-key: sk-…`). */
   async apiKey(request: GatewayRequest): Promise<KeyPrincipal> {
     const secret = bearer(request) ?? request.headers["api-key"];
     if (!secret) throw missingApiKey();
-    if (!secret.startsWith("sk-")) throw invalidApiKey(maskSecret(secret));
+    if (!(await this.tags.plausible("key", secret))) throw invalidApiKey(maskSecret(secret));
     const id = hashSecret(secret);
-    const principal = await this.keys.get(id, () => this.loadKey(id));
+    const principal = await this.lookup(this.keys, id, () => this.loadKey(id));
     if (!principal) throw invalidApiKey(maskSecret(secret));
     checkKeyUsable(principal, Math.floor(Date.now() / 1000));
     return principal;
@@ -66,30 +81,71 @@ export class Authenticator {
         "API keys (sk-…) work on /v1 only. The management API takes your system access token.",
       );
     }
-    const user = await this.users.findByAccessToken(token);
+    const user =
+      (await this.tags.plausible("accessToken", token)) &&
+      (await this.lookup(this.tokens, hashSecret(token), () =>
+        this.users.findByAccessToken(token),
+      ));
     if (!user) throw new Unauthenticated("The system access token is not valid.");
     if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
     return { user };
   }
 
   private async session(cookie: string): Promise<UserPrincipal> {
-    const session = await this.sessions.get(cookie);
-    const user = session && (await this.users.get(session.userId));
-    if (!session || !user || (user.sessionVersion ?? 0) !== session.version) {
+    const found =
+      (await this.tags.plausible("session", cookie)) &&
+      (await this.lookup(this.sessionsByHash, hashSecret(cookie), () => this.loadSession(cookie)));
+    if (!found || found.session.expiresAt <= Date.now() / 1000) {
       throw new Unauthenticated("Your session has ended. Sign in again.", "session_expired");
     }
+    const { session, user } = found;
     if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
     return { user, session: { token: cookie, csrf: session.csrf } };
+  }
+
+  /**
+   * What the cache holds for `id`, else what `load` reads; nothing is read for an id looked up
+   * and not found within the TTL.
+   */
+  private async lookup<V>(
+    cache: TtlCache<string, V | undefined>,
+    id: string,
+    load: () => Promise<V | undefined>,
+  ): Promise<V | undefined> {
+    if (this.misses.has(id)) return undefined;
+    const found = await cache.get(id, load);
+    if (found === undefined) {
+      cache.delete(id);
+      this.misses.add(id);
+    }
+    return found;
+  }
+
+  /** Forgets a session at once on this instance (signed out). */
+  forgetSession(cookie: string): void {
+    this.sessionsByHash.delete(hashSecret(cookie));
+  }
+
+  /** Forgets an access token at once on this instance (replaced). */
+  forgetAccessToken(hash: string): void {
+    this.tokens.delete(hash);
   }
 
   /** Forgets a key so the next request re-reads it (after it was changed through the API). */
   forgetKey(id: string): void {
     this.keys.delete(id);
+    this.misses.delete(id);
   }
 
-  /** Forgets every cached key, e.g. after a user's status or group changed. */
+  /**
+   * Forgets every cached key, access token and session, e.g. after a user's status, group or
+   * password changed.
+   */
   forgetAll(): void {
     this.keys.clear();
+    this.tokens.clear();
+    this.sessionsByHash.clear();
+    this.misses.clear();
   }
 
   private async loadKey(id: string): Promise<KeyPrincipal | undefined> {
@@ -98,6 +154,19 @@ export class Authenticator {
     const user = await this.users.get(key.userId);
     return user ? { key, user } : undefined;
   }
+
+  /** A current session and its user; one signed in before the last password change is none. */
+  private async loadSession(cookie: string): Promise<SignedIn | undefined> {
+    const session = await this.sessions.get(cookie);
+    const user = session && (await this.users.get(session.userId));
+    if (!session || !user || (user.sessionVersion ?? 0) !== session.version) return undefined;
+    return { session, user };
+  }
+}
+
+interface SignedIn {
+  session: SessionRecord;
+  user: UserRecord;
 }
 
 function missingApiKey(): Unauthenticated {

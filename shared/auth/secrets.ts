@@ -14,16 +14,6 @@ export function randomString(length: number): string {
   return out;
 }
 
-/** `sk-` and 48 random characters: about 285 bits. */
-export function newApiKey(): string {
-  return `sk-${randomString(48)}`;
-}
-
-/** System access tokens for /api/* are visibly different from keys. */
-export function newAccessToken(): string {
-  return `sat-${randomString(40)}`;
-}
-
 /** A generated password (the first admin's): 20 random characters, about 119 bits. */
 export function newPasswordSecret(): string {
   return randomString(20);

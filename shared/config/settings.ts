@@ -6,6 +6,11 @@ export interface Settings {
   /** How long keys, channels and prices are served from memory before being re-read. */
   cacheTtlMs: number;
   /**
+   * Keys and access tokens of the format issued before check tags are still looked up (an
+   * unknown one costs a read); off once none is left in use, they are refused without one.
+   */
+  acceptLegacyCredentials: boolean;
+  /**
    * How long one DynamoDB request may wait for its answer before it is tried again (three
    * attempts): a DynamoDB that stops answering costs a call a few seconds and a 503.
    */
@@ -74,6 +79,7 @@ export interface Settings {
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
+    acceptLegacyCredentials: env.SLUICE_ACCEPT_LEGACY_CREDENTIALS !== "false",
     dynamoAttemptTimeoutMs: int(env, "SLUICE_DYNAMODB_TIMEOUT_MS", 2_000),
     upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
     upstreamIdleTimeoutMs: int(env, "SLUICE_UPSTREAM_IDLE_TIMEOUT_MS", 120_000),

@@ -132,14 +132,21 @@ export const login = publicRoute("POST", "/api/user/login", async (call) => {
 /** GET /api/user/logout: ends the session and clears its cookie. */
 export const logout = publicRoute("GET", "/api/user/logout", async (call) => {
   const token = cookieValue(call.request, SESSION_COOKIE);
-  if (token) await call.services.sessions.delete(token);
+  if (token) {
+    await call.services.sessions.delete(token);
+    call.services.auth.forgetSession(token);
+  }
   return { ...ok(), cookies: [sessionCookie(call.services, "", 0)] };
 });
 
-/** GET /api/user/self: the user's profile and balances (and the session's CSRF token). */
-export const getSelf = userRoute("GET", "/api/user/self", async (call) =>
-  ok({ ...userView(call.principal.user), csrf_token: call.principal.session?.csrf }),
-);
+/**
+ * GET /api/user/self: the user's profile and balances (and the session's CSRF token), read
+ * afresh: the principal may come from the cache, from before the last calls were settled.
+ */
+export const getSelf = userRoute("GET", "/api/user/self", async (call) => {
+  const user = (await call.services.users.get(call.principal.user.id)) ?? call.principal.user;
+  return ok({ ...userView(user), csrf_token: call.principal.session?.csrf });
+});
 
 /**
  * PUT /api/user/self: changes the password (the current one is asked for), or the display
@@ -152,18 +159,22 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   const email = field.string(body, "email", { max: 254 });
   if (email !== undefined && email !== "" && !EMAIL.test(email))
     throw invalid("email is not an email address.");
-  if (name !== undefined || email !== undefined)
+  if (name !== undefined || email !== undefined) {
     await services.users.update(principal.user.id, { name, email });
+    services.auth.forgetAll();
+  }
   if (body.new_password === undefined) {
     const user = await services.users.get(principal.user.id, true);
     return ok(user && userView(user));
   }
   const current = field.string(body, "password", { required: true, max: 1024 }) as string;
   const next = newPassword(body, "new_password");
-  const { passwordHash } = principal.user;
+  // Checked against the stored hash, not the cached principal's (it may predate a change).
+  const { passwordHash } = (await services.users.get(principal.user.id, true)) ?? {};
   if (!passwordHash || !(await verifyPassword(current, passwordHash)))
     throw new ApiError(403, "The current password is wrong.");
   await services.users.setPassword(principal.user.id, await hashPassword(next));
+  services.auth.forgetAll();
   if (principal.session) await services.sessions.delete(principal.session.token);
   const user = await services.users.get(principal.user.id, true);
   if (!user) throw new Error(`user ${principal.user.id} vanished`);

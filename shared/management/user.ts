@@ -1,5 +1,5 @@
 import { hashPassword } from "../auth/passwords";
-import { newAccessToken, newId } from "../auth/secrets";
+import { newId } from "../auth/secrets";
 import { dollarsToUnits, UNITS_PER_USD, unitsToDollars } from "../billing/units";
 import { Conflict } from "../errors";
 import { readJsonObject } from "../http/body";
@@ -28,8 +28,10 @@ const STATUSES: readonly UserStatus[] = ["enabled", "disabled"];
 
 /** POST /api/user/token: a new system access token, shown once; the old one stops working. */
 export const regenerateAccessToken = userRoute("POST", "/api/user/token", async (call) => {
-  const token = newAccessToken();
-  await call.services.users.replaceAccessToken(call.principal.user, token);
+  const token = await call.services.tags.issue("accessToken");
+  const { user } = call.principal;
+  await call.services.users.replaceAccessToken(user, token);
+  if (user.accessTokenHash) call.services.auth.forgetAccessToken(user.accessTokenHash);
   return ok(token);
 });
 
@@ -38,8 +40,11 @@ export const regenerateAccessToken = userRoute("POST", "/api/user/token", async 
  * `YYYY-MM-DD HH:mm:ss` or "never"; every quota has a `_dollar` twin.
  */
 export const getStat = userRoute("GET", "/api/user/stat", async (call) => {
-  const { user } = call.principal;
-  const keys = await call.services.apiKeys.listByUser(user.id);
+  // Balances read afresh: the principal may come from the cache.
+  const [user, keys] = await Promise.all([
+    call.services.users.get(call.principal.user.id).then((found) => found ?? call.principal.user),
+    call.services.apiKeys.listByUser(call.principal.user.id),
+  ]);
   const view = userView(user);
   return json(200, {
     token: keys.map((key) => ({
@@ -115,7 +120,7 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
     group: field.string(body, "group", { max: 64 }) ?? "default",
     status: field.oneOf(body, "status", STATUSES) ?? "enabled",
   });
-  const accessToken = newAccessToken();
+  const accessToken = await call.services.tags.issue("accessToken");
   try {
     await call.services.users.create(user, accessToken);
   } catch (err) {

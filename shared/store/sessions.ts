@@ -15,14 +15,18 @@ const sessionKey = (token: string) => ({ pk: `SESSION#${hashSecret(token)}`, sk:
 
 /** Console sessions, stored by the hash of their cookie's token and expired by TTL. */
 export class Sessions {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    /** A new cookie token (with a check tag: `auth/tags.ts`). */
+    private readonly newToken: () => Promise<string>,
+  ) {}
 
   async create(
     userId: string,
     version: number,
     ttlSeconds: number,
   ): Promise<{ token: string; session: SessionRecord }> {
-    const token = randomString(43);
+    const token = await this.newToken();
     const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
     const session: SessionRecord = { userId, csrf: randomString(32), version, expiresAt };
     await this.table.put(

@@ -191,7 +191,7 @@ describe("the console in a browser", () => {
     const shown = page.getByRole("dialog", { name: en.key_created_title });
     await expect.poll(() => shown.getByRole("alert").textContent()).toBe(en.key_created_warning);
     customer.secret = await shown.getByLabel(en.key_key).inputValue();
-    expect(customer.secret).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(customer.secret).toMatch(/^sk-[A-Za-z0-9]{52}$/);
     await shown.getByRole("button", { name: en.copy }).click();
     await shown.getByText(en.copied).waitFor();
     expect(await page.evaluate<string>("navigator.clipboard.readText()")).toBe(customer.secret);

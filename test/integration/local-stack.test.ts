@@ -29,7 +29,7 @@ describe("the local stack", () => {
       adminUsername: sluice.adminUsername,
       adminPassword: sluice.adminPassword,
     });
-    expect(state.demoKey).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(state.demoKey).toMatch(/^sk-[A-Za-z0-9]{52}$/);
   });
 
   it("serves the demo key against the default channel", async () => {

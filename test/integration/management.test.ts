@@ -47,7 +47,7 @@ describe("authentication on /api and /v1", () => {
     const user = await createUser();
     const answer = await api(user.accessToken, "POST", "/api/user/token");
     const token = answer.body.data as string;
-    expect(token).toMatch(/^sat-[A-Za-z0-9]{40}$/);
+    expect(token).toMatch(/^sat-[A-Za-z0-9]{52}$/);
     expect((await api(token, "GET", "/api/user/self")).status).toBe(200);
     expect((await api(user.accessToken, "GET", "/api/user/self")).status).toBe(401);
   });
@@ -58,7 +58,7 @@ describe("keys: /api/token", () => {
     const user = await createUser();
     const created = (await api(user.accessToken, "POST", "/api/token", { name: "laptop" })).body
       .data;
-    expect(created.key).toMatch(/^sk-[A-Za-z0-9]{48}$/);
+    expect(created.key).toMatch(/^sk-[A-Za-z0-9]{52}$/);
     expect(created).toMatchObject({
       name: "laptop",
       status: "enabled",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TtlCache } from "../../shared/cache";
+import { RecentSet, TtlCache } from "../../shared/cache";
 
 /** A cache on a clock the test moves, and a loader that counts its calls. */
 function setup() {
@@ -79,5 +79,73 @@ describe("TtlCache", () => {
     await Promise.resolve();
     // Not the refresh's value: a new load, made after the key was forgotten.
     expect(await c.get()).toBe("v3");
+  });
+
+  it("evicts the least recently used entry when full, not every entry", async () => {
+    const cache = new TtlCache<string, string>(60_000, 3, () => 0);
+    const loads: string[] = [];
+    const get = (key: string) =>
+      cache.get(key, async () => {
+        loads.push(key);
+        return key;
+      });
+    await get("a");
+    await get("b");
+    await get("c");
+    await get("a"); // a is now the most recently used; b the least
+    await get("d");
+    expect(cache.size).toBe(3);
+    await get("a");
+    await get("c");
+    await get("d");
+    expect(loads).toEqual(["a", "b", "c", "d"]);
+    await get("b");
+    expect(loads).toEqual(["a", "b", "c", "d", "b"]);
+  });
+
+  it("keeps a key in use through a flood of new keys, one past the bound", async () => {
+    const cache = new TtlCache<string, string>(60_000, 10_000, () => 0);
+    const loads = new Map<string, number>();
+    const get = (key: string) =>
+      cache.get(key, async () => {
+        loads.set(key, (loads.get(key) ?? 0) + 1);
+        return key;
+      });
+    await get("real");
+    for (let i = 0; i < 10_001; i++) {
+      await get(`flood-${i}`);
+      if (i % 1_000 === 999) await get("real");
+    }
+    expect(cache.size).toBe(10_000);
+    expect(await get("real")).toBe("real");
+    expect(loads.get("real")).toBe(1);
+    // The flood's oldest went instead.
+    await get("flood-0");
+    expect(loads.get("flood-0")).toBe(2);
+  });
+});
+
+describe("RecentSet", () => {
+  it("remembers a key for the TTL, and at most maxEntries keys, the oldest going first", () => {
+    let time = 0;
+    const set = new RecentSet<string>(1_000, 2, () => time);
+    set.add("a");
+    set.add("b");
+    expect(set.has("a") && set.has("b")).toBe(true);
+    set.add("c");
+    expect([set.has("a"), set.has("b"), set.has("c")]).toEqual([false, true, true]);
+    time = 999;
+    expect(set.has("c")).toBe(true);
+    time = 1_000;
+    expect(set.has("c")).toBe(false);
+    set.add("d");
+    set.delete("d");
+    expect(set.has("d")).toBe(false);
+  });
+
+  it("remembers nothing with a TTL of 0", () => {
+    const set = new RecentSet<string>(0);
+    set.add("a");
+    expect(set.has("a")).toBe(false);
   });
 });
