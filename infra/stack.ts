@@ -1,42 +1,86 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { SecurityGroup, SubnetType, Vpc } from "aws-cdk-lib/aws-ec2";
+import { Architecture, CapacityProvider } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
 import { Api } from "./constructs/api";
 import { BatchPipeline } from "./constructs/batch-pipeline";
 import { Files } from "./constructs/files";
+import type { FunctionRuntime } from "./constructs/function-defaults";
 import { Janitor } from "./constructs/janitor";
+import { Operations } from "./constructs/operations";
 import { Store } from "./constructs/store";
 import { UsageRollup } from "./constructs/usage-rollup";
+import { DEFAULT_OPTIONS, type DeploymentOptions, optionsFromContext, validated } from "./options";
+
+export interface SluiceStackProps extends StackProps {
+  /** The deployment's options; by default read from the app's context (infra/options.ts). */
+  options?: Partial<DeploymentOptions>;
+}
+
+/** Memory of the API function on managed instances: their execution environments start at 2 GiB. */
+export const MANAGED_API_MEMORY_MIB = 2048;
 
 /**
- * All of sluice on AWS: table, bucket, batch queue and worker, the API, the janitor and the
- * usage rollups.
+ * All of sluice on AWS: table, bucket, batch queue and worker, the API, the janitor, the
+ * usage rollups, and the alarms and dashboard that watch them.
  */
 export class SluiceStack extends Stack {
+  readonly options: DeploymentOptions;
   readonly store: Store;
   readonly files: Files;
   readonly batch: BatchPipeline;
   readonly api: Api;
   readonly janitor: Janitor;
   readonly rollup: UsageRollup;
+  readonly operations: Operations;
+  readonly capacityProvider?: CapacityProvider;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
+    this.options = props.options
+      ? validated({ ...DEFAULT_OPTIONS, ...props.options })
+      : optionsFromContext(this.node);
+    const { options } = this;
+    const runtime: FunctionRuntime = {
+      settings: options.settings,
+      logRetentionDays: options.logRetentionDays,
+    };
+    const managed = options.computeMode === "managed-instances";
 
     this.store = new Store(this, "Store");
     this.files = new Files(this, "Files");
-    this.batch = new BatchPipeline(this, "Batch", { store: this.store, files: this.files });
+    this.batch = new BatchPipeline(this, "Batch", {
+      store: this.store,
+      files: this.files,
+      runtime,
+    });
     this.api = new Api(this, "Api", {
       store: this.store,
       files: this.files,
       queue: this.batch.queue,
+      runtime,
+      memoryMiB: managed ? MANAGED_API_MEMORY_MIB : options.apiMemoryMiB,
+      reservedConcurrency: options.apiReservedConcurrency,
     });
     this.janitor = new Janitor(this, "Janitor", {
       store: this.store,
       files: this.files,
       queue: this.batch.queue,
+      runtime,
     });
+    this.rollup = new UsageRollup(this, "UsageRollup", { store: this.store, runtime });
 
-    this.rollup = new UsageRollup(this, "UsageRollup", { store: this.store });
+    if (managed) this.capacityProvider = this.managedInstances(options.managedConcurrency);
+
+    this.operations = new Operations(this, "Operations", {
+      api: this.api.function,
+      worker: this.batch.worker,
+      janitor: this.janitor.function,
+      rollup: this.rollup.function,
+      deadLetterQueue: this.batch.deadLetterQueue,
+      tables: [this.store.table, this.store.logTable],
+      alarmEmail: options.alarmEmail,
+    });
 
     new CfnOutput(this, "FunctionUrl", {
       value: this.api.url.url,
@@ -46,5 +90,36 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, "LogTableName", { value: this.store.logTable.tableName });
     new CfnOutput(this, "BucketName", { value: this.files.bucket.bucketName });
     new CfnOutput(this, "BatchQueueUrl", { value: this.batch.queue.queueUrl });
+    new CfnOutput(this, "DashboardName", { value: this.operations.dashboard.dashboardName });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.operations.topic.topicArn });
+  }
+
+  /**
+   * Puts the API function on Lambda Managed Instances: EC2 capacity that Lambda runs and
+   * scales, where one execution environment serves many invocations at once. Its VPC has
+   * public subnets only, so upstream calls leave through the internet gateway (no NAT
+   * gateway, which would cost per GB).
+   */
+  private managedInstances(concurrency: number): CapacityProvider {
+    const vpc = new Vpc(this, "Vpc", {
+      maxAzs: 3,
+      natGateways: 0,
+      subnetConfiguration: [{ name: "public", subnetType: SubnetType.PUBLIC }],
+    });
+    // Upstreams may listen on any port (a self-hosted model on :8000); nothing comes in.
+    const securityGroup = new SecurityGroup(this, "InstancesSecurityGroup", {
+      vpc,
+      description: "sluice API instances: outbound only",
+      allowAllOutbound: true,
+    });
+    const provider = new CapacityProvider(this, "CapacityProvider", {
+      subnets: vpc.publicSubnets,
+      securityGroups: [securityGroup],
+      architectures: [Architecture.ARM_64],
+    });
+    provider.addFunction(this.api.function, {
+      perExecutionEnvironmentMaxConcurrency: concurrency,
+    });
+    return provider;
   }
 }

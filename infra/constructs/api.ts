@@ -10,14 +10,24 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { API_FUNCTION, FUNCTION_URL_CORS } from "../../shared/config/resources";
 import type { Files } from "./files";
-import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+import {
+  type FunctionRuntime,
+  fromProjectRoot,
+  nodeFunctionDefaults,
+  resourceEnvironment,
+  runtimeProps,
+} from "./function-defaults";
 import type { Store } from "./store";
 
 export interface ApiProps {
   store: Store;
+  runtime: FunctionRuntime;
   files: Files;
   /** The batch queue; the API only enqueues onto it. */
   queue: IQueue;
+  memoryMiB: number;
+  /** Concurrent executions kept for the API (none: it shares the account's pool). */
+  reservedConcurrency?: number;
 }
 
 /** The OpenAI-compatible API: one Lambda behind a streaming function URL. */
@@ -43,13 +53,18 @@ export class Api extends Construct {
         },
       },
       entry: fromProjectRoot("functions/api/handler.ts"),
-      memorySize: API_FUNCTION.memoryMiB,
+      memorySize: props.memoryMiB,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       timeout: Duration.seconds(API_FUNCTION.timeoutSeconds),
-      environment: resourceEnvironment({
-        store: props.store,
-        bucket: props.files.bucket,
-        queue: props.queue,
-      }),
+      ...runtimeProps(
+        this,
+        props.runtime,
+        resourceEnvironment({
+          store: props.store,
+          bucket: props.files.bucket,
+          queue: props.queue,
+        }),
+      ),
     });
 
     this.url = this.function.addFunctionUrl({

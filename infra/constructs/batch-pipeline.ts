@@ -5,11 +5,18 @@ import { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { BATCH_QUEUE, BATCH_WORKER } from "../../shared/config/resources";
 import type { Files } from "./files";
-import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+import {
+  type FunctionRuntime,
+  fromProjectRoot,
+  nodeFunctionDefaults,
+  resourceEnvironment,
+  runtimeProps,
+} from "./function-defaults";
 import type { Store } from "./store";
 
 export interface BatchPipelineProps {
   store: Store;
+  runtime: FunctionRuntime;
   files: Files;
 }
 
@@ -42,11 +49,15 @@ export class BatchPipeline extends Construct {
       entry: fromProjectRoot("functions/batch-worker/handler.ts"),
       timeout: Duration.seconds(BATCH_WORKER.timeoutSeconds),
       memorySize: BATCH_WORKER.memoryMiB,
-      environment: resourceEnvironment({
-        store: props.store,
-        bucket: props.files.bucket,
-        queue: this.queue,
-      }),
+      ...runtimeProps(
+        this,
+        props.runtime,
+        resourceEnvironment({
+          store: props.store,
+          bucket: props.files.bucket,
+          queue: this.queue,
+        }),
+      ),
     });
     this.worker.addEventSource(
       new SqsEventSource(this.queue, {

@@ -1,8 +1,11 @@
 import { fileURLToPath } from "node:url";
+import { RemovalPolicy } from "aws-cdk-lib";
 import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
 import { type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
 import { RESOURCE_ENV } from "../../shared/config/resources";
 import type { Store } from "./store";
 
@@ -48,4 +51,35 @@ export function resourceEnvironment(resources: {
     // Stack traces point into the TypeScript sources rather than the minified bundle.
     NODE_OPTIONS: "--enable-source-maps",
   };
+}
+
+/** What every function of a deployment shares: its runtime settings and log retention. */
+export interface FunctionRuntime {
+  /** Runtime settings (SLUICE_*) from the deployment's options. */
+  settings: Record<string, string>;
+  logRetentionDays: number;
+}
+
+/**
+ * A function's log group, made by the stack (so it expires and goes with the stack), and its
+ * settings: props to spread into a NodejsFunction's.
+ */
+export function runtimeProps(
+  scope: Construct,
+  runtime: FunctionRuntime,
+  environment: Record<string, string>,
+): Pick<NodejsFunctionProps, "logGroup" | "environment"> {
+  const logGroup = new LogGroup(scope, "Logs", {
+    retention: retentionDays(runtime.logRetentionDays),
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  return { logGroup, environment: { ...runtime.settings, ...environment } };
+}
+
+/** The CloudWatch retention at or above `days` (it takes only certain values). */
+function retentionDays(days: number): RetentionDays {
+  const allowed = Object.values(RetentionDays)
+    .filter((value): value is RetentionDays => typeof value === "number" && value > 0)
+    .sort((a, b) => a - b);
+  return allowed.find((value) => value >= days) ?? RetentionDays.TEN_YEARS;
 }

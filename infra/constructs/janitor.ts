@@ -6,11 +6,18 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { JANITOR } from "../../shared/config/resources";
 import type { Files } from "./files";
-import { fromProjectRoot, nodeFunctionDefaults, resourceEnvironment } from "./function-defaults";
+import {
+  type FunctionRuntime,
+  fromProjectRoot,
+  nodeFunctionDefaults,
+  resourceEnvironment,
+  runtimeProps,
+} from "./function-defaults";
 import type { Store } from "./store";
 
 export interface JanitorProps {
   store: Store;
+  runtime: FunctionRuntime;
   files: Files;
   /** The batch queue; the janitor only enqueues onto it (finalize steps for expired batches). */
   queue: IQueue;
@@ -29,11 +36,15 @@ export class Janitor extends Construct {
       entry: fromProjectRoot("functions/janitor/handler.ts"),
       timeout: Duration.seconds(JANITOR.timeoutSeconds),
       memorySize: JANITOR.memoryMiB,
-      environment: resourceEnvironment({
-        store: props.store,
-        bucket: props.files.bucket,
-        queue: props.queue,
-      }),
+      ...runtimeProps(
+        this,
+        props.runtime,
+        resourceEnvironment({
+          store: props.store,
+          bucket: props.files.bucket,
+          queue: props.queue,
+        }),
+      ),
     });
 
     this.rule = new Rule(this, "Schedule", {

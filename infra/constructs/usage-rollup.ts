@@ -4,7 +4,12 @@ import { DynamoEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import { RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
-import { fromProjectRoot, nodeFunctionDefaults } from "./function-defaults";
+import {
+  type FunctionRuntime,
+  fromProjectRoot,
+  nodeFunctionDefaults,
+  runtimeProps,
+} from "./function-defaults";
 import type { Store } from "./store";
 
 /**
@@ -16,7 +21,7 @@ import type { Store } from "./store";
 export class UsageRollup extends Construct {
   readonly function: NodejsFunction;
 
-  constructor(scope: Construct, id: string, props: { store: Store }) {
+  constructor(scope: Construct, id: string, props: { store: Store; runtime: FunctionRuntime }) {
     super(scope, id);
 
     this.function = new NodejsFunction(this, "Function", {
@@ -24,10 +29,10 @@ export class UsageRollup extends Construct {
       entry: fromProjectRoot("functions/usage-rollup/handler.ts"),
       timeout: Duration.seconds(USAGE_ROLLUP.timeoutSeconds),
       memorySize: USAGE_ROLLUP.memoryMiB,
-      environment: {
+      ...runtimeProps(this, props.runtime, {
         [RESOURCE_ENV.table]: props.store.table.tableName,
         NODE_OPTIONS: "--enable-source-maps",
-      },
+      }),
     });
     this.function.addEventSource(
       new DynamoEventSource(props.store.logTable, {

@@ -115,7 +115,7 @@ export const JANITOR = {
 export const API_FUNCTION = {
   /** Long enough for slow streamed completions. */
   timeoutSeconds: 900,
-  memoryMiB: 1024,
+  memoryMiB: 128,
 } as const;
 
 /** Names the local stack gives its resources; on AWS CloudFormation names them. */

@@ -4,7 +4,8 @@ import { App, type CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
-import { SluiceStack } from "../../infra/stack";
+import { DEFAULT_OPTIONS } from "../../infra/options";
+import { MANAGED_API_MEMORY_MIB, SluiceStack } from "../../infra/stack";
 import {
   ABORT_INCOMPLETE_MULTIPART_DAYS,
   API_FUNCTION,
@@ -534,5 +535,112 @@ describe("outputs", () => {
     template.hasOutput("LogTableName", { Value: { Ref: ids.logTable } });
     template.hasOutput("BucketName", { Value: { Ref: ids.bucket } });
     template.hasOutput("BatchQueueUrl", { Value: { Ref: ids.queue } });
+  });
+});
+
+describe("operations", () => {
+  it.each(ALL_FUNCTIONS)("gives the %s a log group of its own that expires", (_, id) => {
+    const logGroup = (properties(id).LoggingConfig as Json).LogGroup as Json;
+    const [groupId] = logGroup.Ref ? [logGroup.Ref as string] : [];
+    expect(groupId, "the function names its log group").toBeDefined();
+    const group = template.toJSON().Resources[groupId as string];
+    expect(group.Type).toBe("AWS::Logs::LogGroup");
+    expect(group.Properties.RetentionInDays).toBe(DEFAULT_OPTIONS.logRetentionDays);
+  });
+
+  it("alarms on 5xx, throttles, dead letters, failed settlements, reaped holds and DynamoDB throttling", () => {
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
+    const descriptions = alarms.map((alarm) => String(alarm.Properties.AlarmDescription));
+    for (const about of [
+      /5xx/,
+      /throttled/,
+      /dead-letter/,
+      /settlement failed/,
+      /gave back holds/,
+      /DynamoDB throttled/,
+    ]) {
+      expect(
+        descriptions.some((d) => about.test(d)),
+        String(about),
+      ).toBe(true);
+    }
+    // Every alarm notifies the topic.
+    const topic = logicalId(stack.operations.topic);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+    // Money alarms come from the functions' own log lines.
+    const filters = Object.values(template.findResources("AWS::Logs::MetricFilter"));
+    const patterns = filters.map((filter) => String(filter.Properties.FilterPattern));
+    expect(patterns).toContain('{ $.msg = "after-response task failed" }');
+    expect(patterns).toContain('{ $.msg = "janitor sweep" }');
+    // No email unless one is given.
+    template.resourceCountIs("AWS::SNS::Subscription", 0);
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+
+  it("keeps the default API memory and leaves concurrency unreserved unless told", () => {
+    expect(properties(ids.api).MemorySize).toBe(DEFAULT_OPTIONS.apiMemoryMiB);
+    expect(properties(ids.api).ReservedConcurrentExecutions).toBeUndefined();
+    template.resourceCountIs("AWS::Lambda::CapacityProvider", 0);
+  });
+});
+
+describe("deployment options", () => {
+  // Variants skip bundling: only their templates' shape is looked at.
+  const variant = (context: Record<string, unknown>) => {
+    const variantApp = new App({
+      context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [], ...context },
+    });
+    const variantStack = new SluiceStack(variantApp, "Variant");
+    return { stack: variantStack, template: Template.fromStack(variantStack) };
+  };
+
+  it("sets memory, reserved concurrency, retention, an alarm email and settings from the context", () => {
+    const { stack: s, template: t } = variant({
+      "sluice:apiMemoryMiB": "256",
+      "sluice:apiReservedConcurrency": 200,
+      "sluice:logRetentionDays": 90,
+      "sluice:alarmEmail": "ops@example.com",
+      "sluice:settings": JSON.stringify({ SLUICE_CACHE_TTL_MS: 5000, SLUICE_HOLDS: "on" }),
+    });
+    const api = t.toJSON().Resources[s.getLogicalId(s.api.function.node.defaultChild as CfnElement)]
+      .Properties as Json;
+    expect(api.MemorySize).toBe(256);
+    expect(api.ReservedConcurrentExecutions).toBe(200);
+    for (const fn of [s.api.function, s.batch.worker, s.janitor.function, s.rollup.function]) {
+      const env = (
+        t.toJSON().Resources[s.getLogicalId(fn.node.defaultChild as CfnElement)].Properties as Json
+      ).Environment as { Variables: Record<string, unknown> };
+      expect(env.Variables).toMatchObject({ SLUICE_CACHE_TTL_MS: "5000", SLUICE_HOLDS: "on" });
+    }
+    t.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+    t.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "ops@example.com",
+    });
+  });
+
+  it("puts the API on managed instances, in public subnets without a NAT gateway", () => {
+    const { stack: s, template: t } = variant({
+      "sluice:computeMode": "managed-instances",
+      "sluice:managedConcurrency": 32,
+    });
+    t.resourceCountIs("AWS::Lambda::CapacityProvider", 1);
+    t.resourceCountIs("AWS::EC2::NatGateway", 0);
+    const api = t.toJSON().Resources[s.getLogicalId(s.api.function.node.defaultChild as CfnElement)]
+      .Properties as Json;
+    expect(api.MemorySize).toBe(MANAGED_API_MEMORY_MIB);
+    expect(api.CapacityProviderConfig).toMatchObject({
+      LambdaManagedInstancesCapacityProviderConfig: { PerExecutionEnvironmentMaxConcurrency: 32 },
+    });
+    // The function URL still streams.
+    t.hasResourceProperties("AWS::Lambda::Url", { InvokeMode: "RESPONSE_STREAM" });
+  });
+
+  it("refuses settings that are not runtime settings, and bad values", () => {
+    expect(() => variant({ "sluice:settings": { SLUICE_TABLE: "other" } })).toThrow(/SLUICE_TABLE/);
+    expect(() => variant({ "sluice:settings": { PATH: "/tmp" } })).toThrow(/PATH/);
+    expect(() => variant({ "sluice:apiMemoryMiB": "lots" })).toThrow(/apiMemoryMiB/);
+    expect(() => variant({ "sluice:computeMode": "fargate" })).toThrow(/computeMode/);
+    expect(() => variant({ "sluice:alarmEmail": "nobody" })).toThrow(/alarmEmail/);
   });
 });

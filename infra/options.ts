@@ -1,0 +1,90 @@
+import type { Node } from "constructs";
+import { API_FUNCTION } from "../shared/config/resources";
+
+/**
+ * How a deployment of sluice is set up: CDK context values (`cdk deploy -c key=value`, or
+ * `context` in cdk.json), all optional. Each is documented in the README's Deploy section.
+ */
+export interface DeploymentOptions {
+  /** Memory of the API function in MiB (on-demand mode). */
+  apiMemoryMiB: number;
+  /** Concurrent executions kept for the API function (none: it shares the account's pool). */
+  apiReservedConcurrency?: number;
+  /** Days every function's log group keeps its lines. */
+  logRetentionDays: number;
+  /** Where the alarms send email (an SNS subscription the address must confirm). */
+  alarmEmail?: string;
+  /** `on-demand` (the default) or `managed-instances` (a capacity provider, for steady load). */
+  computeMode: "on-demand" | "managed-instances";
+  /** Concurrent invocations one execution environment serves in managed-instances mode. */
+  managedConcurrency: number;
+  /** Runtime settings (SLUICE_*) every function gets in its environment. */
+  settings: Record<string, string>;
+}
+
+export const DEFAULT_OPTIONS: DeploymentOptions = {
+  apiMemoryMiB: API_FUNCTION.memoryMiB,
+  logRetentionDays: 30,
+  computeMode: "on-demand",
+  managedConcurrency: 64,
+  settings: {},
+};
+
+/** Settings the stack itself sets (where the resources are): not for the operator to set. */
+const RESERVED_SETTINGS =
+  /^SLUICE_(TABLE|LOG_TABLE|BUCKET|BATCH_QUEUE_URL|DYNAMODB_ENDPOINT|AWS_ENDPOINT|CONSOLE_DIR)$/;
+
+/**
+ * The options from the app's context: `sluice:<name>` for each option, and one
+ * `sluice:settings` object (or a JSON string of it) of runtime settings.
+ */
+export function optionsFromContext(node: Node): DeploymentOptions {
+  const get = (name: string) => node.tryGetContext(`sluice:${name}`) as unknown;
+  const number = (name: string, min: number, max: number) => {
+    const raw = get(name);
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`sluice:${name} must be a whole number from ${min} to ${max}, not ${raw}`);
+    }
+    return value;
+  };
+  const computeMode = get("computeMode") ?? DEFAULT_OPTIONS.computeMode;
+  if (computeMode !== "on-demand" && computeMode !== "managed-instances") {
+    throw new Error(`sluice:computeMode is on-demand or managed-instances, not ${computeMode}`);
+  }
+  const email = get("alarmEmail");
+  return validated({
+    apiMemoryMiB: number("apiMemoryMiB", 128, 10_240) ?? DEFAULT_OPTIONS.apiMemoryMiB,
+    apiReservedConcurrency: number("apiReservedConcurrency", 1, 100_000),
+    logRetentionDays: number("logRetentionDays", 1, 3653) ?? DEFAULT_OPTIONS.logRetentionDays,
+    alarmEmail: typeof email === "string" && email ? email : undefined,
+    computeMode,
+    managedConcurrency: number("managedConcurrency", 1, 1600) ?? DEFAULT_OPTIONS.managedConcurrency,
+    settings: settingsFrom(get("settings")),
+  });
+}
+
+function settingsFrom(raw: unknown): Record<string, string> {
+  if (raw === undefined) return {};
+  const object = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
+  if (!object || typeof object !== "object" || Array.isArray(object)) {
+    throw new Error("sluice:settings is an object of SLUICE_* names to values");
+  }
+  return Object.fromEntries(Object.entries(object).map(([name, value]) => [name, String(value)]));
+}
+
+/** Checks options given as props (tests, other apps) as the context's are checked. */
+export function validated(options: DeploymentOptions): DeploymentOptions {
+  for (const name of Object.keys(options.settings)) {
+    if (!name.startsWith("SLUICE_") || RESERVED_SETTINGS.test(name)) {
+      throw new Error(
+        `sluice:settings cannot set ${name}: only runtime settings (SLUICE_*, see the README) are set this way`,
+      );
+    }
+  }
+  if (options.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(options.alarmEmail)) {
+    throw new Error(`sluice:alarmEmail is not an email address: ${options.alarmEmail}`);
+  }
+  return options;
+}
