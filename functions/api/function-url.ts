@@ -8,6 +8,13 @@ import {
   isStreamBody,
   type RequestContext,
 } from "../../shared/http/types";
+import {
+  type CallNotes,
+  coldStart,
+  countEvent,
+  logger,
+  recordAccess,
+} from "../../shared/observability";
 
 const EMPTY = new Uint8Array(0);
 
@@ -49,14 +56,20 @@ export function streamingHandler(api: Dispatch): StreamifyHandler<LambdaFunction
       const limit = timeLimit(context.getRemainingTimeInMillis(), SETTLE_MS);
       const request = toGatewayRequest(event, performance.now(), limit.signal);
       const tasks = new AfterResponseTasks(request.id);
+      let status = 500;
+      let firstByteAt: number | undefined;
       try {
         const response = await api(request, tasks);
+        status = response.status;
         const out = awslambda.HttpResponseStream.from(responseStream, {
           statusCode: response.status,
           headers: response.headers,
           ...(response.cookies?.length ? { cookies: response.cookies } : {}),
         });
         const body = toReadable(response.body);
+        body.once("data", () => {
+          firstByteAt = performance.now();
+        });
         const closed = new Promise((resolve) => body.once("close", resolve));
         // A client that goes away fails the pipeline, which tears the body down: the relay
         // then ends, and registers its settlement, before the body says it has closed.
@@ -65,6 +78,17 @@ export function streamingHandler(api: Dispatch): StreamifyHandler<LambdaFunction
       } finally {
         limit.clear();
         await tasks.run();
+        recordAccess({
+          requestId: request.id,
+          method: request.method,
+          path: request.path,
+          status,
+          firstByteMs: firstByteAt === undefined ? undefined : firstByteAt - request.receivedAt,
+          totalMs: performance.now() - request.receivedAt,
+          notes: tasks.notes,
+          lambdaRequestId: context.awsRequestId,
+          coldStart: coldStart.take(),
+        });
       }
     },
   );
@@ -80,11 +104,17 @@ function toReadable(body: GatewayResponse["body"]): Readable {
 export class AfterResponseTasks implements RequestContext {
   private readonly tasks: ((delivered: boolean) => Promise<unknown>)[] = [];
   private running: Promise<void> | undefined;
+  /** What the route noted for the access line. */
+  readonly notes: CallNotes = {};
 
   constructor(private readonly requestId: string) {}
 
   afterResponse(task: (delivered: boolean) => Promise<unknown>): void {
     this.tasks.push(task);
+  }
+
+  note(notes: CallNotes): void {
+    Object.assign(this.notes, notes);
   }
 
   /** Runs the tasks; later calls wait for the same run. A failing task is logged, not thrown. */
@@ -102,14 +132,8 @@ export class AfterResponseTasks implements RequestContext {
           result.reason instanceof Error
             ? (result.reason.stack ?? result.reason.message)
             : String(result.reason);
-        console.error(
-          JSON.stringify({
-            level: "error",
-            msg: "after-response task failed",
-            requestId: this.requestId,
-            error,
-          }),
-        );
+        logger.error("after-response task failed", { requestId: this.requestId, error });
+        countEvent("SettlementsFailed");
       }
     }
   }

@@ -1,6 +1,7 @@
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
 import { runJanitor } from "../../shared/batches/janitor";
+import { countEvent, logger } from "../../shared/observability";
 import { functionServices } from "../adapters/services";
 
 const services = functionServices();
@@ -8,5 +9,6 @@ const services = functionServices();
 /** Runs on a schedule: expires batches past their window, deletes expired files, reaps holds. */
 export const handler = middy<ScheduledEvent, void>().handler(async () => {
   const report = await runJanitor(services, Math.floor(Date.now() / 1000));
-  console.log(JSON.stringify({ level: "info", msg: "janitor sweep", ...report }));
+  logger.info("janitor sweep", { ...report });
+  countEvent("HoldsReaped", report.holdsReleased);
 });

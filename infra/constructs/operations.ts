@@ -67,12 +67,12 @@ export class Operations extends Construct {
     const settlementsFailed = this.logMetric(
       props.api.logGroup,
       "SettlementsFailed",
-      FilterPattern.stringValue("$.msg", "=", "after-response task failed"),
+      FilterPattern.stringValue("$.message", "=", "after-response task failed"),
     );
     const holdsReaped = this.logMetric(
       props.janitor.logGroup,
       "HoldsReaped",
-      FilterPattern.stringValue("$.msg", "=", "janitor sweep"),
+      FilterPattern.stringValue("$.message", "=", "janitor sweep"),
       "$.holdsReleased",
     );
     const reapsFailed = this.logMetric(

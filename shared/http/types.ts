@@ -1,3 +1,4 @@
+import type { CallNotes } from "../observability";
 /**
  * A request as the core sees it: plain data, whatever edge it came through (a Lambda
  * function URL, the local server, a batch line).
@@ -39,6 +40,8 @@ export interface RequestContext {
    * ran twice keeps one result): a settlement then gives its hold back instead.
    */
   afterResponse(task: (delivered: boolean) => Promise<unknown>): void;
+  /** Adds to the call's access line (model, channel, outcome, tokens), where one is written. */
+  note?(notes: CallNotes): void;
 }
 
 export function isStreamBody(body: ResponseBody): body is AsyncIterable<Uint8Array> {

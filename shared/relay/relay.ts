@@ -58,6 +58,7 @@ export async function relayed(
 ): Promise<GatewayResponse> {
   const { charge, upstream, quoted } = await relay(call, plan);
   const channelId = upstream.channel.id;
+  call.context.note?.({ model: plan.model, channel: channelId });
   let consumed: Consumption;
   try {
     consumed = await consume(upstream, quoted);
@@ -68,8 +69,14 @@ export async function relayed(
   }
   call.context.afterResponse(async (delivered) => {
     const { outcome, meter } = await consumed.ended;
+    const metered = meter();
+    call.context.note?.({
+      outcome,
+      promptTokens: metered.promptTokens,
+      completionTokens: metered.completionTokens,
+    });
     if (!delivered) return charge.cancel();
-    return charge.settle(meter(), { status: consumed.response.status, outcome, channelId });
+    return charge.settle(metered, { status: consumed.response.status, outcome, channelId });
   });
   if (quoted.lowered && quoted.outputTokens !== undefined) {
     consumed.response.headers["x-sluice-max-tokens"] = String(quoted.outputTokens);

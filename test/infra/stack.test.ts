@@ -570,8 +570,8 @@ describe("operations", () => {
     // Money alarms come from the functions' own log lines.
     const filters = Object.values(template.findResources("AWS::Logs::MetricFilter"));
     const patterns = filters.map((filter) => String(filter.Properties.FilterPattern));
-    expect(patterns).toContain('{ $.msg = "after-response task failed" }');
-    expect(patterns).toContain('{ $.msg = "janitor sweep" }');
+    expect(patterns).toContain('{ $.message = "after-response task failed" }');
+    expect(patterns).toContain('{ $.message = "janitor sweep" }');
     // No email unless one is given.
     template.resourceCountIs("AWS::SNS::Subscription", 0);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);

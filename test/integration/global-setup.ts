@@ -37,6 +37,9 @@ export default async function setup(project: TestProject) {
     // Tests add channels and keys straight to DynamoDB; they must be seen at once.
     env: {
       SLUICE_CACHE_TTL_MS: "0",
+      // An access line and a metrics line per call would bury the tests' own output.
+      SLUICE_LOG_LEVEL: "WARN",
+      POWERTOOLS_METRICS_DISABLED: "true",
       // Short enough for a test to see fail-over after a timeout.
       SLUICE_UPSTREAM_TIMEOUT_MS: "2000",
       // Small chunks, so a small batch still has several. Files keep seed 000's 10 MB limit.
