@@ -86,7 +86,11 @@ async function relay(
   call: Call<KeyPrincipal>,
   plan: RelayPlan,
 ): Promise<{ charge: Charge; upstream: OpenUpstream; quoted: Quote }> {
-  const candidates = await channelsForModel(call, plan.model, plan.path);
+  const { channels: candidates, probes } = await call.services.channelHealth.usable(
+    plan.model,
+    await channelsForModel(call, plan.model, plan.path),
+    call.batchId !== undefined,
+  );
   return holdWhileOpening(
     {
       services: call.services,
@@ -106,7 +110,7 @@ async function relay(
           ...plan.build(upstreamModel, channel, quoted),
         }),
         plan.model,
-        upstreamOptions(call, signal),
+        upstreamOptions(call, signal, plan.model, probes),
       ),
   );
 }
@@ -143,8 +147,17 @@ export function keyAllowsModel({ key }: KeyPrincipal, model: string): boolean {
   return key.models === null || key.models.length === 0 || key.models.includes(model);
 }
 
-/** `signal` aborts the call as well as the request's own (the client gone, the time up). */
-function upstreamOptions(call: Call<KeyPrincipal>, signal: AbortSignal): UpstreamOptions {
+/**
+ * `signal` aborts the call as well as the request's own (the client gone, the time up). Each
+ * attempt's outcome goes to the (channel, model)'s health after the response; a batch line's
+ * do not (batches back off on their own and must not rest a channel for API callers).
+ */
+function upstreamOptions(
+  call: Call<KeyPrincipal>,
+  signal: AbortSignal,
+  model: string,
+  probes: ReadonlySet<string>,
+): UpstreamOptions {
   const { settings, channelHealth } = call.services;
   return {
     fetch: call.services.fetch,
@@ -152,8 +165,14 @@ function upstreamOptions(call: Call<KeyPrincipal>, signal: AbortSignal): Upstrea
     retries: settings.upstreamRetries,
     timing: call.timing,
     signal: call.request.signal ? AbortSignal.any([call.request.signal, signal]) : signal,
-    report: (channel, result) =>
-      call.context.afterResponse(() => channelHealth.record(channel, result)),
+    coolDownMs: (retryAfterMs) => channelHealth.coolDownMs(retryAfterMs),
+    report:
+      call.batchId === undefined
+        ? (channel, result) =>
+            call.context.afterResponse(() =>
+              channelHealth.record(channel, model, result, probes.has(channel.id)),
+            )
+        : undefined,
   };
 }
 
