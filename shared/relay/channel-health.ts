@@ -20,10 +20,10 @@ export interface HealthSettings {
   cacheTtlMs: number;
 }
 
-/** The channels a call may try now; the ones it probes report as probes. */
+/** The channels a call may try now; `probes`: the half-open ones it claimed, and when. */
 export interface Usable {
   channels: ChannelRecord[];
-  probes: ReadonlySet<string>;
+  probes: ReadonlyMap<string, number>;
 }
 
 const pairId = (channelId: string, model: string) => `${channelId}#${model}`;
@@ -71,7 +71,7 @@ export class ChannelHealth {
     const pairs = await this.pairs();
     const now = Date.now();
     const usable: ChannelRecord[] = [];
-    const probes = new Set<string>();
+    const probes = new Map<string, number>();
     let retryAt: number | undefined;
     const later = (at: number) => {
       retryAt = Math.min(retryAt ?? at, at);
@@ -87,10 +87,10 @@ export class ChannelHealth {
         else if (
           !readOnly &&
           !((pair.probeAt ?? 0) > now - this.settings.probeStaleMs) &&
-          (await this.store.claimProbe(channel.id, model, this.settings.probeStaleMs))
+          (await this.store.claimProbe(channel.id, model, now, this.settings.probeStaleMs))
         ) {
           pair.probeAt = now;
-          probes.add(channel.id);
+          probes.set(channel.id, now);
           usable.push(channel);
         } else later(now + this.settings.coolMs); // another call is probing it
       }
@@ -135,6 +135,14 @@ export class ChannelHealth {
     switch (result.kind) {
       case "rate_limited": {
         const until = now + this.coolDownMs(result.retryAfterMs);
+        if (probe) {
+          // Not a failure, but no success either: the circuit stays open as long as a cool-down.
+          const reason = `the probe was rate limited (${detail})`;
+          if (await this.store.open(channel.id, model, until, reason, true)) {
+            pairs.set(id, { ...(pair ?? fresh(channel.id, model)), state: "open", reason, until });
+          }
+          return;
+        }
         // Cooling already, to about the same time: nothing to write.
         if (pair?.state === "cooling" && (pair.until ?? 0) >= until - 1_000) return;
         const reason = `rate limited by the provider (${detail})`;
@@ -220,6 +228,16 @@ export class ChannelHealth {
     if (await this.channels.disable(channel.id, reason))
       warn("channel disabled", channel.id, reason);
     this.directory.invalidate();
+  }
+
+  /**
+   * Gives back the probe of a half-open pair that this call claimed but never reported on
+   * (the hold was refused, the client left): else no probe could go through until it is stale.
+   */
+  async releaseProbe(channelId: string, model: string, claimedAt: number): Promise<void> {
+    await this.store.releaseProbe(channelId, model, claimedAt);
+    const pair = (await this.pairs()).get(pairId(channelId, model));
+    if (pair?.probeAt === claimedAt) pair.probeAt = null;
   }
 
   /** Every pair's health as stored now (not cached): for the admin's channel view. */

@@ -86,11 +86,21 @@ async function relay(
   call: Call<KeyPrincipal>,
   plan: RelayPlan,
 ): Promise<{ charge: Charge; upstream: OpenUpstream; quoted: Quote }> {
-  const { channels: candidates, probes } = await call.services.channelHealth.usable(
+  const { channelHealth } = call.services;
+  const { channels: candidates, probes } = await channelHealth.usable(
     plan.model,
     await channelsForModel(call, plan.model, plan.path),
     call.batchId !== undefined,
   );
+  const reported = new Set<string>();
+  if (probes.size > 0) {
+    call.context.afterResponse(async () => {
+      for (const [channelId, claimedAt] of probes) {
+        if (!reported.has(channelId))
+          await channelHealth.releaseProbe(channelId, plan.model, claimedAt);
+      }
+    });
+  }
   return holdWhileOpening(
     {
       services: call.services,
@@ -110,7 +120,7 @@ async function relay(
           ...plan.build(upstreamModel, channel, quoted),
         }),
         plan.model,
-        upstreamOptions(call, signal, plan.model, probes),
+        upstreamOptions(call, signal, plan.model, probes, reported),
       ),
   );
 }
@@ -156,7 +166,8 @@ function upstreamOptions(
   call: Call<KeyPrincipal>,
   signal: AbortSignal,
   model: string,
-  probes: ReadonlySet<string>,
+  probes: ReadonlyMap<string, number>,
+  reported: Set<string>,
 ): UpstreamOptions {
   const { settings, channelHealth } = call.services;
   return {
@@ -168,10 +179,12 @@ function upstreamOptions(
     coolDownMs: (retryAfterMs) => channelHealth.coolDownMs(retryAfterMs),
     report:
       call.batchId === undefined
-        ? (channel, result) =>
+        ? (channel, result) => {
+            reported.add(channel.id);
             call.context.afterResponse(() =>
               channelHealth.record(channel, model, result, probes.has(channel.id)),
-            )
+            );
+          }
         : undefined,
   };
 }

@@ -113,14 +113,30 @@ export class ChannelHealthStore {
    * Lets one call probe a half-open circuit: true for the one caller (across every instance)
    * that claims it, or when the last probe has had `staleAfterMs` to report and did not.
    */
-  async claimProbe(channelId: string, model: string, staleAfterMs: number): Promise<boolean> {
-    const now = Date.now();
+  async claimProbe(
+    channelId: string,
+    model: string,
+    now: number,
+    staleAfterMs: number,
+  ): Promise<boolean> {
     return this.conditional(
       this.table.update(pairKey(channelId, model), {
         update: "SET probeAt = :now",
         condition: "#state = :open AND #until <= :now AND (probeAt = :null OR probeAt < :stale)",
         names: { ...STATE, "#until": "until" },
         values: { ":open": "open", ":now": now, ":null": null, ":stale": now - staleAfterMs },
+      }),
+    );
+  }
+
+  /** Gives back a probe claimed at `claimedAt` that never reached the upstream (the call ended first). */
+  async releaseProbe(channelId: string, model: string, claimedAt: number): Promise<void> {
+    await this.conditional(
+      this.table.update(pairKey(channelId, model), {
+        update: "SET probeAt = :null",
+        condition: "#state = :open AND probeAt = :claimed",
+        names: STATE,
+        values: { ":open": "open", ":null": null, ":claimed": claimedAt },
       }),
     );
   }

@@ -11,6 +11,7 @@ import {
   openai,
   setPrices,
   sluice,
+  sluiceTable,
 } from "./support";
 
 const hello = [{ role: "user" as const, content: "hi" }];
@@ -163,6 +164,42 @@ describe("a circuit per (channel, model)", () => {
     } finally {
       await upstream.close();
       await spare.upstream.close();
+    }
+  });
+
+  it("gives a half-open circuit's probe back when the call that claimed it never reached the upstream", async () => {
+    const { upstream, channelId, model } = await createFixtureChannel();
+    try {
+      const client = openai((await createUserWithKey()).secret);
+      // Five failing calls, each trying the only channel three times.
+      for (let i = 0; i < 5; i++) {
+        upstream.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+        await client.chat.completions.create({ model, messages: hello }).catch(() => {});
+      }
+      await eventually(
+        () => channelView(channelId),
+        (c: Json) => c.health.models[model]?.state === "half_open",
+      );
+      const sent = upstream.requests.length;
+      // A caller with no balance claims the probe, then its hold is refused.
+      const broke = await createUserWithKey({ paidUsd: 0 });
+      const refused = await chat(broke.secret, model);
+      expect(refused.status).toBe(429);
+      expect(upstream.requests.length).toBe(sent);
+      const pair = { pk: "CHANNEL_HEALTH", sk: `${channelId}#${model}` };
+      await eventually(
+        () => sluiceTable().get<Json>(pair, true),
+        (item) => item?.state === "open" && item.probeAt === null,
+      );
+      // So the next caller probes at once, and closes the circuit.
+      await client.chat.completions.create({ model, messages: hello });
+      expect(upstream.requests.length).toBe(sent + 1);
+      await eventually(
+        () => channelView(channelId),
+        (c: Json) => c.health.models[model] === undefined,
+      );
+    } finally {
+      await upstream.close();
     }
   });
 
