@@ -1,5 +1,6 @@
 import { type APIError, toFile } from "openai";
 import { describe, expect, it } from "vitest";
+import { ChannelHealthStore } from "../../shared/store/channel-health";
 import { startUpstreamFixture, uniqueModel } from "../fixtures/upstream";
 import {
   admin,
@@ -269,6 +270,35 @@ describe("a circuit per (channel, model)", () => {
       await upstream.close();
       await spare.upstream.close();
     }
+  });
+});
+
+describe("health shared by every instance (DynamoDB)", () => {
+  it("lets exactly one of many instances probe a half-open circuit, and a 429 never overrides an open one", async () => {
+    const channelId = `ch_${uniqueModel("pair")}`;
+    const model = uniqueModel("shared");
+    // Five stores on one table: five instances of sluice.
+    const instances = Array.from({ length: 5 }, () => new ChannelHealthStore(sluiceTable()));
+    const [one] = instances as [ChannelHealthStore];
+    await one.addFailure(channelId, model, "HTTP 500");
+    const now = Date.now();
+    // Opened with its wait already over: half-open.
+    expect(await one.open(channelId, model, now - 1, "failing")).toBe(true);
+    expect(await one.cool(channelId, model, now + 60_000, "rate limited")).toBe(false);
+    const claims = await Promise.all(
+      instances.map((store) => store.claimProbe(channelId, model, now, 60_000)),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    // Given back, it can be claimed again, once.
+    await one.releaseProbe(channelId, model, now);
+    const again = await Promise.all(
+      instances.map((store) => store.claimProbe(channelId, model, now + 1, 60_000)),
+    );
+    expect(again.filter(Boolean)).toHaveLength(1);
+    const [pair] = (await one.list()).filter((p) => p.channelId === channelId);
+    expect(pair).toMatchObject({ state: "open", reason: "failing", probeAt: now + 1 });
+    await one.clearChannel(channelId);
+    expect((await one.list()).filter((p) => p.channelId === channelId)).toEqual([]);
   });
 });
 
