@@ -135,7 +135,7 @@ export async function openUpstream(
       clearTimeout(timer);
     }
     // A request that comes round to the same channel again counts its failure once: a short
-    // outage must not disable a model's only channel within a couple of requests.
+    // outage must not open the circuit of a model's only channel within a couple of requests.
     if (!reported.has(channel.id)) options.report?.(channel, last.health);
     reported.add(channel.id);
     if (!last.health.ok && last.health.kind !== "failure") skipped.add(channel.id);
