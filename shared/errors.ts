@@ -35,12 +35,17 @@ export class InvalidRequest extends DomainError {
   }
 }
 
-/** A model the caller may not use, or that no channel serves here. */
+/**
+ * A model the caller may not use, or that no channel serves here; `resting` when channels
+ * serve it but none can right now (cooling down after 429s, circuits open, or disabled for
+ * it), with the seconds until one may (none when only an admin can bring one back).
+ */
 export class ModelUnavailable extends DomainError {
   constructor(
     readonly model: string,
-    readonly reason: "unknown" | "not_priced" | "not_on_path",
+    readonly reason: "unknown" | "not_priced" | "not_on_path" | "resting",
     message: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -101,11 +106,12 @@ export class StoreUnavailable extends DomainError {
 /** The status a failed call is logged with: the one its client was answered with. */
 export function reportedStatus(err: unknown): number {
   if (err instanceof UpstreamRejected) {
-    if (err.kind === "rate_limited") return 429;
+    if (err.kind === "rate_limited") return 503;
     if (err.kind === "client_error") return err.details.status ?? 400;
     return 502;
   }
   if (err instanceof StoreUnavailable) return 503;
+  if (err instanceof ModelUnavailable && err.reason === "resting") return 503;
   const status = (err as { status?: unknown } | undefined)?.status;
   return typeof status === "number" ? status : 502;
 }

@@ -11,6 +11,7 @@ import { Accounts } from "./store/accounts";
 import { ApiKeys } from "./store/api-keys";
 import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
+import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
 import { Files } from "./store/files";
 import { Redemptions } from "./store/redemptions";
@@ -99,7 +100,13 @@ export function createServices(options: {
     apiKeys,
     channels,
     channelDirectory,
-    channelHealth: new ChannelHealth(channels, channelDirectory, settings.channelFailureThreshold),
+    channelHealth: new ChannelHealth(
+      new ChannelHealthStore(table),
+      channels,
+      channelDirectory,
+      options.fetch ?? globalThis.fetch,
+      { ...settings.channelHealth, cacheTtlMs: settings.cacheTtlMs },
+    ),
     auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs),
     tags,
     sessions,

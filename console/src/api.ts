@@ -108,8 +108,24 @@ export interface Channel {
   weight: number;
   status: "enabled" | "disabled";
   disabled_reason: string | null;
+  disabled_at?: number | null;
+  /** The channel's state and its models' that are not plainly healthy (README, Channel health). */
+  health?: {
+    state: "healthy" | "degraded" | "disabled";
+    reason: string | null;
+    since: number | null;
+    models: Record<string, ModelHealth>;
+  };
   config: Record<string, string> | null;
   created_at: number;
+}
+
+export interface ModelHealth {
+  state: "healthy" | "cooling" | "open" | "half_open" | "disabled";
+  reason: string | null;
+  since: number | null;
+  until: number | null;
+  failures: number;
 }
 
 export interface Redemption {

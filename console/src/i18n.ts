@@ -236,6 +236,11 @@ export const en = {
   channel_test_ok: "Works ({ms} ms).",
   channel_test_failed: "Failed: {message}",
   channel_delete_confirm: "Delete the channel “{name}”?",
+  channel_health_cooling: "cooling down",
+  channel_health_open: "failing",
+  channel_health_half_open: "probing",
+  channel_health_disabled: "off",
+  channel_health_healthy: "failures: {failures}",
 
   price_models: "Model prices",
   price_models_intro:
@@ -507,6 +512,11 @@ export const zh: Record<Key, string> = {
   channel_test_ok: "可用（{ms} 毫秒）。",
   channel_test_failed: "失败：{message}",
   channel_delete_confirm: "确定删除渠道“{name}”吗？",
+  channel_health_cooling: "冷却中",
+  channel_health_open: "故障熔断",
+  channel_health_half_open: "试探中",
+  channel_health_disabled: "已停用",
+  channel_health_healthy: "连续失败：{failures}",
 
   price_models: "模型价格",
   price_models_intro:

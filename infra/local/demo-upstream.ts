@@ -51,6 +51,8 @@ export interface UpstreamFault {
   status?: number;
   /** The error message to send with `status`. */
   message?: string;
+  /** Headers to send with `status`, e.g. Retry-After. */
+  headers?: Record<string, string>;
   /** Wait this long before the response headers. */
   delayMs?: number;
   /** Wait this long between stream chunks (SSE events, or audio chunks). */
@@ -178,6 +180,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
       const { handler, auth } = route(method, url);
       if (!auth(call, options.apiKey)) return;
       if (fault.status) {
+        for (const [name, value] of Object.entries(fault.headers ?? {})) res.setHeader(name, value);
         return sendError(res, fault.status, fault.message ?? `Injected failure (${fault.status})`);
       }
       if (!handler) return sendError(res, 404, `Invalid URL (${method} ${url.pathname})`);

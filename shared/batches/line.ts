@@ -1,7 +1,7 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { checkKeyUsable } from "../auth/authenticate";
 import { randomString } from "../auth/secrets";
-import { UpstreamRejected } from "../errors";
+import { ModelUnavailable, UpstreamRejected } from "../errors";
 import { errorResponse } from "../http/dispatch";
 import type { Route } from "../http/route";
 import { Timing } from "../http/timing";
@@ -41,7 +41,8 @@ const decoder = new TextDecoder();
 /**
  * Runs one batch line through the API's own route handler, billed to the key that created
  * the batch at the batch discount (never an HTTP call to sluice itself). "rate_limited" when
- * every upstream said 429: the line has to wait, it has not failed. "deferred" when `signal`
+ * every upstream said 429, or no channel can serve the model right now (cooling down, circuits
+ * open): the line has to wait, it has not failed. "deferred" when `signal`
  * aborted it (the worker is out of time): it did not run and will run again.
  */
 export async function runLine(
@@ -80,7 +81,9 @@ export async function runLine(
       batchId: batch.id,
     });
   } catch (err) {
-    rateLimited = err instanceof UpstreamRejected && err.kind === "rate_limited";
+    rateLimited =
+      (err instanceof UpstreamRejected && err.kind === "rate_limited") ||
+      (err instanceof ModelUnavailable && err.retryAfterSeconds !== undefined);
     response = errorResponse(err, request);
   }
   const body = parseBody(await bodyText(response));

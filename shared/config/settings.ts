@@ -21,8 +21,19 @@ export interface Settings {
   upstreamIdleTimeoutMs: number;
   /** Further attempts, on the next channels, after a connection error, timeout, 429 or 5xx. */
   upstreamRetries: number;
-  /** Consecutive failures after which a channel is disabled. */
-  channelFailureThreshold: number;
+  /** Health per (channel, model): circuits, cool-downs after 429s (README, Channel health). */
+  channelHealth: {
+    /** 5xx or timeouts in a row that open a (channel, model)'s circuit. */
+    failureThreshold: number;
+    /** How long an open circuit waits before one probe goes through. */
+    openMs: number;
+    /** Cool-down after a 429 without Retry-After. */
+    coolMs: number;
+    /** The longest cool-down, whatever Retry-After says. */
+    coolMaxMs: number;
+    /** A probe that has not reported after this long is given up. */
+    probeStaleMs: number;
+  };
   /** Completions per request (`n`) at most; larger values are capped. */
   maxChoices: number;
   /**
@@ -84,7 +95,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
     upstreamIdleTimeoutMs: int(env, "SLUICE_UPSTREAM_IDLE_TIMEOUT_MS", 120_000),
     upstreamRetries: int(env, "SLUICE_UPSTREAM_RETRIES", 2),
-    channelFailureThreshold: int(env, "SLUICE_CHANNEL_FAILURE_THRESHOLD", 5),
+    channelHealth: {
+      failureThreshold: int(env, "SLUICE_CHANNEL_FAILURE_THRESHOLD", 5),
+      openMs: int(env, "SLUICE_CHANNEL_OPEN_SECONDS", 30) * 1_000,
+      coolMs: int(env, "SLUICE_CHANNEL_COOLDOWN_SECONDS", 5) * 1_000,
+      coolMaxMs: int(env, "SLUICE_CHANNEL_COOLDOWN_MAX_SECONDS", 300) * 1_000,
+      // The probe's own upstream timeout, and a little more.
+      probeStaleMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000) + 5_000,
+    },
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),

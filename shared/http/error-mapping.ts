@@ -30,6 +30,7 @@ export function toApiError(err: unknown): ApiError | undefined {
     return new ApiError(400, err.message, "invalid_request_error", err.code, err.param);
   }
   if (err instanceof ModelUnavailable) {
+    if (err.reason === "resting") return resting(err.message, err.retryAfterSeconds);
     return err.reason === "not_priced"
       ? new ApiError(403, err.message, "invalid_request_error", "model_not_priced")
       : new ApiError(404, err.message, "invalid_request_error", "model_not_found", "model");
@@ -56,18 +57,30 @@ export function toApiError(err: unknown): ApiError | undefined {
   return undefined;
 }
 
+/**
+ * 503 for a model that channels serve but none can right now: with `retry-after` and
+ * `x-should-retry: true` while they cool down, `x-should-retry: false` when only an admin
+ * can bring one back.
+ */
+function resting(message: string, retryAfterSeconds: number | undefined): ApiError {
+  return new ApiError(
+    503,
+    message,
+    "server_error",
+    "model_unavailable",
+    null,
+    retryAfterSeconds === undefined
+      ? { "x-should-retry": "false" }
+      : { "retry-after": String(retryAfterSeconds), "x-should-retry": "true" },
+  );
+}
+
 function upstreamError(err: UpstreamRejected): ApiError {
   const { details } = err;
   switch (err.kind) {
     case "rate_limited":
-      return new ApiError(
-        429,
-        err.message,
-        "requests",
-        "rate_limit_exceeded",
-        null,
-        details.retryAfter ? { "retry-after": details.retryAfter } : {},
-      );
+      // The upstream's limit, not the caller's: sluice has no channel for the model right now.
+      return resting(err.message, Number(details.retryAfter ?? 1));
     case "client_error":
       return new ApiError(
         details.status ?? 400,

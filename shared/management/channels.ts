@@ -18,7 +18,11 @@ export const listChannels = userRoute("GET", "/api/channel", async (call) => {
   const channels = (await call.services.channels.list()).sort(
     (a, b) => b.priority - a.priority || a.createdAt - b.createdAt,
   );
-  return ok(page(channels, call.request.query).map(channelView), { total: channels.length });
+  const pairs = await call.services.channelHealth.current();
+  return ok(
+    page(channels, call.request.query).map((channel) => channelView(channel, pairs)),
+    { total: channels.length },
+  );
 });
 
 /** POST /api/channel/ (admin) */
@@ -40,7 +44,8 @@ export const createChannel = userRoute("POST", "/api/channel", async (call) => {
 /** GET /api/channel/{id} (admin) */
 export const getChannel = userRoute("GET", "/api/channel/:id", async (call) => {
   requireAdmin(call);
-  return ok(channelView(await existing(call, call.params.id as string)));
+  const channel = await existing(call, call.params.id as string);
+  return ok(channelView(channel, await call.services.channelHealth.current()));
 });
 
 /** PUT /api/channel/{id} (admin), or PUT /api/channel/ with the id in the body. */
@@ -51,10 +56,14 @@ export const updateChannel = userRoute("PUT", "/api/channel/:id", async (call) =
   const current = await existing(call, id as string);
   const fields = definedOnly(channelFields(body, false));
   const next: ChannelRecord = { ...current, ...fields };
-  // Enabling a channel by hand clears the reason sluice disabled it for, and its failures.
+  // Enabling a channel by hand clears the reason sluice disabled it for, and the health of
+  // its models (cool-downs, open circuits, models disabled for a refused key).
   if (fields.status === "enabled") {
     next.disabledReason = null;
-    next.failureCount = 0;
+    next.disabledAt = null;
+    await call.services.channelHealth.clearChannel(next.id);
+  } else if (fields.status === "disabled" && current.status === "enabled") {
+    next.disabledAt = Date.now();
   }
   await call.services.channels.put(next);
   call.services.channelDirectory.invalidate();
@@ -71,6 +80,7 @@ export const deleteChannel = userRoute("DELETE", "/api/channel/:id", async (call
     if (err instanceof ConditionFailed) throw notFound("Channel");
     throw err;
   }
+  await call.services.channelHealth.clearChannel(call.params.id as string);
   call.services.channelDirectory.invalidate();
   return ok();
 });

@@ -1,5 +1,6 @@
 import { unitsToDollars } from "../billing/units";
 import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
+import type { PairHealth } from "../store/channel-health";
 import type { ChannelRecord } from "../store/channels";
 import type { UserRecord } from "../store/users";
 
@@ -55,8 +56,8 @@ export function tokenView(key: ApiKeyRecord, secret?: string) {
   };
 }
 
-/** Channel secrets are never returned in full. */
-export function channelView(channel: ChannelRecord) {
+/** Channel secrets are never returned in full. `pairs`: the health of its models, if known. */
+export function channelView(channel: ChannelRecord, pairs: readonly PairHealth[] = []) {
   return {
     id: channel.id,
     type: channel.type,
@@ -69,10 +70,57 @@ export function channelView(channel: ChannelRecord) {
     weight: channel.weight,
     status: channel.status,
     disabled_reason: channel.disabledReason,
+    disabled_at: seconds(channel.disabledAt),
+    health: channelHealthView(channel, pairs),
     config: channel.config,
     created_at: channel.createdAt,
   };
 }
+
+/**
+ * The channel's state, why and since when, and its models' that are not plainly healthy:
+ * `cooling` (after 429s, until `until`), `open` (failing; half-opens at `until`), `half_open`
+ * (one probe goes through), `disabled` (the key is refused for it), or `healthy` with
+ * `failures` in a row below the threshold. Times in seconds since the epoch.
+ */
+function channelHealthView(channel: ChannelRecord, pairs: readonly PairHealth[]) {
+  const now = Date.now();
+  const models: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    if (pair.channelId !== channel.id) continue;
+    const over = pair.until !== null && pair.until <= now;
+    const state =
+      pair.state === "open" && over
+        ? "half_open"
+        : pair.state === "cooling" && over
+          ? "healthy"
+          : pair.state;
+    models[pair.model] = {
+      state,
+      reason: pair.reason,
+      since: seconds(pair.since),
+      until: seconds(pair.until),
+      failures: pair.failures,
+    };
+  }
+  const resting = Object.values(models).some((m) => (m as { state: string }).state !== "healthy");
+  if (channel.status === "disabled") {
+    return {
+      state: "disabled",
+      reason: channel.disabledReason ?? "disabled by an administrator",
+      since: seconds(channel.disabledAt),
+      models,
+    };
+  }
+  return {
+    state: resting ? "degraded" : "healthy",
+    reason: resting ? "some models are cooling down, failing or disabled (see models)" : null,
+    since: null,
+    models,
+  };
+}
+
+const seconds = (ms: number | null | undefined) => (ms == null ? null : Math.ceil(ms / 1000));
 
 export function maskChannelSecret(secret: string): string {
   if (!secret) return "";

@@ -1,52 +1,270 @@
+import { TtlCache } from "../cache";
+import { ModelUnavailable } from "../errors";
+import type { ChannelHealthStore, PairHealth } from "../store/channel-health";
 import type { ChannelRecord, Channels } from "../store/channels";
+import { joinUrl } from "./adapters/adapter";
 import type { ChannelDirectory } from "./channel-directory";
-import type { AttemptResult } from "./upstream";
+import type { AttemptResult, UpstreamFetch } from "./upstream";
+
+export interface HealthSettings {
+  /** 5xx or timeouts in a row that open a (channel, model)'s circuit. */
+  failureThreshold: number;
+  /** How long an open circuit waits before it lets one probe through. */
+  openMs: number;
+  /** How long a (channel, model) cools down after a 429 that says not how long. */
+  coolMs: number;
+  /** The longest cool-down, whatever the upstream's Retry-After says. */
+  coolMaxMs: number;
+  /** A probe that has not reported after this long is given up, and another goes through. */
+  probeStaleMs: number;
+  cacheTtlMs: number;
+}
+
+/** The channels a call may try now; `probes`: the half-open ones it claimed, and when. */
+export interface Usable {
+  channels: ChannelRecord[];
+  probes: ReadonlyMap<string, number>;
+}
+
+const pairId = (channelId: string, model: string) => `${channelId}#${model}`;
 
 /**
- * Disables channels that keep failing: after `threshold` failures in a row, or at once when
- * the provider rejects sluice's credentials or says the account is out of quota. The reason
- * is recorded on the channel; an admin tests it and enables it again.
+ * Health per (channel, model), shared by every instance through DynamoDB and written only
+ * when it changes. A 429 cools the pair down for the upstream's Retry-After; 5xx and timeouts
+ * in a row open its circuit, which half-opens by itself after a while and lets one probe
+ * through, closing on success. A key the provider refuses for every model (401 on /models)
+ * disables the whole channel; refused for one model, or an account out of quota, disables
+ * that pair only. Batch lines read health but never write it (`readOnly`), so a batch meeting
+ * rate limits changes nothing for API callers.
  */
 export class ChannelHealth {
+  private readonly cache: TtlCache<"all", Map<string, PairHealth>>;
+
   constructor(
+    private readonly store: ChannelHealthStore,
     private readonly channels: Channels,
     private readonly directory: ChannelDirectory,
-    private readonly threshold: number,
-  ) {}
+    private readonly fetch: UpstreamFetch,
+    private readonly settings: HealthSettings,
+  ) {
+    this.cache = new TtlCache(settings.cacheTtlMs);
+  }
+
+  /** The health of every pair that is not plainly healthy, keyed `channel#model`. */
+  pairs(): Promise<Map<string, PairHealth>> {
+    return this.cache.get(
+      "all",
+      async () => new Map((await this.store.list()).map((p) => [pairId(p.channelId, p.model), p])),
+    );
+  }
 
   /**
-   * Records an attempt's outcome. Successes cost a write only after failures. `channel` is
-   * the directory's cached record: its count is kept current here, so the first success
-   * after failures resets them and the ones after it write nothing.
+   * The candidates that may serve `model` now, in their order. A half-open pair is tried by
+   * the one call that claims its probe (never by a batch line). Throws ModelUnavailable
+   * ("resting") when none may, with the seconds until the first cools down or half-opens.
    */
-  async record(channel: ChannelRecord, result: AttemptResult): Promise<void> {
+  async usable(
+    model: string,
+    candidates: readonly ChannelRecord[],
+    readOnly = false,
+  ): Promise<Usable> {
+    const pairs = await this.pairs();
+    const now = Date.now();
+    const usable: ChannelRecord[] = [];
+    const probes = new Map<string, number>();
+    let retryAt: number | undefined;
+    const later = (at: number) => {
+      retryAt = Math.min(retryAt ?? at, at);
+    };
+    for (const channel of candidates) {
+      const pair = pairs.get(pairId(channel.id, model));
+      if (!pair || pair.state === "healthy") usable.push(channel);
+      else if (pair.state === "cooling") {
+        if ((pair.until ?? 0) <= now) usable.push(channel);
+        else later(pair.until ?? now);
+      } else if (pair.state === "open") {
+        if ((pair.until ?? 0) > now) later(pair.until ?? now);
+        else if (
+          !readOnly &&
+          !((pair.probeAt ?? 0) > now - this.settings.probeStaleMs) &&
+          (await this.store.claimProbe(channel.id, model, now, this.settings.probeStaleMs))
+        ) {
+          pair.probeAt = now;
+          probes.set(channel.id, now);
+          usable.push(channel);
+        } else later(now + this.settings.coolMs); // another call is probing it
+      }
+    }
+    if (usable.length > 0) return { channels: usable, probes };
+    const seconds =
+      retryAt === undefined ? undefined : Math.max(1, Math.ceil((retryAt - now) / 1000));
+    throw new ModelUnavailable(
+      model,
+      "resting",
+      seconds === undefined
+        ? `No channel can serve \`${model}\` until an administrator re-enables one.`
+        : `Every channel serving \`${model}\` is busy or failing right now. Please retry in ${seconds} s.`,
+      seconds,
+    );
+  }
+
+  /** How long a pair cools down after a 429 whose Retry-After is this (ms), if any. */
+  coolDownMs(retryAfterMs: number | undefined): number {
+    return Math.min(retryAfterMs ?? this.settings.coolMs, this.settings.coolMaxMs);
+  }
+
+  /** Records what an attempt at (channel, model) came to; writes only when that changes something. */
+  async record(
+    channel: ChannelRecord,
+    model: string,
+    result: AttemptResult,
+    probe: boolean,
+  ): Promise<void> {
+    const pairs = await this.pairs();
+    const id = pairId(channel.id, model);
+    const pair = pairs.get(id);
+    const now = Date.now();
     if (result.ok) {
-      if (channel.failureCount > 0) {
-        channel.failureCount = 0;
-        await this.channels.resetFailures(channel.id);
+      if (pair && pair.state !== "disabled") {
+        pairs.delete(id);
+        await this.store.clear(channel.id, model);
       }
       return;
     }
-    if (result.kind === "auth" || result.kind === "quota") {
-      const why =
-        result.kind === "auth"
-          ? "the provider rejected the channel's key"
-          : "the provider's account is out of quota";
-      return this.disable(channel, `${why} (${result.detail})`);
-    }
-    const failures = await this.channels.recordFailure(channel.id);
-    channel.failureCount = failures ?? channel.failureCount + 1;
-    if (failures !== undefined && this.threshold > 0 && failures >= this.threshold) {
-      await this.disable(channel, `${failures} failures in a row, the last: ${result.detail}`);
+    const { detail } = result;
+    switch (result.kind) {
+      case "rate_limited": {
+        const until = now + this.coolDownMs(result.retryAfterMs);
+        if (probe) {
+          // Not a failure, but no success either: the circuit stays open as long as a cool-down.
+          const reason = `the probe was rate limited (${detail})`;
+          if (await this.store.open(channel.id, model, until, reason, true)) {
+            pairs.set(id, { ...(pair ?? fresh(channel.id, model)), state: "open", reason, until });
+          }
+          return;
+        }
+        // Cooling already, to about the same time: nothing to write.
+        if (pair?.state === "cooling" && (pair.until ?? 0) >= until - 1_000) return;
+        const reason = `rate limited by the provider (${detail})`;
+        if (await this.store.cool(channel.id, model, until, reason)) {
+          const failures = pair?.failures ?? 0;
+          pairs.set(id, { ...fresh(channel.id, model), failures, state: "cooling", reason, until });
+        }
+        return;
+      }
+      case "failure": {
+        const until = now + this.settings.openMs;
+        if (probe) {
+          const reason = `the probe failed: ${detail}`;
+          if (await this.store.open(channel.id, model, until, reason, true)) {
+            pairs.set(id, { ...(pair ?? fresh(channel.id, model)), state: "open", reason, until });
+          }
+          return;
+        }
+        const counted = await this.store.addFailure(channel.id, model, detail);
+        pairs.set(id, counted);
+        const threshold = this.settings.failureThreshold;
+        if (threshold <= 0 || counted.failures < threshold) return;
+        if (counted.state !== "healthy" && counted.state !== "cooling") return;
+        const reason = `${counted.failures} failures in a row, the last: ${detail}`;
+        if (await this.store.open(channel.id, model, until, reason)) {
+          pairs.set(id, { ...counted, state: "open", reason, since: now, until, probeAt: null });
+          warn("circuit opened", channel.id, reason, model);
+        }
+        return;
+      }
+      case "quota":
+        return this.disablePair(
+          channel,
+          model,
+          `the provider's account is out of quota (${detail})`,
+        );
+      case "auth":
+        if (await this.keyRefused(channel)) {
+          return this.disableChannel(
+            channel,
+            `the provider rejected the channel's key for every model (${detail}; 401 on /models)`,
+          );
+        }
+        return this.disablePair(
+          channel,
+          model,
+          `the provider refused the channel's key for this model (${detail})`,
+        );
     }
   }
 
-  private async disable(channel: ChannelRecord, reason: string): Promise<void> {
-    if (await this.channels.disable(channel.id, reason)) {
-      console.warn(
-        JSON.stringify({ level: "warn", msg: "channel disabled", channel: channel.id, reason }),
-      );
+  /**
+   * Whether the provider refuses the channel's key outright: its /models answers 401 or 403.
+   * Only OpenAI-compatible channels list models; for the others a 401 means the key (one per
+   * resource) is wrong, while a 403 may be about one deployment.
+   */
+  private async keyRefused(channel: ChannelRecord): Promise<boolean> {
+    if (channel.type !== "openai") return false;
+    try {
+      const response = await this.fetch(joinUrl(channel.baseUrl, "/models"), {
+        method: "GET",
+        headers: channel.key ? { authorization: `Bearer ${channel.key}` } : {},
+        signal: AbortSignal.timeout(Math.min(this.settings.probeStaleMs, 10_000)),
+      });
+      await response.text().catch(() => "");
+      return response.status === 401 || response.status === 403;
+    } catch {
+      return false; // unreachable says nothing about the key
     }
+  }
+
+  private async disablePair(channel: ChannelRecord, model: string, reason: string): Promise<void> {
+    await this.store.disable(channel.id, model, reason);
+    (await this.pairs()).set(pairId(channel.id, model), {
+      ...fresh(channel.id, model),
+      state: "disabled",
+      reason,
+    });
+    warn("channel disabled for a model", channel.id, reason, model);
+  }
+
+  private async disableChannel(channel: ChannelRecord, reason: string): Promise<void> {
+    if (await this.channels.disable(channel.id, reason))
+      warn("channel disabled", channel.id, reason);
     this.directory.invalidate();
   }
+
+  /**
+   * Gives back the probe of a half-open pair that this call claimed but never reported on
+   * (the hold was refused, the client left): else no probe could go through until it is stale.
+   */
+  async releaseProbe(channelId: string, model: string, claimedAt: number): Promise<void> {
+    await this.store.releaseProbe(channelId, model, claimedAt);
+    const pair = (await this.pairs()).get(pairId(channelId, model));
+    if (pair?.probeAt === claimedAt) pair.probeAt = null;
+  }
+
+  /** Every pair's health as stored now (not cached): for the admin's channel view. */
+  current(): Promise<PairHealth[]> {
+    return this.store.list();
+  }
+
+  /** Forgets a channel's pairs: an admin enabled it (or deleted it). */
+  async clearChannel(channelId: string): Promise<void> {
+    await this.store.clearChannel(channelId);
+    this.cache.clear();
+  }
+}
+
+function fresh(channelId: string, model: string): PairHealth {
+  return {
+    channelId,
+    model,
+    state: "healthy",
+    failures: 0,
+    reason: null,
+    since: Date.now(),
+    until: null,
+    probeAt: null,
+  };
+}
+
+function warn(msg: string, channel: string, reason: string, model?: string): void {
+  console.warn(JSON.stringify({ level: "warn", msg, channel, model, reason }));
 }

@@ -93,7 +93,21 @@ async function relay(
   call: Call<KeyPrincipal>,
   plan: RelayPlan,
 ): Promise<{ charge: Charge; upstream: OpenUpstream; quoted: Quote }> {
-  const candidates = await channelsForModel(call, plan.model, plan.path);
+  const { channelHealth } = call.services;
+  const { channels: candidates, probes } = await channelHealth.usable(
+    plan.model,
+    await channelsForModel(call, plan.model, plan.path),
+    call.batchId !== undefined,
+  );
+  const reported = new Set<string>();
+  if (probes.size > 0) {
+    call.context.afterResponse(async () => {
+      for (const [channelId, claimedAt] of probes) {
+        if (!reported.has(channelId))
+          await channelHealth.releaseProbe(channelId, plan.model, claimedAt);
+      }
+    });
+  }
   return holdWhileOpening(
     {
       services: call.services,
@@ -113,7 +127,7 @@ async function relay(
           ...plan.build(upstreamModel, channel, quoted),
         }),
         plan.model,
-        upstreamOptions(call, signal),
+        upstreamOptions(call, signal, plan.model, probes, reported),
       ),
   );
 }
@@ -150,8 +164,18 @@ export function keyAllowsModel({ key }: KeyPrincipal, model: string): boolean {
   return key.models === null || key.models.length === 0 || key.models.includes(model);
 }
 
-/** `signal` aborts the call as well as the request's own (the client gone, the time up). */
-function upstreamOptions(call: Call<KeyPrincipal>, signal: AbortSignal): UpstreamOptions {
+/**
+ * `signal` aborts the call as well as the request's own (the client gone, the time up). Each
+ * attempt's outcome goes to the (channel, model)'s health after the response; a batch line's
+ * do not (batches back off on their own and must not rest a channel for API callers).
+ */
+function upstreamOptions(
+  call: Call<KeyPrincipal>,
+  signal: AbortSignal,
+  model: string,
+  probes: ReadonlyMap<string, number>,
+  reported: Set<string>,
+): UpstreamOptions {
   const { settings, channelHealth } = call.services;
   return {
     fetch: call.services.fetch,
@@ -159,8 +183,16 @@ function upstreamOptions(call: Call<KeyPrincipal>, signal: AbortSignal): Upstrea
     retries: settings.upstreamRetries,
     timing: call.timing,
     signal: call.request.signal ? AbortSignal.any([call.request.signal, signal]) : signal,
-    report: (channel, result) =>
-      call.context.afterResponse(() => channelHealth.record(channel, result)),
+    coolDownMs: (retryAfterMs) => channelHealth.coolDownMs(retryAfterMs),
+    report:
+      call.batchId === undefined
+        ? (channel, result) => {
+            reported.add(channel.id);
+            call.context.afterResponse(() =>
+              channelHealth.record(channel, model, result, probes.has(channel.id)),
+            );
+          }
+        : undefined,
   };
 }
 

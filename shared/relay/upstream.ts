@@ -25,10 +25,15 @@ export type UpstreamFetch = (
   },
 ) => Promise<UpstreamResponse>;
 
-/** What one attempt at a channel came to, for the channel's health record. */
+/**
+ * What one attempt at a (channel, model) came to, for its health record: a 429 (`rate_limited`,
+ * with the upstream's Retry-After in ms when it sent one), a 5xx, timeout or connection error
+ * (`failure`), a refused key (`auth`) or an account out of quota (`quota`).
+ */
 export type AttemptResult =
   | { ok: true }
-  | { ok: false; kind: "transient" | "auth" | "quota"; detail: string };
+  | { ok: false; kind: "rate_limited"; detail: string; retryAfterMs?: number }
+  | { ok: false; kind: "failure" | "auth" | "quota"; detail: string };
 
 export interface UpstreamOptions {
   fetch: UpstreamFetch;
@@ -37,10 +42,12 @@ export interface UpstreamOptions {
   /** Further attempts after a retryable failure, on the next channels in turn. */
   retries: number;
   timing: Timing;
-  /** Told how each attempt went (channel health). */
+  /** Told how each attempt went (channel health), once per channel and call. */
   report?: (channel: ChannelRecord, result: AttemptResult) => void;
   /** Cancels the call, before or after the upstream answered: no further attempt starts. */
   signal?: AbortSignal;
+  /** How long a channel rests after a 429 with this Retry-After (ms): what the caller is told. */
+  coolDownMs?: (retryAfterMs: number | undefined) => number;
 }
 
 /** An upstream response whose status is 2xx and whose body has not been read yet. */
@@ -62,9 +69,11 @@ interface AttemptFailure {
 
 /**
  * Sends the call to the first candidate channel that answers. On a connection error, a
- * timeout, a 429 or a 5xx it tries the next candidate (going round again when there are
- * fewer candidates than attempts), up to 1 + `retries` attempts. Nothing has reached the
- * client yet, so failing over is safe.
+ * timeout, a 429, a refused key or a 5xx it tries the next candidate, up to 1 + `retries`
+ * attempts. After a connection error, a timeout or a 5xx it may come round to the same
+ * channel again (when there are fewer candidates than attempts); a channel that answered 429
+ * or refused the key is not asked again in this call. Nothing has reached the client yet, so
+ * failing over is safe.
  */
 export async function openUpstream(
   candidates: readonly ChannelRecord[],
@@ -76,9 +85,12 @@ export async function openUpstream(
   const attempts = candidates.length === 0 ? 0 : 1 + options.retries;
   const { signal } = options;
   const reported = new Set<string>();
-  for (let attempt = 0; attempt < attempts; attempt++) {
+  const skipped = new Set<string>();
+  for (let attempt = 0, next = 0; attempt < attempts; attempt++) {
     if (signal?.aborted) throw cancelled();
-    const channel = candidates[attempt % candidates.length] as ChannelRecord;
+    const channel = nextCandidate(candidates, next, skipped);
+    if (!channel) break;
+    next = candidates.indexOf(channel) + 1;
     const upstreamModel = upstreamModelFor(channel, model);
     const http = adapterFor(channel.type).request(channel, build(upstreamModel, channel));
     const controller = new AbortController();
@@ -100,7 +112,7 @@ export async function openUpstream(
         return { response, channel, upstreamModel, abort: () => controller.abort() };
       }
       signal?.removeEventListener("abort", cancel);
-      last = await failureFromResponse(response);
+      last = await failureFromResponse(response, options.coolDownMs);
     } catch {
       signal?.removeEventListener("abort", cancel);
       if (signal?.aborted) throw cancelled();
@@ -115,7 +127,7 @@ export async function openUpstream(
         retryable: true,
         health: {
           ok: false,
-          kind: "transient",
+          kind: "failure",
           detail: timedOut ? "timed out" : "could not connect",
         },
       };
@@ -123,12 +135,26 @@ export async function openUpstream(
       clearTimeout(timer);
     }
     // A request that comes round to the same channel again counts its failure once: a short
-    // outage must not disable a model's only channel within a couple of requests.
+    // outage must not open the circuit of a model's only channel within a couple of requests.
     if (!reported.has(channel.id)) options.report?.(channel, last.health);
     reported.add(channel.id);
+    if (!last.health.ok && last.health.kind !== "failure") skipped.add(channel.id);
     if (!last.retryable) break;
   }
   throw last?.error ?? unreachable();
+}
+
+/** The next candidate from `from` on, going round, that this call has not given up on. */
+function nextCandidate(
+  candidates: readonly ChannelRecord[],
+  from: number,
+  skipped: ReadonlySet<string>,
+): ChannelRecord | undefined {
+  for (let i = 0; i < candidates.length; i++) {
+    const channel = candidates[(from + i) % candidates.length] as ChannelRecord;
+    if (!skipped.has(channel.id)) return channel;
+  }
+  return undefined;
 }
 
 function unreachable(): UpstreamRejected {
@@ -155,7 +181,10 @@ class UpstreamTimeout extends Error {
  * Maps an upstream error to what the client sees. Errors about the client's own request
  * pass through; errors about sluice's account with the provider do not leak.
  */
-async function failureFromResponse(response: UpstreamResponse): Promise<AttemptFailure> {
+async function failureFromResponse(
+  response: UpstreamResponse,
+  coolDownMs: (retryAfterMs: number | undefined) => number = (ms) => ms ?? 1_000,
+): Promise<AttemptFailure> {
   const text = await response.text().catch(() => "");
   const upstream = parseErrorBody(text);
   const status = response.status;
@@ -177,15 +206,18 @@ async function failureFromResponse(response: UpstreamResponse): Promise<AttemptF
       status === 402 ||
       upstream?.code === "insufficient_quota" ||
       upstream?.type === "insufficient_quota";
-    const retryAfter = response.headers.get("retry-after");
+    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
+    const retryAfter = String(Math.max(1, Math.ceil(coolDownMs(retryAfterMs) / 1000)));
     return {
       error: new UpstreamRejected(
         "rate_limited",
         "The upstream provider is rate limiting requests for this model. Please retry shortly.",
-        { status, ...(retryAfter ? { retryAfter } : {}) },
+        { status, retryAfter },
       ),
       retryable: true,
-      health: { ok: false, kind: outOfQuota ? "quota" : "transient", detail },
+      health: outOfQuota
+        ? { ok: false, kind: "quota", detail }
+        : { ok: false, kind: "rate_limited", detail, retryAfterMs },
     };
   }
   if (status >= 500 || status === 408) {
@@ -196,7 +228,7 @@ async function failureFromResponse(response: UpstreamResponse): Promise<AttemptF
         { status },
       ),
       retryable: true,
-      health: { ok: false, kind: "transient", detail },
+      health: { ok: false, kind: "failure", detail },
     };
   }
   // 400, 404, 413, 422…: the request itself is at fault; another channel would say the same.
@@ -214,6 +246,16 @@ async function failureFromResponse(response: UpstreamResponse): Promise<AttemptF
     retryable: false,
     health: { ok: true },
   };
+}
+
+/** Retry-After in ms: delay-seconds or an HTTP date (RFC 9110); undefined when absent or bad. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Every HTTP date form starts with the day's name; Date.parse alone takes "-5" for a year.
+  const date = /^[A-Za-z]{3}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 interface UpstreamErrorFields {

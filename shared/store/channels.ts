@@ -21,8 +21,8 @@ export interface ChannelRecord {
   status: ChannelStatus;
   /** Why the channel was disabled, when sluice disabled it itself. */
   disabledReason: string | null;
-  /** Failed attempts in a row; reset by a success. */
-  failureCount: number;
+  /** When it was disabled (ms since the epoch); null while enabled. Older items lack it. */
+  disabledAt?: number | null;
   /** Provider-specific settings, e.g. Azure's api-version or a speech region. */
   config: Record<string, string>;
   createdAt: number;
@@ -48,42 +48,19 @@ export class Channels {
     await this.table.put({ ...channelKey(channel.id), ...channel });
   }
 
-  /** Counts one more failure in a row; returns the new count (undefined if the channel is gone). */
-  async recordFailure(id: string): Promise<number | undefined> {
-    try {
-      const out = await this.table.update<{ failureCount: number }>(channelKey(id), {
-        update: "ADD failureCount :one",
-        condition: "attribute_exists(pk)",
-        values: { ":one": 1 },
-        returnValues: "UPDATED_NEW",
-      });
-      return out?.failureCount;
-    } catch (err) {
-      if (err instanceof ConditionFailed) return undefined;
-      throw err;
-    }
-  }
-
-  async resetFailures(id: string): Promise<void> {
-    await this.table
-      .update(channelKey(id), {
-        update: "SET failureCount = :zero",
-        condition: "failureCount > :zero",
-        values: { ":zero": 0 },
-      })
-      .catch((err) => {
-        if (!(err instanceof ConditionFailed)) throw err;
-      });
-  }
-
   /** Disables an enabled channel and records why; false if it was not enabled. */
   async disable(id: string, reason: string): Promise<boolean> {
     try {
       await this.table.update(channelKey(id), {
-        update: "SET #status = :disabled, disabledReason = :reason",
+        update: "SET #status = :disabled, disabledReason = :reason, disabledAt = :now",
         condition: "#status = :enabled",
         names: { "#status": "status" },
-        values: { ":disabled": "disabled", ":enabled": "enabled", ":reason": reason },
+        values: {
+          ":disabled": "disabled",
+          ":enabled": "enabled",
+          ":reason": reason,
+          ":now": Date.now(),
+        },
       });
       return true;
     } catch (err) {
@@ -109,7 +86,7 @@ export function newChannelRecord(
     weight: 1,
     status: "enabled",
     disabledReason: null,
-    failureCount: 0,
+    disabledAt: null,
     config: {},
     createdAt: Math.floor(Date.now() / 1000),
     ...fields,

@@ -1,17 +1,14 @@
 import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
-import { startUpstreamFixture, type UpstreamFault, uniqueModel } from "../fixtures/upstream";
+import { type UpstreamFault, uniqueModel } from "../fixtures/upstream";
 import {
-  admin,
   api,
   createFixtureChannel,
   createUserWithKey,
   eventually,
   type Json,
   openai,
-  setPrices,
   settledAccount,
-  sluice,
 } from "./support";
 
 const hello = [{ role: "user" as const, content: "hi" }];
@@ -158,135 +155,6 @@ describe("fail-over between channels", () => {
       const [line] = await consumeLines(user.accessToken, 1);
       expect(line).toMatchObject({ quota: 0, outcome: "failed" });
       expect((await api(user.accessToken, "GET", "/api/user/self")).body.data.used_quota).toBe(0);
-    } finally {
-      await pair.close();
-    }
-  });
-});
-
-describe("channel health", () => {
-  it("disables a channel whose provider rejects its key, says why, and can be tested and enabled again", async () => {
-    const upstream = await startUpstreamFixture({ apiKey: "sk-right" });
-    const model = upstream.models[0] as string;
-    await setPrices({ [model]: { input: 1, output: 1 } });
-    const channel = await admin("POST", "/api/channel/", {
-      name: "bad key",
-      base_url: upstream.baseUrl,
-      key: "sk-wrong",
-      models: [model],
-    });
-    try {
-      const user = await createUserWithKey();
-      const error = await openai(user.secret)
-        .chat.completions.create({ model, messages: hello })
-        .catch((e: APIError) => e);
-      expect((error as APIError).status).toBe(502);
-      expect((error as APIError).message).not.toContain("sk-wrong");
-      const disabled = await eventually(
-        () => admin("GET", `/api/channel/${channel.id}`),
-        (c: Json) => c.status === "disabled",
-      );
-      expect(disabled.disabled_reason).toContain("rejected the channel's key");
-      // Disabled: the model has no channel left.
-      const gone = await openai(user.secret)
-        .chat.completions.create({ model, messages: hello })
-        .catch((e: APIError) => e);
-      expect((gone as APIError).status).toBe(404);
-
-      const failedTest = await api(sluice.adminToken, "POST", `/api/channel/${channel.id}/test`);
-      expect(failedTest.body).toMatchObject({ success: false, data: { status: 401, model } });
-      await admin("PUT", `/api/channel/${channel.id}`, { key: "sk-right" });
-      const passedTest = await admin("POST", `/api/channel/${channel.id}/test`);
-      expect(passedTest).toMatchObject({ status: 200, model, latency_ms: expect.any(Number) });
-      const enabled = await admin("PUT", `/api/channel/${channel.id}`, { status: "enabled" });
-      expect(enabled).toMatchObject({ status: "enabled", disabled_reason: null });
-      await openai(user.secret).chat.completions.create({ model, messages: hello });
-    } finally {
-      await upstream.close();
-    }
-  });
-
-  it("disables a channel after failing several times in a row, and keeps serving from the others", async () => {
-    const pair = await twoChannels();
-    try {
-      const user = await createUserWithKey();
-      const client = openai(user.secret);
-      // Five failures in a row (the default threshold), one per call; each call fails over.
-      for (let i = 0; i < 5; i++) {
-        pair.first.upstream.enqueue({ status: 500 });
-        await client.chat.completions.create({ model: pair.model, messages: hello });
-      }
-      const disabled = await eventually(
-        () => admin("GET", `/api/channel/${pair.first.channelId}`),
-        (c: Json) => c.status === "disabled",
-      );
-      expect(disabled.disabled_reason).toMatch(/^5 failures in a row/);
-      const before = pair.first.upstream.requests.length;
-      await client.chat.completions.create({ model: pair.model, messages: hello });
-      expect(pair.first.upstream.requests.length).toBe(before);
-    } finally {
-      await pair.close();
-    }
-  });
-
-  it("disables at once a channel whose provider account is out of quota", async () => {
-    const pair = await twoChannels();
-    try {
-      const client = openai((await createUserWithKey()).secret);
-      pair.first.upstream.enqueue({ status: 402, message: "You exceeded your current quota." });
-      await client.chat.completions.create({ model: pair.model, messages: hello });
-      const disabled = await eventually(
-        () => admin("GET", `/api/channel/${pair.first.channelId}`),
-        (c: Json) => c.status === "disabled",
-      );
-      expect(disabled.disabled_reason).toContain("out of quota");
-    } finally {
-      await pair.close();
-    }
-  });
-
-  it("counts one failure per call, however often the call comes round to the channel", async () => {
-    const { upstream, channelId, model } = await createFixtureChannel();
-    try {
-      const client = openai((await createUserWithKey()).secret);
-      const failingCall = async () => {
-        // The first attempt and both retries land on the only channel.
-        upstream.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
-        const error = await client.chat.completions
-          .create({ model, messages: hello })
-          .catch((e: APIError) => e);
-        expect((error as APIError).status).toBe(502);
-      };
-      await failingCall();
-      await failingCall();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      // Six failed attempts, two failed calls: still enabled.
-      expect((await admin("GET", `/api/channel/${channelId}`)).status).toBe("enabled");
-      for (let i = 0; i < 3; i++) await failingCall();
-      const disabled = await eventually(
-        () => admin("GET", `/api/channel/${channelId}`),
-        (c: Json) => c.status === "disabled",
-      );
-      expect(disabled.disabled_reason).toMatch(/^5 failures in a row/);
-    } finally {
-      await upstream.close();
-    }
-  });
-
-  it("forgets earlier failures once the channel succeeds", async () => {
-    const pair = await twoChannels();
-    try {
-      const client = openai((await createUserWithKey()).secret);
-      for (let round = 0; round < 2; round++) {
-        for (let i = 0; i < 4; i++) {
-          pair.first.upstream.enqueue({ status: 500 });
-          await client.chat.completions.create({ model: pair.model, messages: hello });
-        }
-        // A success on the first channel: the count starts over.
-        await client.chat.completions.create({ model: pair.model, messages: hello });
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      expect((await admin("GET", `/api/channel/${pair.first.channelId}`)).status).toBe("enabled");
     } finally {
       await pair.close();
     }

@@ -45,6 +45,8 @@ export default async function setup(project: TestProject) {
       // Small chunks, so a small batch still has several. Files keep seed 000's 10 MB limit.
       SLUICE_BATCH_CHUNK_LINES: "5",
       SLUICE_BATCH_EXPIRY_GRACE_SECONDS: "1",
+      // An open circuit half-opens after a second, so a test sees its probe.
+      SLUICE_CHANNEL_OPEN_SECONDS: "1",
     },
     // Redelivery within a test, yet longer than any chunk takes here.
     visibilityTimeoutSeconds: 5,

@@ -35,6 +35,31 @@ function json(value: Record<string, string> | null | undefined): string {
   return value && Object.keys(value).length ? JSON.stringify(value, null, 2) : "";
 }
 
+const MODEL_HEALTH = {
+  cooling: "channel_health_cooling",
+  open: "channel_health_open",
+  half_open: "channel_health_half_open",
+  disabled: "channel_health_disabled",
+} as const;
+
+/** The models of a channel that are cooling down, failing or off, with why. */
+function ModelHealthList(props: { channel: Channel }) {
+  const models = Object.entries(props.channel.health?.models ?? {});
+  return (
+    <>
+      {models.map(([model, health]) => (
+        <small key={model} class={`block ${health.state === "healthy" ? "muted" : "error-text"}`}>
+          {model}:{" "}
+          {health.state === "healthy"
+            ? t("channel_health_healthy", { failures: health.failures })
+            : t(MODEL_HEALTH[health.state])}
+          {health.reason && health.state !== "healthy" ? ` (${health.reason})` : ""}
+        </small>
+      ))}
+    </>
+  );
+}
+
 function ChannelForm(props: { current?: Channel; onDone(saved: boolean): void }) {
   const { current } = props;
   const action = useAction();
@@ -223,7 +248,10 @@ export function Channels() {
                   <small class="block error-text">{channel.disabled_reason}</small>
                 )}
               </td>
-              <td class="wrap">{channel.models.join(", ")}</td>
+              <td class="wrap">
+                {channel.models.join(", ")}
+                <ModelHealthList channel={channel} />
+              </td>
               <td class="num">{channel.priority}</td>
               <td class="num">{channel.weight}</td>
               <td class="wrap mono">{channel.base_url}</td>
