@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   Demo key      ${stack.demoKey}   (OpenAI API: /v1/*, $${DEMO_BALANCE_USD} of free quota)
   Upstream      ${upstream}
   Models        ${models.join(", ") || "(none)"}${
-    stack.upstream.kind === "real" && stack.upstream.pricedLikeMini.length
+    stack.upstream.pricedLikeMini.length
       ? `\n                (${stack.upstream.pricedLikeMini.join(", ")} had no price and are billed like gpt-4o-mini)`
       : ""
   }
