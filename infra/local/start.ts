@@ -29,7 +29,8 @@ async function shutdown(reason: string): Promise<void> {
 }
 
 // Registered before anything starts, so that a signal during start-up also stops what started.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+// Not SIGHUP: a handler would undo `nohup`; without one, the JVM's watchdog sees to it.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => void shutdown(signal));
 }
 
