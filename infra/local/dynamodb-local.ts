@@ -1,4 +1,4 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile, spawn as spawnProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
@@ -17,17 +17,30 @@ export interface DynamoDbLocal {
 export async function startDynamoDbLocal(
   options: { dataDir?: string; port?: number } = {},
 ): Promise<DynamoDbLocal> {
+  await requireJava();
   const port = options.port ?? (await freePort());
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const child = spawn({ port, sharedDb: true, path: options.dataDir ?? null });
   const output: string[] = [];
   child.stdout?.on("data", (d: Buffer) => output.push(d.toString()));
   child.stderr?.on("data", (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  // However this process ends, DynamoDB Local's JVM must not outlive it.
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", resolve);
+    // A failed spawn is reported here, not thrown: waitUntilReady sees the process gone.
+    child.once("error", (err) => {
+      output.push(`${err.message}\n`);
+      resolve(null);
+    });
+  });
+  // However this process ends, DynamoDB Local's JVM must not outlive it: an exit handler for
+  // a crash, and a watchdog for a SIGKILL, which runs no handler.
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
-  void exited.then(() => process.removeListener("exit", killOnExit));
+  const watchdog = child.pid ? killWhenThisProcessDies(child.pid) : undefined;
+  void exited.then(() => {
+    process.removeListener("exit", killOnExit);
+    watchdog?.kill("SIGKILL");
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitUntilReady(endpoint, exited);
@@ -38,6 +51,55 @@ export async function startDynamoDbLocal(
     });
   }
   return { endpoint, pid: child.pid, stop: () => stopChild(child, exited) };
+}
+
+/** Java 17+ is needed; without it, say how to install it rather than fail with a stack. */
+async function requireJava(): Promise<void> {
+  const version = await new Promise<string | undefined>((resolve) =>
+    // `java -version` writes to stderr.
+    execFile("java", ["-version"], (err, stdout, stderr) =>
+      resolve(err && !stderr ? undefined : `${stdout}${stderr}`),
+    ),
+  );
+  const major = version === undefined ? undefined : javaMajorVersion(version);
+  if (major !== undefined && major >= MIN_JAVA) return;
+  const found =
+    version === undefined
+      ? "no `java` was found on the PATH"
+      : `\`java -version\` says ${version.split("\n")[0]?.trim()}`;
+  throw new Error(
+    `DynamoDB Local needs Java ${MIN_JAVA} or newer, and ${found}. Install it, then run npm start again:
+  Debian, Ubuntu:  sudo apt-get install openjdk-17-jre-headless
+  macOS:           brew install openjdk@17
+  other systems:   https://adoptium.net (put its bin/ on the PATH)`,
+  );
+}
+
+const MIN_JAVA = 17;
+
+/** The major version in `java -version`'s output: "1.8.0_392" is 8, "17.0.15" is 17. */
+export function javaMajorVersion(output: string): number | undefined {
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(output);
+  if (!match) return undefined;
+  const first = Number(match[1]);
+  return first === 1 && match[2] ? Number(match[2]) : first;
+}
+
+/**
+ * A shell that kills `pid` once its stdin closes, which happens when this process ends in any
+ * way, SIGKILL included. It holds no reference that keeps this process running.
+ */
+function killWhenThisProcessDies(pid: number): ChildProcess | undefined {
+  if (process.platform === "win32") return undefined;
+  const watchdog = spawnProcess(
+    "sh",
+    ["-c", 'while read -r _; do :; done; kill -9 "$0" 2>/dev/null', String(pid)],
+    { stdio: ["pipe", "ignore", "ignore"] },
+  );
+  watchdog.on("error", () => {}); // no sh: only the exit handler guards the JVM
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref(): void }).unref();
+  return watchdog;
 }
 
 async function waitUntilReady(endpoint: string, exited: Promise<number | null>): Promise<void> {
@@ -54,7 +116,7 @@ async function waitUntilReady(endpoint: string, exited: Promise<number | null>):
   const deadline = Date.now() + 60_000;
   try {
     while (Date.now() < deadline) {
-      if (gone) throw new Error("the Java process exited (is Java 17+ installed?)");
+      if (gone) throw new Error("the Java process exited");
       try {
         await client.send(new ListTablesCommand({}));
         return;

@@ -74,7 +74,7 @@ export interface LocalStack {
   demoKey: string;
   /** The default channel's upstream: the demo server, or the configured real one. */
   upstream:
-    | { kind: "demo"; server: DemoUpstream }
+    | { kind: "demo"; server: DemoUpstream; pricedLikeMini: string[] }
     | { kind: "real"; baseUrl: string; models: string[]; pricedLikeMini: string[] };
   dynamoEndpoint: string;
   /** DynamoDB Local's Java process, whose CPU the benchmarks report apart from sluice's. */
@@ -276,7 +276,8 @@ async function configureDefaultChannel(
       models: ["tts-az-1"],
     }),
   );
-  return { kind: "demo", server };
+  const pricedLikeMini = await priceUnpricedModels(services, server.models);
+  return { kind: "demo", server, pricedLikeMini };
 }
 
 async function listUpstreamModels(upstream: RealUpstream): Promise<string[]> {

@@ -20,11 +20,13 @@ const sqs = new SQSClient({
 afterAll(() => sqs.destroy());
 
 describe("the local stack", () => {
-  it("writes its URL, admin token and demo key for scripts", () => {
+  it("writes its URL, admin token, console sign-in and demo key for scripts", () => {
     const state = JSON.parse(readFileSync(sluice.stateFile, "utf8"));
     expect(state).toEqual({
       url: sluice.url,
       adminToken: sluice.adminToken,
+      adminUsername: sluice.adminUsername,
+      adminPassword: sluice.adminPassword,
       demoKey: sluice.demoKey,
       adminUsername: sluice.adminUsername,
       adminPassword: sluice.adminPassword,

@@ -1,14 +1,29 @@
 import { type Call, sendJson } from "./http";
 
-/** One or more models for every endpoint, all in sluice's default price list. */
+/**
+ * One or more models for every endpoint, and every model the seeds' examples and seed 002's
+ * table of stable models name. Models not in sluice's default price list are priced like
+ * gpt-4o-mini by the local stack.
+ */
 export const DEMO_MODELS = [
   "gpt-4o-mini",
   "gpt-4o",
   "gpt-4.1-mini",
   "gpt-3.5-turbo",
+  "gpt-3.5-turbo-0301",
   "gpt-3.5-turbo-instruct",
+  "text-davinci-003",
+  "text-davinci-002",
+  "text-curie-001",
+  "text-babbage-001",
+  "text-ada-001",
   "text-embedding-3-small",
+  "text-embedding-3-large",
+  "text-embedding-ada-002",
+  "text-similarity-ada-001",
+  "text-similarity-curie-001",
   "text-davinci-edit-001",
+  "code-davinci-edit-001",
   "dall-e-3",
   "whisper-1",
   "tts-1",
