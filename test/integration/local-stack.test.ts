@@ -28,8 +28,6 @@ describe("the local stack", () => {
       adminUsername: sluice.adminUsername,
       adminPassword: sluice.adminPassword,
       demoKey: sluice.demoKey,
-      adminUsername: sluice.adminUsername,
-      adminPassword: sluice.adminPassword,
     });
     expect(state.demoKey).toMatch(/^sk-[A-Za-z0-9]{52}$/);
   });
