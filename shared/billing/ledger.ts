@@ -180,10 +180,15 @@ export class QuotaLedger {
       : new QuotaExceeded("key", key.masked, failure.available);
   }
 
-  /** Whether a key was, when this instance last saw it, out of requests or tokens this minute. */
+  /**
+   * Whether a key was at a limit when this instance last saw it: out of requests or tokens
+   * this minute, or with all its calls in flight (less those settled here since).
+   */
   private atLimit(keyId: string, limits: RateLimits): boolean {
     const seen = this.rateSeen.get(keyId);
-    if (!seen || seen.window !== windowOf(Date.now())) return false;
+    if (!seen) return false;
+    if (limits.concurrency !== undefined && seen.inFlight >= limits.concurrency) return true;
+    if (seen.window !== windowOf(Date.now())) return false;
     return (
       (limits.rpm !== undefined && seen.requests >= limits.rpm) ||
       (limits.tpm !== undefined && seen.tokens >= limits.tpm)
@@ -301,7 +306,10 @@ export class QuotaLedger {
         : undefined,
     ]);
     const seen = hold.keyRated ? this.rateSeen.get(hold.keyId) : undefined;
-    if (seen && onKey.status === "fulfilled" && onKey.value === "settled") seen.tokens += tokens;
+    if (seen && onKey.status === "fulfilled" && onKey.value === "settled") {
+      seen.tokens += tokens;
+      seen.inFlight--;
+    }
     // What this instance last saw of the balance gets the unspent part back too.
     if (onUser.status === "fulfilled" && onUser.value === "settled")
       this.giveBack(`user:${hold.userId}`, hold.units - cost);

@@ -98,6 +98,8 @@ export interface RateCount {
   window: number;
   requests: number;
   tokens: number;
+  /** Its calls in flight (holds on its item). */
+  inFlight: number;
 }
 
 /** A key's hold refused by a rate limit; `found` is what the refusing write saw. */
@@ -707,7 +709,12 @@ function changeOutcome(
 }
 
 function countOf(item: Record<string, unknown> | undefined): RateCount {
-  return { window: num(item?.rw), requests: num(item?.rr), tokens: num(item?.rt) };
+  return {
+    window: num(item?.rw),
+    requests: num(item?.rr),
+    tokens: num(item?.rt),
+    inFlight: num(item?.hn),
+  };
 }
 
 /** Whether a take failed because the key's window was not the one it guessed. */

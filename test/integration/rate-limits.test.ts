@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionServices } from "../../functions/adapters/services";
 import { runJanitor } from "../../shared/batches/janitor";
 import { apiKeyKey } from "../../shared/store/api-keys";
-import { instanceEnv } from "../fixtures/sluice-instance";
+import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
+import { instanceEnv, startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   admin,
@@ -198,8 +199,10 @@ describe("rate limits", () => {
         return chunks;
       }),
     );
+    const calledBefore = upstream.requests.length;
     const refused = await chat(key.secret, { stream: true });
     expect(refused.status).toBe(429);
+    expect(upstream.requests.length).toBe(calledBefore);
     expect(refused.body.error).toMatchObject({ type: "requests", code: "rate_limit_exceeded" });
     expect(refused.body.error.message).toContain("in flight");
     expect(refused.headers.get("retry-after")).toBe("1");
@@ -320,6 +323,59 @@ describe("rate limits", () => {
     expect(account.hn).toBe(0);
     const lines = await logLines(user.accessToken);
     expect(lines.map((line: Json) => line.outcome).sort()).toEqual(["completed", "unsettled"]);
+  }, 60_000);
+});
+
+describe("a rate-limited key's write whose answer is lost after it landed", () => {
+  it("counts the call once, and gives its slot back once", async () => {
+    const { user, key } = await limitedUser({ rpm: 2, concurrency: 1 });
+    const proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    const instance = await startSluiceInstance(sluice, {
+      dynamoEndpoint: proxy.endpoint,
+      env: { SLUICE_DYNAMODB_TIMEOUT_MS: "300" },
+    });
+    try {
+      const onKey = (pattern: string) => (request: DynamoRequestInfo) =>
+        request.operation === "UpdateItem" &&
+        JSON.stringify(request.body.Key).includes(`KEY#${key.id}`) &&
+        String(request.body.ConditionExpression).includes(pattern);
+      const lost: string[] = [];
+      for (const [name, pattern] of [
+        ["take", "attribute_not_exists(#h"],
+        ["give", "attribute_exists(#h"],
+      ] as const) {
+        proxy.inject({
+          match: (request) => onKey(pattern)(request) && !lost.includes(name) && !!lost.push(name),
+          fault: { kind: "drop-answer" },
+        });
+      }
+      await awayFromWindowEdge();
+      const client = openai(key.secret, { baseURL: `${instance.url}/v1` });
+      await client.chat.completions.create({ model, messages: hello, max_tokens: 20 });
+      expect(lost).toContain("take");
+      // Counted once: one request this minute, and the slot given back once, not twice.
+      const item = await eventually(
+        () => keyItem(key.id),
+        (found) => lost.includes("give") && found.hn === 0,
+      );
+      expect(item).toMatchObject({ rr: 1, hn: 0 });
+      await client.chat.completions.create({ model, messages: hello, max_tokens: 20 });
+      const third = await client.chat.completions
+        .create({ model, messages: hello, max_tokens: 20 })
+        .catch((err: Json) => err);
+      expect(third.status).toBe(429);
+      expect((await inFlightSettled(key.id, 0)).hn).toBe(0);
+      const lines = await eventually(
+        () => logLines(user.accessToken),
+        (found) => found.length === 2,
+      );
+      const account = await settledAccount(user.id);
+      const spent = lines.reduce((sum: number, line: Json) => sum + line.quota, 0);
+      expect(account).toMatchObject({ av: 500_000 - spent, uq: spent, rc: 2, hn: 0 });
+    } finally {
+      await instance.close();
+      await proxy.close();
+    }
   }, 60_000);
 });
 
