@@ -164,7 +164,9 @@ export class QuotaLedger {
       await Promise.allSettled([
         refused(onUser) ? undefined : this.accounts.settleAccount(user.id, hold, 0, 0),
         onKeyItem && !refused(onKey)
-          ? this.accounts.settleKey(key.id, { id: hold.id, ...keyHalf(hold) }, 0)
+          ? this.accounts.settleKey(key.id, { id: hold.id, ...keyHalf(hold) }, 0, {
+              uncount: hold.keyRated,
+            })
           : undefined,
       ]);
     }
@@ -301,7 +303,7 @@ export class QuotaLedger {
             hold.keyId,
             { id: hold.id, ...keyHalf(hold) },
             hold.keyLimited ? cost : 0,
-            hold.keyRated ? tokens : 0,
+            { tokens: hold.keyRated ? tokens : 0 },
           )
         : undefined,
     ]);

@@ -193,12 +193,15 @@ export class Accounts {
     }) as Promise<"settled" | "gone">;
   }
 
-  /** The same for a key's hold; `tokens` (a rate-limited key's) count in its window. */
+  /**
+   * The same for a key's hold. For a rate-limited key: `tokens` settled count in its window,
+   * and `uncount` takes back the request its hold counted (the call was refused after all).
+   */
   settleKey(
     keyId: string,
     hold: Pick<HoldRecord, "id" | "units">,
     cost: number,
-    tokens = 0,
+    rate: { tokens?: number; uncount?: boolean } = {},
   ): Promise<"settled" | "gone"> {
     return this.submit(keyItem(keyId), KEY, {
       kind: "give",
@@ -206,7 +209,7 @@ export class Accounts {
       units: hold.units,
       cost,
       requests: 0,
-      tokens,
+      ...rate,
     }) as Promise<"settled" | "gone">;
   }
 
@@ -511,6 +514,7 @@ type Change =
       cost: number;
       requests: 0 | 1;
       tokens?: number;
+      uncount?: boolean;
     };
 type GiveOutcome = "settled" | "gone";
 interface Pending {
@@ -644,16 +648,24 @@ function rateParts(
   const { names, values, sets, conditions, adds } = parts;
   const rated = takes.filter((take) => take.rate);
   const tokens = gives.reduce((total, give) => total + (give.tokens ?? 0), 0);
+  const uncounted = gives.filter((give) => give.uncount).length;
   if (rated.length === 0) {
     if (tokens > 0) {
       names["#rt"] = "rt";
       values[":tk"] = tokens;
       adds.push("#rt :tk");
     }
+    if (uncounted > 0) {
+      names["#rr"] = "rr";
+      values[":back"] = -uncounted;
+      adds.push("#rr :back");
+    }
     return;
   }
   Object.assign(names, { "#rw": "rw", "#rr": "rr", "#rt": "rt" });
-  Object.assign(values, { ":w": window.w, ":rn": rated.length, ":tk": tokens });
+  Object.assign(values, { ":w": window.w, ":tk": tokens });
+  // A new window counts only its takes; the current one, less the requests given back.
+  values[":rn"] = window.fresh ? rated.length : rated.length - uncounted;
   const { rpm, tpm, concurrency } = strictest(rated);
   if (window.fresh) {
     sets.push("#rw = :w", "#rr = :rn", "#rt = :tk");

@@ -217,6 +217,24 @@ describe("rate limits", () => {
     );
   });
 
+  it("do not count a call its balance refused", async () => {
+    const group = `rl-${Math.random().toString(36).slice(2, 8)}`;
+    await editPricing((current) => ({
+      group_rate_limits: { ...current.group_rate_limits, [group]: { rpm: 2 } },
+    }));
+    const user = await createUser({ paidUsd: 0, group });
+    const key = await createKey(user);
+    await awayFromWindowEdge();
+    const broke = await chat(key.secret);
+    expect(broke.status).toBe(429);
+    expect(broke.body.error.code).toBe("insufficient_quota");
+    expect(await keyItem(key.id)).toMatchObject({ rr: 0, hn: 0 });
+    await admin("POST", `/api/user/${user.id}/topup`, { dollars: 1, bucket: "paid" });
+    expect((await chat(key.secret)).status).toBe(200);
+    expect((await chat(key.secret)).status).toBe(200);
+    expect((await chat(key.secret)).body.error.code).toBe("rate_limit_exceeded");
+  });
+
   it("let a key's own limits beat its group's, and 0 lift one", async () => {
     const { user } = await limitedUser({ rpm: 1 });
     const raised = await createKey(user);
