@@ -24,6 +24,21 @@ export class QuotaExceeded extends DomainError {
   }
 }
 
+/**
+ * A key's rate limit refused the call: `dimension` is what ran out (requests per minute,
+ * tokens per minute, or calls at once); `headers` are OpenAI's x-ratelimit-* headers.
+ */
+export class RateLimited extends DomainError {
+  constructor(
+    readonly dimension: "rpm" | "tpm" | "concurrency",
+    message: string,
+    readonly retryAfterMs: number,
+    readonly headers: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
 /** The caller sent a request that cannot be served as it is. */
 export class InvalidRequest extends DomainError {
   constructor(

@@ -6,6 +6,7 @@ import type { StreamOutcome } from "../stream/relay-stream";
 import { costInUnits, type Metered, type PriceDimension, priceFor } from "./cost";
 import type { Hold } from "./ledger";
 import { batchDiscountFor, type ModelPrice } from "./pricing";
+import { effectiveLimits, type RateLimits } from "./rate-limits";
 
 /** Who is paying, for what, and where the request began. */
 export interface ChargeContext {
@@ -175,8 +176,9 @@ export async function holdWhileOpening<U>(
 ): Promise<{ charge: Charge; upstream: U; quoted: Quote }> {
   const { ledger } = context.services;
   let quoted = await quote(context, request, ledger.spendable(context.principal));
+  const rate = await rateLimitsOf(context);
   for (let attempt = 1; ; attempt++) {
-    const likelyCovered = ledger.likelyCovers(context.principal, quoted.holdUnits);
+    const likelyCovered = ledger.likelyCovers(context.principal, quoted.holdUnits, rate);
     // The upstream request goes out first: it is the one the client waits for. Its bytes are
     // written on the next tick, so the hold's own request is built only after that.
     const refused = new AbortController();
@@ -187,7 +189,13 @@ export async function holdWhileOpening<U>(
     try {
       hold = await ledger.hold(
         context.principal,
-        { requestId: context.requestId, units: quoted.holdUnits, model: request.model, attempt },
+        {
+          requestId: context.requestId,
+          units: quoted.holdUnits,
+          model: request.model,
+          attempt,
+          rate,
+        },
         opening ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined,
       );
     } catch (err) {
@@ -210,4 +218,15 @@ export async function holdWhileOpening<U>(
       throw err;
     }
   }
+}
+
+/**
+ * The key's rate limits: its own overrides, else its user's group's. Batch lines have none:
+ * the batch pipeline's own concurrency throttles them.
+ */
+async function rateLimitsOf(context: ChargeContext): Promise<RateLimits | undefined> {
+  if (context.batchId) return undefined;
+  const pricing = await context.services.pricing.get();
+  const { key, user } = context.principal;
+  return effectiveLimits(pricing.groupRateLimits?.[user.group], key.rateLimits);
 }

@@ -1,16 +1,27 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { QuotaExceeded, StoreUnavailable } from "../errors";
+import { QuotaExceeded, RateLimited, StoreUnavailable } from "../errors";
 import {
   type Accounts,
+  type Held,
   type HoldRecord,
   holdIdFor,
   NotCovered,
+  type RateCount,
+  RateRefused,
   referenceId,
   type TopUp,
 } from "../store/accounts";
 import type { Bucket } from "../store/buckets";
 import type { ItemKey } from "../store/table";
 import type { UsageLog, UsageLogEntry } from "../store/usage";
+import {
+  formatDuration,
+  type RateLimits,
+  type RateState,
+  rateLimitHeaders,
+  retryAfterMs,
+  windowOf,
+} from "./rate-limits";
 
 /** Quota set aside for one call before the upstream is asked. */
 export interface Hold {
@@ -20,9 +31,16 @@ export interface Hold {
   /** Units taken from available (and from the key's remain_quota when it is limited). */
   units: number;
   keyLimited: boolean;
+  /** Taken under the key's rate limits too (on the key's item, counting the call). */
+  keyRated: boolean;
+  /** The key's limits and counters after this hold, for OpenAI's x-ratelimit-* headers. */
+  rate?: RateState;
   /** Unix milliseconds when it was taken; the call's log line is keyed by it. */
   start: number;
 }
+
+/** A half of a hold that was not tried (the other was refused first). */
+const NOT_TRIED = new Error("not tried");
 
 /** What the call came to, for its log line; the ledger adds who, when and what was held. */
 export type Settlement = Omit<UsageLogEntry, "type" | "id" | "time" | "userId" | "held">;
@@ -51,6 +69,8 @@ export class QuotaLedger {
   private readonly lastSeen = new Map<string, { units: number; at: number }>();
   /** Units of the holds this instance has asked for and not yet heard back about. */
   private readonly inFlight = new Map<string, number>();
+  /** Per rate-limited key, its counters as the last hold (or refusal) found them. */
+  private readonly rateSeen = new Map<string, RateCount>();
 
   constructor(
     private readonly accounts: Accounts,
@@ -66,10 +86,17 @@ export class QuotaLedger {
    */
   async hold(
     { key, user }: KeyPrincipal,
-    call: { requestId: string; units: number; model: string; attempt?: number },
+    call: {
+      requestId: string;
+      units: number;
+      model: string;
+      attempt?: number;
+      /** The key's rate limits, if any: the key's half counts the call against them. */
+      rate?: RateLimits;
+    },
     startAfter?: Promise<void>,
   ): Promise<Hold> {
-    const { units } = call;
+    const { units, rate } = call;
     // A negative or fractional hold would credit the balance; callers validate, this guards.
     if (!Number.isSafeInteger(units) || units < 0) throw new Error(`Invalid hold: ${units} units`);
     const hold: Hold = {
@@ -78,8 +105,10 @@ export class QuotaLedger {
       keyId: key.id,
       units,
       keyLimited: !key.unlimitedQuota,
+      keyRated: rate !== undefined,
       start: Date.now(),
     };
+    const onKeyItem = hold.keyLimited || hold.keyRated;
     const ids = [`user:${user.id}`, ...(hold.keyLimited ? [`key:${key.id}`] : [])];
     // Counted as in flight from the call on, even while it waits to start (`startAfter`): a
     // burst decided in one turn of the event loop must see the holds before it.
@@ -92,10 +121,22 @@ export class QuotaLedger {
       keyTag: key.id.slice(0, 8),
       model: call.model,
     };
-    const [onUser, onKey] = await Promise.allSettled([
-      this.accounts.holdAccount(user.id, record),
-      hold.keyLimited ? this.accounts.holdKey(key.id, record) : Promise.resolve(undefined),
-    ]);
+    const takeKey = () => this.accounts.holdKey(key.id, { ...record, ...keyHalf(hold) }, rate);
+    const takeUser = () => this.accounts.holdAccount(user.id, record);
+    let onUser: PromiseSettledResult<Held>;
+    let onKey: PromiseSettledResult<Held | undefined>;
+    if (rate && this.atLimit(key.id, rate)) {
+      // This key was at its limit here: its half goes first, and a refusal touches nothing else.
+      [onKey] = await Promise.allSettled([takeKey()]);
+      [onUser] = await Promise.allSettled([
+        onKey.status === "fulfilled" ? takeUser() : Promise.reject(NOT_TRIED),
+      ]);
+    } else {
+      [onUser, onKey] = await Promise.allSettled([
+        takeUser(),
+        onKeyItem ? takeKey() : Promise.resolve(undefined),
+      ]);
+    }
     for (const id of ids) {
       const left = (this.inFlight.get(id) ?? 0) - units;
       if (left > 0) this.inFlight.set(id, left);
@@ -103,27 +144,65 @@ export class QuotaLedger {
     }
     this.see(`user:${user.id}`, onUser);
     if (hold.keyLimited) this.see(`key:${key.id}`, onKey);
-    if (onUser.status === "fulfilled" && onKey.status === "fulfilled") return hold;
+    if (rate) this.seeRate(key.id, onKey);
+    if (onUser.status === "fulfilled" && onKey.status === "fulfilled") {
+      if (rate && onKey.value?.rate) hold.rate = { limits: rate, ...onKey.value.rate };
+      return hold;
+    }
 
     // Give back each half that landed or may have: all but a refusal (a take whose answers
     // were all lost may have landed; a give-back of one that did not finds no record, and
     // does nothing). When the store answered neither half, a give-back would only wait for
     // it too: the call fails at once. What stays held, the janitor releases past the deadline.
     const refused = (half: PromiseSettledResult<unknown>) =>
-      half.status === "rejected" && half.reason instanceof NotCovered;
-    const halves = hold.keyLimited ? [onUser, onKey] : [onUser];
+      half.status === "rejected" &&
+      (half.reason instanceof NotCovered ||
+        half.reason instanceof RateRefused ||
+        half.reason === NOT_TRIED);
+    const halves = onKeyItem ? [onUser, onKey] : [onUser];
     if (halves.some((half) => half.status === "fulfilled" || refused(half))) {
       await Promise.allSettled([
         refused(onUser) ? undefined : this.accounts.settleAccount(user.id, hold, 0, 0),
-        hold.keyLimited && !refused(onKey) ? this.accounts.settleKey(key.id, hold, 0) : undefined,
+        onKeyItem && !refused(onKey)
+          ? this.accounts.settleKey(key.id, { id: hold.id, ...keyHalf(hold) }, 0, {
+              uncount: hold.keyRated,
+            })
+          : undefined,
       ]);
     }
-    const failure =
-      onUser.status === "rejected" ? onUser.reason : (onKey as PromiseRejectedResult).reason;
+    const failure = [onUser, onKey]
+      .flatMap((half) =>
+        half.status === "rejected" && half.reason !== NOT_TRIED ? [half.reason] : [],
+      )
+      .at(0);
+    if (failure instanceof RateRefused && rate) throw rateLimited(failure, rate, key.masked);
     if (!(failure instanceof NotCovered)) throw failure;
-    throw onUser.status === "rejected"
+    throw onUser.status === "rejected" && onUser.reason === failure
       ? new QuotaExceeded("user", undefined, failure.available)
       : new QuotaExceeded("key", key.masked, failure.available);
+  }
+
+  /**
+   * Whether a key was at a limit when this instance last saw it: out of requests or tokens
+   * this minute, or with all its calls in flight (less those settled here since).
+   */
+  private atLimit(keyId: string, limits: RateLimits): boolean {
+    const seen = this.rateSeen.get(keyId);
+    if (!seen) return false;
+    if (limits.concurrency !== undefined && seen.inFlight >= limits.concurrency) return true;
+    if (seen.window !== windowOf(Date.now())) return false;
+    return (
+      (limits.rpm !== undefined && seen.requests >= limits.rpm) ||
+      (limits.tpm !== undefined && seen.tokens >= limits.tpm)
+    );
+  }
+
+  private seeRate(keyId: string, outcome: PromiseSettledResult<Held | undefined>): void {
+    if (this.rateSeen.size >= 10_000) this.rateSeen.clear();
+    if (outcome.status === "fulfilled" && outcome.value?.rate)
+      this.rateSeen.set(keyId, outcome.value.rate);
+    if (outcome.status === "rejected" && outcome.reason instanceof RateRefused)
+      this.rateSeen.set(keyId, outcome.reason.found);
   }
 
   /**
@@ -147,7 +226,8 @@ export class QuotaLedger {
    * burst of calls has spoken for the balance, calls hold first, and a caller without quota
    * costs no upstream call.
    */
-  likelyCovers(principal: KeyPrincipal, units: number): boolean {
+  likelyCovers(principal: KeyPrincipal, units: number, rate?: RateLimits): boolean {
+    if (rate && this.atLimit(principal.key.id, rate)) return false;
     return this.spendable(principal) >= units * 2;
   }
 
@@ -193,7 +273,12 @@ export class QuotaLedger {
         );
         return;
       }
-      await this.apply(hold, stored.quota, stored.requests);
+      await this.apply(
+        hold,
+        stored.quota,
+        stored.requests,
+        stored.promptTokens + stored.completionTokens,
+      );
     });
   }
 
@@ -210,15 +295,27 @@ export class QuotaLedger {
    * are done with before a failure goes on to be retried, so a retry never meets its own
    * write still in flight.
    */
-  private async apply(hold: Hold, cost: number, requests: 0 | 1): Promise<void> {
+  private async apply(hold: Hold, cost: number, requests: 0 | 1, tokens = 0): Promise<void> {
     const [onUser, onKey] = await Promise.allSettled([
       this.accounts.settleAccount(hold.userId, hold, cost, requests),
-      hold.keyLimited ? this.accounts.settleKey(hold.keyId, hold, cost) : undefined,
+      hold.keyLimited || hold.keyRated
+        ? this.accounts.settleKey(
+            hold.keyId,
+            { id: hold.id, ...keyHalf(hold) },
+            hold.keyLimited ? cost : 0,
+            { tokens: hold.keyRated ? tokens : 0 },
+          )
+        : undefined,
     ]);
+    const seen = hold.keyRated ? this.rateSeen.get(hold.keyId) : undefined;
+    if (seen && onKey.status === "fulfilled" && onKey.value === "settled") {
+      seen.tokens += tokens;
+      seen.inFlight--;
+    }
     // What this instance last saw of the balance gets the unspent part back too.
     if (onUser.status === "fulfilled" && onUser.value === "settled")
       this.giveBack(`user:${hold.userId}`, hold.units - cost);
-    if (onKey.status === "fulfilled" && onKey.value === "settled")
+    if (hold.keyLimited && onKey.status === "fulfilled" && onKey.value === "settled")
       this.giveBack(`key:${hold.keyId}`, hold.units - cost);
     for (const half of [onUser, onKey]) if (half.status === "rejected") throw half.reason;
   }
@@ -345,6 +442,30 @@ export class QuotaLedger {
     await this.accounts.settleFound(key, record, cost, line?.requests ?? 0);
     return line && line.outcome !== "unsettled" ? "settled" : "released";
   }
+}
+
+/** What a hold takes on its key's item: its units when the key's quota is limited, else 0. */
+function keyHalf(hold: Hold): { units: number } {
+  return { units: hold.keyLimited ? hold.units : 0 };
+}
+
+/** A key's rate limit refused a call: the error, OpenAI's headers and how long to wait. */
+function rateLimited(refused: RateRefused, limits: RateLimits, masked: string): RateLimited {
+  const now = Date.now();
+  const current = refused.found.window >= windowOf(now);
+  const state: RateState = current
+    ? { limits, ...refused.found }
+    : { limits, window: windowOf(now), requests: 0, tokens: 0 };
+  const { dimension } = refused;
+  const wait = retryAfterMs({ dimension, state }, now);
+  const retry = `Please try again in ${formatDuration(wait)}.`;
+  const message =
+    dimension === "concurrency"
+      ? `Rate limit reached for requests in flight on API key ${masked}: Limit ${limits.concurrency}. Please try again when one of them has finished.`
+      : dimension === "rpm"
+        ? `Rate limit reached for requests per min (RPM) on API key ${masked}: Limit ${limits.rpm}, Used ${state.requests}, Requested 1. ${retry}`
+        : `Rate limit reached for tokens per min (TPM) on API key ${masked}: Limit ${limits.tpm}, Used ${state.tokens}. ${retry}`;
+  return new RateLimited(dimension, message, wait, rateLimitHeaders(state, now));
 }
 
 /** Runs an idempotent step again while the store is unavailable, waiting longer each time. */

@@ -1,5 +1,6 @@
 import { TtlCache } from "../cache";
 import { ConditionFailed, type Table } from "../store/table";
+import type { RateLimits } from "./rate-limits";
 
 /** What one model costs, in USD. Absent fields mean the model is not billed that way. */
 export interface ModelPrice {
@@ -35,6 +36,8 @@ export interface Pricing {
   batchDiscount: number;
   /** Batch multipliers for user groups, over `batchDiscount`. */
   groupBatchDiscounts?: Record<string, number>;
+  /** Rate limits per user group (billing/rate-limits.ts); groups not listed have none. */
+  groupRateLimits?: Record<string, RateLimits>;
   /** max_tokens to send (and hold) when neither the request nor the model's price says. */
   defaultMaxTokens: number;
   /** Bumped on every change; a PUT may name the version it edits. */

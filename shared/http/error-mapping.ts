@@ -5,6 +5,7 @@ import {
   ModelUnavailable,
   NotFound,
   QuotaExceeded,
+  RateLimited,
   StoreUnavailable,
   Unauthenticated,
   UpstreamRejected,
@@ -25,6 +26,21 @@ export function toApiError(err: unknown): ApiError | undefined {
     return new ApiError(429, err.message, "insufficient_quota", "insufficient_quota", null, {
       "x-should-retry": "false",
     });
+  }
+  if (err instanceof RateLimited) {
+    // OpenAI's type names the dimension; the SDKs wait for retry-after(-ms) and try again.
+    return new ApiError(
+      429,
+      err.message,
+      err.dimension === "tpm" ? "tokens" : "requests",
+      "rate_limit_exceeded",
+      null,
+      {
+        ...err.headers,
+        "retry-after": String(Math.ceil(err.retryAfterMs / 1000)),
+        "retry-after-ms": String(err.retryAfterMs),
+      },
+    );
   }
   if (err instanceof InvalidRequest) {
     return new ApiError(400, err.message, "invalid_request_error", err.code, err.param);

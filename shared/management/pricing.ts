@@ -5,6 +5,7 @@ import { userRoute } from "../http/route";
 import { definedOnly } from "../objects";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, ok, requireAdmin } from "./envelope";
+import { groupRateLimits } from "./rate-limits";
 
 /**
  * GET /api/pricing: the whole price list for admins. Other users see the prices they pay:
@@ -14,8 +15,12 @@ export const getPricing = userRoute("GET", "/api/pricing", async (call) => {
   const view = pricingView(await call.services.pricing.get());
   const { role, group } = call.principal.user;
   if (role === "admin") return ok(view);
-  const { version: _version, groups, ...prices } = view;
-  return ok({ ...prices, groups: { [group]: groups[group] ?? 1 } });
+  const { version: _version, groups, group_rate_limits, ...prices } = view;
+  return ok({
+    ...prices,
+    groups: { [group]: groups[group] ?? 1 },
+    group_rate_limits: { [group]: group_rate_limits[group] ?? {} },
+  });
 });
 
 /**
@@ -34,6 +39,8 @@ export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
         ? undefined
         : groupDiscounts(body.group_batch_discounts),
     defaultMaxTokens: field.integer(body, "default_max_tokens", { min: 1 }),
+    groupRateLimits:
+      body.group_rate_limits === undefined ? undefined : groupRateLimits(body.group_rate_limits),
   });
   try {
     const saved = await call.services.pricing.update(
@@ -70,6 +77,7 @@ export function pricingView(pricing: Pricing) {
     batch_discount: pricing.batchDiscount,
     group_batch_discounts: pricing.groupBatchDiscounts ?? {},
     default_max_tokens: pricing.defaultMaxTokens,
+    group_rate_limits: pricing.groupRateLimits ?? {},
     version: pricing.version,
   };
 }

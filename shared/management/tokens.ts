@@ -6,6 +6,7 @@ import { definedOnly } from "../objects";
 import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
+import { rateLimitsField } from "./rate-limits";
 import { tokenView } from "./views";
 
 /** Users set these; expired and exhausted follow from expiry and quota. */
@@ -31,7 +32,7 @@ export const listTokens = userRoute("GET", "/api/token", async (call) => {
  */
 export const createToken = userRoute("POST", "/api/token", async (call) => {
   const body = readJsonObject(call.request);
-  const fields = editableFields(body);
+  const fields = editableFields(call, body);
   const userId = await keysOwner(call, field.string(body, "user_id"));
   const { key, secret } = await createKey(call.services, {
     ...definedOnly(fields),
@@ -53,7 +54,7 @@ export const updateToken = userRoute("PUT", "/api/token/:id", async (call) => {
   const body = readJsonObject(call.request);
   const id = call.params.id ?? field.string(body, "id", { required: true });
   const current = await ownKey(call, id as string);
-  const fields = editableFields(body);
+  const fields = editableFields(call, body);
   const next = { ...current, ...definedOnly(fields) };
   // A key that got quota or time back is usable again.
   if (
@@ -108,7 +109,7 @@ async function keysOwner(call: Call<UserPrincipal>, userId: string | undefined):
   return userId;
 }
 
-function editableFields(body: Record<string, unknown>) {
+function editableFields(call: Call<UserPrincipal>, body: Record<string, unknown>) {
   const expiredTime = field.integer(body, "expired_time", { min: -1 });
   if (
     expiredTime !== undefined &&
@@ -124,5 +125,16 @@ function editableFields(body: Record<string, unknown>) {
     unlimitedQuota: field.boolean(body, "unlimited_quota"),
     expiredTime,
     models: field.stringList(body, "models"),
+    rateLimits: rateLimitOverrides(call, body),
   };
+}
+
+/**
+ * `rate_limits`: the key's overrides of its group's limits (0: none for this key), or null to
+ * follow the group's again. Only an admin sets them: they bound what a user may spend at once.
+ */
+function rateLimitOverrides(call: Call<UserPrincipal>, body: Record<string, unknown>) {
+  if (body.rate_limits === undefined) return undefined;
+  requireAdmin(call);
+  return body.rate_limits === null ? {} : rateLimitsField(body.rate_limits, "rate_limits");
 }

@@ -53,6 +53,7 @@ export function tokenView(key: ApiKeyRecord, secret?: string) {
     unlimited_quota: key.unlimitedQuota,
     used_quota: key.usedQuota,
     models: key.models,
+    rate_limits: key.rateLimits ?? {},
   };
 }
 

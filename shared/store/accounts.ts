@@ -26,6 +26,10 @@ import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
  *   hpk hsk  the holds index (set while the account may hold something, see below)
  * A limited key keeps its own allowance on its item the same way: remainQuota, hq (units
  * held), hn, h_<id> ("start.units"), hpk/hsk.
+ * A key with rate limits holds on its item too (units 0 when its quota is unlimited), and the
+ * same write counts the call: rw the window (minutes since the epoch), rr the requests begun
+ * in it, rt the tokens settled in it; hn is its calls in flight. The write's condition
+ * refuses a call over a limit (RateRefused), and a settlement adds its tokens to rt.
  *
  * Every write is idempotent, so a retry after an answer that got lost cannot apply twice:
  * a hold is conditional on its record not existing yet, and writes it; a settlement or a
@@ -78,6 +82,35 @@ export interface KeyAllowance {
 /** A hold landed; `available` is the balance left after it. */
 export interface Held {
   available: number;
+  /** A key's counters after a hold with rate limits. */
+  rate?: RateCount;
+}
+
+/** Limits a key's hold is taken under (see billing/rate-limits.ts). */
+export interface RateCheck {
+  rpm?: number;
+  tpm?: number;
+  concurrency?: number;
+}
+
+/** A key's counters in a window: requests begun (this one included), tokens settled. */
+export interface RateCount {
+  window: number;
+  requests: number;
+  tokens: number;
+  /** Its calls in flight (holds on its item). */
+  inFlight: number;
+}
+
+/** A key's hold refused by a rate limit; `found` is what the refusing write saw. */
+export class RateRefused extends Error {
+  constructor(
+    readonly dimension: keyof RateCheck,
+    readonly found: RateCount,
+  ) {
+    super(`rate limit: ${dimension}`);
+    this.name = "RateRefused";
+  }
 }
 
 /** The hold's condition failed: the balance (or allowance) left was `available`. */
@@ -100,6 +133,8 @@ export interface TopUp {
 export class Accounts {
   /** Per item (account or key), the changes waiting for its write in flight. */
   private readonly writers = new Map<string, Writer>();
+  /** Per key item, the rate window its last write saw: a hold guesses from it. */
+  private readonly windows = new Map<string, number>();
 
   constructor(
     private readonly table: Table,
@@ -125,12 +160,16 @@ export class Accounts {
     }) as Promise<Held>;
   }
 
-  /** Takes `hold.units` from a limited key's remaining quota, with the hold's record. */
-  holdKey(keyId: string, hold: HoldRecord): Promise<Held> {
+  /**
+   * Takes `hold.units` from a limited key's remaining quota (0 for a key whose quota is not
+   * limited), with the hold's record; with `rate`, counts the call against those limits.
+   */
+  holdKey(keyId: string, hold: HoldRecord, rate?: RateCheck): Promise<Held> {
     return this.submit(keyItem(keyId), KEY, {
       kind: "take",
       hold,
       record: encodeHold(hold, false),
+      ...(rate ? { rate } : {}),
     }) as Promise<Held>;
   }
 
@@ -154,11 +193,15 @@ export class Accounts {
     }) as Promise<"settled" | "gone">;
   }
 
-  /** The same for a limited key's allowance. */
+  /**
+   * The same for a key's hold. For a rate-limited key: `tokens` settled count in its window,
+   * and `uncount` takes back the request its hold counted (the call was refused after all).
+   */
   settleKey(
     keyId: string,
     hold: Pick<HoldRecord, "id" | "units">,
     cost: number,
+    rate: { tokens?: number; uncount?: boolean } = {},
   ): Promise<"settled" | "gone"> {
     return this.submit(keyItem(keyId), KEY, {
       kind: "give",
@@ -166,6 +209,7 @@ export class Accounts {
       units: hold.units,
       cost,
       requests: 0,
+      ...rate,
     }) as Promise<"settled" | "gone">;
   }
 
@@ -241,7 +285,8 @@ export class Accounts {
   settleFound(key: ItemKey, hold: HoldRecord, cost: number, requests: 0 | 1) {
     return key.sk === "ACCOUNT"
       ? this.settleAccount(key.pk.slice("USER#".length), hold, cost, requests)
-      : this.settleKey(key.pk.slice("KEY#".length), hold, cost);
+      : // A key's record holds 0 when its quota is not limited (held for its rate limits only).
+        this.settleKey(key.pk.slice("KEY#".length), hold, Math.min(cost, hold.units));
   }
 
   /**
@@ -305,17 +350,20 @@ export class Accounts {
    * one change cannot fail its neighbours.
    */
   private async together(item: ItemKey, kind: ItemKind, batch: Pending[]): Promise<void> {
+    const id = `${item.pk}|${item.sk}`;
+    const changes = batch.map((pending) => pending.change);
+    // More calls than a limit allows at once: only writes of their own tell which may go.
+    if (!rateFits(changes)) {
+      await Promise.all(batch.map((pending) => this.alone(item, kind, pending)));
+      return;
+    }
     try {
       const out = await this.table.update<Record<string, number>>(
         item,
-        changeWrite(
-          kind,
-          item.pk,
-          batch.map((pending) => pending.change),
-        ),
+        changeWrite(kind, item.pk, changes, this.guessWindow(id)),
       );
-      for (const { change, resolve } of batch)
-        resolve(change.kind === "take" ? { available: out?.[kind.counter] ?? 0 } : "settled");
+      this.learnWindow(id, out);
+      for (const { change, resolve } of batch) resolve(changeOutcome(kind, change, out));
     } catch (err) {
       if (err instanceof StoreUnavailable) {
         for (const { reject } of batch) reject(err);
@@ -327,24 +375,50 @@ export class Accounts {
     }
   }
 
-  /** One change as one write; a failed condition says whether it had landed already. */
+  /**
+   * One change as one write; a failed condition says whether it had landed already, and
+   * what refused it. A take whose guess of the key's rate window was wrong (another instance
+   * began a new minute, or this one's is over) is tried again with the window the item has.
+   */
   private async alone(item: ItemKey, kind: ItemKind, { change, resolve, reject }: Pending) {
-    try {
-      const out = await this.table.update<Record<string, number>>(item, {
-        ...changeWrite(kind, item.pk, [change]),
-        explainFailure: true,
-      });
-      resolve(change.kind === "take" ? { available: out?.[kind.counter] ?? 0 } : "settled");
-    } catch (err) {
-      if (!(err instanceof ConditionFailed)) return reject(err);
-      const old = err.item;
-      if (change.kind === "give") return resolve("gone");
-      // Our own earlier attempt landed and its answer was lost: the hold is in place. Only
-      // this very record says so; any other under the id is not this take's.
-      if (old?.[`h_${change.hold.id}`] === change.record)
-        return resolve({ available: Number(old[kind.counter] ?? 0) });
-      reject(new NotCovered(Number(old?.[kind.counter] ?? 0)));
+    const id = `${item.pk}|${item.sk}`;
+    for (let attempt = 1; ; attempt++) {
+      const window = this.guessWindow(id);
+      try {
+        const out = await this.table.update<Record<string, number>>(item, {
+          ...changeWrite(kind, item.pk, [change], window),
+          explainFailure: true,
+        });
+        this.learnWindow(id, out);
+        return resolve(changeOutcome(kind, change, out));
+      } catch (err) {
+        if (!(err instanceof ConditionFailed)) return reject(err);
+        const old = err.item;
+        if (change.kind === "give") return resolve("gone");
+        // Our own earlier attempt landed and its answer was lost: the hold is in place. Only
+        // this very record says so; any other under the id is not this take's.
+        if (old?.[`h_${change.hold.id}`] === change.record)
+          return resolve(changeOutcome(kind, change, old as Record<string, number>));
+        if (change.rate && old) {
+          this.learnWindow(id, old as Record<string, number>);
+          if (attempt < 3 && missedWindow(window, old.rw)) continue;
+        }
+        return reject(refusal(kind, change, old, window));
+      }
     }
+  }
+
+  /** The window a key's next write counts in: a new one, unless the item is in it already. */
+  private guessWindow(id: string): Window {
+    const now = Math.floor(this.now() / RATE_WINDOW_MS);
+    const seen = this.windows.get(id);
+    return seen !== undefined && seen >= now ? { w: seen, fresh: false } : { w: now, fresh: true };
+  }
+
+  private learnWindow(id: string, item: Record<string, number> | undefined): void {
+    if (typeof item?.rw !== "number") return;
+    if (this.windows.size >= 10_000) this.windows.clear();
+    this.windows.set(id, item.rw);
   }
 
   /**
@@ -412,6 +486,14 @@ export class AccountMissing extends Error {
 
 /** Holds and give-backs of one item at most in one write (DynamoDB caps an expression's size). */
 const MAX_COMBINED = 25;
+/** Rate limits are counted in windows of a minute (billing/rate-limits.ts says the same). */
+const RATE_WINDOW_MS = 60_000;
+
+/** The rate window a write counts in; `fresh`: it begins it (the item is in an older one). */
+interface Window {
+  w: number;
+  fresh: boolean;
+}
 
 /** Which counter an item's holds draw on, and what else a give-back moves. */
 interface ItemKind {
@@ -424,8 +506,16 @@ const KEY: ItemKind = { counter: "remainQuota", account: false };
 
 /** A hold taken, or one given back (settled at `cost`, or released at 0). */
 type Change =
-  | { kind: "take"; hold: HoldRecord; record: string }
-  | { kind: "give"; holdId: string; units: number; cost: number; requests: 0 | 1 };
+  | { kind: "take"; hold: HoldRecord; record: string; rate?: RateCheck }
+  | {
+      kind: "give";
+      holdId: string;
+      units: number;
+      cost: number;
+      requests: 0 | 1;
+      tokens?: number;
+      uncount?: boolean;
+    };
 type GiveOutcome = "settled" | "gone";
 interface Pending {
   change: Change;
@@ -465,10 +555,12 @@ function nextRound(writer: Writer): Pending[] {
  * what the takes take, on condition that it covers the takes and that each take's record is
  * new and each give's record is there; records are written and removed; an account adds the
  * costs and billed requests, a key its running total of holds; the holds index is set if
- * absent. One change or many, the same expression.
+ * absent. Takes under rate limits count their calls in `window`, on condition that the key's
+ * limits allow them; gives add the tokens they settle. One change or many, the same
+ * expression.
  */
-function changeWrite(kind: ItemKind, pk: string, changes: Change[]) {
-  const names: Record<string, string> = { "#c": kind.counter };
+function changeWrite(kind: ItemKind, pk: string, changes: Change[], window: Window) {
+  const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
   const removes: string[] = [];
@@ -490,11 +582,19 @@ function changeWrite(kind: ItemKind, pk: string, changes: Change[]) {
     items.reduce((total, item) => total + of(item), 0);
   const taken = sum(takes, (take) => take.hold.units);
   const given = sum(gives, (give) => give.units);
-  values[":delta"] = sum(gives, (give) => give.units - give.cost) - taken;
-  sets.unshift("#c = #c + :delta");
+  const delta = sum(gives, (give) => give.units - give.cost) - taken;
+  // A key held for its rate limits only (its quota not limited) leaves its counter alone.
+  const counted = kind.account || delta !== 0 || taken > 0;
+  if (counted) {
+    names["#c"] = kind.counter;
+    values[":delta"] = delta;
+    sets.unshift("#c = #c + :delta");
+  }
   if (takes.length > 0) {
-    values[":need"] = taken;
-    conditions.unshift("#c >= :need");
+    if (kind.account || taken > 0) {
+      values[":need"] = taken;
+      conditions.unshift("#c >= :need");
+    }
     values[":hpk"] = `HOLDS#${shardOf(pk)}`;
     values[":hsk"] = pad(Math.min(...takes.map((take) => take.hold.start)) / 1000);
     sets.push("hpk = if_not_exists(hpk, :hpk)", "hsk = if_not_exists(hsk, :hsk)");
@@ -509,14 +609,144 @@ function changeWrite(kind: ItemKind, pk: string, changes: Change[]) {
     // A key keeps a running total of its holds, so that a new allowance can be net of them.
     adds.push("hq :holding");
     values[":holding"] = taken - given;
+    rateParts(takes, gives, window, { names, values, sets, conditions, adds });
   }
+  const clauses = [
+    sets.length ? `SET ${sets.join(", ")}` : "",
+    removes.length ? `REMOVE ${removes.join(", ")}` : "",
+    `ADD ${adds.join(", ")}`,
+  ];
   return {
-    update: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""} ADD ${adds.join(", ")}`,
+    update: clauses.filter(Boolean).join(" "),
     condition: conditions.join(" AND "),
     names,
     values,
     returnValues: "UPDATED_NEW" as const,
   };
+}
+
+type TakeChange = Extract<Change, { kind: "take" }>;
+type GiveChange = Extract<Change, { kind: "give" }>;
+
+/**
+ * A key's rate counters in a write: takes under limits begin the window (`fresh`) or add to
+ * it, on condition that the window is the one guessed and that the requests begun, tokens
+ * settled and calls in flight (hn) leave room; gives add the tokens they settled.
+ */
+function rateParts(
+  takes: TakeChange[],
+  gives: GiveChange[],
+  window: Window,
+  parts: {
+    names: Record<string, string>;
+    values: Record<string, unknown>;
+    sets: string[];
+    conditions: string[];
+    adds: string[];
+  },
+): void {
+  const { names, values, sets, conditions, adds } = parts;
+  const rated = takes.filter((take) => take.rate);
+  const tokens = gives.reduce((total, give) => total + (give.tokens ?? 0), 0);
+  const uncounted = gives.filter((give) => give.uncount).length;
+  if (rated.length === 0) {
+    if (tokens > 0) {
+      names["#rt"] = "rt";
+      values[":tk"] = tokens;
+      adds.push("#rt :tk");
+    }
+    if (uncounted > 0) {
+      names["#rr"] = "rr";
+      values[":back"] = -uncounted;
+      adds.push("#rr :back");
+    }
+    return;
+  }
+  Object.assign(names, { "#rw": "rw", "#rr": "rr", "#rt": "rt" });
+  Object.assign(values, { ":w": window.w, ":tk": tokens });
+  // A new window counts only its takes; the current one, less the requests given back.
+  values[":rn"] = window.fresh ? rated.length : rated.length - uncounted;
+  const { rpm, tpm, concurrency } = strictest(rated);
+  if (window.fresh) {
+    sets.push("#rw = :w", "#rr = :rn", "#rt = :tk");
+    conditions.push("(attribute_not_exists(#rw) OR #rw < :w)");
+  } else {
+    sets.push("#rw = :w", "#rr = #rr + :rn", "#rt = #rt + :tk");
+    conditions.push("#rw = :w");
+    if (rpm) {
+      values[":rpmLeft"] = rpm - rated.length;
+      conditions.push("#rr <= :rpmLeft");
+    }
+    if (tpm) {
+      values[":tpm"] = tpm;
+      conditions.push("#rt < :tpm");
+    }
+  }
+  if (concurrency) {
+    values[":inFlight"] = concurrency - (takes.length - gives.length);
+    conditions.push("(attribute_not_exists(hn) OR hn <= :inFlight)");
+  }
+}
+
+/** The lowest of each limit the takes are under (they are one key's: normally all alike). */
+function strictest(takes: TakeChange[]): RateCheck {
+  const limits: RateCheck = {};
+  for (const dimension of ["rpm", "tpm", "concurrency"] as const) {
+    const set = takes.flatMap((take) => take.rate?.[dimension] ?? []);
+    if (set.length > 0) limits[dimension] = Math.min(...set);
+  }
+  return limits;
+}
+
+/** Whether changes may go as one write: not more calls than a key's limits allow at once. */
+function rateFits(changes: Change[]): boolean {
+  const rated = changes.filter(
+    (change): change is TakeChange => change.kind === "take" && !!change.rate,
+  );
+  if (rated.length === 0) return true;
+  const { rpm, concurrency } = strictest(rated);
+  return rated.length <= Math.min(rpm ?? Infinity, concurrency ?? Infinity);
+}
+
+/** A take's result (the counter left, and a rated key's counters), or a give's. */
+function changeOutcome(
+  kind: ItemKind,
+  change: Change,
+  item: Record<string, number> | undefined,
+): Held | GiveOutcome {
+  if (change.kind === "give") return "settled";
+  const held: Held = { available: num(item?.[kind.counter]) };
+  if (change.rate) held.rate = countOf(item);
+  return held;
+}
+
+function countOf(item: Record<string, unknown> | undefined): RateCount {
+  return {
+    window: num(item?.rw),
+    requests: num(item?.rr),
+    tokens: num(item?.rt),
+    inFlight: num(item?.hn),
+  };
+}
+
+/** Whether a take failed because the key's window was not the one it guessed. */
+function missedWindow(window: Window, stored: unknown): boolean {
+  if (typeof stored !== "number") return !window.fresh;
+  return window.fresh ? stored >= window.w : stored !== window.w;
+}
+
+/** Why a take's condition failed, from the item as it was: its balance, or a rate limit. */
+function refusal(kind: ItemKind, change: TakeChange, old: Item | undefined, window: Window) {
+  const available = num(old?.[kind.counter]);
+  if (!old || !change.rate || (change.hold.units > 0 && available < change.hold.units))
+    return new NotCovered(available);
+  const found = countOf(old);
+  const { rpm, tpm, concurrency } = change.rate;
+  if (concurrency && num(old.hn) >= concurrency) return new RateRefused("concurrency", found);
+  if (found.window === window.w && rpm && found.requests >= rpm)
+    return new RateRefused("rpm", found);
+  if (found.window === window.w && tpm && found.tokens >= tpm) return new RateRefused("tpm", found);
+  return new NotCovered(available);
 }
 
 /**

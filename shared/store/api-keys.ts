@@ -22,6 +22,8 @@ export interface ApiKeyRecord {
   usedQuota: number;
   /** null: every model the user's channels serve. */
   models: string[] | null;
+  /** Overrides of the group's rate limits, set by an admin (see billing/rate-limits.ts). */
+  rateLimits?: { rpm?: number | null; tpm?: number | null; concurrency?: number | null };
 }
 
 export const apiKeyKey = (id: string) => ({ pk: `KEY#${id}`, sk: "KEY" });
@@ -83,7 +85,13 @@ export class ApiKeys {
     fields: Partial<
       Pick<
         ApiKeyRecord,
-        "name" | "status" | "remainQuota" | "unlimitedQuota" | "expiredTime" | "models"
+        | "name"
+        | "status"
+        | "remainQuota"
+        | "unlimitedQuota"
+        | "expiredTime"
+        | "models"
+        | "rateLimits"
       >
     >,
   ): Promise<ApiKeyRecord> {
@@ -148,4 +156,4 @@ function toRecord(item: Item): ApiKeyRecord {
   return record as unknown as ApiKeyRecord;
 }
 
-const LEDGER_ATTRIBUTE = /^(pk|sk|gsi1pk|gsi1sk|hpk|hsk|hn|hq|ss|h_.*)$/;
+const LEDGER_ATTRIBUTE = /^(pk|sk|gsi1pk|gsi1sk|hpk|hsk|hn|hq|ss|rw|rr|rt|h_.*)$/;
