@@ -1,5 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { fileObject, fileTooLarge, noSuchFile, saveFile } from "../files/files";
+import { attachment } from "../http/content-disposition";
 import { badRequest } from "../http/errors";
 import { formField, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
@@ -13,7 +14,7 @@ const now = () => Math.floor(Date.now() / 1000);
  * after upload (seed 000), or sooner when expires_after asks for it.
  */
 export const createFile = keyRoute("POST", "/v1/files", async (call) => {
-  const form = readMultipart(call.request);
+  const form = await readMultipart(call.request);
   const file = form.files.get("file");
   if (!file) throw badRequest("You must provide a file.", "file");
   const purpose = uploadPurpose(formField(form, "purpose"));
@@ -81,7 +82,7 @@ export const retrieveFileContent = keyRoute("GET", "/v1/files/:id/content", asyn
     status: 200,
     headers: {
       "content-type": "application/octet-stream",
-      "content-disposition": `attachment; filename="${file.filename.replace(/["\\\r\n]/g, "_")}"`,
+      "content-disposition": attachment(file.filename),
     },
     body,
   };

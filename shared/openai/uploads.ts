@@ -57,7 +57,7 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
 /** POST /v1/uploads/{id}/parts: one part, multipart field `data`. */
 export const addUploadPart = keyRoute("POST", "/v1/uploads/:id/parts", async (call) => {
   const upload = await pendingUpload(call);
-  const data = readMultipart(call.request).files.get("data")?.data;
+  const data = (await readMultipart(call.request)).files.get("data")?.data;
   if (!data || data.byteLength === 0)
     throw badRequest("You must provide the part's bytes as `data`.", "data");
   const received = (await call.services.uploads.parts(upload.id)).reduce(

@@ -166,6 +166,22 @@ describe("/v1/files", () => {
     expect(big.status).toBe(413);
   });
 
+  it("keeps any file name, and serves it back in a header that cannot break the response", async () => {
+    for (const name of ["résumé-файл.jsonl", 'a"b\r\n.jsonl']) {
+      const file = await upload(name);
+      expect(file.filename).toBe(name);
+      expect((await client.files.retrieve(file.id)).filename).toBe(name);
+      const content = await client.files.content(file.id);
+      expect(await content.text()).toBe(jsonl(2));
+      const disposition = content.headers.get("content-disposition") ?? "";
+      expect(disposition).toMatch(/^attachment; filename="[\x20-\x7e]+"; filename\*=UTF-8''/);
+      const exact = /filename\*=UTF-8''(.*)$/.exec(disposition)?.[1] ?? "";
+      expect(decodeURIComponent(exact)).toBe(name);
+    }
+    // The stack is still up: another call is answered.
+    expect((await client.files.list()).data.length).toBeGreaterThan(0);
+  });
+
   it("treats an expired file as gone at once, and the janitor deletes its bytes", async () => {
     const file = await upload();
     const past = Math.floor(Date.now() / 1000) - 1;
