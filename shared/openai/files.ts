@@ -48,7 +48,7 @@ export const listFiles = keyRoute("GET", "/v1/files", async (call) => {
     purpose: query.get("purpose") ?? undefined,
     limit,
     ascending: order === "asc",
-    after: query.get("after") ?? undefined,
+    after: cursorParam(query, "after"),
     now: now(),
   });
   return json(200, {
@@ -104,8 +104,14 @@ export function uploadPurpose(value: string | undefined): FilePurpose {
   return value as FilePurpose;
 }
 
-/** The Batch API takes only JSONL files. */
+/** The longest file name kept (it is stored with the file's record and sent back in headers). */
+const MAX_FILENAME_BYTES = 512;
+
+/** The Batch API takes only JSONL files; any file's name must be short enough to keep. */
 export function checkBatchFile(purpose: FilePurpose, filename: string): void {
+  if (Buffer.byteLength(filename) > MAX_FILENAME_BYTES) {
+    throw badRequest(`A file name can be at most ${MAX_FILENAME_BYTES} bytes.`, "filename");
+  }
   if (purpose === "batch" && !filename.toLowerCase().endsWith(".jsonl")) {
     throw badRequest("Invalid file format for Batch API. Must be .jsonl", "file");
   }
@@ -131,6 +137,14 @@ export function expiresAfter(
     );
   }
   return Math.min(value, retention);
+}
+
+/** A cursor that names an object (`after`): longer than any id sluice gives out is a 400. */
+export function cursorParam(query: URLSearchParams, name: string): string | undefined {
+  const value = query.get(name);
+  if (value === null || value === "") return undefined;
+  if (Buffer.byteLength(value) > 256) throw badRequest(`'${name}' is not an id.`, name);
+  return value;
 }
 
 export function intParam(

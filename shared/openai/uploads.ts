@@ -24,7 +24,8 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
   const body = readJsonObject(call.request);
   const filename = requireString(body, "filename");
   const purpose = uploadPurpose(requireString(body, "purpose"));
-  requireString(body, "mime_type");
+  if (requireString(body, "mime_type").length > 255)
+    throw badRequest("'mime_type' can be at most 255 characters.", "mime_type");
   const bytes = body.bytes;
   if (typeof bytes !== "number" || !Number.isInteger(bytes) || bytes <= 0) {
     throw badRequest("'bytes' must be the file's size, a positive whole number.", "bytes");
