@@ -33,6 +33,7 @@ export const createFile = keyRoute("POST", "/v1/files", async (call) => {
     purpose,
     data: file.data,
     ttlSeconds: ttl,
+    counted: true,
   });
   return json(200, fileObject(record));
 });
@@ -68,7 +69,7 @@ export const retrieveFile = keyRoute("GET", "/v1/files/:id", async (call) => {
 /** DELETE /v1/files/{id} */
 export const deleteFile = keyRoute("DELETE", "/v1/files/:id", async (call) => {
   const file = await ownFile(call);
-  await call.services.files.delete(file.id);
+  await call.services.files.delete(file);
   await call.services.blobs.delete([file.blobKey]);
   return json(200, { id: file.id, object: "file", deleted: true });
 });

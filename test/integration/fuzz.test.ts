@@ -44,7 +44,7 @@ const ODD_STRINGS = [
   "file-000000000000000000000000",
   "batch_000",
   "sk-xyz",
-  "${jndi:x}",
+  "$" + "{jndi:x}",
   "<script>",
   "1e309",
 ];
@@ -362,5 +362,14 @@ describe("fuzzing every route", () => {
     const account = await sluiceTable().get<Record<string, unknown>>(accountKey(user.id), true);
     expect(account?.available ?? 0).toBe(0);
     expect(Object.keys(account ?? {}).filter((name) => name.startsWith("h_"))).toEqual([]);
+    // Files: the count kept for the user is exactly the files it has (none half-stored).
+    const stored = await fetch(`${sluice.url}/v1/files`, {
+      headers: { authorization: `Bearer ${user.secret}` },
+    }).then((r) => r.json() as Promise<{ data: unknown[] }>);
+    const usage = await sluiceTable().get<{ fileCount?: number }>(
+      { pk: `USER#${user.id}`, sk: "FILE_USAGE" },
+      true,
+    );
+    expect(usage?.fileCount ?? 0).toBe(stored.data.length);
   }, 180_000);
 });
