@@ -79,10 +79,11 @@ export async function saveFile(
   try {
     await services.files.create(record, limits);
   } catch (err) {
-    // Nothing stays stored for a file that was refused.
+    if (!(err instanceof StorageFull)) throw err;
+    // Nothing stays stored for a file that was refused. (Not on other errors: a batch output
+    // written again under its own id finds its record there, and these bytes are its bytes.)
     await services.blobs.delete([record.blobKey]);
-    if (err instanceof StorageFull) throw storageFull(err);
-    throw err;
+    throw storageFull(err);
   }
   return record;
 }
