@@ -1,7 +1,8 @@
+import { validateHeaderName, validateHeaderValue } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Context, LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
-import type { Dispatch } from "../../shared/http/dispatch";
+import { type Dispatch, errorResponse } from "../../shared/http/dispatch";
 import {
   type GatewayRequest,
   type GatewayResponse,
@@ -59,7 +60,7 @@ export function streamingHandler(api: Dispatch): StreamifyHandler<LambdaFunction
       let status = 500;
       let firstByteAt: number | undefined;
       try {
-        const response = await api(request, tasks);
+        const response = sendable(await api(request, tasks), request);
         status = response.status;
         const out = awslambda.HttpResponseStream.from(responseStream, {
           statusCode: response.status,
@@ -92,6 +93,27 @@ export function streamingHandler(api: Dispatch): StreamifyHandler<LambdaFunction
       }
     },
   );
+}
+
+/**
+ * The response, or a 500 in its API's envelope when a header could not be sent (a raw
+ * non-Latin-1 value, a CR or LF): the runtime would fail the whole invocation on it. The
+ * refused response's body is torn down, so a relay behind it ends and settles.
+ */
+export function sendable(response: GatewayResponse, request: GatewayRequest): GatewayResponse {
+  try {
+    for (const [name, value] of Object.entries(response.headers)) {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    }
+    for (const cookie of response.cookies ?? []) validateHeaderValue("set-cookie", cookie);
+    return response;
+  } catch (err) {
+    toReadable(response.body).destroy();
+    const refused = errorResponse(err, request);
+    refused.headers["x-request-id"] = request.id;
+    return refused;
+  }
 }
 
 function toReadable(body: GatewayResponse["body"]): Readable {

@@ -163,7 +163,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
       const raw = await readAll(req);
       const contentType = req.headers["content-type"];
       const form = contentType?.startsWith("multipart/form-data")
-        ? tryParseMultipart(raw, contentType)
+        ? await tryParseMultipart(raw, contentType)
         : undefined;
       const body = form ? undefined : parseBody(raw, contentType);
       requests.push({
@@ -215,9 +215,9 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
 }
 
 /** A malformed form is recorded as bytes; the audio endpoints then answer 400. */
-function tryParseMultipart(raw: Buffer, contentType: string): Form | undefined {
+async function tryParseMultipart(raw: Buffer, contentType: string): Promise<Form | undefined> {
   try {
-    return parseMultipart(raw, contentType);
+    return await parseMultipart(raw, contentType);
   } catch {
     return undefined;
   }

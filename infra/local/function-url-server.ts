@@ -90,7 +90,7 @@ async function serve(
     return;
   }
 
-  const stream = new LocalResponseStream(httpSink(res, observer));
+  const stream = new LocalResponseStream(httpSink(res, observer, req.url));
   // A client that leaves fails the handler's pipeline, which is how the handler learns of it;
   // the stream's own error event has nothing more to say.
   stream.on("error", () => {});
@@ -114,8 +114,9 @@ async function serve(
 }
 
 /** Writes a response stream to the HTTP response, decoding the prelude when there is one. */
-function httpSink(res: ServerResponse, observer: ResponseObserver): ResponseSink {
+function httpSink(res: ServerResponse, observer: ResponseObserver, url = "/"): ResponseSink {
   let decoder: PreludeDecoder | undefined;
+  let failed = false;
   // Writes made in one turn of the event loop (headers, a body, its end) go out together.
   let corked = false;
   const writeBody = (chunk: Uint8Array) =>
@@ -142,23 +143,46 @@ function httpSink(res: ServerResponse, observer: ResponseObserver): ResponseSink
     },
     async write(chunk) {
       if (!decoder) return writeBody(chunk);
-      const hadPrelude = decoder.prelude !== undefined;
-      const rest = decoder.push(chunk);
-      if (!hadPrelude && decoder.prelude) {
-        const { statusCode = 200, headers = {}, cookies } = decoder.prelude;
-        res.writeHead(
-          statusCode,
-          cookies?.length ? { ...headers, "set-cookie": cookies } : headers,
-        );
-        observer.firstByte?.();
+      if (failed) return;
+      let rest: Uint8Array | undefined;
+      try {
+        const hadPrelude = decoder.prelude !== undefined;
+        rest = decoder.push(chunk);
+        if (!hadPrelude && decoder.prelude) {
+          const { statusCode = 200, headers = {}, cookies } = decoder.prelude;
+          res.writeHead(
+            statusCode,
+            cookies?.length ? { ...headers, "set-cookie": cookies } : headers,
+          );
+          observer.firstByte?.();
+        }
+      } catch (err) {
+        // A prelude node:http cannot send (a header value with a non-Latin-1 character, say)
+        // fails this response with 500, never the process; the rest of the body is dropped.
+        failed = true;
+        console.error("[function-url] the handler's response prelude cannot be sent:", err);
+        if (!res.headersSent) sendServerError(res, url);
+        else res.destroy();
+        return;
       }
       if (rest) await writeBody(rest);
     },
     end() {
+      if (failed) return;
       if (!res.headersSent) res.writeHead(200);
       res.end();
     },
   };
+}
+
+/** A 500 in the envelope of the API the path belongs to (one-api's on /api, OpenAI's elsewhere). */
+function sendServerError(res: ServerResponse, url: string): void {
+  const message = "The server had an error while sending its response.";
+  const body = url.startsWith("/api/")
+    ? { success: false, message }
+    : { error: { message, type: "server_error", param: null, code: null } };
+  res.writeHead(500, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
 }
 
 /** The CORS settings the CDK stack gives the function URL, applied the same way here. */

@@ -8,6 +8,7 @@ import {
   imageFormulaFor,
 } from "../billing/prompt-bound";
 import { QuotaExceeded } from "../errors";
+import { nestsDeeperThan } from "../json-depth";
 import type { Services } from "../services";
 import type { FileRecord } from "../store/files";
 
@@ -79,8 +80,10 @@ async function firstRequestBody(
   }
   const text = Buffer.concat(chunks).toString("utf8");
   const line = text.split(/\r?\n/).find((row) => row.trim() !== "");
+  // A line nested too deep fails validation; it is not priced here.
+  if (line === undefined || nestsDeeperThan(line)) return undefined;
   try {
-    const parsed = JSON.parse(line ?? "");
+    const parsed = JSON.parse(line);
     return parsed && typeof parsed.body === "object" ? parsed.body : undefined;
   } catch {
     return undefined;

@@ -49,7 +49,7 @@ async function sweepAgenda(services: Services, now: number, report: SweepReport)
       const file = await services.files.get(work.id);
       if (file && file.expiresAt <= now) {
         await services.blobs.delete([file.blobKey]);
-        await services.files.delete(file.id);
+        await services.files.delete(file);
         report.filesDeleted++;
       }
       await services.schedule.done(work);

@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json-depth";
 import type { BatchError } from "../store/batches";
 
 /** One request of a batch input file. */
@@ -14,6 +15,9 @@ export type Validation =
 
 /** Errors reported at most, as OpenAI does not list every bad line of a huge file either. */
 const MAX_ERRORS = 100;
+
+/** A line's custom_id is kept in its result record, which must stay a small table item. */
+const MAX_CUSTOM_ID_LENGTH = 1_024;
 
 /** OpenAI's cap on the inputs of an embeddings batch, across all its requests. */
 export const MAX_EMBEDDING_INPUTS = 50_000;
@@ -91,6 +95,9 @@ function checkLine(
     param,
     line,
   });
+  if (nestsDeeperThan(row)) {
+    return error("invalid_json_line", `This line nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   let request: unknown;
   try {
     request = JSON.parse(row);
@@ -105,6 +112,13 @@ function checkLine(
     return error(
       "missing_required_parameter",
       "Each request needs a custom_id string.",
+      "custom_id",
+    );
+  }
+  if (customId.length > MAX_CUSTOM_ID_LENGTH) {
+    return error(
+      "invalid_request",
+      `A custom_id can be at most ${MAX_CUSTOM_ID_LENGTH} characters.`,
       "custom_id",
     );
   }

@@ -69,6 +69,9 @@ export interface Settings {
     outputTtlSeconds: number;
     /** The largest file, in bytes. */
     maxBytes: number;
+    /** What one user may keep stored at once (their uploads; batch outputs do not count). */
+    maxStoredFiles: number;
+    maxStoredBytes: number;
   };
   batches: {
     /** A finished batch is kept this long. */
@@ -120,6 +123,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
       outputTtlSeconds: int(env, "SLUICE_BATCH_OUTPUT_TTL_SECONDS", 3 * 3_600),
       maxBytes: int(env, "SLUICE_MAX_FILE_BYTES", 10 * 1024 * 1024),
+      maxStoredFiles: int(env, "SLUICE_MAX_STORED_FILES", 1_000),
+      maxStoredBytes: int(env, "SLUICE_MAX_STORED_BYTES", 10 * 1024 ** 3),
     },
     batches: {
       retentionSeconds: int(env, "SLUICE_BATCH_RETENTION_SECONDS", 24 * 3_600),

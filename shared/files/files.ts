@@ -2,7 +2,7 @@ import { newId } from "../auth/secrets";
 import { BUCKET_PREFIXES } from "../config/resources";
 import { ApiError, notFound } from "../http/errors";
 import type { Services } from "../services";
-import type { FilePurpose, FileRecord } from "../store/files";
+import { type FilePurpose, type FileRecord, StorageFull } from "../store/files";
 
 /** The OpenAI File object. `status` is deprecated but required; ready files are "processed". */
 export function fileObject(file: FileRecord) {
@@ -33,6 +33,10 @@ export function fileTooLarge(bytes: number, limit: number): ApiError {
   );
 }
 
+function storageFull(err: StorageFull): ApiError {
+  return new ApiError(403, err.message, "invalid_request_error", "storage_limit_exceeded", "file");
+}
+
 /**
  * Stores a file's bytes (S3) and record (DynamoDB). Batch outputs pass their own id, so a
  * retried finalize writes the same file again rather than a second one.
@@ -46,6 +50,8 @@ export async function saveFile(
     data: Uint8Array | string;
     ttlSeconds: number;
     id?: string;
+    /** A user's upload: counted in their storage, and refused past its limits. */
+    counted?: boolean;
   },
   now = Math.floor(Date.now() / 1000),
 ): Promise<FileRecord> {
@@ -66,7 +72,18 @@ export async function saveFile(
   const contentType = file.filename.endsWith(".jsonl")
     ? "application/jsonl"
     : "application/octet-stream";
+  const { maxStoredFiles, maxStoredBytes } = services.settings.files;
+  const limits = file.counted ? { maxFiles: maxStoredFiles, maxBytes: maxStoredBytes } : undefined;
+  if (limits && bytes > limits.maxBytes) throw storageFull(new StorageFull(limits));
   await services.blobs.put(record.blobKey, file.data, contentType);
-  await services.files.create(record);
+  try {
+    await services.files.create(record, limits);
+  } catch (err) {
+    if (!(err instanceof StorageFull)) throw err;
+    // Nothing stays stored for a file that was refused. (Not on other errors: a batch output
+    // written again under its own id finds its record there, and these bytes are its bytes.)
+    await services.blobs.delete([record.blobKey]);
+    throw storageFull(err);
+  }
   return record;
 }

@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json-depth";
 import { badRequest } from "./errors";
 import type { GatewayRequest } from "./types";
 
@@ -9,6 +10,9 @@ export type JsonObject = Record<string, unknown>;
 export function readJsonObject(request: GatewayRequest): JsonObject {
   if (request.body.length === 0) {
     throw badRequest("The request body is empty; this endpoint expects a JSON object.");
+  }
+  if (nestsDeeperThan(request.body)) {
+    throw badRequest(`The JSON body of your request nests deeper than ${MAX_JSON_DEPTH} levels.`);
   }
   let value: unknown;
   try {

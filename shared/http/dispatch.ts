@@ -30,6 +30,11 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
       if ("methodNotAllowed" in match) {
         throw new ApiError(405, `Method ${request.method} is not allowed on ${request.path}.`);
       }
+      // No id sluice gives out comes near this; a longer one (past DynamoDB's key limits)
+      // names nothing.
+      if (Object.values(match.params).some((value) => Buffer.byteLength(value) > MAX_ID_BYTES)) {
+        throw new ApiError(404, `Nothing is found at ${request.path.slice(0, 200)}…`);
+      }
       response = await run(match.route, {
         request,
         params: match.params,
@@ -63,6 +68,9 @@ async function run(route: Route, call: Call): Promise<GatewayResponse> {
       return route.handle(call);
   }
 }
+
+/** The longest path parameter (an id, a model name) looked up. */
+export const MAX_ID_BYTES = 512;
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 

@@ -13,56 +13,48 @@ export interface MultipartForm {
   files: Map<string, FilePart>;
 }
 
-/** Parses a multipart/form-data request body, or answers 400 saying what is wrong with it. */
-export function readMultipart(request: GatewayRequest): MultipartForm {
+/**
+ * Parses a multipart/form-data request body with the platform's parser (undici's
+ * `Request.formData()`, which follows the WHATWG/RFC 7578 encoding fetch, browsers and the
+ * OpenAI SDKs send: a `"` in a file name arrives as `%22`), or answers 400 saying what is
+ * wrong with it. A part in another encoding (`filename="a\"b"`, `filename*=`) is refused
+ * rather than misread. About 20 times slower than a hand parser on 10 MB (tens of ms), and
+ * a function URL body is at most 6 MB: correctness wins.
+ */
+export async function readMultipart(request: GatewayRequest): Promise<MultipartForm> {
   const contentType = request.headers["content-type"] ?? "";
-  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
-  if (!contentType.toLowerCase().startsWith("multipart/form-data") || !boundary) {
-    throw badRequest("This endpoint takes multipart/form-data (a file upload).");
+  if (!/^multipart\/form-data\s*;(.*;)?\s*boundary=/i.test(contentType)) {
+    throw badRequest(
+      "This endpoint takes multipart/form-data (a file upload), with its boundary in the Content-Type.",
+    );
   }
-  return parseMultipart(
-    Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength),
-    (boundary[1] ?? boundary[2] ?? "").trim(),
-  );
-}
-
-export function parseMultipart(body: Buffer, boundary: string): MultipartForm {
+  let parsed: FormData;
+  try {
+    parsed = await new Request("http://sluice.invalid/", {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: request.body,
+    }).formData();
+  } catch {
+    throw badRequest(
+      'The multipart/form-data body could not be parsed. It must follow RFC 7578 as fetch and browsers send it: every part closed by the boundary, file names as filename="…" (UTF-8, with `"` sent as %22; filename*= is not used in form data).',
+    );
+  }
   const form: MultipartForm = { fields: new Map(), files: new Map() };
-  const delimiter = Buffer.from(`--${boundary}`);
-  let start = body.indexOf(delimiter);
-  if (start === -1) throw badRequest("The multipart body has no parts.");
-  for (;;) {
-    start += delimiter.length;
-    // "--" after a delimiter ends the body.
-    if (body[start] === 0x2d && body[start + 1] === 0x2d) break;
-    const headersEnd = body.indexOf("\r\n\r\n", start);
-    const next = body.indexOf(delimiter, start);
-    if (headersEnd === -1 || next === -1 || headersEnd > next)
-      throw badRequest("The multipart body is malformed.");
-    const headers = body.subarray(start, headersEnd).toString("utf8");
-    // The part's data ends before the CRLF that precedes the next delimiter.
-    const data = body.subarray(headersEnd + 4, next - 2);
-    addPart(form, headers, data);
-    start = next;
+  for (const [name, value] of parsed) {
+    if (typeof value === "string") {
+      const values = form.fields.get(name) ?? [];
+      values.push(value);
+      form.fields.set(name, values);
+    } else {
+      form.files.set(name, {
+        filename: value.name,
+        contentType: value.type || "application/octet-stream",
+        data: new Uint8Array(await value.arrayBuffer()),
+      });
+    }
   }
   return form;
-}
-
-function addPart(form: MultipartForm, headers: string, data: Buffer): void {
-  const disposition = /content-disposition:\s*form-data;([^\r\n]*)/i.exec(headers)?.[1] ?? "";
-  const name = /\bname="([^"]*)"/i.exec(disposition)?.[1];
-  if (name === undefined) throw badRequest("A multipart part has no name.");
-  const filename = /\bfilename="([^"]*)"/i.exec(disposition)?.[1];
-  if (filename !== undefined) {
-    const contentType =
-      /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim() ?? "application/octet-stream";
-    // A view into the request body, not a copy: a part can be megabytes.
-    form.files.set(name, { filename, contentType, data });
-    return;
-  }
-  const values = form.fields.get(name) ?? [];
-  values.push(data.toString("utf8"));
-  form.fields.set(name, values);
 }
 
 /** The last value of a text field. */

@@ -43,7 +43,7 @@ async function speechToText(
   call: Call<KeyPrincipal>,
   kind: "transcriptions" | "translations",
 ): Promise<GatewayResponse> {
-  const form = readMultipart(call.request);
+  const form = await readMultipart(call.request);
   const file = form.files.get("file");
   if (!file || file.data.byteLength === 0)
     throw badRequest("You must provide a file (the audio to transcribe).", "file");

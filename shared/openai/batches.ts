@@ -7,7 +7,7 @@ import { ApiError, badRequest, notFound } from "../http/errors";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { BatchRecord } from "../store/batches";
-import { intParam } from "./files";
+import { cursorParam, intParam } from "./files";
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -57,7 +57,7 @@ export const listBatches = keyRoute("GET", "/v1/batches", async (call) => {
   const { query } = call.request;
   const { batches, hasMore } = await call.services.batches.list(call.principal.user.id, {
     limit: intParam(query.get("limit"), 20, 1, 100, "limit"),
-    after: query.get("after") ?? undefined,
+    after: cursorParam(query, "after"),
     now: now(),
   });
   return json(200, {

@@ -1,5 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { fileObject, fileTooLarge, noSuchFile, saveFile } from "../files/files";
+import { attachment } from "../http/content-disposition";
 import { badRequest } from "../http/errors";
 import { formField, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
@@ -13,7 +14,7 @@ const now = () => Math.floor(Date.now() / 1000);
  * after upload (seed 000), or sooner when expires_after asks for it.
  */
 export const createFile = keyRoute("POST", "/v1/files", async (call) => {
-  const form = readMultipart(call.request);
+  const form = await readMultipart(call.request);
   const file = form.files.get("file");
   if (!file) throw badRequest("You must provide a file.", "file");
   const purpose = uploadPurpose(formField(form, "purpose"));
@@ -32,6 +33,7 @@ export const createFile = keyRoute("POST", "/v1/files", async (call) => {
     purpose,
     data: file.data,
     ttlSeconds: ttl,
+    counted: true,
   });
   return json(200, fileObject(record));
 });
@@ -47,7 +49,7 @@ export const listFiles = keyRoute("GET", "/v1/files", async (call) => {
     purpose: query.get("purpose") ?? undefined,
     limit,
     ascending: order === "asc",
-    after: query.get("after") ?? undefined,
+    after: cursorParam(query, "after"),
     now: now(),
   });
   return json(200, {
@@ -67,7 +69,7 @@ export const retrieveFile = keyRoute("GET", "/v1/files/:id", async (call) => {
 /** DELETE /v1/files/{id} */
 export const deleteFile = keyRoute("DELETE", "/v1/files/:id", async (call) => {
   const file = await ownFile(call);
-  await call.services.files.delete(file.id);
+  await call.services.files.delete(file);
   await call.services.blobs.delete([file.blobKey]);
   return json(200, { id: file.id, object: "file", deleted: true });
 });
@@ -81,7 +83,7 @@ export const retrieveFileContent = keyRoute("GET", "/v1/files/:id/content", asyn
     status: 200,
     headers: {
       "content-type": "application/octet-stream",
-      "content-disposition": `attachment; filename="${file.filename.replace(/["\\\r\n]/g, "_")}"`,
+      "content-disposition": attachment(file.filename),
     },
     body,
   };
@@ -103,8 +105,14 @@ export function uploadPurpose(value: string | undefined): FilePurpose {
   return value as FilePurpose;
 }
 
-/** The Batch API takes only JSONL files. */
+/** The longest file name kept (it is stored with the file's record and sent back in headers). */
+const MAX_FILENAME_BYTES = 512;
+
+/** The Batch API takes only JSONL files; any file's name must be short enough to keep. */
 export function checkBatchFile(purpose: FilePurpose, filename: string): void {
+  if (Buffer.byteLength(filename) > MAX_FILENAME_BYTES) {
+    throw badRequest(`A file name can be at most ${MAX_FILENAME_BYTES} bytes.`, "filename");
+  }
   if (purpose === "batch" && !filename.toLowerCase().endsWith(".jsonl")) {
     throw badRequest("Invalid file format for Batch API. Must be .jsonl", "file");
   }
@@ -130,6 +138,14 @@ export function expiresAfter(
     );
   }
   return Math.min(value, retention);
+}
+
+/** A cursor that names an object (`after`): longer than any id sluice gives out is a 400. */
+export function cursorParam(query: URLSearchParams, name: string): string | undefined {
+  const value = query.get(name);
+  if (value === null || value === "") return undefined;
+  if (Buffer.byteLength(value) > 256) throw badRequest(`'${name}' is not an id.`, name);
+  return value;
 }
 
 export function intParam(

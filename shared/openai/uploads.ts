@@ -24,7 +24,8 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
   const body = readJsonObject(call.request);
   const filename = requireString(body, "filename");
   const purpose = uploadPurpose(requireString(body, "purpose"));
-  requireString(body, "mime_type");
+  if (requireString(body, "mime_type").length > 255)
+    throw badRequest("'mime_type' can be at most 255 characters.", "mime_type");
   const bytes = body.bytes;
   if (typeof bytes !== "number" || !Number.isInteger(bytes) || bytes <= 0) {
     throw badRequest("'bytes' must be the file's size, a positive whole number.", "bytes");
@@ -57,19 +58,10 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
 /** POST /v1/uploads/{id}/parts: one part, multipart field `data`. */
 export const addUploadPart = keyRoute("POST", "/v1/uploads/:id/parts", async (call) => {
   const upload = await pendingUpload(call);
-  const data = readMultipart(call.request).files.get("data")?.data;
+  const data = (await readMultipart(call.request)).files.get("data")?.data;
   if (!data || data.byteLength === 0)
     throw badRequest("You must provide the part's bytes as `data`.", "data");
-  const received = (await call.services.uploads.parts(upload.id)).reduce(
-    (sum, part) => sum + part.bytes,
-    0,
-  );
-  if (received + data.byteLength > upload.bytes) {
-    throw badRequest(
-      `This part would make the upload ${received + data.byteLength} bytes, more than the ${upload.bytes} bytes it was created with.`,
-      "data",
-    );
-  }
+  if (data.byteLength > upload.bytes) throw partTooLarge(upload);
   const part = {
     id: newId("part_", 24),
     uploadId: upload.id,
@@ -78,7 +70,11 @@ export const addUploadPart = keyRoute("POST", "/v1/uploads/:id/parts", async (ca
     blobKey: `${BUCKET_PREFIXES.batchWork}uploads/${upload.id}/${newId("", 16)}`,
   };
   await call.services.blobs.put(part.blobKey, data);
-  await call.services.uploads.addPart(part, upload.expiresAt + 86_400);
+  if (!(await call.services.uploads.addPart(part, upload, upload.expiresAt + 86_400))) {
+    // Refused: its bytes are not kept.
+    await call.services.blobs.delete([part.blobKey]);
+    throw partTooLarge(upload);
+  }
   return json(200, {
     id: part.id,
     object: "upload.part",
@@ -137,16 +133,25 @@ export const completeUpload = keyRoute("POST", "/v1/uploads/:id/complete", async
     purpose: uploadPurpose(upload.purpose),
     data,
     ttlSeconds: upload.fileTtlSeconds ?? call.services.settings.files.uploadTtlSeconds,
+    counted: true,
   });
   if (!(await call.services.uploads.finish(upload.id, "completed", file.id))) {
     // A cancel or another complete won the race: the file made here must not linger.
     await call.services.blobs.delete([file.blobKey]);
-    await call.services.files.delete(file.id);
+    await call.services.files.delete(file);
     throw new ApiError(409, "The upload was completed or cancelled meanwhile.");
   }
-  await call.services.blobs.delete(ordered.map((part) => part.blobKey));
+  // Every part, listed or not: the file holds the listed ones now.
+  await call.services.blobs.delete([...parts.values()].map((part) => part.blobKey));
   return json(200, uploadObject({ ...upload, status: "completed", fileId: file.id }, file));
 });
+
+function partTooLarge(upload: UploadRecord): ApiError {
+  return badRequest(
+    `This part would make the upload more than the ${upload.bytes} bytes it was created with (or the upload is no longer pending).`,
+    "data",
+  );
+}
 
 /** expires_after as JSON ({anchor, seconds}), as on /v1/files; it can only shorten retention. */
 function uploadExpiresAfter(value: unknown, retention: number): number {

@@ -1,5 +1,5 @@
 import { Schedule } from "./schedule";
-import type { Item, Table } from "./table";
+import { ConditionFailed, type Item, type Table } from "./table";
 
 export const UPLOAD_PURPOSES = [
   "assistants",
@@ -22,7 +22,31 @@ export interface FileRecord {
   createdAt: number;
   expiresAt: number;
   blobKey: string;
+  /** Counted in its owner's stored files (their uploads are; batch outputs are not). */
+  counted?: boolean;
 }
+
+/** How much a user may keep stored at once. */
+export interface StorageLimits {
+  maxFiles: number;
+  maxBytes: number;
+}
+
+/** A user's stored files would pass their limit: the new one is not stored. */
+export class StorageFull extends Error {
+  constructor(readonly limits: StorageLimits) {
+    super(
+      `You can keep at most ${limits.maxFiles} files and ${limits.maxBytes} bytes stored at once; delete files you no longer need.`,
+    );
+  }
+}
+
+/**
+ * A user's stored files, counted: one item beside their profile, moved in the same
+ * transaction as each counted file's record, so the count can never pass the limit and a
+ * file is counted out exactly once (by whichever delete, or the janitor's expiry, removes it).
+ */
+const usageKey = (userId: string) => ({ pk: `USER#${userId}`, sk: "FILE_USAGE" });
 
 export const fileKey = (id: string) => ({ pk: `FILE#${id}`, sk: "FILE" });
 const userFiles = (userId: string) => `USER#${userId}#FILES`;
@@ -34,21 +58,55 @@ const TTL_GRACE_SECONDS = 86_400;
 export class Files {
   constructor(private readonly table: Table) {}
 
-  /** Stores a new file's record and puts its expiry on the janitor's agenda. */
-  async create(file: FileRecord): Promise<void> {
-    await this.table.transact([
-      {
-        put: {
-          ...fileKey(file.id),
-          gsi1pk: userFiles(file.userId),
-          gsi1sk: indexKey(file),
-          ttl: file.expiresAt + TTL_GRACE_SECONDS,
-          ...file,
+  /**
+   * Stores a new file's record and puts its expiry on the janitor's agenda. With `limits`
+   * the file is counted in its owner's storage, and refused (StorageFull) past the limits.
+   */
+  async create(file: FileRecord, limits?: StorageLimits): Promise<void> {
+    const counted = limits !== undefined;
+    if (limits && file.bytes > limits.maxBytes) throw new StorageFull(limits);
+    try {
+      await this.table.transact([
+        {
+          put: {
+            ...fileKey(file.id),
+            gsi1pk: userFiles(file.userId),
+            gsi1sk: indexKey(file),
+            ttl: file.expiresAt + TTL_GRACE_SECONDS,
+            ...file,
+            ...(counted && { counted: true }),
+          },
+          condition: "attribute_not_exists(pk)",
         },
-        condition: "attribute_not_exists(pk)",
-      },
-      Schedule.entry({ due: file.expiresAt, kind: "file.expire", id: file.id }),
-    ]);
+        Schedule.entry({ due: file.expiresAt, kind: "file.expire", id: file.id }),
+        ...(limits
+          ? [
+              {
+                key: usageKey(file.userId),
+                update: "ADD fileCount :one, fileBytes :bytes",
+                condition:
+                  "attribute_not_exists(fileCount) OR (fileCount < :maxFiles AND fileBytes <= :room)",
+                values: {
+                  ":one": 1,
+                  ":bytes": file.bytes,
+                  ":maxFiles": limits.maxFiles,
+                  ":room": limits.maxBytes - file.bytes,
+                },
+              },
+            ]
+          : []),
+      ]);
+    } catch (err) {
+      if (limits && err instanceof ConditionFailed && err.reasons[2] === "ConditionalCheckFailed")
+        throw new StorageFull(limits);
+      throw err;
+    }
+  }
+
+  /** The user's counted files and their bytes. */
+  async usage(userId: string): Promise<{ files: number; bytes: number }> {
+    const item = await this.table.get<Item>(usageKey(userId), true);
+    return { files: Number(item?.fileCount ?? 0), bytes: Number(item?.fileBytes ?? 0) };
   }
 
   /** A file the user can still see: theirs and not expired. */
@@ -92,12 +150,43 @@ export class Files {
     return { files: page.items.map(toRecord), hasMore: page.hasMore };
   }
 
-  async delete(id: string): Promise<void> {
-    await this.table.delete(fileKey(id));
+  /**
+   * Deletes a file's record and counts it out of its owner's storage, in one transaction;
+   * false when it was already gone (another delete or the janitor counted it out).
+   */
+  async delete(file: FileRecord): Promise<boolean> {
+    try {
+      await this.table.transact([
+        { delete: fileKey(file.id), condition: "attribute_exists(pk)" },
+        ...(file.counted
+          ? [
+              {
+                key: usageKey(file.userId),
+                update: "ADD fileCount :minus, fileBytes :bytes",
+                values: { ":minus": -1, ":bytes": -file.bytes },
+              },
+            ]
+          : []),
+      ]);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
   }
 }
 
 function toRecord(item: FileRecord & Item): FileRecord {
-  const { id, userId, filename, purpose, bytes, createdAt, expiresAt, blobKey } = item;
-  return { id, userId, filename, purpose, bytes, createdAt, expiresAt, blobKey };
+  const { id, userId, filename, purpose, bytes, createdAt, expiresAt, blobKey, counted } = item;
+  return {
+    id,
+    userId,
+    filename,
+    purpose,
+    bytes,
+    createdAt,
+    expiresAt,
+    blobKey,
+    ...(counted && { counted }),
+  };
 }

@@ -160,11 +160,12 @@ function encodeCursor(position: Position): string {
 
 function decodeCursor(cursor: string): Position {
   try {
+    if (cursor.length > 2_048) throw new InvalidCursor();
     const value = JSON.parse(Buffer.from(cursor, "base64url").toString());
     if (
       typeof value?.date === "string" &&
       /^\d{4}-\d{2}-\d{2}$/.test(value.date) &&
-      (value.sk === undefined || typeof value.sk === "string") &&
+      (value.sk === undefined || (typeof value.sk === "string" && value.sk.length <= 1_024)) &&
       (value.done === undefined || typeof value.done === "boolean") &&
       Number.isInteger(value.taken) &&
       value.taken >= 0

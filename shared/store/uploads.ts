@@ -48,8 +48,32 @@ export class Uploads {
     return upload as UploadRecord;
   }
 
-  async addPart(part: UploadPartRecord, ttl: number): Promise<void> {
-    await this.table.put({ ...partKey(part.uploadId, part.id), ttl, ...part });
+  /**
+   * Records a part and adds its bytes to the upload's `received`, in one transaction, only
+   * while the upload is pending and the parts stay within its declared size: parts sent at
+   * once cannot pass it together. False when refused.
+   */
+  async addPart(part: UploadPartRecord, upload: UploadRecord, ttl: number): Promise<boolean> {
+    try {
+      await this.table.transact([
+        {
+          key: uploadKey(upload.id),
+          update: "ADD received :bytes",
+          condition: "#status = :pending AND (attribute_not_exists(received) OR received <= :room)",
+          names: { "#status": "status" },
+          values: {
+            ":bytes": part.bytes,
+            ":pending": "pending",
+            ":room": upload.bytes - part.bytes,
+          },
+        },
+        { put: { ...partKey(part.uploadId, part.id), ttl, ...part } },
+      ]);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
   }
 
   async parts(uploadId: string): Promise<UploadPartRecord[]> {

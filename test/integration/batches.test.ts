@@ -286,6 +286,25 @@ describe("a batch, end to end with the official client", () => {
     ]);
   });
 
+  it("fails a file with a line nested too deep or a custom_id too long, naming the line", async () => {
+    const deep = 100_000;
+    const batch = await startChatBatch([
+      requestLine("ok-1", "hi"),
+      // Written as text: JSON.stringify itself cannot go this deep.
+      requestLine("deep", "hi").replace(
+        '"messages"',
+        `"metadata":${"[".repeat(deep)}${"]".repeat(deep)},"messages"`,
+      ),
+      requestLine("x".repeat(1_025), "hi"),
+    ]);
+    const failed = await waitFor(batch.id, ["failed", "completed", "in_progress"]);
+    expect(failed.status).toBe("failed");
+    expect(failed.errors?.data?.map((e) => [e.code, e.line, e.param ?? null])).toEqual([
+      ["invalid_json_line", 2, null],
+      ["invalid_request", 3, "custom_id"],
+    ]);
+  });
+
   it("puts the lines the upstream refuses in the error file, and still completes", async () => {
     const batch = await startChatBatch([
       requestLine("good-1", "hi"),

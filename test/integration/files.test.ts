@@ -166,6 +166,22 @@ describe("/v1/files", () => {
     expect(big.status).toBe(413);
   });
 
+  it("keeps any file name, and serves it back in a header that cannot break the response", async () => {
+    for (const name of ["résumé-файл.jsonl", 'a"b\r\n.jsonl']) {
+      const file = await upload(name);
+      expect(file.filename).toBe(name);
+      expect((await client.files.retrieve(file.id)).filename).toBe(name);
+      const content = await client.files.content(file.id);
+      expect(await content.text()).toBe(jsonl(2));
+      const disposition = content.headers.get("content-disposition") ?? "";
+      expect(disposition).toMatch(/^attachment; filename="[\x20-\x7e]+"; filename\*=UTF-8''/);
+      const exact = /filename\*=UTF-8''(.*)$/.exec(disposition)?.[1] ?? "";
+      expect(decodeURIComponent(exact)).toBe(name);
+    }
+    // The stack is still up: another call is answered.
+    expect((await client.files.list()).data.length).toBeGreaterThan(0);
+  });
+
   it("treats an expired file as gone at once, and the janitor deletes its bytes", async () => {
     const file = await upload();
     const past = Math.floor(Date.now() / 1000) - 1;
@@ -190,6 +206,74 @@ describe("/v1/files", () => {
       )
       .catch((err: Error) => err);
     expect((object as Error).name).toBe("NoSuchKey");
+  });
+});
+
+describe("a user's stored files", () => {
+  const usageKey = (userId: string) => ({ pk: `USER#${userId}`, sk: "FILE_USAGE" });
+  const usage = async (userId: string) =>
+    sluiceTable().get<{ fileCount: number; fileBytes: number }>(usageKey(userId), true);
+
+  it("are counted, and capped at 1,000 files and 10 GB however many uploads arrive at once", async () => {
+    // A zero-balance key stores files too, so the cap is what stops it.
+    const owner = await createUserWithKey({ paidUsd: 0 });
+    const mine = openai(owner.secret);
+    const put = async (name: string) =>
+      mine.files.create({ file: await toFile(Buffer.from(jsonl(1)), name), purpose: "batch" });
+    const first = await put("first.jsonl");
+    const one = Buffer.byteLength(jsonl(1));
+    expect(await usage(owner.id)).toMatchObject({ fileCount: 1, fileBytes: one });
+
+    // One file short of the count limit: of five at once, exactly one is stored.
+    await sluiceTable().update(usageKey(owner.id), {
+      update: "SET fileCount = :n",
+      values: { ":n": 999 },
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => put(`at-once-${i}.jsonl`)),
+    );
+    const stored = results.filter((r) => r.status === "fulfilled");
+    expect(stored).toHaveLength(1);
+    for (const refused of results.filter((r) => r.status === "rejected")) {
+      const error = (refused as PromiseRejectedResult).reason as APIError;
+      expect(error.status).toBe(403);
+      expect(error.code).toBe("storage_limit_exceeded");
+    }
+    expect(await usage(owner.id)).toMatchObject({ fileCount: 1_000, fileBytes: 2 * one });
+    // Nothing of the refused ones stays: only two files are listed.
+    expect((await mine.files.list()).data).toHaveLength(2);
+
+    // Deleting counts a file out once, however often it is asked.
+    await mine.files.delete(first.id);
+    await mine.files.delete(first.id).catch(() => undefined);
+    expect(await usage(owner.id)).toMatchObject({ fileCount: 999, fileBytes: one });
+
+    // The byte limit: 10 GB minus what is stored leaves no room for another file.
+    await sluiceTable().update(usageKey(owner.id), {
+      update: "SET fileCount = :n, fileBytes = :b",
+      values: { ":n": 1, ":b": 10 * 1024 ** 3 - one + 1 },
+    });
+    expect(((await put("full.jsonl").catch((e: APIError) => e)) as APIError).status).toBe(403);
+  });
+
+  it("are counted out when the janitor deletes an expired one", async () => {
+    const owner = await createUserWithKey({ paidUsd: 0 });
+    const file = await openai(owner.secret).files.create({
+      file: await toFile(Buffer.from(jsonl(1)), "expiring.jsonl"),
+      purpose: "batch",
+    });
+    expect((await usage(owner.id))?.fileCount).toBe(1);
+    const past = Math.floor(Date.now() / 1000) - 1;
+    await sluiceTable().update(fileKey(file.id), {
+      update: "SET expiresAt = :past",
+      values: { ":past": past },
+    });
+    await sluiceTable().transact([Schedule.entry({ due: past, kind: "file.expire", id: file.id })]);
+    const after = await eventually(
+      () => usage(owner.id),
+      (item) => item?.fileCount === 0,
+    );
+    expect(after).toMatchObject({ fileCount: 0, fileBytes: 0 });
   });
 });
 
@@ -281,6 +365,42 @@ describe("/v1/uploads", () => {
       .create(created.id, { data: await toFile(Buffer.alloc(1), "p") })
       .catch((e: APIError) => e);
     expect((after as APIError).status).toBe(400);
+  });
+
+  it("takes parts sent at once only up to the declared size", async () => {
+    const bytes = 1024;
+    const created = await client.uploads.create({
+      filename: "a.jsonl",
+      purpose: "batch",
+      bytes,
+      mime_type: "application/jsonl",
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 13 }, async () =>
+        client.uploads.parts.create(created.id, {
+          data: await toFile(Buffer.alloc(bytes, 97), "p"),
+        }),
+      ),
+    );
+    const accepted = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    expect(accepted).toHaveLength(1);
+    for (const r of results.filter((r) => r.status === "rejected"))
+      expect(((r as PromiseRejectedResult).reason as APIError).status).toBe(400);
+    // Only the accepted part was kept: one part record, one object in S3.
+    const parts = await sluiceTable().queryAll({
+      keyCondition: "pk = :pk AND begins_with(sk, :part)",
+      values: { ":pk": `UPLOAD#${created.id}`, ":part": "PART#" },
+      consistent: true,
+    });
+    expect(parts).toHaveLength(1);
+    const completed = await client.uploads.complete(created.id, {
+      part_ids: [accepted[0]?.id ?? ""],
+    });
+    expect(completed.file?.bytes).toBe(bytes);
+    const blob = await s3
+      .send(new GetObjectCommand({ Bucket: sluice.bucketName, Key: String(parts[0]?.blobKey) }))
+      .catch((err: Error) => err);
+    expect((blob as Error).name).toBe("NoSuchKey");
   });
 
   it("refuses an upload larger than the file limit with 413", async () => {

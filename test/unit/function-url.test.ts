@@ -11,6 +11,7 @@ import {
   PreludeDecoder,
   type ResponseSink,
 } from "../../infra/local/awslambda";
+import { startFunctionUrlServer } from "../../infra/local/function-url-server";
 import { localContext } from "../../infra/local/lambda-context";
 import type { Dispatch } from "../../shared/http/dispatch";
 import type { GatewayResponse } from "../../shared/http/types";
@@ -128,6 +129,30 @@ describe("the streaming handler on the local awslambda runtime", () => {
     }
   });
 
+  it("answers 500 in OpenAI's envelope for a header that cannot be sent, and ends the body", async () => {
+    const cases: Record<string, string>[] = [
+      { "content-disposition": 'attachment; filename="résumé-файл.jsonl"' },
+      { "x-bad": "a\r\nb" },
+      { "bad name": "x" },
+    ];
+    for (const headers of cases) {
+      let closed = false;
+      const body = (async function* () {
+        try {
+          yield new TextEncoder().encode("never sent");
+        } finally {
+          closed = true;
+        }
+      })();
+      // Started, as a relay's body is by the time it is answered.
+      const out = await invoke(answering({ status: 200, headers, body: started(body) }));
+      expect(out.prelude?.statusCode).toBe(500);
+      expect(JSON.parse(out.text).error.type).toBe("server_error");
+      expect(out.text).not.toContain("never sent");
+      expect(closed).toBe(true);
+    }
+  });
+
   it("ends the invocation only after the settlement of a stream the client left", async () => {
     // An upstream that sends one chunk and then nothing, until it is aborted.
     const upstreamAbort = new AbortController();
@@ -157,6 +182,48 @@ describe("the streaming handler on the local awslambda runtime", () => {
     });
     expect(upstreamAbort.signal.aborted).toBe(true);
     expect(settled).toEqual(["client_closed:Hi"]);
+  });
+});
+
+/** An async iterable whose iterator has already begun (so `return` runs its `finally`). */
+function started(body: AsyncGenerator<Uint8Array>): AsyncIterable<Uint8Array> {
+  const first = body.next();
+  let primed = false;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        if (primed) return body.next();
+        primed = true;
+        return first;
+      },
+      return: (value?: unknown) => body.return(value as undefined),
+    }),
+  };
+}
+
+describe("the local function URL server", () => {
+  installAwsLambdaGlobal();
+
+  it("turns a prelude node:http cannot send into a 500 in the path's envelope, and stays up", async () => {
+    const handler = awslambda.streamifyResponse(async (event: LambdaFunctionURLEvent, stream) => {
+      const headers = event.rawPath === "/ok" ? { "x-fine": "yes" } : { "x-name": "résumé-файл" };
+      const out = awslambda.HttpResponseStream.from(stream, { statusCode: 200, headers });
+      out.end("body");
+    });
+    const server = await startFunctionUrlServer({ handler, functionName: "test" });
+    try {
+      const v1 = await fetch(`${server.url}/v1/files/x/content`);
+      expect(v1.status).toBe(500);
+      expect(((await v1.json()) as { error: { type: string } }).error.type).toBe("server_error");
+      const management = await fetch(`${server.url}/api/user/self`);
+      expect(management.status).toBe(500);
+      expect(await management.json()).toMatchObject({ success: false });
+      const ok = await fetch(`${server.url}/ok`);
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toBe("body");
+    } finally {
+      await server.close();
+    }
   });
 });
 
