@@ -1,7 +1,9 @@
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { SecurityGroup, SubnetType, Vpc } from "aws-cdk-lib/aws-ec2";
+import { Key } from "aws-cdk-lib/aws-kms";
 import { Architecture, CapacityProvider } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
+import { RESOURCE_ENV } from "../shared/config/resources";
 import { Api } from "./constructs/api";
 import { BatchPipeline } from "./constructs/batch-pipeline";
 import { Files } from "./constructs/files";
@@ -33,6 +35,8 @@ export class SluiceStack extends Stack {
   readonly janitor: Janitor;
   readonly rollup: UsageRollup;
   readonly operations: Operations;
+  /** Seals channels' provider keys in the table. */
+  readonly channelKey: Key;
   readonly capacityProvider?: CapacityProvider;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
@@ -69,6 +73,18 @@ export class SluiceStack extends Stack {
       runtime,
     });
     this.rollup = new UsageRollup(this, "UsageRollup", { store: this.store, runtime });
+
+    // Only the functions that call upstreams may open channels' provider keys: the API (which
+    // also seals them when an admin saves a channel) and the batch worker.
+    this.channelKey = new Key(this, "ChannelKey", {
+      description: "sluice: seals channels' provider keys in the table",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.api.function.addEnvironment(RESOURCE_ENV.channelKey, this.channelKey.keyArn);
+    this.channelKey.grantEncryptDecrypt(this.api.function);
+    this.batch.worker.addEnvironment(RESOURCE_ENV.channelKey, this.channelKey.keyArn);
+    this.channelKey.grantDecrypt(this.batch.worker);
 
     if (managed) this.capacityProvider = this.managedInstances(options.managedConcurrency);
 

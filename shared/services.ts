@@ -3,6 +3,7 @@ import { CredentialTags } from "./auth/tags";
 import { QuotaLedger } from "./billing/ledger";
 import { PricingCatalog } from "./billing/pricing";
 import { loadSettings, type Settings } from "./config/settings";
+import type { SecretBox } from "./crypto/secret-box";
 import type { JobQueue } from "./queue/queue";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
@@ -79,6 +80,8 @@ export function createServices(options: {
   queue: JobQueue;
   settings?: Settings;
   fetch?: UpstreamFetch;
+  /** Seals channels' provider keys in the table (KMS on AWS). */
+  secretBox?: SecretBox;
 }): Services {
   const settings = options.settings ?? loadSettings();
   const { table } = options;
@@ -89,7 +92,7 @@ export function createServices(options: {
   const tags = new CredentialTags(() => loadTagSecret(table), settings.acceptLegacyCredentials);
   const sessions = new Sessions(table, () => tags.issue("session"));
   const { console: site } = settings;
-  const channels = new Channels(table);
+  const channels = new Channels(table, options.secretBox);
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
   return {
     settings,

@@ -133,6 +133,8 @@ export const RESOURCE_ENV = {
   logTable: "SLUICE_LOG_TABLE",
   bucket: "SLUICE_BUCKET",
   queueUrl: "SLUICE_BATCH_QUEUE_URL",
+  /** The KMS key that seals channels' provider keys (AWS; none locally: kept as given). */
+  channelKey: "SLUICE_CHANNEL_KEY_ID",
   /** Local only: endpoints of the emulators. */
   dynamoEndpoint: "SLUICE_DYNAMODB_ENDPOINT",
   awsEndpoint: "SLUICE_AWS_ENDPOINT",

@@ -4,6 +4,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { RESOURCE_ENV } from "../config/resources";
 import { loadSettings } from "../config/settings";
+import { KmsSecretBox, type SecretBox } from "../crypto/secret-box";
 import { JobQueue } from "../queue/queue";
 import type { UpstreamFetch } from "../relay/upstream";
 import { createServices, type Services } from "../services";
@@ -68,6 +69,7 @@ export function createAwsServices(
     settings: loadSettings(env),
     fetch: clients.fetch,
     consoleFiles: consoleDirectory(env),
+    secretBox: secretBox(env),
   });
 }
 
@@ -93,4 +95,17 @@ function once<T>(create: () => Promise<T>): () => Promise<T> {
     value ??= create();
     return value;
   };
+}
+
+/** KMS where the stack names a key for channel keys; locally none, and they are kept as given. */
+function secretBox(env: NodeJS.ProcessEnv): SecretBox | undefined {
+  const keyId = env[RESOURCE_ENV.channelKey];
+  if (!keyId) return undefined;
+  return new KmsSecretBox(
+    once(async () => {
+      const { KMSClient } = await import("@aws-sdk/client-kms");
+      return new KMSClient({});
+    }),
+    keyId,
+  );
 }

@@ -1,3 +1,4 @@
+import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
 import { ConditionFailed, type Table } from "./table";
 
 export type ChannelType = "openai" | "azure" | "azure-speech";
@@ -10,7 +11,7 @@ export interface ChannelRecord {
   name: string;
   /** e.g. https://api.openai.com/v1, or an Azure resource endpoint. */
   baseUrl: string;
-  /** The provider's secret. Never returned in full by the API. */
+  /** The provider's secret. Never returned in full by the API; sealed in the table. */
   key: string;
   /** Model names clients may ask this channel for. */
   models: string[];
@@ -30,22 +31,33 @@ export interface ChannelRecord {
 
 export const channelKey = (id: string) => ({ pk: "CHANNEL", sk: id });
 
+/** Channels, with their provider keys sealed by `box` in the table and opened on the way out. */
 export class Channels {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly box: SecretBox = new PlainSecretBox(),
+  ) {}
 
   async list(): Promise<ChannelRecord[]> {
-    return this.table.queryAll<ChannelRecord>({
+    const items = await this.table.queryAll<ChannelRecord>({
       keyCondition: "pk = :pk",
       values: { ":pk": "CHANNEL" },
     });
+    return Promise.all(items.map((item) => this.opened(item)));
   }
 
   async get(id: string): Promise<ChannelRecord | undefined> {
-    return this.table.get<ChannelRecord>(channelKey(id), true);
+    const item = await this.table.get<ChannelRecord>(channelKey(id), true);
+    return item && this.opened(item);
   }
 
   async put(channel: ChannelRecord): Promise<void> {
-    await this.table.put({ ...channelKey(channel.id), ...channel });
+    const key = await this.box.seal(channel.key);
+    await this.table.put({ ...channelKey(channel.id), ...channel, key });
+  }
+
+  private async opened(item: ChannelRecord): Promise<ChannelRecord> {
+    return { ...item, key: await this.box.open(item.key ?? "") };
   }
 
   /** Disables an enabled channel and records why; false if it was not enabled. */

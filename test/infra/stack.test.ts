@@ -337,7 +337,11 @@ describe("functions", () => {
     expect(fn.Runtime).toBe("nodejs22.x");
     expect(fn.Architectures).toEqual(["arm64"]);
     expect(fn.Handler).toBe("index.handler");
-    expect((fn.Environment as { Variables: Json }).Variables).toEqual({
+    // The functions that call upstreams also name the channel key (see "channel keys").
+    const { [RESOURCE_ENV.channelKey]: _channelKey, ...variables } = (
+      fn.Environment as { Variables: Json }
+    ).Variables;
+    expect(variables).toEqual({
       [RESOURCE_ENV.table]: { Ref: ids.table },
       [RESOURCE_ENV.logTable]: { Ref: ids.logTable },
       [RESOURCE_ENV.bucket]: { Ref: ids.bucket },
@@ -642,5 +646,33 @@ describe("deployment options", () => {
     expect(() => variant({ "sluice:apiMemoryMiB": "lots" })).toThrow(/apiMemoryMiB/);
     expect(() => variant({ "sluice:computeMode": "fargate" })).toThrow(/computeMode/);
     expect(() => variant({ "sluice:alarmEmail": "nobody" })).toThrow(/alarmEmail/);
+  });
+});
+
+describe("channel keys", () => {
+  const key = logicalId(stack.channelKey);
+
+  it("are sealed with a rotated KMS key that outlives the stack", () => {
+    const resource = template.toJSON().Resources[key];
+    expect(resource.Type).toBe("AWS::KMS::Key");
+    expect(resource.Properties.EnableKeyRotation).toBe(true);
+    expect(resource.DeletionPolicy).toBe("Retain");
+  });
+
+  it("may be opened by the API and the worker only; only the API seals them", () => {
+    const onKey = arnOf(key);
+    expect(allows(roleStatements(ids.api), "kms:Decrypt", onKey)).toBe(true);
+    expect(allows(roleStatements(ids.api), "kms:Encrypt", onKey)).toBe(true);
+    expect(allows(roleStatements(ids.worker), "kms:Decrypt", onKey)).toBe(true);
+    expect(allows(roleStatements(ids.worker), "kms:Encrypt")).toBe(false);
+    for (const id of [ids.janitor, ids.rollup]) {
+      for (const statement of roleStatements(id)) {
+        expect(asArray(statement.Action).some((action) => action.startsWith("kms:"))).toBe(false);
+      }
+    }
+    for (const id of [ids.api, ids.worker]) {
+      const env = (properties(id).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env[RESOURCE_ENV.channelKey]).toEqual(onKey);
+    }
   });
 });
