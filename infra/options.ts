@@ -20,6 +20,12 @@ export interface DeploymentOptions {
   managedConcurrency: number;
   /** Runtime settings (SLUICE_*) every function gets in its environment. */
   settings: Record<string, string>;
+  /**
+   * A domain of your own in front of the function URL (CloudFront, caching off), with the
+   * ARN of its ACM certificate in us-east-1. Both or neither.
+   */
+  domainName?: string;
+  certificateArn?: string;
 }
 
 export const DEFAULT_OPTIONS: DeploymentOptions = {
@@ -54,6 +60,10 @@ export function optionsFromContext(node: Node): DeploymentOptions {
     throw new Error(`sluice:computeMode is on-demand or managed-instances, not ${computeMode}`);
   }
   const email = get("alarmEmail");
+  const text = (name: string) => {
+    const value = get(name);
+    return typeof value === "string" && value ? value : undefined;
+  };
   return validated({
     apiMemoryMiB: number("apiMemoryMiB", 128, 10_240) ?? DEFAULT_OPTIONS.apiMemoryMiB,
     apiReservedConcurrency: number("apiReservedConcurrency", 1, 100_000),
@@ -62,6 +72,8 @@ export function optionsFromContext(node: Node): DeploymentOptions {
     computeMode,
     managedConcurrency: number("managedConcurrency", 1, 1600) ?? DEFAULT_OPTIONS.managedConcurrency,
     settings: settingsFrom(get("settings")),
+    domainName: text("domainName"),
+    certificateArn: text("certificateArn"),
   });
 }
 
@@ -85,6 +97,17 @@ export function validated(options: DeploymentOptions): DeploymentOptions {
   }
   if (options.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(options.alarmEmail)) {
     throw new Error(`sluice:alarmEmail is not an email address: ${options.alarmEmail}`);
+  }
+  if ((options.domainName === undefined) !== (options.certificateArn === undefined)) {
+    throw new Error("sluice:domainName and sluice:certificateArn go together");
+  }
+  if (
+    options.certificateArn !== undefined &&
+    !/^arn:aws[\w-]*:acm:us-east-1:/.test(options.certificateArn)
+  ) {
+    throw new Error(
+      "sluice:certificateArn must be an ACM certificate in us-east-1 (CloudFront's region)",
+    );
   }
   return options;
 }

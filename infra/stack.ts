@@ -6,6 +6,7 @@ import type { Construct } from "constructs";
 import { RESOURCE_ENV } from "../shared/config/resources";
 import { Api } from "./constructs/api";
 import { BatchPipeline } from "./constructs/batch-pipeline";
+import { CustomDomain } from "./constructs/custom-domain";
 import { Files } from "./constructs/files";
 import type { FunctionRuntime } from "./constructs/function-defaults";
 import { Janitor } from "./constructs/janitor";
@@ -38,6 +39,7 @@ export class SluiceStack extends Stack {
   /** Seals channels' provider keys in the table. */
   readonly channelKey: Key;
   readonly capacityProvider?: CapacityProvider;
+  readonly customDomain?: CustomDomain;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
@@ -97,6 +99,18 @@ export class SluiceStack extends Stack {
       tables: [this.store.table, this.store.logTable],
       alarmEmail: options.alarmEmail,
     });
+
+    if (options.domainName && options.certificateArn) {
+      this.customDomain = new CustomDomain(this, "CustomDomain", {
+        url: this.api.url,
+        domainName: options.domainName,
+        certificateArn: options.certificateArn,
+      });
+      new CfnOutput(this, "CustomDomainTarget", {
+        value: this.customDomain.distribution.distributionDomainName,
+        description: `Point ${options.domainName} (CNAME or alias) here`,
+      });
+    }
 
     new CfnOutput(this, "FunctionUrl", {
       value: this.api.url.url,

@@ -1,5 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { randomString } from "../auth/secrets";
+import { countEvent } from "../observability";
 import type { StepContext } from "../queue/worker";
 import type { Services } from "../services";
 import { type BatchRecord, FINAL_STATUSES, type LineResult } from "../store/batches";
@@ -145,6 +146,7 @@ async function record(services: Services, batch: BatchRecord, ran: RanLine): Pro
     throw err;
   }
   await (recorded ? ran.afterRecorded() : ran.notRecorded());
+  countEvent("BatchLines", 1, { recorded: String(recorded) });
 }
 
 /**

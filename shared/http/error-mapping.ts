@@ -10,6 +10,7 @@ import {
   Unauthenticated,
   UpstreamRejected,
 } from "../errors";
+import { countEvent } from "../observability";
 import { ApiError, upstreamFailed } from "./errors";
 
 /** Seconds a client should wait after the data store failed before trying again. */
@@ -23,11 +24,13 @@ const STORE_RETRY_AFTER_SECONDS = 2;
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof QuotaExceeded) {
+    countEvent("HoldsRefused", 1, { reason: "quota" });
     return new ApiError(429, err.message, "insufficient_quota", "insufficient_quota", null, {
       "x-should-retry": "false",
     });
   }
   if (err instanceof RateLimited) {
+    countEvent("HoldsRefused", 1, { reason: "rate_limit" });
     // OpenAI's type names the dimension; the SDKs wait for retry-after(-ms) and try again.
     return new ApiError(
       429,

@@ -1,5 +1,6 @@
 import { TtlCache } from "../cache";
 import { ModelUnavailable } from "../errors";
+import { countEvent, logger } from "../observability";
 import type { ChannelHealthStore, PairHealth } from "../store/channel-health";
 import type { ChannelRecord, Channels } from "../store/channels";
 import { joinUrl } from "./adapters/adapter";
@@ -265,6 +266,8 @@ function fresh(channelId: string, model: string): PairHealth {
   };
 }
 
+/** A change of a channel's (or a model's on it) state: logged, and counted. */
 function warn(msg: string, channel: string, reason: string, model?: string): void {
-  console.warn(JSON.stringify({ level: "warn", msg, channel, model, reason }));
+  logger.warn(msg, { channel, model, reason });
+  countEvent("ChannelStateChanges", 1, { channel });
 }

@@ -7,6 +7,7 @@ import { isObject } from "../http/body";
 import { rawJson } from "../http/responses";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { countEvent } from "../observability";
 import type { ChannelRecord } from "../store/channels";
 import type { StreamOutcome } from "../stream/relay-stream";
 import type { UpstreamCall } from "./adapters/adapter";
@@ -192,6 +193,7 @@ function upstreamOptions(
       call.batchId === undefined
         ? (channel, result) => {
             reported.add(channel.id);
+            if (!result.ok) countEvent("UpstreamErrors", 1, { channel: channel.id });
             call.context.afterResponse(() =>
               channelHealth.record(channel, model, result, probes.has(channel.id)),
             );

@@ -640,12 +640,38 @@ describe("deployment options", () => {
     t.hasResourceProperties("AWS::Lambda::Url", { InvokeMode: "RESPONSE_STREAM" });
   });
 
+  it("puts a domain of one's own in front, with caching off and every header passed on", () => {
+    const { template: t } = variant({
+      "sluice:domainName": "api.example.com",
+      "sluice:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    });
+    t.resourceCountIs("AWS::CloudFront::Distribution", 1);
+    const [distribution] = Object.values(t.findResources("AWS::CloudFront::Distribution"));
+    const config = distribution?.Properties.DistributionConfig;
+    expect(config.Aliases).toEqual(["api.example.com"]);
+    const behavior = config.DefaultCacheBehavior;
+    // AWS's managed policies: CachingDisabled, AllViewerExceptHostHeader.
+    expect(behavior.CachePolicyId).toBe("4135ea2d-6df8-44a3-9df3-4b5a84be39ad");
+    expect(behavior.OriginRequestPolicyId).toBe("b689b0a8-53d0-40ab-baf2-68738e2966ac");
+    expect(behavior.AllowedMethods).toContain("POST");
+    expect(config.Origins[0].CustomOriginConfig.OriginReadTimeout).toBe(60);
+    t.hasOutput("CustomDomainTarget", {});
+    template.resourceCountIs("AWS::CloudFront::Distribution", 0);
+  });
+
   it("refuses settings that are not runtime settings, and bad values", () => {
     expect(() => variant({ "sluice:settings": { SLUICE_TABLE: "other" } })).toThrow(/SLUICE_TABLE/);
     expect(() => variant({ "sluice:settings": { PATH: "/tmp" } })).toThrow(/PATH/);
     expect(() => variant({ "sluice:apiMemoryMiB": "lots" })).toThrow(/apiMemoryMiB/);
     expect(() => variant({ "sluice:computeMode": "fargate" })).toThrow(/computeMode/);
     expect(() => variant({ "sluice:alarmEmail": "nobody" })).toThrow(/alarmEmail/);
+    expect(() => variant({ "sluice:domainName": "api.example.com" })).toThrow(/together/);
+    expect(() =>
+      variant({
+        "sluice:domainName": "api.example.com",
+        "sluice:certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+      }),
+    ).toThrow(/us-east-1/);
   });
 });
 

@@ -9,7 +9,7 @@ import { streamingHandler } from "../../functions/api/function-url";
 import { installAwsLambdaGlobal, LocalResponseStream } from "../../infra/local/awslambda";
 import { localContext } from "../../infra/local/lambda-context";
 import type { Dispatch } from "../../shared/http/dispatch";
-import { logger } from "../../shared/observability";
+import { countEvent, logger } from "../../shared/observability";
 
 installAwsLambdaGlobal();
 
@@ -126,6 +126,13 @@ describe("access lines and metrics", () => {
     expect(meta.Metrics.map((m: Json) => m.Name)).toEqual(
       expect.arrayContaining(["Calls", "FirstByteLatency", "Duration"]),
     );
+  });
+
+  it("counts events with their dimensions, and nothing for none", () => {
+    countEvent("HoldsRefused", 1, { reason: "quota" });
+    countEvent("HoldsReaped", 0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ reason: "quota", HoldsRefused: 1, service: "sluice" });
   });
 });
 
