@@ -19,10 +19,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { buildSync } from "esbuild";
 import { startLocalStack } from "../infra/local/stack";
 import { API_FUNCTION, USAGE_ROLLUP } from "../shared/config/resources";
 import { Table } from "../shared/store/table";
+import { buildLambdaBundle } from "./perf/cold-start";
 import { LAMBDA_MB_PER_VCPU, PRICES } from "./prices";
 
 const STREAM_SECONDS = 3;
@@ -77,20 +77,7 @@ interface Report {
 /** The API function's bundle in its own process; stdout and stderr bytes counted. */
 async function apiProcess(env: NodeJS.ProcessEnv) {
   const outfile = resolve("bench/.build/cost-api.mjs");
-  buildSync({
-    entryPoints: ["bench/cost/api-process.ts"],
-    outfile,
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "node",
-    target: "node22",
-    external: ["@aws-sdk/*", "@smithy/*"],
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: "error",
-  });
+  buildLambdaBundle("bench/cost/api-process.ts", outfile);
   const child: ChildProcess = fork(outfile, [], {
     execArgv: ["--expose-gc"],
     env,

@@ -34,20 +34,7 @@ export function coldStart(): { emptyScriptMs: number; functions: Record<string, 
   const functions: Record<string, BundleReport> = {};
   for (const [name, entry] of Object.entries(FUNCTIONS)) {
     const outfile = join(outDir, `${name}.mjs`);
-    buildSync({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      minify: true,
-      format: "esm",
-      platform: "node",
-      target: "node22",
-      external: ["@aws-sdk/*", "@smithy/*"],
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-      logLevel: "error",
-    });
+    buildLambdaBundle(entry, outfile);
     functions[name] = {
       bytes: statSync(outfile).size,
       importMs:
@@ -55,6 +42,24 @@ export function coldStart(): { emptyScriptMs: number; functions: Record<string, 
     };
   }
   return { emptyScriptMs, functions };
+}
+
+/** Bundles `entry` as the CDK stack bundles a function: minified ESM, the AWS SDK left out. */
+export function buildLambdaBundle(entry: string, outfile: string): void {
+  buildSync({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    external: ["@aws-sdk/*", "@smithy/*"],
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    logLevel: "error",
+  });
 }
 
 /** Median wall time of a fresh Node process running `code` as a module. */
