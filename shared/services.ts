@@ -118,6 +118,8 @@ export function createServices(options: {
       backoffMs: site.loginBackoffMs,
       lockAfter: site.loginLockAfter,
       lockSeconds: site.loginLockSeconds,
+      addressSlowAfter: site.loginAddressSlowAfter,
+      addressLockAfter: site.loginAddressLockAfter,
     }),
     siteOptions: new SiteOptionsStore(
       table,

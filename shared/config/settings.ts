@@ -60,6 +60,9 @@ export interface Settings {
     /** Failed sign-ins after which the username or address is locked out. */
     loginLockAfter: number;
     loginLockSeconds: number;
+    /** The same for an address, which many people may share (an office, a mobile carrier). */
+    loginAddressSlowAfter: number;
+    loginAddressLockAfter: number;
   };
   /** Files and batches (seed 000, section 2.8). */
   files: {
@@ -118,6 +121,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       loginBackoffMs: int(env, "SLUICE_LOGIN_BACKOFF_MS", 1_000),
       loginLockAfter: int(env, "SLUICE_LOGIN_LOCK_AFTER", 10),
       loginLockSeconds: int(env, "SLUICE_LOGIN_LOCK_SECONDS", 900),
+      loginAddressSlowAfter: int(env, "SLUICE_LOGIN_ADDRESS_SLOW_AFTER", 20),
+      loginAddressLockAfter: int(env, "SLUICE_LOGIN_ADDRESS_LOCK_AFTER", 100),
     },
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),

@@ -9,6 +9,9 @@ export interface ThrottlePolicy {
   /** Failures after which the name or address is locked out for `lockSeconds`. */
   lockAfter: number;
   lockSeconds: number;
+  /** The thresholds for an address (`ip:` subjects), which many people may share. */
+  addressSlowAfter: number;
+  addressLockAfter: number;
 }
 
 /** Failures are forgotten this long after the last one. */
@@ -36,7 +39,12 @@ export class LoginThrottle {
     const records = await Promise.all(
       subjects.map((subject) => this.table.get<Failures>(throttleKey(subject), true)),
     );
-    return Math.max(0, ...records.map((record) => (record ? this.waitFor(record, now) : 0)));
+    return Math.max(
+      0,
+      ...records.map((record, i) =>
+        record ? this.waitFor(record, now, subjects[i]?.startsWith("ip:") ?? false) : 0,
+      ),
+    );
   }
 
   /** Counts a failure against each subject. */
@@ -76,8 +84,10 @@ export class LoginThrottle {
     await this.table.delete(throttleKey(subject));
   }
 
-  private waitFor({ failures, last }: Failures, now: number): number {
-    const { slowAfter, backoffMs, lockAfter, lockSeconds } = this.policy;
+  private waitFor({ failures, last }: Failures, now: number, address: boolean): number {
+    const { backoffMs, lockSeconds } = this.policy;
+    const slowAfter = address ? this.policy.addressSlowAfter : this.policy.slowAfter;
+    const lockAfter = address ? this.policy.addressLockAfter : this.policy.lockAfter;
     if (now - last > WINDOW_SECONDS * 1000) return 0;
     if (failures >= lockAfter) return Math.max(0, last + lockSeconds * 1000 - now);
     if (failures < slowAfter) return 0;

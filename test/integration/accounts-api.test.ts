@@ -76,8 +76,11 @@ class Browser {
 const unique = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
 
 /** A user who signed up in the console, signed in. */
-async function signedUp(base = sluice.url): Promise<Browser & { username: string; id: string }> {
-  const browser = new Browser(base);
+async function signedUp(
+  base = sluice.url,
+  from?: string,
+): Promise<Browser & { username: string; id: string }> {
+  const browser = new Browser(base, from);
   const username = unique("u");
   const registered = await browser.call("POST", "/api/user/register", {
     username,
@@ -223,13 +226,16 @@ describe("sign-in throttling", () => {
         SLUICE_LOGIN_BACKOFF_MS: "300",
         SLUICE_LOGIN_LOCK_AFTER: "4",
         SLUICE_LOGIN_LOCK_SECONDS: "60",
+        SLUICE_LOGIN_ADDRESS_SLOW_AFTER: "2",
+        SLUICE_LOGIN_ADDRESS_LOCK_AFTER: "4",
       },
     });
   });
   afterAll(() => instance.close());
 
   it("answers a wrong password and an unknown user alike", async () => {
-    const browser = await signedUp(instance.url);
+    // Each from an address of its own: the table (and so the counts) is the other tests' too.
+    const browser = await signedUp(instance.url, "127.0.0.20");
     const wrong = await new Browser(instance.url, "127.0.0.21").signIn(browser.username, "nope");
     const unknown = await new Browser(instance.url, "127.0.0.22").signIn(unique("ghost"), "nope");
     expect(wrong.status).toBe(401);
@@ -238,7 +244,7 @@ describe("sign-in throttling", () => {
   });
 
   it("slows a username down after failures, then locks it out, whoever asks", async () => {
-    const victim = await signedUp(instance.url);
+    const victim = await signedUp(instance.url, "127.0.0.30");
     const attempt = (from: string, password = "guess") =>
       new Browser(instance.url, from).signIn(victim.username, password);
     expect((await attempt("127.0.0.31")).status).toBe(401);
@@ -268,7 +274,7 @@ describe("sign-in throttling", () => {
     const third = await new Browser(instance.url, from).signIn(unique("c"), "x");
     expect(third.status).toBe(429);
     // Another address is not affected.
-    const member = await signedUp(instance.url);
+    const member = await signedUp(instance.url, "127.0.0.40");
     expect(
       (
         await new Browser(instance.url, "127.0.0.42").signIn(
