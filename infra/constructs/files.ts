@@ -46,4 +46,11 @@ export class Files extends Construct {
       this.bucket.grantReadWrite(grantee, `${prefix}*`);
     }
   }
+
+  /** Deleting files' objects (uploads and batch outputs), nothing else: the janitor's part. */
+  grantDeleteFiles(grantee: IGrantable): void {
+    for (const prefix of [BUCKET_PREFIXES.files, BUCKET_PREFIXES.batchOutputs]) {
+      this.bucket.grantDelete(grantee, `${prefix}*`);
+    }
+  }
 }

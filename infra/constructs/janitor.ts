@@ -54,7 +54,8 @@ export class Janitor extends Construct {
     });
 
     props.store.grantReadWriteData(this.function);
-    props.files.grantReadWrite(this.function);
+    // It only deletes expired files' objects.
+    props.files.grantDeleteFiles(this.function);
     props.queue.grantSendMessages(this.function);
   }
 }

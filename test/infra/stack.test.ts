@@ -495,20 +495,36 @@ describe("permissions", () => {
     },
   );
 
-  it.each(FUNCTIONS)("lets the %s read and write objects under sluice's prefixes only", (_, id) => {
-    const statements = roleStatements(id);
-    for (const suffix of Object.values(BUCKET_PREFIXES).map((prefix) => `/${prefix}*`)) {
-      for (const action of OBJECT_ACTIONS) {
-        expect(allows(statements, action, under(ids.bucket, suffix)), `${action} ${suffix}`).toBe(
-          true,
-        );
-      }
+  it("lets the janitor delete files' objects, and do nothing else in the bucket", () => {
+    const statements = roleStatements(ids.janitor);
+    for (const prefix of [BUCKET_PREFIXES.files, BUCKET_PREFIXES.batchOutputs]) {
+      expect(allows(statements, "s3:DeleteObject", under(ids.bucket, `/${prefix}*`))).toBe(true);
     }
-    // Not on every object in the bucket, and never on every bucket.
-    expect(allows(statements, "s3:GetObject", under(ids.bucket, "/*"))).toBe(false);
-    expect(allows(statements, "s3:PutObject", under(ids.bucket, "/*"))).toBe(false);
-    expect(allows(statements, "s3:PutObjectAcl")).toBe(false);
+    expect(
+      allows(statements, "s3:DeleteObject", under(ids.bucket, `/${BUCKET_PREFIXES.batchWork}*`)),
+    ).toBe(false);
+    for (const action of ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]) {
+      expect(allows(statements, action), action).toBe(false);
+    }
   });
+
+  it.each(FUNCTIONS.filter(([name]) => name !== "janitor"))(
+    "lets the %s read and write objects under sluice's prefixes only",
+    (_, id) => {
+      const statements = roleStatements(id);
+      for (const suffix of Object.values(BUCKET_PREFIXES).map((prefix) => `/${prefix}*`)) {
+        for (const action of OBJECT_ACTIONS) {
+          expect(allows(statements, action, under(ids.bucket, suffix)), `${action} ${suffix}`).toBe(
+            true,
+          );
+        }
+      }
+      // Not on every object in the bucket, and never on every bucket.
+      expect(allows(statements, "s3:GetObject", under(ids.bucket, "/*"))).toBe(false);
+      expect(allows(statements, "s3:PutObject", under(ids.bucket, "/*"))).toBe(false);
+      expect(allows(statements, "s3:PutObjectAcl")).toBe(false);
+    },
+  );
 
   it("lets the usage rollups write items and read the stream, nothing more on the table", () => {
     const rollup = roleStatements(ids.rollup);
