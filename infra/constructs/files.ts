@@ -47,9 +47,16 @@ export class Files extends Construct {
     }
   }
 
-  /** Deleting files' objects (uploads and batch outputs), nothing else: the janitor's part. */
+  /**
+   * Deleting files' objects (uploaded files, batch outputs) and expired uploads' parts,
+   * nothing else: the janitor's part.
+   */
   grantDeleteFiles(grantee: IGrantable): void {
-    for (const prefix of [BUCKET_PREFIXES.files, BUCKET_PREFIXES.batchOutputs]) {
+    for (const prefix of [
+      BUCKET_PREFIXES.files,
+      BUCKET_PREFIXES.batchOutputs,
+      `${BUCKET_PREFIXES.batchWork}uploads/`,
+    ]) {
       this.bucket.grantDelete(grantee, `${prefix}*`);
     }
   }

@@ -5,6 +5,8 @@ import { finalizeBatch } from "./finalize";
 /** What one janitor sweep did, for its log line. */
 export interface SweepReport {
   filesDeleted: number;
+  /** Stored parts of uploads that expired without being completed or cancelled. */
+  uploadPartsDeleted: number;
   batchesExpired: number;
   /** Holds past their deadline, settled from their log line or released. */
   holdsSettled: number;
@@ -25,6 +27,7 @@ export interface SweepReport {
 export async function runJanitor(services: Services, now: number): Promise<SweepReport> {
   const report: SweepReport = {
     filesDeleted: 0,
+    uploadPartsDeleted: 0,
     batchesExpired: 0,
     holdsSettled: 0,
     holdsReleased: 0,
@@ -45,6 +48,17 @@ export async function runJanitor(services: Services, now: number): Promise<Sweep
 /** The files and batches on the agenda that are due: expired files deleted, batches expired. */
 async function sweepAgenda(services: Services, now: number, report: SweepReport): Promise<void> {
   for (const work of await services.schedule.due(now)) {
+    if (work.kind === "upload.expire") {
+      // Completion and cancellation delete the parts themselves; an expired upload's go here.
+      const upload = await services.uploads.get(work.id);
+      if (upload?.status === "pending" && upload.expiresAt <= now) {
+        const parts = await services.uploads.parts(upload.id);
+        if (parts.length) await services.blobs.delete(parts.map((part) => part.blobKey));
+        report.uploadPartsDeleted += parts.length;
+      }
+      await services.schedule.done(work);
+      continue;
+    }
     if (work.kind === "file.expire") {
       const file = await services.files.get(work.id);
       if (file && file.expiresAt <= now) {

@@ -4,7 +4,7 @@ import type { Table, TransactOp } from "./table";
 export interface ScheduledWork {
   /** Unix seconds. */
   due: number;
-  kind: "file.expire" | "batch.expire";
+  kind: "file.expire" | "batch.expire" | "upload.expire";
   id: string;
 }
 

@@ -1,3 +1,4 @@
+import { Schedule } from "./schedule";
 import { ConditionFailed, type Item, type Table } from "./table";
 
 /** An upload in parts (the OpenAI Uploads API), for files larger than one request may carry. */
@@ -34,11 +35,15 @@ const partKey = (uploadId: string, partId: string) => ({
 export class Uploads {
   constructor(private readonly table: Table) {}
 
+  /** Records a new upload, and puts its expiry on the janitor's agenda in the same write. */
   async create(upload: UploadRecord, ttl: number): Promise<void> {
-    await this.table.put(
-      { ...uploadKey(upload.id), ttl, ...upload },
-      { condition: "attribute_not_exists(pk)" },
-    );
+    await this.table.transact([
+      {
+        put: { ...uploadKey(upload.id), ttl, ...upload },
+        condition: "attribute_not_exists(pk)",
+      },
+      Schedule.entry({ due: upload.expiresAt, kind: "upload.expire", id: upload.id }),
+    ]);
   }
 
   async get(id: string): Promise<UploadRecord | undefined> {

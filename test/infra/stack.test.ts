@@ -495,9 +495,13 @@ describe("permissions", () => {
     },
   );
 
-  it("lets the janitor delete files' objects, and do nothing else in the bucket", () => {
+  it("lets the janitor delete files' objects and uploads' parts, and do nothing else in the bucket", () => {
     const statements = roleStatements(ids.janitor);
-    for (const prefix of [BUCKET_PREFIXES.files, BUCKET_PREFIXES.batchOutputs]) {
+    for (const prefix of [
+      BUCKET_PREFIXES.files,
+      BUCKET_PREFIXES.batchOutputs,
+      `${BUCKET_PREFIXES.batchWork}uploads/`,
+    ]) {
       expect(allows(statements, "s3:DeleteObject", under(ids.bucket, `/${prefix}*`))).toBe(true);
     }
     expect(

@@ -1,9 +1,14 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import OpenAI, { type APIError, toFile } from "openai";
-import { beforeAll, describe, expect, it } from "vitest";
-import { BUCKET_PREFIXES } from "../../shared/config/resources";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTable } from "../../infra/local/resources";
+import { runJanitor } from "../../shared/batches/janitor";
+import { createAdmin, createKey } from "../../shared/bootstrap";
+import { BUCKET_PREFIXES, RESOURCE_ENV } from "../../shared/config/resources";
 import { fileKey } from "../../shared/store/files";
 import { Schedule } from "../../shared/store/schedule";
+import { startSluiceInstance } from "../fixtures/sluice-instance";
 import { createUserWithKey, eventually, openai, sluice, sluiceTable } from "./support";
 
 let client: OpenAI;
@@ -274,6 +279,64 @@ describe("a user's stored files", () => {
       (item) => item?.fileCount === 0,
     );
     expect(after).toMatchObject({ fileCount: 0, fileBytes: 0 });
+  });
+});
+
+describe("an upload that expires unfinished (a site of its own: the sweep runs its agenda)", () => {
+  let instance: Awaited<ReturnType<typeof startSluiceInstance>>;
+  let own: OpenAI;
+  beforeAll(async () => {
+    const tableName = `sluice-uploads-${Math.random().toString(36).slice(2, 8)}`;
+    const dynamo = new DynamoDBClient({
+      endpoint: sluice.dynamoEndpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    await createTable(dynamo, tableName);
+    dynamo.destroy();
+    instance = await startSluiceInstance(sluice, { env: { [RESOURCE_ENV.table]: tableName } });
+    const { user } = await createAdmin(instance.services, "uploader");
+    const { secret } = await createKey(instance.services, { userId: user.id, name: "uploads" });
+    own = new OpenAI({ apiKey: secret, baseURL: `${instance.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(() => instance?.close());
+
+  it("has its parts deleted by the janitor, once", async () => {
+    const created = await own.uploads.create({
+      filename: "abandoned.jsonl",
+      purpose: "batch",
+      bytes: 100,
+      mime_type: "application/jsonl",
+    });
+    for (const piece of ["a".repeat(40), "b".repeat(40)]) {
+      await own.uploads.parts.create(created.id, { data: await toFile(Buffer.from(piece), "p") });
+    }
+    const { services } = instance;
+    const parts = await services.uploads.parts(created.id);
+    expect(parts).toHaveLength(2);
+    for (const part of parts) expect(await services.blobs.get(part.blobKey)).toBeDefined();
+
+    // Not yet expired: the sweep leaves it be.
+    expect((await runJanitor(services, created.expires_at - 1)).uploadPartsDeleted).toBe(0);
+    // Past its expiry, unfinished: its parts' objects go, and the agenda forgets it.
+    expect((await runJanitor(services, created.expires_at + 1)).uploadPartsDeleted).toBe(2);
+    for (const part of parts) expect(await services.blobs.get(part.blobKey)).toBeUndefined();
+    expect((await runJanitor(services, created.expires_at + 2)).uploadPartsDeleted).toBe(0);
+  });
+
+  it("is left alone by the janitor once completed (completion deleted its parts)", async () => {
+    const content = Buffer.from("forty bytes of plain text, exactly so...");
+    const created = await own.uploads.create({
+      filename: "done.txt",
+      purpose: "assistants",
+      bytes: content.length,
+      mime_type: "text/plain",
+    });
+    const part = await own.uploads.parts.create(created.id, { data: await toFile(content, "p") });
+    await own.uploads.complete(created.id, { part_ids: [part.id] });
+    expect((await runJanitor(instance.services, created.expires_at + 1)).uploadPartsDeleted).toBe(
+      0,
+    );
   });
 });
 
