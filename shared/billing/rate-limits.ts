@@ -4,6 +4,8 @@
  * counted on the key's item by the hold's own write (store/accounts.ts), in fixed windows of
  * one minute, so enforcing them costs no round trip of its own.
  */
+import { RATE_WINDOW_MS, windowOf } from "../store/accounts";
+
 export interface RateLimits {
   /** Requests that may start per minute. */
   rpm?: number;
@@ -19,8 +21,8 @@ export const RATE_DIMENSIONS: readonly RateDimension[] = ["rpm", "tpm", "concurr
 /** A key's override of one limit: a number, or 0 for none (null or absent: the group's). */
 export type RateLimitOverrides = { [D in RateDimension]?: number | null };
 
-/** The window limits are counted in. */
-export const RATE_WINDOW_MS = 60_000;
+/** The window limits are counted in, kept with the counters themselves (store/accounts.ts). */
+export { RATE_WINDOW_MS, windowOf };
 
 /** How long a caller refused for concurrency is told to wait: a slot frees when a call ends. */
 const CONCURRENCY_RETRY_MS = 1_000;
@@ -39,11 +41,6 @@ export function effectiveLimits(
     if (value) limits[dimension] = value;
   }
   return Object.keys(limits).length > 0 ? limits : undefined;
-}
-
-/** The window a time falls in (minutes since the epoch). */
-export function windowOf(ms: number): number {
-  return Math.floor(ms / RATE_WINDOW_MS);
 }
 
 /** A key's counters in a window, as its hold's write left (or found) them. */

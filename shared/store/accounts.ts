@@ -410,7 +410,7 @@ export class Accounts {
 
   /** The window a key's next write counts in: a new one, unless the item is in it already. */
   private guessWindow(id: string): Window {
-    const now = Math.floor(this.now() / RATE_WINDOW_MS);
+    const now = windowOf(this.now());
     const seen = this.windows.get(id);
     return seen !== undefined && seen >= now ? { w: seen, fresh: false } : { w: now, fresh: true };
   }
@@ -444,7 +444,6 @@ export class Accounts {
       ":p": next.paid,
       ":u": next.usedAt,
       ":oldU": base.usedAt,
-      ":live": "",
     };
     const sets = ["bf = :f", "bb = :b", "bp = :p", "bu = :u"];
     const removes: string[] = [];
@@ -466,7 +465,6 @@ export class Accounts {
       }
       i++;
     }
-    delete values[":live"];
     await this.table.update(accountKey(userId), {
       update: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
       condition: conditions.join(" AND "),
@@ -486,8 +484,13 @@ export class AccountMissing extends Error {
 
 /** Holds and give-backs of one item at most in one write (DynamoDB caps an expression's size). */
 const MAX_COMBINED = 25;
-/** Rate limits are counted in windows of a minute (billing/rate-limits.ts says the same). */
-const RATE_WINDOW_MS = 60_000;
+/** Rate limits are counted in windows of a minute (billing/rate-limits.ts reads them). */
+export const RATE_WINDOW_MS = 60_000;
+
+/** The window a time falls in (minutes since the epoch). */
+export function windowOf(ms: number): number {
+  return Math.floor(ms / RATE_WINDOW_MS);
+}
 
 /** The rate window a write counts in; `fresh`: it begins it (the item is in an older one). */
 interface Window {

@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { functionServices } from "../../functions/adapters/services";
 import { runJanitor } from "../../shared/batches/janitor";
 import { accountKey } from "../../shared/store/accounts";
 import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
-import { instanceEnv, startSluiceInstance } from "../fixtures/sluice-instance";
+import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   api,
@@ -40,23 +39,15 @@ afterAll(async () => {
 async function startApiProcess(
   options: { holdDeadlineSeconds?: number; dynamoEndpoint?: string } = {},
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/api-process.ts"], {
+  const started = await spawnApiProcess(sluice, {
+    dynamoEndpoint: options.dynamoEndpoint,
     env: {
-      ...process.env,
-      ...instanceEnv(sluice, {
-        dynamoEndpoint: options.dynamoEndpoint,
-        env: {
-          SLUICE_HOLD_DEADLINE_SECONDS: String(options.holdDeadlineSeconds ?? 3),
-          JANITOR_INTERVAL_MS: "300",
-        },
-      }),
+      SLUICE_HOLD_DEADLINE_SECONDS: String(options.holdDeadlineSeconds ?? 3),
+      JANITOR_INTERVAL_MS: "300",
     },
-    stdio: ["ignore", "pipe", "inherit"],
   });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const [first] = (await once(lines, "line")) as [string];
-  return { url: JSON.parse(first).url, child };
+  children.push(started.child);
+  return started;
 }
 
 describe("a process killed mid-stream", () => {

@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionServices } from "../../functions/adapters/services";
 import { runJanitor } from "../../shared/batches/janitor";
 import { apiKeyKey } from "../../shared/store/api-keys";
 import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
-import { instanceEnv, startSluiceInstance } from "../fixtures/sluice-instance";
+import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   admin,
@@ -427,17 +426,9 @@ describe("setting rate limits", () => {
 
 /** The API in a process of its own, its janitor reaping nothing (a deadline of an hour). */
 async function startApiProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/api-process.ts"], {
-    env: {
-      ...process.env,
-      ...instanceEnv(sluice, {
-        env: { SLUICE_HOLD_DEADLINE_SECONDS: "3600", JANITOR_INTERVAL_MS: "60000" },
-      }),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
+  const started = await spawnApiProcess(sluice, {
+    env: { SLUICE_HOLD_DEADLINE_SECONDS: "3600", JANITOR_INTERVAL_MS: "60000" },
   });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const [first] = (await once(lines, "line")) as [string];
-  return { url: JSON.parse(first).url, child };
+  children.push(started.child);
+  return started;
 }

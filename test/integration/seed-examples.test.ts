@@ -261,6 +261,7 @@ describe("seed 002's examples", () => {
     const streamed = completion.replace(`"stream": false`, `"stream": true`);
     const data = await events(await post("/v1/completions", streamed, { "Reduce-Stream": "true" }));
     expect(data.at(-1)).toBe("[DONE]");
+    expect(data.length).toBeGreaterThan(1);
     for (const event of data.slice(0, -1)) expect(JSON.parse(event)).toEqual([expect.any(String)]);
   });
 
