@@ -8,16 +8,24 @@
  *
  * Once a value is older than `ttlMs` it is still answered with, for up to another `ttlMs`,
  * while a fresh one loads behind it: a refresh never puts a DynamoDB read in front of a
- * request. Older than that, or never loaded, the caller waits for the load.
+ * request. Older than that, or never loaded, the caller waits for the load. With
+ * `serveStale: false` a value older than `ttlMs` is never answered (the caller waits): for
+ * what must stop working within `ttlMs` of a change elsewhere, such as a revoked credential.
  */
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, Entry<V>>();
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  private readonly serveStale: boolean;
 
   constructor(
     private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: { maxEntries?: number; now?: () => number; serveStale?: boolean } = {},
+  ) {
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.now = options.now ?? Date.now;
+    this.serveStale = options.serveStale ?? true;
+  }
 
   get(key: K, load: () => Promise<V>): Promise<V> {
     const hit = this.entries.get(key);
@@ -26,7 +34,7 @@ export class TtlCache<K, V> {
       this.entries.set(key, hit);
       const age = this.now() - hit.loadedAt;
       if (age < this.ttlMs) return hit.value;
-      if (hit.loaded && age < 2 * this.ttlMs) {
+      if (this.serveStale && hit.loaded && age < 2 * this.ttlMs) {
         if (!hit.refreshing) this.refresh(key, hit, load);
         return hit.value;
       }

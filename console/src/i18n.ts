@@ -187,6 +187,7 @@ export const en = {
   token_generate: "Generate access token",
   token_regenerate: "Regenerate access token",
   token_replaces: "Generating a new token stops the previous one from working.",
+  token_password: "Your password",
   token_once: "Copy the token now: it is shown only once.",
   token_label: "Access token",
   token_example: "Example",
@@ -195,6 +196,11 @@ export const en = {
   password_new: "New password",
   password_submit: "Change password",
   password_changed: "Password changed. Your other sessions were signed out.",
+  password_token_replaced:
+    "Your system access token was replaced too: scripts that use it need the new one below.",
+  password_keys_review:
+    "API keys made since your password was last set. If you did not make one of them, delete it:",
+  password_keys_link: "Review your API keys",
   password_optional: "Password (optional)",
 
   user_create: "Create user",
@@ -205,7 +211,12 @@ export const en = {
   user_topup_done: "Added {amount} to the {bucket} balance of {name}.",
   user_topup_duplicate: "This reference was already used: nothing was added again.",
   user_reset_password: "Reset password",
-  user_password_reset: "The password of {name} was reset.",
+  user_password_reset:
+    "The password of {name} was reset: their sessions ended and their access token was revoked.",
+  user_revoke: "Sign out everywhere",
+  user_revoke_confirm:
+    "End every session of {name} and revoke their system access token? Their API keys keep working.",
+  user_revoked: "Every session of {name} ended and their access token was revoked.",
   display_name: "Display name",
   reference_optional: "Reference (optional)",
   reference_hint: "An order or payment number: the same reference is only ever added once.",
@@ -464,6 +475,7 @@ export const zh: Record<Key, string> = {
   token_generate: "生成系统访问令牌",
   token_regenerate: "重新生成系统访问令牌",
   token_replaces: "生成新令牌后，之前的令牌将立即失效。",
+  token_password: "你的密码",
   token_once: "请立即复制该令牌：它只显示这一次。",
   token_label: "系统访问令牌",
   token_example: "调用示例",
@@ -472,6 +484,9 @@ export const zh: Record<Key, string> = {
   password_new: "新密码",
   password_submit: "修改密码",
   password_changed: "密码已修改，其他设备上的登录已退出。",
+  password_token_replaced: "你的系统访问令牌也已更换：使用它的脚本需要改用下面的新令牌。",
+  password_keys_review: "以下 API 密钥是在上次设置密码之后创建的。如有不是你创建的，请删除：",
+  password_keys_link: "查看你的 API 密钥",
   password_optional: "密码（选填）",
 
   user_create: "新建用户",
@@ -482,7 +497,10 @@ export const zh: Record<Key, string> = {
   user_topup_done: "已为 {name} 的{bucket}充值 {amount}。",
   user_topup_duplicate: "该订单号已使用过，本次未重复充值。",
   user_reset_password: "重置密码",
-  user_password_reset: "{name} 的密码已重置。",
+  user_password_reset: "{name} 的密码已重置：其所有登录已退出，系统访问令牌已吊销。",
+  user_revoke: "全部退出登录",
+  user_revoke_confirm: "结束 {name} 的所有登录并吊销其系统访问令牌？其 API 密钥仍可使用。",
+  user_revoked: "{name} 的所有登录已结束，系统访问令牌已吊销。",
   display_name: "显示名称",
   reference_optional: "订单号（选填）",
   reference_hint: "订单号或支付单号：同一订单号只会充值一次。",

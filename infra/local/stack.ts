@@ -302,16 +302,24 @@ async function ensureCredentials(
 ): Promise<Omit<LocalState, "url"> & { adminUserId: string }> {
   const previous = stateFile && existsSync(stateFile) ? readState(stateFile) : undefined;
   if (previous) {
-    const admin = await services.users.findByAccessToken(previous.adminToken);
+    const { current: admin } = await services.users.findByAccessToken(previous.adminToken);
     const key = await services.apiKeys.findBySecret(previous.demoKey);
     if (admin && key) {
-      let { adminPassword } = previous;
+      let { adminPassword, adminToken } = previous;
       // A state file from before the console: the admin gets a password now.
-      if (!adminPassword || !admin.passwordHash) {
+      if (!admin.passwordHash) {
         adminPassword = newPasswordSecret();
-        await services.users.setPassword(admin.id, await hashPassword(adminPassword));
+        await services.users.setFirstPassword(admin.id, await hashPassword(adminPassword));
+      } else if (!adminPassword) {
+        // A password the file does not know: a new one, which replaces the token too.
+        adminPassword = newPasswordSecret();
+        adminToken = await services.tags.issue("accessToken");
+        await services.users.changeCredentials(admin.id, {
+          passwordHash: await hashPassword(adminPassword),
+          accessToken: adminToken,
+        });
       }
-      const state = { ...previous, adminUsername: admin.username, adminPassword };
+      const state = { ...previous, adminToken, adminUsername: admin.username, adminPassword };
       writeState(stateFile, { ...state, url });
       return { ...state, adminUserId: admin.id };
     }

@@ -3,7 +3,8 @@ import { Forbidden, Unauthenticated } from "../errors";
 import type { GatewayRequest } from "../http/types";
 import type { ApiKeyRecord, ApiKeys } from "../store/api-keys";
 import type { SessionRecord, Sessions } from "../store/sessions";
-import type { UserRecord, Users } from "../store/users";
+import type { CredentialsChanged, UserRecord, Users } from "../store/users";
+import { CredentialVersions } from "./credential-versions";
 import { hashSecret, maskSecret } from "./secrets";
 import type { CredentialTags } from "./tags";
 
@@ -19,7 +20,14 @@ export interface KeyPrincipal {
  */
 export interface UserPrincipal {
   user: UserRecord;
-  session?: { token: string; csrf: string };
+  session?: {
+    token: string;
+    csrf: string;
+    /** The user's sessionVersion it signed in under (a password change since ends it). */
+    version: number;
+    /** Unix seconds of its sign-in with the password (absent in older sessions). */
+    signedInAt?: number;
+  };
 }
 
 /** The console's session cookie. */
@@ -30,13 +38,17 @@ export const SESSION_COOKIE = "sluice_session";
  * prefix, length or check tag) is refused before any read; what was read is kept in memory for
  * `cacheTtlMs` (keys, access tokens, sessions: at most 10,000 of each, the least recently used
  * evicted first), and so are the credentials looked up and not found, apart, so that misses
- * never push out the credentials in use.
+ * never push out the credentials in use. Access tokens and sessions are never answered from
+ * the cache past their TTL (keys are, once, while they are read again), and one of a user
+ * whose credentials changed since it was cached is read again at once when this instance
+ * knows of the change (credential-versions.ts).
  */
 export class Authenticator {
   private readonly keys: TtlCache<string, KeyPrincipal | undefined>;
   private readonly tokens: TtlCache<string, UserRecord | undefined>;
   private readonly sessionsByHash: TtlCache<string, SignedIn | undefined>;
   private readonly misses: RecentSet<string>;
+  private readonly versions = new CredentialVersions();
 
   constructor(
     private readonly apiKeys: ApiKeys,
@@ -46,8 +58,9 @@ export class Authenticator {
     cacheTtlMs: number,
   ) {
     this.keys = new TtlCache(cacheTtlMs);
-    this.tokens = new TtlCache(cacheTtlMs);
-    this.sessionsByHash = new TtlCache(cacheTtlMs);
+    // A revoked token or ended session must stop within the TTL on every instance.
+    this.tokens = new TtlCache(cacheTtlMs, { serveStale: false });
+    this.sessionsByHash = new TtlCache(cacheTtlMs, { serveStale: false });
     this.misses = new RecentSet(cacheTtlMs);
   }
 
@@ -83,8 +96,11 @@ export class Authenticator {
     }
     const user =
       (await this.tags.plausible("accessToken", token)) &&
-      (await this.lookup(this.tokens, hashSecret(token), () =>
-        this.users.findByAccessToken(token),
+      (await this.lookup(
+        this.tokens,
+        hashSecret(token),
+        () => this.loadToken(token),
+        (cached) => this.versions.tokenOutdated(cached),
       ));
     if (!user) throw new Unauthenticated("The system access token is not valid.");
     if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
@@ -94,26 +110,45 @@ export class Authenticator {
   private async session(cookie: string): Promise<UserPrincipal> {
     const found =
       (await this.tags.plausible("session", cookie)) &&
-      (await this.lookup(this.sessionsByHash, hashSecret(cookie), () => this.loadSession(cookie)));
+      (await this.lookup(
+        this.sessionsByHash,
+        hashSecret(cookie),
+        () => this.loadSession(cookie),
+        (cached) => this.versions.sessionOutdated(cached.user.id, cached.session.version),
+      ));
     if (!found || found.session.expiresAt <= Date.now() / 1000) {
       throw new Unauthenticated("Your session has ended. Sign in again.", "session_expired");
     }
     const { session, user } = found;
     if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
-    return { user, session: { token: cookie, csrf: session.csrf } };
+    return {
+      user,
+      session: {
+        token: cookie,
+        csrf: session.csrf,
+        version: session.version,
+        ...(session.signedInAt === undefined ? {} : { signedInAt: session.signedInAt }),
+      },
+    };
   }
 
   /**
    * What the cache holds for `id`, else what `load` reads; nothing is read for an id looked up
-   * and not found within the TTL.
+   * and not found within the TTL. A cached value that `outdated` says was overtaken is read
+   * again.
    */
   private async lookup<V>(
     cache: TtlCache<string, V | undefined>,
     id: string,
     load: () => Promise<V | undefined>,
+    outdated: (cached: V) => boolean = () => false,
   ): Promise<V | undefined> {
     if (this.misses.has(id)) return undefined;
-    const found = await cache.get(id, load);
+    let found = await cache.get(id, load);
+    if (found !== undefined && outdated(found)) {
+      cache.delete(id);
+      found = await cache.get(id, load);
+    }
     if (found === undefined) {
       cache.delete(id);
       this.misses.add(id);
@@ -126,9 +161,14 @@ export class Authenticator {
     this.sessionsByHash.delete(hashSecret(cookie));
   }
 
-  /** Forgets an access token at once on this instance (replaced). */
-  forgetAccessToken(hash: string): void {
-    this.tokens.delete(hash);
+  /**
+   * A user's credentials changed here (a new access token, a password change, a reset, a
+   * revocation): this instance stops taking their old token, and their sessions of before a
+   * change that ended them, at once.
+   */
+  credentialsChanged(userId: string, change: CredentialsChanged): void {
+    this.versions.note(userId, change);
+    if (change.retiredTokenHash) this.tokens.delete(change.retiredTokenHash);
   }
 
   /** Forgets a key so the next request re-reads it (after it was changed through the API). */
@@ -152,13 +192,24 @@ export class Authenticator {
     const key = await this.apiKeys.get(id);
     if (!key) return undefined;
     const user = await this.users.get(key.userId);
+    if (user) this.versions.note(user.id, user);
     return user ? { key, user } : undefined;
   }
 
-  /** A current session and its user; one signed in before the last password change is none. */
+  private async loadToken(token: string): Promise<UserRecord | undefined> {
+    const { current, user } = await this.users.findByAccessToken(token);
+    if (user) this.versions.note(user.id, user);
+    return current;
+  }
+
+  /**
+   * A current session and its user; one signed in before the last password change is none.
+   * The user is read consistently: a session ended before this read began is never current.
+   */
   private async loadSession(cookie: string): Promise<SignedIn | undefined> {
     const session = await this.sessions.get(cookie);
-    const user = session && (await this.users.get(session.userId));
+    const user = session && (await this.users.get(session.userId, true));
+    if (user) this.versions.note(user.id, user);
     if (!session || !user || (user.sessionVersion ?? 0) !== session.version) return undefined;
     return { session, user };
   }

@@ -48,6 +48,11 @@ export interface Settings {
   console: {
     /** How long a console session lasts. */
     sessionTtlSeconds: number;
+    /**
+     * A session this recently signed in with its password may make a new access token without
+     * sending the password again (0: never).
+     */
+    recentSignInSeconds: number;
     /** Session cookies are `Secure` (HTTPS only): on AWS; off for the local stack's http. */
     secureCookies: boolean;
     /** Who may register until the admin sets it: open, closed or invitation. */
@@ -114,6 +119,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
     console: {
       sessionTtlSeconds: int(env, "SLUICE_SESSION_TTL_SECONDS", 7 * 86_400),
+      recentSignInSeconds: int(env, "SLUICE_RECENT_SIGN_IN_SECONDS", 300),
       secureCookies: env.SLUICE_SECURE_COOKIES !== "false",
       registration: env.SLUICE_REGISTRATION ?? "open",
       newUserQuota: int(env, "SLUICE_NEW_USER_QUOTA", 0),

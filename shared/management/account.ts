@@ -1,4 +1,5 @@
 import { cookieValue, SESSION_COOKIE } from "../auth/authenticate";
+import { confirmIdentity } from "../auth/confirm-identity";
 import { hashPassword, verifyDecoy, verifyPassword } from "../auth/passwords";
 import { newId } from "../auth/secrets";
 import { unitsToDollars } from "../billing/units";
@@ -11,7 +12,7 @@ import type { Services } from "../services";
 import { redemptionId } from "../store/redemptions";
 import { newUserProfile, UsernameTaken, type UserRecord } from "../store/users";
 import { field, invalid, newPassword, ok, requireAdmin } from "./envelope";
-import { userView } from "./views";
+import { tokenView, userView } from "./views";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -150,7 +151,10 @@ export const getSelf = userRoute("GET", "/api/user/self", async (call) => {
 
 /**
  * PUT /api/user/self: changes the password (the current one is asked for), or the display
- * name and email. A new password signs out every session; this browser gets a new one.
+ * name and email. A new password ends every session (this browser gets a new one) and
+ * replaces the system access token, if there was one: the new one is in this answer only. The
+ * answer also lists the keys made since the password was last set, for the owner to check
+ * that an intruder made none (they are not deleted: apps use them).
  */
 export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   const { services, principal } = call;
@@ -169,16 +173,42 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   }
   const current = field.string(body, "password", { required: true, max: 1024 }) as string;
   const next = newPassword(body, "new_password");
-  // Checked against the stored hash, not the cached principal's (it may predate a change).
-  const { passwordHash } = (await services.users.get(principal.user.id, true)) ?? {};
-  if (!passwordHash || !(await verifyPassword(current, passwordHash)))
-    throw new ApiError(403, "The current password is wrong.");
-  await services.users.setPassword(principal.user.id, await hashPassword(next));
+  // The current password always: a recent sign-in is not enough to change it.
+  const { user: before, sessionVersion } = await confirmIdentity(
+    services.users,
+    principal,
+    current,
+    { recentSignInSeconds: 0 },
+  );
+  // Replaced when there is one; a password change makes no credential the user did not have.
+  const accessToken = before.accessTokenHash ? await services.tags.issue("accessToken") : undefined;
+  const changed = await services.users.changeCredentials(before.id, {
+    passwordHash: await hashPassword(next),
+    accessToken,
+    ifSessionVersion: sessionVersion,
+  });
+  services.auth.credentialsChanged(before.id, changed);
   services.auth.forgetAll();
   if (principal.session) await services.sessions.delete(principal.session.token);
-  const user = await services.users.get(principal.user.id, true);
-  if (!user) throw new Error(`user ${principal.user.id} vanished`);
-  return principal.session ? signedIn(call, user) : ok(userView(user));
+  const since = before.passwordChangedAt ?? before.createdAt;
+  const [user, keys] = await Promise.all([
+    services.users.get(before.id, true),
+    services.apiKeys.listByUser(before.id),
+  ]);
+  if (!user) throw new Error(`user ${before.id} vanished`);
+  const changes = {
+    sessions_ended: true,
+    access_token: accessToken ?? null,
+    keys_to_review: keys.filter((key) => key.createdTime >= since).map((key) => tokenView(key)),
+  };
+  const message = `Password changed. Every other session has ended${
+    accessToken
+      ? ", and your system access token was replaced: the new one is in this answer, shown once"
+      : ""
+  }. Check the keys made since the password was last set (keys_to_review).`;
+  return principal.session
+    ? signedIn(call, user, changes, message)
+    : ok({ ...userView(user), ...changes }, { message });
 });
 
 /**
@@ -233,13 +263,21 @@ async function redeemCode(services: Services, userId: string, code: string, requ
   return used;
 }
 
-/** A session for `user`, its cookie, and the user's view with the session's CSRF token. */
-async function signedIn(call: Call<unknown>, user: UserRecord): Promise<GatewayResponse> {
+/**
+ * A session for `user`, its cookie, and the user's view with the session's CSRF token (and
+ * `extra` fields, and a message).
+ */
+async function signedIn(
+  call: Call<unknown>,
+  user: UserRecord,
+  extra: Record<string, unknown> = {},
+  message = "",
+): Promise<GatewayResponse> {
   const { services } = call;
   const ttl = services.settings.console.sessionTtlSeconds;
   const { token, session } = await services.sessions.create(user.id, user.sessionVersion ?? 0, ttl);
   return {
-    ...ok({ ...userView(user), csrf_token: session.csrf }),
+    ...ok({ ...userView(user), csrf_token: session.csrf, ...extra }, { message }),
     cookies: [sessionCookie(services, token, ttl)],
   };
 }

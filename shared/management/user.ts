@@ -1,3 +1,4 @@
+import { confirmIdentity } from "../auth/confirm-identity";
 import { hashPassword } from "../auth/passwords";
 import { newId } from "../auth/secrets";
 import { dollarsToUnits, UNITS_PER_USD, unitsToDollars } from "../billing/units";
@@ -26,12 +27,24 @@ const ROLES: readonly Role[] = ["user", "admin"];
 const MAX_TOP_UP_UNITS = 1_000_000 * UNITS_PER_USD;
 const STATUSES: readonly UserStatus[] = ["enabled", "disabled"];
 
-/** POST /api/user/token: a new system access token, shown once; the old one stops working. */
+/**
+ * POST /api/user/token {password}: a new system access token, shown once; the old one stops
+ * working. It takes the current password, or a console session that signed in with it within
+ * SLUICE_RECENT_SIGN_IN_SECONDS: a stolen token or an old stolen session cannot make itself
+ * a successor. The write is conditional on the sessions' version the proof was checked
+ * against, so a token minted while the password changes is refused, never left alive.
+ */
 export const regenerateAccessToken = userRoute("POST", "/api/user/token", async (call) => {
-  const token = await call.services.tags.issue("accessToken");
-  const { user } = call.principal;
-  await call.services.users.replaceAccessToken(user, token);
-  if (user.accessTokenHash) call.services.auth.forgetAccessToken(user.accessTokenHash);
+  const { services } = call;
+  // one-api's clients send no body; the console sends the password.
+  const body = call.request.body.length === 0 ? {} : readJsonObject(call.request);
+  const password = field.string(body, "password", { max: 1024 });
+  const { user, sessionVersion } = await confirmIdentity(services.users, call.principal, password, {
+    recentSignInSeconds: services.settings.console.recentSignInSeconds,
+  });
+  const token = await services.tags.issue("accessToken");
+  const changed = await services.users.replaceAccessToken(user.id, token, sessionVersion);
+  services.auth.credentialsChanged(user.id, changed);
   return ok(token);
 });
 
@@ -142,7 +155,10 @@ export const getUser = userRoute("GET", "/api/user/:id", async (call) => {
 
 /**
  * PUT /api/user/{id} (admin), or PUT /api/user/ with the id in the body (one-api's form):
- * status, group, role, name; `password` resets it (and signs the user's sessions out).
+ * status, group, role, name; `password` resets it, ends the user's sessions and revokes their
+ * access token (they sign in with the new password and make a new one: the admin is never
+ * handed a credential of theirs). An admin's own password is changed in Settings, with the
+ * current one.
  */
 export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
   requireAdmin(call);
@@ -158,17 +174,62 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
     throw invalid("Administrators cannot demote or disable themselves.");
   }
   const password = body.password === undefined ? undefined : newPassword(body, "password");
+  if (password && id === call.principal.user.id) {
+    throw invalid(
+      "Change your own password in Settings (PUT /api/user/self), which asks for the current one.",
+    );
+  }
   try {
-    if (password) await call.services.users.setPassword(id as string, await hashPassword(password));
+    if (password) {
+      const passwordHash = await hashPassword(password);
+      const changed = await call.services.users.changeCredentials(id as string, { passwordHash });
+      call.services.auth.credentialsChanged(id as string, changed);
+    }
     const user = await call.services.users.update(id as string, fields);
     call.services.auth.forgetAll();
-    return ok(userView(user));
+    if (!password) return ok(userView(user));
+    return ok(
+      { ...userView(user), ...REVOKED },
+      {
+        message:
+          "Password reset: every session of the user has ended and their system access token is revoked. They sign in with the new password and make a new token in Settings.",
+      },
+    );
   } catch (err) {
     if (err instanceof ConditionFailed) throw notFound("User");
     throw err;
   }
 });
 export const updateUserByBody = alias(updateUser, "/api/user");
+
+/** What the answers of a reset and a revocation say was done. */
+const REVOKED = { sessions_ended: true, access_token_revoked: true } as const;
+
+/**
+ * POST /api/user/{id}/revoke (admin): ends every session of the user and revokes their system
+ * access token, on this instance at once and on the others within SLUICE_CACHE_TTL_MS. Their
+ * `sk-` keys are left alone (disable or delete them apart: their apps use them).
+ */
+export const revokeUserCredentials = userRoute("POST", "/api/user/:id/revoke", async (call) => {
+  requireAdmin(call);
+  const id = call.params.id as string;
+  try {
+    const changed = await call.services.users.changeCredentials(id, {});
+    call.services.auth.credentialsChanged(id, changed);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw notFound("User");
+    throw err;
+  }
+  const user = await call.services.users.get(id, true);
+  if (!user) throw notFound("User");
+  return ok(
+    { ...userView(user), ...REVOKED },
+    {
+      message:
+        "Every session of the user has ended and their system access token is revoked; their keys still work.",
+    },
+  );
+});
 
 /**
  * POST /api/user/{id}/topup (admin): adds quota to the free, bonus or paid bucket, given in

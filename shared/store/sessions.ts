@@ -9,6 +9,11 @@ export interface SessionRecord {
   version: number;
   /** Unix seconds. */
   expiresAt: number;
+  /**
+   * Unix seconds of the sign-in with the password that started it (absent in sessions from
+   * before it was kept): a recent one may make a new access token without the password.
+   */
+  signedInAt?: number;
 }
 
 const sessionKey = (token: string) => ({ pk: `SESSION#${hashSecret(token)}`, sk: "SESSION" });
@@ -27,8 +32,15 @@ export class Sessions {
     ttlSeconds: number,
   ): Promise<{ token: string; session: SessionRecord }> {
     const token = await this.newToken();
-    const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
-    const session: SessionRecord = { userId, csrf: randomString(32), version, expiresAt };
+    const now = Math.floor(Date.now() / 1000);
+    const expiresAt = now + ttlSeconds;
+    const session: SessionRecord = {
+      userId,
+      csrf: randomString(32),
+      version,
+      expiresAt,
+      signedInAt: now,
+    };
     await this.table.put(
       { ...sessionKey(token), ...session, ttl: expiresAt },
       { condition: "attribute_not_exists(pk)" },
@@ -36,15 +48,16 @@ export class Sessions {
     return { token, session };
   }
 
-  /** The session a cookie names, unless it has expired. */
+  /** The session a cookie names, unless it has expired (a consistent read). */
   async get(token: string): Promise<SessionRecord | undefined> {
-    const item = await this.table.get<SessionRecord>(sessionKey(token));
+    const item = await this.table.get<SessionRecord>(sessionKey(token), true);
     if (!item || item.expiresAt <= Date.now() / 1000) return undefined;
     return {
       userId: item.userId,
       csrf: item.csrf,
       version: item.version,
       expiresAt: item.expiresAt,
+      ...(item.signedInAt === undefined ? {} : { signedInAt: item.signedInAt }),
     };
   }
 

@@ -1,4 +1,5 @@
 import { hashSecret } from "../auth/secrets";
+import { Unauthenticated } from "../errors";
 import { type Account, Accounts, readAccount } from "./accounts";
 import { ConditionFailed, type Item, type Table, type TransactOp } from "./table";
 
@@ -20,8 +21,37 @@ export interface UserProfile {
   /** scrypt (auth/passwords.ts); absent for users who sign in with a token only. */
   passwordHash?: string;
   email?: string;
-  /** Bumped when the password changes: sessions of an older version are signed out. */
+  /**
+   * Bumped when the password changes or an admin resets it or revokes the user's credentials:
+   * sessions of an older version are signed out.
+   */
   sessionVersion?: number;
+  /** Bumped whenever the access token is replaced or revoked (auth/credential-versions.ts). */
+  tokenVersion?: number;
+  /** Unix seconds of the last password change or reset. */
+  passwordChangedAt?: number;
+}
+
+/** A user's credential versions after a change, and the access token it took out of use. */
+export interface CredentialsChanged {
+  sessionVersion: number;
+  tokenVersion: number;
+  /** The hash of the access token that stopped working, if there was one. */
+  retiredTokenHash?: string;
+}
+
+/**
+ * What a credential change does: it always ends every session and replaces (with
+ * `accessToken`) or revokes the access token; `passwordHash` sets a new password too.
+ */
+export interface CredentialChange {
+  passwordHash?: string;
+  accessToken?: string;
+  /**
+   * Refused (StaleCredentials) unless the user's sessions are still of this version: the
+   * version the caller's proof of identity was checked against.
+   */
+  ifSessionVersion?: number;
 }
 
 /** A user and their account, as read together. */
@@ -35,6 +65,19 @@ const usernameKey = (username: string) => ({
   pk: `USERNAME#${username.toLowerCase()}`,
   sk: "USERNAME",
 });
+
+/**
+ * A credential change was refused: the password was changed, or the sessions ended, after the
+ * caller proved who they are (a session or password of before that).
+ */
+export class StaleCredentials extends Unauthenticated {
+  constructor() {
+    super(
+      "This account's password was changed, or its sessions were ended, while this request was on its way. Sign in again.",
+      "credentials_changed",
+    );
+  }
+}
 
 /** The username is taken (compared without case). */
 export class UsernameTaken extends Error {
@@ -84,12 +127,48 @@ export class Users {
     return link ? this.get(link.userId, true) : undefined;
   }
 
-  /** Sets a new password and signs every session of the old one out. */
-  async setPassword(id: string, passwordHash: string): Promise<void> {
+  /**
+   * Ends every session, replaces or revokes the access token and, when given, sets a new
+   * password, in one write to the profile: the item a token minted at the same time is
+   * conditional on too (replaceAccessToken), so that token is either replaced here or refused.
+   * ConditionFailed when the user does not exist.
+   */
+  async changeCredentials(id: string, change: CredentialChange): Promise<CredentialsChanged> {
+    const newHash = change.accessToken ? hashSecret(change.accessToken) : undefined;
+    if (newHash) await this.putTokenLink(newHash, id);
+    const sets = [
+      ...(change.passwordHash ? ["passwordHash = :password", "passwordChangedAt = :now"] : []),
+      ...(newHash ? ["accessTokenHash = :token"] : []),
+    ];
+    return this.writeCredentials(id, newHash, change.ifSessionVersion, {
+      update: `${sets.length ? `SET ${sets.join(", ")} ` : ""}${
+        newHash ? "" : "REMOVE accessTokenHash "
+      }ADD sessionVersion :one, tokenVersion :one`,
+      values: {
+        ":one": 1,
+        ...(change.passwordHash
+          ? { ":password": change.passwordHash, ":now": Math.floor(Date.now() / 1000) }
+          : {}),
+        ...(newHash ? { ":token": newHash } : {}),
+      },
+      // A retry of a write that landed finds its own new password or token there.
+      landed: (item) =>
+        change.passwordHash
+          ? item.passwordHash === change.passwordHash
+          : newHash !== undefined && item.accessTokenHash === newHash,
+      sessionsEnd: true,
+    });
+  }
+
+  /**
+   * A password for a user who has none (who signed in with their access token only): no
+   * session can exist yet, and the token stays. ConditionFailed when they have one.
+   */
+  async setFirstPassword(id: string, passwordHash: string): Promise<void> {
     await this.table.update(userKey(id), {
-      update: "SET passwordHash = :hash ADD sessionVersion :one",
-      condition: "attribute_exists(pk)",
-      values: { ":hash": passwordHash, ":one": 1 },
+      update: "SET passwordHash = :hash, passwordChangedAt = :now",
+      condition: "attribute_exists(pk) AND attribute_not_exists(passwordHash)",
+      values: { ":hash": passwordHash, ":now": Math.floor(Date.now() / 1000) },
     });
   }
 
@@ -165,28 +244,102 @@ export class Users {
     return user;
   }
 
-  /** Replaces the user's access token; the old one stops working at once. */
-  async replaceAccessToken(user: UserProfile, token: string): Promise<void> {
+  /**
+   * Replaces the user's access token; the old one stops working at once. Refused
+   * (StaleCredentials) when the user's sessions are no longer of `ifSessionVersion`: a
+   * password change or revocation since the caller proved who they are wins over this.
+   */
+  async replaceAccessToken(
+    id: string,
+    token: string,
+    ifSessionVersion: number,
+  ): Promise<CredentialsChanged> {
     const hash = hashSecret(token);
-    await this.table.transact([
-      ...(user.accessTokenHash ? [{ delete: accessTokenKey(user.accessTokenHash) }] : []),
-      { put: { ...accessTokenKey(hash), userId: user.id }, condition: "attribute_not_exists(pk)" },
-      {
-        key: userKey(user.id),
-        update: "SET accessTokenHash = :hash",
-        condition: "attribute_exists(pk)",
-        values: { ":hash": hash },
-      },
-    ]);
+    await this.putTokenLink(hash, id);
+    return this.writeCredentials(id, hash, ifSessionVersion, {
+      update: "SET accessTokenHash = :token ADD tokenVersion :one",
+      values: { ":one": 1, ":token": hash },
+      landed: (item) => item.accessTokenHash === hash,
+      sessionsEnd: false,
+    });
   }
 
-  /** The user an access token belongs to, if the token is current. */
-  async findByAccessToken(token: string): Promise<UserRecord | undefined> {
+  /**
+   * The item that finds a token's user. Only the profile says which token is current, so a
+   * link whose profile write was refused or overtaken is dead: it is deleted when it can be.
+   */
+  private async putTokenLink(hash: string, userId: string): Promise<void> {
+    await this.table.put(
+      { ...accessTokenKey(hash), userId },
+      { condition: "attribute_not_exists(pk)" },
+    );
+  }
+
+  /** The profile write of a credential change, and the links it made current or dead. */
+  private async writeCredentials(
+    id: string,
+    newHash: string | undefined,
+    ifSessionVersion: number | undefined,
+    write: {
+      update: string;
+      values: Record<string, unknown>;
+      landed: (item: Item) => boolean;
+      sessionsEnd: boolean;
+    },
+  ): Promise<CredentialsChanged> {
+    const versionHolds =
+      ifSessionVersion === undefined
+        ? ""
+        : ifSessionVersion === 0
+          ? " AND (attribute_not_exists(sessionVersion) OR sessionVersion = :version)"
+          : " AND sessionVersion = :version";
+    let before: Item;
+    try {
+      before =
+        (await this.table.update<Item>(userKey(id), {
+          update: write.update,
+          condition: `attribute_exists(pk)${versionHolds}`,
+          values: {
+            ...write.values,
+            ...(ifSessionVersion === undefined ? {} : { ":version": ifSessionVersion }),
+          },
+          returnValues: "ALL_OLD",
+          explainFailure: true,
+        })) ?? {};
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      if (err.item && write.landed(err.item)) {
+        // Its answer was lost and the retry found it done: the versions are the item's now.
+        return {
+          sessionVersion: Number(err.item.sessionVersion ?? 0),
+          tokenVersion: Number(err.item.tokenVersion ?? 0),
+        };
+      }
+      if (newHash) await this.table.delete(accessTokenKey(newHash)).catch(() => {});
+      if (!err.item || ifSessionVersion === undefined) throw err;
+      throw new StaleCredentials();
+    }
+    const retired = before.accessTokenHash as string | undefined;
+    if (retired && retired !== newHash)
+      await this.table.delete(accessTokenKey(retired)).catch(() => {});
+    return {
+      sessionVersion: Number(before.sessionVersion ?? 0) + (write.sessionsEnd ? 1 : 0),
+      tokenVersion: Number(before.tokenVersion ?? 0) + 1,
+      ...(retired && retired !== newHash ? { retiredTokenHash: retired } : {}),
+    };
+  }
+
+  /**
+   * The user an access token belongs to, if the token is current; `user` is the user read
+   * (whether or not the token is theirs still). Consistent reads: a token replaced or revoked
+   * before this read began is never found current.
+   */
+  async findByAccessToken(token: string): Promise<{ current?: UserRecord; user?: UserRecord }> {
     const hash = hashSecret(token);
-    const link = await this.table.get<{ userId: string }>(accessTokenKey(hash));
-    if (!link) return undefined;
-    const user = await this.get(link.userId);
-    return user?.accessTokenHash === hash ? user : undefined;
+    const link = await this.table.get<{ userId: string }>(accessTokenKey(hash), true);
+    if (!link) return {};
+    const user = await this.get(link.userId, true);
+    return { current: user?.accessTokenHash === hash ? user : undefined, user };
   }
 }
 

@@ -41,6 +41,7 @@ const customer = {
   id: "",
   keyName: `laptop-${suffix}`,
   secret: "",
+  token: "",
 };
 
 let browser: Browser;
@@ -89,7 +90,8 @@ async function visit(page: Page, route: string) {
   const loading = page
     .getByText(en.loading, { exact: true })
     .or(page.getByText(zh.loading, { exact: true }));
-  await expect.poll(() => loading.count()).toBe(0);
+  // A page waits on the API, which other test files keep busy: more than poll's 1 s default.
+  await expect.poll(() => loading.count(), { timeout: 10_000 }).toBe(0);
 }
 
 /** Switches the language with the switcher in the header. */
@@ -279,6 +281,11 @@ describe("the console in a browser", () => {
   it("c: generates the access token in Settings, and /api/user/stat answers to it", async () => {
     const page = customerPage;
     await visit(page, "/settings");
+    // The password is asked for: a session left open somewhere is not enough.
+    await page.getByLabel(en.token_password).fill("not the password");
+    await page.getByRole("button", { name: en.token_generate }).click();
+    await page.getByRole("alert").filter({ hasText: "password is wrong" }).waitFor();
+    await page.getByLabel(en.token_password).fill(customer.password);
     await page.getByRole("button", { name: en.token_generate }).click();
     const field = page.getByLabel(en.token_label);
     await expect.poll(() => field.inputValue()).not.toBe("");
@@ -292,6 +299,34 @@ describe("the console in a browser", () => {
     const stat: Json = await response.json();
     expect(stat.token.map((k: Json) => k.name)).toContain(customer.keyName);
     expect(stat.user.total_quota).toBe((await balances()).total_quota);
+    customer.token = token;
+  });
+
+  it("c2: changes the password: shows the new access token once and the keys to review", async () => {
+    const page = customerPage;
+    await visit(page, "/settings");
+    const password = `${customer.password}-changed`;
+    await page.getByLabel(en.password_current).fill(customer.password);
+    await page.getByLabel(en.password_new, { exact: true }).fill(password);
+    await page.getByLabel(en.password_confirm).fill(password);
+    await page.getByRole("button", { name: en.password_submit }).click();
+    await page.getByRole("status").filter({ hasText: en.password_changed }).waitFor();
+    customer.password = password;
+    await page.getByText(en.password_token_replaced).waitFor();
+    const token = await page.getByLabel(en.token_label).inputValue();
+    expect(token).toMatch(/^sat-[A-Za-z0-9]{52}$/);
+    await page.getByText(en.password_keys_review).waitFor();
+    const review = page.getByRole("listitem").filter({ hasText: customer.keyName });
+    expect(await review.textContent()).toContain(customer.secret.slice(0, 7));
+    expect(await review.textContent()).not.toContain(customer.secret);
+    const stat = (token: string) =>
+      fetch(`${sluice.url}/api/user/stat`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await stat(customer.token)).status).toBe(401);
+    expect((await stat(token)).status).toBe(200);
+    // This browser stays signed in, with its new session.
+    await visit(page, "/keys");
+    await page.getByRole("row").filter({ hasText: customer.keyName }).waitFor();
+    expect(problems).toEqual([]);
   });
 
   it("d: the admin makes redemption codes; the customer redeems one once, into its bucket", async () => {
@@ -377,6 +412,46 @@ describe("the console in a browser", () => {
       model,
       messages: [{ role: "user", content: "Back again" }],
     });
+  });
+
+  it("e2: the admin signs a user out everywhere from the users page", async () => {
+    const username = `revoked.${suffix}`;
+    const password = `console-test-${suffix}-other`;
+    await admin("POST", "/api/user", { username, password });
+    const login = await fetch(`${sluice.url}/api/user/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
+    const cookie = (login.headers.getSetCookie()[0] as string).split(";")[0] as string;
+    const csrf = ((await login.json()) as Json).data.csrf_token as string;
+    const minted = await fetch(`${sluice.url}/api/user/token`, {
+      method: "POST",
+      headers: { cookie, "x-csrf-token": csrf, "content-type": "application/json" },
+      body: "{}",
+    });
+    const token = ((await minted.json()) as Json).data as string;
+    const self = (headers: Record<string, string>) =>
+      fetch(`${sluice.url}/api/user/self`, { headers }).then((r) => r.status);
+    expect(await self({ authorization: `Bearer ${token}` })).toBe(200);
+    expect(await self({ cookie })).toBe(200);
+
+    const page = adminPage;
+    await visit(page, "/admin/users");
+    await page.getByLabel(en.user_search).fill(username);
+    await page.getByRole("button", { name: en.search }).click();
+    const row = page.getByRole("row").filter({ hasText: username });
+    await expect.poll(() => row.count()).toBe(1);
+    await row.getByRole("button", { name: en.user_revoke }).click();
+    const confirm = page.getByRole("dialog", { name: en.confirm_title });
+    await confirm.getByText(en.user_revoke_confirm.replace("{name}", username)).waitFor();
+    await confirm.getByRole("button", { name: en.confirm }).click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: en.user_revoked.replace("{name}", username) })
+      .waitFor();
+    expect(await self({ authorization: `Bearer ${token}` })).toBe(401);
+    expect(await self({ cookie })).toBe(401);
   });
 
   it("f: every page renders in English and Chinese with no missing string", async () => {

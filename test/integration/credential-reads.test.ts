@@ -206,9 +206,12 @@ describe("revocation on an instance that caches credentials", () => {
   it("refuses a replaced access token at once", async () => {
     const user = await userWithSignIn();
     expect(await pricing(bearer(user.token))).toBe(200);
-    const replaced = await call(instance, "/api/user/token", bearer(user.token), {
-      method: "POST",
-    });
+    const replaced = await call(
+      instance,
+      "/api/user/token",
+      { ...bearer(user.token), "content-type": "application/json" },
+      { method: "POST", body: JSON.stringify({ password }) },
+    );
     expect(replaced.status).toBe(200);
     expect(await pricing(bearer(user.token))).toBe(401);
     expect(await pricing(bearer(replaced.body.data))).toBe(200);

@@ -4,7 +4,7 @@ import { RecentSet, TtlCache } from "../../shared/cache";
 /** A cache on a clock the test moves, and a loader that counts its calls. */
 function setup() {
   let time = 0;
-  const cache = new TtlCache<string, string>(1_000, 100, () => time);
+  const cache = new TtlCache<string, string>(1_000, { maxEntries: 100, now: () => time });
   let loads = 0;
   let fail = false;
   const load = async () => {
@@ -52,6 +52,19 @@ describe("TtlCache", () => {
     expect(await c.get()).toBe("v2");
   });
 
+  it("never answers a value past its TTL when told not to serve stale ones", async () => {
+    let time = 0;
+    let loads = 0;
+    const cache = new TtlCache<string, string>(1_000, { now: () => time, serveStale: false });
+    const get = () => cache.get("k", async () => `v${++loads}`);
+    expect(await get()).toBe("v1");
+    time = 999;
+    expect(await get()).toBe("v1");
+    time = 1_000;
+    expect(await Promise.all([get(), get()])).toEqual(["v2", "v2"]);
+    expect(loads).toBe(2);
+  });
+
   it("caches no failed load, and keeps a stale value when its refresh fails", async () => {
     const c = setup();
     c.failLoads(true);
@@ -82,7 +95,7 @@ describe("TtlCache", () => {
   });
 
   it("evicts the least recently used entry when full, not every entry", async () => {
-    const cache = new TtlCache<string, string>(60_000, 3, () => 0);
+    const cache = new TtlCache<string, string>(60_000, { maxEntries: 3, now: () => 0 });
     const loads: string[] = [];
     const get = (key: string) =>
       cache.get(key, async () => {
@@ -104,7 +117,7 @@ describe("TtlCache", () => {
   });
 
   it("keeps a key in use through a flood of new keys, one past the bound", async () => {
-    const cache = new TtlCache<string, string>(60_000, 10_000, () => 0);
+    const cache = new TtlCache<string, string>(60_000, { now: () => 0 });
     const loads = new Map<string, number>();
     const get = (key: string) =>
       cache.get(key, async () => {

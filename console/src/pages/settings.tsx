@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
-import { post, put, type User } from "../api";
+import { type KeyView, post, put, type User } from "../api";
 import {
   Card,
+  dateTime,
   ErrorText,
   Field,
   formFields,
@@ -11,45 +12,90 @@ import {
   useAction,
 } from "../components/ui";
 import { t } from "../i18n";
+import { href } from "../router";
 import { displayName, session, signedIn } from "../session";
 
+/** A new access token, shown once, with seed 000's example call. */
+function NewToken(props: { token: string }) {
+  const example = `curl ${location.origin}/api/user/stat -H "Authorization: Bearer ${props.token}"`;
+  return (
+    <>
+      <p class="warning" role="alert">
+        {t("token_once")}
+      </p>
+      <SecretField label={t("token_label")} value={props.token} />
+      <SecretField label={t("token_example")} value={example} multiline />
+    </>
+  );
+}
+
+/** Making a token asks for the password: a session left open somewhere is not enough. */
 function AccessToken() {
   const [token, setToken] = useState("");
   const action = useAction();
-  const example = `curl ${location.origin}/api/user/stat -H "Authorization: Bearer ${token}"`;
   return (
     <Card title={t("token_title")}>
       <p class="muted">{t("token_intro")}</p>
-      <ErrorText error={action.error} />
+      {token ? <NewToken token={token} /> : null}
+      <form
+        class="form-narrow"
+        onSubmit={(e) => {
+          const form = e.currentTarget;
+          const f = formFields(e);
+          action.run(async () => {
+            setToken((await post<string>("/api/user/token", { password: f.password })).data);
+            form.reset();
+          });
+        }}
+      >
+        <Field label={t("token_password")}>
+          <input name="password" type="password" autoComplete="current-password" required />
+        </Field>
+        <ErrorText error={action.error} />
+        <button type="submit" class="primary" disabled={action.busy}>
+          {token ? t("token_regenerate") : t("token_generate")}
+        </button>
+        <small class="hint block">{t("token_replaces")}</small>
+      </form>
+    </Card>
+  );
+}
+
+type PasswordChanged = User & { access_token?: string | null; keys_to_review?: KeyView[] };
+
+/** After a password change: the new access token, and the keys to check were the owner's. */
+function AfterPasswordChange(props: { changed: PasswordChanged }) {
+  const { access_token: token, keys_to_review: keys = [] } = props.changed;
+  return (
+    <>
       {token ? (
         <>
-          <p class="warning" role="alert">
-            {t("token_once")}
-          </p>
-          <SecretField label={t("token_label")} value={token} />
-          <SecretField label={t("token_example")} value={example} multiline />
+          <p>{t("password_token_replaced")}</p>
+          <NewToken token={token} />
         </>
       ) : null}
-      <button
-        type="button"
-        class="primary"
-        disabled={action.busy}
-        onClick={() =>
-          action.run(async () => {
-            setToken((await post<string>("/api/user/token")).data);
-          })
-        }
-      >
-        {token ? t("token_regenerate") : t("token_generate")}
-      </button>
-      <small class="hint block">{t("token_replaces")}</small>
-    </Card>
+      {keys.length > 0 ? (
+        <div class="review">
+          <p>{t("password_keys_review")}</p>
+          <ul>
+            {keys.map((key) => (
+              <li key={key.id}>
+                <strong>{key.name}</strong> <span class="mono">{key.key}</span>{" "}
+                <span class="muted">{dateTime(key.created_time)}</span>
+              </li>
+            ))}
+          </ul>
+          <a href={href("/keys")}>{t("password_keys_link")}</a>
+        </div>
+      ) : null}
+    </>
   );
 }
 
 function Password() {
   const action = useAction();
   const [done, setDone] = useState("");
+  const [changed, setChanged] = useState<PasswordChanged | null>(null);
   return (
     <Card title={t("password_title")}>
       <form
@@ -58,17 +104,18 @@ function Password() {
           const form = e.currentTarget;
           const f = formFields(e);
           setDone("");
+          setChanged(null);
           if (f.new_password !== f.confirm) return action.setError(t("password_mismatch"));
           action.run(async () => {
-            const { data } = await put<User | { csrf_token?: string }>("/api/user/self", {
+            const { data } = await put<PasswordChanged>("/api/user/self", {
               password: f.password,
               new_password: f.new_password,
             });
-            const current = session.get();
-            if ("id" in data) signedIn(data);
-            else if (current) signedIn({ ...current, csrf_token: data?.csrf_token });
+            const { access_token: _token, keys_to_review: _keys, ...user } = data;
+            signedIn({ ...session.get(), ...user });
             form.reset();
             setDone(t("password_changed"));
+            setChanged(data);
           });
         }}
       >
@@ -93,6 +140,7 @@ function Password() {
           {t("password_submit")}
         </button>
       </form>
+      {changed ? <AfterPasswordChange changed={changed} /> : null}
     </Card>
   );
 }

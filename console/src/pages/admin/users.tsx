@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { get, post, put, type User } from "../../api";
 import {
+  ask,
   Badge,
   BUCKET,
   Dialog,
@@ -201,6 +202,16 @@ export function Users() {
       users.reload();
     });
 
+  const revoke = async (user: User) => {
+    const name = displayName(user);
+    if (!(await ask(t("user_revoke_confirm", { name })))) return;
+    setNotice("");
+    await rowAction.run(async () => {
+      await post(`/api/user/${user.id}/revoke`);
+      setNotice(t("user_revoked", { name }));
+    });
+  };
+
   return (
     <>
       <PageHead title={t("nav_admin_users")}>
@@ -271,6 +282,9 @@ export function Users() {
               </button>
               <button type="button" onClick={() => setEditing({ kind: "password", user })}>
                 {t("user_reset_password")}
+              </button>
+              <button type="button" class="danger" onClick={() => revoke(user)}>
+                {t("user_revoke")}
               </button>
               {user.id !== me?.id &&
                 (user.status === "disabled" ? (

@@ -1,0 +1,60 @@
+import { Forbidden } from "../errors";
+import { StaleCredentials, type UserRecord, type Users } from "../store/users";
+import type { UserPrincipal } from "./authenticate";
+import { verifyPassword } from "./passwords";
+
+/** The user, read afresh, and the session version a credential write is made conditional on. */
+export interface ConfirmedIdentity {
+  user: UserRecord;
+  sessionVersion: number;
+}
+
+/**
+ * Proof that the caller is the account's owner now, before a credential is made or changed:
+ * the current password, or (when `recentSignInSeconds` > 0) a console session that signed in
+ * with it that recently. A session or token alone is not enough, so that a stolen one cannot
+ * make itself a credential that outlives the next password change. The version returned is
+ * the one the proof was checked against: a write conditional on it loses to a password change
+ * or revocation that landed since.
+ */
+export async function confirmIdentity(
+  users: Users,
+  principal: UserPrincipal,
+  password: string | undefined,
+  options: { recentSignInSeconds: number; nowSeconds?: number },
+): Promise<ConfirmedIdentity> {
+  // Not the cached principal's record: the password and versions may have changed since.
+  const user = await users.get(principal.user.id, true);
+  if (!user) throw new StaleCredentials();
+  const current = user.sessionVersion ?? 0;
+  if (password !== undefined) {
+    if (!user.passwordHash || !(await verifyPassword(password, user.passwordHash)))
+      throw new Forbidden("The current password is wrong.");
+    return { user, sessionVersion: current };
+  }
+  const { session } = principal;
+  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  if (
+    session?.signedInAt !== undefined &&
+    options.recentSignInSeconds > 0 &&
+    now - session.signedInAt <= options.recentSignInSeconds
+  ) {
+    if (session.version !== current) throw new StaleCredentials();
+    return { user, sessionVersion: session.version };
+  }
+  throw new Forbidden(
+    user.passwordHash
+      ? `Send your current password (\`password\`) to do this. ${
+          options.recentSignInSeconds > 0
+            ? `Only a console session that signed in within the last ${describeSeconds(options.recentSignInSeconds)} may do it without; an access token may not.`
+            : "A session or an access token alone may not."
+        }`
+      : "This account has no password, and this needs one: ask an administrator to set it.",
+  );
+}
+
+function describeSeconds(seconds: number): string {
+  return seconds % 60 === 0
+    ? `${seconds / 60} minute${seconds === 60 ? "" : "s"}`
+    : `${seconds} seconds`;
+}
