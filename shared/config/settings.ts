@@ -7,9 +7,11 @@ export interface Settings {
   cacheTtlMs: number;
   /**
    * Keys and access tokens of the format issued before check tags are still looked up (an
-   * unknown one costs a read); off once none is left in use, they are refused without one.
+   * unknown one costs a read); off, they are refused without one. Unset: as the stack's tag
+   * secret records, which says whether it was made on a table that already had users
+   * (store/tag-secret.ts): on for stacks older than tags, off for new ones.
    */
-  acceptLegacyCredentials: boolean;
+  acceptLegacyCredentials?: boolean;
   /**
    * How long one DynamoDB request may wait for its answer before it is tried again (three
    * attempts): a DynamoDB that stops answering costs a call a few seconds and a 503.
@@ -96,7 +98,7 @@ export interface Settings {
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
-    acceptLegacyCredentials: env.SLUICE_ACCEPT_LEGACY_CREDENTIALS !== "false",
+    acceptLegacyCredentials: flag(env, "SLUICE_ACCEPT_LEGACY_CREDENTIALS"),
     dynamoAttemptTimeoutMs: int(env, "SLUICE_DYNAMODB_TIMEOUT_MS", 2_000),
     upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
     upstreamIdleTimeoutMs: int(env, "SLUICE_UPSTREAM_IDLE_TIMEOUT_MS", 120_000),
@@ -139,6 +141,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       expiryGraceSeconds: int(env, "SLUICE_BATCH_EXPIRY_GRACE_SECONDS", 600),
     },
   };
+}
+
+/** `true` or `false`; unset (or empty) is undefined: the code's own rule decides. */
+function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return undefined;
+  if (raw === "true" || raw === "false") return raw === "true";
+  throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

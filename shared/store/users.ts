@@ -30,6 +30,8 @@ export interface UserRecord extends UserProfile {
 }
 
 export const userKey = (id: string) => ({ pk: `USER#${id}`, sk: "PROFILE" });
+/** The users' index partition (gsi1): every profile is listed there. */
+export const USERS_PARTITION = "USERS";
 export const accessTokenKey = (hash: string) => ({ pk: `ACCESS#${hash}`, sk: "ACCESS" });
 const usernameKey = (username: string) => ({
   pk: `USERNAME#${username.toLowerCase()}`,
@@ -98,7 +100,7 @@ export class Users {
       {
         put: {
           ...userKey(user.id),
-          gsi1pk: "USERS",
+          gsi1pk: USERS_PARTITION,
           gsi1sk: user.id,
           ...user,
           accessTokenHash: tokenHash,
@@ -122,7 +124,7 @@ export class Users {
     const page = await this.table.query<{ pk: string }>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
-      values: { ":pk": "USERS" },
+      values: { ":pk": USERS_PARTITION },
       limit,
       startKey,
     });
