@@ -76,6 +76,7 @@ export const routes: readonly Route[] = [
   user.updateUser,
   user.updateUserByBody,
   user.topUpUser,
+  user.approveTrial,
   tokens.listTokens,
   tokens.createToken,
   tokens.getToken,

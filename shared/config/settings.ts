@@ -54,8 +54,14 @@ export interface Settings {
     secureCookies: boolean;
     /** Who may register until the admin sets it: open, closed or invitation. */
     registration: string;
-    /** Free quota (units) a new account starts with until the admin sets it. */
+    /** Free quota (units) a new account is given until the admin sets it. */
     newUserQuota: number;
+    /** How a new account earns it (none, turnstile, approval) until the admin sets it. */
+    trialVerification: string;
+    /** Cloudflare Turnstile's secret key, when the admin has not saved one in the console. */
+    turnstileSecret?: string;
+    /** Where Turnstile tokens are verified (Cloudflare's siteverify; tests point it at a fake). */
+    turnstileVerifyUrl: string;
     /** Failed sign-ins after which each attempt waits (doubling from loginBackoffMs). */
     loginSlowAfter: number;
     loginBackoffMs: number;
@@ -119,6 +125,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       secureCookies: env.SLUICE_SECURE_COOKIES !== "false",
       registration: env.SLUICE_REGISTRATION ?? "open",
       newUserQuota: int(env, "SLUICE_NEW_USER_QUOTA", 0),
+      trialVerification: env.SLUICE_TRIAL_VERIFICATION || "approval",
+      turnstileSecret: env.SLUICE_TURNSTILE_SECRET || undefined,
+      turnstileVerifyUrl:
+        env.SLUICE_TURNSTILE_VERIFY_URL ||
+        "https://challenges.cloudflare.com/turnstile/v0/siteverify",
       loginSlowAfter: int(env, "SLUICE_LOGIN_SLOW_AFTER", 3),
       loginBackoffMs: int(env, "SLUICE_LOGIN_BACKOFF_MS", 1_000),
       loginLockAfter: int(env, "SLUICE_LOGIN_LOCK_AFTER", 10),

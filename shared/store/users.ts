@@ -22,6 +22,16 @@ export interface UserProfile {
   email?: string;
   /** Bumped when the password changes: sessions of an older version are signed out. */
   sessionVersion?: number;
+  /** The site's free trial quota offered at sign-up (management/trial-credit.ts). */
+  trial?: TrialOffer;
+}
+
+/** Trial quota offered to a new account: `pending` until it passes the site's check, then `granted`. */
+export interface TrialOffer {
+  units: number;
+  state: "pending" | "granted";
+  /** When it was granted (unix seconds). */
+  grantedAt?: number;
 }
 
 /** A user and their account, as read together. */
@@ -165,6 +175,16 @@ export class Users {
     const user = await this.get(id, true);
     if (!user) throw new Error(`user ${id} vanished`);
     return user;
+  }
+
+  /** Records the trial offer as granted (its top-up landed). ConditionFailed if there is none. */
+  async markTrialGranted(id: string, at: number): Promise<void> {
+    await this.table.update(userKey(id), {
+      update: "SET trial.#state = :granted, trial.grantedAt = :at",
+      condition: "attribute_exists(trial)",
+      names: { "#state": "state" },
+      values: { ":granted": "granted", ":at": at },
+    });
   }
 
   /** Replaces the user's access token; the old one stops working at once. */
