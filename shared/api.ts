@@ -77,6 +77,7 @@ export const routes: readonly Route[] = [
   user.updateUserByBody,
   user.topUpUser,
   user.revokeUserCredentials,
+  user.approveTrial,
   tokens.listTokens,
   tokens.createToken,
   tokens.getToken,

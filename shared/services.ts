@@ -20,7 +20,13 @@ import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
 import { Sessions } from "./store/sessions";
 import { SiteLog } from "./store/site-log";
-import { REGISTRATION_MODES, type RegistrationMode, SiteOptionsStore } from "./store/site-options";
+import {
+  REGISTRATION_MODES,
+  type RegistrationMode,
+  SiteOptionsStore,
+  TRIAL_VERIFICATIONS,
+  type TrialVerification,
+} from "./store/site-options";
 import type { Table } from "./store/table";
 import { loadTagSecret } from "./store/tag-secret";
 import { LoginThrottle } from "./store/throttle";
@@ -80,7 +86,7 @@ export function createServices(options: {
   queue: JobQueue;
   settings?: Settings;
   fetch?: UpstreamFetch;
-  /** Seals channels' provider keys in the table (KMS on AWS). */
+  /** Seals channels' provider keys and the site's Turnstile secret in the table (KMS on AWS). */
   secretBox?: SecretBox;
 }): Services {
   const settings = options.settings ?? loadSettings();
@@ -128,8 +134,15 @@ export function createServices(options: {
           ? (site.registration as RegistrationMode)
           : "closed",
         newUserQuota: site.newUserQuota,
+        // A value that is not one of them hands out nothing until an admin approves.
+        trialVerification: (TRIAL_VERIFICATIONS as readonly string[]).includes(
+          site.trialVerification,
+        )
+          ? (site.trialVerification as TrialVerification)
+          : "approval",
       },
       settings.cacheTtlMs,
+      options.secretBox,
     ),
     redemptions: new Redemptions(table),
     consoleFiles: options.consoleFiles,

@@ -33,6 +33,9 @@ export interface User {
   used_quota: number;
   used_quota_dollar?: number;
   request_count: number;
+  /** The site's trial quota offered at sign-up, and whether it is granted yet. */
+  trial_quota?: number;
+  trial_state?: "pending" | "granted" | null;
   csrf_token?: string;
   access_token?: string;
 }
@@ -142,6 +145,25 @@ export interface Redemption {
 }
 
 export type Registration = "open" | "closed" | "invitation";
+export type TrialVerification = "none" | "turnstile" | "approval";
+
+/** GET /api/status: what the sign-in and register pages need. */
+export interface SiteStatus {
+  registration: Registration;
+  version: string;
+  /** Set when registering needs a Cloudflare Turnstile check: the widget's site key. */
+  turnstile_site_key: string | null;
+}
+
+/** GET /api/option (admin). */
+export interface SiteOptions {
+  registration: Registration;
+  new_user_quota: number;
+  trial_verification: TrialVerification;
+  turnstile_site_key: string | null;
+  turnstile_secret_set: boolean;
+  version: number;
+}
 
 export class ApiError extends Error {
   constructor(

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { TagSecret } from "../store/tag-secret";
 import { randomString } from "./secrets";
 
 /**
@@ -57,35 +58,38 @@ export function hasValidTag(kind: CredentialKind, credential: string, secret: Bu
 
 /**
  * Issues credentials with a check tag, and tells, before any lookup, a credential that cannot
- * exist. The server's secret is loaded once per process, when first needed (a legacy
- * credential needs none).
+ * exist. The server's secret is loaded once per process, when first needed, with the stack's
+ * record of whether old-format credentials may exist on it.
  */
 export class CredentialTags {
-  private secret?: Promise<Buffer>;
+  private secret?: Promise<TagSecret>;
 
   constructor(
-    private readonly loadSecret: () => Promise<Buffer>,
-    /** Credentials of the format issued before tags are looked up (and cost a read when unknown). */
-    readonly acceptLegacy = true,
+    private readonly loadSecret: () => Promise<TagSecret>,
+    /**
+     * Whether credentials of the format issued before tags are looked up (and cost a read when
+     * unknown). Undefined: as the stack's secret records (tag-secret.ts), read once per process.
+     */
+    readonly acceptLegacy?: boolean,
   ) {}
 
   async issue(kind: CredentialKind): Promise<string> {
-    return issueCredential(kind, await this.key());
+    return issueCredential(kind, (await this.key()).secret);
   }
 
   /** False for a credential sluice cannot have issued: it is refused without a lookup. */
   async plausible(kind: CredentialKind, credential: string): Promise<boolean> {
     switch (credentialShape(kind, credential)) {
       case "tagged":
-        return hasValidTag(kind, credential, await this.key());
+        return hasValidTag(kind, credential, (await this.key()).secret);
       case "legacy":
-        return this.acceptLegacy;
+        return this.acceptLegacy ?? (await this.key()).legacy;
       default:
         return false;
     }
   }
 
-  private key(): Promise<Buffer> {
+  private key(): Promise<TagSecret> {
     if (!this.secret) {
       const loading = this.loadSecret();
       this.secret = loading;

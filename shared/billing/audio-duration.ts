@@ -1,21 +1,27 @@
 /**
- * How long an uploaded recording is, for billing speech to text when the upstream does not
- * say. A file's headers are the caller's word, so they may raise the bill but never lower it:
- * what the caller cannot shrink is the file's size, and no encoder puts more bytes in a second
- * than its codec's top rate, so bytes ÷ that rate is at most the true length (the floor). Holds
- * need the other side: bytes ÷ the codec's lowest rate is at least the length (the ceiling).
- * Only headers are read (for Ogg, also the last page); nothing is decoded.
+ * How long an uploaded recording is, for billing speech to text when the upstream says
+ * neither the duration nor the tokens. A file's headers are the caller's word. Only WAV's
+ * length is what its decoder plays by (the data's bytes at the sample rate and frame size:
+ * forge either and the audio is noise), so a WAV is billed its length, never less than its
+ * bytes at the top rate PCM allows (the floor). Every other container states its length in a
+ * field that decoders ignore (Ogg's last granule, MP3's Xing count, MP4's mvhd, WebM's
+ * Duration), so a caller could state a 40-minute recording as 12 seconds: those are billed
+ * what their hold assumed, their bytes at the lowest rate their codec allows (the ceiling),
+ * or their stated length if it is longer. Only headers are read (for Ogg, also the last
+ * page); nothing is decoded.
  */
 
 export type AudioContainer = "wav" | "ogg" | "mp3" | "flac" | "mp4" | "webm" | "unknown";
 
 export interface AudioInspection {
   container: AudioContainer;
-  /** What the file's own headers say (WAV: data bytes / (sampleRate × blockAlign) — never the byteRate field; Ogg: last page's granule position (Opus: 48 kHz minus pre-skip; Vorbis: ident header's rate); MP3: Xing/Info/VBRI frame count or CBR bitrate; FLAC: STREAMINFO total samples / rate; MP4/M4A: mvhd (or mdhd) duration / timescale; WebM/Matroska: Segment Info Duration × TimestampScale, or for browser recordings without it the last cluster's timestamp plus its last block's offset). Undefined when absent or unreadable. */
+  /** What the file's own headers say (WAV: data bytes / (sampleRate × frame size) — never the byteRate field; Ogg: last page's granule position (Opus: 48 kHz minus pre-skip; Vorbis: ident header's rate); MP3: Xing/Info/VBRI frame count or CBR bitrate; FLAC: STREAMINFO total samples / rate; MP4/M4A: mvhd (or mdhd) duration / timescale; WebM/Matroska: Segment Info Duration × TimestampScale, or for browser recordings without it the last cluster's timestamp plus its last block's offset). Undefined when absent or unreadable. */
   declaredSeconds?: number;
+  /** Whether `declaredSeconds` is what a decoder plays (PCM WAV), not a field it ignores. */
+  played?: boolean;
   /** bytes ÷ the highest byte rate the container/codec allows: what the caller can never get below. */
   floorSeconds: number;
-  /** An upper bound for holds: max(declaredSeconds, bytes ÷ the lowest byte rate the container allows). */
+  /** What holds assume: max(declaredSeconds, bytes ÷ the lowest byte rate the container allows). */
   ceilingSeconds: number;
 }
 
@@ -92,14 +98,19 @@ export function inspectAudio(data: Uint8Array): AudioInspection {
   return {
     container,
     declaredSeconds: declared,
+    ...(found.played ? { played: true } : {}),
     floorSeconds,
     ceilingSeconds: Math.max(declared, ceilingSeconds),
   };
 }
 
-/** What to bill when the upstream reports nothing: max(declared, floor), never below floor. */
+/**
+ * What to bill when the upstream reports nothing: a WAV's played length (never below the
+ * floor); any other file, what its hold assumed (the ceiling).
+ */
 export function billableSeconds(inspection: AudioInspection): number {
-  const { declaredSeconds, floorSeconds } = inspection;
+  const { declaredSeconds, floorSeconds, ceilingSeconds } = inspection;
+  if (!inspection.played) return ceilingSeconds;
   // Written so that a NaN declared (from a hand-made inspection) falls back to the floor.
   return declaredSeconds !== undefined && declaredSeconds > floorSeconds
     ? declaredSeconds
@@ -110,6 +121,8 @@ export function billableSeconds(inspection: AudioInspection): number {
 interface Found {
   codec?: Codec;
   declared?: number;
+  /** The declared length is what decoders play by. */
+  played?: boolean;
 }
 
 class Bytes {
@@ -176,18 +189,25 @@ function wav(file: Bytes, _start: number, found: Found): void {
       if (tag === 0xfffe) tag = view.getUint16(body + 24, true);
       found.codec = PCM_TAGS.includes(tag) ? "pcm" : tag === 0x55 ? "mp3" : "unknown";
       // The byteRate field (body + 8) is never read: decoders ignore it, so it is free to lie.
-      perSecond = view.getUint32(body + 4, true) * view.getUint16(body + 12, true);
+      // A frame is channels × bytes per sample; a block alignment stated larger would shorten
+      // the length without changing what a decoder plays, so the smaller of the two counts.
+      const channels = view.getUint16(body + 2, true);
+      const frame = channels * Math.ceil(view.getUint16(body + 14, true) / 8);
+      perSecond = view.getUint32(body + 4, true) * Math.min(view.getUint16(body + 12, true), frame);
     }
     if (id === "data") {
-      // Streamed WAVs leave the size unset (0 or 0xFFFFFFFF) and truncated ones overstate it:
-      // the audio is what is there.
-      dataBytes = size === 0 ? file.length - body : Math.min(size, file.length - body);
+      // Everything from here on is counted as audio: streamed WAVs leave the size unset (0 or
+      // 0xFFFFFFFF), truncated ones overstate it, and one that understates it could hide its
+      // audio in the chunks after.
+      dataBytes = file.length - body;
       if (perSecond !== undefined) break;
     }
     at = body + size + (size % 2);
   }
-  if (found.codec === "pcm" && perSecond !== undefined && dataBytes !== undefined)
+  if (found.codec === "pcm" && perSecond !== undefined && dataBytes !== undefined) {
     found.declared = dataBytes / perSecond;
+    found.played = true;
+  }
 }
 
 function ogg(file: Bytes, _start: number, found: Found): void {

@@ -7,9 +7,11 @@ export interface Settings {
   cacheTtlMs: number;
   /**
    * Keys and access tokens of the format issued before check tags are still looked up (an
-   * unknown one costs a read); off once none is left in use, they are refused without one.
+   * unknown one costs a read); off, they are refused without one. Unset: as the stack's tag
+   * secret records, which says whether it was made on a table that already had users
+   * (store/tag-secret.ts): on for stacks older than tags, off for new ones.
    */
-  acceptLegacyCredentials: boolean;
+  acceptLegacyCredentials?: boolean;
   /**
    * How long one DynamoDB request may wait for its answer before it is tried again (three
    * attempts): a DynamoDB that stops answering costs a call a few seconds and a 503.
@@ -57,8 +59,14 @@ export interface Settings {
     secureCookies: boolean;
     /** Who may register until the admin sets it: open, closed or invitation. */
     registration: string;
-    /** Free quota (units) a new account starts with until the admin sets it. */
+    /** Free quota (units) a new account is given until the admin sets it. */
     newUserQuota: number;
+    /** How a new account earns it (none, turnstile, approval) until the admin sets it. */
+    trialVerification: string;
+    /** Cloudflare Turnstile's secret key, when the admin has not saved one in the console. */
+    turnstileSecret?: string;
+    /** Where Turnstile tokens are verified (Cloudflare's siteverify; tests point it at a fake). */
+    turnstileVerifyUrl: string;
     /** Failed sign-ins after which each attempt waits (doubling from loginBackoffMs). */
     loginSlowAfter: number;
     loginBackoffMs: number;
@@ -101,7 +109,7 @@ export interface Settings {
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
-    acceptLegacyCredentials: env.SLUICE_ACCEPT_LEGACY_CREDENTIALS !== "false",
+    acceptLegacyCredentials: flag(env, "SLUICE_ACCEPT_LEGACY_CREDENTIALS"),
     dynamoAttemptTimeoutMs: int(env, "SLUICE_DYNAMODB_TIMEOUT_MS", 2_000),
     upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
     upstreamIdleTimeoutMs: int(env, "SLUICE_UPSTREAM_IDLE_TIMEOUT_MS", 120_000),
@@ -123,6 +131,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       secureCookies: env.SLUICE_SECURE_COOKIES !== "false",
       registration: env.SLUICE_REGISTRATION ?? "open",
       newUserQuota: int(env, "SLUICE_NEW_USER_QUOTA", 0),
+      trialVerification: env.SLUICE_TRIAL_VERIFICATION || "approval",
+      turnstileSecret: env.SLUICE_TURNSTILE_SECRET || undefined,
+      turnstileVerifyUrl:
+        env.SLUICE_TURNSTILE_VERIFY_URL ||
+        "https://challenges.cloudflare.com/turnstile/v0/siteverify",
       loginSlowAfter: int(env, "SLUICE_LOGIN_SLOW_AFTER", 3),
       loginBackoffMs: int(env, "SLUICE_LOGIN_BACKOFF_MS", 1_000),
       loginLockAfter: int(env, "SLUICE_LOGIN_LOCK_AFTER", 10),
@@ -145,6 +158,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       expiryGraceSeconds: int(env, "SLUICE_BATCH_EXPIRY_GRACE_SECONDS", 600),
     },
   };
+}
+
+/** `true` or `false`; unset (or empty) is undefined: the code's own rule decides. */
+function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return undefined;
+  if (raw === "true" || raw === "false") return raw === "true";
+  throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -1,19 +1,23 @@
 import type { KMSClient } from "@aws-sdk/client-kms";
 
 /**
- * Seals the secrets sluice keeps in its table (channels' provider keys), so that a role that
- * can read the table cannot read them: on AWS with a KMS key that only the functions that
- * call upstreams may use.
+ * What a sealed secret is for, bound into its ciphertext (KMS's encryption context): a
+ * sealed channel key opens as nothing else, and a site secret opens as no channel key.
+ */
+export type SealPurpose = "sluice-channel-key" | "sluice-site-secret";
+
+/**
+ * Seals the secrets sluice keeps in its table (channels' provider keys, the site's Turnstile
+ * secret), so that a role that can read the table cannot read them: on AWS with a KMS key that
+ * only the functions that call upstreams may use.
  */
 export interface SecretBox {
-  seal(plain: string): Promise<string>;
+  seal(plain: string, purpose?: SealPurpose): Promise<string>;
   /** A sealed value opened; a value stored before sealing began, as it is. */
-  open(stored: string): Promise<string>;
+  open(stored: string, purpose?: SealPurpose): Promise<string>;
 }
 
 const KMS_PREFIX = "kms:v1:";
-/** Bound into every ciphertext: a sealed channel key opens as nothing else. */
-const CONTEXT = { purpose: "sluice-channel-key" };
 
 /** Seals with AWS KMS (Encrypt/Decrypt under one key, with an encryption context). */
 export class KmsSecretBox implements SecretBox {
@@ -22,7 +26,7 @@ export class KmsSecretBox implements SecretBox {
     private readonly keyId: string,
   ) {}
 
-  async seal(plain: string): Promise<string> {
+  async seal(plain: string, purpose: SealPurpose = "sluice-channel-key"): Promise<string> {
     if (!plain) return plain;
     const { EncryptCommand } = await import("@aws-sdk/client-kms");
     const kms = await this.client();
@@ -30,21 +34,21 @@ export class KmsSecretBox implements SecretBox {
       new EncryptCommand({
         KeyId: this.keyId,
         Plaintext: new TextEncoder().encode(plain),
-        EncryptionContext: CONTEXT,
+        EncryptionContext: { purpose },
       }),
     );
     if (!out.CiphertextBlob) throw new Error("KMS returned no ciphertext");
     return KMS_PREFIX + Buffer.from(out.CiphertextBlob).toString("base64");
   }
 
-  async open(stored: string): Promise<string> {
+  async open(stored: string, purpose: SealPurpose = "sluice-channel-key"): Promise<string> {
     if (!stored.startsWith(KMS_PREFIX)) return stored;
     const { DecryptCommand } = await import("@aws-sdk/client-kms");
     const kms = await this.client();
     const out = await kms.send(
       new DecryptCommand({
         CiphertextBlob: Buffer.from(stored.slice(KMS_PREFIX.length), "base64"),
-        EncryptionContext: CONTEXT,
+        EncryptionContext: { purpose },
       }),
     );
     if (!out.Plaintext) throw new Error("KMS returned no plaintext");
@@ -61,7 +65,7 @@ export class PlainSecretBox implements SecretBox {
   async open(stored: string): Promise<string> {
     if (stored.startsWith(KMS_PREFIX)) {
       throw new Error(
-        "A channel key is sealed with KMS, but this process has no key (SLUICE_CHANNEL_KEY_ID).",
+        "A secret is sealed with KMS, but this process has no key (SLUICE_CHANNEL_KEY_ID).",
       );
     }
     return stored;

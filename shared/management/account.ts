@@ -10,8 +10,16 @@ import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Services } from "../services";
 import { redemptionId } from "../store/redemptions";
+import {
+  REGISTRATION_MODES,
+  type SiteOptionChanges,
+  type SiteOptions,
+  TRIAL_VERIFICATIONS,
+} from "../store/site-options";
+import { ConditionFailed } from "../store/table";
 import { newUserProfile, UsernameTaken, type UserRecord } from "../store/users";
 import { field, invalid, newPassword, ok, requireAdmin } from "./envelope";
+import { checkTrialSetup, decideTrialCredit } from "./trial-credit";
 import { tokenView, userView } from "./views";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -21,13 +29,19 @@ const VERSION = "1";
 /** GET /api/status: what the sign-in page needs before anyone signs in. */
 export const getStatus = publicRoute("GET", "/api/status", async (call) => {
   const options = await call.services.siteOptions.get();
-  return ok({ registration: options.registration, version: VERSION });
+  const turnstile = options.trialVerification === "turnstile";
+  return ok({
+    registration: options.registration,
+    version: VERSION,
+    // The register page renders Cloudflare's widget with this site key when the check is on.
+    turnstile_site_key: turnstile ? (options.turnstileSiteKey ?? null) : null,
+  });
 });
 
 /**
  * POST /api/user/register: a new account, when the site's registration is open, or by
- * invitation with an unused redemption code (which also credits its quota). It starts with
- * the site's free quota.
+ * invitation with an unused redemption code (which also credits its quota). It is offered the
+ * site's free quota, granted once it passes the site's check (management/trial-credit.ts).
  */
 export const register = publicRoute("POST", "/api/user/register", async (call) => {
   const { services } = call;
@@ -49,12 +63,14 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
   const code = field.string(body, "invitation_code", { max: 128 });
   if (options.registration === "invitation" && !code)
     throw invalid("Registration needs an invitation code.");
+  const trial = await decideTrialCredit(call, options, body);
   const profile = newUserProfile({
     id: newId("user_", 16),
     username,
     name: username,
     ...(email ? { email } : {}),
     passwordHash: await hashPassword(password),
+    ...trial.profile,
   });
   const taken = () => new Conflict("That username is taken.");
   // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
@@ -73,15 +89,7 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
     if (err instanceof UsernameTaken) throw taken();
     throw err;
   }
-  if (options.newUserQuota > 0) {
-    await services.ledger.topUp(profile.id, {
-      reference: `signup:${profile.id}`,
-      bucket: "free",
-      units: options.newUserQuota,
-      by: profile.id,
-      requestId: call.request.id,
-    });
-  }
+  await trial.grant(profile.id);
   if (invitation) await redeemCode(services, profile.id, code as string, call.request.id);
   return ok({ id: profile.id, username: profile.username });
 });
@@ -228,23 +236,63 @@ export const redeem = userRoute("POST", "/api/user/topup", async (call) => {
   });
 });
 
-/** GET /api/option (admin): the site's options. */
+/** GET /api/option (admin): the site's options, as stored now (a consistent read). */
 export const getOptions = userRoute("GET", "/api/option", async (call) => {
   requireAdmin(call);
-  const options = await call.services.siteOptions.get();
-  return ok({ registration: options.registration, new_user_quota: options.newUserQuota });
+  return ok(optionsView(call.services, await call.services.siteOptions.read()));
 });
 
-/** PUT /api/option (admin): registration open, closed or by invitation; new users' free quota. */
+/**
+ * PUT /api/option (admin): sets the fields sent and leaves the others as they are. `version`,
+ * when given, must be the stored one (409 otherwise), as for the price list.
+ */
 export const putOptions = userRoute("PUT", "/api/option", async (call) => {
   requireAdmin(call);
+  const { services } = call;
   const body = readJsonObject(call.request);
-  const options = await call.services.siteOptions.update({
-    registration: field.oneOf(body, "registration", ["open", "closed", "invitation"] as const),
-    newUserQuota: field.integer(body, "new_user_quota", { min: 0, max: 500_000_000 }),
-  });
-  return ok({ registration: options.registration, new_user_quota: options.newUserQuota });
+  const changes = siteOptionChanges(body);
+  try {
+    const saved = await services.siteOptions.update(changes, {
+      expectedVersion: field.integer(body, "version", { min: 0 }),
+      check: (next) => checkTrialSetup(next, services.settings.console.turnstileSecret),
+    });
+    return ok(optionsView(services, saved));
+  } catch (err) {
+    if (err instanceof ConditionFailed)
+      throw new Conflict(
+        "The site's options changed since you read them; read them again and retry.",
+      );
+    throw err;
+  }
 });
+
+function siteOptionChanges(body: Record<string, unknown>): SiteOptionChanges {
+  const optional = (name: string, max: number) => {
+    const value = field.string(body, name, { max });
+    if (value === undefined) return undefined;
+    return value.trim() === "" ? null : value.trim();
+  };
+  return {
+    registration: field.oneOf(body, "registration", REGISTRATION_MODES),
+    newUserQuota: field.integer(body, "new_user_quota", { min: 0, max: 500_000_000 }),
+    trialVerification: field.oneOf(body, "trial_verification", TRIAL_VERIFICATIONS),
+    turnstileSiteKey: optional("turnstile_site_key", 256),
+    turnstileSecret: optional("turnstile_secret", 512),
+  };
+}
+
+/** The options as an admin sees them: the Turnstile secret only as whether there is one. */
+function optionsView(services: Services, options: SiteOptions) {
+  return {
+    registration: options.registration,
+    new_user_quota: options.newUserQuota,
+    trial_verification: options.trialVerification,
+    turnstile_site_key: options.turnstileSiteKey ?? null,
+    turnstile_secret_set:
+      options.turnstileSecretSaved || services.settings.console.turnstileSecret !== undefined,
+    version: options.version,
+  };
+}
 
 async function redeemCode(services: Services, userId: string, code: string, requestId: string) {
   const used = await services.redemptions.redeem(redemptionId(code), userId, nowSeconds());

@@ -20,6 +20,7 @@ import {
   requireAdmin,
   utcDateTime,
 } from "./envelope";
+import { grantTrialCredit } from "./trial-credit";
 import { keyStatus, userView } from "./views";
 
 const ROLES: readonly Role[] = ["user", "admin"];
@@ -89,7 +90,10 @@ export const getStat = userRoute("GET", "/api/user/stat", async (call) => {
   });
 });
 
-/** GET /api/user/?keyword= (admin): every user, or those whose id, username or name holds the keyword, paged. */
+/**
+ * GET /api/user/?keyword=&trial= (admin): every user, or those whose id, username or name holds
+ * the keyword (and whose trial credit is `pending` or `granted`), paged.
+ */
 export const listUsers = userRoute("GET", "/api/user", async (call) => {
   requireAdmin(call);
   const keyword = call.request.query.get("keyword")?.trim().toLowerCase() ?? "";
@@ -100,13 +104,16 @@ export const listUsers = userRoute("GET", "/api/user", async (call) => {
     users.push(...batch.items);
     startKey = batch.lastKey;
   } while (startKey);
-  const found = keyword
-    ? users.filter((user) =>
+  // ?trial=pending: the accounts whose trial credit waits for an admin's approval.
+  const trial = call.request.query.get("trial");
+  const found = users.filter(
+    (user) =>
+      (!keyword ||
         [user.id, user.username, user.name, user.email ?? ""].some((text) =>
           text.toLowerCase().includes(keyword),
-        ),
-      )
-    : users;
+        )) &&
+      (!trial || user.trial?.state === trial),
+  );
   found.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   return ok(page(found, call.request.query).map(userView), { total: found.length });
 });
@@ -264,4 +271,26 @@ export const topUpUser = userRoute("POST", "/api/user/:id/topup", async (call) =
   if (!user) throw notFound("User");
   call.services.auth.forgetAll();
   return ok(userView(user), { duplicate: outcome === "duplicate" });
+});
+
+/**
+ * POST /api/user/{id}/approve (admin): grants the account's pending trial credit, once: a
+ * second approval, or two at once, add nothing more (`duplicate: true`).
+ */
+export const approveTrial = userRoute("POST", "/api/user/:id/approve", async (call) => {
+  requireAdmin(call);
+  const id = call.params.id as string;
+  const user = await call.services.users.get(id, true);
+  if (!user) throw notFound("User");
+  if (!user.trial) throw new Conflict("This account was offered no trial credit.");
+  const outcome = await grantTrialCredit(
+    call.services,
+    id,
+    user.trial,
+    call.principal.user.id,
+    call.request.id,
+  );
+  const granted = await call.services.users.get(id, true);
+  if (!granted) throw notFound("User");
+  return ok(userView(granted), { duplicate: outcome === "duplicate" });
 });

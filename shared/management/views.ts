@@ -25,6 +25,9 @@ export function userView(user: UserRecord) {
     used_quota_dollar: unitsToDollars(used),
     request_count: requests,
     has_password: user.passwordHash !== undefined,
+    // The site's trial credit offered at sign-up: `pending` until it passes the site's check.
+    trial_quota: user.trial?.units ?? 0,
+    trial_state: user.trial?.state ?? null,
   };
 }
 

@@ -30,6 +30,16 @@ export interface UserProfile {
   tokenVersion?: number;
   /** Unix seconds of the last password change or reset. */
   passwordChangedAt?: number;
+  /** The site's free trial quota offered at sign-up (management/trial-credit.ts). */
+  trial?: TrialOffer;
+}
+
+/** Trial quota offered to a new account: `pending` until it passes the site's check, then `granted`. */
+export interface TrialOffer {
+  units: number;
+  state: "pending" | "granted";
+  /** When it was granted (unix seconds). */
+  grantedAt?: number;
 }
 
 /** A user's credential versions after a change, and the access token it took out of use. */
@@ -60,6 +70,8 @@ export interface UserRecord extends UserProfile {
 }
 
 export const userKey = (id: string) => ({ pk: `USER#${id}`, sk: "PROFILE" });
+/** The users' index partition (gsi1): every profile is listed there. */
+export const USERS_PARTITION = "USERS";
 export const accessTokenKey = (hash: string) => ({ pk: `ACCESS#${hash}`, sk: "ACCESS" });
 const usernameKey = (username: string) => ({
   pk: `USERNAME#${username.toLowerCase()}`,
@@ -177,7 +189,7 @@ export class Users {
       {
         put: {
           ...userKey(user.id),
-          gsi1pk: "USERS",
+          gsi1pk: USERS_PARTITION,
           gsi1sk: user.id,
           ...user,
           accessTokenHash: tokenHash,
@@ -201,7 +213,7 @@ export class Users {
     const page = await this.table.query<{ pk: string }>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
-      values: { ":pk": "USERS" },
+      values: { ":pk": USERS_PARTITION },
       limit,
       startKey,
     });
@@ -242,6 +254,16 @@ export class Users {
     const user = await this.get(id, true);
     if (!user) throw new Error(`user ${id} vanished`);
     return user;
+  }
+
+  /** Records the trial offer as granted (its top-up landed). ConditionFailed if there is none. */
+  async markTrialGranted(id: string, at: number): Promise<void> {
+    await this.table.update(userKey(id), {
+      update: "SET trial.#state = :granted, trial.grantedAt = :at",
+      condition: "attribute_exists(trial)",
+      names: { "#state": "state" },
+      values: { ":granted": "granted", ":at": at },
+    });
   }
 
   /**

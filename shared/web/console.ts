@@ -4,26 +4,42 @@ import type { GatewayRequest, GatewayResponse } from "../http/types";
 import type { Services } from "../services";
 import type { ConsoleFile } from "./console-files";
 
+/** Where Cloudflare Turnstile's script and its challenge frame come from. */
+export const TURNSTILE_ORIGIN = "https://challenges.cloudflare.com";
+
 /**
  * What every console response says to the browser: only this site's own scripts and styles
  * (no inline ones), no framing, no sniffing, no referrer. HSTS is sent where sessions are
- * secure (HTTPS).
+ * secure (HTTPS). With the Turnstile check on (management/trial-credit.ts), the register page
+ * also loads Cloudflare's script, which renders its challenge in a frame of its own: that
+ * origin is allowed for scripts and frames then, and only then.
  */
-export const CONSOLE_SECURITY_HEADERS: Record<string, string> = {
-  "content-security-policy":
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
-  "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
-  "cross-origin-opener-policy": "same-origin",
-  "cross-origin-resource-policy": "same-origin",
-};
+export function consoleSecurityHeaders(turnstile = false): Record<string, string> {
+  const script = turnstile ? `'self' ${TURNSTILE_ORIGIN}` : "'self'";
+  const frame = turnstile ? `frame-src 'self' ${TURNSTILE_ORIGIN}; ` : "";
+  return {
+    "content-security-policy": `default-src 'self'; script-src ${script}; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; ${frame}frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'`,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+  };
+}
 
-/** GET /: the console's page. Always revalidated, so a new deployment shows at once. */
-export const consoleIndex = publicRoute("GET", "/", (call) =>
-  serve(call, call.services.consoleFiles?.get("index.html"), "no-cache"),
-);
+/**
+ * GET /: the console's page. Always revalidated, so a new deployment shows at once; its
+ * policy follows the site's Turnstile option (read through the options' cache).
+ */
+export const consoleIndex = publicRoute("GET", "/", async (call) => {
+  // The page still loads while the options cannot be read (a sign-up could not be made then).
+  const turnstile = await call.services.siteOptions.get().then(
+    (options) => options.trialVerification === "turnstile",
+    () => false,
+  );
+  return serve(call, call.services.consoleFiles?.get("index.html"), "no-cache", turnstile);
+});
 
 /** GET /assets/{file}: named by their content's hash, so cached for a year. */
 export const consoleAsset = publicRoute("GET", "/assets/:file", (call) =>
@@ -38,18 +54,22 @@ async function serve(
   { request, services }: { request: GatewayRequest; services: Services },
   loading: Promise<ConsoleFile | undefined> | undefined,
   cacheControl: string,
+  turnstile = false,
 ): Promise<GatewayResponse> {
   const file = await loading;
   if (!file) throw notFound(`No such file: ${request.path}`);
+  // The policy is part of what a revalidation checks: a page cached under the other policy
+  // is sent again, not confirmed with a 304.
+  const etag = turnstile ? `${file.etag.replace(/"$/, "")}-turnstile"` : file.etag;
   const headers = {
-    ...CONSOLE_SECURITY_HEADERS,
+    ...consoleSecurityHeaders(turnstile),
     "content-type": file.contentType,
     "cache-control": cacheControl,
-    etag: file.etag,
+    etag,
     ...(services.settings.console.secureCookies
       ? { "strict-transport-security": "max-age=31536000; includeSubDomains" }
       : {}),
   };
-  if (request.headers["if-none-match"] === file.etag) return { status: 304, headers, body: "" };
+  if (request.headers["if-none-match"] === etag) return { status: 304, headers, body: "" };
   return { status: 200, headers, body: file.body };
 }

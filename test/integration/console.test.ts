@@ -5,12 +5,17 @@
  * made; the admin disables the key; every page renders in both languages. The screenshots
  * in docs/screenshots/ are taken here, so they stay current.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildConsole } from "../../console/build";
 import { en, type Key, zh } from "../../console/src/i18n";
 import { usd } from "../../console/src/money";
+import { type FakeTurnstile, startFakeTurnstile } from "../fixtures/turnstile";
+import { type OwnSite, startOwnSite } from "./own-site";
 import { admin, createFixtureChannel, eventually, type Json, openai, sluice } from "./support";
 
 type Lang = "en" | "zh";
@@ -49,14 +54,14 @@ const contexts: BrowserContext[] = [];
 /** What went wrong inside the pages: uncaught errors, CSP refusals. */
 const problems: string[] = [];
 
-async function open(lang: Lang, viewport = DESKTOP): Promise<Page> {
+async function open(lang: Lang, viewport = DESKTOP, baseURL = sluice.url): Promise<Page> {
   const context = await browser.newContext({
-    baseURL: sluice.url,
+    baseURL,
     viewport,
     // The console starts in the browser's language.
     locale: lang === "zh" ? "zh-CN" : "en-US",
   });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: sluice.url });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
   contexts.push(context);
   const page = await context.newPage();
   page.on("pageerror", (err) => problems.push(`${page.url()}: ${err.message}`));
@@ -107,6 +112,30 @@ async function balances(): Promise<Json> {
   return admin("GET", `/api/user/${customer.id}`);
 }
 
+/**
+ * A stand-in for Cloudflare's api.js: `render` puts a frame of Cloudflare's origin in the
+ * container (so the page's frame-src is exercised) and hands over the next token.
+ */
+function fakeTurnstileScript(tokens: string[]): string {
+  return `(() => {
+  const tokens = ${JSON.stringify(tokens)};
+  const widgets = {};
+  window.turnstile = {
+    render(container, options) {
+      window.renderedWith = { sitekey: options.sitekey, action: options.action };
+      const frame = document.createElement("iframe");
+      frame.src = "https://challenges.cloudflare.com/cdn-cgi/challenge-platform/widget";
+      container.appendChild(frame);
+      widgets.w = options;
+      setTimeout(() => options.callback(tokens.shift()), 50);
+      return "w";
+    },
+    reset(id) { setTimeout(() => widgets[id].callback(tokens.shift()), 50); },
+    remove() {},
+  };
+})();`;
+}
+
 async function screenshot(page: Page, name: string) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png` });
@@ -143,7 +172,10 @@ describe("the console in a browser", () => {
     const response = await fetch(`${sluice.url}/`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const policy = response.headers.get("content-security-policy");
+    expect(policy).toContain("script-src 'self';");
+    // Cloudflare's origin only while the site has the Turnstile check on (test h).
+    expect(policy).not.toContain("challenges.cloudflare.com");
     const html = await response.text();
     expect(html).toMatch(/<script type="module" src="assets\/app-[A-Z0-9]+\.js"><\/script>/);
     expect(html).not.toMatch(/<script>|<style|style=/);
@@ -487,6 +519,121 @@ describe("the console in a browser", () => {
     }
     expect(problems).toEqual([]);
   }, 120_000);
+
+  describe("h: a site of its own: trial credit, and the Turnstile widget", () => {
+    let site: OwnSite;
+    let turnstile: FakeTurnstile;
+    let consoleDir: string;
+    let operator: Page;
+
+    beforeAll(async () => {
+      consoleDir = mkdtempSync(join(tmpdir(), "sluice-console-h-"));
+      await buildConsole({ outDir: consoleDir });
+      turnstile = await startFakeTurnstile();
+      site = await startOwnSite({
+        SLUICE_CONSOLE_DIR: consoleDir,
+        SLUICE_REGISTRATION: "open",
+        SLUICE_TURNSTILE_VERIFY_URL: turnstile.url,
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await site?.close();
+      await turnstile?.close();
+      rmSync(consoleDir, { recursive: true, force: true });
+    });
+
+    /** Saves the settings form; the PUT /api/option body it sent. */
+    async function save(page: Page): Promise<Json> {
+      const sent = page.waitForRequest(
+        (request) => request.method() === "PUT" && request.url().endsWith("/api/option"),
+      );
+      await page.getByRole("button", { name: en.save }).click();
+      const body = (await sent).postDataJSON();
+      await page.getByRole("status").filter({ hasText: en.saved }).waitFor();
+      return body;
+    }
+
+    /** Registers in the browser, lands on the dashboard; the new user's id. */
+    async function registerIn(page: Page, username: string): Promise<string> {
+      await page.goto("/#/register");
+      await page.getByLabel(en.username).fill(username);
+      await page.getByLabel(en.password, { exact: true }).fill(customer.password);
+      await page.getByLabel(en.password_confirm).fill(customer.password);
+      await page.getByRole("button", { name: en.register_submit }).click();
+      await page.waitForURL(/#\/dashboard$/);
+      const found = await site.operator.call("GET", `/api/user/?keyword=${username}`);
+      return found.body.data.find((u: Json) => u.username === username).id;
+    }
+
+    const userData = async (id: string) =>
+      (await site.operator.call("GET", `/api/user/${id}`)).body.data;
+
+    it("sends only the changed fields, and the admin approves a sign-up's trial on the users page", async () => {
+      operator = await open("en", DESKTOP, site.instance.url);
+      await signIn(operator, site.adminUsername, site.adminPassword);
+      await visit(operator, "/admin/settings");
+      await operator.getByLabel(en.new_user_quota).fill("0.5");
+      // Another admin closes registration meanwhile: the page's save must not reopen it.
+      await site.operator.call("PUT", "/api/option", { registration: "closed" });
+      expect(await save(operator)).toEqual({ new_user_quota: 250_000 });
+      const stored = (await site.operator.call("GET", "/api/option")).body.data;
+      expect(stored).toMatchObject({ registration: "closed", new_user_quota: 250_000 });
+      await site.operator.call("PUT", "/api/option", { registration: "open" });
+
+      const visitor = await open("en", DESKTOP, site.instance.url);
+      const id = await registerIn(visitor, `trial.${suffix}`);
+      expect(await userData(id)).toMatchObject({ total_quota: 0, trial_state: "pending" });
+      await visit(operator, "/admin/users");
+      await operator.getByLabel(en.trial_pending_only).check();
+      const row = operator.getByRole("row").filter({ hasText: `trial.${suffix}` });
+      await row.getByText(en.trial_pending).waitFor();
+      await row.getByRole("button", { name: en.trial_approve }).click();
+      await operator
+        .getByRole("status")
+        .filter({ hasText: `trial.${suffix}` })
+        .waitFor();
+      expect(await userData(id)).toMatchObject({ free_quota: 250_000, trial_state: "granted" });
+      await expect.poll(() => row.count()).toBe(0);
+    }, 60_000);
+
+    it("with Turnstile on, renders Cloudflare's widget (the CSP allows it) and verifies its token", async () => {
+      await visit(operator, "/admin/settings");
+      await operator.getByLabel(en.trial_verification).selectOption("turnstile");
+      await operator.getByLabel(en.turnstile_site_key).fill(turnstile.siteKey);
+      await operator.getByLabel(en.turnstile_secret).fill(turnstile.secret);
+      expect(await save(operator)).toEqual({
+        trial_verification: "turnstile",
+        turnstile_site_key: turnstile.siteKey,
+        turnstile_secret: turnstile.secret,
+      });
+      const page = await fetch(site.instance.url);
+      const policy = page.headers.get("content-security-policy") ?? "";
+      expect(policy).toContain("script-src 'self' https://challenges.cloudflare.com;");
+      expect(policy).toContain("frame-src 'self' https://challenges.cloudflare.com;");
+
+      // Cloudflare's script, as the browser would load it: a widget in a frame of Cloudflare's
+      // origin that hands over a token solved on this page for the register action.
+      const visitor = await open("en", DESKTOP, site.instance.url);
+      const hostname = new URL(site.instance.url).hostname;
+      await visitor.context().route("https://challenges.cloudflare.com/**", (route) => {
+        const url = new URL(route.request().url());
+        if (url.pathname !== "/turnstile/v0/api.js")
+          return route.fulfill({ contentType: "text/html", body: "<p>challenge</p>" });
+        const tokens = [0, 1, 2].map(() => turnstile.solve({ hostname, action: "register" }));
+        return route.fulfill({ contentType: "text/javascript", body: fakeTurnstileScript(tokens) });
+      });
+      await visitor.goto("/#/register");
+      await visitor.getByTestId("turnstile").locator("iframe").waitFor();
+      expect(await visitor.evaluate("window.renderedWith")).toEqual({
+        sitekey: turnstile.siteKey,
+        action: "register",
+      });
+      const id = await registerIn(visitor, `human.${suffix}`);
+      expect(await userData(id)).toMatchObject({ free_quota: 250_000, trial_state: "granted" });
+      expect(turnstile.requests.at(-1)).toMatchObject({ secret: turnstile.secret });
+      expect(problems).toEqual([]);
+    }, 60_000);
+  });
 
   it("g: screenshots of the dashboard, keys and usage pages, on a desktop and a phone", async () => {
     const page = customerPage;

@@ -1,8 +1,17 @@
+import { randomBytes } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTable } from "../../infra/local/resources";
 import { randomString } from "../../shared/auth/secrets";
+import { createAdmin } from "../../shared/bootstrap";
+import { RESOURCE_ENV } from "../../shared/config/resources";
+import { Accounts } from "../../shared/store/accounts";
+import { ApiKeys } from "../../shared/store/api-keys";
+import type { Table } from "../../shared/store/table";
+import { newUserProfile, Users } from "../../shared/store/users";
 import { type DynamoFaultProxy, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { startSluiceInstance } from "../fixtures/sluice-instance";
-import { admin, createKey, createUser, type Json, sluice } from "./support";
+import { admin, createKey, createUser, type Json, sluice, sluiceTable } from "./support";
 
 type Instance = Awaited<ReturnType<typeof startSluiceInstance>>;
 
@@ -66,7 +75,9 @@ describe("bad credentials cost no read", { timeout: 180_000 }, () => {
   let keySecret: string;
 
   beforeAll(async () => {
-    ({ proxy, instance } = await countedInstance());
+    // Old-format credentials looked up, as on a stack that issued them (the run's stack, made
+    // fresh, refuses them: see "whether old-format credentials are looked up" below).
+    ({ proxy, instance } = await countedInstance({ SLUICE_ACCEPT_LEGACY_CREDENTIALS: "true" }));
     const user = await createUser();
     keySecret = (await createKey(user)).secret;
     // Warm: the tag secret (read once per process), the key, the channels.
@@ -167,6 +178,101 @@ describe("with old-format credentials refused (SLUICE_ACCEPT_LEGACY_CREDENTIALS=
     });
     expect(reads).toEqual([]);
   }, 120_000);
+});
+
+describe("whether old-format credentials are looked up is the stack's to say", () => {
+  const opened: { proxy: DynamoFaultProxy; instance: Instance }[] = [];
+  afterAll(async () => {
+    for (const { instance, proxy } of opened) {
+      await instance.close();
+      await proxy.close();
+    }
+  });
+
+  /** A table of its own, with `before` run on it before any sluice process touches it. */
+  async function stack(before: (table: Table) => Promise<void> = async () => {}) {
+    const tableName = `sluice-creds-${randomString(10)}`;
+    const dynamo = new DynamoDBClient({
+      endpoint: sluice.dynamoEndpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    await createTable(dynamo, tableName);
+    dynamo.destroy();
+    const table = sluiceTable(tableName);
+    await before(table);
+    const counted = await countedInstance({ [RESOURCE_ENV.table]: tableName });
+    opened.push(counted);
+    return { ...counted, table };
+  }
+
+  /** What the code before check tags issued: a user with an access token, and a key. */
+  async function oldCredentials(table: Table) {
+    const users = new Users(table);
+    const keys = new ApiKeys(table, new Accounts(table));
+    const user = newUserProfile({ id: `user_${randomString(16)}`, name: "old-timer" });
+    const accessToken = `sat-${randomString(40)}`;
+    await users.create(user, accessToken);
+    const key = `sk-${randomString(48)}`;
+    await keys.create(key, { userId: user.id, name: "old key" });
+    return { accessToken, key };
+  }
+
+  it("a new stack refuses old-format keys and tokens without a read, even one that exists", async () => {
+    const { proxy, instance, table } = await stack();
+    // Its first credential: the admin's token, issued before any user exists.
+    const admin = await createAdmin(instance.services);
+    const old = await oldCredentials(table);
+    // Warm: the tag secret (with the stack's record) is read once per process.
+    expect((await call(instance, "/api/pricing", bearer(admin.accessToken))).status).toBe(200);
+    const reads = await requestsDuring(proxy, async () => {
+      const keys = await many(1_000, (i) =>
+        call(instance, "/v1/models", bearer(i === 0 ? old.key : `sk-${randomString(48)}`)),
+      );
+      const tokens = await many(1_000, (i) =>
+        call(
+          instance,
+          "/api/pricing",
+          bearer(i === 0 ? old.accessToken : `sat-${randomString(40)}`),
+        ),
+      );
+      const sessions = await many(200, () =>
+        call(instance, "/api/pricing", { cookie: `sluice_session=${randomString(43)}` }),
+      );
+      expect(new Set([...keys, ...tokens, ...sessions])).toEqual(new Set([401]));
+    });
+    expect(reads).toEqual([]);
+  }, 120_000);
+
+  it("a stack that had users before its tag secret still accepts its old credentials", async () => {
+    let old: { accessToken: string; key: string } | undefined;
+    const { proxy, instance } = await stack(async (table) => {
+      old = await oldCredentials(table);
+    });
+    if (!old) throw new Error("no old credentials");
+    expect((await call(instance, "/v1/models", bearer(old.key))).status).toBe(200);
+    expect((await call(instance, "/api/pricing", bearer(old.accessToken))).status).toBe(200);
+    // An unknown one costs the read that tells it apart, once.
+    const made = `sk-${randomString(48)}`;
+    const reads = await requestsDuring(proxy, async () => {
+      expect((await call(instance, "/v1/models", bearer(made))).status).toBe(401);
+      expect((await call(instance, "/v1/models", bearer(made))).status).toBe(401);
+    });
+    expect(reads).toHaveLength(1);
+  });
+
+  it("a tag secret made before the record was kept counts as such a stack", async () => {
+    let old: { accessToken: string; key: string } | undefined;
+    const { instance } = await stack(async (table) => {
+      await table.put({
+        pk: "CONFIG",
+        sk: "CREDENTIAL_TAGS",
+        secret: randomBytes(32).toString("base64"),
+      });
+      old = await oldCredentials(table);
+    });
+    expect((await call(instance, "/v1/models", bearer(old?.key as string))).status).toBe(200);
+  });
 });
 
 describe("revocation on an instance that caches credentials", () => {

@@ -1,7 +1,7 @@
 import OpenAI, { type APIError, toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSsml, wavFile } from "../../infra/local/demo-upstream";
-import { oggOpus, wav } from "../fixtures/audio-files";
+import { concat, oggOpus, oggPage, wav } from "../fixtures/audio-files";
 import { lastRequestBody, type UpstreamFixture, uniqueModel } from "../fixtures/upstream";
 import {
   admin,
@@ -278,18 +278,30 @@ describe("POST /v1/audio/transcriptions and /translations", () => {
   });
 
   it("bills what the caller cannot forge when the upstream reports no duration", async () => {
-    // 150 s of 16 kHz 16-bit mono whose byte-rate field claims 2 GB a second, and 150 s of
-    // Opus at 6 kbit/s: both are billed 150 s ($0.015 = 7,500 units), not their bytes' worth.
-    const files = [
-      toFile(Buffer.from(wav({ seconds: 150, byteRate: 0x7fffffff })), "forged.wav"),
-      toFile(Buffer.from(oggOpus(150, 6)), "speech.ogg"),
-    ];
-    for (const [i, upload] of files.entries()) {
-      await client.audio.transcriptions.create({ file: await upload, model: models.plainStt });
-      const lines = await logsFor(models.plainStt, i + 1);
-      expect(lines[0]?.quota).toBeGreaterThanOrEqual(7_500);
-      expect(lines[0]?.quota).toBeLessThanOrEqual(7_600);
-    }
+    // 150 s of 16 kHz 16-bit mono whose byte-rate field claims 2 GB a second: billed 150 s
+    // ($0.015 = 7,500 units), its played length.
+    const forgedWav = toFile(Buffer.from(wav({ seconds: 150, byteRate: 0x7fffffff })), "a.wav");
+    await client.audio.transcriptions.create({ file: await forgedWav, model: models.plainStt });
+    const [wavLine] = await logsFor(models.plainStt, 1);
+    expect(wavLine?.quota).toBeGreaterThanOrEqual(7_500);
+    expect(wavLine?.quota).toBeLessThanOrEqual(7_600);
+    // 40 minutes of Opus at its lowest rate whose last granule says 12 s: billed its bytes
+    // at 6 kbit/s, the hold's figure, which is at least the 40 minutes ($0.24 = 120,000
+    // units), not the 0.5 minutes its bytes are worth at Opus's top rate.
+    const ogg = concat(
+      oggOpus(40 * 60, 6),
+      oggPage({ granule: 12n * 48_000n, packets: [new Uint8Array(15)], sequence: 99_999 }),
+    );
+    await client.audio.transcriptions.create({
+      file: await toFile(Buffer.from(ogg), "speech.ogg"),
+      model: models.plainStt,
+    });
+    const [oggLine] = await logsFor(models.plainStt, 2);
+    expect(oggLine?.quota).toBeGreaterThanOrEqual(120_000);
+    // Exactly its hold: ceil(bytes / 750 B/s, in ms) at $0.006 a minute (0.05 units a ms).
+    const heldMs = Math.ceil((ogg.byteLength / 750) * 1000);
+    expect(oggLine?.quota).toBe(Math.ceil(heldMs / 20));
+    expect(oggLine?.shortfall ?? 0).toBe(0);
   });
 
   it("prices gpt-4o-transcribe-style models by the tokens they report", async () => {

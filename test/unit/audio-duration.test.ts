@@ -106,6 +106,22 @@ describe("WAV", () => {
     expect(inspection.ceilingSeconds).toBeCloseTo(adpcm.byteLength / LOWEST, 9);
   });
 
+  it("counts a frame as channels × sample size when the block alignment states more", () => {
+    const file = wav({ seconds: 150 });
+    Buffer.from(file.buffer).writeUInt16LE(200, 32); // blockAlign: 200 bytes a frame
+    const inspection = inspect(file);
+    expect(inspection).toMatchObject({ declaredSeconds: 150, played: true });
+    expect(billableSeconds(inspection)).toBe(150);
+  });
+
+  it("counts audio hidden after a data chunk that understates its size", () => {
+    const audio = wav({ seconds: 150 });
+    Buffer.from(audio.buffer).writeUInt32LE(2, 40); // the data chunk says 2 bytes
+    expect(billableSeconds(inspect(audio))).toBe(150);
+    const hidden = concat(wav({ seconds: 0.001 }), chunk("junk", zeros(150 * 32_000)));
+    expect(billableSeconds(inspect(hidden))).toBeGreaterThan(150);
+  });
+
   it("lets a caller forging the sample rate pay no less than the floor", () => {
     const file = wav({ seconds: 150 });
     Buffer.from(file.buffer).writeUInt32LE(0x7fffffff, 24);
@@ -115,26 +131,35 @@ describe("WAV", () => {
 });
 
 describe("Ogg", () => {
-  it("reads Opus from the last granule, minus the pre-skip; the floor is at 520 kbit/s", () => {
+  it("reads Opus from the last granule, minus the pre-skip, and bills what the hold assumes", () => {
     const file = oggOpus(150, 6);
     const inspection = inspect(file);
     expect(inspection.container).toBe("ogg");
     expect(inspection.declaredSeconds).toBeCloseTo(150, 9);
+    expect(inspection.played).toBeUndefined();
     expect(inspection.floorSeconds).toBeCloseTo(file.byteLength / OPUS_MAX, 9);
-    expect(inspection.floorSeconds).toBeLessThan(20);
-    expect(billableSeconds(inspection)).toBeCloseTo(150, 9);
     expect(inspection.ceilingSeconds).toBeCloseTo(Math.max(150, file.byteLength / LOWEST), 9);
+    // The granule is a field decoders ignore: the bill is the hold's figure, its bytes at
+    // Opus's lowest rate (6 kbit/s of audio plus Ogg's framing come to a little more than 150 s).
+    expect(billableSeconds(inspection)).toBe(inspection.ceilingSeconds);
+    expect(billableSeconds(inspection)).toBeGreaterThanOrEqual(150);
   });
 
-  it("bills the floor when the last granule is forged small", () => {
-    const file = concat(
-      oggOpus(150, 6),
-      oggPage({ granule: 48_000n, packets: [zeros(15)], sequence: 999, flags: 4 }),
+  it("bills a 40-minute Opus recording whose last granule is forged to 12 s at least 40 minutes", () => {
+    const real = oggOpus(40 * 60, 6);
+    const forged = concat(
+      real,
+      oggPage({ granule: 12n * 48_000n, packets: [zeros(15)], sequence: 99_999, flags: 4 }),
     );
-    const inspection = inspect(file);
-    expect(inspection.declaredSeconds).toBeLessThan(1);
-    expect(billableSeconds(inspection)).toBe(inspection.floorSeconds);
-    expect(billableSeconds(inspection)).toBeCloseTo(file.byteLength / OPUS_MAX, 9);
+    const inspection = inspect(forged);
+    expect(inspection.declaredSeconds).toBeCloseTo(12 - 312 / 48_000, 9);
+    // Before: the floor, its bytes at Opus's top rate, about 0.5 minutes.
+    expect(inspection.floorSeconds / 60).toBeLessThan(1);
+    expect(billableSeconds(inspection)).toBeGreaterThanOrEqual(40 * 60);
+    expect(billableSeconds(inspection)).toBeCloseTo(forged.byteLength / LOWEST, 9);
+    // An honest recording at a higher rate is billed its stated length when that is longer.
+    const long = oggOpus(600, 24);
+    expect(billableSeconds(inspect(long))).toBe(Math.max(600 - 312 / 48_000, long.length / LOWEST));
   });
 
   it("skips pages that end no packet, belong to another stream, or are cut short", () => {
@@ -176,10 +201,14 @@ describe("MP3", () => {
     expect(inspection.ceilingSeconds).toBeCloseTo(file.byteLength / 1_000, 9);
   });
 
-  it("trusts the Xing frame count, and never bills below the floor", () => {
-    expect(inspect(mp3Xing(10_000, 20)).declaredSeconds).toBeCloseTo((10_000 * 1152) / 44_100, 9);
+  it("reads the Xing frame count, and bills a count forged small at MP3's lowest rate", () => {
+    const stated = inspect(mp3Xing(10_000, 20));
+    expect(stated.declaredSeconds).toBeCloseTo((10_000 * 1152) / 44_100, 9);
+    expect(billableSeconds(stated)).toBe(stated.declaredSeconds);
+    // 2,000 frames of 32 kbit/s (52 s) stated as one: billed their bytes at 8 kbit/s.
     const forged = mp3Xing(1, 2000);
-    expect(billableSeconds(inspect(forged))).toBeCloseTo(forged.byteLength / 41_250, 9);
+    expect(billableSeconds(inspect(forged))).toBeCloseTo(forged.byteLength / 1_000, 9);
+    expect(billableSeconds(inspect(forged))).toBeGreaterThan((2000 * 1152) / 44_100);
   });
 
   it("uses Layer II's higher top rate for MPEG Layer II frames", () => {
@@ -241,9 +270,10 @@ describe("FLAC, MP4, WebM", () => {
       // Cut inside the last block's payload, it still counts; inside its header, it cannot.
       expect(inspect(live.subarray(0, live.length - 10)).declaredSeconds).toBeCloseTo(149.98, 9);
       expect(inspect(live.subarray(0, live.length - 82)).declaredSeconds).toBeCloseTo(149.96, 9);
-      // Forged small: the floor still holds.
+      // Forged small: billed the hold's figure, its bytes at Opus's lowest rate.
       const forged = concat(live, element(0x1f43b675, element(0xe7, u32be(1000))));
-      expect(billableSeconds(inspect(forged))).toBeCloseTo(forged.byteLength / OPUS_MAX, 9);
+      expect(billableSeconds(inspect(forged))).toBeCloseTo(forged.byteLength / LOWEST, 9);
+      expect(billableSeconds(inspect(forged))).toBeGreaterThan(150);
     }
   });
 });
@@ -389,12 +419,15 @@ describe("billing", () => {
     expect(Math.ceil(inspection.ceilingSeconds)).toBe(43);
   });
 
-  it("never bills below the floor, whatever the inspection says", () => {
-    const base = { container: "unknown" as const, floorSeconds: 5, ceilingSeconds: 50 };
+  it("bills a played length never below the floor, and any other what the hold assumed", () => {
+    const base = { container: "wav" as const, floorSeconds: 5, ceilingSeconds: 50, played: true };
     expect(billableSeconds(base)).toBe(5);
     expect(billableSeconds({ ...base, declaredSeconds: 2 })).toBe(5);
     expect(billableSeconds({ ...base, declaredSeconds: 20 })).toBe(20);
     expect(billableSeconds({ ...base, declaredSeconds: Number.NaN })).toBe(5);
+    const stated = { container: "ogg" as const, floorSeconds: 5, ceilingSeconds: 50 };
+    expect(billableSeconds({ ...stated, declaredSeconds: 2 })).toBe(50);
+    expect(billableSeconds({ ...stated, declaredSeconds: 20 })).toBe(50);
   });
 
   it("empty input bills nothing", () => {

@@ -74,14 +74,15 @@ describe("credential check tags", () => {
 });
 
 describe("CredentialTags", () => {
-  it("loads the secret once, only for tagged credentials, and again after a failed load", async () => {
+  it("loads the secret once, and again after a failed load", async () => {
     let loads = 0;
     let fail = true;
     const tags = new CredentialTags(async () => {
       loads++;
       if (fail) throw new Error("table unreachable");
-      return SECRET;
-    });
+      return { secret: SECRET, legacy: false };
+    }, true);
+    // An operator's explicit setting needs no secret to decide a legacy credential.
     expect(await tags.plausible("key", `sk-${randomString(48)}`)).toBe(true);
     expect(await tags.plausible("key", "sk-short")).toBe(false);
     expect(loads).toBe(0);
@@ -96,9 +97,28 @@ describe("CredentialTags", () => {
   });
 
   it("refuses the format issued before tags when told to", async () => {
-    const tags = new CredentialTags(async () => SECRET, false);
+    const tags = new CredentialTags(async () => ({ secret: SECRET, legacy: true }), false);
     expect(await tags.plausible("key", `sk-${randomString(48)}`)).toBe(false);
     expect(await tags.plausible("accessToken", `sat-${randomString(40)}`)).toBe(false);
     expect(await tags.plausible("key", await tags.issue("key"))).toBe(true);
   });
+
+  it.each([
+    [false, false],
+    [true, true],
+  ])(
+    "without a setting, follows the stack's record (old credentials may exist: %s) and reads it once",
+    async (legacy, accepted) => {
+      let loads = 0;
+      const tags = new CredentialTags(async () => {
+        loads++;
+        return { secret: SECRET, legacy };
+      });
+      for (let i = 0; i < 100; i++) {
+        expect(await tags.plausible("key", `sk-${randomString(48)}`)).toBe(accepted);
+        expect(await tags.plausible("session", randomString(43))).toBe(accepted);
+      }
+      expect(loads).toBe(1);
+    },
+  );
 });

@@ -1,4 +1,6 @@
-import { get, type Registration, request, type User } from "../api";
+import { useState } from "preact/hooks";
+import { get, request, type SiteStatus, type User } from "../api";
+import { TurnstileWidget } from "../components/turnstile";
 import { Card, ErrorText, Field, formFields, PageHead, useAction, useLoad } from "../components/ui";
 import { t } from "../i18n";
 import { go } from "../router";
@@ -45,12 +47,14 @@ export function Login() {
 }
 
 export function Register() {
-  const status = useLoad(
-    () => get<{ registration: Registration; version: string }>("/api/status"),
-    [],
-  );
+  const status = useLoad(() => get<SiteStatus>("/api/status"), []);
   const action = useAction();
   const mode = status.data?.data.registration;
+  // With the site's human check on: the widget's token, and a count of resets (a token
+  // verifies once, so a failed registration needs a new one).
+  const siteKey = status.data?.data.turnstile_site_key;
+  const [token, setToken] = useState<string | null>(null);
+  const [resets, setResets] = useState(0);
   return (
     <Card class="narrow">
       <PageHead title={t("register_title")} />
@@ -67,18 +71,28 @@ export function Register() {
               action.setError(t("password_mismatch"));
               return;
             }
+            if (siteKey && !token) {
+              action.setError(t("turnstile_needed"));
+              return;
+            }
             action.run(async () => {
-              await request(
-                "POST",
-                "/api/user/register",
-                {
-                  username: f.username,
-                  password: f.password,
-                  email: f.email || undefined,
-                  invitation_code: f.invitation_code || undefined,
-                },
-                { signedIn: false },
-              );
+              try {
+                await request(
+                  "POST",
+                  "/api/user/register",
+                  {
+                    username: f.username,
+                    password: f.password,
+                    email: f.email || undefined,
+                    invitation_code: f.invitation_code || undefined,
+                    turnstile_token: siteKey ? token : undefined,
+                  },
+                  { signedIn: false },
+                );
+              } catch (err) {
+                if (siteKey) setResets((n) => n + 1);
+                throw err;
+              }
               await signIn(f.username ?? "", f.password ?? "");
             });
           }}
@@ -105,6 +119,14 @@ export function Register() {
             <Field label={t("invitation_code")} hint={t("invitation_hint")}>
               <input name="invitation_code" required autoComplete="off" />
             </Field>
+          )}
+          {siteKey && (
+            <TurnstileWidget
+              siteKey={siteKey}
+              onToken={setToken}
+              resets={resets}
+              onError={action.setError}
+            />
           )}
           <ErrorText error={action.error} />
           <button type="submit" class="primary" disabled={action.busy || status.loading}>

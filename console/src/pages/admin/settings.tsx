@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { get, put, type Registration } from "../../api";
+import { get, put, type Registration, type SiteOptions, type TrialVerification } from "../../api";
 import {
   Card,
   ErrorText,
@@ -20,15 +20,41 @@ const MODES: [Registration, Key][] = [
   ["closed", "registration_closed"],
 ];
 
+const TRIAL: [TrialVerification, Key][] = [
+  ["approval", "trial_verification_approval"],
+  ["turnstile", "trial_verification_turnstile"],
+  ["none", "trial_verification_none"],
+];
+
+/**
+ * Only the fields the admin changed from what the page loaded: the server leaves the others
+ * as they are, so two admins editing different fields do not undo each other.
+ */
+function changedOptions(
+  loaded: SiteOptions,
+  form: Record<string, string>,
+): Record<string, unknown> | string {
+  const units = parseDollars(form.new_user_quota ?? "");
+  if (units === null) return t("invalid_dollars");
+  const changes: Record<string, unknown> = {};
+  if (form.registration !== loaded.registration) changes.registration = form.registration;
+  if (units !== loaded.new_user_quota) changes.new_user_quota = units;
+  if (form.trial_verification !== loaded.trial_verification)
+    changes.trial_verification = form.trial_verification;
+  const siteKey = form.turnstile_site_key ?? "";
+  if (siteKey !== (loaded.turnstile_site_key ?? "")) changes.turnstile_site_key = siteKey;
+  // The secret is never shown: an empty field keeps the saved one.
+  if (form.turnstile_secret) changes.turnstile_secret = form.turnstile_secret;
+  return changes;
+}
+
 export function SiteSettings() {
-  const options = useLoad(
-    async () =>
-      (await get<{ registration: Registration; new_user_quota: number }>("/api/option")).data,
-    [],
-  );
+  const options = useLoad(async () => (await get<SiteOptions>("/api/option")).data, []);
   const action = useAction();
   const [notice, setNotice] = useState("");
+  const [trial, setTrial] = useState<TrialVerification | undefined>(undefined);
   const current = options.data;
+  const shownTrial = trial ?? current?.trial_verification;
   return (
     <>
       <PageHead title={t("nav_admin_settings")} />
@@ -37,13 +63,19 @@ export function SiteSettings() {
         <Card class="narrow">
           <form
             onSubmit={(e) => {
-              const f = formFields(e);
-              const units = parseDollars(f.new_user_quota ?? "");
-              if (units === null) return action.setError(t("invalid_dollars"));
+              const form = e.currentTarget as HTMLFormElement;
+              const changes = changedOptions(current, formFields(e));
+              if (typeof changes === "string") return action.setError(changes);
               setNotice("");
+              if (Object.keys(changes).length === 0) {
+                setNotice(t("options_nothing_changed"));
+                return;
+              }
               action.run(async () => {
-                await put("/api/option", { registration: f.registration, new_user_quota: units });
+                await put("/api/option", changes);
                 setNotice(t("saved"));
+                const secret = form.elements.namedItem("turnstile_secret");
+                if (secret instanceof HTMLInputElement) secret.value = "";
                 options.reload();
               });
             }}
@@ -65,6 +97,39 @@ export function SiteSettings() {
                 defaultValue={dollarsInput(current.new_user_quota)}
               />
             </Field>
+            <Field label={t("trial_verification")} hint={t("trial_verification_hint")}>
+              <select
+                name="trial_verification"
+                onChange={(e) => setTrial(e.currentTarget.value as TrialVerification)}
+              >
+                {TRIAL.map(([mode, key]) => (
+                  <option key={mode} value={mode} selected={shownTrial === mode}>
+                    {t(key)}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            {shownTrial === "turnstile" && (
+              <>
+                <Field label={t("turnstile_site_key")}>
+                  <input
+                    name="turnstile_site_key"
+                    autoComplete="off"
+                    defaultValue={current.turnstile_site_key ?? ""}
+                  />
+                </Field>
+                <Field
+                  label={t("turnstile_secret")}
+                  hint={
+                    current.turnstile_secret_set
+                      ? t("turnstile_secret_kept")
+                      : t("turnstile_secret_hint")
+                  }
+                >
+                  <input name="turnstile_secret" type="password" autoComplete="off" />
+                </Field>
+              </>
+            )}
             <ErrorText error={action.error} />
             <Notice text={notice} />
             <button type="submit" class="primary" disabled={action.busy}>

@@ -4,6 +4,7 @@ import {
   ask,
   Badge,
   BUCKET,
+  Check,
   Dialog,
   dateTime,
   ErrorText,
@@ -184,14 +185,21 @@ const TITLES = {
 
 export function Users() {
   const [keyword, setKeyword] = useState("");
+  const [pendingOnly, setPendingOnly] = useState(false);
   const [page, setPage] = useState(0);
   const [editing, setEditing] = useState<Editing | null>(null);
   const [notice, setNotice] = useState("");
   const [token, setToken] = useState("");
   const rowAction = useAction();
   const users = useLoad(
-    () => get<User[]>("/api/user/", { keyword, p: page, size: SIZE }),
-    [keyword, page],
+    () =>
+      get<User[]>("/api/user/", {
+        keyword,
+        trial: pendingOnly ? "pending" : undefined,
+        p: page,
+        size: SIZE,
+      }),
+    [keyword, pendingOnly, page],
   );
   const me = session.get();
   const list = users.data?.data ?? [];
@@ -211,6 +219,17 @@ export function Users() {
       setNotice(t("user_revoked", { name }));
     });
   };
+  // Grants the account's pending trial quota; approving twice adds nothing the second time.
+  const approveTrial = (user: User) =>
+    rowAction.run(async () => {
+      const answer = await post<User>(`/api/user/${user.id}/approve`);
+      setNotice(
+        answer.duplicate
+          ? t("trial_already", { name: displayName(user) })
+          : t("trial_approved", { amount: usd(user.trial_quota ?? 0), name: displayName(user) }),
+      );
+      users.reload();
+    });
 
   return (
     <>
@@ -229,6 +248,14 @@ export function Users() {
         <Field label={t("user_search")}>
           <input name="keyword" type="search" defaultValue={keyword} />
         </Field>
+        <Check
+          label={t("trial_pending_only")}
+          checked={pendingOnly}
+          onChange={(checked) => {
+            setPendingOnly(checked);
+            setPage(0);
+          }}
+        />
         <div class="buttons">
           <button type="submit" class="primary">
             {t("search")}
@@ -262,6 +289,9 @@ export function Users() {
             <td>{user.role === "admin" ? t("role_admin") : t("role_user")}</td>
             <td>
               <Badge value={user.status} label={label(STATUS, user.status)} />
+              {user.trial_state === "pending" && (
+                <Badge value="pending" label={t("trial_pending")} />
+              )}
             </td>
             <td>
               <Money units={user.total_quota} />
@@ -274,6 +304,11 @@ export function Users() {
             <td class="row-actions">
               <a href={href(`/admin/users/${user.id}/keys`)}>{t("user_keys")}</a>
               <a href={href("/admin/logs", { user_id: user.id })}>{t("nav_logs")}</a>
+              {user.trial_state === "pending" && (
+                <button type="button" class="primary" onClick={() => approveTrial(user)}>
+                  {t("trial_approve")}
+                </button>
+              )}
               <button type="button" onClick={() => setEditing({ kind: "topup", user })}>
                 {t("user_topup")}
               </button>

@@ -1,0 +1,162 @@
+import { TURNSTILE_TOKEN_MAX, verifyTurnstile } from "../auth/turnstile";
+import { InvalidRequest } from "../errors";
+import { ApiError } from "../http/errors";
+import type { Call } from "../http/route";
+import type { Services } from "../services";
+import type { SiteOptions } from "../store/site-options";
+import type { TrialOffer, UserProfile } from "../store/users";
+import { field, invalid } from "./envelope";
+
+/**
+ * The site's free trial quota (`new_user_quota`) and what earns it (`trial_verification`):
+ *
+ * - `approval`, the default: the account is made with the offer pending; an admin's approval
+ *   grants it (POST /api/user/{id}/approve). A burst of sign-ups gets nothing until someone
+ *   looks at them.
+ * - `turnstile`: registering needs a Cloudflare Turnstile token that siteverify accepts; the
+ *   quota is granted at once.
+ * - `none`: granted at once, to anyone who can register.
+ *
+ * Email verification (issue 22) goes in as one more mode: the account made pending, as for
+ * `approval`, and the confirmation link's handler calls `grantTrialCredit`.
+ */
+export interface TrialDecision {
+  /** Fields the new profile carries: the offer, pending until granted. */
+  profile: Pick<UserProfile, "trial">;
+  /** Grants the offer now, when the site's check is already passed; else nothing. */
+  grant(userId: string): Promise<void>;
+}
+
+/** The widget's action: a token solved for another form of the site is refused. */
+export const TURNSTILE_ACTION = "register";
+
+/**
+ * Decides, before the account is made, what trial credit it gets; with Turnstile on, checks
+ * the registration's token first (and refuses the registration when it fails).
+ */
+export async function decideTrialCredit(
+  call: Call<unknown>,
+  options: SiteOptions,
+  body: Record<string, unknown>,
+): Promise<TrialDecision> {
+  const { services } = call;
+  if (options.trialVerification === "turnstile") await passTurnstile(call, options, body);
+  if (options.newUserQuota <= 0) return { profile: {}, grant: async () => {} };
+  const offer: TrialOffer = { units: options.newUserQuota, state: "pending" };
+  const now = options.trialVerification !== "approval";
+  return {
+    profile: { trial: offer },
+    grant: async (userId) => {
+      if (now) await grantTrialCredit(services, userId, offer, userId, call.request.id);
+    },
+  };
+}
+
+/** Refuses options that turn Turnstile on without the keys it needs. */
+export function checkTrialSetup(options: SiteOptions, settingSecret: string | undefined): void {
+  if (options.trialVerification !== "turnstile") return;
+  if (!options.turnstileSiteKey || !(options.turnstileSecretSaved || settingSecret))
+    throw invalid(
+      "trial_verification turnstile needs turnstile_site_key and turnstile_secret (or the SLUICE_TURNSTILE_SECRET setting).",
+    );
+}
+
+/**
+ * Grants a pending trial offer: exactly once, however often or concurrently it is asked (the
+ * top-up's reference is the account's, `signup:<id>`, so a second one is a duplicate).
+ */
+export async function grantTrialCredit(
+  services: Services,
+  userId: string,
+  offer: TrialOffer,
+  by: string,
+  requestId: string,
+): Promise<"applied" | "duplicate"> {
+  if (offer.state === "granted") return "duplicate";
+  const outcome = await services.ledger.topUp(userId, {
+    reference: `signup:${userId}`,
+    bucket: "free",
+    units: offer.units,
+    by,
+    requestId,
+  });
+  // After the top-up: a grant that stops between the two stays pending, and granting it
+  // again finds the top-up done (a duplicate) and only records it. (The ledger remembers a
+  // reference for 7 days after folding its grant: a grant left half-way longer than that and
+  // approved only then would be added twice. Nothing else is.)
+  await services.users.markTrialGranted(userId, Math.floor(Date.now() / 1000));
+  services.auth.forgetAll();
+  return outcome;
+}
+
+/**
+ * Turnstile's siteverify must accept the token, for this page's hostname and the register
+ * widget. Nobody passes while siteverify cannot be reached: the check fails closed.
+ */
+async function passTurnstile(
+  call: Call<unknown>,
+  options: SiteOptions,
+  body: Record<string, unknown>,
+): Promise<void> {
+  const { services, request } = call;
+  const token = field.string(body, "turnstile_token", { max: TURNSTILE_TOKEN_MAX });
+  if (!token)
+    throw new InvalidRequest(
+      "Registration needs the human check (Cloudflare Turnstile): complete it and send its token as turnstile_token.",
+      "turnstile_token",
+      "turnstile_required",
+    );
+  const secret = options.turnstileSecret ?? services.settings.console.turnstileSecret;
+  // putOptions refuses turning it on without one; the setting may have been taken away since.
+  if (!secret)
+    throw new ApiError(
+      503,
+      "Registration is unavailable: the site's human check has no secret key. Tell the site's administrator.",
+      "server_error",
+      "turnstile_not_configured",
+    );
+  const verdict = await verifyTurnstile(services.fetch, {
+    url: services.settings.console.turnstileVerifyUrl,
+    secret,
+    token,
+    remoteIp: request.sourceIp,
+    hostname: pageHostname(request.headers),
+    action: TURNSTILE_ACTION,
+  });
+  if (verdict.outcome === "unavailable") {
+    throw new ApiError(
+      503,
+      "The human check could not be verified just now (Cloudflare did not answer). Please try again.",
+      "server_error",
+      "turnstile_unavailable",
+      null,
+      { "retry-after": "5" },
+    );
+  }
+  if (verdict.outcome === "refused") {
+    const expired = verdict.codes.includes("timeout-or-duplicate");
+    throw new InvalidRequest(
+      expired
+        ? "The human check expired or was used already. Complete it again."
+        : `The human check failed (${verdict.codes.join(", ") || "refused"}). Complete it again.`,
+      "turnstile_token",
+      "turnstile_failed",
+    );
+  }
+}
+
+/**
+ * The hostname of the page the widget ran on: the browser's Origin (behind CloudFront, Host is
+ * the function URL's), else the Host the request was sent to.
+ */
+function pageHostname(headers: Readonly<Record<string, string | undefined>>): string | undefined {
+  for (const value of [headers.origin, headers.host && `http://${headers.host}`]) {
+    if (!value || value === "null") continue;
+    try {
+      return new URL(value).hostname;
+    } catch {
+      // Not a URL: try the next.
+    }
+  }
+  return undefined;
+}
