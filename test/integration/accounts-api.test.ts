@@ -368,8 +368,11 @@ describe("redemption codes", () => {
     const refused = await winner.call("POST", "/api/user/topup", { key: made.codes[2] });
     expect(refused.status).toBe(409);
     expect(used).toBeDefined();
+    // A code no one made is refused; one of the wrong shape too, before it is looked up.
+    const unknown = await winner.call("POST", "/api/user/topup", { key: "A".repeat(32) });
+    expect(unknown.status).toBe(409);
     const bogus = await winner.call("POST", "/api/user/topup", { key: "not-a-code" });
-    expect(bogus.status).toBe(409);
+    expect(bogus.status).toBe(400);
     const empty = await winner.call("POST", "/api/user/topup", {});
     expect(empty.status).toBe(400);
   });
