@@ -236,6 +236,8 @@ export class AttemptCounters implements CounterStore {
           ":ttl": ttlOf(Math.max(now, old.trustedUntil ?? 0) + spec.windowMs),
         },
       });
+      if (spec.limit <= 1)
+        await this.markFull(id, { ...old, n: 1, start: now, windowMs: spec.windowMs });
       return { spec, start: now };
     } catch (err) {
       if (err instanceof ConditionFailed) return undefined;
