@@ -69,7 +69,8 @@ export class AttemptGuard {
     const address = addressBucket(ip);
     const pair = spec("sign-in", { username, address }, signIn.pairLimit, signIn.windowMs);
     const [first] = await this.takeAll("sign-in", [pair], now);
-    const trust = pair && first ? { taken: first.taken, until: now + signIn.trustMs } : undefined;
+    // A success trusts the pair (and gives its count back) for trustMs from now.
+    const trust = first && { taken: first.taken, until: now + signIn.trustMs };
     if (first?.trustedUntil !== undefined && first.trustedUntil > now)
       return new CountedAttempt(this.counters, [], trust);
     const others = [
