@@ -38,7 +38,7 @@ export const DEFAULT_OPTIONS: DeploymentOptions = {
 
 /** Settings the stack itself sets (where the resources are): not for the operator to set. */
 const RESERVED_SETTINGS =
-  /^SLUICE_(TABLE|LOG_TABLE|BUCKET|BATCH_QUEUE_URL|CHANNEL_KEY_ID|DYNAMODB_ENDPOINT|AWS_ENDPOINT|CONSOLE_DIR)$/;
+  /^SLUICE_(TABLE|LOG_TABLE|BUCKET|BATCH_QUEUE_URL|CHANNEL_KEY_ID|DYNAMODB_ENDPOINT|AWS_ENDPOINT|CONSOLE_DIR|ORIGIN_SECRET)$/;
 
 /**
  * The options from the app's context: `sluice:<name>` for each option, and one

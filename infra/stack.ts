@@ -106,6 +106,18 @@ export class SluiceStack extends Stack {
         domainName: options.domainName,
         certificateArn: options.certificateArn,
       });
+      // The function believes CloudFront-Viewer-Address only with the distribution's secret,
+      // and accepts sign-ins from the domain's pages (its Host is the function URL's).
+      this.api.function.addEnvironment(
+        "SLUICE_ORIGIN_SECRET",
+        this.customDomain.originSecret.secretValue.unsafeUnwrap(),
+      );
+      this.api.function.addEnvironment(
+        "SLUICE_SITE_ORIGINS",
+        [options.settings.SLUICE_SITE_ORIGINS, `https://${options.domainName}`]
+          .filter(Boolean)
+          .join(","),
+      );
       new CfnOutput(this, "CustomDomainTarget", {
         value: this.customDomain.distribution.distributionDomainName,
         description: `Point ${options.domainName} (CNAME or alias) here`,

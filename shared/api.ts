@@ -2,6 +2,7 @@ import { createDispatcher, type Dispatch } from "./http/dispatch";
 import type { Route } from "./http/route";
 import * as account from "./management/account";
 import * as channels from "./management/channels";
+import * as locks from "./management/locks";
 import * as logs from "./management/logs";
 import * as pricing from "./management/pricing";
 import * as redemptions from "./management/redemptions";
@@ -64,6 +65,8 @@ export const routes: readonly Route[] = [
   account.redeem,
   account.getOptions,
   account.putOptions,
+  locks.listLocks,
+  locks.clearLock,
   redemptions.createRedemptions,
   redemptions.listRedemptions,
   redemptions.updateRedemption,

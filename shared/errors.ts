@@ -39,6 +39,38 @@ export class RateLimited extends DomainError {
   }
 }
 
+/**
+ * Too many attempts of something that guesses a secret or hands out credit: sign-ins,
+ * registrations, redemptions. Counted before the attempt (shared/auth/attempt-guard.ts).
+ */
+export class TooManyAttempts extends DomainError {
+  constructor(
+    readonly action: "sign-in" | "registration" | "redemption",
+    readonly retryAfterMs: number,
+  ) {
+    super(tooManyMessage(action, wholeSeconds(retryAfterMs)));
+  }
+
+  /** What Retry-After says: at least a second. */
+  get retryAfterSeconds(): number {
+    return wholeSeconds(this.retryAfterMs);
+  }
+}
+
+const wholeSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+function tooManyMessage(action: TooManyAttempts["action"], seconds: number): string {
+  const wait = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
+  switch (action) {
+    case "sign-in":
+      return `Too many failed sign-ins for this username or from this address. Try again in ${wait}.`;
+    case "registration":
+      return `Too many registrations from this address or on this site just now. Try again in ${wait}.`;
+    case "redemption":
+      return `Too many failed redemptions for this account or from this address. Try again in ${wait}.`;
+  }
+}
+
 /** The caller sent a request that cannot be served as it is. */
 export class InvalidRequest extends DomainError {
   constructor(

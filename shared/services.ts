@@ -1,3 +1,4 @@
+import { AttemptGuard } from "./auth/attempt-guard";
 import { Authenticator } from "./auth/authenticate";
 import { CredentialTags } from "./auth/tags";
 import { QuotaLedger } from "./billing/ledger";
@@ -10,6 +11,7 @@ import { ChannelHealth } from "./relay/channel-health";
 import type { UpstreamFetch } from "./relay/upstream";
 import { Accounts } from "./store/accounts";
 import { ApiKeys } from "./store/api-keys";
+import { AttemptCounters } from "./store/attempts";
 import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
@@ -29,7 +31,6 @@ import {
 } from "./store/site-options";
 import type { Table } from "./store/table";
 import { loadTagSecret } from "./store/tag-secret";
-import { LoginThrottle } from "./store/throttle";
 import { Uploads } from "./store/uploads";
 import { UsageLog } from "./store/usage";
 import { Users } from "./store/users";
@@ -55,7 +56,10 @@ export interface Services {
   /** Issues keys, access tokens and sessions with a check tag, and checks it. */
   tags: CredentialTags;
   sessions: Sessions;
-  loginThrottle: LoginThrottle;
+  /** Counts sign-ins, registrations and redemptions before they are tried. */
+  attempts: AttemptGuard;
+  /** The counters themselves, for the admin's list of locks. */
+  attemptCounters: AttemptCounters;
   siteOptions: SiteOptionsStore;
   redemptions: Redemptions;
   /** The console's built files (absent where the console is not served). */
@@ -100,6 +104,7 @@ export function createServices(options: {
   const { console: site } = settings;
   const channels = new Channels(table, options.secretBox);
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
+  const attemptCounters = new AttemptCounters(table);
   return {
     settings,
     table,
@@ -119,14 +124,8 @@ export function createServices(options: {
     auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs),
     tags,
     sessions,
-    loginThrottle: new LoginThrottle(table, {
-      slowAfter: site.loginSlowAfter,
-      backoffMs: site.loginBackoffMs,
-      lockAfter: site.loginLockAfter,
-      lockSeconds: site.loginLockSeconds,
-      addressSlowAfter: site.loginAddressSlowAfter,
-      addressLockAfter: site.loginAddressLockAfter,
-    }),
+    attempts: new AttemptGuard(attemptCounters, settings.attempts, settings.cacheTtlMs),
+    attemptCounters,
     siteOptions: new SiteOptionsStore(
       table,
       {

@@ -165,6 +165,19 @@ export interface SiteOptions {
   version: number;
 }
 
+/** An attempt counter at its limit: a sign-in lock or slowdown, a registration or redemption limit. */
+export interface Lock {
+  id: string;
+  kind: string;
+  username: string | null;
+  address: string | null;
+  user_id: string | null;
+  failures: number;
+  limit: number;
+  /** Unix seconds when it ends. */
+  until: number;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,

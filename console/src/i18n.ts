@@ -82,6 +82,7 @@ export const en = {
   nav_admin_redemptions: "Redemption codes",
   nav_admin_logs: "All usage",
   nav_admin_settings: "Site settings",
+  nav_admin_locks: "Locks",
 
   username: "Username",
   password: "Password",
@@ -317,6 +318,23 @@ export const en = {
   trial_approve: "Approve trial",
   trial_approved: "Granted the trial quota of {amount} to {name}.",
   trial_already: "The trial quota of {name} was granted already: nothing was added.",
+
+  locks_intro:
+    "Sign-ins, registrations and redemptions are counted before they are tried. These have reached their limit: attempts are refused until the time shown, unless you lift them.",
+  lock_kind: "What",
+  lock_subject: "Who",
+  lock_failures: "Attempts",
+  lock_until: "Until",
+  lock_lift: "Lift",
+  lock_lift_confirm: "Lift the limit on {subject}? Its count starts again from nothing.",
+  lock_whole_site: "Whole site",
+  lock_sign_in: "Sign-in locked (username at address)",
+  lock_sign_in_username: "Sign-in slowed (username)",
+  lock_sign_in_address: "Sign-in locked (address)",
+  lock_registration_address: "Registrations (address)",
+  lock_registration_site: "Registrations (site)",
+  lock_redemption_user: "Redemptions (user)",
+  lock_redemption_address: "Redemptions (address)",
 };
 
 export type Key = keyof typeof en;
@@ -392,6 +410,7 @@ export const zh: Record<Key, string> = {
   nav_admin_redemptions: "兑换码",
   nav_admin_logs: "全部日志",
   nav_admin_settings: "系统设置",
+  nav_admin_locks: "锁定与限速",
 
   username: "用户名",
   password: "密码",
@@ -615,6 +634,23 @@ export const zh: Record<Key, string> = {
   trial_approve: "批准试用",
   trial_approved: "已向 {name} 发放试用额度 {amount}。",
   trial_already: "{name} 的试用额度此前已发放，本次未重复发放。",
+
+  locks_intro:
+    "登录、注册和兑换在尝试之前计数。以下计数已达上限：在所示时间之前的尝试都会被拒绝，除非你解除。",
+  lock_kind: "类型",
+  lock_subject: "对象",
+  lock_failures: "尝试次数",
+  lock_until: "截止时间",
+  lock_lift: "解除",
+  lock_lift_confirm: "解除对 {subject} 的限制吗？其计数将从零开始。",
+  lock_whole_site: "整个站点",
+  lock_sign_in: "登录锁定（用户名 + 地址）",
+  lock_sign_in_username: "登录限速（用户名）",
+  lock_sign_in_address: "登录锁定（地址）",
+  lock_registration_address: "注册（地址）",
+  lock_registration_site: "注册（全站）",
+  lock_redemption_user: "兑换（用户）",
+  lock_redemption_address: "兑换（地址）",
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

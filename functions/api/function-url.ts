@@ -1,7 +1,10 @@
+import { timingSafeEqual } from "node:crypto";
 import { validateHeaderName, validateHeaderValue } from "node:http";
+import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Context, LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
+import { ORIGIN_SECRET_HEADER } from "../../shared/config/resources";
 import { type Dispatch, errorResponse } from "../../shared/http/dispatch";
 import {
   type GatewayRequest,
@@ -19,15 +22,23 @@ import {
 
 const EMPTY = new Uint8Array(0);
 
+/** What the edge knows beyond the event: the secret that proves a request came through CloudFront. */
+export interface EdgeOptions {
+  originSecret?: string;
+}
+
 /** A function URL event (payload format 2.0) as the core's plain request. */
 export function toGatewayRequest(
   event: LambdaFunctionURLEvent,
   receivedAt: number,
   signal?: AbortSignal,
+  edge: EdgeOptions = {},
 ): GatewayRequest {
   const headers: Record<string, string | undefined> = { ...event.headers };
   // Function URLs move the Cookie header into `cookies`; put it back for completeness.
   if (event.cookies?.length) headers.cookie = event.cookies.join("; ");
+  // The secret goes no further than here (not into logs, not upstream).
+  delete headers[ORIGIN_SECRET_HEADER];
   return {
     id: `req_${event.requestContext.requestId.replaceAll("-", "")}`,
     method: event.requestContext.http.method,
@@ -37,8 +48,33 @@ export function toGatewayRequest(
     body: event.body ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8") : EMPTY,
     receivedAt,
     signal,
-    sourceIp: event.requestContext.http.sourceIp,
+    sourceIp: clientAddress(event, edge.originSecret),
   };
+}
+
+/**
+ * The client's address. Behind sluice's CloudFront distribution the function URL sees an edge
+ * server's address; the viewer's is in CloudFront-Viewer-Address, which is believed only when
+ * the request carries the origin secret (which CloudFront sets, overwriting any a viewer
+ * sends): anyone may call the function URL directly and send that header themselves.
+ */
+export function clientAddress(event: LambdaFunctionURLEvent, originSecret?: string): string {
+  const connected = event.requestContext.http.sourceIp;
+  const sent = event.headers?.[ORIGIN_SECRET_HEADER];
+  if (!originSecret || sent === undefined || !sameSecret(sent, originSecret)) return connected;
+  return viewerIp(event.headers["cloudfront-viewer-address"]) ?? connected;
+}
+
+/** The address of CloudFront-Viewer-Address, `198.51.100.10:46532` or `2001:db8::1:46532`. */
+export function viewerIp(header: string | undefined): string | undefined {
+  const ip = /^\[?(.+?)\]?:\d+$/.exec(header ?? "")?.[1];
+  return ip && isIP(ip) ? ip : undefined;
+}
+
+function sameSecret(sent: string, expected: string): boolean {
+  const a = Buffer.from(sent);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Kept back from the function's timeout to end a response cleanly and settle it. */
@@ -51,11 +87,14 @@ const SETTLE_MS = 15_000;
  * tasks (settlement, logs) have run — once the body was read to its end or torn down because
  * the client went away — so Lambda cannot freeze it with a hold unsettled.
  */
-export function streamingHandler(api: Dispatch): StreamifyHandler<LambdaFunctionURLEvent> {
+export function streamingHandler(
+  api: Dispatch,
+  edge: EdgeOptions = {},
+): StreamifyHandler<LambdaFunctionURLEvent> {
   return awslambda.streamifyResponse(
     async (event: LambdaFunctionURLEvent, responseStream, context: Context) => {
       const limit = timeLimit(context.getRemainingTimeInMillis(), SETTLE_MS);
-      const request = toGatewayRequest(event, performance.now(), limit.signal);
+      const request = toGatewayRequest(event, performance.now(), limit.signal, edge);
       const tasks = new AfterResponseTasks(request.id);
       let status = 500;
       let firstByteAt: number | undefined;

@@ -6,4 +6,5 @@ import { streamingHandler } from "./function-url";
  * The API function. Created once per Lambda instance: clients, caches and keep-alive
  * connections are reused by every invocation it serves.
  */
-export const handler = streamingHandler(createApi(functionServices()));
+const services = functionServices();
+export const handler = streamingHandler(createApi(services), services.settings.edge);

@@ -6,7 +6,7 @@ import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { buildConsole } from "../../console/build";
 import { hashPassword } from "../../shared/auth/passwords";
-import { newPasswordSecret } from "../../shared/auth/secrets";
+import { newPasswordSecret, randomString } from "../../shared/auth/secrets";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin, createKey } from "../../shared/bootstrap";
 import { BATCH_WORKER, RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
@@ -76,6 +76,12 @@ export interface LocalStack {
   upstream:
     | { kind: "demo"; server: DemoUpstream; pricedLikeMini: string[] }
     | { kind: "real"; baseUrl: string; models: string[]; pricedLikeMini: string[] };
+  /**
+   * The secret a CloudFront distribution would add to each request: a client that sends it
+   * in x-sluice-origin-verify, with CloudFront-Viewer-Address, is taken to come from that
+   * address (tests send sign-ins from many addresses this way).
+   */
+  originSecret: string;
   dynamoEndpoint: string;
   /** DynamoDB Local's Java process, whose CPU the benchmarks report apart from sluice's. */
   dynamoPid: number | undefined;
@@ -130,6 +136,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     Object.assign(process.env, {
       // Served over plain http: a Secure session cookie would not come back.
       SLUICE_SECURE_COOKIES: "false",
+      // The local server stands in for CloudFront too (see LocalStack.originSecret).
+      SLUICE_ORIGIN_SECRET: randomString(32),
       SLUICE_CONSOLE_DIR: consoleDir,
       [RESOURCE_ENV.table]: resources.tableName,
       [RESOURCE_ENV.logTable]: resources.logTableName,
@@ -193,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       url: server.url,
       ...credentials,
+      originSecret: process.env.SLUICE_ORIGIN_SECRET as string,
       upstream,
       dynamoEndpoint: dynamo.endpoint,
       dynamoPid: dynamo.pid,

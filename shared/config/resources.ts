@@ -74,6 +74,12 @@ export const FUNCTION_URL_CORS = {
   maxAgeSeconds: 3600,
 } as const;
 
+/**
+ * The header in which the CloudFront distribution of a domain of one's own sends its secret
+ * (SLUICE_ORIGIN_SECRET): with it, the function believes CloudFront-Viewer-Address.
+ */
+export const ORIGIN_SECRET_HEADER = "x-sluice-origin-verify";
+
 export const BATCH_WORKER = {
   timeoutSeconds: 300,
   /** Lines run concurrently within a chunk; memory also buys CPU on Lambda. */

@@ -46,7 +46,7 @@ export interface Settings {
   holdDeadlineSeconds: number;
   /** How long usage log lines are kept (DynamoDB TTL). */
   logRetentionDays: number;
-  /** The console: sessions, sign-in throttling, the defaults of the site's options. */
+  /** The console: sessions, the defaults of the site's options. */
   console: {
     /** How long a console session lasts. */
     sessionTtlSeconds: number;
@@ -67,15 +67,45 @@ export interface Settings {
     turnstileSecret?: string;
     /** Where Turnstile tokens are verified (Cloudflare's siteverify; tests point it at a fake). */
     turnstileVerifyUrl: string;
-    /** Failed sign-ins after which each attempt waits (doubling from loginBackoffMs). */
-    loginSlowAfter: number;
-    loginBackoffMs: number;
-    /** Failed sign-ins after which the username or address is locked out. */
-    loginLockAfter: number;
-    loginLockSeconds: number;
-    /** The same for an address, which many people may share (an office, a mobile carrier). */
-    loginAddressSlowAfter: number;
-    loginAddressLockAfter: number;
+  };
+  /**
+   * Attempts that guess a secret or hand out credit, counted before each is tried
+   * (shared/auth/attempt-guard.ts; README, Sign-in and sessions). A limit of 0 counts nothing.
+   */
+  attempts: {
+    signIn: {
+      /** Password checks per (username, address) per window; then that pair is locked. */
+      pairLimit: number;
+      /** Password checks per address, across usernames, per window. */
+      addressLimit: number;
+      windowMs: number;
+      /** Password checks per username from addresses it has not signed in from, per minute. */
+      usernameLimit: number;
+      usernameWindowMs: number;
+      /** How long a successful sign-in exempts its (username, address) from the other two. */
+      trustMs: number;
+    };
+    registration: {
+      /** Registrations per address per window, and on the whole site. */
+      addressLimit: number;
+      siteLimit: number;
+      windowMs: number;
+    };
+    redemption: {
+      /** Failed redemptions per user and per address per window. */
+      userLimit: number;
+      addressLimit: number;
+      windowMs: number;
+    };
+  };
+  /**
+   * Where requests come from: the secret the CloudFront distribution sends with each request
+   * (set by the stack with a domain of one's own; its viewer address is then trusted), and the
+   * origins, besides the request's own host, that sign-in and registration accept.
+   */
+  edge: {
+    originSecret?: string;
+    siteOrigins: string[];
   };
   /** Files and batches (seed 000, section 2.8). */
   files: {
@@ -136,12 +166,33 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       turnstileVerifyUrl:
         env.SLUICE_TURNSTILE_VERIFY_URL ||
         "https://challenges.cloudflare.com/turnstile/v0/siteverify",
-      loginSlowAfter: int(env, "SLUICE_LOGIN_SLOW_AFTER", 3),
-      loginBackoffMs: int(env, "SLUICE_LOGIN_BACKOFF_MS", 1_000),
-      loginLockAfter: int(env, "SLUICE_LOGIN_LOCK_AFTER", 10),
-      loginLockSeconds: int(env, "SLUICE_LOGIN_LOCK_SECONDS", 900),
-      loginAddressSlowAfter: int(env, "SLUICE_LOGIN_ADDRESS_SLOW_AFTER", 20),
-      loginAddressLockAfter: int(env, "SLUICE_LOGIN_ADDRESS_LOCK_AFTER", 100),
+    },
+    attempts: {
+      signIn: {
+        pairLimit: int(env, "SLUICE_LOGIN_LOCK_AFTER", 10),
+        addressLimit: int(env, "SLUICE_LOGIN_ADDRESS_LOCK_AFTER", 100),
+        windowMs: windowMs(env, "SLUICE_LOGIN_LOCK_SECONDS", 900),
+        usernameLimit: int(env, "SLUICE_LOGIN_USERNAME_PER_MINUTE", 5),
+        usernameWindowMs: 60_000,
+        trustMs: int(env, "SLUICE_LOGIN_TRUST_DAYS", 30) * 86_400_000,
+      },
+      registration: {
+        addressLimit: int(env, "SLUICE_REGISTER_ADDRESS_LIMIT", 5),
+        siteLimit: int(env, "SLUICE_REGISTER_SITE_LIMIT", 100),
+        windowMs: windowMs(env, "SLUICE_REGISTER_WINDOW_SECONDS", 3_600),
+      },
+      redemption: {
+        userLimit: int(env, "SLUICE_REDEEM_USER_LIMIT", 10),
+        addressLimit: int(env, "SLUICE_REDEEM_ADDRESS_LIMIT", 30),
+        windowMs: windowMs(env, "SLUICE_REDEEM_WINDOW_SECONDS", 3_600),
+      },
+    },
+    edge: {
+      originSecret: env.SLUICE_ORIGIN_SECRET || undefined,
+      siteOrigins: (env.SLUICE_SITE_ORIGINS ?? "")
+        .split(",")
+        .map((origin) => origin.trim().replace(/\/+$/, "").toLowerCase())
+        .filter(Boolean),
     },
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
@@ -166,6 +217,11 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   if (raw === undefined || raw === "") return undefined;
   if (raw === "true" || raw === "false") return raw === "true";
   throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+/** A window of at least a second, in milliseconds. */
+function windowMs(env: NodeJS.ProcessEnv, name: string, fallbackSeconds: number): number {
+  return Math.max(1, int(env, name, fallbackSeconds)) * 1_000;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

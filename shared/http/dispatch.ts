@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Services } from "../services";
+import { requireBodyType } from "./cross-site";
 import { toApiError } from "./error-mapping";
 import { ApiError, serverError } from "./errors";
 import type { Call, Route } from "./route";
@@ -34,6 +35,9 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
       // names nothing.
       if (Object.values(match.params).some((value) => Buffer.byteLength(value) > MAX_ID_BYTES)) {
         throw new ApiError(404, `Nothing is found at ${request.path.slice(0, 200)}…`);
+      }
+      if (request.path.startsWith("/api/") && !SAFE_METHODS.has(request.method)) {
+        requireBodyType(request, match.route.bodyTypes);
       }
       response = await run(match.route, {
         request,

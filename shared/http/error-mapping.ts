@@ -7,6 +7,7 @@ import {
   QuotaExceeded,
   RateLimited,
   StoreUnavailable,
+  TooManyAttempts,
   Unauthenticated,
   UpstreamRejected,
 } from "../errors";
@@ -44,6 +45,17 @@ export function toApiError(err: unknown): ApiError | undefined {
         "retry-after-ms": String(err.retryAfterMs),
       },
     );
+  }
+  if (err instanceof TooManyAttempts) {
+    countEvent("AttemptsRefused", 1, { action: err.action });
+    const code = {
+      "sign-in": "too_many_sign_ins",
+      registration: "too_many_registrations",
+      redemption: "too_many_redemptions",
+    }[err.action];
+    return new ApiError(429, err.message, "invalid_request_error", code, null, {
+      "retry-after": String(err.retryAfterSeconds),
+    });
   }
   if (err instanceof InvalidRequest) {
     return new ApiError(400, err.message, "invalid_request_error", err.code, err.param);

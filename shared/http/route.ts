@@ -18,10 +18,14 @@ export interface Call<P = undefined> {
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 type Handler<P> = (call: Call<P>) => Promise<GatewayResponse>;
 
-export type Route =
+export type Route = (
   | { method: Method; path: string; auth: "apiKey"; handle: Handler<KeyPrincipal> }
   | { method: Method; path: string; auth: "user"; handle: Handler<UserPrincipal> }
-  | { method: Method; path: string; auth: "public"; handle: Handler<undefined> };
+  | { method: Method; path: string; auth: "public"; handle: Handler<undefined> }
+) & {
+  /** Body types a write to /api/* may send, when not only JSON (shared/http/cross-site.ts). */
+  bodyTypes?: readonly string[];
+};
 
 /** A /v1 route, called with an `sk-` key. */
 export function keyRoute(method: Method, path: string, handle: Handler<KeyPrincipal>): Route {

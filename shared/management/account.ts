@@ -5,6 +5,7 @@ import { newId } from "../auth/secrets";
 import { unitsToDollars } from "../billing/units";
 import { Conflict } from "../errors";
 import { readJsonObject } from "../http/body";
+import { requireOwnOrigin } from "../http/cross-site";
 import { ApiError } from "../http/errors";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
@@ -19,6 +20,7 @@ import {
 import { ConditionFailed } from "../store/table";
 import { newUserProfile, UsernameTaken, type UserRecord } from "../store/users";
 import { field, invalid, newPassword, ok, requireAdmin } from "./envelope";
+import { isRedemptionCode } from "./redemptions";
 import { checkTrialSetup, decideTrialCredit } from "./trial-credit";
 import { tokenView, userView } from "./views";
 
@@ -44,6 +46,7 @@ export const getStatus = publicRoute("GET", "/api/status", async (call) => {
  * site's free quota, granted once it passes the site's check (management/trial-credit.ts).
  */
 export const register = publicRoute("POST", "/api/user/register", async (call) => {
+  await admitRegistration(call);
   const { services } = call;
   const body = readJsonObject(call.request);
   const username = field.string(body, "username", { required: true, max: 32 }) as string;
@@ -78,7 +81,9 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
   let invitation: string | undefined;
   if (options.registration === "invitation" && code) {
     if (await services.users.findByUsername(username)) throw taken();
-    const used = await services.redemptions.redeem(redemptionId(code), profile.id, nowSeconds());
+    const used = isRedemptionCode(code)
+      ? await services.redemptions.redeem(redemptionId(code), profile.id, nowSeconds())
+      : "taken";
     if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
     invitation = used.id;
   }
@@ -96,37 +101,24 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
 
 /**
  * POST /api/user/login: checks the password and starts a session (an HttpOnly, SameSite
- * cookie). Failures say nothing of whether the username exists; repeated ones for a username
- * or from an address wait longer and longer, then lock out for a while.
+ * cookie). Every attempt is counted before the password is checked, for names that exist or
+ * not alike (shared/auth/attempt-guard.ts); a failure says nothing of whether the username
+ * exists, and takes as long.
  */
 export const login = publicRoute("POST", "/api/user/login", async (call) => {
   const { services } = call;
+  requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
   const body = readJsonObject(call.request);
   const username = (
     field.string(body, "username", { required: true, max: 64 }) as string
   ).toLowerCase();
   const password = field.string(body, "password", { required: true, max: 1024 }) as string;
-  const subjects = [`user:${username}`, `ip:${call.request.sourceIp ?? "unknown"}`];
-  const wait = await services.loginThrottle.waitMs(subjects);
-  if (wait > 0) {
-    const seconds = Math.ceil(wait / 1000);
-    throw new ApiError(
-      429,
-      `Too many failed sign-ins for this username or from this address. Try again in ${
-        seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`
-      }.`,
-      "invalid_request_error",
-      "too_many_sign_ins",
-      null,
-      { "retry-after": String(seconds) },
-    );
-  }
+  const attempt = await services.attempts.signIn(username, call.request.sourceIp);
   const user = await services.users.findByUsername(username);
   const matches = user?.passwordHash
     ? await verifyPassword(password, user.passwordHash)
     : await verifyDecoy(password);
   if (!user || !matches || user.status !== "enabled") {
-    await services.loginThrottle.failed(subjects);
     throw new ApiError(
       401,
       "Wrong username or password.",
@@ -134,9 +126,18 @@ export const login = publicRoute("POST", "/api/user/login", async (call) => {
       "sign_in_failed",
     );
   }
-  await services.loginThrottle.succeeded(subjects[0] as string);
+  await attempt.succeeded();
   return signedIn(call, user);
 });
+
+/**
+ * What a registration passes before anything else: it comes from this site's own pages (or
+ * from no browser), and the address's and the site's registration rates admit it.
+ */
+async function admitRegistration(call: Call<undefined>): Promise<void> {
+  requireOwnOrigin(call.request, call.services.settings.edge.siteOrigins);
+  await call.services.attempts.registration(call.request.sourceIp);
+}
 
 /** GET /api/user/logout: ends the session and clears its cookie. */
 export const logout = publicRoute("GET", "/api/user/logout", async (call) => {
@@ -221,12 +222,19 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
 
 /**
  * POST /api/user/topup {key}: redeems a code into its bucket, once: of any number of
- * redemptions of one code at once, one wins.
+ * redemptions of one code at once, one wins. A code of the wrong shape is refused before
+ * anything is written; the others are counted per user and per address before the code is
+ * looked up, and only failures stay counted.
  */
 export const redeem = userRoute("POST", "/api/user/topup", async (call) => {
   const body = readJsonObject(call.request);
-  const code = field.string(body, "key", { required: true, max: 128 }) as string;
+  const code = redemptionCode(field.string(body, "key", { required: true, max: 128 }) as string);
+  const attempt = await call.services.attempts.redemption(
+    call.principal.user.id,
+    call.request.sourceIp,
+  );
   const redemption = await redeemCode(call.services, call.principal.user.id, code, call.request.id);
+  await attempt.succeeded();
   const user = await call.services.users.get(call.principal.user.id, true);
   return ok({
     quota: redemption.quota,
@@ -292,6 +300,13 @@ function optionsView(services: Services, options: SiteOptions) {
       options.turnstileSecretSaved || services.settings.console.turnstileSecret !== undefined,
     version: options.version,
   };
+}
+
+/** A code as generated (shared/management/redemptions.ts), or a 400 that costs no write. */
+function redemptionCode(text: string): string {
+  const code = text.trim();
+  if (!isRedemptionCode(code)) throw invalid("That is not a redemption code.");
+  return code;
 }
 
 async function redeemCode(services: Services, userId: string, code: string, requestId: string) {

@@ -7,6 +7,9 @@ import { field, invalid, notFound, ok, pageSize, requireAdmin } from "./envelope
 
 /** Codes made at once at most, and the most one code may be worth ($10,000). */
 const MAX_CODES = 500;
+/** A code: 32 letters and digits (every code sluice has made). */
+const CODE_LENGTH = 32;
+const CODE_SHAPE = /^[A-Za-z0-9]{32}$/;
 const MAX_CODE_UNITS = 10_000 * UNITS_PER_USD;
 
 /**
@@ -24,7 +27,7 @@ export const createRedemptions = userRoute("POST", "/api/redemption", async (cal
   const units = quota ?? (dollars !== undefined ? dollarsToUnits(dollars) : undefined);
   if (!units || units <= 0) throw invalid("Give each code a positive quota (units) or dollars.");
   const now = Math.floor(Date.now() / 1000);
-  const codes = Array.from({ length: count }, () => randomString(32));
+  const codes = Array.from({ length: count }, () => randomString(CODE_LENGTH));
   const created = await Promise.all(
     codes.map((code) =>
       call.services.redemptions.create(code, {
@@ -38,6 +41,9 @@ export const createRedemptions = userRoute("POST", "/api/redemption", async (cal
   );
   return ok({ codes, redemptions: created.map(redemptionView) });
 });
+
+/** Whether `code` has a code's shape: anything else is refused without a lookup or a write. */
+export const isRedemptionCode = (code: string) => CODE_SHAPE.test(code);
 
 /** GET /api/redemption/?keyword=&size= (admin): newest first; the codes are never shown again. */
 export const listRedemptions = userRoute("GET", "/api/redemption", async (call) => {

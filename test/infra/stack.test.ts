@@ -14,6 +14,7 @@ import {
   BUCKET_PREFIXES,
   JANITOR,
   LIFECYCLE_EXPIRATION_DAYS,
+  ORIGIN_SECRET_HEADER,
   RESOURCE_ENV,
   TABLE,
   USAGE_ROLLUP,
@@ -661,9 +662,10 @@ describe("deployment options", () => {
   });
 
   it("puts a domain of one's own in front, with caching off and every header passed on", () => {
-    const { template: t } = variant({
+    const { stack: s, template: t } = variant({
       "sluice:domainName": "api.example.com",
       "sluice:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+      "sluice:settings": { SLUICE_SITE_ORIGINS: "https://console.example.com" },
     });
     t.resourceCountIs("AWS::CloudFront::Distribution", 1);
     const [distribution] = Object.values(t.findResources("AWS::CloudFront::Distribution"));
@@ -677,11 +679,37 @@ describe("deployment options", () => {
     expect(config.Origins[0].CustomOriginConfig.OriginReadTimeout).toBe(60);
     t.hasOutput("CustomDomainTarget", {});
     template.resourceCountIs("AWS::CloudFront::Distribution", 0);
+
+    // The viewer's address: AllViewerExceptHostHeader passes CloudFront-Viewer-Address on, and
+    // the function believes it only with the secret that the distribution alone sends.
+    t.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    const secretId = s.getLogicalId(s.customDomain?.originSecret.node.defaultChild as CfnElement);
+    const [header] = config.Origins[0].OriginCustomHeaders;
+    expect(header.HeaderName).toBe(ORIGIN_SECRET_HEADER);
+    const reference = JSON.stringify(header.HeaderValue);
+    expect(reference).toContain("{{resolve:secretsmanager:");
+    expect(reference).toContain(secretId);
+    const api = t.toJSON().Resources[s.getLogicalId(s.api.function.node.defaultChild as CfnElement)]
+      .Properties as Json;
+    const env = (api.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(JSON.stringify(env.SLUICE_ORIGIN_SECRET)).toBe(reference);
+    expect(env.SLUICE_SITE_ORIGINS).toBe("https://console.example.com,https://api.example.com");
+    // No other function knows the secret; without a domain there is none.
+    for (const fn of [s.batch.worker, s.janitor.function, s.rollup.function]) {
+      const props = t.toJSON().Resources[s.getLogicalId(fn.node.defaultChild as CfnElement)]
+        .Properties as Json;
+      expect(JSON.stringify(props.Environment ?? {})).not.toContain("SLUICE_ORIGIN_SECRET");
+    }
+    template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    expect(JSON.stringify(template.toJSON())).not.toContain("SLUICE_ORIGIN_SECRET");
   });
 
   it("refuses settings that are not runtime settings, and bad values", () => {
     expect(() => variant({ "sluice:settings": { SLUICE_TABLE: "other" } })).toThrow(/SLUICE_TABLE/);
     expect(() => variant({ "sluice:settings": { PATH: "/tmp" } })).toThrow(/PATH/);
+    expect(() => variant({ "sluice:settings": { SLUICE_ORIGIN_SECRET: "x" } })).toThrow(
+      /SLUICE_ORIGIN_SECRET/,
+    );
     expect(() => variant({ "sluice:apiMemoryMiB": "lots" })).toThrow(/apiMemoryMiB/);
     expect(() => variant({ "sluice:computeMode": "fargate" })).toThrow(/computeMode/);
     expect(() => variant({ "sluice:alarmEmail": "nobody" })).toThrow(/alarmEmail/);

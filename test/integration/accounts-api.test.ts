@@ -217,75 +217,6 @@ describe("accounts and sessions", () => {
   });
 });
 
-describe("sign-in throttling", () => {
-  let instance: Awaited<ReturnType<typeof startSluiceInstance>>;
-  beforeAll(async () => {
-    instance = await startSluiceInstance(sluice, {
-      env: {
-        SLUICE_LOGIN_SLOW_AFTER: "2",
-        SLUICE_LOGIN_BACKOFF_MS: "300",
-        SLUICE_LOGIN_LOCK_AFTER: "4",
-        SLUICE_LOGIN_LOCK_SECONDS: "60",
-        SLUICE_LOGIN_ADDRESS_SLOW_AFTER: "2",
-        SLUICE_LOGIN_ADDRESS_LOCK_AFTER: "4",
-      },
-    });
-  });
-  afterAll(() => instance.close());
-
-  it("answers a wrong password and an unknown user alike", async () => {
-    // Each from an address of its own: the table (and so the counts) is the other tests' too.
-    const browser = await signedUp(instance.url, "127.0.0.20");
-    const wrong = await new Browser(instance.url, "127.0.0.21").signIn(browser.username, "nope");
-    const unknown = await new Browser(instance.url, "127.0.0.22").signIn(unique("ghost"), "nope");
-    expect(wrong.status).toBe(401);
-    expect(unknown.status).toBe(401);
-    expect(unknown.body).toEqual(wrong.body);
-  });
-
-  it("slows a username down after failures, then locks it out, whoever asks", async () => {
-    const victim = await signedUp(instance.url, "127.0.0.30");
-    const attempt = (from: string, password = "guess") =>
-      new Browser(instance.url, from).signIn(victim.username, password);
-    expect((await attempt("127.0.0.31")).status).toBe(401);
-    expect((await attempt("127.0.0.32")).status).toBe(401);
-    // Two failures: the next attempt must wait, and is refused at once with Retry-After.
-    const waiting = await attempt("127.0.0.33", "correct horse battery");
-    expect(waiting.status).toBe(429);
-    expect(Number(waiting.headers["retry-after"])).toBeGreaterThanOrEqual(1);
-    expect(waiting.body.message).toMatch(/Too many failed sign-ins.*Try again in \d+ seconds/);
-    // Two more failures after the waits: locked out, even with the right password.
-    for (const from of ["127.0.0.34", "127.0.0.35"]) {
-      await new Promise((resolve) => setTimeout(resolve, 1_300));
-      expect((await attempt(from)).status).toBe(401);
-    }
-    const locked = await attempt("127.0.0.36", "correct horse battery");
-    expect(locked.status).toBe(429);
-    expect(Number(locked.headers["retry-after"])).toBeGreaterThan(50);
-    expect(locked.body.message).toMatch(/minute|seconds/);
-    // The session the user already has is not touched.
-    expect((await victim.call("GET", "/api/user/self")).status).toBe(200);
-  });
-
-  it("slows an address down across usernames, names that do not exist included", async () => {
-    const from = "127.0.0.41";
-    expect((await new Browser(instance.url, from).signIn(unique("a"), "x")).status).toBe(401);
-    expect((await new Browser(instance.url, from).signIn(unique("b"), "x")).status).toBe(401);
-    const third = await new Browser(instance.url, from).signIn(unique("c"), "x");
-    expect(third.status).toBe(429);
-    // Another address is not affected.
-    const member = await signedUp(instance.url, "127.0.0.40");
-    expect(
-      (
-        await new Browser(instance.url, "127.0.0.42").signIn(
-          member.username,
-          "correct horse battery",
-        )
-      ).status,
-    ).toBe(200);
-  });
-});
-
 describe("registration modes and the new-user quota (a site of its own)", () => {
   let instance: Awaited<ReturnType<typeof startSluiceInstance>>;
   let operator: Browser;
@@ -439,8 +370,11 @@ describe("redemption codes", () => {
     const refused = await winner.call("POST", "/api/user/topup", { key: made.codes[2] });
     expect(refused.status).toBe(409);
     expect(used).toBeDefined();
+    // A code no one made is refused; one of the wrong shape too, before it is looked up.
+    const unknown = await winner.call("POST", "/api/user/topup", { key: "A".repeat(32) });
+    expect(unknown.status).toBe(409);
     const bogus = await winner.call("POST", "/api/user/topup", { key: "not-a-code" });
-    expect(bogus.status).toBe(409);
+    expect(bogus.status).toBe(400);
     const empty = await winner.call("POST", "/api/user/topup", {});
     expect(empty.status).toBe(400);
   });

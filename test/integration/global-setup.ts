@@ -12,6 +12,8 @@ export interface SluiceUnderTest {
   adminUsername: string;
   adminPassword: string;
   demoKey: string;
+  /** Sent with CloudFront-Viewer-Address, makes a request count as coming from that address. */
+  originSecret: string;
   dynamoEndpoint: string;
   awsEndpoint: string;
   tableName: string;
@@ -47,6 +49,12 @@ export default async function setup(project: TestProject) {
       SLUICE_BATCH_EXPIRY_GRACE_SECONDS: "1",
       // An open circuit half-opens after a second, so a test sees its probe.
       SLUICE_CHANNEL_OPEN_SECONDS: "1",
+      // Test files register users and redeem codes from 127.0.0.1 by the dozen, at once; the
+      // tests of these rates run their own sluice (sign-in keeps its defaults here).
+      SLUICE_REGISTER_ADDRESS_LIMIT: "0",
+      SLUICE_REGISTER_SITE_LIMIT: "0",
+      SLUICE_REDEEM_USER_LIMIT: "0",
+      SLUICE_REDEEM_ADDRESS_LIMIT: "0",
     },
     // Redelivery within a test, yet longer than any chunk takes here.
     visibilityTimeoutSeconds: 5,
@@ -59,6 +67,7 @@ export default async function setup(project: TestProject) {
     adminUsername: stack.adminUsername,
     adminPassword: stack.adminPassword,
     demoKey: stack.demoKey,
+    originSecret: stack.originSecret,
     dynamoEndpoint: stack.dynamoEndpoint,
     awsEndpoint: stack.awsEndpoint,
     tableName: stack.resources.tableName,

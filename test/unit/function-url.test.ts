@@ -69,6 +69,42 @@ describe("function URL events", () => {
   });
 });
 
+describe("the client's address", () => {
+  const SECRET = "s3cret-from-the-distribution";
+  const viaCloudFront = (viewer: string, secret = SECRET) =>
+    event({
+      headers: { "cloudfront-viewer-address": viewer, "x-sluice-origin-verify": secret },
+    });
+  const address = (e: LambdaFunctionURLEvent, originSecret?: string) =>
+    toGatewayRequest(e, 1, undefined, { originSecret }).sourceIp;
+
+  it("is the viewer's when the distribution's secret came with it", () => {
+    expect(address(viaCloudFront("198.51.100.10:46532"), SECRET)).toBe("198.51.100.10");
+    expect(address(viaCloudFront("2406:2d40:728d:fa10::c4a:42838"), SECRET)).toBe(
+      "2406:2d40:728d:fa10::c4a",
+    );
+  });
+
+  it("is the connection's for anyone who calls the function URL with the header but not the secret", () => {
+    expect(address(viaCloudFront("198.51.100.10:1", "guess"), SECRET)).toBe("1.2.3.4");
+    expect(address(viaCloudFront("198.51.100.10:1", `${SECRET}x`), SECRET)).toBe("1.2.3.4");
+    expect(
+      address(event({ headers: { "cloudfront-viewer-address": "198.51.100.10:1" } }), SECRET),
+    ).toBe("1.2.3.4");
+    // Without a distribution in front, the header means nothing at all.
+    expect(address(viaCloudFront("198.51.100.10:1"), undefined)).toBe("1.2.3.4");
+  });
+
+  it("is the connection's when the viewer header is not an address, and the secret goes no further", () => {
+    expect(address(viaCloudFront("not an address:1"), SECRET)).toBe("1.2.3.4");
+    expect(address(viaCloudFront("198.51.100.10"), SECRET)).toBe("1.2.3.4");
+    const request = toGatewayRequest(viaCloudFront("198.51.100.10:1"), 1, undefined, {
+      originSecret: SECRET,
+    });
+    expect(request.headers["x-sluice-origin-verify"]).toBeUndefined();
+  });
+});
+
 describe("the streaming handler on the local awslambda runtime", () => {
   installAwsLambdaGlobal();
 

@@ -20,6 +20,7 @@ const ADMIN_NAV: [string, Key][] = [
   ["/admin/redemptions", "nav_admin_redemptions"],
   ["/admin/logs", "nav_admin_logs"],
   ["/admin/settings", "nav_admin_settings"],
+  ["/admin/locks", "nav_admin_locks"],
 ];
 
 export function LangSwitch() {

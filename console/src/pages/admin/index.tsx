@@ -2,6 +2,7 @@ import type { VNode } from "preact";
 import { Keys } from "../keys";
 import { Logs } from "../logs";
 import { Channels } from "./channels";
+import { Locks } from "./locks";
 import { PricingPage } from "./pricing";
 import { Redemptions } from "./redemptions";
 import { SiteSettings } from "./settings";
@@ -24,6 +25,8 @@ export function adminPage(path: string): VNode | null {
       return <Logs key="admin" admin />;
     case "/admin/settings":
       return <SiteSettings />;
+    case "/admin/locks":
+      return <Locks />;
     default:
       return null;
   }

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomString } from "../../shared/auth/secrets";
+import { counterId } from "../../shared/store/attempts";
+import { type DynamoFaultProxy, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
+import { startOwnSite } from "../fixtures/sluice-instance";
+import { type Json, sluice, sluiceTable } from "./support";
+
+type Site = Awaited<ReturnType<typeof startOwnSite>>;
+
+const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
+
+/** As through the CloudFront distribution, from `address` (the local stack plays its part). */
+const viewer = (address: string) => ({
+  "x-sluice-origin-verify": sluice.originSecret,
+  "cloudfront-viewer-address": `${address}:443`,
+});
+
+let next = 0;
+const address = () => `198.19.${Math.floor(++next / 250)}.${(next % 250) + 1}`;
+
+interface Answer {
+  status: number;
+  body: Json;
+  headers: Headers;
+}
+
+async function call(
+  site: Site,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<Answer> {
+  const response = await fetch(`${site.url}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json(), headers: response.headers };
+}
+
+const tally = (answers: Answer[]) =>
+  answers.reduce<Record<number, number>>((counts, { status }) => {
+    counts[status] = (counts[status] ?? 0) + 1;
+    return counts;
+  }, {});
+
+/**
+ * A site of its own (its site-wide counter and users are its own), with the rates set low
+ * enough to reach: 5 registrations per address and 20 on the site an hour; 10 failed
+ * redemptions per user and 30 per address.
+ */
+describe("registrations and redemptions, counted before they are tried", {
+  timeout: 120_000,
+}, () => {
+  let site: Site;
+  let proxy: DynamoFaultProxy;
+  const admin = () => ({ authorization: `Bearer ${site.admin.accessToken}` });
+
+  beforeAll(async () => {
+    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    site = await startOwnSite(sluice, {
+      dynamoEndpoint: proxy.endpoint,
+      env: {
+        SLUICE_REGISTER_ADDRESS_LIMIT: "5",
+        SLUICE_REGISTER_SITE_LIMIT: "20",
+        SLUICE_REDEEM_USER_LIMIT: "10",
+        SLUICE_REDEEM_ADDRESS_LIMIT: "30",
+        // Writes at once to one item queue up in DynamoDB Local on a busy machine.
+        SLUICE_DYNAMODB_TIMEOUT_MS: "20000",
+      },
+    });
+  });
+  afterAll(async () => {
+    await site.close();
+    await proxy.close();
+  });
+
+  const register = (from: string) =>
+    call(
+      site,
+      "POST",
+      "/api/user/register",
+      { username: `new${randomString(10)}`, password: "long enough password" },
+      viewer(from),
+    );
+
+  it("creates 5 of 100 accounts registered at once from one address, and 20 on the site", async () => {
+    const from = address();
+    const burst = await Promise.all(Array.from({ length: 100 }, () => register(from)));
+    expect(tally(burst)).toEqual({ 200: 5, 429: 95 });
+    const refused = burst.find((answer) => answer.status === 429) as Answer;
+    expect(refused.body.message).toMatch(/Too many registrations.*Try again in \d+ minutes/);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(3_000);
+    // From 40 other addresses at once: the site's 20 an hour, 5 of them taken already.
+    const spread = await Promise.all(Array.from({ length: 40 }, () => register(address())));
+    expect(tally(spread)).toEqual({ 200: 15, 429: 25 });
+    // The accounts that exist are exactly those answered 200 (and the site's admin).
+    const users = await call(site, "GET", "/api/user/?size=100", undefined, admin());
+    expect(users.body.data).toHaveLength(1 + 20);
+  });
+
+  it("refuses redemption codes of the wrong shape with a 400 and no write", async () => {
+    const user = await member();
+    const before = proxy.log.length;
+    const wrong = [
+      "",
+      "x",
+      randomString(31),
+      randomString(33),
+      `${randomString(31)}!`,
+      `${randomString(16)} ${randomString(15)}`,
+      "ÄÖÜ".repeat(11),
+    ];
+    const answers = await Promise.all(
+      Array.from({ length: 210 }, (_, i) =>
+        call(
+          site,
+          "POST",
+          "/api/user/topup",
+          { key: wrong[i % wrong.length] },
+          {
+            ...user.token,
+            ...viewer(address()),
+          },
+        ),
+      ),
+    );
+    expect(tally(answers)).toEqual({ 400: 210 });
+    expect(answers[1]?.body).toEqual({ success: false, message: "That is not a redemption code." });
+    expect(proxy.log.slice(before).filter((entry) => WRITES.has(entry.operation))).toEqual([]);
+  });
+
+  it("tries at most 10 guesses of one user at once, and 30 from one address, then refuses a real code", async () => {
+    const from = address();
+    const guesser = await member();
+    const guess = (token: Record<string, string>, at = from) =>
+      call(site, "POST", "/api/user/topup", { key: randomString(32) }, { ...token, ...viewer(at) });
+    const burst = await Promise.all(Array.from({ length: 50 }, () => guess(guesser.token)));
+    expect(tally(burst)).toEqual({ 409: 10, 429: 40 });
+    const refused = burst.find((answer) => answer.status === 429) as Answer;
+    expect(refused.body.message).toMatch(/Too many failed redemptions/);
+    // A real code is refused too while the user is locked, from any address...
+    const [code, other] = await codes(2);
+    const locked = await call(
+      site,
+      "POST",
+      "/api/user/topup",
+      { key: code },
+      {
+        ...guesser.token,
+        ...viewer(address()),
+      },
+    );
+    expect(locked.status).toBe(429);
+    // ...and the address holds 20 more guesses, whoever makes them.
+    const others = await Promise.all(Array.from({ length: 4 }, () => member()));
+    const spread = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        guess((others[i % 4] as { token: Record<string, string> }).token),
+      ),
+    );
+    expect(tally(spread)).toEqual({ 409: 20, 429: 20 });
+
+    // Elsewhere, a user redeems a real code; a success leaves nothing counted.
+    const buyer = await member();
+    const redeemed = await call(
+      site,
+      "POST",
+      "/api/user/topup",
+      { key: other },
+      {
+        ...buyer.token,
+        ...viewer(address()),
+      },
+    );
+    expect(redeemed.status).toBe(200);
+    const counter = await sluiceTable(site.tableName).get<{ n: number }>(
+      {
+        pk: `ATTEMPTS#${counterId({ kind: "redemption-user", subject: { userId: buyer.id } })}`,
+        sk: "ATTEMPTS",
+      },
+      true,
+    );
+    expect(counter?.n).toBe(0);
+    // The admin sees the locked user and the address.
+    const locks = (await call(site, "GET", "/api/lock", undefined, admin())).body.data as Json[];
+    expect(locks).toContainEqual(
+      expect.objectContaining({ kind: "redemption-user", user_id: guesser.id, failures: 10 }),
+    );
+    expect(locks).toContainEqual(
+      expect.objectContaining({ kind: "redemption-address", address: from, failures: 30 }),
+    );
+  });
+
+  async function member(): Promise<{ id: string; token: Record<string, string> }> {
+    const name = `m${randomString(8)}`;
+    const created = await call(site, "POST", "/api/user", { name }, admin());
+    expect(created.status).toBe(200);
+    return {
+      id: created.body.data.id,
+      token: { authorization: `Bearer ${created.body.data.access_token}` },
+    };
+  }
+
+  async function codes(count: number): Promise<string[]> {
+    const made = await call(
+      site,
+      "POST",
+      "/api/redemption/",
+      { name: "attempts", count, dollars: 1, bucket: "paid" },
+      admin(),
+    );
+    expect(made.status).toBe(200);
+    return made.body.data.codes;
+  }
+});

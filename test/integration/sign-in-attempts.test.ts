@@ -1,0 +1,338 @@
+import { request } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomString } from "../../shared/auth/secrets";
+import { counterId } from "../../shared/store/attempts";
+import { type DynamoFaultProxy, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
+import { startOwnSite } from "../fixtures/sluice-instance";
+import { type Json, sluice, sluiceTable } from "./support";
+
+type Site = Awaited<ReturnType<typeof startOwnSite>>;
+
+const PASSWORD = "correct horse battery";
+const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
+
+/**
+ * A request as it reaches the function through the CloudFront distribution: the distribution's
+ * secret and the viewer's address (the local stack plays CloudFront's part).
+ */
+const viewer = (address: string) => ({
+  "x-sluice-origin-verify": sluice.originSecret,
+  "cloudfront-viewer-address": address.includes(":") ? `${address}:50000` : `${address}:443`,
+});
+
+interface Answer {
+  status: number;
+  body: Json;
+  headers: Headers;
+}
+
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: options.headers,
+    body: options.body,
+  });
+  const text = await response.text();
+  let body: Json = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON.
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
+const signIn = (site: { url: string }, username: string, password: string, from: string) =>
+  call(site.url, "POST", "/api/user/login", {
+    body: JSON.stringify({ username, password }),
+    headers: { "content-type": "application/json", ...viewer(from) },
+  });
+
+/** How many of `answers` had each status. */
+const tally = (answers: Answer[]) =>
+  answers.reduce<Record<number, number>>((counts, { status }) => {
+    counts[status] = (counts[status] ?? 0) + 1;
+    return counts;
+  }, {});
+
+/** A fresh address in a documentation range, unique to the call. */
+let next = 0;
+const address = () => `198.18.${Math.floor(++next / 250)}.${(next % 250) + 1}`;
+
+describe("sign-in attempts, counted before the password is checked", { timeout: 120_000 }, () => {
+  let site: Site;
+  let proxy: DynamoFaultProxy;
+  let member: { username: string };
+
+  beforeAll(async () => {
+    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    site = await startOwnSite(sluice, {
+      dynamoEndpoint: proxy.endpoint,
+      // 100 writes at once to one item queue up in DynamoDB Local on a busy machine: they are
+      // let wait rather than answered 503 (what is tested is how many were admitted).
+      env: { SLUICE_DYNAMODB_TIMEOUT_MS: "20000", SLUICE_LOGIN_ADDRESS_LOCK_AFTER: "30" },
+    });
+    const created = await call(site.url, "POST", "/api/user", {
+      body: JSON.stringify({ name: "member", username: "member", password: PASSWORD }),
+      headers: {
+        authorization: `Bearer ${site.admin.accessToken}`,
+        "content-type": "application/json",
+      },
+    });
+    expect(created.status).toBe(200);
+    member = { username: "member" };
+  });
+  afterAll(async () => {
+    await site.close();
+    await proxy.close();
+  });
+
+  it("checks at most 5 of 100 wrong passwords for one name sent at once, and then refuses the right one", async () => {
+    const from = address();
+    const burst = await Promise.all(
+      Array.from({ length: 100 }, () => signIn(site, member.username, "wrong guess", from)),
+    );
+    // The username's slowdown: 5 a minute from addresses it has not signed in from.
+    expect(tally(burst)).toEqual({ 401: 5, 429: 95 });
+    const refused = burst.find((answer) => answer.status === 429) as Answer;
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(refused.body).toEqual({
+      success: false,
+      message: expect.stringMatching(/Too many failed sign-ins.*Try again in \d+ seconds/),
+    });
+    // The counter holds exactly the attempts that were checked.
+    const counter = await sluiceTable(site.tableName).get<{ n: number }>(
+      {
+        pk: `ATTEMPTS#${counterId({ kind: "sign-in-username", subject: { username: "member" } })}`,
+        sk: "ATTEMPTS",
+      },
+      true,
+    );
+    expect(counter?.n).toBe(5);
+    // A burst with the right password inside it, from this address or another: all refused.
+    const withRight = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        signIn(
+          site,
+          member.username,
+          i === 45 ? PASSWORD : "wrong guess",
+          i < 30 ? from : address(),
+        ),
+      ),
+    );
+    expect(tally(withRight)).toEqual({ 429: 60 });
+  });
+
+  it("locks a (username, address) after 10 checks, even for its owner; another address of the owner's still signs in", async () => {
+    const owner = `owner${randomString(6).toLowerCase()}`;
+    await createMember(owner);
+    const shared = address();
+    const home = address();
+    // The owner signed in from both before: neither is slowed by the username's slowdown.
+    expect((await signIn(site, owner, PASSWORD, shared)).status).toBe(200);
+    expect((await signIn(site, owner, PASSWORD, home)).status).toBe(200);
+    // Someone behind the same shared address guesses 100 at once.
+    const burst = await Promise.all(
+      Array.from({ length: 100 }, () => signIn(site, owner, "wrong guess", shared)),
+    );
+    expect(tally(burst)).toEqual({ 401: 10, 429: 90 });
+    const locked = await signIn(site, owner, PASSWORD, shared);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(800);
+    expect(locked.body.message).toMatch(/Try again in \d+ minutes/);
+    expect((await signIn(site, owner, PASSWORD, home)).status).toBe(200);
+
+    // The admin sees the lock, and lifts it.
+    const admin = { authorization: `Bearer ${site.admin.accessToken}` };
+    const listed = await call(site.url, "GET", "/api/lock", { headers: admin });
+    expect(listed.status).toBe(200);
+    const lock = (listed.body.data as Json[]).find(
+      (entry) => entry.kind === "sign-in" && entry.username === owner,
+    );
+    expect(lock).toMatchObject({ address: shared, failures: 10, limit: 10, user_id: null });
+    expect(lock.until).toBeGreaterThan(Date.now() / 1000 + 800);
+    const memberToken = await memberAccessToken();
+    expect((await call(site.url, "GET", "/api/lock", { headers: memberToken })).status).toBe(403);
+    expect(
+      (await call(site.url, "DELETE", `/api/lock/${lock.id}`, { headers: memberToken })).status,
+    ).toBe(403);
+    const cleared = await call(site.url, "DELETE", `/api/lock/${lock.id}`, { headers: admin });
+    expect(cleared.body).toMatchObject({ success: true });
+    expect((await signIn(site, owner, PASSWORD, shared)).status).toBe(200);
+    const after = await call(site.url, "GET", "/api/lock", { headers: admin });
+    expect((after.body.data as Json[]).some((entry) => entry.id === lock.id)).toBe(false);
+    expect((await call(site.url, "DELETE", "/api/lock/nothing", { headers: admin })).status).toBe(
+      404,
+    );
+  });
+
+  it("lets 100 guesses at `admin` from 100 other addresses not stop the owner's address", async () => {
+    const ownerAddress = address();
+    expect((await signIn(site, "admin", site.admin.password, ownerAddress)).status).toBe(200);
+    const guesses = Array.from({ length: 100 }, () =>
+      signIn(site, "admin", "wrong guess", address()),
+    );
+    const owner = signIn(site, "admin", site.admin.password, ownerAddress);
+    const answers = await Promise.all(guesses);
+    expect((await owner).status).toBe(200);
+    // The guesses were slowed to the username's 5 a minute...
+    expect(tally(answers)).toEqual({ 401: 5, 429: 95 });
+    // ...and so is an address the owner has not signed in from: slowed, not locked.
+    const elsewhere = await signIn(site, "admin", site.admin.password, address());
+    expect(elsewhere.status).toBe(429);
+    expect(Number(elsewhere.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect((await signIn(site, "admin", site.admin.password, ownerAddress)).status).toBe(200);
+    // The admin's list shows the slowdown.
+    const listed = await call(site.url, "GET", "/api/lock", {
+      headers: { authorization: `Bearer ${site.admin.accessToken}` },
+    });
+    expect(listed.body.data).toContainEqual(
+      expect.objectContaining({ kind: "sign-in-username", username: "admin", address: null }),
+    );
+  });
+
+  it("bounds a spray of 100 usernames from one address by the address's threshold (30 here)", async () => {
+    const from = address();
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => signIn(site, `nobody${i}x${next}`, "guess", from)),
+    );
+    expect(tally(answers)).toEqual({ 401: 30, 429: 70 });
+    // Names that exist and names that do not are answered alike.
+    const existing = `real${randomString(6).toLowerCase()}`;
+    await createMember(existing);
+    const unknown = await signIn(site, `ghost${randomString(6)}`, "guess", address());
+    const wrong = await signIn(site, existing, "guess", address());
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toEqual(wrong.body);
+  });
+
+  it("believes CloudFront-Viewer-Address only with the distribution's secret", async () => {
+    const spoofed = address();
+    const loopback = `127.0.${Math.floor(Math.random() * 200) + 20}.${Math.floor(Math.random() * 200) + 20}`;
+    const answer = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${site.url}/api/user/login`,
+        {
+          method: "POST",
+          localAddress: loopback,
+          headers: {
+            "content-type": "application/json",
+            "cloudfront-viewer-address": `${spoofed}:443`,
+            "x-sluice-origin-verify": "a guess",
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ username: `nobody${randomString(6)}`, password: "x" }));
+    });
+    expect(answer).toBe(401);
+    const counter = (from: string) =>
+      sluiceTable(site.tableName).get<{ n: number }>(
+        {
+          pk: `ATTEMPTS#${counterId({ kind: "sign-in-address", subject: { address: from } })}`,
+          sk: "ATTEMPTS",
+        },
+        true,
+      );
+    expect((await counter(loopback))?.n).toBe(1);
+    expect(await counter(spoofed)).toBeUndefined();
+  });
+
+  it("refuses a sign-in that is not JSON, or from another site's page, before counting it", async () => {
+    const from = address();
+    const username = `web${randomString(6).toLowerCase()}`;
+    await createMember(username);
+    const before = proxy.log.length;
+    const body = JSON.stringify({ username, password: PASSWORD });
+    const plain = await call(site.url, "POST", "/api/user/login", {
+      body,
+      headers: { "content-type": "text/plain", ...viewer(from) },
+    });
+    expect(plain.status).toBe(415);
+    expect(plain.body).toEqual({
+      success: false,
+      message: expect.stringContaining("application/json"),
+    });
+    const form = await call(site.url, "POST", "/api/user/login", {
+      body: `username=${username}&password=x`,
+      headers: { "content-type": "application/x-www-form-urlencoded", ...viewer(from) },
+    });
+    expect(form.status).toBe(415);
+    const foreign = await call(site.url, "POST", "/api/user/login", {
+      body,
+      headers: {
+        "content-type": "application/json",
+        origin: "https://evil.example",
+        ...viewer(from),
+      },
+    });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.message).toMatch(/another site/);
+    expect(proxy.log.slice(before).filter((entry) => WRITES.has(entry.operation))).toEqual([]);
+    // The site's own page (its Origin is the request's host), and a program that sends none.
+    const own = await call(site.url, "POST", "/api/user/login", {
+      body,
+      headers: { "content-type": "application/json", origin: site.url, ...viewer(from) },
+    });
+    expect(own.status).toBe(200);
+    const program = await call(site.url, "POST", "/api/user/login", {
+      body,
+      headers: { "content-type": "application/json", ...viewer(from) },
+    });
+    expect(program.status).toBe(200);
+  });
+
+  async function createMember(username: string) {
+    const created = await call(site.url, "POST", "/api/user", {
+      body: JSON.stringify({ name: username, username, password: PASSWORD }),
+      headers: {
+        authorization: `Bearer ${site.admin.accessToken}`,
+        "content-type": "application/json",
+      },
+    });
+    expect(created.status).toBe(200);
+    return created.body.data as Json;
+  }
+
+  async function memberAccessToken() {
+    const created = await createMember(`plain${randomString(6).toLowerCase()}`);
+    return { authorization: `Bearer ${created.access_token}` };
+  }
+});
+
+describe("writes to /api on the run's stack", () => {
+  it("must say they are JSON; every other type is refused in one-api's envelope", async () => {
+    for (const [path, type] of [
+      ["/api/user/login", "text/plain"],
+      ["/api/user/register", "text/plain;charset=UTF-8"],
+      ["/api/token/", "multipart/form-data; boundary=x"],
+      ["/api/pricing", "application/x-www-form-urlencoded"],
+    ] as const) {
+      const answer = await call(sluice.url, path === "/api/pricing" ? "PUT" : "POST", path, {
+        body: "{}",
+        headers: { "content-type": type, authorization: `Bearer ${sluice.adminToken}` },
+      });
+      expect(answer.status, `${path} ${type}`).toBe(415);
+      expect(answer.body).toMatchObject({ success: false });
+    }
+  });
+
+  it("refuses a registration from another site's page", async () => {
+    const answer = await call(sluice.url, "POST", "/api/user/register", {
+      body: JSON.stringify({ username: `x${randomString(8)}`, password: PASSWORD }),
+      headers: { "content-type": "application/json", origin: "https://evil.example" },
+    });
+    expect(answer.status).toBe(403);
+  });
+});
