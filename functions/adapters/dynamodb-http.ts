@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import {
+  DYNAMO_ATTEMPTS,
   type DynamoOperation,
   DynamoServiceError,
   type DynamoTransport,
@@ -52,7 +53,7 @@ export class DynamoHttpTransport implements DynamoTransport {
     input: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
     const body = JSON.stringify(input);
-    const attempts = this.options.maxAttempts ?? 3;
+    const attempts = this.options.maxAttempts ?? DYNAMO_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
       let answer: { status: number; text: string };
       try {

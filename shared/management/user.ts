@@ -19,6 +19,7 @@ import {
   requireAdmin,
   utcDateTime,
 } from "./envelope";
+import { rateLimitOverrides } from "./rate-limits";
 import { keyStatus, userView } from "./views";
 
 const ROLES: readonly Role[] = ["user", "admin"];
@@ -142,7 +143,8 @@ export const getUser = userRoute("GET", "/api/user/:id", async (call) => {
 
 /**
  * PUT /api/user/{id} (admin), or PUT /api/user/ with the id in the body (one-api's form):
- * status, group, role, name; `password` resets it (and signs the user's sessions out).
+ * status, group, role, name, `rate_limits` (overrides of the group's per-user limits, as a
+ * key's); `password` resets it (and signs the user's sessions out).
  */
 export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
   requireAdmin(call);
@@ -153,6 +155,7 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
     group: field.string(body, "group", { max: 64 }),
     role: field.oneOf(body, "role", ROLES),
     name: field.string(body, "name", { max: 64 }),
+    rateLimits: body.rate_limits === undefined ? undefined : rateLimitOverrides(body.rate_limits),
   };
   if (id === call.principal.user.id && (fields.role === "user" || fields.status === "disabled")) {
     throw invalid("Administrators cannot demote or disable themselves.");

@@ -25,6 +25,7 @@ export function userView(user: UserRecord) {
     used_quota_dollar: unitsToDollars(used),
     request_count: requests,
     has_password: user.passwordHash !== undefined,
+    rate_limits: user.rateLimits ?? {},
   };
 }
 

@@ -22,6 +22,8 @@ export interface UserProfile {
   email?: string;
   /** Bumped when the password changes: sessions of an older version are signed out. */
   sessionVersion?: number;
+  /** Overrides of the rate limits of the user's group, set by an admin (billing/rate-limits.ts). */
+  rateLimits?: { rpm?: number | null; tpm?: number | null; concurrency?: number | null };
 }
 
 /** A user and their account, as read together. */
@@ -102,6 +104,8 @@ export class Users {
           gsi1sk: user.id,
           ...user,
           accessTokenHash: tokenHash,
+          // Their keys, counted as they are made and deleted (store/api-keys.ts).
+          kn: 0,
         },
         condition: "attribute_not_exists(pk)",
       },
@@ -139,10 +143,12 @@ export class Users {
     return { items: users, lastKey: page.lastKey };
   }
 
-  /** Sets plain profile fields (status, group, role, name, email). */
+  /** Sets plain profile fields (status, group, role, name, email, rate limits). */
   async update(
     id: string,
-    fields: Partial<Pick<UserProfile, "status" | "group" | "role" | "name" | "email">>,
+    fields: Partial<
+      Pick<UserProfile, "status" | "group" | "role" | "name" | "email" | "rateLimits">
+    >,
   ): Promise<UserRecord> {
     const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
     if (entries.length > 0) {

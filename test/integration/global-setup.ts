@@ -47,6 +47,10 @@ export default async function setup(project: TestProject) {
       SLUICE_BATCH_EXPIRY_GRACE_SECONDS: "1",
       // An open circuit half-opens after a second, so a test sees its probe.
       SLUICE_CHANNEL_OPEN_SECONDS: "1",
+      // Tests burst hundreds of calls at once from one user (quota races): the default of 50
+      // would refuse some as rate limited. Every call is still counted against this limit;
+      // rate-limits.test.ts tests the default with instances of its own.
+      SLUICE_USER_CONCURRENCY: "1000",
     },
     // Redelivery within a test, yet longer than any chunk takes here.
     visibilityTimeoutSeconds: 5,
