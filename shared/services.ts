@@ -14,7 +14,6 @@ import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
-import { DYNAMO_ATTEMPTS } from "./store/dynamo-transport";
 import { Files } from "./store/files";
 import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
@@ -89,11 +88,7 @@ export function createServices(options: {
   const settings = options.settings ?? loadSettings();
   const { table } = options;
   const users = new Users(table);
-  const accounts = new Accounts(table, {
-    clock: options.rateClock,
-    // A write gives up after its attempts; a change queued behind it waits no longer.
-    writeBoundMs: DYNAMO_ATTEMPTS * settings.dynamoAttemptTimeoutMs,
-  });
+  const accounts = new Accounts(table, { clock: options.rateClock });
   const usage = new UsageLog(options.logTable, settings.logRetentionDays);
   const apiKeys = new ApiKeys(table, accounts);
   const tags = new CredentialTags(() => loadTagSecret(table), settings.acceptLegacyCredentials);

@@ -1,7 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import {
-  DYNAMO_ATTEMPTS,
   type DynamoOperation,
   DynamoServiceError,
   type DynamoTransport,
@@ -53,7 +52,7 @@ export class DynamoHttpTransport implements DynamoTransport {
     input: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
     const body = JSON.stringify(input);
-    const attempts = this.options.maxAttempts ?? DYNAMO_ATTEMPTS;
+    const attempts = this.options.maxAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
       let answer: { status: number; text: string };
       try {

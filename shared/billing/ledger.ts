@@ -184,18 +184,18 @@ export class QuotaLedger {
       return hold;
     }
 
-    // Give back each half that landed or may have: all but a refusal, and a change that was
-    // never sent (a take whose answers were all lost may have landed; a give-back of one that
-    // did not finds no record, and does nothing). A half that counted the call in a window
-    // takes it back there. When the store answered neither half, a give-back would only wait
-    // for it too: the call fails at once. What stays held, the janitor releases past the
-    // deadline.
-    const landedNothing = (half: PromiseSettledResult<unknown>) =>
+    // Give back each half that landed or may have: all but a refusal and a change never sent
+    // (a take whose answers were all lost may have landed; a give-back of one that did not
+    // finds no record, and does nothing). A half that counted the call in a window takes it
+    // back there. When the store answered neither half, a give-back would only wait for it
+    // too: the call fails at once. What stays held, the janitor releases past the deadline.
+    const refused = (half: PromiseSettledResult<unknown>) =>
       half.status === "rejected" &&
       (half.reason instanceof NotCovered ||
         half.reason instanceof RateRefused ||
-        half.reason instanceof NotSent ||
         half.reason === NOT_TRIED);
+    const landedNothing = (half: PromiseSettledResult<unknown>) =>
+      refused(half) || (half.status === "rejected" && half.reason instanceof NotSent);
     const takeBack = (
       half: PromiseSettledResult<Held | undefined>,
       of: RateLimits | undefined,
@@ -209,7 +209,7 @@ export class QuotaLedger {
       };
     };
     const halves = onKeyItem ? [onUser, onKey] : [onUser];
-    if (halves.some((half) => half.status === "fulfilled" || landedNothing(half))) {
+    if (halves.some((half) => half.status === "fulfilled" || refused(half))) {
       await Promise.allSettled([
         landedNothing(onUser)
           ? undefined

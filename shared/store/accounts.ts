@@ -44,9 +44,9 @@ import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
  * whether this very write had landed already.
  *
  * Writes to one item go one at a time, the changes that arrive meanwhile together in the next
- * (a group commit). A change waits for one write at most: if that write met an outage, the
- * changes queued behind it fail with it (NotSent), unsent, rather than each wait for the same
- * outage in turn; and one still queued past the bound of a write is not sent either.
+ * (a group commit). A queued change's deadline is the write in flight's: if that write met
+ * an outage, the changes queued behind it fail with it (NotSent), unsent, rather than each
+ * wait for the same outage in turn.
  *
  * The holds index is sparse and keys-only: a hold sets hpk/hsk only if absent (no index
  * write when they are there already), and the janitor, which finds through it the items with
@@ -143,10 +143,7 @@ export class RateRefused extends Error {
   }
 }
 
-/**
- * A change never sent: it waited behind a write the store did not answer, or past the bound
- * of a write. Nothing of it landed.
- */
+/** A change never sent: it waited behind a write the store did not answer. Nothing of it landed. */
 export class NotSent extends StoreUnavailable {
   constructor() {
     super("UpdateItem, queued");
@@ -177,19 +174,15 @@ export class Accounts {
   private readonly windows = new Map<string, number>();
   /** The clock rate windows are counted by. */
   readonly clock: () => number;
-  private readonly writeBoundMs: number;
 
   constructor(
     private readonly table: Table,
     options: {
       /** The clock rate windows are counted by (a test pins it inside one minute). */
       clock?: () => number;
-      /** The longest one write takes (all its attempts): a queued change waits no longer. */
-      writeBoundMs?: number;
     } = {},
   ) {
     this.clock = options.clock ?? Date.now;
-    this.writeBoundMs = options.writeBoundMs ?? Number.POSITIVE_INFINITY;
   }
 
   /** The write that creates an empty account, to go in the transaction creating its user. */
@@ -380,14 +373,14 @@ export class Accounts {
    * Every hold and give-back goes through here. One write per item is in flight at a time;
    * changes that arrive meanwhile wait, and go out together as one write when it is back (a
    * group commit): a busy account costs one write per round trip, not one per call, and a
-   * quiet one waits for nothing. A change waits for one write at most (see NotSent).
+   * quiet one waits for nothing. A write that meets an outage fails what waits behind it.
    */
   private submit(item: ItemKey, kind: ItemKind, change: Change): Promise<Held | GiveOutcome> {
     const id = `${item.pk}|${item.sk}`;
     return new Promise((resolve, reject) => {
       const writer = this.writers.get(id) ?? { queue: [], busy: false };
       this.writers.set(id, writer);
-      writer.queue.push({ change, resolve, reject, deadline: Date.now() + this.writeBoundMs });
+      writer.queue.push({ change, resolve, reject });
       if (!writer.busy) void this.drain(id, item, kind, writer);
     });
   }
@@ -395,19 +388,15 @@ export class Accounts {
   private async drain(id: string, item: ItemKey, kind: ItemKind, writer: Writer): Promise<void> {
     writer.busy = true;
     while (writer.queue.length > 0) {
-      // Changes that waited longer than a write may take are not sent at all.
-      const now = Date.now();
-      for (const late of writer.queue.filter((pending) => pending.deadline < now))
-        late.reject(new NotSent());
-      writer.queue = writer.queue.filter((pending) => pending.deadline >= now);
       const batch = nextRound(writer);
-      if (batch.length === 0) continue;
       const outage =
         batch.length === 1
           ? await this.alone(item, kind, batch[0] as Pending)
           : await this.together(item, kind, batch);
       if (outage) {
-        // Sending what waited into the same outage would hold each for another write's bound.
+        // The store did not answer the write they waited for: sending them into the same
+        // outage would hold each for another write's attempts (a frozen DynamoDB, for as
+        // long as it stays frozen). They fail with it, within its bound.
         for (const pending of writer.queue) pending.reject(new NotSent());
         writer.queue = [];
       }
@@ -618,8 +607,6 @@ interface Pending {
   change: Change;
   resolve(outcome: Held | GiveOutcome): void;
   reject(err: unknown): void;
-  /** Date.now() past which it is not sent any more. */
-  deadline: number;
 }
 interface Writer {
   queue: Pending[];

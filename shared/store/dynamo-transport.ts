@@ -23,9 +23,6 @@ export interface DynamoTransport {
   destroy?(): void;
 }
 
-/** Attempts at one request before it is given up as an outage (the lean client's). */
-export const DYNAMO_ATTEMPTS = 3;
-
 /**
  * DynamoDB's errors worth another try, as the AWS SDK's standard retry strategy has them: the
  * service may recover by itself. Once the transport's retries are spent, they are an outage.
