@@ -33,8 +33,17 @@ export interface User {
   used_quota: number;
   used_quota_dollar?: number;
   request_count: number;
+  /** An admin's overrides of the user's group limits per user (absent: the group's). */
+  rate_limits?: RateLimits;
   csrf_token?: string;
   access_token?: string;
+}
+
+/** Requests and tokens per minute, calls at once; 0 is no limit. */
+export interface RateLimits {
+  rpm?: number;
+  tpm?: number;
+  concurrency?: number;
 }
 
 export interface KeyView {
