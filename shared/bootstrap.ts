@@ -25,11 +25,13 @@ export async function createAdmin(
   return { user, accessToken, password };
 }
 
+/** A new key; KeyCapReached when its user has `maxKeys` already (0: no cap). */
 export async function createKey(
   services: Pick<Services, "apiKeys" | "tags">,
   fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
+  maxKeys = 0,
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
   const secret = await services.tags.issue("key");
-  const key = await services.apiKeys.create(secret, fields);
+  const key = await services.apiKeys.create(secret, fields, maxKeys);
   return { key, secret };
 }

@@ -92,11 +92,13 @@ export function createServices(options: {
   fetch?: UpstreamFetch;
   /** Seals channels' provider keys and the site's Turnstile secret in the table (KMS on AWS). */
   secretBox?: SecretBox;
+  /** The clock rate limits' minute windows follow (a test pins it inside one minute). */
+  rateClock?: () => number;
 }): Services {
   const settings = options.settings ?? loadSettings();
   const { table } = options;
   const users = new Users(table);
-  const accounts = new Accounts(table);
+  const accounts = new Accounts(table, { clock: options.rateClock });
   const usage = new UsageLog(options.logTable, settings.logRetentionDays);
   const apiKeys = new ApiKeys(table, accounts);
   const tags = new CredentialTags(() => loadTagSecret(table), settings.acceptLegacyCredentials);

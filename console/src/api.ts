@@ -36,8 +36,17 @@ export interface User {
   /** The site's trial quota offered at sign-up, and whether it is granted yet. */
   trial_quota?: number;
   trial_state?: "pending" | "granted" | null;
+  /** An admin's overrides of the user's group limits per user (absent: the group's). */
+  rate_limits?: RateLimits;
   csrf_token?: string;
   access_token?: string;
+}
+
+/** Requests and tokens per minute, calls at once; 0 is no limit. */
+export interface RateLimits {
+  rpm?: number;
+  tpm?: number;
+  concurrency?: number;
 }
 
 export interface KeyView {

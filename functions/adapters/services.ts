@@ -8,10 +8,18 @@ import { nodeHttpFetch } from "./upstream-http";
 
 /**
  * The services every function runs on: the AWS resources its environment names, reached
- * through the lean DynamoDB and upstream clients. Created once per Lambda instance.
+ * through the lean DynamoDB and upstream clients. Created once per Lambda instance. A test
+ * may pin the clock rate limits' windows follow.
  */
-export function functionServices(env: NodeJS.ProcessEnv = process.env): Services {
-  return createAwsServices(env, { dynamo: dynamoTransport(env), fetch: nodeHttpFetch() });
+export function functionServices(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { rateClock?: () => number } = {},
+): Services {
+  return createAwsServices(env, {
+    dynamo: dynamoTransport(env),
+    fetch: nodeHttpFetch(),
+    rateClock: options.rateClock,
+  });
 }
 
 /** Only the table, for a function that needs nothing else (the usage rollups). */

@@ -6,11 +6,11 @@ import type { StreamOutcome } from "../stream/relay-stream";
 import { costInUnits, type Metered, type PriceDimension, priceFor } from "./cost";
 import type { Hold } from "./ledger";
 import { batchDiscountFor, type ModelPrice } from "./pricing";
-import { effectiveLimits, type RateLimits } from "./rate-limits";
+import { type CallLimits, callLimits } from "./rate-limits";
 
 /** Who is paying, for what, and where the request began. */
 export interface ChargeContext {
-  services: Pick<Services, "pricing" | "ledger">;
+  services: Pick<Services, "pricing" | "ledger" | "settings">;
   principal: KeyPrincipal;
   requestId: string;
   /** performance.now() when the request arrived, for the logged latency. */
@@ -43,6 +43,8 @@ export interface Quote {
   /** The caller's max_tokens (or the model's) was lowered to what the balance covers. */
   lowered: boolean;
   holdUnits: number;
+  /** The most tokens the call can use (its prompt's bound and its longest answer). */
+  tokens: number;
 }
 
 export type CallOutcome = StreamOutcome | "failed";
@@ -73,20 +75,24 @@ export async function quote(
   const multipliers = context.batchId
     ? [multiplier, batchDiscountFor(pricing, request.model, group)]
     : [multiplier];
+  const answer = (answerTokens: number) =>
+    answerTokens * (request.output?.choices ?? 1) + (request.output?.unbounded ?? 0);
   const cost = (answerTokens: number) =>
-    costInUnits(
-      price,
-      {
-        ...request.maxUse,
-        completionTokens:
-          answerTokens * (request.output?.choices ?? 1) + (request.output?.unbounded ?? 0),
-      },
-      multipliers,
-    );
-  if (!request.output) return { price, multipliers, lowered: false, holdUnits: cost(0) };
+    costInUnits(price, { ...request.maxUse, completionTokens: answer(answerTokens) }, multipliers);
+  const tokens = (answerTokens: number) =>
+    (request.maxUse.promptTokens ?? 0) + answer(answerTokens);
+  if (!request.output)
+    return { price, multipliers, lowered: false, holdUnits: cost(0), tokens: tokens(0) };
   const wanted = request.output.requested ?? price.defaultMaxTokens ?? pricing.defaultMaxTokens;
   if (cost(wanted) <= spendable || price.free) {
-    return { price, multipliers, outputTokens: wanted, lowered: false, holdUnits: cost(wanted) };
+    return {
+      price,
+      multipliers,
+      outputTokens: wanted,
+      lowered: false,
+      holdUnits: cost(wanted),
+      tokens: tokens(wanted),
+    };
   }
   const floor = Math.min(MIN_OUTPUT_TOKENS, wanted);
   // The most answer tokens `spendable` covers (cost grows with them): a binary search.
@@ -97,7 +103,14 @@ export async function quote(
     if (cost(mid) <= spendable) low = mid;
     else high = mid - 1;
   }
-  return { price, multipliers, outputTokens: low, lowered: true, holdUnits: cost(low) };
+  return {
+    price,
+    multipliers,
+    outputTokens: low,
+    lowered: true,
+    holdUnits: cost(low),
+    tokens: tokens(low),
+  };
 }
 
 /** A priced, held call that still has to be settled (or released) exactly once. */
@@ -164,9 +177,11 @@ export class Charge {
  * Holds the charge and opens the upstream call together, so the hold's round trip does not
  * delay the upstream. Nothing is returned, and so nothing reaches the client, until the hold
  * has succeeded; if it fails the upstream call is aborted. When the hold may fail (see
- * QuotaLedger.likelyCovers) it runs first, so a caller without quota costs no upstream call.
- * A hold refused because the balance was lower than this instance knew is tried once more
- * with the answer lowered to what the refusal said is left, under a hold id of its own.
+ * QuotaLedger.likelyCovers) it runs first, so a caller without quota costs no upstream call;
+ * so it does under rate limits (but the operator's default per-user concurrency alone: see
+ * CallLimits.holdFirst), so a refused call never reaches the upstream. A hold refused
+ * because the balance was lower than this instance knew is tried once more with the answer
+ * lowered to what the refusal said is left, under a hold id of its own.
  */
 export async function holdWhileOpening<U>(
   context: ChargeContext,
@@ -176,9 +191,10 @@ export async function holdWhileOpening<U>(
 ): Promise<{ charge: Charge; upstream: U; quoted: Quote }> {
   const { ledger } = context.services;
   let quoted = await quote(context, request, ledger.spendable(context.principal));
-  const rate = await rateLimitsOf(context);
+  const limits = await rateLimitsOf(context);
   for (let attempt = 1; ; attempt++) {
-    const likelyCovered = ledger.likelyCovers(context.principal, quoted.holdUnits, rate);
+    const likelyCovered =
+      !limits?.holdFirst && ledger.likelyCovers(context.principal, quoted.holdUnits, limits);
     // The upstream request goes out first: it is the one the client waits for. Its bytes are
     // written on the next tick, so the hold's own request is built only after that.
     const refused = new AbortController();
@@ -194,7 +210,8 @@ export async function holdWhileOpening<U>(
           units: quoted.holdUnits,
           model: request.model,
           attempt,
-          rate,
+          limits,
+          tokens: quoted.tokens,
         },
         opening ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined,
       );
@@ -221,12 +238,19 @@ export async function holdWhileOpening<U>(
 }
 
 /**
- * The key's rate limits: its own overrides, else its user's group's. Batch lines have none:
- * the batch pipeline's own concurrency throttles them.
+ * The call's rate limits: the key's (its own overrides, else its group's per key) and the
+ * user's (theirs, else their group's per user, else the operator's default). Batch lines
+ * have none: the batch pipeline's own concurrency throttles them.
  */
-async function rateLimitsOf(context: ChargeContext): Promise<RateLimits | undefined> {
+async function rateLimitsOf(context: ChargeContext): Promise<CallLimits | undefined> {
   if (context.batchId) return undefined;
   const pricing = await context.services.pricing.get();
   const { key, user } = context.principal;
-  return effectiveLimits(pricing.groupRateLimits?.[user.group], key.rateLimits);
+  return callLimits({
+    userDefaults: { concurrency: context.services.settings.users.concurrency },
+    groupKey: pricing.groupRateLimits?.[user.group],
+    key: key.rateLimits,
+    groupUser: pricing.groupUserRateLimits?.[user.group],
+    user: user.rateLimits,
+  });
 }

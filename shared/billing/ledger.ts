@@ -6,7 +6,9 @@ import {
   type HoldRecord,
   holdIdFor,
   NotCovered,
+  NotSent,
   type RateCount,
+  type RateGive,
   RateRefused,
   referenceId,
   type TopUp,
@@ -15,11 +17,13 @@ import type { Bucket } from "../store/buckets";
 import type { ItemKey } from "../store/table";
 import type { UsageLog, UsageLogEntry } from "../store/usage";
 import {
+  type CallLimits,
   formatDuration,
   type RateLimits,
   type RateState,
   rateLimitHeaders,
   retryAfterMs,
+  windowed,
   windowOf,
 } from "./rate-limits";
 
@@ -33,8 +37,14 @@ export interface Hold {
   keyLimited: boolean;
   /** Taken under the key's rate limits too (on the key's item, counting the call). */
   keyRated: boolean;
-  /** The key's limits and counters after this hold, for OpenAI's x-ratelimit-* headers. */
-  rate?: RateState;
+  /** Counted under the user's rate limits (on the account: a counted hold). */
+  userRated: boolean;
+  /** The call's token bound, counted where tokens per minute are (settlement corrects it). */
+  tokens: number;
+  /** The minute windows it counted its call in (requests or tokens per minute), per item. */
+  windows: { key?: number; user?: number };
+  /** OpenAI's x-ratelimit-* headers: what the limits leave after this hold. */
+  rateHeaders?: Record<string, string>;
   /** Unix milliseconds when it was taken; the call's log line is keyed by it. */
   start: number;
 }
@@ -69,7 +79,7 @@ export class QuotaLedger {
   private readonly lastSeen = new Map<string, { units: number; at: number }>();
   /** Units of the holds this instance has asked for and not yet heard back about. */
   private readonly inFlight = new Map<string, number>();
-  /** Per rate-limited key, its counters as the last hold (or refusal) found them. */
+  /** Per rate-limited key and user, the counters as the last hold (or refusal) found them. */
   private readonly rateSeen = new Map<string, RateCount>();
 
   constructor(
@@ -79,10 +89,12 @@ export class QuotaLedger {
 
   /**
    * Takes `units` from the user's available balance and, for a limited key, from its
-   * remain_quota, each with the hold's record. Both writes run at once; if either fails the
-   * other is given back. They go out once `startAfter` settles (the upstream request is sent
-   * first). Throws QuotaExceeded with the balance the refusing write saw. A request that
-   * tries again (for less) says which `attempt` this is: each has a hold id of its own.
+   * remain_quota, each with the hold's record; under rate limits, each counts the call
+   * against its own (the key's on its item, the user's on the account). Both writes run at
+   * once; if either fails the other is given back. They go out once `startAfter` settles
+   * (the upstream request is sent first). Throws QuotaExceeded with the balance the refusing
+   * write saw, or RateLimited. A request that tries again (for less) says which `attempt`
+   * this is: each has a hold id of its own.
    */
   async hold(
     { key, user }: KeyPrincipal,
@@ -91,12 +103,15 @@ export class QuotaLedger {
       units: number;
       model: string;
       attempt?: number;
-      /** The key's rate limits, if any: the key's half counts the call against them. */
-      rate?: RateLimits;
+      /** The call's rate limits, if any. */
+      limits?: Pick<CallLimits, "key" | "user">;
+      /** The call's token bound (prompt bound + most output), for tokens per minute. */
+      tokens?: number;
     },
     startAfter?: Promise<void>,
   ): Promise<Hold> {
-    const { units, rate } = call;
+    const { units, limits } = call;
+    const tokens = call.tokens ?? 0;
     // A negative or fractional hold would credit the balance; callers validate, this guards.
     if (!Number.isSafeInteger(units) || units < 0) throw new Error(`Invalid hold: ${units} units`);
     const hold: Hold = {
@@ -105,7 +120,10 @@ export class QuotaLedger {
       keyId: key.id,
       units,
       keyLimited: !key.unlimitedQuota,
-      keyRated: rate !== undefined,
+      keyRated: limits?.key !== undefined,
+      userRated: limits?.user !== undefined,
+      tokens,
+      windows: {},
       start: Date.now(),
     };
     const onKeyItem = hold.keyLimited || hold.keyRated;
@@ -121,21 +139,28 @@ export class QuotaLedger {
       keyTag: key.id.slice(0, 8),
       model: call.model,
     };
-    const takeKey = () => this.accounts.holdKey(key.id, { ...record, ...keyHalf(hold) }, rate);
-    const takeUser = () => this.accounts.holdAccount(user.id, record);
+    const rated = (of: RateLimits | undefined) => of && { limits: of, tokens };
+    const takeUser = () => this.accounts.holdAccount(user.id, record, rated(limits?.user));
+    const takeKey = () =>
+      onKeyItem
+        ? this.accounts.holdKey(key.id, { ...record, ...keyHalf(hold) }, rated(limits?.key))
+        : Promise.resolve(undefined);
     let onUser: PromiseSettledResult<Held>;
     let onKey: PromiseSettledResult<Held | undefined>;
-    if (rate && this.atLimit(key.id, rate)) {
+    if (limits?.key && this.atLimit(`key:${key.id}`, limits.key)) {
       // This key was at its limit here: its half goes first, and a refusal touches nothing else.
       [onKey] = await Promise.allSettled([takeKey()]);
       [onUser] = await Promise.allSettled([
         onKey.status === "fulfilled" ? takeUser() : Promise.reject(NOT_TRIED),
       ]);
-    } else {
-      [onUser, onKey] = await Promise.allSettled([
-        takeUser(),
-        onKeyItem ? takeKey() : Promise.resolve(undefined),
+    } else if (limits?.user && this.atLimit(`user:${user.id}`, limits.user)) {
+      // The same for a user at theirs.
+      [onUser] = await Promise.allSettled([takeUser()]);
+      [onKey] = await Promise.allSettled([
+        onUser.status === "fulfilled" ? takeKey() : Promise.reject(NOT_TRIED),
       ]);
+    } else {
+      [onUser, onKey] = await Promise.allSettled([takeUser(), takeKey()]);
     }
     for (const id of ids) {
       const left = (this.inFlight.get(id) ?? 0) - units;
@@ -144,29 +169,64 @@ export class QuotaLedger {
     }
     this.see(`user:${user.id}`, onUser);
     if (hold.keyLimited) this.see(`key:${key.id}`, onKey);
-    if (rate) this.seeRate(key.id, onKey);
+    if (limits?.key) this.seeRate(`key:${key.id}`, onKey);
+    if (limits?.user) this.seeRate(`user:${user.id}`, onUser);
     if (onUser.status === "fulfilled" && onKey.status === "fulfilled") {
-      if (rate && onKey.value?.rate) hold.rate = { limits: rate, ...onKey.value.rate };
+      const states: RateState[] = [];
+      const counted = (scope: "key" | "user", of: RateLimits | undefined, held?: Held) => {
+        if (!of || !held?.rate || !windowed(of)) return;
+        hold.windows[scope] = held.rate.window;
+        states.push({ limits: of, ...held.rate });
+      };
+      counted("key", limits?.key, onKey.value);
+      counted("user", limits?.user, onUser.value);
+      if (states.length > 0) hold.rateHeaders = rateLimitHeaders(states, this.accounts.clock());
       return hold;
     }
 
-    // Give back each half that landed or may have: all but a refusal (a take whose answers
-    // were all lost may have landed; a give-back of one that did not finds no record, and
-    // does nothing). When the store answered neither half, a give-back would only wait for
-    // it too: the call fails at once. What stays held, the janitor releases past the deadline.
+    // Give back each half that landed or may have: all but a refusal and a change never sent
+    // (a take whose answers were all lost may have landed; a give-back of one that did not
+    // finds no record, and does nothing). A half that counted the call in a window takes it
+    // back there. When the store answered neither half, a give-back would only wait for it
+    // too: the call fails at once. What stays held, the janitor releases past the deadline.
     const refused = (half: PromiseSettledResult<unknown>) =>
       half.status === "rejected" &&
       (half.reason instanceof NotCovered ||
         half.reason instanceof RateRefused ||
         half.reason === NOT_TRIED);
+    const landedNothing = (half: PromiseSettledResult<unknown>) =>
+      refused(half) || (half.status === "rejected" && half.reason instanceof NotSent);
+    const takeBack = (
+      half: PromiseSettledResult<Held | undefined>,
+      of: RateLimits | undefined,
+      counted: boolean,
+    ): RateGive => {
+      const window =
+        half.status === "fulfilled" && windowed(of) ? half.value?.rate?.window : undefined;
+      return {
+        counted,
+        ...(window !== undefined ? { window: { w: window, requests: -1, tokens: -tokens } } : {}),
+      };
+    };
     const halves = onKeyItem ? [onUser, onKey] : [onUser];
     if (halves.some((half) => half.status === "fulfilled" || refused(half))) {
       await Promise.allSettled([
-        refused(onUser) ? undefined : this.accounts.settleAccount(user.id, hold, 0, 0),
-        onKeyItem && !refused(onKey)
-          ? this.accounts.settleKey(key.id, { id: hold.id, ...keyHalf(hold) }, 0, {
-              uncount: hold.keyRated,
-            })
+        landedNothing(onUser)
+          ? undefined
+          : this.accounts.settleAccount(
+              user.id,
+              hold,
+              0,
+              0,
+              takeBack(onUser, limits?.user, hold.userRated),
+            ),
+        onKeyItem && !landedNothing(onKey)
+          ? this.accounts.settleKey(
+              key.id,
+              { id: hold.id, ...keyHalf(hold) },
+              0,
+              takeBack(onKey, limits?.key, false),
+            )
           : undefined,
       ]);
     }
@@ -175,7 +235,13 @@ export class QuotaLedger {
         half.status === "rejected" && half.reason !== NOT_TRIED ? [half.reason] : [],
       )
       .at(0);
-    if (failure instanceof RateRefused && rate) throw rateLimited(failure, rate, key.masked);
+    if (failure instanceof RateRefused) {
+      const now = this.accounts.clock();
+      if (onKey.status === "rejected" && onKey.reason === failure && limits?.key)
+        throw rateLimited(failure, limits.key, `API key ${key.masked}`, now);
+      if (limits?.user)
+        throw rateLimited(failure, limits.user, "your account (all your API keys together)", now);
+    }
     if (!(failure instanceof NotCovered)) throw failure;
     throw onUser.status === "rejected" && onUser.reason === failure
       ? new QuotaExceeded("user", undefined, failure.available)
@@ -183,26 +249,27 @@ export class QuotaLedger {
   }
 
   /**
-   * Whether a key was at a limit when this instance last saw it: out of requests or tokens
-   * this minute, or with all its calls in flight (less those settled here since).
+   * Whether a key or user (`id`) was at a limit when this instance last saw it: out of
+   * requests or tokens this minute, or with all its calls in flight (less those settled here
+   * since).
    */
-  private atLimit(keyId: string, limits: RateLimits): boolean {
-    const seen = this.rateSeen.get(keyId);
+  private atLimit(id: string, limits: RateLimits): boolean {
+    const seen = this.rateSeen.get(id);
     if (!seen) return false;
     if (limits.concurrency !== undefined && seen.inFlight >= limits.concurrency) return true;
-    if (seen.window !== windowOf(Date.now())) return false;
+    if (seen.window !== windowOf(this.accounts.clock())) return false;
     return (
       (limits.rpm !== undefined && seen.requests >= limits.rpm) ||
       (limits.tpm !== undefined && seen.tokens >= limits.tpm)
     );
   }
 
-  private seeRate(keyId: string, outcome: PromiseSettledResult<Held | undefined>): void {
+  private seeRate(id: string, outcome: PromiseSettledResult<Held | undefined>): void {
     if (this.rateSeen.size >= 10_000) this.rateSeen.clear();
     if (outcome.status === "fulfilled" && outcome.value?.rate)
-      this.rateSeen.set(keyId, outcome.value.rate);
+      this.rateSeen.set(id, outcome.value.rate);
     if (outcome.status === "rejected" && outcome.reason instanceof RateRefused)
-      this.rateSeen.set(keyId, outcome.reason.found);
+      this.rateSeen.set(id, outcome.reason.found);
   }
 
   /**
@@ -226,8 +293,9 @@ export class QuotaLedger {
    * burst of calls has spoken for the balance, calls hold first, and a caller without quota
    * costs no upstream call.
    */
-  likelyCovers(principal: KeyPrincipal, units: number, rate?: RateLimits): boolean {
-    if (rate && this.atLimit(principal.key.id, rate)) return false;
+  likelyCovers(principal: KeyPrincipal, units: number, limits?: CallLimits): boolean {
+    if (limits?.key && this.atLimit(`key:${principal.key.id}`, limits.key)) return false;
+    if (limits?.user && this.atLimit(`user:${principal.user.id}`, limits.user)) return false;
     return this.spendable(principal) >= units * 2;
   }
 
@@ -291,27 +359,36 @@ export class QuotaLedger {
   }
 
   /**
-   * Moves the account and, for a limited key, the key, as a stored line says. Both halves
-   * are done with before a failure goes on to be retried, so a retry never meets its own
-   * write still in flight.
+   * Moves the account and, for a limited key, the key, as a stored line says; under rate
+   * limits, the call's slot is given back and the window it counted in gets its real
+   * `tokens` instead of their bound. Both halves are done with before a failure goes on to
+   * be retried, so a retry never meets its own write still in flight.
    */
   private async apply(hold: Hold, cost: number, requests: 0 | 1, tokens = 0): Promise<void> {
+    const inWindow = (w: number | undefined): RateGive =>
+      w === undefined ? {} : { window: { w, requests: 0, tokens: tokens - hold.tokens } };
     const [onUser, onKey] = await Promise.allSettled([
-      this.accounts.settleAccount(hold.userId, hold, cost, requests),
+      this.accounts.settleAccount(hold.userId, hold, cost, requests, {
+        counted: hold.userRated,
+        ...inWindow(hold.windows.user),
+      }),
       hold.keyLimited || hold.keyRated
         ? this.accounts.settleKey(
             hold.keyId,
             { id: hold.id, ...keyHalf(hold) },
             hold.keyLimited ? cost : 0,
-            { tokens: hold.keyRated ? tokens : 0 },
+            inWindow(hold.windows.key),
           )
         : undefined,
     ]);
-    const seen = hold.keyRated ? this.rateSeen.get(hold.keyId) : undefined;
-    if (seen && onKey.status === "fulfilled" && onKey.value === "settled") {
-      seen.tokens += tokens;
+    const seeSettled = (id: string, half: typeof onKey, w: number | undefined) => {
+      const seen = this.rateSeen.get(id);
+      if (!seen || half.status !== "fulfilled" || half.value !== "settled") return;
+      if (w === seen.window) seen.tokens += tokens - hold.tokens;
       seen.inFlight--;
-    }
+    };
+    if (hold.keyRated) seeSettled(`key:${hold.keyId}`, onKey, hold.windows.key);
+    if (hold.userRated) seeSettled(`user:${hold.userId}`, onUser, hold.windows.user);
     // What this instance last saw of the balance gets the unspent part back too.
     if (onUser.status === "fulfilled" && onUser.value === "settled")
       this.giveBack(`user:${hold.userId}`, hold.units - cost);
@@ -449,9 +526,16 @@ function keyHalf(hold: Hold): { units: number } {
   return { units: hold.keyLimited ? hold.units : 0 };
 }
 
-/** A key's rate limit refused a call: the error, OpenAI's headers and how long to wait. */
-function rateLimited(refused: RateRefused, limits: RateLimits, masked: string): RateLimited {
-  const now = Date.now();
+/**
+ * A key's or user's rate limit refused a call (`on` says whose): the error, OpenAI's
+ * headers and how long to wait.
+ */
+function rateLimited(
+  refused: RateRefused,
+  limits: RateLimits,
+  on: string,
+  now: number,
+): RateLimited {
   const current = refused.found.window >= windowOf(now);
   const state: RateState = current
     ? { limits, ...refused.found }
@@ -461,10 +545,10 @@ function rateLimited(refused: RateRefused, limits: RateLimits, masked: string): 
   const retry = `Please try again in ${formatDuration(wait)}.`;
   const message =
     dimension === "concurrency"
-      ? `Rate limit reached for requests in flight on API key ${masked}: Limit ${limits.concurrency}. Please try again when one of them has finished.`
+      ? `Rate limit reached for requests in flight on ${on}: Limit ${limits.concurrency}. Please try again when one of them has finished.`
       : dimension === "rpm"
-        ? `Rate limit reached for requests per min (RPM) on API key ${masked}: Limit ${limits.rpm}, Used ${state.requests}, Requested 1. ${retry}`
-        : `Rate limit reached for tokens per min (TPM) on API key ${masked}: Limit ${limits.tpm}, Used ${state.tokens}. ${retry}`;
+        ? `Rate limit reached for requests per min (RPM) on ${on}: Limit ${limits.rpm}, Used ${state.requests}, Requested 1. ${retry}`
+        : `Rate limit reached for tokens per min (TPM) on ${on}: Limit ${limits.tpm}, Used ${state.tokens} (calls in flight count their prompt and max_tokens until they finish). ${retry}`;
   return new RateLimited(dimension, message, wait, rateLimitHeaders(state, now));
 }
 

@@ -36,8 +36,10 @@ export interface Pricing {
   batchDiscount: number;
   /** Batch multipliers for user groups, over `batchDiscount`. */
   groupBatchDiscounts?: Record<string, number>;
-  /** Rate limits per user group (billing/rate-limits.ts); groups not listed have none. */
+  /** Rate limits of each key, per user group (billing/rate-limits.ts); groups not listed have none. */
   groupRateLimits?: Record<string, RateLimits>;
+  /** Rate limits of each user (all their keys together), per user group. */
+  groupUserRateLimits?: Record<string, RateLimits>;
   /** max_tokens to send (and hold) when neither the request nor the model's price says. */
   defaultMaxTokens: number;
   /** Bumped on every change; a PUT may name the version it edits. */

@@ -46,6 +46,16 @@ export interface Settings {
   holdDeadlineSeconds: number;
   /** How long usage log lines are kept (DynamoDB TTL). */
   logRetentionDays: number;
+  /** What one user may use at once, whatever their group and keys (README, Rate limits). */
+  users: {
+    /**
+     * Calls one user may have in flight at once unless their group or an admin says
+     * otherwise (0: no limit), so that no one customer takes all of the API's concurrency.
+     */
+    concurrency: number;
+    /** Keys one user may have at most (0: no cap). */
+    maxKeys: number;
+  };
   /** The console: sessions, the defaults of the site's options. */
   console: {
     /** How long a console session lasts. */
@@ -155,6 +165,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
+    users: {
+      concurrency: int(env, "SLUICE_USER_CONCURRENCY", 50),
+      maxKeys: int(env, "SLUICE_MAX_KEYS_PER_USER", 0),
+    },
     console: {
       sessionTtlSeconds: int(env, "SLUICE_SESSION_TTL_SECONDS", 7 * 86_400),
       recentSignInSeconds: int(env, "SLUICE_RECENT_SIGN_IN_SECONDS", 300),

@@ -15,11 +15,12 @@ export const getPricing = userRoute("GET", "/api/pricing", async (call) => {
   const view = pricingView(await call.services.pricing.get());
   const { role, group } = call.principal.user;
   if (role === "admin") return ok(view);
-  const { version: _version, groups, group_rate_limits, ...prices } = view;
+  const { version: _version, groups, group_rate_limits, group_user_rate_limits, ...prices } = view;
   return ok({
     ...prices,
     groups: { [group]: groups[group] ?? 1 },
     group_rate_limits: { [group]: group_rate_limits[group] ?? {} },
+    group_user_rate_limits: { [group]: group_user_rate_limits[group] ?? {} },
   });
 });
 
@@ -40,7 +41,13 @@ export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
         : groupDiscounts(body.group_batch_discounts),
     defaultMaxTokens: field.integer(body, "default_max_tokens", { min: 1 }),
     groupRateLimits:
-      body.group_rate_limits === undefined ? undefined : groupRateLimits(body.group_rate_limits),
+      body.group_rate_limits === undefined
+        ? undefined
+        : groupRateLimits(body.group_rate_limits, "group_rate_limits"),
+    groupUserRateLimits:
+      body.group_user_rate_limits === undefined
+        ? undefined
+        : groupRateLimits(body.group_user_rate_limits, "group_user_rate_limits"),
   });
   try {
     const saved = await call.services.pricing.update(
@@ -78,6 +85,7 @@ export function pricingView(pricing: Pricing) {
     group_batch_discounts: pricing.groupBatchDiscounts ?? {},
     default_max_tokens: pricing.defaultMaxTokens,
     group_rate_limits: pricing.groupRateLimits ?? {},
+    group_user_rate_limits: pricing.groupUserRateLimits ?? {},
     version: pricing.version,
   };
 }

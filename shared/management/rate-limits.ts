@@ -25,13 +25,25 @@ export function rateLimitsField(value: unknown, name: string): RateLimits {
   return limits;
 }
 
-/** `group_rate_limits`: group name to its limits; groups left out have none. */
-export function groupRateLimits(value: unknown): Record<string, RateLimits> {
-  if (!isObject(value)) throw invalid("group_rate_limits must map group names to limits.");
+/**
+ * `group_rate_limits` (each key's) or `group_user_rate_limits` (each user's): group name to
+ * its limits; groups left out have none.
+ */
+export function groupRateLimits(value: unknown, name: string): Record<string, RateLimits> {
+  if (!isObject(value)) throw invalid(`${name} must map group names to limits.`);
   return Object.fromEntries(
     Object.entries(value).map(([group, limits]) => [
       group,
-      rateLimitsField(limits, `group_rate_limits.${group}`),
+      rateLimitsField(limits, `${name}.${group}`),
     ]),
   );
+}
+
+/**
+ * `rate_limits` of a key or a user: overrides of its group's (0: none), or null to follow
+ * the group's again ({} stored). Only an admin sets them: they bound what a user may spend
+ * at once.
+ */
+export function rateLimitOverrides(value: unknown): RateLimits {
+  return value === null ? {} : rateLimitsField(value, "rate_limits");
 }

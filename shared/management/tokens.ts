@@ -1,12 +1,13 @@
 import type { UserPrincipal } from "../auth/authenticate";
 import { createKey } from "../bootstrap";
+import { Forbidden } from "../errors";
 import { readJsonObject } from "../http/body";
 import { alias, type Call, userRoute } from "../http/route";
 import { definedOnly } from "../objects";
-import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
+import { type ApiKeyRecord, type ApiKeyStatus, KeyCapReached } from "../store/api-keys";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
-import { rateLimitsField } from "./rate-limits";
+import { rateLimitOverrides } from "./rate-limits";
 import { tokenView } from "./views";
 
 /** Users set these; expired and exhausted follow from expiry and quota. */
@@ -28,20 +29,35 @@ export const listTokens = userRoute("GET", "/api/token", async (call) => {
 
 /**
  * POST /api/token/: a new key; the only answer that ever shows it in full. Admins may name
- * another user (`user_id`) to hand them a key.
+ * another user (`user_id`) to hand them a key. Refused with 403 past the operator's cap on
+ * keys per user (SLUICE_MAX_KEYS_PER_USER).
  */
 export const createToken = userRoute("POST", "/api/token", async (call) => {
   const body = readJsonObject(call.request);
   const fields = editableFields(call, body);
   const userId = await keysOwner(call, field.string(body, "user_id"));
-  const { key, secret } = await createKey(call.services, {
-    ...definedOnly(fields),
-    userId,
-    name: fields.name ?? "",
-    // A key with a quota is limited unless said otherwise; one without is unlimited.
-    unlimitedQuota: fields.unlimitedQuota ?? fields.remainQuota === undefined,
-  });
-  return ok(tokenView(key, secret));
+  const { maxKeys } = call.services.settings.users;
+  try {
+    const { key, secret } = await createKey(
+      call.services,
+      {
+        ...definedOnly(fields),
+        userId,
+        name: fields.name ?? "",
+        // A key with a quota is limited unless said otherwise; one without is unlimited.
+        unlimitedQuota: fields.unlimitedQuota ?? fields.remainQuota === undefined,
+      },
+      maxKeys,
+    );
+    return ok(tokenView(key, secret));
+  } catch (err) {
+    if (err instanceof KeyCapReached) {
+      throw new Forbidden(
+        `A user may have at most ${maxKeys} API keys on this site. Delete one to create another.`,
+      );
+    }
+    throw err;
+  }
 });
 
 /** GET /api/token/{id} */
@@ -125,16 +141,13 @@ function editableFields(call: Call<UserPrincipal>, body: Record<string, unknown>
     unlimitedQuota: field.boolean(body, "unlimited_quota"),
     expiredTime,
     models: field.stringList(body, "models"),
-    rateLimits: rateLimitOverrides(call, body),
+    rateLimits: keyRateLimits(call, body),
   };
 }
 
-/**
- * `rate_limits`: the key's overrides of its group's limits (0: none for this key), or null to
- * follow the group's again. Only an admin sets them: they bound what a user may spend at once.
- */
-function rateLimitOverrides(call: Call<UserPrincipal>, body: Record<string, unknown>) {
+/** `rate_limits`: the key's overrides of its group's limits (see rateLimitOverrides). */
+function keyRateLimits(call: Call<UserPrincipal>, body: Record<string, unknown>) {
   if (body.rate_limits === undefined) return undefined;
   requireAdmin(call);
-  return body.rate_limits === null ? {} : rateLimitsField(body.rate_limits, "rate_limits");
+  return rateLimitOverrides(body.rate_limits);
 }

@@ -20,6 +20,7 @@ import {
   requireAdmin,
   utcDateTime,
 } from "./envelope";
+import { rateLimitOverrides } from "./rate-limits";
 import { grantTrialCredit } from "./trial-credit";
 import { keyStatus, userView } from "./views";
 
@@ -162,10 +163,10 @@ export const getUser = userRoute("GET", "/api/user/:id", async (call) => {
 
 /**
  * PUT /api/user/{id} (admin), or PUT /api/user/ with the id in the body (one-api's form):
- * status, group, role, name; `password` resets it, ends the user's sessions and revokes their
- * access token (they sign in with the new password and make a new one: the admin is never
- * handed a credential of theirs). An admin's own password is changed in Settings, with the
- * current one.
+ * status, group, role, name, `rate_limits` (overrides of the group's per-user limits, as a
+ * key's); `password` resets it, ends the user's sessions and revokes their access token (they
+ * sign in with the new password and make a new one: the admin is never handed a credential of
+ * theirs). An admin's own password is changed in Settings, with the current one.
  */
 export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
   requireAdmin(call);
@@ -176,6 +177,7 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
     group: field.string(body, "group", { max: 64 }),
     role: field.oneOf(body, "role", ROLES),
     name: field.string(body, "name", { max: 64 }),
+    rateLimits: body.rate_limits === undefined ? undefined : rateLimitOverrides(body.rate_limits),
   };
   if (id === call.principal.user.id && (fields.role === "user" || fields.status === "disabled")) {
     throw invalid("Administrators cannot demote or disable themselves.");

@@ -28,6 +28,7 @@ export function userView(user: UserRecord) {
     // The site's trial credit offered at sign-up: `pending` until it passes the site's check.
     trial_quota: user.trial?.units ?? 0,
     trial_state: user.trial?.state ?? null,
+    rate_limits: user.rateLimits ?? {},
   };
 }
 

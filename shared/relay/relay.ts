@@ -1,7 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { type Charge, type ChargeRequest, holdWhileOpening, type Quote } from "../billing/charge";
 import type { Metered } from "../billing/cost";
-import { rateLimitHeaders } from "../billing/rate-limits";
 import { ModelUnavailable, reportedStatus, UpstreamRejected } from "../errors";
 import { isObject } from "../http/body";
 import { rawJson } from "../http/responses";
@@ -83,9 +82,8 @@ export async function relayed(
   if (quoted.lowered && quoted.outputTokens !== undefined) {
     consumed.response.headers["x-sluice-max-tokens"] = String(quoted.outputTokens);
   }
-  // In the prelude, before the first byte: what the key's rate limits leave.
-  if (charge.hold.rate)
-    Object.assign(consumed.response.headers, rateLimitHeaders(charge.hold.rate, Date.now()));
+  // In the prelude, before the first byte: what the key's and the user's rate limits leave.
+  Object.assign(consumed.response.headers, charge.hold.rateHeaders);
   return consumed.response;
 }
 

@@ -26,16 +26,27 @@ import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
  *   hpk hsk  the holds index (set while the account may hold something, see below)
  * A limited key keeps its own allowance on its item the same way: remainQuota, hq (units
  * held), hn, h_<id> ("start.units"), hpk/hsk.
- * A key with rate limits holds on its item too (units 0 when its quota is unlimited), and the
- * same write counts the call: rw the window (minutes since the epoch), rr the requests begun
- * in it, rt the tokens settled in it; hn is its calls in flight. The write's condition
- * refuses a call over a limit (RateRefused), and a settlement adds its tokens to rt.
+ *
+ * Rate limits are counted by the same writes. A key with limits holds on its item too (units
+ * 0 when its quota is unlimited); a user with limits (every user, by default: the operator's
+ * concurrency) has their account's hold count the call. With requests or tokens per minute:
+ * rw the window (minutes since the epoch), rr the requests begun in it, rt the tokens counted
+ * in it (each call's token bound when it is held; its settlement takes back what the call did
+ * not use, if the item is still in that window). Calls in flight are a key's holds (hn), and
+ * an account's counted holds (cn: a batch line's hold is not counted, and a counted hold's
+ * record begins with "+", so that whoever gives it back knows). The take's condition refuses
+ * a call over a limit (RateRefused).
  *
  * Every write is idempotent, so a retry after an answer that got lost cannot apply twice:
  * a hold is conditional on its record not existing yet, and writes it; a settlement or a
  * release on the record existing, and removes it; a top-up on its grant not existing yet.
  * When such a condition fails, DynamoDB returns the item as it was (ALL_OLD), which says
  * whether this very write had landed already.
+ *
+ * Writes to one item go one at a time, the changes that arrive meanwhile together in the next
+ * (a group commit). A queued change's deadline is the write in flight's: if that write met
+ * an outage, the changes queued behind it fail with it (NotSent), unsent, rather than each
+ * wait for the same outage in turn.
  *
  * The holds index is sparse and keys-only: a hold sets hpk/hsk only if absent (no index
  * write when they are there already), and the janitor, which finds through it the items with
@@ -61,6 +72,8 @@ export interface HoldRecord {
   /** The first 8 characters of the key's id (account records only). */
   keyTag?: string;
   model?: string;
+  /** An account's hold counted as a call in flight under the user's limits (cn). */
+  counted?: boolean;
 }
 
 /** A user's account, as read. */
@@ -82,27 +95,44 @@ export interface KeyAllowance {
 /** A hold landed; `available` is the balance left after it. */
 export interface Held {
   available: number;
-  /** A key's counters after a hold with rate limits. */
+  /** The item's counters after a hold under rate limits. */
   rate?: RateCount;
 }
 
-/** Limits a key's hold is taken under (see billing/rate-limits.ts). */
+/** Limits a hold is taken under (see billing/rate-limits.ts). */
 export interface RateCheck {
   rpm?: number;
   tpm?: number;
   concurrency?: number;
 }
 
-/** A key's counters in a window: requests begun (this one included), tokens settled. */
+/** A hold under rate limits: the limits, and the call's token bound (counted at once). */
+export interface RateTake {
+  limits: RateCheck;
+  tokens: number;
+}
+
+/** What a give-back takes back from the counters its take added to. */
+export interface RateGive {
+  /** The take was an account's counted hold (its call in flight, cn). */
+  counted?: boolean;
+  /**
+   * The window the take counted the call in, and what to add to it there (the usage less
+   * the bound; a request taken back): left alone once the item is in a later window.
+   */
+  window?: { w: number; requests: number; tokens: number };
+}
+
+/** An item's counters: the window, its requests begun (this one included) and tokens. */
 export interface RateCount {
   window: number;
   requests: number;
   tokens: number;
-  /** Its calls in flight (holds on its item). */
+  /** Its calls in flight. */
   inFlight: number;
 }
 
-/** A key's hold refused by a rate limit; `found` is what the refusing write saw. */
+/** A hold refused by a rate limit; `found` is what the refusing write saw. */
 export class RateRefused extends Error {
   constructor(
     readonly dimension: keyof RateCheck,
@@ -110,6 +140,13 @@ export class RateRefused extends Error {
   ) {
     super(`rate limit: ${dimension}`);
     this.name = "RateRefused";
+  }
+}
+
+/** A change never sent: it waited behind a write the store did not answer. Nothing of it landed. */
+export class NotSent extends StoreUnavailable {
+  constructor() {
+    super("UpdateItem, queued");
   }
 }
 
@@ -133,13 +170,20 @@ export interface TopUp {
 export class Accounts {
   /** Per item (account or key), the changes waiting for its write in flight. */
   private readonly writers = new Map<string, Writer>();
-  /** Per key item, the rate window its last write saw: a hold guesses from it. */
+  /** Per item, the rate window its last write saw: a hold guesses from it. */
   private readonly windows = new Map<string, number>();
+  /** The clock rate windows are counted by. */
+  readonly clock: () => number;
 
   constructor(
     private readonly table: Table,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: {
+      /** The clock rate windows are counted by (a test pins it inside one minute). */
+      clock?: () => number;
+    } = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+  }
 
   /** The write that creates an empty account, to go in the transaction creating its user. */
   static create(userId: string): Item {
@@ -151,12 +195,16 @@ export class Accounts {
     return item && readAccount(item);
   }
 
-  /** Takes `hold.units` from the account's available balance, with the hold's record. */
-  holdAccount(userId: string, hold: HoldRecord): Promise<Held> {
+  /**
+   * Takes `hold.units` from the account's available balance, with the hold's record; with
+   * `rate`, counts the call against the user's limits.
+   */
+  holdAccount(userId: string, hold: HoldRecord, rate?: RateTake): Promise<Held> {
     return this.submit(accountKey(userId), ACCOUNT, {
       kind: "take",
       hold,
-      record: encodeHold(hold, true),
+      record: encodeHold(hold, true, rate !== undefined),
+      ...(rate ? { rate } : {}),
     }) as Promise<Held>;
   }
 
@@ -164,11 +212,11 @@ export class Accounts {
    * Takes `hold.units` from a limited key's remaining quota (0 for a key whose quota is not
    * limited), with the hold's record; with `rate`, counts the call against those limits.
    */
-  holdKey(keyId: string, hold: HoldRecord, rate?: RateCheck): Promise<Held> {
+  holdKey(keyId: string, hold: HoldRecord, rate?: RateTake): Promise<Held> {
     return this.submit(keyItem(keyId), KEY, {
       kind: "take",
       hold,
-      record: encodeHold(hold, false),
+      record: encodeHold(hold, false, false),
       ...(rate ? { rate } : {}),
     }) as Promise<Held>;
   }
@@ -183,6 +231,7 @@ export class Accounts {
     hold: Pick<HoldRecord, "id" | "units">,
     cost: number,
     requests: 0 | 1,
+    rate: RateGive = {},
   ): Promise<"settled" | "gone"> {
     return this.submit(accountKey(userId), ACCOUNT, {
       kind: "give",
@@ -190,18 +239,16 @@ export class Accounts {
       units: hold.units,
       cost,
       requests,
+      rate,
     }) as Promise<"settled" | "gone">;
   }
 
-  /**
-   * The same for a key's hold. For a rate-limited key: `tokens` settled count in its window,
-   * and `uncount` takes back the request its hold counted (the call was refused after all).
-   */
+  /** The same for a key's hold (a key counts no cost and no request of its own). */
   settleKey(
     keyId: string,
     hold: Pick<HoldRecord, "id" | "units">,
     cost: number,
-    rate: { tokens?: number; uncount?: boolean } = {},
+    rate: RateGive = {},
   ): Promise<"settled" | "gone"> {
     return this.submit(keyItem(keyId), KEY, {
       kind: "give",
@@ -209,7 +256,7 @@ export class Accounts {
       units: hold.units,
       cost,
       requests: 0,
-      ...rate,
+      rate,
     }) as Promise<"settled" | "gone">;
   }
 
@@ -281,10 +328,15 @@ export class Accounts {
     return item && { item, holds: readHolds(item) };
   }
 
-  /** Settles a hold found on `key` (an account or a key), for the janitor. */
+  /**
+   * Settles a hold found on `key` (an account or a key), for the janitor: its call's slot is
+   * given back; its window is over, and keeps what it counted.
+   */
   settleFound(key: ItemKey, hold: HoldRecord, cost: number, requests: 0 | 1) {
     return key.sk === "ACCOUNT"
-      ? this.settleAccount(key.pk.slice("USER#".length), hold, cost, requests)
+      ? this.settleAccount(key.pk.slice("USER#".length), hold, cost, requests, {
+          counted: hold.counted,
+        })
       : // A key's record holds 0 when its quota is not limited (held for its rate limits only).
         this.settleKey(key.pk.slice("KEY#".length), hold, Math.min(cost, hold.units));
   }
@@ -321,7 +373,7 @@ export class Accounts {
    * Every hold and give-back goes through here. One write per item is in flight at a time;
    * changes that arrive meanwhile wait, and go out together as one write when it is back (a
    * group commit): a busy account costs one write per round trip, not one per call, and a
-   * quiet one waits for nothing.
+   * quiet one waits for nothing. A write that meets an outage fails what waits behind it.
    */
   private submit(item: ItemKey, kind: ItemKind, change: Change): Promise<Held | GiveOutcome> {
     const id = `${item.pk}|${item.sk}`;
@@ -337,8 +389,17 @@ export class Accounts {
     writer.busy = true;
     while (writer.queue.length > 0) {
       const batch = nextRound(writer);
-      if (batch.length === 1) await this.alone(item, kind, batch[0] as Pending);
-      else await this.together(item, kind, batch);
+      const outage =
+        batch.length === 1
+          ? await this.alone(item, kind, batch[0] as Pending)
+          : await this.together(item, kind, batch);
+      if (outage) {
+        // The store did not answer the write they waited for: sending them into the same
+        // outage would hold each for another write's attempts (a frozen DynamoDB, for as
+        // long as it stays frozen). They fail with it, within its bound.
+        for (const pending of writer.queue) pending.reject(new NotSent());
+        writer.queue = [];
+      }
     }
     writer.busy = false;
     this.writers.delete(id);
@@ -347,40 +408,45 @@ export class Accounts {
   /**
    * Several changes as one write. Should DynamoDB refuse it for any reason but an outage (a
    * failed condition, or one change it would not take), each goes again on its own, so that
-   * one change cannot fail its neighbours.
+   * one change cannot fail its neighbours. Resolves true when the store did not answer.
    */
-  private async together(item: ItemKey, kind: ItemKind, batch: Pending[]): Promise<void> {
+  private async together(item: ItemKey, kind: ItemKind, batch: Pending[]): Promise<boolean> {
     const id = `${item.pk}|${item.sk}`;
     const changes = batch.map((pending) => pending.change);
+    const alone = async () =>
+      (await Promise.all(batch.map((pending) => this.alone(item, kind, pending)))).some(Boolean);
     // More calls than a limit allows at once: only writes of their own tell which may go.
-    if (!rateFits(changes)) {
-      await Promise.all(batch.map((pending) => this.alone(item, kind, pending)));
-      return;
-    }
+    if (!rateFits(changes)) return alone();
+    const window = this.guessWindow(id);
     try {
       const out = await this.table.update<Record<string, number>>(
         item,
-        changeWrite(kind, item.pk, changes, this.guessWindow(id)),
+        changeWrite(kind, item.pk, changes, window),
       );
       this.learnWindow(id, out);
-      for (const { change, resolve } of batch) resolve(changeOutcome(kind, change, out));
+      for (const { change, resolve } of batch) resolve(changeOutcome(kind, change, out, window));
+      return false;
     } catch (err) {
       if (err instanceof StoreUnavailable) {
         for (const { reject } of batch) reject(err);
-        return;
+        return true;
       }
       // Which one failed, and why, only a write of its own can tell (a balance short for all
       // of them, a retry that had landed, a record the janitor released).
-      await Promise.all(batch.map((pending) => this.alone(item, kind, pending)));
+      return alone();
     }
   }
 
   /**
    * One change as one write; a failed condition says whether it had landed already, and
-   * what refused it. A take whose guess of the key's rate window was wrong (another instance
-   * began a new minute, or this one's is over) is tried again with the window the item has.
+   * what refused it. A take whose guess of the item's rate window was wrong (another instance
+   * began a new minute, or this one's is over) is tried again with the window the item has;
+   * a give-back whose call's window is no longer the item's, without giving back to it.
+   * Resolves true when the store did not answer.
    */
-  private async alone(item: ItemKey, kind: ItemKind, { change, resolve, reject }: Pending) {
+  private async alone(item: ItemKey, kind: ItemKind, pending: Pending): Promise<boolean> {
+    const { resolve, reject } = pending;
+    let { change } = pending;
     const id = `${item.pk}|${item.sk}`;
     for (let attempt = 1; ; attempt++) {
       const window = this.guessWindow(id);
@@ -390,27 +456,43 @@ export class Accounts {
           explainFailure: true,
         });
         this.learnWindow(id, out);
-        return resolve(changeOutcome(kind, change, out));
+        resolve(changeOutcome(kind, change, out, window));
+        return false;
       } catch (err) {
-        if (!(err instanceof ConditionFailed)) return reject(err);
+        if (!(err instanceof ConditionFailed)) {
+          reject(err);
+          return err instanceof StoreUnavailable;
+        }
         const old = err.item;
-        if (change.kind === "give") return resolve("gone");
+        if (change.kind === "give") {
+          // Its record is there: what failed was the window, which moved on meanwhile.
+          if (change.rate.window && old?.[`h_${change.holdId}`] !== undefined && attempt < 3) {
+            this.learnWindow(id, old as Record<string, number>);
+            change = { ...change, rate: { ...change.rate, window: undefined } };
+            continue;
+          }
+          resolve("gone");
+          return false;
+        }
         // Our own earlier attempt landed and its answer was lost: the hold is in place. Only
         // this very record says so; any other under the id is not this take's.
-        if (old?.[`h_${change.hold.id}`] === change.record)
-          return resolve(changeOutcome(kind, change, old as Record<string, number>));
+        if (old?.[`h_${change.hold.id}`] === change.record) {
+          resolve(changeOutcome(kind, change, old as Record<string, number>, window));
+          return false;
+        }
         if (change.rate && old) {
           this.learnWindow(id, old as Record<string, number>);
-          if (attempt < 3 && missedWindow(window, old.rw)) continue;
+          if (attempt < 3 && windowed(change.rate.limits) && missedWindow(window, old.rw)) continue;
         }
-        return reject(refusal(kind, change, old, window));
+        reject(refusal(kind, change, old, window));
+        return false;
       }
     }
   }
 
-  /** The window a key's next write counts in: a new one, unless the item is in it already. */
+  /** The window an item's next write counts in: a new one, unless the item is in it already. */
   private guessWindow(id: string): Window {
-    const now = windowOf(this.now());
+    const now = windowOf(this.clock());
     const seen = this.windows.get(id);
     return seen !== undefined && seen >= now ? { w: seen, fresh: false } : { w: now, fresh: true };
   }
@@ -448,7 +530,7 @@ export class Accounts {
     const sets = ["bf = :f", "bb = :b", "bp = :p", "bu = :u"];
     const removes: string[] = [];
     const conditions = ["bu = :oldU"];
-    const nowSeconds = Math.floor(this.now() / 1000);
+    const nowSeconds = Math.floor(Date.now() / 1000);
     let i = 0;
     for (const [ref, grant] of grants) {
       names[`#g${i}`] = `g_${ref}`;
@@ -503,21 +585,22 @@ interface ItemKind {
   counter: "av" | "remainQuota";
   /** Accounts count the cost and the request; keys keep a running total of their holds. */
   account: boolean;
+  /** What counts its calls in flight: a key's holds, an account's counted holds. */
+  inFlight: "hn" | "cn";
 }
-const ACCOUNT: ItemKind = { counter: "av", account: true };
-const KEY: ItemKind = { counter: "remainQuota", account: false };
+const ACCOUNT: ItemKind = { counter: "av", account: true, inFlight: "cn" };
+const KEY: ItemKind = { counter: "remainQuota", account: false, inFlight: "hn" };
 
 /** A hold taken, or one given back (settled at `cost`, or released at 0). */
 type Change =
-  | { kind: "take"; hold: HoldRecord; record: string; rate?: RateCheck }
+  | { kind: "take"; hold: HoldRecord; record: string; rate?: RateTake }
   | {
       kind: "give";
       holdId: string;
       units: number;
       cost: number;
       requests: 0 | 1;
-      tokens?: number;
-      uncount?: boolean;
+      rate: RateGive;
     };
 type GiveOutcome = "settled" | "gone";
 interface Pending {
@@ -558,9 +641,7 @@ function nextRound(writer: Writer): Pending[] {
  * what the takes take, on condition that it covers the takes and that each take's record is
  * new and each give's record is there; records are written and removed; an account adds the
  * costs and billed requests, a key its running total of holds; the holds index is set if
- * absent. Takes under rate limits count their calls in `window`, on condition that the key's
- * limits allow them; gives add the tokens they settle. One change or many, the same
- * expression.
+ * absent; and the rate counters move (rateParts). One change or many, the same expression.
  */
 function changeWrite(kind: ItemKind, pk: string, changes: Change[], window: Window) {
   const names: Record<string, string> = {};
@@ -581,8 +662,6 @@ function changeWrite(kind: ItemKind, pk: string, changes: Change[], window: Wind
       conditions.push(`attribute_exists(#h${i})`);
     }
   }
-  const sum = <T>(items: T[], of: (item: T) => number) =>
-    items.reduce((total, item) => total + of(item), 0);
   const taken = sum(takes, (take) => take.hold.units);
   const given = sum(gives, (give) => give.units);
   const delta = sum(gives, (give) => give.units - give.cost) - taken;
@@ -612,8 +691,8 @@ function changeWrite(kind: ItemKind, pk: string, changes: Change[], window: Wind
     // A key keeps a running total of its holds, so that a new allowance can be net of them.
     adds.push("hq :holding");
     values[":holding"] = taken - given;
-    rateParts(takes, gives, window, { names, values, sets, conditions, adds });
   }
+  rateParts(kind, takes, gives, window, { names, values, sets, conditions, adds });
   const clauses = [
     sets.length ? `SET ${sets.join(", ")}` : "",
     removes.length ? `REMOVE ${removes.join(", ")}` : "",
@@ -630,13 +709,22 @@ function changeWrite(kind: ItemKind, pk: string, changes: Change[], window: Wind
 
 type TakeChange = Extract<Change, { kind: "take" }>;
 type GiveChange = Extract<Change, { kind: "give" }>;
+type RatedTake = TakeChange & { rate: RateTake };
+
+const sum = <T>(items: T[], of: (item: T) => number) =>
+  items.reduce((total, item) => total + of(item), 0);
 
 /**
- * A key's rate counters in a write: takes under limits begin the window (`fresh`) or add to
- * it, on condition that the window is the one guessed and that the requests begun, tokens
- * settled and calls in flight (hn) leave room; gives add the tokens they settled.
+ * An item's rate counters in a write. Calls in flight: takes under a concurrency limit
+ * leave room for themselves (a key's holds, hn, or an account's counted ones, cn). Requests
+ * and tokens per minute: takes begin the window (`fresh`) or add to it, on condition that
+ * the window is the one guessed and that its requests and tokens leave room (tokens: the
+ * count is under the limit before the last take of the write); gives take back from it what
+ * their calls did not use, on condition that the item is still in their window (else their
+ * window is over, and they leave it alone).
  */
 function rateParts(
+  kind: ItemKind,
   takes: TakeChange[],
   gives: GiveChange[],
   window: Window,
@@ -649,90 +737,118 @@ function rateParts(
   },
 ): void {
   const { names, values, sets, conditions, adds } = parts;
-  const rated = takes.filter((take) => take.rate);
-  const tokens = gives.reduce((total, give) => total + (give.tokens ?? 0), 0);
-  const uncounted = gives.filter((give) => give.uncount).length;
-  if (rated.length === 0) {
-    if (tokens > 0) {
-      names["#rt"] = "rt";
-      values[":tk"] = tokens;
-      adds.push("#rt :tk");
-    }
-    if (uncounted > 0) {
-      names["#rr"] = "rr";
-      values[":back"] = -uncounted;
-      adds.push("#rr :back");
-    }
-    return;
-  }
-  Object.assign(names, { "#rw": "rw", "#rr": "rr", "#rt": "rt" });
-  Object.assign(values, { ":w": window.w, ":tk": tokens });
-  // A new window counts only its takes; the current one, less the requests given back.
-  values[":rn"] = window.fresh ? rated.length : rated.length - uncounted;
+  const rated = takes.filter((take): take is RatedTake => take.rate !== undefined);
   const { rpm, tpm, concurrency } = strictest(rated);
-  if (window.fresh) {
+  const calls = kind.account
+    ? rated.length - gives.filter((give) => give.rate.counted).length
+    : takes.length - gives.length;
+  if (kind.account && (rated.length > 0 || calls !== 0)) {
+    names["#cn"] = "cn";
+    values[":calls"] = calls;
+    adds.push("#cn :calls");
+  }
+  if (concurrency) {
+    const inFlight = kind.account ? "#cn" : "hn";
+    values[":inFlight"] = concurrency - calls;
+    conditions.push(`(attribute_not_exists(${inFlight}) OR ${inFlight} <= :inFlight)`);
+  }
+
+  const counting = rated.filter((take) => windowed(take.rate.limits));
+  const back = gives.filter(
+    (give) =>
+      give.rate.window?.w === window.w &&
+      (give.rate.window.requests !== 0 || give.rate.window.tokens !== 0) &&
+      // A take that begins the window finds it older than theirs: nothing to give back to.
+      !(window.fresh && counting.length > 0),
+  );
+  if (counting.length === 0 && back.length === 0) return;
+  Object.assign(names, { "#rw": "rw", "#rr": "rr", "#rt": "rt" });
+  values[":w"] = window.w;
+  values[":rn"] = counting.length + sum(back, (give) => give.rate.window?.requests ?? 0);
+  values[":tk"] =
+    sum(counting, (take) => take.rate.tokens) + sum(back, (give) => give.rate.window?.tokens ?? 0);
+  if (counting.length === 0) {
+    adds.push("#rr :rn", "#rt :tk");
+    conditions.push("#rw = :w");
+  } else if (window.fresh) {
     sets.push("#rw = :w", "#rr = :rn", "#rt = :tk");
     conditions.push("(attribute_not_exists(#rw) OR #rw < :w)");
   } else {
-    sets.push("#rw = :w", "#rr = #rr + :rn", "#rt = #rt + :tk");
+    sets.push("#rr = #rr + :rn", "#rt = #rt + :tk");
     conditions.push("#rw = :w");
     if (rpm) {
-      values[":rpmLeft"] = rpm - rated.length;
+      values[":rpmLeft"] = rpm - counting.length;
       conditions.push("#rr <= :rpmLeft");
     }
     if (tpm) {
-      values[":tpm"] = tpm;
-      conditions.push("#rt < :tpm");
+      values[":tpmLeft"] = tpm - othersTokens(counting);
+      conditions.push("#rt < :tpmLeft");
     }
-  }
-  if (concurrency) {
-    values[":inFlight"] = concurrency - (takes.length - gives.length);
-    conditions.push("(attribute_not_exists(hn) OR hn <= :inFlight)");
   }
 }
 
-/** The lowest of each limit the takes are under (they are one key's: normally all alike). */
-function strictest(takes: TakeChange[]): RateCheck {
+/** Whether limits count requests or tokens in minute windows (not only calls at once). */
+export function windowed(limits: RateCheck | undefined): boolean {
+  return !!(limits?.rpm || limits?.tpm);
+}
+
+/** The tokens of all takes but the largest: what the count must leave room for before it. */
+function othersTokens(takes: RatedTake[]): number {
+  const tokens = takes.map((take) => take.rate.tokens);
+  return sum(tokens, (n) => n) - Math.max(0, ...tokens);
+}
+
+/** The lowest of each limit the takes are under (they are one item's: normally all alike). */
+function strictest(takes: RatedTake[]): RateCheck {
   const limits: RateCheck = {};
   for (const dimension of ["rpm", "tpm", "concurrency"] as const) {
-    const set = takes.flatMap((take) => take.rate?.[dimension] ?? []);
+    const set = takes.flatMap((take) => take.rate.limits[dimension] ?? []);
     if (set.length > 0) limits[dimension] = Math.min(...set);
   }
   return limits;
 }
 
-/** Whether changes may go as one write: not more calls than a key's limits allow at once. */
+/**
+ * Whether changes may go as one write: not more calls than the item's limits allow at
+ * once, nor more tokens than a minute's limit could let in one after the other.
+ */
 function rateFits(changes: Change[]): boolean {
   const rated = changes.filter(
-    (change): change is TakeChange => change.kind === "take" && !!change.rate,
+    (change): change is RatedTake => change.kind === "take" && change.rate !== undefined,
   );
   if (rated.length === 0) return true;
-  const { rpm, concurrency } = strictest(rated);
-  return rated.length <= Math.min(rpm ?? Infinity, concurrency ?? Infinity);
+  const { rpm, tpm, concurrency } = strictest(rated);
+  const counting = rated.filter((take) => windowed(take.rate.limits));
+  return (
+    rated.length <= (concurrency ?? Number.POSITIVE_INFINITY) &&
+    counting.length <= (rpm ?? Number.POSITIVE_INFINITY) &&
+    (!tpm || othersTokens(counting) < tpm)
+  );
 }
 
-/** A take's result (the counter left, and a rated key's counters), or a give's. */
+/** A take's result (the counter left, and a rated item's counters), or a give's. */
 function changeOutcome(
   kind: ItemKind,
   change: Change,
   item: Record<string, number> | undefined,
+  window: Window,
 ): Held | GiveOutcome {
   if (change.kind === "give") return "settled";
   const held: Held = { available: num(item?.[kind.counter]) };
-  if (change.rate) held.rate = countOf(item);
+  if (change.rate) held.rate = { ...countOf(kind, item), window: window.w };
   return held;
 }
 
-function countOf(item: Record<string, unknown> | undefined): RateCount {
+function countOf(kind: ItemKind, item: Record<string, unknown> | undefined): RateCount {
   return {
     window: num(item?.rw),
     requests: num(item?.rr),
     tokens: num(item?.rt),
-    inFlight: num(item?.hn),
+    inFlight: num(item?.[kind.inFlight]),
   };
 }
 
-/** Whether a take failed because the key's window was not the one it guessed. */
+/** Whether a take failed because the item's window was not the one it guessed. */
 function missedWindow(window: Window, stored: unknown): boolean {
   if (typeof stored !== "number") return !window.fresh;
   return window.fresh ? stored >= window.w : stored !== window.w;
@@ -743,9 +859,9 @@ function refusal(kind: ItemKind, change: TakeChange, old: Item | undefined, wind
   const available = num(old?.[kind.counter]);
   if (!old || !change.rate || (change.hold.units > 0 && available < change.hold.units))
     return new NotCovered(available);
-  const found = countOf(old);
-  const { rpm, tpm, concurrency } = change.rate;
-  if (concurrency && num(old.hn) >= concurrency) return new RateRefused("concurrency", found);
+  const found = countOf(kind, old);
+  const { rpm, tpm, concurrency } = change.rate.limits;
+  if (concurrency && found.inFlight >= concurrency) return new RateRefused("concurrency", found);
   if (found.window === window.w && rpm && found.requests >= rpm)
     return new RateRefused("rpm", found);
   if (found.window === window.w && tpm && found.tokens >= tpm) return new RateRefused("tpm", found);
@@ -813,21 +929,31 @@ function readHolds(item: Item): HoldRecord[] {
   const holds: HoldRecord[] = [];
   for (const [name, value] of Object.entries(item)) {
     if (!name.startsWith("h_") || typeof value !== "string") continue;
-    const [start = "0", units = "0", keyTag, ...model] = value.split(".");
+    const counted = value.startsWith(COUNTED);
+    const [start = "0", units = "0", keyTag, ...model] = value
+      .slice(counted ? COUNTED.length : 0)
+      .split(".");
     holds.push({
       id: name.slice(2),
       start: Number.parseInt(start, 36),
       units: Number.parseInt(units, 36),
       ...(keyTag ? { keyTag } : {}),
       ...(model.length ? { model: model.join(".") } : {}),
+      ...(counted ? { counted } : {}),
     });
   }
   return holds;
 }
 
+/**
+ * Marks an account's counted hold. A sign to parseInt, so a record read by a version that
+ * knows no marker still reads right.
+ */
+const COUNTED = "+";
+
 /** A hold's record: a few dozen bytes, since every in-flight hold adds it to a write's size. */
-function encodeHold(hold: HoldRecord, withCall: boolean): string {
-  const head = `${hold.start.toString(36)}.${hold.units.toString(36)}`;
+function encodeHold(hold: HoldRecord, withCall: boolean, counted: boolean): string {
+  const head = `${counted ? COUNTED : ""}${hold.start.toString(36)}.${hold.units.toString(36)}`;
   return withCall ? `${head}.${hold.keyTag ?? ""}.${(hold.model ?? "").slice(0, 40)}` : head;
 }
 

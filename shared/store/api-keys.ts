@@ -1,7 +1,8 @@
 import { hashSecret, maskSecret } from "../auth/secrets";
 import { definedOnly } from "../objects";
 import type { Accounts } from "./accounts";
-import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
+import { ConditionFailed, type Item, type ItemKey, type Table, type TransactOp } from "./table";
+import { userKey } from "./users";
 
 export type ApiKeyStatus = "enabled" | "disabled" | "expired" | "exhausted";
 
@@ -44,21 +45,66 @@ export class ApiKeys {
     return this.get(hashSecret(secret));
   }
 
+  /**
+   * Stores a new key, and counts it on its user's profile (kn) in the same transaction, on
+   * condition that the count is under `maxKeys` (0: no cap): however many creations race,
+   * none passes the cap. KeyCapReached when the user has that many keys.
+   */
   async create(
     secret: string,
     fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
+    maxKeys = 0,
   ): Promise<ApiKeyRecord> {
     const record = newApiKeyRecord(secret, fields);
-    await this.table.put(
-      {
+    const put: TransactOp = {
+      put: {
         ...apiKeyKey(record.id),
         gsi1pk: userKeysIndex(record.userId),
         gsi1sk: `${String(record.createdTime).padStart(12, "0")}#${record.id}`,
         ...record,
       },
-      { condition: "attribute_not_exists(pk)" },
-    );
-    return record;
+      condition: "attribute_not_exists(pk)",
+    };
+    const count: TransactOp = {
+      key: userKey(record.userId),
+      update: "ADD kn :one",
+      condition: maxKeys > 0 ? "kn < :cap" : "attribute_exists(kn)",
+      values: { ":one": 1, ...(maxKeys > 0 ? { ":cap": maxKeys } : {}) },
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.table.transact([put, count]);
+        return record;
+      } catch (err) {
+        if (!(err instanceof ConditionFailed) || err.reasons[1] !== "ConditionalCheckFailed")
+          throw err;
+        const profile = await this.table.get(userKey(record.userId), true);
+        if (!profile) throw new Error(`user ${record.userId} does not exist`);
+        if (typeof profile.kn === "number" || attempt >= 3) throw new KeyCapReached(maxKeys);
+        await this.startCount(record.userId);
+      }
+    }
+  }
+
+  /**
+   * Counts a user's keys made before keys were counted, once, from the keys index (which
+   * follows by a moment: a key made in that moment goes uncounted).
+   */
+  private async startCount(userId: string): Promise<void> {
+    const keys = await this.table.queryAll<ItemKey>({
+      index: "gsi1",
+      keyCondition: "gsi1pk = :pk",
+      values: { ":pk": userKeysIndex(userId) },
+    });
+    try {
+      await this.table.update(userKey(userId), {
+        update: "SET kn = :n",
+        condition: "attribute_exists(pk) AND attribute_not_exists(kn)",
+        values: { ":n": keys.length },
+      });
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+    }
   }
 
   /** A user's keys, newest first (the index holds keys only: the items are read after). */
@@ -116,11 +162,36 @@ export class ApiKeys {
     return updated;
   }
 
+  /** Deletes a key of `userId`'s, and takes it off their count (ConditionFailed if none). */
   async delete(id: string, userId: string): Promise<void> {
-    await this.table.delete(apiKeyKey(id), {
+    const mine = {
       condition: "attribute_exists(pk) AND userId = :user",
       values: { ":user": userId },
-    });
+    };
+    try {
+      await this.table.transact([
+        { delete: apiKeyKey(id), ...mine },
+        {
+          key: userKey(userId),
+          update: "ADD kn :minus",
+          condition: "attribute_exists(kn)",
+          values: { ":minus": -1 },
+        },
+      ]);
+    } catch (err) {
+      if (!(err instanceof ConditionFailed) || err.reasons[0] === "ConditionalCheckFailed")
+        throw err;
+      // The user's keys are not counted yet: the count starts from the index when needed.
+      await this.table.delete(apiKeyKey(id), mine);
+    }
+  }
+}
+
+/** The user has as many keys as one may (SLUICE_MAX_KEYS_PER_USER). */
+export class KeyCapReached extends Error {
+  constructor(readonly maxKeys: number) {
+    super(`at most ${maxKeys} keys per user`);
+    this.name = "KeyCapReached";
   }
 }
 

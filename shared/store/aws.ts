@@ -52,7 +52,7 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
  */
 export function createAwsServices(
   env: NodeJS.ProcessEnv = process.env,
-  clients: { dynamo?: DynamoTransport; fetch?: UpstreamFetch } = {},
+  clients: { dynamo?: DynamoTransport; fetch?: UpstreamFetch; rateClock?: () => number } = {},
 ): Services {
   const dynamo = clients.dynamo ?? lazySdkTransport(env);
   return createServices({
@@ -68,6 +68,7 @@ export function createAwsServices(
     ),
     settings: loadSettings(env),
     fetch: clients.fetch,
+    rateClock: clients.rateClock,
     consoleFiles: consoleDirectory(env),
     secretBox: secretBox(env),
   });

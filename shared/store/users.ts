@@ -32,6 +32,8 @@ export interface UserProfile {
   passwordChangedAt?: number;
   /** The site's free trial quota offered at sign-up (management/trial-credit.ts). */
   trial?: TrialOffer;
+  /** Overrides of the rate limits of the user's group, set by an admin (billing/rate-limits.ts). */
+  rateLimits?: { rpm?: number | null; tpm?: number | null; concurrency?: number | null };
 }
 
 /** Trial quota offered to a new account: `pending` until it passes the site's check, then `granted`. */
@@ -193,6 +195,8 @@ export class Users {
           gsi1sk: user.id,
           ...user,
           accessTokenHash: tokenHash,
+          // Their keys, counted as they are made and deleted (store/api-keys.ts).
+          kn: 0,
         },
         condition: "attribute_not_exists(pk)",
       },
@@ -230,10 +234,12 @@ export class Users {
     return { items: users, lastKey: page.lastKey };
   }
 
-  /** Sets plain profile fields (status, group, role, name, email). */
+  /** Sets plain profile fields (status, group, role, name, email, rate limits). */
   async update(
     id: string,
-    fields: Partial<Pick<UserProfile, "status" | "group" | "role" | "name" | "email">>,
+    fields: Partial<
+      Pick<UserProfile, "status" | "group" | "role" | "name" | "email" | "rateLimits">
+    >,
   ): Promise<UserRecord> {
     const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
     if (entries.length > 0) {

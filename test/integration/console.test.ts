@@ -488,6 +488,34 @@ describe("the console in a browser", () => {
     expect(await self({ cookie })).toBe(401);
   });
 
+  it("e3: the admin sets the customer's rate limits from the users page, and lifts them", async () => {
+    const page = adminPage;
+    await visit(page, "/admin/users");
+    await page.getByLabel(en.user_search).fill(customer.username);
+    await page.getByRole("button", { name: en.search }).click();
+    const row = page.getByRole("row").filter({ hasText: customer.username });
+    await expect.poll(() => row.count()).toBe(1);
+    await row.getByRole("button", { name: en.user_rate_limits }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel(en.rate_rpm).fill("600");
+    await dialog.getByLabel(en.rate_concurrency).fill("twenty");
+    await dialog.getByRole("button", { name: en.save }).click();
+    await dialog.getByText(en.rate_invalid.replace("{field}", en.rate_concurrency)).waitFor();
+    await dialog.getByLabel(en.rate_concurrency).fill("20");
+    await dialog.getByRole("button", { name: en.save }).click();
+    await page.getByText(en.user_rate_limits_saved.replace("{name}", customer.username)).waitFor();
+    expect((await balances()).rate_limits).toEqual({ rpm: 600, concurrency: 20 });
+    await expect.poll(() => row.textContent()).toContain(`${en.rate_rpm} 600`);
+
+    // Emptied, the form takes the customer back to their group's limits.
+    await row.getByRole("button", { name: en.user_rate_limits }).click();
+    expect(await dialog.getByLabel(en.rate_rpm).inputValue()).toBe("600");
+    await dialog.getByLabel(en.rate_rpm).fill("");
+    await dialog.getByLabel(en.rate_concurrency).fill("");
+    await dialog.getByRole("button", { name: en.save }).click();
+    await expect.poll(async () => (await balances()).rate_limits).toEqual({});
+  });
+
   it("f: every page renders in English and Chinese with no missing string", async () => {
     const routes = [...USER_ROUTES, ...ADMIN_ROUTES, `/admin/users/${customer.id}/keys`];
     const page = adminPage;

@@ -91,6 +91,8 @@ describe("a process killed mid-stream", () => {
       20_000,
     );
     expect(account?.av).toBe(500_000);
+    // The three calls' slots under the user's concurrency limit are free again.
+    expect(account).toMatchObject({ hn: 0, cn: 0 });
     const me = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
     expect(me).toMatchObject({ total_quota: 500_000, used_quota: 0, request_count: 0 });
     const after = (await api(user.accessToken, "GET", `/api/token/${key.id}`)).body.data;

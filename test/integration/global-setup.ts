@@ -55,6 +55,10 @@ export default async function setup(project: TestProject) {
       SLUICE_REGISTER_SITE_LIMIT: "0",
       SLUICE_REDEEM_USER_LIMIT: "0",
       SLUICE_REDEEM_ADDRESS_LIMIT: "0",
+      // Tests burst hundreds of calls at once from one user (quota races): the default of 50
+      // would refuse some as rate limited. Every call is still counted against this limit;
+      // rate-limits.test.ts tests the default with instances of its own.
+      SLUICE_USER_CONCURRENCY: "1000",
     },
     // Redelivery within a test, yet longer than any chunk takes here.
     visibilityTimeoutSeconds: 5,

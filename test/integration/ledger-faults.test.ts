@@ -305,7 +305,11 @@ describe("a hold whose halves do not both land", () => {
 
     // The first try's record is still on the key, whole, for the janitor to give back: the
     // second try did not take it for its own (and then settle it for less than it held).
-    const key = await keyItem(limited.id);
+    // (The stream's key settlement runs beside its account's, and may land a moment later.)
+    const key = await eventually(
+      () => keyItem(limited.id),
+      (found) => found.records.length <= 1,
+    );
     expect(key.records).toHaveLength(1);
     const [, record] = key.records[0] as [string, string];
     const firstTry = Number.parseInt(record.split(".")[1] ?? "", 36);
@@ -360,6 +364,43 @@ describe("a DynamoDB that stops answering", () => {
       expect((error as APIError).headers?.get("retry-after")).toBe("2");
       expect((error as APIError).headers?.get("x-should-retry")).toBe("true");
     } finally {
+      proxy.thaw();
+    }
+    await chat(secret);
+    await expectBooksBalance(user, { calls: 1, granted: GRANT });
+  });
+
+  it("fails a call queued behind a write it froze together with that write, unsent", async () => {
+    const user = await createUser({ paidUsd: 1 });
+    const { secret } = await createKey(user);
+    // The account's holds freeze; everything else (the key, the prices) still answers.
+    const takes = (r: DynamoRequestInfo) => onAccount(user)(r) && holds(r);
+    proxy.inject({ match: takes, fault: { kind: "freeze" }, times: Infinity });
+    try {
+      const first = chat(secret).catch((e: APIError) => e);
+      await eventually(
+        async () => proxy.held,
+        (held) => held === 1,
+      );
+      // A second call's hold waits behind the first's write in flight.
+      const second = chat(secret).catch((e: APIError) => e);
+      for (const error of await Promise.all([first, second])) {
+        expect((error as APIError).status).toBe(503);
+        expect((error as APIError).headers?.get("retry-after")).toBe("2");
+      }
+      // It failed with that write, within its bound: it was never sent into the same outage.
+      // DynamoDB saw the first write's three attempts, and nothing of the second's.
+      const sent = proxy.log.filter(takes);
+      expect(sent).toHaveLength(3);
+      expect(new Set(sent.map((entry) => JSON.stringify(entry.body)))).toHaveProperty("size", 1);
+      // Thawed only once the proxy has seen the client give its last attempt up (a request
+      // still held would be forwarded, and land as a hold for the janitor).
+      await eventually(
+        async () => proxy.held,
+        (held) => held === 0,
+      );
+    } finally {
+      proxy.clear();
       proxy.thaw();
     }
     await chat(secret);

@@ -150,7 +150,8 @@ describe("quote", () => {
 
   it("holds the caller's max_tokens, or the model's longest answer, when the balance covers it", async () => {
     const asked = await quote(context, { ...request, output: { requested: 100, choices: 1 } }, 1e9);
-    expect(asked).toMatchObject({ outputTokens: 100, lowered: false });
+    // Tokens per minute count the same bound: the prompt's and the longest answer's.
+    expect(asked).toMatchObject({ outputTokens: 100, lowered: false, tokens: 1_100 });
     expect(asked.holdUnits).toBe(
       costInUnits(
         { input: 0.15, output: 0.6 },
@@ -208,20 +209,38 @@ describe("holdWhileOpening", () => {
     user: { id: "u", group: "default" },
   };
   const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  /** A charge context whose ledger holds (or refuses) after `holdMs`, and says whether it is likely to. */
-  function context(options: { covered: boolean; refuse: boolean; holdMs: number }, log: string[]) {
+  /**
+   * A charge context whose ledger holds (or refuses) after `holdMs`, and says whether it is
+   * likely to; the key and the user have the rate limits given (none by default), the user
+   * the operator's default concurrency.
+   */
+  function context(
+    options: {
+      covered: boolean;
+      refuse: boolean;
+      holdMs: number;
+      keyLimits?: Record<string, number>;
+      userLimits?: Record<string, number>;
+    },
+    log: string[],
+  ) {
     return {
-      principal,
+      principal: {
+        key: { ...principal.key, rateLimits: options.keyLimits },
+        user: { ...principal.user, rateLimits: options.userLimits },
+      },
       requestId: "req_test",
       receivedAt: 0,
       services: {
+        settings: { users: { concurrency: 50 } },
         pricing: { get: async () => DEFAULT_PRICING },
         ledger: {
           spendable: () => 1e9,
           likelyCovers: () => options.covered,
-          hold: async (_principal: unknown, call: { units: number }) => {
+          hold: async (_principal: unknown, call: { units: number; limits?: unknown }) => {
             await later(options.holdMs);
             log.push(options.refuse ? "refused" : "held");
+            log.push(`limits ${JSON.stringify(call.limits)}`);
             if (options.refuse) throw new QuotaExceeded("user");
             return {
               id: "h",
@@ -258,7 +277,47 @@ describe("holdWhileOpening", () => {
     );
     log.push("answered");
     expect(opened.upstream).toBe("upstream");
-    expect(log).toEqual(["opening", "opened", "held", "answered"]);
+    // The operator's default concurrency per user is the only limit: the hold still overlaps.
+    expect(log).toEqual([
+      "opening",
+      "opened",
+      "held",
+      `limits ${JSON.stringify({ user: { concurrency: 50 }, holdFirst: false })}`,
+      "answered",
+    ]);
+  });
+
+  it("holds first, and opens the upstream only after, under limits of a key's or a user's own", async () => {
+    const cases: { keyLimits?: Record<string, number>; userLimits?: Record<string, number> }[] = [
+      { keyLimits: { rpm: 10 } },
+      { userLimits: { tpm: 1_000 } },
+      // The same concurrency as the operator's default, set for this user: it holds first.
+      { userLimits: { concurrency: 50 } },
+    ];
+    for (const limits of cases) {
+      const log: string[] = [];
+      await holdWhileOpening(
+        context({ covered: true, refuse: false, holdMs: 10, ...limits }, log),
+        request,
+        async () => {
+          log.push("opening");
+          return "upstream";
+        },
+      );
+      expect(log.filter((line) => !line.startsWith("limits"))).toEqual(["held", "opening"]);
+    }
+    // A refusal then calls no upstream at all.
+    const log: string[] = [];
+    const refused = holdWhileOpening(
+      context({ covered: true, refuse: true, holdMs: 10, keyLimits: { rpm: 10 } }, log),
+      request,
+      async () => {
+        log.push("opening");
+        return "upstream";
+      },
+    );
+    await expect(refused).rejects.toBeInstanceOf(QuotaExceeded);
+    expect(log.filter((line) => !line.startsWith("limits"))).toEqual(["refused"]);
   });
 
   it("aborts the upstream call when the hold is refused", async () => {
@@ -287,6 +346,6 @@ describe("holdWhileOpening", () => {
       },
     );
     await expect(answer).rejects.toBeInstanceOf(QuotaExceeded);
-    expect(log).toEqual(["refused"]);
+    expect(log.filter((line) => !line.startsWith("limits"))).toEqual(["refused"]);
   });
 });

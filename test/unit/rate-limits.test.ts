@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  callLimits,
   effectiveLimits,
   formatDuration,
   RATE_WINDOW_MS,
@@ -17,6 +18,44 @@ describe("rate limits", () => {
       tpm: 1_000,
     });
     expect(effectiveLimits({ rpm: 10, concurrency: 2 }, { rpm: 0 })).toEqual({ concurrency: 2 });
+  });
+
+  it("take a user's own over their group's, over the operator's default; hold first but for that default alone", () => {
+    const userDefaults = { concurrency: 50 };
+    // The default alone: counted, but the hold overlaps the upstream request.
+    expect(callLimits({ userDefaults })).toEqual({
+      user: { concurrency: 50 },
+      holdFirst: false,
+    });
+    expect(callLimits({ userDefaults: {} })).toBeUndefined();
+    expect(callLimits({ userDefaults, user: { concurrency: 0 } })).toBeUndefined();
+    expect(callLimits({ userDefaults, groupUser: { rpm: 5 } })).toEqual({
+      user: { rpm: 5, concurrency: 50 },
+      holdFirst: true,
+    });
+    expect(
+      callLimits({ userDefaults, groupUser: { rpm: 5, concurrency: 4 }, user: { rpm: 0 } }),
+    ).toEqual({ user: { concurrency: 4 }, holdFirst: true });
+    expect(callLimits({ userDefaults, groupKey: { tpm: 100 } })).toEqual({
+      key: { tpm: 100 },
+      user: { concurrency: 50 },
+      holdFirst: true,
+    });
+  });
+
+  it("tell of the key's or the user's limit, whichever leaves less", () => {
+    const window = 1_000;
+    const now = window * RATE_WINDOW_MS + 45_000;
+    const key = { limits: { rpm: 10, tpm: 500 }, window, requests: 2, tokens: 450, inFlight: 1 };
+    const user = { limits: { rpm: 5 }, window, requests: 4, tokens: 0, inFlight: 1 };
+    expect(rateLimitHeaders([key, user], now)).toEqual({
+      "x-ratelimit-limit-requests": "5",
+      "x-ratelimit-remaining-requests": "1",
+      "x-ratelimit-reset-requests": "15s",
+      "x-ratelimit-limit-tokens": "500",
+      "x-ratelimit-remaining-tokens": "50",
+      "x-ratelimit-reset-tokens": "15s",
+    });
   });
 
   it("write resets as OpenAI does", () => {

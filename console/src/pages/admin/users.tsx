@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { get, post, put, type User } from "../../api";
+import { get, post, put, type RateLimits, type User } from "../../api";
 import {
   ask,
   Badge,
@@ -33,7 +33,43 @@ type Editing =
   | { kind: "create" }
   | { kind: "edit"; user: User }
   | { kind: "topup"; user: User }
-  | { kind: "password"; user: User };
+  | { kind: "password"; user: User }
+  | { kind: "limits"; user: User };
+
+const RATE_FIELDS = [
+  ["rpm", "rate_rpm"],
+  ["tpm", "rate_tpm"],
+  ["concurrency", "rate_concurrency"],
+] as const;
+
+/**
+ * The form's rate limits as the API's overrides: each field filled in (0: no limit), or
+ * null when none is (the group's limits again). Undefined, with the error set, when a field
+ * is not a whole number.
+ */
+function rateLimitsOf(
+  fields: Record<string, string>,
+  fail: (error: string) => void,
+): RateLimits | null | undefined {
+  const limits: RateLimits = {};
+  for (const [name, label] of RATE_FIELDS) {
+    const text = fields[name] ?? "";
+    if (text === "") continue;
+    if (!/^\d{1,10}$/.test(text)) {
+      fail(t("rate_invalid", { field: t(label) }));
+      return undefined;
+    }
+    limits[name] = Number(text);
+  }
+  return Object.keys(limits).length > 0 ? limits : null;
+}
+
+/** A user's overrides in a line, for the users list ("" when they have none). */
+function rateLimitsText(limits: RateLimits | undefined): string {
+  return RATE_FIELDS.flatMap(([name, label]) =>
+    limits?.[name] === undefined ? [] : [`${t(label)} ${limits[name]?.toLocaleString()}`],
+  ).join(" · ");
+}
 
 function Buttons(props: { busy: boolean; onCancel(): void; submit: string }) {
   return (
@@ -89,6 +125,12 @@ function UserForm(props: { editing: Editing; onDone(notice: string, token?: stri
         case "password":
           await put(`/api/user/${editing.user.id}`, { password: f.password });
           return props.onDone(t("user_password_reset", { name: displayName(editing.user) }));
+        case "limits": {
+          const limits = rateLimitsOf(f, action.setError);
+          if (limits === undefined) return;
+          await put(`/api/user/${editing.user.id}`, { rate_limits: limits });
+          return props.onDone(t("user_rate_limits_saved", { name: displayName(editing.user) }));
+        }
         case "topup": {
           const units = parseDollars(f.dollars ?? "");
           if (!units) return action.setError(t("invalid_dollars"));
@@ -147,6 +189,21 @@ function UserForm(props: { editing: Editing; onDone(notice: string, token?: stri
           <input name="password" type="password" required autoComplete="new-password" />
         </Field>
       )}
+      {editing.kind === "limits" && (
+        <>
+          <p class="muted">{t("user_rate_limits_hint")}</p>
+          {RATE_FIELDS.map(([name, label]) => (
+            <Field key={name} label={t(label)}>
+              <input
+                name={name}
+                inputMode="numeric"
+                autoComplete="off"
+                defaultValue={user?.rate_limits?.[name]?.toString() ?? ""}
+              />
+            </Field>
+          ))}
+        </>
+      )}
       {editing.kind === "topup" && (
         <>
           <Field label={t("bucket")}>
@@ -181,6 +238,7 @@ const TITLES = {
   edit: "edit",
   topup: "user_topup",
   password: "user_reset_password",
+  limits: "user_rate_limits",
 } as const;
 
 export function Users() {
@@ -285,7 +343,12 @@ export function Users() {
               {displayName(user)}
               <small class="muted block mono">{user.id}</small>
             </td>
-            <td>{user.group}</td>
+            <td>
+              {user.group}
+              {rateLimitsText(user.rate_limits) && (
+                <small class="muted block">{rateLimitsText(user.rate_limits)}</small>
+              )}
+            </td>
             <td>{user.role === "admin" ? t("role_admin") : t("role_user")}</td>
             <td>
               <Badge value={user.status} label={label(STATUS, user.status)} />
@@ -317,6 +380,9 @@ export function Users() {
               </button>
               <button type="button" onClick={() => setEditing({ kind: "password", user })}>
                 {t("user_reset_password")}
+              </button>
+              <button type="button" onClick={() => setEditing({ kind: "limits", user })}>
+                {t("user_rate_limits")}
               </button>
               <button type="button" class="danger" onClick={() => revoke(user)}>
                 {t("user_revoke")}
