@@ -1,5 +1,6 @@
 import { Forbidden } from "../errors";
 import { StaleCredentials, type UserRecord, type Users } from "../store/users";
+import type { AttemptGuard } from "./attempt-guard";
 import type { UserPrincipal } from "./authenticate";
 import { verifyPassword } from "./passwords";
 
@@ -16,20 +17,31 @@ export interface ConfirmedIdentity {
  * make itself a credential that outlives the next password change. The version returned is
  * the one the proof was checked against: a write conditional on it loses to a password change
  * or revocation that landed since.
+ *
+ * A password check here is a sign-in attempt of the account's username from the caller's
+ * address, counted before it is made (`attempts`): whoever holds a stolen session or token
+ * may guess the password no faster here than at the sign-in form.
  */
 export async function confirmIdentity(
   users: Users,
   principal: UserPrincipal,
   password: string | undefined,
-  options: { recentSignInSeconds: number; nowSeconds?: number },
+  options: {
+    recentSignInSeconds: number;
+    nowSeconds?: number;
+    attempts: AttemptGuard;
+    sourceIp: string | undefined;
+  },
 ): Promise<ConfirmedIdentity> {
   // Not the cached principal's record: the password and versions may have changed since.
   const user = await users.get(principal.user.id, true);
   if (!user) throw new StaleCredentials();
   const current = user.sessionVersion ?? 0;
   if (password !== undefined) {
+    const attempt = await options.attempts.signIn(user.username.toLowerCase(), options.sourceIp);
     if (!user.passwordHash || !(await verifyPassword(password, user.passwordHash)))
       throw new Forbidden("The current password is wrong.");
+    await attempt.succeeded();
     return { user, sessionVersion: current };
   }
   const { session } = principal;

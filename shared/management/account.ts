@@ -187,7 +187,7 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
     services.users,
     principal,
     current,
-    { recentSignInSeconds: 0 },
+    { recentSignInSeconds: 0, attempts: services.attempts, sourceIp: call.request.sourceIp },
   );
   // Replaced when there is one; a password change makes no credential the user did not have.
   const accessToken = before.accessTokenHash ? await services.tags.issue("accessToken") : undefined;

@@ -43,6 +43,8 @@ export const regenerateAccessToken = userRoute("POST", "/api/user/token", async 
   const password = field.string(body, "password", { max: 1024 });
   const { user, sessionVersion } = await confirmIdentity(services.users, call.principal, password, {
     recentSignInSeconds: services.settings.console.recentSignInSeconds,
+    attempts: services.attempts,
+    sourceIp: call.request.sourceIp,
   });
   const token = await services.tags.issue("accessToken");
   const changed = await services.users.replaceAccessToken(user.id, token, sessionVersion);
