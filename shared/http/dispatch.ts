@@ -36,7 +36,8 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
       if (Object.values(match.params).some((value) => Buffer.byteLength(value) > MAX_ID_BYTES)) {
         throw new ApiError(404, `Nothing is found at ${request.path.slice(0, 200)}…`);
       }
-      if (request.path.startsWith("/api/") && !SAFE_METHODS.has(request.method)) {
+      // The route's own path, not the request's: the router reads "//api/x" as "/api/x".
+      if (match.route.path.startsWith("/api/") && !SAFE_METHODS.has(request.method)) {
         requireBodyType(request, match.route.bodyTypes);
       }
       response = await run(match.route, {
