@@ -87,7 +87,11 @@ export class AttemptGuard {
     return new CountedAttempt(this.counters, rest, trust);
   }
 
-  /** A registration, counted before anything else (whether it then succeeds or not). */
+  /**
+   * A registration from `ip`, counted once it is known to be well formed, whether it then
+   * makes an account or not (a taken username too, so that registering cannot list names
+   * quickly).
+   */
   async registration(ip: string | undefined, now = Date.now()): Promise<void> {
     const { registration } = this.limits;
     await this.takeAll(
@@ -99,10 +103,25 @@ export class AttemptGuard {
           registration.addressLimit,
           registration.windowMs,
         ),
-        spec("registration-site", {}, registration.siteLimit, registration.windowMs),
       ],
       now,
     );
+  }
+
+  /**
+   * One of the site's registrations, counted just before the account is written, after every
+   * check that can refuse it (so that failing requests, however many, cannot use up the
+   * site's budget); `giveBack` when the write makes no account after all.
+   */
+  async siteRegistration(now = Date.now()): Promise<{ giveBack(): Promise<void> }> {
+    const { registration } = this.limits;
+    const site = spec("registration-site", {}, registration.siteLimit, registration.windowMs);
+    const [taken] = await this.takeAll("registration", [site], now);
+    return {
+      giveBack: async () => {
+        if (taken) await this.counters.giveBack(taken.taken);
+      },
+    };
   }
 
   /** A redemption of a code, counted before the code is looked up. */

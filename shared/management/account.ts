@@ -46,8 +46,9 @@ export const getStatus = publicRoute("GET", "/api/status", async (call) => {
  * site's free quota, granted once it passes the site's check (management/trial-credit.ts).
  */
 export const register = publicRoute("POST", "/api/user/register", async (call) => {
-  await admitRegistration(call);
   const { services } = call;
+  requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
+  // What can be refused without a write is refused before anything is counted.
   const body = readJsonObject(call.request);
   const username = field.string(body, "username", { required: true, max: 32 }) as string;
   const password = newPassword(body, "password");
@@ -66,6 +67,24 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
   const code = field.string(body, "invitation_code", { max: 128 });
   if (options.registration === "invitation" && !code)
     throw invalid("Registration needs an invitation code.");
+  await services.attempts.registration(call.request.sourceIp);
+  return createAccount(call, { body, username, password, email, options, code });
+});
+
+/** The account a counted registration asked for, its trial credit and its invitation. */
+async function createAccount(
+  call: Call<undefined>,
+  request: {
+    body: Record<string, unknown>;
+    username: string;
+    password: string;
+    email: string | undefined;
+    options: SiteOptions;
+    code: string | undefined;
+  },
+): Promise<GatewayResponse> {
+  const { services } = call;
+  const { body, username, password, email, options, code } = request;
   const trial = await decideTrialCredit(call, options, body);
   const profile = newUserProfile({
     id: newId("user_", 16),
@@ -76,20 +95,24 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
     ...trial.profile,
   });
   const taken = () => new Conflict("That username is taken.");
-  // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
-  // given back if the username turns out taken.
+  // A name taken already is refused before the site's budget is touched (a race for a free
+  // one is settled by the create's condition, below).
+  if (await services.users.findByUsername(username)) throw taken();
+  const site = await services.attempts.siteRegistration();
   let invitation: string | undefined;
-  if (options.registration === "invitation" && code) {
-    if (await services.users.findByUsername(username)) throw taken();
-    const used = isRedemptionCode(code)
-      ? await services.redemptions.redeem(redemptionId(code), profile.id, nowSeconds())
-      : "taken";
-    if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
-    invitation = used.id;
-  }
   try {
+    // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
+    // given back if the account is not made.
+    if (options.registration === "invitation" && code) {
+      const used = isRedemptionCode(code)
+        ? await services.redemptions.redeem(redemptionId(code), profile.id, nowSeconds())
+        : "taken";
+      if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
+      invitation = used.id;
+    }
     await services.users.create(profile);
   } catch (err) {
+    await site.giveBack();
     if (invitation) await services.redemptions.release(invitation, profile.id);
     if (err instanceof UsernameTaken) throw taken();
     throw err;
@@ -97,7 +120,7 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
   await trial.grant(profile.id);
   if (invitation) await redeemCode(services, profile.id, code as string, call.request.id);
   return ok({ id: profile.id, username: profile.username });
-});
+}
 
 /**
  * POST /api/user/login: checks the password and starts a session (an HttpOnly, SameSite
@@ -129,15 +152,6 @@ export const login = publicRoute("POST", "/api/user/login", async (call) => {
   await attempt.succeeded();
   return signedIn(call, user);
 });
-
-/**
- * What a registration passes before anything else: it comes from this site's own pages (or
- * from no browser), and the address's and the site's registration rates admit it.
- */
-async function admitRegistration(call: Call<undefined>): Promise<void> {
-  requireOwnOrigin(call.request, call.services.settings.edge.siteOrigins);
-  await call.services.attempts.registration(call.request.sourceIp);
-}
 
 /** GET /api/user/logout: ends the session and clears its cookie. */
 export const logout = publicRoute("GET", "/api/user/logout", async (call) => {

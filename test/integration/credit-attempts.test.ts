@@ -95,6 +95,41 @@ describe("registrations and redemptions, counted before they are tried", {
       viewer(from),
     );
 
+  it("counts no registration refused before it is tried, and only accounts about to be made on the site", async () => {
+    const siteCount = async () =>
+      (
+        await sluiceTable(site.tableName).get<{ n: number }>(
+          {
+            pk: `ATTEMPTS#${counterId({ kind: "registration-site", subject: {} })}`,
+            sk: "ATTEMPTS",
+          },
+          true,
+        )
+      )?.n ?? 0;
+    // Bodies that cannot make an account are refused before anything is counted...
+    const invalid = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        call(site, "POST", "/api/user/register", i % 2 ? {} : { username: "x" }, viewer(address())),
+      ),
+    );
+    expect(tally(invalid)).toEqual({ 400: 40 });
+    // ...and those that fail the checks after their address is counted (a taken username)
+    // never reach the site's count, from 40 addresses at once: more than the site's 20.
+    const takenName = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        call(
+          site,
+          "POST",
+          "/api/user/register",
+          { username: "admin", password: "long enough password" },
+          viewer(address()),
+        ),
+      ),
+    );
+    expect(tally(takenName)).toEqual({ 409: 40 });
+    expect(await siteCount()).toBe(0);
+  });
+
   it("creates 5 of 100 accounts registered at once from one address, and 20 on the site", async () => {
     const from = address();
     const burst = await Promise.all(Array.from({ length: 100 }, () => register(from)));
