@@ -29,6 +29,11 @@ const global = globalThis as { [KEY]?: StackLogLine[] };
 global[KEY] ??= [];
 const lines = global[KEY];
 
+/** The lines kept so far, oldest first. */
+export function keptLines(): readonly StackLogLine[] {
+  return lines;
+}
+
 /** What requests outside a test (a file's hooks) send for the test's name: the file's. */
 export function fileTag(path: string): string {
   return `file:${encodeURIComponent(path)}`;
