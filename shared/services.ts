@@ -1,3 +1,4 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { AttemptGuard } from "./auth/attempt-guard";
 import { Authenticator } from "./auth/authenticate";
 import { CredentialTags } from "./auth/tags";
@@ -5,6 +6,7 @@ import { QuotaLedger } from "./billing/ledger";
 import { PricingCatalog } from "./billing/pricing";
 import { loadSettings, type Settings } from "./config/settings";
 import type { SecretBox } from "./crypto/secret-box";
+import { createLogger } from "./observability";
 import type { JobQueue } from "./queue/queue";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
@@ -42,6 +44,8 @@ import type { ConsoleFiles } from "./web/console-files";
  */
 export interface Services {
   settings: Settings;
+  /** The function's Logger: every line the core writes goes through it. */
+  log: Logger;
   table: Table;
   /** The usage log's own table (its stream feeds the rollups). */
   logTable: Table;
@@ -94,8 +98,11 @@ export function createServices(options: {
   secretBox?: SecretBox;
   /** The clock rate limits' minute windows follow (a test pins it inside one minute). */
   rateClock?: () => number;
+  /** The function's Logger; one at the settings' level, writing to stdout, when absent. */
+  log?: Logger;
 }): Services {
   const settings = options.settings ?? loadSettings();
+  const log = options.log ?? createLogger({ level: settings.log.level });
   const { table } = options;
   const users = new Users(table);
   const accounts = new Accounts(table, { clock: options.rateClock });
@@ -109,6 +116,7 @@ export function createServices(options: {
   const attemptCounters = new AttemptCounters(table);
   return {
     settings,
+    log,
     table,
     logTable: options.logTable,
     users,
@@ -122,6 +130,7 @@ export function createServices(options: {
       channelDirectory,
       options.fetch ?? globalThis.fetch,
       { ...settings.channelHealth, cacheTtlMs: settings.cacheTtlMs },
+      log,
     ),
     auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs),
     tags,
@@ -148,9 +157,9 @@ export function createServices(options: {
     redemptions: new Redemptions(table),
     consoleFiles: options.consoleFiles,
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
-    ledger: new QuotaLedger(accounts, usage),
+    ledger: new QuotaLedger(accounts, usage, log),
     usage,
-    rollups: new Rollups(table),
+    rollups: new Rollups(table, log),
     siteLog: new SiteLog(table, settings.logRetentionDays),
     blobs: options.blobs,
     queue: options.queue,

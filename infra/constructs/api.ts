@@ -47,8 +47,9 @@ export class Api extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
+          // Without its table of file sizes, as esbuild's is left out; errors still show.
           afterBundling: (inputDir: string, outputDir: string) => [
-            `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console"`,
+            `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console" --quiet`,
           ],
         },
       },

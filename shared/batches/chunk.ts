@@ -11,6 +11,17 @@ import { type RanLine, runLine } from "./line";
 export const LEASE_SECONDS = 15 * 60;
 
 /**
+ * A chunk another worker holds the lease of: not a fault (a redelivery, or a continuation
+ * queued while the previous run finishes), so its delivery only waits to come back.
+ */
+export class ChunkLeased extends Error {
+  constructor(batchId: string, index: number) {
+    super(`chunk ${index} of ${batchId} is being run by another worker`);
+    this.name = "ChunkLeased";
+  }
+}
+
+/**
  * Runs the unfinished lines of one chunk, a few at a time. Each line's result is recorded
  * once (a conditional write) and only then settled, so a redelivered message, a worker
  * killed mid-chunk or a duplicate never runs or bills a line twice. Stops starting lines
@@ -38,7 +49,7 @@ export async function runChunk(
   ) {
     // Another worker is running it (or has just finished it): this delivery fails and comes
     // back after the visibility timeout.
-    throw new Error(`chunk ${index} of ${batchId} is being run by another worker`);
+    throw new ChunkLeased(batchId, index);
   }
   let continueAfterSeconds: number | undefined;
   try {

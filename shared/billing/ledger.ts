@@ -1,3 +1,4 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { KeyPrincipal } from "../auth/authenticate";
 import { QuotaExceeded, RateLimited, StoreUnavailable } from "../errors";
 import {
@@ -85,6 +86,7 @@ export class QuotaLedger {
   constructor(
     private readonly accounts: Accounts,
     private readonly usage: UsageLog,
+    private readonly log: Logger,
   ) {}
 
   /**
@@ -329,16 +331,12 @@ export class QuotaLedger {
       if (stored.outcome === "unsettled") {
         // The janitor released this hold already (the call outlived its deadline) and logged
         // the call as unsettled: nothing to move, and a call served for free to tell of.
-        console.warn(
-          JSON.stringify({
-            level: "warn",
-            msg: "settled after the janitor released the hold: the call goes unbilled",
-            holdId: hold.id,
-            userId: hold.userId,
-            requestId: settlement.requestId,
-            quota: settlement.quota,
-          }),
-        );
+        this.log.warn("settled after the janitor released the hold: the call goes unbilled", {
+          holdId: hold.id,
+          userId: hold.userId,
+          requestId: settlement.requestId,
+          quota: settlement.quota,
+        });
         return;
       }
       await this.apply(
@@ -454,15 +452,11 @@ export class QuotaLedger {
     // A few items at once; a failure is logged and counted, and the next sweep tries again.
     const failed = (key: ItemKey, holdId: string | undefined, err: unknown) => {
       report.failed++;
-      console.error(
-        JSON.stringify({
-          level: "error",
-          msg: "reaping a hold failed",
-          item: key.pk,
-          holdId,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
+      this.log.error("reaping a hold failed", {
+        item: key.pk,
+        holdId,
+        error: err instanceof Error ? err.message : String(err),
+      });
     };
     let next = 0;
     const sweep = async () => {

@@ -46,6 +46,13 @@ export interface Settings {
   holdDeadlineSeconds: number;
   /** How long usage log lines are kept (DynamoDB TTL). */
   logRetentionDays: number;
+  /** The functions' own log lines (README, Operate it). */
+  log: {
+    /** The least severe level written: DEBUG, INFO (an access line per call), WARN or ERROR. */
+    level: LogLevel;
+    /** The share of successful calls whose access line is written (every failure's is). */
+    accessSample: number;
+  };
   /** What one user may use at once, whatever their group and keys (README, Rate limits). */
   users: {
     /**
@@ -165,6 +172,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
+    log: {
+      level: logLevel(env),
+      accessSample: Math.min(1, Math.max(0, Number(env.SLUICE_ACCESS_LOG_SAMPLE ?? 1))),
+    },
     users: {
       concurrency: int(env, "SLUICE_USER_CONCURRENCY", 50),
       maxKeys: int(env, "SLUICE_MAX_KEYS_PER_USER", 0),
@@ -223,6 +234,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       expiryGraceSeconds: int(env, "SLUICE_BATCH_EXPIRY_GRACE_SECONDS", 600),
     },
   };
+}
+
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** SLUICE_LOG_LEVEL, in any case; INFO when unset. */
+export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const raw = (env.SLUICE_LOG_LEVEL || "INFO").trim().toUpperCase();
+  if ((LOG_LEVELS as readonly string[]).includes(raw)) return raw as LogLevel;
+  throw new Error(`SLUICE_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
 }
 
 /** `true` or `false`; unset (or empty) is undefined: the code's own rule decides. */

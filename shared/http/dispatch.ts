@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Services } from "../services";
 import { requireBodyType } from "./cross-site";
 import { toApiError } from "./error-mapping";
@@ -49,7 +50,7 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
         timing,
       });
     } catch (err) {
-      response = errorResponse(err, request);
+      response = errorResponse(err, request, services.log);
     }
     response.headers["x-request-id"] = request.id;
     response.headers["server-timing"] = timing.header();
@@ -98,9 +99,12 @@ function requireCsrfToken(request: GatewayRequest, expected: string): void {
   }
 }
 
-/** An error as a response: OpenAI's envelope, or one-api's on /api; 500 for the unexpected. */
-export function errorResponse(err: unknown, request: GatewayRequest): GatewayResponse {
-  const error = toApiError(err) ?? unexpected(err, request);
+/**
+ * An error as a response: OpenAI's envelope, or one-api's on /api; 500 for the unexpected,
+ * which is logged.
+ */
+export function errorResponse(err: unknown, request: GatewayRequest, log: Logger): GatewayResponse {
+  const error = toApiError(err) ?? unexpected(err, request, log);
   const management = request.path.startsWith("/api/");
   const body = management ? { success: false, message: error.message } : error.toJSON();
   return {
@@ -110,16 +114,12 @@ export function errorResponse(err: unknown, request: GatewayRequest): GatewayRes
   };
 }
 
-function unexpected(err: unknown, request: GatewayRequest): ApiError {
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "unhandled error",
-      requestId: request.id,
-      method: request.method,
-      path: request.path,
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-    }),
-  );
+function unexpected(err: unknown, request: GatewayRequest, log: Logger): ApiError {
+  log.error("unhandled error", {
+    requestId: request.id,
+    method: request.method,
+    path: request.path,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
   return serverError(request.id);
 }

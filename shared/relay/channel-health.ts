@@ -1,6 +1,7 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { TtlCache } from "../cache";
 import { ModelUnavailable } from "../errors";
-import { countEvent, logger } from "../observability";
+import { countEvent } from "../observability";
 import type { ChannelHealthStore, PairHealth } from "../store/channel-health";
 import type { ChannelRecord, Channels } from "../store/channels";
 import { joinUrl } from "./adapters/adapter";
@@ -47,6 +48,7 @@ export class ChannelHealth {
     private readonly directory: ChannelDirectory,
     private readonly fetch: UpstreamFetch,
     private readonly settings: HealthSettings,
+    private readonly log: Logger,
   ) {
     this.cache = new TtlCache(settings.cacheTtlMs);
   }
@@ -170,7 +172,7 @@ export class ChannelHealth {
         const reason = `${counted.failures} failures in a row, the last: ${detail}`;
         if (await this.store.open(channel.id, model, until, reason)) {
           pairs.set(id, { ...counted, state: "open", reason, since: now, until, probeAt: null });
-          warn("circuit opened", channel.id, reason, model);
+          this.changed("circuit opened", channel.id, reason, model);
         }
         return;
       }
@@ -222,12 +224,12 @@ export class ChannelHealth {
       state: "disabled",
       reason,
     });
-    warn("channel disabled for a model", channel.id, reason, model);
+    this.changed("channel disabled for a model", channel.id, reason, model);
   }
 
   private async disableChannel(channel: ChannelRecord, reason: string): Promise<void> {
     if (await this.channels.disable(channel.id, reason))
-      warn("channel disabled", channel.id, reason);
+      this.changed("channel disabled", channel.id, reason);
     this.directory.invalidate();
   }
 
@@ -251,6 +253,12 @@ export class ChannelHealth {
     await this.store.clearChannel(channelId);
     this.cache.clear();
   }
+
+  /** A change of a channel's (or a model's on it) state: logged, and counted. */
+  private changed(message: string, channel: string, reason: string, model?: string): void {
+    this.log.warn(message, { channel, model, reason });
+    countEvent("ChannelStateChanges", 1, { channel });
+  }
 }
 
 function fresh(channelId: string, model: string): PairHealth {
@@ -264,10 +272,4 @@ function fresh(channelId: string, model: string): PairHealth {
     until: null,
     probeAt: null,
   };
-}
-
-/** A change of a channel's (or a model's on it) state: logged, and counted. */
-function warn(msg: string, channel: string, reason: string, model?: string): void {
-  logger.warn(msg, { channel, model, reason });
-  countEvent("ChannelStateChanges", 1, { channel });
 }

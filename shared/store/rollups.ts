@@ -1,3 +1,4 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { ConditionFailed, type ItemKey, type Table } from "./table";
 import { type UsageLogEntry, utcDate } from "./usage";
 
@@ -37,7 +38,10 @@ export interface StreamedLine {
  * partition, whose stream records come in order.
  */
 export class Rollups {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly log: Logger,
+  ) {}
 
   /** Daily rollups from `fromDate` (YYYY-MM-DD) on. */
   async daily(userId: string, fromDate: string): Promise<DailyUsage[]> {
@@ -103,17 +107,13 @@ export class Rollups {
       }
     }
     if (lines.length > 0) {
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          msg: "usage lines dropped from a rollup after conditional conflicts",
-          item: `${key.pk}|${key.sk}`,
-          kind,
-          attempts: ROLLUP_ATTEMPTS,
-          dropped: lines.length,
-          quota: lines.reduce((total, { line }) => total + line.quota, 0),
-        }),
-      );
+      this.log.warn("usage lines dropped from a rollup after conditional conflicts", {
+        item: `${key.pk}|${key.sk}`,
+        kind,
+        attempts: ROLLUP_ATTEMPTS,
+        dropped: lines.length,
+        quota: lines.reduce((total, { line }) => total + line.quota, 0),
+      });
     }
   }
 }

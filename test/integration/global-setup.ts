@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../infra/local/stack";
+import { stackLogSink } from "../stack-log";
 
 /** What every integration test gets: one local stack, started once per run. */
 export interface SluiceUnderTest {
@@ -36,11 +37,12 @@ export default async function setup(project: TestProject) {
   const stack = await startLocalStack({
     port: 0,
     stateFile,
+    // Kept, not printed: a failing test is shown the lines of its requests (test/stack-log.ts).
+    logSink: stackLogSink,
     // Tests add channels and keys straight to DynamoDB; they must be seen at once.
     env: {
       SLUICE_CACHE_TTL_MS: "0",
-      // An access line and a metrics line per call would bury the tests' own output.
-      SLUICE_LOG_LEVEL: "WARN",
+      // The metric lines would go to stdout; their shape is tested (unit/observability.test.ts).
       POWERTOOLS_METRICS_DISABLED: "true",
       // Short enough for a test to see fail-over after a timeout.
       SLUICE_UPSTREAM_TIMEOUT_MS: "2000",
