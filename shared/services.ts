@@ -16,7 +16,7 @@ import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
-import { Files } from "./store/files";
+import { Files } from "./store/file-records";
 import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { saveFile } from "../files/files";
+import { saveFile } from "../files/save-file";
 import type { Services } from "../services";
 import {
   type BatchRecord,
@@ -7,7 +7,7 @@ import {
   FINAL_STATUSES,
   type LineResult,
 } from "../store/batches";
-import type { FileRecord } from "../store/files";
+import type { FileRecord } from "../store/file-records";
 import { ConditionFailed } from "../store/table";
 import { forEachConcurrently, resultsTtl } from "./chunk";
 import { chunkLines, lineOutput } from "./layout";

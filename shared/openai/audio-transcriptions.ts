@@ -1,5 +1,4 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { billableSeconds, inspectAudio } from "../billing/audio-duration";
 import type { Metered } from "../billing/cost";
 import { isObject, type JsonObject } from "../http/body";
 import { badRequest } from "../http/errors";
@@ -7,6 +6,7 @@ import { formField, type MultipartForm, readMultipart } from "../http/multipart"
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { billableSeconds, inspectAudio } from "../media/audio-duration";
 import { consumedWhole, parseJsonObject, readUpstreamBody, relayed } from "../relay/relay";
 
 const FORMATS = ["json", "text", "srt", "verbose_json", "vtt", "diarized_json"];

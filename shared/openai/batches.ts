@@ -7,7 +7,7 @@ import { ApiError, badRequest, notFound } from "../http/errors";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { BatchRecord } from "../store/batches";
-import { cursorParam, intParam } from "./files";
+import { cursorParam, intParam } from "./files-api";
 
 const now = () => Math.floor(Date.now() / 1000);
 

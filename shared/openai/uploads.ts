@@ -2,15 +2,15 @@ import { createHash } from "node:crypto";
 import type { KeyPrincipal } from "../auth/authenticate";
 import { newId } from "../auth/secrets";
 import { BUCKET_PREFIXES } from "../config/resources";
-import { fileObject, fileTooLarge, saveFile } from "../files/files";
+import { fileObject, fileTooLarge, saveFile } from "../files/save-file";
 import { readJsonObject, requireString } from "../http/body";
 import { ApiError, badRequest, notFound } from "../http/errors";
 import { readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
-import type { FileRecord } from "../store/files";
+import type { FileRecord } from "../store/file-records";
 import type { UploadRecord } from "../store/uploads";
-import { checkBatchFile, expiresAfter, uploadPurpose } from "./files";
+import { checkBatchFile, expiresAfter, uploadPurpose } from "./files-api";
 
 /** An upload takes parts for an hour (as OpenAI's do). */
 const UPLOAD_WINDOW_SECONDS = 3_600;

@@ -2,7 +2,7 @@ import { newId } from "../auth/secrets";
 import { BUCKET_PREFIXES } from "../config/resources";
 import { ApiError, notFound } from "../http/errors";
 import type { Services } from "../services";
-import { type FilePurpose, type FileRecord, StorageFull } from "../store/files";
+import { type FilePurpose, type FileRecord, StorageFull } from "../store/file-records";
 
 /** The OpenAI File object. `status` is deprecated but required; ready files are "processed". */
 export function fileObject(file: FileRecord) {

@@ -1,6 +1,6 @@
+import { finalizeBatch } from "../batches/finalize";
 import type { Services } from "../services";
 import { FINAL_STATUSES } from "../store/batches";
-import { finalizeBatch } from "./finalize";
 
 /** What one janitor sweep did, for its log line. */
 export interface SweepReport {

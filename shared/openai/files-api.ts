@@ -1,11 +1,11 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { fileObject, fileTooLarge, noSuchFile, saveFile } from "../files/files";
+import { fileObject, fileTooLarge, noSuchFile, saveFile } from "../files/save-file";
 import { attachment } from "../http/content-disposition";
 import { badRequest } from "../http/errors";
 import { formField, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
-import { type FilePurpose, type FileRecord, UPLOAD_PURPOSES } from "../store/files";
+import { type FilePurpose, type FileRecord, UPLOAD_PURPOSES } from "../store/file-records";
 
 const now = () => Math.floor(Date.now() / 1000);
 
