@@ -34,7 +34,7 @@ export const createTranslation = keyRoute("POST", "/v1/audio/translations", (cal
  * Speech to text, billed by what the caller cannot forge: the upstream's reported duration
  * (per minute prices) or token usage (per token prices), and only when it reports neither,
  * by the file — a WAV by its played length, any other by what its hold assumed (see
- * billing/audio-duration.ts). Whisper models tell the duration only in verbose_json, so
+ * media/audio-duration.ts). Whisper models tell the duration only in verbose_json, so
  * sluice asks them for that and renders the format the client asked for (json, text, srt,
  * vtt) from it; text formats go back as plain text, not JSON. The hold covers the file at its
  * codec's lowest bitrate.
