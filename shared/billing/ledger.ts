@@ -1,19 +1,10 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { QuotaExceeded, RateLimited, StoreUnavailable } from "../errors";
-import {
-  type Accounts,
-  type Held,
-  type HoldRecord,
-  holdIdFor,
-  NotCovered,
-  NotSent,
-  type RateCount,
-  type RateGive,
-  RateRefused,
-  referenceId,
-  type TopUp,
-} from "../store/accounts";
+import { type HoldRecord, holdIdFor, referenceId } from "../store/account-codec";
+import { type Accounts, NotSent, type TopUp } from "../store/accounts";
+import { type Held, NotCovered } from "../store/balance-write";
 import type { Bucket } from "../store/buckets";
+import { type RateCount, type RateGive, RateRefused } from "../store/rate-windows";
 import type { ItemKey } from "../store/table";
 import type { UsageLog, UsageLogEntry } from "../store/usage";
 import {

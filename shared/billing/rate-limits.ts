@@ -6,7 +6,7 @@
  * (store/accounts.ts) on the key's item and on the user's account, in fixed windows of one
  * minute, so enforcing them costs no round trip of its own.
  */
-import { RATE_WINDOW_MS, windowed, windowOf } from "../store/accounts";
+import { RATE_WINDOW_MS, windowed, windowOf } from "../store/rate-windows";
 
 export interface RateLimits {
   /** Requests that may start per minute. */
@@ -26,7 +26,7 @@ export const RATE_DIMENSIONS: readonly RateDimension[] = ["rpm", "tpm", "concurr
 /** An override of one limit: a number, or 0 for none (null or absent: the group's). */
 export type RateLimitOverrides = { [D in RateDimension]?: number | null };
 
-/** The window limits are counted in, kept with the counters themselves (store/accounts.ts). */
+/** The window limits are counted in, kept with the counters themselves (store/rate-windows.ts). */
 export { RATE_WINDOW_MS, windowed, windowOf };
 
 /** How long a caller refused for concurrency is told to wait: a slot frees when a call ends. */

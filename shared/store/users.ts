@@ -1,6 +1,7 @@
 import { hashSecret } from "../auth/secrets";
 import { Unauthenticated } from "../errors";
-import { type Account, Accounts, readAccount } from "./accounts";
+import { type Account, readAccount } from "./account-codec";
+import { Accounts } from "./accounts";
 import { ConditionFailed, type Item, type Table, type TransactOp } from "./table";
 
 export type Role = "user" | "admin";
