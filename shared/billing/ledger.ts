@@ -4,6 +4,7 @@ import { type HoldRecord, holdIdFor, referenceId } from "../store/account-codec"
 import { type Accounts, NotSent, type TopUp } from "../store/accounts";
 import { type Held, NotCovered } from "../store/balance-write";
 import type { Bucket } from "../store/buckets";
+import { holderOf } from "../store/keys";
 import { type RateCount, type RateGive, RateRefused } from "../store/rate-windows";
 import type { ItemKey } from "../store/table";
 import type { UsageLog, UsageLogEntry } from "../store/usage";
@@ -483,8 +484,9 @@ export class QuotaLedger {
     item: Record<string, unknown>,
     record: HoldRecord,
   ): Promise<"settled" | "released"> {
-    const onAccount = key.sk === "ACCOUNT";
-    const userId = onAccount ? key.pk.slice("USER#".length) : String(item.userId);
+    const holder = holderOf(key);
+    const onAccount = "userId" in holder;
+    const userId = onAccount ? holder.userId : String(item.userId);
     const time = record.start;
     let line = await this.usage.get(userId, time, record.id);
     // Only the account's hold writes the line: a key's hold is the same call's, and a key

@@ -7,15 +7,13 @@ import {
   balancesOf,
   type Grant,
 } from "./buckets";
+import { HOLDS_INDEX } from "./keys";
 import type { Item } from "./table";
 
 /**
  * How an account's and a limited key's attributes read and write (see store/accounts.ts for
  * what each attribute is): hold records, grants, buckets, and the holds index's keys.
  */
-
-/** Shards of the holds index's partition, so its writes never meet a hot partition. */
-export const HOLD_SHARDS = 4;
 
 /** One outstanding hold, as its record says. */
 export interface HoldRecord {
@@ -140,12 +138,9 @@ export function referenceId(ref: string): string {
   return createHash("sha256").update(ref).digest("base64url").slice(0, 16);
 }
 
+/** The holds index's shard an item is listed in, so its writes never meet a hot partition. */
 export function shardOf(pk: string): number {
-  return (createHash("sha256").update(pk).digest()[0] ?? 0) % HOLD_SHARDS;
-}
-
-export function pad(seconds: number): string {
-  return String(Math.max(0, Math.floor(seconds))).padStart(12, "0");
+  return (createHash("sha256").update(pk).digest()[0] ?? 0) % HOLDS_INDEX.shards;
 }
 
 export function num(value: unknown): number {

@@ -3,9 +3,7 @@ import { StoreUnavailable } from "../errors";
 import {
   type Account,
   encodeHold,
-  HOLD_SHARDS,
   type HoldRecord,
-  pad,
   readAccount,
   readBase,
   readGrants,
@@ -29,6 +27,7 @@ import {
 } from "./balance-write";
 import { type Bucket, fold } from "./buckets";
 import { GroupCommit, type Pending } from "./group-commit";
+import { accountKey, apiKeyKey, HOLDS_INDEX, holderOf } from "./keys";
 import { type RateGive, type RateTake, windowed, windowOf } from "./rate-windows";
 import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
 
@@ -76,8 +75,8 @@ import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
  * no hold is left.
  */
 
-export const accountKey = (userId: string): ItemKey => ({ pk: `USER#${userId}`, sk: "ACCOUNT" });
-const keyItem = (keyId: string): ItemKey => ({ pk: `KEY#${keyId}`, sk: "KEY" });
+/** Tests read an account's item by it. */
+export { accountKey };
 
 /** A top-up reference is remembered this long after it was folded, to refuse a repeat. */
 const REFERENCE_MEMORY_SECONDS = 7 * 86_400;
@@ -147,7 +146,7 @@ export class Accounts {
    * limited), with the hold's record; with `rate`, counts the call against those limits.
    */
   holdKey(keyId: string, hold: HoldRecord, rate?: RateTake): Promise<Held> {
-    return this.submit(keyItem(keyId), KEY, {
+    return this.submit(apiKeyKey(keyId), KEY, {
       kind: "take",
       hold,
       record: encodeHold(hold, false, false),
@@ -184,7 +183,7 @@ export class Accounts {
     cost: number,
     rate: RateGive = {},
   ): Promise<"settled" | "gone"> {
-    return this.submit(keyItem(keyId), KEY, {
+    return this.submit(apiKeyKey(keyId), KEY, {
       kind: "give",
       holdId: hold.id,
       units: hold.units,
@@ -235,7 +234,7 @@ export class Accounts {
    * back what they do not spend when they settle: the new allowance is net of them.
    */
   async setKeyAllowance(keyId: string, remainQuota: number): Promise<void> {
-    await this.table.update(keyItem(keyId), {
+    await this.table.update(apiKeyKey(keyId), {
       update: "SET remainQuota = :remain - if_not_exists(hq, :zero)",
       condition: "attribute_exists(pk)",
       values: { ":remain": remainQuota, ":zero": 0 },
@@ -245,11 +244,11 @@ export class Accounts {
   /** Items (accounts and keys) whose oldest hold began before `before` (unix seconds). */
   async withHoldsBefore(before: number): Promise<ItemKey[]> {
     const found: ItemKey[] = [];
-    for (let shard = 0; shard < HOLD_SHARDS; shard++) {
+    for (let shard = 0; shard < HOLDS_INDEX.shards; shard++) {
       const items = await this.table.queryAll<ItemKey>({
         index: TABLE.holdsIndex.name,
         keyCondition: "hpk = :pk AND hsk <= :before",
-        values: { ":pk": `HOLDS#${shard}`, ":before": pad(before) },
+        values: { ":pk": HOLDS_INDEX.partition(shard), ":before": HOLDS_INDEX.sortKey(before) },
       });
       found.push(...items.map(({ pk, sk }) => ({ pk, sk })));
     }
@@ -267,12 +266,11 @@ export class Accounts {
    * given back; its window is over, and keeps what it counted.
    */
   settleFound(key: ItemKey, hold: HoldRecord, cost: number, requests: 0 | 1) {
-    return key.sk === "ACCOUNT"
-      ? this.settleAccount(key.pk.slice("USER#".length), hold, cost, requests, {
-          counted: hold.counted,
-        })
+    const holder = holderOf(key);
+    return "userId" in holder
+      ? this.settleAccount(holder.userId, hold, cost, requests, { counted: hold.counted })
       : // A key's record holds 0 when its quota is not limited (held for its rate limits only).
-        this.settleKey(key.pk.slice("KEY#".length), hold, Math.min(cost, hold.units));
+        this.settleKey(holder.keyId, hold, Math.min(cost, hold.units));
   }
 
   /**
@@ -290,7 +288,7 @@ export class Accounts {
           ? {
               update: "SET hsk = :hsk",
               condition: "attribute_exists(hpk)",
-              values: { ":hsk": pad(oldest / 1000) },
+              values: { ":hsk": HOLDS_INDEX.sortKey(oldest / 1000) },
             }
           : {
               update: "REMOVE hpk, hsk",

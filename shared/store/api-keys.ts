@@ -1,8 +1,8 @@
 import { hashSecret, maskSecret } from "../auth/secrets";
 import { definedOnly } from "../objects";
 import type { Accounts } from "./accounts";
+import { apiKeyKey, byCreation, INDEX, userKey } from "./keys";
 import { ConditionFailed, type Item, type ItemKey, type Table, type TransactOp } from "./table";
-import { userKey } from "./users";
 
 export type ApiKeyStatus = "enabled" | "disabled" | "expired" | "exhausted";
 
@@ -27,8 +27,8 @@ export interface ApiKeyRecord {
   rateLimits?: { rpm?: number | null; tpm?: number | null; concurrency?: number | null };
 }
 
-export const apiKeyKey = (id: string) => ({ pk: `KEY#${id}`, sk: "KEY" });
-const userKeysIndex = (userId: string) => `USER#${userId}#KEYS`;
+/** Tests read a key's item by it. */
+export { apiKeyKey };
 
 export class ApiKeys {
   constructor(
@@ -59,8 +59,8 @@ export class ApiKeys {
     const put: TransactOp = {
       put: {
         ...apiKeyKey(record.id),
-        gsi1pk: userKeysIndex(record.userId),
-        gsi1sk: `${String(record.createdTime).padStart(12, "0")}#${record.id}`,
+        gsi1pk: INDEX.userKeys(record.userId),
+        gsi1sk: byCreation(record.createdTime, record.id),
         ...record,
       },
       condition: "attribute_not_exists(pk)",
@@ -94,7 +94,7 @@ export class ApiKeys {
     const keys = await this.table.queryAll<ItemKey>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
-      values: { ":pk": userKeysIndex(userId) },
+      values: { ":pk": INDEX.userKeys(userId) },
     });
     try {
       await this.table.update(userKey(userId), {
@@ -112,7 +112,7 @@ export class ApiKeys {
     const keys = await this.table.queryAll<ItemKey>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
-      values: { ":pk": userKeysIndex(userId) },
+      values: { ":pk": INDEX.userKeys(userId) },
       ascending: false,
     });
     const items = await this.table.batchGet<ApiKeyRecord & Item>(

@@ -1,5 +1,6 @@
-import { type HoldRecord, num, pad, shardOf } from "./account-codec";
+import { type HoldRecord, num, shardOf } from "./account-codec";
 import type { Pending } from "./group-commit";
+import { HOLDS_INDEX } from "./keys";
 import {
   type RateCheck,
   type RateCount,
@@ -128,8 +129,8 @@ export function changeWrite(kind: ItemKind, pk: string, changes: Change[], windo
       values[":need"] = taken;
       conditions.unshift("#c >= :need");
     }
-    values[":hpk"] = `HOLDS#${shardOf(pk)}`;
-    values[":hsk"] = pad(Math.min(...takes.map((take) => take.hold.start)) / 1000);
+    values[":hpk"] = HOLDS_INDEX.partition(shardOf(pk));
+    values[":hsk"] = HOLDS_INDEX.sortKey(Math.min(...takes.map((take) => take.hold.start)) / 1000);
     sets.push("hpk = if_not_exists(hpk, :hpk)", "hsk = if_not_exists(hsk, :hsk)");
   }
   values[":held"] = takes.length - gives.length;

@@ -1,3 +1,14 @@
+import {
+  batchKey,
+  batchPartition,
+  byCreation,
+  CHUNK_PREFIX,
+  chunkKey,
+  chunkResultsPrefix,
+  INDEX,
+  RESULT_PREFIX,
+  resultKey,
+} from "./keys";
 import { Schedule } from "./schedule";
 import { ConditionFailed, type Item, type Table } from "./table";
 
@@ -97,17 +108,8 @@ export interface LineResult {
   expired?: boolean;
 }
 
-export const batchKey = (id: string) => ({ pk: `BATCH#${id}`, sk: "BATCH" });
-const chunkKey = (id: string, index: number) => ({ pk: `BATCH#${id}`, sk: `CHUNK#${pad(index)}` });
-const resultKey = (id: string, chunk: number, line: number) => ({
-  pk: `BATCH#${id}`,
-  sk: `RESULT#${pad(chunk)}#${pad(line)}`,
-});
-const userBatches = (userId: string) => `USER#${userId}#BATCHES`;
-
-function pad(n: number): string {
-  return String(n).padStart(6, "0");
-}
+/** Tests read a batch's item by it. */
+export { batchKey };
 
 export class Batches {
   constructor(private readonly table: Table) {}
@@ -118,8 +120,8 @@ export class Batches {
       {
         put: {
           ...batchKey(batch.id),
-          gsi1pk: userBatches(batch.userId),
-          gsi1sk: `${String(batch.createdAt).padStart(12, "0")}#${batch.id}`,
+          gsi1pk: INDEX.userBatches(batch.userId),
+          gsi1sk: byCreation(batch.createdAt, batch.id),
           ...batch,
         },
         condition: "attribute_not_exists(pk)",
@@ -148,15 +150,15 @@ export class Batches {
       if (!after || after.userId !== userId) return { batches: [], hasMore: false };
       startKey = {
         ...batchKey(after.id),
-        gsi1pk: userBatches(userId),
-        gsi1sk: `${String(after.createdAt).padStart(12, "0")}#${after.id}`,
+        gsi1pk: INDEX.userBatches(userId),
+        gsi1sk: byCreation(after.createdAt, after.id),
       };
     }
     const page = await this.table.indexItems<BatchRecord & Item>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",
-        values: { ":pk": userBatches(userId) },
+        values: { ":pk": INDEX.userBatches(userId) },
         ascending: false,
         startKey,
       },
@@ -224,7 +226,7 @@ export class Batches {
   async pendingChunks(batchId: string): Promise<number[]> {
     const chunks = await this.table.queryAll<ChunkRecord & Item>({
       keyCondition: "pk = :pk AND begins_with(sk, :prefix)",
-      values: { ":pk": `BATCH#${batchId}`, ":prefix": "CHUNK#" },
+      values: { ":pk": batchPartition(batchId), ":prefix": CHUNK_PREFIX },
       consistent: true,
     });
     return chunks.filter((chunk) => chunk.status === "pending").map((chunk) => chunk.index);
@@ -340,8 +342,8 @@ export class Batches {
     const items = await this.table.queryAll<LineResult & Item>({
       keyCondition: "pk = :pk AND begins_with(sk, :prefix)",
       values: {
-        ":pk": `BATCH#${batchId}`,
-        ":prefix": chunk === undefined ? "RESULT#" : `RESULT#${pad(chunk)}#`,
+        ":pk": batchPartition(batchId),
+        ":prefix": chunk === undefined ? RESULT_PREFIX : chunkResultsPrefix(chunk),
       },
       consistent: true,
     });

@@ -1,3 +1,4 @@
+import { CHANNEL_HEALTH_PARTITION, channelHealthKey as pairKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
 
 /**
@@ -24,8 +25,6 @@ export interface PairHealth {
   probeAt: number | null;
 }
 
-const PK = "CHANNEL_HEALTH";
-const pairKey = (channelId: string, model: string) => ({ pk: PK, sk: `${channelId}#${model}` });
 const STATE = { "#state": "state" };
 
 /** The health items of every (channel, model) pair that is not plainly healthy. */
@@ -35,7 +34,7 @@ export class ChannelHealthStore {
   async list(): Promise<PairHealth[]> {
     return this.table.queryAll<PairHealth>({
       keyCondition: "pk = :pk",
-      values: { ":pk": PK },
+      values: { ":pk": CHANNEL_HEALTH_PARTITION },
     });
   }
 
@@ -171,7 +170,7 @@ export class ChannelHealthStore {
   async clearChannel(channelId: string): Promise<void> {
     const pairs = await this.table.queryAll<{ pk: string; sk: string }>({
       keyCondition: "pk = :pk AND begins_with(sk, :prefix)",
-      values: { ":pk": PK, ":prefix": `${channelId}#` },
+      values: { ":pk": CHANNEL_HEALTH_PARTITION, ":prefix": `${channelId}#` },
     });
     await Promise.all(pairs.map(({ pk, sk }) => this.table.delete({ pk, sk })));
   }

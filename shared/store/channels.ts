@@ -1,4 +1,5 @@
 import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
+import { CHANNELS_PARTITION, channelKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
 
 export type ChannelType = "openai" | "azure" | "azure-speech";
@@ -29,7 +30,8 @@ export interface ChannelRecord {
   createdAt: number;
 }
 
-export const channelKey = (id: string) => ({ pk: "CHANNEL", sk: id });
+/** Tests read a channel's item by it. */
+export { channelKey };
 
 /** Channels, with their provider keys sealed by `box` in the table and opened on the way out. */
 export class Channels {
@@ -41,7 +43,7 @@ export class Channels {
   async list(): Promise<ChannelRecord[]> {
     const items = await this.table.queryAll<ChannelRecord>({
       keyCondition: "pk = :pk",
-      values: { ":pk": "CHANNEL" },
+      values: { ":pk": CHANNELS_PARTITION },
     });
     return Promise.all(items.map((item) => this.opened(item)));
   }

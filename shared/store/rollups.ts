@@ -1,3 +1,4 @@
+import { apiKeyKey, dailyKey, dailyPartition } from "./keys";
 import { ConditionFailed, type ItemKey, type Table } from "./table";
 import { type UsageLogEntry, utcDate } from "./usage";
 
@@ -9,12 +10,6 @@ export interface DailyUsage {
   promptTokens: number;
   completionTokens: number;
   quota: number;
-}
-
-export const dailyPartition = (userId: string) => `USER#${userId}#DAY`;
-
-export function dailyKey(userId: string, time: number, model: string) {
-  return { pk: dailyPartition(userId), sk: `${utcDate(time)}#${model}` };
 }
 
 /** A usage log line as the table's stream delivered it, with the record's sequence number. */
@@ -69,10 +64,10 @@ export class Rollups {
     for (const streamed of lines) {
       const { line } = streamed;
       if (line.type !== "consume") continue;
-      if (line.model) add("day", dailyKey(line.userId, line.time, line.model), streamed);
+      if (line.model) add("day", dailyKey(line.userId, utcDate(line.time), line.model), streamed);
       // The janitor's lines for calls that never settled name a key only by a prefix.
       if (line.keyId && !line.keyId.endsWith("…")) {
-        add("key", { pk: `KEY#${line.keyId}`, sk: "KEY" }, streamed);
+        add("key", apiKeyKey(line.keyId), streamed);
       }
     }
     await Promise.all(

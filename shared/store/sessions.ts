@@ -1,4 +1,5 @@
 import { hashSecret, randomString } from "../auth/secrets";
+import { sessionKey as keyOf, TTL } from "./keys";
 import type { Table } from "./table";
 
 /** A signed-in browser: who, its CSRF token, and the password version it signed in under. */
@@ -16,7 +17,8 @@ export interface SessionRecord {
   signedInAt?: number;
 }
 
-const sessionKey = (token: string) => ({ pk: `SESSION#${hashSecret(token)}`, sk: "SESSION" });
+/** A session's item: by its token's hash, so the table never holds the token. */
+const sessionKey = (token: string) => keyOf(hashSecret(token));
 
 /** Console sessions, stored by the hash of their cookie's token and expired by TTL. */
 export class Sessions {
@@ -42,7 +44,7 @@ export class Sessions {
       signedInAt: now,
     };
     await this.table.put(
-      { ...sessionKey(token), ...session, ttl: expiresAt },
+      { ...sessionKey(token), ...session, ttl: TTL.session(expiresAt) },
       { condition: "attribute_not_exists(pk)" },
     );
     return { token, session };

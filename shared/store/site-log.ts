@@ -1,4 +1,5 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { siteLogPartition, TTL } from "./keys";
 import type { StreamedLine } from "./rollups";
 import { ConditionFailed, type Item, type Table } from "./table";
 import { InvalidCursor, type LogFilter, matches, type UsageLogEntry, utcDate } from "./usage";
@@ -6,7 +7,8 @@ import { InvalidCursor, type LogFilter, matches, type UsageLogEntry, utcDate } f
 /** At most this many lines in one digest item (compressed, well under DynamoDB's 400 KB). */
 const DIGEST_LINES = 400;
 
-export const siteLogPartition = (date: string) => `LOG#${date}`;
+/** Tests read a day's digests by it. */
+export { siteLogPartition };
 
 /**
  * Where a reading stopped: the day, the digest item, and how many of its lines were read,
@@ -62,7 +64,7 @@ export class SiteLog {
             last,
             count: lines.length,
             lines: pack(lines.map(({ line }) => line)),
-            ttl: Math.floor(Date.parse(date) / 1000) + (this.retentionDays + 1) * 86_400,
+            ttl: TTL.siteLogDay(date, this.retentionDays),
           },
           { condition: "attribute_not_exists(pk)", explainFailure: true },
         );

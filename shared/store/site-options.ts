@@ -1,5 +1,6 @@
 import { TtlCache } from "../cache";
 import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
+import { SITE_OPTIONS_KEY as OPTIONS_KEY } from "./keys";
 import { ConditionFailed, type Table } from "./table";
 
 export type RegistrationMode = "open" | "closed" | "invitation";
@@ -44,7 +45,6 @@ export type SiteOptionDefaults = Pick<
   "registration" | "newUserQuota" | "trialVerification"
 >;
 
-const OPTIONS_KEY = { pk: "CONFIG", sk: "SITE" };
 /** Another admin's change landing between our read and our write: read again, this often. */
 const ATTEMPTS = 5;
 

@@ -1,3 +1,4 @@
+import { PART_PREFIX, uploadPartKey as partKey, uploadKey, uploadPartition } from "./keys";
 import { Schedule } from "./schedule";
 import { ConditionFailed, type Item, type Table } from "./table";
 
@@ -25,12 +26,6 @@ export interface UploadPartRecord {
   createdAt: number;
   blobKey: string;
 }
-
-const uploadKey = (id: string) => ({ pk: `UPLOAD#${id}`, sk: "UPLOAD" });
-const partKey = (uploadId: string, partId: string) => ({
-  pk: `UPLOAD#${uploadId}`,
-  sk: `PART#${partId}`,
-});
 
 export class Uploads {
   constructor(private readonly table: Table) {}
@@ -84,7 +79,7 @@ export class Uploads {
   async parts(uploadId: string): Promise<UploadPartRecord[]> {
     const items = await this.table.queryAll<UploadPartRecord & Item>({
       keyCondition: "pk = :pk AND begins_with(sk, :part)",
-      values: { ":pk": `UPLOAD#${uploadId}`, ":part": "PART#" },
+      values: { ":pk": uploadPartition(uploadId), ":part": PART_PREFIX },
       consistent: true,
     });
     return items.map(({ id, uploadId: u, bytes, createdAt, blobKey }) => ({

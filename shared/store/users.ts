@@ -2,6 +2,7 @@ import { hashSecret } from "../auth/secrets";
 import { Unauthenticated } from "../errors";
 import { type Account, readAccount } from "./account-codec";
 import { Accounts } from "./accounts";
+import { accessTokenKey, INDEX, USER_ITEMS, userKey, usernameKey, userPartition } from "./keys";
 import { ConditionFailed, type Item, type Table, type TransactOp } from "./table";
 
 export type Role = "user" | "admin";
@@ -72,15 +73,6 @@ export interface UserRecord extends UserProfile {
   account: Account;
 }
 
-export const userKey = (id: string) => ({ pk: `USER#${id}`, sk: "PROFILE" });
-/** The users' index partition (gsi1): every profile is listed there. */
-export const USERS_PARTITION = "USERS";
-export const accessTokenKey = (hash: string) => ({ pk: `ACCESS#${hash}`, sk: "ACCESS" });
-const usernameKey = (username: string) => ({
-  pk: `USERNAME#${username.toLowerCase()}`,
-  sk: "USERNAME",
-});
-
 /**
  * A credential change was refused: the password was changed, or the sessions ended, after the
  * caller proved who they are (a session or password of before that).
@@ -109,7 +101,7 @@ export class Users {
   async get(id: string, consistent = false): Promise<UserRecord | undefined> {
     const { items } = await this.table.query<Item>({
       keyCondition: "pk = :pk",
-      values: { ":pk": `USER#${id}` },
+      values: { ":pk": userPartition(id) },
       consistent,
     });
     return joinUser(items);
@@ -192,7 +184,7 @@ export class Users {
       {
         put: {
           ...userKey(user.id),
-          gsi1pk: USERS_PARTITION,
+          gsi1pk: INDEX.users,
           gsi1sk: user.id,
           ...user,
           accessTokenHash: tokenHash,
@@ -218,14 +210,14 @@ export class Users {
     const page = await this.table.query<{ pk: string }>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
-      values: { ":pk": USERS_PARTITION },
+      values: { ":pk": INDEX.users },
       limit,
       startKey,
     });
     const items = await this.table.batchGet<Item>(
       page.items.flatMap(({ pk }) => [
-        { pk, sk: "PROFILE" },
-        { pk, sk: "ACCOUNT" },
+        { pk, sk: USER_ITEMS.profile },
+        { pk, sk: USER_ITEMS.account },
       ]),
     );
     const users = page.items.flatMap(({ pk }) => {
@@ -374,9 +366,9 @@ export class Users {
 
 /** A profile and its account, from the items of the user's partition. */
 function joinUser(items: Item[]): UserRecord | undefined {
-  const profile = items.find((item) => item.sk === "PROFILE");
+  const profile = items.find((item) => item.sk === USER_ITEMS.profile);
   if (!profile) return undefined;
-  const account = items.find((item) => item.sk === "ACCOUNT");
+  const account = items.find((item) => item.sk === USER_ITEMS.account);
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...fields } = profile;
   return {
     ...(fields as unknown as UserProfile),
