@@ -4,7 +4,7 @@ import { countEvent } from "../observability";
 import type { StepContext } from "../queue/worker";
 import type { Services } from "../services";
 import { type BatchRecord, FINAL_STATUSES, type LineResult } from "../store/batches";
-import { chunkLines, resultBlobKey } from "./layout";
+import { chunkLines, resultBlobKey, workRetainUntil } from "./layout";
 import { type RanLine, runLine } from "./line";
 
 /** How long one chunk may hold its lease: as long as a worker can run. */
@@ -138,7 +138,7 @@ async function record(services: Services, batch: BatchRecord, ran: RanLine): Pro
   try {
     recorded = await services.batches.putResult(
       await withStoredOutput(services, ran.result),
-      resultsTtl(services, batch),
+      workRetainUntil(services, batch),
     );
   } catch (err) {
     // Should the write have landed after all, the line goes unbilled: never twice.
@@ -208,10 +208,6 @@ function stopCheck(services: Services, batch: BatchRecord): () => Promise<boolea
       Date.now() / 1000 >= current.expiresAt
     );
   };
-}
-
-export function resultsTtl(services: Services, batch: BatchRecord): number {
-  return batch.expiresAt + services.settings.batches.retentionSeconds + 86_400;
 }
 
 /**

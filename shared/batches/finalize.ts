@@ -9,8 +9,8 @@ import {
 } from "../store/batches";
 import type { FileRecord } from "../store/file-records";
 import { ConditionFailed } from "../store/table";
-import { forEachConcurrently, resultsTtl } from "./chunk";
-import { chunkLines, lineOutput } from "./layout";
+import { forEachConcurrently } from "./chunk";
+import { chunkLines, lineOutput, workRetainUntil } from "./layout";
 import type { BatchLine } from "./validate";
 
 const EXPIRED_MESSAGE = "This request could not be executed before the completion window expired.";
@@ -61,9 +61,9 @@ export async function finalizeBatch(
     // and the files and counts below are built from a read that can no longer change: a
     // second finalize (the janitor's and the last chunk's) builds the very same ones.
     const unrun = await unrunLines(services, batch, results);
-    const ttl = resultsTtl(services, batch);
+    const retainUntil = workRetainUntil(services, batch);
     await forEachConcurrently(unrun, EXPIRE_CONCURRENCY, async (line) => {
-      await services.batches.putResult(expiredResult(batchId, line), ttl);
+      await services.batches.putResult(expiredResult(batchId, line), retainUntil);
     });
     if (unrun.length) results = await sortedResults(services, batchId);
   }
@@ -99,7 +99,6 @@ export async function finalizeBatch(
       inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
       outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
       retainUntil,
-      ttl: retainUntil + 86_400,
     },
   );
   await services.schedule.done({ due: batch.expiresAt, kind: "batch.expire", id: batchId });

@@ -1,7 +1,7 @@
 import type { Services } from "../services";
 import type { BatchError, ChunkRecord } from "../store/batches";
 import { finalizeBatch } from "./finalize";
-import { chunkBlobKey } from "./layout";
+import { chunkBlobKey, workRetainUntil } from "./layout";
 import { type BatchLine, validateBatchInput } from "./validate";
 
 /**
@@ -51,10 +51,7 @@ export async function planBatch(services: Services, batchId: string): Promise<vo
       lines: lines.length,
       status: "pending",
     }));
-    await services.batches.createChunks(
-      records,
-      batch.expiresAt + settings.retentionSeconds + 86_400,
-    );
+    await services.batches.createChunks(records, workRetainUntil(services, batch));
     const started = await services.batches.transition(batchId, ["validating"], {
       status: "in_progress",
       inProgressAt: now,
@@ -84,7 +81,6 @@ export async function failBatch(
     failedAt: now,
     errors,
     retainUntil,
-    ttl: retainUntil + 86_400,
   });
 }
 

@@ -337,11 +337,15 @@ async function signedIn(
   message = "",
 ): Promise<GatewayResponse> {
   const { services } = call;
-  const ttl = services.settings.console.sessionTtlSeconds;
-  const { token, session } = await services.sessions.create(user.id, user.sessionVersion ?? 0, ttl);
+  const lifetime = services.settings.console.sessionTtlSeconds;
+  const { token, session } = await services.sessions.create(
+    user.id,
+    user.sessionVersion ?? 0,
+    lifetime,
+  );
   return {
     ...ok({ ...userView(user), csrf_token: session.csrf, ...extra }, { message }),
-    cookies: [sessionCookie(services, token, ttl)],
+    cookies: [sessionCookie(services, token, lifetime)],
   };
 }
 

@@ -22,7 +22,7 @@ export const createFile = keyRoute("POST", "/v1/files", async (call) => {
   if (file.data.byteLength > maxBytes) throw fileTooLarge(file.data.byteLength, maxBytes);
   if (file.data.byteLength === 0) throw badRequest("The file is empty.", "file");
   checkBatchFile(purpose, file.filename);
-  const ttl = expiresAfter(
+  const lifetime = expiresAfter(
     formField(form, "expires_after[anchor]"),
     formField(form, "expires_after[seconds]"),
     uploadTtlSeconds,
@@ -32,7 +32,7 @@ export const createFile = keyRoute("POST", "/v1/files", async (call) => {
     filename: file.filename,
     purpose,
     data: file.data,
-    ttlSeconds: ttl,
+    ttlSeconds: lifetime,
     counted: true,
   });
   return json(200, fileObject(record));

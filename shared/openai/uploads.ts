@@ -51,7 +51,7 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
     fileId: null,
     fileTtlSeconds,
   };
-  await call.services.uploads.create(upload, upload.expiresAt + 86_400);
+  await call.services.uploads.create(upload);
   return json(200, uploadObject(upload, null));
 });
 
@@ -70,7 +70,7 @@ export const addUploadPart = keyRoute("POST", "/v1/uploads/:id/parts", async (ca
     blobKey: `${BUCKET_PREFIXES.batchWork}uploads/${upload.id}/${newId("", 16)}`,
   };
   await call.services.blobs.put(part.blobKey, data);
-  if (!(await call.services.uploads.addPart(part, upload, upload.expiresAt + 86_400))) {
+  if (!(await call.services.uploads.addPart(part, upload))) {
     // Refused: its bytes are not kept.
     await call.services.blobs.delete([part.blobKey]);
     throw partTooLarge(upload);

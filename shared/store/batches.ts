@@ -8,6 +8,7 @@ import {
   INDEX,
   RESULT_PREFIX,
   resultKey,
+  TTL,
 } from "./keys";
 import { Schedule } from "./schedule";
 import { ConditionFailed, type Item, type Table } from "./table";
@@ -171,13 +172,17 @@ export class Batches {
   /**
    * Moves a batch on from one of `from` (the only way its status changes, so two workers
    * can never both make the same move). Returns the batch as it now is, or undefined when
-   * it was not in one of `from`.
+   * it was not in one of `from`. A batch given a `retainUntil` is dropped by TTL after it.
    */
   async transition(
     id: string,
     from: readonly BatchStatus[],
-    set: Partial<BatchRecord> & { ttl?: number },
+    fields: Partial<BatchRecord>,
   ): Promise<BatchRecord | undefined> {
+    const set =
+      typeof fields.retainUntil === "number"
+        ? { ...fields, ttl: TTL.afterRetention(fields.retainUntil) }
+        : fields;
     const names: Record<string, string> = { "#status": "status" };
     const values: Record<string, unknown> = {};
     const assignments = Object.entries(set).map(([field, value], i) => {
@@ -204,8 +209,12 @@ export class Batches {
     }
   }
 
-  /** Creates the chunk records (again, harmlessly, when planning runs twice). */
-  async createChunks(chunks: ChunkRecord[], ttl: number): Promise<void> {
+  /**
+   * Creates the chunk records (again, harmlessly, when planning runs twice), kept until
+   * `retainUntil` (the latest the batch may be kept: see batches/layout.ts).
+   */
+  async createChunks(chunks: ChunkRecord[], retainUntil: number): Promise<void> {
+    const ttl = TTL.afterRetention(retainUntil);
     for (const chunk of chunks) {
       await this.table
         .put(
@@ -321,12 +330,17 @@ export class Batches {
    * Records a finished line; false if another run (or finalize) recorded it already (it must
    * not count twice). A record that is this very result was this write's own, landed by an
    * attempt whose answer was lost: recorded. Each run's result is its own (its output names
-   * the run's request id), so the stored one tells.
+   * the run's request id), so the stored one tells. The record is kept until `retainUntil`,
+   * as the chunks are.
    */
-  async putResult(result: LineResult, ttl: number): Promise<boolean> {
+  async putResult(result: LineResult, retainUntil: number): Promise<boolean> {
     try {
       await this.table.put(
-        { ...resultKey(result.batchId, result.chunk, result.line), ttl, ...result },
+        {
+          ...resultKey(result.batchId, result.chunk, result.line),
+          ttl: TTL.afterRetention(retainUntil),
+          ...result,
+        },
         { condition: "attribute_not_exists(pk)", explainFailure: true },
       );
       return true;
