@@ -2,7 +2,14 @@ import { hashSecret, maskSecret } from "../auth/secrets";
 import { definedOnly } from "../objects";
 import type { Accounts } from "./accounts";
 import { apiKeyKey, byCreation, INDEX, userKey } from "./keys";
-import { ConditionFailed, type Item, type ItemKey, type Table, type TransactOp } from "./table";
+import {
+  ConditionFailed,
+  type Item,
+  type ItemKey,
+  setFields,
+  type Table,
+  type TransactOp,
+} from "./table";
 
 export type ApiKeyStatus = "enabled" | "disabled" | "expired" | "exhausted";
 
@@ -142,19 +149,12 @@ export class ApiKeys {
     >,
   ): Promise<ApiKeyRecord> {
     const { remainQuota, ...plain } = fields;
-    const entries = Object.entries(plain).filter(([, v]) => v !== undefined);
-    const names: Record<string, string> = { "#user": "userId" };
-    const values: Record<string, unknown> = { ":user": userId };
-    const sets = entries.map(([field, value], i) => {
-      names[`#f${i}`] = field;
-      values[`:v${i}`] = value;
-      return `#f${i} = :v${i}`;
-    });
+    const { assignments, names, values } = setFields(plain);
     await this.table.update(apiKeyKey(id), {
-      update: sets.length ? `SET ${sets.join(", ")}` : "SET #user = :user",
+      update: assignments.length ? `SET ${assignments.join(", ")}` : "SET #user = :user",
       condition: "attribute_exists(pk) AND #user = :user",
-      names,
-      values,
+      names: { ...names, "#user": "userId" },
+      values: { ...values, ":user": userId },
     });
     if (remainQuota !== undefined) await this.accounts.setKeyAllowance(id, remainQuota);
     const updated = await this.get(id, true);

@@ -11,7 +11,7 @@ import {
   TTL,
 } from "./keys";
 import { Schedule } from "./schedule";
-import { ConditionFailed, type Item, type Table } from "./table";
+import { ConditionFailed, type Item, setFields, type Table } from "./table";
 
 export type BatchStatus =
   | "validating"
@@ -183,13 +183,8 @@ export class Batches {
       typeof fields.retainUntil === "number"
         ? { ...fields, ttl: TTL.afterRetention(fields.retainUntil) }
         : fields;
-    const names: Record<string, string> = { "#status": "status" };
-    const values: Record<string, unknown> = {};
-    const assignments = Object.entries(set).map(([field, value], i) => {
-      names[`#f${i}`] = field;
-      values[`:v${i}`] = value;
-      return `#f${i} = :v${i}`;
-    });
+    const { assignments, names, values } = setFields(set);
+    names["#status"] = "status";
     const allowed = from.map((status, i) => {
       values[`:from${i}`] = status;
       return `:from${i}`;

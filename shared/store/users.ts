@@ -3,7 +3,7 @@ import { Unauthenticated } from "../errors";
 import { type Account, readAccount } from "./account-codec";
 import { Accounts } from "./accounts";
 import { accessTokenKey, INDEX, USER_ITEMS, userKey, usernameKey, userPartition } from "./keys";
-import { ConditionFailed, type Item, type Table, type TransactOp } from "./table";
+import { ConditionFailed, type Item, setFields, type Table, type TransactOp } from "./table";
 
 export type Role = "user" | "admin";
 export type UserStatus = "enabled" | "disabled";
@@ -234,17 +234,10 @@ export class Users {
       Pick<UserProfile, "status" | "group" | "role" | "name" | "email" | "rateLimits">
     >,
   ): Promise<UserRecord> {
-    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
-    if (entries.length > 0) {
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = {};
-      const sets = entries.map(([field, value], i) => {
-        names[`#f${i}`] = field;
-        values[`:v${i}`] = value;
-        return `#f${i} = :v${i}`;
-      });
+    const { assignments, names, values } = setFields(fields);
+    if (assignments.length > 0) {
       await this.table.update(userKey(id), {
-        update: `SET ${sets.join(", ")}`,
+        update: `SET ${assignments.join(", ")}`,
         condition: "attribute_exists(pk)",
         names,
         values,
