@@ -150,7 +150,7 @@ export function createServices(options: {
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
     ledger: new QuotaLedger(accounts, usage),
     usage,
-    rollups: new Rollups(table),
+    rollups: new Rollups(table, accounts),
     siteLog: new SiteLog(table, settings.logRetentionDays),
     blobs: options.blobs,
     queue: options.queue,

@@ -47,6 +47,8 @@ import { ConditionFailed, type Item, type ItemKey, type Table } from "./table";
  *   hpk hsk  the holds index (set while the account may hold something, see below)
  * A limited key keeps its own allowance on its item the same way: remainQuota, hq (units
  * held), hn, h_<id> ("start.units"), hpk/hsk.
+ * Every key's usedQuota, and an unlimited key's remainQuota counting down, are added up from
+ * the usage log by the rollups, through addKeyUsage; ss is the last log line they added.
  *
  * Rate limits are counted by the same writes. A key with limits holds on its item too (units
  * 0 when its quota is unlimited); a user with limits (every user, by default: the operator's
@@ -121,6 +123,11 @@ export class Accounts {
   /** The write that creates an empty account, to go in the transaction creating its user. */
   static create(userId: string): Item {
     return { ...accountKey(userId), av: 0, uq: 0, rc: 0, bf: 0, bb: 0, bp: 0, bu: 0, hn: 0 };
+  }
+
+  /** A new API key's counters, to go in the write creating it (store/api-keys.ts). */
+  static createKey(remainQuota: number, usedQuota: number): Item {
+    return { remainQuota, usedQuota };
   }
 
   async get(userId: string, consistent = false): Promise<Account | undefined> {
@@ -238,6 +245,33 @@ export class Accounts {
       update: "SET remainQuota = :remain - if_not_exists(hq, :zero)",
       condition: "attribute_exists(pk)",
       values: { ":remain": remainQuota, ":zero": 0 },
+    });
+  }
+
+  /**
+   * Adds usage lines' totals to an API key, for the usage rollups (store/rollups.ts): its
+   * used quota and last use and, for a key without a limit of its own (whose allowance no
+   * hold moves), its remain_quota counting down. Only lines past the key's watermark `ss`
+   * are added: the write is conditional on `ss` being before `lines.first`, and moves it to
+   * `lines.last`. ConditionFailed, with the key as it was, when it is not (no item: the key
+   * is gone).
+   */
+  async addKeyUsage(
+    keyId: string,
+    lines: { first: string; last: string; used: number; countdown: number; accessed: number },
+  ): Promise<void> {
+    await this.table.update(apiKeyKey(keyId), {
+      update:
+        "SET ss = :last, accessedTime = :accessed, remainQuota = remainQuota - :countdown ADD usedQuota :used",
+      condition: "attribute_exists(pk) AND (attribute_not_exists(ss) OR ss < :first)",
+      values: {
+        ":first": lines.first,
+        ":last": lines.last,
+        ":accessed": lines.accessed,
+        ":countdown": lines.countdown,
+        ":used": lines.used,
+      },
+      explainFailure: true,
     });
   }
 

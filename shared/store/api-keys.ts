@@ -1,6 +1,6 @@
 import { hashSecret, maskSecret } from "../auth/secrets";
 import { definedOnly } from "../objects";
-import type { Accounts } from "./accounts";
+import { Accounts } from "./accounts";
 import { apiKeyKey, byCreation, INDEX, userKey } from "./keys";
 import {
   ConditionFailed,
@@ -63,12 +63,14 @@ export class ApiKeys {
     maxKeys = 0,
   ): Promise<ApiKeyRecord> {
     const record = newApiKeyRecord(secret, fields);
+    const { remainQuota, usedQuota, ...plain } = record;
     const put: TransactOp = {
       put: {
         ...apiKeyKey(record.id),
         gsi1pk: INDEX.userKeys(record.userId),
         gsi1sk: byCreation(record.createdTime, record.id),
-        ...record,
+        ...plain,
+        ...Accounts.createKey(remainQuota, usedQuota),
       },
       condition: "attribute_not_exists(pk)",
     };

@@ -1,3 +1,4 @@
+import { Accounts } from "./accounts";
 import { apiKeyKey, dailyKey, dailyPartition } from "./keys";
 import { ConditionFailed, type ItemKey, type Table } from "./table";
 import { type UsageLogEntry, utcDate } from "./usage";
@@ -32,7 +33,11 @@ export interface StreamedLine {
  * partition, whose stream records come in order.
  */
 export class Rollups {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    /** A key's counters are balance attributes: only Accounts writes them. */
+    private readonly accounts = new Accounts(table),
+  ) {}
 
   /** Daily rollups from `fromDate` (YYYY-MM-DD) on. */
   async daily(userId: string, fromDate: string): Promise<DailyUsage[]> {
@@ -84,10 +89,9 @@ export class Rollups {
       const first = padSequence(lines[0]?.sequence ?? "");
       const last = padSequence(lines.at(-1)?.sequence ?? "");
       try {
-        await this.table.update(
-          key,
-          kind === "day" ? dayWrite(lines, first, last) : keyWrite(lines, first, last),
-        );
+        if (kind === "day") await this.table.update(key, dayWrite(lines, first, last));
+        // A key's group holds that key's lines only.
+        else await this.accounts.addKeyUsage(keyOf(lines), keyUsage(lines, first, last));
         return;
       } catch (err) {
         if (!(err instanceof ConditionFailed)) throw err;
@@ -136,7 +140,10 @@ function dayWrite(lines: StreamedLine[], first: string, last: string) {
   };
 }
 
-function keyWrite(lines: StreamedLine[], first: string, last: string) {
+const keyOf = (lines: StreamedLine[]) => String(lines[0]?.line.keyId);
+
+/** What lines add to their key (Accounts.addKeyUsage writes it). */
+function keyUsage(lines: StreamedLine[], first: string, last: string) {
   const used = lines.reduce((total, { line }) => total + line.quota, 0);
   // A limited key's allowance moved with each hold already; an unlimited one counts down here.
   const countdown = lines.reduce(
@@ -146,19 +153,7 @@ function keyWrite(lines: StreamedLine[], first: string, last: string) {
   const accessed = Math.max(
     ...lines.map(({ line }) => Math.floor((line.time + (line.latencyMs ?? 0)) / 1000)),
   );
-  return {
-    update:
-      "SET ss = :last, accessedTime = :accessed, remainQuota = remainQuota - :countdown ADD usedQuota :used",
-    condition: `attribute_exists(pk) AND (${UNCOUNTED})`,
-    values: {
-      ":first": first,
-      ":last": last,
-      ":accessed": accessed,
-      ":countdown": countdown,
-      ":used": used,
-    },
-    explainFailure: true,
-  };
+  return { first, last, used, countdown, accessed };
 }
 
 function sorted(lines: StreamedLine[]): StreamedLine[] {
