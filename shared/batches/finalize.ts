@@ -11,6 +11,7 @@ import type { FileRecord } from "../store/file-records";
 import { ConditionFailed } from "../store/table";
 import { forEachConcurrently } from "./chunk";
 import { chunkLines, lineOutput, workRetainUntil } from "./layout";
+import { MOVES } from "./lifecycle";
 import type { BatchLine } from "./validate";
 
 const EXPIRED_MESSAGE = "This request could not be executed before the completion window expired.";
@@ -47,10 +48,8 @@ export async function finalizeBatch(
       results.filter((r) => !r.expired).length < batch.total);
   if (batch.status === "in_progress" && !expired) {
     batch =
-      (await services.batches.transition(batchId, ["in_progress"], {
-        status: "finalizing",
-        finalizingAt: now,
-      })) ?? batch;
+      (await services.batches.transition(batchId, MOVES.finalizing, { finalizingAt: now })) ??
+      batch;
   }
   if (expired) {
     // A forced finalize does not wait for the chunks still running, and their lines may be
@@ -84,23 +83,19 @@ export async function finalizeBatch(
       ? "cancelled"
       : "completed";
   const retainUntil = now + services.settings.batches.retentionSeconds;
-  await services.batches.transition(
-    batchId,
-    ["validating", "in_progress", "finalizing", "cancelling"],
-    {
-      status,
-      ...(status === "completed" && { completedAt: now }),
-      ...(status === "cancelled" && { cancelledAt: now }),
-      ...(status === "expired" && { expiredAt: batch.expiredAt ?? batch.expiresAt }),
-      outputFileId: output?.id ?? null,
-      errorFileId: errors?.id ?? null,
-      completed: outputLines.length,
-      failed: errorLines.length,
-      inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
-      outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
-      retainUntil,
-    },
-  );
+  await services.batches.transition(batchId, MOVES.finish, {
+    status,
+    ...(status === "completed" && { completedAt: now }),
+    ...(status === "cancelled" && { cancelledAt: now }),
+    ...(status === "expired" && { expiredAt: batch.expiredAt ?? batch.expiresAt }),
+    outputFileId: output?.id ?? null,
+    errorFileId: errors?.id ?? null,
+    completed: outputLines.length,
+    failed: errorLines.length,
+    inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
+    outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
+    retainUntil,
+  });
   await services.schedule.done({ due: batch.expiresAt, kind: "batch.expire", id: batchId });
 }
 

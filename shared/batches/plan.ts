@@ -2,6 +2,7 @@ import type { Services } from "../services";
 import type { BatchError, ChunkRecord } from "../store/batches";
 import { finalizeBatch } from "./finalize";
 import { chunkBlobKey, workRetainUntil } from "./layout";
+import { MOVES } from "./lifecycle";
 import { type BatchLine, validateBatchInput } from "./validate";
 
 /**
@@ -52,8 +53,7 @@ export async function planBatch(services: Services, batchId: string): Promise<vo
       status: "pending",
     }));
     await services.batches.createChunks(records, workRetainUntil(services, batch));
-    const started = await services.batches.transition(batchId, ["validating"], {
-      status: "in_progress",
+    const started = await services.batches.transition(batchId, MOVES.start, {
       inProgressAt: now,
       total: validation.lines.length,
       model: validation.model,
@@ -76,8 +76,7 @@ export async function failBatch(
 ): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const retainUntil = now + services.settings.batches.retentionSeconds;
-  await services.batches.transition(batchId, ["validating"], {
-    status: "failed",
+  await services.batches.transition(batchId, MOVES.fail, {
     failedAt: now,
     errors,
     retainUntil,

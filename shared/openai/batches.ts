@@ -1,6 +1,7 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { requireOneLineCovered } from "../batches/afford";
 import { BATCH_ENDPOINTS, batchObject } from "../batches/batch-object";
+import { MOVES } from "../batches/lifecycle";
 import { startBatch } from "../batches/start";
 import { isObject, readJsonObject, requireString } from "../http/body";
 import { ApiError, badRequest, notFound } from "../http/errors";
@@ -77,14 +78,9 @@ export const cancelBatch = keyRoute("POST", "/v1/batches/:id/cancel", async (cal
   const batch = await ownBatch(call);
   if (batch.status === "cancelling" || batch.status === "cancelled")
     return json(200, batchObject(batch));
-  const cancelling = await call.services.batches.transition(
-    batch.id,
-    ["validating", "in_progress"],
-    {
-      status: "cancelling",
-      cancellingAt: now(),
-    },
-  );
+  const cancelling = await call.services.batches.transition(batch.id, MOVES.cancel, {
+    cancellingAt: now(),
+  });
   if (!cancelling) {
     const current = (await call.services.batches.get(batch.id)) ?? batch;
     throw new ApiError(

@@ -30,6 +30,17 @@ export const FINAL_STATUSES: readonly BatchStatus[] = [
   "cancelled",
 ];
 
+/**
+ * A change of a batch's status (batches/lifecycle.ts holds them all): the statuses it may be
+ * taken from, and the status it leads to; where it may lead to several, the caller sets one
+ * of them; a move with none leaves the status as it is.
+ */
+export interface BatchMove {
+  name: string;
+  from: readonly BatchStatus[];
+  to?: BatchStatus | readonly BatchStatus[];
+}
+
 export interface BatchError {
   code: string;
   message: string;
@@ -170,23 +181,30 @@ export class Batches {
   }
 
   /**
-   * Moves a batch on from one of `from` (the only way its status changes, so two workers
-   * can never both make the same move). Returns the batch as it now is, or undefined when
-   * it was not in one of `from`. A batch given a `retainUntil` is dropped by TTL after it.
+   * Makes a move (the only way a batch's status changes), setting `fields` with it, if the
+   * batch is in one of the statuses the move is taken from: two workers can never both make
+   * the same move. Returns the batch as it now is, or undefined when it was not. A batch
+   * given a `retainUntil` is dropped by TTL after it.
    */
   async transition(
     id: string,
-    from: readonly BatchStatus[],
+    move: BatchMove,
     fields: Partial<BatchRecord>,
   ): Promise<BatchRecord | undefined> {
-    const set =
-      typeof fields.retainUntil === "number"
-        ? { ...fields, ttl: TTL.afterRetention(fields.retainUntil) }
-        : fields;
+    const status = fields.status ?? (typeof move.to === "string" ? move.to : undefined);
+    if (status !== undefined && ![move.to ?? []].flat().includes(status))
+      throw new Error(`A batch's move ${move.name} cannot make it ${status}.`);
+    const set = {
+      ...fields,
+      ...(status !== undefined && { status }),
+      ...(typeof fields.retainUntil === "number" && {
+        ttl: TTL.afterRetention(fields.retainUntil),
+      }),
+    };
     const { assignments, names, values } = setFields(set);
     names["#status"] = "status";
-    const allowed = from.map((status, i) => {
-      values[`:from${i}`] = status;
+    const allowed = move.from.map((from, i) => {
+      values[`:from${i}`] = from;
       return `:from${i}`;
     });
     try {
