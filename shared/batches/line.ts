@@ -84,7 +84,7 @@ export async function runLine(
     rateLimited =
       (err instanceof UpstreamRejected && err.kind === "rate_limited") ||
       (err instanceof ModelUnavailable && err.retryAfterSeconds !== undefined);
-    response = errorResponse(err, request);
+    response = errorResponse(err, request, route?.envelope);
   }
   const body = parseBody(await bodyText(response));
   // Settles the line's charge when its result was kept, gives its hold back when it was not.

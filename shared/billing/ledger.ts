@@ -1,5 +1,5 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { QuotaExceeded, RateLimited, StoreUnavailable } from "../errors";
+import { QuotaExceeded, RateLimited, type RateStanding, StoreUnavailable } from "../errors";
 import { type HoldRecord, holdIdFor, referenceId } from "../store/account-codec";
 import { type Accounts, NotSent, type TopUp } from "../store/accounts";
 import { type Held, NotCovered } from "../store/balance-write";
@@ -13,7 +13,7 @@ import {
   formatDuration,
   type RateLimits,
   type RateState,
-  rateLimitHeaders,
+  rateStanding,
   retryAfterMs,
   windowed,
   windowOf,
@@ -35,8 +35,8 @@ export interface Hold {
   tokens: number;
   /** The minute windows it counted its call in (requests or tokens per minute), per item. */
   windows: { key?: number; user?: number };
-  /** OpenAI's x-ratelimit-* headers: what the limits leave after this hold. */
-  rateHeaders?: Record<string, string>;
+  /** What the limits leave after this hold (the rim tells it in x-ratelimit-* headers). */
+  rateStanding?: RateStanding;
   /** Unix milliseconds when it was taken; the call's log line is keyed by it. */
   start: number;
 }
@@ -172,7 +172,7 @@ export class QuotaLedger {
       };
       counted("key", limits?.key, onKey.value);
       counted("user", limits?.user, onUser.value);
-      if (states.length > 0) hold.rateHeaders = rateLimitHeaders(states, this.accounts.clock());
+      if (states.length > 0) hold.rateStanding = rateStanding(states, this.accounts.clock());
       return hold;
     }
 
@@ -230,9 +230,15 @@ export class QuotaLedger {
     if (failure instanceof RateRefused) {
       const now = this.accounts.clock();
       if (onKey.status === "rejected" && onKey.reason === failure && limits?.key)
-        throw rateLimited(failure, limits.key, `API key ${key.masked}`, now);
+        throw rateLimited(failure, limits.key, "key", `API key ${key.masked}`, now);
       if (limits?.user)
-        throw rateLimited(failure, limits.user, "your account (all your API keys together)", now);
+        throw rateLimited(
+          failure,
+          limits.user,
+          "user",
+          "your account (all your API keys together)",
+          now,
+        );
     }
     if (!(failure instanceof NotCovered)) throw failure;
     throw onUser.status === "rejected" && onUser.reason === failure
@@ -520,12 +526,13 @@ function keyHalf(hold: Hold): { units: number } {
 }
 
 /**
- * A key's or user's rate limit refused a call (`on` says whose): the error, OpenAI's
- * headers and how long to wait.
+ * A key's or user's rate limit refused a call (`scope`, and `on` in words): the error, what
+ * the limits left and how long to wait.
  */
 function rateLimited(
   refused: RateRefused,
   limits: RateLimits,
+  scope: RateLimited["scope"],
   on: string,
   now: number,
 ): RateLimited {
@@ -542,7 +549,7 @@ function rateLimited(
       : dimension === "rpm"
         ? `Rate limit reached for requests per min (RPM) on ${on}: Limit ${limits.rpm}, Used ${state.requests}, Requested 1. ${retry}`
         : `Rate limit reached for tokens per min (TPM) on ${on}: Limit ${limits.tpm}, Used ${state.tokens} (calls in flight count their prompt and max_tokens until they finish). ${retry}`;
-  return new RateLimited(dimension, message, wait, rateLimitHeaders(state, now));
+  return new RateLimited(dimension, scope, message, wait, rateStanding(state, now));
 }
 
 /** Runs an idempotent step again while the store is unavailable, waiting longer each time. */

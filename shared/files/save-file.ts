@@ -1,8 +1,8 @@
 import { newId } from "../auth/secrets";
 import { BUCKET_PREFIXES } from "../config/resources";
-import { ApiError, notFound } from "../http/errors";
+import { NotFound, StorageFull } from "../errors";
 import type { Services } from "../services";
-import { type FilePurpose, type FileRecord, StorageFull } from "../store/file-records";
+import type { FilePurpose, FileRecord } from "../store/file-records";
 
 /** The OpenAI File object. `status` is deprecated but required; ready files are "processed". */
 export function fileObject(file: FileRecord) {
@@ -19,22 +19,8 @@ export function fileObject(file: FileRecord) {
   };
 }
 
-export function noSuchFile(id: string): ApiError {
-  return notFound(`No such File object: ${id}`, "id");
-}
-
-export function fileTooLarge(bytes: number, limit: number): ApiError {
-  return new ApiError(
-    413,
-    `The file is ${bytes} bytes; files can be at most ${limit} bytes (${(limit / 1024 / 1024).toFixed(0)} MB).`,
-    "invalid_request_error",
-    "file_too_large",
-    "file",
-  );
-}
-
-function storageFull(err: StorageFull): ApiError {
-  return new ApiError(403, err.message, "invalid_request_error", "storage_limit_exceeded", "file");
+export function noSuchFile(id: string): NotFound {
+  return new NotFound(`No such File object: ${id}`, "id");
 }
 
 /**
@@ -74,7 +60,7 @@ export async function saveFile(
     : "application/octet-stream";
   const { maxStoredFiles, maxStoredBytes } = services.settings.files;
   const limits = file.counted ? { maxFiles: maxStoredFiles, maxBytes: maxStoredBytes } : undefined;
-  if (limits && bytes > limits.maxBytes) throw storageFull(new StorageFull(limits));
+  if (limits && bytes > limits.maxBytes) throw new StorageFull(limits);
   await services.blobs.put(record.blobKey, file.data, contentType);
   try {
     await services.files.create(record, limits);
@@ -83,7 +69,7 @@ export async function saveFile(
     // Nothing stays stored for a file that was refused. (Not on other errors: a batch output
     // written again under its own id finds its record there, and these bytes are its bytes.)
     await services.blobs.delete([record.blobKey]);
-    throw storageFull(err);
+    throw err;
   }
   return record;
 }

@@ -3,10 +3,9 @@ import { confirmIdentity } from "../auth/confirm-identity";
 import { hashPassword, verifyDecoy, verifyPassword } from "../auth/passwords";
 import { newId } from "../auth/secrets";
 import { unitsToDollars } from "../billing/units";
-import { Conflict } from "../errors";
+import { Conflict, Forbidden, Unauthenticated } from "../errors";
 import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
-import { ApiError } from "../http/errors";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Services } from "../services";
@@ -29,7 +28,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const VERSION = "1";
 
 /** GET /api/status: what the sign-in page needs before anyone signs in. */
-export const getStatus = publicRoute("GET", "/api/status", async (call) => {
+export const getStatus = publicRoute("GET", "/api/status", "one-api", async (call) => {
   const options = await call.services.siteOptions.get();
   const turnstile = options.trialVerification === "turnstile";
   return ok({
@@ -45,7 +44,7 @@ export const getStatus = publicRoute("GET", "/api/status", async (call) => {
  * invitation with an unused redemption code (which also credits its quota). It is offered the
  * site's free quota, granted once it passes the site's check (management/trial-credit.ts).
  */
-export const register = publicRoute("POST", "/api/user/register", async (call) => {
+export const register = publicRoute("POST", "/api/user/register", "one-api", async (call) => {
   await admitRegistration(call);
   const { services } = call;
   const body = readJsonObject(call.request);
@@ -58,8 +57,7 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
     throw invalid("email is not an email address.");
   const options = await services.siteOptions.get();
   if (options.registration === "closed") {
-    throw new ApiError(
-      403,
+    throw new Forbidden(
       "Registration is closed on this site. Ask its administrator for an account.",
     );
   }
@@ -105,7 +103,7 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
  * not alike (shared/auth/attempt-guard.ts); a failure says nothing of whether the username
  * exists, and takes as long.
  */
-export const login = publicRoute("POST", "/api/user/login", async (call) => {
+export const login = publicRoute("POST", "/api/user/login", "one-api", async (call) => {
   const { services } = call;
   requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
   const body = readJsonObject(call.request);
@@ -119,12 +117,7 @@ export const login = publicRoute("POST", "/api/user/login", async (call) => {
     ? await verifyPassword(password, user.passwordHash)
     : await verifyDecoy(password);
   if (!user || !matches || user.status !== "enabled") {
-    throw new ApiError(
-      401,
-      "Wrong username or password.",
-      "invalid_request_error",
-      "sign_in_failed",
-    );
+    throw new Unauthenticated("Wrong username or password.", "sign_in_failed");
   }
   await attempt.succeeded();
   return signedIn(call, user);
@@ -140,7 +133,7 @@ async function admitRegistration(call: Call<undefined>): Promise<void> {
 }
 
 /** GET /api/user/logout: ends the session and clears its cookie. */
-export const logout = publicRoute("GET", "/api/user/logout", async (call) => {
+export const logout = publicRoute("GET", "/api/user/logout", "one-api", async (call) => {
   const token = cookieValue(call.request, SESSION_COOKIE);
   if (token) {
     await call.services.sessions.delete(token);

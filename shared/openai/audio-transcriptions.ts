@@ -1,7 +1,7 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import type { Metered } from "../billing/cost";
+import { InvalidRequest } from "../errors";
 import { isObject, type JsonObject } from "../http/body";
-import { badRequest } from "../http/errors";
 import { formField, type MultipartForm, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
@@ -46,12 +46,15 @@ async function speechToText(
   const form = await readMultipart(call.request);
   const file = form.files.get("file");
   if (!file || file.data.byteLength === 0)
-    throw badRequest("You must provide a file (the audio to transcribe).", "file");
+    throw new InvalidRequest("You must provide a file (the audio to transcribe).", "file");
   const model = formField(form, "model");
-  if (!model) throw badRequest("You must provide a model parameter.", "model");
+  if (!model) throw new InvalidRequest("You must provide a model parameter.", "model");
   const format = formField(form, "response_format") ?? "json";
   if (!FORMATS.includes(format))
-    throw badRequest(`'response_format' must be one of ${FORMATS.join(", ")}.`, "response_format");
+    throw new InvalidRequest(
+      `'response_format' must be one of ${FORMATS.join(", ")}.`,
+      "response_format",
+    );
   const rendered =
     model.startsWith("whisper") && format !== "verbose_json" && format !== "diarized_json";
   const audio = inspectAudio(file.data);

@@ -1,3 +1,4 @@
+import { StorageFull, type StorageLimits } from "../errors";
 import { byCreation, fileKey, fileUsageKey, INDEX, TTL } from "./keys";
 import { Schedule } from "./schedule";
 import { ConditionFailed, type Item, type Table } from "./table";
@@ -25,21 +26,6 @@ export interface FileRecord {
   blobKey: string;
   /** Counted in its owner's stored files (their uploads are; batch outputs are not). */
   counted?: boolean;
-}
-
-/** How much a user may keep stored at once. */
-export interface StorageLimits {
-  maxFiles: number;
-  maxBytes: number;
-}
-
-/** A user's stored files would pass their limit: the new one is not stored. */
-export class StorageFull extends Error {
-  constructor(readonly limits: StorageLimits) {
-    super(
-      `You can keep at most ${limits.maxFiles} files and ${limits.maxBytes} bytes stored at once; delete files you no longer need.`,
-    );
-  }
 }
 
 /**
