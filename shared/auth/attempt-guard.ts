@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock";
 import type { Settings } from "../config/settings";
 import { TooManyAttempts } from "../errors";
 import type {
@@ -57,13 +58,14 @@ export class AttemptGuard {
     private readonly limits: Settings["attempts"],
     /** How long a counter found full is remembered here (0: never). */
     private readonly rememberMs: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** A sign-in, counted before its password is checked; TooManyAttempts when refused. */
   async signIn(
     username: string,
     ip: string | undefined,
-    now = Date.now(),
+    now = this.clock.now(),
   ): Promise<CountedAttempt> {
     const { signIn } = this.limits;
     const address = addressBucket(ip);
@@ -88,7 +90,7 @@ export class AttemptGuard {
   }
 
   /** A registration, counted before anything else (whether it then succeeds or not). */
-  async registration(ip: string | undefined, now = Date.now()): Promise<void> {
+  async registration(ip: string | undefined, now = this.clock.now()): Promise<void> {
     const { registration } = this.limits;
     await this.takeAll(
       "registration",
@@ -109,7 +111,7 @@ export class AttemptGuard {
   async redemption(
     userId: string,
     ip: string | undefined,
-    now = Date.now(),
+    now = this.clock.now(),
   ): Promise<CountedAttempt> {
     const { redemption } = this.limits;
     const taken = await this.takeAll(

@@ -32,7 +32,7 @@ export async function runChunk(
     await finalizeIfLast(services, batch);
     return;
   }
-  const now = Math.floor(Date.now() / 1000);
+  const now = services.clock.seconds();
   if (
     !(await services.batches.leaseChunk(batchId, index, context.owner, now + LEASE_SECONDS, now))
   ) {
@@ -76,12 +76,12 @@ async function runLeasedChunk(
     () => {
       for (const line of running) line.abort();
     },
-    Math.max(0, context.hardDeadline - Date.now()),
+    Math.max(0, context.hardDeadline - services.clock.now()),
   );
   try {
     await forEachConcurrently(todo, services.settings.batches.lineConcurrency, async (line) => {
       for (let backoff = 1_000; ; backoff = Math.min(backoff * 2, 30_000)) {
-        if ((await stopping()) || Date.now() >= context.deadline) return;
+        if ((await stopping()) || services.clock.now() >= context.deadline) return;
         const cancel = new AbortController();
         running.add(cancel);
         const ran = await runLine(services, principal, batch, index, line, cancel.signal).finally(
@@ -92,7 +92,7 @@ async function runLeasedChunk(
           await record(services, batch, ran);
           return;
         }
-        if (Date.now() + backoff >= context.deadline) {
+        if (services.clock.now() + backoff >= context.deadline) {
           rateLimited = true;
           return;
         }
@@ -188,12 +188,13 @@ const deletedKey = {
 
 /** Whether the batch was cancelled or has expired; re-read at most once a second. */
 function stopCheck(services: Services, batch: BatchRecord): () => Promise<boolean> {
-  let checkedAt = Date.now();
+  const { clock } = services;
+  let checkedAt = clock.now();
   let current = batch;
   let reading: Promise<void> | undefined;
   return async () => {
-    if (Date.now() - checkedAt > 1_000) {
-      checkedAt = Date.now();
+    if (clock.now() - checkedAt > 1_000) {
+      checkedAt = clock.now();
       reading = services.batches.get(batch.id).then((read) => {
         current = read ?? current;
       });
@@ -205,7 +206,7 @@ function stopCheck(services: Services, batch: BatchRecord): () => Promise<boolea
       current.status === "cancelling" ||
       FINAL_STATUSES.includes(current.status) ||
       current.expiredAt !== null ||
-      Date.now() / 1000 >= current.expiresAt
+      clock.now() / 1000 >= current.expiresAt
     );
   };
 }

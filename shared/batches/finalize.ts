@@ -35,7 +35,7 @@ export async function finalizeBatch(
   // The chunk that finishes last queues finalize again; the janitor forces expired batches.
   if (chunksPending && !options.force) return;
   if (batch.status === "validating" && batch.expiredAt === null) return;
-  const now = Math.floor(Date.now() / 1000);
+  const now = services.clock.seconds();
 
   let results = await sortedResults(services, batchId);
   // Chunks stop starting lines once the window is over, and may get here before the janitor

@@ -70,7 +70,7 @@ export async function runLine(
   let rateLimited = false;
   try {
     if (route?.auth !== "apiKey") throw new Error(`batches cannot run ${batch.endpoint}`);
-    checkKeyUsable(principal, Math.floor(Date.now() / 1000));
+    checkKeyUsable(principal, services.clock.seconds());
     response = await route.handle({
       request,
       params: {},

@@ -15,7 +15,7 @@ export async function planBatch(services: Services, batchId: string): Promise<vo
   if (!batch) return;
   if (batch.status === "cancelling") return finalizeBatch(services, batchId);
   if (batch.status !== "validating" && batch.status !== "in_progress") return;
-  const now = Math.floor(Date.now() / 1000);
+  const now = services.clock.seconds();
   const { batches: settings } = services.settings;
 
   if (batch.status === "validating") {
@@ -74,7 +74,7 @@ export async function failBatch(
   batchId: string,
   errors: BatchError[],
 ): Promise<void> {
-  const now = Math.floor(Date.now() / 1000);
+  const now = services.clock.seconds();
   const retainUntil = now + services.settings.batches.retentionSeconds;
   await services.batches.transition(batchId, MOVES.fail, {
     failedAt: now,

@@ -1,4 +1,5 @@
 import type { KeyPrincipal } from "../auth/authenticate";
+import { type Clock, systemClock } from "../clock";
 import { QuotaExceeded, RateLimited, type RateStanding, StoreUnavailable } from "../errors";
 import { type HoldRecord, holdIdFor, referenceId } from "../store/account-codec";
 import { type Accounts, NotSent, type TopUp } from "../store/accounts";
@@ -77,6 +78,7 @@ export class QuotaLedger {
   constructor(
     private readonly accounts: Accounts,
     private readonly usage: UsageLog,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /**
@@ -116,7 +118,7 @@ export class QuotaLedger {
       userRated: limits?.user !== undefined,
       tokens,
       windows: {},
-      start: Date.now(),
+      start: this.clock.now(),
     };
     const onKeyItem = hold.keyLimited || hold.keyRated;
     const ids = [`user:${user.id}`, ...(hold.keyLimited ? [`key:${key.id}`] : [])];
@@ -172,7 +174,7 @@ export class QuotaLedger {
       };
       counted("key", limits?.key, onKey.value);
       counted("user", limits?.user, onUser.value);
-      if (states.length > 0) hold.rateStanding = rateStanding(states, this.accounts.clock());
+      if (states.length > 0) hold.rateStanding = rateStanding(states, this.accounts.rateClock());
       return hold;
     }
 
@@ -228,7 +230,7 @@ export class QuotaLedger {
       )
       .at(0);
     if (failure instanceof RateRefused) {
-      const now = this.accounts.clock();
+      const now = this.accounts.rateClock();
       if (onKey.status === "rejected" && onKey.reason === failure && limits?.key)
         throw rateLimited(failure, limits.key, "key", `API key ${key.masked}`, now);
       if (limits?.user)
@@ -255,7 +257,7 @@ export class QuotaLedger {
     const seen = this.rateSeen.get(id);
     if (!seen) return false;
     if (limits.concurrency !== undefined && seen.inFlight >= limits.concurrency) return true;
-    if (seen.window !== windowOf(this.accounts.clock())) return false;
+    if (seen.window !== windowOf(this.accounts.rateClock())) return false;
     return (
       (limits.rpm !== undefined && seen.requests >= limits.rpm) ||
       (limits.tpm !== undefined && seen.tokens >= limits.tpm)
@@ -279,7 +281,7 @@ export class QuotaLedger {
   spendable({ key, user }: KeyPrincipal): number {
     const left = (id: string, cached: number) => {
       const seen = this.lastSeen.get(id);
-      const known = seen && Date.now() - seen.at < LAST_SEEN_MS ? seen.units : cached;
+      const known = seen && this.clock.now() - seen.at < LAST_SEEN_MS ? seen.units : cached;
       return known - (this.inFlight.get(id) ?? 0);
     };
     const onUser = left(`user:${user.id}`, user.account.available);
@@ -301,10 +303,11 @@ export class QuotaLedger {
     if (this.lastSeen.size >= 10_000) this.lastSeen.clear();
     if (outcome.status === "rejected") {
       if (outcome.reason instanceof NotCovered)
-        this.lastSeen.set(id, { units: outcome.reason.available, at: Date.now() });
+        this.lastSeen.set(id, { units: outcome.reason.available, at: this.clock.now() });
       return;
     }
-    if (outcome.value) this.lastSeen.set(id, { units: outcome.value.available, at: Date.now() });
+    if (outcome.value)
+      this.lastSeen.set(id, { units: outcome.value.available, at: this.clock.now() });
   }
 
   /**
@@ -412,7 +415,7 @@ export class QuotaLedger {
       ref: topUp.reference,
       bucket: topUp.bucket,
       units: topUp.units,
-      time: Date.now(),
+      time: this.clock.now(),
     };
     const { outcome, time } = await this.accounts.topUp(userId, grant);
     // What this instance last saw of the balance (a refusal, maybe) has the top-up too.

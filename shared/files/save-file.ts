@@ -39,8 +39,8 @@ export async function saveFile(
     /** A user's upload: counted in their storage, and refused past its limits. */
     counted?: boolean;
   },
-  now = Math.floor(Date.now() / 1000),
 ): Promise<FileRecord> {
+  const now = services.clock.seconds();
   const id = file.id ?? newId("file-", 24);
   const prefix =
     file.purpose === "batch_output" ? BUCKET_PREFIXES.batchOutputs : BUCKET_PREFIXES.files;

@@ -65,14 +65,17 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   if (options.registration === "invitation" && !code)
     throw invalid("Registration needs an invitation code.");
   const trial = await decideTrialCredit(call, options, body);
-  const profile = newUserProfile({
-    id: newId("user_", 16),
-    username,
-    name: username,
-    ...(email ? { email } : {}),
-    passwordHash: await hashPassword(password),
-    ...trial.profile,
-  });
+  const profile = newUserProfile(
+    {
+      id: newId("user_", 16),
+      username,
+      name: username,
+      ...(email ? { email } : {}),
+      passwordHash: await hashPassword(password),
+      ...trial.profile,
+    },
+    services.clock.seconds(),
+  );
   const taken = () => new Conflict("That username is taken.");
   // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
   // given back if the username turns out taken.
@@ -80,7 +83,7 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   if (options.registration === "invitation" && code) {
     if (await services.users.findByUsername(username)) throw taken();
     const used = isRedemptionCode(code)
-      ? await services.redemptions.redeem(redemptionId(code), profile.id, nowSeconds())
+      ? await services.redemptions.redeem(redemptionId(code), profile.id, services.clock.seconds())
       : "taken";
     if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
     invitation = used.id;
@@ -180,7 +183,12 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
     services.users,
     principal,
     current,
-    { recentSignInSeconds: 0, attempts: services.attempts, sourceIp: call.request.sourceIp },
+    {
+      recentSignInSeconds: 0,
+      nowSeconds: services.clock.seconds(),
+      attempts: services.attempts,
+      sourceIp: call.request.sourceIp,
+    },
   );
   // Replaced when there is one; a password change makes no credential the user did not have.
   const accessToken = before.accessTokenHash ? await services.tags.issue("accessToken") : undefined;
@@ -303,7 +311,11 @@ function redemptionCode(text: string): string {
 }
 
 async function redeemCode(services: Services, userId: string, code: string, requestId: string) {
-  const used = await services.redemptions.redeem(redemptionId(code), userId, nowSeconds());
+  const used = await services.redemptions.redeem(
+    redemptionId(code),
+    userId,
+    services.clock.seconds(),
+  );
   if (used === "taken") throw new Conflict("This code is not valid, or has been used already.");
   // The top-up's reference is the code's: a redemption that stopped before it ends with it here.
   const outcome = await services.ledger.topUp(userId, {
@@ -346,5 +358,3 @@ function sessionCookie(services: Services, token: string, maxAgeSeconds: number)
   const secure = services.settings.console.secureCookies ? "; Secure" : "";
   return `${SESSION_COOKIE}=${token}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
 }
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);

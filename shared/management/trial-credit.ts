@@ -83,7 +83,7 @@ export async function grantTrialCredit(
   // again finds the top-up done (a duplicate) and only records it. (The ledger remembers a
   // reference for 7 days after folding its grant: a grant left half-way longer than that and
   // approved only then would be added twice. Nothing else is.)
-  await services.users.markTrialGranted(userId, Math.floor(Date.now() / 1000));
+  await services.users.markTrialGranted(userId, services.clock.seconds());
   services.auth.forgetAll();
   return outcome;
 }

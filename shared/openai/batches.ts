@@ -10,8 +10,6 @@ import { type Call, keyRoute } from "../http/route";
 import type { BatchRecord } from "../store/batches";
 import { cursorParam, intParam } from "./files-api";
 
-const now = () => Math.floor(Date.now() / 1000);
-
 /**
  * POST /v1/batches. sluice runs the batch itself, for any upstream: the answer is
  * `validating`; the worker then checks the file and runs its lines, billed at the batch
@@ -31,7 +29,11 @@ export const createBatch = keyRoute("POST", "/v1/batches", async (call) => {
     throw new InvalidRequest("'completion_window' must be 24h.", "completion_window");
   }
   const metadata = batchMetadata(body.metadata);
-  const file = await call.services.files.find(inputFileId, call.principal.user.id, now());
+  const file = await call.services.files.find(
+    inputFileId,
+    call.principal.user.id,
+    call.services.clock.seconds(),
+  );
   if (!file) throw new InvalidRequest(`No such File object: ${inputFileId}`, "input_file_id");
   if (file.purpose !== "batch")
     throw new InvalidRequest(
@@ -65,7 +67,7 @@ export const listBatches = keyRoute("GET", "/v1/batches", async (call) => {
   const { batches, hasMore } = await call.services.batches.list(call.principal.user.id, {
     limit: intParam(query.get("limit"), 20, 1, 100, "limit"),
     after: cursorParam(query, "after"),
-    now: now(),
+    now: call.services.clock.seconds(),
   });
   return json(200, {
     object: "list",
@@ -85,7 +87,7 @@ export const cancelBatch = keyRoute("POST", "/v1/batches/:id/cancel", async (cal
   if (batch.status === "cancelling" || batch.status === "cancelled")
     return json(200, batchObject(batch));
   const cancelling = await call.services.batches.transition(batch.id, MOVES.cancel, {
-    cancellingAt: now(),
+    cancellingAt: call.services.clock.seconds(),
   });
   if (!cancelling) {
     const current = (await call.services.batches.get(batch.id)) ?? batch;
@@ -98,7 +100,11 @@ export const cancelBatch = keyRoute("POST", "/v1/batches/:id/cancel", async (cal
 
 async function ownBatch(call: Call<KeyPrincipal>): Promise<BatchRecord> {
   const id = call.params.id as string;
-  const batch = await call.services.batches.find(id, call.principal.user.id, now());
+  const batch = await call.services.batches.find(
+    id,
+    call.principal.user.id,
+    call.services.clock.seconds(),
+  );
   if (!batch) throw new NotFound(`No such Batch object: ${id}`, "id");
   return batch;
 }

@@ -87,7 +87,7 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
         json(200, {
           object: "edit",
           created:
-            typeof answer?.created === "number" ? answer.created : Math.floor(Date.now() / 1000),
+            typeof answer?.created === "number" ? answer.created : call.services.clock.seconds(),
           choices: texts.map((text, index) => ({ text, index })),
           ...(isUsage(answer?.usage) && {
             usage: {

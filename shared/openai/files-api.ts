@@ -7,8 +7,6 @@ import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import { type FilePurpose, type FileRecord, UPLOAD_PURPOSES } from "../store/file-records";
 
-const now = () => Math.floor(Date.now() / 1000);
-
 /**
  * POST /v1/files: multipart (file, purpose, optional expires_after). Files expire an hour
  * after upload (seed 000), or sooner when expires_after asks for it.
@@ -50,7 +48,7 @@ export const listFiles = keyRoute("GET", "/v1/files", async (call) => {
     limit,
     ascending: order === "asc",
     after: cursorParam(query, "after"),
-    now: now(),
+    now: call.services.clock.seconds(),
   });
   return json(200, {
     object: "list",
@@ -92,7 +90,11 @@ export const retrieveFileContent = keyRoute("GET", "/v1/files/:id/content", asyn
 /** The caller's own live file, or 404 as for a file that does not exist. */
 async function ownFile(call: Call<KeyPrincipal>): Promise<FileRecord> {
   const id = call.params.id as string;
-  const file = await call.services.files.find(id, call.principal.user.id, now());
+  const file = await call.services.files.find(
+    id,
+    call.principal.user.id,
+    call.services.clock.seconds(),
+  );
   if (!file) throw noSuchFile(id);
   return file;
 }

@@ -14,7 +14,6 @@ import { checkBatchFile, expiresAfter, uploadPurpose } from "./files-api";
 
 /** An upload takes parts for an hour (as OpenAI's do). */
 const UPLOAD_WINDOW_SECONDS = 3_600;
-const now = () => Math.floor(Date.now() / 1000);
 
 /**
  * The Uploads API: a file sent in parts, each small enough for one request (a function URL
@@ -37,7 +36,7 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
     body.expires_after,
     call.services.settings.files.uploadTtlSeconds,
   );
-  const created = now();
+  const created = call.services.clock.seconds();
   const upload: UploadRecord = {
     id: newId("upload_", 24),
     userId: call.principal.user.id,
@@ -52,7 +51,7 @@ export const createUpload = keyRoute("POST", "/v1/uploads", async (call) => {
     fileTtlSeconds,
   };
   await call.services.uploads.create(upload);
-  return json(200, uploadObject(upload, null));
+  return json(200, uploadObject(upload, null, call.services.clock.seconds()));
 });
 
 /** POST /v1/uploads/{id}/parts: one part, multipart field `data`. */
@@ -66,7 +65,7 @@ export const addUploadPart = keyRoute("POST", "/v1/uploads/:id/parts", async (ca
     id: newId("part_", 24),
     uploadId: upload.id,
     bytes: data.byteLength,
-    createdAt: now(),
+    createdAt: call.services.clock.seconds(),
     blobKey: `${BUCKET_PREFIXES.batchWork}uploads/${upload.id}/${newId("", 16)}`,
   };
   await call.services.blobs.put(part.blobKey, data);
@@ -142,7 +141,14 @@ export const completeUpload = keyRoute("POST", "/v1/uploads/:id/complete", async
   }
   // Every part, listed or not: the file holds the listed ones now.
   await call.services.blobs.delete([...parts.values()].map((part) => part.blobKey));
-  return json(200, uploadObject({ ...upload, status: "completed", fileId: file.id }, file));
+  return json(
+    200,
+    uploadObject(
+      { ...upload, status: "completed", fileId: file.id },
+      file,
+      call.services.clock.seconds(),
+    ),
+  );
 });
 
 function partTooLarge(upload: UploadRecord): InvalidRequest {
@@ -176,7 +182,10 @@ export const cancelUpload = keyRoute("POST", "/v1/uploads/:id/cancel", async (ca
   }
   const parts = await call.services.uploads.parts(upload.id);
   await call.services.blobs.delete(parts.map((part) => part.blobKey));
-  return json(200, uploadObject({ ...upload, status: "cancelled" }, null));
+  return json(
+    200,
+    uploadObject({ ...upload, status: "cancelled" }, null, call.services.clock.seconds()),
+  );
 });
 
 /** The caller's upload, still taking parts; 404 for someone else's, 400 when finished or expired. */
@@ -186,17 +195,17 @@ async function pendingUpload(call: Call<KeyPrincipal>): Promise<UploadRecord> {
   if (!upload || upload.userId !== call.principal.user.id) {
     throw new NotFound(`No such Upload object: ${id}`, "id");
   }
-  const status = uploadStatus(upload);
+  const status = uploadStatus(upload, call.services.clock.seconds());
   if (status !== "pending")
     throw new InvalidRequest(`The upload is ${status}: it takes no more parts.`, "id");
   return upload;
 }
 
-function uploadStatus(upload: UploadRecord): UploadRecord["status"] | "expired" {
-  return upload.status === "pending" && upload.expiresAt <= now() ? "expired" : upload.status;
+function uploadStatus(upload: UploadRecord, now: number): UploadRecord["status"] | "expired" {
+  return upload.status === "pending" && upload.expiresAt <= now ? "expired" : upload.status;
 }
 
-function uploadObject(upload: UploadRecord, file: FileRecord | null) {
+function uploadObject(upload: UploadRecord, file: FileRecord | null, now: number) {
   return {
     id: upload.id,
     object: "upload",
@@ -205,7 +214,7 @@ function uploadObject(upload: UploadRecord, file: FileRecord | null) {
     expires_at: upload.expiresAt,
     filename: upload.filename,
     purpose: upload.purpose,
-    status: uploadStatus(upload),
+    status: uploadStatus(upload, now),
     file: file ? fileObject(file) : null,
   };
 }

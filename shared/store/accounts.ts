@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock";
 import { TABLE } from "../config/resources";
 import { StoreUnavailable } from "../errors";
 import {
@@ -107,17 +108,21 @@ export class Accounts {
   });
   /** Per item, the rate window its last write saw: a hold guesses from it. */
   private readonly windows = new Map<string, number>();
-  /** The clock rate windows are counted by. */
-  readonly clock: () => number;
+  /** The clock rate windows are counted by (unix ms). */
+  readonly rateClock: () => number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly table: Table,
     options: {
       /** The clock rate windows are counted by (a test pins it inside one minute). */
-      clock?: () => number;
+      rateClock?: () => number;
+      /** What time it is otherwise (how old a folded top-up's reference is). */
+      clock?: Clock;
     } = {},
   ) {
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
+    this.rateClock = options.rateClock ?? (() => this.clock.now());
   }
 
   /** The write that creates an empty account, to go in the transaction creating its user. */
@@ -442,7 +447,7 @@ export class Accounts {
 
   /** The window an item's next write counts in: a new one, unless the item is in it already. */
   private guessWindow(id: string): Window {
-    const now = windowOf(this.clock());
+    const now = windowOf(this.rateClock());
     const seen = this.windows.get(id);
     return seen !== undefined && seen >= now ? { w: seen, fresh: false } : { w: now, fresh: true };
   }
@@ -480,7 +485,7 @@ export class Accounts {
     const sets = ["bf = :f", "bb = :b", "bp = :p", "bu = :u"];
     const removes: string[] = [];
     const conditions = ["bu = :oldU"];
-    const nowSeconds = Math.floor(Date.now() / 1000);
+    const nowSeconds = this.clock.seconds();
     let i = 0;
     for (const [ref, grant] of grants) {
       names[`#g${i}`] = `g_${ref}`;

@@ -1,4 +1,5 @@
 import { hashSecret, maskSecret } from "../auth/secrets";
+import { type Clock, systemClock } from "../clock";
 import { definedOnly } from "../objects";
 import { Accounts } from "./accounts";
 import { apiKeyKey, byCreation, INDEX, userKey } from "./keys";
@@ -41,6 +42,7 @@ export class ApiKeys {
   constructor(
     private readonly table: Table,
     private readonly accounts: Accounts,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async get(id: string, consistent = false): Promise<ApiKeyRecord | undefined> {
@@ -62,7 +64,7 @@ export class ApiKeys {
     fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
     maxKeys = 0,
   ): Promise<ApiKeyRecord> {
-    const record = newApiKeyRecord(secret, fields);
+    const record = newApiKeyRecord(secret, fields, this.clock.seconds());
     const { remainQuota, usedQuota, ...plain } = record;
     const put: TransactOp = {
       put: {
@@ -201,8 +203,9 @@ export class KeyCapReached extends Error {
 export function newApiKeyRecord(
   secret: string,
   fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
+  /** When it is made (unix seconds). */
+  now = systemClock.seconds(),
 ): ApiKeyRecord {
-  const now = Math.floor(Date.now() / 1000);
   return {
     status: "enabled",
     createdTime: now,

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock";
 import { CHANNEL_HEALTH_PARTITION, channelHealthKey as pairKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
 
@@ -29,7 +30,10 @@ const STATE = { "#state": "state" };
 
 /** The health items of every (channel, model) pair that is not plainly healthy. */
 export class ChannelHealthStore {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async list(): Promise<PairHealth[]> {
     return this.table.queryAll<PairHealth>({
@@ -52,7 +56,7 @@ export class ChannelHealthStore {
           ":cooling": "cooling",
           ":healthy": "healthy",
           ":reason": reason,
-          ":now": Date.now(),
+          ":now": this.clock.now(),
           ":until": until,
           ":zero": 0,
           ":null": null,
@@ -72,7 +76,7 @@ export class ChannelHealthStore {
         ":m": model,
         ":healthy": "healthy",
         ":reason": reason,
-        ":now": Date.now(),
+        ":now": this.clock.now(),
         ":null": null,
         ":one": 1,
       },
@@ -102,7 +106,9 @@ export class ChannelHealthStore {
           ":reason": reason,
           ":until": until,
           ":null": null,
-          ...(reopen ? {} : { ":now": Date.now(), ":healthy": "healthy", ":cooling": "cooling" }),
+          ...(reopen
+            ? {}
+            : { ":now": this.clock.now(), ":healthy": "healthy", ":cooling": "cooling" }),
         },
       }),
     );
@@ -160,7 +166,7 @@ export class ChannelHealthStore {
       state: "disabled",
       failures: 0,
       reason,
-      since: Date.now(),
+      since: this.clock.now(),
       until: null,
       probeAt: null,
     } satisfies PairHealth & { pk: string; sk: string });

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock";
 import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
 import { CHANNELS_PARTITION, channelKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
@@ -38,6 +39,7 @@ export class Channels {
   constructor(
     private readonly table: Table,
     private readonly box: SecretBox = new PlainSecretBox(),
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async list(): Promise<ChannelRecord[]> {
@@ -73,7 +75,7 @@ export class Channels {
           ":disabled": "disabled",
           ":enabled": "enabled",
           ":reason": reason,
-          ":now": Date.now(),
+          ":now": this.clock.now(),
         },
       });
       return true;
@@ -90,6 +92,8 @@ export class Channels {
 
 export function newChannelRecord(
   fields: Pick<ChannelRecord, "id" | "baseUrl" | "models"> & Partial<ChannelRecord>,
+  /** When it is made (unix seconds). */
+  now = systemClock.seconds(),
 ): ChannelRecord {
   return {
     type: "openai",
@@ -102,7 +106,7 @@ export function newChannelRecord(
     disabledReason: null,
     disabledAt: null,
     config: {},
-    createdAt: Math.floor(Date.now() / 1000),
+    createdAt: now,
     ...fields,
   };
 }

@@ -1,4 +1,5 @@
 import { hashSecret, randomString } from "../auth/secrets";
+import { type Clock, systemClock } from "../clock";
 import { sessionKey as keyOf, TTL } from "./keys";
 import type { Table } from "./table";
 
@@ -26,6 +27,7 @@ export class Sessions {
     private readonly table: Table,
     /** A new cookie token (with a check tag: `auth/tags.ts`). */
     private readonly newToken: () => Promise<string>,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async create(
@@ -34,7 +36,7 @@ export class Sessions {
     ttlSeconds: number,
   ): Promise<{ token: string; session: SessionRecord }> {
     const token = await this.newToken();
-    const now = Math.floor(Date.now() / 1000);
+    const now = this.clock.seconds();
     const expiresAt = now + ttlSeconds;
     const session: SessionRecord = {
       userId,
@@ -53,7 +55,7 @@ export class Sessions {
   /** The session a cookie names, unless it has expired (a consistent read). */
   async get(token: string): Promise<SessionRecord | undefined> {
     const item = await this.table.get<SessionRecord>(sessionKey(token), true);
-    if (!item || item.expiresAt <= Date.now() / 1000) return undefined;
+    if (!item || item.expiresAt <= this.clock.now() / 1000) return undefined;
     return {
       userId: item.userId,
       csrf: item.csrf,

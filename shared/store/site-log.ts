@@ -1,4 +1,5 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { type Clock, systemClock } from "../clock";
 import { siteLogPartition, TTL } from "./keys";
 import type { StreamedLine } from "./rollups";
 import { ConditionFailed, type Item, type Table } from "./table";
@@ -36,6 +37,7 @@ export class SiteLog {
   constructor(
     private readonly table: Table,
     private readonly retentionDays: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async add(lines: readonly StreamedLine[]): Promise<void> {
@@ -103,10 +105,10 @@ export class SiteLog {
     budget: number,
     visit: (line: UsageLogEntry) => boolean,
   ): Promise<string | undefined> {
-    const firstDate = utcDate(filter.start ?? Date.now() - this.retentionDays * 86_400_000);
+    const firstDate = utcDate(filter.start ?? this.clock.now() - this.retentionDays * 86_400_000);
     let at: Position = cursor
       ? decodeCursor(cursor)
-      : { date: utcDate(filter.end ?? Date.now()), taken: 0 };
+      : { date: utcDate(filter.end ?? this.clock.now()), taken: 0 };
     while (at.date >= firstDate) {
       if (budget <= 0) return encodeCursor(at);
       const { items } = await this.table.query<Item & { sk: string; lines: string }>({

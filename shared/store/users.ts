@@ -1,4 +1,5 @@
 import { hashSecret } from "../auth/secrets";
+import { type Clock, systemClock } from "../clock";
 import { Unauthenticated } from "../errors";
 import { type Account, readAccount } from "./account-codec";
 import { Accounts } from "./accounts";
@@ -95,7 +96,10 @@ export class UsernameTaken extends Error {
 }
 
 export class Users {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** The profile and the account, in one query (they share a partition). */
   async get(id: string, consistent = false): Promise<UserRecord | undefined> {
@@ -154,7 +158,7 @@ export class Users {
       values: {
         ":one": 1,
         ...(change.passwordHash
-          ? { ":password": change.passwordHash, ":now": Math.floor(Date.now() / 1000) }
+          ? { ":password": change.passwordHash, ":now": this.clock.seconds() }
           : {}),
         ...(newHash ? { ":token": newHash } : {}),
       },
@@ -175,7 +179,7 @@ export class Users {
     await this.table.update(userKey(id), {
       update: "SET passwordHash = :hash, passwordChangedAt = :now",
       condition: "attribute_exists(pk) AND attribute_not_exists(passwordHash)",
-      values: { ":hash": passwordHash, ":now": Math.floor(Date.now() / 1000) },
+      values: { ":hash": passwordHash, ":now": this.clock.seconds() },
     });
   }
 
@@ -371,13 +375,15 @@ function joinUser(items: Item[]): UserRecord | undefined {
 
 export function newUserProfile(
   fields: Pick<UserProfile, "id" | "name"> & Partial<UserProfile>,
+  /** When the user is made (unix seconds). */
+  now = systemClock.seconds(),
 ): UserProfile {
   return {
     username: fields.username ?? fields.name,
     role: "user",
     group: "default",
     status: "enabled",
-    createdAt: Math.floor(Date.now() / 1000),
+    createdAt: now,
     sessionVersion: 0,
     ...fields,
   };
