@@ -1,11 +1,12 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { FileTooLarge, InvalidRequest } from "../errors";
-import { fileObject, noSuchFile, saveFile } from "../files/save-file";
+import { noSuchFile, saveFile } from "../files/save-file";
 import { attachment } from "../http/content-disposition";
 import { formField, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import { type FilePurpose, type FileRecord, UPLOAD_PURPOSES } from "../store/file-records";
+import { fileObject } from "./file-object";
 
 /**
  * POST /v1/files: multipart (file, purpose, optional expires_after). Files expire an hour

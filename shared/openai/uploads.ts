@@ -3,13 +3,14 @@ import type { KeyPrincipal } from "../auth/authenticate";
 import { newId } from "../auth/secrets";
 import { BUCKET_PREFIXES } from "../config/resources";
 import { Conflict, FileTooLarge, InvalidRequest, NotFound } from "../errors";
-import { fileObject, saveFile } from "../files/save-file";
+import { saveFile } from "../files/save-file";
 import { readJsonObject, requireString } from "../http/body";
 import { readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { FileRecord } from "../store/file-records";
 import type { UploadRecord } from "../store/uploads";
+import { fileObject } from "./file-object";
 import { checkBatchFile, expiresAfter, uploadPurpose } from "./files-api";
 
 /** An upload takes parts for an hour (as OpenAI's do). */
