@@ -1,7 +1,7 @@
 import { createDispatcher, type Dispatch } from "./http/dispatch";
 import type { Route } from "./http/route";
 import * as account from "./management/account";
-import * as tokens from "./management/api-keys";
+import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
@@ -81,12 +81,12 @@ export const routes: readonly Route[] = [
   user.topUpUser,
   user.revokeUserCredentials,
   user.approveTrial,
-  tokens.listTokens,
-  tokens.createToken,
-  tokens.getToken,
-  tokens.updateToken,
-  tokens.updateTokenByBody,
-  tokens.deleteToken,
+  apiKeys.listTokens,
+  apiKeys.createToken,
+  apiKeys.getToken,
+  apiKeys.updateToken,
+  apiKeys.updateTokenByBody,
+  apiKeys.deleteToken,
   channels.listChannels,
   channels.createChannel,
   channels.getChannel,
