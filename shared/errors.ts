@@ -25,15 +25,27 @@ export class QuotaExceeded extends DomainError {
 }
 
 /**
- * A key's rate limit refused the call: `dimension` is what ran out (requests per minute,
- * tokens per minute, or calls at once); `headers` are OpenAI's x-ratelimit-* headers.
+ * What rate limits leave of a minute's requests and tokens: each limit that is set, what is
+ * left of it, and the milliseconds until its window resets (OpenAI tells it in its
+ * x-ratelimit-* headers). Of a key's and its user's, each tells of the one with less left.
+ */
+export interface RateStanding {
+  requests?: { limit: number; remaining: number; resetMs: number };
+  tokens?: { limit: number; remaining: number; resetMs: number };
+}
+
+/**
+ * A key's or a user's (`scope`) rate limit refused the call: `dimension` is what ran out
+ * (requests per minute, tokens per minute, or calls at once); `standing`, what the limits
+ * left.
  */
 export class RateLimited extends DomainError {
   constructor(
     readonly dimension: "rpm" | "tpm" | "concurrency",
+    readonly scope: "key" | "user",
     message: string,
     readonly retryAfterMs: number,
-    readonly headers: Record<string, string>,
+    readonly standing: RateStanding,
   ) {
     super(message);
   }
@@ -121,7 +133,55 @@ export class NotFound extends DomainError {
 }
 
 /** The request conflicts with the current state (someone else changed it first). */
-export class Conflict extends DomainError {}
+export class Conflict extends DomainError {
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** A file larger than files may be (SLUICE_MAX_FILE_BYTES). */
+export class FileTooLarge extends DomainError {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(
+      `The file is ${bytes} bytes; files can be at most ${limit} bytes (${(limit / 1024 / 1024).toFixed(0)} MB).`,
+    );
+  }
+}
+
+/** How much a user may keep stored at once. */
+export interface StorageLimits {
+  maxFiles: number;
+  maxBytes: number;
+}
+
+/** A user's stored files would pass their limit: the new one is not stored. */
+export class StorageFull extends DomainError {
+  constructor(readonly limits: StorageLimits) {
+    super(
+      `You can keep at most ${limits.maxFiles} files and ${limits.maxBytes} bytes stored at once; delete files you no longer need.`,
+    );
+  }
+}
+
+/**
+ * Something the call needs besides the data store is unavailable (`code` says what): with
+ * `retryAfterSeconds` when trying again soon may help.
+ */
+export class Unavailable extends DomainError {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
 
 /** The upstream provider could not serve the call; `kind` says how it failed. */
 export class UpstreamRejected extends DomainError {
@@ -148,17 +208,4 @@ export class StoreUnavailable extends DomainError {
   ) {
     super(`The data store did not answer (${operation}).`, { cause });
   }
-}
-
-/** The status a failed call is logged with: the one its client was answered with. */
-export function reportedStatus(err: unknown): number {
-  if (err instanceof UpstreamRejected) {
-    if (err.kind === "rate_limited") return 503;
-    if (err.kind === "client_error") return err.details.status ?? 400;
-    return 502;
-  }
-  if (err instanceof StoreUnavailable) return 503;
-  if (err instanceof ModelUnavailable && err.reason === "resting") return 503;
-  const status = (err as { status?: unknown } | undefined)?.status;
-  return typeof status === "number" ? status : 502;
 }

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
-import { runJanitor } from "../../shared/batches/janitor";
+import { runJanitor } from "../../shared/janitor/sweep";
 import { countEvent } from "../../shared/observability";
 import type { Services } from "../../shared/services";
 import { functionServices } from "../adapters/services";

@@ -9,7 +9,7 @@ import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { API_FUNCTION, FUNCTION_URL_CORS } from "../../shared/config/resources";
-import type { Files } from "./files";
+import type { Files } from "./file-bucket";
 import {
   type FunctionRuntime,
   fromProjectRoot,

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock";
 import type { Settings } from "../config/settings";
 import { TooManyAttempts } from "../errors";
 import type {
@@ -57,13 +58,14 @@ export class AttemptGuard {
     private readonly limits: Settings["attempts"],
     /** How long a counter found full is remembered here (0: never). */
     private readonly rememberMs: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** A sign-in, counted before its password is checked; TooManyAttempts when refused. */
   async signIn(
     username: string,
     ip: string | undefined,
-    now = Date.now(),
+    now = this.clock.now(),
   ): Promise<CountedAttempt> {
     const { signIn } = this.limits;
     const address = addressBucket(ip);
@@ -92,7 +94,7 @@ export class AttemptGuard {
    * makes an account or not (a taken username too, so that registering cannot list names
    * quickly).
    */
-  async registration(ip: string | undefined, now = Date.now()): Promise<void> {
+  async registration(ip: string | undefined, now = this.clock.now()): Promise<void> {
     const { registration } = this.limits;
     await this.takeAll(
       "registration",
@@ -113,7 +115,7 @@ export class AttemptGuard {
    * check that can refuse it (so that failing requests, however many, cannot use up the
    * site's budget); `giveBack` when the write makes no account after all.
    */
-  async siteRegistration(now = Date.now()): Promise<{ giveBack(): Promise<void> }> {
+  async siteRegistration(now = this.clock.now()): Promise<{ giveBack(): Promise<void> }> {
     const { registration } = this.limits;
     const site = spec("registration-site", {}, registration.siteLimit, registration.windowMs);
     const [taken] = await this.takeAll("registration", [site], now);
@@ -128,7 +130,7 @@ export class AttemptGuard {
   async redemption(
     userId: string,
     ip: string | undefined,
-    now = Date.now(),
+    now = this.clock.now(),
   ): Promise<CountedAttempt> {
     const { redemption } = this.limits;
     const taken = await this.takeAll(

@@ -28,7 +28,7 @@ export async function confirmIdentity(
   password: string | undefined,
   options: {
     recentSignInSeconds: number;
-    nowSeconds?: number;
+    nowSeconds: number;
     attempts: AttemptGuard;
     sourceIp: string | undefined;
   },
@@ -45,7 +45,7 @@ export async function confirmIdentity(
     return { user, sessionVersion: current };
   }
   const { session } = principal;
-  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  const now = options.nowSeconds;
   if (
     session?.signedInAt !== undefined &&
     options.recentSignInSeconds > 0 &&

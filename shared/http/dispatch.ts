@@ -4,7 +4,7 @@ import type { Services } from "../services";
 import { requireBodyType } from "./cross-site";
 import { toApiError } from "./error-mapping";
 import { ApiError, serverError } from "./errors";
-import type { Call, Route } from "./route";
+import { type Call, envelopeOf, type Route } from "./route";
 import { Router } from "./router";
 import { Timing } from "./timing";
 import type { GatewayRequest, GatewayResponse, RequestContext } from "./types";
@@ -24,8 +24,10 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
   return async (request, context) => {
     const timing = new Timing(request.receivedAt);
     let response: GatewayResponse;
+    let envelope = envelopeOf(request.path);
     try {
       const match = router.match(request.method, request.path);
+      if (match && "route" in match) envelope = match.route.envelope;
       if (!match) {
         throw new ApiError(404, `Invalid URL (${request.method} ${request.path})`);
       }
@@ -50,7 +52,7 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
         timing,
       });
     } catch (err) {
-      response = errorResponse(err, request, services.log);
+      response = errorResponse(err, request, services.log, envelope);
     }
     response.headers["x-request-id"] = request.id;
     response.headers["server-timing"] = timing.header();
@@ -100,13 +102,17 @@ function requireCsrfToken(request: GatewayRequest, expected: string): void {
 }
 
 /**
- * An error as a response: OpenAI's envelope, or one-api's on /api; 500 for the unexpected,
- * which is logged.
+ * An error as a response, in the envelope of the route that failed (by default, the one its
+ * path would have: see envelopeOf); 500 for the unexpected, which is logged.
  */
-export function errorResponse(err: unknown, request: GatewayRequest, log: Logger): GatewayResponse {
+export function errorResponse(
+  err: unknown,
+  request: GatewayRequest,
+  log: Logger,
+  envelope = envelopeOf(request.path),
+): GatewayResponse {
   const error = toApiError(err) ?? unexpected(err, request, log);
-  const management = request.path.startsWith("/api/");
-  const body = management ? { success: false, message: error.message } : error.toJSON();
+  const body = envelope === "one-api" ? { success: false, message: error.message } : error.toJSON();
   return {
     status: error.status,
     headers: { "content-type": "application/json", ...error.headers },

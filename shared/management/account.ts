@@ -3,10 +3,9 @@ import { confirmIdentity } from "../auth/confirm-identity";
 import { hashPassword, verifyDecoy, verifyPassword } from "../auth/passwords";
 import { newId } from "../auth/secrets";
 import { unitsToDollars } from "../billing/units";
-import { Conflict } from "../errors";
+import { Conflict, Forbidden, Unauthenticated } from "../errors";
 import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
-import { ApiError } from "../http/errors";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Services } from "../services";
@@ -29,7 +28,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const VERSION = "1";
 
 /** GET /api/status: what the sign-in page needs before anyone signs in. */
-export const getStatus = publicRoute("GET", "/api/status", async (call) => {
+export const getStatus = publicRoute("GET", "/api/status", "one-api", async (call) => {
   const options = await call.services.siteOptions.get();
   const turnstile = options.trialVerification === "turnstile";
   return ok({
@@ -45,7 +44,7 @@ export const getStatus = publicRoute("GET", "/api/status", async (call) => {
  * invitation with an unused redemption code (which also credits its quota). It is offered the
  * site's free quota, granted once it passes the site's check (management/trial-credit.ts).
  */
-export const register = publicRoute("POST", "/api/user/register", async (call) => {
+export const register = publicRoute("POST", "/api/user/register", "one-api", async (call) => {
   const { services } = call;
   requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
   // What can be refused without a write is refused before anything is counted.
@@ -59,8 +58,7 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
     throw invalid("email is not an email address.");
   const options = await services.siteOptions.get();
   if (options.registration === "closed") {
-    throw new ApiError(
-      403,
+    throw new Forbidden(
       "Registration is closed on this site. Ask its administrator for an account.",
     );
   }
@@ -86,14 +84,17 @@ async function createAccount(
   const { services } = call;
   const { body, username, password, email, options, code } = request;
   const trial = await decideTrialCredit(call, options, body);
-  const profile = newUserProfile({
-    id: newId("user_", 16),
-    username,
-    name: username,
-    ...(email ? { email } : {}),
-    passwordHash: await hashPassword(password),
-    ...trial.profile,
-  });
+  const profile = newUserProfile(
+    {
+      id: newId("user_", 16),
+      username,
+      name: username,
+      ...(email ? { email } : {}),
+      passwordHash: await hashPassword(password),
+      ...trial.profile,
+    },
+    services.clock.seconds(),
+  );
   const taken = () => new Conflict("That username is taken.");
   // A name taken already is refused before the site's budget is touched (a race for a free
   // one is settled by the create's condition, below).
@@ -105,7 +106,11 @@ async function createAccount(
     // given back if the account is not made.
     if (options.registration === "invitation" && code) {
       const used = isRedemptionCode(code)
-        ? await services.redemptions.redeem(redemptionId(code), profile.id, nowSeconds())
+        ? await services.redemptions.redeem(
+            redemptionId(code),
+            profile.id,
+            services.clock.seconds(),
+          )
         : "taken";
       if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
       invitation = used.id;
@@ -128,7 +133,7 @@ async function createAccount(
  * not alike (shared/auth/attempt-guard.ts); a failure says nothing of whether the username
  * exists, and takes as long.
  */
-export const login = publicRoute("POST", "/api/user/login", async (call) => {
+export const login = publicRoute("POST", "/api/user/login", "one-api", async (call) => {
   const { services } = call;
   requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
   const body = readJsonObject(call.request);
@@ -142,19 +147,14 @@ export const login = publicRoute("POST", "/api/user/login", async (call) => {
     ? await verifyPassword(password, user.passwordHash)
     : await verifyDecoy(password);
   if (!user || !matches || user.status !== "enabled") {
-    throw new ApiError(
-      401,
-      "Wrong username or password.",
-      "invalid_request_error",
-      "sign_in_failed",
-    );
+    throw new Unauthenticated("Wrong username or password.", "sign_in_failed");
   }
   await attempt.succeeded();
   return signedIn(call, user);
 });
 
 /** GET /api/user/logout: ends the session and clears its cookie. */
-export const logout = publicRoute("GET", "/api/user/logout", async (call) => {
+export const logout = publicRoute("GET", "/api/user/logout", "one-api", async (call) => {
   const token = cookieValue(call.request, SESSION_COOKIE);
   if (token) {
     await call.services.sessions.delete(token);
@@ -201,7 +201,12 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
     services.users,
     principal,
     current,
-    { recentSignInSeconds: 0, attempts: services.attempts, sourceIp: call.request.sourceIp },
+    {
+      recentSignInSeconds: 0,
+      nowSeconds: services.clock.seconds(),
+      attempts: services.attempts,
+      sourceIp: call.request.sourceIp,
+    },
   );
   // Replaced when there is one; a password change makes no credential the user did not have.
   const accessToken = before.accessTokenHash ? await services.tags.issue("accessToken") : undefined;
@@ -324,7 +329,11 @@ function redemptionCode(text: string): string {
 }
 
 async function redeemCode(services: Services, userId: string, code: string, requestId: string) {
-  const used = await services.redemptions.redeem(redemptionId(code), userId, nowSeconds());
+  const used = await services.redemptions.redeem(
+    redemptionId(code),
+    userId,
+    services.clock.seconds(),
+  );
   if (used === "taken") throw new Conflict("This code is not valid, or has been used already.");
   // The top-up's reference is the code's: a redemption that stopped before it ends with it here.
   const outcome = await services.ledger.topUp(userId, {
@@ -351,11 +360,15 @@ async function signedIn(
   message = "",
 ): Promise<GatewayResponse> {
   const { services } = call;
-  const ttl = services.settings.console.sessionTtlSeconds;
-  const { token, session } = await services.sessions.create(user.id, user.sessionVersion ?? 0, ttl);
+  const lifetime = services.settings.console.sessionTtlSeconds;
+  const { token, session } = await services.sessions.create(
+    user.id,
+    user.sessionVersion ?? 0,
+    lifetime,
+  );
   return {
     ...ok({ ...userView(user), csrf_token: session.csrf, ...extra }, { message }),
-    cookies: [sessionCookie(services, token, ttl)],
+    cookies: [sessionCookie(services, token, lifetime)],
   };
 }
 
@@ -363,5 +376,3 @@ function sessionCookie(services: Services, token: string, maxAgeSeconds: number)
   const secure = services.settings.console.secureCookies ? "; Secure" : "";
   return `${SESSION_COOKIE}=${token}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
 }
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);

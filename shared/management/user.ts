@@ -43,6 +43,7 @@ export const regenerateAccessToken = userRoute("POST", "/api/user/token", async 
   const password = field.string(body, "password", { max: 1024 });
   const { user, sessionVersion } = await confirmIdentity(services.users, call.principal, password, {
     recentSignInSeconds: services.settings.console.recentSignInSeconds,
+    nowSeconds: services.clock.seconds(),
     attempts: services.attempts,
     sourceIp: call.request.sourceIp,
   });
@@ -134,15 +135,18 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
     max: 64,
   }) as string;
   const password = body.password === undefined ? undefined : newPassword(body, "password");
-  const user = newUserProfile({
-    id: newId("user_", 16),
-    username,
-    name: field.string(body, "name", { max: 64 }) ?? username,
-    ...(password ? { passwordHash: await hashPassword(password) } : {}),
-    role: field.oneOf(body, "role", ROLES) ?? "user",
-    group: field.string(body, "group", { max: 64 }) ?? "default",
-    status: field.oneOf(body, "status", STATUSES) ?? "enabled",
-  });
+  const user = newUserProfile(
+    {
+      id: newId("user_", 16),
+      username,
+      name: field.string(body, "name", { max: 64 }) ?? username,
+      ...(password ? { passwordHash: await hashPassword(password) } : {}),
+      role: field.oneOf(body, "role", ROLES) ?? "user",
+      group: field.string(body, "group", { max: 64 }) ?? "default",
+      status: field.oneOf(body, "status", STATUSES) ?? "enabled",
+    },
+    call.services.clock.seconds(),
+  );
   const accessToken = await call.services.tags.issue("accessToken");
   try {
     await call.services.users.create(user, accessToken);

@@ -1,4 +1,5 @@
 import { unitsToDollars } from "../billing/units";
+import { systemClock } from "../clock";
 import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
 import type { PairHealth } from "../store/channel-health";
 import type { ChannelRecord } from "../store/channels";
@@ -33,10 +34,7 @@ export function userView(user: UserRecord) {
 }
 
 /** A key as it is now: an enabled key past its expiry shows as expired, a limited one at zero as exhausted. */
-export function keyStatus(
-  key: ApiKeyRecord,
-  nowSeconds = Math.floor(Date.now() / 1000),
-): ApiKeyStatus {
+export function keyStatus(key: ApiKeyRecord, nowSeconds = systemClock.seconds()): ApiKeyStatus {
   if (key.status !== "enabled") return key.status;
   if (key.expiredTime !== -1 && key.expiredTime <= nowSeconds) return "expired";
   if (!key.unlimitedQuota && key.remainQuota <= 0) return "exhausted";
@@ -89,7 +87,7 @@ export function channelView(channel: ChannelRecord, pairs: readonly PairHealth[]
  * `failures` in a row below the threshold. Times in seconds since the epoch.
  */
 function channelHealthView(channel: ChannelRecord, pairs: readonly PairHealth[]) {
-  const now = Date.now();
+  const now = systemClock.now();
   const models: Record<string, unknown> = {};
   for (const pair of pairs) {
     if (pair.channelId !== channel.id) continue;

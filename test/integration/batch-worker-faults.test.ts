@@ -17,6 +17,7 @@ import { localContext } from "../../infra/local/lambda-context";
 import { startSqsPoller } from "../../infra/local/sqs-poller";
 import { LEASE_SECONDS, runChunk } from "../../shared/batches/chunk";
 import { finalizeBatch } from "../../shared/batches/finalize";
+import { MOVES } from "../../shared/batches/lifecycle";
 import { planBatch } from "../../shared/batches/plan";
 import { startBatch } from "../../shared/batches/start";
 import { batchSteps } from "../../shared/batches/steps";
@@ -57,6 +58,9 @@ const s3 = new S3Client({ endpoint: sluice.awsEndpoint, forcePathStyle: true, ..
 let queueUrl: string;
 let upstream: UpstreamFixture;
 let model: string;
+
+/** Not a move of the batch's: the test makes its 24 h window end early. */
+const WINDOW_ENDS = { name: "the window ends (a test's)", from: ["in_progress"] } as const;
 
 /** Fails every write of a line result after the first `healthy` ones. */
 class CrashingTable extends Table {
@@ -377,7 +381,7 @@ describe("a window that ends before the janitor marks the batch", () => {
     const { client, batch } = await plannedBatch(10);
     await runChunk(healthy, batch.id, 0, unhurried("first"));
     // The 24 h window ends between the two chunks; the janitor has not swept yet.
-    await healthy.batches.transition(batch.id, ["in_progress"], {
+    await healthy.batches.transition(batch.id, WINDOW_ENDS, {
       expiresAt: Math.floor(Date.now() / 1000) - 1,
     });
     await runChunk(healthy, batch.id, 1, unhurried("second"));
@@ -438,7 +442,7 @@ describe("an expired batch forced final while a chunk still runs", () => {
 
   /** The janitor's first sweep: the batch is expired, and no new line starts. */
   async function markExpired(batchId: string) {
-    await healthy.batches.transition(batchId, ["in_progress"], {
+    await healthy.batches.transition(batchId, MOVES.expire, {
       expiredAt: Math.floor(Date.now() / 1000),
     });
   }
@@ -552,8 +556,7 @@ describe("a delivery that read its chunk just before another delivery finished i
     await readChunk.promise;
     // Meanwhile the batch is cancelled, the first delivery finishes the chunk (with no line
     // run) and finalize makes the batch cancelled.
-    await healthy.batches.transition(batch.id, ["in_progress"], {
-      status: "cancelling",
+    await healthy.batches.transition(batch.id, MOVES.cancel, {
       cancellingAt: Math.floor(Date.now() / 1000),
     });
     await runChunk(healthy, batch.id, 0, unhurried("first"));

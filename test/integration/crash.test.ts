@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionServices } from "../../functions/adapters/services";
-import { runJanitor } from "../../shared/batches/janitor";
+import { runJanitor } from "../../shared/janitor/sweep";
 import { accountKey } from "../../shared/store/accounts";
 import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { capturedLog } from "../fixtures/logs";

@@ -214,10 +214,20 @@ describe("registrations and redemptions", () => {
     );
     expect(tried(burst)).toBe(5);
     expect((burst.find((r) => r !== "tried") as TooManyAttempts).action).toBe("registration");
-    const site = await outcomes(
-      Array.from({ length: 40 }, (_, i) => g.registration(`203.0.113.${i}`, NOW)),
-    );
-    expect(tried(site)).toBe(20 - 5);
+    // The site's budget is counted apart, just before an account is written.
+    const site = await outcomes(Array.from({ length: 40 }, () => g.siteRegistration(NOW)));
+    expect(tried(site)).toBe(20);
+    // The site is full now, for every address.
+    const made = await g.siteRegistration(NOW + 1).catch((err) => err);
+    expect(made).toBeInstanceOf(TooManyAttempts);
+  });
+
+  it("gives the site's registration back when no account was made", async () => {
+    const { guard: g } = guard();
+    const slots = await Promise.all(Array.from({ length: 20 }, () => g.siteRegistration(NOW)));
+    await expect(g.siteRegistration(NOW)).rejects.toBeInstanceOf(TooManyAttempts);
+    await slots[0]?.giveBack();
+    await expect(g.siteRegistration(NOW)).resolves.toBeDefined();
   });
 
   it("counts failed redemptions per user and per address; a success gives its count back", async () => {

@@ -61,7 +61,7 @@ describe("the dispatcher's check of a write to /api", () => {
   it("reads the route's own path: a doubled slash (the router's same route) still needs JSON", async () => {
     const dispatch = createDispatcher(
       [
-        publicRoute("POST", "/api/user/login", async () => ({
+        publicRoute("POST", "/api/user/login", "one-api", async () => ({
           status: 200,
           headers: {},
           body: "",

@@ -78,7 +78,7 @@ export const updateToken = userRoute("PUT", "/api/token/:id", async (call) => {
     (current.status === "exhausted" || current.status === "expired")
   ) {
     const hasQuota = next.unlimitedQuota || next.remainQuota > 0;
-    const inTime = next.expiredTime === -1 || next.expiredTime > Math.floor(Date.now() / 1000);
+    const inTime = next.expiredTime === -1 || next.expiredTime > call.services.clock.seconds();
     if (hasQuota && inTime) fields.status = "enabled";
   }
   try {
@@ -130,7 +130,7 @@ function editableFields(call: Call<UserPrincipal>, body: Record<string, unknown>
   if (
     expiredTime !== undefined &&
     expiredTime !== -1 &&
-    expiredTime <= Math.floor(Date.now() / 1000)
+    expiredTime <= call.services.clock.seconds()
   ) {
     throw invalid("expired_time must be in the future (unix seconds), or -1 for never.");
   }
