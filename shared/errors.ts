@@ -63,9 +63,9 @@ function tooManyMessage(action: TooManyAttempts["action"], seconds: number): str
   const wait = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
   switch (action) {
     case "sign-in":
-      return `Too many failed sign-ins for this username or from this address. Try again in ${wait}.`;
+      return `Too many failed sign-ins for this username or from this address (or its network). Try again in ${wait}.`;
     case "registration":
-      return `Too many registrations from this address or on this site just now. Try again in ${wait}.`;
+      return `Too many registrations from this address (or its network) or on this site just now. Try again in ${wait}.`;
     case "redemption":
       return `Too many failed redemptions for this account or from this address. Try again in ${wait}.`;
   }
