@@ -108,8 +108,18 @@ export class Unauthenticated extends DomainError {
   }
 }
 
-/** Authenticated, but not allowed to do this. */
-export class Forbidden extends DomainError {}
+/**
+ * Authenticated, but not allowed to do this; `code` when the client can act on it (e.g.
+ * `reauthentication_required`: send the current password and try again).
+ */
+export class Forbidden extends DomainError {
+  constructor(
+    message: string,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
 
 export class NotFound extends DomainError {
   constructor(

@@ -24,6 +24,11 @@ export const en = {
   cancel: "Cancel",
   confirm: "Confirm",
   confirm_title: "Are you sure?",
+  reauth_title: "Confirm it is you",
+  reauth_text:
+    "This change makes a credential that would outlive your password, and your session signed in a while ago. Enter your password to go on.",
+  reauth_password: "Your current password",
+  reauth_submit: "Continue",
   save: "Save",
   saved: "Saved.",
   edit: "Edit",
@@ -362,6 +367,11 @@ export const zh: Record<Key, string> = {
   cancel: "取消",
   confirm: "确定",
   confirm_title: "确认操作",
+  reauth_title: "确认是你本人",
+  reauth_text:
+    "此操作会生成一个在你修改密码后仍然有效的凭据，而当前会话登录已有一段时间。请输入密码以继续。",
+  reauth_password: "当前密码",
+  reauth_submit: "继续",
   save: "保存",
   saved: "已保存。",
   edit: "编辑",

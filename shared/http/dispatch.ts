@@ -98,11 +98,16 @@ function requireCsrfToken(request: GatewayRequest, expected: string): void {
   }
 }
 
-/** An error as a response: OpenAI's envelope, or one-api's on /api; 500 for the unexpected. */
+/**
+ * An error as a response: OpenAI's envelope, or one-api's on /api (with OpenAI's `code` when
+ * the error has one, for a client to act on); 500 for the unexpected.
+ */
 export function errorResponse(err: unknown, request: GatewayRequest): GatewayResponse {
   const error = toApiError(err) ?? unexpected(err, request);
   const management = request.path.startsWith("/api/");
-  const body = management ? { success: false, message: error.message } : error.toJSON();
+  const body = management
+    ? { success: false, message: error.message, ...(error.code ? { code: error.code } : {}) }
+    : error.toJSON();
   return {
     status: error.status,
     headers: { "content-type": "application/json", ...error.headers },

@@ -109,6 +109,7 @@ describe("sign-in attempts, counted before the password is checked", { timeout: 
     expect(refused.body).toEqual({
       success: false,
       message: expect.stringMatching(/Too many failed sign-ins.*Try again in \d+ seconds/),
+      code: "too_many_sign_ins",
     });
     // The counter holds exactly the attempts that were checked.
     const counter = await sluiceTable(site.tableName).get<{ n: number }>(
@@ -323,6 +324,7 @@ describe("sign-in attempts, counted before the password is checked", { timeout: 
     expect(plain.body).toEqual({
       success: false,
       message: expect.stringContaining("application/json"),
+      code: "unsupported_media_type",
     });
     const form = await call(site.url, "POST", "/api/user/login", {
       body: `username=${username}&password=x`,
