@@ -75,9 +75,9 @@ function tooManyMessage(action: TooManyAttempts["action"], seconds: number): str
   const wait = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
   switch (action) {
     case "sign-in":
-      return `Too many failed sign-ins for this username or from this address. Try again in ${wait}.`;
+      return `Too many failed sign-ins for this username or from this address (or its network). Try again in ${wait}.`;
     case "registration":
-      return `Too many registrations from this address or on this site just now. Try again in ${wait}.`;
+      return `Too many registrations from this address (or its network) or on this site just now. Try again in ${wait}.`;
     case "redemption":
       return `Too many failed redemptions for this account or from this address. Try again in ${wait}.`;
   }
@@ -120,8 +120,18 @@ export class Unauthenticated extends DomainError {
   }
 }
 
-/** Authenticated, but not allowed to do this. */
-export class Forbidden extends DomainError {}
+/**
+ * Authenticated, but not allowed to do this; `code` when the client can act on it (e.g.
+ * `reauthentication_required`: send the current password and try again).
+ */
+export class Forbidden extends DomainError {
+  constructor(
+    message: string,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
 
 export class NotFound extends DomainError {
   constructor(

@@ -8,7 +8,7 @@ import type {
   CounterStore,
   Taken,
 } from "../store/attempts";
-import { addressBucket } from "./address";
+import { addressBucket, networkBucket } from "./address";
 
 type Action = TooManyAttempts["action"];
 
@@ -46,6 +46,9 @@ export class CountedAttempt {
  * uses. Other pairs are counted per address too (a spray of usernames) and per username (a
  * guess from many addresses), which is a short window: a slowdown, not a lock.
  *
+ * An IPv6 address is counted by its /64 and, with a limit of its own, by its /48 (one
+ * allocation holds 65,536 /64s); an IPv4 address by itself only.
+ *
  * An instance remembers, for a cache's lifetime, counters it found full, and refuses
  * attempts on them without a write (DynamoDB still holds the truth: a remembered counter
  * only ever refuses sooner, never admits).
@@ -77,6 +80,7 @@ export class AttemptGuard {
       return new CountedAttempt(this.counters, [], trust);
     const others = [
       spec("sign-in-address", { address }, signIn.addressLimit, signIn.windowMs),
+      networkSpec("sign-in-network", ip, signIn.networkLimit, signIn.windowMs),
       spec("sign-in-username", { username }, signIn.usernameLimit, signIn.usernameWindowMs),
     ];
     let rest: Taken[];
@@ -90,9 +94,9 @@ export class AttemptGuard {
   }
 
   /**
-   * A registration from `ip`, counted once it is known to be well formed, whether it then
-   * makes an account or not (a taken username too, so that registering cannot list names
-   * quickly).
+   * A registration from `ip` (and its IPv6 /48), counted once it is known to be well formed,
+   * whether it then makes an account or not (a taken username too, so that registering cannot
+   * list names quickly).
    */
   async registration(ip: string | undefined, now = this.clock.now()): Promise<void> {
     const { registration } = this.limits;
@@ -105,6 +109,7 @@ export class AttemptGuard {
           registration.addressLimit,
           registration.windowMs,
         ),
+        networkSpec("registration-network", ip, registration.networkLimit, registration.windowMs),
       ],
       now,
     );
@@ -196,6 +201,17 @@ function spec(
   windowMs: number,
 ): CounterSpec | undefined {
   return limit > 0 ? { kind, subject, limit, windowMs } : undefined;
+}
+
+/** The counter of `ip`'s IPv6 /48, or none for an IPv4 address (or a limit of 0). */
+function networkSpec(
+  kind: AttemptKind,
+  ip: string | undefined,
+  limit: number,
+  windowMs: number,
+): CounterSpec | undefined {
+  const network = networkBucket(ip);
+  return network === undefined ? undefined : spec(kind, { address: network }, limit, windowMs);
 }
 
 const key = (s: CounterSpec) =>

@@ -95,6 +95,8 @@ export interface Settings {
       pairLimit: number;
       /** Password checks per address, across usernames, per window. */
       addressLimit: number;
+      /** Password checks per IPv6 /48 (beside its /64's), across usernames, per window. */
+      networkLimit: number;
       windowMs: number;
       /** Password checks per username from addresses it has not signed in from, per minute. */
       usernameLimit: number;
@@ -103,8 +105,9 @@ export interface Settings {
       trustMs: number;
     };
     registration: {
-      /** Registrations per address per window, and on the whole site. */
+      /** Registrations per address per window, per IPv6 /48, and on the whole site. */
       addressLimit: number;
+      networkLimit: number;
       siteLimit: number;
       windowMs: number;
     };
@@ -154,6 +157,8 @@ export interface Settings {
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const loginAddressLimit = int(env, "SLUICE_LOGIN_ADDRESS_LOCK_AFTER", 100);
+  const registerAddressLimit = int(env, "SLUICE_REGISTER_ADDRESS_LIMIT", 5);
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
     acceptLegacyCredentials: flag(env, "SLUICE_ACCEPT_LEGACY_CREDENTIALS"),
@@ -195,14 +200,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     attempts: {
       signIn: {
         pairLimit: int(env, "SLUICE_LOGIN_LOCK_AFTER", 10),
-        addressLimit: int(env, "SLUICE_LOGIN_ADDRESS_LOCK_AFTER", 100),
+        addressLimit: loginAddressLimit,
+        // A /48 holds 65,536 /64s: one allocation gets a few addresses' budgets, not that many.
+        networkLimit: int(env, "SLUICE_LOGIN_NETWORK_LOCK_AFTER", 4 * loginAddressLimit),
         windowMs: windowMs(env, "SLUICE_LOGIN_LOCK_SECONDS", 900),
         usernameLimit: int(env, "SLUICE_LOGIN_USERNAME_PER_MINUTE", 5),
         usernameWindowMs: 60_000,
         trustMs: int(env, "SLUICE_LOGIN_TRUST_DAYS", 30) * 86_400_000,
       },
       registration: {
-        addressLimit: int(env, "SLUICE_REGISTER_ADDRESS_LIMIT", 5),
+        addressLimit: registerAddressLimit,
+        networkLimit: int(env, "SLUICE_REGISTER_NETWORK_LIMIT", 4 * registerAddressLimit),
         siteLimit: int(env, "SLUICE_REGISTER_SITE_LIMIT", 100),
         windowMs: windowMs(env, "SLUICE_REGISTER_WINDOW_SECONDS", 3_600),
       },

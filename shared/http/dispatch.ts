@@ -103,7 +103,8 @@ function requireCsrfToken(request: GatewayRequest, expected: string): void {
 
 /**
  * An error as a response, in the envelope of the route that failed (by default, the one its
- * path would have: see envelopeOf); 500 for the unexpected, which is logged.
+ * path would have: see envelopeOf) — one-api's with OpenAI's `code` when the error has one,
+ * for a client to act on; 500 for the unexpected, which is logged.
  */
 export function errorResponse(
   err: unknown,
@@ -112,7 +113,10 @@ export function errorResponse(
   envelope = envelopeOf(request.path),
 ): GatewayResponse {
   const error = toApiError(err) ?? unexpected(err, request, log);
-  const body = envelope === "one-api" ? { success: false, message: error.message } : error.toJSON();
+  const body =
+    envelope === "one-api"
+      ? { success: false, message: error.message, ...(error.code ? { code: error.code } : {}) }
+      : error.toJSON();
   return {
     status: error.status,
     headers: { "content-type": "application/json", ...error.headers },

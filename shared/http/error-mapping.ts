@@ -85,7 +85,9 @@ function rendered(err: unknown): ApiError | undefined {
   if (err instanceof Unauthenticated) {
     return new ApiError(401, err.message, "invalid_request_error", err.code);
   }
-  if (err instanceof Forbidden) return new ApiError(403, err.message);
+  if (err instanceof Forbidden) {
+    return new ApiError(403, err.message, "invalid_request_error", err.code);
+  }
   if (err instanceof NotFound) {
     return new ApiError(404, err.message, "invalid_request_error", null, err.param);
   }

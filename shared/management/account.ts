@@ -21,7 +21,7 @@ import { newUserProfile, UsernameTaken, type UserRecord } from "../store/users";
 import { field, invalid, newPassword, ok, requireAdmin } from "./envelope";
 import { isRedemptionCode } from "./redemptions";
 import { checkTrialSetup, decideTrialCredit } from "./trial-credit";
-import { tokenView, userView } from "./views";
+import { keysToReview, userView } from "./views";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -218,7 +218,6 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   services.auth.credentialsChanged(before.id, changed);
   services.auth.forgetAll();
   if (principal.session) await services.sessions.delete(principal.session.token);
-  const since = before.passwordChangedAt ?? before.createdAt;
   const [user, keys] = await Promise.all([
     services.users.get(before.id, true),
     services.apiKeys.listByUser(before.id),
@@ -227,7 +226,7 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   const changes = {
     sessions_ended: true,
     access_token: accessToken ?? null,
-    keys_to_review: keys.filter((key) => key.createdTime >= since).map((key) => tokenView(key)),
+    keys_to_review: keysToReview(before, keys),
   };
   const message = `Password changed. Every other session has ended${
     accessToken

@@ -59,6 +59,16 @@ export function tokenView(key: ApiKeyRecord, secret?: string) {
   };
 }
 
+/**
+ * `keys_to_review`: the user's keys made since their password was last set, masked. Whoever
+ * ends an intruder's access (a password change, a reset, a revocation) checks them: an
+ * intruder who held a session may have made some, and keys are not deleted (apps use them).
+ */
+export function keysToReview(user: UserRecord, keys: readonly ApiKeyRecord[]) {
+  const since = user.passwordChangedAt ?? user.createdAt;
+  return keys.filter((key) => key.createdTime >= since).map((key) => tokenView(key));
+}
+
 /** Channel secrets are never returned in full. `pairs`: the health of its models, if known. */
 export function channelView(channel: ChannelRecord, pairs: readonly PairHealth[] = []) {
   return {

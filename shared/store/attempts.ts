@@ -2,12 +2,17 @@ import { hashSecret } from "../auth/secrets";
 import { ATTEMPTS_PREFIX, attemptCounterKey as counterKey, INDEX, TTL } from "./keys";
 import { ConditionFailed, type Item, type Table } from "./table";
 
-/** What is counted: sign-ins per (username, address), per username and per address, and so on. */
+/**
+ * What is counted: sign-ins per (username, address), per username, per address and per IPv6
+ * /48 (`-network`), and so on.
+ */
 export type AttemptKind =
   | "sign-in"
   | "sign-in-username"
   | "sign-in-address"
+  | "sign-in-network"
   | "registration-address"
+  | "registration-network"
   | "registration-site"
   | "redemption-user"
   | "redemption-address";

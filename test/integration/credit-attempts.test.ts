@@ -262,3 +262,80 @@ describe("registrations and redemptions, counted before they are tried", {
     return made.body.data.codes;
   }
 });
+
+describe("registrations from IPv6, counted by the /48 too", { timeout: 120_000 }, () => {
+  let site: Site;
+  let proxy: DynamoFaultProxy;
+
+  beforeAll(async () => {
+    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    // 2 per address, so the /48's default is 4 addresses' worth: 8; no site budget.
+    site = await startOwnSite(sluice, {
+      dynamoEndpoint: proxy.endpoint,
+      env: {
+        SLUICE_REGISTER_ADDRESS_LIMIT: "2",
+        SLUICE_REGISTER_SITE_LIMIT: "0",
+        SLUICE_DYNAMODB_TIMEOUT_MS: "20000",
+      },
+    });
+  });
+  afterAll(async () => {
+    await site.close();
+    await proxy.close();
+  });
+
+  const register = (from: string) =>
+    call(
+      site,
+      "POST",
+      "/api/user/register",
+      { username: `v6${randomString(10)}`, password: "long enough password" },
+      viewer(from),
+    );
+
+  it("makes 8 accounts of 60 registered at once from 60 /64s of one /48", async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => register(`2001:db8:42:${i.toString(16)}::1`)),
+    );
+    expect(tally(burst)).toEqual({ 200: 8, 429: 52 });
+    // Another /48 registers as before.
+    expect((await register("2001:db8:43:1::1")).status).toBe(200);
+    const locks = (
+      await call(site, "GET", "/api/lock", undefined, {
+        authorization: `Bearer ${site.admin.accessToken}`,
+      })
+    ).body.data as Json[];
+    expect(locks).toContainEqual(
+      expect.objectContaining({
+        kind: "registration-network",
+        address: "2001:db8:42::/48",
+        failures: 8,
+      }),
+    );
+  });
+
+  it("writes one counter for an IPv4 registration, two for an IPv6 one", async () => {
+    const counters = async (from: string) => {
+      const before = proxy.log.length;
+      expect((await register(from)).status).toBe(200);
+      return proxy.log
+        .slice(before)
+        .filter((entry) => WRITES.has(entry.operation))
+        .map((entry) => (entry.body.Key as { pk?: { S?: string } } | undefined)?.pk?.S ?? "")
+        .filter((pk) => pk.startsWith("ATTEMPTS#"))
+        .sort();
+    };
+    const v4 = address();
+    expect(await counters(v4)).toEqual([
+      `ATTEMPTS#${counterId({ kind: "registration-address", subject: { address: v4 } })}`,
+    ]);
+    expect(await counters("2001:db8:44:1::9")).toEqual(
+      [
+        counterId({ kind: "registration-address", subject: { address: "2001:db8:44:1::/64" } }),
+        counterId({ kind: "registration-network", subject: { address: "2001:db8:44::/48" } }),
+      ]
+        .map((id) => `ATTEMPTS#${id}`)
+        .sort(),
+    );
+  });
+});
