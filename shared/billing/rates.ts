@@ -61,8 +61,21 @@ export const RATE_OF = {
   imageOutputTokens: "imageOutput",
 } as const satisfies Record<TokenKind, RateKind>;
 
+/**
+ * A cached audio or image token whose price sets no rate for audio or image (it bills that
+ * medium as text) is a cached text token: it falls back to `cachedInput`, not to `input`.
+ */
+const CACHED_AS_TEXT: Partial<Record<RateKind, RateKind>> = {
+  cachedAudioInput: "audioInput",
+  cachedImageInput: "imageInput",
+};
+
 /** The rate `rates` sets for `kind`, or for what it falls back to; undefined when none. */
 function ownRate(rates: TokenRates, kind: RateKind): number | undefined {
+  const medium = CACHED_AS_TEXT[kind];
+  if (medium && rates[kind] === undefined && rates[medium] === undefined) {
+    return ownRate(rates, "cachedInput");
+  }
   for (let k: RateKind | undefined = kind; k; k = FALLBACK[k]) {
     const rate = rates[k];
     if (rate !== undefined) return rate;

@@ -185,9 +185,15 @@ describe("fallbacks: a kind without a rate is billed at the rate it is a part of
         // Cached audio falls back to audio, not to cached text.
         cachedAudioInput: 40,
         imageInput: 3,
-        cachedImageInput: 3,
+        // No image rate: images are text here, and their cache reads cached text.
+        cachedImageInput: 0.3,
         reasoning: 15,
       },
+    },
+    // A price that bills audio and images as text bills their cache reads as cached text.
+    {
+      price: { input: 2.5, output: 10, cachedInput: 1.25 },
+      expected: { cachedAudioInput: 1.25, cachedImageInput: 1.25, audioInput: 2.5 },
     },
     {
       price: { input: 5, output: 40, imageInput: 10, cachedImageInput: 2.5, reasoning: 60 },
