@@ -161,6 +161,8 @@ describe("holds and settlement", () => {
       max_tokens: lowered,
       max_completion_tokens: lowered,
     });
+    // The first call held the whole balance: the next ones start once it is settled.
+    await settledLogs(user.accessToken, 1);
     // Not lowered: what is held bounds the larger field too, and the smaller stays as sent.
     await client.chat.completions.create({
       model,
@@ -169,6 +171,7 @@ describe("holds and settlement", () => {
       max_completion_tokens: 20,
     });
     expect(lastRequestBody(upstream)).toMatchObject({ max_tokens: 20, max_completion_tokens: 20 });
+    await settledLogs(user.accessToken, 2);
     await client.chat.completions.create({
       model,
       messages: hello,
