@@ -25,6 +25,7 @@ import { imageGenerations, serveImage } from "./demo-upstream/images";
 import { DEMO_MODELS, listModels } from "./demo-upstream/models";
 import { moderations } from "./demo-upstream/moderations";
 import { type Form, parseMultipart, recordedForm } from "./demo-upstream/multipart";
+import { PromptCache } from "./demo-upstream/prompt-cache";
 import { speech } from "./demo-upstream/speech";
 import { transcriptions, translations } from "./demo-upstream/transcriptions";
 
@@ -64,8 +65,11 @@ export interface UpstreamFault {
   cutAfterChunks?: number;
   /** Leave usage out of the response, as some OpenAI-compatible servers do. */
   omitUsage?: boolean;
-  /** Report this usage instead of the real one (an upstream that over-reports). */
-  usage?: { prompt_tokens: number; completion_tokens: number };
+  /**
+   * Report this usage instead of the real one (an upstream that over-reports, or one with
+   * details: `prompt_tokens_details`, `completion_tokens_details`).
+   */
+  usage?: { prompt_tokens: number; completion_tokens: number; [detail: string]: unknown };
   /** The reply text (chat, completions, edits, transcripts). */
   reply?: string;
 }
@@ -148,6 +152,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
   const faults: UpstreamFault[] = [];
   const requests: RecordedRequest[] = [];
   const state = { paused: false, abandoned: 0 };
+  const cache = new PromptCache();
   let origin = "";
 
   const server = createServer(async (req, res) => {
@@ -176,7 +181,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
       const fault = faults.shift() ?? {};
       const delay = (fault.delayMs ?? 0) + (options.latencyMs ?? 0);
       if (delay > 0) await sleep(delay);
-      const call: Call = { req, res, url, body, form, fault, state, models, origin };
+      const call: Call = { req, res, url, body, form, fault, state, cache, models, origin };
       const { handler, auth } = route(method, url);
       if (!auth(call, options.apiKey)) return;
       if (fault.status) {

@@ -1,6 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { MIN_OUTPUT_TOKENS, quote } from "../billing/charge";
-import type { Metered } from "../billing/cost";
+import type { Metered } from "../billing/metered";
 import {
   chatPromptBound,
   completionPromptBound,
@@ -31,7 +31,7 @@ export async function requireOneLineCovered(
   const model = typeof body?.model === "string" ? body.model : undefined;
   if (!body || !model) return;
   const maxUse: Metered = {
-    promptTokens:
+    inputTokens:
       endpoint === "/v1/chat/completions"
         ? chatPromptBound(body, imageFormulaFor(model))
         : endpoint === "/v1/completions"

@@ -3,8 +3,10 @@ import { QuotaExceeded } from "../errors";
 import type { Usage } from "../relay/usage";
 import type { Services } from "../services";
 import type { StreamOutcome } from "../stream/relay-stream";
-import { costInUnits, type Metered, type PriceDimension, priceFor } from "./cost";
+import { bill, holdInUnits, type PriceDimension, priceFor } from "./cost";
 import type { Hold } from "./ledger";
+import { loggedUsage } from "./logged-usage";
+import { completionTokensOf, type Metered, promptTokensOf } from "./metered";
 import { batchDiscountFor, type ModelPrice } from "./pricing";
 import { type CallLimits, callLimits } from "./rate-limits";
 
@@ -23,7 +25,11 @@ export interface ChargeRequest {
   model: string;
   endpoint: string;
   dimension: PriceDimension;
-  /** The most the call can consume besides its answer's tokens (its prompt, at most). */
+  /**
+   * The most the call can consume besides the answer `output` bounds: its prompt's tokens
+   * (of any kinds: the hold prices them all at the dearest input-side rate), images,
+   * characters, seconds.
+   */
   maxUse: Metered;
   /**
    * Calls that answer in tokens: what the caller asked for at most per choice (max_tokens),
@@ -52,9 +58,32 @@ export type CallOutcome = StreamOutcome | "failed";
 /** An answer shorter than this is not worth starting: the call is refused instead. */
 export const MIN_OUTPUT_TOKENS = 16;
 
-/** Metered tokens from an upstream's usage object. */
+/**
+ * Metered tokens from an upstream's usage object (OpenAI's chat and legacy completions): its
+ * prompt_tokens include the cached ones and its completion_tokens the reasoning ones, so
+ * those are taken out into kinds of their own.
+ */
 export function meteredFromUsage(usage: Usage): Metered {
-  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+  const cached = detail(usage.prompt_tokens_details, "cached_tokens", usage.prompt_tokens);
+  const reasoning = detail(
+    usage.completion_tokens_details,
+    "reasoning_tokens",
+    usage.completion_tokens,
+  );
+  return {
+    inputTokens: usage.prompt_tokens - cached,
+    outputTokens: usage.completion_tokens - reasoning,
+    ...(cached > 0 && { cachedInputTokens: cached }),
+    ...(reasoning > 0 && { reasoningTokens: reasoning }),
+  };
+}
+
+/** A count inside a usage's details: a whole number from 0 to `most`, else 0. */
+function detail(details: unknown, name: string, most: number): number {
+  const value = (details as Record<string, unknown> | null | undefined)?.[name];
+  return typeof value === "number" && Number.isInteger(value) && value > 0
+    ? Math.min(value, most)
+    : 0;
 }
 
 /**
@@ -77,10 +106,14 @@ export async function quote(
     : [multiplier];
   const answer = (answerTokens: number) =>
     answerTokens * (request.output?.choices ?? 1) + (request.output?.unbounded ?? 0);
+  const { maxUse } = request;
   const cost = (answerTokens: number) =>
-    costInUnits(price, { ...request.maxUse, completionTokens: answer(answerTokens) }, multipliers);
-  const tokens = (answerTokens: number) =>
-    (request.maxUse.promptTokens ?? 0) + answer(answerTokens);
+    holdInUnits(
+      price,
+      { ...maxUse, outputTokens: (maxUse.outputTokens ?? 0) + answer(answerTokens) },
+      multipliers,
+    );
+  const tokens = (answerTokens: number) => promptTokensOf(maxUse) + answer(answerTokens);
   if (!request.output)
     return { price, multipliers, lowered: false, holdUnits: cost(0), tokens: tokens(0) };
   const wanted = request.output.requested ?? price.defaultMaxTokens ?? pricing.defaultMaxTokens;
@@ -136,7 +169,8 @@ export class Charge {
     if (this.done) return;
     this.done = true;
     const failed = result.outcome === "failed";
-    const cost = failed ? 0 : costInUnits(this.quoted.price, metered, this.quoted.multipliers);
+    const billed = failed ? undefined : bill(this.quoted.price, metered, this.quoted.multipliers);
+    const cost = billed?.units ?? 0;
     const charged = Math.min(cost, this.hold.units);
     const { key } = this.context.principal;
     await this.context.services.ledger.settle(this.hold, {
@@ -146,8 +180,9 @@ export class Charge {
       keyLimited: this.hold.keyLimited,
       model: this.request.model,
       endpoint: this.request.endpoint,
-      promptTokens: failed ? 0 : (metered.promptTokens ?? 0),
-      completionTokens: failed ? 0 : (metered.completionTokens ?? 0),
+      promptTokens: failed ? 0 : promptTokensOf(metered),
+      completionTokens: failed ? 0 : completionTokensOf(metered),
+      ...(billed && loggedUsage(metered, billed)),
       quota: charged,
       requests: failed ? 0 : 1,
       ...(cost > charged ? { shortfall: cost - charged } : {}),

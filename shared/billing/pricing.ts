@@ -3,12 +3,50 @@ import { PRICING_KEY } from "../store/keys";
 import { ConditionFailed, type Table } from "../store/table";
 import type { RateLimits } from "./rate-limits";
 
-/** What one model costs, in USD. Absent fields mean the model is not billed that way. */
-export interface ModelPrice {
-  /** USD per 1M input (prompt) tokens. */
+/**
+ * The rates of a price per kind of token, USD per 1M tokens. A kind without a rate of its own
+ * is billed at the rate it is a part of (billing/rates.ts: cached input at the input rate,
+ * reasoning at the output rate, …), so a price of `input` and `output` alone bills as before.
+ */
+export interface TokenRates {
+  /** Text input (prompt) tokens. */
   input?: number;
-  /** USD per 1M output (completion) tokens. */
+  /** Input read from a prompt cache. */
+  cachedInput?: number;
+  /** Input written to a prompt cache kept 5 minutes. */
+  cacheWrite?: number;
+  /** Input written to a prompt cache kept an hour. */
+  cacheWrite1h?: number;
+  audioInput?: number;
+  cachedAudioInput?: number;
+  imageInput?: number;
+  cachedImageInput?: number;
+  /** Text output (completion) tokens. */
   output?: number;
+  reasoning?: number;
+  audioOutput?: number;
+  imageOutput?: number;
+}
+
+/**
+ * Other rates for a call whose prompt (every input token, cache reads and writes included)
+ * is longer than `above` tokens. "whole": every token of the call at the tier's rates (as
+ * Anthropic and OpenAI price long contexts); "excess": only the prompt's tokens past `above`
+ * at the tier's input rates (billing/cost.ts says which tokens those are). A rate the tier
+ * does not set falls back within the tier, then to the price's own.
+ */
+export interface PriceTier {
+  above: number;
+  basis: "whole" | "excess";
+  rates: TokenRates;
+}
+
+/** What one model costs, in USD. Absent fields mean the model is not billed that way. */
+export interface ModelPrice extends TokenRates {
+  /** USD per call, on top of the rest. */
+  perCall?: number;
+  /** Long-context tiers, by ascending threshold, all of one basis. */
+  tiers?: PriceTier[];
   /** USD per image, by size then quality ("standard", "hd", …; "default" when none is sent). */
   image?: Record<string, Record<string, number>>;
   /** USD per 1M characters of text to speech. */
@@ -24,6 +62,9 @@ export interface ModelPrice {
   batchDiscount?: number;
   /** Served without charge (still logged). */
   free?: boolean;
+  /** Where the price was read (a URL or a note), and on what date (YYYY-MM-DD). */
+  source?: string;
+  asOf?: string;
 }
 
 export interface Pricing {

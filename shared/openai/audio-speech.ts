@@ -1,4 +1,4 @@
-import type { Metered } from "../billing/cost";
+import type { Metered } from "../billing/metered";
 import { InvalidRequest, UpstreamRejected } from "../errors";
 import { readJsonObject, requireString } from "../http/body";
 import { keyRoute } from "../http/route";

@@ -1,5 +1,5 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import type { Metered } from "../billing/cost";
+import type { Metered } from "../billing/metered";
 import { InvalidRequest } from "../errors";
 import { isObject, type JsonObject } from "../http/body";
 import { formField, type MultipartForm, readMultipart } from "../http/multipart";
@@ -69,10 +69,10 @@ async function speechToText(
       charge: {
         dimension: "stt",
         maxUse: {
-          sttMilliseconds: Math.ceil(audio.ceilingSeconds * 1000),
-          promptTokens:
-            Math.ceil(audio.ceilingSeconds * AUDIO_TOKENS_PER_SECOND) + Buffer.byteLength(prompt),
-          completionTokens: Math.ceil(audio.ceilingSeconds * TRANSCRIPT_TOKENS_PER_SECOND),
+          sttSeconds: Math.ceil(audio.ceilingSeconds),
+          audioInputTokens: Math.ceil(audio.ceilingSeconds * AUDIO_TOKENS_PER_SECOND),
+          inputTokens: Buffer.byteLength(prompt),
+          outputTokens: Math.ceil(audio.ceilingSeconds * TRANSCRIPT_TOKENS_PER_SECOND),
         },
       },
       build: (upstreamModel) => ({
@@ -87,14 +87,15 @@ async function speechToText(
       const tokens = tokenUsageOf(answer);
       const byTokens = quoted.price.sttPerMinute === undefined;
       const meter = (): Metered => ({
-        sttMilliseconds: Math.ceil(seconds * 1000),
+        // Whisper bills whole seconds, rounded up; the client is told the same (render).
+        sttSeconds: Math.ceil(seconds),
         // A model priced by tokens that reports none is billed the bound the hold used.
         ...(tokens ??
           (byTokens
             ? {
-                promptTokens:
-                  Math.ceil(seconds * AUDIO_TOKENS_PER_SECOND) + Buffer.byteLength(prompt),
-                completionTokens: Math.ceil(seconds * TRANSCRIPT_TOKENS_PER_SECOND),
+                audioInputTokens: Math.ceil(seconds * AUDIO_TOKENS_PER_SECOND),
+                inputTokens: Buffer.byteLength(prompt),
+                outputTokens: Math.ceil(seconds * TRANSCRIPT_TOKENS_PER_SECOND),
               }
             : {})),
       });
@@ -133,13 +134,26 @@ function durationOf(answer: JsonObject | undefined): number | undefined {
   return undefined;
 }
 
-/** Token usage, as gpt-4o-transcribe reports it: {type: "tokens", input_tokens, output_tokens}. */
+/**
+ * Token usage, as gpt-4o-transcribe reports it: {type: "tokens", input_tokens, output_tokens,
+ * input_token_details: {audio_tokens, text_tokens}}. Without details, every input token is
+ * the audio's (a price without an audio rate bills them at its input rate either way).
+ */
 function tokenUsageOf(answer: JsonObject | undefined): Metered | undefined {
   const usage = answer?.usage;
   if (!isObject(usage) || usage.type !== "tokens") return undefined;
   if (typeof usage.input_tokens !== "number" || typeof usage.output_tokens !== "number")
     return undefined;
-  return { promptTokens: usage.input_tokens, completionTokens: usage.output_tokens };
+  const details = isObject(usage.input_token_details) ? usage.input_token_details : {};
+  const text =
+    typeof details.text_tokens === "number" && details.text_tokens > 0
+      ? Math.min(details.text_tokens, usage.input_tokens)
+      : 0;
+  return {
+    audioInputTokens: usage.input_tokens - text,
+    inputTokens: text,
+    outputTokens: usage.output_tokens,
+  };
 }
 
 interface Segment {

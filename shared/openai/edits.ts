@@ -45,7 +45,7 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
       path: "/chat/completions",
       charge: {
         dimension: "tokens",
-        maxUse: { promptTokens: chatPromptBound({ messages }, imageFormulaFor(model)) },
+        maxUse: { inputTokens: chatPromptBound({ messages }, imageFormulaFor(model)) },
         output: { choices: n ?? 1 },
       },
       build: (upstreamModel, channel, quoted) =>
@@ -79,8 +79,8 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
         isUsage(answer?.usage)
           ? meteredFromUsage(answer.usage)
           : {
-              promptTokens: countTokens(promptText) + 3 * TOKENS_PER_MESSAGE,
-              completionTokens: countTokens(texts.join("")),
+              inputTokens: countTokens(promptText) + 3 * TOKENS_PER_MESSAGE,
+              outputTokens: countTokens(texts.join("")),
             };
       if (native) return consumedWhole(rawJson(200, bytes), meter);
       return consumedWhole(

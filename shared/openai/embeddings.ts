@@ -16,13 +16,13 @@ export const createEmbedding = keyRoute("POST", "/v1/embeddings", async (call) =
     path: "/embeddings",
     charge: {
       dimension: "tokens",
-      maxUse: { promptTokens: embeddingInputBound(body.input) },
+      maxUse: { inputTokens: embeddingInputBound(body.input) },
     },
     build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
     meter: (answer) => {
       const usage = answer?.usage as { prompt_tokens?: unknown } | undefined;
       return {
-        promptTokens:
+        inputTokens:
           typeof usage?.prompt_tokens === "number"
             ? usage.prompt_tokens
             : countTokens(text) + tokens,

@@ -22,11 +22,11 @@ export const createModeration = keyRoute("POST", "/v1/moderations", async (call)
     path: "/moderations",
     charge: {
       dimension: "tokens",
-      maxUse: { promptTokens: embeddingInputBound(body.input) },
+      maxUse: { inputTokens: embeddingInputBound(body.input) },
     },
     build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
     // Moderation answers carry no usage: sluice counts the input itself.
-    meter: () => ({ promptTokens: countTokens(text) }),
+    meter: () => ({ inputTokens: countTokens(text) }),
   });
 });
 

@@ -1,6 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { meteredFromUsage } from "../billing/charge";
-import type { Metered } from "../billing/cost";
+import type { Metered } from "../billing/metered";
 import { countTokens } from "../billing/tokens";
 import { InvalidRequest, UpstreamRejected } from "../errors";
 import {
@@ -107,7 +107,7 @@ export async function relayCompletion(
       path: api.path,
       charge: {
         dimension: "tokens",
-        maxUse: { promptTokens: prompt.upper },
+        maxUse: { inputTokens: prompt.upper },
         output: {
           requested: maxCompletionTokens ?? maxTokens,
           choices,
@@ -133,8 +133,8 @@ export async function relayCompletion(
     async (upstream): Promise<Consumption> => {
       const reportModel = upstream.upstreamModel === model ? undefined : model;
       const countedLocally = (answer: string): Metered => ({
-        promptTokens: prompt.guess(),
-        completionTokens: countTokens(answer),
+        inputTokens: prompt.guess(),
+        outputTokens: countTokens(answer),
       });
       if (stream) {
         const source = upstream.response.body;

@@ -1,6 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { type Charge, type ChargeRequest, holdWhileOpening, type Quote } from "../billing/charge";
-import type { Metered } from "../billing/cost";
+import { completionTokensOf, type Metered, promptTokensOf } from "../billing/metered";
 import { ModelUnavailable, UpstreamRejected } from "../errors";
 import { isObject } from "../http/body";
 import { statusOf } from "../http/error-mapping";
@@ -75,8 +75,8 @@ export async function relayed(
     const metered = meter();
     call.context.note?.({
       outcome,
-      promptTokens: metered.promptTokens,
-      completionTokens: metered.completionTokens,
+      promptTokens: promptTokensOf(metered),
+      completionTokens: completionTokensOf(metered),
     });
     if (!delivered) return charge.cancel();
     return charge.settle(metered, { status: consumed.response.status, outcome, channelId });

@@ -455,6 +455,9 @@ describe("usage: logs, daily rollups and the billing endpoints chat clients call
         requests: 3,
         prompt_tokens: all.reduce((s: number, l: Json) => s + l.prompt_tokens, 0),
         completion_tokens: all.reduce((s: number, l: Json) => s + l.completion_tokens, 0),
+        // Each kind of usage too: these calls' tokens are all plain text input and output.
+        input_tokens: all.reduce((s: number, l: Json) => s + l.input_tokens, 0),
+        output_tokens: all.reduce((s: number, l: Json) => s + l.output_tokens, 0),
         quota,
         quota_dollar: quota / 500_000,
       },

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { UpstreamFault } from "../demo-upstream";
 import type { Form } from "./multipart";
+import type { PromptCache } from "./prompt-cache";
 
 /** Everything an endpoint handler needs to answer one request. */
 export interface Call {
@@ -16,6 +17,8 @@ export interface Call {
   state: { paused: boolean };
   /** The request URL, on `origin`. */
   url: URL;
+  /** Prompts seen before, for cached_tokens (chat completions). */
+  cache: PromptCache;
   /** The models GET /v1/models lists. */
   models: string[];
   /** http://127.0.0.1:<port>, for URLs the server hands out (generated images). */
