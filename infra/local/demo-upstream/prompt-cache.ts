@@ -15,14 +15,20 @@ const MOST_PREFIXES = 100_000;
 export class PromptCache {
   private readonly prefixes = new Set<string>();
 
+  /** Other providers cache in other units (DeepSeek: from 64 tokens, in steps of 64). */
+  constructor(
+    private readonly minimum = MIN_CACHED,
+    private readonly step = STEP,
+  ) {}
+
   /** The cached tokens of this prompt; remembers its prefixes for the next one. */
   cachedTokens(model: string, tokens: readonly string[]): number {
-    if (tokens.length < MIN_CACHED) return 0;
+    if (tokens.length < this.minimum) return 0;
     if (this.prefixes.size > MOST_PREFIXES) this.prefixes.clear();
     const hash: Hash = createHash("sha256").update(`${model}\n`);
     let cached = 0;
     let hashed = 0;
-    for (let length = MIN_CACHED; length <= tokens.length; length += STEP) {
+    for (let length = this.minimum; length <= tokens.length; length += this.step) {
       for (; hashed < length; hashed++) hash.update(`${tokens[hashed]}\u0000`);
       const prefix = hash.copy().digest("base64");
       if (this.prefixes.has(prefix)) cached = length;
