@@ -1,6 +1,7 @@
 import { TtlCache } from "../cache";
 import { PRICING_KEY } from "../store/keys";
 import { ConditionFailed, type Table } from "../store/table";
+import { DEFAULT_MODEL_PRICES } from "./default-prices";
 import type { RateLimits } from "./rate-limits";
 
 /**
@@ -88,55 +89,9 @@ export interface Pricing {
   version: number;
 }
 
-/** List prices of common OpenAI models, used until an admin sets their own. */
+/** The providers' list prices (default-prices.ts), used until an admin saves their own. */
 export const DEFAULT_PRICING: Pricing = {
-  models: {
-    "gpt-5": { input: 1.25, output: 10, defaultMaxTokens: 128_000 },
-    "gpt-5-mini": { input: 0.25, output: 2, defaultMaxTokens: 128_000 },
-    "gpt-5-nano": { input: 0.05, output: 0.4, defaultMaxTokens: 128_000 },
-    "gpt-4.1": { input: 2, output: 8, defaultMaxTokens: 32_768 },
-    "gpt-4.1-mini": { input: 0.4, output: 1.6, defaultMaxTokens: 32_768 },
-    "gpt-4.1-nano": { input: 0.1, output: 0.4, defaultMaxTokens: 32_768 },
-    "gpt-4o": { input: 2.5, output: 10, defaultMaxTokens: 16_384 },
-    "gpt-4o-mini": { input: 0.15, output: 0.6, defaultMaxTokens: 16_384 },
-    "gpt-4-turbo": { input: 10, output: 30, defaultMaxTokens: 4_096 },
-    "gpt-4": { input: 30, output: 60, defaultMaxTokens: 8_192 },
-    "gpt-3.5-turbo": { input: 0.5, output: 1.5, defaultMaxTokens: 4_096 },
-    "gpt-3.5-turbo-instruct": { input: 1.5, output: 2, defaultMaxTokens: 4_096 },
-    // The retired edits models, served as chat completions: priced like gpt-4o-mini.
-    "text-davinci-edit-001": { input: 0.15, output: 0.6 },
-    "code-davinci-edit-001": { input: 0.15, output: 0.6 },
-    o1: { input: 15, output: 60, defaultMaxTokens: 100_000 },
-    o3: { input: 2, output: 8, defaultMaxTokens: 100_000 },
-    "o3-mini": { input: 1.1, output: 4.4, defaultMaxTokens: 100_000 },
-    "o4-mini": { input: 1.1, output: 4.4, defaultMaxTokens: 100_000 },
-    "text-embedding-3-small": { input: 0.02 },
-    "text-embedding-3-large": { input: 0.13 },
-    "text-embedding-ada-002": { input: 0.1 },
-    "dall-e-3": {
-      image: {
-        "1024x1024": { standard: 0.04, hd: 0.08 },
-        "1024x1792": { standard: 0.08, hd: 0.12 },
-        "1792x1024": { standard: 0.08, hd: 0.12 },
-      },
-    },
-    "dall-e-2": {
-      image: {
-        "256x256": { default: 0.016 },
-        "512x512": { default: 0.018 },
-        "1024x1024": { default: 0.02 },
-      },
-    },
-    "tts-1": { ttsPerMillionChars: 15 },
-    "tts-1-hd": { ttsPerMillionChars: 30 },
-    "tts-az-1": { ttsPerMillionChars: 16 },
-    "whisper-1": { sttPerMinute: 0.006 },
-    // Priced by tokens: audio in (the text prompt is billed at the audio rate too), text out.
-    "gpt-4o-transcribe": { input: 6, output: 10 },
-    "gpt-4o-mini-transcribe": { input: 3, output: 5 },
-    "omni-moderation-latest": { free: true },
-    "text-moderation-latest": { free: true },
-  },
+  models: DEFAULT_MODEL_PRICES,
   groups: { default: 1 },
   batchDiscount: 1,
   defaultMaxTokens: 4096,
