@@ -320,6 +320,9 @@ export const en = {
   price_provenance: "Source",
   price_source: "Where the price is from",
   price_as_of: "Price date",
+  price_bills_mapped: "Bills calls mapped to another model",
+  price_bills_mapped_hint:
+    "A call a channel maps to another model (model mapping) is billed at that model's price, unless this is checked: then at this one.",
   rates_text: "Text",
   rates_cache: "Cache",
   rates_audio: "Audio",
@@ -703,6 +706,9 @@ export const zh: Record<Key, string> = {
   price_provenance: "来源",
   price_source: "价格出处",
   price_as_of: "价格日期",
+  price_bills_mapped: "映射到其他模型时仍按此价计费",
+  price_bills_mapped_hint:
+    "渠道把本模型映射到其他模型（模型映射）时，按上游模型的价格计费；勾选后按本价格计费。",
   rates_text: "文本",
   rates_cache: "缓存",
   rates_audio: "音频",

@@ -63,6 +63,11 @@ export interface ModelPrice extends TokenRates {
   batchDiscount?: number;
   /** Served without charge (still logged). */
   free?: boolean;
+  /**
+   * A channel that maps this name to another model (`model_mapping`) bills its calls at this
+   * price, not the upstream model's (billing/cost.ts: priceFor).
+   */
+  billsMappedCalls?: boolean;
   /** Where the price was read (a URL or a note), and on what date (YYYY-MM-DD). */
   source?: string;
   asOf?: string;

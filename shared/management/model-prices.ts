@@ -20,6 +20,7 @@ const PRICE_FIELDS = [
   "default_max_tokens",
   "batch_discount",
   "free",
+  "bills_mapped_calls",
   "source",
   "as_of",
 ];
@@ -58,10 +59,11 @@ export function modelPrices(value: unknown): Record<string, ModelPrice> {
       defaultMaxTokens: field.integer(raw, "default_max_tokens", { min: 1 }),
       batchDiscount: discount(raw, "batch_discount"),
       free: field.boolean(raw, "free"),
+      billsMappedCalls: field.boolean(raw, "bills_mapped_calls"),
       source: provenance(raw, where),
       asOf: date(raw, "as_of", where),
     });
-    const { source: _source, asOf: _asOf, ...pricing } = price;
+    const { source: _source, asOf: _asOf, billsMappedCalls: _mapped, ...pricing } = price;
     if (Object.keys(pricing).length === 0)
       throw invalid(`${where} sets no price; use {"free": true} for a free model.`);
     models[model] = price;
@@ -85,6 +87,7 @@ export function modelPriceView(price: ModelPrice) {
     default_max_tokens: price.defaultMaxTokens,
     batch_discount: price.batchDiscount,
     free: price.free,
+    bills_mapped_calls: price.billsMappedCalls,
     source: price.source,
     as_of: price.asOf,
   });

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { get, put } from "../../api";
 import {
   Card,
+  Check,
   Dialog,
   ErrorText,
   Field,
@@ -25,6 +26,7 @@ type ModelPrice = Record<string, number | boolean | string | unknown> & {
   image?: Record<string, Record<string, number>>;
   tiers?: Tier[];
   free?: boolean;
+  bills_mapped_calls?: boolean;
   source?: string;
   as_of?: string;
 };
@@ -61,6 +63,8 @@ type TierRow = { above: string; basis: "whole" | "excess"; rates: Record<string,
 type ModelRow = {
   name: string;
   free: boolean;
+  /** Its price bills the calls a channel maps to another model (not the upstream's). */
+  billsMapped: boolean;
   image: string;
   source: string;
   asOf: string;
@@ -72,7 +76,16 @@ type GroupRow = { name: string; multiplier: string; discount: string };
 const text = (value: unknown) => (typeof value === "number" ? String(value) : "");
 
 function emptyModel(name: string): ModelRow {
-  return { name, free: false, image: "", source: "", asOf: "", numbers: {}, tiers: [] };
+  return {
+    name,
+    free: false,
+    billsMapped: false,
+    image: "",
+    source: "",
+    asOf: "",
+    numbers: {},
+    tiers: [],
+  };
 }
 
 function toRows(pricing: Pricing) {
@@ -81,6 +94,7 @@ function toRows(pricing: Pricing) {
     .map(([name, p]) => ({
       name,
       free: p.free === true,
+      billsMapped: p.bills_mapped_calls === true,
       image: p.image ? JSON.stringify(p.image) : "",
       source: p.source ?? "",
       asOf: p.as_of ?? "",
@@ -129,6 +143,7 @@ function priceOf(row: ModelRow, name: string): ModelPrice {
     if (value !== undefined) price[field] = value;
   }
   if (row.free) price.free = true;
+  if (row.billsMapped) price.bills_mapped_calls = true;
   if (row.image.trim()) {
     try {
       price.image = JSON.parse(row.image);
@@ -190,7 +205,8 @@ function extras(row: ModelRow): number {
   return (
     NUMBER_FIELDS.filter((f) => !shown.has(f) && row.numbers[f]?.trim()).length +
     row.tiers.length +
-    (row.image.trim() ? 1 : 0)
+    (row.image.trim() ? 1 : 0) +
+    (row.billsMapped ? 1 : 0)
   );
 }
 
@@ -266,6 +282,12 @@ function ModelDialog(props: {
             />
           ))}
         </div>
+        <Check
+          label={t("price_bills_mapped")}
+          checked={row.billsMapped}
+          onChange={(checked) => onChange({ billsMapped: checked })}
+        />
+        <p class="muted small">{t("price_bills_mapped_hint")}</p>
       </fieldset>
       <fieldset>
         <legend>{t("price_tiers")}</legend>
