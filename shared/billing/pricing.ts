@@ -1,4 +1,5 @@
 import { TtlCache } from "../cache";
+import { InvalidRequest } from "../errors";
 import { PRICING_KEY } from "../store/keys";
 import { ConditionFailed, type Table } from "../store/table";
 import { DEFAULT_MODEL_PRICES } from "./default-prices";
@@ -112,6 +113,19 @@ export function batchDiscountFor(pricing: Pricing, model: string, group: string)
   );
 }
 
+/** The price list is one DynamoDB item (at most 400 KB, attribute names and all): room to spare. */
+const MAX_PRICE_LIST_BYTES = 350_000;
+
+/** Refuses a price list too large to be stored, saying why. */
+export function requireStorable(pricing: Pricing): void {
+  const bytes = Buffer.byteLength(JSON.stringify(pricing));
+  if (bytes > MAX_PRICE_LIST_BYTES) {
+    throw new InvalidRequest(
+      `The price list would take ${Math.ceil(bytes / 1000)} KB, more than the ${MAX_PRICE_LIST_BYTES / 1000} KB it may (it is kept as one DynamoDB item, at most 400 KB): price fewer models.`,
+    );
+  }
+}
+
 /** The price list in DynamoDB (CONFIG/PRICING), served from memory between cache refreshes. */
 export class PricingCatalog {
   private readonly cache: TtlCache<"pricing", Pricing>;
@@ -128,6 +142,12 @@ export class PricingCatalog {
       const item = await this.table.get<Pricing & { pk: string }>(PRICING_KEY);
       return item ? toPricing(item) : DEFAULT_PRICING;
     });
+  }
+
+  /** The stored price list read afresh (not the cache): what an edit now would start from. */
+  async current(): Promise<Pricing> {
+    const item = await this.table.get<Pricing & { pk: string }>(PRICING_KEY, true);
+    return item ? toPricing(item) : DEFAULT_PRICING;
   }
 
   /**
@@ -149,6 +169,7 @@ export class PricingCatalog {
     const { version: _version, ...edited }: Partial<Pricing> & Omit<Pricing, "version"> =
       edit(current);
     const next: Pricing = { ...edited, version: currentVersion + 1 };
+    requireStorable(next);
     await this.table.put(
       { ...PRICING_KEY, ...next },
       item

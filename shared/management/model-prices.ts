@@ -169,7 +169,12 @@ function provenance(raw: Record<string, unknown>, where: string): string | undef
   return value;
 }
 
-function date(raw: Record<string, unknown>, name: string, where: string): string | undefined {
+/** A date field, YYYY-MM-DD, as written (2026-02-31 is refused). */
+export function date(
+  raw: Record<string, unknown>,
+  name: string,
+  where: string,
+): string | undefined {
   const value = raw[name];
   if (value === undefined || value === null || value === "") return undefined;
   const time = typeof value === "string" ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
