@@ -14,6 +14,7 @@ import {
 } from "../../components/ui";
 import { type Key, t } from "../../i18n";
 import { RATE_GROUPS, TOKEN_RATES } from "../../usage";
+import { ImportDialog } from "./pricing-import";
 
 interface Tier {
   above: number;
@@ -380,6 +381,7 @@ export function PricingPage() {
   const [notice, setNotice] = useState("");
   /** The model row whose every rate is open in a dialog. */
   const [editing, setEditing] = useState<number | null>(null);
+  const [importing, setImporting] = useState(false);
   const action = useAction();
   useEffect(() => {
     if (loaded.data) setState(loaded.data);
@@ -418,6 +420,9 @@ export function PricingPage() {
         <button type="button" onClick={() => loaded.reload()}>
           {t("reload")}
         </button>
+        <button type="button" onClick={() => setImporting(true)}>
+          {t("price_import")}
+        </button>
         <button type="button" class="primary" disabled={!state || action.busy} onClick={save}>
           {t("save")}
         </button>
@@ -425,6 +430,16 @@ export function PricingPage() {
       <Loading loaded={loaded} />
       <ErrorText error={action.error} />
       <Notice text={notice} />
+      {importing && (
+        <ImportDialog
+          onClose={() => setImporting(false)}
+          onImported={() => {
+            setImporting(false);
+            setNotice(t("import_done"));
+            loaded.reload();
+          }}
+        />
+      )}
       {state && editing !== null && state.models[editing] && (
         <ModelDialog
           row={state.models[editing]}
