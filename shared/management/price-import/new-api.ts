@@ -114,8 +114,8 @@ export function fromNewApi(data: unknown, asOf: string): ImportedPrices {
       continue;
     }
     const input = (ratio("ModelRatio", model) as number) * perRatio;
-    const times = (option: Option, fallback?: number) => {
-      const value = ratio(option, model) ?? fallback;
+    const times = (option: Option) => {
+      const value = ratio(option, model);
       return value === undefined ? undefined : input * value;
     };
     const completion = ratio("CompletionRatio", model);
