@@ -38,11 +38,20 @@ export interface ChargeRequest {
    */
   output?: { requested?: number; choices: number; unbounded?: number };
   stream?: boolean;
+  /**
+   * The models the channels that may serve the call map it to (their `model_mapping`; the
+   * model itself when unmapped), in the order they are tried. A mapped call is billed at the
+   * upstream model's price (cost.ts: priceFor), so the hold covers the dearest of them.
+   */
+  servedAs?: readonly string[];
 }
 
 /** How a call is priced and what it may cost at most. */
 export interface Quote {
+  /** The price that bills the call: once a channel serves it, that channel's (Charge.servedAs). */
   price: ModelPrice;
+  /** The price of the call served as each model of `ChargeRequest.servedAs`. */
+  prices: ReadonlyMap<string, ModelPrice>;
   multipliers: number[];
   /** Per choice: the most answer tokens the upstream may write (sent as its max_tokens). */
   outputTokens?: number;
@@ -100,27 +109,46 @@ export async function quote(
 ): Promise<Quote> {
   const pricing = await context.services.pricing.get();
   const { group } = context.principal.user;
-  const { price, multiplier } = priceFor(pricing, request.model, request.dimension, group);
+  const names = request.servedAs?.length ? [...new Set(request.servedAs)] : [request.model];
+  let multiplier = 1;
+  const prices = new Map<string, ModelPrice>();
+  for (const name of names) {
+    const priced = priceFor(pricing, request.model, request.dimension, group, name);
+    prices.set(name, priced.price);
+    multiplier = priced.multiplier;
+  }
+  const all = [...prices.values()];
+  const price = all[0] as ModelPrice;
   const multipliers = context.batchId
     ? [multiplier, batchDiscountFor(pricing, request.model, group)]
     : [multiplier];
   const answer = (answerTokens: number) =>
     answerTokens * (request.output?.choices ?? 1) + (request.output?.unbounded ?? 0);
   const { maxUse } = request;
+  // Whichever channel serves the call, its bill is within the hold.
   const cost = (answerTokens: number) =>
-    holdInUnits(
-      price,
-      { ...maxUse, outputTokens: (maxUse.outputTokens ?? 0) + answer(answerTokens) },
-      multipliers,
+    Math.max(
+      ...all.map((p) =>
+        holdInUnits(
+          p,
+          { ...maxUse, outputTokens: (maxUse.outputTokens ?? 0) + answer(answerTokens) },
+          multipliers,
+        ),
+      ),
     );
   const tokens = (answerTokens: number) => promptTokensOf(maxUse) + answer(answerTokens);
-  if (!request.output)
-    return { price, multipliers, lowered: false, holdUnits: cost(0), tokens: tokens(0) };
-  const wanted = request.output.requested ?? price.defaultMaxTokens ?? pricing.defaultMaxTokens;
-  if (cost(wanted) <= spendable || price.free) {
+  const quoted = { price, prices, multipliers };
+  if (!request.output) return { ...quoted, lowered: false, holdUnits: cost(0), tokens: tokens(0) };
+  // Sent to whichever channel serves the call: the shortest longest answer of its models.
+  const longest = all.flatMap((p) =>
+    p.defaultMaxTokens === undefined ? [] : [p.defaultMaxTokens],
+  );
+  const wanted =
+    request.output.requested ??
+    (longest.length > 0 ? Math.min(...longest) : pricing.defaultMaxTokens);
+  if (cost(wanted) <= spendable || all.every((p) => p.free)) {
     return {
-      price,
-      multipliers,
+      ...quoted,
       outputTokens: wanted,
       lowered: false,
       holdUnits: cost(wanted),
@@ -137,8 +165,7 @@ export async function quote(
     else high = mid - 1;
   }
   return {
-    price,
-    multipliers,
+    ...quoted,
     outputTokens: low,
     lowered: true,
     holdUnits: cost(low),
@@ -153,9 +180,16 @@ export class Charge {
   constructor(
     private readonly context: ChargeContext,
     private readonly request: ChargeRequest,
-    private readonly quoted: Quote,
+    private quoted: Quote,
     readonly hold: Hold,
   ) {}
+
+  /** A channel serves the call as `model` (its mapping): that model's price bills it. */
+  servedAs(model: string): Quote {
+    const price = this.quoted.prices.get(model);
+    if (price) this.quoted = { ...this.quoted, price };
+    return this.quoted;
+  }
 
   /**
    * Settles to what was actually consumed, at most what was held (an upstream that still

@@ -7,16 +7,40 @@ import { billsTokens, INPUT_RATES, OUTPUT_RATES, RATE_OF, type RateKind, rateOf 
 export type PriceDimension = "tokens" | "image" | "tts" | "stt";
 
 /**
- * The price of `model` for the user's group, or 403 when the model has none for the
- * dimension the endpoint bills by (unless it is marked free, or has a per-call fee).
+ * The price that bills a call of `model` for the user's group, served as `servedAs` (the model
+ * its channel maps it to, `model_mapping`; `model` itself when unmapped). A mapped call is
+ * billed at the upstream model's price, so a cheap name mapped to a dear model costs what the
+ * dear one does, unless the client's name is priced explicitly for mapped calls
+ * (`billsMappedCalls`); a name with no price of its own bills at the upstream's, and an upstream
+ * with none at the name's. Neither priced for the dimension the endpoint bills by (unless free,
+ * or with a per-call fee): the model is refused, by name.
  */
 export function priceFor(
   pricing: Pricing,
   model: string,
   dimension: PriceDimension,
   group: string,
+  servedAs = model,
 ): { price: ModelPrice; multiplier: number } {
-  const price = pricing.models[model];
+  const own = pricedFor(pricing.models[model], dimension);
+  const upstream = servedAs === model ? own : pricedFor(pricing.models[servedAs], dimension);
+  const price = own?.billsMappedCalls ? own : (upstream ?? own);
+  if (!price) {
+    const name = servedAs === model ? `\`${model}\`` : `\`${model}\` (served as \`${servedAs}\`)`;
+    throw new ModelUnavailable(
+      model,
+      "not_priced",
+      `The model ${name} has no price on this sluice, so it cannot be used. An administrator can set one with PUT /api/pricing.`,
+    );
+  }
+  return { price, multiplier: pricing.groups[group] ?? 1 };
+}
+
+/** The price, when it prices what `dimension` bills (or is free, or has a per-call fee). */
+function pricedFor(
+  price: ModelPrice | undefined,
+  dimension: PriceDimension,
+): ModelPrice | undefined {
   const priced =
     price &&
     (price.free ||
@@ -25,14 +49,7 @@ export function priceFor(
       (dimension === "image" && price.image !== undefined) ||
       (dimension === "tts" && price.ttsPerMillionChars !== undefined) ||
       (dimension === "stt" && (price.sttPerMinute !== undefined || billsTokens(price))));
-  if (!price || !priced) {
-    throw new ModelUnavailable(
-      model,
-      "not_priced",
-      `The model \`${model}\` has no price on this sluice, so it cannot be used. An administrator can set one with PUT /api/pricing.`,
-    );
-  }
-  return { price, multiplier: pricing.groups[group] ?? 1 };
+  return priced ? price : undefined;
 }
 
 /** What a bill is made of: a token rate's kind, or the per-call, per-image, TTS or STT part. */

@@ -20,6 +20,7 @@ const PRICE_FIELDS = [
   "default_max_tokens",
   "batch_discount",
   "free",
+  "bills_mapped_calls",
   "source",
   "as_of",
 ];
@@ -58,10 +59,11 @@ export function modelPrices(value: unknown): Record<string, ModelPrice> {
       defaultMaxTokens: field.integer(raw, "default_max_tokens", { min: 1 }),
       batchDiscount: discount(raw, "batch_discount"),
       free: field.boolean(raw, "free"),
+      billsMappedCalls: field.boolean(raw, "bills_mapped_calls"),
       source: provenance(raw, where),
       asOf: date(raw, "as_of", where),
     });
-    const { source: _source, asOf: _asOf, ...pricing } = price;
+    const { source: _source, asOf: _asOf, billsMappedCalls: _mapped, ...pricing } = price;
     if (Object.keys(pricing).length === 0)
       throw invalid(`${where} sets no price; use {"free": true} for a free model.`);
     models[model] = price;
@@ -85,6 +87,7 @@ export function modelPriceView(price: ModelPrice) {
     default_max_tokens: price.defaultMaxTokens,
     batch_discount: price.batchDiscount,
     free: price.free,
+    bills_mapped_calls: price.billsMappedCalls,
     source: price.source,
     as_of: price.asOf,
   });
@@ -166,7 +169,12 @@ function provenance(raw: Record<string, unknown>, where: string): string | undef
   return value;
 }
 
-function date(raw: Record<string, unknown>, name: string, where: string): string | undefined {
+/** A date field, YYYY-MM-DD, as written (2026-02-31 is refused). */
+export function date(
+  raw: Record<string, unknown>,
+  name: string,
+  where: string,
+): string | undefined {
   const value = raw[name];
   if (value === undefined || value === null || value === "") return undefined;
   const time = typeof value === "string" ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;

@@ -12,7 +12,7 @@ import { countEvent } from "../observability";
 import type { ChannelRecord } from "../store/channels";
 import type { StreamOutcome } from "../stream/relay-stream";
 import type { UpstreamCall } from "./adapters/adapter";
-import { adapterFor } from "./adapters/index";
+import { adapterFor, servedModel } from "./adapters/index";
 import { type OpenUpstream, openUpstream, type UpstreamOptions } from "./upstream";
 
 /** One billable OpenAI call to relay. */
@@ -59,7 +59,8 @@ export async function relayed(
   plan: RelayPlan,
   consume: (upstream: OpenUpstream, quoted: Quote) => Promise<Consumption>,
 ): Promise<GatewayResponse> {
-  const { charge, upstream, quoted } = await relay(call, plan);
+  const { charge, upstream } = await relay(call, plan);
+  const quoted = charge.servedAs(servedModel(upstream.channel, plan.model));
   const channelId = upstream.channel.id;
   call.context.note?.({ model: plan.model, channel: channelId });
   let consumed: Consumption;
@@ -121,7 +122,12 @@ async function relay(
       receivedAt: call.request.receivedAt,
       batchId: call.batchId,
     },
-    { ...plan.charge, model: plan.model, endpoint: plan.endpoint },
+    {
+      ...plan.charge,
+      model: plan.model,
+      endpoint: plan.endpoint,
+      servedAs: candidates.map((channel) => servedModel(channel, plan.model)),
+    },
     (signal, quoted) =>
       openUpstream(
         candidates,

@@ -5,7 +5,7 @@
  * made; the admin disables the key; every page renders in both languages. The screenshots
  * in docs/screenshots/ are taken here, so they stay current.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -863,6 +863,87 @@ describe("the console in a browser", () => {
     expect(box && box.x >= 0 && box.x + box.width <= PHONE.width).toBe(true);
     expect(await list.innerText()).toContain(zh.rate_cached_input);
     await screenshot(phone, "usage-cached-phone-zh");
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it("l: the admin imports LiteLLM prices on the pricing page: uploads, previews the diff, confirms", async () => {
+    const page = adminPage;
+    // Two real entries of LiteLLM's price map, under names of this test's own.
+    const excerpt = JSON.parse(
+      readFileSync(
+        new URL("../fixtures/price-exports/litellm-excerpt.json", import.meta.url),
+        "utf8",
+      ),
+    );
+    const mini = `imported-mini-${suffix}`;
+    const tiered = `imported-gpt-5.4-${suffix}`;
+    const file = JSON.stringify({ [mini]: excerpt["gpt-4o-mini"], [tiered]: excerpt["gpt-5.4"] });
+    await switchTo(page, "zh");
+    await visit(page, "/admin/pricing");
+    await page.getByRole("button", { name: zh.price_import }).click();
+    await page.getByRole("dialog", { name: zh.import_title }).waitFor();
+    await page.getByRole("button", { name: zh.close }).click();
+    await switchTo(page, "en");
+    // Previewed and imported under the version previewed: another test file's edit in between
+    // makes it a conflict, and it is previewed again.
+    for (let attempt = 1; ; attempt++) {
+      await visit(page, "/admin/pricing");
+      await page.getByRole("button", { name: en.price_import }).click();
+      const dialog = page.getByRole("dialog", { name: en.import_title });
+      await dialog.getByLabel(en.import_format).selectOption("litellm");
+      await dialog
+        .getByLabel(en.import_file)
+        .setInputFiles({
+          name: "prices.json",
+          mimeType: "application/json",
+          buffer: Buffer.from(file),
+        });
+      await expect.poll(() => dialog.getByLabel(en.import_data).inputValue()).toBe(file);
+      await dialog.getByRole("button", { name: en.import_preview_button }).click();
+      const summary = en.import_summary
+        .replace("{added}", "2")
+        .replace("{changed}", "0")
+        .replace("{unchanged}", "0")
+        .replace("{skipped}", "0");
+      await dialog
+        .getByRole("status")
+        .filter({ hasText: summary.split(";")[0] })
+        .waitFor();
+      const row = dialog.getByRole("row").filter({ hasText: tiered });
+      expect(await row.textContent()).toContain("tiers[0].above: — → 272000");
+      expect(await row.textContent()).toContain("cached_input: — → 0.25");
+      if (attempt === 1) await screenshot(page, "pricing-import-en");
+      await dialog.getByRole("button", { name: en.import_confirm }).click();
+      const outcome = await Promise.race([
+        page
+          .getByRole("status")
+          .filter({ hasText: en.import_done })
+          .waitFor()
+          .then(
+            () => "imported",
+            () => "timeout",
+          ),
+        dialog
+          .getByRole("alert")
+          .waitFor()
+          .then(
+            () => "refused",
+            () => "timeout",
+          ),
+      ]);
+      if (outcome === "imported") break;
+      if (attempt === 3) throw new Error(await dialog.getByRole("alert").innerText());
+    }
+    const prices = (await admin("GET", "/api/pricing")).models;
+    expect(prices[mini]).toMatchObject({ input: 0.15, cached_input: 0.075, output: 0.6 });
+    expect(prices[tiered].tiers).toEqual([
+      { above: 272_000, basis: "whole", rates: { input: 5, cached_input: 0.5, output: 22.5 } },
+    ]);
+    // The page shows them, read afresh.
+    await page.getByLabel(en.price_filter).fill(mini);
+    await expect
+      .poll(() => page.getByLabel(`${mini} · ${en.price_cached_input}`).inputValue())
+      .toBe("0.075");
     expect(problems).toEqual([]);
   }, 90_000);
 

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { get, put } from "../../api";
 import {
   Card,
+  Check,
   Dialog,
   ErrorText,
   Field,
@@ -13,6 +14,7 @@ import {
 } from "../../components/ui";
 import { type Key, t } from "../../i18n";
 import { RATE_GROUPS, TOKEN_RATES } from "../../usage";
+import { ImportDialog } from "./pricing-import";
 
 interface Tier {
   above: number;
@@ -25,6 +27,7 @@ type ModelPrice = Record<string, number | boolean | string | unknown> & {
   image?: Record<string, Record<string, number>>;
   tiers?: Tier[];
   free?: boolean;
+  bills_mapped_calls?: boolean;
   source?: string;
   as_of?: string;
 };
@@ -61,6 +64,8 @@ type TierRow = { above: string; basis: "whole" | "excess"; rates: Record<string,
 type ModelRow = {
   name: string;
   free: boolean;
+  /** Its price bills the calls a channel maps to another model (not the upstream's). */
+  billsMapped: boolean;
   image: string;
   source: string;
   asOf: string;
@@ -72,7 +77,16 @@ type GroupRow = { name: string; multiplier: string; discount: string };
 const text = (value: unknown) => (typeof value === "number" ? String(value) : "");
 
 function emptyModel(name: string): ModelRow {
-  return { name, free: false, image: "", source: "", asOf: "", numbers: {}, tiers: [] };
+  return {
+    name,
+    free: false,
+    billsMapped: false,
+    image: "",
+    source: "",
+    asOf: "",
+    numbers: {},
+    tiers: [],
+  };
 }
 
 function toRows(pricing: Pricing) {
@@ -81,6 +95,7 @@ function toRows(pricing: Pricing) {
     .map(([name, p]) => ({
       name,
       free: p.free === true,
+      billsMapped: p.bills_mapped_calls === true,
       image: p.image ? JSON.stringify(p.image) : "",
       source: p.source ?? "",
       asOf: p.as_of ?? "",
@@ -129,6 +144,7 @@ function priceOf(row: ModelRow, name: string): ModelPrice {
     if (value !== undefined) price[field] = value;
   }
   if (row.free) price.free = true;
+  if (row.billsMapped) price.bills_mapped_calls = true;
   if (row.image.trim()) {
     try {
       price.image = JSON.parse(row.image);
@@ -190,7 +206,8 @@ function extras(row: ModelRow): number {
   return (
     NUMBER_FIELDS.filter((f) => !shown.has(f) && row.numbers[f]?.trim()).length +
     row.tiers.length +
-    (row.image.trim() ? 1 : 0)
+    (row.image.trim() ? 1 : 0) +
+    (row.billsMapped ? 1 : 0)
   );
 }
 
@@ -266,6 +283,12 @@ function ModelDialog(props: {
             />
           ))}
         </div>
+        <Check
+          label={t("price_bills_mapped")}
+          checked={row.billsMapped}
+          onChange={(checked) => onChange({ billsMapped: checked })}
+        />
+        <p class="muted small">{t("price_bills_mapped_hint")}</p>
       </fieldset>
       <fieldset>
         <legend>{t("price_tiers")}</legend>
@@ -358,6 +381,7 @@ export function PricingPage() {
   const [notice, setNotice] = useState("");
   /** The model row whose every rate is open in a dialog. */
   const [editing, setEditing] = useState<number | null>(null);
+  const [importing, setImporting] = useState(false);
   const action = useAction();
   useEffect(() => {
     if (loaded.data) setState(loaded.data);
@@ -396,6 +420,9 @@ export function PricingPage() {
         <button type="button" onClick={() => loaded.reload()}>
           {t("reload")}
         </button>
+        <button type="button" onClick={() => setImporting(true)}>
+          {t("price_import")}
+        </button>
         <button type="button" class="primary" disabled={!state || action.busy} onClick={save}>
           {t("save")}
         </button>
@@ -403,6 +430,16 @@ export function PricingPage() {
       <Loading loaded={loaded} />
       <ErrorText error={action.error} />
       <Notice text={notice} />
+      {importing && (
+        <ImportDialog
+          onClose={() => setImporting(false)}
+          onImported={() => {
+            setImporting(false);
+            setNotice(t("import_done"));
+            loaded.reload();
+          }}
+        />
+      )}
       {state && editing !== null && state.models[editing] && (
         <ModelDialog
           row={state.models[editing]}
