@@ -1,28 +1,77 @@
+import { gptImageOutputTokens } from "../billing/estimates/images";
+import type { Metered } from "../billing/metered";
+import { billsTokens } from "../billing/rates";
+import { countTokens } from "../billing/tokens";
+import { fromImagesUsage } from "../billing/usage/openai-images";
 import { InvalidRequest } from "../errors";
 import { readJsonObject, requireString } from "../http/body";
 import { keyRoute } from "../http/route";
 import { relayJson } from "../relay/relay";
 
-/** POST /v1/images/generations: url or b64_json answers, priced per image by size and quality. */
+/**
+ * POST /v1/images/generations: url or b64_json answers. A model priced by tokens (gpt-image-1
+ * and kin) is billed from the answer's `usage` (text and image input, image output tokens);
+ * one priced per image (DALL·E) by the images that came back, at the size and quality the
+ * answer says, else the request asked. `auto` (gpt-image's default for both) is the dearest the
+ * model may choose: the hold takes it, and so does a bill that nothing narrows down. A model
+ * priced by tokens whose answer has no usage is billed an estimate: the prompt's tokens, and
+ * each image's output tokens by OpenAI's table for its quality and size.
+ */
 export const createImage = keyRoute("POST", "/v1/images/generations", async (call) => {
   const body = readJsonObject(call.request);
-  requireString(body, "prompt");
+  const prompt = requireString(body, "prompt");
   const model = typeof body.model === "string" && body.model ? body.model : "dall-e-2";
   const n = body.n ?? 1;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 10) {
     throw new InvalidRequest("'n' must be a whole number from 1 to 10.", "n");
   }
-  const size = typeof body.size === "string" && body.size !== "auto" ? body.size : "1024x1024";
-  const quality = typeof body.quality === "string" ? body.quality : "standard";
+  const { size, quality } = requestedImage(model, body);
   return relayJson(call, {
     model,
     endpoint: "/v1/images/generations",
     path: "/images/generations",
-    charge: { dimension: "image", maxUse: { images: { count: n, size, quality } } },
+    charge: {
+      dimension: "image",
+      // Per image, or by tokens: the prompt's bytes bound its tokens (prompt-bound.ts).
+      maxUse: {
+        images: { count: n, size, quality },
+        inputTokens: Buffer.byteLength(prompt),
+        imageOutputTokens: n * gptImageOutputTokens(quality, size),
+      },
+    },
     build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
-    // Billed for the images that came back.
-    meter: (answer) => ({
-      images: { count: Array.isArray(answer?.data) ? answer.data.length : 0, size, quality },
-    }),
+    meter: async (answer, { price }, upstreamModel): Promise<Metered> => {
+      const count = Array.isArray(answer?.data) ? answer.data.length : 0;
+      // What the model chose, when the answer says (gpt-image answers do).
+      const made = {
+        size: typeof answer?.size === "string" ? answer.size : size,
+        quality: typeof answer?.quality === "string" ? answer.quality : quality,
+      };
+      const usage = billsTokens(price) ? fromImagesUsage(answer?.usage) : undefined;
+      if (usage) return usage;
+      if (price.image || !billsTokens(price)) return { images: { count, ...made } };
+      const text = await countTokens(prompt, upstreamModel);
+      const output = count * gptImageOutputTokens(made.quality, made.size);
+      return {
+        ...(text > 0 && { inputTokens: text }),
+        ...(output > 0 && { imageOutputTokens: output }),
+      };
+    },
   });
 });
+
+/**
+ * The size and quality a request asks for. Unset, they are each model's documented default:
+ * DALL·E's 1024×1024 and standard, gpt-image's (and any other model's) `auto`.
+ */
+function requestedImage(
+  model: string,
+  body: Record<string, unknown>,
+): { size: string; quality: string } {
+  const dalle = /^dall-e/.test(model);
+  const size =
+    typeof body.size === "string" && body.size ? body.size : dalle ? "1024x1024" : "auto";
+  const quality =
+    typeof body.quality === "string" && body.quality ? body.quality : dalle ? "standard" : "auto";
+  return { size, quality };
+}

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { holdWhileOpening, quote } from "../../shared/billing/charge";
 import { costInUnits, imagePrice, priceFor } from "../../shared/billing/cost";
 import { DEFAULT_PRICING } from "../../shared/billing/pricing";
-import { countTokens } from "../../shared/billing/tokens";
 import { dollarsToUnits, unitsToDollars } from "../../shared/billing/units";
 import { QuotaExceeded } from "../../shared/errors";
 import { statusOf, toApiError } from "../../shared/http/error-mapping";
@@ -116,15 +115,6 @@ describe("balancesOf", () => {
     expect(balancesOf(empty, grants, 60)).toEqual(expected);
     expect(balancesOf(empty, [...grants].reverse(), 60)).toEqual(expected);
     expect(balancesOf(fold(empty, grants), [], 60)).toEqual(expected);
-  });
-});
-
-describe("token counting", () => {
-  it("counts words, numbers and punctuation as GPT tokenizers split them", () => {
-    expect(countTokens("This is sluice's demo upstream.")).toBe(7);
-    expect(countTokens("12345")).toBe(2);
-    expect(countTokens("你好世界")).toBe(4);
-    expect(countTokens("")).toBe(0);
   });
 });
 
