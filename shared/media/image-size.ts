@@ -51,9 +51,8 @@ function webp(data: Uint8Array, view: DataView): ImageSize | undefined {
       return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
     }
     case "VP8X": {
-      const width = (view.getUint32(24, true) & 0xffffff) + 1;
-      const height = (view.getUint32(27, true) & 0xffffff) + 1;
-      return { width, height };
+      const uint24 = (at: number) => view.getUint16(at, true) | (view.getUint8(at + 2) << 16);
+      return { width: uint24(24) + 1, height: uint24(27) + 1 };
     }
     default:
       return undefined;

@@ -6,6 +6,7 @@
  */
 import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COOKBOOK_MESSAGES, COOKBOOK_TOOL_MESSAGES, COOKBOOK_TOOLS } from "../fixtures/cookbook";
 import {
   billedSeconds,
   inputAudioTokens,
@@ -27,74 +28,6 @@ import {
   toolTokens,
 } from "../fixtures/provider/tokens";
 import { imageTokens, patchesOf, visionRuleFor } from "../fixtures/provider/vision";
-
-/** The cookbook's §6 example_messages (How_to_count_tokens_with_tiktoken.ipynb @ c81359cd). */
-const COOKBOOK_MESSAGES: Record<string, string>[] = [
-  {
-    role: "system",
-    content:
-      "You are a helpful, pattern-following assistant that translates corporate jargon into plain English.",
-  },
-  {
-    role: "system",
-    name: "example_user",
-    content: "New synergies will help drive top-line growth.",
-  },
-  {
-    role: "system",
-    name: "example_assistant",
-    content: "Things working well together will increase revenue.",
-  },
-  {
-    role: "system",
-    name: "example_user",
-    content:
-      "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.",
-  },
-  {
-    role: "system",
-    name: "example_assistant",
-    content: "Let's talk later when we're less busy about how to do better.",
-  },
-  {
-    role: "user",
-    content:
-      "This late pivot means we don't have time to boil the ocean for the client deliverable.",
-  },
-];
-
-/** The cookbook's §7 tools example. */
-const COOKBOOK_TOOLS = [
-  {
-    type: "function",
-    function: {
-      name: "get_current_weather",
-      description: "Get the current weather in a given location",
-      parameters: {
-        type: "object",
-        properties: {
-          location: {
-            type: "string",
-            description: "The city and state, e.g. San Francisco, CA",
-          },
-          unit: {
-            type: "string",
-            description: "The unit of temperature to return",
-            enum: ["celsius", "fahrenheit"],
-          },
-        },
-        required: ["location"],
-      },
-    },
-  },
-];
-const COOKBOOK_TOOL_MESSAGES = [
-  {
-    role: "system",
-    content: "You are a helpful assistant that can answer to questions about the weather.",
-  },
-  { role: "user", content: "What's the weather like in San Francisco?" },
-];
 
 describe("token counts (OpenAI cookbook, How to count tokens with tiktoken)", () => {
   it("encodes the cookbook's example strings as tiktoken does", () => {
