@@ -13,7 +13,8 @@ import { relayJson } from "../relay/relay";
  * and kin) is billed from the answer's `usage` (text and image input, image output tokens);
  * one priced per image (DALL·E) by the images that came back, at the size and quality the
  * answer says, else the request asked. `auto` (gpt-image's default for both) is the dearest the
- * model may choose: the hold takes it, and so does a bill that nothing narrows down. A model
+ * model may choose: the hold takes it, and so does a bill that nothing narrows down (a
+ * gpt-image answer says the size and quality it chose). A model
  * priced by tokens whose answer has no usage is billed an estimate: the prompt's tokens, and
  * each image's output tokens by OpenAI's table for its quality and size.
  */
@@ -61,17 +62,19 @@ export const createImage = keyRoute("POST", "/v1/images/generations", async (cal
 });
 
 /**
- * The size and quality a request asks for. Unset, they are each model's documented default:
- * DALL·E's 1024×1024 and standard, gpt-image's (and any other model's) `auto`.
+ * The size and quality a request asks for. Unset, they are the model's documented defaults:
+ * gpt-image's `auto` (told by the client's model name: gpt-image-*, chatgpt-image-*), else
+ * DALL·E's 1024×1024 and standard (what sluice always assumed for other image models).
  */
 function requestedImage(
   model: string,
   body: Record<string, unknown>,
 ): { size: string; quality: string } {
-  const dalle = /^dall-e/.test(model);
-  const size =
-    typeof body.size === "string" && body.size ? body.size : dalle ? "1024x1024" : "auto";
-  const quality =
-    typeof body.quality === "string" && body.quality ? body.quality : dalle ? "standard" : "auto";
-  return { size, quality };
+  const auto = /^(gpt-image|chatgpt-image)/.test(model);
+  const asked = (field: string) =>
+    typeof body[field] === "string" && body[field] ? (body[field] as string) : undefined;
+  return {
+    size: asked("size") ?? (auto ? "auto" : "1024x1024"),
+    quality: asked("quality") ?? (auto ? "auto" : "standard"),
+  };
 }

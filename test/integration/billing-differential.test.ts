@@ -536,14 +536,35 @@ describe("audio, images and speech", () => {
     );
   }, 60_000);
 
-  it("whisper-1 (whole seconds)", async () => {
-    await measure("whisper-1, 8.5 s", "whisper-1", EXACT, async (client, tag) =>
-      client.audio.transcriptions.create({
+  it("TTS per token, stream_format sse (gpt-4o-mini-tts: usage in the last event)", async () => {
+    await measure(
+      "TTS multibyte, sse (gpt-4o-mini-tts)",
+      "gpt-4o-mini-tts",
+      EXACT,
+      async (c, tag) => {
+        const speech = await c.audio.speech.create({
+          model: clientModel("gpt-4o-mini-tts"),
+          voice: "alloy",
+          input: `${tag} ${MULTIBYTE}`,
+          instructions: "Speak calmly.",
+          response_format: "pcm",
+          stream_format: "sse",
+        });
+        expect(await speech.text()).toContain('"type":"speech.audio.done"');
+      },
+    );
+  }, 60_000);
+
+  it("whisper-1 (whole seconds, as billed and as told to the client)", async () => {
+    await measure("whisper-1, 8.5 s", "whisper-1", EXACT, async (client, tag) => {
+      const transcription = await client.audio.transcriptions.create({
         model: clientModel("whisper-1"),
         file: await toFile(silentWav(8.5, 16_000), "speech.wav"),
         prompt: tag,
-      }),
-    );
+      });
+      const [charged] = await provider.entriesFor(tag);
+      expect(transcription.usage).toEqual({ type: "duration", seconds: charged?.consumed.seconds });
+    });
   }, 60_000);
 
   it("gpt-4o-transcribe with a prompt", async () => {
@@ -637,6 +658,81 @@ describe("an upstream that reports no usage", () => {
             { role: "user", content: `${tag}\n\`\`\`ts\n${CODE}\`\`\`\nRun the tests for this.` },
           ],
         }),
+      { tag },
+    );
+  }, 60_000);
+
+  it("streamed", async () => {
+    const tag = planned({ omitUsage: true, reply: TEXTS.english });
+    await measure(
+      "no usage: streamed (Chinese in, English out)",
+      "gpt-4o",
+      ESTIMATE,
+      async (client) => {
+        const stream = await client.chat.completions.create({
+          model: clientModel("gpt-4o"),
+          messages: [{ role: "user", content: `${tag} ${TEXTS.chinese}` }],
+          stream: true,
+          stream_options: { include_usage: true },
+        });
+        await drain(stream);
+      },
+      { tag },
+    );
+  }, 60_000);
+
+  it("audio in and out", async () => {
+    const tag = planned({ omitUsage: true, reply: TEXTS.english.slice(0, 180) });
+    await measure(
+      "no usage: audio in + out",
+      "gpt-4o-audio-preview",
+      ESTIMATE,
+      (client) =>
+        client.chat.completions.create({
+          model: clientModel("gpt-4o-audio-preview"),
+          modalities: ["text", "audio"],
+          audio: { voice: "alloy", format: "wav" },
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "text", text: `${tag}: answer this question aloud.` },
+                {
+                  type: "input_audio",
+                  input_audio: { data: silentWav(6, 16_000).toString("base64"), format: "wav" },
+                },
+              ],
+            },
+          ],
+        }),
+      { tag },
+    );
+  }, 60_000);
+
+  it("gpt-4o-transcribe with a prompt", async () => {
+    const tag = planned({ omitUsage: true });
+    await measure(
+      "no usage: gpt-4o-transcribe + prompt",
+      "gpt-4o-transcribe",
+      ESTIMATE,
+      async (client) =>
+        client.audio.transcriptions.create({
+          model: clientModel("gpt-4o-transcribe"),
+          file: await toFile(silentWav(30, 16_000), "meeting.wav"),
+          prompt: `${tag} ${TEXTS.english.slice(0, 400)}`,
+        }),
+      { tag },
+    );
+  }, 60_000);
+
+  it("gpt-image-1 (billed at its list price per image)", async () => {
+    const tag = planned({ omitUsage: true });
+    await measure(
+      "no usage: gpt-image-1, defaults",
+      "gpt-image-1",
+      ESTIMATE,
+      (client) =>
+        client.images.generate({ model: clientModel("gpt-image-1"), prompt: `${tag}: a red fox` }),
       { tag },
     );
   }, 60_000);
