@@ -1,5 +1,6 @@
 import { estimateSpeech } from "../billing/estimates/speech";
 import type { Metered } from "../billing/metered";
+import { billsTokens } from "../billing/rates";
 import { InvalidRequest, UpstreamRejected } from "../errors";
 import { readJsonObject, requireString } from "../http/body";
 import { keyRoute } from "../http/route";
@@ -93,7 +94,9 @@ export const createSpeech = keyRoute("POST", "/v1/audio/speech", async (call) =>
           end = resolve;
         },
       );
-      const byCharacters = quoted.price.ttsPerMillionChars !== undefined || quoted.price.free;
+      const { price } = quoted;
+      const byCharacters =
+        price.ttsPerMillionChars !== undefined || price.free || !billsTokens(price);
       const contentType = upstream.response.headers.get("content-type");
       const answer = new SpeechAnswer(
         format,

@@ -1,6 +1,7 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { audioInputTokens } from "../billing/estimates/audio";
 import type { Metered } from "../billing/metered";
+import { billsTokens } from "../billing/rates";
 import { tokenCounterFor } from "../billing/tokens";
 import { fromTranscriptionUsage } from "../billing/usage/openai-audio";
 import { InvalidRequest } from "../errors";
@@ -100,7 +101,7 @@ async function speechToText(
         reported?.sttSeconds ??
           (typeof answer?.duration === "number" ? answer.duration : billableSeconds(audio)),
       );
-      const byTokens = quoted.price.sttPerMinute === undefined;
+      const byTokens = quoted.price.sttPerMinute === undefined && billsTokens(quoted.price);
       const meter = async (): Promise<Metered> => {
         if (!byTokens) return { sttSeconds: seconds };
         if (reported && reported.sttSeconds === undefined) return reported;

@@ -1,5 +1,6 @@
 import { gptImageOutputTokens } from "../billing/estimates/images";
 import type { Metered } from "../billing/metered";
+import type { ModelPrice } from "../billing/pricing";
 import { billsTokens } from "../billing/rates";
 import { countTokens } from "../billing/tokens";
 import { fromImagesUsage } from "../billing/usage/openai-images";
@@ -43,11 +44,7 @@ export const createImage = keyRoute("POST", "/v1/images/generations", async (cal
     build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
     meter: async (answer, { price }, upstreamModel): Promise<Metered> => {
       const count = Array.isArray(answer?.data) ? answer.data.length : 0;
-      // What the model chose, when the answer says (gpt-image answers do).
-      const made = {
-        size: typeof answer?.size === "string" ? answer.size : size,
-        quality: typeof answer?.quality === "string" ? answer.quality : quality,
-      };
+      const made = madeImage(answer, { size, quality }, price);
       const usage = billsTokens(price) ? fromImagesUsage(answer?.usage) : undefined;
       if (usage) return usage;
       if (price.image || !billsTokens(price)) return { images: { count, ...made } };
@@ -60,6 +57,31 @@ export const createImage = keyRoute("POST", "/v1/images/generations", async (cal
     },
   });
 });
+
+/**
+ * The size and quality the model made: what the answer says (gpt-image answers do), where the
+ * price can bill it, else what the request asked (which the hold priced). A quality the price
+ * lists for none of the sizes it may be is not believed.
+ */
+function madeImage(
+  answer: Record<string, unknown> | undefined,
+  requested: { size: string; quality: string },
+  price: ModelPrice,
+): { size: string; quality: string } {
+  const said = (field: string) =>
+    typeof answer?.[field] === "string" ? (answer[field] as string) : undefined;
+  const table = price.image;
+  const saidSize = said("size");
+  const size = saidSize && (!table || table[saidSize]) ? saidSize : requested.size;
+  const saidQuality = said("quality");
+  const sizes = !table
+    ? []
+    : size === "auto"
+      ? Object.values(table)
+      : [table[size] ?? table.default];
+  const listed = !table || sizes.some((qualities) => saidQuality && qualities?.[saidQuality]);
+  return { size, quality: saidQuality && listed ? saidQuality : requested.quality };
+}
 
 /**
  * The size and quality a request asks for. Unset, they are the model's documented defaults:
