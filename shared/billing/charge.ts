@@ -1,6 +1,5 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { QuotaExceeded } from "../errors";
-import type { Usage } from "../relay/usage";
 import type { Services } from "../services";
 import type { StreamOutcome } from "../stream/relay-stream";
 import { bill, holdInUnits, type PriceDimension, priceFor } from "./cost";
@@ -66,34 +65,6 @@ export type CallOutcome = StreamOutcome | "failed";
 
 /** An answer shorter than this is not worth starting: the call is refused instead. */
 export const MIN_OUTPUT_TOKENS = 16;
-
-/**
- * Metered tokens from an upstream's usage object (OpenAI's chat and legacy completions): its
- * prompt_tokens include the cached ones and its completion_tokens the reasoning ones, so
- * those are taken out into kinds of their own.
- */
-export function meteredFromUsage(usage: Usage): Metered {
-  const cached = detail(usage.prompt_tokens_details, "cached_tokens", usage.prompt_tokens);
-  const reasoning = detail(
-    usage.completion_tokens_details,
-    "reasoning_tokens",
-    usage.completion_tokens,
-  );
-  return {
-    inputTokens: usage.prompt_tokens - cached,
-    outputTokens: usage.completion_tokens - reasoning,
-    ...(cached > 0 && { cachedInputTokens: cached }),
-    ...(reasoning > 0 && { reasoningTokens: reasoning }),
-  };
-}
-
-/** A count inside a usage's details: a whole number from 0 to `most`, else 0. */
-function detail(details: unknown, name: string, most: number): number {
-  const value = (details as Record<string, unknown> | null | undefined)?.[name];
-  return typeof value === "number" && Number.isInteger(value) && value > 0
-    ? Math.min(value, most)
-    : 0;
-}
 
 /**
  * Prices a call and sizes its hold. A hold caps the bill: its prompt is an upper bound of

@@ -46,8 +46,8 @@ function pricedFor(
     (price.free ||
       price.perCall !== undefined ||
       (dimension === "tokens" && billsTokens(price)) ||
-      (dimension === "image" && price.image !== undefined) ||
-      (dimension === "tts" && price.ttsPerMillionChars !== undefined) ||
+      (dimension === "image" && (price.image !== undefined || billsTokens(price))) ||
+      (dimension === "tts" && (price.ttsPerMillionChars !== undefined || billsTokens(price))) ||
       (dimension === "stt" && (price.sttPerMinute !== undefined || billsTokens(price))));
   return priced ? price : undefined;
 }
@@ -157,7 +157,9 @@ function otherAmounts(price: ModelPrice, metered: Metered): [CostKind, bigint][]
     const calls = metered.calls === undefined ? 1n : count(metered.calls);
     out.push(["perCall", calls * micro(price.perCall) * MICRO * SIXTIETHS]);
   }
-  if (metered.images && count(metered.images.count) > 0n) {
+  // Images are priced per image only by a price that lists them (gpt-image-1 may be priced by
+  // its tokens alone: a hold then covers the images by their tokens).
+  if (metered.images && count(metered.images.count) > 0n && price.image) {
     const perImage = imagePrice(price, metered.images.size, metered.images.quality);
     out.push(["image", count(metered.images.count) * micro(perImage) * MICRO * SIXTIETHS]);
   }
@@ -245,18 +247,33 @@ export function holdInUnits(
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
 
-/** The price of one image: by size and quality, falling back to the size's only or default price. */
+/**
+ * The price of one image of `size` and `quality`. `auto` (either) is what the model decides
+ * (gpt-image's default): the dearest the price lists, over every size or every quality. A size
+ * the price does not list falls back to its `default` entry (else 400); a quality it does not
+ * list to the size's `default`, then `standard` (DALL·E's default), then the dearest.
+ */
 export function imagePrice(price: ModelPrice, size: string, quality: string): number {
-  const bySize = price.image?.[size] ?? price.image?.default;
-  if (!bySize) {
+  const table = price.image ?? {};
+  const sizes =
+    size === "auto" ? Object.values(table) : [table[size] ?? table.default].filter(Boolean);
+  if (sizes.length === 0) {
     throw new InvalidRequest(`Images of size ${size} are not available for this model.`, "size");
   }
-  const value = bySize[quality] ?? bySize.default ?? bySize.standard ?? Object.values(bySize)[0];
-  if (value === undefined) {
+  let dearest: number | undefined;
+  for (const bySize of sizes as Record<string, number>[]) {
+    const listed = Object.values(bySize);
+    const value =
+      quality === "auto"
+        ? Math.max(...listed)
+        : (bySize[quality] ?? bySize.default ?? bySize.standard ?? Math.max(...listed));
+    if (Number.isFinite(value) && (dearest === undefined || value > dearest)) dearest = value;
+  }
+  if (dearest === undefined) {
     throw new InvalidRequest(
       `Images of quality ${quality} are not available for this model.`,
       "quality",
     );
   }
-  return value;
+  return dearest;
 }

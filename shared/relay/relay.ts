@@ -36,14 +36,17 @@ export interface Consumption {
   response: GatewayResponse;
   /**
    * Resolves once the response is over (a stream read to its end, or abandoned): how it
-   * ended, and what it consumed — counted then, off the response's path, when the upstream
-   * reported no usage.
+   * ended, and what it consumed — read from the upstream's usage, or estimated then (the
+   * tokenizer loaded and run after the response, off its path) when it reported none.
    */
-  ended: Promise<{ outcome: StreamOutcome; meter: () => Metered }>;
+  ended: Promise<{ outcome: StreamOutcome; meter: Meter }>;
 }
 
+/** What a call consumed, once its response is over. */
+export type Meter = () => Metered | Promise<Metered>;
+
 /** A response that is over as soon as it is made (a whole JSON answer). */
-export function consumedWhole(response: GatewayResponse, meter: () => Metered): Consumption {
+export function consumedWhole(response: GatewayResponse, meter: Meter): Consumption {
   return { response, ended: Promise.resolve({ outcome: "completed", meter }) };
 }
 
@@ -73,7 +76,7 @@ export async function relayed(
   }
   call.context.afterResponse(async (delivered) => {
     const { outcome, meter } = await consumed.ended;
-    const metered = meter();
+    const metered = await meter();
     call.context.note?.({
       outcome,
       promptTokens: promptTokensOf(metered),
@@ -245,16 +248,23 @@ export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | un
 /**
  * A JSON endpoint relayed as it is: the answer goes back byte for byte (with the model name
  * the client asked for, when the channel mapped it), and the charge settles to what `meter`
- * reads from it.
+ * reads from it (given how the call is priced, and the model the upstream was asked for, whose
+ * tokenizer an estimate uses).
  */
 export function relayJson(
   call: Call<KeyPrincipal>,
-  plan: RelayPlan & { meter(answer: Record<string, unknown> | undefined): Metered },
+  plan: RelayPlan & {
+    meter(
+      answer: Record<string, unknown> | undefined,
+      quoted: Quote,
+      upstreamModel: string,
+    ): Metered | Promise<Metered>;
+  },
 ): Promise<GatewayResponse> {
-  return relayed(call, plan, async (upstream) => {
+  return relayed(call, plan, async (upstream, quoted) => {
     const bytes = await readUpstreamBody(call, upstream);
     const answer = parseJsonObject(bytes);
-    const meter = () => plan.meter(answer);
+    const meter = () => plan.meter(answer, quoted, upstream.upstreamModel);
     if (upstream.upstreamModel === plan.model || typeof answer?.model !== "string")
       return consumedWhole(rawJson(200, bytes), meter);
     answer.model = plan.model;

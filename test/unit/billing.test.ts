@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { holdWhileOpening, quote } from "../../shared/billing/charge";
 import { costInUnits, imagePrice, priceFor } from "../../shared/billing/cost";
 import { DEFAULT_PRICING } from "../../shared/billing/pricing";
-import { countTokens } from "../../shared/billing/tokens";
 import { dollarsToUnits, unitsToDollars } from "../../shared/billing/units";
 import { QuotaExceeded } from "../../shared/errors";
 import { statusOf, toApiError } from "../../shared/http/error-mapping";
@@ -66,11 +65,42 @@ describe("costInUnits", () => {
     expect(costInUnits({ free: true }, { inputTokens: 1_000 }, [1])).toBe(0);
   });
 
+  it("prices an `auto` image at the dearest the price lists, and an unlisted quality at its default, standard, else the dearest", () => {
+    const gptImage = {
+      image: {
+        "1024x1024": { low: 0.011, medium: 0.042, high: 0.167 },
+        "1536x1024": { low: 0.016, medium: 0.063, high: 0.25 },
+      },
+    };
+    expect(imagePrice(gptImage, "auto", "auto")).toBe(0.25);
+    expect(imagePrice(gptImage, "auto", "low")).toBe(0.016);
+    expect(imagePrice(gptImage, "1024x1024", "auto")).toBe(0.167);
+    expect(imagePrice(gptImage, "1024x1024", "ultra")).toBe(0.167);
+    const dalle = DEFAULT_PRICING.models["dall-e-3"] ?? {};
+    expect(imagePrice(dalle, "1024x1024", "vivid")).toBe(0.04);
+    expect(() => imagePrice(gptImage, "512x512", "low")).toThrow(/size 512x512/);
+    // A price by tokens alone bills no image per image, and holds none.
+    expect(
+      costInUnits(
+        { imageOutput: 40 },
+        { images: { count: 1, size: "auto", quality: "auto" } },
+        [1],
+      ),
+    ).toBe(0);
+  });
+
   it("refuses models without a price for what the endpoint bills, unless free", () => {
     expect(() => priceFor(DEFAULT_PRICING, "no-such-model", "tokens", "default")).toThrow(
       /has no price/,
     );
     expect(() => priceFor(DEFAULT_PRICING, "tts-1", "tokens", "default")).toThrow(/has no price/);
+    // Images and speech may be priced by tokens (gpt-image-1, gpt-4o-mini-tts), not for
+    // transcription's seconds alone.
+    const byTokens = { ...DEFAULT_PRICING, models: { m: { input: 0.6, audioOutput: 12 } } };
+    expect(priceFor(byTokens, "m", "tts", "default").price.audioOutput).toBe(12);
+    expect(priceFor(byTokens, "m", "image", "default").price.input).toBe(0.6);
+    const perCharacter = { ...DEFAULT_PRICING, models: { m: { ttsPerMillionChars: 15 } } };
+    expect(() => priceFor(perCharacter, "m", "image", "default")).toThrow(/has no price/);
     expect(
       priceFor(DEFAULT_PRICING, "omni-moderation-latest", "tokens", "default").price.free,
     ).toBe(true);
@@ -116,15 +146,6 @@ describe("balancesOf", () => {
     expect(balancesOf(empty, grants, 60)).toEqual(expected);
     expect(balancesOf(empty, [...grants].reverse(), 60)).toEqual(expected);
     expect(balancesOf(fold(empty, grants), [], 60)).toEqual(expected);
-  });
-});
-
-describe("token counting", () => {
-  it("counts words, numbers and punctuation as GPT tokenizers split them", () => {
-    expect(countTokens("This is sluice's demo upstream.")).toBe(7);
-    expect(countTokens("12345")).toBe(2);
-    expect(countTokens("你好世界")).toBe(4);
-    expect(countTokens("")).toBe(0);
   });
 });
 

@@ -3,7 +3,6 @@
  * both bases, the bill's breakdown, and holds that no bill within the call's bounds exceeds.
  */
 import { describe, expect, it } from "vitest";
-import { meteredFromUsage } from "../../shared/billing/charge";
 import { bill, costInUnits, holdInUnits, imagePrice } from "../../shared/billing/cost";
 import { loggedUsage } from "../../shared/billing/logged-usage";
 import {
@@ -455,52 +454,7 @@ describe("holds", () => {
   });
 });
 
-describe("what a call consumed, from OpenAI's usage, and on its log line", () => {
-  it.each([
-    [
-      { prompt_tokens: 10, completion_tokens: 9, total_tokens: 19 },
-      { inputTokens: 10, outputTokens: 9 },
-    ],
-    // OpenAI's prompt caching guide: prompt_tokens include the cached ones.
-    [
-      {
-        prompt_tokens: 2006,
-        completion_tokens: 300,
-        total_tokens: 2306,
-        prompt_tokens_details: { cached_tokens: 1920 },
-        completion_tokens_details: {
-          reasoning_tokens: 0,
-          accepted_prediction_tokens: 0,
-          rejected_prediction_tokens: 0,
-        },
-      },
-      { inputTokens: 86, cachedInputTokens: 1920, outputTokens: 300 },
-    ],
-    // A reasoning model: completion_tokens include the reasoning ones.
-    [
-      {
-        prompt_tokens: 75,
-        completion_tokens: 1186,
-        total_tokens: 1261,
-        completion_tokens_details: { reasoning_tokens: 1024 },
-      },
-      { inputTokens: 75, outputTokens: 162, reasoningTokens: 1024 },
-    ],
-    // Details that claim more than the total are held to it, and nonsense is ignored.
-    [
-      {
-        prompt_tokens: 5,
-        completion_tokens: 2,
-        total_tokens: 7,
-        prompt_tokens_details: { cached_tokens: 50 },
-        completion_tokens_details: { reasoning_tokens: "many" },
-      },
-      { inputTokens: 0, cachedInputTokens: 5, outputTokens: 2 },
-    ],
-  ])("%o", (usage, metered) => {
-    expect(meteredFromUsage(usage)).toEqual(metered);
-  });
-
+describe("what a call consumed, on its log line", () => {
   it("logs each kind above 0, the seconds, characters and images, and what each cost", () => {
     const price: ModelPrice = { input: 0.15, cachedInput: 0.075, output: 0.6 };
     const metered = {
