@@ -891,13 +891,11 @@ describe("the console in a browser", () => {
       await page.getByRole("button", { name: en.price_import }).click();
       const dialog = page.getByRole("dialog", { name: en.import_title });
       await dialog.getByLabel(en.import_format).selectOption("litellm");
-      await dialog
-        .getByLabel(en.import_file)
-        .setInputFiles({
-          name: "prices.json",
-          mimeType: "application/json",
-          buffer: Buffer.from(file),
-        });
+      await dialog.getByLabel(en.import_file).setInputFiles({
+        name: "prices.json",
+        mimeType: "application/json",
+        buffer: Buffer.from(file),
+      });
       await expect.poll(() => dialog.getByLabel(en.import_data).inputValue()).toBe(file);
       await dialog.getByRole("button", { name: en.import_preview_button }).click();
       const summary = en.import_summary
