@@ -1,7 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { estimateDelivered } from "../billing/estimates/chat";
 import type { Metered } from "../billing/metered";
-import { fromChatUsage } from "../billing/usage/openai-chat";
 import { InvalidRequest, UpstreamRejected } from "../errors";
 import {
   isObject,
@@ -16,6 +15,7 @@ import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { CompletionStreamRelay } from "../stream/completion-stream";
 import { relaySse, type StreamOutcome } from "../stream/relay-stream";
+import { adapterFor } from "./adapters/index";
 import {
   type Consumption,
   consumedWhole,
@@ -56,7 +56,8 @@ const MAX_TOKENS_LIMIT = 10_000_000;
  * A chat or legacy completion, plain or streamed: `n` capped, usage always requested from
  * streaming upstreams, the answer bounded by the max_tokens the hold covers, the model name
  * reported as the client asked for it, Reduce-Stream honoured, the hold settled from the
- * upstream's usage (fromChatUsage: every kind) or, lacking it, from sluice's estimate.
+ * upstream's usage (as the channel's adapter reads it: every kind) or, lacking it, from
+ * sluice's estimate.
  */
 export async function relayCompletion(
   call: Call<KeyPrincipal>,
@@ -135,6 +136,11 @@ export async function relayCompletion(
     async (upstream): Promise<Consumption> => {
       const reportModel = upstream.upstreamModel === model ? undefined : model;
       const upstreamModel = upstream.upstreamModel;
+      // How the channel speaks the operation (channelsForModel kept only channels serving it).
+      const adapter = adapterFor(upstream.channel.type);
+      const op = api.kind === "chat" ? "chat" : "completion";
+      const protocol = adapter.operations[op] ?? op;
+      const usage = adapter.usage(protocol);
       /** The estimate, with the answer's: only what the upstream did not report is estimated. */
       const estimated = async (answer: Promise<Metered>): Promise<Metered> => ({
         ...(await api.estimatePrompt(body, upstreamModel)),
@@ -147,13 +153,20 @@ export async function relayCompletion(
         const ended = new Promise<{ outcome: StreamOutcome; meter: Meter }>((resolve) => {
           end = resolve;
         });
+        const streamUsage = usage?.stream();
         const streamRelay = new CompletionStreamRelay(
-          { kind: api.kind, reportModel, stripUsage: !clientWantsUsage, reduce },
+          {
+            kind: api.kind,
+            reportModel,
+            stripUsage: !clientWantsUsage,
+            reduce,
+            usage: streamUsage,
+          },
           (outcome, r) =>
             end({
               outcome,
               meter: () =>
-                fromChatUsage(r.usage) ??
+                streamUsage?.metered() ??
                 estimated(
                   estimateDelivered(
                     { text: r.deliveredText, reasoning: r.deliveredReasoning },
@@ -170,6 +183,7 @@ export async function relayCompletion(
               upstream.abort,
               call.services.settings.upstreamIdleTimeoutMs,
               call.request.signal,
+              (body) => adapter.decode(body, protocol),
             ),
           ),
           ended,
@@ -178,8 +192,7 @@ export async function relayCompletion(
       const bytes = await readUpstreamBody(call, upstream);
       const completion = parseJsonObject(bytes);
       const meter = () =>
-        fromChatUsage(completion?.usage) ??
-        estimated(api.estimateAnswer(completion, upstreamModel));
+        usage?.answer(completion) ?? estimated(api.estimateAnswer(completion, upstreamModel));
       if (!reportModel || !completion) return consumedWhole(rawJson(200, bytes), meter);
       completion.model = reportModel;
       return consumedWhole(rawJson(200, JSON.stringify(completion)), meter);

@@ -1,4 +1,4 @@
-import { type SseEvent, SseParser, sseData } from "./sse";
+import { type SseEvent, sseEvents } from "./sse";
 import { UpstreamReader } from "./upstream-reader";
 
 /** How a relayed stream ended. */
@@ -19,17 +19,25 @@ export interface SseRelay {
    * whether the response was complete; an incomplete one is followed by an error event.
    */
   onUpstreamEnd(): { text: string; complete: boolean };
+  /**
+   * The text that tells the client the stream broke off (in its protocol's own error event),
+   * sent after an incomplete end.
+   */
+  onBroken(message: string): string;
   /** Called exactly once, after the last byte went out (or could not). */
   onClose(outcome: StreamOutcome): void;
 }
 
+/** An upstream body as events, one batch per chunk read (the adapter's decode). */
+export type EventDecoder = (body: AsyncIterable<Uint8Array>) => AsyncIterable<SseEvent[]>;
+
 const encoder = new TextEncoder();
 
 /**
- * Relays an upstream SSE body to the client as it arrives. If the upstream breaks off
- * before its final event, the client gets `data: {"error": …}`, which the OpenAI SDKs
- * raise as an APIError. `abort` cancels the upstream when the client goes away, or when the
- * upstream stays silent for `idleTimeoutMs`.
+ * Relays an upstream's streamed body to the client as it arrives, as events the upstream's
+ * adapter decoded (`decode`: SSE unless said otherwise). If the upstream breaks off before its
+ * final event, the client gets the relay's error event (relay.onBroken). `abort` cancels the
+ * upstream when the client goes away, or when the upstream stays silent for `idleTimeoutMs`.
  */
 export function relaySse(
   upstream: AsyncIterable<Uint8Array>,
@@ -38,19 +46,17 @@ export function relaySse(
   idleTimeoutMs = 0,
   /** Aborted when sluice itself must stop the response (the function's time is running out). */
   stop?: AbortSignal,
+  decode: EventDecoder = sseEvents,
 ): AsyncIterable<Uint8Array> {
   const reader = new UpstreamReader(upstream, abort, idleTimeoutMs);
   const relayed = (async function* () {
-    const parser = new SseParser();
     let outcome: StreamOutcome = "interrupted";
     try {
       try {
-        for await (const chunk of reader.chunks()) {
-          const text = relay.onEvents(parser.push(chunk));
+        for await (const events of decode(reader.chunks())) {
+          const text = relay.onEvents(events);
           if (text) yield encoder.encode(text);
         }
-        const tail = relay.onEvents(parser.end());
-        if (tail) yield encoder.encode(tail);
       } catch (err) {
         if (reader.clientClosed) throw err;
         // The upstream connection failed mid-stream: fall through to the error event.
@@ -62,7 +68,7 @@ export function relaySse(
         else {
           const silent = `The upstream provider sent nothing for ${reader.idleTimeoutMs / 1000} s; the response is incomplete.`;
           const stopped = stop?.aborted ? stopMessage(stop.reason) : undefined;
-          yield encoder.encode(streamErrorEvent(stopped ?? (reader.idle ? silent : undefined)));
+          yield encoder.encode(relay.onBroken(stopped ?? (reader.idle ? silent : BROKEN)));
         }
       }
     } finally {
@@ -78,12 +84,4 @@ function stopMessage(reason: unknown): string {
     : "The response was stopped before it was complete.";
 }
 
-export function streamErrorEvent(
-  message = "The upstream provider stopped before the response was complete.",
-): string {
-  return sseData(
-    JSON.stringify({
-      error: { message, type: "upstream_error", param: null, code: "stream_interrupted" },
-    }),
-  );
-}
+const BROKEN = "The upstream provider stopped before the response was complete.";

@@ -1,0 +1,57 @@
+import type { HeaderGetter, UpstreamErrorFields, UpstreamErrorReading } from "../adapter";
+import { parseRetryAfter } from "../retry-after";
+
+/**
+ * What an OpenAI-style error answer means (OpenAI, Azure OpenAI and the compatible hosts): a
+ * refused key (401, 403), a rate limit or an account out of quota (429, 402), an upstream
+ * failure (5xx, 408) — all worth another channel — or a fault in the request itself (400, 404,
+ * 413, 422…), which another channel would answer alike. The body's `error` object says what
+ * the provider thinks, and whether a 429 is `insufficient_quota`.
+ */
+export function readOpenAiError(
+  status: number,
+  headers: HeaderGetter,
+  text: string,
+): UpstreamErrorReading {
+  const fields = parseErrorBody(text);
+  const detail = `HTTP ${status}${fields?.message ? `: ${fields.message.slice(0, 200)}` : ""}`;
+  if (status === 401 || status === 403) return { kind: "auth", retryable: true, detail, fields };
+  if (status === 429 || status === 402) {
+    // A provider saying the *account* is out of quota will not recover by waiting.
+    const outOfQuota =
+      status === 402 ||
+      fields?.code === "insufficient_quota" ||
+      fields?.type === "insufficient_quota";
+    return {
+      kind: "rate_limited",
+      retryable: true,
+      outOfQuota,
+      retryAfterMs: parseRetryAfter(headers.get("retry-after")),
+      detail,
+      fields,
+    };
+  }
+  if (status >= 500 || status === 408) return { kind: "failure", retryable: true, detail, fields };
+  return { kind: "client_error", retryable: false, detail, fields };
+}
+
+/** OpenAI's error envelope, `{"error": {message, type, code, param}}` (or `{"error": "…"}`). */
+export function parseErrorBody(text: string): UpstreamErrorFields | undefined {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    const error = parsed?.error;
+    if (error && typeof error === "object") {
+      const e = error as Record<string, unknown>;
+      return {
+        message: typeof e.message === "string" ? e.message : undefined,
+        type: typeof e.type === "string" ? e.type : undefined,
+        code: typeof e.code === "string" ? e.code : null,
+        param: typeof e.param === "string" ? e.param : null,
+      };
+    }
+    if (typeof error === "string") return { message: error };
+  } catch {
+    // Not JSON: the generic message is used.
+  }
+  return undefined;
+}
