@@ -31,6 +31,7 @@ const chat: CompletionApi = {
       .join("");
   },
   limitField: (model) => (REASONING_MODEL.test(model) ? "max_completion_tokens" : "max_tokens"),
+  reasoningModel: (model) => REASONING_MODEL.test(model),
 };
 
 /** POST /v1/chat/completions, plain and streamed. */

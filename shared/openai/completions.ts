@@ -31,6 +31,7 @@ const completions: CompletionApi = {
       .join("");
   },
   limitField: () => "max_tokens",
+  reasoningModel: () => false,
 };
 
 /** POST /v1/completions (legacy, instruct models), plain and streamed. */

@@ -44,7 +44,7 @@ export default async function setup(project: TestProject) {
       SLUICE_CACHE_TTL_MS: "0",
       // The metric lines would go to stdout; their shape is tested (unit/observability.test.ts).
       POWERTOOLS_METRICS_DISABLED: "true",
-      // Short enough for a test to see fail-over after a timeout.
+      // Short enough for a test to see a non-streamed answer time out (streams wait longer).
       SLUICE_UPSTREAM_TIMEOUT_MS: "2000",
       // Small chunks, so a small batch still has several. Files keep seed 000's 10 MB limit.
       SLUICE_BATCH_CHUNK_LINES: "5",

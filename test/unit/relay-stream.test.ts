@@ -208,7 +208,7 @@ describe("idle upstreams", () => {
       });
     })();
     const { relay: r, outcomes } = relay();
-    const out = await collect(relaySse(silent, r, () => abort(), 50));
+    const out = await collect(relaySse(silent, r, () => abort(), { idleMs: 50 }));
     expect(out).toContain("sent nothing for 0.05 s");
     expect(outcomes).toEqual(["interrupted"]);
   });
