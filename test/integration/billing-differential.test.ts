@@ -440,7 +440,7 @@ describe("reasoning", () => {
     );
   }, 60_000);
 
-  it("a non-streamed call answered after sluice's header timeout (the stack's is 2 s)", async () => {
+  it("a non-streamed call answered after sluice's header timeout (the stack's for o4-mini is 2 s)", async () => {
     // 3,000 reasoning tokens at 1,000 a second: the answer's headers come after 3 s.
     const tag = planned({ reasoningTokens: 3000, reply: "Done." });
     await measure(
