@@ -216,7 +216,8 @@ export async function relayCompletion(
             relaySse(source, streamRelay, upstream.abort, {
               idleMs: settings.upstreamIdleTimeoutMs,
               // The first token's time runs from the request's sending, headers included.
-              firstTokenMs: Math.max(1, firstTokenMs - (performance.now() - upstream.sentAt)),
+              firstTokenMs,
+              sentMsAgo: performance.now() - upstream.sentAt,
               keepAliveMs: settings.streamKeepAliveMs,
               stop: call.request.signal,
             }),

@@ -92,7 +92,7 @@ export function relaySse(
 
 function silenceMessage(reader: UpstreamReader): string | undefined {
   if (reader.silence === "first_token")
-    return `The upstream provider did not begin its answer within ${Math.round((reader.firstTokenMs ?? 0) / 1000)} s; the response is incomplete.`;
+    return `The upstream provider did not begin its answer within ${(reader.firstTokenMs ?? 0) / 1000} s; the response is incomplete.`;
   if (reader.silence === "idle")
     return `The upstream provider sent nothing for ${reader.idleTimeoutMs / 1000} s; the response is incomplete.`;
   return undefined;

@@ -6,11 +6,13 @@ export interface SilenceLimits {
   /** Silence allowed once the answer has begun (0: none). */
   idleMs?: number;
   /**
-   * Time allowed, from now, for the answer to begin (the first token: a reasoning model sends
-   * nothing while it reasons); until then the idle limit does not apply. Unset: the idle
-   * limit applies from the start.
+   * Time allowed for the answer to begin (the first token: a reasoning model sends nothing
+   * while it reasons), counted from the request's sending; until then the idle limit does not
+   * apply. Unset: the idle limit applies from the start.
    */
   firstTokenMs?: number;
+  /** How long ago the request was sent: what is already spent of `firstTokenMs`. */
+  sentMsAgo?: number;
 }
 
 export class UpstreamReader {
@@ -19,6 +21,7 @@ export class UpstreamReader {
   silence: "first_token" | "idle" | undefined;
   readonly idleTimeoutMs: number;
   readonly firstTokenMs: number | undefined;
+  private readonly firstTokenLeftMs: number;
   private began: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -29,6 +32,7 @@ export class UpstreamReader {
   ) {
     this.idleTimeoutMs = limits.idleMs ?? 0;
     this.firstTokenMs = limits.firstTokenMs;
+    this.firstTokenLeftMs = Math.max(1, (limits.firstTokenMs ?? 0) - (limits.sentMsAgo ?? 0));
     this.began = limits.firstTokenMs === undefined;
   }
 
@@ -48,7 +52,7 @@ export class UpstreamReader {
   async *chunks(): AsyncGenerator<Uint8Array> {
     try {
       if (this.began) this.watch();
-      else this.cutOffAfter(this.firstTokenMs ?? 0, "first_token");
+      else this.cutOffAfter(this.firstTokenLeftMs, "first_token");
       for await (const chunk of this.source) {
         // Before the answer begins, chunks (comments, a role chunk) do not move its deadline.
         if (this.began) this.watch();
