@@ -123,8 +123,6 @@ export class CompletionStreamRelay implements SseRelay {
         if (typeof fn.name === "string") this.deliveredText += fn.name;
         if (typeof fn.arguments === "string") this.deliveredText += fn.arguments;
       }
-      for (const field of ["reasoning_content", "reasoning"])
-        if (typeof delta[field] === "string") this.deliveredReasoning += delta[field];
     }
     if (
       this.firstTokenAt === undefined &&
