@@ -34,8 +34,10 @@ export class CompletionStreamRelay implements SseRelay {
   usage: Usage | undefined;
   /** The text delivered so far; tokens are counted from it when the upstream reports no usage. */
   deliveredText = "";
-  /** Reasoning delivered as text (`reasoning_content`, `reasoning`: DeepSeek, vLLM, OpenRouter). */
+  /** Reasoning delivered as text (`reasoning_content`, `reasoning`: hosts that show it). */
   deliveredReasoning = "";
+  /** performance.now() when the first token (text, a tool call, reasoning text) came. */
+  firstTokenAt: number | undefined;
   private sawDone = false;
   private sawFinishReason = false;
 
@@ -70,6 +72,10 @@ export class CompletionStreamRelay implements SseRelay {
         error: { message, type: "upstream_error", param: null, code: "stream_interrupted" },
       }),
     );
+  }
+
+  get began(): boolean {
+    return this.firstTokenAt !== undefined;
   }
 
   private relayEvent(event: SseEvent): string {
@@ -112,6 +118,7 @@ export class CompletionStreamRelay implements SseRelay {
   }
 
   private record(choices: JsonObject[]): void {
+    const before = this.deliveredText.length + this.deliveredReasoning.length;
     for (const choice of choices) {
       if (choice.finish_reason) this.sawFinishReason = true;
       if (this.options.kind === "text") {
@@ -130,6 +137,11 @@ export class CompletionStreamRelay implements SseRelay {
         if (typeof fn.arguments === "string") this.deliveredText += fn.arguments;
       }
     }
+    if (
+      this.firstTokenAt === undefined &&
+      this.deliveredText.length + this.deliveredReasoning.length > before
+    )
+      this.firstTokenAt = performance.now();
   }
 
   /** The choices' deltas or texts, in choice order. */

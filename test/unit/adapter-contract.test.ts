@@ -142,15 +142,31 @@ describe.each(supportedChannelTypes())("the %s adapter", (type) => {
     expect(reading).toMatchObject({ kind: "auth", retryable: true });
   });
 
-  it("reads the documented failures: 403, 429 with Retry-After, 5xx, and a fault in the request with the provider's own words", async () => {
+  it("reads the documented failures: 403, 429 with Retry-After, 5xx, overloaded, and a fault in the request with the provider's own words", async () => {
     const cases = [
       { fault: { status: 403 }, reading: { kind: "auth", retryable: true } },
       {
         fault: { status: 429, headers: { "retry-after": "7" } },
-        reading: { kind: "rate_limited", retryable: true, outOfQuota: false, retryAfterMs: 7000 },
+        reading: {
+          kind: "rate_limited",
+          retryable: true,
+          outOfQuota: false,
+          overloaded: false,
+          retryAfterMs: 7000,
+        },
       },
-      { fault: { status: 500 }, reading: { kind: "failure", retryable: true } },
-      { fault: { status: 503 }, reading: { kind: "failure", retryable: true } },
+      // A 5xx may come after the upstream worked on the request (and charges for it): it is
+      // never sent again, unless it says it was not processed (overloaded).
+      { fault: { status: 500 }, reading: { kind: "failure", retryable: false } },
+      { fault: { status: 503 }, reading: { kind: "failure", retryable: false } },
+      {
+        fault: { status: 503, headers: { "retry-after": "3" } },
+        reading: { kind: "rate_limited", retryable: true, overloaded: true, retryAfterMs: 3000 },
+      },
+      {
+        fault: { status: 529 },
+        reading: { kind: "rate_limited", retryable: true, overloaded: true },
+      },
       {
         fault: { status: 400, message: "'messages' is too long" },
         reading: {

@@ -45,14 +45,21 @@ export interface UpstreamErrorFields {
 export interface UpstreamErrorReading {
   /**
    * `auth`: the channel's key was refused; `rate_limited`: the upstream wants the calls to slow
-   * down (or the account is out of quota); `failure`: the upstream failed; `client_error`:
+   * down (it is overloaded, or the account is out of quota); `failure`: the upstream failed;
+   * `client_error`:
    * the request itself is at fault, and another channel would say the same.
    */
   kind: "auth" | "rate_limited" | "failure" | "client_error";
-  /** Another channel may be tried. */
+  /**
+   * Another channel may be tried: the upstream has nothing to charge for (it said it did not
+   * process the request, or never had all of it). A request it may have worked on is never
+   * sent again.
+   */
   retryable: boolean;
   /** A `rate_limited` answer that says the account is out of quota: waiting will not help. */
   outOfQuota?: boolean;
+  /** A `rate_limited` answer that says the upstream is overloaded (529, 503 with Retry-After). */
+  overloaded?: boolean;
   /** The upstream's Retry-After, in ms, when it sent one. */
   retryAfterMs?: number;
   /** For the channel's health record, e.g. "HTTP 429: Rate limit reached". */
