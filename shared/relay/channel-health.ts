@@ -37,8 +37,8 @@ const pairId = (channelId: string, model: string) => `${channelId}#${model}`;
  * in a row open its circuit, which half-opens by itself after a while and lets one probe
  * through, closing on success. A key the provider refuses for every model (its adapter's
  * probe: 401 on /models) disables the whole channel; refused for one model, or an account out
- * of quota, disables that pair only. Batch lines read health but never write it (`readOnly`), so a batch meeting
- * rate limits changes nothing for API callers.
+ * of quota, disables that pair only. Batch lines read health but never write it (`readOnly`),
+ * so a batch meeting rate limits changes nothing for API callers.
  */
 export class ChannelHealth {
   private readonly cache: TtlCache<"all", Map<string, PairHealth>>;

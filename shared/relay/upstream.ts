@@ -4,7 +4,7 @@ import type { ChannelRecord } from "../store/channels";
 import type { UpstreamCall, UpstreamErrorReading } from "./adapters/adapter";
 import { adapterFor, upstreamModelFor } from "./adapters/index";
 
-/** Read by each adapter's error(); here for the callers that used it from upstream.ts. */
+/** Read by each adapter's error() (adapters/retry-after.ts); its tests import it from here. */
 export { parseRetryAfter } from "./adapters/retry-after";
 
 /** The part of a fetch Response the relay uses; Node's fetch and the functions' client both give it. */

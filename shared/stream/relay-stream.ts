@@ -51,10 +51,10 @@ const encoder = new TextEncoder();
 /**
  * Relays an upstream's streamed body to the client as it arrives, as the events the upstream's
  * adapter decoded (`decode`). If the upstream breaks off before its final event, the client
- * gets the relay's error event (relay.onBroken). `abort` cancels the upstream when the client goes away, when the
- * upstream's answer does not begin within `firstTokenMs`, or when, once it has begun, the
- * upstream stays silent for `idleMs`. While the upstream is silent (a model reasoning) the
- * client gets a keep-alive comment every `keepAliveMs`.
+ * gets the relay's error event (relay.onBroken). `abort` cancels the upstream when the client
+ * goes away, when the upstream's answer does not begin within `firstTokenMs`, or when, once it
+ * has begun, the upstream stays silent for `idleMs`. While the upstream is silent (a model
+ * reasoning) the client gets a keep-alive comment every `keepAliveMs`.
  */
 export function relaySse(
   upstream: AsyncIterable<Uint8Array>,
