@@ -1,7 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import type { Quote } from "../billing/charge";
 import { completionTokensOf, type Metered } from "../billing/metered";
-import { fromChatUsage } from "../billing/usage/openai-chat";
 import { InvalidRequest, UpstreamRejected } from "../errors";
 import {
   isObject,
@@ -16,6 +15,7 @@ import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { CompletionStreamRelay } from "../stream/completion-stream";
 import { relaySse, type StreamOutcome } from "../stream/relay-stream";
+import { adapterFor } from "./adapters/index";
 import { type AnswerSoFar, estimatedAnswer } from "./estimate";
 import { answerTimeoutMs } from "./model-timeouts";
 import {
@@ -63,7 +63,8 @@ const MAX_TOKENS_LIMIT = 10_000_000;
  * A chat or legacy completion, plain or streamed: `n` capped, usage always requested from
  * streaming upstreams, the answer bounded by the max_tokens the hold covers, the model name
  * reported as the client asked for it, Reduce-Stream honoured, the hold settled from the
- * upstream's usage (fromChatUsage: every kind) or, lacking it, from sluice's estimate.
+ * upstream's usage (as the channel's adapter reads it: every kind) or, lacking it, from
+ * sluice's estimate.
  */
 export async function relayCompletion(
   call: Call<KeyPrincipal>,
@@ -167,6 +168,11 @@ export async function relayCompletion(
     async (upstream, quoted): Promise<Consumption> => {
       const reportModel = upstream.upstreamModel === model ? undefined : model;
       const upstreamModel = upstream.upstreamModel;
+      // How the channel speaks the operation (channelsForModel kept only channels serving it).
+      const adapter = adapterFor(upstream.channel.type);
+      const op = api.kind === "chat" ? "chat" : "completion";
+      const protocol = adapter.operations[op] ?? op;
+      const reader = adapter.usage(protocol);
       /** The estimate, with the answer's: only what the upstream did not report is estimated. */
       const estimated = async (answer: Promise<Metered>): Promise<Metered> => ({
         ...(await api.estimatePrompt(body, upstreamModel)),
@@ -186,11 +192,18 @@ export async function relayCompletion(
         const ended = new Promise<{ outcome: StreamOutcome; meter: Meter }>((resolve) => {
           end = resolve;
         });
+        const streamUsage = reader?.stream();
         const streamRelay = new CompletionStreamRelay(
-          { kind: api.kind, reportModel, stripUsage: !clientWantsUsage, reduce },
+          {
+            kind: api.kind,
+            reportModel,
+            stripUsage: !clientWantsUsage,
+            reduce,
+            usage: streamUsage,
+          },
           (outcome, r) => {
             const endedAt = performance.now();
-            const usage = fromChatUsage(r.usage);
+            const usage = streamUsage?.metered();
             const firstTokenAt = r.firstTokenAt ?? endedAt;
             if (usage && outcome === "completed") {
               // The silence before the first token is what an estimate bills by this rate.
@@ -229,6 +242,7 @@ export async function relayCompletion(
               sentMsAgo: performance.now() - upstream.sentAt,
               keepAliveMs: settings.streamKeepAliveMs,
               stop: call.request.signal,
+              decode: (body) => adapter.decode(body, protocol),
             }),
           ),
           ended,
@@ -236,7 +250,7 @@ export async function relayCompletion(
       }
       const bytes = await readUpstreamBody(call, upstream);
       const completion = parseJsonObject(bytes);
-      const usage = fromChatUsage(completion?.usage);
+      const usage = reader?.answer(completion);
       if (usage) learn(usage, completionTokensOf(usage), performance.now() - upstream.sentAt);
       const meter = () => usage ?? estimated(api.estimateAnswer(completion, upstreamModel));
       if (!reportModel || !completion) return consumedWhole(rawJson(200, bytes), meter);

@@ -1,9 +1,11 @@
-import { systemClock } from "../clock";
 import { UpstreamRejected } from "../errors";
 import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
-import type { UpstreamCall } from "./adapters/adapter";
+import type { UpstreamCall, UpstreamErrorReading } from "./adapters/adapter";
 import { adapterFor, upstreamModelFor } from "./adapters/index";
+
+/** Read by each adapter's error() (adapters/retry-after.ts); its tests import it from here. */
+export { parseRetryAfter } from "./adapters/retry-after";
 
 /** The part of a fetch Response the relay uses; Node's fetch and the functions' client both give it. */
 export interface UpstreamResponse {
@@ -171,7 +173,8 @@ export async function openUpstream(
     if (!channel) break;
     next = candidates.indexOf(channel) + 1;
     const upstreamModel = upstreamModelFor(channel, model);
-    const http = adapterFor(channel.type).request(channel, build(upstreamModel, channel));
+    const adapter = adapterFor(channel.type);
+    const http = adapter.request(channel, build(upstreamModel, channel));
     const waitMs = options.headerTimeoutMs(upstreamModel);
     const controller = new AbortController();
     const abort = () => controller.abort();
@@ -221,7 +224,12 @@ export async function openUpstream(
         return { response, channel, upstreamModel, abort, sentAt: sentAt ?? performance.now() };
       }
       signal?.removeEventListener("abort", cancel);
-      last = await failureFromResponse(response, options.coolDownMs);
+      const text = await response.text().catch(() => "");
+      last = failureFrom(
+        response.status,
+        adapter.error(response.status, response.headers, text),
+        options.coolDownMs,
+      );
     } catch (err) {
       signal?.removeEventListener("abort", cancel);
       if (signal?.aborted) throw cancelled();
@@ -294,115 +302,69 @@ class ConnectTimeout extends Error {
 }
 
 /**
- * Maps an upstream error to what the client sees. Errors about the client's own request
- * pass through; errors about sluice's account with the provider do not leak.
+ * Maps an upstream error, as its adapter read it, to what the client sees and what it says
+ * about the channel. Errors about the client's own request pass through; errors about
+ * sluice's account with the provider do not leak.
  */
-async function failureFromResponse(
-  response: UpstreamResponse,
+function failureFrom(
+  status: number,
+  reading: UpstreamErrorReading,
   coolDownMs: (retryAfterMs: number | undefined) => number = (ms) => ms ?? 1_000,
-): Promise<AttemptFailure> {
-  const text = await response.text().catch(() => "");
-  const upstream = parseErrorBody(text);
-  const status = response.status;
-  const detail = `HTTP ${status}${upstream?.message ? `: ${upstream.message.slice(0, 200)}` : ""}`;
-  if (status === 401 || status === 403) {
-    return {
-      error: new UpstreamRejected(
-        "auth",
-        "The upstream provider refused sluice's credentials for this model. An administrator has to fix the channel.",
-        { status },
-      ),
-      retryable: true,
-      health: { ok: false, kind: "auth", detail },
-    };
-  }
-  const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-  // Answers that say the request was not processed: the upstream charges nothing for them.
-  const overloaded = status === 529 || (status === 503 && retryAfterMs !== undefined);
-  if (status === 429 || status === 402 || overloaded) {
-    // A provider saying the *account* is out of quota will not recover by waiting.
-    const outOfQuota =
-      status === 402 ||
-      upstream?.code === "insufficient_quota" ||
-      upstream?.type === "insufficient_quota";
-    const retryAfter = String(Math.max(1, Math.ceil(coolDownMs(retryAfterMs) / 1000)));
-    return {
-      error: new UpstreamRejected(
-        "rate_limited",
-        overloaded
-          ? "The upstream provider is overloaded for this model. Please retry shortly."
-          : "The upstream provider is rate limiting requests for this model. Please retry shortly.",
-        { status, retryAfter },
-      ),
-      retryable: true,
-      health: outOfQuota
-        ? { ok: false, kind: "quota", detail }
-        : { ok: false, kind: "rate_limited", detail, retryAfterMs },
-    };
-  }
-  if (status >= 500 || status === 408) {
-    return {
-      error: new UpstreamRejected(
-        "unreachable",
-        "The upstream provider failed to answer. Please try again later.",
-        { status },
-      ),
-      // 408: the upstream gave up waiting for the request, so it never had all of it. Any
-      // other 5xx may come after the upstream worked on the request: it is not sent again.
-      retryable: status === 408,
-      health: { ok: false, kind: "failure", detail },
-    };
-  }
-  // 400, 404, 413, 422…: the request itself is at fault; another channel would say the same.
-  return {
-    error: new UpstreamRejected(
-      "client_error",
-      upstream?.message ?? `The upstream provider rejected the request (HTTP ${status}).`,
-      {
-        status,
-        type: upstream?.type ?? null,
-        code: upstream?.code ?? null,
-        param: upstream?.param ?? null,
-      },
-    ),
-    retryable: false,
-    health: { ok: true },
-  };
-}
-
-/** Retry-After in ms: delay-seconds or an HTTP date (RFC 9110); undefined when absent or bad. */
-export function parseRetryAfter(value: string | null, now = systemClock.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  // Every HTTP date form starts with the day's name; Date.parse alone takes "-5" for a year.
-  const date = /^[A-Za-z]{3}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-interface UpstreamErrorFields {
-  message?: string;
-  type?: string;
-  code?: string | null;
-  param?: string | null;
-}
-
-function parseErrorBody(text: string): UpstreamErrorFields | undefined {
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown };
-    const error = parsed?.error;
-    if (error && typeof error === "object") {
-      const e = error as Record<string, unknown>;
+): AttemptFailure {
+  const { detail, retryable, fields } = reading;
+  switch (reading.kind) {
+    case "auth":
       return {
-        message: typeof e.message === "string" ? e.message : undefined,
-        type: typeof e.type === "string" ? e.type : undefined,
-        code: typeof e.code === "string" ? e.code : null,
-        param: typeof e.param === "string" ? e.param : null,
+        error: new UpstreamRejected(
+          "auth",
+          "The upstream provider refused sluice's credentials for this model. An administrator has to fix the channel.",
+          { status },
+        ),
+        retryable,
+        health: { ok: false, kind: "auth", detail },
+      };
+    case "rate_limited": {
+      const { retryAfterMs } = reading;
+      const retryAfter = String(Math.max(1, Math.ceil(coolDownMs(retryAfterMs) / 1000)));
+      return {
+        error: new UpstreamRejected(
+          "rate_limited",
+          reading.overloaded
+            ? "The upstream provider is overloaded for this model. Please retry shortly."
+            : "The upstream provider is rate limiting requests for this model. Please retry shortly.",
+          { status, retryAfter },
+        ),
+        retryable,
+        health: reading.outOfQuota
+          ? { ok: false, kind: "quota", detail }
+          : { ok: false, kind: "rate_limited", detail, retryAfterMs },
       };
     }
-    if (typeof error === "string") return { message: error };
-  } catch {
-    // Not JSON: the generic message is used.
+    case "failure":
+      return {
+        error: new UpstreamRejected(
+          "unreachable",
+          "The upstream provider failed to answer. Please try again later.",
+          { status },
+        ),
+        retryable,
+        health: { ok: false, kind: "failure", detail },
+      };
+    case "client_error":
+      // The request itself is at fault: the provider's own words go to the client.
+      return {
+        error: new UpstreamRejected(
+          "client_error",
+          fields?.message ?? `The upstream provider rejected the request (HTTP ${status}).`,
+          {
+            status,
+            type: fields?.type ?? null,
+            code: fields?.code ?? null,
+            param: fields?.param ?? null,
+          },
+        ),
+        retryable,
+        health: { ok: true },
+      };
   }
-  return undefined;
 }

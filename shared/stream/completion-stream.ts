@@ -1,5 +1,6 @@
 import { isObject, type JsonObject, objectsIn } from "../http/body";
-import { isUsage, type Usage } from "../relay/usage";
+import type { StreamUsage } from "../relay/adapters/adapter";
+import { isUsage, type Usage } from "../relay/adapters/openai/usage";
 import type { SseRelay, StreamOutcome } from "./relay-stream";
 import { type SseEvent, sseData } from "./sse";
 
@@ -19,6 +20,8 @@ export interface CompletionStreamOptions {
    * left out (there is no usage in the reduced form); errors go out unchanged.
    */
   reduce?: boolean;
+  /** Reads the upstream's usage from each chunk, as the channel's adapter reads its protocol. */
+  usage?: StreamUsage;
 }
 
 /**
@@ -62,6 +65,15 @@ export class CompletionStreamRelay implements SseRelay {
     this.closed(outcome, this);
   }
 
+  /** `data: {"error": …}`, which the OpenAI SDKs raise as an APIError. */
+  onBroken(message: string): string {
+    return sseData(
+      JSON.stringify({
+        error: { message, type: "upstream_error", param: null, code: "stream_interrupted" },
+      }),
+    );
+  }
+
   get began(): boolean {
     return this.firstTokenAt !== undefined;
   }
@@ -80,6 +92,7 @@ export class CompletionStreamRelay implements SseRelay {
       return event.raw;
     }
     if (!isObject(chunk)) return event.raw;
+    this.options.usage?.read(chunk);
     let changed = false;
     if (isUsage(chunk.usage)) {
       this.usage = chunk.usage;

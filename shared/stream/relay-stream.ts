@@ -1,4 +1,4 @@
-import { type SseEvent, SseParser, sseData } from "./sse";
+import { type SseEvent, sseEvents } from "./sse";
 import { type SilenceLimits, UpstreamReader } from "./upstream-reader";
 
 /** How a relayed stream ended. */
@@ -19,6 +19,11 @@ export interface SseRelay {
    * whether the response was complete; an incomplete one is followed by an error event.
    */
   onUpstreamEnd(): { text: string; complete: boolean };
+  /**
+   * The text that tells the client the stream broke off (in its protocol's own error event),
+   * sent after an incomplete end.
+   */
+  onBroken(message: string): string;
   /** Called exactly once, after the last byte went out (or could not). */
   onClose(outcome: StreamOutcome): void;
   /** The answer has begun (its first token came): the idle limit applies from now on. */
@@ -30,7 +35,12 @@ export interface RelayOptions extends SilenceLimits {
   keepAliveMs?: number;
   /** Aborted when sluice itself must stop the response (the function's time is running out). */
   stop?: AbortSignal;
+  /** The upstream body as events: the channel's adapter's decode (SSE when unset). */
+  decode?: EventDecoder;
 }
+
+/** An upstream body as events, one batch per chunk read. */
+export type EventDecoder = (body: AsyncIterable<Uint8Array>) => AsyncIterable<SseEvent[]>;
 
 const KEEP_ALIVE = Symbol("keep-alive");
 /** An SSE comment: clients ignore it; proxies on the way see the connection is alive. */
@@ -39,12 +49,12 @@ const KEEP_ALIVE_COMMENT = ": keep-alive\n\n";
 const encoder = new TextEncoder();
 
 /**
- * Relays an upstream SSE body to the client as it arrives. If the upstream breaks off
- * before its final event, the client gets `data: {"error": …}`, which the OpenAI SDKs
- * raise as an APIError. `abort` cancels the upstream when the client goes away, when the
- * upstream's answer does not begin within `firstTokenMs`, or when, once it has begun, the
- * upstream stays silent for `idleMs`. While the upstream is silent (a model reasoning) the
- * client gets a keep-alive comment every `keepAliveMs`.
+ * Relays an upstream's streamed body to the client as it arrives, as the events the upstream's
+ * adapter decoded (`decode`). If the upstream breaks off before its final event, the client
+ * gets the relay's error event (relay.onBroken). `abort` cancels the upstream when the client
+ * goes away, when the upstream's answer does not begin within `firstTokenMs`, or when, once it
+ * has begun, the upstream stays silent for `idleMs`. While the upstream is silent (a model
+ * reasoning) the client gets a keep-alive comment every `keepAliveMs`.
  */
 export function relaySse(
   upstream: AsyncIterable<Uint8Array>,
@@ -53,23 +63,21 @@ export function relaySse(
   options: RelayOptions = {},
 ): AsyncIterable<Uint8Array> {
   const reader = new UpstreamReader(upstream, abort, options);
-  const { stop } = options;
+  const { stop, decode = sseEvents } = options;
   const relayed = (async function* () {
-    const parser = new SseParser();
     let outcome: StreamOutcome = "interrupted";
     try {
       try {
-        for await (const chunk of withKeepAlive(reader.chunks(), options.keepAliveMs ?? 0)) {
-          if (chunk === KEEP_ALIVE) {
+        const events = decode(reader.chunks());
+        for await (const batch of withKeepAlive(events, options.keepAliveMs ?? 0)) {
+          if (batch === KEEP_ALIVE) {
             yield encoder.encode(KEEP_ALIVE_COMMENT);
             continue;
           }
-          const text = relay.onEvents(parser.push(chunk));
+          const text = relay.onEvents(batch);
           if (relay.began) reader.begin();
           if (text) yield encoder.encode(text);
         }
-        const tail = relay.onEvents(parser.end());
-        if (tail) yield encoder.encode(tail);
       } catch (err) {
         if (reader.clientClosed) throw err;
         // The upstream connection failed mid-stream: fall through to the error event.
@@ -80,7 +88,7 @@ export function relaySse(
         if (end.complete) outcome = "completed";
         else {
           const stopped = stop?.aborted ? stopMessage(stop.reason) : undefined;
-          yield encoder.encode(streamErrorEvent(stopped ?? silenceMessage(reader)));
+          yield encoder.encode(relay.onBroken(stopped ?? silenceMessage(reader) ?? BROKEN));
         }
       }
     } finally {
@@ -138,12 +146,4 @@ function stopMessage(reason: unknown): string {
     : "The response was stopped before it was complete.";
 }
 
-export function streamErrorEvent(
-  message = "The upstream provider stopped before the response was complete.",
-): string {
-  return sseData(
-    JSON.stringify({
-      error: { message, type: "upstream_error", param: null, code: "stream_interrupted" },
-    }),
-  );
-}
+const BROKEN = "The upstream provider stopped before the response was complete.";
