@@ -20,7 +20,7 @@ import {
 import { newChannelRecord } from "../../shared/store/channels";
 import { installAwsLambdaGlobal } from "./awslambda";
 import { type DemoUpstream, startDemoUpstream } from "./demo-upstream";
-import { startDynamoDbLocal } from "./dynamodb-local";
+import { type JvmJit, startDynamoDbLocal } from "./dynamodb-local";
 import { startSqsAndS3 } from "./fauxqs";
 import { type ResponseObserver, startFunctionUrlServer } from "./function-url-server";
 import { startJanitorTimer } from "./janitor-timer";
@@ -62,6 +62,8 @@ export interface LocalStackOptions {
   rollupBatchingWindowMs?: number;
   /** Where the console is built and served from (a fresh temporary folder by default). */
   consoleDir?: string;
+  /** DynamoDB Local's JIT: "quick" by default, "full" for benchmarks of its throughput. */
+  dynamoJit?: JvmJit;
 }
 
 export interface LocalStack {
@@ -117,7 +119,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const consoleDir = options.consoleDir ?? mkdtempSync(join(tmpdir(), "sluice-console-"));
     const consoleBuilt = buildConsole({ outDir: consoleDir });
     if (!options.consoleDir) stops.push(async () => rmSync(consoleDir, { recursive: true }));
-    const dynamo = await startDynamoDbLocal({ dataDir: options.dataDir });
+    const dynamo = await startDynamoDbLocal({ dataDir: options.dataDir, jit: options.dynamoJit });
     stops.push(dynamo.stop);
     const aws = await startSqsAndS3();
     stops.push(aws.stop);
