@@ -9,6 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CredentialTags } from "../../shared/auth/tags";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin } from "../../shared/bootstrap";
+import { loadSettings } from "../../shared/config/settings";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
 import { loadTagSecret } from "../../shared/store/tag-secret";
@@ -308,8 +309,9 @@ async function bootstrap(): Promise<void> {
   const users = new Users(table);
   // The token carries a check tag under the table's secret, made here if this is the first use.
   const tags = new CredentialTags(() => loadTagSecret(table));
+  // The password is hashed at the default cost (SLUICE_PASSWORD_COST only lowers it for tests).
   const { user, accessToken, password } = await createAdmin(
-    { users, tags },
+    { users, tags, settings: loadSettings({}) },
     options.name ?? "admin",
   );
   if (options.json) {

@@ -320,13 +320,16 @@ async function ensureCredentials(
       // A state file from before the console: the admin gets a password now.
       if (!admin.passwordHash) {
         adminPassword = newPasswordSecret();
-        await services.users.setFirstPassword(admin.id, await hashPassword(adminPassword));
+        await services.users.setFirstPassword(
+          admin.id,
+          await hashPassword(adminPassword, services.settings.console.passwordCost),
+        );
       } else if (!adminPassword) {
         // A password the file does not know: a new one, which replaces the token too.
         adminPassword = newPasswordSecret();
         adminToken = await services.tags.issue("accessToken");
         await services.users.changeCredentials(admin.id, {
-          passwordHash: await hashPassword(adminPassword),
+          passwordHash: await hashPassword(adminPassword, services.settings.console.passwordCost),
           accessToken: adminToken,
         });
       }

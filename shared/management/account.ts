@@ -72,7 +72,7 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
     username,
     name: username,
     ...(email ? { email } : {}),
-    passwordHash: await hashPassword(password),
+    passwordHash: await hashPassword(password, services.settings.console.passwordCost),
     ...trial.profile,
   });
   const taken = () => new Conflict("That username is taken.");
@@ -117,7 +117,7 @@ export const login = publicRoute("POST", "/api/user/login", async (call) => {
   const user = await services.users.findByUsername(username);
   const matches = user?.passwordHash
     ? await verifyPassword(password, user.passwordHash)
-    : await verifyDecoy(password);
+    : await verifyDecoy(password, services.settings.console.passwordCost);
   if (!user || !matches || user.status !== "enabled") {
     throw new ApiError(
       401,
@@ -192,7 +192,7 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   // Replaced when there is one; a password change makes no credential the user did not have.
   const accessToken = before.accessTokenHash ? await services.tags.issue("accessToken") : undefined;
   const changed = await services.users.changeCredentials(before.id, {
-    passwordHash: await hashPassword(next),
+    passwordHash: await hashPassword(next, services.settings.console.passwordCost),
     accessToken,
     ifSessionVersion: sessionVersion,
   });

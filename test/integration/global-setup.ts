@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../infra/local/stack";
+import { TEST_ENV } from "../fixtures/test-env";
 
 /** What every integration test gets: one local stack, started once per run. */
 export interface SluiceUnderTest {
@@ -36,9 +37,8 @@ export default async function setup(project: TestProject) {
   const stack = await startLocalStack({
     port: 0,
     stateFile,
-    // Tests add channels and keys straight to DynamoDB; they must be seen at once.
     env: {
-      SLUICE_CACHE_TTL_MS: "0",
+      ...TEST_ENV,
       // An access line and a metrics line per call would bury the tests' own output.
       SLUICE_LOG_LEVEL: "WARN",
       POWERTOOLS_METRICS_DISABLED: "true",
@@ -49,12 +49,6 @@ export default async function setup(project: TestProject) {
       SLUICE_BATCH_EXPIRY_GRACE_SECONDS: "1",
       // An open circuit half-opens after a second, so a test sees its probe.
       SLUICE_CHANNEL_OPEN_SECONDS: "1",
-      // Test files register users and redeem codes from 127.0.0.1 by the dozen, at once; the
-      // tests of these rates run their own sluice (sign-in keeps its defaults here).
-      SLUICE_REGISTER_ADDRESS_LIMIT: "0",
-      SLUICE_REGISTER_SITE_LIMIT: "0",
-      SLUICE_REDEEM_USER_LIMIT: "0",
-      SLUICE_REDEEM_ADDRESS_LIMIT: "0",
       // Tests burst hundreds of calls at once from one user (quota races): the default of 50
       // would refuse some as rate limited. Every call is still counted against this limit;
       // rate-limits.test.ts tests the default with instances of its own.
