@@ -1,6 +1,6 @@
 import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
-import { type UpstreamFault, uniqueModel } from "../fixtures/upstream";
+import { gate, type UpstreamFault, uniqueModel } from "../fixtures/upstream";
 import {
   api,
   createFixtureChannel,
@@ -118,7 +118,13 @@ describe("fail-over between channels", () => {
     const pair = await twoChannels();
     try {
       const user = await createUserWithKey();
-      pair.first.upstream.enqueue({ cutAfterChunks: 3 });
+      // Cut once the client has the first three chunks (they could be lost behind the cut).
+      const delivered = gate();
+      pair.first.upstream.enqueue({
+        pauseAfterChunks: 3,
+        resume: delivered.promise,
+        cutAfterChunks: 3,
+      });
       const stream = await openai(user.secret).chat.completions.create({
         model: pair.model,
         messages: hello,
@@ -126,7 +132,10 @@ describe("fail-over between channels", () => {
       });
       const received: string[] = [];
       const error = await (async () => {
-        for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? "");
+        for await (const chunk of stream) {
+          received.push(chunk.choices[0]?.delta.content ?? "");
+          if (received.length === 3) delivered.open();
+        }
       })().catch((e: APIError) => e);
       expect(error).toBeInstanceOf(OpenAI.APIError);
       expect(received.join("")).toBe("This is");
