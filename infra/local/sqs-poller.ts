@@ -33,6 +33,10 @@ export function startSqsPoller(options: {
   batchSize: number;
   /** Concurrent invocations, like the event source's maximum concurrency. */
   concurrency: number;
+  /**
+   * Each receive's long poll (Lambda's pollers wait the most, 20 s). A message sent meanwhile
+   * is answered at once; a shorter wait only costs idle requests, ten loops of them.
+   */
   waitTimeSeconds?: number;
 }): SqsPoller {
   const controller = new AbortController();
@@ -58,7 +62,7 @@ async function pollLoop(
         new ReceiveMessageCommand({
           QueueUrl: options.queueUrl,
           MaxNumberOfMessages: options.batchSize,
-          WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+          WaitTimeSeconds: options.waitTimeSeconds ?? 20,
           MessageSystemAttributeNames: ["All"],
           MessageAttributeNames: ["All"],
         }),

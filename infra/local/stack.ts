@@ -60,6 +60,11 @@ export interface LocalStackOptions {
    * window; locally none by default, so rollups follow at once).
    */
   rollupBatchingWindowMs?: number;
+  /**
+   * How often the rollups' poller reads a stream shard that had nothing new (Lambda: 250 ms).
+   * Tests read it less often: each read costs DynamoDB Local CPU, over a whole run.
+   */
+  rollupPollIntervalMs?: number;
   /** Where the console is built and served from (a fresh temporary folder by default). */
   consoleDir?: string;
   /** DynamoDB Local's JIT: "quick" by default, "full" for benchmarks of its throughput. */
@@ -191,6 +196,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionName: "sluice-usage-rollup",
       batchSize: options.rollupBatchingWindowMs ? USAGE_ROLLUP.batchSize : 100,
       maxBatchingWindowMs: options.rollupBatchingWindowMs ?? 0,
+      pollIntervalMs: options.rollupPollIntervalMs,
       // USAGE_ROLLUP.filter, as Lambda applies it on AWS: new lines.
       filter: (record) => record.eventName === "INSERT",
     });
