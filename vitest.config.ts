@@ -1,5 +1,18 @@
 import { defineConfig } from "vitest/config";
 
+/** One local stack (DynamoDB Local, fauxqs, sluice) for the whole run, shared by both. */
+const integration = {
+  globalSetup: ["test/integration/global-setup.ts"],
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+};
+
+/**
+ * Files that sweep every hold in flight, of every test file, with the janitor: they run
+ * alone, once the other integration files have finished.
+ */
+const ALONE = ["test/integration/crash.test.ts"];
+
 export default defineConfig({
   test: {
     // The default (one fewer than the cores) runs one file at a time on a 2-core machine, yet
@@ -8,7 +21,25 @@ export default defineConfig({
     // own channels, site options restored).
     maxWorkers: 4,
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          exclude: ALONE,
+          ...integration,
+        },
+      },
+      // The groups below run after the one above; unit tests and the CDK assertions need no
+      // stack, so they keep the cores busy beside the file that runs alone.
+      {
+        test: {
+          name: "integration-alone",
+          include: ALONE,
+          ...integration,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 1 } } },
       {
         test: {
           name: "infra",
@@ -16,16 +47,7 @@ export default defineConfig({
           // Synthesising the stack bundles both functions with esbuild.
           testTimeout: 120_000,
           hookTimeout: 120_000,
-        },
-      },
-      {
-        test: {
-          name: "integration",
-          include: ["test/integration/**/*.test.ts"],
-          // One local stack (DynamoDB Local, fauxqs, sluice) for the whole run.
-          globalSetup: ["test/integration/global-setup.ts"],
-          testTimeout: 30_000,
-          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -7,6 +7,7 @@ import { accountKey } from "../../shared/store/accounts";
 import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
+import { accountItem, keyItem, limitedUser, logLines, nothingLeftInFlight } from "./rate-limited";
 import {
   api,
   createFixtureChannel,
@@ -19,6 +20,12 @@ import {
   sluice,
   sluiceTable,
 } from "./support";
+
+/**
+ * Processes that die mid-call, and the janitor that reaps what they held. Its sweeps here
+ * take deadlines of seconds, so they would reap the calls other files have in flight: this
+ * file runs alone, after the others (vitest.config.ts, project "integration-alone").
+ */
 
 let upstream: UpstreamFixture;
 let model: string;
@@ -297,4 +304,72 @@ describe("the janitor", () => {
       await proxy.close();
     }
   }, 30_000);
+});
+
+describe("rate limits", () => {
+  /** A chat completion's status, asked of the run's stack. */
+  const chat = async (secret: string) =>
+    (
+      await fetch(`${sluice.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ model, messages: hello, max_tokens: 20 }),
+      }).then(async (response) => {
+        await response.arrayBuffer();
+        return response;
+      })
+    ).status;
+
+  it("give a killed process's slots back when the janitor reaps its hold", async () => {
+    const { user, key } = await limitedUser({ concurrency: 1 });
+    // Its janitor reaps nothing: the test sweeps by hand.
+    const { url, child } = await startApiProcess({ holdDeadlineSeconds: 3_600 });
+    const resume = gate();
+    upstream.enqueue({ pauseAfterChunks: 2, resume: resume.promise });
+    const stream = await openai(key.secret, { baseURL: `${url}/v1` }).chat.completions.create({
+      model,
+      messages: hello,
+      max_tokens: 20,
+      stream: true,
+    });
+    const chunks = stream[Symbol.asyncIterator]();
+    await chunks.next();
+    child.kill("SIGKILL");
+    await once(child, "exit");
+    resume.open();
+    await chunks.next().catch(() => undefined);
+
+    // The dead call still holds the key's only slot, and one of its user's.
+    const held = await keyItem(key.id);
+    expect(held.hn).toBe(1);
+    expect((await accountItem(user.id)).cn).toBe(1);
+    const refused = await chat(key.secret);
+    expect(refused).toBe(429);
+
+    // The janitor, its deadline just past the hold's start, gives the slots back.
+    const [record] = Object.entries(held).flatMap(([name, value]) =>
+      name.startsWith("h_") ? [String(value)] : [],
+    );
+    const from = Math.ceil(Number.parseInt(String(record).split(".")[0] ?? "0", 36) / 1000);
+    await eventually(
+      async () => Date.now(),
+      (time) => time >= from * 1000,
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const services = functionServices(
+      instanceEnv(sluice, { env: { SLUICE_HOLD_DEADLINE_SECONDS: String(now - from) } }),
+    );
+    try {
+      await runJanitor(services, now);
+    } finally {
+      services.table.transport.destroy?.();
+    }
+    const reaped = await keyItem(key.id);
+    expect(reaped.hn).toBe(0);
+    expect(Object.keys(reaped).filter((name) => name.startsWith("h_"))).toEqual([]);
+    expect(await chat(key.secret)).toBe(200);
+    await nothingLeftInFlight(user, [key.id]);
+    const lines = await logLines(user.accessToken);
+    expect(lines.map((line: Json) => line.outcome).sort()).toEqual(["completed", "unsettled"]);
+  }, 60_000);
 });

@@ -31,7 +31,45 @@ declare module "vitest" {
   }
 }
 
+/**
+ * The run's stack: both integration projects (vitest.config.ts) call this setup, in the one
+ * vitest process, and share the stack the first one started; the last to finish stops it.
+ */
+const shared = globalThis as typeof globalThis & {
+  sluiceStack?: { started: ReturnType<typeof startStack>; users: number };
+};
+
 export default async function setup(project: TestProject) {
+  shared.sluiceStack ??= { started: startStack(), users: 0 };
+  const run = shared.sluiceStack;
+  run.users++;
+  const { stack, stateFile, stateDir } = await run.started;
+  project.provide("sluice", {
+    url: stack.url,
+    adminToken: stack.adminToken,
+    adminUserId: stack.adminUserId,
+    adminUsername: stack.adminUsername,
+    adminPassword: stack.adminPassword,
+    demoKey: stack.demoKey,
+    originSecret: stack.originSecret,
+    dynamoEndpoint: stack.dynamoEndpoint,
+    awsEndpoint: stack.awsEndpoint,
+    tableName: stack.resources.tableName,
+    logTableName: stack.resources.logTableName,
+    bucketName: stack.resources.bucketName,
+    queueUrl: stack.resources.queueUrl,
+    deadLetterQueueUrl: stack.resources.deadLetterQueueUrl,
+    stateFile,
+  });
+  return async () => {
+    if (--run.users > 0) return;
+    shared.sluiceStack = undefined;
+    await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+}
+
+async function startStack() {
   const stateDir = mkdtempSync(join(tmpdir(), "sluice-test-"));
   const stateFile = join(stateDir, "local.json");
   const stack = await startLocalStack({
@@ -62,25 +100,5 @@ export default async function setup(project: TestProject) {
     janitorIntervalMs: 1_000,
     rollupPollIntervalMs: 1_000,
   });
-  project.provide("sluice", {
-    url: stack.url,
-    adminToken: stack.adminToken,
-    adminUserId: stack.adminUserId,
-    adminUsername: stack.adminUsername,
-    adminPassword: stack.adminPassword,
-    demoKey: stack.demoKey,
-    originSecret: stack.originSecret,
-    dynamoEndpoint: stack.dynamoEndpoint,
-    awsEndpoint: stack.awsEndpoint,
-    tableName: stack.resources.tableName,
-    logTableName: stack.resources.logTableName,
-    bucketName: stack.resources.bucketName,
-    queueUrl: stack.resources.queueUrl,
-    deadLetterQueueUrl: stack.resources.deadLetterQueueUrl,
-    stateFile,
-  });
-  return async () => {
-    await stack.stop();
-    rmSync(stateDir, { recursive: true, force: true });
-  };
+  return { stack, stateFile, stateDir };
 }
