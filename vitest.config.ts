@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 /** One local stack (DynamoDB Local, fauxqs, sluice) for the whole run, shared by both. */
 const integration = {
   globalSetup: ["test/integration/global-setup.ts"],
+  setupFiles: ["test/integration/setup.ts"],
   testTimeout: 30_000,
   hookTimeout: 60_000,
 };
@@ -20,6 +21,14 @@ export default defineConfig({
     // keep both cores busy; the files share the stack as the README says (fresh users, their
     // own channels, site options restored).
     maxWorkers: 4,
+    // A passing run prints the runner's lines only: what a test logs (its own console, the
+    // sluice instances it runs) is shown if it fails, and so is what the local stack logged
+    // for it (test/stack-log.ts).
+    silent: "passed-only",
+    reporters: ["default", "./test/stack-log.ts"],
+    // Powertools writes through the console, which vitest keeps per test (POWERTOOLS_DEV also
+    // leaves metrics out unless a test asks for them).
+    env: { POWERTOOLS_DEV: "true" },
     projects: [
       {
         test: {

@@ -74,13 +74,15 @@ export async function buildConsole(options: {
   return { files: [...outputs.map(([path]) => url(path)), "index.html"].sort() };
 }
 
-async function main(outDir: string | undefined) {
+async function main(outDir: string | undefined, options: string[]) {
   if (!outDir) {
-    console.error("usage: npx tsx console/build.ts <outDir>");
+    console.error("usage: npx tsx console/build.ts <outDir> [--quiet]");
     process.exitCode = 2;
     return;
   }
   const { files } = await buildConsole({ outDir });
+  // The CDK stack builds it with every synth: the sizes are for a person who asked.
+  if (options.includes("--quiet")) return;
   let js = 0;
   let jsGzip = 0;
   for (const file of files) {
@@ -96,5 +98,5 @@ async function main(outDir: string | undefined) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await main(process.argv[2]);
+  await main(process.argv[2], process.argv.slice(3));
 }

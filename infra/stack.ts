@@ -7,7 +7,7 @@ import { RESOURCE_ENV } from "../shared/config/resources";
 import { Api } from "./constructs/api";
 import { BatchPipeline } from "./constructs/batch-pipeline";
 import { CustomDomain } from "./constructs/custom-domain";
-import { Files } from "./constructs/files";
+import { Files } from "./constructs/file-bucket";
 import type { FunctionRuntime } from "./constructs/function-defaults";
 import { Janitor } from "./constructs/janitor";
 import { Operations } from "./constructs/operations";

@@ -1,12 +1,12 @@
 import { createDispatcher, type Dispatch } from "./http/dispatch";
 import type { Route } from "./http/route";
 import * as account from "./management/account";
+import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
 import * as pricing from "./management/pricing";
 import * as redemptions from "./management/redemptions";
-import * as tokens from "./management/tokens";
 import * as user from "./management/user";
 import { createSpeech } from "./openai/audio-speech";
 import { createTranscription, createTranslation } from "./openai/audio-transcriptions";
@@ -16,7 +16,7 @@ import { createCompletion } from "./openai/completions";
 import * as billing from "./openai/dashboard-billing";
 import { createEdit } from "./openai/edits";
 import { createEmbedding } from "./openai/embeddings";
-import * as files from "./openai/files";
+import * as files from "./openai/files-api";
 import { createImage } from "./openai/images";
 import { listModels, retrieveModel } from "./openai/models";
 import { createModeration } from "./openai/moderations";
@@ -81,12 +81,12 @@ export const routes: readonly Route[] = [
   user.topUpUser,
   user.revokeUserCredentials,
   user.approveTrial,
-  tokens.listTokens,
-  tokens.createToken,
-  tokens.getToken,
-  tokens.updateToken,
-  tokens.updateTokenByBody,
-  tokens.deleteToken,
+  apiKeys.listTokens,
+  apiKeys.createToken,
+  apiKeys.getToken,
+  apiKeys.updateToken,
+  apiKeys.updateTokenByBody,
+  apiKeys.deleteToken,
   channels.listChannels,
   channels.createChannel,
   channels.getChannel,

@@ -25,15 +25,27 @@ export class QuotaExceeded extends DomainError {
 }
 
 /**
- * A key's rate limit refused the call: `dimension` is what ran out (requests per minute,
- * tokens per minute, or calls at once); `headers` are OpenAI's x-ratelimit-* headers.
+ * What rate limits leave of a minute's requests and tokens: each limit that is set, what is
+ * left of it, and the milliseconds until its window resets (OpenAI tells it in its
+ * x-ratelimit-* headers). Of a key's and its user's, each tells of the one with less left.
+ */
+export interface RateStanding {
+  requests?: { limit: number; remaining: number; resetMs: number };
+  tokens?: { limit: number; remaining: number; resetMs: number };
+}
+
+/**
+ * A key's or a user's (`scope`) rate limit refused the call: `dimension` is what ran out
+ * (requests per minute, tokens per minute, or calls at once); `standing`, what the limits
+ * left.
  */
 export class RateLimited extends DomainError {
   constructor(
     readonly dimension: "rpm" | "tpm" | "concurrency",
+    readonly scope: "key" | "user",
     message: string,
     readonly retryAfterMs: number,
-    readonly headers: Record<string, string>,
+    readonly standing: RateStanding,
   ) {
     super(message);
   }
@@ -63,9 +75,9 @@ function tooManyMessage(action: TooManyAttempts["action"], seconds: number): str
   const wait = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
   switch (action) {
     case "sign-in":
-      return `Too many failed sign-ins for this username or from this address. Try again in ${wait}.`;
+      return `Too many failed sign-ins for this username or from this address (or its network). Try again in ${wait}.`;
     case "registration":
-      return `Too many registrations from this address or on this site just now. Try again in ${wait}.`;
+      return `Too many registrations from this address (or its network) or on this site just now. Try again in ${wait}.`;
     case "redemption":
       return `Too many failed redemptions for this account or from this address. Try again in ${wait}.`;
   }
@@ -108,8 +120,18 @@ export class Unauthenticated extends DomainError {
   }
 }
 
-/** Authenticated, but not allowed to do this. */
-export class Forbidden extends DomainError {}
+/**
+ * Authenticated, but not allowed to do this; `code` when the client can act on it (e.g.
+ * `reauthentication_required`: send the current password and try again).
+ */
+export class Forbidden extends DomainError {
+  constructor(
+    message: string,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
 
 export class NotFound extends DomainError {
   constructor(
@@ -121,7 +143,55 @@ export class NotFound extends DomainError {
 }
 
 /** The request conflicts with the current state (someone else changed it first). */
-export class Conflict extends DomainError {}
+export class Conflict extends DomainError {
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** A file larger than files may be (SLUICE_MAX_FILE_BYTES). */
+export class FileTooLarge extends DomainError {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(
+      `The file is ${bytes} bytes; files can be at most ${limit} bytes (${(limit / 1024 / 1024).toFixed(0)} MB).`,
+    );
+  }
+}
+
+/** How much a user may keep stored at once. */
+export interface StorageLimits {
+  maxFiles: number;
+  maxBytes: number;
+}
+
+/** A user's stored files would pass their limit: the new one is not stored. */
+export class StorageFull extends DomainError {
+  constructor(readonly limits: StorageLimits) {
+    super(
+      `You can keep at most ${limits.maxFiles} files and ${limits.maxBytes} bytes stored at once; delete files you no longer need.`,
+    );
+  }
+}
+
+/**
+ * Something the call needs besides the data store is unavailable (`code` says what): with
+ * `retryAfterSeconds` when trying again soon may help.
+ */
+export class Unavailable extends DomainError {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
 
 /** The upstream provider could not serve the call; `kind` says how it failed. */
 export class UpstreamRejected extends DomainError {
@@ -148,17 +218,4 @@ export class StoreUnavailable extends DomainError {
   ) {
     super(`The data store did not answer (${operation}).`, { cause });
   }
-}
-
-/** The status a failed call is logged with: the one its client was answered with. */
-export function reportedStatus(err: unknown): number {
-  if (err instanceof UpstreamRejected) {
-    if (err.kind === "rate_limited") return 503;
-    if (err.kind === "client_error") return err.details.status ?? 400;
-    return 502;
-  }
-  if (err instanceof StoreUnavailable) return 503;
-  if (err instanceof ModelUnavailable && err.reason === "resting") return 503;
-  const status = (err as { status?: unknown } | undefined)?.status;
-  return typeof status === "number" ? status : 502;
 }

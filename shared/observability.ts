@@ -1,16 +1,86 @@
-import { Logger } from "@aws-lambda-powertools/logger";
+import { Logger, type LogItem, LogLevelThreshold } from "@aws-lambda-powertools/logger";
+import type {
+  ConstructorOptions,
+  LogItemExtraInput,
+  LogItemMessage,
+} from "@aws-lambda-powertools/logger/types";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { LogLevel } from "./config/settings";
+
+// sluice's logs and metrics, through Powertools for AWS Lambda: JSON log lines and CloudWatch
+// metrics in the embedded metric format, which CloudWatch takes from the log lines themselves
+// (no API call). Each function makes its own Logger where it starts (functions/*, and the
+// local stack for each of its functions and stand-ins) and hands it down (services.log).
+
+/** Where a Logger's lines go instead of stdout, one JSON line at a time (a test run's buffer). */
+export type LogSink = (line: string) => void;
+
+export interface LoggerOptions {
+  /** The least severe level written: the function's settings (SLUICE_LOG_LEVEL). */
+  level: LogLevel;
+  /**
+   * Written on every line as `function_name`, where functions share one output (the local
+   * stack). On Lambda each function has a log group of its own, and the lines no name.
+   */
+  functionName?: string;
+  /** Where the lines go; stdout (on Lambda, CloudWatch Logs) when absent. */
+  sink?: LogSink;
+}
+
+/** A function's Logger: service `sluice`, at the level its settings give. */
+export function createLogger(options: LoggerOptions): Logger {
+  return new SluiceLogger(options);
+}
 
 /**
- * sluice's logs and metrics, through Powertools for AWS Lambda: JSON log lines (level from
- * SLUICE_LOG_LEVEL, INFO by default) and CloudWatch metrics in the embedded metric format,
- * which CloudWatch takes from the log lines themselves (no API call). The local stack prints
- * the same lines.
+ * Powertools' Logger, with two things it leaves to subclasses: another destination than
+ * stdout, and a level it keeps whatever Lambda's log-level filter says. On Lambda that filter
+ * (Advanced Logging Controls, infra/constructs/function-defaults.ts) sets the level Powertools
+ * follows, and it stays at INFO or below so that the metric lines (which carry no level, so
+ * count as INFO) pass it: a SLUICE_LOG_LEVEL of WARN or ERROR is applied here.
  */
-export const logger = new Logger({
-  serviceName: "sluice",
-  logLevel: (process.env.SLUICE_LOG_LEVEL ?? "INFO").toUpperCase() as "INFO",
-});
+class SluiceLogger extends Logger {
+  private readonly options: LoggerOptions;
+  private readonly least: number;
+
+  /** `inherited`: what createChild() passes on (the parent's service, level and keys). */
+  constructor(options: LoggerOptions, inherited?: ConstructorOptions) {
+    super(
+      inherited ?? {
+        serviceName: "sluice",
+        logLevel: options.level,
+        persistentKeys: options.functionName ? { function_name: options.functionName } : {},
+      },
+    );
+    this.options = options;
+    this.least = LogLevelThreshold[options.level];
+  }
+
+  protected override processLogItem(
+    logLevel: number,
+    input: LogItemMessage,
+    extraInput: LogItemExtraInput,
+  ): void {
+    // `least` is unset only while Powertools' own constructor runs: its warnings go through.
+    if (logLevel < this.least) return;
+    super.processLogItem(logLevel, input, extraInput);
+  }
+
+  protected override printLog(logLevel: number, log: LogItem): void {
+    const sink = this.options?.sink;
+    if (!sink) {
+      super.printLog(logLevel, log);
+      return;
+    }
+    log.prepareForPrint();
+    sink(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
+  }
+
+  /** What createChild() makes: a child keeps the destination and the level. */
+  protected override createLogger(options?: ConstructorOptions): Logger {
+    return new SluiceLogger(this.options, options);
+  }
+}
 
 export const METRICS_NAMESPACE = "Sluice";
 
@@ -47,18 +117,16 @@ export interface CallNotes {
   completionTokens?: number;
 }
 
-/** The share of successful calls whose access line is written (all failures are). */
-const successSample = Math.min(1, Math.max(0, Number(process.env.SLUICE_ACCESS_LOG_SAMPLE ?? 1)));
-
 /**
  * One access line per call, and its metrics: calls by status class and model, time to the
- * first byte and in all. A Metrics object of its own per call, so calls served at once by one
- * process (managed instances) never publish each other's.
+ * first byte and in all. The line of a success is written for a share `successSample` of
+ * them (settings.log.accessSample), a failure's always. A Metrics object of its own per call,
+ * so calls served at once by one process (managed instances) never publish each other's.
  */
-export function recordAccess(access: AccessRecord): void {
+export function recordAccess(log: Logger, access: AccessRecord, successSample = 1): void {
   const { notes } = access;
   if (access.status >= 400 || Math.random() < successSample) {
-    logger.info("access", {
+    log.info("access", {
       requestId: access.requestId,
       method: access.method,
       path: access.path,

@@ -1,10 +1,13 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { AttemptGuard } from "./auth/attempt-guard";
 import { Authenticator } from "./auth/authenticate";
 import { CredentialTags } from "./auth/tags";
 import { QuotaLedger } from "./billing/ledger";
 import { PricingCatalog } from "./billing/pricing";
+import { type Clock, systemClock } from "./clock";
 import { loadSettings, type Settings } from "./config/settings";
 import type { SecretBox } from "./crypto/secret-box";
+import { createLogger } from "./observability";
 import type { JobQueue } from "./queue/queue";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
@@ -16,7 +19,7 @@ import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
-import { Files } from "./store/files";
+import { Files } from "./store/file-records";
 import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
@@ -42,6 +45,10 @@ import type { ConsoleFiles } from "./web/console-files";
  */
 export interface Services {
   settings: Settings;
+  /** The function's Logger: every line the core writes goes through it. */
+  log: Logger;
+  /** What time it is, wherever time decides what happens (the system's, or a test's). */
+  clock: Clock;
   table: Table;
   /** The usage log's own table (its stream feeds the rollups). */
   logTable: Table;
@@ -94,21 +101,29 @@ export function createServices(options: {
   secretBox?: SecretBox;
   /** The clock rate limits' minute windows follow (a test pins it inside one minute). */
   rateClock?: () => number;
+  /** The function's Logger; one at the settings' level, writing to stdout, when absent. */
+  log?: Logger;
+  /** What time it is everywhere else (the system's clock unless given). */
+  clock?: Clock;
 }): Services {
   const settings = options.settings ?? loadSettings();
+  const log = options.log ?? createLogger({ level: settings.log.level });
   const { table } = options;
-  const users = new Users(table);
-  const accounts = new Accounts(table, { clock: options.rateClock });
+  const clock = options.clock ?? systemClock;
+  const users = new Users(table, clock);
+  const accounts = new Accounts(table, { rateClock: options.rateClock, clock });
   const usage = new UsageLog(options.logTable, settings.logRetentionDays);
-  const apiKeys = new ApiKeys(table, accounts);
+  const apiKeys = new ApiKeys(table, accounts, clock);
   const tags = new CredentialTags(() => loadTagSecret(table), settings.acceptLegacyCredentials);
-  const sessions = new Sessions(table, () => tags.issue("session"));
+  const sessions = new Sessions(table, () => tags.issue("session"), clock);
   const { console: site } = settings;
-  const channels = new Channels(table, options.secretBox);
+  const channels = new Channels(table, options.secretBox, clock);
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
   const attemptCounters = new AttemptCounters(table);
   return {
     settings,
+    log,
+    clock,
     table,
     logTable: options.logTable,
     users,
@@ -117,16 +132,18 @@ export function createServices(options: {
     channels,
     channelDirectory,
     channelHealth: new ChannelHealth(
-      new ChannelHealthStore(table),
+      new ChannelHealthStore(table, clock),
       channels,
       channelDirectory,
       options.fetch ?? globalThis.fetch,
       { ...settings.channelHealth, cacheTtlMs: settings.cacheTtlMs },
+      log,
+      clock,
     ),
-    auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs),
+    auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs, clock),
     tags,
     sessions,
-    attempts: new AttemptGuard(attemptCounters, settings.attempts, settings.cacheTtlMs),
+    attempts: new AttemptGuard(attemptCounters, settings.attempts, settings.cacheTtlMs, clock),
     attemptCounters,
     siteOptions: new SiteOptionsStore(
       table,
@@ -148,10 +165,10 @@ export function createServices(options: {
     redemptions: new Redemptions(table),
     consoleFiles: options.consoleFiles,
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
-    ledger: new QuotaLedger(accounts, usage),
+    ledger: new QuotaLedger(accounts, usage, log, clock),
     usage,
-    rollups: new Rollups(table),
-    siteLog: new SiteLog(table, settings.logRetentionDays),
+    rollups: new Rollups(table, log, accounts),
+    siteLog: new SiteLog(table, settings.logRetentionDays, clock),
     blobs: options.blobs,
     queue: options.queue,
     files: new Files(table),

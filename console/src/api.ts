@@ -1,7 +1,8 @@
 /**
  * The console's client of sluice's management API: one-api's envelope
  * `{success, message, data}`, the session cookie (same origin) and, on every request that
- * changes something, the session's CSRF token in `X-CSRF-Token`.
+ * changes something, the session's CSRF token in `X-CSRF-Token`. A call the server refuses
+ * until the user proves who they are is sent once more with their password.
  */
 
 export interface Envelope<T> {
@@ -191,6 +192,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The error's code, when the server gave one (e.g. `reauthentication_required`). */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -198,6 +201,8 @@ export class ApiError extends Error {
 
 let csrfToken = "";
 let onSessionLost: (() => void) | undefined;
+let askPassword: (() => Promise<string | null>) | undefined;
+let asking: Promise<string | null> | undefined;
 
 /** The session's CSRF token, from the sign-in answer or GET /api/user/self. */
 export function setCsrf(token: string | undefined | null): void {
@@ -207,6 +212,22 @@ export function setCsrf(token: string | undefined | null): void {
 /** Called when a signed-in request answers 401: the session ended elsewhere. */
 export function whenSessionLost(handler: () => void): void {
   onSessionLost = handler;
+}
+
+/**
+ * Asks the signed-in user for their current password (null: they declined), when the server
+ * answers that a call needs it (README, Sign-in and sessions).
+ */
+export function whenPasswordNeeded(handler: () => Promise<string | null>): void {
+  askPassword = handler;
+}
+
+/** One question at a time: calls refused together wait for the same answer. */
+function passwordOnce(ask: () => Promise<string | null>): Promise<string | null> {
+  asking ??= ask().finally(() => {
+    asking = undefined;
+  });
+  return asking;
 }
 
 export type Query = Record<string, string | number | undefined | null>;
@@ -222,13 +243,34 @@ export function withQuery(path: string, query: Query = {}): string {
 
 /**
  * One request; answers the envelope, or throws an ApiError with the envelope's message
- * (or OpenAI's error message, or the HTTP status when the body is not JSON).
+ * (or OpenAI's error message, or the HTTP status when the body is not JSON). Refused with
+ * `reauthentication_required` (an admin's change that makes a credential, from a session
+ * signed in a while ago), it asks for the password and sends the call once more with it, in
+ * `current_password` beside the body's fields.
  */
 export async function request<T>(
   method: string,
   path: string,
   body?: unknown,
   options: { signedIn?: boolean } = {},
+): Promise<Envelope<T>> {
+  try {
+    return await send<T>(method, path, body, options);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.code !== "reauthentication_required" || !askPassword)
+      throw err;
+    const password = await passwordOnce(askPassword);
+    if (password === null) throw err;
+    const fields = (body ?? {}) as Record<string, unknown>;
+    return send<T>(method, path, { ...fields, current_password: password }, options);
+  }
+}
+
+async function send<T>(
+  method: string,
+  path: string,
+  body: unknown,
+  options: { signedIn?: boolean },
 ): Promise<Envelope<T>> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -244,7 +286,7 @@ export async function request<T>(
   } catch {
     throw new ApiError(0, "");
   }
-  let envelope: (Envelope<T> & { error?: { message?: string } }) | null = null;
+  let envelope: (Envelope<T> & { code?: string; error?: { message?: string } }) | null = null;
   try {
     envelope = await response.json();
   } catch {
@@ -253,7 +295,7 @@ export async function request<T>(
   if (!response.ok || !envelope || envelope.success === false) {
     if (response.status === 401 && options.signedIn !== false) onSessionLost?.();
     const message = envelope?.message || envelope?.error?.message || `HTTP ${response.status}`;
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, envelope?.code);
   }
   return envelope;
 }

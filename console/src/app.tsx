@@ -1,8 +1,8 @@
 import type { VNode } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { whenSessionLost } from "./api";
+import { whenPasswordNeeded, whenSessionLost } from "./api";
 import { Shell } from "./components/shell";
-import { ConfirmHost, PageHead } from "./components/ui";
+import { askPassword, ConfirmHost, PageHead, PasswordPromptHost } from "./components/ui";
 import { onLangChange, t } from "./i18n";
 import { Dashboard } from "./pages/dashboard";
 import { Keys } from "./pages/keys";
@@ -27,6 +27,8 @@ const PAGES: Record<string, () => VNode> = {
   "/topup": () => <Topup />,
   "/settings": () => <Settings />,
 };
+
+whenPasswordNeeded(askPassword);
 
 whenSessionLost(() => {
   if (session.get()) {
@@ -78,6 +80,7 @@ export function App() {
         {page ?? <NotFound />}
       </Shell>
       <ConfirmHost />
+      <PasswordPromptHost />
     </>
   );
 }

@@ -1,3 +1,4 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { RESOURCE_ENV } from "../../shared/config/resources";
 import { loadSettings } from "../../shared/config/settings";
 import type { Services } from "../../shared/services";
@@ -8,17 +9,19 @@ import { nodeHttpFetch } from "./upstream-http";
 
 /**
  * The services every function runs on: the AWS resources its environment names, reached
- * through the lean DynamoDB and upstream clients. Created once per Lambda instance. A test
- * may pin the clock rate limits' windows follow.
+ * through the lean DynamoDB and upstream clients. Created once per Lambda instance. The
+ * function's Logger writes to stdout at the settings' level unless one is given (the local
+ * stack gives each function its own); a test may pin the clock rate limits' windows follow.
  */
 export function functionServices(
   env: NodeJS.ProcessEnv = process.env,
-  options: { rateClock?: () => number } = {},
+  options: { rateClock?: () => number; log?: Logger } = {},
 ): Services {
   return createAwsServices(env, {
     dynamo: dynamoTransport(env),
     fetch: nodeHttpFetch(),
     rateClock: options.rateClock,
+    log: options.log,
   });
 }
 

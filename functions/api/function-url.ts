@@ -3,7 +3,9 @@ import { validateHeaderName, validateHeaderValue } from "node:http";
 import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
+import { createApi } from "../../shared/api";
 import { ORIGIN_SECRET_HEADER } from "../../shared/config/resources";
 import { type Dispatch, errorResponse } from "../../shared/http/dispatch";
 import {
@@ -12,13 +14,8 @@ import {
   isStreamBody,
   type RequestContext,
 } from "../../shared/http/types";
-import {
-  type CallNotes,
-  coldStart,
-  countEvent,
-  logger,
-  recordAccess,
-} from "../../shared/observability";
+import { type CallNotes, coldStart, countEvent, recordAccess } from "../../shared/observability";
+import type { Services } from "../../shared/services";
 
 const EMPTY = new Uint8Array(0);
 
@@ -80,6 +77,23 @@ function sameSecret(sent: string, expected: string): boolean {
 /** Kept back from the function's timeout to end a response cleanly and settle it. */
 const SETTLE_MS = 15_000;
 
+/** The API function on its services (functions/api/handler.ts, and the local stack's). */
+export function apiHandler(services: Services): StreamifyHandler<LambdaFunctionURLEvent> {
+  return streamingHandler(createApi(services), {
+    log: services.log,
+    edge: services.settings.edge,
+    accessLogSample: services.settings.log.accessSample,
+  });
+}
+
+/** What the handler is given besides the core: the function's Logger and settings. */
+export interface StreamingOptions {
+  log: Logger;
+  edge?: EdgeOptions;
+  /** The share of successful calls whose access line is written (settings.log.accessSample). */
+  accessLogSample?: number;
+}
+
 /**
  * The function URL handler (InvokeMode RESPONSE_STREAM) around the core: the event becomes a
  * plain request, the response's prelude (status, headers) and body are written to the
@@ -89,17 +103,17 @@ const SETTLE_MS = 15_000;
  */
 export function streamingHandler(
   api: Dispatch,
-  edge: EdgeOptions = {},
+  { log, edge = {}, accessLogSample = 1 }: StreamingOptions,
 ): StreamifyHandler<LambdaFunctionURLEvent> {
   return awslambda.streamifyResponse(
     async (event: LambdaFunctionURLEvent, responseStream, context: Context) => {
       const limit = timeLimit(context.getRemainingTimeInMillis(), SETTLE_MS);
       const request = toGatewayRequest(event, performance.now(), limit.signal, edge);
-      const tasks = new AfterResponseTasks(request.id);
+      const tasks = new AfterResponseTasks(request.id, log);
       let status = 500;
       let firstByteAt: number | undefined;
       try {
-        const response = sendable(await api(request, tasks), request);
+        const response = sendable(await api(request, tasks), request, log);
         status = response.status;
         const out = awslambda.HttpResponseStream.from(responseStream, {
           statusCode: response.status,
@@ -118,17 +132,21 @@ export function streamingHandler(
       } finally {
         limit.clear();
         await tasks.run();
-        recordAccess({
-          requestId: request.id,
-          method: request.method,
-          path: request.path,
-          status,
-          firstByteMs: firstByteAt === undefined ? undefined : firstByteAt - request.receivedAt,
-          totalMs: performance.now() - request.receivedAt,
-          notes: tasks.notes,
-          lambdaRequestId: context.awsRequestId,
-          coldStart: coldStart.take(),
-        });
+        recordAccess(
+          log,
+          {
+            requestId: request.id,
+            method: request.method,
+            path: request.path,
+            status,
+            firstByteMs: firstByteAt === undefined ? undefined : firstByteAt - request.receivedAt,
+            totalMs: performance.now() - request.receivedAt,
+            notes: tasks.notes,
+            lambdaRequestId: context.awsRequestId,
+            coldStart: coldStart.take(),
+          },
+          accessLogSample,
+        );
       }
     },
   );
@@ -139,7 +157,11 @@ export function streamingHandler(
  * non-Latin-1 value, a CR or LF): the runtime would fail the whole invocation on it. The
  * refused response's body is torn down, so a relay behind it ends and settles.
  */
-export function sendable(response: GatewayResponse, request: GatewayRequest): GatewayResponse {
+export function sendable(
+  response: GatewayResponse,
+  request: GatewayRequest,
+  log: Logger,
+): GatewayResponse {
   try {
     for (const [name, value] of Object.entries(response.headers)) {
       validateHeaderName(name);
@@ -149,7 +171,7 @@ export function sendable(response: GatewayResponse, request: GatewayRequest): Ga
     return response;
   } catch (err) {
     toReadable(response.body).destroy();
-    const refused = errorResponse(err, request);
+    const refused = errorResponse(err, request, log);
     refused.headers["x-request-id"] = request.id;
     return refused;
   }
@@ -168,7 +190,10 @@ export class AfterResponseTasks implements RequestContext {
   /** What the route noted for the access line. */
   readonly notes: CallNotes = {};
 
-  constructor(private readonly requestId: string) {}
+  constructor(
+    private readonly requestId: string,
+    private readonly log: Logger,
+  ) {}
 
   afterResponse(task: (delivered: boolean) => Promise<unknown>): void {
     this.tasks.push(task);
@@ -193,7 +218,7 @@ export class AfterResponseTasks implements RequestContext {
           result.reason instanceof Error
             ? (result.reason.stack ?? result.reason.message)
             : String(result.reason);
-        logger.error("after-response task failed", { requestId: this.requestId, error });
+        this.log.error("after-response task failed", { requestId: this.requestId, error });
         countEvent("SettlementsFailed");
       }
     }

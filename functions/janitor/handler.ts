@@ -1,17 +1,21 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
-import { runJanitor } from "../../shared/batches/janitor";
-import { countEvent, logger } from "../../shared/observability";
+import { runJanitor } from "../../shared/janitor/sweep";
+import { countEvent } from "../../shared/observability";
+import type { Services } from "../../shared/services";
 import { functionServices } from "../adapters/services";
 
-const services = functionServices();
-
 /** Runs on a schedule: expires batches past their window, deletes expired files, reaps holds. */
-export const handler = middy<ScheduledEvent, void>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async () => {
-    const report = await runJanitor(services, Math.floor(Date.now() / 1000));
-    logger.info("janitor sweep", { ...report });
-    countEvent("HoldsReaped", report.holdsReleased);
-  });
+export function janitorHandler(services: Services) {
+  const { log } = services;
+  return middy<ScheduledEvent, void>()
+    .use(injectLambdaContext(log, { resetKeys: true }))
+    .handler(async () => {
+      const report = await runJanitor(services, Math.floor(Date.now() / 1000));
+      log.info("janitor sweep", { ...report });
+      countEvent("HoldsReaped", report.holdsReleased);
+    });
+}
+
+export const handler = janitorHandler(functionServices());

@@ -1,15 +1,15 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import middy from "@middy/core";
 import type { DynamoDBStreamEvent } from "aws-lambda";
 import { loadSettings } from "../../shared/config/settings";
+import { createLogger } from "../../shared/observability";
 import { Rollups, type StreamedLine } from "../../shared/store/rollups";
 import { SiteLog } from "../../shared/store/site-log";
-import { unmarshalItem } from "../../shared/store/table";
+import { type Table, unmarshalItem } from "../../shared/store/table";
 import type { UsageLogEntry } from "../../shared/store/usage";
 import { functionTable } from "../adapters/services";
-
-const table = functionTable(process.env, "rollups");
-const rollups = new Rollups(table);
-const siteLog = new SiteLog(table, loadSettings().logRetentionDays);
 
 /**
  * Consumes the usage log table's stream (filtered to new lines, see infra/constructs): adds
@@ -17,16 +17,26 @@ const siteLog = new SiteLog(table, loadSettings().logRetentionDays);
  * into the operator's site-wide log. A failure fails the whole batch, and the stream
  * delivers it again: both are idempotent (store/rollups.ts, store/site-log.ts).
  */
-export async function handler(event: DynamoDBStreamEvent): Promise<void> {
-  const lines = streamedLines(event);
-  await Promise.all([rollups.apply(lines), siteLog.add(lines)]);
+export function usageRollupHandler(
+  table: Table,
+  options: { log: Logger; logRetentionDays: number },
+) {
+  const { log } = options;
+  const rollups = new Rollups(table, log);
+  const siteLog = new SiteLog(table, options.logRetentionDays);
+  return middy<DynamoDBStreamEvent, void>()
+    .use(injectLambdaContext(log, { resetKeys: true }))
+    .handler(async (event) => {
+      const lines = streamedLines(event, log);
+      await Promise.all([rollups.apply(lines), siteLog.add(lines)]);
+    });
 }
 
 /**
  * The usage log lines a stream event carries (inserts into a user's log partition). The
  * event filter lets only those through: any other record is left out, with a warning.
  */
-export function streamedLines(event: DynamoDBStreamEvent): StreamedLine[] {
+export function streamedLines(event: DynamoDBStreamEvent, log: Logger): StreamedLine[] {
   const lines = event.Records.flatMap((record) => {
     const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
     const sequence = record.dynamodb?.SequenceNumber;
@@ -37,14 +47,16 @@ export function streamedLines(event: DynamoDBStreamEvent): StreamedLine[] {
   });
   const unusable = event.Records.length - lines.length;
   if (unusable > 0) {
-    console.warn(
-      JSON.stringify({
-        level: "warn",
-        msg: "stream records left out of the rollups: not new usage log lines",
-        unusable,
-        records: event.Records.length,
-      }),
-    );
+    log.warn("stream records left out of the rollups: not new usage log lines", {
+      unusable,
+      records: event.Records.length,
+    });
   }
   return lines;
 }
+
+const settings = loadSettings();
+export const handler = usageRollupHandler(functionTable(process.env, "rollups"), {
+  log: createLogger({ level: settings.log.level }),
+  logRetentionDays: settings.logRetentionDays,
+});

@@ -9,7 +9,7 @@ import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { API_FUNCTION, FUNCTION_URL_CORS } from "../../shared/config/resources";
-import type { Files } from "./files";
+import type { Files } from "./file-bucket";
 import {
   type FunctionRuntime,
   fromProjectRoot,
@@ -47,8 +47,9 @@ export class Api extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
+          // Without its table of file sizes, as esbuild's is left out; errors still show.
           afterBundling: (inputDir: string, outputDir: string) => [
-            `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console"`,
+            `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console" --quiet`,
           ],
         },
       },

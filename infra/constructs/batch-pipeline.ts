@@ -4,7 +4,7 @@ import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { BATCH_QUEUE, BATCH_WORKER } from "../../shared/config/resources";
-import type { Files } from "./files";
+import type { Files } from "./file-bucket";
 import {
   type FunctionRuntime,
   fromProjectRoot,

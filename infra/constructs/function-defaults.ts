@@ -1,12 +1,19 @@
 import { fileURLToPath } from "node:url";
 import { RemovalPolicy } from "aws-cdk-lib";
-import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
-import { type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+} from "aws-cdk-lib/aws-lambda";
+import { LogLevel, type NodejsFunctionProps, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { RESOURCE_ENV } from "../../shared/config/resources";
+import { logLevel } from "../../shared/config/settings";
 import type { Store } from "./store";
 
 /** The repository root: bundling runs from here and uses its package-lock.json. */
@@ -31,6 +38,8 @@ export const nodeFunctionDefaults = {
     target: "node22",
     minify: true,
     sourceMap: true,
+    // esbuild's table of output sizes on every synth is noise; its warnings and errors are not.
+    logLevel: LogLevel.WARNING,
     // ESM bundles have no `require`; CommonJS dependencies bundled into them still call it.
     banner:
       "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
@@ -61,19 +70,43 @@ export interface FunctionRuntime {
 }
 
 /**
- * A function's log group, made by the stack (so it expires and goes with the stack), and its
- * settings: props to spread into a NodejsFunction's.
+ * A function's log group, made by the stack (so it expires and goes with the stack), how it
+ * logs, and its settings: props to spread into a NodejsFunction's.
  */
 export function runtimeProps(
   scope: Construct,
   runtime: FunctionRuntime,
   environment: Record<string, string>,
-): Pick<NodejsFunctionProps, "logGroup" | "environment"> {
+): Pick<
+  NodejsFunctionProps,
+  "logGroup" | "environment" | "loggingFormat" | "applicationLogLevelV2" | "systemLogLevelV2"
+> {
   const logGroup = new LogGroup(scope, "Logs", {
     retention: retentionDays(runtime.logRetentionDays),
     removalPolicy: RemovalPolicy.DESTROY,
   });
-  return { logGroup, environment: { ...runtime.settings, ...environment } };
+  return {
+    logGroup,
+    ...loggingProps(runtime.settings),
+    environment: { ...runtime.settings, ...environment },
+  };
+}
+
+/**
+ * Lambda's own log lines (START, END, REPORT with the memory used) in JSON like sluice's, and
+ * its log-level filter. The filter counts a line without a level (the metric lines) as INFO,
+ * so it never goes above INFO: a SLUICE_LOG_LEVEL of WARN or ERROR is kept by the functions'
+ * Loggers (shared/observability.ts), one of DEBUG lets their debug lines through.
+ */
+function loggingProps(
+  settings: Record<string, string>,
+): Pick<NodejsFunctionProps, "loggingFormat" | "applicationLogLevelV2" | "systemLogLevelV2"> {
+  return {
+    loggingFormat: LoggingFormat.JSON,
+    applicationLogLevelV2:
+      logLevel(settings) === "DEBUG" ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
+    systemLogLevelV2: SystemLogLevel.INFO,
+  };
 }
 
 /** The CloudWatch retention at or above `days` (it takes only certain values). */

@@ -5,7 +5,7 @@ import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { JANITOR } from "../../shared/config/resources";
-import type { Files } from "./files";
+import type { Files } from "./file-bucket";
 import {
   type FunctionRuntime,
   fromProjectRoot,

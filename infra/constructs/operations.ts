@@ -78,7 +78,7 @@ export class Operations extends Construct {
     const reapsFailed = this.logMetric(
       props.janitor.logGroup,
       "ReapsFailed",
-      FilterPattern.stringValue("$.msg", "=", "reaping a hold failed"),
+      FilterPattern.stringValue("$.message", "=", "reaping a hold failed"),
     );
     const dynamoThrottles = new MathExpression({
       expression: props.tables.map((_, i) => `r${i} + w${i}`).join(" + "),

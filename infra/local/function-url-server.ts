@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { FUNCTION_URL_CORS } from "../../shared/config/resources";
 import {
@@ -11,6 +12,7 @@ import {
   type ResponseSink,
 } from "./awslambda";
 import { localContext } from "./lambda-context";
+import { forTest, standInLogger, TEST_HEADER } from "./logs";
 
 /** Function URLs refuse request payloads over 6 MB. */
 const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
@@ -36,16 +38,21 @@ export async function startFunctionUrlServer(options: {
   port?: number;
   host?: string;
   observer?: ResponseObserver;
+  /** The server's own Logger (failures of its own, not the function's). */
+  log?: Logger;
 }): Promise<FunctionUrlServer> {
-  const { handler } = options;
+  const { handler, functionName } = options;
   if (!isStreamingHandler(handler)) throw new Error("the API handler is not a streaming handler");
+  const log = options.log ?? standInLogger("function-url", functionName);
   const server = createServer((req, res) => {
     // A client that drops an upload mid-body rejects the body read: that must not end the
     // server, only this request.
-    serve(req, res, handler, options.functionName, options.observer ?? {}).catch((err) => {
-      if (!res.destroyed) console.error(`[function-url] ${options.functionName}:`, err);
-      res.destroy();
-    });
+    serve(req, res, handler, { functionName, log, observer: options.observer ?? {} }).catch(
+      (err) => {
+        if (!res.destroyed) log.error("request failed", err as Error);
+        res.destroy();
+      },
+    );
   });
   server.keepAliveTimeout = 65_000;
   // A port in use rejects with EADDRINUSE, for the caller to explain.
@@ -71,9 +78,9 @@ async function serve(
   req: IncomingMessage,
   res: ServerResponse,
   handler: (event: unknown, stream: LocalResponseStream, context: unknown) => Promise<unknown>,
-  functionName: string,
-  observer: ResponseObserver,
+  server: { functionName: string; log: Logger; observer: ResponseObserver },
 ): Promise<void> {
+  const { functionName, log } = server;
   if (req.headers.origin) applyCors(res);
   if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
     res.writeHead(204).end();
@@ -90,7 +97,7 @@ async function serve(
     return;
   }
 
-  const stream = new LocalResponseStream(httpSink(res, observer, req.url));
+  const stream = new LocalResponseStream(httpSink(res, server, req.url));
   // A client that leaves fails the handler's pipeline, which is how the handler learns of it;
   // the stream's own error event has nothing more to say.
   stream.on("error", () => {});
@@ -98,13 +105,16 @@ async function serve(
     if (!res.writableFinished && !stream.destroyed)
       stream.destroy(new Error("the client closed the connection"));
   });
+  const test = req.headers[TEST_HEADER];
   try {
-    await handler(toFunctionUrlEvent(req, body), stream, localContext(functionName));
+    await forTest(typeof test === "string" ? test : undefined, () =>
+      handler(toFunctionUrlEvent(req, body), stream, localContext(functionName)),
+    );
   } catch (err) {
     // The client left: nobody is there to answer, and nothing failed on sluice's side.
     if (res.destroyed) return;
     if (!res.headersSent) {
-      console.error(`[function-url] ${functionName} failed:`, err);
+      log.error("the function failed", err as Error);
       res.writeHead(502, { "content-type": "application/json" });
       res.end(JSON.stringify({ Message: "Internal Server Error" }));
     } else {
@@ -114,7 +124,11 @@ async function serve(
 }
 
 /** Writes a response stream to the HTTP response, decoding the prelude when there is one. */
-function httpSink(res: ServerResponse, observer: ResponseObserver, url = "/"): ResponseSink {
+function httpSink(
+  res: ServerResponse,
+  { log, observer }: { log: Logger; observer: ResponseObserver },
+  url = "/",
+): ResponseSink {
   let decoder: PreludeDecoder | undefined;
   let failed = false;
   // Writes made in one turn of the event loop (headers, a body, its end) go out together.
@@ -160,7 +174,7 @@ function httpSink(res: ServerResponse, observer: ResponseObserver, url = "/"): R
         // A prelude node:http cannot send (a header value with a non-Latin-1 character, say)
         // fails this response with 500, never the process; the rest of the body is dropped.
         failed = true;
-        console.error("[function-url] the handler's response prelude cannot be sent:", err);
+        log.error("the handler's response prelude cannot be sent", err as Error);
         if (!res.headersSent) sendServerError(res, url);
         else res.destroy();
         return;
@@ -231,7 +245,7 @@ export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer): LambdaFu
   const url = new URL(req.url ?? "/", "http://local");
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (name === "cookie" || value === undefined) continue;
+    if (name === "cookie" || name === TEST_HEADER || value === undefined) continue;
     headers[name] = Array.isArray(value) ? value.join(",") : value;
   }
   const query: Record<string, string> = {};

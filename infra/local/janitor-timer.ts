@@ -1,5 +1,7 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { localContext } from "./lambda-context";
+import { standInLogger } from "./logs";
 
 type ScheduledHandler = (
   event: ScheduledEvent,
@@ -14,13 +16,14 @@ type ScheduledHandler = (
 export function startJanitorTimer(
   handler: ScheduledHandler,
   intervalMs: number,
+  log: Logger = standInLogger("janitor-timer", "sluice-janitor"),
 ): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     running = running.then(() =>
       handler(scheduledEvent(), localContext("sluice-janitor"), {
         signal: new AbortController().signal,
-      }).catch((err) => console.error("[janitor] sweep failed:", err)),
+      }).catch((err) => log.error("sweep failed", err as Error)),
     );
   }, intervalMs);
   return {

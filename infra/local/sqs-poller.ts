@@ -1,3 +1,4 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -6,6 +7,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { localContext } from "./lambda-context";
+import { standInLogger } from "./logs";
 
 // middy's handler type names a third argument that the Lambda runtime never passes.
 type SqsHandler = (
@@ -38,10 +40,16 @@ export function startSqsPoller(options: {
    * is answered at once; a shorter wait only costs idle requests, ten loops of them.
    */
   waitTimeSeconds?: number;
+  /** The poller's own Logger (failures of its own, not the function's). */
+  log?: Logger;
 }): SqsPoller {
   const controller = new AbortController();
+  const poller = {
+    ...options,
+    log: options.log ?? standInLogger("sqs-poller", options.functionName),
+  };
   const loops = Array.from({ length: options.concurrency }, () =>
-    pollLoop(options, controller.signal),
+    pollLoop(poller, controller.signal),
   );
   return {
     async stop() {
@@ -51,10 +59,9 @@ export function startSqsPoller(options: {
   };
 }
 
-async function pollLoop(
-  options: Parameters<typeof startSqsPoller>[0],
-  signal: AbortSignal,
-): Promise<void> {
+type PollerOptions = Parameters<typeof startSqsPoller>[0] & { log: Logger };
+
+async function pollLoop(options: PollerOptions, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     let messages: Message[];
     try {
@@ -71,7 +78,7 @@ async function pollLoop(
       messages = out.Messages ?? [];
     } catch (err) {
       if (signal.aborted) return;
-      console.error("[sqs-poller] receive failed:", err);
+      options.log.error("receive failed", err as Error);
       await new Promise((resolve) => setTimeout(resolve, 500));
       continue;
     }
@@ -80,10 +87,7 @@ async function pollLoop(
   }
 }
 
-async function invoke(
-  options: Parameters<typeof startSqsPoller>[0],
-  messages: Message[],
-): Promise<void> {
+async function invoke(options: PollerOptions, messages: Message[]): Promise<void> {
   const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn)) };
   let failed: Set<string>;
   try {
@@ -93,7 +97,7 @@ async function invoke(
     failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
   } catch (err) {
     // A thrown error fails the whole batch: nothing is deleted.
-    console.error(`[sqs-poller] ${options.functionName} failed:`, err);
+    options.log.error("the function failed", err as Error);
     return;
   }
   const done = messages.filter((m) => m.MessageId && !failed.has(m.MessageId));
@@ -107,7 +111,7 @@ async function invoke(
     );
   } catch (err) {
     // As with Lambda's event source: undeleted messages come back, and steps are idempotent.
-    console.error("[sqs-poller] delete failed:", err);
+    options.log.error("delete failed", err as Error);
   }
 }
 

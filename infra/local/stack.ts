@@ -5,11 +5,14 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { buildConsole } from "../../console/build";
+import { functionServices, functionTable } from "../../functions/adapters/services";
 import { hashPassword } from "../../shared/auth/passwords";
 import { newPasswordSecret, randomString } from "../../shared/auth/secrets";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin, createKey } from "../../shared/bootstrap";
 import { BATCH_WORKER, RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
+import { loadSettings } from "../../shared/config/settings";
+import { createLogger, type LogSink } from "../../shared/observability";
 import type { Services } from "../../shared/services";
 import {
   createAwsServices,
@@ -24,6 +27,7 @@ import { type JvmJit, startDynamoDbLocal } from "./dynamodb-local";
 import { startSqsAndS3 } from "./fauxqs";
 import { type ResponseObserver, startFunctionUrlServer } from "./function-url-server";
 import { startJanitorTimer } from "./janitor-timer";
+import { type LocalLogging, standInLogger } from "./logs";
 import { createLocalResources, type LocalResources } from "./resources";
 import { startSqsPoller } from "./sqs-poller";
 import { type StreamPoller, startStreamPoller } from "./stream-poller";
@@ -69,6 +73,11 @@ export interface LocalStackOptions {
   consoleDir?: string;
   /** DynamoDB Local's JIT: "quick" by default, "full" for benchmarks of its throughput. */
   dynamoJit?: JvmJit;
+  /**
+   * Where the functions and the stand-ins log, a JSON line at a time: stdout when absent. A
+   * test run keeps them (test/stack-log.ts); the level is SLUICE_LOG_LEVEL's, as on AWS.
+   */
+  logSink?: LogSink;
 }
 
 export interface LocalStack {
@@ -153,8 +162,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...options.env,
     });
 
+    // Each function logs through a Logger of its own, named for it, as each has a log group of
+    // its own on AWS; so does each stand-in for Lambda's machinery.
+    const logging: LocalLogging = { level: loadSettings().log.level, sink: options.logSink };
+    const functionLog = (name: string) => createLogger({ ...logging, functionName: name });
     // The stack's own services (bootstrap, and for tests), on the same resources as the functions.
-    const services = createAwsServices();
+    const services = createAwsServices(process.env, { log: functionLog("sluice-local-stack") });
     const upstream = await configureDefaultChannel(
       services,
       options.upstream,
@@ -162,28 +175,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     if (upstream.kind === "demo") stops.push(upstream.server.close);
 
-    // The handlers read their environment when imported, so they are imported only now.
+    // The functions' modules read their environment when imported, so they are imported only
+    // now; each function is made here on services and a Logger of its own.
     installAwsLambdaGlobal();
-    const api = await import("../../functions/api/handler");
-    const worker = await import("../../functions/batch-worker/handler");
-    const janitor = await import("../../functions/janitor/handler");
-    const rollup = await import("../../functions/usage-rollup/handler");
+    const { apiHandler } = await import("../../functions/api/function-url");
+    const { batchWorkerHandler } = await import("../../functions/batch-worker/handler");
+    const { janitorHandler } = await import("../../functions/janitor/handler");
+    const { usageRollupHandler } = await import("../../functions/usage-rollup/handler");
+    const on = (name: string) => functionServices(process.env, { log: functionLog(name) });
     const server = await startFunctionUrlServer({
-      handler: api.handler,
-      functionName: "sluice-api",
+      handler: apiHandler(on(API)),
+      functionName: API,
       port: options.port,
       host: options.host,
       observer: options.responseObserver,
+      log: standInLogger("function-url", API, logging),
     });
     stops.push(server.close);
     const poller = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
-      handler: worker.handler,
-      functionName: "sluice-batch-worker",
+      handler: batchWorkerHandler(on(WORKER)),
+      functionName: WORKER,
       batchSize: BATCH_WORKER.batchSize,
       concurrency: BATCH_WORKER.maxConcurrency,
+      log: standInLogger("sqs-poller", WORKER, logging),
     });
     stops.push(poller.stop);
     const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint });
@@ -192,16 +209,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamo: clients.dynamo,
       streams,
       tableName: resources.logTableName,
-      handler: rollup.handler,
-      functionName: "sluice-usage-rollup",
+      handler: usageRollupHandler(functionTable(process.env, "rollups"), {
+        log: functionLog(ROLLUP),
+        logRetentionDays: services.settings.logRetentionDays,
+      }),
+      functionName: ROLLUP,
       batchSize: options.rollupBatchingWindowMs ? USAGE_ROLLUP.batchSize : 100,
       maxBatchingWindowMs: options.rollupBatchingWindowMs ?? 0,
       pollIntervalMs: options.rollupPollIntervalMs,
       // USAGE_ROLLUP.filter, as Lambda applies it on AWS: new lines.
       filter: (record) => record.eventName === "INSERT",
+      log: standInLogger("stream-poller", ROLLUP, logging),
     });
     stops.push(rollups.stop);
-    const sweeps = startJanitorTimer(janitor.handler, options.janitorIntervalMs ?? 60_000);
+    const sweeps = startJanitorTimer(
+      janitorHandler(on(JANITOR)),
+      options.janitorIntervalMs ?? 60_000,
+      standInLogger("janitor-timer", JANITOR, logging),
+    );
     stops.push(sweeps.stop);
     stops.push(async () => destroyClients(clients));
 
@@ -224,6 +249,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw err;
   }
 }
+
+/** The local functions' names (on AWS, CloudFormation names them). */
+const API = "sluice-api";
+const WORKER = "sluice-batch-worker";
+const JANITOR = "sluice-janitor";
+const ROLLUP = "sluice-usage-rollup";
 
 /** The local stack talks only to its emulators, whatever AWS settings the shell has. */
 function useLocalAwsEnvironment(): void {

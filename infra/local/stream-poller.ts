@@ -1,3 +1,4 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DescribeStreamCommand,
@@ -21,6 +22,7 @@ import type {
   StreamRecord,
 } from "aws-lambda";
 import { localContext } from "./lambda-context";
+import { standInLogger } from "./logs";
 
 // middy's handler type names a third argument that the Lambda runtime never passes.
 export type StreamHandler = (
@@ -63,6 +65,8 @@ export interface StreamPollerOptions {
   retryDelayMs?: number;
   /** How often the stream's shard list is read again for new shards. */
   shardDiscoveryIntervalMs?: number;
+  /** The poller's own Logger (failures of its own and the function's). */
+  log?: Logger;
 }
 
 export interface StreamPoller {
@@ -131,6 +135,7 @@ class Poller {
   private readonly pollIntervalMs: number;
   private readonly retryDelayMs: number;
   private readonly discoveryIntervalMs: number;
+  private readonly log: Logger;
   private streamArn = "";
   /** Orders events: reads and discoveries against drain calls. */
   private clock = 0;
@@ -139,6 +144,7 @@ class Poller {
   private wakeDiscovery: (() => void) | undefined;
 
   constructor(private readonly options: StreamPollerOptions) {
+    this.log = options.log ?? standInLogger("stream-poller", options.functionName);
     this.batchSize = options.batchSize ?? 100;
     this.windowMs = options.maxBatchingWindowMs ?? 0;
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
@@ -154,7 +160,7 @@ class Poller {
       this.signal.addEventListener("abort", () => resolve(), { once: true }),
     );
     this.main = this.discoverShards().catch((err) =>
-      console.error("[stream-poller] shard discovery failed:", err),
+      this.log.error("shard discovery failed", err as Error),
     );
   }
 
@@ -191,9 +197,7 @@ class Poller {
         if (this.signal.aborted) return;
         failures++;
         const wait = this.backoff(failures);
-        console.error(
-          `[stream-poller] DescribeStream failed, retrying in ${wait} ms: ${brief(err)}`,
-        );
+        this.log.warn("DescribeStream failed, retrying", { retryInMs: wait, error: brief(err) });
         await this.sleep(wait);
         continue;
       }
@@ -230,9 +234,7 @@ class Poller {
         if (this.signal.aborted) return undefined;
         failures++;
         const wait = this.backoff(failures);
-        console.error(
-          `[stream-poller] DescribeTable failed, retrying in ${wait} ms: ${brief(err)}`,
-        );
+        this.log.warn("DescribeTable failed, retrying", { retryInMs: wait, error: brief(err) });
         await this.sleep(wait);
       }
     }
@@ -295,7 +297,7 @@ class Poller {
 
   private track(loop: Promise<void>): void {
     const tracked: Promise<void> = loop
-      .catch((err) => console.error("[stream-poller] a shard's loop failed:", err))
+      .catch((err) => this.log.error("a shard's loop failed", err as Error))
       .finally(() => this.loops.delete(tracked));
     this.loops.add(tracked);
   }
@@ -326,9 +328,11 @@ class Poller {
         if (this.signal.aborted) return;
         readFailures++;
         const wait = this.backoff(readFailures);
-        console.error(
-          `[stream-poller] reading ${shard.id} failed, retrying in ${wait} ms: ${brief(err)}`,
-        );
+        this.log.warn("reading a shard failed, retrying", {
+          shard: shard.id,
+          retryInMs: wait,
+          error: brief(err),
+        });
         await this.sleep(wait);
         continue;
       }
@@ -370,7 +374,7 @@ class Poller {
         // Records older than 24 h were trimmed unread (or, as DynamoDB Local says of a stream
         // just made, there was nothing yet): read on from the oldest record there is.
         if (shard.lastRead)
-          console.error(`[stream-poller] ${shard.id}: records expired unread (older than 24 h)`);
+          this.log.warn("records expired unread (older than 24 h)", { shard: shard.id });
         shard.iterator = undefined;
         shard.lastRead = undefined;
         shard.start = "TRIM_HORIZON";
@@ -435,7 +439,7 @@ class Poller {
       });
     } catch (err) {
       // A thrown error fails the whole batch: it is retried from its first record.
-      console.error(`[stream-poller] ${this.options.functionName} failed:`, err);
+      this.log.error("the function failed", err as Error);
       return false;
     }
     const failedAt = this.options.reportBatchItemFailures ? firstFailure(result, batch) : undefined;
@@ -443,9 +447,7 @@ class Poller {
     this.notify();
     if (failedAt === undefined) return true;
     const from = batch[failedAt]?.sequenceNumber;
-    console.error(
-      `[stream-poller] ${this.options.functionName} reported a failure; retrying from ${from}`,
-    );
+    this.log.error("the function reported a failure; retrying", { from });
     return false;
   }
 

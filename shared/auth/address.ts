@@ -11,9 +11,21 @@ export function addressBucket(ip: string | undefined): string {
   if (mapped && isIPv4(mapped[1] as string)) return mapped[1] as string;
   if (isIPv4(ip)) return ip;
   if (!isIPv6(ip)) return ip.slice(0, 64);
-  const groups = expandIPv6(ip);
-  return `${groups.slice(0, 4).join(":")}::/64`;
+  return bucketOf64(ip);
 }
+
+/**
+ * The /48 an IPv6 address is in (what a provider hands one site, or one customer: 65,536 /64s),
+ * counted beside its /64 so that one allocation does not give 65,536 budgets; undefined for
+ * an IPv4 address (mapped ones too) and anything else, which are counted as they are.
+ */
+export function networkBucket(ip: string | undefined): string | undefined {
+  // An IPv4 address written as IPv6 (::ffff:a.b.c.d) is counted as the IPv4 address it is.
+  if (!ip || !isIPv6(ip) || isIPv4(addressBucket(ip))) return undefined;
+  return `${expandIPv6(ip).slice(0, 3).join(":")}::/48`;
+}
+
+const bucketOf64 = (ip: string) => `${expandIPv6(ip).slice(0, 4).join(":")}::/64`;
 
 /** The eight groups of an IPv6 address, without leading zeros (an IPv4 tail becomes two). */
 function expandIPv6(ip: string): string[] {

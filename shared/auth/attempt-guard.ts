@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock";
 import type { Settings } from "../config/settings";
 import { TooManyAttempts } from "../errors";
 import type {
@@ -7,7 +8,7 @@ import type {
   CounterStore,
   Taken,
 } from "../store/attempts";
-import { addressBucket } from "./address";
+import { addressBucket, networkBucket } from "./address";
 
 type Action = TooManyAttempts["action"];
 
@@ -45,6 +46,9 @@ export class CountedAttempt {
  * uses. Other pairs are counted per address too (a spray of usernames) and per username (a
  * guess from many addresses), which is a short window: a slowdown, not a lock.
  *
+ * An IPv6 address is counted by its /64 and, with a limit of its own, by its /48 (one
+ * allocation holds 65,536 /64s); an IPv4 address by itself only.
+ *
  * An instance remembers, for a cache's lifetime, counters it found full, and refuses
  * attempts on them without a write (DynamoDB still holds the truth: a remembered counter
  * only ever refuses sooner, never admits).
@@ -57,13 +61,14 @@ export class AttemptGuard {
     private readonly limits: Settings["attempts"],
     /** How long a counter found full is remembered here (0: never). */
     private readonly rememberMs: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** A sign-in, counted before its password is checked; TooManyAttempts when refused. */
   async signIn(
     username: string,
     ip: string | undefined,
-    now = Date.now(),
+    now = this.clock.now(),
   ): Promise<CountedAttempt> {
     const { signIn } = this.limits;
     const address = addressBucket(ip);
@@ -75,6 +80,7 @@ export class AttemptGuard {
       return new CountedAttempt(this.counters, [], trust);
     const others = [
       spec("sign-in-address", { address }, signIn.addressLimit, signIn.windowMs),
+      networkSpec("sign-in-network", ip, signIn.networkLimit, signIn.windowMs),
       spec("sign-in-username", { username }, signIn.usernameLimit, signIn.usernameWindowMs),
     ];
     let rest: Taken[];
@@ -87,8 +93,12 @@ export class AttemptGuard {
     return new CountedAttempt(this.counters, rest, trust);
   }
 
-  /** A registration, counted before anything else (whether it then succeeds or not). */
-  async registration(ip: string | undefined, now = Date.now()): Promise<void> {
+  /**
+   * A registration from `ip` (and its IPv6 /48), counted once it is known to be well formed,
+   * whether it then makes an account or not (a taken username too, so that registering cannot
+   * list names quickly).
+   */
+  async registration(ip: string | undefined, now = this.clock.now()): Promise<void> {
     const { registration } = this.limits;
     await this.takeAll(
       "registration",
@@ -99,17 +109,33 @@ export class AttemptGuard {
           registration.addressLimit,
           registration.windowMs,
         ),
-        spec("registration-site", {}, registration.siteLimit, registration.windowMs),
+        networkSpec("registration-network", ip, registration.networkLimit, registration.windowMs),
       ],
       now,
     );
+  }
+
+  /**
+   * One of the site's registrations, counted just before the account is written, after every
+   * check that can refuse it (so that failing requests, however many, cannot use up the
+   * site's budget); `giveBack` when the write makes no account after all.
+   */
+  async siteRegistration(now = this.clock.now()): Promise<{ giveBack(): Promise<void> }> {
+    const { registration } = this.limits;
+    const site = spec("registration-site", {}, registration.siteLimit, registration.windowMs);
+    const [taken] = await this.takeAll("registration", [site], now);
+    return {
+      giveBack: async () => {
+        if (taken) await this.counters.giveBack(taken.taken);
+      },
+    };
   }
 
   /** A redemption of a code, counted before the code is looked up. */
   async redemption(
     userId: string,
     ip: string | undefined,
-    now = Date.now(),
+    now = this.clock.now(),
   ): Promise<CountedAttempt> {
     const { redemption } = this.limits;
     const taken = await this.takeAll(
@@ -175,6 +201,17 @@ function spec(
   windowMs: number,
 ): CounterSpec | undefined {
   return limit > 0 ? { kind, subject, limit, windowMs } : undefined;
+}
+
+/** The counter of `ip`'s IPv6 /48, or none for an IPv4 address (or a limit of 0). */
+function networkSpec(
+  kind: AttemptKind,
+  ip: string | undefined,
+  limit: number,
+  windowMs: number,
+): CounterSpec | undefined {
+  const network = networkBucket(ip);
+  return network === undefined ? undefined : spec(kind, { address: network }, limit, windowMs);
 }
 
 const key = (s: CounterSpec) =>

@@ -1,4 +1,5 @@
 import { RecentSet, TtlCache } from "../cache";
+import { type Clock, systemClock } from "../clock";
 import { Forbidden, Unauthenticated } from "../errors";
 import type { GatewayRequest } from "../http/types";
 import type { ApiKeyRecord, ApiKeys } from "../store/api-keys";
@@ -56,6 +57,7 @@ export class Authenticator {
     private readonly sessions: Sessions,
     private readonly tags: CredentialTags,
     cacheTtlMs: number,
+    private readonly clock: Clock = systemClock,
   ) {
     this.keys = new TtlCache(cacheTtlMs);
     // A revoked token or ended session must stop within the TTL on every instance.
@@ -72,7 +74,7 @@ export class Authenticator {
     const id = hashSecret(secret);
     const principal = await this.lookup(this.keys, id, () => this.loadKey(id));
     if (!principal) throw invalidApiKey(maskSecret(secret));
-    checkKeyUsable(principal, Math.floor(Date.now() / 1000));
+    checkKeyUsable(principal, this.clock.seconds());
     return principal;
   }
 
@@ -116,7 +118,7 @@ export class Authenticator {
         () => this.loadSession(cookie),
         (cached) => this.versions.sessionOutdated(cached.user.id, cached.session.version),
       ));
-    if (!found || found.session.expiresAt <= Date.now() / 1000) {
+    if (!found || found.session.expiresAt <= this.clock.now() / 1000) {
       throw new Unauthenticated("Your session has ended. Sign in again.", "session_expired");
     }
     const { session, user } = found;

@@ -28,9 +28,11 @@ export async function confirmIdentity(
   password: string | undefined,
   options: {
     recentSignInSeconds: number;
-    nowSeconds?: number;
+    nowSeconds: number;
     attempts: AttemptGuard;
     sourceIp: string | undefined;
+    /** The body field the password is sent in (named in the refusal). */
+    passwordField?: string;
   },
 ): Promise<ConfirmedIdentity> {
   // Not the cached principal's record: the password and versions may have changed since.
@@ -45,7 +47,7 @@ export async function confirmIdentity(
     return { user, sessionVersion: current };
   }
   const { session } = principal;
-  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  const now = options.nowSeconds;
   if (
     session?.signedInAt !== undefined &&
     options.recentSignInSeconds > 0 &&
@@ -54,14 +56,18 @@ export async function confirmIdentity(
     if (session.version !== current) throw new StaleCredentials();
     return { user, sessionVersion: session.version };
   }
+  if (!user.passwordHash) {
+    throw new Forbidden(
+      "This account has no password, and this needs one: ask an administrator to set it.",
+    );
+  }
+  const ask = `Send your current password (\`${options.passwordField ?? "password"}\`) to do this.`;
+  // The code tells the console to ask for the password and send the call again.
   throw new Forbidden(
-    user.passwordHash
-      ? `Send your current password (\`password\`) to do this. ${
-          options.recentSignInSeconds > 0
-            ? `Only a console session that signed in within the last ${describeSeconds(options.recentSignInSeconds)} may do it without; an access token may not.`
-            : "A session or an access token alone may not."
-        }`
-      : "This account has no password, and this needs one: ask an administrator to set it.",
+    options.recentSignInSeconds > 0
+      ? `${ask} Only a console session that signed in within the last ${describeSeconds(options.recentSignInSeconds)} may do it without${session ? "" : "; an access token may not"}.`
+      : `${ask} ${session ? "A session" : "An access token"} alone may not.`,
+    "reauthentication_required",
   );
 }
 

@@ -10,7 +10,7 @@ import {
 import { QuotaExceeded } from "../errors";
 import { nestsDeeperThan } from "../json-depth";
 import type { Services } from "../services";
-import type { FileRecord } from "../store/files";
+import type { FileRecord } from "../store/file-records";
 
 /** The first line is read from at most this much of the file. */
 const FIRST_LINE_BYTES = 1024 * 1024;

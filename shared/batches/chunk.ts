@@ -4,11 +4,22 @@ import { countEvent } from "../observability";
 import type { StepContext } from "../queue/worker";
 import type { Services } from "../services";
 import { type BatchRecord, FINAL_STATUSES, type LineResult } from "../store/batches";
-import { chunkLines, resultBlobKey } from "./layout";
+import { chunkLines, resultBlobKey, workRetainUntil } from "./layout";
 import { type RanLine, runLine } from "./line";
 
 /** How long one chunk may hold its lease: as long as a worker can run. */
 export const LEASE_SECONDS = 15 * 60;
+
+/**
+ * A chunk another worker holds the lease of: not a fault (a redelivery, or a continuation
+ * queued while the previous run finishes), so its delivery only waits to come back.
+ */
+export class ChunkLeased extends Error {
+  constructor(batchId: string, index: number) {
+    super(`chunk ${index} of ${batchId} is being run by another worker`);
+    this.name = "ChunkLeased";
+  }
+}
 
 /**
  * Runs the unfinished lines of one chunk, a few at a time. Each line's result is recorded
@@ -32,13 +43,13 @@ export async function runChunk(
     await finalizeIfLast(services, batch);
     return;
   }
-  const now = Math.floor(Date.now() / 1000);
+  const now = services.clock.seconds();
   if (
     !(await services.batches.leaseChunk(batchId, index, context.owner, now + LEASE_SECONDS, now))
   ) {
     // Another worker is running it (or has just finished it): this delivery fails and comes
     // back after the visibility timeout.
-    throw new Error(`chunk ${index} of ${batchId} is being run by another worker`);
+    throw new ChunkLeased(batchId, index);
   }
   let continueAfterSeconds: number | undefined;
   try {
@@ -76,12 +87,12 @@ async function runLeasedChunk(
     () => {
       for (const line of running) line.abort();
     },
-    Math.max(0, context.hardDeadline - Date.now()),
+    Math.max(0, context.hardDeadline - services.clock.now()),
   );
   try {
     await forEachConcurrently(todo, services.settings.batches.lineConcurrency, async (line) => {
       for (let backoff = 1_000; ; backoff = Math.min(backoff * 2, 30_000)) {
-        if ((await stopping()) || Date.now() >= context.deadline) return;
+        if ((await stopping()) || services.clock.now() >= context.deadline) return;
         const cancel = new AbortController();
         running.add(cancel);
         const ran = await runLine(services, principal, batch, index, line, cancel.signal).finally(
@@ -92,7 +103,7 @@ async function runLeasedChunk(
           await record(services, batch, ran);
           return;
         }
-        if (Date.now() + backoff >= context.deadline) {
+        if (services.clock.now() + backoff >= context.deadline) {
           rateLimited = true;
           return;
         }
@@ -138,7 +149,7 @@ async function record(services: Services, batch: BatchRecord, ran: RanLine): Pro
   try {
     recorded = await services.batches.putResult(
       await withStoredOutput(services, ran.result),
-      resultsTtl(services, batch),
+      workRetainUntil(services, batch),
     );
   } catch (err) {
     // Should the write have landed after all, the line goes unbilled: never twice.
@@ -188,12 +199,13 @@ const deletedKey = {
 
 /** Whether the batch was cancelled or has expired; re-read at most once a second. */
 function stopCheck(services: Services, batch: BatchRecord): () => Promise<boolean> {
-  let checkedAt = Date.now();
+  const { clock } = services;
+  let checkedAt = clock.now();
   let current = batch;
   let reading: Promise<void> | undefined;
   return async () => {
-    if (Date.now() - checkedAt > 1_000) {
-      checkedAt = Date.now();
+    if (clock.now() - checkedAt > 1_000) {
+      checkedAt = clock.now();
       reading = services.batches.get(batch.id).then((read) => {
         current = read ?? current;
       });
@@ -205,13 +217,9 @@ function stopCheck(services: Services, batch: BatchRecord): () => Promise<boolea
       current.status === "cancelling" ||
       FINAL_STATUSES.includes(current.status) ||
       current.expiredAt !== null ||
-      Date.now() / 1000 >= current.expiresAt
+      clock.now() / 1000 >= current.expiresAt
     );
   };
-}
-
-export function resultsTtl(services: Services, batch: BatchRecord): number {
-  return batch.expiresAt + services.settings.batches.retentionSeconds + 86_400;
 }
 
 /**

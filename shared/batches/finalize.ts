@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { saveFile } from "../files/files";
+import { saveFile } from "../files/save-file";
 import type { Services } from "../services";
 import {
   type BatchRecord,
@@ -7,10 +7,11 @@ import {
   FINAL_STATUSES,
   type LineResult,
 } from "../store/batches";
-import type { FileRecord } from "../store/files";
+import type { FileRecord } from "../store/file-records";
 import { ConditionFailed } from "../store/table";
-import { forEachConcurrently, resultsTtl } from "./chunk";
-import { chunkLines, lineOutput } from "./layout";
+import { forEachConcurrently } from "./chunk";
+import { chunkLines, lineOutput, workRetainUntil } from "./layout";
+import { MOVES } from "./lifecycle";
 import type { BatchLine } from "./validate";
 
 const EXPIRED_MESSAGE = "This request could not be executed before the completion window expired.";
@@ -34,7 +35,7 @@ export async function finalizeBatch(
   // The chunk that finishes last queues finalize again; the janitor forces expired batches.
   if (chunksPending && !options.force) return;
   if (batch.status === "validating" && batch.expiredAt === null) return;
-  const now = Math.floor(Date.now() / 1000);
+  const now = services.clock.seconds();
 
   let results = await sortedResults(services, batchId);
   // Chunks stop starting lines once the window is over, and may get here before the janitor
@@ -47,10 +48,8 @@ export async function finalizeBatch(
       results.filter((r) => !r.expired).length < batch.total);
   if (batch.status === "in_progress" && !expired) {
     batch =
-      (await services.batches.transition(batchId, ["in_progress"], {
-        status: "finalizing",
-        finalizingAt: now,
-      })) ?? batch;
+      (await services.batches.transition(batchId, MOVES.finalizing, { finalizingAt: now })) ??
+      batch;
   }
   if (expired) {
     // A forced finalize does not wait for the chunks still running, and their lines may be
@@ -61,9 +60,9 @@ export async function finalizeBatch(
     // and the files and counts below are built from a read that can no longer change: a
     // second finalize (the janitor's and the last chunk's) builds the very same ones.
     const unrun = await unrunLines(services, batch, results);
-    const ttl = resultsTtl(services, batch);
+    const retainUntil = workRetainUntil(services, batch);
     await forEachConcurrently(unrun, EXPIRE_CONCURRENCY, async (line) => {
-      await services.batches.putResult(expiredResult(batchId, line), ttl);
+      await services.batches.putResult(expiredResult(batchId, line), retainUntil);
     });
     if (unrun.length) results = await sortedResults(services, batchId);
   }
@@ -84,24 +83,19 @@ export async function finalizeBatch(
       ? "cancelled"
       : "completed";
   const retainUntil = now + services.settings.batches.retentionSeconds;
-  await services.batches.transition(
-    batchId,
-    ["validating", "in_progress", "finalizing", "cancelling"],
-    {
-      status,
-      ...(status === "completed" && { completedAt: now }),
-      ...(status === "cancelled" && { cancelledAt: now }),
-      ...(status === "expired" && { expiredAt: batch.expiredAt ?? batch.expiresAt }),
-      outputFileId: output?.id ?? null,
-      errorFileId: errors?.id ?? null,
-      completed: outputLines.length,
-      failed: errorLines.length,
-      inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
-      outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
-      retainUntil,
-      ttl: retainUntil + 86_400,
-    },
-  );
+  await services.batches.transition(batchId, MOVES.finish, {
+    status,
+    ...(status === "completed" && { completedAt: now }),
+    ...(status === "cancelled" && { cancelledAt: now }),
+    ...(status === "expired" && { expiredAt: batch.expiredAt ?? batch.expiresAt }),
+    outputFileId: output?.id ?? null,
+    errorFileId: errors?.id ?? null,
+    completed: outputLines.length,
+    failed: errorLines.length,
+    inputTokens: results.reduce((sum, r) => sum + r.inputTokens, 0),
+    outputTokens: results.reduce((sum, r) => sum + r.outputTokens, 0),
+    retainUntil,
+  });
   await services.schedule.done({ due: batch.expiresAt, kind: "batch.expire", id: batchId });
 }
 

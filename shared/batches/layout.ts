@@ -1,6 +1,6 @@
 import { BUCKET_PREFIXES } from "../config/resources";
 import type { Services } from "../services";
-import type { LineResult } from "../store/batches";
+import type { BatchRecord, LineResult } from "../store/batches";
 import type { BatchLine } from "./validate";
 
 /** Where a batch's working data lives in the bucket, and how its lines are written there. */
@@ -11,6 +11,14 @@ export const chunkBlobKey = (batchId: string, index: number) =>
 /** An output line too big for the table; `run` tells apart two runs of the same line. */
 export const resultBlobKey = (batchId: string, line: number, run: string) =>
   `${BUCKET_PREFIXES.batchWork}batches/${batchId}/results/${String(line).padStart(6, "0")}-${run}.json`;
+
+/**
+ * Until when a batch's working records (its chunks and its lines' results) are kept: its
+ * window, then the retention a final batch gets.
+ */
+export function workRetainUntil(services: Services, batch: BatchRecord): number {
+  return batch.expiresAt + services.settings.batches.retentionSeconds;
+}
 
 /** A recorded line's output, wherever it is kept. */
 export async function lineOutput(services: Services, result: LineResult): Promise<string> {

@@ -70,7 +70,7 @@ export async function runLine(
   let rateLimited = false;
   try {
     if (route?.auth !== "apiKey") throw new Error(`batches cannot run ${batch.endpoint}`);
-    checkKeyUsable(principal, Math.floor(Date.now() / 1000));
+    checkKeyUsable(principal, services.clock.seconds());
     response = await route.handle({
       request,
       params: {},
@@ -84,7 +84,7 @@ export async function runLine(
     rateLimited =
       (err instanceof UpstreamRejected && err.kind === "rate_limited") ||
       (err instanceof ModelUnavailable && err.retryAfterSeconds !== undefined);
-    response = errorResponse(err, request);
+    response = errorResponse(err, request, services.log, route?.envelope);
   }
   const body = parseBody(await bodyText(response));
   // Settles the line's charge when its result was kept, gives its hold back when it was not.

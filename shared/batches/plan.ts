@@ -1,7 +1,8 @@
 import type { Services } from "../services";
 import type { BatchError, ChunkRecord } from "../store/batches";
 import { finalizeBatch } from "./finalize";
-import { chunkBlobKey } from "./layout";
+import { chunkBlobKey, workRetainUntil } from "./layout";
+import { MOVES } from "./lifecycle";
 import { type BatchLine, validateBatchInput } from "./validate";
 
 /**
@@ -14,7 +15,7 @@ export async function planBatch(services: Services, batchId: string): Promise<vo
   if (!batch) return;
   if (batch.status === "cancelling") return finalizeBatch(services, batchId);
   if (batch.status !== "validating" && batch.status !== "in_progress") return;
-  const now = Math.floor(Date.now() / 1000);
+  const now = services.clock.seconds();
   const { batches: settings } = services.settings;
 
   if (batch.status === "validating") {
@@ -51,12 +52,8 @@ export async function planBatch(services: Services, batchId: string): Promise<vo
       lines: lines.length,
       status: "pending",
     }));
-    await services.batches.createChunks(
-      records,
-      batch.expiresAt + settings.retentionSeconds + 86_400,
-    );
-    const started = await services.batches.transition(batchId, ["validating"], {
-      status: "in_progress",
+    await services.batches.createChunks(records, workRetainUntil(services, batch));
+    const started = await services.batches.transition(batchId, MOVES.start, {
       inProgressAt: now,
       total: validation.lines.length,
       model: validation.model,
@@ -77,14 +74,12 @@ export async function failBatch(
   batchId: string,
   errors: BatchError[],
 ): Promise<void> {
-  const now = Math.floor(Date.now() / 1000);
+  const now = services.clock.seconds();
   const retainUntil = now + services.settings.batches.retentionSeconds;
-  await services.batches.transition(batchId, ["validating"], {
-    status: "failed",
+  await services.batches.transition(batchId, MOVES.fail, {
     failedAt: now,
     errors,
     retainUntil,
-    ttl: retainUntil + 86_400,
   });
 }
 

@@ -17,7 +17,7 @@ export async function startBatch(
     "userId" | "keyId" | "endpoint" | "inputFileId" | "metadata" | "outputTtlSeconds"
   >,
 ): Promise<BatchRecord> {
-  const created = Math.floor(Date.now() / 1000);
+  const created = services.clock.seconds();
   const batch: BatchRecord = {
     ...fields,
     id: newId("batch_", 24),

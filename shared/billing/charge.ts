@@ -1,5 +1,5 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { QuotaExceeded, reportedStatus } from "../errors";
+import { QuotaExceeded } from "../errors";
 import type { Usage } from "../relay/usage";
 import type { Services } from "../services";
 import type { StreamOutcome } from "../stream/relay-stream";
@@ -188,6 +188,11 @@ export async function holdWhileOpening<U>(
   request: ChargeRequest,
   /** Opens the upstream call; `signal` aborts it, before its answer or during it. */
   open: (signal: AbortSignal, quoted: Quote) => Promise<U>,
+  /**
+   * The status the client is answered with when opening fails, for the call's log line:
+   * the rim decides it (shared/http/error-mapping.ts).
+   */
+  statusOf: (err: unknown) => number,
 ): Promise<{ charge: Charge; upstream: U; quoted: Quote }> {
   const { ledger } = context.services;
   let quoted = await quote(context, request, ledger.spendable(context.principal));
@@ -231,7 +236,7 @@ export async function holdWhileOpening<U>(
     try {
       return { charge, upstream: await (opening ?? open(refused.signal, quoted)), quoted };
     } catch (err) {
-      await charge.release(reportedStatus(err));
+      await charge.release(statusOf(err));
       throw err;
     }
   }

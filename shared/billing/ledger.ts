@@ -1,19 +1,13 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { KeyPrincipal } from "../auth/authenticate";
-import { QuotaExceeded, RateLimited, StoreUnavailable } from "../errors";
-import {
-  type Accounts,
-  type Held,
-  type HoldRecord,
-  holdIdFor,
-  NotCovered,
-  NotSent,
-  type RateCount,
-  type RateGive,
-  RateRefused,
-  referenceId,
-  type TopUp,
-} from "../store/accounts";
+import { type Clock, systemClock } from "../clock";
+import { QuotaExceeded, RateLimited, type RateStanding, StoreUnavailable } from "../errors";
+import { type HoldRecord, holdIdFor, referenceId } from "../store/account-codec";
+import { type Accounts, NotSent, type TopUp } from "../store/accounts";
+import { type Held, NotCovered } from "../store/balance-write";
 import type { Bucket } from "../store/buckets";
+import { holderOf } from "../store/keys";
+import { type RateCount, type RateGive, RateRefused } from "../store/rate-windows";
 import type { ItemKey } from "../store/table";
 import type { UsageLog, UsageLogEntry } from "../store/usage";
 import {
@@ -21,7 +15,7 @@ import {
   formatDuration,
   type RateLimits,
   type RateState,
-  rateLimitHeaders,
+  rateStanding,
   retryAfterMs,
   windowed,
   windowOf,
@@ -43,8 +37,8 @@ export interface Hold {
   tokens: number;
   /** The minute windows it counted its call in (requests or tokens per minute), per item. */
   windows: { key?: number; user?: number };
-  /** OpenAI's x-ratelimit-* headers: what the limits leave after this hold. */
-  rateHeaders?: Record<string, string>;
+  /** What the limits leave after this hold (the rim tells it in x-ratelimit-* headers). */
+  rateStanding?: RateStanding;
   /** Unix milliseconds when it was taken; the call's log line is keyed by it. */
   start: number;
 }
@@ -85,6 +79,8 @@ export class QuotaLedger {
   constructor(
     private readonly accounts: Accounts,
     private readonly usage: UsageLog,
+    private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /**
@@ -124,7 +120,7 @@ export class QuotaLedger {
       userRated: limits?.user !== undefined,
       tokens,
       windows: {},
-      start: Date.now(),
+      start: this.clock.now(),
     };
     const onKeyItem = hold.keyLimited || hold.keyRated;
     const ids = [`user:${user.id}`, ...(hold.keyLimited ? [`key:${key.id}`] : [])];
@@ -180,7 +176,7 @@ export class QuotaLedger {
       };
       counted("key", limits?.key, onKey.value);
       counted("user", limits?.user, onUser.value);
-      if (states.length > 0) hold.rateHeaders = rateLimitHeaders(states, this.accounts.clock());
+      if (states.length > 0) hold.rateStanding = rateStanding(states, this.accounts.rateClock());
       return hold;
     }
 
@@ -236,11 +232,17 @@ export class QuotaLedger {
       )
       .at(0);
     if (failure instanceof RateRefused) {
-      const now = this.accounts.clock();
+      const now = this.accounts.rateClock();
       if (onKey.status === "rejected" && onKey.reason === failure && limits?.key)
-        throw rateLimited(failure, limits.key, `API key ${key.masked}`, now);
+        throw rateLimited(failure, limits.key, "key", `API key ${key.masked}`, now);
       if (limits?.user)
-        throw rateLimited(failure, limits.user, "your account (all your API keys together)", now);
+        throw rateLimited(
+          failure,
+          limits.user,
+          "user",
+          "your account (all your API keys together)",
+          now,
+        );
     }
     if (!(failure instanceof NotCovered)) throw failure;
     throw onUser.status === "rejected" && onUser.reason === failure
@@ -257,7 +259,7 @@ export class QuotaLedger {
     const seen = this.rateSeen.get(id);
     if (!seen) return false;
     if (limits.concurrency !== undefined && seen.inFlight >= limits.concurrency) return true;
-    if (seen.window !== windowOf(this.accounts.clock())) return false;
+    if (seen.window !== windowOf(this.accounts.rateClock())) return false;
     return (
       (limits.rpm !== undefined && seen.requests >= limits.rpm) ||
       (limits.tpm !== undefined && seen.tokens >= limits.tpm)
@@ -281,7 +283,7 @@ export class QuotaLedger {
   spendable({ key, user }: KeyPrincipal): number {
     const left = (id: string, cached: number) => {
       const seen = this.lastSeen.get(id);
-      const known = seen && Date.now() - seen.at < LAST_SEEN_MS ? seen.units : cached;
+      const known = seen && this.clock.now() - seen.at < LAST_SEEN_MS ? seen.units : cached;
       return known - (this.inFlight.get(id) ?? 0);
     };
     const onUser = left(`user:${user.id}`, user.account.available);
@@ -303,10 +305,11 @@ export class QuotaLedger {
     if (this.lastSeen.size >= 10_000) this.lastSeen.clear();
     if (outcome.status === "rejected") {
       if (outcome.reason instanceof NotCovered)
-        this.lastSeen.set(id, { units: outcome.reason.available, at: Date.now() });
+        this.lastSeen.set(id, { units: outcome.reason.available, at: this.clock.now() });
       return;
     }
-    if (outcome.value) this.lastSeen.set(id, { units: outcome.value.available, at: Date.now() });
+    if (outcome.value)
+      this.lastSeen.set(id, { units: outcome.value.available, at: this.clock.now() });
   }
 
   /**
@@ -329,16 +332,12 @@ export class QuotaLedger {
       if (stored.outcome === "unsettled") {
         // The janitor released this hold already (the call outlived its deadline) and logged
         // the call as unsettled: nothing to move, and a call served for free to tell of.
-        console.warn(
-          JSON.stringify({
-            level: "warn",
-            msg: "settled after the janitor released the hold: the call goes unbilled",
-            holdId: hold.id,
-            userId: hold.userId,
-            requestId: settlement.requestId,
-            quota: settlement.quota,
-          }),
-        );
+        this.log.warn("settled after the janitor released the hold: the call goes unbilled", {
+          holdId: hold.id,
+          userId: hold.userId,
+          requestId: settlement.requestId,
+          quota: settlement.quota,
+        });
         return;
       }
       await this.apply(
@@ -414,7 +413,7 @@ export class QuotaLedger {
       ref: topUp.reference,
       bucket: topUp.bucket,
       units: topUp.units,
-      time: Date.now(),
+      time: this.clock.now(),
     };
     const { outcome, time } = await this.accounts.topUp(userId, grant);
     // What this instance last saw of the balance (a refusal, maybe) has the top-up too.
@@ -454,15 +453,11 @@ export class QuotaLedger {
     // A few items at once; a failure is logged and counted, and the next sweep tries again.
     const failed = (key: ItemKey, holdId: string | undefined, err: unknown) => {
       report.failed++;
-      console.error(
-        JSON.stringify({
-          level: "error",
-          msg: "reaping a hold failed",
-          item: key.pk,
-          holdId,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
+      this.log.error("reaping a hold failed", {
+        item: key.pk,
+        holdId,
+        error: err instanceof Error ? err.message : String(err),
+      });
     };
     let next = 0;
     const sweep = async () => {
@@ -492,8 +487,9 @@ export class QuotaLedger {
     item: Record<string, unknown>,
     record: HoldRecord,
   ): Promise<"settled" | "released"> {
-    const onAccount = key.sk === "ACCOUNT";
-    const userId = onAccount ? key.pk.slice("USER#".length) : String(item.userId);
+    const holder = holderOf(key);
+    const onAccount = "userId" in holder;
+    const userId = onAccount ? holder.userId : String(item.userId);
     const time = record.start;
     let line = await this.usage.get(userId, time, record.id);
     // Only the account's hold writes the line: a key's hold is the same call's, and a key
@@ -527,12 +523,13 @@ function keyHalf(hold: Hold): { units: number } {
 }
 
 /**
- * A key's or user's rate limit refused a call (`on` says whose): the error, OpenAI's
- * headers and how long to wait.
+ * A key's or user's rate limit refused a call (`scope`, and `on` in words): the error, what
+ * the limits left and how long to wait.
  */
 function rateLimited(
   refused: RateRefused,
   limits: RateLimits,
+  scope: RateLimited["scope"],
   on: string,
   now: number,
 ): RateLimited {
@@ -549,7 +546,7 @@ function rateLimited(
       : dimension === "rpm"
         ? `Rate limit reached for requests per min (RPM) on ${on}: Limit ${limits.rpm}, Used ${state.requests}, Requested 1. ${retry}`
         : `Rate limit reached for tokens per min (TPM) on ${on}: Limit ${limits.tpm}, Used ${state.tokens} (calls in flight count their prompt and max_tokens until they finish). ${retry}`;
-  return new RateLimited(dimension, message, wait, rateLimitHeaders(state, now));
+  return new RateLimited(dimension, scope, message, wait, rateStanding(state, now));
 }
 
 /** Runs an idempotent step again while the store is unavailable, waiting longer each time. */

@@ -1,4 +1,5 @@
 import { TtlCache } from "../cache";
+import { PRICING_KEY } from "../store/keys";
 import { ConditionFailed, type Table } from "../store/table";
 import type { RateLimits } from "./rate-limits";
 
@@ -100,8 +101,6 @@ export const DEFAULT_PRICING: Pricing = {
   defaultMaxTokens: 4096,
   version: 0,
 };
-
-const PRICING_KEY = { pk: "CONFIG", sk: "PRICING" };
 
 /** What a batch line of `model` costs a user of `group`, as a multiple of the price. */
 export function batchDiscountFor(pricing: Pricing, model: string, group: string): number {

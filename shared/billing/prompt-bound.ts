@@ -19,7 +19,7 @@
  * `upperTokenEstimate` and its overheads; add `predictionBound(body)` to the completion
  * tokens held. Settle from the upstream's usage as before: these are bounds, not counts.
  */
-import { isPdf, scanPdf } from "./pdf-scan";
+import { isPdf, scanPdf } from "../media/pdf-scan";
 
 /** How a model counts an image's tokens, at the largest size and detail it accepts. */
 export type ImageTokenFormula =

@@ -6,7 +6,8 @@
  * (store/accounts.ts) on the key's item and on the user's account, in fixed windows of one
  * minute, so enforcing them costs no round trip of its own.
  */
-import { RATE_WINDOW_MS, windowed, windowOf } from "../store/accounts";
+import type { RateStanding } from "../errors";
+import { RATE_WINDOW_MS, windowed, windowOf } from "../store/rate-windows";
 
 export interface RateLimits {
   /** Requests that may start per minute. */
@@ -26,7 +27,7 @@ export const RATE_DIMENSIONS: readonly RateDimension[] = ["rpm", "tpm", "concurr
 /** An override of one limit: a number, or 0 for none (null or absent: the group's). */
 export type RateLimitOverrides = { [D in RateDimension]?: number | null };
 
-/** The window limits are counted in, kept with the counters themselves (store/accounts.ts). */
+/** The window limits are counted in, kept with the counters themselves (store/rate-windows.ts). */
 export { RATE_WINDOW_MS, windowed, windowOf };
 
 /** How long a caller refused for concurrency is told to wait: a slot frees when a call ends. */
@@ -109,15 +110,12 @@ export function retryAfterMs(refusal: RateRefusal, now: number): number {
 }
 
 /**
- * OpenAI's headers for a call's limits (x-ratelimit-limit-requests, …-remaining-…,
- * …-reset-…, and the same for tokens), for the limits that are set. Of a key's and its
- * user's, each pair of headers tells of the one with less left.
+ * What a call's limits leave (the rim tells it in OpenAI's x-ratelimit-* headers), for the
+ * limits that are set. Of a key's and its user's, each of requests and tokens tells of the
+ * one with less left.
  */
-export function rateLimitHeaders(
-  states: RateState | RateState[],
-  now: number,
-): Record<string, string> {
-  const headers: Record<string, string> = {};
+export function rateStanding(states: RateState | RateState[], now: number): RateStanding {
+  const standing: RateStanding = {};
   const set = (name: "requests" | "tokens", of: (state: RateState) => [number?, number?]) => {
     let least: { limit: number; left: number; state: RateState } | undefined;
     for (const state of [states].flat()) {
@@ -127,13 +125,15 @@ export function rateLimitHeaders(
       if (!least || left < least.left) least = { limit, left, state };
     }
     if (!least) return;
-    headers[`x-ratelimit-limit-${name}`] = String(least.limit);
-    headers[`x-ratelimit-remaining-${name}`] = String(least.left);
-    headers[`x-ratelimit-reset-${name}`] = formatDuration(untilReset(least.state, now));
+    standing[name] = {
+      limit: least.limit,
+      remaining: least.left,
+      resetMs: untilReset(least.state, now),
+    };
   };
   set("requests", (state) => [state.limits.rpm, state.requests]);
   set("tokens", (state) => [state.limits.tpm, state.tokens]);
-  return headers;
+  return standing;
 }
 
 /** A duration as OpenAI writes its resets: "20ms", "1s", "8.64s", "6m0s". */

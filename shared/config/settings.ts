@@ -46,6 +46,13 @@ export interface Settings {
   holdDeadlineSeconds: number;
   /** How long usage log lines are kept (DynamoDB TTL). */
   logRetentionDays: number;
+  /** The functions' own log lines (README, Operate it). */
+  log: {
+    /** The least severe level written: DEBUG, INFO (an access line per call), WARN or ERROR. */
+    level: LogLevel;
+    /** The share of successful calls whose access line is written (every failure's is). */
+    accessSample: number;
+  };
   /** What one user may use at once, whatever their group and keys (README, Rate limits). */
   users: {
     /**
@@ -93,6 +100,8 @@ export interface Settings {
       pairLimit: number;
       /** Password checks per address, across usernames, per window. */
       addressLimit: number;
+      /** Password checks per IPv6 /48 (beside its /64's), across usernames, per window. */
+      networkLimit: number;
       windowMs: number;
       /** Password checks per username from addresses it has not signed in from, per minute. */
       usernameLimit: number;
@@ -101,8 +110,9 @@ export interface Settings {
       trustMs: number;
     };
     registration: {
-      /** Registrations per address per window, and on the whole site. */
+      /** Registrations per address per window, per IPv6 /48, and on the whole site. */
       addressLimit: number;
+      networkLimit: number;
       siteLimit: number;
       windowMs: number;
     };
@@ -152,6 +162,8 @@ export interface Settings {
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const loginAddressLimit = int(env, "SLUICE_LOGIN_ADDRESS_LOCK_AFTER", 100);
+  const registerAddressLimit = int(env, "SLUICE_REGISTER_ADDRESS_LIMIT", 5);
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
     acceptLegacyCredentials: flag(env, "SLUICE_ACCEPT_LEGACY_CREDENTIALS"),
@@ -170,6 +182,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
+    log: {
+      level: logLevel(env),
+      accessSample: Math.min(1, Math.max(0, Number(env.SLUICE_ACCESS_LOG_SAMPLE ?? 1))),
+    },
     users: {
       concurrency: int(env, "SLUICE_USER_CONCURRENCY", 50),
       maxKeys: int(env, "SLUICE_MAX_KEYS_PER_USER", 0),
@@ -190,14 +206,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     attempts: {
       signIn: {
         pairLimit: int(env, "SLUICE_LOGIN_LOCK_AFTER", 10),
-        addressLimit: int(env, "SLUICE_LOGIN_ADDRESS_LOCK_AFTER", 100),
+        addressLimit: loginAddressLimit,
+        // A /48 holds 65,536 /64s: one allocation gets a few addresses' budgets, not that many.
+        networkLimit: int(env, "SLUICE_LOGIN_NETWORK_LOCK_AFTER", 4 * loginAddressLimit),
         windowMs: windowMs(env, "SLUICE_LOGIN_LOCK_SECONDS", 900),
         usernameLimit: int(env, "SLUICE_LOGIN_USERNAME_PER_MINUTE", 5),
         usernameWindowMs: 60_000,
         trustMs: int(env, "SLUICE_LOGIN_TRUST_DAYS", 30) * 86_400_000,
       },
       registration: {
-        addressLimit: int(env, "SLUICE_REGISTER_ADDRESS_LIMIT", 5),
+        addressLimit: registerAddressLimit,
+        networkLimit: int(env, "SLUICE_REGISTER_NETWORK_LIMIT", 4 * registerAddressLimit),
         siteLimit: int(env, "SLUICE_REGISTER_SITE_LIMIT", 100),
         windowMs: windowMs(env, "SLUICE_REGISTER_WINDOW_SECONDS", 3_600),
       },
@@ -229,6 +248,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       expiryGraceSeconds: int(env, "SLUICE_BATCH_EXPIRY_GRACE_SECONDS", 600),
     },
   };
+}
+
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** SLUICE_LOG_LEVEL, in any case; INFO when unset. */
+export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const raw = (env.SLUICE_LOG_LEVEL || "INFO").trim().toUpperCase();
+  if ((LOG_LEVELS as readonly string[]).includes(raw)) return raw as LogLevel;
+  throw new Error(`SLUICE_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
 }
 
 /** `true` or `false`; unset (or empty) is undefined: the code's own rule decides. */

@@ -1,9 +1,10 @@
 import { timingSafeEqual } from "node:crypto";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Services } from "../services";
 import { requireBodyType } from "./cross-site";
 import { toApiError } from "./error-mapping";
 import { ApiError, serverError } from "./errors";
-import type { Call, Route } from "./route";
+import { type Call, envelopeOf, type Route } from "./route";
 import { Router } from "./router";
 import { Timing } from "./timing";
 import type { GatewayRequest, GatewayResponse, RequestContext } from "./types";
@@ -23,8 +24,10 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
   return async (request, context) => {
     const timing = new Timing(request.receivedAt);
     let response: GatewayResponse;
+    let envelope = envelopeOf(request.path);
     try {
       const match = router.match(request.method, request.path);
+      if (match && "route" in match) envelope = match.route.envelope;
       if (!match) {
         throw new ApiError(404, `Invalid URL (${request.method} ${request.path})`);
       }
@@ -36,7 +39,8 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
       if (Object.values(match.params).some((value) => Buffer.byteLength(value) > MAX_ID_BYTES)) {
         throw new ApiError(404, `Nothing is found at ${request.path.slice(0, 200)}…`);
       }
-      if (request.path.startsWith("/api/") && !SAFE_METHODS.has(request.method)) {
+      // The route's own path, not the request's: the router reads "//api/x" as "/api/x".
+      if (match.route.path.startsWith("/api/") && !SAFE_METHODS.has(request.method)) {
         requireBodyType(request, match.route.bodyTypes);
       }
       response = await run(match.route, {
@@ -48,7 +52,7 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
         timing,
       });
     } catch (err) {
-      response = errorResponse(err, request);
+      response = errorResponse(err, request, services.log, envelope);
     }
     response.headers["x-request-id"] = request.id;
     response.headers["server-timing"] = timing.header();
@@ -97,11 +101,22 @@ function requireCsrfToken(request: GatewayRequest, expected: string): void {
   }
 }
 
-/** An error as a response: OpenAI's envelope, or one-api's on /api; 500 for the unexpected. */
-export function errorResponse(err: unknown, request: GatewayRequest): GatewayResponse {
-  const error = toApiError(err) ?? unexpected(err, request);
-  const management = request.path.startsWith("/api/");
-  const body = management ? { success: false, message: error.message } : error.toJSON();
+/**
+ * An error as a response, in the envelope of the route that failed (by default, the one its
+ * path would have: see envelopeOf) — one-api's with OpenAI's `code` when the error has one,
+ * for a client to act on; 500 for the unexpected, which is logged.
+ */
+export function errorResponse(
+  err: unknown,
+  request: GatewayRequest,
+  log: Logger,
+  envelope = envelopeOf(request.path),
+): GatewayResponse {
+  const error = toApiError(err) ?? unexpected(err, request, log);
+  const body =
+    envelope === "one-api"
+      ? { success: false, message: error.message, ...(error.code ? { code: error.code } : {}) }
+      : error.toJSON();
   return {
     status: error.status,
     headers: { "content-type": "application/json", ...error.headers },
@@ -109,16 +124,12 @@ export function errorResponse(err: unknown, request: GatewayRequest): GatewayRes
   };
 }
 
-function unexpected(err: unknown, request: GatewayRequest): ApiError {
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "unhandled error",
-      requestId: request.id,
-      method: request.method,
-      path: request.path,
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-    }),
-  );
+function unexpected(err: unknown, request: GatewayRequest, log: Logger): ApiError {
+  log.error("unhandled error", {
+    requestId: request.id,
+    method: request.method,
+    path: request.path,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
   return serverError(request.id);
 }

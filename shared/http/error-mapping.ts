@@ -1,37 +1,54 @@
 import {
   Conflict,
+  FileTooLarge,
   Forbidden,
   InvalidRequest,
   ModelUnavailable,
   NotFound,
   QuotaExceeded,
   RateLimited,
+  StorageFull,
   StoreUnavailable,
   TooManyAttempts,
   Unauthenticated,
+  Unavailable,
   UpstreamRejected,
 } from "../errors";
 import { countEvent } from "../observability";
 import { ApiError, upstreamFailed } from "./errors";
+import { rateLimitHeaders } from "./rate-limit-headers";
 
 /** Seconds a client should wait after the data store failed before trying again. */
 const STORE_RETRY_AFTER_SECONDS = 2;
 
 /**
  * The one place where the core's domain errors become HTTP: status, OpenAI's error type and
- * code, and the headers the SDKs act on (`x-should-retry`, `retry-after`). Undefined for an
- * error that is not a known one (a bug: the dispatcher answers 500).
+ * code, and the headers the SDKs act on (`x-should-retry`, `retry-after`, `x-ratelimit-*`).
+ * Undefined for an error that is not a known one (a bug: the dispatcher answers 500).
  */
 export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof QuotaExceeded) countEvent("HoldsRefused", 1, { reason: "quota" });
+  if (err instanceof RateLimited) countEvent("HoldsRefused", 1, { reason: "rate_limit" });
+  if (err instanceof TooManyAttempts) countEvent("AttemptsRefused", 1, { action: err.action });
+  return rendered(err);
+}
+
+/**
+ * The status a failed call's client is answered with, for its log line; 502 for an error
+ * that is not a known one (one the upstream call met).
+ */
+export function statusOf(err: unknown): number {
+  return rendered(err)?.status ?? 502;
+}
+
+function rendered(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof QuotaExceeded) {
-    countEvent("HoldsRefused", 1, { reason: "quota" });
     return new ApiError(429, err.message, "insufficient_quota", "insufficient_quota", null, {
       "x-should-retry": "false",
     });
   }
   if (err instanceof RateLimited) {
-    countEvent("HoldsRefused", 1, { reason: "rate_limit" });
     // OpenAI's type names the dimension; the SDKs wait for retry-after(-ms) and try again.
     return new ApiError(
       429,
@@ -40,14 +57,13 @@ export function toApiError(err: unknown): ApiError | undefined {
       "rate_limit_exceeded",
       null,
       {
-        ...err.headers,
+        ...rateLimitHeaders(err.standing),
         "retry-after": String(Math.ceil(err.retryAfterMs / 1000)),
         "retry-after-ms": String(err.retryAfterMs),
       },
     );
   }
   if (err instanceof TooManyAttempts) {
-    countEvent("AttemptsRefused", 1, { action: err.action });
     const code = {
       "sign-in": "too_many_sign_ins",
       registration: "too_many_registrations",
@@ -69,11 +85,37 @@ export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof Unauthenticated) {
     return new ApiError(401, err.message, "invalid_request_error", err.code);
   }
-  if (err instanceof Forbidden) return new ApiError(403, err.message);
+  if (err instanceof Forbidden) {
+    return new ApiError(403, err.message, "invalid_request_error", err.code);
+  }
   if (err instanceof NotFound) {
     return new ApiError(404, err.message, "invalid_request_error", null, err.param);
   }
-  if (err instanceof Conflict) return new ApiError(409, err.message);
+  if (err instanceof Conflict) {
+    return new ApiError(409, err.message, "invalid_request_error", null, err.param);
+  }
+  if (err instanceof FileTooLarge) {
+    return new ApiError(413, err.message, "invalid_request_error", "file_too_large", "file");
+  }
+  if (err instanceof StorageFull) {
+    return new ApiError(
+      403,
+      err.message,
+      "invalid_request_error",
+      "storage_limit_exceeded",
+      "file",
+    );
+  }
+  if (err instanceof Unavailable) {
+    return new ApiError(
+      503,
+      err.message,
+      "server_error",
+      err.code,
+      null,
+      err.retryAfterSeconds === undefined ? {} : { "retry-after": String(err.retryAfterSeconds) },
+    );
+  }
   if (err instanceof UpstreamRejected) return upstreamError(err);
   if (err instanceof StoreUnavailable) {
     return new ApiError(

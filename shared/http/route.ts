@@ -18,28 +18,48 @@ export interface Call<P = undefined> {
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 type Handler<P> = (call: Call<P>) => Promise<GatewayResponse>;
 
+/**
+ * How a route's errors are written: OpenAI's {error: {message, type, param, code}}, or
+ * one-api's {success: false, message} (the management API's, for its users' scripts).
+ */
+export type Envelope = "openai" | "one-api";
+
 export type Route = (
   | { method: Method; path: string; auth: "apiKey"; handle: Handler<KeyPrincipal> }
   | { method: Method; path: string; auth: "user"; handle: Handler<UserPrincipal> }
   | { method: Method; path: string; auth: "public"; handle: Handler<undefined> }
 ) & {
+  envelope: Envelope;
   /** Body types a write to /api/* may send, when not only JSON (shared/http/cross-site.ts). */
   bodyTypes?: readonly string[];
 };
 
-/** A /v1 route, called with an `sk-` key. */
+/** A /v1 route, called with an `sk-` key; it answers errors in OpenAI's envelope. */
 export function keyRoute(method: Method, path: string, handle: Handler<KeyPrincipal>): Route {
-  return { method, path, auth: "apiKey", handle };
+  return { method, path, auth: "apiKey", handle, envelope: "openai" };
 }
 
-/** A management route, called with a system access token or from a console session. */
+/**
+ * A management route, called with a system access token or from a console session; it
+ * answers errors in one-api's envelope.
+ */
 export function userRoute(method: Method, path: string, handle: Handler<UserPrincipal>): Route {
-  return { method, path, auth: "user", handle };
+  return { method, path, auth: "user", handle, envelope: "one-api" };
 }
 
 /** A route anyone may call: signing in and up, the site's status, the console's files. */
-export function publicRoute(method: Method, path: string, handle: Handler<undefined>): Route {
-  return { method, path, auth: "public", handle };
+export function publicRoute(
+  method: Method,
+  path: string,
+  envelope: Envelope,
+  handle: Handler<undefined>,
+): Route {
+  return { method, path, auth: "public", handle, envelope };
+}
+
+/** The envelope of a request no route took: one-api's on /api/*, else OpenAI's. */
+export function envelopeOf(path: string): Envelope {
+  return path.startsWith("/api/") ? "one-api" : "openai";
 }
 
 /** The same route under a second path (e.g. one-api's PUT /api/token/ with the id in the body). */

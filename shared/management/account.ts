@@ -3,10 +3,9 @@ import { confirmIdentity } from "../auth/confirm-identity";
 import { hashPassword, verifyDecoy, verifyPassword } from "../auth/passwords";
 import { newId } from "../auth/secrets";
 import { unitsToDollars } from "../billing/units";
-import { Conflict } from "../errors";
+import { Conflict, Forbidden, Unauthenticated } from "../errors";
 import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
-import { ApiError } from "../http/errors";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Services } from "../services";
@@ -22,14 +21,14 @@ import { newUserProfile, UsernameTaken, type UserRecord } from "../store/users";
 import { field, invalid, newPassword, ok, requireAdmin } from "./envelope";
 import { isRedemptionCode } from "./redemptions";
 import { checkTrialSetup, decideTrialCredit } from "./trial-credit";
-import { tokenView, userView } from "./views";
+import { keysToReview, userView } from "./views";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const VERSION = "1";
 
 /** GET /api/status: what the sign-in page needs before anyone signs in. */
-export const getStatus = publicRoute("GET", "/api/status", async (call) => {
+export const getStatus = publicRoute("GET", "/api/status", "one-api", async (call) => {
   const options = await call.services.siteOptions.get();
   const turnstile = options.trialVerification === "turnstile";
   return ok({
@@ -45,9 +44,10 @@ export const getStatus = publicRoute("GET", "/api/status", async (call) => {
  * invitation with an unused redemption code (which also credits its quota). It is offered the
  * site's free quota, granted once it passes the site's check (management/trial-credit.ts).
  */
-export const register = publicRoute("POST", "/api/user/register", async (call) => {
-  await admitRegistration(call);
+export const register = publicRoute("POST", "/api/user/register", "one-api", async (call) => {
   const { services } = call;
+  requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
+  // What can be refused without a write is refused before anything is counted.
   const body = readJsonObject(call.request);
   const username = field.string(body, "username", { required: true, max: 32 }) as string;
   const password = newPassword(body, "password");
@@ -58,38 +58,66 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
     throw invalid("email is not an email address.");
   const options = await services.siteOptions.get();
   if (options.registration === "closed") {
-    throw new ApiError(
-      403,
+    throw new Forbidden(
       "Registration is closed on this site. Ask its administrator for an account.",
     );
   }
   const code = field.string(body, "invitation_code", { max: 128 });
   if (options.registration === "invitation" && !code)
     throw invalid("Registration needs an invitation code.");
+  await services.attempts.registration(call.request.sourceIp);
+  return createAccount(call, { body, username, password, email, options, code });
+});
+
+/** The account a counted registration asked for, its trial credit and its invitation. */
+async function createAccount(
+  call: Call<undefined>,
+  request: {
+    body: Record<string, unknown>;
+    username: string;
+    password: string;
+    email: string | undefined;
+    options: SiteOptions;
+    code: string | undefined;
+  },
+): Promise<GatewayResponse> {
+  const { services } = call;
+  const { body, username, password, email, options, code } = request;
   const trial = await decideTrialCredit(call, options, body);
-  const profile = newUserProfile({
-    id: newId("user_", 16),
-    username,
-    name: username,
-    ...(email ? { email } : {}),
-    passwordHash: await hashPassword(password, services.settings.console.passwordCost),
-    ...trial.profile,
-  });
+  const profile = newUserProfile(
+    {
+      id: newId("user_", 16),
+      username,
+      name: username,
+      ...(email ? { email } : {}),
+      passwordHash: await hashPassword(password, services.settings.console.passwordCost),
+      ...trial.profile,
+    },
+    services.clock.seconds(),
+  );
   const taken = () => new Conflict("That username is taken.");
-  // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
-  // given back if the username turns out taken.
+  // A name taken already is refused before the site's budget is touched (a race for a free
+  // one is settled by the create's condition, below).
+  if (await services.users.findByUsername(username)) throw taken();
+  const site = await services.attempts.siteRegistration();
   let invitation: string | undefined;
-  if (options.registration === "invitation" && code) {
-    if (await services.users.findByUsername(username)) throw taken();
-    const used = isRedemptionCode(code)
-      ? await services.redemptions.redeem(redemptionId(code), profile.id, nowSeconds())
-      : "taken";
-    if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
-    invitation = used.id;
-  }
   try {
+    // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
+    // given back if the account is not made.
+    if (options.registration === "invitation" && code) {
+      const used = isRedemptionCode(code)
+        ? await services.redemptions.redeem(
+            redemptionId(code),
+            profile.id,
+            services.clock.seconds(),
+          )
+        : "taken";
+      if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
+      invitation = used.id;
+    }
     await services.users.create(profile);
   } catch (err) {
+    await site.giveBack();
     if (invitation) await services.redemptions.release(invitation, profile.id);
     if (err instanceof UsernameTaken) throw taken();
     throw err;
@@ -97,7 +125,7 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
   await trial.grant(profile.id);
   if (invitation) await redeemCode(services, profile.id, code as string, call.request.id);
   return ok({ id: profile.id, username: profile.username });
-});
+}
 
 /**
  * POST /api/user/login: checks the password and starts a session (an HttpOnly, SameSite
@@ -105,7 +133,7 @@ export const register = publicRoute("POST", "/api/user/register", async (call) =
  * not alike (shared/auth/attempt-guard.ts); a failure says nothing of whether the username
  * exists, and takes as long.
  */
-export const login = publicRoute("POST", "/api/user/login", async (call) => {
+export const login = publicRoute("POST", "/api/user/login", "one-api", async (call) => {
   const { services } = call;
   requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
   const body = readJsonObject(call.request);
@@ -119,28 +147,14 @@ export const login = publicRoute("POST", "/api/user/login", async (call) => {
     ? await verifyPassword(password, user.passwordHash)
     : await verifyDecoy(password, services.settings.console.passwordCost);
   if (!user || !matches || user.status !== "enabled") {
-    throw new ApiError(
-      401,
-      "Wrong username or password.",
-      "invalid_request_error",
-      "sign_in_failed",
-    );
+    throw new Unauthenticated("Wrong username or password.", "sign_in_failed");
   }
   await attempt.succeeded();
   return signedIn(call, user);
 });
 
-/**
- * What a registration passes before anything else: it comes from this site's own pages (or
- * from no browser), and the address's and the site's registration rates admit it.
- */
-async function admitRegistration(call: Call<undefined>): Promise<void> {
-  requireOwnOrigin(call.request, call.services.settings.edge.siteOrigins);
-  await call.services.attempts.registration(call.request.sourceIp);
-}
-
 /** GET /api/user/logout: ends the session and clears its cookie. */
-export const logout = publicRoute("GET", "/api/user/logout", async (call) => {
+export const logout = publicRoute("GET", "/api/user/logout", "one-api", async (call) => {
   const token = cookieValue(call.request, SESSION_COOKIE);
   if (token) {
     await call.services.sessions.delete(token);
@@ -187,7 +201,12 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
     services.users,
     principal,
     current,
-    { recentSignInSeconds: 0, attempts: services.attempts, sourceIp: call.request.sourceIp },
+    {
+      recentSignInSeconds: 0,
+      nowSeconds: services.clock.seconds(),
+      attempts: services.attempts,
+      sourceIp: call.request.sourceIp,
+    },
   );
   // Replaced when there is one; a password change makes no credential the user did not have.
   const accessToken = before.accessTokenHash ? await services.tags.issue("accessToken") : undefined;
@@ -199,7 +218,6 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   services.auth.credentialsChanged(before.id, changed);
   services.auth.forgetAll();
   if (principal.session) await services.sessions.delete(principal.session.token);
-  const since = before.passwordChangedAt ?? before.createdAt;
   const [user, keys] = await Promise.all([
     services.users.get(before.id, true),
     services.apiKeys.listByUser(before.id),
@@ -208,7 +226,7 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   const changes = {
     sessions_ended: true,
     access_token: accessToken ?? null,
-    keys_to_review: keys.filter((key) => key.createdTime >= since).map((key) => tokenView(key)),
+    keys_to_review: keysToReview(before, keys),
   };
   const message = `Password changed. Every other session has ended${
     accessToken
@@ -310,7 +328,11 @@ function redemptionCode(text: string): string {
 }
 
 async function redeemCode(services: Services, userId: string, code: string, requestId: string) {
-  const used = await services.redemptions.redeem(redemptionId(code), userId, nowSeconds());
+  const used = await services.redemptions.redeem(
+    redemptionId(code),
+    userId,
+    services.clock.seconds(),
+  );
   if (used === "taken") throw new Conflict("This code is not valid, or has been used already.");
   // The top-up's reference is the code's: a redemption that stopped before it ends with it here.
   const outcome = await services.ledger.topUp(userId, {
@@ -337,11 +359,15 @@ async function signedIn(
   message = "",
 ): Promise<GatewayResponse> {
   const { services } = call;
-  const ttl = services.settings.console.sessionTtlSeconds;
-  const { token, session } = await services.sessions.create(user.id, user.sessionVersion ?? 0, ttl);
+  const lifetime = services.settings.console.sessionTtlSeconds;
+  const { token, session } = await services.sessions.create(
+    user.id,
+    user.sessionVersion ?? 0,
+    lifetime,
+  );
   return {
     ...ok({ ...userView(user), csrf_token: session.csrf, ...extra }, { message }),
-    cookies: [sessionCookie(services, token, ttl)],
+    cookies: [sessionCookie(services, token, lifetime)],
   };
 }
 
@@ -349,5 +375,3 @@ function sessionCookie(services: Services, token: string, maxAgeSeconds: number)
   const secure = services.settings.console.secureCookies ? "; Secure" : "";
   return `${SESSION_COOKIE}=${token}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
 }
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -30,12 +30,15 @@ export const createChannel = userRoute("POST", "/api/channel", async (call) => {
   requireAdmin(call);
   const body = readJsonObject(call.request);
   const fields = channelFields(body, true);
-  const channel = newChannelRecord({
-    id: newId("ch_", 12),
-    ...definedOnly(fields),
-    baseUrl: fields.baseUrl as string,
-    models: fields.models as string[],
-  });
+  const channel = newChannelRecord(
+    {
+      id: newId("ch_", 12),
+      ...definedOnly(fields),
+      baseUrl: fields.baseUrl as string,
+      models: fields.models as string[],
+    },
+    call.services.clock.seconds(),
+  );
   await call.services.channels.put(channel);
   call.services.channelDirectory.invalidate();
   return ok(channelView(channel));
@@ -63,7 +66,7 @@ export const updateChannel = userRoute("PUT", "/api/channel/:id", async (call) =
     next.disabledAt = null;
     await call.services.channelHealth.clearChannel(next.id);
   } else if (fields.status === "disabled" && current.status === "enabled") {
-    next.disabledAt = Date.now();
+    next.disabledAt = call.services.clock.now();
   }
   await call.services.channels.put(next);
   call.services.channelDirectory.invalidate();

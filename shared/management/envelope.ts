@@ -1,29 +1,29 @@
 import type { UserPrincipal } from "../auth/authenticate";
-import { ApiError } from "../http/errors";
+import { Forbidden, InvalidRequest, NotFound } from "../errors";
 import { json } from "../http/responses";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 
 /**
  * The management API answers in one-api's envelope, {success, message, data}, so the
- * scripts and habits of its users carry over. Errors use it too (rendered by the dispatcher
- * for every /api path), with a real HTTP status.
+ * scripts and habits of its users carry over. Errors use it too (the dispatcher renders a
+ * management route's domain errors so: see Route.envelope), with a real HTTP status.
  */
 export function ok(data: unknown = null, extra: Record<string, unknown> = {}): GatewayResponse {
   return json(200, { success: true, message: "", data, ...extra });
 }
 
-export function invalid(message: string): ApiError {
-  return new ApiError(400, message);
+export function invalid(message: string): InvalidRequest {
+  return new InvalidRequest(message);
 }
 
-export function notFound(what: string): ApiError {
-  return new ApiError(404, `${what} not found.`);
+export function notFound(what: string): NotFound {
+  return new NotFound(`${what} not found.`);
 }
 
 export function requireAdmin(call: Call<UserPrincipal>): void {
   if (call.principal.user.role !== "admin") {
-    throw new ApiError(403, "Only administrators may do this.");
+    throw new Forbidden("Only administrators may do this.");
   }
 }
 

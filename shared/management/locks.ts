@@ -9,7 +9,7 @@ import { notFound, ok, requireAdmin } from "./envelope";
  */
 export const listLocks = userRoute("GET", "/api/lock", async (call) => {
   requireAdmin(call);
-  const counters = await call.services.attemptCounters.listFull(Date.now());
+  const counters = await call.services.attemptCounters.listFull(call.services.clock.now());
   return ok(counters.map(lockView));
 });
 

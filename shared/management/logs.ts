@@ -195,7 +195,7 @@ export const getOwnUsage = userRoute("GET", "/api/usage/self", async (call) => {
   const days = Number.parseInt(call.request.query.get("days") ?? "7", 10);
   if (!Number.isInteger(days) || days < 1 || days > 366)
     throw invalid("days must be a whole number from 1 to 366.");
-  const from = utcDate(Date.now() - (days - 1) * 86_400_000);
+  const from = utcDate(call.services.clock.now() - (days - 1) * 86_400_000);
   const rows = await call.services.rollups.daily(call.principal.user.id, from);
   return ok(
     rows.map((row) => ({

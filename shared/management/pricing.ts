@@ -1,6 +1,6 @@
 import type { ModelPrice, Pricing } from "../billing/pricing";
+import { Conflict } from "../errors";
 import { isObject, readJsonObject } from "../http/body";
-import { ApiError } from "../http/errors";
 import { userRoute } from "../http/route";
 import { definedOnly } from "../objects";
 import { ConditionFailed } from "../store/table";
@@ -57,7 +57,7 @@ export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
     return ok(pricingView(saved));
   } catch (err) {
     if (err instanceof ConditionFailed) {
-      throw new ApiError(409, "The price list changed since you read it; read it again and retry.");
+      throw new Conflict("The price list changed since you read it; read it again and retry.");
     }
     throw err;
   }

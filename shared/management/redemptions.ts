@@ -26,7 +26,7 @@ export const createRedemptions = userRoute("POST", "/api/redemption", async (cal
   const dollars = field.number(body, "dollars", { min: 0, max: MAX_CODE_UNITS / UNITS_PER_USD });
   const units = quota ?? (dollars !== undefined ? dollarsToUnits(dollars) : undefined);
   if (!units || units <= 0) throw invalid("Give each code a positive quota (units) or dollars.");
-  const now = Math.floor(Date.now() / 1000);
+  const now = call.services.clock.seconds();
   const codes = Array.from({ length: count }, () => randomString(CODE_LENGTH));
   const created = await Promise.all(
     codes.map((code) =>

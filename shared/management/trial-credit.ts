@@ -1,6 +1,5 @@
 import { TURNSTILE_TOKEN_MAX, verifyTurnstile } from "../auth/turnstile";
-import { InvalidRequest } from "../errors";
-import { ApiError } from "../http/errors";
+import { InvalidRequest, Unavailable } from "../errors";
 import type { Call } from "../http/route";
 import type { Services } from "../services";
 import type { SiteOptions } from "../store/site-options";
@@ -84,7 +83,7 @@ export async function grantTrialCredit(
   // again finds the top-up done (a duplicate) and only records it. (The ledger remembers a
   // reference for 7 days after folding its grant: a grant left half-way longer than that and
   // approved only then would be added twice. Nothing else is.)
-  await services.users.markTrialGranted(userId, Math.floor(Date.now() / 1000));
+  await services.users.markTrialGranted(userId, services.clock.seconds());
   services.auth.forgetAll();
   return outcome;
 }
@@ -109,10 +108,8 @@ async function passTurnstile(
   const secret = options.turnstileSecret ?? services.settings.console.turnstileSecret;
   // putOptions refuses turning it on without one; the setting may have been taken away since.
   if (!secret)
-    throw new ApiError(
-      503,
+    throw new Unavailable(
       "Registration is unavailable: the site's human check has no secret key. Tell the site's administrator.",
-      "server_error",
       "turnstile_not_configured",
     );
   const verdict = await verifyTurnstile(services.fetch, {
@@ -124,13 +121,10 @@ async function passTurnstile(
     action: TURNSTILE_ACTION,
   });
   if (verdict.outcome === "unavailable") {
-    throw new ApiError(
-      503,
+    throw new Unavailable(
       "The human check could not be verified just now (Cloudflare did not answer). Please try again.",
-      "server_error",
       "turnstile_unavailable",
-      null,
-      { "retry-after": "5" },
+      5,
     );
   }
   if (verdict.outcome === "refused") {

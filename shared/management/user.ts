@@ -10,6 +10,7 @@ import { AccountMissing } from "../store/accounts";
 import { BUCKETS } from "../store/buckets";
 import { ConditionFailed } from "../store/table";
 import { newUserProfile, type Role, UsernameTaken, type UserStatus } from "../store/users";
+import { reauthenticateAdminSession } from "./admin-reauthentication";
 import {
   field,
   invalid,
@@ -22,7 +23,7 @@ import {
 } from "./envelope";
 import { rateLimitOverrides } from "./rate-limits";
 import { grantTrialCredit } from "./trial-credit";
-import { keyStatus, userView } from "./views";
+import { keyStatus, keysToReview, userView } from "./views";
 
 const ROLES: readonly Role[] = ["user", "admin"];
 /** $1,000,000 at once at most: more is a typo (and beyond what counters are exact for). */
@@ -43,6 +44,7 @@ export const regenerateAccessToken = userRoute("POST", "/api/user/token", async 
   const password = field.string(body, "password", { max: 1024 });
   const { user, sessionVersion } = await confirmIdentity(services.users, call.principal, password, {
     recentSignInSeconds: services.settings.console.recentSignInSeconds,
+    nowSeconds: services.clock.seconds(),
     attempts: services.attempts,
     sourceIp: call.request.sourceIp,
   });
@@ -123,7 +125,8 @@ export const listUsers = userRoute("GET", "/api/user", async (call) => {
 
 /**
  * POST /api/user/ (admin): a new user, with their access token shown once, and a password to
- * sign in to the console with when given.
+ * sign in to the console with when given. From a console session, the admin proves who they
+ * are first (`current_password`, or a recent sign-in: admin-reauthentication.ts).
  */
 export const createUser = userRoute("POST", "/api/user", async (call) => {
   requireAdmin(call);
@@ -134,17 +137,21 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
     max: 64,
   }) as string;
   const password = body.password === undefined ? undefined : newPassword(body, "password");
-  const user = newUserProfile({
-    id: newId("user_", 16),
-    username,
-    name: field.string(body, "name", { max: 64 }) ?? username,
-    ...(password
-      ? { passwordHash: await hashPassword(password, call.services.settings.console.passwordCost) }
-      : {}),
-    role: field.oneOf(body, "role", ROLES) ?? "user",
-    group: field.string(body, "group", { max: 64 }) ?? "default",
-    status: field.oneOf(body, "status", STATUSES) ?? "enabled",
-  });
+  const user = newUserProfile(
+    {
+      id: newId("user_", 16),
+      username,
+      name: field.string(body, "name", { max: 64 }) ?? username,
+      ...(password
+        ? { passwordHash: await hashPassword(password, call.services.settings.console.passwordCost) }
+        : {}),
+      role: field.oneOf(body, "role", ROLES) ?? "user",
+      group: field.string(body, "group", { max: 64 }) ?? "default",
+      status: field.oneOf(body, "status", STATUSES) ?? "enabled",
+    },
+    call.services.clock.seconds(),
+  );
+  await reauthenticateAdminSession(call, body);
   const accessToken = await call.services.tags.issue("accessToken");
   try {
     await call.services.users.create(user, accessToken);
@@ -170,7 +177,9 @@ export const getUser = userRoute("GET", "/api/user/:id", async (call) => {
  * status, group, role, name, `rate_limits` (overrides of the group's per-user limits, as a
  * key's); `password` resets it, ends the user's sessions and revokes their access token (they
  * sign in with the new password and make a new one: the admin is never handed a credential of
- * theirs). An admin's own password is changed in Settings, with the current one.
+ * theirs); the answer lists their `keys_to_review`. An admin's own password is changed in
+ * Settings, with the current one. From a console session, a reset or making someone an admin
+ * needs the admin's proof first (`current_password`, or a recent sign-in).
  */
 export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
   requireAdmin(call);
@@ -192,6 +201,16 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
       "Change your own password in Settings (PUT /api/user/self), which asks for the current one.",
     );
   }
+  // A reset, or making an admin of someone who is not one, makes a credential: the caller's
+  // session proves who it is first. The user as they were says which (and, for a reset, since
+  // when their keys are to be reviewed).
+  const before =
+    password || fields.role === "admin"
+      ? await call.services.users.get(id as string, true)
+      : undefined;
+  if ((password || fields.role === "admin") && !before) throw notFound("User");
+  if (password || (fields.role === "admin" && before?.role !== "admin"))
+    await reauthenticateAdminSession(call, body);
   try {
     if (password) {
       const passwordHash = await hashPassword(
@@ -203,12 +222,13 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
     }
     const user = await call.services.users.update(id as string, fields);
     call.services.auth.forgetAll();
-    if (!password) return ok(userView(user));
+    if (!password || !before) return ok(userView(user));
+    const keys = await call.services.apiKeys.listByUser(user.id);
     return ok(
-      { ...userView(user), ...REVOKED },
+      { ...userView(user), ...REVOKED, keys_to_review: keysToReview(before, keys) },
       {
         message:
-          "Password reset: every session of the user has ended and their system access token is revoked. They sign in with the new password and make a new token in Settings.",
+          "Password reset: every session of the user has ended and their system access token is revoked. They sign in with the new password and make a new token in Settings. Check the keys made since their password was last set (keys_to_review).",
       },
     );
   } catch (err) {
@@ -224,7 +244,8 @@ const REVOKED = { sessions_ended: true, access_token_revoked: true } as const;
 /**
  * POST /api/user/{id}/revoke (admin): ends every session of the user and revokes their system
  * access token, on this instance at once and on the others within SLUICE_CACHE_TTL_MS. Their
- * `sk-` keys are left alone (disable or delete them apart: their apps use them).
+ * `sk-` keys are left alone (disable or delete them apart: their apps use them); the answer
+ * lists those made since the password was last set (`keys_to_review`).
  */
 export const revokeUserCredentials = userRoute("POST", "/api/user/:id/revoke", async (call) => {
   requireAdmin(call);
@@ -236,13 +257,16 @@ export const revokeUserCredentials = userRoute("POST", "/api/user/:id/revoke", a
     if (err instanceof ConditionFailed) throw notFound("User");
     throw err;
   }
-  const user = await call.services.users.get(id, true);
+  const [user, keys] = await Promise.all([
+    call.services.users.get(id, true),
+    call.services.apiKeys.listByUser(id),
+  ]);
   if (!user) throw notFound("User");
   return ok(
-    { ...userView(user), ...REVOKED },
+    { ...userView(user), ...REVOKED, keys_to_review: keysToReview(user, keys) },
     {
       message:
-        "Every session of the user has ended and their system access token is revoked; their keys still work.",
+        "Every session of the user has ended and their system access token is revoked; their keys still work (check keys_to_review).",
     },
   );
 });

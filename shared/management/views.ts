@@ -1,4 +1,5 @@
 import { unitsToDollars } from "../billing/units";
+import { systemClock } from "../clock";
 import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
 import type { PairHealth } from "../store/channel-health";
 import type { ChannelRecord } from "../store/channels";
@@ -33,10 +34,7 @@ export function userView(user: UserRecord) {
 }
 
 /** A key as it is now: an enabled key past its expiry shows as expired, a limited one at zero as exhausted. */
-export function keyStatus(
-  key: ApiKeyRecord,
-  nowSeconds = Math.floor(Date.now() / 1000),
-): ApiKeyStatus {
+export function keyStatus(key: ApiKeyRecord, nowSeconds = systemClock.seconds()): ApiKeyStatus {
   if (key.status !== "enabled") return key.status;
   if (key.expiredTime !== -1 && key.expiredTime <= nowSeconds) return "expired";
   if (!key.unlimitedQuota && key.remainQuota <= 0) return "exhausted";
@@ -59,6 +57,16 @@ export function tokenView(key: ApiKeyRecord, secret?: string) {
     models: key.models,
     rate_limits: key.rateLimits ?? {},
   };
+}
+
+/**
+ * `keys_to_review`: the user's keys made since their password was last set, masked. Whoever
+ * ends an intruder's access (a password change, a reset, a revocation) checks them: an
+ * intruder who held a session may have made some, and keys are not deleted (apps use them).
+ */
+export function keysToReview(user: UserRecord, keys: readonly ApiKeyRecord[]) {
+  const since = user.passwordChangedAt ?? user.createdAt;
+  return keys.filter((key) => key.createdTime >= since).map((key) => tokenView(key));
 }
 
 /** Channel secrets are never returned in full. `pairs`: the health of its models, if known. */
@@ -89,7 +97,7 @@ export function channelView(channel: ChannelRecord, pairs: readonly PairHealth[]
  * `failures` in a row below the threshold. Times in seconds since the epoch.
  */
 function channelHealthView(channel: ChannelRecord, pairs: readonly PairHealth[]) {
-  const now = Date.now();
+  const now = systemClock.now();
   const models: Record<string, unknown> = {};
   for (const pair of pairs) {
     if (pair.channelId !== channel.id) continue;

@@ -1,7 +1,6 @@
 import type { Metered } from "../billing/cost";
-import { UpstreamRejected } from "../errors";
+import { InvalidRequest, UpstreamRejected } from "../errors";
 import { readJsonObject, requireString } from "../http/body";
-import { badRequest } from "../http/errors";
 import { keyRoute } from "../http/route";
 import { relayed } from "../relay/relay";
 import { relayBytes } from "../stream/relay-bytes";
@@ -24,13 +23,14 @@ export const createSpeech = keyRoute("POST", "/v1/audio/speech", async (call) =>
   const body = readJsonObject(call.request);
   const model = requireString(body, "model");
   const input = requireString(body, "input");
-  if (input.length > 4096) throw badRequest("'input' must be at most 4096 characters.", "input");
+  if (input.length > 4096)
+    throw new InvalidRequest("'input' must be at most 4096 characters.", "input");
   if (body.voice === undefined || body.voice === null || body.voice === "") {
-    throw badRequest("You must provide a voice.", "voice");
+    throw new InvalidRequest("You must provide a voice.", "voice");
   }
   const format = body.response_format ?? "mp3";
   if (typeof format !== "string" || !CONTENT_TYPES[format]) {
-    throw badRequest(
+    throw new InvalidRequest(
       `'response_format' must be one of ${Object.keys(CONTENT_TYPES).join(", ")}.`,
       "response_format",
     );
@@ -39,7 +39,7 @@ export const createSpeech = keyRoute("POST", "/v1/audio/speech", async (call) =>
     body.speed !== undefined &&
     (typeof body.speed !== "number" || body.speed < 0.25 || body.speed > 4)
   ) {
-    throw badRequest("'speed' must be a number from 0.25 to 4.0.", "speed");
+    throw new InvalidRequest("'speed' must be a number from 0.25 to 4.0.", "speed");
   }
   const characters = [...input].length;
 

@@ -1,12 +1,12 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { billableSeconds, inspectAudio } from "../billing/audio-duration";
 import type { Metered } from "../billing/cost";
+import { InvalidRequest } from "../errors";
 import { isObject, type JsonObject } from "../http/body";
-import { badRequest } from "../http/errors";
 import { formField, type MultipartForm, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { billableSeconds, inspectAudio } from "../media/audio-duration";
 import { consumedWhole, parseJsonObject, readUpstreamBody, relayed } from "../relay/relay";
 
 const FORMATS = ["json", "text", "srt", "verbose_json", "vtt", "diarized_json"];
@@ -34,7 +34,7 @@ export const createTranslation = keyRoute("POST", "/v1/audio/translations", (cal
  * Speech to text, billed by what the caller cannot forge: the upstream's reported duration
  * (per minute prices) or token usage (per token prices), and only when it reports neither,
  * by the file — a WAV by its played length, any other by what its hold assumed (see
- * billing/audio-duration.ts). Whisper models tell the duration only in verbose_json, so
+ * media/audio-duration.ts). Whisper models tell the duration only in verbose_json, so
  * sluice asks them for that and renders the format the client asked for (json, text, srt,
  * vtt) from it; text formats go back as plain text, not JSON. The hold covers the file at its
  * codec's lowest bitrate.
@@ -46,12 +46,15 @@ async function speechToText(
   const form = await readMultipart(call.request);
   const file = form.files.get("file");
   if (!file || file.data.byteLength === 0)
-    throw badRequest("You must provide a file (the audio to transcribe).", "file");
+    throw new InvalidRequest("You must provide a file (the audio to transcribe).", "file");
   const model = formField(form, "model");
-  if (!model) throw badRequest("You must provide a model parameter.", "model");
+  if (!model) throw new InvalidRequest("You must provide a model parameter.", "model");
   const format = formField(form, "response_format") ?? "json";
   if (!FORMATS.includes(format))
-    throw badRequest(`'response_format' must be one of ${FORMATS.join(", ")}.`, "response_format");
+    throw new InvalidRequest(
+      `'response_format' must be one of ${FORMATS.join(", ")}.`,
+      "response_format",
+    );
   const rendered =
     model.startsWith("whisper") && format !== "verbose_json" && format !== "diarized_json";
   const audio = inspectAudio(file.data);

@@ -1,6 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { UNITS_PER_USD } from "../billing/units";
-import { ApiError } from "../http/errors";
+import { Unauthenticated } from "../errors";
 import { json } from "../http/responses";
 import { alias, type Call, keyRoute } from "../http/route";
 
@@ -17,13 +17,7 @@ async function allowance(
     call.services.apiKeys.get(call.principal.key.id, true),
     call.services.users.get(call.principal.user.id, true),
   ]);
-  if (!key || !user)
-    throw new ApiError(
-      401,
-      "The API key no longer exists.",
-      "invalid_request_error",
-      "invalid_api_key",
-    );
+  if (!key || !user) throw new Unauthenticated("The API key no longer exists.", "invalid_api_key");
   if (!key.unlimitedQuota)
     return { limitUnits: key.remainQuota + key.usedQuota, usedUnits: key.usedQuota };
   const { balances, used } = user.account;

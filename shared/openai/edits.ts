@@ -1,8 +1,8 @@
 import { meteredFromUsage } from "../billing/charge";
 import { chatPromptBound, imageFormulaFor } from "../billing/prompt-bound";
 import { countTokens, TOKENS_PER_MESSAGE } from "../billing/tokens";
+import { InvalidRequest } from "../errors";
 import { isObject, objectsIn, optionalCount, readJsonObject, requireString } from "../http/body";
-import { badRequest } from "../http/errors";
 import { json, rawJson } from "../http/responses";
 import { keyRoute } from "../http/route";
 import { consumedWhole, parseJsonObject, readUpstreamBody, relayed } from "../relay/relay";
@@ -24,7 +24,7 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
   const model = requireString(body, "model");
   const instruction = requireString(body, "instruction");
   if (body.input !== undefined && typeof body.input !== "string")
-    throw badRequest("'input' must be a string.", "input");
+    throw new InvalidRequest("'input' must be a string.", "input");
   const input = typeof body.input === "string" ? body.input : "";
   const requestedChoices = optionalCount(body, "n");
   const n =
@@ -87,7 +87,7 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
         json(200, {
           object: "edit",
           created:
-            typeof answer?.created === "number" ? answer.created : Math.floor(Date.now() / 1000),
+            typeof answer?.created === "number" ? answer.created : call.services.clock.seconds(),
           choices: texts.map((text, index) => ({ text, index })),
           ...(isUsage(answer?.usage) && {
             usage: {

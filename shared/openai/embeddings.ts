@@ -1,7 +1,7 @@
 import { embeddingInputBound } from "../billing/prompt-bound";
 import { countTokens } from "../billing/tokens";
+import { InvalidRequest } from "../errors";
 import { readJsonObject, requireString } from "../http/body";
-import { badRequest } from "../http/errors";
 import { keyRoute } from "../http/route";
 import { relayJson } from "../relay/relay";
 
@@ -39,7 +39,7 @@ function inputOf(input: unknown): { text: string; tokens: number } {
     input === "" ||
     (Array.isArray(input) && input.length === 0)
   ) {
-    throw badRequest(
+    throw new InvalidRequest(
       "You must provide an input: a string, an array of strings, or token ids.",
       "input",
     );
@@ -51,7 +51,11 @@ function inputOf(input: unknown): { text: string; tokens: number } {
     if (typeof item === "string") text += `${item}\n`;
     else if (typeof item === "number") tokens += 1;
     else if (Array.isArray(item) && item.every((t) => typeof t === "number")) tokens += item.length;
-    else throw badRequest("'input' must be a string, an array of strings, or token ids.", "input");
+    else
+      throw new InvalidRequest(
+        "'input' must be a string, an array of strings, or token ids.",
+        "input",
+      );
   }
   return { text, tokens };
 }

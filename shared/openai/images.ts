@@ -1,5 +1,5 @@
+import { InvalidRequest } from "../errors";
 import { readJsonObject, requireString } from "../http/body";
-import { badRequest } from "../http/errors";
 import { keyRoute } from "../http/route";
 import { relayJson } from "../relay/relay";
 
@@ -10,7 +10,7 @@ export const createImage = keyRoute("POST", "/v1/images/generations", async (cal
   const model = typeof body.model === "string" && body.model ? body.model : "dall-e-2";
   const n = body.n ?? 1;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 10) {
-    throw badRequest("'n' must be a whole number from 1 to 10.", "n");
+    throw new InvalidRequest("'n' must be a whole number from 1 to 10.", "n");
   }
   const size = typeof body.size === "string" && body.size !== "auto" ? body.size : "1024x1024";
   const quality = typeof body.quality === "string" ? body.quality : "standard";

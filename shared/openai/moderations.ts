@@ -1,7 +1,7 @@
 import { embeddingInputBound } from "../billing/prompt-bound";
 import { countTokens } from "../billing/tokens";
+import { InvalidRequest } from "../errors";
 import { readJsonObject } from "../http/body";
-import { badRequest } from "../http/errors";
 import { keyRoute } from "../http/route";
 import { relayJson } from "../relay/relay";
 
@@ -13,7 +13,7 @@ export const createModeration = keyRoute("POST", "/v1/moderations", async (call)
   const body = readJsonObject(call.request);
   const model = typeof body.model === "string" && body.model ? body.model : DEFAULT_MODEL;
   if (body.input === undefined || body.input === null || body.input === "") {
-    throw badRequest("You must provide an input to classify.", "input");
+    throw new InvalidRequest("You must provide an input to classify.", "input");
   }
   const text = inputText(body.input);
   return relayJson(call, {

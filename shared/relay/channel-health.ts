@@ -1,6 +1,8 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { TtlCache } from "../cache";
+import { type Clock, systemClock } from "../clock";
 import { ModelUnavailable } from "../errors";
-import { countEvent, logger } from "../observability";
+import { countEvent } from "../observability";
 import type { ChannelHealthStore, PairHealth } from "../store/channel-health";
 import type { ChannelRecord, Channels } from "../store/channels";
 import { joinUrl } from "./adapters/adapter";
@@ -47,6 +49,8 @@ export class ChannelHealth {
     private readonly directory: ChannelDirectory,
     private readonly fetch: UpstreamFetch,
     private readonly settings: HealthSettings,
+    private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     this.cache = new TtlCache(settings.cacheTtlMs);
   }
@@ -70,7 +74,7 @@ export class ChannelHealth {
     readOnly = false,
   ): Promise<Usable> {
     const pairs = await this.pairs();
-    const now = Date.now();
+    const now = this.clock.now();
     const usable: ChannelRecord[] = [];
     const probes = new Map<string, number>();
     let retryAt: number | undefined;
@@ -124,7 +128,7 @@ export class ChannelHealth {
     const pairs = await this.pairs();
     const id = pairId(channel.id, model);
     const pair = pairs.get(id);
-    const now = Date.now();
+    const now = this.clock.now();
     if (result.ok) {
       if (pair && pair.state !== "disabled") {
         pairs.delete(id);
@@ -140,7 +144,12 @@ export class ChannelHealth {
           // Not a failure, but no success either: the circuit stays open as long as a cool-down.
           const reason = `the probe was rate limited (${detail})`;
           if (await this.store.open(channel.id, model, until, reason, true)) {
-            pairs.set(id, { ...(pair ?? fresh(channel.id, model)), state: "open", reason, until });
+            pairs.set(id, {
+              ...(pair ?? this.fresh(channel.id, model)),
+              state: "open",
+              reason,
+              until,
+            });
           }
           return;
         }
@@ -149,7 +158,13 @@ export class ChannelHealth {
         const reason = `rate limited by the provider (${detail})`;
         if (await this.store.cool(channel.id, model, until, reason)) {
           const failures = pair?.failures ?? 0;
-          pairs.set(id, { ...fresh(channel.id, model), failures, state: "cooling", reason, until });
+          pairs.set(id, {
+            ...this.fresh(channel.id, model),
+            failures,
+            state: "cooling",
+            reason,
+            until,
+          });
         }
         return;
       }
@@ -158,7 +173,12 @@ export class ChannelHealth {
         if (probe) {
           const reason = `the probe failed: ${detail}`;
           if (await this.store.open(channel.id, model, until, reason, true)) {
-            pairs.set(id, { ...(pair ?? fresh(channel.id, model)), state: "open", reason, until });
+            pairs.set(id, {
+              ...(pair ?? this.fresh(channel.id, model)),
+              state: "open",
+              reason,
+              until,
+            });
           }
           return;
         }
@@ -170,7 +190,7 @@ export class ChannelHealth {
         const reason = `${counted.failures} failures in a row, the last: ${detail}`;
         if (await this.store.open(channel.id, model, until, reason)) {
           pairs.set(id, { ...counted, state: "open", reason, since: now, until, probeAt: null });
-          warn("circuit opened", channel.id, reason, model);
+          this.changed("circuit opened", channel.id, reason, model);
         }
         return;
       }
@@ -215,19 +235,33 @@ export class ChannelHealth {
     }
   }
 
+  /** A pair as it is when nothing is known against it, from now. */
+  private fresh(channelId: string, model: string): PairHealth {
+    return {
+      channelId,
+      model,
+      state: "healthy",
+      failures: 0,
+      reason: null,
+      since: this.clock.now(),
+      until: null,
+      probeAt: null,
+    };
+  }
+
   private async disablePair(channel: ChannelRecord, model: string, reason: string): Promise<void> {
     await this.store.disable(channel.id, model, reason);
     (await this.pairs()).set(pairId(channel.id, model), {
-      ...fresh(channel.id, model),
+      ...this.fresh(channel.id, model),
       state: "disabled",
       reason,
     });
-    warn("channel disabled for a model", channel.id, reason, model);
+    this.changed("channel disabled for a model", channel.id, reason, model);
   }
 
   private async disableChannel(channel: ChannelRecord, reason: string): Promise<void> {
     if (await this.channels.disable(channel.id, reason))
-      warn("channel disabled", channel.id, reason);
+      this.changed("channel disabled", channel.id, reason);
     this.directory.invalidate();
   }
 
@@ -251,23 +285,10 @@ export class ChannelHealth {
     await this.store.clearChannel(channelId);
     this.cache.clear();
   }
-}
 
-function fresh(channelId: string, model: string): PairHealth {
-  return {
-    channelId,
-    model,
-    state: "healthy",
-    failures: 0,
-    reason: null,
-    since: Date.now(),
-    until: null,
-    probeAt: null,
-  };
-}
-
-/** A change of a channel's (or a model's on it) state: logged, and counted. */
-function warn(msg: string, channel: string, reason: string, model?: string): void {
-  logger.warn(msg, { channel, model, reason });
-  countEvent("ChannelStateChanges", 1, { channel });
+  /** A change of a channel's (or a model's on it) state: logged, and counted. */
+  private changed(message: string, channel: string, reason: string, model?: string): void {
+    this.log.warn(message, { channel, model, reason });
+    countEvent("ChannelStateChanges", 1, { channel });
+  }
 }

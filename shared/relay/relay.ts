@@ -1,8 +1,10 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { type Charge, type ChargeRequest, holdWhileOpening, type Quote } from "../billing/charge";
 import type { Metered } from "../billing/cost";
-import { ModelUnavailable, reportedStatus, UpstreamRejected } from "../errors";
+import { ModelUnavailable, UpstreamRejected } from "../errors";
 import { isObject } from "../http/body";
+import { statusOf } from "../http/error-mapping";
+import { rateLimitHeaders } from "../http/rate-limit-headers";
 import { rawJson } from "../http/responses";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
@@ -65,7 +67,7 @@ export async function relayed(
     consumed = await consume(upstream, quoted);
   } catch (err) {
     upstream.abort();
-    call.context.afterResponse(() => charge.release(reportedStatus(err), channelId));
+    call.context.afterResponse(() => charge.release(statusOf(err), channelId));
     throw err;
   }
   call.context.afterResponse(async (delivered) => {
@@ -83,7 +85,7 @@ export async function relayed(
     consumed.response.headers["x-sluice-max-tokens"] = String(quoted.outputTokens);
   }
   // In the prelude, before the first byte: what the key's and the user's rate limits leave.
-  Object.assign(consumed.response.headers, charge.hold.rateHeaders);
+  Object.assign(consumed.response.headers, rateLimitHeaders(charge.hold.rateStanding));
   return consumed.response;
 }
 
@@ -132,6 +134,7 @@ async function relay(
         plan.model,
         upstreamOptions(call, signal, plan.model, probes, reported),
       ),
+    statusOf,
   );
 }
 

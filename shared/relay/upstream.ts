@@ -1,3 +1,4 @@
+import { systemClock } from "../clock";
 import { UpstreamRejected } from "../errors";
 import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
@@ -249,7 +250,7 @@ async function failureFromResponse(
 }
 
 /** Retry-After in ms: delay-seconds or an HTTP date (RFC 9110); undefined when absent or bad. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | null, now = systemClock.now()): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;

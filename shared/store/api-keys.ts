@@ -1,8 +1,16 @@
 import { hashSecret, maskSecret } from "../auth/secrets";
+import { type Clock, systemClock } from "../clock";
 import { definedOnly } from "../objects";
-import type { Accounts } from "./accounts";
-import { ConditionFailed, type Item, type ItemKey, type Table, type TransactOp } from "./table";
-import { userKey } from "./users";
+import { Accounts } from "./accounts";
+import { apiKeyKey, byCreation, INDEX, userKey } from "./keys";
+import {
+  ConditionFailed,
+  type Item,
+  type ItemKey,
+  setFields,
+  type Table,
+  type TransactOp,
+} from "./table";
 
 export type ApiKeyStatus = "enabled" | "disabled" | "expired" | "exhausted";
 
@@ -27,13 +35,14 @@ export interface ApiKeyRecord {
   rateLimits?: { rpm?: number | null; tpm?: number | null; concurrency?: number | null };
 }
 
-export const apiKeyKey = (id: string) => ({ pk: `KEY#${id}`, sk: "KEY" });
-const userKeysIndex = (userId: string) => `USER#${userId}#KEYS`;
+/** Tests read a key's item by it. */
+export { apiKeyKey };
 
 export class ApiKeys {
   constructor(
     private readonly table: Table,
     private readonly accounts: Accounts,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async get(id: string, consistent = false): Promise<ApiKeyRecord | undefined> {
@@ -55,13 +64,15 @@ export class ApiKeys {
     fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
     maxKeys = 0,
   ): Promise<ApiKeyRecord> {
-    const record = newApiKeyRecord(secret, fields);
+    const record = newApiKeyRecord(secret, fields, this.clock.seconds());
+    const { remainQuota, usedQuota, ...plain } = record;
     const put: TransactOp = {
       put: {
         ...apiKeyKey(record.id),
-        gsi1pk: userKeysIndex(record.userId),
-        gsi1sk: `${String(record.createdTime).padStart(12, "0")}#${record.id}`,
-        ...record,
+        gsi1pk: INDEX.userKeys(record.userId),
+        gsi1sk: byCreation(record.createdTime, record.id),
+        ...plain,
+        ...Accounts.createKey(remainQuota, usedQuota),
       },
       condition: "attribute_not_exists(pk)",
     };
@@ -94,7 +105,7 @@ export class ApiKeys {
     const keys = await this.table.queryAll<ItemKey>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
-      values: { ":pk": userKeysIndex(userId) },
+      values: { ":pk": INDEX.userKeys(userId) },
     });
     try {
       await this.table.update(userKey(userId), {
@@ -112,7 +123,7 @@ export class ApiKeys {
     const keys = await this.table.queryAll<ItemKey>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
-      values: { ":pk": userKeysIndex(userId) },
+      values: { ":pk": INDEX.userKeys(userId) },
       ascending: false,
     });
     const items = await this.table.batchGet<ApiKeyRecord & Item>(
@@ -142,19 +153,12 @@ export class ApiKeys {
     >,
   ): Promise<ApiKeyRecord> {
     const { remainQuota, ...plain } = fields;
-    const entries = Object.entries(plain).filter(([, v]) => v !== undefined);
-    const names: Record<string, string> = { "#user": "userId" };
-    const values: Record<string, unknown> = { ":user": userId };
-    const sets = entries.map(([field, value], i) => {
-      names[`#f${i}`] = field;
-      values[`:v${i}`] = value;
-      return `#f${i} = :v${i}`;
-    });
+    const { assignments, names, values } = setFields(plain);
     await this.table.update(apiKeyKey(id), {
-      update: sets.length ? `SET ${sets.join(", ")}` : "SET #user = :user",
+      update: assignments.length ? `SET ${assignments.join(", ")}` : "SET #user = :user",
       condition: "attribute_exists(pk) AND #user = :user",
-      names,
-      values,
+      names: { ...names, "#user": "userId" },
+      values: { ...values, ":user": userId },
     });
     if (remainQuota !== undefined) await this.accounts.setKeyAllowance(id, remainQuota);
     const updated = await this.get(id, true);
@@ -199,8 +203,9 @@ export class KeyCapReached extends Error {
 export function newApiKeyRecord(
   secret: string,
   fields: Pick<ApiKeyRecord, "userId" | "name"> & Partial<ApiKeyRecord>,
+  /** When it is made (unix seconds). */
+  now = systemClock.seconds(),
 ): ApiKeyRecord {
-  const now = Math.floor(Date.now() / 1000);
   return {
     status: "enabled",
     createdTime: now,

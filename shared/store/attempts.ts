@@ -1,12 +1,18 @@
 import { hashSecret } from "../auth/secrets";
+import { ATTEMPTS_PREFIX, attemptCounterKey as counterKey, INDEX, TTL } from "./keys";
 import { ConditionFailed, type Item, type Table } from "./table";
 
-/** What is counted: sign-ins per (username, address), per username and per address, and so on. */
+/**
+ * What is counted: sign-ins per (username, address), per username, per address and per IPv6
+ * /48 (`-network`), and so on.
+ */
 export type AttemptKind =
   | "sign-in"
   | "sign-in-username"
   | "sign-in-address"
+  | "sign-in-network"
   | "registration-address"
+  | "registration-network"
   | "registration-site"
   | "redemption-user"
   | "redemption-address";
@@ -66,8 +72,6 @@ interface CounterItem extends AttemptSubject {
   trustedUntil?: number;
 }
 
-/** The index partition that lists counters at their limit. */
-const FULL = "ATTEMPTS#FULL";
 /** Tries of a take that keeps meeting another's window reset. */
 const MAX_TRIES = 4;
 
@@ -75,7 +79,6 @@ export const counterId = (spec: Pick<CounterSpec, "kind" | "subject">) =>
   hashSecret(
     [spec.kind, spec.subject.username, spec.subject.address, spec.subject.userId].join("\n"),
   ).slice(0, 32);
-const counterKey = (id: string) => ({ pk: `ATTEMPTS#${id}`, sk: "ATTEMPTS" });
 
 /**
  * Attempt counters in the table, one item per subject, each moved by one conditional write:
@@ -102,7 +105,7 @@ export class AttemptCounters implements CounterStore {
             ":one": 1,
             ":now": now,
             ":windowAgo": now - spec.windowMs,
-            ":ttl": ttlOf(now + spec.windowMs),
+            ":ttl": TTL.attempts(now + spec.windowMs),
           },
           returnValues: "ALL_NEW",
           explainFailure: true,
@@ -143,7 +146,7 @@ export class AttemptCounters implements CounterStore {
 
   async trust(taken: Taken, until: number): Promise<void> {
     const key = counterKey(counterId(taken.spec));
-    const values = { ":until": until, ":ttl": ttlOf(until + taken.spec.windowMs) };
+    const values = { ":until": until, ":ttl": TTL.attempts(until + taken.spec.windowMs) };
     try {
       await this.table.update(key, {
         ...expressions(
@@ -167,13 +170,13 @@ export class AttemptCounters implements CounterStore {
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :full AND gsi1sk > :now",
-        values: { ":full": FULL, ":now": String(now).padStart(15, "0") },
+        values: { ":full": INDEX.fullAttempts, ":now": INDEX.fullAttemptsAfter(now) },
       },
       500,
       (counter) => counter.n >= counter.limit && counter.start + counter.windowMs > now,
     );
     return items.map((counter) => ({
-      id: String(counter.pk).slice("ATTEMPTS#".length),
+      id: String(counter.pk).slice(ATTEMPTS_PREFIX.length),
       kind: counter.kind,
       username: counter.username,
       address: counter.address,
@@ -204,8 +207,8 @@ export class AttemptCounters implements CounterStore {
       await this.table.update(counterKey(id), {
         ...expressions("SET gsi1pk = :full, gsi1sk = :sk", "#start = :start"),
         values: {
-          ":full": FULL,
-          ":sk": `${String(until).padStart(15, "0")}#${id}`,
+          ":full": INDEX.fullAttempts,
+          ":sk": INDEX.fullAttemptsSortKey(until, id),
           ":start": item.start,
         },
       });
@@ -233,7 +236,7 @@ export class AttemptCounters implements CounterStore {
           ":now": now,
           ":seen": old.start,
           // A trusted pair's item outlives its windows.
-          ":ttl": ttlOf(Math.max(now, old.trustedUntil ?? 0) + spec.windowMs),
+          ":ttl": TTL.attempts(Math.max(now, old.trustedUntil ?? 0) + spec.windowMs),
         },
       });
       if (spec.limit <= 1)
@@ -292,6 +295,3 @@ function describeValues(spec: CounterSpec): Record<string, unknown> {
     if (spec.subject[name] !== undefined) values[`:${name}`] = spec.subject[name];
   return values;
 }
-
-/** DynamoDB's TTL (seconds), a minute past the moment the item stops mattering. */
-const ttlOf = (ms: number) => Math.ceil(ms / 1000) + 60;

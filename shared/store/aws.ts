@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
@@ -47,12 +48,17 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
 
 /**
  * Every service, on the AWS resources the environment names. The functions pass their lean
- * DynamoDB and upstream clients; without them the AWS SDK and fetch are used. S3 and SQS
- * load on first use.
+ * DynamoDB and upstream clients (without them the AWS SDK and fetch are used) and their
+ * Logger. S3 and SQS load on first use.
  */
 export function createAwsServices(
   env: NodeJS.ProcessEnv = process.env,
-  clients: { dynamo?: DynamoTransport; fetch?: UpstreamFetch; rateClock?: () => number } = {},
+  clients: {
+    dynamo?: DynamoTransport;
+    fetch?: UpstreamFetch;
+    rateClock?: () => number;
+    log?: Logger;
+  } = {},
 ): Services {
   const dynamo = clients.dynamo ?? lazySdkTransport(env);
   return createServices({
@@ -69,6 +75,7 @@ export function createAwsServices(
     settings: loadSettings(env),
     fetch: clients.fetch,
     rateClock: clients.rateClock,
+    log: clients.log,
     consoleFiles: consoleDirectory(env),
     secretBox: secretBox(env),
   });

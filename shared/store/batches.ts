@@ -1,5 +1,17 @@
+import {
+  batchKey,
+  batchPartition,
+  byCreation,
+  CHUNK_PREFIX,
+  chunkKey,
+  chunkResultsPrefix,
+  INDEX,
+  RESULT_PREFIX,
+  resultKey,
+  TTL,
+} from "./keys";
 import { Schedule } from "./schedule";
-import { ConditionFailed, type Item, type Table } from "./table";
+import { ConditionFailed, type Item, setFields, type Table } from "./table";
 
 export type BatchStatus =
   | "validating"
@@ -17,6 +29,17 @@ export const FINAL_STATUSES: readonly BatchStatus[] = [
   "expired",
   "cancelled",
 ];
+
+/**
+ * A change of a batch's status (batches/lifecycle.ts holds them all): the statuses it may be
+ * taken from, and the status it leads to; where it may lead to several, the caller sets one
+ * of them; a move with none leaves the status as it is.
+ */
+export interface BatchMove {
+  name: string;
+  from: readonly BatchStatus[];
+  to?: BatchStatus | readonly BatchStatus[];
+}
 
 export interface BatchError {
   code: string;
@@ -97,17 +120,8 @@ export interface LineResult {
   expired?: boolean;
 }
 
-export const batchKey = (id: string) => ({ pk: `BATCH#${id}`, sk: "BATCH" });
-const chunkKey = (id: string, index: number) => ({ pk: `BATCH#${id}`, sk: `CHUNK#${pad(index)}` });
-const resultKey = (id: string, chunk: number, line: number) => ({
-  pk: `BATCH#${id}`,
-  sk: `RESULT#${pad(chunk)}#${pad(line)}`,
-});
-const userBatches = (userId: string) => `USER#${userId}#BATCHES`;
-
-function pad(n: number): string {
-  return String(n).padStart(6, "0");
-}
+/** Tests read a batch's item by it. */
+export { batchKey };
 
 export class Batches {
   constructor(private readonly table: Table) {}
@@ -118,8 +132,8 @@ export class Batches {
       {
         put: {
           ...batchKey(batch.id),
-          gsi1pk: userBatches(batch.userId),
-          gsi1sk: `${String(batch.createdAt).padStart(12, "0")}#${batch.id}`,
+          gsi1pk: INDEX.userBatches(batch.userId),
+          gsi1sk: byCreation(batch.createdAt, batch.id),
           ...batch,
         },
         condition: "attribute_not_exists(pk)",
@@ -148,15 +162,15 @@ export class Batches {
       if (!after || after.userId !== userId) return { batches: [], hasMore: false };
       startKey = {
         ...batchKey(after.id),
-        gsi1pk: userBatches(userId),
-        gsi1sk: `${String(after.createdAt).padStart(12, "0")}#${after.id}`,
+        gsi1pk: INDEX.userBatches(userId),
+        gsi1sk: byCreation(after.createdAt, after.id),
       };
     }
     const page = await this.table.indexItems<BatchRecord & Item>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",
-        values: { ":pk": userBatches(userId) },
+        values: { ":pk": INDEX.userBatches(userId) },
         ascending: false,
         startKey,
       },
@@ -167,24 +181,30 @@ export class Batches {
   }
 
   /**
-   * Moves a batch on from one of `from` (the only way its status changes, so two workers
-   * can never both make the same move). Returns the batch as it now is, or undefined when
-   * it was not in one of `from`.
+   * Makes a move (the only way a batch's status changes), setting `fields` with it, if the
+   * batch is in one of the statuses the move is taken from: two workers can never both make
+   * the same move. Returns the batch as it now is, or undefined when it was not. A batch
+   * given a `retainUntil` is dropped by TTL after it.
    */
   async transition(
     id: string,
-    from: readonly BatchStatus[],
-    set: Partial<BatchRecord> & { ttl?: number },
+    move: BatchMove,
+    fields: Partial<BatchRecord>,
   ): Promise<BatchRecord | undefined> {
-    const names: Record<string, string> = { "#status": "status" };
-    const values: Record<string, unknown> = {};
-    const assignments = Object.entries(set).map(([field, value], i) => {
-      names[`#f${i}`] = field;
-      values[`:v${i}`] = value;
-      return `#f${i} = :v${i}`;
-    });
-    const allowed = from.map((status, i) => {
-      values[`:from${i}`] = status;
+    const status = fields.status ?? (typeof move.to === "string" ? move.to : undefined);
+    if (status !== undefined && ![move.to ?? []].flat().includes(status))
+      throw new Error(`A batch's move ${move.name} cannot make it ${status}.`);
+    const set = {
+      ...fields,
+      ...(status !== undefined && { status }),
+      ...(typeof fields.retainUntil === "number" && {
+        ttl: TTL.afterRetention(fields.retainUntil),
+      }),
+    };
+    const { assignments, names, values } = setFields(set);
+    names["#status"] = "status";
+    const allowed = move.from.map((from, i) => {
+      values[`:from${i}`] = from;
       return `:from${i}`;
     });
     try {
@@ -202,8 +222,12 @@ export class Batches {
     }
   }
 
-  /** Creates the chunk records (again, harmlessly, when planning runs twice). */
-  async createChunks(chunks: ChunkRecord[], ttl: number): Promise<void> {
+  /**
+   * Creates the chunk records (again, harmlessly, when planning runs twice), kept until
+   * `retainUntil` (the latest the batch may be kept: see batches/layout.ts).
+   */
+  async createChunks(chunks: ChunkRecord[], retainUntil: number): Promise<void> {
+    const ttl = TTL.afterRetention(retainUntil);
     for (const chunk of chunks) {
       await this.table
         .put(
@@ -224,7 +248,7 @@ export class Batches {
   async pendingChunks(batchId: string): Promise<number[]> {
     const chunks = await this.table.queryAll<ChunkRecord & Item>({
       keyCondition: "pk = :pk AND begins_with(sk, :prefix)",
-      values: { ":pk": `BATCH#${batchId}`, ":prefix": "CHUNK#" },
+      values: { ":pk": batchPartition(batchId), ":prefix": CHUNK_PREFIX },
       consistent: true,
     });
     return chunks.filter((chunk) => chunk.status === "pending").map((chunk) => chunk.index);
@@ -319,12 +343,17 @@ export class Batches {
    * Records a finished line; false if another run (or finalize) recorded it already (it must
    * not count twice). A record that is this very result was this write's own, landed by an
    * attempt whose answer was lost: recorded. Each run's result is its own (its output names
-   * the run's request id), so the stored one tells.
+   * the run's request id), so the stored one tells. The record is kept until `retainUntil`,
+   * as the chunks are.
    */
-  async putResult(result: LineResult, ttl: number): Promise<boolean> {
+  async putResult(result: LineResult, retainUntil: number): Promise<boolean> {
     try {
       await this.table.put(
-        { ...resultKey(result.batchId, result.chunk, result.line), ttl, ...result },
+        {
+          ...resultKey(result.batchId, result.chunk, result.line),
+          ttl: TTL.afterRetention(retainUntil),
+          ...result,
+        },
         { condition: "attribute_not_exists(pk)", explainFailure: true },
       );
       return true;
@@ -340,8 +369,8 @@ export class Batches {
     const items = await this.table.queryAll<LineResult & Item>({
       keyCondition: "pk = :pk AND begins_with(sk, :prefix)",
       values: {
-        ":pk": `BATCH#${batchId}`,
-        ":prefix": chunk === undefined ? "RESULT#" : `RESULT#${pad(chunk)}#`,
+        ":pk": batchPartition(batchId),
+        ":prefix": chunk === undefined ? RESULT_PREFIX : chunkResultsPrefix(chunk),
       },
       consistent: true,
     });

@@ -1,3 +1,5 @@
+import { type Clock, systemClock } from "../clock";
+import { CHANNEL_HEALTH_PARTITION, channelHealthKey as pairKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
 
 /**
@@ -24,18 +26,19 @@ export interface PairHealth {
   probeAt: number | null;
 }
 
-const PK = "CHANNEL_HEALTH";
-const pairKey = (channelId: string, model: string) => ({ pk: PK, sk: `${channelId}#${model}` });
 const STATE = { "#state": "state" };
 
 /** The health items of every (channel, model) pair that is not plainly healthy. */
 export class ChannelHealthStore {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async list(): Promise<PairHealth[]> {
     return this.table.queryAll<PairHealth>({
       keyCondition: "pk = :pk",
-      values: { ":pk": PK },
+      values: { ":pk": CHANNEL_HEALTH_PARTITION },
     });
   }
 
@@ -53,7 +56,7 @@ export class ChannelHealthStore {
           ":cooling": "cooling",
           ":healthy": "healthy",
           ":reason": reason,
-          ":now": Date.now(),
+          ":now": this.clock.now(),
           ":until": until,
           ":zero": 0,
           ":null": null,
@@ -73,7 +76,7 @@ export class ChannelHealthStore {
         ":m": model,
         ":healthy": "healthy",
         ":reason": reason,
-        ":now": Date.now(),
+        ":now": this.clock.now(),
         ":null": null,
         ":one": 1,
       },
@@ -103,7 +106,9 @@ export class ChannelHealthStore {
           ":reason": reason,
           ":until": until,
           ":null": null,
-          ...(reopen ? {} : { ":now": Date.now(), ":healthy": "healthy", ":cooling": "cooling" }),
+          ...(reopen
+            ? {}
+            : { ":now": this.clock.now(), ":healthy": "healthy", ":cooling": "cooling" }),
         },
       }),
     );
@@ -161,7 +166,7 @@ export class ChannelHealthStore {
       state: "disabled",
       failures: 0,
       reason,
-      since: Date.now(),
+      since: this.clock.now(),
       until: null,
       probeAt: null,
     } satisfies PairHealth & { pk: string; sk: string });
@@ -171,7 +176,7 @@ export class ChannelHealthStore {
   async clearChannel(channelId: string): Promise<void> {
     const pairs = await this.table.queryAll<{ pk: string; sk: string }>({
       keyCondition: "pk = :pk AND begins_with(sk, :prefix)",
-      values: { ":pk": PK, ":prefix": `${channelId}#` },
+      values: { ":pk": CHANNEL_HEALTH_PARTITION, ":prefix": `${channelId}#` },
     });
     await Promise.all(pairs.map(({ pk, sk }) => this.table.delete({ pk, sk })));
   }

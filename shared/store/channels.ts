@@ -1,4 +1,6 @@
+import { type Clock, systemClock } from "../clock";
 import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
+import { CHANNELS_PARTITION, channelKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
 
 export type ChannelType = "openai" | "azure" | "azure-speech";
@@ -29,19 +31,21 @@ export interface ChannelRecord {
   createdAt: number;
 }
 
-export const channelKey = (id: string) => ({ pk: "CHANNEL", sk: id });
+/** Tests read a channel's item by it. */
+export { channelKey };
 
 /** Channels, with their provider keys sealed by `box` in the table and opened on the way out. */
 export class Channels {
   constructor(
     private readonly table: Table,
     private readonly box: SecretBox = new PlainSecretBox(),
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async list(): Promise<ChannelRecord[]> {
     const items = await this.table.queryAll<ChannelRecord>({
       keyCondition: "pk = :pk",
-      values: { ":pk": "CHANNEL" },
+      values: { ":pk": CHANNELS_PARTITION },
     });
     return Promise.all(items.map((item) => this.opened(item)));
   }
@@ -71,7 +75,7 @@ export class Channels {
           ":disabled": "disabled",
           ":enabled": "enabled",
           ":reason": reason,
-          ":now": Date.now(),
+          ":now": this.clock.now(),
         },
       });
       return true;
@@ -88,6 +92,8 @@ export class Channels {
 
 export function newChannelRecord(
   fields: Pick<ChannelRecord, "id" | "baseUrl" | "models"> & Partial<ChannelRecord>,
+  /** When it is made (unix seconds). */
+  now = systemClock.seconds(),
 ): ChannelRecord {
   return {
     type: "openai",
@@ -100,7 +106,7 @@ export function newChannelRecord(
     disabledReason: null,
     disabledAt: null,
     config: {},
-    createdAt: Math.floor(Date.now() / 1000),
+    createdAt: now,
     ...fields,
   };
 }

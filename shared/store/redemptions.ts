@@ -1,5 +1,6 @@
 import { hashSecret } from "../auth/secrets";
 import type { Bucket } from "./buckets";
+import { byCreation, INDEX, redemptionKey } from "./keys";
 import { ConditionFailed, type Item, type Table } from "./table";
 
 export type RedemptionStatus = "enabled" | "disabled" | "used";
@@ -20,7 +21,6 @@ export interface Redemption {
 
 /** A code's id: a prefix of its hash, so that only the code leads to it. */
 export const redemptionId = (code: string) => hashSecret(code).slice(0, 24);
-const redemptionKey = (id: string) => ({ pk: `REDEEM#${id}`, sk: "REDEEM" });
 
 export class Redemptions {
   constructor(private readonly table: Table) {}
@@ -30,8 +30,8 @@ export class Redemptions {
     await this.table.put(
       {
         ...redemptionKey(record.id),
-        gsi1pk: "REDEEM",
-        gsi1sk: `${String(record.createdAt).padStart(12, "0")}#${record.id}`,
+        gsi1pk: INDEX.redemptions,
+        gsi1sk: byCreation(record.createdAt, record.id),
         ...record,
       },
       { condition: "attribute_not_exists(pk)" },
@@ -50,7 +50,7 @@ export class Redemptions {
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",
-        values: { ":pk": "REDEEM" },
+        values: { ":pk": INDEX.redemptions },
         ascending: false,
       },
       limit,

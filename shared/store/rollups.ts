@@ -1,3 +1,6 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { Accounts } from "./accounts";
+import { apiKeyKey, dailyKey, dailyPartition } from "./keys";
 import { ConditionFailed, type ItemKey, type Table } from "./table";
 import { type UsageLogEntry, utcDate } from "./usage";
 
@@ -9,12 +12,6 @@ export interface DailyUsage {
   promptTokens: number;
   completionTokens: number;
   quota: number;
-}
-
-export const dailyPartition = (userId: string) => `USER#${userId}#DAY`;
-
-export function dailyKey(userId: string, time: number, model: string) {
-  return { pk: dailyPartition(userId), sk: `${utcDate(time)}#${model}` };
 }
 
 /** A usage log line as the table's stream delivered it, with the record's sequence number. */
@@ -37,7 +34,12 @@ export interface StreamedLine {
  * partition, whose stream records come in order.
  */
 export class Rollups {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly log: Logger,
+    /** A key's counters are balance attributes: only Accounts writes them. */
+    private readonly accounts = new Accounts(table),
+  ) {}
 
   /** Daily rollups from `fromDate` (YYYY-MM-DD) on. */
   async daily(userId: string, fromDate: string): Promise<DailyUsage[]> {
@@ -69,10 +71,10 @@ export class Rollups {
     for (const streamed of lines) {
       const { line } = streamed;
       if (line.type !== "consume") continue;
-      if (line.model) add("day", dailyKey(line.userId, line.time, line.model), streamed);
+      if (line.model) add("day", dailyKey(line.userId, utcDate(line.time), line.model), streamed);
       // The janitor's lines for calls that never settled name a key only by a prefix.
       if (line.keyId && !line.keyId.endsWith("…")) {
-        add("key", { pk: `KEY#${line.keyId}`, sk: "KEY" }, streamed);
+        add("key", apiKeyKey(line.keyId), streamed);
       }
     }
     await Promise.all(
@@ -89,10 +91,9 @@ export class Rollups {
       const first = padSequence(lines[0]?.sequence ?? "");
       const last = padSequence(lines.at(-1)?.sequence ?? "");
       try {
-        await this.table.update(
-          key,
-          kind === "day" ? dayWrite(lines, first, last) : keyWrite(lines, first, last),
-        );
+        if (kind === "day") await this.table.update(key, dayWrite(lines, first, last));
+        // A key's group holds that key's lines only.
+        else await this.accounts.addKeyUsage(keyOf(lines), keyUsage(lines, first, last));
         return;
       } catch (err) {
         if (!(err instanceof ConditionFailed)) throw err;
@@ -103,17 +104,13 @@ export class Rollups {
       }
     }
     if (lines.length > 0) {
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          msg: "usage lines dropped from a rollup after conditional conflicts",
-          item: `${key.pk}|${key.sk}`,
-          kind,
-          attempts: ROLLUP_ATTEMPTS,
-          dropped: lines.length,
-          quota: lines.reduce((total, { line }) => total + line.quota, 0),
-        }),
-      );
+      this.log.warn("usage lines dropped from a rollup after conditional conflicts", {
+        item: `${key.pk}|${key.sk}`,
+        kind,
+        attempts: ROLLUP_ATTEMPTS,
+        dropped: lines.length,
+        quota: lines.reduce((total, { line }) => total + line.quota, 0),
+      });
     }
   }
 }
@@ -141,7 +138,10 @@ function dayWrite(lines: StreamedLine[], first: string, last: string) {
   };
 }
 
-function keyWrite(lines: StreamedLine[], first: string, last: string) {
+const keyOf = (lines: StreamedLine[]) => String(lines[0]?.line.keyId);
+
+/** What lines add to their key (Accounts.addKeyUsage writes it). */
+function keyUsage(lines: StreamedLine[], first: string, last: string) {
   const used = lines.reduce((total, { line }) => total + line.quota, 0);
   // A limited key's allowance moved with each hold already; an unlimited one counts down here.
   const countdown = lines.reduce(
@@ -151,19 +151,7 @@ function keyWrite(lines: StreamedLine[], first: string, last: string) {
   const accessed = Math.max(
     ...lines.map(({ line }) => Math.floor((line.time + (line.latencyMs ?? 0)) / 1000)),
   );
-  return {
-    update:
-      "SET ss = :last, accessedTime = :accessed, remainQuota = remainQuota - :countdown ADD usedQuota :used",
-    condition: `attribute_exists(pk) AND (${UNCOUNTED})`,
-    values: {
-      ":first": first,
-      ":last": last,
-      ":accessed": accessed,
-      ":countdown": countdown,
-      ":used": used,
-    },
-    explainFailure: true,
-  };
+  return { first, last, used, countdown, accessed };
 }
 
 function sorted(lines: StreamedLine[]): StreamedLine[] {

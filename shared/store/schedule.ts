@@ -1,3 +1,4 @@
+import { SCHEDULE_PARTITION, scheduleDueBy, scheduleSortKey } from "./keys";
 import type { Table, TransactOp } from "./table";
 
 /** Something the janitor must do once its time has come. */
@@ -8,8 +9,6 @@ export interface ScheduledWork {
   id: string;
 }
 
-const PARTITION = "SCHEDULE";
-
 /**
  * The janitor's agenda: one small item per file or batch deadline, sorted by time, so a
  * sweep reads only what is due instead of scanning the table.
@@ -19,23 +18,19 @@ export class Schedule {
 
   /** The write that puts work on the agenda, to go in the same transaction as its subject. */
   static entry(work: ScheduledWork): TransactOp {
-    return { put: { pk: PARTITION, sk: sortKey(work), ...work } };
+    return { put: { pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work), ...work } };
   }
 
   /** Everything due by `now`, oldest first. */
   async due(now: number): Promise<ScheduledWork[]> {
     const items = await this.table.queryAll<ScheduledWork & { pk: string; sk: string }>({
       keyCondition: "pk = :pk AND sk <= :now",
-      values: { ":pk": PARTITION, ":now": `${String(now).padStart(12, "0")}~` },
+      values: { ":pk": SCHEDULE_PARTITION, ":now": scheduleDueBy(now) },
     });
     return items.map(({ due, kind, id }) => ({ due, kind, id }));
   }
 
   async done(work: ScheduledWork): Promise<void> {
-    await this.table.delete({ pk: PARTITION, sk: sortKey(work) });
+    await this.table.delete({ pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work) });
   }
-}
-
-function sortKey(work: ScheduledWork): string {
-  return `${String(work.due).padStart(12, "0")}#${work.kind}#${work.id}`;
 }

@@ -1,4 +1,6 @@
 import { hashSecret, randomString } from "../auth/secrets";
+import { type Clock, systemClock } from "../clock";
+import { sessionKey as keyOf, TTL } from "./keys";
 import type { Table } from "./table";
 
 /** A signed-in browser: who, its CSRF token, and the password version it signed in under. */
@@ -16,7 +18,8 @@ export interface SessionRecord {
   signedInAt?: number;
 }
 
-const sessionKey = (token: string) => ({ pk: `SESSION#${hashSecret(token)}`, sk: "SESSION" });
+/** A session's item: by its token's hash, so the table never holds the token. */
+const sessionKey = (token: string) => keyOf(hashSecret(token));
 
 /** Console sessions, stored by the hash of their cookie's token and expired by TTL. */
 export class Sessions {
@@ -24,6 +27,7 @@ export class Sessions {
     private readonly table: Table,
     /** A new cookie token (with a check tag: `auth/tags.ts`). */
     private readonly newToken: () => Promise<string>,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async create(
@@ -32,7 +36,7 @@ export class Sessions {
     ttlSeconds: number,
   ): Promise<{ token: string; session: SessionRecord }> {
     const token = await this.newToken();
-    const now = Math.floor(Date.now() / 1000);
+    const now = this.clock.seconds();
     const expiresAt = now + ttlSeconds;
     const session: SessionRecord = {
       userId,
@@ -42,7 +46,7 @@ export class Sessions {
       signedInAt: now,
     };
     await this.table.put(
-      { ...sessionKey(token), ...session, ttl: expiresAt },
+      { ...sessionKey(token), ...session, ttl: TTL.session(expiresAt) },
       { condition: "attribute_not_exists(pk)" },
     );
     return { token, session };
@@ -51,7 +55,7 @@ export class Sessions {
   /** The session a cookie names, unless it has expired (a consistent read). */
   async get(token: string): Promise<SessionRecord | undefined> {
     const item = await this.table.get<SessionRecord>(sessionKey(token), true);
-    if (!item || item.expiresAt <= Date.now() / 1000) return undefined;
+    if (!item || item.expiresAt <= this.clock.now() / 1000) return undefined;
     return {
       userId: item.userId,
       csrf: item.csrf,

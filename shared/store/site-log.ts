@@ -1,4 +1,6 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { type Clock, systemClock } from "../clock";
+import { siteLogPartition, TTL } from "./keys";
 import type { StreamedLine } from "./rollups";
 import { ConditionFailed, type Item, type Table } from "./table";
 import { InvalidCursor, type LogFilter, matches, type UsageLogEntry, utcDate } from "./usage";
@@ -6,7 +8,8 @@ import { InvalidCursor, type LogFilter, matches, type UsageLogEntry, utcDate } f
 /** At most this many lines in one digest item (compressed, well under DynamoDB's 400 KB). */
 const DIGEST_LINES = 400;
 
-export const siteLogPartition = (date: string) => `LOG#${date}`;
+/** Tests read a day's digests by it. */
+export { siteLogPartition };
 
 /**
  * Where a reading stopped: the day, the digest item, and how many of its lines were read,
@@ -34,6 +37,7 @@ export class SiteLog {
   constructor(
     private readonly table: Table,
     private readonly retentionDays: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async add(lines: readonly StreamedLine[]): Promise<void> {
@@ -62,7 +66,7 @@ export class SiteLog {
             last,
             count: lines.length,
             lines: pack(lines.map(({ line }) => line)),
-            ttl: Math.floor(Date.parse(date) / 1000) + (this.retentionDays + 1) * 86_400,
+            ttl: TTL.siteLogDay(date, this.retentionDays),
           },
           { condition: "attribute_not_exists(pk)", explainFailure: true },
         );
@@ -101,10 +105,10 @@ export class SiteLog {
     budget: number,
     visit: (line: UsageLogEntry) => boolean,
   ): Promise<string | undefined> {
-    const firstDate = utcDate(filter.start ?? Date.now() - this.retentionDays * 86_400_000);
+    const firstDate = utcDate(filter.start ?? this.clock.now() - this.retentionDays * 86_400_000);
     let at: Position = cursor
       ? decodeCursor(cursor)
-      : { date: utcDate(filter.end ?? Date.now()), taken: 0 };
+      : { date: utcDate(filter.end ?? this.clock.now()), taken: 0 };
     while (at.date >= firstDate) {
       if (budget <= 0) return encodeCursor(at);
       const { items } = await this.table.query<Item & { sk: string; lines: string }>({

@@ -1,6 +1,7 @@
 import { TtlCache } from "../cache";
 import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
-import { ConditionFailed, type Table } from "./table";
+import { SITE_OPTIONS_KEY as OPTIONS_KEY } from "./keys";
+import { ConditionFailed, setFields, type Table } from "./table";
 
 export type RegistrationMode = "open" | "closed" | "invitation";
 export const REGISTRATION_MODES: readonly RegistrationMode[] = ["open", "closed", "invitation"];
@@ -44,7 +45,6 @@ export type SiteOptionDefaults = Pick<
   "registration" | "newUserQuota" | "trialVerification"
 >;
 
-const OPTIONS_KEY = { pk: "CONFIG", sk: "SITE" };
 /** Another admin's change landing between our read and our write: read again, this often. */
 const ATTEMPTS = 5;
 
@@ -154,22 +154,13 @@ function definedOrRemoved(changes: SiteOptionChanges): StoredOptions {
  * the stored version is still the one read (or that there is none yet).
  */
 function fieldUpdate(fields: Record<string, unknown>, version: number | undefined) {
-  const names: Record<string, string> = { "#version": "version" };
-  const values: Record<string, unknown> = { ":next": (version ?? 0) + 1 };
+  const { assignments, removals, names, values } = setFields(fields, { removeNull: true });
+  names["#version"] = "version";
+  values[":next"] = (version ?? 0) + 1;
   if (version !== undefined) values[":read"] = version;
-  const set = ["#version = :next"];
-  const remove: string[] = [];
-  Object.entries(fields).forEach(([name, value], i) => {
-    if (value === undefined) return;
-    names[`#f${i}`] = name;
-    if (value === null) remove.push(`#f${i}`);
-    else {
-      values[`:f${i}`] = value;
-      set.push(`#f${i} = :f${i}`);
-    }
-  });
+  const set = ["#version = :next", ...assignments];
   return {
-    update: `SET ${set.join(", ")}${remove.length ? ` REMOVE ${remove.join(", ")}` : ""}`,
+    update: `SET ${set.join(", ")}${removals.length ? ` REMOVE ${removals.join(", ")}` : ""}`,
     condition: version === undefined ? "attribute_not_exists(#version)" : "#version = :read",
     names,
     values,

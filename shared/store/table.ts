@@ -56,6 +56,39 @@ export type TransactOp =
     };
 
 /**
+ * The assignments of a write that sets plain fields, `#f0 = :v0, …` (fields left undefined
+ * are left alone), with their names and values: any attribute name is safe, reserved words
+ * too. With `removeNull`, a field given as null is removed instead (`removals`). Join them
+ * into the write's own SET (and REMOVE) clause; its other placeholders must not be #f<n> or
+ * :v<n>.
+ */
+export function setFields(
+  fields: Record<string, unknown>,
+  options: { removeNull?: boolean } = {},
+): {
+  assignments: string[];
+  removals: string[];
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const assignments: string[] = [];
+  const removals: string[] = [];
+  Object.entries(fields).forEach(([field, value], i) => {
+    if (value === undefined) return;
+    names[`#f${i}`] = field;
+    if (value === null && options.removeNull) {
+      removals.push(`#f${i}`);
+    } else {
+      values[`:v${i}`] = value;
+      assignments.push(`#f${i} = :v${i}`);
+    }
+  });
+  return { assignments, removals, names, values };
+}
+
+/**
  * A conditional write whose condition did not hold. `item` is the item as it was, when the
  * write asked for it: it tells a write that had already landed (a retry after a lost answer)
  * from one that was refused.

@@ -1,8 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { INDEX, TAG_SECRET_KEY as SECRET_KEY } from "./keys";
 import { ConditionFailed, type Table } from "./table";
-import { USERS_PARTITION } from "./users";
-
-const SECRET_KEY = { pk: "CONFIG", sk: "CREDENTIAL_TAGS" };
 
 /** The secret credentials' check tags are computed with, and what the stack had before it. */
 export interface TagSecret {
@@ -57,7 +55,7 @@ async function hasUsers(table: Table): Promise<boolean> {
   const { items } = await table.query({
     index: "gsi1",
     keyCondition: "gsi1pk = :pk",
-    values: { ":pk": USERS_PARTITION },
+    values: { ":pk": INDEX.users },
     limit: 1,
   });
   return items.length > 0;

@@ -1,3 +1,4 @@
+import { PART_PREFIX, uploadPartKey as partKey, TTL, uploadKey, uploadPartition } from "./keys";
 import { Schedule } from "./schedule";
 import { ConditionFailed, type Item, type Table } from "./table";
 
@@ -26,20 +27,14 @@ export interface UploadPartRecord {
   blobKey: string;
 }
 
-const uploadKey = (id: string) => ({ pk: `UPLOAD#${id}`, sk: "UPLOAD" });
-const partKey = (uploadId: string, partId: string) => ({
-  pk: `UPLOAD#${uploadId}`,
-  sk: `PART#${partId}`,
-});
-
 export class Uploads {
   constructor(private readonly table: Table) {}
 
   /** Records a new upload, and puts its expiry on the janitor's agenda in the same write. */
-  async create(upload: UploadRecord, ttl: number): Promise<void> {
+  async create(upload: UploadRecord): Promise<void> {
     await this.table.transact([
       {
-        put: { ...uploadKey(upload.id), ttl, ...upload },
+        put: { ...uploadKey(upload.id), ttl: TTL.afterExpiry(upload.expiresAt), ...upload },
         condition: "attribute_not_exists(pk)",
       },
       Schedule.entry({ due: upload.expiresAt, kind: "upload.expire", id: upload.id }),
@@ -58,7 +53,7 @@ export class Uploads {
    * while the upload is pending and the parts stay within its declared size: parts sent at
    * once cannot pass it together. False when refused.
    */
-  async addPart(part: UploadPartRecord, upload: UploadRecord, ttl: number): Promise<boolean> {
+  async addPart(part: UploadPartRecord, upload: UploadRecord): Promise<boolean> {
     try {
       await this.table.transact([
         {
@@ -72,7 +67,13 @@ export class Uploads {
             ":room": upload.bytes - part.bytes,
           },
         },
-        { put: { ...partKey(part.uploadId, part.id), ttl, ...part } },
+        {
+          put: {
+            ...partKey(part.uploadId, part.id),
+            ttl: TTL.afterExpiry(upload.expiresAt),
+            ...part,
+          },
+        },
       ]);
       return true;
     } catch (err) {
@@ -84,7 +85,7 @@ export class Uploads {
   async parts(uploadId: string): Promise<UploadPartRecord[]> {
     const items = await this.table.queryAll<UploadPartRecord & Item>({
       keyCondition: "pk = :pk AND begins_with(sk, :part)",
-      values: { ":pk": `UPLOAD#${uploadId}`, ":part": "PART#" },
+      values: { ":pk": uploadPartition(uploadId), ":part": PART_PREFIX },
       consistent: true,
     });
     return items.map(({ id, uploadId: u, bytes, createdAt, blobKey }) => ({

@@ -1,3 +1,4 @@
+import { logKey, logPartition, TTL } from "./keys";
 import { ConditionFailed, type Item, type Table } from "./table";
 
 /**
@@ -70,13 +71,6 @@ export function matches(line: UsageLogEntry, filter: LogFilter): boolean {
   );
 }
 
-export const logPartition = (userId: string) => `USER#${userId}#LOG`;
-
-/** A line's key: its time, then its id, so the log reads in time order. */
-export function logKey(userId: string, time: number, id: string) {
-  return { pk: logPartition(userId), sk: `${new Date(time).toISOString()}#${id}` };
-}
-
 export function utcDate(time: number): string {
   return new Date(time).toISOString().slice(0, 10);
 }
@@ -97,7 +91,7 @@ export class UsageLog {
       const { pk, sk } = logKey(entry.userId, entry.time, entry.id);
       // Keys written out, not spread in: V8 builds `{...a, ...b}` of this size ten times slower.
       await this.table.put(
-        { pk, sk, ttl: Math.floor(entry.time / 1000) + this.retentionDays * 86_400, ...entry },
+        { pk, sk, ttl: TTL.usageLine(entry.time, this.retentionDays), ...entry },
         { condition: "attribute_not_exists(pk)", explainFailure: true },
       );
       return entry;

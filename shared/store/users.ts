@@ -1,7 +1,10 @@
 import { hashSecret } from "../auth/secrets";
+import { type Clock, systemClock } from "../clock";
 import { Unauthenticated } from "../errors";
-import { type Account, Accounts, readAccount } from "./accounts";
-import { ConditionFailed, type Item, type Table, type TransactOp } from "./table";
+import { type Account, readAccount } from "./account-codec";
+import { Accounts } from "./accounts";
+import { accessTokenKey, INDEX, USER_ITEMS, userKey, usernameKey, userPartition } from "./keys";
+import { ConditionFailed, type Item, setFields, type Table, type TransactOp } from "./table";
 
 export type Role = "user" | "admin";
 export type UserStatus = "enabled" | "disabled";
@@ -71,15 +74,6 @@ export interface UserRecord extends UserProfile {
   account: Account;
 }
 
-export const userKey = (id: string) => ({ pk: `USER#${id}`, sk: "PROFILE" });
-/** The users' index partition (gsi1): every profile is listed there. */
-export const USERS_PARTITION = "USERS";
-export const accessTokenKey = (hash: string) => ({ pk: `ACCESS#${hash}`, sk: "ACCESS" });
-const usernameKey = (username: string) => ({
-  pk: `USERNAME#${username.toLowerCase()}`,
-  sk: "USERNAME",
-});
-
 /**
  * A credential change was refused: the password was changed, or the sessions ended, after the
  * caller proved who they are (a session or password of before that).
@@ -102,13 +96,16 @@ export class UsernameTaken extends Error {
 }
 
 export class Users {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** The profile and the account, in one query (they share a partition). */
   async get(id: string, consistent = false): Promise<UserRecord | undefined> {
     const { items } = await this.table.query<Item>({
       keyCondition: "pk = :pk",
-      values: { ":pk": `USER#${id}` },
+      values: { ":pk": userPartition(id) },
       consistent,
     });
     return joinUser(items);
@@ -161,7 +158,7 @@ export class Users {
       values: {
         ":one": 1,
         ...(change.passwordHash
-          ? { ":password": change.passwordHash, ":now": Math.floor(Date.now() / 1000) }
+          ? { ":password": change.passwordHash, ":now": this.clock.seconds() }
           : {}),
         ...(newHash ? { ":token": newHash } : {}),
       },
@@ -182,7 +179,7 @@ export class Users {
     await this.table.update(userKey(id), {
       update: "SET passwordHash = :hash, passwordChangedAt = :now",
       condition: "attribute_exists(pk) AND attribute_not_exists(passwordHash)",
-      values: { ":hash": passwordHash, ":now": Math.floor(Date.now() / 1000) },
+      values: { ":hash": passwordHash, ":now": this.clock.seconds() },
     });
   }
 
@@ -191,7 +188,7 @@ export class Users {
       {
         put: {
           ...userKey(user.id),
-          gsi1pk: USERS_PARTITION,
+          gsi1pk: INDEX.users,
           gsi1sk: user.id,
           ...user,
           accessTokenHash: tokenHash,
@@ -217,14 +214,14 @@ export class Users {
     const page = await this.table.query<{ pk: string }>({
       index: "gsi1",
       keyCondition: "gsi1pk = :pk",
-      values: { ":pk": USERS_PARTITION },
+      values: { ":pk": INDEX.users },
       limit,
       startKey,
     });
     const items = await this.table.batchGet<Item>(
       page.items.flatMap(({ pk }) => [
-        { pk, sk: "PROFILE" },
-        { pk, sk: "ACCOUNT" },
+        { pk, sk: USER_ITEMS.profile },
+        { pk, sk: USER_ITEMS.account },
       ]),
     );
     const users = page.items.flatMap(({ pk }) => {
@@ -241,17 +238,10 @@ export class Users {
       Pick<UserProfile, "status" | "group" | "role" | "name" | "email" | "rateLimits">
     >,
   ): Promise<UserRecord> {
-    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
-    if (entries.length > 0) {
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = {};
-      const sets = entries.map(([field, value], i) => {
-        names[`#f${i}`] = field;
-        values[`:v${i}`] = value;
-        return `#f${i} = :v${i}`;
-      });
+    const { assignments, names, values } = setFields(fields);
+    if (assignments.length > 0) {
       await this.table.update(userKey(id), {
-        update: `SET ${sets.join(", ")}`,
+        update: `SET ${assignments.join(", ")}`,
         condition: "attribute_exists(pk)",
         names,
         values,
@@ -373,9 +363,9 @@ export class Users {
 
 /** A profile and its account, from the items of the user's partition. */
 function joinUser(items: Item[]): UserRecord | undefined {
-  const profile = items.find((item) => item.sk === "PROFILE");
+  const profile = items.find((item) => item.sk === USER_ITEMS.profile);
   if (!profile) return undefined;
-  const account = items.find((item) => item.sk === "ACCOUNT");
+  const account = items.find((item) => item.sk === USER_ITEMS.account);
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...fields } = profile;
   return {
     ...(fields as unknown as UserProfile),
@@ -385,13 +375,15 @@ function joinUser(items: Item[]): UserRecord | undefined {
 
 export function newUserProfile(
   fields: Pick<UserProfile, "id" | "name"> & Partial<UserProfile>,
+  /** When the user is made (unix seconds). */
+  now = systemClock.seconds(),
 ): UserProfile {
   return {
     username: fields.username ?? fields.name,
     role: "user",
     group: "default",
     status: "enabled",
-    createdAt: Math.floor(Date.now() / 1000),
+    createdAt: now,
     sessionVersion: 0,
     ...fields,
   };

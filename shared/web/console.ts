@@ -1,4 +1,4 @@
-import { notFound } from "../http/errors";
+import { NotFound } from "../errors";
 import { publicRoute } from "../http/route";
 import type { GatewayRequest, GatewayResponse } from "../http/types";
 import type { Services } from "../services";
@@ -32,7 +32,7 @@ export function consoleSecurityHeaders(turnstile = false): Record<string, string
  * GET /: the console's page. Always revalidated, so a new deployment shows at once; its
  * policy follows the site's Turnstile option (read through the options' cache).
  */
-export const consoleIndex = publicRoute("GET", "/", async (call) => {
+export const consoleIndex = publicRoute("GET", "/", "openai", async (call) => {
   // The page still loads while the options cannot be read (a sign-up could not be made then).
   const turnstile = await call.services.siteOptions.get().then(
     (options) => options.trialVerification === "turnstile",
@@ -42,7 +42,7 @@ export const consoleIndex = publicRoute("GET", "/", async (call) => {
 });
 
 /** GET /assets/{file}: named by their content's hash, so cached for a year. */
-export const consoleAsset = publicRoute("GET", "/assets/:file", (call) =>
+export const consoleAsset = publicRoute("GET", "/assets/:file", "openai", (call) =>
   serve(
     call,
     call.services.consoleFiles?.get(`assets/${call.params.file}`),
@@ -57,7 +57,7 @@ async function serve(
   turnstile = false,
 ): Promise<GatewayResponse> {
   const file = await loading;
-  if (!file) throw notFound(`No such file: ${request.path}`);
+  if (!file) throw new NotFound(`No such file: ${request.path}`);
   // The policy is part of what a revalidation checks: a page cached under the other policy
   // is sent again, not confirmed with a 304.
   const etag = turnstile ? `${file.etag.replace(/"$/, "")}-turnstile"` : file.etag;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { App, type CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_OPTIONS } from "../../infra/options";
 import { MANAGED_API_MEMORY_MIB, SluiceStack } from "../../infra/stack";
 import {
@@ -24,8 +24,21 @@ import {
 // feature flags from cdk.json so the template is the one `cdk synth` produces.
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8"));
 const app = new App({ context: cdkJson.context });
-const stack = new SluiceStack(app, "SluiceStack");
+const stack = quietly(() => new SluiceStack(app, "SluiceStack"));
 const template = Template.fromStack(stack);
+
+/**
+ * Without CDK's "Bundling asset …" lines on stderr (a passing run prints the runner's lines
+ * only); a bundling failure still throws, with esbuild's own output.
+ */
+function quietly<T>(make: () => T): T {
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  try {
+    return make();
+  } finally {
+    stderr.mockRestore();
+  }
+}
 
 type Json = Record<string, unknown>;
 interface Statement {
@@ -564,6 +577,16 @@ describe("outputs", () => {
 });
 
 describe("operations", () => {
+  it.each(ALL_FUNCTIONS)("has the %s log in JSON, Lambda's own lines (REPORT) too", (_, id) => {
+    expect(properties(id).LoggingConfig).toEqual({
+      LogFormat: "JSON",
+      // SLUICE_LOG_LEVEL's default; never above INFO, so the metric lines (no level) pass.
+      ApplicationLogLevel: "INFO",
+      SystemLogLevel: "INFO",
+      LogGroup: expect.anything(),
+    });
+  });
+
   it.each(ALL_FUNCTIONS)("gives the %s a log group of its own that expires", (_, id) => {
     const logGroup = (properties(id).LoggingConfig as Json).LogGroup as Json;
     const [groupId] = logGroup.Ref ? [logGroup.Ref as string] : [];
@@ -597,6 +620,7 @@ describe("operations", () => {
     const patterns = filters.map((filter) => String(filter.Properties.FilterPattern));
     expect(patterns).toContain('{ $.message = "after-response task failed" }');
     expect(patterns).toContain('{ $.message = "janitor sweep" }');
+    expect(patterns).toContain('{ $.message = "reaping a hold failed" }');
     // No email unless one is given.
     template.resourceCountIs("AWS::SNS::Subscription", 0);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
@@ -642,6 +666,26 @@ describe("deployment options", () => {
       Protocol: "email",
       Endpoint: "ops@example.com",
     });
+  });
+
+  it("sets Lambda's log-level filter from SLUICE_LOG_LEVEL, never above INFO", () => {
+    const levels = (level: string) => {
+      const { stack: s, template: t } = variant({
+        "sluice:settings": { SLUICE_LOG_LEVEL: level },
+      });
+      return [s.api.function, s.batch.worker, s.janitor.function, s.rollup.function].map((fn) => {
+        const props = t.toJSON().Resources[s.getLogicalId(fn.node.defaultChild as CfnElement)]
+          .Properties as Json;
+        const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+        const config = props.LoggingConfig as Json;
+        return [config.LogFormat, config.ApplicationLogLevel, env.SLUICE_LOG_LEVEL];
+      });
+    };
+    // DEBUG lines must pass Lambda's filter; WARN is kept by the functions' own Loggers, the
+    // filter staying at INFO so the metric lines pass.
+    expect(levels("debug")).toEqual(Array(4).fill(["JSON", "DEBUG", "debug"]));
+    expect(levels("WARN")).toEqual(Array(4).fill(["JSON", "INFO", "WARN"]));
+    expect(() => levels("LOUD")).toThrow(/SLUICE_LOG_LEVEL must be one of/);
   });
 
   it("puts the API on managed instances, in public subnets without a NAT gateway", () => {

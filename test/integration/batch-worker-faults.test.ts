@@ -8,13 +8,16 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionTable } from "../../functions/adapters/services";
+import { batchWorkerHandler } from "../../functions/batch-worker/handler";
+import { localContext } from "../../infra/local/lambda-context";
 import { startSqsPoller } from "../../infra/local/sqs-poller";
-import { runChunk } from "../../shared/batches/chunk";
+import { LEASE_SECONDS, runChunk } from "../../shared/batches/chunk";
 import { finalizeBatch } from "../../shared/batches/finalize";
+import { MOVES } from "../../shared/batches/lifecycle";
 import { planBatch } from "../../shared/batches/plan";
 import { startBatch } from "../../shared/batches/start";
 import { batchSteps } from "../../shared/batches/steps";
@@ -26,6 +29,7 @@ import { Blobs } from "../../shared/store/blobs";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { type Item, Table } from "../../shared/store/table";
 import { startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
+import { capturedLog } from "../fixtures/logs";
 import { instanceEnv } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
@@ -54,6 +58,9 @@ const s3 = new S3Client({ endpoint: sluice.awsEndpoint, forcePathStyle: true, ..
 let queueUrl: string;
 let upstream: UpstreamFixture;
 let model: string;
+
+/** Not a move of the batch's: the test makes its 24 h window end early. */
+const WINDOW_ENDS = { name: "the window ends (a test's)", from: ["in_progress"] } as const;
 
 /** Fails every write of a line result after the first `healthy` ones. */
 class CrashingTable extends Table {
@@ -374,7 +381,7 @@ describe("a window that ends before the janitor marks the batch", () => {
     const { client, batch } = await plannedBatch(10);
     await runChunk(healthy, batch.id, 0, unhurried("first"));
     // The 24 h window ends between the two chunks; the janitor has not swept yet.
-    await healthy.batches.transition(batch.id, ["in_progress"], {
+    await healthy.batches.transition(batch.id, WINDOW_ENDS, {
       expiresAt: Math.floor(Date.now() / 1000) - 1,
     });
     await runChunk(healthy, batch.id, 1, unhurried("second"));
@@ -435,7 +442,7 @@ describe("an expired batch forced final while a chunk still runs", () => {
 
   /** The janitor's first sweep: the batch is expired, and no new line starts. */
   async function markExpired(batchId: string) {
-    await healthy.batches.transition(batchId, ["in_progress"], {
+    await healthy.batches.transition(batchId, MOVES.expire, {
       expiredAt: Math.floor(Date.now() / 1000),
     });
   }
@@ -549,8 +556,7 @@ describe("a delivery that read its chunk just before another delivery finished i
     await readChunk.promise;
     // Meanwhile the batch is cancelled, the first delivery finishes the chunk (with no line
     // run) and finalize makes the batch cancelled.
-    await healthy.batches.transition(batch.id, ["in_progress"], {
-      status: "cancelling",
+    await healthy.batches.transition(batch.id, MOVES.cancel, {
       cancellingAt: Math.floor(Date.now() / 1000),
     });
     await runChunk(healthy, batch.id, 0, unhurried("first"));
@@ -597,6 +603,55 @@ describe("an output line too big for a table item", () => {
       expect(line.response.body.data[0].embedding).toHaveLength(3072);
     }
   }, 30_000);
+});
+
+describe("a chunk another worker holds", () => {
+  it("defers its delivery with a line at info, not a failure with a stack", async () => {
+    const { batch } = await plannedBatch(5);
+    const now = Math.floor(Date.now() / 1000);
+    expect(
+      await healthy.batches.leaseChunk(batch.id, 0, "another worker", now + LEASE_SECONDS, now),
+    ).toBe(true);
+    const { log, lines } = capturedLog({ level: "INFO" });
+    const handler = batchWorkerHandler({ ...healthy, log });
+    const record = (messageId: string, body: Json) =>
+      ({
+        messageId,
+        body: JSON.stringify(body),
+        attributes: { ApproximateReceiveCount: "2" },
+      }) as SQSRecord;
+    const result = await handler(
+      {
+        Records: [
+          record("leased", { type: "batch.chunk", batchId: batch.id, chunk: 0 }),
+          // For contrast, a step that does fail.
+          record("broken", { type: "batch.unheard-of" }),
+        ],
+      },
+      localContext("sluice-batch-worker"),
+      { signal: new AbortController().signal },
+    );
+    // Both come back (SQS redelivers them); only the second is a failure.
+    expect(result).toEqual({
+      batchItemFailures: [{ itemIdentifier: "leased" }, { itemIdentifier: "broken" }],
+    });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: "INFO",
+        message: "batch step deferred",
+        messageId: "leased",
+        function_name: "sluice-batch-worker",
+        reason: `chunk 0 of ${batch.id} is being run by another worker`,
+      }),
+      expect.objectContaining({
+        level: "ERROR",
+        message: "batch step failed",
+        messageId: "broken",
+        error: expect.stringContaining("UnknownStepError"),
+      }),
+    ]);
+    expect(lines[0]).not.toHaveProperty("error");
+  });
 });
 
 /** A worker invocation with plenty of time left. */

@@ -14,9 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildConsole } from "../../console/build";
 import { en, type Key, zh } from "../../console/src/i18n";
 import { usd } from "../../console/src/money";
+import { hashSecret } from "../../shared/auth/secrets";
 import { type FakeTurnstile, startFakeTurnstile } from "../fixtures/turnstile";
 import { type OwnSite, startOwnSite } from "./own-site";
-import { admin, createFixtureChannel, eventually, type Json, openai, sluice } from "./support";
+import {
+  admin,
+  createFixtureChannel,
+  eventually,
+  type Json,
+  openai,
+  sluice,
+  sluiceTable,
+} from "./support";
 
 type Lang = "en" | "zh";
 type Strings = Record<Key, string>;
@@ -690,6 +699,48 @@ describe("the console in a browser", () => {
     await row.getByRole("button", { name: en.lock_lift }).click();
     await page.getByRole("dialog").getByRole("button", { name: en.confirm }).click();
     await expect.poll(() => row.count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("j: an admin whose session signed in a while ago is asked for the password to create a user", async () => {
+    // A fresh admin of this test's own (the run's admin's password is not used here).
+    const name = `second.admin.${suffix}`;
+    const password = `console-test-${suffix}-admin`;
+    await admin("POST", "/api/user", { username: name, password, role: "admin" });
+    const page = await open("en");
+    await signIn(page, name, password);
+    // The session signed in 10 minutes ago, as one left open (or stolen) would have.
+    const cookie = (await page.context().cookies()).find((c) => c.name === "sluice_session");
+    await sluiceTable().update(
+      { pk: `SESSION#${hashSecret(cookie?.value ?? "")}`, sk: "SESSION" },
+      { update: "SET signedInAt = :at", values: { ":at": Math.floor(Date.now() / 1000) - 600 } },
+    );
+    await visit(page, "/admin/users");
+    const created = `made.by.second.${suffix}`;
+    const createUser = async () => {
+      await page.getByRole("button", { name: en.user_create }).first().click();
+      const form = page.getByRole("dialog", { name: en.user_create });
+      await form.getByLabel(en.username).fill(created);
+      await form.getByLabel(en.password_optional).fill("the new user's password");
+      await form.getByRole("button", { name: en.save }).click();
+      return form;
+    };
+    // Asked for the password; declined, nothing is made and the form says why.
+    let form = await createUser();
+    const prompt = page.getByRole("dialog", { name: en.reauth_title });
+    await prompt.getByText(en.reauth_text).waitFor();
+    await prompt.getByRole("button", { name: en.cancel }).click();
+    await form.getByRole("alert").filter({ hasText: "current_password" }).waitFor();
+    expect(await admin("GET", `/api/user/?keyword=${created}`)).toEqual([]);
+    await form.getByRole("button", { name: en.cancel }).click();
+    // Given, the same call is sent again with it, and the user is made.
+    form = await createUser();
+    await prompt.getByLabel(en.reauth_password).fill(password);
+    await prompt.getByRole("button", { name: en.reauth_submit }).click();
+    const shown = page.getByRole("dialog", { name: en.token_label });
+    expect(await shown.getByLabel(en.token_label).inputValue()).toMatch(/^sat-/);
+    const users = (await admin("GET", `/api/user/?keyword=${created}`)) as Json[];
+    expect(users.map((user) => user.username)).toEqual([created]);
     expect(problems).toEqual([]);
   }, 60_000);
 

@@ -1,10 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionServices } from "../../functions/adapters/services";
-import { runJanitor } from "../../shared/batches/janitor";
+import { runJanitor } from "../../shared/janitor/sweep";
 import { accountKey } from "../../shared/store/accounts";
 import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
+import { capturedLog } from "../fixtures/logs";
 import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import { accountItem, keyItem, limitedUser, logLines, nothingLeftInFlight } from "./rate-limited";
@@ -224,8 +225,8 @@ describe("the janitor", () => {
   it("releases the hold of a call that outlives its deadline, and its late settlement says so", async () => {
     const user = await createUser({ paidUsd: 1 });
     const key = await createKey(user);
-    const instance = await startSluiceInstance(sluice);
-    const warn = vi.spyOn(console, "warn");
+    const { log, lines } = capturedLog();
+    const instance = await startSluiceInstance(sluice, { log });
     try {
       const resume = gate();
       upstream.enqueue({ pauseAfterChunks: 2, resume: resume.promise });
@@ -242,30 +243,33 @@ describe("the janitor", () => {
       while (!(await chunks.next()).done);
       // The call was served, for free: its line says unsettled, and a warning tells of it.
       const warned = await eventually(
-        async () => warn.mock.calls.map(([text]) => String(text)),
-        (texts) => texts.some((text) => text.includes(holdId)),
+        async () => lines.filter((line) => line.holdId === holdId),
+        (found) => found.length > 0,
       );
-      expect(JSON.parse(warned.find((text) => text.includes(holdId)) as string)).toMatchObject({
-        level: "warn",
-        holdId,
-        userId: user.id,
-      });
+      expect(warned).toEqual([
+        expect.objectContaining({
+          level: "WARN",
+          message: "settled after the janitor released the hold: the call goes unbilled",
+          holdId,
+          userId: user.id,
+        }),
+      ]);
       expect(await calls(user.accessToken)).toMatchObject([{ outcome: "unsettled", quota: 0 }]);
       expect((await settledAccount(user.id)).av).toBe(500_000);
     } finally {
-      warn.mockRestore();
       await instance.close();
     }
   }, 30_000);
 
   it("goes on past an item it cannot reap, and reaps it on a later sweep", async () => {
     const proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    const { log, lines } = capturedLog();
     const instance = await startSluiceInstance(sluice, {
       dynamoEndpoint: proxy.endpoint,
       // A dropped read costs a second (a busy machine's answers can take longer than 300 ms).
       env: { SLUICE_DYNAMODB_TIMEOUT_MS: "1000" },
+      log,
     });
-    const error = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       const [stuck, other] = [await createUser({ paidUsd: 1 }), await createUser({ paidUsd: 1 })];
       // Calls whose process stopped ten minutes ago: older than any other hold of the run,
@@ -291,7 +295,13 @@ describe("the janitor", () => {
       const report = await instance.services.ledger.reapHolds(now, 300);
       expect(report.failed).toBeGreaterThanOrEqual(1);
       expect(report.released).toBeGreaterThanOrEqual(1);
-      expect(error).toHaveBeenCalledWith(expect.stringContaining(`USER#${stuck.id}`));
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: "ERROR",
+          message: "reaping a hold failed",
+          item: expect.stringContaining(`USER#${stuck.id}`),
+        }),
+      );
       expect((await settledAccount(other.id)).av).toBe(500_000);
       expect(await holdRecords(stuck.id)).toHaveLength(1);
 
@@ -299,7 +309,6 @@ describe("the janitor", () => {
       await instance.services.ledger.reapHolds(now, 300);
       expect((await settledAccount(stuck.id)).av).toBe(500_000);
     } finally {
-      error.mockRestore();
       await instance.close();
       await proxy.close();
     }

@@ -95,6 +95,41 @@ describe("registrations and redemptions, counted before they are tried", {
       viewer(from),
     );
 
+  it("counts no registration refused before it is tried, and only accounts about to be made on the site", async () => {
+    const siteCount = async () =>
+      (
+        await sluiceTable(site.tableName).get<{ n: number }>(
+          {
+            pk: `ATTEMPTS#${counterId({ kind: "registration-site", subject: {} })}`,
+            sk: "ATTEMPTS",
+          },
+          true,
+        )
+      )?.n ?? 0;
+    // Bodies that cannot make an account are refused before anything is counted...
+    const invalid = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        call(site, "POST", "/api/user/register", i % 2 ? {} : { username: "x" }, viewer(address())),
+      ),
+    );
+    expect(tally(invalid)).toEqual({ 400: 40 });
+    // ...and those that fail the checks after their address is counted (a taken username)
+    // never reach the site's count, from 40 addresses at once: more than the site's 20.
+    const takenName = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        call(
+          site,
+          "POST",
+          "/api/user/register",
+          { username: "admin", password: "long enough password" },
+          viewer(address()),
+        ),
+      ),
+    );
+    expect(tally(takenName)).toEqual({ 409: 40 });
+    expect(await siteCount()).toBe(0);
+  });
+
   it("creates 5 of 100 accounts registered at once from one address, and 20 on the site", async () => {
     const from = address();
     const burst = await Promise.all(Array.from({ length: 100 }, () => register(from)));
@@ -226,4 +261,81 @@ describe("registrations and redemptions, counted before they are tried", {
     expect(made.status).toBe(200);
     return made.body.data.codes;
   }
+});
+
+describe("registrations from IPv6, counted by the /48 too", { timeout: 120_000 }, () => {
+  let site: Site;
+  let proxy: DynamoFaultProxy;
+
+  beforeAll(async () => {
+    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    // 2 per address, so the /48's default is 4 addresses' worth: 8; no site budget.
+    site = await startOwnSite(sluice, {
+      dynamoEndpoint: proxy.endpoint,
+      env: {
+        SLUICE_REGISTER_ADDRESS_LIMIT: "2",
+        SLUICE_REGISTER_SITE_LIMIT: "0",
+        SLUICE_DYNAMODB_TIMEOUT_MS: "20000",
+      },
+    });
+  });
+  afterAll(async () => {
+    await site.close();
+    await proxy.close();
+  });
+
+  const register = (from: string) =>
+    call(
+      site,
+      "POST",
+      "/api/user/register",
+      { username: `v6${randomString(10)}`, password: "long enough password" },
+      viewer(from),
+    );
+
+  it("makes 8 accounts of 60 registered at once from 60 /64s of one /48", async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => register(`2001:db8:42:${i.toString(16)}::1`)),
+    );
+    expect(tally(burst)).toEqual({ 200: 8, 429: 52 });
+    // Another /48 registers as before.
+    expect((await register("2001:db8:43:1::1")).status).toBe(200);
+    const locks = (
+      await call(site, "GET", "/api/lock", undefined, {
+        authorization: `Bearer ${site.admin.accessToken}`,
+      })
+    ).body.data as Json[];
+    expect(locks).toContainEqual(
+      expect.objectContaining({
+        kind: "registration-network",
+        address: "2001:db8:42::/48",
+        failures: 8,
+      }),
+    );
+  });
+
+  it("writes one counter for an IPv4 registration, two for an IPv6 one", async () => {
+    const counters = async (from: string) => {
+      const before = proxy.log.length;
+      expect((await register(from)).status).toBe(200);
+      return proxy.log
+        .slice(before)
+        .filter((entry) => WRITES.has(entry.operation))
+        .map((entry) => (entry.body.Key as { pk?: { S?: string } } | undefined)?.pk?.S ?? "")
+        .filter((pk) => pk.startsWith("ATTEMPTS#"))
+        .sort();
+    };
+    const v4 = address();
+    expect(await counters(v4)).toEqual([
+      `ATTEMPTS#${counterId({ kind: "registration-address", subject: { address: v4 } })}`,
+    ]);
+    expect(await counters("2001:db8:44:1::9")).toEqual(
+      [
+        counterId({ kind: "registration-address", subject: { address: "2001:db8:44:1::/64" } }),
+        counterId({ kind: "registration-network", subject: { address: "2001:db8:44::/48" } }),
+      ]
+        .map((id) => `ATTEMPTS#${id}`)
+        .sort(),
+    );
+  });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../infra/local/stack";
 import { TEST_ENV } from "../fixtures/test-env";
+import { stackLogSink } from "../stack-log";
 
 /** What every integration test gets: one local stack, started once per run. */
 export interface SluiceUnderTest {
@@ -75,10 +76,11 @@ async function startStack() {
   const stack = await startLocalStack({
     port: 0,
     stateFile,
+    // Kept, not printed: a failing test is shown the lines of its requests (test/stack-log.ts).
+    logSink: stackLogSink,
     env: {
       ...TEST_ENV,
-      // An access line and a metrics line per call would bury the tests' own output.
-      SLUICE_LOG_LEVEL: "WARN",
+      // The metric lines would go to stdout; their shape is tested (unit/observability.test.ts).
       POWERTOOLS_METRICS_DISABLED: "true",
       // Short enough for a test to see fail-over after a timeout.
       SLUICE_UPSTREAM_TIMEOUT_MS: "2000",

@@ -75,7 +75,11 @@ describe("sign-in attempts, counted before the password is checked", { timeout: 
       dynamoEndpoint: proxy.endpoint,
       // 100 writes at once to one item queue up in DynamoDB Local on a busy machine: they are
       // let wait rather than answered 503 (what is tested is how many were admitted).
-      env: { SLUICE_DYNAMODB_TIMEOUT_MS: "20000", SLUICE_LOGIN_ADDRESS_LOCK_AFTER: "30" },
+      env: {
+        SLUICE_DYNAMODB_TIMEOUT_MS: "20000",
+        SLUICE_LOGIN_ADDRESS_LOCK_AFTER: "30",
+        SLUICE_LOGIN_NETWORK_LOCK_AFTER: "40",
+      },
     });
     const created = await call(site.url, "POST", "/api/user", {
       body: JSON.stringify({ name: "member", username: "member", password: PASSWORD }),
@@ -105,6 +109,7 @@ describe("sign-in attempts, counted before the password is checked", { timeout: 
     expect(refused.body).toEqual({
       success: false,
       message: expect.stringMatching(/Too many failed sign-ins.*Try again in \d+ seconds/),
+      code: "too_many_sign_ins",
     });
     // The counter holds exactly the attempts that were checked.
     const counter = await sluiceTable(site.tableName).get<{ n: number }>(
@@ -213,6 +218,62 @@ describe("sign-in attempts, counted before the password is checked", { timeout: 
     expect(unknown.body).toEqual(wrong.body);
   });
 
+  it("bounds a spray over 150 /64s of one IPv6 /48 by the /48's threshold (40 here)", async () => {
+    const network = `2001:db8:${(++next).toString(16)}`;
+    const from = (i: number) => `${network}:${i.toString(16)}::1`;
+    const answers = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => signIn(site, `v6name${i}x${next}`, "guess", from(i))),
+    );
+    // Each /64 tried one name, far below its own 30: the /48 refused the rest.
+    expect(tally(answers)).toEqual({ 401: 40, 429: 110 });
+    // Another /48 is counted apart; the admin sees the /48's lock.
+    expect((await signIn(site, `v6other${next}`, "guess", `2001:db8:ffff:1::1`)).status).toBe(401);
+    const listed = await call(site.url, "GET", "/api/lock", {
+      headers: { authorization: `Bearer ${site.admin.accessToken}` },
+    });
+    expect(listed.body.data).toContainEqual(
+      expect.objectContaining({
+        kind: "sign-in-network",
+        address: `${network}::/48`,
+        failures: 40,
+        limit: 40,
+      }),
+    );
+  });
+
+  it("writes no /48 counter for an IPv4 address: three counters per failed sign-in, four for IPv6", async () => {
+    const counted = async (username: string, from: string) => {
+      const before = proxy.log.length;
+      expect((await signIn(site, username, "guess", from)).status).toBe(401);
+      return proxy.log
+        .slice(before)
+        .filter((entry) => WRITES.has(entry.operation))
+        .map((entry) => (entry.body.Key as { pk: { S: string } }).pk.S)
+        .sort();
+    };
+    const ids = (...specs: Parameters<typeof counterId>[0][]) =>
+      specs.map((spec) => `ATTEMPTS#${counterId(spec)}`).sort();
+    const v4 = address();
+    const name4 = `v4only${next}`;
+    expect(await counted(name4, v4)).toEqual(
+      ids(
+        { kind: "sign-in", subject: { username: name4, address: v4 } },
+        { kind: "sign-in-address", subject: { address: v4 } },
+        { kind: "sign-in-username", subject: { username: name4 } },
+      ),
+    );
+    const name6 = `v6only${next}`;
+    const line = `2001:db8:abcd:${(++next).toString(16)}::/64`;
+    expect(await counted(name6, `2001:db8:abcd:${next.toString(16)}::7`)).toEqual(
+      ids(
+        { kind: "sign-in", subject: { username: name6, address: line } },
+        { kind: "sign-in-address", subject: { address: line } },
+        { kind: "sign-in-network", subject: { address: "2001:db8:abcd::/48" } },
+        { kind: "sign-in-username", subject: { username: name6 } },
+      ),
+    );
+  });
+
   it("believes CloudFront-Viewer-Address only with the distribution's secret", async () => {
     const spoofed = address();
     const loopback = `127.0.${Math.floor(Math.random() * 200) + 20}.${Math.floor(Math.random() * 200) + 20}`;
@@ -263,6 +324,7 @@ describe("sign-in attempts, counted before the password is checked", { timeout: 
     expect(plain.body).toEqual({
       success: false,
       message: expect.stringContaining("application/json"),
+      code: "unsupported_media_type",
     });
     const form = await call(site.url, "POST", "/api/user/login", {
       body: `username=${username}&password=x`,

@@ -26,6 +26,7 @@ import {
   type StreamPollerOptions,
   startStreamPoller,
 } from "../../infra/local/stream-poller";
+import { capturedLog } from "../fixtures/logs";
 import { sluice } from "./support";
 
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
@@ -377,12 +378,12 @@ describe("the DynamoDB Streams poller", { timeout: 30_000 }, () => {
   it("retries a batch whose handler threw, from the same first record, skipping nothing", async () => {
     const table = await newTable();
     await putMany(table, 5);
-    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { log, lines } = capturedLog();
     const { calls, handled, handler } = recorder((_event, call) => {
       if (call === 1) throw new Error("the rollup table is busy");
       return undefined;
     });
-    const poller = start(table, handler, { batchSize: 3 });
+    const poller = start(table, handler, { batchSize: 3, log });
     await poller.drain();
     expect(calls.map((c) => pks(c.Records))).toEqual([
       ["item-0", "item-1", "item-2"],
@@ -392,10 +393,13 @@ describe("the DynamoDB Streams poller", { timeout: 30_000 }, () => {
     // The very same records again, eventIDs included.
     expect(calls[1]).toEqual(calls[0]);
     expect(pks(handled)).toEqual(["item-0", "item-1", "item-2", "item-3", "item-4"]);
-    expect(errors).toHaveBeenCalledWith(
-      "[stream-poller] sluice-test-consumer failed:",
-      expect.objectContaining({ message: "the rollup table is busy" }),
-    );
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: "ERROR",
+        message: "the function failed",
+        error: expect.objectContaining({ message: "the rollup table is busy" }),
+      }),
+    ]);
   });
 
   it("resumes from the first reported batchItemFailure", async () => {
@@ -549,23 +553,25 @@ describe("the DynamoDB Streams poller", { timeout: 30_000 }, () => {
       dynamo: new DynamoDBClient(config),
       streams: new DynamoDBStreamsClient(config),
     };
-    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { log, lines } = capturedLog();
     try {
       const { handled, handler } = recorder();
-      const poller = start(table, handler, { ...viaProxy, retryDelayMs: 50 });
+      const poller = start(table, handler, { ...viaProxy, retryDelayMs: 50, log });
       for (const pk of ["a", "b"]) await put(table, pk);
       await poller.drain();
       await proxy.cut();
       // Written while the poller cannot reach DynamoDB Local.
       for (const pk of ["c", "d"]) await put(table, pk);
-      await vi.waitFor(() => expect(errors.mock.calls.length).toBeGreaterThanOrEqual(3));
+      await vi.waitFor(() => expect(lines.length).toBeGreaterThanOrEqual(3));
       await proxy.restore();
       await put(table, "e");
       await poller.drain();
       expect(pks(handled)).toEqual(["a", "b", "c", "d", "e"]);
-      expect(String(errors.mock.calls[0]?.[0])).toMatch(
-        /^\[stream-poller\] (reading shardId-\S+|DescribeStream) failed, retrying in \d+ ms: /,
-      );
+      expect(lines[0]).toMatchObject({
+        level: "WARN",
+        message: expect.stringMatching(/^(reading a shard|DescribeStream) failed, retrying$/),
+        retryInMs: expect.any(Number),
+      });
     } finally {
       viaProxy.dynamo.destroy();
       viaProxy.streams.destroy();

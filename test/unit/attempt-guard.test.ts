@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addressBucket } from "../../shared/auth/address";
+import { addressBucket, networkBucket } from "../../shared/auth/address";
 import { AttemptGuard } from "../../shared/auth/attempt-guard";
 import { loadSettings } from "../../shared/config/settings";
 import { TooManyAttempts } from "../../shared/errors";
@@ -203,6 +203,45 @@ describe("sign-in attempts", () => {
     const address = "2001:db8:1:2::/64";
     expect(counters.count({ kind: "sign-in", subject: { username: "frank", address } })).toBe(4);
     expect(counters.count({ kind: "sign-in-address", subject: { address } })).toBe(4);
+    const network = { address: "2001:db8:1::/48" };
+    expect(counters.count({ kind: "sign-in-network", subject: network })).toBe(4);
+  });
+
+  it("bounds a spray over many /64s of one IPv6 /48 by the /48's limit (4 addresses' by default)", async () => {
+    const { guard: g, counters } = guard();
+    expect(limits.signIn.networkLimit).toBe(400);
+    // 1,000 names from 1,000 /64s of one /48: each /64 is far below its own 100.
+    const spray = await outcomes(
+      Array.from({ length: 1_000 }, (_, i) =>
+        g.signIn(`spray${i}`, `2001:db8:7:${i.toString(16)}::1`, NOW),
+      ),
+    );
+    expect(tried(spray)).toBe(400);
+    expect(
+      counters.count({ kind: "sign-in-network", subject: { address: "2001:db8:7::/48" } }),
+    ).toBe(400);
+    // Another /48 is counted apart.
+    await expect(g.signIn("other", "2001:db8:8:1::1", NOW)).resolves.toBeDefined();
+  });
+
+  it("writes nothing more for an IPv4 address: its pair, its address and the username", async () => {
+    const { guard: g, counters } = guard();
+    await g.signIn("grace", "198.51.100.99", NOW);
+    expect(counters.writes).toBe(3);
+    expect([...counters.items.keys()].sort()).toEqual(
+      [
+        counterId({ kind: "sign-in", subject: { username: "grace", address: "198.51.100.99" } }),
+        counterId({ kind: "sign-in-address", subject: { address: "198.51.100.99" } }),
+        counterId({ kind: "sign-in-username", subject: { username: "grace" } }),
+      ].sort(),
+    );
+  });
+
+  it("counts no /48 with a limit of 0", async () => {
+    const counters = new MemoryCounters();
+    const off = loadSettings({ SLUICE_LOGIN_NETWORK_LOCK_AFTER: "0" }).attempts;
+    await new AttemptGuard(counters, off, 0).signIn("heidi", "2001:db8:9:1::1", NOW);
+    expect(counters.writes).toBe(3);
   });
 });
 
@@ -214,10 +253,40 @@ describe("registrations and redemptions", () => {
     );
     expect(tried(burst)).toBe(5);
     expect((burst.find((r) => r !== "tried") as TooManyAttempts).action).toBe("registration");
-    const site = await outcomes(
+    // Other addresses each have their own; the site's budget is counted apart, just before
+    // an account is written (siteRegistration).
+    const spread = await outcomes(
       Array.from({ length: 40 }, (_, i) => g.registration(`203.0.113.${i}`, NOW)),
     );
-    expect(tried(site)).toBe(20 - 5);
+    expect(tried(spread)).toBe(40);
+    const site = await outcomes(Array.from({ length: 40 }, () => g.siteRegistration(NOW)));
+    expect(tried(site)).toBe(20);
+  });
+
+  it("bounds registrations from many /64s of one IPv6 /48 by the /48's limit", async () => {
+    const counters = new MemoryCounters();
+    const open = loadSettings({
+      SLUICE_REGISTER_ADDRESS_LIMIT: "5",
+      SLUICE_REGISTER_SITE_LIMIT: "0",
+    }).attempts;
+    expect(open.registration.networkLimit).toBe(20);
+    const g = new AttemptGuard(counters, open, 0);
+    const spread = await outcomes(
+      Array.from({ length: 200 }, (_, i) => g.registration(`2001:db8:5:${i.toString(16)}::1`, NOW)),
+    );
+    expect(tried(spread)).toBe(20);
+    // IPv4 addresses write their own counter only.
+    const writes = counters.writes;
+    await g.registration("198.51.100.71", NOW);
+    expect(counters.writes).toBe(writes + 1);
+  });
+
+  it("gives the site's registration back when no account was made", async () => {
+    const { guard: g } = guard();
+    const slots = await Promise.all(Array.from({ length: 20 }, () => g.siteRegistration(NOW)));
+    await expect(g.siteRegistration(NOW)).rejects.toBeInstanceOf(TooManyAttempts);
+    await slots[0]?.giveBack();
+    await expect(g.siteRegistration(NOW)).resolves.toBeDefined();
   });
 
   it("counts failed redemptions per user and per address; a success gives its count back", async () => {
@@ -268,5 +337,15 @@ describe("the address attempts are counted by", () => {
     expect(addressBucket("::1")).toBe("0:0:0:0::/64");
     expect(addressBucket("2001:db8:1:3::1")).not.toBe(addressBucket("2001:db8:1:2::1"));
     expect(addressBucket(undefined)).toBe("unknown");
+  });
+
+  it("is also, for an IPv6 address only, its /48", () => {
+    expect(networkBucket("2001:db8:1:2::1")).toBe("2001:db8:1::/48");
+    expect(networkBucket("2001:0DB8:0001:ffff:1:2:3:4")).toBe("2001:db8:1::/48");
+    expect(networkBucket("2001:db8::1")).toBe("2001:db8:0::/48");
+    expect(networkBucket("198.51.100.7")).toBeUndefined();
+    expect(networkBucket("::ffff:198.51.100.7")).toBeUndefined();
+    expect(networkBucket(undefined)).toBeUndefined();
+    expect(networkBucket("not an address")).toBeUndefined();
   });
 });

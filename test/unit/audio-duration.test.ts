@@ -3,7 +3,7 @@ import {
   type AudioInspection,
   billableSeconds,
   inspectAudio,
-} from "../../shared/billing/audio-duration";
+} from "../../shared/media/audio-duration";
 import {
   ascii,
   box,

@@ -5,7 +5,7 @@ import { DEFAULT_PRICING } from "../../shared/billing/pricing";
 import { countTokens } from "../../shared/billing/tokens";
 import { dollarsToUnits, unitsToDollars } from "../../shared/billing/units";
 import { QuotaExceeded } from "../../shared/errors";
-import { toApiError } from "../../shared/http/error-mapping";
+import { statusOf, toApiError } from "../../shared/http/error-mapping";
 import { balancesOf, fold, type Grant } from "../../shared/store/buckets";
 
 describe("quota units", () => {
@@ -274,6 +274,7 @@ describe("holdWhileOpening", () => {
         log.push("opened");
         return "upstream";
       },
+      statusOf,
     );
     log.push("answered");
     expect(opened.upstream).toBe("upstream");
@@ -303,6 +304,7 @@ describe("holdWhileOpening", () => {
           log.push("opening");
           return "upstream";
         },
+        statusOf,
       );
       expect(log.filter((line) => !line.startsWith("limits"))).toEqual(["held", "opening"]);
     }
@@ -315,6 +317,7 @@ describe("holdWhileOpening", () => {
         log.push("opening");
         return "upstream";
       },
+      statusOf,
     );
     await expect(refused).rejects.toBeInstanceOf(QuotaExceeded);
     expect(log.filter((line) => !line.startsWith("limits"))).toEqual(["refused"]);
@@ -330,6 +333,7 @@ describe("holdWhileOpening", () => {
         signal = s;
         return new Promise(() => {}); // an upstream still thinking
       },
+      statusOf,
     );
     await expect(answer.catch((err) => toApiError(err))).resolves.toMatchObject({ status: 429 });
     expect(signal?.aborted).toBe(true);
@@ -344,6 +348,7 @@ describe("holdWhileOpening", () => {
         log.push("opening");
         return "upstream";
       },
+      statusOf,
     );
     await expect(answer).rejects.toBeInstanceOf(QuotaExceeded);
     expect(log.filter((line) => !line.startsWith("limits"))).toEqual(["refused"]);

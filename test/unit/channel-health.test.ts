@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ModelUnavailable, reportedStatus, UpstreamRejected } from "../../shared/errors";
-import { toApiError } from "../../shared/http/error-mapping";
+import { ModelUnavailable, UpstreamRejected } from "../../shared/errors";
+import { statusOf, toApiError } from "../../shared/http/error-mapping";
 import { parseRetryAfter } from "../../shared/relay/upstream";
 
 describe("Retry-After", () => {
@@ -45,7 +45,7 @@ describe("a model no channel can serve right now", () => {
       status: 503,
       headers: { "retry-after": "12", "x-should-retry": "true" },
     });
-    expect(reportedStatus(new UpstreamRejected("rate_limited", "slow"))).toBe(503);
+    expect(statusOf(new UpstreamRejected("rate_limited", "slow"))).toBe(503);
   });
 
   it("leaves a model no channel offers at 404", () => {

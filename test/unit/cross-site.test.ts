@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { requireBodyType, requireOwnOrigin } from "../../shared/http/cross-site";
+import { createDispatcher } from "../../shared/http/dispatch";
+import { publicRoute } from "../../shared/http/route";
 import type { GatewayRequest } from "../../shared/http/types";
+import type { Services } from "../../shared/services";
 
 function request(headers: Record<string, string>, body = "{}"): GatewayRequest {
   return {
@@ -51,6 +54,27 @@ describe("the body type of a write to /api", () => {
     expect(statusOf(() => requireBodyType(request({}, "")))).toBe(200);
     const form = request({ "content-type": "application/x-www-form-urlencoded" }, "a=b");
     expect(statusOf(() => requireBodyType(form, ["application/x-www-form-urlencoded"]))).toBe(200);
+  });
+});
+
+describe("the dispatcher's check of a write to /api", () => {
+  it("reads the route's own path: a doubled slash (the router's same route) still needs JSON", async () => {
+    const dispatch = createDispatcher(
+      [
+        publicRoute("POST", "/api/user/login", "one-api", async () => ({
+          status: 200,
+          headers: {},
+          body: "",
+        })),
+      ],
+      {} as Services,
+    );
+    for (const path of ["/api/user/login", "//api/user/login", "/api//user/login/"]) {
+      const answer = await dispatch({ ...request({ "content-type": "text/plain" }), path }, {
+        afterResponse: () => {},
+      } as never);
+      expect(answer.status, path).toBe(415);
+    }
   });
 });
 

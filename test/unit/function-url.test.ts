@@ -13,10 +13,12 @@ import {
 } from "../../infra/local/awslambda";
 import { startFunctionUrlServer } from "../../infra/local/function-url-server";
 import { localContext } from "../../infra/local/lambda-context";
+import { currentTest, TEST_HEADER } from "../../infra/local/logs";
 import type { Dispatch } from "../../shared/http/dispatch";
 import type { GatewayResponse } from "../../shared/http/types";
 import { CompletionStreamRelay } from "../../shared/stream/completion-stream";
 import { relaySse } from "../../shared/stream/relay-stream";
+import { capturedLog } from "../fixtures/logs";
 
 function event(overrides: Partial<LambdaFunctionURLEvent>): LambdaFunctionURLEvent {
   return {
@@ -126,7 +128,9 @@ describe("the streaming handler on the local awslambda runtime", () => {
       end: () => {},
     };
     const stream = new LocalResponseStream(sink);
-    const handler = streamingHandler(api) as unknown as (...args: unknown[]) => Promise<unknown>;
+    const handler = streamingHandler(api, { log: capturedLog().log }) as unknown as (
+      ...args: unknown[]
+    ) => Promise<unknown>;
     await handler(event({}), stream, localContext("test"));
     // Decode byte by byte: the separator can be split anywhere.
     const decoder = new PreludeDecoder();
@@ -246,7 +250,8 @@ describe("the local function URL server", () => {
       const out = awslambda.HttpResponseStream.from(stream, { statusCode: 200, headers });
       out.end("body");
     });
-    const server = await startFunctionUrlServer({ handler, functionName: "test" });
+    const { log, lines } = capturedLog({ functionName: "test" });
+    const server = await startFunctionUrlServer({ handler, functionName: "test", log });
     try {
       const v1 = await fetch(`${server.url}/v1/files/x/content`);
       expect(v1.status).toBe(500);
@@ -257,6 +262,35 @@ describe("the local function URL server", () => {
       const ok = await fetch(`${server.url}/ok`);
       expect(ok.status).toBe(200);
       expect(await ok.text()).toBe("body");
+      // Each refusal is the server's own error line, through the Logger it was given.
+      const refused = lines.filter(
+        (line) => line.message === "the handler's response prelude cannot be sent",
+      );
+      expect(refused).toHaveLength(2);
+      expect(refused[0]).toMatchObject({ level: "ERROR", function_name: "test" });
+      expect(refused[0]?.error).toMatchObject({ name: "TypeError" });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("takes the test's header off the request, and runs the invocation on that test's behalf", async () => {
+    const seen: { header?: string; test?: string }[] = [];
+    const handler = awslambda.streamifyResponse(async (event: LambdaFunctionURLEvent, stream) => {
+      // Seen after a turn of the event loop, as lines logged later in an invocation are.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen.push({ header: event.headers[TEST_HEADER], test: currentTest() });
+      awslambda.HttpResponseStream.from(stream, { statusCode: 204, headers: {} }).end();
+    });
+    const server = await startFunctionUrlServer({ handler, functionName: "test" });
+    try {
+      await Promise.all(
+        ["test-a", "test-b", undefined].map((test) =>
+          fetch(`${server.url}/v1/models`, { headers: test ? { [TEST_HEADER]: test } : {} }),
+        ),
+      );
+      expect(seen.map((s) => s.test).sort()).toEqual(["test-a", "test-b", undefined]);
+      expect(seen.every((s) => s.header === undefined)).toBe(true);
     } finally {
       await server.close();
     }
@@ -265,7 +299,8 @@ describe("the local function URL server", () => {
 
 describe("AfterResponseTasks", () => {
   it("runs every task once however often asked, and a failing task does not stop the others", async () => {
-    const tasks = new AfterResponseTasks("req_test");
+    const { log, lines } = capturedLog();
+    const tasks = new AfterResponseTasks("req_test", log);
     const ran: string[] = [];
     tasks.afterResponse(async () => {
       ran.push("settle");
@@ -280,5 +315,14 @@ describe("AfterResponseTasks", () => {
     await Promise.all([tasks.run(), tasks.run()]);
     await tasks.run();
     expect(ran).toEqual(["settle", "log"]);
+    // The failure is logged once, for the alarm on failed settlements (infra/constructs).
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: "ERROR",
+        message: "after-response task failed",
+        requestId: "req_test",
+        error: expect.stringContaining("log write failed"),
+      }),
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The access line and metrics of a call, written by the streaming edge through Powertools:
  * one JSON access line with what the route noted, and one embedded-metric-format line, each
- * call's own even when calls overlap in one process (managed instances).
+ * call's own even when calls overlap in one process (managed instances). And the Loggers the
+ * functions make: each its own, at the level its settings give, whatever Lambda's own filter.
  */
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -9,7 +10,8 @@ import { streamingHandler } from "../../functions/api/function-url";
 import { installAwsLambdaGlobal, LocalResponseStream } from "../../infra/local/awslambda";
 import { localContext } from "../../infra/local/lambda-context";
 import type { Dispatch } from "../../shared/http/dispatch";
-import { countEvent, logger } from "../../shared/observability";
+import { countEvent, createLogger, recordAccess } from "../../shared/observability";
+import { capturedLog, type LogLine } from "../fixtures/logs";
 
 installAwsLambdaGlobal();
 
@@ -46,35 +48,42 @@ function route(model: string, status: number, release: Promise<void>): Dispatch 
   };
 }
 
-async function invoke(api: Dispatch, path: string, requestId: string): Promise<void> {
+async function invoke(
+  api: Dispatch,
+  path: string,
+  requestId: string,
+  options: Parameters<typeof streamingHandler>[1],
+): Promise<void> {
   const stream = new LocalResponseStream({ start: () => {}, write: async () => {}, end: () => {} });
-  const handler = streamingHandler(api) as unknown as (...args: unknown[]) => Promise<unknown>;
+  const handler = streamingHandler(api, options) as unknown as (
+    ...args: unknown[]
+  ) => Promise<unknown>;
   await handler(event(path, requestId), stream, localContext("test"));
 }
 
 describe("access lines and metrics", () => {
-  let lines: Record<string, unknown>[];
-  const disabled = process.env.POWERTOOLS_METRICS_DISABLED;
+  let metrics: LogLine[];
+  const saved = { ...process.env };
   beforeEach(() => {
-    // The integration tests' stack quiets both; this test is about them.
+    // The integration tests' stack leaves metrics out; this test is about them. In dev mode
+    // Powertools writes them through the console (as vitest's config asks).
     process.env.POWERTOOLS_METRICS_DISABLED = "false";
-    logger.setLogLevel("INFO");
-    lines = [];
-    // Powertools writes through the console's stdout (and stderr for errors).
-    const capture = (text: unknown) => {
-      for (const line of String(text).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-      return true;
-    };
-    vi.spyOn(process.stdout, "write").mockImplementation(capture as never);
-    vi.spyOn(process.stderr, "write").mockImplementation(capture as never);
+    process.env.POWERTOOLS_DEV = "true";
+    metrics = [];
+    vi.spyOn(console, "log").mockImplementation((text: unknown) => {
+      metrics.push(JSON.parse(String(text)));
+    });
   });
   afterEach(() => {
     vi.restoreAllMocks();
-    if (disabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
-    else process.env.POWERTOOLS_METRICS_DISABLED = disabled;
+    for (const name of ["POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_DEV"]) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
   });
 
   it("writes each call's own access line and metrics, however the calls overlap", async () => {
+    const { log, lines } = capturedLog({ level: "INFO" });
     let open!: () => void;
     const release = new Promise<void>((resolve) => {
       open = resolve;
@@ -84,11 +93,13 @@ describe("access lines and metrics", () => {
         route("model-a", 200, release),
         "/v1/chat/completions",
         "aaaaaaaa-0000-0000-0000-000000000001",
+        { log },
       ),
       invoke(
         route("model-bb", 429, release),
         "/v1/embeddings",
         "bbbbbbbb-0000-0000-0000-000000000002",
+        { log },
       ),
     ];
     open();
@@ -115,26 +126,97 @@ describe("access lines and metrics", () => {
       expect(typeof line?.firstByteMs).toBe("number");
     }
 
-    const emf = lines.filter((line) => line._aws !== undefined);
+    const emf = metrics.filter((line) => line._aws !== undefined);
     expect(emf).toHaveLength(2);
     const byModel = Object.fromEntries(emf.map((line) => [line.model, line]));
     expect(byModel["model-a"]).toMatchObject({ status: "2xx", Calls: 1 });
     expect(byModel["model-bb"]).toMatchObject({ status: "4xx", Calls: 1 });
-    const meta = (byModel["model-a"] as { _aws: { CloudWatchMetrics: Json[] } })._aws
-      .CloudWatchMetrics[0] as Json;
+    const meta = (byModel["model-a"] as { _aws: { CloudWatchMetrics: LogLine[] } })._aws
+      .CloudWatchMetrics[0] as LogLine;
     expect(meta.Namespace).toBe("Sluice");
-    expect(meta.Metrics.map((m: Json) => m.Name)).toEqual(
+    expect(meta.Metrics.map((m: LogLine) => m.Name)).toEqual(
       expect.arrayContaining(["Calls", "FirstByteLatency", "Duration"]),
     );
+  });
+
+  it("writes the access line of a sampled share of successes, of every failure, and counts all", async () => {
+    const { log, lines } = capturedLog({ level: "INFO" });
+    const call = (status: number, id: number) =>
+      invoke(route("m", status, Promise.resolve()), "/v1/embeddings", `${id}`.padStart(8, "0"), {
+        log,
+        accessLogSample: 0,
+      });
+    await Promise.all([call(200, 1), call(200, 2), call(500, 3), call(429, 4)]);
+    expect(lines.map((line) => line.status).sort()).toEqual([429, 500]);
+    expect(metrics.filter((line) => line.Calls === 1)).toHaveLength(4);
   });
 
   it("counts events with their dimensions, and nothing for none", () => {
     countEvent("HoldsRefused", 1, { reason: "quota" });
     countEvent("HoldsReaped", 0);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ reason: "quota", HoldsRefused: 1, service: "sluice" });
+    expect(metrics).toHaveLength(1);
+    expect(metrics[0]).toMatchObject({ reason: "quota", HoldsRefused: 1, service: "sluice" });
   });
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: parsed JSON
-type Json = any;
+describe("each function's Logger", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  /** A Logger with a sink, and its lines parsed. */
+  function logger(options: Omit<Parameters<typeof createLogger>[0], "sink">) {
+    const lines: LogLine[] = [];
+    const log = createLogger({ ...options, sink: (line) => lines.push(JSON.parse(line)) });
+    return { log, lines };
+  }
+
+  it("names its own function on every line, whatever another function's context says", () => {
+    const api = logger({ level: "INFO", functionName: "sluice-api" });
+    const janitor = logger({ level: "INFO", functionName: "sluice-janitor" });
+    // The janitor's invocation context, as injectLambdaContext adds it.
+    janitor.log.addContext(localContext("sluice-janitor"));
+    janitor.log.info("janitor sweep");
+    recordAccess(api.log, {
+      requestId: "req_1",
+      method: "GET",
+      path: "/v1/models",
+      status: 200,
+      totalMs: 1,
+      notes: {},
+    });
+    expect(api.lines).toEqual([
+      expect.objectContaining({ message: "access", function_name: "sluice-api" }),
+    ]);
+    expect(api.lines[0]?.function_request_id).toBeUndefined();
+    expect(janitor.lines).toEqual([
+      expect.objectContaining({ message: "janitor sweep", function_name: "sluice-janitor" }),
+    ]);
+  });
+
+  it("writes at the level its settings give", () => {
+    const quiet = logger({ level: "WARN" });
+    const chatty = logger({ level: "DEBUG" });
+    for (const { log } of [quiet, chatty]) {
+      log.debug("d");
+      log.info("i");
+      log.warn("w");
+    }
+    expect(quiet.lines.map((line) => line.message)).toEqual(["w"]);
+    expect(chatty.lines.map((line) => line.message)).toEqual(["d", "i", "w"]);
+  });
+
+  it("keeps a level stricter than Lambda's log-level filter, which stays at INFO for the metric lines", () => {
+    // What Lambda sets for a function whose application log level is INFO.
+    vi.stubEnv("AWS_LAMBDA_LOG_LEVEL", "INFO");
+    const quiet = logger({ level: "WARN" });
+    quiet.log.info("an access line");
+    quiet.log.warn("a warning");
+    expect(quiet.lines.map((line) => line.message)).toEqual(["a warning"]);
+    // A child (createChild) keeps both the level and where the lines go.
+    quiet.log.createChild({ persistentKeys: { part: "child" } }).info("not written");
+    quiet.log.createChild({ persistentKeys: { part: "child" } }).error("written");
+    expect(quiet.lines.at(-1)).toMatchObject({ message: "written", part: "child" });
+    expect(quiet.lines).toHaveLength(2);
+  });
+});

@@ -2,7 +2,6 @@ import { deflateSync } from "node:zlib";
 import { encode as cl100k } from "gpt-tokenizer/encoding/cl100k_base";
 import { encodeChat, encode as o200k } from "gpt-tokenizer/encoding/o200k_base";
 import { describe, expect, it } from "vitest";
-import { scanPdf } from "../../shared/billing/pdf-scan";
 import {
   chatPromptBound,
   completionPromptBound,
@@ -13,6 +12,7 @@ import {
   predictionBound,
 } from "../../shared/billing/prompt-bound";
 import { countTokens } from "../../shared/billing/tokens";
+import { scanPdf } from "../../shared/media/pdf-scan";
 
 /** The old hold estimate, half a token per UTF-8 byte, kept here to show it was no bound. */
 const halfABytePerToken = (text: string) => Math.ceil(Buffer.byteLength(text) / 2);

@@ -4,9 +4,15 @@ import {
   effectiveLimits,
   formatDuration,
   RATE_WINDOW_MS,
-  rateLimitHeaders,
+  type RateState,
+  rateStanding,
   retryAfterMs,
 } from "../../shared/billing/rate-limits";
+import { rateLimitHeaders as headersOf } from "../../shared/http/rate-limit-headers";
+
+/** What the limits leave (the ledger's part), as the rim's headers tell it. */
+const rateLimitHeaders = (states: RateState | RateState[], now: number) =>
+  headersOf(rateStanding(states, now));
 
 describe("rate limits", () => {
   it("take each of a key's overrides over its group's, 0 lifting one, and none when none is set", () => {

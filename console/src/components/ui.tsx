@@ -201,6 +201,47 @@ export function ConfirmHost() {
   );
 }
 
+const passwordPrompt = store<{ answer: (password: string | null) => void } | null>(null);
+
+/** Asks for the signed-in user's password in a dialog; null when they cancel. */
+export function askPassword(): Promise<string | null> {
+  return new Promise((answer) => passwordPrompt.set({ answer }));
+}
+
+/** The dialog askPassword opens: why the password is asked for, and the field. */
+export function PasswordPromptHost() {
+  const current = passwordPrompt.use();
+  if (!current) return null;
+  const done = (password: string | null) => {
+    passwordPrompt.set(null);
+    current.answer(password);
+  };
+  return (
+    <Dialog title={t("reauth_title")} onClose={() => done(null)}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const input = (e.currentTarget as HTMLFormElement).elements.namedItem("password");
+          done((input as HTMLInputElement).value);
+        }}
+      >
+        <p>{t("reauth_text")}</p>
+        <Field label={t("reauth_password")}>
+          <input name="password" type="password" autoComplete="current-password" required />
+        </Field>
+        <div class="buttons">
+          <button type="button" onClick={() => done(null)}>
+            {t("cancel")}
+          </button>
+          <button type="submit" class="primary">
+            {t("reauth_submit")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
 /** Copies text; when the clipboard API is refused, selects `fallback` so Ctrl+C works. */
 async function copy(text: string, fallback: HTMLInputElement | HTMLTextAreaElement | null) {
   try {

@@ -1,4 +1,4 @@
-import { ApiError } from "../../http/errors";
+import { InvalidRequest } from "../../errors";
 import { type ChannelAdapter, joinUrl } from "./adapter";
 
 /** OpenAI response formats and the Azure Speech output format that gives each. */
@@ -25,11 +25,8 @@ export const azureSpeechAdapter: ChannelAdapter = {
     const format = typeof body.response_format === "string" ? body.response_format : "mp3";
     const outputFormat = OUTPUT_FORMATS[format];
     if (!outputFormat) {
-      throw new ApiError(
-        400,
+      throw new InvalidRequest(
         `response_format ${format} is not available for ${call.model}; use one of ${Object.keys(OUTPUT_FORMATS).join(", ")}.`,
-        "invalid_request_error",
-        null,
         "response_format",
       );
     }

@@ -1,6 +1,7 @@
+import { finalizeBatch } from "../batches/finalize";
+import { MOVES } from "../batches/lifecycle";
 import type { Services } from "../services";
 import { FINAL_STATUSES } from "../store/batches";
-import { finalizeBatch } from "./finalize";
 
 /** What one janitor sweep did, for its log line. */
 export interface SweepReport {
@@ -75,13 +76,7 @@ async function sweepAgenda(services: Services, now: number, report: SweepReport)
       continue;
     }
     if (batch.expiredAt === null) {
-      await services.batches.transition(
-        batch.id,
-        ["validating", "in_progress", "finalizing", "cancelling"],
-        {
-          expiredAt: now,
-        },
-      );
+      await services.batches.transition(batch.id, MOVES.expire, { expiredAt: now });
       await services.queue.send({ type: "batch.finalize", batchId: batch.id });
       report.batchesExpired++;
     } else if (now >= batch.expiredAt + services.settings.batches.expiryGraceSeconds) {

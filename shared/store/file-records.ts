@@ -1,3 +1,5 @@
+import { StorageFull, type StorageLimits } from "../errors";
+import { byCreation, fileKey, fileUsageKey, INDEX, TTL } from "./keys";
 import { Schedule } from "./schedule";
 import { ConditionFailed, type Item, type Table } from "./table";
 
@@ -26,34 +28,17 @@ export interface FileRecord {
   counted?: boolean;
 }
 
-/** How much a user may keep stored at once. */
-export interface StorageLimits {
-  maxFiles: number;
-  maxBytes: number;
-}
-
-/** A user's stored files would pass their limit: the new one is not stored. */
-export class StorageFull extends Error {
-  constructor(readonly limits: StorageLimits) {
-    super(
-      `You can keep at most ${limits.maxFiles} files and ${limits.maxBytes} bytes stored at once; delete files you no longer need.`,
-    );
-  }
-}
-
 /**
  * A user's stored files, counted: one item beside their profile, moved in the same
  * transaction as each counted file's record, so the count can never pass the limit and a
  * file is counted out exactly once (by whichever delete, or the janitor's expiry, removes it).
  */
-const usageKey = (userId: string) => ({ pk: `USER#${userId}`, sk: "FILE_USAGE" });
+const usageKey = fileUsageKey;
 
-export const fileKey = (id: string) => ({ pk: `FILE#${id}`, sk: "FILE" });
-const userFiles = (userId: string) => `USER#${userId}#FILES`;
-const indexKey = (file: FileRecord) => `${String(file.createdAt).padStart(12, "0")}#${file.id}`;
+/** Tests read a file's item by it. */
+export { fileKey };
 
-/** A day after expiry DynamoDB drops the record; the API hides it from the moment it expires. */
-const TTL_GRACE_SECONDS = 86_400;
+const indexKey = (file: FileRecord) => byCreation(file.createdAt, file.id);
 
 export class Files {
   constructor(private readonly table: Table) {}
@@ -70,9 +55,9 @@ export class Files {
         {
           put: {
             ...fileKey(file.id),
-            gsi1pk: userFiles(file.userId),
+            gsi1pk: INDEX.userFiles(file.userId),
             gsi1sk: indexKey(file),
-            ttl: file.expiresAt + TTL_GRACE_SECONDS,
+            ttl: TTL.afterExpiry(file.expiresAt),
             ...file,
             ...(counted && { counted: true }),
           },
@@ -132,13 +117,13 @@ export class Files {
     if (options.after) {
       const after = await this.get(options.after);
       if (!after || after.userId !== userId) return { files: [], hasMore: false };
-      startKey = { ...fileKey(after.id), gsi1pk: userFiles(userId), gsi1sk: indexKey(after) };
+      startKey = { ...fileKey(after.id), gsi1pk: INDEX.userFiles(userId), gsi1sk: indexKey(after) };
     }
     const page = await this.table.indexItems<FileRecord & Item>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",
-        values: { ":pk": userFiles(userId) },
+        values: { ":pk": INDEX.userFiles(userId) },
         ascending: options.ascending,
         startKey,
       },

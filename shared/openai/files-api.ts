@@ -1,13 +1,12 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { fileObject, fileTooLarge, noSuchFile, saveFile } from "../files/files";
+import { FileTooLarge, InvalidRequest } from "../errors";
+import { noSuchFile, saveFile } from "../files/save-file";
 import { attachment } from "../http/content-disposition";
-import { badRequest } from "../http/errors";
 import { formField, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
-import { type FilePurpose, type FileRecord, UPLOAD_PURPOSES } from "../store/files";
-
-const now = () => Math.floor(Date.now() / 1000);
+import { type FilePurpose, type FileRecord, UPLOAD_PURPOSES } from "../store/file-records";
+import { fileObject } from "./file-object";
 
 /**
  * POST /v1/files: multipart (file, purpose, optional expires_after). Files expire an hour
@@ -16,13 +15,13 @@ const now = () => Math.floor(Date.now() / 1000);
 export const createFile = keyRoute("POST", "/v1/files", async (call) => {
   const form = await readMultipart(call.request);
   const file = form.files.get("file");
-  if (!file) throw badRequest("You must provide a file.", "file");
+  if (!file) throw new InvalidRequest("You must provide a file.", "file");
   const purpose = uploadPurpose(formField(form, "purpose"));
   const { maxBytes, uploadTtlSeconds } = call.services.settings.files;
-  if (file.data.byteLength > maxBytes) throw fileTooLarge(file.data.byteLength, maxBytes);
-  if (file.data.byteLength === 0) throw badRequest("The file is empty.", "file");
+  if (file.data.byteLength > maxBytes) throw new FileTooLarge(file.data.byteLength, maxBytes);
+  if (file.data.byteLength === 0) throw new InvalidRequest("The file is empty.", "file");
   checkBatchFile(purpose, file.filename);
-  const ttl = expiresAfter(
+  const lifetime = expiresAfter(
     formField(form, "expires_after[anchor]"),
     formField(form, "expires_after[seconds]"),
     uploadTtlSeconds,
@@ -32,7 +31,7 @@ export const createFile = keyRoute("POST", "/v1/files", async (call) => {
     filename: file.filename,
     purpose,
     data: file.data,
-    ttlSeconds: ttl,
+    ttlSeconds: lifetime,
     counted: true,
   });
   return json(200, fileObject(record));
@@ -44,13 +43,13 @@ export const listFiles = keyRoute("GET", "/v1/files", async (call) => {
   const limit = intParam(query.get("limit"), 10_000, 1, 10_000, "limit");
   const order = query.get("order") ?? "desc";
   if (order !== "asc" && order !== "desc")
-    throw badRequest("'order' must be asc or desc.", "order");
+    throw new InvalidRequest("'order' must be asc or desc.", "order");
   const { files, hasMore } = await call.services.files.list(call.principal.user.id, {
     purpose: query.get("purpose") ?? undefined,
     limit,
     ascending: order === "asc",
     after: cursorParam(query, "after"),
-    now: now(),
+    now: call.services.clock.seconds(),
   });
   return json(200, {
     object: "list",
@@ -92,15 +91,19 @@ export const retrieveFileContent = keyRoute("GET", "/v1/files/:id/content", asyn
 /** The caller's own live file, or 404 as for a file that does not exist. */
 async function ownFile(call: Call<KeyPrincipal>): Promise<FileRecord> {
   const id = call.params.id as string;
-  const file = await call.services.files.find(id, call.principal.user.id, now());
+  const file = await call.services.files.find(
+    id,
+    call.principal.user.id,
+    call.services.clock.seconds(),
+  );
   if (!file) throw noSuchFile(id);
   return file;
 }
 
 export function uploadPurpose(value: string | undefined): FilePurpose {
-  if (!value) throw badRequest("You must provide a purpose.", "purpose");
+  if (!value) throw new InvalidRequest("You must provide a purpose.", "purpose");
   if (!(UPLOAD_PURPOSES as readonly string[]).includes(value)) {
-    throw badRequest(`'purpose' must be one of ${UPLOAD_PURPOSES.join(", ")}.`, "purpose");
+    throw new InvalidRequest(`'purpose' must be one of ${UPLOAD_PURPOSES.join(", ")}.`, "purpose");
   }
   return value as FilePurpose;
 }
@@ -111,10 +114,10 @@ const MAX_FILENAME_BYTES = 512;
 /** The Batch API takes only JSONL files; any file's name must be short enough to keep. */
 export function checkBatchFile(purpose: FilePurpose, filename: string): void {
   if (Buffer.byteLength(filename) > MAX_FILENAME_BYTES) {
-    throw badRequest(`A file name can be at most ${MAX_FILENAME_BYTES} bytes.`, "filename");
+    throw new InvalidRequest(`A file name can be at most ${MAX_FILENAME_BYTES} bytes.`, "filename");
   }
   if (purpose === "batch" && !filename.toLowerCase().endsWith(".jsonl")) {
-    throw badRequest("Invalid file format for Batch API. Must be .jsonl", "file");
+    throw new InvalidRequest("Invalid file format for Batch API. Must be .jsonl", "file");
   }
 }
 
@@ -129,10 +132,10 @@ export function expiresAfter(
 ): number {
   if (anchor === undefined && seconds === undefined) return retention;
   if (anchor !== "created_at")
-    throw badRequest("expires_after[anchor] must be created_at.", "expires_after.anchor");
+    throw new InvalidRequest("expires_after[anchor] must be created_at.", "expires_after.anchor");
   const value = Number(seconds);
   if (!Number.isInteger(value) || value < 3_600 || value > 2_592_000) {
-    throw badRequest(
+    throw new InvalidRequest(
       "expires_after[seconds] must be a whole number from 3600 to 2592000.",
       "expires_after.seconds",
     );
@@ -144,7 +147,7 @@ export function expiresAfter(
 export function cursorParam(query: URLSearchParams, name: string): string | undefined {
   const value = query.get(name);
   if (value === null || value === "") return undefined;
-  if (Buffer.byteLength(value) > 256) throw badRequest(`'${name}' is not an id.`, name);
+  if (Buffer.byteLength(value) > 256) throw new InvalidRequest(`'${name}' is not an id.`, name);
   return value;
 }
 
@@ -158,7 +161,7 @@ export function intParam(
   if (raw === null || raw === "") return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw badRequest(`'${name}' must be a whole number from ${min} to ${max}.`, name);
+    throw new InvalidRequest(`'${name}' must be a whole number from ${min} to ${max}.`, name);
   }
   return value;
 }

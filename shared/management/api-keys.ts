@@ -6,6 +6,7 @@ import { alias, type Call, userRoute } from "../http/route";
 import { definedOnly } from "../objects";
 import { type ApiKeyRecord, type ApiKeyStatus, KeyCapReached } from "../store/api-keys";
 import { ConditionFailed } from "../store/table";
+import { reauthenticateAdminSession } from "./admin-reauthentication";
 import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
 import { rateLimitOverrides } from "./rate-limits";
 import { tokenView } from "./views";
@@ -29,13 +30,15 @@ export const listTokens = userRoute("GET", "/api/token", async (call) => {
 
 /**
  * POST /api/token/: a new key; the only answer that ever shows it in full. Admins may name
- * another user (`user_id`) to hand them a key. Refused with 403 past the operator's cap on
+ * another user (`user_id`) to hand them a key: from a console session, after proving who they
+ * are (`current_password`, or a recent sign-in). Refused with 403 past the operator's cap on
  * keys per user (SLUICE_MAX_KEYS_PER_USER).
  */
 export const createToken = userRoute("POST", "/api/token", async (call) => {
   const body = readJsonObject(call.request);
   const fields = editableFields(call, body);
   const userId = await keysOwner(call, field.string(body, "user_id"));
+  if (userId !== call.principal.user.id) await reauthenticateAdminSession(call, body);
   const { maxKeys } = call.services.settings.users;
   try {
     const { key, secret } = await createKey(
@@ -78,7 +81,7 @@ export const updateToken = userRoute("PUT", "/api/token/:id", async (call) => {
     (current.status === "exhausted" || current.status === "expired")
   ) {
     const hasQuota = next.unlimitedQuota || next.remainQuota > 0;
-    const inTime = next.expiredTime === -1 || next.expiredTime > Math.floor(Date.now() / 1000);
+    const inTime = next.expiredTime === -1 || next.expiredTime > call.services.clock.seconds();
     if (hasQuota && inTime) fields.status = "enabled";
   }
   try {
@@ -130,7 +133,7 @@ function editableFields(call: Call<UserPrincipal>, body: Record<string, unknown>
   if (
     expiredTime !== undefined &&
     expiredTime !== -1 &&
-    expiredTime <= Math.floor(Date.now() / 1000)
+    expiredTime <= call.services.clock.seconds()
   ) {
     throw invalid("expired_time must be in the future (unix seconds), or -1 for never.");
   }

@@ -1,0 +1,40 @@
+import type { UserPrincipal } from "../auth/authenticate";
+import { confirmIdentity } from "../auth/confirm-identity";
+import type { Call } from "../http/route";
+import { field } from "./envelope";
+
+/** The body field an admin's current password is sent in (`password` is often the new one's). */
+export const CURRENT_PASSWORD = "current_password";
+
+/**
+ * Proof that an admin calling from a console session is the admin, before a change that makes
+ * a credential able to outlive the admin's next password change: a new user (answered with
+ * their access token), a user made an admin, a password reset, a key for another user. The
+ * same rule as minting an access token: the current password (`current_password`, a counted
+ * sign-in attempt), or a session that signed in within SLUICE_RECENT_SIGN_IN_SECONDS; else 403
+ * `reauthentication_required`, and the console asks for the password and sends the call again.
+ * A stolen session then cannot leave its thief a way back in.
+ *
+ * An access token is not asked: it was made with the password (or just after signing in), it
+ * dies with the password, and the CLI and scripts that hold it would otherwise have to hold
+ * the password too.
+ */
+export async function reauthenticateAdminSession(
+  call: Call<UserPrincipal>,
+  body: Record<string, unknown>,
+): Promise<void> {
+  const { principal, services } = call;
+  if (!principal.session) return;
+  await confirmIdentity(
+    services.users,
+    principal,
+    field.string(body, CURRENT_PASSWORD, { max: 1024 }),
+    {
+      recentSignInSeconds: services.settings.console.recentSignInSeconds,
+      nowSeconds: services.clock.seconds(),
+      attempts: services.attempts,
+      sourceIp: call.request.sourceIp,
+      passwordField: CURRENT_PASSWORD,
+    },
+  );
+}

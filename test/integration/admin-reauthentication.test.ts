@@ -1,0 +1,251 @@
+/**
+ * An admin's stolen console session cannot leave its thief credentials that outlive the
+ * admin's next password change: creating a user (answered with their access token), making
+ * one an admin, resetting another's password and making a key for another user take the
+ * admin's current password (`current_password`, counted like a sign-in), or a session that
+ * signed in within SLUICE_RECENT_SIGN_IN_SECONDS. An access token is not asked. Every admin
+ * here is a fresh one, made with the run's admin token.
+ */
+import { describe, expect, it } from "vitest";
+import { hashSecret } from "../../shared/auth/secrets";
+import { admin, api, type Json, sluice, sluiceTable } from "./support";
+
+const PASSWORD = "correct horse battery";
+
+interface Answer {
+  status: number;
+  body: Json;
+}
+
+const unique = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
+
+/** A user (or admin) who signs in with PASSWORD, and the access token the admin was shown. */
+async function account(role: "user" | "admin" = "user") {
+  const username = unique(role === "admin" ? "adm" : "mem");
+  const created = await admin("POST", "/api/user", { username, password: PASSWORD, role });
+  return { id: created.id as string, username, token: created.access_token as string };
+}
+
+/** A console session; `from` sends its calls as from that viewer address (as the CDN would). */
+class Session {
+  constructor(
+    readonly cookie: string,
+    readonly csrf: string,
+  ) {}
+
+  async call(method: string, path: string, body?: unknown, from?: string): Promise<Answer> {
+    const response = await fetch(`${sluice.url}${path}`, {
+      method,
+      headers: {
+        cookie: this.cookie,
+        "x-csrf-token": this.csrf,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(from
+          ? {
+              "x-sluice-origin-verify": sluice.originSecret,
+              "cloudfront-viewer-address": `${from}:443`,
+            }
+          : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  /** Moves its sign-in back in time, as if it had signed in `seconds` ago. */
+  async age(seconds: number): Promise<this> {
+    await sluiceTable().update(
+      { pk: `SESSION#${hashSecret(this.cookie.slice("sluice_session=".length))}`, sk: "SESSION" },
+      {
+        update: "SET signedInAt = :at",
+        values: { ":at": Math.floor(Date.now() / 1000) - seconds },
+      },
+    );
+    return this;
+  }
+}
+
+async function signIn(username: string, password = PASSWORD): Promise<Session> {
+  const response = await fetch(`${sluice.url}/api/user/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  const body = (await response.json()) as Json;
+  expect(response.status, JSON.stringify(body)).toBe(200);
+  const cookie = (response.headers.getSetCookie()[0] as string).split(";")[0] as string;
+  return new Session(cookie, body.data.csrf_token);
+}
+
+/**
+ * The four changes, each with `extra` fields in its body (a password), against fresh targets:
+ * a new user, a member made admin, another admin's password reset, a key for a member.
+ */
+async function fourChanges(send: (method: string, path: string, body: Json) => Promise<Answer>) {
+  const [member, other, keyOwner] = await Promise.all([account(), account("admin"), account()]);
+  const newUser = unique("new");
+  const answers = await Promise.all([
+    send("POST", "/api/user", { username: newUser, password: "their own password" }),
+    send("PUT", `/api/user/${member.id}`, { role: "admin" }),
+    send("PUT", `/api/user/${other.id}`, { password: "a password the thief knows" }),
+    send("POST", "/api/token", { user_id: keyOwner.id, name: "thief's" }),
+  ]);
+  return { answers, member, other, keyOwner, newUser };
+}
+
+/** What the four changes left: whether each took effect, read with the run's admin token. */
+async function effects(made: Awaited<ReturnType<typeof fourChanges>>) {
+  const [users, member, keys, otherSignIn] = await Promise.all([
+    admin("GET", `/api/user/?keyword=${made.newUser}`),
+    admin("GET", `/api/user/${made.member.id}`),
+    admin("GET", `/api/token/?user_id=${made.keyOwner.id}`),
+    // From an address of its own: a failure (the reset happened) counts on no shared address.
+    fetch(`${sluice.url}/api/user/login`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-sluice-origin-verify": sluice.originSecret,
+        "cloudfront-viewer-address": `198.51.100.${Math.floor(Math.random() * 250) + 1}:443`,
+      },
+      body: JSON.stringify({ username: made.other.username, password: PASSWORD }),
+    }).then((r) => r.status),
+  ]);
+  return {
+    created: (users as Json[]).length === 1,
+    promoted: member.role === "admin",
+    reset: otherSignIn === 401,
+    keyMade: (keys as Json[]).length === 1,
+  };
+}
+
+const NOTHING = { created: false, promoted: false, reset: false, keyMade: false };
+const EVERYTHING = { created: true, promoted: true, reset: true, keyMade: true };
+
+describe("an admin's console session that signed in more than 5 minutes ago", () => {
+  it("cannot create a user, promote one, reset another's password or key another user, even in a burst", async () => {
+    const me = await account("admin");
+    const stolen = await (await signIn(me.username)).age(301);
+    const rounds = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fourChanges((method, path, body) => stolen.call(method, path, body)),
+      ),
+    );
+    for (const made of rounds) {
+      expect(made.answers.map((a) => a.status)).toEqual([403, 403, 403, 403]);
+      for (const answer of made.answers) {
+        expect(answer.body).toEqual({
+          success: false,
+          code: "reauthentication_required",
+          message: expect.stringMatching(
+            /current password \(`current_password`\).*signed in within the last 5 minutes/,
+          ),
+        });
+      }
+      expect(await effects(made)).toEqual(NOTHING);
+    }
+    // Other admin work needs no proof: a group, the name of one already an admin, a key of
+    // one's own.
+    const member = await account();
+    const other = await account("admin");
+    expect((await stolen.call("PUT", `/api/user/${member.id}`, { group: "vip" })).status).toBe(200);
+    expect(
+      (await stolen.call("PUT", `/api/user/${other.id}`, { role: "admin", name: "Other" })).status,
+    ).toBe(200);
+    expect((await stolen.call("POST", "/api/token", { name: "mine" })).status).toBe(200);
+  });
+
+  it("guesses the password no faster than the sign-in form: a burst of wrong ones, counted first", async () => {
+    const me = await account("admin");
+    const stolen = await (await signIn(me.username)).age(301);
+    // From the thief's own address, which the admin never signed in from.
+    const from = `203.0.113.${Math.floor(Math.random() * 200) + 20}`;
+    const made = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fourChanges((method, path, body) =>
+          stolen.call(method, path, { ...body, current_password: "a wrong guess" }, from),
+        ),
+      ),
+    );
+    const answers = made.flatMap((m) => m.answers);
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((status) => status === 403 || status === 429)).toBe(true);
+    const checked = answers.filter((a) => a.status === 403);
+    // The username's slowdown: 5 a minute from an address it has not signed in from.
+    expect(checked.length).toBeGreaterThan(0);
+    expect(checked.length).toBeLessThanOrEqual(5);
+    expect(checked.every((a) => a.body.message === "The current password is wrong.")).toBe(true);
+    for (const m of made) expect(await effects(m)).toEqual(NOTHING);
+  });
+
+  it("can do all four with the current password in `current_password`", async () => {
+    const me = await account("admin");
+    const session = await (await signIn(me.username)).age(301);
+    const made = await fourChanges((method, path, body) =>
+      session.call(method, path, { ...body, current_password: PASSWORD }),
+    );
+    expect(made.answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(made.answers[0]?.body.data.access_token).toMatch(/^sat-/);
+    expect(await effects(made)).toEqual(EVERYTHING);
+  });
+});
+
+describe("without the password", () => {
+  it("a session that signed in just now does all four", async () => {
+    const me = await account("admin");
+    const session = await signIn(me.username);
+    const made = await fourChanges((method, path, body) => session.call(method, path, body));
+    expect(made.answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(await effects(made)).toEqual(EVERYTHING);
+  });
+
+  it("an admin's access token does all four (it dies with the password itself)", async () => {
+    const me = await account("admin");
+    const made = await fourChanges((method, path, body) => api(me.token, method, path, body));
+    expect(made.answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(await effects(made)).toEqual(EVERYTHING);
+  });
+
+  it("is refused to a session with the code the console asks for the password on", async () => {
+    const me = await account("admin");
+    const session = await (await signIn(me.username)).age(3_600);
+    const member = await account();
+    const refused = await session.call("PUT", `/api/user/${member.id}`, {
+      password: "a new password",
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe("reauthentication_required");
+    // A demotion makes no credential: no proof is asked.
+    const other = await account("admin");
+    expect((await session.call("PUT", `/api/user/${other.id}`, { role: "user" })).status).toBe(200);
+  });
+});
+
+describe("an admin's reset or revocation", () => {
+  it("lists the user's keys made since their password was last set, masked", async () => {
+    const member = await account();
+    const made = await api(member.token, "POST", "/api/token", { name: "before the reset" });
+    expect(made.status).toBe(200);
+    // The next second: a key is reviewed when made at or after the second the password was set.
+    await new Promise((resolve) => setTimeout(resolve, 1_050 - (Date.now() % 1_000)));
+    const me = await account("admin");
+    const reset = await api(me.token, "PUT", `/api/user/${member.id}`, {
+      password: "a whole new password",
+    });
+    expect(reset.status).toBe(200);
+    const reviewed = reset.body.data.keys_to_review as Json[];
+    expect(reviewed.map((key) => key.id)).toEqual([made.body.data.id]);
+    expect(reviewed[0].key).toMatch(/^sk-.{4}….{4}$/);
+    expect(reviewed[0].key).not.toBe(made.body.data.key);
+    expect(reset.body.message).toMatch(/keys_to_review/);
+
+    // A key made after the reset is the only one a revocation lists.
+    const owner = await signIn(member.username, "a whole new password");
+    const after = await owner.call("POST", "/api/token", { name: "after the reset" });
+    expect(after.status).toBe(200);
+    const revoked = await api(me.token, "POST", `/api/user/${member.id}/revoke`, {});
+    expect(revoked.status).toBe(200);
+    expect((revoked.body.data.keys_to_review as Json[]).map((key) => key.id)).toEqual([
+      after.body.data.id,
+    ]);
+  });
+});
