@@ -143,7 +143,9 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
       username,
       name: field.string(body, "name", { max: 64 }) ?? username,
       ...(password
-        ? { passwordHash: await hashPassword(password, call.services.settings.console.passwordCost) }
+        ? {
+            passwordHash: await hashPassword(password, call.services.settings.console.passwordCost),
+          }
         : {}),
       role: field.oneOf(body, "role", ROLES) ?? "user",
       group: field.string(body, "group", { max: 64 }) ?? "default",
