@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionServices } from "../../functions/adapters/services";
 import { runJanitor } from "../../shared/janitor/sweep";
 import { accountKey } from "../../shared/store/accounts";
+import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/core";
 import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { capturedLog } from "../fixtures/logs";
-import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import { accountItem, keyItem, limitedUser, logLines, nothingLeftInFlight } from "./rate-limited";
 import {

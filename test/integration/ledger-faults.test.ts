@@ -1,11 +1,11 @@
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSluiceInstance } from "../fixtures/core";
 import {
   type DynamoFaultProxy,
   type DynamoRequestInfo,
   startDynamoFaultProxy,
 } from "../fixtures/dynamo-fault-proxy";
-import { startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   createFixtureChannel,
