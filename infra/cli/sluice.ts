@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CredentialTags } from "../../shared/auth/tags";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin } from "../../shared/bootstrap";
@@ -304,6 +303,8 @@ async function run(args: string[]): Promise<void> {
 async function bootstrap(): Promise<void> {
   if (!options.table)
     throw new UsageError("bootstrap needs --table (the stack's TableName output).");
+  // Only this command reads DynamoDB: the SDK is loaded for it alone (the others start faster).
+  const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
   const client = new DynamoDBClient(options.region ? { region: options.region } : {});
   const table = new Table(sdkTransport(client), options.table);
   const users = new Users(table);
