@@ -5,6 +5,9 @@
  *   proxy   the same through a bare node:http pass-through proxy: the limit for a Node gateway
  *   sluice  the local stack with a real key, a priced model, holds, settlement and logs on
  *
+ * Then sluice's own CPU per request in-process, each function's cold start, and what the
+ * tokenizer costs the calls that must be estimated (bench/perf/tokenizer.ts).
+ *
  * Each runs in its own process, as does the load: a sub-millisecond latency client at
  * concurrency 1, autocannon at 32. Every figure is a ratio or a difference against a
  * baseline from this same run. Results are printed and written to bench/results/.
@@ -15,6 +18,7 @@ import { cpus } from "node:os";
 import { promisify } from "node:util";
 import { coldStart } from "./perf/cold-start";
 import { coreCpuPerRequest } from "./perf/core";
+import { printTokenizerCost, tokenizerCost } from "./perf/tokenizer";
 import { percentile } from "./stats";
 
 const run = promisify(execFile);
@@ -185,6 +189,7 @@ async function main(): Promise<void> {
     };
     const cold = coldStart();
     const core = await coreCpuPerRequest();
+    const tokenizer = await tokenizerCost();
     const report = {
       date: new Date().toISOString(),
       node: process.version,
@@ -198,6 +203,7 @@ async function main(): Promise<void> {
       capacityUnits,
       coreCpuMicrosPerRequest: core.cpuMicros,
       coldStart: cold,
+      tokenizer,
     };
     print(report);
     const errors = Object.values(scenarios).flatMap((scenario) =>
@@ -344,6 +350,7 @@ function print(report: any): void {
   ][]) {
     line(name, (bundle.bytes / 1024).toFixed(1), `+${bundle.importMs.toFixed(0)}`);
   }
+  printTokenizerCost(report.tokenizer);
 }
 
 main().catch((err) => {

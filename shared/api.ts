@@ -6,6 +6,7 @@ import * as channels from "./management/channels";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
 import * as pricing from "./management/pricing";
+import { importPricing } from "./management/pricing-import";
 import * as redemptions from "./management/redemptions";
 import * as user from "./management/user";
 import { createSpeech } from "./openai/audio-speech";
@@ -96,6 +97,7 @@ export const routes: readonly Route[] = [
   channels.testChannel,
   pricing.getPricing,
   pricing.putPricing,
+  importPricing,
   logs.listOwnLogs,
   logs.getOwnLogStat,
   logs.listAllLogs,

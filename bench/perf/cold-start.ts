@@ -19,7 +19,7 @@ const RUNS = 9;
 const outDir = resolve("bench/.build");
 
 /** The Lambda runtime defines `awslambda` before loading a streaming handler. */
-const runtimeStandIn = `data:text/javascript,${encodeURIComponent(
+export const runtimeStandIn = `data:text/javascript,${encodeURIComponent(
   "globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } };",
 )}`;
 
@@ -44,8 +44,12 @@ export function coldStart(): { emptyScriptMs: number; functions: Record<string, 
   return { emptyScriptMs, functions };
 }
 
-/** Bundles `entry` as the CDK stack bundles a function: minified ESM, the AWS SDK left out. */
-export function buildLambdaBundle(entry: string, outfile: string): void {
+/**
+ * Bundles `entry` as the CDK stack bundles a function: minified ESM, the AWS SDK left out, the
+ * tokenizer too (it ships beside the bundle: infra/tokenizer-files.ts) unless `inlineTokenizer`
+ * (to measure what it would add).
+ */
+export function buildLambdaBundle(entry: string, outfile: string, inlineTokenizer = false): void {
   buildSync({
     entryPoints: [entry],
     outfile,
@@ -54,7 +58,7 @@ export function buildLambdaBundle(entry: string, outfile: string): void {
     format: "esm",
     platform: "node",
     target: "node22",
-    external: ["@aws-sdk/*", "@smithy/*"],
+    external: ["@aws-sdk/*", "@smithy/*", ...(inlineTokenizer ? [] : ["gpt-tokenizer"])],
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     },
@@ -63,7 +67,7 @@ export function buildLambdaBundle(entry: string, outfile: string): void {
 }
 
 /** Median wall time of a fresh Node process running `code` as a module. */
-function medianRun(code: string): number {
+export function medianRun(code: string): number {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const start = performance.now();

@@ -87,6 +87,27 @@ export interface LogRow {
   batch_id: string | null;
   bucket: Bucket | null;
   reference: string | null;
+  /** The kinds of usage the call had, only those above 0 (see usage.ts). */
+  input_tokens?: number;
+  cached_input_tokens?: number;
+  cache_write_tokens?: number;
+  cache_write_1h_tokens?: number;
+  audio_input_tokens?: number;
+  cached_audio_input_tokens?: number;
+  image_input_tokens?: number;
+  cached_image_input_tokens?: number;
+  output_tokens?: number;
+  reasoning_tokens?: number;
+  audio_output_tokens?: number;
+  image_output_tokens?: number;
+  calls?: number;
+  seconds?: number;
+  characters?: number;
+  image_count?: number;
+  image_size?: string;
+  image_quality?: string;
+  /** What each kind cost, in units (decimals; display only). */
+  costs?: Record<string, number>;
 }
 
 export interface LogStat {

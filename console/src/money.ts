@@ -23,6 +23,18 @@ export function usd(units: number): string {
   return text.startsWith("-") ? `-$${text.slice(1)}` : `$${text}`;
 }
 
+/**
+ * A fraction of a unit as dollars, to the pico-dollar, trailing zeros trimmed: what one kind
+ * of a call's usage cost (0.075 units = "$0.00000015"). Units come with at most 6 decimals.
+ */
+export function preciseUsd(units: number): string {
+  const pico = Math.round(units * 1e6) * 2;
+  const fraction = String(pico % 1e12)
+    .padStart(12, "0")
+    .replace(/0+$/, "");
+  return `$${grouped(String(Math.floor(pico / 1e12)))}${fraction ? `.${fraction}` : ""}`;
+}
+
 /** A dollar amount as a plain number for inputs ("4.343828", no grouping). */
 export function dollarsInput(units: number): string {
   return dollars(units).replace(/,/g, "");

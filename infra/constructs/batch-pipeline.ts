@@ -11,6 +11,7 @@ import {
   nodeFunctionDefaults,
   resourceEnvironment,
   runtimeProps,
+  tokenizerFiles,
 } from "./function-defaults";
 import type { Store } from "./store";
 
@@ -46,6 +47,15 @@ export class BatchPipeline extends Construct {
 
     this.worker = new NodejsFunction(this, "Worker", {
       ...nodeFunctionDefaults,
+      bundling: {
+        ...nodeFunctionDefaults.bundling,
+        // Batch lines run through the API's routes: the tokenizer goes beside this bundle too.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: tokenizerFiles,
+        },
+      },
       entry: fromProjectRoot("functions/batch-worker/handler.ts"),
       timeout: Duration.seconds(BATCH_WORKER.timeoutSeconds),
       memorySize: BATCH_WORKER.memoryMiB,

@@ -43,8 +43,19 @@ export const nodeFunctionDefaults = {
     // ESM bundles have no `require`; CommonJS dependencies bundled into them still call it.
     banner:
       "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
+    // The AWS SDK is the runtime's; the tokenizer goes beside the bundle (tokenizerFiles).
+    externalModules: ["@aws-sdk/*", "gpt-tokenizer"],
   },
 } satisfies Partial<NodejsFunctionProps>;
+
+/**
+ * The commands, for a function's `afterBundling` hook, that put the tokenizer beside its
+ * bundle (infra/tokenizer-files.ts): the functions that relay calls (the API, the batch
+ * worker) import it when a call must be estimated.
+ */
+export function tokenizerFiles(inputDir: string, outputDir: string): string[] {
+  return [`cd "${inputDir}" && npx --no-install tsx infra/tokenizer-files.ts "${outputDir}"`];
+}
 
 /** The environment through which a function finds sluice's resources (names in RESOURCE_ENV). */
 export function resourceEnvironment(resources: {

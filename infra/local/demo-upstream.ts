@@ -1,5 +1,6 @@
-import { createServer } from "node:http";
+import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { anthropicRoute, checkAnthropicAuth, failAnthropic } from "./demo-upstream/anthropic";
 import {
   AZURE_OPERATIONS,
   azurePath,
@@ -8,9 +9,11 @@ import {
   withDeployment,
 } from "./demo-upstream/azure";
 import { azureSpeech, checkSpeechKey } from "./demo-upstream/azure-speech";
+import { bedrockRoute, checkBedrockCaller, failBedrock } from "./demo-upstream/bedrock";
 import { chatCompletions } from "./demo-upstream/chat";
 import { sleep } from "./demo-upstream/common";
 import { completions } from "./demo-upstream/completions";
+import { checkDeepSeekAuth, deepseekRoute, failDeepSeek } from "./demo-upstream/deepseek";
 import { edits } from "./demo-upstream/edits";
 import { embeddings } from "./demo-upstream/embeddings";
 import {
@@ -25,12 +28,21 @@ import { imageGenerations, serveImage } from "./demo-upstream/images";
 import { DEMO_MODELS, listModels } from "./demo-upstream/models";
 import { moderations } from "./demo-upstream/moderations";
 import { type Form, parseMultipart, recordedForm } from "./demo-upstream/multipart";
+import { PromptCache } from "./demo-upstream/prompt-cache";
+import { type ProviderOptions, providerState } from "./demo-upstream/providers";
 import { speech } from "./demo-upstream/speech";
 import { transcriptions, translations } from "./demo-upstream/transcriptions";
 
 export { parseSsml } from "./demo-upstream/azure-speech";
 export { demoTokens } from "./demo-upstream/common";
 export type { RecordedForm } from "./demo-upstream/multipart";
+export {
+  BEDROCK_DEMO_API_KEY,
+  BEDROCK_DEMO_CREDENTIALS,
+  BEDROCK_MODELS,
+  CLAUDE_MODELS,
+  DEEPSEEK_MODELS,
+} from "./demo-upstream/providers";
 export { wavDuration, wavFile } from "./demo-upstream/wav";
 export { DEMO_MODELS };
 
@@ -41,9 +53,11 @@ export { DEMO_MODELS };
  * pause or cut a stream.
  *
  * It speaks every endpoint sluice relays, each in its own file under ./demo-upstream/:
- * OpenAI's /v1 API, the same operations on Azure OpenAI's deployment paths, and Azure
- * Speech's text to speech. This file is the server: it records each request, applies the
- * queued fault and the auth check, and hands the request to the endpoint's handler.
+ * OpenAI's /v1 API, the same operations on Azure OpenAI's deployment paths, Azure Speech's
+ * text to speech, Anthropic's Messages API (anthropic.ts), Claude on Bedrock's runtime API
+ * (bedrock.ts, /model/…) and DeepSeek's chat API (deepseek.ts, under /deepseek). This file is
+ * the server: it records each request, applies the queued fault and the auth check, and hands
+ * the request to the endpoint's handler.
  */
 
 export interface UpstreamFault {
@@ -67,10 +81,24 @@ export interface UpstreamFault {
   cutAfterChunks?: number;
   /** Leave usage out of the response, as some OpenAI-compatible servers do. */
   omitUsage?: boolean;
-  /** Report this usage instead of the real one (an upstream that over-reports). */
-  usage?: { prompt_tokens: number; completion_tokens: number };
+  /**
+   * Report this usage instead of the real one (an upstream that over-reports, or one with
+   * details: `prompt_tokens_details`, `completion_tokens_details`).
+   */
+  usage?: { prompt_tokens: number; completion_tokens: number; [detail: string]: unknown };
   /** The reply text (chat, completions, edits, transcripts). */
   reply?: string;
+  /**
+   * Anthropic and Bedrock streams: after this many events, the provider's mid-stream error
+   * (Anthropic's `event: error`, a Bedrock exception frame) and the end of the stream.
+   */
+  errorAfterChunks?: number;
+  /**
+   * The provider's name for the error of `status` or `errorAfterChunks`: Anthropic's
+   * `error.type`, Bedrock's exception (`ThrottlingException`, `modelStreamErrorException`).
+   * By default it follows the status (Anthropic: overloaded_error mid-stream).
+   */
+  errorType?: string;
 }
 
 export interface RecordedRequest {
@@ -83,6 +111,8 @@ export interface RecordedRequest {
    * SSML and other text the text; otherwise the bytes.
    */
   body: unknown;
+  /** The body's bytes exactly as received (for byte-for-byte pass-through checks). */
+  raw: Buffer;
 }
 
 export interface DemoUpstream {
@@ -101,7 +131,7 @@ export interface DemoUpstream {
   close(): Promise<void>;
 }
 
-export interface DemoUpstreamOptions {
+export interface DemoUpstreamOptions extends ProviderOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   models?: string[];
@@ -125,10 +155,23 @@ const OPENAI_ROUTES: Record<string, Handler> = {
   "POST /v1/moderations": moderations,
 };
 
-type Auth = (call: Call, apiKey: string | undefined) => boolean;
+type Auth = (call: Call, apiKey: string | undefined) => boolean | Promise<boolean>;
+
+interface Route {
+  handler: Handler | undefined;
+  auth: Auth;
+  /** Answers a queued fault's status in the provider's error envelope (OpenAI's by default). */
+  fail?: (call: Call, status: number) => void;
+}
 
 /** Which handler answers, and how the caller must authenticate. */
-function route(method: string, url: URL): { handler: Handler | undefined; auth: Auth } {
+function route(method: string, url: URL, headers: IncomingHttpHeaders): Route {
+  const anthropic = anthropicRoute(method, url, headers);
+  if (anthropic) return { handler: anthropic, auth: checkAnthropicAuth, fail: failAnthropic };
+  const bedrock = bedrockRoute(method, url);
+  if (bedrock) return { handler: bedrock, auth: checkBedrockCaller, fail: failBedrock };
+  const deepseek = deepseekRoute(method, url);
+  if (deepseek) return { handler: deepseek, auth: checkDeepSeekAuth, fail: failDeepSeek };
   const azure = azurePath(url.pathname);
   if (azure) {
     const handler = OPENAI_ROUTES[`POST /v1/${azure.operation}`];
@@ -151,6 +194,8 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
   const faults: UpstreamFault[] = [];
   const requests: RecordedRequest[] = [];
   const state = { paused: false, abandoned: 0 };
+  const cache = new PromptCache();
+  const providers = providerState(options);
   let origin = "";
 
   const server = createServer(async (req, res) => {
@@ -174,15 +219,30 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
         path: req.url ?? "/",
         headers: req.headers,
         body: form ? recordedForm(form) : body,
+        raw,
       });
 
       const fault = faults.shift() ?? {};
       const delay = (fault.delayMs ?? 0) + (options.latencyMs ?? 0);
       if (delay > 0) await sleep(delay);
-      const call: Call = { req, res, url, body, form, fault, state, models, origin };
-      const { handler, auth } = route(method, url);
-      if (!auth(call, options.apiKey)) return;
+      const call: Call = {
+        req,
+        res,
+        url,
+        body,
+        raw,
+        form,
+        fault,
+        state,
+        cache,
+        models,
+        origin,
+        providers,
+      };
+      const { handler, auth, fail } = route(method, url, req.headers);
+      if (!(await auth(call, options.apiKey))) return;
       if (fault.status) {
+        if (fail) return fail(call, fault.status);
         for (const [name, value] of Object.entries(fault.headers ?? {})) res.setHeader(name, value);
         return sendError(res, fault.status, fault.message ?? `Injected failure (${fault.status})`);
       }

@@ -90,8 +90,8 @@ export interface LocalStack {
   demoKey: string;
   /** The default channel's upstream: the demo server, or the configured real one. */
   upstream:
-    | { kind: "demo"; server: DemoUpstream; pricedLikeMini: string[] }
-    | { kind: "real"; baseUrl: string; models: string[]; pricedLikeMini: string[] };
+    | { kind: "demo"; server: DemoUpstream; unpriced: string[] }
+    | { kind: "real"; baseUrl: string; models: string[]; unpriced: string[] };
   /**
    * The secret a CloudFront distribution would add to each request: a client that sends it
    * in x-sluice-origin-verify, with CloudFront-Viewer-Address, is taken to come from that
@@ -271,18 +271,13 @@ function useLocalAwsEnvironment(): void {
 /** Free quota the local admin (and so the demo key) starts with. */
 export const DEMO_BALANCE_USD = 10;
 
-/** Models of the default channel that have no price get gpt-4o-mini's, so they can be tried. */
-async function priceUnpricedModels(services: Services, models: string[]): Promise<string[]> {
+/**
+ * Models of the default channel that have no price: refused (403 model_not_priced) until an
+ * admin prices them, as everywhere; the banner lists them.
+ */
+async function unpricedModels(services: Services, models: string[]): Promise<string[]> {
   const priced = (await services.pricing.get()).models;
-  if (models.every((model) => priced[model])) return [];
-  let unpriced: string[] = [];
-  await services.pricing.update((pricing) => {
-    unpriced = models.filter((model) => !pricing.models[model]);
-    const fallback = pricing.models["gpt-4o-mini"] ?? { input: 0.15, output: 0.6 };
-    const added = Object.fromEntries(unpriced.map((model) => [model, fallback]));
-    return { ...pricing, models: { ...pricing.models, ...added } };
-  });
-  return unpriced;
+  return models.filter((model) => !priced[model]);
 }
 
 async function configureDefaultChannel(
@@ -301,8 +296,12 @@ async function configureDefaultChannel(
         models,
       }),
     );
-    const pricedLikeMini = await priceUnpricedModels(services, models);
-    return { kind: "real", baseUrl: real.baseUrl, models, pricedLikeMini };
+    return {
+      kind: "real",
+      baseUrl: real.baseUrl,
+      models,
+      unpriced: await unpricedModels(services, models),
+    };
   }
   const server = await startDemoUpstream({ latencyMs: demoLatencyMs });
   await services.channels.put(
@@ -324,8 +323,7 @@ async function configureDefaultChannel(
       models: ["tts-az-1"],
     }),
   );
-  const pricedLikeMini = await priceUnpricedModels(services, server.models);
-  return { kind: "demo", server, pricedLikeMini };
+  return { kind: "demo", server, unpriced: await unpricedModels(services, server.models) };
 }
 
 async function listUpstreamModels(upstream: RealUpstream): Promise<string[]> {

@@ -96,8 +96,8 @@ async function main(): Promise<void> {
   Demo key      ${stack.demoKey}   (OpenAI API: /v1/*, $${DEMO_BALANCE_USD} of free quota)
   Upstream      ${upstream}
   Models        ${models.join(", ") || "(none)"}${
-    stack.upstream.pricedLikeMini.length
-      ? `\n                (${stack.upstream.pricedLikeMini.join(", ")} had no price and are billed like gpt-4o-mini)`
+    stack.upstream.unpriced.length
+      ? `\n                (${stack.upstream.unpriced.join(", ")} have no price: refused until an admin prices them on the console's pricing page)`
       : ""
   }
   Data          ${env.SLUICE_DATA_DIR ? `DynamoDB on disk in ${resolve(env.SLUICE_DATA_DIR)}` : "in memory (set SLUICE_DATA_DIR to keep it)"}

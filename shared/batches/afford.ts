@@ -1,14 +1,15 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { MIN_OUTPUT_TOKENS, quote } from "../billing/charge";
-import type { Metered } from "../billing/cost";
+import type { Metered } from "../billing/metered";
 import {
   chatPromptBound,
   completionPromptBound,
   embeddingInputBound,
   imageFormulaFor,
 } from "../billing/prompt-bound";
-import { QuotaExceeded } from "../errors";
+import { ModelUnavailable, QuotaExceeded } from "../errors";
 import { nestsDeeperThan } from "../json-depth";
+import { servedModel } from "../relay/adapters/index";
 import type { Services } from "../services";
 import type { FileRecord } from "../store/file-records";
 
@@ -19,7 +20,9 @@ const FIRST_LINE_BYTES = 1024 * 1024;
  * Refuses a batch whose owner cannot pay for even one of its lines (its first, with the
  * smallest useful answer), before anything is stored or queued: a batch of a thousand lines
  * from an empty account would otherwise be accepted and every line attempted. Balances are
- * read afresh. A first line that cannot be read or priced is left to validation.
+ * read afresh. A first line whose model has no price is refused, naming it (403, as a call
+ * would be); one that cannot be read, or names a model no channel serves, is left to
+ * validation.
  */
 export async function requireOneLineCovered(
   services: Services,
@@ -31,7 +34,7 @@ export async function requireOneLineCovered(
   const model = typeof body?.model === "string" ? body.model : undefined;
   if (!body || !model) return;
   const maxUse: Metered = {
-    promptTokens:
+    inputTokens:
       endpoint === "/v1/chat/completions"
         ? chatPromptBound(body, imageFormulaFor(model))
         : endpoint === "/v1/completions"
@@ -39,6 +42,9 @@ export async function requireOneLineCovered(
           : embeddingInputBound(body.input),
   };
   const answers = endpoint !== "/v1/embeddings";
+  // Not a model any channel serves: the line fails in validation or when it runs.
+  const channels = await services.channelDirectory.candidates(model);
+  if (channels.length === 0) return;
   let units: number;
   try {
     ({ holdUnits: units } = await quote(
@@ -49,11 +55,14 @@ export async function requireOneLineCovered(
         dimension: "tokens",
         maxUse,
         ...(answers ? { output: { requested: MIN_OUTPUT_TOKENS, choices: 1 } } : {}),
+        servedAs: channels.map((channel) => servedModel(channel, model)),
       },
       Number.POSITIVE_INFINITY,
     ));
-  } catch {
-    return; // Not priced, or not a model: the line fails in validation or when it runs.
+  } catch (err) {
+    // A model without a price is refused now, by name, not line by line later.
+    if (err instanceof ModelUnavailable) throw err;
+    return; // A first line that cannot be priced (a bad field): validation says why.
   }
   const [user, key] = await Promise.all([
     services.users.get(principal.user.id, true),

@@ -1,10 +1,11 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { QuotaExceeded } from "../errors";
-import type { Usage } from "../relay/usage";
 import type { Services } from "../services";
 import type { StreamOutcome } from "../stream/relay-stream";
-import { costInUnits, type Metered, type PriceDimension, priceFor } from "./cost";
+import { bill, holdInUnits, type PriceDimension, priceFor } from "./cost";
 import type { Hold } from "./ledger";
+import { loggedUsage } from "./logged-usage";
+import { completionTokensOf, type Metered, promptTokensOf } from "./metered";
 import { batchDiscountFor, type ModelPrice } from "./pricing";
 import { type CallLimits, callLimits } from "./rate-limits";
 
@@ -23,7 +24,11 @@ export interface ChargeRequest {
   model: string;
   endpoint: string;
   dimension: PriceDimension;
-  /** The most the call can consume besides its answer's tokens (its prompt, at most). */
+  /**
+   * The most the call can consume besides the answer `output` bounds: its prompt's tokens
+   * (of any kinds: the hold prices them all at the dearest input-side rate), images,
+   * characters, seconds.
+   */
   maxUse: Metered;
   /**
    * Calls that answer in tokens: what the caller asked for at most per choice (max_tokens),
@@ -32,11 +37,20 @@ export interface ChargeRequest {
    */
   output?: { requested?: number; choices: number; unbounded?: number };
   stream?: boolean;
+  /**
+   * The models the channels that may serve the call map it to (their `model_mapping`; the
+   * model itself when unmapped), in the order they are tried. A mapped call is billed at the
+   * upstream model's price (cost.ts: priceFor), so the hold covers the dearest of them.
+   */
+  servedAs?: readonly string[];
 }
 
 /** How a call is priced and what it may cost at most. */
 export interface Quote {
+  /** The price that bills the call: once a channel serves it, that channel's (Charge.servedAs). */
   price: ModelPrice;
+  /** The price of the call served as each model of `ChargeRequest.servedAs`. */
+  prices: ReadonlyMap<string, ModelPrice>;
   multipliers: number[];
   /** Per choice: the most answer tokens the upstream may write (sent as its max_tokens). */
   outputTokens?: number;
@@ -52,11 +66,6 @@ export type CallOutcome = StreamOutcome | "failed";
 /** An answer shorter than this is not worth starting: the call is refused instead. */
 export const MIN_OUTPUT_TOKENS = 16;
 
-/** Metered tokens from an upstream's usage object. */
-export function meteredFromUsage(usage: Usage): Metered {
-  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
-}
-
 /**
  * Prices a call and sizes its hold. A hold caps the bill: its prompt is an upper bound of
  * what the model reads, and its answer is bounded by the max_tokens sluice sends upstream —
@@ -71,23 +80,46 @@ export async function quote(
 ): Promise<Quote> {
   const pricing = await context.services.pricing.get();
   const { group } = context.principal.user;
-  const { price, multiplier } = priceFor(pricing, request.model, request.dimension, group);
+  const names = request.servedAs?.length ? [...new Set(request.servedAs)] : [request.model];
+  let multiplier = 1;
+  const prices = new Map<string, ModelPrice>();
+  for (const name of names) {
+    const priced = priceFor(pricing, request.model, request.dimension, group, name);
+    prices.set(name, priced.price);
+    multiplier = priced.multiplier;
+  }
+  const all = [...prices.values()];
+  const price = all[0] as ModelPrice;
   const multipliers = context.batchId
     ? [multiplier, batchDiscountFor(pricing, request.model, group)]
     : [multiplier];
   const answer = (answerTokens: number) =>
     answerTokens * (request.output?.choices ?? 1) + (request.output?.unbounded ?? 0);
+  const { maxUse } = request;
+  // Whichever channel serves the call, its bill is within the hold.
   const cost = (answerTokens: number) =>
-    costInUnits(price, { ...request.maxUse, completionTokens: answer(answerTokens) }, multipliers);
-  const tokens = (answerTokens: number) =>
-    (request.maxUse.promptTokens ?? 0) + answer(answerTokens);
-  if (!request.output)
-    return { price, multipliers, lowered: false, holdUnits: cost(0), tokens: tokens(0) };
-  const wanted = request.output.requested ?? price.defaultMaxTokens ?? pricing.defaultMaxTokens;
-  if (cost(wanted) <= spendable || price.free) {
+    Math.max(
+      ...all.map((p) =>
+        holdInUnits(
+          p,
+          { ...maxUse, outputTokens: (maxUse.outputTokens ?? 0) + answer(answerTokens) },
+          multipliers,
+        ),
+      ),
+    );
+  const tokens = (answerTokens: number) => promptTokensOf(maxUse) + answer(answerTokens);
+  const quoted = { price, prices, multipliers };
+  if (!request.output) return { ...quoted, lowered: false, holdUnits: cost(0), tokens: tokens(0) };
+  // Sent to whichever channel serves the call: the shortest longest answer of its models.
+  const longest = all.flatMap((p) =>
+    p.defaultMaxTokens === undefined ? [] : [p.defaultMaxTokens],
+  );
+  const wanted =
+    request.output.requested ??
+    (longest.length > 0 ? Math.min(...longest) : pricing.defaultMaxTokens);
+  if (cost(wanted) <= spendable || all.every((p) => p.free)) {
     return {
-      price,
-      multipliers,
+      ...quoted,
       outputTokens: wanted,
       lowered: false,
       holdUnits: cost(wanted),
@@ -104,8 +136,7 @@ export async function quote(
     else high = mid - 1;
   }
   return {
-    price,
-    multipliers,
+    ...quoted,
     outputTokens: low,
     lowered: true,
     holdUnits: cost(low),
@@ -120,9 +151,16 @@ export class Charge {
   constructor(
     private readonly context: ChargeContext,
     private readonly request: ChargeRequest,
-    private readonly quoted: Quote,
+    private quoted: Quote,
     readonly hold: Hold,
   ) {}
+
+  /** A channel serves the call as `model` (its mapping): that model's price bills it. */
+  servedAs(model: string): Quote {
+    const price = this.quoted.prices.get(model);
+    if (price) this.quoted = { ...this.quoted, price };
+    return this.quoted;
+  }
 
   /**
    * Settles to what was actually consumed, at most what was held (an upstream that still
@@ -136,7 +174,8 @@ export class Charge {
     if (this.done) return;
     this.done = true;
     const failed = result.outcome === "failed";
-    const cost = failed ? 0 : costInUnits(this.quoted.price, metered, this.quoted.multipliers);
+    const billed = failed ? undefined : bill(this.quoted.price, metered, this.quoted.multipliers);
+    const cost = billed?.units ?? 0;
     const charged = Math.min(cost, this.hold.units);
     const { key } = this.context.principal;
     await this.context.services.ledger.settle(this.hold, {
@@ -146,8 +185,9 @@ export class Charge {
       keyLimited: this.hold.keyLimited,
       model: this.request.model,
       endpoint: this.request.endpoint,
-      promptTokens: failed ? 0 : (metered.promptTokens ?? 0),
-      completionTokens: failed ? 0 : (metered.completionTokens ?? 0),
+      promptTokens: failed ? 0 : promptTokensOf(metered),
+      completionTokens: failed ? 0 : completionTokensOf(metered),
+      ...(billed && loggedUsage(metered, billed)),
       quota: charged,
       requests: failed ? 0 : 1,
       ...(cost > charged ? { shortfall: cost - charged } : {}),

@@ -1,14 +1,54 @@
 import { TtlCache } from "../cache";
+import { InvalidRequest } from "../errors";
 import { PRICING_KEY } from "../store/keys";
 import { ConditionFailed, type Table } from "../store/table";
+import { DEFAULT_MODEL_PRICES } from "./default-prices";
 import type { RateLimits } from "./rate-limits";
 
-/** What one model costs, in USD. Absent fields mean the model is not billed that way. */
-export interface ModelPrice {
-  /** USD per 1M input (prompt) tokens. */
+/**
+ * The rates of a price per kind of token, USD per 1M tokens. A kind without a rate of its own
+ * is billed at the rate it is a part of (billing/rates.ts: cached input at the input rate,
+ * reasoning at the output rate, …), so a price of `input` and `output` alone bills as before.
+ */
+export interface TokenRates {
+  /** Text input (prompt) tokens. */
   input?: number;
-  /** USD per 1M output (completion) tokens. */
+  /** Input read from a prompt cache. */
+  cachedInput?: number;
+  /** Input written to a prompt cache kept 5 minutes. */
+  cacheWrite?: number;
+  /** Input written to a prompt cache kept an hour. */
+  cacheWrite1h?: number;
+  audioInput?: number;
+  cachedAudioInput?: number;
+  imageInput?: number;
+  cachedImageInput?: number;
+  /** Text output (completion) tokens. */
   output?: number;
+  reasoning?: number;
+  audioOutput?: number;
+  imageOutput?: number;
+}
+
+/**
+ * Other rates for a call whose prompt (every input token, cache reads and writes included)
+ * is longer than `above` tokens. "whole": every token of the call at the tier's rates (as
+ * Anthropic and OpenAI price long contexts); "excess": only the prompt's tokens past `above`
+ * at the tier's input rates (billing/cost.ts says which tokens those are). A rate the tier
+ * does not set falls back within the tier, then to the price's own.
+ */
+export interface PriceTier {
+  above: number;
+  basis: "whole" | "excess";
+  rates: TokenRates;
+}
+
+/** What one model costs, in USD. Absent fields mean the model is not billed that way. */
+export interface ModelPrice extends TokenRates {
+  /** USD per call, on top of the rest. */
+  perCall?: number;
+  /** Long-context tiers, by ascending threshold, all of one basis. */
+  tiers?: PriceTier[];
   /** USD per image, by size then quality ("standard", "hd", …; "default" when none is sent). */
   image?: Record<string, Record<string, number>>;
   /** USD per 1M characters of text to speech. */
@@ -24,6 +64,14 @@ export interface ModelPrice {
   batchDiscount?: number;
   /** Served without charge (still logged). */
   free?: boolean;
+  /**
+   * A channel that maps this name to another model (`model_mapping`) bills its calls at this
+   * price, not the upstream model's (billing/cost.ts: priceFor).
+   */
+  billsMappedCalls?: boolean;
+  /** Where the price was read (a URL or a note), and on what date (YYYY-MM-DD). */
+  source?: string;
+  asOf?: string;
 }
 
 export interface Pricing {
@@ -47,55 +95,9 @@ export interface Pricing {
   version: number;
 }
 
-/** List prices of common OpenAI models, used until an admin sets their own. */
+/** The providers' list prices (default-prices.ts), used until an admin saves their own. */
 export const DEFAULT_PRICING: Pricing = {
-  models: {
-    "gpt-5": { input: 1.25, output: 10, defaultMaxTokens: 128_000 },
-    "gpt-5-mini": { input: 0.25, output: 2, defaultMaxTokens: 128_000 },
-    "gpt-5-nano": { input: 0.05, output: 0.4, defaultMaxTokens: 128_000 },
-    "gpt-4.1": { input: 2, output: 8, defaultMaxTokens: 32_768 },
-    "gpt-4.1-mini": { input: 0.4, output: 1.6, defaultMaxTokens: 32_768 },
-    "gpt-4.1-nano": { input: 0.1, output: 0.4, defaultMaxTokens: 32_768 },
-    "gpt-4o": { input: 2.5, output: 10, defaultMaxTokens: 16_384 },
-    "gpt-4o-mini": { input: 0.15, output: 0.6, defaultMaxTokens: 16_384 },
-    "gpt-4-turbo": { input: 10, output: 30, defaultMaxTokens: 4_096 },
-    "gpt-4": { input: 30, output: 60, defaultMaxTokens: 8_192 },
-    "gpt-3.5-turbo": { input: 0.5, output: 1.5, defaultMaxTokens: 4_096 },
-    "gpt-3.5-turbo-instruct": { input: 1.5, output: 2, defaultMaxTokens: 4_096 },
-    // The retired edits models, served as chat completions: priced like gpt-4o-mini.
-    "text-davinci-edit-001": { input: 0.15, output: 0.6 },
-    "code-davinci-edit-001": { input: 0.15, output: 0.6 },
-    o1: { input: 15, output: 60, defaultMaxTokens: 100_000 },
-    o3: { input: 2, output: 8, defaultMaxTokens: 100_000 },
-    "o3-mini": { input: 1.1, output: 4.4, defaultMaxTokens: 100_000 },
-    "o4-mini": { input: 1.1, output: 4.4, defaultMaxTokens: 100_000 },
-    "text-embedding-3-small": { input: 0.02 },
-    "text-embedding-3-large": { input: 0.13 },
-    "text-embedding-ada-002": { input: 0.1 },
-    "dall-e-3": {
-      image: {
-        "1024x1024": { standard: 0.04, hd: 0.08 },
-        "1024x1792": { standard: 0.08, hd: 0.12 },
-        "1792x1024": { standard: 0.08, hd: 0.12 },
-      },
-    },
-    "dall-e-2": {
-      image: {
-        "256x256": { default: 0.016 },
-        "512x512": { default: 0.018 },
-        "1024x1024": { default: 0.02 },
-      },
-    },
-    "tts-1": { ttsPerMillionChars: 15 },
-    "tts-1-hd": { ttsPerMillionChars: 30 },
-    "tts-az-1": { ttsPerMillionChars: 16 },
-    "whisper-1": { sttPerMinute: 0.006 },
-    // Priced by tokens: audio in (the text prompt is billed at the audio rate too), text out.
-    "gpt-4o-transcribe": { input: 6, output: 10 },
-    "gpt-4o-mini-transcribe": { input: 3, output: 5 },
-    "omni-moderation-latest": { free: true },
-    "text-moderation-latest": { free: true },
-  },
+  models: DEFAULT_MODEL_PRICES,
   groups: { default: 1 },
   batchDiscount: 1,
   defaultMaxTokens: 4096,
@@ -109,6 +111,19 @@ export function batchDiscountFor(pricing: Pricing, model: string, group: string)
     pricing.groupBatchDiscounts?.[group] ??
     pricing.batchDiscount
   );
+}
+
+/** The price list is one DynamoDB item (at most 400 KB, attribute names and all): room to spare. */
+const MAX_PRICE_LIST_BYTES = 350_000;
+
+/** Refuses a price list too large to be stored, saying why. */
+export function requireStorable(pricing: Pricing): void {
+  const bytes = Buffer.byteLength(JSON.stringify(pricing));
+  if (bytes > MAX_PRICE_LIST_BYTES) {
+    throw new InvalidRequest(
+      `The price list would take ${Math.ceil(bytes / 1000)} KB, more than the ${MAX_PRICE_LIST_BYTES / 1000} KB it may (it is kept as one DynamoDB item, at most 400 KB): price fewer models.`,
+    );
+  }
 }
 
 /** The price list in DynamoDB (CONFIG/PRICING), served from memory between cache refreshes. */
@@ -127,6 +142,12 @@ export class PricingCatalog {
       const item = await this.table.get<Pricing & { pk: string }>(PRICING_KEY);
       return item ? toPricing(item) : DEFAULT_PRICING;
     });
+  }
+
+  /** The stored price list read afresh (not the cache): what an edit now would start from. */
+  async current(): Promise<Pricing> {
+    const item = await this.table.get<Pricing & { pk: string }>(PRICING_KEY, true);
+    return item ? toPricing(item) : DEFAULT_PRICING;
   }
 
   /**
@@ -148,6 +169,7 @@ export class PricingCatalog {
     const { version: _version, ...edited }: Partial<Pricing> & Omit<Pricing, "version"> =
       edit(current);
     const next: Pricing = { ...edited, version: currentVersion + 1 };
+    requireStorable(next);
     await this.table.put(
       { ...PRICING_KEY, ...next },
       item

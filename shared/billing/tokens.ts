@@ -1,51 +1,77 @@
 /**
- * Token counts sluice works out itself: an upper estimate of a prompt, to size the hold, and
- * a best guess of text's tokens for the rare calls whose upstream reports no usage (or that
- * ended before it could). The guess follows how GPT tokenizers split text (words with their
- * leading space, digits in threes, punctuation runs, one token or so per CJK character); it
- * is not a BPE tokenizer, and is within a few percent on ordinary prose.
+ * Token counts by the real tokenizer of a model's family (gpt-tokenizer's BPE, the same ranks
+ * as OpenAI's tiktoken), for the calls sluice must estimate: an upstream that reports no usage,
+ * or a call that ended before its usage came. The tokenizer is imported lazily, the first time
+ * a process needs it: a call whose upstream reports usage never loads it (its ranks are
+ * megabytes of data; `npm run bench` measures what loading and counting cost).
+ *
+ * Holds do not count tokens: they use the prompt BOUND (prompt-bound.ts), which must stay an
+ * upper bound; these counts are estimates of what was billed.
  */
 
-const PIECES =
-  /'(?:s|t|re|ve|m|ll|d)|[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]| ?\p{L}+| ?\p{N}{1,3}| ?[^\s\p{L}\p{N}]+|\s+/gu;
+export type EncodingName = "o200k_base" | "cl100k_base";
 
-/** A best guess of how many tokens `text` is. */
-export function countTokens(text: string): number {
-  let tokens = 0;
-  for (const [piece] of text.matchAll(PIECES)) {
-    const letters = piece.trimStart().length;
-    if (/^\s+$/.test(piece)) tokens += 1;
-    // Common words up to about eight letters are one token; longer ones split into pieces.
-    else if (letters <= 8) tokens += 1;
-    else tokens += Math.ceil(letters / 6);
-  }
-  return tokens;
+/**
+ * cl100k_base models, by tiktoken's model.py: gpt-4 and its -turbo/-32k/dated variants (not
+ * gpt-4o, gpt-4.1, gpt-4.5), gpt-3.5-turbo (Azure's gpt-35-turbo), the embedding models,
+ * davinci-002 and babbage-002, and their fine-tunes.
+ */
+const CL100K =
+  /^(?:ft:)?(?:gpt-4(?:$|[-:])|gpt-3\.5|gpt-35|text-embedding-|davinci-002|babbage-002)/;
+
+/**
+ * The encoding of `model`: cl100k_base for the older OpenAI families above; o200k_base for
+ * every current one (gpt-4o, gpt-4.1, gpt-4.5, gpt-5.x, the o-series, gpt-image, gpt-audio,
+ * the transcribe and TTS models) and, as the documented fallback, for every other family
+ * (Claude, Gemini, DeepSeek, Qwen… have tokenizers of their own that sluice does not ship; a
+ * modern 200k-vocabulary BPE is the closest stand-in). A provider prefix ("openai/") is
+ * ignored.
+ */
+export function encodingFor(model: string): EncodingName {
+  const name = (model.toLowerCase().split("/").pop() ?? "").trim();
+  return CL100K.test(name) ? "cl100k_base" : "o200k_base";
 }
 
-/** Per-message overhead of chat formats (role markers and separators). */
-export const TOKENS_PER_MESSAGE = 4;
+/** Counts one text's tokens; "" is 0. */
+export type TokenCounter = (text: string) => number;
 
-/** The text of a chat request that the model reads: message contents, tool definitions. */
-export function chatPromptText(body: Record<string, unknown>): {
-  text: string;
-  messages: number;
-  images: number;
-} {
-  const messages = Array.isArray(body.messages) ? (body.messages as Record<string, unknown>[]) : [];
-  let text = "";
-  let images = 0;
-  for (const message of messages) {
-    const content = message?.content;
-    if (typeof content === "string") text += `${content}\n`;
-    else if (Array.isArray(content)) {
-      for (const part of content as Record<string, unknown>[]) {
-        if (typeof part?.text === "string") text += `${part.text}\n`;
-        else if (part?.type === "image_url" || part?.type === "input_image") images++;
-      }
-    }
-    if (Array.isArray(message?.tool_calls)) text += JSON.stringify(message.tool_calls);
+/**
+ * Text that spells a special token ("<|endoftext|>") is counted as the plain text it is: the
+ * API never lets a caller's text become a special token.
+ */
+const PLAIN = { disallowedSpecial: new Set<string>() };
+
+const loaded = new Map<EncodingName, Promise<TokenCounter>>();
+
+function load(encoding: EncodingName): Promise<TokenCounter> {
+  let counter = loaded.get(encoding);
+  if (!counter) {
+    // Literal specifiers, so that bundlers include both encodings (and evaluate them only here).
+    const module =
+      encoding === "o200k_base"
+        ? import("gpt-tokenizer/encoding/o200k_base")
+        : import("gpt-tokenizer/encoding/cl100k_base");
+    counter = module.then(
+      ({ countTokens }): TokenCounter =>
+        (text) =>
+          text ? countTokens(text, PLAIN) : 0,
+    );
+    // A failed import is tried again by the next call, not remembered.
+    counter.catch(() => loaded.delete(encoding));
+    loaded.set(encoding, counter);
   }
-  if (body.tools !== undefined) text += JSON.stringify(body.tools);
-  if (body.functions !== undefined) text += JSON.stringify(body.functions);
-  return { text, messages: messages.length, images };
+  return counter;
+}
+
+/** The token counter of `model`'s family, loaded on first use. */
+export function tokenCounterFor(model: string): Promise<TokenCounter> {
+  return load(encodingFor(model));
+}
+
+/**
+ * How many tokens `text` is for `model` (its family's tokenizer, see encodingFor). Used for
+ * delivered text when a stream ends without usage, and by the estimates in estimates/.
+ */
+export async function countTokens(text: string, model: string): Promise<number> {
+  return (await tokenCounterFor(model))(text);
 }

@@ -1,8 +1,17 @@
 import type { UserPrincipal } from "../auth/authenticate";
 import { unitsToDollars } from "../billing/units";
 import { type Call, userRoute } from "../http/route";
-import { InvalidCursor, type LogFilter, type UsageLogEntry, utcDate } from "../store/usage";
+import {
+  InvalidCursor,
+  LOGGED_COUNTS,
+  type LogFilter,
+  type LoggedCount,
+  type LoggedUsage,
+  type UsageLogEntry,
+  utcDate,
+} from "../store/usage";
 import { invalid, ok, pageSize, requireAdmin } from "./envelope";
+import { snakeCase } from "./views";
 
 /** Most pages of a user's log, or digests of the site's, one answer reads. */
 const LIST_BUDGET = { user: 10, site: 40 };
@@ -59,6 +68,7 @@ async function listLogs(call: Call<UserPrincipal>, filter: LogFilter) {
 
 async function logStat(call: Call<UserPrincipal>, filter: LogFilter) {
   const totals = { quota: 0, requests: 0, prompt_tokens: 0, completion_tokens: 0, lines: 0 };
+  const kinds: Partial<Record<LoggedCount, number>> = {};
   const add = (line: UsageLogEntry) => {
     totals.lines++;
     if (line.type !== "consume") return true;
@@ -66,6 +76,7 @@ async function logStat(call: Call<UserPrincipal>, filter: LogFilter) {
     totals.requests += line.requests;
     totals.prompt_tokens += line.promptTokens;
     totals.completion_tokens += line.completionTokens;
+    for (const kind of LOGGED_COUNTS) if (line[kind]) kinds[kind] = (kinds[kind] ?? 0) + line[kind];
     return true;
   };
   const { services } = call;
@@ -77,6 +88,7 @@ async function logStat(call: Call<UserPrincipal>, filter: LogFilter) {
   // Past the budget the totals are of the newest lines only; `complete` says so.
   return ok({
     ...totals,
+    ...usageView(kinds),
     quota_dollar: unitsToDollars(totals.quota),
     complete: next === undefined,
   });
@@ -175,6 +187,7 @@ function lineView(entry: UsageLogEntry, username: string | null | undefined) {
     endpoint: entry.endpoint ?? null,
     prompt_tokens: entry.promptTokens,
     completion_tokens: entry.completionTokens,
+    ...usageView(entry),
     quota: entry.quota,
     quota_dollar: unitsToDollars(entry.quota),
     held: entry.held ?? null,
@@ -188,6 +201,24 @@ function lineView(entry: UsageLogEntry, username: string | null | undefined) {
     reference: entry.reference ?? null,
     bucket: entry.bucket ?? null,
   };
+}
+
+/**
+ * The kinds of usage a line (or a day, or a total) has, in snake_case, only those it has:
+ * `cached_input_tokens`, `reasoning_tokens`, …, `seconds`, `characters`, `image_count`,
+ * `image_size`, `image_quality`, and `costs` per kind (units, to 6 decimals; display only).
+ */
+function usageView(usage: LoggedUsage) {
+  const view: Record<string, unknown> = {};
+  for (const kind of LOGGED_COUNTS) if (usage[kind]) view[snakeCase(kind)] = usage[kind];
+  if (usage.imageSize) view.image_size = usage.imageSize;
+  if (usage.imageQuality) view.image_quality = usage.imageQuality;
+  if (usage.costs) {
+    view.costs = Object.fromEntries(
+      Object.entries(usage.costs).map(([kind, units]) => [snakeCase(kind), units]),
+    );
+  }
+  return view;
 }
 
 /** GET /api/usage/self?days=N: per-day, per-model totals from the rollups (no log scan). */
@@ -204,6 +235,7 @@ export const getOwnUsage = userRoute("GET", "/api/usage/self", async (call) => {
       requests: row.requests,
       prompt_tokens: row.promptTokens,
       completion_tokens: row.completionTokens,
+      ...usageView(row),
       quota: row.quota,
       quota_dollar: unitsToDollars(row.quota),
     })),

@@ -5,6 +5,11 @@ import type { PairHealth } from "../store/channel-health";
 import type { ChannelRecord } from "../store/channels";
 import type { UserRecord } from "../store/users";
 
+/** The API's names: `cachedInputTokens` → `cached_input_tokens`, `cacheWrite1h` → `cache_write_1h`. */
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/([a-z])(\d)/g, "$1_$2");
+}
+
 /** How the API shows a user. Quota figures are units; `_dollar` twins are USD. */
 export function userView(user: UserRecord) {
   const { balances, used, requests } = user.account;

@@ -1,13 +1,18 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import type { Metered } from "../billing/cost";
+import { audioInputTokens } from "../billing/estimates/audio";
+import type { Metered } from "../billing/metered";
+import { billsTokens } from "../billing/rates";
+import { tokenCounterFor } from "../billing/tokens";
+import { fromTranscriptionUsage } from "../billing/usage/openai-audio";
 import { InvalidRequest } from "../errors";
-import { isObject, type JsonObject } from "../http/body";
+import type { JsonObject } from "../http/body";
 import { formField, type MultipartForm, readMultipart } from "../http/multipart";
 import { json } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { billableSeconds, inspectAudio } from "../media/audio-duration";
 import { consumedWhole, parseJsonObject, readUpstreamBody, relayed } from "../relay/relay";
+import { SseParser } from "../stream/sse";
 
 const FORMATS = ["json", "text", "srt", "verbose_json", "vtt", "diarized_json"];
 
@@ -31,13 +36,15 @@ export const createTranslation = keyRoute("POST", "/v1/audio/translations", (cal
 );
 
 /**
- * Speech to text, billed by what the caller cannot forge: the upstream's reported duration
- * (per minute prices) or token usage (per token prices), and only when it reports neither,
- * by the file — a WAV by its played length, any other by what its hold assumed (see
- * media/audio-duration.ts). Whisper models tell the duration only in verbose_json, so
- * sluice asks them for that and renders the format the client asked for (json, text, srt,
- * vtt) from it; text formats go back as plain text, not JSON. The hold covers the file at its
- * codec's lowest bitrate.
+ * Speech to text, billed by what the caller cannot forge: the upstream's usage (per minute
+ * prices: whole seconds, rounded up; per token prices: the prompt's text tokens at the text
+ * rate, the audio's at the audio rate, the transcript's at the output rate), and only when it
+ * reports none, by the file — a WAV by its played length, any other by what its hold assumed
+ * (see media/audio-duration.ts), and for token-priced models the estimate of those kinds.
+ * Whisper models tell the duration only in verbose_json, so sluice asks them for that and
+ * renders the format the client asked for (json, text, srt, vtt) from it, telling the client
+ * the whole seconds billed; text formats go back as plain text, not JSON. The hold covers the
+ * file at its codec's lowest bitrate.
  */
 async function speechToText(
   call: Call<KeyPrincipal>,
@@ -69,10 +76,10 @@ async function speechToText(
       charge: {
         dimension: "stt",
         maxUse: {
-          sttMilliseconds: Math.ceil(audio.ceilingSeconds * 1000),
-          promptTokens:
-            Math.ceil(audio.ceilingSeconds * AUDIO_TOKENS_PER_SECOND) + Buffer.byteLength(prompt),
-          completionTokens: Math.ceil(audio.ceilingSeconds * TRANSCRIPT_TOKENS_PER_SECOND),
+          sttSeconds: Math.ceil(audio.ceilingSeconds),
+          audioInputTokens: Math.ceil(audio.ceilingSeconds * AUDIO_TOKENS_PER_SECOND),
+          inputTokens: Buffer.byteLength(prompt),
+          outputTokens: Math.ceil(audio.ceilingSeconds * TRANSCRIPT_TOKENS_PER_SECOND),
         },
       },
       build: (upstreamModel) => ({
@@ -81,25 +88,35 @@ async function speechToText(
     },
     async (upstream, quoted) => {
       const bytes = await readUpstreamBody(call, upstream);
+      const contentType = upstream.response.headers.get("content-type") ?? "application/json";
       const textAnswer = !rendered && (format === "text" || format === "srt" || format === "vtt");
-      const answer = textAnswer ? undefined : parseJsonObject(bytes);
-      const seconds = durationOf(answer) ?? billableSeconds(audio);
-      const tokens = tokenUsageOf(answer);
-      const byTokens = quoted.price.sttPerMinute === undefined;
-      const meter = (): Metered => ({
-        sttMilliseconds: Math.ceil(seconds * 1000),
-        // A model priced by tokens that reports none is billed the bound the hold used.
-        ...(tokens ??
-          (byTokens
-            ? {
-                promptTokens:
-                  Math.ceil(seconds * AUDIO_TOKENS_PER_SECOND) + Buffer.byteLength(prompt),
-                completionTokens: Math.ceil(seconds * TRANSCRIPT_TOKENS_PER_SECOND),
-              }
-            : {})),
-      });
+      const answer = contentType.startsWith("text/event-stream")
+        ? lastTranscriptEvent(bytes)
+        : textAnswer
+          ? undefined
+          : parseJsonObject(bytes);
+      const reported = fromTranscriptionUsage(answer?.usage);
+      // Whole seconds, rounded up: what whisper bills, and what the client is told (render).
+      const seconds = Math.ceil(
+        reported?.sttSeconds ??
+          (typeof answer?.duration === "number" ? answer.duration : billableSeconds(audio)),
+      );
+      const byTokens = quoted.price.sttPerMinute === undefined && billsTokens(quoted.price);
+      const meter = async (): Promise<Metered> => {
+        if (!byTokens) return { sttSeconds: seconds };
+        if (reported && reported.sttSeconds === undefined) return reported;
+        // A token-priced model that reported no tokens: the prompt and the transcript by the
+        // model's tokenizer, the audio by the documented audio rule.
+        const count = await tokenCounterFor(upstream.upstreamModel);
+        const transcript =
+          typeof answer?.text === "string" ? answer.text : textAnswer ? decoder.decode(bytes) : "";
+        return {
+          inputTokens: count(prompt),
+          audioInputTokens: audioInputTokens(billableSeconds(audio)),
+          outputTokens: count(transcript),
+        };
+      };
       if (!rendered) {
-        const contentType = upstream.response.headers.get("content-type") ?? "application/json";
         return consumedWhole(
           { status: 200, headers: { "content-type": contentType }, body: bytes },
           meter,
@@ -108,6 +125,22 @@ async function speechToText(
       return consumedWhole(render(answer ?? {}, format, seconds), meter);
     },
   );
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A streamed transcription (`stream=true`: server-sent events): its `transcript.text.done`
+ * event, which carries the whole text and the usage.
+ */
+function lastTranscriptEvent(bytes: Uint8Array): JsonObject | undefined {
+  const parser = new SseParser();
+  let done: JsonObject | undefined;
+  for (const event of [...parser.push(bytes), ...parser.end()]) {
+    const data = parseJsonObject(new TextEncoder().encode(event.data ?? ""));
+    if (data?.type === "transcript.text.done") done = data;
+  }
+  return done;
 }
 
 /** The client's form for the upstream: the mapped model, the response format sluice needs. */
@@ -125,23 +158,6 @@ function upstreamForm(form: MultipartForm, model: string, format: string): FormD
   return out;
 }
 
-function durationOf(answer: JsonObject | undefined): number | undefined {
-  if (typeof answer?.duration === "number") return answer.duration;
-  const usage = answer?.usage;
-  if (isObject(usage) && usage.type === "duration" && typeof usage.seconds === "number")
-    return usage.seconds;
-  return undefined;
-}
-
-/** Token usage, as gpt-4o-transcribe reports it: {type: "tokens", input_tokens, output_tokens}. */
-function tokenUsageOf(answer: JsonObject | undefined): Metered | undefined {
-  const usage = answer?.usage;
-  if (!isObject(usage) || usage.type !== "tokens") return undefined;
-  if (typeof usage.input_tokens !== "number" || typeof usage.output_tokens !== "number")
-    return undefined;
-  return { promptTokens: usage.input_tokens, completionTokens: usage.output_tokens };
-}
-
 interface Segment {
   start: number;
   end: number;
@@ -157,7 +173,7 @@ function render(verbose: JsonObject, format: string, seconds: number): GatewayRe
         end: Number(s.end ?? 0),
         text: String(s.text ?? "").trim(),
       }))
-    : [{ start: 0, end: seconds, text: text.trim() }];
+    : [{ start: 0, end: Number(verbose.duration ?? seconds), text: text.trim() }];
   const plain = (body: string, type: string) => ({
     status: 200,
     headers: { "content-type": type },
@@ -182,7 +198,7 @@ function render(verbose: JsonObject, format: string, seconds: number): GatewayRe
         "text/vtt; charset=utf-8",
       );
     default:
-      return json(200, { text, usage: { type: "duration", seconds: Math.ceil(seconds) } });
+      return json(200, { text, usage: { type: "duration", seconds } });
   }
 }
 

@@ -1,6 +1,5 @@
+import { estimateChatAnswer, estimateChatPrompt } from "../billing/estimates/chat";
 import { chatPromptBound, imageFormulaFor, predictionBound } from "../billing/prompt-bound";
-import { chatPromptText, countTokens, TOKENS_PER_MESSAGE } from "../billing/tokens";
-import { isObject, objectsIn } from "../http/body";
 import { keyRoute } from "../http/route";
 import { type CompletionApi, relayCompletion } from "../relay/completion";
 
@@ -15,21 +14,10 @@ const chat: CompletionApi = {
     return {
       upper: chatPromptBound(body, imageFormulaFor(model)),
       unboundedOutput: predictionBound(body),
-      guess: () => {
-        const { text, messages } = chatPromptText(body);
-        return countTokens(text) + TOKENS_PER_MESSAGE * (messages + 1);
-      },
     };
   },
-  answerText(completion) {
-    return objectsIn(completion?.choices)
-      .map((choice) => {
-        const message = isObject(choice.message) ? choice.message : {};
-        const content = typeof message.content === "string" ? message.content : "";
-        return content + (message.tool_calls ? JSON.stringify(message.tool_calls) : "");
-      })
-      .join("");
-  },
+  estimatePrompt: estimateChatPrompt,
+  estimateAnswer: estimateChatAnswer,
   limitField: (model) => (REASONING_MODEL.test(model) ? "max_completion_tokens" : "max_tokens"),
 };
 

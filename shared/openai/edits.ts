@@ -1,6 +1,10 @@
-import { meteredFromUsage } from "../billing/charge";
+import {
+  estimateChatPrompt,
+  estimateCompletionAnswer,
+  estimateCompletionPrompt,
+} from "../billing/estimates/chat";
 import { chatPromptBound, imageFormulaFor } from "../billing/prompt-bound";
-import { countTokens, TOKENS_PER_MESSAGE } from "../billing/tokens";
+import { fromChatUsage } from "../billing/usage/openai-chat";
 import { InvalidRequest } from "../errors";
 import { isObject, objectsIn, optionalCount, readJsonObject, requireString } from "../http/body";
 import { json, rawJson } from "../http/responses";
@@ -31,7 +35,6 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
     requestedChoices === undefined
       ? undefined
       : Math.min(requestedChoices, call.services.settings.maxChoices);
-  const promptText = `${instruction}\n${input}`;
   const messages = [
     { role: "system", content: instruction },
     { role: "user", content: input },
@@ -45,7 +48,7 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
       path: "/chat/completions",
       charge: {
         dimension: "tokens",
-        maxUse: { promptTokens: chatPromptBound({ messages }, imageFormulaFor(model)) },
+        maxUse: { inputTokens: chatPromptBound({ messages }, imageFormulaFor(model)) },
         output: { choices: n ?? 1 },
       },
       build: (upstreamModel, channel, quoted) =>
@@ -75,13 +78,21 @@ export const createEdit = keyRoute("POST", "/v1/edits", async (call) => {
           ? String(choice.text ?? "")
           : String((isObject(choice.message) && choice.message.content) || ""),
       );
-      const meter = () =>
-        isUsage(answer?.usage)
-          ? meteredFromUsage(answer.usage)
-          : {
-              promptTokens: countTokens(promptText) + 3 * TOKENS_PER_MESSAGE,
-              completionTokens: countTokens(texts.join("")),
-            };
+      // The upstream's usage, else an estimate of the request it was sent (a native edit's
+      // instruction and input, or the chat they became) and of the texts it answered.
+      const meter = async () =>
+        fromChatUsage(answer?.usage) ?? {
+          ...(native
+            ? await estimateCompletionPrompt(
+                { prompt: [instruction, input] },
+                upstream.upstreamModel,
+              )
+            : await estimateChatPrompt({ messages }, upstream.upstreamModel)),
+          ...(await estimateCompletionAnswer(
+            { choices: texts.map((text) => ({ text })) },
+            upstream.upstreamModel,
+          )),
+        };
       if (native) return consumedWhole(rawJson(200, bytes), meter);
       return consumedWhole(
         json(200, {

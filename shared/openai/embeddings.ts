@@ -1,5 +1,6 @@
+import { estimateInput } from "../billing/estimates/chat";
 import { embeddingInputBound } from "../billing/prompt-bound";
-import { countTokens } from "../billing/tokens";
+import { fromChatUsage } from "../billing/usage/openai-chat";
 import { InvalidRequest } from "../errors";
 import { readJsonObject, requireString } from "../http/body";
 import { keyRoute } from "../http/route";
@@ -9,30 +10,24 @@ import { relayJson } from "../relay/relay";
 export const createEmbedding = keyRoute("POST", "/v1/embeddings", async (call) => {
   const body = readJsonObject(call.request);
   const model = requireString(body, "model");
-  const { text, tokens } = inputOf(body.input);
+  checkInput(body.input);
   return relayJson(call, {
     model,
     endpoint: "/v1/embeddings",
     path: "/embeddings",
     charge: {
       dimension: "tokens",
-      maxUse: { promptTokens: embeddingInputBound(body.input) },
+      maxUse: { inputTokens: embeddingInputBound(body.input) },
     },
     build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
-    meter: (answer) => {
-      const usage = answer?.usage as { prompt_tokens?: unknown } | undefined;
-      return {
-        promptTokens:
-          typeof usage?.prompt_tokens === "number"
-            ? usage.prompt_tokens
-            : countTokens(text) + tokens,
-      };
-    },
+    // The answer's usage (prompt_tokens), else the input counted by the model's tokenizer.
+    meter: async (answer, _quoted, upstreamModel) =>
+      fromChatUsage(answer?.usage) ?? (await estimateInput(body.input, upstreamModel)),
   });
 });
 
-/** `input` is a string, strings, token ids or lists of token ids; token ids count exactly. */
-function inputOf(input: unknown): { text: string; tokens: number } {
+/** `input` is a string, strings, token ids or lists of token ids. */
+function checkInput(input: unknown): void {
   if (
     input === undefined ||
     input === null ||
@@ -44,18 +39,15 @@ function inputOf(input: unknown): { text: string; tokens: number } {
       "input",
     );
   }
-  const items = Array.isArray(input) ? input : [input];
-  let text = "";
-  let tokens = 0;
-  for (const item of items) {
-    if (typeof item === "string") text += `${item}\n`;
-    else if (typeof item === "number") tokens += 1;
-    else if (Array.isArray(item) && item.every((t) => typeof t === "number")) tokens += item.length;
-    else
+  for (const item of Array.isArray(input) ? input : [input]) {
+    const valid =
+      typeof item === "string" ||
+      typeof item === "number" ||
+      (Array.isArray(item) && item.every((t) => typeof t === "number"));
+    if (!valid)
       throw new InvalidRequest(
         "'input' must be a string, an array of strings, or token ids.",
         "input",
       );
   }
-  return { text, tokens };
 }

@@ -1,5 +1,5 @@
+import { estimateInput } from "../billing/estimates/chat";
 import { embeddingInputBound } from "../billing/prompt-bound";
-import { countTokens } from "../billing/tokens";
 import { InvalidRequest } from "../errors";
 import { readJsonObject } from "../http/body";
 import { keyRoute } from "../http/route";
@@ -15,35 +15,18 @@ export const createModeration = keyRoute("POST", "/v1/moderations", async (call)
   if (body.input === undefined || body.input === null || body.input === "") {
     throw new InvalidRequest("You must provide an input to classify.", "input");
   }
-  const text = inputText(body.input);
   return relayJson(call, {
     model,
     endpoint: "/v1/moderations",
     path: "/moderations",
     charge: {
       dimension: "tokens",
-      maxUse: { promptTokens: embeddingInputBound(body.input) },
+      maxUse: { inputTokens: embeddingInputBound(body.input) },
     },
     build: (upstreamModel) => ({ json: { ...body, model: upstreamModel } }),
-    // Moderation answers carry no usage: sluice counts the input itself.
-    meter: () => ({ promptTokens: countTokens(text) }),
+    // Moderation answers carry no usage: sluice counts the input's text itself, by the model's
+    // tokenizer — not for a free model (the default), whose calls need no count.
+    meter: (_answer, { price }, upstreamModel) =>
+      price.free ? {} : estimateInput(body.input, upstreamModel),
   });
 });
-
-/** The text of a string, strings, or multimodal parts ({type: "text", text}). */
-function inputText(input: unknown): string {
-  const items = Array.isArray(input) ? input : [input];
-  return items
-    .map((item) => {
-      if (typeof item === "string") return item;
-      if (
-        item &&
-        typeof item === "object" &&
-        typeof (item as { text?: unknown }).text === "string"
-      ) {
-        return (item as { text: string }).text;
-      }
-      return "";
-    })
-    .join("\n");
-}

@@ -1,7 +1,7 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { meteredFromUsage } from "../billing/charge";
-import type { Metered } from "../billing/cost";
-import { countTokens } from "../billing/tokens";
+import { estimateDelivered } from "../billing/estimates/chat";
+import type { Metered } from "../billing/metered";
+import { fromChatUsage } from "../billing/usage/openai-chat";
 import { InvalidRequest, UpstreamRejected } from "../errors";
 import {
   isObject,
@@ -19,20 +19,18 @@ import { relaySse, type StreamOutcome } from "../stream/relay-stream";
 import {
   type Consumption,
   consumedWhole,
+  type Meter,
   parseJsonObject,
   readUpstreamBody,
   relayed,
 } from "./relay";
-import { isUsage } from "./usage";
 
-/** What the model reads of a request, bounded from above and guessed. */
+/** What the model reads of a request, bounded from above. */
 export interface PromptBound {
   /** At least as many tokens as the model will read: sizes the hold. */
   upper: number;
   /** Output tokens max_tokens does not bound (a prediction the model rejects). */
   unboundedOutput?: number;
-  /** A best guess, for the bill when the upstream reports no usage (counted after the response). */
-  guess: () => number;
 }
 
 /** How chat completions and legacy completions differ; everything else they share. */
@@ -41,8 +39,12 @@ export interface CompletionApi {
   endpoint: "/v1/chat/completions" | "/v1/completions";
   path: "/chat/completions" | "/completions";
   prompt(body: JsonObject, model: string): PromptBound;
-  /** The generated text of a non-streamed answer (for counting when usage is missing). */
-  answerText(completion: JsonObject | undefined): string;
+  /**
+   * Estimates for an upstream that reports no usage (billing/estimates/chat.ts), by the
+   * tokenizer of `model` (the upstream's): the prompt's kinds, and a whole answer's.
+   */
+  estimatePrompt(body: JsonObject, model: string): Promise<Metered>;
+  estimateAnswer(completion: JsonObject | undefined, model: string): Promise<Metered>;
   /** The field that bounds the answer when the caller sets none (reasoning models differ). */
   limitField(model: string): "max_tokens" | "max_completion_tokens";
 }
@@ -54,7 +56,7 @@ const MAX_TOKENS_LIMIT = 10_000_000;
  * A chat or legacy completion, plain or streamed: `n` capped, usage always requested from
  * streaming upstreams, the answer bounded by the max_tokens the hold covers, the model name
  * reported as the client asked for it, Reduce-Stream honoured, the hold settled from the
- * upstream's usage or, lacking it, from sluice's count.
+ * upstream's usage (fromChatUsage: every kind) or, lacking it, from sluice's estimate.
  */
 export async function relayCompletion(
   call: Call<KeyPrincipal>,
@@ -107,7 +109,7 @@ export async function relayCompletion(
       path: api.path,
       charge: {
         dimension: "tokens",
-        maxUse: { promptTokens: prompt.upper },
+        maxUse: { inputTokens: prompt.upper },
         output: {
           requested: maxCompletionTokens ?? maxTokens,
           choices,
@@ -132,15 +134,17 @@ export async function relayCompletion(
     },
     async (upstream): Promise<Consumption> => {
       const reportModel = upstream.upstreamModel === model ? undefined : model;
-      const countedLocally = (answer: string): Metered => ({
-        promptTokens: prompt.guess(),
-        completionTokens: countTokens(answer),
+      const upstreamModel = upstream.upstreamModel;
+      /** The estimate, with the answer's: only what the upstream did not report is estimated. */
+      const estimated = async (answer: Promise<Metered>): Promise<Metered> => ({
+        ...(await api.estimatePrompt(body, upstreamModel)),
+        ...(await answer),
       });
       if (stream) {
         const source = upstream.response.body;
         if (!source) throw new UpstreamRejected("unreachable", "The upstream sent no stream.");
-        let end!: (value: { outcome: StreamOutcome; meter: () => Metered }) => void;
-        const ended = new Promise<{ outcome: StreamOutcome; meter: () => Metered }>((resolve) => {
+        let end!: (value: { outcome: StreamOutcome; meter: Meter }) => void;
+        const ended = new Promise<{ outcome: StreamOutcome; meter: Meter }>((resolve) => {
           end = resolve;
         });
         const streamRelay = new CompletionStreamRelay(
@@ -148,7 +152,14 @@ export async function relayCompletion(
           (outcome, r) =>
             end({
               outcome,
-              meter: () => (r.usage ? meteredFromUsage(r.usage) : countedLocally(r.deliveredText)),
+              meter: () =>
+                fromChatUsage(r.usage) ??
+                estimated(
+                  estimateDelivered(
+                    { text: r.deliveredText, reasoning: r.deliveredReasoning },
+                    upstreamModel,
+                  ),
+                ),
             }),
         );
         return {
@@ -167,9 +178,8 @@ export async function relayCompletion(
       const bytes = await readUpstreamBody(call, upstream);
       const completion = parseJsonObject(bytes);
       const meter = () =>
-        isUsage(completion?.usage)
-          ? meteredFromUsage(completion.usage)
-          : countedLocally(api.answerText(completion));
+        fromChatUsage(completion?.usage) ??
+        estimated(api.estimateAnswer(completion, upstreamModel));
       if (!reportModel || !completion) return consumedWhole(rawJson(200, bytes), meter);
       completion.model = reportModel;
       return consumedWhole(rawJson(200, JSON.stringify(completion)), meter);

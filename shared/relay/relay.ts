@@ -1,6 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { type Charge, type ChargeRequest, holdWhileOpening, type Quote } from "../billing/charge";
-import type { Metered } from "../billing/cost";
+import { completionTokensOf, type Metered, promptTokensOf } from "../billing/metered";
 import { ModelUnavailable, UpstreamRejected } from "../errors";
 import { isObject } from "../http/body";
 import { statusOf } from "../http/error-mapping";
@@ -12,7 +12,7 @@ import { countEvent } from "../observability";
 import type { ChannelRecord } from "../store/channels";
 import type { StreamOutcome } from "../stream/relay-stream";
 import type { UpstreamCall } from "./adapters/adapter";
-import { adapterFor } from "./adapters/index";
+import { adapterFor, servedModel } from "./adapters/index";
 import { type OpenUpstream, openUpstream, type UpstreamOptions } from "./upstream";
 
 /** One billable OpenAI call to relay. */
@@ -36,14 +36,17 @@ export interface Consumption {
   response: GatewayResponse;
   /**
    * Resolves once the response is over (a stream read to its end, or abandoned): how it
-   * ended, and what it consumed — counted then, off the response's path, when the upstream
-   * reported no usage.
+   * ended, and what it consumed — read from the upstream's usage, or estimated then (the
+   * tokenizer loaded and run after the response, off its path) when it reported none.
    */
-  ended: Promise<{ outcome: StreamOutcome; meter: () => Metered }>;
+  ended: Promise<{ outcome: StreamOutcome; meter: Meter }>;
 }
 
+/** What a call consumed, once its response is over. */
+export type Meter = () => Metered | Promise<Metered>;
+
 /** A response that is over as soon as it is made (a whole JSON answer). */
-export function consumedWhole(response: GatewayResponse, meter: () => Metered): Consumption {
+export function consumedWhole(response: GatewayResponse, meter: Meter): Consumption {
   return { response, ended: Promise.resolve({ outcome: "completed", meter }) };
 }
 
@@ -59,7 +62,8 @@ export async function relayed(
   plan: RelayPlan,
   consume: (upstream: OpenUpstream, quoted: Quote) => Promise<Consumption>,
 ): Promise<GatewayResponse> {
-  const { charge, upstream, quoted } = await relay(call, plan);
+  const { charge, upstream } = await relay(call, plan);
+  const quoted = charge.servedAs(servedModel(upstream.channel, plan.model));
   const channelId = upstream.channel.id;
   call.context.note?.({ model: plan.model, channel: channelId });
   let consumed: Consumption;
@@ -72,11 +76,11 @@ export async function relayed(
   }
   call.context.afterResponse(async (delivered) => {
     const { outcome, meter } = await consumed.ended;
-    const metered = meter();
+    const metered = await meter();
     call.context.note?.({
       outcome,
-      promptTokens: metered.promptTokens,
-      completionTokens: metered.completionTokens,
+      promptTokens: promptTokensOf(metered),
+      completionTokens: completionTokensOf(metered),
     });
     if (!delivered) return charge.cancel();
     return charge.settle(metered, { status: consumed.response.status, outcome, channelId });
@@ -121,7 +125,12 @@ async function relay(
       receivedAt: call.request.receivedAt,
       batchId: call.batchId,
     },
-    { ...plan.charge, model: plan.model, endpoint: plan.endpoint },
+    {
+      ...plan.charge,
+      model: plan.model,
+      endpoint: plan.endpoint,
+      servedAs: candidates.map((channel) => servedModel(channel, plan.model)),
+    },
     (signal, quoted) =>
       openUpstream(
         candidates,
@@ -239,16 +248,23 @@ export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | un
 /**
  * A JSON endpoint relayed as it is: the answer goes back byte for byte (with the model name
  * the client asked for, when the channel mapped it), and the charge settles to what `meter`
- * reads from it.
+ * reads from it (given how the call is priced, and the model the upstream was asked for, whose
+ * tokenizer an estimate uses).
  */
 export function relayJson(
   call: Call<KeyPrincipal>,
-  plan: RelayPlan & { meter(answer: Record<string, unknown> | undefined): Metered },
+  plan: RelayPlan & {
+    meter(
+      answer: Record<string, unknown> | undefined,
+      quoted: Quote,
+      upstreamModel: string,
+    ): Metered | Promise<Metered>;
+  },
 ): Promise<GatewayResponse> {
-  return relayed(call, plan, async (upstream) => {
+  return relayed(call, plan, async (upstream, quoted) => {
     const bytes = await readUpstreamBody(call, upstream);
     const answer = parseJsonObject(bytes);
-    const meter = () => plan.meter(answer);
+    const meter = () => plan.meter(answer, quoted, upstream.upstreamModel);
     if (upstream.upstreamModel === plan.model || typeof answer?.model !== "string")
       return consumedWhole(rawJson(200, bytes), meter);
     answer.model = plan.model;

@@ -2,10 +2,13 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { Accounts } from "./accounts";
 import { apiKeyKey, dailyKey, dailyPartition } from "./keys";
 import { ConditionFailed, type ItemKey, type Table } from "./table";
-import { type UsageLogEntry, utcDate } from "./usage";
+import { LOGGED_COUNTS, type LoggedCount, type UsageLogEntry, utcDate } from "./usage";
 
-/** Per user, per UTC day, per model: counters added up from the log lines. */
-export interface DailyUsage {
+/**
+ * Per user, per UTC day, per model: counters added up from the log lines. The kinds of usage
+ * (cached tokens, seconds, …) are there when a line of the day had them.
+ */
+export interface DailyUsage extends Partial<Record<LoggedCount, number>> {
   date: string;
   model: string;
   requests: number;
@@ -49,7 +52,7 @@ export class Rollups {
     });
     return items.map(({ pk: _pk, sk, ...counters }) => {
       const [date = "", ...model] = sk.split("#");
-      return {
+      const day: DailyUsage = {
         date,
         model: model.join("#"),
         requests: counters.requests ?? 0,
@@ -57,6 +60,8 @@ export class Rollups {
         completionTokens: counters.completionTokens ?? 0,
         quota: counters.quota ?? 0,
       };
+      for (const kind of LOGGED_COUNTS) if (counters[kind]) day[kind] = counters[kind];
+      return day;
     });
   }
 
@@ -120,12 +125,19 @@ const ROLLUP_ATTEMPTS = 3;
 const UNCOUNTED = "attribute_not_exists(ss) OR ss < :first";
 
 function dayWrite(lines: StreamedLine[], first: string, last: string) {
-  const sum = (field: "requests" | "promptTokens" | "completionTokens" | "quota") =>
+  const sum = (field: "requests" | "promptTokens" | "completionTokens" | "quota" | LoggedCount) =>
     lines.reduce((total, { line }) => total + (line[field] ?? 0), 0);
+  // Each kind of usage the lines had is added too; the others are not written at all.
+  const kinds = LOGGED_COUNTS.map((kind) => [kind, sum(kind)] as const).filter(([, n]) => n > 0);
   return {
-    update:
+    update: [
       "SET ss = :last ADD requests :requests, promptTokens :prompt, completionTokens :completion, quota :quota",
+      ...kinds.map((_, i) => `#k${i} :k${i}`),
+    ].join(", "),
     condition: UNCOUNTED,
+    names: kinds.length
+      ? Object.fromEntries(kinds.map(([kind], i) => [`#k${i}`, kind]))
+      : undefined,
     values: {
       ":first": first,
       ":last": last,
@@ -133,6 +145,7 @@ function dayWrite(lines: StreamedLine[], first: string, last: string) {
       ":prompt": sum("promptTokens"),
       ":completion": sum("completionTokens"),
       ":quota": sum("quota"),
+      ...Object.fromEntries(kinds.map(([, n], i) => [`:k${i}`, n])),
     },
     explainFailure: true,
   };

@@ -2,12 +2,48 @@ import { logKey, logPartition, TTL } from "./keys";
 import { ConditionFailed, type Item, type Table } from "./table";
 
 /**
+ * What a call consumed besides its token sums, each count written only when above 0: the
+ * disjoint kinds of tokens (billing/metered.ts, by the same names), calls with a per-call fee,
+ * and for calls not priced by tokens the seconds of audio, characters of speech and images.
+ */
+export const LOGGED_COUNTS = [
+  "inputTokens",
+  "cachedInputTokens",
+  "cacheWriteTokens",
+  "cacheWrite1hTokens",
+  "audioInputTokens",
+  "cachedAudioInputTokens",
+  "imageInputTokens",
+  "cachedImageInputTokens",
+  "outputTokens",
+  "reasoningTokens",
+  "audioOutputTokens",
+  "imageOutputTokens",
+  "calls",
+  "seconds",
+  "characters",
+  "imageCount",
+] as const;
+
+export type LoggedCount = (typeof LOGGED_COUNTS)[number];
+
+export interface LoggedUsage extends Partial<Record<LoggedCount, number>> {
+  imageSize?: string;
+  imageQuality?: string;
+  /**
+   * The cost of each kind (billing/cost.ts's CostKind), in units to 6 decimals, multipliers
+   * applied: for display; `quota` is what was charged.
+   */
+  costs?: Record<string, number>;
+}
+
+/**
  * One line of a user's usage log: a relayed call, or a top-up. Every charge is written here
  * exactly once, before the account moves (the line is the settlement's record: see
  * billing/ledger.ts), so the lines sum to the account's used quota; the daily rollups and
  * the keys' used quota are added up from these lines (billing/rollup.ts).
  */
-export interface UsageLogEntry {
+export interface UsageLogEntry extends LoggedUsage {
   type: "consume" | "topup";
   /** The line's identity in the user's log: the hold's id, or the top-up's reference id. */
   id: string;
@@ -21,6 +57,7 @@ export interface UsageLogEntry {
   keyLimited?: boolean;
   model?: string;
   endpoint?: string;
+  /** Every input token and every output token, whatever their kinds (as OpenAI counts them). */
   promptTokens: number;
   completionTokens: number;
   /** Quota units charged (or added, for a top-up). */

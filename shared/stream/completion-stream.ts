@@ -27,9 +27,12 @@ export interface CompletionStreamOptions {
  * delivered text, for settlement.
  */
 export class CompletionStreamRelay implements SseRelay {
+  /** The last usage the upstream reported, as it reported it. */
   usage: Usage | undefined;
   /** The text delivered so far; tokens are counted from it when the upstream reports no usage. */
   deliveredText = "";
+  /** Reasoning delivered as text (`reasoning_content`, `reasoning`: DeepSeek, vLLM, OpenRouter). */
+  deliveredReasoning = "";
   private sawDone = false;
   private sawFinishReason = false;
 
@@ -106,6 +109,8 @@ export class CompletionStreamRelay implements SseRelay {
       if (!isObject(delta)) continue;
       if (typeof delta.content === "string") this.deliveredText += delta.content;
       if (typeof delta.refusal === "string") this.deliveredText += delta.refusal;
+      const reasoning = delta.reasoning_content ?? delta.reasoning;
+      if (typeof reasoning === "string") this.deliveredReasoning += reasoning;
       for (const call of objectsIn(delta.tool_calls)) {
         const fn = isObject(call.function) ? call.function : {};
         if (typeof fn.name === "string") this.deliveredText += fn.name;

@@ -392,6 +392,25 @@ describe("functions", () => {
     expect(existsSync(join(assetOf(ids.worker), "console"))).toBe(false);
   });
 
+  it("ships the tokenizer beside the bundles of the functions that relay calls, not in them", async () => {
+    const assetOf = (id: string) =>
+      join(
+        app.outdir,
+        `asset.${(properties(id).Code as { S3Key: string }).S3Key.replace(/\.zip$/, "")}`,
+      );
+    for (const id of [ids.api, ids.worker]) {
+      const bundle = readFileSync(join(assetOf(id), "index.mjs"), "utf8");
+      // The import stays an import (of the files beside it); no rank of the BPE is inside.
+      expect(bundle).toContain("gpt-tokenizer/encoding/o200k_base");
+      expect(bundle.length).toBeLessThan(2_000_000);
+      const encoding = join(assetOf(id), "node_modules", "gpt-tokenizer", "encoding");
+      const { countTokens } = await import(join(encoding, "o200k_base.js"));
+      expect(countTokens("hello world")).toBe(2);
+      expect(existsSync(join(encoding, "cl100k_base.js"))).toBe(true);
+    }
+    expect(existsSync(join(assetOf(ids.janitor), "node_modules"))).toBe(false);
+  });
+
   it("gives the API the configured memory and a timeout of at least 5 minutes", () => {
     const api = properties(ids.api);
     expect(api.MemorySize).toBe(API_FUNCTION.memoryMiB);

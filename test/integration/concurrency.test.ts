@@ -34,11 +34,11 @@ const holdPerCall = () =>
   costInUnits(
     PRICE,
     {
-      promptTokens: chatPromptBound(
+      inputTokens: chatPromptBound(
         { model, messages: [{ role: "user", content: CONTENT }], max_tokens: MAX_TOKENS },
         imageFormulaFor(model),
       ),
-      completionTokens: MAX_TOKENS,
+      outputTokens: MAX_TOKENS,
     },
     [1],
   );

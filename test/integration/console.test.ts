@@ -5,7 +5,7 @@
  * made; the admin disables the key; every page renders in both languages. The screenshots
  * in docs/screenshots/ are taken here, so they stay current.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +13,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildConsole } from "../../console/build";
 import { en, type Key, zh } from "../../console/src/i18n";
-import { usd } from "../../console/src/money";
+import { preciseUsd, usd } from "../../console/src/money";
 import { hashSecret } from "../../shared/auth/secrets";
 import { type FakeTurnstile, startFakeTurnstile } from "../fixtures/turnstile";
 import { type OwnSite, startOwnSite } from "./own-site";
@@ -743,6 +743,207 @@ describe("the console in a browser", () => {
     expect(users.map((user) => user.username)).toEqual([created]);
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it("k: the admin prices cached input and a tier on the pricing page; a cached call shows its kinds in the usage log", async () => {
+    const page = adminPage;
+    await switchTo(page, "en");
+    // The whole list is saved at once, under its version: another test file's edit in between
+    // makes the save a conflict, and the page is read and edited again.
+    for (let attempt = 1; ; attempt++) {
+      await visit(page, "/admin/pricing");
+      await page.getByLabel(en.price_filter).fill(model);
+      await page
+        .getByRole("button", { name: en.price_edit_rates.replace("{name}", model) })
+        .click();
+      const dialog = page.getByRole("dialog", {
+        name: en.price_model_title.replace("{name}", model),
+      });
+      // Every group of rates is there.
+      for (const group of [
+        en.rates_text,
+        en.rates_cache,
+        en.rates_audio,
+        en.rates_image,
+        en.rates_other,
+      ]) {
+        await dialog.getByRole("group", { name: group, exact: true }).waitFor();
+      }
+      await dialog.getByLabel(en.rate_cached_input, { exact: true }).fill("0.075");
+      await dialog.getByRole("button", { name: en.price_add_tier }).click();
+      const tier = `${en.price_tier_n.replace("{n}", "1")} · `;
+      await dialog.getByLabel(`${tier}${en.price_tier_above}`).fill("100000");
+      await dialog.getByLabel(`${tier}${en.price_tier_basis}`).selectOption("whole");
+      await dialog.getByLabel(`${tier}${en.rate_input}`, { exact: true }).fill("0.3");
+      await dialog.getByLabel(`${tier}${en.rate_cached_input}`, { exact: true }).fill("0.15");
+      await dialog.getByLabel(`${tier}${en.rate_output}`, { exact: true }).fill("1.2");
+      await dialog.getByLabel(en.price_source).fill("https://openai.com/api/pricing/");
+      await dialog.getByLabel(en.price_as_of).fill("2026-12-01");
+      await dialog.getByRole("button", { name: en.done }).click();
+      await page.getByRole("button", { name: en.save }).click();
+      const outcome = await Promise.race([
+        page
+          .getByRole("status")
+          .filter({ hasText: en.saved })
+          .waitFor()
+          .then(
+            () => "saved",
+            () => "timeout",
+          ),
+        page
+          .getByRole("alert")
+          .waitFor()
+          .then(
+            () => "refused",
+            () => "timeout",
+          ),
+      ]);
+      if (outcome === "saved") break;
+      if (attempt === 3) throw new Error(await page.getByRole("alert").innerText());
+    }
+    expect((await admin("GET", "/api/pricing")).models[model]).toEqual({
+      input: 0.15,
+      output: 0.6,
+      cached_input: 0.075,
+      tiers: [
+        { above: 100_000, basis: "whole", rates: { input: 0.3, cached_input: 0.15, output: 1.2 } },
+      ],
+      source: "https://openai.com/api/pricing/",
+      as_of: "2026-12-01",
+    });
+
+    // A long context sent twice: the upstream reports most of the second prompt cached, and
+    // the log shows it, with what each kind cost.
+    const client = openai(customer.secret);
+    const context = Array.from({ length: 1_500 }, (_, i) => `word${i}`).join(" ");
+    const messages = [{ role: "user" as const, content: context }];
+    await client.chat.completions.create({ model, messages, max_tokens: 16 });
+    const answer = await client.chat.completions.create({
+      model,
+      messages: [...messages, { role: "user", content: "What did I just say?" }],
+      max_tokens: 16,
+    });
+    const cached = answer.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+    expect(cached).toBeGreaterThan(0);
+    const customerView = customerPage;
+    await switchTo(customerView, "en");
+    await visit(customerView, "/logs");
+    const line = customerView.getByRole("row").filter({ hasText: en.rate_cached_input });
+    await expect
+      .poll(
+        async () => {
+          await customerView.getByRole("button", { name: en.search }).click();
+          return line.count();
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(1);
+    expect(await line.textContent()).toContain(
+      `${en.rate_cached_input} ${cached.toLocaleString("en-US")}`,
+    );
+    await line.getByRole("button", { name: en.log_details }).click();
+    const detail = customerView.locator("tr.detail");
+    await expect.poll(() => detail.count()).toBe(1);
+    const details = await detail.innerText();
+    expect(details).toContain(en.rate_cached_input);
+    // Cache reads at $0.075 per 1M: the cost shown to the pico-dollar.
+    expect(details).toContain(preciseUsd((cached * 0.075) / 2));
+    expect(details).toContain(en.rate_input);
+    expect(details).toContain(en.rate_output);
+    await screenshot(customerView, "usage-cached-en");
+
+    // On a phone the row's kinds and its details stay usable: in view, and readable.
+    const phone = await open("zh", PHONE);
+    await signIn(phone, customer.username, customer.password, zh);
+    await visit(phone, "/logs");
+    const phoneLine = phone.getByRole("row").filter({ hasText: zh.rate_cached_input });
+    await phoneLine.getByRole("button", { name: zh.log_details }).click();
+    const list = phone.locator("tr.detail .usage-detail");
+    await list.waitFor();
+    const box = await list.boundingBox();
+    expect(box && box.x >= 0 && box.x + box.width <= PHONE.width).toBe(true);
+    expect(await list.innerText()).toContain(zh.rate_cached_input);
+    await screenshot(phone, "usage-cached-phone-zh");
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it("l: the admin imports LiteLLM prices on the pricing page: uploads, previews the diff, confirms", async () => {
+    const page = adminPage;
+    // Two real entries of LiteLLM's price map, under names of this test's own.
+    const excerpt = JSON.parse(
+      readFileSync(
+        new URL("../fixtures/price-exports/litellm-excerpt.json", import.meta.url),
+        "utf8",
+      ),
+    );
+    const mini = `imported-mini-${suffix}`;
+    const tiered = `imported-gpt-5.4-${suffix}`;
+    const file = JSON.stringify({ [mini]: excerpt["gpt-4o-mini"], [tiered]: excerpt["gpt-5.4"] });
+    await switchTo(page, "zh");
+    await visit(page, "/admin/pricing");
+    await page.getByRole("button", { name: zh.price_import }).click();
+    await page.getByRole("dialog", { name: zh.import_title }).waitFor();
+    await page.getByRole("button", { name: zh.close }).click();
+    await switchTo(page, "en");
+    // Previewed and imported under the version previewed: another test file's edit in between
+    // makes it a conflict, and it is previewed again.
+    for (let attempt = 1; ; attempt++) {
+      await visit(page, "/admin/pricing");
+      await page.getByRole("button", { name: en.price_import }).click();
+      const dialog = page.getByRole("dialog", { name: en.import_title });
+      await dialog.getByLabel(en.import_format).selectOption("litellm");
+      await dialog.getByLabel(en.import_file).setInputFiles({
+        name: "prices.json",
+        mimeType: "application/json",
+        buffer: Buffer.from(file),
+      });
+      await expect.poll(() => dialog.getByLabel(en.import_data).inputValue()).toBe(file);
+      await dialog.getByRole("button", { name: en.import_preview_button }).click();
+      const summary = en.import_summary
+        .replace("{added}", "2")
+        .replace("{changed}", "0")
+        .replace("{unchanged}", "0")
+        .replace("{skipped}", "0");
+      await dialog
+        .getByRole("status")
+        .filter({ hasText: summary.split(";")[0] })
+        .waitFor();
+      const row = dialog.getByRole("row").filter({ hasText: tiered });
+      expect(await row.textContent()).toContain("tiers[0].above: — → 272000");
+      expect(await row.textContent()).toContain("cached_input: — → 0.25");
+      if (attempt === 1) await screenshot(page, "pricing-import-en");
+      await dialog.getByRole("button", { name: en.import_confirm }).click();
+      const outcome = await Promise.race([
+        page
+          .getByRole("status")
+          .filter({ hasText: en.import_done })
+          .waitFor()
+          .then(
+            () => "imported",
+            () => "timeout",
+          ),
+        dialog
+          .getByRole("alert")
+          .waitFor()
+          .then(
+            () => "refused",
+            () => "timeout",
+          ),
+      ]);
+      if (outcome === "imported") break;
+      if (attempt === 3) throw new Error(await dialog.getByRole("alert").innerText());
+    }
+    const prices = (await admin("GET", "/api/pricing")).models;
+    expect(prices[mini]).toMatchObject({ input: 0.15, cached_input: 0.075, output: 0.6 });
+    expect(prices[tiered].tiers).toEqual([
+      { above: 272_000, basis: "whole", rates: { input: 5, cached_input: 0.5, output: 22.5 } },
+    ]);
+    // The page shows them, read afresh.
+    await page.getByLabel(en.price_filter).fill(mini);
+    await expect
+      .poll(() => page.getByLabel(`${mini} · ${en.price_cached_input}`).inputValue())
+      .toBe("0.075");
+    expect(problems).toEqual([]);
+  }, 90_000);
 
   it("g: screenshots of the dashboard, keys and usage pages, on a desktop and a phone", async () => {
     const page = customerPage;

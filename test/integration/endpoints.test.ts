@@ -298,9 +298,10 @@ describe("POST /v1/audio/transcriptions and /translations", () => {
     });
     const [oggLine] = await logsFor(models.plainStt, 2);
     expect(oggLine?.quota).toBeGreaterThanOrEqual(120_000);
-    // Exactly its hold: ceil(bytes / 750 B/s, in ms) at $0.006 a minute (0.05 units a ms).
-    const heldMs = Math.ceil((ogg.byteLength / 750) * 1000);
-    expect(oggLine?.quota).toBe(Math.ceil(heldMs / 20));
+    // Exactly its hold: its bytes at 750 B/s in whole seconds (whisper bills whole seconds,
+    // rounded up), at $0.006 a minute (50 units a second).
+    expect(oggLine?.quota).toBe(Math.ceil(ogg.byteLength / 750) * 50);
+    expect(oggLine?.seconds).toBe(Math.ceil(ogg.byteLength / 750));
     expect(oggLine?.shortfall ?? 0).toBe(0);
   });
 

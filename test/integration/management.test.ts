@@ -385,14 +385,18 @@ describe("pricing", () => {
     expect(mine).not.toHaveProperty("version");
     const prices = await admin("GET", "/api/pricing");
     expect(mine.models).toEqual(prices.models);
+    // The built-in list prices (shared/billing/default-prices.ts), with where and when read.
+    const read = { source: expect.any(String), as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) };
     expect(prices.models["gpt-4o-mini"]).toEqual({
       input: 0.15,
+      cached_input: 0.075,
       output: 0.6,
       default_max_tokens: 16_384,
+      ...read,
     });
     expect(prices.models["dall-e-3"].image["1024x1024"]).toEqual({ standard: 0.04, hd: 0.08 });
-    expect(prices.models["tts-1"]).toEqual({ tts_per_million_chars: 15 });
-    expect(prices.models["whisper-1"]).toEqual({ stt_per_minute: 0.006 });
+    expect(prices.models["tts-1"]).toEqual({ tts_per_million_chars: 15, ...read });
+    expect(prices.models["whisper-1"]).toEqual({ stt_per_minute: 0.006, ...read });
     // Batch lines run on the realtime endpoint at full price: no discount unless the admin sets one.
     expect(prices.batch_discount).toBe(1);
     const stale = await api(sluice.adminToken, "PUT", "/api/pricing", {
@@ -455,6 +459,9 @@ describe("usage: logs, daily rollups and the billing endpoints chat clients call
         requests: 3,
         prompt_tokens: all.reduce((s: number, l: Json) => s + l.prompt_tokens, 0),
         completion_tokens: all.reduce((s: number, l: Json) => s + l.completion_tokens, 0),
+        // Each kind of usage too: these calls' tokens are all plain text input and output.
+        input_tokens: all.reduce((s: number, l: Json) => s + l.input_tokens, 0),
+        output_tokens: all.reduce((s: number, l: Json) => s + l.output_tokens, 0),
         quota,
         quota_dollar: quota / 500_000,
       },

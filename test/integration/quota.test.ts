@@ -124,7 +124,7 @@ describe("holds and settlement", () => {
     expect(lastRequestBody(upstream).max_tokens).toBe(lowered);
     const prompt = chatPromptBound({ model, messages: hello }, imageFormulaFor(model));
     const cost = (tokens: number) =>
-      costInUnits(PRICE, { promptTokens: prompt, completionTokens: tokens }, [1]);
+      costInUnits(PRICE, { inputTokens: prompt, outputTokens: tokens }, [1]);
     expect(cost(lowered)).toBeLessThanOrEqual(2_000);
     expect(cost(lowered + 1)).toBeGreaterThan(2_000);
     await settledLogs(user.accessToken, 1);
@@ -161,6 +161,8 @@ describe("holds and settlement", () => {
       max_tokens: lowered,
       max_completion_tokens: lowered,
     });
+    // The first call held the whole balance: the next ones start once it is settled.
+    await settledLogs(user.accessToken, 1);
     // Not lowered: what is held bounds the larger field too, and the smaller stays as sent.
     await client.chat.completions.create({
       model,
@@ -169,6 +171,7 @@ describe("holds and settlement", () => {
       max_completion_tokens: 20,
     });
     expect(lastRequestBody(upstream)).toMatchObject({ max_tokens: 20, max_completion_tokens: 20 });
+    await settledLogs(user.accessToken, 2);
     await client.chat.completions.create({
       model,
       messages: hello,
@@ -236,10 +239,10 @@ describe("holds and settlement", () => {
       { model, messages: hello, max_tokens: 20 },
       imageFormulaFor(model),
     );
-    const hold = costInUnits(PRICE, { promptTokens: prompt, completionTokens: 20 }, [1]);
+    const hold = costInUnits(PRICE, { inputTokens: prompt, outputTokens: 20 }, [1]);
     expect(entry?.quota).toBe(hold);
     expect(entry?.shortfall).toBe(
-      costInUnits(PRICE, { promptTokens: 5, completionTokens: 1_000_000 }, [1]) - hold,
+      costInUnits(PRICE, { inputTokens: 5, outputTokens: 1_000_000 }, [1]) - hold,
     );
     expect((await self(user.accessToken)).used_quota).toBe(hold);
   });
@@ -287,7 +290,7 @@ describe("holds and settlement", () => {
     expect(completion.usage).toBeUndefined();
     const [entry] = await settledLogs(user.accessToken, 1);
     const text = completion.choices[0]?.message.content ?? "";
-    expect(entry?.completion_tokens).toBe(countTokens(text));
+    expect(entry?.completion_tokens).toBe(await countTokens(text, model));
     expect(entry?.prompt_tokens).toBeGreaterThan(0);
     expect(entry?.quota).toBeGreaterThan(0);
   });
@@ -318,7 +321,7 @@ describe("holds and settlement", () => {
     const [entry] = await settledLogs(user.accessToken, 1);
     expect(entry).toMatchObject({
       outcome: "client_closed",
-      completion_tokens: countTokens("This is"),
+      completion_tokens: await countTokens("This is", model),
     });
     expect(entry?.quota).toBeGreaterThan(0);
     expect(entry?.quota).toBeLessThan(PLAIN_COST);
@@ -343,7 +346,7 @@ describe("holds and settlement", () => {
     const [entry] = await settledLogs(user.accessToken, 1);
     expect(entry).toMatchObject({
       outcome: "interrupted",
-      completion_tokens: countTokens("This is"),
+      completion_tokens: await countTokens("This is", model),
     });
   });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { holdWhileOpening, quote } from "../../shared/billing/charge";
 import { costInUnits, imagePrice, priceFor } from "../../shared/billing/cost";
 import { DEFAULT_PRICING } from "../../shared/billing/pricing";
-import { countTokens } from "../../shared/billing/tokens";
 import { dollarsToUnits, unitsToDollars } from "../../shared/billing/units";
 import { QuotaExceeded } from "../../shared/errors";
 import { statusOf, toApiError } from "../../shared/http/error-mapping";
@@ -22,20 +21,18 @@ describe("quota units", () => {
 describe("costInUnits", () => {
   it("is exact for token prices and rounds only the final result, upwards", () => {
     // 1M gpt-4o-mini input tokens = $0.15 = 75,000 units.
-    expect(costInUnits({ input: 0.15, output: 0.6 }, { promptTokens: 1_000_000 }, [1])).toBe(
-      75_000,
-    );
+    expect(costInUnits({ input: 0.15, output: 0.6 }, { inputTokens: 1_000_000 }, [1])).toBe(75_000);
     // 5 × $10/1M + 9 × $30/1M = $0.00032 = 160 units.
-    expect(
-      costInUnits({ input: 10, output: 30 }, { promptTokens: 5, completionTokens: 9 }, [1]),
-    ).toBe(160);
+    expect(costInUnits({ input: 10, output: 30 }, { inputTokens: 5, outputTokens: 9 }, [1])).toBe(
+      160,
+    );
     // $0.15/1M × 1 token = 0.075 units: a call never costs nothing.
-    expect(costInUnits({ input: 0.15 }, { promptTokens: 1 }, [1])).toBe(1);
+    expect(costInUnits({ input: 0.15 }, { inputTokens: 1 }, [1])).toBe(1);
     // No float drift: 0.1 + 0.2 style prices still give whole, exact results.
     expect(
       costInUnits(
         { input: 0.1, output: 0.2 },
-        { promptTokens: 3_000_000, completionTokens: 3_000_000 },
+        { inputTokens: 3_000_000, outputTokens: 3_000_000 },
         [1],
       ),
     ).toBe(450_000);
@@ -43,16 +40,16 @@ describe("costInUnits", () => {
 
   it("never credits for negative counts and rounds fractional ones up", () => {
     const price = { input: 10, output: 30 };
-    expect(costInUnits(price, { promptTokens: -1_000, completionTokens: 9 }, [1])).toBe(135);
-    expect(costInUnits(price, { promptTokens: 4.2, completionTokens: 9 }, [1])).toBe(160);
+    expect(costInUnits(price, { inputTokens: -1_000, outputTokens: 9 }, [1])).toBe(135);
+    expect(costInUnits(price, { inputTokens: 4.2, outputTokens: 9 }, [1])).toBe(160);
   });
 
   it("applies group multipliers and the batch discount exactly", () => {
+    expect(costInUnits({ input: 10, output: 30 }, { inputTokens: 5, outputTokens: 9 }, [0.5])).toBe(
+      80,
+    );
     expect(
-      costInUnits({ input: 10, output: 30 }, { promptTokens: 5, completionTokens: 9 }, [0.5]),
-    ).toBe(80);
-    expect(
-      costInUnits({ input: 10, output: 30 }, { promptTokens: 5, completionTokens: 9 }, [1.5, 0.5]),
+      costInUnits({ input: 10, output: 30 }, { inputTokens: 5, outputTokens: 9 }, [1.5, 0.5]),
     ).toBe(120);
   });
 
@@ -64,8 +61,32 @@ describe("costInUnits", () => {
     expect(imagePrice(dalle, "1792x1024", "standard")).toBe(0.08);
     expect(costInUnits({ ttsPerMillionChars: 15 }, { ttsCharacters: 1_000 }, [1])).toBe(7_500); // $0.015
     // 90 s at $0.006/min = $0.009 = 4,500 units.
-    expect(costInUnits({ sttPerMinute: 0.006 }, { sttMilliseconds: 90_000 }, [1])).toBe(4_500);
-    expect(costInUnits({ free: true }, { promptTokens: 1_000 }, [1])).toBe(0);
+    expect(costInUnits({ sttPerMinute: 0.006 }, { sttSeconds: 90 }, [1])).toBe(4_500);
+    expect(costInUnits({ free: true }, { inputTokens: 1_000 }, [1])).toBe(0);
+  });
+
+  it("prices an `auto` image at the dearest the price lists, and an unlisted quality at its default, standard, else the dearest", () => {
+    const gptImage = {
+      image: {
+        "1024x1024": { low: 0.011, medium: 0.042, high: 0.167 },
+        "1536x1024": { low: 0.016, medium: 0.063, high: 0.25 },
+      },
+    };
+    expect(imagePrice(gptImage, "auto", "auto")).toBe(0.25);
+    expect(imagePrice(gptImage, "auto", "low")).toBe(0.016);
+    expect(imagePrice(gptImage, "1024x1024", "auto")).toBe(0.167);
+    expect(imagePrice(gptImage, "1024x1024", "ultra")).toBe(0.167);
+    const dalle = DEFAULT_PRICING.models["dall-e-3"] ?? {};
+    expect(imagePrice(dalle, "1024x1024", "vivid")).toBe(0.04);
+    expect(() => imagePrice(gptImage, "512x512", "low")).toThrow(/size 512x512/);
+    // A price by tokens alone bills no image per image, and holds none.
+    expect(
+      costInUnits(
+        { imageOutput: 40 },
+        { images: { count: 1, size: "auto", quality: "auto" } },
+        [1],
+      ),
+    ).toBe(0);
   });
 
   it("refuses models without a price for what the endpoint bills, unless free", () => {
@@ -73,6 +94,13 @@ describe("costInUnits", () => {
       /has no price/,
     );
     expect(() => priceFor(DEFAULT_PRICING, "tts-1", "tokens", "default")).toThrow(/has no price/);
+    // Images and speech may be priced by tokens (gpt-image-1, gpt-4o-mini-tts), not for
+    // transcription's seconds alone.
+    const byTokens = { ...DEFAULT_PRICING, models: { m: { input: 0.6, audioOutput: 12 } } };
+    expect(priceFor(byTokens, "m", "tts", "default").price.audioOutput).toBe(12);
+    expect(priceFor(byTokens, "m", "image", "default").price.input).toBe(0.6);
+    const perCharacter = { ...DEFAULT_PRICING, models: { m: { ttsPerMillionChars: 15 } } };
+    expect(() => priceFor(perCharacter, "m", "image", "default")).toThrow(/has no price/);
     expect(
       priceFor(DEFAULT_PRICING, "omni-moderation-latest", "tokens", "default").price.free,
     ).toBe(true);
@@ -121,15 +149,6 @@ describe("balancesOf", () => {
   });
 });
 
-describe("token counting", () => {
-  it("counts words, numbers and punctuation as GPT tokenizers split them", () => {
-    expect(countTokens("This is sluice's demo upstream.")).toBe(7);
-    expect(countTokens("12345")).toBe(2);
-    expect(countTokens("你好世界")).toBe(4);
-    expect(countTokens("")).toBe(0);
-  });
-});
-
 describe("quote", () => {
   const principal = {
     key: { id: "k", unlimitedQuota: true, remainQuota: 0 },
@@ -145,7 +164,7 @@ describe("quote", () => {
     model: "gpt-4o-mini",
     endpoint: "/v1/chat/completions",
     dimension: "tokens" as const,
-    maxUse: { promptTokens: 1_000 },
+    maxUse: { inputTokens: 1_000 },
   };
 
   it("holds the caller's max_tokens, or the model's longest answer, when the balance covers it", async () => {
@@ -153,11 +172,7 @@ describe("quote", () => {
     // Tokens per minute count the same bound: the prompt's and the longest answer's.
     expect(asked).toMatchObject({ outputTokens: 100, lowered: false, tokens: 1_100 });
     expect(asked.holdUnits).toBe(
-      costInUnits(
-        { input: 0.15, output: 0.6 },
-        { promptTokens: 1_000, completionTokens: 100 },
-        [1],
-      ),
+      costInUnits({ input: 0.15, output: 0.6 }, { inputTokens: 1_000, outputTokens: 100 }, [1]),
     );
     const none = await quote(context, { ...request, output: { choices: 2 } }, 1e9);
     expect(none).toMatchObject({ outputTokens: 16_384, lowered: false });
@@ -169,8 +184,7 @@ describe("quote", () => {
     const lowered = await quote(context, { ...request, output: { choices: 1 } }, spendable);
     expect(lowered.lowered).toBe(true);
     const tokens = lowered.outputTokens as number;
-    const cost = (t: number) =>
-      costInUnits(price, { promptTokens: 1_000, completionTokens: t }, [1]);
+    const cost = (t: number) => costInUnits(price, { inputTokens: 1_000, outputTokens: t }, [1]);
     expect(cost(tokens)).toBeLessThanOrEqual(spendable);
     expect(cost(tokens + 1)).toBeGreaterThan(spendable);
     expect(lowered.holdUnits).toBe(cost(tokens));
@@ -259,7 +273,7 @@ describe("holdWhileOpening", () => {
     model: "gpt-4o-mini",
     endpoint: "/v1/chat/completions",
     dimension: "tokens" as const,
-    maxUse: { promptTokens: 10 },
+    maxUse: { inputTokens: 10 },
     output: { requested: 10, choices: 1 },
   };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dollars, dollarsInput, parseDollars, usd } from "../../console/src/money";
+import { dollars, dollarsInput, parseDollars, preciseUsd, usd } from "../../console/src/money";
 
 describe("console money", () => {
   it("shows units as exact dollars, at most 6 decimals, zeros trimmed", () => {
@@ -23,5 +23,14 @@ describe("console money", () => {
     for (const bad of ["", "-1", "1.2345678", "abc", "1e3", "1,000"]) {
       expect(parseDollars(bad), bad).toBeNull();
     }
+  });
+
+  it("shows what one kind of a call cost, to the pico-dollar", () => {
+    expect(preciseUsd(0.075)).toBe("$0.00000015");
+    expect(preciseUsd(72)).toBe("$0.000144");
+    expect(preciseUsd(6.45)).toBe("$0.0000129");
+    expect(preciseUsd(0.000001)).toBe("$0.000000000002");
+    expect(preciseUsd(0)).toBe("$0");
+    expect(preciseUsd(1_250_000.5)).toBe("$2.500001");
   });
 });

@@ -130,6 +130,33 @@ describe("chat completions (unchanged)", () => {
     const response = await post("/chat/completions", { messages }, {});
     await expectError(response, 401, null);
   });
+
+  it("caches prompts of 1,024 tokens or more as OpenAI does: the prefix seen before, in steps of 128", async () => {
+    const words = (n: number, from = 0) =>
+      Array.from({ length: n }, (_, i) => `w${from + i}`).join(" ");
+    const usage = async (content: string, stream = false) => {
+      const response = await post("/chat/completions", {
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content }],
+        ...(stream && { stream: true, stream_options: { include_usage: true } }),
+      });
+      if (!stream) return (await json(response)).usage;
+      return sseEvents(await response.text()).events.at(-1)?.usage;
+    };
+    const context = words(1_300);
+    // First time: nothing cached, and no details (as before).
+    const first = await usage(context);
+    expect(first.prompt_tokens).toBe(1_303);
+    expect(first).not.toHaveProperty("prompt_tokens_details");
+    // Again with more after it: the 1,280 tokens (1,024 + 2 × 128) it shares are cached.
+    expect(await usage(`${context} ${words(200, 5_000)}`, true)).toMatchObject({
+      prompt_tokens: 1_503,
+      prompt_tokens_details: { cached_tokens: 1_280 },
+    });
+    // Under 1,024 tokens, or another beginning: none.
+    expect((await usage(words(1_000))).prompt_tokens_details).toBeUndefined();
+    expect((await usage(`x ${context}`)).prompt_tokens_details).toBeUndefined();
+  });
 });
 
 describe("GET /v1/models", () => {

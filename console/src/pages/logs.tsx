@@ -15,8 +15,9 @@ import {
   useLoad,
 } from "../components/ui";
 import { type Key, t } from "../i18n";
-import { num, usd } from "../money";
+import { num, preciseUsd, usd } from "../money";
 import { go, route } from "../router";
+import { NOTABLE, usageKinds } from "../usage";
 
 const SIZE = 25;
 
@@ -44,8 +45,72 @@ function userFilter(value: string | null): { user_id?: string; username?: string
   return /^user_[A-Za-z0-9]{8,}$/.test(value) ? { user_id: value } : { username: value };
 }
 
-function Row(props: { row: LogRow; admin?: boolean }) {
+/**
+ * What a call consumed, in its row: the prompt / completion token sums (as one-api shows them),
+ * or for a call not priced by tokens its images, characters or seconds; and below, the kinds
+ * worth a glance (cached, cache-write, reasoning, audio and image tokens).
+ */
+function Usage(props: { row: LogRow }) {
+  const { row } = props;
+  const notable = usageKinds(row).filter((kind) => NOTABLE.has(kind.label));
+  const media = [
+    row.image_count
+      ? t("log_images_summary", {
+          count: num(row.image_count),
+          size: row.image_size ?? "",
+          quality: row.image_quality ?? "",
+        })
+      : "",
+    row.characters ? t("log_characters_summary", { count: num(row.characters) }) : "",
+    row.seconds ? t("log_seconds_summary", { count: num(row.seconds) }) : "",
+  ].filter(Boolean);
+  const tokens = row.prompt_tokens > 0 || row.completion_tokens > 0 || media.length === 0;
+  return (
+    <>
+      {tokens && (
+        <span>
+          {num(row.prompt_tokens)} / {num(row.completion_tokens)}
+        </span>
+      )}
+      {media.map((text) => (
+        <small key={text} class="usage-line">
+          {text}
+        </small>
+      ))}
+      {notable.map((kind) => (
+        <small key={kind.label} class="usage-line muted">
+          {t(kind.label)} {num(kind.count)}
+        </small>
+      ))}
+    </>
+  );
+}
+
+/** Every kind of the call's usage, its count and what it cost: the row's details. */
+function UsageDetail(props: { row: LogRow }) {
+  return (
+    <ul class="usage-detail">
+      {usageKinds(props.row).map((kind) => (
+        <li key={kind.label}>
+          <span>{t(kind.label)}</span>
+          <span class="num">{num(kind.count)}</span>
+          <span class="num">{kind.cost === undefined ? "—" : preciseUsd(kind.cost)}</span>
+        </li>
+      ))}
+      {props.row.held !== null && (
+        <li>
+          <span>{t("log_held")}</span>
+          <span />
+          <span class="num">{usd(props.row.held)}</span>
+        </li>
+      )}
+    </ul>
+  );
+}
+
+function Row(props: { row: LogRow; admin?: boolean; columns: number }) {
   const { row, admin } = props;
+  const [open, setOpen] = useState(false);
   const user = admin ? <td>{row.username || row.user_id}</td> : null;
   if (row.type === "topup") {
     return (
@@ -70,15 +135,26 @@ function Row(props: { row: LogRow; admin?: boolean }) {
       </tr>
     );
   }
-  return (
-    <tr>
+  const detailed = usageKinds(row).length > 0;
+  const line = (
+    <tr class={open ? "open" : undefined}>
       <td>{dateTime(row.created_at)}</td>
       {user}
       <td>{row.key_name ?? "—"}</td>
       <td>{row.model ?? "—"}</td>
       {admin && <td class="mono">{row.channel_id ?? "—"}</td>}
       <td class="num">
-        {num(row.prompt_tokens)} / {num(row.completion_tokens)}
+        <Usage row={row} />
+        {detailed && (
+          <button
+            type="button"
+            class="link details-toggle"
+            aria-expanded={open}
+            onClick={() => setOpen(!open)}
+          >
+            {open ? t("log_details_hide") : t("log_details")}
+          </button>
+        )}
       </td>
       <td class="num">
         <Money units={row.quota} />
@@ -89,6 +165,17 @@ function Row(props: { row: LogRow; admin?: boolean }) {
         <Badge value={row.outcome ?? "none"} label={label(OUTCOME, row.outcome)} />
       </td>
     </tr>
+  );
+  if (!open) return line;
+  return (
+    <>
+      {line}
+      <tr class="detail">
+        <td colSpan={props.columns}>
+          <UsageDetail row={row} />
+        </td>
+      </tr>
+    </>
   );
 }
 
@@ -127,6 +214,18 @@ export function Logs(props: { admin?: boolean }) {
   const rows = logs.data?.data ?? [];
   const next = logs.data?.next_cursor;
   const value = (name: string) => query.get(name) ?? "";
+  const head = [
+    t("log_time"),
+    ...(admin ? [t("log_user")] : []),
+    t("log_key"),
+    t("log_model"),
+    ...(admin ? [t("log_channel")] : []),
+    t("log_tokens"),
+    t("log_cost"),
+    t("log_latency"),
+    t("log_status"),
+    t("log_outcome"),
+  ];
 
   return (
     <>
@@ -211,23 +310,14 @@ export function Logs(props: { admin?: boolean }) {
         </Card>
       )}
       <Loading loaded={logs} />
-      <Table
-        empty={logs.data !== undefined && rows.length === 0}
-        head={[
-          t("log_time"),
-          ...(admin ? [t("log_user")] : []),
-          t("log_key"),
-          t("log_model"),
-          ...(admin ? [t("log_channel")] : []),
-          t("log_tokens"),
-          t("log_cost"),
-          t("log_latency"),
-          t("log_status"),
-          t("log_outcome"),
-        ]}
-      >
+      <Table empty={logs.data !== undefined && rows.length === 0} head={head}>
         {rows.map((row) => (
-          <Row key={`${row.request_id}-${row.created_at}`} row={row} admin={admin} />
+          <Row
+            key={`${row.request_id}-${row.created_at}`}
+            row={row}
+            admin={admin}
+            columns={head.length}
+          />
         ))}
       </Table>
       <nav class="pager" aria-label={t("pages")}>

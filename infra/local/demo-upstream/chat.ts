@@ -14,7 +14,9 @@ interface ChatRequest {
 /**
  * POST /v1/chat/completions. The reply quotes the last user message. Usage, which the
  * integration tests check exactly: prompt_tokens = demo tokens of all message contents
- * joined with " ", plus 3 per message; completion_tokens = reply pieces.
+ * joined with " ", plus 3 per message; completion_tokens = reply pieces. A prompt of 1,024
+ * demo tokens or more that begins as an earlier one did reports `prompt_tokens_details.
+ * cached_tokens`, as OpenAI's prompt caching does (prompt-cache.ts).
  */
 export async function chatCompletions(call: Call): Promise<void> {
   const { res, fault } = call;
@@ -41,8 +43,14 @@ export async function chatCompletions(call: Call): Promise<void> {
     reply,
     request.max_completion_tokens ?? request.max_tokens,
   );
-  const promptTokens = demoTokens(prompt).length + 3 * messages.length;
-  const counted = fault.usage ?? { prompt_tokens: promptTokens, completion_tokens: pieces.length };
+  const tokens = demoTokens(prompt);
+  const promptTokens = tokens.length + 3 * messages.length;
+  const cached = call.cache.cachedTokens(request.model ?? "demo", tokens);
+  const counted = fault.usage ?? {
+    prompt_tokens: promptTokens,
+    completion_tokens: pieces.length,
+    ...(cached > 0 && { prompt_tokens_details: { cached_tokens: cached, audio_tokens: 0 } }),
+  };
   const usage = { ...counted, total_tokens: counted.prompt_tokens + counted.completion_tokens };
   const id = demoId("chatcmpl");
   const created = unixNow();

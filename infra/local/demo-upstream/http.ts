@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { UpstreamFault } from "../demo-upstream";
 import type { Form } from "./multipart";
+import type { PromptCache } from "./prompt-cache";
+import type { Providers } from "./providers";
 
 /** Everything an endpoint handler needs to answer one request. */
 export interface Call {
@@ -8,6 +10,8 @@ export interface Call {
   res: ServerResponse;
   /** The parsed JSON body (with `model` set to the deployment on Azure paths), or SSML text. */
   body: unknown;
+  /** The body's bytes as received (SigV4 signs them; Bedrock's count-tokens embeds them). */
+  raw: Buffer;
   /** The parsed multipart/form-data body, when the request sent one. */
   form: Form | undefined;
   /** The fault queued for this request; `{}` when none. */
@@ -16,10 +20,14 @@ export interface Call {
   state: { paused: boolean };
   /** The request URL, on `origin`. */
   url: URL;
+  /** Prompts seen before, for cached_tokens (chat completions). */
+  cache: PromptCache;
   /** The models GET /v1/models lists. */
   models: string[];
   /** http://127.0.0.1:<port>, for URLs the server hands out (generated images). */
   origin: string;
+  /** Anthropic's, Bedrock's and DeepSeek's models, caches and keys (providers.ts). */
+  providers: Providers;
 }
 
 export type Handler = (call: Call) => Promise<void> | void;

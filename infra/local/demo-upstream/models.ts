@@ -2,8 +2,8 @@ import { type Call, sendJson } from "./http";
 
 /**
  * One or more models for every endpoint, and every model the seeds' examples and seed 002's
- * table of stable models name. Models not in sluice's default price list are priced like
- * gpt-4o-mini by the local stack.
+ * table of stable models name. sluice's built-in price list prices every one of them
+ * (test/unit/default-prices.test.ts checks): a model without a price is refused, here too.
  */
 export const DEMO_MODELS = [
   "gpt-4o-mini",

@@ -28,3 +28,12 @@ export function upstreamModelFor(channel: ChannelRecord, model: string): string 
     channel.modelMapping[model] ?? adapterFor(channel.type).defaultUpstreamModel?.(model) ?? model
   );
 }
+
+/**
+ * The model a channel serves a client's model as, by its mapping (the model itself when the
+ * channel maps it to none): whose price bills the call (billing/cost.ts: priceFor). A
+ * provider's own naming (an Azure deployment) is the same model.
+ */
+export function servedModel(channel: ChannelRecord, model: string): string {
+  return channel.modelMapping[model] ?? model;
+}

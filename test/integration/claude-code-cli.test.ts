@@ -1,0 +1,104 @@
+import { describe, expect, it, type TestContext } from "vitest";
+import { startDemoUpstream } from "../../infra/local/demo-upstream";
+import {
+  CLAUDE_CODE_VERSION,
+  type ClaudeCodeCli,
+  claudeCodeCli,
+  claudeCodeEnv,
+  claudeCodeHome,
+  RegistryUnreachable,
+  runClaudeCode,
+} from "../fixtures/cli-cache";
+
+/**
+ * The real Claude Code CLI, installed from npm at a pinned version outside the project's
+ * dependencies (test/fixtures/cli-cache.ts). The sessions against sluice come with the
+ * Messages API; for now, that the pinned CLI installs and runs here, offline and quiet, and
+ * that the Anthropic fixture takes what it really sends.
+ */
+
+/** The CLI, or a skip that says why when npm's registry cannot be reached. */
+async function cliOrSkip(context: TestContext): Promise<ClaudeCodeCli> {
+  try {
+    return await claudeCodeCli();
+  } catch (err) {
+    if (err instanceof RegistryUnreachable) context.skip(err.message);
+    throw err;
+  }
+}
+
+describe("Claude Code CLI", () => {
+  it(`installs ${CLAUDE_CODE_VERSION} (or reuses it) and runs offline`, {
+    timeout: 600_000,
+  }, async (context) => {
+    const cli = await cliOrSkip(context);
+    const home = await claudeCodeHome();
+    try {
+      const run = await runClaudeCode(cli, ["--version"], {
+        env: claudeCodeEnv({
+          home: home.home,
+          baseUrl: "http://127.0.0.1:9",
+          authToken: "sk-unused",
+        }),
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe(`${CLAUDE_CODE_VERSION} (Claude Code)`);
+      // Reused, not installed again.
+      expect(await claudeCodeCli()).toEqual(cli);
+    } finally {
+      await home.remove();
+    }
+  });
+
+  it("runs a plain turn, and a thinking tool turn continued, against the Anthropic fixture directly", {
+    timeout: 600_000,
+  }, async (context) => {
+    const cli = await cliOrSkip(context);
+    const upstream = await startDemoUpstream({ apiKey: "sk-ant-cli" });
+    const home = await claudeCodeHome();
+    try {
+      const env = claudeCodeEnv({
+        home: home.home,
+        baseUrl: upstream.origin,
+        authToken: "sk-ant-cli",
+      });
+      const run = async (...args: string[]) => {
+        const result = await runClaudeCode(cli, [...args, "--output-format", "json"], { env });
+        expect(result.code, result.stderr).toBe(0);
+        return JSON.parse(result.stdout) as {
+          result: string;
+          is_error: boolean;
+          usage: Record<string, number>;
+        };
+      };
+      const plain = await run("-p", "say hi");
+      expect(plain).toMatchObject({
+        is_error: false,
+        result: "This is sluice's demo upstream. You said: say hi",
+      });
+      const tool = await run("-p", "THINK, then USE_BASH", "--allowedTools", "Bash");
+      expect(tool.result).toBe("tool done: hello-from-tool");
+      const more = await run("-p", "and now?", "--continue");
+      expect(more).toMatchObject({ is_error: false, result: expect.stringContaining("and now?") });
+      // Every call went to /v1/messages?beta=true (a plain turn, the tool turn and its result,
+      // the continued turn). The last two carried back the thinking blocks Claude Code asked to
+      // see without their text (display: omitted), signed, and the fixture verified each.
+      const posts = upstream.requests.filter((r) => r.method === "POST");
+      expect(posts.map((r) => r.path)).toEqual(Array(4).fill("/v1/messages?beta=true"));
+      const signed = { type: "thinking", thinking: "", signature: expect.any(String) };
+      const thinkingSent = posts.map((post) =>
+        (post.body as { messages: { role: string; content: unknown }[] }).messages
+          .filter((m) => m.role === "assistant")
+          .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+          .filter((b: { type?: string }) => b.type === "thinking"),
+      );
+      // The tool turn's answer thought too: the continued turn sends both back.
+      expect(thinkingSent).toEqual([[], [], [signed], [signed, signed]]);
+      // Claude Code's last breakpoint caches the whole prompt: a later turn reads the earlier.
+      expect(more.usage.cache_read_input_tokens).toBeGreaterThan(1024);
+    } finally {
+      await home.remove();
+      await upstream.close();
+    }
+  });
+});
