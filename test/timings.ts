@@ -60,6 +60,14 @@ function read(path: string): Report {
   return JSON.parse(readFileSync(path, "utf8")) as Report;
 }
 
+/** A file's path from the project's test/ folder on, whichever checkout the report came from. */
+function fileName(path: string): string {
+  return (
+    /(?:^|\/)(test\/(?:unit|integration|infra)\/.*)$/.exec(path)?.[1] ??
+    relative(process.cwd(), path)
+  );
+}
+
 /** A file's time: from its worker starting it to its last test's end (import and hooks too). */
 function seconds(file: FileResult): number {
   return (file.endTime - file.startTime) / 1000;
@@ -67,11 +75,11 @@ function seconds(file: FileResult): number {
 
 function print(report: Report, wallMs: number, before?: Report): void {
   const earlier = new Map(
-    (before?.testResults ?? []).map((file) => [relative(process.cwd(), file.name), seconds(file)]),
+    (before?.testResults ?? []).map((file) => [fileName(file.name), seconds(file)]),
   );
   const rows = report.testResults
     .map((file) => ({
-      name: relative(process.cwd(), file.name),
+      name: fileName(file.name),
       tests: file.assertionResults.length,
       seconds: seconds(file),
       status: file.status,
