@@ -34,6 +34,9 @@ export default defineConfig({
     // sluice instances it runs) is shown if it fails, and so is what the local stack logged
     // for it (test/stack-log.ts).
     silent: "passed-only",
+    // Four files at once on two cores make most tests take longer than the default 300 ms:
+    // only those past 2 s are listed by name, which keeps a passing run's log under 50 KB.
+    slowTestThreshold: 2_000,
     reporters: ["default", "./test/stack-log.ts"],
     // Powertools writes through the console, which vitest keeps per test (POWERTOOLS_DEV also
     // leaves metrics out unless a test asks for them).
