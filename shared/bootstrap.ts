@@ -10,7 +10,7 @@ import { newUserProfile, type UserProfile } from "./store/users";
  * and optionally a key to try the API with.
  */
 export async function createAdmin(
-  services: Pick<Services, "users" | "tags">,
+  services: Pick<Services, "users" | "tags" | "settings">,
   name = "admin",
 ): Promise<{ user: UserProfile; accessToken: string; password: string }> {
   const password = newPasswordSecret();
@@ -18,7 +18,7 @@ export async function createAdmin(
     id: newId("user_", 16),
     name,
     role: "admin",
-    passwordHash: await hashPassword(password),
+    passwordHash: await hashPassword(password, services.settings.console.passwordCost),
   });
   const accessToken = await services.tags.issue("accessToken");
   await services.users.create(user, accessToken);

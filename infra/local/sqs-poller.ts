@@ -35,6 +35,10 @@ export function startSqsPoller(options: {
   batchSize: number;
   /** Concurrent invocations, like the event source's maximum concurrency. */
   concurrency: number;
+  /**
+   * Each receive's long poll (Lambda's pollers wait the most, 20 s). A message sent meanwhile
+   * is answered at once; a shorter wait only costs idle requests, ten loops of them.
+   */
   waitTimeSeconds?: number;
   /** The poller's own Logger (failures of its own, not the function's). */
   log?: Logger;
@@ -65,7 +69,7 @@ async function pollLoop(options: PollerOptions, signal: AbortSignal): Promise<vo
         new ReceiveMessageCommand({
           QueueUrl: options.queueUrl,
           MaxNumberOfMessages: options.batchSize,
-          WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+          WaitTimeSeconds: options.waitTimeSeconds ?? 20,
           MessageSystemAttributeNames: ["All"],
           MessageAttributeNames: ["All"],
         }),

@@ -23,7 +23,7 @@ import {
 import { newChannelRecord } from "../../shared/store/channels";
 import { installAwsLambdaGlobal } from "./awslambda";
 import { type DemoUpstream, startDemoUpstream } from "./demo-upstream";
-import { startDynamoDbLocal } from "./dynamodb-local";
+import { type JvmJit, startDynamoDbLocal } from "./dynamodb-local";
 import { startSqsAndS3 } from "./fauxqs";
 import { type ResponseObserver, startFunctionUrlServer } from "./function-url-server";
 import { startJanitorTimer } from "./janitor-timer";
@@ -64,8 +64,15 @@ export interface LocalStackOptions {
    * window; locally none by default, so rollups follow at once).
    */
   rollupBatchingWindowMs?: number;
+  /**
+   * How often the rollups' poller reads a stream shard that had nothing new (Lambda: 250 ms).
+   * Tests read it less often: each read costs DynamoDB Local CPU, over a whole run.
+   */
+  rollupPollIntervalMs?: number;
   /** Where the console is built and served from (a fresh temporary folder by default). */
   consoleDir?: string;
+  /** DynamoDB Local's JIT: "quick" by default, "full" for benchmarks of its throughput. */
+  dynamoJit?: JvmJit;
   /**
    * Where the functions and the stand-ins log, a JSON line at a time: stdout when absent. A
    * test run keeps them (test/stack-log.ts); the level is SLUICE_LOG_LEVEL's, as on AWS.
@@ -126,7 +133,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const consoleDir = options.consoleDir ?? mkdtempSync(join(tmpdir(), "sluice-console-"));
     const consoleBuilt = buildConsole({ outDir: consoleDir });
     if (!options.consoleDir) stops.push(async () => rmSync(consoleDir, { recursive: true }));
-    const dynamo = await startDynamoDbLocal({ dataDir: options.dataDir });
+    const dynamo = await startDynamoDbLocal({ dataDir: options.dataDir, jit: options.dynamoJit });
     stops.push(dynamo.stop);
     const aws = await startSqsAndS3();
     stops.push(aws.stop);
@@ -209,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionName: ROLLUP,
       batchSize: options.rollupBatchingWindowMs ? USAGE_ROLLUP.batchSize : 100,
       maxBatchingWindowMs: options.rollupBatchingWindowMs ?? 0,
+      pollIntervalMs: options.rollupPollIntervalMs,
       // USAGE_ROLLUP.filter, as Lambda applies it on AWS: new lines.
       filter: (record) => record.eventName === "INSERT",
       log: standInLogger("stream-poller", ROLLUP, logging),
@@ -347,13 +355,16 @@ async function ensureCredentials(
       // A state file from before the console: the admin gets a password now.
       if (!admin.passwordHash) {
         adminPassword = newPasswordSecret();
-        await services.users.setFirstPassword(admin.id, await hashPassword(adminPassword));
+        await services.users.setFirstPassword(
+          admin.id,
+          await hashPassword(adminPassword, services.settings.console.passwordCost),
+        );
       } else if (!adminPassword) {
         // A password the file does not know: a new one, which replaces the token too.
         adminPassword = newPasswordSecret();
         adminToken = await services.tags.issue("accessToken");
         await services.users.changeCredentials(admin.id, {
-          passwordHash: await hashPassword(adminPassword),
+          passwordHash: await hashPassword(adminPassword, services.settings.console.passwordCost),
           accessToken: adminToken,
         });
       }

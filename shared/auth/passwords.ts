@@ -1,20 +1,21 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 
 /**
- * Passwords, hashed with scrypt (memory-hard: 2^15 × 8 × 128 bytes = 32 MiB and about 50 ms
- * a hash), stored as `scrypt$N$r$p$salt$hash` so the cost can be raised later and old hashes
- * still check.
+ * Passwords, hashed with scrypt (memory-hard: at the default cost N = 2^15, 2^15 × 8 × 128
+ * bytes = 32 MiB and about 50 ms a hash), stored as `scrypt$N$r$p$salt$hash` so the cost can
+ * be raised later and old hashes still check.
  */
-const N = 2 ** 15;
 const R = 8;
 const P = 1;
 const KEY_BYTES = 32;
 const MAX_MEMORY = 64 * 1024 * 1024;
 
-export async function hashPassword(password: string): Promise<string> {
+/** A new hash of `password` at N = 2^cost (settings.console.passwordCost). */
+export async function hashPassword(password: string, cost: number): Promise<string> {
+  const n = 2 ** cost;
   const salt = randomBytes(16);
-  const hash = await derive(password, salt, N, R, P);
-  return ["scrypt", N, R, P, salt.toString("base64url"), hash.toString("base64url")].join("$");
+  const hash = await derive(password, salt, n, R, P);
+  return ["scrypt", n, R, P, salt.toString("base64url"), hash.toString("base64url")].join("$");
 }
 
 /** Whether `password` matches `stored`; a malformed stored hash never matches. */
@@ -33,12 +34,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /**
- * A hash of nothing, checked when a sign-in names no known user: it takes as long as a real
- * check, so the answer's timing does not tell which usernames exist.
+ * A hash of nothing, checked when a sign-in names no known user: at the cost new hashes are
+ * made at, it takes as long as a real check, so the answer's timing does not tell which
+ * usernames exist.
  */
-let decoy: Promise<string> | undefined;
-export async function verifyDecoy(password: string): Promise<false> {
-  decoy ??= hashPassword("not a password");
+const decoys = new Map<number, Promise<string>>();
+export async function verifyDecoy(password: string, cost: number): Promise<false> {
+  let decoy = decoys.get(cost);
+  if (!decoy) {
+    decoy = hashPassword("not a password", cost);
+    decoys.set(cost, decoy);
+  }
   await verifyPassword(password, await decoy);
   return false;
 }

@@ -116,6 +116,11 @@ export interface Settings {
     registration: string;
     /** Free quota (units) a new account is given until the admin sets it. */
     newUserQuota: number;
+    /**
+     * scrypt's N for new password hashes, as a power of two (15: 32 MiB and about 50 ms a
+     * hash); stored hashes keep the cost they were made at. Lowered only for test stacks.
+     */
+    passwordCost: number;
     /** How a new account earns it (none, turnstile, approval) until the admin sets it. */
     trialVerification: string;
     /** Cloudflare Turnstile's secret key, when the admin has not saved one in the console. */
@@ -239,6 +244,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       secureCookies: env.SLUICE_SECURE_COOKIES !== "false",
       registration: env.SLUICE_REGISTRATION ?? "open",
       newUserQuota: int(env, "SLUICE_NEW_USER_QUOTA", 0),
+      passwordCost: passwordCost(env),
       trialVerification: env.SLUICE_TRIAL_VERIFICATION || "approval",
       turnstileSecret: env.SLUICE_TURNSTILE_SECRET || undefined,
       turnstileVerifyUrl:
@@ -332,6 +338,17 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   if (raw === undefined || raw === "") return undefined;
   if (raw === "true" || raw === "false") return raw === "true";
   throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+/**
+ * SLUICE_PASSWORD_COST, from 10 (1 MiB, for test stacks that hash hundreds of passwords) to
+ * 20; anything else is a mistake that would weaken or stall every sign-in.
+ */
+function passwordCost(env: NodeJS.ProcessEnv): number {
+  const cost = int(env, "SLUICE_PASSWORD_COST", 15);
+  if (cost < 10 || cost > 20)
+    throw new Error(`SLUICE_PASSWORD_COST must be from 10 to 20, got ${cost}`);
+  return cost;
 }
 
 /** A window of at least a second, in milliseconds. */

@@ -90,7 +90,7 @@ async function createAccount(
       username,
       name: username,
       ...(email ? { email } : {}),
-      passwordHash: await hashPassword(password),
+      passwordHash: await hashPassword(password, services.settings.console.passwordCost),
       ...trial.profile,
     },
     services.clock.seconds(),
@@ -145,7 +145,7 @@ export const login = publicRoute("POST", "/api/user/login", "one-api", async (ca
   const user = await services.users.findByUsername(username);
   const matches = user?.passwordHash
     ? await verifyPassword(password, user.passwordHash)
-    : await verifyDecoy(password);
+    : await verifyDecoy(password, services.settings.console.passwordCost);
   if (!user || !matches || user.status !== "enabled") {
     throw new Unauthenticated("Wrong username or password.", "sign_in_failed");
   }
@@ -211,7 +211,7 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   // Replaced when there is one; a password change makes no credential the user did not have.
   const accessToken = before.accessTokenHash ? await services.tags.issue("accessToken") : undefined;
   const changed = await services.users.changeCredentials(before.id, {
-    passwordHash: await hashPassword(next),
+    passwordHash: await hashPassword(next, services.settings.console.passwordCost),
     accessToken,
     ifSessionVersion: sessionVersion,
   });

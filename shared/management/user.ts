@@ -142,7 +142,11 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
       id: newId("user_", 16),
       username,
       name: field.string(body, "name", { max: 64 }) ?? username,
-      ...(password ? { passwordHash: await hashPassword(password) } : {}),
+      ...(password
+        ? {
+            passwordHash: await hashPassword(password, call.services.settings.console.passwordCost),
+          }
+        : {}),
       role: field.oneOf(body, "role", ROLES) ?? "user",
       group: field.string(body, "group", { max: 64 }) ?? "default",
       status: field.oneOf(body, "status", STATUSES) ?? "enabled",
@@ -211,7 +215,10 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
     await reauthenticateAdminSession(call, body);
   try {
     if (password) {
-      const passwordHash = await hashPassword(password);
+      const passwordHash = await hashPassword(
+        password,
+        call.services.settings.console.passwordCost,
+      );
       const changed = await call.services.users.changeCredentials(id as string, { passwordHash });
       call.services.auth.credentialsChanged(id as string, changed);
     }

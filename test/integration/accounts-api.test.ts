@@ -3,7 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTable } from "../../infra/local/resources";
 import { RESOURCE_ENV } from "../../shared/config/resources";
-import { startSluiceInstance } from "../fixtures/sluice-instance";
+import { startSluiceInstance } from "../fixtures/core";
 import {
   admin,
   api,

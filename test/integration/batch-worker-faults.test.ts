@@ -28,9 +28,9 @@ import { createServices, type Services } from "../../shared/services";
 import { Blobs } from "../../shared/store/blobs";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { type Item, Table } from "../../shared/store/table";
+import { instanceEnv } from "../fixtures/core";
 import { startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { capturedLog } from "../fixtures/logs";
-import { instanceEnv } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   api,

@@ -114,7 +114,9 @@ describe("POST /v1/chat/completions", () => {
   });
 
   it("ends a stream the upstream cuts off with an error event the SDK raises", async () => {
-    upstream.enqueue({ cutAfterChunks: 3 });
+    // Cut once the client has the first three chunks (they could be lost behind the cut).
+    const delivered = gate();
+    upstream.enqueue({ pauseAfterChunks: 3, resume: delivered.promise, cutAfterChunks: 3 });
     const received: string[] = [];
     const consume = async () => {
       for await (const chunk of await client.chat.completions.create({
@@ -123,6 +125,7 @@ describe("POST /v1/chat/completions", () => {
         messages: [{ role: "user", content: "cut me off" }],
       })) {
         received.push(chunk.choices[0]?.delta.content ?? "");
+        if (received.length === 3) delivered.open();
       }
     };
     const error = await consume().then(

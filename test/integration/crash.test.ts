@@ -1,13 +1,14 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { functionServices } from "../../functions/adapters/services";
 import { runJanitor } from "../../shared/janitor/sweep";
 import { accountKey } from "../../shared/store/accounts";
+import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/core";
 import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { capturedLog } from "../fixtures/logs";
-import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
+import { accountItem, keyItem, limitedUser, logLines, nothingLeftInFlight } from "./rate-limited";
 import {
   api,
   createFixtureChannel,
@@ -21,6 +22,12 @@ import {
   sluiceTable,
 } from "./support";
 
+/**
+ * Processes that die mid-call, and the janitor that reaps what they held. Its sweeps here
+ * take deadlines of seconds, so they would reap the calls other files have in flight: this
+ * file runs alone, after the others (vitest.config.ts, project "integration-alone").
+ */
+
 let upstream: UpstreamFixture;
 let model: string;
 const children: ChildProcess[] = [];
@@ -28,8 +35,18 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   ({ upstream, model } = await createFixtureChannel());
 });
+// A process a test started is gone when the test ends: its janitor, sweeping every 300 ms with
+// a deadline of seconds, would reap the holds the next test makes to watch (it reaps what it
+// finds anywhere in the table).
+afterEach(async () => {
+  const exits = children.splice(0).map((child) => {
+    if (child.exitCode !== null || child.signalCode !== null) return undefined;
+    child.kill("SIGKILL");
+    return once(child, "exit");
+  });
+  await Promise.all(exits);
+});
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
   await upstream.close();
 });
 
@@ -86,9 +103,13 @@ describe("a process killed mid-stream", () => {
 
     // Started again on the same data, the process's janitor reaps the three holds.
     const again = await startApiProcess();
+    // The janitor reaps the account's holds and the key's, one item after the other.
+    const unheld = (item: Record<string, unknown> | undefined) =>
+      Object.keys(item ?? {}).every((name) => !name.startsWith("h_"));
+    await eventually(() => keyItem(key.id), unheld, 20_000);
     const account = await eventually(
       () => sluiceTable().get<Record<string, unknown>>(accountKey(user.id), true),
-      (item) => Object.keys(item ?? {}).every((name) => !name.startsWith("h_")),
+      unheld,
       20_000,
     );
     expect(account?.av).toBe(500_000);
@@ -259,7 +280,8 @@ describe("the janitor", () => {
     const { log, lines } = capturedLog();
     const instance = await startSluiceInstance(sluice, {
       dynamoEndpoint: proxy.endpoint,
-      env: { SLUICE_DYNAMODB_TIMEOUT_MS: "300" },
+      // A dropped read costs a second (a busy machine's answers can take longer than 300 ms).
+      env: { SLUICE_DYNAMODB_TIMEOUT_MS: "1000" },
       log,
     });
     try {
@@ -305,4 +327,72 @@ describe("the janitor", () => {
       await proxy.close();
     }
   }, 30_000);
+});
+
+describe("rate limits", () => {
+  /** A chat completion's status, asked of the run's stack. */
+  const chat = async (secret: string) =>
+    (
+      await fetch(`${sluice.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ model, messages: hello, max_tokens: 20 }),
+      }).then(async (response) => {
+        await response.arrayBuffer();
+        return response;
+      })
+    ).status;
+
+  it("give a killed process's slots back when the janitor reaps its hold", async () => {
+    const { user, key } = await limitedUser({ concurrency: 1 });
+    // Its janitor reaps nothing: the test sweeps by hand.
+    const { url, child } = await startApiProcess({ holdDeadlineSeconds: 3_600 });
+    const resume = gate();
+    upstream.enqueue({ pauseAfterChunks: 2, resume: resume.promise });
+    const stream = await openai(key.secret, { baseURL: `${url}/v1` }).chat.completions.create({
+      model,
+      messages: hello,
+      max_tokens: 20,
+      stream: true,
+    });
+    const chunks = stream[Symbol.asyncIterator]();
+    await chunks.next();
+    child.kill("SIGKILL");
+    await once(child, "exit");
+    resume.open();
+    await chunks.next().catch(() => undefined);
+
+    // The dead call still holds the key's only slot, and one of its user's.
+    const held = await keyItem(key.id);
+    expect(held.hn).toBe(1);
+    expect((await accountItem(user.id)).cn).toBe(1);
+    const refused = await chat(key.secret);
+    expect(refused).toBe(429);
+
+    // The janitor, its deadline just past the hold's start, gives the slots back.
+    const [record] = Object.entries(held).flatMap(([name, value]) =>
+      name.startsWith("h_") ? [String(value)] : [],
+    );
+    const from = Math.ceil(Number.parseInt(String(record).split(".")[0] ?? "0", 36) / 1000);
+    await eventually(
+      async () => Date.now(),
+      (time) => time >= from * 1000,
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const services = functionServices(
+      instanceEnv(sluice, { env: { SLUICE_HOLD_DEADLINE_SECONDS: String(now - from) } }),
+    );
+    try {
+      await runJanitor(services, now);
+    } finally {
+      services.table.transport.destroy?.();
+    }
+    const reaped = await keyItem(key.id);
+    expect(reaped.hn).toBe(0);
+    expect(Object.keys(reaped).filter((name) => name.startsWith("h_"))).toEqual([]);
+    expect(await chat(key.secret)).toBe(200);
+    await nothingLeftInFlight(user, [key.id]);
+    const lines = await logLines(user.accessToken);
+    expect(lines.map((line: Json) => line.outcome).sort()).toEqual(["completed", "unsettled"]);
+  }, 60_000);
 });

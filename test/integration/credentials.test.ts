@@ -9,8 +9,8 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashSecret } from "../../shared/auth/secrets";
+import { spawnApiProcess, startSluiceInstance } from "../fixtures/core";
 import { type DynamoFaultProxy, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
-import { spawnApiProcess, startSluiceInstance } from "../fixtures/sluice-instance";
 import {
   admin,
   api,

@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
-import { type UpstreamFault, uniqueModel } from "../fixtures/upstream";
+import { gate, type UpstreamFault, uniqueModel } from "../fixtures/upstream";
 import {
   admin,
   api,
@@ -186,7 +186,13 @@ describe("fail-over between channels: only what the upstream did not process", (
     const pair = await twoChannels();
     try {
       const user = await createUserWithKey();
-      pair.first.upstream.enqueue({ cutAfterChunks: 3 });
+      // Cut once the client has the first three chunks (they could be lost behind the cut).
+      const delivered = gate();
+      pair.first.upstream.enqueue({
+        pauseAfterChunks: 3,
+        resume: delivered.promise,
+        cutAfterChunks: 3,
+      });
       const stream = await openai(user.secret).chat.completions.create({
         model: pair.model,
         messages: hello,
@@ -194,7 +200,10 @@ describe("fail-over between channels: only what the upstream did not process", (
       });
       const received: string[] = [];
       const error = await (async () => {
-        for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? "");
+        for await (const chunk of stream) {
+          received.push(chunk.choices[0]?.delta.content ?? "");
+          if (received.length === 3) delivered.open();
+        }
       })().catch((e: APIError) => e);
       expect(error).toBeInstanceOf(OpenAI.APIError);
       expect(received.join("")).toBe("This is");

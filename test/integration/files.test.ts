@@ -8,7 +8,7 @@ import { BUCKET_PREFIXES, RESOURCE_ENV } from "../../shared/config/resources";
 import { runJanitor } from "../../shared/janitor/sweep";
 import { fileKey } from "../../shared/store/file-records";
 import { Schedule } from "../../shared/store/schedule";
-import { startSluiceInstance } from "../fixtures/sluice-instance";
+import { startSluiceInstance } from "../fixtures/core";
 import { createUserWithKey, eventually, openai, sluice, sluiceTable } from "./support";
 
 let client: OpenAI;

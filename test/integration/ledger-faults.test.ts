@@ -1,11 +1,11 @@
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSluiceInstance } from "../fixtures/core";
 import {
   type DynamoFaultProxy,
   type DynamoRequestInfo,
   startDynamoFaultProxy,
 } from "../fixtures/dynamo-fault-proxy";
-import { startSluiceInstance } from "../fixtures/sluice-instance";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
 import {
   createFixtureChannel,
@@ -34,10 +34,11 @@ let model: string;
 
 beforeAll(async () => {
   proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
-  // A second sluice whose DynamoDB calls go through the proxy; a lost answer costs it 300 ms.
+  // A second sluice whose DynamoDB calls go through the proxy; a lost answer costs it a
+  // second (an answer DynamoDB Local gives on a busy machine can take longer than 300 ms).
   instance = await startSluiceInstance(sluice, {
     dynamoEndpoint: proxy.endpoint,
-    env: { SLUICE_DYNAMODB_TIMEOUT_MS: "300" },
+    env: { SLUICE_DYNAMODB_TIMEOUT_MS: "1000" },
   });
   ({ upstream, model } = await createFixtureChannel());
 });

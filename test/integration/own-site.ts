@@ -1,10 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { request } from "node:http";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createTable } from "../../infra/local/resources";
-import { createAdmin } from "../../shared/bootstrap";
-import { RESOURCE_ENV } from "../../shared/config/resources";
-import { startSluiceInstance } from "../fixtures/sluice-instance";
+import { startOwnSite as startSluiceSite } from "../fixtures/core";
 import { type Json, sluice } from "./support";
 
 /**
@@ -79,30 +75,19 @@ export type OwnSite = Awaited<ReturnType<typeof startOwnSite>>;
  * signed in as `operator`, and `admin(…)` calling the management API as that admin.
  */
 export async function startOwnSite(env: Record<string, string> = {}) {
-  const tableName = unique("sluice-site-");
-  const dynamo = new DynamoDBClient({
-    endpoint: sluice.dynamoEndpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-  await createTable(dynamo, tableName);
-  dynamo.destroy();
-  const instance = await startSluiceInstance(sluice, {
-    env: { [RESOURCE_ENV.table]: tableName, ...env },
-  });
-  const made = await createAdmin(instance.services, unique("operator"));
-  const operator = new SiteClient(instance.url);
-  const signedIn = await operator.signIn(made.user.username, made.password);
+  const site = await startSluiceSite(sluice, { env, adminName: unique("operator") });
+  const operator = new SiteClient(site.url);
+  const signedIn = await operator.signIn(site.admin.user.username, site.admin.password);
   if (signedIn.status !== 200)
     throw new Error(`the operator could not sign in: ${signedIn.status}`);
   return {
-    instance,
-    tableName,
+    instance: site,
+    tableName: site.tableName,
     operator,
-    adminToken: made.accessToken,
-    adminUsername: made.user.username,
-    adminPassword: made.password,
-    close: instance.close,
+    adminToken: site.admin.accessToken,
+    adminUsername: site.admin.user.username,
+    adminPassword: site.admin.password,
+    close: site.close,
   };
 }
 

@@ -330,14 +330,17 @@ describe("holds and settlement", () => {
 
   it("bills what was delivered when the upstream cuts the stream off", async () => {
     const user = await createUserWithKey();
-    upstream.enqueue({ cutAfterChunks: 3 });
+    // Cut once the client has the first three chunks (they could be lost behind the cut).
+    const delivered = gate();
+    upstream.enqueue({ pauseAfterChunks: 3, resume: delivered.promise, cutAfterChunks: 3 });
+    let received = 0;
     const error = await (async () => {
       for await (const _ of await openai(user.secret).chat.completions.create({
         model,
         messages: hello,
         stream: true,
       })) {
-        // drain
+        if (++received === 3) delivered.open();
       }
     })().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);

@@ -8,7 +8,12 @@ import { fileTag } from "../stack-log";
  * it fails (test/stack-log.ts), however many test files call the stack at once. Requests made
  * outside a test (a file's hooks) name the file.
  */
-const send = globalThis.fetch;
+// Test files share a worker's modules (vitest.config.ts: isolate off) and run this file each:
+// the fetch it wraps is the one it found first.
+const ORIGINAL = Symbol.for("sluice.test.fetch");
+const global = globalThis as typeof globalThis & { [ORIGINAL]?: typeof fetch };
+global[ORIGINAL] ??= globalThis.fetch;
+const send = global[ORIGINAL];
 globalThis.fetch = (input, init) => {
   const file = expect.getState().testPath;
   const test = TestRunner.getCurrentTest()?.id ?? (file && fileTag(file));

@@ -19,6 +19,7 @@ import { JobQueue } from "../../shared/queue/queue";
 import { createServices } from "../../shared/services";
 import { accountKey } from "../../shared/store/accounts";
 import { Blobs } from "../../shared/store/blobs";
+import { startSluiceInstance } from "../fixtures/core";
 import { type DynamoFaultProxy, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import {
   type LedgerEntry,
@@ -27,7 +28,6 @@ import {
   startProvider,
 } from "../fixtures/provider/index";
 import { chargeUsd, ratesOf } from "../fixtures/provider/prices";
-import { startSluiceInstance } from "../fixtures/sluice-instance";
 import {
   admin,
   api,

@@ -16,16 +16,18 @@ export async function writeChunks(
 ): Promise<boolean> {
   let sent = 0;
   for (const chunk of chunks) {
+    // A pause comes before a cut at the same chunk: a test that saw the chunks arrive resumes
+    // the stream, and only then is it cut (a cut can otherwise overtake them on a busy machine).
+    if (fault.pauseAfterChunks !== undefined && sent === fault.pauseAfterChunks) {
+      state.paused = true;
+      await fault.resume;
+      state.paused = false;
+    }
     if (fault.cutAfterChunks !== undefined && sent >= fault.cutAfterChunks) {
       // Let what was written reach the client first, then drop the connection.
       await sleep(20);
       res.destroy();
       return false;
-    }
-    if (fault.pauseAfterChunks !== undefined && sent === fault.pauseAfterChunks) {
-      state.paused = true;
-      await fault.resume;
-      state.paused = false;
     }
     if (fault.chunkDelayMs && sent > 0) await sleep(fault.chunkDelayMs);
     await new Promise((resolve) => res.write(chunk, resolve));

@@ -2,13 +2,19 @@
  * Channels' provider keys are sealed in the table by the services' SecretBox (KMS on AWS)
  * and opened on the way out. KMS has no local emulator, so a box sealing with AES-GCM stands
  * in for it here: the store's part (what is written, what is read, keys stored before
- * sealing began) runs on DynamoDB Local.
+ * sealing began) runs on DynamoDB in memory (held to DynamoDB Local's answers by
+ * fixtures/dynamo-contract.ts), so no sealed channel is ever in the run's shared table, where
+ * every other test's call would fail to open it.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { PlainSecretBox, type SecretBox } from "../../shared/crypto/secret-box";
 import { Channels, channelKey, newChannelRecord } from "../../shared/store/channels";
-import { sluiceTable } from "./support";
+import { Table } from "../../shared/store/table";
+import { MemoryDynamo } from "../fixtures/memory-dynamo/memory-dynamo";
+
+const table = new Table(new MemoryDynamo(), "sluice");
+const sluiceTable = () => table;
 
 /** Seals like KmsSecretBox: a prefix and an opaque blob only the key's holder can open. */
 class AesBox implements SecretBox {

@@ -1,19 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { randomString } from "../../shared/auth/secrets";
 import { counterId } from "../../shared/store/attempts";
-import { type DynamoFaultProxy, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
-import { startOwnSite } from "../fixtures/sluice-instance";
-import { type Json, sluice, sluiceTable } from "./support";
+import { type Core, startCore, viewer } from "../fixtures/core";
 
-type Site = Awaited<ReturnType<typeof startOwnSite>>;
+// biome-ignore lint/suspicious/noExplicitAny: JSON read by tests; every field used is asserted.
+type Json = any;
+
+/**
+ * Registrations and redemptions, counted before they are tried, by an attacker's bursts: the
+ * API in-process on DynamoDB in memory (fixtures/core.ts), whose log shows every write; the
+ * in-memory table applies the counters' conditional writes as DynamoDB does
+ * (fixtures/dynamo-contract.ts).
+ */
+
+type Site = Core;
 
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
-
-/** As through the CloudFront distribution, from `address` (the local stack plays its part). */
-const viewer = (address: string) => ({
-  "x-sluice-origin-verify": sluice.originSecret,
-  "cloudfront-viewer-address": `${address}:443`,
-});
 
 let next = 0;
 const address = () => `198.19.${Math.floor(++next / 250)}.${(next % 250) + 1}`;
@@ -31,12 +33,11 @@ async function call(
   body: unknown,
   headers: Record<string, string>,
 ): Promise<Answer> {
-  const response = await fetch(`${site.url}${path}`, {
-    method,
+  const answer = await site.call(method, path, {
     headers: { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body,
   });
-  return { status: response.status, body: await response.json(), headers: response.headers };
+  return { status: answer.status, body: answer.body, headers: new Headers(answer.headers) };
 }
 
 const tally = (answers: Answer[]) =>
@@ -45,11 +46,6 @@ const tally = (answers: Answer[]) =>
     return counts;
   }, {});
 
-/**
- * A site of its own (its site-wide counter and users are its own), with the rates set low
- * enough to reach: 5 registrations per address and 20 on the site an hour; 10 failed
- * redemptions per user and 30 per address.
- */
 /** How many of a burst were tried (409, a wrong code): some, and at most `limit`; the rest 429. */
 function checkedOf(burst: Answer[], limit: number): number {
   const counts = tally(burst);
@@ -60,30 +56,25 @@ function checkedOf(burst: Answer[], limit: number): number {
   return tried;
 }
 
-describe("registrations and redemptions, counted before they are tried", {
-  timeout: 120_000,
-}, () => {
+/**
+ * A site of its own (its site-wide counter and users are its own), with the rates set low
+ * enough to reach: 5 registrations per address and 20 on the site an hour; 10 failed
+ * redemptions per user and 30 per address.
+ */
+describe("registrations and redemptions, counted before they are tried", () => {
   let site: Site;
-  let proxy: DynamoFaultProxy;
   const admin = () => ({ authorization: `Bearer ${site.admin.accessToken}` });
 
   beforeAll(async () => {
-    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
-    site = await startOwnSite(sluice, {
-      dynamoEndpoint: proxy.endpoint,
+    site = await startCore({
+      adminName: "admin",
       env: {
         SLUICE_REGISTER_ADDRESS_LIMIT: "5",
         SLUICE_REGISTER_SITE_LIMIT: "20",
         SLUICE_REDEEM_USER_LIMIT: "10",
         SLUICE_REDEEM_ADDRESS_LIMIT: "30",
-        // Writes at once to one item queue up in DynamoDB Local on a busy machine.
-        SLUICE_DYNAMODB_TIMEOUT_MS: "20000",
       },
     });
-  });
-  afterAll(async () => {
-    await site.close();
-    await proxy.close();
   });
 
   const register = (from: string) =>
@@ -98,7 +89,7 @@ describe("registrations and redemptions, counted before they are tried", {
   it("counts no registration refused before it is tried, and only accounts about to be made on the site", async () => {
     const siteCount = async () =>
       (
-        await sluiceTable(site.tableName).get<{ n: number }>(
+        await site.table.get<{ n: number }>(
           {
             pk: `ATTEMPTS#${counterId({ kind: "registration-site", subject: {} })}`,
             sk: "ATTEMPTS",
@@ -147,7 +138,7 @@ describe("registrations and redemptions, counted before they are tried", {
 
   it("refuses redemption codes of the wrong shape with a 400 and no write", async () => {
     const user = await member();
-    const before = proxy.log.length;
+    const before = site.dynamo.log.length;
     const wrong = [
       "",
       "x",
@@ -173,7 +164,9 @@ describe("registrations and redemptions, counted before they are tried", {
     );
     expect(tally(answers)).toEqual({ 400: 210 });
     expect(answers[1]?.body).toEqual({ success: false, message: "That is not a redemption code." });
-    expect(proxy.log.slice(before).filter((entry) => WRITES.has(entry.operation))).toEqual([]);
+    expect(site.dynamo.log.slice(before).filter((entry) => WRITES.has(entry.operation))).toEqual(
+      [],
+    );
   });
 
   it("tries at most 10 guesses of one user at once, and 30 from one address, then refuses a real code", async () => {
@@ -222,7 +215,7 @@ describe("registrations and redemptions, counted before they are tried", {
       },
     );
     expect(redeemed.status).toBe(200);
-    const counter = await sluiceTable(site.tableName).get<{ n: number }>(
+    const counter = await site.table.get<{ n: number }>(
       {
         pk: `ATTEMPTS#${counterId({ kind: "redemption-user", subject: { userId: buyer.id } })}`,
         sk: "ATTEMPTS",
@@ -263,25 +256,14 @@ describe("registrations and redemptions, counted before they are tried", {
   }
 });
 
-describe("registrations from IPv6, counted by the /48 too", { timeout: 120_000 }, () => {
+describe("registrations from IPv6, counted by the /48 too", () => {
   let site: Site;
-  let proxy: DynamoFaultProxy;
 
   beforeAll(async () => {
-    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
     // 2 per address, so the /48's default is 4 addresses' worth: 8; no site budget.
-    site = await startOwnSite(sluice, {
-      dynamoEndpoint: proxy.endpoint,
-      env: {
-        SLUICE_REGISTER_ADDRESS_LIMIT: "2",
-        SLUICE_REGISTER_SITE_LIMIT: "0",
-        SLUICE_DYNAMODB_TIMEOUT_MS: "20000",
-      },
+    site = await startCore({
+      env: { SLUICE_REGISTER_ADDRESS_LIMIT: "2", SLUICE_REGISTER_SITE_LIMIT: "0" },
     });
-  });
-  afterAll(async () => {
-    await site.close();
-    await proxy.close();
   });
 
   const register = (from: string) =>
@@ -316,12 +298,12 @@ describe("registrations from IPv6, counted by the /48 too", { timeout: 120_000 }
 
   it("writes one counter for an IPv4 registration, two for an IPv6 one", async () => {
     const counters = async (from: string) => {
-      const before = proxy.log.length;
+      const before = site.dynamo.log.length;
       expect((await register(from)).status).toBe(200);
-      return proxy.log
+      return site.dynamo.log
         .slice(before)
         .filter((entry) => WRITES.has(entry.operation))
-        .map((entry) => (entry.body.Key as { pk?: { S?: string } } | undefined)?.pk?.S ?? "")
+        .map((entry) => (entry.input.Key as { pk?: { S?: string } } | undefined)?.pk?.S ?? "")
         .filter((pk) => pk.startsWith("ATTEMPTS#"))
         .sort();
     };

@@ -4,11 +4,38 @@
  * one an admin, resetting another's password and making a key for another user take the
  * admin's current password (`current_password`, counted like a sign-in), or a session that
  * signed in within SLUICE_RECENT_SIGN_IN_SECONDS. An access token is not asked. Every admin
- * here is a fresh one, made with the run's admin token.
+ * here is a fresh one, made with the site's first admin token. The API runs in-process on
+ * DynamoDB in memory (fixtures/core.ts).
  */
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { hashSecret } from "../../shared/auth/secrets";
-import { admin, api, type Json, sluice, sluiceTable } from "./support";
+import { type Core, startCore, viewer } from "../fixtures/core";
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON read by tests; every field used is asserted.
+type Json = any;
+
+let core: Core;
+beforeAll(async () => {
+  core = await startCore();
+});
+
+/** Calls the management API with a bearer token. */
+async function api(token: string, method: string, path: string, body?: unknown) {
+  const answer = await core.call(method, path, {
+    headers: { authorization: `Bearer ${token}` },
+    body,
+  });
+  return { status: answer.status, body: answer.body };
+}
+
+/** The same, as the site's first admin; fails the test unless the call succeeds. */
+async function admin(method: string, path: string, body?: unknown): Promise<Json> {
+  const answer = await api(core.admin.accessToken, method, path, body);
+  if (answer.status !== 200 || answer.body?.success !== true) {
+    throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+  return answer.body.data;
+}
 
 const PASSWORD = "correct horse battery";
 
@@ -34,27 +61,16 @@ class Session {
   ) {}
 
   async call(method: string, path: string, body?: unknown, from?: string): Promise<Answer> {
-    const response = await fetch(`${sluice.url}${path}`, {
-      method,
-      headers: {
-        cookie: this.cookie,
-        "x-csrf-token": this.csrf,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...(from
-          ? {
-              "x-sluice-origin-verify": sluice.originSecret,
-              "cloudfront-viewer-address": `${from}:443`,
-            }
-          : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
+    const answer = await core.call(method, path, {
+      headers: { cookie: this.cookie, "x-csrf-token": this.csrf, ...(from ? viewer(from) : {}) },
+      body,
     });
-    return { status: response.status, body: await response.json() };
+    return { status: answer.status, body: answer.body };
   }
 
   /** Moves its sign-in back in time, as if it had signed in `seconds` ago. */
   async age(seconds: number): Promise<this> {
-    await sluiceTable().update(
+    await core.table.update(
       { pk: `SESSION#${hashSecret(this.cookie.slice("sluice_session=".length))}`, sk: "SESSION" },
       {
         update: "SET signedInAt = :at",
@@ -66,15 +82,10 @@ class Session {
 }
 
 async function signIn(username: string, password = PASSWORD): Promise<Session> {
-  const response = await fetch(`${sluice.url}/api/user/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password }),
-  });
-  const body = (await response.json()) as Json;
-  expect(response.status, JSON.stringify(body)).toBe(200);
-  const cookie = (response.headers.getSetCookie()[0] as string).split(";")[0] as string;
-  return new Session(cookie, body.data.csrf_token);
+  const answer = await core.call("POST", "/api/user/login", { body: { username, password } });
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  const cookie = (answer.cookies[0] as string).split(";")[0] as string;
+  return new Session(cookie, answer.body.data.csrf_token);
 }
 
 /**
@@ -93,22 +104,19 @@ async function fourChanges(send: (method: string, path: string, body: Json) => P
   return { answers, member, other, keyOwner, newUser };
 }
 
-/** What the four changes left: whether each took effect, read with the run's admin token. */
+/** What the four changes left: whether each took effect, read with the first admin's token. */
 async function effects(made: Awaited<ReturnType<typeof fourChanges>>) {
   const [users, member, keys, otherSignIn] = await Promise.all([
     admin("GET", `/api/user/?keyword=${made.newUser}`),
     admin("GET", `/api/user/${made.member.id}`),
     admin("GET", `/api/token/?user_id=${made.keyOwner.id}`),
     // From an address of its own: a failure (the reset happened) counts on no shared address.
-    fetch(`${sluice.url}/api/user/login`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-sluice-origin-verify": sluice.originSecret,
-        "cloudfront-viewer-address": `198.51.100.${Math.floor(Math.random() * 250) + 1}:443`,
-      },
-      body: JSON.stringify({ username: made.other.username, password: PASSWORD }),
-    }).then((r) => r.status),
+    core
+      .call("POST", "/api/user/login", {
+        headers: viewer(`198.51.100.${Math.floor(Math.random() * 250) + 1}`),
+        body: { username: made.other.username, password: PASSWORD },
+      })
+      .then((r) => r.status),
   ]);
   return {
     created: (users as Json[]).length === 1,

@@ -1,11 +1,9 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createTable } from "../../infra/local/resources";
 import type { StreamedLine } from "../../shared/store/rollups";
 import { SiteLog, siteLogPartition } from "../../shared/store/site-log";
-import type { Table } from "../../shared/store/table";
+import { Table } from "../../shared/store/table";
 import type { UsageLogEntry } from "../../shared/store/usage";
-import { sluice, sluiceTable } from "./support";
+import { MemoryDynamo } from "../fixtures/memory-dynamo/memory-dynamo";
 
 const DAY = Date.UTC(2026, 0, 10);
 let table: Table;
@@ -45,17 +43,10 @@ async function readAll(filter: Parameters<SiteLog["list"]>[0], limit: number, bu
   return { lines, pages };
 }
 
-beforeAll(async () => {
-  // A table of its own: these lines are from 2026-01, with exact expectations.
-  const name = `sluice-site-log-${Math.random().toString(36).slice(2, 8)}`;
-  const dynamo = new DynamoDBClient({
-    endpoint: sluice.dynamoEndpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-  await createTable(dynamo, name);
-  dynamo.destroy();
-  table = sluiceTable(name);
+beforeAll(() => {
+  // A table of its own, in memory (held to DynamoDB Local's answers by
+  // fixtures/dynamo-contract.ts): these lines are from 2026-01, with exact expectations.
+  table = new Table(new MemoryDynamo(), "sluice");
   log = new SiteLog(table, 90);
 });
 

@@ -1,53 +1,35 @@
 import { randomBytes } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTable } from "../../infra/local/resources";
+import { beforeAll, describe, expect, it } from "vitest";
 import { randomString } from "../../shared/auth/secrets";
-import { createAdmin } from "../../shared/bootstrap";
-import { RESOURCE_ENV } from "../../shared/config/resources";
 import { Accounts } from "../../shared/store/accounts";
 import { ApiKeys } from "../../shared/store/api-keys";
 import type { Table } from "../../shared/store/table";
 import { newUserProfile, Users } from "../../shared/store/users";
-import { type DynamoFaultProxy, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
-import { startSluiceInstance } from "../fixtures/sluice-instance";
-import { admin, createKey, createUser, type Json, sluice, sluiceTable } from "./support";
-
-type Instance = Awaited<ReturnType<typeof startSluiceInstance>>;
+import { type Core, startCore } from "../fixtures/core";
 
 /**
- * A sluice of its own with its caches on (the run's stack has them off), whose every DynamoDB
- * request goes through a proxy that logs it: the proxy's log counts what a credential costs.
+ * What a credential costs in DynamoDB reads: the API in-process with its caches on (the
+ * integration stack has them off), on DynamoDB in memory, whose log counts every request
+ * (fixtures/core.ts; the in-memory table answers as DynamoDB Local does, by the contract in
+ * fixtures/dynamo-contract.ts). Thousands of calls each: no HTTP, no emulator.
  */
-async function countedInstance(env: Record<string, string> = {}) {
-  const proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
-  const instance = await startSluiceInstance(sluice, {
-    dynamoEndpoint: proxy.endpoint,
-    env: { SLUICE_CACHE_TTL_MS: "600000", ...env },
-  });
-  return { proxy, instance };
+function countedCore(env: Record<string, string> = {}, before?: (table: Table) => Promise<void>) {
+  return startCore({ env: { SLUICE_CACHE_TTL_MS: "600000", ...env }, before });
 }
 
-/** DynamoDB requests the instance makes while `run` runs. */
-async function requestsDuring(proxy: DynamoFaultProxy, run: () => Promise<unknown>) {
-  const before = proxy.log.length;
-  await run();
-  return proxy.log.slice(before).map((entry) => entry.operation);
+/** DynamoDB requests the core makes while `run` runs. */
+function requestsDuring(core: Core, run: () => Promise<unknown>) {
+  return core.requestsDuring(run);
 }
 
 async function call(
-  instance: Instance,
+  core: Core,
   path: string,
   headers: Record<string, string>,
-  init: RequestInit = {},
-): Promise<{ status: number; body: Json; headers: Headers }> {
-  const response = await fetch(`${instance.url}${path}`, { ...init, headers });
-  const text = await response.text();
-  return {
-    status: response.status,
-    body: text ? JSON.parse(text) : text,
-    headers: response.headers,
-  };
+  init: { method?: string; body?: string } = {},
+) {
+  const answer = await core.call(init.method ?? "GET", path, { headers, body: init.body });
+  return { ...answer, cookie: (answer.cookies[0] ?? "").split(";")[0] as string };
 }
 
 /** `count` calls, 16 at a time; every answer's status, in order. */
@@ -65,31 +47,51 @@ async function many(count: number, one: (i: number) => Promise<{ status: number 
   return statuses;
 }
 
+/** The core's admin calling its management API; fails the test unless the call succeeds. */
+async function admin(core: Core, method: string, path: string, body?: unknown) {
+  const answer = await core.call(method, path, {
+    headers: { authorization: `Bearer ${core.admin.accessToken}` },
+    body,
+  });
+  if (answer.status !== 200 || answer.body?.success !== true)
+    throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body.data;
+}
+
+async function createUser(core: Core): Promise<{ id: string; accessToken: string }> {
+  const user = await admin(core, "POST", "/api/user", { name: `test-${randomString(6)}` });
+  return { id: user.id, accessToken: user.access_token };
+}
+
+async function createKey(core: Core, user: { accessToken: string }) {
+  const answer = await core.call("POST", "/api/token", {
+    headers: { authorization: `Bearer ${user.accessToken}` },
+    body: { name: "test key" },
+  });
+  if (answer.status !== 200) throw new Error(`POST /api/token answered ${answer.status}`);
+  return { secret: answer.body.data.key as string, id: answer.body.data.id as string };
+}
+
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 /** A credential of the tagged shape whose tag is (all but surely) wrong. */
 const forged = (prefix: string) => `${prefix}${randomString(52)}`;
 
 describe("bad credentials cost no read", { timeout: 180_000 }, () => {
-  let proxy: DynamoFaultProxy;
-  let instance: Instance;
+  let instance: Core;
   let keySecret: string;
 
   beforeAll(async () => {
-    // Old-format credentials looked up, as on a stack that issued them (the run's stack, made
-    // fresh, refuses them: see "whether old-format credentials are looked up" below).
-    ({ proxy, instance } = await countedInstance({ SLUICE_ACCEPT_LEGACY_CREDENTIALS: "true" }));
-    const user = await createUser();
-    keySecret = (await createKey(user)).secret;
+    // Old-format credentials looked up, as on a stack that issued them (a stack made fresh
+    // refuses them: see "whether old-format credentials are looked up" below).
+    instance = await countedCore({ SLUICE_ACCEPT_LEGACY_CREDENTIALS: "true" });
+    const user = await createUser(instance);
+    keySecret = (await createKey(instance, user)).secret;
     // Warm: the tag secret (read once per process), the key, the channels.
     expect((await call(instance, "/v1/models", bearer(keySecret))).status).toBe(200);
   });
-  afterAll(async () => {
-    await instance.close();
-    await proxy.close();
-  });
 
   it("refuses 2,000 random sk- keys and 2,000 random access tokens without a read", async () => {
-    const reads = await requestsDuring(proxy, async () => {
+    const reads = await requestsDuring(instance, async () => {
       const keys = await many(2_000, () => call(instance, "/v1/models", bearer(forged("sk-"))));
       const tokens = await many(2_000, () =>
         call(instance, "/api/pricing", bearer(forged("sat-"))),
@@ -109,7 +111,7 @@ describe("bad credentials cost no read", { timeout: 180_000 }, () => {
 
   it("reads a valid access token and a session once, not on each of 2,000 calls", async () => {
     const username = `reads${randomString(8)}`;
-    const created = await admin("POST", "/api/user", {
+    const created = await admin(instance, "POST", "/api/user", {
       name: username,
       username,
       password: "correct horse battery",
@@ -117,17 +119,17 @@ describe("bad credentials cost no read", { timeout: 180_000 }, () => {
     const signIn = await call(
       instance,
       "/api/user/login",
-      { "content-type": "application/json" },
+      {},
       { method: "POST", body: JSON.stringify({ username, password: "correct horse battery" }) },
     );
     expect(signIn.status).toBe(200);
-    const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] as string;
-    const first = await requestsDuring(proxy, async () => {
+    const { cookie } = signIn;
+    const first = await requestsDuring(instance, async () => {
       expect((await call(instance, "/api/pricing", bearer(created.access_token))).status).toBe(200);
       expect((await call(instance, "/api/pricing", { cookie })).status).toBe(200);
     });
     expect(first.length).toBeGreaterThan(0);
-    const rest = await requestsDuring(proxy, async () => {
+    const rest = await requestsDuring(instance, async () => {
       const statuses = await many(2_000, (i) =>
         call(instance, "/api/pricing", i % 2 ? bearer(created.access_token) : { cookie }),
       );
@@ -139,14 +141,14 @@ describe("bad credentials cost no read", { timeout: 180_000 }, () => {
   it("keeps real keys cached through 10,001 unknown keys of the old format", async () => {
     const legacy = Array.from({ length: 10_001 }, () => `sk-${randomString(48)}`);
     // Each costs one read (the old format can only be told by a lookup), once.
-    const flood = await requestsDuring(proxy, async () => {
+    const flood = await requestsDuring(instance, async () => {
       const statuses = await many(legacy.length, (i) =>
         call(instance, "/v1/models", bearer(legacy[i] as string)),
       );
       expect(new Set(statuses)).toEqual(new Set([401]));
     });
     expect(flood).toHaveLength(10_001);
-    const after = await requestsDuring(proxy, async () => {
+    const after = await requestsDuring(instance, async () => {
       expect((await call(instance, "/v1/models", bearer(keySecret))).status).toBe(200);
       // The most recent misses are remembered: asked again, they cost nothing.
       await many(2_000, (i) => call(instance, "/v1/models", bearer(legacy[9_000 - i] as string)));
@@ -156,18 +158,13 @@ describe("bad credentials cost no read", { timeout: 180_000 }, () => {
 });
 
 describe("with old-format credentials refused (SLUICE_ACCEPT_LEGACY_CREDENTIALS=false)", () => {
-  let proxy: DynamoFaultProxy;
-  let instance: Instance;
+  let instance: Core;
   beforeAll(async () => {
-    ({ proxy, instance } = await countedInstance({ SLUICE_ACCEPT_LEGACY_CREDENTIALS: "false" }));
-  });
-  afterAll(async () => {
-    await instance.close();
-    await proxy.close();
+    instance = await countedCore({ SLUICE_ACCEPT_LEGACY_CREDENTIALS: "false" });
   });
 
   it("refuses 2,000 random keys and tokens of the old format without a read", async () => {
-    const reads = await requestsDuring(proxy, async () => {
+    const reads = await requestsDuring(instance, async () => {
       const keys = await many(2_000, () =>
         call(instance, "/v1/models", bearer(`sk-${randomString(48)}`)),
       );
@@ -181,29 +178,14 @@ describe("with old-format credentials refused (SLUICE_ACCEPT_LEGACY_CREDENTIALS=
 });
 
 describe("whether old-format credentials are looked up is the stack's to say", () => {
-  const opened: { proxy: DynamoFaultProxy; instance: Instance }[] = [];
-  afterAll(async () => {
-    for (const { instance, proxy } of opened) {
-      await instance.close();
-      await proxy.close();
-    }
-  });
-
   /** A table of its own, with `before` run on it before any sluice process touches it. */
   async function stack(before: (table: Table) => Promise<void> = async () => {}) {
-    const tableName = `sluice-creds-${randomString(10)}`;
-    const dynamo = new DynamoDBClient({
-      endpoint: sluice.dynamoEndpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    let table: Table | undefined;
+    const instance = await countedCore({}, async (fresh) => {
+      table = fresh;
+      await before(fresh);
     });
-    await createTable(dynamo, tableName);
-    dynamo.destroy();
-    const table = sluiceTable(tableName);
-    await before(table);
-    const counted = await countedInstance({ [RESOURCE_ENV.table]: tableName });
-    opened.push(counted);
-    return { ...counted, table };
+    return { instance, table: table as Table };
   }
 
   /** What the code before check tags issued: a user with an access token, and a key. */
@@ -219,13 +201,13 @@ describe("whether old-format credentials are looked up is the stack's to say", (
   }
 
   it("a new stack refuses old-format keys and tokens without a read, even one that exists", async () => {
-    const { proxy, instance, table } = await stack();
-    // Its first credential: the admin's token, issued before any user exists.
-    const admin = await createAdmin(instance.services);
+    const { instance, table } = await stack();
+    // Its first credential: the admin's token, issued (by startCore) before any user existed.
+    const { admin } = instance;
     const old = await oldCredentials(table);
     // Warm: the tag secret (with the stack's record) is read once per process.
     expect((await call(instance, "/api/pricing", bearer(admin.accessToken))).status).toBe(200);
-    const reads = await requestsDuring(proxy, async () => {
+    const reads = await requestsDuring(instance, async () => {
       const keys = await many(1_000, (i) =>
         call(instance, "/v1/models", bearer(i === 0 ? old.key : `sk-${randomString(48)}`)),
       );
@@ -246,7 +228,7 @@ describe("whether old-format credentials are looked up is the stack's to say", (
 
   it("a stack that had users before its tag secret still accepts its old credentials", async () => {
     let old: { accessToken: string; key: string } | undefined;
-    const { proxy, instance } = await stack(async (table) => {
+    const { instance } = await stack(async (table) => {
       old = await oldCredentials(table);
     });
     if (!old) throw new Error("no old credentials");
@@ -254,7 +236,7 @@ describe("whether old-format credentials are looked up is the stack's to say", (
     expect((await call(instance, "/api/pricing", bearer(old.accessToken))).status).toBe(200);
     // An unknown one costs the read that tells it apart, once.
     const made = `sk-${randomString(48)}`;
-    const reads = await requestsDuring(proxy, async () => {
+    const reads = await requestsDuring(instance, async () => {
       expect((await call(instance, "/v1/models", bearer(made))).status).toBe(401);
       expect((await call(instance, "/v1/models", bearer(made))).status).toBe(401);
     });
@@ -276,14 +258,9 @@ describe("whether old-format credentials are looked up is the stack's to say", (
 });
 
 describe("revocation on an instance that caches credentials", () => {
-  let proxy: DynamoFaultProxy;
-  let instance: Instance;
+  let instance: Core;
   beforeAll(async () => {
-    ({ proxy, instance } = await countedInstance());
-  });
-  afterAll(async () => {
-    await instance.close();
-    await proxy.close();
+    instance = await countedCore();
   });
 
   const password = "correct horse battery";
@@ -292,17 +269,20 @@ describe("revocation on an instance that caches credentials", () => {
     const answer = await call(
       instance,
       "/api/user/login",
-      { "content-type": "application/json" },
+      {},
       { method: "POST", body: JSON.stringify({ username, password }) },
     );
     expect(answer.status).toBe(200);
-    const cookie = (answer.headers.get("set-cookie") ?? "").split(";")[0] as string;
-    return { cookie, csrf: answer.body.data.csrf_token };
+    return { cookie: answer.cookie, csrf: answer.body.data.csrf_token };
   }
 
   async function userWithSignIn() {
     const username = `revoke${randomString(8)}`;
-    const created = await admin("POST", "/api/user", { name: username, username, password });
+    const created = await admin(instance, "POST", "/api/user", {
+      name: username,
+      username,
+      password,
+    });
     return { id: created.id as string, token: created.access_token as string, username };
   }
 
@@ -312,12 +292,10 @@ describe("revocation on an instance that caches credentials", () => {
   it("refuses a replaced access token at once", async () => {
     const user = await userWithSignIn();
     expect(await pricing(bearer(user.token))).toBe(200);
-    const replaced = await call(
-      instance,
-      "/api/user/token",
-      { ...bearer(user.token), "content-type": "application/json" },
-      { method: "POST", body: JSON.stringify({ password }) },
-    );
+    const replaced = await call(instance, "/api/user/token", bearer(user.token), {
+      method: "POST",
+      body: JSON.stringify({ password }),
+    });
     expect(replaced.status).toBe(200);
     expect(await pricing(bearer(user.token))).toBe(401);
     expect(await pricing(bearer(replaced.body.data))).toBe(200);
@@ -326,14 +304,14 @@ describe("revocation on an instance that caches credentials", () => {
   it("refuses a disabled user's token, session and keys at once", async () => {
     const user = await userWithSignIn();
     const { cookie } = await signIn(user.username);
-    const key = await createKey({ id: user.id, accessToken: user.token });
+    const key = await createKey(instance, { accessToken: user.token });
     expect(await pricing(bearer(user.token))).toBe(200);
     expect(await pricing({ cookie })).toBe(200);
     expect((await call(instance, "/v1/models", bearer(key.secret))).status).toBe(200);
     const disabled = await call(
       instance,
       `/api/user/${user.id}`,
-      { ...bearer(sluice.adminToken), "content-type": "application/json" },
+      bearer(instance.admin.accessToken),
       { method: "PUT", body: JSON.stringify({ status: "disabled" }) },
     );
     expect(disabled.status).toBe(200);
@@ -357,7 +335,7 @@ describe("revocation on an instance that caches credentials", () => {
     const changed = await call(
       instance,
       "/api/user/self",
-      { cookie: first.cookie, "x-csrf-token": first.csrf, "content-type": "application/json" },
+      { cookie: first.cookie, "x-csrf-token": first.csrf },
       { method: "PUT", body: JSON.stringify({ password, new_password: `${password}!` }) },
     );
     expect(changed.status).toBe(200);
@@ -367,7 +345,7 @@ describe("revocation on an instance that caches credentials", () => {
     const old = await call(
       instance,
       "/api/user/login",
-      { "content-type": "application/json" },
+      {},
       { method: "POST", body: JSON.stringify({ username: user.username, password }) },
     );
     expect(old.status).toBe(401);
