@@ -152,6 +152,12 @@ async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png` });
 }
 
+/**
+ * How often a page that saves the whole price list under its version reads and edits it again:
+ * four test files run at once, and several of them set prices of their own models meanwhile.
+ */
+const SAVE_ATTEMPTS = 8;
+
 describe("the console in a browser", () => {
   let customerPage: Page;
   let adminPage: Page;
@@ -798,7 +804,7 @@ describe("the console in a browser", () => {
           ),
       ]);
       if (outcome === "saved") break;
-      if (attempt === 3) throw new Error(await page.getByRole("alert").innerText());
+      if (attempt === SAVE_ATTEMPTS) throw new Error(await page.getByRole("alert").innerText());
     }
     expect((await admin("GET", "/api/pricing")).models[model]).toEqual({
       input: 0.15,
@@ -930,7 +936,7 @@ describe("the console in a browser", () => {
           ),
       ]);
       if (outcome === "imported") break;
-      if (attempt === 3) throw new Error(await dialog.getByRole("alert").innerText());
+      if (attempt === SAVE_ATTEMPTS) throw new Error(await dialog.getByRole("alert").innerText());
     }
     const prices = (await admin("GET", "/api/pricing")).models;
     expect(prices[mini]).toMatchObject({ input: 0.15, cached_input: 0.075, output: 0.6 });
