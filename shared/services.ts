@@ -11,7 +11,8 @@ import { createLogger } from "./observability";
 import type { JobQueue } from "./queue/queue";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
-import type { UpstreamFetch } from "./relay/upstream";
+import { GenerationRates } from "./relay/generation-rates";
+import { fetchUpstream, type UpstreamFetch } from "./relay/upstream";
 import { Accounts } from "./store/accounts";
 import { ApiKeys } from "./store/api-keys";
 import { AttemptCounters } from "./store/attempts";
@@ -59,6 +60,8 @@ export interface Services {
   channels: Channels;
   channelDirectory: ChannelDirectory;
   channelHealth: ChannelHealth;
+  /** How fast each (channel, model) generates, learned by this instance (README, Hang-ups). */
+  generationRates: GenerationRates;
   auth: Authenticator;
   /** Issues keys, access tokens and sessions with a check tag, and checks it. */
   tags: CredentialTags;
@@ -85,7 +88,7 @@ export interface Services {
   uploads: Uploads;
   batches: Batches;
   schedule: Schedule;
-  /** Upstream HTTP; Node's fetch keeps connections alive across requests. */
+  /** Upstream HTTP, which says when a request was written (functions: node:http). */
   fetch: UpstreamFetch;
 }
 
@@ -120,6 +123,7 @@ export function createServices(options: {
   const channels = new Channels(table, options.secretBox, clock);
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
   const attemptCounters = new AttemptCounters(table);
+  const fetch = options.fetch ?? fetchUpstream();
   return {
     settings,
     log,
@@ -135,11 +139,12 @@ export function createServices(options: {
       new ChannelHealthStore(table, clock),
       channels,
       channelDirectory,
-      options.fetch ?? globalThis.fetch,
+      fetch,
       { ...settings.channelHealth, cacheTtlMs: settings.cacheTtlMs },
       log,
       clock,
     ),
+    generationRates: new GenerationRates(settings.defaultTokensPerSecond),
     auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs, clock),
     tags,
     sessions,
@@ -175,6 +180,6 @@ export function createServices(options: {
     uploads: new Uploads(table),
     batches: new Batches(table),
     schedule: new Schedule(table),
-    fetch: options.fetch ?? globalThis.fetch,
+    fetch,
   };
 }

@@ -1,37 +1,65 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { UpstreamFetch, UpstreamResponse } from "../../shared/relay/upstream";
+import {
+  RequestNotSent,
+  type UpstreamFetch,
+  type UpstreamResponse,
+} from "../../shared/relay/upstream";
+
+/**
+ * A kept-alive connection the upstream closed just as a request went out to it is reset
+ * within a round trip; a reset later than this came from an upstream that had the request.
+ */
+const STALE_CONNECTION_MS = 1_000;
 
 /**
  * Upstream calls over node:http with keep-alive connections reused across invocations.
- * Node's fetch costs several times the CPU per call (measured by `npm run bench`); it is
- * kept for multipart bodies only, which it encodes.
+ * Node's fetch costs several times the CPU per call (measured by `npm run bench`). Multipart
+ * bodies are encoded by the platform's Response, then sent the same way. It says when the
+ * request was written (`onSent`); a failure before then, or a reset of a reused connection
+ * before any answer, is a RequestNotSent: the upstream never had the request.
  */
 export function nodeHttpFetch(): UpstreamFetch {
   const agents = {
     "http:": new HttpAgent({ keepAlive: true, maxSockets: 256 }),
     "https:": new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
   };
-  return (url, init) => {
-    if (init.body instanceof FormData) return globalThis.fetch(url, init);
+  return async (url, init) => {
+    let { body, headers } = init;
+    if (body instanceof FormData) {
+      const encoded = new Response(body);
+      headers = { ...headers, "content-type": encoded.headers.get("content-type") as string };
+      body = new Uint8Array(await encoded.arrayBuffer());
+    }
     const target = new URL(url);
     const https = target.protocol === "https:";
     const send = https ? httpsRequest : httpRequest;
     return new Promise<UpstreamResponse>((resolve, reject) => {
+      let sentAt: number | undefined;
+      let answered = false;
       const req = send(
         target,
         {
           method: init.method,
-          headers: init.headers,
+          headers,
           agent: https ? agents["https:"] : agents["http:"],
         },
         (res) => {
+          answered = true;
           // Errors reach the reader through iteration; the event itself needs no listener.
           res.on("error", () => {});
           resolve(new NodeResponse(res));
         },
       );
-      req.on("error", reject);
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        const stale =
+          req.reusedSocket &&
+          !answered &&
+          (err.code === "ECONNRESET" || err.code === "EPIPE") &&
+          sentAt !== undefined &&
+          performance.now() - sentAt < STALE_CONNECTION_MS;
+        reject(sentAt === undefined || stale ? new RequestNotSent(err) : err);
+      });
       // Aborting destroys the request quietly: before the answer the promise rejects, during
       // it the body's iteration fails (premature close).
       init.signal?.addEventListener(
@@ -42,7 +70,12 @@ export function nodeHttpFetch(): UpstreamFetch {
         },
         { once: true },
       );
-      req.end(init.body);
+      // 'finish': the whole request was handed to the connection.
+      req.end(body, (err?: Error | null) => {
+        if (err) return;
+        sentAt = performance.now();
+        init.onSent?.();
+      });
     });
   };
 }

@@ -99,7 +99,8 @@ export interface StreamingOptions {
  * plain request, the response's prelude (status, headers) and body are written to the
  * response stream as the body is made, and the invocation ends only after the after-response
  * tasks (settlement, logs) have run — once the body was read to its end or torn down because
- * the client went away — so Lambda cannot freeze it with a hold unsettled.
+ * the client went away — so Lambda cannot freeze it with a hold unsettled. The function's time
+ * limit (`request.signal`, SETTLE_MS before the end) holds for the tasks too.
  */
 export function streamingHandler(
   api: Dispatch,
@@ -130,8 +131,10 @@ export function streamingHandler(
         await pipeline(body, out).catch(() => {});
         await closed;
       } finally {
-        limit.clear();
+        // The time limit stays armed while the tasks run: a call still waiting for a late
+        // upstream answer (shared/relay/relay.ts) stops then, and is settled in time.
         await tasks.run();
+        limit.clear();
         recordAccess(
           log,
           {

@@ -4,15 +4,32 @@
  * stack by writing to its table with your AWS credentials.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { CredentialTags } from "../../shared/auth/tags";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin } from "../../shared/bootstrap";
 import { loadSettings } from "../../shared/config/settings";
+import type { FieldChange } from "../../shared/management/price-import/diff";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
 import { loadTagSecret } from "../../shared/store/tag-secret";
 import { Users } from "../../shared/store/users";
+
+/** `prices set`'s rate options, each a field of PUT /api/pricing with `_` for `-`. */
+const RATE_OPTIONS = [
+  "input",
+  "output",
+  "cached-input",
+  "cache-write",
+  "cache-write-1h",
+  "reasoning",
+  "audio-input",
+  "audio-output",
+  "image-input",
+  "image-output",
+  "per-call",
+] as const;
 
 const USAGE = `Usage: sluice <command> [options]
 
@@ -28,7 +45,13 @@ Commands
   channels add --name N --base-url URL --models a,b [--type openai|azure|azure-speech]
                [--key SECRET] [--priority P] [--weight W] [--mapping from=to,...]
   prices list
-  prices set <model> (--input USD --output USD | --free) [per 1M tokens]
+  prices set <model> (--input USD --output USD ... | --free)
+               rates in USD per 1M tokens; any of --input --output --cached-input
+               --cache-write --cache-write-1h --reasoning --audio-input --audio-output
+               --image-input --image-output, and --per-call USD; the model's other
+               rates are kept
+  prices import <file> --format new-api|litellm [--models a,b] [--apply]
+               shows what the import changes; --apply saves exactly that diff
   prices group <group> <multiplier>
   bootstrap --table TABLE [--region R] [--name admin]   first admin of a deployed stack
 
@@ -56,6 +79,17 @@ const { values: options, positionals } = parseArgs({
     models: { type: "string" },
     type: { type: "string", default: "openai" },
     "base-url": { type: "string" },
+    "cached-input": { type: "string" },
+    "cache-write": { type: "string" },
+    "cache-write-1h": { type: "string" },
+    reasoning: { type: "string" },
+    "audio-input": { type: "string" },
+    "audio-output": { type: "string" },
+    "image-input": { type: "string" },
+    "image-output": { type: "string" },
+    "per-call": { type: "string" },
+    format: { type: "string" },
+    apply: { type: "boolean", default: false },
     key: { type: "string" },
     priority: { type: "string" },
     weight: { type: "string" },
@@ -265,20 +299,66 @@ async function run(args: string[]): Promise<void> {
     case "prices set": {
       const model = rest[0];
       if (!model) throw new UsageError("prices set needs a model.");
-      const price = options.free
-        ? { free: true }
-        : { input: number(options.input, "--input"), output: number(options.output, "--output") };
-      if (!options.free && price.input === undefined && price.output === undefined) {
+      const rates = Object.fromEntries(
+        RATE_OPTIONS.flatMap((option) => {
+          const rate = number(options[option], `--${option}`);
+          return rate === undefined ? [] : [[option.replaceAll("-", "_"), rate]];
+        }),
+      );
+      if (!options.free && Object.keys(rates).length === 0) {
         throw new UsageError(
-          "prices set needs --input and/or --output (USD per 1M tokens), or --free.",
+          "prices set needs a rate (--input, --output, --cached-input, …: USD per 1M tokens), or --free.",
         );
       }
       const current = await call("GET", "/api/pricing");
+      // The rates given change; the model's others (a cache rate, tiers, a source) stay.
+      const { free: _free, ...kept } = current.models[model] ?? {};
+      const price = options.free ? { free: true } : { ...kept, ...rates };
       const saved = await call("PUT", "/api/pricing", {
         models: { ...current.models, [model]: price },
         version: current.version,
       });
       return print({ model, ...saved.models[model] }, ["model", "input", "output", "free"]);
+    }
+    case "prices import": {
+      const file = rest[0];
+      const format = options.format;
+      if (!file || !format)
+        throw new UsageError("prices import needs a file and --format new-api|litellm.");
+      const request = {
+        format,
+        data: await readFile(file, "utf8"),
+        ...(options.models && { models: list(options.models) }),
+      };
+      const preview = await call("POST", "/api/pricing/import", { ...request, dry_run: true });
+      // What is saved is what was shown: a price list changed since is refused (409).
+      const result = options.apply
+        ? await call("POST", "/api/pricing/import", { ...request, version: preview.version })
+        : preview;
+      if (options.json) return print(result);
+      print(
+        result.models
+          .filter((diff: { status: string }) => diff.status !== "unchanged")
+          .flatMap((diff: { model: string; status: string; changes: FieldChange[] }) =>
+            diff.changes.map((change) => ({
+              model: diff.model,
+              status: diff.status,
+              field: change.field,
+              old: change.old,
+              new: change.new,
+            })),
+          ),
+        ["model", "status", "field", "old", "new"],
+      );
+      for (const skip of result.skipped as { model: string; reason: string }[])
+        console.log(`skipped ${skip.model}: ${skip.reason}`);
+      const { added, changed, unchanged, skipped } = result.summary;
+      console.log(
+        `\n${added} added, ${changed} changed, ${unchanged} unchanged, ${skipped} skipped: ${
+          result.saved ? "saved" : "not saved (run again with --apply to save)"
+        }`,
+      );
+      return;
     }
     case "prices group": {
       const group = rest[0];

@@ -1,3 +1,5 @@
+import { API_FUNCTION } from "./resources";
+
 /**
  * Runtime settings, read once per process from the environment. Every one has a default
  * that suits a real deployment; the names are listed in the README.
@@ -17,11 +19,47 @@ export interface Settings {
    * attempts): a DynamoDB that stops answering costs a call a few seconds and a 503.
    */
   dynamoAttemptTimeoutMs: number;
-  /** Time allowed for an upstream to send its response headers. */
+  /**
+   * Time allowed to connect to an upstream and write the request (DNS, TCP, TLS, the body).
+   * Past it the request never reached the upstream, and the next channel is tried.
+   */
+  upstreamConnectTimeoutMs: number;
+  /**
+   * Time allowed, once the request is written, for the response headers of a call that is not
+   * streamed: a non-streamed answer's headers come when it is complete, so this bounds its
+   * whole generation (reasoning included). Past it the client gets 504 and the call is billed
+   * (README, Timeouts and retries). At most the API function's timeout less a minute.
+   */
   upstreamTimeoutMs: number;
+  /**
+   * Time allowed, once a stream's request is written, until its first content: a reasoning
+   * model streams nothing while it reasons. At most the API function's timeout less a minute.
+   */
+  upstreamFirstTokenTimeoutMs: number;
+  /**
+   * Per model (the upstream's name; a trailing `*` matches a prefix): both of the timeouts
+   * above, for models that think longer or shorter than the rest.
+   */
+  upstreamModelTimeoutsMs: Record<string, number>;
   /** Time an upstream may stay silent once it has started answering (streams, bodies). */
   upstreamIdleTimeoutMs: number;
-  /** Further attempts, on the next channels, after a connection error, timeout, 429 or 5xx. */
+  /**
+   * A stream whose client has had nothing for this long gets an SSE comment (`: keep-alive`),
+   * so that no proxy on the way (CloudFront waits 60 s) drops it while the model reasons.
+   * 0: none.
+   */
+  streamKeepAliveMs: number;
+  /**
+   * Tokens per second a (channel, model) is taken to generate until this instance has learned
+   * its rate from calls whose usage was reported: what the estimate of an answer that ended
+   * without usage bills for the time the model spent reasoning (README, Hang-ups).
+   */
+  defaultTokensPerSecond: number;
+  /**
+   * Further attempts, on the next channels, after a failure that left the upstream with
+   * nothing to charge for: the request was not sent, or the upstream said it did not process
+   * it (429, 503 with Retry-After, 529, a refused key).
+   */
   upstreamRetries: number;
   /** Health per (channel, model): circuits, cool-downs after 429s (README, Channel health). */
   channelHealth: {
@@ -164,20 +202,30 @@ export interface Settings {
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const loginAddressLimit = int(env, "SLUICE_LOGIN_ADDRESS_LOCK_AFTER", 100);
   const registerAddressLimit = int(env, "SLUICE_REGISTER_ADDRESS_LIMIT", 5);
+  const answerMs = answerTimeout(int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 600_000));
+  const firstTokenMs = answerTimeout(int(env, "SLUICE_UPSTREAM_FIRST_TOKEN_TIMEOUT_MS", 600_000));
+  const modelTimeoutsMs = modelTimeouts(env, "SLUICE_UPSTREAM_MODEL_TIMEOUTS");
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
     acceptLegacyCredentials: flag(env, "SLUICE_ACCEPT_LEGACY_CREDENTIALS"),
     dynamoAttemptTimeoutMs: int(env, "SLUICE_DYNAMODB_TIMEOUT_MS", 2_000),
-    upstreamTimeoutMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000),
+    upstreamConnectTimeoutMs: int(env, "SLUICE_UPSTREAM_CONNECT_TIMEOUT_MS", 10_000),
+    upstreamTimeoutMs: answerMs,
+    upstreamFirstTokenTimeoutMs: firstTokenMs,
+    upstreamModelTimeoutsMs: modelTimeoutsMs,
     upstreamIdleTimeoutMs: int(env, "SLUICE_UPSTREAM_IDLE_TIMEOUT_MS", 120_000),
+    streamKeepAliveMs: int(env, "SLUICE_STREAM_KEEPALIVE_MS", 15_000),
+    defaultTokensPerSecond: Math.max(1, int(env, "SLUICE_DEFAULT_TOKENS_PER_SECOND", 100)),
     upstreamRetries: int(env, "SLUICE_UPSTREAM_RETRIES", 2),
     channelHealth: {
       failureThreshold: int(env, "SLUICE_CHANNEL_FAILURE_THRESHOLD", 5),
       openMs: int(env, "SLUICE_CHANNEL_OPEN_SECONDS", 30) * 1_000,
       coolMs: int(env, "SLUICE_CHANNEL_COOLDOWN_SECONDS", 5) * 1_000,
       coolMaxMs: int(env, "SLUICE_CHANNEL_COOLDOWN_MAX_SECONDS", 300) * 1_000,
-      // The probe's own upstream timeout, and a little more.
-      probeStaleMs: int(env, "SLUICE_UPSTREAM_TIMEOUT_MS", 120_000) + 5_000,
+      // The longest a probe's call may take to be answered: connecting, then its answer.
+      probeStaleMs:
+        Math.max(answerMs, firstTokenMs, ...Object.values(modelTimeoutsMs)) +
+        int(env, "SLUICE_UPSTREAM_CONNECT_TIMEOUT_MS", 10_000),
     },
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
@@ -248,6 +296,30 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       expiryGraceSeconds: int(env, "SLUICE_BATCH_EXPIRY_GRACE_SECONDS", 600),
     },
   };
+}
+
+/**
+ * The longest any upstream call waits for its answer to begin: the API function's timeout less
+ * a minute, in which a call that timed out is still settled (its answer may yet come).
+ */
+const LONGEST_ANSWER_MS = (API_FUNCTION.timeoutSeconds - 60) * 1_000;
+
+function answerTimeout(ms: number): number {
+  return Math.min(Math.max(1, ms), LONGEST_ANSWER_MS);
+}
+
+/** `o3-pro=840,gpt-5*=300`: seconds per model name, or per prefix with a trailing `*`. */
+function modelTimeouts(env: NodeJS.ProcessEnv, name: string): Record<string, number> {
+  const timeouts: Record<string, number> = {};
+  for (const entry of (env[name] ?? "").split(",")) {
+    if (!entry.trim()) continue;
+    const [model, seconds, extra] = entry.split("=").map((part) => part.trim());
+    const value = Number(seconds);
+    if (!model || extra !== undefined || !Number.isInteger(value) || value <= 0)
+      throw new Error(`${name} must be model=seconds pairs separated by commas, got "${entry}"`);
+    timeouts[model] = answerTimeout(value * 1_000);
+  }
+  return timeouts;
 }
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;

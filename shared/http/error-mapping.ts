@@ -154,6 +154,11 @@ function upstreamError(err: UpstreamRejected): ApiError {
     case "rate_limited":
       // The upstream's limit, not the caller's: sluice has no channel for the model right now.
       return resting(err.message, Number(details.retryAfter ?? 1));
+    case "timeout":
+      // The upstream had the request and is billed for it: an automatic retry would pay twice.
+      return new ApiError(504, err.message, "upstream_error", "upstream_timeout", null, {
+        "x-should-retry": "false",
+      });
     case "client_error":
       return new ApiError(
         details.status ?? 400,

@@ -120,28 +120,16 @@ function channelFields(body: Record<string, unknown>, creating: boolean) {
 }
 
 /**
- * POST /api/channel/{id}/test (admin): one tiny real call to the channel (a one-token chat
- * completion, or a short speech for Azure Speech), outside billing. Reports the status and
- * latency; enabling a channel stays a deliberate PUT.
+ * POST /api/channel/{id}/test (admin): one tiny real call to the channel, its adapter's test
+ * call (a one-token chat completion, or a short speech for Azure Speech), outside billing.
+ * Reports the status and latency; enabling a channel stays a deliberate PUT.
  */
 export const testChannel = userRoute("POST", "/api/channel/:id/test", async (call) => {
   requireAdmin(call);
   const channel = await existing(call, call.params.id as string);
   const model = call.request.query.get("model") ?? channel.models[0] ?? "";
-  const speech = channel.type === "azure-speech";
-  const upstreamModel = upstreamModelFor(channel, model);
-  const http = adapterFor(channel.type).request(channel, {
-    path: speech ? "/audio/speech" : "/chat/completions",
-    model,
-    upstreamModel,
-    json: speech
-      ? { model, input: "sluice channel test", voice: "alloy" }
-      : {
-          model: upstreamModel,
-          messages: [{ role: "user", content: "ping" }],
-          max_tokens: 1,
-        },
-  });
+  const adapter = adapterFor(channel.type);
+  const http = adapter.request(channel, adapter.testCall(model, upstreamModelFor(channel, model)));
   const started = performance.now();
   let status = 0;
   let message = "";

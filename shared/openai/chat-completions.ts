@@ -19,6 +19,7 @@ const chat: CompletionApi = {
   estimatePrompt: estimateChatPrompt,
   estimateAnswer: estimateChatAnswer,
   limitField: (model) => (REASONING_MODEL.test(model) ? "max_completion_tokens" : "max_tokens"),
+  reasoningModel: (model) => REASONING_MODEL.test(model),
 };
 
 /** POST /v1/chat/completions, plain and streamed. */

@@ -14,6 +14,7 @@ const completions: CompletionApi = {
   estimatePrompt: estimateCompletionPrompt,
   estimateAnswer: estimateCompletionAnswer,
   limitField: () => "max_tokens",
+  reasoningModel: () => false,
 };
 
 /** POST /v1/completions (legacy, instruct models), plain and streamed. */

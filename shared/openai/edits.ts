@@ -9,8 +9,8 @@ import { InvalidRequest } from "../errors";
 import { isObject, objectsIn, optionalCount, readJsonObject, requireString } from "../http/body";
 import { json, rawJson } from "../http/responses";
 import { keyRoute } from "../http/route";
+import { isUsage } from "../relay/adapters/openai/usage";
 import { consumedWhole, parseJsonObject, readUpstreamBody, relayed } from "../relay/relay";
-import { isUsage } from "../relay/usage";
 import type { ChannelRecord } from "../store/channels";
 
 /** Channels whose provider still has /v1/edits say so with config `edits: "native"`. */

@@ -5,7 +5,7 @@ import { ModelUnavailable } from "../errors";
 import { countEvent } from "../observability";
 import type { ChannelHealthStore, PairHealth } from "../store/channel-health";
 import type { ChannelRecord, Channels } from "../store/channels";
-import { joinUrl } from "./adapters/adapter";
+import { adapterFor } from "./adapters/index";
 import type { ChannelDirectory } from "./channel-directory";
 import type { AttemptResult, UpstreamFetch } from "./upstream";
 
@@ -35,10 +35,10 @@ const pairId = (channelId: string, model: string) => `${channelId}#${model}`;
  * Health per (channel, model), shared by every instance through DynamoDB and written only
  * when it changes. A 429 cools the pair down for the upstream's Retry-After; 5xx and timeouts
  * in a row open its circuit, which half-opens by itself after a while and lets one probe
- * through, closing on success. A key the provider refuses for every model (401 on /models)
- * disables the whole channel; refused for one model, or an account out of quota, disables
- * that pair only. Batch lines read health but never write it (`readOnly`), so a batch meeting
- * rate limits changes nothing for API callers.
+ * through, closing on success. A key the provider refuses for every model (its adapter's
+ * probe: 401 on /models) disables the whole channel; refused for one model, or an account out
+ * of quota, disables that pair only. Batch lines read health but never write it (`readOnly`),
+ * so a batch meeting rate limits changes nothing for API callers.
  */
 export class ChannelHealth {
   private readonly cache: TtlCache<"all", Map<string, PairHealth>>;
@@ -200,11 +200,12 @@ export class ChannelHealth {
           model,
           `the provider's account is out of quota (${detail})`,
         );
-      case "auth":
-        if (await this.keyRefused(channel)) {
+      case "auth": {
+        const refused = await this.keyRefused(channel);
+        if (refused) {
           return this.disableChannel(
             channel,
-            `the provider rejected the channel's key for every model (${detail}; 401 on /models)`,
+            `the provider rejected the channel's key for every model (${detail}; ${refused})`,
           );
         }
         return this.disablePair(
@@ -212,26 +213,33 @@ export class ChannelHealth {
           model,
           `the provider refused the channel's key for this model (${detail})`,
         );
+      }
     }
   }
 
   /**
-   * Whether the provider refuses the channel's key outright: its /models answers 401 or 403.
-   * Only OpenAI-compatible channels list models; for the others a 401 means the key (one per
-   * resource) is wrong, while a 403 may be about one deployment.
+   * Whether the provider refuses the channel's key outright: its adapter's probe (OpenAI's
+   * GET /models) answers what the adapter reads as a refused key (401 or 403). Says how, e.g.
+   * "401 on /models"; undefined when the key is taken, the probe fails, or the provider has no
+   * key-wide probe (Azure: its key is one per resource, and a 403 may be about one deployment).
    */
-  private async keyRefused(channel: ChannelRecord): Promise<boolean> {
-    if (channel.type !== "openai") return false;
+  private async keyRefused(channel: ChannelRecord): Promise<string | undefined> {
+    const adapter = adapterFor(channel.type);
+    const probe = adapter.probe(channel);
+    if (!probe) return undefined;
     try {
-      const response = await this.fetch(joinUrl(channel.baseUrl, "/models"), {
-        method: "GET",
-        headers: channel.key ? { authorization: `Bearer ${channel.key}` } : {},
+      const response = await this.fetch(probe.url, {
+        method: probe.method,
+        headers: probe.headers,
+        body: probe.body,
         signal: AbortSignal.timeout(Math.min(this.settings.probeStaleMs, 10_000)),
       });
-      await response.text().catch(() => "");
-      return response.status === 401 || response.status === 403;
+      const text = await response.text().catch(() => "");
+      if (response.ok || adapter.error(response.status, response.headers, text).kind !== "auth")
+        return undefined;
+      return `${response.status} on ${below(channel.baseUrl, probe.url)}`;
     } catch {
-      return false; // unreachable says nothing about the key
+      return undefined; // unreachable says nothing about the key
     }
   }
 
@@ -291,4 +299,10 @@ export class ChannelHealth {
     this.log.warn(message, { channel, model, reason });
     countEvent("ChannelStateChanges", 1, { channel });
   }
+}
+
+/** `url` as a path below the channel's base URL ("/models"); whole when it is not below it. */
+function below(baseUrl: string, url: string): string {
+  const base = baseUrl.replace(/\/+$/, "");
+  return url.startsWith(`${base}/`) ? url.slice(base.length) : url;
 }

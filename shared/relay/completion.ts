@@ -1,7 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
-import { estimateDelivered } from "../billing/estimates/chat";
-import type { Metered } from "../billing/metered";
-import { fromChatUsage } from "../billing/usage/openai-chat";
+import type { Quote } from "../billing/charge";
+import { completionTokensOf, type Metered } from "../billing/metered";
 import { InvalidRequest, UpstreamRejected } from "../errors";
 import {
   isObject,
@@ -16,6 +15,9 @@ import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { CompletionStreamRelay } from "../stream/completion-stream";
 import { relaySse, type StreamOutcome } from "../stream/relay-stream";
+import { adapterFor } from "./adapters/index";
+import { type AnswerSoFar, estimatedAnswer } from "./estimate";
+import { answerTimeoutMs } from "./model-timeouts";
 import {
   type Consumption,
   consumedWhole,
@@ -47,6 +49,11 @@ export interface CompletionApi {
   estimateAnswer(completion: JsonObject | undefined, model: string): Promise<Metered>;
   /** The field that bounds the answer when the caller sets none (reasoning models differ). */
   limitField(model: string): "max_tokens" | "max_completion_tokens";
+  /**
+   * The model reasons before it answers, by its name: an answer that ends without usage is
+   * billed for its silence as reasoning (relay/estimate.ts), before a call has said so.
+   */
+  reasoningModel(model: string): boolean;
 }
 
 /** Answers above this many tokens exist nowhere: a larger max_tokens is a mistake (400). */
@@ -56,7 +63,8 @@ const MAX_TOKENS_LIMIT = 10_000_000;
  * A chat or legacy completion, plain or streamed: `n` capped, usage always requested from
  * streaming upstreams, the answer bounded by the max_tokens the hold covers, the model name
  * reported as the client asked for it, Reduce-Stream honoured, the hold settled from the
- * upstream's usage (fromChatUsage: every kind) or, lacking it, from sluice's estimate.
+ * upstream's usage (as the channel's adapter reads it: every kind) or, lacking it, from
+ * sluice's estimate.
  */
 export async function relayCompletion(
   call: Call<KeyPrincipal>,
@@ -101,6 +109,20 @@ export async function relayCompletion(
     };
   };
 
+  const rates = call.services.generationRates;
+  /** The answer's tokens estimated from what the upstream sent and how long it was silent. */
+  const answerEstimate = (
+    where: { channel: { id: string }; upstreamModel: string },
+    quoted: Quote,
+    answer: AnswerSoFar,
+  ) =>
+    estimatedAnswer(answer, {
+      name: where.upstreamModel,
+      rate: rates.of(where.channel.id, where.upstreamModel),
+      reasoningModel: api.reasoningModel(where.upstreamModel),
+      cap: quoted.outputTokens === undefined ? undefined : quoted.outputTokens * choices,
+    });
+
   return relayed(
     call,
     {
@@ -131,15 +153,38 @@ export async function relayCompletion(
           }),
         },
       }),
+      // The answer did not begin in time and could not be had: the prompt, and what the
+      // upstream generated unseen meanwhile.
+      estimate: async (late, quoted) => ({
+        ...(await api.estimatePrompt(body, late.upstreamModel)),
+        ...(await answerEstimate(late, quoted, {
+          text: "",
+          reasoningText: "",
+          silentMs: late.silentMs,
+          unstreamed: !stream,
+        })),
+      }),
     },
-    async (upstream): Promise<Consumption> => {
+    async (upstream, quoted): Promise<Consumption> => {
       const reportModel = upstream.upstreamModel === model ? undefined : model;
       const upstreamModel = upstream.upstreamModel;
+      // How the channel speaks the operation (channelsForModel kept only channels serving it).
+      const adapter = adapterFor(upstream.channel.type);
+      const op = api.kind === "chat" ? "chat" : "completion";
+      const protocol = adapter.operations[op] ?? op;
+      const reader = adapter.usage(protocol);
       /** The estimate, with the answer's: only what the upstream did not report is estimated. */
       const estimated = async (answer: Promise<Metered>): Promise<Metered> => ({
         ...(await api.estimatePrompt(body, upstreamModel)),
         ...(await answer),
       });
+      // How fast the (channel, model) generates, from an answer whose usage came.
+      const learn = (usage: Metered, tokens: number, ms: number) =>
+        rates.learn(upstream.channel.id, upstream.upstreamModel, {
+          tokens,
+          ms,
+          reasons: (usage.reasoningTokens ?? 0) > 0,
+        });
       if (stream) {
         const source = upstream.response.body;
         if (!source) throw new UpstreamRejected("unreachable", "The upstream sent no stream.");
@@ -147,39 +192,67 @@ export async function relayCompletion(
         const ended = new Promise<{ outcome: StreamOutcome; meter: Meter }>((resolve) => {
           end = resolve;
         });
+        const streamUsage = reader?.stream();
         const streamRelay = new CompletionStreamRelay(
-          { kind: api.kind, reportModel, stripUsage: !clientWantsUsage, reduce },
-          (outcome, r) =>
+          {
+            kind: api.kind,
+            reportModel,
+            stripUsage: !clientWantsUsage,
+            reduce,
+            usage: streamUsage,
+          },
+          (outcome, r) => {
+            const endedAt = performance.now();
+            const usage = streamUsage?.metered();
+            const firstTokenAt = r.firstTokenAt ?? endedAt;
+            if (usage && outcome === "completed") {
+              // The silence before the first token is what an estimate bills by this rate.
+              const reasoning = usage.reasoningTokens ?? 0;
+              if (reasoning > 0) learn(usage, reasoning, firstTokenAt - upstream.sentAt);
+              else learn(usage, completionTokensOf(usage), endedAt - firstTokenAt);
+            }
             end({
               outcome,
+              // Without usage: the prompt counted, the answer as far as it went, and the
+              // model's silence before it (reasoning) at its rate.
               meter: () =>
-                fromChatUsage(r.usage) ??
+                usage ??
                 estimated(
-                  estimateDelivered(
-                    { text: r.deliveredText, reasoning: r.deliveredReasoning },
-                    upstreamModel,
-                  ),
+                  answerEstimate(upstream, quoted, {
+                    text: r.deliveredText,
+                    reasoningText: r.deliveredReasoning,
+                    silentMs: firstTokenAt - upstream.sentAt,
+                  }),
                 ),
-            }),
+            });
+          },
+        );
+        const { settings } = call.services;
+        const firstTokenMs = answerTimeoutMs(
+          settings,
+          { upstream: upstream.upstreamModel, client: model },
+          true,
         );
         return {
           response: eventStream(
-            relaySse(
-              source,
-              streamRelay,
-              upstream.abort,
-              call.services.settings.upstreamIdleTimeoutMs,
-              call.request.signal,
-            ),
+            relaySse(source, streamRelay, upstream.abort, {
+              idleMs: settings.upstreamIdleTimeoutMs,
+              // The first token's time runs from the request's sending, headers included.
+              firstTokenMs,
+              sentMsAgo: performance.now() - upstream.sentAt,
+              keepAliveMs: settings.streamKeepAliveMs,
+              stop: call.request.signal,
+              decode: (body) => adapter.decode(body, protocol),
+            }),
           ),
           ended,
         };
       }
       const bytes = await readUpstreamBody(call, upstream);
       const completion = parseJsonObject(bytes);
-      const meter = () =>
-        fromChatUsage(completion?.usage) ??
-        estimated(api.estimateAnswer(completion, upstreamModel));
+      const usage = reader?.answer(completion);
+      if (usage) learn(usage, completionTokensOf(usage), performance.now() - upstream.sentAt);
+      const meter = () => usage ?? estimated(api.estimateAnswer(completion, upstreamModel));
       if (!reportModel || !completion) return consumedWhole(rawJson(200, bytes), meter);
       completion.model = reportModel;
       return consumedWhole(rawJson(200, JSON.stringify(completion)), meter);

@@ -1,19 +1,27 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { type Charge, type ChargeRequest, holdWhileOpening, type Quote } from "../billing/charge";
 import { completionTokensOf, type Metered, promptTokensOf } from "../billing/metered";
+import { API_FUNCTION } from "../config/resources";
 import { ModelUnavailable, UpstreamRejected } from "../errors";
 import { isObject } from "../http/body";
 import { statusOf } from "../http/error-mapping";
 import { rateLimitHeaders } from "../http/rate-limit-headers";
 import { rawJson } from "../http/responses";
 import type { Call } from "../http/route";
-import type { GatewayResponse } from "../http/types";
+import { type GatewayResponse, isStreamBody } from "../http/types";
 import { countEvent } from "../observability";
 import type { ChannelRecord } from "../store/channels";
 import type { StreamOutcome } from "../stream/relay-stream";
 import type { UpstreamCall } from "./adapters/adapter";
 import { adapterFor, servedModel } from "./adapters/index";
-import { type OpenUpstream, openUpstream, type UpstreamOptions } from "./upstream";
+import { answerTimeoutMs } from "./model-timeouts";
+import {
+  type LateUpstream,
+  type OpenUpstream,
+  openUpstream,
+  type UpstreamOptions,
+  type UpstreamResponse,
+} from "./upstream";
 
 /** One billable OpenAI call to relay. */
 export interface RelayPlan {
@@ -29,6 +37,19 @@ export interface RelayPlan {
    * that answer in tokens send `quoted.outputTokens` as their max_tokens.
    */
   build(upstreamModel: string, channel: ChannelRecord, quoted: Quote): Partial<UpstreamCall>;
+  /**
+   * What the upstream is estimated to have generated, and charges for, when it worked on the
+   * request for `silentMs` and its answer could not be had (it did not begin in time, then
+   * the function's time ran out). Without it such a call is billed nothing.
+   */
+  estimate?(late: LateWork, quoted: Quote): Metered | Promise<Metered>;
+}
+
+/** A request an upstream worked on unseen: where, and for how long. */
+export interface LateWork {
+  channel: ChannelRecord;
+  upstreamModel: string;
+  silentMs: number;
 }
 
 /** What a route made of the upstream's answer. */
@@ -55,7 +76,8 @@ export function consumedWhole(response: GatewayResponse, meter: Meter): Consumpt
  * `consume` read it, and settles or releases exactly once. A route only says how to consume
  * the upstream's answer. The settlement runs after the response, when the edge says whether
  * it was delivered (a batch line whose result was not kept was not: its hold goes back with
- * no log line); if `consume` throws, the hold is released and the error goes on.
+ * no log line); if `consume` throws, the hold is released and the error goes on. A request
+ * whose answer did not begin in time is answered 504 and billed (settleLate).
  */
 export async function relayed(
   call: Call<KeyPrincipal>,
@@ -66,6 +88,15 @@ export async function relayed(
   const quoted = charge.servedAs(servedModel(upstream.channel, plan.model));
   const channelId = upstream.channel.id;
   call.context.note?.({ model: plan.model, channel: channelId });
+  if (upstream.late) {
+    call.context.afterResponse((delivered) =>
+      settleLate(call, plan, consume, { charge, late: upstream, quoted, delivered }),
+    );
+    throw new UpstreamRejected(
+      "timeout",
+      `The upstream provider did not answer within ${Math.round(upstream.waitedMs / 1000)} s. The request reached it and is billed for what it generated; it is not sent again.`,
+    );
+  }
   let consumed: Consumption;
   try {
     consumed = await consume(upstream, quoted);
@@ -93,15 +124,112 @@ export async function relayed(
   return consumed.response;
 }
 
+/** The client's answer to a call whose upstream did not answer in time. */
+const LATE_STATUS = 504;
+
+/**
+ * Bills a request whose answer did not begin within its timeout (the client has had its 504).
+ * A stream is aborted at once, which stops its generation, and billed the estimate of the
+ * time the upstream worked on it. A non-streamed answer goes on being generated upstream
+ * whatever sluice does (nothing tells the model to stop), so sluice waits for it while the
+ * function has time and bills its usage; if the time runs out first, it aborts and bills the
+ * estimate. An upstream that answers with an error, or drops the connection, charges nothing.
+ */
+async function settleLate(
+  call: Call<KeyPrincipal>,
+  plan: RelayPlan,
+  consume: (upstream: OpenUpstream, quoted: Quote) => Promise<Consumption>,
+  {
+    charge,
+    late,
+    quoted,
+    delivered,
+  }: {
+    charge: Charge;
+    late: LateUpstream;
+    quoted: Quote;
+    delivered: boolean;
+  },
+): Promise<void> {
+  const channelId = late.channel.id;
+  const answer = plan.charge.stream ? "stopped" : await lateAnswer(call, late, consume, quoted);
+  if (answer === "stopped") late.abort();
+  if (!delivered) return charge.cancel();
+  const metered =
+    answer === "stopped"
+      ? await plan.estimate?.(
+          {
+            channel: late.channel,
+            upstreamModel: late.upstreamModel,
+            silentMs: performance.now() - late.sentAt,
+          },
+          quoted,
+        )
+      : answer;
+  if (!metered) return charge.release(LATE_STATUS, channelId);
+  call.context.note?.({
+    outcome: "interrupted",
+    promptTokens: promptTokensOf(metered),
+    completionTokens: completionTokensOf(metered),
+  });
+  return charge.settle(metered, { status: LATE_STATUS, outcome: "interrupted", channelId });
+}
+
+/**
+ * A late non-streamed answer's usage, read as the route reads any answer; undefined when the
+ * upstream answered an error or dropped the connection (it charges nothing then), "stopped"
+ * when the function's time ran out before the answer was had.
+ */
+async function lateAnswer(
+  call: Call<KeyPrincipal>,
+  late: LateUpstream,
+  consume: (upstream: OpenUpstream, quoted: Quote) => Promise<Consumption>,
+  quoted: Quote,
+): Promise<Metered | "stopped" | undefined> {
+  // The function's time limit; without one (a test's core), the longest a function runs.
+  const stop = call.request.signal ?? AbortSignal.timeout(API_FUNCTION.timeoutSeconds * 1000);
+  const stopped = () => stop.aborted;
+  let response: UpstreamResponse | undefined;
+  const unstop = onAbort(stop, late.abort);
+  try {
+    response = await late.answer.catch(() => undefined);
+    if (!response?.ok) {
+      await response?.text().catch(() => "");
+      return stopped() ? "stopped" : undefined;
+    }
+    const consumed = await consume({ ...late, late: undefined, response }, quoted);
+    const { body } = consumed.response;
+    // A body the route streams (speech) is read to its end, as a client would.
+    if (isStreamBody(body)) for await (const chunk of body) void chunk;
+    const { outcome, meter } = await consumed.ended;
+    return outcome === "completed" ? meter() : "stopped";
+  } catch {
+    // A 2xx whose body could not be read was generated, and is charged, all the same.
+    return response?.ok || stopped() ? "stopped" : undefined;
+  } finally {
+    unstop();
+  }
+}
+
+/** Runs `action` once `signal` aborts (at once if it has); returns what stops listening. */
+function onAbort(signal: AbortSignal, action: () => void): () => void {
+  if (signal.aborted) {
+    action();
+    return () => {};
+  }
+  signal.addEventListener("abort", action, { once: true });
+  return () => signal.removeEventListener("abort", action);
+}
+
 /**
  * Routes, prices, holds and opens one call: the channels that serve the model on this path,
- * the hold, and the upstream request with fail-over. Returns once the upstream has answered
- * with a 2xx and the hold is in place.
+ * the hold, and the upstream request with fail-over. Returns once the hold is in place and the
+ * upstream has answered with a 2xx, or has had the request for longer than its timeout.
  */
 async function relay(
   call: Call<KeyPrincipal>,
   plan: RelayPlan,
-): Promise<{ charge: Charge; upstream: OpenUpstream; quoted: Quote }> {
+): Promise<{ charge: Charge; upstream: OpenUpstream | LateUpstream; quoted: Quote }> {
   const { channelHealth } = call.services;
   const { channels: candidates, probes } = await channelHealth.usable(
     plan.model,
@@ -141,7 +269,7 @@ async function relay(
           ...plan.build(upstreamModel, channel, quoted),
         }),
         plan.model,
-        upstreamOptions(call, signal, plan.model, probes, reported),
+        upstreamOptions(call, signal, plan, probes, reported),
       ),
     statusOf,
   );
@@ -187,14 +315,17 @@ export function keyAllowsModel({ key }: KeyPrincipal, model: string): boolean {
 function upstreamOptions(
   call: Call<KeyPrincipal>,
   signal: AbortSignal,
-  model: string,
+  plan: RelayPlan,
   probes: ReadonlyMap<string, number>,
   reported: Set<string>,
 ): UpstreamOptions {
   const { settings, channelHealth } = call.services;
+  const { model } = plan;
   return {
     fetch: call.services.fetch,
-    timeoutMs: settings.upstreamTimeoutMs,
+    connectTimeoutMs: settings.upstreamConnectTimeoutMs,
+    headerTimeoutMs: (upstream) =>
+      answerTimeoutMs(settings, { upstream, client: model }, plan.charge.stream ?? false),
     retries: settings.upstreamRetries,
     timing: call.timing,
     signal: call.request.signal ? AbortSignal.any([call.request.signal, signal]) : signal,

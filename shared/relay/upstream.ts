@@ -1,9 +1,11 @@
-import { systemClock } from "../clock";
 import { UpstreamRejected } from "../errors";
 import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
-import type { UpstreamCall } from "./adapters/adapter";
+import type { UpstreamCall, UpstreamErrorReading } from "./adapters/adapter";
 import { adapterFor, upstreamModelFor } from "./adapters/index";
+
+/** Read by each adapter's error() (adapters/retry-after.ts); its tests import it from here. */
+export { parseRetryAfter } from "./adapters/retry-after";
 
 /** The part of a fetch Response the relay uses; Node's fetch and the functions' client both give it. */
 export interface UpstreamResponse {
@@ -23,13 +25,57 @@ export type UpstreamFetch = (
     headers: Record<string, string>;
     body?: string | Uint8Array | FormData;
     signal?: AbortSignal;
+    /**
+     * Called once the whole request has been written to the connection: from then on the
+     * upstream may be working on it, and charging for it, so it is never sent again.
+     */
+    onSent?: () => void;
   },
 ) => Promise<UpstreamResponse>;
 
 /**
- * What one attempt at a (channel, model) came to, for its health record: a 429 (`rate_limited`,
- * with the upstream's Retry-After in ms when it sent one), a 5xx, timeout or connection error
- * (`failure`), a refused key (`auth`) or an account out of quota (`quota`).
+ * A transport's failure that left the upstream without the request: nothing was written, or
+ * it went to a kept-alive connection the upstream had already closed. Another try is safe.
+ */
+export class RequestNotSent extends Error {
+  constructor(cause: unknown) {
+    super("the request did not reach the upstream", { cause });
+  }
+}
+
+/**
+ * Node's fetch as an UpstreamFetch. It does not say when the request was written, so every
+ * request counts as sent at once (no fail-over after a timeout); a failure whose cause is a
+ * connection that could not be made counts as not sent.
+ */
+export function fetchUpstream(fetch: typeof globalThis.fetch = globalThis.fetch): UpstreamFetch {
+  return async (url, { onSent, ...init }) => {
+    onSent?.();
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      throw connectFailure(err) ? new RequestNotSent(err) : err;
+    }
+  };
+}
+
+/** Failures to open a connection (fetch's cause): the request cannot have been written. */
+const CONNECT_FAILURES =
+  /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT|ERR_TLS_.*|.*CERT.*)$/;
+
+function connectFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECT_FAILURES.test(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * What one attempt at a (channel, model) came to, for its health record: a 429 or an upstream
+ * overloaded (`rate_limited`, with the upstream's Retry-After in ms when it sent one), a 5xx,
+ * timeout or connection error (`failure`), a refused key (`auth`) or an account out of quota
+ * (`quota`).
  */
 export type AttemptResult =
   | { ok: true }
@@ -38,9 +84,17 @@ export type AttemptResult =
 
 export interface UpstreamOptions {
   fetch: UpstreamFetch;
-  /** Time allowed for each attempt to produce response headers. */
-  timeoutMs: number;
-  /** Further attempts after a retryable failure, on the next channels in turn. */
+  /** Time allowed to connect and write the request; past it the next channel is tried. */
+  connectTimeoutMs: number;
+  /**
+   * Time allowed, once the request is written, for the response headers of the upstream's
+   * model. Past it the call is not tried again anywhere: openUpstream returns a LateUpstream.
+   */
+  headerTimeoutMs: (upstreamModel: string) => number;
+  /**
+   * Further attempts after a failure that left the upstream nothing to charge for, on the
+   * next channels in turn.
+   */
   retries: number;
   timing: Timing;
   /** Told how each attempt went (channel health), once per channel and call. */
@@ -53,35 +107,61 @@ export interface UpstreamOptions {
 
 /** An upstream response whose status is 2xx and whose body has not been read yet. */
 export interface OpenUpstream {
+  late?: undefined;
   response: UpstreamResponse;
   channel: ChannelRecord;
   upstreamModel: string;
   /** Aborts the upstream request, e.g. when the client goes away mid-stream. */
   abort: () => void;
+  /** performance.now() when the request was written: the upstream's work began then. */
+  sentAt: number;
+}
+
+/**
+ * A request that reached the upstream and whose answer did not begin within the header
+ * timeout. The upstream is presumably still at work on it, and will charge for it: the
+ * caller decides whether to wait for `answer` or to abort it, and bills it either way.
+ */
+export interface LateUpstream {
+  late: true;
+  /** The upstream's answer, if it ever comes (any status); rejects if the request fails. */
+  answer: Promise<UpstreamResponse>;
+  channel: ChannelRecord;
+  upstreamModel: string;
+  abort: () => void;
+  sentAt: number;
+  /** How long it waited for the headers. */
+  waitedMs: number;
 }
 
 /** Why one attempt failed, and whether another channel may be tried. */
 interface AttemptFailure {
   error: UpstreamRejected;
+  /** The upstream has nothing to charge for: it never had the request, or said it did not process it. */
   retryable: boolean;
   /** What the attempt says about the channel (a client error says it is working). */
   health: AttemptResult;
 }
 
 /**
- * Sends the call to the first candidate channel that answers. On a connection error, a
- * timeout, a 429, a refused key or a 5xx it tries the next candidate, up to 1 + `retries`
- * attempts. After a connection error, a timeout or a 5xx it may come round to the same
- * channel again (when there are fewer candidates than attempts); a channel that answered 429
- * or refused the key is not asked again in this call. Nothing has reached the client yet, so
- * failing over is safe.
+ * Sends the call to the first candidate channel that answers, trying the next candidate, up
+ * to 1 + `retries` attempts, only after failures the upstream cannot charge for: the request
+ * was not written (a connection refused, DNS, TLS, the connect timeout, a kept-alive
+ * connection already closed), or the upstream answered that it did not process it (429,
+ * 503 with Retry-After, 529, a refused key or an account out of quota, 408). A request the
+ * upstream received is never sent again: a 5xx or a connection dropped after sending is the
+ * client's error (502), and a request whose headers do not come within `headerTimeoutMs`
+ * comes back as a LateUpstream. After a connection failure it may come round to the same
+ * channel again (when there are fewer candidates than attempts); a channel that answered
+ * 429 or refused the key is not asked again in this call. Nothing has reached the client
+ * yet, so failing over is safe.
  */
 export async function openUpstream(
   candidates: readonly ChannelRecord[],
   build: (upstreamModel: string, channel: ChannelRecord) => UpstreamCall,
   model: string,
   options: UpstreamOptions,
-): Promise<OpenUpstream> {
+): Promise<OpenUpstream | LateUpstream> {
   let last: AttemptFailure | undefined;
   const attempts = candidates.length === 0 ? 0 : 1 + options.retries;
   const { signal } = options;
@@ -93,43 +173,84 @@ export async function openUpstream(
     if (!channel) break;
     next = candidates.indexOf(channel) + 1;
     const upstreamModel = upstreamModelFor(channel, model);
-    const http = adapterFor(channel.type).request(channel, build(upstreamModel, channel));
+    const adapter = adapterFor(channel.type);
+    const http = adapter.request(channel, build(upstreamModel, channel));
+    const waitMs = options.headerTimeoutMs(upstreamModel);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new UpstreamTimeout()), options.timeoutMs);
+    const abort = () => controller.abort();
+    let sentAt: number | undefined;
+    let late!: () => void;
+    const headersLate = new Promise<typeof LATE>((resolve) => {
+      late = () => resolve(LATE);
+    });
+    // Until the request is written the connect timeout runs; then the header timeout.
+    let timer = setTimeout(() => controller.abort(new ConnectTimeout()), options.connectTimeoutMs);
     const cancel = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", cancel, { once: true });
+    const request = options.fetch(http.url, {
+      method: http.method,
+      headers: http.headers,
+      body: http.body,
+      signal: controller.signal,
+      onSent: () => {
+        if (sentAt !== undefined) return;
+        sentAt = performance.now();
+        clearTimeout(timer);
+        timer = setTimeout(late, waitMs);
+      },
+    });
+    // A late request is left running for the caller; its failure is the caller's to read.
+    request.catch(() => {});
     try {
-      const response = await options.timing.upstream(
-        options.fetch(http.url, {
-          method: http.method,
-          headers: http.headers,
-          body: http.body,
-          signal: controller.signal,
-        }),
-      );
+      const answered = await options.timing.upstream(Promise.race([request, headersLate]));
+      if (answered === LATE) {
+        const result: AttemptResult = { ok: false, kind: "failure", detail: "timed out" };
+        if (!reported.has(channel.id)) options.report?.(channel, result);
+        // The listener stays: cancelling the call must also abort the request still running.
+        return {
+          late: true,
+          answer: request,
+          channel,
+          upstreamModel,
+          abort,
+          sentAt: sentAt ?? performance.now(),
+          waitedMs: waitMs,
+        };
+      }
+      const response = answered;
       if (response.ok) {
         options.report?.(channel, { ok: true });
         // The listener stays: cancelling must also stop the body being read.
-        return { response, channel, upstreamModel, abort: () => controller.abort() };
+        return { response, channel, upstreamModel, abort, sentAt: sentAt ?? performance.now() };
       }
       signal?.removeEventListener("abort", cancel);
-      last = await failureFromResponse(response, options.coolDownMs);
-    } catch {
+      const text = await response.text().catch(() => "");
+      last = failureFrom(
+        response.status,
+        adapter.error(response.status, response.headers, text),
+        options.coolDownMs,
+      );
+    } catch (err) {
       signal?.removeEventListener("abort", cancel);
       if (signal?.aborted) throw cancelled();
-      const timedOut = controller.signal.reason instanceof UpstreamTimeout;
+      const unsent = sentAt === undefined || err instanceof RequestNotSent;
+      const timedOut = controller.signal.reason instanceof ConnectTimeout;
       last = {
-        error: timedOut
-          ? new UpstreamRejected(
-              "timeout",
-              "The upstream provider did not answer in time. Please try again later.",
-            )
-          : unreachable(),
-        retryable: true,
+        error: unsent
+          ? unreachable()
+          : new UpstreamRejected(
+              "unreachable",
+              "The upstream provider closed the connection before it answered.",
+            ),
+        retryable: unsent,
         health: {
           ok: false,
           kind: "failure",
-          detail: timedOut ? "timed out" : "could not connect",
+          detail: timedOut
+            ? "could not connect in time"
+            : unsent
+              ? "could not connect"
+              : "closed the connection",
         },
       };
     } finally {
@@ -144,6 +265,8 @@ export async function openUpstream(
   }
   throw last?.error ?? unreachable();
 }
+
+const LATE = Symbol("late");
 
 /** The next candidate from `from` on, going round, that this call has not given up on. */
 function nextCandidate(
@@ -172,116 +295,76 @@ function cancelled(): UpstreamRejected {
   );
 }
 
-class UpstreamTimeout extends Error {
+class ConnectTimeout extends Error {
   constructor() {
-    super("upstream timeout");
+    super("the upstream could not be reached in time");
   }
 }
 
 /**
- * Maps an upstream error to what the client sees. Errors about the client's own request
- * pass through; errors about sluice's account with the provider do not leak.
+ * Maps an upstream error, as its adapter read it, to what the client sees and what it says
+ * about the channel. Errors about the client's own request pass through; errors about
+ * sluice's account with the provider do not leak.
  */
-async function failureFromResponse(
-  response: UpstreamResponse,
+function failureFrom(
+  status: number,
+  reading: UpstreamErrorReading,
   coolDownMs: (retryAfterMs: number | undefined) => number = (ms) => ms ?? 1_000,
-): Promise<AttemptFailure> {
-  const text = await response.text().catch(() => "");
-  const upstream = parseErrorBody(text);
-  const status = response.status;
-  const detail = `HTTP ${status}${upstream?.message ? `: ${upstream.message.slice(0, 200)}` : ""}`;
-  if (status === 401 || status === 403) {
-    return {
-      error: new UpstreamRejected(
-        "auth",
-        "The upstream provider refused sluice's credentials for this model. An administrator has to fix the channel.",
-        { status },
-      ),
-      retryable: true,
-      health: { ok: false, kind: "auth", detail },
-    };
-  }
-  if (status === 429 || status === 402) {
-    // A provider saying the *account* is out of quota will not recover by waiting.
-    const outOfQuota =
-      status === 402 ||
-      upstream?.code === "insufficient_quota" ||
-      upstream?.type === "insufficient_quota";
-    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-    const retryAfter = String(Math.max(1, Math.ceil(coolDownMs(retryAfterMs) / 1000)));
-    return {
-      error: new UpstreamRejected(
-        "rate_limited",
-        "The upstream provider is rate limiting requests for this model. Please retry shortly.",
-        { status, retryAfter },
-      ),
-      retryable: true,
-      health: outOfQuota
-        ? { ok: false, kind: "quota", detail }
-        : { ok: false, kind: "rate_limited", detail, retryAfterMs },
-    };
-  }
-  if (status >= 500 || status === 408) {
-    return {
-      error: new UpstreamRejected(
-        "unreachable",
-        "The upstream provider could not be reached. Please try again later.",
-        { status },
-      ),
-      retryable: true,
-      health: { ok: false, kind: "failure", detail },
-    };
-  }
-  // 400, 404, 413, 422…: the request itself is at fault; another channel would say the same.
-  return {
-    error: new UpstreamRejected(
-      "client_error",
-      upstream?.message ?? `The upstream provider rejected the request (HTTP ${status}).`,
-      {
-        status,
-        type: upstream?.type ?? null,
-        code: upstream?.code ?? null,
-        param: upstream?.param ?? null,
-      },
-    ),
-    retryable: false,
-    health: { ok: true },
-  };
-}
-
-/** Retry-After in ms: delay-seconds or an HTTP date (RFC 9110); undefined when absent or bad. */
-export function parseRetryAfter(value: string | null, now = systemClock.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  // Every HTTP date form starts with the day's name; Date.parse alone takes "-5" for a year.
-  const date = /^[A-Za-z]{3}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-interface UpstreamErrorFields {
-  message?: string;
-  type?: string;
-  code?: string | null;
-  param?: string | null;
-}
-
-function parseErrorBody(text: string): UpstreamErrorFields | undefined {
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown };
-    const error = parsed?.error;
-    if (error && typeof error === "object") {
-      const e = error as Record<string, unknown>;
+): AttemptFailure {
+  const { detail, retryable, fields } = reading;
+  switch (reading.kind) {
+    case "auth":
       return {
-        message: typeof e.message === "string" ? e.message : undefined,
-        type: typeof e.type === "string" ? e.type : undefined,
-        code: typeof e.code === "string" ? e.code : null,
-        param: typeof e.param === "string" ? e.param : null,
+        error: new UpstreamRejected(
+          "auth",
+          "The upstream provider refused sluice's credentials for this model. An administrator has to fix the channel.",
+          { status },
+        ),
+        retryable,
+        health: { ok: false, kind: "auth", detail },
+      };
+    case "rate_limited": {
+      const { retryAfterMs } = reading;
+      const retryAfter = String(Math.max(1, Math.ceil(coolDownMs(retryAfterMs) / 1000)));
+      return {
+        error: new UpstreamRejected(
+          "rate_limited",
+          reading.overloaded
+            ? "The upstream provider is overloaded for this model. Please retry shortly."
+            : "The upstream provider is rate limiting requests for this model. Please retry shortly.",
+          { status, retryAfter },
+        ),
+        retryable,
+        health: reading.outOfQuota
+          ? { ok: false, kind: "quota", detail }
+          : { ok: false, kind: "rate_limited", detail, retryAfterMs },
       };
     }
-    if (typeof error === "string") return { message: error };
-  } catch {
-    // Not JSON: the generic message is used.
+    case "failure":
+      return {
+        error: new UpstreamRejected(
+          "unreachable",
+          "The upstream provider failed to answer. Please try again later.",
+          { status },
+        ),
+        retryable,
+        health: { ok: false, kind: "failure", detail },
+      };
+    case "client_error":
+      // The request itself is at fault: the provider's own words go to the client.
+      return {
+        error: new UpstreamRejected(
+          "client_error",
+          fields?.message ?? `The upstream provider rejected the request (HTTP ${status}).`,
+          {
+            status,
+            type: fields?.type ?? null,
+            code: fields?.code ?? null,
+            param: fields?.param ?? null,
+          },
+        ),
+        retryable,
+        health: { ok: true },
+      };
   }
-  return undefined;
 }

@@ -1,5 +1,6 @@
 import { isObject, type JsonObject, objectsIn } from "../http/body";
-import { isUsage, type Usage } from "../relay/usage";
+import type { StreamUsage } from "../relay/adapters/adapter";
+import { isUsage, type Usage } from "../relay/adapters/openai/usage";
 import type { SseRelay, StreamOutcome } from "./relay-stream";
 import { type SseEvent, sseData } from "./sse";
 
@@ -19,6 +20,8 @@ export interface CompletionStreamOptions {
    * left out (there is no usage in the reduced form); errors go out unchanged.
    */
   reduce?: boolean;
+  /** Reads the upstream's usage from each chunk, as the channel's adapter reads its protocol. */
+  usage?: StreamUsage;
 }
 
 /**
@@ -31,8 +34,10 @@ export class CompletionStreamRelay implements SseRelay {
   usage: Usage | undefined;
   /** The text delivered so far; tokens are counted from it when the upstream reports no usage. */
   deliveredText = "";
-  /** Reasoning delivered as text (`reasoning_content`, `reasoning`: DeepSeek, vLLM, OpenRouter). */
+  /** Reasoning delivered as text (`reasoning_content`, `reasoning`: hosts that show it). */
   deliveredReasoning = "";
+  /** performance.now() when the first token (text, a tool call, reasoning text) came. */
+  firstTokenAt: number | undefined;
   private sawDone = false;
   private sawFinishReason = false;
 
@@ -60,6 +65,19 @@ export class CompletionStreamRelay implements SseRelay {
     this.closed(outcome, this);
   }
 
+  /** `data: {"error": …}`, which the OpenAI SDKs raise as an APIError. */
+  onBroken(message: string): string {
+    return sseData(
+      JSON.stringify({
+        error: { message, type: "upstream_error", param: null, code: "stream_interrupted" },
+      }),
+    );
+  }
+
+  get began(): boolean {
+    return this.firstTokenAt !== undefined;
+  }
+
   private relayEvent(event: SseEvent): string {
     const data = event.data;
     if (data === undefined) return event.raw;
@@ -74,6 +92,7 @@ export class CompletionStreamRelay implements SseRelay {
       return event.raw;
     }
     if (!isObject(chunk)) return event.raw;
+    this.options.usage?.read(chunk);
     let changed = false;
     if (isUsage(chunk.usage)) {
       this.usage = chunk.usage;
@@ -99,6 +118,7 @@ export class CompletionStreamRelay implements SseRelay {
   }
 
   private record(choices: JsonObject[]): void {
+    const before = this.deliveredText.length + this.deliveredReasoning.length;
     for (const choice of choices) {
       if (choice.finish_reason) this.sawFinishReason = true;
       if (this.options.kind === "text") {
@@ -117,6 +137,11 @@ export class CompletionStreamRelay implements SseRelay {
         if (typeof fn.arguments === "string") this.deliveredText += fn.arguments;
       }
     }
+    if (
+      this.firstTokenAt === undefined &&
+      this.deliveredText.length + this.deliveredReasoning.length > before
+    )
+      this.firstTokenAt = performance.now();
   }
 
   /** The choices' deltas or texts, in choice order. */

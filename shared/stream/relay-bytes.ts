@@ -12,7 +12,7 @@ export function relayBytes(
   onClose: (outcome: StreamOutcome) => void,
   idleTimeoutMs = 0,
 ): AsyncIterable<Uint8Array> {
-  const reader = new UpstreamReader(upstream, abort, idleTimeoutMs);
+  const reader = new UpstreamReader(upstream, abort, { idleMs: idleTimeoutMs });
   const relayed = (async function* () {
     let outcome: StreamOutcome = "interrupted";
     try {

@@ -106,3 +106,14 @@ export class SseParser {
 export function sseData(data: string): string {
   return `data: ${data}\n\n`;
 }
+
+/**
+ * An SSE body as events: one batch for each chunk read (empty when the chunk completed none),
+ * then the last event if the body ended without its blank line. A body that fails mid-way
+ * throws, and its unfinished event is dropped.
+ */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent[]> {
+  const parser = new SseParser();
+  for await (const chunk of body) yield parser.push(chunk);
+  yield parser.end();
+}

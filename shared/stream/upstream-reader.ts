@@ -2,24 +2,60 @@
  * Reads an upstream body on behalf of a relayed response. It knows whether the client went
  * away and whether the upstream went silent, and cancels the upstream in both cases.
  */
+export interface SilenceLimits {
+  /** Silence allowed once the answer has begun (0: none). */
+  idleMs?: number;
+  /**
+   * Time allowed for the answer to begin (the first token: a reasoning model sends nothing
+   * while it reasons), counted from the request's sending; until then the idle limit does not
+   * apply. Unset: the idle limit applies from the start.
+   */
+  firstTokenMs?: number;
+  /** How long ago the request was sent: what is already spent of `firstTokenMs`. */
+  sentMsAgo?: number;
+}
+
 export class UpstreamReader {
   clientClosed = false;
-  /** The upstream sent nothing for `idleTimeoutMs` and was cut off. */
-  idle = false;
+  /** The upstream was cut off for its silence: before its answer began, or in the middle. */
+  silence: "first_token" | "idle" | undefined;
+  readonly idleTimeoutMs: number;
+  readonly firstTokenMs: number | undefined;
+  private readonly firstTokenLeftMs: number;
+  private began: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly source: AsyncIterable<Uint8Array>,
     private readonly abort: () => void,
-    readonly idleTimeoutMs = 0,
-  ) {}
+    limits: SilenceLimits = {},
+  ) {
+    this.idleTimeoutMs = limits.idleMs ?? 0;
+    this.firstTokenMs = limits.firstTokenMs;
+    this.firstTokenLeftMs = Math.max(1, (limits.firstTokenMs ?? 0) - (limits.sentMsAgo ?? 0));
+    this.began = limits.firstTokenMs === undefined;
+  }
+
+  /** True once the upstream was cut off for its silence. */
+  get idle(): boolean {
+    return this.silence !== undefined;
+  }
+
+  /** The answer has begun: from now on the idle limit applies, from each chunk. */
+  begin(): void {
+    if (this.began) return;
+    this.began = true;
+    this.watch();
+  }
 
   /** The upstream's chunks as they arrive; throws if the upstream fails or is cut off. */
   async *chunks(): AsyncGenerator<Uint8Array> {
     try {
-      this.watch();
+      if (this.began) this.watch();
+      else this.cutOffAfter(this.firstTokenLeftMs, "first_token");
       for await (const chunk of this.source) {
-        this.watch();
+        // Before the answer begins, chunks (comments, a role chunk) do not move its deadline.
+        if (this.began) this.watch();
         yield chunk;
       }
     } finally {
@@ -62,11 +98,15 @@ export class UpstreamReader {
   }
 
   private watch(): void {
+    this.cutOffAfter(this.idleTimeoutMs, "idle");
+  }
+
+  private cutOffAfter(ms: number, silence: "first_token" | "idle"): void {
     clearTimeout(this.timer);
-    if (this.idleTimeoutMs <= 0) return;
+    if (ms <= 0) return;
     this.timer = setTimeout(() => {
-      this.idle = true;
+      this.silence = silence;
       this.abort();
-    }, this.idleTimeoutMs);
+    }, ms);
   }
 }

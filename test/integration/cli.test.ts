@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { api, sluice } from "./support";
@@ -64,6 +67,47 @@ describe("the admin CLI", () => {
     ).toBe(0);
     const prices = (await api(sluice.adminToken, "GET", "/api/pricing")).body.data;
     expect(prices.models[model]).toEqual({ input: 0.2, output: 0.4 });
+  });
+
+  it("changes only the rates it is given, and imports a LiteLLM price map after showing its diff", async () => {
+    const model = `cli-rates-${Date.now()}`;
+    const prices = async () => (await api(sluice.adminToken, "GET", "/api/pricing")).body.data;
+    expect((await sluiceCli(["prices", "set", model, "--input", "1", "--output", "4"])).code).toBe(
+      0,
+    );
+    expect((await sluiceCli(["prices", "set", model, "--cached-input", "0.1"])).code).toBe(0);
+    expect((await prices()).models[model]).toEqual({ input: 1, output: 4, cached_input: 0.1 });
+    const bad = await sluiceCli(["prices", "set", model, "--reasoning", "lots"]);
+    expect(bad.code).toBe(2);
+
+    // An entry in LiteLLM's own field names, for a model no other test prices.
+    const imported = `cli-imported-${Date.now()}`;
+    const file = join(mkdtempSync(join(tmpdir(), "sluice-cli-")), "prices.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        [imported]: {
+          litellm_provider: "openai",
+          mode: "chat",
+          input_cost_per_token: 2.5e-6,
+          output_cost_per_token: 1e-5,
+          cache_read_input_token_cost: 1.25e-6,
+        },
+      }),
+    );
+    const preview = await sluiceCli(["prices", "import", file, "--format", "litellm"]);
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toMatch(new RegExp(`${imported}\\s+added\\s+cached_input\\s+1\\.25`));
+    expect(preview.stdout).toContain("not saved");
+    expect((await prices()).models[imported]).toBeUndefined();
+    const applied = await sluiceCli(["prices", "import", file, "--format", "litellm", "--apply"]);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain("1 added");
+    expect((await prices()).models[imported]).toMatchObject({
+      input: 2.5,
+      output: 10,
+      cached_input: 1.25,
+    });
   });
 
   it("prints readable tables by default", async () => {

@@ -1,14 +1,19 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { gate, type UpstreamFault, uniqueModel } from "../fixtures/upstream";
 import {
+  admin,
   api,
   createFixtureChannel,
   createUserWithKey,
   eventually,
   type Json,
   openai,
+  setPrices,
   settledAccount,
+  TEST_PRICE,
 } from "./support";
 
 const hello = [{ role: "user" as const, content: "hi" }];
@@ -45,11 +50,33 @@ async function consumeLines(accessToken: string, count: number) {
   );
 }
 
-describe("fail-over between channels", () => {
+/** A base URL on which nothing listens: connections to it are refused. */
+async function refusingBaseUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}/v1`;
+}
+
+async function expectChargedOnce(user: { id: string; accessToken: string }) {
+  const lines = await consumeLines(user.accessToken, 1);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // a second line would show by now
+  const again = (await api(user.accessToken, "GET", "/api/log/self")).body.data.filter(
+    (l: Json) => l.type === "consume",
+  );
+  expect(again).toHaveLength(1);
+  await settledAccount(user.id);
+  const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+  expect(self.used_quota).toBe(lines[0].quota);
+  expect(self.request_count).toBe(1);
+}
+
+describe("fail-over between channels: only what the upstream did not process", () => {
   const faults: [string, UpstreamFault][] = [
-    ["answers 500", { status: 500 }],
     ["answers 429", { status: 429 }],
-    ["does not answer in time", { delayMs: 3_000 }],
+    ["answers 503 with Retry-After", { status: 503, headers: { "retry-after": "1" } }],
+    ["answers 529 (overloaded)", { status: 529 }],
   ];
   for (const [what, fault] of faults) {
     it(`moves to the next channel when the first ${what}, and charges exactly once`, async () => {
@@ -64,27 +91,42 @@ describe("fail-over between channels", () => {
         expect(completion.choices[0]?.message.content).toContain("You said: hi");
         expect(pair.first.upstream.requests).toHaveLength(1);
         expect(pair.second.upstream.requests).toHaveLength(1);
-        const lines = await consumeLines(user.accessToken, 1);
-        await new Promise((resolve) => setTimeout(resolve, 200)); // a second line would show by now
-        const again = (await api(user.accessToken, "GET", "/api/log/self")).body.data.filter(
-          (l: Json) => l.type === "consume",
-        );
-        expect(again).toHaveLength(1);
-        await settledAccount(user.id);
-        const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
-        expect(self.used_quota).toBe(lines[0].quota);
-        expect(self.request_count).toBe(1);
+        await expectChargedOnce(user);
       } finally {
         await pair.close();
       }
     });
   }
 
+  it("moves to the next channel when the first refuses the connection, and charges exactly once", async () => {
+    const model = uniqueModel("failover");
+    const dead = await admin("POST", "/api/channel", {
+      name: "refusing",
+      base_url: await refusingBaseUrl(),
+      models: [model],
+      priority: 10,
+    });
+    const spare = await createFixtureChannel({ models: [model], channel: { priority: 5 } });
+    try {
+      const user = await createUserWithKey();
+      const completion = await openai(user.secret).chat.completions.create({
+        model,
+        messages: hello,
+      });
+      expect(completion.choices[0]?.message.content).toContain("You said: hi");
+      expect(spare.upstream.requests).toHaveLength(1);
+      await expectChargedOnce(user);
+    } finally {
+      await spare.upstream.close();
+      await admin("DELETE", `/api/channel/${dead.id}`);
+    }
+  });
+
   it("fails over a stream before its first byte", async () => {
     const pair = await twoChannels();
     try {
       const user = await createUserWithKey();
-      pair.first.upstream.enqueue({ status: 503 });
+      pair.first.upstream.enqueue({ status: 503, headers: { "retry-after": "1" } });
       let text = "";
       for await (const chunk of await openai(user.secret).chat.completions.create({
         model: pair.model,
@@ -113,6 +155,32 @@ describe("fail-over between channels", () => {
       await pair.close();
     }
   });
+
+  const afterSending: [string, UpstreamFault][] = [
+    ["500", { status: 500 }],
+    ["502", { status: 502 }],
+    ["503 without Retry-After", { status: 503 }],
+  ];
+  for (const [what, fault] of afterSending) {
+    it(`does not send a request again after a ${what}: 502, and charges nothing`, async () => {
+      const pair = await twoChannels();
+      try {
+        const user = await createUserWithKey();
+        pair.first.upstream.enqueue(fault);
+        const error = await openai(user.secret)
+          .chat.completions.create({ model: pair.model, messages: hello })
+          .catch((e: APIError) => e);
+        expect((error as APIError).status).toBe(502);
+        expect(pair.first.upstream.requests).toHaveLength(1);
+        expect(pair.second.upstream.requests).toHaveLength(0);
+        const [line] = await consumeLines(user.accessToken, 1);
+        expect(line).toMatchObject({ quota: 0, outcome: "failed" });
+        expect((await api(user.accessToken, "GET", "/api/user/self")).body.data.used_quota).toBe(0);
+      } finally {
+        await pair.close();
+      }
+    });
+  }
 
   it("does not fail over once the first byte has gone out: the stream ends with an error event", async () => {
     const pair = await twoChannels();
@@ -148,24 +216,30 @@ describe("fail-over between channels", () => {
     }
   });
 
-  it("answers 502 when every attempt fails, and charges nothing", async () => {
-    const pair = await twoChannels();
+  it("answers 502 when no channel can be reached, and charges nothing", async () => {
+    const model = uniqueModel("failover");
+    await setPrices({ [model]: TEST_PRICE });
+    const dead = await Promise.all(
+      [10, 5].map(async (priority) =>
+        admin("POST", "/api/channel", {
+          name: "refusing",
+          base_url: await refusingBaseUrl(),
+          models: [model],
+          priority,
+        }),
+      ),
+    );
     try {
       const user = await createUserWithKey();
-      // Three attempts (the default: one try and two retries), alternating the two channels.
-      pair.first.upstream.enqueue({ status: 500 }, { status: 500 });
-      pair.second.upstream.enqueue({ status: 502 });
       const error = await openai(user.secret)
-        .chat.completions.create({ model: pair.model, messages: hello })
+        .chat.completions.create({ model, messages: hello })
         .catch((e: APIError) => e);
       expect((error as APIError).status).toBe(502);
-      expect(pair.first.upstream.requests).toHaveLength(2);
-      expect(pair.second.upstream.requests).toHaveLength(1);
       const [line] = await consumeLines(user.accessToken, 1);
       expect(line).toMatchObject({ quota: 0, outcome: "failed" });
       expect((await api(user.accessToken, "GET", "/api/user/self")).body.data.used_quota).toBe(0);
     } finally {
-      await pair.close();
+      for (const channel of dead) await admin("DELETE", `/api/channel/${channel.id}`);
     }
   });
 });

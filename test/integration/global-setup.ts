@@ -82,8 +82,11 @@ async function startStack() {
       ...TEST_ENV,
       // The metric lines would go to stdout; their shape is tested (unit/observability.test.ts).
       POWERTOOLS_METRICS_DISABLED: "true",
-      // Short enough for a test to see fail-over after a timeout.
-      SLUICE_UPSTREAM_TIMEOUT_MS: "2000",
+      // A non-streamed answer of o4-mini (the provider fixture's slow reasoner) times out
+      // after 2 s, so tests see an answer past its timeout; every other model's waits 30 s,
+      // which no test's call takes even on a busy machine (a timed-out call is not retried).
+      SLUICE_UPSTREAM_TIMEOUT_MS: "30000",
+      SLUICE_UPSTREAM_MODEL_TIMEOUTS: "o4-mini=2",
       // Small chunks, so a small batch still has several. Files keep seed 000's 10 MB limit.
       SLUICE_BATCH_CHUNK_LINES: "5",
       SLUICE_BATCH_EXPIRY_GRACE_SECONDS: "1",

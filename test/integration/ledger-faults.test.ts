@@ -201,7 +201,8 @@ describe("a ledger write whose answer is lost after it landed counts once", () =
   it("a release after the upstream failed", async () => {
     const user = await createUser({ paidUsd: 1 });
     const { secret } = await createKey(user);
-    upstream.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+    // A 500 after sending: not sent again, the call fails at once.
+    upstream.enqueue({ status: 500 });
     const lost = loseAnswer((r) => onAccount(user)(r) && settles(r));
     const error = await chat(secret).catch((e: APIError) => e);
     expect((error as APIError).status).toBe(502);

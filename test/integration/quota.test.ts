@@ -249,7 +249,8 @@ describe("holds and settlement", () => {
 
   it("gives the whole hold back when the upstream fails, and logs the failure at no charge", async () => {
     const user = await createUserWithKey({ paidUsd: 1 });
-    upstream.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+    // A 500 after the request was sent: it is not sent again (README, Timeouts and retries).
+    upstream.enqueue({ status: 500 });
     const error = await openai(user.secret)
       .chat.completions.create({ model, messages: hello })
       .catch((e: APIError) => e);

@@ -361,7 +361,8 @@ describe("rate limits", () => {
         () => accountItem(user.id),
         (item) => item.cn === 0,
       );
-    upstream.enqueue({ status: 500 }, { status: 500 }, { status: 500 });
+    // A 500 after sending: not sent again, the call fails at once.
+    upstream.enqueue({ status: 500 });
     expect((await chat(key.secret)).status).toBe(502);
     await slotFree();
     expect((await chat(key.secret)).status).toBe(200);

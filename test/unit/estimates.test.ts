@@ -16,7 +16,6 @@ import {
   estimateChatAnswer,
   estimateChatPrompt,
   estimateCompletionPrompt,
-  estimateDelivered,
   estimateInput,
 } from "../../shared/billing/estimates/chat";
 import { gptImageOutputTokens, imageTokens } from "../../shared/billing/estimates/images";
@@ -233,9 +232,6 @@ describe("answers, legacy prompts and inputs", () => {
       audioOutputTokens: 50,
     });
     expect(await estimateChatAnswer(undefined, "gpt-4o")).toEqual({});
-    expect(await estimateDelivered({ text: "abc", reasoning: "" }, "gpt-4o")).toEqual({
-      outputTokens: tokens("abc"),
-    });
   });
 
   it("counts legacy prompts and embeddings inputs as they are, token ids one each", async () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { DynamoHttpTransport } from "../../functions/adapters/dynamodb-http";
 import { nodeHttpFetch } from "../../functions/adapters/upstream-http";
+import { RequestNotSent } from "../../shared/relay/upstream";
 import { DynamoServiceError } from "../../shared/store/dynamo-transport";
 
 let server: Server | undefined;
@@ -160,5 +161,66 @@ describe("nodeHttpFetch", () => {
     await expect(reading).rejects.toThrow();
     expect(chunks).toEqual(["first"]);
     release();
+  });
+
+  it("says when the request was written; a connection refused before that is a RequestNotSent", async () => {
+    const url = await serve((_req, body, res) => res.end(body));
+    let sent = 0;
+    const response = await fetch(url, {
+      method: "POST",
+      headers: {},
+      body: "ping",
+      onSent: () => sent++,
+    });
+    expect(await response.text()).toBe("ping");
+    expect(sent).toBe(1);
+
+    const closed = await new Promise<string>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(`http://127.0.0.1:${port}`));
+      });
+    });
+    let neverSent = 0;
+    const refused = await fetch(closed, {
+      method: "POST",
+      headers: {},
+      body: "ping",
+      onSent: () => neverSent++,
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RequestNotSent);
+    expect(neverSent).toBe(0);
+  });
+
+  it("a connection the upstream drops after the request was written is not a RequestNotSent", async () => {
+    const url = await serve((req) => req.socket.destroy());
+    let sent = 0;
+    const dropped = await fetch(url, {
+      method: "POST",
+      headers: {},
+      body: "ping",
+      onSent: () => sent++,
+    }).catch((e: unknown) => e);
+    expect(sent).toBe(1);
+    expect(dropped).toBeInstanceOf(Error);
+    expect(dropped).not.toBeInstanceOf(RequestNotSent);
+  });
+
+  it("sends a multipart form it has encoded, boundary and all", async () => {
+    const url = await serve((req, body, res) => {
+      res.end(JSON.stringify({ type: req.headers["content-type"], body }));
+    });
+    const form = new FormData();
+    form.set("model", "whisper-1");
+    form.set("file", new Blob([new Uint8Array([1, 2, 3])]), "a.wav");
+    const answer = JSON.parse(
+      await (await fetch(url, { method: "POST", headers: {}, body: form })).text(),
+    );
+    const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(answer.type)?.[1];
+    expect(boundary).toBeTruthy();
+    expect(answer.body).toContain(`--${boundary}`);
+    expect(answer.body).toContain('name="model"\r\n\r\nwhisper-1');
+    expect(answer.body).toContain('filename="a.wav"');
   });
 });

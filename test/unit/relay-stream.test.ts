@@ -208,8 +208,68 @@ describe("idle upstreams", () => {
       });
     })();
     const { relay: r, outcomes } = relay();
-    const out = await collect(relaySse(silent, r, () => abort(), 50));
+    const out = await collect(relaySse(silent, r, () => abort(), { idleMs: 50 }));
     expect(out).toContain("sent nothing for 0.05 s");
     expect(outcomes).toEqual(["interrupted"]);
+  });
+});
+
+describe("upstreams that reason before they answer", () => {
+  /** Sends `before`, stays silent for `silentMs`, then sends `after`; fails when aborted. */
+  function reasoner(before: string[], silentMs: number, after: string[]) {
+    let abort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      abort = () => reject(new Error("aborted"));
+    });
+    aborted.catch(() => {});
+    const source = (async function* () {
+      for (const part of before) yield encoder.encode(part);
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, silentMs)), aborted]);
+      for (const part of after) yield encoder.encode(part);
+    })();
+    return { source, abort: () => abort() };
+  }
+  const role = chunk({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] });
+
+  it("is not idle while it has not begun: keep-alive comments go out, then the answer", async () => {
+    const { source, abort } = reasoner([role], 200, [content("Hi"), finish, "data: [DONE]\n\n"]);
+    const { relay: r, outcomes } = relay();
+    const out = await collect(
+      relaySse(source, r, abort, { idleMs: 50, firstTokenMs: 5_000, keepAliveMs: 20 }),
+    );
+    expect(out.startsWith(role)).toBe(true);
+    expect(out.slice(role.length, out.indexOf("data: ", role.length))).toMatch(
+      /^(: keep-alive\n\n)+$/,
+    );
+    expect(out.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(outcomes).toEqual(["completed"]);
+    expect(r.firstTokenAt).toBeDefined();
+  });
+
+  it("is cut off when its first token does not come in time, and says so", async () => {
+    const { source, abort } = reasoner([role], 10_000, [content("late")]);
+    const { relay: r, outcomes } = relay();
+    const out = await collect(relaySse(source, r, abort, { idleMs: 5_000, firstTokenMs: 50 }));
+    expect(out).toContain("did not begin its answer within 0.05 s");
+    expect(outcomes).toEqual(["interrupted"]);
+    expect(r.firstTokenAt).toBeUndefined();
+  });
+
+  it("once it has begun, the idle limit applies", async () => {
+    const { source, abort } = reasoner([content("a")], 10_000, [content("b")]);
+    const { relay: r, outcomes } = relay();
+    const out = await collect(relaySse(source, r, abort, { idleMs: 50, firstTokenMs: 60_000 }));
+    expect(out).toContain("sent nothing for 0.05 s");
+    expect(outcomes).toEqual(["interrupted"]);
+  });
+
+  it("records reasoning sent as text apart from the answer", async () => {
+    const thinking = chunk({
+      choices: [{ index: 0, delta: { reasoning_content: "Let me think." }, finish_reason: null }],
+    });
+    const { relay: r } = relay();
+    await collect(relaySse(upstream([thinking, content("Yes."), finish]), r, () => {}));
+    expect(r.deliveredReasoning).toBe("Let me think.");
+    expect(r.deliveredText).toBe("Yes.");
   });
 });

@@ -146,18 +146,6 @@ export async function estimateChatAnswer(
   return nonZero({ outputTokens: output, reasoningTokens: reasoning, audioOutputTokens: audio });
 }
 
-/** What a stream delivered before it ended without usage: its text, and its reasoning text. */
-export async function estimateDelivered(
-  delivered: { text: string; reasoning?: string },
-  model: string,
-): Promise<Metered> {
-  const count = await tokenCounterFor(model);
-  return nonZero({
-    outputTokens: count(delivered.text),
-    reasoningTokens: count(delivered.reasoning ?? ""),
-  });
-}
-
 /**
  * The prompt of a legacy completion: its prompt(s) (strings, or token ids counted as they
  * are) and suffix. The legacy API adds no format around them.

@@ -1,4 +1,7 @@
+import type { Metered } from "../../billing/metered";
 import type { ChannelRecord } from "../../store/channels";
+import type { SseEvent } from "../../stream/sse";
+import { type Operation, operationOf, type Protocol } from "../protocol";
 
 /** One OpenAI operation, ready to be sent to some channel. */
 export interface UpstreamCall {
@@ -22,16 +25,103 @@ export interface UpstreamHttpRequest {
   body?: string | Uint8Array | FormData;
 }
 
+/** The headers of an upstream's answer, as fetch's Headers reads them. */
+export interface HeaderGetter {
+  get(name: string): string | null;
+}
+
+/** What a provider says about a request it rejected, for the client (OpenAI's error fields). */
+export interface UpstreamErrorFields {
+  message?: string;
+  type?: string;
+  code?: string | null;
+  param?: string | null;
+}
+
 /**
- * How one type of channel is spoken to. Adapters only translate an OpenAI operation into
- * HTTP; retries, billing and streaming are the relay's.
+ * What an upstream's error answer (a non-2xx) means, as its adapter reads it. upstream.ts turns
+ * it into the client's error and the attempt's health; the adapter only knows its provider.
+ */
+export interface UpstreamErrorReading {
+  /**
+   * `auth`: the channel's key was refused; `rate_limited`: the upstream wants the calls to slow
+   * down (it is overloaded, or the account is out of quota); `failure`: the upstream failed;
+   * `client_error`:
+   * the request itself is at fault, and another channel would say the same.
+   */
+  kind: "auth" | "rate_limited" | "failure" | "client_error";
+  /**
+   * Another channel may be tried: the upstream has nothing to charge for (it said it did not
+   * process the request, or never had all of it). A request it may have worked on is never
+   * sent again.
+   */
+  retryable: boolean;
+  /** A `rate_limited` answer that says the account is out of quota: waiting will not help. */
+  outOfQuota?: boolean;
+  /** A `rate_limited` answer that says the upstream is overloaded (529, 503 with Retry-After). */
+  overloaded?: boolean;
+  /** The upstream's Retry-After, in ms, when it sent one. */
+  retryAfterMs?: number;
+  /** For the channel's health record, e.g. "HTTP 429: Rate limit reached". */
+  detail: string;
+  /** The provider's own account of the error (passed on to the client for a client error). */
+  fields?: UpstreamErrorFields;
+}
+
+/** A stream's usage, read event by event (each event's parsed `data`). */
+export interface StreamUsage {
+  read(event: unknown): void;
+  /** The kinds the events reported; undefined when none reported usage. */
+  metered(): Metered | undefined;
+}
+
+/** How one protocol's answers report usage (by the readers in billing/usage/). */
+export interface UsageReader {
+  /** The usage of a whole answer (its parsed JSON body); undefined when it reports none. */
+  answer(body: unknown): Metered | undefined;
+  /** A reader for one streamed answer. */
+  stream(): StreamUsage;
+}
+
+/**
+ * How one type of channel is spoken to, both halves of a call: which operations it serves and
+ * in which protocol, the HTTP request, and beside it how to read the answer's stream, its
+ * errors and its usage, and how to check its key. Retries, billing and relaying to the client
+ * are the relay's.
  */
 export interface ChannelAdapter {
-  /** Whether this kind of channel can serve an OpenAI path at all. */
+  /** The operations it serves, each with the protocol it speaks it in. */
+  readonly operations: Readonly<Partial<Record<Operation, Protocol>>>;
+  /** Whether it serves the operation at an OpenAI path (below /v1): from `operations`. */
   serves(path: string): boolean;
   /** The provider's own name for a model, when the channel maps none (Azure's deployments). */
   defaultUpstreamModel?(model: string): string;
+  /** The HTTP request: URL, credentials, and the body as this upstream takes it. */
   request(channel: ChannelRecord, call: UpstreamCall): UpstreamHttpRequest;
+  /** A streamed answer's body as the protocol's events, one batch per chunk read. */
+  decode(body: AsyncIterable<Uint8Array>, protocol: Protocol): AsyncIterable<SseEvent[]>;
+  /** What a non-2xx answer means (its status, headers and body text). */
+  error(status: number, headers: HeaderGetter, text: string): UpstreamErrorReading;
+  /** The usage reader of a protocol it speaks; undefined when its answers carry none. */
+  usage(protocol: Protocol): UsageReader | undefined;
+  /**
+   * The cheapest request that says whether the provider takes the channel's key at all (an
+   * answer error() reads as `auth` says not); undefined when the provider has none.
+   */
+  probe(channel: ChannelRecord): UpstreamHttpRequest | undefined;
+  /** The admin's test of a channel: one tiny real call of an operation it serves. */
+  testCall(model: string, upstreamModel: string): UpstreamCall;
+}
+
+/** An adapter from its parts: `serves` follows from `operations`. */
+export function defineAdapter(parts: Omit<ChannelAdapter, "serves">): ChannelAdapter {
+  return {
+    ...parts,
+    serves(path) {
+      const op = operationOf(path);
+      return op !== undefined && parts.operations[op] !== undefined;
+    },
+  };
 }
 
 export function joinUrl(base: string, path: string): string {
