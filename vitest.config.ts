@@ -65,6 +65,10 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           isolate,
+          // A hang guard, not a speed check: the CPU-bound tests (the event-stream codec's pin,
+          // audio sniffing of 8 MB files, a 1 MB schema's bound) take 2 to 4 s alone, and share
+          // two cores with three other files and the stack.
+          testTimeout: 15_000,
           sequence: { groupOrder: 1 },
         },
       },
