@@ -134,9 +134,38 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
     data?: unknown;
   };
   if (!response.ok || answer.success === false) {
-    throw new Error(`${method} ${path}: ${answer.message ?? `HTTP ${response.status}`}`);
+    throw new ApiCallFailed(
+      response.status,
+      `${method} ${path}: ${answer.message ?? `HTTP ${response.status}`}`,
+    );
   }
   return answer.data ?? answer;
+}
+
+class ApiCallFailed extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Saves one change to the price list: read, changed, written under the version read. Another
+ * admin's save in between (409) is read again and the change made on it, so a change to one
+ * model or group never undoes another's.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the price list as the API answers it.
+async function changePricing(change: (current: any) => Record<string, unknown>): Promise<any> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await call("GET", "/api/pricing");
+    try {
+      return await call("PUT", "/api/pricing", { ...change(current), version: current.version });
+    } catch (err) {
+      if (!(err instanceof ApiCallFailed && err.status === 409) || attempt === 5) throw err;
+    }
+  }
 }
 
 function number(value: string | undefined, name: string): number | undefined {
@@ -310,13 +339,11 @@ async function run(args: string[]): Promise<void> {
           "prices set needs a rate (--input, --output, --cached-input, …: USD per 1M tokens), or --free.",
         );
       }
-      const current = await call("GET", "/api/pricing");
-      // The rates given change; the model's others (a cache rate, tiers, a source) stay.
-      const { free: _free, ...kept } = current.models[model] ?? {};
-      const price = options.free ? { free: true } : { ...kept, ...rates };
-      const saved = await call("PUT", "/api/pricing", {
-        models: { ...current.models, [model]: price },
-        version: current.version,
+      const saved = await changePricing((current) => {
+        // The rates given change; the model's others (a cache rate, tiers, a source) stay.
+        const { free: _free, ...kept } = current.models[model] ?? {};
+        const price = options.free ? { free: true } : { ...kept, ...rates };
+        return { models: { ...current.models, [model]: price } };
       });
       return print({ model, ...saved.models[model] }, ["model", "input", "output", "free"]);
     }
@@ -365,11 +392,9 @@ async function run(args: string[]): Promise<void> {
       const multiplier = number(rest[1], "multiplier");
       if (!group || multiplier === undefined)
         throw new UsageError("prices group needs a group and a multiplier.");
-      const current = await call("GET", "/api/pricing");
-      const saved = await call("PUT", "/api/pricing", {
+      const saved = await changePricing((current) => ({
         groups: { ...current.groups, [group]: multiplier },
-        version: current.version,
-      });
+      }));
       return print(saved.groups);
     }
     case "bootstrap":
