@@ -25,7 +25,7 @@ import { MAX_COUNT } from "../../shared/billing/usage/read";
 /**
  * One row: a usage payload, where it comes from, and the kinds it is billed by. "verbatim" rows
  * quote the provider's documentation; "illustrative" rows use the documented field names with
- * made-up numbers (as /work/wt/research/prices/usage-shapes.md marks them).
+ * made-up numbers (as the research notes behind them marked them).
  */
 interface Row {
   source: string;
