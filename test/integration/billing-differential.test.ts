@@ -457,6 +457,27 @@ describe("reasoning", () => {
   }, 90_000);
 });
 
+/** A chat call with audio in (6 s of silence) and an audio answer, as gpt-4o-audio-preview takes. */
+function askAloud(client: ReturnType<typeof openai>, tag: string) {
+  return client.chat.completions.create({
+    model: clientModel("gpt-4o-audio-preview"),
+    modalities: ["text", "audio"],
+    audio: { voice: "alloy", format: "wav" },
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: `${tag}: answer this question aloud.` },
+          {
+            type: "input_audio",
+            input_audio: { data: silentWav(6, 16_000).toString("base64"), format: "wav" },
+          },
+        ],
+      },
+    ],
+  });
+}
+
 describe("audio, images and speech", () => {
   it("audio in and out (gpt-4o-audio-preview)", async () => {
     const tag = planned({ reply: TEXTS.english.slice(0, 180) });
@@ -464,24 +485,7 @@ describe("audio, images and speech", () => {
       "audio in + out",
       "gpt-4o-audio-preview",
       EXACT,
-      (client) =>
-        client.chat.completions.create({
-          model: clientModel("gpt-4o-audio-preview"),
-          modalities: ["text", "audio"],
-          audio: { voice: "alloy", format: "wav" },
-          messages: [
-            {
-              role: "user",
-              content: [
-                { type: "text", text: `${tag}: answer this question aloud.` },
-                {
-                  type: "input_audio",
-                  input_audio: { data: silentWav(6, 16_000).toString("base64"), format: "wav" },
-                },
-              ],
-            },
-          ],
-        }),
+      (client) => askAloud(client, tag),
       { tag },
     );
   }, 60_000);
@@ -707,24 +711,7 @@ describe("an upstream that reports no usage", () => {
       "no usage: audio in + out",
       "gpt-4o-audio-preview",
       ESTIMATE,
-      (client) =>
-        client.chat.completions.create({
-          model: clientModel("gpt-4o-audio-preview"),
-          modalities: ["text", "audio"],
-          audio: { voice: "alloy", format: "wav" },
-          messages: [
-            {
-              role: "user",
-              content: [
-                { type: "text", text: `${tag}: answer this question aloud.` },
-                {
-                  type: "input_audio",
-                  input_audio: { data: silentWav(6, 16_000).toString("base64"), format: "wav" },
-                },
-              ],
-            },
-          ],
-        }),
+      (client) => askAloud(client, tag),
       { tag },
     );
   }, 60_000);
