@@ -13,15 +13,19 @@ export type Operation =
   | "speech"
   | "transcription"
   | "translation"
-  | "moderation";
+  | "moderation"
+  /** Anthropic's Messages API (`/v1/messages`): Claude Code and the Anthropic SDKs. */
+  | "messages";
 
 /**
- * The wire formats. Today every channel speaks each operation in OpenAI's format for it (Azure
- * Speech turns the speech request into SSML itself, and answers audio as OpenAI does).
+ * The wire formats: each operation's own (OpenAI's format for OpenAI's operations, Anthropic's
+ * for `messages`). Azure Speech turns the speech request into SSML itself, and answers audio as
+ * OpenAI does. A channel that speaks an operation in another protocol than the client's is
+ * reached through a bridge (relay/bridges/).
  */
 export type Protocol = Operation;
 
-/** The operation at each OpenAI path below /v1. */
+/** The operation at each path below /v1. */
 const OPERATIONS: Readonly<Record<string, Operation>> = {
   "/chat/completions": "chat",
   "/completions": "completion",
@@ -31,9 +35,10 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   "/audio/transcriptions": "transcription",
   "/audio/translations": "translation",
   "/moderations": "moderation",
+  "/messages": "messages",
 };
 
-/** The operation an OpenAI path (below /v1) asks for; undefined for a path sluice does not relay. */
+/** The operation a path (below /v1) asks for; undefined for a path sluice does not relay. */
 export function operationOf(path: string): Operation | undefined {
   return Object.hasOwn(OPERATIONS, path) ? OPERATIONS[path] : undefined;
 }

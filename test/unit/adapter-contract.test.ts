@@ -85,6 +85,24 @@ const ANSWERS: Record<Operation, UpstreamAnswer> = {
       results: [{ flagged: false, categories: {}, category_scores: {} }],
     },
   },
+  // Anthropic's Messages answer (its input_tokens exclude cached ones).
+  messages: {
+    json: {
+      id: "msg_1",
+      type: "message",
+      role: "assistant",
+      model: CONTRACT_MODELS.messages,
+      content: [{ type: "text", text: "hi" }],
+      stop_reason: "end_turn",
+      stop_sequence: null,
+      usage: {
+        input_tokens: 3,
+        output_tokens: 1,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 0,
+      },
+    },
+  },
 };
 
 describe.each(supportedChannelTypes())("the %s adapter", (type) => {

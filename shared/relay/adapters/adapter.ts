@@ -3,9 +3,9 @@ import type { ChannelRecord } from "../../store/channels";
 import type { SseEvent } from "../../stream/sse";
 import { type Operation, operationOf, type Protocol } from "../protocol";
 
-/** One OpenAI operation, ready to be sent to some channel. */
+/** One operation, ready to be sent to some channel. */
 export interface UpstreamCall {
-  /** The OpenAI path below /v1, e.g. "/chat/completions". */
+  /** The path below /v1, e.g. "/chat/completions" or "/messages". */
   path: string;
   /** The model name the client asked for. */
   model: string;
@@ -15,6 +15,13 @@ export interface UpstreamCall {
   json?: Record<string, unknown>;
   /** A multipart body (audio uploads). */
   form?: FormData;
+  /**
+   * A JSON body as bytes, sent exactly as they are (a pass-through of the client's own body,
+   * top-level edits spliced in by relay/json-splice.ts): takes the place of `json`.
+   */
+  raw?: Uint8Array;
+  /** Headers of the client's that the channel's protocol carries on (e.g. `anthropic-beta`). */
+  headers?: Record<string, string>;
   accept?: string;
 }
 
@@ -131,10 +138,12 @@ export function joinUrl(base: string, path: string): string {
 /** The JSON or multipart body of a call, with its content type (fetch sets multipart's). */
 export function encodeBody(call: UpstreamCall): {
   headers: Record<string, string>;
-  body?: string | FormData;
+  body?: string | Uint8Array | FormData;
 } {
   const headers: Record<string, string> = call.accept ? { accept: call.accept } : {};
   if (call.form) return { headers, body: call.form };
+  if (call.raw)
+    return { headers: { ...headers, "content-type": "application/json" }, body: call.raw };
   if (call.json)
     return {
       headers: { ...headers, "content-type": "application/json" },

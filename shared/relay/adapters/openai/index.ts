@@ -6,8 +6,8 @@ import { chatTestCall, modelsProbe } from "./probe";
 import { openAiRequest } from "./request";
 import { openAiUsage } from "./usage";
 
-/** Every operation, each in OpenAI's own protocol for it. */
-const OPERATIONS: Record<Operation, Protocol> = {
+/** Every OpenAI operation, each in OpenAI's own protocol for it. */
+const OPERATIONS: Partial<Record<Operation, Protocol>> = {
   chat: "chat",
   completion: "completion",
   embedding: "embedding",
