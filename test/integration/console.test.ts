@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { buildConsole } from "../../console/build";
 import { en, type Key, zh } from "../../console/src/i18n";
 import { preciseUsd, usd } from "../../console/src/money";
@@ -33,6 +33,9 @@ const STRINGS: Record<Lang, Strings> = { en, zh };
 
 // The local stack's admin signs in with a password.
 const { adminUsername, adminPassword } = sluice;
+
+/** How long one browser action may wait (the tests' own limit is 60 s: see the describe). */
+const ACTION_TIMEOUT_MS = 20_000;
 
 const SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
 const DESKTOP = { width: 1280, height: 800 };
@@ -74,6 +77,9 @@ async function open(lang: Lang, viewport = DESKTOP, baseURL = sluice.url): Promi
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
   contexts.push(context);
   const page = await context.newPage();
+  // An action that cannot happen (a locator that matches nothing) fails naming its locator
+  // well before the test's own time runs out, rather than as a bare "Test timed out".
+  page.setDefaultTimeout(ACTION_TIMEOUT_MS);
   page.on("pageerror", (err) => problems.push(`${page.url()}: ${err.message}`));
   page.on("console", (message) => {
     // Refused API calls (401 before signing in, a code redeemed twice) are logged by the
@@ -158,10 +164,25 @@ async function screenshot(page: Page, name: string) {
  */
 const SAVE_ATTEMPTS = 8;
 
-describe("the console in a browser", () => {
+// Each test walks several pages on a machine that runs three other test files beside it.
+describe("the console in a browser", { timeout: 60_000 }, () => {
   let customerPage: Page;
   let adminPage: Page;
   let model: string;
+
+  // A failing test's log shows where each open page was and what it showed.
+  beforeEach(() => {
+    onTestFailed(async () => {
+      for (const context of contexts)
+        for (const page of context.pages()) {
+          const text = await page
+            .locator("body")
+            .innerText({ timeout: 2_000 })
+            .catch((err: Error) => `(unreadable: ${err.message})`);
+          console.log(`page ${page.url()}:\n${text.slice(0, 3_000)}`);
+        }
+    });
+  });
 
   beforeAll(async () => {
     browser = await chromium.launch({
