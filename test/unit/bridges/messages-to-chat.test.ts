@@ -249,17 +249,56 @@ describe("chat streams as Anthropic streams", () => {
       { type: "tool_use", id: "call_a", name: "Read", input: { path: "a.txt" } },
       { type: "tool_use", id: "call_b", name: "Read", input: { path: "b.txt" } },
     ]);
-    // The second block opened before the finish arrived.
-    const events = parseAnthropicSse(text).map((e) => e.data);
-    const secondStart = events.findIndex((e) => e.type === "content_block_start" && e.index === 1);
-    const delta = events.findIndex((e) => e.type === "message_delta");
-    expect(secondStart).toBeGreaterThan(0);
-    expect(events.slice(secondStart, delta).map((e) => e.type)).toEqual(
-      ["content_block_start", "content_block_delta", "content_block_stop", "message_delta"].slice(
-        0,
-        3,
-      ),
-    );
+    // The second block streamed live too: opened, and its arguments sent, before the finish.
+    const bridge = messagesToChat.stream(CONTEXT);
+    const pushed = (c: Fields) =>
+      bridge.push(new SseParser().push(new TextEncoder().encode(sseText([c]))));
+    pushed(chunk({ role: "assistant", content: null }));
+    pushed(toolOpen(0, "call_a", "Read"));
+    pushed(toolArgs(0, '{"path":"a.txt"}'));
+    const live = pushed(toolOpen(1, "call_b", "Read")) + pushed(toolArgs(1, '{"path":"b.txt"}'));
+    expect(parseAnthropicSse(live).map((e) => [e.event, e.data.index])).toEqual([
+      ["content_block_stop", 0],
+      ["content_block_start", 1],
+      ["content_block_delta", 1],
+    ]);
+    expect(text).toContain("message_stop");
+  });
+
+  it("text or reasoning that comes after a call began waits for the calls: no fragment lands after its block's stop", async () => {
+    const { message } = await check([
+      chunk({ role: "assistant", content: null }),
+      toolOpen(0, "call_a", "Bash"),
+      toolOpen(1, "call_b", "Bash"),
+      toolArgs(0, '{"command":'),
+      chunk({ content: "Both started." }),
+      toolArgs(1, '{"command":"b"}'),
+      chunk({ reasoning_content: "Then check." }),
+      toolArgs(0, '"a"}'),
+      chunk({}, "tool_calls"),
+      DONE,
+    ]);
+    expect(message.content).toEqual([
+      { type: "tool_use", id: "call_a", name: "Bash", input: { command: "a" } },
+      { type: "tool_use", id: "call_b", name: "Bash", input: { command: "b" } },
+      { type: "text", text: "Both started." },
+      thinking("Then check."),
+    ]);
+  });
+
+  it("usage inside the finishing choice (Moonshot's way) ends the message with it", async () => {
+    const usage = { prompt_tokens: 40, completion_tokens: 5, total_tokens: 45, cached_tokens: 32 };
+    const { message, metered } = await check([
+      chunk({ role: "assistant", content: "" }),
+      chunk({ content: "Hi." }),
+      { ...chunk({}, "stop"), choices: [{ index: 0, delta: {}, finish_reason: "stop", usage }] },
+    ]);
+    expect(message.usage).toMatchObject({
+      input_tokens: 8,
+      cache_read_input_tokens: 32,
+      output_tokens: 5,
+    });
+    expect(metered).toEqual(fromChatUsage(usage));
   });
 
   it("tool arguments split at every position (inside multi-byte characters and \\u escapes) arrive whole", async () => {
@@ -423,6 +462,16 @@ describe("chat streams as Anthropic streams", () => {
     await expect(sdkMessage(text)).rejects.toMatchObject({ type: "overloaded_error" });
   });
 
+  it("a host's named `event: error` is an error too", async () => {
+    const bridge = messagesToChat.stream(CONTEXT);
+    const body = `${sseText([chunk({ role: "assistant", content: "" })])}event: error\ndata: {"message":"quota exceeded","code":429}\n\n`;
+    const text = bridge.push(new SseParser().push(new TextEncoder().encode(body)));
+    expect(assertAnthropicStream(parseAnthropicSse(text)).error).toEqual({
+      type: "overloaded_error",
+      message: "quota exceeded",
+    });
+  });
+
   it("message_start goes out on the first push, even an empty one (the upstream's headers)", () => {
     const bridge = messagesToChat.stream(CONTEXT);
     const first = parseAnthropicSse(bridge.push([]));
@@ -521,6 +570,32 @@ describe("a whole chat completion as a Message", () => {
       CONTEXT,
     );
     expect(message.content).toEqual([{ type: "tool_use", id: "c", name: "A", input: {} }]);
+  });
+});
+
+describe("upstream refusals in Anthropic's terms", () => {
+  it.each([
+    [400, 400, "invalid_request_error"],
+    [422, 422, "invalid_request_error"],
+    [404, 404, "not_found_error"],
+    [413, 413, "request_too_large"],
+    [429, 429, "rate_limit_error"],
+    // sluice's key or account at the upstream, not the client's: never a 401 to Claude Code.
+    [401, 529, "overloaded_error"],
+    [402, 529, "overloaded_error"],
+    [403, 529, "overloaded_error"],
+    [500, 529, "overloaded_error"],
+  ])("%i → %i %s, the upstream's message kept", (status, expected, type) => {
+    const message = "The `reasoning_content` in the thinking mode must be passed back to the API.";
+    expect(messagesToChat.error(status, { message, type: "invalid_request_error" })).toEqual({
+      status: expected,
+      type,
+      message,
+    });
+  });
+
+  it("an error without a message says which status it was", () => {
+    expect(messagesToChat.error(400, {}).message).toContain("400");
   });
 });
 
@@ -740,12 +815,12 @@ describe("Messages requests as chat requests", () => {
     (out.messages as Fields[]).filter((m) => m.role === "assistant");
 
   it.each([
-    ["auto", withThinking, ["Need a tool.", ""]],
-    ["auto", plain, [undefined]],
-    ["echo", withThinking, ["Need a tool.", ""]],
-    ["echo", plain, [""]],
-    ["omit", withThinking, [undefined, undefined]],
-  ])("reasoning_content %s: %j", (option, messages, expected) => {
+    ["auto", "a history with thinking", withThinking, ["Need a tool.", ""]],
+    ["auto", "a plain history", plain, [undefined]],
+    ["echo", "a history with thinking", withThinking, ["Need a tool.", ""]],
+    ["echo", "a plain history", plain, [""]],
+    ["omit", "a history with thinking", withThinking, [undefined, undefined]],
+  ])("reasoning_content %s on %s", (option, _, messages, expected) => {
     const out = request({ messages }, { reasoning_content: option });
     expect(assistants(out).map((m) => m.reasoning_content)).toEqual(expected);
     expect(JSON.stringify(out)).not.toContain("opaque");

@@ -77,7 +77,10 @@ export class MessagesFromChatStream implements StreamBridge {
       } catch {
         continue; // Not JSON: some hosts send keep-alive text; nothing to convert.
       }
-      if (isObject(chunk)) out += this.chunk(chunk);
+      if (!isObject(chunk)) continue;
+      // A host that names its error event: `event: error` with the error as the data.
+      if (event.event === "error" && chunk.error === undefined) chunk = { error: chunk };
+      out += this.chunk(chunk as Fields);
     }
     return out;
   }
@@ -136,9 +139,15 @@ export class MessagesFromChatStream implements StreamBridge {
       this.errored = true;
       return this.sink().error("overloaded_error", message);
     }
-    if (isObject(chunk.usage)) this.usage = chunk.usage;
-    let out = "";
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find(isObject) : undefined;
+    // Usage in its own chunk (include_usage), or inside the finishing choice (Moonshot's way).
+    const usage = isObject(chunk.usage)
+      ? chunk.usage
+      : isObject(choice?.usage)
+        ? choice.usage
+        : undefined;
+    if (usage) this.usage = usage;
+    let out = "";
     if (choice && !this.finished) {
       const delta = isObject(choice.delta) ? choice.delta : {};
       out += this.reasoning(reasoningOf(delta));
@@ -155,7 +164,7 @@ export class MessagesFromChatStream implements StreamBridge {
       }
     }
     // Usage after (or with) the finish: the message is complete.
-    if (this.finished && isObject(chunk.usage)) out += this.complete();
+    if (this.finished && usage) out += this.complete();
     return out;
   }
 
