@@ -553,6 +553,31 @@ describe("a whole chat completion as a Message", () => {
     expect(message.stop_reason).toBe(stop);
   });
 
+  it("a stop sequence the host says it matched (vLLM's stop_reason) is stop_sequence, streamed or whole", async () => {
+    const whole = messagesToChat.answer(
+      {
+        choices: [
+          {
+            message: { role: "assistant", content: "a" },
+            finish_reason: "stop",
+            stop_reason: "END",
+          },
+        ],
+      },
+      CONTEXT,
+    );
+    expect(whole).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "END" });
+    const { message } = await check([
+      chunk({ role: "assistant", content: "a" }),
+      {
+        ...chunk({}),
+        choices: [{ index: 0, delta: {}, finish_reason: "stop", stop_reason: "END" }],
+      },
+      DONE,
+    ]);
+    expect(message).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "END" });
+  });
+
   it("an empty content beside tool calls gives no text block", () => {
     const message = messagesToChat.answer(
       {

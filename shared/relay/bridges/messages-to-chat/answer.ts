@@ -12,11 +12,28 @@ type Fields = Record<string, unknown>;
 const isObject = (value: unknown): value is Fields =>
   value !== null && typeof value === "object" && !Array.isArray(value);
 
-/** Chat's finish_reason as Anthropic's stop_reason (§6.3). */
-export function stopReasonOf(finish: unknown, sawToolCall: boolean): string {
+/**
+ * The stop string a host says it matched: vLLM and SGLang put it in the choice's `stop_reason`
+ * (a token id there, when a stop token matched, is not a stop sequence).
+ */
+export function matchedStopOf(choice: Fields): string | null {
+  return typeof choice.stop_reason === "string" && choice.stop_reason !== ""
+    ? choice.stop_reason
+    : null;
+}
+
+/**
+ * Chat's finish_reason as Anthropic's stop_reason (§6.3): a matched stop sequence is
+ * `stop_sequence`, not `end_turn` (vllm-project/vllm PR #45807).
+ */
+export function stopReasonOf(
+  finish: unknown,
+  sawToolCall: boolean,
+  matchedStop: string | null = null,
+): string {
   switch (finish) {
     case "stop":
-      return "end_turn";
+      return matchedStop === null ? "end_turn" : "stop_sequence";
     case "length":
       return "max_tokens";
     case "tool_calls":
@@ -73,8 +90,8 @@ export function messageOfCompletion(body: Fields, model: string): Fields {
     role: "assistant",
     model,
     content,
-    stop_reason: stopReasonOf(choice.finish_reason, calls.length > 0),
-    stop_sequence: null,
+    stop_reason: stopReasonOf(choice.finish_reason, calls.length > 0, matchedStopOf(choice)),
+    stop_sequence: choice.finish_reason === "stop" ? matchedStopOf(choice) : null,
     usage: anthropicUsageOf(meteredOfChatUsage(body.usage)),
   };
 }

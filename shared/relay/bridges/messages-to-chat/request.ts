@@ -210,11 +210,9 @@ class Conversation {
         },
       };
     }
+    const kind = [source.type, source.media_type].filter((v) => typeof v === "string").join(" ");
     throw new InvalidRequest(
-      `${where}: this model's channel cannot read this document (${String(source.type)} ${String(source.media_type ?? "")}).`.replace(
-        " )",
-        ")",
-      ),
+      `${where}: this model's channel cannot read this document (${kind || "no source"}).`,
       where,
     );
   }

@@ -23,7 +23,7 @@ import type { SseEvent } from "../../../stream/sse";
 import { BlockWriter } from "../block-writer";
 import type { BridgeContext, StreamBridge } from "../bridge";
 import { anthropicToolId } from "../tool-ids";
-import { reasoningOf, stopReasonOf } from "./answer";
+import { matchedStopOf, reasoningOf, stopReasonOf } from "./answer";
 import { anthropicUsageOf, meteredOfChatUsage } from "./usage";
 
 function wholeJson(text: string): boolean {
@@ -57,6 +57,7 @@ export class MessagesFromChatStream implements StreamBridge {
   /** Text and reasoning that came after a tool call began, in order. */
   private readonly after: { kind: "text" | "thinking"; text: string }[] = [];
   private finish: unknown;
+  private matchedStop: string | null = null;
   private finished = false;
   private usage: unknown;
   private errored = false;
@@ -159,6 +160,7 @@ export class MessagesFromChatStream implements StreamBridge {
       }
       if (choice.finish_reason !== undefined && choice.finish_reason !== null) {
         this.finish = choice.finish_reason;
+        this.matchedStop = choice.finish_reason === "stop" ? matchedStopOf(choice) : null;
         this.finished = true;
         out += this.flush();
       }
@@ -265,7 +267,7 @@ export class MessagesFromChatStream implements StreamBridge {
       this.finished = true;
       out += this.flush();
     }
-    const reason = stopReasonOf(this.finish, this.tools.size > 0);
-    return out + this.sink().finish(reason, null, anthropicUsageOf(this.metered()));
+    const reason = stopReasonOf(this.finish, this.tools.size > 0, this.matchedStop);
+    return out + this.sink().finish(reason, this.matchedStop, anthropicUsageOf(this.metered()));
   }
 }
