@@ -985,6 +985,108 @@ describe("Messages requests as chat requests", () => {
 const messagesOf = (cleaned: ReturnType<typeof cleanSluiceThinking>) =>
   (cleaned?.body.messages ?? []) as Fields[];
 
+describe("malformed input", () => {
+  it("a malformed Messages body is converted or refused with a 400 naming the field, never a crash", () => {
+    const bodies: Fields[] = [
+      { messages: [null] },
+      { messages: [{ role: "tool", content: "x" }] },
+      { messages: [{ role: "user", content: [5] }] },
+      { messages: [{ role: "user", content: [{ type: "image" }] }] },
+      {
+        messages: [
+          { role: "user", content: [{ type: "image", source: { type: "file", file_id: "f" } }] },
+        ],
+      },
+      {
+        messages: [
+          {
+            role: "user",
+            content: [{ type: "document", source: { type: "url", url: "https://x/a.pdf" } }],
+          },
+        ],
+      },
+      { messages: [{ role: "user", content: [{ type: "search_result" }] }] },
+      {
+        messages: [
+          {
+            role: "assistant",
+            content: [{ type: "server_tool_use", id: "s", name: "web_search" }],
+          },
+        ],
+      },
+      { messages: [{ role: "assistant", content: [null] }] },
+      { messages: [USER], tools: [null] },
+      { messages: [USER], tools: "Bash" },
+      {
+        messages: 5,
+        system: 5,
+        thinking: 5,
+        tool_choice: "auto",
+        stop_sequences: "x",
+        output_config: 5,
+      },
+      {
+        messages: [
+          { role: "user", content: null },
+          { role: "assistant", content: 7 },
+        ],
+      },
+      {
+        messages: [
+          {
+            role: "user",
+            content: [{ type: "tool_result", content: [null, 5, { type: "image" }] }],
+          },
+        ],
+      },
+      { messages: [{ role: "system", content: [{ type: "image" }] }, USER] },
+    ];
+    for (const body of bodies) {
+      try {
+        const out = request(body);
+        expect(Array.isArray(out.messages), JSON.stringify(body)).toBe(true);
+      } catch (err) {
+        expect(err, JSON.stringify(body)).toBeInstanceOf(InvalidRequest);
+        expect((err as InvalidRequest).param, JSON.stringify(body)).toMatch(/^(messages|tools)/);
+      }
+    }
+  });
+
+  it("malformed chunks are skipped; the stream still keeps its grammar", async () => {
+    const { message } = await check([
+      "not json",
+      "5",
+      "null",
+      { choices: "x" },
+      { choices: [null, { delta: { content: 5, tool_calls: "x", reasoning_content: 7 } }] },
+      {
+        choices: [
+          {
+            delta: {
+              tool_calls: [
+                null,
+                { index: "a", function: { name: "Bash", arguments: { command: "ls" } } },
+              ],
+            },
+          },
+        ],
+      },
+      chunk({ content: "ok" }),
+      chunk({}, "tool_calls"),
+      DONE,
+    ]);
+    expect(message.content).toEqual([
+      {
+        type: "tool_use",
+        id: expect.stringMatching(/^toolu_/),
+        name: "Bash",
+        input: { command: "ls" },
+      },
+      { type: "text", text: "ok" },
+    ]);
+  });
+});
+
 describe("sluice's thinking signatures", () => {
   it("are minted from the text, recognised, and never confused with Anthropic's", () => {
     expect(mintSignature("abc")).toMatch(/^sluice1\.[A-Za-z0-9_-]{22}$/);

@@ -10,8 +10,9 @@
  * - Tool calls are routed by `tool_calls[].index` (rule 5). The first call streams live, one
  *   `input_json_delta` per fragment as the upstream split them (rule 4); the fragments of any
  *   other call are queued and flushed as that call's own contiguous block once the stream moves
- *   past the open one (its arguments are whole JSON, or the finish came). Text or reasoning that arrives after a call began waits for the calls,
- *   so no fragment ever lands after its block's stop.
+ *   past the open one (its arguments are whole JSON, or the finish came). Text or reasoning
+ *   that arrives after a call began waits for the calls, so no fragment ever lands after its
+ *   block's stop.
  * - `finish_reason` closes the blocks; `message_delta` and `message_stop` go out once, on the
  *   usage chunk, on `[DONE]` or at the end (rule 6). An end without a finish reason, or before
  *   `[DONE]` when no finish came, is incomplete: the face then sends `broken()`'s error event.
@@ -104,12 +105,10 @@ export class MessagesFromChatStream implements StreamBridge {
     return meteredOfChatUsage(this.usage);
   }
 
+  /** The writer (every entry point begins the message first). */
   private sink(): BlockWriter {
-    this.writer ??= new BlockWriter({
-      id: `msg_${Date.now().toString(36)}`,
-      model: this.context.model,
-    });
-    return this.writer;
+    if (!this.writer) this.begin([]);
+    return this.writer as BlockWriter;
   }
 
   /** message_start, named after the upstream's completion id when the first chunk has one. */
