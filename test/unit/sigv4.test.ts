@@ -1,7 +1,7 @@
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
-import { signV4 } from "../../shared/store/sigv4";
+import { signV4 } from "../../shared/aws/sigv4";
 
 const credentials = {
   accessKeyId: "AKIDEXAMPLE",
