@@ -111,7 +111,7 @@ function channelFields(body: Record<string, unknown>, creating: boolean) {
   const baseUrl = field.string(body, "base_url", {
     required: creating && type !== "bedrock",
   });
-  if (baseUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(baseUrl)) {
+  if (baseUrl && !/^https?:\/\/[^\s/]+/.test(baseUrl)) {
     throw invalid("base_url must be an http(s) URL, e.g. https://api.openai.com/v1.");
   }
   const models = field.stringList(body, "models");
