@@ -26,6 +26,12 @@ export interface DeploymentOptions {
    */
   domainName?: string;
   certificateArn?: string;
+  /**
+   * The Bedrock models and inference profiles Bedrock channels may invoke with the API
+   * function's role: base ids, cross-region profile ids, either as `region/id` for another
+   * region than the stack's, or application inference-profile ARNs. None: no Bedrock access.
+   */
+  bedrockModels: string[];
 }
 
 export const DEFAULT_OPTIONS: DeploymentOptions = {
@@ -34,6 +40,7 @@ export const DEFAULT_OPTIONS: DeploymentOptions = {
   computeMode: "on-demand",
   managedConcurrency: 64,
   settings: {},
+  bedrockModels: [],
 };
 
 /** Settings the stack itself sets (where the resources are): not for the operator to set. */
@@ -74,7 +81,17 @@ export function optionsFromContext(node: Node): DeploymentOptions {
     settings: settingsFrom(get("settings")),
     domainName: text("domainName"),
     certificateArn: text("certificateArn"),
+    bedrockModels: listFrom(get("bedrockModels")),
   });
+}
+
+/** A list option: a JSON array, or a comma list (as `-c sluice:name=a,b` gives it). */
+function listFrom(raw: unknown): string[] {
+  if (raw === undefined || raw === "") return [];
+  const list = typeof raw === "string" && !raw.trim().startsWith("[") ? raw.split(",") : raw;
+  const parsed = typeof list === "string" ? (JSON.parse(list) as unknown) : list;
+  if (!Array.isArray(parsed)) throw new Error("sluice:bedrockModels is a list of model ids");
+  return parsed.map((item) => String(item).trim()).filter(Boolean);
 }
 
 function settingsFrom(raw: unknown): Record<string, string> {
@@ -109,5 +126,17 @@ export function validated(options: DeploymentOptions): DeploymentOptions {
       "sluice:certificateArn must be an ACM certificate in us-east-1 (CloudFront's region)",
     );
   }
+  for (const model of options.bedrockModels) {
+    if (!BEDROCK_MODEL.test(model) && !BEDROCK_ARN.test(model)) {
+      throw new Error(
+        `sluice:bedrockModels: ${model} is not a Bedrock model id (anthropic.claude-…-v1:0), an inference profile id (us.anthropic.…), either with a region/ before it, or a Bedrock ARN`,
+      );
+    }
+  }
   return options;
 }
+
+/** `[region/]id`: ids are letters, digits, `.`, `-`, `_` and the version's `:`. */
+const BEDROCK_MODEL = /^(?:[a-z]{2}(?:-[a-z]+)+-\d{1,2}\/)?[a-z0-9][A-Za-z0-9._:-]*$/;
+const BEDROCK_ARN =
+  /^arn:aws[\w-]*:bedrock:[a-z0-9-]+:\d{12}:(?:application-inference-profile|inference-profile)\/[A-Za-z0-9._:-]+$|^arn:aws[\w-]*:bedrock:[a-z0-9-]*::foundation-model\/[A-Za-z0-9._:-]+$/;

@@ -67,6 +67,7 @@ export class SluiceStack extends Stack {
       runtime,
       memoryMiB: managed ? MANAGED_API_MEMORY_MIB : options.apiMemoryMiB,
       reservedConcurrency: options.apiReservedConcurrency,
+      bedrockModels: options.bedrockModels,
     });
     this.janitor = new Janitor(this, "Janitor", {
       store: this.store,

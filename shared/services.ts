@@ -9,6 +9,7 @@ import { loadSettings, type Settings } from "./config/settings";
 import type { SecretBox } from "./crypto/secret-box";
 import { createLogger } from "./observability";
 import type { JobQueue } from "./queue/queue";
+import type { AdapterContext } from "./relay/adapters/adapter";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
 import { GenerationRates } from "./relay/generation-rates";
@@ -90,6 +91,8 @@ export interface Services {
   schedule: Schedule;
   /** Upstream HTTP, which says when a request was written (functions: node:http). */
   fetch: UpstreamFetch;
+  /** What channel adapters need of the process: the function role's AWS credentials (Bedrock). */
+  adapterContext: AdapterContext;
 }
 
 export function createServices(options: {
@@ -108,6 +111,8 @@ export function createServices(options: {
   log?: Logger;
   /** What time it is everywhere else (the system's clock unless given). */
   clock?: Clock;
+  /** What channel adapters need of the process (on AWS: the role's credentials). */
+  adapterContext?: AdapterContext;
 }): Services {
   const settings = options.settings ?? loadSettings();
   const log = options.log ?? createLogger({ level: settings.log.level });
@@ -124,6 +129,7 @@ export function createServices(options: {
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
   const attemptCounters = new AttemptCounters(table);
   const fetch = options.fetch ?? fetchUpstream();
+  const adapterContext = options.adapterContext ?? {};
   return {
     settings,
     log,
@@ -143,6 +149,7 @@ export function createServices(options: {
       { ...settings.channelHealth, cacheTtlMs: settings.cacheTtlMs },
       log,
       clock,
+      adapterContext,
     ),
     generationRates: new GenerationRates(settings.defaultTokensPerSecond),
     auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs, clock),
@@ -181,5 +188,6 @@ export function createServices(options: {
     batches: new Batches(table),
     schedule: new Schedule(table),
     fetch,
+    adapterContext,
   };
 }

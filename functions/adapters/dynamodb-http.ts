@@ -1,12 +1,12 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { type AwsCredentials, signV4 } from "../../shared/aws/sigv4";
 import {
   type DynamoOperation,
   DynamoServiceError,
   type DynamoTransport,
   TRANSIENT_ERRORS,
 } from "../../shared/store/dynamo-transport";
-import { type AwsCredentials, signV4 } from "../../shared/store/sigv4";
 
 /** An attempt that got no answer in time: DynamoDB may or may not have applied it. */
 export class DynamoAttemptTimeout extends Error {
@@ -131,20 +131,6 @@ export class DynamoHttpTransport implements DynamoTransport {
       req.end(body);
     });
   }
-}
-
-/** Credentials from the environment (Lambda sets these for the function's role). */
-export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): () => AwsCredentials {
-  return () => {
-    const accessKeyId = env.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey) {
-      throw new Error(
-        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them for the function's role)",
-      );
-    }
-    return { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN };
-  };
 }
 
 /** DynamoDB answers JSON; anything else (a proxy's error page) reads as an empty answer. */

@@ -1,10 +1,11 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { environmentCredentials } from "../../shared/aws/sigv4";
 import { RESOURCE_ENV } from "../../shared/config/resources";
 import { loadSettings } from "../../shared/config/settings";
 import type { Services } from "../../shared/services";
 import { createAwsServices, requireEnv } from "../../shared/store/aws";
 import { Table } from "../../shared/store/table";
-import { DynamoHttpTransport, environmentCredentials } from "./dynamodb-http";
+import { DynamoHttpTransport } from "./dynamodb-http";
 import { nodeHttpFetch } from "./upstream-http";
 
 /**

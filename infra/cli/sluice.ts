@@ -42,8 +42,10 @@ Commands
   keys list
   keys create [--name N] [--user ID] [--dollars D] [--expires ISO-DATE] [--models a,b]
   channels list
-  channels add --name N --base-url URL --models a,b [--type openai|azure|azure-speech]
+  channels add --name N --base-url URL --models a,b [--type openai|azure|azure-speech|bedrock]
                [--key SECRET] [--priority P] [--weight W] [--mapping from=to,...]
+               [--config name=value,...]   e.g. --type bedrock --config region=us-east-1
+               (a bedrock channel needs no --base-url, and no --key to sign with the role)
   prices list
   prices set <model> (--input USD --output USD ... | --free)
                rates in USD per 1M tokens; any of --input --output --cached-input
@@ -79,6 +81,7 @@ const { values: options, positionals } = parseArgs({
     models: { type: "string" },
     type: { type: "string", default: "openai" },
     "base-url": { type: "string" },
+    config: { type: "string" },
     "cached-input": { type: "string" },
     "cache-write": { type: "string" },
     "cache-write-1h": { type: "string" },
@@ -180,6 +183,24 @@ function list(value: string | undefined): string[] | undefined {
     ?.split(",")
     .map((v) => v.trim())
     .filter(Boolean);
+}
+
+/**
+ * `name=value,...` as an object. A piece without `=` belongs to the value before it, so a
+ * list value keeps its commas: `region=us-east-1,betas=a,b` sets betas to `a,b`.
+ */
+function configPairs(value: string): Record<string, string> {
+  const config: Record<string, string> = {};
+  let last: string | undefined;
+  for (const piece of value.split(",")) {
+    const at = piece.indexOf("=");
+    if (at === -1 && last !== undefined) config[last] += `,${piece.trim()}`;
+    else if (at > 0) {
+      last = piece.slice(0, at).trim();
+      config[last] = piece.slice(at + 1).trim();
+    } else throw new Error(`--config takes name=value pairs, not ${piece}`);
+  }
+  return config;
 }
 
 /** Prints rows as an aligned table, or the raw data with --json. */
@@ -309,6 +330,7 @@ async function run(args: string[]): Promise<void> {
           priority: number(options.priority, "--priority"),
           weight: number(options.weight, "--weight"),
           model_mapping: mapping ? Object.fromEntries(mapping) : undefined,
+          config: options.config ? configPairs(options.config) : undefined,
         }),
         CHANNEL_COLUMNS,
       );

@@ -9,6 +9,7 @@ import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { API_FUNCTION, FUNCTION_URL_CORS } from "../../shared/config/resources";
+import { grantBedrockModels } from "./bedrock-access";
 import type { Files } from "./file-bucket";
 import {
   type FunctionRuntime,
@@ -29,6 +30,8 @@ export interface ApiProps {
   memoryMiB: number;
   /** Concurrent executions kept for the API (none: it shares the account's pool). */
   reservedConcurrency?: number;
+  /** The Bedrock models and inference profiles Bedrock channels may invoke (options.ts). */
+  bedrockModels: readonly string[];
 }
 
 /** The OpenAI-compatible API: one Lambda behind a streaming function URL. */
@@ -87,5 +90,6 @@ export class Api extends Construct {
     props.store.grantReadWriteData(this.function);
     props.files.grantReadWrite(this.function);
     props.queue.grantSendMessages(this.function);
+    grantBedrockModels(this.function, props.bedrockModels);
   }
 }

@@ -34,11 +34,12 @@ export const createChannel = userRoute("POST", "/api/channel", async (call) => {
     {
       id: newId("ch_", 12),
       ...definedOnly(fields),
-      baseUrl: fields.baseUrl as string,
+      baseUrl: fields.baseUrl ?? "",
       models: fields.models as string[],
     },
     call.services.clock.seconds(),
   );
+  checkChannel(channel);
   await call.services.channels.put(channel);
   call.services.channelDirectory.invalidate();
   return ok(channelView(channel));
@@ -59,6 +60,7 @@ export const updateChannel = userRoute("PUT", "/api/channel/:id", async (call) =
   const current = await existing(call, id as string);
   const fields = definedOnly(channelFields(body, false));
   const next: ChannelRecord = { ...current, ...fields };
+  checkChannel(next);
   // Enabling a channel by hand clears the reason sluice disabled it for, and the health of
   // its models (cool-downs, open circuits, models disabled for a refused key).
   if (fields.status === "enabled") {
@@ -94,10 +96,22 @@ async function existing(call: Call<UserPrincipal>, id: string): Promise<ChannelR
   return channel;
 }
 
+/** What the channel's type needs: a base URL (Bedrock's comes from its region), its config. */
+function checkChannel(channel: ChannelRecord): void {
+  if (!channel.baseUrl && channel.type !== "bedrock") {
+    throw invalid("base_url is required, e.g. https://api.openai.com/v1.");
+  }
+  const problem = adapterFor(channel.type).configProblem?.(channel.config);
+  if (problem) throw invalid(problem);
+}
+
 function channelFields(body: Record<string, unknown>, creating: boolean) {
   const type = field.oneOf(body, "type", supportedChannelTypes());
-  const baseUrl = field.string(body, "base_url", { required: creating });
-  if (baseUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(baseUrl)) {
+  // Optional only for Bedrock, whose endpoint follows from its region (checkChannel).
+  const baseUrl = field.string(body, "base_url", {
+    required: creating && type !== "bedrock",
+  });
+  if (baseUrl && !/^https?:\/\/[^\s/]+/.test(baseUrl)) {
     throw invalid("base_url must be an http(s) URL, e.g. https://api.openai.com/v1.");
   }
   const models = field.stringList(body, "models");
@@ -129,7 +143,11 @@ export const testChannel = userRoute("POST", "/api/channel/:id/test", async (cal
   const channel = await existing(call, call.params.id as string);
   const model = call.request.query.get("model") ?? channel.models[0] ?? "";
   const adapter = adapterFor(channel.type);
-  const http = adapter.request(channel, adapter.testCall(model, upstreamModelFor(channel, model)));
+  const http = adapter.request(
+    channel,
+    adapter.testCall(model, upstreamModelFor(channel, model)),
+    call.services.adapterContext,
+  );
   const started = performance.now();
   let status = 0;
   let message = "";

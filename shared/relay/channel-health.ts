@@ -5,6 +5,7 @@ import { ModelUnavailable } from "../errors";
 import { countEvent } from "../observability";
 import type { ChannelHealthStore, PairHealth } from "../store/channel-health";
 import type { ChannelRecord, Channels } from "../store/channels";
+import type { AdapterContext } from "./adapters/adapter";
 import { adapterFor } from "./adapters/index";
 import type { ChannelDirectory } from "./channel-directory";
 import type { AttemptResult, UpstreamFetch } from "./upstream";
@@ -51,6 +52,7 @@ export class ChannelHealth {
     private readonly settings: HealthSettings,
     private readonly log: Logger,
     private readonly clock: Clock = systemClock,
+    private readonly adapterContext: AdapterContext = {},
   ) {
     this.cache = new TtlCache(settings.cacheTtlMs);
   }
@@ -225,7 +227,7 @@ export class ChannelHealth {
    */
   private async keyRefused(channel: ChannelRecord): Promise<string | undefined> {
     const adapter = adapterFor(channel.type);
-    const probe = adapter.probe(channel);
+    const probe = adapter.probe(channel, this.adapterContext);
     if (!probe) return undefined;
     try {
       const response = await this.fetch(probe.url, {

@@ -330,6 +330,9 @@ function upstreamOptions(
     timing: call.timing,
     signal: call.request.signal ? AbortSignal.any([call.request.signal, signal]) : signal,
     coolDownMs: (retryAfterMs) => channelHealth.coolDownMs(retryAfterMs),
+    adapterContext: call.services.adapterContext,
+    onResend: (channel, why) =>
+      call.services.log.info("upstream call sent again", { channel: channel.id, model, why }),
     report:
       call.batchId === undefined
         ? (channel, result) => {

@@ -1,7 +1,7 @@
 import { UpstreamRejected } from "../errors";
 import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
-import type { UpstreamCall, UpstreamErrorReading } from "./adapters/adapter";
+import type { AdapterContext, UpstreamCall, UpstreamErrorReading } from "./adapters/adapter";
 import { adapterFor, upstreamModelFor } from "./adapters/index";
 
 /** Read by each adapter's error() (adapters/retry-after.ts); its tests import it from here. */
@@ -103,6 +103,10 @@ export interface UpstreamOptions {
   signal?: AbortSignal;
   /** How long a channel rests after a 429 with this Retry-After (ms): what the caller is told. */
   coolDownMs?: (retryAfterMs: number | undefined) => number;
+  /** What the adapters may need of the process (the function role's AWS credentials). */
+  adapterContext?: AdapterContext;
+  /** Told when a call goes once more to the same channel as its adapter asked (and why). */
+  onResend?: (channel: ChannelRecord, why: string) => void;
 }
 
 /** An upstream response whose status is 2xx and whose body has not been read yet. */
@@ -167,14 +171,19 @@ export async function openUpstream(
   const { signal } = options;
   const reported = new Set<string>();
   const skipped = new Set<string>();
+  // A call its adapter asked to send once more to the same channel, changed (error().resend).
+  let resend: { channel: ChannelRecord; call: UpstreamCall } | undefined;
   for (let attempt = 0, next = 0; attempt < attempts; attempt++) {
     if (signal?.aborted) throw cancelled();
-    const channel = nextCandidate(candidates, next, skipped);
+    const channel = resend?.channel ?? nextCandidate(candidates, next, skipped);
     if (!channel) break;
     next = candidates.indexOf(channel) + 1;
     const upstreamModel = upstreamModelFor(channel, model);
     const adapter = adapterFor(channel.type);
-    const http = adapter.request(channel, build(upstreamModel, channel));
+    const resent = resend !== undefined;
+    const call = resend?.call ?? build(upstreamModel, channel);
+    resend = undefined;
+    const http = adapter.request(channel, call, options.adapterContext);
     const waitMs = options.headerTimeoutMs(upstreamModel);
     const controller = new AbortController();
     const abort = () => controller.abort();
@@ -225,11 +234,15 @@ export async function openUpstream(
       }
       signal?.removeEventListener("abort", cancel);
       const text = await response.text().catch(() => "");
-      last = failureFrom(
-        response.status,
-        adapter.error(response.status, response.headers, text),
-        options.coolDownMs,
-      );
+      const reading = adapter.error(response.status, response.headers, text);
+      if (reading.resend && !resent) {
+        // Once, and not counted as an attempt: the upstream processed nothing.
+        resend = { channel, call: reading.resend.call(call) };
+        options.onResend?.(channel, reading.resend.why);
+        attempt--;
+        continue;
+      }
+      last = failureFrom(response.status, reading, options.coolDownMs);
     } catch (err) {
       signal?.removeEventListener("abort", cancel);
       if (signal?.aborted) throw cancelled();

@@ -3,6 +3,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { environmentCredentials } from "../aws/sigv4";
 import { RESOURCE_ENV } from "../config/resources";
 import { loadSettings } from "../config/settings";
 import { KmsSecretBox, type SecretBox } from "../crypto/secret-box";
@@ -78,6 +79,7 @@ export function createAwsServices(
     log: clients.log,
     consoleFiles: consoleDirectory(env),
     secretBox: secretBox(env),
+    adapterContext: { awsCredentials: environmentCredentials(env) },
   });
 }
 

@@ -3,7 +3,7 @@ import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
 import { CHANNELS_PARTITION, channelKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
 
-export type ChannelType = "openai" | "azure" | "azure-speech";
+export type ChannelType = "openai" | "azure" | "azure-speech" | "bedrock";
 export type ChannelStatus = "enabled" | "disabled";
 
 /** An upstream provider account that sluice relays to. */
@@ -11,7 +11,7 @@ export interface ChannelRecord {
   id: string;
   type: ChannelType;
   name: string;
-  /** e.g. https://api.openai.com/v1, or an Azure resource endpoint. */
+  /** e.g. https://api.openai.com/v1, or an Azure resource endpoint ("" for Bedrock's own). */
   baseUrl: string;
   /** The provider's secret. Never returned in full by the API; sealed in the table. */
   key: string;

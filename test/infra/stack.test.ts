@@ -4,6 +4,7 @@ import { App, type CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { describe, expect, it, vi } from "vitest";
+import { BEDROCK_ACTIONS } from "../../infra/constructs/bedrock-access";
 import { DEFAULT_OPTIONS } from "../../infra/options";
 import { MANAGED_API_MEMORY_MIB, SluiceStack } from "../../infra/stack";
 import {
@@ -576,6 +577,12 @@ describe("permissions", () => {
     });
   });
 
+  it.each(ALL_FUNCTIONS)("grants the %s no Bedrock access when no model is named", (_, id) => {
+    expect(DEFAULT_OPTIONS.bedrockModels).toEqual([]);
+    for (const action of BEDROCK_ACTIONS) expect(allows(roleStatements(id), action)).toBe(false);
+    expect(JSON.stringify(roleStatements(id))).not.toContain("bedrock");
+  });
+
   it.each(ALL_FUNCTIONS)("grants the %s nothing on every resource", (_, id) => {
     for (const statement of roleStatements(id)) {
       // Listing a table's streams is the one action IAM cannot scope to a resource.
@@ -685,6 +692,66 @@ describe("deployment options", () => {
       Protocol: "email",
       Endpoint: "ops@example.com",
     });
+  });
+
+  it("lets the API, and only it, invoke exactly the Bedrock models and profiles named", () => {
+    const named = [
+      "anthropic.claude-haiku-4-5-20251001-v1:0",
+      "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+      "eu-central-1/global.anthropic.claude-opus-4-5-20251101-v1:0",
+      "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3",
+    ];
+    const variantApp = new App({
+      context: {
+        ...cdkJson.context,
+        "aws:cdk:bundling-stacks": [],
+        "sluice:bedrockModels": named.join(","),
+      },
+    });
+    const s = new SluiceStack(variantApp, "BedrockVariant", {
+      env: { account: "123456789012", region: "us-west-2" },
+    });
+    const t = Template.fromStack(s);
+    const statementsOf = (fn: IConstruct) => {
+      const role = (
+        t.toJSON().Resources[s.getLogicalId(fn.node.defaultChild as CfnElement)].Properties as Json
+      ).Role as { "Fn::GetAtt": [string, string] };
+      const policies = t.findResources("AWS::IAM::Policy", {
+        Properties: { Roles: Match.arrayWith([{ Ref: role["Fn::GetAtt"][0] }]) },
+      });
+      return Object.values(policies).flatMap(
+        (policy) => policy.Properties.PolicyDocument.Statement as Statement[],
+      );
+    };
+    const bedrock = statementsOf(s.api.function).filter((statement) =>
+      asArray(statement.Action).some((action) => action.startsWith("bedrock:")),
+    );
+    // The partition stays CloudFormation's (aws, aws-cn, aws-us-gov): read as "aws".
+    const plain = (arn: unknown): string =>
+      typeof arn === "string"
+        ? arn
+        : ((arn as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1]
+            .map((part) => (typeof part === "string" ? part : "aws"))
+            .join("") as string);
+    expect(bedrock).toHaveLength(1);
+    expect(bedrock.map((statement) => statement.Effect)).toEqual(["Allow"]);
+    expect(asArray(bedrock[0]?.Action).sort()).toEqual([...BEDROCK_ACTIONS].sort());
+    expect(asArray(bedrock[0]?.Resource).map(plain).sort()).toEqual(
+      [
+        "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
+        "arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "arn:aws:bedrock:eu-central-1:123456789012:inference-profile/global.anthropic.claude-opus-4-5-20251101-v1:0",
+        "arn:aws:bedrock:*::foundation-model/anthropic.claude-opus-4-5-20251101-v1:0",
+        "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3",
+      ].sort(),
+    );
+    for (const fn of [s.batch.worker, s.janitor.function, s.rollup.function])
+      expect(JSON.stringify(statementsOf(fn))).not.toContain("bedrock");
+    expect(() => variant({ "sluice:bedrockModels": ["anthropic.claude/../*"] })).toThrow(
+      /not a Bedrock model id/,
+    );
+    expect(() => variant({ "sluice:bedrockModels": ["*"] })).toThrow(/not a Bedrock model id/);
   });
 
   it("sets Lambda's log-level filter from SLUICE_LOG_LEVEL, never above INFO", () => {

@@ -374,6 +374,34 @@ describe("admin: channels", () => {
       expect(answer.status, JSON.stringify(body)).toBe(400);
     }
   });
+
+  it("takes a Bedrock channel by its region, with no base URL or key, and checks its config", async () => {
+    // A model no other test asks for, and the channel disabled at once: nothing is routed to it.
+    const model = `bedrock-spare-${Math.random().toString(36).slice(2, 8)}`;
+    const channel = { type: "bedrock", name: "bedrock", models: [model], status: "disabled" };
+    const created = await admin("POST", "/api/channel/", {
+      ...channel,
+      config: { region: "eu-central-1", betas: "interleaved-thinking-2025-05-14" },
+    });
+    expect(created).toMatchObject({ type: "bedrock", base_url: "", key: "" });
+    for (const body of [
+      { ...channel },
+      { ...channel, config: { region: "eu-central" } },
+      { ...channel, config: { region: "https://evil.example" } },
+      { ...channel, config: { region: "us-east-1", betas: "a b; c" } },
+      // Only Bedrock may leave the base URL out.
+      { ...channel, type: "openai", config: { region: "us-east-1" } },
+    ]) {
+      const answer = await api(sluice.adminToken, "POST", "/api/channel/", body);
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(answer.body).toMatchObject({ success: false, message: expect.any(String) });
+    }
+    const moved = await api(sluice.adminToken, "PUT", `/api/channel/${created.id}`, {
+      config: { region: "nowhere" },
+    });
+    expect(moved.status).toBe(400);
+    await admin("DELETE", `/api/channel/${created.id}`);
+  });
 });
 
 describe("pricing", () => {

@@ -10,7 +10,7 @@ import {
   startDemoUpstream,
 } from "../../infra/local/demo-upstream";
 import { BedrockStreamDecoder, type BedrockStreamPart } from "../../shared/aws/bedrock-stream";
-import { signV4 } from "../../shared/store/sigv4";
+import { signV4 } from "../../shared/aws/sigv4";
 import { assertAnthropicStream, parseAnthropicSse } from "../fixtures/anthropic-stream";
 
 /**

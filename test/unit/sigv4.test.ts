@@ -1,7 +1,7 @@
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
-import { signV4 } from "../../shared/store/sigv4";
+import { signV4 } from "../../shared/aws/sigv4";
 
 const credentials = {
   accessKeyId: "AKIDEXAMPLE",
@@ -85,4 +85,28 @@ describe("signV4", () => {
       if (token) expect(signed["x-amz-security-token"]).toBe(token);
     });
   }
+});
+
+describe("signV4 for Bedrock", () => {
+  it("signs an InvokeModel path with an encoded model id, and a byte body, as the AWS SDK does", async () => {
+    // `:` and `/` of ids and ARNs are encoded in the URL, and encoded once more when signed.
+    for (const id of [
+      "anthropic.claude-sonnet-4-5-20250929-v1:0",
+      "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/a1b2c3",
+    ]) {
+      const url = new URL(
+        `https://bedrock-runtime.eu-west-1.amazonaws.com/model/${encodeURIComponent(id)}/invoke-with-response-stream`,
+      );
+      const headers = {
+        "content-type": "application/json",
+        accept: "application/vnd.amazon.eventstream",
+      };
+      const body = '{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[]}';
+      const signed = signV4(
+        { method: "POST", url, headers, body: new TextEncoder().encode(body) },
+        { service: "bedrock", region: "eu-west-1", credentials, now },
+      );
+      expect(signed.authorization, id).toBe(await sdkAuthorization(url, headers, body, "bedrock"));
+    }
+  });
 });

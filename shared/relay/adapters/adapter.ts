@@ -1,3 +1,4 @@
+import type { AwsCredentials } from "../../aws/sigv4";
 import type { Metered } from "../../billing/metered";
 import type { ChannelRecord } from "../../store/channels";
 import type { SseEvent } from "../../stream/sse";
@@ -23,6 +24,15 @@ export interface UpstreamCall {
   /** Headers of the client's that the channel's protocol carries on (e.g. `anthropic-beta`). */
   headers?: Record<string, string>;
   accept?: string;
+}
+
+/**
+ * What an adapter may need beyond the channel and the call, from the process it runs in
+ * (Services): relay code never reads the environment itself.
+ */
+export interface AdapterContext {
+  /** The function role's AWS credentials (a Bedrock channel without an API key signs with them). */
+  awsCredentials?: () => AwsCredentials;
 }
 
 export interface UpstreamHttpRequest {
@@ -71,6 +81,11 @@ export interface UpstreamErrorReading {
   retryAfterMs?: number;
   /** For the channel's health record, e.g. "HTTP 429: Rate limit reached". */
   detail: string;
+  /**
+   * The call to send once more, on the same channel, before any other: the upstream refused a
+   * part of it the adapter can leave out, and processed nothing (Bedrock's "invalid beta flag").
+   */
+  resend?: { call(call: UpstreamCall): UpstreamCall; why: string };
   /** The provider's own account of the error (passed on to the client for a client error). */
   fields?: UpstreamErrorFields;
 }
@@ -104,7 +119,11 @@ export interface ChannelAdapter {
   /** The provider's own name for a model, when the channel maps none (Azure's deployments). */
   defaultUpstreamModel?(model: string): string;
   /** The HTTP request: URL, credentials, and the body as this upstream takes it. */
-  request(channel: ChannelRecord, call: UpstreamCall): UpstreamHttpRequest;
+  request(
+    channel: ChannelRecord,
+    call: UpstreamCall,
+    context?: AdapterContext,
+  ): UpstreamHttpRequest;
   /** A streamed answer's body as the protocol's events, one batch per chunk read. */
   decode(body: AsyncIterable<Uint8Array>, protocol: Protocol): AsyncIterable<SseEvent[]>;
   /** What a non-2xx answer means (its status, headers and body text). */
@@ -115,9 +134,11 @@ export interface ChannelAdapter {
    * The cheapest request that says whether the provider takes the channel's key at all (an
    * answer error() reads as `auth` says not); undefined when the provider has none.
    */
-  probe(channel: ChannelRecord): UpstreamHttpRequest | undefined;
+  probe(channel: ChannelRecord, context?: AdapterContext): UpstreamHttpRequest | undefined;
   /** The admin's test of a channel: one tiny real call of an operation it serves. */
   testCall(model: string, upstreamModel: string): UpstreamCall;
+  /** What is wrong with a channel's `config` for this provider (absent: anything goes). */
+  configProblem?(config: Readonly<Record<string, string>>): string | undefined;
 }
 
 /** An adapter from its parts: `serves` follows from `operations`. */

@@ -2,12 +2,14 @@ import type { ChannelRecord, ChannelType } from "../../store/channels";
 import type { ChannelAdapter } from "./adapter";
 import { azureAdapter } from "./azure";
 import { azureSpeechAdapter } from "./azure-speech";
+import { bedrockAdapter } from "./bedrock";
 import { openaiAdapter } from "./openai";
 
 const adapters: Record<ChannelType, ChannelAdapter> = {
   openai: openaiAdapter,
   azure: azureAdapter,
   "azure-speech": azureSpeechAdapter,
+  bedrock: bedrockAdapter,
 };
 
 /** The channel types this build can relay to. */

@@ -18,7 +18,7 @@ import {
 } from "../../components/ui";
 import { t } from "../../i18n";
 
-const TYPES = ["openai", "azure", "azure-speech"] as const;
+const TYPES = ["openai", "azure", "azure-speech", "bedrock"] as const;
 
 /** A JSON object typed into a textarea; `{}` when empty, null when it is not an object. */
 function jsonObject(text: string): Record<string, string> | null {
@@ -63,6 +63,9 @@ function ModelHealthList(props: { channel: Channel }) {
 function ChannelForm(props: { current?: Channel; onDone(saved: boolean): void }) {
   const { current } = props;
   const action = useAction();
+  // Bedrock's endpoint follows from its region, and without a key it signs with the role.
+  const [type, setType] = useState(current?.type ?? TYPES[0]);
+  const bedrock = type === "bedrock";
   return (
     <form
       onSubmit={(e) => {
@@ -94,7 +97,7 @@ function ChannelForm(props: { current?: Channel; onDone(saved: boolean): void })
     >
       <div class="grid2">
         <Field label={t("channel_type")}>
-          <select name="type">
+          <select name="type" onChange={(e) => setType(e.currentTarget.value)}>
             {TYPES.map((type) => (
               <option key={type} value={type} selected={current?.type === type}>
                 {type}
@@ -106,14 +109,23 @@ function ChannelForm(props: { current?: Channel; onDone(saved: boolean): void })
           <input name="name" required maxLength={128} defaultValue={current?.name} />
         </Field>
       </div>
-      <Field label={t("channel_base_url")} hint={t("channel_base_url_hint")}>
-        <input name="base_url" type="url" required defaultValue={current?.base_url} />
+      <Field
+        label={t("channel_base_url")}
+        hint={t(bedrock ? "channel_bedrock_base_url_hint" : "channel_base_url_hint")}
+      >
+        <input name="base_url" type="url" required={!bedrock} defaultValue={current?.base_url} />
       </Field>
       <Field
         label={t("channel_key")}
-        hint={current ? t("channel_key_keep", { masked: current.key || "—" }) : undefined}
+        hint={
+          current
+            ? t("channel_key_keep", { masked: current.key || "—" })
+            : bedrock
+              ? t("channel_bedrock_key_hint")
+              : undefined
+        }
       >
-        <input name="key" required={!current} autoComplete="off" class="mono" />
+        <input name="key" required={!current && !bedrock} autoComplete="off" class="mono" />
       </Field>
       <Field label={t("channel_models")} hint={t("channel_models_hint")}>
         <input name="models" required defaultValue={current?.models.join(", ")} />
@@ -145,7 +157,10 @@ function ChannelForm(props: { current?: Channel; onDone(saved: boolean): void })
           defaultValue={json(current?.model_mapping)}
         />
       </Field>
-      <Field label={t("channel_config")} hint={t("channel_config_hint")}>
+      <Field
+        label={t("channel_config")}
+        hint={t(bedrock ? "channel_bedrock_config_hint" : "channel_config_hint")}
+      >
         <textarea name="config" rows={3} class="mono" defaultValue={json(current?.config)} />
       </Field>
       <ErrorText error={action.error} />

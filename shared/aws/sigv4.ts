@@ -12,7 +12,7 @@ export interface SignableRequest {
   url: URL;
   /** Lower-case names. `host` and `x-amz-date` are added. */
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array;
 }
 
 const signingKeys = new Map<string, Buffer>();
@@ -76,8 +76,25 @@ function signingKey(secret: string, day: string, region: string, service: string
   return key;
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+function sha256(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/**
+ * The credentials Lambda puts in the environment for the function's role, read at each call
+ * (they are the same for the life of the instance, but a test may change them).
+ */
+export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): () => AwsCredentials {
+  return () => {
+    const accessKeyId = env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey) {
+      throw new Error(
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them for the function's role)",
+      );
+    }
+    return { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN };
+  };
 }
 
 /** RFC 3986 encoding, as SigV4 wants it. */
