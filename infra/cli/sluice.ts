@@ -42,7 +42,7 @@ Commands
   keys list
   keys create [--name N] [--user ID] [--dollars D] [--expires ISO-DATE] [--models a,b]
   channels list
-  channels add --name N --base-url URL --models a,b [--type openai|azure|azure-speech]
+  channels add --name N --base-url URL --models a,b [--type openai|azure|azure-speech|anthropic]
                [--key SECRET] [--priority P] [--weight W] [--mapping from=to,...]
   prices list
   prices set <model> (--input USD --output USD ... | --free)

@@ -45,6 +45,7 @@ const BURST = uniqueModel("claude-burst");
 let upstream: DemoUpstream;
 let slow: DemoUpstream;
 let user: Awaited<ReturnType<typeof createUserWithKey>>;
+let channelId: string;
 
 beforeAll(async () => {
   const served = [MODEL, MAPPED_UPSTREAM, OVERLOADED, UNPRICED];
@@ -54,14 +55,14 @@ beforeAll(async () => {
     anthropicModels: [BURST],
     latencyMs: 400,
   });
-  await admin("POST", "/api/channel", {
+  ({ id: channelId } = await admin("POST", "/api/channel", {
     type: "anthropic",
     name: "anthropic fixture",
     base_url: upstream.origin,
     key: CHANNEL_KEY,
     models: [MODEL, ALIAS, OVERLOADED, UNPRICED],
     model_mapping: { [ALIAS]: MAPPED_UPSTREAM },
-  });
+  }));
   await admin("POST", "/api/channel", {
     type: "anthropic",
     name: "slow anthropic fixture",
@@ -627,5 +628,30 @@ describe("count_tokens and models for Anthropic clients", () => {
       headers: { authorization: `Bearer ${user.secret}` },
     });
     expect(((await openaiShape.json()) as Json).object).toBe("list");
+  });
+});
+
+describe("anthropic channels in the management API", () => {
+  it("tests a channel with one tiny message, and refuses a version that is not a date", async () => {
+    const before = upstream.requests.length;
+    const tested = await api(
+      sluice.adminToken,
+      "POST",
+      `/api/channel/${channelId}/test?model=${MODEL}`,
+    );
+    expect(tested.body).toMatchObject({ success: true, data: { model: MODEL, status: 200 } });
+    const sent = upstream.requests[before];
+    expect(sent?.path).toBe("/v1/messages");
+    expect((sent?.body as Json)?.max_tokens).toBe(1);
+    expect(sent?.headers["x-api-key"]).toBe(CHANNEL_KEY);
+    const refused = await api(sluice.adminToken, "POST", "/api/channel", {
+      type: "anthropic",
+      base_url: "https://api.anthropic.com",
+      models: ["claude-x"],
+      config: { anthropic_version: "latest" },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ success: false });
+    expect(refused.body.message).toContain("anthropic_version");
   });
 });
