@@ -1,4 +1,6 @@
+import { rateLimitsOf } from "../billing/charge";
 import { UpstreamRejected } from "../errors";
+import { anthropicRateLimitHeaders, rateLimitHeaders } from "../http/rate-limit-headers";
 import { rawJson } from "../http/responses";
 import { anthropicRoute } from "../http/route";
 import { spliceTopLevel } from "../relay/json-splice";
@@ -9,7 +11,9 @@ import { forwardedHeaders, readMessagesRequest, sessionOf } from "./request";
 /**
  * POST /v1/messages/count_tokens: forwarded to an Anthropic channel that serves the model
  * (the same headers and body bytes as a message, `model` spliced when mapped), its answer
- * relayed. It generates nothing and is never held or billed. Without such a channel the
+ * relayed. It generates nothing and is never billed or logged, but it is a request: it counts
+ * against the key's and the user's rate limits (a hold of nothing, taken and given back, which
+ * counts it in the minute's requests and holds a slot while it runs). Without such a channel the
  * answer is 404 `not_found_error`: Claude Code then counts locally (its gateway docs), which
  * is never worse than a wrong count. (Bedrock's count is its own endpoint: the bedrock
  * channel's; counting for chat channels is the Messages→chat bridge's step.)
@@ -30,7 +34,20 @@ export const countMessageTokens = anthropicRoute(
         { status: 404, type: "not_found_error" },
       );
     }
-    const { settings } = call.services;
+    const { settings, ledger } = call.services;
+    const context = {
+      services: call.services,
+      principal: call.principal,
+      requestId: call.request.id,
+      receivedAt: call.request.receivedAt,
+    };
+    const hold = await ledger.hold(call.principal, {
+      requestId: call.request.id,
+      units: 0,
+      model,
+      limits: await rateLimitsOf(context),
+    });
+    call.context.afterResponse(() => ledger.release(hold));
     const headers = forwardedHeaders(call.request);
     const upstream = await openUpstream(
       candidates,
@@ -56,6 +73,12 @@ export const countMessageTokens = anthropicRoute(
       throw new UpstreamRejected("unreachable", "The upstream provider did not answer in time.");
     }
     call.context.note?.({ model, channel: upstream.channel.id });
-    return rawJson(200, await readUpstreamBody(call, upstream));
+    const response = rawJson(200, await readUpstreamBody(call, upstream));
+    Object.assign(
+      response.headers,
+      rateLimitHeaders(hold.rateStanding),
+      anthropicRateLimitHeaders(hold.rateStanding),
+    );
+    return response;
   },
 );

@@ -289,7 +289,7 @@ export async function holdWhileOpening<U>(
  * user's (theirs, else their group's per user, else the operator's default). Batch lines
  * have none: the batch pipeline's own concurrency throttles them.
  */
-async function rateLimitsOf(context: ChargeContext): Promise<CallLimits | undefined> {
+export async function rateLimitsOf(context: ChargeContext): Promise<CallLimits | undefined> {
   if (context.batchId) return undefined;
   const pricing = await context.services.pricing.get();
   const { key, user } = context.principal;

@@ -611,6 +611,30 @@ describe("count_tokens and models for Anthropic clients", () => {
     expect(lines.filter((line) => line.endpoint?.includes("count_tokens"))).toEqual([]);
   });
 
+  it("counts count_tokens against the key's requests per minute: a refused count reaches no upstream", async () => {
+    const counter = await createUser();
+    const key = await createKey(counter);
+    await admin("PUT", `/api/token/${key.id}`, { rate_limits: { rpm: 3 } });
+    const before = upstream.requests.length;
+    const statuses: number[] = [];
+    // Eight in a row: at most six fit in two minute windows, should a window end between them.
+    for (let i = 0; i < 8; i++) {
+      const response = await post(
+        "/v1/messages/count_tokens",
+        JSON.stringify({ model: MODEL, messages: hello }),
+        { "x-api-key": key.secret },
+      );
+      statuses.push(response.status);
+      const body = (await response.json()) as Json;
+      if (response.status === 429) expect(body.error.type).toBe("rate_limit_error");
+      else expect(body.input_tokens).toBeGreaterThan(0);
+    }
+    const counted = statuses.filter((status) => status === 200).length;
+    expect(counted + statuses.filter((status) => status === 429).length).toBe(8);
+    expect(counted).toBeLessThanOrEqual(6);
+    expect(upstream.requests.length - before).toBe(counted);
+  });
+
   it("lists models in Anthropic's shape for an Anthropic caller, and in OpenAI's otherwise", async () => {
     const ids: string[] = [];
     for await (const model of client().models.list({ limit: 1000 })) {
