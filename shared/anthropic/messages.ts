@@ -181,7 +181,8 @@ async function consumeWhole(
       })),
     };
   if (bridge && answer) {
-    return consumedWhole(json(200, bridge.answer(answer, { model })), meter);
+    const context = { model, options: upstream.channel.config };
+    return consumedWhole(json(200, bridge.answer(answer, context)), meter);
   }
   if (upstream.upstreamModel === model || typeof answer?.model !== "string")
     return consumedWhole(rawJson(200, bytes), meter);
@@ -228,7 +229,7 @@ function consumeStream(
     };
   let relay: SseRelay;
   if (bridge) {
-    const converter = bridge.stream({ model });
+    const converter = bridge.stream({ model, options: upstream.channel.config });
     const bridged: BridgedStreamRelay = new BridgedStreamRelay(converter, (outcome) =>
       end({
         outcome,
@@ -241,7 +242,11 @@ function consumeStream(
   } else {
     const usage = reader?.stream();
     const passed: MessagesStreamRelay = new MessagesStreamRelay(
-      { reportModel: upstream.upstreamModel === model ? undefined : model, usage },
+      {
+        reportModel: upstream.upstreamModel === model ? undefined : model,
+        usage,
+        stopped: () => call.request.signal?.aborted === true,
+      },
       (outcome) =>
         end({
           outcome,

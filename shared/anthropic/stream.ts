@@ -34,7 +34,12 @@ export class MessagesStreamRelay implements SseRelay {
   private failed = false;
 
   constructor(
-    private readonly options: { reportModel?: string; usage?: StreamUsage },
+    private readonly options: {
+      reportModel?: string;
+      usage?: StreamUsage;
+      /** sluice itself must stop (the function's time is running out): `api_error`, not the upstream's fault. */
+      stopped?: () => boolean;
+    },
     private readonly closed: (outcome: StreamOutcome) => void,
   ) {}
 
@@ -54,7 +59,8 @@ export class MessagesStreamRelay implements SseRelay {
 
   /** After the upstream's own `event: error`, the client has its error: no second one. */
   onBroken(message: string): string {
-    return this.failed ? "" : messagesErrorEvent(message);
+    if (this.failed) return "";
+    return messagesErrorEvent(message, this.options.stopped?.() ? "api_error" : "overloaded_error");
   }
 
   onClose(outcome: StreamOutcome): void {

@@ -41,6 +41,8 @@ const OVERLOADED = uniqueModel("claude-overloaded");
 const UNPRICED = uniqueModel("claude-unpriced");
 /** On a slow upstream of its own, for the burst. */
 const BURST = uniqueModel("claude-burst");
+/** Served by two channels, one on each upstream: which one a conversation goes to. */
+const SHARED = uniqueModel("claude-shared");
 
 let upstream: DemoUpstream;
 let slow: DemoUpstream;
@@ -48,11 +50,11 @@ let user: Awaited<ReturnType<typeof createUserWithKey>>;
 let channelId: string;
 
 beforeAll(async () => {
-  const served = [MODEL, MAPPED_UPSTREAM, OVERLOADED, UNPRICED];
+  const served = [MODEL, MAPPED_UPSTREAM, OVERLOADED, UNPRICED, SHARED];
   upstream = await startDemoUpstream({ apiKey: CHANNEL_KEY, anthropicModels: served });
   slow = await startDemoUpstream({
     apiKey: CHANNEL_KEY,
-    anthropicModels: [BURST],
+    anthropicModels: [BURST, SHARED],
     latencyMs: 400,
   });
   ({ id: channelId } = await admin("POST", "/api/channel", {
@@ -60,7 +62,7 @@ beforeAll(async () => {
     name: "anthropic fixture",
     base_url: upstream.origin,
     key: CHANNEL_KEY,
-    models: [MODEL, ALIAS, OVERLOADED, UNPRICED],
+    models: [MODEL, ALIAS, OVERLOADED, UNPRICED, SHARED],
     model_mapping: { [ALIAS]: MAPPED_UPSTREAM },
   }));
   await admin("POST", "/api/channel", {
@@ -69,10 +71,12 @@ beforeAll(async () => {
     // With /v1: the adapter takes the base URL either way.
     base_url: `${slow.origin}/v1`,
     key: CHANNEL_KEY,
-    models: [BURST],
+    models: [BURST, SHARED],
   });
   await setPrices(
-    Object.fromEntries([MODEL, ALIAS, MAPPED_UPSTREAM, OVERLOADED, BURST].map((m) => [m, PRICE])),
+    Object.fromEntries(
+      [MODEL, ALIAS, MAPPED_UPSTREAM, OVERLOADED, BURST, SHARED].map((m) => [m, PRICE]),
+    ),
   );
   user = await createUserWithKey();
 });
@@ -423,6 +427,31 @@ describe("POST /v1/messages over an anthropic channel", () => {
     expect(streamed.error).toMatchObject({ type: "overloaded_error" });
     expect(events.filter((e) => e.event === "error")).toHaveLength(1);
     expect(events.some((e) => e.event === "message_stop")).toBe(false);
+  });
+});
+
+describe("session affinity", () => {
+  it("keeps one Claude Code session on one channel, by its session header or by metadata.user_id", async () => {
+    const upstreamOf = async (headers: Record<string, string>, metadata?: unknown) => {
+      const [a, b] = [upstream.requests.length, slow.requests.length];
+      const response = await post(
+        "/v1/messages",
+        JSON.stringify({ model: SHARED, max_tokens: 10, messages: hello, metadata }),
+        headers,
+      );
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      if (upstream.requests.length > a) return "fast";
+      return slow.requests.length > b ? "slow" : "none";
+    };
+    for (const session of ["3f0c7a52-1", "9b2e44d0-2"]) {
+      const first = await upstreamOf({ "x-claude-code-session-id": session });
+      for (let i = 0; i < 5; i++)
+        expect(await upstreamOf({ "x-claude-code-session-id": session })).toBe(first);
+      // The same session named in metadata.user_id (older Claude Code) goes the same way.
+      const userId = `user_ab_account_cd_session_${session}`;
+      expect(await upstreamOf({}, { user_id: userId })).toBe(first);
+    }
   });
 });
 
