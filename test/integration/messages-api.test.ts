@@ -412,6 +412,29 @@ describe("POST /v1/messages over an anthropic channel", () => {
     expect(line.completion_tokens).toBeLessThanOrEqual(500);
   });
 
+  it("ends a stream the upstream cut with Anthropic's error event, billed its input exactly", async () => {
+    const response = await post(
+      "/v1/messages",
+      JSON.stringify({
+        model: MODEL,
+        max_tokens: 100,
+        messages: [{ role: "user", content: "please cut the stream" }],
+        stream: true,
+      }),
+    );
+    const requestId = response.headers.get("request-id") as string;
+    const events = parseAnthropicSse(await response.text());
+    const streamed = assertAnthropicStream(events);
+    expect(streamed.error).toMatchObject({ type: "overloaded_error" });
+    expect(events.at(-1)?.event).toBe("error");
+    const usage = (events[0]?.data.message as Json)?.usage;
+    const line = await logLine(user.accessToken, requestId);
+    expect(line.outcome).toBe("interrupted");
+    expect(line.prompt_tokens).toBe(
+      usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens,
+    );
+  });
+
   it("relays the upstream's mid-stream error event once, and ends without message_stop", async () => {
     const response = await post(
       "/v1/messages",

@@ -105,10 +105,11 @@ const testBridge = ((): Bridge => {
         metered: () => ({ inputTokens: 7, outputTokens: 3 }),
       };
     },
+    // A status of its own (422 → 400), so a test sees the face used it.
     error: (status, fields) => ({
-      status,
+      status: status === 422 ? 400 : status,
       type: "invalid_request_error",
-      message: fields.message ?? "",
+      message: `bridged: ${fields.message ?? ""}`,
     }),
   };
   return bridge;
@@ -322,6 +323,25 @@ describe("the bridge seam: a chat channel serves a Messages call through the reg
     });
     // Billed from the chat upstream's usage, as its adapter reads it.
     expect(api.logLines.at(-1)).toMatchObject({ promptTokens: 9, completionTokens: 2 });
+  });
+
+  it("answers an upstream's refusal in the client's terms, as the bridge translates it", async () => {
+    const api = inProcessApi([model], () => ({
+      status: 422,
+      json: {
+        error: { message: "bad 'messages'", type: "invalid_value", param: null, code: null },
+      },
+    }));
+    const response = await api.call("/v1/messages", {
+      model,
+      max_tokens: 20,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.text)).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: "bridged: bad 'messages'" },
+    });
   });
 
   it("runs the bridge's stream inside the relay, billed from what the bridge metered", async () => {
