@@ -171,6 +171,8 @@ async function consumeWhole(
   const bytes = await readUpstreamBody(call, upstream);
   const answer = parseJsonObject(bytes);
   const usage = reader?.answer(answer);
+  // How fast the (channel, model) generates: what a late answer's estimate bills by.
+  if (usage) learnRate(call, upstream, usage, performance.now() - upstream.sentAt);
   const meter = async () =>
     usage ?? {
       ...(await estimateMessagesPrompt(body, upstream.upstreamModel)),
@@ -247,14 +249,19 @@ function consumeStream(
         usage,
         stopped: () => call.request.signal?.aborted === true,
       },
-      (outcome) =>
+      (outcome) => {
+        const reported = usage?.metered();
+        const began = passed.delivered.firstTokenAt;
+        if (outcome === "completed" && reported && began !== undefined)
+          learnRate(call, upstream, reported, performance.now() - began);
         end({
           outcome,
           meter: meterOf(usage, () => ({
             text: passed.delivered.text,
             at: passed.delivered.firstTokenAt,
           })),
-        }),
+        });
+      },
     );
     relay = passed;
   }
@@ -276,4 +283,13 @@ function consumeStream(
     ),
     ended,
   };
+}
+
+/** Records how fast the channel generated the model's answer (relay/generation-rates.ts). */
+function learnRate(call: Call<KeyPrincipal>, upstream: OpenUpstream, usage: Metered, ms: number) {
+  call.services.generationRates.learn(upstream.channel.id, upstream.upstreamModel, {
+    tokens: usage.outputTokens ?? 0,
+    ms,
+    reasons: false,
+  });
 }
