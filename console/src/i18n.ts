@@ -246,7 +246,8 @@ export const en = {
   channel_type: "Type",
   channel_name: "Name",
   channel_base_url: "Base URL",
-  channel_base_url_hint: "For example https://api.openai.com/v1; for Azure, the resource endpoint.",
+  channel_base_url_hint:
+    "For example https://api.openai.com/v1; for Azure, the resource endpoint; for Anthropic, https://api.anthropic.com (with or without /v1).",
   channel_key: "Key",
   channel_key_keep: "Leave empty to keep the current key ({masked}).",
   channel_models: "Models",
@@ -260,7 +261,8 @@ export const en = {
     'Renames models for this upstream, for example {"gpt-4o": "my-deployment"}.',
   channel_mapping_invalid: "The model mapping must be a JSON object of strings.",
   channel_config: "Configuration (JSON)",
-  channel_config_hint: 'For example {"api_version": "2024-06-01"} for Azure.',
+  channel_config_hint:
+    'For example {"api_version": "2024-06-01"} for Azure, or {"anthropic_version": "2023-06-01"} for Anthropic (sent when the client names no version).',
   channel_bedrock_base_url_hint:
     "Optional for Bedrock: empty uses https://bedrock-runtime.<region>.amazonaws.com (set one for a VPC or FIPS endpoint).",
   channel_bedrock_key_hint:
@@ -663,7 +665,8 @@ export const zh: Record<Key, string> = {
   channel_type: "类型",
   channel_name: "名称",
   channel_base_url: "接口地址",
-  channel_base_url_hint: "例如 https://api.openai.com/v1；Azure 填写资源终结点。",
+  channel_base_url_hint:
+    "例如 https://api.openai.com/v1；Azure 填写资源终结点；Anthropic 填写 https://api.anthropic.com（带不带 /v1 均可）。",
   channel_key: "密钥",
   channel_key_keep: "留空则保留当前密钥（{masked}）。",
   channel_models: "模型",
@@ -676,7 +679,8 @@ export const zh: Record<Key, string> = {
   channel_mapping_hint: '为此上游重命名模型，例如 {"gpt-4o": "my-deployment"}。',
   channel_mapping_invalid: "模型映射必须是值为字符串的 JSON 对象。",
   channel_config: "配置（JSON）",
-  channel_config_hint: '例如 Azure 的 {"api_version": "2024-06-01"}。',
+  channel_config_hint:
+    '例如 Azure 的 {"api_version": "2024-06-01"}，或 Anthropic 的 {"anthropic_version": "2023-06-01"}（客户端未指定版本时使用）。',
   channel_bedrock_base_url_hint:
     "Bedrock 可留空：使用 https://bedrock-runtime.<region>.amazonaws.com（VPC 或 FIPS 终结点时填写）。",
   channel_bedrock_key_hint:

@@ -42,7 +42,7 @@ Commands
   keys list
   keys create [--name N] [--user ID] [--dollars D] [--expires ISO-DATE] [--models a,b]
   channels list
-  channels add --name N --base-url URL --models a,b [--type openai|azure|azure-speech|bedrock]
+  channels add --name N --base-url URL --models a,b [--type openai|azure|azure-speech|anthropic|bedrock]
                [--key SECRET] [--priority P] [--weight W] [--mapping from=to,...]
                [--config name=value,...]   e.g. --type bedrock --config region=us-east-1
                (a bedrock channel needs no --base-url, and no --key to sign with the role)

@@ -63,9 +63,10 @@ export const FUNCTION_URL_CORS = {
    * named: browser-based chat clients send their key in it.
    */
   allowHeaders: ["authorization", "*"],
-  /** Headers the OpenAI SDKs read in browsers. */
+  /** Headers the OpenAI and Anthropic SDKs read in browsers (`request-id`: Anthropic's). */
   exposeHeaders: [
     "x-request-id",
+    "request-id",
     "server-timing",
     "x-should-retry",
     "retry-after",

@@ -119,6 +119,12 @@ function channelFields(body: Record<string, unknown>, creating: boolean) {
     throw invalid("models must list at least one model.");
   }
   const weight = field.number(body, "weight", { min: 0 });
+  const config = field.stringMap(body, "config");
+  // Sent as Anthropic's `anthropic-version` header when a client names none: a date.
+  const version = config?.anthropic_version;
+  if (version !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(version)) {
+    throw invalid('config.anthropic_version must be an API version date, e.g. "2023-06-01".');
+  }
   return {
     type,
     name: field.string(body, "name", { max: 128 }),
@@ -129,7 +135,7 @@ function channelFields(body: Record<string, unknown>, creating: boolean) {
     priority: field.integer(body, "priority"),
     weight,
     status: field.oneOf(body, "status", STATUSES),
-    config: field.stringMap(body, "config"),
+    config,
   };
 }
 

@@ -467,6 +467,7 @@ describe("function URL", () => {
         AllowHeaders: ["authorization", "*"],
         ExposeHeaders: [
           "x-request-id",
+          "request-id",
           "server-timing",
           "x-should-retry",
           "retry-after",

@@ -9,12 +9,14 @@ import {
   RegistryUnreachable,
   runClaudeCode,
 } from "../fixtures/cli-cache";
+import { uniqueModel } from "../fixtures/upstream";
+import { admin, api, createUserWithKey, eventually, type Json, setPrices, sluice } from "./support";
 
 /**
  * The real Claude Code CLI, installed from npm at a pinned version outside the project's
- * dependencies (test/fixtures/cli-cache.ts). The sessions against sluice come with the
- * Messages API; for now, that the pinned CLI installs and runs here, offline and quiet, and
- * that the Anthropic fixture takes what it really sends.
+ * dependencies (test/fixtures/cli-cache.ts): that it installs and runs here, offline and quiet,
+ * that the Anthropic fixture takes what it really sends, and a session through sluice's
+ * Messages API to an anthropic channel.
  */
 
 /** The CLI, or a skip that says why when npm's registry cannot be reached. */
@@ -96,6 +98,87 @@ describe("Claude Code CLI", () => {
       expect(thinkingSent).toEqual([[], [], [signed], [signed, signed]]);
       // Claude Code's last breakpoint caches the whole prompt: a later turn reads the earlier.
       expect(more.usage.cache_read_input_tokens).toBeGreaterThan(1024);
+    } finally {
+      await home.remove();
+      await upstream.close();
+    }
+  });
+
+  it("works through sluice: an anthropic channel, the key as Bearer or x-api-key, a thinking tool turn continued, every turn billed", {
+    timeout: 600_000,
+  }, async (context) => {
+    const cli = await cliOrSkip(context);
+    // A model of this test's own (Claude Code runs any name; a claude- one keeps its ways).
+    const model = uniqueModel("claude-sonnet-4-5");
+    const upstream = await startDemoUpstream({ apiKey: "sk-ant-sluice", anthropicModels: [model] });
+    const home = await claudeCodeHome();
+    try {
+      await admin("POST", "/api/channel", {
+        type: "anthropic",
+        name: "anthropic for Claude Code",
+        base_url: upstream.origin,
+        key: "sk-ant-sluice",
+        models: [model],
+      });
+      await setPrices({
+        [model]: { input: 3, cached_input: 0.3, cache_write: 3.75, cache_write_1h: 6, output: 15 },
+      });
+      const user = await createUserWithKey();
+      const run = async (key: { authToken?: string; apiKey?: string }, ...args: string[]) => {
+        const env = claudeCodeEnv({
+          home: home.home,
+          baseUrl: sluice.url,
+          ...key,
+          extra: { ANTHROPIC_MODEL: model, ANTHROPIC_SMALL_FAST_MODEL: model },
+        });
+        const result = await runClaudeCode(cli, [...args, "--output-format", "json"], { env });
+        expect(result.code, result.stderr).toBe(0);
+        return JSON.parse(result.stdout) as { result: string; is_error: boolean };
+      };
+      const plain = await run({ authToken: user.secret }, "-p", "say hi");
+      expect(plain).toMatchObject({
+        is_error: false,
+        result: "This is sluice's demo upstream. You said: say hi",
+      });
+      const tool = await run(
+        { apiKey: user.secret },
+        "-p",
+        "THINK, then USE_BASH",
+        "--allowedTools",
+        "Bash",
+      );
+      // The fixture echoes the tool's result, to which Claude Code may add a reminder of its own.
+      expect(tool.result).toMatch(/^tool done: hello-from-tool/);
+      const more = await run({ authToken: user.secret }, "-p", "and now?", "--continue");
+      expect(more).toMatchObject({ is_error: false, result: expect.stringContaining("and now?") });
+      // Each call reached the fixture with sluice's channel key, never the user's.
+      const posts = upstream.requests.filter((r) => r.method === "POST");
+      expect(posts.length).toBe(4);
+      for (const post of posts) {
+        expect(post.headers["x-api-key"]).toBe("sk-ant-sluice");
+        expect(JSON.stringify(post.headers)).not.toContain(user.secret);
+      }
+      // The signed thinking blocks went back through sluice untouched: the fixture verified them.
+      const thinkingSent = posts.map(
+        (post) =>
+          (post.body as { messages: { role: string; content: unknown }[] }).messages
+            .filter((m) => m.role === "assistant")
+            .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+            .filter((b: { type?: string }) => b.type === "thinking").length,
+      );
+      expect(thinkingSent).toEqual([0, 0, 1, 2]);
+      // Every turn is a line of the usage log; the continued turn read the prompt cache.
+      const lines = await eventually(
+        async () =>
+          (
+            (await api(user.accessToken, "GET", "/api/log/self?size=20")).body.data as Json[]
+          ).filter((line) => line.endpoint === "/v1/messages"),
+        (found) => found.length === 4,
+        20_000,
+      );
+      for (const line of lines)
+        expect(line).toMatchObject({ model, status: 200, outcome: "completed" });
+      expect(Math.max(...lines.map((line) => line.cached_input_tokens ?? 0))).toBeGreaterThan(1024);
     } finally {
       await home.remove();
       await upstream.close();

@@ -198,6 +198,8 @@ describe.each(supportedChannelTypes())("the %s adapter", (type) => {
         );
         expect(streamed.status, op).toBe(200);
         const usage = reader.stream();
+        // Anthropic's stream reports its input side in message_start and its output (a
+        // cumulative total) in message_delta: the latest value of each field counts.
         let reported: Record<string, number> | undefined;
         for await (const events of adapter.decode(
           streamed.body as AsyncIterable<Uint8Array>,

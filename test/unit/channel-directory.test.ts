@@ -54,3 +54,37 @@ describe("ChannelDirectory", () => {
     expect(await dir.candidates("z")).toEqual([]);
   });
 });
+
+describe("ChannelDirectory with an affinity seed (a conversation's session)", () => {
+  const channels = ["a", "b", "c", "d"].map((id) =>
+    newChannelRecord({ id, baseUrl: "https://x/v1", models: ["m"], weight: id === "a" ? 3 : 1 }),
+  );
+  const dir = new ChannelDirectory(
+    {
+      list: async () => [...channels, { ...channels[0], id: "top", priority: 9 } as ChannelRecord],
+    } as unknown as Channels,
+    60_000,
+    () => {
+      throw new Error("a seeded order draws nothing at random");
+    },
+  );
+
+  it("gives one session the same order every time, higher priorities still first", async () => {
+    const first = (await dir.candidates("m", "session-1")).map((c) => c.id);
+    expect(first[0]).toBe("top");
+    for (let i = 0; i < 5; i++)
+      expect((await dir.candidates("m", "session-1")).map((c) => c.id)).toEqual(first);
+  });
+
+  it("spreads different sessions by weight", async () => {
+    const firsts: Record<string, number> = { a: 0, b: 0, c: 0, d: 0 };
+    for (let i = 0; i < 3_000; i++) {
+      const order = await dir.candidates("m", `session-${i}`);
+      firsts[order[1]?.id as string] = (firsts[order[1]?.id as string] ?? 0) + 1;
+    }
+    // Weights 3:1:1:1: about 1,500 for "a" and 500 for each other.
+    expect(firsts.a).toBeGreaterThan(1_350);
+    expect(firsts.a).toBeLessThan(1_650);
+    for (const id of ["b", "c", "d"]) expect(firsts[id]).toBeGreaterThan(400);
+  });
+});

@@ -1,5 +1,6 @@
 import type { ChannelRecord, ChannelType } from "../../store/channels";
 import type { ChannelAdapter } from "./adapter";
+import { anthropicAdapter } from "./anthropic";
 import { azureAdapter } from "./azure";
 import { azureSpeechAdapter } from "./azure-speech";
 import { bedrockAdapter } from "./bedrock";
@@ -9,6 +10,7 @@ const adapters: Record<ChannelType, ChannelAdapter> = {
   openai: openaiAdapter,
   azure: azureAdapter,
   "azure-speech": azureSpeechAdapter,
+  anthropic: anthropicAdapter,
   bedrock: bedrockAdapter,
 };
 

@@ -18,7 +18,7 @@ import {
 } from "../../components/ui";
 import { t } from "../../i18n";
 
-const TYPES = ["openai", "azure", "azure-speech", "bedrock"] as const;
+const TYPES = ["openai", "azure", "azure-speech", "anthropic", "bedrock"] as const;
 
 /** A JSON object typed into a textarea; `{}` when empty, null when it is not an object. */
 function jsonObject(text: string): Record<string, string> | null {
