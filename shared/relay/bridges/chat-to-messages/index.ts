@@ -7,8 +7,8 @@ import { ChatFromMessagesStream } from "./stream";
 export type { ChatToMessagesOptions } from "./options";
 
 /**
- * The `anthropic-version` a bridged call is written for, which the channel's adapter sends with
- * it (a chat client sends none). 2026-10-21 refuses `temperature` and `top_p` outright, and
+ * The `anthropic-version` a bridged call is written for, sent with it (`headers`: a chat client
+ * sends none, and a channel's configured default could be a later one). 2026-10-21 refuses `temperature` and `top_p` outright, and
  * every chat client sends them (Cherry Studio and NextChat by default): on 2023-06-01 they keep
  * their meaning, and models that refuse them are named by the `sampling: false` option.
  */
@@ -22,6 +22,7 @@ export const BRIDGED_ANTHROPIC_VERSION = "2023-06-01";
 export const chatToMessages: Bridge = {
   from: "chat",
   to: "messages",
+  headers: { "anthropic-version": BRIDGED_ANTHROPIC_VERSION },
   request: chatToMessagesRequest,
   answer: messageToChatAnswer,
   stream: (context) => new ChatFromMessagesStream(context),

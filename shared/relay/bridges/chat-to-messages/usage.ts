@@ -54,8 +54,14 @@ export class BridgedStreamUsage {
     }
   }
 
+  /**
+   * The kinds, once message_delta reported the answer's; undefined before. message_start's
+   * output_tokens is a placeholder, so a stream cut before message_delta has no answer count:
+   * the caller estimates such a call (as it does a chat upstream's, whose usage comes last),
+   * and never bills it as a one-token answer.
+   */
   metered(): Metered | undefined {
-    return this.#reader.metered();
+    return this.#reader.final ? this.#reader.metered() : undefined;
   }
 
   /** The usage chunk's `usage`; undefined when the events reported none. */
