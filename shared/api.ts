@@ -1,3 +1,5 @@
+import { countMessageTokens } from "./anthropic/count-tokens";
+import { createMessage } from "./anthropic/messages";
 import { createDispatcher, type Dispatch } from "./http/dispatch";
 import type { Route } from "./http/route";
 import * as account from "./management/account";
@@ -56,6 +58,9 @@ export const routes: readonly Route[] = [
   billing.getBillingSubscriptionShort,
   billing.getBillingUsage,
   billing.getBillingUsageShort,
+  // Anthropic's Messages API, with the same sk- keys
+  createMessage,
+  countMessageTokens,
   // Management API, with system access tokens or a console session
   account.getStatus,
   account.register,

@@ -66,9 +66,13 @@ export class Authenticator {
     this.misses = new RecentSet(cacheTtlMs);
   }
 
-  /** Resolves `Authorization: Bearer sk-…` (or Azure-style `api-key: sk-…`). */
+  /**
+   * Resolves the key of an API call: Anthropic-style `x-api-key: sk-…` (what Claude Code sends
+   * for ANTHROPIC_API_KEY; it counts first, as Anthropic's API reads it first), else
+   * `Authorization: Bearer sk-…`, else Azure-style `api-key: sk-…`.
+   */
   async apiKey(request: GatewayRequest): Promise<KeyPrincipal> {
-    const secret = bearer(request) ?? request.headers["api-key"];
+    const secret = request.headers["x-api-key"] || bearer(request) || request.headers["api-key"];
     if (!secret) throw missingApiKey();
     if (!(await this.tags.plausible("key", secret))) throw invalidApiKey(maskSecret(secret));
     const id = hashSecret(secret);

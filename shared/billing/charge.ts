@@ -33,9 +33,11 @@ export interface ChargeRequest {
   /**
    * Calls that answer in tokens: what the caller asked for at most per choice (max_tokens),
    * how many choices, and output tokens max_tokens does not bound (rejected predictions).
-   * The answer is bounded by what is held: see `quote`.
+   * The answer is bounded by what is held: see `quote`. `minimum`: the least answer worth
+   * sending (a Messages call with extended thinking needs more than its thinking budget);
+   * the answer is never lowered below it, and a balance that does not cover it refuses the call.
    */
-  output?: { requested?: number; choices: number; unbounded?: number };
+  output?: { requested?: number; choices: number; unbounded?: number; minimum?: number };
   stream?: boolean;
   /**
    * The models the channels that may serve the call map it to (their `model_mapping`; the
@@ -126,7 +128,7 @@ export async function quote(
       tokens: tokens(wanted),
     };
   }
-  const floor = Math.min(MIN_OUTPUT_TOKENS, wanted);
+  const floor = Math.min(Math.max(MIN_OUTPUT_TOKENS, request.output.minimum ?? 0), wanted);
   // The most answer tokens `spendable` covers (cost grows with them): a binary search.
   let low = floor;
   let high = wanted;

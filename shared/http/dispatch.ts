@@ -2,7 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Services } from "../services";
 import { requireBodyType } from "./cross-site";
-import { toApiError } from "./error-mapping";
+import { toAnthropicError, toApiError } from "./error-mapping";
 import { ApiError, serverError } from "./errors";
 import { type Call, envelopeOf, type Route } from "./route";
 import { Router } from "./router";
@@ -24,10 +24,11 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
   return async (request, context) => {
     const timing = new Timing(request.receivedAt);
     let response: GatewayResponse;
-    let envelope = envelopeOf(request.path);
+    let envelope = envelopeOf(request);
     try {
       const match = router.match(request.method, request.path);
-      if (match && "route" in match) envelope = match.route.envelope;
+      if (match && "route" in match)
+        envelope = match.route.envelopeFor?.(request) ?? match.route.envelope;
       if (!match) {
         throw new ApiError(404, `Invalid URL (${request.method} ${request.path})`);
       }
@@ -55,6 +56,8 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
       response = errorResponse(err, request, services.log, envelope);
     }
     response.headers["x-request-id"] = request.id;
+    // Anthropic's SDKs read it as the answer's `_request_id`.
+    if (envelope === "anthropic") response.headers["request-id"] = request.id;
     response.headers["server-timing"] = timing.header();
     return response;
   };
@@ -110,8 +113,9 @@ export function errorResponse(
   err: unknown,
   request: GatewayRequest,
   log: Logger,
-  envelope = envelopeOf(request.path),
+  envelope = envelopeOf(request),
 ): GatewayResponse {
+  if (envelope === "anthropic") return anthropicErrorResponse(err, request, log);
   const error = toApiError(err) ?? unexpected(err, request, log);
   const body =
     envelope === "one-api"
@@ -132,4 +136,19 @@ function unexpected(err: unknown, request: GatewayRequest, log: Logger): ApiErro
     error: err instanceof Error ? (err.stack ?? err.message) : String(err),
   });
   return serverError(request.id);
+}
+
+/** An error in Anthropic's envelope: `{"type":"error","error":{type,message},"request_id"}`. */
+function anthropicErrorResponse(
+  err: unknown,
+  request: GatewayRequest,
+  log: Logger,
+): GatewayResponse {
+  const error = toAnthropicError(err) ?? toAnthropicError(unexpected(err, request, log));
+  const { status = 500, type = "api_error", message = "", headers = {} } = error ?? {};
+  return {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ type: "error", error: { type, message }, request_id: request.id }),
+  };
 }

@@ -16,7 +16,7 @@ import {
 } from "../errors";
 import { countEvent } from "../observability";
 import { ApiError, upstreamFailed } from "./errors";
-import { rateLimitHeaders } from "./rate-limit-headers";
+import { anthropicRateLimitHeaders, rateLimitHeaders } from "./rate-limit-headers";
 
 /** Seconds a client should wait after the data store failed before trying again. */
 const STORE_RETRY_AFTER_SECONDS = 2;
@@ -170,4 +170,91 @@ function upstreamError(err: UpstreamRejected): ApiError {
     default:
       return upstreamFailed(err.message);
   }
+}
+
+/** An error in Anthropic's terms: its status, `error.type`, message and headers. */
+export interface AnthropicApiError {
+  status: number;
+  type: string;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/** Anthropic's error type for each status it documents (docs: errors). */
+const ANTHROPIC_TYPES: Readonly<Record<number, string>> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  402: "billing_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  504: "timeout_error",
+  529: "overloaded_error",
+};
+
+const ANTHROPIC_TYPE_NAMES = new Set(Object.values(ANTHROPIC_TYPES));
+
+export function anthropicTypeOf(status: number): string {
+  return ANTHROPIC_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
+}
+
+/**
+ * The domain errors on the Messages API (docs/design/claude-code-and-codex.md §2.5), with
+ * Anthropic's statuses and types, which its SDKs and Claude Code act on: Claude Code retries a
+ * 529 up to 10 times and tells the user to log in on a 401, so sluice's own trouble with a
+ * provider (no channel can serve, a refused channel key) is 529 `overloaded_error`, never 401.
+ * The rest follows the status OpenAI's mapping gives. Undefined for an error that is not a
+ * known one (the dispatcher answers 500 `api_error`).
+ */
+export function toAnthropicError(err: unknown): AnthropicApiError | undefined {
+  const api = toApiError(err);
+  if (!api) return undefined;
+  const by = (status: number, headers: Record<string, string> = api.headers) => ({
+    status,
+    type: anthropicTypeOf(status),
+    message: api.message,
+    headers,
+  });
+  if (err instanceof QuotaExceeded) {
+    // What Anthropic answers an account without credit.
+    return {
+      ...by(400),
+      message: `Your credit balance is too low to access this model. ${api.message}`,
+    };
+  }
+  if (err instanceof RateLimited) {
+    return by(429, { ...api.headers, ...anthropicRateLimitHeaders(err.standing) });
+  }
+  if (err instanceof ModelUnavailable) {
+    if (err.reason === "resting") return by(529);
+    return by(err.reason === "not_priced" ? 403 : 404);
+  }
+  if (err instanceof UpstreamRejected) {
+    switch (err.kind) {
+      case "client_error": {
+        const status = err.details.status ?? 400;
+        const type = err.details.type;
+        return {
+          ...by(status),
+          type: type && ANTHROPIC_TYPE_NAMES.has(type) ? type : anthropicTypeOf(status),
+        };
+      }
+      case "timeout":
+        // The upstream had the request and bills it: a retry would pay twice.
+        return by(504, { "x-should-retry": "false" });
+      case "rate_limited":
+        return by(529, {
+          "retry-after": err.details.retryAfter ?? "1",
+          "x-should-retry": "true",
+        });
+      default:
+        // Unreachable, or sluice's key refused: nothing the client did, worth a retry.
+        return by(529, { "x-should-retry": "true" });
+    }
+  }
+  if (err instanceof StoreUnavailable) return by(500);
+  if (err instanceof Unavailable) return by(529);
+  return by(api.status);
 }

@@ -19,10 +19,11 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 type Handler<P> = (call: Call<P>) => Promise<GatewayResponse>;
 
 /**
- * How a route's errors are written: OpenAI's {error: {message, type, param, code}}, or
- * one-api's {success: false, message} (the management API's, for its users' scripts).
+ * How a route's errors are written: OpenAI's {error: {message, type, param, code}}, one-api's
+ * {success: false, message} (the management API's, for its users' scripts), or Anthropic's
+ * {type: "error", error: {type, message}} (the Messages API's, shared/anthropic/).
  */
-export type Envelope = "openai" | "one-api";
+export type Envelope = "openai" | "one-api" | "anthropic";
 
 export type Route = (
   | { method: Method; path: string; auth: "apiKey"; handle: Handler<KeyPrincipal> }
@@ -30,6 +31,11 @@ export type Route = (
   | { method: Method; path: string; auth: "public"; handle: Handler<undefined> }
 ) & {
   envelope: Envelope;
+  /**
+   * The envelope by the request, for a route both faces share (GET /v1/models): Anthropic's
+   * for a caller that speaks Anthropic (see speaksAnthropic).
+   */
+  envelopeFor?(request: GatewayRequest): Envelope;
   /** Body types a write to /api/* may send, when not only JSON (shared/http/cross-site.ts). */
   bodyTypes?: readonly string[];
 };
@@ -37,6 +43,21 @@ export type Route = (
 /** A /v1 route, called with an `sk-` key; it answers errors in OpenAI's envelope. */
 export function keyRoute(method: Method, path: string, handle: Handler<KeyPrincipal>): Route {
   return { method, path, auth: "apiKey", handle, envelope: "openai" };
+}
+
+/** A route of the Messages API (shared/anthropic/), with an `sk-` key; Anthropic's envelope. */
+export function anthropicRoute(method: Method, path: string, handle: Handler<KeyPrincipal>): Route {
+  return { method, path, auth: "apiKey", handle, envelope: "anthropic" };
+}
+
+/**
+ * A request from an Anthropic client: the SDKs and Claude Code send `anthropic-version`, and
+ * their key as `x-api-key` (OpenAI's clients send neither).
+ */
+export function speaksAnthropic(request: GatewayRequest): boolean {
+  return (
+    request.headers["anthropic-version"] !== undefined || request.headers["x-api-key"] !== undefined
+  );
 }
 
 /**
@@ -57,9 +78,13 @@ export function publicRoute(
   return { method, path, auth: "public", handle, envelope };
 }
 
-/** The envelope of a request no route took: one-api's on /api/*, else OpenAI's. */
-export function envelopeOf(path: string): Envelope {
-  return path.startsWith("/api/") ? "one-api" : "openai";
+/**
+ * The envelope of a request no route took: one-api's on /api/*, Anthropic's for a caller that
+ * speaks it (Claude Code's start-up `HEAD /`), else OpenAI's.
+ */
+export function envelopeOf(request: GatewayRequest): Envelope {
+  if (request.path.startsWith("/api/")) return "one-api";
+  return speaksAnthropic(request) ? "anthropic" : "openai";
 }
 
 /** The same route under a second path (e.g. one-api's PUT /api/token/ with the id in the body). */

@@ -42,3 +42,8 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
 export function operationOf(path: string): Operation | undefined {
   return Object.hasOwn(OPERATIONS, path) ? OPERATIONS[path] : undefined;
 }
+
+/** The path (below /v1) of an operation, as its own protocol calls it. */
+export function pathOf(op: Operation): string {
+  return Object.entries(OPERATIONS).find(([, named]) => named === op)?.[0] as string;
+}

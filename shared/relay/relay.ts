@@ -2,7 +2,7 @@ import type { KeyPrincipal } from "../auth/authenticate";
 import { type Charge, type ChargeRequest, holdWhileOpening, type Quote } from "../billing/charge";
 import { completionTokensOf, type Metered, promptTokensOf } from "../billing/metered";
 import { API_FUNCTION } from "../config/resources";
-import { ModelUnavailable, UpstreamRejected } from "../errors";
+import { ModelUnavailable, type RateStanding, UpstreamRejected } from "../errors";
 import { isObject } from "../http/body";
 import { statusOf } from "../http/error-mapping";
 import { rateLimitHeaders } from "../http/rate-limit-headers";
@@ -14,7 +14,9 @@ import type { ChannelRecord } from "../store/channels";
 import type { StreamOutcome } from "../stream/relay-stream";
 import type { UpstreamCall } from "./adapters/adapter";
 import { adapterFor, servedModel } from "./adapters/index";
+import { servingProtocol } from "./bridges/index";
 import { answerTimeoutMs } from "./model-timeouts";
+import { operationOf } from "./protocol";
 import {
   type LateUpstream,
   type OpenUpstream,
@@ -43,6 +45,18 @@ export interface RelayPlan {
    * the function's time ran out). Without it such a call is billed nothing.
    */
   estimate?(late: LateWork, quoted: Quote): Metered | Promise<Metered>;
+  /**
+   * The channels a face reaches through a bridge (relay/bridges/) are candidates too: those
+   * that speak the operation in another protocol, when a bridge exists for the pair.
+   */
+  bridged?: boolean;
+  /**
+   * Seeds the order of the channels within one priority (the same seed, the same order), so
+   * one conversation keeps to one upstream account and its prompt cache.
+   */
+  affinity?: string;
+  /** The face's own rate-limit headers, sent beside OpenAI's (Anthropic's on the Messages API). */
+  rateLimitHeaders?(standing: RateStanding | undefined): Record<string, string>;
 }
 
 /** A request an upstream worked on unseen: where, and for how long. */
@@ -121,6 +135,8 @@ export async function relayed(
   }
   // In the prelude, before the first byte: what the key's and the user's rate limits leave.
   Object.assign(consumed.response.headers, rateLimitHeaders(charge.hold.rateStanding));
+  if (plan.rateLimitHeaders)
+    Object.assign(consumed.response.headers, plan.rateLimitHeaders(charge.hold.rateStanding));
   return consumed.response;
 }
 
@@ -233,7 +249,7 @@ async function relay(
   const { channelHealth } = call.services;
   const { channels: candidates, probes } = await channelHealth.usable(
     plan.model,
-    await channelsForModel(call, plan.model, plan.path),
+    await channelsForModel(call, plan.model, plan.path, plan),
     call.batchId !== undefined,
   );
   const reported = new Set<string>();
@@ -275,16 +291,27 @@ async function relay(
   );
 }
 
-/** The channels that may serve `model` on `path` for this key, in the order to try them. */
+/**
+ * The channels that may serve `model` on `path` for this key, in the order to try them (see
+ * RelayPlan: `bridged`, `affinity`).
+ */
 export async function channelsForModel(
   call: Call<KeyPrincipal>,
   model: string,
   path: string,
+  options: { bridged?: boolean; affinity?: string } = {},
 ): Promise<ChannelRecord[]> {
   if (!keyAllowsModel(call.principal, model)) throw modelNotFound(model);
-  const serving = await call.services.channelDirectory.candidates(model);
+  const serving = await call.services.channelDirectory.candidates(model, options.affinity);
   if (serving.length === 0) throw modelNotFound(model);
-  const candidates = serving.filter((channel) => adapterFor(channel.type).serves(path));
+  const op = operationOf(path);
+  const candidates = serving.filter((channel) => {
+    const adapter = adapterFor(channel.type);
+    if (adapter.serves(path)) return true;
+    return (
+      options.bridged === true && op !== undefined && servingProtocol(adapter, op) !== undefined
+    );
+  });
   if (candidates.length === 0) {
     throw new ModelUnavailable(
       model,

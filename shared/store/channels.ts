@@ -3,7 +3,7 @@ import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
 import { CHANNELS_PARTITION, channelKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
 
-export type ChannelType = "openai" | "azure" | "azure-speech";
+export type ChannelType = "openai" | "azure" | "azure-speech" | "anthropic";
 export type ChannelStatus = "enabled" | "disabled";
 
 /** An upstream provider account that sluice relays to. */

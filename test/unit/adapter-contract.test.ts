@@ -32,7 +32,31 @@ const WRONG_KEY = "sk-channel-revoked-000000";
 const CREDENTIAL_HEADERS = ["authorization", "api-key", "x-api-key", "ocp-apim-subscription-key"];
 const ALL_OPERATIONS = Object.keys(OPERATION_PATHS) as Operation[];
 /** The operations whose body takes `stream: true` (their answers come as events). */
-const STREAMED: readonly Operation[] = ["chat", "completion"];
+const STREAMED: readonly Operation[] = ["chat", "completion", "messages"];
+
+/** The fields that ask for a stream with usage, in each protocol's terms. */
+function streamFields(op: Operation): Record<string, unknown> {
+  return op === "messages"
+    ? { stream: true }
+    : { stream: true, stream_options: { include_usage: true } };
+}
+
+/**
+ * A usage object's prompt and answer totals as its protocol reports them: OpenAI's
+ * prompt_tokens (cache included) and completion_tokens; Anthropic's input_tokens exclude the
+ * cache's reads and writes, which are added.
+ */
+function totals(usage: Record<string, number>): { prompt: number; completion: number } {
+  if (usage.input_tokens !== undefined)
+    return {
+      prompt:
+        usage.input_tokens +
+        (usage.cache_read_input_tokens ?? 0) +
+        (usage.cache_creation_input_tokens ?? 0),
+      completion: usage.output_tokens ?? 0,
+    };
+  return { prompt: usage.prompt_tokens ?? 0, completion: usage.completion_tokens ?? 0 };
+}
 
 let upstream: DemoUpstream;
 
@@ -218,17 +242,16 @@ describe.each(supportedChannelTypes())("the %s adapter", (type) => {
         const answer = (await whole.json()) as { usage: Record<string, number> };
         const metered = reader.answer(answer);
         expect(metered, op).toBeDefined();
-        expect(promptTokensOf(metered ?? {}), op).toBe(answer.usage.prompt_tokens);
-        expect(completionTokensOf(metered ?? {}), op).toBe(answer.usage.completion_tokens ?? 0);
+        expect(promptTokensOf(metered ?? {}), op).toBe(totals(answer.usage).prompt);
+        expect(completionTokensOf(metered ?? {}), op).toBe(totals(answer.usage).completion);
         if (!STREAMED.includes(op) || !protocol) continue;
 
         const streamed = await send(
-          adapter.request(
-            channel(),
-            contractCall(channel(), op, { stream: true, stream_options: { include_usage: true } }),
-          ),
+          adapter.request(channel(), contractCall(channel(), op, streamFields(op))),
         );
         const usage = reader.stream();
+        // Anthropic's stream reports its input side in message_start and its output (a
+        // cumulative total) in message_delta: the latest value of each field counts.
         let reported: Record<string, number> | undefined;
         for await (const events of adapter.decode(
           streamed.body as AsyncIterable<Uint8Array>,
@@ -237,13 +260,16 @@ describe.each(supportedChannelTypes())("the %s adapter", (type) => {
           for (const event of events) {
             if (!event.data || event.data === "[DONE]") continue;
             const data = JSON.parse(event.data);
-            reported = data.usage ?? reported;
+            const said = data.usage ?? data.message?.usage;
+            if (said) reported = { ...reported, ...said };
             usage.read(data);
           }
         }
         expect(reported, op).toBeDefined();
-        expect(promptTokensOf(usage.metered() ?? {}), op).toBe(reported?.prompt_tokens);
-        expect(completionTokensOf(usage.metered() ?? {}), op).toBe(reported?.completion_tokens);
+        expect(promptTokensOf(usage.metered() ?? {}), op).toBe(totals(reported ?? {}).prompt);
+        expect(completionTokensOf(usage.metered() ?? {}), op).toBe(
+          totals(reported ?? {}).completion,
+        );
       }
     },
   );

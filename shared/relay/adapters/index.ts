@@ -1,5 +1,6 @@
 import type { ChannelRecord, ChannelType } from "../../store/channels";
 import type { ChannelAdapter } from "./adapter";
+import { anthropicAdapter } from "./anthropic";
 import { azureAdapter } from "./azure";
 import { azureSpeechAdapter } from "./azure-speech";
 import { openaiAdapter } from "./openai";
@@ -8,6 +9,7 @@ const adapters: Record<ChannelType, ChannelAdapter> = {
   openai: openaiAdapter,
   azure: azureAdapter,
   "azure-speech": azureSpeechAdapter,
+  anthropic: anthropicAdapter,
 };
 
 /** The channel types this build can relay to. */

@@ -1,0 +1,274 @@
+import type { KeyPrincipal } from "../auth/authenticate";
+import type { Quote } from "../billing/charge";
+import type { Metered } from "../billing/metered";
+import { AnthropicStreamUsage } from "../billing/usage/anthropic";
+import { UpstreamRejected } from "../errors";
+import type { JsonObject } from "../http/body";
+import { anthropicRateLimitHeaders } from "../http/rate-limit-headers";
+import { eventStream, json, rawJson } from "../http/responses";
+import { anthropicRoute, type Call } from "../http/route";
+import type { GatewayResponse } from "../http/types";
+import type { StreamUsage } from "../relay/adapters/adapter";
+import { adapterFor } from "../relay/adapters/index";
+import type { Bridge } from "../relay/bridges/bridge";
+import { servingProtocol } from "../relay/bridges/index";
+import { type AnswerSoFar, estimatedAnswer } from "../relay/estimate";
+import { spliceTopLevel } from "../relay/json-splice";
+import { answerTimeoutMs } from "../relay/model-timeouts";
+import { type Protocol, pathOf } from "../relay/protocol";
+import {
+  type Consumption,
+  consumedWhole,
+  type Meter,
+  parseJsonObject,
+  readUpstreamBody,
+  relayed,
+} from "../relay/relay";
+import type { OpenUpstream } from "../relay/upstream";
+import type { ChannelRecord } from "../store/channels";
+import { relaySse, type SseRelay, type StreamOutcome } from "../stream/relay-stream";
+import { estimateMessagesPrompt, promptSide } from "./estimate";
+import { forwardedHeaders, type MessagesRequest, readMessagesRequest, sessionOf } from "./request";
+import { BridgedStreamRelay, MessagesStreamRelay } from "./stream";
+
+/** POST /v1/messages (Claude Code sends `?beta=true`: the query is not read), plain and streamed. */
+export const createMessage = anthropicRoute("POST", "/v1/messages", (call) =>
+  relayMessages(call, readMessagesRequest(call.request)),
+);
+
+/**
+ * A Messages call, billed as a chat call is: held before the upstream is called (the prompt
+ * bounded by the body's bytes, the answer by its max_tokens, lowered by splicing when the
+ * balance does not cover it, never below an enabled thinking budget), settled from the usage
+ * the upstream reports. To an Anthropic-native channel the body and the answer pass through
+ * as they are (only `model` spliced when the channel maps it, `max_tokens` when lowered); to a
+ * channel that speaks another protocol, through that pair's bridge.
+ */
+async function relayMessages(
+  call: Call<KeyPrincipal>,
+  request: MessagesRequest,
+): Promise<GatewayResponse> {
+  const { body, model, maxTokens, stream } = request;
+  const headers = forwardedHeaders(call.request);
+  const rates = call.services.generationRates;
+  /** The bridge of the channel last sent the call: an upstream's refusal comes from it. */
+  let lastBridge: Bridge | undefined;
+  const answerEstimate = (
+    where: { channel: ChannelRecord; upstreamModel: string },
+    quoted: Quote,
+    answer: AnswerSoFar,
+  ) =>
+    estimatedAnswer(answer, {
+      name: where.upstreamModel,
+      rate: rates.of(where.channel.id, where.upstreamModel),
+      reasoningModel: false,
+      cap: quoted.outputTokens,
+    });
+  try {
+    return await relayed(
+      call,
+      {
+        model,
+        endpoint: "/v1/messages",
+        path: pathOf("messages"),
+        bridged: true,
+        affinity: sessionOf(call.request, body),
+        rateLimitHeaders: anthropicRateLimitHeaders,
+        charge: {
+          dimension: "tokens",
+          // One token per byte bounds text; base64 images cost far fewer tokens than bytes.
+          maxUse: { inputTokens: request.raw.length },
+          output: {
+            requested: maxTokens,
+            choices: 1,
+            minimum: request.thinkingBudget === undefined ? undefined : request.thinkingBudget + 1,
+          },
+          stream,
+        },
+        build: (upstreamModel, channel, quoted) => {
+          const served = servedBy(channel);
+          const outputTokens = Math.min(quoted.outputTokens ?? maxTokens, maxTokens);
+          lastBridge = served.bridge;
+          if (!served.bridge) {
+            const set: JsonObject = {
+              ...(upstreamModel !== model && { model: upstreamModel }),
+              ...(outputTokens < maxTokens && { max_tokens: outputTokens }),
+            };
+            const raw =
+              Object.keys(set).length === 0 ? request.raw : spliceTopLevel(request.raw, { set });
+            return { raw, headers };
+          }
+          const converted = served.bridge.request(
+            { ...body, max_tokens: outputTokens },
+            { model, options: channel.config },
+          );
+          return {
+            path: pathOf(served.protocol),
+            json: { ...converted, model: upstreamModel },
+            headers,
+          };
+        },
+        estimate: async (late, quoted) => ({
+          ...(await estimateMessagesPrompt(body, late.upstreamModel)),
+          ...(await answerEstimate(late, quoted, {
+            text: "",
+            reasoningText: "",
+            silentMs: late.silentMs,
+            unstreamed: !stream,
+          })),
+        }),
+      },
+      async (upstream, quoted) =>
+        stream
+          ? consumeStream(call, request, upstream, quoted, answerEstimate)
+          : consumeWhole(call, request, upstream, quoted, answerEstimate),
+    );
+  } catch (err) {
+    // A refusal of the request itself is never sent to another channel: it is the last one's.
+    if (lastBridge && err instanceof UpstreamRejected && err.kind === "client_error") {
+      const { status = 400, type, code = null, param = null } = err.details;
+      const face = lastBridge.error(status, {
+        message: err.message,
+        type: type ?? undefined,
+        code,
+        param,
+      });
+      throw new UpstreamRejected("client_error", face.message, {
+        status: face.status,
+        type: face.type,
+      });
+    }
+    throw err;
+  }
+}
+
+/** How a candidate channel serves Messages (relay.ts kept only channels that can). */
+function servedBy(channel: ChannelRecord): { protocol: Protocol; bridge?: Bridge } {
+  return servingProtocol(adapterFor(channel.type), "messages") ?? { protocol: "messages" };
+}
+
+type AnswerEstimate = (
+  where: { channel: ChannelRecord; upstreamModel: string },
+  quoted: Quote,
+  answer: AnswerSoFar,
+) => Promise<Metered>;
+
+function readerFor(upstream: OpenUpstream) {
+  const adapter = adapterFor(upstream.channel.type);
+  const served = servingProtocol(adapter, "messages") ?? { protocol: "messages" as const };
+  return { adapter, ...served, reader: adapter.usage(served.protocol) };
+}
+
+async function consumeWhole(
+  call: Call<KeyPrincipal>,
+  request: MessagesRequest,
+  upstream: OpenUpstream,
+  quoted: Quote,
+  answerEstimate: AnswerEstimate,
+): Promise<Consumption> {
+  const { model, body } = request;
+  const { bridge, reader } = readerFor(upstream);
+  const bytes = await readUpstreamBody(call, upstream);
+  const answer = parseJsonObject(bytes);
+  const usage = reader?.answer(answer);
+  const meter = async () =>
+    usage ?? {
+      ...(await estimateMessagesPrompt(body, upstream.upstreamModel)),
+      ...(await answerEstimate(upstream, quoted, {
+        text: JSON.stringify(answer?.content ?? answer?.choices ?? ""),
+        reasoningText: "",
+        silentMs: 0,
+      })),
+    };
+  if (bridge && answer) {
+    return consumedWhole(json(200, bridge.answer(answer, { model })), meter);
+  }
+  if (upstream.upstreamModel === model || typeof answer?.model !== "string")
+    return consumedWhole(rawJson(200, bytes), meter);
+  return consumedWhole(rawJson(200, spliceTopLevel(bytes, { set: { model } })), meter);
+}
+
+function consumeStream(
+  call: Call<KeyPrincipal>,
+  request: MessagesRequest,
+  upstream: OpenUpstream,
+  quoted: Quote,
+  answerEstimate: AnswerEstimate,
+): Consumption {
+  const { model, body } = request;
+  const { adapter, protocol, bridge, reader } = readerFor(upstream);
+  const source = upstream.response.body;
+  if (!source) throw new UpstreamRejected("unreachable", "The upstream sent no stream.");
+  let end!: (value: { outcome: StreamOutcome; meter: Meter }) => void;
+  const ended = new Promise<{ outcome: StreamOutcome; meter: Meter }>((resolve) => {
+    end = resolve;
+  });
+  /**
+   * The usage the upstream reported; what it did not report by the end (a client that left,
+   * an upstream that broke off) is estimated: the prompt is exact once message_start came,
+   * the answer is what was delivered, counted, capped by the hold.
+   */
+  const meterOf =
+    (usage: StreamUsage | undefined, delivered: () => { text: string; at?: number }) =>
+    async (): Promise<Metered> => {
+      const reported = usage?.metered();
+      // A Messages stream's output is final only once message_delta came.
+      const complete = !(usage instanceof AnthropicStreamUsage) || usage.final;
+      if (reported && complete) return reported;
+      const { text, at } = delivered();
+      const answer = await answerEstimate(upstream, quoted, {
+        text,
+        reasoningText: "",
+        silentMs: (at ?? performance.now()) - upstream.sentAt,
+      });
+      const prompt = reported
+        ? promptSide(reported)
+        : await estimateMessagesPrompt(body, upstream.upstreamModel);
+      return { ...prompt, ...answer };
+    };
+  let relay: SseRelay;
+  if (bridge) {
+    const converter = bridge.stream({ model });
+    const bridged: BridgedStreamRelay = new BridgedStreamRelay(converter, (outcome) =>
+      end({
+        outcome,
+        meter: async () =>
+          converter.metered() ??
+          (await meterOf(undefined, () => ({ text: "", at: bridged.firstTokenAt }))()),
+      }),
+    );
+    relay = bridged;
+  } else {
+    const usage = reader?.stream();
+    const passed: MessagesStreamRelay = new MessagesStreamRelay(
+      { reportModel: upstream.upstreamModel === model ? undefined : model, usage },
+      (outcome) =>
+        end({
+          outcome,
+          meter: meterOf(usage, () => ({
+            text: passed.delivered.text,
+            at: passed.delivered.firstTokenAt,
+          })),
+        }),
+    );
+    relay = passed;
+  }
+  const { settings } = call.services;
+  return {
+    response: eventStream(
+      relaySse(source, relay, upstream.abort, {
+        idleMs: settings.upstreamIdleTimeoutMs,
+        firstTokenMs: answerTimeoutMs(
+          settings,
+          { upstream: upstream.upstreamModel, client: model },
+          true,
+        ),
+        sentMsAgo: performance.now() - upstream.sentAt,
+        keepAliveMs: settings.streamKeepAliveMs,
+        stop: call.request.signal,
+        decode: (events) => adapter.decode(events, protocol),
+      }),
+    ),
+    ended,
+  };
+}
