@@ -1,13 +1,14 @@
 import type { ChannelAdapter } from "../adapters/adapter";
 import type { Operation, Protocol } from "../protocol";
 import type { Bridge } from "./bridge";
+import { chatToMessages } from "./chat-to-messages/index";
 
 /**
  * The bridges this build has, one line per protocol pair (client's → channel's). A face whose
  * protocol a channel does not speak reaches it through the bridge of the pair, when there is
  * one; without one the channel is no candidate for the call.
  */
-const BRIDGES: readonly Bridge[] = [];
+const BRIDGES: readonly Bridge[] = [chatToMessages];
 
 /** The bridge from a client's protocol to a channel's; undefined when there is none. */
 export function bridgeFor(from: Protocol, to: Protocol): Bridge | undefined {
