@@ -8,6 +8,7 @@ import {
   BRIDGED_ANTHROPIC_VERSION,
   chatToMessages,
 } from "../../../shared/relay/bridges/chat-to-messages/index";
+import { takesAdaptiveThinking } from "../../../shared/relay/bridges/chat-to-messages/options";
 import { SseParser } from "../../../shared/stream/sse";
 import { assertAnthropicStream, parseAnthropicSse } from "../../fixtures/anthropic-stream";
 
@@ -812,6 +813,38 @@ describe("chat → Messages: requests (§6.4)", () => {
     expect(out.thinking).toEqual({ type: "adaptive" });
     expect(out.output_config).toEqual({ effort: "medium" });
     expect(out.temperature).toBeUndefined();
+  });
+
+  it.each([
+    ["claude-opus-4-6", true],
+    ["claude-sonnet-4-6-20260217", true],
+    ["claude-sonnet-5", true],
+    ["us.anthropic.claude-opus-4-7-v1", true],
+    ["claude-opus-4-6@20260205", true],
+    ["claude-sonnet-4-5", false],
+    ["claude-sonnet-4-5-20250929", false],
+    ["claude-opus-4-20250514", false],
+    ["anthropic.claude-haiku-4-5-20251001-v1:0", false],
+    ["claude-3-7-sonnet-latest", false],
+    ["claude-chat-12345678", false],
+    ["gpt-5", false],
+  ])("adaptive thinking by name: %s → %s", (model, adaptive) => {
+    expect(takesAdaptiveThinking(model)).toBe(adaptive);
+    const out = chatToMessages.request(
+      { messages: [user("x")], reasoning_effort: "high" },
+      { model: "alias", options: { maxTokens: 32_000, upstreamModel: model } },
+    );
+    expect(out.thinking).toEqual(
+      adaptive ? { type: "adaptive" } : { type: "enabled", budget_tokens: 24576 },
+    );
+    // The option, when given, is the channel's word over the name.
+    const told = chatToMessages.request(
+      { messages: [user("x")], reasoning_effort: "high" },
+      { model, options: { maxTokens: 32_000, adaptiveThinking: !adaptive } },
+    );
+    expect(told.thinking).toEqual(
+      adaptive ? { type: "enabled", budget_tokens: 24576 } : { type: "adaptive" },
+    );
   });
 
   it("reasoning_effort none: no thinking; an unknown effort: 400", () => {

@@ -10,8 +10,9 @@ import type { BridgeContext } from "../bridge";
  * - `maxTokens`: the answer's bound the relay holds for (the quote's output tokens). Messages
  *   requires `max_tokens`: the client's own is sent when it is lower, else this one.
  * - `adaptiveThinking`: the model takes `thinking: {type: "adaptive"}` with
- *   `output_config.effort` (Claude Opus 4.6 and newer); otherwise `reasoning_effort` becomes a
- *   `budget_tokens`.
+ *   `output_config.effort`; otherwise `reasoning_effort` becomes a `budget_tokens`. Unset, it
+ *   follows the model's name (`upstreamModel`, else the client's): Claude 4.6 and newer.
+ * - `upstreamModel`: the channel's name for the model, when the channel maps it.
  * - `sampling`: false for a model that refuses sampling parameters outright (its price entry
  *   says so): `temperature`, `top_p` and `top_k` are never sent to it.
  * - `systemTurns`: `"fold"` (default) or `"keep"`. A system message after the conversation
@@ -45,9 +46,27 @@ export function optionsOf(context: BridgeContext): ChatToMessagesOptions {
       typeof maxTokens === "number" && Number.isInteger(maxTokens) && maxTokens > 0
         ? maxTokens
         : undefined,
-    adaptiveThinking: o.adaptiveThinking === true,
+    adaptiveThinking:
+      typeof o.adaptiveThinking === "boolean"
+        ? o.adaptiveThinking
+        : takesAdaptiveThinking(
+            typeof o.upstreamModel === "string" ? o.upstreamModel : context.model,
+          ),
     sampling: o.sampling !== false,
     systemTurns: o.systemTurns === "keep" ? "keep" : "fold",
     includeUsage: o.includeUsage === true,
   };
+}
+
+/**
+ * Whether a Claude model takes adaptive thinking, by its name: Claude 4.6 and newer
+ * (`claude-opus-4-6`, `claude-sonnet-4-6-…`, `claude-sonnet-5`), whose docs recommend it over
+ * a fixed budget. Older names (`claude-sonnet-4-5-20250929`, `claude-3-7-sonnet`) do not.
+ */
+export function takesAdaptiveThinking(model: string): boolean {
+  const version = /^(?:[a-z.]+\.)?claude-[a-z]+-(\d{1,2})(?:-(\d{1,2}))?(?:-|@|$)/.exec(model);
+  if (!version) return false;
+  const major = Number(version[1]);
+  const minor = Number(version[2] ?? 0);
+  return major > 4 || (major === 4 && minor >= 6);
 }
