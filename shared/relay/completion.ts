@@ -118,15 +118,20 @@ export async function relayCompletion(
   const op: Operation = api.kind === "chat" ? "chat" : "completion";
   /**
    * What a bridge knows of the call on `channel`: the client's model (answers name it), the
-   * channel's options, its type, and the answer's bound as held. The usage chunk is always
+   * channel's options, its type, the channel's name for the model, and the answer's bound as
+   * held. The usage chunk is always
    * written; the chat relay removes it again unless the client asked (as for chat upstreams).
    */
-  const bridgeContext = (channel: ChannelRecord, outputTokens?: number): BridgeContext => ({
+  const bridgeContext = (
+    channel: ChannelRecord,
+    call: { upstreamModel?: string; outputTokens?: number } = {},
+  ): BridgeContext => ({
     model,
     options: {
       ...channel.config,
       channel: channel.type,
-      maxTokens: outputTokens,
+      upstreamModel: call.upstreamModel,
+      maxTokens: call.outputTokens,
       includeUsage: true,
     },
   });
@@ -171,7 +176,7 @@ export async function relayCompletion(
         if (served.bridge) {
           const converted = served.bridge.request(
             body,
-            bridgeContext(channel, quoted.outputTokens),
+            bridgeContext(channel, { upstreamModel, outputTokens: quoted.outputTokens }),
           );
           return {
             path: pathOf(served.protocol),
