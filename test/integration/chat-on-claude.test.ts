@@ -150,6 +150,66 @@ describe("chat completions on an anthropic channel", () => {
     expect(sent.messages[1].content[0]).toEqual(turn.thinking_blocks[0]);
   });
 
+  it("cache breakpoints on parts reach Claude; cache writes and reads are reported and billed at their rates", async () => {
+    const policy = `${"A long, stable system prompt about the house rules. ".repeat(300)}${MODEL}`;
+    const ask = () =>
+      client.chat.completions
+        .create({
+          model: MODEL,
+          messages: [
+            {
+              role: "system",
+              content: [
+                {
+                  type: "text",
+                  text: policy,
+                  cache_control: { type: "ephemeral", ttl: "1h" },
+                } as OpenAI.ChatCompletionContentPartText,
+              ],
+            },
+            { role: "user", content: "Say hello" },
+          ],
+          max_tokens: 50,
+          stream: true,
+          stream_options: { include_usage: true },
+        })
+        .withResponse();
+    /** The stream's usage chunk, and the request id. */
+    const usageOf = async () => {
+      const { data, response } = await ask();
+      let usage: OpenAI.CompletionUsage | undefined;
+      for await (const chunk of data) usage = chunk.usage ?? usage;
+      if (!usage) throw new Error("no usage chunk");
+      return { usage: usage as Json, id: response.headers.get("x-request-id") as string };
+    };
+    const first = await usageOf();
+    expect((lastSent().body as Json).system[0].cache_control).toEqual({
+      type: "ephemeral",
+      ttl: "1h",
+    });
+    const written = first.usage.prompt_tokens_details.cache_write_tokens;
+    expect(written).toBeGreaterThan(1000);
+    const second = await usageOf();
+    const read = second.usage.prompt_tokens_details.cached_tokens;
+    expect(read).toBe(written);
+    // prompt_tokens counts the cache too (Anthropic's input_tokens does not).
+    expect(second.usage.prompt_tokens).toBeGreaterThan(read);
+
+    const [writing, reading] = [await logLine(first.id), await logLine(second.id)];
+    expect(writing.cache_write_1h_tokens).toBe(written);
+    expect(reading.cached_input_tokens).toBe(read);
+    /** What the usage costs at PRICE, in quota units ($1 = 500,000). */
+    const charge = (usage: Json, line: "write" | "read") => {
+      const cache = line === "write" ? written * PRICE.cache_write_1h : read * PRICE.cached_input;
+      const input = usage.prompt_tokens - (line === "write" ? written : read);
+      return (
+        ((input * PRICE.input + cache + usage.completion_tokens * PRICE.output) / 1e6) * 500_000
+      );
+    };
+    expect(Math.abs(writing.quota - charge(first.usage, "write"))).toBeLessThanOrEqual(1);
+    expect(Math.abs(reading.quota - charge(second.usage, "read"))).toBeLessThanOrEqual(1);
+  });
+
   it("a stream without include_usage has no usage chunk, and is billed all the same", async () => {
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     const { data: stream, response } = await client.chat.completions
