@@ -1132,3 +1132,113 @@ describe("chat → Messages: converted requests pass the Anthropic fixture's val
     expect(await later.text()).toContain("temperature");
   });
 });
+
+// --- Malformed input ---
+
+/** Every copy of `value` with one node (at any depth) replaced by one of `odd`. */
+function* mutations(value: unknown, odd: unknown[]): Generator<unknown> {
+  for (const replacement of odd) yield replacement;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      for (const changed of mutations(item, odd)) {
+        const copy = [...value];
+        copy[i] = changed;
+        yield copy;
+      }
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      for (const changed of mutations(item, odd)) yield { ...value, [key]: changed };
+    }
+  }
+}
+
+const ODD = [null, 0, -1, 1.5, "", "x", true, [], {}, [null], [1], { type: "x" }];
+
+describe("chat → Messages: malformed input never crashes", () => {
+  it("every one-node corruption of a rich request converts or is an InvalidRequest", () => {
+    const rich = {
+      model: "m",
+      messages: [
+        { role: "system", content: [{ type: "text", text: "s" }] },
+        user([
+          { type: "text", text: "hi" },
+          { type: "image_url", image_url: { url: `data:image/png;base64,${PNG}` } },
+          {
+            type: "file",
+            file: { filename: "a.pdf", file_data: "data:application/pdf;base64,JV" },
+          },
+        ]),
+        {
+          role: "assistant",
+          content: "ok",
+          thinking_blocks: [{ type: "thinking", thinking: "t", signature: SIGNATURE }],
+          tool_calls: [{ id: "t1", type: "function", function: { name: "f", arguments: "{}" } }],
+        },
+        { role: "tool", tool_call_id: "t1", content: [{ type: "text", text: "r" }] },
+      ],
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
+      tool_choice: { type: "function", function: { name: "f" } },
+      reasoning_effort: "low",
+      response_format: { type: "json_schema", json_schema: { name: "r", schema: {} } },
+      stop: ["a"],
+      max_tokens: 100,
+      thinking: { type: "enabled", budget_tokens: 2000 },
+    };
+    let converted = 0;
+    let refused = 0;
+    for (const body of mutations(rich, ODD)) {
+      // The face hands over a JSON object (readJsonObject): only its insides can be anything.
+      if (body === null || typeof body !== "object" || Array.isArray(body)) continue;
+      for (const options of [{}, { channel: "bedrock", adaptiveThinking: true }]) {
+        try {
+          const out = chatToMessages.request(body as Event, { model: "m", options });
+          expect(Array.isArray(out.messages)).toBe(true);
+          converted++;
+        } catch (error) {
+          if (!(error instanceof InvalidRequest)) throw error;
+          expect(error.param).toEqual(expect.any(String));
+          refused++;
+        }
+      }
+    }
+    // Both outcomes happen: the corruptions are not all harmless, nor all refused.
+    expect(converted).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it("every one-node corruption of a stream's events or of a whole answer is converted without throwing", () => {
+    for (const [i, event] of THINK_AND_TOOLS.entries()) {
+      for (const changed of mutations(event, ODD)) {
+        const events = [...THINK_AND_TOOLS];
+        events[i] = changed as Event;
+        const bridge = chatToMessages.stream(CONTEXT);
+        const parser = new SseParser();
+        const text = events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("");
+        bridge.push(parser.push(new TextEncoder().encode(`${text}data: not json\n\n`)));
+        bridge.end();
+        bridge.metered();
+      }
+    }
+    const answer = {
+      id: "m",
+      content: [
+        { type: "thinking", thinking: "t", signature: "s" },
+        { type: "redacted_thinking", data: "d" },
+        { type: "text", text: "x" },
+        { type: "tool_use", id: "t", name: "n", input: { a: 1 } },
+      ],
+      stop_reason: "tool_use",
+      usage: {
+        input_tokens: 1,
+        output_tokens: 2,
+        cache_creation: { ephemeral_1h_input_tokens: 0 },
+      },
+    };
+    for (const changed of mutations(answer, ODD)) {
+      if (changed === null || typeof changed !== "object" || Array.isArray(changed)) continue;
+      const out = chatToMessages.answer(changed as Event, { model: "m" });
+      expect(out.object).toBe("chat.completion");
+    }
+  });
+});
