@@ -210,6 +210,27 @@ describe("chat completions on an anthropic channel", () => {
     expect(Math.abs(reading.quota - charge(second.usage, "read"))).toBeLessThanOrEqual(1);
   });
 
+  it("a burst of parallel streams: each answer is its own, each call billed once", async () => {
+    const asks = Array.from({ length: 16 }, (_, i) => `burst question ${i} ${MODEL}`);
+    const results = await Promise.all(
+      asks.map(async (content) => {
+        const { data, response } = await client.chat.completions
+          .create({ model: MODEL, messages: [{ role: "user", content }], stream: true })
+          .withResponse();
+        let text = "";
+        for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? "";
+        return { content, text, id: response.headers.get("x-request-id") as string };
+      }),
+    );
+    for (const { content, text } of results) expect(text).toContain(content);
+    const lines = await Promise.all(results.map(({ id }) => logLine(id)));
+    expect(new Set(lines.map((line) => line.request_id)).size).toBe(asks.length);
+    for (const line of lines) {
+      expect(line).toMatchObject({ outcome: "completed", stream: true });
+      expect(line.quota).toBeGreaterThan(0);
+    }
+  });
+
   it("a stream without include_usage has no usage chunk, and is billed all the same", async () => {
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     const { data: stream, response } = await client.chat.completions
