@@ -851,9 +851,10 @@ describe("chat → Messages: requests (§6.4)", () => {
     expect(
       convertRequest({ messages: [user("x")], reasoning_effort: "none" }).thinking,
     ).toBeUndefined();
-    expect(refusal({ messages: [user("x")], reasoning_effort: "maximum" }).param).toBe(
-      "reasoning_effort",
-    );
+    for (const effort of ["maximum", "toString", "constructor"])
+      expect(refusal({ messages: [user("x")], reasoning_effort: effort }).param).toBe(
+        "reasoning_effort",
+      );
   });
 
   it("enabled thinking without the thinking block of the turn before trailing tool results: sent without thinking", () => {

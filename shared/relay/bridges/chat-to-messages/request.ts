@@ -96,10 +96,7 @@ function thinkingOf(
   const effort = body.reasoning_effort;
   let planned: { thinking?: JsonObject; outputConfig?: JsonObject } = {};
   if (effort !== undefined && effort !== null) {
-    if (
-      typeof effort !== "string" ||
-      (effort !== "none" && !(effort in BUDGETS || effort in EFFORTS))
-    )
+    if (typeof effort !== "string" || (effort !== "none" && !Object.hasOwn(EFFORTS, effort)))
       throw new InvalidRequest(
         `reasoning_effort: '${String(effort)}' is not one of none, minimal, low, medium, high, xhigh.`,
         "reasoning_effort",
