@@ -10,14 +10,20 @@ import {
   readJsonObject,
   requireString,
 } from "../http/body";
-import { eventStream, rawJson } from "../http/responses";
+import { eventStream, json, rawJson } from "../http/responses";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import type { ChannelRecord } from "../store/channels";
+import { BridgedCompletionRelay } from "../stream/bridged-completion-stream";
 import { CompletionStreamRelay } from "../stream/completion-stream";
 import { relaySse, type StreamOutcome } from "../stream/relay-stream";
+import type { StreamUsage } from "./adapters/adapter";
 import { adapterFor } from "./adapters/index";
+import type { Bridge, BridgeContext } from "./bridges/bridge";
+import { servingProtocol } from "./bridges/index";
 import { type AnswerSoFar, estimatedAnswer } from "./estimate";
 import { answerTimeoutMs } from "./model-timeouts";
+import { type Operation, type Protocol, pathOf } from "./protocol";
 import {
   type Consumption,
   consumedWhole,
@@ -109,6 +115,29 @@ export async function relayCompletion(
     };
   };
 
+  const op: Operation = api.kind === "chat" ? "chat" : "completion";
+  /**
+   * What a bridge knows of the call on `channel`: the client's model (answers name it), the
+   * channel's options, its type, the channel's name for the model, and the answer's bound as
+   * held. The usage chunk is always
+   * written; the chat relay removes it again unless the client asked (as for chat upstreams).
+   */
+  const bridgeContext = (
+    channel: ChannelRecord,
+    call: { upstreamModel?: string; outputTokens?: number } = {},
+  ): BridgeContext => ({
+    model,
+    options: {
+      ...channel.config,
+      channel: channel.type,
+      upstreamModel: call.upstreamModel,
+      maxTokens: call.outputTokens,
+      includeUsage: true,
+    },
+  });
+  /** The bridge of the channel last sent the call: an upstream's refusal comes from it. */
+  let lastBridge: Bridge | undefined;
+
   const rates = call.services.generationRates;
   /** The answer's tokens estimated from what the upstream sent and how long it was silent. */
   const answerEstimate = (
@@ -129,6 +158,8 @@ export async function relayCompletion(
       model,
       endpoint: api.endpoint,
       path: api.path,
+      // Chat calls reach channels that speak Messages too, through the chat → Messages bridge.
+      bridged: api.kind === "chat",
       charge: {
         dimension: "tokens",
         maxUse: { inputTokens: prompt.upper },
@@ -139,20 +170,35 @@ export async function relayCompletion(
         },
         stream,
       },
-      build: (upstreamModel, _channel, quoted) => ({
-        json: {
-          ...body,
-          model: upstreamModel,
-          ...limits(quoted.outputTokens),
-          // Usage is always requested so that streams can be billed exactly.
-          ...(stream && {
-            stream_options: {
-              ...(isObject(body.stream_options) ? body.stream_options : {}),
-              include_usage: true,
-            },
-          }),
-        },
-      }),
+      build: (upstreamModel, channel, quoted) => {
+        const served = servedBy(channel, op);
+        lastBridge = served.bridge;
+        if (served.bridge) {
+          const converted = served.bridge.request(
+            body,
+            bridgeContext(channel, { upstreamModel, outputTokens: quoted.outputTokens }),
+          );
+          return {
+            path: pathOf(served.protocol),
+            json: { ...converted, model: upstreamModel },
+            ...(served.bridge.headers && { headers: { ...served.bridge.headers } }),
+          };
+        }
+        return {
+          json: {
+            ...body,
+            model: upstreamModel,
+            ...limits(quoted.outputTokens),
+            // Usage is always requested so that streams can be billed exactly.
+            ...(stream && {
+              stream_options: {
+                ...(isObject(body.stream_options) ? body.stream_options : {}),
+                include_usage: true,
+              },
+            }),
+          },
+        };
+      },
       // The answer did not begin in time and could not be had: the prompt, and what the
       // upstream generated unseen meanwhile.
       estimate: async (late, quoted) => ({
@@ -170,8 +216,7 @@ export async function relayCompletion(
       const upstreamModel = upstream.upstreamModel;
       // How the channel speaks the operation (channelsForModel kept only channels serving it).
       const adapter = adapterFor(upstream.channel.type);
-      const op = api.kind === "chat" ? "chat" : "completion";
-      const protocol = adapter.operations[op] ?? op;
+      const { protocol, bridge } = servedBy(upstream.channel, op);
       const reader = adapter.usage(protocol);
       /** The estimate, with the answer's: only what the upstream did not report is estimated. */
       const estimated = async (answer: Promise<Metered>): Promise<Metered> => ({
@@ -192,7 +237,11 @@ export async function relayCompletion(
         const ended = new Promise<{ outcome: StreamOutcome; meter: Meter }>((resolve) => {
           end = resolve;
         });
-        const streamUsage = reader?.stream();
+        const converter = bridge?.stream(bridgeContext(upstream.channel));
+        // A bridged stream is billed from the bridge's reading of the channel's own events.
+        const streamUsage: StreamUsage | undefined = converter
+          ? { read: () => {}, metered: () => converter.metered() }
+          : reader?.stream();
         const streamRelay = new CompletionStreamRelay(
           {
             kind: api.kind,
@@ -235,29 +284,59 @@ export async function relayCompletion(
         );
         return {
           response: eventStream(
-            relaySse(source, streamRelay, upstream.abort, {
-              idleMs: settings.upstreamIdleTimeoutMs,
-              // The first token's time runs from the request's sending, headers included.
-              firstTokenMs,
-              sentMsAgo: performance.now() - upstream.sentAt,
-              keepAliveMs: settings.streamKeepAliveMs,
-              stop: call.request.signal,
-              decode: (body) => adapter.decode(body, protocol),
-            }),
+            relaySse(
+              source,
+              converter ? new BridgedCompletionRelay(converter, streamRelay) : streamRelay,
+              upstream.abort,
+              {
+                idleMs: settings.upstreamIdleTimeoutMs,
+                // The first token's time runs from the request's sending, headers included.
+                firstTokenMs,
+                sentMsAgo: performance.now() - upstream.sentAt,
+                keepAliveMs: settings.streamKeepAliveMs,
+                stop: call.request.signal,
+                decode: (body) => adapter.decode(body, protocol),
+              },
+            ),
           ),
           ended,
         };
       }
       const bytes = await readUpstreamBody(call, upstream);
-      const completion = parseJsonObject(bytes);
-      const usage = reader?.answer(completion);
+      const answer = parseJsonObject(bytes);
+      const usage = reader?.answer(answer);
+      const completion =
+        bridge && answer ? bridge.answer(answer, bridgeContext(upstream.channel)) : answer;
       if (usage) learn(usage, completionTokensOf(usage), performance.now() - upstream.sentAt);
       const meter = () => usage ?? estimated(api.estimateAnswer(completion, upstreamModel));
+      if (bridge && completion) return consumedWhole(json(200, completion), meter);
       if (!reportModel || !completion) return consumedWhole(rawJson(200, bytes), meter);
       completion.model = reportModel;
       return consumedWhole(rawJson(200, JSON.stringify(completion)), meter);
     },
-  );
+  ).catch((err: unknown) => {
+    throw inClientTerms(err, lastBridge);
+  });
+}
+
+/** A refusal of the request itself is the last channel's: through a bridge, in the client's terms. */
+function inClientTerms(err: unknown, bridge: Bridge | undefined): unknown {
+  if (!bridge || !(err instanceof UpstreamRejected) || err.kind !== "client_error") return err;
+  const { status = 400, type, code = null, param = null } = err.details;
+  const face = bridge.error(status, { message: err.message, type: type ?? undefined, code, param });
+  return new UpstreamRejected("client_error", face.message, {
+    status: face.status,
+    type: face.type,
+  });
+}
+
+/**
+ * How a channel serves the operation: in its own protocol, or through the bridge of a pair
+ * (relay.ts kept only channels that can).
+ */
+function servedBy(channel: ChannelRecord, op: Operation): { protocol: Protocol; bridge?: Bridge } {
+  const adapter = adapterFor(channel.type);
+  return servingProtocol(adapter, op) ?? { protocol: adapter.operations[op] ?? op };
 }
 
 /** `n` above the configured maximum is capped to it (seed 002: "no more than 1"). */

@@ -17,6 +17,11 @@ export interface Bridge {
   readonly from: Protocol;
   /** The channel's protocol. */
   readonly to: Protocol;
+  /**
+   * Headers the channel's protocol needs beside a bridged request, sent as the client's own
+   * would be (UpstreamCall.headers): e.g. the `anthropic-version` the request is written for.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
   /** The client's request body as the channel's (`model` is set by the relay afterwards). */
   request(body: Record<string, unknown>, context: BridgeContext): Record<string, unknown>;
   /** The channel's whole (non-streamed) answer as the client's. */

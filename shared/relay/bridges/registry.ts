@@ -1,7 +1,6 @@
 import type { Bridge } from "./bridge";
+import { chatToMessages } from "./chat-to-messages/index";
+import { messagesToChat } from "./messages-to-chat/index";
 
-/**
- * The bridges this build has, one line per protocol pair (client's → channel's), e.g.
- * `messagesToChat` (bridges/messages-to-chat/) and `chatToMessages` (bridges/chat-to-messages/).
- */
-export const BRIDGES: readonly Bridge[] = [];
+/** The bridges this build has, one line per protocol pair (client's → channel's). */
+export const BRIDGES: readonly Bridge[] = [chatToMessages, messagesToChat];

@@ -1,0 +1,51 @@
+import { isObject } from "../../../http/body";
+import type { UpstreamErrorFields } from "../../adapters/adapter";
+import type { FaceError } from "../bridge";
+
+/** Anthropic's error types by status (its errors page), for an answer that names none. */
+const TYPES: Readonly<Record<number, string>> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  402: "billing_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  529: "overloaded_error",
+};
+
+function typeOf(status: number): string {
+  return TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
+}
+
+/**
+ * An Anthropic refusal for an OpenAI client (§6.5): its status, and Anthropic's error type kept
+ * as the OpenAI envelope's `type` (`code` is null there: Anthropic has no codes), so a client
+ * sees `invalid_request_error` or `request_too_large` and Anthropic's own message.
+ */
+export function chatErrorOf(status: number, fields: UpstreamErrorFields): FaceError {
+  return {
+    status,
+    type: fields.type || typeOf(status),
+    message: fields.message || `The upstream refused the request (${status}).`,
+  };
+}
+
+/**
+ * Anthropic's mid-stream `error` event (`{"type":"error","error":{type,message}}`) as the
+ * chunk OpenAI's SDKs raise as an APIError: `data: {"error": {message, type, param, code}}`.
+ */
+export function streamErrorChunk(event: unknown): string {
+  const error = isObject(event) && isObject(event.error) ? event.error : {};
+  return errorChunk(
+    typeof error.message === "string" ? error.message : "The upstream reported an error.",
+    typeof error.type === "string" ? error.type : "api_error",
+    null,
+  );
+}
+
+/** An OpenAI stream error chunk. */
+export function errorChunk(message: string, type: string, code: string | null): string {
+  return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`;
+}
