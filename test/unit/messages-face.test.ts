@@ -115,14 +115,18 @@ const testBridge = ((): Bridge => {
   return bridge;
 })();
 
-/** Registered for this file's tests only (test files share modules: it is taken out again). */
-function withTestBridge(): void {
+/**
+ * The registry holds only `bridges` for one describe's tests, the build's own bridges put back
+ * after (test files share modules).
+ */
+function withRegistry(bridges: Bridge[]): void {
   const registry = BRIDGES as Bridge[];
+  let built: Bridge[] = [];
   beforeAll(() => {
-    registry.push(testBridge);
+    built = registry.splice(0, registry.length, ...bridges);
   });
   afterAll(() => {
-    registry.splice(registry.indexOf(testBridge), 1);
+    registry.splice(0, registry.length, ...built);
   });
 }
 
@@ -285,7 +289,7 @@ describe("MessagesStreamRelay (pass-through)", () => {
 });
 
 describe("the bridge seam: a chat channel serves a Messages call through the registered bridge", () => {
-  withTestBridge();
+  withRegistry([testBridge]);
   const model = "gpt-4o-mini";
   it("sends the bridge's request as JSON with the upstream's model, and answers with the bridge's message", async () => {
     const api = inProcessApi([model], () => ({
@@ -364,6 +368,7 @@ describe("the bridge seam: a chat channel serves a Messages call through the reg
 });
 
 describe("without a bridge for the pair", () => {
+  withRegistry([]);
   it("a channel that speaks only chat is no candidate for a Messages call: 404 not_found_error, no upstream call", async () => {
     const api = inProcessApi(["gpt-4o-mini"], () => ({ json: {} }));
     const response = await api.call("/v1/messages", {
