@@ -102,6 +102,7 @@ export const routes: readonly Route[] = [
   channels.testChannel,
   pricing.getPricing,
   pricing.putPricing,
+  pricing.patchPricing,
   importPricing,
   logs.listOwnLogs,
   logs.getOwnLogStat,

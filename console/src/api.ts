@@ -324,4 +324,5 @@ async function send<T>(
 export const get = <T>(path: string, query?: Query) => request<T>("GET", withQuery(path, query));
 export const post = <T>(path: string, body: unknown = {}) => request<T>("POST", path, body);
 export const put = <T>(path: string, body: unknown) => request<T>("PUT", path, body);
+export const patch = <T>(path: string, body: unknown) => request<T>("PATCH", path, body);
 export const del = <T>(path: string) => request<T>("DELETE", path);

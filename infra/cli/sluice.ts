@@ -155,7 +155,31 @@ class ApiCallFailed extends Error {
 }
 
 /**
- * Saves one change to the price list: read, changed, written under the version read. Another
+ * Sets one model's price, changed from its current one: PATCH /api/pricing with the price as
+ * read, so no other model is touched, and another admin's change to this one in between (409)
+ * is read again and the change made on it.
+ */
+async function changeModelPrice(
+  model: string,
+  // biome-ignore lint/suspicious/noExplicitAny: a price as the API answers it.
+  change: (current: any) => Record<string, unknown>,
+  // biome-ignore lint/suspicious/noExplicitAny: the price list as the API answers it.
+): Promise<any> {
+  for (let attempt = 1; ; attempt++) {
+    const current = (await call("GET", "/api/pricing")).models[model] ?? null;
+    try {
+      return await call("PATCH", "/api/pricing", {
+        models: { [model]: change(current ?? undefined) },
+        expected: { [model]: current },
+      });
+    } catch (err) {
+      if (!(err instanceof ApiCallFailed && err.status === 409) || attempt === 5) throw err;
+    }
+  }
+}
+
+/**
+ * Saves one change to the price list's other sections: read, changed, written under the version read. Another
  * admin's save in between (409) is read again and the change made on it, so a change to one
  * model or group never undoes another's.
  */
@@ -361,11 +385,10 @@ async function run(args: string[]): Promise<void> {
           "prices set needs a rate (--input, --output, --cached-input, …: USD per 1M tokens), or --free.",
         );
       }
-      const saved = await changePricing((current) => {
+      const saved = await changeModelPrice(model, (current) => {
         // The rates given change; the model's others (a cache rate, tiers, a source) stay.
-        const { free: _free, ...kept } = current.models[model] ?? {};
-        const price = options.free ? { free: true } : { ...kept, ...rates };
-        return { models: { ...current.models, [model]: price } };
+        const { free: _free, ...kept } = current ?? {};
+        return options.free ? { free: true } : { ...kept, ...rates };
       });
       return print({ model, ...saved.models[model] }, ["model", "input", "output", "free"]);
     }

@@ -1,4 +1,5 @@
-import type { Pricing } from "../billing/pricing";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ModelPrice, Pricing } from "../billing/pricing";
 import { Conflict } from "../errors";
 import { isObject, readJsonObject } from "../http/body";
 import { userRoute } from "../http/route";
@@ -33,7 +34,120 @@ export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
   requireAdmin(call);
   const body = readJsonObject(call.request);
   refuseUnknown(body, PRICING_FIELDS, "The price list");
-  const changes: Partial<Pricing> = definedOnly({
+  const changes = sectionChanges(body);
+  try {
+    const saved = await call.services.pricing.update(
+      (current) => ({ ...current, ...changes }),
+      field.integer(body, "version", { min: 0 }),
+    );
+    return ok(pricingView(saved));
+  } catch (err) {
+    if (err instanceof ConditionFailed) {
+      throw new Conflict("The price list changed since you read it; read it again and retry.");
+    }
+    throw err;
+  }
+});
+
+/**
+ * How often PATCH reads the list again when another admin saved it between its read and write,
+ * each time after a random pause of up to 10 ms per attempt so far (capped at 200 ms): thirty
+ * edits at once all land (management.test.ts).
+ */
+const PATCH_ATTEMPTS = 60;
+
+/**
+ * PATCH /api/pricing (admin): changes the models it names and leaves every other one as it
+ * is, so admins (and the console, the CLI, an import script) editing different models never
+ * undo or block each other. `models` sets each model named (`null` removes it); `expected`,
+ * when given, holds each named model's price as the caller read it (`null`: it had none), and
+ * if another admin changed one of those since, the answer is 409 naming them and nothing is
+ * saved. The other sections, when given, replace the current ones as PUT's do.
+ */
+export const patchPricing = userRoute("PATCH", "/api/pricing", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  refuseUnknown(body, PATCH_FIELDS, "The price change");
+  const { set, removed } = modelChanges(body.models);
+  const expected = body.expected === undefined ? undefined : expectedPrices(body.expected);
+  const { models: _models, ...sections } = sectionChanges({ ...body, models: undefined });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const saved = await call.services.pricing.update((current) => {
+        const changed = Object.keys(expected ?? {}).filter(
+          (model) => !sameJson(viewOf(current.models[model]), expected?.[model] ?? null),
+        );
+        if (changed.length > 0)
+          throw new Conflict(
+            `Another admin changed the price of ${changed.join(", ")} since you read it; read it again and retry.`,
+            "expected",
+          );
+        const models = { ...current.models, ...set };
+        for (const model of removed) delete models[model];
+        return { ...current, ...sections, models };
+      });
+      return ok(pricingView(saved));
+    } catch (err) {
+      // Saved by someone else between our read and write: the change is made again on theirs.
+      if (!(err instanceof ConditionFailed)) throw err;
+      if (attempt === PATCH_ATTEMPTS) throw new Conflict("The price list kept changing; retry.");
+      await sleep(Math.random() * Math.min(200, 10 * attempt));
+    }
+  }
+});
+
+/** `models` of PATCH: the prices to set (validated as PUT's) and the models to remove. */
+function modelChanges(value: unknown): { set: Record<string, ModelPrice>; removed: string[] } {
+  if (value === undefined) return { set: {}, removed: [] };
+  if (!isObject(value)) throw invalid("models must map model names to prices (null removes one).");
+  const removed = Object.keys(value).filter((model) => value[model] === null);
+  const priced = Object.fromEntries(Object.entries(value).filter(([, price]) => price !== null));
+  return { set: modelPrices(priced), removed };
+}
+
+function expectedPrices(value: unknown): Record<string, unknown> {
+  if (!isObject(value))
+    throw invalid("expected must map model names to their prices as read (null: none).");
+  return value;
+}
+
+function viewOf(price: ModelPrice | undefined): unknown {
+  return price === undefined ? null : modelPriceView(price);
+}
+
+/** Equal as JSON values, whatever the order of object keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (isObject(value))
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
+      .join(",")}}`;
+  return JSON.stringify(value);
+}
+
+/** What PUT /api/pricing takes: GET's sections (a GET's answer can be sent back as it is). */
+const PRICING_FIELDS = [
+  "models",
+  "groups",
+  "batch_discount",
+  "group_batch_discounts",
+  "default_max_tokens",
+  "group_rate_limits",
+  "group_user_rate_limits",
+  "version",
+];
+
+/** What PATCH takes: the models to change, the prices they were read at, and PUT's other sections. */
+const PATCH_FIELDS = ["expected", ...PRICING_FIELDS.filter((name) => name !== "version")];
+
+/** The sections a PUT or PATCH body gives, validated; those it leaves out stay as they are. */
+function sectionChanges(body: Record<string, unknown>): Partial<Pricing> {
+  return definedOnly({
     models: body.models === undefined ? undefined : modelPrices(body.models),
     groups: body.groups === undefined ? undefined : groupMultipliers(body.groups),
     batchDiscount: discount(body, "batch_discount"),
@@ -51,31 +165,7 @@ export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
         ? undefined
         : groupRateLimits(body.group_user_rate_limits, "group_user_rate_limits"),
   });
-  try {
-    const saved = await call.services.pricing.update(
-      (current) => ({ ...current, ...changes }),
-      field.integer(body, "version", { min: 0 }),
-    );
-    return ok(pricingView(saved));
-  } catch (err) {
-    if (err instanceof ConditionFailed) {
-      throw new Conflict("The price list changed since you read it; read it again and retry.");
-    }
-    throw err;
-  }
-});
-
-/** What PUT /api/pricing takes: GET's sections (a GET's answer can be sent back as it is). */
-const PRICING_FIELDS = [
-  "models",
-  "groups",
-  "batch_discount",
-  "group_batch_discounts",
-  "default_max_tokens",
-  "group_rate_limits",
-  "group_user_rate_limits",
-  "version",
-];
+}
 
 export function pricingView(pricing: Pricing) {
   return {

@@ -407,11 +407,19 @@ describe("admin: channels", () => {
 describe("pricing", () => {
   it("shows users the prices they pay, admins all of it, and refuses a stale edit", async () => {
     const user = await createUser();
-    const mine = (await api(user.accessToken, "GET", "/api/pricing")).body.data;
+    // Other test files price their models meanwhile: the user's read is compared with the
+    // admin's when no save came between the admin's reads before and after it.
+    let mine: Json;
+    let prices: Json;
+    for (let attempt = 1; ; attempt++) {
+      const before = await admin("GET", "/api/pricing");
+      mine = (await api(user.accessToken, "GET", "/api/pricing")).body.data;
+      prices = await admin("GET", "/api/pricing");
+      if (before.version === prices.version || attempt === 20) break;
+    }
     // A user sees their own group's multiplier, not other groups'.
     expect(mine.groups).toEqual({ default: 1 });
     expect(mine).not.toHaveProperty("version");
-    const prices = await admin("GET", "/api/pricing");
     expect(mine.models).toEqual(prices.models);
     // The built-in list prices (shared/billing/default-prices.ts), with where and when read.
     const read = { source: expect.any(String), as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) };
@@ -436,6 +444,62 @@ describe("pricing", () => {
       models: { x: { input: -1 } },
     });
     expect(invalid.status).toBe(400);
+  });
+
+  it("PATCH changes the models it names and no other: 30 admins' edits at once all land, a stale one is refused naming its model", async () => {
+    const stamp = Date.now();
+    const models = Array.from({ length: 30 }, (_, i) => `patch-${stamp}-${i}`);
+    // Thirty edits at once, each of its own model, on top of whatever other files save.
+    const answers = await Promise.all(
+      models.map((model, i) =>
+        api(sluice.adminToken, "PATCH", "/api/pricing", {
+          models: { [model]: { input: i + 1, output: 2 * (i + 1) } },
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(models.map(() => 200));
+    const saved = await admin("GET", "/api/pricing");
+    for (const [i, model] of models.entries())
+      expect(saved.models[model]).toEqual({ input: i + 1, output: 2 * (i + 1) });
+
+    // The price as read guards one model: a change made since is not overwritten.
+    const [first, second] = models as [string, string];
+    const read = saved.models[first];
+    await admin("PATCH", "/api/pricing", { models: { [first]: { input: 99, output: 99 } } });
+    const stale = await api(sluice.adminToken, "PATCH", "/api/pricing", {
+      models: { [first]: { input: 1, output: 1 } },
+      expected: { [first]: read },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.message).toContain(first);
+    expect((await admin("GET", "/api/pricing")).models[first]).toEqual({ input: 99, output: 99 });
+    // Read again, the same change goes through; null removes a model.
+    const fresh = (await admin("GET", "/api/pricing")).models;
+    await admin("PATCH", "/api/pricing", {
+      models: { [first]: { input: 1, output: 1 }, [second]: null },
+      expected: { [first]: fresh[first], [second]: fresh[second] },
+    });
+    const after = (await admin("GET", "/api/pricing")).models;
+    expect(after[first]).toEqual({ input: 1, output: 1 });
+    expect(after).not.toHaveProperty(second);
+
+    // Refused whole: a bad price, an unknown field, a non-admin.
+    const bad = await api(sluice.adminToken, "PATCH", "/api/pricing", {
+      models: { [first]: { input: -1 } },
+    });
+    expect(bad.status).toBe(400);
+    const unknown = await api(sluice.adminToken, "PATCH", "/api/pricing", { modles: {} });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toContain("modles");
+    const user = await createUser();
+    const refused = await api(user.accessToken, "PATCH", "/api/pricing", {
+      models: { [first]: { input: 0, output: 0 } },
+    });
+    expect(refused.status).toBe(403);
+    expect((await admin("GET", "/api/pricing")).models[first]).toEqual({ input: 1, output: 1 });
+    await admin("PATCH", "/api/pricing", {
+      models: Object.fromEntries(models.map((model) => [model, null])),
+    });
   });
 });
 

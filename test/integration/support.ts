@@ -125,8 +125,11 @@ export async function editPricing(edit: (current: Json) => Record<string, unknow
   throw new Error("could not edit the price list: it kept changing");
 }
 
-export function setPrices(models: Record<string, Record<string, unknown>>): Promise<void> {
-  return editPricing((current) => ({ models: { ...current.models, ...models } }));
+/** Sets these models' prices, leaving every other one as it is (PATCH: no lost updates). */
+export async function setPrices(models: Record<string, Record<string, unknown>>): Promise<void> {
+  const answer = await api(sluice.adminToken, "PATCH", "/api/pricing", { models });
+  if (answer.status !== 200)
+    throw new Error(`PATCH /api/pricing answered ${answer.status}: ${JSON.stringify(answer.body)}`);
 }
 
 /** An upstream fixture behind a channel of its own, its models priced. */

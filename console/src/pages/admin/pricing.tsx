@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { get, put } from "../../api";
+import { get, patch } from "../../api";
 import {
   Card,
   Check,
@@ -171,8 +171,56 @@ function priceOf(row: ModelRow, name: string): ModelPrice {
   return price;
 }
 
-/** The editor's rows as the body of PUT /api/pricing (with the version read). */
-function toBody(state: ReturnType<typeof toRows>): Record<string, unknown> {
+/**
+ * What the editor changed since `base` (the list as read or last saved), as the body of PATCH
+ * /api/pricing: the models changed (null: removed), each with its price as read (`expected`:
+ * another admin's change since is refused, not overwritten), and the other sections that
+ * changed. Models the editor left alone are not sent, so admins editing different models never
+ * undo each other.
+ */
+function changesSince(state: ReturnType<typeof toRows>, base: Pricing): Record<string, unknown> {
+  const now = toBody(state);
+  const was = toBody(toRows(base));
+  const models: Record<string, ModelPrice | null> = {};
+  const expected: Record<string, ModelPrice | null> = {};
+  const names = new Set([...Object.keys(now.models), ...Object.keys(was.models)]);
+  for (const name of names) {
+    const price = now.models[name] ?? null;
+    if (sameJson(price, was.models[name] ?? null)) continue;
+    models[name] = price;
+    expected[name] = base.models[name] ?? null;
+  }
+  const body: Record<string, unknown> = { models, expected };
+  for (const section of SECTIONS)
+    if (!sameJson(now[section], was[section])) body[section] = now[section];
+  return body;
+}
+
+/** The price list's sections besides the models, each saved when it changed. */
+const SECTIONS = [
+  "groups",
+  "group_batch_discounts",
+  "batch_discount",
+  "default_max_tokens",
+] as const;
+
+/** Equal as JSON values, whatever the order of object keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  const canonical = (value: unknown): unknown =>
+    value && typeof value === "object" && !Array.isArray(value)
+      ? Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+        )
+      : Array.isArray(value)
+        ? value.map(canonical)
+        : value;
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+/** The editor's rows as the price list's sections. */
+function toBody(state: ReturnType<typeof toRows>) {
   const models: Record<string, ModelPrice> = {};
   for (const row of state.models) {
     const name = row.name.trim();
@@ -196,7 +244,6 @@ function toBody(state: ReturnType<typeof toRows>): Record<string, unknown> {
     group_batch_discounts: discounts,
     batch_discount: number(state.batchDiscount, t("price_batch_discount")),
     default_max_tokens: number(state.maxTokens, t("price_max_tokens")),
-    version: state.version,
   };
 }
 
@@ -375,8 +422,10 @@ function ModelDialog(props: {
 }
 
 export function PricingPage() {
-  const loaded = useLoad(async () => toRows((await get<Pricing>("/api/pricing")).data), []);
+  const loaded = useLoad(async () => (await get<Pricing>("/api/pricing")).data, []);
   const [state, setState] = useState<ReturnType<typeof toRows> | null>(null);
+  /** The list as last read or saved: what a save sends the changes since. */
+  const [base, setBase] = useState<Pricing | null>(null);
   const [filter, setFilter] = useState("");
   const [notice, setNotice] = useState("");
   /** The model row whose every rate is open in a dialog. */
@@ -384,7 +433,9 @@ export function PricingPage() {
   const [importing, setImporting] = useState(false);
   const action = useAction();
   useEffect(() => {
-    if (loaded.data) setState(loaded.data);
+    if (!loaded.data) return;
+    setBase(loaded.data);
+    setState(toRows(loaded.data));
   }, [loaded.data]);
 
   const setModel = (index: number, change: Partial<ModelRow>) =>
@@ -398,17 +449,18 @@ export function PricingPage() {
 
   const save = () =>
     action.run(async () => {
-      if (!state) return;
+      if (!state || !base) return;
       setNotice("");
       let body: Record<string, unknown>;
       try {
-        body = toBody(state);
+        body = changesSince(state, base);
       } catch (err) {
         if (err instanceof Invalid) return action.setError(err.message);
         throw err;
       }
-      const { data } = await put<Pricing>("/api/pricing", body);
+      const { data } = await patch<Pricing>("/api/pricing", body);
       setEditing(null);
+      setBase(data);
       setState(toRows(data));
       setNotice(t("saved"));
     });
