@@ -1253,6 +1253,12 @@ describe("chat → Messages: recorded pitfalls", () => {
   /** A tool call's input as Claude Code's Edit tool sends it: multi-byte text, \u escapes. */
   const INPUT = '{"path":"src/é.ts","old":"naïve \\u00e9 — 🌦","new":"\\ud83d\\ude00 \\"ok\\""}';
 
+  /** The first tool call's arguments in a completion the SDK accumulated. */
+  const argumentsOf = (final: ChatCompletion): string => {
+    const call = final.choices[0]?.message.tool_calls?.[0];
+    return call?.type === "function" ? call.function.arguments : "";
+  };
+
   /** One tool_use block whose input comes in the given fragments, then the finish. */
   function toolStream(fragments: string[]): Event[] {
     return [
@@ -1278,9 +1284,9 @@ describe("chat → Messages: recorded pitfalls", () => {
       const { out, end } = convert(sse(events), CONTEXT, 5);
       expect(end.complete).toBe(true);
       const { chunks, final } = await accumulate(out);
-      const call = final.choices[0]?.message.tool_calls?.[0];
-      expect(call?.function.arguments, `split at ${at}`).toBe(INPUT);
-      expect(JSON.parse(call?.function.arguments ?? "")).toEqual(JSON.parse(INPUT));
+      const args = argumentsOf(final);
+      expect(args, `split at ${at}`).toBe(INPUT);
+      expect(JSON.parse(args)).toEqual(JSON.parse(INPUT));
       // Every call's fragments are on tool index 0, and each of Claude's became one chunk.
       const argChunks = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
       expect(argChunks.every((t) => t.index === 0)).toBe(true);
@@ -1294,7 +1300,7 @@ describe("chat → Messages: recorded pitfalls", () => {
     const fragments = [...INPUT];
     const { out } = convert(sse(toolStream(fragments)), CONTEXT, 64);
     const { final } = await accumulate(out);
-    expect(final.choices[0]?.message.tool_calls?.[0]?.function.arguments).toBe(INPUT);
+    expect(argumentsOf(final)).toBe(INPUT);
     expect(final.choices[0]?.finish_reason).toBe("tool_calls");
   });
 
