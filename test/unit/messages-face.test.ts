@@ -115,19 +115,14 @@ const testBridge = ((): Bridge => {
   return bridge;
 })();
 
-/**
- * The registry holds exactly `bridges` for a describe's tests (test files share modules: the
- * registry's own bridges are put back after). The seam is tested with a bridge of the test's
- * own, so that what the face does is told apart from what the real bridges convert.
- */
-function withBridges(bridges: Bridge[]): void {
+/** Registered for this file's tests only (test files share modules: it is taken out again). */
+function withTestBridge(): void {
   const registry = BRIDGES as Bridge[];
-  let saved: Bridge[] = [];
   beforeAll(() => {
-    saved = registry.splice(0, registry.length, ...bridges);
+    registry.push(testBridge);
   });
   afterAll(() => {
-    registry.splice(0, registry.length, ...saved);
+    registry.splice(registry.indexOf(testBridge), 1);
   });
 }
 
@@ -290,7 +285,7 @@ describe("MessagesStreamRelay (pass-through)", () => {
 });
 
 describe("the bridge seam: a chat channel serves a Messages call through the registered bridge", () => {
-  withBridges([testBridge]);
+  withTestBridge();
   const model = "gpt-4o-mini";
   it("sends the bridge's request as JSON with the upstream's model, and answers with the bridge's message", async () => {
     const api = inProcessApi([model], () => ({
@@ -369,7 +364,6 @@ describe("the bridge seam: a chat channel serves a Messages call through the reg
 });
 
 describe("without a bridge for the pair", () => {
-  withBridges([]);
   it("a channel that speaks only chat is no candidate for a Messages call: 404 not_found_error, no upstream call", async () => {
     const api = inProcessApi(["gpt-4o-mini"], () => ({ json: {} }));
     const response = await api.call("/v1/messages", {
