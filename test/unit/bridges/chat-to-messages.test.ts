@@ -1243,3 +1243,105 @@ describe("chat → Messages: malformed input never crashes", () => {
     }
   });
 });
+
+/*
+ * The issue's pitfalls in this direction that had no recorded test of their own: tool input
+ * split anywhere (rule 4), and cache breakpoints with their ttl reaching Claude from every kind
+ * of part a chat client may mark (rule 9, which in this direction means: kept, never dropped).
+ */
+describe("chat → Messages: recorded pitfalls", () => {
+  /** A tool call's input as Claude Code's Edit tool sends it: multi-byte text, \u escapes. */
+  const INPUT = '{"path":"src/é.ts","old":"naïve \\u00e9 — 🌦","new":"\\ud83d\\ude00 \\"ok\\""}';
+
+  /** The first tool call's arguments in a completion the SDK accumulated. */
+  const argumentsOf = (final: ChatCompletion): string => {
+    const call = final.choices[0]?.message.tool_calls?.[0];
+    return call?.type === "function" ? call.function.arguments : "";
+  };
+
+  /** One tool_use block whose input comes in the given fragments, then the finish. */
+  function toolStream(fragments: string[]): Event[] {
+    return [
+      messageStart(),
+      start(0, { type: "tool_use", id: "toolu_01Edit", name: "Edit", input: {} }),
+      ...fragments.map((partial_json) => delta(0, { type: "input_json_delta", partial_json })),
+      stop(0),
+      {
+        type: "message_delta",
+        delta: { stop_reason: "tool_use", stop_sequence: null },
+        usage: { output_tokens: 40 },
+      },
+      { type: "message_stop" },
+    ];
+  }
+
+  it("input_json_delta split at every position (inside multi-byte characters and \\u escapes) reaches the client whole", async () => {
+    // Claude splits at UTF-16 positions; every one, including between a surrogate pair's halves.
+    for (let at = 0; at <= INPUT.length; at++) {
+      const fragments = [INPUT.slice(0, at), INPUT.slice(at)];
+      const events = toolStream(fragments);
+      assertAnthropicStream(parseAnthropicSse(sse(events)));
+      const { out, end } = convert(sse(events), CONTEXT, 5);
+      expect(end.complete).toBe(true);
+      const { chunks, final } = await accumulate(out);
+      const args = argumentsOf(final);
+      expect(args, `split at ${at}`).toBe(INPUT);
+      expect(JSON.parse(args)).toEqual(JSON.parse(INPUT));
+      // Every call's fragments are on tool index 0, and each of Claude's became one chunk.
+      const argChunks = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+      expect(argChunks.every((t) => t.index === 0)).toBe(true);
+      expect(argChunks.filter((t) => t.function?.arguments).length).toBe(
+        fragments.filter((f) => f !== "").length,
+      );
+    }
+  });
+
+  it("input_json_delta one character at a time, as Claude streams a long input, arrives whole", async () => {
+    const fragments = [...INPUT];
+    const { out } = convert(sse(toolStream(fragments)), CONTEXT, 64);
+    const { final } = await accumulate(out);
+    expect(argumentsOf(final)).toBe(INPUT);
+    expect(final.choices[0]?.finish_reason).toBe("tool_calls");
+  });
+
+  it("cache_control with ttl on system, text, image, PDF and tool parts reaches Claude exactly as the client marked it", () => {
+    const hour = { type: "ephemeral", ttl: "1h" };
+    const fiveMinutes = { type: "ephemeral", ttl: "5m" };
+    const out = convertRequest({
+      messages: [
+        {
+          role: "system",
+          content: [{ type: "text", text: "You are terse.", cache_control: hour }],
+        },
+        user([
+          { type: "text", text: "Read these.", cache_control: fiveMinutes },
+          {
+            type: "image_url",
+            image_url: { url: `data:image/png;base64,${PNG}` },
+            cache_control: hour,
+          },
+          {
+            type: "file",
+            file: { filename: "spec.pdf", file_data: "data:application/pdf;base64,JVBERi0x" },
+            cache_control: { type: "ephemeral" },
+          },
+        ]),
+      ],
+      tools: [
+        {
+          type: "function",
+          function: { name: "Bash", parameters: { type: "object", properties: {} } },
+          cache_control: hour,
+        },
+      ],
+    });
+    expect(out.system).toEqual([{ type: "text", text: "You are terse.", cache_control: hour }]);
+    const content = (out.messages as Event[])[0]?.content as Event[];
+    expect(content.map((b) => [b.type, b.cache_control])).toEqual([
+      ["text", fiveMinutes],
+      ["image", hour],
+      ["document", { type: "ephemeral" }],
+    ]);
+    expect((out.tools as Event[])[0]?.cache_control).toEqual(hour);
+  });
+});

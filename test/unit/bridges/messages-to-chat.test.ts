@@ -1404,3 +1404,70 @@ describe("count_tokens counted by sluice", () => {
     ).toBe(bare);
   });
 });
+
+describe("hosts that number every tool call 0, or not at all", () => {
+  /** A whole call in one chunk, as hosts that do not stream arguments send it. */
+  const wholeCall = (id: string, command: string, index?: number) =>
+    chunk({
+      tool_calls: [
+        {
+          ...(index === undefined ? {} : { index }),
+          id,
+          type: "function",
+          function: { name: "Bash", arguments: JSON.stringify({ command }) },
+        },
+      ],
+    });
+
+  it.each([
+    ["index 0 on every call", 0],
+    ["no index", undefined],
+  ])("%s: a new id is a new call, each its own tool_use block", async (_, index) => {
+    const { message } = await check([
+      chunk({ role: "assistant", content: "" }),
+      wholeCall("call_a", "ls", index),
+      wholeCall("call_b", "pwd", index),
+      chunk({}, "tool_calls"),
+      usageChunk(DEEPSEEK_USAGE),
+      DONE,
+    ]);
+    expect(message.content).toEqual([
+      { type: "tool_use", id: "call_a", name: "Bash", input: { command: "ls" } },
+      { type: "tool_use", id: "call_b", name: "Bash", input: { command: "pwd" } },
+    ]);
+  });
+
+  it("index 0 on every call, arguments streamed after each call's first fragment: each fragment in its own call", async () => {
+    const { message } = await check([
+      chunk({ role: "assistant", content: null }),
+      toolOpen(0, "call_a", "Read"),
+      toolArgs(0, '{"path":'),
+      toolArgs(0, '"a.txt"}'),
+      toolOpen(0, "call_b", "Read"),
+      toolArgs(0, '{"path":"b'),
+      toolArgs(0, '.txt"}'),
+      chunk({}, "tool_calls"),
+      DONE,
+    ]);
+    expect(message.content).toEqual([
+      { type: "tool_use", id: "call_a", name: "Read", input: { path: "a.txt" } },
+      { type: "tool_use", id: "call_b", name: "Read", input: { path: "b.txt" } },
+    ]);
+  });
+
+  it("a host that repeats a call's id on every fragment still makes one call", async () => {
+    const { message } = await check([
+      chunk({ role: "assistant", content: null }),
+      chunk({
+        tool_calls: [{ index: 0, id: "call_a", function: { name: "Read", arguments: "" } }],
+      }),
+      chunk({ tool_calls: [{ index: 0, id: "call_a", function: { arguments: '{"path":' } }] }),
+      chunk({ tool_calls: [{ index: 0, id: "call_a", function: { arguments: '"a.txt"}' } }] }),
+      chunk({}, "tool_calls"),
+      DONE,
+    ]);
+    expect(message.content).toEqual([
+      { type: "tool_use", id: "call_a", name: "Read", input: { path: "a.txt" } },
+    ]);
+  });
+});

@@ -1,6 +1,7 @@
 import { InvalidRequest } from "../../../errors";
 import { isObject, type JsonObject } from "../../../http/body";
 import type { BridgeContext } from "../bridge";
+import { isSluiceSignature } from "../signatures";
 import { type ChatToMessagesOptions, FALLBACK_MAX_TOKENS, optionsOf } from "./options";
 
 /**
@@ -471,9 +472,8 @@ function thinkingBlocks(blocks: unknown): JsonObject[] {
     if (block.type === "redacted_thinking" && typeof block.data === "string") {
       kept.push({ type: "redacted_thinking", data: block.data });
     } else if (block.type === "thinking" && typeof block.signature === "string") {
-      // Recognising sluice's signatures is owned by bridges/signatures.ts (the Messages → chat
-      // bridge mints them); this is its prefix.
-      if (block.signature === "" || block.signature.startsWith("sluice1.")) continue;
+      // sluice's own (the Messages → chat bridge mints them) Claude would refuse.
+      if (block.signature === "" || isSluiceSignature(block.signature)) continue;
       kept.push({
         type: "thinking",
         thinking: typeof block.thinking === "string" ? block.thinking : "",

@@ -7,12 +7,13 @@
  * - `reasoning_content` (or `reasoning`) is a thinking block, `content` a text block, each
  *   opened on its first delta with something in it; the writer signs a thinking block before
  *   anything else follows it.
- * - Tool calls are routed by `tool_calls[].index` (rule 5). The first call streams live, one
- *   `input_json_delta` per fragment as the upstream split them (rule 4); the fragments of any
- *   other call are queued and flushed as that call's own contiguous block once the stream moves
- *   past the open one (its arguments are whole JSON, or the finish came). Text or reasoning
- *   that arrives after a call began waits for the calls, so no fragment ever lands after its
- *   block's stop.
+ * - Tool calls are routed by `tool_calls[].index` (rule 5), and a new id at an index already
+ *   taken begins another call (hosts that number every call 0, or not at all). The first call
+ *   streams live, one `input_json_delta` per fragment as the upstream split them (rule 4); the
+ *   fragments of any other call are queued and flushed as that call's own contiguous block once
+ *   the stream moves past the open one (its arguments are whole JSON, or the finish came). Text
+ *   or reasoning that arrives after a call began waits for the calls, so no fragment ever lands
+ *   after its block's stop.
  * - `finish_reason` closes the blocks; `message_delta` and `message_stop` go out once, on the
  *   usage chunk, on `[DONE]` or at the end (rule 6). An end without a finish reason, or before
  *   `[DONE]` when no finish came, is incomplete: the face then sends `broken()`'s error event.
@@ -44,6 +45,8 @@ const isObject = (value: unknown): value is Fields =>
 
 interface ToolCall {
   id: string;
+  /** The id the upstream gave the call ("" when it gave none). */
+  upstreamId: string;
   name: string;
   /** The arguments written so far (while open). */
   written: string;
@@ -54,7 +57,10 @@ interface ToolCall {
 
 export class MessagesFromChatStream implements StreamBridge {
   private writer: BlockWriter | undefined;
+  /** The calls, by a number of sluice's own in the order they began. */
   private readonly tools = new Map<number, ToolCall>();
+  /** Which call an upstream `tool_calls[].index` adds to now. */
+  private readonly routes = new Map<number, number>();
   /** Text and reasoning that came after a tool call began, in order. */
   private readonly after: { kind: "text" | "thinking"; text: string }[] = [];
   private finish: unknown;
@@ -190,10 +196,22 @@ export class MessagesFromChatStream implements StreamBridge {
   private toolCall(call: Fields, position: number): string {
     const index = typeof call.index === "number" ? call.index : position;
     const fn = isObject(call.function) ? call.function : {};
-    let tool = this.tools.get(index);
-    if (!tool) {
-      tool = { id: anthropicToolId(call.id), name: "", written: "", queued: [], state: "waiting" };
-      this.tools.set(index, tool);
+    const upstreamId = typeof call.id === "string" ? call.id : "";
+    const routed = this.routes.get(index);
+    let tool = routed === undefined ? undefined : this.tools.get(routed);
+    if (tool && tool.upstreamId === "") tool.upstreamId = upstreamId;
+    // Some hosts number every call 0, or not at all: another id there begins another call.
+    if (!tool || (upstreamId !== "" && upstreamId !== tool.upstreamId)) {
+      tool = {
+        id: anthropicToolId(call.id),
+        upstreamId,
+        name: "",
+        written: "",
+        queued: [],
+        state: "waiting",
+      };
+      this.routes.set(index, this.tools.size);
+      this.tools.set(this.tools.size, tool);
     }
     if (tool.name === "" && typeof fn.name === "string") tool.name = fn.name;
     const args =
