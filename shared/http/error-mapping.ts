@@ -15,6 +15,7 @@ import {
   UpstreamRejected,
 } from "../errors";
 import { countEvent } from "../observability";
+import { anthropicTypeOf, isAnthropicType } from "../relay/bridges/anthropic-error-types";
 import { ApiError, upstreamFailed } from "./errors";
 import { anthropicRateLimitHeaders, rateLimitHeaders } from "./rate-limit-headers";
 
@@ -180,26 +181,6 @@ export interface AnthropicApiError {
   headers: Record<string, string>;
 }
 
-/** Anthropic's error type for each status it documents (docs: errors). */
-const ANTHROPIC_TYPES: Readonly<Record<number, string>> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  402: "billing_error",
-  403: "permission_error",
-  404: "not_found_error",
-  413: "request_too_large",
-  429: "rate_limit_error",
-  500: "api_error",
-  504: "timeout_error",
-  529: "overloaded_error",
-};
-
-const ANTHROPIC_TYPE_NAMES = new Set(Object.values(ANTHROPIC_TYPES));
-
-export function anthropicTypeOf(status: number): string {
-  return ANTHROPIC_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
-}
-
 /**
  * The domain errors on the Messages API (docs/design/claude-code-and-codex.md §2.5), with
  * Anthropic's statuses and types, which its SDKs and Claude Code act on: Claude Code retries a
@@ -238,7 +219,7 @@ export function toAnthropicError(err: unknown): AnthropicApiError | undefined {
         const type = err.details.type;
         return {
           ...by(status),
-          type: type && ANTHROPIC_TYPE_NAMES.has(type) ? type : anthropicTypeOf(status),
+          type: isAnthropicType(type) ? type : anthropicTypeOf(status),
         };
       }
       case "timeout":

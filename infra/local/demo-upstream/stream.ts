@@ -24,9 +24,12 @@ export async function writeChunks(
       state.paused = false;
     }
     if (fault.cutAfterChunks !== undefined && sent >= fault.cutAfterChunks) {
-      // Let what was written reach the client first, then drop the connection.
+      // Drop the connection once what was written has gone out: the body ends unfinished (no
+      // [DONE], no closing chunk), which the client reads as a cut. A destroy right away could
+      // reset the connection and take the written events with it on a busy machine.
       await sleep(20);
-      res.destroy();
+      if (res.socket) res.socket.destroySoon();
+      else res.destroy();
       return false;
     }
     if (fault.chunkDelayMs && sent > 0) await sleep(fault.chunkDelayMs);

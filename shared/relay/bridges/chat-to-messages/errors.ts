@@ -1,23 +1,7 @@
 import { isObject } from "../../../http/body";
 import type { UpstreamErrorFields } from "../../adapters/adapter";
+import { anthropicTypeOf } from "../anthropic-error-types";
 import type { FaceError } from "../bridge";
-
-/** Anthropic's error types by status (its errors page), for an answer that names none. */
-const TYPES: Readonly<Record<number, string>> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  402: "billing_error",
-  403: "permission_error",
-  404: "not_found_error",
-  413: "request_too_large",
-  429: "rate_limit_error",
-  500: "api_error",
-  529: "overloaded_error",
-};
-
-function typeOf(status: number): string {
-  return TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
-}
 
 /**
  * An Anthropic refusal for an OpenAI client (§6.5): its status, and Anthropic's error type kept
@@ -27,7 +11,7 @@ function typeOf(status: number): string {
 export function chatErrorOf(status: number, fields: UpstreamErrorFields): FaceError {
   return {
     status,
-    type: fields.type || typeOf(status),
+    type: fields.type || anthropicTypeOf(status),
     message: fields.message || `The upstream refused the request (${status}).`,
   };
 }
