@@ -269,7 +269,10 @@ function consumeStream(
         outcome,
         meter: async () =>
           converter.metered() ??
-          (await meterOf(undefined, () => ({ text: "", at: bridged.firstTokenAt }))()),
+          (await meterOf(undefined, () => ({
+            text: bridged.delivered.text,
+            at: bridged.firstTokenAt,
+          }))()),
       }),
     );
     relay = bridged;
