@@ -37,8 +37,12 @@ const PRICE = { input: 2, cached_input: 0.2, output: 8 };
 const DEEPSEEK = uniqueModel("deepseek-v4-flash");
 /** The name the client asks for, mapped by the channel to DEEPSEEK. */
 const MODEL = uniqueModel("claude-sonnet-4-5");
+/** A Claude model on an anthropic channel (the Anthropic fixture), for a conversation that moves. */
+const CLAUDE = uniqueModel("claude-sonnet-4-5");
+const ANTHROPIC_KEY = "sk-ant-channel-9d03";
 
 let upstream: DemoUpstream;
+let claude: DemoUpstream;
 let user: Awaited<ReturnType<typeof createUserWithKey>>;
 
 beforeAll(async () => {
@@ -51,12 +55,21 @@ beforeAll(async () => {
     models: [MODEL],
     model_mapping: { [MODEL]: DEEPSEEK },
   });
-  await setPrices({ [MODEL]: PRICE, [DEEPSEEK]: PRICE });
+  claude = await startDemoUpstream({ apiKey: ANTHROPIC_KEY, anthropicModels: [CLAUDE] });
+  await admin("POST", "/api/channel", {
+    type: "anthropic",
+    name: "anthropic fixture",
+    base_url: claude.origin,
+    key: ANTHROPIC_KEY,
+    models: [CLAUDE],
+  });
+  await setPrices({ [MODEL]: PRICE, [DEEPSEEK]: PRICE, [CLAUDE]: PRICE });
   user = await createUserWithKey();
 });
 
 afterAll(async () => {
   await upstream?.close();
+  await claude?.close();
 });
 
 function client(): Anthropic {
@@ -427,5 +440,45 @@ describe("POST /v1/messages over an OpenAI-compatible (DeepSeek) channel", () =>
       512,
     );
     expect(cachedSeen).toBeGreaterThan(0);
+  });
+
+  it("a conversation begun here and continued on an anthropic channel: sluice's thinking blocks are dropped, and it says so", async () => {
+    const first: Anthropic.MessageCreateParamsNonStreaming = {
+      model: MODEL,
+      max_tokens: 2000,
+      thinking: { type: "enabled", budget_tokens: 1024 },
+      tools: [bash],
+      messages: [{ role: "user", content: "USE_BASH please" }],
+    };
+    const one = await client().messages.create(first);
+    const used = one.content.find((b) => b.type === "tool_use") as Anthropic.ToolUseBlock;
+    expect(one.content[0]).toMatchObject({ signature: expect.stringMatching(/^sluice1\./) });
+    const history = {
+      ...first,
+      model: CLAUDE,
+      messages: [
+        ...first.messages,
+        { role: "assistant" as const, content: one.content },
+        {
+          role: "user" as const,
+          content: [{ type: "tool_result" as const, tool_use_id: used.id, content: "done" }],
+        },
+      ],
+    };
+    // The Anthropic fixture verifies every signature, as Anthropic does: sluice's would be a 400.
+    const { data, response } = await client().messages.create(history).withResponse();
+    expect(data.content.at(-1)).toMatchObject({ type: "text", text: "tool done: done" });
+    expect(response.headers.get("x-sluice-thinking")).toBe("dropped");
+    const sent = claude.requests.at(-1)?.body as Json;
+    expect(JSON.stringify(sent)).not.toContain("sluice1.");
+    // Its only thinking block gone, the turn would break `thinking: enabled`: that went too.
+    expect(sent.thinking).toBeUndefined();
+    expect(sent.messages[1].content.map((b: Json) => b.type)).toEqual(["text", "tool_use"]);
+    // A history without them goes through as its bytes, and says nothing.
+    const plain = JSON.stringify({ model: CLAUDE, max_tokens: 100, messages: hello });
+    const answer = await post("/v1/messages", JSON.parse(plain));
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("x-sluice-thinking")).toBeNull();
+    expect(claude.requests.at(-1)?.raw.toString()).toBe(plain);
   });
 });
