@@ -118,8 +118,9 @@ const testBridge = ((): Bridge => {
 /** Registered for this file's tests only (test files share modules: it is taken out again). */
 function withTestBridge(): void {
   const registry = BRIDGES as Bridge[];
+  // First, so it wins over the registered Messages → chat bridge for the same pair.
   beforeAll(() => {
-    registry.push(testBridge);
+    registry.unshift(testBridge);
   });
   afterAll(() => {
     registry.splice(registry.indexOf(testBridge), 1);
@@ -364,6 +365,15 @@ describe("the bridge seam: a chat channel serves a Messages call through the reg
 });
 
 describe("without a bridge for the pair", () => {
+  // The registered Messages → chat bridge taken out for these tests, and put back after.
+  const registry = BRIDGES as Bridge[];
+  let removed: Bridge[] = [];
+  beforeAll(() => {
+    removed = registry.splice(0, registry.length);
+  });
+  afterAll(() => {
+    registry.push(...removed);
+  });
   it("a channel that speaks only chat is no candidate for a Messages call: 404 not_found_error, no upstream call", async () => {
     const api = inProcessApi(["gpt-4o-mini"], () => ({ json: {} }));
     const response = await api.call("/v1/messages", {
