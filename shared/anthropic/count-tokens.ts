@@ -1,8 +1,12 @@
 import { rateLimitsOf } from "../billing/charge";
 import { UpstreamRejected } from "../errors";
 import { anthropicRateLimitHeaders, rateLimitHeaders } from "../http/rate-limit-headers";
-import { rawJson } from "../http/responses";
+import { json, rawJson } from "../http/responses";
 import { anthropicRoute } from "../http/route";
+import type { GatewayResponse } from "../http/types";
+import { adapterFor } from "../relay/adapters/index";
+import { servingProtocol } from "../relay/bridges/index";
+import { countMessagesTokens } from "../relay/bridges/messages-to-chat/index";
 import { spliceTopLevel } from "../relay/json-splice";
 import { channelsForModel, readUpstreamBody } from "../relay/relay";
 import { openUpstream } from "../relay/upstream";
@@ -14,9 +18,11 @@ import { forwardedHeaders, readMessagesRequest, sessionOf } from "./request";
  * relayed. It generates nothing and is never billed or logged, but it is a request: it counts
  * against the key's and the user's rate limits (a hold of nothing, taken and given back, which
  * counts it in the minute's requests and holds a slot while it runs). Without such a channel the
- * answer is 404 `not_found_error`: Claude Code then counts locally (its gateway docs), which
- * is never worse than a wrong count. (Bedrock's count is its own endpoint: the bedrock
- * channel's; counting for chat channels is the Messages→chat bridge's step.)
+ * model is counted by sluice when a chat channel serves it (the upstream has no such endpoint:
+ * countMessagesTokens, an o200k estimate the README says how exact it is), with the same rate
+ * limit accounting. Otherwise (only Bedrock channels serve it) the answer is 404
+ * `not_found_error`: Claude Code then counts locally (its gateway docs), which is never worse
+ * than a wrong count.
  */
 export const countMessageTokens = anthropicRoute(
   "POST",
@@ -25,9 +31,13 @@ export const countMessageTokens = anthropicRoute(
     const { raw, body, model } = readMessagesRequest(call.request, false);
     const served = await channelsForModel(call, model, "/messages", {
       affinity: sessionOf(call.request, body),
+      bridged: true,
     });
     const candidates = served.filter((channel) => channel.type === "anthropic");
-    if (candidates.length === 0) {
+    const chat = served.find(
+      (channel) => servingProtocol(adapterFor(channel.type), "messages")?.protocol === "chat",
+    );
+    if (candidates.length === 0 && !chat) {
       throw new UpstreamRejected(
         "client_error",
         `Token counting is not available for the model \`${model}\` here.`,
@@ -48,6 +58,18 @@ export const countMessageTokens = anthropicRoute(
       limits: await rateLimitsOf(context),
     });
     call.context.afterResponse(() => ledger.release(hold));
+    const withLimits = (response: GatewayResponse) => {
+      Object.assign(
+        response.headers,
+        rateLimitHeaders(hold.rateStanding),
+        anthropicRateLimitHeaders(hold.rateStanding),
+      );
+      return response;
+    };
+    if (candidates.length === 0 && chat) {
+      call.context.note?.({ model, channel: chat.id });
+      return withLimits(json(200, { input_tokens: await countMessagesTokens(body) }));
+    }
     const headers = forwardedHeaders(call.request);
     const upstream = await openUpstream(
       candidates,
@@ -73,12 +95,6 @@ export const countMessageTokens = anthropicRoute(
       throw new UpstreamRejected("unreachable", "The upstream provider did not answer in time.");
     }
     call.context.note?.({ model, channel: upstream.channel.id });
-    const response = rawJson(200, await readUpstreamBody(call, upstream));
-    Object.assign(
-      response.headers,
-      rateLimitHeaders(hold.rateStanding),
-      anthropicRateLimitHeaders(hold.rateStanding),
-    );
-    return response;
+    return withLimits(rawJson(200, await readUpstreamBody(call, upstream)));
   },
 );

@@ -12,6 +12,7 @@ import type { StreamUsage } from "../relay/adapters/adapter";
 import { adapterFor } from "../relay/adapters/index";
 import type { Bridge } from "../relay/bridges/bridge";
 import { servingProtocol } from "../relay/bridges/index";
+import { cleanSluiceThinking } from "../relay/bridges/signatures";
 import { type AnswerSoFar, estimatedAnswer } from "../relay/estimate";
 import { spliceTopLevel } from "../relay/json-splice";
 import { answerTimeoutMs } from "../relay/model-timeouts";
@@ -41,8 +42,10 @@ export const createMessage = anthropicRoute("POST", "/v1/messages", (call) =>
  * bounded by the body's bytes, the answer by its max_tokens, lowered by splicing when the
  * balance does not cover it, never below an enabled thinking budget), settled from the usage
  * the upstream reports. To an Anthropic-native channel the body and the answer pass through
- * as they are (only `model` spliced when the channel maps it, `max_tokens` when lowered); to a
- * channel that speaks another protocol, through that pair's bridge.
+ * as they are (only `model` spliced when the channel maps it, `max_tokens` when lowered; the
+ * thinking blocks sluice signed for a chat channel's reasoning taken out, signatures.ts, and
+ * `x-sluice-thinking: dropped` said); to a channel that speaks another protocol, through that
+ * pair's bridge.
  */
 async function relayMessages(
   call: Call<KeyPrincipal>,
@@ -53,6 +56,18 @@ async function relayMessages(
   const rates = call.services.generationRates;
   /** The bridge of the channel last sent the call: an upstream's refusal comes from it. */
   let lastBridge: Bridge | undefined;
+  /** The history without sluice's thinking blocks, for an Anthropic-native channel (once). */
+  let cleaned: { raw: Uint8Array; thinkingDropped: boolean } | undefined;
+  const nativeBody = () => {
+    if (cleaned) return cleaned;
+    const history = cleanSluiceThinking(body);
+    cleaned = history
+      ? { raw: new TextEncoder().encode(JSON.stringify(history.body)), thinkingDropped: true }
+      : { raw: request.raw, thinkingDropped: false };
+    return cleaned;
+  };
+  /** Whether the channel last sent the call got a history with sluice's thinking removed. */
+  let droppedThinking = false;
   const answerEstimate = (
     where: { channel: ChannelRecord; upstreamModel: string },
     quoted: Quote,
@@ -65,7 +80,7 @@ async function relayMessages(
       cap: quoted.outputTokens,
     });
   try {
-    return await relayed(
+    const response = await relayed(
       call,
       {
         model,
@@ -89,18 +104,22 @@ async function relayMessages(
           const served = servedBy(channel);
           const outputTokens = Math.min(quoted.outputTokens ?? maxTokens, maxTokens);
           lastBridge = served.bridge;
+          droppedThinking = false;
           if (!served.bridge) {
+            // Anthropic refuses the signatures sluice minted for a chat upstream's reasoning.
+            const native = nativeBody();
+            droppedThinking = native.thinkingDropped;
             const set: JsonObject = {
               ...(upstreamModel !== model && { model: upstreamModel }),
               ...(outputTokens < maxTokens && { max_tokens: outputTokens }),
             };
             const raw =
-              Object.keys(set).length === 0 ? request.raw : spliceTopLevel(request.raw, { set });
+              Object.keys(set).length === 0 ? native.raw : spliceTopLevel(native.raw, { set });
             return { raw, headers };
           }
           const converted = served.bridge.request(
             { ...body, max_tokens: outputTokens },
-            { model, options: channel.config },
+            { model, options: bridgeOptions(channel) },
           );
           return {
             path: pathOf(served.protocol),
@@ -123,6 +142,8 @@ async function relayMessages(
           ? consumeStream(call, request, upstream, quoted, answerEstimate)
           : consumeWhole(call, request, upstream, quoted, answerEstimate),
     );
+    if (droppedThinking) response.headers["x-sluice-thinking"] = "dropped";
+    return response;
   } catch (err) {
     // A refusal of the request itself is never sent to another channel: it is the last one's.
     if (lastBridge && err instanceof UpstreamRejected && err.kind === "client_error") {
@@ -145,6 +166,14 @@ async function relayMessages(
 /** How a candidate channel serves Messages (relay.ts kept only channels that can). */
 function servedBy(channel: ChannelRecord): { protocol: Protocol; bridge?: Bridge } {
   return servingProtocol(adapterFor(channel.type), "messages") ?? { protocol: "messages" };
+}
+
+/**
+ * What a bridge reads of the channel: its config (strings), its type and its base URL (the
+ * Messages → chat bridge omits `reasoning_content` on hosts that refuse it, options.ts).
+ */
+function bridgeOptions(channel: ChannelRecord): Record<string, unknown> {
+  return { ...channel.config, channel: channel.type, baseUrl: channel.baseUrl };
 }
 
 type AnswerEstimate = (
@@ -183,7 +212,7 @@ async function consumeWhole(
       })),
     };
   if (bridge && answer) {
-    const context = { model, options: upstream.channel.config };
+    const context = { model, options: bridgeOptions(upstream.channel) };
     return consumedWhole(json(200, bridge.answer(answer, context)), meter);
   }
   if (upstream.upstreamModel === model || typeof answer?.model !== "string")
@@ -231,13 +260,19 @@ function consumeStream(
     };
   let relay: SseRelay;
   if (bridge) {
-    const converter = bridge.stream({ model, options: upstream.channel.config });
+    const converter = bridge.stream({
+      model,
+      options: bridgeOptions(upstream.channel),
+    });
     const bridged: BridgedStreamRelay = new BridgedStreamRelay(converter, (outcome) =>
       end({
         outcome,
         meter: async () =>
           converter.metered() ??
-          (await meterOf(undefined, () => ({ text: "", at: bridged.firstTokenAt }))()),
+          (await meterOf(undefined, () => ({
+            text: bridged.delivered.text,
+            at: bridged.firstTokenAt,
+          }))()),
       }),
     );
     relay = bridged;

@@ -138,7 +138,8 @@ function renamed(event: SseEvent, model: string): string {
  * owns the conversion, the relay the stream's timing and its end.
  */
 export class BridgedStreamRelay implements SseRelay {
-  private beganAt: number | undefined;
+  /** What the client got, read back from the Messages events the bridge wrote. */
+  readonly delivered: Delivered = { text: "", firstTokenAt: undefined };
 
   constructor(
     readonly bridge: StreamBridge,
@@ -146,16 +147,19 @@ export class BridgedStreamRelay implements SseRelay {
   ) {}
 
   get began(): boolean {
-    return this.beganAt !== undefined;
+    return this.delivered.firstTokenAt !== undefined;
   }
 
   get firstTokenAt(): number | undefined {
-    return this.beganAt;
+    return this.delivered.firstTokenAt;
   }
 
   onEvents(events: SseEvent[]): string {
     const text = this.bridge.push(events);
-    if (text) this.beganAt ??= performance.now();
+    if (text) {
+      this.delivered.firstTokenAt ??= performance.now();
+      this.record(text);
+    }
     return text;
   }
 
@@ -169,5 +173,24 @@ export class BridgedStreamRelay implements SseRelay {
 
   onClose(outcome: StreamOutcome): void {
     this.closed(outcome);
+  }
+
+  /**
+   * The text, thinking and tool input of the deltas in `sse`: what a stream the client left
+   * (or the upstream cut) before its usage came is billed for as output.
+   */
+  private record(sse: string): void {
+    for (const line of sse.split("\n")) {
+      if (!line.startsWith("data: ") || !line.includes('"content_block_delta"')) continue;
+      try {
+        const data = JSON.parse(line.slice(6)) as JsonObject;
+        const delta = isObject(data.delta) ? data.delta : {};
+        for (const field of ["text", "thinking", "partial_json"]) {
+          if (typeof delta[field] === "string") this.delivered.text += delta[field];
+        }
+      } catch {
+        // Not JSON: the bridge writes none such, and nothing of it was text.
+      }
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it, type TestContext } from "vitest";
 import { startDemoUpstream } from "../../infra/local/demo-upstream";
+import { UNITS_PER_USD } from "../../shared/billing/units";
 import {
   CLAUDE_CODE_VERSION,
   type ClaudeCodeCli,
@@ -178,6 +179,121 @@ describe("Claude Code CLI", () => {
       );
       for (const line of lines)
         expect(line).toMatchObject({ model, status: 200, outcome: "completed" });
+      expect(Math.max(...lines.map((line) => line.cached_input_tokens ?? 0))).toBeGreaterThan(1024);
+    } finally {
+      await home.remove();
+      await upstream.close();
+    }
+  });
+
+  it("works through sluice on an OpenAI-compatible (DeepSeek) channel: a tool turn with thinking continued, every call billed as the fixture charged it", {
+    timeout: 600_000,
+  }, async (context) => {
+    const cli = await cliOrSkip(context);
+    // Claude Code's own model names, which the channel maps to the fixture's DeepSeek model.
+    const sonnet = uniqueModel("claude-sonnet-4-5");
+    const haiku = uniqueModel("claude-haiku-4-5");
+    const deepseek = uniqueModel("deepseek-v4-flash");
+    const fixture = { apiKey: "sk-deepseek-cli", deepseekModels: [deepseek] };
+    const upstream = await startDemoUpstream(fixture);
+    const home = await claudeCodeHome();
+    const price = { input: 2, cached_input: 0.2, output: 8 };
+    try {
+      await admin("POST", "/api/channel", {
+        type: "openai",
+        name: "deepseek for Claude Code",
+        base_url: `${upstream.origin}/deepseek`,
+        key: fixture.apiKey,
+        models: [sonnet, haiku],
+        model_mapping: { [sonnet]: deepseek, [haiku]: deepseek },
+      });
+      await setPrices({ [sonnet]: price, [haiku]: price });
+      const user = await createUserWithKey();
+      const env = claudeCodeEnv({
+        home: home.home,
+        baseUrl: sluice.url,
+        apiKey: user.secret,
+        extra: { ANTHROPIC_MODEL: sonnet, ANTHROPIC_SMALL_FAST_MODEL: haiku },
+      });
+      const run = async (...args: string[]) => {
+        const result = await runClaudeCode(cli, [...args, "--output-format", "json"], { env });
+        expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+        return JSON.parse(result.stdout) as { result: string; is_error: boolean };
+      };
+      const plain = await run("-p", "say hi");
+      expect(plain).toMatchObject({
+        is_error: false,
+        result: "This is sluice's demo upstream. You said: say hi",
+      });
+      const tool = await run("-p", "THINK, then USE_BASH", "--allowedTools", "Bash");
+      expect(tool.result).toMatch(/^tool done: hello-from-tool/);
+      // The fixture refuses a tool turn's history without its reasoning passed back (400).
+      const more = await run("-p", "and now?", "--continue");
+      expect(more.is_error).toBe(false);
+      expect(more.result).toContain("and now?");
+
+      const posts = upstream.requests.filter((r) => r.path.endsWith("/chat/completions"));
+      expect(posts.length).toBe(4);
+      for (const post of posts) {
+        expect(post.headers.authorization).toBe(`Bearer ${fixture.apiKey}`);
+        expect(JSON.stringify(post.headers)).not.toContain(user.secret);
+        expect((post.body as Json).model).toBe(deepseek);
+      }
+      // The continued turn carried the tool turn's reasoning back, on each of its assistant turns.
+      const continued = (posts[3] as { body: Json }).body.messages as Json[];
+      const assistants = continued.filter((m) => m.role === "assistant");
+      expect(assistants.length).toBeGreaterThanOrEqual(2);
+      for (const m of assistants) expect(typeof m.reasoning_content).toBe("string");
+      expect(assistants.some((m) => m.reasoning_content.length > 0)).toBe(true);
+
+      // The fixture's own usage for each call: the same requests, in order, to a fresh twin.
+      const twin = await startDemoUpstream(fixture);
+      const usages: Json[] = [];
+      try {
+        for (const post of posts) {
+          const answer = await fetch(`${twin.origin}${post.path}`, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${fixture.apiKey}`,
+              "content-type": "application/json",
+            },
+            body: JSON.stringify({ ...(post.body as Json), stream: false }),
+          });
+          usages.push(((await answer.json()) as Json).usage);
+        }
+      } finally {
+        await twin.close();
+      }
+      const lines = await eventually(
+        async () =>
+          (
+            (await api(user.accessToken, "GET", "/api/log/self?size=20")).body.data as Json[]
+          ).filter((line) => line.endpoint === "/v1/messages"),
+        (found) => found.length === 4,
+        20_000,
+      );
+      // Each call's line, found by its prompt's size (each call's prompt is longer than the last;
+      // lines written in the same second have no order).
+      const sizes = usages.map((usage) => usage.prompt_tokens);
+      expect(new Set(sizes).size).toBe(4);
+      for (const usage of usages) {
+        const line = lines.find((l) => l.prompt_tokens === usage.prompt_tokens);
+        const hit = usage.prompt_cache_hit_tokens;
+        expect(line).toMatchObject({
+          model: sonnet,
+          status: 200,
+          outcome: "completed",
+          completion_tokens: usage.completion_tokens,
+        });
+        expect(line.cached_input_tokens ?? 0).toBe(hit);
+        const usd =
+          ((usage.prompt_tokens - hit) * price.input +
+            hit * price.cached_input +
+            usage.completion_tokens * price.output) /
+          1e6;
+        expect(Math.abs(line.quota - usd * UNITS_PER_USD)).toBeLessThanOrEqual(1);
+      }
+      // Claude Code's long system prompt and tools are the same each call: the cache is read.
       expect(Math.max(...lines.map((line) => line.cached_input_tokens ?? 0))).toBeGreaterThan(1024);
     } finally {
       await home.remove();

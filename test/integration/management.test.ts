@@ -402,6 +402,51 @@ describe("admin: channels", () => {
     expect(moved.status).toBe(400);
     await admin("DELETE", `/api/channel/${created.id}`);
   });
+
+  it("checks a chat channel's Messages → chat options (strings) and keeps its other config", async () => {
+    const model = `chat-spare-${Math.random().toString(36).slice(2, 8)}`;
+    const channel = {
+      name: "deepseek",
+      base_url: "https://api.deepseek.com",
+      models: [model],
+      status: "disabled",
+    };
+    const config = {
+      reasoning_content: "echo",
+      system_turns: "keep",
+      efforts: "xhigh,max",
+      pdf: "true",
+      cache_control: "keep",
+      limit_field: "max_completion_tokens",
+      edits: "native",
+    };
+    const created = await admin("POST", "/api/channel/", { ...channel, type: "openai", config });
+    expect(created.config).toEqual(config);
+    for (const [type, bad, named] of [
+      ["openai", { reasoning_content: "always" }, "config.reasoning_content"],
+      ["openai", { pdf: "yes" }, "config.pdf"],
+      ["openai", { efforts: "xhigh; rm -rf" }, "config.efforts"],
+      ["azure", { limit_field: "max" }, "config.limit_field"],
+      ["azure", { system_turns: "" }, "config.system_turns"],
+    ] as const) {
+      const answer = await api(sluice.adminToken, "POST", "/api/channel/", {
+        ...channel,
+        type,
+        config: bad,
+      });
+      expect(answer.status, JSON.stringify(bad)).toBe(400);
+      expect(answer.body).toEqual({ success: false, message: expect.stringContaining(named) });
+    }
+    const edited = await api(sluice.adminToken, "PUT", `/api/channel/${created.id}`, {
+      config: { ...config, cache_control: "ttl" },
+    });
+    expect(edited.status).toBe(400);
+    expect(edited.body.message).toContain("config.cache_control");
+    // The refused edit changed nothing.
+    const shown = await api(sluice.adminToken, "GET", `/api/channel/${created.id}`);
+    expect(shown.body.data.config).toEqual(config);
+    await admin("DELETE", `/api/channel/${created.id}`);
+  });
 });
 
 describe("pricing", () => {

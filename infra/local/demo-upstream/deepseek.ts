@@ -25,8 +25,9 @@ import { loadTokenizer } from "./tokenizer";
  *   `completion_tokens_details.reasoning_tokens` counts the thinking. Tokens are o200k's.
  * - `cache_control` anywhere in the body is refused (422), as a strict OpenAI-compatible host
  *   refuses fields it does not know; that DeepSeek itself refuses it is not verified.
- * Scripted answers as the Claude fixtures' (claude-answer.ts): `USE_BASH`, `PARALLEL`, a tool
- * result → "tool done: …", `please fail with NNN`.
+ * Scripted answers as the Claude fixtures' (claude-answer.ts), read from what the user last said
+ * (promptText): `USE_BASH`, `PARALLEL`, a tool result → "tool done: …", `please fail with NNN`.
+ * (`THINK` needs no keyword here: a thinking-mode model always reasons.)
  */
 
 interface ChatMessage {
@@ -112,6 +113,22 @@ function textOf(content: unknown): string {
     .join("\n");
 }
 
+/**
+ * What the user last said, as the Claude fixtures read it (claude-request.ts promptText): the
+ * latest user message with text of its own, `<system-reminder>` text (Claude Code's, or a system
+ * turn a bridge folded in) left out, whether it came as a part of its own or inside a string.
+ */
+function promptText(messages: ChatMessage[]): string {
+  for (const message of messages.toReversed()) {
+    if (message.role !== "user") continue;
+    const text = textOf(message.content)
+      .replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, "")
+      .trim();
+    if (text !== "") return text;
+  }
+  return "";
+}
+
 function toolCallsOf(message: ChatMessage): Record<string, unknown>[] {
   return Array.isArray(message.tool_calls) ? message.tool_calls.filter(isObject) : [];
 }
@@ -177,8 +194,7 @@ async function chatCompletions(call: Call): Promise<void> {
       "The `reasoning_content` in the thinking mode must be passed back to the API.",
     );
   }
-  const lastUser = messages.findLast((m) => m.role === "user");
-  const prompt = textOf(lastUser?.content);
+  const prompt = promptText(messages);
   const asked = /please fail with (\d{3})/.exec(prompt);
   const last = messages.at(-1);
   if (asked && last?.role === "user")

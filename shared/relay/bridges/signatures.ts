@@ -4,7 +4,8 @@
  * signature; sluice signs it `sluice1.<22 base64url characters of sha256(text)>`, so that the
  * block is recognisably sluice's. Anthropic would refuse such a signature ("Invalid
  * signature"), so before a history reaches an Anthropic-native channel exactly those blocks are
- * removed (cleanSluiceThinking). Anthropic-signed blocks are never touched, empty ones included.
+ * removed (cleanSluiceThinking), and the Messages face answers with `x-sluice-thinking: dropped`
+ * to say so. Anthropic-signed blocks are never touched, empty ones included.
  */
 import { createHash } from "node:crypto";
 
@@ -30,7 +31,7 @@ export interface CleanedHistory {
    * The request's `thinking` was removed too: `thinking.type` was `enabled` and the last
    * assistant turn, which a trailing tool_result answers, lost its only thinking block, which
    * Anthropic refuses ("Expected `thinking` … but found `tool_use`"). Removing `thinking` is the
-   * escape that error names. The face sets `x-sluice-thinking: dropped`.
+   * escape that error names.
    */
   thinkingDropped: boolean;
 }

@@ -972,6 +972,32 @@ describe("chat → Messages: requests (§6.4)", () => {
     ).toBe("tools[0]");
   });
 
+  it("Kimi-style tool ids become ids Anthropic accepts, the same on the call and its result", () => {
+    const ids = ["functions.Bash:0", "functions.Bash:1", "call_ok-1"];
+    const out = convertRequest({
+      messages: [
+        { role: "user", content: "Run both." },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: ids.map((id) => ({
+            id,
+            type: "function",
+            function: { name: "Bash", arguments: "{}" },
+          })),
+        },
+        ...ids.map((id) => ({ role: "tool", tool_call_id: id, content: "ok" })),
+      ],
+    });
+    const [, assistant, results] = out.messages as Event[];
+    const used = ((assistant?.content ?? []) as Event[]).map((b) => b.id as string);
+    const answered = ((results?.content ?? []) as Event[]).map((b) => b.tool_use_id as string);
+    expect(answered).toEqual(used);
+    for (const id of used) expect(id).toMatch(/^[a-zA-Z0-9_-]+$/);
+    expect(new Set(used).size).toBe(3);
+    expect(used[2]).toBe("call_ok-1");
+  });
+
   it("roles it cannot place and missing ids are 400s naming them", () => {
     expect(refusal({ messages: [{ role: "function", name: "f", content: "x" }] }).param).toBe(
       "messages[0].role",

@@ -8,6 +8,7 @@ import {
   countMessagesTokens,
   messagesToChat,
 } from "../../../shared/relay/bridges/messages-to-chat";
+import { messagesToChatConfigProblem } from "../../../shared/relay/bridges/messages-to-chat/options";
 import {
   cleanSluiceThinking,
   isSluiceSignature,
@@ -849,6 +850,69 @@ describe("Messages requests as chat requests", () => {
     const out = request({ messages }, { reasoning_content: option });
     expect(assistants(out).map((m) => m.reasoning_content)).toEqual(expected);
     expect(JSON.stringify(out)).not.toContain("opaque");
+  });
+
+  it.each([
+    ["api.openai.com", { channel: "openai", baseUrl: "https://api.openai.com/v1" }, undefined],
+    ["Azure OpenAI", { channel: "azure", baseUrl: "https://r.example.com" }, undefined],
+    [
+      "an Azure resource host",
+      { channel: "openai", baseUrl: "https://r.openai.azure.com/" },
+      undefined,
+    ],
+    ["DeepSeek", { channel: "openai", baseUrl: "https://api.deepseek.com" }, "Need a tool."],
+  ])("reasoning_content auto on %s", (_, channel, expected) => {
+    const out = request({ messages: withThinking }, channel);
+    expect(assistants(out)[0]?.reasoning_content).toBe(expected);
+    // An explicit echo is the operator's word, whatever the host.
+    const echoed = request({ messages: withThinking }, { ...channel, reasoning_content: "echo" });
+    expect(assistants(echoed)[0]?.reasoning_content).toBe("Need a tool.");
+  });
+
+  it('a channel\'s config (strings) sets efforts as a comma list and pdf as "true"', () => {
+    const adaptive = (effort: string, options: Fields) =>
+      request(
+        { messages: [USER], thinking: { type: "adaptive" }, output_config: { effort } },
+        options,
+      ).reasoning_effort;
+    expect(adaptive("max", { efforts: " xhigh , max " })).toBe("max");
+    expect(adaptive("max", { efforts: "xhigh" })).toBe("xhigh");
+    expect(adaptive("max", { efforts: "" })).toBe("high");
+    const pdf = [
+      {
+        role: "user",
+        content: [
+          {
+            type: "document",
+            source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" },
+          },
+        ],
+      },
+    ];
+    expect(JSON.stringify(request({ messages: pdf }, { pdf: "true" }))).toContain('"file"');
+    expect(refusal(() => request({ messages: pdf }, { pdf: "false" })).param).toBe(
+      "messages[0].content[0]",
+    );
+  });
+
+  it.each([
+    [{}, undefined],
+    [
+      { reasoning_content: "echo", system_turns: "keep", pdf: "true", efforts: "xhigh,max" },
+      undefined,
+    ],
+    [{ cache_control: "keep", limit_field: "max_completion_tokens", edits: "native" }, undefined],
+    [{ reasoning_content: "yes" }, "config.reasoning_content must be one of auto, echo, omit"],
+    [{ system_turns: "drop" }, "config.system_turns must be one of fold, keep"],
+    [{ pdf: "1" }, "config.pdf must be one of true, false"],
+    [{ cache_control: "ttl" }, "config.cache_control must be one of drop, keep"],
+    [{ limit_field: "max" }, "config.limit_field must be one of max_tokens"],
+    [{ efforts: "xhigh,,max" }, "config.efforts must be a comma list"],
+    [{ efforts: "x high" }, "config.efforts must be a comma list"],
+  ])("channel config %j: %s", (config, problem) => {
+    const found = messagesToChatConfigProblem(config as Record<string, string>);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toContain(problem);
   });
 
   it.each([

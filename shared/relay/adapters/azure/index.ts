@@ -1,4 +1,5 @@
 import { sseEvents } from "../../../stream/sse";
+import { messagesToChatConfigProblem } from "../../bridges/messages-to-chat/options";
 import type { Operation, Protocol } from "../../protocol";
 import { defineAdapter } from "../adapter";
 import { readOpenAiError } from "../openai/errors";
@@ -32,4 +33,6 @@ export const azureAdapter = defineAdapter({
   usage: openAiUsage,
   probe: () => undefined,
   testCall: chatTestCall,
+  // Its config also sets how the Messages face reaches it (the bridge's options).
+  configProblem: messagesToChatConfigProblem,
 });

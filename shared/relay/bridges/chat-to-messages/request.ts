@@ -2,6 +2,7 @@ import { InvalidRequest } from "../../../errors";
 import { isObject, type JsonObject } from "../../../http/body";
 import type { BridgeContext } from "../bridge";
 import { isSluiceSignature } from "../signatures";
+import { anthropicToolId } from "../tool-ids";
 import { type ChatToMessagesOptions, FALLBACK_MAX_TOKENS, optionsOf } from "./options";
 
 /**
@@ -496,7 +497,9 @@ function toolUse(call: unknown, at: Where): JsonObject {
   }
   return {
     type: "tool_use",
-    id: call.id,
+    // Kimi-style ids (`functions.Bash:0`) are refused by Anthropic (rule 13); the tool message's
+    // `tool_call_id` gets the same rewrite, so the pair stays matched.
+    id: anthropicToolId(call.id),
     name: fn.name,
     input: toolInput(fn.arguments, `${at}.function.arguments`),
   };
@@ -540,7 +543,7 @@ function toolResult(message: JsonObject, where: Where, options: ChatToMessagesOp
   const content = userContent(message.content, where, options);
   return {
     type: "tool_result",
-    tool_use_id: message.tool_call_id,
+    tool_use_id: anthropicToolId(message.tool_call_id),
     // An empty result is sent without content: an empty text block would be refused.
     ...(content.length > 0 && { content }),
   };
