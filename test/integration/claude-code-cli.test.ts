@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it, type TestContext } from "vitest";
 import { startDemoUpstream } from "../../infra/local/demo-upstream";
 import { UNITS_PER_USD } from "../../shared/billing/units";
@@ -28,6 +30,61 @@ async function cliOrSkip(context: TestContext): Promise<ClaudeCodeCli> {
     if (err instanceof RegistryUnreachable) context.skip(err.message);
     throw err;
   }
+}
+
+interface Recorded {
+  method: string;
+  path: string;
+  raw: Buffer;
+}
+
+/**
+ * An HTTP proxy in front of `target` that keeps every request's bytes as they came and passes
+ * the answer back as it streams.
+ */
+async function recordingProxy(
+  target: string,
+): Promise<{ url: string; requests: Recorded[]; close(): Promise<void> }> {
+  const requests: Recorded[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    requests.push({ method: req.method ?? "GET", path: req.url ?? "/", raw });
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(
+        ([name, value]) =>
+          typeof value === "string" &&
+          !["host", "content-length", "accept-encoding", "connection"].includes(name),
+      ),
+    ) as Record<string, string>;
+    try {
+      const answer = await fetch(`${target}${req.url}`, {
+        method: req.method,
+        headers,
+        body: raw.length > 0 ? raw : undefined,
+      });
+      const kept = [...answer.headers].filter(
+        ([name]) => !["content-length", "content-encoding", "transfer-encoding"].includes(name),
+      );
+      res.writeHead(answer.status, Object.fromEntries(kept));
+      if (answer.body) for await (const chunk of answer.body) res.write(chunk);
+      res.end();
+    } catch {
+      res.destroy();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 describe("Claude Code CLI", () => {
@@ -113,6 +170,10 @@ describe("Claude Code CLI", () => {
     const model = uniqueModel("claude-sonnet-4-5");
     const upstream = await startDemoUpstream({ apiKey: "sk-ant-sluice", anthropicModels: [model] });
     const home = await claudeCodeHome();
+    // Claude Code talks to sluice through a proxy that keeps the bytes it sends.
+    const proxy = await recordingProxy(sluice.url);
+    /** The usage Claude Code reported at the end of each run (what the upstream told it). */
+    const reported: Record<string, number>[] = [];
     try {
       await admin("POST", "/api/channel", {
         type: "anthropic",
@@ -128,13 +189,19 @@ describe("Claude Code CLI", () => {
       const run = async (key: { authToken?: string; apiKey?: string }, ...args: string[]) => {
         const env = claudeCodeEnv({
           home: home.home,
-          baseUrl: sluice.url,
+          baseUrl: proxy.url,
           ...key,
           extra: { ANTHROPIC_MODEL: model, ANTHROPIC_SMALL_FAST_MODEL: model },
         });
         const result = await runClaudeCode(cli, [...args, "--output-format", "json"], { env });
         expect(result.code, result.stderr).toBe(0);
-        return JSON.parse(result.stdout) as { result: string; is_error: boolean };
+        const answer = JSON.parse(result.stdout) as {
+          result: string;
+          is_error: boolean;
+          usage: Record<string, number>;
+        };
+        reported.push(answer.usage);
+        return answer;
       };
       const plain = await run({ authToken: user.secret }, "-p", "say hi");
       expect(plain).toMatchObject({
@@ -168,6 +235,13 @@ describe("Claude Code CLI", () => {
             .filter((b: { type?: string }) => b.type === "thinking").length,
       );
       expect(thinkingSent).toEqual([0, 0, 1, 2]);
+      // What the fixture received is, byte for byte, what Claude Code sent.
+      const sent = proxy.requests.filter(
+        (r) => r.method === "POST" && r.path.startsWith("/v1/messages?"),
+      );
+      expect(sent.map((r) => r.raw.toString("base64")).sort()).toEqual(
+        posts.map((r) => r.raw.toString("base64")).sort(),
+      );
       // Every turn is a line of the usage log; the continued turn read the prompt cache.
       const lines = await eventually(
         async () =>
@@ -180,9 +254,36 @@ describe("Claude Code CLI", () => {
       for (const line of lines)
         expect(line).toMatchObject({ model, status: 200, outcome: "completed" });
       expect(Math.max(...lines.map((line) => line.cached_input_tokens ?? 0))).toBeGreaterThan(1024);
+      // The log's tokens of each kind, summed, are what the upstream reported to Claude Code
+      // (input, cache reads, cache writes, output), and each line costs its kinds at the price.
+      const logged = (field: string) => lines.reduce((sum, line) => sum + (line[field] ?? 0), 0);
+      const told = (field: string) => reported.reduce((sum, usage) => sum + (usage[field] ?? 0), 0);
+      expect({
+        input: logged("input_tokens"),
+        read: logged("cached_input_tokens"),
+        written: logged("cache_write_tokens") + logged("cache_write_1h_tokens"),
+        output: logged("output_tokens"),
+      }).toEqual({
+        input: told("input_tokens"),
+        read: told("cache_read_input_tokens"),
+        written: told("cache_creation_input_tokens"),
+        output: told("output_tokens"),
+      });
+      expect(logged("cache_write_tokens") + logged("cache_write_1h_tokens")).toBeGreaterThan(0);
+      for (const line of lines) {
+        const usd =
+          ((line.input_tokens ?? 0) * 3 +
+            (line.cached_input_tokens ?? 0) * 0.3 +
+            (line.cache_write_tokens ?? 0) * 3.75 +
+            (line.cache_write_1h_tokens ?? 0) * 6 +
+            (line.output_tokens ?? 0) * 15) /
+          1e6;
+        expect(Math.abs(line.quota - usd * UNITS_PER_USD)).toBeLessThanOrEqual(1);
+      }
     } finally {
       await home.remove();
       await upstream.close();
+      await proxy.close();
     }
   });
 
