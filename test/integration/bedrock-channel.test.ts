@@ -10,7 +10,11 @@
 import Anthropic, { type APIError } from "@anthropic-ai/sdk";
 import OpenAI, { type APIError as APIErrorOpenAI } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
+import {
+  BEDROCK_DEMO_API_KEY,
+  type DemoUpstream,
+  startDemoUpstream,
+} from "../../infra/local/demo-upstream";
 import { UNITS_PER_USD } from "../../shared/billing/units";
 import {
   type AnthropicStreamEvent,
@@ -607,6 +611,26 @@ describe("count_tokens and the test button on a bedrock channel", () => {
     expect(sent?.path).toBe(`/model/${encodeURIComponent(PROFILE)}/invoke`);
     expect((sent?.body as Json)?.max_tokens).toBe(1);
     expect(sent?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
+  });
+});
+
+describe("a bedrock channel's credentials", () => {
+  it('sends a Bedrock API key as Bearer, and a key cleared with key: "" signs with the functions\' role again', async () => {
+    const model = uniqueModel("bedrock-api-key");
+    const fixture = await bedrockFixture();
+    const id = await bedrockChannel(fixture, { [model]: HAIKU }, { key: BEDROCK_DEMO_API_KEY });
+    await client().messages.create({ model, max_tokens: 20, messages: hello });
+    expect(lastSent(fixture).headers.authorization).toBe(`Bearer ${BEDROCK_DEMO_API_KEY}`);
+    // An empty key field keeps the key (the console's form sends none then)…
+    await admin("PUT", `/api/channel/${id}`, { name: "renamed" });
+    expect((await channelView(id)).key).not.toBe("");
+    // …and an explicit empty key removes it: the role signs.
+    const cleared = await admin("PUT", `/api/channel/${id}`, { key: "" });
+    expect(cleared.key).toBe("");
+    await client().messages.create({ model, max_tokens: 20, messages: hello });
+    expect(lastSent(fixture).headers.authorization).toMatch(
+      new RegExp(`^AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/`),
+    );
   });
 });
 
