@@ -188,18 +188,22 @@ async function consumeWhole(
       : upstream.upstreamModel === model || typeof answer?.model !== "string"
         ? rawJson(200, bytes)
         : rawJson(200, spliceTopLevel(bytes, { set: { model } }));
-  Object.assign(response.headers, betasDropped(call, upstream.channel));
+  Object.assign(response.headers, betasDropped(call, upstream));
   return consumedWhole(response, meter);
 }
 
 /**
- * `x-sluice-betas-dropped`: the client's betas a Bedrock channel's allow-list kept out of the
- * call (betas.ts), so that a client missing a feature can see why; nothing for other channels.
+ * `x-sluice-betas-dropped`: the client's betas that did not reach a Bedrock channel, kept out
+ * by its allow-list (betas.ts) or by the resend after Bedrock refused one, so that a client
+ * missing a feature can see why; nothing for other channels.
  */
-function betasDropped(call: Call<KeyPrincipal>, channel: ChannelRecord): Record<string, string> {
+function betasDropped(call: Call<KeyPrincipal>, upstream: OpenUpstream): Record<string, string> {
+  const { channel } = upstream;
   if (channel.type !== "bedrock") return {};
-  const header = call.request.headers["anthropic-beta"];
-  const { dropped } = filterBetas(header, allowedBetas(channel.config));
+  const asked = filterBetas(call.request.headers["anthropic-beta"], []).dropped;
+  const sentHeader = upstream.call?.headers?.["anthropic-beta"];
+  const { kept } = filterBetas(sentHeader, allowedBetas(channel.config));
+  const dropped = asked.filter((beta) => !kept.includes(beta));
   return dropped.length > 0 ? { "x-sluice-betas-dropped": dropped.join(",") } : {};
 }
 
@@ -292,7 +296,7 @@ function consumeStream(
       decode: (events) => adapter.decode(events, protocol),
     }),
   );
-  Object.assign(response.headers, betasDropped(call, upstream.channel));
+  Object.assign(response.headers, betasDropped(call, upstream));
   return { response, ended };
 }
 

@@ -314,6 +314,45 @@ describe("the Anthropic face on a bedrock channel", () => {
     expect(plain.headers.get("x-sluice-betas-dropped")).toBeNull();
   });
 
+  it("sends a call Bedrock refused for a beta flag once more with the fallback beta only, and says which betas it lost", async () => {
+    const model = uniqueModel("bedrock-betas");
+    const fixture = await bedrockFixture();
+    // An allow-list wider than what Bedrock serves: Bedrock refuses claude-code-*.
+    await bedrockChannel(
+      fixture,
+      { [model]: HAIKU },
+      {
+        config: {
+          region: "us-east-1",
+          betas: "claude-code-*,context-management-2025-06-27,interleaved-thinking-2025-05-14",
+        },
+      },
+    );
+    const { data, response } = await client()
+      .messages.create(
+        { model, max_tokens: 50, messages: hello },
+        {
+          headers: {
+            "anthropic-beta":
+              "claude-code-20250219,context-management-2025-06-27,interleaved-thinking-2025-05-14",
+          },
+        },
+      )
+      .withResponse();
+    expect(data.model).toBe(model);
+    const [refused, resent] = fixture.requests.map((r) => (r.body as Json).anthropic_beta);
+    expect(refused).toEqual([
+      "claude-code-20250219",
+      "context-management-2025-06-27",
+      "interleaved-thinking-2025-05-14",
+    ]);
+    expect(resent).toEqual(["interleaved-thinking-2025-05-14"]);
+    expect(fixture.requests).toHaveLength(2);
+    expect(response.headers.get("x-sluice-betas-dropped")).toBe(
+      "claude-code-20250219,context-management-2025-06-27",
+    );
+  });
+
   it("bills cache writes and reads as the events report them, at their rates", async () => {
     const policy = `${"A long, stable system prompt about the house rules. ".repeat(300)}${MODEL}`;
     const ask = () =>
