@@ -267,6 +267,7 @@ export const en = {
     "Optional for Bedrock: empty uses https://bedrock-runtime.<region>.amazonaws.com (set one for a VPC or FIPS endpoint).",
   channel_bedrock_key_hint:
     "Optional for Bedrock: a Bedrock API key, or empty to sign with the API function's IAM role (the stack's bedrockModels option grants it).",
+  channel_bedrock_use_role: "Remove the key: sign with the API function's IAM role instead",
   channel_bedrock_config_hint:
     'Required for Bedrock: the region, for example {"region": "us-east-1"}; optional "betas", a comma list of the anthropic-beta flags to pass on (default: AWS\'s list).',
   channel_config_invalid: "The configuration must be a JSON object of strings.",
@@ -685,6 +686,7 @@ export const zh: Record<Key, string> = {
     "Bedrock 可留空：使用 https://bedrock-runtime.<region>.amazonaws.com（VPC 或 FIPS 终结点时填写）。",
   channel_bedrock_key_hint:
     "Bedrock 可留空：填写 Bedrock API 密钥，或留空以 API 函数的 IAM 角色签名（由部署选项 bedrockModels 授权）。",
+  channel_bedrock_use_role: "移除密钥：改用 API 函数的 IAM 角色签名",
   channel_bedrock_config_hint:
     'Bedrock 必填区域，例如 {"region": "us-east-1"}；可选 "betas"：要转发的 anthropic-beta 标志，英文逗号分隔（默认 AWS 的列表）。',
   channel_config_invalid: "配置必须是值为字符串的 JSON 对象。",

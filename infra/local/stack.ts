@@ -102,6 +102,12 @@ export interface LocalStack {
   /** DynamoDB Local's Java process, whose CPU the benchmarks report apart from sluice's. */
   dynamoPid: number | undefined;
   awsEndpoint: string;
+  /**
+   * The AWS credentials the functions have in their environment (Lambda's role's, on AWS):
+   * what a `bedrock` channel without a key signs with, and what the demo upstream's Bedrock
+   * endpoints accept.
+   */
+  awsCredentials: { accessKeyId: string; secretAccessKey: string };
   resources: LocalResources;
   /** Services of the stack's own process, for bootstrap and tests. */
   services: Services;
@@ -239,6 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamoEndpoint: dynamo.endpoint,
       dynamoPid: dynamo.pid,
       awsEndpoint: aws.endpoint,
+      awsCredentials: localAwsCredentials(),
       resources,
       services,
       rollups,
@@ -266,6 +273,13 @@ function useLocalAwsEnvironment(): void {
   });
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
+}
+
+function localAwsCredentials(): { accessKeyId: string; secretAccessKey: string } {
+  return {
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID as string,
+    secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY as string,
+  };
 }
 
 /** Free quota the local admin (and so the demo key) starts with. */
@@ -303,7 +317,11 @@ async function configureDefaultChannel(
       unpriced: await unpricedModels(services, models),
     };
   }
-  const server = await startDemoUpstream({ latencyMs: demoLatencyMs });
+  // Its Bedrock endpoints take the functions' own credentials, as Bedrock takes the role's.
+  const server = await startDemoUpstream({
+    latencyMs: demoLatencyMs,
+    bedrock: { credentials: [localAwsCredentials()] },
+  });
   await services.channels.put(
     newChannelRecord({
       id: "default",

@@ -1,7 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import type { Quote } from "../billing/charge";
 import type { Metered } from "../billing/metered";
-import { AnthropicStreamUsage } from "../billing/usage/anthropic";
 import { UpstreamRejected } from "../errors";
 import type { JsonObject } from "../http/body";
 import { anthropicRateLimitHeaders } from "../http/rate-limit-headers";
@@ -9,6 +8,7 @@ import { eventStream, json, rawJson } from "../http/responses";
 import { anthropicRoute, type Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { StreamUsage } from "../relay/adapters/adapter";
+import { allowedBetas, filterBetas } from "../relay/adapters/bedrock/index";
 import { adapterFor } from "../relay/adapters/index";
 import type { Bridge } from "../relay/bridges/bridge";
 import { servingProtocol } from "../relay/bridges/index";
@@ -211,13 +211,29 @@ async function consumeWhole(
         silentMs: 0,
       })),
     };
-  if (bridge && answer) {
-    const context = { model, options: bridgeOptions(upstream.channel) };
-    return consumedWhole(json(200, bridge.answer(answer, context)), meter);
-  }
-  if (upstream.upstreamModel === model || typeof answer?.model !== "string")
-    return consumedWhole(rawJson(200, bytes), meter);
-  return consumedWhole(rawJson(200, spliceTopLevel(bytes, { set: { model } })), meter);
+  const response =
+    bridge && answer
+      ? json(200, bridge.answer(answer, { model, options: bridgeOptions(upstream.channel) }))
+      : upstream.upstreamModel === model || typeof answer?.model !== "string"
+        ? rawJson(200, bytes)
+        : rawJson(200, spliceTopLevel(bytes, { set: { model } }));
+  Object.assign(response.headers, betasDropped(call, upstream));
+  return consumedWhole(response, meter);
+}
+
+/**
+ * `x-sluice-betas-dropped`: the client's betas that did not reach a Bedrock channel, kept out
+ * by its allow-list (betas.ts) or by the resend after Bedrock refused one, so that a client
+ * missing a feature can see why; nothing for other channels.
+ */
+function betasDropped(call: Call<KeyPrincipal>, upstream: OpenUpstream): Record<string, string> {
+  const { channel } = upstream;
+  if (channel.type !== "bedrock") return {};
+  const asked = filterBetas(call.request.headers["anthropic-beta"], []).dropped;
+  const sentHeader = upstream.call?.headers?.["anthropic-beta"];
+  const { kept } = filterBetas(sentHeader, allowedBetas(channel.config));
+  const dropped = asked.filter((beta) => !kept.includes(beta));
+  return dropped.length > 0 ? { "x-sluice-betas-dropped": dropped.join(",") } : {};
 }
 
 function consumeStream(
@@ -245,7 +261,7 @@ function consumeStream(
     async (): Promise<Metered> => {
       const reported = usage?.metered();
       // A Messages stream's output is final only once message_delta came.
-      const complete = !(usage instanceof AnthropicStreamUsage) || usage.final;
+      const complete = usage?.final !== false;
       if (reported && complete) return reported;
       const { text, at } = delivered();
       const answer = await answerEstimate(upstream, quoted, {
@@ -301,23 +317,22 @@ function consumeStream(
     relay = passed;
   }
   const { settings } = call.services;
-  return {
-    response: eventStream(
-      relaySse(source, relay, upstream.abort, {
-        idleMs: settings.upstreamIdleTimeoutMs,
-        firstTokenMs: answerTimeoutMs(
-          settings,
-          { upstream: upstream.upstreamModel, client: model },
-          true,
-        ),
-        sentMsAgo: performance.now() - upstream.sentAt,
-        keepAliveMs: settings.streamKeepAliveMs,
-        stop: call.request.signal,
-        decode: (events) => adapter.decode(events, protocol),
-      }),
-    ),
-    ended,
-  };
+  const response = eventStream(
+    relaySse(source, relay, upstream.abort, {
+      idleMs: settings.upstreamIdleTimeoutMs,
+      firstTokenMs: answerTimeoutMs(
+        settings,
+        { upstream: upstream.upstreamModel, client: model },
+        true,
+      ),
+      sentMsAgo: performance.now() - upstream.sentAt,
+      keepAliveMs: settings.streamKeepAliveMs,
+      stop: call.request.signal,
+      decode: (events) => adapter.decode(events, protocol),
+    }),
+  );
+  Object.assign(response.headers, betasDropped(call, upstream));
+  return { response, ended };
 }
 
 /** Records how fast the channel generated the model's answer (relay/generation-rates.ts). */

@@ -115,6 +115,8 @@ export interface OpenUpstream {
   response: UpstreamResponse;
   channel: ChannelRecord;
   upstreamModel: string;
+  /** The call as sent: changed from the one built when the adapter asked for a resend. */
+  call?: UpstreamCall;
   /** Aborts the upstream request, e.g. when the client goes away mid-stream. */
   abort: () => void;
   /** performance.now() when the request was written: the upstream's work began then. */
@@ -230,7 +232,14 @@ export async function openUpstream(
       if (response.ok) {
         options.report?.(channel, { ok: true });
         // The listener stays: cancelling must also stop the body being read.
-        return { response, channel, upstreamModel, abort, sentAt: sentAt ?? performance.now() };
+        return {
+          response,
+          channel,
+          upstreamModel,
+          call,
+          abort,
+          sentAt: sentAt ?? performance.now(),
+        };
       }
       signal?.removeEventListener("abort", cancel);
       const text = await response.text().catch(() => "");

@@ -552,6 +552,32 @@ describe("the console in a browser", { timeout: 60_000 }, () => {
     await expect.poll(async () => (await balances()).rate_limits).toEqual({});
   });
 
+  it("e4: the admin removes a bedrock channel's API key, so that it signs with the function's role", async () => {
+    const page = adminPage;
+    const name = `bedrock ${Date.now().toString(36)}`;
+    const channel = await admin("POST", "/api/channel", {
+      type: "bedrock",
+      name,
+      key: "ABSKY29uc29sZS10ZXN0LWtleQ",
+      models: ["claude-console-bedrock"],
+      config: { region: "us-east-1" },
+    });
+    await visit(page, "/admin/channels");
+    const row = page.getByRole("row").filter({ hasText: name });
+    await row.getByRole("button", { name: en.edit }).click();
+    const dialog = page.getByRole("dialog");
+    // Saved with the key field empty: the key is kept.
+    await dialog.getByRole("button", { name: en.save }).click();
+    await dialog.waitFor({ state: "detached" });
+    expect((await admin("GET", `/api/channel/${channel.id}`)).key).not.toBe("");
+    await row.getByRole("button", { name: en.edit }).click();
+    await dialog.getByLabel(en.channel_bedrock_use_role).check();
+    await dialog.getByRole("button", { name: en.save }).click();
+    await dialog.waitFor({ state: "detached" });
+    await expect.poll(async () => (await admin("GET", `/api/channel/${channel.id}`)).key).toBe("");
+    await admin("DELETE", `/api/channel/${channel.id}`);
+  });
+
   it("f: every page renders in English and Chinese with no missing string", async () => {
     const routes = [...USER_ROUTES, ...ADMIN_ROUTES, `/admin/users/${customer.id}/keys`];
     const page = adminPage;

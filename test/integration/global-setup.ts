@@ -18,6 +18,8 @@ export interface SluiceUnderTest {
   originSecret: string;
   dynamoEndpoint: string;
   awsEndpoint: string;
+  /** What the stack's functions sign AWS calls with (a keyless `bedrock` channel's calls). */
+  awsCredentials: { accessKeyId: string; secretAccessKey: string };
   tableName: string;
   logTableName: string;
   bucketName: string;
@@ -55,6 +57,7 @@ export default async function setup(project: TestProject) {
     originSecret: stack.originSecret,
     dynamoEndpoint: stack.dynamoEndpoint,
     awsEndpoint: stack.awsEndpoint,
+    awsCredentials: stack.awsCredentials,
     tableName: stack.resources.tableName,
     logTableName: stack.resources.logTableName,
     bucketName: stack.resources.bucketName,

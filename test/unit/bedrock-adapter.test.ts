@@ -258,6 +258,32 @@ describe("the bedrock adapter's stream", () => {
     expect(completionTokensOf(usage?.metered() ?? {})).toBe(4);
   });
 
+  it("says its output count is a placeholder until message_delta or the metrics came (a cut stream is billed as delivered)", () => {
+    const usage = bedrockAdapter.usage("messages")?.stream();
+    usage?.read({
+      type: "message_start",
+      message: { usage: { input_tokens: 20, output_tokens: 1 } },
+    });
+    expect(usage?.final).toBe(false);
+    expect(promptTokensOf(usage?.metered() ?? {})).toBe(20);
+    // message_delta without usage, then the metrics: final, by the metrics.
+    usage?.read({ type: "message_delta", delta: { stop_reason: "end_turn" } });
+    usage?.read({
+      type: "message_stop",
+      "amazon-bedrock-invocationMetrics": { inputTokenCount: 20, outputTokenCount: 9 },
+    });
+    expect(usage?.final).toBe(true);
+    expect(completionTokensOf(usage?.metered() ?? {})).toBe(9);
+    const whole = bedrockAdapter.usage("messages")?.stream();
+    whole?.read({
+      type: "message_start",
+      message: { usage: { input_tokens: 20, output_tokens: 1 } },
+    });
+    whole?.read({ type: "message_delta", usage: { output_tokens: 7 } });
+    expect(whole?.final).toBe(true);
+    expect(completionTokensOf(whole?.metered() ?? {})).toBe(7);
+  });
+
   it("turns an exception frame into Anthropic's error event, and ends the stream there", async () => {
     const cases = [
       ["throttlingException", "overloaded_error"],

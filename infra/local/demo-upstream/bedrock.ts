@@ -33,6 +33,8 @@ import { loadTokenizer } from "./tokenizer";
  * - Errors: JSON `{"message": …}` with the exception's name in `x-amzn-ErrorType`; mid-stream,
  *   exception frames (`throttlingException`, …).
  * - Faults: a queued `status` with `errorType` (ThrottlingException by default for 429, …);
+ *   `omitUsage` leaves usage out of the Anthropic events, so that only the invocation
+ *   metrics report it;
  *   `errorAfterChunks` (counted in events) sends an exception frame, `errorType` naming it
  *   (serviceUnavailableException by default); `cutAfterChunks` cuts after that many events;
  *   the prompt's faults as on the Anthropic API.
@@ -256,6 +258,7 @@ async function invoke(call: Call, modelId: string, stream: boolean): Promise<voi
     "x-amzn-requestid": randomUUID(),
   });
   const events = claudeEvents(id, model, answer, input);
+  if (call.fault.omitUsage) withoutEventUsage(events);
   const last = events.at(-1);
   if (last) {
     last["amazon-bedrock-invocationMetrics"] = {
@@ -273,6 +276,15 @@ async function invoke(call: Call, modelId: string, stream: boolean): Promise<voi
   );
   const { pieces, eventFault } = inPieces(frames, fault);
   if (await writeChunks(call.res, pieces, eventFault, call.state)) call.res.end();
+}
+
+/** The events without their `usage` (message_start's and message_delta's). */
+function withoutEventUsage(events: Record<string, unknown>[]): void {
+  for (const event of events) {
+    delete event.usage;
+    const message = event.message;
+    if (isObject(message)) delete message.usage;
+  }
 }
 
 function chunkFrame(eventJson: string): Uint8Array {

@@ -95,6 +95,12 @@ export interface StreamUsage {
   read(event: unknown): void;
   /** The kinds the events reported; undefined when none reported usage. */
   metered(): Metered | undefined;
+  /**
+   * False while the output count is still a placeholder (a Messages stream before its
+   * message_delta): a stream that ended then is billed its answer as delivered. Readers whose
+   * counts come whole leave it out.
+   */
+  readonly final?: boolean;
 }
 
 /** How one protocol's answers report usage (by the readers in billing/usage/). */

@@ -3,6 +3,7 @@ import { type Channel, del, get, post, put, request } from "../../api";
 import {
   ask,
   Badge,
+  Check,
   Dialog,
   ErrorText,
   errorText,
@@ -66,6 +67,7 @@ function ChannelForm(props: { current?: Channel; onDone(saved: boolean): void })
   // Bedrock's endpoint follows from its region, and without a key it signs with the role.
   const [type, setType] = useState(current?.type ?? TYPES[0]);
   const bedrock = type === "bedrock";
+  const [useRole, setUseRole] = useState(false);
   return (
     <form
       onSubmit={(e) => {
@@ -88,6 +90,8 @@ function ChannelForm(props: { current?: Channel; onDone(saved: boolean): void })
           config,
         };
         if (f.key) body.key = f.key;
+        // An empty key field keeps the key; clearing it (back to the role) is said outright.
+        else if (bedrock && useRole) body.key = "";
         action.run(async () => {
           if (current) await put(`/api/channel/${current.id}`, body);
           else await post("/api/channel/", body);
@@ -125,8 +129,17 @@ function ChannelForm(props: { current?: Channel; onDone(saved: boolean): void })
               : undefined
         }
       >
-        <input name="key" required={!current && !bedrock} autoComplete="off" class="mono" />
+        <input
+          name="key"
+          required={!current && !bedrock}
+          disabled={useRole}
+          autoComplete="off"
+          class="mono"
+        />
       </Field>
+      {bedrock && current?.key && (
+        <Check label={t("channel_bedrock_use_role")} checked={useRole} onChange={setUseRole} />
+      )}
       <Field label={t("channel_models")} hint={t("channel_models_hint")}>
         <input name="models" required defaultValue={current?.models.join(", ")} />
       </Field>

@@ -1,6 +1,13 @@
+import type { ChannelRecord } from "../../../store/channels";
 import type { Operation, Protocol } from "../../protocol";
-import { defineAdapter } from "../adapter";
+import {
+  type AdapterContext,
+  defineAdapter,
+  type UpstreamCall,
+  type UpstreamHttpRequest,
+} from "../adapter";
 import { bedrockConfigProblem } from "./config";
+import { bedrockCountTokensRequest } from "./count-tokens";
 import { readBedrockError } from "./errors";
 import { bedrockProbe, messagesTestCall } from "./probe";
 import { bedrockRequest } from "./request";
@@ -8,7 +15,7 @@ import { bedrockEvents } from "./stream";
 import { bedrockUsage } from "./usage";
 
 export { allowedBetas, filterBetas } from "./betas";
-export { bedrockCountTokensRequest, countTokensAnswer } from "./count-tokens";
+export { bedrockCountTokensRequest, countTokensAnswer, countTokensModel } from "./count-tokens";
 
 const OPERATIONS: Partial<Record<Operation, Protocol>> = { messages: "messages" };
 
@@ -20,7 +27,7 @@ const OPERATIONS: Partial<Record<Operation, Protocol>> = { messages: "messages" 
  */
 export const bedrockAdapter = defineAdapter({
   operations: OPERATIONS,
-  request: bedrockRequest,
+  request: invokeOrCount,
   decode: bedrockEvents,
   error: readBedrockError,
   usage: bedrockUsage,
@@ -28,3 +35,20 @@ export const bedrockAdapter = defineAdapter({
   testCall: messagesTestCall,
   configProblem: bedrockConfigProblem,
 });
+
+/**
+ * The Messages face's count_tokens call (path `/messages/count_tokens`) goes to Bedrock's
+ * CountTokens, every other call to InvokeModel. The face sends a count only for a model with
+ * a base id (countTokensModel): an application inference profile's ARN names none.
+ */
+function invokeOrCount(
+  channel: ChannelRecord,
+  call: UpstreamCall,
+  context?: AdapterContext,
+): UpstreamHttpRequest {
+  if (!call.path.endsWith("/count_tokens")) return bedrockRequest(channel, call, context);
+  const request = bedrockCountTokensRequest(channel, call, context);
+  if (!request)
+    throw new Error(`Bedrock counts tokens only for base model ids, not ${call.upstreamModel}.`);
+  return request;
+}

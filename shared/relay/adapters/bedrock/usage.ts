@@ -8,7 +8,7 @@ import type { StreamUsage, UsageReader } from "../adapter";
  * Claude on Bedrock reports usage as Anthropic does: the answer's `usage`, and in a stream
  * message_start's and message_delta's (which keep the 5-minute/1-hour cache-write split).
  * Bedrock's own `amazon-bedrock-invocationMetrics` on the last chunk is the fallback for a
- * stream whose events carried none.
+ * stream whose message_delta carried none.
  */
 const messagesUsage: UsageReader = {
   answer: (body) => fromAnthropicUsage(isObject(body) ? body.usage : undefined),
@@ -20,7 +20,14 @@ const messagesUsage: UsageReader = {
         events.read(event);
         if (isObject(event) && isObject(event["amazon-bedrock-invocationMetrics"])) metrics = event;
       },
-      metered: () => events.metered() ?? fromBedrockInvocationMetrics(metrics),
+      // The events' totals once message_delta came; else the metrics, which are final too.
+      metered: () =>
+        (events.final ? events.metered() : undefined) ??
+        fromBedrockInvocationMetrics(metrics) ??
+        events.metered(),
+      get final() {
+        return events.final || fromBedrockInvocationMetrics(metrics) !== undefined;
+      },
     };
   },
 };
