@@ -15,7 +15,6 @@ import {
   type DemoUpstream,
   startDemoUpstream,
 } from "../../infra/local/demo-upstream";
-import { UNITS_PER_USD } from "../../shared/billing/units";
 import {
   type AnthropicStreamEvent,
   assertAnthropicStream,
@@ -24,12 +23,15 @@ import {
 import { uniqueModel } from "../fixtures/upstream";
 import {
   admin,
+  anthropicCharge,
   api,
   createUserWithKey,
   eventually,
   type Json,
   openai,
+  refusal,
   setPrices,
+  settledLogLine,
   sluice,
 } from "./support";
 
@@ -109,37 +111,12 @@ function post(body: unknown, headers: Record<string, string> = {}, path = "/v1/m
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as APIError;
-  }
-  throw new Error("the call succeeded");
-}
+const rejection = (promise: Promise<unknown>) => refusal<APIError>(promise);
 
-async function logLine(requestId: string, accessToken = user.accessToken): Promise<Json> {
-  const lines = await eventually(
-    async () => (await api(accessToken, "GET", "/api/log/self?size=100")).body.data as Json[],
-    (found) => found.some((line) => line.request_id === requestId),
-    20_000,
-  );
-  return lines.find((line) => line.request_id === requestId);
-}
+const logLine = (requestId: string, accessToken = user.accessToken) =>
+  settledLogLine(accessToken, requestId);
 
-/** What Anthropic's documented rule charges for a usage at PRICE, in quota units. */
-function chargeOf(usage: Json): number {
-  const write1h = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
-  const write5m = (usage.cache_creation_input_tokens ?? 0) - write1h;
-  const usd =
-    (usage.input_tokens * PRICE.input +
-      (usage.cache_read_input_tokens ?? 0) * PRICE.cached_input +
-      write5m * PRICE.cache_write +
-      write1h * PRICE.cache_write_1h +
-      usage.output_tokens * PRICE.output) /
-    1e6;
-  return usd * UNITS_PER_USD;
-}
+const chargeOf = (usage: Json) => anthropicCharge(usage, PRICE);
 
 const channelView = (id: string) => admin("GET", `/api/channel/${id}`);
 const hello = [{ role: "user" as const, content: "Say hello" }];

@@ -8,7 +8,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
 import { uniqueModel } from "../fixtures/upstream";
-import { admin, api, createUserWithKey, eventually, type Json, openai, setPrices } from "./support";
+import { admin, createUserWithKey, type Json, openai, setPrices, settledLogLine } from "./support";
 
 const CHANNEL_KEY = "sk-ant-channel-c2m";
 const PRICE = { input: 3, cached_input: 0.3, cache_write: 3.75, cache_write_1h: 6, output: 15 };
@@ -47,14 +47,7 @@ const BASH = {
   },
 };
 
-async function logLine(requestId: string): Promise<Json> {
-  const lines = await eventually(
-    async () => (await api(user.accessToken, "GET", "/api/log/self?size=100")).body.data as Json[],
-    (found) => found.some((line) => line.request_id === requestId),
-    20_000,
-  );
-  return lines.find((line) => line.request_id === requestId);
-}
+const logLine = (requestId: string) => settledLogLine(user.accessToken, requestId);
 
 /** The last request the fixture received: what the bridge sent. */
 function lastSent() {

@@ -8,7 +8,6 @@
 import Anthropic, { type APIError } from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
-import { UNITS_PER_USD } from "../../shared/billing/units";
 import {
   type AnthropicStreamEvent,
   assertAnthropicStream,
@@ -17,13 +16,16 @@ import {
 import { gate, uniqueModel } from "../fixtures/upstream";
 import {
   admin,
+  anthropicCharge,
   api,
   createKey,
   createUser,
   createUserWithKey,
   eventually,
   type Json,
+  refusal,
   setPrices,
+  settledLogLine,
   sluice,
 } from "./support";
 
@@ -116,38 +118,11 @@ function post(path: string, body: string | Uint8Array, headers: Record<string, s
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as APIError;
-  }
-  throw new Error("the call succeeded");
-}
+const rejection = (promise: Promise<unknown>) => refusal<APIError>(promise);
 
-/** The user's usage lines for a request id, once settled. */
-async function logLine(accessToken: string, requestId: string): Promise<Json> {
-  const lines = await eventually(
-    async () => (await api(accessToken, "GET", "/api/log/self?size=100")).body.data as Json[],
-    (found) => found.some((line) => line.request_id === requestId),
-    20_000,
-  );
-  return lines.find((line) => line.request_id === requestId);
-}
+const logLine = settledLogLine;
 
-/** What Anthropic's documented rule charges for a usage at PRICE, in quota units. */
-function chargeOf(usage: Json): number {
-  const write1h = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
-  const write5m = (usage.cache_creation_input_tokens ?? 0) - write1h;
-  const usd =
-    (usage.input_tokens * PRICE.input +
-      (usage.cache_read_input_tokens ?? 0) * PRICE.cached_input +
-      write5m * PRICE.cache_write +
-      write1h * PRICE.cache_write_1h +
-      usage.output_tokens * PRICE.output) /
-    1e6;
-  return usd * UNITS_PER_USD;
-}
+const chargeOf = (usage: Json) => anthropicCharge(usage, PRICE);
 
 const hello = [{ role: "user" as const, content: "Say hello" }];
 const bash: Anthropic.Tool = {

@@ -25,6 +25,7 @@ import {
   createUserWithKey,
   eventually,
   type Json,
+  refusal,
   setPrices,
   sluice,
 } from "./support";
@@ -88,14 +89,7 @@ function post(path: string, body: unknown) {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as APIError;
-  }
-  throw new Error("the call succeeded");
-}
+const rejection = (promise: Promise<unknown>) => refusal<APIError>(promise);
 
 async function logLines(): Promise<Json[]> {
   return (await api(user.accessToken, "GET", "/api/log/self?size=100")).body.data as Json[];

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { inject } from "vitest";
+import { UNITS_PER_USD } from "../../shared/billing/units";
 import { accountKey } from "../../shared/store/accounts";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
@@ -161,6 +162,52 @@ export async function createFixtureChannel(
     );
   }
   return { upstream, channelId: channel.id, model: upstream.models[0] as string };
+}
+
+/** The usage log line of a request, once settled (settlement follows the response). */
+export async function settledLogLine(accessToken: string, requestId: string): Promise<Json> {
+  const lines = await eventually(
+    async () => (await api(accessToken, "GET", "/api/log/self?size=100")).body.data as Json[],
+    (found) => found.some((line) => line.request_id === requestId),
+    20_000,
+  );
+  return lines.find((line) => line.request_id === requestId);
+}
+
+/** The error a call was refused with; the test fails if the call succeeded. */
+export async function refusal<E>(promise: Promise<unknown>): Promise<E> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as E;
+  }
+  throw new Error("the call succeeded");
+}
+
+/** A price of each kind Anthropic bills, USD per 1M tokens. */
+export interface AnthropicPrice {
+  input: number;
+  cached_input: number;
+  cache_write: number;
+  cache_write_1h: number;
+  output: number;
+}
+
+/**
+ * What Anthropic's documented rule charges for a Messages usage at `price`, in quota units:
+ * `input_tokens` exclude the cache's reads and writes, and the writes are 5-minute or 1-hour.
+ */
+export function anthropicCharge(usage: Json, price: AnthropicPrice): number {
+  const write1h = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
+  const write5m = (usage.cache_creation_input_tokens ?? 0) - write1h;
+  const usd =
+    (usage.input_tokens * price.input +
+      (usage.cache_read_input_tokens ?? 0) * price.cached_input +
+      write5m * price.cache_write +
+      write1h * price.cache_write_1h +
+      usage.output_tokens * price.output) /
+    1e6;
+  return usd * UNITS_PER_USD;
 }
 
 /**
