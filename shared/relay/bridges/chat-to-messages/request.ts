@@ -288,9 +288,9 @@ function hasText(text: unknown): text is string {
   return typeof text === "string" && text.trim() !== "";
 }
 
-/** A system or developer message's text blocks (string or text parts). */
-function textBlocks(content: unknown, where: Where): JsonObject[] {
-  if (typeof content === "string") return hasText(content) ? [{ type: "text", text: content }] : [];
+/** A message's content as parts: a string is one text part, null none; anything else is a 400. */
+function partsOf(content: unknown, where: Where): unknown[] {
+  if (typeof content === "string") return [{ type: "text", text: content }];
   if (content === null || content === undefined) return [];
   if (!Array.isArray(content)) {
     throw new InvalidRequest(
@@ -299,8 +299,13 @@ function textBlocks(content: unknown, where: Where): JsonObject[] {
       "invalid_type",
     );
   }
+  return content;
+}
+
+/** A system or developer message's text blocks (string or text parts). */
+function textBlocks(content: unknown, where: Where): JsonObject[] {
   const blocks: JsonObject[] = [];
-  content.forEach((part, j) => {
+  partsOf(content, where).forEach((part, j) => {
     if (!isObject(part) || part.type !== "text") {
       throw new InvalidRequest(
         `${where}.content[${j}]: only text parts are allowed here.`,
@@ -324,17 +329,8 @@ function textBlock(part: JsonObject): JsonObject {
 
 /** A user message's content as blocks: text, images, PDFs. */
 function userContent(content: unknown, where: Where, options: ChatToMessagesOptions): JsonObject[] {
-  if (typeof content === "string") return hasText(content) ? [{ type: "text", text: content }] : [];
-  if (content === null || content === undefined) return [];
-  if (!Array.isArray(content)) {
-    throw new InvalidRequest(
-      `${where}.content: a string or an array is required.`,
-      `${where}.content`,
-      "invalid_type",
-    );
-  }
   const blocks: JsonObject[] = [];
-  content.forEach((part, j) => {
+  partsOf(content, where).forEach((part, j) => {
     const at = `${where}.content[${j}]`;
     if (!isObject(part))
       throw new InvalidRequest(`${at}: an object is required.`, at, "invalid_type");
