@@ -28,6 +28,9 @@ const CHANNEL_KEY = "sk-responses-channel-8e21b7";
 const PRICE = { input: 2, cached_input: 0.5, output: 8, reasoning: 10 };
 
 const MODEL = uniqueModel("gpt-resp");
+/** A client name the channel maps to MAPPED_UPSTREAM. */
+const ALIAS = uniqueModel("gpt-resp-alias");
+const MAPPED_UPSTREAM = uniqueModel("gpt-resp-upstream");
 /** On a slow upstream of its own, for the burst. */
 const BURST = uniqueModel("gpt-resp-burst");
 
@@ -43,7 +46,8 @@ beforeAll(async () => {
     name: "responses fixture",
     base_url: upstream.baseUrl,
     key: CHANNEL_KEY,
-    models: [MODEL],
+    models: [MODEL, ALIAS],
+    model_mapping: { [ALIAS]: MAPPED_UPSTREAM },
   });
   await admin("POST", "/api/channel", {
     type: "openai",
@@ -52,7 +56,7 @@ beforeAll(async () => {
     key: CHANNEL_KEY,
     models: [BURST],
   });
-  await setPrices({ [MODEL]: PRICE, [BURST]: PRICE });
+  await setPrices({ [MODEL]: PRICE, [ALIAS]: PRICE, [MAPPED_UPSTREAM]: PRICE, [BURST]: PRICE });
   user = await createUserWithKey();
 });
 
@@ -253,6 +257,79 @@ describe("POST /v1/responses over an openai channel", () => {
     expect(JSON.parse(answer.output_text)).toEqual({ name: "Name a colour", words: 3 });
     const sent: Json = upstream.requests.at(-1)?.body;
     expect(sent.text.format.type).toBe("json_schema");
+  });
+
+  it("reports a mapped model under the client's name, whole and streamed, every other byte the upstream's", async () => {
+    const whole = await openai(user.secret).responses.create({ model: ALIAS, input: "mapped" });
+    expect(whole.model).toBe(ALIAS);
+    const sent: Json = upstream.requests.at(-1)?.body;
+    expect(sent.model).toBe(MAPPED_UPSTREAM);
+    const response = await fetch(`${sluice.url}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: ALIAS, input: "mapped", stream: true }),
+    });
+    const events = (await response.text())
+      .split("\n\n")
+      .filter((b) => b.startsWith("event:"))
+      .map((b) => JSON.parse(b.split("\n")[1]?.slice(6) ?? "{}"));
+    const carrying = events.filter((e) => e.response);
+    expect(carrying.map((e) => e.type)).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.completed",
+    ]);
+    for (const e of carrying) expect(e.response.model).toBe(ALIAS);
+    expect(JSON.stringify(events)).not.toContain(MAPPED_UPSTREAM);
+  });
+
+  it("lowers max_output_tokens by splicing when the balance covers less, every other byte the client's", async () => {
+    // $0.001 covers some hundred answer tokens at $8-10/M after the prompt's bound.
+    const poor = await createUser({ paidUsd: 0.001 });
+    const key = await createKey(poor);
+    const before = upstream.requests.length;
+    const original = JSON.stringify({ model: MODEL, input: "short", max_output_tokens: 64_000 });
+    const response = await fetch(`${sluice.url}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+      body: original,
+    });
+    expect(response.status).toBe(200);
+    const lowered = Number(response.headers.get("x-sluice-max-tokens"));
+    expect(lowered).toBeGreaterThan(0);
+    expect(lowered).toBeLessThan(64_000);
+    const sent = upstream.requests[before];
+    expect(sent?.raw.toString()).toBe(original.replace("64000", String(lowered)));
+  });
+
+  it("400 in OpenAI's envelope for what sluice bills on, before any upstream call", async () => {
+    const before = upstream.requests.length;
+    const bodies = [
+      { input: "no model" },
+      { model: MODEL, input: "x", max_output_tokens: 0 },
+      { model: MODEL, input: "x", max_output_tokens: "many" },
+      { model: MODEL, input: "x", stream: "yes" },
+    ];
+    const answers = await Promise.all(
+      bodies.map((body) =>
+        fetch(`${sluice.url}/v1/responses`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${user.secret}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as Json })),
+      ),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.type).toBe("invalid_request_error");
+    }
+    expect(answers.map((a) => a.body.error.param)).toEqual([
+      "model",
+      "max_output_tokens",
+      "max_output_tokens",
+      "stream",
+    ]);
+    expect(upstream.requests.length).toBe(before);
   });
 
   it("relays the upstream's 400 in OpenAI's envelope", async () => {
