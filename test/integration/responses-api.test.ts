@@ -344,8 +344,9 @@ describe("POST /v1/responses over an openai channel", () => {
     });
   });
 
-  it("ends a stream the upstream cut with a response.failed event, which the SDK raises", async () => {
-    upstream.enqueue({ cutAfterChunks: 4 });
+  it("ends a stream the upstream cut with a response.failed event, which the SDK raises, billed as far as delivered", async () => {
+    // Cut after two text deltas: no final event, so no usage reported.
+    upstream.enqueue({ cutAfterChunks: 6 });
     const response = await fetch(`${sluice.url}/v1/responses`, {
       method: "POST",
       headers: { authorization: `Bearer ${user.secret}`, "content-type": "application/json" },
@@ -361,6 +362,14 @@ describe("POST /v1/responses over an openai channel", () => {
     const created = JSON.parse(blocks[0]?.split("\n")[1]?.slice(6) ?? "{}");
     expect(data.response.id).toBe(created.response.id);
     expect(data.sequence_number).toBe(blocks.length - 2);
+    const deltas = blocks.filter((b) => b.startsWith("event: response.output_text.delta\n"));
+    expect(deltas.length).toBe(2);
+    const line = await logLine(user.accessToken, response.headers.get("x-request-id") as string);
+    expect(line.outcome).toBe("interrupted");
+    // The prompt as the tokenizer counts it, the answer at least what was delivered.
+    expect(line.prompt_tokens).toBeGreaterThan(0);
+    expect(line.completion_tokens).toBeGreaterThanOrEqual(2);
+    expect(line.quota).toBeGreaterThan(0);
 
     upstream.enqueue({ cutAfterChunks: 4 });
     const stream = openai(user.secret).responses.stream({ model: MODEL, input: "cut me off" });
