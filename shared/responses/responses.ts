@@ -60,8 +60,8 @@ function openAiError(message: string, type: string, code: string | null = null) 
  * or the model's longest answer), settled from the usage the upstream reports (the Response's,
  * or a stream's final event's: reasoning and cached tokens priced by their kinds). The body
  * passes through as the client sent it: only `model` is spliced when the channel maps it, and
- * `max_output_tokens` when the balance covers less than the client asked (or than the model's
- * longest answer, when it asked for no limit). The answer passes through byte for byte, but
+ * `max_output_tokens` when less is held than the client asked (or, when it asked for no limit,
+ * than the model's longest answer by its price, which an unknown one has not). The answer passes through byte for byte, but
  * the model's name when mapped. Channels that speak only chat are not candidates yet (the
  * Responses → chat bridge comes separately).
  */
@@ -96,9 +96,15 @@ async function relayResponses(
       },
       build: (upstreamModel, _channel, quoted) => {
         const held = quoted.outputTokens;
+        // Without a limit of the client's, the model's own longest answer bounds the upstream:
+        // a limit is added only when less is held than that (a small balance, or a model whose
+        // price names no longest answer and was held the site's default).
+        const longest = (quoted.prices.get(upstreamModel) ?? quoted.price).defaultMaxTokens;
         const lower =
           held !== undefined &&
-          (maxOutputTokens === undefined ? quoted.lowered : held < maxOutputTokens);
+          (maxOutputTokens === undefined
+            ? longest === undefined || held < longest
+            : held < maxOutputTokens);
         const set = {
           ...(upstreamModel !== model && { model: upstreamModel }),
           ...(lower && { max_output_tokens: held }),

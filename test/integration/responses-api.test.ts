@@ -24,8 +24,13 @@ import {
 } from "./support";
 
 const CHANNEL_KEY = "sk-responses-channel-8e21b7";
-/** $ per million tokens: reasoning priced apart from text output, to tell them apart. */
-const PRICE = { input: 2, cached_input: 0.5, output: 8, reasoning: 10 };
+/**
+ * $ per million tokens: reasoning priced apart from text output, to tell them apart. The
+ * longest answer bounds a call without max_output_tokens, so sluice adds no limit of its own.
+ */
+const PRICE = { input: 2, cached_input: 0.5, output: 8, reasoning: 10, default_max_tokens: 4096 };
+/** A price that names no longest answer: the site's default is held, and sent as the limit. */
+const UNBOUNDED_PRICE = { input: 2, cached_input: 0.5, output: 8, reasoning: 10 };
 
 const MODEL = uniqueModel("gpt-resp");
 /** A client name the channel maps to MAPPED_UPSTREAM. */
@@ -56,7 +61,12 @@ beforeAll(async () => {
     key: CHANNEL_KEY,
     models: [BURST],
   });
-  await setPrices({ [MODEL]: PRICE, [ALIAS]: PRICE, [MAPPED_UPSTREAM]: PRICE, [BURST]: PRICE });
+  await setPrices({
+    [MODEL]: PRICE,
+    [ALIAS]: PRICE,
+    [MAPPED_UPSTREAM]: PRICE,
+    [BURST]: UNBOUNDED_PRICE,
+  });
   user = await createUserWithKey();
 });
 
@@ -148,6 +158,23 @@ describe("POST /v1/responses over an openai channel", () => {
     expect(received?.raw.toString("utf8")).toBe(body);
     // The fixture's answer is compact JSON: passed through, it is still exactly that.
     expect(text).toBe(JSON.stringify(JSON.parse(text)));
+
+    // A model whose price names no longest answer: what is held goes as the limit, spliced.
+    const unbounded = `{"model":"${BURST}", "input" : "bounded by the hold"}`;
+    const bounded = await fetch(`${sluice.url}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.secret}`, "content-type": "application/json" },
+      body: unbounded,
+    });
+    expect(bounded.status).toBe(200);
+    await bounded.arrayBuffer();
+    const limited = slow.requests.at(-1);
+    const sentBody: Json = limited?.body;
+    const limit = sentBody.max_output_tokens;
+    expect(limit).toBeGreaterThan(0);
+    expect(limited?.raw.toString("utf8")).toBe(
+      unbounded.replace("}", `,"max_output_tokens":${limit}}`),
+    );
   });
 
   it("streams every event through (named, numbered, no [DONE]); finalResponse() is the answer, billed from response.completed", async () => {
