@@ -24,6 +24,7 @@ import { createImage } from "./openai/images";
 import { listModels, retrieveModel } from "./openai/models";
 import { createModeration } from "./openai/moderations";
 import * as uploads from "./openai/uploads";
+import { createResponse, upgradeResponses } from "./responses/responses";
 import type { Services } from "./services";
 import { consoleAsset, consoleIndex } from "./web/console";
 
@@ -61,6 +62,9 @@ export const routes: readonly Route[] = [
   // Anthropic's Messages API, with the same sk- keys
   createMessage,
   countMessageTokens,
+  // OpenAI's Responses API (Codex), with the same sk- keys
+  createResponse,
+  upgradeResponses,
   // Management API, with system access tokens or a console session
   account.getStatus,
   account.register,

@@ -30,6 +30,7 @@ import { moderations } from "./demo-upstream/moderations";
 import { type Form, parseMultipart, recordedForm } from "./demo-upstream/multipart";
 import { PromptCache } from "./demo-upstream/prompt-cache";
 import { type ProviderOptions, providerState } from "./demo-upstream/providers";
+import { createResponse, storedResponseRoute } from "./demo-upstream/responses";
 import { speech } from "./demo-upstream/speech";
 import { transcriptions, translations } from "./demo-upstream/transcriptions";
 
@@ -153,6 +154,7 @@ const OPENAI_ROUTES: Record<string, Handler> = {
   "POST /v1/audio/translations": translations,
   "POST /v1/audio/speech": speech,
   "POST /v1/moderations": moderations,
+  "POST /v1/responses": createResponse,
 };
 
 type Auth = (call: Call, apiKey: string | undefined) => boolean | Promise<boolean>;
@@ -186,7 +188,8 @@ function route(method: string, url: URL, headers: IncomingHttpHeaders): Route {
   if (method === "POST" && url.pathname === "/cognitiveservices/v1") {
     return { handler: azureSpeech, auth: checkSpeechKey };
   }
-  return { handler: OPENAI_ROUTES[`${method} ${url.pathname}`], auth: checkBearer };
+  const stored = storedResponseRoute(method, url.pathname);
+  return { handler: stored ?? OPENAI_ROUTES[`${method} ${url.pathname}`], auth: checkBearer };
 }
 
 export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Promise<DemoUpstream> {

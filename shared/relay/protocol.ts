@@ -15,11 +15,13 @@ export type Operation =
   | "translation"
   | "moderation"
   /** Anthropic's Messages API (`/v1/messages`): Claude Code and the Anthropic SDKs. */
-  | "messages";
+  | "messages"
+  /** OpenAI's Responses API (`/v1/responses`): Codex and the SDKs' `responses.create`. */
+  | "responses";
 
 /**
  * The wire formats: each operation's own (OpenAI's format for OpenAI's operations, Anthropic's
- * for `messages`). Azure Speech turns the speech request into SSML itself, and answers audio as
+ * for `messages`; OpenAI's Responses format for `responses`). Azure Speech turns the speech request into SSML itself, and answers audio as
  * OpenAI does. A channel that speaks an operation in another protocol than the client's is
  * reached through a bridge (relay/bridges/).
  */
@@ -36,6 +38,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   "/audio/translations": "translation",
   "/moderations": "moderation",
   "/messages": "messages",
+  "/responses": "responses",
 };
 
 /** The operation a path (below /v1) asks for; undefined for a path sluice does not relay. */

@@ -108,6 +108,30 @@ const ANSWERS: Record<Operation, UpstreamAnswer> = {
       },
     },
   },
+  // OpenAI's Response (its input_tokens include cached ones).
+  responses: {
+    json: {
+      id: "resp_1",
+      object: "response",
+      status: "completed",
+      model: CONTRACT_MODELS.responses,
+      output: [
+        {
+          id: "msg_1",
+          type: "message",
+          role: "assistant",
+          content: [{ type: "output_text", text: "hi" }],
+        },
+      ],
+      usage: {
+        input_tokens: 3,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: 1,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: 4,
+      },
+    },
+  },
 };
 
 describe.each(supportedChannelTypes())("the %s adapter", (type) => {

@@ -70,6 +70,8 @@ export interface Providers {
   claudeCache: ClaudePromptCache;
   /** DeepSeek caches prompt prefixes in 64-token units (its context-caching guide). */
   deepseekCache: PromptCache;
+  /** OpenAI's stored Responses (`store` is true unless the request says false), by id. */
+  responses: Map<string, unknown>;
 }
 
 export function providerState(options: ProviderOptions = {}): Providers {
@@ -85,5 +87,6 @@ export function providerState(options: ProviderOptions = {}): Providers {
     signer: new ThinkingSigner(),
     claudeCache: new ClaudePromptCache(),
     deepseekCache: new PromptCache(64, 64),
+    responses: new Map(),
   };
 }

@@ -17,6 +17,7 @@ const OPERATIONS: Partial<Record<Operation, Protocol>> = {
   transcription: "transcription",
   translation: "translation",
   moderation: "moderation",
+  responses: "responses",
 };
 
 /**

@@ -1,4 +1,6 @@
+import type { Metered } from "../../../billing/metered";
 import { fromChatUsage } from "../../../billing/usage/openai-chat";
+import { fromResponsesEvent } from "../../../billing/usage/openai-responses";
 import { isObject } from "../../../http/body";
 import type { Protocol } from "../../protocol";
 import type { StreamUsage, UsageReader } from "../adapter";
@@ -36,10 +38,28 @@ const completionUsage: UsageReader = {
 };
 
 /**
+ * A ResponseUsage: the Response's `usage`, and in a stream the final event's (response.completed,
+ * response.incomplete or response.failed carry the whole Response, usage included).
+ */
+const responseUsage: UsageReader = {
+  answer: (body) => fromResponsesEvent(body),
+  stream(): StreamUsage {
+    let last: Metered | undefined;
+    return {
+      read(event) {
+        last = fromResponsesEvent(event) ?? last;
+      },
+      metered: () => last,
+    };
+  },
+};
+
+/**
  * The usage readers of OpenAI's protocols, for the channels that answer as OpenAI does: chat,
- * legacy completions and embeddings report a CompletionUsage.
+ * legacy completions and embeddings report a CompletionUsage, the Responses API a ResponseUsage.
  */
 export function openAiUsage(protocol: Protocol): UsageReader | undefined {
+  if (protocol === "responses") return responseUsage;
   return protocol === "chat" || protocol === "completion" || protocol === "embedding"
     ? completionUsage
     : undefined;

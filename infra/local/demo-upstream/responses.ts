@@ -1,0 +1,296 @@
+import { demoId, demoTokens, replyPieces, unixNow } from "./common";
+import { type Call, jsonBody, sendError, sendJson } from "./http";
+import { writeChunks } from "./stream";
+
+/*
+ * OpenAI's Responses API (POST /v1/responses), as its reference and streaming-events guide
+ * document it: a Response object with `output` items (reasoning, message, function_call), and
+ * with `stream: true` named SSE events (`event:` + `data:` carrying `type` and a
+ * `sequence_number` counting from 0) that end with `response.completed` (or
+ * `response.incomplete`) and no `[DONE]`. Stored responses answer GET and DELETE
+ * /v1/responses/{id}.
+ */
+
+interface ResponsesRequest {
+  model: string;
+  input: unknown;
+  instructions: string;
+  tools: { type?: string; name?: string; parameters?: { properties?: Record<string, unknown> } }[];
+  stream: boolean;
+  store: boolean;
+  max_output_tokens: number;
+  reasoning: { effort?: string; summary?: string } | null;
+  text: { format?: { type?: string; schema?: { properties?: Record<string, { type?: string }> } } };
+  previous_response_id: string;
+}
+
+type Item = Record<string, unknown>;
+
+/** The text of an input item (a message's string or parts, a tool call or its output). */
+function itemText(item: Item): string {
+  if (typeof item.content === "string") return item.content;
+  if (Array.isArray(item.content)) {
+    return item.content
+      .map((part: Item) => (typeof part?.text === "string" ? part.text : ""))
+      .join(" ");
+  }
+  if (typeof item.output === "string") return item.output;
+  if (typeof item.arguments === "string") return item.arguments;
+  return "";
+}
+
+/**
+ * The answer, by what the prompt asks: "please fail with NNN" fails; "use the tool" (with a
+ * function tool given) calls the first function tool, each string parameter "sluice"; after a
+ * tool's output, that output is quoted; a `json_schema` format gets an object of its
+ * properties; otherwise the last user message is echoed. A request with `reasoning`, or to an
+ * o-series / gpt-5 model, reasons first (a reasoning item with a summary).
+ */
+export function createResponse(call: Call): void | Promise<void> {
+  const { res, fault } = call;
+  const request = jsonBody<ResponsesRequest>(call);
+  if (typeof request.model !== "string" || request.model === "") {
+    return sendError(
+      res,
+      400,
+      "Missing required parameter: 'model'.",
+      "missing_required_parameter",
+      "model",
+    );
+  }
+  const items: Item[] =
+    typeof request.input === "string"
+      ? [{ type: "message", role: "user", content: request.input }]
+      : Array.isArray(request.input)
+        ? request.input
+        : [];
+  if (items.length === 0) {
+    return sendError(
+      res,
+      400,
+      "Missing required parameter: 'input'.",
+      "missing_required_parameter",
+      "input",
+    );
+  }
+  const model = request.model;
+  const lastUser = itemText(items.findLast((i) => i.role === "user") ?? {});
+  const asked = /^please fail with (\d{3})$/.exec(lastUser);
+  if (asked) return sendError(res, Number(asked[1]), `Failed on request (${asked[1]}).`);
+
+  const prompt = [request.instructions ?? "", ...items.map(itemText)].join(" ");
+  const tokens = demoTokens(prompt);
+  const inputTokens = tokens.length + 3 * items.length;
+  const cached = call.cache.cachedTokens(`responses/${model}`, tokens);
+
+  const toolOutput = items.findLast((i) => i.type === "function_call_output");
+  const tool = request.tools?.find((t) => t.type === "function");
+  const format = request.text?.format;
+  const outputs: Item[] = [];
+  const reasons = request.reasoning != null || /^(o\d|gpt-5)/.test(model);
+  let reasoningTokens = 0;
+  if (reasons) {
+    const summary = `Thinking about: ${lastUser}`;
+    reasoningTokens = demoTokens(summary).length;
+    outputs.push({
+      id: demoId("rs"),
+      type: "reasoning",
+      summary: [{ type: "summary_text", text: summary }],
+    });
+  }
+  let status: "completed" | "incomplete" = "completed";
+  let outputTokens = reasoningTokens;
+  if (tool && lastUser.includes("use the tool") && !toolOutput) {
+    const args = Object.fromEntries(
+      Object.keys(tool.parameters?.properties ?? {}).map((name) => [name, "sluice"]),
+    );
+    const argumentsText = JSON.stringify(args);
+    outputTokens += demoTokens(argumentsText).length + 1;
+    outputs.push({
+      id: demoId("fc"),
+      type: "function_call",
+      status: "completed",
+      call_id: demoId("call"),
+      name: tool.name,
+      arguments: argumentsText,
+    });
+  } else {
+    const reply =
+      fault.reply ??
+      (toolOutput
+        ? `The tool said: ${itemText(toolOutput)}`
+        : format?.type === "json_schema"
+          ? JSON.stringify(schemaAnswer(format.schema?.properties ?? {}, lastUser))
+          : `This is sluice's demo upstream. You said: ${lastUser}`);
+    const room =
+      request.max_output_tokens === undefined
+        ? undefined
+        : Math.max(0, request.max_output_tokens - outputTokens);
+    const { pieces, finishReason } = replyPieces(reply, room);
+    if (finishReason === "length") status = "incomplete";
+    outputTokens += pieces.length;
+    outputs.push({
+      id: demoId("msg"),
+      type: "message",
+      status: status === "completed" ? "completed" : "incomplete",
+      role: "assistant",
+      content: [{ type: "output_text", text: pieces.join(""), annotations: [], logprobs: [] }],
+      pieces,
+    });
+  }
+  const usage = {
+    input_tokens: inputTokens,
+    input_tokens_details: { cached_tokens: cached },
+    output_tokens: outputTokens,
+    output_tokens_details: { reasoning_tokens: reasoningTokens },
+    total_tokens: inputTokens + outputTokens,
+  };
+  const response = {
+    id: demoId("resp"),
+    object: "response",
+    created_at: unixNow(),
+    status,
+    error: null,
+    incomplete_details: status === "incomplete" ? { reason: "max_output_tokens" } : null,
+    instructions: request.instructions ?? null,
+    max_output_tokens: request.max_output_tokens ?? null,
+    model,
+    output: outputs.map(({ pieces: _pieces, ...item }) => item),
+    parallel_tool_calls: true,
+    previous_response_id: request.previous_response_id ?? null,
+    reasoning: { effort: request.reasoning?.effort ?? null, summary: null },
+    store: request.store !== false,
+    temperature: 1,
+    text: request.text ?? { format: { type: "text" } },
+    tool_choice: "auto",
+    tools: request.tools ?? [],
+    top_p: 1,
+    truncation: "disabled",
+    usage: fault.omitUsage ? null : usage,
+    user: null,
+    metadata: {},
+  };
+  if (response.store) call.providers.responses.set(response.id, response);
+  if (!request.stream) return sendJson(res, 200, response);
+  return streamResponse(call, response, outputs);
+}
+
+/** A value per property of a json_schema: strings echo the prompt, numbers count its words. */
+function schemaAnswer(properties: Record<string, { type?: string }>, said: string) {
+  const typed = (type: string | undefined) =>
+    type === "number" || type === "integer"
+      ? demoTokens(said).length
+      : type === "boolean"
+        ? true
+        : type === "array"
+          ? []
+          : said;
+  return Object.fromEntries(Object.entries(properties).map(([name, p]) => [name, typed(p.type)]));
+}
+
+/** The documented event sequence of `response`, one delta per reply piece. */
+async function streamResponse(
+  call: Call,
+  response: Record<string, unknown> & { status: string },
+  outputs: Item[],
+): Promise<void> {
+  const events: Item[] = [];
+  const inProgress = { ...response, status: "in_progress", output: [], usage: null };
+  events.push({ type: "response.created", response: inProgress });
+  events.push({ type: "response.in_progress", response: inProgress });
+  outputs.forEach(({ pieces, ...item }, output_index) => {
+    const item_id = item.id;
+    const added = { ...item, status: "in_progress" };
+    if (item.type === "reasoning") {
+      const [{ text }] = item.summary as [{ text: string }];
+      events.push({
+        type: "response.output_item.added",
+        output_index,
+        item: { ...item, summary: [] },
+      });
+      const part = { item_id, output_index, summary_index: 0 };
+      events.push({
+        type: "response.reasoning_summary_part.added",
+        ...part,
+        part: { type: "summary_text", text: "" },
+      });
+      for (const delta of demoTokens(text)) {
+        events.push({ type: "response.reasoning_summary_text.delta", ...part, delta });
+      }
+      events.push({ type: "response.reasoning_summary_text.done", ...part, text });
+      events.push({
+        type: "response.reasoning_summary_part.done",
+        ...part,
+        part: { type: "summary_text", text },
+      });
+    } else if (item.type === "function_call") {
+      events.push({
+        type: "response.output_item.added",
+        output_index,
+        item: { ...added, arguments: "" },
+      });
+      const args = item.arguments as string;
+      // Arguments come in pieces of a few characters, as OpenAI streams them.
+      for (let at = 0; at < args.length; at += 8) {
+        events.push({
+          type: "response.function_call_arguments.delta",
+          item_id,
+          output_index,
+          delta: args.slice(at, at + 8),
+        });
+      }
+      events.push({
+        type: "response.function_call_arguments.done",
+        item_id,
+        output_index,
+        name: item.name,
+        arguments: args,
+      });
+    } else {
+      events.push({
+        type: "response.output_item.added",
+        output_index,
+        item: { ...added, content: [] },
+      });
+      const part = { item_id, output_index, content_index: 0 };
+      const empty = { type: "output_text", text: "", annotations: [], logprobs: [] };
+      events.push({ type: "response.content_part.added", ...part, part: empty });
+      for (const delta of pieces as string[]) {
+        events.push({ type: "response.output_text.delta", ...part, delta, logprobs: [] });
+      }
+      const [content] = item.content as [Item];
+      events.push({ type: "response.output_text.done", ...part, text: content.text, logprobs: [] });
+      events.push({ type: "response.content_part.done", ...part, part: content });
+    }
+    events.push({ type: "response.output_item.done", output_index, item });
+  });
+  const final = response.status === "incomplete" ? "response.incomplete" : "response.completed";
+  events.push({ type: final, response });
+  const { res } = call;
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+  });
+  const chunks = events.map(
+    (event, sequence_number) =>
+      `event: ${event.type}\ndata: ${JSON.stringify({ ...event, sequence_number })}\n\n`,
+  );
+  if (await writeChunks(res, chunks, call.fault, call.state)) res.end();
+}
+
+const STORED = /^\/v1\/responses\/([^/]+)$/;
+
+/** GET and DELETE /v1/responses/{id}: a stored response, or OpenAI's 404. */
+export function storedResponseRoute(method: string, pathname: string) {
+  const id = STORED.exec(pathname)?.[1];
+  if (!id || (method !== "GET" && method !== "DELETE")) return undefined;
+  return (call: Call) => {
+    const stored = call.providers.responses.get(id);
+    if (!stored) {
+      return sendError(call.res, 404, `Response with id '${id}' not found.`, null, "response_id");
+    }
+    if (method === "GET") return sendJson(call.res, 200, stored);
+    call.providers.responses.delete(id);
+    sendJson(call.res, 200, { id, object: "response", deleted: true });
+  };
+}

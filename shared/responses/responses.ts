@@ -1,0 +1,232 @@
+import type { KeyPrincipal } from "../auth/authenticate";
+import type { Quote } from "../billing/charge";
+import type { Metered } from "../billing/metered";
+import { UpstreamRejected } from "../errors";
+import { eventStream, json, rawJson } from "../http/responses";
+import { type Call, keyRoute } from "../http/route";
+import type { GatewayResponse } from "../http/types";
+import { adapterFor } from "../relay/adapters/index";
+import { type AnswerSoFar, estimatedAnswer } from "../relay/estimate";
+import { spliceTopLevel } from "../relay/json-splice";
+import { answerTimeoutMs } from "../relay/model-timeouts";
+import { pathOf } from "../relay/protocol";
+import {
+  type Consumption,
+  consumedWhole,
+  type Meter,
+  parseJsonObject,
+  readUpstreamBody,
+  relayed,
+} from "../relay/relay";
+import type { OpenUpstream } from "../relay/upstream";
+import { relaySse, type StreamOutcome } from "../stream/relay-stream";
+import { estimateResponsesPrompt } from "./estimate";
+import { type ResponsesRequest, readResponsesRequest } from "./request";
+import { ResponsesStreamRelay } from "./stream";
+
+/** POST /v1/responses, plain and streamed. */
+export const createResponse = keyRoute("POST", "/v1/responses", (call) =>
+  relayResponses(call, readResponsesRequest(call.request)),
+);
+
+/**
+ * GET /v1/responses with `Upgrade: websocket` is Codex's WebSocket transport (its
+ * `supports_websockets`): sluice speaks HTTP only, and 426 at once makes Codex fall back to
+ * HTTP after one logged failure (a 404 or 500 makes it retry, a 400 makes it exit). Without
+ * the upgrade the path has no GET (OpenAI lists no responses): 404.
+ */
+export const upgradeResponses = keyRoute("GET", "/v1/responses", async (call) => {
+  const websocket = call.request.headers.upgrade?.toLowerCase() === "websocket";
+  if (!websocket) {
+    return json(404, openAiError("Invalid URL (GET /v1/responses).", "invalid_request_error"));
+  }
+  return json(
+    426,
+    openAiError(
+      "WebSocket is not supported on /v1/responses here: use HTTP (POST /v1/responses with stream: true).",
+      "invalid_request_error",
+      "websocket_not_supported",
+    ),
+  );
+});
+
+function openAiError(message: string, type: string, code: string | null = null) {
+  return { error: { message, type, param: null, code } };
+}
+
+/**
+ * A Responses call to a Responses-native channel, billed as a chat call is: held before the
+ * upstream is called (the prompt bounded by the body's bytes, the answer by max_output_tokens
+ * or the model's longest answer), settled from the usage the upstream reports (the Response's,
+ * or a stream's final event's: reasoning and cached tokens priced by their kinds). The body
+ * passes through as the client sent it: only `model` is spliced when the channel maps it, and
+ * `max_output_tokens` when less is held than the client asked (or, when it asked for no limit,
+ * than the model's longest answer by its price, which an unknown one has not). The answer passes through byte for byte, but
+ * the model's name when mapped. Channels that speak only chat are not candidates yet (the
+ * Responses → chat bridge comes separately).
+ */
+async function relayResponses(
+  call: Call<KeyPrincipal>,
+  request: ResponsesRequest,
+): Promise<GatewayResponse> {
+  const { body, model, maxOutputTokens, stream } = request;
+  const rates = call.services.generationRates;
+  const answerEstimate: AnswerEstimate = (where, quoted, answer) =>
+    estimatedAnswer(answer, {
+      name: where.upstreamModel,
+      rate: rates.of(where.channel.id, where.upstreamModel),
+      reasoningModel: false,
+      cap: quoted.outputTokens,
+    });
+  const cacheKey = body.prompt_cache_key;
+  return relayed(
+    call,
+    {
+      model,
+      endpoint: "/v1/responses",
+      path: pathOf("responses"),
+      // Codex names the conversation in prompt_cache_key: one conversation, one upstream account.
+      affinity: typeof cacheKey === "string" ? cacheKey : undefined,
+      charge: {
+        dimension: "tokens",
+        // One token per byte bounds text; base64 images cost far fewer tokens than bytes.
+        maxUse: { inputTokens: request.raw.length },
+        output: { requested: maxOutputTokens, choices: 1 },
+        stream,
+      },
+      build: (upstreamModel, _channel, quoted) => {
+        const held = quoted.outputTokens;
+        // Without a limit of the client's, the model's own longest answer bounds the upstream:
+        // a limit is added only when less is held than that (a small balance, or a model whose
+        // price names no longest answer and was held the site's default).
+        const longest = (quoted.prices.get(upstreamModel) ?? quoted.price).defaultMaxTokens;
+        const lower =
+          held !== undefined &&
+          (maxOutputTokens === undefined
+            ? longest === undefined || held < longest
+            : held < maxOutputTokens);
+        const set = {
+          ...(upstreamModel !== model && { model: upstreamModel }),
+          ...(lower && { max_output_tokens: held }),
+        };
+        const raw =
+          Object.keys(set).length === 0 ? request.raw : spliceTopLevel(request.raw, { set });
+        return { raw };
+      },
+      estimate: async (late, quoted) => ({
+        ...(await estimateResponsesPrompt(body, late.upstreamModel)),
+        ...(await answerEstimate(late, quoted, {
+          text: "",
+          reasoningText: "",
+          silentMs: late.silentMs,
+          unstreamed: !stream,
+        })),
+      }),
+    },
+    async (upstream, quoted) =>
+      stream
+        ? consumeStream(call, request, upstream, quoted, answerEstimate)
+        : consumeWhole(call, request, upstream, quoted, answerEstimate),
+  );
+}
+
+type AnswerEstimate = (
+  where: Pick<OpenUpstream, "channel" | "upstreamModel">,
+  quoted: Quote,
+  answer: AnswerSoFar,
+) => Promise<Metered>;
+
+async function consumeWhole(
+  call: Call<KeyPrincipal>,
+  request: ResponsesRequest,
+  upstream: OpenUpstream,
+  quoted: Quote,
+  answerEstimate: AnswerEstimate,
+): Promise<Consumption> {
+  const { model, body } = request;
+  const reader = adapterFor(upstream.channel.type).usage("responses");
+  const bytes = await readUpstreamBody(call, upstream);
+  const answer = parseJsonObject(bytes);
+  const usage = reader?.answer(answer);
+  if (usage) learnRate(call, upstream, usage, performance.now() - upstream.sentAt);
+  const meter = async () =>
+    usage ?? {
+      ...(await estimateResponsesPrompt(body, upstream.upstreamModel)),
+      ...(await answerEstimate(upstream, quoted, {
+        text: JSON.stringify(answer?.output ?? ""),
+        reasoningText: "",
+        silentMs: 0,
+      })),
+    };
+  const response =
+    upstream.upstreamModel === model || typeof answer?.model !== "string"
+      ? rawJson(200, bytes)
+      : rawJson(200, spliceTopLevel(bytes, { set: { model } }));
+  return consumedWhole(response, meter);
+}
+
+function consumeStream(
+  call: Call<KeyPrincipal>,
+  request: ResponsesRequest,
+  upstream: OpenUpstream,
+  quoted: Quote,
+  answerEstimate: AnswerEstimate,
+): Consumption {
+  const { model, body } = request;
+  const adapter = adapterFor(upstream.channel.type);
+  const source = upstream.response.body;
+  if (!source) throw new UpstreamRejected("unreachable", "The upstream sent no stream.");
+  let end!: (value: { outcome: StreamOutcome; meter: Meter }) => void;
+  const ended = new Promise<{ outcome: StreamOutcome; meter: Meter }>((resolve) => {
+    end = resolve;
+  });
+  const usage = adapter.usage("responses")?.stream();
+  const passed: ResponsesStreamRelay = new ResponsesStreamRelay(
+    { reportModel: upstream.upstreamModel === model ? undefined : model, usage },
+    (outcome) => {
+      const reported = usage?.metered();
+      const began = passed.delivered.firstTokenAt;
+      if (outcome === "completed" && reported && began !== undefined)
+        learnRate(call, upstream, reported, performance.now() - began);
+      // The final event reports the whole call; a stream without one is estimated: its
+      // prompt by the tokenizer, its answer as delivered, capped by the hold.
+      end({
+        outcome,
+        meter: async () =>
+          reported ?? {
+            ...(await estimateResponsesPrompt(body, upstream.upstreamModel)),
+            ...(await answerEstimate(upstream, quoted, {
+              text: passed.delivered.text,
+              reasoningText: "",
+              silentMs: (passed.delivered.firstTokenAt ?? performance.now()) - upstream.sentAt,
+            })),
+          },
+      });
+    },
+  );
+  const { settings } = call.services;
+  const response = eventStream(
+    relaySse(source, passed, upstream.abort, {
+      idleMs: settings.upstreamIdleTimeoutMs,
+      firstTokenMs: answerTimeoutMs(
+        settings,
+        { upstream: upstream.upstreamModel, client: model },
+        true,
+      ),
+      sentMsAgo: performance.now() - upstream.sentAt,
+      keepAliveMs: settings.streamKeepAliveMs,
+      stop: call.request.signal,
+      decode: (events) => adapter.decode(events, "responses"),
+    }),
+  );
+  return { response, ended };
+}
+
+/** Records how fast the channel generated the model's answer (relay/generation-rates.ts). */
+function learnRate(call: Call<KeyPrincipal>, upstream: OpenUpstream, usage: Metered, ms: number) {
+  call.services.generationRates.learn(upstream.channel.id, upstream.upstreamModel, {
+    tokens: (usage.outputTokens ?? 0) + (usage.reasoningTokens ?? 0),
+    ms,
+    reasons: (usage.reasoningTokens ?? 0) > 0,
+  });
+}
