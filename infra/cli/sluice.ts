@@ -403,9 +403,10 @@ async function run(args: string[]): Promise<void> {
         ...(options.models && { models: list(options.models) }),
       };
       const preview = await call("POST", "/api/pricing/import", { ...request, dry_run: true });
-      // What is saved is what was shown: a price list changed since is refused (409).
+      // What is saved is what was shown: a price the import changes, changed since, is refused
+      // (409); other models' changes meanwhile are kept.
       const result = options.apply
-        ? await call("POST", "/api/pricing/import", { ...request, version: preview.version })
+        ? await call("POST", "/api/pricing/import", { ...request, basis: preview.basis })
         : preview;
       if (options.json) return print(result);
       print(

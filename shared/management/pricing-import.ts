@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type ModelPrice, type Pricing, requireStorable } from "../billing/pricing";
 import { Conflict } from "../errors";
 import { readJsonObject } from "../http/body";
 import { userRoute } from "../http/route";
-import { definedOnly } from "../objects";
+import { canonicalJson, definedOnly } from "../objects";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, ok, requireAdmin } from "./envelope";
 import { date, modelPrices, refuseUnknown } from "./model-prices";
@@ -17,7 +19,7 @@ const FORMATS = {
 } as const satisfies Record<string, (data: unknown, asOf: string) => ImportedPrices>;
 type Format = keyof typeof FORMATS;
 
-const IMPORT_FIELDS = ["format", "data", "dry_run", "models", "as_of", "version"];
+const IMPORT_FIELDS = ["format", "data", "dry_run", "models", "as_of", "version", "basis"];
 const MOST_MODELS = 10_000;
 
 /**
@@ -26,8 +28,10 @@ const MOST_MODELS = 10_000;
  * (per model: added, changed or unchanged, each field old → new; the entries skipped and why),
  * and, without `dry_run`, saved. An imported model's price is replaced by the imported one, but
  * for sluice's own settings of it (default_max_tokens, batch_discount, bills_mapped_calls);
- * models the import does not name are untouched. With `version` (the one a dry run answered),
- * a price list changed since is a 409, and nothing is saved; the save is one conditional write.
+ * models the import does not name are untouched. With `basis` (the one a dry run answered: a
+ * digest of the current prices of exactly what the import changes), a change since to one of
+ * those is a 409 and nothing is saved, while other admins' changes to other models are kept
+ * (the save is made again on them); with `version`, any change to the list since is a 409.
  */
 export const importPricing = userRoute("POST", "/api/pricing/import", async (call) => {
   requireAdmin(call);
@@ -43,31 +47,67 @@ export const importPricing = userRoute("POST", "/api/pricing/import", async (cal
     date(body, "as_of", "import") ?? new Date(call.services.clock.now()).toISOString().slice(0, 10);
   const dryRun = field.boolean(body, "dry_run") ?? false;
   const version = field.integer(body, "version", { min: 0 });
+  const basis = field.string(body, "basis", { max: 100 });
   const imported = chosen(FORMATS[format as Format](data, asOf), body.models, format);
   // Checked as PUT /api/pricing checks a price: what an import saves, a PUT could have.
   const prices = modelPrices(imported.models);
-  const answer = (diff: ReturnType<typeof merged>["diff"], saved: boolean, at: number) =>
-    ok({ format, dry_run: dryRun, saved, version: at, ...diff });
+  const answer = (diff: ReturnType<typeof merged>["diff"], saved: boolean, current: Pricing) =>
+    ok({
+      format,
+      dry_run: dryRun,
+      saved,
+      version: current.version,
+      basis: basisOf(current, imported),
+      ...diff,
+    });
   if (dryRun) {
     const current = await call.services.pricing.current();
     const { pricing, diff } = merged(current, prices, imported);
     requireStorable(pricing);
-    return answer(diff, false, current.version);
+    return answer(diff, false, current);
   }
-  let diff: ReturnType<typeof merged>["diff"] | undefined;
-  try {
-    const saved = await call.services.pricing.update((current) => {
-      const next = merged(current, prices, imported);
-      diff = next.diff;
-      return next.pricing;
-    }, version);
-    return answer(diff as ReturnType<typeof merged>["diff"], true, saved.version);
-  } catch (err) {
-    if (err instanceof ConditionFailed)
-      throw new Conflict("The price list changed since you read it; preview the import again.");
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    let diff: ReturnType<typeof merged>["diff"] | undefined;
+    try {
+      const saved = await call.services.pricing.update((current) => {
+        if (basis !== undefined && basis !== basisOf(current, imported))
+          throw new Conflict(
+            "Prices this import changes were changed since its preview; preview it again.",
+            "basis",
+          );
+        const next = merged(current, prices, imported);
+        diff = next.diff;
+        return next.pricing;
+      }, version);
+      return answer(diff as ReturnType<typeof merged>["diff"], true, saved);
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      // Saved by someone else between the read and the write: with a basis, the import is made
+      // again on theirs (its basis checked again); with a version, that is the conflict.
+      if (version !== undefined || attempt === SAVE_ATTEMPTS)
+        throw new Conflict("The price list changed since you read it; preview the import again.");
+      await sleep(Math.random() * Math.min(200, 10 * attempt));
+    }
   }
 });
+
+/** How often a save with a basis is made again on another admin's save in between. */
+const SAVE_ATTEMPTS = 60;
+
+/**
+ * A digest of the current prices of what an import changes (its models, and the group
+ * multipliers when it has any): what its preview showed the diff against.
+ */
+function basisOf(current: Pricing, imported: ImportedPrices): string {
+  const models = Object.fromEntries(
+    Object.keys(imported.models).map((model) => [model, current.models[model] ?? null]),
+  );
+  const groups = Object.keys(imported.groups).length > 0 ? current.groups : null;
+  return createHash("sha256")
+    .update(canonicalJson({ models, groups }))
+    .digest("base64url")
+    .slice(0, 22);
+}
 
 /** The import of the models `names` lists (all when it lists none); groups only with all. */
 function chosen(imported: ImportedPrices, names: unknown, format: string): ImportedPrices {

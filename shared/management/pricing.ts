@@ -3,7 +3,7 @@ import type { ModelPrice, Pricing } from "../billing/pricing";
 import { Conflict } from "../errors";
 import { isObject, readJsonObject } from "../http/body";
 import { userRoute } from "../http/route";
-import { definedOnly } from "../objects";
+import { canonicalJson, definedOnly } from "../objects";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, ok, requireAdmin } from "./envelope";
 import { discount, modelPrices, modelPriceView, refuseUnknown } from "./model-prices";
@@ -117,17 +117,7 @@ function viewOf(price: ModelPrice | undefined): unknown {
 
 /** Equal as JSON values, whatever the order of object keys. */
 function sameJson(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (isObject(value))
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
-      .join(",")}}`;
-  return JSON.stringify(value);
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /** What PUT /api/pricing takes: GET's sections (a GET's answer can be sent back as it is). */

@@ -205,6 +205,58 @@ describe("POST /api/pricing/import", () => {
     });
   });
 
+  it("saved on its preview's basis: imports of different models at once all land beside other admins' edits, and one whose model was changed since its preview is refused", async () => {
+    const racers = 8;
+    const own = (racer: number) => ({
+      [`basis-${tag}-${racer}`]: {
+        mode: "chat",
+        input_cost_per_token: (racer + 1) * 1e-6,
+        output_cost_per_token: 2e-6,
+      },
+    });
+    const previews = await Promise.all(
+      Array.from({ length: racers }, (_, racer) =>
+        importing({ format: "litellm", data: own(racer), dry_run: true }),
+      ),
+    );
+    // Another admin prices a model of their own meanwhile, and each import lands anyway.
+    await admin("PATCH", "/api/pricing", {
+      models: { [`basis-${tag}-other`]: { input: 1, output: 1 } },
+    });
+    const saved = await Promise.all(
+      previews.map((preview, racer) =>
+        importing({ format: "litellm", data: own(racer), basis: preview.body.data.basis }),
+      ),
+    );
+    expect(saved.map((answer) => answer.status)).toEqual(previews.map(() => 200));
+    const prices = (await admin("GET", "/api/pricing")).models;
+    for (let racer = 0; racer < racers; racer++)
+      expect(prices[`basis-${tag}-${racer}`]?.input).toBe(racer + 1);
+    expect(prices[`basis-${tag}-other`]).toEqual({ input: 1, output: 1 });
+
+    // A price the import changes, changed since its preview: refused whole, the change kept.
+    const model = `basis-${tag}-0`;
+    const renamed = { [model]: own(5)[`basis-${tag}-5`] };
+    const preview = await importing({ format: "litellm", data: renamed, dry_run: true });
+    await admin("PATCH", "/api/pricing", { models: { [model]: { input: 42, output: 42 } } });
+    const refused = await importing({
+      format: "litellm",
+      data: renamed,
+      basis: preview.body.data.basis,
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toMatch(/changed since its preview/);
+    expect((await admin("GET", "/api/pricing")).models[model]).toEqual({ input: 42, output: 42 });
+    await admin("PATCH", "/api/pricing", {
+      models: Object.fromEntries(
+        [
+          ...Array.from({ length: racers }, (_, r) => `basis-${tag}-${r}`),
+          `basis-${tag}-other`,
+        ].map((m) => [m, null]),
+      ),
+    });
+  });
+
   it("refuses bad data with a 400 that names the model and the field, and non-admins", async () => {
     const cases: [Record<string, unknown>, string | RegExp][] = [
       [{ format: "one-api", data: {} }, "format must be one of: new-api, litellm."],

@@ -9,6 +9,8 @@ type Format = "new-api" | "litellm";
 interface ImportDiff {
   saved: boolean;
   version: number;
+  /** What the diff was made against (the prices it changes): the import is saved only on it. */
+  basis: string;
   summary: {
     added: number;
     changed: number;
@@ -34,7 +36,7 @@ const shown = (value: unknown) => (value === null ? "—" : String(value));
 
 /**
  * Prices from another gateway's data: paste or upload new-api's ratio export or LiteLLM's price
- * map, see what it would change (a dry run), and import it under the version previewed.
+ * map, see what it would change (a dry run), and import it on the prices previewed.
  */
 export function ImportDialog(props: { onClose: () => void; onImported: () => void }) {
   const [format, setFormat] = useState<Format>("new-api");
@@ -62,7 +64,7 @@ export function ImportDialog(props: { onClose: () => void; onImported: () => voi
   const save = () =>
     action.run(async () => {
       if (!diff) return;
-      await post<ImportDiff>("/api/pricing/import", { ...body(), version: diff.version });
+      await post<ImportDiff>("/api/pricing/import", { ...body(), basis: diff.basis });
       props.onImported();
     });
   const upload = async (file: File | undefined) => {
