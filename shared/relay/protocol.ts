@@ -15,7 +15,9 @@ export type Operation =
   | "translation"
   | "moderation"
   /** Anthropic's Messages API (`/v1/messages`): Claude Code and the Anthropic SDKs. */
-  | "messages";
+  | "messages"
+  /** OpenAI's Responses API (`/v1/responses`): Codex and the openai SDK's `responses.*`. */
+  | "responses";
 
 /**
  * The wire formats: each operation's own (OpenAI's format for OpenAI's operations, Anthropic's
@@ -36,6 +38,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   "/audio/translations": "translation",
   "/moderations": "moderation",
   "/messages": "messages",
+  "/responses": "responses",
 };
 
 /** The operation a path (below /v1) asks for; undefined for a path sluice does not relay. */

@@ -108,6 +108,17 @@ const ANSWERS: Record<Operation, UpstreamAnswer> = {
       },
     },
   },
+  // OpenAI's Responses answer.
+  responses: {
+    json: {
+      id: "resp_1",
+      object: "response",
+      status: "completed",
+      model: CONTRACT_MODELS.responses,
+      output: [],
+      usage: { input_tokens: 3, output_tokens: 1, total_tokens: 4 },
+    },
+  },
 };
 
 describe.each(supportedChannelTypes())("the %s adapter", (type) => {
