@@ -49,8 +49,6 @@ interface ToolCall {
   index?: number;
   id: string;
   tool?: ToolName;
-  /** Argument deltas written so far. */
-  deltas: number;
 }
 
 export class ResponsesFromChatStream implements StreamBridge {
@@ -288,7 +286,7 @@ export class ResponsesFromChatStream implements StreamBridge {
     if (tool && tool.upstreamId === "") tool.upstreamId = upstreamId;
     // Some hosts number every call 0: another id there begins another call.
     if (!tool || (upstreamId !== "" && upstreamId !== tool.upstreamId)) {
-      tool = { upstreamId, chatName: "", args: "", id: "", deltas: 0 };
+      tool = { upstreamId, chatName: "", args: "", id: "" };
       this.routes.set(chatIndex, this.calls.length);
       this.calls.push(tool);
     }
@@ -303,7 +301,6 @@ export class ResponsesFromChatStream implements StreamBridge {
     if (tool.index === undefined && tool.chatName !== "") out += this.add(tool);
     tool.args += args;
     if (tool.index !== undefined && args !== "" && tool.tool?.kind === "function") {
-      tool.deltas++;
       out += this.event("response.function_call_arguments.delta", {
         item_id: tool.id,
         output_index: tool.index,
@@ -324,8 +321,9 @@ export class ResponsesFromChatStream implements StreamBridge {
     if (item.type === "custom_tool_call") item.input = "";
     this.output.push(item);
     out += this.event("response.output_item.added", { output_index: tool.index, item });
+    // Rule 5: arguments that came before the name are a delta too, so a
+    // client that reads only deltas has them all before …arguments.done.
     if (tool.args !== "" && tool.tool.kind === "function") {
-      tool.deltas++;
       out += this.event("response.function_call_arguments.delta", {
         item_id: tool.id,
         output_index: tool.index,
@@ -344,9 +342,6 @@ export class ResponsesFromChatStream implements StreamBridge {
       const index = tool.index as number;
       const at = { item_id: tool.id, output_index: index };
       if (kind === "function") {
-        // Rule 5: a client that reads only deltas still gets the arguments.
-        if (tool.deltas === 0 && tool.args !== "")
-          out += this.event("response.function_call_arguments.delta", { ...at, delta: tool.args });
         out += this.event("response.function_call_arguments.done", {
           ...at,
           name: tool.tool?.name,
