@@ -8,6 +8,7 @@ import { type DemoUpstream, startDemoUpstream } from "../../../infra/local/demo-
 import { fromChatUsage } from "../../../shared/billing/usage/openai-chat";
 import { InvalidRequest } from "../../../shared/errors";
 import type { BridgeContext } from "../../../shared/relay/bridges/bridge";
+import { inputSoFar } from "../../../shared/relay/bridges/responses-to-chat/custom-input";
 import {
   isSluiceReasoning,
   omittedTools,
@@ -298,6 +299,8 @@ describe("Responses → chat: streams read back by the openai SDK", () => {
       false,
     );
     const deltas = events.filter((e) => e.type === "response.custom_tool_call_input.delta");
+    // Streamed as it comes (escapes split across fragments decoded whole), not only at the end.
+    expect(deltas.length).toBeGreaterThan(5);
     expect(deltas.map((e) => e.delta).join("")).toBe(PATCH);
     expect(events.find((e) => e.type === "response.custom_tool_call_input.done")).toMatchObject({
       input: PATCH,
@@ -1017,4 +1020,26 @@ describe("Responses → chat against the DeepSeek demo upstream", () => {
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain("must be passed back");
   });
+});
+
+describe("Responses → chat: a custom tool's input decoded as it streams", () => {
+  it.each([1, 2, 3, 7])(
+    "fragments of %i characters, escapes and surrogate pairs split anywhere, add up to the input",
+    (n) => {
+      const input = 'a"b\\c\nd\t\u00e9 😀 \u2028 end';
+      const args = JSON.stringify({ input }).replace("😀", "\\ud83d\\ude00");
+      let so = "";
+      let written = "";
+      for (let i = 0; i < args.length; i += n) {
+        so += args.slice(i, i + n);
+        const now = inputSoFar(so) ?? "";
+        expect(now.startsWith(written)).toBe(true);
+        // Never a lone high surrogate at the end.
+        expect(/[\ud800-\udbff]$/.test(now)).toBe(false);
+        written = now;
+      }
+      expect(written).toBe(input);
+      expect(inputSoFar('{"cmd": "x"}')).toBeUndefined();
+    },
+  );
 });

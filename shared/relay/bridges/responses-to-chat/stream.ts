@@ -14,6 +14,7 @@ import type { Metered } from "../../../billing/metered";
 import type { SseEvent } from "../../../stream/sse";
 import type { BridgeContext, StreamBridge } from "../bridge";
 import { reasoningOf } from "../messages-to-chat/answer";
+import { inputSoFar } from "./custom-input";
 import {
   CALL_PREFIX,
   callItem,
@@ -49,6 +50,8 @@ interface ToolCall {
   index?: number;
   id: string;
   tool?: ToolName;
+  /** A custom tool's input written in deltas so far. */
+  written: string;
 }
 
 export class ResponsesFromChatStream implements StreamBridge {
@@ -286,7 +289,7 @@ export class ResponsesFromChatStream implements StreamBridge {
     if (tool && tool.upstreamId === "") tool.upstreamId = upstreamId;
     // Some hosts number every call 0: another id there begins another call.
     if (!tool || (upstreamId !== "" && upstreamId !== tool.upstreamId)) {
-      tool = { upstreamId, chatName: "", args: "", id: "" };
+      tool = { upstreamId, chatName: "", args: "", id: "", written: "" };
       this.routes.set(chatIndex, this.calls.length);
       this.calls.push(tool);
     }
@@ -300,6 +303,7 @@ export class ResponsesFromChatStream implements StreamBridge {
     let out = "";
     if (tool.index === undefined && tool.chatName !== "") out += this.add(tool);
     tool.args += args;
+    if (tool.index !== undefined && tool.tool?.kind === "custom") out += this.customDelta(tool);
     if (tool.index !== undefined && args !== "" && tool.tool?.kind === "function") {
       out += this.event("response.function_call_arguments.delta", {
         item_id: tool.id,
@@ -330,7 +334,21 @@ export class ResponsesFromChatStream implements StreamBridge {
         delta: tool.args,
       });
     }
+    if (tool.tool.kind === "custom") out += this.customDelta(tool);
     return out;
+  }
+
+  /** The part of a custom tool's input its arguments so far newly hold, as a delta. */
+  private customDelta(tool: ToolCall): string {
+    const input = inputSoFar(tool.args);
+    if (input === undefined || input.length <= tool.written.length) return "";
+    const delta = input.slice(tool.written.length);
+    tool.written = input;
+    return this.event("response.custom_tool_call_input.delta", {
+      item_id: tool.id,
+      output_index: tool.index,
+      delta,
+    });
   }
 
   /** The finish: open items closed, every call whole, in output order. */
@@ -349,8 +367,10 @@ export class ResponsesFromChatStream implements StreamBridge {
         });
       } else if (kind === "custom") {
         const input = customInputOf(tool.args);
-        if (input !== "")
-          out += this.event("response.custom_tool_call_input.delta", { ...at, delta: input });
+        // The rest (all of it, when the model did not write `{"input": "…"}` as expected).
+        const rest = input.startsWith(tool.written) ? input.slice(tool.written.length) : input;
+        if (rest !== "")
+          out += this.event("response.custom_tool_call_input.delta", { ...at, delta: rest });
         out += this.event("response.custom_tool_call_input.done", { ...at, input });
       }
       this.output[index] = callItem(tool.id, tool.tool as ToolName, tool.upstreamId, tool.args);
