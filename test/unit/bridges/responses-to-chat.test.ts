@@ -526,6 +526,23 @@ describe("Responses → chat: streams read back by the openai SDK", () => {
       },
     });
     expect(events.some((e) => e.type === "response.completed")).toBe(false);
+    // Its output as far as it came: the reasoning whole, the call incomplete with its arguments so far.
+    const output = (last.response as Fields).output as Fields[];
+    expect(withoutIds(output)).toEqual([
+      {
+        type: "reasoning",
+        summary: [{ type: "summary_text", text: "Going to run it." }],
+        encrypted_content: expect.stringMatching(/^sluice1\./),
+      },
+      {
+        type: "function_call",
+        status: "incomplete",
+        call_id: "call_00",
+        name: "shell",
+        arguments: expect.any(String),
+      },
+    ]);
+    expect('{"command":["ls"]}'.startsWith(String(output[1]?.arguments))).toBe(true);
     // The SDK does not throw on response.failed: the client sees the event and its error, and
     // the accumulated response is not a completed one.
     const { events: read, final } = await readBack(out);

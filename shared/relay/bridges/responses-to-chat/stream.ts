@@ -135,8 +135,26 @@ export class ResponsesFromChatStream implements StreamBridge {
     );
   }
 
+  /** response.failed, its output as far as it was written (unfinished items `incomplete`). */
   private fail(code: string, message: string): string {
     this.errored = true;
+    const open = this.open;
+    if (open)
+      this.output[open.index] =
+        open.kind === "reasoning"
+          ? reasoningItem(open.id, open.text)
+          : messageItem(open.id, open.text, "incomplete");
+    // Before the finish no call is done: each as far as its arguments came.
+    if (!this.finished)
+      for (const tool of this.calls)
+        if (tool.index !== undefined && tool.tool)
+          this.output[tool.index] = callItem(
+            tool.id,
+            tool.tool,
+            tool.upstreamId,
+            tool.args,
+            "incomplete",
+          );
     return this.event("response.failed", {
       response: this.response({
         status: "failed",
