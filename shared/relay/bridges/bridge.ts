@@ -38,6 +38,13 @@ export interface BridgeContext {
   model: string;
   /** The channel's options for this bridge (e.g. whether it takes `reasoning_content` back). */
   options?: Readonly<Record<string, unknown>>;
+  /**
+   * The client's own request body, for bridges whose answers depend on it: the Responses →
+   * chat bridge restores namespaced and custom tools' names and kinds from its `tools`.
+   */
+  request?: Readonly<Record<string, unknown>>;
+  /** The id the face gave this response (`resp_…`), when it minted one itself (rule 8). */
+  responseId?: string;
 }
 
 /** One streamed answer, converted: channel events in, the client's SSE text out. */
