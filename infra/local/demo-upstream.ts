@@ -125,6 +125,8 @@ export interface DemoUpstream {
   requests: RecordedRequest[];
   /** Faults for the next requests, one per request, in order. */
   enqueue(...faults: UpstreamFault[]): void;
+  /** Drops the queued faults no request has taken yet. */
+  clearFaults(): void;
   /** True while a stream is held by `pauseAfterChunks`. */
   readonly paused: boolean;
   /** Responses the caller hung up on before they were complete. */
@@ -266,6 +268,9 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
     models,
     requests,
     enqueue: (...more) => faults.push(...more),
+    clearFaults: () => {
+      faults.length = 0;
+    },
     get paused() {
       return state.paused;
     },
