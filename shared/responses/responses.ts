@@ -66,8 +66,9 @@ function openAiError(message: string, type: string, code: string | null = null) 
  * passes through as the client sent it: only `model` is spliced when the channel maps it, and
  * `max_output_tokens` when less is held than the client asked (or, when it asked for no limit,
  * than the model's longest answer by its price, which an unknown one has not). The answer passes through byte for byte, but
- * the model's name when mapped. Channels that speak only chat are not candidates yet (the
- * Responses → chat bridge comes separately).
+ * the model's name when mapped; sluice's own reasoning items are taken out of the input first
+ * (OpenAI refuses them). An openai channel configured `responses: bridge` is reached through
+ * the Responses → chat bridge instead (relay/responses-serving.ts).
  */
 async function relayResponses(
   call: Call<KeyPrincipal>,

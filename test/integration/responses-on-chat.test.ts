@@ -35,7 +35,12 @@ const DEEPSEEK = uniqueModel("deepseek-v4-flash");
 /** The name the client asks for, mapped by the channel to DEEPSEEK. */
 const MODEL = uniqueModel("gpt-5-codex");
 
+/** A model on a Responses-native openai channel (the demo upstream's /v1/responses). */
+const NATIVE = uniqueModel("gpt-resp-native");
+const NATIVE_KEY = "sk-native-responses-0c52";
+
 let upstream: DemoUpstream;
+let native: DemoUpstream;
 let user: Awaited<ReturnType<typeof createUserWithKey>>;
 
 beforeAll(async () => {
@@ -49,12 +54,21 @@ beforeAll(async () => {
     model_mapping: { [MODEL]: DEEPSEEK },
     config: { responses: "bridge" },
   });
-  await setPrices({ [MODEL]: PRICE, [DEEPSEEK]: PRICE });
+  native = await startDemoUpstream({ apiKey: NATIVE_KEY });
+  await admin("POST", "/api/channel", {
+    type: "openai",
+    name: "responses-native fixture",
+    base_url: native.baseUrl,
+    key: NATIVE_KEY,
+    models: [NATIVE],
+  });
+  await setPrices({ [MODEL]: PRICE, [DEEPSEEK]: PRICE, [NATIVE]: PRICE });
   user = await createUserWithKey();
 });
 
 afterAll(async () => {
   await upstream?.close();
+  await native?.close();
 });
 
 /** The SDK, retries off; `seen` is given each response's headers (a stream's request id). */
@@ -264,6 +278,30 @@ describe("POST /v1/responses over an OpenAI-compatible (DeepSeek) channel, bridg
       message: expect.stringContaining("item_reference"),
     });
     expect(chatCalls()).toHaveLength(before);
+  });
+
+  it("a conversation begun here and continued on a Responses-native channel: sluice's reasoning items are taken out", async () => {
+    const first = await client().responses.create({
+      model: MODEL,
+      input: "Say hello",
+      store: false,
+    });
+    expect(first.output.map((item) => item.type)).toEqual(["reasoning", "message"]);
+    const input = [
+      { role: "user" as const, content: "Say hello" },
+      ...(first.output as OpenAI.Responses.ResponseInputItem[]),
+      { role: "user" as const, content: "And again" },
+    ];
+    const before = native.requests.length;
+    const second = await client().responses.create({ model: NATIVE, input, store: false });
+    expect(second.status).toBe("completed");
+    expect(native.requests).toHaveLength(before + 1);
+    const sent = (native.requests.at(-1) as { body: Json }).body.input as Json[];
+    // Everything but the reasoning item sluice sealed, in order, as the client sent it.
+    expect(sent).toEqual(
+      JSON.parse(JSON.stringify(input.filter((item) => item.type !== "reasoning"))),
+    );
+    expect(sent).toHaveLength(input.length - 1);
   });
 
   it("bills every bridged call from the fixture's usage, by kind, at the price's rule", async () => {
