@@ -280,6 +280,19 @@ describe("POST /v1/responses over an OpenAI-compatible (DeepSeek) channel, bridg
     expect(chatCalls()).toHaveLength(before);
   });
 
+  it("the chat host's refusal of the request reaches the client in OpenAI's envelope, tried once", async () => {
+    const before = chatCalls().length;
+    const err = await rejection(
+      client().responses.create({ model: MODEL, input: "please fail with 422" }),
+    );
+    expect(err.status).toBe(422);
+    expect(err.error).toMatchObject({
+      type: "invalid_request_error",
+      message: expect.stringContaining("Failed on request (422)."),
+    });
+    expect(chatCalls()).toHaveLength(before + 1);
+  });
+
   it("a conversation begun here and continued on a Responses-native channel: sluice's reasoning items are taken out", async () => {
     const first = await client().responses.create({
       model: MODEL,
