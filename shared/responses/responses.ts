@@ -146,8 +146,8 @@ async function relayResponses(
             ...(upstreamModel !== model && { model: upstreamModel }),
             ...(lower && { max_output_tokens: held }),
           };
-          const native = nativeRaw();
-          const raw = Object.keys(set).length === 0 ? native : spliceTopLevel(native, { set });
+          const history = nativeRaw();
+          const raw = Object.keys(set).length === 0 ? history : spliceTopLevel(history, { set });
           return { raw };
         },
         estimate: async (late, quoted) => ({
