@@ -6,6 +6,8 @@ import { eventStream, json, rawJson } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { adapterFor } from "../relay/adapters/index";
+import type { Bridge, BridgeContext } from "../relay/bridges/bridge";
+import { isSluiceReasoning, omittedTools } from "../relay/bridges/responses-to-chat/index";
 import { type AnswerSoFar, estimatedAnswer } from "../relay/estimate";
 import { spliceTopLevel } from "../relay/json-splice";
 import { answerTimeoutMs } from "../relay/model-timeouts";
@@ -18,11 +20,13 @@ import {
   readUpstreamBody,
   relayed,
 } from "../relay/relay";
+import { bridgeOptions, responsesServedBy } from "../relay/responses-serving";
 import type { OpenUpstream } from "../relay/upstream";
-import { relaySse, type StreamOutcome } from "../stream/relay-stream";
+import type { ChannelRecord } from "../store/channels";
+import { relaySse, type SseRelay, type StreamOutcome } from "../stream/relay-stream";
 import { estimateResponsesPrompt } from "./estimate";
 import { type ResponsesRequest, readResponsesRequest } from "./request";
-import { ResponsesStreamRelay } from "./stream";
+import { BridgedResponsesRelay, type Delivered, ResponsesStreamRelay } from "./stream";
 
 /** POST /v1/responses, plain and streamed. */
 export const createResponse = keyRoute("POST", "/v1/responses", (call) =>
@@ -62,8 +66,9 @@ function openAiError(message: string, type: string, code: string | null = null) 
  * passes through as the client sent it: only `model` is spliced when the channel maps it, and
  * `max_output_tokens` when less is held than the client asked (or, when it asked for no limit,
  * than the model's longest answer by its price, which an unknown one has not). The answer passes through byte for byte, but
- * the model's name when mapped. Channels that speak only chat are not candidates yet (the
- * Responses → chat bridge comes separately).
+ * the model's name when mapped; sluice's own reasoning items are taken out of the input first
+ * (OpenAI refuses them). An openai channel configured `responses: bridge` is reached through
+ * the Responses → chat bridge instead (relay/responses-serving.ts).
  */
 async function relayResponses(
   call: Call<KeyPrincipal>,
@@ -79,56 +84,122 @@ async function relayResponses(
       cap: quoted.outputTokens,
     });
   const cacheKey = body.prompt_cache_key;
-  return relayed(
-    call,
-    {
-      model,
-      endpoint: "/v1/responses",
-      path: pathOf("responses"),
-      // Codex names the conversation in prompt_cache_key: one conversation, one upstream account.
-      affinity: typeof cacheKey === "string" ? cacheKey : undefined,
-      charge: {
-        dimension: "tokens",
-        // One token per byte bounds text; base64 images cost far fewer tokens than bytes.
-        maxUse: { inputTokens: request.raw.length },
-        output: { requested: maxOutputTokens, choices: 1 },
-        stream,
+  /** The bridge of the channel last sent the call: an upstream's refusal comes from it. */
+  let lastBridge: Bridge | undefined;
+  const bridgeContext = (channel: ChannelRecord): BridgeContext => ({
+    model,
+    options: bridgeOptions(channel),
+    request: body,
+  });
+  /**
+   * The body for a Responses-native channel: as the client sent it, but without the reasoning
+   * items sluice minted for a chat channel's reasoning (OpenAI refuses their content), once.
+   */
+  let native: Uint8Array | undefined;
+  const nativeRaw = (): Uint8Array => {
+    if (native) return native;
+    const input = Array.isArray(body.input) ? body.input : undefined;
+    const kept = input?.filter((item) => !isSluiceReasoning(item));
+    native =
+      input && kept && kept.length < input.length
+        ? spliceTopLevel(request.raw, { set: { input: kept } })
+        : request.raw;
+    return native;
+  };
+  try {
+    const response = await relayed(
+      call,
+      {
+        model,
+        endpoint: "/v1/responses",
+        path: pathOf("responses"),
+        // Codex names the conversation in prompt_cache_key: one conversation, one upstream account.
+        affinity: typeof cacheKey === "string" ? cacheKey : undefined,
+        charge: {
+          dimension: "tokens",
+          // One token per byte bounds text; base64 images cost far fewer tokens than bytes.
+          maxUse: { inputTokens: request.raw.length },
+          output: { requested: maxOutputTokens, choices: 1 },
+          stream,
+        },
+        build: (upstreamModel, channel, quoted) => {
+          const served = responsesServedBy(channel);
+          lastBridge = served.bridge;
+          const held = quoted.outputTokens;
+          // Without a limit of the client's, the model's own longest answer bounds the upstream:
+          // a limit is added only when less is held than that (a small balance, or a model whose
+          // price names no longest answer and was held the site's default).
+          const longest = (quoted.prices.get(upstreamModel) ?? quoted.price).defaultMaxTokens;
+          const lower =
+            held !== undefined &&
+            (maxOutputTokens === undefined
+              ? longest === undefined || held < longest
+              : held < maxOutputTokens);
+          if (served.bridge) {
+            const converted = served.bridge.request(
+              { ...body, ...(lower && { max_output_tokens: held }) },
+              bridgeContext(channel),
+            );
+            return { path: pathOf(served.protocol), json: { ...converted, model: upstreamModel } };
+          }
+          const set = {
+            ...(upstreamModel !== model && { model: upstreamModel }),
+            ...(lower && { max_output_tokens: held }),
+          };
+          const history = nativeRaw();
+          const raw = Object.keys(set).length === 0 ? history : spliceTopLevel(history, { set });
+          return { raw };
+        },
+        estimate: async (late, quoted) => ({
+          ...(await estimateResponsesPrompt(body, late.upstreamModel)),
+          ...(await answerEstimate(late, quoted, {
+            text: "",
+            reasoningText: "",
+            silentMs: late.silentMs,
+            unstreamed: !stream,
+          })),
+        }),
       },
-      build: (upstreamModel, _channel, quoted) => {
-        const held = quoted.outputTokens;
-        // Without a limit of the client's, the model's own longest answer bounds the upstream:
-        // a limit is added only when less is held than that (a small balance, or a model whose
-        // price names no longest answer and was held the site's default).
-        const longest = (quoted.prices.get(upstreamModel) ?? quoted.price).defaultMaxTokens;
-        const lower =
-          held !== undefined &&
-          (maxOutputTokens === undefined
-            ? longest === undefined || held < longest
-            : held < maxOutputTokens);
-        const set = {
-          ...(upstreamModel !== model && { model: upstreamModel }),
-          ...(lower && { max_output_tokens: held }),
+      async (upstream, quoted) => {
+        const served = responsesServedBy(upstream.channel);
+        const bridged = served.bridge && {
+          bridge: served.bridge,
+          context: bridgeContext(upstream.channel),
         };
-        const raw =
-          Object.keys(set).length === 0 ? request.raw : spliceTopLevel(request.raw, { set });
-        return { raw };
+        const consumed = stream
+          ? consumeStream(call, request, upstream, quoted, answerEstimate, bridged)
+          : await consumeWhole(call, request, upstream, quoted, answerEstimate, bridged);
+        // The hosted tools a chat channel cannot run were left out: said, never silently.
+        const omitted = bridged ? omittedTools(body) : [];
+        if (omitted.length > 0)
+          consumed.response.headers["x-sluice-tools-omitted"] = omitted.join(",");
+        return consumed;
       },
-      estimate: async (late, quoted) => ({
-        ...(await estimateResponsesPrompt(body, late.upstreamModel)),
-        ...(await answerEstimate(late, quoted, {
-          text: "",
-          reasoningText: "",
-          silentMs: late.silentMs,
-          unstreamed: !stream,
-        })),
-      }),
-    },
-    async (upstream, quoted) =>
-      stream
-        ? consumeStream(call, request, upstream, quoted, answerEstimate)
-        : consumeWhole(call, request, upstream, quoted, answerEstimate),
-  );
+    );
+    return response;
+  } catch (err) {
+    // A refusal of the request itself is never sent to another channel: it is the last one's.
+    if (lastBridge && err instanceof UpstreamRejected && err.kind === "client_error") {
+      const { status = 400, type, code = null, param = null } = err.details;
+      const face = lastBridge.error(status, {
+        message: err.message,
+        type: type ?? undefined,
+        code,
+        param,
+      });
+      throw new UpstreamRejected("client_error", face.message, {
+        status: face.status,
+        type: face.type,
+        code,
+        param,
+      });
+    }
+    throw err;
+  }
 }
+
+/** A call to a chat channel through the Responses → chat bridge. */
+type Bridged = { bridge: Bridge; context: BridgeContext } | undefined;
 
 type AnswerEstimate = (
   where: Pick<OpenUpstream, "channel" | "upstreamModel">,
@@ -142,9 +213,10 @@ async function consumeWhole(
   upstream: OpenUpstream,
   quoted: Quote,
   answerEstimate: AnswerEstimate,
+  bridged: Bridged,
 ): Promise<Consumption> {
   const { model, body } = request;
-  const reader = adapterFor(upstream.channel.type).usage("responses");
+  const reader = adapterFor(upstream.channel.type).usage(bridged ? "chat" : "responses");
   const bytes = await readUpstreamBody(call, upstream);
   const answer = parseJsonObject(bytes);
   const usage = reader?.answer(answer);
@@ -153,15 +225,17 @@ async function consumeWhole(
     usage ?? {
       ...(await estimateResponsesPrompt(body, upstream.upstreamModel)),
       ...(await answerEstimate(upstream, quoted, {
-        text: JSON.stringify(answer?.output ?? ""),
+        text: JSON.stringify(answer?.output ?? answer?.choices ?? ""),
         reasoningText: "",
         silentMs: 0,
       })),
     };
   const response =
-    upstream.upstreamModel === model || typeof answer?.model !== "string"
-      ? rawJson(200, bytes)
-      : rawJson(200, spliceTopLevel(bytes, { set: { model } }));
+    bridged && answer
+      ? json(200, bridged.bridge.answer(answer, bridged.context))
+      : upstream.upstreamModel === model || typeof answer?.model !== "string"
+        ? rawJson(200, bytes)
+        : rawJson(200, spliceTopLevel(bytes, { set: { model } }));
   return consumedWhole(response, meter);
 }
 
@@ -171,6 +245,7 @@ function consumeStream(
   upstream: OpenUpstream,
   quoted: Quote,
   answerEstimate: AnswerEstimate,
+  bridged: Bridged,
 ): Consumption {
   const { model, body } = request;
   const adapter = adapterFor(upstream.channel.type);
@@ -180,33 +255,50 @@ function consumeStream(
   const ended = new Promise<{ outcome: StreamOutcome; meter: Meter }>((resolve) => {
     end = resolve;
   });
-  const usage = adapter.usage("responses")?.stream();
-  const passed: ResponsesStreamRelay = new ResponsesStreamRelay(
-    { reportModel: upstream.upstreamModel === model ? undefined : model, usage },
-    (outcome) => {
-      const reported = usage?.metered();
-      const began = passed.delivered.firstTokenAt;
-      if (outcome === "completed" && reported && began !== undefined)
-        learnRate(call, upstream, reported, performance.now() - began);
-      // The final event reports the whole call; a stream without one is estimated: its
-      // prompt by the tokenizer, its answer as delivered, capped by the hold.
+  /**
+   * What the stream reported (a Responses stream's final event; a bridged chat stream's usage
+   * chunk, read by the bridge); a stream without it is estimated: its prompt by the tokenizer,
+   * its answer as delivered, capped by the hold.
+   */
+  const closed =
+    (reported: () => Metered | undefined, delivered: Delivered) => (outcome: StreamOutcome) => {
+      const usage = reported();
+      const began = delivered.firstTokenAt;
+      if (outcome === "completed" && usage && began !== undefined)
+        learnRate(call, upstream, usage, performance.now() - began);
       end({
         outcome,
         meter: async () =>
-          reported ?? {
+          usage ?? {
             ...(await estimateResponsesPrompt(body, upstream.upstreamModel)),
             ...(await answerEstimate(upstream, quoted, {
-              text: passed.delivered.text,
+              text: delivered.text,
               reasoningText: "",
-              silentMs: (passed.delivered.firstTokenAt ?? performance.now()) - upstream.sentAt,
+              silentMs: (delivered.firstTokenAt ?? performance.now()) - upstream.sentAt,
             })),
           },
       });
-    },
-  );
+    };
+  let relay: SseRelay;
+  if (bridged) {
+    const converter = bridged.bridge.stream(bridged.context);
+    const delivered: Delivered = { text: "", firstTokenAt: undefined };
+    relay = new BridgedResponsesRelay(
+      converter,
+      delivered,
+      closed(() => converter.metered(), delivered),
+    );
+  } else {
+    const usage = adapter.usage("responses")?.stream();
+    const delivered: Delivered = { text: "", firstTokenAt: undefined };
+    relay = new ResponsesStreamRelay(
+      { reportModel: upstream.upstreamModel === model ? undefined : model, usage, delivered },
+      closed(() => usage?.metered(), delivered),
+    );
+  }
   const { settings } = call.services;
   const response = eventStream(
-    relaySse(source, passed, upstream.abort, {
+    relaySse(source, relay, upstream.abort, {
       idleMs: settings.upstreamIdleTimeoutMs,
       firstTokenMs: answerTimeoutMs(
         settings,
@@ -216,7 +308,7 @@ function consumeStream(
       sentMsAgo: performance.now() - upstream.sentAt,
       keepAliveMs: settings.streamKeepAliveMs,
       stop: call.request.signal,
-      decode: (events) => adapter.decode(events, "responses"),
+      decode: (events) => adapter.decode(events, bridged ? "chat" : "responses"),
     }),
   );
   return { response, ended };

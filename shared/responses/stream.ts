@@ -1,5 +1,6 @@
-import { isObject } from "../http/body";
+import { isObject, type JsonObject } from "../http/body";
 import type { StreamUsage } from "../relay/adapters/adapter";
+import type { StreamBridge } from "../relay/bridges/bridge";
 import { scanTopLevel, spliceTopLevel } from "../relay/json-splice";
 import type { SseRelay, StreamOutcome } from "../stream/relay-stream";
 import type { SseEvent } from "../stream/sse";
@@ -74,16 +75,18 @@ export function responseFailedEvents(
  * short.
  */
 export class ResponsesStreamRelay implements SseRelay {
-  readonly delivered: Delivered = { text: "", firstTokenAt: undefined };
+  readonly delivered: Delivered;
   private finished = false;
   private failed = false;
   private sequence = -1;
   private responseId: string | undefined;
 
   constructor(
-    private readonly options: { reportModel?: string; usage?: StreamUsage },
+    private readonly options: { reportModel?: string; usage?: StreamUsage; delivered?: Delivered },
     private readonly closed: (outcome: StreamOutcome) => void,
-  ) {}
+  ) {
+    this.delivered = options.delivered ?? { text: "", firstTokenAt: undefined };
+  }
 
   get began(): boolean {
     return this.delivered.firstTokenAt !== undefined;
@@ -125,16 +128,63 @@ export class ResponsesStreamRelay implements SseRelay {
       const id = data.response.id;
       if (typeof id === "string") this.responseId = id;
     }
-    if (GENERATED.has(type) && typeof data.delta === "string" && data.delta !== "") {
-      this.delivered.text += data.delta;
-      this.delivered.firstTokenAt ??= performance.now();
-    }
+    record(this.delivered, type, data.delta);
     if (FINAL.has(type)) this.finished = true;
     if (type === "response.failed" || type === "error") this.failed = true;
     if (this.options.reportModel && isObject(data.response)) {
       return renamed(event, this.options.reportModel);
     }
     return event.raw;
+  }
+}
+
+/** A generated delta, kept for an estimate of a stream whose usage did not come. */
+function record(delivered: Delivered, type: string, delta: unknown): void {
+  if (!GENERATED.has(type) || typeof delta !== "string" || delta === "") return;
+  delivered.text += delta;
+  delivered.firstTokenAt ??= performance.now();
+}
+
+/**
+ * A chat channel's stream converted by the Responses → chat bridge into Responses events: the
+ * bridge owns the conversion (its own failure events, no `[DONE]`), the relay the stream's
+ * timing and its end. What the client got is read back from the deltas the bridge wrote.
+ */
+export class BridgedResponsesRelay implements SseRelay {
+  constructor(
+    private readonly bridge: StreamBridge,
+    readonly delivered: Delivered,
+    private readonly closed: (outcome: StreamOutcome) => void,
+  ) {}
+
+  get began(): boolean {
+    return this.delivered.firstTokenAt !== undefined;
+  }
+
+  onEvents(events: SseEvent[]): string {
+    const text = this.bridge.push(events);
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("data: ") || !line.includes(".delta")) continue;
+      try {
+        const data = JSON.parse(line.slice(6)) as JsonObject;
+        if (typeof data.type === "string") record(this.delivered, data.type, data.delta);
+      } catch {
+        // Not JSON: the bridge writes none such, and nothing of it was output.
+      }
+    }
+    return text;
+  }
+
+  onUpstreamEnd(): { text: string; complete: boolean } {
+    return this.bridge.end();
+  }
+
+  onBroken(message: string): string {
+    return this.bridge.broken(message);
+  }
+
+  onClose(outcome: StreamOutcome): void {
+    this.closed(outcome);
   }
 }
 

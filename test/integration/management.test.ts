@@ -419,6 +419,7 @@ describe("admin: channels", () => {
       cache_control: "keep",
       limit_field: "max_completion_tokens",
       edits: "native",
+      responses: "bridge",
     };
     const created = await admin("POST", "/api/channel/", { ...channel, type: "openai", config });
     expect(created.config).toEqual(config);
@@ -426,6 +427,7 @@ describe("admin: channels", () => {
       ["openai", { reasoning_content: "always" }, "config.reasoning_content"],
       ["openai", { pdf: "yes" }, "config.pdf"],
       ["openai", { efforts: "xhigh; rm -rf" }, "config.efforts"],
+      ["openai", { responses: "chat" }, "config.responses"],
       ["azure", { limit_field: "max" }, "config.limit_field"],
       ["azure", { system_turns: "" }, "config.system_turns"],
     ] as const) {

@@ -1,6 +1,7 @@
 import { sseEvents } from "../../../stream/sse";
 import { messagesToChatConfigProblem } from "../../bridges/messages-to-chat/options";
 import type { Operation, Protocol } from "../../protocol";
+import { responsesConfigProblem } from "../../responses-serving";
 import { defineAdapter } from "../adapter";
 import { readOpenAiError } from "./errors";
 import { chatTestCall, modelsProbe } from "./probe";
@@ -32,6 +33,7 @@ export const openaiAdapter = defineAdapter({
   usage: openAiUsage,
   probe: modelsProbe,
   testCall: chatTestCall,
-  // Its config also sets how the Messages face reaches it (the bridge's options).
-  configProblem: messagesToChatConfigProblem,
+  // Its config also sets how the Messages and Responses faces reach it (the bridges' options,
+  // and `responses`: native or through the Responses → chat bridge).
+  configProblem: (config) => responsesConfigProblem(config) ?? messagesToChatConfigProblem(config),
 });
