@@ -512,7 +512,9 @@ describe("the Messages API's errors, in Anthropic's envelope and statuses", () =
   });
 
   it("529 overloaded_error when no channel can serve (the upstream overloaded), worth a retry", async () => {
-    upstream.enqueue({ status: 529 });
+    // Resting for as long as the upstream asks: long enough for the second call below on a busy
+    // machine (without a Retry-After the rest is short, and may be over by then).
+    upstream.enqueue({ status: 529, headers: { "retry-after": "60" } });
     const err = await rejection(
       client().messages.create({ model: OVERLOADED, max_tokens: 5, messages: hello }),
     );
