@@ -48,6 +48,13 @@ const UNITS_PER_USD = 500_000;
 /** A bill from the upstream's usage, and one from an estimate (the tolerances). */
 const EXACT = 0.02;
 const ESTIMATE = 0.1;
+/**
+ * An estimate made from time (the silence since the last token × the channel's learned rate),
+ * against a fixture that generates by time too: both clocks run in processes sharing two cores
+ * with three other test files, and under load the two were seen to drift apart by 10.5 % and
+ * 12.9 %. billing-differential.test.ts holds the hang-up mid-reasoning to ESTIMATE.
+ */
+const TIMED_ESTIMATE = 0.2;
 
 const RUN = randomUUID().slice(0, 8);
 let main: ProviderFixture;
@@ -240,7 +247,7 @@ describe("a non-streamed answer past its timeout (the stack's for o4-mini: 2 s)"
       reasoningTokens: stoppedAt,
       outputTokens: 0,
     });
-    expectWithin(usdOf([late]), generatedUntilStopped, ESTIMATE, "stopped waiting");
+    expectWithin(usdOf([late]), generatedUntilStopped, TIMED_ESTIMATE, "stopped waiting");
   }, 60_000);
 });
 
@@ -273,7 +280,7 @@ describe("streams whose answer ends without usage", () => {
     const [line] = await callLines(user, 1);
     expect(line).toMatchObject({ outcome: "client_closed" });
     expect(line.reasoning_tokens).toBeGreaterThan(0);
-    expectWithin(usdOf([line]), chargeOf(entries), ESTIMATE, "a hang-up mid-reasoning");
+    expectWithin(usdOf([line]), chargeOf(entries), TIMED_ESTIMATE, "a hang-up mid-reasoning");
   }, 60_000);
 
   it("an upstream cut after reasoning and part of its answer: billed the reasoning and the part delivered", async () => {
