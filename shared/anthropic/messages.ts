@@ -11,7 +11,7 @@ import type { StreamUsage } from "../relay/adapters/adapter";
 import { allowedBetas, filterBetas } from "../relay/adapters/bedrock/index";
 import { adapterFor } from "../relay/adapters/index";
 import type { Bridge } from "../relay/bridges/bridge";
-import { servingProtocol } from "../relay/bridges/index";
+import { inClientTerms, servingProtocol } from "../relay/bridges/index";
 import { cleanSluiceThinking } from "../relay/bridges/signatures";
 import { type AnswerSoFar, estimatedAnswer } from "../relay/estimate";
 import { spliceTopLevel } from "../relay/json-splice";
@@ -145,21 +145,7 @@ async function relayMessages(
     if (droppedThinking) response.headers["x-sluice-thinking"] = "dropped";
     return response;
   } catch (err) {
-    // A refusal of the request itself is never sent to another channel: it is the last one's.
-    if (lastBridge && err instanceof UpstreamRejected && err.kind === "client_error") {
-      const { status = 400, type, code = null, param = null } = err.details;
-      const face = lastBridge.error(status, {
-        message: err.message,
-        type: type ?? undefined,
-        code,
-        param,
-      });
-      throw new UpstreamRejected("client_error", face.message, {
-        status: face.status,
-        type: face.type,
-      });
-    }
-    throw err;
+    throw inClientTerms(err, lastBridge);
   }
 }
 

@@ -20,7 +20,7 @@ import { relaySse, type StreamOutcome } from "../stream/relay-stream";
 import type { StreamUsage } from "./adapters/adapter";
 import { adapterFor } from "./adapters/index";
 import type { Bridge, BridgeContext } from "./bridges/bridge";
-import { servingProtocol } from "./bridges/index";
+import { inClientTerms, servingProtocol } from "./bridges/index";
 import { type AnswerSoFar, estimatedAnswer } from "./estimate";
 import { answerTimeoutMs } from "./model-timeouts";
 import { type Operation, type Protocol, pathOf } from "./protocol";
@@ -316,17 +316,6 @@ export async function relayCompletion(
     },
   ).catch((err: unknown) => {
     throw inClientTerms(err, lastBridge);
-  });
-}
-
-/** A refusal of the request itself is the last channel's: through a bridge, in the client's terms. */
-function inClientTerms(err: unknown, bridge: Bridge | undefined): unknown {
-  if (!bridge || !(err instanceof UpstreamRejected) || err.kind !== "client_error") return err;
-  const { status = 400, type, code = null, param = null } = err.details;
-  const face = bridge.error(status, { message: err.message, type: type ?? undefined, code, param });
-  return new UpstreamRejected("client_error", face.message, {
-    status: face.status,
-    type: face.type,
   });
 }
 

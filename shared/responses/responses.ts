@@ -7,6 +7,7 @@ import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { adapterFor } from "../relay/adapters/index";
 import type { Bridge, BridgeContext } from "../relay/bridges/bridge";
+import { inClientTerms } from "../relay/bridges/index";
 import { isSluiceReasoning, omittedTools } from "../relay/bridges/responses-to-chat/index";
 import { type AnswerSoFar, estimatedAnswer } from "../relay/estimate";
 import { spliceTopLevel } from "../relay/json-splice";
@@ -178,23 +179,7 @@ async function relayResponses(
     );
     return response;
   } catch (err) {
-    // A refusal of the request itself is never sent to another channel: it is the last one's.
-    if (lastBridge && err instanceof UpstreamRejected && err.kind === "client_error") {
-      const { status = 400, type, code = null, param = null } = err.details;
-      const face = lastBridge.error(status, {
-        message: err.message,
-        type: type ?? undefined,
-        code,
-        param,
-      });
-      throw new UpstreamRejected("client_error", face.message, {
-        status: face.status,
-        type: face.type,
-        code,
-        param,
-      });
-    }
-    throw err;
+    throw inClientTerms(err, lastBridge, true);
   }
 }
 

@@ -1,3 +1,4 @@
+import { UpstreamRejected } from "../../errors";
 import type { ChannelAdapter } from "../adapters/adapter";
 import type { Operation, Protocol } from "../protocol";
 import type { Bridge } from "./bridge";
@@ -31,4 +32,24 @@ export function servingProtocol(
     if (bridge) return { protocol, bridge };
   }
   return undefined;
+}
+
+/**
+ * A refusal of the request itself is the last channel's (it is never sent to another): through
+ * a bridge, in the client's protocol's terms. `keepFields` carries the upstream's `code` and
+ * `param` on (the Responses face shows them); other errors pass as they are.
+ */
+export function inClientTerms(
+  err: unknown,
+  bridge: Bridge | undefined,
+  keepFields = false,
+): unknown {
+  if (!bridge || !(err instanceof UpstreamRejected) || err.kind !== "client_error") return err;
+  const { status = 400, type, code = null, param = null } = err.details;
+  const face = bridge.error(status, { message: err.message, type: type ?? undefined, code, param });
+  return new UpstreamRejected("client_error", face.message, {
+    status: face.status,
+    type: face.type,
+    ...(keepFields && { code, param }),
+  });
 }
