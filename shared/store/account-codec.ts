@@ -74,31 +74,41 @@ export function readBase(item: Item): BucketBase {
   return { free: num(item.bf), bonus: num(item.bb), paid: num(item.bp), usedAt: num(item.bu) };
 }
 
-export function readGrants(item: Item): Map<string, Grant & { live: boolean }> {
-  const grants = new Map<string, Grant & { live: boolean }>();
+/**
+ * A grant's value is "bucket.units.time.attempt" while live and "x.time.attempt" once folded
+ * (older ones have no attempt). `mark` is what it becomes folded: the same for the attempt
+ * that wrote it, so a retry of that very write knows it, and different for any other, even
+ * one in the same millisecond.
+ */
+export function readGrants(item: Item): Map<string, Grant & { live: boolean; mark: string }> {
+  const grants = new Map<string, Grant & { live: boolean; mark: string }>();
   for (const [name, value] of Object.entries(item)) {
     if (!name.startsWith("g_") || typeof value !== "string") continue;
-    const ref = name.slice(2);
-    const [bucket = "", units = "0", time = "0"] = value.split(".");
-    if (bucket === "x") {
-      grants.set(ref, {
-        bucket: "paid",
-        units: 0,
-        at: 0,
-        time: Number.parseInt(units, 36),
-        live: false,
-      });
-    } else if ((BUCKETS as readonly string[]).includes(bucket)) {
-      grants.set(ref, {
-        bucket: bucket as Bucket,
-        units: Number.parseInt(units, 36),
-        at: num(item[`gu_${ref}`]),
-        time: Number.parseInt(time, 36),
-        live: true,
-      });
-    }
+    const grant = readGrant(value, num(item[`gu_${name.slice(2)}`]));
+    if (grant) grants.set(name.slice(2), grant);
   }
   return grants;
+}
+
+export function readGrant(
+  value: string,
+  at = 0,
+): (Grant & { live: boolean; mark: string }) | undefined {
+  const [bucket = "", ...rest] = value.split(".");
+  if (bucket === "x") {
+    const time = Number.parseInt(rest[0] ?? "0", 36);
+    return { bucket: "paid", units: 0, at: 0, time, live: false, mark: value };
+  }
+  if (!(BUCKETS as readonly string[]).includes(bucket)) return undefined;
+  const [units = "0", time = "0", ...attempt] = rest;
+  return {
+    bucket: bucket as Bucket,
+    units: Number.parseInt(units, 36),
+    at,
+    time: Number.parseInt(time, 36),
+    live: true,
+    mark: ["x", time, ...attempt].join("."),
+  };
 }
 
 export function readHolds(item: Item): HoldRecord[] {

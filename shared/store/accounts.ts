@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "../clock";
 import { TABLE } from "../config/resources";
 import { StoreUnavailable } from "../errors";
@@ -7,6 +8,7 @@ import {
   type HoldRecord,
   readAccount,
   readBase,
+  readGrant,
   readGrants,
   readHolds,
   referenceId,
@@ -215,7 +217,9 @@ export class Accounts {
     topUp: TopUp,
   ): Promise<{ outcome: "applied" | "duplicate"; time: number }> {
     const ref = referenceId(topUp.ref);
-    const grant = `${topUp.bucket}.${topUp.units.toString(36)}.${topUp.time.toString(36)}`;
+    // The attempt tells this top-up's grant from a repeat's written in the same millisecond.
+    const attempt = randomBytes(6).toString("base64url").replace(/[-_]/g, "0");
+    const grant = `${topUp.bucket}.${topUp.units.toString(36)}.${topUp.time.toString(36)}.${attempt}`;
     try {
       await this.table.update(accountKey(userId), {
         update:
@@ -227,13 +231,12 @@ export class Accounts {
       });
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
-      const found = err.item?.[`g_${ref}`];
-      if (typeof found !== "string") throw new AccountMissing(userId);
-      // This very grant (or its folded marker, which keeps its time), written by an earlier
-      // attempt whose answer was lost, is this top-up's: any other is a repeat's.
-      if (found !== grant && found !== `x.${topUp.time.toString(36)}`) {
-        return { outcome: "duplicate", time: Number.parseInt(found.split(".").at(-1) ?? "0", 36) };
-      }
+      const value = err.item?.[`g_${ref}`];
+      const found = typeof value === "string" ? readGrant(value) : undefined;
+      if (!found) throw new AccountMissing(userId);
+      // This very grant (or its folded marker), written by an earlier try of this write whose
+      // answer was lost, is this top-up's: any other is a repeat's.
+      if (found.mark !== readGrant(grant)?.mark) return { outcome: "duplicate", time: found.time };
     }
     await this.foldGrants(userId).catch(() => {
       // Folding only keeps the item small; the next top-up (or read) does it if this one lost a race.
@@ -491,7 +494,7 @@ export class Accounts {
       names[`#g${i}`] = `g_${ref}`;
       if (grant.live) {
         names[`#gu${i}`] = `gu_${ref}`;
-        values[`:x${i}`] = `x.${grant.time.toString(36)}`;
+        values[`:x${i}`] = grant.mark;
         sets.push(`#g${i} = :x${i}`);
         removes.push(`#gu${i}`);
         conditions.push(`attribute_exists(#gu${i})`);

@@ -1,5 +1,8 @@
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { referenceId } from "../../shared/store/account-codec";
+import { Accounts } from "../../shared/store/accounts";
+import { accountKey } from "../../shared/store/keys";
 import { startSluiceInstance } from "../fixtures/core";
 import {
   type DynamoFaultProxy,
@@ -249,6 +252,29 @@ describe("a ledger write whose answer is lost after it landed counts once", () =
       expect(answer.body.data.bonus_quota).toBe(2_000);
     }
     await expectBooksBalance(user, { calls: 0, granted: GRANT + 2_000 });
+  });
+
+  it("a reference sent again in the same millisecond is a repeat too (live and folded)", async () => {
+    // Twenty approvals of one trial at once once found two "applied" in CI: the grant was
+    // told from a repeat's by its time alone. Added once either way; now reported once too.
+    const user = await createUser({ paidUsd: 1 });
+    const accounts = new Accounts(sluiceTable());
+    const time = Date.now();
+    const topUp = (ref: string) =>
+      accounts.topUp(user.id, { ref, bucket: "bonus", units: 700, time });
+    for (const ref of ["same-ms-1", "same-ms-2"]) {
+      const outcomes = await Promise.all(Array.from({ length: 12 }, () => topUp(ref)));
+      expect(outcomes.filter((o) => o.outcome === "applied")).toHaveLength(1);
+      for (const o of outcomes) expect(o.time).toBe(time);
+    }
+    // Both are folded by now (each applied one folds); a repeat of a folded grant, same ms.
+    const item = await sluiceTable().get<Json>(accountKey(user.id), true);
+    for (const ref of ["same-ms-1", "same-ms-2"])
+      expect(String(item?.[`g_${referenceId(ref)}`])).toMatch(/^x\./);
+    expect((await topUp("same-ms-1")).outcome).toBe("duplicate");
+    const self = (await call(user.accessToken, "GET", "/api/user/self")).body.data;
+    expect(self).toMatchObject({ bonus_quota: 1_400, total_quota: GRANT + 1_400 });
+    expect((await sluiceTable().get<Json>(accountKey(user.id), true))?.av).toBe(GRANT + 1_400);
   });
 });
 
