@@ -3,7 +3,7 @@
  * playwright-core, on the local stack: a customer registers, makes a key and calls /v1 with
  * it, sees the call and the balance, makes an access token and redeems a code the admin
  * made; the admin disables the key; every page renders in both languages. The screenshots
- * in docs/screenshots/ are taken here, so they stay current.
+ * in docs/screenshots/ are taken here (`npm run screenshots`), so they stay current.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +37,13 @@ const { adminUsername, adminPassword } = sluice;
 /** How long one browser action may wait (the tests' own limit is 60 s: see the describe). */
 const ACTION_TIMEOUT_MS = 20_000;
 
-const SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+/**
+ * `npm run screenshots` (SLUICE_SCREENSHOTS=1) writes them to docs/screenshots/; any other run
+ * takes them into a temporary folder, so `npm test` leaves the checkout as it found it.
+ */
+const SCREENSHOTS = process.env.SLUICE_SCREENSHOTS
+  ? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url))
+  : `${mkdtempSync(join(tmpdir(), "sluice-screenshots-"))}/`;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -204,6 +210,7 @@ describe("the console in a browser", { timeout: 60_000 }, () => {
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => {});
     await browser?.close();
+    if (!process.env.SLUICE_SCREENSHOTS) rmSync(SCREENSHOTS, { recursive: true, force: true });
   });
 
   it("serves the console with a strict Content-Security-Policy", async () => {
