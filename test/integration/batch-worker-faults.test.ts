@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import {
@@ -15,7 +16,7 @@ import { functionTable } from "../../functions/adapters/services";
 import { batchWorkerHandler } from "../../functions/batch-worker/handler";
 import { localContext } from "../../infra/local/lambda-context";
 import { startSqsPoller } from "../../infra/local/sqs-poller";
-import { LEASE_SECONDS, runChunk } from "../../shared/batches/chunk";
+import { LEASE_SECONDS, LINE_SLACK_MS, runChunk } from "../../shared/batches/chunk";
 import { finalizeBatch } from "../../shared/batches/finalize";
 import { MOVES } from "../../shared/batches/lifecycle";
 import { planBatch } from "../../shared/batches/plan";
@@ -27,7 +28,7 @@ import { createWorker } from "../../shared/queue/worker";
 import { createServices, type Services } from "../../shared/services";
 import { Blobs } from "../../shared/store/blobs";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
-import { type Item, Table } from "../../shared/store/table";
+import { type Item, Table, type UpdateRequest } from "../../shared/store/table";
 import { instanceEnv } from "../fixtures/core";
 import { startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { capturedLog } from "../fixtures/logs";
@@ -89,6 +90,7 @@ class HookedTable extends Table {
       beforeResultPut?: () => Promise<void>;
       afterResultsRead?: () => Promise<void>;
       afterChunkRead?: () => Promise<void>;
+      beforeAccountUpdate?: () => Promise<void>;
     },
   ) {
     super(
@@ -99,6 +101,10 @@ class HookedTable extends Table {
   override async put(item: Item, condition?: Parameters<Table["put"]>[1]): Promise<void> {
     if (String(item.sk).startsWith("RESULT#")) await this.hooks.beforeResultPut?.();
     return super.put(item, condition);
+  }
+  override async update<T = Item>(key: Parameters<Table["update"]>[0], request: UpdateRequest) {
+    if (key.sk === "ACCOUNT") await this.hooks.beforeAccountUpdate?.();
+    return super.update<T>(key, request);
   }
   override async get<T = Item>(key: Parameters<Table["get"]>[0], consistent?: boolean) {
     const item = await super.get<T>(key, consistent);
@@ -113,17 +119,21 @@ class HookedTable extends Table {
   }
 }
 
-function servicesWith(table: Table): Services {
+/** The test's settings: a model answers within 20 s, so a 60 s invocation starts its lines. */
+const SETTINGS = {
+  ...loadSettings({}),
+  cacheTtlMs: 0,
+  upstreamTimeoutMs: 20_000,
+  batches: { ...loadSettings({}).batches, chunkLines: 5, lineConcurrency: 2 },
+};
+
+function servicesWith(table: Table, settings: typeof SETTINGS = SETTINGS): Services {
   return createServices({
     table,
     logTable: logTable(),
     blobs: new Blobs(async () => s3, sluice.bucketName),
     queue: new JobQueue(async () => sqs, queueUrl),
-    settings: {
-      ...loadSettings({}),
-      cacheTtlMs: 0,
-      batches: { ...loadSettings({}).batches, chunkLines: 5, lineConcurrency: 2 },
-    },
+    settings,
   });
 }
 
@@ -263,21 +273,74 @@ describe("a worker that dies mid-chunk", () => {
 });
 
 describe("a worker that runs out of time", () => {
-  it("cancels the lines still running, gives their holds back and queues the rest", async () => {
-    const { user, batch } = await plannedBatch(5);
+  /** The upstream requests that carried this batch's lines (their text names the batch). */
+  const sentFor = (tag: string) =>
+    upstream.requests.filter((r) => JSON.stringify(r.body ?? "").includes(tag)).length;
+  const tagged = (tag: string) => (i: number) => ({
+    model,
+    messages: [{ role: "user", content: `${tag} line ${i}` }],
+  });
+
+  it("starts no line whose longest wait does not fit before its hard deadline", async () => {
+    const tag = `fit-${randomUUID().slice(0, 8)}`;
+    const { user, batch } = await plannedBatch(5, "/v1/chat/completions", tagged(tag));
     await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
-    // Both lines the worker starts (two at a time) hang far past its deadline.
-    upstream.enqueue({ delayMs: 30_000 }, { delayMs: 30_000 });
-    const started = Date.now();
+    // The model may take up to its answer timeout (20 s here): a line started with less left
+    // would be cut after the upstream was paid, and run (and paid) again.
+    const now = Date.now();
     await runChunk(healthy, batch.id, 0, {
-      deadline: started + 200,
-      hardDeadline: started + 500,
+      deadline: now + 60_000,
+      hardDeadline: now + healthy.settings.upstreamTimeoutMs + LINE_SLACK_MS - 1_000,
+      owner: "late",
+    });
+    expect(sentFor(tag)).toBe(0);
+    expect(await healthy.batches.results(batch.id, 0)).toEqual([]);
+    const queued = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+    );
+    expect(queued.Messages?.map((m) => JSON.parse(m.Body as string))).toEqual([
+      { type: "batch.chunk", batchId: batch.id, chunk: 0 },
+    ]);
+    await settledAccount(user.id);
+    expect((await api(user.accessToken, "GET", "/api/user/self")).body.data.used_quota).toBe(0);
+
+    // A whole invocation fits every line: each is sent upstream once.
+    await runChunk(healthy, batch.id, 0, {
+      deadline: Date.now() + 60_000,
+      hardDeadline: Date.now() + 60_000,
+      owner: "next",
+    });
+    const results = await healthy.batches.results(batch.id, 0);
+    expect(results.map((r) => r.customId).sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4"]);
+    expect(sentFor(tag)).toBe(5);
+  }, 30_000);
+
+  it("cancels a line still running at the hard deadline, gives its hold back and queues it", async () => {
+    // Only something other than the upstream can outlast the check above: here the line's
+    // hold, which DynamoDB answers after the hard deadline. The request went upstream while
+    // the hold was written (relay.ts holdWhileOpening), so those lines are paid upstream twice:
+    // the one double payment left, bounded by DynamoDB being slower than LINE_SLACK_MS.
+    const tag = `cut-${randomUUID().slice(0, 8)}`;
+    const { user, batch } = await plannedBatch(5, "/v1/chat/completions", tagged(tag));
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+    const quick = { ...healthy.settings, upstreamTimeoutMs: 200 };
+    let slowed = 0;
+    const slow = servicesWith(
+      new HookedTable({
+        beforeAccountUpdate: async () => {
+          if (slowed++ < 2) await sleep(LINE_SLACK_MS + 2_000);
+        },
+      }),
+      quick,
+    );
+    const started = Date.now();
+    await runChunk(slow, batch.id, 0, {
+      deadline: started + 60_000,
+      hardDeadline: started + 200 + LINE_SLACK_MS + 500,
       owner: "short-lived",
     });
-    // On a busy machine the deadline may pass before the worker sent a line: a hang nobody
-    // took must not fall on the next delivery's lines.
-    upstream.clearFaults();
-
+    expect(slowed).toBeGreaterThanOrEqual(1);
+    expect(sentFor(tag)).toBe(2); // the two lines started (two at a time)
     expect(await healthy.batches.results(batch.id, 0)).toEqual([]);
     const queued = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
@@ -290,7 +353,7 @@ describe("a worker that runs out of time", () => {
     expect(self.used_quota).toBe(0);
     expect((await healthy.users.get(user.id, true))?.account.available).toBe(self.total_quota);
 
-    // The next delivery (the lease was given back) runs every line.
+    // The next delivery (the lease was given back) runs every line, each sent once.
     await runChunk(healthy, batch.id, 0, {
       deadline: Date.now() + 60_000,
       hardDeadline: Date.now() + 60_000,
@@ -299,7 +362,8 @@ describe("a worker that runs out of time", () => {
     const results = await healthy.batches.results(batch.id, 0);
     expect(results.map((r) => r.customId).sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4"]);
     expect(results.every((r) => r.ok)).toBe(true);
-  }, 30_000);
+    expect(sentFor(tag)).toBe(2 + 5);
+  }, 40_000);
 });
 
 describe("a line's result whose write landed and whose answer was lost", () => {
