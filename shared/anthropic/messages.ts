@@ -27,10 +27,11 @@ import {
 } from "../relay/relay";
 import type { OpenUpstream } from "../relay/upstream";
 import type { ChannelRecord } from "../store/channels";
+import { BridgedFaceRelay, type Delivered } from "../stream/face-relays";
 import { relaySse, type SseRelay, type StreamOutcome } from "../stream/relay-stream";
 import { estimateMessagesPrompt, promptSide } from "./estimate";
 import { forwardedHeaders, type MessagesRequest, readMessagesRequest, sessionOf } from "./request";
-import { BridgedStreamRelay, MessagesStreamRelay } from "./stream";
+import { MessagesStreamRelay, recordMessagesDelta } from "./stream";
 
 /** POST /v1/messages (Claude Code sends `?beta=true`: the query is not read), plain and streamed. */
 export const createMessage = anthropicRoute("POST", "/v1/messages", (call) =>
@@ -266,18 +267,18 @@ function consumeStream(
       model,
       options: bridgeOptions(upstream.channel),
     });
-    const bridged: BridgedStreamRelay = new BridgedStreamRelay(converter, (outcome) =>
+    const delivered: Delivered = { text: "", firstTokenAt: undefined };
+    relay = new BridgedFaceRelay(converter, delivered, recordMessagesDelta, (outcome) =>
       end({
         outcome,
         meter: async () =>
           converter.metered() ??
           (await meterOf(undefined, () => ({
-            text: bridged.delivered.text,
-            at: bridged.firstTokenAt,
+            text: delivered.text,
+            at: delivered.firstTokenAt,
           }))()),
       }),
     );
-    relay = bridged;
   } else {
     const usage = reader?.stream();
     const passed: MessagesStreamRelay = new MessagesStreamRelay(

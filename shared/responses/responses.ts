@@ -24,10 +24,11 @@ import {
 import { bridgeOptions, responsesServedBy } from "../relay/responses-serving";
 import type { OpenUpstream } from "../relay/upstream";
 import type { ChannelRecord } from "../store/channels";
+import { BridgedFaceRelay, type Delivered } from "../stream/face-relays";
 import { relaySse, type SseRelay, type StreamOutcome } from "../stream/relay-stream";
 import { estimateResponsesPrompt } from "./estimate";
 import { type ResponsesRequest, readResponsesRequest } from "./request";
-import { BridgedResponsesRelay, type Delivered, ResponsesStreamRelay } from "./stream";
+import { ResponsesStreamRelay, recordResponsesDelta } from "./stream";
 
 /** POST /v1/responses, plain and streamed. */
 export const createResponse = keyRoute("POST", "/v1/responses", (call) =>
@@ -268,9 +269,10 @@ function consumeStream(
   if (bridged) {
     const converter = bridged.bridge.stream(bridged.context);
     const delivered: Delivered = { text: "", firstTokenAt: undefined };
-    relay = new BridgedResponsesRelay(
+    relay = new BridgedFaceRelay(
       converter,
       delivered,
+      recordResponsesDelta,
       closed(() => converter.metered(), delivered),
     );
   } else {

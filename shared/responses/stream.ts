@@ -1,7 +1,6 @@
-import { isObject, type JsonObject } from "../http/body";
+import { isObject } from "../http/body";
 import type { StreamUsage } from "../relay/adapters/adapter";
-import type { StreamBridge } from "../relay/bridges/bridge";
-import { scanTopLevel, spliceTopLevel } from "../relay/json-splice";
+import { type Delivered, withModelIn } from "../stream/face-relays";
 import type { SseRelay, StreamOutcome } from "../stream/relay-stream";
 import type { SseEvent } from "../stream/sse";
 
@@ -17,13 +16,6 @@ const GENERATED = new Set([
   "response.function_call_arguments.delta",
   "response.custom_tool_call_input.delta",
 ]);
-
-/** What a relayed Responses stream delivered, for an estimate when its usage did not come. */
-export interface Delivered {
-  text: string;
-  /** performance.now() when the first of it came. */
-  firstTokenAt: number | undefined;
-}
 
 /**
  * What a Responses client reads as the failure of a stream that broke off: a `response.failed`
@@ -128,87 +120,21 @@ export class ResponsesStreamRelay implements SseRelay {
       const id = data.response.id;
       if (typeof id === "string") this.responseId = id;
     }
-    record(this.delivered, type, data.delta);
+    recordResponsesDelta(data, this.delivered);
     if (FINAL.has(type)) this.finished = true;
     if (type === "response.failed" || type === "error") this.failed = true;
     if (this.options.reportModel && isObject(data.response)) {
-      return renamed(event, this.options.reportModel);
+      return withModelIn(event, "response", this.options.reportModel);
     }
     return event.raw;
   }
 }
 
 /** A generated delta, kept for an estimate of a stream whose usage did not come. */
-function record(delivered: Delivered, type: string, delta: unknown): void {
-  if (!GENERATED.has(type) || typeof delta !== "string" || delta === "") return;
+export function recordResponsesDelta(data: Record<string, unknown>, delivered: Delivered): void {
+  const { type, delta } = data;
+  if (typeof type !== "string" || !GENERATED.has(type)) return;
+  if (typeof delta !== "string" || delta === "") return;
   delivered.text += delta;
   delivered.firstTokenAt ??= performance.now();
-}
-
-/**
- * A chat channel's stream converted by the Responses → chat bridge into Responses events: the
- * bridge owns the conversion (its own failure events, no `[DONE]`), the relay the stream's
- * timing and its end. What the client got is read back from the deltas the bridge wrote.
- */
-export class BridgedResponsesRelay implements SseRelay {
-  constructor(
-    private readonly bridge: StreamBridge,
-    readonly delivered: Delivered,
-    private readonly closed: (outcome: StreamOutcome) => void,
-  ) {}
-
-  get began(): boolean {
-    return this.delivered.firstTokenAt !== undefined;
-  }
-
-  onEvents(events: SseEvent[]): string {
-    const text = this.bridge.push(events);
-    for (const line of text.split("\n")) {
-      if (!line.startsWith("data: ") || !line.includes(".delta")) continue;
-      try {
-        const data = JSON.parse(line.slice(6)) as JsonObject;
-        if (typeof data.type === "string") record(this.delivered, data.type, data.delta);
-      } catch {
-        // Not JSON: the bridge writes none such, and nothing of it was output.
-      }
-    }
-    return text;
-  }
-
-  onUpstreamEnd(): { text: string; complete: boolean } {
-    return this.bridge.end();
-  }
-
-  onBroken(message: string): string {
-    return this.bridge.broken(message);
-  }
-
-  onClose(outcome: StreamOutcome): void {
-    this.closed(outcome);
-  }
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/**
- * An event with `response.model` set to the client's name: the one member is spliced, every
- * other byte kept. An event that is not the expected shape goes out as it came.
- */
-function renamed(event: SseEvent, model: string): string {
-  try {
-    const data = encoder.encode(event.data);
-    const response = scanTopLevel(data).members.findLast((m) => m.key === "response");
-    if (!response) return event.raw;
-    const inner = spliceTopLevel(data.subarray(response.valueStart, response.end), {
-      set: { model },
-    });
-    const spliced =
-      decoder.decode(data.subarray(0, response.valueStart)) +
-      decoder.decode(inner) +
-      decoder.decode(data.subarray(response.end));
-    return `event: ${event.event ?? "message"}\ndata: ${spliced}\n\n`;
-  } catch {
-    return event.raw;
-  }
 }
