@@ -100,6 +100,11 @@ export interface UpstreamFault {
    * By default it follows the status (Anthropic: overloaded_error mid-stream).
    */
   errorType?: string;
+  /**
+   * Answer 200 with this body as it is, `text/html`: what a misbehaving host or a proxy in
+   * front of it (a captive portal, a CDN's page) sends in place of the API's answer.
+   */
+  rawBody?: string;
 }
 
 export interface RecordedRequest {
@@ -250,6 +255,10 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
         if (fail) return fail(call, fault.status);
         for (const [name, value] of Object.entries(fault.headers ?? {})) res.setHeader(name, value);
         return sendError(res, fault.status, fault.message ?? `Injected failure (${fault.status})`);
+      }
+      if (fault.rawBody !== undefined) {
+        res.writeHead(200, { "content-type": "text/html" });
+        return void res.end(fault.rawBody);
       }
       if (!handler) return sendError(res, 404, `Invalid URL (${method} ${url.pathname})`);
       await handler(call);

@@ -24,6 +24,7 @@ import {
   parseJsonObject,
   readUpstreamBody,
   relayed,
+  unconvertibleAnswer,
 } from "../relay/relay";
 import type { OpenUpstream } from "../relay/upstream";
 import type { ChannelRecord } from "../store/channels";
@@ -186,6 +187,7 @@ async function consumeWhole(
   const { bridge, reader } = readerFor(upstream);
   const bytes = await readUpstreamBody(call, upstream);
   const answer = parseJsonObject(bytes);
+  if (bridge && !answer) throw unconvertibleAnswer();
   const usage = reader?.answer(answer);
   // How fast the (channel, model) generates: what a late answer's estimate bills by.
   if (usage) learnRate(call, upstream, usage, performance.now() - upstream.sentAt);

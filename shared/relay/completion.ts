@@ -31,6 +31,7 @@ import {
   parseJsonObject,
   readUpstreamBody,
   relayed,
+  unconvertibleAnswer,
 } from "./relay";
 
 /** What the model reads of a request, bounded from above. */
@@ -304,6 +305,7 @@ export async function relayCompletion(
       }
       const bytes = await readUpstreamBody(call, upstream);
       const answer = parseJsonObject(bytes);
+      if (bridge && !answer) throw unconvertibleAnswer();
       const usage = reader?.answer(answer);
       const completion =
         bridge && answer ? bridge.answer(answer, bridgeContext(upstream.channel)) : answer;

@@ -396,6 +396,19 @@ export async function readUpstreamBody(
 
 const decoder = new TextDecoder();
 
+/**
+ * A bridged channel's 2xx answer that is not a JSON object: the bridge cannot convert it, and
+ * passing the channel's bytes on would hand the client another protocol's (or no protocol's)
+ * answer. The client gets the face's unreachable-upstream error (502 on /v1, 529 on
+ * /v1/messages), and nothing is billed.
+ */
+export function unconvertibleAnswer(): UpstreamRejected {
+  return new UpstreamRejected(
+    "unreachable",
+    "The upstream provider's answer could not be read (it was not a JSON object).",
+  );
+}
+
 /** Parses a JSON answer; undefined when it is not a JSON object. */
 export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
   try {

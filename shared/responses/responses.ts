@@ -20,6 +20,7 @@ import {
   parseJsonObject,
   readUpstreamBody,
   relayed,
+  unconvertibleAnswer,
 } from "../relay/relay";
 import { bridgeOptions, responsesServedBy } from "../relay/responses-serving";
 import type { OpenUpstream } from "../relay/upstream";
@@ -205,6 +206,7 @@ async function consumeWhole(
   const reader = adapterFor(upstream.channel.type).usage(bridged ? "chat" : "responses");
   const bytes = await readUpstreamBody(call, upstream);
   const answer = parseJsonObject(bytes);
+  if (bridged && !answer) throw unconvertibleAnswer();
   const usage = reader?.answer(answer);
   if (usage) learnRate(call, upstream, usage, performance.now() - upstream.sentAt);
   const meter = async () =>

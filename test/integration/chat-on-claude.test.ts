@@ -8,7 +8,15 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
 import { uniqueModel } from "../fixtures/upstream";
-import { admin, createUserWithKey, type Json, openai, setPrices, settledLogLine } from "./support";
+import {
+  admin,
+  createUserWithKey,
+  type Json,
+  openai,
+  setPrices,
+  settledAccount,
+  settledLogLine,
+} from "./support";
 
 const CHANNEL_KEY = "sk-ant-channel-c2m";
 const PRICE = { input: 3, cached_input: 0.3, cache_write: 3.75, cache_write_1h: 6, output: 15 };
@@ -236,6 +244,21 @@ describe("chat completions on an anthropic channel", () => {
     expect(line).toMatchObject({ stream: true, outcome: "completed" });
     expect(line.prompt_tokens).toBeGreaterThan(0);
     expect(line.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it("a Claude host's 200 that is not JSON is a 502 in OpenAI's envelope, billed nothing", async () => {
+    const before = await settledAccount(user.id);
+    upstream.enqueue({ rawBody: "<html><body>Gateway login</body></html>" });
+    const refused = await client.chat.completions
+      .create({ model: MODEL, messages: [{ role: "user", content: "hi" }] })
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).message).toContain(
+      "could not be read",
+    );
+    const after = await settledAccount(user.id);
+    expect([after.uq, after.av]).toEqual([before.uq, before.av]);
   });
 
   it("what Claude cannot do is a 400 before the channel is called; Anthropic's refusals keep their type", async () => {

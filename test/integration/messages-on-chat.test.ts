@@ -27,6 +27,7 @@ import {
   type Json,
   refusal,
   setPrices,
+  settledAccount,
   sluice,
 } from "./support";
 
@@ -378,6 +379,21 @@ describe("POST /v1/messages over an OpenAI-compatible (DeepSeek) channel", () =>
     expect(line.completion_tokens).toBeGreaterThan(0);
     expect(line.completion_tokens).toBeLessThanOrEqual(500);
     expect(line.quota).toBeGreaterThan(0);
+  });
+
+  it("a chat host's 200 that is not JSON is the face's unreachable-upstream answer (529), billed nothing", async () => {
+    const before = await settledAccount(user.id);
+    upstream.enqueue({ rawBody: "<html><body>Gateway login</body></html>" });
+    const error = await rejection(
+      client().messages.create({ model: MODEL, max_tokens: 50, messages: hello }),
+    );
+    expect(error.status).toBe(529);
+    expect(error.error).toMatchObject({
+      type: "error",
+      error: { type: "overloaded_error", message: expect.stringContaining("could not be read") },
+    });
+    const after = await settledAccount(user.id);
+    expect([after.uq, after.av]).toEqual([before.uq, before.av]);
   });
 
   it("an upstream 400 reaches the client in Anthropic's envelope", async () => {

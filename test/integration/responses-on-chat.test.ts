@@ -23,6 +23,7 @@ import {
   type Json,
   refusal,
   setPrices,
+  settledAccount,
   sluice,
 } from "./support";
 
@@ -291,6 +292,17 @@ describe("POST /v1/responses over an OpenAI-compatible (DeepSeek) channel, bridg
       message: expect.stringContaining("Failed on request (422)."),
     });
     expect(chatCalls()).toHaveLength(before + 1);
+  });
+
+  it("a chat host's 200 that is not JSON is a 502 in OpenAI's envelope, billed nothing (never the host's bytes)", async () => {
+    const before = await settledAccount(user.id);
+    upstream.enqueue({ rawBody: "<html><body>Gateway login</body></html>" });
+    const err = await rejection(client().responses.create({ model: MODEL, input: "hello" }));
+    expect(err.status).toBe(502);
+    expect(err.error).toMatchObject({ message: expect.stringContaining("could not be read") });
+    const after = await settledAccount(user.id);
+    expect(after.uq).toBe(before.uq);
+    expect(after.av).toBe(before.av);
   });
 
   it("a conversation begun here and continued on a Responses-native channel: sluice's reasoning items are taken out", async () => {
