@@ -43,6 +43,7 @@ import {
   openai,
   settledAccount,
   sluice,
+  type TestUser,
 } from "./support";
 
 /**
@@ -281,6 +282,33 @@ describe("a worker that runs out of time", () => {
     messages: [{ role: "user", content: `${tag} line ${i}` }],
   });
 
+  /** The chunk recorded nothing, queued itself to carry on, and its user paid nothing. */
+  async function expectPutOff(user: TestUser, batchId: string) {
+    expect(await healthy.batches.results(batchId, 0)).toEqual([]);
+    const queued = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+    );
+    expect(queued.Messages?.map((m) => JSON.parse(m.Body as string))).toEqual([
+      { type: "batch.chunk", batchId, chunk: 0 },
+    ]);
+    await settledAccount(user.id);
+    const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
+    expect(self.used_quota).toBe(0);
+    expect((await healthy.users.get(user.id, true))?.account.available).toBe(self.total_quota);
+  }
+
+  /** The next delivery, with a whole invocation, runs every line. */
+  async function expectNextRunsAll(batchId: string) {
+    await runChunk(healthy, batchId, 0, {
+      deadline: Date.now() + 60_000,
+      hardDeadline: Date.now() + 60_000,
+      owner: "next",
+    });
+    const results = await healthy.batches.results(batchId, 0);
+    expect(results.map((r) => r.customId).sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4"]);
+    expect(results.every((r) => r.ok)).toBe(true);
+  }
+
   it("starts no line whose longest wait does not fit before its hard deadline", async () => {
     const tag = `fit-${randomUUID().slice(0, 8)}`;
     const { user, batch } = await plannedBatch(5, "/v1/chat/completions", tagged(tag));
@@ -294,24 +322,9 @@ describe("a worker that runs out of time", () => {
       owner: "late",
     });
     expect(sentFor(tag)).toBe(0);
-    expect(await healthy.batches.results(batch.id, 0)).toEqual([]);
-    const queued = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
-    );
-    expect(queued.Messages?.map((m) => JSON.parse(m.Body as string))).toEqual([
-      { type: "batch.chunk", batchId: batch.id, chunk: 0 },
-    ]);
-    await settledAccount(user.id);
-    expect((await api(user.accessToken, "GET", "/api/user/self")).body.data.used_quota).toBe(0);
-
+    await expectPutOff(user, batch.id);
     // A whole invocation fits every line: each is sent upstream once.
-    await runChunk(healthy, batch.id, 0, {
-      deadline: Date.now() + 60_000,
-      hardDeadline: Date.now() + 60_000,
-      owner: "next",
-    });
-    const results = await healthy.batches.results(batch.id, 0);
-    expect(results.map((r) => r.customId).sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4"]);
+    await expectNextRunsAll(batch.id);
     expect(sentFor(tag)).toBe(5);
   }, 30_000);
 
@@ -341,27 +354,9 @@ describe("a worker that runs out of time", () => {
     });
     expect(slowed).toBeGreaterThanOrEqual(1);
     expect(sentFor(tag)).toBe(2); // the two lines started (two at a time)
-    expect(await healthy.batches.results(batch.id, 0)).toEqual([]);
-    const queued = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
-    );
-    expect(queued.Messages?.map((m) => JSON.parse(m.Body as string))).toEqual([
-      { type: "batch.chunk", batchId: batch.id, chunk: 0 },
-    ]);
-    await settledAccount(user.id);
-    const self = (await api(user.accessToken, "GET", "/api/user/self")).body.data;
-    expect(self.used_quota).toBe(0);
-    expect((await healthy.users.get(user.id, true))?.account.available).toBe(self.total_quota);
-
+    await expectPutOff(user, batch.id);
     // The next delivery (the lease was given back) runs every line, each sent once.
-    await runChunk(healthy, batch.id, 0, {
-      deadline: Date.now() + 60_000,
-      hardDeadline: Date.now() + 60_000,
-      owner: "next",
-    });
-    const results = await healthy.batches.results(batch.id, 0);
-    expect(results.map((r) => r.customId).sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4"]);
-    expect(results.every((r) => r.ok)).toBe(true);
+    await expectNextRunsAll(batch.id);
     expect(sentFor(tag)).toBe(2 + 5);
   }, 40_000);
 });
