@@ -26,7 +26,8 @@ import { loadTokenizer } from "./tokenizer";
  * - `cache_control` anywhere in the body is refused (422), as a strict OpenAI-compatible host
  *   refuses fields it does not know; that DeepSeek itself refuses it is not verified.
  * Scripted answers as the Claude fixtures' (claude-answer.ts), read from what the user last said
- * (promptText): `USE_BASH`, `PARALLEL`, a tool result → "tool done: …", `please fail with NNN`.
+ * (promptText): `USE_BASH`, `PARALLEL`, a tool result → "tool done: …", `please fail with NNN`;
+ * and `USE_SHELL` (with Codex's `exec_command` tool offered) runs `echo hello-from-tool` there.
  * (`THINK` needs no keyword here: a thinking-mode model always reasons.)
  */
 
@@ -227,6 +228,12 @@ async function chatCompletions(call: Call): Promise<void> {
       { name, arguments: JSON.stringify(name === "Bash" ? { command: "echo one" } : {}) },
       { name, arguments: JSON.stringify(name === "Bash" ? { command: "echo 'twó 😀'" } : {}) },
     );
+  } else if (prompt.includes("USE_SHELL") && toolNames.includes("exec_command")) {
+    content = "Running a command.";
+    calls.push({
+      name: "exec_command",
+      arguments: JSON.stringify({ cmd: "echo hello-from-tool" }),
+    });
   } else if (prompt.includes("USE_BASH") && toolNames.includes("Bash")) {
     content = "Running a command.";
     calls.push({
