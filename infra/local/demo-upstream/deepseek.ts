@@ -23,6 +23,9 @@ import { loadTokenizer } from "./tokenizer";
  * - Usage: `prompt_cache_hit_tokens`/`prompt_cache_miss_tokens` and
  *   `prompt_tokens_details.cached_tokens`; the prefix cache works in 64-token units.
  *   `completion_tokens_details.reasoning_tokens` counts the thinking. Tokens are o200k's.
+ * - `response_format` (its JSON Output guide): `json_object` answers a JSON object, and needs
+ *   the word "json" in the prompt (else 400); `json_schema` is refused with the 400 DeepSeek
+ *   answers for it ("This response_format type is unavailable now", as its users report).
  * - `cache_control` anywhere in the body is refused (422), as a strict OpenAI-compatible host
  *   refuses fields it does not know; that DeepSeek itself refuses it is not verified.
  * Scripted answers as the Claude fixtures' (claude-answer.ts), read from what the user last said
@@ -47,6 +50,7 @@ interface DeepSeekRequest {
   stream_options?: { include_usage?: unknown } | null;
   thinking?: { type?: unknown } | null;
   max_tokens?: unknown;
+  response_format?: { type?: unknown } | null;
   [field: string]: unknown;
 }
 
@@ -187,6 +191,17 @@ async function chatCompletions(call: Call): Promise<void> {
     return sendDeepSeekError(res, 400, "Invalid request: `messages` must be a non-empty array");
   }
   const messages = request.messages.filter(isObject) as ChatMessage[];
+  const format = request.response_format?.type;
+  if (format === "json_schema")
+    return sendDeepSeekError(res, 400, "This response_format type is unavailable now");
+  const json = format === "json_object";
+  if (json && !messages.some((m) => /json/i.test(textOf(m.content)))) {
+    return sendDeepSeekError(
+      res,
+      400,
+      "Prompt must contain the word 'json' in some form to use 'response_format' of type 'json_object'",
+    );
+  }
   const thinking = thinkingMode(request);
   if (thinking && reasoningMissing(messages)) {
     return sendDeepSeekError(
@@ -243,6 +258,8 @@ async function chatCompletions(call: Call): Promise<void> {
         description: "Echo a greeting",
       }),
     });
+  } else if (json) {
+    content = JSON.stringify({ said: prompt.slice(0, 200) });
   } else {
     content = `This is sluice's demo upstream. You said: ${prompt.slice(0, 200) || "…"}`;
   }

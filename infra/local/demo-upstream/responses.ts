@@ -191,7 +191,7 @@ export function createResponse(call: Call): void | Promise<void> {
 }
 
 /** A value per property of a json_schema: strings echo the prompt, numbers count its words. */
-function schemaAnswer(properties: Record<string, { type?: string }>, said: string) {
+export function schemaAnswer(properties: Record<string, { type?: string }>, said: string) {
   const typed = (type: string | undefined) =>
     type === "number" || type === "integer"
       ? demoTokens(said).length
