@@ -30,7 +30,8 @@ import { loadTokenizer } from "./tokenizer";
  *   refuses fields it does not know; that DeepSeek itself refuses it is not verified.
  * Scripted answers as the Claude fixtures' (claude-answer.ts), read from what the user last said
  * (promptText): `USE_BASH`, `PARALLEL`, a tool result → "tool done: …", `please fail with NNN`;
- * and `USE_SHELL` (with Codex's `exec_command` tool offered) runs `echo hello-from-tool` there.
+ * `USE_SHELL` (with Codex's `exec_command` tool offered) runs `echo hello-from-tool` there; and
+ * `CALL <tool>: <text>` calls that offered tool with every string parameter set to the text.
  * (`THINK` needs no keyword here: a thinking-mode model always reasons.)
  */
 
@@ -229,6 +230,8 @@ async function chatCompletions(call: Call): Promise<void> {
   const cached = call.providers.deepseekCache.cachedTokens(String(request.model), ids.map(String));
 
   const toolNames = tools.map((t) => (isObject(t.function) ? String(t.function.name) : ""));
+  const calling = /CALL ([\w.-]+): ([\s\S]*)$/.exec(prompt);
+  const named = calling ? { name: calling[1] as string, text: calling[2] as string } : undefined;
   const reasoning = thinking
     ? "The user asked something; I will answer it briefly and plainly."
     : "";
@@ -236,12 +239,30 @@ async function chatCompletions(call: Call): Promise<void> {
   const calls: { name: string; arguments: string }[] = [];
   if (last?.role === "tool") {
     content = `tool done: ${textOf(last.content).trim().slice(0, 200)}`;
+  } else if (named && toolNames.includes(named.name)) {
+    content = "";
+    const tool = tools.find((t) => isObject(t.function) && t.function.name === named.name);
+    const parameters = isObject(tool?.function) ? tool.function.parameters : undefined;
+    const properties =
+      isObject(parameters) && isObject(parameters.properties) ? parameters.properties : {};
+    const args = Object.fromEntries(
+      Object.entries(properties)
+        .filter(([, p]) => isObject(p) && p.type === "string")
+        .map(([key]) => [key, named.text]),
+    );
+    calls.push({ name: named.name, arguments: JSON.stringify(args) });
   } else if (prompt.includes("PARALLEL") && toolNames.length > 0) {
     content = "";
-    const name = toolNames.includes("Bash") ? "Bash" : (toolNames[0] as string);
+    const name = toolNames.includes("Bash")
+      ? "Bash"
+      : toolNames.includes("exec_command")
+        ? "exec_command"
+        : (toolNames[0] as string);
+    const field = { Bash: "command", exec_command: "cmd" }[name];
+    const command = (text: string) => JSON.stringify(field ? { [field]: text } : {});
     calls.push(
-      { name, arguments: JSON.stringify(name === "Bash" ? { command: "echo one" } : {}) },
-      { name, arguments: JSON.stringify(name === "Bash" ? { command: "echo 'twó 😀'" } : {}) },
+      { name, arguments: command("echo one") },
+      { name, arguments: command("echo 'twó 😀'") },
     );
   } else if (prompt.includes("USE_SHELL") && toolNames.includes("exec_command")) {
     content = "Running a command.";
