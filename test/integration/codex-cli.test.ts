@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { describe, expect, it, type TestContext } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
 import { UNITS_PER_USD } from "../../shared/billing/units";
@@ -513,6 +515,83 @@ describe("Codex CLI through sluice", () => {
       });
       await expectBilled(user.accessToken, model, calls);
     } finally {
+      await wire.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe("Codex CLI through sluice with a catalog model", () => {
+  it("gpt-5.5 on a chat-only channel: its apply_patch (a custom tool) and tool_search reach DeepSeek as functions, and the patch the host writes is applied by Codex", {
+    timeout: 600_000,
+  }, async (context) => {
+    const cli = await cliOrSkip(context);
+    // Codex picks its tools by the id: this one is in its bundled catalog. The stack is shared,
+    // so this test alone serves (and prices) gpt-5.5.
+    const model = "gpt-5.5";
+    const deepseek = uniqueModel("deepseek-v4-flash");
+    const channelKey = `sk-deepseek-codex-${randomUUID().slice(0, 8)}`;
+    const upstream = await startDemoUpstream({ apiKey: channelKey, deepseekModels: [deepseek] });
+    const wire = await recordingProxy(upstream.origin);
+    const proxy = await recordingProxy(sluice.url);
+    const home = await codexHome({ baseUrl: `${proxy.url}/v1`, model });
+    try {
+      await admin("POST", "/api/channel", {
+        type: "openai",
+        name: "deepseek fixture for Codex's gpt-5.5, responses bridged",
+        base_url: `${wire.url}/deepseek`,
+        key: channelKey,
+        models: [model],
+        model_mapping: { [model]: deepseek },
+        config: { responses: "bridge" },
+      });
+      await setPrices({ [model]: PRICE });
+      const user = await createUserWithKey();
+      const patch = "*** Begin Patch\n*** Add File: hello.txt\n+héllo from the host\n*** End Patch";
+      const run = await runCodex(
+        cli,
+        ["exec", "--skip-git-repo-check", `CALL apply_patch: ${patch}`],
+        { env: codexEnv({ home, apiKey: user.secret }) },
+      );
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+      // Codex ran the patch in its working directory (its home here).
+      expect(await readFile(join(home.home, "hello.txt"), "utf8")).toBe("héllo from the host\n");
+      expect(run.stdout.trim()).toMatch(/^tool done: /);
+
+      const [first, second] = proxy.requests.filter((r) => r.method === "POST").map(bodyOf);
+      expect(proxy.requests.filter((r) => r.method === "POST")).toHaveLength(2);
+      const kinds = (first.tools as Json[]).map((t) => `${t.type}:${t.name ?? ""}`);
+      expect(kinds).toContain("custom:apply_patch");
+      expect(kinds).toContain("tool_search:");
+      // Codex got a custom_tool_call with the patch, and sent back its output.
+      const [call] = itemsOf(second, "custom_tool_call");
+      expect(call).toMatchObject({ name: "apply_patch", input: patch });
+      const [output] = itemsOf(second, "custom_tool_call_output");
+      expect(output.call_id).toBe(call.call_id);
+
+      const chats = wire.requests.filter((r) => r.method === "POST");
+      expect(chats.map((r) => r.status)).toEqual([200, 200]);
+      const [sent, answered] = chats.map(bodyOf);
+      const functions = (sent.tools as Json[]).map((t) => t.function.name);
+      expect(functions).toContain("apply_patch");
+      expect(functions).toContain("tool_search");
+      const applyPatch = (sent.tools as Json[]).find((t) => t.function.name === "apply_patch");
+      expect(applyPatch.function.parameters.properties).toEqual({
+        input: expect.objectContaining({ type: "string" }),
+      });
+      // The call went back as the host made it, its reasoning with it, and the output as a tool message.
+      const assistant = (answered.messages as Json[]).find((m) => m.role === "assistant");
+      expect(assistant.tool_calls[0].function).toEqual({
+        name: "apply_patch",
+        arguments: JSON.stringify({ input: patch }),
+      });
+      expect(assistant.reasoning_content).not.toBe("");
+      const tool = (answered.messages as Json[]).find((m) => m.role === "tool");
+      expect(tool.tool_call_id).toBe(assistant.tool_calls[0].id);
+      expect(tool.content).toContain("hello.txt");
+    } finally {
+      await home.remove();
+      await proxy.close();
       await wire.close();
       await upstream.close();
     }

@@ -351,6 +351,8 @@ describe("Codex's pitfalls through the Responses → chat bridge, on recorded De
         action: { type: "search", query: "x" },
       },
       { type: "image_generation_call", id: "ig_1", status: "completed", result: "" },
+      // Codex's code mode (gpt-5.6 and gpt-6 ids) sends its tools as an input item.
+      { type: "additional_tools", role: "developer", tools: [EXEC_COMMAND] },
     ];
     const answers = await Promise.all(
       items.map(async (item) => {
