@@ -1,5 +1,3 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { describe, expect, it, type TestContext } from "vitest";
 import { startDemoUpstream } from "../../infra/local/demo-upstream";
 import { UNITS_PER_USD } from "../../shared/billing/units";
@@ -12,6 +10,7 @@ import {
   RegistryUnreachable,
   runClaudeCode,
 } from "../fixtures/cli-cache";
+import { recordingProxy } from "../fixtures/recording-proxy";
 import { uniqueModel } from "../fixtures/upstream";
 import { admin, api, createUserWithKey, eventually, type Json, setPrices, sluice } from "./support";
 
@@ -30,61 +29,6 @@ async function cliOrSkip(context: TestContext): Promise<ClaudeCodeCli> {
     if (err instanceof RegistryUnreachable) context.skip(err.message);
     throw err;
   }
-}
-
-interface Recorded {
-  method: string;
-  path: string;
-  raw: Buffer;
-}
-
-/**
- * An HTTP proxy in front of `target` that keeps every request's bytes as they came and passes
- * the answer back as it streams.
- */
-async function recordingProxy(
-  target: string,
-): Promise<{ url: string; requests: Recorded[]; close(): Promise<void> }> {
-  const requests: Recorded[] = [];
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
-    requests.push({ method: req.method ?? "GET", path: req.url ?? "/", raw });
-    const headers = Object.fromEntries(
-      Object.entries(req.headers).filter(
-        ([name, value]) =>
-          typeof value === "string" &&
-          !["host", "content-length", "accept-encoding", "connection"].includes(name),
-      ),
-    ) as Record<string, string>;
-    try {
-      const answer = await fetch(`${target}${req.url}`, {
-        method: req.method,
-        headers,
-        body: raw.length > 0 ? raw : undefined,
-      });
-      const kept = [...answer.headers].filter(
-        ([name]) => !["content-length", "content-encoding", "transfer-encoding"].includes(name),
-      );
-      res.writeHead(answer.status, Object.fromEntries(kept));
-      if (answer.body) for await (const chunk of answer.body) res.write(chunk);
-      res.end();
-    } catch {
-      res.destroy();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe("Claude Code CLI", () => {

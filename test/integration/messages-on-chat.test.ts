@@ -20,9 +20,11 @@ import { gate, uniqueModel } from "../fixtures/upstream";
 import {
   admin,
   api,
+  createDeepSeekChannel,
   createKey,
   createUser,
   createUserWithKey,
+  type DeepSeekChannel,
   eventually,
   type Json,
   refusal,
@@ -43,20 +45,19 @@ const MODEL = uniqueModel("claude-sonnet-4-5");
 const CLAUDE = uniqueModel("claude-sonnet-4-5");
 const ANTHROPIC_KEY = "sk-ant-channel-9d03";
 
+let deepseek: DeepSeekChannel;
 let upstream: DemoUpstream;
 let claude: DemoUpstream;
 let user: Awaited<ReturnType<typeof createUserWithKey>>;
 
 beforeAll(async () => {
-  upstream = await startDemoUpstream({ apiKey: CHANNEL_KEY, deepseekModels: [DEEPSEEK] });
-  await admin("POST", "/api/channel", {
-    type: "openai",
-    name: "deepseek fixture",
-    base_url: `${upstream.origin}/deepseek`,
+  deepseek = await createDeepSeekChannel({
     key: CHANNEL_KEY,
+    deepseek: DEEPSEEK,
     models: [MODEL],
-    model_mapping: { [MODEL]: DEEPSEEK },
+    price: PRICE,
   });
+  upstream = deepseek.upstream;
   claude = await startDemoUpstream({ apiKey: ANTHROPIC_KEY, anthropicModels: [CLAUDE] });
   await admin("POST", "/api/channel", {
     type: "anthropic",
@@ -65,12 +66,12 @@ beforeAll(async () => {
     key: ANTHROPIC_KEY,
     models: [CLAUDE],
   });
-  await setPrices({ [MODEL]: PRICE, [DEEPSEEK]: PRICE, [CLAUDE]: PRICE });
+  await setPrices({ [CLAUDE]: PRICE });
   user = await createUserWithKey();
 });
 
 afterAll(async () => {
-  await upstream?.close();
+  await deepseek?.close();
   await claude?.close();
 });
 
@@ -105,31 +106,9 @@ async function logLine(requestId: string): Promise<Json> {
   return lines.find((line) => line.request_id === requestId);
 }
 
-/** The chat requests the fixture received so far. */
-const chatCalls = () => upstream.requests.filter((r) => r.path.endsWith("/chat/completions"));
+const chatCalls = () => deepseek.chatCalls();
 const lastChatBody = () => chatCalls().at(-1)?.body as Json;
-
-/**
- * The usage the fixture reported for each chat request it received, by index: the same
- * requests sent, in order, to a fresh twin (non-streamed; its usage is the stream's).
- */
-async function fixtureUsages(): Promise<(Json | undefined)[]> {
-  const twin = await startDemoUpstream({ apiKey: CHANNEL_KEY, deepseekModels: [DEEPSEEK] });
-  try {
-    const usages: (Json | undefined)[] = [];
-    for (const sent of chatCalls()) {
-      const response = await fetch(`${twin.origin}${sent.path}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${CHANNEL_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ ...(sent.body as Json), stream: false }),
-      });
-      usages.push(response.ok ? ((await response.json()) as Json).usage : undefined);
-    }
-    return usages;
-  } finally {
-    await twin.close();
-  }
-}
+const fixtureUsages = () => deepseek.fixtureUsages();
 
 /** What sluice's documented rule charges for a DeepSeek usage at PRICE, in quota units. */
 function chargeOf(usage: Json): number {

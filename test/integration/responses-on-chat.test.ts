@@ -18,7 +18,9 @@ import { uniqueModel } from "../fixtures/upstream";
 import {
   admin,
   api,
+  createDeepSeekChannel,
   createUserWithKey,
+  type DeepSeekChannel,
   eventually,
   type Json,
   refusal,
@@ -40,19 +42,17 @@ const MODEL = uniqueModel("gpt-5-codex");
 const NATIVE = uniqueModel("gpt-resp-native");
 const NATIVE_KEY = "sk-native-responses-0c52";
 
-let upstream: DemoUpstream;
+let deepseek: DeepSeekChannel;
 let native: DemoUpstream;
 let user: Awaited<ReturnType<typeof createUserWithKey>>;
 
 beforeAll(async () => {
-  upstream = await startDemoUpstream({ apiKey: CHANNEL_KEY, deepseekModels: [DEEPSEEK] });
-  await admin("POST", "/api/channel", {
-    type: "openai",
-    name: "deepseek fixture, responses bridged",
-    base_url: `${upstream.origin}/deepseek`,
+  deepseek = await createDeepSeekChannel({
     key: CHANNEL_KEY,
+    deepseek: DEEPSEEK,
     models: [MODEL],
-    model_mapping: { [MODEL]: DEEPSEEK },
+    price: PRICE,
+    name: "deepseek fixture, responses bridged",
     config: { responses: "bridge" },
   });
   native = await startDemoUpstream({ apiKey: NATIVE_KEY });
@@ -63,12 +63,12 @@ beforeAll(async () => {
     key: NATIVE_KEY,
     models: [NATIVE],
   });
-  await setPrices({ [MODEL]: PRICE, [DEEPSEEK]: PRICE, [NATIVE]: PRICE });
+  await setPrices({ [NATIVE]: PRICE });
   user = await createUserWithKey();
 });
 
 afterAll(async () => {
-  await upstream?.close();
+  await deepseek?.close();
   await native?.close();
 });
 
@@ -98,29 +98,9 @@ async function logLine(requestId: string): Promise<Json> {
   return lines.find((line) => line.request_id === requestId);
 }
 
-/** The chat requests the fixture received so far (the bridge sends nothing else). */
-const chatCalls = () => upstream.requests.filter((r) => r.path.endsWith("/chat/completions"));
+const chatCalls = () => deepseek.chatCalls();
 const lastChatBody = () => chatCalls().at(-1)?.body as Json;
-
-/** The usage the fixture reported for each chat request it received, by index (its twin's). */
-async function fixtureUsages(): Promise<(Json | undefined)[]> {
-  const twin = await startDemoUpstream({ apiKey: CHANNEL_KEY, deepseekModels: [DEEPSEEK] });
-  try {
-    const usages: (Json | undefined)[] = [];
-    for (const sent of chatCalls()) {
-      const { stream_options: _, ...body } = sent.body as Json;
-      const response = await fetch(`${twin.origin}${sent.path}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${CHANNEL_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ ...body, stream: false }),
-      });
-      usages.push(response.ok ? ((await response.json()) as Json).usage : undefined);
-    }
-    return usages;
-  } finally {
-    await twin.close();
-  }
-}
+const fixtureUsages = () => deepseek.fixtureUsages();
 
 /** What sluice's documented rule charges for a DeepSeek chat usage at PRICE, in quota units. */
 function chargeOf(usage: Json): number {

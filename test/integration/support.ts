@@ -1,6 +1,11 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
 import { inject } from "vitest";
+import {
+  type DemoUpstream,
+  type RecordedRequest,
+  startDemoUpstream,
+} from "../../infra/local/demo-upstream";
 import { UNITS_PER_USD } from "../../shared/billing/units";
 import { accountKey } from "../../shared/store/accounts";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
@@ -162,6 +167,76 @@ export async function createFixtureChannel(
     );
   }
   return { upstream, channelId: channel.id, model: upstream.models[0] as string };
+}
+
+/** A chat-only channel on the demo upstream's DeepSeek API (infra/local/demo-upstream/deepseek.ts). */
+export interface DeepSeekChannel {
+  upstream: DemoUpstream;
+  /** The chat requests the fixture received so far (a bridge sends nothing else). */
+  chatCalls(): RecordedRequest[];
+  /**
+   * The usage the fixture reported for each chat request it received, by index: the same
+   * requests sent, in order, non-streamed, to a fresh twin (so its prefix cache evolves as the
+   * first one's); `undefined` where the fixture refused one.
+   */
+  fixtureUsages(): Promise<(Json | undefined)[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * An `openai` channel on a DeepSeek fixture of its own serving `deepseek` (a thinking-mode
+ * model unless its name says `chat`), the clients' `models` mapped to it, all priced at `price`;
+ * `config` is the channel's (e.g. `{ responses: "bridge" }`).
+ */
+export async function createDeepSeekChannel(options: {
+  key: string;
+  deepseek: string;
+  models: string[];
+  price: Record<string, unknown>;
+  name?: string;
+  config?: Record<string, unknown>;
+}): Promise<DeepSeekChannel> {
+  const fixture = { apiKey: options.key, deepseekModels: [options.deepseek] };
+  const upstream = await startDemoUpstream(fixture);
+  await admin("POST", "/api/channel", {
+    type: "openai",
+    name: options.name ?? "deepseek fixture",
+    base_url: `${upstream.origin}/deepseek`,
+    key: options.key,
+    models: options.models,
+    model_mapping: Object.fromEntries(options.models.map((m) => [m, options.deepseek])),
+    ...(options.config && { config: options.config }),
+  });
+  await setPrices(
+    Object.fromEntries([...options.models, options.deepseek].map((m) => [m, options.price])),
+  );
+  const chatCalls = () => upstream.requests.filter((r) => r.path.endsWith("/chat/completions"));
+  return {
+    upstream,
+    chatCalls,
+    async fixtureUsages() {
+      const twin = await startDemoUpstream(fixture);
+      try {
+        const usages: (Json | undefined)[] = [];
+        for (const sent of chatCalls()) {
+          const { stream_options: _, ...body } = sent.body as Json;
+          const response = await fetch(`${twin.origin}${sent.path}`, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${options.key}`,
+              "content-type": "application/json",
+            },
+            body: JSON.stringify({ ...body, stream: false }),
+          });
+          usages.push(response.ok ? ((await response.json()) as Json).usage : undefined);
+        }
+        return usages;
+      } finally {
+        await twin.close();
+      }
+    },
+    close: () => upstream.close(),
+  };
 }
 
 /** The usage log line of a request, once settled (settlement follows the response). */

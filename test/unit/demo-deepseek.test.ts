@@ -204,6 +204,67 @@ describe("DeepSeek's chat API", () => {
     ).toHaveLength(1);
   });
 
+  it("calls a named tool on CALL <tool>: <text>, and Codex's exec_command on USE_SHELL and PARALLEL", async () => {
+    const tool = (name: string, property: string): OpenAI.ChatCompletionTool => ({
+      type: "function",
+      function: {
+        name,
+        parameters: { type: "object", properties: { [property]: { type: "string" } } },
+      },
+    });
+    const tools = [tool("exec_command", "cmd"), tool("apply_patch", "input")];
+    const callsOf = async (content: string) => {
+      const answer = await client.chat.completions.create({
+        model: "deepseek-v4-flash",
+        messages: [{ role: "user", content }],
+        tools,
+      });
+      return (answer.choices[0]?.message.tool_calls ?? []).map((c) =>
+        c.type === "function" ? [c.function.name, JSON.parse(c.function.arguments)] : [],
+      );
+    };
+    expect(await callsOf('CALL apply_patch: *** Begin\n+"x"')).toEqual([
+      ["apply_patch", { input: '*** Begin\n+"x"' }],
+    ]);
+    expect(await callsOf("USE_SHELL")).toEqual([["exec_command", { cmd: "echo hello-from-tool" }]]);
+    expect(await callsOf("PARALLEL")).toEqual([
+      ["exec_command", { cmd: "echo one" }],
+      ["exec_command", { cmd: "echo 'twó 😀'" }],
+    ]);
+    // A tool it was not offered is not called.
+    expect(await callsOf("CALL nowhere: x")).toEqual([]);
+  });
+
+  it("answers response_format as DeepSeek does: json_object (with 'json' in the prompt), never json_schema", async () => {
+    const json = await client.chat.completions.create({
+      model: "deepseek-v4-flash",
+      messages: [{ role: "user", content: "Reply in JSON" }],
+      response_format: { type: "json_object" },
+    });
+    expect(JSON.parse(json.choices[0]?.message.content ?? "")).toEqual({ said: "Reply in JSON" });
+    const unsaid = await rejection(
+      client.chat.completions.create({
+        model: "deepseek-v4-flash",
+        messages: [{ role: "user", content: "Reply" }],
+        response_format: { type: "json_object" },
+      }),
+    );
+    expect(unsaid.status).toBe(400);
+    expect(unsaid.message).toContain("must contain the word 'json'");
+    const schema = await rejection(
+      client.chat.completions.create({
+        model: "deepseek-v4-flash",
+        messages: [{ role: "user", content: "Reply in JSON" }],
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "a", schema: { type: "object", properties: {} } },
+        },
+      }),
+    );
+    expect(schema.status).toBe(400);
+    expect(schema.message).toContain("This response_format type is unavailable now");
+  });
+
   it("refuses cache_control, names the model it does not know, and checks the key", async () => {
     const marked = await rejection(
       client.chat.completions.create({

@@ -102,6 +102,53 @@ describe("demo upstream: Responses API", () => {
     expect(second.output[0].content[0].text).toBe("The tool said: sunny");
   });
 
+  it("runs Codex's exec_command on USE_SHELL, answers a tool's output only in its own turn, and encrypts reasoning when included", async () => {
+    const tools = [
+      { type: "function", name: "write_stdin", parameters: { type: "object", properties: {} } },
+      {
+        type: "function",
+        name: "exec_command",
+        parameters: { type: "object", properties: { cmd: { type: "string" } } },
+      },
+    ];
+    const ask = { role: "user", content: "USE_SHELL now" };
+    const first: Loose = await (
+      await post({
+        model: "gpt-5-codex",
+        input: [ask],
+        tools,
+        include: ["reasoning.encrypted_content"],
+      })
+    ).json();
+    const [reasoning, call] = first.output;
+    expect(reasoning.type).toBe("reasoning");
+    expect(typeof reasoning.encrypted_content).toBe("string");
+    expect(call).toMatchObject({
+      type: "function_call",
+      name: "exec_command",
+      arguments: JSON.stringify({ cmd: "echo hello-from-tool" }),
+    });
+    const output = { type: "function_call_output", call_id: call.call_id, output: "hi" };
+    const answered: Loose = await (
+      await post({ model: "gpt-4o-mini", tools, input: [ask, call, output] })
+    ).json();
+    expect(answered.output[0].content[0].text).toBe("The tool said: hi");
+    // A later user message is answered itself, the earlier tool turn being history.
+    const later: Loose = await (
+      await post({
+        model: "gpt-4o-mini",
+        tools,
+        input: [ask, call, output, { role: "user", content: "and now?" }],
+      })
+    ).json();
+    expect(later.output[0].content[0].text).toBe(
+      "This is sluice's demo upstream. You said: and now?",
+    );
+    // Without the include, no encrypted_content.
+    const plain: Loose = await (await post({ model: "gpt-5-codex", input: "hi" })).json();
+    expect(plain.output[0]).not.toHaveProperty("encrypted_content");
+  });
+
   it("reports a repeated long prefix as cached tokens", async () => {
     const long = Array.from({ length: 1200 }, (_, i) => `w${i}`).join(" ");
     const first: Loose = await (await post({ model: "gpt-4o", input: long })).json();

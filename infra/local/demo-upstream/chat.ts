@@ -1,5 +1,6 @@
 import { demoId, demoTokens, replyPieces, unixNow } from "./common";
 import { type Call, jsonBody, sendError, sendJson } from "./http";
+import { schemaAnswer } from "./responses";
 import { sendSse } from "./stream";
 
 interface ChatRequest {
@@ -9,10 +10,16 @@ interface ChatRequest {
   stream_options: { include_usage?: boolean };
   max_tokens: number;
   max_completion_tokens: number;
+  response_format: {
+    type?: string;
+    json_schema?: { schema?: { properties?: Record<string, { type?: string }> } };
+  };
 }
 
 /**
- * POST /v1/chat/completions. The reply quotes the last user message. Usage, which the
+ * POST /v1/chat/completions. The reply quotes the last user message (with `response_format`
+ * `json_schema`, an object of the schema's properties made from it, as structured outputs
+ * answer). Usage, which the
  * integration tests check exactly: prompt_tokens = demo tokens of all message contents
  * joined with " ", plus 3 per message; completion_tokens = reply pieces. A prompt of 1,024
  * demo tokens or more that begins as an earlier one did reports `prompt_tokens_details.
@@ -36,9 +43,13 @@ export async function chatCompletions(call: Call): Promise<void> {
       ? /^please fail with (\d{3})$/.exec(lastUser.content)
       : null;
   if (asked) return sendError(res, Number(asked[1]), `Failed on request (${asked[1]}).`);
+  const said = typeof lastUser?.content === "string" ? lastUser.content : "…";
+  const format = request.response_format;
   const reply =
     fault.reply ??
-    `This is sluice's demo upstream. You said: ${typeof lastUser?.content === "string" ? lastUser.content : "…"}`;
+    (format?.type === "json_schema"
+      ? JSON.stringify(schemaAnswer(format.json_schema?.schema?.properties ?? {}, said))
+      : `This is sluice's demo upstream. You said: ${said}`);
   const { pieces, finishReason } = replyPieces(
     reply,
     request.max_completion_tokens ?? request.max_tokens,

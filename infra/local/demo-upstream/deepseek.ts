@@ -23,10 +23,15 @@ import { loadTokenizer } from "./tokenizer";
  * - Usage: `prompt_cache_hit_tokens`/`prompt_cache_miss_tokens` and
  *   `prompt_tokens_details.cached_tokens`; the prefix cache works in 64-token units.
  *   `completion_tokens_details.reasoning_tokens` counts the thinking. Tokens are o200k's.
+ * - `response_format` (its JSON Output guide): `json_object` answers a JSON object, and needs
+ *   the word "json" in the prompt (else 400); `json_schema` is refused with the 400 DeepSeek
+ *   answers for it ("This response_format type is unavailable now", as its users report).
  * - `cache_control` anywhere in the body is refused (422), as a strict OpenAI-compatible host
  *   refuses fields it does not know; that DeepSeek itself refuses it is not verified.
  * Scripted answers as the Claude fixtures' (claude-answer.ts), read from what the user last said
- * (promptText): `USE_BASH`, `PARALLEL`, a tool result → "tool done: …", `please fail with NNN`.
+ * (promptText): `USE_BASH`, `PARALLEL`, a tool result → "tool done: …", `please fail with NNN`;
+ * `USE_SHELL` (with Codex's `exec_command` tool offered) runs `echo hello-from-tool` there; and
+ * `CALL <tool>: <text>` calls that offered tool with every string parameter set to the text.
  * (`THINK` needs no keyword here: a thinking-mode model always reasons.)
  */
 
@@ -46,6 +51,7 @@ interface DeepSeekRequest {
   stream_options?: { include_usage?: unknown } | null;
   thinking?: { type?: unknown } | null;
   max_tokens?: unknown;
+  response_format?: { type?: unknown } | null;
   [field: string]: unknown;
 }
 
@@ -186,6 +192,17 @@ async function chatCompletions(call: Call): Promise<void> {
     return sendDeepSeekError(res, 400, "Invalid request: `messages` must be a non-empty array");
   }
   const messages = request.messages.filter(isObject) as ChatMessage[];
+  const format = request.response_format?.type;
+  if (format === "json_schema")
+    return sendDeepSeekError(res, 400, "This response_format type is unavailable now");
+  const json = format === "json_object";
+  if (json && !messages.some((m) => /json/i.test(textOf(m.content)))) {
+    return sendDeepSeekError(
+      res,
+      400,
+      "Prompt must contain the word 'json' in some form to use 'response_format' of type 'json_object'",
+    );
+  }
   const thinking = thinkingMode(request);
   if (thinking && reasoningMissing(messages)) {
     return sendDeepSeekError(
@@ -213,6 +230,8 @@ async function chatCompletions(call: Call): Promise<void> {
   const cached = call.providers.deepseekCache.cachedTokens(String(request.model), ids.map(String));
 
   const toolNames = tools.map((t) => (isObject(t.function) ? String(t.function.name) : ""));
+  const calling = /CALL ([\w.-]+): ([\s\S]*)$/.exec(prompt);
+  const named = calling ? { name: calling[1] as string, text: calling[2] as string } : undefined;
   const reasoning = thinking
     ? "The user asked something; I will answer it briefly and plainly."
     : "";
@@ -220,13 +239,37 @@ async function chatCompletions(call: Call): Promise<void> {
   const calls: { name: string; arguments: string }[] = [];
   if (last?.role === "tool") {
     content = `tool done: ${textOf(last.content).trim().slice(0, 200)}`;
+  } else if (named && toolNames.includes(named.name)) {
+    content = "";
+    const tool = tools.find((t) => isObject(t.function) && t.function.name === named.name);
+    const parameters = isObject(tool?.function) ? tool.function.parameters : undefined;
+    const properties =
+      isObject(parameters) && isObject(parameters.properties) ? parameters.properties : {};
+    const args = Object.fromEntries(
+      Object.entries(properties)
+        .filter(([, p]) => isObject(p) && p.type === "string")
+        .map(([key]) => [key, named.text]),
+    );
+    calls.push({ name: named.name, arguments: JSON.stringify(args) });
   } else if (prompt.includes("PARALLEL") && toolNames.length > 0) {
     content = "";
-    const name = toolNames.includes("Bash") ? "Bash" : (toolNames[0] as string);
+    const name = toolNames.includes("Bash")
+      ? "Bash"
+      : toolNames.includes("exec_command")
+        ? "exec_command"
+        : (toolNames[0] as string);
+    const field = { Bash: "command", exec_command: "cmd" }[name];
+    const command = (text: string) => JSON.stringify(field ? { [field]: text } : {});
     calls.push(
-      { name, arguments: JSON.stringify(name === "Bash" ? { command: "echo one" } : {}) },
-      { name, arguments: JSON.stringify(name === "Bash" ? { command: "echo 'twó 😀'" } : {}) },
+      { name, arguments: command("echo one") },
+      { name, arguments: command("echo 'twó 😀'") },
     );
+  } else if (prompt.includes("USE_SHELL") && toolNames.includes("exec_command")) {
+    content = "Running a command.";
+    calls.push({
+      name: "exec_command",
+      arguments: JSON.stringify({ cmd: "echo hello-from-tool" }),
+    });
   } else if (prompt.includes("USE_BASH") && toolNames.includes("Bash")) {
     content = "Running a command.";
     calls.push({
@@ -236,6 +279,8 @@ async function chatCompletions(call: Call): Promise<void> {
         description: "Echo a greeting",
       }),
     });
+  } else if (json) {
+    content = JSON.stringify({ said: prompt.slice(0, 200) });
   } else {
     content = `This is sluice's demo upstream. You said: ${prompt.slice(0, 200) || "…"}`;
   }

@@ -22,6 +22,7 @@ interface ResponsesRequest {
   reasoning: { effort?: string; summary?: string } | null;
   text: { format?: { type?: string; schema?: { properties?: Record<string, { type?: string }> } } };
   previous_response_id: string;
+  include: string[];
 }
 
 type Item = Record<string, unknown>;
@@ -41,10 +42,13 @@ function itemText(item: Item): string {
 
 /**
  * The answer, by what the prompt asks: "please fail with NNN" fails; "use the tool" (with a
- * function tool given) calls the first function tool, each string parameter "sluice"; after a
- * tool's output, that output is quoted; a `json_schema` format gets an object of its
+ * function tool given) calls the first function tool, each string parameter "sluice";
+ * `USE_SHELL` (with Codex's `exec_command` tool given) runs `echo hello-from-tool` through it;
+ * after a tool's output, that output is quoted; a `json_schema` format gets an object of its
  * properties; otherwise the last user message is echoed. A request with `reasoning`, or to an
- * o-series / gpt-5 model, reasons first (a reasoning item with a summary).
+ * o-series / gpt-5 model, reasons first (a reasoning item with a summary, and with
+ * `encrypted_content` when `include` asks for `reasoning.encrypted_content`, as a `store: false`
+ * client such as Codex does to send it back).
  */
 export function createResponse(call: Call): void | Promise<void> {
   const { res, fault } = call;
@@ -83,8 +87,14 @@ export function createResponse(call: Call): void | Promise<void> {
   const inputTokens = tokens.length + 3 * items.length;
   const cached = call.cache.cachedTokens(`responses/${model}`, tokens);
 
-  const toolOutput = items.findLast((i) => i.type === "function_call_output");
-  const tool = request.tools?.find((t) => t.type === "function");
+  // A tool's output answers only the turn it came in (not a later user message's).
+  const toolOutput = items
+    .slice(items.findLastIndex((i) => i.role === "user") + 1)
+    .findLast((i) => i.type === "function_call_output");
+  const shell = lastUser.includes("USE_SHELL")
+    ? request.tools?.find((t) => t.type === "function" && t.name === "exec_command")
+    : undefined;
+  const tool = shell ?? request.tools?.find((t) => t.type === "function");
   const format = request.text?.format;
   const outputs: Item[] = [];
   const reasons = request.reasoning != null || /^(o\d|gpt-5)/.test(model);
@@ -96,14 +106,19 @@ export function createResponse(call: Call): void | Promise<void> {
       id: demoId("rs"),
       type: "reasoning",
       summary: [{ type: "summary_text", text: summary }],
+      ...(request.include?.includes("reasoning.encrypted_content") && {
+        encrypted_content: Buffer.from(`demo-reasoning:${summary}`).toString("base64"),
+      }),
     });
   }
   let status: "completed" | "incomplete" = "completed";
   let outputTokens = reasoningTokens;
-  if (tool && lastUser.includes("use the tool") && !toolOutput) {
-    const args = Object.fromEntries(
-      Object.keys(tool.parameters?.properties ?? {}).map((name) => [name, "sluice"]),
-    );
+  if (tool && (shell || lastUser.includes("use the tool")) && !toolOutput) {
+    const args = shell
+      ? { cmd: "echo hello-from-tool" }
+      : Object.fromEntries(
+          Object.keys(tool.parameters?.properties ?? {}).map((name) => [name, "sluice"]),
+        );
     const argumentsText = JSON.stringify(args);
     outputTokens += demoTokens(argumentsText).length + 1;
     outputs.push({
@@ -176,7 +191,7 @@ export function createResponse(call: Call): void | Promise<void> {
 }
 
 /** A value per property of a json_schema: strings echo the prompt, numbers count its words. */
-function schemaAnswer(properties: Record<string, { type?: string }>, said: string) {
+export function schemaAnswer(properties: Record<string, { type?: string }>, said: string) {
   const typed = (type: string | undefined) =>
     type === "number" || type === "integer"
       ? demoTokens(said).length
