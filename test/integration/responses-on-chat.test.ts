@@ -276,7 +276,7 @@ describe("POST /v1/responses over an OpenAI-compatible (DeepSeek) channel, bridg
 
   it("a chat host's 200 that is not JSON is a 502 in OpenAI's envelope, billed nothing (never the host's bytes)", async () => {
     const before = await settledAccount(user.id);
-    upstream.enqueue({ rawBody: "<html><body>Gateway login</body></html>" });
+    deepseek.upstream.enqueue({ rawBody: "<html><body>Gateway login</body></html>" });
     const err = await rejection(client().responses.create({ model: MODEL, input: "hello" }));
     expect(err.status).toBe(502);
     expect(err.error).toMatchObject({ message: expect.stringContaining("could not be read") });
