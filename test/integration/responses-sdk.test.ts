@@ -20,7 +20,6 @@ import {
   createUserWithKey,
   type DeepSeekChannel,
   type Json,
-  refusal,
   setPrices,
   settledLogLine,
   sluice,
@@ -70,7 +69,8 @@ beforeAll(async () => {
     models: [DEEPSEEK],
     price: PRICE,
     name: "deepseek fixture, responses bridged (SDK)",
-    config: { responses: "bridge" },
+    // The fixture is not api.deepseek.com, where json_schema "auto" means "prompt" already.
+    config: { responses: "bridge", json_schema: "prompt" },
   });
   await setPrices({ [NATIVE]: PRICE, [CHAT]: PRICE });
   user = await createUserWithKey();
@@ -256,7 +256,7 @@ describe.each([
 });
 
 describe("structured output on a DeepSeek chat channel, bridged", () => {
-  it("text.format json_object is DeepSeek's JSON output; json_schema, which DeepSeek refuses, is its 400 in OpenAI's envelope", async () => {
+  it("text.format json_object is DeepSeek's JSON output; json_schema, which DeepSeek refuses, goes up as json_object with the schema in the system message", async () => {
     const json = await client().responses.create({
       model: DEEPSEEK,
       input: "Answer in json",
@@ -266,17 +266,15 @@ describe("structured output on a DeepSeek chat channel, bridged", () => {
     expect((deepseek.chatCalls().at(-1)?.body as Json | undefined)?.response_format).toEqual({
       type: "json_object",
     });
-    const err = await refusal<InstanceType<typeof OpenAI.APIError>>(
-      client().responses.create({
-        model: DEEPSEEK,
-        input: "Name a colour",
-        text: { format: colour },
-      }),
-    );
-    expect(err.status).toBe(400);
-    expect(err.error).toMatchObject({
-      type: "invalid_request_error",
-      message: expect.stringContaining("This response_format type is unavailable now"),
+    const schema = await client().responses.create({
+      model: DEEPSEEK,
+      input: "Name a colour",
+      text: { format: colour },
     });
+    expect(JSON.parse(schema.output_text)).toEqual({ said: "Name a colour" });
+    const sent = deepseek.chatCalls().at(-1)?.body as Json;
+    expect(sent.response_format).toEqual({ type: "json_object" });
+    expect(sent.messages[0]).toMatchObject({ role: "system" });
+    expect(sent.messages[0].content).toContain(JSON.stringify(colour.schema));
   });
 });

@@ -952,6 +952,45 @@ describe("Responses → chat: requests", () => {
     ).toBe("xhigh");
   });
 
+  it("json_schema on a host that takes only json_object: json_object, the schema in the system message", () => {
+    const schema = { type: "object", properties: { a: { type: "string" } } };
+    const body = {
+      instructions: "Be brief.",
+      input: "hi",
+      text: { format: { type: "json_schema", name: "answer", schema } },
+    };
+    const note = `Answer with one JSON object, and nothing else, that conforms to this JSON Schema ("answer"):\n${JSON.stringify(schema)}`;
+    // DeepSeek's own API by default (it refuses json_schema), any channel when told so.
+    for (const options of [
+      { baseUrl: "https://api.deepseek.com/v1" },
+      { baseUrl: "https://llm.example/v1", json_schema: "prompt" },
+    ]) {
+      expect(request(body, options)).toEqual({
+        messages: [
+          { role: "system", content: `Be brief.\n\n${note}` },
+          { role: "user", content: "hi" },
+        ],
+        response_format: { type: "json_object" },
+      });
+    }
+    expect(
+      request({ ...body, instructions: undefined }, { json_schema: "prompt" }).messages,
+    ).toEqual([
+      { role: "system", content: note },
+      { role: "user", content: "hi" },
+    ]);
+    // Elsewhere, and on DeepSeek when told "native", the schema goes up as chat's json_schema.
+    for (const options of [
+      { baseUrl: "https://llm.example/v1" },
+      { baseUrl: "https://api.deepseek.com/v1", json_schema: "native" },
+    ]) {
+      expect(request(body, options).response_format).toEqual({
+        type: "json_schema",
+        json_schema: { name: "answer", schema },
+      });
+    }
+  });
+
   it.each([
     [
       { input: [user("a"), { type: "web_search_call", id: "ws_1", status: "completed" }] },

@@ -20,6 +20,11 @@
  *   parts, for hosts that honour Anthropic-style breakpoints (rule 9).
  * - `limit_field`: `"max_tokens"` (default) | `"max_completion_tokens"`: the field `max_tokens`
  *   goes up as.
+ * - `json_schema`: `"auto"` (default) | `"native"` | `"prompt"`. How a JSON-schema answer format
+ *   goes up: as chat's `response_format: json_schema`, or, for hosts that take only
+ *   `json_object` (DeepSeek refuses the schema with 400 "This response_format type is
+ *   unavailable now"), as `json_object` with the schema in the system message. `auto`: prompt on
+ *   DeepSeek's API (api.deepseek.com), native elsewhere. (The Responses → chat bridge.)
  *
  * Beside them the face passes `channel` (the channel's type) and `baseUrl`, which `auto` reads.
  */
@@ -30,6 +35,7 @@ export interface MessagesToChatOptions {
   pdf: boolean;
   cacheControl: "drop" | "keep";
   limitField: "max_tokens" | "max_completion_tokens";
+  jsonSchema: "native" | "prompt";
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
@@ -43,6 +49,7 @@ const CHOICES = {
   pdf: ["true", "false"],
   cache_control: ["drop", "keep"],
   limit_field: ["max_tokens", "max_completion_tokens"],
+  json_schema: ["auto", "native", "prompt"],
 } as const;
 
 /** An effort name as chat hosts spell them (`xhigh`, `minimal`, `max`). */
@@ -64,12 +71,16 @@ function effortsOf(value: unknown): string[] {
  */
 function refusesReasoningContent(options: Readonly<Record<string, unknown>>): boolean {
   if (options.channel === "azure") return true;
-  if (typeof options.baseUrl !== "string") return false;
+  const host = hostOf(options);
+  return host === "api.openai.com" || host?.endsWith(".openai.azure.com") === true;
+}
+
+function hostOf(options: Readonly<Record<string, unknown>>): string | undefined {
+  if (typeof options.baseUrl !== "string") return undefined;
   try {
-    const host = new URL(options.baseUrl).hostname;
-    return host === "api.openai.com" || host.endsWith(".openai.azure.com");
+    return new URL(options.baseUrl).hostname;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -84,6 +95,12 @@ export function optionsOf(options: Readonly<Record<string, unknown>> = {}): Mess
     pdf: options.pdf === true || options.pdf === "true",
     cacheControl: oneOf(options.cache_control, CHOICES.cache_control, "drop"),
     limitField: oneOf(options.limit_field, CHOICES.limit_field, "max_tokens"),
+    jsonSchema:
+      oneOf(options.json_schema, CHOICES.json_schema, "auto") === "auto"
+        ? hostOf(options) === "api.deepseek.com"
+          ? "prompt"
+          : "native"
+        : (options.json_schema as "native" | "prompt"),
   };
 }
 

@@ -53,12 +53,32 @@ export function chatRequest(body: Fields, channelOptions?: Readonly<Fields>): Fi
   const effort = effortOf(body.reasoning, options.efforts);
   if (effort) out.reasoning_effort = effort;
   const format = responseFormat(body.text);
-  if (format) out.response_format = format;
+  if (format?.type === "json_schema" && options.jsonSchema === "prompt") {
+    // A host that takes only json_object gets the schema to follow in its instructions.
+    out.response_format = { type: "json_object" };
+    out.messages = withSchemaNote(out.messages as Fields[], format.json_schema as Fields);
+  } else if (format) out.response_format = format;
   if (body.stream === true) {
     out.stream = true;
     out.stream_options = { include_usage: true };
   }
   return out;
+}
+
+/**
+ * The messages with the JSON schema the answer must follow said in the system message (added
+ * first when there is none). The note names JSON, as json_object mode requires of the prompt.
+ */
+function withSchemaNote(messages: Fields[], format: Fields): Fields[] {
+  const note =
+    `Answer with one JSON object, and nothing else, that conforms to this JSON Schema` +
+    `${typeof format.name === "string" ? ` ("${format.name}")` : ""}` +
+    `${typeof format.description === "string" ? `, ${format.description}` : ""}:\n` +
+    JSON.stringify(format.schema ?? {});
+  const [first, ...rest] = messages;
+  if (first?.role === "system" && typeof first.content === "string")
+    return [{ ...first, content: `${first.content}\n\n${note}` }, ...rest];
+  return [{ role: "system", content: note }, ...messages];
 }
 
 /** `reasoning.effort` as chat's `reasoning_effort` (rule 9); `none` sends none. */
