@@ -3,6 +3,7 @@ import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
 import type { AdapterContext, UpstreamCall, UpstreamErrorReading } from "./adapters/adapter";
 import { adapterFor, upstreamModelFor } from "./adapters/index";
+import type { Protocol } from "./protocol";
 
 /** Read by each adapter's error() (adapters/retry-after.ts); its tests import it from here. */
 export { parseRetryAfter } from "./adapters/retry-after";
@@ -105,6 +106,12 @@ export interface UpstreamOptions {
   coolDownMs?: (retryAfterMs: number | undefined) => number;
   /** What the adapters may need of the process (the function role's AWS credentials). */
   adapterContext?: AdapterContext;
+  /**
+   * The upstream refused `call` as served only in `protocol` (UpstreamErrorReading.onlyIn):
+   * true when the caller now serves the channel in that protocol, and the call is built again
+   * and sent once more to it.
+   */
+  reroute?: (channel: ChannelRecord, call: UpstreamCall, protocol: Protocol) => boolean;
   /** Told when a call goes once more to the same channel as its adapter asked (and why). */
   onResend?: (channel: ChannelRecord, why: string) => void;
 }
@@ -244,10 +251,11 @@ export async function openUpstream(
       signal?.removeEventListener("abort", cancel);
       const text = await response.text().catch(() => "");
       const reading = adapter.error(response.status, response.headers, text);
-      if (reading.resend && !resent) {
+      const again = resent ? undefined : resendOf(reading, channel, call, options, build);
+      if (again) {
         // Once, and not counted as an attempt: the upstream processed nothing.
-        resend = { channel, call: reading.resend.call(call) };
-        options.onResend?.(channel, reading.resend.why);
+        resend = { channel, call: again.call };
+        options.onResend?.(channel, again.why);
         attempt--;
         continue;
       }
@@ -289,6 +297,24 @@ export async function openUpstream(
 }
 
 const LATE = Symbol("late");
+
+/**
+ * The call to send once more to the same channel after a refusal that processed nothing: the
+ * adapter's change of it (`resend`), or the call built again when the caller changed how it
+ * serves the channel (`reroute`: the model is served only in another protocol).
+ */
+function resendOf(
+  reading: UpstreamErrorReading,
+  channel: ChannelRecord,
+  call: UpstreamCall,
+  options: UpstreamOptions,
+  build: (upstreamModel: string, channel: ChannelRecord) => UpstreamCall,
+): { call: UpstreamCall; why: string } | undefined {
+  if (reading.resend) return { call: reading.resend.call(call), why: reading.resend.why };
+  if (reading.onlyIn && options.reroute?.(channel, call, reading.onlyIn))
+    return { call: build(call.upstreamModel, channel), why: `served only on ${reading.onlyIn}` };
+  return undefined;
+}
 
 /** The next candidate from `from` on, going round, that this call has not given up on. */
 function nextCandidate(

@@ -1,0 +1,27 @@
+import type { BridgeContext } from "../bridge";
+
+/**
+ * What the chat → Responses bridge must know of the call besides the bodies, read from
+ * `BridgeContext.options` (every key optional):
+ *
+ * - `maxTokens`: the answer's bound the relay holds for (the quote's output tokens). The
+ *   client's own bound is sent as `max_output_tokens` when it is lower, else this one.
+ * - `includeUsage`: the usage chunk is written (the chat relay removes it again unless the
+ *   client asked for `stream_options.include_usage`; sluice bills from the events either way).
+ */
+export interface ChatToResponsesOptions {
+  maxTokens: number | undefined;
+  includeUsage: boolean;
+}
+
+export function optionsOf(context: BridgeContext): ChatToResponsesOptions {
+  const o = context.options ?? {};
+  const maxTokens = o.maxTokens;
+  return {
+    maxTokens:
+      typeof maxTokens === "number" && Number.isInteger(maxTokens) && maxTokens > 0
+        ? maxTokens
+        : undefined,
+    includeUsage: o.includeUsage === true,
+  };
+}
