@@ -22,6 +22,7 @@ interface ResponsesRequest {
   reasoning: { effort?: string; summary?: string } | null;
   text: { format?: { type?: string; schema?: { properties?: Record<string, { type?: string }> } } };
   previous_response_id: string;
+  parallel_tool_calls: boolean;
 }
 
 type Item = Record<string, unknown>;
@@ -41,7 +42,8 @@ function itemText(item: Item): string {
 
 /**
  * The answer, by what the prompt asks: "please fail with NNN" fails; "use the tool" (with a
- * function tool given) calls the first function tool, each string parameter "sluice"; after a
+ * function tool given) calls the first function tool, each string parameter "sluice" ("use
+ * every tool": each function tool, in parallel, unless `parallel_tool_calls` is false); after a
  * tool's output, that output is quoted; a `json_schema` format gets an object of its
  * properties; otherwise the last user message is echoed. A request with `reasoning`, or to an
  * o-series / gpt-5 model, reasons first (a reasoning item with a summary).
@@ -100,20 +102,30 @@ export function createResponse(call: Call): void | Promise<void> {
   }
   let status: "completed" | "incomplete" = "completed";
   let outputTokens = reasoningTokens;
-  if (tool && lastUser.includes("use the tool") && !toolOutput) {
-    const args = Object.fromEntries(
-      Object.keys(tool.parameters?.properties ?? {}).map((name) => [name, "sluice"]),
-    );
-    const argumentsText = JSON.stringify(args);
-    outputTokens += demoTokens(argumentsText).length + 1;
-    outputs.push({
-      id: demoId("fc"),
-      type: "function_call",
-      status: "completed",
-      call_id: demoId("call"),
-      name: tool.name,
-      arguments: argumentsText,
-    });
+  // "use every tool" calls each function tool at once (parallel calls), unless they are off.
+  const every = lastUser.includes("use every tool") && request.parallel_tool_calls !== false;
+  const called = every
+    ? (request.tools ?? []).filter((t) => t.type === "function")
+    : tool && (lastUser.includes("use the tool") || lastUser.includes("use every tool"))
+      ? [tool]
+      : [];
+  if (called.length > 0 && !toolOutput) {
+    // Ids with the call's place: demoId repeats within a millisecond, OpenAI's never do.
+    for (const [i, fn] of called.entries()) {
+      const args = Object.fromEntries(
+        Object.keys(fn.parameters?.properties ?? {}).map((name) => [name, "sluice"]),
+      );
+      const argumentsText = JSON.stringify(args);
+      outputTokens += demoTokens(argumentsText).length + 1;
+      outputs.push({
+        id: `${demoId("fc")}-${i}`,
+        type: "function_call",
+        status: "completed",
+        call_id: `${demoId("call")}-${i}`,
+        name: fn.name,
+        arguments: argumentsText,
+      });
+    }
   } else {
     const reply =
       fault.reply ??

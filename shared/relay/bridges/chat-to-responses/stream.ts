@@ -21,8 +21,8 @@ interface Call {
  * the client's model and the response's id. `response.created` sends the assistant role;
  * `output_text.delta` becomes `content`, `refusal.delta` `refusal`, reasoning summary and
  * reasoning text deltas `reasoning_content` (never content). Each function_call item is a tool
- * call numbered among the calls only, in the order they were added, found again by its item id
- * or output index: parallel calls go out on distinct indexes (LiteLLM #21331 sent them all on
+ * call numbered among the calls only, in the order they were added, found again by its output
+ * index (or item id): parallel calls go out on distinct indexes (LiteLLM #21331 sent them all on
  * 0), and arguments that came only whole (in `function_call_arguments.done` or
  * `output_item.done`, no deltas) still go out once (LiteLLM #20711 dropped them).
  * `response.completed` / `response.incomplete` send the finish_reason, the usage chunk and
@@ -180,7 +180,8 @@ export class ChatFromResponsesStream implements StreamBridge {
       typeof data.output_index === "number"
         ? this.#calls.get(`output:${data.output_index}`)
         : undefined;
-    return byItem ?? byOwnId ?? byIndex;
+    // The output index first: unique within a response whatever the host's item ids.
+    return byIndex ?? byItem ?? byOwnId;
   }
 
   #finish(response: JsonObject): string {
