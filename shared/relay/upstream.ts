@@ -180,8 +180,9 @@ export async function openUpstream(
   const { signal } = options;
   const reported = new Set<string>();
   const skipped = new Set<string>();
-  // A call its adapter asked to send once more to the same channel, changed (error().resend).
-  let resend: { channel: ChannelRecord; call: UpstreamCall } | undefined;
+  // A call to send once more to the same channel: changed as its adapter asked (error().resend),
+  // or built again (no call) when the caller now serves the channel in another protocol.
+  let resend: { channel: ChannelRecord; call?: UpstreamCall } | undefined;
   for (let attempt = 0, next = 0; attempt < attempts; attempt++) {
     if (signal?.aborted) throw cancelled();
     const channel = resend?.channel ?? nextCandidate(candidates, next, skipped);
@@ -251,7 +252,7 @@ export async function openUpstream(
       signal?.removeEventListener("abort", cancel);
       const text = await response.text().catch(() => "");
       const reading = adapter.error(response.status, response.headers, text);
-      const again = resent ? undefined : resendOf(reading, channel, call, options, build);
+      const again = resent ? undefined : resendOf(reading, channel, call, options);
       if (again) {
         // Once, and not counted as an attempt: the upstream processed nothing.
         resend = { channel, call: again.call };
@@ -300,19 +301,20 @@ const LATE = Symbol("late");
 
 /**
  * The call to send once more to the same channel after a refusal that processed nothing: the
- * adapter's change of it (`resend`), or the call built again when the caller changed how it
- * serves the channel (`reroute`: the model is served only in another protocol).
+ * adapter's change of it (`resend`), or none when the caller changed how it serves the channel
+ * (`reroute`: the model is served only in another protocol) and the call is built anew.
  */
 function resendOf(
   reading: UpstreamErrorReading,
   channel: ChannelRecord,
   call: UpstreamCall,
   options: UpstreamOptions,
-  build: (upstreamModel: string, channel: ChannelRecord) => UpstreamCall,
-): { call: UpstreamCall; why: string } | undefined {
+): { call?: UpstreamCall; why: string } | undefined {
   if (reading.resend) return { call: reading.resend.call(call), why: reading.resend.why };
+  // Built at the next attempt, as any call is: a request the new protocol cannot carry is
+  // the client's 400 from there, not a failed attempt.
   if (reading.onlyIn && options.reroute?.(channel, call, reading.onlyIn))
-    return { call: build(call.upstreamModel, channel), why: `served only on ${reading.onlyIn}` };
+    return { why: `served only on ${reading.onlyIn}` };
   return undefined;
 }
 

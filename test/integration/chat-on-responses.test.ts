@@ -41,6 +41,8 @@ const PRICE = {
 const PRO = uniqueModel("gpt-5-pro");
 /** Pinned by the channel's config: the upstream would have answered it on chat. */
 const PINNED = uniqueModel("gpt-5-pinned");
+/** Learnt on a first call the bridge cannot carry. */
+const UNCARRIED = uniqueModel("gpt-5.2-pro");
 /** On an upstream of its own, for the burst of first calls. */
 const BURST = uniqueModel("o3-pro");
 
@@ -65,7 +67,8 @@ beforeAll(async () => {
   await channel("responses-only, learnt", learnt, PRO);
   await channel("responses-only, pinned", pinned, PINNED, { responses_only: PINNED });
   await channel("responses-only, burst", burst, BURST);
-  await setPrices({ [PRO]: PRICE, [PINNED]: PRICE, [BURST]: PRICE });
+  await channel("responses-only, first call uncarried", learnt, UNCARRIED);
+  await setPrices({ [PRO]: PRICE, [PINNED]: PRICE, [BURST]: PRICE, [UNCARRIED]: PRICE });
   user = await createUserWithKey();
 });
 
@@ -369,6 +372,25 @@ describe("chat completions on a model served only on /v1/responses", () => {
       message: "Failed on request (400).",
     });
     expect(pathsSince(learnt, from)).toEqual(["/v1/responses"]);
+
+    // A first call refused for chat whose request the bridge cannot carry: the client's 400,
+    // the model learnt all the same.
+    const first = learnt.requests.length;
+    const uncarried = await refusal<InstanceType<typeof OpenAI.APIError>>(
+      client.chat.completions.create({
+        model: UNCARRIED,
+        messages: [{ role: "user", content: "hi" }],
+        stop: "END",
+      }),
+    );
+    expect(uncarried.status).toBe(400);
+    expect(uncarried.error).toMatchObject({ type: "invalid_request_error", param: "stop" });
+    expect(pathsSince(learnt, first)).toEqual(["/v1/chat/completions"]);
+    await client.chat.completions.create({
+      model: UNCARRIED,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(pathsSince(learnt, first)).toEqual(["/v1/chat/completions", "/v1/responses"]);
   });
 
   it("ends a stream the Responses upstream cut with OpenAI's error chunk, which the SDK raises, billed as interrupted", async () => {
