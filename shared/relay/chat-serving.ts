@@ -1,6 +1,7 @@
 import type { ChannelRecord } from "../store/channels";
 import type { ChannelAdapter } from "./adapters/adapter";
 import type { Bridge } from "./bridges/bridge";
+import { REASONING_SUMMARIES } from "./bridges/chat-to-responses/options";
 import { bridgeFor } from "./bridges/index";
 import type { Protocol } from "./protocol";
 
@@ -26,10 +27,16 @@ const RESPONSES_ONLY = "responses_only";
 /** A model name in the list: no spaces or commas, as model names are. */
 const NAME = /^[^\s,]+$/;
 
-/** What is wrong with a channel config's `responses_only`, or undefined. */
+/**
+ * What is wrong with a channel config's `responses_only`, or with its `reasoning_summary` (the
+ * summary bridged chat calls ask for: chat-to-responses/options.ts), or undefined.
+ */
 export function responsesOnlyConfigProblem(
   config: Readonly<Record<string, string>>,
 ): string | undefined {
+  const summary = config.reasoning_summary;
+  if (summary !== undefined && !(REASONING_SUMMARIES as readonly string[]).includes(summary))
+    return `config.reasoning_summary must be one of ${REASONING_SUMMARIES.join(", ")}; "${summary}" is not.`;
   const value = config[RESPONSES_ONLY];
   if (value === undefined) return undefined;
   const names = value.split(",").map((name) => name.trim());

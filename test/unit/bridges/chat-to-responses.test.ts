@@ -407,6 +407,21 @@ describe("chat → Responses: the request", () => {
     ).toBe(300);
   });
 
+  it("asks for reasoning summaries only when the channel says so", () => {
+    const messages = [{ role: "user", content: "hi" }];
+    expect(convertRequest({ messages })).not.toHaveProperty("reasoning");
+    const summarised = { model: "my-pro", options: { reasoning_summary: "auto" } };
+    expect(convertRequest({ messages }, summarised).reasoning).toEqual({ summary: "auto" });
+    expect(convertRequest({ messages, reasoning_effort: "low" }, summarised).reasoning).toEqual({
+      effort: "low",
+      summary: "auto",
+    });
+    expect(responsesOnlyConfigProblem({ reasoning_summary: "detailed" })).toBeUndefined();
+    expect(adapterFor("openai").configProblem?.({ reasoning_summary: "full" })).toContain(
+      "config.reasoning_summary must be one of auto, concise, detailed",
+    );
+  });
+
   it("refuses with a 400 naming the field what the Responses API cannot carry", () => {
     const refused = (body: Event) => {
       try {

@@ -27,16 +27,8 @@ export function chatToResponsesRequest(body: JsonObject, context: BridgeContext)
   };
   const maxOutput = maxOutputOf(body, options);
   if (maxOutput !== undefined) out.max_output_tokens = maxOutput;
-  const effort = body.reasoning_effort;
-  if (effort !== undefined && effort !== null) {
-    if (typeof effort !== "string")
-      throw new InvalidRequest(
-        "reasoning_effort: a string is required.",
-        "reasoning_effort",
-        "invalid_type",
-      );
-    out.reasoning = { effort };
-  }
+  const reasoning = reasoningOf(body.reasoning_effort, options);
+  if (reasoning) out.reasoning = reasoning;
   const text = textOf(body);
   if (text) out.text = text;
   const tools = toolsOf(body.tools);
@@ -95,6 +87,21 @@ function maxOutputOf(body: JsonObject, options: ChatToResponsesOptions): number 
   const held = options.maxTokens;
   if (asked === undefined) return held;
   return held === undefined ? asked : Math.min(asked, held);
+}
+
+/** `reasoning_effort` as `reasoning.effort`, with the summary the channel asks for. */
+function reasoningOf(effort: unknown, options: ChatToResponsesOptions): JsonObject | undefined {
+  if (effort !== undefined && effort !== null && typeof effort !== "string")
+    throw new InvalidRequest(
+      "reasoning_effort: a string is required.",
+      "reasoning_effort",
+      "invalid_type",
+    );
+  const reasoning: JsonObject = {
+    ...(typeof effort === "string" && { effort }),
+    ...(options.reasoningSummary && { summary: options.reasoningSummary }),
+  };
+  return Object.keys(reasoning).length > 0 ? reasoning : undefined;
 }
 
 /** `response_format` and `verbosity` as the Responses `text` object. */
