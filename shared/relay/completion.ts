@@ -20,10 +20,11 @@ import { relaySse, type StreamOutcome } from "../stream/relay-stream";
 import type { StreamUsage } from "./adapters/adapter";
 import { adapterFor } from "./adapters/index";
 import type { Bridge, BridgeContext } from "./bridges/bridge";
-import { inClientTerms, servingProtocol } from "./bridges/index";
+import { bridgeFor, inClientTerms, servingProtocol } from "./bridges/index";
+import { chatServedBy, learnChatMissing } from "./chat-serving";
 import { type AnswerSoFar, estimatedAnswer } from "./estimate";
 import { answerTimeoutMs } from "./model-timeouts";
-import { type Operation, type Protocol, pathOf } from "./protocol";
+import { type Operation, operationOf, type Protocol, pathOf } from "./protocol";
 import {
   type Consumption,
   consumedWhole,
@@ -33,6 +34,7 @@ import {
   relayed,
   unconvertibleAnswer,
 } from "./relay";
+import type { OpenUpstream } from "./upstream";
 
 /** What the model reads of a request, bounded from above. */
 export interface PromptBound {
@@ -172,7 +174,7 @@ export async function relayCompletion(
         stream,
       },
       build: (upstreamModel, channel, quoted) => {
-        const served = servedBy(channel, op);
+        const served = servedBy(channel, op, model, upstreamModel);
         lastBridge = served.bridge;
         if (served.bridge) {
           const converted = served.bridge.request(
@@ -200,6 +202,12 @@ export async function relayCompletion(
           },
         };
       },
+      // A model the upstream serves only on Responses: learnt, and sent again through the bridge.
+      reroute: (channel, sent, protocol) =>
+        op === "chat" &&
+        protocol === "responses" &&
+        sent.path === pathOf("chat") &&
+        learnChatMissing(channel, adapterFor(channel.type), sent.upstreamModel),
       // The answer did not begin in time and could not be had: the prompt, and what the
       // upstream generated unseen meanwhile.
       estimate: async (late, quoted) => ({
@@ -217,7 +225,7 @@ export async function relayCompletion(
       const upstreamModel = upstream.upstreamModel;
       // How the channel speaks the operation (channelsForModel kept only channels serving it).
       const adapter = adapterFor(upstream.channel.type);
-      const { protocol, bridge } = servedBy(upstream.channel, op);
+      const { protocol, bridge } = sentIn(upstream, op, model);
       const reader = adapter.usage(protocol);
       /** The estimate, with the answer's: only what the upstream did not report is estimated. */
       const estimated = async (answer: Promise<Metered>): Promise<Metered> => ({
@@ -322,12 +330,37 @@ export async function relayCompletion(
 }
 
 /**
- * How a channel serves the operation: in its own protocol, or through the bridge of a pair
- * (relay.ts kept only channels that can).
+ * How a channel serves the operation: a chat call for a model it serves only on Responses
+ * through the chat → Responses bridge (chat-serving.ts), else in its own protocol or through
+ * the bridge of a pair (relay.ts kept only channels that can).
  */
-function servedBy(channel: ChannelRecord, op: Operation): { protocol: Protocol; bridge?: Bridge } {
+function servedBy(
+  channel: ChannelRecord,
+  op: Operation,
+  model: string,
+  upstreamModel: string,
+): { protocol: Protocol; bridge?: Bridge } {
   const adapter = adapterFor(channel.type);
+  const responsesOnly =
+    op === "chat" ? chatServedBy(channel, adapter, model, upstreamModel) : undefined;
+  if (responsesOnly) return responsesOnly;
   return servingProtocol(adapter, op) ?? { protocol: adapter.operations[op] ?? op };
+}
+
+/**
+ * The protocol the call that opened `upstream` was sent in (its path says it; a call sent again
+ * through a bridge changed it), with its bridge; a late answer's call is not kept, and is the
+ * one servedBy builds.
+ */
+function sentIn(
+  upstream: OpenUpstream,
+  op: Operation,
+  model: string,
+): { protocol: Protocol; bridge?: Bridge } {
+  const protocol = upstream.call && operationOf(upstream.call.path);
+  if (protocol === undefined) return servedBy(upstream.channel, op, model, upstream.upstreamModel);
+  const bridge = protocol === op ? undefined : bridgeFor(op, protocol);
+  return bridge ? { protocol, bridge } : { protocol };
 }
 
 /** `n` above the configured maximum is capped to it (seed 002: "no more than 1"). */

@@ -16,7 +16,7 @@ import type { UpstreamCall } from "./adapters/adapter";
 import { adapterFor, servedModel } from "./adapters/index";
 import { servingProtocol } from "./bridges/index";
 import { answerTimeoutMs } from "./model-timeouts";
-import { operationOf } from "./protocol";
+import { operationOf, type Protocol } from "./protocol";
 import {
   type LateUpstream,
   type OpenUpstream,
@@ -55,6 +55,11 @@ export interface RelayPlan {
    * one conversation keeps to one upstream account and its prompt cache.
    */
   affinity?: string;
+  /**
+   * The upstream refused a call as served only in `protocol` (nothing was processed): true when
+   * the plan now builds the channel's call in that protocol, and the call goes again at once.
+   */
+  reroute?(channel: ChannelRecord, call: UpstreamCall, protocol: Protocol): boolean;
   /** The face's own rate-limit headers, sent beside OpenAI's (Anthropic's on the Messages API). */
   rateLimitHeaders?(standing: RateStanding | undefined): Record<string, string>;
 }
@@ -358,6 +363,7 @@ function upstreamOptions(
     signal: call.request.signal ? AbortSignal.any([call.request.signal, signal]) : signal,
     coolDownMs: (retryAfterMs) => channelHealth.coolDownMs(retryAfterMs),
     adapterContext: call.services.adapterContext,
+    reroute: plan.reroute,
     onResend: (channel, why) =>
       call.services.log.info("upstream call sent again", { channel: channel.id, model, why }),
     report:

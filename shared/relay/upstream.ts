@@ -3,6 +3,7 @@ import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
 import type { AdapterContext, UpstreamCall, UpstreamErrorReading } from "./adapters/adapter";
 import { adapterFor, upstreamModelFor } from "./adapters/index";
+import type { Protocol } from "./protocol";
 
 /** Read by each adapter's error() (adapters/retry-after.ts); its tests import it from here. */
 export { parseRetryAfter } from "./adapters/retry-after";
@@ -105,6 +106,12 @@ export interface UpstreamOptions {
   coolDownMs?: (retryAfterMs: number | undefined) => number;
   /** What the adapters may need of the process (the function role's AWS credentials). */
   adapterContext?: AdapterContext;
+  /**
+   * The upstream refused `call` as served only in `protocol` (UpstreamErrorReading.onlyIn):
+   * true when the caller now serves the channel in that protocol, and the call is built again
+   * and sent once more to it.
+   */
+  reroute?: (channel: ChannelRecord, call: UpstreamCall, protocol: Protocol) => boolean;
   /** Told when a call goes once more to the same channel as its adapter asked (and why). */
   onResend?: (channel: ChannelRecord, why: string) => void;
 }
@@ -173,8 +180,9 @@ export async function openUpstream(
   const { signal } = options;
   const reported = new Set<string>();
   const skipped = new Set<string>();
-  // A call its adapter asked to send once more to the same channel, changed (error().resend).
-  let resend: { channel: ChannelRecord; call: UpstreamCall } | undefined;
+  // A call to send once more to the same channel: changed as its adapter asked (error().resend),
+  // or built again (no call) when the caller now serves the channel in another protocol.
+  let resend: { channel: ChannelRecord; call?: UpstreamCall } | undefined;
   for (let attempt = 0, next = 0; attempt < attempts; attempt++) {
     if (signal?.aborted) throw cancelled();
     const channel = resend?.channel ?? nextCandidate(candidates, next, skipped);
@@ -244,10 +252,11 @@ export async function openUpstream(
       signal?.removeEventListener("abort", cancel);
       const text = await response.text().catch(() => "");
       const reading = adapter.error(response.status, response.headers, text);
-      if (reading.resend && !resent) {
+      const again = resent ? undefined : resendOf(reading, channel, call, options);
+      if (again) {
         // Once, and not counted as an attempt: the upstream processed nothing.
-        resend = { channel, call: reading.resend.call(call) };
-        options.onResend?.(channel, reading.resend.why);
+        resend = { channel, call: again.call };
+        options.onResend?.(channel, again.why);
         attempt--;
         continue;
       }
@@ -289,6 +298,25 @@ export async function openUpstream(
 }
 
 const LATE = Symbol("late");
+
+/**
+ * The call to send once more to the same channel after a refusal that processed nothing: the
+ * adapter's change of it (`resend`), or none when the caller changed how it serves the channel
+ * (`reroute`: the model is served only in another protocol) and the call is built anew.
+ */
+function resendOf(
+  reading: UpstreamErrorReading,
+  channel: ChannelRecord,
+  call: UpstreamCall,
+  options: UpstreamOptions,
+): { call?: UpstreamCall; why: string } | undefined {
+  if (reading.resend) return { call: reading.resend.call(call), why: reading.resend.why };
+  // Built at the next attempt, as any call is: a request the new protocol cannot carry is
+  // the client's 400 from there, not a failed attempt.
+  if (reading.onlyIn && options.reroute?.(channel, call, reading.onlyIn))
+    return { why: `served only on ${reading.onlyIn}` };
+  return undefined;
+}
 
 /** The next candidate from `from` on, going round, that this call has not given up on. */
 function nextCandidate(

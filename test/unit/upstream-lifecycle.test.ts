@@ -315,3 +315,73 @@ describe("answer timeouts per model", () => {
     );
   });
 });
+
+describe("openUpstream: a call rerouted to the protocol the upstream serves the model in", () => {
+  /** OpenAI's refusal of chat for a model it serves only on the Responses API. */
+  const chatRefused = sent(async () => ({
+    ...answer(404),
+    text: async () =>
+      JSON.stringify({
+        error: {
+          message: "This model is only supported in v1/responses and not in v1/chat/completions.",
+          type: "invalid_request_error",
+          param: "model",
+          code: null,
+        },
+      }),
+  }));
+
+  function rerouting(fetch: UpstreamFetch, reroute: boolean) {
+    let path = "/chat/completions";
+    const built: string[] = [];
+    const asked: [string, string, string][] = [];
+    const reports: [string, AttemptResult][] = [];
+    const opening = openUpstream(
+      channels,
+      () => {
+        built.push(path);
+        return { path, model: "m", upstreamModel: "m", json: {} };
+      },
+      "m",
+      {
+        fetch,
+        connectTimeoutMs: 1_000,
+        headerTimeoutMs: () => 1_000,
+        retries: 0,
+        timing: new Timing(performance.now()),
+        report: (channel, result) => reports.push([channel.id, result]),
+        reroute: (channel, call, protocol) => {
+          asked.push([channel.id, call.path, protocol]);
+          if (reroute) path = "/responses";
+          return reroute;
+        },
+      },
+    );
+    return { opening, built, asked, reports };
+  }
+
+  it("builds the call again and sends it once more to the same channel, not counted as an attempt", async () => {
+    const { fetch, asked: hosts } = scripted(chatRefused, answers(200));
+    const { opening, built, asked, reports } = rerouting(fetch, true);
+    const opened = await opening;
+    if (opened.late) throw new Error("expected an open upstream");
+    expect(hosts).toEqual(["a", "a"]);
+    expect(built).toEqual(["/chat/completions", "/responses"]);
+    expect(asked).toEqual([["a", "/chat/completions", "responses"]]);
+    expect(opened.call?.path).toBe("/responses");
+    // The refusal processed nothing: the channel's health hears only of the answer.
+    expect(reports).toEqual([["a", { ok: true }]]);
+  });
+
+  it("passes the refusal on when the caller cannot reroute, and reroutes at most once", async () => {
+    const declined = rerouting(scripted(chatRefused).fetch, false);
+    await expect(declined.opening).rejects.toMatchObject({
+      kind: "client_error",
+      details: { status: 404 },
+    });
+    const twice = rerouting(scripted(chatRefused, chatRefused).fetch, true);
+    await expect(twice.opening).rejects.toMatchObject({ kind: "client_error" });
+    expect(twice.built).toEqual(["/chat/completions", "/responses"]);
+    expect(twice.asked).toHaveLength(1);
+  });
+});

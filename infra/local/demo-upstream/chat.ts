@@ -17,10 +17,19 @@ interface ChatRequest {
 }
 
 /**
- * POST /v1/chat/completions. The reply quotes the last user message (with `response_format`
- * `json_schema`, an object of the schema's properties made from it, as structured outputs
- * answer). Usage, which the
- * integration tests check exactly: prompt_tokens = demo tokens of all message contents
+ * The models OpenAI serves only on the Responses API (o1-pro, o3-pro, gpt-5-pro, gpt-5.x-pro,
+ * gpt-5-codex, gpt-5.1-codex-max, codex-mini-latest; a test's unique suffix kept): chat refuses
+ * them with a 404 on `model`, as OpenAI does.
+ */
+export function responsesOnly(model: string): boolean {
+  return /^(o\d+|gpt-5(\.\d+)?)-pro(-|$)|(^|-)codex(-|$)/.test(model);
+}
+
+/**
+ * POST /v1/chat/completions. A Responses-only model (responsesOnly) is refused as OpenAI
+ * does. The reply quotes the last user message (with `response_format` `json_schema`, an
+ * object of the schema's properties made from it, as structured outputs answer). Usage, which
+ * the integration tests check exactly: prompt_tokens = demo tokens of all message contents
  * joined with " ", plus 3 per message; completion_tokens = reply pieces. A prompt of 1,024
  * demo tokens or more that begins as an earlier one did reports `prompt_tokens_details.
  * cached_tokens`, as OpenAI's prompt caching does (prompt-cache.ts).
@@ -31,6 +40,15 @@ export async function chatCompletions(call: Call): Promise<void> {
   const messages = request.messages;
   if (!Array.isArray(messages) || messages.length === 0) {
     return sendError(res, 400, "'messages' must contain at least one message.", null, "messages");
+  }
+  if (responsesOnly(request.model ?? "")) {
+    return sendError(
+      res,
+      404,
+      "This model is only supported in v1/responses and not in v1/chat/completions.",
+      null,
+      "model",
+    );
   }
   const prompt = messages
     .map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "")))

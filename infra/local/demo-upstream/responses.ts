@@ -23,6 +23,7 @@ interface ResponsesRequest {
   text: { format?: { type?: string; schema?: { properties?: Record<string, { type?: string }> } } };
   previous_response_id: string;
   include: string[];
+  parallel_tool_calls: boolean;
 }
 
 type Item = Record<string, unknown>;
@@ -42,7 +43,8 @@ function itemText(item: Item): string {
 
 /**
  * The answer, by what the prompt asks: "please fail with NNN" fails; "use the tool" (with a
- * function tool given) calls the first function tool, each string parameter "sluice";
+ * function tool given) calls the first function tool, each string parameter "sluice" ("use
+ * every tool": each function tool, in parallel, unless `parallel_tool_calls` is false);
  * `USE_SHELL` (with Codex's `exec_command` tool given) runs `echo hello-from-tool` through it;
  * after a tool's output, that output is quoted; a `json_schema` format gets an object of its
  * properties; otherwise the last user message is echoed. A request with `reasoning`, or to an
@@ -113,22 +115,33 @@ export function createResponse(call: Call): void | Promise<void> {
   }
   let status: "completed" | "incomplete" = "completed";
   let outputTokens = reasoningTokens;
-  if (tool && (shell || lastUser.includes("use the tool")) && !toolOutput) {
-    const args = shell
-      ? { cmd: "echo hello-from-tool" }
-      : Object.fromEntries(
-          Object.keys(tool.parameters?.properties ?? {}).map((name) => [name, "sluice"]),
-        );
-    const argumentsText = JSON.stringify(args);
-    outputTokens += demoTokens(argumentsText).length + 1;
-    outputs.push({
-      id: demoId("fc"),
-      type: "function_call",
-      status: "completed",
-      call_id: demoId("call"),
-      name: tool.name,
-      arguments: argumentsText,
-    });
+  // "use every tool" calls each function tool at once (parallel calls), unless they are off.
+  const every = lastUser.includes("use every tool") && request.parallel_tool_calls !== false;
+  const called = every
+    ? (request.tools ?? []).filter((t) => t.type === "function")
+    : tool && (shell || lastUser.includes("use the tool") || lastUser.includes("use every tool"))
+      ? [tool]
+      : [];
+  if (called.length > 0 && !toolOutput) {
+    // Ids with the call's place: demoId repeats within a millisecond, OpenAI's never do.
+    for (const [i, fn] of called.entries()) {
+      const args =
+        shell && fn === tool
+          ? { cmd: "echo hello-from-tool" }
+          : Object.fromEntries(
+              Object.keys(fn.parameters?.properties ?? {}).map((name) => [name, "sluice"]),
+            );
+      const argumentsText = JSON.stringify(args);
+      outputTokens += demoTokens(argumentsText).length + 1;
+      outputs.push({
+        id: `${demoId("fc")}-${i}`,
+        type: "function_call",
+        status: "completed",
+        call_id: `${demoId("call")}-${i}`,
+        name: fn.name,
+        arguments: argumentsText,
+      });
+    }
   } else {
     const reply =
       fault.reply ??

@@ -86,6 +86,12 @@ export interface UpstreamErrorReading {
    * part of it the adapter can leave out, and processed nothing (Bedrock's "invalid beta flag").
    */
   resend?: { call(call: UpstreamCall): UpstreamCall; why: string };
+  /**
+   * The upstream serves the model, but only in this protocol, and processed nothing (OpenAI's
+   * "This model is only supported in v1/responses" for a chat call): the relay may send the
+   * call again in that protocol (RelayPlan.reroute).
+   */
+  onlyIn?: Protocol;
   /** The provider's own account of the error (passed on to the client for a client error). */
   fields?: UpstreamErrorFields;
 }

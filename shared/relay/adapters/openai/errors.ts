@@ -8,7 +8,8 @@ import { parseRetryAfter } from "../retry-after";
  * request itself (400, 404, 413, 422…), which another channel would answer alike. Only the
  * answers that say the request was not processed (the upstream charges nothing for them) are
  * worth another channel: a refused key, 429, 402, overloaded, 408. The body's `error` object
- * says what the provider thinks, and whether a 429 is `insufficient_quota`.
+ * says what the provider thinks, and whether a 429 is `insufficient_quota`; a model served only
+ * on the Responses API is said so (`onlyIn`).
  */
 export function readOpenAiError(
   status: number,
@@ -41,8 +42,17 @@ export function readOpenAiError(
     // other 5xx may come after the upstream worked on the request: it is not sent again.
     return { kind: "failure", retryable: status === 408, detail, fields };
   }
-  return { kind: "client_error", retryable: false, detail, fields };
+  const onlyIn = RESPONSES_ONLY.test(fields?.message ?? "") ? ("responses" as const) : undefined;
+  return { kind: "client_error", retryable: false, detail, fields, ...(onlyIn && { onlyIn }) };
 }
+
+/**
+ * OpenAI's refusal of a chat call for a model it serves only on the Responses API (o1-pro,
+ * o3-pro, gpt-5-pro, the codex models): a 404, `invalid_request_error` on `model`, "This model
+ * is only supported in v1/responses and not in v1/chat/completions." Read by its words: the
+ * error has no code.
+ */
+const RESPONSES_ONLY = /only supported in v1\/responses/i;
 
 /** OpenAI's error envelope, `{"error": {message, type, code, param}}` (or `{"error": "…"}`). */
 export function parseErrorBody(text: string): UpstreamErrorFields | undefined {

@@ -1,5 +1,6 @@
 import { sseEvents } from "../../../stream/sse";
 import { messagesToChatConfigProblem } from "../../bridges/messages-to-chat/options";
+import { responsesOnlyConfigProblem } from "../../chat-serving";
 import type { Operation, Protocol } from "../../protocol";
 import { responsesConfigProblem } from "../../responses-serving";
 import { defineAdapter } from "../adapter";
@@ -34,6 +35,10 @@ export const openaiAdapter = defineAdapter({
   probe: modelsProbe,
   testCall: chatTestCall,
   // Its config also sets how the Messages and Responses faces reach it (the bridges' options,
-  // and `responses`: native or through the Responses → chat bridge).
-  configProblem: (config) => responsesConfigProblem(config) ?? messagesToChatConfigProblem(config),
+  // and `responses`: native or through the Responses → chat bridge), and which models it
+  // serves only on Responses (`responses_only`: chat reaches them through the bridge).
+  configProblem: (config) =>
+    responsesConfigProblem(config) ??
+    responsesOnlyConfigProblem(config) ??
+    messagesToChatConfigProblem(config),
 });

@@ -1,0 +1,90 @@
+import type { ChannelRecord } from "../store/channels";
+import type { ChannelAdapter } from "./adapters/adapter";
+import type { Bridge } from "./bridges/bridge";
+import { REASONING_SUMMARIES } from "./bridges/chat-to-responses/options";
+import { bridgeFor } from "./bridges/index";
+import type { Protocol } from "./protocol";
+
+/*
+ * Which models an `openai` channel serves only on the Responses API (OpenAI's `-pro` and
+ * `codex` models answer chat with "This model is only supported in v1/responses"): a chat call
+ * for such a (channel, model) goes through the chat → Responses bridge. Known two ways: the
+ * channel's config pins them (`responses_only`), or the upstream said so once (learned here).
+ *
+ * The learned pairs live in this process only (a Lambda instance's memory): a new instance
+ * learns again, at the cost of one refused call that is sent again at once through the bridge
+ * (the refusal processed nothing). The shared per-(channel, model) protocol memory replaces
+ * the map below; the two functions that use it stay as they are.
+ */
+
+/**
+ * A channel's config key `responses_only`: the models (comma-separated, as clients name them
+ * or as the channel's mapping names them upstream; `*` for every model) the channel serves only
+ * on /responses.
+ */
+const RESPONSES_ONLY = "responses_only";
+
+/** A model name in the list: no spaces or commas, as model names are. */
+const NAME = /^[^\s,]+$/;
+
+/**
+ * What is wrong with a channel config's `responses_only`, or with its `reasoning_summary` (the
+ * summary bridged chat calls ask for: chat-to-responses/options.ts), or undefined.
+ */
+export function responsesOnlyConfigProblem(
+  config: Readonly<Record<string, string>>,
+): string | undefined {
+  const summary = config.reasoning_summary;
+  if (summary !== undefined && !(REASONING_SUMMARIES as readonly string[]).includes(summary))
+    return `config.reasoning_summary must be one of ${REASONING_SUMMARIES.join(", ")}; "${summary}" is not.`;
+  const value = config[RESPONSES_ONLY];
+  if (value === undefined) return undefined;
+  const names = value.split(",").map((name) => name.trim());
+  const bad = names.find((name) => !NAME.test(name));
+  if (bad === undefined) return undefined;
+  return `config.${RESPONSES_ONLY} must be a comma list of model names (or "*"), e.g. "o3-pro,gpt-5-codex"; "${bad}" is not one.`;
+}
+
+/** (channel id, upstream model) pairs whose upstream refused chat for Responses. */
+const learned = new Set<string>();
+
+function pairOf(channel: ChannelRecord, upstreamModel: string): string {
+  return `${channel.id}\u0000${upstreamModel}`;
+}
+
+/**
+ * How the channel (spoken to by `adapter`) serves a chat call for `model` (`upstreamModel`
+ * after its mapping) when the model is Responses-only there: through the chat → Responses
+ * bridge. Undefined otherwise (the channel's own protocols decide).
+ */
+export function chatServedBy(
+  channel: ChannelRecord,
+  adapter: ChannelAdapter,
+  model: string,
+  upstreamModel: string,
+): { protocol: Protocol; bridge: Bridge } | undefined {
+  if (!adapter.operations.responses) return undefined;
+  const pinned = channel.config[RESPONSES_ONLY]?.split(",").map((name) => name.trim()) ?? [];
+  const only =
+    pinned.includes("*") ||
+    pinned.includes(model) ||
+    pinned.includes(upstreamModel) ||
+    learned.has(pairOf(channel, upstreamModel));
+  const bridge = only ? bridgeFor("chat", "responses") : undefined;
+  return bridge && { protocol: "responses", bridge };
+}
+
+/**
+ * The upstream refused chat for `upstreamModel` as one served only on Responses: remembered,
+ * so this and every later chat call for the pair goes through the bridge. False when the
+ * channel has no Responses API to send it to.
+ */
+export function learnChatMissing(
+  channel: ChannelRecord,
+  adapter: ChannelAdapter,
+  upstreamModel: string,
+): boolean {
+  if (!adapter.operations.responses) return false;
+  learned.add(pairOf(channel, upstreamModel));
+  return true;
+}
