@@ -66,6 +66,9 @@ export interface UpstreamFault {
   status?: number;
   /** The error message to send with `status`. */
   message?: string;
+  /** The OpenAI error's `code` and `param` with `status` (e.g. `model_not_found`). */
+  code?: string;
+  param?: string;
   /** Headers to send with `status`, e.g. Retry-After. */
   headers?: Record<string, string>;
   /** Wait this long before the response headers. */
@@ -249,7 +252,13 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
       if (fault.status) {
         if (fail) return fail(call, fault.status);
         for (const [name, value] of Object.entries(fault.headers ?? {})) res.setHeader(name, value);
-        return sendError(res, fault.status, fault.message ?? `Injected failure (${fault.status})`);
+        return sendError(
+          res,
+          fault.status,
+          fault.message ?? `Injected failure (${fault.status})`,
+          fault.code,
+          fault.param,
+        );
       }
       if (!handler) return sendError(res, 404, `Invalid URL (${method} ${url.pathname})`);
       await handler(call);

@@ -71,6 +71,8 @@ export const updateChannel = userRoute("PUT", "/api/channel/:id", async (call) =
     next.disabledAt = call.services.clock.now();
   }
   await call.services.channels.put(next);
+  // Its host, key or settings may have changed: what it serves is found out again.
+  await call.services.protocolGaps.clearChannel(next.id);
   call.services.channelDirectory.invalidate();
   return ok(channelView(next));
 });
@@ -86,6 +88,7 @@ export const deleteChannel = userRoute("DELETE", "/api/channel/:id", async (call
     throw err;
   }
   await call.services.channelHealth.clearChannel(call.params.id as string);
+  await call.services.protocolGaps.clearChannel(call.params.id as string);
   call.services.channelDirectory.invalidate();
   return ok();
 });

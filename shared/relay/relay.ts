@@ -57,6 +57,17 @@ export interface RelayPlan {
   affinity?: string;
   /** The face's own rate-limit headers, sent beside OpenAI's (Anthropic's on the Messages API). */
   rateLimitHeaders?(standing: RateStanding | undefined): Record<string, string>;
+  /**
+   * The call to send once more to the same channel at once, changed, after its error answer
+   * says nothing was processed (UpstreamOptions.resend): under the same hold, before any other
+   * channel, and not counted as an attempt.
+   */
+  resend?(
+    channel: ChannelRecord,
+    call: UpstreamCall,
+    answer: { status: number; text: string },
+    quoted: Quote,
+  ): { call: UpstreamCall; why: string } | undefined;
 }
 
 /** A request an upstream worked on unseen: where, and for how long. */
@@ -285,7 +296,10 @@ async function relay(
           ...plan.build(upstreamModel, channel, quoted),
         }),
         plan.model,
-        upstreamOptions(call, signal, plan, probes, reported),
+        {
+          ...upstreamOptions(call, signal, plan, probes, reported),
+          resend: plan.resend && ((...failed) => plan.resend?.(...failed, quoted)),
+        },
       ),
     statusOf,
   );

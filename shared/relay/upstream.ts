@@ -107,6 +107,17 @@ export interface UpstreamOptions {
   adapterContext?: AdapterContext;
   /** Told when a call goes once more to the same channel as its adapter asked (and why). */
   onResend?: (channel: ChannelRecord, why: string) => void;
+  /**
+   * The caller's own resend, beside the adapter's (error().resend), asked when the adapter has
+   * none: for a channel's error answer to `call`, the call to send once more to the same channel
+   * at once, changed, when the answer says nothing was processed (a host without /responses:
+   * the same call through a bridge). Once per call; not counted as an attempt.
+   */
+  resend?: (
+    channel: ChannelRecord,
+    call: UpstreamCall,
+    answer: { status: number; text: string },
+  ) => { call: UpstreamCall; why: string } | undefined;
 }
 
 /** An upstream response whose status is 2xx and whose body has not been read yet. */
@@ -134,6 +145,8 @@ export interface LateUpstream {
   answer: Promise<UpstreamResponse>;
   channel: ChannelRecord;
   upstreamModel: string;
+  /** The call as sent (see OpenUpstream.call). */
+  call?: UpstreamCall;
   abort: () => void;
   sentAt: number;
   /** How long it waited for the headers. */
@@ -223,6 +236,7 @@ export async function openUpstream(
           answer: request,
           channel,
           upstreamModel,
+          call,
           abort,
           sentAt: sentAt ?? performance.now(),
           waitedMs: waitMs,
@@ -244,10 +258,15 @@ export async function openUpstream(
       signal?.removeEventListener("abort", cancel);
       const text = await response.text().catch(() => "");
       const reading = adapter.error(response.status, response.headers, text);
-      if (reading.resend && !resent) {
+      const again = resent
+        ? undefined
+        : reading.resend
+          ? { call: reading.resend.call(call), why: reading.resend.why }
+          : options.resend?.(channel, call, { status: response.status, text });
+      if (again) {
         // Once, and not counted as an attempt: the upstream processed nothing.
-        resend = { channel, call: reading.resend.call(call) };
-        options.onResend?.(channel, reading.resend.why);
+        resend = { channel, call: again.call };
+        options.onResend?.(channel, again.why);
         attempt--;
         continue;
       }
