@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import { anthropicRoute, checkAnthropicAuth, failAnthropic } from "./demo-upstream/anthropic";
 import {
   AZURE_OPERATIONS,
+  AZURE_V1_OPERATIONS,
   azurePath,
+  azureV1Path,
   checkAzureAuth,
   sendAzureNotFound,
   withDeployment,
@@ -189,6 +191,12 @@ function route(method: string, url: URL, headers: IncomingHttpHeaders): Route {
         : sendAzureNotFound,
       auth: checkAzureAuth,
     };
+  }
+  const v1 = azureV1Path(url.pathname);
+  if (v1 !== undefined) {
+    const handler = OPENAI_ROUTES[`POST /v1/${v1}`];
+    const served = method === "POST" && AZURE_V1_OPERATIONS.includes(v1) && handler;
+    return { handler: served || sendAzureNotFound, auth: checkAzureAuth };
   }
   if (method === "POST" && url.pathname === "/cognitiveservices/v1") {
     return { handler: azureSpeech, auth: checkSpeechKey };

@@ -6,11 +6,12 @@
  * at once; the (channel, model) is remembered in the table (PROTOCOL_GAP) and later calls go
  * straight to /chat/completions. A Responses-native host's 404 about the request (an unknown
  * model, an input item not found) is the client's answer and marks nothing; a pinned channel
- * never probes.
+ * never probes. Azure OpenAI serves Responses on its v1 API.
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
+import { UNITS_PER_USD } from "../../shared/billing/units";
 import { Users } from "../../shared/store/users";
 import { uniqueModel } from "../fixtures/upstream";
 import {
@@ -24,6 +25,7 @@ import {
   setPrices,
   settledAccount,
   settledLogLine,
+  sluice,
   sluiceTable,
 } from "./support";
 
@@ -275,3 +277,87 @@ describe("a Responses-native host left to auto", () => {
   });
 });
 
+describe("Azure OpenAI", () => {
+  const AZURE_KEY = "azure-responses-key-5d1f";
+  const MODEL = `${uniqueModel("gpt-azure")}-4.1`;
+  let azure: DemoUpstream;
+
+  beforeAll(async () => {
+    azure = await startDemoUpstream({ apiKey: AZURE_KEY, models: [MODEL] });
+    await admin("POST", "/api/channel", {
+      type: "azure",
+      name: "azure, responses",
+      base_url: azure.origin,
+      key: AZURE_KEY,
+      models: [MODEL],
+    });
+    // A longest answer of its own, so the hold adds no max_output_tokens to the body.
+    await setPrices({ [MODEL]: { ...PRICE, default_max_tokens: 32_768 } });
+  });
+
+  afterAll(async () => {
+    await azure?.close();
+  });
+
+  it("serves Responses on Azure's v1 API: the deployment in the body, the key in api-key, usage read as at OpenAI", async () => {
+    const deployment = MODEL.replaceAll(".", "");
+    const body = `{"model": "${MODEL}", "input": "Hello Azure", "store": false, "x_extra": [1, 2.50]}`;
+    const response = await fetch(`${sluice.url}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.secret}`, "content-type": "application/json" },
+      body,
+    });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as Json;
+    expect(answer.model).toBe(MODEL);
+    expect(answer.output.at(-1).content[0].text).toBe(
+      "This is sluice's demo upstream. You said: Hello Azure",
+    );
+    const sent = azure.requests.at(-1);
+    expect(sent?.method).toBe("POST");
+    expect(sent?.path).toBe("/openai/v1/responses");
+    expect(sent?.headers["api-key"]).toBe(AZURE_KEY);
+    expect(sent?.headers.authorization).toBeUndefined();
+    // The client's bytes, but the model: Azure's deployment name for it.
+    expect(sent?.raw.toString("utf8")).toBe(body.replace(MODEL, deployment));
+    const line = await settledLogLine(
+      user.accessToken,
+      response.headers.get("x-request-id") as string,
+    );
+    expect(line).toMatchObject({
+      model: MODEL,
+      endpoint: "/v1/responses",
+      outcome: "completed",
+      prompt_tokens: answer.usage.input_tokens,
+      completion_tokens: answer.usage.output_tokens,
+    });
+    const usd =
+      (answer.usage.input_tokens * PRICE.input + answer.usage.output_tokens * PRICE.output) / 1e6;
+    expect(line.quota).toBeGreaterThan(0);
+    expect(Math.abs(line.quota - usd * UNITS_PER_USD)).toBeLessThanOrEqual(1);
+  });
+
+  it("streams through the openai SDK, the final event's usage billed", async () => {
+    const { data: events, response } = await openai(user.secret)
+      .responses.create({ model: MODEL, input: "Stream from Azure", stream: true })
+      .withResponse();
+    let text = "";
+    let usage: Json;
+    for await (const event of events) {
+      if (event.type === "response.output_text.delta") text += event.delta;
+      if (event.type === "response.completed") usage = event.response.usage;
+    }
+    expect(text).toBe("This is sluice's demo upstream. You said: Stream from Azure");
+    expect(azure.requests.at(-1)?.path).toBe("/openai/v1/responses");
+    const line = await settledLogLine(
+      user.accessToken,
+      response.headers.get("x-request-id") as string,
+    );
+    expect(line).toMatchObject({
+      stream: true,
+      outcome: "completed",
+      prompt_tokens: usage.input_tokens,
+      completion_tokens: usage.output_tokens,
+    });
+  });
+});
