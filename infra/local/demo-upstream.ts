@@ -32,7 +32,7 @@ import { moderations } from "./demo-upstream/moderations";
 import { type Form, parseMultipart, recordedForm } from "./demo-upstream/multipart";
 import { PromptCache } from "./demo-upstream/prompt-cache";
 import { type ProviderOptions, providerState } from "./demo-upstream/providers";
-import { createResponse, storedResponseRoute } from "./demo-upstream/responses";
+import { countInputTokens, createResponse, storedResponseRoute } from "./demo-upstream/responses";
 import { speech } from "./demo-upstream/speech";
 import { transcriptions, translations } from "./demo-upstream/transcriptions";
 
@@ -162,6 +162,7 @@ const OPENAI_ROUTES: Record<string, Handler> = {
   "POST /v1/audio/speech": speech,
   "POST /v1/moderations": moderations,
   "POST /v1/responses": createResponse,
+  "POST /v1/responses/input_tokens": countInputTokens,
 };
 
 type Auth = (call: Call, apiKey: string | undefined) => boolean | Promise<boolean>;

@@ -75,8 +75,9 @@ function openAiError(message: string, type: string, code: string | null = null) 
  * `max_output_tokens` when less is held than the client asked (or, when it asked for no limit,
  * than the model's longest answer by its price, which an unknown one has not). The answer passes through byte for byte, but
  * the model's name when mapped; sluice's own reasoning items are taken out of the input first
- * (OpenAI refuses them). An openai channel configured `responses: bridge` is reached through
- * the Responses → chat bridge instead (relay/responses-serving.ts).
+ * (OpenAI refuses them). An openai channel whose host has no /responses (known, found out by
+ * this call's 404, or configured `responses: bridge`) is reached through the Responses → chat
+ * bridge instead (relay/responses-serving.ts, relay/protocol-gaps.ts).
  */
 async function relayResponses(
   call: Call<KeyPrincipal>,

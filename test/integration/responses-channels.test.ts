@@ -11,6 +11,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
+import { countTokens } from "../../shared/billing/tokens";
 import { UNITS_PER_USD } from "../../shared/billing/units";
 import { Users } from "../../shared/store/users";
 import { uniqueModel } from "../fixtures/upstream";
@@ -177,6 +178,17 @@ describe("an openai channel left to auto on a host without /responses", () => {
     });
     expect(gaps[0].until).toBeGreaterThan(Date.now());
     expect(gaps[0].ttl).toBe(Math.ceil(gaps[0].until / 1000));
+    // The admin sees it on the channel.
+    const shown = await admin("GET", `/api/channel/${channels.auto}`);
+    expect(shown.protocol_gaps).toEqual([
+      {
+        model: AUTO,
+        protocol: "responses",
+        reason: "HTTP 404 on /responses",
+        since: Math.ceil(gaps[0].since / 1000),
+        until: Math.ceil(gaps[0].until / 1000),
+      },
+    ]);
   });
 
   it("later calls go straight through the bridge: /responses is not asked again", async () => {
@@ -359,5 +371,138 @@ describe("Azure OpenAI", () => {
       prompt_tokens: usage.input_tokens,
       completion_tokens: usage.output_tokens,
     });
+  });
+});
+
+describe("POST /v1/responses/input_tokens", () => {
+  const input = `Count me. ${"The quick brown fox jumps over the lazy dog. ".repeat(40)}`;
+  const instructions = "Answer in one line.";
+
+  /** Log lines and used quota now, to show a count is never billed. */
+  const ledgerOf = async (who: { accessToken: string }) => ({
+    lines: ((await api(who.accessToken, "GET", "/api/log/self?size=100")).body.data as Json[])
+      .length,
+    used: (await api(who.accessToken, "GET", "/api/user/self")).body.data.used_quota,
+  });
+
+  it("is passed to a Responses-native channel, its answer relayed; never billed", async () => {
+    const counter = await createUserWithKey();
+    const before = await ledgerOf(counter);
+    const counted = await openai(counter.secret).responses.inputTokens.count({
+      model: NATIVE,
+      input,
+      instructions,
+    });
+    const sent = requestsTo(native, "/v1/responses/input_tokens").at(-1);
+    expect(sent?.headers.authorization).toBe(`Bearer ${NATIVE_KEY}`);
+    expect(JSON.parse(sent?.raw.toString("utf8") ?? "{}")).toEqual({
+      model: NATIVE,
+      input,
+      instructions,
+    });
+    // The host's own count: what it bills a response to the same body.
+    const made = await openai(counter.secret).responses.create({
+      model: NATIVE,
+      input,
+      instructions,
+    });
+    expect(counted).toEqual({
+      object: "response.input_tokens",
+      input_tokens: made.usage?.input_tokens,
+    });
+    await settledLogLine(counter.accessToken, made._request_id as string);
+    const after = await ledgerOf(counter);
+    expect(after.lines).toBe(before.lines + 1);
+    const line = (await api(counter.accessToken, "GET", "/api/log/self?size=100")).body.data[0];
+    expect(after.used - before.used).toBe(line.quota);
+  });
+
+  it("is counted by sluice for a bridged channel, as the chat host would count the bridged request", async () => {
+    const asked = requestsTo(deepseek, "/deepseek/chat/completions").length;
+    const counted = await openai(user.secret).responses.inputTokens.count({
+      model: AUTO,
+      input,
+      instructions,
+    });
+    expect(counted.object).toBe("response.input_tokens");
+    // Nothing reached the chat host (it has no such endpoint), nor its /responses.
+    expect(requestsTo(deepseek, "/deepseek/chat/completions")).toHaveLength(asked);
+    expect(requestsTo(deepseek, "/deepseek/responses/input_tokens")).toEqual([]);
+    // The same body, answered: the host's own count of the bridged chat request (o200k).
+    const made = await openai(user.secret).responses.create({ model: AUTO, input, instructions });
+    const reported = made.usage?.input_tokens as number;
+    expect(reported).toBeGreaterThan(400);
+    expect(Math.abs(counted.input_tokens - reported)).toBeLessThanOrEqual(reported * 0.05);
+  });
+
+  it("is counted by sluice when a native host has no such path (Azure's fake has none)", async () => {
+    const model = `${uniqueModel("gpt-azure-count")}-4.1`;
+    const azure = await startDemoUpstream({ apiKey: "azure-count-key", models: [model] });
+    try {
+      await admin("POST", "/api/channel", {
+        type: "azure",
+        name: "azure, count",
+        base_url: azure.origin,
+        key: "azure-count-key",
+        models: [model],
+      });
+      await setPrices({ [model]: PRICE });
+      const counted = await openai(user.secret).responses.inputTokens.count({ model, input });
+      expect(azure.requests.at(-1)?.path).toBe("/openai/v1/responses/input_tokens");
+      // The input's own tokens, and the few of the body's framing around them.
+      const own = await countTokens(input, model);
+      expect(counted.input_tokens).toBeGreaterThanOrEqual(own);
+      expect(counted.input_tokens).toBeLessThanOrEqual(own + 10);
+    } finally {
+      await azure.close();
+    }
+  });
+
+  it("counts against the key's requests per minute: a burst over it is refused before any upstream", async () => {
+    const counter = await createUserWithKey();
+    await admin("PUT", `/api/token/${counter.keyId}`, { rate_limits: { rpm: 3 } });
+    const before = requestsTo(native, "/v1/responses/input_tokens").length;
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        fetch(`${sluice.url}/v1/responses/input_tokens`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${counter.secret}`,
+            "content-type": "application/json",
+          },
+          body: JSON.stringify({ model: NATIVE, input: "hi" }),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as Json })),
+      ),
+    );
+    const counted = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(counted.length + refused.length).toBe(8);
+    // At most six fit in two minute windows, should a window end during the burst.
+    expect(counted.length).toBeGreaterThan(0);
+    expect(counted.length).toBeLessThanOrEqual(6);
+    for (const { body } of refused) expect(body.error.type).toBeTruthy();
+    expect(requestsTo(native, "/v1/responses/input_tokens").length - before).toBe(counted.length);
+  });
+
+  it("refuses a body without a model, or not JSON, in OpenAI's envelope", async () => {
+    const post = (body: string) =>
+      fetch(`${sluice.url}/v1/responses/input_tokens`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${user.secret}`, "content-type": "application/json" },
+        body,
+      });
+    const noModel = await post(JSON.stringify({ input: "hi" }));
+    expect(noModel.status).toBe(400);
+    expect(((await noModel.json()) as Json).error).toMatchObject({
+      type: "invalid_request_error",
+      param: "model",
+    });
+    const notJson = await post("{not json");
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as Json).error.type).toBe("invalid_request_error");
+    const unknown = await refusal<InstanceType<typeof OpenAI.APIError>>(
+      openai(user.secret).responses.inputTokens.count({ model: "no-such-model-here", input: "hi" }),
+    );
+    expect(unknown.status).toBe(404);
   });
 });
