@@ -262,7 +262,7 @@ export async function openUpstream(
         ? undefined
         : reading.resend
           ? { call: reading.resend.call(call), why: reading.resend.why }
-          : options.resend?.(channel, call, { status: response.status, text });
+          : callersResend(options, channel, call, { status: response.status, text });
       if (again) {
         // Once, and not counted as an attempt: the upstream processed nothing.
         resend = { channel, call: again.call };
@@ -273,6 +273,7 @@ export async function openUpstream(
       last = failureFrom(response.status, reading, options.coolDownMs);
     } catch (err) {
       signal?.removeEventListener("abort", cancel);
+      if (err instanceof CallerRefused) throw err.cause;
       if (signal?.aborted) throw cancelled();
       const unsent = sentAt === undefined || err instanceof RequestNotSent;
       const timedOut = controller.signal.reason instanceof ConnectTimeout;
@@ -308,6 +309,21 @@ export async function openUpstream(
 }
 
 const LATE = Symbol("late");
+
+/** What the caller's resend threw (e.g. a body its bridge cannot express): the call's error. */
+class CallerRefused extends Error {}
+
+/** The caller's resend, its error marked as the caller's own (not the transport's). */
+function callersResend(
+  options: UpstreamOptions,
+  ...args: Parameters<NonNullable<UpstreamOptions["resend"]>>
+): ReturnType<NonNullable<UpstreamOptions["resend"]>> {
+  try {
+    return options.resend?.(...args);
+  } catch (err) {
+    throw new CallerRefused("the caller refused to send the call again", { cause: err });
+  }
+}
 
 /** The next candidate from `from` on, going round, that this call has not given up on. */
 function nextCandidate(

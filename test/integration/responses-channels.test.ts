@@ -218,6 +218,40 @@ describe("an openai channel left to auto on a host without /responses", () => {
   });
 });
 
+describe("a first call the bridge cannot express", () => {
+  it("is refused with the bridge's 400, not a 502; nothing is remembered until a call is bridged", async () => {
+    const model = uniqueModel("gpt-auto-refused");
+    const channelId = await channel("deepseek, auto, second", {
+      base_url: `${deepseek.origin}/deepseek`,
+      key: DEEPSEEK_KEY,
+      models: [model],
+      model_mapping: { [model]: DEEPSEEK },
+    });
+    await setPrices({ [model]: PRICE });
+    const probes = requestsTo(deepseek, "/deepseek/responses").length;
+    const chats = requestsTo(deepseek, "/deepseek/chat/completions").length;
+    const refused = await refusal<InstanceType<typeof OpenAI.APIError>>(
+      openai(user.secret).responses.create({
+        model,
+        input: "continue",
+        previous_response_id: "resp_0123456789abcdef",
+      }),
+    );
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused.param).toBe("previous_response_id");
+    expect(requestsTo(deepseek, "/deepseek/responses")).toHaveLength(probes + 1);
+    expect(requestsTo(deepseek, "/deepseek/chat/completions")).toHaveLength(chats);
+    expect(await gapsOf(channelId)).toEqual([]);
+    // The channel is not failing: the next call is bridged, and then remembered.
+    const answer = await respond(model, "Now plainly", false);
+    expect(answer.status).toBe("completed");
+    await eventually(
+      () => gapsOf(channelId),
+      (gaps) => gaps.length === 1,
+    );
+  });
+});
+
 describe("pinned channels never probe", () => {
   it("`native`: the host's 404 is the client's answer, nothing is bridged or remembered", async () => {
     const chats = requestsTo(deepseek, "/deepseek/chat/completions").length;
