@@ -315,3 +315,82 @@ describe("answer timeouts per model", () => {
     );
   });
 });
+
+describe("openUpstream: the caller's resend to the same channel", () => {
+  const build = () => ({ path: "/responses", model: "m", upstreamModel: "m", json: {} });
+  const options = (
+    fetch: UpstreamFetch,
+    resend: NonNullable<Parameters<typeof openUpstream>[3]["resend"]>,
+    reports: [string, AttemptResult][] = [],
+  ) => ({
+    fetch,
+    connectTimeoutMs: 1_000,
+    headerTimeoutMs: () => 1_000,
+    retries: 0,
+    timing: new Timing(performance.now()),
+    report: (channel: { id: string }, result: AttemptResult) => reports.push([channel.id, result]),
+    resend,
+  });
+
+  it("sends the changed call once, to the same channel, as no attempt; only its outcome is reported", async () => {
+    const { fetch, asked } = scripted(answers(404), answers(200));
+    const reports: [string, AttemptResult][] = [];
+    const seen: number[] = [];
+    const opened = await openUpstream(
+      channels,
+      build,
+      "m",
+      options(
+        fetch,
+        (_channel, call, { status }) => {
+          seen.push(status);
+          return { call: { ...call, path: "/chat/completions" }, why: "no such path" };
+        },
+        reports,
+      ),
+    );
+    // retries: 0, yet the resend went: it is not an attempt.
+    expect(asked).toEqual(["a", "a"]);
+    expect(seen).toEqual([404]);
+    expect(!opened.late && opened.call?.path).toBe("/chat/completions");
+    expect(reports).toEqual([["a", { ok: true }]]);
+  });
+
+  it("is asked once: a second refusal is the client's answer", async () => {
+    const { fetch, asked } = scripted(answers(404), answers(404), answers(200));
+    let asks = 0;
+    const error = await openUpstream(
+      channels,
+      build,
+      "m",
+      options(fetch, (_channel, call) => {
+        asks++;
+        return { call, why: "again" };
+      }),
+    ).catch((err: unknown) => err);
+    expect(asks).toBe(1);
+    expect(asked).toEqual(["a", "a"]);
+    expect(error).toMatchObject({ kind: "client_error" });
+  });
+
+  it("what it throws is the call's error, not a dropped connection's; nothing else is sent", async () => {
+    const { fetch, asked } = scripted(answers(404), answers(200));
+    const reports: [string, AttemptResult][] = [];
+    const refusedByBridge = new Error("input: item_reference cannot be bridged");
+    const error = await openUpstream(
+      channels,
+      build,
+      "m",
+      options(
+        fetch,
+        () => {
+          throw refusedByBridge;
+        },
+        reports,
+      ),
+    ).catch((err: unknown) => err);
+    expect(error).toBe(refusedByBridge);
+    expect(asked).toEqual(["a"]);
+    expect(reports).toEqual([]);
+  });
+});
