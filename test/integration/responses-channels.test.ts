@@ -514,7 +514,7 @@ describe("POST /v1/responses/input_tokens", () => {
     // At most six fit in two minute windows, should a window end during the burst.
     expect(counted.length).toBeGreaterThan(0);
     expect(counted.length).toBeLessThanOrEqual(6);
-    for (const { body } of refused) expect(body.error.type).toBeTruthy();
+    for (const { body } of refused) expect(body.error.code).toBe("rate_limit_exceeded");
     expect(requestsTo(native, "/v1/responses/input_tokens").length - before).toBe(counted.length);
   });
 
