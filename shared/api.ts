@@ -24,6 +24,7 @@ import { createImage } from "./openai/images";
 import { listModels, retrieveModel } from "./openai/models";
 import { createModeration } from "./openai/moderations";
 import * as uploads from "./openai/uploads";
+import { countResponseInputTokens } from "./responses/input-tokens";
 import { createResponse, upgradeResponses } from "./responses/responses";
 import type { Services } from "./services";
 import { consoleAsset, consoleIndex } from "./web/console";
@@ -64,6 +65,7 @@ export const routes: readonly Route[] = [
   countMessageTokens,
   // OpenAI's Responses API (Codex), with the same sk- keys
   createResponse,
+  countResponseInputTokens,
   upgradeResponses,
   // Management API, with system access tokens or a console session
   account.getStatus,

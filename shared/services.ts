@@ -13,6 +13,7 @@ import type { AdapterContext } from "./relay/adapters/adapter";
 import { ChannelDirectory } from "./relay/channel-directory";
 import { ChannelHealth } from "./relay/channel-health";
 import { GenerationRates } from "./relay/generation-rates";
+import { ProtocolGaps } from "./relay/protocol-gaps";
 import { fetchUpstream, type UpstreamFetch } from "./relay/upstream";
 import { Accounts } from "./store/accounts";
 import { ApiKeys } from "./store/api-keys";
@@ -22,6 +23,7 @@ import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
 import { Files } from "./store/file-records";
+import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
@@ -61,6 +63,8 @@ export interface Services {
   channels: Channels;
   channelDirectory: ChannelDirectory;
   channelHealth: ChannelHealth;
+  /** Which protocols a (channel, model) was found not to serve (relay/protocol-gaps.ts). */
+  protocolGaps: ProtocolGaps;
   /** How fast each (channel, model) generates, learned by this instance (README, Hang-ups). */
   generationRates: GenerationRates;
   auth: Authenticator;
@@ -150,6 +154,12 @@ export function createServices(options: {
       log,
       clock,
       adapterContext,
+    ),
+    protocolGaps: new ProtocolGaps(
+      new ProtocolGapStore(table),
+      { recheckMs: settings.protocolRecheckMs, cacheTtlMs: settings.cacheTtlMs },
+      log,
+      clock,
     ),
     generationRates: new GenerationRates(settings.defaultTokensPerSecond),
     auth: new Authenticator(apiKeys, users, sessions, tags, settings.cacheTtlMs, clock),

@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import { anthropicRoute, checkAnthropicAuth, failAnthropic } from "./demo-upstream/anthropic";
 import {
   AZURE_OPERATIONS,
+  AZURE_V1_OPERATIONS,
   azurePath,
+  azureV1Path,
   checkAzureAuth,
   sendAzureNotFound,
   withDeployment,
@@ -30,7 +32,7 @@ import { moderations } from "./demo-upstream/moderations";
 import { type Form, parseMultipart, recordedForm } from "./demo-upstream/multipart";
 import { PromptCache } from "./demo-upstream/prompt-cache";
 import { type ProviderOptions, providerState } from "./demo-upstream/providers";
-import { createResponse, storedResponseRoute } from "./demo-upstream/responses";
+import { countInputTokens, createResponse, storedResponseRoute } from "./demo-upstream/responses";
 import { speech } from "./demo-upstream/speech";
 import { transcriptions, translations } from "./demo-upstream/transcriptions";
 
@@ -66,6 +68,9 @@ export interface UpstreamFault {
   status?: number;
   /** The error message to send with `status`. */
   message?: string;
+  /** The OpenAI error's `code` and `param` with `status` (e.g. `model_not_found`). */
+  code?: string;
+  param?: string;
   /** Headers to send with `status`, e.g. Retry-After. */
   headers?: Record<string, string>;
   /** Wait this long before the response headers. */
@@ -162,6 +167,7 @@ const OPENAI_ROUTES: Record<string, Handler> = {
   "POST /v1/audio/speech": speech,
   "POST /v1/moderations": moderations,
   "POST /v1/responses": createResponse,
+  "POST /v1/responses/input_tokens": countInputTokens,
 };
 
 type Auth = (call: Call, apiKey: string | undefined) => boolean | Promise<boolean>;
@@ -191,6 +197,12 @@ function route(method: string, url: URL, headers: IncomingHttpHeaders): Route {
         : sendAzureNotFound,
       auth: checkAzureAuth,
     };
+  }
+  const v1 = azureV1Path(url.pathname);
+  if (v1 !== undefined) {
+    const handler = OPENAI_ROUTES[`POST /v1/${v1}`];
+    const served = method === "POST" && AZURE_V1_OPERATIONS.includes(v1) && handler;
+    return { handler: served || sendAzureNotFound, auth: checkAzureAuth };
   }
   if (method === "POST" && url.pathname === "/cognitiveservices/v1") {
     return { handler: azureSpeech, auth: checkSpeechKey };
@@ -254,7 +266,13 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
       if (fault.status) {
         if (fail) return fail(call, fault.status);
         for (const [name, value] of Object.entries(fault.headers ?? {})) res.setHeader(name, value);
-        return sendError(res, fault.status, fault.message ?? `Injected failure (${fault.status})`);
+        return sendError(
+          res,
+          fault.status,
+          fault.message ?? `Injected failure (${fault.status})`,
+          fault.code,
+          fault.param,
+        );
       }
       if (fault.rawBody !== undefined) {
         res.writeHead(200, { "content-type": "text/html" });

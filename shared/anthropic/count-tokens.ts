@@ -1,4 +1,4 @@
-import { rateLimitsOf } from "../billing/charge";
+import { holdUnbilled } from "../billing/unbilled";
 import { UpstreamRejected } from "../errors";
 import { anthropicRateLimitHeaders, rateLimitHeaders } from "../http/rate-limit-headers";
 import { json, rawJson } from "../http/responses";
@@ -46,25 +46,13 @@ export const countMessageTokens = anthropicRoute(
         { status: 404, type: "not_found_error" },
       );
     }
-    const { settings, ledger } = call.services;
-    const context = {
-      services: call.services,
-      principal: call.principal,
-      requestId: call.request.id,
-      receivedAt: call.request.receivedAt,
-    };
-    const hold = await ledger.hold(call.principal, {
-      requestId: call.request.id,
-      units: 0,
-      model,
-      limits: await rateLimitsOf(context),
-    });
-    call.context.afterResponse(() => ledger.release(hold));
+    const { settings } = call.services;
+    const standing = await holdUnbilled(call, model);
     const withLimits = (response: GatewayResponse) => {
       Object.assign(
         response.headers,
-        rateLimitHeaders(hold.rateStanding),
-        anthropicRateLimitHeaders(hold.rateStanding),
+        rateLimitHeaders(standing),
+        anthropicRateLimitHeaders(standing),
       );
       return response;
     };

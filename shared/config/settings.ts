@@ -74,6 +74,11 @@ export interface Settings {
     /** A probe that has not reported after this long is given up. */
     probeStaleMs: number;
   };
+  /**
+   * How long a (channel, model) found not to serve a protocol (no /responses on its host) is
+   * reached through a bridge before the protocol is tried there again (relay/protocol-gaps.ts).
+   */
+  protocolRecheckMs: number;
   /** Completions per request (`n`) at most; larger values are capped. */
   maxChoices: number;
   /**
@@ -227,6 +232,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         Math.max(answerMs, firstTokenMs, ...Object.values(modelTimeoutsMs)) +
         int(env, "SLUICE_UPSTREAM_CONNECT_TIMEOUT_MS", 10_000),
     },
+    protocolRecheckMs: int(env, "SLUICE_PROTOCOL_RECHECK_HOURS", 24) * 3_600_000,
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),

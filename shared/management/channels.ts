@@ -19,8 +19,9 @@ export const listChannels = userRoute("GET", "/api/channel", async (call) => {
     (a, b) => b.priority - a.priority || a.createdAt - b.createdAt,
   );
   const pairs = await call.services.channelHealth.current();
+  const gaps = await call.services.protocolGaps.current();
   return ok(
-    page(channels, call.request.query).map((channel) => channelView(channel, pairs)),
+    page(channels, call.request.query).map((channel) => channelView(channel, pairs, gaps)),
     { total: channels.length },
   );
 });
@@ -49,7 +50,8 @@ export const createChannel = userRoute("POST", "/api/channel", async (call) => {
 export const getChannel = userRoute("GET", "/api/channel/:id", async (call) => {
   requireAdmin(call);
   const channel = await existing(call, call.params.id as string);
-  return ok(channelView(channel, await call.services.channelHealth.current()));
+  const { channelHealth, protocolGaps } = call.services;
+  return ok(channelView(channel, await channelHealth.current(), await protocolGaps.current()));
 });
 
 /** PUT /api/channel/{id} (admin), or PUT /api/channel/ with the id in the body. */
@@ -71,6 +73,8 @@ export const updateChannel = userRoute("PUT", "/api/channel/:id", async (call) =
     next.disabledAt = call.services.clock.now();
   }
   await call.services.channels.put(next);
+  // Its host, key or settings may have changed: what it serves is found out again.
+  await call.services.protocolGaps.clearChannel(next.id);
   call.services.channelDirectory.invalidate();
   return ok(channelView(next));
 });
@@ -86,6 +90,7 @@ export const deleteChannel = userRoute("DELETE", "/api/channel/:id", async (call
     throw err;
   }
   await call.services.channelHealth.clearChannel(call.params.id as string);
+  await call.services.protocolGaps.clearChannel(call.params.id as string);
   call.services.channelDirectory.invalidate();
   return ok();
 });

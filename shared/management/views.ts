@@ -3,6 +3,7 @@ import { systemClock } from "../clock";
 import type { ApiKeyRecord, ApiKeyStatus } from "../store/api-keys";
 import type { PairHealth } from "../store/channel-health";
 import type { ChannelRecord } from "../store/channels";
+import type { ProtocolGap } from "../store/protocol-gaps";
 import type { UserRecord } from "../store/users";
 
 /** The API's names: `cachedInputTokens` → `cached_input_tokens`, `cacheWrite1h` → `cache_write_1h`. */
@@ -75,7 +76,11 @@ export function keysToReview(user: UserRecord, keys: readonly ApiKeyRecord[]) {
 }
 
 /** Channel secrets are never returned in full. `pairs`: the health of its models, if known. */
-export function channelView(channel: ChannelRecord, pairs: readonly PairHealth[] = []) {
+export function channelView(
+  channel: ChannelRecord,
+  pairs: readonly PairHealth[] = [],
+  gaps: readonly ProtocolGap[] = [],
+) {
   return {
     id: channel.id,
     type: channel.type,
@@ -90,9 +95,28 @@ export function channelView(channel: ChannelRecord, pairs: readonly PairHealth[]
     disabled_reason: channel.disabledReason,
     disabled_at: seconds(channel.disabledAt),
     health: channelHealthView(channel, pairs),
+    protocol_gaps: protocolGapsView(channel, gaps),
     config: channel.config,
     created_at: channel.createdAt,
   };
+}
+
+/**
+ * The protocols the channel was found not to serve for a model (relay/protocol-gaps.ts), e.g.
+ * `{model, protocol: "responses", reason: "HTTP 404 on /responses", since, until}`: reached
+ * through a bridge until `until`. Times in seconds since the epoch; expired ones are left out.
+ */
+function protocolGapsView(channel: ChannelRecord, gaps: readonly ProtocolGap[]) {
+  const now = systemClock.now();
+  return gaps
+    .filter((gap) => gap.channelId === channel.id && gap.until > now)
+    .map(({ model, protocol, reason, since, until }) => ({
+      model,
+      protocol,
+      reason,
+      since: seconds(since),
+      until: seconds(until),
+    }));
 }
 
 /**

@@ -4,17 +4,15 @@ import type { Bridge } from "./bridges/bridge";
 import { REASONING_SUMMARIES } from "./bridges/chat-to-responses/options";
 import { bridgeFor } from "./bridges/index";
 import type { Protocol } from "./protocol";
+import type { RefusedAnswer } from "./upstream";
 
 /*
  * Which models an `openai` channel serves only on the Responses API (OpenAI's `-pro` and
  * `codex` models answer chat with "This model is only supported in v1/responses"): a chat call
  * for such a (channel, model) goes through the chat → Responses bridge. Known two ways: the
- * channel's config pins them (`responses_only`), or the upstream said so once (learned here).
- *
- * The learned pairs live in this process only (a Lambda instance's memory): a new instance
- * learns again, at the cost of one refused call that is sent again at once through the bridge
- * (the refusal processed nothing). The shared per-(channel, model) protocol memory replaces
- * the map below; the two functions that use it stay as they are.
+ * channel's config pins them (`responses_only`), or the upstream said so (the refusal is sent
+ * again at once through the bridge, and the pair remembered as a `chat` gap by
+ * relay/protocol-gaps.ts, shared by every instance and rechecked like the Responses face's).
  */
 
 /**
@@ -45,46 +43,28 @@ export function responsesOnlyConfigProblem(
   return `config.${RESPONSES_ONLY} must be a comma list of model names (or "*"), e.g. "o3-pro,gpt-5-codex"; "${bad}" is not one.`;
 }
 
-/** (channel id, upstream model) pairs whose upstream refused chat for Responses. */
-const learned = new Set<string>();
-
-function pairOf(channel: ChannelRecord, upstreamModel: string): string {
-  return `${channel.id}\u0000${upstreamModel}`;
-}
-
 /**
  * How the channel (spoken to by `adapter`) serves a chat call for `model` (`upstreamModel`
- * after its mapping) when the model is Responses-only there: through the chat → Responses
- * bridge. Undefined otherwise (the channel's own protocols decide).
+ * after its mapping) when the model is Responses-only there (pinned, or `lacksChat`: known or
+ * just found so): through the chat → Responses bridge. Undefined otherwise (the channel's own
+ * protocols decide), and for a channel with no Responses API.
  */
 export function chatServedBy(
   channel: ChannelRecord,
   adapter: ChannelAdapter,
   model: string,
   upstreamModel: string,
+  lacksChat: boolean,
 ): { protocol: Protocol; bridge: Bridge } | undefined {
   if (!adapter.operations.responses) return undefined;
   const pinned = channel.config[RESPONSES_ONLY]?.split(",").map((name) => name.trim()) ?? [];
   const only =
-    pinned.includes("*") ||
-    pinned.includes(model) ||
-    pinned.includes(upstreamModel) ||
-    learned.has(pairOf(channel, upstreamModel));
+    lacksChat || pinned.includes("*") || pinned.includes(model) || pinned.includes(upstreamModel);
   const bridge = only ? bridgeFor("chat", "responses") : undefined;
   return bridge && { protocol: "responses", bridge };
 }
 
-/**
- * The upstream refused chat for `upstreamModel` as one served only on Responses: remembered,
- * so this and every later chat call for the pair goes through the bridge. False when the
- * channel has no Responses API to send it to.
- */
-export function learnChatMissing(
-  channel: ChannelRecord,
-  adapter: ChannelAdapter,
-  upstreamModel: string,
-): boolean {
-  if (!adapter.operations.responses) return false;
-  learned.add(pairOf(channel, upstreamModel));
-  return true;
+/** The upstream's refusal of a chat call says the model is served only on Responses. */
+export function refusedForResponses(answer: RefusedAnswer): boolean {
+  return answer.reading.onlyIn === "responses";
 }

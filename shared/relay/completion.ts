@@ -17,11 +17,11 @@ import type { ChannelRecord } from "../store/channels";
 import { BridgedCompletionRelay } from "../stream/bridged-completion-stream";
 import { CompletionStreamRelay } from "../stream/completion-stream";
 import { relaySse, type StreamOutcome } from "../stream/relay-stream";
-import type { StreamUsage } from "./adapters/adapter";
+import type { StreamUsage, UpstreamCall } from "./adapters/adapter";
 import { adapterFor } from "./adapters/index";
 import type { Bridge, BridgeContext } from "./bridges/bridge";
 import { bridgeFor, inClientTerms, servingProtocol } from "./bridges/index";
-import { chatServedBy, learnChatMissing } from "./chat-serving";
+import { chatServedBy, refusedForResponses } from "./chat-serving";
 import { type AnswerSoFar, estimatedAnswer } from "./estimate";
 import { answerTimeoutMs } from "./model-timeouts";
 import { type Operation, operationOf, type Protocol, pathOf } from "./protocol";
@@ -155,6 +155,46 @@ export async function relayCompletion(
       cap: quoted.outputTokens === undefined ? undefined : quoted.outputTokens * choices,
     });
 
+  // Which (channel, model) pairs serve chat only on Responses, as known when the call began,
+  // and those this call finds out (their refusal is sent again at once through the bridge).
+  const known = op === "chat" ? await call.services.protocolGaps.known() : undefined;
+  const foundWithoutChat = new Set<string>();
+  const lacksChat = (channel: ChannelRecord) =>
+    foundWithoutChat.has(channel.id) || known?.lacks(channel.id, model, "chat") === true;
+  const build = (
+    upstreamModel: string,
+    channel: ChannelRecord,
+    quoted: Quote,
+  ): Omit<UpstreamCall, "path" | "model" | "upstreamModel"> & { path?: string } => {
+    const served = servedBy(channel, op, model, upstreamModel, lacksChat(channel));
+    lastBridge = served.bridge;
+    if (served.bridge) {
+      const converted = served.bridge.request(
+        body,
+        bridgeContext(channel, { upstreamModel, outputTokens: quoted.outputTokens }),
+      );
+      return {
+        path: pathOf(served.protocol),
+        json: { ...converted, model: upstreamModel },
+        ...(served.bridge.headers && { headers: { ...served.bridge.headers } }),
+      };
+    }
+    return {
+      json: {
+        ...body,
+        model: upstreamModel,
+        ...limits(quoted.outputTokens),
+        // Usage is always requested so that streams can be billed exactly.
+        ...(stream && {
+          stream_options: {
+            ...(isObject(body.stream_options) ? body.stream_options : {}),
+            include_usage: true,
+          },
+        }),
+      },
+    };
+  };
+
   return relayed(
     call,
     {
@@ -173,41 +213,20 @@ export async function relayCompletion(
         },
         stream,
       },
-      build: (upstreamModel, channel, quoted) => {
-        const served = servedBy(channel, op, model, upstreamModel);
-        lastBridge = served.bridge;
-        if (served.bridge) {
-          const converted = served.bridge.request(
-            body,
-            bridgeContext(channel, { upstreamModel, outputTokens: quoted.outputTokens }),
-          );
-          return {
-            path: pathOf(served.protocol),
-            json: { ...converted, model: upstreamModel },
-            ...(served.bridge.headers && { headers: { ...served.bridge.headers } }),
-          };
-        }
+      build,
+      // A model the upstream serves only on Responses (nothing was processed): the same call
+      // through the chat → Responses bridge, at once; remembered once that answers.
+      resend: (channel, sent, answer, quoted) => {
+        if (op !== "chat" || sent.path !== pathOf("chat") || !refusedForResponses(answer))
+          return undefined;
+        const adapter = adapterFor(channel.type);
+        if (!chatServedBy(channel, adapter, model, sent.upstreamModel, true)) return undefined;
+        foundWithoutChat.add(channel.id);
         return {
-          json: {
-            ...body,
-            model: upstreamModel,
-            ...limits(quoted.outputTokens),
-            // Usage is always requested so that streams can be billed exactly.
-            ...(stream && {
-              stream_options: {
-                ...(isObject(body.stream_options) ? body.stream_options : {}),
-                include_usage: true,
-              },
-            }),
-          },
+          call: { ...sent, raw: undefined, ...build(sent.upstreamModel, channel, quoted) },
+          why: "the model is served only on /responses: sent through the chat → Responses bridge",
         };
       },
-      // A model the upstream serves only on Responses: learnt, and sent again through the bridge.
-      reroute: (channel, sent, protocol) =>
-        op === "chat" &&
-        protocol === "responses" &&
-        sent.path === pathOf("chat") &&
-        learnChatMissing(channel, adapterFor(channel.type), sent.upstreamModel),
       // The answer did not begin in time and could not be had: the prompt, and what the
       // upstream generated unseen meanwhile.
       estimate: async (late, quoted) => ({
@@ -225,7 +244,16 @@ export async function relayCompletion(
       const upstreamModel = upstream.upstreamModel;
       // How the channel speaks the operation (channelsForModel kept only channels serving it).
       const adapter = adapterFor(upstream.channel.type);
-      const { protocol, bridge } = sentIn(upstream, op, model);
+      const { protocol, bridge } = sentIn(upstream, op, model, lacksChat(upstream.channel));
+      if (bridge && foundWithoutChat.has(upstream.channel.id))
+        call.context.afterResponse(() =>
+          call.services.protocolGaps.learn(
+            upstream.channel.id,
+            model,
+            "chat",
+            "only supported in v1/responses",
+          ),
+        );
       const reader = adapter.usage(protocol);
       /** The estimate, with the answer's: only what the upstream did not report is estimated. */
       const estimated = async (answer: Promise<Metered>): Promise<Metered> => ({
@@ -339,26 +367,28 @@ function servedBy(
   op: Operation,
   model: string,
   upstreamModel: string,
+  lacksChat: boolean,
 ): { protocol: Protocol; bridge?: Bridge } {
   const adapter = adapterFor(channel.type);
   const responsesOnly =
-    op === "chat" ? chatServedBy(channel, adapter, model, upstreamModel) : undefined;
+    op === "chat" ? chatServedBy(channel, adapter, model, upstreamModel, lacksChat) : undefined;
   if (responsesOnly) return responsesOnly;
   return servingProtocol(adapter, op) ?? { protocol: adapter.operations[op] ?? op };
 }
 
 /**
  * The protocol the call that opened `upstream` was sent in (its path says it; a call sent again
- * through a bridge changed it), with its bridge; a late answer's call is not kept, and is the
- * one servedBy builds.
+ * through a bridge changed it), with its bridge; without the call, the one servedBy builds.
  */
 function sentIn(
   upstream: OpenUpstream,
   op: Operation,
   model: string,
+  lacksChat: boolean,
 ): { protocol: Protocol; bridge?: Bridge } {
   const protocol = upstream.call && operationOf(upstream.call.path);
-  if (protocol === undefined) return servedBy(upstream.channel, op, model, upstream.upstreamModel);
+  if (protocol === undefined)
+    return servedBy(upstream.channel, op, model, upstream.upstreamModel, lacksChat);
   const bridge = protocol === op ? undefined : bridgeFor(op, protocol);
   return bridge ? { protocol, bridge } : { protocol };
 }

@@ -16,11 +16,12 @@ import type { UpstreamCall } from "./adapters/adapter";
 import { adapterFor, servedModel } from "./adapters/index";
 import { servingProtocol } from "./bridges/index";
 import { answerTimeoutMs } from "./model-timeouts";
-import { operationOf, type Protocol } from "./protocol";
+import { operationOf } from "./protocol";
 import {
   type LateUpstream,
   type OpenUpstream,
   openUpstream,
+  type RefusedAnswer,
   type UpstreamOptions,
   type UpstreamResponse,
 } from "./upstream";
@@ -55,13 +56,19 @@ export interface RelayPlan {
    * one conversation keeps to one upstream account and its prompt cache.
    */
   affinity?: string;
-  /**
-   * The upstream refused a call as served only in `protocol` (nothing was processed): true when
-   * the plan now builds the channel's call in that protocol, and the call goes again at once.
-   */
-  reroute?(channel: ChannelRecord, call: UpstreamCall, protocol: Protocol): boolean;
   /** The face's own rate-limit headers, sent beside OpenAI's (Anthropic's on the Messages API). */
   rateLimitHeaders?(standing: RateStanding | undefined): Record<string, string>;
+  /**
+   * The call to send once more to the same channel at once, changed, after its error answer
+   * says nothing was processed (UpstreamOptions.resend): under the same hold, before any other
+   * channel, and not counted as an attempt.
+   */
+  resend?(
+    channel: ChannelRecord,
+    call: UpstreamCall,
+    answer: RefusedAnswer,
+    quoted: Quote,
+  ): { call: UpstreamCall; why: string } | undefined;
 }
 
 /** A request an upstream worked on unseen: where, and for how long. */
@@ -290,7 +297,10 @@ async function relay(
           ...plan.build(upstreamModel, channel, quoted),
         }),
         plan.model,
-        upstreamOptions(call, signal, plan, probes, reported),
+        {
+          ...upstreamOptions(call, signal, plan, probes, reported),
+          resend: plan.resend && ((...failed) => plan.resend?.(...failed, quoted)),
+        },
       ),
     statusOf,
   );
@@ -363,7 +373,6 @@ function upstreamOptions(
     signal: call.request.signal ? AbortSignal.any([call.request.signal, signal]) : signal,
     coolDownMs: (retryAfterMs) => channelHealth.coolDownMs(retryAfterMs),
     adapterContext: call.services.adapterContext,
-    reroute: plan.reroute,
     onResend: (channel, why) =>
       call.services.log.info("upstream call sent again", { channel: channel.id, model, why }),
     report:

@@ -1,15 +1,23 @@
 import type { ChannelRecord } from "../store/channels";
+import { saysNoSuchPath } from "./adapters/openai/errors";
 import type { Bridge } from "./bridges/bridge";
 import { bridgeFor } from "./bridges/index";
-import type { Protocol } from "./protocol";
+import { type Protocol, pathOf } from "./protocol";
+import type { KnownGaps } from "./protocol-gaps";
 
 /**
- * A channel's config key `responses`: how an `openai` channel serves /v1/responses. `native`
- * (default): the body passes through to the host's own /responses. `bridge`: through the
- * Responses → chat bridge to its /chat/completions, for OpenAI-compatible hosts that have no
- * /responses (DeepSeek, Qwen, GLM).
+ * A channel's config key `responses`: how an `openai` channel serves /v1/responses.
+ * - `auto` (default): natively, unless its host has been found to have no /responses for the
+ *   model (relay/protocol-gaps.ts): then through the Responses → chat bridge to its
+ *   /chat/completions. The first call finds out: a 404 or 405 that says the path does not
+ *   exist (adapters/openai/errors.ts saysNoSuchPath) is sent again at once, through the
+ *   bridge, and the gap remembered once that answers.
+ * - `native`: always the host's own /responses; a 404 goes to the client.
+ * - `bridge`: always through the bridge (DeepSeek, Qwen, GLM…): /responses is never called.
+ * Other channel types serve Responses natively (Azure OpenAI) or not at all.
  */
-const RESPONSES_MODES = ["native", "bridge"] as const;
+const RESPONSES_MODES = ["auto", "native", "bridge"] as const;
+type ResponsesMode = (typeof RESPONSES_MODES)[number];
 
 /** What is wrong with a channel config's `responses`, or undefined. */
 export function responsesConfigProblem(
@@ -20,11 +28,53 @@ export function responsesConfigProblem(
   return `config.responses must be one of ${RESPONSES_MODES.join(", ")}; "${value}" is not.`;
 }
 
-/** How a candidate channel serves a Responses call: natively, or through the chat bridge. */
-export function responsesServedBy(channel: ChannelRecord): { protocol: Protocol; bridge?: Bridge } {
-  if (channel.config.responses !== "bridge") return { protocol: "responses" };
+function responsesMode(channel: ChannelRecord): ResponsesMode {
+  if (channel.type !== "openai") return "native";
+  const value = channel.config.responses;
+  return value === "native" || value === "bridge" ? value : "auto";
+}
+
+/** How a call is sent to a channel: in the Responses protocol, or through a bridge to another. */
+export interface ResponsesServing {
+  protocol: Protocol;
+  bridge?: Bridge;
+}
+
+const NATIVE: ResponsesServing = { protocol: "responses" };
+
+/** Through the Responses → chat bridge. */
+function bridged(): ResponsesServing {
   const bridge = bridgeFor("responses", "chat");
-  return bridge ? { protocol: "chat", bridge } : { protocol: "responses" };
+  return bridge ? { protocol: "chat", bridge } : NATIVE;
+}
+
+/**
+ * How a candidate channel serves a Responses call for `model` (the client's name), given the
+ * gaps known when the call began.
+ */
+export function responsesServedBy(
+  channel: ChannelRecord,
+  model: string,
+  known: KnownGaps,
+): ResponsesServing {
+  const mode = responsesMode(channel);
+  if (mode === "bridge") return bridged();
+  if (mode === "auto" && known.lacks(channel.id, model, "responses")) return bridged();
+  return NATIVE;
+}
+
+/**
+ * Whether the channel's answer to a native call says it has no /responses, and the call may be
+ * sent again at once through the bridge: only a channel left to `auto`, and only an answer that
+ * says the path does not exist (nothing was processed, nothing billed).
+ */
+export function answersNoResponses(channel: ChannelRecord, status: number, text: string): boolean {
+  return responsesMode(channel) === "auto" && saysNoSuchPath(status, text);
+}
+
+/** The bridge a call sent on `path` went through, if it was sent through one. */
+export function servedOn(path: string | undefined): ResponsesServing {
+  return path === pathOf("chat") ? bridged() : NATIVE;
 }
 
 /**

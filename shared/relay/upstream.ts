@@ -3,7 +3,6 @@ import type { Timing } from "../http/timing";
 import type { ChannelRecord } from "../store/channels";
 import type { AdapterContext, UpstreamCall, UpstreamErrorReading } from "./adapters/adapter";
 import { adapterFor, upstreamModelFor } from "./adapters/index";
-import type { Protocol } from "./protocol";
 
 /** Read by each adapter's error() (adapters/retry-after.ts); its tests import it from here. */
 export { parseRetryAfter } from "./adapters/retry-after";
@@ -106,14 +105,26 @@ export interface UpstreamOptions {
   coolDownMs?: (retryAfterMs: number | undefined) => number;
   /** What the adapters may need of the process (the function role's AWS credentials). */
   adapterContext?: AdapterContext;
-  /**
-   * The upstream refused `call` as served only in `protocol` (UpstreamErrorReading.onlyIn):
-   * true when the caller now serves the channel in that protocol, and the call is built again
-   * and sent once more to it.
-   */
-  reroute?: (channel: ChannelRecord, call: UpstreamCall, protocol: Protocol) => boolean;
   /** Told when a call goes once more to the same channel as its adapter asked (and why). */
   onResend?: (channel: ChannelRecord, why: string) => void;
+  /**
+   * The caller's own resend, beside the adapter's (error().resend), asked when the adapter has
+   * none: for a channel's error answer to `call`, the call to send once more to the same channel
+   * at once, changed, when the answer says nothing was processed (a host without /responses:
+   * the same call through a bridge). Once per call; not counted as an attempt.
+   */
+  resend?: (
+    channel: ChannelRecord,
+    call: UpstreamCall,
+    answer: RefusedAnswer,
+  ) => { call: UpstreamCall; why: string } | undefined;
+}
+
+/** A channel's error answer as a caller's resend reads it: raw, and as its adapter read it. */
+export interface RefusedAnswer {
+  status: number;
+  text: string;
+  reading: UpstreamErrorReading;
 }
 
 /** An upstream response whose status is 2xx and whose body has not been read yet. */
@@ -141,6 +152,8 @@ export interface LateUpstream {
   answer: Promise<UpstreamResponse>;
   channel: ChannelRecord;
   upstreamModel: string;
+  /** The call as sent (see OpenUpstream.call). */
+  call?: UpstreamCall;
   abort: () => void;
   sentAt: number;
   /** How long it waited for the headers. */
@@ -180,9 +193,8 @@ export async function openUpstream(
   const { signal } = options;
   const reported = new Set<string>();
   const skipped = new Set<string>();
-  // A call to send once more to the same channel: changed as its adapter asked (error().resend),
-  // or built again (no call) when the caller now serves the channel in another protocol.
-  let resend: { channel: ChannelRecord; call?: UpstreamCall } | undefined;
+  // A call its adapter asked to send once more to the same channel, changed (error().resend).
+  let resend: { channel: ChannelRecord; call: UpstreamCall } | undefined;
   for (let attempt = 0, next = 0; attempt < attempts; attempt++) {
     if (signal?.aborted) throw cancelled();
     const channel = resend?.channel ?? nextCandidate(candidates, next, skipped);
@@ -231,6 +243,7 @@ export async function openUpstream(
           answer: request,
           channel,
           upstreamModel,
+          call,
           abort,
           sentAt: sentAt ?? performance.now(),
           waitedMs: waitMs,
@@ -252,7 +265,11 @@ export async function openUpstream(
       signal?.removeEventListener("abort", cancel);
       const text = await response.text().catch(() => "");
       const reading = adapter.error(response.status, response.headers, text);
-      const again = resent ? undefined : resendOf(reading, channel, call, options);
+      const again = resent
+        ? undefined
+        : reading.resend
+          ? { call: reading.resend.call(call), why: reading.resend.why }
+          : callersResend(options, channel, call, { status: response.status, text, reading });
       if (again) {
         // Once, and not counted as an attempt: the upstream processed nothing.
         resend = { channel, call: again.call };
@@ -263,6 +280,7 @@ export async function openUpstream(
       last = failureFrom(response.status, reading, options.coolDownMs);
     } catch (err) {
       signal?.removeEventListener("abort", cancel);
+      if (err instanceof CallerRefused) throw err.cause;
       if (signal?.aborted) throw cancelled();
       const unsent = sentAt === undefined || err instanceof RequestNotSent;
       const timedOut = controller.signal.reason instanceof ConnectTimeout;
@@ -299,23 +317,19 @@ export async function openUpstream(
 
 const LATE = Symbol("late");
 
-/**
- * The call to send once more to the same channel after a refusal that processed nothing: the
- * adapter's change of it (`resend`), or none when the caller changed how it serves the channel
- * (`reroute`: the model is served only in another protocol) and the call is built anew.
- */
-function resendOf(
-  reading: UpstreamErrorReading,
-  channel: ChannelRecord,
-  call: UpstreamCall,
+/** What the caller's resend threw (e.g. a body its bridge cannot express): the call's error. */
+class CallerRefused extends Error {}
+
+/** The caller's resend, its error marked as the caller's own (not the transport's). */
+function callersResend(
   options: UpstreamOptions,
-): { call?: UpstreamCall; why: string } | undefined {
-  if (reading.resend) return { call: reading.resend.call(call), why: reading.resend.why };
-  // Built at the next attempt, as any call is: a request the new protocol cannot carry is
-  // the client's 400 from there, not a failed attempt.
-  if (reading.onlyIn && options.reroute?.(channel, call, reading.onlyIn))
-    return { why: `served only on ${reading.onlyIn}` };
-  return undefined;
+  ...args: Parameters<NonNullable<UpstreamOptions["resend"]>>
+): ReturnType<NonNullable<UpstreamOptions["resend"]>> {
+  try {
+    return options.resend?.(...args);
+  } catch (err) {
+    throw new CallerRefused("the caller refused to send the call again", { cause: err });
+  }
 }
 
 /** The next candidate from `from` on, going round, that this call has not given up on. */

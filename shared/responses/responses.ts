@@ -5,6 +5,7 @@ import { UpstreamRejected } from "../errors";
 import { eventStream, json, rawJson } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import type { UpstreamCall } from "../relay/adapters/adapter";
 import { adapterFor } from "../relay/adapters/index";
 import type { Bridge, BridgeContext } from "../relay/bridges/bridge";
 import { inClientTerms } from "../relay/bridges/index";
@@ -22,7 +23,13 @@ import {
   relayed,
   unconvertibleAnswer,
 } from "../relay/relay";
-import { bridgeOptions, responsesServedBy } from "../relay/responses-serving";
+import {
+  answersNoResponses,
+  bridgeOptions,
+  type ResponsesServing,
+  responsesServedBy,
+  servedOn,
+} from "../relay/responses-serving";
 import type { OpenUpstream } from "../relay/upstream";
 import type { ChannelRecord } from "../store/channels";
 import { BridgedFaceRelay, type Delivered } from "../stream/face-relays";
@@ -70,8 +77,9 @@ function openAiError(message: string, type: string, code: string | null = null) 
  * `max_output_tokens` when less is held than the client asked (or, when it asked for no limit,
  * than the model's longest answer by its price, which an unknown one has not). The answer passes through byte for byte, but
  * the model's name when mapped; sluice's own reasoning items are taken out of the input first
- * (OpenAI refuses them). An openai channel configured `responses: bridge` is reached through
- * the Responses → chat bridge instead (relay/responses-serving.ts).
+ * (OpenAI refuses them). An openai channel whose host has no /responses (known, found out by
+ * this call's 404, or configured `responses: bridge`) is reached through the Responses → chat
+ * bridge instead (relay/responses-serving.ts, relay/protocol-gaps.ts).
  */
 async function relayResponses(
   call: Call<KeyPrincipal>,
@@ -109,6 +117,43 @@ async function relayResponses(
         : request.raw;
     return native;
   };
+  /** The body for one channel, served natively or through the bridge. */
+  const buildFor = (
+    upstreamModel: string,
+    channel: ChannelRecord,
+    quoted: Quote,
+    served: ResponsesServing,
+  ): Partial<UpstreamCall> => {
+    lastBridge = served.bridge;
+    const held = quoted.outputTokens;
+    // Without a limit of the client's, the model's own longest answer bounds the upstream:
+    // a limit is added only when less is held than that (a small balance, or a model whose
+    // price names no longest answer and was held the site's default).
+    const longest = (quoted.prices.get(upstreamModel) ?? quoted.price).defaultMaxTokens;
+    const lower =
+      held !== undefined &&
+      (maxOutputTokens === undefined
+        ? longest === undefined || held < longest
+        : held < maxOutputTokens);
+    if (served.bridge) {
+      const converted = served.bridge.request(
+        { ...body, ...(lower && { max_output_tokens: held }) },
+        bridgeContext(channel),
+      );
+      return { path: pathOf(served.protocol), json: { ...converted, model: upstreamModel } };
+    }
+    const set = {
+      ...(upstreamModel !== model && { model: upstreamModel }),
+      ...(lower && { max_output_tokens: held }),
+    };
+    const history = nativeRaw();
+    const raw = Object.keys(set).length === 0 ? history : spliceTopLevel(history, { set });
+    return { raw };
+  };
+  // What is known of the channels without /responses (relay/protocol-gaps.ts), and what this
+  // call finds out: the channels whose /responses said it does not exist, and how.
+  const known = await call.services.protocolGaps.known();
+  const foundWithout = new Map<string, string>();
   try {
     const response = await relayed(
       call,
@@ -125,33 +170,24 @@ async function relayResponses(
           output: { requested: maxOutputTokens, choices: 1 },
           stream,
         },
-        build: (upstreamModel, channel, quoted) => {
-          const served = responsesServedBy(channel);
-          lastBridge = served.bridge;
-          const held = quoted.outputTokens;
-          // Without a limit of the client's, the model's own longest answer bounds the upstream:
-          // a limit is added only when less is held than that (a small balance, or a model whose
-          // price names no longest answer and was held the site's default).
-          const longest = (quoted.prices.get(upstreamModel) ?? quoted.price).defaultMaxTokens;
-          const lower =
-            held !== undefined &&
-            (maxOutputTokens === undefined
-              ? longest === undefined || held < longest
-              : held < maxOutputTokens);
-          if (served.bridge) {
-            const converted = served.bridge.request(
-              { ...body, ...(lower && { max_output_tokens: held }) },
-              bridgeContext(channel),
-            );
-            return { path: pathOf(served.protocol), json: { ...converted, model: upstreamModel } };
-          }
-          const set = {
-            ...(upstreamModel !== model && { model: upstreamModel }),
-            ...(lower && { max_output_tokens: held }),
+        build: (upstreamModel, channel, quoted) =>
+          buildFor(upstreamModel, channel, quoted, responsesServedBy(channel, model, known)),
+        // A host found without /responses on this call: the same call through the bridge, at once.
+        resend: (channel, sent, answer, quoted) => {
+          if (sent.path !== pathOf("responses")) return undefined;
+          if (!answersNoResponses(channel, answer.status, answer.text)) return undefined;
+          const served = servedOn(pathOf("chat"));
+          if (!served.bridge) return undefined;
+          foundWithout.set(channel.id, `HTTP ${answer.status} on /responses`);
+          const call = {
+            ...sent,
+            raw: undefined,
+            ...buildFor(sent.upstreamModel, channel, quoted, served),
           };
-          const history = nativeRaw();
-          const raw = Object.keys(set).length === 0 ? history : spliceTopLevel(history, { set });
-          return { raw };
+          return {
+            call,
+            why: "no /responses on the host: sent through the Responses → chat bridge",
+          };
         },
         estimate: async (late, quoted) => ({
           ...(await estimateResponsesPrompt(body, late.upstreamModel)),
@@ -164,7 +200,13 @@ async function relayResponses(
         }),
       },
       async (upstream, quoted) => {
-        const served = responsesServedBy(upstream.channel);
+        const served = servedOn(upstream.call?.path);
+        const found = foundWithout.get(upstream.channel.id);
+        // Remembered once the bridge has answered: the host serves the model, but not on /responses.
+        if (found && served.bridge)
+          call.context.afterResponse(() =>
+            call.services.protocolGaps.learn(upstream.channel.id, model, "responses", found),
+          );
         const bridged = served.bridge && {
           bridge: served.bridge,
           context: bridgeContext(upstream.channel),

@@ -15,6 +15,8 @@ import type { ItemKey } from "./table";
  *   SESSION#<hash> / SESSION     a console session; TTL at its expiry
  *   CHANNEL / <id>               a channel (store/channels.ts)
  *   CHANNEL_HEALTH / <channel>#<model>  a channel's health for a model
+ *   PROTOCOL_GAP / <channel>#<protocol>#<model>  a protocol a channel was found not to serve
+ *                                for a model (relay/protocol-gaps.ts); TTL when it is tried again
  *   REDEEM#<id> / REDEEM         a redemption code; gsi1 REDEEM / <created>#<id>
  *   ATTEMPTS#<id> / ATTEMPTS     an attempt counter; gsi1 ATTEMPTS#FULL / <until>#<id> at its
  *                                limit; TTL a minute past its window
@@ -78,6 +80,12 @@ export const CHANNEL_HEALTH_PARTITION = "CHANNEL_HEALTH";
 export const channelHealthKey = (channelId: string, model: string): ItemKey => ({
   pk: CHANNEL_HEALTH_PARTITION,
   sk: `${channelId}#${model}`,
+});
+
+export const PROTOCOL_GAP_PARTITION = "PROTOCOL_GAP";
+export const protocolGapKey = (channelId: string, protocol: string, model: string): ItemKey => ({
+  pk: PROTOCOL_GAP_PARTITION,
+  sk: `${channelId}#${protocol}#${model}`,
 });
 
 // Credit and guards.
@@ -180,6 +188,8 @@ export const TTL = {
   afterExpiry: (expiresAt: number) => expiresAt + DAY_SECONDS,
   /** A final batch, its chunks and its line results: a day after they are retained until. */
   afterRetention: (retainUntil: number) => retainUntil + DAY_SECONDS,
+  /** A protocol gap (`until` in unix ms): when the protocol is tried again on the channel. */
+  protocolGap: (untilMs: number) => Math.ceil(untilMs / 1000),
   /** A session: when it expires. */
   session: (expiresAt: number) => expiresAt,
   /** An attempt counter: a minute past the moment (unix ms) it stops mattering. */

@@ -316,72 +316,81 @@ describe("answer timeouts per model", () => {
   });
 });
 
-describe("openUpstream: a call rerouted to the protocol the upstream serves the model in", () => {
-  /** OpenAI's refusal of chat for a model it serves only on the Responses API. */
-  const chatRefused = sent(async () => ({
-    ...answer(404),
-    text: async () =>
-      JSON.stringify({
-        error: {
-          message: "This model is only supported in v1/responses and not in v1/chat/completions.",
-          type: "invalid_request_error",
-          param: "model",
-          code: null,
-        },
-      }),
-  }));
+describe("openUpstream: the caller's resend to the same channel", () => {
+  const build = () => ({ path: "/responses", model: "m", upstreamModel: "m", json: {} });
+  const options = (
+    fetch: UpstreamFetch,
+    resend: NonNullable<Parameters<typeof openUpstream>[3]["resend"]>,
+    reports: [string, AttemptResult][] = [],
+  ) => ({
+    fetch,
+    connectTimeoutMs: 1_000,
+    headerTimeoutMs: () => 1_000,
+    retries: 0,
+    timing: new Timing(performance.now()),
+    report: (channel: { id: string }, result: AttemptResult) => reports.push([channel.id, result]),
+    resend,
+  });
 
-  function rerouting(fetch: UpstreamFetch, reroute: boolean) {
-    let path = "/chat/completions";
-    const built: string[] = [];
-    const asked: [string, string, string][] = [];
+  it("sends the changed call once, to the same channel, as no attempt; only its outcome is reported", async () => {
+    const { fetch, asked } = scripted(answers(404), answers(200));
     const reports: [string, AttemptResult][] = [];
-    const opening = openUpstream(
+    const seen: number[] = [];
+    const opened = await openUpstream(
       channels,
-      () => {
-        built.push(path);
-        return { path, model: "m", upstreamModel: "m", json: {} };
-      },
+      build,
       "m",
-      {
+      options(
         fetch,
-        connectTimeoutMs: 1_000,
-        headerTimeoutMs: () => 1_000,
-        retries: 0,
-        timing: new Timing(performance.now()),
-        report: (channel, result) => reports.push([channel.id, result]),
-        reroute: (channel, call, protocol) => {
-          asked.push([channel.id, call.path, protocol]);
-          if (reroute) path = "/responses";
-          return reroute;
+        (_channel, call, { status }) => {
+          seen.push(status);
+          return { call: { ...call, path: "/chat/completions" }, why: "no such path" };
         },
-      },
+        reports,
+      ),
     );
-    return { opening, built, asked, reports };
-  }
-
-  it("builds the call again and sends it once more to the same channel, not counted as an attempt", async () => {
-    const { fetch, asked: hosts } = scripted(chatRefused, answers(200));
-    const { opening, built, asked, reports } = rerouting(fetch, true);
-    const opened = await opening;
-    if (opened.late) throw new Error("expected an open upstream");
-    expect(hosts).toEqual(["a", "a"]);
-    expect(built).toEqual(["/chat/completions", "/responses"]);
-    expect(asked).toEqual([["a", "/chat/completions", "responses"]]);
-    expect(opened.call?.path).toBe("/responses");
-    // The refusal processed nothing: the channel's health hears only of the answer.
+    // retries: 0, yet the resend went: it is not an attempt.
+    expect(asked).toEqual(["a", "a"]);
+    expect(seen).toEqual([404]);
+    expect(!opened.late && opened.call?.path).toBe("/chat/completions");
     expect(reports).toEqual([["a", { ok: true }]]);
   });
 
-  it("passes the refusal on when the caller cannot reroute, and reroutes at most once", async () => {
-    const declined = rerouting(scripted(chatRefused).fetch, false);
-    await expect(declined.opening).rejects.toMatchObject({
-      kind: "client_error",
-      details: { status: 404 },
-    });
-    const twice = rerouting(scripted(chatRefused, chatRefused).fetch, true);
-    await expect(twice.opening).rejects.toMatchObject({ kind: "client_error" });
-    expect(twice.built).toEqual(["/chat/completions", "/responses"]);
-    expect(twice.asked).toHaveLength(1);
+  it("is asked once: a second refusal is the client's answer", async () => {
+    const { fetch, asked } = scripted(answers(404), answers(404), answers(200));
+    let asks = 0;
+    const error = await openUpstream(
+      channels,
+      build,
+      "m",
+      options(fetch, (_channel, call) => {
+        asks++;
+        return { call, why: "again" };
+      }),
+    ).catch((err: unknown) => err);
+    expect(asks).toBe(1);
+    expect(asked).toEqual(["a", "a"]);
+    expect(error).toMatchObject({ kind: "client_error" });
+  });
+
+  it("what it throws is the call's error, not a dropped connection's; nothing else is sent", async () => {
+    const { fetch, asked } = scripted(answers(404), answers(200));
+    const reports: [string, AttemptResult][] = [];
+    const refusedByBridge = new Error("input: item_reference cannot be bridged");
+    const error = await openUpstream(
+      channels,
+      build,
+      "m",
+      options(
+        fetch,
+        () => {
+          throw refusedByBridge;
+        },
+        reports,
+      ),
+    ).catch((err: unknown) => err);
+    expect(error).toBe(refusedByBridge);
+    expect(asked).toEqual(["a"]);
+    expect(reports).toEqual([]);
   });
 });

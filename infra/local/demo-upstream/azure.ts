@@ -28,11 +28,24 @@ export function sendAzureNotFound(call: Call): void {
 }
 
 /**
- * Azure wants `?api-version=` (without it the resource is "not found") and the key in an
- * `api-key` header; it does not read `Authorization`.
+ * Azure's v1 API (`/openai/v1/…`, OpenAI's paths, the deployment named by the body's `model`,
+ * no api-version): the operation below it, or undefined for any other path. Only the
+ * Responses API is served here; the v1 paths of the other operations are not imitated.
+ */
+export function azureV1Path(path: string): string | undefined {
+  return /^\/openai\/v1\/(.+)$/.exec(path)?.[1];
+}
+
+/** The operations the fake serves on Azure's v1 API. */
+export const AZURE_V1_OPERATIONS = ["responses"];
+
+/**
+ * Azure wants `?api-version=` on the deployments paths (without it the resource is "not
+ * found"; the v1 API takes none) and the key in an `api-key` header; it does not read
+ * `Authorization`.
  */
 export function checkAzureAuth(call: Call, apiKey: string | undefined): boolean {
-  if (!call.url.searchParams.get("api-version")) {
+  if (!azureV1Path(call.url.pathname) && !call.url.searchParams.get("api-version")) {
     sendAzureNotFound(call);
     return false;
   }

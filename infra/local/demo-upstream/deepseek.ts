@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { demoId, demoTokens, unixNow } from "./common";
-import { type Call, type Handler, sendJson } from "./http";
+import { type Call, type Handler, sendEmpty, sendJson } from "./http";
 import { sendSse } from "./stream";
 import { loadTokenizer } from "./tokenizer";
 
@@ -60,6 +60,9 @@ export function deepseekRoute(method: string, url: URL): Handler | undefined {
   if (path === url.pathname) return undefined;
   if (method === "POST" && path === "/chat/completions") return chatCompletions;
   if (method === "GET" && path === "/models") return listModels;
+  // DeepSeek has no Responses API: api.deepseek.com/responses answers 404 with no error body
+  // (Codex reports "404 Not Found: Unknown error, url: https://api.deepseek.com/responses").
+  if (path === "/responses") return (call) => sendEmpty(call.res, 404);
   return (call) => sendDeepSeekError(call.res, 404, "Not Found", "invalid_request_error");
 }
 

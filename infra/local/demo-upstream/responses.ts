@@ -52,6 +52,28 @@ function itemText(item: Item): string {
  * `encrypted_content` when `include` asks for `reasoning.encrypted_content`, as a `store: false`
  * client such as Codex does to send it back).
  */
+/** The prompt's tokens, as the fixture counts them: the instructions' and the items' text. */
+function promptTokens(request: { instructions?: string }, items: Item[]): string[] {
+  return demoTokens([request.instructions ?? "", ...items.map(itemText)].join(" "));
+}
+
+/**
+ * POST /v1/responses/input_tokens: the input tokens a response to this body would be billed,
+ * as OpenAI answers it (`{"object": "response.input_tokens", "input_tokens": N}`): the same
+ * count as the `usage.input_tokens` of POST /v1/responses. Nothing is generated.
+ */
+export function countInputTokens(call: Call): void {
+  const request = jsonBody<ResponsesRequest>(call);
+  const items: Item[] =
+    typeof request.input === "string"
+      ? [{ type: "message", role: "user", content: request.input }]
+      : Array.isArray(request.input)
+        ? request.input
+        : [];
+  const input_tokens = promptTokens(request, items).length + 3 * items.length;
+  sendJson(call.res, 200, { object: "response.input_tokens", input_tokens });
+}
+
 export function createResponse(call: Call): void | Promise<void> {
   const { res, fault } = call;
   const request = jsonBody<ResponsesRequest>(call);
@@ -84,8 +106,7 @@ export function createResponse(call: Call): void | Promise<void> {
   const asked = /^please fail with (\d{3})$/.exec(lastUser);
   if (asked) return sendError(res, Number(asked[1]), `Failed on request (${asked[1]}).`);
 
-  const prompt = [request.instructions ?? "", ...items.map(itemText)].join(" ");
-  const tokens = demoTokens(prompt);
+  const tokens = promptTokens(request, items);
   const inputTokens = tokens.length + 3 * items.length;
   const cached = call.cache.cachedTokens(`responses/${model}`, tokens);
 

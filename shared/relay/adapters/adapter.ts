@@ -89,7 +89,7 @@ export interface UpstreamErrorReading {
   /**
    * The upstream serves the model, but only in this protocol, and processed nothing (OpenAI's
    * "This model is only supported in v1/responses" for a chat call): the relay may send the
-   * call again in that protocol (RelayPlan.reroute).
+   * call again in that protocol (a face's RelayPlan.resend: the chat face's, relay/completion.ts).
    */
   onlyIn?: Protocol;
   /** The provider's own account of the error (passed on to the client for a client error). */

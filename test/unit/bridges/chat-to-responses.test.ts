@@ -8,11 +8,7 @@ import { readOpenAiError } from "../../../shared/relay/adapters/openai/errors";
 import type { BridgeContext } from "../../../shared/relay/bridges/bridge";
 import { chatToResponses } from "../../../shared/relay/bridges/chat-to-responses/index";
 import { bridgeFor } from "../../../shared/relay/bridges/index";
-import {
-  chatServedBy,
-  learnChatMissing,
-  responsesOnlyConfigProblem,
-} from "../../../shared/relay/chat-serving";
+import { chatServedBy, responsesOnlyConfigProblem } from "../../../shared/relay/chat-serving";
 import type { ChannelRecord } from "../../../shared/store/channels";
 import { SseParser } from "../../../shared/stream/sse";
 
@@ -737,27 +733,23 @@ describe("which channels serve chat through the bridge", () => {
     expect(openai.configProblem?.({ responses_only: "o3 pro" })).toContain("responses_only");
 
     const pinned = channel({ responses_only: "o3-pro,alias" });
-    expect(chatServedBy(pinned, openai, "o3-pro", "o3-pro")?.bridge).toBe(
+    expect(chatServedBy(pinned, openai, "o3-pro", "o3-pro", false)?.bridge).toBe(
       bridgeFor("chat", "responses"),
     );
     // By the client's name or the upstream's.
-    expect(chatServedBy(pinned, openai, "alias", "gpt-5-pro")?.protocol).toBe("responses");
-    expect(chatServedBy(pinned, openai, "gpt-4.1", "gpt-4.1")).toBeUndefined();
-    expect(chatServedBy(channel({ responses_only: "*" }), openai, "a", "b")?.protocol).toBe(
+    expect(chatServedBy(pinned, openai, "alias", "gpt-5-pro", false)?.protocol).toBe("responses");
+    expect(chatServedBy(pinned, openai, "gpt-4.1", "gpt-4.1", false)).toBeUndefined();
+    expect(chatServedBy(channel({ responses_only: "*" }), openai, "a", "b", false)?.protocol).toBe(
       "responses",
     );
   });
 
-  it("learns a refused pair for that channel and model only, and only where Responses is served", () => {
-    const one = channel({}, `ch-learn-${Math.random()}`);
-    const other = channel({}, `ch-other-${Math.random()}`);
-    expect(chatServedBy(one, openai, "m", "gpt-5-pro")).toBeUndefined();
-    expect(learnChatMissing(one, openai, "gpt-5-pro")).toBe(true);
-    expect(chatServedBy(one, openai, "m", "gpt-5-pro")?.protocol).toBe("responses");
-    expect(chatServedBy(one, openai, "m", "o3-pro")).toBeUndefined();
-    expect(chatServedBy(other, openai, "m", "gpt-5-pro")).toBeUndefined();
-    // Azure has no Responses API here yet: nothing to send the call to.
-    expect(learnChatMissing(one, adapterFor("azure"), "gpt-5-pro")).toBe(false);
+  it("bridges a pair known not to serve chat, only on a channel whose adapter serves Responses", () => {
+    const one = channel({}, `ch-gap-${Math.random()}`);
+    expect(chatServedBy(one, openai, "m", "gpt-5-pro", false)).toBeUndefined();
+    expect(chatServedBy(one, openai, "m", "gpt-5-pro", true)?.protocol).toBe("responses");
+    // A channel type with no Responses API has nothing to send the call to.
+    expect(chatServedBy(one, adapterFor("anthropic"), "m", "gpt-5-pro", true)).toBeUndefined();
   });
 });
 

@@ -7,7 +7,7 @@ import { chatTestCall } from "../openai/probe";
 import { openAiUsage } from "../openai/usage";
 import { azureRequest } from "./request";
 
-/** What Azure OpenAI serves (no moderations), each as OpenAI does. */
+/** What Azure OpenAI serves (no moderations), each as OpenAI does; Responses on its v1 API. */
 const OPERATIONS: Partial<Record<Operation, Protocol>> = {
   chat: "chat",
   completion: "completion",
@@ -16,6 +16,7 @@ const OPERATIONS: Partial<Record<Operation, Protocol>> = {
   transcription: "transcription",
   translation: "translation",
   speech: "speech",
+  responses: "responses",
 };
 
 /**

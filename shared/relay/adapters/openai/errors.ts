@@ -74,3 +74,46 @@ export function parseErrorBody(text: string): UpstreamErrorFields | undefined {
   }
   return undefined;
 }
+
+/**
+ * The codes an OpenAI-compatible host gives a "no such path" answer, when it gives one: they
+ * name no part of the request.
+ */
+const PATH_CODES = new Set(["404", "405", "not_found", "notfound", "invalid_request_error"]);
+
+/**
+ * Whether a 404 or 405 says the host has no such path (e.g. no /responses: DeepSeek answers an
+ * empty 404, GLM a framework's `{"error":"Not Found","path":…}`, a gateway an HTML page, OpenAI
+ * "Invalid URL (POST /v1/…)") rather than that something the request named does not exist: an
+ * unknown model (`model_not_found`, or a message naming the model: OpenAI, vLLM, Ollama), an
+ * input item or a previous response not found (OpenAI's 404 names its `param`). Told apart by
+ * the body: an error that carries a `param`, a code of its own or the word "model" is about the
+ * request; anything else (no body, not JSON, a bare "Not Found") is about the path. Either way
+ * nothing was processed.
+ */
+export function saysNoSuchPath(status: number, text: string): boolean {
+  if (status !== 404 && status !== 405) return false;
+  const said = errorSaid(text);
+  if (said.param) return false;
+  if (said.code !== undefined && !PATH_CODES.has(said.code.toLowerCase())) return false;
+  return !/model/i.test(said.message);
+}
+
+/** What an error body says, wherever a host puts it (`error{}`, `error` as text, top level). */
+function errorSaid(text: string): { message: string; code?: string; param?: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { message: "" }; // empty, an HTML page or plain text: no error of an API's
+  }
+  if (!body || typeof body !== "object") return { message: String(body) };
+  const top = body as Record<string, unknown>;
+  const error = top.error;
+  const e = error && typeof error === "object" ? (error as Record<string, unknown>) : top;
+  const message = [e.message, typeof error === "string" ? error : undefined, top.detail]
+    .filter((part) => typeof part === "string")
+    .join(" ");
+  const code = e.code === null || e.code === undefined ? undefined : String(e.code);
+  return { message, code, param: typeof e.param === "string" ? e.param : undefined };
+}
