@@ -222,6 +222,13 @@ export async function relayCompletion(
         const adapter = adapterFor(channel.type);
         if (!chatServedBy(channel, adapter, model, sent.upstreamModel, true)) return undefined;
         foundWithoutChat.add(channel.id);
+        // The refusal says so in words: remembered now, even if the bridge cannot carry this call.
+        const learning = call.services.protocolGaps
+          .learn(channel.id, model, "chat", "only supported in v1/responses")
+          .catch((err: unknown) =>
+            call.services.log.warn("protocol gap not recorded", { error: String(err) }),
+          );
+        call.context.afterResponse(() => learning);
         return {
           call: { ...sent, raw: undefined, ...build(sent.upstreamModel, channel, quoted) },
           why: "the model is served only on /responses: sent through the chat → Responses bridge",
@@ -245,15 +252,6 @@ export async function relayCompletion(
       // How the channel speaks the operation (channelsForModel kept only channels serving it).
       const adapter = adapterFor(upstream.channel.type);
       const { protocol, bridge } = sentIn(upstream, op, model, lacksChat(upstream.channel));
-      if (bridge && foundWithoutChat.has(upstream.channel.id))
-        call.context.afterResponse(() =>
-          call.services.protocolGaps.learn(
-            upstream.channel.id,
-            model,
-            "chat",
-            "only supported in v1/responses",
-          ),
-        );
       const reader = adapter.usage(protocol);
       /** The estimate, with the answer's: only what the upstream did not report is estimated. */
       const estimated = async (answer: Promise<Metered>): Promise<Metered> => ({
