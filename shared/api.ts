@@ -25,6 +25,7 @@ import { listModels, retrieveModel } from "./openai/models";
 import { createModeration } from "./openai/moderations";
 import * as uploads from "./openai/uploads";
 import { createResponse, upgradeResponses } from "./responses/responses";
+import * as storedResponses from "./responses/stored-routes";
 import type { Services } from "./services";
 import { consoleAsset, consoleIndex } from "./web/console";
 
@@ -65,6 +66,10 @@ export const routes: readonly Route[] = [
   // OpenAI's Responses API (Codex), with the same sk- keys
   createResponse,
   upgradeResponses,
+  storedResponses.retrieveResponse,
+  storedResponses.deleteResponse,
+  storedResponses.cancelResponse,
+  storedResponses.listInputItems,
   // Management API, with system access tokens or a console session
   account.getStatus,
   account.register,

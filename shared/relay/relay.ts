@@ -57,6 +57,12 @@ export interface RelayPlan {
   affinity?: string;
   /** The face's own rate-limit headers, sent beside OpenAI's (Anthropic's on the Messages API). */
   rateLimitHeaders?(standing: RateStanding | undefined): Record<string, string>;
+  /**
+   * Only this channel may serve the call: it holds state the call continues (a stored
+   * response's `previous_response_id`). When it cannot, `unavailable` is thrown; no other
+   * channel is tried.
+   */
+  pinned?: { channelId: string; unavailable(): Error };
 }
 
 /** A request an upstream worked on unseen: where, and for how long. */
@@ -247,9 +253,15 @@ async function relay(
   plan: RelayPlan,
 ): Promise<{ charge: Charge; upstream: OpenUpstream | LateUpstream; quoted: Quote }> {
   const { channelHealth } = call.services;
+  let serving = await channelsForModel(call, plan.model, plan.path, plan);
+  if (plan.pinned) {
+    const { channelId, unavailable } = plan.pinned;
+    serving = serving.filter((channel) => channel.id === channelId);
+    if (serving.length === 0) throw unavailable();
+  }
   const { channels: candidates, probes } = await channelHealth.usable(
     plan.model,
-    await channelsForModel(call, plan.model, plan.path, plan),
+    serving,
     call.batchId !== undefined,
   );
   const reported = new Set<string>();
