@@ -8,6 +8,7 @@ import { joinUrl } from "../relay/adapters/adapter";
 import { spliceTopLevel } from "../relay/json-splice";
 import { parseJsonObject } from "../relay/relay";
 import type { StoredResponse } from "../store/stored-responses";
+import { itemsPage, pageParams } from "./input-items";
 import { holderUnavailable, noSuchResponse, ownResponse } from "./stored";
 
 /*
@@ -26,7 +27,7 @@ export const retrieveResponse = keyRoute("GET", "/v1/responses/:id", async (call
       "Only a response created with background: true can be streamed again.",
       "stream",
     );
-  const content = await call.services.storedResponses.content(record.id);
+  const content = await call.services.storedResponses.content(record);
   if (!content) throw noSuchResponse(record.id);
   return json(200, content.response);
 });
@@ -44,10 +45,10 @@ export const deleteResponse = keyRoute("DELETE", "/v1/responses/:id", async (cal
       // there; anything else (unreachable, 5xx) keeps the record, so the delete can be retried.
       if (!gone(err)) throw err;
     }
-    await storedResponses.delete(record.id);
+    await storedResponses.delete(record);
     return answer ?? json(200, deleted(record.id));
   }
-  await storedResponses.delete(record.id);
+  await storedResponses.delete(record);
   return json(200, deleted(record.id));
 });
 
@@ -66,55 +67,12 @@ export const listInputItems = keyRoute("GET", "/v1/responses/:id/input_items", a
   const record = await ownResponse(call, call.params.id as string);
   const page = pageParams(call.request.query);
   if (record.kind === "native") return askHolder(call, record, "GET", "/input_items");
-  const content = await call.services.storedResponses.content(record.id);
+  const content = await call.services.storedResponses.content(record);
   if (!content) throw noSuchResponse(record.id);
-  const ordered = page.order === "asc" ? content.input : [...content.input].reverse();
-  return json(200, itemsPage(ordered, page));
+  return json(200, itemsPage(content.input, page));
 });
 
 const deleted = (id: string) => ({ id, object: "response", deleted: true });
-
-interface PageParams {
-  limit: number;
-  order: "asc" | "desc";
-  after?: string;
-  before?: string;
-}
-
-/** OpenAI's list parameters: limit 1 to 100 (20 by default), order desc by default. */
-function pageParams(query: URLSearchParams): PageParams {
-  const rawLimit = query.get("limit");
-  const limit = rawLimit === null ? 20 : Number(rawLimit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-    throw new InvalidRequest("'limit' must be a whole number from 1 to 100.", "limit");
-  const order = query.get("order") ?? "desc";
-  if (order !== "asc" && order !== "desc")
-    throw new InvalidRequest("'order' must be asc or desc.", "order");
-  return {
-    limit,
-    order,
-    after: query.get("after") ?? undefined,
-    before: query.get("before") ?? undefined,
-  };
-}
-
-/** One page of items in the order asked: those after `after` and before `before`. */
-function itemsPage(items: JsonObject[], page: PageParams) {
-  const at = (id: string | undefined) => (id ? items.findIndex((item) => item.id === id) : -1);
-  const afterAt = at(page.after);
-  const beforeAt = at(page.before);
-  const start = page.after ? (afterAt < 0 ? items.length : afterAt + 1) : 0;
-  const end = page.before ? (beforeAt < 0 ? 0 : beforeAt) : items.length;
-  const window = items.slice(start, Math.max(start, end));
-  const data = window.slice(0, page.limit);
-  return {
-    object: "list",
-    data,
-    first_id: data[0]?.id ?? null,
-    last_id: data.at(-1)?.id ?? null,
-    has_more: window.length > data.length,
-  };
-}
 
 /** What tells DELETE that there is nothing left upstream to delete. */
 function gone(err: unknown): boolean {

@@ -5,7 +5,7 @@ import { isObject, type JsonObject } from "../http/body";
 import type { Call } from "../http/route";
 import type { StreamBridge } from "../relay/bridges/bridge";
 import type { OpenUpstream } from "../relay/upstream";
-import type { StoredContent, StoredResponse } from "../store/stored-responses";
+import type { FoundResponse, StoredContent, StoredResponse } from "../store/stored-responses";
 
 /*
  * Stored responses (`store`, true unless the client says false, as at OpenAI): what sluice
@@ -32,7 +32,7 @@ function noSuchPrevious(id: string): NotFound {
 }
 
 /** The user's own live stored response, or the 404 OpenAI answers. */
-export async function ownResponse(call: Call<KeyPrincipal>, id: string): Promise<StoredResponse> {
+export async function ownResponse(call: Call<KeyPrincipal>, id: string): Promise<FoundResponse> {
   const { storedResponses, clock } = call.services;
   const record = await storedResponses.find(id, call.principal.user.id, clock.seconds());
   if (!record) throw noSuchResponse(id);
@@ -47,7 +47,7 @@ export async function ownResponse(call: Call<KeyPrincipal>, id: string): Promise
  * response will not be carried over to the next response").
  */
 export interface Continuation {
-  record: StoredResponse;
+  record: FoundResponse;
   /** Bridged: the items of the chain, to go before the call's own input. */
   history?: JsonObject[];
 }
@@ -70,7 +70,7 @@ export async function continuationOf(
   const record = await storedResponses.find(id, userId, now);
   if (!record) throw noSuchPrevious(id);
   if (record.kind === "native") return { record };
-  const chain: StoredResponse[] = [record];
+  const chain: FoundResponse[] = [record];
   for (let at = record; at.previousResponseId && chain.length < MAX_CHAIN; ) {
     const earlier = await storedResponses.find(at.previousResponseId, userId, now);
     // A response deleted (or expired) from the chain ends what is remembered, as at OpenAI.
@@ -80,7 +80,7 @@ export async function continuationOf(
   }
   const history: JsonObject[] = [];
   for (const turn of chain.reverse()) {
-    const content = await storedResponses.content(turn.id);
+    const content = await storedResponses.content(turn);
     if (!content) continue;
     history.push(...content.input);
     const output = content.response.output;

@@ -26,6 +26,11 @@ export interface StoredResponse {
   previousResponseId?: string;
 }
 
+/** A stored response as read: where its content is, if it has any (bridged). */
+export interface FoundResponse extends StoredResponse {
+  content?: { inline?: string; blobKey?: string };
+}
+
 /** What sluice keeps of a bridged response: the Response object and its own input items. */
 export interface StoredContent {
   response: Record<string, unknown>;
@@ -48,7 +53,7 @@ export const responseBlobKey = (id: string) => `${BUCKET_PREFIXES.responses}${id
 export class StoredResponses {
   constructor(
     private readonly table: Table,
-    private readonly blobs: Blobs,
+    private readonly blobs: Pick<Blobs, "put" | "get" | "delete">,
   ) {}
 
   /**
@@ -56,6 +61,7 @@ export class StoredResponses {
    * its first record, replaces it). Its TTL follows its expiry.
    */
   async save(record: StoredResponse, content?: StoredContent): Promise<void> {
+    const { content: _found, ...fields } = record as FoundResponse;
     const text = content && JSON.stringify(content);
     let placed: { content?: string; blobKey?: string } = {};
     if (text !== undefined) {
@@ -71,7 +77,7 @@ export class StoredResponses {
       gsi1pk: INDEX.userResponses(record.userId),
       gsi1sk: byCreation(record.createdAt, record.id),
       ttl: TTL.afterExpiry(record.expiresAt),
-      ...record,
+      ...fields,
       ...placed,
     });
   }
@@ -80,33 +86,33 @@ export class StoredResponses {
    * The user's own live response; undefined for one that is not there, is someone else's or
    * has expired, alike (the API answers all three with the same 404).
    */
-  async find(id: string, userId: string, now: number): Promise<StoredResponse | undefined> {
+  async find(id: string, userId: string, now: number): Promise<FoundResponse | undefined> {
     const item = await this.table.get<ResponseItem>(storedResponseKey(id), true);
     if (!item || item.userId !== userId || item.expiresAt <= now) return undefined;
     return toRecord(item);
   }
 
-  /** A bridged response's content; undefined when it has none (or its object is gone). */
-  async content(id: string): Promise<StoredContent | undefined> {
-    const item = await this.table.get<ResponseItem>(storedResponseKey(id), true);
-    if (!item) return undefined;
-    let text = item.content;
-    if (text === undefined && item.blobKey) {
-      const bytes = await this.blobs.get(item.blobKey);
+  /**
+   * A found bridged response's content (from its item as read, or S3); undefined when it has
+   * none (a native one) or its object is gone.
+   */
+  async content(found: FoundResponse): Promise<StoredContent | undefined> {
+    let text = found.content?.inline;
+    if (text === undefined && found.content?.blobKey) {
+      const bytes = await this.blobs.get(found.content.blobKey);
       text = bytes && Buffer.from(bytes).toString("utf8");
     }
     return text === undefined ? undefined : (JSON.parse(text) as StoredContent);
   }
 
-  /** Forgets a response: its item and its S3 object. */
-  async delete(id: string): Promise<void> {
-    const item = await this.table.get<ResponseItem>(storedResponseKey(id), true);
-    await this.table.delete(storedResponseKey(id));
-    if (item?.blobKey) await this.blobs.delete([item.blobKey]);
+  /** Forgets a found response: its item and its S3 object. */
+  async delete(found: FoundResponse): Promise<void> {
+    await this.table.delete(storedResponseKey(found.id));
+    if (found.content?.blobKey) await this.blobs.delete([found.content.blobKey]);
   }
 }
 
-function toRecord(item: ResponseItem): StoredResponse {
+function toRecord(item: ResponseItem): FoundResponse {
   const { id, userId, keyId, kind, channelId, model, upstreamModel, createdAt, expiresAt } = item;
   return {
     id,
@@ -120,6 +126,9 @@ function toRecord(item: ResponseItem): StoredResponse {
     expiresAt,
     ...(typeof item.previousResponseId === "string" && {
       previousResponseId: item.previousResponseId,
+    }),
+    ...((item.content !== undefined || item.blobKey !== undefined) && {
+      content: { inline: item.content, blobKey: item.blobKey },
     }),
   };
 }

@@ -227,11 +227,17 @@ describe("a bridged response (a chat channel through the Responses → chat brid
     });
     const ids = new Set<string>();
     let final: Json;
+    let keptBeforeFinal = false;
     for await (const event of stream) {
       const response = (event as Json).response;
       if (response?.id) ids.add(response.id);
-      if (event.type === "response.completed") final = event.response;
+      if (event.type === "response.completed") {
+        final = event.response;
+        // Asked the moment the final event arrives: sluice wrote it before letting it out.
+        keptBeforeFinal = (await client.responses.retrieve(event.response.id)).id === final.id;
+      }
     }
+    expect(keptBeforeFinal).toBe(true);
     expect(ids.size).toBe(1);
     const [id] = [...ids];
     // The bridge's id (rule 8): OpenAI's prefix, the same in the record as in every event.

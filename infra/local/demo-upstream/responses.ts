@@ -356,8 +356,9 @@ function inputItemsPage(input: Item[], url: URL) {
   const before = query.get("before");
   const start = after ? items.findIndex((item) => item.id === after) + 1 : 0;
   const beforeAt = before ? items.findIndex((item) => item.id === before) : -1;
-  const window = items.slice(start, beforeAt < 0 ? items.length : beforeAt);
-  const data = window.slice(0, limit);
+  const window = items.slice(start, before ? Math.max(start, beforeAt) : items.length);
+  // `before` asks for the previous page: the items just before it.
+  const data = before && !after ? window.slice(-limit) : window.slice(0, limit);
   return {
     object: "list",
     data,
