@@ -1,6 +1,6 @@
 import type { KeyPrincipal } from "../auth/authenticate";
 import { InvalidRequest, Unavailable, UpstreamRejected } from "../errors";
-import { isObject, type JsonObject } from "../http/body";
+import { isObject } from "../http/body";
 import { eventStream, json, rawJson } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
