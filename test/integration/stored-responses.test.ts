@@ -13,6 +13,7 @@ import { clockOf } from "../../shared/clock";
 import { storedResponseKey } from "../../shared/store/keys";
 import { responseBlobKey } from "../../shared/store/stored-responses";
 import { startSluiceInstance } from "../fixtures/core";
+import { matchers, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { uniqueModel } from "../fixtures/upstream";
 import {
   admin,
@@ -403,6 +404,53 @@ describe("retention", () => {
       expect(await blobs.get(responseBlobKey(bridgedOne.id))).toBeUndefined();
     } finally {
       await instance.close();
+    }
+  });
+});
+
+describe("the store's write, slow or failing", () => {
+  it("holds a stream's final event until the response is kept; a failed write loses only the record", async () => {
+    const proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    const instance = await startSluiceInstance(sluice, { dynamoEndpoint: proxy.endpoint });
+    try {
+      const client = new OpenAI({
+        baseURL: `${instance.url}/v1`,
+        apiKey: user.secret,
+        maxRetries: 0,
+      });
+      /** Streams one response; at its final event, whether a GET finds it already. */
+      const streamed = async (model: string) => {
+        const stream = await client.responses.create({ model, input: "slow store", stream: true });
+        let found: boolean | undefined;
+        let id = "";
+        for await (const event of stream) {
+          if (event.type === "response.completed") {
+            id = event.response.id;
+            found = await client.responses.retrieve(id).then(
+              () => true,
+              () => false,
+            );
+          }
+        }
+        return { id, found };
+      };
+      // Each record's write takes a second: far longer than the rest of either stream.
+      const slowWrite = { kind: "delay", ms: 1_000 } as const;
+      proxy.inject({ match: matchers.putInto("RESPONSE#"), fault: slowWrite, times: 2 });
+      expect((await streamed(NATIVE)).found).toBe(true);
+      expect((await streamed(BRIDGED)).found).toBe(true);
+
+      // A write DynamoDB refuses: the client still gets its whole answer, and only a GET misses.
+      const refused = { kind: "error", status: 400, type: "ValidationException" } as const;
+      proxy.inject({ match: matchers.putInto("RESPONSE#"), fault: refused, times: 2 });
+      for (const model of [NATIVE, BRIDGED]) {
+        const { id, found } = await streamed(model);
+        expect(id).not.toBe("");
+        expect(found).toBe(false);
+      }
+    } finally {
+      await instance.close();
+      await proxy.close();
     }
   });
 });
