@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { KeyPrincipal } from "../auth/authenticate";
 import { InvalidRequest, NotFound, Unavailable } from "../errors";
 import { isObject, type JsonObject } from "../http/body";
+import { MAX_ID_BYTES } from "../http/dispatch";
 import type { Call } from "../http/route";
 import type { StreamBridge } from "../relay/bridges/bridge";
 import type { OpenUpstream } from "../relay/upstream";
@@ -64,6 +65,8 @@ export async function continuationOf(
       "previous_response_id",
       "invalid_type",
     );
+  // No stored id is that long (a key DynamoDB would refuse): not found, as a path's id is.
+  if (Buffer.byteLength(id) > MAX_ID_BYTES) throw noSuchPrevious(id.slice(0, 64));
   const { storedResponses, clock } = call.services;
   const userId = call.principal.user.id;
   const now = clock.seconds();

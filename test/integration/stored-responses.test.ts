@@ -315,7 +315,13 @@ describe("another user's responses", () => {
     const owner = openai(user.secret);
     const nativeOne = await owner.responses.create({ model: NATIVE, input: "mine" });
     const bridgedOne = await owner.responses.create({ model: BRIDGED, input: "mine too" });
-    const ids = [nativeOne.id, bridgedOne.id, "resp_0000", `${nativeOne.id.slice(0, -1)}0`];
+    const ids = [
+      nativeOne.id,
+      bridgedOne.id,
+      "resp_0000",
+      `${nativeOne.id.slice(0, -1)}0`,
+      `resp_${"9".repeat(3000)}`,
+    ];
     const thief = openai(attacker.secret);
     const nativeAsked = native.requests.length;
     const chatAsked = deepseek.requests.length;
