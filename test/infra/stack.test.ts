@@ -690,7 +690,11 @@ describe("deployment options", () => {
       "sluice:apiReservedConcurrency": 200,
       "sluice:logRetentionDays": 90,
       "sluice:alarmEmail": "ops@example.com",
-      "sluice:settings": JSON.stringify({ SLUICE_CACHE_TTL_MS: 5000, SLUICE_HOLDS: "on" }),
+      "sluice:settings": JSON.stringify({
+        SLUICE_CACHE_TTL_MS: 5000,
+        SLUICE_HOLDS: "on",
+        SLUICE_RESPONSE_RETENTION_DAYS: 7,
+      }),
     });
     const api = t.toJSON().Resources[s.getLogicalId(s.api.function.node.defaultChild as CfnElement)]
       .Properties as Json;
@@ -703,6 +707,12 @@ describe("deployment options", () => {
       expect(env.Variables).toMatchObject({ SLUICE_CACHE_TTL_MS: "5000", SLUICE_HOLDS: "on" });
     }
     t.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+    // Stored responses' objects outlive the responses' retention by a day.
+    t.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: "responses/", ExpirationInDays: 8 })]),
+      },
+    });
     t.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "email",
       Endpoint: "ops@example.com",
