@@ -93,10 +93,13 @@ async function askHolder(
   sub: string,
 ): Promise<GatewayResponse> {
   const { services } = call;
-  const channel = (await services.channelDirectory.candidates(record.model)).find(
-    (candidate) => candidate.id === record.channelId,
-  );
-  if (!channel) throw holderUnavailable(record);
+  // The directory's cache has it while it serves the model; else the channel is read (it holds
+  // the response whatever models it serves now), and must be enabled.
+  const channel =
+    (await services.channelDirectory.candidates(record.model)).find(
+      (candidate) => candidate.id === record.channelId,
+    ) ?? (await services.channels.get(record.channelId));
+  if (channel?.status !== "enabled") throw holderUnavailable(record);
   const query = call.request.query.toString();
   const url = joinUrl(
     channel.baseUrl,

@@ -215,6 +215,11 @@ describe("a response passed through to a Responses-native channel", () => {
     // Without previous_response_id the model is still served, by the other channel.
     await client.responses.create({ model: TWICE, input: "fresh" });
     expect(other.requests.length).toBe(before + 1);
+    // Its GET cannot reach it either; DELETE forgets sluice's record, and then it is a 404.
+    expect((await rejection(client.responses.retrieve(first.id))).status).toBe(503);
+    await client.responses.delete(first.id);
+    expectNotFound(await rejection(client.responses.retrieve(first.id)), first.id);
+    expect(askedAbout(other, first.id)).toEqual([]);
   });
 });
 
