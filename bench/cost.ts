@@ -7,7 +7,9 @@
  *   - peak memory (RSS) and CPU time of the API function's bundle in a process of its own,
  *     one stream at a time (an on-demand execution environment) and 64 at once (a managed
  *     instance's environment);
- *   - log bytes the API function writes per call.
+ *   - log bytes the API function writes per call;
+ *   - what keeping one Responses API response adds (`store`, 30 days): its DynamoDB write
+ *     units and S3 requests, and the reads of a GET of it (bench/cost/stored-responses.ts).
  *
  * Priced with bench/prices.ts for on-demand Lambda at each memory size, and for Lambda
  * Managed Instances at 10 and 100 requests/s. Results are printed and written to
@@ -22,6 +24,7 @@ import { join, resolve } from "node:path";
 import { startLocalStack } from "../infra/local/stack";
 import { API_FUNCTION, USAGE_ROLLUP } from "../shared/config/resources";
 import { Table } from "../shared/store/table";
+import { measureStoredResponses, type StoredResponseCost } from "./cost/stored-responses";
 import { buildLambdaBundle } from "./perf/cold-start";
 import { LAMBDA_MB_PER_VCPU, PRICES } from "./prices";
 
@@ -201,6 +204,24 @@ function sharedCostPerCall(m: {
   );
 }
 
+/** How long a stored response is kept: SLUICE_RESPONSE_RETENTION_DAYS's default, OpenAI's. */
+const STORED_DAYS = 30;
+/** A stored response's item besides any content in it: its keys, owner, channel, models, times. */
+const RECORD_BYTES = 400;
+
+/** $ per million stored responses: the writes, and keeping them STORED_DAYS. */
+function storedResponsePrice(cost: StoredResponseCost): { perMillion: number } {
+  const inS3 = cost.s3Puts > 0;
+  const itemBytes = RECORD_BYTES + (inS3 ? 0 : cost.contentBytes);
+  const months = STORED_DAYS / 30;
+  const perResponse =
+    cost.writeUnits * PRICES.dynamoWriteUnit +
+    cost.s3Puts * PRICES.s3PutRequest +
+    (itemBytes / 1e9) * PRICES.dynamoStorageGbMonth * months +
+    (inS3 ? (cost.contentBytes / 1e9) * PRICES.s3StorageGbMonth * months : 0);
+  return { perMillion: perResponse * 1e6 };
+}
+
 async function main() {
   const upstream = await slowUpstream();
   const stack = await startLocalStack({
@@ -268,6 +289,11 @@ async function main() {
       return { rps, instances, perMillion: (monthly / callsPerMonth) * 1e6 + shared * 1e6 };
     });
 
+    const stored = (await measureStoredResponses(stack.services)).map((cost) => ({
+      ...cost,
+      ...storedResponsePrice(cost),
+    }));
+
     const result = {
       alone,
       together,
@@ -275,6 +301,7 @@ async function main() {
       sharedPerMillion: shared * 1e6,
       rows,
       managed,
+      storedResponses: stored,
     };
     mkdirSync("bench/results", { recursive: true });
     writeFileSync("bench/results/cost.json", `${JSON.stringify(result, null, 2)}\n`);
@@ -295,6 +322,10 @@ ${rows.map((row) => `  ${String(row.memoryMb).padStart(4)} MB  ${f(row.perMillio
 
 Lambda Managed Instances (${PRICES.managedInstance.type}, +${PRICES.managedInstancesFee * 100}% fee), steady load:
 ${managed.map((m) => `  ${String(m.rps).padStart(3)} requests/s: ${m.instances} instance(s), $${f(m.perMillion)} per million`).join("\n")}
+
+A stored Responses API response (store: true, kept ${STORED_DAYS} days), on top of its call (measured):
+  kind                        content   write units  S3 PUTs   GET: read units, S3 GETs   $ per million (write + ${STORED_DAYS} days kept)
+${stored.map((s) => `  ${s.kind.padEnd(26)} ${String(s.contentBytes).padStart(7)} B ${f(s.writeUnits).padStart(12)} ${String(s.s3Puts).padStart(8)}   ${f(s.readUnits).padStart(10)}, ${s.s3Gets}${" ".repeat(15)} $${f(s.perMillion)}`).join("\n")}
 `);
     if (chosen)
       console.log(

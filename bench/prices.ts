@@ -10,6 +10,8 @@
  * - CloudWatch Logs: https://aws.amazon.com/cloudwatch/pricing/ (ingestion per GB,
  *   storage per GB-month)
  * - EC2: https://aws.amazon.com/ec2/pricing/on-demand/ (c7g.large: 2 vCPU, 4 GiB)
+ * - S3: https://aws.amazon.com/s3/pricing/ (Standard: PUT and GET requests, storage per
+ *   GB-month for the first 50 TB)
  */
 export const PRICES = {
   lambdaArmGbSecond: 0.0000133334,
@@ -17,6 +19,9 @@ export const PRICES = {
   dynamoWriteUnit: 0.625 / 1e6,
   dynamoReadUnit: 0.125 / 1e6,
   dynamoStorageGbMonth: 0.25,
+  s3PutRequest: 0.005 / 1000,
+  s3GetRequest: 0.0004 / 1000,
+  s3StorageGbMonth: 0.023,
   logsIngestGb: 0.5,
   logsStorageGbMonth: 0.03,
   managedInstance: { type: "c7g.large", vcpus: 2, memoryGiB: 4, hourly: 0.0725 },

@@ -4,6 +4,7 @@ import { Key } from "aws-cdk-lib/aws-kms";
 import { Architecture, CapacityProvider } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
 import { RESOURCE_ENV } from "../shared/config/resources";
+import { loadSettings } from "../shared/config/settings";
 import { Api } from "./constructs/api";
 import { BatchPipeline } from "./constructs/batch-pipeline";
 import { CustomDomain } from "./constructs/custom-domain";
@@ -54,7 +55,9 @@ export class SluiceStack extends Stack {
     const managed = options.computeMode === "managed-instances";
 
     this.store = new Store(this, "Store");
-    this.files = new Files(this, "Files");
+    this.files = new Files(this, "Files", {
+      responseRetentionDays: loadSettings(options.settings).responseRetentionDays,
+    });
     this.batch = new BatchPipeline(this, "Batch", {
       store: this.store,
       files: this.files,

@@ -26,6 +26,7 @@ import { createModeration } from "./openai/moderations";
 import * as uploads from "./openai/uploads";
 import { countResponseInputTokens } from "./responses/input-tokens";
 import { createResponse, upgradeResponses } from "./responses/responses";
+import * as storedResponses from "./responses/stored-routes";
 import type { Services } from "./services";
 import { consoleAsset, consoleIndex } from "./web/console";
 
@@ -67,6 +68,10 @@ export const routes: readonly Route[] = [
   createResponse,
   countResponseInputTokens,
   upgradeResponses,
+  storedResponses.retrieveResponse,
+  storedResponses.deleteResponse,
+  storedResponses.cancelResponse,
+  storedResponses.listInputItems,
   // Management API, with system access tokens or a console session
   account.getStatus,
   account.register,

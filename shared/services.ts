@@ -36,6 +36,7 @@ import {
   TRIAL_VERIFICATIONS,
   type TrialVerification,
 } from "./store/site-options";
+import { StoredResponses } from "./store/stored-responses";
 import type { Table } from "./store/table";
 import { loadTagSecret } from "./store/tag-secret";
 import { Uploads } from "./store/uploads";
@@ -90,6 +91,8 @@ export interface Services {
   /** The batch queue (SQS). */
   queue: JobQueue;
   files: Files;
+  /** Responses API responses kept for GET, input_items and previous_response_id. */
+  storedResponses: StoredResponses;
   uploads: Uploads;
   batches: Batches;
   schedule: Schedule;
@@ -194,6 +197,7 @@ export function createServices(options: {
     blobs: options.blobs,
     queue: options.queue,
     files: new Files(table),
+    storedResponses: new StoredResponses(table, options.blobs),
     uploads: new Uploads(table),
     batches: new Batches(table),
     schedule: new Schedule(table),

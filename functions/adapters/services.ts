@@ -1,5 +1,6 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { environmentCredentials } from "../../shared/aws/sigv4";
+import type { Clock } from "../../shared/clock";
 import { RESOURCE_ENV } from "../../shared/config/resources";
 import { loadSettings } from "../../shared/config/settings";
 import type { Services } from "../../shared/services";
@@ -16,13 +17,14 @@ import { nodeHttpFetch } from "./upstream-http";
  */
 export function functionServices(
   env: NodeJS.ProcessEnv = process.env,
-  options: { rateClock?: () => number; log?: Logger } = {},
+  options: { rateClock?: () => number; log?: Logger; clock?: Clock } = {},
 ): Services {
   return createAwsServices(env, {
     dynamo: dynamoTransport(env),
     fetch: nodeHttpFetch(),
     rateClock: options.rateClock,
     log: options.log,
+    clock: options.clock,
   });
 }
 

@@ -6,14 +6,22 @@ import {
   ABORT_INCOMPLETE_MULTIPART_DAYS,
   BUCKET_PREFIXES,
   LIFECYCLE_EXPIRATION_DAYS,
+  responsesLifecycleDays,
 } from "../../shared/config/resources";
 
-/** The private bucket holding uploaded files, batch outputs and batch working data. */
+/**
+ * The private bucket holding uploaded files, batch outputs, batch working data and stored
+ * responses' large bodies (kept `responseRetentionDays`, SLUICE_RESPONSE_RETENTION_DAYS).
+ */
 export class Files extends Construct {
   readonly bucket: Bucket;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: { responseRetentionDays: number }) {
     super(scope, id);
+    const days = {
+      ...LIFECYCLE_EXPIRATION_DAYS,
+      responses: responsesLifecycleDays(props.responseRetentionDays),
+    };
 
     const abortIncompleteMultipartUploadAfter = Duration.days(ABORT_INCOMPLETE_MULTIPART_DAYS);
     this.bucket = new Bucket(this, "Bucket", {
@@ -25,9 +33,7 @@ export class Files extends Construct {
         ...Object.entries(BUCKET_PREFIXES).map(([name, prefix]) => ({
           id: `expire-${prefix.replace(/\/$/, "")}`,
           prefix,
-          expiration: Duration.days(
-            LIFECYCLE_EXPIRATION_DAYS[name as keyof typeof BUCKET_PREFIXES],
-          ),
+          expiration: Duration.days(days[name as keyof typeof BUCKET_PREFIXES]),
           abortIncompleteMultipartUploadAfter,
         })),
         // Multipart uploads left behind anywhere else cost storage too.

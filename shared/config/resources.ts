@@ -38,6 +38,8 @@ export const BUCKET_PREFIXES = {
   batchOutputs: "batch-outputs/",
   /** Batch working data: upload parts, chunk plans and chunk results. */
   batchWork: "work/",
+  /** Stored Responses API responses too large for their DynamoDB item (store/stored-responses.ts). */
+  responses: "responses/",
 } as const;
 
 /**
@@ -47,11 +49,21 @@ export const BUCKET_PREFIXES = {
  * window and the finalize that follows it (it rereads the chunk plans): a day, measured from
  * a plan written just before midnight, can end before that, so it gets two.
  */
-export const LIFECYCLE_EXPIRATION_DAYS: Record<keyof typeof BUCKET_PREFIXES, number> = {
+export const LIFECYCLE_EXPIRATION_DAYS: Record<
+  Exclude<keyof typeof BUCKET_PREFIXES, "responses">,
+  number
+> = {
   files: 1,
   batchOutputs: 1,
   batchWork: 2,
 };
+
+/**
+ * Stored responses' objects expire a day after the responses (SLUICE_RESPONSE_RETENTION_DAYS,
+ * read by the stack from its settings): the API hides them from their expiry, the rule only
+ * cleans up after.
+ */
+export const responsesLifecycleDays = (retentionDays: number) => retentionDays + 1;
 export const ABORT_INCOMPLETE_MULTIPART_DAYS = 1;
 
 /** The API function URL's CORS: open, for browser clients (sluice checks its own keys). */

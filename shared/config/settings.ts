@@ -89,6 +89,11 @@ export interface Settings {
   holdDeadlineSeconds: number;
   /** How long usage log lines are kept (DynamoDB TTL). */
   logRetentionDays: number;
+  /**
+   * How long a stored Responses API response is kept (`store`, README: Stored responses):
+   * sluice's record, its S3 body and the S3 lifecycle rule of its prefix.
+   */
+  responseRetentionDays: number;
   /** The functions' own log lines (README, Operate it). */
   log: {
     /** The least severe level written: DEBUG, INFO (an access line per call), WARN or ERROR. */
@@ -236,6 +241,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxChoices: int(env, "SLUICE_MAX_N", 1),
     holdDeadlineSeconds: int(env, "SLUICE_HOLD_DEADLINE_SECONDS", 15 * 60 + 120),
     logRetentionDays: int(env, "SLUICE_LOG_RETENTION_DAYS", 90),
+    // OpenAI keeps a stored response 30 days.
+    responseRetentionDays: Math.max(1, int(env, "SLUICE_RESPONSE_RETENTION_DAYS", 30)),
     log: {
       level: logLevel(env),
       accessSample: Math.min(1, Math.max(0, Number(env.SLUICE_ACCESS_LOG_SAMPLE ?? 1))),

@@ -69,6 +69,12 @@ export interface RelayPlan {
     answer: RefusedAnswer,
     quoted: Quote,
   ): { call: UpstreamCall; why: string } | undefined;
+  /**
+   * Only this channel may serve the call: it holds state the call continues (a stored
+   * response's `previous_response_id`). When it cannot, `unavailable` is thrown; no other
+   * channel is tried.
+   */
+  pinned?: { channelId: string; unavailable(): Error };
 }
 
 /** A request an upstream worked on unseen: where, and for how long. */
@@ -259,9 +265,15 @@ async function relay(
   plan: RelayPlan,
 ): Promise<{ charge: Charge; upstream: OpenUpstream | LateUpstream; quoted: Quote }> {
   const { channelHealth } = call.services;
+  let serving = await channelsForModel(call, plan.model, plan.path, plan);
+  if (plan.pinned) {
+    const { channelId, unavailable } = plan.pinned;
+    serving = serving.filter((channel) => channel.id === channelId);
+    if (serving.length === 0) throw unavailable();
+  }
   const { channels: candidates, probes } = await channelHealth.usable(
     plan.model,
-    await channelsForModel(call, plan.model, plan.path, plan),
+    serving,
     call.batchId !== undefined,
   );
   const reported = new Set<string>();

@@ -36,6 +36,14 @@ import { BridgedFaceRelay, type Delivered } from "../stream/face-relays";
 import { relaySse, type SseRelay, type StreamOutcome } from "../stream/relay-stream";
 import { estimateResponsesPrompt } from "./estimate";
 import { type ResponsesRequest, readResponsesRequest } from "./request";
+import {
+  afterKept,
+  continuationOf,
+  holderUnavailable,
+  ResponseKeeper,
+  watchedBridge,
+  withHistory,
+} from "./stored";
 import { ResponsesStreamRelay, recordResponsesDelta } from "./stream";
 
 /** POST /v1/responses, plain and streamed. */
@@ -83,8 +91,15 @@ function openAiError(message: string, type: string, code: string | null = null) 
  */
 async function relayResponses(
   call: Call<KeyPrincipal>,
-  request: ResponsesRequest,
+  asked: ResponsesRequest,
 ): Promise<GatewayResponse> {
+  // previous_response_id: the caller's own stored response or a 404, before any hold (stored.ts).
+  const continuation = await continuationOf(call, asked.body);
+  const keeper = new ResponseKeeper(call, asked.body, continuation);
+  // A bridged chain is sent whole: its earlier turns rebuilt before this call's input.
+  const request = continuation?.history
+    ? rebuilt(asked, withHistory(asked.body, continuation.history))
+    : asked;
   const { body, model, maxOutputTokens, stream } = request;
   const rates = call.services.generationRates;
   const answerEstimate: AnswerEstimate = (where, quoted, answer) =>
@@ -100,7 +115,9 @@ async function relayResponses(
   const bridgeContext = (channel: ChannelRecord): BridgeContext => ({
     model,
     options: bridgeOptions(channel),
-    request: body,
+    // The client's own request: the Response says what it asked (its previous_response_id).
+    request: asked.body,
+    responseId: keeper.bridgedId,
   });
   /**
    * The body for a Responses-native channel: as the client sent it, but without the reasoning
@@ -163,6 +180,14 @@ async function relayResponses(
         path: pathOf("responses"),
         // Codex names the conversation in prompt_cache_key: one conversation, one upstream account.
         affinity: typeof cacheKey === "string" ? cacheKey : undefined,
+        // A native previous response is held by its channel alone.
+        ...(continuation &&
+          !continuation.history && {
+            pinned: {
+              channelId: continuation.record.channelId,
+              unavailable: () => holderUnavailable(continuation.record),
+            },
+          }),
         charge: {
           dimension: "tokens",
           // One token per byte bounds text; base64 images cost far fewer tokens than bytes.
@@ -212,8 +237,8 @@ async function relayResponses(
           context: bridgeContext(upstream.channel),
         };
         const consumed = stream
-          ? consumeStream(call, request, upstream, quoted, answerEstimate, bridged)
-          : await consumeWhole(call, request, upstream, quoted, answerEstimate, bridged);
+          ? consumeStream(call, request, upstream, quoted, answerEstimate, bridged, keeper)
+          : await consumeWhole(call, request, upstream, quoted, answerEstimate, bridged, keeper);
         // The hosted tools a chat channel cannot run were left out: said, never silently.
         const omitted = bridged ? omittedTools(body) : [];
         if (omitted.length > 0)
@@ -225,6 +250,11 @@ async function relayResponses(
   } catch (err) {
     throw inClientTerms(err, lastBridge, true);
   }
+}
+
+/** A request whose body the face rewrote (a bridged chain's history): sent as new JSON. */
+function rebuilt(request: ResponsesRequest, body: ResponsesRequest["body"]): ResponsesRequest {
+  return { ...request, body, raw: new TextEncoder().encode(JSON.stringify(body)) };
 }
 
 /** A call to a chat channel through the Responses → chat bridge. */
@@ -243,6 +273,7 @@ async function consumeWhole(
   quoted: Quote,
   answerEstimate: AnswerEstimate,
   bridged: Bridged,
+  keeper: ResponseKeeper,
 ): Promise<Consumption> {
   const { model, body } = request;
   const reader = adapterFor(upstream.channel.type).usage(bridged ? "chat" : "responses");
@@ -260,12 +291,15 @@ async function consumeWhole(
         silentMs: 0,
       })),
     };
-  const response =
-    bridged && answer
-      ? json(200, bridged.bridge.answer(answer, bridged.context))
-      : upstream.upstreamModel === model || typeof answer?.model !== "string"
-        ? rawJson(200, bytes)
-        : rawJson(200, spliceTopLevel(bytes, { set: { model } }));
+  const converted = bridged && answer && bridged.bridge.answer(answer, bridged.context);
+  if (converted) keeper.bridged(upstream, converted);
+  else keeper.native(upstream, answer);
+  await keeper.pending; // kept before the client can ask for it
+  const response = converted
+    ? json(200, converted)
+    : upstream.upstreamModel === model || typeof answer?.model !== "string"
+      ? rawJson(200, bytes)
+      : rawJson(200, spliceTopLevel(bytes, { set: { model } }));
   return consumedWhole(response, meter);
 }
 
@@ -276,6 +310,7 @@ function consumeStream(
   quoted: Quote,
   answerEstimate: AnswerEstimate,
   bridged: Bridged,
+  keeper: ResponseKeeper,
 ): Consumption {
   const { model, body } = request;
   const adapter = adapterFor(upstream.channel.type);
@@ -311,7 +346,9 @@ function consumeStream(
     };
   let relay: SseRelay;
   if (bridged) {
-    const converter = bridged.bridge.stream(bridged.context);
+    const converter = watchedBridge(bridged.bridge.stream(bridged.context), (response) =>
+      keeper.bridged(upstream, response),
+    );
     const delivered: Delivered = { text: "", firstTokenAt: undefined };
     relay = new BridgedFaceRelay(
       converter,
@@ -323,24 +360,32 @@ function consumeStream(
     const usage = adapter.usage("responses")?.stream();
     const delivered: Delivered = { text: "", firstTokenAt: undefined };
     relay = new ResponsesStreamRelay(
-      { reportModel: upstream.upstreamModel === model ? undefined : model, usage, delivered },
+      {
+        reportModel: upstream.upstreamModel === model ? undefined : model,
+        usage,
+        delivered,
+        watch: (event) => keeper.watch(upstream, event),
+      },
       closed(() => usage?.metered(), delivered),
     );
   }
   const { settings } = call.services;
   const response = eventStream(
-    relaySse(source, relay, upstream.abort, {
-      idleMs: settings.upstreamIdleTimeoutMs,
-      firstTokenMs: answerTimeoutMs(
-        settings,
-        { upstream: upstream.upstreamModel, client: model },
-        true,
-      ),
-      sentMsAgo: performance.now() - upstream.sentAt,
-      keepAliveMs: settings.streamKeepAliveMs,
-      stop: call.request.signal,
-      decode: (events) => adapter.decode(events, bridged ? "chat" : "responses"),
-    }),
+    afterKept(
+      relaySse(source, relay, upstream.abort, {
+        idleMs: settings.upstreamIdleTimeoutMs,
+        firstTokenMs: answerTimeoutMs(
+          settings,
+          { upstream: upstream.upstreamModel, client: model },
+          true,
+        ),
+        sentMsAgo: performance.now() - upstream.sentAt,
+        keepAliveMs: settings.streamKeepAliveMs,
+        stop: call.request.signal,
+        decode: (events) => adapter.decode(events, bridged ? "chat" : "responses"),
+      }),
+      keeper,
+    ),
   );
   return { response, ended };
 }

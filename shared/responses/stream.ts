@@ -1,4 +1,4 @@
-import { isObject } from "../http/body";
+import { isObject, type JsonObject } from "../http/body";
 import type { StreamUsage } from "../relay/adapters/adapter";
 import { type Delivered, withModelIn } from "../stream/face-relays";
 import type { SseRelay, StreamOutcome } from "../stream/relay-stream";
@@ -74,7 +74,13 @@ export class ResponsesStreamRelay implements SseRelay {
   private responseId: string | undefined;
 
   constructor(
-    private readonly options: { reportModel?: string; usage?: StreamUsage; delivered?: Delivered },
+    private readonly options: {
+      reportModel?: string;
+      usage?: StreamUsage;
+      delivered?: Delivered;
+      /** Shown every event's data as it passes (the stored-response keeper reads its id). */
+      watch?: (event: JsonObject) => void;
+    },
     private readonly closed: (outcome: StreamOutcome) => void,
   ) {
     this.delivered = options.delivered ?? { text: "", firstTokenAt: undefined };
@@ -114,6 +120,7 @@ export class ResponsesStreamRelay implements SseRelay {
     }
     if (!isObject(data)) return event.raw;
     this.options.usage?.read(data);
+    this.options.watch?.(data);
     if (typeof data.sequence_number === "number") this.sequence = data.sequence_number;
     const type = typeof data.type === "string" ? data.type : "";
     if (type === "response.created" && isObject(data.response)) {

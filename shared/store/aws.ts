@@ -4,6 +4,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { environmentCredentials } from "../aws/sigv4";
+import type { Clock } from "../clock";
 import { RESOURCE_ENV } from "../config/resources";
 import { loadSettings } from "../config/settings";
 import { KmsSecretBox, type SecretBox } from "../crypto/secret-box";
@@ -59,6 +60,8 @@ export function createAwsServices(
     fetch?: UpstreamFetch;
     rateClock?: () => number;
     log?: Logger;
+    /** What time it is for the services (a test's clock; the system's unless given). */
+    clock?: Clock;
   } = {},
 ): Services {
   const dynamo = clients.dynamo ?? lazySdkTransport(env);
@@ -77,6 +80,7 @@ export function createAwsServices(
     fetch: clients.fetch,
     rateClock: clients.rateClock,
     log: clients.log,
+    clock: clients.clock,
     consoleFiles: consoleDirectory(env),
     secretBox: secretBox(env),
     adapterContext: { awsCredentials: environmentCredentials(env) },

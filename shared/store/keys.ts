@@ -25,6 +25,8 @@ import type { ItemKey } from "./table";
  *   BATCH#<id> / RESULT#<n>#<line>  one finished line
  *   FILE#<id> / FILE             a file's record; gsi1 USER#<id>#FILES / <created>#<id>
  *   UPLOAD#<id> / UPLOAD, PART#<id>  an upload in parts and its parts
+ *   RESPONSE#<id> / RESPONSE     a stored Responses API response (store/stored-responses.ts);
+ *                                gsi1 USER#<id>#RESPONSES / <created>#<id>; TTL after expiry
  *   SCHEDULE / <due>#<kind>#<id> the janitor's agenda (store/schedule.ts)
  *   CONFIG / SITE, PRICING, CREDENTIAL_TAGS  the site's options, the price list, the
  *                                check-tag secret
@@ -122,6 +124,12 @@ export const uploadPartKey = (uploadId: string, partId: string): ItemKey => ({
   sk: `${PART_PREFIX}${partId}`,
 });
 
+// Stored Responses API responses, by their `resp_` id (the upstream's, or the bridge's).
+export const storedResponseKey = (id: string): ItemKey => ({
+  pk: `RESPONSE#${id}`,
+  sk: "RESPONSE",
+});
+
 // The janitor's agenda.
 export const SCHEDULE_PARTITION = "SCHEDULE";
 export const scheduleSortKey = (work: { due: number; kind: string; id: string }) =>
@@ -150,13 +158,15 @@ export const dailyKey = (userId: string, date: string, model: string): ItemKey =
 });
 
 /**
- * gsi1 (keys only): who lists what. A user's keys, batches and files by creation; every
- * user; every redemption code; the attempt counters at their limit, by when their window ends.
+ * gsi1 (keys only): who lists what. A user's keys, batches, files and stored responses by
+ * creation; every user; every redemption code; the attempt counters at their limit, by when
+ * their window ends.
  */
 export const INDEX = {
   userKeys: (userId: string) => `USER#${userId}#KEYS`,
   userBatches: (userId: string) => `USER#${userId}#BATCHES`,
   userFiles: (userId: string) => `USER#${userId}#FILES`,
+  userResponses: (userId: string) => `USER#${userId}#RESPONSES`,
   users: "USERS",
   redemptions: "REDEEM",
   fullAttempts: "ATTEMPTS#FULL",
@@ -184,7 +194,7 @@ const DAY_SECONDS = 86_400;
  * dropping it under a reader's feet.
  */
 export const TTL = {
-  /** Files, uploads and their parts: a day after they expire. */
+  /** Files, uploads and their parts, stored responses: a day after they expire. */
   afterExpiry: (expiresAt: number) => expiresAt + DAY_SECONDS,
   /** A final batch, its chunks and its line results: a day after they are retained until. */
   afterRetention: (retainUntil: number) => retainUntil + DAY_SECONDS,

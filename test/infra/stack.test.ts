@@ -261,13 +261,27 @@ describe("files bucket", () => {
 
   it("expires objects and aborts multipart uploads under each prefix", () => {
     const rules = (properties(ids.bucket).LifecycleConfiguration as { Rules: Json[] }).Rules;
-    expect(Object.values(BUCKET_PREFIXES)).toEqual(["files/", "batch-outputs/", "work/"]);
+    expect(Object.values(BUCKET_PREFIXES)).toEqual([
+      "files/",
+      "batch-outputs/",
+      "work/",
+      "responses/",
+    ]);
     // Files and outputs after a day, the shortest S3 allows; working data must outlive a
-    // batch's 24 h window plus its finalize, which a day rounded to midnight may not.
-    const days: Record<string, number> = { "files/": 1, "batch-outputs/": 1, "work/": 2 };
+    // batch's 24 h window plus its finalize, which a day rounded to midnight may not; stored
+    // responses a day past their retention (30 days by default, as at OpenAI).
+    const days: Record<string, number> = {
+      "files/": 1,
+      "batch-outputs/": 1,
+      "work/": 2,
+      "responses/": 31,
+    };
     expect(ABORT_INCOMPLETE_MULTIPART_DAYS).toBe(1);
     for (const [name, prefix] of Object.entries(BUCKET_PREFIXES)) {
-      expect(LIFECYCLE_EXPIRATION_DAYS[name as keyof typeof BUCKET_PREFIXES]).toBe(days[prefix]);
+      if (name !== "responses")
+        expect(LIFECYCLE_EXPIRATION_DAYS[name as keyof typeof LIFECYCLE_EXPIRATION_DAYS]).toBe(
+          days[prefix],
+        );
       expect(rules).toContainEqual(
         expect.objectContaining({
           Prefix: prefix,
@@ -676,7 +690,11 @@ describe("deployment options", () => {
       "sluice:apiReservedConcurrency": 200,
       "sluice:logRetentionDays": 90,
       "sluice:alarmEmail": "ops@example.com",
-      "sluice:settings": JSON.stringify({ SLUICE_CACHE_TTL_MS: 5000, SLUICE_HOLDS: "on" }),
+      "sluice:settings": JSON.stringify({
+        SLUICE_CACHE_TTL_MS: 5000,
+        SLUICE_HOLDS: "on",
+        SLUICE_RESPONSE_RETENTION_DAYS: 7,
+      }),
     });
     const api = t.toJSON().Resources[s.getLogicalId(s.api.function.node.defaultChild as CfnElement)]
       .Properties as Json;
@@ -689,6 +707,12 @@ describe("deployment options", () => {
       expect(env.Variables).toMatchObject({ SLUICE_CACHE_TTL_MS: "5000", SLUICE_HOLDS: "on" });
     }
     t.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+    // Stored responses' objects outlive the responses' retention by a day.
+    t.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: "responses/", ExpirationInDays: 8 })]),
+      },
+    });
     t.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "email",
       Endpoint: "ops@example.com",

@@ -61,6 +61,12 @@ export interface ProviderOptions {
   };
 }
 
+export interface StoredDemoResponse {
+  response: Record<string, unknown>;
+  input: Record<string, unknown>[];
+  previous: string | null;
+}
+
 export interface Providers {
   anthropicModels: string[];
   bedrockModels: string[];
@@ -70,8 +76,12 @@ export interface Providers {
   claudeCache: ClaudePromptCache;
   /** DeepSeek caches prompt prefixes in 64-token units (its context-caching guide). */
   deepseekCache: PromptCache;
-  /** OpenAI's stored Responses (`store` is true unless the request says false), by id. */
-  responses: Map<string, unknown>;
+  /**
+   * OpenAI's stored Responses (`store` is true unless the request says false), by id: the
+   * Response, the input items it was given (ids minted where they had none) and the response
+   * it continued.
+   */
+  responses: Map<string, StoredDemoResponse>;
 }
 
 export function providerState(options: ProviderOptions = {}): Providers {

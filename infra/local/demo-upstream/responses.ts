@@ -7,8 +7,12 @@ import { writeChunks } from "./stream";
  * document it: a Response object with `output` items (reasoning, message, function_call), and
  * with `stream: true` named SSE events (`event:` + `data:` carrying `type` and a
  * `sequence_number` counting from 0) that end with `response.completed` (or
- * `response.incomplete`) and no `[DONE]`. Stored responses answer GET and DELETE
- * /v1/responses/{id}.
+ * `response.incomplete`) and no `[DONE]`. Responses are stored unless `store` is false, and
+ * answer GET and DELETE /v1/responses/{id}, GET …/input_items (a cursor page: after, before,
+ * limit 1-100 default 20, order desc by default) and POST …/cancel (400: only a background
+ * response can be cancelled, and this fixture runs none). `previous_response_id` continues a
+ * stored response: the earlier turns' input and output come before the new input (its
+ * instructions do not), and an unknown one is OpenAI's 404.
  */
 
 interface ResponsesRequest {
@@ -86,13 +90,13 @@ export function createResponse(call: Call): void | Promise<void> {
       "model",
     );
   }
-  const items: Item[] =
+  const given: Item[] =
     typeof request.input === "string"
       ? [{ type: "message", role: "user", content: request.input }]
       : Array.isArray(request.input)
         ? request.input
         : [];
-  if (items.length === 0) {
+  if (given.length === 0) {
     return sendError(
       res,
       400,
@@ -101,8 +105,20 @@ export function createResponse(call: Call): void | Promise<void> {
       "input",
     );
   }
+  const previous = request.previous_response_id;
+  if (previous !== undefined && previous !== null && !call.providers.responses.has(previous)) {
+    return sendError(
+      res,
+      404,
+      `Previous response with id '${previous}' not found.`,
+      null,
+      "previous_response_id",
+    );
+  }
+  const items = [...history(call, previous ?? null), ...given];
   const model = request.model;
   const lastUser = itemText(items.findLast((i) => i.role === "user") ?? {});
+  const firstUser = itemText(items.find((i) => i.role === "user") ?? {});
   const asked = /^please fail with (\d{3})$/.exec(lastUser);
   if (asked) return sendError(res, Number(asked[1]), `Failed on request (${asked[1]}).`);
 
@@ -170,7 +186,9 @@ export function createResponse(call: Call): void | Promise<void> {
         ? `The tool said: ${itemText(toolOutput)}`
         : format?.type === "json_schema"
           ? JSON.stringify(schemaAnswer(format.schema?.properties ?? {}, lastUser))
-          : `This is sluice's demo upstream. You said: ${lastUser}`);
+          : lastUser === "what did I say first?"
+            ? `You first said: ${firstUser}`
+            : `This is sluice's demo upstream. You said: ${lastUser}`);
     const room =
       request.max_output_tokens === undefined
         ? undefined
@@ -219,7 +237,13 @@ export function createResponse(call: Call): void | Promise<void> {
     user: null,
     metadata: {},
   };
-  if (response.store) call.providers.responses.set(response.id, response);
+  if (response.store) {
+    const input = given.map((item) => ({
+      id: demoId(item.type === "message" || !item.type ? "msg" : "item"),
+      ...item,
+    }));
+    call.providers.responses.set(response.id, { response, input, previous: previous ?? null });
+  }
   if (!request.stream) return sendJson(res, 200, response);
   return streamResponse(call, response, outputs);
 }
@@ -327,19 +351,68 @@ async function streamResponse(
   if (await writeChunks(res, chunks, call.fault, call.state)) res.end();
 }
 
-const STORED = /^\/v1\/responses\/([^/]+)$/;
+/** The items a stored response's chain gave the model: each turn's input, then its output. */
+function history(call: Call, id: string | null): Item[] {
+  const turns: Item[][] = [];
+  for (let at = id; at; ) {
+    const stored = call.providers.responses.get(at);
+    if (!stored) break;
+    turns.unshift([...stored.input, ...(stored.response.output as Item[])]);
+    at = stored.previous;
+  }
+  return turns.flat();
+}
 
-/** GET and DELETE /v1/responses/{id}: a stored response, or OpenAI's 404. */
+const STORED = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?$/;
+
+/**
+ * GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST
+ * /v1/responses/{id}/cancel: a stored response, or OpenAI's 404.
+ */
 export function storedResponseRoute(method: string, pathname: string) {
-  const id = STORED.exec(pathname)?.[1];
-  if (!id || (method !== "GET" && method !== "DELETE")) return undefined;
+  const [, id, sub] = STORED.exec(pathname) ?? [];
+  if (!id) return undefined;
+  const allowed = sub === "/input_items" ? "GET" : sub === "/cancel" ? "POST" : method;
+  if (method !== allowed || (!sub && method !== "GET" && method !== "DELETE")) return undefined;
   return (call: Call) => {
     const stored = call.providers.responses.get(id);
     if (!stored) {
       return sendError(call.res, 404, `Response with id '${id}' not found.`, null, "response_id");
     }
-    if (method === "GET") return sendJson(call.res, 200, stored);
+    if (sub === "/input_items")
+      return sendJson(call.res, 200, inputItemsPage(stored.input, call.url));
+    if (sub === "/cancel") {
+      return sendError(
+        call.res,
+        400,
+        "Cannot cancel a response that was not created with background=true.",
+        null,
+        "response_id",
+      );
+    }
+    if (method === "GET") return sendJson(call.res, 200, stored.response);
     call.providers.responses.delete(id);
     sendJson(call.res, 200, { id, object: "response", deleted: true });
+  };
+}
+
+/** A cursor page of input items, as OpenAI lists them. */
+function inputItemsPage(input: Item[], url: URL) {
+  const query = url.searchParams;
+  const limit = Number(query.get("limit") ?? 20);
+  const items = query.get("order") === "asc" ? input : [...input].reverse();
+  const after = query.get("after");
+  const before = query.get("before");
+  const start = after ? items.findIndex((item) => item.id === after) + 1 : 0;
+  const beforeAt = before ? items.findIndex((item) => item.id === before) : -1;
+  const window = items.slice(start, before ? Math.max(start, beforeAt) : items.length);
+  // `before` asks for the previous page: the items just before it.
+  const data = before && !after ? window.slice(-limit) : window.slice(0, limit);
+  return {
+    object: "list",
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: window.length > data.length,
   };
 }

@@ -148,9 +148,10 @@ export function responseObject(
     model: context.model,
     output: [],
     parallel_tool_calls: request.parallel_tool_calls ?? true,
-    previous_response_id: null,
+    previous_response_id: request.previous_response_id ?? null,
     reasoning: request.reasoning ?? null,
-    store: false,
+    // The face keeps it unless the client said store: false (responses/stored.ts).
+    store: request.store !== false,
     temperature: request.temperature ?? null,
     text: request.text ?? { format: { type: "text" } },
     tool_choice: request.tool_choice ?? "auto",
