@@ -234,11 +234,12 @@ describe("a first call the bridge cannot express", () => {
       openai(user.secret).responses.create({
         model,
         input: "continue",
-        previous_response_id: "resp_0123456789abcdef",
+        // A conversation a chat host cannot hold (previous_response_id is sluice's own now).
+        conversation: "conv_0123456789abcdef",
       }),
     );
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(refused.param).toBe("previous_response_id");
+    expect(refused.param).toBe("conversation");
     expect(requestsTo(deepseek, "/deepseek/responses")).toHaveLength(probes + 1);
     expect(requestsTo(deepseek, "/deepseek/chat/completions")).toHaveLength(chats);
     expect(await gapsOf(channelId)).toEqual([]);
