@@ -2,6 +2,7 @@ import { isObject } from "../../../http/body";
 import type { UpstreamErrorFields } from "../../adapters/adapter";
 import { anthropicTypeOf } from "../anthropic-error-types";
 import type { FaceError } from "../bridge";
+import { errorChunk } from "../chat-chunks";
 
 /**
  * An Anthropic refusal for an OpenAI client (§6.5): its status, and Anthropic's error type kept
@@ -27,9 +28,4 @@ export function streamErrorChunk(event: unknown): string {
     typeof error.type === "string" ? error.type : "api_error",
     null,
   );
-}
-
-/** An OpenAI stream error chunk. */
-export function errorChunk(message: string, type: string, code: string | null): string {
-  return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`;
 }

@@ -1,9 +1,8 @@
-import type { Metered } from "../../../billing/metered";
 import { isObject, type JsonObject } from "../../../http/body";
-import type { SseEvent } from "../../../stream/sse";
-import type { BridgeContext, StreamBridge } from "../bridge";
+import type { BridgeContext } from "../bridge";
+import { ChatChunkStream } from "../chat-chunks";
 import { finishReasonOf, thinkingEntry } from "./answer";
-import { errorChunk, streamErrorChunk } from "./errors";
+import { streamErrorChunk } from "./errors";
 import { optionsOf } from "./options";
 import { BridgedStreamUsage } from "./usage";
 
@@ -18,64 +17,26 @@ import { BridgedStreamUsage } from "./usage";
  * `error` event becomes OpenAI's error chunk; a stream that ends without `message_stop` is
  * incomplete.
  */
-export class ChatFromMessagesStream implements StreamBridge {
-  readonly #model: string;
-  readonly #includeUsage: boolean;
-  readonly #usage = new BridgedStreamUsage();
-  readonly #created = Math.floor(Date.now() / 1000);
-  #id = "";
+export class ChatFromMessagesStream extends ChatChunkStream {
   /** Each open content block's kind, and the tool call number of tool_use blocks. */
   readonly #blocks = new Map<number, { type: string; tool?: number; thinking?: JsonObject }>();
   /** The thinking and redacted_thinking blocks, in order, for the last chunk. */
   readonly #thinking: JsonObject[] = [];
   #tools = 0;
   #stopReason: unknown;
-  #started = false;
-  #finished = false;
-  #errored = false;
 
   constructor(context: BridgeContext) {
-    this.#model = context.model;
-    this.#includeUsage = optionsOf(context).includeUsage;
+    super(context, optionsOf(context).includeUsage, new BridgedStreamUsage());
   }
 
-  push(events: SseEvent[]): string {
-    let out = "";
-    for (const event of events) out += this.#event(event);
-    return out;
-  }
-
-  end(): { text: string; complete: boolean } {
-    return { text: "", complete: this.#finished };
-  }
-
-  /** The broken stream's error chunk, as the chat face sends one; nothing after an `error` event. */
-  broken(message: string): string {
-    if (this.#errored) return "";
-    return errorChunk(message, "upstream_error", "stream_interrupted");
-  }
-
-  metered(): Metered | undefined {
-    return this.#usage.metered();
-  }
-
-  #event(event: SseEvent): string {
-    if (event.data === undefined || this.#finished || this.#errored) return "";
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      return "";
-    }
-    if (!isObject(data)) return "";
-    this.#usage.read(data);
+  protected convert(data: JsonObject): string {
     switch (data.type) {
       case "message_start": {
         const message = isObject(data.message) ? data.message : {};
-        if (typeof message.id === "string") this.#id = message.id;
-        if (this.#started) return "";
-        this.#started = true;
-        return this.#chunk({ role: "assistant", content: "" });
+        if (typeof message.id === "string") this.id = message.id;
+        if (this.started) return "";
+        this.started = true;
+        return this.chunk({ role: "assistant", content: "" });
       }
       case "content_block_start":
         return this.#blockStart(data);
@@ -88,7 +49,7 @@ export class ChatFromMessagesStream implements StreamBridge {
       case "message_stop":
         return this.#finish();
       case "error":
-        this.#errored = true;
+        this.errored = true;
         return streamErrorChunk(data);
       default:
         // content_block_stop, ping, and event types Anthropic may add: nothing to say.
@@ -103,7 +64,7 @@ export class ChatFromMessagesStream implements StreamBridge {
     if (type === "tool_use") {
       const tool = this.#tools++;
       this.#blocks.set(index, { type, tool });
-      return this.#chunk({
+      return this.chunk({
         tool_calls: [
           {
             index: tool,
@@ -120,12 +81,12 @@ export class ChatFromMessagesStream implements StreamBridge {
       this.#blocks.set(index, { type, thinking: entry });
       // A block may start with its text (the documented start is empty).
       if (type === "thinking" && entry.thinking !== "")
-        return this.#chunk({ reasoning_content: entry.thinking });
+        return this.chunk({ reasoning_content: entry.thinking });
       return "";
     }
     this.#blocks.set(index, { type });
     if (type === "text" && typeof block.text === "string" && block.text !== "")
-      return this.#chunk({ content: block.text });
+      return this.chunk({ content: block.text });
     return "";
   }
 
@@ -135,13 +96,13 @@ export class ChatFromMessagesStream implements StreamBridge {
     switch (delta.type) {
       case "text_delta":
         return typeof delta.text === "string" && delta.text !== ""
-          ? this.#chunk({ content: delta.text })
+          ? this.chunk({ content: delta.text })
           : "";
       case "thinking_delta":
         if (typeof delta.thinking !== "string" || delta.thinking === "") return "";
         if (block?.thinking)
           block.thinking.thinking = `${block.thinking.thinking}${delta.thinking}`;
-        return this.#chunk({ reasoning_content: delta.thinking });
+        return this.chunk({ reasoning_content: delta.thinking });
       case "signature_delta":
         if (block?.thinking && typeof delta.signature === "string")
           block.thinking.signature = `${block.thinking.signature}${delta.signature}`;
@@ -149,7 +110,7 @@ export class ChatFromMessagesStream implements StreamBridge {
       case "input_json_delta":
         if (block?.tool === undefined || typeof delta.partial_json !== "string") return "";
         if (delta.partial_json === "") return "";
-        return this.#chunk({
+        return this.chunk({
           tool_calls: [{ index: block.tool, function: { arguments: delta.partial_json } }],
         });
       default:
@@ -159,33 +120,7 @@ export class ChatFromMessagesStream implements StreamBridge {
   }
 
   #finish(): string {
-    this.#finished = true;
     const delta = this.#thinking.length > 0 ? { thinking_blocks: this.#thinking } : {};
-    let out = this.#chunk(delta, finishReasonOf(this.#stopReason, this.#tools > 0));
-    const usage = this.#usage.chat();
-    if (this.#includeUsage && usage) {
-      out += this.#data({ ...this.#envelope(), choices: [], usage });
-    }
-    return `${out}data: [DONE]\n\n`;
-  }
-
-  #envelope(): JsonObject {
-    return {
-      id: this.#id,
-      object: "chat.completion.chunk",
-      created: this.#created,
-      model: this.#model,
-    };
-  }
-
-  #chunk(delta: JsonObject, finishReason: string | null = null): string {
-    return this.#data({
-      ...this.#envelope(),
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    });
-  }
-
-  #data(value: JsonObject): string {
-    return `data: ${JSON.stringify(value)}\n\n`;
+    return this.finish(delta, finishReasonOf(this.#stopReason, this.#tools > 0));
   }
 }

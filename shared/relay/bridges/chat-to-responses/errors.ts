@@ -1,6 +1,7 @@
 import { isObject } from "../../../http/body";
 import type { UpstreamErrorFields } from "../../adapters/adapter";
 import type { FaceError } from "../bridge";
+import { errorChunk } from "../chat-chunks";
 
 /**
  * A Responses refusal for a chat client. Both are OpenAI's, in the same envelope: the status and
@@ -28,9 +29,4 @@ export function streamErrorChunk(event: unknown): string {
     "server_error",
     typeof error.code === "string" ? error.code : null,
   );
-}
-
-/** An OpenAI stream error chunk. */
-export function errorChunk(message: string, type: string, code: string | null): string {
-  return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`;
 }

@@ -1,9 +1,8 @@
-import type { Metered } from "../../../billing/metered";
 import { isObject, type JsonObject } from "../../../http/body";
-import type { SseEvent } from "../../../stream/sse";
-import type { BridgeContext, StreamBridge } from "../bridge";
+import type { BridgeContext } from "../bridge";
+import { ChatChunkStream } from "../chat-chunks";
 import { finishReasonOf } from "./answer";
-import { errorChunk, streamErrorChunk } from "./errors";
+import { streamErrorChunk } from "./errors";
 import { optionsOf } from "./options";
 import { BridgedStreamUsage } from "./usage";
 
@@ -29,67 +28,30 @@ interface Call {
  * `[DONE]`; `response.failed` and `error` send OpenAI's error chunk. Other events (in_progress,
  * content_part.*, built-in tool progress, ...) send nothing.
  */
-export class ChatFromResponsesStream implements StreamBridge {
-  readonly #model: string;
-  readonly #includeUsage: boolean;
-  readonly #usage = new BridgedStreamUsage();
-  #created = Math.floor(Date.now() / 1000);
-  #id = "";
+export class ChatFromResponsesStream extends ChatChunkStream {
   /** Function calls by item id and by output index. */
   readonly #calls = new Map<string, Call>();
   #count = 0;
-  #started = false;
-  #finished = false;
-  #errored = false;
   /** A reasoning summary part has been sent: the next one is set apart by a blank line. */
   #reasoned = false;
 
   constructor(context: BridgeContext) {
-    this.#model = context.model;
-    this.#includeUsage = optionsOf(context).includeUsage;
+    super(context, optionsOf(context).includeUsage, new BridgedStreamUsage());
   }
 
-  push(events: SseEvent[]): string {
-    let out = "";
-    for (const event of events) out += this.#event(event);
-    return out;
-  }
-
-  end(): { text: string; complete: boolean } {
-    return { text: "", complete: this.#finished };
-  }
-
-  broken(message: string): string {
-    if (this.#errored) return "";
-    return errorChunk(message, "upstream_error", "stream_interrupted");
-  }
-
-  metered(): Metered | undefined {
-    return this.#usage.metered();
-  }
-
-  #event(event: SseEvent): string {
-    if (event.data === undefined || this.#finished || this.#errored) return "";
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      return "";
-    }
-    if (!isObject(data)) return "";
-    this.#usage.read(data);
+  protected convert(data: JsonObject): string {
     const response = isObject(data.response) ? data.response : undefined;
-    if (response && typeof response.id === "string") this.#id = response.id;
-    if (response && typeof response.created_at === "number") this.#created = response.created_at;
+    if (response && typeof response.id === "string") this.id = response.id;
+    if (response && typeof response.created_at === "number") this.created = response.created_at;
     let out = "";
-    if (!this.#started && data.type !== "error" && data.type !== "response.failed") {
-      this.#started = true;
-      out += this.#chunk({ role: "assistant", content: "" });
+    if (!this.started && data.type !== "error" && data.type !== "response.failed") {
+      this.started = true;
+      out += this.chunk({ role: "assistant", content: "" });
     }
-    return out + this.#convert(data);
+    return out + this.#converted(data);
   }
 
-  #convert(data: JsonObject): string {
+  #converted(data: JsonObject): string {
     switch (data.type) {
       case "response.output_text.delta":
         return this.#text("content", data.delta);
@@ -111,7 +73,7 @@ export class ChatFromResponsesStream implements StreamBridge {
         const call = this.#callOf(data);
         if (!call || typeof data.delta !== "string" || data.delta === "") return "";
         call.argumentsSent = true;
-        return this.#chunk({
+        return this.chunk({
           tool_calls: [{ index: call.index, function: { arguments: data.delta } }],
         });
       }
@@ -122,7 +84,7 @@ export class ChatFromResponsesStream implements StreamBridge {
         return this.#finish(isObject(data.response) ? data.response : {});
       case "response.failed":
       case "error":
-        this.#errored = true;
+        this.errored = true;
         return streamErrorChunk(data);
       default:
         return "";
@@ -149,7 +111,7 @@ export class ChatFromResponsesStream implements StreamBridge {
     let out = "";
     if (!call.announced) {
       call.announced = true;
-      out += this.#chunk({
+      out += this.chunk({
         tool_calls: [
           {
             index: call.index,
@@ -168,7 +130,7 @@ export class ChatFromResponsesStream implements StreamBridge {
   #wholeArguments(call: Call | undefined, args: unknown): string {
     if (!call || call.argumentsSent || typeof args !== "string" || args === "") return "";
     call.argumentsSent = true;
-    return this.#chunk({ tool_calls: [{ index: call.index, function: { arguments: args } }] });
+    return this.chunk({ tool_calls: [{ index: call.index, function: { arguments: args } }] });
   }
 
   #callOf(data: JsonObject): Call | undefined {
@@ -185,35 +147,11 @@ export class ChatFromResponsesStream implements StreamBridge {
   }
 
   #finish(response: JsonObject): string {
-    this.#finished = true;
     const reason = finishReasonOf(response.status, response.incomplete_details, this.#count > 0);
-    let out = this.#chunk({}, reason);
-    const usage = this.#usage.chat();
-    if (this.#includeUsage && usage) out += this.#data({ ...this.#envelope(), choices: [], usage });
-    return `${out}data: [DONE]\n\n`;
+    return this.finish({}, reason);
   }
 
   #text(field: string, value: unknown): string {
-    return typeof value === "string" && value !== "" ? this.#chunk({ [field]: value }) : "";
-  }
-
-  #envelope(): JsonObject {
-    return {
-      id: this.#id,
-      object: "chat.completion.chunk",
-      created: this.#created,
-      model: this.#model,
-    };
-  }
-
-  #chunk(delta: JsonObject, finishReason: string | null = null): string {
-    return this.#data({
-      ...this.#envelope(),
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    });
-  }
-
-  #data(value: JsonObject): string {
-    return `data: ${JSON.stringify(value)}\n\n`;
+    return typeof value === "string" && value !== "" ? this.chunk({ [field]: value }) : "";
   }
 }
