@@ -15,7 +15,6 @@ import { inClientTerms, servingProtocol } from "../relay/bridges/index";
 import { cleanSluiceThinking } from "../relay/bridges/signatures";
 import { type AnswerSoFar, estimatedAnswer } from "../relay/estimate";
 import { spliceTopLevel } from "../relay/json-splice";
-import { answerTimeoutMs } from "../relay/model-timeouts";
 import { type Protocol, pathOf } from "../relay/protocol";
 import {
   type Consumption,
@@ -24,6 +23,7 @@ import {
   parseJsonObject,
   readUpstreamBody,
   relayed,
+  streamOptions,
   unconvertibleAnswer,
 } from "../relay/relay";
 import type { OpenUpstream } from "../relay/upstream";
@@ -233,7 +233,7 @@ function consumeStream(
   answerEstimate: AnswerEstimate,
 ): Consumption {
   const { model, body } = request;
-  const { adapter, protocol, bridge, reader } = readerFor(upstream);
+  const { protocol, bridge, reader } = readerFor(upstream);
   const source = upstream.response.body;
   if (!source) throw new UpstreamRejected("unreachable", "The upstream sent no stream.");
   let end!: (value: { outcome: StreamOutcome; meter: Meter }) => void;
@@ -305,20 +305,8 @@ function consumeStream(
     );
     relay = passed;
   }
-  const { settings } = call.services;
   const response = eventStream(
-    relaySse(source, relay, upstream.abort, {
-      idleMs: settings.upstreamIdleTimeoutMs,
-      firstTokenMs: answerTimeoutMs(
-        settings,
-        { upstream: upstream.upstreamModel, client: model },
-        true,
-      ),
-      sentMsAgo: performance.now() - upstream.sentAt,
-      keepAliveMs: settings.streamKeepAliveMs,
-      stop: call.request.signal,
-      decode: (events) => adapter.decode(events, protocol),
-    }),
+    relaySse(source, relay, upstream.abort, streamOptions(call, upstream, model, protocol)),
   );
   Object.assign(response.headers, betasDropped(call, upstream));
   return { response, ended };

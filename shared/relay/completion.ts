@@ -23,7 +23,6 @@ import type { Bridge, BridgeContext } from "./bridges/bridge";
 import { bridgeFor, inClientTerms, servingProtocol } from "./bridges/index";
 import { chatServedBy, refusedForResponses } from "./chat-serving";
 import { type AnswerSoFar, estimatedAnswer } from "./estimate";
-import { answerTimeoutMs } from "./model-timeouts";
 import { type Operation, operationOf, type Protocol, pathOf } from "./protocol";
 import {
   type Consumption,
@@ -32,6 +31,7 @@ import {
   parseJsonObject,
   readUpstreamBody,
   relayed,
+  streamOptions,
   unconvertibleAnswer,
 } from "./relay";
 import type { OpenUpstream } from "./upstream";
@@ -311,27 +311,13 @@ export async function relayCompletion(
             });
           },
         );
-        const { settings } = call.services;
-        const firstTokenMs = answerTimeoutMs(
-          settings,
-          { upstream: upstream.upstreamModel, client: model },
-          true,
-        );
         return {
           response: eventStream(
             relaySse(
               source,
               converter ? new BridgedCompletionRelay(converter, streamRelay) : streamRelay,
               upstream.abort,
-              {
-                idleMs: settings.upstreamIdleTimeoutMs,
-                // The first token's time runs from the request's sending, headers included.
-                firstTokenMs,
-                sentMsAgo: performance.now() - upstream.sentAt,
-                keepAliveMs: settings.streamKeepAliveMs,
-                stop: call.request.signal,
-                decode: (body) => adapter.decode(body, protocol),
-              },
+              streamOptions(call, upstream, model, protocol),
             ),
           ),
           ended,

@@ -11,12 +11,12 @@ import type { Call } from "../http/route";
 import { type GatewayResponse, isStreamBody } from "../http/types";
 import { countEvent } from "../observability";
 import type { ChannelRecord } from "../store/channels";
-import type { StreamOutcome } from "../stream/relay-stream";
+import type { RelayOptions, StreamOutcome } from "../stream/relay-stream";
 import type { UpstreamCall } from "./adapters/adapter";
 import { adapterFor, servedModel } from "./adapters/index";
 import { servingProtocol } from "./bridges/index";
 import { answerTimeoutMs } from "./model-timeouts";
-import { operationOf } from "./protocol";
+import { operationOf, type Protocol } from "./protocol";
 import {
   type LateUpstream,
   type OpenUpstream,
@@ -422,6 +422,33 @@ export async function readUpstreamBody(
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * How a face relays an upstream's stream (relaySse's options): the settings' silences and
+ * keep-alive, the model's first-token time (from the request's sending, headers included), the
+ * function's stop, and the channel's events decoded in `protocol`, the one the call was sent in.
+ */
+export function streamOptions(
+  call: Call<KeyPrincipal>,
+  upstream: OpenUpstream,
+  model: string,
+  protocol: Protocol,
+): RelayOptions {
+  const { settings } = call.services;
+  const adapter = adapterFor(upstream.channel.type);
+  return {
+    idleMs: settings.upstreamIdleTimeoutMs,
+    firstTokenMs: answerTimeoutMs(
+      settings,
+      { upstream: upstream.upstreamModel, client: model },
+      true,
+    ),
+    sentMsAgo: performance.now() - upstream.sentAt,
+    keepAliveMs: settings.streamKeepAliveMs,
+    stop: call.request.signal,
+    decode: (body) => adapter.decode(body, protocol),
+  };
+}
 
 /**
  * A bridged channel's 2xx answer that is not a JSON object: the bridge cannot convert it, and

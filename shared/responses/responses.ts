@@ -12,7 +12,6 @@ import { inClientTerms } from "../relay/bridges/index";
 import { isSluiceReasoning, omittedTools } from "../relay/bridges/responses-to-chat/index";
 import { type AnswerSoFar, estimatedAnswer } from "../relay/estimate";
 import { spliceTopLevel } from "../relay/json-splice";
-import { answerTimeoutMs } from "../relay/model-timeouts";
 import { pathOf } from "../relay/protocol";
 import {
   type Consumption,
@@ -21,6 +20,7 @@ import {
   parseJsonObject,
   readUpstreamBody,
   relayed,
+  streamOptions,
   unconvertibleAnswer,
 } from "../relay/relay";
 import {
@@ -369,21 +369,10 @@ function consumeStream(
       closed(() => usage?.metered(), delivered),
     );
   }
-  const { settings } = call.services;
+  const protocol = bridged ? "chat" : "responses";
   const response = eventStream(
     afterKept(
-      relaySse(source, relay, upstream.abort, {
-        idleMs: settings.upstreamIdleTimeoutMs,
-        firstTokenMs: answerTimeoutMs(
-          settings,
-          { upstream: upstream.upstreamModel, client: model },
-          true,
-        ),
-        sentMsAgo: performance.now() - upstream.sentAt,
-        keepAliveMs: settings.streamKeepAliveMs,
-        stop: call.request.signal,
-        decode: (events) => adapter.decode(events, bridged ? "chat" : "responses"),
-      }),
+      relaySse(source, relay, upstream.abort, streamOptions(call, upstream, model, protocol)),
       keeper,
     ),
   );

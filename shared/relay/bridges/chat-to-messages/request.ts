@@ -1,6 +1,7 @@
 import { InvalidRequest } from "../../../errors";
 import { isObject, type JsonObject } from "../../../http/body";
 import type { BridgeContext } from "../bridge";
+import { partsOf } from "../chat-parts";
 import { isSluiceSignature } from "../signatures";
 import { anthropicToolId } from "../tool-ids";
 import { type ChatToMessagesOptions, FALLBACK_MAX_TOKENS, optionsOf } from "./options";
@@ -286,20 +287,6 @@ function pushMerged(messages: JsonObject[], message: JsonObject): void {
 /** Whether a text is worth a block: Anthropic refuses empty and whitespace-only text. */
 function hasText(text: unknown): text is string {
   return typeof text === "string" && text.trim() !== "";
-}
-
-/** A message's content as parts: a string is one text part, null none; anything else is a 400. */
-function partsOf(content: unknown, where: Where): unknown[] {
-  if (typeof content === "string") return [{ type: "text", text: content }];
-  if (content === null || content === undefined) return [];
-  if (!Array.isArray(content)) {
-    throw new InvalidRequest(
-      `${where}.content: a string or an array is required.`,
-      `${where}.content`,
-      "invalid_type",
-    );
-  }
-  return content;
 }
 
 /** A system or developer message's text blocks (string or text parts). */

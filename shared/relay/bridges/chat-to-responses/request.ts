@@ -1,6 +1,7 @@
 import { InvalidRequest } from "../../../errors";
 import { isObject, type JsonObject } from "../../../http/body";
 import type { BridgeContext } from "../bridge";
+import { partsOf } from "../chat-parts";
 import { type ChatToResponsesOptions, optionsOf } from "./options";
 
 /**
@@ -222,20 +223,6 @@ function inputOf(raw: unknown): JsonObject[] {
     }
   });
   return items;
-}
-
-/** A message's content as parts: a string is one text part, null none; anything else is a 400. */
-function partsOf(content: unknown, where: string): unknown[] {
-  if (typeof content === "string") return [{ type: "text", text: content }];
-  if (content === null || content === undefined) return [];
-  if (!Array.isArray(content)) {
-    throw new InvalidRequest(
-      `${where}.content: a string or an array is required.`,
-      `${where}.content`,
-      "invalid_type",
-    );
-  }
-  return content;
 }
 
 /** A system, developer, user or tool message's content as input parts (media for user and tool). */
