@@ -9,7 +9,12 @@ import { adapterFor, upstreamModelFor } from "../relay/adapters/index";
 import { servingProtocol } from "../relay/bridges/index";
 import { countMessagesTokens } from "../relay/bridges/messages-to-chat/index";
 import { spliceTopLevel } from "../relay/json-splice";
-import { channelsForModel, parseJsonObject, readUpstreamBody } from "../relay/relay";
+import {
+  channelsForModel,
+  parseJsonObject,
+  readUpstreamBody,
+  unbilledUpstreamOptions,
+} from "../relay/relay";
 import { openUpstream } from "../relay/upstream";
 import type { ChannelRecord } from "../store/channels";
 import { forwardedHeaders, readMessagesRequest, sessionOf } from "./request";
@@ -46,7 +51,6 @@ export const countMessageTokens = anthropicRoute(
         { status: 404, type: "not_found_error" },
       );
     }
-    const { settings } = call.services;
     const standing = await holdUnbilled(call, model);
     const withLimits = (response: GatewayResponse) => {
       Object.assign(
@@ -71,15 +75,7 @@ export const countMessageTokens = anthropicRoute(
         headers,
       }),
       model,
-      {
-        fetch: call.services.fetch,
-        connectTimeoutMs: settings.upstreamConnectTimeoutMs,
-        headerTimeoutMs: () => settings.upstreamTimeoutMs,
-        retries: settings.upstreamRetries,
-        timing: call.timing,
-        signal: call.request.signal,
-        adapterContext: call.services.adapterContext,
-      },
+      unbilledUpstreamOptions(call),
     );
     if (upstream.late) {
       upstream.abort();

@@ -424,6 +424,23 @@ export async function readUpstreamBody(
 const decoder = new TextDecoder();
 
 /**
+ * The upstream options of a call sluice does not bill (a token count): the settings' timeouts
+ * and retries, the request's signal, and no report to channel health.
+ */
+export function unbilledUpstreamOptions(call: Call<KeyPrincipal>): UpstreamOptions {
+  const { settings } = call.services;
+  return {
+    fetch: call.services.fetch,
+    connectTimeoutMs: settings.upstreamConnectTimeoutMs,
+    headerTimeoutMs: () => settings.upstreamTimeoutMs,
+    retries: settings.upstreamRetries,
+    timing: call.timing,
+    signal: call.request.signal,
+    adapterContext: call.services.adapterContext,
+  };
+}
+
+/**
  * How a face relays an upstream's stream (relaySse's options): the settings' silences and
  * keep-alive, the model's first-token time (from the request's sending, headers included), the
  * function's stop, and the channel's events decoded in `protocol`, the one the call was sent in.

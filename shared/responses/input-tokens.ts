@@ -10,7 +10,7 @@ import { upstreamModelFor } from "../relay/adapters/index";
 import { saysNoSuchPath } from "../relay/adapters/openai/errors";
 import { bridgeFor } from "../relay/bridges/index";
 import { spliceTopLevel } from "../relay/json-splice";
-import { channelsForModel, readUpstreamBody } from "../relay/relay";
+import { channelsForModel, readUpstreamBody, unbilledUpstreamOptions } from "../relay/relay";
 import { bridgeOptions, responsesServedBy } from "../relay/responses-serving";
 import { openUpstream } from "../relay/upstream";
 import type { ChannelRecord } from "../store/channels";
@@ -86,7 +86,6 @@ async function passToNative(
   request: ResponsesRequest,
   candidates: ChannelRecord[],
 ): Promise<{ response?: GatewayResponse; channel: ChannelRecord }> {
-  const { settings } = call.services;
   const { model, raw } = request;
   let missing: ChannelRecord | undefined;
   try {
@@ -100,13 +99,7 @@ async function passToNative(
       }),
       model,
       {
-        fetch: call.services.fetch,
-        connectTimeoutMs: settings.upstreamConnectTimeoutMs,
-        headerTimeoutMs: () => settings.upstreamTimeoutMs,
-        retries: settings.upstreamRetries,
-        timing: call.timing,
-        signal: call.request.signal,
-        adapterContext: call.services.adapterContext,
+        ...unbilledUpstreamOptions(call),
         // Not a resend: notes the host that has no such path, to count for it here instead.
         resend: (channel, _call, { status, text }) => {
           if (saysNoSuchPath(status, text)) missing = channel;
