@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it, type TestContext } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
@@ -14,6 +13,7 @@ import {
   RegistryUnreachable,
   runCodex,
 } from "../fixtures/cli-cache";
+import { listenOnLoopback } from "../fixtures/loopback-server";
 import { textTokenPrice } from "../fixtures/provider/prices";
 import { type Recorded, recordingProxy } from "../fixtures/recording-proxy";
 import { uniqueModel } from "../fixtures/upstream";
@@ -132,17 +132,7 @@ async function responsesStub(): Promise<{ url: string; seen: Seen[]; close(): Pr
     seen.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers });
     socket.end("HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), seen };
 }
 
 /** The text of the last user message in a Responses `input`. */
