@@ -11,7 +11,7 @@ import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, demoTokens, startDemoUpstream } from "../../infra/local/demo-upstream";
 import { UNITS_PER_USD } from "../../shared/billing/units";
-import { chargeUsd, ratesOf } from "../fixtures/provider/prices";
+import { chargeUsd, ratesOf, textTokenPrice } from "../fixtures/provider/prices";
 import { uniqueModel } from "../fixtures/upstream";
 import {
   admin,
@@ -29,13 +29,7 @@ import {
 const CHANNEL_KEY = "sk-responses-only-5d02";
 /** The provider fixture's model whose list prices the Responses-only models are given. */
 const PRICED_AS = "gpt-5-mini";
-const rates = ratesOf(PRICED_AS);
-const PRICE = {
-  input: rates.input,
-  cached_input: rates.cachedInput,
-  output: rates.output,
-  reasoning: rates.reasoning,
-};
+const PRICE = { ...textTokenPrice(PRICED_AS), reasoning: ratesOf(PRICED_AS).reasoning };
 
 /** Learnt from the upstream's refusal (its name is one OpenAI serves only on Responses). */
 const PRO = uniqueModel("gpt-5-pro");

@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it, type TestContext } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
-import { UNITS_PER_USD } from "../../shared/billing/units";
 import {
   CODEX_VERSION,
   type CodexCli,
@@ -15,10 +13,19 @@ import {
   RegistryUnreachable,
   runCodex,
 } from "../fixtures/cli-cache";
-import { chargeUsd, ratesOf } from "../fixtures/provider/prices";
+import { listenOnLoopback } from "../fixtures/loopback-server";
+import { textTokenPrice } from "../fixtures/provider/prices";
 import { type Recorded, recordingProxy } from "../fixtures/recording-proxy";
 import { uniqueModel } from "../fixtures/upstream";
-import { admin, createUserWithKey, type Json, setPrices, settledLogLine, sluice } from "./support";
+import {
+  admin,
+  createUserWithKey,
+  expectResponsesUsageBilled,
+  type Json,
+  setPrices,
+  settledLogLine,
+  sluice,
+} from "./support";
 
 /**
  * The real Codex CLI, installed from npm at a pinned version outside the project's dependencies
@@ -125,17 +132,7 @@ async function responsesStub(): Promise<{ url: string; seen: Seen[]; close(): Pr
     seen.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers });
     socket.end("HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), seen };
 }
 
 /** The text of the last user message in a Responses `input`. */
@@ -248,18 +245,32 @@ describe("Codex CLI", () => {
  * billed at the output rate, as sluice's price list does when a price sets none.
  */
 const LISTED = "gpt-5-mini";
-const RATES = ratesOf(LISTED);
 /**
  * The price names the model's longest answer (gpt-5-mini's 128,000 in sluice's own list): with
  * none, sluice would add a `max_output_tokens` of the site's default to a body that has none,
  * and the native channel would not get Codex's bytes unchanged.
  */
-const PRICE = {
-  input: RATES.input,
-  cached_input: RATES.cachedInput,
-  output: RATES.output,
-  default_max_tokens: 128_000,
-};
+const PRICE = { ...textTokenPrice(LISTED), default_max_tokens: 128_000 };
+
+/**
+ * A chat-only DeepSeek-style channel at `origin` (the fixture, or a proxy before it) with
+ * Responses bridged, serving `model` as the fixture's `deepseek`, at PRICE.
+ */
+async function bridgedDeepSeekChannel(
+  name: string,
+  to: { origin: string; key: string; model: string; deepseek: string },
+): Promise<void> {
+  await admin("POST", "/api/channel", {
+    type: "openai",
+    name,
+    base_url: `${to.origin}/deepseek`,
+    key: to.key,
+    models: [to.model],
+    model_mapping: { [to.model]: to.deepseek },
+    config: { responses: "bridge" },
+  });
+  await setPrices({ [to.model]: PRICE });
+}
 
 /** The events of a Responses SSE answer, in order. */
 function responsesEvents(answer: string): Json[] {
@@ -277,20 +288,6 @@ function completedUsage(answer: string): Json {
   return final.response.usage;
 }
 
-/** What the listed price charges for a Responses usage, in quota units. */
-function listCharge(usage: Json): number {
-  const cached = usage.input_tokens_details.cached_tokens;
-  const reasoning = usage.output_tokens_details.reasoning_tokens;
-  return (
-    chargeUsd(LISTED, {
-      inputTokens: usage.input_tokens - cached,
-      cachedInputTokens: cached,
-      outputTokens: usage.output_tokens - reasoning,
-      reasoningTokens: reasoning,
-    }) * UNITS_PER_USD
-  );
-}
-
 /**
  * Every call's usage log line, found by the request id sluice answered it with, holds the
  * usage's tokens of each kind and costs them at the listed price.
@@ -304,20 +301,8 @@ async function expectBilled(
     const requestId = exchange.headers.get("x-request-id");
     expect(requestId).toBeTruthy();
     const line = await settledLogLine(accessToken, requestId as string);
-    const cached = usage.input_tokens_details.cached_tokens;
-    const reasoning = usage.output_tokens_details.reasoning_tokens;
-    expect(line).toMatchObject({
-      model,
-      endpoint: "/v1/responses",
-      status: 200,
-      outcome: "completed",
-      prompt_tokens: usage.input_tokens,
-      input_tokens: usage.input_tokens - cached,
-      output_tokens: usage.output_tokens - reasoning,
-    });
-    expect(line.cached_input_tokens ?? 0).toBe(cached);
-    expect(line.reasoning_tokens ?? 0).toBe(reasoning);
-    expect(Math.abs(line.quota - listCharge(usage))).toBeLessThanOrEqual(1);
+    expect(line.status).toBe(200);
+    expectResponsesUsageBilled(line, { model, usage, listed: LISTED });
   }
   // Not a test that passes for want of a cache hit or of reasoning: Codex's long prompt is
   // read from the cache on later calls, and every answer reasons first.
@@ -460,16 +445,12 @@ describe("Codex CLI through sluice", () => {
     // Between sluice and the fixture: what DeepSeek was sent and answered (its own usage).
     const wire = await recordingProxy(upstream.origin);
     try {
-      await admin("POST", "/api/channel", {
-        type: "openai",
-        name: "deepseek fixture for Codex, responses bridged",
-        base_url: `${wire.url}/deepseek`,
+      await bridgedDeepSeekChannel("deepseek fixture for Codex, responses bridged", {
+        origin: wire.url,
         key: channelKey,
-        models: [model],
-        model_mapping: { [model]: deepseek },
-        config: { responses: "bridge" },
+        model,
+        deepseek,
       });
-      await setPrices({ [model]: PRICE });
       const user = await createUserWithKey();
       const session = await codexSession(cli, model, user.secret);
       expectSession(session);
@@ -536,16 +517,12 @@ describe("Codex CLI through sluice with a catalog model", () => {
     const proxy = await recordingProxy(sluice.url);
     const home = await codexHome({ baseUrl: `${proxy.url}/v1`, model });
     try {
-      await admin("POST", "/api/channel", {
-        type: "openai",
-        name: "deepseek fixture for Codex's gpt-5.5, responses bridged",
-        base_url: `${wire.url}/deepseek`,
+      await bridgedDeepSeekChannel("deepseek fixture for Codex's gpt-5.5, responses bridged", {
+        origin: wire.url,
         key: channelKey,
-        models: [model],
-        model_mapping: { [model]: deepseek },
-        config: { responses: "bridge" },
+        model,
+        deepseek,
       });
-      await setPrices({ [model]: PRICE });
       const user = await createUserWithKey();
       const patch = "*** Begin Patch\n*** Add File: hello.txt\n+héllo from the host\n*** End Patch";
       const run = await runCodex(

@@ -94,6 +94,10 @@ afterAll(async () => {
 const requestsTo = (fixture: DemoUpstream, path: string) =>
   fixture.requests.filter((r) => r.path.split("?")[0] === path);
 
+/** The usage log line of the user's call that got this answer, once settled. */
+const settledLineOf = (response: Response) =>
+  settledLogLine(user.accessToken, response.headers.get("x-request-id") as string);
+
 /** The protocol gaps stored for a channel (relay/protocol-gaps.ts). */
 async function gapsOf(channelId: string): Promise<Json[]> {
   return sluiceTable().queryAll<Json>({
@@ -367,10 +371,7 @@ describe("Azure OpenAI", () => {
     expect(sent?.headers.authorization).toBeUndefined();
     // The client's bytes, but the model: Azure's deployment name for it.
     expect(sent?.raw.toString("utf8")).toBe(body.replace(MODEL, deployment));
-    const line = await settledLogLine(
-      user.accessToken,
-      response.headers.get("x-request-id") as string,
-    );
+    const line = await settledLineOf(response);
     expect(line).toMatchObject({
       model: MODEL,
       endpoint: "/v1/responses",
@@ -396,10 +397,7 @@ describe("Azure OpenAI", () => {
     }
     expect(text).toBe("This is sluice's demo upstream. You said: Stream from Azure");
     expect(azure.requests.at(-1)?.path).toBe("/openai/v1/responses");
-    const line = await settledLogLine(
-      user.accessToken,
-      response.headers.get("x-request-id") as string,
-    );
+    const line = await settledLineOf(response);
     expect(line).toMatchObject({
       stream: true,
       outcome: "completed",

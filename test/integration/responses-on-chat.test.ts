@@ -14,6 +14,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
 import { UNITS_PER_USD } from "../../shared/billing/units";
+import { RESPONSES_BASH_TOOL } from "../fixtures/bash-tool";
 import { uniqueModel } from "../fixtures/upstream";
 import {
   admin,
@@ -118,17 +119,7 @@ function chargeOf(usage: Json): number {
 /** Billed calls: the log line's request id and the index of its chat request at the fixture. */
 const billed: { requestId: string; index: number }[] = [];
 
-const bash: OpenAI.Responses.FunctionTool = {
-  type: "function",
-  name: "Bash",
-  description: "Run a shell command",
-  strict: false,
-  parameters: {
-    type: "object",
-    properties: { command: { type: "string" }, description: { type: "string" } },
-    required: ["command"],
-  },
-};
+const bash = RESPONSES_BASH_TOOL;
 
 describe("POST /v1/responses over an OpenAI-compatible (DeepSeek) channel, bridged", () => {
   it("answers a plain response: the reasoning as a reasoning item, then the message", async () => {

@@ -11,14 +11,15 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
-import { UNITS_PER_USD } from "../../shared/billing/units";
-import { chargeUsd, ratesOf } from "../fixtures/provider/prices";
+import { RESPONSES_BASH_TOOL } from "../fixtures/bash-tool";
+import { textTokenPrice } from "../fixtures/provider/prices";
 import { uniqueModel } from "../fixtures/upstream";
 import {
   admin,
   createDeepSeekChannel,
   createUserWithKey,
   type DeepSeekChannel,
+  expectResponsesUsageBilled,
   type Json,
   setPrices,
   settledLogLine,
@@ -27,13 +28,7 @@ import {
 
 /** The provider fixture's list prices of this model are what the test's models cost here. */
 const LISTED = "gpt-5-mini";
-const RATES = ratesOf(LISTED);
-const PRICE = {
-  input: RATES.input,
-  cached_input: RATES.cachedInput,
-  output: RATES.output,
-  default_max_tokens: 128_000,
-};
+const PRICE = { ...textTokenPrice(LISTED), default_max_tokens: 128_000 };
 
 const NATIVE = uniqueModel("gpt-5-sdk-native");
 const DEEPSEEK = uniqueModel("gpt-5-sdk-deepseek");
@@ -108,38 +103,10 @@ const textOf = (response: OpenAI.Responses.Response) =>
 /** The call's usage log line holds the usage the SDK read, by kind, at the listed price. */
 async function expectBilled(requestId: string, model: string, usage: Json): Promise<void> {
   const line = await settledLogLine(user.accessToken, requestId);
-  const cached = usage.input_tokens_details.cached_tokens;
-  const reasoning = usage.output_tokens_details.reasoning_tokens;
-  expect(line).toMatchObject({
-    model,
-    endpoint: "/v1/responses",
-    outcome: "completed",
-    prompt_tokens: usage.input_tokens,
-    input_tokens: usage.input_tokens - cached,
-    output_tokens: usage.output_tokens - reasoning,
-  });
-  expect(line.cached_input_tokens ?? 0).toBe(cached);
-  expect(line.reasoning_tokens ?? 0).toBe(reasoning);
-  const usd = chargeUsd(LISTED, {
-    inputTokens: usage.input_tokens - cached,
-    cachedInputTokens: cached,
-    outputTokens: usage.output_tokens - reasoning,
-    reasoningTokens: reasoning,
-  });
-  expect(Math.abs(line.quota - usd * UNITS_PER_USD)).toBeLessThanOrEqual(1);
+  expectResponsesUsageBilled(line, { model, usage, listed: LISTED });
 }
 
-const bash: OpenAI.Responses.FunctionTool = {
-  type: "function",
-  name: "Bash",
-  description: "Run a shell command",
-  strict: false,
-  parameters: {
-    type: "object",
-    properties: { command: { type: "string" }, description: { type: "string" } },
-    required: ["command"],
-  },
-};
+const bash = RESPONSES_BASH_TOOL;
 /** Both fixtures call the Bash tool on this: the Responses one on "use the tool", DeepSeek's on USE_BASH. */
 const TOOL_PROMPT = "USE_BASH: please use the tool";
 

@@ -18,7 +18,9 @@ import { uniqueModel } from "../fixtures/upstream";
 import {
   admin,
   api,
+  createDeepSeekChannel,
   createUserWithKey,
+  type DeepSeekChannel,
   type Json,
   openai,
   refusal,
@@ -39,7 +41,7 @@ const DEEPSEEK = uniqueModel("deepseek-v4-flash");
 const TWICE = uniqueModel("gpt-stored-twice");
 
 let native: DemoUpstream;
-let deepseek: DemoUpstream;
+let deepseek: DeepSeekChannel;
 let holder: DemoUpstream;
 let other: DemoUpstream;
 let holderChannel: string;
@@ -48,7 +50,6 @@ let attacker: Awaited<ReturnType<typeof createUserWithKey>>;
 
 beforeAll(async () => {
   native = await startDemoUpstream({ apiKey: NATIVE_KEY });
-  deepseek = await startDemoUpstream({ apiKey: DEEPSEEK_KEY, deepseekModels: [DEEPSEEK] });
   holder = await startDemoUpstream({ apiKey: NATIVE_KEY });
   other = await startDemoUpstream({ apiKey: NATIVE_KEY });
   await admin("POST", "/api/channel", {
@@ -58,13 +59,12 @@ beforeAll(async () => {
     key: NATIVE_KEY,
     models: [NATIVE],
   });
-  await admin("POST", "/api/channel", {
-    type: "openai",
-    name: "stored: deepseek, bridged",
-    base_url: `${deepseek.origin}/deepseek`,
+  deepseek = await createDeepSeekChannel({
     key: DEEPSEEK_KEY,
+    deepseek: DEEPSEEK,
     models: [BRIDGED],
-    model_mapping: { [BRIDGED]: DEEPSEEK },
+    price: PRICE,
+    name: "stored: deepseek, bridged",
     config: { responses: "bridge" },
   });
   // The holder is tried first; the other serves the model too, and must never get a follow-up.
@@ -85,7 +85,7 @@ beforeAll(async () => {
     models: [TWICE],
     priority: 0,
   });
-  await setPrices({ [NATIVE]: PRICE, [BRIDGED]: PRICE, [DEEPSEEK]: PRICE, [TWICE]: PRICE });
+  await setPrices({ [NATIVE]: PRICE, [TWICE]: PRICE });
   user = await createUserWithKey();
   attacker = await createUserWithKey();
 });
@@ -113,8 +113,7 @@ const askedAbout = (upstream: DemoUpstream, id: string) =>
   upstream.requests.filter((r) => r.path.includes(`/responses/${id}`));
 
 /** The chat requests the DeepSeek fixture received, last first. */
-const lastChat = () =>
-  deepseek.requests.filter((r) => r.path.endsWith("/chat/completions")).at(-1)?.body as Json;
+const lastChat = () => deepseek.chatCalls().at(-1)?.body as Json;
 
 describe("a response passed through to a Responses-native channel", () => {
   it("is kept as created: retrieve, input items, delete, then 404 (and gone upstream)", async () => {
@@ -329,7 +328,7 @@ describe("another user's responses", () => {
     ];
     const thief = openai(attacker.secret);
     const nativeAsked = native.requests.length;
-    const chatAsked = deepseek.requests.length;
+    const chatAsked = deepseek.upstream.requests.length;
     const balance = async () =>
       (await api(attacker.accessToken, "GET", "/api/user/self")).body.data.quota;
     const before = await balance();
@@ -349,7 +348,7 @@ describe("another user's responses", () => {
     }
     // Nothing reached an upstream, nothing was held or billed, and the owner still has both.
     expect(native.requests.length).toBe(nativeAsked);
-    expect(deepseek.requests.length).toBe(chatAsked);
+    expect(deepseek.upstream.requests.length).toBe(chatAsked);
     expect(await balance()).toBe(before);
     expect((await owner.responses.retrieve(nativeOne.id)).id).toBe(nativeOne.id);
     expect((await owner.responses.retrieve(bridgedOne.id)).id).toBe(bridgedOne.id);

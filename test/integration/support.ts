@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import {
   type DemoUpstream,
   type RecordedRequest,
@@ -10,6 +10,7 @@ import { UNITS_PER_USD } from "../../shared/billing/units";
 import { accountKey } from "../../shared/store/accounts";
 import { sdkTransport } from "../../shared/store/dynamo-transport";
 import { Table } from "../../shared/store/table";
+import { chargeUsd } from "../fixtures/provider/prices";
 import { startUpstreamFixture, type UpstreamFixture } from "../fixtures/upstream";
 
 export const sluice = inject("sluice");
@@ -247,6 +248,36 @@ export async function settledLogLine(accessToken: string, requestId: string): Pr
     20_000,
   );
   return lines.find((line) => line.request_id === requestId);
+}
+
+/**
+ * A `/v1/responses` usage log line holds this Responses usage by kind (cached input and
+ * reasoning apart) and charges it at the provider fixture's list price of `listed`.
+ */
+export function expectResponsesUsageBilled(
+  line: Json,
+  billed: { model: string; usage: Json; listed: string },
+): void {
+  const { model, usage } = billed;
+  const cached = usage.input_tokens_details.cached_tokens;
+  const reasoning = usage.output_tokens_details.reasoning_tokens;
+  expect(line).toMatchObject({
+    model,
+    endpoint: "/v1/responses",
+    outcome: "completed",
+    prompt_tokens: usage.input_tokens,
+    input_tokens: usage.input_tokens - cached,
+    output_tokens: usage.output_tokens - reasoning,
+  });
+  expect(line.cached_input_tokens ?? 0).toBe(cached);
+  expect(line.reasoning_tokens ?? 0).toBe(reasoning);
+  const usd = chargeUsd(billed.listed, {
+    inputTokens: usage.input_tokens - cached,
+    cachedInputTokens: cached,
+    outputTokens: usage.output_tokens - reasoning,
+    reasoningTokens: reasoning,
+  });
+  expect(Math.abs(line.quota - usd * UNITS_PER_USD)).toBeLessThanOrEqual(1);
 }
 
 /** The error a call was refused with; the test fails if the call succeeded. */

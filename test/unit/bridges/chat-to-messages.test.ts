@@ -11,6 +11,7 @@ import {
 import { takesAdaptiveThinking } from "../../../shared/relay/bridges/chat-to-messages/options";
 import { SseParser } from "../../../shared/stream/sse";
 import { assertAnthropicStream, parseAnthropicSse } from "../../fixtures/anthropic-stream";
+import { accumulateChat, runThrough } from "./stream-harness";
 
 /**
  * The chat → Messages bridge (design brief §6.4): OpenAI chat clients on a Claude channel.
@@ -35,34 +36,11 @@ function sse(events: Event[]): string {
  */
 function convert(text: string, context = CONTEXT, piece = 7) {
   const bridge = chatToMessages.stream(context);
-  const parser = new SseParser();
-  const bytes = new TextEncoder().encode(text);
-  let out = "";
-  for (let i = 0; i < bytes.length; i += piece)
-    out += bridge.push(parser.push(bytes.slice(i, i + piece)));
-  out += bridge.push(parser.end());
-  const end = bridge.end();
-  out += end.text;
-  if (!end.complete) out += bridge.broken("The upstream stopped before the answer was complete.");
-  return { out, end, bridge };
+  return { ...runThrough(bridge, text, piece), bridge };
 }
 
 /** The chat SSE text as the openai SDK reads it: its chunks, and its accumulated completion. */
-async function accumulate(
-  text: string,
-): Promise<{ chunks: ChatCompletionChunk[]; final: ChatCompletion }> {
-  const client = new OpenAI({
-    apiKey: "sk-test",
-    baseURL: "http://bridge.test/v1",
-    maxRetries: 0,
-    fetch: async () =>
-      new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } }),
-  });
-  const stream = client.chat.completions.stream({ model: "my-claude", messages: [] });
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return { chunks, final: await stream.finalChatCompletion() };
-}
+const accumulate = (text: string) => accumulateChat(text, "my-claude");
 
 /** The reasoning text the chunks carried (the SDK keeps only the last fragment of unknown fields). */
 function reasoningOf(chunks: ChatCompletionChunk[]): string {

@@ -1,4 +1,3 @@
-import OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../../infra/local/demo-upstream";
@@ -10,7 +9,7 @@ import { chatToResponses } from "../../../shared/relay/bridges/chat-to-responses
 import { bridgeFor } from "../../../shared/relay/bridges/index";
 import { chatServedBy, responsesOnlyConfigProblem } from "../../../shared/relay/chat-serving";
 import type { ChannelRecord } from "../../../shared/store/channels";
-import { SseParser } from "../../../shared/stream/sse";
+import { accumulateChat, runThrough } from "./stream-harness";
 
 /**
  * The chat → Responses bridge: chat clients on a model served only on OpenAI's Responses API.
@@ -35,34 +34,11 @@ function sse(events: Event[]): string {
 
 function convert(text: string, context = CONTEXT, piece = 7) {
   const bridge = chatToResponses.stream(context);
-  const parser = new SseParser();
-  const bytes = new TextEncoder().encode(text);
-  let out = "";
-  for (let i = 0; i < bytes.length; i += piece)
-    out += bridge.push(parser.push(bytes.slice(i, i + piece)));
-  out += bridge.push(parser.end());
-  const end = bridge.end();
-  out += end.text;
-  if (!end.complete) out += bridge.broken("The upstream stopped before the answer was complete.");
-  return { out, end, bridge };
+  return { ...runThrough(bridge, text, piece), bridge };
 }
 
 /** The chat SSE text as the openai SDK reads it: its chunks, and its accumulated completion. */
-async function accumulate(
-  text: string,
-): Promise<{ chunks: ChatCompletionChunk[]; final: ChatCompletion }> {
-  const client = new OpenAI({
-    apiKey: "sk-test",
-    baseURL: "http://bridge.test/v1",
-    maxRetries: 0,
-    fetch: async () =>
-      new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } }),
-  });
-  const stream = client.chat.completions.stream({ model: "my-pro", messages: [] });
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return { chunks, final: await stream.finalChatCompletion() };
-}
+const accumulate = (text: string) => accumulateChat(text, "my-pro");
 
 /** A completion's function calls, as plain objects (the SDK's type also has custom calls). */
 function callsOf(

@@ -1,4 +1,3 @@
-import OpenAI from "openai";
 import type {
   Response as OpenAIResponse,
   ResponseStreamEvent,
@@ -15,7 +14,7 @@ import {
   responsesToChat,
 } from "../../../shared/relay/bridges/responses-to-chat/index";
 import { chatNameOf } from "../../../shared/relay/bridges/responses-to-chat/tools";
-import { SseParser } from "../../../shared/stream/sse";
+import { runThrough, sdkAnsweredWith, sseAnswer } from "./stream-harness";
 
 /**
  * The Responses → chat bridge (design brief §10): Codex and the openai SDK's `responses.*` on a
@@ -134,16 +133,7 @@ function callChunks(index: number, id: string, name: string, args: string, seed 
 /** Runs chat SSE text through the bridge in `piece`-byte network chunks. */
 function convert(text: string, context = CONTEXT, piece = 7) {
   const bridge = responsesToChat.stream(context);
-  const parser = new SseParser();
-  const bytes = new TextEncoder().encode(text);
-  let out = "";
-  for (let i = 0; i < bytes.length; i += piece)
-    out += bridge.push(parser.push(bytes.slice(i, i + piece)));
-  out += bridge.push(parser.end());
-  const end = bridge.end();
-  out += end.text;
-  if (!end.complete) out += bridge.broken("The upstream stopped before the answer was complete.");
-  return { out, end, bridge };
+  return { ...runThrough(bridge, text, piece), bridge };
 }
 
 /** The events of the Responses SSE text, checked for the grammar every client relies on. */
@@ -191,14 +181,10 @@ function eventsOf(text: string): Fields[] {
 async function readBack(
   text: string,
 ): Promise<{ events: ResponseStreamEvent[]; final: OpenAIResponse }> {
-  const client = new OpenAI({
-    apiKey: "sk-test",
-    baseURL: "http://bridge.test/v1",
-    maxRetries: 0,
-    fetch: async () =>
-      new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } }),
+  const stream = sdkAnsweredWith(() => sseAnswer(text)).responses.stream({
+    model: "my-deepseek",
+    input: "hi",
   });
-  const stream = client.responses.stream({ model: "my-deepseek", input: "hi" });
   const events: ResponseStreamEvent[] = [];
   for await (const event of stream) events.push(event);
   return { events, final: await stream.finalResponse() };
@@ -624,12 +610,7 @@ describe("Responses → chat: whole answers (rule 6: every item type, plain as s
       usage: usageChunk(900, 512, 60, 12).usage,
     };
     const converted = responsesToChat.answer(completion, { ...CONTEXT, responseId: "resp_whole" });
-    const client = new OpenAI({
-      apiKey: "sk-test",
-      baseURL: "http://bridge.test/v1",
-      maxRetries: 0,
-      fetch: async () => Response.json(converted),
-    });
+    const client = sdkAnsweredWith(() => Response.json(converted));
     const read = await client.responses.create({ model: "my-deepseek", input: "hi" });
     expect(read.id).toBe("resp_whole");
     expect(read.status).toBe("completed");
