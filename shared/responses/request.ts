@@ -38,14 +38,6 @@ export function readResponsesRequest(request: GatewayRequest): ResponsesRequest 
       "invalid_type",
     );
   }
-  // Billing a background response needs its usage from a later read: not done here yet.
-  if (body.background === true) {
-    throw new InvalidRequest(
-      "background: true is not supported by this gateway; send the request without it (stream: true keeps a long response alive).",
-      "background",
-      "unsupported_parameter",
-    );
-  }
   const max = body.max_output_tokens;
   if (
     max !== undefined &&

@@ -2,6 +2,7 @@ import type { KeyPrincipal } from "../auth/authenticate";
 import type { Quote } from "../billing/charge";
 import type { Metered } from "../billing/metered";
 import { UpstreamRejected } from "../errors";
+import { isObject, type JsonObject } from "../http/body";
 import { eventStream, json, rawJson } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
@@ -32,6 +33,7 @@ import {
 } from "../relay/responses-serving";
 import type { OpenUpstream } from "../relay/upstream";
 import type { ChannelRecord } from "../store/channels";
+import { drained, readToEnd } from "../stream/drained";
 import { BridgedFaceRelay, type Delivered } from "../stream/face-relays";
 import { relaySse, type SseRelay, type StreamOutcome } from "../stream/relay-stream";
 import { estimateResponsesPrompt } from "./estimate";
@@ -101,6 +103,8 @@ async function relayResponses(
     ? rebuilt(asked, withHistory(asked.body, continuation.history))
     : asked;
   const { body, model, maxOutputTokens, stream } = request;
+  // A background response goes on whether or not the client waits: sluice reads it to its end.
+  const background = body.background === true;
   const rates = call.services.generationRates;
   const answerEstimate: AnswerEstimate = (where, quoted, answer) =>
     estimatedAnswer(answer, {
@@ -162,6 +166,8 @@ async function relayResponses(
     const set = {
       ...(upstreamModel !== model && { model: upstreamModel }),
       ...(lower && { max_output_tokens: held }),
+      // Its usage comes only at its end: streamed to sluice, which answers the client at once.
+      ...(background && !stream && { stream: true }),
     };
     const history = nativeRaw();
     const raw = Object.keys(set).length === 0 ? history : spliceTopLevel(history, { set });
@@ -193,7 +199,7 @@ async function relayResponses(
           // One token per byte bounds text; base64 images cost far fewer tokens than bytes.
           maxUse: { inputTokens: request.raw.length },
           output: { requested: maxOutputTokens, choices: 1 },
-          stream,
+          stream: stream || background,
         },
         build: (upstreamModel, channel, quoted) =>
           buildFor(upstreamModel, channel, quoted, responsesServedBy(channel, model, known)),
@@ -236,9 +242,10 @@ async function relayResponses(
           bridge: served.bridge,
           context: bridgeContext(upstream.channel),
         };
-        const consumed = stream
-          ? consumeStream(call, request, upstream, quoted, answerEstimate, bridged, keeper)
-          : await consumeWhole(call, request, upstream, quoted, answerEstimate, bridged, keeper);
+        const consumed =
+          stream || background
+            ? await consumeStream(call, request, upstream, quoted, answerEstimate, bridged, keeper)
+            : await consumeWhole(call, request, upstream, quoted, answerEstimate, bridged, keeper);
         // The hosted tools a chat channel cannot run were left out: said, never silently.
         const omitted = bridged ? omittedTools(body) : [];
         if (omitted.length > 0)
@@ -303,7 +310,14 @@ async function consumeWhole(
   return consumedWhole(response, meter);
 }
 
-function consumeStream(
+/**
+ * A streamed call, or a `background` one (native only: the bridge refuses it). A background
+ * response is read to its end whoever waits (stream/drained.ts): the client may leave, and one
+ * that did not ask for a stream is answered at once with the Response as `response.created`
+ * showed it (queued), while sluice reads the rest for its usage; either is billed from the final
+ * event, or, past the function's time, by estimate.
+ */
+async function consumeStream(
   call: Call<KeyPrincipal>,
   request: ResponsesRequest,
   upstream: OpenUpstream,
@@ -311,8 +325,13 @@ function consumeStream(
   answerEstimate: AnswerEstimate,
   bridged: Bridged,
   keeper: ResponseKeeper,
-): Consumption {
+): Promise<Consumption> {
   const { model, body } = request;
+  const background = body.background === true;
+  let created!: (response: JsonObject) => void;
+  const began = new Promise<JsonObject>((resolve) => {
+    created = resolve;
+  });
   const adapter = adapterFor(upstream.channel.type);
   const source = upstream.response.body;
   if (!source) throw new UpstreamRejected("unreachable", "The upstream sent no stream.");
@@ -364,19 +383,27 @@ function consumeStream(
         reportModel: upstream.upstreamModel === model ? undefined : model,
         usage,
         delivered,
-        watch: (event) => keeper.watch(upstream, event),
+        watch: (event) => {
+          keeper.watch(upstream, event);
+          if (event.type === "response.created" && isObject(event.response))
+            created(event.response);
+        },
       },
       closed(() => usage?.metered(), delivered),
     );
   }
   const protocol = bridged ? "chat" : "responses";
-  const response = eventStream(
-    afterKept(
-      relaySse(source, relay, upstream.abort, streamOptions(call, upstream, model, protocol)),
-      keeper,
-    ),
+  const relayed = afterKept(
+    relaySse(source, relay, upstream.abort, streamOptions(call, upstream, model, protocol)),
+    keeper,
   );
-  return { response, ended };
+  if (!background) return { response: eventStream(relayed), ended };
+  if (request.stream) return { response: eventStream(drained(relayed).client), ended };
+  void readToEnd(relayed);
+  const queued = await Promise.race([began, ended.then(() => undefined)]);
+  if (!queued)
+    throw new UpstreamRejected("unreachable", "The upstream ended the response before it began.");
+  return { response: json(200, { ...queued, model }), ended };
 }
 
 /** Records how fast the channel generated the model's answer (relay/generation-rates.ts). */

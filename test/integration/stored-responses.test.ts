@@ -9,6 +9,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
+import { UNITS_PER_USD } from "../../shared/billing/units";
 import { clockOf } from "../../shared/clock";
 import { storedResponseKey } from "../../shared/store/keys";
 import { responseBlobKey } from "../../shared/store/stored-responses";
@@ -21,10 +22,12 @@ import {
   createDeepSeekChannel,
   createUserWithKey,
   type DeepSeekChannel,
+  eventually,
   type Json,
   openai,
   refusal,
   setPrices,
+  settledLogLine,
   sluice,
 } from "./support";
 
@@ -355,10 +358,90 @@ describe("another user's responses", () => {
   });
 });
 
+/** The usage log line of a call, once settled: its kinds are the usage the upstream reported. */
+async function expectBilledAs(requestId: string | null, usage: Json) {
+  const line = await settledLogLine(user.accessToken, String(requestId));
+  const cached = usage.input_tokens_details.cached_tokens;
+  const reasoning = usage.output_tokens_details.reasoning_tokens;
+  expect(line).toMatchObject({
+    outcome: "completed",
+    prompt_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens - reasoning,
+  });
+  expect(line.reasoning_tokens ?? 0).toBe(reasoning);
+  const usd =
+    ((usage.input_tokens - cached) * PRICE.input +
+      cached * PRICE.cached_input +
+      (usage.output_tokens - reasoning) * PRICE.output +
+      reasoning * PRICE.reasoning) /
+    1e6;
+  expect(Math.abs(line.quota - usd * UNITS_PER_USD)).toBeLessThanOrEqual(1);
+}
+
+describe("a background response (native)", () => {
+  it("plain: answered at once with the queued Response, read to its end by sluice, billed from the upstream's usage", async () => {
+    const client = openai(user.secret);
+    native.enqueue({ chunkDelayMs: 40 });
+    const { data, request_id } = await client.responses
+      .create({ model: NATIVE, input: "Tell me a long story, later", background: true })
+      .withResponse();
+    expect(data).toMatchObject({ object: "response", status: "queued", model: NATIVE });
+    // The one change to the client's body: sluice reads the response as a stream.
+    expect(native.requests.at(-1)?.body).toMatchObject({ background: true, stream: true });
+    const done = await eventually(
+      () => client.responses.retrieve(data.id),
+      (found) => found.status === "completed",
+    );
+    await expectBilledAs(request_id, done.usage as unknown as Json);
+  });
+
+  it("streamed: a client that leaves after the first event is billed the whole response all the same", async () => {
+    const client = openai(user.secret);
+    native.enqueue({ chunkDelayMs: 40 });
+    const { data: stream, request_id } = await client.responses
+      .create({
+        model: NATIVE,
+        input: "Another long story, streamed",
+        background: true,
+        stream: true,
+      })
+      .withResponse();
+    let id = "";
+    for await (const event of stream) {
+      if (event.type === "response.created") {
+        expect(event.response.status).toBe("queued");
+        id = event.response.id;
+        break; // the client leaves; the upstream goes on, and so does sluice's reading
+      }
+    }
+    const done = await eventually(
+      () => client.responses.retrieve(id),
+      (found) => found.status === "completed",
+    );
+    expect(done.usage?.output_tokens).toBeGreaterThan(5);
+    await expectBilledAs(request_id, done.usage as unknown as Json);
+  });
+
+  it("cancel is passed to the channel that runs it", async () => {
+    const client = openai(user.secret);
+    native.enqueue({ chunkDelayMs: 200 });
+    const queued = await client.responses.create({
+      model: NATIVE,
+      input: "A story to stop",
+      background: true,
+    });
+    const cancelled = await client.responses.cancel(queued.id);
+    expect(cancelled).toMatchObject({ id: queued.id, status: "cancelled" });
+    expect(askedAbout(native, queued.id).map((r) => r.path)).toContain(
+      `/v1/responses/${queued.id}/cancel`,
+    );
+  });
+});
+
 describe("requests sluice cannot serve", () => {
-  it("background: true is a 400 naming the field", async () => {
+  it("background: true on a chat channel is the bridge's 400 naming the field", async () => {
     const err = await rejection(
-      openai(user.secret).responses.create({ model: NATIVE, input: "later", background: true }),
+      openai(user.secret).responses.create({ model: BRIDGED, input: "later", background: true }),
     );
     expect(err.status).toBe(400);
     expect(err.param).toBe("background");

@@ -9,8 +9,8 @@ import { writeChunks } from "./stream";
  * `sequence_number` counting from 0) that end with `response.completed` (or
  * `response.incomplete`) and no `[DONE]`. Responses are stored unless `store` is false, and
  * answer GET and DELETE /v1/responses/{id}, GET …/input_items (a cursor page: after, before,
- * limit 1-100 default 20, order desc by default) and POST …/cancel (400: only a background
- * response can be cancelled, and this fixture runs none). `previous_response_id` continues a
+ * limit 1-100 default 20, order desc by default) and POST …/cancel (400 unless the response
+ * runs in the background: runInBackground). `previous_response_id` continues a
  * stored response: the earlier turns' input and output come before the new input (its
  * instructions do not), and an unknown one is OpenAI's 404.
  */
@@ -26,6 +26,7 @@ interface ResponsesRequest {
   reasoning: { effort?: string; summary?: string } | null;
   text: { format?: { type?: string; schema?: { properties?: Record<string, { type?: string }> } } };
   previous_response_id: string;
+  background: boolean;
   include: string[];
   parallel_tool_calls: boolean;
 }
@@ -104,6 +105,9 @@ export function createResponse(call: Call): void | Promise<void> {
       "missing_required_parameter",
       "input",
     );
+  }
+  if (request.background === true && request.store === false) {
+    return sendError(res, 400, "Background mode requires `store` to be true.", null, "background");
   }
   const previous = request.previous_response_id;
   if (previous !== undefined && previous !== null && !call.providers.responses.has(previous)) {
@@ -225,6 +229,7 @@ export function createResponse(call: Call): void | Promise<void> {
     output: outputs.map(({ pieces: _pieces, ...item }) => item),
     parallel_tool_calls: true,
     previous_response_id: request.previous_response_id ?? null,
+    background: request.background === true,
     reasoning: { effort: request.reasoning?.effort ?? null, summary: null },
     store: request.store !== false,
     temperature: 1,
@@ -244,8 +249,36 @@ export function createResponse(call: Call): void | Promise<void> {
     }));
     call.providers.responses.set(response.id, { response, input, previous: previous ?? null });
   }
+  if (request.background === true)
+    return runInBackground(call, response, outputs, request.stream === true);
   if (!request.stream) return sendJson(res, 200, response);
   return streamResponse(call, response, outputs);
+}
+
+/**
+ * `background: true`: the response is queued and generated whether or not anyone waits. Plain,
+ * the queued Response is the answer; streamed, the events begin `queued`. Either way the stored
+ * response reads queued until it is done (each piece taking the fault's `chunkDelayMs`), then
+ * the whole Response; a cancel before then makes it `cancelled`.
+ */
+function runInBackground(
+  call: Call,
+  response: Record<string, unknown> & { status: string; id: string },
+  outputs: Item[],
+  streamed: boolean,
+): void | Promise<void> {
+  const stored = call.providers.responses.get(response.id);
+  const queued = { ...response, status: "queued", output: [], usage: null };
+  if (stored) stored.response = queued;
+  const pieces = outputs.reduce((n, item) => n + ((item.pieces as unknown[]) ?? [1]).length, 0);
+  setTimeout(
+    () => {
+      if (stored && stored.response.status === "queued") stored.response = response;
+    },
+    (call.fault.chunkDelayMs ?? 0) * (pieces + 4),
+  ).unref();
+  if (!streamed) return sendJson(call.res, 200, queued);
+  return streamResponse(call, response, outputs, "queued");
 }
 
 /** A value per property of a json_schema: strings echo the prompt, numbers count its words. */
@@ -266,10 +299,13 @@ async function streamResponse(
   call: Call,
   response: Record<string, unknown> & { status: string },
   outputs: Item[],
+  begins: "in_progress" | "queued" = "in_progress",
 ): Promise<void> {
   const events: Item[] = [];
   const inProgress = { ...response, status: "in_progress", output: [], usage: null };
-  events.push({ type: "response.created", response: inProgress });
+  events.push({ type: "response.created", response: { ...inProgress, status: begins } });
+  if (begins === "queued")
+    events.push({ type: "response.queued", response: { ...inProgress, status: "queued" } });
   events.push({ type: "response.in_progress", response: inProgress });
   outputs.forEach(({ pieces, ...item }, output_index) => {
     const item_id = item.id;
@@ -382,13 +418,18 @@ export function storedResponseRoute(method: string, pathname: string) {
     if (sub === "/input_items")
       return sendJson(call.res, 200, inputItemsPage(stored.input, call.url));
     if (sub === "/cancel") {
-      return sendError(
-        call.res,
-        400,
-        "Cannot cancel a response that was not created with background=true.",
-        null,
-        "response_id",
-      );
+      if (stored.response.background !== true) {
+        return sendError(
+          call.res,
+          400,
+          "Cannot cancel a response that was not created with background=true.",
+          null,
+          "response_id",
+        );
+      }
+      if (stored.response.status === "queued" || stored.response.status === "in_progress")
+        stored.response = { ...stored.response, status: "cancelled" };
+      return sendJson(call.res, 200, stored.response);
     }
     if (method === "GET") return sendJson(call.res, 200, stored.response);
     call.providers.responses.delete(id);
