@@ -422,6 +422,29 @@ describe("a background response (native)", () => {
     await expectBilledAs(request_id, done.usage as unknown as Json);
   });
 
+  it("a burst of plain background calls: each answered queued, each billed once from its own usage", async () => {
+    const client = openai(user.secret);
+    const calls = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        client.responses
+          .create({ model: NATIVE, input: `Background story number ${i}`, background: true })
+          .withResponse(),
+      ),
+    );
+    for (const { data, request_id } of calls) {
+      expect(data.status).toBe("queued");
+      const done = await eventually(
+        () => client.responses.retrieve(data.id),
+        (found) => found.status === "completed",
+      );
+      await expectBilledAs(request_id, done.usage as unknown as Json);
+    }
+    const ids = new Set(calls.map(({ request_id }) => request_id));
+    const lines = (await api(user.accessToken, "GET", "/api/log/self?size=100")).body
+      .data as Json[];
+    expect(lines.filter((line) => ids.has(line.request_id))).toHaveLength(6);
+  });
+
   it("cancel is passed to the channel that runs it", async () => {
     const client = openai(user.secret);
     native.enqueue({ chunkDelayMs: 200 });
