@@ -1,7 +1,6 @@
 import { cookieValue, SESSION_COOKIE } from "../auth/authenticate";
 import { confirmIdentity } from "../auth/confirm-identity";
 import { hashPassword, verifyDecoy, verifyPassword } from "../auth/passwords";
-import { newId } from "../auth/secrets";
 import { unitsToDollars } from "../billing/units";
 import { Conflict, Forbidden, Unauthenticated } from "../errors";
 import { readJsonObject } from "../http/body";
@@ -9,7 +8,6 @@ import { requireOwnOrigin } from "../http/cross-site";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Services } from "../services";
-import { redemptionId } from "../store/redemptions";
 import {
   REGISTRATION_MODES,
   type SiteOptionChanges,
@@ -17,10 +15,11 @@ import {
   TRIAL_VERIFICATIONS,
 } from "../store/site-options";
 import { ConditionFailed } from "../store/table";
-import { newUserProfile, UsernameTaken, type UserRecord } from "../store/users";
+import type { UserRecord } from "../store/users";
 import { field, invalid, newPassword, ok, requireAdmin } from "./envelope";
-import { isRedemptionCode } from "./redemptions";
-import { checkTrialSetup, decideTrialCredit } from "./trial-credit";
+import { isRedemptionCode, redeemCode } from "./redemptions";
+import { createAccount } from "./sign-up";
+import { checkTrialSetup } from "./trial-credit";
 import { keysToReview, userView } from "./views";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -68,64 +67,6 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   await services.attempts.registration(call.request.sourceIp);
   return createAccount(call, { body, username, password, email, options, code });
 });
-
-/** The account a counted registration asked for, its trial credit and its invitation. */
-async function createAccount(
-  call: Call<undefined>,
-  request: {
-    body: Record<string, unknown>;
-    username: string;
-    password: string;
-    email: string | undefined;
-    options: SiteOptions;
-    code: string | undefined;
-  },
-): Promise<GatewayResponse> {
-  const { services } = call;
-  const { body, username, password, email, options, code } = request;
-  const trial = await decideTrialCredit(call, options, body);
-  const profile = newUserProfile(
-    {
-      id: newId("user_", 16),
-      username,
-      name: username,
-      ...(email ? { email } : {}),
-      passwordHash: await hashPassword(password, services.settings.console.passwordCost),
-      ...trial.profile,
-    },
-    services.clock.seconds(),
-  );
-  const taken = () => new Conflict("That username is taken.");
-  // A name taken already is refused before the site's budget is touched (a race for a free
-  // one is settled by the create's condition, below).
-  if (await services.users.findByUsername(username)) throw taken();
-  const site = await services.attempts.siteRegistration();
-  let invitation: string | undefined;
-  try {
-    // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
-    // given back if the account is not made.
-    if (options.registration === "invitation" && code) {
-      const used = isRedemptionCode(code)
-        ? await services.redemptions.redeem(
-            redemptionId(code),
-            profile.id,
-            services.clock.seconds(),
-          )
-        : "taken";
-      if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
-      invitation = used.id;
-    }
-    await services.users.create(profile);
-  } catch (err) {
-    await site.giveBack();
-    if (invitation) await services.redemptions.release(invitation, profile.id);
-    if (err instanceof UsernameTaken) throw taken();
-    throw err;
-  }
-  await trial.grant(profile.id);
-  if (invitation) await redeemCode(services, profile.id, code as string, call.request.id);
-  return ok({ id: profile.id, username: profile.username });
-}
 
 /**
  * POST /api/user/login: checks the password and starts a session (an HttpOnly, SameSite
@@ -325,27 +266,6 @@ function redemptionCode(text: string): string {
   const code = text.trim();
   if (!isRedemptionCode(code)) throw invalid("That is not a redemption code.");
   return code;
-}
-
-async function redeemCode(services: Services, userId: string, code: string, requestId: string) {
-  const used = await services.redemptions.redeem(
-    redemptionId(code),
-    userId,
-    services.clock.seconds(),
-  );
-  if (used === "taken") throw new Conflict("This code is not valid, or has been used already.");
-  // The top-up's reference is the code's: a redemption that stopped before it ends with it here.
-  const outcome = await services.ledger.topUp(userId, {
-    reference: `redeem:${used.id}`,
-    bucket: used.bucket,
-    units: used.quota,
-    by: userId,
-    requestId,
-  });
-  services.auth.forgetAll();
-  // Its quota was added by an earlier redemption of this user's: nothing is added again.
-  if (outcome === "duplicate") throw new Conflict("You have redeemed this code already.");
-  return used;
 }
 
 /**

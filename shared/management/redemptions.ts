@@ -1,8 +1,10 @@
 import { randomString } from "../auth/secrets";
 import { dollarsToUnits, UNITS_PER_USD, unitsToDollars } from "../billing/units";
+import { Conflict } from "../errors";
 import { readJsonObject } from "../http/body";
 import { userRoute } from "../http/route";
-import type { Redemption } from "../store/redemptions";
+import type { Services } from "../services";
+import { type Redemption, redemptionId } from "../store/redemptions";
 import { field, invalid, notFound, ok, pageSize, requireAdmin } from "./envelope";
 
 /** Codes made at once at most, and the most one code may be worth ($10,000). */
@@ -44,6 +46,36 @@ export const createRedemptions = userRoute("POST", "/api/redemption", async (cal
 
 /** Whether `code` has a code's shape: anything else is refused without a lookup or a write. */
 export const isRedemptionCode = (code: string) => CODE_SHAPE.test(code);
+
+/**
+ * Redeems `code` for `userId` and tops up its quota (POST /api/user/topup, and a registration
+ * by invitation). A code taken, or already redeemed by this user, is a 409.
+ */
+export async function redeemCode(
+  services: Services,
+  userId: string,
+  code: string,
+  requestId: string,
+) {
+  const used = await services.redemptions.redeem(
+    redemptionId(code),
+    userId,
+    services.clock.seconds(),
+  );
+  if (used === "taken") throw new Conflict("This code is not valid, or has been used already.");
+  // The top-up's reference is the code's: a redemption that stopped before it ends with it here.
+  const outcome = await services.ledger.topUp(userId, {
+    reference: `redeem:${used.id}`,
+    bucket: used.bucket,
+    units: used.quota,
+    by: userId,
+    requestId,
+  });
+  services.auth.forgetAll();
+  // Its quota was added by an earlier redemption of this user's: nothing is added again.
+  if (outcome === "duplicate") throw new Conflict("You have redeemed this code already.");
+  return used;
+}
 
 /** GET /api/redemption/?keyword=&size= (admin): newest first; the codes are never shown again. */
 export const listRedemptions = userRoute("GET", "/api/redemption", async (call) => {
