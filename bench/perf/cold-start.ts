@@ -8,6 +8,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildSync } from "esbuild";
+import { sideBundleNames, TOKENIZER } from "../../infra/side-bundles";
 import { percentile } from "../stats";
 
 const FUNCTIONS = {
@@ -46,8 +47,8 @@ export function coldStart(): { emptyScriptMs: number; functions: Record<string, 
 
 /**
  * Bundles `entry` as the CDK stack bundles a function: minified ESM, the AWS SDK left out, the
- * tokenizer too (it ships beside the bundle: infra/tokenizer-files.ts) unless `inlineTokenizer`
- * (to measure what it would add).
+ * lazy dependencies too (they ship beside the bundle: infra/side-bundles.ts), the tokenizer
+ * among them unless `inlineTokenizer` (to measure what it would add).
  */
 export function buildLambdaBundle(entry: string, outfile: string, inlineTokenizer = false): void {
   buildSync({
@@ -58,7 +59,11 @@ export function buildLambdaBundle(entry: string, outfile: string, inlineTokenize
     format: "esm",
     platform: "node",
     target: "node22",
-    external: ["@aws-sdk/*", "@smithy/*", ...(inlineTokenizer ? [] : ["gpt-tokenizer"])],
+    external: [
+      "@aws-sdk/*",
+      "@smithy/*",
+      ...sideBundleNames().filter((name) => !inlineTokenizer || name !== TOKENIZER.name),
+    ],
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     },

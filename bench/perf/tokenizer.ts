@@ -2,7 +2,7 @@
  * What the real tokenizer costs a call that must be estimated (shared/billing/tokens.ts):
  *
  *   first count  a fresh process importing an encoding as the functions ship it
- *                (infra/tokenizer-files.ts) and counting a word, minus an empty script: what
+ *                (infra/side-bundles.ts) and counting a word, minus an empty script: what
  *                the first estimate of a Lambda instance pays
  *   cpu          sluice's own CPU per request, in-process (test/fixtures/core.ts), for a chat
  *                call whose upstream reports usage and the same call without it (a ~1,000-token
@@ -15,7 +15,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { TOKENIZER_ENCODINGS, writeTokenizerFiles } from "../../infra/tokenizer-files";
+import { TOKENIZER, TOKENIZER_ENCODINGS, writeSideBundle } from "../../infra/side-bundles";
 import { inProcessApi } from "../../test/fixtures/core";
 import { percentile } from "../stats";
 import { buildLambdaBundle, medianRun } from "./cold-start";
@@ -41,7 +41,7 @@ export interface TokenizerCost {
 }
 
 export async function tokenizerCost(requests = 2_000): Promise<TokenizerCost> {
-  const tokenizer = writeTokenizerFiles(join(outDir, "tokenizer"));
+  const tokenizer = writeSideBundle(TOKENIZER, join(outDir, "tokenizer"));
   const empty = medianRun("");
   const firstCount = (encoding: Encoding) => {
     const file = pathToFileURL(join(tokenizer, "encoding", `${encoding}.js`)).href;

@@ -17,7 +17,7 @@ import {
   nodeFunctionDefaults,
   resourceEnvironment,
   runtimeProps,
-  tokenizerFiles,
+  sideBundles,
 } from "./function-defaults";
 import type { Store } from "./store";
 
@@ -54,7 +54,7 @@ export class Api extends Construct {
           // Without its table of file sizes, as esbuild's is left out; errors still show.
           afterBundling: (inputDir: string, outputDir: string) => [
             `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console" --quiet`,
-            ...tokenizerFiles(inputDir, outputDir),
+            ...sideBundles(inputDir, outputDir),
           ],
         },
       },

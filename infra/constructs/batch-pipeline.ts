@@ -11,7 +11,7 @@ import {
   nodeFunctionDefaults,
   resourceEnvironment,
   runtimeProps,
-  tokenizerFiles,
+  sideBundles,
 } from "./function-defaults";
 import type { Store } from "./store";
 
@@ -49,11 +49,11 @@ export class BatchPipeline extends Construct {
       ...nodeFunctionDefaults,
       bundling: {
         ...nodeFunctionDefaults.bundling,
-        // Batch lines run through the API's routes: the tokenizer goes beside this bundle too.
+        // Batch lines run through the API's routes: the lazy dependencies go beside this bundle too.
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: tokenizerFiles,
+          afterBundling: sideBundles,
         },
       },
       entry: fromProjectRoot("functions/batch-worker/handler.ts"),

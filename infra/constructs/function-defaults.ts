@@ -14,6 +14,7 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { RESOURCE_ENV } from "../../shared/config/resources";
 import { logLevel } from "../../shared/config/settings";
+import { sideBundleNames } from "../side-bundles";
 import type { Store } from "./store";
 
 /** The repository root: bundling runs from here and uses its package-lock.json. */
@@ -43,18 +44,19 @@ export const nodeFunctionDefaults = {
     // ESM bundles have no `require`; CommonJS dependencies bundled into them still call it.
     banner:
       "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
-    // The AWS SDK is the runtime's; the tokenizer goes beside the bundle (tokenizerFiles).
-    externalModules: ["@aws-sdk/*", "gpt-tokenizer"],
+    // The AWS SDK is the runtime's; the lazy dependencies go beside the bundle (sideBundles).
+    externalModules: ["@aws-sdk/*", ...sideBundleNames()],
   },
 } satisfies Partial<NodejsFunctionProps>;
 
 /**
- * The commands, for a function's `afterBundling` hook, that put the tokenizer beside its
- * bundle (infra/tokenizer-files.ts): the functions that relay calls (the API, the batch
- * worker) import it when a call must be estimated.
+ * The commands, for a function's `afterBundling` hook, that put the lazy dependencies beside its
+ * bundle (infra/side-bundles.ts): the functions that relay calls (the API, the batch worker)
+ * import them when a call needs one. Every function whose code reaches such an import needs
+ * them (test/infra/stack.test.ts checks each function's bundle against the files beside it).
  */
-export function tokenizerFiles(inputDir: string, outputDir: string): string[] {
-  return [`cd "${inputDir}" && npx --no-install tsx infra/tokenizer-files.ts "${outputDir}"`];
+export function sideBundles(inputDir: string, outputDir: string): string[] {
+  return [`cd "${inputDir}" && npx --no-install tsx infra/side-bundles.ts "${outputDir}"`];
 }
 
 /** The environment through which a function finds sluice's resources (names in RESOURCE_ENV). */

@@ -6,6 +6,7 @@ import type { IConstruct } from "constructs";
 import { describe, expect, it, vi } from "vitest";
 import { BEDROCK_ACTIONS } from "../../infra/constructs/bedrock-access";
 import { DEFAULT_OPTIONS } from "../../infra/options";
+import { SIDE_BUNDLES, specifiers } from "../../infra/side-bundles";
 import { MANAGED_API_MEMORY_MIB, SluiceStack } from "../../infra/stack";
 import {
   ABORT_INCOMPLETE_MULTIPART_DAYS,
@@ -84,6 +85,12 @@ function resource(id: string): Json {
   const found = template.toJSON().Resources[id];
   if (!found) throw new Error(`no resource ${id} in the template`);
   return found;
+}
+
+/** The folder of a function's asset, as synthesised: its bundle and the files beside it. */
+function assetOf(id: string): string {
+  const code = properties(id).Code as { S3Key: string };
+  return join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
 }
 
 function properties(id: string): Json {
@@ -392,11 +399,6 @@ describe("functions", () => {
   });
 
   it("ships the console beside the API's bundle, and only there", () => {
-    const assetOf = (id: string) =>
-      join(
-        app.outdir,
-        `asset.${(properties(id).Code as { S3Key: string }).S3Key.replace(/\.zip$/, "")}`,
-      );
     const api = assetOf(ids.api);
     const index = readFileSync(join(api, "console", "index.html"), "utf8");
     const scripts = [...index.matchAll(/src="(assets\/[^"]+\.js)"/g)].map((m) => m[1] as string);
@@ -408,11 +410,6 @@ describe("functions", () => {
   });
 
   it("ships the tokenizer beside the bundles of the functions that relay calls, not in them", async () => {
-    const assetOf = (id: string) =>
-      join(
-        app.outdir,
-        `asset.${(properties(id).Code as { S3Key: string }).S3Key.replace(/\.zip$/, "")}`,
-      );
     for (const id of [ids.api, ids.worker]) {
       const bundle = readFileSync(join(assetOf(id), "index.mjs"), "utf8");
       // The import stays an import (of the files beside it); no rank of the BPE is inside.
@@ -425,6 +422,32 @@ describe("functions", () => {
     }
     expect(existsSync(join(assetOf(ids.janitor), "node_modules"))).toBe(false);
   });
+
+  /**
+   * Imports of a lazy dependency a function's code holds but never runs. The janitor reaches
+   * the tokenizer's import through shared/batches/finalize.ts, which takes forEachConcurrently
+   * from chunk.ts, which runs lines; the janitor runs none (it finalizes), so never estimates.
+   */
+  const NEVER_RUN: Record<string, string[]> = { [ids.janitor]: ["gpt-tokenizer"] };
+
+  it.each(ALL_FUNCTIONS)(
+    "%s finds beside its bundle every lazy dependency its bundle imports",
+    (_, id) => {
+      const bundle = readFileSync(join(assetOf(id), "index.mjs"), "utf8");
+      for (const side of SIDE_BUNDLES) {
+        if (NEVER_RUN[id]?.includes(side.name)) continue;
+        const target = join(assetOf(id), "node_modules", side.name);
+        for (const [i, specifier] of specifiers(side).entries()) {
+          if (!bundle.includes(`"${specifier}"`)) continue;
+          expect(existsSync(join(target, "package.json")), `${specifier} beside ${id}`).toBe(true);
+          const manifest = JSON.parse(readFileSync(join(target, "package.json"), "utf8"));
+          expect(manifest.name).toBe(side.name);
+          const file = manifest.exports[side.subpaths[i] as string] as string;
+          expect(existsSync(join(target, file))).toBe(true);
+        }
+      }
+    },
+  );
 
   it("gives the API the configured memory and a timeout of at least 5 minutes", () => {
     const api = properties(ids.api);

@@ -1,0 +1,92 @@
+/**
+ * Dependencies a function ships beside its bundle, not in it, because only some calls need
+ * them and their code would be read on every cold start: each is left out of the function's
+ * bundle (`externalModules`), and each subpath sluice imports is bundled by esbuild into one
+ * minified file under `<outDir>/node_modules/<name>/`, with a package.json whose exports name
+ * just those files (and the package's licence). Node then finds them as the package itself when
+ * the code `await import()`s it: no `npm install` at synth, no Docker.
+ *
+ * A new lazy dependency is one more entry in SIDE_BUNDLES (test/unit/lazy-imports.test.ts checks
+ * that the API reaches each only through `import()`).
+ *
+ *   npx tsx infra/side-bundles.ts <outDir>
+ */
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { buildSync } from "esbuild";
+
+export interface SideBundle {
+  /** The package, as the code imports it. */
+  name: string;
+  /** The subpaths the code imports ("." for the package itself), each bundled into its own file. */
+  subpaths: readonly string[];
+}
+
+export const TOKENIZER_ENCODINGS = ["o200k_base", "cl100k_base"] as const;
+
+/** shared/billing/tokens.ts imports one when a call must be estimated: megabytes of BPE ranks. */
+export const TOKENIZER: SideBundle = {
+  name: "gpt-tokenizer",
+  subpaths: TOKENIZER_ENCODINGS.map((encoding) => `./encoding/${encoding}`),
+};
+
+export const SIDE_BUNDLES: readonly SideBundle[] = [TOKENIZER];
+
+/** The names to leave out of a function's bundle. */
+export const sideBundleNames = (): string[] => SIDE_BUNDLES.map((b) => b.name);
+
+/** The module specifiers a side bundle answers: `name` and `name/<subpath>`. */
+export const specifiers = (bundle: SideBundle): string[] =>
+  bundle.subpaths.map((s) => (s === "." ? bundle.name : `${bundle.name}/${s.slice(2)}`));
+
+/** The file a subpath is bundled into, relative to the package's directory. */
+const fileOf = (subpath: string) => (subpath === "." ? "./index.js" : `${subpath}.js`);
+
+/** Writes one side bundle under `outDir`; returns the package's directory. */
+export function writeSideBundle(bundle: SideBundle, outDir: string): string {
+  const require = createRequire(import.meta.url);
+  const source = dirname(require.resolve(`${bundle.name}/package.json`));
+  const { version } = JSON.parse(readFileSync(join(source, "package.json"), "utf8")) as {
+    version: string;
+  };
+  const target = join(resolve(outDir), "node_modules", bundle.name);
+  mkdirSync(target, { recursive: true });
+  const exports: Record<string, string> = {};
+  const names = specifiers(bundle);
+  bundle.subpaths.forEach((subpath, i) => {
+    buildSync({
+      // A package specifier: esbuild resolves it through the package's exports, as Node would.
+      entryPoints: [names[i] as string],
+      outfile: join(target, fileOf(subpath)),
+      bundle: true,
+      minify: true,
+      format: "esm",
+      platform: "node",
+      target: "node22",
+      // As in the functions' bundles: CommonJS code bundled into ESM still calls `require`.
+      banner: {
+        js: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
+      },
+      logLevel: "error",
+    });
+    exports[subpath] = fileOf(subpath);
+  });
+  const manifest = { name: bundle.name, version, type: "module", exports };
+  writeFileSync(join(target, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  for (const file of readdirSync(source).filter((f) => /^licen[cs]e/i.test(f)))
+    copyFileSync(join(source, file), join(target, file));
+  return target;
+}
+
+/** Writes every side bundle under `outDir`. */
+export function writeSideBundles(outDir: string): void {
+  for (const bundle of SIDE_BUNDLES) writeSideBundle(bundle, outDir);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const outDir = process.argv[2];
+  if (!outDir) throw new Error("usage: tsx infra/side-bundles.ts <outDir>");
+  writeSideBundles(outDir);
+}
