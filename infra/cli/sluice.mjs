@@ -3,4 +3,11 @@
 import { register } from "tsx/esm/api";
 
 register();
-await import("./sluice.ts");
+const { main } = await import("./sluice.ts");
+// exitCode, not exit(): the process ends once stdout is flushed, so piped output is never cut.
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  fetch,
+});

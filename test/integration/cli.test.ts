@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+// ".js" (the TypeScript file, to tsc and Vite): bare, Vite would pick the bin sluice.mjs first.
+import { main } from "../../infra/cli/sluice.js";
 import { api, sluice } from "./support";
 
 const run = promisify(execFile);
@@ -11,7 +13,7 @@ const run = promisify(execFile);
 /** Runs `npx sluice …` the way a user would (the package's bin), against the test stack. */
 async function sluiceCli(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout } = await run("node", ["infra/cli/sluice.mjs", ...args], {
+    const { stdout, stderr } = await run("node", ["infra/cli/sluice.mjs", ...args], {
       env: {
         ...process.env,
         SLUICE_URL: sluice.url,
@@ -19,11 +21,31 @@ async function sluiceCli(args: string[], env: Record<string, string> = {}) {
         ...env,
       },
     });
-    return { code: 0, stdout };
+    return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/** Runs the CLI's main in this process, with the test stack's URL and token. */
+async function inProcess(argv: string[], fetchFn: typeof fetch = fetch) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { SLUICE_URL: sluice.url, SLUICE_ADMIN_TOKEN: sluice.adminToken },
+    fetch: fetchFn,
+  });
+  return { code, stdout, stderr };
+}
+
+/** The one line a failure prints: never a stack trace or more. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  return lines[0] as string;
 }
 
 describe("the admin CLI", () => {
@@ -117,13 +139,85 @@ describe("the admin CLI", () => {
     expect(row).toContain("admin");
   });
 
-  it("explains what is wrong with a command and exits non-zero", async () => {
-    const unknown = await sluiceCli(["frobnicate"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("Unknown command: frobnicate");
-    const refused = await sluiceCli(["users", "list"], { SLUICE_ADMIN_TOKEN: "sat-wrong" });
+  it("names an unknown option or a missing value and the command's usage in one line, exit 2", async () => {
+    const [unknown, missing, command] = await Promise.all([
+      sluiceCli(["keys", "list", "--fo"]),
+      sluiceCli(["keys", "create", "--name"]),
+      sluiceCli(["frobnicate"]),
+    ]);
+    expect(unknown).toMatchObject({ code: 2, stdout: "" });
+    expect(unknown.stderr).toBe(
+      "error: Unknown option --fo for `sluice keys list` (usage: sluice keys list).\n",
+    );
+    expect(missing.code).toBe(2);
+    expect(oneLine(missing.stderr)).toMatch(
+      /^error: Option --name needs a value for `sluice keys create` \(usage: sluice keys create \[--name N\]/,
+    );
+    expect(command.code).toBe(2);
+    expect(oneLine(command.stderr)).toContain("Unknown command: frobnicate");
+  });
+
+  it("exits 1 when the server refuses or cannot be reached, 3 when not signed in, 4 when not found", async () => {
+    const [refused, unreachable, noToken, badToken, missingUser] = await Promise.all([
+      sluiceCli(["topup", "user_nobody", "1", "--bucket", "gold"]),
+      // Port 1 on this host: nothing listens there, so the connection is refused.
+      sluiceCli(["whoami"], { SLUICE_URL: "http://127.0.0.1:1" }),
+      sluiceCli(["whoami"], { SLUICE_URL: "", SLUICE_ADMIN_TOKEN: "" }),
+      sluiceCli(["users", "list"], { SLUICE_ADMIN_TOKEN: "sat-wrong" }),
+      sluiceCli(["users", "update", "user_nobody", "--status", "disabled"]),
+    ]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain("not valid");
+    expect(oneLine(refused.stderr)).toMatch(
+      /^error: POST \/api\/user\/user_nobody\/topup: .*bucket/,
+    );
+    expect(unreachable.code).toBe(1);
+    expect(oneLine(unreachable.stderr)).toContain("Cannot reach http://127.0.0.1:1");
+    expect(noToken.code).toBe(3);
+    expect(oneLine(noToken.stderr)).toContain("Not signed in");
+    expect(badToken.code).toBe(3);
+    expect(oneLine(badToken.stderr)).toContain("not valid");
+    expect(missingUser.code).toBe(4);
+    expect(oneLine(missingUser.stderr)).toContain("User");
+  });
+
+  it("runs in-process as main(argv, io): --help, --json data, and 5 when a price changed in between", async () => {
+    const help = await inProcess(["keys", "create", "--help"]);
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^Usage: sluice keys create \[--name N\]/);
+
+    const self = await inProcess(["whoami", "--json"]);
+    expect(self.code).toBe(0);
+    expect(JSON.parse(self.stdout)).toMatchObject({ role: "admin" });
+
+    // Another admin prices the model between the import's preview and its --apply: the
+    // import saves only what it showed, so it is refused (409) and nothing of it is saved.
+    const model = `cli-conflict-${Date.now()}`;
+    const file = join(mkdtempSync(join(tmpdir(), "sluice-cli-")), "prices.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        [model]: { mode: "chat", input_cost_per_token: 1e-6, output_cost_per_token: 2e-6 },
+      }),
+    );
+    let imports = 0;
+    const conflict = await inProcess(
+      ["prices", "import", file, "--format", "litellm", "--apply"],
+      async (input, init) => {
+        if (String(input).endsWith("/api/pricing/import") && ++imports === 2) {
+          const other = await api(sluice.adminToken, "PATCH", "/api/pricing", {
+            models: { [model]: { input: 7, output: 7 } },
+            expected: { [model]: null },
+          });
+          expect(other.status).toBe(200);
+        }
+        return fetch(input, init);
+      },
+    );
+    expect(imports).toBe(2);
+    expect(conflict.code).toBe(5);
+    expect(oneLine(conflict.stderr)).toMatch(/^error: POST \/api\/pricing\/import: /);
+    const prices = (await api(sluice.adminToken, "GET", "/api/pricing")).body.data;
+    expect(prices.models[model]).toEqual({ input: 7, output: 7 });
   });
 
   it("bootstraps the first admin straight into a table with AWS credentials", async () => {
