@@ -11,10 +11,7 @@ import { functionServices } from "../adapters/services";
 
 /** Time kept back at the end of an invocation to record results and queue the rest. */
 const RECORD_MS = 15_000;
-/**
- * No line starts later than this before the hard deadline (and none whose model's answer
- * timeout does not fit before it: shared/batches/chunk.ts timeFor).
- */
+/** Lines started later than this before the hard deadline might not finish: none start. */
 const LINE_MS = 60_000;
 
 /**

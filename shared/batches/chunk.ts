@@ -2,12 +2,10 @@ import type { KeyPrincipal } from "../auth/authenticate";
 import { randomString } from "../auth/secrets";
 import { countEvent } from "../observability";
 import type { StepContext } from "../queue/worker";
-import { answerTimeoutMs } from "../relay/model-timeouts";
 import type { Services } from "../services";
 import { type BatchRecord, FINAL_STATUSES, type LineResult } from "../store/batches";
 import { chunkLines, resultBlobKey, workRetainUntil } from "./layout";
 import { type RanLine, runLine } from "./line";
-import type { BatchLine } from "./validate";
 
 /** How long one chunk may hold its lease: as long as a worker can run. */
 export const LEASE_SECONDS = 15 * 60;
@@ -83,9 +81,7 @@ async function runLeasedChunk(
   const principal = await loadPrincipal(services, batch);
   const stopping = stopCheck(services, batch);
   let rateLimited = false;
-  const fits = timeFor(services, context);
   // Lines still running at the hard deadline are cancelled; they run again next delivery.
-  // None should be: a line starts only if its longest wait fits before it (timeFor).
   const running = new Set<AbortController>();
   const cutOff = setTimeout(
     () => {
@@ -96,7 +92,7 @@ async function runLeasedChunk(
   try {
     await forEachConcurrently(todo, services.settings.batches.lineConcurrency, async (line) => {
       for (let backoff = 1_000; ; backoff = Math.min(backoff * 2, 30_000)) {
-        if ((await stopping()) || !fits(line)) return;
+        if ((await stopping()) || services.clock.now() >= context.deadline) return;
         const cancel = new AbortController();
         running.add(cancel);
         const ran = await runLine(services, principal, batch, index, line, cancel.signal).finally(
@@ -133,28 +129,6 @@ async function runLeasedChunk(
   const after = finished ? await services.batches.get(batchId) : undefined;
   if (after) await finalizeIfLast(services, after);
   return undefined;
-}
-
-/**
- * The time a line needs before the step must stop, beyond the upstream's answer: the hold
- * before the request is written, the answer read after it.
- */
-export const LINE_SLACK_MS = 5_000;
-
-/**
- * Whether a line may start now: before the step's deadline, and with time for the longest
- * its upstream call may wait (the model's answer timeout) before the hard deadline. A line
- * cut there after its request was written would have been paid upstream for nothing and run
- * again; one that times out on its own is answered 504 and billed like any call, once. A line
- * that does not fit waits for the next delivery, which has a whole invocation.
- */
-function timeFor(services: Services, context: StepContext) {
-  return (line: BatchLine): boolean => {
-    const now = services.clock.now();
-    const model = typeof line.body.model === "string" ? line.body.model : "";
-    const waits = answerTimeoutMs(services.settings, { upstream: model, client: model }, false);
-    return now < context.deadline && now + waits + LINE_SLACK_MS <= context.hardDeadline;
-  };
 }
 
 /** Queues finalize once every chunk of the batch is done. */

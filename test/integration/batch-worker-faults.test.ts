@@ -16,7 +16,7 @@ import { functionTable } from "../../functions/adapters/services";
 import { batchWorkerHandler } from "../../functions/batch-worker/handler";
 import { localContext } from "../../infra/local/lambda-context";
 import { startSqsPoller } from "../../infra/local/sqs-poller";
-import { LEASE_SECONDS, LINE_SLACK_MS, runChunk } from "../../shared/batches/chunk";
+import { LEASE_SECONDS, runChunk } from "../../shared/batches/chunk";
 import { finalizeBatch } from "../../shared/batches/finalize";
 import { MOVES } from "../../shared/batches/lifecycle";
 import { planBatch } from "../../shared/batches/plan";
@@ -274,6 +274,8 @@ describe("a worker that dies mid-chunk", () => {
 });
 
 describe("a worker that runs out of time", () => {
+  /** How long DynamoDB takes to answer a slowed hold: past the hard deadline. */
+  const SLOW_HOLD_MS = 7_000;
   /** The upstream requests that carried this batch's lines (their text names the batch). */
   const sentFor = (tag: string) =>
     upstream.requests.filter((r) => JSON.stringify(r.body ?? "").includes(tag)).length;
@@ -309,30 +311,10 @@ describe("a worker that runs out of time", () => {
     expect(results.every((r) => r.ok)).toBe(true);
   }
 
-  it("starts no line whose longest wait does not fit before its hard deadline", async () => {
-    const tag = `fit-${randomUUID().slice(0, 8)}`;
-    const { user, batch } = await plannedBatch(5, "/v1/chat/completions", tagged(tag));
-    await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
-    // The model may take up to its answer timeout (20 s here): a line started with less left
-    // would be cut after the upstream was paid, and run (and paid) again.
-    const now = Date.now();
-    await runChunk(healthy, batch.id, 0, {
-      deadline: now + 60_000,
-      hardDeadline: now + healthy.settings.upstreamTimeoutMs + LINE_SLACK_MS - 1_000,
-      owner: "late",
-    });
-    expect(sentFor(tag)).toBe(0);
-    await expectPutOff(user, batch.id);
-    // A whole invocation fits every line: each is sent upstream once.
-    await expectNextRunsAll(batch.id);
-    expect(sentFor(tag)).toBe(5);
-  }, 30_000);
-
   it("cancels a line still running at the hard deadline, gives its hold back and queues it", async () => {
-    // Only something other than the upstream can outlast the check above: here the line's
-    // hold, which DynamoDB answers after the hard deadline. The request went upstream while
-    // the hold was written (relay.ts holdWhileOpening), so those lines are paid upstream twice:
-    // the one double payment left, bounded by DynamoDB being slower than LINE_SLACK_MS.
+    // Here the line's hold, which DynamoDB answers after the hard deadline. The request went
+    // upstream while the hold was written (relay.ts holdWhileOpening), so those lines are paid
+    // upstream twice: a line cut at the hard deadline runs again (known; see the README).
     const tag = `cut-${randomUUID().slice(0, 8)}`;
     const { user, batch } = await plannedBatch(5, "/v1/chat/completions", tagged(tag));
     await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
@@ -341,7 +323,7 @@ describe("a worker that runs out of time", () => {
     const slow = servicesWith(
       new HookedTable({
         beforeAccountUpdate: async () => {
-          if (slowed++ < 2) await sleep(LINE_SLACK_MS + 2_000);
+          if (slowed++ < 2) await sleep(SLOW_HOLD_MS);
         },
       }),
       quick,
@@ -349,7 +331,7 @@ describe("a worker that runs out of time", () => {
     const started = Date.now();
     await runChunk(slow, batch.id, 0, {
       deadline: started + 60_000,
-      hardDeadline: started + 200 + LINE_SLACK_MS + 500,
+      hardDeadline: started + SLOW_HOLD_MS - 1_500,
       owner: "short-lived",
     });
     expect(slowed).toBeGreaterThanOrEqual(1);
