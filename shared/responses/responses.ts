@@ -399,10 +399,13 @@ async function consumeStream(
   );
   if (!background) return { response: eventStream(relayed), ended };
   if (request.stream) return { response: eventStream(drained(relayed).client), ended };
-  void readToEnd(relayed);
+  void readToEnd(relayed).catch((err: unknown) =>
+    call.services.log.warn("background response not read to its end", { error: String(err) }),
+  );
   const queued = await Promise.race([began, ended.then(() => undefined)]);
   if (!queued)
     throw new UpstreamRejected("unreachable", "The upstream ended the response before it began.");
+  await keeper.pending; // kept before the client can poll or cancel it
   return { response: json(200, { ...queued, model }), ended };
 }
 

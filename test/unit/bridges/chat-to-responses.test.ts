@@ -698,6 +698,19 @@ describe("which channels serve chat through the bridge", () => {
       error: { message: "The model `x` does not exist", type: "invalid_request_error" },
     });
     expect(readOpenAiError(404, headers, missing).onlyIn).toBeUndefined();
+    // A host quoting a client's value back (a 400, or a 404 on another param) marks nothing.
+    const quoted = (param: string | null) =>
+      JSON.stringify({
+        error: {
+          message: "Invalid value: 'only supported in v1/responses'.",
+          type: "invalid_request_error",
+          param,
+          code: null,
+        },
+      });
+    expect(readOpenAiError(400, headers, quoted("model")).onlyIn).toBeUndefined();
+    expect(readOpenAiError(404, headers, quoted("user")).onlyIn).toBeUndefined();
+    expect(readOpenAiError(404, headers, quoted(null)).onlyIn).toBeUndefined();
   });
 
   it("pins models by config.responses_only, validated like the other channel options", () => {

@@ -42,15 +42,20 @@ export function readOpenAiError(
     // other 5xx may come after the upstream worked on the request: it is not sent again.
     return { kind: "failure", retryable: status === 408, detail, fields };
   }
-  const onlyIn = RESPONSES_ONLY.test(fields?.message ?? "") ? ("responses" as const) : undefined;
+  // Only OpenAI's whole shape counts: a message alone may quote the client's own input back.
+  const onlyIn =
+    status === 404 && fields?.param === "model" && RESPONSES_ONLY.test(fields.message ?? "")
+      ? ("responses" as const)
+      : undefined;
   return { kind: "client_error", retryable: false, detail, fields, ...(onlyIn && { onlyIn }) };
 }
 
 /**
  * OpenAI's refusal of a chat call for a model it serves only on the Responses API (o1-pro,
  * o3-pro, gpt-5-pro, the codex models): a 404, `invalid_request_error` on `model`, "This model
- * is only supported in v1/responses and not in v1/chat/completions." Read by its words: the
- * error has no code.
+ * is only supported in v1/responses and not in v1/chat/completions." Read by its status, its
+ * param and its words (the error has no code): an error whose message merely quotes a client's
+ * value must not send the pair's chat calls to /responses for every user.
  */
 const RESPONSES_ONLY = /only supported in v1\/responses/i;
 
