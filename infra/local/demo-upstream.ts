@@ -200,6 +200,9 @@ function route(method: string, url: URL, headers: IncomingHttpHeaders): Route {
   }
   const v1 = azureV1Path(url.pathname);
   if (v1 !== undefined) {
+    // Stored responses, as at OpenAI: /openai/v1/responses/{id}, …/input_items, …/cancel.
+    const stored = storedResponseRoute(method, `/v1/${v1}`);
+    if (stored) return { handler: stored, auth: checkAzureAuth };
     const handler = OPENAI_ROUTES[`POST /v1/${v1}`];
     const served = method === "POST" && AZURE_V1_OPERATIONS.includes(v1) && handler;
     return { handler: served || sendAzureNotFound, auth: checkAzureAuth };

@@ -4,7 +4,7 @@ import { isObject } from "../http/body";
 import { eventStream, json, rawJson } from "../http/responses";
 import { type Call, keyRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
-import { joinUrl } from "../relay/adapters/adapter";
+import { adapterFor } from "../relay/adapters/index";
 import { spliceTopLevel } from "../relay/json-splice";
 import { parseJsonObject } from "../relay/relay";
 import type { StoredResponse } from "../store/stored-responses";
@@ -100,15 +100,22 @@ async function askHolder(
       (candidate) => candidate.id === record.channelId,
     ) ?? (await services.channels.get(record.channelId));
   if (channel?.status !== "enabled") throw holderUnavailable(record);
-  const query = call.request.query.toString();
-  const url = joinUrl(
-    channel.baseUrl,
-    `/responses/${encodeURIComponent(record.id)}${sub}${query ? `?${query}` : ""}`,
+  // The channel's adapter says where its Responses API is and how its key goes (OpenAI's
+  // /responses and Bearer; Azure's /openai/v1/responses and api-key).
+  const http = adapterFor(channel.type).request(
+    channel,
+    {
+      path: `/responses/${encodeURIComponent(record.id)}${sub}`,
+      model: record.model,
+      upstreamModel: record.upstreamModel,
+      json: {},
+    },
+    services.adapterContext,
   );
+  const query = call.request.query.toString();
+  const url = query ? `${http.url}${http.url.includes("?") ? "&" : "?"}${query}` : http.url;
   const streamed = method === "GET" && call.request.query.get("stream") === "true";
-  const headers: Record<string, string> = channel.key
-    ? { authorization: `Bearer ${channel.key}` }
-    : {};
+  const { "content-type": _json, ...headers } = http.headers;
   if (method === "POST") headers["content-type"] = "application/json";
   let response: Awaited<ReturnType<typeof services.fetch>>;
   try {

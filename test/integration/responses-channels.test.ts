@@ -405,6 +405,32 @@ describe("Azure OpenAI", () => {
       completion_tokens: usage.output_tokens,
     });
   });
+  it("keeps a stored response's holder: retrieve, input items and delete go to Azure's v1 API with its key", async () => {
+    const client = openai(user.secret);
+    const created = await client.responses.create({ model: MODEL, input: "Keep me on Azure" });
+    const retrieved = await client.responses.retrieve(created.id);
+    expect(retrieved.id).toBe(created.id);
+    const items = await client.responses.inputItems.list(created.id);
+    expect(items.data.length).toBeGreaterThan(0);
+    const asked = azure.requests.filter((r) => r.path.includes(created.id));
+    expect(asked.map((r) => [r.method, r.path.split("?")[0]])).toEqual([
+      ["GET", `/openai/v1/responses/${created.id}`],
+      ["GET", `/openai/v1/responses/${created.id}/input_items`],
+    ]);
+    for (const r of asked) {
+      expect(r.headers["api-key"]).toBe(AZURE_KEY);
+      expect(r.headers.authorization).toBeUndefined();
+    }
+    await client.responses.delete(created.id);
+    expect(azure.requests.at(-1)).toMatchObject({
+      method: "DELETE",
+      path: `/openai/v1/responses/${created.id}`,
+    });
+    const after = await refusal<InstanceType<typeof OpenAI.APIError>>(
+      client.responses.retrieve(created.id),
+    );
+    expect(after.status).toBe(404);
+  });
 });
 
 describe("POST /v1/responses/input_tokens", () => {
