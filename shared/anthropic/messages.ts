@@ -19,6 +19,7 @@ import { type Protocol, pathOf } from "../relay/protocol";
 import {
   type Consumption,
   consumedWhole,
+  learnGenerationRate,
   type Meter,
   parseJsonObject,
   readUpstreamBody,
@@ -190,7 +191,7 @@ async function consumeWhole(
   if (bridge && !answer) throw unconvertibleAnswer();
   const usage = reader?.answer(answer);
   // How fast the (channel, model) generates: what a late answer's estimate bills by.
-  if (usage) learnRate(call, upstream, usage, performance.now() - upstream.sentAt);
+  if (usage) learnGenerationRate(call, upstream, usage, performance.now() - upstream.sentAt);
   const meter = async () =>
     usage ?? {
       ...(await estimateMessagesPrompt(body, upstream.upstreamModel)),
@@ -293,7 +294,7 @@ function consumeStream(
         const reported = usage?.metered();
         const began = passed.delivered.firstTokenAt;
         if (outcome === "completed" && reported && began !== undefined)
-          learnRate(call, upstream, reported, performance.now() - began);
+          learnGenerationRate(call, upstream, reported, performance.now() - began);
         end({
           outcome,
           meter: meterOf(usage, () => ({
@@ -310,13 +311,4 @@ function consumeStream(
   );
   Object.assign(response.headers, betasDropped(call, upstream));
   return { response, ended };
-}
-
-/** Records how fast the channel generated the model's answer (relay/generation-rates.ts). */
-function learnRate(call: Call<KeyPrincipal>, upstream: OpenUpstream, usage: Metered, ms: number) {
-  call.services.generationRates.learn(upstream.channel.id, upstream.upstreamModel, {
-    tokens: usage.outputTokens ?? 0,
-    ms,
-    reasons: false,
-  });
 }

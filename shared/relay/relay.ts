@@ -424,6 +424,23 @@ export async function readUpstreamBody(
 const decoder = new TextDecoder();
 
 /**
+ * Records how fast the channel generated the model's answer (relay/generation-rates.ts): every
+ * output kind it reported over `ms`, reasoning or not. What a late answer's estimate bills by.
+ */
+export function learnGenerationRate(
+  call: Call<KeyPrincipal>,
+  upstream: Pick<OpenUpstream, "channel" | "upstreamModel">,
+  usage: Metered,
+  ms: number,
+): void {
+  call.services.generationRates.learn(upstream.channel.id, upstream.upstreamModel, {
+    tokens: completionTokensOf(usage),
+    ms,
+    reasons: (usage.reasoningTokens ?? 0) > 0,
+  });
+}
+
+/**
  * The upstream options of a call sluice does not bill (a token count): the settings' timeouts
  * and retries, the request's signal, and no report to channel health.
  */

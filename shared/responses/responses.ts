@@ -17,6 +17,7 @@ import { pathOf } from "../relay/protocol";
 import {
   type Consumption,
   consumedWhole,
+  learnGenerationRate,
   type Meter,
   parseJsonObject,
   readUpstreamBody,
@@ -288,7 +289,7 @@ async function consumeWhole(
   const answer = parseJsonObject(bytes);
   if (bridged && !answer) throw unconvertibleAnswer();
   const usage = reader?.answer(answer);
-  if (usage) learnRate(call, upstream, usage, performance.now() - upstream.sentAt);
+  if (usage) learnGenerationRate(call, upstream, usage, performance.now() - upstream.sentAt);
   const meter = async () =>
     usage ?? {
       ...(await estimateResponsesPrompt(body, upstream.upstreamModel)),
@@ -349,7 +350,7 @@ async function consumeStream(
       const usage = reported();
       const began = delivered.firstTokenAt;
       if (outcome === "completed" && usage && began !== undefined)
-        learnRate(call, upstream, usage, performance.now() - began);
+        learnGenerationRate(call, upstream, usage, performance.now() - began);
       end({
         outcome,
         meter: async () =>
@@ -407,13 +408,4 @@ async function consumeStream(
     throw new UpstreamRejected("unreachable", "The upstream ended the response before it began.");
   await keeper.pending; // kept before the client can poll or cancel it
   return { response: json(200, { ...queued, model }), ended };
-}
-
-/** Records how fast the channel generated the model's answer (relay/generation-rates.ts). */
-function learnRate(call: Call<KeyPrincipal>, upstream: OpenUpstream, usage: Metered, ms: number) {
-  call.services.generationRates.learn(upstream.channel.id, upstream.upstreamModel, {
-    tokens: (usage.outputTokens ?? 0) + (usage.reasoningTokens ?? 0),
-    ms,
-    reasons: (usage.reasoningTokens ?? 0) > 0,
-  });
 }
