@@ -53,6 +53,15 @@ export function reasoningOf(fields: Fields): string {
   return typeof value === "string" ? value : "";
 }
 
+/**
+ * A chat stream chunk's usage: in its own chunk (`include_usage`), or inside the finishing
+ * choice (Moonshot's way).
+ */
+export function chunkUsageOf(chunk: Fields, choice: Fields | undefined): Fields | undefined {
+  if (isObject(chunk.usage)) return chunk.usage;
+  return isObject(choice?.usage) ? choice.usage : undefined;
+}
+
 /** A tool call's arguments as its input object ({} when absent or not a JSON object). */
 function inputOf(args: unknown): Fields {
   if (isObject(args)) return args;

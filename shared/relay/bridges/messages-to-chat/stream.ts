@@ -25,7 +25,7 @@ import type { SseEvent } from "../../../stream/sse";
 import { BlockWriter } from "../block-writer";
 import type { BridgeContext, StreamBridge } from "../bridge";
 import { anthropicToolId } from "../tool-ids";
-import { matchedStopOf, reasoningOf, stopReasonOf } from "./answer";
+import { chunkUsageOf, matchedStopOf, reasoningOf, stopReasonOf } from "./answer";
 import { anthropicUsageOf, meteredOfChatUsage } from "./usage";
 
 function wholeJson(text: string): boolean {
@@ -146,12 +146,7 @@ export class MessagesFromChatStream implements StreamBridge {
       return this.sink().error("overloaded_error", message);
     }
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find(isObject) : undefined;
-    // Usage in its own chunk (include_usage), or inside the finishing choice (Moonshot's way).
-    const usage = isObject(chunk.usage)
-      ? chunk.usage
-      : isObject(choice?.usage)
-        ? choice.usage
-        : undefined;
+    const usage = chunkUsageOf(chunk, choice);
     if (usage) this.usage = usage;
     let out = "";
     if (choice && !this.finished) {

@@ -13,7 +13,7 @@
 import type { Metered } from "../../../billing/metered";
 import type { SseEvent } from "../../../stream/sse";
 import type { BridgeContext, StreamBridge } from "../bridge";
-import { reasoningOf } from "../messages-to-chat/answer";
+import { chunkUsageOf, reasoningOf } from "../messages-to-chat/answer";
 import { inputSoFar } from "./custom-input";
 import {
   CALL_PREFIX,
@@ -177,11 +177,7 @@ export class ResponsesFromChatStream implements StreamBridge {
       return this.fail("server_error", message);
     }
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find(isObject) : undefined;
-    const usage = isObject(chunk.usage)
-      ? chunk.usage
-      : isObject(choice?.usage)
-        ? choice.usage
-        : undefined;
+    const usage = chunkUsageOf(chunk, choice);
     if (usage) this.usage = usage;
     let out = "";
     if (choice && !this.finished) {
