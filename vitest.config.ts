@@ -15,6 +15,10 @@ const integration = {
   setupFiles: ["test/integration/setup.ts"],
   testTimeout: 30_000,
   hookTimeout: 60_000,
+  // expect.poll waits on the stack (a click's PUT, a settlement): its default second is too
+  // short on a loaded machine (console "e" timed out in CI re-enabling a key). Only a failing
+  // poll waits this long.
+  expect: { poll: { timeout: 10_000 } },
 };
 
 /**
