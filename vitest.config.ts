@@ -11,7 +11,7 @@ const isolate = false;
 /** One local stack (DynamoDB Local, fauxqs, sluice) for the whole run, shared by both. */
 const integration = {
   isolate,
-  globalSetup: ["test/integration/global-setup.ts"],
+  globalSetup: ["test/integration/global-setup.ts", "test/integration/browser-setup.ts"],
   setupFiles: ["test/integration/setup.ts"],
   testTimeout: 30_000,
   hookTimeout: 60_000,

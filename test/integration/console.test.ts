@@ -9,12 +9,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { buildConsole } from "../../console/build";
 import { en, type Key, zh } from "../../console/src/i18n";
 import { preciseUsd, usd } from "../../console/src/money";
 import { hashSecret } from "../../shared/auth/secrets";
+import { connectBrowser } from "../fixtures/browser";
 import { type FakeTurnstile, startFakeTurnstile } from "../fixtures/turnstile";
 import { type OwnSite, startOwnSite } from "./own-site";
 import {
@@ -191,19 +192,7 @@ describe("the console in a browser", { timeout: 60_000 }, () => {
   });
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: process.env.SLUICE_CHROMIUM ?? "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--headless=new",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-      ],
-    });
+    browser = await connectBrowser();
     model = (await createFixtureChannel()).model;
   });
 
