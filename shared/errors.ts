@@ -1,10 +1,31 @@
+import { type Message, type MessageCode, type MessageParams, msg } from "./messages/codes";
+import { renderEn } from "./messages/render";
+
 /**
  * What can go wrong in sluice's core, said without HTTP. Billing, auth, relay and the store
  * throw these; one mapper at the rim (http/error-mapping.ts) turns each into OpenAI's
  * envelope on /v1 and one-api's on /api, with the status and headers that fit.
+ *
+ * Each is built from a Message (shared/messages: a code and its params), not a sentence:
+ * `.message` is its English (logs, /v1, the one-api envelope's `message`), and `.code` and
+ * `.params` travel to /api, where the console words them in the reader's language.
  */
 export abstract class DomainError extends Error {
   override readonly name: string = this.constructor.name;
+  /** The message code; null only for an error still built from a sentence (being converted). */
+  readonly code: MessageCode | null;
+  readonly params: MessageParams[MessageCode] | Record<string, never>;
+
+  constructor(message: Message | string, options?: ErrorOptions) {
+    super(typeof message === "string" ? message : renderEn(message), options);
+    this.code = typeof message === "string" ? null : message.code;
+    this.params = typeof message === "string" ? {} : message.params;
+  }
+
+  /** The message this error says, when it has a code. */
+  said(): Message | undefined {
+    return this.code === null ? undefined : ({ code: this.code, params: this.params } as Message);
+  }
 }
 
 /** The balance (or a limited key's remaining quota) does not cover the most a call can cost. */
@@ -16,11 +37,7 @@ export class QuotaExceeded extends DomainError {
     /** What was left, when the refusing write said. */
     readonly available?: number,
   ) {
-    super(
-      scope === "user"
-        ? "You exceeded your current quota, please check your plan and billing details. Your sluice balance does not cover the most this request can cost (its prompt plus the smallest answer)."
-        : `You exceeded your current quota: the API key ${keyMasked} has less remaining quota than the most this request can cost. Raise the key's limit or lower max_tokens.`,
-    );
+    super(msg("insufficient_quota", scope === "user" ? {} : { key: keyMasked ?? "" }));
   }
 }
 
@@ -43,7 +60,7 @@ export class RateLimited extends DomainError {
   constructor(
     readonly dimension: "rpm" | "tpm" | "concurrency",
     readonly scope: "key" | "user",
-    message: string,
+    message: Message | string,
     readonly retryAfterMs: number,
     readonly standing: RateStanding,
   ) {
@@ -60,7 +77,11 @@ export class TooManyAttempts extends DomainError {
     readonly action: "sign-in" | "registration" | "redemption",
     readonly retryAfterMs: number,
   ) {
-    super(tooManyMessage(action, wholeSeconds(retryAfterMs)));
+    super(
+      msg(TOO_MANY[action], {
+        retry_after_seconds: wholeSeconds(retryAfterMs),
+      }),
+    );
   }
 
   /** What Retry-After says: at least a second. */
@@ -71,24 +92,20 @@ export class TooManyAttempts extends DomainError {
 
 const wholeSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
-function tooManyMessage(action: TooManyAttempts["action"], seconds: number): string {
-  const wait = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
-  switch (action) {
-    case "sign-in":
-      return `Too many failed sign-ins for this username or from this address (or its network). Try again in ${wait}.`;
-    case "registration":
-      return `Too many registrations from this address (or its network) or on this site just now. Try again in ${wait}.`;
-    case "redemption":
-      return `Too many failed redemptions for this account or from this address. Try again in ${wait}.`;
-  }
-}
+/** The message code of each throttled action, which one-api's envelope carries as `code`. */
+const TOO_MANY = {
+  "sign-in": "too_many_sign_ins",
+  registration: "too_many_registrations",
+  redemption: "too_many_redemptions",
+} as const;
 
 /** The caller sent a request that cannot be served as it is. */
 export class InvalidRequest extends DomainError {
   constructor(
-    message: string,
+    message: Message | string,
     readonly param: string | null = null,
-    readonly code: string | null = null,
+    /** OpenAI's `error.code` on /v1 (`invalid_type`, `missing_required_parameter`, …). */
+    readonly openaiCode: string | null = null,
   ) {
     super(message);
   }
@@ -103,7 +120,7 @@ export class ModelUnavailable extends DomainError {
   constructor(
     readonly model: string,
     readonly reason: "unknown" | "not_priced" | "not_on_path" | "resting",
-    message: string,
+    message: Message | string,
     readonly retryAfterSeconds?: number,
   ) {
     super(message);
@@ -113,21 +130,23 @@ export class ModelUnavailable extends DomainError {
 /** The caller's credentials were missing, wrong, or not usable for this call. */
 export class Unauthenticated extends DomainError {
   constructor(
-    message: string,
-    readonly code: string | null = null,
+    message: Message | string,
+    /** OpenAI's `error.code` on /v1 (`invalid_api_key`, …). */
+    readonly openaiCode: string | null = null,
   ) {
     super(message);
   }
 }
 
 /**
- * Authenticated, but not allowed to do this; `code` when the client can act on it (e.g.
+ * Authenticated, but not allowed to do this; the code tells a client what to do (e.g.
  * `reauthentication_required`: send the current password and try again).
  */
 export class Forbidden extends DomainError {
   constructor(
-    message: string,
-    readonly code: string | null = null,
+    message: Message | string,
+    /** OpenAI's `error.code` on /v1. */
+    readonly openaiCode: string | null = null,
   ) {
     super(message);
   }
@@ -135,7 +154,7 @@ export class Forbidden extends DomainError {
 
 export class NotFound extends DomainError {
   constructor(
-    message: string,
+    message: Message | string,
     readonly param: string | null = null,
   ) {
     super(message);
@@ -145,7 +164,7 @@ export class NotFound extends DomainError {
 /** The request conflicts with the current state (someone else changed it first). */
 export class Conflict extends DomainError {
   constructor(
-    message: string,
+    message: Message | string,
     readonly param: string | null = null,
   ) {
     super(message);
@@ -158,9 +177,7 @@ export class FileTooLarge extends DomainError {
     readonly bytes: number,
     readonly limit: number,
   ) {
-    super(
-      `The file is ${bytes} bytes; files can be at most ${limit} bytes (${(limit / 1024 / 1024).toFixed(0)} MB).`,
-    );
+    super(msg("file_too_large", { bytes, limit }));
   }
 }
 
@@ -174,19 +191,19 @@ export interface StorageLimits {
 export class StorageFull extends DomainError {
   constructor(readonly limits: StorageLimits) {
     super(
-      `You can keep at most ${limits.maxFiles} files and ${limits.maxBytes} bytes stored at once; delete files you no longer need.`,
+      msg("storage_limit_exceeded", { max_files: limits.maxFiles, max_bytes: limits.maxBytes }),
     );
   }
 }
 
 /**
- * Something the call needs besides the data store is unavailable (`code` says what): with
+ * Something the call needs besides the data store is unavailable (`openaiCode` says what): with
  * `retryAfterSeconds` when trying again soon may help.
  */
 export class Unavailable extends DomainError {
   constructor(
-    message: string,
-    readonly code: string,
+    message: Message | string,
+    readonly openaiCode: string,
     readonly retryAfterSeconds?: number,
   ) {
     super(message);
@@ -197,7 +214,7 @@ export class Unavailable extends DomainError {
 export class UpstreamRejected extends DomainError {
   constructor(
     readonly kind: "rate_limited" | "unreachable" | "timeout" | "auth" | "client_error",
-    message: string,
+    message: Message | string,
     readonly details: {
       status?: number;
       retryAfter?: string;
@@ -216,6 +233,6 @@ export class StoreUnavailable extends DomainError {
     readonly operation: string,
     cause?: unknown,
   ) {
-    super(`The data store did not answer (${operation}).`, { cause });
+    super(msg("store_unavailable", { operation }), { cause });
   }
 }

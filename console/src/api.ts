@@ -209,12 +209,18 @@ export interface Lock {
   until: number;
 }
 
+/**
+ * A refused call: the server's English `message`, and its message `code` and `params`, which
+ * the console words in the reader's language (messages/translate.ts).
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    /** The error's code, when the server gave one (e.g. `reauthentication_required`). */
+    /** The message code, when the server gave one (e.g. `reauthentication_required`). */
     readonly code?: string,
+    /** The values the message names (`field`, `retry_after_seconds`, …). */
+    readonly params?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -307,7 +313,13 @@ async function send<T>(
   } catch {
     throw new ApiError(0, "");
   }
-  let envelope: (Envelope<T> & { code?: string; error?: { message?: string } }) | null = null;
+  let envelope:
+    | (Envelope<T> & {
+        code?: string;
+        params?: Record<string, unknown>;
+        error?: { message?: string };
+      })
+    | null = null;
   try {
     envelope = await response.json();
   } catch {
@@ -316,7 +328,8 @@ async function send<T>(
   if (!response.ok || !envelope || envelope.success === false) {
     if (response.status === 401 && options.signedIn !== false) onSessionLost?.();
     const message = envelope?.message || envelope?.error?.message || `HTTP ${response.status}`;
-    throw new ApiError(response.status, message, envelope?.code);
+    const params = typeof envelope?.params === "object" ? envelope.params : undefined;
+    throw new ApiError(response.status, message, envelope?.code, params ?? undefined);
   }
   return envelope;
 }

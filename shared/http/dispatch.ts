@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import { requireBodyType } from "./cross-site";
 import { toAnthropicError, toApiError } from "./error-mapping";
@@ -30,15 +31,21 @@ export function createDispatcher(routes: readonly Route[], services: Services): 
       if (match && "route" in match)
         envelope = match.route.envelopeFor?.(request) ?? match.route.envelope;
       if (!match) {
-        throw new ApiError(404, `Invalid URL (${request.method} ${request.path})`);
+        throw new ApiError(
+          404,
+          msg("route_not_found", { method: request.method, path: request.path }),
+        );
       }
       if ("methodNotAllowed" in match) {
-        throw new ApiError(405, `Method ${request.method} is not allowed on ${request.path}.`);
+        throw new ApiError(
+          405,
+          msg("method_not_allowed", { method: request.method, path: request.path }),
+        );
       }
       // No id sluice gives out comes near this; a longer one (past DynamoDB's key limits)
       // names nothing.
       if (Object.values(match.params).some((value) => Buffer.byteLength(value) > MAX_ID_BYTES)) {
-        throw new ApiError(404, `Nothing is found at ${request.path.slice(0, 200)}…`);
+        throw new ApiError(404, msg("path_not_found", { path: request.path.slice(0, 200) }));
       }
       // The route's own path, not the request's: the router reads "//api/x" as "/api/x".
       if (match.route.path.startsWith("/api/") && !SAFE_METHODS.has(request.method)) {
@@ -97,7 +104,7 @@ function requireCsrfToken(request: GatewayRequest, expected: string): void {
   if (!same) {
     throw new ApiError(
       403,
-      "This change needs the X-CSRF-Token header of your session. Reload the console and try again.",
+      msg("csrf_token_invalid"),
       "invalid_request_error",
       "csrf_token_invalid",
     );
@@ -106,8 +113,10 @@ function requireCsrfToken(request: GatewayRequest, expected: string): void {
 
 /**
  * An error as a response, in the envelope of the route that failed (by default, the one its
- * path would have: see envelopeOf) — one-api's with OpenAI's `code` when the error has one,
- * for a client to act on; 500 for the unexpected, which is logged.
+ * path would have: see envelopeOf): OpenAI's on /v1 as ever; one-api's on /api with the
+ * message's code and its params (when it has any), for a client to act on and to word in its
+ * reader's language (docs/design/open-for-business.md §3.1). 500 for the unexpected, which is
+ * logged.
  */
 export function errorResponse(
   err: unknown,
@@ -117,15 +126,19 @@ export function errorResponse(
 ): GatewayResponse {
   if (envelope === "anthropic") return anthropicErrorResponse(err, request, log);
   const error = toApiError(err) ?? unexpected(err, request, log);
-  const body =
-    envelope === "one-api"
-      ? { success: false, message: error.message, ...(error.code ? { code: error.code } : {}) }
-      : error.toJSON();
+  const body = envelope === "one-api" ? oneApiBody(error) : error.toJSON();
   return {
     status: error.status,
     headers: { "content-type": "application/json", ...error.headers },
     body: JSON.stringify(body),
   };
+}
+
+/** `{success: false, message, code, params}`; `params` only when the message names values. */
+function oneApiBody(error: ApiError) {
+  const code = error.messageCode ?? error.code;
+  const params = Object.keys(error.params).length > 0 ? { params: error.params } : {};
+  return { success: false, message: error.message, ...(code ? { code } : {}), ...params };
 }
 
 function unexpected(err: unknown, request: GatewayRequest, log: Logger): ApiError {

@@ -1,5 +1,6 @@
 import {
   Conflict,
+  type DomainError,
   FileTooLarge,
   Forbidden,
   InvalidRequest,
@@ -14,6 +15,7 @@ import {
   Unavailable,
   UpstreamRejected,
 } from "../errors";
+import { msg } from "../messages/codes";
 import { countEvent } from "../observability";
 import { anthropicTypeOf, isAnthropicType } from "../relay/bridges/anthropic-error-types";
 import { ApiError, upstreamFailed } from "./errors";
@@ -42,10 +44,13 @@ export function statusOf(err: unknown): number {
   return rendered(err)?.status ?? 502;
 }
 
+/** What a domain error says: its Message, or its sentence while it is still built from one. */
+const said = (err: DomainError) => err.said() ?? err.message;
+
 function rendered(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof QuotaExceeded) {
-    return new ApiError(429, err.message, "insufficient_quota", "insufficient_quota", null, {
+    return new ApiError(429, said(err), "insufficient_quota", "insufficient_quota", null, {
       "x-should-retry": "false",
     });
   }
@@ -53,7 +58,7 @@ function rendered(err: unknown): ApiError | undefined {
     // OpenAI's type names the dimension; the SDKs wait for retry-after(-ms) and try again.
     return new ApiError(
       429,
-      err.message,
+      said(err),
       err.dimension === "tpm" ? "tokens" : "requests",
       "rate_limit_exceeded",
       null,
@@ -65,54 +70,44 @@ function rendered(err: unknown): ApiError | undefined {
     );
   }
   if (err instanceof TooManyAttempts) {
-    const code = {
-      "sign-in": "too_many_sign_ins",
-      registration: "too_many_registrations",
-      redemption: "too_many_redemptions",
-    }[err.action];
-    return new ApiError(429, err.message, "invalid_request_error", code, null, {
+    // Its message code (too_many_sign_ins, …) is OpenAI's code too.
+    return new ApiError(429, said(err), "invalid_request_error", err.code, null, {
       "retry-after": String(err.retryAfterSeconds),
     });
   }
   if (err instanceof InvalidRequest) {
-    return new ApiError(400, err.message, "invalid_request_error", err.code, err.param);
+    return new ApiError(400, said(err), "invalid_request_error", err.openaiCode, err.param);
   }
   if (err instanceof ModelUnavailable) {
-    if (err.reason === "resting") return resting(err.message, err.retryAfterSeconds);
+    if (err.reason === "resting") return resting(said(err), err.retryAfterSeconds);
     return err.reason === "not_priced"
-      ? new ApiError(403, err.message, "invalid_request_error", "model_not_priced")
-      : new ApiError(404, err.message, "invalid_request_error", "model_not_found", "model");
+      ? new ApiError(403, said(err), "invalid_request_error", "model_not_priced")
+      : new ApiError(404, said(err), "invalid_request_error", "model_not_found", "model");
   }
   if (err instanceof Unauthenticated) {
-    return new ApiError(401, err.message, "invalid_request_error", err.code);
+    return new ApiError(401, said(err), "invalid_request_error", err.openaiCode);
   }
   if (err instanceof Forbidden) {
-    return new ApiError(403, err.message, "invalid_request_error", err.code);
+    return new ApiError(403, said(err), "invalid_request_error", err.openaiCode);
   }
   if (err instanceof NotFound) {
-    return new ApiError(404, err.message, "invalid_request_error", null, err.param);
+    return new ApiError(404, said(err), "invalid_request_error", null, err.param);
   }
   if (err instanceof Conflict) {
-    return new ApiError(409, err.message, "invalid_request_error", null, err.param);
+    return new ApiError(409, said(err), "invalid_request_error", null, err.param);
   }
   if (err instanceof FileTooLarge) {
-    return new ApiError(413, err.message, "invalid_request_error", "file_too_large", "file");
+    return new ApiError(413, said(err), "invalid_request_error", "file_too_large", "file");
   }
   if (err instanceof StorageFull) {
-    return new ApiError(
-      403,
-      err.message,
-      "invalid_request_error",
-      "storage_limit_exceeded",
-      "file",
-    );
+    return new ApiError(403, said(err), "invalid_request_error", "storage_limit_exceeded", "file");
   }
   if (err instanceof Unavailable) {
     return new ApiError(
       503,
-      err.message,
+      said(err),
       "server_error",
-      err.code,
+      err.openaiCode,
       null,
       err.retryAfterSeconds === undefined ? {} : { "retry-after": String(err.retryAfterSeconds) },
     );
@@ -121,7 +116,7 @@ function rendered(err: unknown): ApiError | undefined {
   if (err instanceof StoreUnavailable) {
     return new ApiError(
       503,
-      "sluice's data store is not answering right now. Please try again in a few seconds.",
+      msg("service_unavailable"),
       "server_error",
       "service_unavailable",
       null,
@@ -136,7 +131,10 @@ function rendered(err: unknown): ApiError | undefined {
  * `x-should-retry: true` while they cool down, `x-should-retry: false` when only an admin
  * can bring one back.
  */
-function resting(message: string, retryAfterSeconds: number | undefined): ApiError {
+function resting(
+  message: ReturnType<typeof said>,
+  retryAfterSeconds: number | undefined,
+): ApiError {
   return new ApiError(
     503,
     message,
@@ -154,22 +152,22 @@ function upstreamError(err: UpstreamRejected): ApiError {
   switch (err.kind) {
     case "rate_limited":
       // The upstream's limit, not the caller's: sluice has no channel for the model right now.
-      return resting(err.message, Number(details.retryAfter ?? 1));
+      return resting(said(err), Number(details.retryAfter ?? 1));
     case "timeout":
       // The upstream had the request and is billed for it: an automatic retry would pay twice.
-      return new ApiError(504, err.message, "upstream_error", "upstream_timeout", null, {
+      return new ApiError(504, said(err), "upstream_error", "upstream_timeout", null, {
         "x-should-retry": "false",
       });
     case "client_error":
       return new ApiError(
         details.status ?? 400,
-        err.message,
+        said(err),
         details.type ?? "invalid_request_error",
         details.code ?? null,
         details.param ?? null,
       );
     default:
-      return upstreamFailed(err.message);
+      return upstreamFailed(said(err));
   }
 }
 

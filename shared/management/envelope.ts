@@ -3,6 +3,7 @@ import { Forbidden, InvalidRequest, NotFound } from "../errors";
 import { json } from "../http/responses";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { type Message, msg } from "../messages/codes";
 
 /**
  * The management API answers in one-api's envelope, {success, message, data}, so the
@@ -13,7 +14,7 @@ export function ok(data: unknown = null, extra: Record<string, unknown> = {}): G
   return json(200, { success: true, message: "", data, ...extra });
 }
 
-export function invalid(message: string): InvalidRequest {
+export function invalid(message: Message | string): InvalidRequest {
   return new InvalidRequest(message);
 }
 
@@ -42,7 +43,7 @@ export function pageSize(query: URLSearchParams, fallback = 20, max = 100): numb
 /** A new password: long enough to be worth hashing, short enough not to be a weapon. */
 export function newPassword(body: Record<string, unknown>, name: string): string {
   const password = field.string(body, name, { required: true, max: 128 }) as string;
-  if (password.length < 8) throw invalid(`${name} must be at least 8 characters.`);
+  if (password.length < 8) throw invalid(msg("password_too_short", { field: name, min: 8 }));
   return password;
 }
 
@@ -53,9 +54,9 @@ export function utcDateTime(unixSeconds: number): string {
 
 function inRange(name: string, value: number, options: { min?: number; max?: number }): number {
   if (options.min !== undefined && value < options.min)
-    throw invalid(`${name} must be at least ${options.min}.`);
+    throw invalid(msg("field_below_min", { field: name, min: options.min }));
   if (options.max !== undefined && value > options.max)
-    throw invalid(`${name} must be at most ${options.max}.`);
+    throw invalid(msg("field_above_max", { field: name, max: options.max }));
   return value;
 }
 
@@ -68,13 +69,13 @@ export const field = {
   ) {
     const value = body[name];
     if (value === undefined || value === null) {
-      if (options.required) throw invalid(`${name} is required.`);
+      if (options.required) throw invalid(msg("field_required", { field: name }));
       return undefined;
     }
-    if (typeof value !== "string") throw invalid(`${name} must be a string.`);
-    if (options.required && value.trim() === "") throw invalid(`${name} must not be empty.`);
+    if (typeof value !== "string") throw invalid(msg("field_not_string", { field: name }));
+    if (options.required && value.trim() === "") throw invalid(msg("field_empty", { field: name }));
     if (options.max && value.length > options.max)
-      throw invalid(`${name} must be at most ${options.max} characters.`);
+      throw invalid(msg("field_too_long", { field: name, max: options.max }));
     return value;
   },
   integer(
@@ -85,7 +86,7 @@ export const field = {
     const value = body[name];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== "number" || !Number.isSafeInteger(value))
-      throw invalid(`${name} must be a whole number.`);
+      throw invalid(msg("field_not_integer", { field: name }));
     return inRange(name, value, options);
   },
   number(
@@ -96,13 +97,13 @@ export const field = {
     const value = body[name];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== "number" || !Number.isFinite(value))
-      throw invalid(`${name} must be a number.`);
+      throw invalid(msg("field_not_number", { field: name }));
     return inRange(name, value, options);
   },
   boolean(body: Record<string, unknown>, name: string) {
     const value = body[name];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== "boolean") throw invalid(`${name} must be true or false.`);
+    if (typeof value !== "boolean") throw invalid(msg("field_not_boolean", { field: name }));
     return value;
   },
   oneOf<T extends string>(
@@ -113,7 +114,7 @@ export const field = {
     const value = body[name];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== "string" || !allowed.includes(value as T)) {
-      throw invalid(`${name} must be one of: ${allowed.join(", ")}.`);
+      throw invalid(msg("field_not_one_of", { field: name, allowed: allowed.join(", ") }));
     }
     return value as T;
   },
@@ -124,7 +125,7 @@ export const field = {
     if (value === null) return null;
     const list = typeof value === "string" ? value.split(",") : value;
     if (!Array.isArray(list) || list.some((v) => typeof v !== "string")) {
-      throw invalid(`${name} must be a list of strings.`);
+      throw invalid(msg("field_not_string_list", { field: name }));
     }
     return (list as string[]).map((v) => v.trim()).filter(Boolean);
   },
@@ -136,7 +137,7 @@ export const field = {
       try {
         value = JSON.parse(value);
       } catch {
-        throw invalid(`${name} must be an object of strings.`);
+        throw invalid(msg("field_not_string_map", { field: name }));
       }
     }
     if (
@@ -144,7 +145,7 @@ export const field = {
       Array.isArray(value) ||
       Object.values(value as object).some((v) => typeof v !== "string")
     ) {
-      throw invalid(`${name} must be an object of strings.`);
+      throw invalid(msg("field_not_string_map", { field: name }));
     }
     return value as Record<string, string>;
   },

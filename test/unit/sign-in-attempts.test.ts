@@ -84,6 +84,8 @@ describe("sign-in attempts, counted before the password is checked", () => {
       success: false,
       message: expect.stringMatching(/Too many failed sign-ins.*Try again in \d+ seconds/),
       code: "too_many_sign_ins",
+      // The wait, for the console to say in its reader's language: what Retry-After says.
+      params: { retry_after_seconds: Number(refused.headers.get("retry-after")) },
     });
     // The counter holds exactly the attempts that were checked.
     const counter = await site.table.get<{ n: number }>(

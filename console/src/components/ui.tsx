@@ -2,15 +2,27 @@ import { type ComponentChildren, cloneElement, type VNode } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { type Key, locale, t } from "../i18n";
+import { translate } from "../messages/translate";
 import { usd } from "../money";
 import { store } from "../store";
 
-/** What went wrong, for a person: the API's own message, or that the network failed. */
+/**
+ * What a form or page shows went wrong: a sentence already in the reader's language, or an
+ * error, worded each time it is shown, so a language switch re-words errors on screen.
+ */
+export type Shown = string | Error;
+
+/**
+ * What went wrong, for a person, in the current language: the API's message by its code
+ * (else its English), or that the network failed.
+ */
 export function errorText(error: unknown): string {
-  if (error instanceof ApiError) return error.message || t("err_network");
+  if (error instanceof ApiError) return error.message ? translate(error) : t("err_network");
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+const shown = (err: unknown): Shown => (err instanceof Error ? err : String(err));
 
 /** A form's fields by name (text inputs; a checked checkbox is "on"). */
 export function formFields(event: Event): Record<string, string> {
@@ -25,14 +37,14 @@ export function formFields(event: Event): Record<string, string> {
 /** Runs a form's async action: busy while it runs, its error kept for display. */
 export function useAction() {
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const [error, setError] = useState<Shown>("");
   const run = async (action: () => Promise<unknown>) => {
     setBusy(true);
     setError("");
     try {
       await action();
     } catch (err) {
-      setError(errorText(err));
+      setError(shown(err));
     } finally {
       setBusy(false);
     }
@@ -42,14 +54,14 @@ export function useAction() {
 
 export interface Loaded<T> {
   data?: T;
-  error: string;
+  error: Shown;
   loading: boolean;
   reload(): void;
 }
 
 /** Loads data for a page, again whenever `deps` change or `reload()` is called. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
-  const [state, setState] = useState<{ data?: T; error: string; loading: boolean }>({
+  const [state, setState] = useState<{ data?: T; error: Shown; loading: boolean }>({
     error: "",
     loading: true,
   });
@@ -59,7 +71,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     setState((s) => ({ ...s, loading: true }));
     load().then(
       (data) => live && setState({ data, error: "", loading: false }),
-      (err) => live && setState((s) => ({ ...s, error: errorText(err), loading: false })),
+      (err) => live && setState((s) => ({ ...s, error: shown(err), loading: false })),
     );
     return () => {
       live = false;
@@ -106,10 +118,10 @@ export function Check(props: {
   );
 }
 
-export function ErrorText(props: { error?: string }) {
+export function ErrorText(props: { error?: Shown }) {
   return props.error ? (
     <p class="error" role="alert">
-      {props.error}
+      {errorText(props.error)}
     </p>
   ) : null;
 }

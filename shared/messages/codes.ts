@@ -1,0 +1,33 @@
+/**
+ * Every message sluice can say, by code, with the params each takes. The params of one domain
+ * are an interface in its file (domains/<domain>.ts), beside its English and Chinese words; this
+ * union is what `msg()` and the catalogues are checked against. README.md: adding a code.
+ */
+import type * as fields from "./domains/fields";
+import type * as http from "./domains/http";
+import type * as limits from "./domains/limits";
+
+export interface MessageParams extends fields.Messages, http.Messages, limits.Messages {}
+
+export type MessageCode = keyof MessageParams;
+
+/**
+ * A message: its code and the values it names. Params hold only strings and numbers
+ * (quantities in base units: seconds, units, counts; field names as sent), so they travel
+ * as JSON to the console, which words them in its own language.
+ */
+export interface Message<C extends MessageCode = MessageCode> {
+  readonly code: C;
+  readonly params: MessageParams[C];
+}
+
+/** The params of a code that takes none. */
+export type NoParams = Record<string, never>;
+
+/** msg("field_required", {field: "username"}); msg("sign_in_failed") for a code without params. */
+export function msg<C extends MessageCode>(
+  code: C,
+  ...params: MessageParams[C] extends NoParams ? [] : [MessageParams[C]]
+): Message<C> {
+  return { code, params: (params[0] ?? {}) as MessageParams[C] };
+}

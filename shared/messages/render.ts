@@ -1,0 +1,29 @@
+import { type Catalogue, catalogues, fieldLabels } from "./catalogue";
+import type { Message, MessageCode } from "./codes";
+import { type Fmt, formatter, type Lang } from "./format";
+
+const formatters: Partial<Record<Lang, Fmt>> = {};
+
+/** The formatter for a language (made once: Intl's formatters are not free). */
+export function fmtFor(lang: Lang): Fmt {
+  formatters[lang] ??= formatter(lang, fieldLabels[lang]);
+  return formatters[lang];
+}
+
+/** Whether `code` is one this catalogue has words for (a newer server may send others). */
+export function isMessageCode(code: unknown): code is MessageCode {
+  return typeof code === "string" && Object.hasOwn(catalogues.en, code);
+}
+
+/** A message in `lang`. */
+export function render(lang: Lang, message: Message): string {
+  const entry = catalogues[lang][message.code] as (p: unknown, f: Fmt) => string;
+  return entry(message.params, fmtFor(lang));
+}
+
+/** A message in English: what logs, /v1 and the one-api envelope's `message` say. */
+export function renderEn(message: Message): string {
+  return render("en", message);
+}
+
+export type { Catalogue };
