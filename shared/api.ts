@@ -10,6 +10,7 @@ import * as logs from "./management/logs";
 import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
 import * as redemptions from "./management/redemptions";
+import * as site from "./management/site";
 import * as user from "./management/user";
 import { createSpeech } from "./openai/audio-speech";
 import { createTranscription, createTranslation } from "./openai/audio-transcriptions";
@@ -73,15 +74,18 @@ export const routes: readonly Route[] = [
   storedResponses.cancelResponse,
   storedResponses.listInputItems,
   // Management API, with system access tokens or a console session
-  account.getStatus,
+  site.getStatus,
   account.register,
   account.login,
   account.logout,
   account.getSelf,
   account.updateSelf,
   account.redeem,
-  account.getOptions,
-  account.putOptions,
+  site.getOptions,
+  site.putOptions,
+  site.listSections,
+  site.getSection,
+  site.putSection,
   locks.listLocks,
   locks.clearLock,
   redemptions.createRedemptions,

@@ -15,6 +15,7 @@ import { ChannelHealth } from "./relay/channel-health";
 import { GenerationRates } from "./relay/generation-rates";
 import { ProtocolGaps } from "./relay/protocol-gaps";
 import { fetchUpstream, type UpstreamFetch } from "./relay/upstream";
+import { SITE_SECTIONS, type SiteSections } from "./site/registry";
 import { Accounts } from "./store/accounts";
 import { ApiKeys } from "./store/api-keys";
 import { AttemptCounters } from "./store/attempts";
@@ -29,13 +30,7 @@ import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
 import { Sessions } from "./store/sessions";
 import { SiteLog } from "./store/site-log";
-import {
-  REGISTRATION_MODES,
-  type RegistrationMode,
-  SiteOptionsStore,
-  TRIAL_VERIFICATIONS,
-  type TrialVerification,
-} from "./store/site-options";
+import { SiteOptionsStore } from "./store/site-options";
 import { StoredResponses } from "./store/stored-responses";
 import type { Table } from "./store/table";
 import { loadTagSecret } from "./store/tag-secret";
@@ -76,7 +71,8 @@ export interface Services {
   attempts: AttemptGuard;
   /** The counters themselves, for the admin's list of locks. */
   attemptCounters: AttemptCounters;
-  siteOptions: SiteOptionsStore;
+  /** The site's settings, section by section (shared/site/registry.ts). */
+  siteOptions: SiteOptionsStore<SiteSections>;
   redemptions: Redemptions;
   /** The console's built files (absent where the console is not served). */
   consoleFiles?: ConsoleFiles;
@@ -131,7 +127,6 @@ export function createServices(options: {
   const apiKeys = new ApiKeys(table, accounts, clock);
   const tags = new CredentialTags(() => loadTagSecret(table), settings.acceptLegacyCredentials);
   const sessions = new Sessions(table, () => tags.issue("session"), clock);
-  const { console: site } = settings;
   const channels = new Channels(table, options.secretBox, clock);
   const channelDirectory = new ChannelDirectory(channels, settings.cacheTtlMs);
   const attemptCounters = new AttemptCounters(table);
@@ -172,18 +167,8 @@ export function createServices(options: {
     attemptCounters,
     siteOptions: new SiteOptionsStore(
       table,
-      {
-        registration: (REGISTRATION_MODES as readonly string[]).includes(site.registration)
-          ? (site.registration as RegistrationMode)
-          : "closed",
-        newUserQuota: site.newUserQuota,
-        // A value that is not one of them hands out nothing until an admin approves.
-        trialVerification: (TRIAL_VERIFICATIONS as readonly string[]).includes(
-          site.trialVerification,
-        )
-          ? (site.trialVerification as TrialVerification)
-          : "approval",
-      },
+      SITE_SECTIONS,
+      settings,
       settings.cacheTtlMs,
       options.secretBox,
     ),

@@ -2,41 +2,20 @@ import { cookieValue, SESSION_COOKIE } from "../auth/authenticate";
 import { confirmIdentity } from "../auth/confirm-identity";
 import { hashPassword, verifyDecoy, verifyPassword } from "../auth/passwords";
 import { unitsToDollars } from "../billing/units";
-import { Conflict, Forbidden, Unauthenticated } from "../errors";
+import { Forbidden, Unauthenticated } from "../errors";
 import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Services } from "../services";
-import {
-  REGISTRATION_MODES,
-  type SiteOptionChanges,
-  type SiteOptions,
-  TRIAL_VERIFICATIONS,
-} from "../store/site-options";
-import { ConditionFailed } from "../store/table";
 import type { UserRecord } from "../store/users";
-import { field, invalid, newPassword, ok, requireAdmin } from "./envelope";
+import { field, invalid, newPassword, ok } from "./envelope";
 import { isRedemptionCode, redeemCode } from "./redemptions";
 import { createAccount } from "./sign-up";
-import { checkTrialSetup } from "./trial-credit";
 import { keysToReview, userView } from "./views";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const VERSION = "1";
-
-/** GET /api/status: what the sign-in page needs before anyone signs in. */
-export const getStatus = publicRoute("GET", "/api/status", "one-api", async (call) => {
-  const options = await call.services.siteOptions.get();
-  const turnstile = options.trialVerification === "turnstile";
-  return ok({
-    registration: options.registration,
-    version: VERSION,
-    // The register page renders Cloudflare's widget with this site key when the check is on.
-    turnstile_site_key: turnstile ? (options.turnstileSiteKey ?? null) : null,
-  });
-});
 
 /**
  * POST /api/user/register: a new account, when the site's registration is open, or by
@@ -56,13 +35,13 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   if (email !== undefined && email !== "" && !EMAIL.test(email))
     throw invalid("email is not an email address.");
   const options = await services.siteOptions.get();
-  if (options.registration === "closed") {
+  if (options.values.registration.mode === "closed") {
     throw new Forbidden(
       "Registration is closed on this site. Ask its administrator for an account.",
     );
   }
   const code = field.string(body, "invitation_code", { max: 128 });
-  if (options.registration === "invitation" && !code)
+  if (options.values.registration.mode === "invitation" && !code)
     throw invalid("Registration needs an invitation code.");
   await services.attempts.registration(call.request.sourceIp);
   return createAccount(call, { body, username, password, email, options, code });
@@ -202,64 +181,6 @@ export const redeem = userRoute("POST", "/api/user/topup", async (call) => {
     user: user && userView(user),
   });
 });
-
-/** GET /api/option (admin): the site's options, as stored now (a consistent read). */
-export const getOptions = userRoute("GET", "/api/option", async (call) => {
-  requireAdmin(call);
-  return ok(optionsView(call.services, await call.services.siteOptions.read()));
-});
-
-/**
- * PUT /api/option (admin): sets the fields sent and leaves the others as they are. `version`,
- * when given, must be the stored one (409 otherwise), as for the price list.
- */
-export const putOptions = userRoute("PUT", "/api/option", async (call) => {
-  requireAdmin(call);
-  const { services } = call;
-  const body = readJsonObject(call.request);
-  const changes = siteOptionChanges(body);
-  try {
-    const saved = await services.siteOptions.update(changes, {
-      expectedVersion: field.integer(body, "version", { min: 0 }),
-      check: (next) => checkTrialSetup(next, services.settings.console.turnstileSecret),
-    });
-    return ok(optionsView(services, saved));
-  } catch (err) {
-    if (err instanceof ConditionFailed)
-      throw new Conflict(
-        "The site's options changed since you read them; read them again and retry.",
-      );
-    throw err;
-  }
-});
-
-function siteOptionChanges(body: Record<string, unknown>): SiteOptionChanges {
-  const optional = (name: string, max: number) => {
-    const value = field.string(body, name, { max });
-    if (value === undefined) return undefined;
-    return value.trim() === "" ? null : value.trim();
-  };
-  return {
-    registration: field.oneOf(body, "registration", REGISTRATION_MODES),
-    newUserQuota: field.integer(body, "new_user_quota", { min: 0, max: 500_000_000 }),
-    trialVerification: field.oneOf(body, "trial_verification", TRIAL_VERIFICATIONS),
-    turnstileSiteKey: optional("turnstile_site_key", 256),
-    turnstileSecret: optional("turnstile_secret", 512),
-  };
-}
-
-/** The options as an admin sees them: the Turnstile secret only as whether there is one. */
-function optionsView(services: Services, options: SiteOptions) {
-  return {
-    registration: options.registration,
-    new_user_quota: options.newUserQuota,
-    trial_verification: options.trialVerification,
-    turnstile_site_key: options.turnstileSiteKey ?? null,
-    turnstile_secret_set:
-      options.turnstileSecretSaved || services.settings.console.turnstileSecret !== undefined,
-    version: options.version,
-  };
-}
 
 /** A code as generated (shared/management/redemptions.ts), or a 400 that costs no write. */
 function redemptionCode(text: string): string {

@@ -3,8 +3,8 @@ import { newId } from "../auth/secrets";
 import { Conflict } from "../errors";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import type { Site } from "../site/registry";
 import { redemptionId } from "../store/redemptions";
-import type { SiteOptions } from "../store/site-options";
 import { newUserProfile, UsernameTaken } from "../store/users";
 import { invalid, ok } from "./envelope";
 import { isRedemptionCode, redeemCode } from "./redemptions";
@@ -16,7 +16,7 @@ export interface SignUpRequest {
   username: string;
   password: string;
   email: string | undefined;
-  options: SiteOptions;
+  options: Site;
   code: string | undefined;
 }
 
@@ -71,7 +71,7 @@ export async function createAccount(
   try {
     // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
     // given back if the account is not made.
-    if (options.registration === "invitation" && code) {
+    if (options.values.registration.mode === "invitation" && code) {
       const used = isRedemptionCode(code)
         ? await services.redemptions.redeem(
             redemptionId(code),

@@ -2,9 +2,11 @@ import { TURNSTILE_TOKEN_MAX, verifyTurnstile } from "../auth/turnstile";
 import { InvalidRequest, Unavailable } from "../errors";
 import type { Call } from "../http/route";
 import type { Services } from "../services";
-import type { SiteOptions } from "../store/site-options";
+import type { Site } from "../site/registry";
+import { trial } from "../site/sections/trial";
+import { turnstile } from "../site/sections/turnstile";
 import type { TrialOffer, UserProfile } from "../store/users";
-import { field, invalid } from "./envelope";
+import { field } from "./envelope";
 
 /**
  * The site's free trial quota (`new_user_quota`) and what earns it (`trial_verification`):
@@ -35,29 +37,21 @@ export const TURNSTILE_ACTION = "register";
  */
 export async function decideTrialCredit(
   call: Call<unknown>,
-  options: SiteOptions,
+  site: Site,
   body: Record<string, unknown>,
 ): Promise<TrialDecision> {
   const { services } = call;
-  if (options.trialVerification === "turnstile") await passTurnstile(call, options, body);
-  if (options.newUserQuota <= 0) return { profile: {}, grant: async () => {} };
-  const offer: TrialOffer = { units: options.newUserQuota, state: "pending" };
-  const now = options.trialVerification !== "approval";
+  const { newUserQuota, verification } = site.of(trial);
+  if (verification === "turnstile") await passTurnstile(call, body);
+  if (newUserQuota <= 0) return { profile: {}, grant: async () => {} };
+  const offer: TrialOffer = { units: newUserQuota, state: "pending" };
+  const now = verification !== "approval";
   return {
     profile: { trial: offer },
     grant: async (userId) => {
       if (now) await grantTrialCredit(services, userId, offer, userId, call.request.id);
     },
   };
-}
-
-/** Refuses options that turn Turnstile on without the keys it needs. */
-export function checkTrialSetup(options: SiteOptions, settingSecret: string | undefined): void {
-  if (options.trialVerification !== "turnstile") return;
-  if (!options.turnstileSiteKey || !(options.turnstileSecretSaved || settingSecret))
-    throw invalid(
-      "trial_verification turnstile needs turnstile_site_key and turnstile_secret (or the SLUICE_TURNSTILE_SECRET setting).",
-    );
 }
 
 /**
@@ -92,11 +86,7 @@ export async function grantTrialCredit(
  * Turnstile's siteverify must accept the token, for this page's hostname and the register
  * widget. Nobody passes while siteverify cannot be reached: the check fails closed.
  */
-async function passTurnstile(
-  call: Call<unknown>,
-  options: SiteOptions,
-  body: Record<string, unknown>,
-): Promise<void> {
+async function passTurnstile(call: Call<unknown>, body: Record<string, unknown>): Promise<void> {
   const { services, request } = call;
   const token = field.string(body, "turnstile_token", { max: TURNSTILE_TOKEN_MAX });
   if (!token)
@@ -105,8 +95,11 @@ async function passTurnstile(
       "turnstile_token",
       "turnstile_required",
     );
-  const secret = options.turnstileSecret ?? services.settings.console.turnstileSecret;
-  // putOptions refuses turning it on without one; the setting may have been taken away since.
+  const secret =
+    (await services.siteOptions.secret(turnstile, "secret")) ??
+    services.settings.console.turnstileSecret;
+  // The turnstile section refuses turning it on without one; the setting may have been taken
+  // away since.
   if (!secret)
     throw new Unavailable(
       "Registration is unavailable: the site's human check has no secret key. Tell the site's administrator.",

@@ -28,8 +28,8 @@ import type { ItemKey } from "./table";
  *   RESPONSE#<id> / RESPONSE     a stored Responses API response (store/stored-responses.ts);
  *                                gsi1 USER#<id>#RESPONSES / <created>#<id>; TTL after expiry
  *   SCHEDULE / <due>#<kind>#<id> the janitor's agenda (store/schedule.ts)
- *   CONFIG / SITE, PRICING, CREDENTIAL_TAGS  the site's options, the price list, the
- *                                check-tag secret
+ *   CONFIG / SITE, SITE_SECRETS, PRICING, CREDENTIAL_TAGS  the site's options (plain, and
+ *                                sealed secrets), the price list, the check-tag secret
  *   LOG#<date> / <sequence>      the whole site's usage log, one digest per stream batch
  *   USER#<id>#DAY / <date>#<model>  daily usage rollups
  * The usage log's own table (LOG_TABLE):
@@ -137,8 +137,9 @@ export const scheduleSortKey = (work: { due: number; kind: string; id: string })
 /** The sort key after every entry due by `now` (unix seconds). */
 export const scheduleDueBy = (now: number) => `${pad12(now)}~`;
 
-// The site's settings.
+// The site's settings (store/site-options.ts): plain values, and the sealed secrets apart.
 export const SITE_OPTIONS_KEY: ItemKey = { pk: "CONFIG", sk: "SITE" };
+export const SITE_SECRETS_KEY: ItemKey = { pk: "CONFIG", sk: "SITE_SECRETS" };
 /** The price list (billing/pricing.ts). */
 export const PRICING_KEY: ItemKey = { pk: "CONFIG", sk: "PRICING" };
 export const TAG_SECRET_KEY: ItemKey = { pk: "CONFIG", sk: "CREDENTIAL_TAGS" };

@@ -2,6 +2,7 @@ import { NotFound } from "../errors";
 import { publicRoute } from "../http/route";
 import type { GatewayRequest, GatewayResponse } from "../http/types";
 import type { Services } from "../services";
+import { trial } from "../site/sections/trial";
 import type { ConsoleFile } from "./console-files";
 
 /** Where Cloudflare Turnstile's script and its challenge frame come from. */
@@ -35,7 +36,7 @@ export function consoleSecurityHeaders(turnstile = false): Record<string, string
 export const consoleIndex = publicRoute("GET", "/", "openai", async (call) => {
   // The page still loads while the options cannot be read (a sign-up could not be made then).
   const turnstile = await call.services.siteOptions.get().then(
-    (options) => options.trialVerification === "turnstile",
+    (site) => site.of(trial).verification === "turnstile",
     () => false,
   );
   return serve(call, call.services.consoleFiles?.get("index.html"), "no-cache", turnstile);

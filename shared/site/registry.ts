@@ -1,0 +1,22 @@
+import type { SiteOptions } from "../store/site-options";
+import type { SiteValuesOf } from "./section";
+import { registration } from "./sections/registration";
+import { trial } from "./sections/trial";
+import { turnstile } from "./sections/turnstile";
+
+/**
+ * Every section of the site's settings (shared/site/README.md): one line each, under the
+ * stream that owns it. Order is the order of the admin's tabs and of `/api/status`.
+ */
+export const SITE_SECTIONS = [
+  // b-site
+  registration,
+  trial,
+  turnstile,
+] as const;
+
+export type SiteSections = typeof SITE_SECTIONS;
+export type SiteValues = SiteValuesOf<SiteSections>;
+
+/** The site's settings as read (shared/store/site-options.ts). */
+export type Site = SiteOptions<SiteSections>;
