@@ -313,15 +313,14 @@ async function send<T>(
   } catch {
     throw new ApiError(0, "");
   }
-  let envelope:
-    | (Envelope<T> & {
-        code?: string;
-        params?: Record<string, unknown>;
-        error?: { message?: string };
-      })
-    | null = null;
+  type Answer = Envelope<T> & {
+    code?: string;
+    params?: Record<string, unknown>;
+    error?: { message?: string };
+  };
+  let envelope: Answer | null = null;
   try {
-    envelope = await response.json();
+    envelope = (await response.json()) as Answer;
   } catch {
     // Not JSON: reported by status below.
   }
