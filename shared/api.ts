@@ -2,6 +2,7 @@ import { countMessageTokens } from "./anthropic/count-tokens";
 import { createMessage } from "./anthropic/messages";
 import { createDispatcher, type Dispatch } from "./http/dispatch";
 import type { Route } from "./http/route";
+import * as accessTokens from "./management/access-tokens";
 import * as account from "./management/account";
 import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
@@ -92,7 +93,12 @@ export const routes: readonly Route[] = [
   redemptions.listRedemptions,
   redemptions.updateRedemption,
   redemptions.deleteRedemption,
-  user.regenerateAccessToken,
+  // Named access tokens (issue 22, stream D)
+  accessTokens.regenerateAccessToken,
+  accessTokens.listAccessTokens,
+  accessTokens.createAccessToken,
+  accessTokens.revokeAccessToken,
+  accessTokens.issueAccessToken,
   user.getStat,
   user.listUsers,
   user.createUser,

@@ -2,7 +2,7 @@ import { hashPassword } from "./auth/passwords";
 import { newId, newPasswordSecret } from "./auth/secrets";
 import type { Services } from "./services";
 import type { ApiKeyRecord } from "./store/api-keys";
-import { newUserProfile, type UserProfile } from "./store/users";
+import { type NewAccessToken, newUserProfile, type UserProfile } from "./store/users";
 
 /**
  * First-run setup shared by `npm start` and the deploy-time CLI: an admin user with a
@@ -12,6 +12,8 @@ import { newUserProfile, type UserProfile } from "./store/users";
 export async function createAdmin(
   services: Pick<Services, "users" | "tags" | "settings">,
   name = "admin",
+  /** The access token's name, and where it is kept (store/access-tokens.ts). */
+  token: Pick<NewAccessToken, "name" | "via"> = { name: "admin", via: "admin" },
 ): Promise<{ user: UserProfile; accessToken: string; password: string }> {
   const password = newPasswordSecret();
   const user = newUserProfile({
@@ -21,7 +23,7 @@ export async function createAdmin(
     passwordHash: await hashPassword(password, services.settings.console.passwordCost),
   });
   const accessToken = await services.tags.issue("accessToken");
-  await services.users.create(user, accessToken);
+  await services.users.create(user, { secret: accessToken, ...token });
   return { user, accessToken, password };
 }
 

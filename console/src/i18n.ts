@@ -14,15 +14,19 @@ export const LANGS: readonly { lang: Lang; label: string }[] = [
 // Each area keeps its strings in its own file, console/src/strings/<area>.ts, exporting `en` and a
 // `zh` with the same keys. A new area is one import and one spread in each of the two objects.
 import * as common from "./strings/common";
+// stream D (sign-in)
+import * as identity from "./strings/identity";
 
 export const en = {
   ...common.en,
+  ...identity.en,
 };
 
 export type Key = keyof typeof en;
 
 export const zh: Record<Key, string> = {
   ...common.zh,
+  ...identity.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

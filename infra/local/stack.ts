@@ -285,6 +285,9 @@ function localAwsCredentials(): { accessKeyId: string; secretAccessKey: string }
 /** Free quota the local admin (and so the demo key) starts with. */
 export const DEMO_BALANCE_USD = 10;
 
+/** The name of the admin's access token kept in .sluice/local.json (store/access-tokens.ts). */
+const LOCAL_TOKEN = "local-cli";
+
 /**
  * Models of the default channel that have no price: refused (403 model_not_priced) until an
  * admin prices them, as everywhere; the banner lists them.
@@ -378,20 +381,29 @@ async function ensureCredentials(
           await hashPassword(adminPassword, services.settings.console.passwordCost),
         );
       } else if (!adminPassword) {
-        // A password the file does not know: a new one, which replaces the token too.
+        // A password the file does not know: a new one, which revokes every token, so the
+        // file's is minted again.
         adminPassword = newPasswordSecret();
-        adminToken = await services.tags.issue("accessToken");
-        await services.users.changeCredentials(admin.id, {
+        const { sessionVersion } = await services.users.changeCredentials(admin.id, {
           passwordHash: await hashPassword(adminPassword, services.settings.console.passwordCost),
-          accessToken: adminToken,
         });
+        adminToken = await services.tags.issue("accessToken");
+        await services.users.issueAccessToken(
+          admin.id,
+          { secret: adminToken, name: LOCAL_TOKEN, via: "local" },
+          sessionVersion,
+        );
       }
       const state = { ...previous, adminToken, adminUsername: admin.username, adminPassword };
       writeState(stateFile, { ...state, url });
       return { ...state, adminUserId: admin.id };
     }
   }
-  const { user, accessToken, password } = await createAdmin(services);
+  // The file's token is `local-cli`: the console's "generate" replaces only `console`.
+  const { user, accessToken, password } = await createAdmin(services, "admin", {
+    name: LOCAL_TOKEN,
+    via: "local",
+  });
   // A starting balance, so that `npm start` followed by a curl just works.
   await services.ledger.topUp(user.id, {
     reference: "local-demo-balance",

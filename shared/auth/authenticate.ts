@@ -169,12 +169,12 @@ export class Authenticator {
 
   /**
    * A user's credentials changed here (a new access token, a password change, a reset, a
-   * revocation): this instance stops taking their old token, and their sessions of before a
+   * revocation): this instance stops taking their retired tokens, and their sessions of before a
    * change that ended them, at once.
    */
   credentialsChanged(userId: string, change: CredentialsChanged): void {
     this.versions.note(userId, change);
-    if (change.retiredTokenHash) this.tokens.delete(change.retiredTokenHash);
+    for (const hash of change.retiredTokenHashes) this.tokens.delete(hash);
   }
 
   /** Forgets a key so the next request re-reads it (after it was changed through the API). */

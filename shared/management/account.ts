@@ -95,7 +95,7 @@ export const getSelf = userRoute("GET", "/api/user/self", async (call) => {
 /**
  * PUT /api/user/self: changes the password (the current one is asked for), or the display
  * name and email. A new password ends every session (this browser gets a new one) and
- * replaces the system access token, if there was one: the new one is in this answer only. The
+ * revokes every system access token (new ones are made in Settings, or by `sluice login`). The
  * answer also lists the keys made since the password was last set, for the owner to check
  * that an intruder made none (they are not deleted: apps use them).
  */
@@ -128,11 +128,10 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
       sourceIp: call.request.sourceIp,
     },
   );
-  // Replaced when there is one; a password change makes no credential the user did not have.
-  const accessToken = before.accessTokenHash ? await services.tags.issue("accessToken") : undefined;
+  // Every access token is revoked, and none handed out here: whoever changes a password
+  // because it leaked wants no token of before alive, and the console and CLI make new ones.
   const changed = await services.users.changeCredentials(before.id, {
     passwordHash: await hashPassword(next, services.settings.console.passwordCost),
-    accessToken,
     ifSessionVersion: sessionVersion,
   });
   services.auth.credentialsChanged(before.id, changed);
@@ -145,14 +144,11 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   if (!user) throw new Error(`user ${before.id} vanished`);
   const changes = {
     sessions_ended: true,
-    access_token: accessToken ?? null,
+    access_token_revoked: true,
     keys_to_review: keysToReview(before, keys),
   };
-  const message = `Password changed. Every other session has ended${
-    accessToken
-      ? ", and your system access token was replaced: the new one is in this answer, shown once"
-      : ""
-  }. Check the keys made since the password was last set (keys_to_review).`;
+  const message =
+    "Password changed. Every other session has ended and every system access token is revoked: make new ones in Settings (`sluice login` for the CLI). Check the keys made since the password was last set (keys_to_review).";
   return principal.session
     ? signedIn(call, user, changes, message)
     : ok({ ...userView(user), ...changes }, { message });

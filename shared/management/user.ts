@@ -1,4 +1,3 @@
-import { confirmIdentity } from "../auth/confirm-identity";
 import { hashPassword } from "../auth/passwords";
 import { newId } from "../auth/secrets";
 import { dollarsToUnits, UNITS_PER_USD, unitsToDollars } from "../billing/units";
@@ -29,30 +28,8 @@ const ROLES: readonly Role[] = ["user", "admin"];
 /** $1,000,000 at once at most: more is a typo (and beyond what counters are exact for). */
 const MAX_TOP_UP_UNITS = 1_000_000 * UNITS_PER_USD;
 const STATUSES: readonly UserStatus[] = ["enabled", "disabled"];
-
-/**
- * POST /api/user/token {password}: a new system access token, shown once; the old one stops
- * working. It takes the current password, or a console session that signed in with it within
- * SLUICE_RECENT_SIGN_IN_SECONDS: a stolen token or an old stolen session cannot make itself
- * a successor. The write is conditional on the sessions' version the proof was checked
- * against, so a token minted while the password changes is refused, never left alive.
- */
-export const regenerateAccessToken = userRoute("POST", "/api/user/token", async (call) => {
-  const { services } = call;
-  // one-api's clients send no body; the console sends the password.
-  const body = call.request.body.length === 0 ? {} : readJsonObject(call.request);
-  const password = field.string(body, "password", { max: 1024 });
-  const { user, sessionVersion } = await confirmIdentity(services.users, call.principal, password, {
-    recentSignInSeconds: services.settings.console.recentSignInSeconds,
-    nowSeconds: services.clock.seconds(),
-    attempts: services.attempts,
-    sourceIp: call.request.sourceIp,
-  });
-  const token = await services.tags.issue("accessToken");
-  const changed = await services.users.replaceAccessToken(user.id, token, sessionVersion);
-  services.auth.credentialsChanged(user.id, changed);
-  return ok(token);
-});
+/** The name of the access token a new user is made with (they may revoke it in Settings). */
+const ADMIN_ISSUED_TOKEN = "initial";
 
 /**
  * GET /api/user/stat: the seed's exact shape (no envelope). Times are UTC
@@ -156,7 +133,11 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
   await reauthenticateAdminSession(call, body);
   const accessToken = await call.services.tags.issue("accessToken");
   try {
-    await call.services.users.create(user, accessToken);
+    await call.services.users.create(user, {
+      secret: accessToken,
+      name: ADMIN_ISSUED_TOKEN,
+      via: "admin",
+    });
   } catch (err) {
     if (err instanceof UsernameTaken) throw new Conflict("That username is taken.");
     throw err;
@@ -177,8 +158,8 @@ export const getUser = userRoute("GET", "/api/user/:id", async (call) => {
 /**
  * PUT /api/user/{id} (admin), or PUT /api/user/ with the id in the body (one-api's form):
  * status, group, role, name, `rate_limits` (overrides of the group's per-user limits, as a
- * key's); `password` resets it, ends the user's sessions and revokes their access token (they
- * sign in with the new password and make a new one: the admin is never handed a credential of
+ * key's); `password` resets it, ends the user's sessions and revokes every access token of theirs
+ * (they sign in with the new password and make new ones: the admin is never handed a credential of
  * theirs); the answer lists their `keys_to_review`. An admin's own password is changed in
  * Settings, with the current one. From a console session, a reset or making someone an admin
  * needs the admin's proof first (`current_password`, or a recent sign-in).
@@ -230,7 +211,7 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
       { ...userView(user), ...REVOKED, keys_to_review: keysToReview(before, keys) },
       {
         message:
-          "Password reset: every session of the user has ended and their system access token is revoked. They sign in with the new password and make a new token in Settings. Check the keys made since their password was last set (keys_to_review).",
+          "Password reset: every session of the user has ended and every system access token of theirs is revoked. They sign in with the new password and make new tokens in Settings. Check the keys made since their password was last set (keys_to_review).",
       },
     );
   } catch (err) {
@@ -240,12 +221,12 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
 });
 export const updateUserByBody = alias(updateUser, "/api/user");
 
-/** What the answers of a reset and a revocation say was done. */
+/** What the answers of a reset and a revocation say was done (every token, despite the name). */
 const REVOKED = { sessions_ended: true, access_token_revoked: true } as const;
 
 /**
- * POST /api/user/{id}/revoke (admin): ends every session of the user and revokes their system
- * access token, on this instance at once and on the others within SLUICE_CACHE_TTL_MS. Their
+ * POST /api/user/{id}/revoke (admin): ends every session of the user and revokes all their
+ * system access tokens, on this instance at once and on the others within SLUICE_CACHE_TTL_MS. Their
  * `sk-` keys are left alone (disable or delete them apart: their apps use them); the answer
  * lists those made since the password was last set (`keys_to_review`).
  */
@@ -268,7 +249,7 @@ export const revokeUserCredentials = userRoute("POST", "/api/user/:id/revoke", a
     { ...userView(user), ...REVOKED, keys_to_review: keysToReview(user, keys) },
     {
       message:
-        "Every session of the user has ended and their system access token is revoked; their keys still work (check keys_to_review).",
+        "Every session of the user has ended and all their system access tokens are revoked; their keys still work (check keys_to_review).",
     },
   );
 });

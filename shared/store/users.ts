@@ -1,6 +1,15 @@
 import { hashSecret } from "../auth/secrets";
 import { type Clock, systemClock } from "../clock";
-import { Unauthenticated } from "../errors";
+import { Conflict, Unauthenticated } from "../errors";
+import {
+  type AccessTokenEntry,
+  AccessTokenLimitReached,
+  type AccessTokens,
+  type AccessTokenVia,
+  accessTokensOf,
+  MAX_ACCESS_TOKENS,
+  retiredHashes,
+} from "./access-tokens";
 import { type Account, readAccount } from "./account-codec";
 import { Accounts } from "./accounts";
 import { accessTokenKey, INDEX, USER_ITEMS, userKey, usernameKey, userPartition } from "./keys";
@@ -20,6 +29,9 @@ export interface UserProfile {
   group: string;
   status: UserStatus;
   createdAt: number;
+  /** The user's system access tokens by name (store/access-tokens.ts). */
+  accessTokens?: AccessTokens;
+  /** The one token of a profile of before names: read as the token `default`, never written. */
   accessTokenHash?: string;
   /** scrypt (auth/passwords.ts); absent for users who sign in with a token only. */
   passwordHash?: string;
@@ -29,7 +41,7 @@ export interface UserProfile {
    * sessions of an older version are signed out.
    */
   sessionVersion?: number;
-  /** Bumped whenever the access token is replaced or revoked (auth/credential-versions.ts). */
+  /** Bumped whenever an access token is made, replaced or revoked (auth/credential-versions.ts). */
   tokenVersion?: number;
   /** Unix seconds of the last password change or reset. */
   passwordChangedAt?: number;
@@ -47,21 +59,27 @@ export interface TrialOffer {
   grantedAt?: number;
 }
 
-/** A user's credential versions after a change, and the access token it took out of use. */
+/** A user's credential versions after a change, and the access tokens it took out of use. */
 export interface CredentialsChanged {
   sessionVersion: number;
   tokenVersion: number;
-  /** The hash of the access token that stopped working, if there was one. */
-  retiredTokenHash?: string;
+  /** The hashes of the access tokens that stopped working. */
+  retiredTokenHashes: string[];
+}
+
+/** An access token to store under a name (the secret is hashed; only its tail is kept). */
+export interface NewAccessToken {
+  secret: string;
+  name: string;
+  via: AccessTokenVia;
 }
 
 /**
- * What a credential change does: it always ends every session and replaces (with
- * `accessToken`) or revokes the access token; `passwordHash` sets a new password too.
+ * What a credential change does: it always ends every session and revokes every access
+ * token; `passwordHash` sets a new password too.
  */
 export interface CredentialChange {
   passwordHash?: string;
-  accessToken?: string;
   /**
    * Refused (StaleCredentials) unless the user's sessions are still of this version: the
    * version the caller's proof of identity was checked against.
@@ -110,20 +128,18 @@ export class Users {
     });
     return joinUser(items);
   }
-
   /**
    * Creates the user, their empty account, the item that reserves their username and, when
-   * given, the one that resolves their access token. UsernameTaken when it is.
+   * given, their first access token and the item that resolves it. UsernameTaken when it is.
    */
-  async create(user: UserProfile, accessToken?: string): Promise<void> {
-    const tokenHash = accessToken ? hashSecret(accessToken) : undefined;
+  async create(user: UserProfile, token?: NewAccessToken): Promise<void> {
     try {
       await this.table.transact([
         {
           put: { ...usernameKey(user.username), userId: user.id },
           condition: "attribute_not_exists(pk)",
         },
-        ...this.createOps(user, tokenHash),
+        ...this.createOps(user, token),
       ]);
     } catch (err) {
       if (err instanceof ConditionFailed && err.reasons[0] === "ConditionalCheckFailed")
@@ -139,34 +155,29 @@ export class Users {
   }
 
   /**
-   * Ends every session, replaces or revokes the access token and, when given, sets a new
-   * password, in one write to the profile: the item a token minted at the same time is
-   * conditional on too (replaceAccessToken), so that token is either replaced here or refused.
-   * ConditionFailed when the user does not exist.
+   * Ends every session, revokes every access token and, when given, sets a new password, in
+   * one write to the profile: the item a token minted at the same time is conditional on too
+   * (issueAccessToken), so that token is either revoked here or refused. ConditionFailed when
+   * the user does not exist.
    */
   async changeCredentials(id: string, change: CredentialChange): Promise<CredentialsChanged> {
-    const newHash = change.accessToken ? hashSecret(change.accessToken) : undefined;
-    if (newHash) await this.putTokenLink(newHash, id);
     const sets = [
+      "accessTokens = :none",
       ...(change.passwordHash ? ["passwordHash = :password", "passwordChangedAt = :now"] : []),
-      ...(newHash ? ["accessTokenHash = :token"] : []),
     ];
-    return this.writeCredentials(id, newHash, change.ifSessionVersion, {
-      update: `${sets.length ? `SET ${sets.join(", ")} ` : ""}${
-        newHash ? "" : "REMOVE accessTokenHash "
-      }ADD sessionVersion :one, tokenVersion :one`,
+    return this.writeCredentials(id, change.ifSessionVersion, {
+      update: `SET ${sets.join(", ")} REMOVE accessTokenHash ADD sessionVersion :one, tokenVersion :one`,
       values: {
         ":one": 1,
+        ":none": {},
         ...(change.passwordHash
           ? { ":password": change.passwordHash, ":now": this.clock.seconds() }
           : {}),
-        ...(newHash ? { ":token": newHash } : {}),
       },
-      // A retry of a write that landed finds its own new password or token there.
+      // A retry of a write that landed finds its own new password there.
       landed: (item) =>
-        change.passwordHash
-          ? item.passwordHash === change.passwordHash
-          : newHash !== undefined && item.accessTokenHash === newHash,
+        change.passwordHash !== undefined && item.passwordHash === change.passwordHash,
+      after: () => ({}),
       sessionsEnd: true,
     });
   }
@@ -183,7 +194,8 @@ export class Users {
     });
   }
 
-  private createOps(user: UserProfile, tokenHash: string | undefined): TransactOp[] {
+  private createOps(user: UserProfile, token: NewAccessToken | undefined): TransactOp[] {
+    const hash = token ? hashSecret(token.secret) : undefined;
     return [
       {
         put: {
@@ -191,17 +203,17 @@ export class Users {
           gsi1pk: INDEX.users,
           gsi1sk: user.id,
           ...user,
-          accessTokenHash: tokenHash,
+          accessTokens: token ? { [token.name]: this.entry(token) } : {},
           // Their keys, counted as they are made and deleted (store/api-keys.ts).
           kn: 0,
         },
         condition: "attribute_not_exists(pk)",
       },
       { put: Accounts.create(user.id), condition: "attribute_not_exists(pk)" },
-      ...(tokenHash
+      ...(token && hash
         ? [
             {
-              put: { ...accessTokenKey(tokenHash), userId: user.id },
+              put: { ...accessTokenKey(hash), userId: user.id, tokenName: token.name },
               condition: "attribute_not_exists(pk)",
             },
           ]
@@ -263,44 +275,137 @@ export class Users {
   }
 
   /**
-   * Replaces the user's access token; the old one stops working at once. Refused
-   * (StaleCredentials) when the user's sessions are no longer of `ifSessionVersion`: a
-   * password change or revocation since the caller proved who they are wins over this.
+   * Stores `token` under its name, replacing only the token of that name (which stops working
+   * at once); the user's other tokens stay. A new name beyond MAX_ACCESS_TOKENS is refused
+   * (AccessTokenLimitReached). Refused (StaleCredentials) when the user's sessions are no
+   * longer of `ifSessionVersion`: a password change or revocation since the caller proved who
+   * they are wins over this.
    */
-  async replaceAccessToken(
+  async issueAccessToken(
     id: string,
-    token: string,
+    token: NewAccessToken,
     ifSessionVersion: number,
   ): Promise<CredentialsChanged> {
-    const hash = hashSecret(token);
-    await this.putTokenLink(hash, id);
-    return this.writeCredentials(id, hash, ifSessionVersion, {
-      update: "SET accessTokenHash = :token ADD tokenVersion :one",
-      values: { ":one": 1, ":token": hash },
-      landed: (item) => item.accessTokenHash === hash,
-      sessionsEnd: false,
-    });
+    const entry = this.entry(token);
+    await this.putTokenLink(entry.hash, id, token.name);
+    try {
+      return (await this.rewriteToken(
+        id,
+        token.name,
+        entry,
+        ifSessionVersion,
+      )) as CredentialsChanged;
+    } catch (err) {
+      await this.table.delete(accessTokenKey(entry.hash)).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Revokes the user's token of this name; undefined when they hold none of that name. */
+  async revokeAccessToken(id: string, name: string): Promise<CredentialsChanged | undefined> {
+    return this.rewriteToken(id, name, null, undefined);
   }
 
   /**
-   * The item that finds a token's user. Only the profile says which token is current, so a
+   * Sets (or, with null, removes) the token `name`. A name the stored map holds is changed in
+   * place, whatever happens to the others. A new name is counted, and a map of before names
+   * is written whole, so that write is conditional on the tokenVersion read: of two new names
+   * made at once (the 10th and the 11th), the loser reads again and is counted anew. Every
+   * loss is another's win, so MAX_ROUNDS bounds a burst, not a race.
+   */
+  private async rewriteToken(
+    id: string,
+    name: string,
+    entry: AccessTokenEntry | null,
+    ifSessionVersion: number | undefined,
+  ): Promise<CredentialsChanged | undefined> {
+    const apply = (tokens: AccessTokens): AccessTokens => {
+      const { [name]: _previous, ...others } = tokens;
+      return entry ? { ...others, [name]: entry } : others;
+    };
+    for (let round = 1; ; round++) {
+      const profile = await this.table.get<Item>(userKey(id), true);
+      if (!profile) throw new ConditionFailed();
+      if (
+        ifSessionVersion !== undefined &&
+        Number(profile.sessionVersion ?? 0) !== ifSessionVersion
+      )
+        throw new StaleCredentials();
+      const stored = profile.accessTokens as AccessTokens | undefined;
+      const before = accessTokensOf(profile as Partial<UserProfile>);
+      if (!entry && !(name in before)) return undefined;
+      if (entry && !(name in before) && Object.keys(before).length >= MAX_ACCESS_TOKENS)
+        throw new AccessTokenLimitReached();
+      const inPlace = stored !== undefined && name in stored;
+      const tokenVersion = Number(profile.tokenVersion ?? 0);
+      try {
+        return await this.writeCredentials(id, ifSessionVersion, {
+          ...(inPlace
+            ? {
+                update: `${entry ? "SET accessTokens.#name = :entry" : "REMOVE accessTokens.#name"} ADD tokenVersion :one`,
+                condition: "attribute_exists(accessTokens.#name)",
+                names: { "#name": name },
+                values: { ":one": 1, ...(entry ? { ":entry": entry } : {}) },
+              }
+            : {
+                update: "SET accessTokens = :tokens REMOVE accessTokenHash ADD tokenVersion :one",
+                condition:
+                  tokenVersion === 0
+                    ? "(attribute_not_exists(tokenVersion) OR tokenVersion = :tokenVersion)"
+                    : "tokenVersion = :tokenVersion",
+                values: { ":one": 1, ":tokens": apply(before), ":tokenVersion": tokenVersion },
+              }),
+          after: apply,
+          // A retry of a write that landed finds its token there (or the revoked one gone).
+          landed: (item) => {
+            const found = (item.accessTokens as AccessTokens | undefined)?.[name];
+            return entry ? found?.hash === entry.hash : item.accessTokens !== undefined && !found;
+          },
+          sessionsEnd: false,
+        });
+      } catch (err) {
+        if (!(err instanceof TokensMoved)) throw err;
+        if (round >= MAX_ROUNDS)
+          throw new Conflict("The account's access tokens are changing; try again.");
+      }
+    }
+  }
+
+  private entry(token: NewAccessToken): AccessTokenEntry {
+    return {
+      hash: hashSecret(token.secret),
+      createdAt: this.clock.seconds(),
+      via: token.via,
+      tail: token.secret.slice(-4),
+    };
+  }
+
+  /**
+   * The item that finds a token's user. Only the profile says which tokens are current, so a
    * link whose profile write was refused or overtaken is dead: it is deleted when it can be.
    */
-  private async putTokenLink(hash: string, userId: string): Promise<void> {
+  private async putTokenLink(hash: string, userId: string, tokenName: string): Promise<void> {
     await this.table.put(
-      { ...accessTokenKey(hash), userId },
+      { ...accessTokenKey(hash), userId, tokenName },
       { condition: "attribute_not_exists(pk)" },
     );
   }
 
-  /** The profile write of a credential change, and the links it made current or dead. */
+  /**
+   * The profile write of a credential change, conditional on the sessions' version when given
+   * (and on `condition`), and the links of the tokens it retired, deleted.
+   */
   private async writeCredentials(
     id: string,
-    newHash: string | undefined,
     ifSessionVersion: number | undefined,
     write: {
       update: string;
+      /** A condition on the tokens; its failure, with the sessions held, is TokensMoved. */
+      condition?: string;
+      names?: Record<string, string>;
       values: Record<string, unknown>;
+      /** The tokens after the write, from those before it. */
+      after: (before: AccessTokens) => AccessTokens;
       landed: (item: Item) => boolean;
       sessionsEnd: boolean;
     },
@@ -316,7 +421,8 @@ export class Users {
       before =
         (await this.table.update<Item>(userKey(id), {
           update: write.update,
-          condition: `attribute_exists(pk)${versionHolds}`,
+          condition: `attribute_exists(pk)${versionHolds}${write.condition ? ` AND ${write.condition}` : ""}`,
+          ...(write.names ? { names: write.names } : {}),
           values: {
             ...write.values,
             ...(ifSessionVersion === undefined ? {} : { ":version": ifSessionVersion }),
@@ -331,19 +437,25 @@ export class Users {
         return {
           sessionVersion: Number(err.item.sessionVersion ?? 0),
           tokenVersion: Number(err.item.tokenVersion ?? 0),
+          retiredTokenHashes: [],
         };
       }
-      if (newHash) await this.table.delete(accessTokenKey(newHash)).catch(() => {});
-      if (!err.item || ifSessionVersion === undefined) throw err;
+      if (!err.item) throw err;
+      const sessionsHeld =
+        ifSessionVersion === undefined || Number(err.item.sessionVersion ?? 0) === ifSessionVersion;
+      if (sessionsHeld && write.condition) throw new TokensMoved();
+      if (ifSessionVersion === undefined) throw err;
       throw new StaleCredentials();
     }
-    const retired = before.accessTokenHash as string | undefined;
-    if (retired && retired !== newHash)
-      await this.table.delete(accessTokenKey(retired)).catch(() => {});
+    const tokensBefore = accessTokensOf(before as Partial<UserProfile>);
+    const retired = retiredHashes(tokensBefore, write.after(tokensBefore));
+    await Promise.all(
+      retired.map((hash) => this.table.delete(accessTokenKey(hash)).catch(() => {})),
+    );
     return {
       sessionVersion: Number(before.sessionVersion ?? 0) + (write.sessionsEnd ? 1 : 0),
       tokenVersion: Number(before.tokenVersion ?? 0) + 1,
-      ...(retired && retired !== newHash ? { retiredTokenHash: retired } : {}),
+      retiredTokenHashes: retired,
     };
   }
 
@@ -357,9 +469,17 @@ export class Users {
     const link = await this.table.get<{ userId: string }>(accessTokenKey(hash), true);
     if (!link) return {};
     const user = await this.get(link.userId, true);
-    return { current: user?.accessTokenHash === hash ? user : undefined, user };
+    const current =
+      user && Object.values(accessTokensOf(user)).some((entry) => entry.hash === hash);
+    return { current: current ? user : undefined, user };
   }
 }
+
+/** Rounds of a token change that others' changes may overtake before it gives up. */
+const MAX_ROUNDS = 32;
+
+/** The tokens moved between the read and the write (another change landed): read again. */
+class TokensMoved extends Error {}
 
 /** A profile and its account, from the items of the user's partition. */
 function joinUser(items: Item[]): UserRecord | undefined {

@@ -1,7 +1,7 @@
 /**
  * Credentials die with the password, tried as an intruder would: with a stolen session one
  * mints an access token and a key; the owner changes the password (or an admin resets it, or
- * revokes the user's credentials), and the intruder's token and session stop working on every
+ * revokes the user's credentials), and every token and the intruder's session stop working on every
  * management route, here at once and on other instances within their cache TTL. Minting a
  * token takes the password or a recent sign-in, and a mint racing a password change never
  * leaves a token alive.
@@ -96,6 +96,17 @@ async function signIn(username: string, password = PASSWORD, base = sluice.url) 
   return new Session(cookie, answer.body.data.csrf_token, base);
 }
 
+/** A named token for the CLI, by the password (POST /api/user/tokens/issue). */
+async function issueToken(username: string, password: string, base = sluice.url) {
+  const answer = await call(base, {}, "POST", "/api/user/tokens/issue", {
+    username,
+    password,
+    name: "cli@test",
+  });
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  return answer.body.data.token as string;
+}
+
 /** A user who signs in with a password, and the access token the admin's answer showed. */
 async function userWithPassword(role: "user" | "admin" = "user") {
   const username = `cred${Math.random().toString(36).slice(2, 10)}`;
@@ -151,7 +162,7 @@ async function ageSession(session: Session, seconds: number | null) {
 }
 
 describe("a password change", () => {
-  it("kills the token and session an intruder held; the owner gets the new token once", async () => {
+  it("kills the tokens and session an intruder held, and every token of the owner's", async () => {
     const owner = await userWithPassword();
     const intruder = await signIn(owner.username);
     // A fresh session mints a token without the password, and makes a key.
@@ -169,10 +180,13 @@ describe("a password change", () => {
       new_password: NEW_PASSWORD,
     });
     expect(changed.status).toBe(200);
-    const newToken = changed.body.data.access_token as string;
-    expect(newToken).toMatch(/^sat-[A-Za-z0-9]{52}$/);
-    expect(changed.body.data).toMatchObject({ id: owner.id, sessions_ended: true });
-    expect(changed.body.message).toMatch(/access token was replaced/);
+    expect(changed.body.data).toMatchObject({
+      id: owner.id,
+      sessions_ended: true,
+      access_token_revoked: true,
+    });
+    expect(changed.body.data).not.toHaveProperty("access_token");
+    expect(changed.body.message).toMatch(/every system access token is revoked/);
     // The intruder's key is listed for review, masked; it is not deleted.
     const review = changed.body.data.keys_to_review as Json[];
     expect(review.map((k) => k.id)).toEqual([key.body.data.id]);
@@ -182,10 +196,10 @@ describe("a password change", () => {
     expect(await statusesOn(bearer(stolenToken))).toEqual(allRefused);
     expect(await statusesOn(stolenSession.headers)).toEqual(allRefused);
     expect(await statusesOn(bearer(owner.token))).toEqual(allRefused);
-    // The new token and the browser's new session work; the old password does not sign in.
-    expect(await selfStatus(bearer(newToken))).toBe(200);
-    expect((await api(newToken, "GET", "/api/user/stat")).status).toBe(200);
+    // The browser's new session works and mints anew; the old password does not sign in.
     expect(await selfStatus(browser.headers)).toBe(200);
+    const newToken = await browser.call("POST", "/api/user/token", { password: NEW_PASSWORD });
+    expect(await selfStatus(bearer(newToken.body.data))).toBe(200);
     const old = await call(sluice.url, {}, "POST", "/api/user/login", {
       username: owner.username,
       password: PASSWORD,
@@ -196,16 +210,16 @@ describe("a password change", () => {
     expect(models.data.length).toBeGreaterThan(0);
   });
 
-  it("made with the access token alone answers the new token to that script", async () => {
+  it("made with an access token alone revokes that one too; the script signs in anew", async () => {
     const owner = await userWithPassword();
     const changed = await api(owner.token, "PUT", "/api/user/self", {
       password: PASSWORD,
       new_password: NEW_PASSWORD,
     });
     expect(changed.status).toBe(200);
-    const next = changed.body.data.access_token as string;
-    expect(next).toMatch(/^sat-/);
+    expect(changed.body.data).not.toHaveProperty("access_token");
     expect(await selfStatus(bearer(owner.token))).toBe(401);
+    const next = await issueToken(owner.username, NEW_PASSWORD);
     expect(await selfStatus(bearer(next))).toBe(200);
     // A wrong current password changes nothing.
     const wrong = await api(next, "PUT", "/api/user/self", {
@@ -317,11 +331,12 @@ describe("minting an access token", () => {
     expect(checked.every((a) => a.body.message === "The current password is wrong.")).toBe(true);
     expect(await selfStatus(bearer(user.token))).toBe(200);
 
-    // The owner, from their own address, is not kept out by the thief's guesses.
+    // The owner, from their own address, is not kept out by the thief's guesses; the new
+    // console token leaves the user's other tokens alone.
     const minted = await api(user.token, "POST", "/api/user/token", { password: PASSWORD });
     expect(minted.status).toBe(200);
     expect(await selfStatus(bearer(minted.body.data))).toBe(200);
-    expect(await selfStatus(bearer(user.token))).toBe(401);
+    expect(await selfStatus(bearer(user.token))).toBe(200);
   });
 
   it("takes the password from a session that signed in more than a few minutes ago", async () => {
@@ -371,13 +386,13 @@ describe("minting an access token", () => {
       const change = answers[position] as Answer;
       expect(change.status).toBe(200);
       const mints = answers.filter((_, i) => i !== position);
-      // A mint either landed before the change (and its token is replaced) or is refused.
+      // A mint either landed before the change (and its token is revoked) or is refused.
       expect(mints.filter((a) => a.status !== 200 && a.status !== 401)).toEqual([]);
       const minted = mints.filter((a) => a.status === 200).map((a) => a.body.data as string);
       mintedInAll += minted.length;
       const after = await Promise.all(minted.map((token) => selfStatus(bearer(token))));
       expect(after).toEqual(minted.map(() => 401));
-      expect(await selfStatus(bearer(change.body.data.access_token))).toBe(200);
+      expect(await selfStatus(bearer(owner.token))).toBe(401);
       expect(await selfStatus(intruder.headers)).toBe(401);
     }
     // The race was run: some mints landed before the changes did.
@@ -427,10 +442,10 @@ describe("a mint whose write arrives after a password change", () => {
     const late = await mint;
     expect(late.status).toBe(401);
     expect(late.body.message).toMatch(/password was changed/);
-    expect(await selfStatus(bearer(changed.body.data.access_token))).toBe(200);
-    // No token of the intruder's is current: the profile names the owner's new one.
+    // No token of the intruder's is current: the profile holds none at all.
     const profile = await sluiceTable().get<Json>({ pk: `USER#${owner.id}`, sk: "PROFILE" }, true);
-    expect(profile.accessTokenHash).toBe(hashSecret(changed.body.data.access_token));
+    expect(profile.accessTokens).toEqual({});
+    expect(profile).not.toHaveProperty("accessTokenHash");
   });
 });
 
@@ -457,7 +472,7 @@ describe("revocation on instances that cache credentials", () => {
     expect(await statusesOn(other.headers, instance.url)).toEqual(allRefused);
 
     // An admin's revocation made there, too.
-    const token = changed.body.data.access_token as string;
+    const token = await issueToken(owner.username, NEW_PASSWORD, instance.url);
     expect(await selfStatus(bearer(token), instance.url)).toBe(200);
     expect(await selfStatus(session.headers, instance.url)).toBe(200);
     const revoked = await call(
@@ -485,7 +500,8 @@ describe("revocation on instances that cache credentials", () => {
     expect(await selfStatus(bearer(owner.token), instance.url)).toBe(200);
     expect(await selfStatus(intruder.headers, instance.url)).toBe(200);
     // …until the owner's new token is used here: its user record carries the new versions.
-    expect(await selfStatus(bearer(changed.body.data.access_token), instance.url)).toBe(200);
+    const token = await issueToken(owner.username, NEW_PASSWORD);
+    expect(await selfStatus(bearer(token), instance.url)).toBe(200);
     expect(await statusesOn(bearer(owner.token), instance.url)).toEqual(allRefused);
     expect(await statusesOn(intruder.headers, instance.url)).toEqual(allRefused);
   });

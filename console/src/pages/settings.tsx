@@ -61,19 +61,14 @@ function AccessToken() {
   );
 }
 
-type PasswordChanged = User & { access_token?: string | null; keys_to_review?: KeyView[] };
+type PasswordChanged = User & { access_token_revoked?: boolean; keys_to_review?: KeyView[] };
 
-/** After a password change: the new access token, and the keys to check were the owner's. */
+/** After a password change: the access tokens it revoked, and the keys to check were the owner's. */
 function AfterPasswordChange(props: { changed: PasswordChanged }) {
-  const { access_token: token, keys_to_review: keys = [] } = props.changed;
+  const { access_token_revoked: revoked, keys_to_review: keys = [] } = props.changed;
   return (
     <>
-      {token ? (
-        <>
-          <p>{t("password_token_replaced")}</p>
-          <NewToken token={token} />
-        </>
-      ) : null}
+      {revoked ? <p>{t("password_tokens_revoked")}</p> : null}
       {keys.length > 0 ? (
         <div class="review">
           <p>{t("password_keys_review")}</p>
@@ -111,7 +106,7 @@ function Password() {
               password: f.password,
               new_password: f.new_password,
             });
-            const { access_token: _token, keys_to_review: _keys, ...user } = data;
+            const { access_token_revoked: _revoked, keys_to_review: _keys, ...user } = data;
             signedIn({ ...session.get(), ...user });
             form.reset();
             setDone(t("password_changed"));
