@@ -64,8 +64,23 @@ export interface KeyView {
   models: string[] | null;
 }
 
+/**
+ * Where a top-up came from, as customers see it (its `reference` is internal): the trial
+ * credit given at sign-up, a sign-up bonus, a redemption code, an admin, a paid order, a daily
+ * check-in, an invitation reward.
+ */
+export type SourceKind =
+  | "signup"
+  | "trial"
+  | "redemption"
+  | "admin"
+  | "order"
+  | "checkin"
+  | "invitation";
+
 export interface LogRow {
-  type: "consume" | "topup";
+  /** A call, a top-up, or calls refused in one minute (counted in one line). */
+  type: "consume" | "topup" | "refused";
   created_at: number;
   request_id: string;
   user_id: string;
@@ -84,9 +99,16 @@ export interface LogRow {
   outcome: string | null;
   stream: boolean;
   channel_id: string | null;
+  /** The admin's log only: the channel's name (null when it is gone). */
+  channel_name?: string | null;
   batch_id: string | null;
   bucket: Bucket | null;
   reference: string | null;
+  /** Top-ups: where it came from; `id` is a short public id (an order's). */
+  source?: { kind: SourceKind; id?: string } | null;
+  /** Refused lines: how many calls, and why (a message code). */
+  count?: number;
+  reason?: string | null;
   /** The kinds of usage the call had, only those above 0 (see usage.ts). */
   input_tokens?: number;
   cached_input_tokens?: number;
@@ -184,6 +206,12 @@ export interface SiteStatus {
   version: string;
   /** Set when registering needs a Cloudflare Turnstile check: the widget's site key. */
   turnstile_site_key: string | null;
+  /** The operator's branding, when the site has it (the shell shows sluice's otherwise). */
+  system_name?: string | null;
+  /** The logo's URL. */
+  logo?: string | null;
+  /** The footer's text in the language asked for. */
+  footer?: string | null;
 }
 
 /** GET /api/option (admin). */

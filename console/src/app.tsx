@@ -11,16 +11,18 @@ import { Logs } from "./pages/logs";
 import { Settings } from "./pages/settings";
 import { Topup } from "./pages/topup";
 import { redirect, route } from "./router";
+import type { PublicPath, UserPath } from "./routes";
 import { refreshUser, session } from "./session";
 
 type AdminModule = typeof import("./pages/admin/index");
 
-const PUBLIC: Record<string, () => VNode> = {
+// Every page of the route tables (routes.ts) has its component here (a type error otherwise).
+const PUBLIC: Record<PublicPath, () => VNode> = {
   "/login": () => <Login />,
   "/register": () => <Register />,
 };
 
-const PAGES: Record<string, () => VNode> = {
+const PAGES: Record<UserPath, () => VNode> = {
   "/dashboard": () => <Dashboard />,
   "/keys": () => <Keys />,
   "/logs": () => <Logs />,
@@ -53,7 +55,7 @@ export function App() {
       import("./pages/admin/index").then((m) => setAdmin(() => m));
   }, [isAdminPath, user, admin]);
 
-  const publicPage = PUBLIC[path];
+  const publicPage = (PUBLIC as Record<string, (() => VNode) | undefined>)[path];
   const target = !ready
     ? null
     : !user
@@ -73,7 +75,7 @@ export function App() {
   else if (isAdminPath) {
     if (user.role !== "admin") page = <NotFound />;
     else page = admin ? admin.adminPage(path) : <p class="muted">{t("loading")}</p>;
-  } else page = PAGES[path]?.() ?? <NotFound />;
+  } else page = (PAGES as Record<string, (() => VNode) | undefined>)[path]?.() ?? <NotFound />;
   return (
     <>
       <Shell user={user} path={path}>

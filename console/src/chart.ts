@@ -30,6 +30,11 @@ export function drawChart(el: HTMLElement, spec: ChartSpec): () => void {
     timeZone: "UTC",
   });
   const width = () => Math.max(240, el.clientWidth);
+  // The axes take the page's colours (styles.css: light or dark, as the system is).
+  const style = getComputedStyle(el);
+  const ink = style.getPropertyValue("--text-2").trim() || "#374151";
+  const rule = style.getPropertyValue("--line").trim() || "#e5e7eb";
+  const axis = { stroke: ink, grid: { stroke: rule }, ticks: { stroke: rule } };
   const plot = new uPlot(
     {
       width: width(),
@@ -41,8 +46,12 @@ export function drawChart(el: HTMLElement, spec: ChartSpec): () => void {
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
       axes: [
-        { values: (_u, splits) => splits.map((s) => dayFormat.format(new Date(s * 1000))) },
         {
+          ...axis,
+          values: (_u, splits) => splits.map((s) => dayFormat.format(new Date(s * 1000))),
+        },
+        {
+          ...axis,
           values: (_u, splits) => splits.map(spec.format),
           // Wide enough for the longest label ($0.000026 needs more room than 3).
           size: (_u, values) =>

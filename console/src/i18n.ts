@@ -16,10 +16,14 @@ export const LANGS: readonly { lang: Lang; label: string }[] = [
 import * as common from "./strings/common";
 // stream D (sign-in)
 import * as identity from "./strings/identity";
+// stream a-layout
+import * as layout from "./strings/layout";
 
 export const en = {
   ...common.en,
   ...identity.en,
+  // stream a-layout
+  ...layout.en,
 };
 
 export type Key = keyof typeof en;
@@ -27,6 +31,8 @@ export type Key = keyof typeof en;
 export const zh: Record<Key, string> = {
   ...common.zh,
   ...identity.zh,
+  // stream a-layout
+  ...layout.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

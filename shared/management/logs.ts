@@ -1,4 +1,5 @@
 import type { UserPrincipal } from "../auth/authenticate";
+import { topUpSource } from "../billing/top-up-source";
 import { unitsToDollars } from "../billing/units";
 import { type Call, userRoute } from "../http/route";
 import {
@@ -60,8 +61,13 @@ async function listLogs(call: Call<UserPrincipal>, filter: LogFilter) {
       : services.usage.list(filter.userId, limit, cursor, filter, LIST_BUDGET.user),
   );
   const names = await usernames(call, entries);
+  // Channels are the admin's: a customer's own log does not name them.
+  const channels = call.principal.user.role === "admin" ? await channelNames(call, entries) : null;
   return ok(
-    entries.map((entry) => lineView(entry, names.get(entry.userId))),
+    entries.map((entry) => ({
+      ...lineView(entry, names.get(entry.userId)),
+      ...(channels && { channel_name: channels.get(entry.channelId ?? "") ?? null }),
+    })),
     { next_cursor: next ?? null },
   );
 }
@@ -175,6 +181,15 @@ async function usernames(call: Call<UserPrincipal>, entries: UsageLogEntry[]) {
   return new Map(ids.map((id, i) => [id, users[i]?.username ?? users[i]?.name ?? null]));
 }
 
+/**
+ * The names of the page's channels: one read of the channel list (a few items, keys left
+ * sealed), only when the page has calls; a deleted channel has none (the console shows its id).
+ */
+async function channelNames(call: Call<UserPrincipal>, entries: UsageLogEntry[]) {
+  if (!entries.some((entry) => entry.channelId)) return new Map<string, string>();
+  return call.services.channels.names();
+}
+
 function lineView(entry: UsageLogEntry, username: string | null | undefined) {
   return {
     type: entry.type,
@@ -198,7 +213,9 @@ function lineView(entry: UsageLogEntry, username: string | null | undefined) {
     stream: entry.stream ?? false,
     channel_id: entry.channelId ?? null,
     batch_id: entry.batchId ?? null,
+    // Internal (the ledger's once-guard): the console shows `source` to customers.
     reference: entry.reference ?? null,
+    source: entry.type === "topup" ? topUpSource(entry.reference) : null,
     bucket: entry.bucket ?? null,
   };
 }

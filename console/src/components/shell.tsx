@@ -1,27 +1,13 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { get, type User } from "../api";
-import { getLang, type Key, LANGS, type Lang, setLang, t } from "../i18n";
+import { getLang, type Key, LANGS, type Lang, onLangChange, setLang, t } from "../i18n";
 import { go, href } from "../router";
+import { ADMIN_ROUTES, USER_ROUTES } from "../routes";
 import { displayName, session } from "../session";
+import { loadSiteStatus, siteName, siteStatus } from "../site-status";
 
-const USER_NAV: [string, Key][] = [
-  ["/dashboard", "nav_dashboard"],
-  ["/keys", "nav_keys"],
-  ["/logs", "nav_logs"],
-  ["/topup", "nav_topup"],
-  ["/settings", "nav_settings"],
-];
-
-const ADMIN_NAV: [string, Key][] = [
-  ["/admin/users", "nav_admin_users"],
-  ["/admin/channels", "nav_admin_channels"],
-  ["/admin/pricing", "nav_admin_pricing"],
-  ["/admin/redemptions", "nav_admin_redemptions"],
-  ["/admin/logs", "nav_admin_logs"],
-  ["/admin/settings", "nav_admin_settings"],
-  ["/admin/locks", "nav_admin_locks"],
-];
+type NavItem = { path: string; nav: Key };
 
 export function LangSwitch() {
   return (
@@ -52,15 +38,16 @@ async function logout() {
   go("/login");
 }
 
-function NavList(props: { items: [string, Key][]; path: string }) {
+/** `onPick` runs on any link, the current page's too (whose click changes no route). */
+function NavList(props: { items: readonly NavItem[]; path: string; onPick: () => void }) {
   return (
     <ul>
-      {props.items.map(([path, key]) => {
+      {props.items.map(({ path, nav }) => {
         const current = props.path === path || props.path.startsWith(`${path}/`);
         return (
           <li key={path}>
-            <a href={href(path)} aria-current={current ? "page" : undefined}>
-              {t(key)}
+            <a href={href(path)} aria-current={current ? "page" : undefined} onClick={props.onPick}>
+              {t(nav)}
             </a>
           </li>
         );
@@ -69,16 +56,63 @@ function NavList(props: { items: [string, Key][]; path: string }) {
   );
 }
 
-/** The frame of every page: header (language, user, sign out) and, signed in, the menu. */
+/** The operator's name and logo (GET /api/status), else sluice's. */
+function Brand(props: { home: string }) {
+  const status = siteStatus.use();
+  const name = siteName(status);
+  return (
+    <a class="brand" href={href(props.home)}>
+      {status?.logo && <img class="brand-logo" src={status.logo} alt="" />}
+      <span class="brand-name">{name}</span> <span class="brand-sub">{t("console")}</span>
+    </a>
+  );
+}
+
+function Footer() {
+  const status = siteStatus.use();
+  const text = status?.footer?.trim();
+  if (!text) return null;
+  return <footer class="site-footer">{text}</footer>;
+}
+
+/**
+ * The frame of every page: header (menu button, brand, language, user, sign out), the menu
+ * when signed in, the page and the site's footer. On a phone the menu is an overlay under the
+ * top bar: it closes on any link in it (the current page's too), on Escape, on the scrim and on
+ * a change of page; opening it moves the focus to its first link, closing it (Escape, scrim,
+ * button) back to the button.
+ */
 export function Shell(props: { user: User | null; path: string; children: ComponentChildren }) {
   const { user, path } = props;
   const [open, setOpen] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  const nav = useRef<HTMLElement>(null);
+  useEffect(() => {
+    loadSiteStatus();
+    return onLangChange(() => loadSiteStatus());
+  }, []);
   useEffect(() => setOpen(false), [path]);
+  useEffect(() => {
+    if (!open) return;
+    nav.current?.querySelector<HTMLAnchorElement>("a")?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      setOpen(false);
+      button.current?.focus();
+    };
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  }, [open]);
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
   return (
     <div class={user ? "shell" : "shell shell-public"}>
       <header class="top">
         {user && (
           <button
+            ref={button}
             type="button"
             class="menu-button"
             aria-expanded={open}
@@ -89,9 +123,7 @@ export function Shell(props: { user: User | null; path: string; children: Compon
             <span class="sr-only">{t("menu")}</span>
           </button>
         )}
-        <a class="brand" href={href(user ? "/dashboard" : "/login")}>
-          sluice <span class="brand-sub">{t("console")}</span>
-        </a>
+        <Brand home={user ? "/dashboard" : "/login"} />
         <div class="top-right">
           <LangSwitch />
           {user && <span class="who">{displayName(user)}</span>}
@@ -103,17 +135,21 @@ export function Shell(props: { user: User | null; path: string; children: Compon
         </div>
       </header>
       {user && (
-        <nav id="nav" class={open ? "nav open" : "nav"} aria-label={t("menu")}>
-          <NavList items={USER_NAV} path={path} />
+        <nav ref={nav} id="nav" class={open ? "nav open" : "nav"} aria-label={t("menu")}>
+          <NavList items={USER_ROUTES} path={path} onPick={() => setOpen(false)} />
           {user.role === "admin" && (
             <>
               <h2 class="nav-head">{t("nav_admin")}</h2>
-              <NavList items={ADMIN_NAV} path={path} />
+              <NavList items={ADMIN_ROUTES} path={path} onPick={() => setOpen(false)} />
             </>
           )}
         </nav>
       )}
-      <main id="main">{props.children}</main>
+      {open && <div class="scrim" aria-hidden="true" onClick={close} />}
+      <main id="main">
+        {props.children}
+        <Footer />
+      </main>
     </div>
   );
 }

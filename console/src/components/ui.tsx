@@ -4,6 +4,7 @@ import { ApiError } from "../api";
 import { type Key, locale, t } from "../i18n";
 import { translate } from "../messages/translate";
 import { usd } from "../money";
+import { siteName, siteStatus } from "../site-status";
 import { store } from "../store";
 
 /**
@@ -142,9 +143,10 @@ export function Loading(props: { loaded: Loaded<unknown> }) {
 }
 
 export function PageHead(props: { title: string; children?: ComponentChildren }) {
+  const name = siteName(siteStatus.use());
   useEffect(() => {
-    document.title = `${props.title} · sluice`;
-  }, [props.title]);
+    document.title = `${props.title} · ${name}`;
+  }, [props.title, name]);
   return (
     <div class="page-head">
       <h1>{props.title}</h1>
@@ -153,9 +155,14 @@ export function PageHead(props: { title: string; children?: ComponentChildren })
   );
 }
 
-export function Card(props: { title?: string; children: ComponentChildren; class?: string }) {
+export function Card(props: {
+  title?: string;
+  children: ComponentChildren;
+  class?: string;
+  testId?: string;
+}) {
   return (
-    <section class={`card ${props.class ?? ""}`}>
+    <section class={`card ${props.class ?? ""}`} data-testid={props.testId}>
       {props.title && <h2>{props.title}</h2>}
       {props.children}
     </section>
@@ -362,17 +369,32 @@ export function dateTime(seconds: number | null | undefined): string {
   });
 }
 
-export function Table(props: { head: string[]; children: ComponentChildren; empty?: boolean }) {
+/** A column's heading; `class` goes on its `th` (e.g. `col-more`: shown on wide screens only). */
+export type Column = string | { label: string; class?: string };
+
+/**
+ * A table in a frame that scrolls sideways only if it must (a phone). `testId` names it for
+ * the tests (a page's landmark: routes.ts).
+ */
+export function Table(props: {
+  head: Column[];
+  children: ComponentChildren;
+  empty?: boolean;
+  testId?: string;
+}) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" data-testid={props.testId}>
       <table>
         <thead>
           <tr>
-            {props.head.map((h) => (
-              <th key={h} scope="col">
-                {h}
-              </th>
-            ))}
+            {props.head.map((h) => {
+              const column = typeof h === "string" ? { label: h } : h;
+              return (
+                <th key={column.label} scope="col" class={column.class}>
+                  {column.label}
+                </th>
+              );
+            })}
           </tr>
         </thead>
         <tbody>

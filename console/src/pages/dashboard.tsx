@@ -84,7 +84,7 @@ export function Dashboard() {
     <>
       <PageHead title={t("dashboard_title")} />
       <div class="stats">
-        <Card class="stat stat-total">
+        <Card class="stat stat-total" testId="balance">
           <h2>{t("balance_total")}</h2>
           <Money units={user.total_quota} />
         </Card>

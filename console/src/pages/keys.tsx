@@ -189,6 +189,7 @@ export function Keys(props: { userId?: string }) {
       <Loading loaded={keys} />
       <ErrorText error={rowAction.error} />
       <Table
+        testId="keys-table"
         empty={keys.data !== undefined && list.length === 0}
         head={[
           t("key_name"),

@@ -23,6 +23,7 @@ export function Login() {
     <Card class="narrow">
       <PageHead title={t("login_title")} />
       <form
+        data-testid="login-form"
         onSubmit={(e) => {
           const f = formFields(e);
           action.run(() => signIn(f.username ?? "", f.password ?? ""));
@@ -65,6 +66,7 @@ export function Register() {
         </p>
       ) : (
         <form
+          data-testid="register-form"
           onSubmit={(e) => {
             const f = formFields(e);
             if (f.password !== f.confirm) {

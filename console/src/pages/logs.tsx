@@ -1,9 +1,10 @@
 import { useState } from "preact/hooks";
-import { get, type LogRow, type LogStat } from "../api";
+import { get, type LogRow, type LogStat, type SourceKind } from "../api";
 import {
   Badge,
   BUCKET,
   Card,
+  type Column,
   dateTime,
   Field,
   formFields,
@@ -86,10 +87,29 @@ function Usage(props: { row: LogRow }) {
   );
 }
 
-/** Every kind of the call's usage, its count and what it cost: the row's details. */
-function UsageDetail(props: { row: LogRow }) {
+/**
+ * The row's details: the columns a narrower screen leaves out (key, channel, latency, status),
+ * then every kind of the call's usage, its count and what it cost.
+ */
+function UsageDetail(props: { row: LogRow; admin?: boolean }) {
+  const { row } = props;
+  const more: [Key, string][] = [
+    ["log_key", row.key_name ?? "—"],
+    ...(props.admin
+      ? [["log_channel", row.channel_name ?? row.channel_id ?? "—"] as [Key, string]]
+      : []),
+    ["log_latency", row.latency_ms === null ? "—" : num(row.latency_ms)],
+    ["log_status", row.status === null ? "—" : String(row.status)],
+  ];
   return (
     <ul class="usage-detail">
+      {more.map(([key, value]) => (
+        <li key={key} class="detail-more">
+          <span>{t(key)}</span>
+          <span class="num">{value}</span>
+          <span />
+        </li>
+      ))}
       {usageKinds(props.row).map((kind) => (
         <li key={kind.label}>
           <span>{t(kind.label)}</span>
@@ -108,59 +128,147 @@ function UsageDetail(props: { row: LogRow }) {
   );
 }
 
+const SOURCE: Record<SourceKind, Key> = {
+  signup: "source_signup",
+  trial: "source_trial",
+  redemption: "source_redemption",
+  admin: "source_admin",
+  order: "source_order_plain",
+  checkin: "source_checkin",
+  invitation: "source_invitation",
+};
+
+/** Why calls were refused (the refusal's code), in words. */
+const REFUSAL: Record<string, Key> = {
+  insufficient_quota: "refusal_insufficient_quota",
+  key_quota: "refusal_key_quota",
+  rate_limit_exceeded: "refusal_rate_limit",
+  model_not_allowed: "refusal_model_not_allowed",
+};
+
+/** Where a top-up came from, in words: never its reference, which is internal. */
+function sourceText(row: LogRow): string {
+  const source = row.source;
+  if (!source) return "";
+  if (source.kind === "order" && source.id) return t("source_order", { id: `${source.id}…` });
+  return label(SOURCE, source.kind);
+}
+
+/** The channel by name, its id in the tooltip; a deleted channel by its id. */
+function ChannelCell(props: { row: LogRow; class?: string }) {
+  const { row } = props;
+  if (!row.channel_id) return <td class={props.class}>—</td>;
+  return (
+    <td class={props.class} title={row.channel_id}>
+      {row.channel_name ?? <span class="mono">{row.channel_id}</span>}
+    </td>
+  );
+}
+
+/**
+ * A row's columns: Time, (User), Model, Tokens, Cost and Outcome always; Key, (Channel),
+ * Latency and Status only on screens of 1,440 px and more (`col-more`), and in the row's
+ * details below that (`detail-more`).
+ */
+function logColumns(admin: boolean | undefined): Column[] {
+  return [
+    t("log_time"),
+    ...(admin ? [t("log_user")] : []),
+    { label: t("log_key"), class: "col-more" },
+    t("log_model"),
+    ...(admin ? [{ label: t("log_channel"), class: "col-more" }] : []),
+    t("log_tokens"),
+    t("log_cost"),
+    { label: t("log_latency"), class: "col-more" },
+    { label: t("log_status"), class: "col-more" },
+    t("log_outcome"),
+  ];
+}
+
+function TopUpRow(props: { row: LogRow; admin?: boolean }) {
+  const { row, admin } = props;
+  return (
+    <tr class="topup">
+      <td>{dateTime(row.created_at)}</td>
+      {admin && <td>{row.username || row.user_id}</td>}
+      <td class="col-more">—</td>
+      <td class="wrap">
+        <Badge value="topup" label={t("log_topup")} /> {label(BUCKET, row.bucket)}
+        <small class="usage-line muted">{sourceText(row)}</small>
+        {admin && row.reference && (
+          <small class="usage-line muted mono" title={t("log_source")}>
+            {row.reference}
+          </small>
+        )}
+      </td>
+      {admin && <td class="col-more">—</td>}
+      <td>—</td>
+      <td class="num positive">
+        +{usd(row.quota)}
+        <small class="units">
+          +{num(row.quota)} {t("units")}
+        </small>
+      </td>
+      <td class="col-more">—</td>
+      <td class="col-more">—</td>
+      <td>—</td>
+    </tr>
+  );
+}
+
+/** Calls refused within a minute (one line, counted): how many, and why. */
+function RefusedRow(props: { row: LogRow; admin?: boolean }) {
+  const { row, admin } = props;
+  const reason = row.reason ? (REFUSAL[row.reason] ?? "refusal_other") : "refusal_other";
+  return (
+    <tr class="refused">
+      <td>{dateTime(row.created_at)}</td>
+      {admin && <td>{row.username || row.user_id}</td>}
+      <td class="col-more">{row.key_name ?? "—"}</td>
+      <td>{row.model ?? "—"}</td>
+      {admin && <td class="col-more">—</td>}
+      <td>—</td>
+      <td class="num">—</td>
+      <td class="col-more">—</td>
+      <td class="col-more">{row.status ?? "—"}</td>
+      <td class="wrap">
+        <Badge value="refused" label={t("log_refused")} />
+        <small class="usage-line">
+          {t("log_refused_count", { count: num(row.count ?? 1) })} · {t(reason)}
+        </small>
+      </td>
+    </tr>
+  );
+}
+
 function Row(props: { row: LogRow; admin?: boolean; columns: number }) {
   const { row, admin } = props;
   const [open, setOpen] = useState(false);
-  const user = admin ? <td>{row.username || row.user_id}</td> : null;
-  if (row.type === "topup") {
-    return (
-      <tr class="topup">
-        <td>{dateTime(row.created_at)}</td>
-        {user}
-        <td colSpan={2}>
-          <Badge value="topup" label={t("log_topup")} /> {label(BUCKET, row.bucket)}
-          {row.reference && <small class="muted"> · {row.reference}</small>}
-        </td>
-        {admin && <td>—</td>}
-        <td>—</td>
-        <td class="num positive">
-          +{usd(row.quota)}
-          <small class="units">
-            +{num(row.quota)} {t("units")}
-          </small>
-        </td>
-        <td>—</td>
-        <td>—</td>
-        <td>—</td>
-      </tr>
-    );
-  }
-  const detailed = usageKinds(row).length > 0;
+  if (row.type === "topup") return <TopUpRow row={row} admin={admin} />;
+  if (row.type === "refused") return <RefusedRow row={row} admin={admin} />;
   const line = (
     <tr class={open ? "open" : undefined}>
       <td>{dateTime(row.created_at)}</td>
-      {user}
-      <td>{row.key_name ?? "—"}</td>
+      {admin && <td>{row.username || row.user_id}</td>}
+      <td class="col-more">{row.key_name ?? "—"}</td>
       <td>{row.model ?? "—"}</td>
-      {admin && <td class="mono">{row.channel_id ?? "—"}</td>}
+      {admin && <ChannelCell row={row} class="col-more" />}
       <td class="num">
         <Usage row={row} />
-        {detailed && (
-          <button
-            type="button"
-            class="link details-toggle"
-            aria-expanded={open}
-            onClick={() => setOpen(!open)}
-          >
-            {open ? t("log_details_hide") : t("log_details")}
-          </button>
-        )}
+        <button
+          type="button"
+          class="link details-toggle"
+          aria-expanded={open}
+          onClick={() => setOpen(!open)}
+        >
+          {open ? t("log_details_hide") : t("log_details")}
+        </button>
       </td>
       <td class="num">
         <Money units={row.quota} />
       </td>
-      <td class="num">{row.latency_ms === null ? "—" : num(row.latency_ms)}</td>
-      <td>{row.status ?? "—"}</td>
+      <td class="num col-more">{row.latency_ms === null ? "—" : num(row.latency_ms)}</td>
+      <td class="col-more">{row.status ?? "—"}</td>
       <td>
         <Badge value={row.outcome ?? "none"} label={label(OUTCOME, row.outcome)} />
       </td>
@@ -172,7 +280,7 @@ function Row(props: { row: LogRow; admin?: boolean; columns: number }) {
       {line}
       <tr class="detail">
         <td colSpan={props.columns}>
-          <UsageDetail row={row} />
+          <UsageDetail row={row} admin={admin} />
         </td>
       </tr>
     </>
@@ -214,18 +322,7 @@ export function Logs(props: { admin?: boolean }) {
   const rows = logs.data?.data ?? [];
   const next = logs.data?.next_cursor;
   const value = (name: string) => query.get(name) ?? "";
-  const head = [
-    t("log_time"),
-    ...(admin ? [t("log_user")] : []),
-    t("log_key"),
-    t("log_model"),
-    ...(admin ? [t("log_channel")] : []),
-    t("log_tokens"),
-    t("log_cost"),
-    t("log_latency"),
-    t("log_status"),
-    t("log_outcome"),
-  ];
+  const head = logColumns(admin);
 
   return (
     <>
@@ -310,7 +407,7 @@ export function Logs(props: { admin?: boolean }) {
         </Card>
       )}
       <Loading loaded={logs} />
-      <Table empty={logs.data !== undefined && rows.length === 0} head={head}>
+      <Table testId="log-table" empty={logs.data !== undefined && rows.length === 0} head={head}>
         {rows.map((row) => (
           <Row
             key={`${row.request_id}-${row.created_at}`}

@@ -94,6 +94,7 @@ function Password() {
   return (
     <Card title={t("password_title")}>
       <form
+        data-testid="password-form"
         class="form-narrow"
         onSubmit={(e) => {
           const form = e.currentTarget;

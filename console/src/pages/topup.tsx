@@ -26,6 +26,7 @@ export function Topup() {
       <Card class="narrow">
         <p class="muted">{t("topup_intro")}</p>
         <form
+          data-testid="redeem-form"
           onSubmit={(e) => {
             e.preventDefault();
             const key = code.trim();

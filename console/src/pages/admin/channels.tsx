@@ -248,6 +248,7 @@ export function Channels() {
       <Loading loaded={channels} />
       <ErrorText error={rowAction.error} />
       <Table
+        testId="channels-table"
         empty={channels.data !== undefined && list.length === 0}
         head={[
           t("channel_name"),

@@ -1,4 +1,5 @@
 import type { VNode } from "preact";
+import type { AdminPath } from "../../routes";
 import { Keys } from "../keys";
 import { Logs } from "../logs";
 import { Channels } from "./channels";
@@ -8,26 +9,20 @@ import { Redemptions } from "./redemptions";
 import { SiteSettings } from "./settings";
 import { Users } from "./users";
 
+// Every admin page of the route tables (routes.ts) has its component here (a type error otherwise).
+const PAGES: Record<AdminPath, () => VNode> = {
+  "/admin/users": () => <Users />,
+  "/admin/channels": () => <Channels />,
+  "/admin/pricing": () => <PricingPage />,
+  "/admin/redemptions": () => <Redemptions />,
+  "/admin/logs": () => <Logs key="admin" admin />,
+  "/admin/settings": () => <SiteSettings />,
+  "/admin/locks": () => <Locks />,
+};
+
 /** The admin pages, loaded only when an admin opens one. */
 export function adminPage(path: string): VNode | null {
   const keys = /^\/admin\/users\/([^/]+)\/keys$/.exec(path);
   if (keys) return <Keys key={keys[1]} userId={decodeURIComponent(keys[1] ?? "")} />;
-  switch (path) {
-    case "/admin/users":
-      return <Users />;
-    case "/admin/channels":
-      return <Channels />;
-    case "/admin/pricing":
-      return <PricingPage />;
-    case "/admin/redemptions":
-      return <Redemptions />;
-    case "/admin/logs":
-      return <Logs key="admin" admin />;
-    case "/admin/settings":
-      return <SiteSettings />;
-    case "/admin/locks":
-      return <Locks />;
-    default:
-      return null;
-  }
+  return (PAGES as Record<string, (() => VNode) | undefined>)[path]?.() ?? null;
 }

@@ -56,6 +56,7 @@ export function Locks() {
       <Loading loaded={list} />
       <ErrorText error={action.error} />
       <Table
+        testId="locks"
         empty={list.data !== undefined && rows.length === 0}
         head={[
           t("lock_kind"),

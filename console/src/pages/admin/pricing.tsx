@@ -512,7 +512,7 @@ export function PricingPage() {
                 />
               </Field>
             </div>
-            <div class="table-wrap">
+            <div class="table-wrap" data-testid="pricing-table">
               <table class="edit-table">
                 <thead>
                   <tr>

@@ -144,6 +144,7 @@ export function Redemptions() {
       <Loading loaded={list} />
       <ErrorText error={rowAction.error} />
       <Table
+        testId="redemptions-table"
         empty={list.data !== undefined && rows.length === 0}
         head={[
           t("redemption_name"),

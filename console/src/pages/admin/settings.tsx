@@ -62,6 +62,7 @@ export function SiteSettings() {
       {current && (
         <Card class="narrow">
           <form
+            data-testid="site-settings-form"
             onSubmit={(e) => {
               const form = e.currentTarget as HTMLFormElement;
               const changes = changedOptions(current, formFields(e));

@@ -324,6 +324,7 @@ export function Users() {
       <ErrorText error={rowAction.error} />
       <Loading loaded={users} />
       <Table
+        testId="users-table"
         empty={users.data !== undefined && list.length === 0}
         head={[
           t("username"),
