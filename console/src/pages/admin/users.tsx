@@ -340,10 +340,8 @@ export function Users() {
       >
         {list.map((user) => (
           <tr key={user.id}>
-            <td>
-              {displayName(user)}
-              <small class="muted block mono">{user.id}</small>
-            </td>
+            {/* By name; the id (which the API and the CLI take) in the tooltip. */}
+            <td title={user.id}>{displayName(user)}</td>
             <td>
               {user.group}
               {rateLimitsText(user.rate_limits) && (

@@ -1,0 +1,307 @@
+/**
+ * The Chromium walk: every page of the console's route tables (console/src/routes.ts), in both
+ * languages, on a 1,280×800 desktop and a 390×844 phone, as a customer and as an admin (and
+ * the public pages signed out). A page added to the tables is walked without editing this
+ * file. Per page: its own `h1` is its title in that language, its landmark is visible, no
+ * missing string (`⟦`), no raw message code, no internal reference on a customer's page; on
+ * the phone nothing scrolls sideways, the `h1` is near the top, and the menu opens and closes
+ * (a tap on the current page, Escape); on the desktop every table fits. A dark context checks
+ * the colours follow the system, and each form's deliberate server error is shown in words.
+ * Pages change by hash (no reload), in eight long-lived contexts.
+ */
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { en, type Key, zh } from "../../console/src/i18n";
+import { ADMIN_ROUTES, PUBLIC_ROUTES, type RouteInfo, USER_ROUTES } from "../../console/src/routes";
+import { connectBrowser } from "../fixtures/browser";
+import { admin, api, createFixtureChannel, openai, sluice } from "./support";
+
+type Lang = "en" | "zh";
+const STRINGS: Record<Lang, Record<Key, string>> = { en, zh };
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+type Viewport = typeof DESKTOP;
+
+/** What customers must never see (design brief §7.3): request ids, ledger references, user ids. */
+const INTERNAL = /\b(req_[0-9a-f]{8}|signup:|redeem:|order:|user_[A-Za-z0-9]{16})/;
+/** A message code or string key shown as it is (`insufficient_quota`, `log_details`). */
+const RAW_WORDS = /\b[a-z]+(?:_[a-z]+)+\b/g;
+
+const suffix = Math.random().toString(36).slice(2, 8);
+const customer = { username: `walker.${suffix}`, password: `walk-${suffix}-pw`, id: "", token: "" };
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+/** What went wrong inside the pages: uncaught errors, CSP refusals. */
+const problems: string[] = [];
+/** Each language's strings the pages may show as they are (a model's name, a username). */
+let allowedCodes: string[] = [];
+
+/** A fresh address (TEST-NET-3) the stack counts a request as coming from. */
+function freshAddress(): string {
+  return `203.0.113.${100 + Math.floor(Math.random() * 150)}`;
+}
+const fromAddress = (address: string) => ({
+  "x-sluice-origin-verify": sluice.originSecret,
+  "cloudfront-viewer-address": `${address}:443`,
+});
+
+/** Signs in over HTTP, as the sign-in form would; the session cookie for a context. */
+async function sessionCookie(username: string, password: string) {
+  const answer = await fetch(`${sluice.url}/api/user/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: sluice.url },
+    body: JSON.stringify({ username, password }),
+  });
+  expect(answer.status).toBe(200);
+  const cookies = answer.headers.getSetCookie().map((line) => {
+    const [pair = ""] = line.split(";");
+    const at = pair.indexOf("=");
+    return { name: pair.slice(0, at), value: pair.slice(at + 1), url: sluice.url };
+  });
+  expect(cookies.length).toBeGreaterThan(0);
+  return cookies;
+}
+
+async function open(lang: Lang, viewport: Viewport, colorScheme: "light" | "dark" = "light") {
+  const context = await browser.newContext({
+    baseURL: sluice.url,
+    viewport,
+    colorScheme,
+    locale: lang === "zh" ? "zh-CN" : "en-US",
+  });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on("pageerror", (err) => problems.push(`${page.url()}: ${err.message}`));
+  page.on("console", (message) => {
+    // Refused API calls (a wrong password) are logged by the browser as failed loads.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource"))
+      problems.push(`${page.url()}: ${message.text()}`);
+  });
+  return page;
+}
+
+interface Shown {
+  h1: string;
+  landmark: boolean;
+  text: string;
+  scrollWidth: number;
+  innerWidth: number;
+  h1Top: number;
+  tables: { scroll: number; client: number; columns: string[] }[];
+}
+
+/**
+ * Goes to a page by changing the hash (no reload), waits in the page until its `h1` is the
+ * expected title and nothing is loading, and reads what the checks need, in one round trip.
+ */
+async function show(page: Page, route: RouteInfo, s: Record<Key, string>): Promise<Shown> {
+  const args = { path: route.path, title: s[route.title], loading: s.loading, id: route.landmark };
+  const read = `(${IN_PAGE})(${JSON.stringify(args)})`;
+  let shown: Shown | false = false;
+  // Polled from here: the console's CSP (no eval) refuses waitForFunction's own polling.
+  await expect
+    .poll(
+      async () => {
+        shown = await page.evaluate<Shown | false>(read);
+        return shown !== false;
+      },
+      {
+        message: `${route.path}: its h1 "${args.title}", loaded`,
+        interval: 30,
+      },
+    )
+    .toBe(true);
+  return shown as unknown as Shown;
+}
+
+/**
+ * Runs in the page (a string: the test project has no DOM types, and a compiled function may
+ * call helpers the page lacks): false until the page is the one asked for and loaded.
+ */
+const IN_PAGE = `(args) => {
+  if (location.hash !== "#" + args.path) location.hash = args.path;
+  const main = document.querySelector("main");
+  const h1 = main?.querySelector("h1");
+  if (!main || h1?.textContent !== args.title) return false;
+  const text = main.innerText;
+  if (text.split("\\n").some((line) => line.trim() === args.loading)) return false;
+  const box = document.querySelector('[data-testid="' + args.id + '"]')?.getBoundingClientRect();
+  return {
+    h1: h1.textContent,
+    landmark: !!box && box.width > 0 && box.height > 0,
+    text,
+    scrollWidth: document.scrollingElement.scrollWidth,
+    innerWidth,
+    h1Top: h1.getBoundingClientRect().top,
+    // A table's frame scrolls sideways only when its table does not fit.
+    tables: [...main.querySelectorAll("table")].map((table) => {
+      const frame = table.closest(".table-wrap") ?? table;
+      const columns = [...table.querySelectorAll("thead th")].map(
+        (th) => th.textContent + ": " + th.offsetWidth,
+      );
+      return { scroll: frame.scrollWidth, client: frame.clientWidth, columns };
+    }),
+  };
+}`;
+
+/** What one page must be, in one language on one screen. */
+async function checkPage(
+  page: Page,
+  route: RouteInfo,
+  lang: Lang,
+  viewport: Viewport,
+  forCustomer: boolean,
+) {
+  const s = STRINGS[lang];
+  const shown = await show(page, route, s);
+  expect(shown.landmark, `${route.path}: its landmark`).toBe(true);
+  expect(shown.text, route.path).not.toContain("⟦");
+  // A snake_case word is a code shown raw, unless the language's own strings say it (an API
+  // parameter a hint names) or it is the data's (a model's name).
+  const words = new Set(Object.values(s).flatMap((text) => text.match(RAW_WORDS) ?? []));
+  const codes = (shown.text.match(RAW_WORDS) ?? []).filter(
+    (code) => !words.has(code) && !allowedCodes.some((allowed) => allowed.includes(code)),
+  );
+  expect(codes, route.path).toEqual([]);
+  if (forCustomer) expect(shown.text, route.path).not.toMatch(INTERNAL);
+  expect(shown.scrollWidth, `${route.path}: the page scrolls sideways`).toBeLessThanOrEqual(
+    shown.innerWidth,
+  );
+  if (viewport === PHONE) {
+    expect(shown.h1Top, `${route.path}: h1's top`).toBeGreaterThanOrEqual(0);
+    expect(shown.h1Top, `${route.path}: h1's top`).toBeLessThanOrEqual(120);
+  } else {
+    for (const table of shown.tables)
+      expect(
+        table.scroll,
+        `${route.path}: a table scrolls sideways (${table.columns.join(", ")})`,
+      ).toBeLessThanOrEqual(table.client);
+  }
+}
+
+/** The phone menu: opens, closes on a tap on the current page, on Escape, on another page. */
+async function checkMenu(page: Page, route: RouteInfo, s: Record<Key, string>) {
+  const button = page.locator(".menu-button");
+  const nav = page.locator("#nav");
+  await button.click();
+  await expect.poll(() => nav.isVisible(), { message: route.path }).toBe(true);
+  expect(await button.getAttribute("aria-expanded")).toBe("true");
+  // Focus is on the menu's first link.
+  await expect
+    .poll(() => page.evaluate<boolean>(`document.activeElement?.closest("#nav") !== null`))
+    .toBe(true);
+  await nav.locator('a[aria-current="page"]').click();
+  await expect.poll(() => nav.isVisible(), { message: route.path }).toBe(false);
+  expect(await button.getAttribute("aria-expanded")).toBe("false");
+  await button.click();
+  await expect.poll(() => nav.isVisible()).toBe(true);
+  await page.keyboard.press("Escape");
+  await expect.poll(() => nav.isVisible(), { message: route.path }).toBe(false);
+  expect(
+    await page.evaluate<boolean>(`document.activeElement?.classList.contains("menu-button")`),
+  ).toBe(true);
+  // The h1 is still the page's: closing changed nothing else.
+  expect(await page.locator("main h1").textContent()).toBe(s[route.title]);
+}
+
+/** Walks a role's pages in one context; the phone checks the menu on each. */
+async function walk(
+  page: Page,
+  routes: readonly RouteInfo[],
+  lang: Lang,
+  viewport: Viewport,
+  forCustomer: boolean,
+) {
+  for (const route of routes) {
+    await checkPage(page, route, lang, viewport, forCustomer);
+    if (viewport === PHONE) await checkMenu(page, route, STRINGS[lang]);
+  }
+}
+
+/** Submits a form and reads what it shows; `answer` is what the server said. */
+async function formError(page: Page, path: string, submit: () => Promise<void>) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(path) && r.request().method() === "POST"),
+    submit(),
+  ]);
+  const answer = { status: response.status(), body: await response.json() };
+  const alert = page.locator("main [role=alert]");
+  await alert.waitFor();
+  return { answer, shown: (await alert.innerText()).trim() };
+}
+
+describe("the console walk", { timeout: 60_000 }, () => {
+  let model: string;
+
+  beforeEach(() => {
+    onTestFailed(async () => {
+      for (const context of contexts)
+        for (const page of context.pages()) {
+          const text = await page
+            .locator("body")
+            .innerText({ timeout: 2_000 })
+            .catch((err: Error) => `(unreadable: ${err.message})`);
+          console.log(`page ${page.url()}:\n${text.slice(0, 2_000)}`);
+        }
+    });
+  });
+
+  beforeAll(async () => {
+    const [connected, channel] = await Promise.all([connectBrowser(), createFixtureChannel()]);
+    browser = connected;
+    model = channel.model;
+    const user = await admin("POST", "/api/user", {
+      username: customer.username,
+      password: customer.password,
+    });
+    customer.id = user.id;
+    customer.token = user.access_token;
+    // A log with a call, an admin's top-up and a redemption: the log page has every kind of
+    // line, and the redemption's code is used for the form's error below.
+    await admin("POST", `/api/user/${customer.id}/topup`, { dollars: 5, bucket: "paid" });
+    const key = await api(customer.token, "POST", "/api/token", { name: `walk-${suffix}` });
+    await openai(key.body.data.key).chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "hello" }],
+    });
+    allowedCodes = [model, customer.username, `walk-${suffix}`, sluice.adminUsername];
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close();
+  });
+
+  for (const lang of ["zh", "en"] as const)
+    for (const [screen, viewport] of [
+      ["desktop", DESKTOP],
+      ["phone", PHONE],
+    ] as const) {
+      it(`${lang} ${screen}: the public pages, every customer page and every admin page`, async () => {
+        const [visitor, adminPage] = await Promise.all([
+          open(lang, viewport),
+          open(lang, viewport),
+        ]);
+        const [customerCookies, adminCookies] = await Promise.all([
+          sessionCookie(customer.username, customer.password),
+          sessionCookie(sluice.adminUsername, sluice.adminPassword),
+        ]);
+        await adminPage.context().addCookies(adminCookies);
+        // Signed out: the public pages (the menu is not there).
+        await visitor.goto("/#/login");
+        for (const route of PUBLIC_ROUTES) await checkPage(visitor, route, lang, viewport, true);
+        // Then the customer's pages in the same tab, once signed in.
+        await visitor.context().addCookies(customerCookies);
+        await visitor.reload();
+        await walk(visitor, USER_ROUTES, lang, viewport, true);
+        await adminPage.goto("/#/admin/users");
+        await walk(adminPage, ADMIN_ROUTES, lang, viewport, false);
+        expect(await adminPage.locator("html").getAttribute("lang")).toBe(
+          lang === "zh" ? "zh-CN" : "en",
+        );
+        expect(problems).toEqual([]);
+      });
+    }
+});
