@@ -13,6 +13,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { en, type Key, zh } from "../../console/src/i18n";
 import { ADMIN_ROUTES, PUBLIC_ROUTES, type RouteInfo, USER_ROUTES } from "../../console/src/routes";
+import type { Message } from "../../shared/messages/codes";
+import { isMessageCode, render } from "../../shared/messages/render";
 import { connectBrowser } from "../fixtures/browser";
 import { admin, api, createFixtureChannel, openai, sluice } from "./support";
 
@@ -37,9 +39,10 @@ const problems: string[] = [];
 /** Each language's strings the pages may show as they are (a model's name, a username). */
 let allowedCodes: string[] = [];
 
-/** A fresh address (TEST-NET-3) the stack counts a request as coming from. */
+/** Fresh addresses (TEST-NET-3) the stack counts requests as coming from, never 127.0.0.1. */
+let nextAddress = 100 + Math.floor(Math.random() * 100);
 function freshAddress(): string {
-  return `203.0.113.${100 + Math.floor(Math.random() * 150)}`;
+  return `203.0.113.${nextAddress++}`;
 }
 const fromAddress = (address: string) => ({
   "x-sluice-origin-verify": sluice.originSecret,
@@ -220,17 +223,78 @@ async function walk(
   }
 }
 
-/** Submits a form and reads what it shows; `answer` is what the server said. */
-async function formError(page: Page, path: string, submit: () => Promise<void>) {
+/** The page's calls to /api/user/* count as coming from a fresh address of their own. */
+async function fromFreshAddress(page: Page) {
+  const headers = fromAddress(freshAddress());
+  await page.route("**/api/user/**", (route) =>
+    route.continue({ headers: { ...route.request().headers(), ...headers } }),
+  );
+}
+
+/**
+ * Submits a form, and checks it shows the server's refusal in the page's language: the
+ * catalogue's words for its code and params (shared/messages), or its own sentence for a code
+ * the catalogues do not have yet. Returns what the server answered.
+ */
+async function expectFormError(
+  page: Page,
+  lang: Lang,
+  path: string,
+  submit: () => Promise<void>,
+): Promise<{ status: number; code?: string; message: string }> {
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith(path) && r.request().method() === "POST"),
     submit(),
   ]);
-  const answer = { status: response.status(), body: await response.json() };
+  const body = await response.json();
+  expect(body.success, path).toBe(false);
   const alert = page.locator("main [role=alert]");
   await alert.waitFor();
-  return { answer, shown: (await alert.innerText()).trim() };
+  const shown = (await alert.innerText()).trim();
+  if (isMessageCode(body.code)) {
+    expect(shown, path).toBe(
+      render(lang, { code: body.code, params: body.params ?? {} } as Message),
+    );
+    if (lang === "zh") expect(shown, `${path}: worded in Chinese`).not.toBe(body.message);
+  } else expect(shown, path).toBe(body.message);
+  return { status: response.status(), code: body.code, message: body.message };
 }
+
+/** WCAG's contrast ratio of two `rgb(r, g, b)` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (color: string) => {
+    const [r = 0, g = 0, bl = 0] = (color.match(/[\d.]+/g) ?? []).map(Number).map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+interface Colours {
+  bg: string;
+  bodyColor: string;
+  bodyBackground: string;
+  cardColor: string;
+  cardBackground: string;
+  mutedColor: string;
+}
+
+const READ_COLOURS = `(() => {
+  const root = getComputedStyle(document.documentElement);
+  const card = document.querySelector("main .card:not(.stat-total)");
+  const muted = document.querySelector("main .muted");
+  return {
+    bg: root.getPropertyValue("--bg").trim(),
+    bodyColor: root.color,
+    bodyBackground: root.backgroundColor,
+    cardColor: getComputedStyle(card).color,
+    cardBackground: getComputedStyle(card).backgroundColor,
+    mutedColor: muted ? getComputedStyle(muted).color : root.color,
+  };
+})()`;
 
 describe("the console walk", { timeout: 60_000 }, () => {
   let model: string;
@@ -304,4 +368,90 @@ describe("the console walk", { timeout: 60_000 }, () => {
         expect(problems).toEqual([]);
       });
     }
+
+  it("the colours follow the system: dark has its own background, and text keeps 4.5:1", async () => {
+    const cookies = await sessionCookie(customer.username, customer.password);
+    const [light, dark] = await Promise.all([
+      open("en", DESKTOP, "light"),
+      open("en", DESKTOP, "dark"),
+    ]);
+    const read = async (page: Page) => {
+      await page.context().addCookies(cookies);
+      await page.goto("/#/dashboard");
+      await show(page, USER_ROUTES[0], en);
+      return page.evaluate<Colours>(READ_COLOURS);
+    };
+    const [day, night] = await Promise.all([read(light), read(dark)]);
+    expect(night.bg).not.toBe(day.bg);
+    for (const colours of [day, night]) {
+      expect(contrast(colours.bodyColor, colours.bodyBackground)).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(colours.cardColor, colours.cardBackground)).toBeGreaterThanOrEqual(4.5);
+      expect(contrast(colours.mutedColor, colours.cardBackground)).toBeGreaterThanOrEqual(4.5);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  for (const lang of ["zh", "en"] as const)
+    it(`${lang}: each form's server error is shown in ${lang}`, async () => {
+      const s = STRINGS[lang];
+      const [visitor, buyer] = await Promise.all([open(lang, DESKTOP), open(lang, DESKTOP)]);
+      await Promise.all([fromFreshAddress(visitor), fromFreshAddress(buyer)]);
+
+      // A wrong password.
+      await visitor.goto("/#/login");
+      const signIn = async (username: string, password: string) => {
+        await visitor.getByLabel(s.username).fill(username);
+        await visitor.getByLabel(s.password, { exact: true }).fill(password);
+        await visitor.getByRole("button", { name: s.login_submit, exact: true }).click();
+      };
+      const wrong = await expectFormError(visitor, lang, "/api/user/login", () =>
+        signIn(customer.username, "not the password"),
+      );
+      expect(wrong.status).toBe(401);
+
+      // A sign-in throttled: a name with five failures (each from an address of its own),
+      // then this page's try.
+      const name = `nobody.${lang}.${suffix}`;
+      for (let i = 0; i < 5; i++) {
+        const answer = await fetch(`${sluice.url}/api/user/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...fromAddress(freshAddress()) },
+          body: JSON.stringify({ username: name, password: "wrong" }),
+        });
+        expect(answer.status).toBe(401);
+      }
+      const throttled = await expectFormError(visitor, lang, "/api/user/login", () =>
+        signIn(name, "wrong"),
+      );
+      expect(throttled).toMatchObject({ status: 429, code: "too_many_sign_ins" });
+
+      // A username taken.
+      await visitor.evaluate(`location.hash = "/register"`);
+      await visitor.getByLabel(s.username).fill(customer.username);
+      await visitor.getByLabel(s.password, { exact: true }).fill(customer.password);
+      await visitor.getByLabel(s.password_confirm).fill(customer.password);
+      const taken = await expectFormError(visitor, lang, "/api/user/register", () =>
+        visitor.getByRole("button", { name: s.register_submit }).click(),
+      );
+      expect(taken.status).toBe(409);
+
+      // A redemption code used already.
+      const made = await admin("POST", "/api/redemption/", {
+        name: `walk-${lang}-${suffix}`,
+        count: 1,
+        dollars: 1,
+      });
+      const code = made.codes[0] as string;
+      expect((await api(customer.token, "POST", "/api/user/topup", { key: code })).status).toBe(
+        200,
+      );
+      await buyer.context().addCookies(await sessionCookie(customer.username, customer.password));
+      await buyer.goto("/#/topup");
+      await buyer.getByLabel(s.topup_code).fill(code);
+      const used = await expectFormError(buyer, lang, "/api/user/topup", () =>
+        buyer.getByRole("button", { name: s.topup_submit }).click(),
+      );
+      expect(used.status).toBe(409);
+      expect(problems).toEqual([]);
+    });
 });
