@@ -7,6 +7,7 @@ import { PricingCatalog } from "./billing/pricing";
 import { type Clock, systemClock } from "./clock";
 import { loadSettings, type Settings } from "./config/settings";
 import type { SecretBox } from "./crypto/secret-box";
+import { RefusalLines } from "./http/refusal-lines";
 import { createLogger } from "./observability";
 import type { JobQueue } from "./queue/queue";
 import type { AdapterContext } from "./relay/adapters/adapter";
@@ -79,6 +80,8 @@ export interface Services {
   pricing: PricingCatalog;
   ledger: QuotaLedger;
   usage: UsageLog;
+  // stream a-layout: refused calls, counted per key and minute (http/refusal-lines.ts)
+  refusalLines: RefusalLines;
   /** Daily rollups and keys' usage counters, added up from the log. */
   rollups: Rollups;
   siteLog: SiteLog;
@@ -177,6 +180,8 @@ export function createServices(options: {
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
     ledger: new QuotaLedger(accounts, usage, log, clock),
     usage,
+    // stream a-layout
+    refusalLines: new RefusalLines(usage, () => clock.now()),
     rollups: new Rollups(table, log, accounts),
     siteLog: new SiteLog(table, settings.logRetentionDays, clock),
     blobs: options.blobs,

@@ -217,6 +217,8 @@ function lineView(entry: UsageLogEntry, username: string | null | undefined) {
     reference: entry.reference ?? null,
     source: entry.type === "topup" ? topUpSource(entry.reference) : null,
     bucket: entry.bucket ?? null,
+    // Refused lines: how many calls the key had refused in the minute, and why.
+    ...(entry.type === "refused" && { count: entry.count ?? 0, reason: entry.reason ?? null }),
   };
 }
 

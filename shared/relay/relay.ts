@@ -6,6 +6,7 @@ import { ModelUnavailable, type RateStanding, UpstreamRejected } from "../errors
 import { isObject } from "../http/body";
 import { statusOf } from "../http/error-mapping";
 import { rateLimitHeaders } from "../http/rate-limit-headers";
+import { refusalReason } from "../http/refusal-lines";
 import { rawJson } from "../http/responses";
 import type { Call } from "../http/route";
 import { type GatewayResponse, isStreamBody } from "../http/types";
@@ -116,7 +117,10 @@ export async function relayed(
   plan: RelayPlan,
   consume: (upstream: OpenUpstream, quoted: Quote) => Promise<Consumption>,
 ): Promise<GatewayResponse> {
-  const { charge, upstream } = await relay(call, plan);
+  const { charge, upstream } = await relay(call, plan).catch((err: unknown) => {
+    noteRefusal(call, plan.model, err);
+    throw err;
+  });
   const quoted = charge.servedAs(servedModel(upstream.channel, plan.model));
   const channelId = upstream.channel.id;
   call.context.note?.({ model: plan.model, channel: channelId });
@@ -156,6 +160,23 @@ export async function relayed(
   if (plan.rateLimitHeaders)
     Object.assign(consumed.response.headers, plan.rateLimitHeaders(charge.hold.rateStanding));
   return consumed.response;
+}
+
+/**
+ * A call refused before any upstream saw it (the balance, a key's quota, a rate limit, a model
+ * the key cannot use) goes into its owner's usage log, counted: http/refusal-lines.ts. A batch's
+ * lines are the batch's, not the client's calls.
+ */
+function noteRefusal(call: Call<KeyPrincipal>, model: string, err: unknown): void {
+  const reason = refusalReason(err);
+  if (!reason || call.batchId !== undefined) return;
+  const write = call.services.refusalLines.count(call.principal, {
+    reason,
+    status: statusOf(err),
+    model,
+    requestId: call.request.id,
+  });
+  if (write) call.context.afterResponse(write);
 }
 
 /** The client's answer to a call whose upstream did not answer in time. */

@@ -44,7 +44,8 @@ export interface LoggedUsage extends Partial<Record<LoggedCount, number>> {
  * the keys' used quota are added up from these lines (billing/rollup.ts).
  */
 export interface UsageLogEntry extends LoggedUsage {
-  type: "consume" | "topup";
+  /** A call, a top-up, or a key's calls refused within a minute (http/refusal-lines.ts). */
+  type: "consume" | "topup" | "refused";
   /** The line's identity in the user's log: the hold's id, or the top-up's reference id. */
   id: string;
   /** Unix milliseconds: when the call began (its hold was taken), or the top-up landed. */
@@ -83,6 +84,9 @@ export interface UsageLogEntry extends LoggedUsage {
   bucket?: string;
   by?: string;
   reference?: string;
+  /** Refused lines: how many calls, and why (http/refusal-lines.ts RefusalReason). */
+  count?: number;
+  reason?: string;
 }
 
 /** Which lines a reader wants; every field is optional. Times are unix milliseconds. */
@@ -136,6 +140,31 @@ export class UsageLog {
       if (!(err instanceof ConditionFailed) || !err.item) throw err;
       return toEntry(err.item);
     }
+  }
+
+  /**
+   * Adds `count` refused calls to a refused line (type "refused"), making it when it is not
+   * there: one UpdateItem, so a minute's line can take a later count of the same minute.
+   */
+  async addRefused(line: UsageLogEntry, count: number): Promise<void> {
+    const { count: _count, ...fields } = line;
+    const values: Record<string, unknown> = {
+      ":count": count,
+      ":ttl": TTL.usageLine(line.time, this.retentionDays),
+    };
+    const names: Record<string, string> = { "#count": "count", "#ttl": "ttl" };
+    const sets = ["#ttl = if_not_exists(#ttl, :ttl)"];
+    for (const [name, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = if_not_exists(#${name}, :${name})`);
+    }
+    await this.table.update(logKey(line.userId, line.time, line.id), {
+      update: `SET ${sets.join(", ")} ADD #count :count`,
+      names,
+      values,
+    });
   }
 
   /** One line, read consistently. */

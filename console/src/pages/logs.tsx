@@ -143,7 +143,7 @@ const REFUSAL: Record<string, Key> = {
   insufficient_quota: "refusal_insufficient_quota",
   key_quota: "refusal_key_quota",
   rate_limit_exceeded: "refusal_rate_limit",
-  model_not_allowed: "refusal_model_not_allowed",
+  model_not_available: "refusal_model_not_available",
 };
 
 /** Where a top-up came from, in words: never its reference, which is internal. */

@@ -18,7 +18,7 @@ export const en = {
   refusal_insufficient_quota: "balance too low",
   refusal_key_quota: "key's quota used up",
   refusal_rate_limit: "rate limit reached",
-  refusal_model_not_allowed: "model not allowed",
+  refusal_model_not_available: "model not available to this key",
   refusal_other: "refused",
   log_channel_deleted: "deleted channel",
 };
@@ -38,7 +38,7 @@ export const zh: Record<keyof typeof en, string> = {
   refusal_insufficient_quota: "余额不足",
   refusal_key_quota: "令牌额度已用完",
   refusal_rate_limit: "超出速率限制",
-  refusal_model_not_allowed: "无权使用该模型",
+  refusal_model_not_available: "此令牌无法使用该模型",
   refusal_other: "已拒绝",
   log_channel_deleted: "已删除的渠道",
 };
