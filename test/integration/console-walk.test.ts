@@ -330,7 +330,24 @@ describe("the console walk", { timeout: 60_000 }, () => {
       model,
       messages: [{ role: "user", content: "hello" }],
     });
-    allowedCodes = [model, customer.username, `walk-${suffix}`, sluice.adminUsername];
+    // And a refused call (a model its key may not use): a refused line.
+    const narrow = await api(customer.token, "POST", "/api/token", {
+      name: `walk-narrow-${suffix}`,
+      models: ["not-this-one"],
+    });
+    await expect(
+      openai(narrow.body.data.key).chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "hello" }],
+      }),
+    ).rejects.toMatchObject({ status: 404 });
+    allowedCodes = [
+      model,
+      customer.username,
+      `walk-${suffix}`,
+      `walk-narrow-${suffix}`,
+      sluice.adminUsername,
+    ];
   });
 
   afterAll(async () => {
