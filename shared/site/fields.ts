@@ -1,4 +1,5 @@
-import { field } from "../management/envelope";
+import { field, invalid } from "../management/envelope";
+import { type PerLanguage, SITE_LANGUAGES } from "./languages";
 import type { SiteField } from "./section";
 
 /**
@@ -25,6 +26,36 @@ export const siteField = {
         const value = field.string(body, name, { max: options.max });
         if (value === undefined) return undefined;
         return value.trim() === "" ? null : value.trim();
+      },
+    };
+  },
+  /**
+   * Text per language, `{"en": "…", "zh": "…"}`, replaced whole (send every language you
+   * keep; an empty one is dropped); null clears all.
+   */
+  perLanguage(options: { max: number }, attribute?: string): SiteField<PerLanguage> {
+    return {
+      attribute,
+      read(body, name) {
+        const value = body[name];
+        if (value === undefined) return undefined;
+        if (value === null) return null;
+        if (typeof value !== "object" || Array.isArray(value))
+          throw invalid(
+            `${name} must be an object of text per language (${SITE_LANGUAGES.join(", ")}).`,
+          );
+        const texts: PerLanguage = {};
+        for (const [lang, text] of Object.entries(value)) {
+          if (!(SITE_LANGUAGES as readonly string[]).includes(lang))
+            throw invalid(
+              `${name} has text for ${lang}: the languages are ${SITE_LANGUAGES.join(", ")}.`,
+            );
+          if (typeof text !== "string") throw invalid(`${name}.${lang} must be a string.`);
+          if (text.length > options.max)
+            throw invalid(`${name}.${lang} must be at most ${options.max} characters.`);
+          if (text.trim()) texts[lang as keyof PerLanguage] = text;
+        }
+        return texts;
       },
     };
   },
