@@ -1,6 +1,7 @@
-import { Conflict } from "../errors";
+import { Conflict, NotFound } from "../errors";
 import { readJsonObject } from "../http/body";
 import { publicRoute, type Route, userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import { sniffLogo } from "../site/logo";
 import type { Site } from "../site/registry";
@@ -10,7 +11,7 @@ import { registration } from "../site/sections/registration";
 import { trial } from "../site/sections/trial";
 import { TURNSTILE_SECRET_MAX, turnstile } from "../site/sections/turnstile";
 import { ConditionFailed } from "../store/table";
-import { field, invalid, notFound, ok, requireAdmin } from "./envelope";
+import { field, invalid, ok, requireAdmin } from "./envelope";
 
 const VERSION = "1";
 /** What a logo upload may say it is (its bytes decide what it is). */
@@ -74,7 +75,11 @@ export const putSection = userRoute("PUT", "/api/site/sections/:name", async (ca
   const unknown = Object.keys(body).filter((key) => key !== "version" && !names.has(key));
   if (unknown.length)
     throw invalid(
-      `${section.name} has no field ${unknown.join(", ")}: it has ${[...names.keys()].join(", ")}.`,
+      msg("site_fields_unknown", {
+        section: section.name,
+        fields: unknown.join(", ").slice(0, 200),
+        known: [...names.keys()].join(", "),
+      }),
     );
   const changes: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(section.fields))
@@ -119,7 +124,7 @@ export const deleteLogo = userRoute("DELETE", "/api/site/logo", async (call) => 
  */
 export const getLogo = publicRoute("GET", "/api/site/logo", "one-api", async (call) => {
   const logo = await call.services.siteLogo.get();
-  if (!logo) throw notFound("The site's logo");
+  if (!logo) throw new NotFound(msg("site_logo_missing"));
   const current = call.request.query.get("v") === logo.version;
   return {
     status: 200,
@@ -173,10 +178,7 @@ async function saveOptions(
       expectedVersion: field.integer(body, "version", { min: 0 }),
     });
   } catch (err) {
-    if (err instanceof ConditionFailed)
-      throw new Conflict(
-        "The site's options changed since you read them; read them again and retry.",
-      );
+    if (err instanceof ConditionFailed) throw new Conflict(msg("site_options_changed"));
     throw err;
   }
 }
@@ -191,7 +193,8 @@ function readSecret(body: Record<string, unknown>, name: string, max: number) {
 
 function sectionNamed(services: Services, name: string | undefined): AnySection {
   const section = name === undefined ? undefined : services.siteOptions.section(name);
-  if (!section) throw notFound(`Site settings section ${name}`);
+  if (!section)
+    throw new NotFound(msg("site_section_unknown", { section: String(name).slice(0, 60) }));
   return section;
 }
 

@@ -1,4 +1,5 @@
 import { field, invalid } from "../management/envelope";
+import { msg } from "../messages/codes";
 import { type PerLanguage, SITE_LANGUAGES } from "./languages";
 import type { SiteField } from "./section";
 
@@ -42,17 +43,22 @@ export const siteField = {
         if (value === null) return null;
         if (typeof value !== "object" || Array.isArray(value))
           throw invalid(
-            `${name} must be an object of text per language (${SITE_LANGUAGES.join(", ")}).`,
+            msg("site_per_language_invalid", { field: name, languages: SITE_LANGUAGES.join(", ") }),
           );
         const texts: PerLanguage = {};
         for (const [lang, text] of Object.entries(value)) {
           if (!(SITE_LANGUAGES as readonly string[]).includes(lang))
             throw invalid(
-              `${name} has text for ${lang}: the languages are ${SITE_LANGUAGES.join(", ")}.`,
+              msg("site_language_unknown", {
+                field: name,
+                lang: lang.slice(0, 20),
+                languages: SITE_LANGUAGES.join(", "),
+              }),
             );
-          if (typeof text !== "string") throw invalid(`${name}.${lang} must be a string.`);
+          if (typeof text !== "string")
+            throw invalid(msg("field_not_string", { field: `${name}.${lang}` }));
           if (text.length > options.max)
-            throw invalid(`${name}.${lang} must be at most ${options.max} characters.`);
+            throw invalid(msg("field_too_long", { field: `${name}.${lang}`, max: options.max }));
           if (text.trim()) texts[lang as keyof PerLanguage] = text;
         }
         return texts;

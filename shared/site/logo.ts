@@ -1,4 +1,5 @@
 import { InvalidRequest } from "../errors";
+import { msg } from "../messages/codes";
 
 /** The largest logo accepted: it is also the favicon, and sits in one DynamoDB item. */
 export const MAX_LOGO_BYTES = 100 * 1024;
@@ -11,10 +12,10 @@ export type LogoType = "image/png" | "image/jpeg" | "image/webp";
  * anything else.
  */
 export function sniffLogo(bytes: Uint8Array): LogoType {
-  if (bytes.length === 0) throw new InvalidRequest("The logo is empty: send the image's bytes.");
+  if (bytes.length === 0) throw new InvalidRequest(msg("site_logo_empty"));
   if (bytes.length > MAX_LOGO_BYTES)
     throw new InvalidRequest(
-      `The logo is ${bytes.length} bytes; at most ${MAX_LOGO_BYTES} (100 KB) are accepted.`,
+      msg("site_logo_too_large", { bytes: bytes.length, max: MAX_LOGO_BYTES }),
     );
   const starts = (offset: number, magic: number[]) =>
     magic.every((byte, i) => bytes[offset + i] === byte);
@@ -23,7 +24,5 @@ export function sniffLogo(bytes: Uint8Array): LogoType {
   // RIFF <size> WEBP
   if (starts(0, [0x52, 0x49, 0x46, 0x46]) && starts(8, [0x57, 0x45, 0x42, 0x50]))
     return "image/webp";
-  throw new InvalidRequest(
-    "The logo must be a PNG, JPEG or WebP image (SVG is not accepted: it can carry script).",
-  );
+  throw new InvalidRequest(msg("site_logo_type"));
 }

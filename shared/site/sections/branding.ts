@@ -1,4 +1,5 @@
 import { invalid } from "../../management/envelope";
+import { msg } from "../../messages/codes";
 import { contrastWithWhite, MIN_CONTRAST } from "../contrast";
 import { siteField } from "../fields";
 import { inLanguage, type PerLanguage } from "../languages";
@@ -31,11 +32,17 @@ export const branding = defineSection({
       read(body, name) {
         const value = siteField.text({ max: 7 }).read(body, name);
         if (value === null || value === undefined) return value;
-        if (!/^#[0-9a-fA-F]{6}$/.test(value)) throw invalid(`${name} must be a colour as #rrggbb.`);
+        if (!/^#[0-9a-fA-F]{6}$/.test(value))
+          throw invalid(msg("site_color_format", { field: name }));
         const ratio = contrastWithWhite(value);
         if (ratio < MIN_CONTRAST)
           throw invalid(
-            `${name} ${value} is too light for white text on it (contrast ${ratio.toFixed(2)}:1, at least ${MIN_CONTRAST}:1 is needed): pick a darker one.`,
+            msg("site_color_contrast", {
+              field: name,
+              color: value,
+              ratio: ratio.toFixed(2),
+              min: MIN_CONTRAST,
+            }),
           );
         return value.toLowerCase();
       },
@@ -43,7 +50,7 @@ export const branding = defineSection({
     logoVersion: {
       read(body, name) {
         if (body[name] !== undefined)
-          throw invalid(`${name} is set by uploading a logo (PUT /api/site/logo).`);
+          throw invalid(msg("site_logo_version_readonly", { field: name }));
         return undefined;
       },
     },
@@ -54,7 +61,7 @@ export const branding = defineSection({
         if (value === undefined) return undefined;
         if (value === null) return null;
         if (!Array.isArray(value) || value.length > MAX_IMAGE_ORIGINS)
-          throw invalid(`${name} must be a list of at most ${MAX_IMAGE_ORIGINS} https origins.`);
+          throw invalid(msg("site_image_origins_invalid", { field: name, max: MAX_IMAGE_ORIGINS }));
         return value.map((origin) => httpsOrigin(name, origin));
       },
     },
@@ -90,5 +97,5 @@ function httpsOrigin(name: string, value: unknown): string {
       // Not a URL: refused below.
     }
   }
-  throw invalid(`${name} must hold https origins such as https://images.example.com.`);
+  throw invalid(msg("site_image_origins_invalid", { field: name, max: MAX_IMAGE_ORIGINS }));
 }
