@@ -31,6 +31,7 @@ import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
 import { Sessions } from "./store/sessions";
 import { SiteLog } from "./store/site-log";
+import { SiteLogoStore } from "./store/site-logo";
 import { SiteOptionsStore } from "./store/site-options";
 import { StoredResponses } from "./store/stored-responses";
 import type { Table } from "./store/table";
@@ -74,6 +75,7 @@ export interface Services {
   attemptCounters: AttemptCounters;
   /** The site's settings, section by section (shared/site/registry.ts). */
   siteOptions: SiteOptionsStore<SiteSections>;
+  siteLogo: SiteLogoStore;
   redemptions: Redemptions;
   /** The console's built files (absent where the console is not served). */
   consoleFiles?: ConsoleFiles;
@@ -175,6 +177,7 @@ export function createServices(options: {
       settings.cacheTtlMs,
       options.secretBox,
     ),
+    siteLogo: new SiteLogoStore(table, settings.cacheTtlMs),
     redemptions: new Redemptions(table),
     consoleFiles: options.consoleFiles,
     pricing: new PricingCatalog(table, settings.cacheTtlMs),

@@ -1,16 +1,21 @@
-import { Conflict } from "../errors";
+import { Conflict, NotFound } from "../errors";
 import { readJsonObject } from "../http/body";
-import { publicRoute, userRoute } from "../http/route";
+import { publicRoute, type Route, userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
+import { sniffLogo } from "../site/logo";
 import type { Site } from "../site/registry";
 import { type AnySection, apiName, type SiteView } from "../site/section";
+import { branding } from "../site/sections/branding";
 import { registration } from "../site/sections/registration";
 import { trial } from "../site/sections/trial";
 import { TURNSTILE_SECRET_MAX, turnstile } from "../site/sections/turnstile";
 import { ConditionFailed } from "../store/table";
-import { field, invalid, notFound, ok, requireAdmin } from "./envelope";
+import { field, invalid, ok, requireAdmin } from "./envelope";
 
 const VERSION = "1";
+/** What a logo upload may say it is (its bytes decide what it is). */
+const LOGO_BODY_TYPES = ["image/png", "image/jpeg", "image/webp", "application/octet-stream"];
 /** The languages the console speaks; a public view is asked for one of them. */
 const LANGUAGES = ["en", "zh"];
 
@@ -70,7 +75,11 @@ export const putSection = userRoute("PUT", "/api/site/sections/:name", async (ca
   const unknown = Object.keys(body).filter((key) => key !== "version" && !names.has(key));
   if (unknown.length)
     throw invalid(
-      `${section.name} has no field ${unknown.join(", ")}: it has ${[...names.keys()].join(", ")}.`,
+      msg("site_fields_unknown", {
+        section: section.name,
+        fields: unknown.join(", ").slice(0, 200),
+        known: [...names.keys()].join(", "),
+      }),
     );
   const changes: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(section.fields))
@@ -79,6 +88,56 @@ export const putSection = userRoute("PUT", "/api/site/sections/:name", async (ca
     changes[key] = readSecret(body, apiName(key), secret.max);
   const saved = await saveOptions(services, { [section.name]: changes }, body);
   return ok(sectionAnswer(section, saved));
+});
+
+/**
+ * PUT /api/site/logo (admin): the raw bytes of a PNG, JPEG or WebP (≤ 100 KB), its type taken
+ * from its first bytes (SVG refused). It becomes the logo in the top bar and the favicon.
+ */
+export const putLogo: Route = {
+  ...userRoute("PUT", "/api/site/logo", async (call) => {
+    requireAdmin(call);
+    const { services } = call;
+    const type = sniffLogo(call.request.body);
+    // The bytes first: the version named in the branding always has its bytes stored.
+    const version = await services.siteLogo.put(call.request.body, type);
+    const saved = await saveOptions(services, { branding: { logoVersion: version } }, {});
+    return ok(sectionAnswer(branding, saved));
+  }),
+  // Not a type a page of another site can send without asking (CORS): no cross-site upload.
+  bodyTypes: LOGO_BODY_TYPES,
+};
+
+/** DELETE /api/site/logo (admin): back to no logo. */
+export const deleteLogo = userRoute("DELETE", "/api/site/logo", async (call) => {
+  requireAdmin(call);
+  const { services } = call;
+  const saved = await saveOptions(services, { branding: { logoVersion: null } }, {});
+  await services.siteLogo.delete();
+  return ok(sectionAnswer(branding, saved));
+});
+
+/**
+ * GET /api/site/logo?v=<version>: the logo, kept by browsers for a year when `v` names the
+ * current one (a new logo has a new URL). Served as the sniffed image type, never sniffed
+ * again by the browser, and sandboxed should anyone open it directly.
+ */
+export const getLogo = publicRoute("GET", "/api/site/logo", "one-api", async (call) => {
+  const logo = await call.services.siteLogo.get();
+  if (!logo) throw new NotFound(msg("site_logo_missing"));
+  const current = call.request.query.get("v") === logo.version;
+  return {
+    status: 200,
+    headers: {
+      "content-type": logo.type,
+      "cache-control": current ? "public, max-age=31536000, immutable" : "no-cache",
+      etag: `"${logo.version}"`,
+      "x-content-type-options": "nosniff",
+      "content-security-policy": "default-src 'none'; sandbox",
+      "cross-origin-resource-policy": "same-origin",
+    },
+    body: logo.bytes,
+  };
 });
 
 /** GET /api/option (admin): the options of before sections, in their shape, read afresh. */
@@ -119,10 +178,7 @@ async function saveOptions(
       expectedVersion: field.integer(body, "version", { min: 0 }),
     });
   } catch (err) {
-    if (err instanceof ConditionFailed)
-      throw new Conflict(
-        "The site's options changed since you read them; read them again and retry.",
-      );
+    if (err instanceof ConditionFailed) throw new Conflict(msg("site_options_changed"));
     throw err;
   }
 }
@@ -137,7 +193,8 @@ function readSecret(body: Record<string, unknown>, name: string, max: number) {
 
 function sectionNamed(services: Services, name: string | undefined): AnySection {
   const section = name === undefined ? undefined : services.siteOptions.section(name);
-  if (!section) throw notFound(`Site settings section ${name}`);
+  if (!section)
+    throw new NotFound(msg("site_section_unknown", { section: String(name).slice(0, 60) }));
   return section;
 }
 

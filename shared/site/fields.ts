@@ -1,4 +1,6 @@
-import { field } from "../management/envelope";
+import { field, invalid } from "../management/envelope";
+import { msg } from "../messages/codes";
+import { type PerLanguage, SITE_LANGUAGES } from "./languages";
 import type { SiteField } from "./section";
 
 /**
@@ -25,6 +27,41 @@ export const siteField = {
         const value = field.string(body, name, { max: options.max });
         if (value === undefined) return undefined;
         return value.trim() === "" ? null : value.trim();
+      },
+    };
+  },
+  /**
+   * Text per language, `{"en": "…", "zh": "…"}`, replaced whole (send every language you
+   * keep; an empty one is dropped); null clears all.
+   */
+  perLanguage(options: { max: number }, attribute?: string): SiteField<PerLanguage> {
+    return {
+      attribute,
+      read(body, name) {
+        const value = body[name];
+        if (value === undefined) return undefined;
+        if (value === null) return null;
+        if (typeof value !== "object" || Array.isArray(value))
+          throw invalid(
+            msg("site_per_language_invalid", { field: name, languages: SITE_LANGUAGES.join(", ") }),
+          );
+        const texts: PerLanguage = {};
+        for (const [lang, text] of Object.entries(value)) {
+          if (!(SITE_LANGUAGES as readonly string[]).includes(lang))
+            throw invalid(
+              msg("site_language_unknown", {
+                field: name,
+                lang: lang.slice(0, 20),
+                languages: SITE_LANGUAGES.join(", "),
+              }),
+            );
+          if (typeof text !== "string")
+            throw invalid(msg("field_not_string", { field: `${name}.${lang}` }));
+          if (text.length > options.max)
+            throw invalid(msg("field_too_long", { field: `${name}.${lang}`, max: options.max }));
+          if (text.trim()) texts[lang as keyof PerLanguage] = text;
+        }
+        return texts;
       },
     };
   },

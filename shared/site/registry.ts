@@ -1,5 +1,6 @@
 import type { SiteOptions } from "../store/site-options";
 import type { SiteValuesOf } from "./section";
+import { branding } from "./sections/branding";
 import { registration } from "./sections/registration";
 import { trial } from "./sections/trial";
 import { turnstile } from "./sections/turnstile";
@@ -10,6 +11,7 @@ import { turnstile } from "./sections/turnstile";
  */
 export const SITE_SECTIONS = [
   // b-site
+  branding,
   registration,
   trial,
   turnstile,

@@ -30,6 +30,7 @@ import type { ItemKey } from "./table";
  *   SCHEDULE / <due>#<kind>#<id> the janitor's agenda (store/schedule.ts)
  *   CONFIG / SITE, SITE_SECRETS, PRICING, CREDENTIAL_TAGS  the site's options (plain, and
  *                                sealed secrets), the price list, the check-tag secret
+ *   CONFIG / LOGO, CONTENT#<lang>  the site's logo, its Markdown pages per language
  *   LOG#<date> / <sequence>      the whole site's usage log, one digest per stream batch
  *   USER#<id>#DAY / <date>#<model>  daily usage rollups
  * The usage log's own table (LOG_TABLE):
@@ -140,6 +141,9 @@ export const scheduleDueBy = (now: number) => `${pad12(now)}~`;
 // The site's settings (store/site-options.ts): plain values, and the sealed secrets apart.
 export const SITE_OPTIONS_KEY: ItemKey = { pk: "CONFIG", sk: "SITE" };
 export const SITE_SECRETS_KEY: ItemKey = { pk: "CONFIG", sk: "SITE_SECRETS" };
+/** The site's logo (store/site-logo.ts); its Markdown pages per language (store/site-content.ts). */
+export const SITE_LOGO_KEY: ItemKey = { pk: "CONFIG", sk: "LOGO" };
+export const siteContentKey = (lang: string): ItemKey => ({ pk: "CONFIG", sk: `CONTENT#${lang}` });
 /** The price list (billing/pricing.ts). */
 export const PRICING_KEY: ItemKey = { pk: "CONFIG", sk: "PRICING" };
 export const TAG_SECRET_KEY: ItemKey = { pk: "CONFIG", sk: "CREDENTIAL_TAGS" };

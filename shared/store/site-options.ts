@@ -2,6 +2,7 @@ import { TtlCache } from "../cache";
 import type { Settings } from "../config/settings";
 import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
 import { InvalidRequest } from "../errors";
+import { msg } from "../messages/codes";
 import {
   type AnySection,
   attributeOf,
@@ -171,7 +172,7 @@ export class SiteOptionsStore<L extends readonly AnySection[]> {
     const secrets: Record<string, unknown> = {};
     for (const [name, change] of Object.entries(changes)) {
       const section = this.byName.get(name);
-      if (!section) throw new InvalidRequest(`The site has no settings section ${name}.`);
+      if (!section) throw new InvalidRequest(msg("site_section_unknown", { section: name }));
       for (const [key, value] of Object.entries(change)) {
         if (value === undefined) continue;
         const secret = section.secrets?.[key];

@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import { NotFound } from "../errors";
 import { publicRoute } from "../http/route";
 import type { GatewayRequest, GatewayResponse } from "../http/types";
 import type { Services } from "../services";
+import { branding, DEFAULT_SITE_NAME, logoUrl } from "../site/sections/branding";
 import { trial } from "../site/sections/trial";
 import type { ConsoleFile } from "./console-files";
 
@@ -30,16 +32,19 @@ export function consoleSecurityHeaders(turnstile = false): Record<string, string
 }
 
 /**
- * GET /: the console's page. Always revalidated, so a new deployment shows at once; its
- * policy follows the site's Turnstile option (read through the options' cache).
+ * GET /: the console's page, with the operator's name in `<title>` and logo as the icon, written
+ * in at serve time from the cached options. Always revalidated, so a new deployment or a new
+ * name shows at once; its policy follows the site's Turnstile option.
  */
 export const consoleIndex = publicRoute("GET", "/", "openai", async (call) => {
   // The page still loads while the options cannot be read (a sign-up could not be made then).
-  const turnstile = await call.services.siteOptions.get().then(
-    (site) => site.of(trial).verification === "turnstile",
-    () => false,
-  );
-  return serve(call, call.services.consoleFiles?.get("index.html"), "no-cache", turnstile);
+  const site = await call.services.siteOptions.get().catch(() => undefined);
+  const page: PageBranding = {
+    turnstile: site?.of(trial).verification === "turnstile",
+    name: site?.of(branding).name ?? DEFAULT_SITE_NAME,
+    logoVersion: site?.of(branding).logoVersion,
+  };
+  return serve(call, call.services.consoleFiles?.get("index.html"), "no-cache", page);
 });
 
 /** GET /assets/{file}: named by their content's hash, so cached for a year. */
@@ -51,17 +56,25 @@ export const consoleAsset = publicRoute("GET", "/assets/:file", "openai", (call)
   ),
 );
 
+/** What the page is written with: its policy, and the operator's name and logo. */
+interface PageBranding {
+  turnstile: boolean;
+  name: string;
+  logoVersion?: string;
+}
+
 async function serve(
   { request, services }: { request: GatewayRequest; services: Services },
   loading: Promise<ConsoleFile | undefined> | undefined,
   cacheControl: string,
-  turnstile = false,
+  page?: PageBranding,
 ): Promise<GatewayResponse> {
   const file = await loading;
   if (!file) throw new NotFound(`No such file: ${request.path}`);
-  // The policy is part of what a revalidation checks: a page cached under the other policy
-  // is sent again, not confirmed with a 304.
-  const etag = turnstile ? `${file.etag.replace(/"$/, "")}-turnstile"` : file.etag;
+  const turnstile = page?.turnstile ?? false;
+  // The policy and the branding are part of what a revalidation checks: a page cached under
+  // another is sent again, not confirmed with a 304.
+  const etag = page ? `${file.etag.replace(/"$/, "")}-${variant(page)}"` : file.etag;
   const headers = {
     ...consoleSecurityHeaders(turnstile),
     "content-type": file.contentType,
@@ -72,5 +85,28 @@ async function serve(
       : {}),
   };
   if (request.headers["if-none-match"] === etag) return { status: 304, headers, body: "" };
-  return { status: 200, headers, body: file.body };
+  return { status: 200, headers, body: page ? branded(file.body, page) : file.body };
+}
+
+function variant(page: PageBranding): string {
+  return createHash("sha256")
+    .update(JSON.stringify([page.turnstile, page.name, page.logoVersion ?? ""]))
+    .digest("base64url")
+    .slice(0, 12);
+}
+
+/** The built page (console/build.ts) with the site's name as its title and its logo as icon. */
+function branded(body: Uint8Array, page: PageBranding): string {
+  const icon = page.logoVersion ? escapeHtml(logoUrl(page.logoVersion)) : "data:,";
+  return new TextDecoder()
+    .decode(body)
+    .replace("<title>sluice</title>", `<title>${escapeHtml(page.name)}</title>`)
+    .replace('<link rel="icon" href="data:,">', `<link rel="icon" href="${icon}">`);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
+  );
 }

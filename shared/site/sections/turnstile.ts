@@ -1,4 +1,5 @@
 import { invalid } from "../../management/envelope";
+import { msg } from "../../messages/codes";
 import { siteField } from "../fields";
 import { defineSection } from "../section";
 import { trial } from "./trial";
@@ -18,10 +19,7 @@ export const turnstile = defineSection({
   check(values, site) {
     if (site.of(trial).verification !== "turnstile") return;
     const secret = site.secretSet(turnstile, "secret") || site.settings.console.turnstileSecret;
-    if (!values.siteKey || !secret)
-      throw invalid(
-        "trial_verification turnstile needs turnstile_site_key and turnstile_secret (or the SLUICE_TURNSTILE_SECRET setting).",
-      );
+    if (!values.siteKey || !secret) throw invalid(msg("turnstile_needs_keys"));
   },
   // Shown only while the check is on: the register page renders the widget when it has a key.
   publicView: (values, site) => ({
