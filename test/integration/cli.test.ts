@@ -135,7 +135,7 @@ describe("the admin CLI", () => {
   it("prints readable tables by default", async () => {
     const { stdout } = await sluiceCli(["whoami"]);
     const [header, row] = stdout.trim().split("\n");
-    expect(header).toMatch(/^id\s+name\s+role\s+group\s+status/);
+    expect(header).toMatch(/^id\s+username\s+name\s+role\s+group\s+status/);
     expect(row).toContain("admin");
   });
 
@@ -147,7 +147,7 @@ describe("the admin CLI", () => {
     ]);
     expect(unknown).toMatchObject({ code: 2, stdout: "" });
     expect(unknown.stderr).toBe(
-      "error: Unknown option --fo for `sluice keys list` (usage: sluice keys list).\n",
+      "error: Unknown option --fo for `sluice keys list` (usage: sluice keys list [--user U]).\n",
     );
     expect(missing.code).toBe(2);
     expect(oneLine(missing.stderr)).toMatch(
