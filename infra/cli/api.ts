@@ -9,13 +9,16 @@ import { type Connection, connection } from "./credentials";
 export class ApiCallFailed extends Error {
   constructor(
     readonly status: number,
-    message: string,
+    /** What was refused: `POST /api/user/`. */
+    readonly what: string,
+    /** What the server said (its English). */
+    readonly said: string,
     readonly code?: string,
     readonly params?: Record<string, unknown>,
     /** Where the token came from: a 401 on a stored one advises `sluice login`. */
     readonly connection?: Connection,
   ) {
-    super(message);
+    super(`${what}: ${said}`);
   }
 }
 
@@ -59,7 +62,8 @@ export async function envelope(response: Response, what: string, to?: Connection
     const message = answer.message || answer.error?.message || `HTTP ${response.status}`;
     throw new ApiCallFailed(
       response.status,
-      `${what}: ${message}`,
+      what,
+      message,
       answer.code ?? answer.error?.code ?? undefined,
       answer.params,
       to,

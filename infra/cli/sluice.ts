@@ -8,6 +8,9 @@
  * so tests call it in-process and `sluice.mjs` only hands it the process. The commands are
  * one table, gathered from one file per noun (commands/*.ts).
  */
+
+import type { Lang } from "../../shared/messages/format";
+import { isMessageCode, render } from "../../shared/messages/render";
 import { ApiCallFailed, dataOf, listAll, requester } from "./api";
 import { commandWords, GLOBAL_OPTIONS, readArgs, UsageError } from "./args";
 import type { CliIo, Command, Commands, Context } from "./command";
@@ -98,11 +101,18 @@ function exitCode(err: unknown): number {
   return EXIT.failed;
 }
 
-/** The one line a failure prints. */
-function errorLine(err: unknown): string {
-  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+/**
+ * The one line a failure prints. A refusal with a message code is worded by the catalogue in
+ * the chosen language, the server's English the fallback (a code this CLI does not know, from
+ * a newer server); the code follows, for scripts.
+ */
+function errorLine(err: unknown, lang: Lang): string {
+  let message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  if (err instanceof ApiCallFailed && err.code) {
+    message = `${err.what}: ${worded(err, lang) ?? err.said} (${err.code})`;
+  }
   // A token that is unknown, revoked or replaced: the remedy, not only the refusal.
-  if (err instanceof ApiCallFailed && err.status === 401) {
+  if (err instanceof ApiCallFailed && err.status === 401 && err.connection) {
     return `error: ${message} Run \`sluice login\` to sign in again${
       err.connection?.source === "env" || err.connection?.source === "option"
         ? " (or give a current token)"
@@ -110,6 +120,24 @@ function errorLine(err: unknown): string {
     }.`;
   }
   return `error: ${message}`;
+}
+
+function worded(err: ApiCallFailed, lang: Lang): string | undefined {
+  if (!isMessageCode(err.code)) return undefined;
+  try {
+    return render(lang, { code: err.code, params: (err.params ?? {}) as never });
+  } catch {
+    // Params that do not fit the catalogue's entry: the server's own words.
+    return undefined;
+  }
+}
+
+/** --lang, else LANG (zh_CN.UTF-8 → zh); English otherwise. */
+function language(argv: string[], env: CliIo["env"]): Lang {
+  const at = argv.findIndex((arg) => arg === "--lang" || arg.startsWith("--lang="));
+  const given =
+    at === -1 ? env.LANG : argv[at]?.includes("=") ? argv[at]?.split("=")[1] : argv[at + 1];
+  return given?.toLowerCase().startsWith("zh") ? "zh" : "en";
 }
 
 /** The command `argv` names, and its words; undefined when it names none. */
@@ -183,7 +211,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     await command.run(ctx);
     return EXIT.ok;
   } catch (err) {
-    io.stderr.write(`${errorLine(err)}\n`);
+    io.stderr.write(`${errorLine(err, language(argv, io.env))}\n`);
     return exitCode(err);
   }
 }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../infra/cli/sluice.js";
+import { render } from "../../shared/messages/render";
 import { startUpstreamFixture } from "../fixtures/upstream";
 import { admin, api, type Json, sluice } from "./support";
 
@@ -584,6 +585,27 @@ describe("sluice locks, logs", () => {
     expect(stat).toMatchObject({ lines: 2, complete: true });
     expect((await cli(["logs", "list", "--since", "yesterday-ish"])).code).toBe(2);
     expect((await cli(["logs", "list", "--type", "both"])).code).toBe(1);
+  });
+});
+
+describe("refusals", () => {
+  it("are worded from the server's code in the chosen language (--lang, LANG), the code after", async () => {
+    const user = await aUser();
+    const argv = ["users", "update", user.id, "--role", "owner"];
+    const direct = await api(sluice.adminToken, "PUT", `/api/user/${user.id}`, { role: "owner" });
+    const { code, params, message } = direct.body;
+    expect(code).toEqual(expect.any(String));
+    const [en, zh, fromEnv] = await Promise.all([
+      cli(argv),
+      cli([...argv, "--lang", "zh"]),
+      cli(argv, { env: { LANG: "zh_CN.UTF-8" } }),
+    ]);
+    const what = `error: PUT /api/user/${user.id}`;
+    expect(en).toMatchObject({ code: 1, stderr: `${what}: ${message} (${code})\n` });
+    const chinese = render("zh", { code, params: params ?? {} });
+    expect(chinese).toMatch(/[\u4e00-\u9fff]/);
+    expect(zh.stderr).toBe(`${what}: ${chinese} (${code})\n`);
+    expect(fromEnv.stderr).toBe(zh.stderr);
   });
 });
 
