@@ -22,6 +22,7 @@ import { keys } from "./commands/keys";
 import { locks } from "./commands/locks";
 import { logs } from "./commands/logs";
 import { prices } from "./commands/prices";
+import { site } from "./commands/site";
 import { users } from "./commands/users";
 import { NotSignedIn } from "./credentials";
 import { printer } from "./output";
@@ -51,6 +52,7 @@ const COMMANDS: Commands = {
   ...channels,
   ...codes,
   ...prices,
+  ...site,
   ...logs,
   ...locks,
   ...bootstrap,

@@ -15,7 +15,11 @@ import { admin, api, type Json, sluice } from "./support";
 /** Runs the CLI in this process as the stack's admin; `stdin` is what is piped to it. */
 async function cli(
   argv: string[],
-  options: { stdin?: string; env?: Record<string, string>; fetch?: typeof fetch } = {},
+  options: {
+    stdin?: string;
+    env?: Record<string, string | undefined>;
+    fetch?: typeof fetch;
+  } = {},
 ) {
   let stdout = "";
   let stderr = "";
@@ -585,6 +589,141 @@ describe("sluice locks, logs", () => {
     expect(stat).toMatchObject({ lines: 2, complete: true });
     expect((await cli(["logs", "list", "--since", "yesterday-ish"])).code).toBe(2);
     expect((await cli(["logs", "list", "--type", "both"])).code).toBe(1);
+  });
+});
+
+describe("sluice site", () => {
+  // The site's settings are the whole stack's: these tests save what is there, or are refused.
+  it("site show: every section, or one (secrets only as whether set)", async () => {
+    const all = await admin("GET", "/api/site/sections");
+    const shown = await json(["site", "show"]);
+    expect(Object.keys(shown.sections)).toEqual(Object.keys(all.sections));
+    expect(await json(["site", "show", "--section", "turnstile"])).toMatchObject({
+      name: "turnstile",
+      fields: { secret_set: expect.any(Boolean) },
+    });
+    const table = await cli(["site", "show"]);
+    expect(table.stdout).toMatch(/^\[registration\]\n {2}mode = "/);
+    expect((await cli(["site", "show", "--section", "nothing"])).code).toBe(4);
+  });
+
+  it("site set: fields typed as they are, the others left; unknown fields refused", async () => {
+    const { fields, version } = await admin("GET", "/api/site/sections/trial");
+    const sent: Json[] = [];
+    const watch: typeof fetch = async (input, init) => {
+      if (init?.method === "PUT") sent.push(JSON.parse(String(init.body)));
+      return fetch(input, init);
+    };
+    const saved = await json(["site", "set", "trial", `new_user_quota=${fields.new_user_quota}`], {
+      fetch: watch,
+    });
+    expect(sent).toEqual([{ new_user_quota: fields.new_user_quota }]);
+    expect(saved.fields).toEqual(fields);
+    expect(saved.version).toBeGreaterThan(version);
+    expect((await cli(["site", "set", "trial", "new_user_quota=lots"])).code).toBe(2);
+    const unknown = await cli(["site", "set", "trial", "colour=red"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/trial has no field colour/);
+    // A version that is not the stored one: refused (409), nothing saved.
+    const stale = await cli([
+      "site",
+      "set",
+      "registration",
+      "mode=closed",
+      "--version",
+      String(saved.version + 1000),
+    ]);
+    expect(stale.code).toBe(5);
+  });
+
+  it("site secret: read from stdin into the field (refused here by a stale version)", async () => {
+    const { version } = await admin("GET", "/api/site/sections/turnstile");
+    const argv = ["site", "secret", "turnstile", "secret", "--version", String(version + 1000)];
+    // Too long: the server names the field it arrived in.
+    const long = await cli(argv, { stdin: "x".repeat(513) });
+    expect(long.code).toBe(1);
+    expect(long.stderr).toMatch(/secret/);
+    const stale = await cli(argv, { stdin: "a-secret\n" });
+    expect(stale.code).toBe(5);
+    expect((await cli(["site", "secret", "turnstile"])).code).toBe(2);
+  });
+});
+
+describe("sluice login, logout, tokens", () => {
+  /** The CLI as it runs on an operator's machine: no token given, a config dir of its own. */
+  function operator() {
+    const config = mkdtempSync(join(tmpdir(), "sluice-login-"));
+    const env = { XDG_CONFIG_HOME: config, SLUICE_ADMIN_TOKEN: undefined };
+    const file = join(config, "sluice", "credentials.json");
+    const stored = () => JSON.parse(readFileSync(file, "utf8"))[sluice.url];
+    return { env, file, stored };
+  }
+
+  it("login keeps a token of the CLI's own (0600); the console's generate leaves it working", async () => {
+    const user = await aUser({ role: "admin" });
+    const { env, file, stored } = operator();
+    const login = await cli(["login", "--username", user.username, "--name", "cli@test"], {
+      env,
+      stdin: `${PASSWORD}\n`,
+    });
+    expect(login, login.stderr).toMatchObject({ code: 0, stderr: "" });
+    expect(login.stdout).toContain(`as ${user.username} (admin)`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(file, "..")).mode & 0o777).toBe(0o700);
+    expect(stored()).toMatchObject({ name: "cli@test", user: user.username });
+    expect(await json(["whoami"], { env })).toMatchObject({ id: user.id });
+
+    // The console's "generate" replaces the console's token only.
+    const generated = await api(user.access_token, "POST", "/api/user/token", {
+      password: PASSWORD,
+    });
+    expect(generated.status).toBe(200);
+    expect(await json(["whoami"], { env })).toMatchObject({ id: user.id });
+    const names = (await json(["tokens", "list"], { env })).map((t: Json) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["cli@test", "console"]));
+
+    // A wrong password: one line, exit 3, nothing stored changes.
+    const before = readFileSync(file, "utf8");
+    const wrong = await cli(["login", "--username", user.username], { env, stdin: "not-it" });
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(/^error: sluice login: .* \(sign_in_failed\)\n$/);
+    expect(readFileSync(file, "utf8")).toBe(before);
+  });
+
+  it("after a password reset the CLI says to run sluice login; logout revokes the token", async () => {
+    const user = await aUser({ role: "admin" });
+    const { env, stored } = operator();
+    await cli(["login", "--username", user.username], { env, stdin: PASSWORD });
+    await admin("PUT", `/api/user/${user.id}`, { password: "another-password" });
+    const revoked = await cli(["whoami"], { env });
+    expect(revoked.code).toBe(3);
+    expect(revoked.stderr).toMatch(/Run `sluice login` to sign in again\.\n$/);
+    expect(revoked.stderr.trimEnd().split("\n")).toHaveLength(1);
+
+    await cli(["login", "--username", user.username], { env, stdin: "another-password" });
+    const token = stored().token;
+    expect((await api(token, "GET", "/api/user/self")).status).toBe(200);
+    const out = await cli(["logout"], { env });
+    expect(out.stdout).toContain("revoked and forgotten");
+    expect((await api(token, "GET", "/api/user/self")).status).toBe(401);
+    const after = await cli(["whoami"], { env });
+    expect(after.code).toBe(3);
+    expect(after.stderr).toMatch(/^error: Not signed in to .*sluice login/);
+  });
+
+  it("tokens revoke: one named token ends, the CLI's stays", async () => {
+    const user = await aUser({ role: "admin" });
+    const { env } = operator();
+    await cli(["login", "--username", user.username], { env, stdin: PASSWORD });
+    const script = await api(user.access_token, "POST", "/api/user/tokens", {
+      name: "script",
+      password: PASSWORD,
+    });
+    expect(script.status).toBe(200);
+    expect(await cli(["tokens", "revoke", "script"], { env })).toMatchObject({ code: 0 });
+    expect((await api(script.body.data.token, "GET", "/api/user/self")).status).toBe(401);
+    expect((await cli(["whoami"], { env })).code).toBe(0);
+    expect((await cli(["tokens", "revoke", "script"], { env })).code).toBe(4);
   });
 });
 
