@@ -135,7 +135,7 @@ describe("sluice users", () => {
       stdin: "a-new-password",
     });
     expect(reset.code).toBe(0);
-    expect(reset.stdout).toContain("Sessions ended and access token revoked");
+    expect(reset.stdout).toContain("Sessions ended and access tokens revoked");
     expect((await signIn(user.username)).status).toBe(401);
     expect((await signIn(user.username, "a-new-password")).status).toBe(200);
     expect((await api(user.access_token, "GET", "/api/user/self")).status).toBe(401);

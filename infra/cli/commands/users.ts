@@ -50,7 +50,7 @@ function printRevoked(ctx: Context, user: Data) {
   ctx.print(user, USER_COLUMNS);
   const keys = (user.keys_to_review ?? []) as Data[];
   ctx.line(
-    `\nSessions ended and access token revoked; their keys still work. Keys made since the password was last set: ${
+    `\nSessions ended and access tokens revoked; their keys still work. Keys made since the password was last set: ${
       keys.length === 0 ? "none" : keys.map((k) => `${k.name || k.id} (${k.key})`).join(", ")
     }`,
   );
@@ -215,7 +215,7 @@ export const users: Commands = {
     usage: topup.usage.replace("users ", ""),
   },
   "users revoke": {
-    summary: "end every session of a user and revoke their access token (keys stay)",
+    summary: "end every session of a user and revoke all their access tokens (keys stay)",
     usage: "sluice users revoke <user>",
     options: {},
     maxArgs: 1,
