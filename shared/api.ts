@@ -111,6 +111,8 @@ export const routes: readonly Route[] = [
   user.topUpUser,
   user.revokeUserCredentials,
   user.approveTrial,
+  // f-cli: one-api's soft delete of a user
+  user.deleteUser,
   apiKeys.listTokens,
   apiKeys.createToken,
   apiKeys.getToken,

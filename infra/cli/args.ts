@@ -14,6 +14,8 @@ export const GLOBAL_OPTIONS = {
   url: { type: "string" },
   token: { type: "string" },
   json: { type: "boolean", default: false },
+  /** The language refusals are printed in: en or zh (default: from LANG). */
+  lang: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const satisfies OptionSpecs;
 

@@ -10,4 +10,5 @@ process.exitCode = await main(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
   fetch,
+  stdin: process.stdin,
 });

@@ -94,7 +94,8 @@ export const listUsers = userRoute("GET", "/api/user", async (call) => {
         [user.id, user.username, user.name, user.email ?? ""].some((text) =>
           text.toLowerCase().includes(keyword),
         )) &&
-      (!trial || user.trial?.state === trial),
+      (!trial || user.trial?.state === trial) &&
+      user.deletedAt === undefined,
   );
   found.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   return ok(page(found, call.request.query).map(userView), { total: found.length });
@@ -252,6 +253,34 @@ export const revokeUserCredentials = userRoute("POST", "/api/user/:id/revoke", a
         "Every session of the user has ended and all their system access tokens are revoked; their keys still work (check keys_to_review).",
     },
   );
+});
+
+/**
+ * DELETE /api/user/{id} (admin; one-api's route): a soft delete. The user is disabled for
+ * good, every session ends, their access token is revoked and their username is free to
+ * register again; their account (balance), keys and usage log are kept, so the money trail
+ * still names them, and GET /api/user/{id} still shows them (`deleted_at`). They are left out
+ * of the users list. A second delete is a 404, as for a user who never was.
+ */
+export const deleteUser = userRoute("DELETE", "/api/user/:id", async (call) => {
+  requireAdmin(call);
+  const id = call.params.id as string;
+  if (id === call.principal.user.id) throw invalid("Administrators cannot delete themselves.");
+  const user = await call.services.users.get(id, true);
+  if (!user || user.deletedAt !== undefined) throw notFound("User");
+  try {
+    await call.services.users.markDeleted(id, user.username, call.services.clock.seconds());
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw notFound("User");
+    throw err;
+  }
+  // Disabled first, so nothing signs in between; then every credential of theirs ends.
+  const changed = await call.services.users.changeCredentials(id, {});
+  call.services.auth.credentialsChanged(id, changed);
+  call.services.auth.forgetAll();
+  const deleted = await call.services.users.get(id, true);
+  if (!deleted) throw notFound("User");
+  return ok({ ...userView(deleted), ...REVOKED });
 });
 
 /**

@@ -36,6 +36,7 @@ export function userView(user: UserRecord) {
     trial_quota: user.trial?.units ?? 0,
     trial_state: user.trial?.state ?? null,
     rate_limits: user.rateLimits ?? {},
+    deleted_at: user.deletedAt ?? null,
   };
 }
 

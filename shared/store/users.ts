@@ -47,6 +47,11 @@ export interface UserProfile {
   passwordChangedAt?: number;
   /** The site's free trial quota offered at sign-up (management/trial-credit.ts). */
   trial?: TrialOffer;
+  /**
+   * When an admin deleted the user (unix seconds): disabled for good, their username free for
+   * someone else; the profile and account stay for the money trail (markDeleted).
+   */
+  deletedAt?: number;
   /** Overrides of the rate limits of the user's group, set by an admin (billing/rate-limits.ts). */
   rateLimits?: { rpm?: number | null; tpm?: number | null; concurrency?: number | null };
 }
@@ -254,7 +259,8 @@ export class Users {
     if (assignments.length > 0) {
       await this.table.update(userKey(id), {
         update: `SET ${assignments.join(", ")}`,
-        condition: "attribute_exists(pk)",
+        // A deleted user stays disabled: ConditionFailed, as for one that does not exist.
+        condition: "attribute_exists(pk) AND attribute_not_exists(deletedAt)",
         names,
         values,
       });
@@ -262,6 +268,30 @@ export class Users {
     const user = await this.get(id, true);
     if (!user) throw new Error(`user ${id} vanished`);
     return user;
+  }
+
+  /**
+   * Deletes the user, softly: disabled for good (`deletedAt`; update refuses them from now on)
+   * and their username released, in one transaction; the profile, the account and the usage
+   * log stay, so every top-up and charge still names who it was. Their credentials are revoked
+   * apart (changeCredentials). ConditionFailed when there is no such user or they were deleted.
+   */
+  async markDeleted(id: string, username: string, at: number): Promise<void> {
+    await this.table.transact([
+      {
+        key: userKey(id),
+        update: "SET #status = :disabled, deletedAt = :at",
+        condition: "attribute_exists(pk) AND attribute_not_exists(deletedAt)",
+        names: { "#status": "status" },
+        values: { ":disabled": "disabled", ":at": at },
+      },
+      // Only their own reservation (a missing one is fine: a delete of nothing succeeds).
+      {
+        delete: usernameKey(username),
+        condition: "attribute_not_exists(pk) OR userId = :id",
+        values: { ":id": id },
+      },
+    ]);
   }
 
   /** Records the trial offer as granted (its top-up landed). ConditionFailed if there is none. */

@@ -9,6 +9,7 @@ import { main } from "../../infra/cli/sluice.js";
 import { api, sluice } from "./support";
 
 const run = promisify(execFile);
+const config = mkdtempSync(join(tmpdir(), "sluice-cli-config-"));
 
 /** Runs `npx sluice …` the way a user would (the package's bin), against the test stack. */
 async function sluiceCli(args: string[], env: Record<string, string> = {}) {
@@ -16,6 +17,8 @@ async function sluiceCli(args: string[], env: Record<string, string> = {}) {
     const { stdout, stderr } = await run("node", ["infra/cli/sluice.mjs", ...args], {
       env: {
         ...process.env,
+        // Never the machine's own stored credentials.
+        XDG_CONFIG_HOME: config,
         SLUICE_URL: sluice.url,
         SLUICE_ADMIN_TOKEN: sluice.adminToken,
         ...env,
@@ -28,14 +31,26 @@ async function sluiceCli(args: string[], env: Record<string, string> = {}) {
   }
 }
 
-/** Runs the CLI's main in this process, with the test stack's URL and token. */
-async function inProcess(argv: string[], fetchFn: typeof fetch = fetch) {
+/**
+ * Runs the CLI's main in this process, with the test stack's URL and token (spawning the bin
+ * costs seconds of tsx each: three tests do, the rest run here).
+ */
+async function inProcess(
+  argv: string[],
+  fetchFn: typeof fetch = fetch,
+  env: Record<string, string> = {},
+) {
   let stdout = "";
   let stderr = "";
   const code = await main(argv, {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
-    env: { SLUICE_URL: sluice.url, SLUICE_ADMIN_TOKEN: sluice.adminToken },
+    env: {
+      SLUICE_URL: sluice.url,
+      SLUICE_ADMIN_TOKEN: sluice.adminToken,
+      XDG_CONFIG_HOME: config,
+      ...env,
+    },
     fetch: fetchFn,
   });
   return { code, stdout, stderr };
@@ -60,13 +75,13 @@ describe("the admin CLI", () => {
     });
 
     const topped = JSON.parse(
-      (await sluiceCli(["topup", user.id, "2.5", "--bucket", "bonus", "--json"])).stdout,
+      (await inProcess(["topup", user.id, "2.5", "--bucket", "bonus", "--json"])).stdout,
     );
     expect(topped).toMatchObject({ bonus_quota: 1_250_000, total_quota: 1_250_000 });
 
     const key = JSON.parse(
       (
-        await sluiceCli([
+        await inProcess([
           "keys",
           "create",
           "--user",
@@ -85,7 +100,7 @@ describe("the admin CLI", () => {
 
     const model = `cli-model-${Date.now()}`;
     expect(
-      (await sluiceCli(["prices", "set", model, "--input", "0.2", "--output", "0.4"])).code,
+      (await inProcess(["prices", "set", model, "--input", "0.2", "--output", "0.4"])).code,
     ).toBe(0);
     const prices = (await api(sluice.adminToken, "GET", "/api/pricing")).body.data;
     expect(prices.models[model]).toEqual({ input: 0.2, output: 0.4 });
@@ -94,12 +109,12 @@ describe("the admin CLI", () => {
   it("changes only the rates it is given, and imports a LiteLLM price map after showing its diff", async () => {
     const model = `cli-rates-${Date.now()}`;
     const prices = async () => (await api(sluice.adminToken, "GET", "/api/pricing")).body.data;
-    expect((await sluiceCli(["prices", "set", model, "--input", "1", "--output", "4"])).code).toBe(
+    expect((await inProcess(["prices", "set", model, "--input", "1", "--output", "4"])).code).toBe(
       0,
     );
-    expect((await sluiceCli(["prices", "set", model, "--cached-input", "0.1"])).code).toBe(0);
+    expect((await inProcess(["prices", "set", model, "--cached-input", "0.1"])).code).toBe(0);
     expect((await prices()).models[model]).toEqual({ input: 1, output: 4, cached_input: 0.1 });
-    const bad = await sluiceCli(["prices", "set", model, "--reasoning", "lots"]);
+    const bad = await inProcess(["prices", "set", model, "--reasoning", "lots"]);
     expect(bad.code).toBe(2);
 
     // An entry in LiteLLM's own field names, for a model no other test prices.
@@ -117,12 +132,12 @@ describe("the admin CLI", () => {
         },
       }),
     );
-    const preview = await sluiceCli(["prices", "import", file, "--format", "litellm"]);
+    const preview = await inProcess(["prices", "import", file, "--format", "litellm"]);
     expect(preview.code).toBe(0);
     expect(preview.stdout).toMatch(new RegExp(`${imported}\\s+added\\s+cached_input\\s+1\\.25`));
     expect(preview.stdout).toContain("not saved");
     expect((await prices()).models[imported]).toBeUndefined();
-    const applied = await sluiceCli(["prices", "import", file, "--format", "litellm", "--apply"]);
+    const applied = await inProcess(["prices", "import", file, "--format", "litellm", "--apply"]);
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain("1 added");
     expect((await prices()).models[imported]).toMatchObject({
@@ -133,21 +148,21 @@ describe("the admin CLI", () => {
   });
 
   it("prints readable tables by default", async () => {
-    const { stdout } = await sluiceCli(["whoami"]);
+    const { stdout } = await inProcess(["whoami"]);
     const [header, row] = stdout.trim().split("\n");
-    expect(header).toMatch(/^id\s+name\s+role\s+group\s+status/);
+    expect(header).toMatch(/^id\s+username\s+name\s+role\s+group\s+status/);
     expect(row).toContain("admin");
   });
 
   it("names an unknown option or a missing value and the command's usage in one line, exit 2", async () => {
     const [unknown, missing, command] = await Promise.all([
-      sluiceCli(["keys", "list", "--fo"]),
-      sluiceCli(["keys", "create", "--name"]),
+      inProcess(["keys", "list", "--fo"]),
+      inProcess(["keys", "create", "--name"]),
       sluiceCli(["frobnicate"]),
     ]);
     expect(unknown).toMatchObject({ code: 2, stdout: "" });
     expect(unknown.stderr).toBe(
-      "error: Unknown option --fo for `sluice keys list` (usage: sluice keys list).\n",
+      "error: Unknown option --fo for `sluice keys list` (usage: sluice keys list [--user U]).\n",
     );
     expect(missing.code).toBe(2);
     expect(oneLine(missing.stderr)).toMatch(
@@ -159,12 +174,12 @@ describe("the admin CLI", () => {
 
   it("exits 1 when the server refuses or cannot be reached, 3 when not signed in, 4 when not found", async () => {
     const [refused, unreachable, noToken, badToken, missingUser] = await Promise.all([
-      sluiceCli(["topup", "user_nobody", "1", "--bucket", "gold"]),
+      inProcess(["topup", "user_nobody", "1", "--bucket", "gold"]),
       // Port 1 on this host: nothing listens there, so the connection is refused.
-      sluiceCli(["whoami"], { SLUICE_URL: "http://127.0.0.1:1" }),
-      sluiceCli(["whoami"], { SLUICE_URL: "", SLUICE_ADMIN_TOKEN: "" }),
-      sluiceCli(["users", "list"], { SLUICE_ADMIN_TOKEN: "sat-wrong" }),
-      sluiceCli(["users", "update", "user_nobody", "--status", "disabled"]),
+      inProcess(["whoami"], fetch, { SLUICE_URL: "http://127.0.0.1:1" }),
+      inProcess(["whoami"], fetch, { SLUICE_URL: "", SLUICE_ADMIN_TOKEN: "" }),
+      inProcess(["users", "list"], fetch, { SLUICE_ADMIN_TOKEN: "sat-wrong" }),
+      inProcess(["users", "update", "user_nobody", "--status", "disabled"]),
     ]);
     expect(refused.code).toBe(1);
     expect(oneLine(refused.stderr)).toMatch(
