@@ -25,6 +25,7 @@ import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
 import { Files } from "./store/file-records";
+import { Orders } from "./store/orders";
 import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
@@ -77,6 +78,8 @@ export interface Services {
   siteOptions: SiteOptionsStore<SiteSections>;
   siteLogo: SiteLogoStore;
   redemptions: Redemptions;
+  // Payments (stream c-pay): orders bought online.
+  orders: Orders;
   /** The console's built files (absent where the console is not served). */
   consoleFiles?: ConsoleFiles;
   pricing: PricingCatalog;
@@ -179,6 +182,8 @@ export function createServices(options: {
     ),
     siteLogo: new SiteLogoStore(table, settings.cacheTtlMs),
     redemptions: new Redemptions(table),
+    // Payments (stream c-pay).
+    orders: new Orders(table),
     consoleFiles: options.consoleFiles,
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
     ledger: new QuotaLedger(accounts, usage, log, clock),

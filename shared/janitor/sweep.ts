@@ -2,6 +2,7 @@ import { finalizeBatch } from "../batches/finalize";
 import { MOVES } from "../batches/lifecycle";
 import type { Services } from "../services";
 import { FINAL_STATUSES } from "../store/batches";
+import { sweepOrderWork } from "./orders";
 
 /** What one janitor sweep did, for its log line. */
 export interface SweepReport {
@@ -49,6 +50,8 @@ export async function runJanitor(services: Services, now: number): Promise<Sweep
 /** The files and batches on the agenda that are due: expired files deleted, batches expired. */
 async function sweepAgenda(services: Services, now: number, report: SweepReport): Promise<void> {
   for (const work of await services.schedule.due(now)) {
+    // Payments (stream c-pay): orders to credit or expire.
+    if (await sweepOrderWork(services, work, now)) continue;
     if (work.kind === "upload.expire") {
       // Completion and cancellation delete the parts themselves; an expired upload's go here.
       const upload = await services.uploads.get(work.id);

@@ -28,6 +28,10 @@ import type { ItemKey } from "./table";
  *   RESPONSE#<id> / RESPONSE     a stored Responses API response (store/stored-responses.ts);
  *                                gsi1 USER#<id>#RESPONSES / <created>#<id>; TTL after expiry
  *   SCHEDULE / <due>#<kind>#<id> the janitor's agenda (store/schedule.ts)
+ *   USER#<id>#ORDERS / <orderId> a payment order (store/orders.ts); gsi1 ORDERS#<yyyy-mm> /
+ *                                <created>#<ref>
+ *   STRIPE_PI#<pi> / LINK        finds the order a Stripe PaymentIntent paid (refunds, disputes)
+ *   PAYEVENT#<provider>#<id> / EVENT  a provider's event, once applied; TTL 35 days
  *   CONFIG / SITE, SITE_SECRETS, PRICING, CREDENTIAL_TAGS  the site's options (plain, and
  *                                sealed secrets), the price list, the check-tag secret
  *   CONFIG / LOGO, CONTENT#<lang>  the site's logo, its Markdown pages per language
@@ -138,6 +142,21 @@ export const scheduleSortKey = (work: { due: number; kind: string; id: string })
 /** The sort key after every entry due by `now` (unix seconds). */
 export const scheduleDueBy = (now: number) => `${pad12(now)}~`;
 
+// Payments (stream c-pay): orders, the PaymentIntent links, the events applied.
+export const orderKey = (userId: string, orderId: string): ItemKey => ({
+  pk: `${userPartition(userId)}#ORDERS`,
+  sk: orderId,
+});
+export const ordersByMonth = (month: string) => `ORDERS#${month}`;
+export const stripeIntentKey = (paymentIntent: string): ItemKey => ({
+  pk: `STRIPE_PI#${paymentIntent}`,
+  sk: "LINK",
+});
+export const paymentEventKey = (provider: string, eventId: string): ItemKey => ({
+  pk: `PAYEVENT#${provider}#${eventId}`,
+  sk: "EVENT",
+});
+
 // The site's settings (store/site-options.ts): plain values, and the sealed secrets apart.
 export const SITE_OPTIONS_KEY: ItemKey = { pk: "CONFIG", sk: "SITE" };
 export const SITE_SECRETS_KEY: ItemKey = { pk: "CONFIG", sk: "SITE_SECRETS" };
@@ -215,4 +234,6 @@ export const TTL = {
   /** A day of the site's log (YYYY-MM-DD): its retention after the day ends. */
   siteLogDay: (date: string, retentionDays: number) =>
     Math.floor(Date.parse(date) / 1000) + (retentionDays + 1) * DAY_SECONDS,
+  /** A provider's event, applied at `at` (unix s): past the provider's retries (Stripe: 3 days). */
+  paymentEvent: (at: number) => at + 35 * DAY_SECONDS,
 } as const;

@@ -5,7 +5,7 @@ import type { Table, TransactOp } from "./table";
 export interface ScheduledWork {
   /** Unix seconds. */
   due: number;
-  kind: "file.expire" | "batch.expire" | "upload.expire";
+  kind: "file.expire" | "batch.expire" | "upload.expire" | "order.expire" | "order.credit";
   id: string;
 }
 
