@@ -8,6 +8,7 @@ import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
+import * as payments from "./management/payments";
 import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
 import * as redemptions from "./management/redemptions";
@@ -135,6 +136,18 @@ export const routes: readonly Route[] = [
   logs.listAllLogs,
   logs.getAllLogStat,
   logs.getOwnUsage,
+  // Payments (stream c-pay)
+  payments.getPaymentOptions,
+  payments.createEpayOrder,
+  payments.epayNotifyGet,
+  payments.epayNotifyPost,
+  payments.epayReturn,
+  payments.listOwnOrders,
+  payments.getOwnOrder,
+  payments.getPaymentSettings,
+  payments.putPaymentSettings,
+  payments.listAllOrders,
+  payments.noteOrder,
   // The console's page and files
   consoleIndex,
   consoleAsset,

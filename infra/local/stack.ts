@@ -22,6 +22,7 @@ import {
 } from "../../shared/store/aws";
 import { newChannelRecord } from "../../shared/store/channels";
 import { installAwsLambdaGlobal } from "./awslambda";
+import { startDemoPayments } from "./demo-payments/configure";
 import { type DemoUpstream, startDemoUpstream } from "./demo-upstream";
 import { type JvmJit, startDynamoDbLocal } from "./dynamodb-local";
 import { startSqsAndS3 } from "./fauxqs";
@@ -189,8 +190,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const { janitorHandler } = await import("../../functions/janitor/handler");
     const { usageRollupHandler } = await import("../../functions/usage-rollup/handler");
     const on = (name: string) => functionServices(process.env, { log: functionLog(name) });
+    const apiServices = on(API);
     const server = await startFunctionUrlServer({
-      handler: apiHandler(on(API)),
+      handler: apiHandler(apiServices),
       functionName: API,
       port: options.port,
       host: options.host,
@@ -198,6 +200,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log: standInLogger("function-url", API, logging),
     });
     stops.push(server.close);
+    // Payments (stream c-pay): the demo providers, configured at start.
+    const payments = await startDemoPayments(services, apiServices, server.url);
+    stops.push(payments.close);
     const poller = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: resources.queueUrl,

@@ -179,6 +179,11 @@ export interface Settings {
   edge: {
     originSecret?: string;
     siteOrigins: string[];
+    /**
+     * The site's public origin (https://ai.example.com), for the URLs sluice hands to others:
+     * payment notify, return and success URLs. Payments cannot be enabled without it.
+     */
+    publicOrigin?: string;
   };
   /** Files and batches (seed 000, section 2.8). */
   files: {
@@ -293,6 +298,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         .split(",")
         .map((origin) => origin.trim().replace(/\/+$/, "").toLowerCase())
         .filter(Boolean),
+      publicOrigin: env.SLUICE_PUBLIC_ORIGIN?.trim().replace(/\/+$/, "") || undefined,
     },
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),

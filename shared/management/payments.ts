@@ -1,0 +1,351 @@
+import type { UserPrincipal } from "../auth/authenticate";
+import { Conflict } from "../errors";
+import { isObject, readJsonObject } from "../http/body";
+import { type Call, publicRoute, userRoute } from "../http/route";
+import type { GatewayResponse } from "../http/types";
+import { formatMinor, unitsFor } from "../payments/amounts";
+import { creditVerifiedPayment } from "../payments/credit";
+import { checkEpayNotification, epaySubmitUrl } from "../payments/epay";
+import { MOVES } from "../payments/lifecycle";
+import { checkPaymentOptions, readPaymentOptions } from "../payments/options";
+import type { Services } from "../services";
+import { isOrderId, newOrderId, type Order, orderRef, type PaymentProvider } from "../store/orders";
+import {
+  PAYMENT_SECRETS,
+  type PaymentOptions,
+  type PaymentSecret,
+} from "../store/payment-settings";
+import { field, invalid, notFound, ok, pageSize, requireAdmin } from "./envelope";
+
+/**
+ * Payments over HTTP (design brief §4): the customer's top-up options, orders and history;
+ * EPay's submit, notify and return; the admin's settings and orders. What a payment does is
+ * payments/credit.ts's; here only HTTP is decided.
+ */
+
+/** GET /api/payment/options (user): what the top-up page offers. */
+export const getPaymentOptions = userRoute("GET", "/api/payment/options", async (call) => {
+  const { options } = await call.services.paymentSettings.get();
+  const methods: { provider: PaymentProvider; type?: string; currency: string }[] = [];
+  if (options.stripe.enabled)
+    methods.push({ provider: "stripe", currency: options.stripe.currency });
+  if (options.epay.enabled)
+    for (const type of options.epay.types)
+      methods.push({ provider: "epay", type, currency: options.epay.currency });
+  const currencies = [...new Set(methods.map((method) => method.currency))];
+  return ok({
+    methods,
+    currencies: currencies.map((currency) => ({
+      currency,
+      amounts: options.amounts[currency] ?? [],
+      min: options.min[currency] ?? null,
+      max: options.max[currency] ?? null,
+      units_per: options.unitsPer[currency] ?? null,
+    })),
+  });
+});
+
+/** POST /api/payment/epay {amount_minor, type} (user): an order, and the gateway's page for it. */
+export const createEpayOrder = userRoute("POST", "/api/payment/epay", async (call) => {
+  const body = readJsonObject(call.request);
+  const { options } = await call.services.paymentSettings.get();
+  const config = options.epay;
+  const key = await call.services.paymentSettings.secret("epay.key");
+  const origin = call.services.settings.edge.publicOrigin;
+  if (!config.enabled || !key || !origin) throw invalid("Paying with EPay is not enabled.");
+  const type = field.string(body, "type", { max: 40 });
+  if (type !== undefined && !config.types.includes(type))
+    throw invalid(`type must be one of: ${config.types.join(", ")}.`);
+  const order = await newOrder(call, "epay", config.currency, options, type);
+  const url = epaySubmitUrl(
+    config,
+    key,
+    order,
+    origin,
+    `Credit ${formatMinor(order.amountMinor, order.currency)} ${order.currency}`,
+  );
+  // Stored before it is shown: a payment always finds its order bound.
+  await call.services.orders.move(order, MOVES.bind, call.services.clock.seconds(), {
+    checkoutUrl: url,
+  });
+  return ok({ order_id: order.id, url });
+});
+
+/** Writes a new order (`created`) for the amount in the body, before any provider is called. */
+async function newOrder(
+  call: Call<UserPrincipal>,
+  provider: PaymentProvider,
+  currency: string,
+  options: PaymentOptions,
+  method?: string,
+): Promise<Order> {
+  const body = readJsonObject(call.request);
+  const min = options.min[currency] ?? 1;
+  const max = options.max[currency];
+  const amountMinor = field.integer(body, "amount_minor", { min, max }) as number | undefined;
+  if (amountMinor === undefined) throw invalid("amount_minor is required.");
+  const unitsPer = options.unitsPer[currency];
+  if (!unitsPer) throw invalid(`No exchange rate is set for ${currency}.`);
+  const now = call.services.clock.now();
+  return call.services.orders.create({
+    id: newOrderId(now),
+    userId: call.principal.user.id,
+    provider,
+    ...(method ? { method } : {}),
+    currency,
+    amountMinor,
+    unitsPer,
+    units: unitsFor(amountMinor, currency, unitsPer),
+    createdAt: Math.floor(now / 1000),
+  });
+}
+
+/** What became of a notification: credited (or mismatch, recorded), or to be sent again. */
+type Applied = { order: string; outcome: "credited" | "mismatch" } | { refused: string };
+
+/**
+ * An EPay notification or return, checked and applied. A refused one (a forgery, another
+ * pid, an amount that is not one) writes nothing; it is logged with why.
+ */
+async function applyEpay(call: Call): Promise<Applied> {
+  const { services, request } = call;
+  const params =
+    request.method === "POST" && request.body.length > 0
+      ? new URLSearchParams(Buffer.from(request.body).toString("utf8"))
+      : request.query;
+  const { options } = await services.paymentSettings.get();
+  const key = await services.paymentSettings.secret("epay.key");
+  if (!key) return refused(services, "not_configured", request.sourceIp);
+  const checked = checkEpayNotification(params, options.epay, key);
+  if (!checked.ok)
+    return refused(
+      services,
+      checked.reason,
+      request.sourceIp,
+      checked.outTradeNo,
+      params.get("pid"),
+    );
+  try {
+    const outcome = await creditVerifiedPayment(services, checked.ref, checked.payment, request.id);
+    return { order: checked.ref.orderId, outcome };
+  } catch (err) {
+    services.log.warn("payment_notification_unapplied", {
+      provider: "epay",
+      order: checked.ref.orderId,
+      error: String(err),
+    });
+    return { refused: "unapplied" };
+  }
+}
+
+function refused(
+  services: Services,
+  reason: string,
+  ip: string | undefined,
+  outTradeNo?: string,
+  pid?: string | null,
+): Applied {
+  services.log.warn("payment_notification_refused", {
+    provider: "epay",
+    reason,
+    out_trade_no: outTradeNo,
+    ...(reason === "pid" ? { pid: pid?.slice(0, 64) } : {}),
+    ip,
+  });
+  return { refused: reason };
+}
+
+const FORM = ["application/x-www-form-urlencoded"] as const;
+
+/**
+ * The gateway's notification, by GET or POST: `success` (plain text) once the order is
+ * credited, was already, or is recorded as a mismatch (sending it again changes nothing);
+ * `fail` otherwise, so the gateway sends it again.
+ */
+async function epayNotify(call: Call): Promise<GatewayResponse> {
+  const applied = await applyEpay(call);
+  return {
+    status: 200,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    body: "outcome" in applied ? "success" : "fail",
+  };
+}
+
+export const epayNotifyGet = publicRoute("GET", "/api/payment/epay/notify", "one-api", epayNotify);
+export const epayNotifyPost = {
+  ...publicRoute("POST", "/api/payment/epay/notify", "one-api", epayNotify),
+  bodyTypes: FORM,
+};
+
+/**
+ * GET /api/payment/epay/return: the customer back from the gateway, with the notification's
+ * parameters: verified and applied as a notification is (it may come first), then to the
+ * order's page, which shows its state whatever happened here.
+ */
+export const epayReturn = publicRoute(
+  "GET",
+  "/api/payment/epay/return",
+  "one-api",
+  async (call) => {
+    const applied = await applyEpay(call);
+    const order = "order" in applied ? applied.order : undefined;
+    return {
+      status: 303,
+      headers: {
+        location: order ? `/#/topup/orders/${order}` : "/#/topup",
+        "cache-control": "no-store",
+      },
+      body: "",
+    };
+  },
+);
+
+/** GET /api/payment/orders (user): the caller's orders, newest first. */
+export const listOwnOrders = userRoute("GET", "/api/payment/orders", async (call) => {
+  const orders = await call.services.orders.listForUser(
+    call.principal.user.id,
+    pageSize(call.request.query, 20, 100),
+  );
+  return ok(orders.map(customerView));
+});
+
+/** GET /api/payment/order/{id} (user): one of the caller's orders; another's is not found. */
+export const getOwnOrder = userRoute("GET", "/api/payment/order/:id", async (call) => {
+  const id = call.params.id as string;
+  const order = isOrderId(id)
+    ? await call.services.orders.get(call.principal.user.id, id)
+    : undefined;
+  if (!order) throw notFound("Order");
+  return ok(customerView(order));
+});
+
+/** GET /api/payment/settings (admin): the settings, with which secrets are saved (never their values). */
+export const getPaymentSettings = userRoute("GET", "/api/payment/settings", async (call) => {
+  requireAdmin(call);
+  const { options, saved } = await call.services.paymentSettings.get();
+  return ok(settingsView(options, saved, call.services.settings.edge.publicOrigin));
+});
+
+/**
+ * PUT /api/payment/settings (admin): the settings whole, and `secrets` by name
+ * (`stripe.secret_key`, `stripe.webhook_secret`, `epay.key`): a string sets one, `null`
+ * removes it, `""` or absent keeps it.
+ */
+export const putPaymentSettings = userRoute("PUT", "/api/payment/settings", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const options = readPaymentOptions(body);
+  const given = body.secrets ?? {};
+  if (!isObject(given)) throw invalid("secrets must be an object.");
+  const secrets: Partial<Record<PaymentSecret, string | null>> = {};
+  for (const [name, value] of Object.entries(given)) {
+    if (!(PAYMENT_SECRETS as readonly string[]).includes(name))
+      throw invalid(`secrets may name: ${PAYMENT_SECRETS.join(", ")}.`);
+    if (value !== null && (typeof value !== "string" || value.length > 500))
+      throw invalid(`secrets.${name} must be text (or null to remove it).`);
+    if (value !== "") secrets[name as PaymentSecret] = value;
+  }
+  const origin = call.services.settings.edge.publicOrigin;
+  await call.services.paymentSettings.update(options, secrets, (next, saved) =>
+    checkPaymentOptions(next, saved, origin),
+  );
+  const saved = await call.services.paymentSettings.get();
+  return ok(settingsView(saved.options, saved.saved, origin));
+});
+
+/**
+ * GET /api/payment/admin/orders?month=YYYY-MM&state=&provider=&user= (admin): every user's
+ * orders of a month (this one by default), newest first, with every field.
+ */
+export const listAllOrders = userRoute("GET", "/api/payment/admin/orders", async (call) => {
+  requireAdmin(call);
+  const { query } = call.request;
+  const month = query.get("month") ?? new Date(call.services.clock.now()).toISOString().slice(0, 7);
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw invalid("month must be YYYY-MM.");
+  const state = query.get("state");
+  const provider = query.get("provider");
+  const user = query.get("user");
+  const { orders, hasMore } = await call.services.orders.listMonth(
+    month,
+    pageSize(query, 50, 200),
+    (order) =>
+      (!state || order.state === state) &&
+      (!provider || order.provider === provider) &&
+      (!user || order.userId === user),
+  );
+  return ok(orders.map(adminView), { has_more: hasMore });
+});
+
+/** POST /api/payment/admin/orders/{ref}/note {text} (admin): a note (a refund, a dispute). */
+export const noteOrder = userRoute("POST", "/api/payment/admin/orders/:ref/note", async (call) => {
+  requireAdmin(call);
+  const body = readJsonObject(call.request);
+  const text = field.string(body, "text", { required: true, max: 500 }) as string;
+  const order = await call.services.orders.byRef(call.params.ref as string);
+  if (!order) throw notFound("Order");
+  const noted = await call.services.orders.addNote(order, {
+    at: call.services.clock.seconds(),
+    by: call.principal.user.id,
+    text,
+  });
+  if (!noted) throw new Conflict("This order has as many notes as it may have.");
+  return ok(adminView(noted));
+});
+
+/** The customer's view: their own order, no provider references. */
+function customerView(order: Order) {
+  return {
+    id: order.id,
+    provider: order.provider,
+    method: order.method ?? null,
+    currency: order.currency,
+    amount_minor: order.amountMinor,
+    amount: formatMinor(order.amountMinor, order.currency),
+    units: order.units,
+    state: order.state,
+    created_at: order.createdAt,
+    paid_at: order.paidAt ?? null,
+    credited_at: order.creditedAt ?? null,
+    checkout_url: order.state === "pending" ? (order.checkoutUrl ?? null) : null,
+  };
+}
+
+function adminView(order: Order) {
+  return {
+    ...customerView(order),
+    ref: orderRef(order),
+    user_id: order.userId,
+    units_per: order.unitsPer,
+    provider_ref: order.providerRef ?? null,
+    payment_intent: order.paymentIntent ?? null,
+    refunded_minor: order.refundedMinor ?? 0,
+    dispute: order.dispute ?? null,
+    notes: order.notes,
+    events: order.events,
+  };
+}
+
+function settingsView(
+  options: PaymentOptions,
+  saved: Record<PaymentSecret, boolean>,
+  publicOrigin: string | undefined,
+) {
+  return {
+    amounts: options.amounts,
+    min: options.min,
+    max: options.max,
+    units_per: options.unitsPer,
+    stripe: {
+      ...options.stripe,
+      secret_key_set: saved["stripe.secret_key"],
+      webhook_secret_set: saved["stripe.webhook_secret"],
+      webhook_url: publicOrigin ? `${publicOrigin}/api/payment/stripe/webhook` : null,
+    },
+    epay: {
+      ...options.epay,
+      key_set: saved["epay.key"],
+      notify_url: publicOrigin ? `${publicOrigin}/api/payment/epay/notify` : null,
+    },
+    public_origin: publicOrigin ?? null,
+  };
+}
