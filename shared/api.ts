@@ -144,8 +144,6 @@ export const routes: readonly Route[] = [
   payments.epayReturn,
   payments.listOwnOrders,
   payments.getOwnOrder,
-  payments.getPaymentSettings,
-  payments.putPaymentSettings,
   payments.listAllOrders,
   payments.noteOrder,
   // The console's page and files

@@ -26,7 +26,6 @@ import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
 import { Files } from "./store/file-records";
 import { Orders } from "./store/orders";
-import { PaymentSettingsStore } from "./store/payment-settings";
 import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
@@ -81,7 +80,6 @@ export interface Services {
   redemptions: Redemptions;
   // Payments (stream c-pay): orders bought online.
   orders: Orders;
-  paymentSettings: PaymentSettingsStore;
   /** The console's built files (absent where the console is not served). */
   consoleFiles?: ConsoleFiles;
   pricing: PricingCatalog;
@@ -186,7 +184,6 @@ export function createServices(options: {
     redemptions: new Redemptions(table),
     // Payments (stream c-pay).
     orders: new Orders(table),
-    paymentSettings: new PaymentSettingsStore(table, options.secretBox, settings.cacheTtlMs),
     consoleFiles: options.consoleFiles,
     pricing: new PricingCatalog(table, settings.cacheTtlMs),
     ledger: new QuotaLedger(accounts, usage, log, clock),

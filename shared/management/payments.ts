@@ -1,37 +1,46 @@
 import type { UserPrincipal } from "../auth/authenticate";
-import { Conflict } from "../errors";
-import { isObject, readJsonObject } from "../http/body";
+import { Conflict, NotFound } from "../errors";
+import { readJsonObject } from "../http/body";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { msg } from "../messages/codes";
 import { formatMinor, unitsFor } from "../payments/amounts";
 import { creditVerifiedPayment } from "../payments/credit";
 import { checkEpayNotification, epaySubmitUrl } from "../payments/epay";
 import { MOVES } from "../payments/lifecycle";
-import { checkPaymentOptions, readPaymentOptions } from "../payments/options";
 import type { Services } from "../services";
-import { isOrderId, newOrderId, type Order, orderRef, type PaymentProvider } from "../store/orders";
+import { epay } from "../site/sections/epay";
+import { type PaymentAmounts, payments } from "../site/sections/payments";
+import { stripe } from "../site/sections/stripe";
 import {
-  PAYMENT_SECRETS,
-  type PaymentOptions,
-  type PaymentSecret,
-} from "../store/payment-settings";
-import { field, invalid, notFound, ok, pageSize, requireAdmin } from "./envelope";
+  isOrderId,
+  MAX_NOTES,
+  newOrderId,
+  type Order,
+  orderRef,
+  type PaymentProvider,
+} from "../store/orders";
+import { field, invalid, ok, pageSize, requireAdmin } from "./envelope";
 
 /**
  * Payments over HTTP (design brief §4): the customer's top-up options, orders and history;
- * EPay's submit, notify and return; the admin's settings and orders. What a payment does is
+ * EPay's submit, notify and return; the admin's orders (the settings are the site sections
+ * payments, payments.stripe and payments.epay). What a payment does is
  * payments/credit.ts's; here only HTTP is decided.
  */
 
 /** GET /api/payment/options (user): what the top-up page offers. */
 export const getPaymentOptions = userRoute("GET", "/api/payment/options", async (call) => {
-  const { options } = await call.services.paymentSettings.get();
+  const site = await call.services.siteOptions.get();
+  const options = site.of(payments);
+  const stripeSettings = site.of(stripe);
+  const epaySettings = site.of(epay);
   const methods: { provider: PaymentProvider; type?: string; currency: string }[] = [];
-  if (options.stripe.enabled)
-    methods.push({ provider: "stripe", currency: options.stripe.currency });
-  if (options.epay.enabled)
-    for (const type of options.epay.types)
-      methods.push({ provider: "epay", type, currency: options.epay.currency });
+  if (stripeSettings.enabled)
+    methods.push({ provider: "stripe", currency: stripeSettings.currency });
+  if (epaySettings.enabled)
+    for (const type of epaySettings.types)
+      methods.push({ provider: "epay", type, currency: epaySettings.currency });
   const currencies = [...new Set(methods.map((method) => method.currency))];
   return ok({
     methods,
@@ -48,15 +57,14 @@ export const getPaymentOptions = userRoute("GET", "/api/payment/options", async 
 /** POST /api/payment/epay {amount_minor, type} (user): an order, and the gateway's page for it. */
 export const createEpayOrder = userRoute("POST", "/api/payment/epay", async (call) => {
   const body = readJsonObject(call.request);
-  const { options } = await call.services.paymentSettings.get();
-  const config = options.epay;
-  const key = await call.services.paymentSettings.secret("epay.key");
+  const site = await call.services.siteOptions.get();
+  const config = site.of(epay);
+  const key = config.enabled ? await call.services.siteOptions.secret(epay, "key") : undefined;
   const origin = call.services.settings.edge.publicOrigin;
-  if (!config.enabled || !key || !origin) throw invalid("Paying with EPay is not enabled.");
-  const type = field.string(body, "type", { max: 40 });
-  if (type !== undefined && !config.types.includes(type))
-    throw invalid(`type must be one of: ${config.types.join(", ")}.`);
-  const order = await newOrder(call, "epay", config.currency, options, type);
+  if (!config.enabled || !key || !origin)
+    throw invalid(msg("payment_method_disabled", { provider: "epay" }));
+  const type = field.oneOf(body, "type", config.types);
+  const order = await newOrder(call, "epay", config.currency, site.of(payments), type);
   const url = epaySubmitUrl(
     config,
     key,
@@ -76,16 +84,16 @@ async function newOrder(
   call: Call<UserPrincipal>,
   provider: PaymentProvider,
   currency: string,
-  options: PaymentOptions,
+  options: PaymentAmounts,
   method?: string,
 ): Promise<Order> {
   const body = readJsonObject(call.request);
   const min = options.min[currency] ?? 1;
   const max = options.max[currency];
   const amountMinor = field.integer(body, "amount_minor", { min, max }) as number | undefined;
-  if (amountMinor === undefined) throw invalid("amount_minor is required.");
+  if (amountMinor === undefined) throw invalid(msg("field_required", { field: "amount_minor" }));
   const unitsPer = options.unitsPer[currency];
-  if (!unitsPer) throw invalid(`No exchange rate is set for ${currency}.`);
+  if (!unitsPer) throw invalid(msg("payment_currency_unset", { provider, currency }));
   const now = call.services.clock.now();
   return call.services.orders.create({
     id: newOrderId(now),
@@ -113,10 +121,11 @@ async function applyEpay(call: Call): Promise<Applied> {
     request.method === "POST" && request.body.length > 0
       ? new URLSearchParams(Buffer.from(request.body).toString("utf8"))
       : request.query;
-  const { options } = await services.paymentSettings.get();
-  const key = await services.paymentSettings.secret("epay.key");
+  const config = (await services.siteOptions.get()).of(epay);
+  // A site that turned EPay off still takes the notifications of orders made before.
+  const key = config.pid ? await services.siteOptions.secret(epay, "key") : undefined;
   if (!key) return refused(services, "not_configured", request.sourceIp);
-  const checked = checkEpayNotification(params, options.epay, key);
+  const checked = checkEpayNotification(params, config, key);
   if (!checked.ok)
     return refused(
       services,
@@ -215,42 +224,8 @@ export const getOwnOrder = userRoute("GET", "/api/payment/order/:id", async (cal
   const order = isOrderId(id)
     ? await call.services.orders.get(call.principal.user.id, id)
     : undefined;
-  if (!order) throw notFound("Order");
+  if (!order) throw new NotFound(msg("order_not_found"));
   return ok(customerView(order));
-});
-
-/** GET /api/payment/settings (admin): the settings, with which secrets are saved (never their values). */
-export const getPaymentSettings = userRoute("GET", "/api/payment/settings", async (call) => {
-  requireAdmin(call);
-  const { options, saved } = await call.services.paymentSettings.get();
-  return ok(settingsView(options, saved, call.services.settings.edge.publicOrigin));
-});
-
-/**
- * PUT /api/payment/settings (admin): the settings whole, and `secrets` by name
- * (`stripe.secret_key`, `stripe.webhook_secret`, `epay.key`): a string sets one, `null`
- * removes it, `""` or absent keeps it.
- */
-export const putPaymentSettings = userRoute("PUT", "/api/payment/settings", async (call) => {
-  requireAdmin(call);
-  const body = readJsonObject(call.request);
-  const options = readPaymentOptions(body);
-  const given = body.secrets ?? {};
-  if (!isObject(given)) throw invalid("secrets must be an object.");
-  const secrets: Partial<Record<PaymentSecret, string | null>> = {};
-  for (const [name, value] of Object.entries(given)) {
-    if (!(PAYMENT_SECRETS as readonly string[]).includes(name))
-      throw invalid(`secrets may name: ${PAYMENT_SECRETS.join(", ")}.`);
-    if (value !== null && (typeof value !== "string" || value.length > 500))
-      throw invalid(`secrets.${name} must be text (or null to remove it).`);
-    if (value !== "") secrets[name as PaymentSecret] = value;
-  }
-  const origin = call.services.settings.edge.publicOrigin;
-  await call.services.paymentSettings.update(options, secrets, (next, saved) =>
-    checkPaymentOptions(next, saved, origin),
-  );
-  const saved = await call.services.paymentSettings.get();
-  return ok(settingsView(saved.options, saved.saved, origin));
 });
 
 /**
@@ -261,7 +236,7 @@ export const listAllOrders = userRoute("GET", "/api/payment/admin/orders", async
   requireAdmin(call);
   const { query } = call.request;
   const month = query.get("month") ?? new Date(call.services.clock.now()).toISOString().slice(0, 7);
-  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw invalid("month must be YYYY-MM.");
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw invalid(msg("order_month_invalid"));
   const state = query.get("state");
   const provider = query.get("provider");
   const user = query.get("user");
@@ -282,13 +257,13 @@ export const noteOrder = userRoute("POST", "/api/payment/admin/orders/:ref/note"
   const body = readJsonObject(call.request);
   const text = field.string(body, "text", { required: true, max: 500 }) as string;
   const order = await call.services.orders.byRef(call.params.ref as string);
-  if (!order) throw notFound("Order");
+  if (!order) throw new NotFound(msg("order_not_found"));
   const noted = await call.services.orders.addNote(order, {
     at: call.services.clock.seconds(),
     by: call.principal.user.id,
     text,
   });
-  if (!noted) throw new Conflict("This order has as many notes as it may have.");
+  if (!noted) throw new Conflict(msg("order_notes_full", { max: MAX_NOTES }));
   return ok(adminView(noted));
 });
 
@@ -322,30 +297,5 @@ function adminView(order: Order) {
     dispute: order.dispute ?? null,
     notes: order.notes,
     events: order.events,
-  };
-}
-
-function settingsView(
-  options: PaymentOptions,
-  saved: Record<PaymentSecret, boolean>,
-  publicOrigin: string | undefined,
-) {
-  return {
-    amounts: options.amounts,
-    min: options.min,
-    max: options.max,
-    units_per: options.unitsPer,
-    stripe: {
-      ...options.stripe,
-      secret_key_set: saved["stripe.secret_key"],
-      webhook_secret_set: saved["stripe.webhook_secret"],
-      webhook_url: publicOrigin ? `${publicOrigin}/api/payment/stripe/webhook` : null,
-    },
-    epay: {
-      ...options.epay,
-      key_set: saved["epay.key"],
-      notify_url: publicOrigin ? `${publicOrigin}/api/payment/epay/notify` : null,
-    },
-    public_origin: publicOrigin ?? null,
   };
 }

@@ -6,13 +6,15 @@
 import type * as fields from "./domains/fields";
 import type * as http from "./domains/http";
 import type * as limits from "./domains/limits";
+import type * as payments from "./domains/payments";
 import type * as site from "./domains/site";
 
 export interface MessageParams
   extends fields.Messages,
     http.Messages,
     limits.Messages,
-    site.Messages {}
+    site.Messages,
+    payments.Messages {}
 
 export type MessageCode = keyof MessageParams;
 

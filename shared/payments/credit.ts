@@ -1,4 +1,5 @@
 import { NotFound } from "../errors";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import type { Order, VerifiedPayment } from "../store/orders";
 import { MOVES } from "./lifecycle";
@@ -6,7 +7,7 @@ import { MOVES } from "./lifecycle";
 /** A verified payment for an order sluice cannot find: the provider is asked to try again. */
 export class OrderUnknown extends NotFound {
   constructor(readonly ref: string) {
-    super("No such order.");
+    super(msg("order_unknown", { ref }));
   }
 }
 

@@ -1,5 +1,5 @@
+import type { EpaySettings } from "../site/sections/epay";
 import { type Order, orderRef, parseOrderRef, type VerifiedPayment } from "../store/orders";
-import type { PaymentOptions } from "../store/payment-settings";
 import { formatMinor, parseMinor } from "./amounts";
 import { epaySigned, epayVerify } from "./epay-sign";
 
@@ -13,14 +13,14 @@ import { epaySigned, epayVerify } from "./epay-sign";
 
 /** The gateway's page where `order` is paid, with sluice's notify and return URLs. */
 export function epaySubmitUrl(
-  config: PaymentOptions["epay"],
+  config: EpaySettings,
   key: string,
   order: Order,
   origin: string,
   productName: string,
 ): string {
   const params: Record<string, string> = {
-    pid: config.pid,
+    pid: config.pid as string,
     out_trade_no: orderRef(order),
     notify_url: `${origin}/api/payment/epay/notify`,
     return_url: `${origin}/api/payment/epay/return`,
@@ -28,10 +28,8 @@ export function epaySubmitUrl(
     money: formatMinor(order.amountMinor, order.currency),
   };
   if (order.method) params.type = order.method;
-  const url = new URL(
-    "submit.php",
-    config.gateway.endsWith("/") ? config.gateway : `${config.gateway}/`,
-  );
+  const gateway = config.gateway as string;
+  const url = new URL("submit.php", gateway.endsWith("/") ? gateway : `${gateway}/`);
   for (const [name, value] of Object.entries(epaySigned(params, key)))
     url.searchParams.set(name, value);
   return url.toString();
@@ -52,7 +50,7 @@ export type EpayNotification =
  */
 export function checkEpayNotification(
   params: URLSearchParams,
-  config: PaymentOptions["epay"],
+  config: EpaySettings,
   key: string,
 ): EpayNotification {
   const fields: Record<string, string> = {};

@@ -1,7 +1,10 @@
 import type { SiteOptions } from "../store/site-options";
 import type { SiteValuesOf } from "./section";
 import { branding } from "./sections/branding";
+import { epay } from "./sections/epay";
+import { payments } from "./sections/payments";
 import { registration } from "./sections/registration";
+import { stripe } from "./sections/stripe";
 import { trial } from "./sections/trial";
 import { turnstile } from "./sections/turnstile";
 
@@ -15,6 +18,10 @@ export const SITE_SECTIONS = [
   registration,
   trial,
   turnstile,
+  // c-pay
+  payments,
+  stripe,
+  epay,
 ] as const;
 
 export type SiteSections = typeof SITE_SECTIONS;

@@ -4,6 +4,8 @@ import { runJanitor } from "../../shared/janitor/sweep";
 import { formatMinor, parseMinor, unitsFor } from "../../shared/payments/amounts";
 import { creditVerifiedPayment, OrderUnknown } from "../../shared/payments/credit";
 import { CREDIT_GRACE_SECONDS, ORDER_PENDING_SECONDS } from "../../shared/payments/lifecycle";
+import { epay } from "../../shared/site/sections/epay";
+import { stripe } from "../../shared/site/sections/stripe";
 import { type DynamoOperation, DynamoServiceError } from "../../shared/store/dynamo-transport";
 import {
   newOrderId,
@@ -389,5 +391,36 @@ describe("amounts in minor units, never through a float", () => {
       expect(minor, text).toBe(Math.round(Number.parseFloat(text) * 100));
       expect(parseMinor(formatMinor(minor as number, "USD"), "USD")).toBe(minor);
     }
+  });
+});
+
+describe("the payment sections refuse a provider enabled before it can work", () => {
+  it("Stripe without its secrets, EPay without its key, either without the site's origin", async () => {
+    const { siteOptions } = core.services;
+    await expect(
+      siteOptions.update({ "payments.stripe": { enabled: true } }),
+    ).rejects.toMatchObject({
+      code: "payment_provider_incomplete",
+    });
+    await expect(
+      siteOptions.update({
+        "payments.epay": { enabled: true, gateway: "https://pay.example", pid: "1" },
+      }),
+    ).rejects.toMatchObject({ code: "payment_provider_incomplete" });
+    // Everything saved, but the core has no SLUICE_PUBLIC_ORIGIN: notify URLs cannot be made.
+    await expect(
+      siteOptions.update({
+        "payments.epay": { enabled: true, gateway: "https://pay.example", pid: "1", key: "k" },
+      }),
+    ).rejects.toMatchObject({ code: "payments_need_public_origin" });
+    await expect(
+      siteOptions.update({
+        "payments.epay": { enabled: true, gateway: "http://pay.example", pid: "1", key: "k" },
+      }),
+    ).rejects.toMatchObject({ code: "payment_setting_invalid" });
+    const site = await siteOptions.read();
+    expect(site.of(stripe).enabled).toBe(false);
+    expect(site.of(epay).enabled).toBe(false);
+    expect(site.secretSet(epay, "key")).toBe(false);
   });
 });

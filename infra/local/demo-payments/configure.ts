@@ -1,5 +1,5 @@
-import { checkPaymentOptions } from "../../../shared/payments/options";
 import type { Services } from "../../../shared/services";
+import { epay } from "../../../shared/site/sections/epay";
 import { type DemoEpayGateway, startDemoEpayGateway } from "./epay-gateway";
 
 export interface DemoPayments {
@@ -9,10 +9,10 @@ export interface DemoPayments {
 
 /**
  * The local stack's payment providers: the demo EPay gateway, started and set in the
- * payment settings at start, so that `npm start` (and every test) can buy credit offline.
- * A site whose settings name a provider that is not a demo (a gateway off this machine) is
- * left as its operator set it. The site's public origin is the local API's own URL unless
- * SLUICE_PUBLIC_ORIGIN says otherwise (it is known only once the server listens).
+ * `payments.epay` section at start, so that `npm start` (and every test) can buy credit
+ * offline. A site whose section names a gateway off this machine is left as its operator set
+ * it. The site's public origin is the local API's own URL unless SLUICE_PUBLIC_ORIGIN says
+ * otherwise (the URL is known only once the server listens).
  */
 export async function startDemoPayments(
   services: Services,
@@ -20,20 +20,15 @@ export async function startDemoPayments(
   url: string,
 ): Promise<DemoPayments> {
   api.settings.edge.publicOrigin ??= url;
-  const origin = api.settings.edge.publicOrigin;
-  const epay = await startDemoEpayGateway();
-  const { options } = await services.paymentSettings.get();
-  const operatorsOwn =
-    options.epay.gateway && !/^http:\/\/127\.0\.0\.1:/.test(options.epay.gateway);
+  // The stack's own services run the sections' checks, which need the origin too.
+  services.settings.edge.publicOrigin ??= api.settings.edge.publicOrigin;
+  const gateway = await startDemoEpayGateway();
+  const current = (await services.siteOptions.read()).of(epay);
+  const operatorsOwn = current.gateway && !/^http:\/\/127\.0\.0\.1:/.test(current.gateway);
   if (!operatorsOwn) {
-    await services.paymentSettings.update(
-      {
-        ...options,
-        epay: { ...options.epay, enabled: true, gateway: epay.url, pid: epay.pid },
-      },
-      { "epay.key": epay.key },
-      (next, saved) => checkPaymentOptions(next, saved, origin),
-    );
+    await services.siteOptions.update({
+      "payments.epay": { enabled: true, gateway: gateway.url, pid: gateway.pid, key: gateway.key },
+    });
   }
-  return { epay, close: epay.close };
+  return { epay: gateway, close: gateway.close };
 }
