@@ -75,7 +75,14 @@ export function App() {
   else if (isAdminPath) {
     if (user.role !== "admin") page = <NotFound />;
     else page = admin ? admin.adminPage(path) : <p class="muted">{t("loading")}</p>;
-  } else page = (PAGES as Record<string, (() => VNode) | undefined>)[path]?.() ?? <NotFound />;
+  }
+  // Payments (stream c-pay): a provider's return lands on /topup/orders/<id>, the top-up page.
+  else {
+    const pages = PAGES as Record<string, (() => VNode) | undefined>;
+    page = (
+      pages[path] ?? (path.startsWith("/topup/orders/") ? pages["/topup"] : undefined)
+    )?.() ?? <NotFound />;
+  }
   return (
     <>
       <Shell user={user} path={path}>

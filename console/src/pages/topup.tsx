@@ -14,6 +14,7 @@ import {
 import { t } from "../i18n";
 import { usd } from "../money";
 import { session, signedIn } from "../session";
+import { BuyCredit, MyOrders } from "./topup-buy";
 
 export function Topup() {
   const action = useAction();
@@ -23,6 +24,7 @@ export function Topup() {
   return (
     <>
       <PageHead title={t("topup_title")} />
+      <BuyCredit />
       <Card class="narrow">
         <p class="muted">{t("topup_intro")}</p>
         <form
@@ -81,6 +83,7 @@ export function Topup() {
           </dl>
         </Card>
       )}
+      <MyOrders />
     </>
   );
 }
