@@ -12,6 +12,7 @@ import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
 import * as redemptions from "./management/redemptions";
 import * as site from "./management/site";
+import * as siteContent from "./management/site-content";
 import * as user from "./management/user";
 import { createSpeech } from "./openai/audio-speech";
 import { createTranscription, createTranslation } from "./openai/audio-transcriptions";
@@ -90,6 +91,11 @@ export const routes: readonly Route[] = [
   site.putLogo,
   site.deleteLogo,
   site.getLogo,
+  siteContent.getContent,
+  siteContent.putContent,
+  siteContent.getHomePage,
+  siteContent.getAbout,
+  siteContent.getNotice,
   locks.listLocks,
   locks.clearLock,
   redemptions.createRedemptions,

@@ -30,6 +30,7 @@ import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
 import { Sessions } from "./store/sessions";
+import { SiteContentStore } from "./store/site-content";
 import { SiteLog } from "./store/site-log";
 import { SiteLogoStore } from "./store/site-logo";
 import { SiteOptionsStore } from "./store/site-options";
@@ -76,6 +77,7 @@ export interface Services {
   /** The site's settings, section by section (shared/site/registry.ts). */
   siteOptions: SiteOptionsStore<SiteSections>;
   siteLogo: SiteLogoStore;
+  siteContent: SiteContentStore;
   redemptions: Redemptions;
   /** The console's built files (absent where the console is not served). */
   consoleFiles?: ConsoleFiles;
@@ -178,6 +180,7 @@ export function createServices(options: {
       options.secretBox,
     ),
     siteLogo: new SiteLogoStore(table, settings.cacheTtlMs),
+    siteContent: new SiteContentStore(table, settings.cacheTtlMs),
     redemptions: new Redemptions(table),
     consoleFiles: options.consoleFiles,
     pricing: new PricingCatalog(table, settings.cacheTtlMs),

@@ -1,6 +1,7 @@
 import type { SiteOptions } from "../store/site-options";
 import type { SiteValuesOf } from "./section";
 import { branding } from "./sections/branding";
+import { content } from "./sections/content";
 import { registration } from "./sections/registration";
 import { trial } from "./sections/trial";
 import { turnstile } from "./sections/turnstile";
@@ -12,6 +13,7 @@ import { turnstile } from "./sections/turnstile";
 export const SITE_SECTIONS = [
   // b-site
   branding,
+  content,
   registration,
   trial,
   turnstile,
