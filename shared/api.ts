@@ -13,6 +13,7 @@ import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
 import * as redemptions from "./management/redemptions";
 import * as site from "./management/site";
+import * as siteContent from "./management/site-content";
 import * as user from "./management/user";
 import { createSpeech } from "./openai/audio-speech";
 import { createTranscription, createTranslation } from "./openai/audio-transcriptions";
@@ -91,6 +92,11 @@ export const routes: readonly Route[] = [
   site.putLogo,
   site.deleteLogo,
   site.getLogo,
+  siteContent.getContent,
+  siteContent.putContent,
+  siteContent.getHomePage,
+  siteContent.getAbout,
+  siteContent.getNotice,
   locks.listLocks,
   locks.clearLock,
   redemptions.createRedemptions,

@@ -31,6 +31,7 @@ import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
 import { Sessions } from "./store/sessions";
+import { SiteContentStore } from "./store/site-content";
 import { SiteLog } from "./store/site-log";
 import { SiteLogoStore } from "./store/site-logo";
 import { SiteOptionsStore } from "./store/site-options";
@@ -77,6 +78,7 @@ export interface Services {
   /** The site's settings, section by section (shared/site/registry.ts). */
   siteOptions: SiteOptionsStore<SiteSections>;
   siteLogo: SiteLogoStore;
+  siteContent: SiteContentStore;
   redemptions: Redemptions;
   // Payments (stream c-pay): orders bought online.
   orders: Orders;
@@ -181,6 +183,7 @@ export function createServices(options: {
       options.secretBox,
     ),
     siteLogo: new SiteLogoStore(table, settings.cacheTtlMs),
+    siteContent: new SiteContentStore(table, settings.cacheTtlMs),
     redemptions: new Redemptions(table),
     // Payments (stream c-pay).
     orders: new Orders(table),

@@ -212,6 +212,10 @@ export interface SiteStatus {
   logo?: string | null;
   /** The footer's text in the language asked for. */
   footer?: string | null;
+  /** The operator's colour (#rrggbb), set as --brand by branding.ts. */
+  theme_color?: string | null;
+  /** Whether visitors land on the home page (GET /api/home_page_content) instead of sign-in. */
+  home_page?: boolean;
 }
 
 /** GET /api/option (admin). */

@@ -1,6 +1,7 @@
 import type { SiteOptions } from "../store/site-options";
 import type { SiteValuesOf } from "./section";
 import { branding } from "./sections/branding";
+import { content } from "./sections/content";
 import { epay } from "./sections/epay";
 import { payments } from "./sections/payments";
 import { registration } from "./sections/registration";
@@ -15,6 +16,7 @@ import { turnstile } from "./sections/turnstile";
 export const SITE_SECTIONS = [
   // b-site
   branding,
+  content,
   registration,
   trial,
   turnstile,

@@ -15,13 +15,18 @@ export const TURNSTILE_ORIGIN = "https://challenges.cloudflare.com";
  * (no inline ones), no framing, no sniffing, no referrer. HSTS is sent where sessions are
  * secure (HTTPS). With the Turnstile check on (management/trial-credit.ts), the register page
  * also loads Cloudflare's script, which renders its challenge in a frame of its own: that
- * origin is allowed for scripts and frames then, and only then.
+ * origin is allowed for scripts and frames then, and only then. Images come from the site
+ * itself, `data:`, and the https origins the operator lists for Markdown pages
+ * (`branding.image_origins`).
  */
-export function consoleSecurityHeaders(turnstile = false): Record<string, string> {
+export function consoleSecurityHeaders(
+  turnstile = false,
+  imageOrigins: readonly string[] = [],
+): Record<string, string> {
   const script = turnstile ? `'self' ${TURNSTILE_ORIGIN}` : "'self'";
   const frame = turnstile ? `frame-src 'self' ${TURNSTILE_ORIGIN}; ` : "";
   return {
-    "content-security-policy": `default-src 'self'; script-src ${script}; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; ${frame}frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'`,
+    "content-security-policy": `default-src 'self'; script-src ${script}; style-src 'self'; img-src ${["'self'", "data:", ...imageOrigins].join(" ")}; connect-src 'self'; font-src 'self'; ${frame}frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'`,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
@@ -43,6 +48,7 @@ export const consoleIndex = publicRoute("GET", "/", "openai", async (call) => {
     turnstile: site?.of(trial).verification === "turnstile",
     name: site?.of(branding).name ?? DEFAULT_SITE_NAME,
     logoVersion: site?.of(branding).logoVersion,
+    imageOrigins: site?.of(branding).imageOrigins ?? [],
   };
   return serve(call, call.services.consoleFiles?.get("index.html"), "no-cache", page);
 });
@@ -61,6 +67,7 @@ interface PageBranding {
   turnstile: boolean;
   name: string;
   logoVersion?: string;
+  imageOrigins: readonly string[];
 }
 
 async function serve(
@@ -76,7 +83,7 @@ async function serve(
   // another is sent again, not confirmed with a 304.
   const etag = page ? `${file.etag.replace(/"$/, "")}-${variant(page)}"` : file.etag;
   const headers = {
-    ...consoleSecurityHeaders(turnstile),
+    ...consoleSecurityHeaders(turnstile, page?.imageOrigins),
     "content-type": file.contentType,
     "cache-control": cacheControl,
     etag,
@@ -90,7 +97,7 @@ async function serve(
 
 function variant(page: PageBranding): string {
   return createHash("sha256")
-    .update(JSON.stringify([page.turnstile, page.name, page.logoVersion ?? ""]))
+    .update(JSON.stringify([page.turnstile, page.name, page.logoVersion ?? "", page.imageOrigins]))
     .digest("base64url")
     .slice(0, 12);
 }
