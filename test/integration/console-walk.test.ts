@@ -23,6 +23,7 @@ const STRINGS: Record<Lang, Record<Key, string>> = { en, zh };
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 type Viewport = typeof DESKTOP;
+const ACTION_TIMEOUT_MS = 20_000;
 
 /** What customers must never see (design brief §7.3): request ids, ledger references, user ids. */
 const INTERNAL = /\b(req_[0-9a-f]{8}|signup:|redeem:|order:|user_[A-Za-z0-9]{16})/;
@@ -75,7 +76,9 @@ async function open(lang: Lang, viewport: Viewport, colorScheme: "light" | "dark
   });
   contexts.push(context);
   const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  // Eight tabs load at once, beside the other test files: an action may wait this long (the
+  // test's own limit is far above it, so a stuck one is named).
+  page.setDefaultTimeout(ACTION_TIMEOUT_MS);
   page.on("pageerror", (err) => problems.push(`${page.url()}: ${err.message}`));
   page.on("console", (message) => {
     // Refused API calls (a wrong password) are logged by the browser as failed loads.
@@ -87,7 +90,6 @@ async function open(lang: Lang, viewport: Viewport, colorScheme: "light" | "dark
 
 interface Shown {
   h1: string;
-  landmark: boolean;
   text: string;
   scrollWidth: number;
   innerWidth: number;
@@ -111,8 +113,9 @@ async function show(page: Page, route: RouteInfo, s: Record<Key, string>): Promi
         return shown !== false;
       },
       {
-        message: `${route.path}: its h1 "${args.title}", loaded`,
+        message: `${route.path}: its h1 "${args.title}" and its landmark ${args.id}, loaded`,
         interval: 30,
+        timeout: ACTION_TIMEOUT_MS,
       },
     )
     .toBe(true);
@@ -130,10 +133,11 @@ const IN_PAGE = `(args) => {
   if (!main || h1?.textContent !== args.title) return false;
   const text = main.innerText;
   if (text.split("\\n").some((line) => line.trim() === args.loading)) return false;
+  // A page's landmark may come with its data, after its title.
   const box = document.querySelector('[data-testid="' + args.id + '"]')?.getBoundingClientRect();
+  if (!box || box.width === 0 || box.height === 0) return false;
   return {
     h1: h1.textContent,
-    landmark: !!box && box.width > 0 && box.height > 0,
     text,
     scrollWidth: document.scrollingElement.scrollWidth,
     innerWidth,
@@ -158,50 +162,52 @@ async function checkPage(
   forCustomer: boolean,
 ) {
   const s = STRINGS[lang];
+  const where = `${lang} ${viewport === PHONE ? "phone" : "desktop"} ${route.path}`;
   const shown = await show(page, route, s);
-  expect(shown.landmark, `${route.path}: its landmark`).toBe(true);
-  expect(shown.text, route.path).not.toContain("⟦");
+  expect(shown.text, where).not.toContain("⟦");
   // A snake_case word is a code shown raw, unless the language's own strings say it (an API
   // parameter a hint names) or it is the data's (a model's name).
   const words = new Set(Object.values(s).flatMap((text) => text.match(RAW_WORDS) ?? []));
   const codes = (shown.text.match(RAW_WORDS) ?? []).filter(
     (code) => !words.has(code) && !allowedCodes.some((allowed) => allowed.includes(code)),
   );
-  expect(codes, route.path).toEqual([]);
-  if (forCustomer) expect(shown.text, route.path).not.toMatch(INTERNAL);
-  expect(shown.scrollWidth, `${route.path}: the page scrolls sideways`).toBeLessThanOrEqual(
+  expect(codes, where).toEqual([]);
+  if (forCustomer) expect(shown.text, where).not.toMatch(INTERNAL);
+  expect(shown.scrollWidth, `${where}: the page scrolls sideways`).toBeLessThanOrEqual(
     shown.innerWidth,
   );
   if (viewport === PHONE) {
-    expect(shown.h1Top, `${route.path}: h1's top`).toBeGreaterThanOrEqual(0);
-    expect(shown.h1Top, `${route.path}: h1's top`).toBeLessThanOrEqual(120);
+    expect(shown.h1Top, `${where}: h1's top`).toBeGreaterThanOrEqual(0);
+    expect(shown.h1Top, `${where}: h1's top`).toBeLessThanOrEqual(120);
   } else {
     for (const table of shown.tables)
       expect(
         table.scroll,
-        `${route.path}: a table scrolls sideways (${table.columns.join(", ")})`,
+        `${where}: a table scrolls sideways (${table.columns.join(", ")})`,
       ).toBeLessThanOrEqual(table.client);
   }
 }
 
 /** The phone menu: opens, closes on a tap on the current page, on Escape, on another page. */
-async function checkMenu(page: Page, route: RouteInfo, s: Record<Key, string>) {
+async function checkMenu(page: Page, route: RouteInfo, lang: Lang) {
+  const s = STRINGS[lang];
+  const where = `${lang} phone ${route.path}: the menu`;
   const button = page.locator(".menu-button");
   const nav = page.locator("#nav");
   await button.click();
-  await expect.poll(() => nav.isVisible(), { message: route.path }).toBe(true);
+  await expect.poll(() => nav.isVisible(), { message: where }).toBe(true);
   expect(await button.getAttribute("aria-expanded")).toBe("true");
   // Focus is on the menu's first link.
   await expect
     .poll(() => page.evaluate<boolean>(`document.activeElement?.closest("#nav") !== null`))
     .toBe(true);
   await nav.locator('a[aria-current="page"]').click();
-  await expect.poll(() => nav.isVisible(), { message: route.path }).toBe(false);
+  await expect.poll(() => nav.isVisible(), { message: where }).toBe(false);
   expect(await button.getAttribute("aria-expanded")).toBe("false");
   await button.click();
   await expect.poll(() => nav.isVisible()).toBe(true);
   await page.keyboard.press("Escape");
-  await expect.poll(() => nav.isVisible(), { message: route.path }).toBe(false);
+  await expect.poll(() => nav.isVisible(), { message: where }).toBe(false);
   expect(
     await page.evaluate<boolean>(`document.activeElement?.classList.contains("menu-button")`),
   ).toBe(true);
@@ -219,7 +225,7 @@ async function walk(
 ) {
   for (const route of routes) {
     await checkPage(page, route, lang, viewport, forCustomer);
-    if (viewport === PHONE) await checkMenu(page, route, STRINGS[lang]);
+    if (viewport === PHONE) await checkMenu(page, route, lang);
   }
 }
 
@@ -355,36 +361,40 @@ describe("the console walk", { timeout: 60_000 }, () => {
     await browser?.close();
   });
 
-  for (const lang of ["zh", "en"] as const)
-    for (const [screen, viewport] of [
-      ["desktop", DESKTOP],
-      ["phone", PHONE],
-    ] as const) {
-      it(`${lang} ${screen}: the public pages, every customer page and every admin page`, async () => {
-        const [visitor, adminPage] = await Promise.all([
-          open(lang, viewport),
-          open(lang, viewport),
-        ]);
-        const [customerCookies, adminCookies] = await Promise.all([
-          sessionCookie(customer.username, customer.password),
-          sessionCookie(sluice.adminUsername, sluice.adminPassword),
-        ]);
-        await adminPage.context().addCookies(adminCookies);
-        // Signed out: the public pages (the menu is not there).
-        await visitor.goto("/#/login");
-        for (const route of PUBLIC_ROUTES) await checkPage(visitor, route, lang, viewport, true);
-        // Then the customer's pages in the same tab, once signed in.
-        await visitor.context().addCookies(customerCookies);
-        await visitor.reload();
-        await walk(visitor, USER_ROUTES, lang, viewport, true);
-        await adminPage.goto("/#/admin/users");
-        await walk(adminPage, ADMIN_ROUTES, lang, viewport, false);
-        expect(await adminPage.locator("html").getAttribute("lang")).toBe(
-          lang === "zh" ? "zh-CN" : "en",
-        );
-        expect(problems).toEqual([]);
-      });
-    }
+  /** One language on one screen: signed out, then as the customer, and as the admin at once. */
+  async function walkAll(lang: Lang, viewport: Viewport) {
+    const [visitor, adminPage, customerCookies, adminCookies] = await Promise.all([
+      open(lang, viewport),
+      open(lang, viewport),
+      sessionCookie(customer.username, customer.password),
+      sessionCookie(sluice.adminUsername, sluice.adminPassword),
+    ]);
+    const asCustomer = async () => {
+      // Signed out: the public pages (no menu there).
+      await visitor.goto("/#/login");
+      for (const route of PUBLIC_ROUTES) await checkPage(visitor, route, lang, viewport, true);
+      // Then the customer's pages in the same tab, once signed in.
+      await visitor.context().addCookies(customerCookies);
+      await visitor.reload();
+      await walk(visitor, USER_ROUTES, lang, viewport, true);
+    };
+    const asAdmin = async () => {
+      await adminPage.context().addCookies(adminCookies);
+      await adminPage.goto("/#/admin/users");
+      await walk(adminPage, ADMIN_ROUTES, lang, viewport, false);
+      expect(await adminPage.locator("html").getAttribute("lang")).toBe(
+        lang === "zh" ? "zh-CN" : "en",
+      );
+    };
+    await Promise.all([asCustomer(), asAdmin()]);
+  }
+
+  it("walks every page: zh and en, desktop and phone, signed out, as a customer and as an admin", async () => {
+    await Promise.all(
+      (["zh", "en"] as const).flatMap((lang) => [walkAll(lang, DESKTOP), walkAll(lang, PHONE)]),
+    );
+    expect(problems).toEqual([]);
+  }, 120_000);
 
   it("the colours follow the system: dark has its own background, and text keeps 4.5:1", async () => {
     const cookies = await sessionCookie(customer.username, customer.password);

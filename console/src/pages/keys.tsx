@@ -205,7 +205,7 @@ export function Keys(props: { userId?: string }) {
       >
         {list.map((key) => (
           <tr key={key.id}>
-            <td>{key.name}</td>
+            <td class="name">{key.name}</td>
             <td class="mono">{key.key}</td>
             <td>
               <Badge value={key.status} label={label(STATUS, key.status)} />
