@@ -24,7 +24,10 @@ import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
+import { Checkins } from "./store/checkins";
 import { Files } from "./store/file-records";
+import { GrowthOptionsStore } from "./store/growth-options";
+import { Invitations } from "./store/invitations";
 import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
@@ -101,6 +104,10 @@ export interface Services {
   fetch: UpstreamFetch;
   /** What channel adapters need of the process: the function role's AWS credentials (Bedrock). */
   adapterContext: AdapterContext;
+  // stream E (growth): daily check-ins, invitations and their options
+  checkins: Checkins;
+  invitations: Invitations;
+  growthOptions: GrowthOptionsStore;
 }
 
 export function createServices(options: {
@@ -196,5 +203,9 @@ export function createServices(options: {
     schedule: new Schedule(table),
     fetch,
     adapterContext,
+    // stream E (growth)
+    checkins: new Checkins(table),
+    invitations: new Invitations(table),
+    growthOptions: new GrowthOptionsStore(table, settings.cacheTtlMs),
   };
 }

@@ -2,6 +2,7 @@ import { finalizeBatch } from "../batches/finalize";
 import { MOVES } from "../batches/lifecycle";
 import type { Services } from "../services";
 import { FINAL_STATUSES } from "../store/batches";
+import { finishGrowthWork, GROWTH_WORK } from "./growth";
 
 /** What one janitor sweep did, for its log line. */
 export interface SweepReport {
@@ -14,6 +15,8 @@ export interface SweepReport {
   holdsReleased: number;
   /** Holds (or items with holds) the sweep could not reap: the next sweep tries again. */
   holdsFailed: number;
+  /** stream E (growth): check-ins and invitation rewards claimed and credited only now. */
+  growthFinished?: number;
 }
 
 /**
@@ -49,6 +52,12 @@ export async function runJanitor(services: Services, now: number): Promise<Sweep
 /** The files and batches on the agenda that are due: expired files deleted, batches expired. */
 async function sweepAgenda(services: Services, now: number, report: SweepReport): Promise<void> {
   for (const work of await services.schedule.due(now)) {
+    // stream E (growth)
+    if (GROWTH_WORK.includes(work.kind)) {
+      if (await finishGrowthWork(services, work))
+        report.growthFinished = (report.growthFinished ?? 0) + 1;
+      continue;
+    }
     if (work.kind === "upload.expire") {
       // Completion and cancellation delete the parts themselves; an expired upload's go here.
       const upload = await services.uploads.get(work.id);

@@ -5,7 +5,13 @@ import type { Table, TransactOp } from "./table";
 export interface ScheduledWork {
   /** Unix seconds. */
   due: number;
-  kind: "file.expire" | "batch.expire" | "upload.expire";
+  kind:
+    | "file.expire"
+    | "batch.expire"
+    | "upload.expire"
+    // stream E (growth): a check-in or invitation reward claimed, to be credited if it is not
+    | "checkin.credit"
+    | "invite.reward";
   id: string;
 }
 
@@ -19,6 +25,11 @@ export class Schedule {
   /** The write that puts work on the agenda, to go in the same transaction as its subject. */
   static entry(work: ScheduledWork): TransactOp {
     return { put: { pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work), ...work } };
+  }
+
+  /** The write that takes work off the agenda, to go in the transaction that finishes it. */
+  static removal(work: ScheduledWork): TransactOp {
+    return { delete: { pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work) } };
   }
 
   /** Everything due by `now`, oldest first. */
