@@ -6,6 +6,9 @@ import * as accessTokens from "./management/access-tokens";
 import * as account from "./management/account";
 import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
+import * as checkin from "./management/checkin";
+import * as growthOptions from "./management/growth-options";
+import * as invitations from "./management/invitations";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
 import * as pricing from "./management/pricing";
@@ -135,6 +138,13 @@ export const routes: readonly Route[] = [
   logs.listAllLogs,
   logs.getAllLogStat,
   logs.getOwnUsage,
+  // stream E (growth): check-in, invitations, their options
+  checkin.postCheckin,
+  checkin.getCheckins,
+  invitations.getAffCode,
+  invitations.getInvitations,
+  growthOptions.getGrowthOptions,
+  growthOptions.putGrowthOptions,
   // The console's page and files
   consoleIndex,
   consoleAsset,

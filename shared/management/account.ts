@@ -44,7 +44,11 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   if (options.values.registration.mode === "invitation" && !code)
     throw invalid("Registration needs an invitation code.");
   await services.attempts.registration(call.request.sourceIp);
-  return createAccount(call, { body, username, password, email, options, code });
+  return createAccount(
+    call,
+    { body, username, password, email, options, code },
+    { affCode: field.string(body, "aff_code", { max: 64 }) || undefined },
+  );
 });
 
 /**
