@@ -18,12 +18,16 @@ import * as common from "./strings/common";
 import * as identity from "./strings/identity";
 // stream a-layout
 import * as layout from "./strings/layout";
+// stream E (growth)
+import * as growth from "./strings/growth";
 
 export const en = {
   ...common.en,
   ...identity.en,
   // stream a-layout
   ...layout.en,
+  // stream E (growth)
+  ...growth.en,
 };
 
 export type Key = keyof typeof en;
@@ -33,6 +37,8 @@ export const zh: Record<Key, string> = {
   ...identity.zh,
   // stream a-layout
   ...layout.zh,
+  // stream E (growth)
+  ...growth.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };
