@@ -7,7 +7,6 @@ import * as account from "./management/account";
 import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
 import * as checkin from "./management/checkin";
-import * as growthOptions from "./management/growth-options";
 import * as invitations from "./management/invitations";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
@@ -138,13 +137,11 @@ export const routes: readonly Route[] = [
   logs.listAllLogs,
   logs.getAllLogStat,
   logs.getOwnUsage,
-  // stream E (growth): check-in, invitations, their options
+  // stream E (growth): check-in, invitations
   checkin.postCheckin,
   checkin.getCheckins,
   invitations.getAffCode,
   invitations.getInvitations,
-  growthOptions.getGrowthOptions,
-  growthOptions.putGrowthOptions,
   // The console's page and files
   consoleIndex,
   consoleAsset,

@@ -26,7 +26,6 @@ import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
 import { Checkins } from "./store/checkins";
 import { Files } from "./store/file-records";
-import { GrowthOptionsStore } from "./store/growth-options";
 import { Invitations } from "./store/invitations";
 import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
@@ -104,10 +103,9 @@ export interface Services {
   fetch: UpstreamFetch;
   /** What channel adapters need of the process: the function role's AWS credentials (Bedrock). */
   adapterContext: AdapterContext;
-  // stream E (growth): daily check-ins, invitations and their options
+  // stream E (growth): daily check-ins and invitations
   checkins: Checkins;
   invitations: Invitations;
-  growthOptions: GrowthOptionsStore;
 }
 
 export function createServices(options: {
@@ -206,6 +204,5 @@ export function createServices(options: {
     // stream E (growth)
     checkins: new Checkins(table),
     invitations: new Invitations(table),
-    growthOptions: new GrowthOptionsStore(table, settings.cacheTtlMs),
   };
 }

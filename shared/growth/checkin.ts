@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { Conflict, Forbidden } from "../errors";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import { type Checkin, checkinWork } from "../store/checkins";
 import type { UserProfile } from "../store/users";
@@ -54,12 +55,10 @@ export async function checkIn(
   options: CheckinOptions,
   requestId: string,
 ): Promise<{ date: string; units: number }> {
-  if (!options.enabled) throw new Forbidden("Daily check-in is not offered on this site.");
+  if (!options.enabled) throw new Forbidden(msg("checkin_off"));
   if (!mayCheckIn(user, options))
     throw new Forbidden(
-      options.requires === "paid"
-        ? "Daily check-in is for accounts that have paid for a top-up."
-        : "Daily check-in is for accounts with a verified e-mail or a granted trial.",
+      msg(options.requires === "paid" ? "checkin_needs_paid" : "checkin_needs_verified"),
     );
   const date = checkinDate(services.clock.now(), options.timezone);
   const units = checkinUnits(user.id, date, options.minUnits, options.maxUnits);
@@ -76,7 +75,7 @@ export async function checkIn(
   return { date, units: checkin.units };
 }
 
-const alreadyToday = () => new Conflict("You have checked in today already.");
+const alreadyToday = () => new Conflict(msg("checkin_already_today"));
 
 /**
  * Credits a claimed check-in (its own units, as claimed), marks it credited and takes it off

@@ -1,6 +1,7 @@
 import type { Services } from "../services";
+import { invite as inviteSection } from "../site/sections/invite";
 import type { InviteReward } from "../store/invitations";
-import { type InviteOptions, readGrowthOptions } from "./options";
+import type { InviteOptions } from "./options";
 
 /** A paid order that has just been credited to its user (shared/payments/credit.ts). */
 export interface CreditedOrder {
@@ -43,7 +44,7 @@ export async function rewardInvitationAfterPaidOrder(
   order: CreditedOrder,
   options?: InviteOptions,
 ): Promise<InviteRewardOutcome> {
-  const invite = options ?? (await readGrowthOptions(services)).invite;
+  const invite = options ?? (await services.siteOptions.get()).of(inviteSection);
   const now = services.clock.seconds();
   const invitee = await services.users.get(order.userId, true);
   if (!invitee) return "uninvited";

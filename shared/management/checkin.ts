@@ -1,7 +1,8 @@
 import { unitsToDollars } from "../billing/units";
 import { checkIn, checkinDate } from "../growth/checkin";
-import { readGrowthOptions } from "../growth/options";
 import { userRoute } from "../http/route";
+import { msg } from "../messages/codes";
+import { checkin as checkinSection } from "../site/sections/checkin";
 import type { Checkin } from "../store/checkins";
 import { invalid, ok } from "./envelope";
 
@@ -13,7 +14,7 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
  */
 export const postCheckin = userRoute("POST", "/api/user/checkin", async (call) => {
   const { services } = call;
-  const { checkin } = await readGrowthOptions(services);
+  const checkin = (await services.siteOptions.get()).of(checkinSection);
   const user = (await services.users.get(call.principal.user.id, true)) ?? call.principal.user;
   const { date, units } = await checkIn(services, user, checkin, call.request.id);
   services.auth.forgetAll();
@@ -26,10 +27,11 @@ export const postCheckin = userRoute("POST", "/api/user/checkin", async (call) =
  */
 export const getCheckins = userRoute("GET", "/api/user/checkin", async (call) => {
   const { services } = call;
-  const { checkin } = await readGrowthOptions(services);
+  const checkin = (await services.siteOptions.get()).of(checkinSection);
   const today = checkinDate(services.clock.now(), checkin.timezone);
   const month = call.request.query.get("month") ?? today.slice(0, 7);
-  if (!MONTH.test(month)) throw invalid("month must be YYYY-MM.");
+  if (!MONTH.test(month))
+    throw invalid(msg("checkin_month_invalid", { month: month.slice(0, 16) }));
   const userId = call.principal.user.id;
   const days = await services.checkins.month(userId, month);
   const thisMonth =

@@ -1,8 +1,9 @@
 import { unitsToDollars } from "../billing/units";
 import { InvalidRequest } from "../errors";
-import { readGrowthOptions } from "../growth/options";
 import { userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
+import { invite as inviteSection } from "../site/sections/invite";
 import { normalInviteCode } from "../store/invitations";
 import { ok } from "./envelope";
 
@@ -24,7 +25,7 @@ export const getAffCode = userRoute("GET", "/api/user/aff", async (call) => {
  */
 export const getInvitations = userRoute("GET", "/api/user/invitations", async (call) => {
   const { services, principal } = call;
-  const { invite } = await readGrowthOptions(services);
+  const invite = (await services.siteOptions.get()).of(inviteSection);
   const code = await services.invitations.codeOf(principal.user.id, principal.user.affCode);
   const totals = await services.invitations.totals(principal.user.id);
   return ok({
@@ -49,12 +50,7 @@ export const getInvitations = userRoute("GET", "/api/user/invitations", async (c
 export async function inviterOf(services: Services, text: string): Promise<string> {
   const code = normalInviteCode(text);
   const inviter = code && (await services.invitations.inviterOf(code));
-  if (!inviter)
-    throw new InvalidRequest(
-      "That invitation code names no user here. Check the link, or register without it.",
-      "aff_code",
-      "invite_code_unknown",
-    );
+  if (!inviter) throw new InvalidRequest(msg("invite_code_unknown"), "aff_code");
   return inviter;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { MessageCode, MessageParams } from "./codes";
 import * as fields from "./domains/fields";
+import * as growth from "./domains/growth";
 import * as http from "./domains/http";
 import * as limits from "./domains/limits";
 import * as site from "./domains/site";
@@ -19,8 +20,8 @@ export type Entries<M> = { [C in keyof M]: (params: M[C], f: Fmt) => string };
 export type Samples<M> = { [C in keyof M]: M[C] };
 
 export const catalogues: Record<Lang, Catalogue> = {
-  en: { ...fields.en, ...http.en, ...limits.en, ...site.en },
-  zh: { ...fields.zh, ...http.zh, ...limits.zh, ...site.zh },
+  en: { ...fields.en, ...http.en, ...limits.en, ...site.en, ...growth.en },
+  zh: { ...fields.zh, ...http.zh, ...limits.zh, ...site.zh, ...growth.zh },
 };
 
 /** Request fields' names in each language (English says a field by the name it is sent as). */
@@ -34,4 +35,5 @@ export const samples: Samples<MessageParams> = {
   ...http.samples,
   ...limits.samples,
   ...site.samples,
+  ...growth.samples,
 };

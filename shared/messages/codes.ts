@@ -4,6 +4,7 @@
  * union is what `msg()` and the catalogues are checked against. README.md: adding a code.
  */
 import type * as fields from "./domains/fields";
+import type * as growth from "./domains/growth";
 import type * as http from "./domains/http";
 import type * as limits from "./domains/limits";
 import type * as site from "./domains/site";
@@ -12,7 +13,8 @@ export interface MessageParams
   extends fields.Messages,
     http.Messages,
     limits.Messages,
-    site.Messages {}
+    site.Messages,
+    growth.Messages {}
 
 export type MessageCode = keyof MessageParams;
 

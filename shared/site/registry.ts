@@ -1,6 +1,8 @@
 import type { SiteOptions } from "../store/site-options";
 import type { SiteValuesOf } from "./section";
 import { branding } from "./sections/branding";
+import { checkin } from "./sections/checkin";
+import { invite } from "./sections/invite";
 import { registration } from "./sections/registration";
 import { trial } from "./sections/trial";
 import { turnstile } from "./sections/turnstile";
@@ -15,6 +17,9 @@ export const SITE_SECTIONS = [
   registration,
   trial,
   turnstile,
+  // e-growth
+  checkin,
+  invite,
 ] as const;
 
 export type SiteSections = typeof SITE_SECTIONS;

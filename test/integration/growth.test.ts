@@ -10,11 +10,18 @@ let site: OwnSite;
 
 beforeAll(async () => {
   site = await startOwnSite({ SLUICE_REGISTRATION: "open" });
-  const saved = await site.operator.call("PUT", "/api/option/growth", {
-    checkin: { enabled: true, min_units: 2_000, max_units: 3_000, requires: "any" },
-    invite: { enabled: true, inviter_units: 100_000 },
+  const checkin = await site.operator.call("PUT", "/api/site/sections/checkin", {
+    enabled: true,
+    min_units: 2_000,
+    max_units: 3_000,
+    requires: "any",
   });
-  expect(saved.status).toBe(200);
+  expect(checkin.status).toBe(200);
+  const invite = await site.operator.call("PUT", "/api/site/sections/invite", {
+    enabled: true,
+    inviter_units: 100_000,
+  });
+  expect(invite.status).toBe(200);
 });
 afterAll(() => site.close());
 
@@ -43,8 +50,7 @@ describe("daily check-in over HTTP", () => {
     expect(units).toBeLessThanOrEqual(3_000);
     for (const answer of burst.filter((a) => a.status !== 200)) {
       expect(answer.status).toBe(409);
-      expect(answer.body).toMatchObject({ success: false });
-      expect(answer.body.message).toMatch(/today/);
+      expect(answer.body).toMatchObject({ success: false, code: "checkin_already_today" });
     }
     const self = (await client.call("GET", "/api/user/self")).body.data;
     expect(self.bonus_quota).toBe(units);
@@ -78,26 +84,33 @@ describe("invitations over HTTP", () => {
       "127.0.44.4",
     );
     expect(unknown.status).toBe(400);
-    expect(unknown.body).toMatchObject({ success: false });
-    expect(unknown.body.message).toMatch(/invitation code/);
+    expect(unknown.body).toMatchObject({ success: false, code: "invite_code_unknown" });
   });
 });
 
 describe("growth options", () => {
   it("refuses a bad value with a 400 naming the field, and saves nothing of that change", async () => {
-    const bad = await site.operator.call("PUT", "/api/option/growth", {
-      checkin: { timezone: "Mars/Olympus", min_units: 1 },
+    const bad = await site.operator.call("PUT", "/api/site/sections/checkin", {
+      timezone: "Mars/Olympus",
+      min_units: 1,
     });
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ success: false });
-    expect(bad.body.message).toMatch(/timezone/);
-    const upside = await site.operator.call("PUT", "/api/option/growth", {
-      checkin: { min_units: 9_000, max_units: 10 },
+    expect(bad.body).toMatchObject({
+      success: false,
+      code: "checkin_timezone_unknown",
+      params: { timezone: "Mars/Olympus" },
+    });
+    const upside = await site.operator.call("PUT", "/api/site/sections/checkin", {
+      min_units: 9_000,
+      max_units: 10,
     });
     expect(upside.status).toBe(400);
-    const read = (await site.operator.call("GET", "/api/option/growth")).body.data;
-    expect(read.checkin).toMatchObject({ min_units: 2_000, max_units: 3_000, timezone: "UTC" });
+    expect(upside.body.code).toBe("checkin_range_inverted");
+    const read = (await site.operator.call("GET", "/api/site/sections/checkin")).body.data;
+    expect(read).toMatchObject({ min_units: 2_000, max_units: 3_000, timezone: "UTC" });
+    const status = (await site.operator.call("GET", "/api/status")).body.data;
+    expect(status).toMatchObject({ checkin_enabled: true, invite_enabled: true });
     const customerClient = await customer("127.0.44.5");
-    expect((await customerClient.call("GET", "/api/option/growth")).status).toBe(403);
+    expect((await customerClient.call("GET", "/api/site/sections/checkin")).status).toBe(403);
   });
 });
