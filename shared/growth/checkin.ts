@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Conflict, Forbidden } from "../errors";
+import { Conflict, Forbidden, StoreUnavailable } from "../errors";
 import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import { type Checkin, checkinWork } from "../store/checkins";
@@ -93,7 +93,18 @@ export async function creditCheckin(
     by: checkin.userId,
     requestId,
   });
-  await services.checkins.markCredited(checkin.userId, checkin.date);
-  await services.schedule.done(checkinWork(checkin));
+  // The money is in; the marks only spare the janitor its work. One that fails (the item is
+  // in a racing attempt's transaction, say) is left to the janitor, which finds the top-up
+  // done and marks it: this attempt's answer is the ledger's.
+  try {
+    await services.checkins.markCredited(checkin.userId, checkin.date);
+    await services.schedule.done(checkinWork(checkin));
+  } catch (err) {
+    if (!(err instanceof StoreUnavailable)) throw err;
+    services.log.warn("check-in credited, not marked: the janitor will", {
+      userId: checkin.userId,
+      date: checkin.date,
+    });
+  }
   return outcome;
 }

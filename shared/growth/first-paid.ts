@@ -1,3 +1,4 @@
+import { StoreUnavailable } from "../errors";
 import type { Services } from "../services";
 import { invite as inviteSection } from "../site/sections/invite";
 import type { InviteReward } from "../store/invitations";
@@ -104,6 +105,12 @@ export async function payReward(
       by: inviteeId,
       requestId,
     });
-  await services.invitations.markPaid(inviteeId, reward, services.clock.seconds());
+  // As for check-ins: once credited, a mark that fails is the janitor's to make again.
+  try {
+    await services.invitations.markPaid(inviteeId, reward, services.clock.seconds());
+  } catch (err) {
+    if (!(err instanceof StoreUnavailable)) throw err;
+    services.log.warn("invitation reward credited, not marked: the janitor will", { inviteeId });
+  }
   return outcome === "applied" ? "paid" : "done";
 }

@@ -4,6 +4,7 @@ import { Conflict } from "../errors";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Site } from "../site/registry";
+import { registrationLimits } from "../site/sections/registration-limits";
 import { redemptionId } from "../store/redemptions";
 import { newUserProfile, UsernameTaken } from "../store/users";
 import { invalid, ok } from "./envelope";
@@ -70,7 +71,7 @@ export async function createAccount(
   // A name taken already is refused before the site's budget is touched (a race for a free
   // one is settled by the create's condition, below).
   if (await services.users.findByUsername(username)) throw taken();
-  const site = await services.attempts.siteRegistration();
+  const site = await services.attempts.siteRegistration(undefined, options.of(registrationLimits));
   let invitation: string | undefined;
   try {
     // By invitation, the code is taken first (of two sign-ups with one code, one wins), and

@@ -4,6 +4,7 @@ import { branding } from "./sections/branding";
 import { checkin } from "./sections/checkin";
 import { invite } from "./sections/invite";
 import { registration } from "./sections/registration";
+import { registrationLimits } from "./sections/registration-limits";
 import { trial } from "./sections/trial";
 import { turnstile } from "./sections/turnstile";
 
@@ -20,6 +21,7 @@ export const SITE_SECTIONS = [
   // e-growth
   checkin,
   invite,
+  registrationLimits,
 ] as const;
 
 export type SiteSections = typeof SITE_SECTIONS;

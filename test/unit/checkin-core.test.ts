@@ -141,17 +141,19 @@ describe("daily check-in", () => {
     expect(await topUpLines(user.id)).toHaveLength(1);
   });
 
-  it("after a stop between the credit and its mark: the user's retry and the janitor add nothing", async () => {
+  it("after a failed mark: the user's retry and the janitor add nothing, and the janitor marks it", async () => {
     now = Date.parse("2026-12-06T12:00:00Z");
     const user = await newUser();
-    // The ledger's write lands; marking the check-in credited fails.
-    await expect(
-      failing("UpdateItem", `USER#${user.id}#CHECKIN`, () =>
+    // The ledger's write lands; marking the check-in credited fails: the money is in, so the
+    // answer says so, and the mark is left to the janitor.
+    const units = checkinUnits(user.id, "2026-12-06", OPTIONS.minUnits, OPTIONS.maxUnits);
+    expect(
+      await failing("UpdateItem", `USER#${user.id}#CHECKIN`, () =>
         checkIn(core.services, user, OPTIONS, "req_half"),
       ),
-    ).rejects.toThrow();
-    const units = checkinUnits(user.id, "2026-12-06", OPTIONS.minUnits, OPTIONS.maxUnits);
+    ).toEqual({ date: "2026-12-06", units });
     expect(await bonus(user.id)).toBe(units);
+    expect((await core.services.checkins.get(user.id, "2026-12-06"))?.state).toBe("claimed");
     await expect(checkIn(core.services, user, OPTIONS, "req_retry")).rejects.toBeInstanceOf(
       Conflict,
     );
