@@ -202,7 +202,7 @@ export function createServices(options: {
     fetch,
     adapterContext,
     // stream E (growth)
-    checkins: new Checkins(table),
+    checkins: new Checkins(table, new Schedule(table)),
     invitations: new Invitations(table),
   };
 }

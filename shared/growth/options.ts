@@ -16,6 +16,8 @@ export interface CheckinOptions {
   /** The IANA timezone whose midnight starts a new day. */
   timezone: string;
   requires: CheckinRequirement;
+  /** Whether a check-in needs Cloudflare Turnstile's human check (the turnstile section's keys). */
+  turnstile: boolean;
 }
 
 export interface InviteOptions {
@@ -36,6 +38,7 @@ export const CHECKIN_DEFAULTS: CheckinOptions = {
   maxUnits: 10_000,
   timezone: "UTC",
   requires: "verified",
+  turnstile: false,
 };
 
 export const INVITE_DEFAULTS: InviteOptions = {

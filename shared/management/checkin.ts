@@ -1,10 +1,13 @@
 import { unitsToDollars } from "../billing/units";
 import { checkIn, checkinDate } from "../growth/checkin";
+import { readJsonObject } from "../http/body";
 import { userRoute } from "../http/route";
 import { msg } from "../messages/codes";
 import { checkin as checkinSection } from "../site/sections/checkin";
+import { turnstile } from "../site/sections/turnstile";
 import type { Checkin } from "../store/checkins";
 import { invalid, ok } from "./envelope";
+import { passTurnstile } from "./trial-credit";
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -15,6 +18,8 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 export const postCheckin = userRoute("POST", "/api/user/checkin", async (call) => {
   const { services } = call;
   const checkin = (await services.siteOptions.get()).of(checkinSection);
+  // The human check, when the site asks for one, before anything is written.
+  if (checkin.turnstile) await passTurnstile(call, readJsonObject(call.request), "checkin");
   const user = (await services.users.get(call.principal.user.id, true)) ?? call.principal.user;
   const { date, units } = await checkIn(services, user, checkin, call.request.id);
   services.auth.forgetAll();
@@ -27,7 +32,8 @@ export const postCheckin = userRoute("POST", "/api/user/checkin", async (call) =
  */
 export const getCheckins = userRoute("GET", "/api/user/checkin", async (call) => {
   const { services } = call;
-  const checkin = (await services.siteOptions.get()).of(checkinSection);
+  const site = await services.siteOptions.get();
+  const checkin = site.of(checkinSection);
   const today = checkinDate(services.clock.now(), checkin.timezone);
   const month = call.request.query.get("month") ?? today.slice(0, 7);
   if (!MONTH.test(month))
@@ -44,6 +50,8 @@ export const getCheckins = userRoute("GET", "/api/user/checkin", async (call) =>
     streak: streakTo(today, [...lastMonth, ...thisMonth]),
     min_units: checkin.minUnits,
     max_units: checkin.maxUnits,
+    // The card renders Turnstile's widget with it when the check-in needs the human check.
+    turnstile_site_key: checkin.turnstile ? (site.of(turnstile).siteKey ?? null) : null,
     days: days.map((day) => ({
       date: day.date,
       quota: day.units,

@@ -1,9 +1,10 @@
 import { checkinKey, checkinPartition, TTL } from "./keys";
-import { Schedule, type ScheduledWork } from "./schedule";
+import type { Schedule, ScheduledWork } from "./schedule";
 import { ConditionFailed, type Table } from "./table";
 
 /** How long after its claim the janitor credits a check-in that stopped half-way (seconds). */
 export const CHECKIN_FINISH_AFTER_SECONDS = 120;
+const DUE_GRID_SECONDS = 300;
 
 /**
  * One user's check-in of one day (in the site's timezone): `claimed` once its item is written,
@@ -40,37 +41,35 @@ export function checkinOfWork(work: ScheduledWork): { userId: string; date: stri
  * the whole `USER#<id>` partition, so they never go there.
  */
 export class Checkins {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly schedule: Schedule,
+  ) {}
 
   /**
-   * Claims the day, with the janitor's entry that credits it should this attempt stop before
-   * it does: both written, or neither. `made: false` with the check-in found when the day was
-   * claimed already (by another attempt, or an earlier one of this user's).
+   * Claims the day. The janitor's entry that credits it, should this attempt stop before it
+   * does, is put first: its time is on a 5-minute grid, so the attempts of a burst put one
+   * entry, not one each. The claim is a conditional put of its own, not a transaction with
+   * the entry: DynamoDB orders conditional writes to one item, where it cancels transactions
+   * that meet (a burst of them would mostly fail, not wait). `made: false` with the check-in
+   * found when the day was claimed already (by another attempt, or an earlier one).
    */
   async claim(
     claim: Pick<Checkin, "userId" | "date" | "units" | "at">,
   ): Promise<{ made: boolean; checkin: Checkin }> {
-    const checkin: Checkin = {
-      ...claim,
-      state: "claimed",
-      due: claim.at + CHECKIN_FINISH_AFTER_SECONDS,
-    };
+    const due =
+      Math.ceil((claim.at + CHECKIN_FINISH_AFTER_SECONDS) / DUE_GRID_SECONDS) * DUE_GRID_SECONDS;
+    const checkin: Checkin = { ...claim, state: "claimed", due };
+    await this.schedule.add(checkinWork(checkin));
     try {
-      await this.table.transact([
-        {
-          put: {
-            ...checkinKey(claim.userId, claim.date),
-            ...checkin,
-            ttl: TTL.checkin(claim.at),
-          },
-          condition: "attribute_not_exists(pk)",
-        },
-        Schedule.entry(checkinWork(checkin)),
-      ]);
+      await this.table.put(
+        { ...checkinKey(claim.userId, claim.date), ...checkin, ttl: TTL.checkin(claim.at) },
+        { condition: "attribute_not_exists(pk)", explainFailure: true },
+      );
       return { made: true, checkin };
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
-      const found = await this.get(claim.userId, claim.date);
+      const found = err.item ? checkinOf(err.item as unknown as Checkin) : undefined;
       if (!found) throw err;
       return { made: false, checkin: found };
     }

@@ -231,7 +231,7 @@ export const TTL = {
   /** A usage log line (`time` in unix ms): its retention after the call. */
   usageLine: (time: number, retentionDays: number) =>
     Math.floor(time / 1000) + retentionDays * DAY_SECONDS,
-  /** A check-in (stream E): 400 days after it was made (unix seconds). */
+  /** A check-in, or an inviter's month of rewards (stream E): 400 days after it began (unix seconds). */
   checkin: (at: number) => at + 400 * DAY_SECONDS,
   /** A day of the site's log (YYYY-MM-DD): its retention after the day ends. */
   siteLogDay: (date: string, retentionDays: number) =>

@@ -32,6 +32,11 @@ export class Schedule {
     return { delete: { pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work) } };
   }
 
+  /** Puts work on the agenda on its own (again: the same work is one entry). */
+  async add(work: ScheduledWork): Promise<void> {
+    await this.table.put({ pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work), ...work });
+  }
+
   /** Everything due by `now`, oldest first. */
   async due(now: number): Promise<ScheduledWork[]> {
     const items = await this.table.queryAll<ScheduledWork & { pk: string; sk: string }>({

@@ -122,10 +122,11 @@ describe("daily check-in", () => {
     });
     expect(await bonus(user.id)).toBe(0);
     const seconds = Math.floor(now / 1000);
-    // Not yet due: another instance may be finishing it.
+    // Not yet due (two minutes on, to the next 5-minute mark): another instance may be
+    // finishing it.
     expect((await runJanitor(core.services, seconds + 60)).growthFinished).toBeUndefined();
     expect(await bonus(user.id)).toBe(0);
-    const report = await runJanitor(core.services, seconds + 121);
+    const report = await runJanitor(core.services, seconds + 300);
     expect(report.growthFinished).toBe(1);
     const units = checkinUnits(user.id, "2026-12-06", OPTIONS.minUnits, OPTIONS.maxUnits);
     expect(await bonus(user.id)).toBe(units);
@@ -133,7 +134,7 @@ describe("daily check-in", () => {
       state: "credited",
     });
     // Done: the next sweep and the user's retry add nothing.
-    expect((await runJanitor(core.services, seconds + 300)).growthFinished).toBeUndefined();
+    expect((await runJanitor(core.services, seconds + 900)).growthFinished).toBeUndefined();
     await expect(checkIn(core.services, user, OPTIONS, "req_again")).rejects.toBeInstanceOf(
       Conflict,
     );
@@ -157,7 +158,7 @@ describe("daily check-in", () => {
     await expect(checkIn(core.services, user, OPTIONS, "req_retry")).rejects.toBeInstanceOf(
       Conflict,
     );
-    await runJanitor(core.services, Math.floor(now / 1000) + 200);
+    await runJanitor(core.services, Math.floor(now / 1000) + 300);
     expect(await bonus(user.id)).toBe(units);
     expect(await core.services.checkins.get(user.id, "2026-12-06")).toMatchObject({
       state: "credited",
@@ -179,7 +180,7 @@ describe("daily check-in", () => {
       date: "2026-12-06",
       units: claimed,
     });
-    await runJanitor(core.services, Math.floor(now / 1000) + 200);
+    await runJanitor(core.services, Math.floor(now / 1000) + 300);
     expect(await bonus(user.id)).toBe(claimed);
   });
 

@@ -14,6 +14,8 @@ export interface Messages {
   /** The options: the least a check-in gives above the most (units). */
   checkin_range_inverted: { min_units: number; max_units: number };
   invite_code_unknown: NoParams;
+  /** The options: the check-in's human check turned on without the turnstile section's keys. */
+  checkin_turnstile_unconfigured: NoParams;
 }
 
 export const en: Entries<Messages> = {
@@ -29,6 +31,8 @@ export const en: Entries<Messages> = {
     `min_units (${f.number(p.min_units)}) must not be more than max_units (${f.number(p.max_units)}).`,
   invite_code_unknown: () =>
     "That invitation code names no user here. Check the link, or register without it.",
+  checkin_turnstile_unconfigured: () =>
+    "The check-in's human check needs turnstile_site_key and turnstile_secret (or the SLUICE_TURNSTILE_SECRET setting).",
 };
 
 export const zh: Entries<Messages> = {
@@ -42,6 +46,8 @@ export const zh: Entries<Messages> = {
   checkin_range_inverted: (p, f) =>
     `每次签到最少额度（${f.number(p.min_units)}）不能大于最多额度（${f.number(p.max_units)}）。`,
   invite_code_unknown: () => "该邀请码不属于本站任何用户。请检查链接，或不使用邀请码注册。",
+  checkin_turnstile_unconfigured: () =>
+    "签到的人机验证需要先设置 turnstile_site_key 和 turnstile_secret（或 SLUICE_TURNSTILE_SECRET 设置）。",
 };
 
 export const samples: Samples<Messages> = {
@@ -53,4 +59,5 @@ export const samples: Samples<Messages> = {
   checkin_timezone_unknown: { timezone: "Mars/Olympus" },
   checkin_range_inverted: { min_units: 9_000, max_units: 10 },
   invite_code_unknown: {},
+  checkin_turnstile_unconfigured: {},
 };
