@@ -14,12 +14,12 @@ export const LANGS: readonly { lang: Lang; label: string }[] = [
 // Each area keeps its strings in its own file, console/src/strings/<area>.ts, exporting `en` and a
 // `zh` with the same keys. A new area is one import and one spread in each of the two objects.
 import * as common from "./strings/common";
+// stream E (growth)
+import * as growth from "./strings/growth";
 // stream D (sign-in)
 import * as identity from "./strings/identity";
 // stream a-layout
 import * as layout from "./strings/layout";
-// stream E (growth)
-import * as growth from "./strings/growth";
 
 export const en = {
   ...common.en,
