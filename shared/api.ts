@@ -6,6 +6,8 @@ import * as accessTokens from "./management/access-tokens";
 import * as account from "./management/account";
 import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
+import * as checkin from "./management/checkin";
+import * as invitations from "./management/invitations";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
 import * as payments from "./management/payments";
@@ -152,6 +154,11 @@ export const routes: readonly Route[] = [
   payments.getOwnOrder,
   payments.listAllOrders,
   payments.noteOrder,
+  // stream E (growth): check-in, invitations
+  checkin.postCheckin,
+  checkin.getCheckins,
+  invitations.getAffCode,
+  invitations.getInvitations,
   // The console's page and files
   consoleIndex,
   consoleAsset,

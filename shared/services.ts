@@ -24,7 +24,9 @@ import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
+import { Checkins } from "./store/checkins";
 import { Files } from "./store/file-records";
+import { Invitations } from "./store/invitations";
 import { Orders } from "./store/orders";
 import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
@@ -106,6 +108,9 @@ export interface Services {
   fetch: UpstreamFetch;
   /** What channel adapters need of the process: the function role's AWS credentials (Bedrock). */
   adapterContext: AdapterContext;
+  // stream E (growth): daily check-ins and invitations
+  checkins: Checkins;
+  invitations: Invitations;
 }
 
 export function createServices(options: {
@@ -204,5 +209,8 @@ export function createServices(options: {
     schedule: new Schedule(table),
     fetch,
     adapterContext,
+    // stream E (growth)
+    checkins: new Checkins(table, new Schedule(table)),
+    invitations: new Invitations(table),
   };
 }

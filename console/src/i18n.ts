@@ -14,6 +14,8 @@ export const LANGS: readonly { lang: Lang; label: string }[] = [
 // Each area keeps its strings in its own file, console/src/strings/<area>.ts, exporting `en` and a
 // `zh` with the same keys. A new area is one import and one spread in each of the two objects.
 import * as common from "./strings/common";
+// stream E (growth)
+import * as growth from "./strings/growth";
 // stream D (sign-in)
 import * as identity from "./strings/identity";
 // stream a-layout
@@ -28,6 +30,8 @@ export const en = {
   ...layout.en,
   // stream C (payments)
   ...payments.en,
+  // stream E (growth)
+  ...growth.en,
 };
 
 export type Key = keyof typeof en;
@@ -39,6 +43,8 @@ export const zh: Record<Key, string> = {
   ...layout.zh,
   // stream C (payments)
   ...payments.zh,
+  // stream E (growth)
+  ...growth.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from "../clock";
 import type { Settings } from "../config/settings";
 import { TooManyAttempts } from "../errors";
+import type { RegistrationLimits } from "../site/sections/registration-limits";
 import type {
   AttemptKind,
   AttemptSubject,
@@ -11,6 +12,8 @@ import type {
 import { addressBucket, networkBucket } from "./address";
 
 type Action = TooManyAttempts["action"];
+
+const DAY_MS = 86_400_000;
 
 /** Counters remembered as full at most this many at once (an instance under a spray). */
 const MAX_REMEMBERED = 10_000;
@@ -96,20 +99,22 @@ export class AttemptGuard {
   /**
    * A registration from `ip` (and its IPv6 /48), counted once it is known to be well formed,
    * whether it then makes an account or not (a taken username too, so that registering cannot
-   * list names quickly).
+   * list names quickly). `limits`: the site's (its registration_limits section), else the
+   * settings'; with `perAddressPerDay`, the address is counted over 24 hours too.
    */
-  async registration(ip: string | undefined, now = this.clock.now()): Promise<void> {
-    const { registration } = this.limits;
+  async registration(
+    ip: string | undefined,
+    now = this.clock.now(),
+    limits: RegistrationLimits = this.registrationLimits(),
+  ): Promise<void> {
+    const windowMs = limits.windowSeconds * 1000;
+    const address = addressBucket(ip);
     await this.takeAll(
       "registration",
       [
-        spec(
-          "registration-address",
-          { address: addressBucket(ip) },
-          registration.addressLimit,
-          registration.windowMs,
-        ),
-        networkSpec("registration-network", ip, registration.networkLimit, registration.windowMs),
+        spec("registration-address", { address }, limits.addressLimit, windowMs),
+        networkSpec("registration-network", ip, limits.networkLimit, windowMs),
+        spec("registration-address-day", { address }, limits.perAddressPerDay, DAY_MS),
       ],
       now,
     );
@@ -120,14 +125,28 @@ export class AttemptGuard {
    * check that can refuse it (so that failing requests, however many, cannot use up the
    * site's budget); `giveBack` when the write makes no account after all.
    */
-  async siteRegistration(now = this.clock.now()): Promise<{ giveBack(): Promise<void> }> {
-    const { registration } = this.limits;
-    const site = spec("registration-site", {}, registration.siteLimit, registration.windowMs);
+  async siteRegistration(
+    now = this.clock.now(),
+    limits: RegistrationLimits = this.registrationLimits(),
+  ): Promise<{ giveBack(): Promise<void> }> {
+    const site = spec("registration-site", {}, limits.siteLimit, limits.windowSeconds * 1000);
     const [taken] = await this.takeAll("registration", [site], now);
     return {
       giveBack: async () => {
         if (taken) await this.counters.giveBack(taken.taken);
       },
+    };
+  }
+
+  /** The settings' registration limits, as the site's section holds them. */
+  private registrationLimits(): RegistrationLimits {
+    const { addressLimit, networkLimit, siteLimit, windowMs } = this.limits.registration;
+    return {
+      addressLimit,
+      networkLimit,
+      siteLimit,
+      windowSeconds: windowMs / 1000,
+      perAddressPerDay: 0,
     };
   }
 

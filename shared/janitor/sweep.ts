@@ -2,6 +2,7 @@ import { finalizeBatch } from "../batches/finalize";
 import { MOVES } from "../batches/lifecycle";
 import type { Services } from "../services";
 import { FINAL_STATUSES } from "../store/batches";
+import { finishGrowthWork, GROWTH_WORK } from "./growth";
 import { sweepOrderWork } from "./orders";
 
 /** What one janitor sweep did, for its log line. */
@@ -15,6 +16,8 @@ export interface SweepReport {
   holdsReleased: number;
   /** Holds (or items with holds) the sweep could not reap: the next sweep tries again. */
   holdsFailed: number;
+  /** stream E (growth): check-ins and invitation rewards claimed and credited only now. */
+  growthFinished?: number;
 }
 
 /**
@@ -52,6 +55,12 @@ async function sweepAgenda(services: Services, now: number, report: SweepReport)
   for (const work of await services.schedule.due(now)) {
     // Payments (stream c-pay): orders to credit or expire.
     if (await sweepOrderWork(services, work, now)) continue;
+    // stream E (growth)
+    if (GROWTH_WORK.includes(work.kind)) {
+      if (await finishGrowthWork(services, work))
+        report.growthFinished = (report.growthFinished ?? 0) + 1;
+      continue;
+    }
     if (work.kind === "upload.expire") {
       // Completion and cancellation delete the parts themselves; an expired upload's go here.
       const upload = await services.uploads.get(work.id);

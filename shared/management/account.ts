@@ -8,6 +8,7 @@ import { requireOwnOrigin } from "../http/cross-site";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Services } from "../services";
+import { registrationLimits } from "../site/sections/registration-limits";
 import type { UserRecord } from "../store/users";
 import { field, invalid, newPassword, ok } from "./envelope";
 import { isRedemptionCode, redeemCode } from "./redemptions";
@@ -43,8 +44,16 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   const code = field.string(body, "invitation_code", { max: 128 });
   if (options.values.registration.mode === "invitation" && !code)
     throw invalid("Registration needs an invitation code.");
-  await services.attempts.registration(call.request.sourceIp);
-  return createAccount(call, { body, username, password, email, options, code });
+  await services.attempts.registration(
+    call.request.sourceIp,
+    undefined,
+    options.of(registrationLimits),
+  );
+  return createAccount(
+    call,
+    { body, username, password, email, options, code },
+    { affCode: field.string(body, "aff_code", { max: 64 }) || undefined },
+  );
 });
 
 /**

@@ -4,9 +4,11 @@ import { Conflict } from "../errors";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import type { Site } from "../site/registry";
+import { registrationLimits } from "../site/sections/registration-limits";
 import { redemptionId } from "../store/redemptions";
 import { newUserProfile, UsernameTaken } from "../store/users";
 import { invalid, ok } from "./envelope";
+import { countInvitedSignUp, inviterOf } from "./invitations";
 import { isRedemptionCode, redeemCode } from "./redemptions";
 import { decideTrialCredit } from "./trial-credit";
 
@@ -46,10 +48,12 @@ export interface SignUpIdentity {
 export async function createAccount(
   call: Call<undefined>,
   request: SignUpRequest,
-  _hooks: SignUpHooks = {},
+  hooks: SignUpHooks = {},
 ): Promise<GatewayResponse> {
   const { services } = call;
   const { body, username, password, email, options, code } = request;
+  // §9.2 (E6): an unknown code is refused before anything is written, never swallowed.
+  const invitedBy = hooks.affCode ? await inviterOf(services, hooks.affCode) : undefined;
   const trial = await decideTrialCredit(call, options, body);
   const profile = newUserProfile(
     {
@@ -59,6 +63,7 @@ export async function createAccount(
       ...(email ? { email } : {}),
       passwordHash: await hashPassword(password, services.settings.console.passwordCost),
       ...trial.profile,
+      ...(invitedBy ? { invitedBy } : {}),
     },
     services.clock.seconds(),
   );
@@ -66,7 +71,7 @@ export async function createAccount(
   // A name taken already is refused before the site's budget is touched (a race for a free
   // one is settled by the create's condition, below).
   if (await services.users.findByUsername(username)) throw taken();
-  const site = await services.attempts.siteRegistration();
+  const site = await services.attempts.siteRegistration(undefined, options.of(registrationLimits));
   let invitation: string | undefined;
   try {
     // By invitation, the code is taken first (of two sign-ups with one code, one wins), and
@@ -90,6 +95,7 @@ export async function createAccount(
     throw err;
   }
   await trial.grant(profile.id);
+  if (invitedBy) await countInvitedSignUp(services, invitedBy);
   if (invitation) await redeemCode(services, profile.id, code as string, call.request.id);
   return ok({ id: profile.id, username: profile.username });
 }

@@ -86,7 +86,12 @@ export async function grantTrialCredit(
  * Turnstile's siteverify must accept the token, for this page's hostname and the register
  * widget. Nobody passes while siteverify cannot be reached: the check fails closed.
  */
-async function passTurnstile(call: Call<unknown>, body: Record<string, unknown>): Promise<void> {
+export async function passTurnstile(
+  call: Call<unknown>,
+  body: Record<string, unknown>,
+  /** The form's widget action (stream E: `checkin` too). */
+  action = TURNSTILE_ACTION,
+): Promise<void> {
   const { services, request } = call;
   const token = field.string(body, "turnstile_token", { max: TURNSTILE_TOKEN_MAX });
   if (!token)
@@ -111,7 +116,7 @@ async function passTurnstile(call: Call<unknown>, body: Record<string, unknown>)
     token,
     remoteIp: request.sourceIp,
     hostname: pageHostname(request.headers),
-    action: TURNSTILE_ACTION,
+    action,
   });
   if (verdict.outcome === "unavailable") {
     throw new Unavailable(

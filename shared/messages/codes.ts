@@ -4,6 +4,7 @@
  * union is what `msg()` and the catalogues are checked against. README.md: adding a code.
  */
 import type * as fields from "./domains/fields";
+import type * as growth from "./domains/growth";
 import type * as http from "./domains/http";
 import type * as limits from "./domains/limits";
 import type * as payments from "./domains/payments";
@@ -14,7 +15,8 @@ export interface MessageParams
     http.Messages,
     limits.Messages,
     site.Messages,
-    payments.Messages {}
+    payments.Messages,
+    growth.Messages {}
 
 export type MessageCode = keyof MessageParams;
 

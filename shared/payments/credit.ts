@@ -1,4 +1,5 @@
 import { NotFound } from "../errors";
+import { rewardInvitationAfterPaidOrder } from "../growth/first-paid";
 import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import type { Order, VerifiedPayment } from "../store/orders";
@@ -82,13 +83,19 @@ export async function finishPaidOrder(
 }
 
 /**
- * What runs after an order is credited: THE place for the invitation reward (§9.2 of the
- * design brief; stream e-growth's `shared/growth/first-paid.ts`, wired here as
- * `await firstPaidOrder(services, order)`). It runs before the janitor's entry is done with,
- * so a process that stops here has the janitor run it again: whatever runs here must be
- * idempotent (claim first, as growth's once-pattern does), and may run more than once.
+ * What runs after an order is credited: the invitation reward (growth/first-paid.ts, design
+ * brief §9.2). It runs before the janitor's entry is done with, so a process that stops here
+ * has the janitor run it again; the reward claims first and is paid once however often this
+ * runs.
  */
-export async function afterCredited(_services: Services, _order: Order): Promise<void> {}
+export async function afterCredited(services: Services, order: Order): Promise<void> {
+  await rewardInvitationAfterPaidOrder(services, {
+    userId: order.userId,
+    orderId: order.id,
+    amountMinor: order.amountMinor,
+    currency: order.currency,
+  });
+}
 
 function sameMoney(order: Order, paid: VerifiedPayment): boolean {
   return (

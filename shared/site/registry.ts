@@ -1,10 +1,13 @@
 import type { SiteOptions } from "../store/site-options";
 import type { SiteValuesOf } from "./section";
 import { branding } from "./sections/branding";
+import { checkin } from "./sections/checkin";
 import { content } from "./sections/content";
 import { epay } from "./sections/epay";
+import { invite } from "./sections/invite";
 import { payments } from "./sections/payments";
 import { registration } from "./sections/registration";
+import { registrationLimits } from "./sections/registration-limits";
 import { stripe } from "./sections/stripe";
 import { trial } from "./sections/trial";
 import { turnstile } from "./sections/turnstile";
@@ -24,6 +27,10 @@ export const SITE_SECTIONS = [
   payments,
   stripe,
   epay,
+  // e-growth
+  checkin,
+  invite,
+  registrationLimits,
 ] as const;
 
 export type SiteSections = typeof SITE_SECTIONS;

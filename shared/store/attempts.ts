@@ -12,6 +12,7 @@ export type AttemptKind =
   | "sign-in-address"
   | "sign-in-network"
   | "registration-address"
+  | "registration-address-day"
   | "registration-network"
   | "registration-site"
   | "redemption-user"

@@ -37,6 +37,12 @@ import type { ItemKey } from "./table";
  *   CONFIG / LOGO, CONTENT#<lang>  the site's logo, its Markdown pages per language
  *   LOG#<date> / <sequence>      the whole site's usage log, one digest per stream batch
  *   USER#<id>#DAY / <date>#<model>  daily usage rollups
+ *   (stream E, growth)
+ *   USER#<id>#CHECKIN / <date>   a daily check-in, claimed then credited (store/checkins.ts);
+ *                                TTL 400 days
+ *   USER#<id>#INVITES / <yyyy-mm>, TOTAL  an inviter's rewards that month (the cap), and
+ *                                their sign-ups, paid invitees and units earned (store/invitations.ts)
+ *   INVITE#<code> / INVITE       finds an invitation code's user
  * The usage log's own table (LOG_TABLE):
  *   USER#<id>#LOG / <ISO time>#<id>  one line per call or top-up; TTL after the retention
  */
@@ -167,6 +173,19 @@ export const siteContentKey = (lang: string): ItemKey => ({ pk: "CONFIG", sk: `C
 export const PRICING_KEY: ItemKey = { pk: "CONFIG", sk: "PRICING" };
 export const TAG_SECRET_KEY: ItemKey = { pk: "CONFIG", sk: "CREDENTIAL_TAGS" };
 
+// Growth (stream E): check-ins and invitations, each in a partition of its own (never
+// USER#<id>, which every profile read reads whole).
+export const checkinPartition = (userId: string) => `USER#${userId}#CHECKIN`;
+export const checkinKey = (userId: string, date: string): ItemKey => ({
+  pk: checkinPartition(userId),
+  sk: date,
+});
+export const inviteCounterKey = (userId: string, period: string): ItemKey => ({
+  pk: `USER#${userId}#INVITES`,
+  sk: period,
+});
+export const inviteCodeKey = (code: string): ItemKey => ({ pk: `INVITE#${code}`, sk: "INVITE" });
+
 // Usage: the log (its own table), the site's digest of it, and the daily rollups.
 export const logPartition = (userId: string) => `USER#${userId}#LOG`;
 /** A line's key: its time, then its id, so the log reads in time order. */
@@ -231,6 +250,8 @@ export const TTL = {
   /** A usage log line (`time` in unix ms): its retention after the call. */
   usageLine: (time: number, retentionDays: number) =>
     Math.floor(time / 1000) + retentionDays * DAY_SECONDS,
+  /** A check-in, or an inviter's month of rewards (stream E): 400 days after it began (unix seconds). */
+  checkin: (at: number) => at + 400 * DAY_SECONDS,
   /** A day of the site's log (YYYY-MM-DD): its retention after the day ends. */
   siteLogDay: (date: string, retentionDays: number) =>
     Math.floor(Date.parse(date) / 1000) + (retentionDays + 1) * DAY_SECONDS,

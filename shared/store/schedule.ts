@@ -5,7 +5,16 @@ import type { Table, TransactOp } from "./table";
 export interface ScheduledWork {
   /** Unix seconds. */
   due: number;
-  kind: "file.expire" | "batch.expire" | "upload.expire" | "order.expire" | "order.credit";
+  kind:
+    | "file.expire"
+    | "batch.expire"
+    | "upload.expire"
+    // stream c-pay: an order to expire unpaid, or a paid one to finish crediting
+    | "order.expire"
+    | "order.credit"
+    // stream E (growth): a check-in or invitation reward claimed, to be credited if it is not
+    | "checkin.credit"
+    | "invite.reward";
   id: string;
 }
 
@@ -19,6 +28,16 @@ export class Schedule {
   /** The write that puts work on the agenda, to go in the same transaction as its subject. */
   static entry(work: ScheduledWork): TransactOp {
     return { put: { pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work), ...work } };
+  }
+
+  /** The write that takes work off the agenda, to go in the transaction that finishes it. */
+  static removal(work: ScheduledWork): TransactOp {
+    return { delete: { pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work) } };
+  }
+
+  /** Puts work on the agenda on its own (again: the same work is one entry). */
+  async add(work: ScheduledWork): Promise<void> {
+    await this.table.put({ pk: SCHEDULE_PARTITION, sk: scheduleSortKey(work), ...work });
   }
 
   /** Everything due by `now`, oldest first. */

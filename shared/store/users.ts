@@ -12,6 +12,7 @@ import {
 } from "./access-tokens";
 import { type Account, readAccount } from "./account-codec";
 import { Accounts } from "./accounts";
+import type { InviteReward } from "./invitations";
 import { accessTokenKey, INDEX, USER_ITEMS, userKey, usernameKey, userPartition } from "./keys";
 import { ConditionFailed, type Item, setFields, type Table, type TransactOp } from "./table";
 
@@ -54,6 +55,15 @@ export interface UserProfile {
   deletedAt?: number;
   /** Overrides of the rate limits of the user's group, set by an admin (billing/rate-limits.ts). */
   rateLimits?: { rpm?: number | null; tpm?: number | null; concurrency?: number | null };
+  // Invitations (stream E; written by store/invitations.ts).
+  /** The user's own invitation code, made on first ask. */
+  affCode?: string;
+  /** Who invited the user (their code was given at registration). */
+  invitedBy?: string;
+  /** The reward the user's first qualifying paid order earned their inviter. */
+  inviteReward?: InviteReward;
+  /** When the user's first paid order was credited (unix seconds). */
+  firstPaidAt?: number;
 }
 
 /** Trial quota offered to a new account: `pending` until it passes the site's check, then `granted`. */

@@ -50,6 +50,8 @@ export function TurnstileWidget(props: {
   /** Changed by the page after a failed registration: the spent token is replaced. */
   resets: number;
   onError(message: string): void;
+  /** The form's action (the server checks it): `register` unless said (stream E: `checkin`). */
+  action?: string;
 }) {
   const container = useRef<HTMLDivElement>(null);
   const widget = useRef<{ api: TurnstileApi; id: string } | null>(null);
@@ -64,7 +66,7 @@ export function TurnstileWidget(props: {
         if (!live || !container.current) return;
         const id = api.render(container.current, {
           sitekey: siteKey,
-          action: ACTION,
+          action: props.action ?? ACTION,
           language: locale() === "zh-CN" ? "zh-CN" : "en",
           callback: (token: string) => callbacks.current.onToken(token),
           "expired-callback": () => callbacks.current.onToken(null),

@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import { get, type UsageRow } from "../api";
 import type { ChartSpec } from "../chart";
+import { CheckinCard } from "../components/checkin";
+import { InviteCard } from "../components/invite";
 import { BUCKET, Card, Loading, label, Money, PageHead, useLoad } from "../components/ui";
 import { locale, t } from "../i18n";
 import { dollars, num } from "../money";
@@ -108,6 +110,9 @@ export function Dashboard() {
           <small class="units">{t("today_requests", { n: num(todayRequests) })}</small>
         </Card>
       </div>
+      {/* stream E (growth): shown only where the site offers them */}
+      <CheckinCard />
+      <InviteCard />
       <Card title={t("chart_title")}>
         <Loading loaded={usage} />
         {usage.data && rows.length === 0 && <p class="muted">{t("chart_empty")}</p>}

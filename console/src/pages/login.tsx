@@ -3,7 +3,7 @@ import { get, request, type SiteStatus, type User } from "../api";
 import { TurnstileWidget } from "../components/turnstile";
 import { Card, ErrorText, Field, formFields, PageHead, useAction, useLoad } from "../components/ui";
 import { t } from "../i18n";
-import { go } from "../router";
+import { go, route } from "../router";
 import { signedIn } from "../session";
 
 async function signIn(username: string, password: string) {
@@ -56,6 +56,8 @@ export function Register() {
   const siteKey = status.data?.data.turnstile_site_key;
   const [token, setToken] = useState<string | null>(null);
   const [resets, setResets] = useState(0);
+  // An invitation link (#/register?aff=CODE) names the inviter (stream E).
+  const affCode = route.use().query.get("aff") ?? "";
   return (
     <Card class="narrow">
       <PageHead title={t("register_title")} />
@@ -88,6 +90,7 @@ export function Register() {
                     email: f.email || undefined,
                     invitation_code: f.invitation_code || undefined,
                     turnstile_token: siteKey ? token : undefined,
+                    aff_code: affCode || undefined,
                   },
                   { signedIn: false },
                 );
@@ -122,6 +125,7 @@ export function Register() {
               <input name="invitation_code" required autoComplete="off" />
             </Field>
           )}
+          {affCode && <p class="muted">{t("register_invited", { code: affCode })}</p>}
           {siteKey && (
             <TurnstileWidget
               siteKey={siteKey}
