@@ -603,7 +603,9 @@ describe("sluice site", () => {
       fields: { secret_set: expect.any(Boolean) },
     });
     const table = await cli(["site", "show"]);
-    expect(table.stdout).toMatch(/^\[registration\]\n {2}mode = "/);
+    // Every section under its name, its fields indented below it.
+    expect(table.stdout).toMatch(/^\[\w[\w.]*\]\n/);
+    expect(table.stdout).toMatch(/(^|\n)\[registration\]\n {2}mode = "/);
     expect((await cli(["site", "show", "--section", "nothing"])).code).toBe(4);
   });
 
