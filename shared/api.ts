@@ -8,6 +8,7 @@ import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
+import * as oauth from "./management/oauth";
 import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
 import * as redemptions from "./management/redemptions";
@@ -102,6 +103,10 @@ export const routes: readonly Route[] = [
   accessTokens.createAccessToken,
   accessTokens.revokeAccessToken,
   accessTokens.issueAccessToken,
+  oauth.startOAuth,
+  oauth.oauthCallback,
+  oauth.listIdentities,
+  oauth.unlinkIdentity,
   user.getStat,
   user.listUsers,
   user.createUser,

@@ -24,7 +24,9 @@ import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
+import { Emails } from "./store/emails";
 import { Files } from "./store/file-records";
+import { Identities } from "./store/identities";
 import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
 import { Rollups } from "./store/rollups";
@@ -101,6 +103,11 @@ export interface Services {
   fetch: UpstreamFetch;
   /** What channel adapters need of the process: the function role's AWS credentials (Bedrock). */
   adapterContext: AdapterContext;
+  // stream D (sign-in)
+  /** Outside sign-ins linked to users (GitHub, LinuxDO, OIDC). */
+  identities: Identities;
+  /** Verified e-mail addresses, each reserved for its user. */
+  emails: Emails;
 }
 
 export function createServices(options: {
@@ -196,5 +203,8 @@ export function createServices(options: {
     schedule: new Schedule(table),
     fetch,
     adapterContext,
+    // stream D (sign-in)
+    identities: new Identities(table),
+    emails: new Emails(table),
   };
 }

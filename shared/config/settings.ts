@@ -179,6 +179,16 @@ export interface Settings {
   edge: {
     originSecret?: string;
     siteOrigins: string[];
+    /**
+     * The site's own address as its visitors reach it (SLUICE_PUBLIC_ORIGIN): where sign-in
+     * providers call back, never taken from a request's Host header. Unset: OAuth is off.
+     */
+    publicOrigin?: string;
+  };
+  /** Where the sign-in providers are (tests and `npm start` point them at local fakes). */
+  oauth: {
+    github: { web: string; api: string };
+    linuxdo: string;
   };
   /** Files and batches (seed 000, section 2.8). */
   files: {
@@ -293,6 +303,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         .split(",")
         .map((origin) => origin.trim().replace(/\/+$/, "").toLowerCase())
         .filter(Boolean),
+      publicOrigin: env.SLUICE_PUBLIC_ORIGIN?.trim().replace(/\/+$/, "") || undefined,
+    },
+    // stream D (sign-in): "<web>,<api>" for GitHub, as the Turnstile URL is overridden.
+    oauth: {
+      github: {
+        web: baseUrls(env.SLUICE_GITHUB_BASE_URLS)[0] ?? "https://github.com",
+        api: baseUrls(env.SLUICE_GITHUB_BASE_URLS)[1] ?? "https://api.github.com",
+      },
+      linuxdo: baseUrls(env.SLUICE_LINUXDO_BASE_URLS)[0] ?? "https://connect.linux.do",
     },
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
@@ -376,4 +395,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (!Number.isInteger(value) || value < 0)
     throw new Error(`${name} must be a whole number, got "${raw}"`);
   return value;
+}
+
+/** A comma-separated list of base URLs, without trailing slashes. */
+function baseUrls(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((url) => url.trim().replace(/\/+$/, ""))
+    .filter(Boolean);
 }

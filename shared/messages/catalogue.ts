@@ -5,6 +5,7 @@
 import type { MessageCode, MessageParams } from "./codes";
 import * as fields from "./domains/fields";
 import * as http from "./domains/http";
+import * as identity from "./domains/identity";
 import * as limits from "./domains/limits";
 import * as site from "./domains/site";
 import type { Fmt, Lang } from "./format";
@@ -19,8 +20,8 @@ export type Entries<M> = { [C in keyof M]: (params: M[C], f: Fmt) => string };
 export type Samples<M> = { [C in keyof M]: M[C] };
 
 export const catalogues: Record<Lang, Catalogue> = {
-  en: { ...fields.en, ...http.en, ...limits.en, ...site.en },
-  zh: { ...fields.zh, ...http.zh, ...limits.zh, ...site.zh },
+  en: { ...fields.en, ...http.en, ...limits.en, ...site.en, ...identity.en },
+  zh: { ...fields.zh, ...http.zh, ...limits.zh, ...site.zh, ...identity.zh },
 };
 
 /** Request fields' names in each language (English says a field by the name it is sent as). */
@@ -34,4 +35,5 @@ export const samples: Samples<MessageParams> = {
   ...http.samples,
   ...limits.samples,
   ...site.samples,
+  ...identity.samples,
 };

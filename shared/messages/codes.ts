@@ -5,6 +5,8 @@
  */
 import type * as fields from "./domains/fields";
 import type * as http from "./domains/http";
+// stream D (sign-in)
+import type * as identity from "./domains/identity";
 import type * as limits from "./domains/limits";
 import type * as site from "./domains/site";
 
@@ -12,7 +14,8 @@ export interface MessageParams
   extends fields.Messages,
     http.Messages,
     limits.Messages,
-    site.Messages {}
+    site.Messages,
+    identity.Messages {}
 
 export type MessageCode = keyof MessageParams;
 

@@ -1,6 +1,9 @@
 import type { SiteOptions } from "../store/site-options";
 import type { SiteValuesOf } from "./section";
 import { branding } from "./sections/branding";
+import { oauthGithub } from "./sections/oauth-github";
+import { oauthLinuxdo } from "./sections/oauth-linuxdo";
+import { oauthOidc } from "./sections/oauth-oidc";
 import { registration } from "./sections/registration";
 import { trial } from "./sections/trial";
 import { turnstile } from "./sections/turnstile";
@@ -15,6 +18,10 @@ export const SITE_SECTIONS = [
   registration,
   trial,
   turnstile,
+  // d-signin
+  oauthGithub,
+  oauthLinuxdo,
+  oauthOidc,
 ] as const;
 
 export type SiteSections = typeof SITE_SECTIONS;
