@@ -212,6 +212,11 @@ export interface SiteStatus {
   logo?: string | null;
   /** The footer's text in the language asked for. */
   footer?: string | null;
+  // stream D (sign-in): the providers offered (shared/site/sections/oauth-*.ts)
+  oauth_github?: boolean;
+  oauth_linuxdo?: boolean;
+  oauth_oidc?: boolean;
+  oauth_oidc_label?: string | null;
 }
 
 /** GET /api/option (admin). */

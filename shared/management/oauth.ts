@@ -129,7 +129,12 @@ export const oauthCallback = publicRoute(
         cause: err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined,
       });
       const page = state?.intent === "link" ? "/#/settings" : "/#/login";
-      return redirect(`${page}?error=${encodeURIComponent(code)}`, [clear]);
+      // The code and its params, for the console to word in the reader's language.
+      const query = new URLSearchParams({ error: code });
+      const params = err instanceof DomainError ? err.params : { provider: call.params.provider };
+      for (const [name, value] of Object.entries(params ?? {}))
+        if (typeof value === "string" || typeof value === "number") query.set(name, String(value));
+      return redirect(`${page}?${query}`, [clear]);
     }
   },
 );
