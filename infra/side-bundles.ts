@@ -32,7 +32,14 @@ export const TOKENIZER: SideBundle = {
   subpaths: TOKENIZER_ENCODINGS.map((encoding) => `./encoding/${encoding}`),
 };
 
-export const SIDE_BUNDLES: readonly SideBundle[] = [TOKENIZER];
+/** shared/auth/oauth/oidc.ts imports it for an OpenID Connect sign-in (with jose, oauth4webapi). */
+export const OPENID_CLIENT: SideBundle = { name: "openid-client", subpaths: ["."] };
+
+export const SIDE_BUNDLES: readonly SideBundle[] = [
+  TOKENIZER,
+  // stream D (sign-in)
+  OPENID_CLIENT,
+];
 
 /** The names to leave out of a function's bundle. */
 export const sideBundleNames = (): string[] => SIDE_BUNDLES.map((b) => b.name);

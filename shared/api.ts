@@ -10,6 +10,7 @@ import * as checkin from "./management/checkin";
 import * as invitations from "./management/invitations";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
+import * as oauth from "./management/oauth";
 import * as payments from "./management/payments";
 import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
@@ -111,6 +112,10 @@ export const routes: readonly Route[] = [
   accessTokens.createAccessToken,
   accessTokens.revokeAccessToken,
   accessTokens.issueAccessToken,
+  oauth.startOAuth,
+  oauth.oauthCallback,
+  oauth.listIdentities,
+  oauth.unlinkIdentity,
   user.getStat,
   user.listUsers,
   user.createUser,

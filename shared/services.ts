@@ -25,7 +25,9 @@ import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
 import { Checkins } from "./store/checkins";
+import { Emails } from "./store/emails";
 import { Files } from "./store/file-records";
+import { Identities } from "./store/identities";
 import { Invitations } from "./store/invitations";
 import { Orders } from "./store/orders";
 import { ProtocolGapStore } from "./store/protocol-gaps";
@@ -111,6 +113,11 @@ export interface Services {
   // stream E (growth): daily check-ins and invitations
   checkins: Checkins;
   invitations: Invitations;
+  // stream D (sign-in)
+  /** Outside sign-ins linked to users (GitHub, LinuxDO, OIDC). */
+  identities: Identities;
+  /** Verified e-mail addresses, each reserved for its user. */
+  emails: Emails;
 }
 
 export function createServices(options: {
@@ -212,5 +219,8 @@ export function createServices(options: {
     // stream E (growth)
     checkins: new Checkins(table, new Schedule(table)),
     invitations: new Invitations(table),
+    // stream D (sign-in)
+    identities: new Identities(table),
+    emails: new Emails(table),
   };
 }

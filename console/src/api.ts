@@ -216,6 +216,11 @@ export interface SiteStatus {
   theme_color?: string | null;
   /** Whether visitors land on the home page (GET /api/home_page_content) instead of sign-in. */
   home_page?: boolean;
+  // stream D (sign-in): the providers offered (shared/site/sections/oauth-*.ts)
+  oauth_github?: boolean;
+  oauth_linuxdo?: boolean;
+  oauth_oidc?: boolean;
+  oauth_oidc_label?: string | null;
 }
 
 /** GET /api/option (admin). */

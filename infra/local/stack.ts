@@ -22,6 +22,7 @@ import {
 } from "../../shared/store/aws";
 import { newChannelRecord } from "../../shared/store/channels";
 import { installAwsLambdaGlobal } from "./awslambda";
+import { freePort, startDemoIdentity } from "./demo-identity";
 import { startDemoPayments } from "./demo-payments/configure";
 import { type DemoUpstream, startDemoUpstream } from "./demo-upstream";
 import { type JvmJit, startDynamoDbLocal } from "./dynamodb-local";
@@ -156,6 +157,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const resources = await createLocalResources(clients, {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     });
+    // stream D (sign-in): the demo providers call back at the stack's own origin, known first.
+    const port = options.port || (await freePort(options.host));
+    const ownHost = !options.host || options.host === "0.0.0.0" ? "127.0.0.1" : options.host;
+    const identity = await startDemoIdentity(`http://${ownHost}:${port}`);
+    stops.push(identity.stop);
+    Object.assign(process.env, identity.env);
     Object.assign(process.env, {
       // Served over plain http: a Secure session cookie would not come back.
       SLUICE_SECURE_COOKIES: "false",
@@ -194,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const server = await startFunctionUrlServer({
       handler: apiHandler(apiServices),
       functionName: API,
-      port: options.port,
+      port,
       host: options.host,
       observer: options.responseObserver,
       log: standInLogger("function-url", API, logging),
@@ -242,6 +249,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(async () => destroyClients(clients));
 
     const credentials = await ensureCredentials(services, options.stateFile, server.url);
+    await identity.configure(services); // stream D
     return {
       url: server.url,
       ...credentials,

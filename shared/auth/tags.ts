@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import type { TagSecret } from "../store/tag-secret";
 import { randomString } from "./secrets";
 
@@ -87,6 +87,15 @@ export class CredentialTags {
       default:
         return false;
     }
+  }
+
+  /**
+   * A 32-byte key for another purpose, derived from the server's secret by HKDF-SHA256 with
+   * `purpose` as its info: what one purpose's key seals, another's cannot open.
+   */
+  async derivedKey(purpose: string): Promise<Buffer> {
+    const { secret } = await this.key();
+    return Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), purpose, 32));
   }
 
   private key(): Promise<TagSecret> {

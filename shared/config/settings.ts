@@ -180,10 +180,16 @@ export interface Settings {
     originSecret?: string;
     siteOrigins: string[];
     /**
-     * The site's public origin (https://ai.example.com), for the URLs sluice hands to others:
-     * payment notify, return and success URLs. Payments cannot be enabled without it.
+     * The site's own address as its visitors reach it (SLUICE_PUBLIC_ORIGIN): where sign-in
+     * providers call back and the URLs handed to payment providers (notify, return), never
+     * taken from a request's Host header. Unset: OAuth and payments cannot be enabled.
      */
     publicOrigin?: string;
+  };
+  /** Where the sign-in providers are (tests and `npm start` point them at local fakes). */
+  oauth: {
+    github: { web: string; api: string };
+    linuxdo: string;
   };
   /** Files and batches (seed 000, section 2.8). */
   files: {
@@ -300,6 +306,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         .filter(Boolean),
       publicOrigin: env.SLUICE_PUBLIC_ORIGIN?.trim().replace(/\/+$/, "") || undefined,
     },
+    // stream D (sign-in): "<web>,<api>" for GitHub, as the Turnstile URL is overridden.
+    oauth: {
+      github: {
+        web: baseUrls(env.SLUICE_GITHUB_BASE_URLS)[0] ?? "https://github.com",
+        api: baseUrls(env.SLUICE_GITHUB_BASE_URLS)[1] ?? "https://api.github.com",
+      },
+      linuxdo: baseUrls(env.SLUICE_LINUXDO_BASE_URLS)[0] ?? "https://connect.linux.do",
+    },
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
       outputTtlSeconds: int(env, "SLUICE_BATCH_OUTPUT_TTL_SECONDS", 3 * 3_600),
@@ -382,4 +396,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (!Number.isInteger(value) || value < 0)
     throw new Error(`${name} must be a whole number, got "${raw}"`);
   return value;
+}
+
+/** A comma-separated list of base URLs, without trailing slashes. */
+function baseUrls(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((url) => url.trim().replace(/\/+$/, ""))
+    .filter(Boolean);
 }

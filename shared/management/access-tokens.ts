@@ -1,17 +1,18 @@
 import type { UserPrincipal } from "../auth/authenticate";
 import { confirmIdentity } from "../auth/confirm-identity";
 import { verifyDecoy, verifyPassword } from "../auth/passwords";
-import { Unauthenticated } from "../errors";
+import { NotFound, Unauthenticated } from "../errors";
 import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
 import { type Call, publicRoute, userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import {
   type AccessTokenVia,
   accessTokensOf,
   CONSOLE_TOKEN,
   TOKEN_NAME,
 } from "../store/access-tokens";
-import { field, invalid, notFound, ok } from "./envelope";
+import { field, invalid, ok } from "./envelope";
 
 /**
  * A user's system access tokens, by name (store/access-tokens.ts): the console's `console`,
@@ -64,7 +65,8 @@ export const revokeAccessToken = userRoute("DELETE", "/api/user/tokens/:name", a
     principal.user.id,
     call.params.name as string,
   );
-  if (!changed) throw notFound("Access token");
+  if (!changed)
+    throw new NotFound(msg("access_token_unknown", { name: call.params.name as string }));
   services.auth.credentialsChanged(principal.user.id, changed);
   return ok(null, { message: "The access token is revoked." });
 });

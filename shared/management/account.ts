@@ -217,7 +217,7 @@ async function signedIn(
   };
 }
 
-function sessionCookie(services: Services, token: string, maxAgeSeconds: number): string {
+export function sessionCookie(services: Services, token: string, maxAgeSeconds: number): string {
   const secure = services.settings.console.secureCookies ? "; Secure" : "";
   return `${SESSION_COOKIE}=${token}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
 }

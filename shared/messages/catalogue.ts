@@ -6,6 +6,7 @@ import type { MessageCode, MessageParams } from "./codes";
 import * as fields from "./domains/fields";
 import * as growth from "./domains/growth";
 import * as http from "./domains/http";
+import * as identity from "./domains/identity";
 import * as limits from "./domains/limits";
 import * as payments from "./domains/payments";
 import * as site from "./domains/site";
@@ -21,8 +22,24 @@ export type Entries<M> = { [C in keyof M]: (params: M[C], f: Fmt) => string };
 export type Samples<M> = { [C in keyof M]: M[C] };
 
 export const catalogues: Record<Lang, Catalogue> = {
-  en: { ...fields.en, ...http.en, ...limits.en, ...site.en, ...payments.en, ...growth.en },
-  zh: { ...fields.zh, ...http.zh, ...limits.zh, ...site.zh, ...payments.zh, ...growth.zh },
+  en: {
+    ...fields.en,
+    ...http.en,
+    ...limits.en,
+    ...site.en,
+    ...payments.en,
+    ...growth.en,
+    ...identity.en,
+  },
+  zh: {
+    ...fields.zh,
+    ...http.zh,
+    ...limits.zh,
+    ...site.zh,
+    ...payments.zh,
+    ...growth.zh,
+    ...identity.zh,
+  },
 };
 
 /** Request fields' names in each language (English says a field by the name it is sent as). */
@@ -38,4 +55,5 @@ export const samples: Samples<MessageParams> = {
   ...site.samples,
   ...payments.samples,
   ...growth.samples,
+  ...identity.samples,
 };

@@ -6,6 +6,8 @@
 import type * as fields from "./domains/fields";
 import type * as growth from "./domains/growth";
 import type * as http from "./domains/http";
+// stream D (sign-in)
+import type * as identity from "./domains/identity";
 import type * as limits from "./domains/limits";
 import type * as payments from "./domains/payments";
 import type * as site from "./domains/site";
@@ -16,7 +18,8 @@ export interface MessageParams
     limits.Messages,
     site.Messages,
     payments.Messages,
-    growth.Messages {}
+    growth.Messages,
+    identity.Messages {}
 
 export type MessageCode = keyof MessageParams;
 

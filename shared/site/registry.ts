@@ -5,6 +5,9 @@ import { checkin } from "./sections/checkin";
 import { content } from "./sections/content";
 import { epay } from "./sections/epay";
 import { invite } from "./sections/invite";
+import { oauthGithub } from "./sections/oauth-github";
+import { oauthLinuxdo } from "./sections/oauth-linuxdo";
+import { oauthOidc } from "./sections/oauth-oidc";
 import { payments } from "./sections/payments";
 import { registration } from "./sections/registration";
 import { registrationLimits } from "./sections/registration-limits";
@@ -31,6 +34,10 @@ export const SITE_SECTIONS = [
   checkin,
   invite,
   registrationLimits,
+  // d-signin
+  oauthGithub,
+  oauthLinuxdo,
+  oauthOidc,
 ] as const;
 
 export type SiteSections = typeof SITE_SECTIONS;

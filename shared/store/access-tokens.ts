@@ -1,4 +1,5 @@
 import { Conflict } from "../errors";
+import { msg } from "../messages/codes";
 
 /** Where a token was made: which of the user's tools holds it. */
 export type AccessTokenVia = "console" | "cli" | "admin" | "local" | "api" | "legacy";
@@ -54,8 +55,6 @@ export function retiredHashes(before: AccessTokens, after: AccessTokens): string
 /** A new name while the profile holds MAX_ACCESS_TOKENS already. */
 export class AccessTokenLimitReached extends Conflict {
   constructor() {
-    super(
-      `An account holds at most ${MAX_ACCESS_TOKENS} access tokens. Revoke one you no longer use (Settings, or DELETE /api/user/tokens/<name>) first.`,
-    );
+    super(msg("access_token_limit", { max: MAX_ACCESS_TOKENS }));
   }
 }

@@ -9,7 +9,10 @@ import type { ItemKey } from "./table";
  *   USER#<id> / ACCOUNT          their money (store/accounts.ts); holds index while it holds
  *   USER#<id> / FILE_USAGE       their stored files, counted (store/file-records.ts)
  *   USERNAME#<lower> / USERNAME  reserves a username
- *   ACCESS#<hash> / ACCESS       finds an access token's user
+ *   ACCESS#<hash> / ACCESS       finds an access token's user (and the token's name)
+ *   IDENTITY#<provider>#<subject> / IDENTITY  finds the user an outside sign-in is linked to
+ *   USER#<id> / IDENTITY#<provider>  the user's linked identity of that provider (for display)
+ *   EMAIL#<lower> / EMAIL        reserves a verified e-mail address for its user
  *   KEY#<hash> / KEY             an API key and its allowance (store/api-keys.ts, accounts.ts);
  *                                gsi1 USER#<id>#KEYS / <created>#<id>; holds index while it holds
  *   SESSION#<hash> / SESSION     a console session; TTL at its expiry
@@ -74,6 +77,20 @@ export const usernameKey = (username: string): ItemKey => ({
   sk: "USERNAME",
 });
 export const accessTokenKey = (hash: string): ItemKey => ({ pk: `ACCESS#${hash}`, sk: "ACCESS" });
+// stream D (sign-in): store/identities.ts, store/emails.ts
+export const identityKey = (provider: string, subject: string): ItemKey => ({
+  pk: `IDENTITY#${provider}#${subject}`,
+  sk: "IDENTITY",
+});
+export const IDENTITY_OF_USER = "IDENTITY#";
+export const userIdentityKey = (userId: string, provider: string): ItemKey => ({
+  pk: userPartition(userId),
+  sk: `${IDENTITY_OF_USER}${provider}`,
+});
+export const emailKey = (address: string): ItemKey => ({
+  pk: `EMAIL#${address.trim().toLowerCase()}`,
+  sk: "EMAIL",
+});
 export const sessionKey = (hash: string): ItemKey => ({ pk: `SESSION#${hash}`, sk: "SESSION" });
 
 /** An API key's item, by the SHA-256 of its secret (which is also its id). */

@@ -1,6 +1,7 @@
 import { hashSecret } from "../auth/secrets";
 import { type Clock, systemClock } from "../clock";
 import { Conflict, Unauthenticated } from "../errors";
+import { msg } from "../messages/codes";
 import {
   type AccessTokenEntry,
   AccessTokenLimitReached,
@@ -405,8 +406,7 @@ export class Users {
         });
       } catch (err) {
         if (!(err instanceof TokensMoved)) throw err;
-        if (round >= MAX_ROUNDS)
-          throw new Conflict("The account's access tokens are changing; try again.");
+        if (round >= MAX_ROUNDS) throw new Conflict(msg("access_tokens_busy"));
       }
     }
   }

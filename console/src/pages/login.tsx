@@ -5,6 +5,7 @@ import { Card, ErrorText, Field, formFields, PageHead, useAction, useLoad } from
 import { t } from "../i18n";
 import { go, route } from "../router";
 import { signedIn } from "../session";
+import { SignInProviders } from "./sign-in-providers";
 
 async function signIn(username: string, password: string) {
   const { data } = await request<User>(
@@ -19,6 +20,7 @@ async function signIn(username: string, password: string) {
 
 export function Login() {
   const action = useAction();
+  const status = useLoad(() => get<SiteStatus>("/api/status"), []);
   return (
     <Card class="narrow">
       <PageHead title={t("login_title")} />
@@ -40,6 +42,7 @@ export function Login() {
           {t("login_submit")}
         </button>
       </form>
+      <SignInProviders status={status.data?.data} />
       <p class="muted">
         {t("login_no_account")} <a href="#/register">{t("register_link")}</a>
       </p>

@@ -1,0 +1,69 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import Provider from "oidc-provider";
+
+/**
+ * A real OpenID Connect provider, in-process (panva's oidc-provider): discovery, its own login
+ * and consent pages (devInteractions: any login and password are taken), code flow with PKCE,
+ * signed id_tokens. One static confidential client calls back to sluice. An account's
+ * `email_verified` is false when its login starts with "unverified", so tests can tell the
+ * two apart; its e-mail is `<login>@oidc.test`.
+ */
+export interface OidcFake {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  close(): Promise<void>;
+}
+
+export async function startOidcFake(redirectUri: string): Promise<OidcFake> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://127.0.0.1:${port}`;
+  const clientSecret = randomBytes(16).toString("hex");
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: "demo-oidc-client",
+        client_secret: clientSecret,
+        redirect_uris: [redirectUri],
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+      },
+    ],
+    claims: {
+      openid: ["sub"],
+      email: ["email", "email_verified"],
+      profile: ["preferred_username", "name"],
+    },
+    async findAccount(_ctx, sub) {
+      return {
+        accountId: sub,
+        claims: async () => ({
+          sub,
+          email: `${sub}@oidc.test`,
+          email_verified: !sub.startsWith("unverified"),
+          preferred_username: sub,
+          name: sub,
+        }),
+      };
+    },
+    // The claims go into the id_token itself, so the client needs no userinfo call.
+    conformIdTokenClaims: false,
+    cookies: { keys: [randomBytes(16).toString("hex")] },
+    features: { devInteractions: { enabled: true } },
+  });
+  server.on("request", provider.callback());
+  return {
+    issuer,
+    clientId: "demo-oidc-client",
+    clientSecret,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

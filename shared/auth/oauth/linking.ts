@@ -1,0 +1,122 @@
+import { Conflict, Forbidden } from "../../errors";
+import { msg } from "../../messages/codes";
+import type { Services } from "../../services";
+import { registration } from "../../site/sections/registration";
+import { newUserProfile, UsernameTaken } from "../../store/users";
+import { newId } from "../secrets";
+import type { ProviderIdentity } from "./oauth2";
+import type { OAuthState } from "./state-cookie";
+
+/** What a callback's identity came to: the user to sign in, or the user it was linked to. */
+export interface SignInOutcome {
+  userId: string;
+  how: "signed_in" | "linked" | "linked_by_email" | "registered";
+}
+
+type Deps = Pick<
+  Services,
+  "identities" | "emails" | "users" | "siteOptions" | "attempts" | "clock"
+>;
+
+/**
+ * Decides whom an outside identity signs in (docs/design/open-for-business.md §5.2), in order:
+ * the user it is linked to; for `intent=link`, the signed-in user who started it (an identity
+ * linked to someone else is refused); the owner of the *verified* address the provider vouched
+ * for (GitHub's primary verified, OIDC's email_verified; LinuxDO sends none); a new account when
+ * registration is open; else a refusal. Every link is a conditional write: of a burst of
+ * callbacks for one identity, it ends linked to one user.
+ */
+export async function resolveSignIn(
+  deps: Deps,
+  identity: ProviderIdentity,
+  state: Pick<OAuthState, "intent" | "userId">,
+  sourceIp: string | undefined,
+): Promise<SignInOutcome> {
+  const linked = await deps.identities.userOf(identity.provider, identity.subject);
+  if (state.intent === "link") {
+    const userId = state.userId as string;
+    if (linked && linked !== userId)
+      throw new Conflict(msg("identity_taken", { provider: identity.provider }));
+    await link(deps, userId, identity);
+    return { userId, how: "linked" };
+  }
+  if (linked) return { userId: linked, how: "signed_in" };
+  const owner = identity.verifiedEmail
+    ? await deps.emails.owner(identity.verifiedEmail)
+    : undefined;
+  if (owner) {
+    await link(deps, owner, identity);
+    return { userId: owner, how: "linked_by_email" };
+  }
+  const mode = (await deps.siteOptions.get()).of(registration).mode;
+  if (mode === "closed") throw new Forbidden(msg("oauth_registration_closed"));
+  if (mode === "invitation") throw new Forbidden(msg("oauth_invitation_required"));
+  return { userId: await register(deps, identity, sourceIp), how: "registered" };
+}
+
+async function link(deps: Deps, userId: string, identity: ProviderIdentity): Promise<void> {
+  const outcome = await deps.identities.link(userId, {
+    provider: identity.provider,
+    subject: identity.subject,
+    login: identity.login,
+    at: deps.clock.seconds(),
+  });
+  if (outcome === "taken" || outcome === "provider_linked")
+    throw new Conflict(msg("identity_taken", { provider: identity.provider }));
+}
+
+/**
+ * A new account for the identity, counted as a registration (per address, and the site's
+ * budget), with no password (it signs in through the provider, and may set one later by an
+ * admin's reset), its username from the provider's login (a suffix when taken), and the
+ * provider's verified address reserved for it. The identity is linked before anything else is
+ * kept: of two callbacks at once for one new identity, the loser's account is not made.
+ */
+async function register(
+  deps: Deps,
+  identity: ProviderIdentity,
+  sourceIp: string | undefined,
+): Promise<string> {
+  await deps.attempts.registration(sourceIp);
+  const site = await deps.attempts.siteRegistration();
+  const id = newId("user_", 16);
+  const outcome = await deps.identities.link(id, {
+    provider: identity.provider,
+    subject: identity.subject,
+    login: identity.login,
+    at: deps.clock.seconds(),
+  });
+  if (outcome !== "linked") {
+    await site.giveBack();
+    const winner = await deps.identities.userOf(identity.provider, identity.subject);
+    if (winner) return winner;
+    throw new Conflict(msg("identity_taken", { provider: identity.provider }));
+  }
+  const base = usernameFrom(identity.login);
+  for (let attempt = 0; ; attempt++) {
+    const username = attempt === 0 ? base : `${base.slice(0, 24)}-${newId("", 6).toLowerCase()}`;
+    try {
+      await deps.users.create(
+        newUserProfile({ id, username, name: identity.login.slice(0, 64) }, deps.clock.seconds()),
+      );
+      break;
+    } catch (err) {
+      if (err instanceof UsernameTaken && attempt < 4) continue;
+      // No account: the identity must not stay linked to a user who does not exist.
+      await deps.identities.unlink(id, identity.provider).catch(() => {});
+      await site.giveBack();
+      throw err;
+    }
+  }
+  if (identity.verifiedEmail) {
+    const claimed = await deps.emails.claim(identity.verifiedEmail, id, deps.clock.seconds());
+    if (claimed !== "taken") await deps.users.update(id, { email: identity.verifiedEmail });
+  }
+  return id;
+}
+
+/** A username sluice accepts (3 to 32 of letters, digits, `_ . -`) from a provider's login. */
+function usernameFrom(login: string): string {
+  const cleaned = login.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 32);
+  return cleaned.length >= 3 ? cleaned : `user-${cleaned}${newId("", 4).toLowerCase()}`;
+}

@@ -1,0 +1,30 @@
+import { invalid } from "../../management/envelope";
+import { siteField } from "../fields";
+import { defineSection } from "../section";
+import { requireOrigin } from "./oauth-github";
+
+/**
+ * Sign-in with LINUX DO (connect.linux.do; callback URL
+ * `<SLUICE_PUBLIC_ORIGIN>/api/oauth/linuxdo/callback`). `min_trust_level` refuses accounts of a
+ * lower trust level (new-api's LinuxDOMinimumTrustLevel); silenced accounts are always refused.
+ */
+export const oauthLinuxdo = defineSection({
+  name: "oauth.linuxdo",
+  fields: {
+    enabled: siteField.boolean(),
+    clientId: siteField.text({ max: 256 }),
+    minTrustLevel: siteField.integer({ min: 0, max: 4 }),
+  },
+  secrets: { clientSecret: { max: 512 } },
+  defaults: (): { enabled: boolean; clientId?: string; minTrustLevel: number } => ({
+    enabled: false,
+    minTrustLevel: 0,
+  }),
+  check(values, site) {
+    if (!values.enabled) return;
+    requireOrigin(site);
+    if (!values.clientId || !site.secretSet(oauthLinuxdo, "clientSecret"))
+      throw invalid("LINUX DO sign-in needs client_id and client_secret before it is enabled.");
+  },
+  publicView: (values) => ({ oauth_linuxdo: values.enabled }),
+});
