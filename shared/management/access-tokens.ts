@@ -5,6 +5,7 @@ import { Unauthenticated } from "../errors";
 import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
 import { type Call, publicRoute, userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import {
   type AccessTokenVia,
   accessTokensOf,
@@ -64,7 +65,7 @@ export const revokeAccessToken = userRoute("DELETE", "/api/user/tokens/:name", a
     principal.user.id,
     call.params.name as string,
   );
-  if (!changed) throw notFound("Access token");
+  if (!changed) throw notFound(msg("access_token_not_found"));
   services.auth.credentialsChanged(principal.user.id, changed);
   return ok(null, { message: "The access token is revoked." });
 });
@@ -136,9 +137,6 @@ async function mint(
 
 function tokenName(body: Record<string, unknown>): string {
   const name = field.string(body, "name", { required: true, max: 64 }) as string;
-  if (!TOKEN_NAME.test(name))
-    throw invalid(
-      "name must be 1 to 64 letters, digits or _ . @ : -, starting with a letter or digit.",
-    );
+  if (!TOKEN_NAME.test(name)) throw invalid(msg("access_token_name_invalid"));
   return name;
 }

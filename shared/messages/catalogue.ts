@@ -3,10 +3,17 @@
  * complete by type, so a code without its English or Chinese words does not compile.
  */
 import type { MessageCode, MessageParams } from "./codes";
+import * as accounts from "./domains/accounts";
+import * as channels from "./domains/channels";
+import * as credit from "./domains/credit";
 import * as fields from "./domains/fields";
 import * as http from "./domains/http";
+import * as humanCheck from "./domains/human-check";
+import * as keys from "./domains/keys";
 import * as limits from "./domains/limits";
+import * as logs from "./domains/logs";
 import * as payments from "./domains/payments";
+import * as pricing from "./domains/pricing";
 import * as site from "./domains/site";
 import type { Fmt, Lang } from "./format";
 
@@ -20,8 +27,34 @@ export type Entries<M> = { [C in keyof M]: (params: M[C], f: Fmt) => string };
 export type Samples<M> = { [C in keyof M]: M[C] };
 
 export const catalogues: Record<Lang, Catalogue> = {
-  en: { ...fields.en, ...http.en, ...limits.en, ...site.en, ...payments.en },
-  zh: { ...fields.zh, ...http.zh, ...limits.zh, ...site.zh, ...payments.zh },
+  en: {
+    ...accounts.en,
+    ...channels.en,
+    ...credit.en,
+    ...fields.en,
+    ...http.en,
+    ...humanCheck.en,
+    ...keys.en,
+    ...limits.en,
+    ...logs.en,
+    ...payments.en,
+    ...pricing.en,
+    ...site.en,
+  },
+  zh: {
+    ...accounts.zh,
+    ...channels.zh,
+    ...credit.zh,
+    ...fields.zh,
+    ...http.zh,
+    ...humanCheck.zh,
+    ...keys.zh,
+    ...limits.zh,
+    ...logs.zh,
+    ...payments.zh,
+    ...pricing.zh,
+    ...site.zh,
+  },
 };
 
 /** Request fields' names in each language (English says a field by the name it is sent as). */
@@ -31,9 +64,16 @@ export const fieldLabels: Record<Lang, Readonly<Record<string, string>>> = {
 };
 
 export const samples: Samples<MessageParams> = {
+  ...accounts.samples,
+  ...channels.samples,
+  ...credit.samples,
   ...fields.samples,
   ...http.samples,
+  ...humanCheck.samples,
+  ...keys.samples,
   ...limits.samples,
-  ...site.samples,
+  ...logs.samples,
   ...payments.samples,
+  ...pricing.samples,
+  ...site.samples,
 };

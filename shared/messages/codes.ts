@@ -3,18 +3,32 @@
  * are an interface in its file (domains/<domain>.ts), beside its English and Chinese words; this
  * union is what `msg()` and the catalogues are checked against. README.md: adding a code.
  */
+import type * as accounts from "./domains/accounts";
+import type * as channels from "./domains/channels";
+import type * as credit from "./domains/credit";
 import type * as fields from "./domains/fields";
 import type * as http from "./domains/http";
+import type * as humanCheck from "./domains/human-check";
+import type * as keys from "./domains/keys";
 import type * as limits from "./domains/limits";
+import type * as logs from "./domains/logs";
 import type * as payments from "./domains/payments";
+import type * as pricing from "./domains/pricing";
 import type * as site from "./domains/site";
 
 export interface MessageParams
-  extends fields.Messages,
+  extends accounts.Messages,
+    channels.Messages,
+    credit.Messages,
+    fields.Messages,
     http.Messages,
+    humanCheck.Messages,
+    keys.Messages,
     limits.Messages,
-    site.Messages,
-    payments.Messages {}
+    logs.Messages,
+    payments.Messages,
+    pricing.Messages,
+    site.Messages {}
 
 export type MessageCode = keyof MessageParams;
 
