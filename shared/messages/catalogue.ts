@@ -4,6 +4,7 @@
  */
 import type { MessageCode, MessageParams } from "./codes";
 import * as accounts from "./domains/accounts";
+import * as auth from "./domains/auth";
 import * as channels from "./domains/channels";
 import * as credit from "./domains/credit";
 import * as fields from "./domains/fields";
@@ -29,6 +30,7 @@ export type Samples<M> = { [C in keyof M]: M[C] };
 export const catalogues: Record<Lang, Catalogue> = {
   en: {
     ...accounts.en,
+    ...auth.en,
     ...channels.en,
     ...credit.en,
     ...fields.en,
@@ -43,6 +45,7 @@ export const catalogues: Record<Lang, Catalogue> = {
   },
   zh: {
     ...accounts.zh,
+    ...auth.zh,
     ...channels.zh,
     ...credit.zh,
     ...fields.zh,
@@ -65,6 +68,7 @@ export const fieldLabels: Record<Lang, Readonly<Record<string, string>>> = {
 
 export const samples: Samples<MessageParams> = {
   ...accounts.samples,
+  ...auth.samples,
   ...channels.samples,
   ...credit.samples,
   ...fields.samples,

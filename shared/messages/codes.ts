@@ -4,6 +4,7 @@
  * union is what `msg()` and the catalogues are checked against. README.md: adding a code.
  */
 import type * as accounts from "./domains/accounts";
+import type * as auth from "./domains/auth";
 import type * as channels from "./domains/channels";
 import type * as credit from "./domains/credit";
 import type * as fields from "./domains/fields";
@@ -18,6 +19,7 @@ import type * as site from "./domains/site";
 
 export interface MessageParams
   extends accounts.Messages,
+    auth.Messages,
     channels.Messages,
     credit.Messages,
     fields.Messages,

@@ -33,6 +33,7 @@ describe("authentication on /api and /v1", () => {
     expect(withKey.body).toEqual({
       success: false,
       message: expect.stringContaining("system access token"),
+      code: "api_key_on_management",
     });
     expect(withKey.headers.get("x-request-id")).toMatch(/^req_/);
     expect((await api(undefined, "GET", "/api/user/self")).status).toBe(401);
@@ -164,6 +165,8 @@ describe("keys: /api/token", () => {
     expect(await malformed.json()).toEqual({
       success: false,
       message: expect.stringContaining("JSON"),
+      code: "body_not_json",
+      params: { detail: expect.any(String) },
     });
   });
 
