@@ -5,6 +5,7 @@
 import type { MessageCode, MessageParams } from "./codes";
 import * as accounts from "./domains/accounts";
 import * as auth from "./domains/auth";
+import * as billing from "./domains/billing";
 import * as channels from "./domains/channels";
 import * as credit from "./domains/credit";
 import * as fields from "./domains/fields";
@@ -31,6 +32,7 @@ export const catalogues: Record<Lang, Catalogue> = {
   en: {
     ...accounts.en,
     ...auth.en,
+    ...billing.en,
     ...channels.en,
     ...credit.en,
     ...fields.en,
@@ -46,6 +48,7 @@ export const catalogues: Record<Lang, Catalogue> = {
   zh: {
     ...accounts.zh,
     ...auth.zh,
+    ...billing.zh,
     ...channels.zh,
     ...credit.zh,
     ...fields.zh,
@@ -69,6 +72,7 @@ export const fieldLabels: Record<Lang, Readonly<Record<string, string>>> = {
 export const samples: Samples<MessageParams> = {
   ...accounts.samples,
   ...auth.samples,
+  ...billing.samples,
   ...channels.samples,
   ...credit.samples,
   ...fields.samples,

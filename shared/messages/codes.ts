@@ -5,6 +5,7 @@
  */
 import type * as accounts from "./domains/accounts";
 import type * as auth from "./domains/auth";
+import type * as billing from "./domains/billing";
 import type * as channels from "./domains/channels";
 import type * as credit from "./domains/credit";
 import type * as fields from "./domains/fields";
@@ -20,6 +21,7 @@ import type * as site from "./domains/site";
 export interface MessageParams
   extends accounts.Messages,
     auth.Messages,
+    billing.Messages,
     channels.Messages,
     credit.Messages,
     fields.Messages,

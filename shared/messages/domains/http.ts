@@ -26,6 +26,7 @@ export interface Messages {
   unsupported_media_type: { accepted: string; first: string; sent: string };
   cross_site_request: NoParams;
   file_not_found: { path: string };
+  file_object_not_found: { id: string };
 }
 
 export const en: Entries<Messages> = {
@@ -59,6 +60,8 @@ export const en: Entries<Messages> = {
   cross_site_request: () =>
     "This request comes from another site's page. Sign in and register on this site's own console.",
   file_not_found: (p) => `No such file: ${p.path}`,
+  // OpenAI's wording for a file id it does not hold.
+  file_object_not_found: (p) => `No such File object: ${p.id}`,
 };
 
 export const zh: Entries<Messages> = {
@@ -87,6 +90,7 @@ export const zh: Entries<Messages> = {
     `此接口需要 ${p.accepted} 请求体：请发送 Content-Type: ${p.first}${p.sent ? `（而不是 ${p.sent}）` : ""}。`,
   cross_site_request: () => "此请求来自其他网站的页面。请在本站自己的控制台登录和注册。",
   file_not_found: (p) => `没有这个文件：${p.path}`,
+  file_object_not_found: (p) => `没有这个文件对象：${p.id}`,
 };
 
 export const samples: Samples<Messages> = {
@@ -114,4 +118,5 @@ export const samples: Samples<Messages> = {
   },
   cross_site_request: {},
   file_not_found: { path: "/assets/nothing.js" },
+  file_object_not_found: { id: "file-abc123" },
 };
