@@ -18,6 +18,8 @@ export interface Messages {
   image_size_unavailable: { size: string };
   image_quality_unavailable: { quality: string };
   price_list_too_big: { kb: number; max_kb: number };
+  model_channels_disabled: { model: string };
+  model_channels_resting: { model: string; retry_after_seconds: number };
 }
 
 const onEn = (p: Limit) =>
@@ -43,6 +45,10 @@ export const en: Entries<Messages> = {
     `Images of quality ${p.quality} are not available for this model.`,
   price_list_too_big: (p) =>
     `The price list would take ${p.kb} KB, more than the ${p.max_kb} KB it may (it is kept as one DynamoDB item, at most 400 KB): price fewer models.`,
+  model_channels_disabled: (p) =>
+    `No channel can serve \`${p.model}\` until an administrator re-enables one.`,
+  model_channels_resting: (p) =>
+    `Every channel serving \`${p.model}\` is busy or failing right now. Please retry in ${p.retry_after_seconds} s.`,
 };
 
 export const zh: Entries<Messages> = {
@@ -58,6 +64,9 @@ export const zh: Entries<Messages> = {
   image_quality_unavailable: (p) => `此模型不提供 ${p.quality} 质量的图片。`,
   price_list_too_big: (p, f) =>
     `价格表将占用 ${f.number(p.kb)} KB，超过允许的 ${f.number(p.max_kb)} KB（它保存为一个 DynamoDB 条目，最大 400 KB）：请减少定价的模型。`,
+  model_channels_disabled: (p) => `在管理员重新启用渠道之前，没有渠道可以提供 ${p.model}。`,
+  model_channels_resting: (p, f) =>
+    `提供 ${p.model} 的所有渠道此刻都繁忙或出错。请${f.duration(p.retry_after_seconds)}后重试。`,
 };
 
 export const samples: Samples<Messages> = {
@@ -68,4 +77,6 @@ export const samples: Samples<Messages> = {
   image_size_unavailable: { size: "4096x4096" },
   image_quality_unavailable: { quality: "ultra" },
   price_list_too_big: { kb: 360, max_kb: 350 },
+  model_channels_disabled: { model: "gpt-4o" },
+  model_channels_resting: { model: "gpt-4o", retry_after_seconds: 30 },
 };
