@@ -3,7 +3,6 @@ import type { Entries, Samples } from "../catalogue";
 import type { NoParams } from "../codes";
 
 export interface Messages {
-  turnstile_needs_secret: NoParams;
   turnstile_required: NoParams;
   turnstile_not_configured: NoParams;
   turnstile_unavailable: NoParams;
@@ -14,8 +13,6 @@ export interface Messages {
 const expired = (reasons: string) => reasons.split(", ").includes("timeout-or-duplicate");
 
 export const en: Entries<Messages> = {
-  turnstile_needs_secret: () =>
-    "trial_verification turnstile needs turnstile_site_key and turnstile_secret (or the SLUICE_TURNSTILE_SECRET setting).",
   turnstile_required: () =>
     "Registration needs the human check (Cloudflare Turnstile): complete it and send its token as turnstile_token.",
   turnstile_not_configured: () =>
@@ -29,8 +26,6 @@ export const en: Entries<Messages> = {
 };
 
 export const zh: Entries<Messages> = {
-  turnstile_needs_secret: () =>
-    "人机验证（trial_verification 为 turnstile）需要 turnstile_site_key 和 turnstile_secret（或 SLUICE_TURNSTILE_SECRET 设置）。",
   turnstile_required: () =>
     "注册需要完成人机验证（Cloudflare Turnstile），并将其令牌作为 turnstile_token 发送。",
   turnstile_not_configured: () => "暂时无法注册：站点的人机验证没有配置密钥。请告知站点管理员。",
@@ -42,7 +37,6 @@ export const zh: Entries<Messages> = {
 };
 
 export const samples: Samples<Messages> = {
-  turnstile_needs_secret: {},
   turnstile_required: {},
   turnstile_not_configured: {},
   turnstile_unavailable: {},
