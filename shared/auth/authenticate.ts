@@ -2,6 +2,7 @@ import { RecentSet, TtlCache } from "../cache";
 import { type Clock, systemClock } from "../clock";
 import { Forbidden, Unauthenticated } from "../errors";
 import type { GatewayRequest } from "../http/types";
+import { msg } from "../messages/codes";
 import type { ApiKeyRecord, ApiKeys } from "../store/api-keys";
 import type { SessionRecord, Sessions } from "../store/sessions";
 import type { CredentialsChanged, UserRecord, Users } from "../store/users";
@@ -91,14 +92,10 @@ export class Authenticator {
     if (!token) {
       const cookie = cookieValue(request, SESSION_COOKIE);
       if (cookie) return this.session(cookie);
-      throw new Unauthenticated(
-        "Sign in, or send your system access token: Authorization: Bearer <token>.",
-      );
+      throw new Unauthenticated(msg("sign_in_required"));
     }
     if (token.startsWith("sk-")) {
-      throw new Unauthenticated(
-        "API keys (sk-…) work on /v1 only. The management API takes your system access token.",
-      );
+      throw new Unauthenticated(msg("api_key_on_management"));
     }
     const user =
       (await this.tags.plausible("accessToken", token)) &&
@@ -108,8 +105,8 @@ export class Authenticator {
         () => this.loadToken(token),
         (cached) => this.versions.tokenOutdated(cached),
       ));
-    if (!user) throw new Unauthenticated("The system access token is not valid.");
-    if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
+    if (!user) throw new Unauthenticated(msg("access_token_invalid"));
+    if (user.status !== "enabled") throw new Forbidden(msg("account_disabled"));
     return { user };
   }
 
@@ -123,10 +120,10 @@ export class Authenticator {
         (cached) => this.versions.sessionOutdated(cached.user.id, cached.session.version),
       ));
     if (!found || found.session.expiresAt <= this.clock.now() / 1000) {
-      throw new Unauthenticated("Your session has ended. Sign in again.", "session_expired");
+      throw new Unauthenticated(msg("session_expired"), "session_expired");
     }
     const { session, user } = found;
-    if (user.status !== "enabled") throw new Forbidden("This account is disabled.");
+    if (user.status !== "enabled") throw new Forbidden(msg("account_disabled"));
     return {
       user,
       session: {
@@ -227,17 +224,11 @@ interface SignedIn {
 }
 
 function missingApiKey(): Unauthenticated {
-  return new Unauthenticated(
-    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-    "invalid_api_key",
-  );
+  return new Unauthenticated(msg("api_key_missing"), "invalid_api_key");
 }
 
 function invalidApiKey(masked: string): Unauthenticated {
-  return new Unauthenticated(
-    `Incorrect API key provided: ${masked}. Check the key or ask your sluice administrator for a new one.`,
-    "invalid_api_key",
-  );
+  return new Unauthenticated(msg("invalid_api_key", { key: masked }), "invalid_api_key");
 }
 
 /** A cookie's value from the request's Cookie header. */
@@ -258,21 +249,15 @@ function bearer(request: GatewayRequest): string | undefined {
 
 export function checkKeyUsable({ key, user }: KeyPrincipal, nowSeconds: number): void {
   if (user.status !== "enabled") {
-    throw new Unauthenticated(
-      "The account this API key belongs to is disabled.",
-      "account_disabled",
-    );
+    throw new Unauthenticated(msg("key_account_disabled"), "account_disabled");
   }
   if (key.status === "disabled") {
-    throw new Unauthenticated(`The API key ${key.masked} is disabled.`, "key_disabled");
+    throw new Unauthenticated(msg("key_disabled", { key: key.masked }), "key_disabled");
   }
   if (key.status === "expired" || (key.expiredTime !== -1 && key.expiredTime <= nowSeconds)) {
-    throw new Unauthenticated(`The API key ${key.masked} has expired.`, "key_expired");
+    throw new Unauthenticated(msg("key_expired", { key: key.masked }), "key_expired");
   }
   if (key.status === "exhausted" || (!key.unlimitedQuota && key.remainQuota <= 0)) {
-    throw new Unauthenticated(
-      `The API key ${key.masked} has used up its quota. Raise its remaining quota or use another key.`,
-      "key_exhausted",
-    );
+    throw new Unauthenticated(msg("key_exhausted", { key: key.masked }), "key_exhausted");
   }
 }

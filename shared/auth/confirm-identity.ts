@@ -1,4 +1,5 @@
 import { Forbidden } from "../errors";
+import { msg } from "../messages/codes";
 import { StaleCredentials, type UserRecord, type Users } from "../store/users";
 import type { AttemptGuard } from "./attempt-guard";
 import type { UserPrincipal } from "./authenticate";
@@ -42,7 +43,7 @@ export async function confirmIdentity(
   if (password !== undefined) {
     const attempt = await options.attempts.signIn(user.username.toLowerCase(), options.sourceIp);
     if (!user.passwordHash || !(await verifyPassword(password, user.passwordHash)))
-      throw new Forbidden("The current password is wrong.");
+      throw new Forbidden(msg("current_password_wrong"));
     await attempt.succeeded();
     return { user, sessionVersion: current };
   }
@@ -57,22 +58,15 @@ export async function confirmIdentity(
     return { user, sessionVersion: session.version };
   }
   if (!user.passwordHash) {
-    throw new Forbidden(
-      "This account has no password, and this needs one: ask an administrator to set it.",
-    );
+    throw new Forbidden(msg("password_not_set"));
   }
-  const ask = `Send your current password (\`${options.passwordField ?? "password"}\`) to do this.`;
   // The code tells the console to ask for the password and send the call again.
   throw new Forbidden(
-    options.recentSignInSeconds > 0
-      ? `${ask} Only a console session that signed in within the last ${describeSeconds(options.recentSignInSeconds)} may do it without${session ? "" : "; an access token may not"}.`
-      : `${ask} ${session ? "A session" : "An access token"} alone may not.`,
+    msg("reauthentication_required", {
+      field: options.passwordField ?? "password",
+      window_seconds: Math.max(0, options.recentSignInSeconds),
+      via: session ? "session" : "token",
+    }),
     "reauthentication_required",
   );
-}
-
-function describeSeconds(seconds: number): string {
-  return seconds % 60 === 0
-    ? `${seconds / 60} minute${seconds === 60 ? "" : "s"}`
-    : `${seconds} seconds`;
 }

@@ -1,4 +1,5 @@
 import { InvalidRequest, ModelUnavailable } from "../errors";
+import { msg } from "../messages/codes";
 import { INPUT_KINDS, type Metered, OUTPUT_KINDS, type TokenKind } from "./metered";
 import type { ModelPrice, PriceTier, Pricing } from "./pricing";
 import { billsTokens, INPUT_RATES, OUTPUT_RATES, RATE_OF, type RateKind, rateOf } from "./rates";
@@ -26,11 +27,10 @@ export function priceFor(
   const upstream = servedAs === model ? own : pricedFor(pricing.models[servedAs], dimension);
   const price = own?.billsMappedCalls ? own : (upstream ?? own);
   if (!price) {
-    const name = servedAs === model ? `\`${model}\`` : `\`${model}\` (served as \`${servedAs}\`)`;
     throw new ModelUnavailable(
       model,
       "not_priced",
-      `The model ${name} has no price on this sluice, so it cannot be used. An administrator can set one with PUT /api/pricing.`,
+      msg("model_not_priced", servedAs === model ? { model } : { model, served_as: servedAs }),
     );
   }
   return { price, multiplier: pricing.groups[group] ?? 1 };
@@ -258,7 +258,7 @@ export function imagePrice(price: ModelPrice, size: string, quality: string): nu
   const sizes =
     size === "auto" ? Object.values(table) : [table[size] ?? table.default].filter(Boolean);
   if (sizes.length === 0) {
-    throw new InvalidRequest(`Images of size ${size} are not available for this model.`, "size");
+    throw new InvalidRequest(msg("image_size_unavailable", { size }), "size");
   }
   let dearest: number | undefined;
   for (const bySize of sizes as Record<string, number>[]) {
@@ -270,10 +270,7 @@ export function imagePrice(price: ModelPrice, size: string, quality: string): nu
     if (Number.isFinite(value) && (dearest === undefined || value > dearest)) dearest = value;
   }
   if (dearest === undefined) {
-    throw new InvalidRequest(
-      `Images of quality ${quality} are not available for this model.`,
-      "quality",
-    );
+    throw new InvalidRequest(msg("image_quality_unavailable", { quality }), "quality");
   }
   return dearest;
 }

@@ -2,6 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { KeyPrincipal } from "../auth/authenticate";
 import { type Clock, systemClock } from "../clock";
 import { QuotaExceeded, RateLimited, type RateStanding, StoreUnavailable } from "../errors";
+import { msg } from "../messages/codes";
 import { type HoldRecord, holdIdFor, referenceId } from "../store/account-codec";
 import { type Accounts, NotSent, type TopUp } from "../store/accounts";
 import { type Held, NotCovered } from "../store/balance-write";
@@ -12,7 +13,6 @@ import type { ItemKey } from "../store/table";
 import type { UsageLog, UsageLogEntry } from "../store/usage";
 import {
   type CallLimits,
-  formatDuration,
   type RateLimits,
   type RateState,
   rateStanding,
@@ -234,15 +234,8 @@ export class QuotaLedger {
     if (failure instanceof RateRefused) {
       const now = this.accounts.rateClock();
       if (onKey.status === "rejected" && onKey.reason === failure && limits?.key)
-        throw rateLimited(failure, limits.key, "key", `API key ${key.masked}`, now);
-      if (limits?.user)
-        throw rateLimited(
-          failure,
-          limits.user,
-          "user",
-          "your account (all your API keys together)",
-          now,
-        );
+        throw rateLimited(failure, limits.key, "key", key.masked, now);
+      if (limits?.user) throw rateLimited(failure, limits.user, "user", undefined, now);
     }
     if (!(failure instanceof NotCovered)) throw failure;
     throw onUser.status === "rejected" && onUser.reason === failure
@@ -530,7 +523,7 @@ function rateLimited(
   refused: RateRefused,
   limits: RateLimits,
   scope: RateLimited["scope"],
-  on: string,
+  key: string | undefined,
   now: number,
 ): RateLimited {
   const current = refused.found.window >= windowOf(now);
@@ -539,13 +532,13 @@ function rateLimited(
     : { limits, window: windowOf(now), requests: 0, tokens: 0 };
   const { dimension } = refused;
   const wait = retryAfterMs({ dimension, state }, now);
-  const retry = `Please try again in ${formatDuration(wait)}.`;
+  const on = { on: scope, ...(key === undefined ? {} : { key }), retry_after_ms: wait };
   const message =
     dimension === "concurrency"
-      ? `Rate limit reached for requests in flight on ${on}: Limit ${limits.concurrency}. Please try again when one of them has finished.`
+      ? msg("rate_limit_concurrency", { ...on, limit: limits.concurrency ?? 0 })
       : dimension === "rpm"
-        ? `Rate limit reached for requests per min (RPM) on ${on}: Limit ${limits.rpm}, Used ${state.requests}, Requested 1. ${retry}`
-        : `Rate limit reached for tokens per min (TPM) on ${on}: Limit ${limits.tpm}, Used ${state.tokens} (calls in flight count their prompt and max_tokens until they finish). ${retry}`;
+        ? msg("rate_limit_rpm", { ...on, limit: limits.rpm ?? 0, used: state.requests })
+        : msg("rate_limit_tpm", { ...on, limit: limits.tpm ?? 0, used: state.tokens });
   return new RateLimited(dimension, scope, message, wait, rateStanding(state, now));
 }
 

@@ -1,5 +1,6 @@
 import { TtlCache } from "../cache";
 import { InvalidRequest } from "../errors";
+import { msg } from "../messages/codes";
 import { PRICING_KEY } from "../store/keys";
 import { ConditionFailed, type Table } from "../store/table";
 import { DEFAULT_MODEL_PRICES } from "./default-prices";
@@ -121,7 +122,10 @@ export function requireStorable(pricing: Pricing): void {
   const bytes = Buffer.byteLength(JSON.stringify(pricing));
   if (bytes > MAX_PRICE_LIST_BYTES) {
     throw new InvalidRequest(
-      `The price list would take ${Math.ceil(bytes / 1000)} KB, more than the ${MAX_PRICE_LIST_BYTES / 1000} KB it may (it is kept as one DynamoDB item, at most 400 KB): price fewer models.`,
+      msg("price_list_too_big", {
+        kb: Math.ceil(bytes / 1000),
+        max_kb: MAX_PRICE_LIST_BYTES / 1000,
+      }),
     );
   }
 }

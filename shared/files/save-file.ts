@@ -1,11 +1,12 @@
 import { newId } from "../auth/secrets";
 import { BUCKET_PREFIXES } from "../config/resources";
 import { NotFound, StorageFull } from "../errors";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import type { FilePurpose, FileRecord } from "../store/file-records";
 
 export function noSuchFile(id: string): NotFound {
-  return new NotFound(`No such File object: ${id}`, "id");
+  return new NotFound(msg("file_object_not_found", { id }), "id");
 }
 
 /**

@@ -1,4 +1,5 @@
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json-depth";
+import { msg } from "../messages/codes";
 import { badRequest } from "./errors";
 import type { GatewayRequest } from "./types";
 
@@ -9,19 +10,20 @@ export type JsonObject = Record<string, unknown>;
 /** The request body as a JSON object, or a 400 that says what is wrong with it. */
 export function readJsonObject(request: GatewayRequest): JsonObject {
   if (request.body.length === 0) {
-    throw badRequest("The request body is empty; this endpoint expects a JSON object.");
+    throw badRequest(msg("body_empty"));
   }
   if (nestsDeeperThan(request.body)) {
-    throw badRequest(`The JSON body of your request nests deeper than ${MAX_JSON_DEPTH} levels.`);
+    throw badRequest(msg("body_too_deep", { max: MAX_JSON_DEPTH }));
   }
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(request.body));
   } catch (err) {
-    const detail = err instanceof SyntaxError ? ` (${err.message})` : "";
-    throw badRequest(`We could not parse the JSON body of your request${detail}.`);
+    throw badRequest(
+      msg("body_not_json", { detail: err instanceof SyntaxError ? err.message : "" }),
+    );
   }
-  if (!isObject(value)) throw badRequest("The request body must be a JSON object.");
+  if (!isObject(value)) throw badRequest(msg("body_not_object"));
   return value;
 }
 
@@ -32,10 +34,10 @@ export function isObject(value: unknown): value is JsonObject {
 export function requireString(body: JsonObject, field: string): string {
   const value = body[field];
   if (value === undefined || value === null || value === "") {
-    throw badRequest(`You must provide a ${field} parameter.`, field, "missing_required_parameter");
+    throw badRequest(msg("parameter_missing", { field }), field, "missing_required_parameter");
   }
   if (typeof value !== "string") {
-    throw badRequest(`Invalid type for '${field}': expected a string.`, field, "invalid_type");
+    throw badRequest(msg("parameter_not_string", { field }), field, "invalid_type");
   }
   return value;
 }
@@ -53,14 +55,10 @@ export function optionalCount(
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "number") {
-    throw badRequest(`Invalid type for '${field}': expected an integer.`, field, "invalid_type");
+    throw badRequest(msg("parameter_not_integer", { field }), field, "invalid_type");
   }
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw badRequest(
-      `Invalid '${field}': expected an integer from ${min} to ${max}.`,
-      field,
-      "invalid_value",
-    );
+    throw badRequest(msg("parameter_out_of_range", { field, min, max }), field, "invalid_value");
   }
   return value;
 }
@@ -70,7 +68,7 @@ export function optionalBoolean(body: JsonObject, field: string): boolean | unde
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "boolean") {
-    throw badRequest(`Invalid type for '${field}': expected a boolean.`, field, "invalid_type");
+    throw badRequest(msg("parameter_not_boolean", { field }), field, "invalid_type");
   }
   return value;
 }

@@ -1,3 +1,4 @@
+import { msg } from "../messages/codes";
 import { ApiError } from "./errors";
 import type { GatewayRequest } from "./types";
 
@@ -18,9 +19,11 @@ export function requireBodyType(request: GatewayRequest, accepted = JSON_BODY): 
   if (accepted.includes(type)) return;
   throw new ApiError(
     415,
-    `This endpoint takes a ${accepted.join(" or ")} body: send Content-Type: ${accepted[0]}${
-      type ? ` (not ${type.slice(0, 100)})` : ""
-    }.`,
+    msg("unsupported_media_type", {
+      accepted: accepted.join(" or "),
+      first: accepted[0] ?? "",
+      sent: type.slice(0, 100),
+    }),
     "invalid_request_error",
     "unsupported_media_type",
   );
@@ -48,7 +51,7 @@ export function requireOwnOrigin(request: GatewayRequest, siteOrigins: readonly 
   if (!own) {
     throw new ApiError(
       403,
-      "This request comes from another site's page. Sign in and register on this site's own console.",
+      msg("cross_site_request"),
       "invalid_request_error",
       "cross_site_request",
     );

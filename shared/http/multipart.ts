@@ -1,3 +1,4 @@
+import { msg } from "../messages/codes";
 import { badRequest } from "./errors";
 import type { GatewayRequest } from "./types";
 
@@ -24,9 +25,7 @@ export interface MultipartForm {
 export async function readMultipart(request: GatewayRequest): Promise<MultipartForm> {
   const contentType = request.headers["content-type"] ?? "";
   if (!/^multipart\/form-data\s*;(.*;)?\s*boundary=/i.test(contentType)) {
-    throw badRequest(
-      "This endpoint takes multipart/form-data (a file upload), with its boundary in the Content-Type.",
-    );
+    throw badRequest(msg("multipart_required"));
   }
   let parsed: FormData;
   try {
@@ -36,9 +35,7 @@ export async function readMultipart(request: GatewayRequest): Promise<MultipartF
       body: request.body,
     }).formData();
   } catch {
-    throw badRequest(
-      'The multipart/form-data body could not be parsed. It must follow RFC 7578 as fetch and browsers send it: every part closed by the boundary, file names as filename="…" (UTF-8, with `"` sent as %22; filename*= is not used in form data).',
-    );
+    throw badRequest(msg("multipart_unreadable"));
   }
   const form: MultipartForm = { fields: new Map(), files: new Map() };
   for (const [name, value] of parsed) {

@@ -138,9 +138,6 @@ async function mint(
 
 function tokenName(body: Record<string, unknown>): string {
   const name = field.string(body, "name", { required: true, max: 64 }) as string;
-  if (!TOKEN_NAME.test(name))
-    throw invalid(
-      "name must be 1 to 64 letters, digits or _ . @ : -, starting with a letter or digit.",
-    );
+  if (!TOKEN_NAME.test(name)) throw invalid(msg("access_token_name_invalid"));
   return name;
 }

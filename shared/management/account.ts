@@ -7,6 +7,7 @@ import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import { registrationLimits } from "../site/sections/registration-limits";
 import type { UserRecord } from "../store/users";
@@ -31,19 +32,16 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   const username = field.string(body, "username", { required: true, max: 32 }) as string;
   const password = newPassword(body, "password");
   const email = field.string(body, "email", { max: 254 });
-  if (!USERNAME.test(username))
-    throw invalid("username must be 3 to 32 letters, digits, dots, dashes or underscores.");
+  if (!USERNAME.test(username)) throw invalid(msg("username_invalid"));
   if (email !== undefined && email !== "" && !EMAIL.test(email))
-    throw invalid("email is not an email address.");
+    throw invalid(msg("email_invalid"));
   const options = await services.siteOptions.get();
   if (options.values.registration.mode === "closed") {
-    throw new Forbidden(
-      "Registration is closed on this site. Ask its administrator for an account.",
-    );
+    throw new Forbidden(msg("registration_closed"));
   }
   const code = field.string(body, "invitation_code", { max: 128 });
   if (options.values.registration.mode === "invitation" && !code)
-    throw invalid("Registration needs an invitation code.");
+    throw invalid(msg("invitation_code_required"));
   await services.attempts.registration(
     call.request.sourceIp,
     undefined,
@@ -76,7 +74,7 @@ export const login = publicRoute("POST", "/api/user/login", "one-api", async (ca
     ? await verifyPassword(password, user.passwordHash)
     : await verifyDecoy(password, services.settings.console.passwordCost);
   if (!user || !matches || user.status !== "enabled") {
-    throw new Unauthenticated("Wrong username or password.", "sign_in_failed");
+    throw new Unauthenticated(msg("sign_in_failed"), "sign_in_failed");
   }
   await attempt.succeeded();
   return signedIn(call, user);
@@ -114,7 +112,7 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   const name = field.string(body, "name", { max: 64 });
   const email = field.string(body, "email", { max: 254 });
   if (email !== undefined && email !== "" && !EMAIL.test(email))
-    throw invalid("email is not an email address.");
+    throw invalid(msg("email_invalid"));
   if (name !== undefined || email !== undefined) {
     await services.users.update(principal.user.id, { name, email });
     services.auth.forgetAll();
@@ -190,7 +188,7 @@ export const redeem = userRoute("POST", "/api/user/topup", async (call) => {
 /** A code as generated (shared/management/redemptions.ts), or a 400 that costs no write. */
 function redemptionCode(text: string): string {
   const code = text.trim();
-  if (!isRedemptionCode(code)) throw invalid("That is not a redemption code.");
+  if (!isRedemptionCode(code)) throw invalid(msg("not_a_redemption_code"));
   return code;
 }
 

@@ -3,6 +3,7 @@ import { createKey } from "../bootstrap";
 import { Forbidden } from "../errors";
 import { readJsonObject } from "../http/body";
 import { alias, type Call, userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import { definedOnly } from "../objects";
 import { type ApiKeyRecord, type ApiKeyStatus, KeyCapReached } from "../store/api-keys";
 import { ConditionFailed } from "../store/table";
@@ -55,9 +56,7 @@ export const createToken = userRoute("POST", "/api/token", async (call) => {
     return ok(tokenView(key, secret));
   } catch (err) {
     if (err instanceof KeyCapReached) {
-      throw new Forbidden(
-        `A user may have at most ${maxKeys} API keys on this site. Delete one to create another.`,
-      );
+      throw new Forbidden(msg("too_many_keys", { max: maxKeys }));
     }
     throw err;
   }
@@ -89,7 +88,7 @@ export const updateToken = userRoute("PUT", "/api/token/:id", async (call) => {
     call.services.auth.forgetKey(current.id);
     return ok(tokenView(updated));
   } catch (err) {
-    if (err instanceof ConditionFailed) throw notFound("Key");
+    if (err instanceof ConditionFailed) throw notFound(msg("key_not_found"));
     throw err;
   }
 });
@@ -102,7 +101,7 @@ export const deleteToken = userRoute("DELETE", "/api/token/:id", async (call) =>
   try {
     await call.services.apiKeys.delete(id, current.userId);
   } catch (err) {
-    if (err instanceof ConditionFailed) throw notFound("Key");
+    if (err instanceof ConditionFailed) throw notFound(msg("key_not_found"));
     throw err;
   }
   call.services.auth.forgetKey(id);
@@ -116,7 +115,8 @@ export const deleteToken = userRoute("DELETE", "/api/token/:id", async (call) =>
 async function ownKey(call: Call<UserPrincipal>, id: string): Promise<ApiKeyRecord> {
   const key = await call.services.apiKeys.get(id, true);
   const { user } = call.principal;
-  if (!key || (key.userId !== user.id && user.role !== "admin")) throw notFound("Key");
+  if (!key || (key.userId !== user.id && user.role !== "admin"))
+    throw notFound(msg("key_not_found"));
   return key;
 }
 
@@ -124,7 +124,7 @@ async function ownKey(call: Call<UserPrincipal>, id: string): Promise<ApiKeyReco
 async function keysOwner(call: Call<UserPrincipal>, userId: string | undefined): Promise<string> {
   if (userId === undefined || userId === call.principal.user.id) return call.principal.user.id;
   requireAdmin(call);
-  if (!(await call.services.users.get(userId))) throw notFound("User");
+  if (!(await call.services.users.get(userId))) throw notFound(msg("user_not_found"));
   return userId;
 }
 
@@ -135,7 +135,7 @@ function editableFields(call: Call<UserPrincipal>, body: Record<string, unknown>
     expiredTime !== -1 &&
     expiredTime <= call.services.clock.seconds()
   ) {
-    throw invalid("expired_time must be in the future (unix seconds), or -1 for never.");
+    throw invalid(msg("key_expiry_in_past"));
   }
   return {
     name: field.string(body, "name", { max: 64 }),

@@ -3,6 +3,7 @@ import { newId } from "../auth/secrets";
 import { readJsonObject } from "../http/body";
 import { json } from "../http/responses";
 import { alias, type Call, userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import { definedOnly } from "../objects";
 import { adapterFor, supportedChannelTypes, upstreamModelFor } from "../relay/adapters/index";
 import { type ChannelRecord, type ChannelStatus, newChannelRecord } from "../store/channels";
@@ -86,7 +87,7 @@ export const deleteChannel = userRoute("DELETE", "/api/channel/:id", async (call
   try {
     await call.services.channels.delete(call.params.id as string);
   } catch (err) {
-    if (err instanceof ConditionFailed) throw notFound("Channel");
+    if (err instanceof ConditionFailed) throw notFound(msg("channel_not_found"));
     throw err;
   }
   await call.services.channelHealth.clearChannel(call.params.id as string);
@@ -97,14 +98,14 @@ export const deleteChannel = userRoute("DELETE", "/api/channel/:id", async (call
 
 async function existing(call: Call<UserPrincipal>, id: string): Promise<ChannelRecord> {
   const channel = await call.services.channels.get(id);
-  if (!channel) throw notFound("Channel");
+  if (!channel) throw notFound(msg("channel_not_found"));
   return channel;
 }
 
 /** What the channel's type needs: a base URL (Bedrock's comes from its region), its config. */
 function checkChannel(channel: ChannelRecord): void {
   if (!channel.baseUrl && channel.type !== "bedrock") {
-    throw invalid("base_url is required, e.g. https://api.openai.com/v1.");
+    throw invalid(msg("base_url_required"));
   }
   const problem = adapterFor(channel.type).configProblem?.(channel.config);
   if (problem) throw invalid(problem);
@@ -117,18 +118,18 @@ function channelFields(body: Record<string, unknown>, creating: boolean) {
     required: creating && type !== "bedrock",
   });
   if (baseUrl && !/^https?:\/\/[^\s/]+/.test(baseUrl)) {
-    throw invalid("base_url must be an http(s) URL, e.g. https://api.openai.com/v1.");
+    throw invalid(msg("base_url_invalid"));
   }
   const models = field.stringList(body, "models");
   if ((creating || models !== undefined) && (!models || models.length === 0)) {
-    throw invalid("models must list at least one model.");
+    throw invalid(msg("channel_models_required"));
   }
   const weight = field.number(body, "weight", { min: 0 });
   const config = field.stringMap(body, "config");
   // Sent as Anthropic's `anthropic-version` header when a client names none: a date.
   const version = config?.anthropic_version;
   if (version !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(version)) {
-    throw invalid('config.anthropic_version must be an API version date, e.g. "2023-06-01".');
+    throw invalid(msg("anthropic_version_invalid"));
   }
   return {
     type,

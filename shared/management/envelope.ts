@@ -4,6 +4,7 @@ import { json } from "../http/responses";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { type Message, msg } from "../messages/codes";
+import { renderEn } from "../messages/render";
 
 /**
  * The management API answers in one-api's envelope, {success, message, data}, so the
@@ -14,17 +15,26 @@ export function ok(data: unknown = null, extra: Record<string, unknown> = {}): G
   return json(200, { success: true, message: "", data, ...extra });
 }
 
-export function invalid(message: Message | string): InvalidRequest {
+/**
+ * A success's sentence for `ok`'s extra fields: `message` in English, and `message_code` (and
+ * `message_params`) for a client to say it in its reader's language.
+ */
+export function saying(message: Message): Record<string, unknown> {
+  const params = Object.keys(message.params).length > 0 ? { message_params: message.params } : {};
+  return { message: renderEn(message), message_code: message.code, ...params };
+}
+
+export function invalid(message: Message): InvalidRequest {
   return new InvalidRequest(message);
 }
 
-export function notFound(what: string): NotFound {
-  return new NotFound(`${what} not found.`);
+export function notFound(message: Message): NotFound {
+  return new NotFound(message);
 }
 
 export function requireAdmin(call: Call<UserPrincipal>): void {
   if (call.principal.user.role !== "admin") {
-    throw new Forbidden("Only administrators may do this.");
+    throw new Forbidden(msg("admin_only"));
   }
 }
 

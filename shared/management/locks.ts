@@ -1,4 +1,5 @@
 import { userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import type { FullCounter } from "../store/attempts";
 import { notFound, ok, requireAdmin } from "./envelope";
 
@@ -17,7 +18,7 @@ export const listLocks = userRoute("GET", "/api/lock", async (call) => {
 export const clearLock = userRoute("DELETE", "/api/lock/:id", async (call) => {
   requireAdmin(call);
   if (!(await call.services.attemptCounters.clear(call.params.id as string)))
-    throw notFound("Lock");
+    throw notFound(msg("lock_not_found"));
   return ok();
 });
 

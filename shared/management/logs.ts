@@ -2,6 +2,7 @@ import type { UserPrincipal } from "../auth/authenticate";
 import { topUpSource } from "../billing/top-up-source";
 import { unitsToDollars } from "../billing/units";
 import { type Call, userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import {
   InvalidCursor,
   LOGGED_COUNTS,
@@ -104,7 +105,9 @@ async function readCursor<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    if (err instanceof InvalidCursor || err instanceof RangeError) throw invalid(err.message);
+    // RangeError: a cursor whose time is past what a Date holds.
+    if (err instanceof InvalidCursor || err instanceof RangeError)
+      throw invalid(msg("log_cursor_invalid"));
     throw err;
   }
 }
@@ -122,7 +125,7 @@ function logFilter(query: URLSearchParams): LogFilter {
     if (value === undefined) return undefined;
     const number = Number(value);
     if (!Number.isInteger(number) || number < 0 || number > 32_503_680_000) {
-      throw invalid(`${names[0]} must be a time in unix seconds.`);
+      throw invalid(msg("time_not_unix", { field: names[0] as string }));
     }
     return number * 1000;
   };
@@ -135,7 +138,7 @@ function logFilter(query: URLSearchParams): LogFilter {
     end: ((end) => (end === undefined ? undefined : end + 999))(seconds("end", "end_timestamp")),
   };
   if (filter.start !== undefined && filter.end !== undefined && filter.start > filter.end) {
-    throw invalid("start must not be after end.");
+    throw invalid(msg("start_after_end"));
   }
   return filter;
 }
@@ -171,7 +174,7 @@ function logType(value: string | null): LogFilter["type"] {
     case "1":
       return "topup";
     default:
-      throw invalid("type must be consume or topup (or one-api's 2 or 1).");
+      throw invalid(msg("log_type_invalid"));
   }
 }
 
@@ -244,7 +247,7 @@ function usageView(usage: LoggedUsage) {
 export const getOwnUsage = userRoute("GET", "/api/usage/self", async (call) => {
   const days = Number.parseInt(call.request.query.get("days") ?? "7", 10);
   if (!Number.isInteger(days) || days < 1 || days > 366)
-    throw invalid("days must be a whole number from 1 to 366.");
+    throw invalid(msg("days_out_of_range", { max: 366 }));
   const from = utcDate(call.services.clock.now() - (days - 1) * 86_400_000);
   const rows = await call.services.rollups.daily(call.principal.user.id, from);
   return ok(

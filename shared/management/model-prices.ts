@@ -1,6 +1,7 @@
 import type { ModelPrice, PriceTier, TokenRates } from "../billing/pricing";
 import { INPUT_RATES, RATE_KINDS, type RateKind } from "../billing/rates";
 import { isObject } from "../http/body";
+import { msg } from "../messages/codes";
 import { definedOnly } from "../objects";
 import { field, invalid } from "./envelope";
 import { snakeCase } from "./views";
@@ -36,18 +37,23 @@ export function refuseUnknown(
   const unknown = Object.keys(raw).filter((name) => !known.includes(name));
   if (unknown.length > 0) {
     throw invalid(
-      `${where} has unknown field${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}. Known: ${known.join(", ")}.`,
+      msg("price_unknown_fields", {
+        field: where,
+        unknown: unknown.join(", "),
+        known: known.join(", "),
+        count: unknown.length,
+      }),
     );
   }
 }
 
 /** `models` of PUT /api/pricing: every model's price, validated. */
 export function modelPrices(value: unknown): Record<string, ModelPrice> {
-  if (!isObject(value)) throw invalid("models must map model names to prices.");
+  if (!isObject(value)) throw invalid(msg("prices_not_object"));
   const models: Record<string, ModelPrice> = {};
   for (const [model, raw] of Object.entries(value)) {
     const where = `models.${model}`;
-    if (!isObject(raw)) throw invalid(`${where} must be an object.`);
+    if (!isObject(raw)) throw invalid(msg("price_not_object", { field: where }));
     refuseUnknown(raw, PRICE_FIELDS, where);
     const price: ModelPrice = definedOnly({
       ...tokenRates(raw, where),
@@ -65,7 +71,7 @@ export function modelPrices(value: unknown): Record<string, ModelPrice> {
     });
     const { source: _source, asOf: _asOf, billsMappedCalls: _mapped, ...pricing } = price;
     if (Object.keys(pricing).length === 0)
-      throw invalid(`${where} sets no price; use {"free": true} for a free model.`);
+      throw invalid(msg("price_sets_nothing", { field: where }));
     models[model] = price;
   }
   return models;
@@ -118,34 +124,33 @@ function tokenRates(raw: Record<string, unknown>, where: string): TokenRates {
  */
 function tiers(value: unknown, where: string): PriceTier[] | undefined {
   if (!Array.isArray(value) || value.length > MOST_TIERS)
-    throw invalid(`${where}.tiers must be a list of at most ${MOST_TIERS} tiers.`);
+    throw invalid(msg("tiers_not_list", { field: `${where}.tiers`, max: MOST_TIERS }));
   const out: PriceTier[] = [];
   for (const [i, raw] of value.entries()) {
     const at = `${where}.tiers[${i}]`;
-    if (!isObject(raw)) throw invalid(`${at} must be {"above", "basis", "rates"}.`);
+    if (!isObject(raw)) throw invalid(msg("tier_not_object", { field: at }));
     refuseUnknown(raw, TIER_FIELDS, at);
     const above = raw.above;
     if (typeof above !== "number" || !Number.isSafeInteger(above) || above < 1)
-      throw invalid(`${at}.above must be a whole number of prompt tokens, 1 or more.`);
+      throw invalid(msg("tier_above_invalid", { field: `${at}.above` }));
     const previous = out.at(-1);
     if (previous && above <= previous.above)
-      throw invalid(`${where}.tiers must be sorted by "above", each above the one before.`);
+      throw invalid(msg("tiers_not_sorted", { field: `${where}.tiers` }));
     const basis = raw.basis;
     if (basis !== "whole" && basis !== "excess")
-      throw invalid(`${at}.basis must be one of: whole, excess.`);
+      throw invalid(msg("tier_basis_invalid", { field: `${at}.basis` }));
     if (previous && basis !== previous.basis)
-      throw invalid(`${where}.tiers must all have the same basis.`);
-    if (!isObject(raw.rates)) throw invalid(`${at}.rates must map rates to USD per 1M tokens.`);
+      throw invalid(msg("tiers_mixed_basis", { field: `${where}.tiers` }));
+    if (!isObject(raw.rates)) throw invalid(msg("tier_rates_not_object", { field: `${at}.rates` }));
     refuseUnknown(raw.rates, [...RATE_FIELDS.keys()], `${at}.rates`);
     if (basis === "excess") {
       const answerSide = Object.keys(raw.rates).filter((name) => !INPUT_FIELDS.has(name));
       if (answerSide.length > 0)
-        throw invalid(
-          `${at} is an "excess" tier, which prices the prompt's tokens past its threshold: it takes input-side rates only, not ${answerSide.join(", ")}.`,
-        );
+        throw invalid(msg("excess_tier_answer_rates", { field: at, rates: answerSide.join(", ") }));
     }
     const rates = tokenRates(raw.rates, `${at}.rates`);
-    if (Object.keys(rates).length === 0) throw invalid(`${at}.rates sets no rate.`);
+    if (Object.keys(rates).length === 0)
+      throw invalid(msg("tier_sets_no_rate", { field: `${at}.rates` }));
     out.push({ above, basis, rates });
   }
   return out.length > 0 ? out : undefined;
@@ -155,7 +160,7 @@ function usd(raw: Record<string, unknown>, name: string, where: string): number 
   const value = raw[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw invalid(`${where}.${name} must be a price in USD, 0 or more.`);
+    throw invalid(msg("price_not_usd", { field: `${where}.${name}` }));
   }
   // Prices are kept to the millionth of a dollar, as cost computation uses them.
   return Math.round(value * 1e6) / 1e6;
@@ -165,7 +170,7 @@ function provenance(raw: Record<string, unknown>, where: string): string | undef
   const value = raw.source;
   if (value === undefined || value === null || value === "") return undefined;
   if (typeof value !== "string" || value.length > 500)
-    throw invalid(`${where}.source must be a text of at most 500 characters (a URL or a note).`);
+    throw invalid(msg("price_source_invalid", { field: `${where}.source`, max: 500 }));
   return value;
 }
 
@@ -180,12 +185,12 @@ export function date(
   const time = typeof value === "string" ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
   // Date.parse takes 2026-02-31 as March 3rd: the date must be the one written.
   if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== value)
-    throw invalid(`${where}.${name} must be a date, YYYY-MM-DD.`);
+    throw invalid(msg("date_invalid", { field: `${where}.${name}` }));
   return value as string;
 }
 
 function imagePrices(value: unknown, model: string): Record<string, Record<string, number>> {
-  const problem = invalid(`models.${model}.image must map sizes to {quality: USD per image}.`);
+  const problem = invalid(msg("image_prices_invalid", { field: `models.${model}.image` }));
   if (!isObject(value)) throw problem;
   const bySize: Record<string, Record<string, number>> = {};
   for (const [size, qualities] of Object.entries(value)) {
@@ -202,6 +207,7 @@ function imagePrices(value: unknown, model: string): Record<string, Record<strin
 /** A batch discount: the multiple of the price a batch line costs, from 0 to 1. */
 export function discount(raw: Record<string, unknown>, name: string): number | undefined {
   const value = field.number(raw, name, { min: 0 });
-  if (value !== undefined && value > 1) throw invalid(`${name} is a multiplier between 0 and 1.`);
+  if (value !== undefined && value > 1)
+    throw invalid(msg("multiplier_out_of_range", { field: name }));
   return value;
 }

@@ -116,7 +116,7 @@ export const oauthCallback = publicRoute(
       const outcome = await resolveSignIn(services, identity, state, call.request.sourceIp);
       if (outcome.how === "linked") return redirect("/#/settings", [clear]);
       const user = await services.users.get(outcome.userId, true);
-      if (user?.status !== "enabled") throw new Forbidden("This account is disabled.");
+      if (user?.status !== "enabled") throw new Forbidden(msg("account_disabled"));
       const lifetime = services.settings.console.sessionTtlSeconds;
       const { token } = await services.sessions.create(user.id, user.sessionVersion ?? 0, lifetime);
       return redirect("/#/dashboard", [clear, sessionCookie(services, token, lifetime)]);

@@ -4,6 +4,7 @@ import { type ModelPrice, type Pricing, requireStorable } from "../billing/prici
 import { Conflict } from "../errors";
 import { readJsonObject } from "../http/body";
 import { userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import { canonicalJson, definedOnly } from "../objects";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, ok, requireAdmin } from "./envelope";
@@ -39,9 +40,9 @@ export const importPricing = userRoute("POST", "/api/pricing/import", async (cal
   refuseUnknown(body, IMPORT_FIELDS, "The import");
   const format = body.format;
   if (typeof format !== "string" || !(format in FORMATS))
-    throw invalid(`format must be one of: ${Object.keys(FORMATS).join(", ")}.`);
+    throw invalid(msg("import_format_invalid", { allowed: Object.keys(FORMATS).join(", ") }));
   if (body.data === undefined || body.data === null || body.data === "")
-    throw invalid("data is required: the exported prices, as JSON or as its text.");
+    throw invalid(msg("import_data_required"));
   const data = typeof body.data === "string" ? parsedJson(body.data, "data") : body.data;
   const asOf =
     date(body, "as_of", "import") ?? new Date(call.services.clock.now()).toISOString().slice(0, 10);
@@ -71,10 +72,7 @@ export const importPricing = userRoute("POST", "/api/pricing/import", async (cal
     try {
       const saved = await call.services.pricing.update((current) => {
         if (basis !== undefined && basis !== basisOf(current, imported))
-          throw new Conflict(
-            "Prices this import changes were changed since its preview; preview it again.",
-            "basis",
-          );
+          throw new Conflict(msg("import_changed_since_preview"), "basis");
         const next = merged(current, prices, imported);
         diff = next.diff;
         return next.pricing;
@@ -85,7 +83,7 @@ export const importPricing = userRoute("POST", "/api/pricing/import", async (cal
       // Saved by someone else between the read and the write: with a basis, the import is made
       // again on theirs (its basis checked again); with a version, that is the conflict.
       if (version !== undefined || attempt === SAVE_ATTEMPTS)
-        throw new Conflict("The price list changed since you read it; preview the import again.");
+        throw new Conflict(msg("price_list_changed_preview"));
       await sleep(Math.random() * Math.min(200, 10 * attempt));
     }
   }
@@ -117,7 +115,7 @@ function chosen(imported: ImportedPrices, names: unknown, format: string): Impor
     names.length > MOST_MODELS ||
     !names.every((name) => typeof name === "string" && name !== "")
   )
-    throw invalid(`models must be a list of at most ${MOST_MODELS} model names.`);
+    throw invalid(msg("import_models_invalid", { max: MOST_MODELS }));
   const wanted = new Set(names as string[]);
   const known = new Set([
     ...Object.keys(imported.models),
@@ -125,7 +123,7 @@ function chosen(imported: ImportedPrices, names: unknown, format: string): Impor
   ]);
   const unknown = [...wanted].filter((name) => !known.has(name));
   if (unknown.length > 0)
-    throw invalid(`models names ${unknown.join(", ")}, which the ${format} data does not have.`);
+    throw invalid(msg("import_models_unknown", { models: unknown.join(", "), format }));
   const pick = <T>(record: Record<string, T>) =>
     Object.fromEntries(Object.entries(record).filter(([model]) => wanted.has(model)));
   return {

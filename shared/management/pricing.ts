@@ -3,6 +3,7 @@ import type { ModelPrice, Pricing } from "../billing/pricing";
 import { Conflict } from "../errors";
 import { isObject, readJsonObject } from "../http/body";
 import { userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import { canonicalJson, definedOnly } from "../objects";
 import { ConditionFailed } from "../store/table";
 import { field, invalid, ok, requireAdmin } from "./envelope";
@@ -43,7 +44,7 @@ export const putPricing = userRoute("PUT", "/api/pricing", async (call) => {
     return ok(pricingView(saved));
   } catch (err) {
     if (err instanceof ConditionFailed) {
-      throw new Conflict("The price list changed since you read it; read it again and retry.");
+      throw new Conflict(msg("price_list_changed"));
     }
     throw err;
   }
@@ -79,7 +80,7 @@ export const patchPricing = userRoute("PATCH", "/api/pricing", async (call) => {
         );
         if (changed.length > 0)
           throw new Conflict(
-            `Another admin changed the price of ${changed.join(", ")} since you read it; read it again and retry.`,
+            msg("prices_changed_by_another", { models: changed.join(", ") }),
             "expected",
           );
         const models = { ...current.models, ...set };
@@ -90,7 +91,7 @@ export const patchPricing = userRoute("PATCH", "/api/pricing", async (call) => {
     } catch (err) {
       // Saved by someone else between our read and write: the change is made again on theirs.
       if (!(err instanceof ConditionFailed)) throw err;
-      if (attempt === PATCH_ATTEMPTS) throw new Conflict("The price list kept changing; retry.");
+      if (attempt === PATCH_ATTEMPTS) throw new Conflict(msg("price_list_kept_changing"));
       await sleep(Math.random() * Math.min(200, 10 * attempt));
     }
   }
@@ -99,15 +100,14 @@ export const patchPricing = userRoute("PATCH", "/api/pricing", async (call) => {
 /** `models` of PATCH: the prices to set (validated as PUT's) and the models to remove. */
 function modelChanges(value: unknown): { set: Record<string, ModelPrice>; removed: string[] } {
   if (value === undefined) return { set: {}, removed: [] };
-  if (!isObject(value)) throw invalid("models must map model names to prices (null removes one).");
+  if (!isObject(value)) throw invalid(msg("prices_patch_not_object"));
   const removed = Object.keys(value).filter((model) => value[model] === null);
   const priced = Object.fromEntries(Object.entries(value).filter(([, price]) => price !== null));
   return { set: modelPrices(priced), removed };
 }
 
 function expectedPrices(value: unknown): Record<string, unknown> {
-  if (!isObject(value))
-    throw invalid("expected must map model names to their prices as read (null: none).");
+  if (!isObject(value)) throw invalid(msg("prices_expected_not_object"));
   return value;
 }
 
@@ -173,16 +173,16 @@ export function pricingView(pricing: Pricing) {
 }
 
 function groupDiscounts(value: unknown): Record<string, number> {
-  if (!isObject(value)) throw invalid("group_batch_discounts must map group names to multipliers.");
+  if (!isObject(value)) throw invalid(msg("group_discounts_not_object"));
   for (const group of Object.keys(value)) discount(value, group);
   return value as Record<string, number>;
 }
 
 function groupMultipliers(value: unknown): Record<string, number> {
-  if (!isObject(value)) throw invalid("groups must map group names to multipliers.");
+  if (!isObject(value)) throw invalid(msg("group_multipliers_not_object"));
   for (const [group, multiplier] of Object.entries(value)) {
     if (typeof multiplier !== "number" || multiplier < 0)
-      throw invalid(`groups.${group} must be a multiplier, 0 or more.`);
+      throw invalid(msg("group_multiplier_invalid", { field: `groups.${group}` }));
   }
   return value as Record<string, number>;
 }

@@ -1,5 +1,6 @@
 import { RATE_DIMENSIONS, type RateLimits } from "../billing/rate-limits";
 import { isObject } from "../http/body";
+import { msg } from "../messages/codes";
 import { field, invalid } from "./envelope";
 
 /** Limits an admin may set, at most (a guard against typos that would never bind). */
@@ -10,12 +11,12 @@ const MAX_LIMIT = 1_000_000_000;
  * limits set are kept; anything else is a 400 naming the field.
  */
 export function rateLimitsField(value: unknown, name: string): RateLimits {
-  if (!isObject(value)) throw invalid(`${name} must be an object of rpm, tpm and concurrency.`);
+  if (!isObject(value)) throw invalid(msg("rate_limits_not_object", { field: name }));
   const unknown = Object.keys(value).filter(
     (dimension) => !(RATE_DIMENSIONS as readonly string[]).includes(dimension),
   );
   if (unknown.length > 0)
-    throw invalid(`${name} takes rpm, tpm and concurrency only, not ${unknown.join(", ")}.`);
+    throw invalid(msg("rate_limits_unknown", { field: name, unknown: unknown.join(", ") }));
   const limits: RateLimits = {};
   for (const dimension of RATE_DIMENSIONS) {
     const path = `${name}.${dimension}`;
@@ -30,7 +31,7 @@ export function rateLimitsField(value: unknown, name: string): RateLimits {
  * its limits; groups left out have none.
  */
 export function groupRateLimits(value: unknown, name: string): Record<string, RateLimits> {
-  if (!isObject(value)) throw invalid(`${name} must map group names to limits.`);
+  if (!isObject(value)) throw invalid(msg("group_rate_limits_not_object", { field: name }));
   return Object.fromEntries(
     Object.entries(value).map(([group, limits]) => [
       group,

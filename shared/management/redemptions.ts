@@ -3,6 +3,7 @@ import { dollarsToUnits, UNITS_PER_USD, unitsToDollars } from "../billing/units"
 import { Conflict } from "../errors";
 import { readJsonObject } from "../http/body";
 import { userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import { type Redemption, redemptionId } from "../store/redemptions";
 import { field, invalid, notFound, ok, pageSize, requireAdmin } from "./envelope";
@@ -27,7 +28,7 @@ export const createRedemptions = userRoute("POST", "/api/redemption", async (cal
   const quota = field.integer(body, "quota", { min: 1, max: MAX_CODE_UNITS });
   const dollars = field.number(body, "dollars", { min: 0, max: MAX_CODE_UNITS / UNITS_PER_USD });
   const units = quota ?? (dollars !== undefined ? dollarsToUnits(dollars) : undefined);
-  if (!units || units <= 0) throw invalid("Give each code a positive quota (units) or dollars.");
+  if (!units || units <= 0) throw invalid(msg("redemption_quota_required"));
   const now = call.services.clock.seconds();
   const codes = Array.from({ length: count }, () => randomString(CODE_LENGTH));
   const created = await Promise.all(
@@ -62,7 +63,7 @@ export async function redeemCode(
     userId,
     services.clock.seconds(),
   );
-  if (used === "taken") throw new Conflict("This code is not valid, or has been used already.");
+  if (used === "taken") throw new Conflict(msg("redemption_code_used"));
   // The top-up's reference is the code's: a redemption that stopped before it ends with it here.
   const outcome = await services.ledger.topUp(userId, {
     reference: `redeem:${used.id}`,
@@ -73,7 +74,7 @@ export async function redeemCode(
   });
   services.auth.forgetAll();
   // Its quota was added by an earlier redemption of this user's: nothing is added again.
-  if (outcome === "duplicate") throw new Conflict("You have redeemed this code already.");
+  if (outcome === "duplicate") throw new Conflict(msg("redemption_already_redeemed"));
   return used;
 }
 
@@ -93,9 +94,9 @@ export const updateRedemption = userRoute("PUT", "/api/redemption/:id", async (c
   requireAdmin(call);
   const body = readJsonObject(call.request);
   const status = field.oneOf(body, "status", ["enabled", "disabled"] as const);
-  if (!status) throw invalid("status must be enabled or disabled.");
+  if (!status) throw invalid(msg("redemption_status_invalid"));
   const updated = await call.services.redemptions.setStatus(call.params.id as string, status);
-  if (!updated) throw notFound("Unused redemption code");
+  if (!updated) throw notFound(msg("unused_redemption_code_not_found"));
   return ok(redemptionView(updated));
 });
 
@@ -103,7 +104,7 @@ export const updateRedemption = userRoute("PUT", "/api/redemption/:id", async (c
 export const deleteRedemption = userRoute("DELETE", "/api/redemption/:id", async (call) => {
   requireAdmin(call);
   if (!(await call.services.redemptions.delete(call.params.id as string)))
-    throw notFound("Redemption code");
+    throw notFound(msg("redemption_code_not_found"));
   return ok();
 });
 

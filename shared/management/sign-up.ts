@@ -3,6 +3,7 @@ import { newId } from "../auth/secrets";
 import { Conflict } from "../errors";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { msg } from "../messages/codes";
 import type { Site } from "../site/registry";
 import { registrationLimits } from "../site/sections/registration-limits";
 import { redemptionId } from "../store/redemptions";
@@ -67,7 +68,7 @@ export async function createAccount(
     },
     services.clock.seconds(),
   );
-  const taken = () => new Conflict("That username is taken.");
+  const taken = () => new Conflict(msg("username_taken"));
   // A name taken already is refused before the site's budget is touched (a race for a free
   // one is settled by the create's condition, below).
   if (await services.users.findByUsername(username)) throw taken();
@@ -84,7 +85,7 @@ export async function createAccount(
             services.clock.seconds(),
           )
         : "taken";
-      if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
+      if (used === "taken") throw invalid(msg("invitation_code_invalid"));
       invitation = used.id;
     }
     await services.users.create(profile);

@@ -1,6 +1,7 @@
 import { TURNSTILE_TOKEN_MAX, verifyTurnstile } from "../auth/turnstile";
 import { InvalidRequest, Unavailable } from "../errors";
 import type { Call } from "../http/route";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import type { Site } from "../site/registry";
 import { trial } from "../site/sections/trial";
@@ -95,21 +96,13 @@ export async function passTurnstile(
   const { services, request } = call;
   const token = field.string(body, "turnstile_token", { max: TURNSTILE_TOKEN_MAX });
   if (!token)
-    throw new InvalidRequest(
-      "Registration needs the human check (Cloudflare Turnstile): complete it and send its token as turnstile_token.",
-      "turnstile_token",
-      "turnstile_required",
-    );
+    throw new InvalidRequest(msg("turnstile_required"), "turnstile_token", "turnstile_required");
   const secret =
     (await services.siteOptions.secret(turnstile, "secret")) ??
     services.settings.console.turnstileSecret;
   // The turnstile section refuses turning it on without one; the setting may have been taken
   // away since.
-  if (!secret)
-    throw new Unavailable(
-      "Registration is unavailable: the site's human check has no secret key. Tell the site's administrator.",
-      "turnstile_not_configured",
-    );
+  if (!secret) throw new Unavailable(msg("turnstile_not_configured"), "turnstile_not_configured");
   const verdict = await verifyTurnstile(services.fetch, {
     url: services.settings.console.turnstileVerifyUrl,
     secret,
@@ -119,18 +112,11 @@ export async function passTurnstile(
     action,
   });
   if (verdict.outcome === "unavailable") {
-    throw new Unavailable(
-      "The human check could not be verified just now (Cloudflare did not answer). Please try again.",
-      "turnstile_unavailable",
-      5,
-    );
+    throw new Unavailable(msg("turnstile_unavailable"), "turnstile_unavailable", 5);
   }
   if (verdict.outcome === "refused") {
-    const expired = verdict.codes.includes("timeout-or-duplicate");
     throw new InvalidRequest(
-      expired
-        ? "The human check expired or was used already. Complete it again."
-        : `The human check failed (${verdict.codes.join(", ") || "refused"}). Complete it again.`,
+      msg("turnstile_failed", { reasons: verdict.codes.join(", ") }),
       "turnstile_token",
       "turnstile_failed",
     );

@@ -5,6 +5,7 @@ import { Conflict } from "../errors";
 import { readJsonObject } from "../http/body";
 import { json } from "../http/responses";
 import { alias, userRoute } from "../http/route";
+import { msg } from "../messages/codes";
 import { AccountMissing } from "../store/accounts";
 import { BUCKETS } from "../store/buckets";
 import { ConditionFailed } from "../store/table";
@@ -18,6 +19,7 @@ import {
   ok,
   page,
   requireAdmin,
+  saying,
   utcDateTime,
 } from "./envelope";
 import { rateLimitOverrides } from "./rate-limits";
@@ -140,7 +142,7 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
       via: "admin",
     });
   } catch (err) {
-    if (err instanceof UsernameTaken) throw new Conflict("That username is taken.");
+    if (err instanceof UsernameTaken) throw new Conflict(msg("username_taken"));
     throw err;
   }
   const created = await call.services.users.get(user.id, true);
@@ -152,7 +154,7 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
 export const getUser = userRoute("GET", "/api/user/:id", async (call) => {
   requireAdmin(call);
   const user = await call.services.users.get(call.params.id as string, true);
-  if (!user) throw notFound("User");
+  if (!user) throw notFound(msg("user_not_found"));
   return ok(userView(user));
 });
 
@@ -177,13 +179,11 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
     rateLimits: body.rate_limits === undefined ? undefined : rateLimitOverrides(body.rate_limits),
   };
   if (id === call.principal.user.id && (fields.role === "user" || fields.status === "disabled")) {
-    throw invalid("Administrators cannot demote or disable themselves.");
+    throw invalid(msg("cannot_demote_self"));
   }
   const password = body.password === undefined ? undefined : newPassword(body, "password");
   if (password && id === call.principal.user.id) {
-    throw invalid(
-      "Change your own password in Settings (PUT /api/user/self), which asks for the current one.",
-    );
+    throw invalid(msg("own_password_in_settings"));
   }
   // A reset, or making an admin of someone who is not one, makes a credential: the caller's
   // session proves who it is first. The user as they were says which (and, for a reset, since
@@ -192,7 +192,7 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
     password || fields.role === "admin"
       ? await call.services.users.get(id as string, true)
       : undefined;
-  if ((password || fields.role === "admin") && !before) throw notFound("User");
+  if ((password || fields.role === "admin") && !before) throw notFound(msg("user_not_found"));
   if (password || (fields.role === "admin" && before?.role !== "admin"))
     await reauthenticateAdminSession(call, body);
   try {
@@ -210,13 +210,10 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
     const keys = await call.services.apiKeys.listByUser(user.id);
     return ok(
       { ...userView(user), ...REVOKED, keys_to_review: keysToReview(before, keys) },
-      {
-        message:
-          "Password reset: every session of the user has ended and every system access token of theirs is revoked. They sign in with the new password and make new tokens in Settings. Check the keys made since their password was last set (keys_to_review).",
-      },
+      saying(msg("password_reset_done")),
     );
   } catch (err) {
-    if (err instanceof ConditionFailed) throw notFound("User");
+    if (err instanceof ConditionFailed) throw notFound(msg("user_not_found"));
     throw err;
   }
 });
@@ -238,20 +235,17 @@ export const revokeUserCredentials = userRoute("POST", "/api/user/:id/revoke", a
     const changed = await call.services.users.changeCredentials(id, {});
     call.services.auth.credentialsChanged(id, changed);
   } catch (err) {
-    if (err instanceof ConditionFailed) throw notFound("User");
+    if (err instanceof ConditionFailed) throw notFound(msg("user_not_found"));
     throw err;
   }
   const [user, keys] = await Promise.all([
     call.services.users.get(id, true),
     call.services.apiKeys.listByUser(id),
   ]);
-  if (!user) throw notFound("User");
+  if (!user) throw notFound(msg("user_not_found"));
   return ok(
     { ...userView(user), ...REVOKED, keys_to_review: keysToReview(user, keys) },
-    {
-      message:
-        "Every session of the user has ended and all their system access tokens are revoked; their keys still work (check keys_to_review).",
-    },
+    saying(msg("sessions_ended")),
   );
 });
 
@@ -265,13 +259,13 @@ export const revokeUserCredentials = userRoute("POST", "/api/user/:id/revoke", a
 export const deleteUser = userRoute("DELETE", "/api/user/:id", async (call) => {
   requireAdmin(call);
   const id = call.params.id as string;
-  if (id === call.principal.user.id) throw invalid("Administrators cannot delete themselves.");
+  if (id === call.principal.user.id) throw invalid(msg("cannot_delete_self"));
   const user = await call.services.users.get(id, true);
-  if (!user || user.deletedAt !== undefined) throw notFound("User");
+  if (!user || user.deletedAt !== undefined) throw notFound(msg("user_not_found"));
   try {
     await call.services.users.markDeleted(id, user.username, call.services.clock.seconds());
   } catch (err) {
-    if (err instanceof ConditionFailed) throw notFound("User");
+    if (err instanceof ConditionFailed) throw notFound(msg("user_not_found"));
     throw err;
   }
   // Disabled first, so nothing signs in between; then every credential of theirs ends.
@@ -279,7 +273,7 @@ export const deleteUser = userRoute("DELETE", "/api/user/:id", async (call) => {
   call.services.auth.credentialsChanged(id, changed);
   call.services.auth.forgetAll();
   const deleted = await call.services.users.get(id, true);
-  if (!deleted) throw notFound("User");
+  if (!deleted) throw notFound(msg("user_not_found"));
   return ok({ ...userView(deleted), ...REVOKED });
 });
 
@@ -296,8 +290,7 @@ export const topUpUser = userRoute("POST", "/api/user/:id/topup", async (call) =
   const dollars = field.number(body, "dollars", { min: 0, max: MAX_TOP_UP_UNITS / UNITS_PER_USD });
   const reference = field.string(body, "reference", { max: 128 });
   const units = quota ?? (dollars !== undefined ? dollarsToUnits(dollars) : undefined);
-  if (units === undefined || units <= 0)
-    throw invalid("Give a positive quota (units) or dollars to add.");
+  if (units === undefined || units <= 0) throw invalid(msg("top_up_quota_required"));
   const id = call.params.id as string;
   let outcome: "applied" | "duplicate";
   try {
@@ -309,11 +302,11 @@ export const topUpUser = userRoute("POST", "/api/user/:id/topup", async (call) =
       requestId: call.request.id,
     });
   } catch (err) {
-    if (err instanceof AccountMissing) throw notFound("User");
+    if (err instanceof AccountMissing) throw notFound(msg("user_not_found"));
     throw err;
   }
   const user = await call.services.users.get(id, true);
-  if (!user) throw notFound("User");
+  if (!user) throw notFound(msg("user_not_found"));
   call.services.auth.forgetAll();
   return ok(userView(user), { duplicate: outcome === "duplicate" });
 });
@@ -326,8 +319,8 @@ export const approveTrial = userRoute("POST", "/api/user/:id/approve", async (ca
   requireAdmin(call);
   const id = call.params.id as string;
   const user = await call.services.users.get(id, true);
-  if (!user) throw notFound("User");
-  if (!user.trial) throw new Conflict("This account was offered no trial credit.");
+  if (!user) throw notFound(msg("user_not_found"));
+  if (!user.trial) throw new Conflict(msg("no_trial_offered"));
   const outcome = await grantTrialCredit(
     call.services,
     id,
@@ -336,6 +329,6 @@ export const approveTrial = userRoute("POST", "/api/user/:id/approve", async (ca
     call.request.id,
   );
   const granted = await call.services.users.get(id, true);
-  if (!granted) throw notFound("User");
+  if (!granted) throw notFound(msg("user_not_found"));
   return ok(userView(granted), { duplicate: outcome === "duplicate" });
 });

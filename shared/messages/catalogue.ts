@@ -3,12 +3,21 @@
  * complete by type, so a code without its English or Chinese words does not compile.
  */
 import type { MessageCode, MessageParams } from "./codes";
+import * as accounts from "./domains/accounts";
+import * as auth from "./domains/auth";
+import * as billing from "./domains/billing";
+import * as channels from "./domains/channels";
+import * as credit from "./domains/credit";
 import * as fields from "./domains/fields";
 import * as growth from "./domains/growth";
 import * as http from "./domains/http";
+import * as humanCheck from "./domains/human-check";
 import * as identity from "./domains/identity";
+import * as keys from "./domains/keys";
 import * as limits from "./domains/limits";
+import * as logs from "./domains/logs";
 import * as payments from "./domains/payments";
+import * as pricing from "./domains/pricing";
 import * as site from "./domains/site";
 import type { Fmt, Lang } from "./format";
 
@@ -23,22 +32,40 @@ export type Samples<M> = { [C in keyof M]: M[C] };
 
 export const catalogues: Record<Lang, Catalogue> = {
   en: {
+    ...accounts.en,
+    ...auth.en,
+    ...billing.en,
+    ...channels.en,
+    ...credit.en,
     ...fields.en,
-    ...http.en,
-    ...limits.en,
-    ...site.en,
-    ...payments.en,
     ...growth.en,
+    ...http.en,
+    ...humanCheck.en,
     ...identity.en,
+    ...keys.en,
+    ...limits.en,
+    ...logs.en,
+    ...payments.en,
+    ...pricing.en,
+    ...site.en,
   },
   zh: {
+    ...accounts.zh,
+    ...auth.zh,
+    ...billing.zh,
+    ...channels.zh,
+    ...credit.zh,
     ...fields.zh,
-    ...http.zh,
-    ...limits.zh,
-    ...site.zh,
-    ...payments.zh,
     ...growth.zh,
+    ...http.zh,
+    ...humanCheck.zh,
     ...identity.zh,
+    ...keys.zh,
+    ...limits.zh,
+    ...logs.zh,
+    ...payments.zh,
+    ...pricing.zh,
+    ...site.zh,
   },
 };
 
@@ -49,11 +76,20 @@ export const fieldLabels: Record<Lang, Readonly<Record<string, string>>> = {
 };
 
 export const samples: Samples<MessageParams> = {
+  ...accounts.samples,
+  ...auth.samples,
+  ...billing.samples,
+  ...channels.samples,
+  ...credit.samples,
   ...fields.samples,
   ...http.samples,
+  ...humanCheck.samples,
+  ...keys.samples,
   ...limits.samples,
-  ...site.samples,
+  ...logs.samples,
   ...payments.samples,
   ...growth.samples,
   ...identity.samples,
+  ...pricing.samples,
+  ...site.samples,
 };

@@ -3,23 +3,40 @@
  * are an interface in its file (domains/<domain>.ts), beside its English and Chinese words; this
  * union is what `msg()` and the catalogues are checked against. README.md: adding a code.
  */
+import type * as accounts from "./domains/accounts";
+import type * as auth from "./domains/auth";
+import type * as billing from "./domains/billing";
+import type * as channels from "./domains/channels";
+import type * as credit from "./domains/credit";
 import type * as fields from "./domains/fields";
 import type * as growth from "./domains/growth";
 import type * as http from "./domains/http";
-// stream D (sign-in)
+import type * as humanCheck from "./domains/human-check";
 import type * as identity from "./domains/identity";
+import type * as keys from "./domains/keys";
 import type * as limits from "./domains/limits";
+import type * as logs from "./domains/logs";
 import type * as payments from "./domains/payments";
+import type * as pricing from "./domains/pricing";
 import type * as site from "./domains/site";
 
 export interface MessageParams
-  extends fields.Messages,
+  extends accounts.Messages,
+    auth.Messages,
+    billing.Messages,
+    channels.Messages,
+    credit.Messages,
+    fields.Messages,
     http.Messages,
+    humanCheck.Messages,
+    keys.Messages,
     limits.Messages,
-    site.Messages,
-    payments.Messages,
     growth.Messages,
-    identity.Messages {}
+    identity.Messages,
+    logs.Messages,
+    payments.Messages,
+    pricing.Messages,
+    site.Messages {}
 
 export type MessageCode = keyof MessageParams;
 

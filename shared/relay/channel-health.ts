@@ -2,6 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { TtlCache } from "../cache";
 import { type Clock, systemClock } from "../clock";
 import { ModelUnavailable } from "../errors";
+import { msg } from "../messages/codes";
 import { countEvent } from "../observability";
 import type { ChannelHealthStore, PairHealth } from "../store/channel-health";
 import type { ChannelRecord, Channels } from "../store/channels";
@@ -109,8 +110,8 @@ export class ChannelHealth {
       model,
       "resting",
       seconds === undefined
-        ? `No channel can serve \`${model}\` until an administrator re-enables one.`
-        : `Every channel serving \`${model}\` is busy or failing right now. Please retry in ${seconds} s.`,
+        ? msg("model_channels_disabled", { model })
+        : msg("model_channels_resting", { model, retry_after_seconds: seconds }),
       seconds,
     );
   }

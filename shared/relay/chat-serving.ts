@@ -1,3 +1,4 @@
+import { type Message, msg } from "../messages/codes";
 import type { ChannelRecord } from "../store/channels";
 import type { ChannelAdapter } from "./adapters/adapter";
 import type { Bridge } from "./bridges/bridge";
@@ -31,16 +32,20 @@ const NAME = /^[^\s,]+$/;
  */
 export function responsesOnlyConfigProblem(
   config: Readonly<Record<string, string>>,
-): string | undefined {
+): Message | undefined {
   const summary = config.reasoning_summary;
   if (summary !== undefined && !(REASONING_SUMMARIES as readonly string[]).includes(summary))
-    return `config.reasoning_summary must be one of ${REASONING_SUMMARIES.join(", ")}; "${summary}" is not.`;
+    return msg("channel_config_not_one_of", {
+      key: "reasoning_summary",
+      allowed: REASONING_SUMMARIES.join(", "),
+      value: summary,
+    });
   const value = config[RESPONSES_ONLY];
   if (value === undefined) return undefined;
   const names = value.split(",").map((name) => name.trim());
   const bad = names.find((name) => !NAME.test(name));
   if (bad === undefined) return undefined;
-  return `config.${RESPONSES_ONLY} must be a comma list of model names (or "*"), e.g. "o3-pro,gpt-5-codex"; "${bad}" is not one.`;
+  return msg("channel_models_list_invalid", { key: RESPONSES_ONLY, value: bad });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type Message, msg } from "../messages/codes";
 import type { ChannelRecord } from "../store/channels";
 import { saysNoSuchPath } from "./adapters/openai/errors";
 import type { Bridge } from "./bridges/bridge";
@@ -22,10 +23,14 @@ type ResponsesMode = (typeof RESPONSES_MODES)[number];
 /** What is wrong with a channel config's `responses`, or undefined. */
 export function responsesConfigProblem(
   config: Readonly<Record<string, string>>,
-): string | undefined {
+): Message | undefined {
   const value = config.responses;
   if (value === undefined || (RESPONSES_MODES as readonly string[]).includes(value)) return;
-  return `config.responses must be one of ${RESPONSES_MODES.join(", ")}; "${value}" is not.`;
+  return msg("channel_config_not_one_of", {
+    key: "responses",
+    allowed: RESPONSES_MODES.join(", "),
+    value,
+  });
 }
 
 function responsesMode(channel: ChannelRecord): ResponsesMode {

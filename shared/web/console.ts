@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { NotFound } from "../errors";
 import { publicRoute } from "../http/route";
 import type { GatewayRequest, GatewayResponse } from "../http/types";
+import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import { branding, DEFAULT_SITE_NAME, logoUrl } from "../site/sections/branding";
 import { trial } from "../site/sections/trial";
@@ -77,7 +78,7 @@ async function serve(
   page?: PageBranding,
 ): Promise<GatewayResponse> {
   const file = await loading;
-  if (!file) throw new NotFound(`No such file: ${request.path}`);
+  if (!file) throw new NotFound(msg("file_not_found", { path: request.path.slice(0, 200) }));
   const turnstile = page?.turnstile ?? false;
   // The policy and the branding are part of what a revalidation checks: a page cached under
   // another is sent again, not confirmed with a 304.

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { routes } from "../../shared/api";
+import { isMessageCode } from "../../shared/messages/render";
 import { accountKey } from "../../shared/store/accounts";
 import { createUserWithKey, sluice, sluiceTable, type TestUser } from "./support";
 
@@ -279,7 +280,12 @@ function checkAnswer(answer: Answer): string | undefined {
   if (status === 500 || (status > 504 && status < 600) || status === 501)
     return `server error: ${where}`;
   if (status < 400) return undefined;
-  let body: { success?: unknown; message?: unknown; error?: { message?: unknown; type?: unknown } };
+  let body: {
+    success?: unknown;
+    message?: unknown;
+    code?: unknown;
+    error?: { message?: unknown; type?: unknown };
+  };
   try {
     body = JSON.parse(text);
   } catch {
@@ -288,6 +294,8 @@ function checkAnswer(answer: Answer): string | undefined {
   if (path.startsWith("/api/")) {
     if (body.success !== false || typeof body.message !== "string")
       return `not one-api's envelope: ${where}`;
+    // Every refusal on /api has a message code the console can word (shared/messages).
+    if (!isMessageCode(body.code)) return `no message code in the catalogue: ${where}`;
   } else if (typeof body.error?.message !== "string" || typeof body.error?.type !== "string") {
     return `not OpenAI's envelope: ${where}`;
   }

@@ -33,6 +33,7 @@ describe("authentication on /api and /v1", () => {
     expect(withKey.body).toEqual({
       success: false,
       message: expect.stringContaining("system access token"),
+      code: "api_key_on_management",
     });
     expect(withKey.headers.get("x-request-id")).toMatch(/^req_/);
     expect((await api(undefined, "GET", "/api/user/self")).status).toBe(401);
@@ -143,7 +144,11 @@ describe("keys: /api/token", () => {
       expired_time: 1000,
     });
     expect(past.status).toBe(400);
-    expect(past.body).toEqual({ success: false, message: expect.stringContaining("expired_time") });
+    expect(past.body).toEqual({
+      success: false,
+      message: expect.stringContaining("expired_time"),
+      code: "key_expiry_in_past",
+    });
     const negative = await api(user.accessToken, "POST", "/api/token", { remain_quota: -5 });
     expect(negative.status).toBe(400);
     expect(negative.body.message).toContain("remain_quota");
@@ -160,6 +165,8 @@ describe("keys: /api/token", () => {
     expect(await malformed.json()).toEqual({
       success: false,
       message: expect.stringContaining("JSON"),
+      code: "body_not_json",
+      params: { detail: expect.any(String) },
     });
   });
 
@@ -244,7 +251,11 @@ describe("one user cannot reach another's data", () => {
     for (const [method, path, body] of attempts) {
       const answer = await api(bob.accessToken, method, path, body);
       expect(answer.status, `${method} ${path}`).toBe(403);
-      expect(answer.body).toEqual({ success: false, message: "Only administrators may do this." });
+      expect(answer.body).toEqual({
+        success: false,
+        message: "Only administrators may do this.",
+        code: "admin_only",
+      });
     }
     const me = (await api(bob.accessToken, "GET", "/api/user/self")).body.data;
     expect(me).toMatchObject({ role: "user", paid_quota: 50_000_000 });
@@ -437,7 +448,12 @@ describe("admin: channels", () => {
         config: bad,
       });
       expect(answer.status, JSON.stringify(bad)).toBe(400);
-      expect(answer.body).toEqual({ success: false, message: expect.stringContaining(named) });
+      expect(answer.body).toEqual({
+        success: false,
+        message: expect.stringContaining(named),
+        code: expect.stringMatching(/^channel_(config_not_one_of|efforts_invalid)$/),
+        params: expect.objectContaining({ value: expect.any(String) }),
+      });
     }
     const edited = await api(sluice.adminToken, "PUT", `/api/channel/${created.id}`, {
       config: { ...config, cache_control: "ttl" },

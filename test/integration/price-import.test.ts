@@ -191,6 +191,7 @@ describe("POST /api/pricing/import", () => {
           expect(lost.body).toEqual({
             success: false,
             message: "The price list changed since you read it; preview the import again.",
+            code: "price_list_changed_preview",
           });
         }
       }

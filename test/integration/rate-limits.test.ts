@@ -551,7 +551,11 @@ describe("setting rate limits", () => {
       rate_limits: { rpm: 1_000 },
     });
     expect(byUser.status).toBe(403);
-    expect(byUser.body).toEqual({ success: false, message: "Only administrators may do this." });
+    expect(byUser.body).toEqual({
+      success: false,
+      message: "Only administrators may do this.",
+      code: "admin_only",
+    });
     const ownLimits = await api(user.accessToken, "PUT", `/api/user/${user.id}`, {
       rate_limits: { rpm: 1_000 },
     });
@@ -605,6 +609,8 @@ describe("a cap on keys per user", () => {
         expect(answer.body).toEqual({
           success: false,
           message: "A user may have at most 3 API keys on this site. Delete one to create another.",
+          code: "too_many_keys",
+          params: { max: 3 },
         });
       }
       const listed = (await api(user.accessToken, "GET", "/api/token?size=100")).body;

@@ -147,6 +147,7 @@ describe("an admin's console session that signed in more than 5 minutes ago", ()
           message: expect.stringMatching(
             /current password \(`current_password`\).*signed in within the last 5 minutes/,
           ),
+          params: { field: "current_password", window_seconds: 300, via: "session" },
         });
       }
       expect(await effects(made)).toEqual(NOTHING);

@@ -13,6 +13,7 @@ import {
 import type { AwsCredentials } from "../../shared/aws/sigv4";
 import { completionTokensOf, promptTokensOf } from "../../shared/billing/metered";
 import { Timing } from "../../shared/http/timing";
+import { renderEn } from "../../shared/messages/render";
 import type {
   AdapterContext,
   UpstreamCall,
@@ -487,15 +488,19 @@ describe("the bedrock adapter's probe, test call and CountTokens", () => {
 
 describe("a bedrock channel's config", () => {
   it("needs an AWS region name, and takes a betas list", () => {
-    expect(bedrockConfigProblem({})).toMatch(/config.region/);
+    const problem = (config: Record<string, string>) => {
+      const found = bedrockConfigProblem(config);
+      return found && renderEn(found);
+    };
+    expect(problem({})).toMatch(/config.region/);
     for (const region of ["us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1"])
       expect(bedrockConfigProblem({ region }), region).toBeUndefined();
     for (const region of ["us-east", "US-EAST-1", "us-east-1/x", "http://x"])
-      expect(bedrockConfigProblem({ region }), region).toMatch(/not an AWS region/);
+      expect(problem({ region }), region).toMatch(/not an AWS region/);
     expect(bedrockConfigProblem({ region: "us-east-1", betas: "a-1, computer-use-*" })).toBe(
       undefined,
     );
     expect(bedrockConfigProblem({ region: "us-east-1", betas: "none" })).toBeUndefined();
-    expect(bedrockConfigProblem({ region: "us-east-1", betas: "a b;c" })).toMatch(/betas/);
+    expect(problem({ region: "us-east-1", betas: "a b;c" })).toMatch(/betas/);
   });
 });

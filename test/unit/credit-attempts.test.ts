@@ -163,7 +163,11 @@ describe("registrations and redemptions, counted before they are tried", () => {
       ),
     );
     expect(tally(answers)).toEqual({ 400: 210 });
-    expect(answers[1]?.body).toEqual({ success: false, message: "That is not a redemption code." });
+    expect(answers[1]?.body).toEqual({
+      success: false,
+      message: "That is not a redemption code.",
+      code: "not_a_redemption_code",
+    });
     expect(site.dynamo.log.slice(before).filter((entry) => WRITES.has(entry.operation))).toEqual(
       [],
     );

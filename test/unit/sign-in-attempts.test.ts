@@ -289,6 +289,7 @@ describe("sign-in attempts, counted before the password is checked", () => {
       success: false,
       message: expect.stringContaining("application/json"),
       code: "unsupported_media_type",
+      params: { accepted: "application/json", first: "application/json", sent: "text/plain" },
     });
     const form = await call(site, "POST", "/api/user/login", {
       body: `username=${username}&password=x`,

@@ -1,4 +1,5 @@
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../json-depth";
+import { msg } from "../../messages/codes";
 import { invalid } from "../envelope";
 
 /** A model's price in the fields PUT /api/pricing takes (`input`, `cached_input`, `tiers`…). */
@@ -29,11 +30,13 @@ export function note(imported: ImportedPrices, model: string, text: string): voi
 
 /** JSON sent as a text (pasted, or a new-api option's value): parsed, with a clear refusal. */
 export function parsedJson(text: string, what: string): unknown {
-  if (nestsDeeperThan(text)) throw invalid(`${what} nests deeper than ${MAX_JSON_DEPTH} levels.`);
+  if (nestsDeeperThan(text))
+    throw invalid(msg("import_too_deep", { field: what, max: MAX_JSON_DEPTH }));
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw invalid(`${what} is not JSON (${err instanceof Error ? err.message : String(err)}).`);
+    const detail = err instanceof Error ? err.message : String(err);
+    throw invalid(msg("import_not_json", { field: what, detail }));
   }
 }
 
@@ -42,6 +45,8 @@ export function amount(value: unknown, what: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
   if (typeof n !== "number" || !Number.isFinite(n) || n < 0)
-    throw invalid(`${what} must be a number, 0 or more (it is ${JSON.stringify(value)}).`);
+    throw invalid(
+      msg("import_amount_invalid", { field: what, value: String(JSON.stringify(value)) }),
+    );
   return n;
 }

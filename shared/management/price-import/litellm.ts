@@ -1,4 +1,5 @@
 import { isObject } from "../../http/body";
+import { msg } from "../../messages/codes";
 import { invalid } from "../envelope";
 import { amount, emptyImport, type ImportedPrices, note, type PriceFields } from "./imported";
 
@@ -56,10 +57,7 @@ const SOURCE = "LiteLLM model_prices_and_context_window.json";
  * sluice does not relay, or with no price it can use, are skipped, saying why.
  */
 export function fromLiteLlm(data: unknown, asOf: string): ImportedPrices {
-  if (!isObject(data))
-    throw invalid(
-      "The LiteLLM data must be an object of model entries, as model_prices_and_context_window.json is.",
-    );
+  if (!isObject(data)) throw invalid(msg("import_litellm_not_object"));
   const imported = emptyImport();
   const images = new Map<string, Record<string, Record<string, number>>>();
   for (const [key, entry] of Object.entries(data)) {
@@ -67,7 +65,7 @@ export function fromLiteLlm(data: unknown, asOf: string): ImportedPrices {
       imported.skipped.push({ model: key, reason: "LiteLLM's description of its fields." });
       continue;
     }
-    if (!isObject(entry)) throw invalid(`LiteLLM entry "${key}" must be an object.`);
+    if (!isObject(entry)) throw invalid(msg("import_litellm_entry_invalid", { entry: key }));
     const size = IMAGE_SIZE.exec(key);
     if (size) {
       const [, quality = "default", width, height, model = ""] = size;

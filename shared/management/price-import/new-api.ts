@@ -1,4 +1,5 @@
 import { isObject } from "../../http/body";
+import { msg } from "../../messages/codes";
 import { invalid } from "../envelope";
 import {
   amount,
@@ -165,7 +166,7 @@ function readSettings(data: unknown): Settings {
   const settings: Settings = { expressions: new Set(), ignored: new Set() };
   const take = (option: Option, value: unknown, what: string) => {
     const map = isObject(value) ? value : parsedJson(textOf(value, what), what);
-    if (!isObject(map)) throw invalid(`${what} must map names to numbers.`);
+    if (!isObject(map)) throw invalid(msg("import_not_number_map", { field: what }));
     const numbers: Record<string, number> = {};
     for (const [name, raw] of Object.entries(map))
       numbers[name] = amount(raw, `${what}[${JSON.stringify(name)}]`) as number;
@@ -199,9 +200,7 @@ function readSettings(data: unknown): Settings {
     return found;
   };
   if (!read(data, true))
-    throw invalid(
-      `The new-api data has none of ${Object.keys(OPTIONS).join(", ")}: send an export of its /api/option/, /api/ratio_config or /api/pricing, or the options as one object.`,
-    );
+    throw invalid(msg("import_new_api_empty", { options: Object.keys(OPTIONS).join(", ") }));
   return settings;
 }
 
@@ -213,10 +212,7 @@ function readList(
 ): boolean {
   let found = false;
   for (const [i, item] of items.entries()) {
-    if (!isObject(item))
-      throw invalid(
-        `new-api data[${i}] must be an option {key, value} or a model {model_name, …}.`,
-      );
+    if (!isObject(item)) throw invalid(msg("import_new_api_item_invalid", { field: `data[${i}]` }));
     if (typeof item.key === "string") {
       const option = item.key in OPTIONS ? (item.key as Option) : undefined;
       if (option) {
@@ -231,9 +227,7 @@ function readList(
     }
     const model = item.model_name;
     if (typeof model !== "string" || model === "")
-      throw invalid(
-        `new-api data[${i}] must be an option {key, value} or a model {model_name, …}.`,
-      );
+      throw invalid(msg("import_new_api_item_invalid", { field: `data[${i}]` }));
     // quota_type 1: priced per call; 0: by ratios.
     const perCall = item.quota_type === 1;
     for (const [snake, option] of BY_SNAKE) {
@@ -255,11 +249,11 @@ function expressionsOf(value: unknown, settings: Settings): void {
 
 function quotaPerUnit(value: unknown): number {
   const n = amount(value, "new-api QuotaPerUnit");
-  if (!n) throw invalid("new-api QuotaPerUnit must be a number above 0.");
+  if (!n) throw invalid(msg("import_quota_per_unit_invalid"));
   return n;
 }
 
 function textOf(value: unknown, what: string): string {
-  if (typeof value !== "string") throw invalid(`${what} must map names to numbers.`);
+  if (typeof value !== "string") throw invalid(msg("import_not_number_map", { field: what }));
   return value;
 }

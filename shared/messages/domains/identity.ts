@@ -26,6 +26,8 @@ export interface Messages {
   oauth_registration_closed: NoParams;
   oauth_invitation_required: NoParams;
   oauth_origin_unset: NoParams;
+  oauth_issuer_invalid: NoParams;
+  oauth_settings_incomplete: { provider: string; fields: string };
 }
 
 export const en: Entries<Messages> = {
@@ -52,6 +54,8 @@ export const en: Entries<Messages> = {
     "No account here is linked to that sign-in; this site registers by invitation only (register with a code first, then link it in Settings).",
   oauth_origin_unset: () =>
     "Set SLUICE_PUBLIC_ORIGIN (the site's own address) first: sign-in providers call it back there.",
+  oauth_issuer_invalid: () => "issuer must be an https URL (http only on the loopback, for tests).",
+  oauth_settings_incomplete: (p) => `${p.provider} sign-in needs ${p.fields} before it is enabled.`,
 };
 
 export const zh: Entries<Messages> = {
@@ -75,6 +79,8 @@ export const zh: Entries<Messages> = {
     "本站没有与此登录关联的账户；本站仅限邀请注册（请先用邀请码注册，再在设置中关联）。",
   oauth_origin_unset: () =>
     "请先设置 SLUICE_PUBLIC_ORIGIN（本站的地址）：登录服务商会回调到该地址。",
+  oauth_issuer_invalid: () => "issuer 必须是 https 地址（仅测试时可用本机 http 地址）。",
+  oauth_settings_incomplete: (p) => `启用 ${p.provider} 登录前，需先填写 ${p.fields}。`,
 };
 
 export const samples: Samples<Messages> = {
@@ -93,4 +99,6 @@ export const samples: Samples<Messages> = {
   oauth_registration_closed: {},
   oauth_invitation_required: {},
   oauth_origin_unset: {},
+  oauth_issuer_invalid: {},
+  oauth_settings_incomplete: { provider: "GitHub", fields: "client_id, client_secret" },
 };

@@ -19,6 +19,9 @@ export interface Messages {
   service_unavailable: NoParams;
   /** For logs: which DynamoDB operation failed (clients are told service_unavailable). */
   store_unavailable: { operation: string };
+  rate_limits_not_object: { field: string };
+  rate_limits_unknown: { field: string; unknown: string };
+  group_rate_limits_not_object: { field: string };
 }
 
 export const en: Entries<Messages> = {
@@ -39,6 +42,9 @@ export const en: Entries<Messages> = {
   service_unavailable: () =>
     "sluice's data store is not answering right now. Please try again in a few seconds.",
   store_unavailable: (p) => `The data store did not answer (${p.operation}).`,
+  rate_limits_not_object: (p) => `${p.field} must be an object of rpm, tpm and concurrency.`,
+  rate_limits_unknown: (p) => `${p.field} takes rpm, tpm and concurrency only, not ${p.unknown}.`,
+  group_rate_limits_not_object: (p) => `${p.field} must map group names to limits.`,
 };
 
 export const zh: Entries<Messages> = {
@@ -58,6 +64,9 @@ export const zh: Entries<Messages> = {
     `最多同时保存 ${f.number(p.max_files)} 个文件、共 ${f.number(p.max_bytes)} 字节；请删除不再需要的文件。`,
   service_unavailable: () => "sluice 的数据存储暂时没有响应，请几秒后再试。",
   store_unavailable: (p) => `数据存储没有响应（${p.operation}）。`,
+  rate_limits_not_object: (p) => `${p.field} 必须是含 rpm、tpm 和 concurrency 的对象。`,
+  rate_limits_unknown: (p) => `${p.field} 只接受 rpm、tpm 和 concurrency，不接受 ${p.unknown}。`,
+  group_rate_limits_not_object: (p) => `${p.field} 必须是分组名到限额的映射。`,
 };
 
 export const samples: Samples<Messages> = {
@@ -69,4 +78,7 @@ export const samples: Samples<Messages> = {
   storage_limit_exceeded: { max_files: 1, max_bytes: 1_000_000 },
   service_unavailable: {},
   store_unavailable: { operation: "PutItem" },
+  rate_limits_not_object: { field: "rate_limits" },
+  rate_limits_unknown: { field: "rate_limits", unknown: "rph" },
+  group_rate_limits_not_object: { field: "group_rate_limits" },
 };

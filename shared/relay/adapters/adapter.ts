@@ -1,5 +1,6 @@
 import type { AwsCredentials } from "../../aws/sigv4";
 import type { Metered } from "../../billing/metered";
+import type { Message } from "../../messages/codes";
 import type { ChannelRecord } from "../../store/channels";
 import type { SseEvent } from "../../stream/sse";
 import { type Operation, operationOf, type Protocol } from "../protocol";
@@ -150,7 +151,7 @@ export interface ChannelAdapter {
   /** The admin's test of a channel: one tiny real call of an operation it serves. */
   testCall(model: string, upstreamModel: string): UpstreamCall;
   /** What is wrong with a channel's `config` for this provider (absent: anything goes). */
-  configProblem?(config: Readonly<Record<string, string>>): string | undefined;
+  configProblem?(config: Readonly<Record<string, string>>): Message | undefined;
 }
 
 /** An adapter from its parts: `serves` follows from `operations`. */

@@ -20,7 +20,12 @@ export const oauthGithub = defineSection({
     if (!values.enabled) return;
     requireOrigin(site);
     if (!values.clientId || !site.secretSet(oauthGithub, "clientSecret"))
-      throw invalid("GitHub sign-in needs client_id and client_secret before it is enabled.");
+      throw invalid(
+        msg("oauth_settings_incomplete", {
+          provider: "GitHub",
+          fields: "client_id, client_secret",
+        }),
+      );
   },
   publicView: (values) => ({ oauth_github: values.enabled }),
 });

@@ -1,4 +1,5 @@
 import { invalid } from "../../management/envelope";
+import { msg } from "../../messages/codes";
 import { siteField } from "../fields";
 import { defineSection } from "../section";
 import { requireOrigin } from "./oauth-github";
@@ -24,7 +25,12 @@ export const oauthLinuxdo = defineSection({
     if (!values.enabled) return;
     requireOrigin(site);
     if (!values.clientId || !site.secretSet(oauthLinuxdo, "clientSecret"))
-      throw invalid("LINUX DO sign-in needs client_id and client_secret before it is enabled.");
+      throw invalid(
+        msg("oauth_settings_incomplete", {
+          provider: "LINUX DO",
+          fields: "client_id, client_secret",
+        }),
+      );
   },
   publicView: (values) => ({ oauth_linuxdo: values.enabled }),
 });

@@ -1,4 +1,5 @@
 import { invalid } from "../../management/envelope";
+import { msg } from "../../messages/codes";
 import { siteField } from "../fields";
 import { defineSection } from "../section";
 import { requireOrigin } from "./oauth-github";
@@ -30,13 +31,16 @@ export const oauthOidc = defineSection({
       }
       const loopback = url?.hostname === "127.0.0.1" || url?.hostname === "localhost";
       if (!url || !(url.protocol === "https:" || (url.protocol === "http:" && loopback)))
-        throw invalid("issuer must be an https URL (http only on the loopback, for tests).");
+        throw invalid(msg("oauth_issuer_invalid"));
     }
     if (!values.enabled) return;
     requireOrigin(site);
     if (!values.issuer || !values.clientId || !site.secretSet(oauthOidc, "clientSecret"))
       throw invalid(
-        "OpenID Connect sign-in needs issuer, client_id and client_secret before it is enabled.",
+        msg("oauth_settings_incomplete", {
+          provider: "OpenID Connect",
+          fields: "issuer, client_id, client_secret",
+        }),
       );
   },
   publicView: (values) => ({

@@ -2,6 +2,7 @@ import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../../infra/local/demo-upstream";
 import { InvalidRequest, UpstreamRejected } from "../../../shared/errors";
+import { renderEn } from "../../../shared/messages/render";
 import { adapterFor } from "../../../shared/relay/adapters/index";
 import { readOpenAiError } from "../../../shared/relay/adapters/openai/errors";
 import type { BridgeContext } from "../../../shared/relay/bridges/bridge";
@@ -389,7 +390,8 @@ describe("chat → Responses: the request", () => {
       summary: "auto",
     });
     expect(responsesOnlyConfigProblem({ reasoning_summary: "detailed" })).toBeUndefined();
-    expect(adapterFor("openai").configProblem?.({ reasoning_summary: "full" })).toContain(
+    const problem = adapterFor("openai").configProblem?.({ reasoning_summary: "full" });
+    expect(problem && renderEn(problem)).toContain(
       "config.reasoning_summary must be one of auto, concise, detailed",
     );
   });
@@ -717,9 +719,11 @@ describe("which channels serve chat through the bridge", () => {
     expect(responsesOnlyConfigProblem({})).toBeUndefined();
     expect(responsesOnlyConfigProblem({ responses_only: "o3-pro, gpt-5-codex" })).toBeUndefined();
     expect(responsesOnlyConfigProblem({ responses_only: "*" })).toBeUndefined();
-    expect(responsesOnlyConfigProblem({ responses_only: "o3-pro,,x" })).toContain('"" is not one');
+    const problem = responsesOnlyConfigProblem({ responses_only: "o3-pro,,x" });
+    expect(problem && renderEn(problem)).toContain('"" is not one');
     expect(responsesOnlyConfigProblem({ responses_only: "" })).toBeDefined();
-    expect(openai.configProblem?.({ responses_only: "o3 pro" })).toContain("responses_only");
+    const refused = openai.configProblem?.({ responses_only: "o3 pro" });
+    expect(refused && renderEn(refused)).toContain("responses_only");
 
     const pinned = channel({ responses_only: "o3-pro,alias" });
     expect(chatServedBy(pinned, openai, "o3-pro", "o3-pro", false)?.bridge).toBe(

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../../infra/local/demo-upstream";
 import { fromChatUsage } from "../../../shared/billing/usage/openai-chat";
 import { InvalidRequest } from "../../../shared/errors";
+import { renderEn } from "../../../shared/messages/render";
 import type { BridgeContext } from "../../../shared/relay/bridges/bridge";
 import {
   countMessagesTokens,
@@ -912,7 +913,7 @@ describe("Messages requests as chat requests", () => {
   ])("channel config %j: %s", (config, problem) => {
     const found = messagesToChatConfigProblem(config as Record<string, string>);
     if (problem === undefined) expect(found).toBeUndefined();
-    else expect(found).toContain(problem);
+    else expect(found && renderEn(found)).toContain(problem);
   });
 
   it.each([

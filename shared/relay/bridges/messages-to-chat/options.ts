@@ -1,3 +1,5 @@
+import { type Message, msg } from "../../../messages/codes";
+
 /**
  * The channel options the Messages → chat bridge reads from `BridgeContext.options` (a chat
  * channel's config; the face passes them). Each key, its values and its default:
@@ -28,6 +30,7 @@
  *
  * Beside them the face passes `channel` (the channel's type) and `baseUrl`, which `auto` reads.
  */
+
 export interface MessagesToChatOptions {
   reasoningContent: "auto" | "echo" | "omit";
   systemTurns: "fold" | "keep";
@@ -110,11 +113,11 @@ export function optionsOf(options: Readonly<Record<string, unknown>> = {}): Mess
  */
 export function messagesToChatConfigProblem(
   config: Readonly<Record<string, string>>,
-): string | undefined {
+): Message | undefined {
   for (const [key, allowed] of Object.entries(CHOICES)) {
     const value = config[key];
     if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
-      return `config.${key} must be one of ${allowed.join(", ")}; "${value}" is not.`;
+      return msg("channel_config_not_one_of", { key, allowed: allowed.join(", "), value });
     }
   }
   if (config.efforts !== undefined) {
@@ -123,7 +126,7 @@ export function messagesToChatConfigProblem(
       .map((e) => e.trim())
       .find((e) => !EFFORT.test(e));
     if (bad !== undefined) {
-      return `config.efforts must be a comma list of reasoning_effort names, e.g. "xhigh,max"; "${bad}" is not one.`;
+      return msg("channel_efforts_invalid", { value: bad });
     }
   }
   return undefined;
