@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import Provider from "oidc-provider";
 
 /**
  * A real OpenID Connect provider, in-process (panva's oidc-provider): discovery, its own login
@@ -18,43 +17,47 @@ export interface OidcFake {
 }
 
 export async function startOidcFake(redirectUri: string): Promise<OidcFake> {
+  const { default: Provider } = await quietly(() => import("oidc-provider"));
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
   const clientSecret = randomBytes(16).toString("hex");
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: "demo-oidc-client",
-        client_secret: clientSecret,
-        redirect_uris: [redirectUri],
-        grant_types: ["authorization_code"],
-        response_types: ["code"],
-      },
-    ],
-    claims: {
-      openid: ["sub"],
-      email: ["email", "email_verified"],
-      profile: ["preferred_username", "name"],
-    },
-    async findAccount(_ctx, sub) {
-      return {
-        accountId: sub,
-        claims: async () => ({
-          sub,
-          email: `${sub}@oidc.test`,
-          email_verified: !sub.startsWith("unverified"),
-          preferred_username: sub,
-          name: sub,
-        }),
-      };
-    },
-    // The claims go into the id_token itself, so the client needs no userinfo call.
-    conformIdTokenClaims: false,
-    cookies: { keys: [randomBytes(16).toString("hex")] },
-    features: { devInteractions: { enabled: true } },
-  });
+  const provider = await quietly(
+    () =>
+      new Provider(issuer, {
+        clients: [
+          {
+            client_id: "demo-oidc-client",
+            client_secret: clientSecret,
+            redirect_uris: [redirectUri],
+            grant_types: ["authorization_code"],
+            response_types: ["code"],
+          },
+        ],
+        claims: {
+          openid: ["sub"],
+          email: ["email", "email_verified"],
+          profile: ["preferred_username", "name"],
+        },
+        async findAccount(_ctx, sub) {
+          return {
+            accountId: sub,
+            claims: async () => ({
+              sub,
+              email: `${sub}@oidc.test`,
+              email_verified: !sub.startsWith("unverified"),
+              preferred_username: sub,
+              name: sub,
+            }),
+          };
+        },
+        // The claims go into the id_token itself, so the client needs no userinfo call.
+        conformIdTokenClaims: false,
+        cookies: { keys: [randomBytes(16).toString("hex")] },
+        features: { devInteractions: { enabled: true } },
+      }),
+  );
   server.on("request", provider.callback());
   return {
     issuer,
@@ -66,4 +69,23 @@ export async function startOidcFake(redirectUri: string): Promise<OidcFake> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Runs `make` with oidc-provider's start-up warnings held back: as a local fake it uses the
+ * development keys and login pages on purpose (and runs on Node 20, which it calls
+ * unsupported but works on), and says so on every start, which would fill every test run's
+ * log (the rest of console.warn passes through).
+ */
+async function quietly<T>(make: () => T | Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && args[0].startsWith("oidc-provider WARNING")) return;
+    warn(...args);
+  };
+  try {
+    return await make();
+  } finally {
+    console.warn = warn;
+  }
 }
