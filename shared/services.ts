@@ -8,6 +8,7 @@ import { type Clock, systemClock } from "./clock";
 import { loadSettings, type Settings } from "./config/settings";
 import type { SecretBox } from "./crypto/secret-box";
 import { RefusalLines } from "./http/refusal-lines";
+import { type Mailer, mailerFrom } from "./mail/mailer";
 import { createLogger } from "./observability";
 import type { JobQueue } from "./queue/queue";
 import type { AdapterContext } from "./relay/adapters/adapter";
@@ -104,6 +105,9 @@ export interface Services {
   fetch: UpstreamFetch;
   /** What channel adapters need of the process: the function role's AWS credentials (Bedrock). */
   adapterContext: AdapterContext;
+  // Stream e-mail (issue 22 E): verification codes, password resets, notices.
+  /** Sends the site's mail (SES, SMTP, or none: settings.mail). */
+  mailer: Mailer;
 }
 
 export function createServices(options: {
@@ -124,6 +128,8 @@ export function createServices(options: {
   clock?: Clock;
   /** What channel adapters need of the process (on AWS: the role's credentials). */
   adapterContext?: AdapterContext;
+  /** How mail goes out; as the settings say when absent (shared/mail/mailer.ts). */
+  mailer?: Mailer;
 }): Services {
   const settings = options.settings ?? loadSettings();
   const log = options.log ?? createLogger({ level: settings.log.level });
@@ -201,5 +207,6 @@ export function createServices(options: {
     schedule: new Schedule(table),
     fetch,
     adapterContext,
+    mailer: options.mailer ?? mailerFrom(settings.mail),
   };
 }

@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import middy from "@middy/core";
 import type { DynamoDBStreamEvent } from "aws-lambda";
-import { loadSettings } from "../../shared/config/settings";
+import { loadSettings, type Settings } from "../../shared/config/settings";
 import { createLogger } from "../../shared/observability";
 import { Rollups, type StreamedLine } from "../../shared/store/rollups";
 import { SiteLog } from "../../shared/store/site-log";
@@ -19,7 +19,7 @@ import { functionTable } from "../adapters/services";
  */
 export function usageRollupHandler(
   table: Table,
-  options: { log: Logger; logRetentionDays: number },
+  options: { log: Logger; logRetentionDays: number; settings?: Settings },
 ) {
   const { log } = options;
   const rollups = new Rollups(table, log);
@@ -59,4 +59,5 @@ const settings = loadSettings();
 export const handler = usageRollupHandler(functionTable(process.env, "rollups"), {
   log: createLogger({ level: settings.log.level }),
   logRetentionDays: settings.logRetentionDays,
+  settings,
 });

@@ -29,6 +29,7 @@ import { startSqsAndS3 } from "./fauxqs";
 import { type ResponseObserver, startFunctionUrlServer } from "./function-url-server";
 import { startJanitorTimer } from "./janitor-timer";
 import { type LocalLogging, standInLogger } from "./logs";
+import { type Mailbox, startMailbox } from "./mailbox";
 import { createLocalResources, type LocalResources } from "./resources";
 import { startSqsPoller } from "./sqs-poller";
 import { type StreamPoller, startStreamPoller } from "./stream-poller";
@@ -114,6 +115,9 @@ export interface LocalStack {
   services: Services;
   /** The usage rollups' stream consumer: `drain()` waits until every line written is added up. */
   rollups: StreamPoller;
+  // Stream e-mail (issue 22 E).
+  /** Where the stack's mail goes (SMTP), and where to read it (`GET <url>/mail?to=`). */
+  mailbox: Pick<Mailbox, "url" | "smtp">;
   stop(): Promise<void>;
 }
 
@@ -156,6 +160,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const resources = await createLocalResources(clients, {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
     });
+    // Stream e-mail (issue 22 E): the functions send mail over SMTP to a mailbox of the stack's.
+    const mailbox = await startMailbox();
+    stops.push(mailbox.stop);
     Object.assign(process.env, {
       // Served over plain http: a Secure session cookie would not come back.
       SLUICE_SECURE_COOKIES: "false",
@@ -166,6 +173,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [RESOURCE_ENV.logTable]: resources.logTableName,
       [RESOURCE_ENV.bucket]: resources.bucketName,
       [RESOURCE_ENV.queueUrl]: resources.queueUrl,
+      ...mailboxEnvironment(mailbox),
       ...options.env,
     });
 
@@ -223,6 +231,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: usageRollupHandler(functionTable(process.env, "rollups"), {
         log: functionLog(ROLLUP),
         logRetentionDays: services.settings.logRetentionDays,
+        settings: loadSettings(),
       }),
       functionName: ROLLUP,
       batchSize: options.rollupBatchingWindowMs ? USAGE_ROLLUP.batchSize : 100,
@@ -254,6 +263,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       resources,
       services,
       rollups,
+      mailbox: { url: mailbox.url, smtp: mailbox.smtp },
       stop,
     };
   } catch (err) {
@@ -267,6 +277,17 @@ const API = "sluice-api";
 const WORKER = "sluice-batch-worker";
 const JANITOR = "sluice-janitor";
 const ROLLUP = "sluice-usage-rollup";
+
+/** The functions' mail settings: SMTP to the stack's mailbox, from a local sender. */
+function mailboxEnvironment(mailbox: Mailbox): Record<string, string> {
+  return {
+    SLUICE_MAIL: "smtp",
+    SLUICE_MAIL_FROM: "sluice <sluice@localhost>",
+    SLUICE_SMTP_HOST: mailbox.smtp.host,
+    SLUICE_SMTP_PORT: String(mailbox.smtp.port),
+    SLUICE_SMTP_SECURE: "false",
+  };
+}
 
 /** The local stack talks only to its emulators, whatever AWS settings the shell has. */
 function useLocalAwsEnvironment(): void {

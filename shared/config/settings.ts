@@ -185,6 +185,24 @@ export interface Settings {
      */
     publicOrigin?: string;
   };
+  /**
+   * How mail goes out (shared/mail/; README, E-mail): deploy configuration, not a site option,
+   * since on AWS the stack grants sending for one sender only.
+   */
+  mail: {
+    /** `ses` (the default when a sender is set), `smtp`, or `none`. */
+    transport: "ses" | "smtp" | "none";
+    /** The sender (`From`); no mail is sent without one. */
+    from?: string;
+    /** SES's configuration set, when the operator uses one (event publishing). */
+    sesConfigurationSet?: string;
+    smtp: { host?: string; port: number; secure: boolean; user?: string; password?: string };
+    /**
+     * The console's origin, for links in mail (`https://console.example.com`); the request's
+     * own host when unset (a function URL's Host cannot be forged; a domain of one's own sets it).
+     */
+    publicOrigin?: string;
+  };
   /** Files and batches (seed 000, section 2.8). */
   files: {
     /** An uploaded file expires this long after its upload. */
@@ -300,6 +318,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         .filter(Boolean),
       publicOrigin: env.SLUICE_PUBLIC_ORIGIN?.trim().replace(/\/+$/, "") || undefined,
     },
+    mail: mailSettings(env),
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
       outputTtlSeconds: int(env, "SLUICE_BATCH_OUTPUT_TTL_SECONDS", 3 * 3_600),
@@ -314,6 +333,26 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       lineConcurrency: int(env, "SLUICE_BATCH_LINE_CONCURRENCY", 8),
       expiryGraceSeconds: int(env, "SLUICE_BATCH_EXPIRY_GRACE_SECONDS", 600),
     },
+  };
+}
+
+function mailSettings(env: NodeJS.ProcessEnv): Settings["mail"] {
+  const transport = env.SLUICE_MAIL || "ses";
+  if (transport !== "ses" && transport !== "smtp" && transport !== "none")
+    throw new Error(`SLUICE_MAIL is ses, smtp or none, not ${transport}`);
+  const secure = env.SLUICE_SMTP_SECURE === "true";
+  return {
+    transport,
+    from: env.SLUICE_MAIL_FROM || undefined,
+    sesConfigurationSet: env.SLUICE_SES_CONFIGURATION_SET || undefined,
+    smtp: {
+      host: env.SLUICE_SMTP_HOST || undefined,
+      port: int(env, "SLUICE_SMTP_PORT", secure ? 465 : 587),
+      secure,
+      user: env.SLUICE_SMTP_USER || undefined,
+      password: env.SLUICE_SMTP_PASSWORD || undefined,
+    },
+    publicOrigin: env.SLUICE_PUBLIC_ORIGIN?.replace(/\/+$/, "") || undefined,
   };
 }
 
