@@ -8,12 +8,14 @@ import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
+import * as passwordReset from "./management/password-reset";
 import * as payments from "./management/payments";
 import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
 import * as redemptions from "./management/redemptions";
 import * as site from "./management/site";
 import * as user from "./management/user";
+import * as verification from "./management/verification";
 import { createSpeech } from "./openai/audio-speech";
 import { createTranscription, createTranslation } from "./openai/audio-transcriptions";
 import * as batches from "./openai/batches";
@@ -146,6 +148,14 @@ export const routes: readonly Route[] = [
   payments.getOwnOrder,
   payments.listAllOrders,
   payments.noteOrder,
+  // Stream e-mail (issue 22 E): verification codes, password reset
+  verification.askVerificationCode,
+  verification.postVerificationCode,
+  verification.askEmailCode,
+  verification.setEmail,
+  passwordReset.askPasswordReset,
+  passwordReset.postPasswordReset,
+  passwordReset.resetPassword,
   // The console's page and files
   consoleIndex,
   consoleAsset,

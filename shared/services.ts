@@ -25,10 +25,12 @@ import { Batches } from "./store/batches";
 import type { Blobs } from "./store/blobs";
 import { ChannelHealthStore } from "./store/channel-health";
 import { Channels } from "./store/channels";
+import { Emails } from "./store/emails";
 import { Files } from "./store/file-records";
 import { Orders } from "./store/orders";
 import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
+import { ResetTokens } from "./store/reset-tokens";
 import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
 import { Sessions } from "./store/sessions";
@@ -41,6 +43,7 @@ import { loadTagSecret } from "./store/tag-secret";
 import { Uploads } from "./store/uploads";
 import { UsageLog } from "./store/usage";
 import { Users } from "./store/users";
+import { Verifications } from "./store/verifications";
 import type { ConsoleFiles } from "./web/console-files";
 
 /**
@@ -108,6 +111,12 @@ export interface Services {
   // Stream e-mail (issue 22 E): verification codes, password resets, notices.
   /** Sends the site's mail (SES, SMTP, or none: settings.mail). */
   mailer: Mailer;
+  /** Which user a verified e-mail address belongs to. */
+  emails: Emails;
+  /** E-mail verification codes. */
+  verifications: Verifications;
+  /** Password reset tokens. */
+  resetTokens: ResetTokens;
 }
 
 export function createServices(options: {
@@ -208,5 +217,8 @@ export function createServices(options: {
     fetch,
     adapterContext,
     mailer: options.mailer ?? mailerFrom(settings.mail),
+    emails: new Emails(table),
+    verifications: new Verifications(table, clock),
+    resetTokens: new ResetTokens(table, clock),
   };
 }

@@ -170,6 +170,17 @@ export interface Settings {
       addressLimit: number;
       windowMs: number;
     };
+    /**
+     * Mails asked for (verification codes, reset links): per address mailed, one a minute and
+     * `emailLimit` per window; per sender's address and IPv6 /48, per window.
+     */
+    mail: {
+      emailLimit: number;
+      emailPerMinute: number;
+      addressLimit: number;
+      networkLimit: number;
+      windowMs: number;
+    };
   };
   /**
    * Where requests come from: the secret the CloudFront distribution sends with each request
@@ -308,6 +319,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         userLimit: int(env, "SLUICE_REDEEM_USER_LIMIT", 10),
         addressLimit: int(env, "SLUICE_REDEEM_ADDRESS_LIMIT", 30),
         windowMs: windowMs(env, "SLUICE_REDEEM_WINDOW_SECONDS", 3_600),
+      },
+      mail: {
+        emailLimit: int(env, "SLUICE_MAIL_EMAIL_LIMIT", 5),
+        emailPerMinute: int(env, "SLUICE_MAIL_EMAIL_PER_MINUTE", 1),
+        addressLimit: int(env, "SLUICE_MAIL_ADDRESS_LIMIT", 20),
+        networkLimit: int(env, "SLUICE_MAIL_NETWORK_LIMIT", 80),
+        windowMs: windowMs(env, "SLUICE_MAIL_WINDOW_SECONDS", 3_600),
       },
     },
     edge: {

@@ -3,12 +3,15 @@ import { newId } from "../auth/secrets";
 import { Conflict } from "../errors";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { mailLanguage } from "../mail/templates";
+import { msg } from "../messages/codes";
 import type { Site } from "../site/registry";
 import { redemptionId } from "../store/redemptions";
-import { newUserProfile, UsernameTaken } from "../store/users";
+import { EmailTaken, newUserProfile, UsernameTaken } from "../store/users";
 import { invalid, ok } from "./envelope";
 import { isRedemptionCode, redeemCode } from "./redemptions";
 import { decideTrialCredit } from "./trial-credit";
+import { emailTaken } from "./verification";
 
 /** What a counted registration asked for (POST /api/user/register, checked by its route). */
 export interface SignUpRequest {
@@ -46,17 +49,23 @@ export interface SignUpIdentity {
 export async function createAccount(
   call: Call<undefined>,
   request: SignUpRequest,
-  _hooks: SignUpHooks = {},
+  hooks: SignUpHooks = {},
 ): Promise<GatewayResponse> {
   const { services } = call;
   const { body, username, password, email, options, code } = request;
-  const trial = await decideTrialCredit(call, options, body);
+  // An address proven by its code (stream e-mail): the account is made only if it is.
+  const verifyEmail = email && hooks.verifyEmail ? hooks.verifyEmail : undefined;
+  const trial = await decideTrialCredit(call, options, body, {
+    emailVerified: verifyEmail !== undefined,
+  });
   const profile = newUserProfile(
     {
       id: newId("user_", 16),
       username,
       name: username,
       ...(email ? { email } : {}),
+      ...(verifyEmail ? { emailVerified: true } : {}),
+      ...(typeof body.lang === "string" ? { lang: mailLanguage(body.lang) } : {}),
       passwordHash: await hashPassword(password, services.settings.console.passwordCost),
       ...trial.profile,
     },
@@ -82,11 +91,15 @@ export async function createAccount(
       if (used === "taken") throw invalid("The invitation code is not valid, or has been used.");
       invitation = used.id;
     }
+    // Last before the write: a wrong code is counted against the code, not the site.
+    if (verifyEmail && !(await verifyEmail(email as string)))
+      throw invalid(msg("verification_code_invalid"));
     await services.users.create(profile);
   } catch (err) {
     await site.giveBack();
     if (invitation) await services.redemptions.release(invitation, profile.id);
     if (err instanceof UsernameTaken) throw taken();
+    if (err instanceof EmailTaken) throw emailTaken();
     throw err;
   }
   await trial.grant(profile.id);

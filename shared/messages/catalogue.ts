@@ -6,6 +6,7 @@ import type { MessageCode, MessageParams } from "./codes";
 import * as fields from "./domains/fields";
 import * as http from "./domains/http";
 import * as limits from "./domains/limits";
+import * as mail from "./domains/mail";
 import * as payments from "./domains/payments";
 import * as site from "./domains/site";
 import type { Fmt, Lang } from "./format";
@@ -20,8 +21,8 @@ export type Entries<M> = { [C in keyof M]: (params: M[C], f: Fmt) => string };
 export type Samples<M> = { [C in keyof M]: M[C] };
 
 export const catalogues: Record<Lang, Catalogue> = {
-  en: { ...fields.en, ...http.en, ...limits.en, ...site.en, ...payments.en },
-  zh: { ...fields.zh, ...http.zh, ...limits.zh, ...site.zh, ...payments.zh },
+  en: { ...fields.en, ...http.en, ...limits.en, ...site.en, ...payments.en, ...mail.en },
+  zh: { ...fields.zh, ...http.zh, ...limits.zh, ...site.zh, ...payments.zh, ...mail.zh },
 };
 
 /** Request fields' names in each language (English says a field by the name it is sent as). */
@@ -36,4 +37,5 @@ export const samples: Samples<MessageParams> = {
   ...limits.samples,
   ...site.samples,
   ...payments.samples,
+  ...mail.samples,
 };

@@ -6,6 +6,8 @@
 import type * as fields from "./domains/fields";
 import type * as http from "./domains/http";
 import type * as limits from "./domains/limits";
+// Stream e-mail (issue 22 E).
+import type * as mail from "./domains/mail";
 import type * as payments from "./domains/payments";
 import type * as site from "./domains/site";
 
@@ -14,7 +16,8 @@ export interface MessageParams
     http.Messages,
     limits.Messages,
     site.Messages,
-    payments.Messages {}
+    payments.Messages,
+    mail.Messages {}
 
 export type MessageCode = keyof MessageParams;
 

@@ -2,6 +2,7 @@ import type { SiteOptions } from "../store/site-options";
 import type { SiteValuesOf } from "./section";
 import { branding } from "./sections/branding";
 import { epay } from "./sections/epay";
+import { mail } from "./sections/mail";
 import { payments } from "./sections/payments";
 import { registration } from "./sections/registration";
 import { stripe } from "./sections/stripe";
@@ -22,6 +23,8 @@ export const SITE_SECTIONS = [
   payments,
   stripe,
   epay,
+  // e-mail
+  mail,
 ] as const;
 
 export type SiteSections = typeof SITE_SECTIONS;
