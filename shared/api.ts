@@ -8,6 +8,7 @@ import * as apiKeys from "./management/api-keys";
 import * as channels from "./management/channels";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
+import * as notices from "./management/notices";
 import * as passwordReset from "./management/password-reset";
 import * as payments from "./management/payments";
 import * as pricing from "./management/pricing";
@@ -156,6 +157,7 @@ export const routes: readonly Route[] = [
   passwordReset.askPasswordReset,
   passwordReset.postPasswordReset,
   passwordReset.resetPassword,
+  notices.setLowBalanceAlert,
   // The console's page and files
   consoleIndex,
   consoleAsset,

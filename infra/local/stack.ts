@@ -11,7 +11,7 @@ import { newPasswordSecret, randomString } from "../../shared/auth/secrets";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin, createKey } from "../../shared/bootstrap";
 import { BATCH_WORKER, RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
-import { loadSettings } from "../../shared/config/settings";
+import { loadSettings, type Settings } from "../../shared/config/settings";
 import { createLogger, type LogSink } from "../../shared/observability";
 import type { Services } from "../../shared/services";
 import {
@@ -231,7 +231,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: usageRollupHandler(functionTable(process.env, "rollups"), {
         log: functionLog(ROLLUP),
         logRetentionDays: services.settings.logRetentionDays,
-        settings: loadSettings(),
+        settings: withPublicOrigin(loadSettings(), server.url),
+        // As the API caches what it reads (SLUICE_CACHE_TTL_MS): a threshold just set is seen.
+        profileTtlMs: services.settings.cacheTtlMs,
       }),
       functionName: ROLLUP,
       batchSize: options.rollupBatchingWindowMs ? USAGE_ROLLUP.batchSize : 100,
@@ -277,6 +279,14 @@ const API = "sluice-api";
 const WORKER = "sluice-batch-worker";
 const JANITOR = "sluice-janitor";
 const ROLLUP = "sluice-usage-rollup";
+
+/** Links in the rollups' mail point at the local console unless an origin is configured. */
+function withPublicOrigin(settings: Settings, url: string): Settings {
+  return {
+    ...settings,
+    mail: { ...settings.mail, publicOrigin: settings.mail.publicOrigin ?? url },
+  };
+}
 
 /** The functions' mail settings: SMTP to the stack's mailbox, from a local sender. */
 function mailboxEnvironment(mailbox: Mailbox): Record<string, string> {
