@@ -8,6 +8,7 @@ import { Dashboard } from "./pages/dashboard";
 import { Keys } from "./pages/keys";
 import { Login, Register } from "./pages/login";
 import { Logs } from "./pages/logs";
+import { Forgot, Reset } from "./pages/mail";
 import { Settings } from "./pages/settings";
 import { Topup } from "./pages/topup";
 import { redirect, route } from "./router";
@@ -20,6 +21,9 @@ type AdminModule = typeof import("./pages/admin/index");
 const PUBLIC: Record<PublicPath, () => VNode> = {
   "/login": () => <Login />,
   "/register": () => <Register />,
+  // stream e-mail
+  "/forgot": () => <Forgot />,
+  "/reset": () => <Reset />,
 };
 
 const PAGES: Record<UserPath, () => VNode> = {

@@ -20,6 +20,8 @@ import * as growth from "./strings/growth";
 import * as identity from "./strings/identity";
 // stream a-layout
 import * as layout from "./strings/layout";
+// stream e-mail
+import * as mail from "./strings/mail";
 // stream C (payments)
 import * as payments from "./strings/payments";
 
@@ -32,6 +34,8 @@ export const en = {
   ...payments.en,
   // stream E (growth)
   ...growth.en,
+  // stream e-mail
+  ...mail.en,
 };
 
 export type Key = keyof typeof en;
@@ -45,6 +49,8 @@ export const zh: Record<Key, string> = {
   ...payments.zh,
   // stream E (growth)
   ...growth.zh,
+  // stream e-mail
+  ...mail.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

@@ -21,6 +21,9 @@ export interface RouteInfo {
 export const PUBLIC_ROUTES = [
   { path: "/login", title: "login_title", landmark: "login-form" },
   { path: "/register", title: "register_title", landmark: "register-form" },
+  // stream e-mail
+  { path: "/forgot", title: "forgot_title", landmark: "forgot-form" },
+  { path: "/reset", title: "reset_title", landmark: "reset-form" },
 ] as const satisfies readonly RouteInfo[];
 
 /** Pages of a signed-in user, in menu order. */

@@ -14,6 +14,7 @@ import {
 import { t } from "../i18n";
 import { href } from "../router";
 import { displayName, session, signedIn } from "../session";
+import { EmailSettings, LowBalanceSettings } from "./mail";
 
 /** A new access token, shown once, with seed 000's example call. */
 function NewToken(props: { token: string }) {
@@ -166,6 +167,9 @@ export function Settings() {
       )}
       <AccessToken />
       <Password />
+      {/* stream e-mail */}
+      {user && <EmailSettings user={user} />}
+      {user && <LowBalanceSettings user={user} />}
     </>
   );
 }
