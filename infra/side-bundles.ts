@@ -11,7 +11,14 @@
  *
  *   npx tsx infra/side-bundles.ts <outDir> [name…]   (every side bundle unless named)
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -44,6 +51,8 @@ export const SIDE_BUNDLES: readonly SideBundle[] = [
   OPENID_CLIENT,
   // stream e-mail
   NODEMAILER,
+  // stream C (payments): shared/payments/stripe.ts, for a Stripe checkout or webhook only.
+  { name: "stripe", subpaths: ["."] },
 ];
 
 /** The names to leave out of a function's bundle. */
@@ -56,10 +65,34 @@ export const specifiers = (bundle: SideBundle): string[] =>
 /** The file a subpath is bundled into, relative to the package's directory. */
 const fileOf = (subpath: string) => (subpath === "." ? "./index.js" : `${subpath}.js`);
 
+/**
+ * The package's folder: found from its entry point upwards, since a package whose `exports`
+ * do not list `./package.json` (stripe) cannot resolve it by name.
+ */
+function packageDirOf(name: string, require: NodeJS.Require): string {
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    // Not exported: from the entry point up to the folder node_modules names it by.
+  }
+  let dir = dirname(require.resolve(name));
+  for (;;) {
+    const file = join(dir, "package.json");
+    if (
+      existsSync(file) &&
+      (JSON.parse(readFileSync(file, "utf8")) as { name?: string }).name === name
+    )
+      return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`No package.json for ${name}`);
+    dir = parent;
+  }
+}
+
 /** Writes one side bundle under `outDir`; returns the package's directory. */
 export function writeSideBundle(bundle: SideBundle, outDir: string): string {
   const require = createRequire(import.meta.url);
-  const source = dirname(require.resolve(`${bundle.name}/package.json`));
+  const source = packageDirOf(bundle.name, require);
   const { version } = JSON.parse(readFileSync(join(source, "package.json"), "utf8")) as {
     version: string;
   };

@@ -158,6 +158,8 @@ export const routes: readonly Route[] = [
   payments.epayNotifyGet,
   payments.epayNotifyPost,
   payments.epayReturn,
+  payments.createStripeOrder,
+  payments.stripeWebhook,
   payments.listOwnOrders,
   payments.getOwnOrder,
   payments.listAllOrders,

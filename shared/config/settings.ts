@@ -216,6 +216,11 @@ export interface Settings {
     sesConfigurationSet?: string;
     smtp: { host?: string; port: number; secure: boolean; user?: string; password?: string };
   };
+  /**
+   * stream C (payments): where the Stripe client sends its calls (SLUICE_STRIPE_API_URL);
+   * unset: Stripe's own API. The local stack points it at its demo Stripe API.
+   */
+  stripeApi?: string;
   /** Files and batches (seed 000, section 2.8). */
   files: {
     /** An uploaded file expires this long after its upload. */
@@ -347,6 +352,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       linuxdo: baseUrls(env.SLUICE_LINUXDO_BASE_URLS)[0] ?? "https://connect.linux.do",
     },
     mail: mailSettings(env),
+    stripeApi: env.SLUICE_STRIPE_API_URL?.trim() || undefined,
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
       outputTtlSeconds: int(env, "SLUICE_BATCH_OUTPUT_TTL_SECONDS", 3 * 3_600),

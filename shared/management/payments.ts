@@ -8,7 +8,16 @@ import { formatMinor, unitsFor } from "../payments/amounts";
 import { creditVerifiedPayment } from "../payments/credit";
 import { checkEpayNotification, epaySubmitUrl } from "../payments/epay";
 import { MOVES } from "../payments/lifecycle";
+import {
+  applySession,
+  applyStripeEvent,
+  createCheckoutSession,
+  productName,
+  stripeClient,
+  verifyStripeEvent,
+} from "../payments/stripe";
 import type { Services } from "../services";
+import { branding } from "../site/sections/branding";
 import { epay } from "../site/sections/epay";
 import { type PaymentAmounts, payments } from "../site/sections/payments";
 import { stripe } from "../site/sections/stripe";
@@ -78,6 +87,131 @@ export const createEpayOrder = userRoute("POST", "/api/payment/epay", async (cal
   });
   return ok({ order_id: order.id, url });
 });
+
+/** POST /api/payment/stripe {amount_minor} (user): an order, and its Stripe Checkout page. */
+export const createStripeOrder = userRoute("POST", "/api/payment/stripe", async (call) => {
+  const { services } = call;
+  const site = await services.siteOptions.get();
+  const config = site.of(stripe);
+  const key = config.enabled ? await services.siteOptions.secret(stripe, "secret_key") : undefined;
+  const origin = services.settings.edge.publicOrigin;
+  if (!config.enabled || !key || !origin)
+    throw invalid(msg("payment_method_disabled", { provider: "stripe" }));
+  const order = await newOrder(call, "stripe", config.currency, site.of(payments));
+  const client = await stripeClient(key, services.settings.stripeApi);
+  const email = call.principal.user.email;
+  const session = await createCheckoutSession(
+    client,
+    order,
+    config,
+    origin,
+    productName(site.of(branding).name, order),
+    services.clock.seconds(),
+    email,
+  );
+  await services.orders.move(order, MOVES.bind, services.clock.seconds(), {
+    providerRef: session.id,
+    checkoutUrl: session.url,
+  });
+  return ok({ order_id: order.id, url: session.url });
+});
+
+/** The most a Stripe event may be (Stripe's are a few KiB). */
+const STRIPE_EVENT_MAX_BYTES = 64 * 1024;
+
+/**
+ * POST /api/payment/stripe/webhook (public): Stripe's signed event, verified on its raw bytes
+ * before anything in it is read. A refused one answers 400 and writes nothing; an event that
+ * cannot be applied yet (a refund before its payment) or a failed write answers 500, so Stripe
+ * sends it again; anything else 200.
+ */
+export const stripeWebhook = publicRoute(
+  "POST",
+  "/api/payment/stripe/webhook",
+  "one-api",
+  async ({ services, request }) => {
+    // A site that turned Stripe off still takes the events of orders made before.
+    const secret = await services.siteOptions.secret(stripe, "webhook_secret");
+    const key = await services.siteOptions.secret(stripe, "secret_key");
+    const refuse = (reason: string) => {
+      services.log.warn("payment_notification_refused", {
+        provider: "stripe",
+        reason,
+        ip: request.sourceIp,
+      });
+      return stripeAnswer(400, { success: false, message: `refused: ${reason}` });
+    };
+    if (!secret || !key) return refuse("not_configured");
+    if (request.body.length > STRIPE_EVENT_MAX_BYTES) return refuse("size");
+    const client = await stripeClient(key, services.settings.stripeApi);
+    const verified = verifyStripeEvent(
+      client,
+      request.body,
+      request.headers["stripe-signature"],
+      secret,
+    );
+    if (!verified.ok) return refuse(verified.reason);
+    try {
+      const outcome = await applyStripeEvent(
+        services,
+        verified.event,
+        key.startsWith("sk_live_"),
+        request.id,
+      );
+      return outcome === "done"
+        ? stripeAnswer(200, { received: true })
+        : stripeAnswer(500, { success: false, message: "not applicable yet" });
+    } catch (err) {
+      services.log.warn("payment_notification_unapplied", {
+        provider: "stripe",
+        event: verified.event.id,
+        error: String(err),
+      });
+      return stripeAnswer(500, { success: false, message: "not applied" });
+    }
+  },
+);
+
+function stripeAnswer(status: number, body: unknown): GatewayResponse {
+  return {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The return page checks with Stripe at most this often per order (a webhook may be lost). */
+const RECONCILE_SECONDS = 10;
+
+/**
+ * A pending Stripe order, checked with Stripe's API (its fulfilment guide: fulfil on the
+ * landing page too, so a lost webhook does not strand a payment); what Stripe says is applied
+ * as a verified event is. Any failure leaves the order as it was: the webhook still comes.
+ */
+async function reconcileStripe(call: Call<UserPrincipal>, order: Order): Promise<Order> {
+  const { services } = call;
+  const now = services.clock.seconds();
+  if (order.provider !== "stripe" || !order.providerRef) return order;
+  if (order.state !== "pending" && order.state !== "processing") return order;
+  if (order.checkedAt !== undefined && now - order.checkedAt < RECONCILE_SECONDS) return order;
+  try {
+    const key = await services.siteOptions.secret(stripe, "secret_key");
+    if (!key) return order;
+    await services.orders.setFields(order, { checkedAt: now });
+    const client = await stripeClient(key, services.settings.stripeApi);
+    const session = await client.checkout.sessions.retrieve(order.providerRef);
+    const kind =
+      session.status === "expired"
+        ? "checkout.session.expired"
+        : session.status === "complete"
+          ? "reconcile"
+          : undefined;
+    if (kind) await applySession(services, session, call.request.id, kind);
+  } catch (err) {
+    services.log.warn("payment_reconcile_failed", { order: order.id, error: String(err) });
+  }
+  return (await services.orders.get(order.userId, order.id)) ?? order;
+}
 
 /** Writes a new order (`created`) for the amount in the body, before any provider is called. */
 async function newOrder(
@@ -225,7 +359,7 @@ export const getOwnOrder = userRoute("GET", "/api/payment/order/:id", async (cal
     ? await call.services.orders.get(call.principal.user.id, id)
     : undefined;
   if (!order) throw new NotFound(msg("order_not_found"));
-  return ok(customerView(order));
+  return ok(customerView(await reconcileStripe(call, order)));
 });
 
 /**

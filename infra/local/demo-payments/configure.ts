@@ -1,9 +1,12 @@
 import type { Services } from "../../../shared/services";
 import { epay } from "../../../shared/site/sections/epay";
+import { stripe } from "../../../shared/site/sections/stripe";
 import { type DemoEpayGateway, startDemoEpayGateway } from "./epay-gateway";
+import { type DemoStripeApi, startDemoStripeApi } from "./stripe-api";
 
 export interface DemoPayments {
   epay: DemoEpayGateway;
+  stripe: DemoStripeApi;
   close(): Promise<void>;
 }
 
@@ -30,5 +33,27 @@ export async function startDemoPayments(
       "payments.epay": { enabled: true, gateway: gateway.url, pid: gateway.pid, key: gateway.key },
     });
   }
-  return { epay: gateway, close: gateway.close };
+  // Stripe: the demo API, unless the operator saved a Stripe key of their own (not a demo's).
+  const demoStripe = await startDemoStripeApi(
+    () => `${api.settings.edge.publicOrigin}/api/payment/stripe/webhook`,
+  );
+  const stripeKey = await services.siteOptions.secret(stripe, "secret_key");
+  if (!stripeKey || stripeKey.startsWith("sk_test_sluicedemo_")) {
+    api.settings.stripeApi ??= demoStripe.url;
+    services.settings.stripeApi ??= demoStripe.url;
+    await services.siteOptions.update({
+      "payments.stripe": {
+        enabled: true,
+        secret_key: demoStripe.secretKey,
+        webhook_secret: demoStripe.webhookSecret,
+      },
+    });
+  }
+  return {
+    epay: gateway,
+    stripe: demoStripe,
+    close: async () => {
+      await Promise.all([gateway.close(), demoStripe.close()]);
+    },
+  };
 }
