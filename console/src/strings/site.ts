@@ -45,6 +45,16 @@ export const en = {
   rate_reasoning: "Reasoning",
   rate_audio_output: "Audio output",
   rate_image_output: "Image output",
+  settings_tab_general: "General",
+  settings_json_invalid: "This is not valid JSON.",
+  settings_secret_saved: "A value is saved (it is never shown).",
+  settings_secret_not_saved: "Nothing saved.",
+  settings_secret_set: "Set",
+  settings_secret_clear: "Clear",
+  settings_content_lang: "Language",
+  settings_content_home: "Home page",
+  settings_content_about: "About page",
+  settings_preview: "Preview",
 };
 
 export const zh: Record<keyof typeof en, string> = {
@@ -89,4 +99,14 @@ export const zh: Record<keyof typeof en, string> = {
   rate_reasoning: "推理",
   rate_audio_output: "音频输出",
   rate_image_output: "图像输出",
+  settings_tab_general: "常规",
+  settings_json_invalid: "不是有效的 JSON。",
+  settings_secret_saved: "已保存（不会显示）。",
+  settings_secret_not_saved: "未保存。",
+  settings_secret_set: "设置",
+  settings_secret_clear: "清除",
+  settings_content_lang: "语言",
+  settings_content_home: "首页",
+  settings_content_about: "关于页",
+  settings_preview: "预览",
 };
