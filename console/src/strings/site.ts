@@ -55,6 +55,8 @@ export const en = {
   settings_content_home: "Home page",
   settings_content_about: "About page",
   settings_preview: "Preview",
+  settings_logo: "Logo",
+  settings_logo_hint: "PNG, JPEG or WebP, at most 100 KB. It is also the favicon.",
 };
 
 export const zh: Record<keyof typeof en, string> = {
@@ -109,4 +111,6 @@ export const zh: Record<keyof typeof en, string> = {
   settings_content_home: "首页",
   settings_content_about: "关于页",
   settings_preview: "预览",
+  settings_logo: "标志",
+  settings_logo_hint: "PNG、JPEG 或 WebP，不超过 100 KB。也用作网站图标。",
 };

@@ -4,6 +4,7 @@ import { Loading, PageHead, useLoad } from "../../../components/ui";
 import { t } from "../../../i18n";
 import { ContentSettings } from "./content";
 import { GeneralSettings } from "./general";
+import { LogoUpload } from "./logo";
 import { type SectionAnswer, SectionForm } from "./section-form";
 
 /**
@@ -26,7 +27,11 @@ export function SiteSettings() {
   const tabs = ["general", "content", ...names.filter((n) => n !== "content")];
   const section: SectionAnswer | undefined =
     list.data?.sections[tab] !== undefined
-      ? { name: tab, version: list.data.version, fields: list.data.sections[tab] ?? {} }
+      ? {
+          name: tab,
+          version: list.data.version,
+          fields: shownFields(list.data.sections[tab] ?? {}),
+        }
       : undefined;
   return (
     <>
@@ -51,8 +56,17 @@ export function SiteSettings() {
       ) : tab === "content" ? (
         <ContentSettings />
       ) : section ? (
-        <SectionForm section={section} onSaved={list.reload} />
+        <>
+          {tab === "branding" && <LogoUpload onSaved={list.reload} />}
+          <SectionForm section={section} onSaved={list.reload} />
+        </>
       ) : null}
     </>
   );
+}
+
+/** The fields the generic form edits: the logo's version is set by its upload (logo.tsx). */
+function shownFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const { logo_version: _byUpload, ...rest } = fields;
+  return rest;
 }
