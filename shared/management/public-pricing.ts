@@ -1,7 +1,9 @@
 import { cookieValue, SESSION_COOKIE } from "../auth/authenticate";
 import { publicPrices, usableModels } from "../billing/catalogue";
 import { UNITS_PER_USD } from "../billing/units";
-import { publicRoute } from "../http/route";
+import { Unauthenticated } from "../errors";
+import { type Call, publicRoute } from "../http/route";
+import type { UserRecord } from "../store/users";
 import { ok } from "./envelope";
 
 /** The group registration gives (store/users.ts), whose prices visitors see. */
@@ -11,17 +13,14 @@ const VISITORS_GROUP = "default";
  * GET /api/pricing/public (the models page): every model one may call and its price for a
  * group, after the group's multiplier. Visitors get the default group's (cacheable for a
  * minute); a signed-in caller (session or access token) their own group's, never another's.
- * A credential sent that is not valid is refused as on any /api route.
+ * An access token that is not valid is refused; an ended session is a visitor.
  */
 export const getPublicPricing = publicRoute(
   "GET",
   "/api/pricing/public",
   "one-api",
   async (call) => {
-    const signedIn =
-      call.request.headers.authorization || cookieValue(call.request, SESSION_COOKIE)
-        ? (await call.services.auth.user(call.request)).user
-        : undefined;
+    const signedIn = await caller(call);
     const group = signedIn?.group ?? VISITORS_GROUP;
     const [pricing, models] = await Promise.all([
       call.services.pricing.get(),
@@ -40,3 +39,19 @@ export const getPublicPricing = publicRoute(
     return response;
   },
 );
+
+/**
+ * The signed-in caller, if any. An access token that is not valid is refused (its program
+ * should know); a session cookie that has ended is a visitor's (the browser keeps sending it).
+ */
+async function caller(call: Call<undefined>): Promise<UserRecord | undefined> {
+  const { request } = call;
+  if (request.headers.authorization) return (await call.services.auth.user(request)).user;
+  if (!cookieValue(request, SESSION_COOKIE)) return undefined;
+  try {
+    return (await call.services.auth.user(request)).user;
+  } catch (err) {
+    if (err instanceof Unauthenticated) return undefined;
+    throw err;
+  }
+}

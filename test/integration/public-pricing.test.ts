@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpstreamFixture } from "../fixtures/upstream";
-import { admin, api, createFixtureChannel, createUser, editPricing, type Json } from "./support";
+import {
+  admin,
+  api,
+  createFixtureChannel,
+  createUser,
+  editPricing,
+  type Json,
+  sluice,
+} from "./support";
 
 // A price that sets some rates and leaves others to fall back (reasoning → output, …).
 const PRICE = {
@@ -87,7 +95,15 @@ describe("GET /api/pricing/public", () => {
     expect(entry(answer.body).rates.input.usd).not.toBe(entry(visitor.body).rates.input.usd);
   });
 
-  it("refuses a credential that is not valid instead of treating it as a visitor", async () => {
+  it("answers a browser whose session ended as a visitor", async () => {
+    const response = await fetch(`${sluice.url}/api/pricing/public`, {
+      headers: { cookie: "sluice_session=ended-session" },
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as Json).data.group).toBe("default");
+  });
+
+  it("refuses an access token that is not valid instead of treating it as a visitor", async () => {
     const answer = await api("not-a-token", "GET", "/api/pricing/public");
     expect(answer.status).toBe(401);
     expect(answer.body.success).toBe(false);

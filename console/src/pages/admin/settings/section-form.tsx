@@ -3,6 +3,11 @@ import { put } from "../../../api";
 import { Card, ErrorText, Field, Notice, useAction } from "../../../components/ui";
 import { t } from "../../../i18n";
 
+/** A section's or field's API name as words ("registration_limits" → "registration limits"). */
+export function words(name: string): string {
+  return name.replace(/_/g, " ");
+}
+
 /** A section as GET /api/site/sections/<name> answers it. */
 export interface SectionAnswer {
   name: string;
@@ -91,10 +96,10 @@ function FieldRow(props: {
             checked={checked}
             onChange={(e) => setChecked(e.currentTarget.checked)}
           />{" "}
-          {name}
+          {words(name)}
         </label>
       ) : (
-        <Field label={name}>
+        <Field label={words(name)}>
           {json ? (
             <textarea rows={4} value={text} onInput={(e) => setText(e.currentTarget.value)} />
           ) : (
@@ -133,7 +138,7 @@ function SecretRow(props: {
       }}
     >
       <Field
-        label={name}
+        label={words(name)}
         hint={saved ? t("settings_secret_saved") : t("settings_secret_not_saved")}
       >
         <input
