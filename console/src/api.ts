@@ -218,6 +218,8 @@ export interface SiteStatus {
   footer?: string | null;
   /** The operator's colour (#rrggbb), set as --brand by branding.ts. */
   theme_color?: string | null;
+  /** https origins the operator's Markdown may show images from (besides this site). */
+  image_origins?: string[];
   /** Whether visitors land on the home page (GET /api/home_page_content) instead of sign-in. */
   home_page?: boolean;
   // stream D (sign-in): the providers offered (shared/site/sections/oauth-*.ts)
@@ -344,14 +346,17 @@ async function send<T>(
   options: { signedIn?: boolean },
 ): Promise<Envelope<T>> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  // A file (the logo) goes as its raw bytes, with its own type; anything else as JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined)
+    headers["content-type"] = raw ? body.type || "application/octet-stream" : "application/json";
   if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
       credentials: "same-origin",
     });
   } catch {

@@ -24,6 +24,8 @@ import * as layout from "./strings/layout";
 import * as mail from "./strings/mail";
 // stream C (payments)
 import * as payments from "./strings/payments";
+// stream B (site)
+import * as site from "./strings/site";
 
 export const en = {
   ...common.en,
@@ -36,6 +38,8 @@ export const en = {
   ...growth.en,
   // stream e-mail
   ...mail.en,
+  // stream B (site)
+  ...site.en,
 };
 
 export type Key = keyof typeof en;
@@ -51,6 +55,8 @@ export const zh: Record<Key, string> = {
   ...growth.zh,
   // stream e-mail
   ...mail.zh,
+  // stream B (site)
+  ...site.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };
