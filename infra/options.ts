@@ -1,5 +1,6 @@
 import type { Node } from "constructs";
 import { API_FUNCTION } from "../shared/config/resources";
+import { type MailOptions, senderAddress } from "./constructs/mail";
 
 /**
  * How a deployment of sluice is set up: CDK context values (`cdk deploy -c key=value`, or
@@ -32,6 +33,12 @@ export interface DeploymentOptions {
    * region than the stack's, or application inference-profile ARNs. None: no Bedrock access.
    */
   bedrockModels: string[];
+  /**
+   * Mail through SES (README, E-mail): the sender (`sluice:mailFrom`), the verified identity it
+   * belongs to (`sluice:mailIdentity`, its domain by default) and a configuration set
+   * (`sluice:mailConfigurationSet`). None: no SES permission (SMTP can still be set in settings).
+   */
+  mail?: MailOptions;
 }
 
 export const DEFAULT_OPTIONS: DeploymentOptions = {
@@ -82,7 +89,27 @@ export function optionsFromContext(node: Node): DeploymentOptions {
     domainName: text("domainName"),
     certificateArn: text("certificateArn"),
     bedrockModels: listFrom(get("bedrockModels")),
+    mail: mailFrom(text("mailFrom"), text("mailIdentity"), text("mailConfigurationSet")),
   });
+}
+
+/** The SES sender, when `sluice:mailFrom` is given; its identity is its domain unless named. */
+function mailFrom(
+  from: string | undefined,
+  identity: string | undefined,
+  configurationSet: string | undefined,
+): MailOptions | undefined {
+  if (!from) {
+    if (identity || configurationSet)
+      throw new Error("sluice:mailIdentity and sluice:mailConfigurationSet need sluice:mailFrom");
+    return undefined;
+  }
+  const address = senderAddress(from);
+  return {
+    from,
+    identity: identity ?? address.slice(address.lastIndexOf("@") + 1),
+    ...(configurationSet ? { configurationSet } : {}),
+  };
 }
 
 /** A list option: a JSON array, or a comma list (as `-c sluice:name=a,b` gives it). */
@@ -125,6 +152,19 @@ export function validated(options: DeploymentOptions): DeploymentOptions {
     throw new Error(
       "sluice:certificateArn must be an ACM certificate in us-east-1 (CloudFront's region)",
     );
+  }
+  if (options.mail) {
+    const address = senderAddress(options.mail.from);
+    if (!/^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/.test(address))
+      throw new Error(`sluice:mailFrom is not an email address: ${options.mail.from}`);
+    const { identity } = options.mail;
+    const domain = address.slice(address.lastIndexOf("@") + 1).toLowerCase();
+    const id = identity.toLowerCase();
+    // SES lets a verified domain send for its subdomains too.
+    if (id !== address.toLowerCase() && domain !== id && !domain.endsWith(`.${id}`))
+      throw new Error(
+        `sluice:mailIdentity ${identity} is neither ${address} nor its domain (or a parent of it): SES would refuse the sender`,
+      );
   }
   for (const model of options.bedrockModels) {
     if (!BEDROCK_MODEL.test(model) && !BEDROCK_ARN.test(model)) {

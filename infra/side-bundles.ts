@@ -9,7 +9,7 @@
  * A new lazy dependency is one more entry in SIDE_BUNDLES (test/unit/lazy-imports.test.ts checks
  * that the API reaches each only through `import()`).
  *
- *   npx tsx infra/side-bundles.ts <outDir>
+ *   npx tsx infra/side-bundles.ts <outDir> [name…]   (every side bundle unless named)
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -35,10 +35,15 @@ export const TOKENIZER: SideBundle = {
 /** shared/auth/oauth/oidc.ts imports it for an OpenID Connect sign-in (with jose, oauth4webapi). */
 export const OPENID_CLIENT: SideBundle = { name: "openid-client", subpaths: ["."] };
 
+/** shared/mail/smtp.ts imports it for the first mail sent over SMTP (stream e-mail, issue 22 E). */
+export const NODEMAILER: SideBundle = { name: "nodemailer", subpaths: ["."] };
+
 export const SIDE_BUNDLES: readonly SideBundle[] = [
   TOKENIZER,
   // stream D (sign-in)
   OPENID_CLIENT,
+  // stream e-mail
+  NODEMAILER,
 ];
 
 /** The names to leave out of a function's bundle. */
@@ -87,13 +92,14 @@ export function writeSideBundle(bundle: SideBundle, outDir: string): string {
   return target;
 }
 
-/** Writes every side bundle under `outDir`. */
-export function writeSideBundles(outDir: string): void {
-  for (const bundle of SIDE_BUNDLES) writeSideBundle(bundle, outDir);
+/** Writes every side bundle under `outDir`, or those named in `only`. */
+export function writeSideBundles(outDir: string, only?: readonly string[]): void {
+  for (const bundle of SIDE_BUNDLES)
+    if (!only?.length || only.includes(bundle.name)) writeSideBundle(bundle, outDir);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const outDir = process.argv[2];
-  if (!outDir) throw new Error("usage: tsx infra/side-bundles.ts <outDir>");
-  writeSideBundles(outDir);
+  const [outDir, ...only] = process.argv.slice(2);
+  if (!outDir) throw new Error("usage: tsx infra/side-bundles.ts <outDir> [name…]");
+  writeSideBundles(outDir, only);
 }

@@ -11,6 +11,7 @@ import { CustomDomain } from "./constructs/custom-domain";
 import { Files } from "./constructs/file-bucket";
 import type { FunctionRuntime } from "./constructs/function-defaults";
 import { Janitor } from "./constructs/janitor";
+import { grantSesSending } from "./constructs/mail";
 import { Operations } from "./constructs/operations";
 import { Store } from "./constructs/store";
 import { UsageRollup } from "./constructs/usage-rollup";
@@ -79,6 +80,14 @@ export class SluiceStack extends Stack {
       runtime,
     });
     this.rollup = new UsageRollup(this, "UsageRollup", { store: this.store, runtime });
+    // Stream e-mail (issue 22 E): the API mails codes and reset links, the rollups notices.
+    if (options.mail) grantSesSending([this.api.function, this.rollup.function], options.mail);
+    // The link in a low-balance notice: the domain's console, or the function URL's.
+    this.rollup.function.addEnvironment(
+      "SLUICE_PUBLIC_ORIGIN",
+      options.settings.SLUICE_PUBLIC_ORIGIN ??
+        (options.domainName ? `https://${options.domainName}` : this.api.url.url),
+    );
 
     // Only the functions that call upstreams may open channels' provider keys: the API (which
     // also seals them when an admin saves a channel) and the batch worker.
@@ -116,6 +125,9 @@ export class SluiceStack extends Stack {
         "SLUICE_ORIGIN_SECRET",
         this.customDomain.originSecret.secretValue.unsafeUnwrap(),
       );
+      // Links in mail point at the domain (stream e-mail, issue 22 E).
+      if (!options.settings.SLUICE_PUBLIC_ORIGIN)
+        this.api.function.addEnvironment("SLUICE_PUBLIC_ORIGIN", `https://${options.domainName}`);
       this.api.function.addEnvironment(
         "SLUICE_SITE_ORIGINS",
         [options.settings.SLUICE_SITE_ORIGINS, `https://${options.domainName}`]

@@ -10,7 +10,9 @@ import * as checkin from "./management/checkin";
 import * as invitations from "./management/invitations";
 import * as locks from "./management/locks";
 import * as logs from "./management/logs";
+import * as notices from "./management/notices";
 import * as oauth from "./management/oauth";
+import * as passwordReset from "./management/password-reset";
 import * as payments from "./management/payments";
 import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
@@ -18,6 +20,7 @@ import * as redemptions from "./management/redemptions";
 import * as site from "./management/site";
 import * as siteContent from "./management/site-content";
 import * as user from "./management/user";
+import * as verification from "./management/verification";
 import { createSpeech } from "./openai/audio-speech";
 import { createTranscription, createTranslation } from "./openai/audio-transcriptions";
 import * as batches from "./openai/batches";
@@ -164,6 +167,15 @@ export const routes: readonly Route[] = [
   checkin.getCheckins,
   invitations.getAffCode,
   invitations.getInvitations,
+  // Stream e-mail (issue 22 E): verification codes, password reset
+  verification.askVerificationCode,
+  verification.postVerificationCode,
+  verification.askEmailCode,
+  verification.setEmail,
+  passwordReset.askPasswordReset,
+  passwordReset.postPasswordReset,
+  passwordReset.resetPassword,
+  notices.setLowBalanceAlert,
   // The console's page and files
   consoleIndex,
   consoleAsset,

@@ -74,7 +74,7 @@ export class RateLimited extends DomainError {
  */
 export class TooManyAttempts extends DomainError {
   constructor(
-    readonly action: "sign-in" | "registration" | "redemption",
+    readonly action: "sign-in" | "registration" | "redemption" | "mail",
     readonly retryAfterMs: number,
   ) {
     super(
@@ -97,6 +97,7 @@ const TOO_MANY = {
   "sign-in": "too_many_sign_ins",
   registration: "too_many_registrations",
   redemption: "too_many_redemptions",
+  mail: "too_many_mails",
 } as const;
 
 /** The caller sent a request that cannot be served as it is. */

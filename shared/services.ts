@@ -8,6 +8,7 @@ import { type Clock, systemClock } from "./clock";
 import { loadSettings, type Settings } from "./config/settings";
 import type { SecretBox } from "./crypto/secret-box";
 import { RefusalLines } from "./http/refusal-lines";
+import { type Mailer, mailerFrom } from "./mail/mailer";
 import { createLogger } from "./observability";
 import type { JobQueue } from "./queue/queue";
 import type { AdapterContext } from "./relay/adapters/adapter";
@@ -32,6 +33,7 @@ import { Invitations } from "./store/invitations";
 import { Orders } from "./store/orders";
 import { ProtocolGapStore } from "./store/protocol-gaps";
 import { Redemptions } from "./store/redemptions";
+import { ResetTokens } from "./store/reset-tokens";
 import { Rollups } from "./store/rollups";
 import { Schedule } from "./store/schedule";
 import { Sessions } from "./store/sessions";
@@ -45,6 +47,7 @@ import { loadTagSecret } from "./store/tag-secret";
 import { Uploads } from "./store/uploads";
 import { UsageLog } from "./store/usage";
 import { Users } from "./store/users";
+import { Verifications } from "./store/verifications";
 import type { ConsoleFiles } from "./web/console-files";
 
 /**
@@ -118,6 +121,13 @@ export interface Services {
   identities: Identities;
   /** Verified e-mail addresses, each reserved for its user. */
   emails: Emails;
+  // Stream e-mail (issue 22 E): verification codes, password resets, notices.
+  /** Sends the site's mail (SES, SMTP, or none: settings.mail). */
+  mailer: Mailer;
+  /** E-mail verification codes. */
+  verifications: Verifications;
+  /** Password reset tokens. */
+  resetTokens: ResetTokens;
 }
 
 export function createServices(options: {
@@ -138,6 +148,8 @@ export function createServices(options: {
   clock?: Clock;
   /** What channel adapters need of the process (on AWS: the role's credentials). */
   adapterContext?: AdapterContext;
+  /** How mail goes out; as the settings say when absent (shared/mail/mailer.ts). */
+  mailer?: Mailer;
 }): Services {
   const settings = options.settings ?? loadSettings();
   const log = options.log ?? createLogger({ level: settings.log.level });
@@ -222,5 +234,9 @@ export function createServices(options: {
     // stream D (sign-in)
     identities: new Identities(table),
     emails: new Emails(table),
+    // Stream e-mail (issue 22 E)
+    mailer: options.mailer ?? mailerFrom(settings.mail),
+    verifications: new Verifications(table, clock),
+    resetTokens: new ResetTokens(table, clock),
   };
 }

@@ -3,13 +3,15 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import middy from "@middy/core";
 import type { DynamoDBStreamEvent } from "aws-lambda";
-import { loadSettings } from "../../shared/config/settings";
+import { loadSettings, type Settings } from "../../shared/config/settings";
+import { type Mailer, mailerFrom } from "../../shared/mail/mailer";
 import { createLogger } from "../../shared/observability";
 import { Rollups, type StreamedLine } from "../../shared/store/rollups";
 import { SiteLog } from "../../shared/store/site-log";
 import { type Table, unmarshalItem } from "../../shared/store/table";
 import type { UsageLogEntry } from "../../shared/store/usage";
 import { functionTable } from "../adapters/services";
+import { LowBalanceNotices } from "./low-balance";
 
 /**
  * Consumes the usage log table's stream (filtered to new lines, see infra/constructs): adds
@@ -19,16 +21,32 @@ import { functionTable } from "../adapters/services";
  */
 export function usageRollupHandler(
   table: Table,
-  options: { log: Logger; logRetentionDays: number },
+  options: {
+    log: Logger;
+    logRetentionDays: number;
+    settings?: Settings;
+    mailer?: Mailer;
+    /** How long a profile is trusted by the low-balance check (5 minutes by default). */
+    profileTtlMs?: number;
+  },
 ) {
   const { log } = options;
   const rollups = new Rollups(table, log);
   const siteLog = new SiteLog(table, options.logRetentionDays);
+  // Stream e-mail: low-balance notices, for users who set a threshold.
+  const mail = options.settings?.mail;
+  const notices =
+    mail &&
+    new LowBalanceNotices(table, options.mailer ?? mailerFrom(mail), {
+      publicOrigin: options.settings?.edge.publicOrigin,
+      log,
+      profileTtlMs: options.profileTtlMs,
+    });
   return middy<DynamoDBStreamEvent, void>()
     .use(injectLambdaContext(log, { resetKeys: true }))
     .handler(async (event) => {
       const lines = streamedLines(event, log);
-      await Promise.all([rollups.apply(lines), siteLog.add(lines)]);
+      await Promise.all([rollups.apply(lines), siteLog.add(lines), notices?.check(lines)]);
     });
 }
 
@@ -59,4 +77,5 @@ const settings = loadSettings();
 export const handler = usageRollupHandler(functionTable(process.env, "rollups"), {
   log: createLogger({ level: settings.log.level }),
   logRetentionDays: settings.logRetentionDays,
+  settings,
 });

@@ -55,8 +55,12 @@ export const nodeFunctionDefaults = {
  * import them when a call needs one. Every function whose code reaches such an import needs
  * them (test/infra/stack.test.ts checks each function's bundle against the files beside it).
  */
-export function sideBundles(inputDir: string, outputDir: string): string[] {
-  return [`cd "${inputDir}" && npx --no-install tsx infra/side-bundles.ts "${outputDir}"`];
+export function sideBundles(inputDir: string, outputDir: string, only: string[] = []): string[] {
+  return [
+    `cd "${inputDir}" && npx --no-install tsx infra/side-bundles.ts "${outputDir}"${only
+      .map((name) => ` ${name}`)
+      .join("")}`,
+  ];
 }
 
 /** The environment through which a function finds sluice's resources (names in RESOURCE_ENV). */

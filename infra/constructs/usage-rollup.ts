@@ -4,11 +4,13 @@ import { DynamoEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import { RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
+import { NODEMAILER } from "../side-bundles";
 import {
   type FunctionRuntime,
   fromProjectRoot,
   nodeFunctionDefaults,
   runtimeProps,
+  sideBundles,
 } from "./function-defaults";
 import type { Store } from "./store";
 
@@ -26,6 +28,16 @@ export class UsageRollup extends Construct {
 
     this.function = new NodejsFunction(this, "Function", {
       ...nodeFunctionDefaults,
+      bundling: {
+        ...nodeFunctionDefaults.bundling,
+        // Low-balance notices go out over SMTP when the operator chose it (stream e-mail).
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            sideBundles(inputDir, outputDir, [NODEMAILER.name]),
+        },
+      },
       entry: fromProjectRoot("functions/usage-rollup/handler.ts"),
       timeout: Duration.seconds(USAGE_ROLLUP.timeoutSeconds),
       memorySize: USAGE_ROLLUP.memoryMiB,
@@ -42,7 +54,14 @@ export class UsageRollup extends Construct {
         filters: [FilterCriteria.filter(USAGE_ROLLUP.filter)],
       }),
     );
-    // It adds to counters and writes the site log's digests in the main table, nothing else.
-    props.store.table.grant(this.function, "dynamodb:UpdateItem", "dynamodb:PutItem");
+    // It adds to counters and writes the site log's digests in the main table; it reads the
+    // profiles and accounts of users with a low-balance threshold (stream e-mail).
+    props.store.table.grant(
+      this.function,
+      "dynamodb:UpdateItem",
+      "dynamodb:PutItem",
+      "dynamodb:GetItem",
+      "dynamodb:Query",
+    );
   }
 }

@@ -11,7 +11,7 @@ import { newPasswordSecret, randomString } from "../../shared/auth/secrets";
 import { dollarsToUnits } from "../../shared/billing/units";
 import { createAdmin, createKey } from "../../shared/bootstrap";
 import { BATCH_WORKER, RESOURCE_ENV, USAGE_ROLLUP } from "../../shared/config/resources";
-import { loadSettings } from "../../shared/config/settings";
+import { loadSettings, type Settings } from "../../shared/config/settings";
 import { createLogger, type LogSink } from "../../shared/observability";
 import type { Services } from "../../shared/services";
 import {
@@ -30,6 +30,7 @@ import { startSqsAndS3 } from "./fauxqs";
 import { type ResponseObserver, startFunctionUrlServer } from "./function-url-server";
 import { startJanitorTimer } from "./janitor-timer";
 import { type LocalLogging, standInLogger } from "./logs";
+import { type Mailbox, startMailbox } from "./mailbox";
 import { createLocalResources, type LocalResources } from "./resources";
 import { startSqsPoller } from "./sqs-poller";
 import { type StreamPoller, startStreamPoller } from "./stream-poller";
@@ -115,6 +116,9 @@ export interface LocalStack {
   services: Services;
   /** The usage rollups' stream consumer: `drain()` waits until every line written is added up. */
   rollups: StreamPoller;
+  // Stream e-mail (issue 22 E).
+  /** Where the stack's mail goes (SMTP), and where to read it (`GET <url>/mail?to=`). */
+  mailbox: Pick<Mailbox, "url" | "smtp">;
   stop(): Promise<void>;
 }
 
@@ -163,6 +167,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const identity = await startDemoIdentity(`http://${ownHost}:${port}`);
     stops.push(identity.stop);
     Object.assign(process.env, identity.env);
+    // Stream e-mail (issue 22 E): the functions send mail over SMTP to a mailbox of the stack's.
+    const mailbox = await startMailbox();
+    stops.push(mailbox.stop);
     Object.assign(process.env, {
       // Served over plain http: a Secure session cookie would not come back.
       SLUICE_SECURE_COOKIES: "false",
@@ -173,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [RESOURCE_ENV.logTable]: resources.logTableName,
       [RESOURCE_ENV.bucket]: resources.bucketName,
       [RESOURCE_ENV.queueUrl]: resources.queueUrl,
+      ...mailboxEnvironment(mailbox),
       ...options.env,
     });
 
@@ -230,6 +238,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: usageRollupHandler(functionTable(process.env, "rollups"), {
         log: functionLog(ROLLUP),
         logRetentionDays: services.settings.logRetentionDays,
+        settings: withPublicOrigin(loadSettings(), server.url),
+        // As the API caches what it reads (SLUICE_CACHE_TTL_MS): a threshold just set is seen.
+        profileTtlMs: services.settings.cacheTtlMs,
       }),
       functionName: ROLLUP,
       batchSize: options.rollupBatchingWindowMs ? USAGE_ROLLUP.batchSize : 100,
@@ -262,6 +273,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       resources,
       services,
       rollups,
+      mailbox: { url: mailbox.url, smtp: mailbox.smtp },
       stop,
     };
   } catch (err) {
@@ -275,6 +287,25 @@ const API = "sluice-api";
 const WORKER = "sluice-batch-worker";
 const JANITOR = "sluice-janitor";
 const ROLLUP = "sluice-usage-rollup";
+
+/** Links in the rollups' mail point at the local console unless an origin is configured. */
+function withPublicOrigin(settings: Settings, url: string): Settings {
+  return {
+    ...settings,
+    edge: { ...settings.edge, publicOrigin: settings.edge.publicOrigin ?? url },
+  };
+}
+
+/** The functions' mail settings: SMTP to the stack's mailbox, from a local sender. */
+function mailboxEnvironment(mailbox: Mailbox): Record<string, string> {
+  return {
+    SLUICE_MAIL: "smtp",
+    SLUICE_MAIL_FROM: "sluice <sluice@localhost>",
+    SLUICE_SMTP_HOST: mailbox.smtp.host,
+    SLUICE_SMTP_PORT: String(mailbox.smtp.port),
+    SLUICE_SMTP_SECURE: "false",
+  };
+}
 
 /** The local stack talks only to its emulators, whatever AWS settings the shell has. */
 function useLocalAwsEnvironment(): void {

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   Console       ${stack.url}/   (sign in as ${stack.adminUsername}, password ${stack.adminPassword})
   Admin token   ${stack.adminToken}   (management API: /api/*)
   Demo key      ${stack.demoKey}   (OpenAI API: /v1/*, $${DEMO_BALANCE_USD} of free quota)
+  Mailbox       ${stack.mailbox.url}/mail?to=<address>   (the mail sluice sent: codes, reset links)
   Upstream      ${upstream}
   Models        ${models.join(", ") || "(none)"}${
     stack.upstream.unpriced.length

@@ -177,6 +177,26 @@ export class AttemptGuard {
   }
 
   /**
+   * A mail asked for (a verification code, a reset link) to `email` from `ip`, counted before
+   * anything is looked up or sent, whether the address has an account or not: a flood can
+   * neither bomb one inbox nor list which addresses are registered.
+   */
+  async mail(email: string, ip: string | undefined, now = this.clock.now()): Promise<void> {
+    const { mail } = this.limits;
+    const subject = { username: email.toLowerCase() };
+    await this.takeAll(
+      "mail",
+      [
+        spec("mail-email-minute", subject, mail.emailPerMinute, 60_000),
+        spec("mail-email", subject, mail.emailLimit, mail.windowMs),
+        spec("mail-address", { address: addressBucket(ip) }, mail.addressLimit, mail.windowMs),
+        networkSpec("mail-network", ip, mail.networkLimit, mail.windowMs),
+      ],
+      now,
+    );
+  }
+
+  /**
    * Counts the attempt on every counter at once (counters with no limit are skipped). If
    * any refuses, the others give theirs back and TooManyAttempts says how long to wait.
    */

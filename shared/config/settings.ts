@@ -170,6 +170,17 @@ export interface Settings {
       addressLimit: number;
       windowMs: number;
     };
+    /**
+     * Mails asked for (verification codes, reset links): per address mailed, one a minute and
+     * `emailLimit` per window; per sender's address and IPv6 /48, per window.
+     */
+    mail: {
+      emailLimit: number;
+      emailPerMinute: number;
+      addressLimit: number;
+      networkLimit: number;
+      windowMs: number;
+    };
   };
   /**
    * Where requests come from: the secret the CloudFront distribution sends with each request
@@ -182,7 +193,8 @@ export interface Settings {
     /**
      * The site's own address as its visitors reach it (SLUICE_PUBLIC_ORIGIN): where sign-in
      * providers call back and the URLs handed to payment providers (notify, return), never
-     * taken from a request's Host header. Unset: OAuth and payments cannot be enabled.
+     * taken from a request's Host header. Unset: OAuth and payments cannot be enabled. Links in
+     * mail (password reset, top-up) begin with it too (stream e-mail).
      */
     publicOrigin?: string;
   };
@@ -190,6 +202,19 @@ export interface Settings {
   oauth: {
     github: { web: string; api: string };
     linuxdo: string;
+  };
+  /**
+   * How mail goes out (shared/mail/; README, E-mail): deploy configuration, not a site option,
+   * since on AWS the stack grants sending for one sender only.
+   */
+  mail: {
+    /** `ses` (the default when a sender is set), `smtp`, or `none`. */
+    transport: "ses" | "smtp" | "none";
+    /** The sender (`From`); no mail is sent without one. */
+    from?: string;
+    /** SES's configuration set, when the operator uses one (event publishing). */
+    sesConfigurationSet?: string;
+    smtp: { host?: string; port: number; secure: boolean; user?: string; password?: string };
   };
   /** Files and batches (seed 000, section 2.8). */
   files: {
@@ -297,6 +322,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         addressLimit: int(env, "SLUICE_REDEEM_ADDRESS_LIMIT", 30),
         windowMs: windowMs(env, "SLUICE_REDEEM_WINDOW_SECONDS", 3_600),
       },
+      mail: {
+        emailLimit: int(env, "SLUICE_MAIL_EMAIL_LIMIT", 5),
+        emailPerMinute: int(env, "SLUICE_MAIL_EMAIL_PER_MINUTE", 1),
+        addressLimit: int(env, "SLUICE_MAIL_ADDRESS_LIMIT", 20),
+        networkLimit: int(env, "SLUICE_MAIL_NETWORK_LIMIT", 80),
+        windowMs: windowMs(env, "SLUICE_MAIL_WINDOW_SECONDS", 3_600),
+      },
     },
     edge: {
       originSecret: env.SLUICE_ORIGIN_SECRET || undefined,
@@ -314,6 +346,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       },
       linuxdo: baseUrls(env.SLUICE_LINUXDO_BASE_URLS)[0] ?? "https://connect.linux.do",
     },
+    mail: mailSettings(env),
     files: {
       uploadTtlSeconds: int(env, "SLUICE_FILE_TTL_SECONDS", 3_600),
       outputTtlSeconds: int(env, "SLUICE_BATCH_OUTPUT_TTL_SECONDS", 3 * 3_600),
@@ -327,6 +360,25 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       chunkLines: int(env, "SLUICE_BATCH_CHUNK_LINES", 100),
       lineConcurrency: int(env, "SLUICE_BATCH_LINE_CONCURRENCY", 8),
       expiryGraceSeconds: int(env, "SLUICE_BATCH_EXPIRY_GRACE_SECONDS", 600),
+    },
+  };
+}
+
+function mailSettings(env: NodeJS.ProcessEnv): Settings["mail"] {
+  const transport = env.SLUICE_MAIL || "ses";
+  if (transport !== "ses" && transport !== "smtp" && transport !== "none")
+    throw new Error(`SLUICE_MAIL is ses, smtp or none, not ${transport}`);
+  const secure = env.SLUICE_SMTP_SECURE === "true";
+  return {
+    transport,
+    from: env.SLUICE_MAIL_FROM || undefined,
+    sesConfigurationSet: env.SLUICE_SES_CONFIGURATION_SET || undefined,
+    smtp: {
+      host: env.SLUICE_SMTP_HOST || undefined,
+      port: int(env, "SLUICE_SMTP_PORT", secure ? 465 : 587),
+      secure,
+      user: env.SLUICE_SMTP_USER || undefined,
+      password: env.SLUICE_SMTP_PASSWORD || undefined,
     },
   };
 }

@@ -7,13 +7,16 @@ import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { mailLanguage } from "../mail/templates";
 import { msg } from "../messages/codes";
 import type { Services } from "../services";
+import { mail } from "../site/sections/mail";
 import { registrationLimits } from "../site/sections/registration-limits";
 import type { UserRecord } from "../store/users";
 import { field, invalid, newPassword, ok } from "./envelope";
 import { isRedemptionCode, redeemCode } from "./redemptions";
 import { createAccount } from "./sign-up";
+import { proveEmail } from "./verification";
 import { keysToReview, userView } from "./views";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -42,6 +45,11 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   const code = field.string(body, "invitation_code", { max: 128 });
   if (options.values.registration.mode === "invitation" && !code)
     throw invalid(msg("invitation_code_required"));
+  // Stream e-mail: a code proves the address (required when the site says so).
+  const verification = field.string(body, "verification_code", { max: 16 });
+  const { verification: emailCheck } = options.of(mail);
+  if (emailCheck === "required" && !email) throw invalid(msg("verification_email_required"));
+  if (emailCheck === "required" && !verification) throw invalid(msg("verification_code_required"));
   await services.attempts.registration(
     call.request.sourceIp,
     undefined,
@@ -50,7 +58,15 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
   return createAccount(
     call,
     { body, username, password, email, options, code },
-    { affCode: field.string(body, "aff_code", { max: 64 }) || undefined },
+    {
+      affCode: field.string(body, "aff_code", { max: 64 }) || undefined,
+      ...(verification
+        ? {
+            verifyEmail: (address: string) =>
+              proveEmail(services, address, verification).then(() => true),
+          }
+        : {}),
+    },
   );
 });
 
@@ -113,8 +129,15 @@ export const updateSelf = userRoute("PUT", "/api/user/self", async (call) => {
   const email = field.string(body, "email", { max: 254 });
   if (email !== undefined && email !== "" && !EMAIL.test(email))
     throw invalid(msg("email_invalid"));
-  if (name !== undefined || email !== undefined) {
-    await services.users.update(principal.user.id, { name, email });
+  const lang = field.string(body, "lang", { max: 16 });
+  if (name !== undefined || email !== undefined || lang !== undefined) {
+    await services.users.update(principal.user.id, { name });
+    // Stream e-mail: an address set here is not verified (Settings proves one by its code:
+    // POST /api/user/email); the verified one it replaces is given up.
+    const current = (await services.users.get(principal.user.id, true)) ?? principal.user;
+    if (email !== undefined && email.toLowerCase() !== (current.email ?? "").toLowerCase())
+      await services.users.changeEmail(current.id, email, { verified: false, previous: current });
+    if (lang !== undefined) await services.users.setLang(current.id, mailLanguage(lang));
     services.auth.forgetAll();
   }
   if (body.new_password === undefined) {

@@ -3,15 +3,17 @@ import { newId } from "../auth/secrets";
 import { Conflict } from "../errors";
 import type { Call } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { mailLanguage } from "../mail/templates";
 import { msg } from "../messages/codes";
 import type { Site } from "../site/registry";
 import { registrationLimits } from "../site/sections/registration-limits";
 import { redemptionId } from "../store/redemptions";
-import { newUserProfile, UsernameTaken } from "../store/users";
+import { EmailTaken, newUserProfile, UsernameTaken } from "../store/users";
 import { invalid, ok } from "./envelope";
 import { countInvitedSignUp, inviterOf } from "./invitations";
 import { isRedemptionCode, redeemCode } from "./redemptions";
 import { decideTrialCredit } from "./trial-credit";
+import { emailTaken } from "./verification";
 
 /** What a counted registration asked for (POST /api/user/register, checked by its route). */
 export interface SignUpRequest {
@@ -55,13 +57,19 @@ export async function createAccount(
   const { body, username, password, email, options, code } = request;
   // §9.2 (E6): an unknown code is refused before anything is written, never swallowed.
   const invitedBy = hooks.affCode ? await inviterOf(services, hooks.affCode) : undefined;
-  const trial = await decideTrialCredit(call, options, body);
+  // An address proven by its code (stream e-mail): the account is made only if it is.
+  const verifyEmail = email && hooks.verifyEmail ? hooks.verifyEmail : undefined;
+  const trial = await decideTrialCredit(call, options, body, {
+    emailVerified: verifyEmail !== undefined,
+  });
   const profile = newUserProfile(
     {
       id: newId("user_", 16),
       username,
       name: username,
       ...(email ? { email } : {}),
+      ...(verifyEmail ? { emailVerified: true } : {}),
+      ...(typeof body.lang === "string" ? { lang: mailLanguage(body.lang) } : {}),
       passwordHash: await hashPassword(password, services.settings.console.passwordCost),
       ...trial.profile,
       ...(invitedBy ? { invitedBy } : {}),
@@ -88,11 +96,15 @@ export async function createAccount(
       if (used === "taken") throw invalid(msg("invitation_code_invalid"));
       invitation = used.id;
     }
+    // Last before the write: a wrong code is counted against the code, not the site.
+    if (verifyEmail && !(await verifyEmail(email as string)))
+      throw invalid(msg("verification_code_invalid"));
     await services.users.create(profile);
   } catch (err) {
     await site.giveBack();
     if (invitation) await services.redemptions.release(invitation, profile.id);
     if (err instanceof UsernameTaken) throw taken();
+    if (err instanceof EmailTaken) throw emailTaken();
     throw err;
   }
   await trial.grant(profile.id);

@@ -19,8 +19,8 @@ import { field } from "./envelope";
  *   quota is granted at once.
  * - `none`: granted at once, to anyone who can register.
  *
- * Email verification (issue 22) goes in as one more mode: the account made pending, as for
- * `approval`, and the confirmation link's handler calls `grantTrialCredit`.
+ * - `email`: granted once the account's e-mail address is verified — at sign-up with its code,
+ *   or later in Settings (management/verification.ts).
  */
 export interface TrialDecision {
   /** Fields the new profile carries: the offer, pending until granted. */
@@ -40,13 +40,17 @@ export async function decideTrialCredit(
   call: Call<unknown>,
   site: Site,
   body: Record<string, unknown>,
+  account: { emailVerified?: boolean } = {},
 ): Promise<TrialDecision> {
   const { services } = call;
   const { newUserQuota, verification } = site.of(trial);
   if (verification === "turnstile") await passTurnstile(call, body);
   if (newUserQuota <= 0) return { profile: {}, grant: async () => {} };
   const offer: TrialOffer = { units: newUserQuota, state: "pending" };
-  const now = verification !== "approval";
+  // `email` (stream e-mail): at once for an address proven at sign-up, else when one is
+  // proven later in Settings (management/verification.ts setEmail).
+  const now =
+    verification === "email" ? account.emailVerified === true : verification !== "approval";
   return {
     profile: { trial: offer },
     grant: async (userId) => {

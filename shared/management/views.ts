@@ -19,6 +19,11 @@ export function userView(user: UserRecord) {
     username: user.username,
     name: user.name,
     email: user.email ?? null,
+    // Stream e-mail (issue 22 E).
+    email_verified: user.emailVerified === true,
+    lang: user.lang ?? null,
+    low_balance_alert_usd:
+      user.lowBalanceAlertUnits === undefined ? null : unitsToDollars(user.lowBalanceAlertUnits),
     role: user.role,
     group: user.group,
     status: user.status,

@@ -16,6 +16,7 @@ import * as identity from "./domains/identity";
 import * as keys from "./domains/keys";
 import * as limits from "./domains/limits";
 import * as logs from "./domains/logs";
+import * as mail from "./domains/mail";
 import * as payments from "./domains/payments";
 import * as pricing from "./domains/pricing";
 import * as site from "./domains/site";
@@ -45,6 +46,7 @@ export const catalogues: Record<Lang, Catalogue> = {
     ...keys.en,
     ...limits.en,
     ...logs.en,
+    ...mail.en,
     ...payments.en,
     ...pricing.en,
     ...site.en,
@@ -63,6 +65,7 @@ export const catalogues: Record<Lang, Catalogue> = {
     ...keys.zh,
     ...limits.zh,
     ...logs.zh,
+    ...mail.zh,
     ...payments.zh,
     ...pricing.zh,
     ...site.zh,
@@ -92,4 +95,5 @@ export const samples: Samples<MessageParams> = {
   ...identity.samples,
   ...pricing.samples,
   ...site.samples,
+  ...mail.samples,
 };

@@ -16,6 +16,8 @@ import type * as identity from "./domains/identity";
 import type * as keys from "./domains/keys";
 import type * as limits from "./domains/limits";
 import type * as logs from "./domains/logs";
+// Stream e-mail (issue 22 E).
+import type * as mail from "./domains/mail";
 import type * as payments from "./domains/payments";
 import type * as pricing from "./domains/pricing";
 import type * as site from "./domains/site";
@@ -34,6 +36,7 @@ export interface MessageParams
     growth.Messages,
     identity.Messages,
     logs.Messages,
+    mail.Messages,
     payments.Messages,
     pricing.Messages,
     site.Messages {}

@@ -5,6 +5,7 @@ import { checkin } from "./sections/checkin";
 import { content } from "./sections/content";
 import { epay } from "./sections/epay";
 import { invite } from "./sections/invite";
+import { mail } from "./sections/mail";
 import { oauthGithub } from "./sections/oauth-github";
 import { oauthLinuxdo } from "./sections/oauth-linuxdo";
 import { oauthOidc } from "./sections/oauth-oidc";
@@ -38,6 +39,8 @@ export const SITE_SECTIONS = [
   oauthGithub,
   oauthLinuxdo,
   oauthOidc,
+  // e-mail
+  mail,
 ] as const;
 
 export type SiteSections = typeof SITE_SECTIONS;

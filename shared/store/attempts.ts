@@ -16,7 +16,12 @@ export type AttemptKind =
   | "registration-network"
   | "registration-site"
   | "redemption-user"
-  | "redemption-address";
+  | "redemption-address"
+  // Stream e-mail (issue 22 E): codes and reset links asked for, per address mailed and sender.
+  | "mail-email"
+  | "mail-email-minute"
+  | "mail-address"
+  | "mail-network";
 
 /** Whom a counter counts (the admin's list shows these). */
 export interface AttemptSubject {

@@ -1,11 +1,11 @@
 import { emailKey } from "./keys";
-import { ConditionFailed, type Table } from "./table";
+import { ConditionFailed, type Table, type TransactOp } from "./table";
 
 /**
- * Verified e-mail addresses, each reserved for one user: `EMAIL#<lower> / EMAIL → {userId}`.
+ * Verified e-mail addresses, each reserved for one user: `EMAIL#<lower> / EMAIL → {userId, at}`.
  * Only an address proven to be the user's is written here (a code mailed to it, or a provider
- * that says it verified it), so finding one is proof enough to link a sign-in to its owner.
- * A profile's `email` field is what the user typed and is not this.
+ * that says it verified it), so finding one is proof enough to link a sign-in to its owner or to
+ * send it a password reset. A profile's `email` field is what the user typed and is not this.
  */
 export class Emails {
   constructor(private readonly table: Table) {}
@@ -42,5 +42,26 @@ export class Emails {
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
     }
+  }
+
+  /**
+   * `claim` as a step of a transaction (stream e-mail: an account made, or an address changed,
+   * together with its claim); the transaction fails if another user holds the address.
+   */
+  claimOp(address: string, userId: string, at: number): TransactOp {
+    return {
+      put: { ...emailKey(address), userId, at },
+      condition: "attribute_not_exists(pk) OR userId = :user",
+      values: { ":user": userId },
+    };
+  }
+
+  /** `release` as a step of a transaction (a no-op when `userId` does not hold the address). */
+  releaseOp(address: string, userId: string): TransactOp {
+    return {
+      delete: emailKey(address),
+      condition: "attribute_not_exists(pk) OR userId = :user",
+      values: { ":user": userId },
+    };
   }
 }

@@ -39,6 +39,11 @@ import type { ItemKey } from "./table";
  *                                sealed secrets), the price list, the check-tag secret
  *   CONFIG / LOGO, CONTENT#<lang>  the site's logo, its Markdown pages per language
  *   LOG#<date> / <sequence>      the whole site's usage log, one digest per stream batch
+ *   EMAIL#<lower> / EMAIL        claims a verified e-mail address for one user (store/emails.ts)
+ *   VERIFY#<sha256(lower)> / VERIFY  an e-mail verification code, hashed (store/verifications.ts);
+ *                                TTL after its expiry
+ *   RESET#<sha256(token)> / RESET  a password reset token, hashed (store/reset-tokens.ts); TTL
+ *                                after its expiry
  *   USER#<id>#DAY / <date>#<model>  daily usage rollups
  *   (stream E, growth)
  *   USER#<id>#CHECKIN / <date>   a daily check-in, claimed then credited (store/checkins.ts);
@@ -178,6 +183,16 @@ export const stripeIntentKey = (paymentIntent: string): ItemKey => ({
 export const paymentEventKey = (provider: string, eventId: string): ItemKey => ({
   pk: `PAYEVENT#${provider}#${eventId}`,
   sk: "EVENT",
+});
+
+// Stream e-mail (issue 22 E): verification codes, reset tokens (addresses: emailKey, above).
+export const verificationKey = (emailHash: string): ItemKey => ({
+  pk: `VERIFY#${emailHash}`,
+  sk: "VERIFY",
+});
+export const resetTokenKey = (tokenHash: string): ItemKey => ({
+  pk: `RESET#${tokenHash}`,
+  sk: "RESET",
 });
 
 // The site's settings (store/site-options.ts): plain values, and the sealed secrets apart.

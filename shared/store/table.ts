@@ -29,6 +29,11 @@ export interface ConditionalWrite extends Expression {
   explainFailure?: boolean;
 }
 
+/** A conditional delete that may hand back the item it deleted (ReturnValues ALL_OLD). */
+export interface ConditionalDelete extends ConditionalWrite {
+  returnOld?: boolean;
+}
+
 export interface QueryRequest extends Expression {
   index?: typeof TABLE.gsi1.name | typeof TABLE.holdsIndex.name;
   keyCondition: string;
@@ -153,12 +158,17 @@ export class Table {
       : undefined;
   }
 
-  async delete(key: ItemKey, condition?: ConditionalWrite): Promise<void> {
-    await this.send("DeleteItem", {
+  /** Deletes the item; with `returnOld`, hands back what was deleted (none if there was none). */
+  async delete<T = Item>(key: ItemKey, condition?: ConditionalDelete): Promise<T | undefined> {
+    const out = await this.send("DeleteItem", {
       TableName: this.name,
       Key: marshalItem(key),
+      ...(condition?.returnOld ? { ReturnValues: "ALL_OLD" } : {}),
       ...conditionParams(condition?.condition, condition),
     });
+    return out.Attributes
+      ? (unmarshalItem(out.Attributes as Record<string, AttributeValue>) as T)
+      : undefined;
   }
 
   async query<T = Item>(request: QueryRequest): Promise<{ items: T[]; lastKey?: Item }> {

@@ -13,6 +13,7 @@ import {
 } from "./access-tokens";
 import { type Account, readAccount } from "./account-codec";
 import { Accounts } from "./accounts";
+import { Emails } from "./emails";
 import type { InviteReward } from "./invitations";
 import { accessTokenKey, INDEX, USER_ITEMS, userKey, usernameKey, userPartition } from "./keys";
 import { ConditionFailed, type Item, setFields, type Table, type TransactOp } from "./table";
@@ -38,6 +39,15 @@ export interface UserProfile {
   /** scrypt (auth/passwords.ts); absent for users who sign in with a token only. */
   passwordHash?: string;
   email?: string;
+  // Stream e-mail (issue 22 E).
+  /** `email` was proven by a code sent to it (and is claimed for this user: store/emails.ts). */
+  emailVerified?: boolean;
+  /** The language mail is written in (`en`, `zh`…): the console's at sign-up or since. */
+  lang?: string;
+  /** Tell by mail when the balance falls below this many units (functions/usage-rollup). */
+  lowBalanceAlertUnits?: number;
+  /** When that notice went out (unix seconds): none again until the balance is seen above. */
+  lowBalanceNotifiedAt?: number;
   /**
    * Bumped when the password changes or an admin resets it or revokes the user's credentials:
    * sessions of an older version are signed out.
@@ -121,6 +131,14 @@ export class StaleCredentials extends Unauthenticated {
   }
 }
 
+/** The e-mail address is another user's verified address (store/emails.ts). */
+export class EmailTaken extends Error {
+  constructor() {
+    super("the e-mail address belongs to another account");
+    this.name = "EmailTaken";
+  }
+}
+
 /** The username is taken (compared without case). */
 export class UsernameTaken extends Error {
   constructor(readonly username: string) {
@@ -146,9 +164,14 @@ export class Users {
   }
   /**
    * Creates the user, their empty account, the item that reserves their username and, when
-   * given, their first access token and the item that resolves it. UsernameTaken when it is.
+   * given, their first access token and the item that resolves it; a verified e-mail is claimed
+   * in the same transaction (store/emails.ts). UsernameTaken or EmailTaken when either is.
    */
   async create(user: UserProfile, token?: NewAccessToken): Promise<void> {
+    const claim =
+      user.emailVerified && user.email
+        ? [new Emails(this.table).claimOp(user.email, user.id, user.createdAt)]
+        : [];
     try {
       await this.table.transact([
         {
@@ -156,12 +179,84 @@ export class Users {
           condition: "attribute_not_exists(pk)",
         },
         ...this.createOps(user, token),
+        ...claim,
       ]);
     } catch (err) {
       if (err instanceof ConditionFailed && err.reasons[0] === "ConditionalCheckFailed")
         throw new UsernameTaken(user.username);
+      if (
+        err instanceof ConditionFailed &&
+        claim.length &&
+        err.reasons.at(-1) === "ConditionalCheckFailed"
+      )
+        throw new EmailTaken();
       throw err;
     }
+  }
+
+  /**
+   * Sets the user's e-mail address (stream e-mail). A `verified` one is claimed for them in the
+   * same transaction (EmailTaken when another user holds it); the address they had verified
+   * before, if it is another, is given up. "" removes the address.
+   */
+  async changeEmail(
+    id: string,
+    email: string,
+    change: { verified: boolean; previous?: { email?: string; emailVerified?: boolean } },
+  ): Promise<void> {
+    const emails = new Emails(this.table);
+    const previous = change.previous?.emailVerified ? change.previous.email : undefined;
+    const same = previous !== undefined && previous.toLowerCase() === email.toLowerCase();
+    const verified = change.verified || (same && email !== "");
+    const ops: TransactOp[] = [
+      email === ""
+        ? {
+            key: userKey(id),
+            update: "REMOVE email, emailVerified, lowBalanceAlertUnits, lowBalanceNotifiedAt",
+            condition: "attribute_exists(pk)",
+          }
+        : {
+            key: userKey(id),
+            update: verified
+              ? "SET email = :email, emailVerified = :true"
+              : "SET email = :email REMOVE emailVerified, lowBalanceAlertUnits, lowBalanceNotifiedAt",
+            condition: "attribute_exists(pk)",
+            values: { ":email": email, ...(verified ? { ":true": true } : {}) },
+          },
+      ...(verified && email !== "" ? [emails.claimOp(email, id, this.clock.seconds())] : []),
+      ...(previous && !(same && verified) ? [emails.releaseOp(previous, id)] : []),
+    ];
+    try {
+      await this.table.transact(ops);
+    } catch (err) {
+      if (err instanceof ConditionFailed && err.reasons[1] === "ConditionalCheckFailed" && verified)
+        throw new EmailTaken();
+      throw err;
+    }
+  }
+
+  /**
+   * The low-balance threshold (units; null: none). Setting it re-arms the notice: the next
+   * crossing below it is told (functions/usage-rollup/low-balance.ts).
+   */
+  async setLowBalanceAlert(id: string, units: number | null): Promise<void> {
+    await this.table.update(userKey(id), {
+      update:
+        units === null
+          ? "REMOVE lowBalanceAlertUnits, lowBalanceNotifiedAt"
+          : "SET lowBalanceAlertUnits = :units REMOVE lowBalanceNotifiedAt",
+      condition: "attribute_exists(pk)",
+      ...(units === null ? {} : { values: { ":units": units } }),
+    });
+  }
+
+  /** The language the user's mail is written in. */
+  async setLang(id: string, lang: string): Promise<void> {
+    await this.table.update(userKey(id), {
+      update: "SET lang = :lang",
+      condition: "attribute_exists(pk)",
+      values: { ":lang": lang },
+    });
   }
 
   /** The user whose username this is (compared without case). */

@@ -428,7 +428,10 @@ describe("functions", () => {
    * the tokenizer's import through shared/batches/finalize.ts, which takes forEachConcurrently
    * from chunk.ts, which runs lines; the janitor runs none (it finalizes), so never estimates.
    */
-  const NEVER_RUN: Record<string, string[]> = { [ids.janitor]: ["gpt-tokenizer"] };
+  const NEVER_RUN: Record<string, string[]> = {
+    // Nor does it send mail: services.ts makes a mailer it never calls.
+    [ids.janitor]: ["gpt-tokenizer", "nodemailer"],
+  };
 
   it.each(ALL_FUNCTIONS)(
     "%s finds beside its bundle every lazy dependency its bundle imports",
@@ -602,16 +605,24 @@ describe("permissions", () => {
     },
   );
 
-  it("lets the usage rollups write items and read the stream, nothing more on the table", () => {
+  it("lets the usage rollups write items, read profiles and accounts and the stream, no more", () => {
     const rollup = roleStatements(ids.rollup);
     // Counters are updated; the site log's digests are put.
     expect(allows(rollup, "dynamodb:UpdateItem", arnOf(ids.table))).toBe(true);
     expect(allows(rollup, "dynamodb:PutItem", arnOf(ids.table))).toBe(true);
-    for (const action of ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"])
+    // The low-balance check reads the profiles and accounts of users with a threshold.
+    expect(allows(rollup, "dynamodb:GetItem", arnOf(ids.table))).toBe(true);
+    expect(allows(rollup, "dynamodb:Query", arnOf(ids.table))).toBe(true);
+    for (const action of ["dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:BatchWriteItem"])
       expect(allows(rollup, action), action).toBe(false);
     expect(allows(rollup, "dynamodb:GetRecords")).toBe(true);
     expect(properties(ids.rollup).Environment).toEqual({
-      Variables: { [RESOURCE_ENV.table]: { Ref: ids.table }, NODE_OPTIONS: "--enable-source-maps" },
+      Variables: {
+        [RESOURCE_ENV.table]: { Ref: ids.table },
+        NODE_OPTIONS: "--enable-source-maps",
+        // The console link in a low-balance notice: the function URL without a domain.
+        SLUICE_PUBLIC_ORIGIN: { "Fn::GetAtt": [ids.url, "FunctionUrl"] },
+      },
     });
   });
 

@@ -26,6 +26,10 @@ export interface SluiceUnderTest {
   queueUrl: string;
   deadLetterQueueUrl: string;
   stateFile: string;
+  /** The stack's mailbox: `GET <mailboxUrl>/mail?to=<address>` lists what an address received. */
+  mailboxUrl: string;
+  /** Where the mailbox takes SMTP (what the stack's SLUICE_SMTP_HOST and _PORT say). */
+  mailboxSmtp: { host: string; port: number };
 }
 
 declare module "vitest" {
@@ -64,6 +68,8 @@ export default async function setup(project: TestProject) {
     queueUrl: stack.resources.queueUrl,
     deadLetterQueueUrl: stack.resources.deadLetterQueueUrl,
     stateFile,
+    mailboxUrl: stack.mailbox.url,
+    mailboxSmtp: stack.mailbox.smtp,
   });
   return async () => {
     if (--run.users > 0) return;

@@ -105,7 +105,7 @@ describe("PUT /api/option", () => {
       [{ registration: "maybe" }, "registration"],
       [{ new_user_quota: -1 }, "new_user_quota"],
       [{ new_user_quota: "lots" }, "new_user_quota"],
-      [{ trial_verification: "email" }, "trial_verification"],
+      [{ trial_verification: "sms" }, "trial_verification"],
       [{ turnstile_site_key: 42 }, "turnstile_site_key"],
       [{ version: -3 }, "version"],
     ] as const) {

@@ -117,6 +117,22 @@ describe("the side bundles, beside a bundle", () => {
     expect(o200k(sentence)).not.toEqual(cl100k(sentence));
   });
 
+  it("answer nodemailer with a nodemailer that builds a mail (stream e-mail)", () => {
+    const probe = run(
+      `const nodemailer = (await import("nodemailer")).default;
+      const info = await nodemailer.createTransport({ jsonTransport: true }).sendMail({
+        from: "a@example.com", to: "b@example.com", subject: "Grüße", text: "hello" });
+      console.log(info.message);`,
+    );
+    expect(probe.stderr).toBe("");
+    expect(JSON.parse(probe.stdout)).toMatchObject({
+      from: { address: "a@example.com" },
+      to: [{ address: "b@example.com" }],
+      subject: "Grüße",
+      text: "hello",
+    });
+  });
+
   it("answer nothing else: a subpath sluice does not import is not there", () => {
     const other = run(`await import("gpt-tokenizer/encoding/p50k_base");`);
     expect(other.status).not.toBe(0);

@@ -6,8 +6,14 @@ import { defineSection } from "../section";
  * after a Cloudflare Turnstile check at sign-up, or when an admin approves it. Email
  * verification (issue 22) joins here as a fourth.
  */
-export type TrialVerification = "none" | "turnstile" | "approval";
-export const TRIAL_VERIFICATIONS: readonly TrialVerification[] = ["none", "turnstile", "approval"];
+export type TrialVerification = "none" | "turnstile" | "approval" | "email";
+export const TRIAL_VERIFICATIONS: readonly TrialVerification[] = [
+  "none",
+  "turnstile",
+  "approval",
+  // Stream e-mail: granted once the account's e-mail address is verified.
+  "email",
+];
 
 /** The free quota a new account is offered, and what earns it. */
 export const trial = defineSection({

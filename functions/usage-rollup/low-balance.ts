@@ -1,0 +1,139 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { unitsToDollars } from "../../shared/billing/units";
+import { type Clock, systemClock } from "../../shared/clock";
+import type { Mailer } from "../../shared/mail/mailer";
+import { lowBalanceMail, mailLanguage } from "../../shared/mail/templates";
+import { SITE_NAME } from "../../shared/management/mail-context";
+import { Accounts } from "../../shared/store/accounts";
+import { userKey } from "../../shared/store/keys";
+import type { StreamedLine } from "../../shared/store/rollups";
+import { ConditionFailed, type Table } from "../../shared/store/table";
+import type { UserProfile } from "../../shared/store/users";
+
+/** How long a profile read here is trusted by default (a threshold set since is seen within it). */
+const PROFILE_TTL_MS = 5 * 60_000;
+
+type Watched = Pick<
+  UserProfile,
+  "email" | "emailVerified" | "lang" | "lowBalanceAlertUnits" | "lowBalanceNotifiedAt"
+>;
+
+/**
+ * The low-balance notice (issue 22 §6.5), checked here, off the request path: of the users whose
+ * lines a stream batch carries, those who set a threshold (and have a verified address) have
+ * their balance read — an eventually consistent read of the account — and a crossing below it
+ * is mailed once: the mark `lowBalanceNotifiedAt` is set by a conditional write first, so two
+ * batches (or shards) that see the crossing at once send one mail; a send that fails takes the
+ * mark back and fails the batch, which the stream delivers again. Seen at or above the threshold
+ * again, the mark is removed: the next crossing is told. A call costs nothing more for it.
+ */
+export class LowBalanceNotices {
+  private readonly profiles = new Map<string, { at: number; profile: Watched | undefined }>();
+  private readonly accounts: Accounts;
+
+  constructor(
+    private readonly table: Table,
+    private readonly mailer: Mailer,
+    private readonly options: {
+      publicOrigin?: string;
+      log: Logger;
+      clock?: Clock;
+      /** How long a profile is cached (PROFILE_TTL_MS; the local stack: its cache TTL). */
+      profileTtlMs?: number;
+    },
+  ) {
+    this.accounts = new Accounts(table);
+  }
+
+  private get clock(): Clock {
+    return this.options.clock ?? systemClock;
+  }
+
+  async check(lines: readonly StreamedLine[]): Promise<void> {
+    if (!this.mailer.enabled) return;
+    const users = [...new Set(lines.map(({ line }) => line.userId))];
+    await Promise.all(users.map((userId) => this.checkUser(userId)));
+  }
+
+  private async checkUser(userId: string): Promise<void> {
+    const profile = await this.profile(userId);
+    const threshold = profile?.lowBalanceAlertUnits;
+    if (!profile || threshold === undefined || !profile.emailVerified || !profile.email) return;
+    const account = await this.accounts.get(userId);
+    if (!account) return;
+    const total = account.balances.total;
+    if (total < threshold && profile.lowBalanceNotifiedAt === undefined) {
+      await this.notify(userId, profile, threshold, total);
+    } else if (total >= threshold && profile.lowBalanceNotifiedAt !== undefined) {
+      await this.rearm(userId, profile);
+    }
+  }
+
+  private async notify(userId: string, profile: Watched, threshold: number, total: number) {
+    const at = this.clock.seconds();
+    try {
+      await this.table.update(userKey(userId), {
+        update: "SET lowBalanceNotifiedAt = :at",
+        condition:
+          "attribute_not_exists(lowBalanceNotifiedAt) AND lowBalanceAlertUnits = :threshold",
+        values: { ":at": at, ":threshold": threshold },
+      });
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      // Told already (another batch saw it first), or the threshold changed: read afresh next time.
+      this.profiles.delete(userId);
+      return;
+    }
+    profile.lowBalanceNotifiedAt = at;
+    const dollars = (units: number) => `$${unitsToDollars(units).toFixed(2)}`;
+    try {
+      await this.mailer.send(
+        lowBalanceMail({
+          to: profile.email as string,
+          lang: mailLanguage(profile.lang),
+          site: SITE_NAME,
+          balance: dollars(total),
+          threshold: dollars(threshold),
+          url: `${this.options.publicOrigin ?? ""}/#/topup`,
+        }),
+      );
+    } catch (err) {
+      // Not told: the mark goes, and the batch fails, so the stream brings it back to try again.
+      await this.table.update(userKey(userId), {
+        update: "REMOVE lowBalanceNotifiedAt",
+        condition: "lowBalanceNotifiedAt = :at",
+        values: { ":at": at },
+      });
+      this.profiles.delete(userId);
+      this.options.log.error("low-balance notice not sent", err as Error);
+      throw err;
+    }
+  }
+
+  private async rearm(userId: string, profile: Watched) {
+    await this.table.update(userKey(userId), {
+      update: "REMOVE lowBalanceNotifiedAt",
+      condition: "attribute_exists(pk)",
+    });
+    profile.lowBalanceNotifiedAt = undefined;
+  }
+
+  /** The parts of a profile this needs, from this instance's cache (PROFILE_TTL_MS). */
+  private async profile(userId: string): Promise<Watched | undefined> {
+    const now = this.clock.now();
+    const cached = this.profiles.get(userId);
+    if (cached && now - cached.at < (this.options.profileTtlMs ?? PROFILE_TTL_MS))
+      return cached.profile;
+    const item = await this.table.get<Watched>(userKey(userId));
+    const profile = item && {
+      email: item.email,
+      emailVerified: item.emailVerified,
+      lang: item.lang,
+      lowBalanceAlertUnits: item.lowBalanceAlertUnits,
+      lowBalanceNotifiedAt: item.lowBalanceNotifiedAt,
+    };
+    if (this.profiles.size > 10_000) this.profiles.clear();
+    this.profiles.set(userId, { at: now, profile });
+    return profile;
+  }
+}
