@@ -16,6 +16,7 @@ import * as passwordReset from "./management/password-reset";
 import * as payments from "./management/payments";
 import * as pricing from "./management/pricing";
 import { importPricing } from "./management/pricing-import";
+import * as publicPricing from "./management/public-pricing";
 import * as redemptions from "./management/redemptions";
 import * as site from "./management/site";
 import * as siteContent from "./management/site-content";
@@ -103,6 +104,8 @@ export const routes: readonly Route[] = [
   siteContent.getHomePage,
   siteContent.getAbout,
   siteContent.getNotice,
+  // b-site: the models page
+  publicPricing.getPublicPricing,
   locks.listLocks,
   locks.clearLock,
   redemptions.createRedemptions,

@@ -214,6 +214,8 @@ export interface SiteStatus {
   footer?: string | null;
   /** The operator's colour (#rrggbb), set as --brand by branding.ts. */
   theme_color?: string | null;
+  /** https origins the operator's Markdown may show images from (besides this site). */
+  image_origins?: string[];
   /** Whether visitors land on the home page (GET /api/home_page_content) instead of sign-in. */
   home_page?: boolean;
   // stream D (sign-in): the providers offered (shared/site/sections/oauth-*.ts)

@@ -4,15 +4,19 @@ import { whenPasswordNeeded, whenSessionLost } from "./api";
 import { Shell } from "./components/shell";
 import { askPassword, ConfirmHost, PageHead, PasswordPromptHost } from "./components/ui";
 import { onLangChange, t } from "./i18n";
+import { About } from "./pages/about";
 import { Dashboard } from "./pages/dashboard";
+import { Home } from "./pages/home";
 import { Keys } from "./pages/keys";
 import { Login, Register } from "./pages/login";
 import { Logs } from "./pages/logs";
+import { Models } from "./pages/models";
 import { Settings } from "./pages/settings";
 import { Topup } from "./pages/topup";
 import { redirect, route } from "./router";
-import type { PublicPath, UserPath } from "./routes";
+import { OPEN_PATHS, type PublicPath, type UserPath } from "./routes";
 import { refreshUser, session } from "./session";
+import { loadSiteStatus, siteStatus } from "./site-status";
 
 type AdminModule = typeof import("./pages/admin/index");
 
@@ -20,6 +24,8 @@ type AdminModule = typeof import("./pages/admin/index");
 const PUBLIC: Record<PublicPath, () => VNode> = {
   "/login": () => <Login />,
   "/register": () => <Register />,
+  "/models": () => <Models />,
+  "/about": () => <About />,
 };
 
 const PAGES: Record<UserPath, () => VNode> = {
@@ -28,6 +34,7 @@ const PAGES: Record<UserPath, () => VNode> = {
   "/logs": () => <Logs />,
   "/topup": () => <Topup />,
   "/settings": () => <Settings />,
+  "/models": () => <Models />,
 };
 
 whenPasswordNeeded(askPassword);
@@ -47,7 +54,8 @@ export function App() {
   const [, rerender] = useState(0);
   useEffect(() => onLangChange(() => rerender((n) => n + 1)), []);
   useEffect(() => {
-    refreshUser().finally(() => setReady(true));
+    // The site's status says whether visitors land on a home page (`/`).
+    Promise.allSettled([refreshUser(), loadSiteStatus()]).then(() => setReady(true));
   }, []);
   const isAdminPath = path.startsWith("/admin/");
   useEffect(() => {
@@ -55,14 +63,17 @@ export function App() {
       import("./pages/admin/index").then((m) => setAdmin(() => m));
   }, [isAdminPath, user, admin]);
 
-  const publicPage = (PUBLIC as Record<string, (() => VNode) | undefined>)[path];
+  const homePage = siteStatus.use()?.home_page === true;
+  const publicPage =
+    (PUBLIC as Record<string, (() => VNode) | undefined>)[path] ??
+    (path === "/" && homePage ? () => <Home /> : undefined);
   const target = !ready
     ? null
     : !user
       ? publicPage
         ? null
         : "/login"
-      : publicPage || path === "/"
+      : (publicPage && !OPEN_PATHS.has(path)) || path === "/"
         ? "/dashboard"
         : null;
   useEffect(() => {
@@ -80,7 +91,9 @@ export function App() {
   else {
     const pages = PAGES as Record<string, (() => VNode) | undefined>;
     page = (
-      pages[path] ?? (path.startsWith("/topup/orders/") ? pages["/topup"] : undefined)
+      pages[path] ??
+      (OPEN_PATHS.has(path) ? publicPage : undefined) ??
+      (path.startsWith("/topup/orders/") ? pages["/topup"] : undefined)
     )?.() ?? <NotFound />;
   }
   return (

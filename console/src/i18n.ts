@@ -22,6 +22,8 @@ import * as identity from "./strings/identity";
 import * as layout from "./strings/layout";
 // stream C (payments)
 import * as payments from "./strings/payments";
+// stream B (site)
+import * as site from "./strings/site";
 
 export const en = {
   ...common.en,
@@ -32,6 +34,8 @@ export const en = {
   ...payments.en,
   // stream E (growth)
   ...growth.en,
+  // stream B (site)
+  ...site.en,
 };
 
 export type Key = keyof typeof en;
@@ -45,6 +49,8 @@ export const zh: Record<Key, string> = {
   ...payments.zh,
   // stream E (growth)
   ...growth.zh,
+  // stream B (site)
+  ...site.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

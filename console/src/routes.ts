@@ -17,10 +17,16 @@ export interface RouteInfo {
   nav?: Key;
 }
 
-/** Pages for visitors (signed in, they lead to the dashboard). */
+/**
+ * Pages for visitors (signed in, they lead to the dashboard, except the pages in OPEN_PATHS).
+ * `/` is the operator's home page when they turned it on (app.tsx), else it leads to sign-in.
+ */
 export const PUBLIC_ROUTES = [
   { path: "/login", title: "login_title", landmark: "login-form" },
   { path: "/register", title: "register_title", landmark: "register-form" },
+  // stream B (site): also open to signed-in users (app.tsx)
+  { path: "/models", title: "models_title", landmark: "models-list" },
+  { path: "/about", title: "about_title", landmark: "about-page" },
 ] as const satisfies readonly RouteInfo[];
 
 /** Pages of a signed-in user, in menu order. */
@@ -30,6 +36,8 @@ export const USER_ROUTES = [
   { path: "/logs", title: "logs_title", landmark: "log-table", nav: "nav_logs" },
   { path: "/topup", title: "topup_title", landmark: "redeem-form", nav: "nav_topup" },
   { path: "/settings", title: "settings_title", landmark: "password-form", nav: "nav_settings" },
+  // stream B (site)
+  { path: "/models", title: "models_title", landmark: "models-list", nav: "nav_models" },
 ] as const satisfies readonly RouteInfo[];
 
 /** An admin's pages (loaded lazily: pages/admin/index.tsx), in menu order. */
@@ -67,6 +75,9 @@ export const ADMIN_ROUTES = [
   },
   { path: "/admin/locks", title: "nav_admin_locks", landmark: "locks", nav: "nav_admin_locks" },
 ] as const satisfies readonly RouteInfo[];
+
+/** Public pages a signed-in user sees too (the models page is also in their menu). */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(["/models", "/about"]);
 
 export type PublicPath = (typeof PUBLIC_ROUTES)[number]["path"];
 export type UserPath = (typeof USER_ROUTES)[number]["path"];

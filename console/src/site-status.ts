@@ -1,4 +1,5 @@
 import { get, type SiteStatus } from "./api";
+import { applyBranding } from "./branding";
 import { getLang } from "./i18n";
 import { store } from "./store";
 
@@ -12,7 +13,9 @@ export const siteStatus = store<SiteStatus | null>(null);
 
 export async function loadSiteStatus(): Promise<void> {
   try {
-    siteStatus.set((await get<SiteStatus>("/api/status", { lang: getLang() })).data);
+    const status = (await get<SiteStatus>("/api/status", { lang: getLang() })).data;
+    siteStatus.set(status);
+    applyBranding(status);
   } catch {
     // Unreachable for now: the shell keeps the defaults, and a page that needs it says so.
   }

@@ -1,8 +1,8 @@
 import { anthropicModel, anthropicModelPage } from "../anthropic/models";
 import type { KeyPrincipal } from "../auth/authenticate";
+import { usableModels as catalogue } from "../billing/catalogue";
 import { json } from "../http/responses";
 import { type Call, keyRoute, type Route, speaksAnthropic } from "../http/route";
-import { servedModel } from "../relay/adapters/index";
 import { keyAllowsModel, modelNotFound } from "../relay/relay";
 
 /**
@@ -36,27 +36,9 @@ function bothFaces(route: Route): Route {
   };
 }
 
-/**
- * Served by an enabled channel, allowed to the key, and priced (or free): callable. A model
- * without a price of its own is priced when every channel that serves it maps it to a model
- * that has one (the upstream's price bills a mapped call).
- */
-async function usableModels(call: Call<KeyPrincipal>): Promise<string[]> {
-  const { channelDirectory } = call.services;
-  const [served, pricing] = await Promise.all([
-    channelDirectory.models(),
-    call.services.pricing.get(),
-  ]);
-  const priced = async (model: string) =>
-    pricing.models[model] !== undefined ||
-    (await channelDirectory.candidates(model)).every(
-      (channel) => pricing.models[servedModel(channel, model)] !== undefined,
-    );
-  const usable: string[] = [];
-  for (const model of served) {
-    if (keyAllowsModel(call.principal, model) && (await priced(model))) usable.push(model);
-  }
-  return usable;
+/** The models this key may call (billing/catalogue.ts, narrowed to its allow-list). */
+function usableModels(call: Call<KeyPrincipal>): Promise<string[]> {
+  return catalogue(call.services, (model) => keyAllowsModel(call.principal, model));
 }
 
 function modelObject(id: string) {

@@ -6,6 +6,7 @@ import { go, href } from "../router";
 import { ADMIN_ROUTES, USER_ROUTES } from "../routes";
 import { displayName, session } from "../session";
 import { loadSiteStatus, siteName, siteStatus } from "../site-status";
+import { MarkdownView } from "./markdown-view";
 
 type NavItem = { path: string; nav: Key };
 
@@ -71,8 +72,16 @@ function Brand(props: { home: string }) {
 function Footer() {
   const status = siteStatus.use();
   const text = status?.footer?.trim();
-  if (!text) return null;
-  return <footer class="site-footer">{text}</footer>;
+  return (
+    <footer class="site-footer">
+      {text && <MarkdownView text={text} />}
+      {/* stream B (site): the public pages, reachable from every page */}
+      <p class="footer-links">
+        <a href={href("/models")}>{t("nav_models")}</a> ·{" "}
+        <a href={href("/about")}>{t("nav_about")}</a>
+      </p>
+    </footer>
+  );
 }
 
 /**
@@ -87,10 +96,8 @@ export function Shell(props: { user: User | null; path: string; children: Compon
   const [open, setOpen] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
   const nav = useRef<HTMLElement>(null);
-  useEffect(() => {
-    loadSiteStatus();
-    return onLangChange(() => loadSiteStatus());
-  }, []);
+  // Read once at start by the app (app.tsx); again when the language changes (the footer).
+  useEffect(() => onLangChange(() => loadSiteStatus()), []);
   useEffect(() => setOpen(false), [path]);
   useEffect(() => {
     if (!open) return;
@@ -123,7 +130,7 @@ export function Shell(props: { user: User | null; path: string; children: Compon
             <span class="sr-only">{t("menu")}</span>
           </button>
         )}
-        <Brand home={user ? "/dashboard" : "/login"} />
+        <Brand home={user ? "/dashboard" : siteStatus.get()?.home_page ? "/" : "/login"} />
         <div class="top-right">
           <LangSwitch />
           {user && <span class="who">{displayName(user)}</span>}

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import { get, type UsageRow } from "../api";
 import type { ChartSpec } from "../chart";
+import { Announcements } from "../components/announcements";
 import { CheckinCard } from "../components/checkin";
 import { InviteCard } from "../components/invite";
 import { BUCKET, Card, Loading, label, Money, PageHead, useLoad } from "../components/ui";
@@ -110,6 +111,8 @@ export function Dashboard() {
           <small class="units">{t("today_requests", { n: num(todayRequests) })}</small>
         </Card>
       </div>
+      {/* stream B (site): the operator's announcements, when there are any */}
+      <Announcements />
       {/* stream E (growth): shown only where the site offers them */}
       <CheckinCard />
       <InviteCard />

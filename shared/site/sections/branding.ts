@@ -72,6 +72,8 @@ export const branding = defineSection({
     logo: values.logoVersion ? logoUrl(values.logoVersion) : null,
     theme_color: values.color ?? null,
     footer: inLanguage(values.footer, lang),
+    // Already public in the page's CSP; the console's Markdown shows images from these only.
+    image_origins: values.imageOrigins ?? [],
   }),
 });
 
