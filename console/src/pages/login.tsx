@@ -143,6 +143,8 @@ export function Register() {
           </button>
         </form>
       )}
+      {/* Signing up with an outside account follows the same registration rule on the server. */}
+      {mode && mode !== "closed" ? <SignInProviders status={status.data?.data} /> : null}
       <p class="muted">
         {t("register_have_account")} <a href="#/login">{t("login_link")}</a>
       </p>

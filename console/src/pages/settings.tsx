@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { type KeyView, post, put, type User } from "../api";
+import { type KeyView, put, type User } from "../api";
 import {
   Card,
   dateTime,
@@ -8,58 +8,13 @@ import {
   formFields,
   Notice,
   PageHead,
-  SecretField,
   useAction,
 } from "../components/ui";
 import { t } from "../i18n";
 import { href } from "../router";
 import { displayName, session, signedIn } from "../session";
-
-/** A new access token, shown once, with seed 000's example call. */
-function NewToken(props: { token: string }) {
-  const example = `curl ${location.origin}/api/user/stat -H "Authorization: Bearer ${props.token}"`;
-  return (
-    <>
-      <p class="warning" role="alert">
-        {t("token_once")}
-      </p>
-      <SecretField label={t("token_label")} value={props.token} />
-      <SecretField label={t("token_example")} value={example} multiline />
-    </>
-  );
-}
-
-/** Making a token asks for the password: a session left open somewhere is not enough. */
-function AccessToken() {
-  const [token, setToken] = useState("");
-  const action = useAction();
-  return (
-    <Card title={t("token_title")}>
-      <p class="muted">{t("token_intro")}</p>
-      {token ? <NewToken token={token} /> : null}
-      <form
-        class="form-narrow"
-        onSubmit={(e) => {
-          const form = e.currentTarget;
-          const f = formFields(e);
-          action.run(async () => {
-            setToken((await post<string>("/api/user/token", { password: f.password })).data);
-            form.reset();
-          });
-        }}
-      >
-        <Field label={t("token_password")}>
-          <input name="password" type="password" autoComplete="current-password" required />
-        </Field>
-        <ErrorText error={action.error} />
-        <button type="submit" class="primary" disabled={action.busy}>
-          {token ? t("token_regenerate") : t("token_generate")}
-        </button>
-        <small class="hint block">{t("token_replaces")}</small>
-      </form>
-    </Card>
-  );
-}
+import { AccessTokens } from "./settings/access-tokens";
+import { Identities } from "./settings/identities";
 
 type PasswordChanged = User & { access_token_revoked?: boolean; keys_to_review?: KeyView[] };
 
@@ -164,7 +119,8 @@ export function Settings() {
           </dl>
         </Card>
       )}
-      <AccessToken />
+      <AccessTokens />
+      <Identities />
       <Password />
     </>
   );

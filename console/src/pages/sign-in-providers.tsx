@@ -4,7 +4,7 @@ import { translate } from "../messages/translate";
 import { route } from "../router";
 
 /** Which outside sign-ins the site offers, from /api/status (the sections' public views). */
-function providers(status: SiteStatus | undefined): { name: string; label: string }[] {
+export function providers(status: SiteStatus | undefined): { name: string; label: string }[] {
   if (!status) return [];
   return [
     ...(status.oauth_github ? [{ name: "github", label: "GitHub" }] : []),
@@ -21,17 +21,10 @@ function providers(status: SiteStatus | undefined): { name: string; label: strin
  * refusal a callback came back with (`?error=<code>` and its params), in the reader's language.
  */
 export function SignInProviders(props: { status: SiteStatus | undefined }) {
-  const { query } = route.use();
-  const code = query.get("error");
-  const params = Object.fromEntries([...query].filter(([name]) => name !== "error"));
   const list = providers(props.status);
   return (
     <>
-      {code ? (
-        <p class="error" role="alert">
-          {translate({ message: t("oauth_refused"), code, params })}
-        </p>
-      ) : null}
+      <OAuthRefusal />
       {list.length > 0 ? (
         <div class="sign-in-providers">
           <p class="muted">{t("oauth_or")}</p>
@@ -47,5 +40,18 @@ export function SignInProviders(props: { status: SiteStatus | undefined }) {
         </div>
       ) : null}
     </>
+  );
+}
+
+/** The refusal an OAuth callback sent the browser back with (`?error=<code>&<params>`). */
+export function OAuthRefusal() {
+  const { query } = route.use();
+  const code = query.get("error");
+  if (!code) return null;
+  const params = Object.fromEntries([...query].filter(([name]) => name !== "error"));
+  return (
+    <p class="error" role="alert" data-testid="oauth-refusal">
+      {translate({ message: t("oauth_refused"), code, params })}
+    </p>
   );
 }
