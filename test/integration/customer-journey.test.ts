@@ -1,19 +1,22 @@
 /**
  * The customer journey (design brief §13.1), in the run's one Chromium against the run's stack
- * and the demo providers it configured at start (EPay gateway, OpenID Connect provider): a
- * customer in zh on a desktop registers, signs out and in, signs in through the OIDC
- * provider's own pages, buys credit through EPay (the gateway's notification then replayed
- * three times and once forged: credited once, the forgery refused), checks in, and invites a
- * friend who earns the inviter nothing until paying, then exactly once. Then a customer in en
- * on a 390×844 phone registers and buys. Screenshots of home and payment go to
+ * and the demo providers it configured at start (EPay gateway, OpenID Connect provider,
+ * mailbox): a customer in zh on a desktop registers with the code mailed to them, signs out,
+ * resets the forgotten password by the mailed link and signs in with the new one, signs in
+ * through the OIDC provider's own pages to the same account (its verified e-mail), buys $5
+ * through EPay (the gateway's notification then replayed three times and once forged:
+ * credited once, the forgery refused), opens Models, checks in, and invites a friend who earns
+ * the inviter nothing until paying, then exactly once. Then a customer in en on a 390×844
+ * phone registers, buys and opens Models. Screenshots of home, models and payment go to
  * docs/screenshots/ with SLUICE_SCREENSHOTS=1 (`npm run screenshots`), else to a temporary
  * folder. The browser's requests count as coming from addresses of their own (TEST-NET-2,
  * through the stack's origin secret), so its registrations never spend 127.0.0.1's budget.
+ * Check-in and invitations are switched on for this file and put back as they were (no other
+ * file needs them off on the run's stack; growth.test.ts runs a site of its own).
  *
- * Not yet here, because their streams have not landed on this branch: the e-mail code at
- * registration and the forgotten-password reset (e-mail), the OIDC sign-in linking to the same
- * account by verified e-mail (it needs the registration's address verified), Stripe Checkout,
- * and the public models page. They are `it.todo`s below.
+ * Not yet here: the register form's code field and the forgot/reset pages (the mail stream's
+ * console has not landed: the code and the reset are sent from the page's context, as the
+ * forms would), and Stripe (not landed). `it.todo`s below say so.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +26,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { en, type Key, zh } from "../../console/src/i18n";
 import { connectBrowser } from "../fixtures/browser";
+import { waitForMail } from "./mail-support";
 import { admin, type Json, sluice } from "./support";
 
 type Lang = "en" | "zh";
@@ -105,11 +109,11 @@ async function registerThroughForm(
   expect((await self(page)).username).toBe(fields.username);
 }
 
-async function signInThroughForm(page: Page, lang: Lang, username: string) {
+async function signInThroughForm(page: Page, lang: Lang, username: string, password = PASSWORD) {
   await page.goto("/#/login");
   const form = page.getByTestId("login-form");
   await form.locator("input[name=username]").fill(username);
-  await form.locator("input[name=password]").fill(PASSWORD);
+  await form.locator("input[name=password]").fill(password);
   await form.locator("button[type=submit]").click();
   await expectHeading(page, lang, "dashboard_title");
 }
@@ -180,6 +184,14 @@ async function buyThroughEpay(page: Page, lang: Lang, shots?: string) {
   return { orderId, units, signed };
 }
 
+/** The public models page (menu entry for a signed-in customer), and its screenshot. */
+async function openModels(page: Page, lang: Lang) {
+  await page.goto("/#/models");
+  await expectHeading(page, lang, "models_title");
+  await page.getByTestId("models-list").waitFor();
+  await screenshot(page, `journey-models-${lang}`);
+}
+
 /** The growth sections as they were before this file, put back after it. */
 const sections: Record<string, Json> = {};
 const GROWTH = {
@@ -212,24 +224,70 @@ afterAll(async () => {
 
 describe("a customer in zh on a desktop", () => {
   const username = unique("jz");
+  // The OIDC provider's account `<login>` has the verified address `<login>@oidc.test`.
+  const email = `${username}@oidc.test`;
+  const newPassword = `${PASSWORD} renewed`;
   let page: Page;
+  let userId = "";
 
-  it("sees the home page, registers, signs out and signs in again", async () => {
+  it("sees the home page, registers with the code mailed to them, signs out and signs in", async () => {
     page = await open("zh");
     await page.goto("/");
     await page.locator("h1").first().waitFor();
     await screenshot(page, "journey-home-zh");
-    await registerThroughForm(page, "zh", { username, email: `${username}@oidc.test` });
+    // The console's register form has no code field yet (the mail stream's pages have not
+    // landed): the code is asked for and sent from the page's context, as the form would.
+    const request = page.context().request;
+    const asked = await request.get(`/api/verification?email=${encodeURIComponent(email)}&lang=zh`);
+    expect(asked.status()).toBe(200);
+    const [mail] = await waitForMail(email);
+    const code = /\b(\d{6})\b/.exec(mail?.text ?? "")?.[1] as string;
+    expect(code).toMatch(/^\d{6}$/);
+    const made = await request.post("/api/user/register", {
+      headers: { origin: sluice.url },
+      data: { username, password: PASSWORD, email, verification_code: code },
+    });
+    expect(made.status(), await made.text()).toBe(200);
+    await signInThroughForm(page, "zh", username);
+    const me = await self(page);
+    expect(me).toMatchObject({ username, email, email_verified: true });
+    userId = me.id;
     await page.getByRole("button", { name: say("zh", "logout") }).click();
     await page.getByTestId("login-form").waitFor();
     expect((await page.context().request.get("/api/user/self")).status()).toBe(401);
-    await signInThroughForm(page, "zh", username);
   });
 
-  it.todo("registers with the e-mail code from the mailbox (mail stream not merged)");
-  it.todo("resets a forgotten password by the mailbox's link (mail stream not merged)");
+  it("resets the forgotten password by the mailed link, and signs in with the new one", async () => {
+    const request = page.context().request;
+    const asked = await request.post("/api/reset_password", {
+      headers: { origin: sluice.url },
+      data: { email },
+    });
+    expect(asked.status()).toBe(200);
+    const [, link] = await waitForMail(email, 2);
+    const token = /#\/reset\?token=([A-Za-z0-9_-]{43})/.exec(link?.text ?? "")?.[1] as string;
+    expect(token, link?.text).toBeDefined();
+    const reset = await request.post("/api/user/reset", {
+      headers: { origin: sluice.url },
+      data: { token, password: newPassword },
+    });
+    expect(reset.status(), await reset.text()).toBe(200);
+    // The old password is refused in the form; the new one signs in.
+    await page.goto("/#/login");
+    const form = page.getByTestId("login-form");
+    await form.locator("input[name=username]").fill(username);
+    await form.locator("input[name=password]").fill(PASSWORD);
+    await form.locator("button[type=submit]").click();
+    await page.locator("form[data-testid=login-form] .error").waitFor();
+    await signInThroughForm(page, "zh", username, newPassword);
+    expect((await self(page)).id).toBe(userId);
+  });
 
-  it("signs in through the demo OIDC provider's own pages", async () => {
+  it.todo(
+    "registers and resets through the console's own forms (the mail stream's pages have not landed)",
+  );
+
+  it("signs in through the demo OIDC provider's own pages, to the same account (its verified e-mail)", async () => {
     const other = await open("zh");
     await other.goto("/#/login");
     await other.locator('a[href^="/api/oauth/oidc/start"]').click();
@@ -238,35 +296,33 @@ describe("a customer in zh on a desktop", () => {
     await other.getByRole("button", { name: "Sign-in" }).click();
     await other.getByRole("button", { name: "Continue" }).click();
     await expectHeading(other, "zh", "dashboard_title");
+    expect((await self(other)).id).toBe(userId);
     const identities = await getJson(other, "/api/user/identities");
     expect(identities).toEqual([
       { provider: "oidc", login: username, linked_at: expect.any(Number) },
     ]);
   });
 
-  it.todo(
-    "the OIDC sign-in lands on the same account, linked by its verified e-mail (needs the mail stream's verification)",
-  );
-
   it("buys $5 through EPay: credited once, three replays and a forgery change nothing", async () => {
     await buyThroughEpay(page, "zh", "zh");
   });
 
   it.todo("buys $5 through Stripe Checkout (payments stream's Stripe not merged)");
-  it.todo("opens the models page (site stream's pages not merged)");
+  it("opens the models page", async () => {
+    await openModels(page, "zh");
+  });
 
   it("checks in once on the dashboard", async () => {
     const before = (await self(page)).bonus_quota as number;
     await page.goto("/#/dashboard");
     await page.getByRole("button", { name: say("zh", "checkin_submit") }).click();
-    const state = await getJson(page, "/api/user/checkin");
     await expect
       .poll(async () => (await getJson(page, "/api/user/checkin")).checked_in_today)
       .toBe(true);
     const after = (await self(page)).bonus_quota as number;
     expect(after - before).toBeGreaterThanOrEqual(GROWTH.checkin.min_units);
     expect(after - before).toBeLessThanOrEqual(GROWTH.checkin.max_units);
-    expect(state.streak ?? 1).toBeGreaterThanOrEqual(0);
+    expect(await getJson(page, "/api/user/checkin")).toMatchObject({ streak: 1 });
   });
 
   it("invites a friend: nothing until the friend pays, then the reward exactly once", async () => {
@@ -288,8 +344,11 @@ describe("a customer in zh on a desktop", () => {
 });
 
 describe("a customer in en on a 390×844 phone", () => {
+  let phone: Page;
+
   it("sees the home page, registers and buys $5 through EPay", async () => {
-    const page = await open("en", PHONE);
+    phone = await open("en", PHONE);
+    const page = phone;
     await page.goto("/");
     await page.locator("h1").first().waitFor();
     await screenshot(page, "journey-home-en");
@@ -297,5 +356,7 @@ describe("a customer in en on a 390×844 phone", () => {
     await buyThroughEpay(page, "en", "en");
   });
 
-  it.todo("opens the models page (site stream's pages not merged)");
+  it("opens the models page", async () => {
+    await openModels(phone, "en");
+  });
 });
