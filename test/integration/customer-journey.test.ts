@@ -167,7 +167,10 @@ async function buyThroughEpay(page: Page, lang: Lang, shots?: string) {
   await expect
     .poll(() => page.locator(`#order-${orderId}`).textContent())
     .toContain(say(lang, "order_state_credited"));
-  if (shots) await screenshot(page, `journey-order-${shots}`);
+  if (shots) {
+    await page.locator(`#order-${orderId}`).scrollIntoViewIfNeeded();
+    await screenshot(page, `journey-order-${shots}`);
+  }
   expect((await self(page)).paid_quota).toBe(before + units);
   // The gateway's notification, as it signed it, three more times: each answered, none credited.
   const signedAt = await fetch(`${cashier.origin}/demo/notification/${ref}`);
