@@ -41,6 +41,10 @@ export interface User {
   rate_limits?: RateLimits;
   csrf_token?: string;
   access_token?: string;
+  // stream e-mail
+  email?: string | null;
+  email_verified?: boolean;
+  low_balance_alert_usd?: number | null;
 }
 
 /** Requests and tokens per minute, calls at once; 0 is no limit. */
@@ -223,6 +227,9 @@ export interface SiteStatus {
   oauth_linuxdo?: boolean;
   oauth_oidc?: boolean;
   oauth_oidc_label?: string | null;
+  // stream e-mail (shared/site/sections/mail.ts): a code at registration; mail can be sent
+  email_verification?: "off" | "required";
+  mail?: boolean;
 }
 
 /** GET /api/option (admin). */

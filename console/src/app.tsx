@@ -10,6 +10,7 @@ import { Home } from "./pages/home";
 import { Keys } from "./pages/keys";
 import { Login, Register } from "./pages/login";
 import { Logs } from "./pages/logs";
+import { Forgot, Reset } from "./pages/mail";
 import { Models } from "./pages/models";
 import { Settings } from "./pages/settings";
 import { Topup } from "./pages/topup";
@@ -26,6 +27,9 @@ const PUBLIC: Record<PublicPath, () => VNode> = {
   "/register": () => <Register />,
   "/models": () => <Models />,
   "/about": () => <About />,
+  // stream e-mail
+  "/forgot": () => <Forgot />,
+  "/reset": () => <Reset />,
 };
 
 const PAGES: Record<UserPath, () => VNode> = {

@@ -20,6 +20,8 @@ import * as growth from "./strings/growth";
 import * as identity from "./strings/identity";
 // stream a-layout
 import * as layout from "./strings/layout";
+// stream e-mail
+import * as mail from "./strings/mail";
 // stream C (payments)
 import * as payments from "./strings/payments";
 // stream B (site)
@@ -36,6 +38,8 @@ export const en = {
   ...growth.en,
   // stream B (site)
   ...site.en,
+  // stream e-mail
+  ...mail.en,
 };
 
 export type Key = keyof typeof en;
@@ -51,6 +55,8 @@ export const zh: Record<Key, string> = {
   ...growth.zh,
   // stream B (site)
   ...site.zh,
+  // stream e-mail
+  ...mail.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

@@ -27,6 +27,9 @@ export const PUBLIC_ROUTES = [
   // stream B (site): also open to signed-in users (app.tsx)
   { path: "/models", title: "models_title", landmark: "models-list" },
   { path: "/about", title: "about_title", landmark: "about-page" },
+  // stream e-mail
+  { path: "/forgot", title: "forgot_title", landmark: "forgot-form" },
+  { path: "/reset", title: "reset_title", landmark: "reset-form" },
 ] as const satisfies readonly RouteInfo[];
 
 /** Pages of a signed-in user, in menu order. */

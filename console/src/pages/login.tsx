@@ -5,9 +5,10 @@ import { Card, ErrorText, Field, formFields, PageHead, useAction, useLoad } from
 import { t } from "../i18n";
 import { go, route } from "../router";
 import { signedIn } from "../session";
+import { SendCode } from "./mail-code";
 import { SignInProviders } from "./sign-in-providers";
 
-async function signIn(username: string, password: string) {
+export async function signIn(username: string, password: string) {
   const { data } = await request<User>(
     "POST",
     "/api/user/login",
@@ -43,6 +44,13 @@ export function Login() {
         </button>
       </form>
       <SignInProviders status={status.data?.data} />
+      {status.data?.data.mail && (
+        <p class="muted">
+          <a href="#/forgot" data-testid="forgot-link">
+            {t("login_forgot")}
+          </a>
+        </p>
+      )}
       <p class="muted">
         {t("login_no_account")} <a href="#/register">{t("register_link")}</a>
       </p>
@@ -61,6 +69,11 @@ export function Register() {
   const [resets, setResets] = useState(0);
   // An invitation link (#/register?aff=CODE) names the inviter (stream E).
   const affCode = route.use().query.get("aff") ?? "";
+  // Stream e-mail: with verification required, the address is proven by a code mailed to it;
+  // where the site can send mail, a code may prove it anyway (a verified address at once).
+  const needsCode = status.data?.data.email_verification === "required";
+  const offersCode = needsCode || status.data?.data.mail === true;
+  const [email, setEmail] = useState("");
   return (
     <Card class="narrow">
       <PageHead title={t("register_title")} />
@@ -94,6 +107,7 @@ export function Register() {
                     invitation_code: f.invitation_code || undefined,
                     turnstile_token: siteKey ? token : undefined,
                     aff_code: affCode || undefined,
+                    verification_code: f.verification_code || undefined,
                   },
                   { signedIn: false },
                 );
@@ -120,9 +134,29 @@ export function Register() {
           <Field label={t("password_confirm")}>
             <input name="confirm" type="password" autoComplete="new-password" required />
           </Field>
-          <Field label={t("email_optional")}>
-            <input name="email" type="email" autoComplete="email" />
+          <Field label={needsCode ? t("email") : t("email_optional")}>
+            <input
+              name="email"
+              type="email"
+              autoComplete="email"
+              required={needsCode}
+              value={email}
+              onInput={(e) => setEmail(e.currentTarget.value)}
+            />
           </Field>
+          {offersCode && (
+            <>
+              <SendCode email={email} path="/api/verification" />
+              <Field label={t("email_code")}>
+                <input
+                  name="verification_code"
+                  required={needsCode}
+                  autoComplete="one-time-code"
+                  inputMode="numeric"
+                />
+              </Field>
+            </>
+          )}
           {mode === "invitation" && (
             <Field label={t("invitation_code")} hint={t("invitation_hint")}>
               <input name="invitation_code" required autoComplete="off" />

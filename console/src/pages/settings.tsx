@@ -13,6 +13,7 @@ import {
 import { t } from "../i18n";
 import { href } from "../router";
 import { displayName, session, signedIn } from "../session";
+import { EmailSettings, LowBalanceSettings } from "./mail";
 import { AccessTokens } from "./settings/access-tokens";
 import { Identities } from "./settings/identities";
 
@@ -122,6 +123,9 @@ export function Settings() {
       <AccessTokens />
       <Identities />
       <Password />
+      {/* stream e-mail */}
+      {user && <EmailSettings user={user} />}
+      {user && <LowBalanceSettings user={user} />}
     </>
   );
 }

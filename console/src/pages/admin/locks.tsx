@@ -22,6 +22,11 @@ const KIND: Record<string, Key> = {
   "registration-site": "lock_registration_site",
   "redemption-user": "lock_redemption_user",
   "redemption-address": "lock_redemption_address",
+  // stream e-mail
+  "mail-email": "lock_mail_email",
+  "mail-email-minute": "lock_mail_email_minute",
+  "mail-address": "lock_mail_address",
+  "mail-network": "lock_mail_network",
 };
 
 /** Who a lock is on: a username, an address, both, a user, or the whole site. */
