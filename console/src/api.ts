@@ -346,14 +346,17 @@ async function send<T>(
   options: { signedIn?: boolean },
 ): Promise<Envelope<T>> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  // A file (the logo) goes as its raw bytes, with its own type; anything else as JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined)
+    headers["content-type"] = raw ? body.type || "application/octet-stream" : "application/json";
   if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
       credentials: "same-origin",
     });
   } catch {

@@ -6,7 +6,7 @@ import { Channels } from "./channels";
 import { Locks } from "./locks";
 import { PricingPage } from "./pricing";
 import { Redemptions } from "./redemptions";
-import { SiteSettings } from "./settings";
+import { SiteSettings } from "./settings/index";
 import { Users } from "./users";
 
 // Every admin page of the route tables (routes.ts) has its component here (a type error otherwise).

@@ -1,5 +1,11 @@
 import { useState } from "preact/hooks";
-import { get, put, type Registration, type SiteOptions, type TrialVerification } from "../../api";
+import {
+  get,
+  put,
+  type Registration,
+  type SiteOptions,
+  type TrialVerification,
+} from "../../../api";
 import {
   Card,
   ErrorText,
@@ -7,12 +13,11 @@ import {
   formFields,
   Loading,
   Notice,
-  PageHead,
   useAction,
   useLoad,
-} from "../../components/ui";
-import { type Key, t } from "../../i18n";
-import { dollarsInput, parseDollars } from "../../money";
+} from "../../../components/ui";
+import { type Key, t } from "../../../i18n";
+import { dollarsInput, parseDollars } from "../../../money";
 
 const MODES: [Registration, Key][] = [
   ["open", "registration_open"],
@@ -48,7 +53,7 @@ function changedOptions(
   return changes;
 }
 
-export function SiteSettings() {
+export function GeneralSettings() {
   const options = useLoad(async () => (await get<SiteOptions>("/api/option")).data, []);
   const action = useAction();
   const [notice, setNotice] = useState("");
@@ -57,7 +62,6 @@ export function SiteSettings() {
   const shownTrial = trial ?? current?.trial_verification;
   return (
     <>
-      <PageHead title={t("nav_admin_settings")} />
       <Loading loaded={options} />
       {current && (
         <Card class="narrow">
