@@ -1,0 +1,365 @@
+/**
+ * The customer journey (design brief §13.1), in the run's one Chromium against the run's stack
+ * and the demo providers it configured at start (EPay gateway, OpenID Connect provider,
+ * mailbox): a customer in zh on a desktop registers with the code mailed to them, signs out,
+ * resets the forgotten password by the mailed link and signs in with the new one, signs in
+ * through the OIDC provider's own pages to the same account (its verified e-mail), buys $5
+ * through EPay (the gateway's notification then replayed three times and once forged:
+ * credited once, the forgery refused), opens Models, checks in, and invites a friend who earns
+ * the inviter nothing until paying, then exactly once. Then a customer in en on a 390×844
+ * phone registers, buys and opens Models. Screenshots of home, models and payment go to
+ * docs/screenshots/ with SLUICE_SCREENSHOTS=1 (`npm run screenshots`), else to a temporary
+ * folder. The browser's requests count as coming from addresses of their own (TEST-NET-2,
+ * through the stack's origin secret), so its registrations never spend 127.0.0.1's budget.
+ * Check-in and invitations are switched on for this file and put back as they were (no other
+ * file needs them off on the run's stack; growth.test.ts runs a site of its own).
+ *
+ * Not yet here: the register form's code field and the forgot/reset pages (they landed with the
+ * mail stream after this file was written: the code and the reset are still sent from the
+ * page's context, as the forms would), and Stripe (not landed). `it.todo`s below say so.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { en, type Key, zh } from "../../console/src/i18n";
+import { connectBrowser } from "../fixtures/browser";
+import { waitForMail } from "./mail-support";
+import { admin, type Json, sluice } from "./support";
+
+type Lang = "en" | "zh";
+const STRINGS: Record<Lang, Record<Key, string>> = { en, zh };
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const ACTION_TIMEOUT_MS = 20_000;
+const PASSWORD = "journey horse battery";
+
+const SCREENSHOTS = process.env.SLUICE_SCREENSHOTS
+  ? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url))
+  : `${mkdtempSync(join(tmpdir(), "sluice-journey-"))}/`;
+
+/** A string of the console in `lang`, its `{name}` parameters filled in. */
+function say(lang: Lang, key: Key, params: Record<string, string> = {}): string {
+  return STRINGS[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? "");
+}
+
+const unique = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
+
+/** Fresh addresses (TEST-NET-2) for each context; console-walk uses TEST-NET-3. */
+let nextAddress = 1 + Math.floor(Math.random() * 200);
+const freshAddress = () => `198.51.100.${nextAddress++}`;
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+async function open(lang: Lang, viewport = DESKTOP): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL: sluice.url,
+    viewport,
+    locale: lang === "zh" ? "zh-CN" : "en-US",
+    extraHTTPHeaders: {
+      "x-sluice-origin-verify": sluice.originSecret,
+      "cloudfront-viewer-address": `${freshAddress()}:443`,
+    },
+  });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(ACTION_TIMEOUT_MS);
+  return page;
+}
+
+async function screenshot(page: Page, name: string) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png` });
+}
+
+/** The signed-in user as the API answers it, with the page's session cookie. */
+async function self(page: Page): Promise<Json> {
+  const answer = await page.context().request.get("/api/user/self");
+  expect(answer.status()).toBe(200);
+  return ((await answer.json()) as Json).data;
+}
+
+async function getJson(page: Page, path: string): Promise<Json> {
+  const answer = await page.context().request.get(path);
+  expect(answer.status(), path).toBe(200);
+  return ((await answer.json()) as Json).data;
+}
+
+async function expectHeading(page: Page, lang: Lang, key: Key) {
+  await expect.poll(() => page.locator("h1").first().textContent()).toBe(say(lang, key));
+}
+
+/** Registers through the form (`aff` from an invitation link), which then signs in. */
+async function registerThroughForm(
+  page: Page,
+  lang: Lang,
+  fields: { username: string; email?: string; aff?: string },
+) {
+  await page.goto(fields.aff ? `/#/register?aff=${fields.aff}` : "/#/register");
+  const form = page.getByTestId("register-form");
+  await form.locator("input[name=username]").fill(fields.username);
+  await form.locator("input[name=password]").fill(PASSWORD);
+  await form.locator("input[name=confirm]").fill(PASSWORD);
+  if (fields.email) await form.locator("input[name=email]").fill(fields.email);
+  await form.locator("button[type=submit]").click();
+  await expectHeading(page, lang, "dashboard_title");
+  expect((await self(page)).username).toBe(fields.username);
+}
+
+async function signInThroughForm(page: Page, lang: Lang, username: string, password = PASSWORD) {
+  await page.goto("/#/login");
+  const form = page.getByTestId("login-form");
+  await form.locator("input[name=username]").fill(username);
+  await form.locator("input[name=password]").fill(password);
+  await form.locator("button[type=submit]").click();
+  await expectHeading(page, lang, "dashboard_title");
+}
+
+/** The rate the payments section sets for a currency, as /api/payment/options answers it. */
+async function unitsPer(page: Page, currency: string): Promise<number> {
+  const options = await getJson(page, "/api/payment/options");
+  const found = options.currencies.find((c: Json) => c.currency === currency);
+  expect(found?.units_per, JSON.stringify(options)).toBeGreaterThan(0);
+  return found.units_per;
+}
+
+/** Sends a notification to sluice as the gateway does (GET), and its plain answer. */
+async function notify(params: Record<string, string>): Promise<string> {
+  const response = await fetch(
+    `${sluice.url}/api/payment/epay/notify?${new URLSearchParams(params)}`,
+  );
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+/**
+ * Buys $5 of quota through EPay in the page: the top-up page's form (the CNY amount that the
+ * section's rate turns into at least $5), the demo gateway's cashier, "pay", back to the order.
+ * Then the gateway's signed notification is replayed three times and one forged copy (another
+ * amount) is sent. Answers the order's id and the units credited.
+ */
+async function buyThroughEpay(page: Page, lang: Lang, shots?: string) {
+  const rate = await unitsPer(page, "CNY");
+  const amountMinor = Math.ceil((5 * 500_000 * 100) / rate);
+  const units = Math.floor((amountMinor * rate) / 100);
+  const before = (await self(page)).paid_quota as number;
+  await page.goto("/#/topup");
+  await expectHeading(page, lang, "topup_title");
+  await page.locator("input[name=amount]").fill((amountMinor / 100).toFixed(2));
+  if (shots) await screenshot(page, `journey-topup-${shots}`);
+  await page
+    .getByRole("button", {
+      name: say(lang, "pay_with", { method: say(lang, "pay_method_alipay") }),
+    })
+    .click();
+  // The demo gateway's cashier page, outside sluice.
+  await page.locator("#pay").waitFor();
+  const cashier = new URL(page.url());
+  expect(cashier.origin).not.toBe(new URL(sluice.url).origin);
+  expect(cashier.searchParams.get("money")).toBe((amountMinor / 100).toFixed(2));
+  const ref = cashier.searchParams.get("out_trade_no") as string;
+  await page.locator("#pay").click();
+  await page.waitForURL(/#\/topup\/orders\//);
+  const orderId = new URL(page.url()).hash.split("/").pop() as string;
+  await expect
+    .poll(() => page.locator(`#order-${orderId}`).textContent())
+    .toContain(say(lang, "order_state_credited"));
+  if (shots) {
+    await page.locator(`#order-${orderId}`).scrollIntoViewIfNeeded();
+    await screenshot(page, `journey-order-${shots}`);
+  }
+  expect((await self(page)).paid_quota).toBe(before + units);
+  // The gateway's notification, as it signed it, three more times: each answered, none credited.
+  const signedAt = await fetch(`${cashier.origin}/demo/notification/${ref}`);
+  const signed = (await signedAt.json()) as Record<string, string>;
+  for (let i = 0; i < 3; i++) expect(await notify(signed)).toBe("success");
+  // A copy changed after signing (ten times the money): refused.
+  const forgedAt = await fetch(
+    `${cashier.origin}/demo/notification/${ref}?forge=money:${((amountMinor * 10) / 100).toFixed(2)}`,
+  );
+  expect(await notify((await forgedAt.json()) as Record<string, string>)).toBe("fail");
+  const order = await getJson(page, `/api/payment/order/${orderId}`);
+  expect(order).toMatchObject({ state: "credited", currency: "CNY", units });
+  expect((await self(page)).paid_quota).toBe(before + units);
+  return { orderId, units, signed };
+}
+
+/** The public models page (menu entry for a signed-in customer), and its screenshot. */
+async function openModels(page: Page, lang: Lang) {
+  await page.goto("/#/models");
+  await expectHeading(page, lang, "models_title");
+  await page.getByTestId("models-list").waitFor();
+  await screenshot(page, `journey-models-${lang}`);
+}
+
+/** The growth sections as they were before this file, put back after it. */
+const sections: Record<string, Json> = {};
+const GROWTH = {
+  checkin: { enabled: true, min_units: 2_000, max_units: 3_000, requires: "any" },
+  invite: { enabled: true, inviter_units: 100_000 },
+};
+
+beforeAll(async () => {
+  browser = await connectBrowser();
+  // No other file needs check-in or invitations off on the run's stack (growth.test.ts runs
+  // its own site); the fields this file sets are restored as they were.
+  for (const [name, fields] of Object.entries(GROWTH)) {
+    const current = await admin("GET", `/api/site/sections/${name}`);
+    sections[name] = Object.fromEntries(
+      Object.keys(fields).map((field) => [field, current.fields?.[field]]),
+    );
+    await admin("PUT", `/api/site/sections/${name}`, fields);
+  }
+});
+
+afterAll(async () => {
+  for (const [name, fields] of Object.entries(sections)) {
+    const kept = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    await admin("PUT", `/api/site/sections/${name}`, kept);
+  }
+  for (const context of contexts) await context.close();
+  await browser?.close();
+  if (!process.env.SLUICE_SCREENSHOTS) rmSync(SCREENSHOTS, { recursive: true, force: true });
+});
+
+describe("a customer in zh on a desktop", () => {
+  const username = unique("jz");
+  // The OIDC provider's account `<login>` has the verified address `<login>@oidc.test`.
+  const email = `${username}@oidc.test`;
+  const newPassword = `${PASSWORD} renewed`;
+  let page: Page;
+  let userId = "";
+
+  it("sees the home page, registers with the code mailed to them, signs out and signs in", async () => {
+    page = await open("zh");
+    await page.goto("/");
+    await page.locator("h1").first().waitFor();
+    await screenshot(page, "journey-home-zh");
+    // The code is asked for and sent from the page's context, as the register form would
+    // (moving this to the form's code field is a todo below).
+    const request = page.context().request;
+    const asked = await request.get(`/api/verification?email=${encodeURIComponent(email)}&lang=zh`);
+    expect(asked.status()).toBe(200);
+    const [mail] = await waitForMail(email);
+    const code = /\b(\d{6})\b/.exec(mail?.text ?? "")?.[1] as string;
+    expect(code).toMatch(/^\d{6}$/);
+    const made = await request.post("/api/user/register", {
+      headers: { origin: sluice.url },
+      data: { username, password: PASSWORD, email, verification_code: code },
+    });
+    expect(made.status(), await made.text()).toBe(200);
+    await signInThroughForm(page, "zh", username);
+    const me = await self(page);
+    expect(me).toMatchObject({ username, email, email_verified: true });
+    userId = me.id;
+    await page.getByRole("button", { name: say("zh", "logout") }).click();
+    await page.getByTestId("login-form").waitFor();
+    expect((await page.context().request.get("/api/user/self")).status()).toBe(401);
+  });
+
+  it("resets the forgotten password by the mailed link, and signs in with the new one", async () => {
+    const request = page.context().request;
+    const asked = await request.post("/api/reset_password", {
+      headers: { origin: sluice.url },
+      data: { email },
+    });
+    expect(asked.status()).toBe(200);
+    const [, link] = await waitForMail(email, 2);
+    const token = /#\/reset\?token=([A-Za-z0-9_-]{43})/.exec(link?.text ?? "")?.[1] as string;
+    expect(token, link?.text).toBeDefined();
+    const reset = await request.post("/api/user/reset", {
+      headers: { origin: sluice.url },
+      data: { token, password: newPassword },
+    });
+    expect(reset.status(), await reset.text()).toBe(200);
+    // The old password is refused in the form; the new one signs in.
+    await page.goto("/#/login");
+    const form = page.getByTestId("login-form");
+    await form.locator("input[name=username]").fill(username);
+    await form.locator("input[name=password]").fill(PASSWORD);
+    await form.locator("button[type=submit]").click();
+    await page.locator("form[data-testid=login-form] .error").waitFor();
+    await signInThroughForm(page, "zh", username, newPassword);
+    expect((await self(page)).id).toBe(userId);
+  });
+
+  it.todo(
+    "registers and resets through the console's own forms (#/register's code field, #/forgot, #/reset), merged but not yet used here",
+  );
+
+  it("signs in through the demo OIDC provider's own pages, to the same account (its verified e-mail)", async () => {
+    const other = await open("zh");
+    await other.goto("/#/login");
+    await other.locator('a[href^="/api/oauth/oidc/start"]').click();
+    await other.locator("input[name=login]").fill(username);
+    await other.locator("input[name=password]").fill("any");
+    await other.getByRole("button", { name: "Sign-in" }).click();
+    await other.getByRole("button", { name: "Continue" }).click();
+    await expectHeading(other, "zh", "dashboard_title");
+    expect((await self(other)).id).toBe(userId);
+    const identities = await getJson(other, "/api/user/identities");
+    expect(identities).toEqual([
+      { provider: "oidc", login: username, linked_at: expect.any(Number) },
+    ]);
+  });
+
+  it("buys $5 through EPay: credited once, three replays and a forgery change nothing", async () => {
+    await buyThroughEpay(page, "zh", "zh");
+  });
+
+  it.todo("buys $5 through Stripe Checkout (payments stream's Stripe not merged)");
+  it("opens the models page", async () => {
+    await openModels(page, "zh");
+  });
+
+  it("checks in once on the dashboard", async () => {
+    const before = (await self(page)).bonus_quota as number;
+    await page.goto("/#/dashboard");
+    await page.getByRole("button", { name: say("zh", "checkin_submit") }).click();
+    await expect
+      .poll(async () => (await getJson(page, "/api/user/checkin")).checked_in_today)
+      .toBe(true);
+    const after = (await self(page)).bonus_quota as number;
+    expect(after - before).toBeGreaterThanOrEqual(GROWTH.checkin.min_units);
+    expect(after - before).toBeLessThanOrEqual(GROWTH.checkin.max_units);
+    expect(await getJson(page, "/api/user/checkin")).toMatchObject({ streak: 1 });
+  });
+
+  it("invites a friend: nothing until the friend pays, then the reward exactly once", async () => {
+    const code = (await getJson(page, "/api/user/aff")) as string;
+    const bonus = (await self(page)).bonus_quota as number;
+    const friend = await open("zh");
+    await registerThroughForm(friend, "zh", { username: unique("jf"), aff: code });
+    expect(await getJson(page, "/api/user/invitations")).toMatchObject({ signups: 1, paid: 0 });
+    expect((await self(page)).bonus_quota).toBe(bonus);
+    const { signed } = await buyThroughEpay(friend, "zh");
+    await expect.poll(async () => (await getJson(page, "/api/user/invitations")).paid).toBe(1);
+    expect((await self(page)).bonus_quota).toBe(bonus + GROWTH.invite.inviter_units);
+    // The friend's notification replayed, and a second purchase: no second reward.
+    expect(await notify(signed)).toBe("success");
+    await buyThroughEpay(friend, "zh");
+    expect(await getJson(page, "/api/user/invitations")).toMatchObject({ signups: 1, paid: 1 });
+    expect((await self(page)).bonus_quota).toBe(bonus + GROWTH.invite.inviter_units);
+  });
+});
+
+describe("a customer in en on a 390×844 phone", () => {
+  let phone: Page;
+
+  it("sees the home page, registers and buys $5 through EPay", async () => {
+    phone = await open("en", PHONE);
+    const page = phone;
+    await page.goto("/");
+    await page.locator("h1").first().waitFor();
+    await screenshot(page, "journey-home-en");
+    await registerThroughForm(page, "en", { username: unique("je") });
+    await buyThroughEpay(page, "en", "en");
+  });
+
+  it("opens the models page", async () => {
+    await openModels(phone, "en");
+  });
+});
