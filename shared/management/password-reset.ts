@@ -85,5 +85,5 @@ export const resetPassword = publicRoute("POST", "/api/user/reset", "one-api", a
   }
   services.auth.forgetAll();
   const user = await services.users.get(grant.userId, true);
-  return said(msg("password_reset_done"), { username: user?.username ?? null });
+  return said(msg("password_reset_by_link_done"), { username: user?.username ?? null });
 });

@@ -4,6 +4,7 @@ import { readJsonObject } from "../http/body";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
 import { msg } from "../messages/codes";
+import { renderEn } from "../messages/render";
 import { formatMinor, unitsFor } from "../payments/amounts";
 import { creditVerifiedPayment } from "../payments/credit";
 import { checkEpayNotification, epaySubmitUrl } from "../payments/epay";
@@ -139,7 +140,13 @@ export const stripeWebhook = publicRoute(
         reason,
         ip: request.sourceIp,
       });
-      return stripeAnswer(400, { success: false, message: `refused: ${reason}` });
+      const said = msg("payment_notification_refused", { reason });
+      return stripeAnswer(400, {
+        success: false,
+        message: renderEn(said),
+        code: said.code,
+        params: said.params,
+      });
     };
     if (!secret || !key) return refuse("not_configured");
     if (request.body.length > STRIPE_EVENT_MAX_BYTES) return refuse("size");

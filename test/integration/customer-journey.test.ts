@@ -148,13 +148,16 @@ async function buyThroughEpay(page: Page, lang: Lang, shots?: string) {
   const before = (await self(page)).paid_quota as number;
   await page.goto("/#/topup");
   await expectHeading(page, lang, "topup_title");
-  await page.locator("input[name=amount]").fill((amountMinor / 100).toFixed(2));
+  // The amount of the card whose button pays through EPay (Stripe's card has its own).
+  const pay = page.getByRole("button", {
+    name: say(lang, "pay_with", { method: say(lang, "pay_method_alipay") }),
+  });
+  await pay
+    .locator("xpath=ancestor::*[.//input[@name='amount']][1]")
+    .locator("input[name=amount]")
+    .fill((amountMinor / 100).toFixed(2));
   if (shots) await screenshot(page, `journey-topup-${shots}`);
-  await page
-    .getByRole("button", {
-      name: say(lang, "pay_with", { method: say(lang, "pay_method_alipay") }),
-    })
-    .click();
+  await pay.click();
   // The demo gateway's cashier page, outside sluice.
   await page.locator("#pay").waitFor();
   const cashier = new URL(page.url());

@@ -75,7 +75,7 @@ export function Models() {
   const rateRows = (rates: Record<string, Amount>) =>
     Object.entries(rates).map(([k, a]) => (
       <div key={k}>
-        <dt>{t(`rate_${k}` as Key)}</dt>
+        <dt>{rateLabel(k)}</dt>
         <dd>{money(a)}</dd>
       </div>
     ));
@@ -178,4 +178,25 @@ export function Models() {
       </ul>
     </>
   );
+}
+
+/** Each rate's label: the keys are named here so the source scan finds every one looked up. */
+const RATE_LABELS: Record<string, Key> = {
+  input: "rate_input",
+  cached_input: "rate_cached_input",
+  cache_write: "rate_cache_write",
+  cache_write_1h: "rate_cache_write_1h",
+  audio_input: "rate_audio_input",
+  cached_audio_input: "rate_cached_audio_input",
+  image_input: "rate_image_input",
+  cached_image_input: "rate_cached_image_input",
+  output: "rate_output",
+  reasoning: "rate_reasoning",
+  audio_output: "rate_audio_output",
+  image_output: "rate_image_output",
+};
+
+function rateLabel(kind: string): string {
+  const key = RATE_LABELS[kind];
+  return key ? t(key) : kind;
 }

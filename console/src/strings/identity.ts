@@ -38,7 +38,7 @@ export const zh: Record<keyof typeof en, string> = {
   tokens_via: "创建方式",
   tokens_via_console: "控制台",
   tokens_via_cli: "命令行",
-  tokens_via_api: "API",
+  tokens_via_api: "API 接口",
   tokens_tail: "末尾字符",
   tokens_revoke: "吊销",
   tokens_revoke_confirm: "吊销访问令牌“{name}”？使用它的程序将立即失效。",

@@ -17,7 +17,7 @@ export interface Messages {
   reset_token_invalid: NoParams;
   verification_code_sent: { minutes: number };
   reset_link_sent: { minutes: number };
-  password_reset_done: NoParams;
+  password_reset_by_link_done: NoParams;
   low_balance_alert_needs_email: NoParams;
 }
 
@@ -41,7 +41,7 @@ export const en: Entries<Messages> = {
     `If this address can receive mail, a code is on its way. It works for ${f.plural(p.minutes, { one: "# minute", other: "# minutes" })}.`,
   reset_link_sent: (p, f) =>
     `If an account has this verified address, a link to reset its password is on its way. It works once, for ${f.plural(p.minutes, { one: "# minute", other: "# minutes" })}.`,
-  password_reset_done: () =>
+  password_reset_by_link_done: () =>
     "Your password is set. Every session has ended and your access tokens are revoked; sign in with the new password.",
   low_balance_alert_needs_email: () =>
     "A low-balance alert is mailed: verify an e-mail address first.",
@@ -63,7 +63,8 @@ export const zh: Entries<Messages> = {
     `如果该地址能收信，验证码已在路上，${f.number(p.minutes)} 分钟内有效。`,
   reset_link_sent: (p, f) =>
     `如果有账户验证过此邮箱，重置密码的链接已在路上，只能使用一次，${f.number(p.minutes)} 分钟内有效。`,
-  password_reset_done: () => "新密码已设置。所有会话都已退出，访问令牌均已吊销；请用新密码登录。",
+  password_reset_by_link_done: () =>
+    "新密码已设置。所有会话都已退出，访问令牌均已吊销；请用新密码登录。",
   low_balance_alert_needs_email: () => "余额提醒通过邮件发送：请先验证一个邮箱地址。",
 };
 
@@ -78,6 +79,6 @@ export const samples: Samples<Messages> = {
   reset_token_invalid: {},
   verification_code_sent: { minutes: 10 },
   reset_link_sent: { minutes: 30 },
-  password_reset_done: {},
+  password_reset_by_link_done: {},
   low_balance_alert_needs_email: {},
 };

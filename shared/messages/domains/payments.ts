@@ -17,6 +17,8 @@ export interface Messages {
   order_unknown: { ref: string };
   order_notes_full: { max: number };
   order_month_invalid: NoParams;
+  /** A payment provider's notification that failed its checks (signature, size, …). */
+  payment_notification_refused: { reason: string };
 }
 
 const PROVIDERS: Record<string, { en: string; zh: string }> = {
@@ -42,6 +44,7 @@ export const en: Entries<Messages> = {
   order_notes_full: (p, f) =>
     `This order has ${f.plural(p.max, { one: "# note", other: "# notes" })} already, as many as it may have.`,
   order_month_invalid: () => "month must be YYYY-MM.",
+  payment_notification_refused: (p) => `The payment notification was refused (${p.reason}).`,
 };
 
 export const zh: Entries<Messages> = {
@@ -59,6 +62,7 @@ export const zh: Entries<Messages> = {
   order_unknown: (p) => `一笔已验证的付款指向不存在的订单（${p.ref}）。`,
   order_notes_full: (p, f) => `此订单已有 ${f.number(p.max)} 条备注，已达上限。`,
   order_month_invalid: () => "月份格式应为 YYYY-MM。",
+  payment_notification_refused: (p) => `支付通知被拒绝（${p.reason}）。`,
 };
 
 export const samples: Samples<Messages> = {
@@ -71,4 +75,5 @@ export const samples: Samples<Messages> = {
   order_unknown: { ref: "user_x/01KBX" },
   order_notes_full: { max: 20 },
   order_month_invalid: {},
+  payment_notification_refused: { reason: "signature_missing" },
 };
