@@ -347,7 +347,13 @@ describe("the console in a browser", { timeout: 60_000 }, () => {
   it("c: generates the access token in Settings, and /api/user/stat answers to it", async () => {
     const page = customerPage;
     await visit(page, "/settings");
-    // The password is asked for: a session left open somewhere is not enough.
+    // Tokens have names (design brief §5.3); a password given is checked.
+    const generate = page.getByRole("button", { name: en.token_generate });
+    await page
+      .locator("form")
+      .filter({ has: generate })
+      .locator('input[name="name"]')
+      .fill("console-test");
     await page.getByLabel(en.token_password).fill("not the password");
     await page.getByRole("button", { name: en.token_generate }).click();
     await page.getByRole("alert").filter({ hasText: "password is wrong" }).waitFor();
