@@ -266,7 +266,7 @@ export function Channels() {
           const result = tests[channel.id];
           return (
             <tr key={channel.id}>
-              <td>
+              <td class="name">
                 {channel.name}
                 <small class="muted block mono">{channel.id}</small>
               </td>
