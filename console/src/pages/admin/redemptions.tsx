@@ -159,7 +159,7 @@ export function Redemptions() {
       >
         {rows.map((r) => (
           <tr key={r.id}>
-            <td>
+            <td class="name">
               {r.name}
               <small class="muted block mono">{r.id}</small>
             </td>
