@@ -1,3 +1,4 @@
+import type { TopUpSourceKind } from "../../shared/billing/top-up-source";
 /**
  * The console's client of sluice's management API: one-api's envelope
  * `{success, message, data}`, the session cookie (same origin) and, on every request that
@@ -68,19 +69,8 @@ export interface KeyView {
   models: string[] | null;
 }
 
-/**
- * Where a top-up came from, as customers see it (its `reference` is internal): the trial
- * credit given at sign-up, a sign-up bonus, a redemption code, an admin, a paid order, a daily
- * check-in, an invitation reward.
- */
-export type SourceKind =
-  | "signup"
-  | "trial"
-  | "redemption"
-  | "admin"
-  | "order"
-  | "checkin"
-  | "invitation";
+/** Where a top-up came from, as customers see it (its `reference` is internal). */
+export type SourceKind = TopUpSourceKind;
 
 export interface LogRow {
   /** A call, a top-up, or calls refused in one minute (counted in one line). */

@@ -1,7 +1,6 @@
 import type { UserPrincipal } from "../auth/authenticate";
 import { confirmIdentity } from "../auth/confirm-identity";
-import { verifyDecoy, verifyPassword } from "../auth/passwords";
-import { NotFound, Unauthenticated } from "../errors";
+import { NotFound } from "../errors";
 import { readJsonObject } from "../http/body";
 import { requireOwnOrigin } from "../http/cross-site";
 import { type Call, publicRoute, userRoute } from "../http/route";
@@ -12,7 +11,8 @@ import {
   CONSOLE_TOKEN,
   TOKEN_NAME,
 } from "../store/access-tokens";
-import { field, invalid, ok } from "./envelope";
+import { passwordSignIn } from "./account";
+import { field, invalid, ok, saying } from "./envelope";
 
 /**
  * A user's system access tokens, by name (store/access-tokens.ts): the console's `console`,
@@ -68,7 +68,7 @@ export const revokeAccessToken = userRoute("DELETE", "/api/user/tokens/:name", a
   if (!changed)
     throw new NotFound(msg("access_token_unknown", { name: call.params.name as string }));
   services.auth.credentialsChanged(principal.user.id, changed);
-  return ok(null, { message: "The access token is revoked." });
+  return ok(null, saying(msg("access_token_revoked")));
 });
 
 /**
@@ -85,19 +85,8 @@ export const issueAccessToken = publicRoute(
     const { services } = call;
     requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
     const body = readJsonObject(call.request);
-    const username = (
-      field.string(body, "username", { required: true, max: 64 }) as string
-    ).toLowerCase();
-    const password = field.string(body, "password", { required: true, max: 1024 }) as string;
     const name = tokenName(body);
-    const attempt = await services.attempts.signIn(username, call.request.sourceIp);
-    const user = await services.users.findByUsername(username);
-    const matches = user?.passwordHash
-      ? await verifyPassword(password, user.passwordHash)
-      : await verifyDecoy(password, services.settings.console.passwordCost);
-    if (!user || !matches || user.status !== "enabled")
-      throw new Unauthenticated("Wrong username or password.", "sign_in_failed");
-    await attempt.succeeded();
+    const user = await passwordSignIn(call, body);
     const token = await services.tags.issue("accessToken");
     // Conditional on the sessions' version the password was checked under: a password change
     // that lands first refuses this token.

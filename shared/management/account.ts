@@ -77,9 +77,22 @@ export const register = publicRoute("POST", "/api/user/register", "one-api", asy
  * exists, and takes as long.
  */
 export const login = publicRoute("POST", "/api/user/login", "one-api", async (call) => {
+  requireOwnOrigin(call.request, call.services.settings.edge.siteOrigins);
+  const user = await passwordSignIn(call, readJsonObject(call.request));
+  return signedIn(call, user);
+});
+
+/**
+ * The user whose `username` and `password` the body gives, for every route that signs in with
+ * a password (a session here, a named access token in access-tokens.ts). The attempt is counted
+ * before the password is checked; a failure says nothing of whether the username exists, and
+ * takes as long (a decoy hash for a name that has none).
+ */
+export async function passwordSignIn(
+  call: Call,
+  body: Record<string, unknown>,
+): Promise<UserRecord> {
   const { services } = call;
-  requireOwnOrigin(call.request, services.settings.edge.siteOrigins);
-  const body = readJsonObject(call.request);
   const username = (
     field.string(body, "username", { required: true, max: 64 }) as string
   ).toLowerCase();
@@ -89,12 +102,11 @@ export const login = publicRoute("POST", "/api/user/login", "one-api", async (ca
   const matches = user?.passwordHash
     ? await verifyPassword(password, user.passwordHash)
     : await verifyDecoy(password, services.settings.console.passwordCost);
-  if (!user || !matches || user.status !== "enabled") {
+  if (!user || !matches || user.status !== "enabled")
     throw new Unauthenticated(msg("sign_in_failed"), "sign_in_failed");
-  }
   await attempt.succeeded();
-  return signedIn(call, user);
-});
+  return user;
+}
 
 /** GET /api/user/logout: ends the session and clears its cookie. */
 export const logout = publicRoute("GET", "/api/user/logout", "one-api", async (call) => {

@@ -28,6 +28,7 @@ export interface Messages {
   oauth_origin_unset: NoParams;
   oauth_issuer_invalid: NoParams;
   oauth_settings_incomplete: { provider: string; fields: string };
+  access_token_revoked: NoParams;
 }
 
 export const en: Entries<Messages> = {
@@ -56,6 +57,7 @@ export const en: Entries<Messages> = {
     "Set SLUICE_PUBLIC_ORIGIN (the site's own address) first: sign-in providers call it back there.",
   oauth_issuer_invalid: () => "issuer must be an https URL (http only on the loopback, for tests).",
   oauth_settings_incomplete: (p) => `${p.provider} sign-in needs ${p.fields} before it is enabled.`,
+  access_token_revoked: () => "The access token is revoked.",
 };
 
 export const zh: Entries<Messages> = {
@@ -81,6 +83,7 @@ export const zh: Entries<Messages> = {
     "请先设置 SLUICE_PUBLIC_ORIGIN（本站的地址）：登录服务商会回调到该地址。",
   oauth_issuer_invalid: () => "issuer 必须是 https 地址（仅测试时可用本机 http 地址）。",
   oauth_settings_incomplete: (p) => `启用 ${p.provider} 登录前，需先填写 ${p.fields}。`,
+  access_token_revoked: () => "该访问令牌已吊销。",
 };
 
 export const samples: Samples<Messages> = {
@@ -101,4 +104,5 @@ export const samples: Samples<Messages> = {
   oauth_origin_unset: {},
   oauth_issuer_invalid: {},
   oauth_settings_incomplete: { provider: "GitHub", fields: "client_id, client_secret" },
+  access_token_revoked: {},
 };
