@@ -73,12 +73,9 @@ const methodName = (method: PaymentOptions["methods"][number]) => {
   return key ? t(key) : (method.type ?? method.provider);
 };
 
-/** The top-up page's "Buy credit" card: amounts, the rate shown exactly, a button per method. */
+/** The top-up page's "Buy credit" cards: one per currency, each with its own amount. */
 export function BuyCredit() {
   const options = useLoad(() => get<PaymentOptions>("/api/payment/options"), []);
-  const action = useAction();
-  const [picked, setPicked] = useState<number | null>(null);
-  const [custom, setCustom] = useState("");
   const data = options.data?.data;
   if (!data) return <Loading loaded={options} />;
   if (data.methods.length === 0)
@@ -89,81 +86,96 @@ export function BuyCredit() {
     );
   return (
     <>
-      {data.currencies.map((c) => {
-        const methods = data.methods.filter((m) => m.currency === c.currency);
-        const scale = 10 ** exponent(c.currency);
-        const typed = Number.parseFloat(custom);
-        const amount =
-          custom.trim() && Number.isFinite(typed)
-            ? Math.round(typed * scale)
-            : (picked ?? c.amounts[0] ?? 0);
-        const quota = c.units_per ? Math.floor((amount * c.units_per) / scale) : 0;
-        return (
-          <Card key={c.currency} title={t("pay_title")} class="narrow">
-            <p class="muted">{t("pay_intro")}</p>
-            <fieldset class="row-actions">
-              <legend>{t("pay_amount")}</legend>
-              {c.amounts.map((a) => (
-                <button
-                  type="button"
-                  key={a}
-                  aria-pressed={!custom && amount === a}
-                  onClick={() => {
-                    setPicked(a);
-                    setCustom("");
-                  }}
-                >
-                  {money(a, c.currency)}
-                </button>
-              ))}
-            </fieldset>
-            <Field
-              label={t("pay_custom")}
-              hint={
-                c.min !== null && c.max !== null
-                  ? t("pay_minimum", {
-                      min: money(c.min, c.currency),
-                      max: money(c.max, c.currency),
-                    })
-                  : undefined
-              }
-            >
-              <input
-                name="amount"
-                inputMode="decimal"
-                value={custom}
-                onInput={(e) => setCustom(e.currentTarget.value)}
-              />
-            </Field>
-            <p>{t("pay_rate", { paid: money(amount, c.currency), quota: usd(quota) })}</p>
-            <ErrorText error={action.error} />
-            <div class="row-actions">
-              {methods.map((m) => (
-                <button
-                  type="button"
-                  class="primary"
-                  key={`${m.provider}-${m.type ?? ""}`}
-                  disabled={action.busy || amount <= 0}
-                  onClick={() =>
-                    action.run(async () => {
-                      const { data: made } = await post<{ order_id: string; url: string }>(
-                        `/api/payment/${m.provider}`,
-                        { amount_minor: amount, ...(m.type ? { type: m.type } : {}) },
-                      );
-                      // A top-level navigation to the provider's page (a form post would be
-                      // refused by the console's form-action 'self').
-                      location.assign(made.url);
-                    })
-                  }
-                >
-                  {t("pay_with", { method: methodName(m) })}
-                </button>
-              ))}
-            </div>
-          </Card>
-        );
-      })}
+      {data.currencies.map((c) => (
+        <CurrencyCard
+          key={c.currency}
+          currency={c}
+          methods={data.methods.filter((m) => m.currency === c.currency)}
+        />
+      ))}
     </>
+  );
+}
+
+/** One currency's amounts, the rate shown exactly and a button per method (its state its own). */
+function CurrencyCard(props: {
+  currency: PaymentOptions["currencies"][number];
+  methods: PaymentOptions["methods"];
+}) {
+  const c = props.currency;
+  const action = useAction();
+  const [picked, setPicked] = useState<number | null>(null);
+  const [custom, setCustom] = useState("");
+  const scale = 10 ** exponent(c.currency);
+  const typed = Number.parseFloat(custom);
+  const amount =
+    custom.trim() && Number.isFinite(typed)
+      ? Math.round(typed * scale)
+      : (picked ?? c.amounts[0] ?? 0);
+  const quota = c.units_per ? Math.floor((amount * c.units_per) / scale) : 0;
+  return (
+    <Card title={t("pay_title")} class="narrow">
+      <p class="muted">{t("pay_intro")}</p>
+      <fieldset class="row-actions">
+        <legend>{t("pay_amount")}</legend>
+        {c.amounts.map((a) => (
+          <button
+            type="button"
+            key={a}
+            aria-pressed={!custom && amount === a}
+            onClick={() => {
+              setPicked(a);
+              setCustom("");
+            }}
+          >
+            {money(a, c.currency)}
+          </button>
+        ))}
+      </fieldset>
+      <Field
+        label={t("pay_custom")}
+        hint={
+          c.min !== null && c.max !== null
+            ? t("pay_minimum", {
+                min: money(c.min, c.currency),
+                max: money(c.max, c.currency),
+              })
+            : undefined
+        }
+      >
+        <input
+          name="amount"
+          inputMode="decimal"
+          value={custom}
+          onInput={(e) => setCustom(e.currentTarget.value)}
+        />
+      </Field>
+      <p>{t("pay_rate", { paid: money(amount, c.currency), quota: usd(quota) })}</p>
+      <ErrorText error={action.error} />
+      <div class="row-actions">
+        {props.methods.map((m) => (
+          <button
+            type="button"
+            class="primary"
+            key={`${m.provider}-${m.type ?? ""}`}
+            disabled={action.busy || amount <= 0}
+            onClick={() =>
+              action.run(async () => {
+                const { data: made } = await post<{ order_id: string; url: string }>(
+                  `/api/payment/${m.provider}`,
+                  { amount_minor: amount, ...(m.type ? { type: m.type } : {}) },
+                );
+                // A top-level navigation to the provider's page (a form post would be
+                // refused by the console's form-action 'self').
+                location.assign(made.url);
+              })
+            }
+          >
+            {t("pay_with", { method: methodName(m) })}
+          </button>
+        ))}
+      </div>
+    </Card>
   );
 }
 

@@ -341,8 +341,10 @@ export function Users() {
         {list.map((user) => (
           <tr key={user.id}>
             {/* By name; the id (which the API and the CLI take) in the tooltip. */}
-            <td title={user.id}>{displayName(user)}</td>
-            <td>
+            <td class="name" title={user.id}>
+              {displayName(user)}
+            </td>
+            <td class="name">
               {user.group}
               {rateLimitsText(user.rate_limits) && (
                 <small class="muted block">{rateLimitsText(user.rate_limits)}</small>

@@ -10,7 +10,7 @@ import {
   useAction,
   useLoad,
 } from "../../../components/ui";
-import { t } from "../../../i18n";
+import { LANGS, type Lang, t } from "../../../i18n";
 
 interface Content {
   lang: string;
@@ -19,14 +19,12 @@ interface Content {
   version: number;
 }
 
-const LANGS = ["en", "zh"] as const;
-
 /**
  * The home and about pages, Markdown per language (GET/PUT /api/site/content?lang=), each with
  * its preview rendered as visitors see it. Saved with the version read (409 when stale).
  */
 export function ContentSettings() {
-  const [lang, setLang] = useState<(typeof LANGS)[number]>("en");
+  const [lang, setLang] = useState<Lang>("en");
   const content = useLoad(
     async () => (await get<Content>("/api/site/content", { lang })).data,
     [lang],
@@ -34,10 +32,10 @@ export function ContentSettings() {
   return (
     <>
       <Field label={t("settings_content_lang")}>
-        <select value={lang} onChange={(e) => setLang(e.currentTarget.value as "en" | "zh")}>
+        <select value={lang} onChange={(e) => setLang(e.currentTarget.value as Lang)}>
           {LANGS.map((l) => (
-            <option key={l} value={l}>
-              {l}
+            <option key={l.lang} value={l.lang}>
+              {l.label}
             </option>
           ))}
         </select>
@@ -46,7 +44,7 @@ export function ContentSettings() {
       {content.data &&
         (["home", "about"] as const).map((page) => (
           <PageEditor
-            key={`${lang}-${page}-${content.data?.version}`}
+            key={`${lang}-${page}`}
             content={content.data as Content}
             page={page}
             onSaved={content.reload}

@@ -30,11 +30,11 @@ export function SectionForm(props: { section: SectionAnswer; onSaved: () => void
   return (
     <Card class="narrow" testId={`section-${section.name}`}>
       {plain.map(([name, value]) => (
-        <FieldRow key={`${name}-${section.version}`} {...props} name={name} value={value} />
+        <FieldRow key={name} {...props} name={name} value={value} />
       ))}
       {secrets.map(([name, saved]) => (
         <SecretRow
-          key={`${name}-${section.version}`}
+          key={name}
           {...props}
           name={name.slice(0, -"_set".length)}
           saved={saved === true}
