@@ -2,7 +2,8 @@ import { Conflict, Forbidden } from "../../errors";
 import { msg } from "../../messages/codes";
 import type { Services } from "../../services";
 import { registration } from "../../site/sections/registration";
-import { newUserProfile, UsernameTaken } from "../../store/users";
+import { registrationLimits } from "../../site/sections/registration-limits";
+import { EmailTaken, newUserProfile, UsernameTaken } from "../../store/users";
 import { newId } from "../secrets";
 import type { ProviderIdentity } from "./oauth2";
 import type { OAuthState } from "./state-cookie";
@@ -67,9 +68,9 @@ async function link(deps: Deps, userId: string, identity: ProviderIdentity): Pro
 
 /**
  * A new account for the identity, counted as a registration (per address, and the site's
- * budget), with no password (it signs in through the provider, and may set one later by an
- * admin's reset), its username from the provider's login (a suffix when taken), and the
- * provider's verified address reserved for it. The identity is linked before anything else is
+ * budget), with no password (it signs in through the provider, or sets one by a reset link to its verified address),
+ * its username from the provider's login (a suffix when taken), and the provider's verified
+ * address as its own. The identity is linked before anything else is
  * kept: of two callbacks at once for one new identity, the loser's account is not made.
  */
 async function register(
@@ -77,8 +78,10 @@ async function register(
   identity: ProviderIdentity,
   sourceIp: string | undefined,
 ): Promise<string> {
-  await deps.attempts.registration(sourceIp);
-  const site = await deps.attempts.siteRegistration();
+  // The site's own limits (its registration_limits section), as the sign-up form's.
+  const limits = (await deps.siteOptions.get()).of(registrationLimits);
+  await deps.attempts.registration(sourceIp, undefined, limits);
+  const site = await deps.attempts.siteRegistration(undefined, limits);
   const id = newId("user_", 16);
   const outcome = await deps.identities.link(id, {
     provider: identity.provider,
@@ -93,24 +96,35 @@ async function register(
     throw new Conflict(msg("identity_taken", { provider: identity.provider }));
   }
   const base = usernameFrom(identity.login);
+  // The provider's verified address is the account's, verified (reset links and notices go to
+  // it), claimed in the same write as the account; one another account took meanwhile is left.
+  let email = identity.verifiedEmail;
   for (let attempt = 0; ; attempt++) {
     const username = attempt === 0 ? base : `${base.slice(0, 24)}-${newId("", 6).toLowerCase()}`;
     try {
       await deps.users.create(
-        newUserProfile({ id, username, name: identity.login.slice(0, 64) }, deps.clock.seconds()),
+        newUserProfile(
+          {
+            id,
+            username,
+            name: identity.login.slice(0, 64),
+            ...(email ? { email, emailVerified: true } : {}),
+          },
+          deps.clock.seconds(),
+        ),
       );
       break;
     } catch (err) {
+      if (err instanceof EmailTaken && email) {
+        email = undefined;
+        continue;
+      }
       if (err instanceof UsernameTaken && attempt < 4) continue;
       // No account: the identity must not stay linked to a user who does not exist.
       await deps.identities.unlink(id, identity.provider).catch(() => {});
       await site.giveBack();
       throw err;
     }
-  }
-  if (identity.verifiedEmail) {
-    const claimed = await deps.emails.claim(identity.verifiedEmail, id, deps.clock.seconds());
-    if (claimed !== "taken") await deps.users.update(id, { email: identity.verifiedEmail });
   }
   return id;
 }
