@@ -10,7 +10,7 @@
  */
 
 import type { Lang } from "../../shared/messages/format";
-import { isMessageCode, render } from "../../shared/messages/render";
+import { renderOr } from "../../shared/messages/render";
 import { ApiCallFailed, dataOf, listAll, requester } from "./api";
 import { commandWords, GLOBAL_OPTIONS, readArgs, UsageError } from "./args";
 import type { CliIo, Command, Commands, Context } from "./command";
@@ -125,13 +125,8 @@ function errorLine(err: unknown, lang: Lang): string {
 }
 
 function worded(err: ApiCallFailed, lang: Lang): string | undefined {
-  if (!isMessageCode(err.code)) return undefined;
-  try {
-    return render(lang, { code: err.code, params: (err.params ?? {}) as never });
-  } catch {
-    // Params that do not fit the catalogue's entry: the server's own words.
-    return undefined;
-  }
+  const text = renderOr(lang, err, "");
+  return text || undefined;
 }
 
 /** --lang, else LANG (zh_CN.UTF-8 → zh); English otherwise. */

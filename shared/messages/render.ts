@@ -21,6 +21,25 @@ export function render(lang: Lang, message: Message): string {
   return entry(message.params, fmtFor(lang));
 }
 
+/**
+ * What another program sent (the console's or the CLI's reading of an /api refusal) in `lang`:
+ * its code and params worded by the catalogue, else `fallback` (the sender's own English) when
+ * the code is unknown (a newer server) or the params do not fit the entry.
+ */
+export function renderOr(
+  lang: Lang,
+  said: { code?: unknown; params?: unknown },
+  fallback: string,
+): string {
+  if (!isMessageCode(said.code)) return fallback;
+  try {
+    const text = render(lang, { code: said.code, params: said.params ?? {} } as Message);
+    return /undefined|NaN|\[object /.test(text) ? fallback : text;
+  } catch {
+    return fallback;
+  }
+}
+
 /** A message in English: what logs, /v1 and the one-api envelope's `message` say. */
 export function renderEn(message: Message): string {
   return render("en", message);

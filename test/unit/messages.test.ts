@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../console/src/api";
 import { setLang } from "../../console/src/i18n";
@@ -19,6 +20,18 @@ describe("message catalogues", () => {
     for (const lang of LANGS) expect(Object.keys(catalogues[lang]).sort()).toEqual(codes.sort());
     expect(Object.keys(samples).sort()).toEqual(codes.sort());
     expect(codes.length).toBeGreaterThan(20);
+  });
+
+  it("define each code in one domain only (a second definition would silently win)", async () => {
+    const dir = new URL("../../shared/messages/domains/", import.meta.url);
+    const owners = new Map<string, string[]>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
+      const domain = (await import(new URL(file, dir).href)) as { en?: object };
+      for (const code of Object.keys(domain.en ?? {}))
+        owners.set(code, [...(owners.get(code) ?? []), file]);
+    }
+    expect([...owners].filter(([, files]) => files.length > 1)).toEqual([]);
+    expect(owners.size).toBe(Object.keys(catalogues.en).length);
   });
 
   it("word every code in every language, with no hole", () => {

@@ -4,8 +4,7 @@
  * A code this console does not know (a newer server) or params it cannot word keep the
  * server's English sentence. This module touches no DOM, so tests can import it.
  */
-import type { Message } from "../../../shared/messages/codes";
-import { isMessageCode, render } from "../../../shared/messages/render";
+import { renderOr } from "../../../shared/messages/render";
 import { getLang } from "../i18n";
 
 /** What an error from the API carries: its English sentence, and its code and params if any. */
@@ -16,12 +15,5 @@ export interface Coded {
 }
 
 export function translate(error: Coded): string {
-  if (!isMessageCode(error.code)) return error.message;
-  try {
-    const text = render(getLang(), { code: error.code, params: error.params ?? {} } as Message);
-    // Params missing or of the wrong kind (a server of another version): its own words.
-    return /undefined|NaN|\[object /.test(text) ? error.message : text;
-  } catch {
-    return error.message;
-  }
+  return renderOr(getLang(), error, error.message);
 }

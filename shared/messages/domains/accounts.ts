@@ -14,9 +14,7 @@ export interface Messages {
   admin_only: NoParams;
   cannot_demote_self: NoParams;
   cannot_delete_self: NoParams;
-  access_token_name_invalid: NoParams;
   own_password_in_settings: NoParams;
-  site_options_changed: NoParams;
   lock_not_found: NoParams;
   /** Success notices (`message_code` beside `message`). */
   password_reset_done: NoParams;
@@ -36,12 +34,8 @@ export const en: Entries<Messages> = {
   admin_only: () => "Only administrators may do this.",
   cannot_demote_self: () => "Administrators cannot demote or disable themselves.",
   cannot_delete_self: () => "Administrators cannot delete themselves.",
-  access_token_name_invalid: () =>
-    "name must be 1 to 64 letters, digits or _ . @ : -, starting with a letter or digit.",
   own_password_in_settings: () =>
     "Change your own password in Settings (PUT /api/user/self), which asks for the current one.",
-  site_options_changed: () =>
-    "The site's options changed since you read them; read them again and retry.",
   lock_not_found: () => "Lock not found.",
   password_reset_done: () =>
     "Password reset: every session of the user has ended and every system access token of theirs is revoked. They sign in with the new password and make new tokens in Settings. Check the keys made since their password was last set (keys_to_review).",
@@ -61,11 +55,8 @@ export const zh: Entries<Messages> = {
   admin_only: () => "只有管理员可以执行此操作。",
   cannot_demote_self: () => "管理员不能降级或禁用自己。",
   cannot_delete_self: () => "管理员不能删除自己。",
-  access_token_name_invalid: () =>
-    "名称须为 1 到 64 个字母、数字或 _ . @ : -，并以字母或数字开头。",
   own_password_in_settings: () =>
     "请在“设置”中修改你自己的密码（PUT /api/user/self），那里会要求输入当前密码。",
-  site_options_changed: () => "站点选项在你读取之后已被修改；请重新读取后再试。",
   lock_not_found: () => "找不到该锁定。",
   password_reset_done: () =>
     "密码已重置：该用户的所有会话均已结束，其所有系统访问令牌均已吊销。用户需用新密码登录，并在“设置”中生成新令牌。请检查自其上次设置密码以来创建的密钥（keys_to_review）。",
@@ -85,9 +76,7 @@ export const samples: Samples<Messages> = {
   admin_only: {},
   cannot_demote_self: {},
   cannot_delete_self: {},
-  access_token_name_invalid: {},
   own_password_in_settings: {},
-  site_options_changed: {},
   lock_not_found: {},
   password_reset_done: {},
   sessions_ended: {},
