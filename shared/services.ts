@@ -157,6 +157,7 @@ export function createServices(options: {
   const clock = options.clock ?? systemClock;
   const users = new Users(table, clock);
   const accounts = new Accounts(table, { rateClock: options.rateClock, clock });
+  const schedule = new Schedule(table);
   const usage = new UsageLog(options.logTable, settings.logRetentionDays);
   const apiKeys = new ApiKeys(table, accounts, clock);
   const tags = new CredentialTags(() => loadTagSecret(table), settings.acceptLegacyCredentials);
@@ -225,11 +226,11 @@ export function createServices(options: {
     storedResponses: new StoredResponses(table, options.blobs),
     uploads: new Uploads(table),
     batches: new Batches(table),
-    schedule: new Schedule(table),
+    schedule,
     fetch,
     adapterContext,
     // stream E (growth)
-    checkins: new Checkins(table, new Schedule(table)),
+    checkins: new Checkins(table, schedule),
     invitations: new Invitations(table),
     // stream D (sign-in)
     identities: new Identities(table),

@@ -4,14 +4,7 @@
  * own text or the request's id) and stays internal: customers see this kind instead, and the
  * id of an order (its public number), never a code's, a user's or a request's id.
  */
-export type TopUpSourceKind =
-  | "signup"
-  | "trial"
-  | "redemption"
-  | "admin"
-  | "order"
-  | "checkin"
-  | "invitation";
+export type TopUpSourceKind = "trial" | "redemption" | "admin" | "order" | "checkin" | "invitation";
 
 export interface TopUpSource {
   kind: TopUpSourceKind;
@@ -30,10 +23,11 @@ const PREFIXES: readonly (readonly [string, TopUpSourceKind])[] = [
   ["redeem:", "redemption"],
   // stream c-pay: paid orders (payments/credit.ts); the order id is the customer's number.
   ["order:", "order"],
-  // stream e-growth: daily check-in, invitation rewards, a sign-up bonus.
+  // Daily check-in; an invitation's rewards, the inviter's and the invitee's welcome
+  // (growth/first-paid.ts).
   ["checkin:", "checkin"],
   ["invite:", "invitation"],
-  ["invitee:", "signup"],
+  ["invite-welcome:", "invitation"],
 ];
 
 /** Order ids are public (the customer's order page shows them); this much is enough to find one. */

@@ -39,8 +39,7 @@ function mayCheckIn(user: UserProfile, options: CheckinOptions): boolean {
   if (options.requires === "any") return true;
   const paid = user.firstPaidAt !== undefined;
   if (options.requires === "paid") return paid;
-  // `emailVerified` is the mail stream's (§6.2); until it lands no profile has it.
-  const verified = "emailVerified" in user && user.emailVerified === true;
+  const verified = user.emailVerified === true;
   return paid || verified || user.trial?.state === "granted";
 }
 

@@ -83,7 +83,6 @@ export const resetPassword = publicRoute("POST", "/api/user/reset", "one-api", a
     if (err instanceof StaleCredentials || err instanceof ConditionFailed) throw refused();
     throw err;
   }
-  services.auth.forgetAll();
   const user = await services.users.get(grant.userId, true);
   return said(msg("password_reset_by_link_done"), { username: user?.username ?? null });
 });

@@ -162,7 +162,7 @@ export const stripeWebhook = publicRoute(
       const outcome = await applyStripeEvent(
         services,
         verified.event,
-        key.startsWith("sk_live_"),
+        /^(sk|rk)_live_/.test(key),
         request.id,
       );
       return outcome === "done"

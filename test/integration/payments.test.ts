@@ -3,8 +3,8 @@ import { api, createUser, type Json, sluice, type TestUser } from "./support";
 
 /**
  * Buying credit over HTTP against the run's stack, whose demo EPay gateway
- * (infra/local/demo-payments/epay-gateway.ts) the stack configured at start: it signs with its
- * own implementation of EPay's MD5 rule, sends its notification by POST form, and sends the
+ * (infra/local/demo-payments/epay-gateway.ts) the stack configured at start: it signs with
+ * sluice's payments/epay-sign.ts (pinned by published vectors in epay-sign.test.ts), sends its notification by POST form, and sends the
  * customer back by the signed return URL. Each test has users of its own; no test changes the
  * payment settings. Races and faults of crediting are payments-core.test.ts's, on the core.
  */

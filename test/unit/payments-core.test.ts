@@ -227,6 +227,15 @@ describe("forged or wrong payments are never credited", () => {
     expect(await grantsOf(order.userId)).toBe(state === "credited" ? 1 : 0);
     expect(outcomes).toContain("mismatch");
   });
+
+  it("a right payment first: credited once; a wrong one after it is reported, the credit stands", async () => {
+    const order = await newOrder();
+    expect(await credit(order)).toBe("credited");
+    expect(await credit(order, { amountMinor: 1 })).toBe("mismatch");
+    expect(await stateOf(order)).toBe("credited");
+    expect(await grantsOf(order.userId)).toBe(1);
+    expect(await paidBalance(order.userId)).toBe(order.units);
+  });
 });
 
 describe("faults: every write of the chain fails in turn", () => {

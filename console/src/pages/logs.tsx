@@ -129,7 +129,6 @@ function UsageDetail(props: { row: LogRow; admin?: boolean }) {
 }
 
 const SOURCE: Record<SourceKind, Key> = {
-  signup: "source_signup",
   trial: "source_trial",
   redemption: "source_redemption",
   admin: "source_admin",

@@ -4,7 +4,6 @@
  */
 
 export const en = {
-  source_signup: "Sign-up bonus",
   source_trial: "Trial credit",
   source_redemption: "Redemption code",
   source_admin: "Added by the administrator",
@@ -24,7 +23,6 @@ export const en = {
 };
 
 export const zh: Record<keyof typeof en, string> = {
-  source_signup: "注册奖励",
   source_trial: "试用额度",
   source_redemption: "兑换码",
   source_admin: "管理员充值",

@@ -8,7 +8,8 @@ import { epaySigned, epayVerify } from "../../../shared/payments/epay-sign";
  * it), for `npm start` and the tests: its cashier page takes a signed `submit.php` request,
  * and paying sends the signed notification to the merchant's notify URL (by POST form, as
  * the linux-do credit gateway does, or by GET) and the customer back to the return URL with
- * the same signed parameters. It signs with its own implementation of the MD5 rule.
+ * the same signed parameters. It signs with sluice's own payments/epay-sign.ts, so a signing
+ * fault would not show here: that rule is pinned by published vectors (epay-sign.test.ts).
  *
  * For tests, `GET /demo/notification/<out_trade_no>` answers the signed notification of a
  * trade the cashier has seen (JSON), and `?forge=money:500.00` (or `pid:…`, `sign:…`) changes
