@@ -57,6 +57,8 @@ describe("sign-in with an outside account, in Chromium", () => {
 
     await page.goto("/#/settings");
     const row = page.getByTestId("identities").locator("tbody tr");
+    // Its row, not the empty table's "nothing here" row shown while the list loads.
+    await row.filter({ hasText: PROVIDER }).waitFor();
     await expect.poll(() => row.count()).toBe(1);
     const cells = await row.locator("td").allInnerTexts();
     expect(cells.slice(0, 2)).toEqual([PROVIDER, login]);

@@ -199,7 +199,10 @@ describe("POST /v1/responses over an openai channel", () => {
     expect(types.at(-1)).toBe("response.completed");
     expect(sequence).toEqual(sequence.map((_, i) => i));
     const [line] = await eventually(
-      async () => (await api(own.accessToken, "GET", "/api/log/self?size=10")).body.data as Json[],
+      // The call's own line (the user's top-up has one too, written before it).
+      async () =>
+        (await api(own.accessToken, "GET", "/api/log/self?size=10&type=consume")).body
+          .data as Json[],
       (found) => found.length > 0,
       20_000,
     );
