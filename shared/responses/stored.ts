@@ -152,7 +152,7 @@ export function inputItemsOf(input: unknown): JsonObject[] {
  */
 export class ResponseKeeper {
   pending: Promise<void> = Promise.resolve();
-  /** The final event has been seen: what goes out from now waits for `pending`. */
+  /** The final event (or a background response's first) was seen: what goes out waits for `pending`. */
   final = false;
   /** The id the bridge gives a bridged response: the same in every event and in the record. */
   readonly bridgedId = `resp_${randomBytes(24).toString("hex")}`;
@@ -176,11 +176,15 @@ export class ResponseKeeper {
 
   /**
    * A passed-through stream's event: its `response.created` is the response's record; its
-   * final event makes what follows wait for that record.
+   * final event makes what follows wait for that record. A background response's
+   * `response.created` waits too: its id is there to be polled at once (a client may leave
+   * the stream right after it and retrieve the response by id).
    */
   watch(upstream: Pick<OpenUpstream, "channel" | "upstreamModel">, event: JsonObject): void {
-    if (event.type === "response.created") this.native(upstream, event.response);
-    else if (FINAL.has(String(event.type))) this.final = true;
+    if (event.type === "response.created") {
+      this.native(upstream, event.response);
+      if (this.body.background === true) this.final = true;
+    } else if (FINAL.has(String(event.type))) this.final = true;
   }
 
   /** A bridged response, whole, with the input items it was given. */
@@ -229,8 +233,8 @@ export class ResponseKeeper {
 /**
  * A stream's bytes, passed on as they come but for the chunk with the final event, which
  * waits for the keeper's write (a native stream's began at `response.created`, so it is long
- * done by then; a bridged one's began with the final event itself). The first bytes never
- * wait for the store.
+ * done by then; a bridged one's began with the final event itself). The first bytes wait
+ * for the store only in a background response, whose id is given out to be polled.
  */
 export async function* afterKept(
   body: AsyncIterable<Uint8Array>,
