@@ -24,6 +24,7 @@ import { oauthLinuxdo } from "../site/sections/oauth-linuxdo";
 import { oauthOidc } from "../site/sections/oauth-oidc";
 import { sessionCookie } from "./account";
 import { ok } from "./envelope";
+import { trialOffer } from "./trial-credit";
 
 /**
  * Sign-in with GitHub, LINUX DO and an OpenID Connect provider (docs/design/open-for-business.md
@@ -113,7 +114,12 @@ export const oauthCallback = publicRoute(
       const provider = providerName(call.params.provider);
       state = await checkedState(call, provider);
       const identity = await readIdentity(call, provider, state);
-      const outcome = await resolveSignIn(services, identity, state, call.request.sourceIp);
+      const outcome = await resolveSignIn(services, identity, state, {
+        sourceIp: call.request.sourceIp,
+        // No Turnstile widget on the way in: under `turnstile` the offer waits for approval.
+        trialOffer: (site, emailVerified) =>
+          trialOffer(services, site, call.request.id, { checked: false, emailVerified }),
+      });
       if (outcome.how === "linked") return redirect("/#/settings", [clear]);
       const user = await services.users.get(outcome.userId, true);
       if (user?.status !== "enabled") throw new Forbidden(msg("account_disabled"));

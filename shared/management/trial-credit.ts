@@ -42,19 +42,37 @@ export async function decideTrialCredit(
   body: Record<string, unknown>,
   account: { emailVerified?: boolean } = {},
 ): Promise<TrialDecision> {
-  const { services } = call;
+  if (site.of(trial).verification === "turnstile") await passTurnstile(call, body);
+  return trialOffer(call.services, site, call.request.id, {
+    checked: true,
+    emailVerified: account.emailVerified === true,
+  });
+}
+
+/**
+ * The offer itself, by the site's rule. `checked`: the registration passed the site's
+ * Turnstile check (an OAuth sign-up has no widget to solve, so under `turnstile` its offer
+ * waits for an admin's approval, as under `approval`).
+ */
+export function trialOffer(
+  services: Services,
+  site: Site,
+  requestId: string,
+  account: { checked: boolean; emailVerified: boolean },
+): TrialDecision {
   const { newUserQuota, verification } = site.of(trial);
-  if (verification === "turnstile") await passTurnstile(call, body);
   if (newUserQuota <= 0) return { profile: {}, grant: async () => {} };
   const offer: TrialOffer = { units: newUserQuota, state: "pending" };
   // `email` (stream e-mail): at once for an address proven at sign-up, else when one is
   // proven later in Settings (management/verification.ts setEmail).
   const now =
-    verification === "email" ? account.emailVerified === true : verification !== "approval";
+    verification === "email"
+      ? account.emailVerified
+      : verification === "none" || (verification === "turnstile" && account.checked);
   return {
     profile: { trial: offer },
     grant: async (userId) => {
-      if (now) await grantTrialCredit(services, userId, offer, userId, call.request.id);
+      if (now) await grantTrialCredit(services, userId, offer, userId, requestId);
     },
   };
 }

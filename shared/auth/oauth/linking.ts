@@ -1,6 +1,8 @@
 import { Conflict, Forbidden } from "../../errors";
+import type { TrialDecision } from "../../management/trial-credit";
 import { msg } from "../../messages/codes";
 import type { Services } from "../../services";
+import type { Site } from "../../site/registry";
 import { registration } from "../../site/sections/registration";
 import { registrationLimits } from "../../site/sections/registration-limits";
 import { EmailTaken, newUserProfile, UsernameTaken } from "../../store/users";
@@ -19,6 +21,13 @@ type Deps = Pick<
   "identities" | "emails" | "users" | "siteOptions" | "attempts" | "clock"
 >;
 
+/** The call's own: where it came from, and the site's trial offer for a new account. */
+export interface SignInRequest {
+  sourceIp?: string;
+  /** The offer for an account made with (or without) a verified address. */
+  trialOffer(site: Site, emailVerified: boolean): TrialDecision;
+}
+
 /**
  * Decides whom an outside identity signs in (docs/design/open-for-business.md §5.2), in order:
  * the user it is linked to; for `intent=link`, the signed-in user who started it (an identity
@@ -31,7 +40,7 @@ export async function resolveSignIn(
   deps: Deps,
   identity: ProviderIdentity,
   state: Pick<OAuthState, "intent" | "userId">,
-  sourceIp: string | undefined,
+  request: SignInRequest,
 ): Promise<SignInOutcome> {
   const linked = await deps.identities.userOf(identity.provider, identity.subject);
   if (state.intent === "link") {
@@ -52,7 +61,7 @@ export async function resolveSignIn(
   const mode = (await deps.siteOptions.get()).of(registration).mode;
   if (mode === "closed") throw new Forbidden(msg("oauth_registration_closed"));
   if (mode === "invitation") throw new Forbidden(msg("oauth_invitation_required"));
-  return { userId: await register(deps, identity, sourceIp), how: "registered" };
+  return { userId: await register(deps, identity, request), how: "registered" };
 }
 
 async function link(deps: Deps, userId: string, identity: ProviderIdentity): Promise<void> {
@@ -68,20 +77,21 @@ async function link(deps: Deps, userId: string, identity: ProviderIdentity): Pro
 
 /**
  * A new account for the identity, counted as a registration (per address, and the site's
- * budget), with no password (it signs in through the provider, or sets one by a reset link to its verified address),
- * its username from the provider's login (a suffix when taken), and the provider's verified
- * address as its own. The identity is linked before anything else is
+ * budget), with no password (it signs in through the provider, or sets one by a reset link to
+ * its verified address), its username from the provider's login (a suffix when taken), the
+ * provider's verified address as its own, and the site's trial offer for such an account. The identity is linked before anything else is
  * kept: of two callbacks at once for one new identity, the loser's account is not made.
  */
 async function register(
   deps: Deps,
   identity: ProviderIdentity,
-  sourceIp: string | undefined,
+  request: SignInRequest,
 ): Promise<string> {
   // The site's own limits (its registration_limits section), as the sign-up form's.
-  const limits = (await deps.siteOptions.get()).of(registrationLimits);
-  await deps.attempts.registration(sourceIp, undefined, limits);
-  const site = await deps.attempts.siteRegistration(undefined, limits);
+  const site = await deps.siteOptions.get();
+  const limits = site.of(registrationLimits);
+  await deps.attempts.registration(request.sourceIp, undefined, limits);
+  const budget = await deps.attempts.siteRegistration(undefined, limits);
   const id = newId("user_", 16);
   const outcome = await deps.identities.link(id, {
     provider: identity.provider,
@@ -90,7 +100,7 @@ async function register(
     at: deps.clock.seconds(),
   });
   if (outcome !== "linked") {
-    await site.giveBack();
+    await budget.giveBack();
     const winner = await deps.identities.userOf(identity.provider, identity.subject);
     if (winner) return winner;
     throw new Conflict(msg("identity_taken", { provider: identity.provider }));
@@ -99,6 +109,7 @@ async function register(
   // The provider's verified address is the account's, verified (reset links and notices go to
   // it), claimed in the same write as the account; one another account took meanwhile is left.
   let email = identity.verifiedEmail;
+  let trial = request.trialOffer(site, email !== undefined);
   for (let attempt = 0; ; attempt++) {
     const username = attempt === 0 ? base : `${base.slice(0, 24)}-${newId("", 6).toLowerCase()}`;
     try {
@@ -109,6 +120,7 @@ async function register(
             username,
             name: identity.login.slice(0, 64),
             ...(email ? { email, emailVerified: true } : {}),
+            ...trial.profile,
           },
           deps.clock.seconds(),
         ),
@@ -117,15 +129,17 @@ async function register(
     } catch (err) {
       if (err instanceof EmailTaken && email) {
         email = undefined;
+        trial = request.trialOffer(site, false);
         continue;
       }
       if (err instanceof UsernameTaken && attempt < 4) continue;
       // No account: the identity must not stay linked to a user who does not exist.
       await deps.identities.unlink(id, identity.provider).catch(() => {});
-      await site.giveBack();
+      await budget.giveBack();
       throw err;
     }
   }
+  await trial.grant(id);
   return id;
 }
 

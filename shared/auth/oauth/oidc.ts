@@ -41,7 +41,14 @@ async function configuration(provider: OidcProvider, nowMs: number): Promise<Dis
       provider.clientId,
       provider.clientSecret,
       undefined,
-      isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : undefined,
+      {
+        // openid-client leaves the token endpoint's id_token unsigned-checked by default (TLS
+        // vouches for the issuer, OIDC Core 3.1.3.7); sluice checks its signature all the same.
+        execute: [
+          client.enableNonRepudiationChecks,
+          ...(isLoopback(issuer) ? [client.allowInsecureRequests] : []),
+        ],
+      },
     );
     return { client, config, at: nowMs };
   })();
