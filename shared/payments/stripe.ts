@@ -160,7 +160,8 @@ async function applyEvent(
         dispute: {
           status: dispute.status,
           amountMinor: dispute.amount,
-          at: services.clock.seconds(),
+          // The event's own time: a dispute is as its latest event says, whatever the order.
+          at: event.created,
         },
       });
     }
@@ -257,7 +258,8 @@ async function noteOnIntent(
   if (!id) return "done";
   const order = await services.orders.byPaymentIntent(id);
   if (!order) return "retry";
-  // An order in no state to note it on (a mismatch) is the admin's already: nothing to retry.
+  // An order in no state to note it on (a mismatch), or a note newer than this one: nothing
+  // to retry.
   await services.orders.note(order, services.clock.seconds(), change);
   return "done";
 }

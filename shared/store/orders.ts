@@ -267,12 +267,29 @@ export class Orders {
   ): Promise<Order | undefined> {
     const kind = "refundedMinor" in change ? "refund" : `dispute.${change.dispute.status}`;
     const set = setFields(change);
+    // Notifications come in any order: Stripe's amount refunded only grows, and a dispute is as
+    // its latest event (by the event's own time) says; an older one changes nothing.
+    const newer =
+      "refundedMinor" in change
+        ? "(attribute_not_exists(refundedMinor) OR refundedMinor <= :newer)"
+        : "(attribute_not_exists(dispute) OR dispute.#at <= :newer)";
     try {
       const item = await this.table.update<StoredOrder>(orderKey(order.userId, order.id), {
         update: `SET ${set.assignments.join(", ")}, events.#kind = :at`,
-        condition: "#state IN (:s0, :s1)",
-        names: { ...set.names, "#state": "state", "#kind": kind },
-        values: { ...set.values, ":s0": NOTED_STATES[0], ":s1": NOTED_STATES[1], ":at": at },
+        condition: `#state IN (:s0, :s1) AND ${newer}`,
+        names: {
+          ...set.names,
+          "#state": "state",
+          "#kind": kind,
+          ...("dispute" in change ? { "#at": "at" } : {}),
+        },
+        values: {
+          ...set.values,
+          ":s0": NOTED_STATES[0],
+          ":s1": NOTED_STATES[1],
+          ":at": at,
+          ":newer": "refundedMinor" in change ? change.refundedMinor : change.dispute.at,
+        },
         returnValues: "ALL_NEW",
       });
       return item && toOrder(item);

@@ -193,6 +193,49 @@ describe("Stripe events, verified and applied", () => {
     });
   });
 
+  it("refunds and disputes out of order: the largest refund and the latest dispute event stand", async () => {
+    const { order, session } = await boundOrder();
+    expect(await deliver(signed(order, session, { type: "checkout.session.completed" }))).toBe(200);
+    const refund = (amount: number) =>
+      signed(order, session, {
+        type: "charge.refunded",
+        object: {
+          id: "ch_1",
+          object: "charge",
+          payment_intent: `pi_${order.id}`,
+          amount_refunded: amount,
+        },
+      });
+    // Stripe's amount_refunded is the total so far: 300 is newer than 100, whatever arrives last.
+    expect(await deliver(refund(300))).toBe(200);
+    expect(await deliver(refund(100))).toBe(200);
+    expect((await core.services.orders.get(order.userId, order.id))?.refundedMinor).toBe(300);
+    const dispute = (status: string, created: number) => {
+      const event = signed(order, session, {
+        type: status === "needs_response" ? "charge.dispute.created" : "charge.dispute.closed",
+        object: {
+          id: "dp_1",
+          object: "dispute",
+          payment_intent: `pi_${order.id}`,
+          amount: 500,
+          status,
+        },
+      });
+      const payload = JSON.stringify({ ...JSON.parse(event.payload), created });
+      return {
+        payload,
+        header: Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }),
+      };
+    };
+    const now = Math.floor(Date.now() / 1000);
+    expect(await deliver(dispute("won", now))).toBe(200);
+    expect(await deliver(dispute("needs_response", now - 86_400))).toBe(200);
+    expect((await core.services.orders.get(order.userId, order.id))?.dispute).toMatchObject({
+      status: "won",
+      at: now,
+    });
+  });
+
   it("completed unpaid → processing; async_payment_failed → failed; a late succeeded → credited", async () => {
     const { order, session } = await boundOrder();
     const unpaid = { payment_status: "unpaid", payment_intent: null };
