@@ -22,6 +22,11 @@ export class ApiCallFailed extends Error {
   }
 }
 
+/** A body sent as its bytes (an image), not as JSON. */
+export class RawBody {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /**
  * Calls the API over the options' connection (resolved at the call, not before), answering
  * the whole envelope (`data` and what is beside it, e.g. `next_cursor`).
@@ -35,9 +40,19 @@ export function requester(options: { url?: unknown; token?: unknown }, io: CliIo
         method,
         headers: {
           authorization: `Bearer ${to.token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined
+            ? {}
+            : {
+                "content-type":
+                  body instanceof RawBody ? "application/octet-stream" : "application/json",
+              }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body:
+          body === undefined
+            ? undefined
+            : body instanceof RawBody
+              ? body.bytes
+              : JSON.stringify(body),
       });
     } catch (err) {
       // fetch says only "fetch failed"; the reason (ECONNREFUSED, a bad host) is its cause.

@@ -68,13 +68,13 @@ export function readArgs(
 }
 
 /**
- * The command's words: the first two arguments that are not options or an option's value.
+ * The command's words: the first three arguments that are not options or an option's value.
  * `valueOptions` are the names of every option that takes a value, so `--url U users list`
  * finds `users list`.
  */
 export function commandWords(argv: string[], valueOptions: Set<string>): string[] {
   const words: string[] = [];
-  for (let i = 0; i < argv.length && words.length < 2; i++) {
+  for (let i = 0; i < argv.length && words.length < 3; i++) {
     const arg = argv[i] as string;
     if (arg === "--") break;
     if (arg.startsWith("-")) {

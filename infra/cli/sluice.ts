@@ -139,8 +139,9 @@ function language(argv: string[], env: CliIo["env"]): Lang {
 
 /** The command `argv` names, and its words; undefined when it names none. */
 function findCommand(found: string[]): { words: string[]; command: Command } | undefined {
-  const [first, second] = found;
-  for (const words of [[first, second], [first]]) {
+  const [first, second, third] = found;
+  // The longest first: `site logo set` before `site set`'s two words.
+  for (const words of [[first, second, third], [first, second], [first]]) {
     if (words.some((word) => word === undefined)) continue;
     const command = COMMANDS[words.join(" ")];
     if (command) return { words: words as string[], command };

@@ -6,10 +6,11 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../infra/cli/sluice.js";
 import { render } from "../../shared/messages/render";
 import { startUpstreamFixture } from "../fixtures/upstream";
+import { type OwnSite, startOwnSite } from "./own-site";
 import { admin, api, type Json, sluice } from "./support";
 
 /** Runs the CLI in this process as the stack's admin; `stdin` is what is piped to it. */
@@ -648,6 +649,99 @@ describe("sluice site", () => {
     const stale = await cli(argv, { stdin: "a-secret\n" });
     expect(stale.code).toBe(5);
     expect((await cli(["site", "secret", "turnstile"])).code).toBe(2);
+  });
+});
+
+describe("sluice site content and logo (on a site of its own: they are the whole site's)", () => {
+  let own: OwnSite;
+  const onOwn = (argv: string[], options: Parameters<typeof cli>[1] = {}) =>
+    cli(argv, {
+      ...options,
+      env: { SLUICE_URL: own.instance.url, SLUICE_ADMIN_TOKEN: own.adminToken, ...options.env },
+    });
+  const ownJson = async (argv: string[], options: Parameters<typeof cli>[1] = {}) => {
+    const run = await onOwn([...argv, "--json"], options);
+    expect(run, run.stderr).toMatchObject({ code: 0, stderr: "" });
+    return JSON.parse(run.stdout);
+  };
+
+  beforeAll(async () => {
+    own = await startOwnSite();
+  });
+  afterAll(() => own?.close());
+
+  it("site content set/show: pages from files or stdin, announcements from JSON, per language", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-content-"));
+    writeFileSync(join(dir, "home.md"), "# 欢迎\n\n中文首页");
+    writeFileSync(join(dir, "news.json"), JSON.stringify([{ title: "上线", body: "今天开张" }]));
+    const saved = await ownJson([
+      "site",
+      "content",
+      "set",
+      "--lang",
+      "zh",
+      "--home",
+      join(dir, "home.md"),
+      "--announcements",
+      join(dir, "news.json"),
+    ]);
+    expect(saved).toMatchObject({ lang: "zh", home: "# 欢迎\n\n中文首页", about: "" });
+    expect(saved.announcements).toEqual([
+      expect.objectContaining({ title: "上线", body: "今天开张" }),
+    ]);
+    await ownJson(["site", "content", "set", "--lang", "en", "--about", "-"], {
+      stdin: "About us",
+    });
+    // Visitors read them per language, through one-api's routes.
+    const page = async (path: string) =>
+      ((await (await fetch(`${own.instance.url}${path}`)).json()) as Json).data;
+    expect(await page("/api/home_page_content?lang=zh")).toBe("# 欢迎\n\n中文首页");
+    expect(await page("/api/about?lang=en")).toBe("About us");
+    const shown = await onOwn(["site", "content", "show", "--lang", "zh"]);
+    expect(shown.stdout).toMatch(/\[home\] 10 characters\n {2}# 欢迎/);
+    // An empty file removes a page; a stale version is refused; bad flags are sentences.
+    writeFileSync(join(dir, "empty.md"), "");
+    expect(
+      (await ownJson(["site", "content", "set", "--lang", "zh", "--home", join(dir, "empty.md")]))
+        .home,
+    ).toBe("");
+    const stale = await onOwn(
+      ["site", "content", "set", "--lang", "en", "--about", "-", "--version", "99999"],
+      {
+        stdin: "late",
+      },
+    );
+    expect(stale.code).toBe(5);
+    for (const argv of [
+      ["site", "content", "set", "--lang", "fr", "--home", "-"],
+      ["site", "content", "set", "--lang", "en"],
+      ["site", "content", "set", "--lang", "en", "--home", join(dir, "missing.md")],
+      ["site", "content", "set", "--lang", "en", "--announcements", join(dir, "home.md")],
+    ]) {
+      const refused = await onOwn(argv);
+      expect(refused.code, argv.join(" ")).toBe(2);
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it("site logo set/remove: an image becomes the logo; an SVG is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-logo-"));
+    // A 1×1 PNG.
+    const png = Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+      "base64",
+    );
+    writeFileSync(join(dir, "logo.png"), png);
+    writeFileSync(join(dir, "logo.svg"), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+    const saved = await ownJson(["site", "logo", "set", join(dir, "logo.png")]);
+    const served = await fetch(`${own.instance.url}/api/site/logo`);
+    expect(served.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(png);
+    expect(saved.name).toBe("branding");
+    const svg = await onOwn(["site", "logo", "set", join(dir, "logo.svg")]);
+    expect(svg.code).toBe(1);
+    expect((await onOwn(["site", "logo", "remove"])).code).toBe(0);
+    expect((await fetch(`${own.instance.url}/api/site/logo`)).status).toBe(404);
   });
 });
 

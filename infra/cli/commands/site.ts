@@ -2,9 +2,50 @@
  * `sluice site …`: the site's settings, one section at a time (/api/site/sections), as the
  * console's settings tabs edit them (admin).
  */
+import { readFile } from "node:fs/promises";
+import { RawBody } from "../api";
 import { UsageError } from "../args";
 import { type Commands, type Context, type Data, needArg, segment, wholeNumber } from "../command";
 import { readSecret } from "../secrets";
+
+/** The site's languages, as the content is kept per language. */
+const LANGS = ["en", "zh"];
+
+function lang(ctx: Context): string {
+  const value = ctx.string("lang");
+  if (!value || !LANGS.includes(value))
+    throw new UsageError(`--lang is one of ${LANGS.join(", ")}${value ? `, not "${value}"` : ""}.`);
+  return value;
+}
+
+/** A file's bytes, or stdin's with "-". */
+async function bytesOf(ctx: Context, path: string): Promise<Buffer> {
+  if (path === "-") {
+    if (!ctx.io.stdin) throw new UsageError("- reads stdin, and there is none.");
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.io.stdin)
+      chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk));
+    return Buffer.concat(chunks);
+  }
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new UsageError(`Cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}.`);
+  }
+}
+
+/** One language's content as the server keeps it: its pages' sizes and its announcements. */
+function printContent(ctx: Context, content: Data) {
+  if (ctx.options.json) return ctx.print(content);
+  for (const page of ["home", "about"] as const) {
+    const text = (content[page] ?? "") as string;
+    ctx.line(`[${page}] ${text ? `${text.length} characters` : "(none)"}`);
+    if (text) ctx.line(text.replace(/^/gm, "  "));
+  }
+  const list = (content.announcements ?? []) as Data[];
+  ctx.line(`[announcements] ${list.length}`);
+  for (const item of list) ctx.line(`  - ${JSON.stringify(item)}`);
+}
 
 /**
  * One `field=value` of `site set`, typed as the field's current value is (a number stays a
@@ -109,6 +150,74 @@ export const site: Commands = {
       });
       if (ctx.options.json) return ctx.print(saved);
       ctx.line(`${name} ${field}: ${value === null ? "removed" : "saved"}.`);
+    },
+  },
+  "site content show": {
+    summary: "one language's home page, about page and announcements (Markdown)",
+    usage: "sluice site content show --lang en|zh",
+    options: { lang: { type: "string" } },
+    maxArgs: 0,
+    run: async (ctx) => {
+      printContent(ctx, await ctx.call("GET", `/api/site/content?lang=${lang(ctx)}`));
+    },
+  },
+  "site content set": {
+    summary:
+      "set one language's home/about page from a file (- for stdin; an empty file removes it) or its announcements from a JSON file",
+    usage:
+      "sluice site content set --lang en|zh [--home FILE] [--about FILE] [--announcements FILE] [--version N]",
+    options: {
+      lang: { type: "string" },
+      home: { type: "string" },
+      about: { type: "string" },
+      announcements: { type: "string" },
+      version: { type: "string" },
+    },
+    maxArgs: 0,
+    run: async (ctx) => {
+      const language = lang(ctx);
+      const body: Record<string, unknown> = { ...guard(ctx) };
+      for (const page of ["home", "about"]) {
+        const file = ctx.string(page);
+        if (file !== undefined) body[page] = (await bytesOf(ctx, file)).toString("utf8");
+      }
+      const announcements = ctx.string("announcements");
+      if (announcements !== undefined) {
+        const text = (await bytesOf(ctx, announcements)).toString("utf8");
+        try {
+          body.announcements = JSON.parse(text);
+        } catch {
+          throw new UsageError(
+            `--announcements takes a JSON list, and ${announcements} is not JSON.`,
+          );
+        }
+      }
+      if (!["home", "about", "announcements"].some((name) => name in body))
+        throw new UsageError("site content set needs --home, --about or --announcements.");
+      printContent(ctx, await ctx.call("PUT", `/api/site/content?lang=${language}`, body));
+    },
+  },
+  "site logo set": {
+    summary: "upload the site's logo (PNG, JPEG or WebP, at most 100 KB; SVG is refused)",
+    usage: "sluice site logo set <file>",
+    options: {},
+    maxArgs: 1,
+    run: async (ctx) => {
+      const file = needArg(ctx, "an image file", "site logo set");
+      const saved = await ctx.call("PUT", "/api/site/logo", new RawBody(await bytesOf(ctx, file)));
+      if (ctx.options.json) return ctx.print(saved);
+      ctx.line(`Logo saved (version ${saved.fields.logo_version}).`);
+    },
+  },
+  "site logo remove": {
+    summary: "back to no logo",
+    usage: "sluice site logo remove",
+    options: {},
+    maxArgs: 0,
+    run: async (ctx) => {
+      const saved = await ctx.call("DELETE", "/api/site/logo");
+      if (ctx.options.json) return ctx.print(saved);
+      ctx.line("Logo removed.");
     },
   },
 };
