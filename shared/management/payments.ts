@@ -1,4 +1,5 @@
 import type { UserPrincipal } from "../auth/authenticate";
+import { unitsToDollars } from "../billing/units";
 import { Conflict, NotFound } from "../errors";
 import { readJsonObject } from "../http/body";
 import { type Call, publicRoute, userRoute } from "../http/route";
@@ -483,6 +484,7 @@ function adminView(order: Order) {
     ...customerView(order),
     ref: orderRef(order),
     user_id: order.userId,
+    quota_dollar: unitsToDollars(order.units),
     units_per: order.unitsPer,
     provider_ref: order.providerRef ?? null,
     payment_intent: order.paymentIntent ?? null,
