@@ -232,7 +232,7 @@ export function Orders() {
     [filters, cursor],
   );
   const rows = list.data?.data ?? [];
-  const next = list.data?.next_cursor as string | null | undefined;
+  const next = list.data?.next_cursor;
   return (
     <>
       <PageHead title={t("nav_admin_orders")} />
@@ -245,7 +245,15 @@ export function Orders() {
         }}
       >
         <Field label={t("admin_orders_month")}>
-          <input name="month" type="month" required defaultValue={filters.month} />
+          {/* Browsers without a month picker show a text box: the API's form, YYYY-MM. */}
+          <input
+            name="month"
+            type="month"
+            required
+            pattern="\d{4}-\d{2}"
+            placeholder="YYYY-MM"
+            defaultValue={filters.month}
+          />
         </Field>
         <Field label={t("admin_orders_user")}>
           <input name="user" defaultValue={filters.user} autoComplete="off" />
