@@ -166,6 +166,7 @@ export const routes: readonly Route[] = [
   payments.listOwnOrders,
   payments.getOwnOrder,
   payments.listAllOrders,
+  payments.getAnyOrder,
   payments.noteOrder,
   // stream E (growth): check-in, invitations
   checkin.postCheckin,

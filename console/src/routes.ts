@@ -69,6 +69,13 @@ export const ADMIN_ROUTES = [
     landmark: "redemptions-table",
     nav: "nav_admin_redemptions",
   },
+  // The admin's orders (issue 22, orders)
+  {
+    path: "/admin/orders",
+    title: "nav_admin_orders",
+    landmark: "orders-table",
+    nav: "nav_admin_orders",
+  },
   { path: "/admin/logs", title: "admin_logs_title", landmark: "log-table", nav: "nav_admin_logs" },
   {
     path: "/admin/settings",

@@ -1,6 +1,6 @@
 /**
  * The sluice admin CLI: every operator action of the console (users, keys, channels, codes,
- * prices, locks, logs), against a URL and an admin access token, local or deployed.
+ * orders, prices, locks, logs), against a URL and an admin access token, local or deployed.
  * `bootstrap` creates the first admin of a deployed stack by writing to its table with your
  * AWS credentials.
  *
@@ -21,6 +21,7 @@ import { codes } from "./commands/codes";
 import { keys } from "./commands/keys";
 import { locks } from "./commands/locks";
 import { logs } from "./commands/logs";
+import { orders } from "./commands/orders";
 import { prices } from "./commands/prices";
 import { site } from "./commands/site";
 import { users } from "./commands/users";
@@ -51,6 +52,7 @@ const COMMANDS: Commands = {
   ...keys,
   ...channels,
   ...codes,
+  ...orders,
   ...prices,
   ...site,
   ...logs,

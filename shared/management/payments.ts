@@ -1,4 +1,5 @@
 import type { UserPrincipal } from "../auth/authenticate";
+import { unitsToDollars } from "../billing/units";
 import { Conflict, NotFound } from "../errors";
 import { readJsonObject } from "../http/body";
 import { type Call, publicRoute, userRoute } from "../http/route";
@@ -8,7 +9,7 @@ import { renderEn } from "../messages/render";
 import { formatMinor, unitsFor } from "../payments/amounts";
 import { creditVerifiedPayment } from "../payments/credit";
 import { checkEpayNotification, epaySubmitUrl } from "../payments/epay";
-import { MOVES } from "../payments/lifecycle";
+import { MOVES, ORDER_STATES } from "../payments/lifecycle";
 import {
   applySession,
   applyStripeEvent,
@@ -25,6 +26,7 @@ import { stripe } from "../site/sections/stripe";
 import {
   isOrderId,
   MAX_NOTES,
+  monthOf,
   newOrderId,
   type Order,
   orderRef,
@@ -370,27 +372,78 @@ export const getOwnOrder = userRoute("GET", "/api/payment/order/:id", async (cal
 });
 
 /**
- * GET /api/payment/admin/orders?month=YYYY-MM&state=&provider=&user= (admin): every user's
- * orders of a month (this one by default), newest first, with every field.
+ * GET /api/payment/admin/orders?month=YYYY-MM&state=&provider=&user=&cursor= (admin): every
+ * user's orders of a month (this one by default), newest first, with every field and the
+ * user's name. `user` is an id or a username (an unknown one matches nothing); `cursor` is
+ * the `next_cursor` of the page before (the last order's reference).
  */
 export const listAllOrders = userRoute("GET", "/api/payment/admin/orders", async (call) => {
   requireAdmin(call);
   const { query } = call.request;
   const month = query.get("month") ?? new Date(call.services.clock.now()).toISOString().slice(0, 7);
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw invalid(msg("order_month_invalid"));
-  const state = query.get("state");
-  const provider = query.get("provider");
-  const user = query.get("user");
+  const filters = Object.fromEntries(query);
+  const state = field.oneOf(filters, "state", ORDER_STATES);
+  const provider = field.oneOf(filters, "provider", PROVIDERS);
+  const user = await userFilter(call, query.get("user")?.trim());
+  const cursor = query.get("cursor");
+  const after = cursor ? await call.services.orders.byRef(cursor) : undefined;
+  if (cursor && (!after || monthOf(after.createdAt) !== month))
+    throw invalid(msg("order_cursor_invalid"));
+  const size = pageSize(query, 50, 200);
   const { orders, hasMore } = await call.services.orders.listMonth(
     month,
-    pageSize(query, 50, 200),
+    size,
     (order) =>
       (!state || order.state === state) &&
       (!provider || order.provider === provider) &&
       (!user || order.userId === user),
+    after,
   );
-  return ok(orders.map(adminView), { has_more: hasMore });
+  const names = await userNames(
+    call,
+    orders.map((order) => order.userId),
+  );
+  const last = orders.at(-1);
+  return ok(
+    orders.map((order) => ({ ...adminView(order), user_name: names.get(order.userId) ?? null })),
+    { has_more: hasMore, next_cursor: hasMore && last ? orderRef(last) : null },
+  );
 });
+
+/** GET /api/payment/admin/orders/{ref} (admin): one order, with every field and its user's name. */
+export const getAnyOrder = userRoute("GET", "/api/payment/admin/orders/:ref", async (call) => {
+  requireAdmin(call);
+  const order = await call.services.orders.byRef(call.params.ref as string);
+  if (!order) throw new NotFound(msg("order_not_found"));
+  return ok(await namedView(call, order));
+});
+
+const PROVIDERS: readonly PaymentProvider[] = ["stripe", "epay"];
+
+/** The user id a filter names: an id as given, a username looked up (unknown: matches none). */
+async function userFilter(call: Call<UserPrincipal>, given: string | undefined) {
+  if (!given || given.startsWith("user_")) return given || undefined;
+  return (await call.services.users.findByUsername(given))?.id ?? `unknown:${given}`;
+}
+
+/** One order as the admin sees it, its user and its notes' authors named. */
+async function namedView(call: Call<UserPrincipal>, order: Order) {
+  const names = await userNames(call, [order.userId, ...order.notes.map((note) => note.by)]);
+  const view = adminView(order);
+  return {
+    ...view,
+    user_name: names.get(order.userId) ?? null,
+    notes: view.notes.map((note) => ({ ...note, by_name: names.get(note.by) ?? null })),
+  };
+}
+
+/** Users' names by id (a deleted user has none: the console shows the id). */
+async function userNames(call: Call<UserPrincipal>, userIds: string[]) {
+  const ids = [...new Set(userIds)];
+  const users = await Promise.all(ids.map((id) => call.services.users.get(id)));
+  return new Map(ids.map((id, i) => [id, users[i]?.username ?? users[i]?.name ?? null]));
+}
 
 /** POST /api/payment/admin/orders/{ref}/note {text} (admin): a note (a refund, a dispute). */
 export const noteOrder = userRoute("POST", "/api/payment/admin/orders/:ref/note", async (call) => {
@@ -405,7 +458,7 @@ export const noteOrder = userRoute("POST", "/api/payment/admin/orders/:ref/note"
     text,
   });
   if (!noted) throw new Conflict(msg("order_notes_full", { max: MAX_NOTES }));
-  return ok(adminView(noted));
+  return ok(await namedView(call, noted));
 });
 
 /** The customer's view: their own order, no provider references. */
@@ -431,6 +484,7 @@ function adminView(order: Order) {
     ...customerView(order),
     ref: orderRef(order),
     user_id: order.userId,
+    quota_dollar: unitsToDollars(order.units),
     units_per: order.unitsPer,
     provider_ref: order.providerRef ?? null,
     payment_intent: order.paymentIntent ?? null,

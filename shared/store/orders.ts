@@ -113,7 +113,7 @@ export interface Moved {
   order: Order;
 }
 
-const monthOf = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 7);
+export const monthOf = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 7);
 
 export class Orders {
   constructor(private readonly table: Table) {}
@@ -167,14 +167,29 @@ export class Orders {
     return items.map(toOrder);
   }
 
-  /** Every user's orders of a month (YYYY-MM), newest first, those `keep` keeps. */
-  async listMonth(month: string, limit: number, keep: (order: Order) => boolean = () => true) {
+  /**
+   * Every user's orders of a month (YYYY-MM), newest first, those `keep` keeps; after `after`
+   * (an order of that month, the last of the page before) when given.
+   */
+  async listMonth(
+    month: string,
+    limit: number,
+    keep: (order: Order) => boolean = () => true,
+    after?: Order,
+  ) {
     const page = await this.table.indexItems<StoredOrder>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",
         values: { ":pk": ordersByMonth(month) },
         ascending: false,
+        ...(after && {
+          startKey: {
+            ...orderKey(after.userId, after.id),
+            gsi1pk: ordersByMonth(monthOf(after.createdAt)),
+            gsi1sk: byCreation(after.createdAt, orderRef(after)),
+          },
+        }),
       },
       limit,
       (item) => keep(toOrder(item)),

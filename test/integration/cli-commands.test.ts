@@ -593,6 +593,106 @@ describe("sluice locks, logs", () => {
   });
 });
 
+describe("sluice orders", () => {
+  /** An order of `user` through the stack's demo EPay gateway, paid there when `pay`. */
+  async function epayOrder(user: Json, pay: boolean, amount_minor = 1500): Promise<string> {
+    const made = await api(user.access_token, "POST", "/api/payment/epay", {
+      amount_minor,
+      type: "alipay",
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    const url = new URL(made.body.data.url);
+    expect((await fetch(url)).status).toBe(200);
+    const ref = url.searchParams.get("out_trade_no") as string;
+    if (pay) {
+      const signed = (await (
+        await fetch(`${url.origin}/demo/notification/${ref}`)
+      ).json()) as Record<string, string>;
+      const notified = await fetch(`${sluice.url}/api/payment/epay/notify`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(signed).toString(),
+      });
+      expect(await notified.text()).toBe("success");
+    }
+    return ref;
+  }
+
+  it("orders list: a user's (by name or id), by state, up to --limit; a table or --json", async () => {
+    const user = await aUser();
+    const paid = await epayOrder(user, true, 1500);
+    const waiting = await epayOrder(user, false, 1600);
+    const last = await epayOrder(user, false, 1700);
+    const all = await json(["orders", "list", "--user", user.username]);
+    expect(all.map((o: Json) => o.ref)).toEqual([last, waiting, paid]);
+    expect(all[2]).toMatchObject({ user_name: user.username, state: "credited", amount: "15.00" });
+    const credited = await json(["orders", "list", "--user", user.id, "--state", "credited"]);
+    expect(credited.map((o: Json) => o.ref)).toEqual([paid]);
+    // --limit: the newest first.
+    const two = await json(["orders", "list", "--user", user.id, "--limit", "2"]);
+    expect(two.map((o: Json) => o.ref)).toEqual([last, waiting]);
+    const table = await cli(["orders", "list", "--user", user.id]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^ref\s+created_at\s+user_name\s+amount\s+currency/);
+    expect(table.stdout).toContain(`${paid}  `);
+    expect(table.stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    // The server's refusal (a state that is none) is exit 1, a bad flag 2, an unknown user 2.
+    const [state, limit, nobody] = await Promise.all([
+      cli(["orders", "list", "--state", "refunded"]),
+      cli(["orders", "list", "--limit", "0"]),
+      cli(["orders", "list", "--user", fresh("cli-nobody")]),
+    ]);
+    expect(state).toMatchObject({ code: 1, stdout: "" });
+    expect(state.stderr).toMatch(/^error: .*state.*\(field_not_one_of\)\n$/);
+    expect(limit).toMatchObject({ code: 2, stderr: "error: --limit must be 1 or more.\n" });
+    expect(nobody.code).toBe(2);
+  });
+
+  it("orders show: the provider's reference, history and notes; an unknown ref is 4", async () => {
+    const user = await aUser();
+    const ref = await epayOrder(user, true);
+    await admin("POST", `/api/payment/admin/orders/${ref}/note`, { text: "checked the gateway" });
+    const order = await json(["orders", "show", ref]);
+    expect(order).toMatchObject({
+      ref,
+      user_id: user.id,
+      user_name: user.username,
+      state: "credited",
+    });
+    expect(order.provider_ref).toBeTruthy();
+    const shown = await cli(["orders", "show", ref]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(order.provider_ref);
+    expect(shown.stdout).toMatch(/Z {2}credit\n/);
+    expect(shown.stdout).toContain(`note by ${sluice.adminUsername}: checked the gateway`);
+    const missing = await cli(["orders", "show", `${ref.slice(0, -1)}0`]);
+    expect(missing).toMatchObject({ code: 4, stdout: "" });
+    expect(missing.stderr).toMatch(/\(order_not_found\)/);
+    expect((await cli(["orders", "show"])).code).toBe(2);
+  });
+
+  it("orders note: noted on the order; without text it is a usage error, past the cap a conflict", async () => {
+    const user = await aUser();
+    const ref = await epayOrder(user, true);
+    const noted = await cli(["orders", "note", ref, "refund of 15.00 CNY done at the gateway"]);
+    expect(noted).toMatchObject({ code: 0, stderr: "" });
+    expect(noted.stdout).toBe(`Noted on order ${ref} (1 note).\n`);
+    const order = await admin("GET", `/api/payment/admin/orders/${ref}`);
+    expect(order.notes.map((n: Json) => n.text)).toEqual([
+      "refund of 15.00 CNY done at the gateway",
+    ]);
+    expect(await cli(["orders", "note", ref])).toMatchObject({
+      code: 2,
+      stderr: "error: orders note needs the note's text after the ref.\n",
+    });
+    for (let i = 1; i < 20; i++)
+      await admin("POST", `/api/payment/admin/orders/${ref}/note`, { text: `note ${i}` });
+    const full = await cli(["orders", "note", ref, "one too many"]);
+    expect(full).toMatchObject({ code: 5, stdout: "" });
+    expect(full.stderr).toMatch(/\(order_notes_full\)/);
+  });
+});
+
 describe("sluice site", () => {
   // The site's settings are the whole stack's: these tests save what is there, or are refused.
   it("site show: every section, or one (secrets only as whether set)", async () => {
@@ -869,6 +969,7 @@ describe("the command table", () => {
       "logs stat",
       "channels test <id>",
       "prices limits <group>",
+      "orders note <ref> <text>",
     ])
       expect(help.stdout).toContain(command);
   });

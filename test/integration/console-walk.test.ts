@@ -230,6 +230,34 @@ async function walk(
 }
 
 /** The page's calls to /api/user/* count as coming from a fresh address of their own. */
+/**
+ * An order of `user` through the stack's demo EPay gateway (as payments.test.ts makes them),
+ * and paid there when `pay`: the gateway's signed notification, sent as the gateway sends it.
+ */
+async function epayOrder(token: string, pay: boolean): Promise<string> {
+  const made = await api(token, "POST", "/api/payment/epay", {
+    amount_minor: 1200,
+    type: "alipay",
+  });
+  expect(made.status, JSON.stringify(made.body)).toBe(200);
+  const url = new URL(made.body.data.url);
+  expect((await fetch(url)).status).toBe(200);
+  const ref = url.searchParams.get("out_trade_no") as string;
+  if (pay) {
+    const signed = (await (await fetch(`${url.origin}/demo/notification/${ref}`)).json()) as Record<
+      string,
+      string
+    >;
+    const notified = await fetch(`${sluice.url}/api/payment/epay/notify`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(signed).toString(),
+    });
+    expect(await notified.text()).toBe("success");
+  }
+  return ref;
+}
+
 async function fromFreshAddress(page: Page) {
   const headers = fromAddress(freshAddress());
   await page.route("**/api/user/**", (route) =>
@@ -346,6 +374,9 @@ describe("the console walk", { timeout: 60_000 }, () => {
         messages: [{ role: "user", content: "hello" }],
       }),
     ).rejects.toMatchObject({ status: 404 });
+    // Orders: one credited, one awaiting payment (the top-up page's history, the admin's list).
+    await epayOrder(customer.token, true);
+    await epayOrder(customer.token, false);
     allowedCodes = [
       model,
       customer.username,
@@ -416,6 +447,48 @@ describe("the console walk", { timeout: 60_000 }, () => {
     }
     expect(problems).toEqual([]);
   });
+
+  for (const lang of ["zh", "en"] as const)
+    it(`${lang}: the admin's orders: details on demand, a note added, the notes' cap refused in words`, async () => {
+      const s = STRINGS[lang];
+      const ref = await epayOrder(customer.token, true);
+      // 19 notes: the page's note is the 20th, the one after it is refused.
+      for (let i = 0; i < 19; i++)
+        await admin("POST", `/api/payment/admin/orders/${ref}/note`, { text: `note ${i}` });
+      const page = await open(lang, DESKTOP);
+      await page
+        .context()
+        .addCookies(await sessionCookie(sluice.adminUsername, sluice.adminPassword));
+      await page.goto("/#/admin/orders");
+      await page.getByLabel(s.admin_orders_user).fill(customer.username);
+      await page.getByRole("button", { name: s.search, exact: true }).click();
+      const row = page.locator(`tr[data-order="${ref}"]`);
+      await expect.poll(() => row.innerText()).toContain(customer.username);
+      expect(await row.innerText()).toContain(s.order_state_credited);
+      await row.getByRole("button", { name: s.admin_orders_details }).click();
+      const details = page.getByTestId("order-details");
+      await details.waitFor();
+      const order = await admin("GET", `/api/payment/admin/orders/${ref}`);
+      expect(order.provider_ref).toBeTruthy();
+      const text = await details.innerText();
+      expect(text).toContain(order.provider_ref);
+      expect(text).toContain(s.order_event_credit);
+      expect(text).toContain("note 18");
+      const note = `walk ${lang} refund checked`;
+      await page.getByLabel(s.admin_orders_note_text).fill(note);
+      await page.getByRole("button", { name: s.admin_orders_note_add }).click();
+      await expect.poll(() => details.innerText()).toContain(`${sluice.adminUsername}: ${note}`);
+      await page.getByLabel(s.admin_orders_note_text).fill("one too many");
+      const refused = await expectFormError(
+        page,
+        lang,
+        `/api/payment/admin/orders/${ref}/note`,
+        () => page.getByRole("button", { name: s.admin_orders_note_add }).click(),
+      );
+      expect(refused).toMatchObject({ status: 409, code: "order_notes_full" });
+      expect((await admin("GET", `/api/payment/admin/orders/${ref}`)).notes).toHaveLength(20);
+      expect(problems).toEqual([]);
+    });
 
   for (const lang of ["zh", "en"] as const)
     it(`${lang}: each form's server error is shown in ${lang}`, async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, createUser, type Json, sluice, type TestUser } from "./support";
+import { admin, api, createUser, type Json, sluice, type TestUser } from "./support";
 
 /**
  * Buying credit over HTTP against the run's stack, whose demo EPay gateway
@@ -203,5 +203,106 @@ describe("EPay", () => {
       expect(body).not.toMatch(/[0-9a-f]{32}/);
       expect(body).not.toMatch(/"key"\s*:/);
     }
+  });
+});
+
+describe("The admin's orders", () => {
+  const ADMIN_ORDERS = "/api/payment/admin/orders";
+  const list = (query: Record<string, string>) =>
+    api(sluice.adminToken, "GET", `${ADMIN_ORDERS}?${new URLSearchParams(query)}`);
+
+  it("every user's, newest first, named, filtered by user (id or name), state and provider, paged", async () => {
+    const user = await createUser({ paidUsd: 0 });
+    const { username } = await admin("GET", `/api/user/${user.id}`);
+    const paid = await epayOrder(user, 1200);
+    expect(await notify(await notification(paid.gateway, paid.ref))).toBe("success");
+    const second = await epayOrder(user, 1300);
+    const third = await epayOrder(user, 1400);
+    const month = new Date((await orderOf(user, third.id)).created_at * 1000)
+      .toISOString()
+      .slice(0, 7);
+    const mine = await list({ month, user: user.id });
+    expect(mine.status, JSON.stringify(mine.body)).toBe(200);
+    expect(mine.body.data.map((o: Json) => o.id)).toEqual([third.id, second.id, paid.id]);
+    expect(mine.body.data[2]).toMatchObject({
+      user_id: user.id,
+      user_name: username,
+      ref: paid.ref,
+      state: "credited",
+      amount: "12.00",
+      currency: "CNY",
+      provider: "epay",
+    });
+    expect(mine.body.data[2].provider_ref).toBeTruthy();
+    expect(mine.body).toMatchObject({ has_more: false, next_cursor: null });
+    // By username, and by state and provider.
+    const byName = await list({ month, user: username });
+    expect(byName.body.data.map((o: Json) => o.id)).toEqual([third.id, second.id, paid.id]);
+    const credited = await list({ month, user: username, state: "credited", provider: "epay" });
+    expect(credited.body.data.map((o: Json) => o.id)).toEqual([paid.id]);
+    expect((await list({ month, user: user.id, provider: "stripe" })).body.data).toEqual([]);
+    expect((await list({ month, user: `nobody-${user.id}` })).body.data).toEqual([]);
+    // Two at a time: the cursor goes on after the last of the page.
+    const first = await list({ month, user: user.id, size: "2" });
+    expect(first.body.data.map((o: Json) => o.id)).toEqual([third.id, second.id]);
+    expect(first.body).toMatchObject({ has_more: true, next_cursor: second.ref });
+    const next = await list({ month, user: user.id, size: "2", cursor: second.ref });
+    expect(next.body.data.map((o: Json) => o.id)).toEqual([paid.id]);
+    expect(next.body).toMatchObject({ has_more: false, next_cursor: null });
+  });
+
+  it("bad filters are refused by code; a customer may not list or note", async () => {
+    const user = await createUser({ paidUsd: 0 });
+    const { ref } = await epayOrder(user);
+    const refusals = [
+      [{ state: "refunded" }, "field_not_one_of"],
+      [{ provider: "paypal" }, "field_not_one_of"],
+      [{ month: "2026-13" }, "order_month_invalid"],
+      [{ cursor: "nonsense" }, "order_cursor_invalid"],
+      [{ month: "2020-01", cursor: ref }, "order_cursor_invalid"],
+    ] as const;
+    for (const [query, code] of refusals) {
+      const answer = await list(query);
+      expect(answer.status, JSON.stringify(query)).toBe(400);
+      expect(answer.body).toMatchObject({ success: false, code });
+    }
+    expect((await api(user.accessToken, "GET", ADMIN_ORDERS)).status).toBe(403);
+    expect((await api(user.accessToken, "GET", `${ADMIN_ORDERS}/${ref}`)).status).toBe(403);
+    const noted = await api(user.accessToken, "POST", `${ADMIN_ORDERS}/${ref}/note`, { text: "x" });
+    expect(noted.status).toBe(403);
+    const missing = await api(sluice.adminToken, "GET", `${ADMIN_ORDERS}/${ref.slice(0, -1)}0`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe("order_not_found");
+  });
+
+  it("notes: shown with their author's name; 25 at once keep 20 and refuse the rest", async () => {
+    const user = await createUser({ paidUsd: 0 });
+    const { ref, id } = await epayOrder(user);
+    const first = await api(sluice.adminToken, "POST", `${ADMIN_ORDERS}/${ref}/note`, {
+      text: "Refunded 35.00 CNY by the gateway",
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    const self = await admin("GET", "/api/user/self");
+    const shown = await admin("GET", `${ADMIN_ORDERS}/${ref}`);
+    expect(shown).toMatchObject({ id, ref, user_id: user.id, state: "pending" });
+    expect(shown.notes).toEqual([
+      expect.objectContaining({
+        text: "Refunded 35.00 CNY by the gateway",
+        by: self.id,
+        by_name: self.username,
+      }),
+    ]);
+    const burst = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        api(sluice.adminToken, "POST", `${ADMIN_ORDERS}/${ref}/note`, { text: `note ${i}` }),
+      ),
+    );
+    const statuses = burst.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(19);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(6);
+    expect(burst.find((answer) => answer.status === 409)?.body.code).toBe("order_notes_full");
+    expect((await admin("GET", `${ADMIN_ORDERS}/${ref}`)).notes).toHaveLength(20);
+    const empty = await api(sluice.adminToken, "POST", `${ADMIN_ORDERS}/${ref}/note`, {});
+    expect(empty.status).toBe(400);
   });
 });

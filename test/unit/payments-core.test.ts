@@ -326,6 +326,29 @@ describe("orders' ids and references", () => {
   });
 });
 
+describe("the admin's list of a month", () => {
+  it("newest first, in pages after the last one: every order of the month once", async () => {
+    const userId = await newUser();
+    // A month of its own (March 2031), and an order of the month after, which is left out.
+    const march = Date.UTC(2031, 2, 1) / 1000;
+    const made: Order[] = [];
+    for (const day of [3, 1, 20, 9, 31])
+      made.push(await newOrder({ userId, createdAt: march + (day - 1) * 86_400 }));
+    await newOrder({ userId, createdAt: Date.UTC(2031, 3, 1) / 1000 });
+    const mine = (order: Order) => order.userId === userId;
+    const seen: string[] = [];
+    let after: Order | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await core.services.orders.listMonth("2031-03", 2, mine, after);
+      seen.push(...page.orders.map((order) => order.id));
+      after = page.orders.at(-1);
+      if (!page.hasMore) break;
+    }
+    const newestFirst = [...made].sort((a, b) => b.createdAt - a.createdAt);
+    expect(seen).toEqual(newestFirst.map((order) => order.id));
+  });
+});
+
 describe("amounts in minor units, never through a float", () => {
   it.each([
     ["19.99", "USD", 1999],

@@ -49,14 +49,14 @@ export function money(minor: number, currency: string): string {
   );
 }
 
-const METHOD: Record<string, Key> = {
+export const METHOD: Record<string, Key> = {
   alipay: "pay_method_alipay",
   wxpay: "pay_method_wxpay",
   qqpay: "pay_method_qqpay",
   stripe: "pay_method_stripe",
 };
 
-const ORDER_STATE: Record<string, Key> = {
+export const ORDER_STATE: Record<string, Key> = {
   created: "order_state_created",
   pending: "order_state_pending",
   processing: "order_state_processing",

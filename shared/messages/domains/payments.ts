@@ -17,6 +17,8 @@ export interface Messages {
   order_unknown: { ref: string };
   order_notes_full: { max: number };
   order_month_invalid: NoParams;
+  /** The admin's list was asked to go on after an order that is not one of that month's. */
+  order_cursor_invalid: NoParams;
   /** A payment provider's notification that failed its checks (signature, size, …). */
   payment_notification_refused: { reason: string };
 }
@@ -44,6 +46,7 @@ export const en: Entries<Messages> = {
   order_notes_full: (p, f) =>
     `This order has ${f.plural(p.max, { one: "# note", other: "# notes" })} already, as many as it may have.`,
   order_month_invalid: () => "month must be YYYY-MM.",
+  order_cursor_invalid: () => "cursor must be the reference of an order of that month.",
   payment_notification_refused: (p) => `The payment notification was refused (${p.reason}).`,
 };
 
@@ -62,6 +65,7 @@ export const zh: Entries<Messages> = {
   order_unknown: (p) => `一笔已验证的付款指向不存在的订单（${p.ref}）。`,
   order_notes_full: (p, f) => `此订单已有 ${f.number(p.max)} 条备注，已达上限。`,
   order_month_invalid: () => "月份格式应为 YYYY-MM。",
+  order_cursor_invalid: () => "cursor 应为该月某个订单的编号。",
   payment_notification_refused: (p) => `支付通知被拒绝（${p.reason}）。`,
 };
 
@@ -75,5 +79,6 @@ export const samples: Samples<Messages> = {
   order_unknown: { ref: "user_x/01KBX" },
   order_notes_full: { max: 20 },
   order_month_invalid: {},
+  order_cursor_invalid: {},
   payment_notification_refused: { reason: "signature_missing" },
 };

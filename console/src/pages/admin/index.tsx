@@ -4,6 +4,7 @@ import { Keys } from "../keys";
 import { Logs } from "../logs";
 import { Channels } from "./channels";
 import { Locks } from "./locks";
+import { Orders } from "./orders";
 import { PricingPage } from "./pricing";
 import { Redemptions } from "./redemptions";
 import { SiteSettings } from "./settings/index";
@@ -15,6 +16,7 @@ const PAGES: Record<AdminPath, () => VNode> = {
   "/admin/channels": () => <Channels />,
   "/admin/pricing": () => <PricingPage />,
   "/admin/redemptions": () => <Redemptions />,
+  "/admin/orders": () => <Orders />,
   "/admin/logs": () => <Logs key="admin" admin />,
   "/admin/settings": () => <SiteSettings />,
   "/admin/locks": () => <Locks />,
