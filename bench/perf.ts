@@ -12,12 +12,15 @@
  * concurrency 1, autocannon at 32. Every figure is a ratio or a difference against a
  * baseline from this same run. Results are printed and written to bench/results/.
  */
-import { type ChildProcess, execFile, fork } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { promisify } from "node:util";
+import { type ShareOptions, shareOptions } from "./lambda-share/lambda";
+import { type Child, startChild, stopChild } from "./perf/child";
 import { coldStart } from "./perf/cold-start";
 import { coreCpuPerRequest } from "./perf/core";
+import { autocannon } from "./perf/load";
 import { printTokenizerCost, tokenizerCost } from "./perf/tokenizer";
 import { percentile } from "./stats";
 
@@ -26,40 +29,6 @@ const LATENCY_REQUESTS = Number(process.env.BENCH_REQUESTS ?? 500);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LOAD_CONCURRENCY = 32;
 const UPSTREAM_LATENCY_MS = 20;
-
-/** A benchmark process: where it listens, and how to ask it things. */
-interface Child {
-  info: Record<string, string | number | undefined>;
-  ask<T>(question: string, ...args: unknown[]): Promise<T>;
-  process: ChildProcess;
-}
-
-async function startChild(file: string, env: Record<string, string>): Promise<Child> {
-  const child = fork(file, [], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
-  });
-  let nextId = 0;
-  const waiting = new Map<number, (answer: unknown) => void>();
-  const info = await new Promise<Child["info"]>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`${file} exited with ${code}`)));
-    child.on("message", (message: { ready?: Child["info"]; id?: number; answer?: unknown }) => {
-      if (message.ready) resolve(message.ready);
-      else if (message.id !== undefined) waiting.get(message.id)?.(message.answer);
-    });
-  });
-  return {
-    info,
-    process: child,
-    ask: <T>(question: string, ...args: unknown[]) =>
-      new Promise<T>((resolve) => {
-        const id = nextId++;
-        waiting.set(id, (answer) => resolve(answer as T));
-        child.send({ id, ask: question, args });
-      }),
-  };
-}
 
 interface Target {
   name: "direct" | "proxy" | "sluice";
@@ -108,55 +77,38 @@ async function cpuSeconds(child: Child | undefined, pid?: number): Promise<numbe
 }
 
 async function load(target: Target, stream: boolean, dynamoPid?: number) {
-  const body = JSON.stringify({
-    model: "gpt-4o-mini",
-    stream,
-    max_tokens: 16,
-    messages: [{ role: "user", content: "Hi" }],
-  });
   const cpuBefore = await cpuSeconds(target.child);
   const dynamoBefore = await cpuSeconds(undefined, dynamoPid);
-  const { stdout } = await run(
-    process.execPath,
-    [
-      "node_modules/autocannon/autocannon.js",
-      "-c",
-      String(LOAD_CONCURRENCY),
-      "-d",
-      String(LOAD_SECONDS),
-      "-m",
-      "POST",
-      "-H",
-      "content-type=application/json",
-      ...(target.key ? ["-H", `authorization=Bearer ${target.key}`] : []),
-      "-b",
-      body,
-      "-j",
-      `${target.url}/chat/completions`,
-    ],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  const result = JSON.parse(stdout);
+  const result = await autocannon({
+    url: target.url,
+    key: target.key,
+    stream,
+    concurrency: LOAD_CONCURRENCY,
+    seconds: LOAD_SECONDS,
+  });
   const cpu = (await cpuSeconds(target.child)) - cpuBefore;
   const dynamoCpu = (await cpuSeconds(undefined, dynamoPid)) - dynamoBefore;
-  const requests = result.requests.total as number;
   return {
-    requestsPerSecond: result.requests.average as number,
-    p50: result.latency.p50 as number,
-    p99: result.latency.p99 as number,
-    errors: (result.errors as number) + (result.timeouts as number) + (result.non2xx as number),
-    cpuMsPerRequest: target.child ? (cpu * 1000) / requests : null,
-    dynamoCpuMsPerRequest: dynamoPid ? (dynamoCpu * 1000) / requests : null,
+    requestsPerSecond: result.requestsPerSecond,
+    p50: result.p50,
+    p99: result.p99,
+    errors: result.errors,
+    cpuMsPerRequest: target.child ? (cpu * 1000) / result.requests : null,
+    dynamoCpuMsPerRequest: dynamoPid ? (dynamoCpu * 1000) / result.requests : null,
   };
 }
 
 async function main(): Promise<void> {
   const upstream = await startChild("bench/perf/upstream.ts", {
-    UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
+    env: { ...process.env, UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS) },
   });
   const upstreamUrl = String(upstream.info.url);
-  const proxy = await startChild("bench/perf/proxy.ts", { UPSTREAM_URL: upstreamUrl });
-  const sluice = await startChild("bench/perf/sluice.ts", { UPSTREAM_URL: upstreamUrl });
+  const proxy = await startChild("bench/perf/proxy.ts", {
+    env: { ...process.env, UPSTREAM_URL: upstreamUrl },
+  });
+  const sluice = await startChild("bench/perf/sluice.ts", {
+    env: { ...process.env, UPSTREAM_URL: upstreamUrl },
+  });
   const dynamoPid = Number(sluice.info.dynamoPid) || undefined;
   const targets: Target[] = [
     { name: "direct", url: upstreamUrl },
@@ -220,10 +172,7 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`\n  written to ${file}`);
   } finally {
-    for (const child of [sluice, proxy, upstream]) {
-      child.process.send({ ask: "stop" });
-      await new Promise((resolve) => child.process.once("exit", resolve));
-    }
+    for (const child of [sluice, proxy, upstream]) await stopChild(child);
   }
 }
 
@@ -353,7 +302,17 @@ function print(report: any): void {
   printTokenizerCost(report.tokenizer);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// `npm run bench -- --share` (or `--memory 128,1769`): the API function at Lambda's CPU share.
+let share: ShareOptions | undefined;
+try {
+  share = shareOptions(process.argv.slice(2));
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+(share ? import("./lambda-share").then((bench) => bench.benchAtLambdaShare(share)) : main()).catch(
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

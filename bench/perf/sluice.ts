@@ -47,7 +47,13 @@ async function plainChat(key: string, stream: boolean): Promise<void> {
 }
 
 serveMeasurements(
-  { url: `${stack.url}/v1`, key: stack.demoKey, dynamoPid: stack.dynamoPid },
+  {
+    url: `${stack.url}/v1`,
+    key: stack.demoKey,
+    dynamoPid: stack.dynamoPid,
+    // The functions' environment (the stack's resources), for an API function run apart.
+    env: JSON.stringify(process.env),
+  },
   {
     /** Sequential warm requests: DynamoDB calls before the first byte and after the last. */
     async dynamoCalls(stream: boolean, count: number) {

@@ -1,0 +1,478 @@
+/**
+ * `npm run bench -- --share` (or `--memory 128,256,512,1769`): the API function at the CPU
+ * share Lambda gives a memory size, against a bare proxy at the same share, in one run.
+ *
+ * For each size, two cgroups get the same CPU bandwidth: the size's share of a vCPU in every
+ * 20 ms period. One holds the API function's bundle, built as `cdk synth` builds it, in a
+ * runtime shim (lambda-share/shim.ts) that imports it and invokes its streaming handler as a
+ * function URL does; the other a bare node:http proxy (perf/proxy.ts). Both run with the
+ * node flags of Lambda's Node.js runtime for that size (its heap limits). Everything else runs
+ * outside the groups, as it runs outside a Lambda environment: the upstream (the demo upstream
+ * answering in 20 ms), DynamoDB Local and the local stack around it, the client, the load.
+ *
+ *   cold start  fresh processes of each, taking turns: start to listening, the bundle's import,
+ *               the first call's first byte and its invocation
+ *   warm        one call at a time, as on-demand Lambda gives an environment one invocation at
+ *               a time: each call is sent once the previous invocation has ended, the two
+ *               targets taking turns call by call. Streamed first byte and non-streamed
+ *               response p50/p99 at the client; each call's invocation, from sending the request
+ *               until the handler's promise settles (after-response work included)
+ *   load        at a full core or more: CPU per request at concurrency 32 (autocannon)
+ *
+ * Results are printed per size and written to bench/results/lambda-share-*.json.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { Agent } from "node:http";
+import { cpus } from "node:os";
+import { resolve } from "node:path";
+import { buildShareBundles, type ShareBundles } from "./lambda-share/bundles";
+import {
+  CgroupsUnavailable,
+  type CpuController,
+  type CpuGroup,
+  cpuController,
+} from "./lambda-share/cgroups";
+import {
+  CFS_PERIOD_US,
+  cpuQuotaMicros,
+  lambdaNodeFlags,
+  type ShareOptions,
+} from "./lambda-share/lambda";
+import { type Child, startChild, stopChild } from "./perf/child";
+import { autocannon } from "./perf/load";
+import { type Timing, timedRequest } from "./perf/timed-request";
+import { LAMBDA_MB_PER_VCPU } from "./prices";
+import { percentile } from "./stats";
+
+const CALLS = Number(process.env.BENCH_REQUESTS ?? 500);
+const WARMUP = Math.min(50, CALLS);
+const COLD_STARTS = Math.max(1, Number(process.env.BENCH_COLD_STARTS ?? 5));
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const LOAD_CONCURRENCY = 32;
+const UPSTREAM_LATENCY_MS = 20;
+/** How long an invocation may take to report its end before the run is given up. */
+const INVOCATION_TIMEOUT_MS = 60_000;
+const NAMES = ["proxy", "sluice"] as const;
+type Name = (typeof NAMES)[number];
+
+/** One target's process in its cgroup: a Lambda execution environment of one size. */
+interface Environment {
+  name: Name;
+  url: string;
+  key?: string;
+  child: Child;
+  agent: Agent;
+  /** The next invocation's end (ms since the epoch), as the process reports it. */
+  nextEnd(): Promise<number>;
+}
+
+interface Call extends Timing {
+  /** From sending the request until the invocation ended. */
+  invocation: number;
+}
+
+/** What is running, for the cleanup however the run ends (Ctrl-C included). */
+const running = { children: new Set<Child>(), groups: new Set<CpuGroup>() };
+
+export async function benchAtLambdaShare(options: ShareOptions): Promise<void> {
+  let cgroups: CpuController;
+  try {
+    cgroups = cpuController();
+  } catch (err) {
+    if (!(err instanceof CgroupsUnavailable)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+  let interrupted = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const)
+    process.once(signal, () => {
+      interrupted = true;
+      void cleanUp().finally(() => process.exit(130));
+    });
+  try {
+    const bundles = await buildShareBundles(resolve("bench/.build/lambda-share"));
+    const upstream = await started("bench/perf/upstream.ts", {
+      UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
+    });
+    // The local stack (its own API function stays idle): DynamoDB Local, the rollups, the key.
+    const stack = await started("bench/perf/sluice.ts", {
+      UPSTREAM_URL: String(upstream.info.url),
+    });
+    const outside = {
+      bundles,
+      upstreamUrl: String(upstream.info.url),
+      key: String(stack.info.key),
+      functionEnv: JSON.parse(String(stack.info.env)) as Record<string, string>,
+    };
+    const results = [];
+    let errors = 0;
+    for (const memoryMb of options.memorySizes) {
+      const result = await measureAt(memoryMb, cgroups, outside);
+      print(result);
+      results.push(result);
+      errors += result.errors.proxy + result.errors.sluice;
+    }
+    const report = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      cgroup: `v${cgroups.version}`,
+      upstreamLatencyMs: UPSTREAM_LATENCY_MS,
+      calls: CALLS,
+      coldStarts: COLD_STARTS,
+      loadSeconds: LOAD_SECONDS,
+      results,
+    };
+    mkdirSync("bench/results", { recursive: true });
+    const file = `bench/results/lambda-share-${report.date.replace(/[:.]/g, "-")}.json`;
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`written to ${file}`);
+    if (errors > 0) {
+      console.error("errors: the run is not valid (the targets allow none)");
+      process.exitCode = 1;
+    }
+  } catch (err) {
+    // Interrupted: the processes it was waiting on were stopped; the signal's handler exits.
+    if (!interrupted) throw err;
+  } finally {
+    await cleanUp();
+  }
+}
+
+/** A process of the bench outside the cgroups, from source. */
+async function started(file: string, env: Record<string, string>): Promise<Child> {
+  const child = await startChild(file, { env: { ...process.env, ...env } });
+  running.children.add(child);
+  return child;
+}
+
+async function cleanUp(): Promise<void> {
+  for (const child of running.children) {
+    child.process.kill("SIGKILL");
+    running.children.delete(child);
+  }
+  for (const group of running.groups) {
+    await group.remove().catch((err) => console.error(`${group.path}: ${err.message}`));
+    running.groups.delete(group);
+  }
+}
+
+async function measureAt(
+  memoryMb: number,
+  cgroups: CpuController,
+  outside: {
+    bundles: ShareBundles;
+    upstreamUrl: string;
+    key: string;
+    functionEnv: Record<string, string>;
+  },
+) {
+  const quotaUs = cpuQuotaMicros(memoryMb);
+  const nodeFlags = lambdaNodeFlags(memoryMb);
+  const groups = Object.fromEntries(
+    NAMES.map((name) => {
+      const group = cgroups.group(
+        `sluice-bench-${process.pid}-${memoryMb}-${name}`,
+        quotaUs,
+        CFS_PERIOD_US,
+      );
+      running.groups.add(group);
+      return [name, group];
+    }),
+  ) as Record<Name, CpuGroup>;
+  console.log(
+    `\nAt ${memoryMb} MB: ${(memoryMb / LAMBDA_MB_PER_VCPU).toFixed(3)} of a vCPU (${quotaUs} µs per ${CFS_PERIOD_US} µs), node ${nodeFlags.join(" ")}`,
+  );
+
+  // Lambda's environment for the function (NODE_OPTIONS as the stack sets it, for its source
+  // map); the proxy gets the same variables that concern node.
+  const lambdaEnv = {
+    NODE_OPTIONS: "--enable-source-maps",
+    AWS_LAMBDA_FUNCTION_NAME: "sluice-api",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    BENCH_REPORT_INVOCATIONS: "1",
+  };
+  const start = async (name: Name): Promise<Environment & { listeningMs: number }> => {
+    const startedAt = performance.now();
+    const child = await startChild(
+      name === "sluice" ? outside.bundles.shim : outside.bundles.proxy,
+      {
+        env:
+          name === "sluice"
+            ? { ...outside.functionEnv, ...lambdaEnv, BENCH_API_BUNDLE: outside.bundles.api }
+            : { PATH: process.env.PATH, ...lambdaEnv, UPSTREAM_URL: outside.upstreamUrl },
+        bundle: { nodeFlags, cgroupProcs: groups[name].procs },
+      },
+    );
+    const listeningMs = performance.now() - startedAt;
+    running.children.add(child);
+    return {
+      name,
+      url: String(child.info.url),
+      key: name === "sluice" ? outside.key : undefined,
+      child,
+      agent: new Agent({ keepAlive: true, maxSockets: 1 }),
+      nextEnd: invocationEnds(child),
+      listeningMs,
+    };
+  };
+  const stop = async (environment: Environment) => {
+    environment.agent.destroy();
+    await stopChild(environment.child);
+    running.children.delete(environment.child);
+  };
+
+  console.log(`  ${COLD_STARTS} cold starts of each…`);
+  const cold = { proxy: [] as ColdStart[], sluice: [] as ColdStart[] };
+  const warm = {} as Record<Name, Environment>;
+  for (let i = 0; i < COLD_STARTS; i++) {
+    for (const name of NAMES) {
+      const environment = await start(name);
+      const first = await call(environment, true);
+      cold[name].push({
+        listeningMs: environment.listeningMs,
+        importMs: Number(environment.child.info.importMs ?? 0),
+        firstByteMs: first.ttfb,
+        invocationMs: first.invocation,
+        ok: first.ok,
+      });
+      // The last ones stay, warm, for the rest.
+      if (i < COLD_STARTS - 1) await stop(environment);
+      else warm[name] = environment;
+    }
+  }
+
+  console.log(`  ${CALLS} calls of each kind to each, one at a time (after ${WARMUP} to warm up)…`);
+  const periodsBefore = { proxy: groups.proxy.periods(), sluice: groups.sluice.periods() };
+  const calls = {} as Record<"stream" | "plain", Record<Name, Call[]>>;
+  for (const stream of [true, false]) {
+    for (let i = 0; i < WARMUP; i++) for (const name of NAMES) await call(warm[name], stream);
+    const made: Record<Name, Call[]> = { proxy: [], sluice: [] };
+    for (let i = 0; i < CALLS; i++)
+      for (const name of NAMES) made[name].push(await call(warm[name], stream));
+    calls[stream ? "stream" : "plain"] = made;
+  }
+  const periods = Object.fromEntries(
+    NAMES.map((name) => {
+      const now = groups[name].periods();
+      const periods = now.periods - periodsBefore[name].periods;
+      return [name, periods ? (now.throttled - periodsBefore[name].throttled) / periods : 0];
+    }),
+  ) as Record<Name, number>;
+
+  let load: Record<"stream" | "plain", Record<Name, Load>> | undefined;
+  if (memoryMb >= LAMBDA_MB_PER_VCPU) {
+    console.log(`  ${LOAD_SECONDS} s at concurrency ${LOAD_CONCURRENCY} to each, per kind…`);
+    load = { stream: {} as Record<Name, Load>, plain: {} as Record<Name, Load> };
+    for (const name of NAMES) await warm[name].child.ask("reportInvocations", false);
+    for (const stream of [false, true])
+      for (const name of NAMES)
+        load[stream ? "stream" : "plain"][name] = await loaded(warm[name], stream);
+  }
+  for (const name of NAMES) await stop(warm[name]);
+  for (const name of NAMES) {
+    await groups[name].remove();
+    running.groups.delete(groups[name]);
+  }
+
+  const errorsOf = (name: Name) =>
+    cold[name].filter((c) => !c.ok).length +
+    calls.stream[name].filter((c) => !c.ok).length +
+    calls.plain[name].filter((c) => !c.ok).length +
+    (load ? load.stream[name].errors + load.plain[name].errors : 0);
+  return {
+    memoryMb,
+    quotaUs,
+    periodUs: CFS_PERIOD_US,
+    nodeFlags,
+    cold: summariseCold(cold),
+    stream: summariseCalls(calls.stream),
+    plain: summariseCalls(calls.plain),
+    load,
+    throttledShareOfPeriods: periods,
+    errors: { proxy: errorsOf("proxy"), sluice: errorsOf("sluice") },
+  };
+}
+
+type Result = Awaited<ReturnType<typeof measureAt>>;
+
+interface ColdStart {
+  listeningMs: number;
+  importMs: number;
+  firstByteMs: number;
+  invocationMs: number;
+  ok: boolean;
+}
+
+interface Load {
+  requestsPerSecond: number;
+  cpuMsPerRequest: number;
+  errors: number;
+}
+
+/** The reports of a process's invocation ends, taken in order. */
+function invocationEnds(child: Child): () => Promise<number> {
+  const ended: number[] = [];
+  let waiting: ((at: number) => void) | undefined;
+  child.process.on("message", (message: { invocationEnded?: number }) => {
+    if (message.invocationEnded === undefined) return;
+    if (waiting) waiting(message.invocationEnded);
+    else ended.push(message.invocationEnded);
+  });
+  return () => {
+    const at = ended.shift();
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error("an invocation did not end within a minute")),
+        INVOCATION_TIMEOUT_MS,
+      );
+      waiting = (at) => {
+        waiting = undefined;
+        clearTimeout(timer);
+        resolve(at);
+      };
+    });
+  };
+}
+
+/** One call, and the end of its invocation: the environment is free for the next one only then. */
+async function call(environment: Environment, stream: boolean): Promise<Call> {
+  const timing = await timedRequest(environment, stream, environment.agent);
+  if (timing.status === 0) throw new Error(`${environment.name} did not answer`);
+  const endedAt = await environment.nextEnd();
+  return { ...timing, invocation: endedAt - timing.sentAt };
+}
+
+async function loaded(environment: Environment, stream: boolean): Promise<Load> {
+  const cpu = async () => {
+    const usage = await environment.child.ask<NodeJS.CpuUsage>("cpu");
+    return (usage.user + usage.system) / 1000;
+  };
+  const before = await cpu();
+  const result = await autocannon({
+    url: environment.url,
+    key: environment.key,
+    stream,
+    concurrency: LOAD_CONCURRENCY,
+    seconds: LOAD_SECONDS,
+  });
+  return {
+    requestsPerSecond: result.requestsPerSecond,
+    cpuMsPerRequest: ((await cpu()) - before) / result.requests,
+    errors: result.errors,
+  };
+}
+
+const p = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
+
+function summariseCalls(calls: Record<Name, Call[]>) {
+  const of = (made: Call[]) => ({
+    firstByte: p(made.map((c) => c.ttfb)),
+    response: p(made.map((c) => c.total)),
+    invocation: p(made.map((c) => c.invocation)),
+    invocationOverResponseP50: percentile(
+      made.map((c) => c.invocation / c.total),
+      50,
+    ),
+  });
+  return { proxy: of(calls.proxy), sluice: of(calls.sluice) };
+}
+
+function summariseCold(cold: Record<Name, ColdStart[]>) {
+  const median = (starts: ColdStart[], field: keyof Omit<ColdStart, "ok">) =>
+    percentile(
+      starts.map((start) => start[field]),
+      50,
+    );
+  const of = (starts: ColdStart[]) => ({
+    listeningMs: median(starts, "listeningMs"),
+    importMs: median(starts, "importMs"),
+    firstByteMs: median(starts, "firstByteMs"),
+    startToFirstByteMs: percentile(
+      starts.map((start) => start.listeningMs + start.firstByteMs),
+      50,
+    ),
+    invocationMs: median(starts, "invocationMs"),
+  });
+  return { proxy: of(cold.proxy), sluice: of(cold.sluice) };
+}
+
+function print(result: Result): void {
+  const ms = (n: number) => n.toFixed(1);
+  const row = (label: string, proxy: number, sluice: number, digits = 1) =>
+    console.log(
+      `  ${label.padEnd(42)}${proxy.toFixed(digits).padStart(9)}${sluice.toFixed(digits).padStart(9)}${`${sluice >= proxy ? "+" : ""}${(sluice - proxy).toFixed(digits)}`.padStart(11)}${`${(sluice / proxy).toFixed(2)}×`.padStart(9)}`,
+    );
+  const { stream, plain, cold, load } = result;
+  console.log(
+    `\n  ${`At ${result.memoryMb} MB's share`.padEnd(42)}${"proxy".padStart(9)}${"sluice".padStart(9)}${"difference".padStart(11)}${"ratio".padStart(9)}`,
+  );
+  row("streamed, first byte p50 (ms)", stream.proxy.firstByte.p50, stream.sluice.firstByte.p50);
+  row("streamed, first byte p99 (ms)", stream.proxy.firstByte.p99, stream.sluice.firstByte.p99);
+  row("non-streamed, response p50 (ms)", plain.proxy.response.p50, plain.sluice.response.p50);
+  row("non-streamed, response p99 (ms)", plain.proxy.response.p99, plain.sluice.response.p99);
+  for (const [kind, calls] of [
+    ["streamed", stream],
+    ["non-streamed", plain],
+  ] as const) {
+    row(`${kind}, invocation p50 (ms)`, calls.proxy.invocation.p50, calls.sluice.invocation.p50);
+    row(`${kind}, invocation p99 (ms)`, calls.proxy.invocation.p99, calls.sluice.invocation.p99);
+    row(
+      `${kind}, invocation / response, p50`,
+      calls.proxy.invocationOverResponseP50,
+      calls.sluice.invocationOverResponseP50,
+      2,
+    );
+  }
+  row("cold: start to listening (ms)", cold.proxy.listeningMs, cold.sluice.listeningMs);
+  console.log(
+    `  ${"cold:   of which the bundle's import (ms)".padEnd(51)}${ms(cold.sluice.importMs).padStart(9)}`,
+  );
+  row("cold: first call's first byte (ms)", cold.proxy.firstByteMs, cold.sluice.firstByteMs);
+  row(
+    "cold: start to first call's first byte (ms)",
+    cold.proxy.startToFirstByteMs,
+    cold.sluice.startToFirstByteMs,
+  );
+  row("cold: first call's invocation (ms)", cold.proxy.invocationMs, cold.sluice.invocationMs);
+  if (load) {
+    row(
+      `c=${LOAD_CONCURRENCY}, CPU per request, non-streamed (ms)`,
+      load.plain.proxy.cpuMsPerRequest,
+      load.plain.sluice.cpuMsPerRequest,
+      2,
+    );
+    row(
+      `c=${LOAD_CONCURRENCY}, CPU per request, streamed (ms)`,
+      load.stream.proxy.cpuMsPerRequest,
+      load.stream.sluice.cpuMsPerRequest,
+      2,
+    );
+    row(
+      `c=${LOAD_CONCURRENCY}, requests/s, non-streamed`,
+      load.plain.proxy.requestsPerSecond,
+      load.plain.sluice.requestsPerSecond,
+      0,
+    );
+    row(
+      `c=${LOAD_CONCURRENCY}, requests/s, streamed`,
+      load.stream.proxy.requestsPerSecond,
+      load.stream.sluice.requestsPerSecond,
+      0,
+    );
+  } else {
+    console.log(
+      `  (CPU per request at concurrency ${LOAD_CONCURRENCY}: measured at a full core, ${LAMBDA_MB_PER_VCPU} MB)`,
+    );
+  }
+  const share = result.throttledShareOfPeriods;
+  console.log(
+    `  ${"periods throttled, one call at a time (%)".padEnd(42)}${(share.proxy * 100).toFixed(1).padStart(9)}${(share.sluice * 100).toFixed(1).padStart(9)}`,
+  );
+  console.log(
+    `  ${"errors".padEnd(42)}${String(result.errors.proxy).padStart(9)}${String(result.errors.sluice).padStart(9)}\n`,
+  );
+}
