@@ -12,6 +12,8 @@ export interface LoadResult {
   p99: number;
   /** Connection errors, timeouts and answers other than 2xx. */
   errors: number;
+  /** Answers by status. */
+  statuses: Record<string, number>;
 }
 
 /** A chat completion for `seconds`, `concurrency` at once, to `url`/chat/completions. */
@@ -55,5 +57,10 @@ export async function autocannon(options: {
     p50: result.latency.p50 as number,
     p99: result.latency.p99 as number,
     errors: (result.errors as number) + (result.timeouts as number) + (result.non2xx as number),
+    statuses: Object.fromEntries(
+      Object.entries(result.statusCodeStats as Record<string, { count: number }>).map(
+        ([status, { count }]) => [status, count],
+      ),
+    ),
   };
 }
