@@ -337,7 +337,7 @@ beforeAll(async () => {
     const { heading, body } = HOME[lang];
     await admin("PUT", `/api/site/content?lang=${lang}`, { home: `# ${heading}\n\n${body}\n` });
   }
-  homeBefore.on = (await admin("GET", "/api/site/sections/content")).fields?.home_page;
+  homeBefore.on = (await admin("GET", "/api/site/sections/content")).fields?.home_page === true;
   await admin("PUT", "/api/site/sections/content", { home_page: true });
 });
 
