@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { relative } from "node:path";
 import type { Reporter, TestCase, TestModule, Vitest } from "vitest/node";
 import { currentTest } from "../infra/local/logs";
@@ -61,6 +63,24 @@ export function linesOf(
         .map((entry) => entry.line)
     : [];
   return { own, meanwhile };
+}
+
+/**
+ * The kept lines of one test, for the test itself: test files run in workers of their own, and
+ * the lines are in this process. `GET <url>/?test=<vitest id>` answers the lines logged for
+ * that test's requests (JSON: an array of the lines as logged). Loopback only.
+ */
+export async function serveStackLog(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    const test = new URL(request.url ?? "/", "http://log").searchParams.get("test") ?? "";
+    const own = lines.filter((entry) => entry.test === test).map((entry) => entry.line);
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(own));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Prints, after each failed test (or test file), what the stack logged for it. */

@@ -136,10 +136,11 @@ export const stripeWebhook = publicRoute(
     // A site that turned Stripe off still takes the events of orders made before.
     const secret = await services.siteOptions.secret(stripe, "webhook_secret");
     const key = await services.siteOptions.secret(stripe, "secret_key");
-    const refuse = (reason: string) => {
+    const refuse = (reason: string, claimedSession?: string) => {
       services.log.warn("payment_notification_refused", {
         provider: "stripe",
         reason,
+        ...(claimedSession ? { claimed_session: claimedSession } : {}),
         ip: request.sourceIp,
       });
       const said = msg("payment_notification_refused", { reason });
@@ -159,7 +160,7 @@ export const stripeWebhook = publicRoute(
       request.headers["stripe-signature"],
       secret,
     );
-    if (!verified.ok) return refuse(verified.reason);
+    if (!verified.ok) return refuse(verified.reason, verified.claimedSession);
     try {
       const outcome = await applyStripeEvent(
         services,

@@ -81,7 +81,13 @@ export async function createCheckoutSession(
   return { id: session.id, url: session.url };
 }
 
-export type StripeVerified = { ok: true; event: Stripe.Event } | { ok: false; reason: string };
+/**
+ * A verified event, or why not; a refusal carries the Checkout Session the bytes claim to be
+ * about, unverified, for its log line only (an operator looks a forgery up by it).
+ */
+export type StripeVerified =
+  | { ok: true; event: Stripe.Event }
+  | { ok: false; reason: string; claimedSession?: string };
 
 /** The webhook's raw bytes, verified by Stripe's rule before anything in them is read. */
 export function verifyStripeEvent(
@@ -90,7 +96,8 @@ export function verifyStripeEvent(
   signature: string | undefined,
   webhookSecret: string,
 ): StripeVerified {
-  if (!signature) return { ok: false, reason: "signature_missing" };
+  const refused = (reason: string) => ({ ok: false as const, reason, ...claimedSession(raw) });
+  if (!signature) return refused("signature_missing");
   try {
     const event = client.webhooks.constructEvent(
       Buffer.from(raw),
@@ -101,7 +108,17 @@ export function verifyStripeEvent(
     return { ok: true, event };
   } catch (err) {
     const message = String((err as Error).message ?? err);
-    return { ok: false, reason: /timestamp/i.test(message) ? "timestamp" : "signature" };
+    return refused(/timestamp/i.test(message) ? "timestamp" : "signature");
+  }
+}
+
+/** `data.object.id` of refused bytes, if it has the shape of a Checkout Session's id. */
+function claimedSession(raw: Uint8Array): { claimedSession?: string } {
+  try {
+    const id = JSON.parse(Buffer.from(raw).toString("utf8"))?.data?.object?.id;
+    return typeof id === "string" && /^cs_\w{1,200}$/.test(id) ? { claimedSession: id } : {};
+  } catch {
+    return {};
   }
 }
 

@@ -1,33 +1,36 @@
 /**
  * The customer journey (design brief §13.1), in the run's one Chromium against the run's stack
- * and the demo providers it configured at start (EPay gateway, OpenID Connect provider,
- * mailbox): a customer in zh on a desktop registers with the code mailed to them, signs out,
- * resets the forgotten password by the mailed link and signs in with the new one, signs in
- * through the OIDC provider's own pages to the same account (its verified e-mail), buys $5
- * through EPay (the gateway's notification then replayed three times and once forged:
- * credited once, the forgery refused), opens Models, checks in, and invites a friend who earns
- * the inviter nothing until paying, then exactly once. Then a customer in en on a 390×844
- * phone registers, buys and opens Models. Screenshots of home, models and payment go to
+ * and the demo providers it configured at start (Stripe API, EPay gateway, OpenID Connect
+ * provider, mailbox): a customer in zh on a desktop lands on the operator's home page, registers
+ * in the form with the code mailed to them, signs out, asks for a reset on #/forgot, sets a new
+ * password in the mailed link's form and signs in with it, signs in through the OIDC provider's
+ * own pages to the same account (its verified e-mail), buys $5 through Stripe Checkout (the
+ * webhook's signed event then replayed three times and a forged copy and a wrongly signed one
+ * sent: credited once, the forgeries refused with 400) and $5 through EPay (the gateway's
+ * signed notification replayed three times and once forged: credited once, the forgery
+ * refused), each forgery leaving a `payment_notification_refused` line on the stack's log;
+ * opens Models, checks in, and invites a friend who earns the inviter nothing until paying,
+ * then exactly once. Then a customer in en on a 390×844 phone sees the home page, registers,
+ * buys through both and opens Models. Screenshots of home, models and payment go to
  * docs/screenshots/ with SLUICE_SCREENSHOTS=1 (`npm run screenshots`), else to a temporary
  * folder. The browser's requests count as coming from addresses of their own (TEST-NET-2,
  * through the stack's origin secret), so its registrations never spend 127.0.0.1's budget.
- * Check-in and invitations are switched on for this file and put back as they were (no other
- * file needs them off on the run's stack; growth.test.ts runs a site of its own).
- *
- * Not yet here: the register form's code field and the forgot/reset pages (they landed with the
- * mail stream after this file was written: the code and the reset are still sent from the
- * page's context, as the forms would), and Stripe (not landed). `it.todo`s below say so.
+ * Check-in, invitations and the home page (with this file's Markdown per language) are switched
+ * on for this file and put back as they were: no other file needs them off on the run's stack
+ * (growth.test.ts and site.test.ts run sites of their own; the browser tests reach the sign-in
+ * page by #/login).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { en, type Key, zh } from "../../console/src/i18n";
 import { connectBrowser } from "../fixtures/browser";
-import { waitForMail } from "./mail-support";
-import { admin, type Json, sluice } from "./support";
+import { askResetLink, registerWithMailedCode, submitReset } from "./mail-support";
+import { admin, type Json, sluice, stackLogOfTest } from "./support";
 
 type Lang = "en" | "zh";
 const STRINGS: Record<Lang, Record<Key, string>> = { en, zh };
@@ -135,11 +138,99 @@ async function notify(params: Record<string, string>): Promise<string> {
   return response.text();
 }
 
+/** The stack's `payment_notification_refused` lines for this test's own requests. */
+async function refusalsLogged(provider: "epay" | "stripe"): Promise<Json[]> {
+  return (await stackLogOfTest()).filter(
+    (line) => line.message === "payment_notification_refused" && line.provider === provider,
+  );
+}
+
+/** Posts a Stripe event to sluice's webhook as Stripe does, and its status. */
+async function deliverStripe(event: { payload: string; header: string }): Promise<number> {
+  const response = await fetch(`${sluice.url}/api/payment/stripe/webhook`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "stripe-signature": event.header },
+    body: event.payload,
+  });
+  return response.status;
+}
+
+/**
+ * Buys $5 of quota through Stripe Checkout in the page: the USD card's amount, its Stripe
+ * button (sluice's `stripe` client creates the session on the demo API), the demo's checkout
+ * page "pays" (it POSTs the signed `checkout.session.completed` to the webhook) and sends the
+ * customer back to the order, credited. Then that very event (the demo hands back the bytes it
+ * delivered) is sent three more times, and a copy changed after signing and one signed with
+ * another secret: the forgeries answered 400 and logged, nothing credited twice.
+ */
+async function buyThroughStripe(page: Page, lang: Lang, shots?: string) {
+  const rate = await unitsPer(page, "USD");
+  const units = (500 * rate) / 100;
+  const before = (await self(page)).paid_quota as number;
+  await page.goto("/#/topup");
+  await expectHeading(page, lang, "topup_title");
+  const pay = page.getByRole("button", {
+    name: say(lang, "pay_with", { method: say(lang, "pay_method_stripe") }),
+  });
+  await pay
+    .locator("xpath=ancestor::*[.//input[@name='amount']][1]")
+    .locator("input[name=amount]")
+    .fill("5.00");
+  await pay.click();
+  // The demo's checkout page, outside sluice.
+  await page.getByRole("button", { name: "Pay", exact: true }).waitFor();
+  const checkout = new URL(page.url());
+  expect(checkout.origin).not.toBe(new URL(sluice.url).origin);
+  const session = checkout.pathname.split("/").pop() as string;
+  expect(session).toMatch(/^cs_test_/);
+  await page.getByRole("button", { name: "Pay", exact: true }).click();
+  await page.waitForURL(/#\/topup\/orders\//);
+  const orderId = new URL(page.url()).hash.split("/").pop() as string;
+  await expect
+    .poll(() => page.locator(`#order-${orderId}`).textContent())
+    .toContain(say(lang, "order_state_credited"));
+  if (shots) {
+    await page.locator(`#order-${orderId}`).scrollIntoViewIfNeeded();
+    await screenshot(page, `journey-stripe-${shots}`);
+  }
+  expect((await self(page)).paid_quota).toBe(before + units);
+  const event = async (query: string) => {
+    const answer = await fetch(`${checkout.origin}/demo/event/${session}?${query}`);
+    expect(answer.status).toBe(200);
+    return (await answer.json()) as { payload: string; header: string };
+  };
+  // The event the webhook was sent, as Stripe retries it: three more times, each taken.
+  const delivered = await event("delivered");
+  expect(JSON.parse(delivered.payload)).toMatchObject({
+    type: "checkout.session.completed",
+    data: { object: { id: session, payment_status: "paid" } },
+  });
+  for (let i = 0; i < 3; i++) expect(await deliverStripe(delivered)).toBe(200);
+  // A copy changed after signing (a hundred times the money), and one signed with another
+  // secret: refused, and logged.
+  const forged = await event("forge=amount_total:50000");
+  const otherSecret = Stripe.webhooks.generateTestHeaderString({
+    payload: delivered.payload,
+    secret: "whsec_not_the_sites",
+  });
+  expect(await deliverStripe(forged)).toBe(400);
+  expect(await deliverStripe({ payload: delivered.payload, header: otherSecret })).toBe(400);
+  const refusal = { level: "WARN", reason: "signature", claimed_session: session };
+  expect(await refusalsLogged("stripe")).toEqual([
+    expect.objectContaining(refusal),
+    expect.objectContaining(refusal),
+  ]);
+  const order = await getJson(page, `/api/payment/order/${orderId}`);
+  expect(order).toMatchObject({ state: "credited", provider: "stripe", currency: "USD", units });
+  expect((await self(page)).paid_quota).toBe(before + units);
+  return { orderId, units };
+}
+
 /**
  * Buys $5 of quota through EPay in the page: the top-up page's form (the CNY amount that the
  * section's rate turns into at least $5), the demo gateway's cashier, "pay", back to the order.
  * Then the gateway's signed notification is replayed three times and one forged copy (another
- * amount) is sent. Answers the order's id and the units credited.
+ * amount) is sent: refused, and logged. Answers the order's id and the units credited.
  */
 async function buyThroughEpay(page: Page, lang: Lang, shots?: string) {
   const rate = await unitsPer(page, "CNY");
@@ -184,10 +275,27 @@ async function buyThroughEpay(page: Page, lang: Lang, shots?: string) {
     `${cashier.origin}/demo/notification/${ref}?forge=money:${((amountMinor * 10) / 100).toFixed(2)}`,
   );
   expect(await notify((await forgedAt.json()) as Record<string, string>)).toBe("fail");
+  expect(await refusalsLogged("epay")).toContainEqual(
+    expect.objectContaining({ level: "WARN", reason: "signature", out_trade_no: ref }),
+  );
   const order = await getJson(page, `/api/payment/order/${orderId}`);
   expect(order).toMatchObject({ state: "credited", currency: "CNY", units });
   expect((await self(page)).paid_quota).toBe(before + units);
   return { orderId, units, signed };
+}
+
+/**
+ * `/` for a visitor: the operator's home page in the visitor's language (its own heading and
+ * text), with the ways in; its screenshot.
+ */
+async function seeHomePage(page: Page, lang: Lang) {
+  await page.goto("/");
+  const home = page.getByTestId("home-page");
+  await expect.poll(() => home.locator("h1").textContent()).toBe(HOME[lang].heading);
+  expect(await home.textContent()).toContain(HOME[lang].body);
+  await page.getByRole("link", { name: say(lang, "home_sign_in") }).waitFor();
+  await page.getByRole("link", { name: say(lang, "home_register") }).waitFor();
+  await screenshot(page, `journey-home-${lang}`);
 }
 
 /** The public models page (menu entry for a signed-in customer), and its screenshot. */
@@ -197,6 +305,14 @@ async function openModels(page: Page, lang: Lang) {
   await page.getByTestId("models-list").waitFor();
   await screenshot(page, `journey-models-${lang}`);
 }
+
+/** The operator's home page this file shows, per language (a heading of its own, and a line). */
+const HOME: Record<Lang, { heading: string; body: string }> = {
+  en: { heading: "Journey Relay", body: "Every model, one key, paid your way." },
+  zh: { heading: "旅程中转站", body: "一个密钥，所有模型，随心支付。" },
+};
+/** The home page as it was before this file (switch and Markdown per language), put back after. */
+const homeBefore: { on?: boolean; pages: Partial<Record<Lang, string>> } = { pages: {} };
 
 /** The growth sections as they were before this file, put back after it. */
 const sections: Record<string, Json> = {};
@@ -216,6 +332,13 @@ beforeAll(async () => {
     );
     await admin("PUT", `/api/site/sections/${name}`, fields);
   }
+  for (const lang of ["en", "zh"] as const) {
+    homeBefore.pages[lang] = (await admin("GET", `/api/site/content?lang=${lang}`)).home;
+    const { heading, body } = HOME[lang];
+    await admin("PUT", `/api/site/content?lang=${lang}`, { home: `# ${heading}\n\n${body}\n` });
+  }
+  homeBefore.on = (await admin("GET", "/api/site/sections/content")).fields?.home_page === true;
+  await admin("PUT", "/api/site/sections/content", { home_page: true });
 });
 
 afterAll(async () => {
@@ -223,6 +346,10 @@ afterAll(async () => {
     const kept = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
     await admin("PUT", `/api/site/sections/${name}`, kept);
   }
+  if (homeBefore.on !== undefined)
+    await admin("PUT", "/api/site/sections/content", { home_page: homeBefore.on });
+  for (const [lang, home] of Object.entries(homeBefore.pages))
+    await admin("PUT", `/api/site/content?lang=${lang}`, { home });
   for (const context of contexts) await context.close();
   await browser?.close();
   if (!process.env.SLUICE_SCREENSHOTS) rmSync(SCREENSHOTS, { recursive: true, force: true });
@@ -236,25 +363,13 @@ describe("a customer in zh on a desktop", () => {
   let page: Page;
   let userId = "";
 
-  it("sees the home page, registers with the code mailed to them, signs out and signs in", async () => {
+  it("sees the home page, registers in the form with the code mailed to them, and signs out", async () => {
     page = await open("zh");
-    await page.goto("/");
-    await page.locator("h1").first().waitFor();
-    await screenshot(page, "journey-home-zh");
-    // The code is asked for and sent from the page's context, as the register form would
-    // (moving this to the form's code field is a todo below).
-    const request = page.context().request;
-    const asked = await request.get(`/api/verification?email=${encodeURIComponent(email)}&lang=zh`);
-    expect(asked.status()).toBe(200);
-    const [mail] = await waitForMail(email);
-    const code = /\b(\d{6})\b/.exec(mail?.text ?? "")?.[1] as string;
-    expect(code).toMatch(/^\d{6}$/);
-    const made = await request.post("/api/user/register", {
-      headers: { origin: sluice.url },
-      data: { username, password: PASSWORD, email, verification_code: code },
-    });
-    expect(made.status(), await made.text()).toBe(200);
-    await signInThroughForm(page, "zh", username);
+    await seeHomePage(page, "zh");
+    await page.getByRole("link", { name: say("zh", "home_register") }).click();
+    await page.getByTestId("register-form").waitFor();
+    await registerWithMailedCode(page, zh, { username, password: PASSWORD, email });
+    await expectHeading(page, "zh", "dashboard_title");
     const me = await self(page);
     expect(me).toMatchObject({ username, email, email_verified: true });
     userId = me.id;
@@ -263,21 +378,13 @@ describe("a customer in zh on a desktop", () => {
     expect((await page.context().request.get("/api/user/self")).status()).toBe(401);
   });
 
-  it("resets the forgotten password by the mailed link, and signs in with the new one", async () => {
-    const request = page.context().request;
-    const asked = await request.post("/api/reset_password", {
-      headers: { origin: sluice.url },
-      data: { email },
-    });
-    expect(asked.status()).toBe(200);
-    const [, link] = await waitForMail(email, 2);
-    const token = /#\/reset\?token=([A-Za-z0-9_-]{43})/.exec(link?.text ?? "")?.[1] as string;
-    expect(token, link?.text).toBeDefined();
-    const reset = await request.post("/api/user/reset", {
-      headers: { origin: sluice.url },
-      data: { token, password: newPassword },
-    });
-    expect(reset.status(), await reset.text()).toBe(200);
+  it("resets the forgotten password on #/forgot and the mailed link's form, and signs in with the new one", async () => {
+    const link = await askResetLink(page, zh, email);
+    await submitReset(page, zh, link, newPassword);
+    // The reset form signs in with the new password.
+    await expectHeading(page, "zh", "dashboard_title");
+    expect((await self(page)).id).toBe(userId);
+    await page.getByRole("button", { name: say("zh", "logout") }).click();
     // The old password is refused in the form; the new one signs in.
     await page.goto("/#/login");
     const form = page.getByTestId("login-form");
@@ -288,10 +395,6 @@ describe("a customer in zh on a desktop", () => {
     await signInThroughForm(page, "zh", username, newPassword);
     expect((await self(page)).id).toBe(userId);
   });
-
-  it.todo(
-    "registers and resets through the console's own forms (#/register's code field, #/forgot, #/reset), merged but not yet used here",
-  );
 
   it("signs in through the demo OIDC provider's own pages, to the same account (its verified e-mail)", async () => {
     const other = await open("zh");
@@ -313,7 +416,10 @@ describe("a customer in zh on a desktop", () => {
     await buyThroughEpay(page, "zh", "zh");
   });
 
-  it.todo("buys $5 through Stripe Checkout (payments stream's Stripe not merged)");
+  it("buys $5 through Stripe Checkout: credited once, three replays and two forgeries change nothing", async () => {
+    await buyThroughStripe(page, "zh", "zh");
+  });
+
   it("opens the models page", async () => {
     await openModels(page, "zh");
   });
@@ -352,13 +458,12 @@ describe("a customer in zh on a desktop", () => {
 describe("a customer in en on a 390×844 phone", () => {
   let phone: Page;
 
-  it("sees the home page, registers and buys $5 through EPay", async () => {
+  it("sees the home page, registers and buys $5 through Stripe and through EPay", async () => {
     phone = await open("en", PHONE);
     const page = phone;
-    await page.goto("/");
-    await page.locator("h1").first().waitFor();
-    await screenshot(page, "journey-home-en");
+    await seeHomePage(page, "en");
     await registerThroughForm(page, "en", { username: unique("je") });
+    await buyThroughStripe(page, "en", "en");
     await buyThroughEpay(page, "en", "en");
   });
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../infra/local/stack";
 import { TEST_ENV } from "../fixtures/test-env";
-import { stackLogSink } from "../stack-log";
+import { serveStackLog, stackLogSink } from "../stack-log";
 
 /** What every integration test gets: one local stack, started once per run. */
 export interface SluiceUnderTest {
@@ -30,6 +30,8 @@ export interface SluiceUnderTest {
   mailboxUrl: string;
   /** Where the mailbox takes SMTP (what the stack's SLUICE_SMTP_HOST and _PORT say). */
   mailboxSmtp: { host: string; port: number };
+  /** The stack's log of a test: `GET <stackLogUrl>/?test=<id>` (test/stack-log.ts). */
+  stackLogUrl: string;
 }
 
 declare module "vitest" {
@@ -50,7 +52,7 @@ export default async function setup(project: TestProject) {
   shared.sluiceStack ??= { started: startStack(), users: 0 };
   const run = shared.sluiceStack;
   run.users++;
-  const { stack, stateFile, stateDir } = await run.started;
+  const { stack, stateFile, stateDir, log } = await run.started;
   project.provide("sluice", {
     url: stack.url,
     adminToken: stack.adminToken,
@@ -70,11 +72,12 @@ export default async function setup(project: TestProject) {
     stateFile,
     mailboxUrl: stack.mailbox.url,
     mailboxSmtp: stack.mailbox.smtp,
+    stackLogUrl: log.url,
   });
   return async () => {
     if (--run.users > 0) return;
     shared.sluiceStack = undefined;
-    await stack.stop();
+    await Promise.all([stack.stop(), log.close()]);
     rmSync(stateDir, { recursive: true, force: true });
   };
 }
@@ -114,5 +117,5 @@ async function startStack() {
     janitorIntervalMs: 1_000,
     rollupPollIntervalMs: 1_000,
   });
-  return { stack, stateFile, stateDir };
+  return { stack, stateFile, stateDir, log: await serveStackLog() };
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { en } from "../../console/src/i18n";
 import { render } from "../../shared/messages/render";
 import { connectBrowser } from "../fixtures/browser";
-import { freshAddress, waitForMail } from "./mail-support";
+import { askResetLink, freshAddress, registerWithMailedCode, submitReset } from "./mail-support";
 import { sluice } from "./support";
 
 const suffix = Math.random().toString(36).slice(2, 8);
@@ -50,19 +50,7 @@ async function signOutAndIn(password: string) {
 describe("the console's mail pages", () => {
   it("registers with the code mailed to the address, which is then verified", async () => {
     const password = `first-${suffix}-pw`;
-    await page.goto("/#/register");
-    await page.getByLabel(en.username).fill(visitor.username);
-    await page.getByLabel(en.password, { exact: true }).fill(password);
-    await page.getByLabel(en.password_confirm).fill(password);
-    await page.getByLabel(en.email_optional).fill(visitor.email);
-    await page.getByTestId("send-code").click();
-    await page.getByRole("status").filter({ hasText: en.email_code_sent }).waitFor();
-    const [mail] = await waitForMail(visitor.email);
-    const code = /\b(\d{6})\b/.exec(mail?.text ?? "")?.[1];
-    expect(code).toMatch(/^\d{6}$/);
-    await page.getByLabel(en.email_code).fill(code as string);
-    await page.getByRole("button", { name: en.register_submit }).click();
-    await page.waitForURL(/#\/dashboard$/);
+    await registerWithMailedCode(page, en, { ...visitor, password });
     await page.goto("/#/settings");
     await expect
       .poll(() => page.getByTestId("email-current").innerText())
@@ -74,30 +62,16 @@ describe("the console's mail pages", () => {
   it("forgot password: the link from the mailbox sets a new one, which signs in", async () => {
     await page.getByRole("button", { name: en.logout }).click();
     await page.waitForURL(/#\/login$/);
-    await page.getByTestId("forgot-link").click();
-    await page.waitForURL(/#\/forgot$/);
-    await page.getByLabel(en.email).fill(visitor.email);
-    await page.getByRole("button", { name: en.forgot_submit }).click();
-    await page.getByRole("status").filter({ hasText: en.forgot_sent }).waitFor();
-    // The code's mail came first; the link's is the second.
-    const mails = await waitForMail(visitor.email, 2);
-    const link = mails.find((m) => m.tags.kind === "password_reset");
-    const url = /(http:\/\/\S+\/#\/reset\?token=[A-Za-z0-9_-]{43})/.exec(link?.text ?? "")?.[1];
-    expect(url?.startsWith(`${sluice.url}/#/reset?token=`)).toBe(true);
-    await page.goto(url as string);
+    const url = await askResetLink(page, en, visitor.email);
+    expect(url.startsWith(`${sluice.url}/#/reset?token=`)).toBe(true);
     const password = `second-${suffix}-pw`;
-    await page.getByLabel(en.password, { exact: true }).fill(password);
-    await page.getByLabel(en.password_confirm).fill(password);
-    await page.getByRole("button", { name: en.reset_submit }).click();
+    await submitReset(page, en, url, password);
     await page.waitForURL(/#\/dashboard$/);
     await signOutAndIn(password);
     // The link is spent: a second use is refused in words.
     await page.getByRole("button", { name: en.logout }).click();
     await page.waitForURL(/#\/login$/);
-    await page.goto(url as string);
-    await page.getByLabel(en.password, { exact: true }).fill(`third-${suffix}-pw`);
-    await page.getByLabel(en.password_confirm).fill(`third-${suffix}-pw`);
-    await page.getByRole("button", { name: en.reset_submit }).click();
+    await submitReset(page, en, url, `third-${suffix}-pw`);
     await expect
       .poll(() => page.getByRole("alert").allInnerTexts())
       .toContain(render("en", { code: "reset_token_invalid", params: {} }));

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import OpenAI from "openai";
-import { expect, inject } from "vitest";
+import { expect, inject, TestRunner } from "vitest";
 import {
   type DemoUpstream,
   type RecordedRequest,
@@ -373,4 +373,16 @@ export async function settledAccount(userId: string): Promise<Record<string, unk
       account !== undefined && Object.keys(account).every((name) => !name.startsWith("h_")),
   );
   return item as Record<string, unknown>;
+}
+
+/**
+ * What the stack logged for the running test's own requests so far (test/stack-log.ts), each
+ * JSON line parsed: what an operator reading the function's log would see of them.
+ */
+export async function stackLogOfTest(): Promise<Json[]> {
+  const test = TestRunner.getCurrentTest()?.id;
+  if (!test) throw new Error("stackLogOfTest is called from a test");
+  const response = await fetch(`${sluice.stackLogUrl}/?test=${encodeURIComponent(test)}`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as string[]).map((line) => JSON.parse(line));
 }

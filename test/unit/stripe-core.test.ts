@@ -283,6 +283,15 @@ describe("Stripe events, verified and applied", () => {
     );
     expect(answers).toEqual([400, 400, 400, 400, 400, 400]);
     expect(dynamo.writes).toBe(before);
+    // Each refusal names the session its bytes claim (for the log line), and only a session's id.
+    const verify = (e: { payload: string; header?: string }) =>
+      verifyStripeEvent(client, Buffer.from(e.payload), e.header, SECRET);
+    for (const e of [forged, stale, tampered, { payload: good.payload }])
+      expect(verify(e)).toEqual({ ok: false, reason: expect.any(String), claimedSession: session });
+    const claimed = JSON.parse(good.payload);
+    claimed.data.object.id = "pi_x<script>";
+    for (const payload of [JSON.stringify(claimed), "not json", "null"])
+      expect(verify({ payload, header: good.header })).toEqual({ ok: false, reason: "signature" });
     expect(await stateOf(order)).toBe("pending");
     // Signed by Stripe, but another amount: recorded as a mismatch, never credited.
     const wrong = signed(order, session, {

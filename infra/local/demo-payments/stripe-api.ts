@@ -13,7 +13,8 @@ import Stripe from "stripe";
  *
  * For tests, `GET /demo/event/<session id>?type=…` answers `{payload, header}`: an event about
  * the session as it now is, signed; `?forge=amount_total:1` changes a field of the session
- * after signing (what an attacker who cannot sign would send).
+ * after signing (what an attacker who cannot sign would send); `?delivered` answers the event
+ * the checkout page POSTed to the webhook, byte for byte (what Stripe sends again on a retry).
  */
 export interface DemoStripeApi {
   url: string;
@@ -31,6 +32,7 @@ export async function startDemoStripeApi(webhookUrl: () => string): Promise<Demo
   const webhookSecret = `whsec_${randomBytes(24).toString("hex")}`;
   const sessions = new Map<string, Session>();
   const byIdempotencyKey = new Map<string, string>();
+  const delivered = new Map<string, { payload: string; header: string }>();
   let base = "";
 
   const event = (type: string, session: Session, forge: string[] = []) => {
@@ -98,6 +100,7 @@ export async function startDemoStripeApi(webhookUrl: () => string): Promise<Demo
           payment_intent: session.payment_intent ?? id("pi"),
         });
         const signed = event("checkout.session.completed", session);
+        delivered.set(session.id, signed);
         // A lost webhook is what the return page's reconcile is for: the answer is not awaited.
         await fetch(webhookUrl(), {
           method: "POST",
@@ -109,6 +112,10 @@ export async function startDemoStripeApi(webhookUrl: () => string): Promise<Demo
       }
       const demo = /^\/demo\/event\/([^/]+)$/.exec(path);
       const about = demo ? sessions.get(demo[1] as string) : undefined;
+      if (about && url.searchParams.has("delivered")) {
+        const sent = delivered.get(about.id);
+        return sent ? json(res, 200, sent) : json(res, 404, stripeError("Not delivered"));
+      }
       if (about) {
         const type = url.searchParams.get("type") ?? "checkout.session.completed";
         return json(res, 200, event(type, about, url.searchParams.getAll("forge")));
