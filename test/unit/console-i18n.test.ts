@@ -38,7 +38,10 @@ describe("console strings", () => {
   });
 
   it("has every string in Chinese (each has Chinese characters)", () => {
+    // Names that are the same in Chinese (a brand is not translated).
+    const names = new Set(["provider_stripe"]);
     for (const [key, text] of Object.entries(zh)) {
+      if (names.has(key)) continue;
       expect(text, key).toMatch(/[\u4e00-\u9fff]/);
     }
   });

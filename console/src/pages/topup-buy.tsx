@@ -179,7 +179,10 @@ function CurrencyCard(props: {
   );
 }
 
-/** The customer's orders, newest first; a pending one can be paid again. */
+/**
+ * The customer's orders, newest first; a pending one can be paid again. The state comes right
+ * after the time, so that a phone shows it without scrolling the table.
+ */
 export function MyOrders() {
   const orders = useLoad(() => get<OrderRow[]>("/api/payment/orders"), []);
   const rows = orders.data?.data;
@@ -190,17 +193,20 @@ export function MyOrders() {
       <Table
         head={[
           t("orders_time"),
+          t("orders_state"),
           t("orders_amount"),
           t("orders_quota"),
-          t("orders_state"),
           t("orders_order"),
         ]}
       >
         {rows.map((o) => (
           <tr key={o.id} id={`order-${o.id}`}>
-            <td>{new Date(o.created_at * 1000).toLocaleString(locale())}</td>
-            <td>{money(o.amount_minor, o.currency)}</td>
-            <td>{usd(o.units)}</td>
+            <td>
+              {new Date(o.created_at * 1000).toLocaleString(locale(), {
+                dateStyle: "short",
+                timeStyle: "short",
+              })}
+            </td>
             <td>
               {label(ORDER_STATE, o.state)}
               {o.checkout_url && (
@@ -210,6 +216,8 @@ export function MyOrders() {
                 </>
               )}
             </td>
+            <td>{money(o.amount_minor, o.currency)}</td>
+            <td>{usd(o.units)}</td>
             <td class="mono">{o.id.slice(-8)}</td>
           </tr>
         ))}

@@ -116,7 +116,7 @@ export const zh: Record<keyof typeof en, string> = {
   admin_orders_detail_title: "订单 {id}",
   admin_orders_ref: "订单编号",
   admin_orders_provider_ref: "支付渠道单号",
-  admin_orders_payment_intent: "Stripe PaymentIntent",
+  admin_orders_payment_intent: "Stripe 支付意图（PaymentIntent）",
   admin_orders_rate: "汇率",
   admin_orders_rate_value: "每 1 {currency} 兑 {units} 额度",
   admin_orders_credited_at: "到账时间",
