@@ -185,10 +185,11 @@ async function measureAt(
     `\nAt ${memoryMb} MB: ${(memoryMb / LAMBDA_MB_PER_VCPU).toFixed(3)} of a vCPU (${quotaUs} µs per ${CFS_PERIOD_US} µs), node ${nodeFlags.join(" ")}`,
   );
 
-  // Lambda's environment for the function (NODE_OPTIONS as the stack sets it, for its source
-  // map); the proxy gets the same variables that concern node.
+  // Lambda's environment for the function (no NODE_OPTIONS, as the stack sets none for the API:
+  // BENCH_NODE_OPTIONS tries some, e.g. --enable-source-maps); the proxy gets the same
+  // variables that concern node.
   const lambdaEnv = {
-    NODE_OPTIONS: "--enable-source-maps",
+    NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? "",
     AWS_LAMBDA_FUNCTION_NAME: "sluice-api",
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",

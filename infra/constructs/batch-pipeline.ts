@@ -11,6 +11,7 @@ import {
   nodeFunctionDefaults,
   resourceEnvironment,
   runtimeProps,
+  SOURCE_MAPS_ENV,
   sideBundles,
 } from "./function-defaults";
 import type { Store } from "./store";
@@ -59,15 +60,14 @@ export class BatchPipeline extends Construct {
       entry: fromProjectRoot("functions/batch-worker/handler.ts"),
       timeout: Duration.seconds(BATCH_WORKER.timeoutSeconds),
       memorySize: BATCH_WORKER.memoryMiB,
-      ...runtimeProps(
-        this,
-        props.runtime,
-        resourceEnvironment({
+      ...runtimeProps(this, props.runtime, {
+        ...resourceEnvironment({
           store: props.store,
           bucket: props.files.bucket,
           queue: this.queue,
         }),
-      ),
+        ...SOURCE_MAPS_ENV,
+      }),
     });
     this.worker.addEventSource(
       new SqsEventSource(this.queue, {

@@ -74,10 +74,17 @@ export function resourceEnvironment(resources: {
     [RESOURCE_ENV.logTable]: resources.store.logTable.tableName,
     [RESOURCE_ENV.bucket]: resources.bucket.bucketName,
     [RESOURCE_ENV.queueUrl]: resources.queue.queueUrl,
-    // Stack traces point into the TypeScript sources rather than the minified bundle.
-    NODE_OPTIONS: "--enable-source-maps",
   };
 }
+
+/**
+ * Stack traces that point into the TypeScript sources rather than the minified bundle, for the
+ * functions nobody waits on (worker, janitor, rollups). Not the API's: Node reads the 2.6 MB
+ * map at import and decodes it at the first stack trace, which at 128 MB's CPU share added
+ * about a second to its cold start (`npm run bench -- --share`); its traces are mapped offline
+ * with the `index.mjs.map` beside the bundle (README, Lambda settings).
+ */
+export const SOURCE_MAPS_ENV = { NODE_OPTIONS: "--enable-source-maps" } as const;
 
 /** What every function of a deployment shares: its runtime settings and log retention. */
 export interface FunctionRuntime {

@@ -12,6 +12,7 @@ import {
   nodeFunctionDefaults,
   resourceEnvironment,
   runtimeProps,
+  SOURCE_MAPS_ENV,
 } from "./function-defaults";
 import type { Store } from "./store";
 
@@ -36,15 +37,14 @@ export class Janitor extends Construct {
       entry: fromProjectRoot("functions/janitor/handler.ts"),
       timeout: Duration.seconds(JANITOR.timeoutSeconds),
       memorySize: JANITOR.memoryMiB,
-      ...runtimeProps(
-        this,
-        props.runtime,
-        resourceEnvironment({
+      ...runtimeProps(this, props.runtime, {
+        ...resourceEnvironment({
           store: props.store,
           bucket: props.files.bucket,
           queue: props.queue,
         }),
-      ),
+        ...SOURCE_MAPS_ENV,
+      }),
     });
 
     this.rule = new Rule(this, "Schedule", {

@@ -10,6 +10,7 @@ import {
   fromProjectRoot,
   nodeFunctionDefaults,
   runtimeProps,
+  SOURCE_MAPS_ENV,
   sideBundles,
 } from "./function-defaults";
 import type { Store } from "./store";
@@ -43,7 +44,7 @@ export class UsageRollup extends Construct {
       memorySize: USAGE_ROLLUP.memoryMiB,
       ...runtimeProps(this, props.runtime, {
         [RESOURCE_ENV.table]: props.store.table.tableName,
-        NODE_OPTIONS: "--enable-source-maps",
+        ...SOURCE_MAPS_ENV,
       }),
     });
     this.function.addEventSource(
