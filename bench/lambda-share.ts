@@ -194,6 +194,8 @@ async function measureAt(
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
     BENCH_REPORT_INVOCATIONS: "1",
+    // A CPU profile of each cold start, written by the shim (lambda-share/shim.ts).
+    ...(process.env.BENCH_CPU_PROFILE && { BENCH_CPU_PROFILE: process.env.BENCH_CPU_PROFILE }),
   };
   const start = async (name: Name): Promise<Environment & { listeningMs: number }> => {
     const startedAt = performance.now();

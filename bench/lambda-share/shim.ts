@@ -12,6 +12,9 @@ import { serveMeasurements } from "../perf/ipc";
 import { invocationEnded, invocationReports } from "./invocations";
 
 installAwsLambdaGlobal();
+// BENCH_CPU_PROFILE=<dir>: a V8 CPU profile of the cold start (the import and the first
+// invocation) written there (node's --cpu-prof is not allowed in NODE_OPTIONS).
+const profiling = process.env.BENCH_CPU_PROFILE ? await startProfile() : undefined;
 const started = performance.now();
 const bundle = await import(process.env.BENCH_API_BUNDLE as string);
 const importMs = performance.now() - started;
@@ -22,7 +25,31 @@ const timed = awslambda.streamifyResponse(async (event, responseStream, context)
     return await handler(event, responseStream, context);
   } finally {
     invocationEnded();
+    await profiling?.stop();
   }
 });
 const server = await startFunctionUrlServer({ handler: timed, functionName: "sluice-api" });
 serveMeasurements({ url: `${server.url}/v1`, importMs }, invocationReports);
+
+async function startProfile() {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  let done = false;
+  return {
+    async stop() {
+      if (done) return;
+      done = true;
+      const { profile } = await session.post("Profiler.stop");
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(
+        `${process.env.BENCH_CPU_PROFILE}/cold-${process.pid}.cpuprofile`,
+        JSON.stringify(profile),
+      );
+      session.disconnect();
+    },
+  };
+}
