@@ -11,6 +11,7 @@ import { main } from "../../infra/cli/sluice.js";
 import { render } from "../../shared/messages/render";
 import { startUpstreamFixture } from "../fixtures/upstream";
 import { type OwnSite, startOwnSite } from "./own-site";
+import { epayOrder } from "./payment-support";
 import { admin, api, type Json, sluice } from "./support";
 
 /** Runs the CLI in this process as the stack's admin; `stdin` is what is piped to it. */
@@ -600,35 +601,11 @@ describe("sluice locks, logs", () => {
 });
 
 describe("sluice orders", () => {
-  /** An order of `user` through the stack's demo EPay gateway, paid there when `pay`. */
-  async function epayOrder(user: Json, pay: boolean, amount_minor = 1500): Promise<string> {
-    const made = await api(user.access_token, "POST", "/api/payment/epay", {
-      amount_minor,
-      type: "alipay",
-    });
-    expect(made.status, JSON.stringify(made.body)).toBe(200);
-    const url = new URL(made.body.data.url);
-    expect((await fetch(url)).status).toBe(200);
-    const ref = url.searchParams.get("out_trade_no") as string;
-    if (pay) {
-      const signed = (await (
-        await fetch(`${url.origin}/demo/notification/${ref}`)
-      ).json()) as Record<string, string>;
-      const notified = await fetch(`${sluice.url}/api/payment/epay/notify`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(signed).toString(),
-      });
-      expect(await notified.text()).toBe("success");
-    }
-    return ref;
-  }
-
   it("orders list: a user's (by name or id), by state, up to --limit; a table or --json", async () => {
     const user = await aUser();
-    const paid = await epayOrder(user, true, 1500);
-    const waiting = await epayOrder(user, false, 1600);
-    const last = await epayOrder(user, false, 1700);
+    const paid = await epayOrder(user.access_token, true, 1500);
+    const waiting = await epayOrder(user.access_token, false, 1600);
+    const last = await epayOrder(user.access_token, false, 1700);
     const all = await json(["orders", "list", "--user", user.username]);
     expect(all.map((o: Json) => o.ref)).toEqual([last, waiting, paid]);
     expect(all[2]).toMatchObject({ user_name: user.username, state: "credited", amount: "15.00" });
@@ -656,7 +633,7 @@ describe("sluice orders", () => {
 
   it("orders show: the provider's reference, history and notes; an unknown ref is 4", async () => {
     const user = await aUser();
-    const ref = await epayOrder(user, true);
+    const ref = await epayOrder(user.access_token, true);
     await admin("POST", `/api/payment/admin/orders/${ref}/note`, { text: "checked the gateway" });
     const order = await json(["orders", "show", ref]);
     expect(order).toMatchObject({
@@ -679,7 +656,7 @@ describe("sluice orders", () => {
 
   it("orders note: noted on the order; without text it is a usage error, past the cap a conflict", async () => {
     const user = await aUser();
-    const ref = await epayOrder(user, true);
+    const ref = await epayOrder(user.access_token, true);
     const noted = await cli(["orders", "note", ref, "refund of 15.00 CNY done at the gateway"]);
     expect(noted).toMatchObject({ code: 0, stderr: "" });
     expect(noted.stdout).toBe(`Noted on order ${ref} (1 note).\n`);

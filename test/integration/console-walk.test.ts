@@ -16,6 +16,7 @@ import { ADMIN_ROUTES, PUBLIC_ROUTES, type RouteInfo, USER_ROUTES } from "../../
 import type { Message } from "../../shared/messages/codes";
 import { isMessageCode, render } from "../../shared/messages/render";
 import { connectBrowser } from "../fixtures/browser";
+import { epayOrder } from "./payment-support";
 import { admin, api, createFixtureChannel, openai, sluice } from "./support";
 
 type Lang = "en" | "zh";
@@ -230,34 +231,6 @@ async function walk(
 }
 
 /** The page's calls to /api/user/* count as coming from a fresh address of their own. */
-/**
- * An order of `user` through the stack's demo EPay gateway (as payments.test.ts makes them),
- * and paid there when `pay`: the gateway's signed notification, sent as the gateway sends it.
- */
-async function epayOrder(token: string, pay: boolean): Promise<string> {
-  const made = await api(token, "POST", "/api/payment/epay", {
-    amount_minor: 1200,
-    type: "alipay",
-  });
-  expect(made.status, JSON.stringify(made.body)).toBe(200);
-  const url = new URL(made.body.data.url);
-  expect((await fetch(url)).status).toBe(200);
-  const ref = url.searchParams.get("out_trade_no") as string;
-  if (pay) {
-    const signed = (await (await fetch(`${url.origin}/demo/notification/${ref}`)).json()) as Record<
-      string,
-      string
-    >;
-    const notified = await fetch(`${sluice.url}/api/payment/epay/notify`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(signed).toString(),
-    });
-    expect(await notified.text()).toBe("success");
-  }
-  return ref;
-}
-
 async function fromFreshAddress(page: Page) {
   const headers = fromAddress(freshAddress());
   await page.route("**/api/user/**", (route) =>

@@ -121,6 +121,23 @@ async function signInThroughForm(page: Page, lang: Lang, username: string, passw
   await expectHeading(page, lang, "dashboard_title");
 }
 
+/**
+ * Back from a provider on the order's page: its id, once the page shows it credited (and a
+ * screenshot of it, when named).
+ */
+async function creditedOrder(page: Page, lang: Lang, shot?: string): Promise<string> {
+  await page.waitForURL(/#\/topup\/orders\//);
+  const orderId = new URL(page.url()).hash.split("/").pop() as string;
+  await expect
+    .poll(() => page.locator(`#order-${orderId}`).textContent())
+    .toContain(say(lang, "order_state_credited"));
+  if (shot) {
+    await page.locator(`#order-${orderId}`).scrollIntoViewIfNeeded();
+    await screenshot(page, shot);
+  }
+  return orderId;
+}
+
 /** The rate the payments section sets for a currency, as /api/payment/options answers it. */
 async function unitsPer(page: Page, currency: string): Promise<number> {
   const options = await getJson(page, "/api/payment/options");
@@ -184,15 +201,7 @@ async function buyThroughStripe(page: Page, lang: Lang, shots?: string) {
   const session = checkout.pathname.split("/").pop() as string;
   expect(session).toMatch(/^cs_test_/);
   await page.getByRole("button", { name: "Pay", exact: true }).click();
-  await page.waitForURL(/#\/topup\/orders\//);
-  const orderId = new URL(page.url()).hash.split("/").pop() as string;
-  await expect
-    .poll(() => page.locator(`#order-${orderId}`).textContent())
-    .toContain(say(lang, "order_state_credited"));
-  if (shots) {
-    await page.locator(`#order-${orderId}`).scrollIntoViewIfNeeded();
-    await screenshot(page, `journey-stripe-${shots}`);
-  }
+  const orderId = await creditedOrder(page, lang, shots && `journey-stripe-${shots}`);
   expect((await self(page)).paid_quota).toBe(before + units);
   const event = async (query: string) => {
     const answer = await fetch(`${checkout.origin}/demo/event/${session}?${query}`);
@@ -256,15 +265,7 @@ async function buyThroughEpay(page: Page, lang: Lang, shots?: string) {
   expect(cashier.searchParams.get("money")).toBe((amountMinor / 100).toFixed(2));
   const ref = cashier.searchParams.get("out_trade_no") as string;
   await page.locator("#pay").click();
-  await page.waitForURL(/#\/topup\/orders\//);
-  const orderId = new URL(page.url()).hash.split("/").pop() as string;
-  await expect
-    .poll(() => page.locator(`#order-${orderId}`).textContent())
-    .toContain(say(lang, "order_state_credited"));
-  if (shots) {
-    await page.locator(`#order-${orderId}`).scrollIntoViewIfNeeded();
-    await screenshot(page, `journey-order-${shots}`);
-  }
+  const orderId = await creditedOrder(page, lang, shots && `journey-order-${shots}`);
   expect((await self(page)).paid_quota).toBe(before + units);
   // The gateway's notification, as it signed it, three more times: each answered, none credited.
   const signedAt = await fetch(`${cashier.origin}/demo/notification/${ref}`);
