@@ -5,7 +5,6 @@ import { Conflict, Forbidden } from "../../shared/errors";
 import { checkIn, checkinDate, checkinUnits } from "../../shared/growth/checkin";
 import { CHECKIN_DEFAULTS, type CheckinOptions } from "../../shared/growth/options";
 import { runJanitor } from "../../shared/janitor/sweep";
-import type { DynamoOperation } from "../../shared/store/dynamo-transport";
 import { newUserProfile, type UserProfile } from "../../shared/store/users";
 import { type Core, startCore } from "../fixtures/core";
 
@@ -44,25 +43,6 @@ const bonus = async (userId: string) =>
 async function topUpLines(userId: string) {
   const { entries } = await core.services.usage.list(userId, 100);
   return entries.filter((entry) => entry.type === "topup");
-}
-
-/** Makes every write of `operation` to the item whose key contains `match` fail while `run` runs. */
-async function failing<T>(
-  operation: DynamoOperation,
-  match: string,
-  run: () => Promise<T>,
-): Promise<T> {
-  const send = core.dynamo.send.bind(core.dynamo);
-  core.dynamo.send = async (op, input) => {
-    if (op === operation && JSON.stringify(input.Key ?? {}).includes(match))
-      throw Object.assign(new Error("connection reset"), { code: "ECONNRESET" });
-    return send(op, input);
-  };
-  try {
-    return await run();
-  } finally {
-    core.dynamo.send = send;
-  }
 }
 
 describe("daily check-in", () => {
@@ -113,7 +93,7 @@ describe("daily check-in", () => {
     const user = await newUser();
     // The top-up's write fails (the process stops there): the day is claimed, not credited.
     await expect(
-      failing("UpdateItem", `USER#${user.id}`, () =>
+      core.failing("UpdateItem", `USER#${user.id}`, () =>
         checkIn(core.services, user, OPTIONS, "req_stop"),
       ),
     ).rejects.toThrow();
@@ -149,7 +129,7 @@ describe("daily check-in", () => {
     // answer says so, and the mark is left to the janitor.
     const units = checkinUnits(user.id, "2026-12-06", OPTIONS.minUnits, OPTIONS.maxUnits);
     expect(
-      await failing("UpdateItem", `USER#${user.id}#CHECKIN`, () =>
+      await core.failing("UpdateItem", `USER#${user.id}#CHECKIN`, () =>
         checkIn(core.services, user, OPTIONS, "req_half"),
       ),
     ).toEqual({ date: "2026-12-06", units });
@@ -169,7 +149,7 @@ describe("daily check-in", () => {
     now = Date.parse("2026-12-06T13:00:00Z");
     const user = await newUser();
     await expect(
-      failing("UpdateItem", `USER#${user.id}`, () =>
+      core.failing("UpdateItem", `USER#${user.id}`, () =>
         checkIn(core.services, user, OPTIONS, "req_stop"),
       ),
     ).rejects.toThrow();

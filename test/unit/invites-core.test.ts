@@ -4,7 +4,6 @@ import { clockOf } from "../../shared/clock";
 import { type CreditedOrder, rewardInvitationAfterPaidOrder } from "../../shared/growth/first-paid";
 import { INVITE_DEFAULTS, type InviteOptions } from "../../shared/growth/options";
 import { runJanitor } from "../../shared/janitor/sweep";
-import type { DynamoOperation } from "../../shared/store/dynamo-transport";
 import { inviteCounterKey } from "../../shared/store/keys";
 import { newUserProfile } from "../../shared/store/users";
 import { type Core, startCore } from "../fixtures/core";
@@ -74,24 +73,6 @@ async function creditOrder(userId: string, amountMinor: number, orderId = newId(
 
 const bonus = async (userId: string) =>
   (await core.services.accounts.get(userId, true))?.balances.bonus ?? 0;
-
-async function failing<T>(
-  operation: DynamoOperation,
-  match: string,
-  run: () => Promise<T>,
-): Promise<T> {
-  const send = core.dynamo.send.bind(core.dynamo);
-  core.dynamo.send = async (op, input) => {
-    if (op === operation && JSON.stringify(input.Key ?? {}).includes(match))
-      throw Object.assign(new Error("connection reset"), { code: "ECONNRESET" });
-    return send(op, input);
-  };
-  try {
-    return await run();
-  } finally {
-    core.dynamo.send = send;
-  }
-}
 
 describe("invitations", () => {
   it("gives each user one code, however many ask at once", async () => {
@@ -216,7 +197,9 @@ describe("invitations", () => {
     const friend = await invitee(inviter);
     const paid = await creditOrder(friend, 1_000);
     // The inviter's top-up fails: claimed, not paid.
-    await expect(failing("UpdateItem", `USER#${inviter}`, () => paid.reward())).rejects.toThrow();
+    await expect(
+      core.failing("UpdateItem", `USER#${inviter}`, () => paid.reward()),
+    ).rejects.toThrow();
     expect((await core.services.users.get(friend, true))?.inviteReward?.state).toBe("claimed");
     expect(await bonus(inviter)).toBe(0);
     const seconds = Math.floor(now / 1000);
