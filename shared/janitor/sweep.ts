@@ -2,6 +2,7 @@ import { finalizeBatch } from "../batches/finalize";
 import { MOVES } from "../batches/lifecycle";
 import type { Services } from "../services";
 import { FINAL_STATUSES } from "../store/batches";
+import type { ScheduledWork } from "../store/schedule";
 import { finishGrowthWork, GROWTH_WORK } from "./growth";
 import { sweepOrderWork } from "./orders";
 
@@ -18,6 +19,8 @@ export interface SweepReport {
   holdsFailed: number;
   /** stream E (growth): check-ins and invitation rewards claimed and credited only now. */
   growthFinished?: number;
+  /** Agenda work that failed (logged, its entry kept): the next sweep tries it again. */
+  workFailed?: number;
 }
 
 /**
@@ -50,50 +53,68 @@ export async function runJanitor(services: Services, now: number): Promise<Sweep
   return report;
 }
 
-/** The files and batches on the agenda that are due: expired files deleted, batches expired. */
+/**
+ * The work on the agenda that is due: orders, check-ins and rewards finished, expired files
+ * deleted, batches expired. A piece of work that fails keeps its entry for the next sweep and
+ * is logged; it does not keep the work after it waiting (the agenda is read oldest first).
+ */
 async function sweepAgenda(services: Services, now: number, report: SweepReport): Promise<void> {
   for (const work of await services.schedule.due(now)) {
-    // Payments (stream c-pay): orders to credit or expire.
-    if (await sweepOrderWork(services, work, now)) continue;
-    // stream E (growth)
-    if (GROWTH_WORK.includes(work.kind)) {
-      if (await finishGrowthWork(services, work))
-        report.growthFinished = (report.growthFinished ?? 0) + 1;
-      continue;
+    try {
+      await sweepWork(services, work, now, report);
+    } catch (err) {
+      report.workFailed = (report.workFailed ?? 0) + 1;
+      services.log.warn("agenda_work_failed", { work, error: String(err) });
     }
-    if (work.kind === "upload.expire") {
-      // Completion and cancellation delete the parts themselves; an expired upload's go here.
-      const upload = await services.uploads.get(work.id);
-      if (upload?.status === "pending" && upload.expiresAt <= now) {
-        const parts = await services.uploads.parts(upload.id);
-        if (parts.length) await services.blobs.delete(parts.map((part) => part.blobKey));
-        report.uploadPartsDeleted += parts.length;
-      }
-      await services.schedule.done(work);
-      continue;
-    }
-    if (work.kind === "file.expire") {
-      const file = await services.files.get(work.id);
-      if (file && file.expiresAt <= now) {
-        await services.blobs.delete([file.blobKey]);
-        await services.files.delete(file);
-        report.filesDeleted++;
-      }
-      await services.schedule.done(work);
-      continue;
-    }
-    const batch = await services.batches.get(work.id);
-    if (!batch || FINAL_STATUSES.includes(batch.status)) {
-      await services.schedule.done(work);
-      continue;
-    }
-    if (batch.expiredAt === null) {
-      await services.batches.transition(batch.id, MOVES.expire, { expiredAt: now });
-      await services.queue.send({ type: "batch.finalize", batchId: batch.id });
-      report.batchesExpired++;
-    } else if (now >= batch.expiredAt + services.settings.batches.expiryGraceSeconds) {
-      await finalizeBatch(services, batch.id, { force: true });
-    }
-    // The agenda entry stays until the batch is final (finalize removes it).
   }
+}
+
+async function sweepWork(
+  services: Services,
+  work: ScheduledWork,
+  now: number,
+  report: SweepReport,
+): Promise<void> {
+  // Payments (stream c-pay): orders to credit or expire.
+  if (await sweepOrderWork(services, work, now)) return;
+  // stream E (growth)
+  if (GROWTH_WORK.includes(work.kind)) {
+    if (await finishGrowthWork(services, work))
+      report.growthFinished = (report.growthFinished ?? 0) + 1;
+    return;
+  }
+  if (work.kind === "upload.expire") {
+    // Completion and cancellation delete the parts themselves; an expired upload's go here.
+    const upload = await services.uploads.get(work.id);
+    if (upload?.status === "pending" && upload.expiresAt <= now) {
+      const parts = await services.uploads.parts(upload.id);
+      if (parts.length) await services.blobs.delete(parts.map((part) => part.blobKey));
+      report.uploadPartsDeleted += parts.length;
+    }
+    await services.schedule.done(work);
+    return;
+  }
+  if (work.kind === "file.expire") {
+    const file = await services.files.get(work.id);
+    if (file && file.expiresAt <= now) {
+      await services.blobs.delete([file.blobKey]);
+      await services.files.delete(file);
+      report.filesDeleted++;
+    }
+    await services.schedule.done(work);
+    return;
+  }
+  const batch = await services.batches.get(work.id);
+  if (!batch || FINAL_STATUSES.includes(batch.status)) {
+    await services.schedule.done(work);
+    return;
+  }
+  if (batch.expiredAt === null) {
+    await services.batches.transition(batch.id, MOVES.expire, { expiredAt: now });
+    await services.queue.send({ type: "batch.finalize", batchId: batch.id });
+    report.batchesExpired++;
+  } else if (now >= batch.expiredAt + services.settings.batches.expiryGraceSeconds) {
+    await finalizeBatch(services, batch.id, { force: true });
+  }
+  // The agenda entry stays until the batch is final (finalize removes it).
 }

@@ -122,6 +122,34 @@ describe("daily check-in", () => {
     expect(await topUpLines(user.id)).toHaveLength(1);
   });
 
+  it("a credit the janitor cannot make keeps its entry, and the sweep goes on to the others", async () => {
+    now = Date.parse("2026-12-06T14:00:00Z");
+    const users = await Promise.all(Array.from({ length: 3 }, () => newUser()));
+    for (const user of users)
+      await expect(
+        core.failing("UpdateItem", `USER#${user.id}`, () =>
+          checkIn(core.services, user, OPTIONS, "req_stop"),
+        ),
+      ).rejects.toThrow();
+    const seconds = Math.floor(now / 1000) + 300;
+    // The first of them on the agenda fails again in the janitor's hands.
+    const ours = (await core.services.schedule.due(seconds)).filter((w) =>
+      users.some((u) => w.id.startsWith(`${u.id}/`)),
+    );
+    const first = users.find((u) => ours[0]?.id.startsWith(`${u.id}/`)) as UserProfile;
+    const report = await core.failing("UpdateItem", `USER#${first.id}`, () =>
+      runJanitor(core.services, seconds),
+    );
+    expect(report.workFailed).toBe(1);
+    expect(report.growthFinished).toBe(2);
+    const unit = (u: UserProfile) =>
+      checkinUnits(u.id, "2026-12-06", OPTIONS.minUnits, OPTIONS.maxUnits);
+    for (const user of users) expect(await bonus(user.id)).toBe(user === first ? 0 : unit(user));
+    // Its entry stayed: the next sweep credits it, once.
+    expect((await runJanitor(core.services, seconds + 300)).growthFinished).toBe(1);
+    expect(await bonus(first.id)).toBe(unit(first));
+  });
+
   it("after a failed mark: the user's retry and the janitor add nothing, and the janitor marks it", async () => {
     now = Date.parse("2026-12-06T12:00:00Z");
     const user = await newUser();
