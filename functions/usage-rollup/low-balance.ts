@@ -24,7 +24,9 @@ type Watched = Pick<
  * their balance read — an eventually consistent read of the account — and a crossing below it
  * is mailed once: the mark `lowBalanceNotifiedAt` is set by a conditional write first, so two
  * batches (or shards) that see the crossing at once send one mail; a send that fails takes the
- * mark back and fails the batch, which the stream delivers again. Seen at or above the threshold
+ * mark back, so the next batch with a line of the user's tries again — it does not fail this
+ * batch, which the stream would retry without end, holding the shard's rollups and site log
+ * back for as long as the mail transport is down. Seen at or above the threshold
  * again, the mark is removed: the next crossing is told. A call costs nothing more for it.
  */
 export class LowBalanceNotices {
@@ -98,7 +100,7 @@ export class LowBalanceNotices {
         }),
       );
     } catch (err) {
-      // Not told: the mark goes, and the batch fails, so the stream brings it back to try again.
+      // Not told: the mark goes, so the user's next line tries again.
       await this.table.update(userKey(userId), {
         update: "REMOVE lowBalanceNotifiedAt",
         condition: "lowBalanceNotifiedAt = :at",
@@ -106,7 +108,6 @@ export class LowBalanceNotices {
       });
       this.profiles.delete(userId);
       this.options.log.error("low-balance notice not sent", err as Error);
-      throw err;
     }
   }
 
