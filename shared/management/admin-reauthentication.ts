@@ -7,9 +7,10 @@ import { field } from "./envelope";
 export const CURRENT_PASSWORD = "current_password";
 
 /**
- * Proof that an admin calling from a console session is the admin, before a change that makes
- * a credential able to outlive the admin's next password change: a new user (answered with
- * their access token), a user made an admin, a password reset, a key for another user. The
+ * Proof that a caller from a console session is the account's owner, before a change that makes
+ * a credential able to outlive the next password change: an admin's new user (answered with
+ * their access token), a user made an admin, a password reset, a key for another user; anyone's
+ * change of their e-mail address (a reset link would go to the new one). The
  * same rule as minting an access token: the current password (`current_password`, a counted
  * sign-in attempt), or a session that signed in within SLUICE_RECENT_SIGN_IN_SECONDS; else 403
  * `reauthentication_required`, and the console asks for the password and sends the call again.
@@ -19,7 +20,7 @@ export const CURRENT_PASSWORD = "current_password";
  * dies with the password, and the CLI and scripts that hold it would otherwise have to hold
  * the password too.
  */
-export async function reauthenticateAdminSession(
+export async function reauthenticateSession(
   call: Call<UserPrincipal>,
   body: Record<string, unknown>,
 ): Promise<void> {

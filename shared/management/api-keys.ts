@@ -7,7 +7,7 @@ import { msg } from "../messages/codes";
 import { definedOnly } from "../objects";
 import { type ApiKeyRecord, type ApiKeyStatus, KeyCapReached } from "../store/api-keys";
 import { ConditionFailed } from "../store/table";
-import { reauthenticateAdminSession } from "./admin-reauthentication";
+import { reauthenticateSession } from "./admin-reauthentication";
 import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
 import { rateLimitOverrides } from "./rate-limits";
 import { tokenView } from "./views";
@@ -39,7 +39,7 @@ export const createToken = userRoute("POST", "/api/token", async (call) => {
   const body = readJsonObject(call.request);
   const fields = editableFields(call, body);
   const userId = await keysOwner(call, field.string(body, "user_id"));
-  if (userId !== call.principal.user.id) await reauthenticateAdminSession(call, body);
+  if (userId !== call.principal.user.id) await reauthenticateSession(call, body);
   const { maxKeys } = call.services.settings.users;
   try {
     const { key, secret } = await createKey(

@@ -1,4 +1,5 @@
 import { cookieValue } from "../auth/authenticate";
+import { confirmIdentity } from "../auth/confirm-identity";
 import { githubClient, githubIdentity } from "../auth/oauth/github";
 import { resolveSignIn } from "../auth/oauth/linking";
 import { linuxdoClient, linuxdoIdentity } from "../auth/oauth/linuxdo";
@@ -51,14 +52,15 @@ export const startOAuth = publicRoute(
     const intent = call.request.query.get("intent") === "link" ? "link" : "login";
     // Linking is for the signed-in user: their session (a top-level navigation from the console
     // is same-site, so the Strict cookie comes with it).
-    const userId = intent === "link" ? (await services.auth.user(call.request)).user.id : undefined;
+    const link = intent === "link" ? await linkingUser(call) : undefined;
+    if (link === "sign_in_again") return redirect("/#/settings?error=link_sign_in_again", []);
     const origin = publicOrigin(services);
     const values = newStateValues();
     const state: OAuthState = {
       provider,
       ...values,
       intent,
-      ...(userId ? { userId } : {}),
+      ...link,
       lang: call.request.query.get("lang")?.slice(0, 8) ?? undefined,
       exp: services.clock.seconds() + OAUTH_STATE_SECONDS,
     };
@@ -113,6 +115,7 @@ export const oauthCallback = publicRoute(
     try {
       const provider = providerName(call.params.provider);
       state = await checkedState(call, provider);
+      if (state.intent === "link") await stillLinking(services, state);
       const identity = await readIdentity(call, provider, state);
       const outcome = await resolveSignIn(services, identity, state, {
         sourceIp: call.request.sourceIp,
@@ -144,6 +147,38 @@ export const oauthCallback = publicRoute(
     }
   },
 );
+
+/**
+ * Who a link is for: the signed-in user, proven as a credential's change is
+ * (auth/confirm-identity.ts) — a session that signed in within SLUICE_RECENT_SIGN_IN_SECONDS;
+ * a navigation has no password to send, so an older one is sent to sign in again. A stolen
+ * session thus cannot link its thief's own account and keep a way in past a password change.
+ */
+async function linkingUser(
+  call: Call<undefined>,
+): Promise<Pick<OAuthState, "userId" | "sessionVersion"> | "sign_in_again"> {
+  const { services } = call;
+  const principal = await services.auth.user(call.request);
+  try {
+    const { user, sessionVersion } = await confirmIdentity(services.users, principal, undefined, {
+      recentSignInSeconds: services.settings.console.recentSignInSeconds,
+      nowSeconds: services.clock.seconds(),
+      attempts: services.attempts,
+      sourceIp: call.request.sourceIp,
+    });
+    return { userId: user.id, sessionVersion };
+  } catch (err) {
+    if (err instanceof Forbidden) return "sign_in_again";
+    throw err;
+  }
+}
+
+/** A link started before a password change (or for a user disabled since) goes no further. */
+async function stillLinking(services: Services, state: OAuthState): Promise<void> {
+  const user = state.userId ? await services.users.get(state.userId, true) : undefined;
+  if (user?.status !== "enabled" || (user.sessionVersion ?? 0) !== state.sessionVersion)
+    throw new Forbidden(msg("link_sign_in_again"));
+}
 
 /** GET /api/user/identities: the caller's linked sign-ins. */
 export const listIdentities = userRoute("GET", "/api/user/identities", async (call) => {

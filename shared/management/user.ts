@@ -10,7 +10,7 @@ import { AccountMissing } from "../store/accounts";
 import { BUCKETS } from "../store/buckets";
 import { ConditionFailed } from "../store/table";
 import { newUserProfile, type Role, UsernameTaken, type UserStatus } from "../store/users";
-import { reauthenticateAdminSession } from "./admin-reauthentication";
+import { reauthenticateSession } from "./admin-reauthentication";
 import {
   field,
   invalid,
@@ -133,7 +133,7 @@ export const createUser = userRoute("POST", "/api/user", async (call) => {
     },
     call.services.clock.seconds(),
   );
-  await reauthenticateAdminSession(call, body);
+  await reauthenticateSession(call, body);
   const accessToken = await call.services.tags.issue("accessToken");
   try {
     await call.services.users.create(user, {
@@ -194,7 +194,7 @@ export const updateUser = userRoute("PUT", "/api/user/:id", async (call) => {
       : undefined;
   if ((password || fields.role === "admin") && !before) throw notFound(msg("user_not_found"));
   if (password || (fields.role === "admin" && before?.role !== "admin"))
-    await reauthenticateAdminSession(call, body);
+    await reauthenticateSession(call, body);
   try {
     if (password) {
       const passwordHash = await hashPassword(

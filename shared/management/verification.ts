@@ -8,6 +8,7 @@ import type { Services } from "../services";
 import { trial } from "../site/sections/trial";
 import { EmailTaken } from "../store/users";
 import { CODE_TTL_SECONDS } from "../store/verifications";
+import { reauthenticateSession } from "./admin-reauthentication";
 import { field, invalid, ok } from "./envelope";
 import { mailAfterResponse, publicOrigin, requestLanguage, SITE_NAME, said } from "./mail-context";
 import { grantTrialCredit } from "./trial-credit";
@@ -72,6 +73,8 @@ export const setEmail = userRoute("POST", "/api/user/email", async (call) => {
   const body = readJsonObject(call.request);
   const email = emailField(body.email);
   const code = field.string(body, "code", { required: true, max: 16 }) as string;
+  // A stolen session must not put its thief's address here: reset links would go to it.
+  await reauthenticateSession(call, body);
   await proveEmail(services, email, code);
   const before = (await services.users.get(principal.user.id, true)) ?? principal.user;
   try {

@@ -7,7 +7,7 @@
  * provider did not verify, a LINUX DO account below the trust level.
  */
 import { describe, expect, it } from "vitest";
-import { type Json, sluice } from "./support";
+import { admin, type Json, sluice } from "./support";
 
 const unique = () => Math.floor(Math.random() * 1e9) + 1000;
 
@@ -144,6 +144,46 @@ describe("GitHub sign-in", () => {
     const other = await signInWith("github", { id: unique() });
     const linked = await signInWith("github", { id }, other.session);
     expect(linked.location).toMatch(/^\/#\/settings\?error=identity_taken(&|$)/);
+  });
+});
+
+describe("linking while signed in", () => {
+  /** A user with a password, signed in by it: their session cookie. */
+  async function passwordUser() {
+    const username = `link${unique()}`;
+    const made = await admin("POST", "/api/user/", { username, password: "link test password" });
+    const signedIn = await fetch(`${sluice.url}/api/user/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: sluice.url },
+      body: JSON.stringify({ username, password: "link test password" }),
+    });
+    expect(signedIn.status).toBe(200);
+    const session = signedIn.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0] as string)
+      .find((c) => c.startsWith("sluice_session=")) as string;
+    return { id: made.id as string, session };
+  }
+
+  it("links from a recent sign-in; a password change cancels every link under way", async () => {
+    const owner = await passwordUser();
+    expect((await signInWith("github", { id: unique() }, owner.session)).location).toBe(
+      "/#/settings",
+    );
+    // Links started from the owner's session (a thief's, say), then the password changes:
+    // none of them completes, in a burst or not.
+    const started = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const { authorize, cookie } = await start("github", owner.session, "link");
+        return { callback: await atProvider(authorize, { id: unique() }), cookie };
+      }),
+    );
+    await admin("PUT", "/api/user/", { id: owner.id, password: "a brand new password" });
+    const answers = await Promise.all(
+      started.map(({ callback, cookie }) => hop(callback, `${cookie}; ${owner.session}`)),
+    );
+    for (const answer of answers)
+      expect(answer.location).toMatch(/^\/#\/settings\?error=link_sign_in_again(&|$)/);
   });
 });
 

@@ -16,7 +16,8 @@ type Json = any;
 
 let core: Core;
 beforeAll(async () => {
-  core = await startCore();
+  // A public origin, so that sign-in with GitHub can be switched on (linking, below).
+  core = await startCore({ env: { SLUICE_PUBLIC_ORIGIN: "https://site.example" } });
 });
 
 /** Calls the management API with a bearer token. */
@@ -256,5 +257,49 @@ describe("an admin's reset or revocation", () => {
     expect((revoked.body.data.keys_to_review as Json[]).map((key) => key.id)).toEqual([
       after.body.data.id,
     ]);
+  });
+});
+
+describe("a customer's console session that signed in more than 5 minutes ago", () => {
+  it("cannot put another e-mail address on the account (reset links would go there) without the password", async () => {
+    const me = await account();
+    const stolen = await (await signIn(me.username)).age(301);
+    const change = (session: Session, extra: Json = {}) =>
+      session.call("POST", "/api/user/email", {
+        email: "thief@example.test",
+        code: "000000",
+        ...extra,
+      });
+    const refused = await Promise.all(Array.from({ length: 5 }, () => change(stolen)));
+    for (const answer of refused) {
+      expect(answer.status).toBe(403);
+      expect(answer.body.code).toBe("reauthentication_required");
+    }
+    // With the password (or a recent sign-in) the code is what is checked next.
+    for (const answer of [
+      await change(stolen, { current_password: PASSWORD }),
+      await change(await signIn(me.username)),
+    ])
+      expect(answer.body.code).not.toBe("reauthentication_required");
+  });
+
+  it("cannot start linking another sign-in to the account; a recent one can", async () => {
+    await admin("PUT", "/api/site/sections/oauth.github", {
+      enabled: true,
+      client_id: "client",
+      client_secret: "secret",
+    });
+    const me = await account();
+    const start = async (session: Session) =>
+      (await session.call("GET", "/api/oauth/github/start?intent=link")).status === 302
+        ? "to the provider"
+        : "refused";
+    const stolen = await (await signIn(me.username)).age(301);
+    const answer = await core.call("GET", "/api/oauth/github/start?intent=link", {
+      headers: { cookie: stolen.cookie },
+    });
+    expect(answer.headers.location).toBe("/#/settings?error=link_sign_in_again");
+    expect(await start(stolen)).toBe("refused");
+    expect(await start(await signIn(me.username))).toBe("to the provider");
   });
 });

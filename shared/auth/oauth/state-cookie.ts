@@ -15,6 +15,8 @@ export interface OAuthState {
   intent: "login" | "link";
   /** intent link: the signed-in user the identity is for. */
   userId?: string;
+  /** intent link: their session version then; a password change since cancels the link. */
+  sessionVersion?: number;
   lang?: string;
   /** Unix seconds after which the callback is refused. */
   exp: number;

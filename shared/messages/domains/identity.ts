@@ -23,6 +23,8 @@ export interface Messages {
   identity_unknown: { provider: string };
   /** Unlinking would leave the account with no way to sign in. */
   identity_last_sign_in: NoParams;
+  /** Linking needs a recent sign-in, and a password change cancels a link under way. */
+  link_sign_in_again: NoParams;
   oauth_registration_closed: NoParams;
   oauth_invitation_required: NoParams;
   oauth_origin_unset: NoParams;
@@ -49,6 +51,8 @@ export const en: Entries<Messages> = {
   identity_unknown: (p) => `No ${p.provider} account is linked to yours.`,
   identity_last_sign_in: () =>
     "This is your account's only way to sign in: set a password or link another account first.",
+  link_sign_in_again: () =>
+    "Sign in again, then link the account: linking needs a recent sign-in, and a password change cancels a link under way.",
   oauth_registration_closed: () =>
     "No account here is linked to that sign-in, and registration is closed on this site.",
   oauth_invitation_required: () =>
@@ -76,6 +80,8 @@ export const zh: Entries<Messages> = {
   identity_taken: (p) => `此 ${p.provider} 账户已关联到本站的另一个账户。`,
   identity_unknown: (p) => `你的账户没有关联 ${p.provider} 账户。`,
   identity_last_sign_in: () => "这是你账户唯一的登录方式：请先设置密码或关联另一个账户。",
+  link_sign_in_again: () =>
+    "请重新登录后再关联账户：关联需要最近的登录，修改密码会取消进行中的关联。",
   oauth_registration_closed: () => "本站没有与此登录关联的账户，且本站已关闭注册。",
   oauth_invitation_required: () =>
     "本站没有与此登录关联的账户；本站仅限邀请注册（请先用邀请码注册，再在设置中关联）。",
@@ -99,6 +105,7 @@ export const samples: Samples<Messages> = {
   identity_taken: { provider: "github" },
   identity_unknown: { provider: "github" },
   identity_last_sign_in: {},
+  link_sign_in_again: {},
   oauth_registration_closed: {},
   oauth_invitation_required: {},
   oauth_origin_unset: {},
