@@ -26,6 +26,8 @@ import * as mail from "./strings/mail";
 import * as payments from "./strings/payments";
 // stream B (site)
 import * as site from "./strings/site";
+// the admin's settings tabs
+import * as siteSettings from "./strings/site-settings";
 
 export const en = {
   ...common.en,
@@ -40,6 +42,7 @@ export const en = {
   ...mail.en,
   // stream B (site)
   ...site.en,
+  ...siteSettings.en,
 };
 
 export type Key = keyof typeof en;
@@ -57,6 +60,7 @@ export const zh: Record<Key, string> = {
   ...mail.zh,
   // stream B (site)
   ...site.zh,
+  ...siteSettings.zh,
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

@@ -6,8 +6,9 @@
  * missing string (`⟦`), no raw message code, no internal reference on a customer's page; on
  * the phone nothing scrolls sideways, the `h1` is near the top, and the menu opens and closes
  * (a tap on the current page, Escape); on the desktop every table fits. A dark context checks
- * the colours follow the system, and each form's deliberate server error is shown in words.
- * Pages change by hash (no reload), in eight long-lived contexts.
+ * the colours follow the system, each form's deliberate server error is shown in words, and
+ * every tab of the admin's settings names its section and fields in the page's language. Pages
+ * change by hash (no reload), in eight long-lived contexts.
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
@@ -420,6 +421,50 @@ describe("the console walk", { timeout: 60_000 }, () => {
     }
     expect(problems).toEqual([]);
   });
+
+  for (const lang of ["zh", "en"] as const)
+    it(`${lang}: the admin's settings: every tab and field in ${lang}, the title kept on a language switch`, async () => {
+      const s = STRINGS[lang];
+      const known = new Set(Object.values(s));
+      const page = await open(lang, DESKTOP);
+      await page
+        .context()
+        .addCookies(await sessionCookie(sluice.adminUsername, sluice.adminPassword));
+      await page.goto("/#/admin/settings");
+      const tabs = page.getByRole("tab");
+      // Past general and content, a tab per section of GET /api/site/sections.
+      const sections = Object.keys((await admin("GET", "/api/site/sections")).sections);
+      await expect.poll(() => tabs.count()).toBe(sections.length + 1);
+      // Each tab's name and each label of its form is one of the language's strings, never a
+      // section's or field's API name.
+      for (const name of await tabs.allInnerTexts()) expect(known, name).toContain(name.trim());
+      for (let i = 0; i < sections.length + 1; i++) {
+        const tab = tabs.nth(i);
+        await tab.click();
+        await expect.poll(() => tab.getAttribute("aria-selected")).toBe("true");
+        const form = page.locator("main").locator('[data-testid^="section-"]');
+        // The generic form renders at once from the list already read (not general, content).
+        if (i >= 2) await form.waitFor();
+        const labels = await page
+          .locator("main")
+          .locator(".field-label, label.check")
+          .allInnerTexts();
+        for (const label of labels)
+          expect(known, `${await tab.innerText()}: ${label}`).toContain(label.trim());
+      }
+      // Switching the language reloads /api/status: the title stays "<page> · <site>".
+      const other = lang === "zh" ? en : zh;
+      const status = page.waitForResponse((answer) => answer.url().includes("/api/status"));
+      await page.getByLabel(s.language).selectOption(lang === "zh" ? "en" : "zh");
+      await status;
+      await expect.poll(() => page.locator("main h1").innerText()).toBe(other.nav_admin_settings);
+      // Two frames for the status's handler to have run.
+      await page.evaluate(
+        "new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))",
+      );
+      expect(await page.title()).toMatch(new RegExp(`^${other.nav_admin_settings} · .+`));
+      expect(problems).toEqual([]);
+    });
 
   for (const lang of ["zh", "en"] as const)
     it(`${lang}: the admin's orders: details on demand, a note added, the notes' cap refused in words`, async () => {

@@ -75,7 +75,7 @@ function PageEditor(props: { content: Content; page: "home" | "about"; onSaved: 
           });
         }}
       >
-        <Field label="Markdown">
+        <Field label={t("settings_content_markdown")}>
           <textarea rows={10} value={text} onInput={(e) => setText(e.currentTarget.value)} />
         </Field>
         <ErrorText error={action.error} />

@@ -4,8 +4,9 @@ import { Loading, PageHead, useLoad } from "../../../components/ui";
 import { t } from "../../../i18n";
 import { ContentSettings } from "./content";
 import { GeneralSettings } from "./general";
+import { sectionLabel } from "./labels";
 import { LogoUpload } from "./logo";
-import { type SectionAnswer, SectionForm, words } from "./section-form";
+import { type SectionAnswer, SectionForm } from "./section-form";
 
 /**
  * The site's settings, a tab per section of GET /api/site/sections (every stream's: payments,
@@ -46,7 +47,7 @@ export function SiteSettings() {
             class={tab === name ? "tab current" : "tab"}
             onClick={() => setTab(name)}
           >
-            {name === "general" ? t("settings_tab_general") : words(name)}
+            {name === "general" ? t("settings_tab_general") : sectionLabel(name)}
           </button>
         ))}
       </div>

@@ -2,11 +2,7 @@ import { useState } from "preact/hooks";
 import { put } from "../../../api";
 import { Card, ErrorText, Field, Notice, useAction } from "../../../components/ui";
 import { t } from "../../../i18n";
-
-/** A section's or field's API name as words ("registration_limits" → "registration limits"). */
-export function words(name: string): string {
-  return name.replace(/_/g, " ");
-}
+import { fieldLabel } from "./labels";
 
 /** A section as GET /api/site/sections/<name> answers it. */
 export interface SectionAnswer {
@@ -16,7 +12,7 @@ export interface SectionAnswer {
 }
 
 /**
- * Any section's settings, from its admin view alone: a yes/no for a boolean, a number for a
+ * Any section's settings, from its admin view alone (labelled by labels.ts): a yes/no for a boolean, a number for a
  * number, JSON for a list or per-language text, else text; a secret (`<name>_set`) is a
  * write-only input that only says whether one is saved, with "clear" to remove it. Each field
  * is saved on its own, with the version the page read, so two admins' changes to different
@@ -96,10 +92,10 @@ function FieldRow(props: {
             checked={checked}
             onChange={(e) => setChecked(e.currentTarget.checked)}
           />{" "}
-          {words(name)}
+          {fieldLabel(props.section.name, name)}
         </label>
       ) : (
-        <Field label={words(name)}>
+        <Field label={fieldLabel(props.section.name, name)}>
           {json ? (
             <textarea rows={4} value={text} onInput={(e) => setText(e.currentTarget.value)} />
           ) : (
@@ -138,7 +134,7 @@ function SecretRow(props: {
       }}
     >
       <Field
-        label={words(name)}
+        label={fieldLabel(props.section.name, name)}
         hint={saved ? t("settings_secret_saved") : t("settings_secret_not_saved")}
       >
         <input
