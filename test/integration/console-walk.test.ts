@@ -16,9 +16,10 @@ import { en, type Key, zh } from "../../console/src/i18n";
 import { ADMIN_ROUTES, PUBLIC_ROUTES, type RouteInfo, USER_ROUTES } from "../../console/src/routes";
 import type { Message } from "../../shared/messages/codes";
 import { isMessageCode, render } from "../../shared/messages/render";
+import { channelKey } from "../../shared/store/keys";
 import { connectBrowser } from "../fixtures/browser";
 import { epayOrder } from "./payment-support";
-import { admin, api, createFixtureChannel, openai, sluice } from "./support";
+import { admin, api, createFixtureChannel, openai, sluice, sluiceTable } from "./support";
 
 type Lang = "en" | "zh";
 const STRINGS: Record<Lang, Record<Key, string>> = { en, zh };
@@ -348,6 +349,19 @@ describe("the console walk", { timeout: 60_000 }, () => {
         messages: [{ role: "user", content: "hello" }],
       }),
     ).rejects.toMatchObject({ status: 404 });
+    // A channel turned off with a long reason no space breaks (an upstream's error can be one
+    // long word): the channels table must fit the screen whatever the reason, not only with the
+    // reasons other test files happen to leave there.
+    const off = await createFixtureChannel();
+    await sluiceTable().update(channelKey(off.channelId), {
+      update: "SET #status = :disabled, disabledReason = :reason, disabledAt = :now",
+      names: { "#status": "status" },
+      values: {
+        ":disabled": "disabled",
+        ":reason": `upstream said https://upstream.example/${"x".repeat(400)}`,
+        ":now": Date.now(),
+      },
+    });
     // Orders: one credited, one awaiting payment (the top-up page's history, the admin's list).
     await epayOrder(customer.token, true);
     await epayOrder(customer.token, false);

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { get, type User } from "../api";
 import { getLang, type Key, LANGS, type Lang, onLangChange, setLang, t } from "../i18n";
 import { go, href } from "../router";
@@ -99,7 +99,9 @@ export function Shell(props: { user: User | null; path: string; children: Compon
   // Read once at start by the app (app.tsx); again when the language changes (the footer).
   useEffect(() => onLangChange(() => loadSiteStatus()), []);
   useEffect(() => setOpen(false), [path]);
-  useEffect(() => {
+  // Before the open menu is painted (a layout effect): an Escape pressed as soon as the menu
+  // shows must close it. A plain effect ran a frame later, and such a key was lost.
+  useLayoutEffect(() => {
     if (!open) return;
     nav.current?.querySelector<HTMLAnchorElement>("a")?.focus();
     const onKey = (e: KeyboardEvent) => {

@@ -271,7 +271,7 @@ export function Channels() {
                 <small class="muted block mono">{channel.id}</small>
               </td>
               <td>{channel.type}</td>
-              <td>
+              <td class="wrap">
                 <Badge value={channel.status} label={label(STATUS, channel.status)} />
                 {channel.disabled_reason && (
                   <small class="block error-text">{channel.disabled_reason}</small>
