@@ -21,7 +21,7 @@
  *
  * Results are printed per size and written to bench/results/lambda-share-*.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
@@ -211,6 +211,9 @@ async function measureAt(
                 // written, and under load more than the default 50 are in flight: 429s, whose CPU
                 // is not a call's.
                 SLUICE_USER_CONCURRENCY: "0",
+                // BENCH_FUNCTION_ENV='{"NAME":"value"}': the function's environment changed, to
+                // try a setting (e.g. SLUICE_LOG_LEVEL) against the same proxy.
+                ...(JSON.parse(process.env.BENCH_FUNCTION_ENV ?? "{}") as Record<string, string>),
                 BENCH_API_BUNDLE: outside.bundles.api,
               }
             : { PATH: process.env.PATH, ...lambdaEnv, UPSTREAM_URL: outside.upstreamUrl },
@@ -258,12 +261,37 @@ async function measureAt(
   console.log(`  ${CALLS} calls of each kind to each, one at a time (after ${WARMUP} to warm up)…`);
   const periodsBefore = { proxy: groups.proxy.periods(), sluice: groups.sluice.periods() };
   const calls = {} as Record<"stream" | "plain", Record<Name, Call[]>>;
+  // CPU per call, one at a time: what an on-demand environment spends on each (its share of a
+  // vCPU is spent on this and nothing else), after-response work included.
+  const cpuPerCall = {} as Record<"stream" | "plain", Record<Name, number>>;
+  // And the system calls per call that read and write (sockets, pipes): each send of a request,
+  // a response or a log line is one, and on a virtual machine a costly one.
+  const syscallsPerCall = {} as Record<"stream" | "plain", Record<Name, SyscallCounts>>;
   for (const stream of [true, false]) {
     for (let i = 0; i < WARMUP; i++) for (const name of NAMES) await call(warm[name], stream);
     const made: Record<Name, Call[]> = { proxy: [], sluice: [] };
+    await warm.sluice.child.ask("profile", "warm", true);
+    const before = { proxy: await cpuMs(warm.proxy), sluice: await cpuMs(warm.sluice) };
+    const ioBefore = { proxy: syscalls(warm.proxy), sluice: syscalls(warm.sluice) };
     for (let i = 0; i < CALLS; i++)
       for (const name of NAMES) made[name].push(await call(warm[name], stream));
     calls[stream ? "stream" : "plain"] = made;
+    cpuPerCall[stream ? "stream" : "plain"] = {
+      proxy: ((await cpuMs(warm.proxy)) - before.proxy) / CALLS,
+      sluice: ((await cpuMs(warm.sluice)) - before.sluice) / CALLS,
+    };
+    const perCall = (name: Name) => {
+      const now = syscalls(warm[name]);
+      return {
+        reads: (now.reads - ioBefore[name].reads) / CALLS,
+        writes: (now.writes - ioBefore[name].writes) / CALLS,
+      };
+    };
+    syscallsPerCall[stream ? "stream" : "plain"] = {
+      proxy: perCall("proxy"),
+      sluice: perCall("sluice"),
+    };
+    await warm.sluice.child.ask("profile", "warm", false);
   }
   const periods = Object.fromEntries(
     NAMES.map((name) => {
@@ -301,6 +329,8 @@ async function measureAt(
     cold: summariseCold(cold),
     stream: summariseCalls(calls.stream),
     plain: summariseCalls(calls.plain),
+    cpuPerCall,
+    syscallsPerCall,
     load,
     throttledShareOfPeriods: periods,
     errors: { proxy: errorsOf("proxy"), sluice: errorsOf("sluice") },
@@ -358,11 +388,28 @@ async function call(environment: Environment, stream: boolean): Promise<Call> {
   return { ...timing, invocation: endedAt - timing.sentAt };
 }
 
+interface SyscallCounts {
+  reads: number;
+  writes: number;
+}
+
+/** A process's read and write system calls so far (/proc/<pid>/io: syscr, syscw). */
+function syscalls(environment: Environment): SyscallCounts {
+  const io = readFileSync(`/proc/${environment.child.process.pid}/io`, "utf8");
+  const field = (name: string) => Number(io.match(new RegExp(`^${name}: (\\d+)$`, "m"))?.[1]);
+  return { reads: field("syscr"), writes: field("syscw") };
+}
+
+/** The CPU time a target's process has used so far, in ms. */
+async function cpuMs(environment: Environment): Promise<number> {
+  const usage = await environment.child.ask<NodeJS.CpuUsage>("cpu");
+  return (usage.user + usage.system) / 1000;
+}
+
 async function loaded(environment: Environment, stream: boolean): Promise<Load> {
-  const cpu = async () => {
-    const usage = await environment.child.ask<NodeJS.CpuUsage>("cpu");
-    return (usage.user + usage.system) / 1000;
-  };
+  const cpu = () => cpuMs(environment);
+  // BENCH_CPU_PROFILE: sluice's load phase profiled too (the proxy has no such question).
+  if (environment.name === "sluice") await environment.child.ask("profile", "load", true);
   const before = await cpu();
   const result = await autocannon({
     url: environment.url,
@@ -371,9 +418,11 @@ async function loaded(environment: Environment, stream: boolean): Promise<Load> 
     concurrency: LOAD_CONCURRENCY,
     seconds: LOAD_SECONDS,
   });
+  const after = await cpu();
+  if (environment.name === "sluice") await environment.child.ask("profile", "load", false);
   return {
     requestsPerSecond: result.requestsPerSecond,
-    cpuMsPerRequest: ((await cpu()) - before) / result.requests,
+    cpuMsPerRequest: (after - before) / result.requests,
     errors: result.errors,
     statuses: result.statuses,
   };
@@ -439,6 +488,24 @@ function print(result: Result): void {
       calls.sluice.invocationOverResponseP50,
       2,
     );
+  }
+  row(
+    "streamed, CPU per call, one at a time (ms)",
+    result.cpuPerCall.stream.proxy,
+    result.cpuPerCall.stream.sluice,
+    2,
+  );
+  row(
+    "non-streamed, CPU per call, one at a time (ms)",
+    result.cpuPerCall.plain.proxy,
+    result.cpuPerCall.plain.sluice,
+    2,
+  );
+  for (const kind of ["stream", "plain"] as const) {
+    const counts = result.syscallsPerCall[kind];
+    const label = kind === "stream" ? "streamed" : "non-streamed";
+    row(`${label}, write syscalls per call`, counts.proxy.writes, counts.sluice.writes);
+    row(`${label}, read syscalls per call`, counts.proxy.reads, counts.sluice.reads);
   }
   row("cold: start to listening (ms)", cold.proxy.listeningMs, cold.sluice.listeningMs);
   console.log(

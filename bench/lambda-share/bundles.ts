@@ -28,7 +28,8 @@ export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
     format: "esm",
     mainFields: ["module", "main"],
     target: cdk.target,
-    minify: cdk.minify,
+    // BENCH_MINIFY=0 keeps the names, for reading a CPU profile (BENCH_CPU_PROFILE).
+    minify: process.env.BENCH_MINIFY === "0" ? false : cdk.minify,
     sourcemap: cdk.sourceMap,
     banner: { js: cdk.banner },
     external: cdk.externalModules,

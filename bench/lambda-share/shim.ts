@@ -12,9 +12,10 @@ import { serveMeasurements } from "../perf/ipc";
 import { invocationEnded, invocationReports } from "./invocations";
 
 installAwsLambdaGlobal();
-// BENCH_CPU_PROFILE=<dir>: a V8 CPU profile of the cold start (the import and the first
-// invocation) written there (node's --cpu-prof is not allowed in NODE_OPTIONS).
-const profiling = process.env.BENCH_CPU_PROFILE ? await startProfile() : undefined;
+// BENCH_CPU_PROFILE=<dir>: V8 CPU profiles written there (node's --cpu-prof is not allowed in
+// NODE_OPTIONS): the cold start (the import and the first invocation), and the phases the bench
+// names (`profile`: warm, load).
+const profiling = process.env.BENCH_CPU_PROFILE ? await startProfile("cold") : undefined;
 const started = performance.now();
 const bundle = await import(process.env.BENCH_API_BUNDLE as string);
 const importMs = performance.now() - started;
@@ -29,9 +30,22 @@ const timed = awslambda.streamifyResponse(async (event, responseStream, context)
   }
 });
 const server = await startFunctionUrlServer({ handler: timed, functionName: "sluice-api" });
-serveMeasurements({ url: `${server.url}/v1`, importMs }, invocationReports);
+const profiles = new Map<string, Awaited<ReturnType<typeof startProfile>>>();
+serveMeasurements(
+  { url: `${server.url}/v1`, importMs },
+  {
+    ...invocationReports,
+    /** A profile of a phase the bench names (warm, load), when BENCH_CPU_PROFILE is set. */
+    async profile(phase: string, on: boolean) {
+      if (!process.env.BENCH_CPU_PROFILE) return false;
+      if (on) profiles.set(phase, await startProfile(phase));
+      else await profiles.get(phase)?.stop();
+      return on;
+    },
+  },
+);
 
-async function startProfile() {
+async function startProfile(phase: string) {
   const { Session } = await import("node:inspector/promises");
   const session = new Session();
   session.connect();
@@ -46,7 +60,7 @@ async function startProfile() {
       const { profile } = await session.post("Profiler.stop");
       const { writeFileSync } = await import("node:fs");
       writeFileSync(
-        `${process.env.BENCH_CPU_PROFILE}/cold-${process.pid}.cpuprofile`,
+        `${process.env.BENCH_CPU_PROFILE}/${phase}-${process.pid}-${Date.now()}.cpuprofile`,
         JSON.stringify(profile),
       );
       session.disconnect();
