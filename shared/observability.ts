@@ -41,7 +41,8 @@ export function createLogger(options: LoggerOptions): Logger {
  */
 class SluiceLogger extends Logger {
   private readonly options: LoggerOptions;
-  private readonly least: number;
+  /** The least severe level written (recordAccess asks, to know where the metrics go). */
+  readonly least: number;
 
   /** `inherited`: what createChild() passes on (the parent's service, level and keys). */
   constructor(options: LoggerOptions, inherited?: ConstructorOptions) {
@@ -118,44 +119,94 @@ export interface CallNotes {
 }
 
 /**
- * One access line per call, and its metrics: calls by status class and model, time to the
- * first byte and in all. The line of a success is written for a share `successSample` of
- * them (settings.log.accessSample), a failure's always. A Metrics object of its own per call,
- * so calls served at once by one process (managed instances) never publish each other's.
+ * One line per call, with its metrics: calls by status class and model, time to the first byte
+ * and in all. The access line of a success is written for a share `successSample` of them
+ * (settings.log.accessSample), a failure's always, and it carries the call's metrics in
+ * CloudWatch's embedded metric format (EMF keys beside the access fields); a call whose access
+ * line is not written still gets a metrics line of its own. One line, one write: each write
+ * is a system call, and the metrics line was a third of a call's writes to stdout and pipes.
  */
 export function recordAccess(log: Logger, access: AccessRecord, successSample = 1): void {
   const { notes } = access;
-  if (access.status >= 400 || Math.random() < successSample) {
-    log.info("access", {
-      requestId: access.requestId,
-      method: access.method,
-      path: access.path,
-      status: access.status,
-      firstByteMs: round(access.firstByteMs),
-      totalMs: round(access.totalMs),
-      lambdaRequestId: access.lambdaRequestId,
-      coldStart: access.coldStart,
-      ...notes,
-    });
-  }
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "sluice" });
-  metrics.addDimension("status", `${Math.floor(access.status / 100)}xx`);
+  const metrics = processMetrics();
+  metrics.addDimension("statusClass", `${Math.floor(access.status / 100)}xx`);
   if (notes.model) metrics.addDimension("model", notes.model);
   metrics.addMetric("Calls", MetricUnit.Count, 1);
   if (access.firstByteMs !== undefined) {
     metrics.addMetric("FirstByteLatency", MetricUnit.Milliseconds, round(access.firstByteMs) ?? 0);
   }
   metrics.addMetric("Duration", MetricUnit.Milliseconds, round(access.totalMs) ?? 0);
-  metrics.publishStoredMetrics();
+  const written = (access.status >= 400 || Math.random() < successSample) && writesInfo(log);
+  if (!written || metrics.off) {
+    metrics.publishStoredMetrics();
+    if (!written) return;
+  }
+  // Nothing stored when published above (metrics off): an empty object then. The `service`
+  // dimension's value is the Logger's own `service` key ("sluice" for both; the Logger would
+  // drop it from the extra keys, with a warning).
+  const { service: _, ...emf }: Record<string, unknown> = metrics.hasStoredMetrics()
+    ? metrics.serializeMetrics()
+    : {};
+  metrics.clearMetrics();
+  metrics.clearDimensions();
+  log.info("access", {
+    requestId: access.requestId,
+    method: access.method,
+    path: access.path,
+    status: access.status,
+    firstByteMs: round(access.firstByteMs),
+    totalMs: round(access.totalMs),
+    lambdaRequestId: access.lambdaRequestId,
+    coldStart: access.coldStart,
+    ...notes,
+    ...emf,
+  });
 }
 
 /** Counts one event (holds refused, settlements failed, holds reaped, channel changes…). */
 export function countEvent(name: string, count = 1, dimensions: Record<string, string> = {}): void {
   if (count <= 0) return;
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "sluice" });
+  const metrics = processMetrics();
   for (const [key, value] of Object.entries(dimensions)) metrics.addDimension(key, value);
   metrics.addMetric(name, MetricUnit.Count, count);
   metrics.publishStoredMetrics();
+}
+
+/** Powertools' Metrics, saying whether it is switched off (a protected question there). */
+class SluiceMetrics extends Metrics {
+  get off(): boolean {
+    return this.isDisabled();
+  }
+}
+
+let shared: { metrics: SluiceMetrics; config: string } | undefined;
+
+/**
+ * The process's Metrics. Every use adds, writes and clears in one synchronous step, so calls
+ * served at once (managed instances) never publish each other's; making one per call cost
+ * more CPU than the rest of the access line (a Console and the environment read each time).
+ * Powertools reads its switches from the environment when a Metrics is made, so a changed
+ * environment (a test turning metrics on) gets a new one.
+ */
+function processMetrics(): SluiceMetrics {
+  const env = process.env;
+  const config = `${env.POWERTOOLS_METRICS_DISABLED}|${env.POWERTOOLS_DEV}|${env.POWERTOOLS_METRICS_NAMESPACE}`;
+  if (shared?.config !== config) {
+    shared = {
+      metrics: new SluiceMetrics({ namespace: METRICS_NAMESPACE, serviceName: "sluice" }),
+      config,
+    };
+  }
+  return shared.metrics;
+}
+
+/** Whether an INFO line from `log` is written: at its own level, and at sluice's stricter one. */
+function writesInfo(log: Logger): boolean {
+  const least = Math.max(
+    LogLevelThreshold[log.getLevelName()],
+    log instanceof SluiceLogger ? log.least : 0,
+  );
+  return LogLevelThreshold.INFO >= least;
 }
 
 function round(ms: number | undefined): number | undefined {

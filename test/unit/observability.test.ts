@@ -74,6 +74,8 @@ describe("access lines and metrics", () => {
       metrics.push(JSON.parse(String(text)));
     });
   });
+  /** The metrics lines of their own (the capturing Logger's lines go to the console too). */
+  const metricsLines = () => metrics.filter((line) => line._aws && line.message === undefined);
   afterEach(() => {
     vi.restoreAllMocks();
     for (const name of ["POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_DEV"]) {
@@ -126,11 +128,16 @@ describe("access lines and metrics", () => {
       expect(typeof line?.firstByteMs).toBe("number");
     }
 
-    const emf = metrics.filter((line) => line._aws !== undefined);
-    expect(emf).toHaveLength(2);
-    const byModel = Object.fromEntries(emf.map((line) => [line.model, line]));
-    expect(byModel["model-a"]).toMatchObject({ status: "2xx", Calls: 1 });
-    expect(byModel["model-bb"]).toMatchObject({ status: "4xx", Calls: 1 });
+    // Each access line carries its own call's metrics (EMF beside the access fields); no
+    // metrics line of its own besides.
+    expect(metricsLines()).toEqual([]);
+    expect(metrics.filter((line) => line.level === "WARN")).toEqual([]);
+    const byModel = Object.fromEntries(access.map((line) => [line.model, line]));
+    expect(byModel["model-a"]).toMatchObject({ statusClass: "2xx", Calls: 1, status: 200 });
+    expect(byModel["model-bb"]).toMatchObject({ statusClass: "4xx", Calls: 1, status: 429 });
+    const dimensions = (byModel["model-a"] as { _aws: { CloudWatchMetrics: LogLine[] } })._aws
+      .CloudWatchMetrics[0]?.Dimensions;
+    expect(dimensions).toEqual([["service", "statusClass", "model"]]);
     const meta = (byModel["model-a"] as { _aws: { CloudWatchMetrics: LogLine[] } })._aws
       .CloudWatchMetrics[0] as LogLine;
     expect(meta.Namespace).toBe("Sluice");
@@ -148,7 +155,31 @@ describe("access lines and metrics", () => {
       });
     await Promise.all([call(200, 1), call(200, 2), call(500, 3), call(429, 4)]);
     expect(lines.map((line) => line.status).sort()).toEqual([429, 500]);
-    expect(metrics.filter((line) => line.Calls === 1)).toHaveLength(4);
+    // Every call counted once: the failures in their access lines, the successes whose line
+    // was not written in a metrics line of their own.
+    expect(lines.filter((line) => line.Calls === 1)).toHaveLength(2);
+    expect(metrics.filter((line) => line.Calls === 1 && line.statusClass === "2xx")).toHaveLength(
+      2,
+    );
+    expect(metricsLines()).toHaveLength(2);
+  });
+
+  it("keeps counting calls when the access line is off by level, and writes none with metrics off", async () => {
+    const quiet = capturedLog({ level: "WARN" });
+    await invoke(route("m", 200, Promise.resolve()), "/v1/embeddings", "00000007", {
+      log: quiet.log,
+    });
+    expect(quiet.lines).toEqual([]);
+    expect(metricsLines().filter((line) => line.Calls === 1)).toHaveLength(1);
+
+    process.env.POWERTOOLS_METRICS_DISABLED = "true";
+    const { log, lines } = capturedLog({ level: "INFO" });
+    await invoke(route("m", 200, Promise.resolve()), "/v1/embeddings", "00000008", { log });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ message: "access", status: 200 });
+    expect(lines[0]?._aws).toBeUndefined();
+    expect(lines[0]?.Calls).toBeUndefined();
+    expect(metricsLines()).toHaveLength(1);
   });
 
   it("counts events with their dimensions, and nothing for none", () => {
