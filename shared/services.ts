@@ -241,3 +241,29 @@ export function createServices(options: {
     resetTokens: new ResetTokens(table, clock),
   };
 }
+
+/**
+ * Loads what every call reads before its first byte and no call owns — the credential secret,
+ * the channels, their health, the protocol gaps and the prices — into the caches, at once and
+ * side by side, for a cold instance to do before its first call (functions/api/handler.ts).
+ * On Lambda this is the init phase, which runs at a full CPU whatever the memory size
+ * (README, Cost); the first call then reads only its key, its user and its hold. Waits at most
+ * `waitMs`: what is still loading then goes on in the background and the first call joins it
+ * (the caches load once). A failure is left for the first call to meet and report.
+ */
+export async function primeServices(services: Services, waitMs: number): Promise<void> {
+  const loads = Promise.allSettled([
+    services.tags.load(),
+    services.channelDirectory.models(),
+    services.channelHealth.pairs(),
+    services.protocolGaps.known(),
+    services.pricing.get(),
+  ]);
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+    timer.unref();
+  });
+  await Promise.race([loads, waited]);
+  clearTimeout(timer);
+}

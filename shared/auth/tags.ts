@@ -98,6 +98,11 @@ export class CredentialTags {
     return Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), purpose, 32));
   }
 
+  /** Loads the server's secret now, as a cold instance's first call would (services' prime). */
+  async load(): Promise<void> {
+    await this.key();
+  }
+
   private key(): Promise<TagSecret> {
     if (!this.secret) {
       const loading = this.loadSecret();
