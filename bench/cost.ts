@@ -232,7 +232,8 @@ async function main() {
     // The rollups gather lines as on AWS, so a busy minute's lines are added up together.
     rollupBatchingWindowMs: USAGE_ROLLUP.maxBatchingWindowSeconds * 1000,
   });
-  const api = await apiProcess({ ...process.env });
+  // 64 streams at once on one key: above the default 50 calls in flight per user.
+  const api = await apiProcess({ SLUICE_USER_CONCURRENCY: "0", ...process.env });
   try {
     for (let i = 0; i < 3; i++) await streamedCall(api.url, stack.demoKey);
     await stack.rollups.drain();

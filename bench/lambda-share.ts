@@ -49,6 +49,8 @@ const WARMUP = Math.min(50, CALLS);
 const COLD_STARTS = Math.max(1, Number(process.env.BENCH_COLD_STARTS ?? 5));
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LOAD_CONCURRENCY = 32;
+const IDLE_SECONDS = 5;
+const INIT_AT_FULL_CORE = process.env.BENCH_INIT_AT === "full";
 const UPSTREAM_LATENCY_MS = 20;
 /** How long an invocation may take to report its end before the run is given up. */
 const INVOCATION_TIMEOUT_MS = 60_000;
@@ -122,6 +124,7 @@ export async function benchAtLambdaShare(options: ShareOptions): Promise<void> {
       calls: CALLS,
       coldStarts: COLD_STARTS,
       loadSeconds: LOAD_SECONDS,
+      initAtFullCore: INIT_AT_FULL_CORE,
       results,
     };
     mkdirSync("bench/results", { recursive: true });
@@ -182,7 +185,7 @@ async function measureAt(
     }),
   ) as Record<Name, CpuGroup>;
   console.log(
-    `\nAt ${memoryMb} MB: ${(memoryMb / LAMBDA_MB_PER_VCPU).toFixed(3)} of a vCPU (${quotaUs} µs per ${CFS_PERIOD_US} µs), node ${nodeFlags.join(" ")}`,
+    `\nAt ${memoryMb} MB${INIT_AT_FULL_CORE ? " (initialisation at a full core)" : ""}: ${(memoryMb / LAMBDA_MB_PER_VCPU).toFixed(3)} of a vCPU (${quotaUs} µs per ${CFS_PERIOD_US} µs), node ${nodeFlags.join(" ")}`,
   );
 
   // Lambda's environment for the function (no NODE_OPTIONS, as the stack sets none for the API:
@@ -217,9 +220,13 @@ async function measureAt(
                 BENCH_API_BUNDLE: outside.bundles.api,
               }
             : { PATH: process.env.PATH, ...lambdaEnv, UPSTREAM_URL: outside.upstreamUrl },
-        bundle: { nodeFlags, cgroupProcs: groups[name].procs },
+        // BENCH_INIT_AT=full: the process starts and imports outside its group, which it
+        // joins once it listens — Lambda has been measured to run initialisation faster than
+        // the memory's share (README, Cost); by default the share throttles start-up too.
+        bundle: { nodeFlags, cgroupProcs: INIT_AT_FULL_CORE ? "/dev/null" : groups[name].procs },
       },
     );
+    if (INIT_AT_FULL_CORE) writeFileSync(groups[name].procs, String(child.process.pid));
     const listeningMs = performance.now() - startedAt;
     running.children.add(child);
     return {
@@ -293,6 +300,13 @@ async function measureAt(
     };
     await warm.sluice.child.ask("profile", "warm", false);
   }
+  // And what each spends with no call at all (timers, the garbage collector), per second.
+  const idleBefore = { proxy: await cpuMs(warm.proxy), sluice: await cpuMs(warm.sluice) };
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+  const idleCpuMsPerSecond = {
+    proxy: ((await cpuMs(warm.proxy)) - idleBefore.proxy) / IDLE_SECONDS,
+    sluice: ((await cpuMs(warm.sluice)) - idleBefore.sluice) / IDLE_SECONDS,
+  };
   const periods = Object.fromEntries(
     NAMES.map((name) => {
       const now = groups[name].periods();
@@ -330,6 +344,7 @@ async function measureAt(
     stream: summariseCalls(calls.stream),
     plain: summariseCalls(calls.plain),
     cpuPerCall,
+    idleCpuMsPerSecond,
     syscallsPerCall,
     load,
     throttledShareOfPeriods: periods,
@@ -507,6 +522,12 @@ function print(result: Result): void {
     row(`${label}, write syscalls per call`, counts.proxy.writes, counts.sluice.writes);
     row(`${label}, read syscalls per call`, counts.proxy.reads, counts.sluice.reads);
   }
+  row(
+    "idle, CPU per second (ms)",
+    result.idleCpuMsPerSecond.proxy,
+    result.idleCpuMsPerSecond.sluice,
+    2,
+  );
   row("cold: start to listening (ms)", cold.proxy.listeningMs, cold.sluice.listeningMs);
   console.log(
     `  ${"cold:   of which the bundle's import (ms)".padEnd(51)}${ms(cold.sluice.importMs).padStart(9)}`,
