@@ -1,4 +1,4 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHmac, hash } from "node:crypto";
 
 /** AWS credentials, as Lambda puts them in the environment. */
 export interface AwsCredentials {
@@ -26,7 +26,7 @@ export function signV4(
   request: SignableRequest,
   options: { service: string; region: string; credentials: AwsCredentials; now?: Date },
 ): Record<string, string> {
-  const amzDate = (options.now ?? new Date()).toISOString().replace(/[:-]|\.\d{3}/g, "");
+  const amzDate = amzDateOf(options.now ?? new Date());
   const day = amzDate.slice(0, 8);
   const payloadHash = sha256(request.body);
   const headers: Record<string, string> = {
@@ -42,8 +42,7 @@ export function signV4(
   const signedHeaders = names.join(";");
   const canonicalRequest = [
     request.method,
-    canonicalPath(request.url.pathname),
-    canonicalQuery(request.url.searchParams),
+    canonicalLocation(request.url),
     names
       .map((name) => `${name}:${(headers[name] as string).trim().replace(/\s+/g, " ")}\n`)
       .join(""),
@@ -77,7 +76,31 @@ function signingKey(secret: string, day: string, region: string, service: string
 }
 
 function sha256(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return hash("sha256", data, "hex");
+}
+
+let lastDate = { second: Number.NaN, text: "" };
+
+/** `20261206T184500Z`: the same text for every request of a second, made once. */
+function amzDateOf(date: Date): string {
+  const second = Math.floor(date.getTime() / 1000);
+  if (second !== lastDate.second) {
+    lastDate = { second, text: date.toISOString().replace(/[:-]|\.\d{3}/g, "") };
+  }
+  return lastDate.text;
+}
+
+const locations = new Map<string, string>();
+
+/** The canonical path and query of a URL (its two lines), made once per URL. */
+function canonicalLocation(url: URL): string {
+  let location = locations.get(url.href);
+  if (location === undefined) {
+    location = `${canonicalPath(url.pathname)}\n${canonicalQuery(url.searchParams)}`;
+    if (locations.size > 64) locations.clear();
+    locations.set(url.href, location);
+  }
+  return location;
 }
 
 /**
