@@ -1,3 +1,5 @@
+import { afterCall } from "./after-call";
+
 /**
  * A value loaded at most once per `ttlMs`, shared by concurrent callers (single flight).
  * The warm path reads keys, channels and prices through these instead of DynamoDB.
@@ -7,8 +9,8 @@
  * flush the ones in use.
  *
  * Once a value is older than `ttlMs` it is still answered with, for up to another `ttlMs`,
- * while a fresh one loads behind it: a refresh never puts a DynamoDB read in front of a
- * request. Older than that, or never loaded, the caller waits for the load. With
+ * while a fresh one loads behind it, after the call has answered: a refresh never puts a
+ * DynamoDB read in front of a request. Older than that, or never loaded, the caller waits for the load. With
  * `serveStale: false` a value older than `ttlMs` is never answered (the caller waits): for
  * what must stop working within `ttlMs` of a change elsewhere, such as a revoked credential.
  */
@@ -81,20 +83,24 @@ export class TtlCache<K, V> {
     return entry.value;
   }
 
-  /** Loads a fresh value behind a stale one; a key forgotten meanwhile stays forgotten. */
+  /**
+   * Loads a fresh value behind a stale one, once the call that found it stale has answered
+   * (after-call.ts); a key forgotten meanwhile stays forgotten.
+   */
   private refresh(key: K, stale: Entry<V>, load: () => Promise<V>): void {
     stale.refreshing = true;
-    const startedAt = this.now();
-    const value = load();
-    value.then(
-      () => {
-        if (this.entries.get(key) === stale)
-          this.entries.set(key, { value, loadedAt: startedAt, loaded: true, refreshing: false });
-      },
-      () => {
+    afterCall(async () => {
+      const startedAt = this.now();
+      const value = load();
+      try {
+        await value;
+      } catch {
         stale.refreshing = false;
-      },
-    );
+        return;
+      }
+      if (this.entries.get(key) === stale)
+        this.entries.set(key, { value, loadedAt: startedAt, loaded: true, refreshing: false });
+    });
   }
 }
 

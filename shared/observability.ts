@@ -128,27 +128,31 @@ export interface CallNotes {
  */
 export function recordAccess(log: Logger, access: AccessRecord, successSample = 1): void {
   const { notes } = access;
-  const metrics = processMetrics();
-  metrics.addDimension("statusClass", `${Math.floor(access.status / 100)}xx`);
-  if (notes.model) metrics.addDimension("model", notes.model);
-  metrics.addMetric("Calls", MetricUnit.Count, 1);
-  if (access.firstByteMs !== undefined) {
-    metrics.addMetric("FirstByteLatency", MetricUnit.Milliseconds, round(access.firstByteMs) ?? 0);
-  }
-  metrics.addMetric("Duration", MetricUnit.Milliseconds, round(access.totalMs) ?? 0);
   const written = (access.status >= 400 || Math.random() < successSample) && writesInfo(log);
-  if (!written || metrics.off) {
-    metrics.publishStoredMetrics();
-    if (!written) return;
-  }
-  // Nothing stored when published above (metrics off): an empty object then. The `service`
-  // dimension's value is the Logger's own `service` key ("sluice" for both; the Logger would
-  // drop it from the extra keys, with a warning).
-  const { service: _, ...emf }: Record<string, unknown> = metrics.hasStoredMetrics()
-    ? metrics.serializeMetrics()
-    : {};
-  metrics.clearMetrics();
-  metrics.clearDimensions();
+  // The metrics ride in the line of sluice's own Logger only: its `service` is "sluice", the
+  // value of the metrics' `service` dimension (which the Logger would drop from the extra
+  // keys, with a warning).
+  const riding = written && log instanceof SluiceLogger;
+  let emf: Record<string, unknown> = {};
+  withMetrics((metrics) => {
+    metrics.addDimension("statusClass", `${Math.floor(access.status / 100)}xx`);
+    if (notes.model) metrics.addDimension("model", notes.model);
+    metrics.addMetric("Calls", MetricUnit.Count, 1);
+    if (access.firstByteMs !== undefined) {
+      metrics.addMetric(
+        "FirstByteLatency",
+        MetricUnit.Milliseconds,
+        round(access.firstByteMs) ?? 0,
+      );
+    }
+    metrics.addMetric("Duration", MetricUnit.Milliseconds, round(access.totalMs) ?? 0);
+    if (!riding || metrics.off) metrics.publishStoredMetrics();
+    else {
+      const { service: _, ...rest }: Record<string, unknown> = metrics.serializeMetrics();
+      emf = rest;
+    }
+  });
+  if (!written) return;
   log.info("access", {
     requestId: access.requestId,
     method: access.method,
@@ -166,10 +170,25 @@ export function recordAccess(log: Logger, access: AccessRecord, successSample = 
 /** Counts one event (holds refused, settlements failed, holds reaped, channel changes…). */
 export function countEvent(name: string, count = 1, dimensions: Record<string, string> = {}): void {
   if (count <= 0) return;
+  withMetrics((metrics) => {
+    for (const [key, value] of Object.entries(dimensions)) metrics.addDimension(key, value);
+    metrics.addMetric(name, MetricUnit.Count, count);
+    metrics.publishStoredMetrics();
+  });
+}
+
+/**
+ * Uses the process's Metrics and leaves it empty, whatever happens: what one use added never
+ * reaches another's line.
+ */
+function withMetrics(use: (metrics: SluiceMetrics) => void): void {
   const metrics = processMetrics();
-  for (const [key, value] of Object.entries(dimensions)) metrics.addDimension(key, value);
-  metrics.addMetric(name, MetricUnit.Count, count);
-  metrics.publishStoredMetrics();
+  try {
+    use(metrics);
+  } finally {
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+  }
 }
 
 /** Powertools' Metrics, saying whether it is switched off (a protected question there). */

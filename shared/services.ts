@@ -249,7 +249,7 @@ export function createServices(options: {
  * On Lambda this is the init phase, which runs at a full CPU whatever the memory size
  * (README, Cost); the first call then reads only its key, its user and its hold. Waits at most
  * `waitMs`: what is still loading then goes on in the background and the first call joins it
- * (the caches load once). A failure is left for the first call to meet and report.
+ * (the caches load once). A failure is logged, and left for the first call to meet again.
  */
 export async function primeServices(services: Services, waitMs: number): Promise<void> {
   const loads = Promise.allSettled([
@@ -258,11 +258,18 @@ export async function primeServices(services: Services, waitMs: number): Promise
     services.channelHealth.pairs(),
     services.protocolGaps.known(),
     services.pricing.get(),
-  ]);
+  ]).then((results) => {
+    for (const result of results) {
+      if (result.status === "fulfilled") continue;
+      const { reason } = result;
+      services.log.warn("a read at initialisation failed; the first call makes it again", {
+        error: reason instanceof Error ? reason.message : String(reason),
+      });
+    }
+  });
   let timer: NodeJS.Timeout | undefined;
   const waited = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, waitMs);
-    timer.unref();
   });
   await Promise.race([loads, waited]);
   clearTimeout(timer);

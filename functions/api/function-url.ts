@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
+import { runAfterCallWork } from "../../shared/after-call";
 import { createApi } from "../../shared/api";
 import { ORIGIN_SECRET_HEADER } from "../../shared/config/resources";
 import { type Dispatch, errorResponse } from "../../shared/http/dispatch";
@@ -150,6 +151,8 @@ export function streamingHandler(
           },
           accessLogSample,
         );
+        // Caches refreshing behind stale values, held back until the call had answered.
+        await runAfterCallWork();
       }
     },
   );

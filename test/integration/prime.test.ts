@@ -39,6 +39,25 @@ afterEach(() => {
 });
 
 describe("priming a cold instance", () => {
+  it("logs a read that failed, and leaves it to the first call", async () => {
+    // Nothing listens there: every read fails at once.
+    const { log, lines } = capturedLog();
+    const services = functionServices(
+      instanceEnv(sluice, {
+        dynamoEndpoint: "http://127.0.0.1:9",
+        env: { SLUICE_DYNAMODB_TIMEOUT_MS: "200" },
+      }),
+      { log },
+    );
+    instances.push(services);
+    await primeServices(services, 30_000);
+    const failed = lines.filter((line) =>
+      line.message?.startsWith("a read at initialisation failed"),
+    );
+    expect(failed).toHaveLength(5);
+    await expect(services.pricing.get()).rejects.toThrow();
+  });
+
   it("leaves nothing shared for the first call to read: an instance not primed reads each", async () => {
     const { model, channelId } = await createFixtureChannel();
     const user = await createUserWithKey();
@@ -79,8 +98,9 @@ describe("priming a cold instance", () => {
       await vi.advanceTimersByTimeAsync(1);
       await priming;
       expect(primed).toBe(true);
-      // Still loading: the requests are out, unanswered (one connection per load).
-      expect(sockets.length).toBeGreaterThan(0);
+      // Still loading: the requests are out, unanswered.
+      vi.useRealTimers();
+      await vi.waitFor(() => expect(sockets.length).toBeGreaterThan(0));
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));

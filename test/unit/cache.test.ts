@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { runAfterCallWork } from "../../shared/after-call";
 import { RecentSet, TtlCache } from "../../shared/cache";
 
 /** A cache on a clock the test moves, and a loader that counts its calls. */
@@ -34,15 +35,34 @@ describe("TtlCache", () => {
     expect(c.loads()).toBe(1);
   });
 
-  it("answers a stale value at once and refreshes it behind, once", async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("answers a stale value at once and refreshes it behind, once, after the call", async () => {
     const c = setup();
     await c.get();
     c.at(1_500);
     expect(await Promise.all([c.get(), c.get()])).toEqual(["v1", "v1"]);
+    // Not before the call has answered (the API's handler runs the waiting work then).
+    expect(c.loads()).toBe(1);
+    await runAfterCallWork();
     expect(c.loads()).toBe(2);
-    await Promise.resolve();
     expect(await c.get()).toBe("v2");
     expect(c.loads()).toBe(2);
+  });
+
+  it("refreshes by itself a second later where no handler runs the waiting work", async () => {
+    vi.useFakeTimers();
+    const c = setup();
+    await c.get();
+    c.at(1_500);
+    expect(await c.get()).toBe("v1");
+    await vi.advanceTimersByTimeAsync(999);
+    expect(c.loads()).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(c.loads()).toBe(2);
+    expect(await c.get()).toBe("v2");
   });
 
   it("waits for a fresh value when the old one is more than twice the TTL old", async () => {
@@ -74,11 +94,11 @@ describe("TtlCache", () => {
     c.at(1_500);
     c.failLoads(true);
     expect(await c.get()).toBe("v2");
-    await Promise.resolve();
+    await runAfterCallWork();
     c.failLoads(false);
     // The failed refresh is tried again by the next caller.
     expect(await c.get()).toBe("v2");
-    await Promise.resolve();
+    await runAfterCallWork();
     expect(await c.get()).toBe("v4");
   });
 
@@ -89,7 +109,7 @@ describe("TtlCache", () => {
     const stale = c.get();
     c.cache.delete("k");
     expect(await stale).toBe("v1");
-    await Promise.resolve();
+    await runAfterCallWork();
     // Not the refresh's value: a new load, made after the key was forgotten.
     expect(await c.get()).toBe("v3");
   });

@@ -14,6 +14,7 @@ import {
 import { startFunctionUrlServer } from "../../infra/local/function-url-server";
 import { localContext } from "../../infra/local/lambda-context";
 import { currentTest, TEST_HEADER } from "../../infra/local/logs";
+import { TtlCache } from "../../shared/cache";
 import type { Dispatch } from "../../shared/http/dispatch";
 import type { GatewayResponse } from "../../shared/http/types";
 import { CompletionStreamRelay } from "../../shared/stream/completion-stream";
@@ -222,6 +223,51 @@ describe("the streaming handler on the local awslambda runtime", () => {
     });
     expect(upstreamAbort.signal.aborted).toBe(true);
     expect(settled).toEqual(["client_closed:Hi"]);
+  });
+});
+
+describe("a cache's refresh behind a stale value", () => {
+  installAwsLambdaGlobal();
+
+  it("starts once the call's response has ended, and ends before the invocation does", async () => {
+    let time = 0;
+    const cache = new TtlCache<string, string>(1_000, { now: () => time });
+    const events: string[] = [];
+    let loads = 0;
+    const load = async () => {
+      events.push("refresh started");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      events.push("refresh ended");
+      return `v${++loads}`;
+    };
+    await cache.get("k", load);
+    events.length = 0;
+    time = 1_500;
+    const api: Dispatch = async () => ({
+      status: 200,
+      headers: {},
+      body: await cache.get("k", load),
+    });
+    const stream = new LocalResponseStream({
+      start: () => {},
+      write: async () => {
+        events.push("written");
+      },
+      end: () => events.push("response ended"),
+    });
+    const handler = streamingHandler(api, { log: capturedLog().log }) as unknown as (
+      ...args: unknown[]
+    ) => Promise<unknown>;
+    await handler(event({}), stream, localContext("test"));
+    events.push("invocation ended");
+    expect(events.slice(-4)).toEqual([
+      "response ended",
+      "refresh started",
+      "refresh ended",
+      "invocation ended",
+    ]);
+    expect(events.indexOf("written")).toBeLessThan(events.indexOf("refresh started"));
+    expect(await cache.get("k", load)).toBe("v2");
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The access line and metrics of a call, written by the streaming edge through Powertools:
- * one JSON access line with what the route noted, and one embedded-metric-format line, each
- * call's own even when calls overlap in one process (managed instances). And the Loggers the
+ * one JSON access line with what the route noted and the call's metrics in the embedded metric
+ * format (a metrics line of its own when the access line is not written), each call's own even
+ * when calls overlap in one process (managed instances) or count events meanwhile. And the Loggers the
  * functions make: each its own, at the level its settings give, whatever Lambda's own filter.
  */
 import type { LambdaFunctionURLEvent } from "aws-lambda";
@@ -180,6 +181,27 @@ describe("access lines and metrics", () => {
     expect(lines[0]?._aws).toBeUndefined();
     expect(lines[0]?.Calls).toBeUndefined();
     expect(metricsLines()).toHaveLength(1);
+  });
+
+  it("keeps events counted during a call, and a count that failed, out of the call's line", async () => {
+    const { log, lines } = capturedLog({ level: "INFO" });
+    const counting: Dispatch = async (_request, context) => {
+      context.note?.({ model: "m", channel: "ch-m" });
+      countEvent("UpstreamErrors", 1, { channel: "ch-other" });
+      // A metric name Powertools refuses: it throws with its dimension already added.
+      expect(() => countEvent("", 1, { channel: "leftover" })).toThrow();
+      return { status: 200, headers: {}, body: "ok" };
+    };
+    await invoke(counting, "/v1/embeddings", "00000009", { log });
+    const [line] = lines.filter((l) => l.message === "access");
+    expect(line).toMatchObject({ channel: "ch-m", statusClass: "2xx", Calls: 1 });
+    expect(line?.UpstreamErrors).toBeUndefined();
+    expect(line?._aws.CloudWatchMetrics[0].Dimensions).toEqual([
+      ["service", "statusClass", "model"],
+    ]);
+    expect(metricsLines()).toEqual([
+      expect.objectContaining({ UpstreamErrors: 1, channel: "ch-other" }),
+    ]);
   });
 
   it("counts events with their dimensions, and nothing for none", () => {
