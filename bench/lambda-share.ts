@@ -199,6 +199,9 @@ async function measureAt(
     BENCH_REPORT_INVOCATIONS: "1",
     // A CPU profile of each cold start, written by the shim (lambda-share/shim.ts).
     ...(process.env.BENCH_CPU_PROFILE && { BENCH_CPU_PROFILE: process.env.BENCH_CPU_PROFILE }),
+    // BENCH_GC=1: each process counts its garbage collections and their pauses.
+    ...(process.env.BENCH_GC && { BENCH_GC: process.env.BENCH_GC }),
+    ...(process.env.BENCH_HEAP_PROFILE && { BENCH_HEAP_PROFILE: process.env.BENCH_HEAP_PROFILE }),
   };
   const start = async (name: Name): Promise<Environment & { listeningMs: number }> => {
     const startedAt = performance.now();
@@ -274,12 +277,14 @@ async function measureAt(
   // And the system calls per call that read and write (sockets, pipes): each send of a request,
   // a response or a log line is one, and on a virtual machine a costly one.
   const syscallsPerCall = {} as Record<"stream" | "plain", Record<Name, SyscallCounts>>;
+  const gcPerCall = {} as Record<"stream" | "plain", Record<Name, GcCounts>>;
   for (const stream of [true, false]) {
     for (let i = 0; i < WARMUP; i++) for (const name of NAMES) await call(warm[name], stream);
     const made: Record<Name, Call[]> = { proxy: [], sluice: [] };
     await warm.sluice.child.ask("profile", "warm", true);
     const before = { proxy: await cpuMs(warm.proxy), sluice: await cpuMs(warm.sluice) };
     const ioBefore = { proxy: syscalls(warm.proxy), sluice: syscalls(warm.sluice) };
+    const gcBefore = { proxy: await gcOf(warm.proxy), sluice: await gcOf(warm.sluice) };
     for (let i = 0; i < CALLS; i++)
       for (const name of NAMES) made[name].push(await call(warm[name], stream));
     calls[stream ? "stream" : "plain"] = made;
@@ -293,6 +298,18 @@ async function measureAt(
         reads: (now.reads - ioBefore[name].reads) / CALLS,
         writes: (now.writes - ioBefore[name].writes) / CALLS,
       };
+    };
+    const gcPer = async (name: Name) => {
+      const now = await gcOf(warm[name]);
+      const per = (kind: "minor" | "major") => ({
+        count: (now[kind].count - gcBefore[name][kind].count) / CALLS,
+        ms: (now[kind].ms - gcBefore[name][kind].ms) / CALLS,
+      });
+      return { minor: per("minor"), major: per("major") };
+    };
+    gcPerCall[stream ? "stream" : "plain"] = {
+      proxy: await gcPer("proxy"),
+      sluice: await gcPer("sluice"),
     };
     syscallsPerCall[stream ? "stream" : "plain"] = {
       proxy: perCall("proxy"),
@@ -346,6 +363,7 @@ async function measureAt(
     cpuPerCall,
     idleCpuMsPerSecond,
     syscallsPerCall,
+    gcPerCall,
     load,
     throttledShareOfPeriods: periods,
     errors: { proxy: errorsOf("proxy"), sluice: errorsOf("sluice") },
@@ -401,6 +419,16 @@ async function call(environment: Environment, stream: boolean): Promise<Call> {
   if (timing.status === 0) throw new Error(`${environment.name} did not answer`);
   const endedAt = await environment.nextEnd();
   return { ...timing, invocation: endedAt - timing.sentAt };
+}
+
+interface GcCounts {
+  minor: { count: number; ms: number };
+  major: { count: number; ms: number };
+}
+
+/** A process's garbage collections so far (counted with BENCH_GC=1, else zeros). */
+function gcOf(environment: Environment): Promise<GcCounts> {
+  return environment.child.ask<GcCounts>("gc");
 }
 
 interface SyscallCounts {
@@ -528,6 +556,20 @@ function print(result: Result): void {
     result.idleCpuMsPerSecond.sluice,
     2,
   );
+  if (process.env.BENCH_GC === "1") {
+    for (const kind of ["stream", "plain"] as const) {
+      const gc = result.gcPerCall[kind];
+      const label = kind === "stream" ? "streamed" : "non-streamed";
+      row(`${label}, minor GC pause per call (ms)`, gc.proxy.minor.ms, gc.sluice.minor.ms, 2);
+      row(
+        `${label}, major GCs per 100 calls`,
+        gc.proxy.major.count * 100,
+        gc.sluice.major.count * 100,
+        2,
+      );
+      row(`${label}, major GC pause per call (ms)`, gc.proxy.major.ms, gc.sluice.major.ms, 2);
+    }
+  }
   row("cold: start to listening (ms)", cold.proxy.listeningMs, cold.sluice.listeningMs);
   console.log(
     `  ${"cold:   of which the bundle's import (ms)".padEnd(51)}${ms(cold.sluice.importMs).padStart(9)}`,

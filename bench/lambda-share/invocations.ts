@@ -4,6 +4,8 @@
  * learns how long the invocation lasted, after-response work included. Off under load (the
  * bench turns it off), where the messages would cost CPU.
  */
+import { constants, PerformanceObserver } from "node:perf_hooks";
+
 let reporting = process.env.BENCH_REPORT_INVOCATIONS === "1";
 
 export function invocationEnded(): void {
@@ -15,5 +17,28 @@ export const invocationReports = {
   async reportInvocations(on: boolean) {
     reporting = on;
     return on;
+  },
+};
+
+/** Garbage collections so far, minor and major, with their pauses (BENCH_GC=1 only). */
+const gc = { minor: { count: 0, ms: 0 }, major: { count: 0, ms: 0 } };
+if (process.env.BENCH_GC === "1") {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind =
+        (entry as { detail?: { kind?: number } }).detail?.kind ===
+        constants.NODE_PERFORMANCE_GC_MAJOR
+          ? "major"
+          : "minor";
+      gc[kind].count++;
+      gc[kind].ms += entry.duration;
+    }
+  }).observe({ entryTypes: ["gc"] });
+}
+
+/** The question that answers them, for serveMeasurements. */
+export const gcReports = {
+  async gc() {
+    return { minor: { ...gc.minor }, major: { ...gc.major } };
   },
 };

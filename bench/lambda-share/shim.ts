@@ -9,7 +9,7 @@
 import { installAwsLambdaGlobal } from "../../infra/local/awslambda";
 import { startFunctionUrlServer } from "../../infra/local/function-url-server";
 import { serveMeasurements } from "../perf/ipc";
-import { invocationEnded, invocationReports } from "./invocations";
+import { gcReports, invocationEnded, invocationReports } from "./invocations";
 
 installAwsLambdaGlobal();
 // BENCH_CPU_PROFILE=<dir>: V8 CPU profiles written there (node's --cpu-prof is not allowed in
@@ -35,6 +35,7 @@ serveMeasurements(
   { url: `${server.url}/v1`, importMs },
   {
     ...invocationReports,
+    ...gcReports,
     /** A profile of a phase the bench names (warm, load), when BENCH_CPU_PROFILE is set. */
     async profile(phase: string, on: boolean) {
       if (!process.env.BENCH_CPU_PROFILE) return false;
@@ -49,18 +50,31 @@ async function startProfile(phase: string) {
   const { Session } = await import("node:inspector/promises");
   const session = new Session();
   session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 200 });
-  await session.post("Profiler.start");
+  // BENCH_HEAP_PROFILE=1: where the bytes are allocated (a sampling heap profile) instead.
+  const heap = process.env.BENCH_HEAP_PROFILE === "1";
+  if (heap) {
+    await session.post("HeapProfiler.enable");
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  } else {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 200 });
+    await session.post("Profiler.start");
+  }
   let done = false;
   return {
     async stop() {
       if (done) return;
       done = true;
-      const { profile } = await session.post("Profiler.stop");
+      const { profile } = heap
+        ? await session.post("HeapProfiler.stopSampling")
+        : await session.post("Profiler.stop");
       const { writeFileSync } = await import("node:fs");
       writeFileSync(
-        `${process.env.BENCH_CPU_PROFILE}/${phase}-${process.pid}-${Date.now()}.cpuprofile`,
+        `${process.env.BENCH_CPU_PROFILE}/${phase}-${process.pid}-${Date.now()}.${heap ? "heapprofile" : "cpuprofile"}`,
         JSON.stringify(profile),
       );
       session.disconnect();

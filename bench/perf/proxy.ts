@@ -5,7 +5,7 @@
  */
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { invocationEnded, invocationReports } from "../lambda-share/invocations";
+import { gcReports, invocationEnded, invocationReports } from "../lambda-share/invocations";
 import { serveMeasurements } from "./ipc";
 
 const upstream = new URL(process.env.UPSTREAM_URL as string);
@@ -33,6 +33,6 @@ server.keepAliveTimeout = 65_000;
 server.listen(0, "127.0.0.1", () => {
   serveMeasurements(
     { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` },
-    invocationReports,
+    { ...invocationReports, ...gcReports },
   );
 });
