@@ -61,7 +61,7 @@ async function listLogs(call: Call<UserPrincipal>, filter: LogFilter) {
       ? services.siteLog.list(filter, limit, cursor, LIST_BUDGET.site)
       : services.usage.list(filter.userId, limit, cursor, filter, LIST_BUDGET.user),
   );
-  const names = await usernames(call, entries);
+  const names = await call.services.users.names(entries.map((entry) => entry.userId));
   // Channels are the admin's: a customer's own log does not name them.
   const channels = call.principal.user.role === "admin" ? await channelNames(call, entries) : null;
   return ok(
@@ -176,12 +176,6 @@ function logType(value: string | null): LogFilter["type"] {
     default:
       throw invalid(msg("log_type_invalid"));
   }
-}
-
-async function usernames(call: Call<UserPrincipal>, entries: UsageLogEntry[]) {
-  const ids = [...new Set(entries.map((entry) => entry.userId))];
-  const users = await Promise.all(ids.map((id) => call.services.users.get(id)));
-  return new Map(ids.map((id, i) => [id, users[i]?.username ?? users[i]?.name ?? null]));
 }
 
 /**

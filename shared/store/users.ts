@@ -332,6 +332,22 @@ export class Users {
     ];
   }
 
+  /**
+   * Users' names by id (the username, else the display name): their profile items only, read
+   * 100 at a time; an id with no user has none.
+   */
+  async names(ids: string[]): Promise<Map<string, string | null>> {
+    const unique = [...new Set(ids)];
+    const profiles = await this.table.batchGet<Item>(unique.map((id) => userKey(id)));
+    const byPk = new Map(profiles.map((profile) => [profile.pk, profile]));
+    return new Map(
+      unique.map((id) => {
+        const profile = byPk.get(userPartition(id)) as Partial<UserProfile> | undefined;
+        return [id, profile?.username ?? profile?.name ?? null];
+      }),
+    );
+  }
+
   /** Users by id, a page at a time (admin listing). */
   async list(limit: number, startKey?: Record<string, unknown>) {
     const page = await this.table.query<{ pk: string }>({

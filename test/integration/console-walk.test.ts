@@ -522,6 +522,38 @@ describe("the console walk", { timeout: 60_000 }, () => {
       expect(problems).toEqual([]);
     });
 
+  it("zh: the usage log's cursor pages: next, previous, and the ends disabled", async () => {
+    const s = STRINGS.zh;
+    // A log of 26 lines: a full page of 25 and one more.
+    const reader = { username: `pager.${suffix}`, password: `pager-${suffix}-pw` };
+    const user = await admin("POST", "/api/user", reader);
+    for (let i = 1; i <= 26; i++)
+      await admin("POST", `/api/user/${user.id}/topup`, { dollars: i / 100, bucket: "paid" });
+    const first = await api(user.access_token, "GET", "/api/log/self?size=25");
+    const cursor = encodeURIComponent(first.body.next_cursor);
+    const second = await api(user.access_token, "GET", `/api/log/self?size=25&cursor=${cursor}`);
+    expect([first.body.data.length, second.body.data.length]).toEqual([25, 1]);
+
+    const page = await open("zh", DESKTOP);
+    await page.context().addCookies(await sessionCookie(reader.username, reader.password));
+    await page.goto("/#/logs");
+    const rows = page.getByTestId("log-table").locator("tbody tr");
+    const pager = page.locator("nav.pager");
+    const prev = pager.getByRole("button", { name: s.prev, exact: true });
+    const next = pager.getByRole("button", { name: s.next, exact: true });
+    await expect.poll(() => rows.count()).toBe(25);
+    expect(await pager.innerText()).toContain(s.page_n.replace("{page}", "1"));
+    expect(await prev.isDisabled()).toBe(true);
+    await next.click();
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await pager.innerText()).toContain(s.page_n.replace("{page}", "2"));
+    expect(await next.isDisabled()).toBe(true);
+    await prev.click();
+    await expect.poll(() => rows.count()).toBe(25);
+    expect(await prev.isDisabled()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
   for (const lang of ["zh", "en"] as const)
     it(`${lang}: each form's server error is shown in ${lang}`, async () => {
       const s = STRINGS[lang];

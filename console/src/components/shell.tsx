@@ -99,23 +99,21 @@ export function Shell(props: { user: User | null; path: string; children: Compon
   // Read once at start by the app (app.tsx); again when the language changes (the footer).
   useEffect(() => onLangChange(() => loadSiteStatus()), []);
   useEffect(() => setOpen(false), [path]);
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
   // Before the open menu is painted (a layout effect): an Escape pressed as soon as the menu
   // shows must close it. A plain effect ran a frame later, and such a key was lost.
   useLayoutEffect(() => {
     if (!open) return;
     nav.current?.querySelector<HTMLAnchorElement>("a")?.focus();
     const onKey = (e: KeyboardEvent) => {
-      if (e.key !== "Escape") return;
-      setOpen(false);
-      button.current?.focus();
+      if (e.key === "Escape") close();
     };
     addEventListener("keydown", onKey);
     return () => removeEventListener("keydown", onKey);
   }, [open]);
-  const close = () => {
-    setOpen(false);
-    button.current?.focus();
-  };
   return (
     <div class={user ? "shell" : "shell shell-public"}>
       <header class="top">

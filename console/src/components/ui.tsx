@@ -145,7 +145,8 @@ export function Loading(props: { loaded: Loaded<unknown> }) {
 export function PageHead(props: { title: string; children?: ComponentChildren }) {
   const name = siteName(siteStatus.use());
   useEffect(() => {
-    document.title = `${props.title} · ${name}`;
+    // The home page's title is the site's name itself: not "Name · Name".
+    document.title = props.title === name ? name : `${props.title} · ${name}`;
   }, [props.title, name]);
   return (
     <div class="page-head">
@@ -410,6 +411,33 @@ export function Table(props: {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/**
+ * Previous and next for a list read in cursor pages: `cursors` are the cursors of the pages
+ * before this one (none on the first), `next` the list's `next_cursor` (none on the last).
+ */
+export function CursorPager(props: {
+  cursors: string[];
+  next?: string | null;
+  onCursors(cursors: string[]): void;
+}) {
+  const { cursors, next, onCursors } = props;
+  return (
+    <nav class="pager" aria-label={t("pages")}>
+      <button
+        type="button"
+        disabled={cursors.length === 0}
+        onClick={() => onCursors(cursors.slice(0, -1))}
+      >
+        {t("prev")}
+      </button>
+      <span>{t("page_n", { page: cursors.length + 1 })}</span>
+      <button type="button" disabled={!next} onClick={() => next && onCursors([...cursors, next])}>
+        {t("next")}
+      </button>
+    </nav>
   );
 }
 

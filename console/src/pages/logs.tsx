@@ -5,6 +5,7 @@ import {
   BUCKET,
   Card,
   type Column,
+  CursorPager,
   dateTime,
   Field,
   formFields,
@@ -416,23 +417,11 @@ export function Logs(props: { admin?: boolean }) {
           />
         ))}
       </Table>
-      <nav class="pager" aria-label={t("pages")}>
-        <button
-          type="button"
-          disabled={cursors.length === 0}
-          onClick={() => setPaging({ qs, cursors: cursors.slice(0, -1) })}
-        >
-          {t("prev")}
-        </button>
-        <span>{t("page_n", { page: cursors.length + 1 })}</span>
-        <button
-          type="button"
-          disabled={!next}
-          onClick={() => next && setPaging({ qs, cursors: [...cursors, next] })}
-        >
-          {t("next")}
-        </button>
-      </nav>
+      <CursorPager
+        cursors={cursors}
+        next={next}
+        onCursors={(cursors) => setPaging({ qs, cursors })}
+      />
     </>
   );
 }

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { get, post } from "../../api";
 import {
   Badge,
+  CursorPager,
   Dialog,
   dateTime,
   ErrorText,
@@ -97,7 +98,7 @@ const paidWith = (order: AdminOrder) =>
 const thisMonth = () => new Date().toISOString().slice(0, 7);
 
 /** One order in full, read when asked, with the form for the admin's note. */
-function OrderDetails(props: { orderRef: string; onClose(): void; onNoted(): void }) {
+function OrderDetails(props: { orderRef: string; onClose(): void }) {
   const order = useLoad(() => get<AdminOrder>(`/api/payment/admin/orders/${props.orderRef}`), []);
   const action = useAction();
   const [notice, setNotice] = useState("");
@@ -194,7 +195,6 @@ function OrderDetails(props: { orderRef: string; onClose(): void; onNoted(): voi
                 form.reset();
                 setNotice(t("admin_orders_note_added"));
                 order.reload();
-                props.onNoted();
               });
             }}
           >
@@ -318,26 +318,8 @@ export function Orders() {
           </tr>
         ))}
       </Table>
-      <nav class="pager" aria-label={t("pages")}>
-        <button
-          type="button"
-          disabled={cursors.length === 0}
-          onClick={() => setCursors(cursors.slice(0, -1))}
-        >
-          {t("prev")}
-        </button>
-        <span>{t("page_n", { page: cursors.length + 1 })}</span>
-        <button
-          type="button"
-          disabled={!next}
-          onClick={() => next && setCursors([...cursors, next])}
-        >
-          {t("next")}
-        </button>
-      </nav>
-      {open && (
-        <OrderDetails orderRef={open} onClose={() => setOpen(null)} onNoted={() => list.reload()} />
-      )}
+      <CursorPager cursors={cursors} next={next} onCursors={setCursors} />
+      {open && <OrderDetails orderRef={open} onClose={() => setOpen(null)} />}
     </>
   );
 }

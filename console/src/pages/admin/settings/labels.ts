@@ -85,7 +85,7 @@ export const FIELD_LABELS: Record<string, Key> = {
 };
 
 /** A section or field's API name as words ("registration_limits" → "registration limits"). */
-export function words(name: string): string {
+function words(name: string): string {
   return name.replace(/_/g, " ");
 }
 
