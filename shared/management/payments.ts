@@ -392,6 +392,8 @@ export const listAllOrders = userRoute("GET", "/api/payment/admin/orders", async
   if (cursor && (!after || monthOf(after.createdAt) !== month))
     throw invalid(msg("order_cursor_invalid"));
   const size = pageSize(query, 50, 200);
+  // A name no user has: no order is theirs, and the month is not read to find that out.
+  if (user === null) return ok([], { has_more: false, next_cursor: null });
   const { orders, hasMore } = await call.services.orders.listMonth(
     month,
     size,
@@ -401,10 +403,7 @@ export const listAllOrders = userRoute("GET", "/api/payment/admin/orders", async
       (!user || order.userId === user),
     after,
   );
-  const names = await userNames(
-    call,
-    orders.map((order) => order.userId),
-  );
+  const names = await call.services.users.names(orders.map((order) => order.userId));
   const last = orders.at(-1);
   return ok(
     orders.map((order) => ({ ...adminView(order), user_name: names.get(order.userId) ?? null })),
@@ -422,28 +421,31 @@ export const getAnyOrder = userRoute("GET", "/api/payment/admin/orders/:ref", as
 
 const PROVIDERS: readonly PaymentProvider[] = ["stripe", "epay"];
 
-/** The user id a filter names: an id as given, a username looked up (unknown: matches none). */
+/** A user's id as sluice makes them (`user_` and 16 letters or digits), not a username. */
+const USER_ID = /^user_[A-Za-z0-9]{16}$/;
+
+/**
+ * The user id a filter names: an id as given, else a username looked up; null for a name no
+ * user has (which matches no order).
+ */
 async function userFilter(call: Call<UserPrincipal>, given: string | undefined) {
-  if (!given || given.startsWith("user_")) return given || undefined;
-  return (await call.services.users.findByUsername(given))?.id ?? `unknown:${given}`;
+  if (!given) return undefined;
+  if (USER_ID.test(given)) return given;
+  return (await call.services.users.findByUsername(given))?.id ?? null;
 }
 
 /** One order as the admin sees it, its user and its notes' authors named. */
 async function namedView(call: Call<UserPrincipal>, order: Order) {
-  const names = await userNames(call, [order.userId, ...order.notes.map((note) => note.by)]);
+  const names = await call.services.users.names([
+    order.userId,
+    ...order.notes.map((note) => note.by),
+  ]);
   const view = adminView(order);
   return {
     ...view,
     user_name: names.get(order.userId) ?? null,
     notes: view.notes.map((note) => ({ ...note, by_name: names.get(note.by) ?? null })),
   };
-}
-
-/** Users' names by id (a deleted user has none: the console shows the id). */
-async function userNames(call: Call<UserPrincipal>, userIds: string[]) {
-  const ids = [...new Set(userIds)];
-  const users = await Promise.all(ids.map((id) => call.services.users.get(id)));
-  return new Map(ids.map((id, i) => [id, users[i]?.username ?? users[i]?.name ?? null]));
 }
 
 /** POST /api/payment/admin/orders/{ref}/note {text} (admin): a note (a refund, a dispute). */

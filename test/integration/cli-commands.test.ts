@@ -805,6 +805,14 @@ describe("sluice site content and logo (on a site of its own: they are the whole
       expect(refused.code, argv.join(" ")).toBe(2);
       expect(refused.stderr).not.toMatch(/\n\s+at /);
     }
+    // Stdin read twice would be empty the second time, and remove that page.
+    const twice = await onOwn(
+      ["site", "content", "set", "--lang", "en", "--home", "-", "--about", "-"],
+      { stdin: "Home" },
+    );
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain("stdin");
+    expect(await page("/api/about?lang=en")).toBe("About us");
   });
 
   it("site logo set/remove: an image becomes the logo; an SVG is refused", async () => {

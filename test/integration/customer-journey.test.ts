@@ -296,6 +296,9 @@ async function seeHomePage(page: Page, lang: Lang) {
   expect(await home.textContent()).toContain(HOME[lang].body);
   await page.getByRole("link", { name: say(lang, "home_sign_in") }).waitFor();
   await page.getByRole("link", { name: say(lang, "home_register") }).waitFor();
+  // The site's name alone is the home page's title (not "Name · Name").
+  const name = (await getJson(page, "/api/status")).system_name?.trim() || "sluice";
+  await expect.poll(() => page.title()).toBe(name);
   await screenshot(page, `journey-home-${lang}`);
 }
 

@@ -249,6 +249,16 @@ describe("The admin's orders", () => {
     const next = await list({ month, user: user.id, size: "2", cursor: second.ref });
     expect(next.body.data.map((o: Json) => o.id)).toEqual([paid.id]);
     expect(next.body).toMatchObject({ has_more: false, next_cursor: null });
+    // A username that begins like an id ("user_…") is still looked up as a name.
+    const lookalike = `user_${Math.random().toString(36).slice(2, 8)}`;
+    const made = await admin("POST", "/api/user", {
+      username: lookalike,
+      password: "a long password",
+    });
+    const theirs = await epayOrder({ id: made.id, accessToken: made.access_token });
+    expect((await list({ month, user: lookalike })).body.data.map((o: Json) => o.id)).toEqual([
+      theirs.id,
+    ]);
   });
 
   it("bad filters are refused by code; a customer may not list or note", async () => {

@@ -280,7 +280,7 @@ describe("a customer's console session that signed in more than 5 minutes ago", 
       await change(stolen, { current_password: PASSWORD }),
       await change(await signIn(me.username)),
     ])
-      expect(answer.body.code).not.toBe("reauthentication_required");
+      expect(answer.body).toMatchObject({ success: false, code: "verification_code_invalid" });
   });
 
   it("cannot start linking another sign-in to the account; a recent one can", async () => {

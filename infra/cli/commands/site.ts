@@ -23,8 +23,7 @@ async function bytesOf(ctx: Context, path: string): Promise<Buffer> {
   if (path === "-") {
     if (!ctx.io.stdin) throw new UsageError("- reads stdin, and there is none.");
     const chunks: Buffer[] = [];
-    for await (const chunk of ctx.io.stdin)
-      chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk));
+    for await (const chunk of ctx.io.stdin) chunks.push(Buffer.from(chunk));
     return Buffer.concat(chunks);
   }
   try {
@@ -176,6 +175,12 @@ export const site: Commands = {
     maxArgs: 0,
     run: async (ctx) => {
       const language = lang(ctx);
+      // Stdin can be read once: a second "-" would read it empty, and an empty page is removed.
+      const fromStdin = ["home", "about", "announcements"].filter(
+        (name) => ctx.string(name) === "-",
+      );
+      if (fromStdin.length > 1)
+        throw new UsageError(`Only one of --${fromStdin.join(", --")} can read stdin ("-").`);
       const body: Record<string, unknown> = { ...guard(ctx) };
       for (const page of ["home", "about"]) {
         const file = ctx.string(page);
