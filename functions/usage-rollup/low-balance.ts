@@ -4,11 +4,25 @@ import { type Clock, systemClock } from "../../shared/clock";
 import type { Mailer } from "../../shared/mail/mailer";
 import { lowBalanceMail, mailLanguage } from "../../shared/mail/templates";
 import { SITE_NAME } from "../../shared/management/mail-context";
+import type { HoldRecord } from "../../shared/store/account-codec";
 import { Accounts } from "../../shared/store/accounts";
 import { userKey } from "../../shared/store/keys";
 import type { StreamedLine } from "../../shared/store/rollups";
 import { ConditionFailed, type Table } from "../../shared/store/table";
+import type { UsageLogEntry } from "../../shared/store/usage";
 import type { UserProfile } from "../../shared/store/users";
+
+/**
+ * What the lines' calls will still take from the balance: a call's line is written before its
+ * settlement (billing/ledger.ts), so the stream may bring it while its hold (the line's id) is
+ * still on the account, the balance not yet moved by the cost.
+ */
+function unsettled(lines: readonly UsageLogEntry[], holds: readonly HoldRecord[]): number {
+  const held = new Set(holds.map((hold) => hold.id));
+  let units = 0;
+  for (const line of lines) if (line.type === "consume" && held.has(line.id)) units += line.quota;
+  return units;
+}
 
 /** How long a profile read here is trusted by default (a threshold set since is seen within it). */
 const PROFILE_TTL_MS = 5 * 60_000;
@@ -21,8 +35,8 @@ type Watched = Pick<
 /**
  * The low-balance notice (issue 22 §6.5), checked here, off the request path: of the users whose
  * lines a stream batch carries, those who set a threshold (and have a verified address) have
- * their balance read — an eventually consistent read of the account — and a crossing below it
- * is mailed once: the mark `lowBalanceNotifiedAt` is set by a conditional write first, so two
+ * their balance read — a consistent read of the account, less what the batch's calls still
+ * owe (`unsettled`) — and a crossing below it is mailed once: the mark `lowBalanceNotifiedAt` is set by a conditional write first, so two
  * batches (or shards) that see the crossing at once send one mail; a send that fails takes the
  * mark back, so the next batch with a line of the user's tries again — it does not fail this
  * batch, which the stream would retry without end, holding the shard's rollups and site log
@@ -53,17 +67,22 @@ export class LowBalanceNotices {
 
   async check(lines: readonly StreamedLine[]): Promise<void> {
     if (!this.mailer.enabled) return;
-    const users = [...new Set(lines.map(({ line }) => line.userId))];
-    await Promise.all(users.map((userId) => this.checkUser(userId)));
+    const byUser = new Map<string, UsageLogEntry[]>();
+    for (const { line } of lines) {
+      const own = byUser.get(line.userId);
+      if (own) own.push(line);
+      else byUser.set(line.userId, [line]);
+    }
+    await Promise.all([...byUser].map(([userId, own]) => this.checkUser(userId, own)));
   }
 
-  private async checkUser(userId: string): Promise<void> {
+  private async checkUser(userId: string, lines: readonly UsageLogEntry[]): Promise<void> {
     const profile = await this.profile(userId);
     const threshold = profile?.lowBalanceAlertUnits;
     if (!profile || threshold === undefined || !profile.emailVerified || !profile.email) return;
-    const account = await this.accounts.get(userId);
+    const account = await this.accounts.get(userId, true);
     if (!account) return;
-    const total = account.balances.total;
+    const total = account.balances.total - unsettled(lines, account.holds);
     if (total < threshold && profile.lowBalanceNotifiedAt === undefined) {
       await this.notify(userId, profile, threshold, total);
     } else if (total >= threshold && profile.lowBalanceNotifiedAt !== undefined) {
@@ -87,7 +106,9 @@ export class LowBalanceNotices {
       return;
     }
     profile.lowBalanceNotifiedAt = at;
-    const dollars = (units: number) => `$${unitsToDollars(units).toFixed(2)}`;
+    // In whole cents, down: a balance just below a threshold never reads as the threshold.
+    const dollars = (units: number) =>
+      `$${(Math.floor(unitsToDollars(units) * 100) / 100).toFixed(2)}`;
     try {
       await this.mailer.send(
         lowBalanceMail({

@@ -10,7 +10,8 @@ import { type Core, startCore } from "../fixtures/core";
 /**
  * A low-balance notice whose mail cannot be sent does not fail the stream batch (the stream
  * would retry it without end, holding the shard's rollups back): the mark is taken back, and
- * the user's next line tries again, once.
+ * the user's next line tries again, once. A call's line, written before its settlement, is
+ * counted against the balance when the stream brings it first.
  */
 let core: Core;
 
@@ -32,22 +33,28 @@ const lineOf = (userId: string): StreamedLine[] => [
   { sequence: newId("", 8), line: { userId } as StreamedLine["line"] },
 ];
 
+/** A user with an address and a threshold, whose balance is `units`. */
+async function watchedUser(threshold: number, units: number) {
+  const user = newUserProfile({
+    id: newId("user_", 16),
+    name: `lb${newId("", 8)}`,
+    email: `low-${newId("", 6)}@example.test`,
+    emailVerified: true,
+  });
+  await core.services.users.create({ ...user, lowBalanceAlertUnits: threshold });
+  await core.services.ledger.topUp(user.id, {
+    reference: `test:${user.id}`,
+    bucket: "paid",
+    units,
+    by: "test",
+    requestId: "r",
+  });
+  return user;
+}
+
 describe("a low-balance notice that cannot be sent", () => {
   it("leaves the batch whole, and is sent once by a later batch", async () => {
-    const user = newUserProfile({
-      id: newId("user_", 16),
-      name: `lb${newId("", 8)}`,
-      email: "low@example.test",
-      emailVerified: true,
-    });
-    await core.services.users.create({ ...user, lowBalanceAlertUnits: 1_000_000 });
-    await core.services.ledger.topUp(user.id, {
-      reference: `test:${user.id}`,
-      bucket: "paid",
-      units: 10,
-      by: "test",
-      requestId: "r",
-    });
+    const user = await watchedUser(1_000_000, 10);
     const mailer = new FlakyMailer();
     const notices = new LowBalanceNotices(core.table, mailer, {
       log: new Logger({ logLevel: "SILENT" }),
@@ -59,6 +66,45 @@ describe("a low-balance notice that cannot be sent", () => {
     mailer.down = false;
     await notices.check(lineOf(user.id));
     await notices.check(lineOf(user.id));
-    expect(mailer.sent.map((m) => m.to)).toEqual(["low@example.test"]);
+    expect(mailer.sent.map((m) => m.to)).toEqual([user.email]);
+  });
+});
+
+describe("a call's line that the stream brings before the call settled", () => {
+  it("counts what the call will take: the crossing it makes is told", async () => {
+    const threshold = 500_000; // $1
+    const user = await watchedUser(threshold, threshold);
+    // The ledger's order (billing/ledger.ts): the hold, then the line; the settlement that
+    // takes the cost from the balance has not landed when the batch is read.
+    const start = Date.now();
+    const hold = { id: newId("", 16), start, units: 5_000 };
+    await core.services.accounts.holdAccount(user.id, hold);
+    const line = {
+      type: "consume",
+      id: hold.id,
+      time: start,
+      userId: user.id,
+      requestId: `req_${hold.id}`,
+      promptTokens: 10,
+      completionTokens: 10,
+      quota: 300,
+      requests: 1,
+      held: hold.units,
+    } as const;
+    await core.services.usage.put(line);
+    expect((await core.services.accounts.get(user.id, true))?.balances.total).toBe(threshold);
+    const mailer = new FlakyMailer();
+    mailer.down = false;
+    const notices = new LowBalanceNotices(core.table, mailer, {
+      log: new Logger({ logLevel: "SILENT" }),
+      profileTtlMs: 0,
+    });
+    // A line of someone else's, or of a call of this user's that settled, counts nothing.
+    await notices.check([{ sequence: "1", line: { ...line, id: newId("", 16) } }]);
+    expect(mailer.sent).toHaveLength(0);
+    await notices.check([{ sequence: "2", line }]);
+    expect(mailer.sent.map((m) => m.to)).toEqual([user.email]);
+    // $0.9994, in cents down: never "$1.00 is below $1.00".
+    expect(mailer.sent[0]?.text).toContain("$0.99");
   });
 });
