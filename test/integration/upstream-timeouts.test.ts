@@ -303,7 +303,9 @@ describe("streams whose answer ends without usage", () => {
     expect(entries.map((e) => e.outcome)).toEqual(["cut"]);
     const [line] = await callLines(user, 1);
     expect(line).toMatchObject({ outcome: "interrupted" });
-    expectWithin(usdOf([line]), chargeOf(entries), ESTIMATE, "an upstream cut");
+    // Its 1,500 reasoning tokens, unseen, are estimated from the silence before the answer (the
+    // 40 tokens it sent are counted): timed, as the hang-up's (17 % apart once in a CI run).
+    expectWithin(usdOf([line]), chargeOf(entries), TIMED_ESTIMATE, "an upstream cut");
   }, 60_000);
 });
 
