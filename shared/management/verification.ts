@@ -8,7 +8,7 @@ import type { Services } from "../services";
 import { trial } from "../site/sections/trial";
 import { EmailTaken } from "../store/users";
 import { CODE_TTL_SECONDS } from "../store/verifications";
-import { reauthenticateSession } from "./admin-reauthentication";
+import { reauthenticate } from "./admin-reauthentication";
 import { field, invalid, ok } from "./envelope";
 import { mailAfterResponse, publicOrigin, requestLanguage, SITE_NAME, said } from "./mail-context";
 import { grantTrialCredit } from "./trial-credit";
@@ -64,21 +64,26 @@ export const askEmailCode = userRoute("POST", "/api/user/email/code", async (cal
 });
 
 /**
- * POST /api/user/email {email, code}: sets the signed-in user's address, proven by its code,
- * and claims it for them; the address they had verified before is given up. A pending trial
+ * POST /api/user/email {email, code, current_password?}: sets the signed-in user's address,
+ * proven by its code, and claims it for them; the address they had verified before is given
+ * up. The owner proves who they are first (admin-reauthentication.ts's `reauthenticate`). A pending trial
  * that waits for a verified e-mail (trial_verification email) is granted now.
  */
 export const setEmail = userRoute("POST", "/api/user/email", async (call) => {
-  const { services, principal } = call;
+  const { services } = call;
   const body = readJsonObject(call.request);
   const email = emailField(body.email);
   const code = field.string(body, "code", { required: true, max: 16 }) as string;
-  // A stolen session must not put its thief's address here: reset links would go to it.
-  await reauthenticateSession(call, body);
+  // A stolen session or access token must not put its thief's address here: reset links
+  // would go to it.
+  const { user: before, sessionVersion } = await reauthenticate(call, body);
   await proveEmail(services, email, code);
-  const before = (await services.users.get(principal.user.id, true)) ?? principal.user;
   try {
-    await services.users.changeEmail(before.id, email, { verified: true, previous: before });
+    await services.users.changeEmail(before.id, email, {
+      verified: true,
+      previous: before,
+      ifSessionVersion: sessionVersion,
+    });
   } catch (err) {
     if (err instanceof EmailTaken) throw emailTaken();
     throw err;

@@ -1,5 +1,6 @@
-import { IDENTITY_OF_USER, identityKey, userIdentityKey, userPartition } from "./keys";
-import { ConditionFailed, type Table } from "./table";
+import { IDENTITY_OF_USER, identityKey, userIdentityKey, userKey, userPartition } from "./keys";
+import { ConditionFailed, type Table, type TransactOp } from "./table";
+import { sessionVersionIs } from "./users";
 
 /** An outside sign-in linked to a user: the provider's immutable subject, and a name to show. */
 export interface LinkedIdentity {
@@ -26,15 +27,31 @@ export class Identities {
 
   /**
    * Links the identity to `userId`: `linked`, `own` (linked to them already), `taken` (to
-   * another user), or `provider_linked` (they have another account of this provider).
+   * another user), or `provider_linked` (they have another account of this provider). With
+   * `ifSessionVersion` (a link the signed-in user asked for), only while the user is enabled
+   * and at that session version: `stale` once a password change, reset or sign-out everywhere
+   * has landed since they proved who they are.
    */
   async link(
     userId: string,
     identity: LinkedIdentity,
-  ): Promise<"linked" | "own" | "taken" | "provider_linked"> {
+    ifSessionVersion?: number,
+  ): Promise<"linked" | "own" | "taken" | "provider_linked" | "stale"> {
     const { provider, subject } = identity;
+    const stillThem: TransactOp[] =
+      ifSessionVersion === undefined
+        ? []
+        : [
+            {
+              check: userKey(userId),
+              condition: `#status = :enabled AND ${sessionVersionIs(ifSessionVersion)}`,
+              names: { "#status": "status" },
+              values: { ":enabled": "enabled", ":version": ifSessionVersion },
+            },
+          ];
     try {
       await this.table.transact([
+        ...stillThem,
         {
           put: { ...identityKey(provider, subject), userId, at: identity.at },
           condition: "attribute_not_exists(pk)",
@@ -47,6 +64,7 @@ export class Identities {
       return "linked";
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
+      if (stillThem.length && err.reasons[0] === "ConditionalCheckFailed") return "stale";
       const owner = await this.userOf(provider, subject);
       if (owner === userId) return "own";
       return owner ? "taken" : "provider_linked";

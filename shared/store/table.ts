@@ -58,6 +58,13 @@ export type TransactOp =
       condition?: string;
       names?: Record<string, string>;
       values?: Record<string, unknown>;
+    }
+  | {
+      /** Writes nothing: the transaction goes through only if this item meets `condition`. */
+      check: ItemKey;
+      condition: string;
+      names?: Record<string, string>;
+      values?: Record<string, unknown>;
     };
 
 /**
@@ -273,6 +280,15 @@ export class Table {
           Put: {
             TableName: this.name,
             Item: marshalItem(op.put),
+            ...conditionParams(op.condition, op),
+          },
+        };
+      }
+      if ("check" in op) {
+        return {
+          ConditionCheck: {
+            TableName: this.name,
+            Key: marshalItem(op.check),
             ...conditionParams(op.condition, op),
           },
         };

@@ -119,6 +119,16 @@ export interface UserRecord extends UserProfile {
 }
 
 /**
+ * The condition that a user's profile is still at session version `version` (`:version`): no
+ * password change, reset or sign-out everywhere has landed since it was read.
+ */
+export function sessionVersionIs(version: number): string {
+  return version === 0
+    ? "(attribute_not_exists(sessionVersion) OR sessionVersion = :version)"
+    : "sessionVersion = :version";
+}
+
+/**
  * A credential change was refused: the password was changed, or the sessions ended, after the
  * caller proved who they are (a session or password of before that).
  */
@@ -202,26 +212,42 @@ export class Users {
   async changeEmail(
     id: string,
     email: string,
-    change: { verified: boolean; previous?: { email?: string; emailVerified?: boolean } },
+    change: {
+      verified: boolean;
+      previous?: { email?: string; emailVerified?: boolean };
+      /**
+       * The session version the owner proved themselves against (auth/confirm-identity.ts): a
+       * password change or sign-out everywhere that landed since refuses the change
+       * (StaleCredentials).
+       */
+      ifSessionVersion?: number;
+    },
   ): Promise<void> {
     const emails = new Emails(this.table);
     const previous = change.previous?.emailVerified ? change.previous.email : undefined;
     const same = previous !== undefined && previous.toLowerCase() === email.toLowerCase();
     const verified = change.verified || (same && email !== "");
+    const { ifSessionVersion } = change;
+    const condition =
+      ifSessionVersion === undefined
+        ? "attribute_exists(pk)"
+        : `attribute_exists(pk) AND ${sessionVersionIs(ifSessionVersion)}`;
+    const version = ifSessionVersion === undefined ? {} : { ":version": ifSessionVersion };
     const ops: TransactOp[] = [
       email === ""
         ? {
             key: userKey(id),
             update: "REMOVE email, emailVerified, lowBalanceAlertUnits, lowBalanceNotifiedAt",
-            condition: "attribute_exists(pk)",
+            condition,
+            ...(ifSessionVersion === undefined ? {} : { values: version }),
           }
         : {
             key: userKey(id),
             update: verified
               ? "SET email = :email, emailVerified = :true"
               : "SET email = :email REMOVE emailVerified, lowBalanceAlertUnits, lowBalanceNotifiedAt",
-            condition: "attribute_exists(pk)",
-            values: { ":email": email, ...(verified ? { ":true": true } : {}) },
+            condition,
+            values: { ":email": email, ...(verified ? { ":true": true } : {}), ...version },
           },
       ...(verified && email !== "" ? [emails.claimOp(email, id, this.clock.seconds())] : []),
       ...(previous && !(same && verified) ? [emails.releaseOp(previous, id)] : []),
@@ -231,6 +257,12 @@ export class Users {
     } catch (err) {
       if (err instanceof ConditionFailed && err.reasons[1] === "ConditionalCheckFailed" && verified)
         throw new EmailTaken();
+      if (
+        err instanceof ConditionFailed &&
+        err.reasons[0] === "ConditionalCheckFailed" &&
+        ifSessionVersion !== undefined
+      )
+        throw new StaleCredentials();
       throw err;
     }
   }
@@ -562,11 +594,7 @@ export class Users {
     },
   ): Promise<CredentialsChanged> {
     const versionHolds =
-      ifSessionVersion === undefined
-        ? ""
-        : ifSessionVersion === 0
-          ? " AND (attribute_not_exists(sessionVersion) OR sessionVersion = :version)"
-          : " AND sessionVersion = :version";
+      ifSessionVersion === undefined ? "" : ` AND ${sessionVersionIs(ifSessionVersion)}`;
     let before: Item;
     try {
       before =

@@ -35,14 +35,22 @@ describe("the mailbox", () => {
   });
 });
 
-/** A user of their own with `email` verified through the mailed code (Settings' flow). */
+/**
+ * A user of their own with `email` verified through the mailed code (Settings' flow), which
+ * an access token proves with the password.
+ */
 async function userWithEmail(email: string, options: Parameters<typeof createUser>[0] = {}) {
-  const user = await createUser(options);
+  const password = "the owner's password";
+  const user = await createUser({ ...options, password });
   const asked = await api(user.accessToken, "POST", "/api/user/email/code", { email });
   expect(asked.status).toBe(200);
   const [mail] = await waitForMail(email);
   const code = /\b(\d{6})\b/.exec(mail?.text ?? "")?.[1];
-  const set = await api(user.accessToken, "POST", "/api/user/email", { email, code });
+  const set = await api(user.accessToken, "POST", "/api/user/email", {
+    email,
+    code,
+    current_password: password,
+  });
   expect(set.status).toBe(200);
   expect(set.body.data).toMatchObject({ email, email_verified: true });
   return user;

@@ -80,12 +80,15 @@ export async function createUser(
     bonusUsd?: number;
     group?: string;
     role?: "user" | "admin";
+    /** None by default: the user signs in with the access token only. */
+    password?: string;
   } = {},
 ): Promise<TestUser> {
   const user = await admin("POST", "/api/user", {
     name: `test-${Math.random().toString(36).slice(2, 8)}`,
     group: options.group,
     role: options.role,
+    password: options.password,
   });
   for (const bucket of ["free", "bonus", "paid"] as const) {
     const dollars = options[`${bucket}Usd`] ?? (bucket === "paid" ? 100 : 0);

@@ -3,12 +3,14 @@
  * admin's next password change: creating a user (answered with their access token), making
  * one an admin, resetting another's password and making a key for another user take the
  * admin's current password (`current_password`, counted like a sign-in), or a session that
- * signed in within SLUICE_RECENT_SIGN_IN_SECONDS. An access token is not asked. Every admin
+ * signed in within SLUICE_RECENT_SIGN_IN_SECONDS. An access token is not asked, except to put
+ * another e-mail address on its account (reset links go there). Every admin
  * here is a fresh one, made with the site's first admin token. The API runs in-process on
  * DynamoDB in memory (fixtures/core.ts).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { hashSecret } from "../../shared/auth/secrets";
+import { StaleCredentials } from "../../shared/store/users";
 import { type Core, startCore, viewer } from "../fixtures/core";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON read by tests; every field used is asserted.
@@ -301,5 +303,76 @@ describe("a customer's console session that signed in more than 5 minutes ago", 
     expect(answer.headers.location).toBe("/#/settings?error=link_sign_in_again");
     expect(await start(stolen)).toBe("refused");
     expect(await start(await signIn(me.username))).toBe("to the provider");
+  });
+});
+
+describe("an access token (a CLI's, a script's, or a thief's)", () => {
+  it("cannot put another e-mail address on the account without the password", async () => {
+    const me = await account();
+    const change = (extra: Json = {}) =>
+      api(me.token, "POST", "/api/user/email", {
+        email: "thief@example.test",
+        code: "000000",
+        ...extra,
+      });
+    // A burst, as a thief would send it: every one refused, none reaches the code.
+    for (const answer of await Promise.all(Array.from({ length: 8 }, () => change()))) {
+      expect(answer.status).toBe(403);
+      expect(answer.body).toMatchObject({
+        code: "reauthentication_required",
+        params: { via: "token", field: "current_password" },
+      });
+    }
+    expect((await change({ current_password: "a guess" })).body.code).toBe(
+      "current_password_wrong",
+    );
+    // With the password, the code is what is checked next.
+    expect((await change({ current_password: PASSWORD })).body).toMatchObject({
+      success: false,
+      code: "verification_code_invalid",
+    });
+    expect((await api(me.token, "GET", "/api/user/self")).body.data.email ?? "").toBe("");
+  });
+});
+
+describe("a change proven before a password change that lands first", () => {
+  const passwordChange = async (id: string) => {
+    const changed = await core.services.users.changeCredentials(id, {
+      passwordHash: "scrypt$changed",
+    });
+    expect(changed.sessionVersion).toBe(1);
+  };
+
+  it("an e-mail address is not set (sign in again), nor claimed", async () => {
+    const me = await account();
+    await passwordChange(me.id);
+    const change = core.services.users.changeEmail(me.id, "late@example.test", {
+      verified: true,
+      ifSessionVersion: 0,
+    });
+    await expect(change).rejects.toBeInstanceOf(StaleCredentials);
+    expect((await core.services.users.get(me.id, true))?.email).toBeUndefined();
+    expect(await core.services.emails.owner("late@example.test")).toBeUndefined();
+    // At the version it is at now, it is.
+    await core.services.users.changeEmail(me.id, "late@example.test", {
+      verified: true,
+      ifSessionVersion: 1,
+    });
+    expect(await core.services.emails.owner("late@example.test")).toBe(me.id);
+  });
+
+  it("an outside sign-in is not linked, on either side", async () => {
+    const me = await account();
+    await passwordChange(me.id);
+    const identity = { provider: "github", subject: unique("gh"), login: "thief", at: 1 };
+    expect(await core.services.identities.link(me.id, identity, 0)).toBe("stale");
+    expect(await core.services.identities.userOf("github", identity.subject)).toBeUndefined();
+    expect(await core.services.identities.list(me.id)).toEqual([]);
+    // Nor for a user disabled since.
+    await admin("PUT", `/api/user/${me.id}`, { status: "disabled" });
+    expect(await core.services.identities.link(me.id, identity, 1)).toBe("stale");
+    await admin("PUT", `/api/user/${me.id}`, { status: "enabled" });
+    expect(await core.services.identities.link(me.id, identity, 1)).toBe("linked");
+    expect(await core.services.identities.userOf("github", identity.subject)).toBe(me.id);
   });
 });

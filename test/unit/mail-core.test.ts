@@ -53,7 +53,10 @@ const codeIn = (m: Mail | undefined) => /\b(\d{6})\b/.exec(m?.text ?? "")?.[1] a
 const tokenIn = (m: Mail | undefined) =>
   /#\/reset\?token=([A-Za-z0-9_-]{43})\b/.exec(m?.text ?? "")?.[1] as string;
 
-/** A user of their own, signed in by access token, with `email` verified through its code. */
+/**
+ * A user of their own, signed in by access token, with `email` verified through its code (and
+ * the password, which a token sends to change the address).
+ */
 async function userWithVerifiedEmail(email: string) {
   const made = await core.call("POST", "/api/user", {
     headers: { authorization: `Bearer ${core.admin.accessToken}` },
@@ -66,7 +69,7 @@ async function userWithVerifiedEmail(email: string) {
   ).toBe(200);
   const set = await core.call("POST", "/api/user/email", {
     headers: auth,
-    body: { email, code: codeIn(mail.to(email).at(-1)) },
+    body: { email, code: codeIn(mail.to(email).at(-1)), current_password: "first password 1" },
   });
   expect(set.status).toBe(200);
   expect(set.body.data).toMatchObject({ email, email_verified: true });

@@ -39,7 +39,7 @@ export interface SignInRequest {
 export async function resolveSignIn(
   deps: Deps,
   identity: ProviderIdentity,
-  state: Pick<OAuthState, "intent" | "userId">,
+  state: Pick<OAuthState, "intent" | "userId" | "sessionVersion">,
   request: SignInRequest,
 ): Promise<SignInOutcome> {
   const linked = await deps.identities.userOf(identity.provider, identity.subject);
@@ -47,7 +47,9 @@ export async function resolveSignIn(
     const userId = state.userId as string;
     if (linked && linked !== userId)
       throw new Conflict(msg("identity_taken", { provider: identity.provider }));
-    await link(deps, userId, identity);
+    // Conditional on the session version the link was started at: a password change that
+    // lands after the callback's check (management/oauth.ts) still stops it.
+    await link(deps, userId, identity, state.sessionVersion ?? 0);
     return { userId, how: "linked" };
   }
   if (linked) return { userId: linked, how: "signed_in" };
@@ -64,13 +66,23 @@ export async function resolveSignIn(
   return { userId: await register(deps, identity, request), how: "registered" };
 }
 
-async function link(deps: Deps, userId: string, identity: ProviderIdentity): Promise<void> {
-  const outcome = await deps.identities.link(userId, {
-    provider: identity.provider,
-    subject: identity.subject,
-    login: identity.login,
-    at: deps.clock.seconds(),
-  });
+async function link(
+  deps: Deps,
+  userId: string,
+  identity: ProviderIdentity,
+  ifSessionVersion?: number,
+): Promise<void> {
+  const outcome = await deps.identities.link(
+    userId,
+    {
+      provider: identity.provider,
+      subject: identity.subject,
+      login: identity.login,
+      at: deps.clock.seconds(),
+    },
+    ifSessionVersion,
+  );
+  if (outcome === "stale") throw new Forbidden(msg("link_sign_in_again"));
   if (outcome === "taken" || outcome === "provider_linked")
     throw new Conflict(msg("identity_taken", { provider: identity.provider }));
 }
