@@ -266,6 +266,25 @@ async function lateAnswer(
   }
 }
 
+/**
+ * A signal that aborts when either does. Not `AbortSignal.any`: Node keeps a composite signal
+ * that has an 'abort' listener in a process-wide set until it aborts or loses its last listener
+ * (lib/internal/abort_controller.js, `gcPersistentSignals`), and the upstream call's listener
+ * stays on it for as long as the body may be read — every call's state (its request, its
+ * response, their buffers) stayed reachable for the life of the process: the heap grew about
+ * 20 KB a call, and a 128 MB function would have run out of memory after some thousands of
+ * calls. Listeners on plain signals are collected with them. Both are per call here (the
+ * request's is its invocation's time limit).
+ */
+export function eitherAborts(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (a.aborted) return a;
+  if (b.aborted) return b;
+  const either = new AbortController();
+  a.addEventListener("abort", () => either.abort(a.reason), { once: true });
+  b.addEventListener("abort", () => either.abort(b.reason), { once: true });
+  return either.signal;
+}
+
 /** Runs `action` once `signal` aborts (at once if it has); returns what stops listening. */
 function onAbort(signal: AbortSignal, action: () => void): () => void {
   if (signal.aborted) {
@@ -403,7 +422,7 @@ function upstreamOptions(
       answerTimeoutMs(settings, { upstream, client: model }, plan.charge.stream ?? false),
     retries: settings.upstreamRetries,
     timing: call.timing,
-    signal: call.request.signal ? AbortSignal.any([call.request.signal, signal]) : signal,
+    signal: call.request.signal ? eitherAborts(call.request.signal, signal) : signal,
     coolDownMs: (retryAfterMs) => channelHealth.coolDownMs(retryAfterMs),
     adapterContext: call.services.adapterContext,
     onResend: (channel, why) =>
