@@ -36,9 +36,18 @@ if (process.env.BENCH_GC === "1") {
   }).observe({ entryTypes: ["gc"] });
 }
 
-/** The question that answers them, for serveMeasurements. */
+/** The questions that answer them, for serveMeasurements. */
 export const gcReports = {
   async gc() {
     return { minor: { ...gc.minor }, major: { ...gc.major } };
+  },
+  /**
+   * The heap in use after a full collection (the process runs with --expose-gc, as Lambda's
+   * node flags here give it): what is still reachable. Asked before and after the warm calls,
+   * it says what each call leaves behind.
+   */
+  async liveHeap() {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed;
   },
 };
