@@ -80,6 +80,13 @@ export class Operations extends Construct {
       "ReapsFailed",
       FilterPattern.stringValue("$.message", "=", "reaping a hold failed"),
     );
+    // Agenda work (orders, check-ins, expiries, batches) that failed: logged, and tried again
+    // by the next sweep, so one failure is no news; one in each of two sweeps running is.
+    const workFailed = this.logMetric(
+      props.janitor.logGroup,
+      "JanitorWorkFailed",
+      FilterPattern.stringValue("$.message", "=", "agenda_work_failed"),
+    );
     const dynamoThrottles = new MathExpression({
       expression: props.tables.map((_, i) => `r${i} + w${i}`).join(" + "),
       usingMetrics: Object.fromEntries(
@@ -123,6 +130,13 @@ export class Operations extends Construct {
     this.alarm("SettlementsFailed", settlementsFailed, 1, "A call's settlement failed");
     this.alarm("HoldsReaped", holdsReaped, 1, "The janitor gave back holds of calls that died");
     this.alarm("ReapsFailed", reapsFailed, 1, "The janitor could not reap a hold");
+    this.alarm(
+      "JanitorWorkFailed",
+      workFailed,
+      1,
+      "The janitor's agenda work failed in two sweeps running",
+      2,
+    );
     this.alarm("DynamoThrottles", dynamoThrottles, 1, "DynamoDB throttled sluice's requests");
     this.alarm("FunctionErrors", functionErrors, 1, "The batch worker, janitor or rollups failed");
 
@@ -142,7 +156,11 @@ export class Operations extends Construct {
         [
           graph("Money: settlements failed, holds reaped", [settlementsFailed, holdsReaped]),
           graph("Throttles", [throttles, dynamoThrottles]),
-          graph("Batches: dead letters, function errors", [deadLetters, functionErrors]),
+          graph("Batches: dead letters, function errors; janitor work failed", [
+            deadLetters,
+            functionErrors,
+            workFailed,
+          ]),
         ],
         [new AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 24 })],
       ],
@@ -166,11 +184,19 @@ export class Operations extends Construct {
     return filter.metric({ statistic: "Sum", period: Duration.minutes(5) });
   }
 
-  private alarm(id: string, metric: IMetric, threshold: number, description: string): void {
+  /** Alarms once `metric` reaches `threshold` in each of `periods` periods running. */
+  private alarm(
+    id: string,
+    metric: IMetric,
+    threshold: number,
+    description: string,
+    periods = 1,
+  ): void {
     const alarm = new Alarm(this, id, {
       metric,
       threshold,
-      evaluationPeriods: 1,
+      evaluationPeriods: periods,
+      datapointsToAlarm: periods,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: `${description}. See the README's Operations section.`,

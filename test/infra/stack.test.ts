@@ -677,7 +677,7 @@ describe("operations", () => {
     expect(group.Properties.RetentionInDays).toBe(DEFAULT_OPTIONS.logRetentionDays);
   });
 
-  it("alarms on 5xx, throttles, dead letters, failed settlements, reaped holds and DynamoDB throttling", () => {
+  it("alarms on 5xx, throttles, dead letters, failed settlements, reaped holds, failed janitor work and DynamoDB throttling", () => {
     const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
     const descriptions = alarms.map((alarm) => String(alarm.Properties.AlarmDescription));
     for (const about of [
@@ -687,6 +687,7 @@ describe("operations", () => {
       /settlement failed/,
       /gave back holds/,
       /DynamoDB throttled/,
+      /agenda work failed/,
     ]) {
       expect(
         descriptions.some((d) => about.test(d)),
@@ -702,6 +703,12 @@ describe("operations", () => {
     expect(patterns).toContain('{ $.message = "after-response task failed" }');
     expect(patterns).toContain('{ $.message = "janitor sweep" }');
     expect(patterns).toContain('{ $.message = "reaping a hold failed" }');
+    expect(patterns).toContain('{ $.message = "agenda_work_failed" }');
+    // Agenda work is tried again by the next sweep: a failure in two sweeps running alarms.
+    const agenda = alarms.find((alarm) =>
+      /agenda work failed/.test(String(alarm.Properties.AlarmDescription)),
+    );
+    expect(agenda?.Properties).toMatchObject({ EvaluationPeriods: 2, DatapointsToAlarm: 2 });
     // No email unless one is given.
     template.resourceCountIs("AWS::SNS::Subscription", 0);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);

@@ -56,6 +56,16 @@ export async function startOidcFake(redirectUri: string): Promise<OidcFake> {
         conformIdTokenClaims: false,
         cookies: { keys: [randomBytes(16).toString("hex")] },
         features: { devInteractions: { enabled: true } },
+        // Lifetimes of its own (seconds): the package's defaults work, but print a notice on
+        // first use each, into the test run's log.
+        ttl: {
+          Interaction: 3_600,
+          Session: 86_400,
+          Grant: 86_400,
+          AccessToken: 3_600,
+          IdToken: 3_600,
+          AuthorizationCode: 600,
+        },
       }),
   );
   server.on("request", provider.callback());
