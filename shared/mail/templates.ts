@@ -24,6 +24,8 @@ interface Words {
   resetBody(p: { site: string; username: string; url: string; minutes: number }): string[];
   lowBalanceSubject(site: string): string;
   lowBalanceBody(p: { site: string; balance: string; threshold: string; url: string }): string[];
+  linkedSubject(site: string, provider: string): string;
+  linkedBody(p: { site: string; provider: string; login: string; url: string }): string[];
   footer(site: string): string;
 }
 
@@ -54,6 +56,11 @@ const WORDS: Record<MailLanguage, Words> = {
       `Top it up before your calls are refused: ${url}`,
       "You get this once each time the balance falls below; change the threshold in Settings.",
     ],
+    linkedSubject: (site, provider) => `${provider} sign-in linked to your ${site} account`,
+    linkedBody: ({ provider, login, url }) => [
+      `The ${provider} account ${login} can now sign in to your account.`,
+      `If that was not you, unlink it in Settings and change your password: ${url}`,
+    ],
     footer: (site) => `— ${site}`,
   },
   zh: {
@@ -81,6 +88,11 @@ const WORDS: Record<MailLanguage, Words> = {
       `你的余额为 ${balance}，已低于你设定的提醒额度 ${threshold}。`,
       `请在调用被拒绝前充值：${url}`,
       "每次余额跌破提醒额度时只通知一次；可在“设置”中修改提醒额度。",
+    ],
+    linkedSubject: (site, provider) => `你的 ${site} 账户已关联 ${provider} 登录`,
+    linkedBody: ({ provider, login, url }) => [
+      `${provider} 账户 ${login} 现在可以登录你的账户。`,
+      `如果不是你本人操作，请在“设置”中解除关联并修改密码：${url}`,
     ],
     footer: (site) => `—— ${site}`,
   },
@@ -114,6 +126,18 @@ export function lowBalanceMail(
 ): Mail {
   const w = WORDS[e.lang];
   return compose(e, "low_balance", w.lowBalanceSubject(e.site), w.lowBalanceBody(e));
+}
+
+/**
+ * Sent when an outside sign-in is linked to an account (asked for while signed in, or by the
+ * provider's verified address): whoever linked it can sign in past a password change, so the
+ * owner is told where to undo it.
+ */
+export function identityLinkedMail(
+  e: Envelope & { provider: string; login: string; url: string },
+): Mail {
+  const w = WORDS[e.lang];
+  return compose(e, "identity_linked", w.linkedSubject(e.site, e.provider), w.linkedBody(e));
 }
 
 function compose(e: Envelope, kind: string, subject: string, lines: string[]): Mail {

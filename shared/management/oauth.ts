@@ -18,6 +18,7 @@ import {
 import { DomainError, Forbidden, NotFound, Unauthenticated } from "../errors";
 import { type Call, publicRoute, userRoute } from "../http/route";
 import type { GatewayResponse } from "../http/types";
+import { identityLinkedMail, mailLanguage } from "../mail/templates";
 import { msg } from "../messages/codes";
 import type { Services } from "../services";
 import { oauthGithub } from "../site/sections/oauth-github";
@@ -25,6 +26,7 @@ import { oauthLinuxdo } from "../site/sections/oauth-linuxdo";
 import { oauthOidc } from "../site/sections/oauth-oidc";
 import { sessionCookie } from "./account";
 import { ok } from "./envelope";
+import { mailAfterResponse, SITE_NAME } from "./mail-context";
 import { trialOffer } from "./trial-credit";
 
 /**
@@ -123,6 +125,8 @@ export const oauthCallback = publicRoute(
         trialOffer: (site, emailVerified) =>
           trialOffer(services, site, call.request.id, { checked: false, emailVerified }),
       });
+      if (outcome.how === "linked" || outcome.how === "linked_by_email")
+        mailLinked(call, outcome.userId, identity);
       if (outcome.how === "linked") return redirect("/#/settings", [clear]);
       const user = await services.users.get(outcome.userId, true);
       if (user?.status !== "enabled") throw new Forbidden(msg("account_disabled"));
@@ -171,6 +175,35 @@ async function linkingUser(
     if (err instanceof Forbidden) return "sign_in_again";
     throw err;
   }
+}
+
+/** How a provider is named in mail. */
+const PROVIDER_NAMES: Record<ProviderName, string> = {
+  github: "GitHub",
+  linuxdo: "LINUX DO",
+  oidc: "OpenID Connect",
+};
+
+/**
+ * Tells the owner, at their verified address and after the answer, that an outside sign-in
+ * was linked to their account: a link made by a stolen session outlives the password change,
+ * so they learn of it and where to unlink it.
+ */
+function mailLinked(call: Call<undefined>, userId: string, identity: ProviderIdentity): void {
+  const { services } = call;
+  if (!services.mailer.enabled) return;
+  mailAfterResponse(call, "identity linked", async () => {
+    const user = await services.users.get(userId, true);
+    if (!user?.email || !user.emailVerified) return undefined;
+    return identityLinkedMail({
+      to: user.email,
+      lang: mailLanguage(user.lang),
+      site: SITE_NAME,
+      provider: PROVIDER_NAMES[identity.provider as ProviderName] ?? identity.provider,
+      login: identity.login,
+      url: `${publicOrigin(services)}/#/settings`,
+    });
+  });
 }
 
 /** A link started before a password change (or for a user disabled since) goes no further. */

@@ -7,6 +7,7 @@
  * provider did not verify, a LINUX DO account below the trust level.
  */
 import { describe, expect, it } from "vitest";
+import { mailTo, waitForMail } from "./mail-support";
 import { admin, type Json, sluice } from "./support";
 
 const unique = () => Math.floor(Math.random() * 1e9) + 1000;
@@ -272,10 +273,22 @@ describe("OpenID Connect sign-in", () => {
     const done = await hop(callback.toString(), cookie);
     expect(done.location).toBe("/#/dashboard");
     expect((await self(cookieOf(done, "sluice_session"))).id).toBe(ownerId);
+    // The owner is told, at their address, what now signs in to their account and where to
+    // undo it (after the answer).
+    const [told] = (await waitForMail(`${login}@oidc.test`)).filter(
+      (mail) => mail.tags.kind === "identity_linked",
+    );
+    expect(told?.subject).toBe("OpenID Connect sign-in linked to your sluice account");
+    expect(told?.text).toContain(`The OpenID Connect account ${login} can now sign in`);
+    expect(told?.text).toContain(`${sluice.url}/#/settings`);
     const refused = await throughProvider(unverified);
     const other = await hop(refused.callback.toString(), refused.cookie);
     expect(other.location).toBe("/#/dashboard");
     expect((await self(cookieOf(other, "sluice_session"))).id).not.toBe(otherId);
+    // Nothing was linked to the other owner: nothing told.
+    expect(
+      (await mailTo(`${unverified}@oidc.test`)).filter((m) => m.tags.kind === "identity_linked"),
+    ).toEqual([]);
     // The same code again: refused by the provider.
     expect((await hop(callback.toString(), cookie)).location).toMatch(
       /^\/#\/login\?error=oauth_failed(&|$)/,
