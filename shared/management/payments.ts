@@ -389,20 +389,17 @@ export const listAllOrders = userRoute("GET", "/api/payment/admin/orders", async
   const user = await userFilter(call, query.get("user")?.trim());
   const cursor = query.get("cursor");
   const after = cursor ? await call.services.orders.byRef(cursor) : undefined;
-  if (cursor && (!after || monthOf(after.createdAt) !== month))
+  if (cursor && (!after || monthOf(after.createdAt) !== month || (user && after.userId !== user)))
     throw invalid(msg("order_cursor_invalid"));
   const size = pageSize(query, 50, 200);
   // A name no user has: no order is theirs, and the month is not read to find that out.
   if (user === null) return ok([], { has_more: false, next_cursor: null });
-  const { orders, hasMore } = await call.services.orders.listMonth(
-    month,
-    size,
-    (order) =>
-      (!state || order.state === state) &&
-      (!provider || order.provider === provider) &&
-      (!user || order.userId === user),
-    after,
-  );
+  const keep = (order: Order) =>
+    (!state || order.state === state) && (!provider || order.provider === provider);
+  // One user's: their own orders of the month only, never the whole month's.
+  const { orders, hasMore } = user
+    ? await call.services.orders.listUserMonth(user, month, size, keep, after)
+    : await call.services.orders.listMonth(month, size, keep, after);
   const names = await call.services.users.names(orders.map((order) => order.userId));
   const last = orders.at(-1);
   return ok(

@@ -82,10 +82,15 @@ const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
  * ids sort by creation and cannot be guessed.
  */
 export function newOrderId(nowMs: number): string {
-  let time = "";
-  for (let n = nowMs, i = 0; i < 10; i++, n = Math.floor(n / 32)) time = CROCKFORD[n % 32] + time;
   const random = [...randomBytes(16)].map((byte) => CROCKFORD[byte % 32]).join("");
-  return time + random;
+  return idTime(nowMs) + random;
+}
+
+/** An order id's first 10 characters: the time (ms) it was made, which ids sort by. */
+function idTime(ms: number): string {
+  let time = "";
+  for (let n = ms, i = 0; i < 10; i++, n = Math.floor(n / 32)) time = CROCKFORD[n % 32] + time;
+  return time;
 }
 
 const ORDER_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -165,6 +170,39 @@ export class Orders {
       limit,
     });
     return items.map(toOrder);
+  }
+
+  /**
+   * One user's orders of a month (YYYY-MM), newest first, those `keep` keeps; after `after`
+   * (an order of theirs, the last of the page before) when given. Read from the user's own
+   * partition, whose ids begin with their time: the month is a range of keys, and no other
+   * user's order is read.
+   */
+  async listUserMonth(
+    userId: string,
+    month: string,
+    limit: number,
+    keep: (order: Order) => boolean = () => true,
+    after?: Order,
+  ) {
+    const [year, monthIndex] = month.split("-").map(Number) as [number, number];
+    const from = idTime(Date.UTC(year, monthIndex - 1, 1));
+    // "~" sorts after every character of an id: the range ends after the month's last ms.
+    const to = `${idTime(Date.UTC(year, monthIndex, 1) - 1)}~`;
+    const orders: Order[] = [];
+    let startKey: Item | undefined = after && orderKey(after.userId, after.id);
+    do {
+      const page = await this.table.query<StoredOrder>({
+        keyCondition: "pk = :pk AND sk BETWEEN :from AND :to",
+        values: { ":pk": orderKey(userId, "").pk, ":from": from, ":to": to },
+        ascending: false,
+        limit: Math.min(1_000, limit + 1 - orders.length),
+        ...(startKey && { startKey }),
+      });
+      orders.push(...page.items.map(toOrder).filter(keep));
+      startKey = page.lastKey;
+    } while (startKey && orders.length <= limit);
+    return { orders: orders.slice(0, limit), hasMore: orders.length > limit };
   }
 
   /**

@@ -270,6 +270,8 @@ describe("The admin's orders", () => {
       [{ month: "2026-13" }, "order_month_invalid"],
       [{ cursor: "nonsense" }, "order_cursor_invalid"],
       [{ month: "2020-01", cursor: ref }, "order_cursor_invalid"],
+      // Another user's order cannot go on a user's list.
+      [{ user: sluice.adminUserId, cursor: ref }, "order_cursor_invalid"],
     ] as const;
     for (const [query, code] of refusals) {
       const answer = await list(query);
