@@ -118,6 +118,16 @@ export interface Moved {
   order: Order;
 }
 
+/** A page of orders; `resumeAfter`: where the next starts when the page's reads ran out. */
+export interface OrdersPage {
+  orders: Order[];
+  hasMore: boolean;
+  resumeAfter?: Order;
+}
+
+/** The most orders one page of a month's list reads (each a read unit or so, and time). */
+export const MONTH_READ_BUDGET = 1_000;
+
 export const monthOf = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 7);
 
 export class Orders {
@@ -184,7 +194,7 @@ export class Orders {
     limit: number,
     keep: (order: Order) => boolean = () => true,
     after?: Order,
-  ) {
+  ): Promise<OrdersPage> {
     const [year, monthIndex] = month.split("-").map(Number) as [number, number];
     const from = idTime(Date.UTC(year, monthIndex - 1, 1));
     // "~" sorts after every character of an id: the range ends after the month's last ms.
@@ -207,14 +217,16 @@ export class Orders {
 
   /**
    * Every user's orders of a month (YYYY-MM), newest first, those `keep` keeps; after `after`
-   * (an order of that month, the last of the page before) when given.
+   * (an order of that month, the last of the page before) when given. A page reads at most
+   * MONTH_READ_BUDGET orders: a filter that keeps few answers with fewer, and `resumeAfter`
+   * (the last order read) for the next page.
    */
   async listMonth(
     month: string,
     limit: number,
     keep: (order: Order) => boolean = () => true,
     after?: Order,
-  ) {
+  ): Promise<OrdersPage> {
     const page = await this.table.indexItems<StoredOrder>(
       {
         index: "gsi1",
@@ -231,8 +243,13 @@ export class Orders {
       },
       limit,
       (item) => keep(toOrder(item)),
+      MONTH_READ_BUDGET,
     );
-    return { orders: page.items.map(toOrder), hasMore: page.hasMore };
+    return {
+      orders: page.items.map(toOrder),
+      hasMore: page.hasMore,
+      ...(page.resumeAfter && { resumeAfter: toOrder(page.resumeAfter) }),
+    };
   }
 
   /**

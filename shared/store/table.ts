@@ -215,26 +215,36 @@ export class Table {
    * Items found through an index, in its order. The indexes hold keys only (so balance
    * writes never write them): the items are read after, and `keep` filters them here rather
    * than in DynamoDB. Reads on until `limit` items are kept or the index ends; `hasMore`
-   * says whether a kept item was left over.
+   * says whether a kept item was left over. With `budget`, reads at most about that many
+   * items: when it runs out first, `hasMore` is true and `resumeAfter` is the last item read,
+   * where the next page starts (a filter that keeps few of many items answers in pages).
    */
   async indexItems<T = Item>(
     request: Omit<QueryRequest, "limit" | "filter"> & { index: QueryRequest["index"] },
     limit: number,
     keep: (item: T) => boolean = () => true,
-  ): Promise<{ items: T[]; hasMore: boolean }> {
+    budget = Number.POSITIVE_INFINITY,
+  ): Promise<{ items: T[]; hasMore: boolean; resumeAfter?: T }> {
     const items: T[] = [];
     let startKey = request.startKey;
+    let readCount = 0;
+    let lastRead: T | undefined;
     do {
       const page = await this.query<ItemKey>({
         ...request,
         startKey,
-        limit: Math.min(1_000, limit + 1 - items.length),
+        limit: Math.min(1_000, limit + 1 - items.length, Math.max(1, budget - readCount)),
       });
       const read = await this.batchGet<T>(page.items.map(({ pk, sk }) => ({ pk, sk })));
+      readCount += page.items.length;
+      lastRead = read.at(-1) ?? lastRead;
       items.push(...read.filter(keep));
       startKey = page.lastKey;
-    } while (startKey && items.length <= limit);
-    return { items: items.slice(0, limit), hasMore: items.length > limit };
+    } while (startKey && items.length <= limit && readCount < budget);
+    if (items.length > limit) return { items: items.slice(0, limit), hasMore: true };
+    return startKey && lastRead
+      ? { items, hasMore: true, resumeAfter: lastRead }
+      : { items, hasMore: false };
   }
 
   /** Items by key, in the order asked (missing ones left out); 100 keys per round trip. */

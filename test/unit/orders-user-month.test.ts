@@ -5,7 +5,7 @@
  * orders, is not scanned for a few of them. On DynamoDB in memory.
  */
 import { describe, expect, it } from "vitest";
-import { newOrderId, type Order, Orders } from "../../shared/store/orders";
+import { MONTH_READ_BUDGET, newOrderId, type Order, Orders } from "../../shared/store/orders";
 import { Table } from "../../shared/store/table";
 import { MemoryDynamo } from "../fixtures/memory-dynamo/memory-dynamo";
 
@@ -56,5 +56,35 @@ describe("one user's orders of a month", () => {
     const made = dynamo.log.slice(before);
     expect(new Set(made.map((entry) => entry.operation))).toEqual(new Set(["Query"]));
     for (const { input } of made) expect(input.IndexName).toBeUndefined();
+  });
+});
+
+describe("every user's orders of a month, filtered to few", () => {
+  it("answer in pages of at most MONTH_READ_BUDGET reads, each going on where the last stopped", async () => {
+    const january = Date.UTC(2027, 0, 1);
+    // The oldest of the month is the one Stripe order; newer ones (read first) are EPay's.
+    const wanted = await orderAt("user_CCCCCCCCCCCCCCCC", january, "stripe");
+    for (let i = 1; i <= MONTH_READ_BUDGET + 20; i++)
+      await orderAt(`user_D${String(i).padStart(15, "0")}`, january + i * 1000);
+    const stripe = (o: Order) => o.provider === "stripe";
+    const found: string[] = [];
+    let after: Order | undefined;
+    let pages = 0;
+    for (;;) {
+      const before = dynamo.log.length;
+      const page = await orders.listMonth("2027-01", 50, stripe, after);
+      pages++;
+      // No page reads (much) more than the budget: the index's keys, then the items.
+      const keys = dynamo.log
+        .slice(before)
+        .filter((entry) => entry.operation === "Query")
+        .reduce((n, entry) => n + Number(entry.input.Limit ?? 0), 0);
+      expect(keys).toBeLessThanOrEqual(MONTH_READ_BUDGET);
+      found.push(...page.orders.map((o) => o.id));
+      if (!page.hasMore) break;
+      after = page.resumeAfter ?? page.orders.at(-1);
+    }
+    expect(found).toEqual([wanted.id]);
+    expect(pages).toBe(2);
   });
 });
