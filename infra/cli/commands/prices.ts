@@ -34,13 +34,20 @@ const rateOptions = Object.fromEntries(
   RATE_OPTIONS.map((option) => [option, { type: "string" } as const]),
 ) as OptionSpecs;
 
-/** Tries `write` again, on what is there now, when another admin saved in between (409). */
+/**
+ * Tries `write` again, on what is there now, when another admin (or script) saved in between
+ * (409): up to ten times, each after a random pause of up to 20 ms per attempt so far (at most
+ * 200 ms), so that writers that met do not meet again. Five at once, at once, lost all five
+ * tries in a test run while other files were saving prices.
+ */
 async function retryConflicts<T>(write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (err) {
-      if (!(err instanceof ApiCallFailed && err.status === 409) || attempt === 5) throw err;
+      if (!(err instanceof ApiCallFailed && err.status === 409) || attempt === 10) throw err;
+      const pause = Math.random() * Math.min(200, 20 * attempt);
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }
