@@ -36,12 +36,13 @@ type Watched = Pick<
  * The low-balance notice (issue 22 §6.5), checked here, off the request path: of the users whose
  * lines a stream batch carries, those who set a threshold (and have a verified address) have
  * their balance read — a consistent read of the account, less what the batch's calls still
- * owe (`unsettled`) — and a crossing below it is mailed once: the mark `lowBalanceNotifiedAt` is set by a conditional write first, so two
- * batches (or shards) that see the crossing at once send one mail; a send that fails takes the
- * mark back, so the next batch with a line of the user's tries again — it does not fail this
- * batch, which the stream would retry without end, holding the shard's rollups and site log
- * back for as long as the mail transport is down. Seen at or above the threshold
- * again, the mark is removed: the next crossing is told. A call costs nothing more for it.
+ * owe (`unsettled`) — and a crossing below it is mailed once: the mark `lowBalanceNotifiedAt`
+ * is set by a conditional write first, so two batches (or shards) that see the crossing at
+ * once send one mail; a send that fails takes the mark back, so the next batch with a line of
+ * the user's tries again — it does not fail this batch, which the stream would retry without
+ * end, holding the shard's rollups and site log back for as long as the mail transport is
+ * down. Seen at or above the threshold again, the mark is removed: the next crossing is told.
+ * A call costs nothing more for it.
  */
 export class LowBalanceNotices {
   private readonly profiles = new Map<string, { at: number; profile: Watched | undefined }>();

@@ -397,18 +397,17 @@ export const listAllOrders = userRoute("GET", "/api/payment/admin/orders", async
   const keep = (order: Order) =>
     (!state || order.state === state) && (!provider || order.provider === provider);
   // One user's: their own orders of the month only, never the whole month's.
-  const { orders, hasMore, resumeAfter } = user
+  const { orders, resumeAfter } = user
     ? await call.services.orders.listUserMonth(user, month, size, keep, after)
     : await call.services.orders.listMonth(month, size, keep, after);
   const names = await call.services.users.names(orders.map((order) => order.userId));
-  const last = orders.at(-1);
   return ok(
     orders.map((order) => ({ ...adminView(order), user_name: names.get(order.userId) ?? null })),
     {
-      has_more: hasMore,
+      has_more: resumeAfter !== undefined,
       // Where the page stopped: its last order, or the last one read when the page's reads ran
       // out before it was full (a filter that keeps few).
-      next_cursor: !hasMore ? null : resumeAfter ? orderRef(resumeAfter) : last && orderRef(last),
+      next_cursor: resumeAfter ? orderRef(resumeAfter) : null,
     },
   );
 });

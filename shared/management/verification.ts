@@ -66,8 +66,8 @@ export const askEmailCode = userRoute("POST", "/api/user/email/code", async (cal
 /**
  * POST /api/user/email {email, code, current_password?}: sets the signed-in user's address,
  * proven by its code, and claims it for them; the address they had verified before is given
- * up. The owner proves who they are first (admin-reauthentication.ts's `reauthenticate`). A pending trial
- * that waits for a verified e-mail (trial_verification email) is granted now.
+ * up. The owner proves who they are first (admin-reauthentication.ts's `reauthenticate`). A
+ * pending trial that waits for a verified e-mail (trial_verification email) is granted now.
  */
 export const setEmail = userRoute("POST", "/api/user/email", async (call) => {
   const { services } = call;

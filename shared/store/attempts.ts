@@ -172,7 +172,7 @@ export class AttemptCounters implements CounterStore {
 
   /** Counters at their limit whose window has not ended, the soonest to end first. */
   async listFull(now: number): Promise<FullCounter[]> {
-    const { items } = await this.table.indexItems<CounterItem & Item>(
+    const { items } = await this.table.keptItems<CounterItem & Item>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :full AND gsi1sk > :now",

@@ -166,7 +166,7 @@ export class Batches {
         gsi1sk: byCreation(after.createdAt, after.id),
       };
     }
-    const page = await this.table.indexItems<BatchRecord & Item>(
+    const page = await this.table.keptItems<BatchRecord & Item>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",

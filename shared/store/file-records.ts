@@ -119,7 +119,7 @@ export class Files {
       if (!after || after.userId !== userId) return { files: [], hasMore: false };
       startKey = { ...fileKey(after.id), gsi1pk: INDEX.userFiles(userId), gsi1sk: indexKey(after) };
     }
-    const page = await this.table.indexItems<FileRecord & Item>(
+    const page = await this.table.keptItems<FileRecord & Item>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",

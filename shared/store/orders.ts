@@ -118,11 +118,17 @@ export interface Moved {
   order: Order;
 }
 
-/** A page of orders; `resumeAfter`: where the next starts when the page's reads ran out. */
+/** A page of orders; `resumeAfter`, when more may follow: where the next page starts. */
 export interface OrdersPage {
   orders: Order[];
-  hasMore: boolean;
   resumeAfter?: Order;
+}
+
+function ordersPage(page: { items: StoredOrder[]; resumeAfter?: StoredOrder }): OrdersPage {
+  return {
+    orders: page.items.map(toOrder),
+    ...(page.resumeAfter && { resumeAfter: toOrder(page.resumeAfter) }),
+  };
 }
 
 /** The most orders one page of a month's list reads (each a read unit or so, and time). */
@@ -184,9 +190,9 @@ export class Orders {
 
   /**
    * One user's orders of a month (YYYY-MM), newest first, those `keep` keeps; after `after`
-   * (an order of theirs, the last of the page before) when given. Read from the user's own
+   * (an order of theirs, where the page before stopped) when given. Read from the user's own
    * partition, whose ids begin with their time: the month is a range of keys, and no other
-   * user's order is read.
+   * user's order is read. At most MONTH_READ_BUDGET orders a page, as listMonth.
    */
   async listUserMonth(
     userId: string,
@@ -199,25 +205,23 @@ export class Orders {
     const from = idTime(Date.UTC(year, monthIndex - 1, 1));
     // "~" sorts after every character of an id: the range ends after the month's last ms.
     const to = `${idTime(Date.UTC(year, monthIndex, 1) - 1)}~`;
-    const orders: Order[] = [];
-    let startKey: Item | undefined = after && orderKey(after.userId, after.id);
-    do {
-      const page = await this.table.query<StoredOrder>({
+    const page = await this.table.keptItems<StoredOrder>(
+      {
         keyCondition: "pk = :pk AND sk BETWEEN :from AND :to",
         values: { ":pk": orderKey(userId, "").pk, ":from": from, ":to": to },
         ascending: false,
-        limit: Math.min(1_000, limit + 1 - orders.length),
-        ...(startKey && { startKey }),
-      });
-      orders.push(...page.items.map(toOrder).filter(keep));
-      startKey = page.lastKey;
-    } while (startKey && orders.length <= limit);
-    return { orders: orders.slice(0, limit), hasMore: orders.length > limit };
+        ...(after && { startKey: orderKey(after.userId, after.id) }),
+      },
+      limit,
+      (item) => keep(toOrder(item)),
+      MONTH_READ_BUDGET,
+    );
+    return ordersPage(page);
   }
 
   /**
    * Every user's orders of a month (YYYY-MM), newest first, those `keep` keeps; after `after`
-   * (an order of that month, the last of the page before) when given. A page reads at most
+   * (an order of that month, where the page before stopped) when given. A page reads at most
    * MONTH_READ_BUDGET orders: a filter that keeps few answers with fewer, and `resumeAfter`
    * (the last order read) for the next page.
    */
@@ -227,7 +231,7 @@ export class Orders {
     keep: (order: Order) => boolean = () => true,
     after?: Order,
   ): Promise<OrdersPage> {
-    const page = await this.table.indexItems<StoredOrder>(
+    const page = await this.table.keptItems<StoredOrder>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",
@@ -245,11 +249,7 @@ export class Orders {
       (item) => keep(toOrder(item)),
       MONTH_READ_BUDGET,
     );
-    return {
-      orders: page.items.map(toOrder),
-      hasMore: page.hasMore,
-      ...(page.resumeAfter && { resumeAfter: toOrder(page.resumeAfter) }),
-    };
+    return ordersPage(page);
   }
 
   /**

@@ -46,7 +46,7 @@ export class Redemptions {
 
   /** Newest first, a page at a time. */
   async list(limit: number, keep: (code: Redemption) => boolean = () => true) {
-    const page = await this.table.indexItems<Redemption & Item>(
+    const page = await this.table.keptItems<Redemption & Item>(
       {
         index: "gsi1",
         keyCondition: "gsi1pk = :pk",

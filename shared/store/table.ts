@@ -212,15 +212,15 @@ export class Table {
   }
 
   /**
-   * Items found through an index, in its order. The indexes hold keys only (so balance
-   * writes never write them): the items are read after, and `keep` filters them here rather
-   * than in DynamoDB. Reads on until `limit` items are kept or the index ends; `hasMore`
-   * says whether a kept item was left over. With `budget`, reads at most about that many
-   * items: when it runs out first, `hasMore` is true and `resumeAfter` is the last item read,
-   * where the next page starts (a filter that keeps few of many items answers in pages).
+   * The items a query finds that `keep` keeps, in its order, at most `limit`. Through an index
+   * (which holds keys only, so balance writes never write them) the items are read after;
+   * `keep` filters here rather than in DynamoDB. Reads on until `limit` items are kept, the
+   * query ends, or (with `budget`) about that many items were read. `resumeAfter`, when more
+   * may follow, is where the next page starts: the page's last item, or the last one read when
+   * the budget ran out first (a filter that keeps few of many items answers in pages).
    */
-  async indexItems<T = Item>(
-    request: Omit<QueryRequest, "limit" | "filter"> & { index: QueryRequest["index"] },
+  async keptItems<T = Item>(
+    request: Omit<QueryRequest, "limit" | "filter">,
     limit: number,
     keep: (item: T) => boolean = () => true,
     budget = Number.POSITIVE_INFINITY,
@@ -230,18 +230,21 @@ export class Table {
     let readCount = 0;
     let lastRead: T | undefined;
     do {
-      const page = await this.query<ItemKey>({
+      const page = await this.query<T & ItemKey>({
         ...request,
         startKey,
         limit: Math.min(1_000, limit + 1 - items.length, Math.max(1, budget - readCount)),
       });
-      const read = await this.batchGet<T>(page.items.map(({ pk, sk }) => ({ pk, sk })));
+      const read = request.index
+        ? await this.batchGet<T>(page.items.map(({ pk, sk }) => ({ pk, sk })))
+        : page.items;
       readCount += page.items.length;
       lastRead = read.at(-1) ?? lastRead;
       items.push(...read.filter(keep));
       startKey = page.lastKey;
     } while (startKey && items.length <= limit && readCount < budget);
-    if (items.length > limit) return { items: items.slice(0, limit), hasMore: true };
+    if (items.length > limit)
+      return { items: items.slice(0, limit), hasMore: true, resumeAfter: items[limit - 1] };
     return startKey && lastRead
       ? { items, hasMore: true, resumeAfter: lastRead }
       : { items, hasMore: false };
@@ -294,24 +297,13 @@ export class Table {
           },
         };
       }
-      if ("check" in op) {
-        return {
-          ConditionCheck: {
-            TableName: this.name,
-            Key: marshalItem(op.check),
-            ...conditionParams(op.condition, op),
-          },
-        };
-      }
-      if ("delete" in op) {
-        return {
-          Delete: {
-            TableName: this.name,
-            Key: marshalItem(op.delete),
-            ...conditionParams(op.condition, op),
-          },
-        };
-      }
+      const keyed = (key: ItemKey) => ({
+        TableName: this.name,
+        Key: marshalItem(key),
+        ...conditionParams(op.condition, op),
+      });
+      if ("check" in op) return { ConditionCheck: keyed(op.check) };
+      if ("delete" in op) return { Delete: keyed(op.delete) };
       return {
         Update: {
           TableName: this.name,
