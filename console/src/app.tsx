@@ -81,8 +81,8 @@ export function App() {
         ? "/dashboard"
         : null;
   useEffect(() => {
-    if (target) redirect(target);
-  }, [target]);
+    if (target) redirect(target, path);
+  }, [target, path]);
   if (!ready || target) return <p class="boot muted">{t("loading")}</p>;
 
   let page: VNode | null;

@@ -29,8 +29,13 @@ export function go(path: string, query?: Record<string, string | undefined>): vo
   else route.set(parse());
 }
 
-/** Replaces the current entry (redirects), so Back does not bounce. */
-export function redirect(path: string): void {
+/**
+ * Replaces the current entry (redirects), so Back does not bounce. With `from`, only while the
+ * address still shows that path: a redirect decided at a render runs after it, by which time
+ * the visitor (or a link they opened) may have gone elsewhere, and must not be sent back.
+ */
+export function redirect(path: string, from?: string): void {
+  if (from !== undefined && parse().path !== from) return;
   history.replaceState(null, "", href(path));
   route.set(parse());
 }
