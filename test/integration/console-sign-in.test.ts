@@ -9,7 +9,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { en, zh } from "../../console/src/i18n";
 import { render } from "../../shared/messages/render";
-import { connectBrowser } from "../fixtures/browser";
+import { BROWSER_FLOW_MS, connectBrowser } from "../fixtures/browser";
 import { sluice } from "./support";
 
 const ACTION_TIMEOUT_MS = 20_000;
@@ -33,7 +33,7 @@ async function open(lang: "en" | "zh") {
   return page;
 }
 
-describe("sign-in with an outside account, in Chromium", () => {
+describe("sign-in with an outside account, in Chromium", { timeout: BROWSER_FLOW_MS }, () => {
   it("signs a new customer in through the provider's pages, and Settings lists the identity", async () => {
     const login = `walker${Math.floor(Math.random() * 1e9)}`;
     const page = await open("en");

@@ -17,7 +17,7 @@ import { ADMIN_ROUTES, PUBLIC_ROUTES, type RouteInfo, USER_ROUTES } from "../../
 import type { Message } from "../../shared/messages/codes";
 import { isMessageCode, render } from "../../shared/messages/render";
 import { channelKey } from "../../shared/store/keys";
-import { connectBrowser } from "../fixtures/browser";
+import { BROWSER_FLOW_MS, connectBrowser } from "../fixtures/browser";
 import { epayOrder } from "./payment-support";
 import { admin, api, createFixtureChannel, openai, sluice, sluiceTable } from "./support";
 
@@ -304,7 +304,7 @@ const READ_COLOURS = `(() => {
   };
 })()`;
 
-describe("the console walk", { timeout: 60_000 }, () => {
+describe("the console walk", { timeout: BROWSER_FLOW_MS }, () => {
   let model: string;
 
   beforeEach(() => {

@@ -15,7 +15,7 @@ import { buildConsole } from "../../console/build";
 import { en, type Key, zh } from "../../console/src/i18n";
 import { preciseUsd, usd } from "../../console/src/money";
 import { hashSecret } from "../../shared/auth/secrets";
-import { connectBrowser } from "../fixtures/browser";
+import { BROWSER_FLOW_MS, connectBrowser } from "../fixtures/browser";
 import { type FakeTurnstile, startFakeTurnstile } from "../fixtures/turnstile";
 import { type OwnSite, startOwnSite } from "./own-site";
 import {
@@ -172,7 +172,7 @@ async function screenshot(page: Page, name: string) {
 const SAVE_ATTEMPTS = 8;
 
 // Each test walks several pages on a machine that runs three other test files beside it.
-describe("the console in a browser", { timeout: 60_000 }, () => {
+describe("the console in a browser", { timeout: BROWSER_FLOW_MS }, () => {
   let customerPage: Page;
   let adminPage: Page;
   let model: string;

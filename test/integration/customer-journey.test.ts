@@ -28,7 +28,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { en, type Key, zh } from "../../console/src/i18n";
-import { connectBrowser } from "../fixtures/browser";
+import { BROWSER_FLOW_MS, connectBrowser } from "../fixtures/browser";
 import { askResetLink, registerWithMailedCode, submitReset } from "./mail-support";
 import { admin, type Json, sluice, stackLogOfTest } from "./support";
 
@@ -359,7 +359,7 @@ afterAll(async () => {
   if (!process.env.SLUICE_SCREENSHOTS) rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
-describe("a customer in zh on a desktop", () => {
+describe("a customer in zh on a desktop", { timeout: BROWSER_FLOW_MS }, () => {
   const username = unique("jz");
   // The OIDC provider's account `<login>` has the verified address `<login>@oidc.test`.
   const email = `${username}@oidc.test`;
@@ -459,7 +459,7 @@ describe("a customer in zh on a desktop", () => {
   });
 });
 
-describe("a customer in en on a 390×844 phone", () => {
+describe("a customer in en on a 390×844 phone", { timeout: BROWSER_FLOW_MS }, () => {
   let phone: Page;
 
   it("sees the home page, registers and buys $5 through Stripe and through EPay", async () => {

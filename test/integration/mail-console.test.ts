@@ -7,19 +7,12 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { en } from "../../console/src/i18n";
 import { render } from "../../shared/messages/render";
-import { connectBrowser } from "../fixtures/browser";
+import { BROWSER_FLOW_MS, connectBrowser } from "../fixtures/browser";
 import { askResetLink, freshAddress, registerWithMailedCode, submitReset } from "./mail-support";
 import { sluice } from "./support";
 
 const suffix = Math.random().toString(36).slice(2, 8);
 const visitor = { username: `mailer.${suffix}`, email: freshAddress("console") };
-
-/**
- * Each test is a flow of a dozen page steps and mail round trips: about 2 s alone, but it
- * timed out at the default 30 s in CI while three other files (the console walk among them)
- * shared Chromium and both cores. Each step keeps its own 20 s limit.
- */
-const FLOW_MS = 60_000;
 
 let browser: Browser;
 let context: BrowserContext;
@@ -54,7 +47,7 @@ async function signOutAndIn(password: string) {
   await page.waitForURL(/#\/dashboard$/);
 }
 
-describe("the console's mail pages", { timeout: FLOW_MS }, () => {
+describe("the console's mail pages", { timeout: BROWSER_FLOW_MS }, () => {
   it("registers with the code mailed to the address, which is then verified", async () => {
     const password = `first-${suffix}-pw`;
     await registerWithMailedCode(page, en, { ...visitor, password });
