@@ -41,7 +41,8 @@ type Watched = Pick<
  * once send one mail; a send that fails takes the mark back, so the next batch with a line of
  * the user's tries again — it does not fail this batch, which the stream would retry without
  * end, holding the shard's rollups and site log back for as long as the mail transport is
- * down. Seen at or above the threshold again, the mark is removed: the next crossing is told.
+ * down. Seen at or above the threshold again, the mark is removed (the one seen, not a newer
+ * one): the next crossing is told.
  * A call costs nothing more for it.
  */
 export class LowBalanceNotices {
@@ -133,11 +134,23 @@ export class LowBalanceNotices {
     }
   }
 
+  /**
+   * Takes back the mark this batch saw, only that one: between its read of the balance and
+   * this write, another batch may have taken it back, seen a crossing and told it (a new mark),
+   * which a balance read before that crossing must not undo.
+   */
   private async rearm(userId: string, profile: Watched) {
-    await this.table.update(userKey(userId), {
-      update: "REMOVE lowBalanceNotifiedAt",
-      condition: "attribute_exists(pk)",
-    });
+    try {
+      await this.table.update(userKey(userId), {
+        update: "REMOVE lowBalanceNotifiedAt",
+        condition: "lowBalanceNotifiedAt = :seen",
+        values: { ":seen": profile.lowBalanceNotifiedAt },
+      });
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      this.profiles.delete(userId);
+      return;
+    }
     profile.lowBalanceNotifiedAt = undefined;
   }
 

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { LowBalanceNotices } from "../../functions/usage-rollup/low-balance";
 import { newId } from "../../shared/auth/secrets";
 import type { Mail, Mailer } from "../../shared/mail/mailer";
+import { accountKey, userKey } from "../../shared/store/keys";
 import type { StreamedLine } from "../../shared/store/rollups";
 import { newUserProfile } from "../../shared/store/users";
 import { type Core, startCore } from "../fixtures/core";
@@ -11,7 +12,8 @@ import { type Core, startCore } from "../fixtures/core";
  * A low-balance notice whose mail cannot be sent does not fail the stream batch (the stream
  * would retry it without end, holding the shard's rollups back): the mark is taken back, and
  * the user's next line tries again, once. A call's line, written before its settlement, is
- * counted against the balance when the stream brings it first.
+ * counted against the balance when the stream brings it first. A batch that saw the balance
+ * back above the threshold takes back only the mark it saw.
  */
 let core: Core;
 
@@ -106,5 +108,57 @@ describe("a call's line that the stream brings before the call settled", () => {
     expect(mailer.sent.map((m) => m.to)).toEqual([user.email]);
     // $0.9994, in cents down: never "$1.00 is below $1.00".
     expect(mailer.sent[0]?.text).toContain("$0.99");
+  });
+});
+
+describe("a batch that saw the balance back above the threshold", () => {
+  it("takes back only the mark it saw: a crossing told since it read stays told", async () => {
+    const threshold = 500_000;
+    const user = await watchedUser(threshold, 2 * threshold);
+    // Told of an earlier crossing an hour ago; topped up since.
+    const earlier = Math.floor(Date.now() / 1000) - 3_600;
+    await core.table.update(userKey(user.id), {
+      update: "SET lowBalanceNotifiedAt = :at",
+      values: { ":at": earlier },
+    });
+    const mailer = new FlakyMailer();
+    mailer.down = false;
+    const log = new Logger({ logLevel: "SILENT" });
+    const other = new LowBalanceNotices(core.table, mailer, { log, profileTtlMs: 0 });
+    // Between this batch's read of the balance (above) and its taking the mark back, another
+    // batch took it back too, the user spent below the threshold, and that was told.
+    let interleaved = false;
+    const table = new Proxy(core.table, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== "get" || typeof value !== "function") return value;
+        return async (...args: Parameters<typeof target.get>) => {
+          const item = await value.apply(target, args);
+          if (
+            !interleaved &&
+            args[0].sk === accountKey(user.id).sk &&
+            args[0].pk === accountKey(user.id).pk
+          ) {
+            interleaved = true;
+            await core.table.update(userKey(user.id), { update: "REMOVE lowBalanceNotifiedAt" });
+            const spend = { id: newId("", 16), start: Date.now(), units: 600_000 };
+            await core.services.accounts.holdAccount(user.id, spend);
+            await core.services.accounts.settleAccount(user.id, spend, spend.units, 1);
+            await other.check(lineOf(user.id));
+          }
+          return item;
+        };
+      },
+    });
+    const stale = new LowBalanceNotices(table, mailer, { log, profileTtlMs: 0 });
+    await stale.check(lineOf(user.id));
+    expect(interleaved).toBe(true);
+    expect(mailer.sent).toHaveLength(1);
+    // The crossing stays told: the next line mails nothing.
+    expect((await core.services.users.get(user.id, true))?.lowBalanceNotifiedAt).toBeGreaterThan(
+      earlier,
+    );
+    await other.check(lineOf(user.id));
+    expect(mailer.sent).toHaveLength(1);
   });
 });
