@@ -51,6 +51,11 @@ const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LOAD_CONCURRENCY = 32;
 const IDLE_SECONDS = 5;
 const INIT_AT_FULL_CORE = process.env.BENCH_INIT_AT === "full";
+/**
+ * BENCH_TARGET=floor: the design's floor (lambda-share/floor.ts) runs where the API function
+ * does, and its figures are printed in sluice's column.
+ */
+const FLOOR = process.env.BENCH_TARGET === "floor";
 const UPSTREAM_LATENCY_MS = 20;
 /** How long an invocation may take to report its end before the run is given up. */
 const INVOCATION_TIMEOUT_MS = 60_000;
@@ -125,6 +130,8 @@ export async function benchAtLambdaShare(options: ShareOptions): Promise<void> {
       coldStarts: COLD_STARTS,
       loadSeconds: LOAD_SECONDS,
       initAtFullCore: INIT_AT_FULL_CORE,
+      /** What ran in sluice's place: the API function, or the design's floor. */
+      target: FLOOR ? "floor" : "sluice",
       results,
     };
     mkdirSync("bench/results", { recursive: true });
@@ -185,7 +192,7 @@ async function measureAt(
     }),
   ) as Record<Name, CpuGroup>;
   console.log(
-    `\nAt ${memoryMb} MB${INIT_AT_FULL_CORE ? " (initialisation at a full core)" : ""}: ${(memoryMb / LAMBDA_MB_PER_VCPU).toFixed(3)} of a vCPU (${quotaUs} µs per ${CFS_PERIOD_US} µs), node ${nodeFlags.join(" ")}`,
+    `\nAt ${memoryMb} MB${INIT_AT_FULL_CORE ? " (initialisation at a full core)" : ""}${FLOOR ? ", the design's floor in sluice's column" : ""}: ${(memoryMb / LAMBDA_MB_PER_VCPU).toFixed(3)} of a vCPU (${quotaUs} µs per ${CFS_PERIOD_US} µs), node ${nodeFlags.join(" ")}`,
   );
 
   // Lambda's environment for the function (no NODE_OPTIONS, as the stack sets none for the API:
@@ -220,7 +227,8 @@ async function measureAt(
                 // BENCH_FUNCTION_ENV='{"NAME":"value"}': the function's environment changed, to
                 // try a setting (e.g. SLUICE_LOG_LEVEL) against the same proxy.
                 ...(JSON.parse(process.env.BENCH_FUNCTION_ENV ?? "{}") as Record<string, string>),
-                BENCH_API_BUNDLE: outside.bundles.api,
+                BENCH_API_BUNDLE: FLOOR ? outside.bundles.floor : outside.bundles.api,
+                ...(FLOOR && { UPSTREAM_URL: outside.upstreamUrl }),
               }
             : { PATH: process.env.PATH, ...lambdaEnv, UPSTREAM_URL: outside.upstreamUrl },
         // BENCH_INIT_AT=full: the process starts and imports outside its group, which it

@@ -1,7 +1,8 @@
 /**
  * What the share bench runs in its cgroups, built with esbuild: the API function's bundle as
  * `cdk synth` builds it (the stack's bundling settings, infra/constructs/function-defaults.ts),
- * and the runtime shim and the bare proxy as plain node scripts (no tsx in those processes).
+ * and the runtime shim, the bare proxy and the design's floor as plain node scripts (no tsx in
+ * those processes).
  */
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -10,6 +11,8 @@ import { build } from "esbuild";
 export interface ShareBundles {
   /** The API function's bundle, as a file URL for import(). */
   api: string;
+  /** The design's floor in the function's place (lambda-share/floor.ts), the same way. */
+  floor: string;
   shim: string;
   proxy: string;
 }
@@ -52,6 +55,7 @@ export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
   };
   return {
     api: pathToFileURL(api).href,
+    floor: pathToFileURL(await script("bench/lambda-share/floor.ts", "floor")).href,
     shim: await script("bench/lambda-share/shim.ts", "shim"),
     proxy: await script("bench/perf/proxy.ts", "proxy"),
   };
