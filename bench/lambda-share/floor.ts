@@ -9,7 +9,9 @@
  * (`BENCH#floor`), which nothing reads.
  *
  * Against the proxy it tells what the design costs at a memory size's share; against sluice,
- * what sluice's own code adds to it.
+ * what sluice's own code adds to it. With BENCH_FLOOR_BARE=1 in the function's environment
+ * (BENCH_FUNCTION_ENV) it relays with nothing else: what the Lambda runtime's streaming
+ * handler costs (the shim) beside a plain proxy.
  */
 import { Agent, request } from "node:http";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
@@ -20,7 +22,10 @@ const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 const table = functionTable();
 const item = { pk: "BENCH#floor", sk: "ACCOUNT" };
 
-function write(field: string): Promise<unknown> {
+const bare = process.env.BENCH_FLOOR_BARE === "1";
+
+async function write(field: string): Promise<unknown> {
+  if (bare) return;
   return table.update(item, { update: `ADD ${field} :one`, values: { ":one": 1 } });
 }
 
@@ -71,6 +76,6 @@ export const handler = awslambda.streamifyResponse(
     });
     await write("lines");
     await write("settlements");
-    process.stdout.write(accessLine(event, status, startedAt));
+    if (!bare) process.stdout.write(accessLine(event, status, startedAt));
   },
 );
