@@ -50,6 +50,7 @@ export const handler = awslambda.streamifyResponse(
       ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8")
       : Buffer.alloc(0);
     const held = write("holds");
+    held.catch(() => {}); // Failed, it fails the call once the answer comes.
     const status = await new Promise<number>((resolve, reject) => {
       const forward = request(
         {
@@ -60,15 +61,17 @@ export const handler = awslambda.streamifyResponse(
           headers: { "content-type": "application/json", "content-length": body.length },
           agent,
         },
-        async (answer) => {
-          await held;
-          const out = awslambda.HttpResponseStream.from(responseStream, {
-            statusCode: answer.statusCode ?? 502,
-            headers: { "content-type": String(answer.headers["content-type"] ?? "") },
-          });
-          answer.pipe(out);
-          out.once("finish", () => resolve(answer.statusCode ?? 502));
-          out.once("error", reject);
+        (answer) => {
+          // Nothing reaches the client before the hold has landed.
+          held.then(() => {
+            const out = awslambda.HttpResponseStream.from(responseStream, {
+              statusCode: answer.statusCode ?? 502,
+              headers: { "content-type": String(answer.headers["content-type"] ?? "") },
+            });
+            answer.pipe(out);
+            out.once("finish", () => resolve(answer.statusCode ?? 502));
+            out.once("error", reject);
+          }, reject);
         },
       );
       forward.once("error", reject);
