@@ -330,7 +330,10 @@ describe("a worker that runs out of time", () => {
     );
     const started = Date.now();
     await runChunk(slow, batch.id, 0, {
-      deadline: started + 200,
+      // Time to start the first two lines (whose holds then wait past the hard deadline), on a
+      // loaded machine too: with 200 ms the chunk once started none (the lease, the batch and
+      // its input read first) and there was nothing to cut.
+      deadline: started + 3_000,
       hardDeadline: started + SLOW_HOLD_MS - 1_500,
       owner: "short-lived",
     });
