@@ -264,6 +264,20 @@ export class ApiError extends Error {
 
 let csrfToken = "";
 let onSessionLost: (() => void) | undefined;
+/**
+ * Counts sign-ins and sign-outs (`newSession`): an answer to a request sent before one speaks
+ * of a session that is gone — a 401 of the old session must not sign out the new one, and
+ * the user read while signed in must not sign the page back in (session.ts).
+ */
+let sessionEpoch = 0;
+
+export function newSession(): void {
+  sessionEpoch++;
+}
+
+export function currentSession(): number {
+  return sessionEpoch;
+}
 let askPassword: (() => Promise<string | null>) | undefined;
 let asking: Promise<string | null> | undefined;
 
@@ -341,6 +355,7 @@ async function send<T>(
   if (body !== undefined)
     headers["content-type"] = raw ? body.type || "application/octet-stream" : "application/json";
   if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
+  const epoch = sessionEpoch;
   let response: Response;
   try {
     response = await fetch(path, {
@@ -364,7 +379,8 @@ async function send<T>(
     // Not JSON: reported by status below.
   }
   if (!response.ok || !envelope || envelope.success === false) {
-    if (response.status === 401 && options.signedIn !== false) onSessionLost?.();
+    if (response.status === 401 && options.signedIn !== false && epoch === sessionEpoch)
+      onSessionLost?.();
     const message = envelope?.message || envelope?.error?.message || `HTTP ${response.status}`;
     const params = typeof envelope?.params === "object" ? envelope.params : undefined;
     throw new ApiError(response.status, message, envelope?.code, params ?? undefined);

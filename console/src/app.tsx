@@ -16,7 +16,7 @@ import { Settings } from "./pages/settings";
 import { Topup } from "./pages/topup";
 import { redirect, route } from "./router";
 import { OPEN_PATHS, type PublicPath, type UserPath } from "./routes";
-import { refreshUser, session } from "./session";
+import { refreshUser, session, signedOut } from "./session";
 import { loadSiteStatus, siteStatus } from "./site-status";
 
 type AdminModule = typeof import("./pages/admin/index");
@@ -45,7 +45,7 @@ whenPasswordNeeded(askPassword);
 
 whenSessionLost(() => {
   if (session.get()) {
-    session.set(null);
+    signedOut();
     redirect("/login");
   }
 });

@@ -1,19 +1,29 @@
-import { get, setCsrf, type User } from "./api";
+import { currentSession, get, newSession, setCsrf, type User } from "./api";
 import { store } from "./store";
 
 /** The signed-in user, or null. */
 export const session = store<User | null>(null);
 
 export function signedIn(user: User): void {
+  newSession();
   setCsrf(user.csrf_token);
   session.set(user);
 }
 
+export function signedOut(): void {
+  newSession();
+  session.set(null);
+}
+
 /** Reads the session's user again (balances change); null when signed out. */
 export async function refreshUser(): Promise<User | null> {
+  // An answer to a read made before a sign-in or sign-out tells of a session that is gone.
+  const asked = currentSession();
   try {
     const { data } = await get<User>("/api/user/self");
-    signedIn(data);
+    if (asked !== currentSession()) return session.get();
+    setCsrf(data.csrf_token);
+    session.set(data);
     return data;
   } catch {
     return session.get();

@@ -38,6 +38,15 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/** A step of the page's that the test waits for, failing in words if it does not come. */
+function within<T>(step: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within 20 s`)), 20_000);
+  });
+  return Promise.race([step, late]).finally(() => clearTimeout(timer));
+}
+
 async function signOutAndIn(password: string) {
   await page.getByRole("button", { name: en.logout }).click();
   await page.waitForURL(/#\/login$/);
@@ -100,5 +109,110 @@ describe("the console's mail pages", { timeout: BROWSER_FLOW_MS }, () => {
     await page.getByRole("button", { name: en.logout }).click();
     await page.getByLabel(en.password_confirm).waitFor();
     expect(new URL(page.url()).hash).toBe(link);
+  });
+
+  it("an answer to a request made before signing out does not sign back in", async () => {
+    // The dashboard reads the user as it opens; that answer, given while signed in, reaches the
+    // page only after the sign-out (CI: it brought the dashboard back over the sign-in form,
+    // whose fields were then empty when the test submitted them).
+    const password = `fourth-${suffix}-pw`;
+    await page.goto("/#/login");
+    await page.getByLabel(en.username).fill(visitor.username);
+    await page.getByLabel(en.password, { exact: true }).fill(password);
+    await page.getByRole("button", { name: en.login_submit, exact: true }).click();
+    await page.waitForURL(/#\/dashboard$/);
+    await page.goto("/#/keys");
+    // The dashboard's read of the user is answered at once, and the answer held back.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered = () => {};
+    const heldAnswer = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    let delivered = () => {};
+    const given = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    await page.route(
+      "**/api/user/self",
+      async (route) => {
+        const response = await route.fetch();
+        answered();
+        await released;
+        await route.fulfill({ response });
+        delivered();
+      },
+      { times: 1 },
+    );
+    await page.goto("/#/dashboard");
+    await within(heldAnswer, "the dashboard's read of the user");
+    await page.getByRole("button", { name: en.logout }).click();
+    await page.waitForURL(/#\/login$/);
+    await page.getByLabel(en.username).fill(visitor.username);
+    release();
+    await within(given, "the held answer given to the page");
+    // The page has had the answer: still signed out, the form as the visitor left it, and it
+    // signs in.
+    await page.getByLabel(en.password, { exact: true }).fill(password);
+    expect(await page.getByLabel(en.username).inputValue()).toBe(visitor.username);
+    await page.getByRole("button", { name: en.login_submit, exact: true }).click();
+    await page.waitForURL(/#\/dashboard$/);
+  });
+
+  it("a 401 to a request sent before signing in again does not sign the new session out", async () => {
+    // The dashboard's read of its usage leaves only after the sign-out (so it is refused 401),
+    // and its answer reaches the page after the next sign-in.
+    const password = `fourth-${suffix}-pw`;
+    // Signed in, on a page of the console's own (a fresh load, whatever the last test left).
+    const signIn = await page
+      .context()
+      .request.post("/api/user/login", { data: { username: visitor.username, password } });
+    expect(signIn.status()).toBe(200);
+    await page.goto("/#/keys");
+    await page.reload();
+    await page.getByRole("button", { name: en.logout }).waitFor();
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let caught = () => {};
+    const held = new Promise<void>((resolve) => {
+      caught = resolve;
+    });
+    let delivered = () => {};
+    const given = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    await page.route(
+      "**/api/usage/self**",
+      async (route) => {
+        caught();
+        await released;
+        const response = await route.fetch();
+        expect(response.status()).toBe(401);
+        await route.fulfill({ response });
+        delivered();
+      },
+      { times: 1 },
+    );
+    await page.goto("/#/dashboard");
+    await within(held, "the dashboard's read of its usage");
+    await page.getByRole("button", { name: en.logout }).click();
+    await page.waitForURL(/#\/login$/);
+    await page.getByLabel(en.username).fill(visitor.username);
+    await page.getByLabel(en.password, { exact: true }).fill(password);
+    await page.getByRole("button", { name: en.login_submit, exact: true }).click();
+    await page.waitForURL(/#\/dashboard$/);
+    // On a page that reads nothing of the session's again, the old 401 arrives.
+    await page.goto("/#/keys");
+    await page.getByTestId("keys-table").waitFor();
+    release();
+    await within(given, "the held answer given to the page");
+    // Still signed in: a page that needs the session opens.
+    await page.goto("/#/settings");
+    await page.getByTestId("email-current").waitFor();
+    expect(page.url()).toMatch(/#\/settings$/);
   });
 });

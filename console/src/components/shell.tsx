@@ -4,7 +4,7 @@ import { get, type User } from "../api";
 import { getLang, type Key, LANGS, type Lang, onLangChange, setLang, t } from "../i18n";
 import { go, href } from "../router";
 import { ADMIN_ROUTES, USER_ROUTES } from "../routes";
-import { displayName, session } from "../session";
+import { displayName, signedOut } from "../session";
 import { loadSiteStatus, siteName, siteStatus } from "../site-status";
 import { MarkdownView } from "./markdown-view";
 
@@ -35,7 +35,7 @@ async function logout() {
   } catch {
     // Signed out here either way.
   }
-  session.set(null);
+  signedOut();
   go("/login");
 }
 
