@@ -12,6 +12,7 @@ import {
   eventually,
   type Json,
   openai,
+  settledAccount,
   sluice,
 } from "./support";
 
@@ -446,6 +447,8 @@ describe("usage logs", () => {
         messages: [{ role: "user", content: "count me" }],
       });
     }
+    // A call's line is written after its answer, with its settlement.
+    await settledAccount(user.id);
     const own = (query: string) => api(user.accessToken, "GET", `/api/log/self?${query}`);
     const all = (await own("")).body.data;
     expect(all.filter((line: Json) => line.type === "consume")).toHaveLength(3);

@@ -470,7 +470,7 @@ describe("cancel and expiry", () => {
     const cancelling = await client.batches.cancel(batch.id);
     expect(cancelling.status).toBe("cancelling");
     expect(cancelling.cancelling_at).toEqual(expect.any(Number));
-    const cancelled = await waitFor(batch.id, ["cancelled"]);
+    const cancelled = await waitFor(batch.id, ["cancelled"], client, 60_000);
     // No line starts once the batch is cancelled.
     const started = slow.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -482,7 +482,7 @@ describe("cancel and expiry", () => {
     expect(new Set(output.map((l) => l.custom_id)).size).toBe(output.length);
     const again = await client.batches.cancel(batch.id);
     expect(again.status).toBe("cancelled");
-  });
+  }, 90_000);
 
   it("expires a batch past its window: unfinished lines go to the error file as batch_expired", async () => {
     const batch = await startChatBatch(slowLines(100));

@@ -186,7 +186,7 @@ describe("dynamo fault proxy in front of DynamoDB Local", { timeout: 30_000 }, (
     const key = newKey("freeze");
     proxy.inject({ match: matchers.putInto(key.pk.S), fault: { kind: "freeze" } });
     const put = viaProxy.send(putItem(key));
-    await vi.waitFor(() => expect(proxy.held).toBe(1));
+    await vi.waitFor(() => expect(proxy.held).toBe(1), { timeout: 10_000 });
     expect(await stateAfter(put, 200)).toBe("pending");
     expect(await stored(key)).toBeUndefined();
     proxy.thaw();
@@ -205,10 +205,10 @@ describe("dynamo fault proxy in front of DynamoDB Local", { timeout: 30_000 }, (
       viaProxy.send(putItem(key), { abortSignal: AbortSignal.timeout(300) }),
     );
     expect(err.name).toBe("AbortError");
-    await vi.waitFor(() => expect(proxy.held).toBe(0));
+    await vi.waitFor(() => expect(proxy.held).toBe(0), { timeout: 10_000 });
     // Still frozen: this one waits.
     const get = viaProxy.send(getItem(key));
-    await vi.waitFor(() => expect(proxy.held).toBe(1));
+    await vi.waitFor(() => expect(proxy.held).toBe(1), { timeout: 10_000 });
     proxy.thaw();
     expect((await get).Item).toBeUndefined();
     expect(await stored(key)).toBeUndefined();
@@ -224,7 +224,7 @@ describe("dynamo fault proxy in front of DynamoDB Local", { timeout: 30_000 }, (
     proxy.inject({ match: matchers.putInto(held.pk.S), fault: { kind: "freeze" } });
     proxy.inject({ match: matchers.putInto(lost.pk.S), fault: { kind: "drop-answer" } });
     const heldPut = viaProxy.send(putItem(held));
-    await vi.waitFor(() => expect(proxy.held).toBe(1));
+    await vi.waitFor(() => expect(proxy.held).toBe(1), { timeout: 10_000 });
     expect(await failure(viaProxy.send(putItem(lost)))).toMatchObject({ code: "ECONNRESET" });
     proxy.thaw();
     await heldPut;

@@ -582,6 +582,7 @@ describe("the Messages API's errors, in Anthropic's envelope and statuses", () =
     const key = await createKey(limited);
     await admin("PUT", `/api/token/${key.id}`, { rate_limits: { concurrency: 2, rpm: 100 } });
     const before = slow.requests.length;
+    const sentAt = Date.now();
     const results = await Promise.all(
       Array.from({ length: 30 }, () =>
         fetch(`${sluice.url}/v1/messages`, {
@@ -610,7 +611,7 @@ describe("the Messages API's errors, in Anthropic's envelope and statuses", () =
     expect(answered.headers.get("x-ratelimit-limit-requests")).toBe("100");
     expect(
       Date.parse(answered.headers.get("anthropic-ratelimit-requests-reset") ?? ""),
-    ).toBeGreaterThan(Date.now() - 1000);
+    ).toBeGreaterThan(sentAt - 1000);
     // The upstream's own limits never reach the client.
     expect(answered.headers.get("anthropic-ratelimit-input-tokens-limit")).toBeNull();
     // Through the SDK, a refusal is its RateLimitError.

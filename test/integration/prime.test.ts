@@ -100,7 +100,7 @@ describe("priming a cold instance", () => {
       expect(primed).toBe(true);
       // Still loading: the requests are out, unanswered.
       vi.useRealTimers();
-      await vi.waitFor(() => expect(sockets.length).toBeGreaterThan(0));
+      await vi.waitFor(() => expect(sockets.length).toBeGreaterThan(0), { timeout: 10_000 });
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));

@@ -509,7 +509,7 @@ describe("the DynamoDB Streams poller", { timeout: 30_000 }, () => {
       events.push("end");
     });
     await put(table, "x");
-    await vi.waitFor(() => expect(events).toEqual(["start 1"]));
+    await vi.waitFor(() => expect(events).toEqual(["start 1"]), { timeout: 10_000 });
     await put(table, "y");
     const stopped = poller.stop().then(() => events.push("stopped"));
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -562,7 +562,7 @@ describe("the DynamoDB Streams poller", { timeout: 30_000 }, () => {
       await proxy.cut();
       // Written while the poller cannot reach DynamoDB Local.
       for (const pk of ["c", "d"]) await put(table, pk);
-      await vi.waitFor(() => expect(lines.length).toBeGreaterThanOrEqual(3));
+      await vi.waitFor(() => expect(lines.length).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
       await proxy.restore();
       await put(table, "e");
       await poller.drain();
