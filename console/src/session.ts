@@ -4,8 +4,14 @@ import { store } from "./store";
 /** The signed-in user, or null. */
 export const session = store<User | null>(null);
 
+/** A sign-in (or a password change, which signs this session in anew). */
 export function signedIn(user: User): void {
   newSession();
+  userUpdated(user);
+}
+
+/** What the session's user now is (a balance after a top-up): the same session. */
+export function userUpdated(user: User): void {
   setCsrf(user.csrf_token);
   session.set(user);
 }
@@ -22,8 +28,7 @@ export async function refreshUser(): Promise<User | null> {
   try {
     const { data } = await get<User>("/api/user/self");
     if (asked !== currentSession()) return session.get();
-    setCsrf(data.csrf_token);
-    session.set(data);
+    userUpdated(data);
     return data;
   } catch {
     return session.get();

@@ -47,13 +47,57 @@ function within<T>(step: Promise<T>, what: string): Promise<T> {
   return Promise.race([step, late]).finally(() => clearTimeout(timer));
 }
 
-async function signOutAndIn(password: string) {
-  await page.getByRole("button", { name: en.logout }).click();
-  await page.waitForURL(/#\/login$/);
+/** A promise and what settles it. */
+function deferred<T = void>() {
+  let resolve = (_: T) => {};
+  const promise = new Promise<T>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
+}
+
+/**
+ * Holds the answer to the page's next request to `url`: the request goes out at once (its
+ * answer kept) or only when released (`sent`), and the page gets the answer when released.
+ * `asked` waits for the request; `release` hands the answer over and says its status.
+ */
+async function holdNextAnswer(url: string, sent: "at once" | "when released") {
+  const asked = deferred();
+  const released = deferred();
+  const given = deferred<number>();
+  await page.route(
+    url,
+    async (route) => {
+      const early = sent === "at once" ? await route.fetch() : undefined;
+      asked.resolve();
+      await released.promise;
+      const response = early ?? (await route.fetch());
+      await route.fulfill({ response });
+      given.resolve(response.status());
+    },
+    { times: 1 },
+  );
+  return {
+    asked: () => within(asked.promise, `the page's request to ${url}`),
+    release: () => {
+      released.resolve();
+      return within(given.promise, `the held answer to ${url}, given to the page`);
+    },
+  };
+}
+
+/** The sign-in form, filled and sent; on the dashboard. */
+async function signIn(password: string) {
   await page.getByLabel(en.username).fill(visitor.username);
   await page.getByLabel(en.password, { exact: true }).fill(password);
   await page.getByRole("button", { name: en.login_submit, exact: true }).click();
   await page.waitForURL(/#\/dashboard$/);
+}
+
+async function signOutAndIn(password: string) {
+  await page.getByRole("button", { name: en.logout }).click();
+  await page.waitForURL(/#\/login$/);
+  await signIn(password);
 }
 
 describe("the console's mail pages", { timeout: BROWSER_FLOW_MS }, () => {
@@ -117,42 +161,15 @@ describe("the console's mail pages", { timeout: BROWSER_FLOW_MS }, () => {
     // whose fields were then empty when the test submitted them).
     const password = `fourth-${suffix}-pw`;
     await page.goto("/#/login");
-    await page.getByLabel(en.username).fill(visitor.username);
-    await page.getByLabel(en.password, { exact: true }).fill(password);
-    await page.getByRole("button", { name: en.login_submit, exact: true }).click();
-    await page.waitForURL(/#\/dashboard$/);
+    await signIn(password);
     await page.goto("/#/keys");
-    // The dashboard's read of the user is answered at once, and the answer held back.
-    let release = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let answered = () => {};
-    const heldAnswer = new Promise<void>((resolve) => {
-      answered = resolve;
-    });
-    let delivered = () => {};
-    const given = new Promise<void>((resolve) => {
-      delivered = resolve;
-    });
-    await page.route(
-      "**/api/user/self",
-      async (route) => {
-        const response = await route.fetch();
-        answered();
-        await released;
-        await route.fulfill({ response });
-        delivered();
-      },
-      { times: 1 },
-    );
+    const self = await holdNextAnswer("**/api/user/self", "at once");
     await page.goto("/#/dashboard");
-    await within(heldAnswer, "the dashboard's read of the user");
+    await self.asked();
     await page.getByRole("button", { name: en.logout }).click();
     await page.waitForURL(/#\/login$/);
     await page.getByLabel(en.username).fill(visitor.username);
-    release();
-    await within(given, "the held answer given to the page");
+    expect(await self.release()).toBe(200);
     // The page has had the answer: still signed out, the form as the visitor left it, and it
     // signs in.
     await page.getByLabel(en.password, { exact: true }).fill(password);
@@ -166,50 +183,23 @@ describe("the console's mail pages", { timeout: BROWSER_FLOW_MS }, () => {
     // and its answer reaches the page after the next sign-in.
     const password = `fourth-${suffix}-pw`;
     // Signed in, on a page of the console's own (a fresh load, whatever the last test left).
-    const signIn = await page
+    const byApi = await page
       .context()
       .request.post("/api/user/login", { data: { username: visitor.username, password } });
-    expect(signIn.status()).toBe(200);
+    expect(byApi.status()).toBe(200);
     await page.goto("/#/keys");
     await page.reload();
     await page.getByRole("button", { name: en.logout }).waitFor();
-    let release = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let caught = () => {};
-    const held = new Promise<void>((resolve) => {
-      caught = resolve;
-    });
-    let delivered = () => {};
-    const given = new Promise<void>((resolve) => {
-      delivered = resolve;
-    });
-    await page.route(
-      "**/api/usage/self**",
-      async (route) => {
-        caught();
-        await released;
-        const response = await route.fetch();
-        expect(response.status()).toBe(401);
-        await route.fulfill({ response });
-        delivered();
-      },
-      { times: 1 },
-    );
+    const usage = await holdNextAnswer("**/api/usage/self**", "when released");
     await page.goto("/#/dashboard");
-    await within(held, "the dashboard's read of its usage");
+    await usage.asked();
     await page.getByRole("button", { name: en.logout }).click();
     await page.waitForURL(/#\/login$/);
-    await page.getByLabel(en.username).fill(visitor.username);
-    await page.getByLabel(en.password, { exact: true }).fill(password);
-    await page.getByRole("button", { name: en.login_submit, exact: true }).click();
-    await page.waitForURL(/#\/dashboard$/);
+    await signIn(password);
     // On a page that reads nothing of the session's again, the old 401 arrives.
     await page.goto("/#/keys");
     await page.getByTestId("keys-table").waitFor();
-    release();
-    await within(given, "the held answer given to the page");
+    expect(await usage.release()).toBe(401);
     // Still signed in: a page that needs the session opens.
     await page.goto("/#/settings");
     await page.getByTestId("email-current").waitFor();

@@ -13,7 +13,7 @@ import {
 } from "../components/ui";
 import { t } from "../i18n";
 import { usd } from "../money";
-import { session, signedIn } from "../session";
+import { session, userUpdated } from "../session";
 import { BuyCredit, MyOrders } from "./topup-buy";
 
 export function Topup() {
@@ -38,7 +38,7 @@ export function Topup() {
                 "/api/user/topup",
                 { key },
               );
-              if (data.user) signedIn({ ...data.user, csrf_token: undefined });
+              if (data.user) userUpdated({ ...data.user, csrf_token: undefined });
               setDone(
                 t("topup_done", { amount: usd(data.quota), bucket: label(BUCKET, data.bucket) }),
               );
