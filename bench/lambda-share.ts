@@ -359,6 +359,9 @@ async function measureAt(
       for (const name of NAMES)
         load[stream ? "stream" : "plain"][name] = await loaded(warm[name], stream);
   }
+  // Invocations that failed after their answer was sent count as errors too.
+  const failed = {} as Record<Name, number>;
+  for (const name of NAMES) failed[name] = await warm[name].child.ask<number>("failedInvocations");
   for (const name of NAMES) await stop(warm[name]);
   for (const name of NAMES) {
     await groups[name].remove();
@@ -369,6 +372,7 @@ async function measureAt(
     cold[name].filter((c) => !c.ok).length +
     calls.stream[name].filter((c) => !c.ok).length +
     calls.plain[name].filter((c) => !c.ok).length +
+    failed[name] +
     (load ? load.stream[name].errors + load.plain[name].errors : 0);
   return {
     memoryMb,

@@ -8,15 +8,26 @@ import { constants, PerformanceObserver } from "node:perf_hooks";
 
 let reporting = process.env.BENCH_REPORT_INVOCATIONS === "1";
 
-export function invocationEnded(): void {
+/** Invocations whose handler failed, counted whether or not ends are reported. */
+let failed = 0;
+
+export function invocationEnded(failure: boolean): void {
+  if (failure) failed++;
   if (reporting) process.send?.({ invocationEnded: performance.timeOrigin + performance.now() });
 }
 
-/** The question that turns the reports on or off, for serveMeasurements. */
+/** The questions that turn the reports on or off and count the failed invocations. */
 export const invocationReports = {
   async reportInvocations(on: boolean) {
     reporting = on;
     return on;
+  },
+  /**
+   * A handler that fails after its response was sent (a settlement refused, say) still gave
+   * the client its answer: only this count tells the bench that the run did not do its work.
+   */
+  async failedInvocations() {
+    return failed;
   },
 };
 

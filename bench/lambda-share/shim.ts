@@ -22,10 +22,13 @@ const importMs = performance.now() - started;
 
 const handler = bundle.handler as Parameters<typeof awslambda.streamifyResponse>[0];
 const timed = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  let failure = true;
   try {
-    return await handler(event, responseStream, context);
+    const result = await handler(event, responseStream, context);
+    failure = false;
+    return result;
   } finally {
-    invocationEnded();
+    invocationEnded(failure);
     await profiling?.stop();
   }
 });

@@ -11,7 +11,7 @@ import { serveMeasurements } from "./ipc";
 const upstream = new URL(process.env.UPSTREAM_URL as string);
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 const server = createServer((req, res) => {
-  res.once("close", invocationEnded);
+  res.once("close", () => invocationEnded(false));
   const forward = request(
     {
       host: upstream.hostname,
