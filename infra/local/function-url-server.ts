@@ -133,16 +133,18 @@ function httpSink(
   let failed = false;
   // Writes made in one turn of the event loop (headers, a body, its end) go out together.
   let corked = false;
+  const uncork = () => {
+    if (!corked) return;
+    corked = false;
+    res.uncork();
+  };
   const writeBody = (chunk: Uint8Array) =>
     new Promise<void>((resolve) => {
       if (chunk.length === 0 || res.destroyed) return resolve();
       if (!corked) {
         corked = true;
         res.cork();
-        setImmediate(() => {
-          corked = false;
-          res.uncork();
-        });
+        setImmediate(uncork);
       }
       if (res.write(chunk)) resolve();
       else res.once("drain", resolve);
@@ -184,6 +186,9 @@ function httpSink(
     end() {
       if (failed) return;
       if (!res.headersSent) res.writeHead(200);
+      // Uncorked first: Node 22 writes a chunked response's last chunk at end() ahead of the
+      // chunks still corked, and a client reads the body that follows it as a broken response.
+      uncork();
       res.end();
     },
   };
