@@ -21,10 +21,12 @@
  *
  * Results are printed per size and written to bench/results/lambda-share-*.json.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { buildShareBundles, type ShareBundles } from "./lambda-share/bundles";
 import {
   CgroupsUnavailable,
@@ -56,6 +58,15 @@ const INIT_AT_FULL_CORE = process.env.BENCH_INIT_AT === "full";
  * does, and its figures are printed in sluice's column.
  */
 const FLOOR = process.env.BENCH_TARGET === "floor";
+/**
+ * BENCH_BASELINE=<an API bundle>: that bundle (say, a copy of bench/.build/lambda-share/api/
+ * index.mjs made before a change, kept at the same depth so that its imports resolve) runs in
+ * the proxy's place, in the same shim and environment as sluice: an A/B of two builds, call by
+ * call in one run, whose ratios the machine's noise touches far less than two runs'.
+ */
+const BASELINE = process.env.BENCH_BASELINE
+  ? pathToFileURL(resolve(process.env.BENCH_BASELINE)).href
+  : undefined;
 const UPSTREAM_LATENCY_MS = 20;
 /** How long an invocation may take to report its end before the run is given up. */
 const INVOCATION_TIMEOUT_MS = 60_000;
@@ -97,6 +108,13 @@ export async function benchAtLambdaShare(options: ShareOptions): Promise<void> {
       void cleanUp().finally(() => process.exit(130));
     });
   try {
+    // BENCH_NODE=lambda: the bundles' processes run on the Node.js that Lambda runs (22, from
+    // npm, cached beside the test suite's CLIs); BENCH_NODE=<path>, on that binary; by default
+    // on the bench's own.
+    if (process.env.BENCH_NODE === "lambda") {
+      const { lambdaNode } = await import("../test/fixtures/cli-cache");
+      process.env.BENCH_NODE = (await lambdaNode()).binary;
+    }
     const bundles = await buildShareBundles(resolve("bench/.build/lambda-share"));
     const upstream = await started("bench/perf/upstream.ts", {
       UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
@@ -150,6 +168,12 @@ export async function benchAtLambdaShare(options: ShareOptions): Promise<void> {
   }
 }
 
+/** The version of the Node.js the bundles run on (BENCH_NODE). */
+function nodeVersion(): string {
+  const node = process.env.BENCH_NODE;
+  return node ? execFileSync(node, ["--version"], { encoding: "utf8" }).trim() : process.version;
+}
+
 /** A process of the bench outside the cgroups, from source. */
 async function started(file: string, env: Record<string, string>): Promise<Child> {
   const child = await startChild(file, { env: { ...process.env, ...env } });
@@ -192,7 +216,7 @@ async function measureAt(
     }),
   ) as Record<Name, CpuGroup>;
   console.log(
-    `\nAt ${memoryMb} MB${INIT_AT_FULL_CORE ? " (initialisation at a full core)" : ""}${FLOOR ? ", the design's floor in sluice's column" : ""}: ${(memoryMb / LAMBDA_MB_PER_VCPU).toFixed(3)} of a vCPU (${quotaUs} µs per ${CFS_PERIOD_US} µs), node ${nodeFlags.join(" ")}`,
+    `\nAt ${memoryMb} MB${INIT_AT_FULL_CORE ? " (initialisation at a full core)" : ""}${FLOOR ? ", the design's floor in sluice's column" : ""}: ${(memoryMb / LAMBDA_MB_PER_VCPU).toFixed(3)} of a vCPU (${quotaUs} µs per ${CFS_PERIOD_US} µs), node ${nodeVersion()} ${nodeFlags.join(" ")}`,
   );
 
   // Lambda's environment for the function (no NODE_OPTIONS, as the stack sets none for the API:
@@ -212,38 +236,42 @@ async function measureAt(
   };
   const start = async (name: Name): Promise<Environment & { listeningMs: number }> => {
     const startedAt = performance.now();
-    const child = await startChild(
-      name === "sluice" ? outside.bundles.shim : outside.bundles.proxy,
-      {
-        env:
-          name === "sluice"
-            ? {
-                ...outside.functionEnv,
-                ...lambdaEnv,
-                // At concurrency 32 a call's hold outlives its response until the settlement is
-                // written, and under load more than the default 50 are in flight: 429s, whose CPU
-                // is not a call's.
-                SLUICE_USER_CONCURRENCY: "0",
-                // BENCH_FUNCTION_ENV='{"NAME":"value"}': the function's environment changed, to
-                // try a setting (e.g. SLUICE_LOG_LEVEL) against the same proxy.
-                ...(JSON.parse(process.env.BENCH_FUNCTION_ENV ?? "{}") as Record<string, string>),
-                BENCH_API_BUNDLE: FLOOR ? outside.bundles.floor : outside.bundles.api,
-                ...(FLOOR && { UPSTREAM_URL: outside.upstreamUrl }),
-              }
-            : { PATH: process.env.PATH, ...lambdaEnv, UPSTREAM_URL: outside.upstreamUrl },
-        // BENCH_INIT_AT=full: the process starts and imports outside its group, which it
-        // joins once it listens — Lambda has been measured to run initialisation faster than
-        // the memory's share (README, Cost); by default the share throttles start-up too.
-        bundle: { nodeFlags, cgroupProcs: INIT_AT_FULL_CORE ? "/dev/null" : groups[name].procs },
-      },
-    );
+    const asFunction = name === "sluice" || BASELINE !== undefined;
+    const child = await startChild(asFunction ? outside.bundles.shim : outside.bundles.proxy, {
+      env: asFunction
+        ? {
+            ...outside.functionEnv,
+            ...lambdaEnv,
+            // At concurrency 32 a call's hold outlives its response until the settlement is
+            // written, and under load more than the default 50 are in flight: 429s, whose CPU
+            // is not a call's.
+            SLUICE_USER_CONCURRENCY: "0",
+            // BENCH_FUNCTION_ENV='{"NAME":"value"}': the function's environment changed, to
+            // try a setting (e.g. SLUICE_LOG_LEVEL) against the same proxy, or against the
+            // baseline (which keeps the environment unchanged).
+            ...(name === "sluice" &&
+              (JSON.parse(process.env.BENCH_FUNCTION_ENV ?? "{}") as Record<string, string>)),
+            BENCH_API_BUNDLE:
+              name === "proxy" && BASELINE
+                ? BASELINE
+                : FLOOR
+                  ? outside.bundles.floor
+                  : outside.bundles.api,
+            ...(FLOOR && { UPSTREAM_URL: outside.upstreamUrl }),
+          }
+        : { PATH: process.env.PATH, ...lambdaEnv, UPSTREAM_URL: outside.upstreamUrl },
+      // BENCH_INIT_AT=full: the process starts and imports outside its group, which it
+      // joins once it listens — Lambda has been measured to run initialisation faster than
+      // the memory's share (README, Cost); by default the share throttles start-up too.
+      bundle: { nodeFlags, cgroupProcs: INIT_AT_FULL_CORE ? "/dev/null" : groups[name].procs },
+    });
     if (INIT_AT_FULL_CORE) writeFileSync(groups[name].procs, String(child.process.pid));
     const listeningMs = performance.now() - startedAt;
     running.children.add(child);
     return {
       name,
       url: String(child.info.url),
-      key: name === "sluice" ? outside.key : undefined,
+      key: asFunction ? outside.key : undefined,
       child,
       agent: new Agent({ keepAlive: true, maxSockets: 1 }),
       nextEnd: invocationEnds(child),
@@ -536,7 +564,7 @@ function print(result: Result): void {
     );
   const { stream, plain, cold, load } = result;
   console.log(
-    `\n  ${`At ${result.memoryMb} MB's share`.padEnd(42)}${"proxy".padStart(9)}${"sluice".padStart(9)}${"difference".padStart(11)}${"ratio".padStart(9)}`,
+    `\n  ${`At ${result.memoryMb} MB's share`.padEnd(42)}${(BASELINE ? "baseline" : "proxy").padStart(9)}${"sluice".padStart(9)}${"difference".padStart(11)}${"ratio".padStart(9)}`,
   );
   row("streamed, first byte p50 (ms)", stream.proxy.firstByte.p50, stream.sluice.firstByte.p50);
   row("streamed, first byte p99 (ms)", stream.proxy.firstByte.p99, stream.sluice.firstByte.p99);

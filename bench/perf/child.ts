@@ -29,7 +29,8 @@ export async function startChild(file: string, options: ChildOptions): Promise<C
           "-c",
           'echo $$ > "$0" && exec "$@"',
           bundle.cgroupProcs,
-          process.execPath,
+          // BENCH_NODE=<a node binary>: another Node.js for the bundle's process (Lambda's).
+          process.env.BENCH_NODE ?? process.execPath,
           ...bundle.nodeFlags,
           file,
         ],

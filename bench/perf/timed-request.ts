@@ -61,9 +61,10 @@ export function timedRequest(target: Target, stream: boolean, agent: Agent): Pro
         );
       },
     );
-    req.on("error", () =>
-      resolve({ sentAt, ttfb: 0, total: performance.now() - start, status: 0, ok: false }),
-    );
+    req.on("error", (err) => {
+      if (process.env.BENCH_DEBUG) console.error(err);
+      resolve({ sentAt, ttfb: 0, total: performance.now() - start, status: 0, ok: false });
+    });
     req.end(body);
   });
 }
