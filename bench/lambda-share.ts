@@ -68,6 +68,12 @@ const BASELINE = process.env.BENCH_BASELINE
   ? pathToFileURL(resolve(process.env.BENCH_BASELINE)).href
   : undefined;
 const UPSTREAM_LATENCY_MS = 20;
+/**
+ * BENCH_GAP_MS: a pause before each warm call. A process's work left over from its last call
+ * (the compiler's and the collector's threads) shares its group's CPU with the next call; with
+ * the targets taking turns, the next comes one proxy call (about 23 ms) after the last ended.
+ */
+const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 0);
 /** How long an invocation may take to report its end before the run is given up. */
 const INVOCATION_TIMEOUT_MS = 60_000;
 const NAMES = ["proxy", "sluice"] as const;
@@ -327,7 +333,10 @@ async function measureAt(
     const ioBefore = { proxy: syscalls(warm.proxy), sluice: syscalls(warm.sluice) };
     const gcBefore = { proxy: await gcOf(warm.proxy), sluice: await gcOf(warm.sluice) };
     for (let i = 0; i < CALLS; i++)
-      for (const name of NAMES) made[name].push(await call(warm[name], stream));
+      for (const name of NAMES) {
+        if (GAP_MS) await new Promise((resolve) => setTimeout(resolve, GAP_MS));
+        made[name].push(await call(warm[name], stream));
+      }
     calls[stream ? "stream" : "plain"] = made;
     cpuPerCall[stream ? "stream" : "plain"] = {
       proxy: ((await cpuMs(warm.proxy)) - before.proxy) / CALLS,
