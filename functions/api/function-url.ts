@@ -1,8 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { validateHeaderName, validateHeaderValue } from "node:http";
 import { isIP } from "node:net";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Writable } from "node:stream";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
 import { runAfterCallWork } from "../../shared/after-call";
@@ -122,15 +121,9 @@ export function streamingHandler(
           headers: response.headers,
           ...(response.cookies?.length ? { cookies: response.cookies } : {}),
         });
-        const body = toReadable(response.body);
-        body.once("data", () => {
-          firstByteAt = performance.now();
+        await sendBody(response.body, out, () => {
+          firstByteAt ??= performance.now();
         });
-        const closed = new Promise((resolve) => body.once("close", resolve));
-        // A client that goes away fails the pipeline, which tears the body down: the relay
-        // then ends, and registers its settlement, before the body says it has closed.
-        await pipeline(body, out).catch(() => {});
-        await closed;
       } finally {
         // The time limit stays armed while the tasks run: a call still waiting for a late
         // upstream answer (shared/relay/relay.ts) stops then, and is settled in time.
@@ -176,17 +169,88 @@ export function sendable(
     for (const cookie of response.cookies ?? []) validateHeaderValue("set-cookie", cookie);
     return response;
   } catch (err) {
-    toReadable(response.body).destroy();
+    void discard(response.body);
     const refused = errorResponse(err, request, log);
     refused.headers["x-request-id"] = request.id;
     return refused;
   }
 }
 
-function toReadable(body: GatewayResponse["body"]): Readable {
-  if (typeof body === "string") return Readable.from([Buffer.from(body)]);
-  if (isStreamBody(body)) return Readable.from(body, { objectMode: false });
-  return Readable.from([Buffer.from(body.buffer, body.byteOffset, body.byteLength)]);
+/**
+ * Writes a response's body to the response stream, chunk by chunk as a stream body makes them,
+ * waiting while the stream is full, and ends it: what `pipeline(Readable.from(body), out)` did,
+ * without the streams between, which cost a call's CPU. A client that goes away (the stream
+ * errors, or closes before it finished) has the error thrown into the body at once, and then
+ * its end asked for, even while it waits for the upstream (a relay's iterator aborts it then):
+ * the relay ends there and registers its settlement before this returns. A body that fails
+ * destroys the stream with its error.
+ */
+export async function sendBody(
+  body: GatewayResponse["body"],
+  out: Writable,
+  firstByte: () => void,
+): Promise<void> {
+  const chunks = isStreamBody(body) ? body[Symbol.asyncIterator]() : undefined;
+  let gone: Error | undefined;
+  let wake: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
+  const close = (err: Error) => {
+    closing ??= (async () => {
+      try {
+        const after = await chunks?.throw?.(err);
+        if (after && !after.done) await chunks?.return?.();
+      } catch {
+        // The body's own ending of the error: nobody is left to tell.
+      }
+    })();
+    return closing;
+  };
+  const leave = (err?: Error) => {
+    if (gone) return;
+    gone = err ?? new Error("the client went away before the response ended");
+    void close(gone);
+    wake?.();
+  };
+  out.on("error", leave);
+  out.on("close", () => {
+    if (!out.writableFinished) leave();
+  });
+  const until = (event: "drain" | "finish") =>
+    new Promise<void>((resolve) => {
+      if (gone || (event === "finish" && out.writableFinished)) return resolve();
+      wake = resolve;
+      out.once(event, resolve);
+    });
+  if (!chunks) {
+    firstByte();
+    out.end(typeof body === "string" ? Buffer.from(body) : body);
+    return until("finish");
+  }
+  try {
+    for (;;) {
+      const next = await chunks.next();
+      if (next.done || gone) break;
+      firstByte();
+      if (!out.write(next.value)) await until("drain");
+      if (gone) break;
+    }
+  } catch (err) {
+    if (!gone) {
+      out.destroy(err as Error);
+      return;
+    }
+  }
+  if (gone) return close(gone);
+  out.end();
+  return until("finish");
+}
+
+/** A refused response's body, torn down: a relay behind it ends and settles. */
+async function discard(body: GatewayResponse["body"]): Promise<void> {
+  if (!isStreamBody(body)) return;
+  await body[Symbol.asyncIterator]()
+    .return?.()
+    .catch(() => {});
 }
 
 /** Collects a request's after-response tasks and runs them, once, when asked. */

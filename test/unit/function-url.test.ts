@@ -1,7 +1,9 @@
+import { Writable } from "node:stream";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import {
   AfterResponseTasks,
+  sendBody,
   streamingHandler,
   toGatewayRequest,
 } from "../../functions/api/function-url";
@@ -223,6 +225,102 @@ describe("the streaming handler on the local awslambda runtime", () => {
     });
     expect(upstreamAbort.signal.aborted).toBe(true);
     expect(settled).toEqual(["client_closed:Hi"]);
+  });
+});
+
+/**
+ * A response stream that takes `capacity` bytes before it says it is full, and drains only
+ * when the test says so: what a slow client does to Lambda's response stream.
+ */
+function slowClient(capacity: number) {
+  const written: string[] = [];
+  const pending: (() => void)[] = [];
+  const out = new Writable({
+    highWaterMark: capacity,
+    write(chunk: Buffer, _encoding, done) {
+      written.push(chunk.toString());
+      pending.push(() => done());
+    },
+  });
+  return {
+    out,
+    written,
+    /** Lets every write made so far complete. */
+    drain: () => {
+      for (const done of pending.splice(0)) done();
+    },
+  };
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("sendBody: a response's body to the response stream", () => {
+  it("writes a whole body and ends the stream, and waits while a stream body finds it full", async () => {
+    const plain = slowClient(1024);
+    const sent = sendBody("whole", plain.out, () => {});
+    await tick();
+    plain.drain();
+    await sent;
+    expect(plain.written).toEqual(["whole"]);
+    expect(plain.out.writableFinished).toBe(true);
+
+    const client = slowClient(4);
+    const asked: number[] = [];
+    const body = (async function* () {
+      for (let i = 0; i < 3; i++) {
+        asked.push(i);
+        yield bytes(`chunk ${i};`);
+      }
+    })();
+    let firstBytes = 0;
+    const streaming = sendBody(body, client.out, () => firstBytes++);
+    await tick();
+    // Full after the first chunk: the body is not asked for more until the stream drains.
+    expect(client.written).toEqual(["chunk 0;"]);
+    expect(asked).toEqual([0]);
+    for (let i = 0; i < 3; i++) {
+      client.drain();
+      await tick();
+    }
+    await streaming;
+    expect(client.written.join("")).toBe("chunk 0;chunk 1;chunk 2;");
+    expect(client.out.writableFinished).toBe(true);
+    expect(firstBytes).toBeGreaterThan(0);
+  });
+
+  it("throws the client's leaving into a body that waits for the stream to drain, and returns once the body has ended", async () => {
+    const client = slowClient(4);
+    const seen: string[] = [];
+    const body = (async function* () {
+      try {
+        yield bytes("first;");
+        yield bytes("never read;");
+      } catch (err) {
+        seen.push(`thrown: ${(err as Error).message}`);
+      } finally {
+        await tick();
+        seen.push("ended");
+      }
+    })();
+    const sending = sendBody(body, client.out, () => {});
+    await tick();
+    client.out.destroy(new Error("the client closed"));
+    await sending;
+    expect(seen).toEqual(["thrown: the client closed", "ended"]);
+    expect(client.written).toEqual(["first;"]);
+  });
+
+  it("destroys the stream with the error of a body that fails", async () => {
+    const client = slowClient(1024);
+    const failed = new Promise<Error>((resolve) => client.out.once("error", resolve));
+    const body = (async function* () {
+      yield bytes("part;");
+      throw new Error("the upstream broke");
+    })();
+    await sendBody(body, client.out, () => {});
+    expect((await failed).message).toBe("the upstream broke");
+    expect(client.out.destroyed).toBe(true);
   });
 });
 
