@@ -71,10 +71,11 @@ class SluiceLogger extends Logger {
    * the two to the same text), made without Powertools' per-line work: its attribute stores,
    * deep merge and formatter cost as much CPU as the rest of the call's line and metrics (a
    * call at 128 MB's CPU share spends about a tenth less with none of it). Only for a plain
-   * Logger in a plain environment; otherwise Powertools writes it. The caller has checked the
-   * level (writesInfo).
+   * Logger in a plain environment; otherwise Powertools writes it. Nothing below the Logger's
+   * level, as info() writes nothing then.
    */
   line(message: string, fields: Record<string, unknown>): void {
+    if (!writesInfo(this)) return;
     const env = process.env;
     const tz = env.TZ;
     if (
@@ -240,15 +241,29 @@ export function infoLine(log: Logger, message: string, fields: Record<string, un
   else log.info(message, fields);
 }
 
+/** A call's dimensions and metrics: what both ways of writing them below are made from. */
+function callMeasures(access: AccessRecord) {
+  const model = access.notes.model || undefined;
+  const metrics: [
+    name: string,
+    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+    value: number,
+  ][] = [["Calls", MetricUnit.Count, 1]];
+  if (access.firstByteMs !== undefined)
+    metrics.push(["FirstByteLatency", MetricUnit.Milliseconds, round(access.firstByteMs) ?? 0]);
+  metrics.push(["Duration", MetricUnit.Milliseconds, round(access.totalMs) ?? 0]);
+  return {
+    dimensions: { statusClass: `${Math.floor(access.status / 100)}xx`, ...(model && { model }) },
+    metrics,
+  };
+}
+
 /** A call's metrics, added to Powertools' Metrics. */
 function addCallMetrics(metrics: Metrics, access: AccessRecord): void {
-  metrics.addDimension("statusClass", `${Math.floor(access.status / 100)}xx`);
-  if (access.notes.model) metrics.addDimension("model", access.notes.model);
-  metrics.addMetric("Calls", MetricUnit.Count, 1);
-  if (access.firstByteMs !== undefined) {
-    metrics.addMetric("FirstByteLatency", MetricUnit.Milliseconds, round(access.firstByteMs) ?? 0);
-  }
-  metrics.addMetric("Duration", MetricUnit.Milliseconds, round(access.totalMs) ?? 0);
+  const measures = callMeasures(access);
+  for (const [name, value] of Object.entries(measures.dimensions))
+    metrics.addDimension(name, value);
+  for (const [name, unit, value] of measures.metrics) metrics.addMetric(name, unit, value);
 }
 
 /**
@@ -257,31 +272,21 @@ function addCallMetrics(metrics: Metrics, access: AccessRecord): void {
  * without its stores: for the access line they ride in.
  */
 export function callMetrics(access: AccessRecord): Record<string, unknown> {
-  const statusClass = `${Math.floor(access.status / 100)}xx`;
-  const model = access.notes.model || undefined;
-  const units: [string, string][] = [["Calls", MetricUnit.Count]];
-  const values: Record<string, number> = { Calls: 1 };
-  if (access.firstByteMs !== undefined) {
-    units.push(["FirstByteLatency", MetricUnit.Milliseconds]);
-    values.FirstByteLatency = round(access.firstByteMs) ?? 0;
-  }
-  units.push(["Duration", MetricUnit.Milliseconds]);
-  values.Duration = round(access.totalMs) ?? 0;
+  const { dimensions, metrics } = callMeasures(access);
   return {
     _aws: {
       Timestamp: Date.now(),
       CloudWatchMetrics: [
         {
           Namespace: METRICS_NAMESPACE,
-          Dimensions: [model ? ["service", "statusClass", "model"] : ["service", "statusClass"]],
-          Metrics: units.map(([Name, Unit]) => ({ Name, Unit })),
+          Dimensions: [["service", ...Object.keys(dimensions)]],
+          Metrics: metrics.map(([Name, Unit]) => ({ Name, Unit })),
         },
       ],
     },
     service: "sluice",
-    statusClass,
-    ...(model && { model }),
-    ...values,
+    ...dimensions,
+    ...Object.fromEntries(metrics.map(([name, , value]) => [name, value])),
   };
 }
 

@@ -30,9 +30,9 @@ afterEach(() => {
 });
 
 /** A Logger writing to a list, and its lines with the timestamps made equal. */
-function logger(functionName?: string) {
+function logger(functionName?: string, level: "INFO" | "WARN" = "INFO") {
   const lines: string[] = [];
-  const log = createLogger({ level: "INFO", functionName, sink: (line) => lines.push(line) });
+  const log = createLogger({ level, functionName, sink: (line) => lines.push(line) });
   const same = () => lines.map((line) => line.replace(/"timestamp":"[^"]*"/, '"timestamp":"T"'));
   return { log, lines, same };
 }
@@ -119,6 +119,12 @@ describe("the access line sluice writes itself", () => {
     theirs.log.info("access", line);
     expect(ours.same()).toEqual(theirs.same());
     expect(JSON.parse(ours.lines[0] as string).stand_in).toBe("janitor");
+
+    // Below the Logger's level, nothing, as from info().
+    const quiet = logger(undefined, "WARN");
+    infoLine(quiet.log, "access", line);
+    quiet.log.info("access", line);
+    expect(quiet.lines).toEqual([]);
   });
 
   it("leaves the line to Powertools where its output differs: a Lambda context, temporary keys, another time zone, sampling", () => {
