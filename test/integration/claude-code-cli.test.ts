@@ -1,13 +1,12 @@
-import { describe, expect, it, type TestContext } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startDemoUpstream } from "../../infra/local/demo-upstream";
 import { UNITS_PER_USD } from "../../shared/billing/units";
 import {
   CLAUDE_CODE_VERSION,
-  type ClaudeCodeCli,
   claudeCodeCli,
   claudeCodeEnv,
   claudeCodeHome,
-  RegistryUnreachable,
+  installedOrSkip,
   runClaudeCode,
 } from "../fixtures/cli-cache";
 import { recordingProxy } from "../fixtures/recording-proxy";
@@ -21,21 +20,11 @@ import { admin, api, createUserWithKey, eventually, type Json, setPrices, sluice
  * Messages API to an anthropic channel.
  */
 
-/** The CLI, or a skip that says why when npm's registry cannot be reached. */
-async function cliOrSkip(context: TestContext): Promise<ClaudeCodeCli> {
-  try {
-    return await claudeCodeCli();
-  } catch (err) {
-    if (err instanceof RegistryUnreachable) context.skip(err.message);
-    throw err;
-  }
-}
-
 describe("Claude Code CLI", () => {
   it(`installs ${CLAUDE_CODE_VERSION} (or reuses it) and runs offline`, {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, claudeCodeCli);
     const home = await claudeCodeHome();
     try {
       const run = await runClaudeCode(cli, ["--version"], {
@@ -57,7 +46,7 @@ describe("Claude Code CLI", () => {
   it("runs a plain turn, and a thinking tool turn continued, against the Anthropic fixture directly", {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, claudeCodeCli);
     const upstream = await startDemoUpstream({ apiKey: "sk-ant-cli" });
     const home = await claudeCodeHome();
     try {
@@ -109,7 +98,7 @@ describe("Claude Code CLI", () => {
   it("works through sluice: an anthropic channel, the key as Bearer or x-api-key, a thinking tool turn continued, every turn billed", {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, claudeCodeCli);
     // A model of this test's own (Claude Code runs any name; a claude- one keeps its ways).
     const model = uniqueModel("claude-sonnet-4-5");
     const upstream = await startDemoUpstream({ apiKey: "sk-ant-sluice", anthropicModels: [model] });
@@ -234,7 +223,7 @@ describe("Claude Code CLI", () => {
   it("works through sluice on an OpenAI-compatible (DeepSeek) channel: a tool turn with thinking continued, every call billed as the fixture charged it", {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, claudeCodeCli);
     // Claude Code's own model names, which the channel maps to the fixture's DeepSeek model.
     const sonnet = uniqueModel("claude-sonnet-4-5");
     const haiku = uniqueModel("claude-haiku-4-5");

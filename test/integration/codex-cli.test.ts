@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
-import { describe, expect, it, type TestContext } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type DemoUpstream, startDemoUpstream } from "../../infra/local/demo-upstream";
 import {
   CODEX_VERSION,
@@ -10,7 +10,7 @@ import {
   codexCli,
   codexEnv,
   codexHome,
-  RegistryUnreachable,
+  installedOrSkip,
   runCodex,
 } from "../fixtures/cli-cache";
 import { listenOnLoopback } from "../fixtures/loopback-server";
@@ -35,16 +35,6 @@ import {
  * block: to a Responses-native channel (passed through byte for byte) and to a DeepSeek-style
  * chat-only one (through the Responses → chat bridge).
  */
-
-/** The CLI, or a skip that says why when npm's registry cannot be reached. */
-async function cliOrSkip(context: TestContext): Promise<CodexCli> {
-  try {
-    return await codexCli();
-  } catch (err) {
-    if (err instanceof RegistryUnreachable) context.skip(err.message);
-    throw err;
-  }
-}
 
 interface Seen {
   method: string;
@@ -185,7 +175,7 @@ describe("Codex CLI", () => {
   it(`installs ${CODEX_VERSION} (or reuses it) and runs offline`, {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, codexCli);
     const home = await codexHome({ baseUrl: "http://127.0.0.1:9/v1", model: "unused" });
     try {
       const run = await runCodex(cli, ["--version"], {
@@ -203,7 +193,7 @@ describe("Codex CLI", () => {
   it("sends one streamed POST {base_url}/responses with the key as Bearer, and nothing else anywhere", {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, codexCli);
     const prompt = `say ${randomUUID()}`;
     const { run, seen, model, apiKey } = await execTurn(cli, { supportsWebsockets: false, prompt });
     expect(run.code, run.stderr).toBe(0);
@@ -220,7 +210,7 @@ describe("Codex CLI", () => {
   it("with supports_websockets, first asks to upgrade GET {base_url}/responses and, answered 426, falls back to the POST", {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, codexCli);
     const prompt = `say ${randomUUID()}`;
     const { run, seen, model, apiKey } = await execTurn(cli, { supportsWebsockets: true, prompt });
     expect(run.code, run.stderr).toBe(0);
@@ -387,7 +377,7 @@ describe("Codex CLI through sluice", () => {
   it("on a Responses-native channel: plain, a shell tool turn and a resumed thread, passed through byte for byte and billed by kind", {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, codexCli);
     const model = uniqueModel("gpt-5-codex");
     const channelKey = `sk-native-codex-${randomUUID().slice(0, 8)}`;
     const upstream: DemoUpstream = await startDemoUpstream({ apiKey: channelKey });
@@ -437,7 +427,7 @@ describe("Codex CLI through sluice", () => {
   it("on a chat-only DeepSeek-style channel (bridged): the same session, the reasoning Codex echoes reaching DeepSeek as reasoning_content, billed as the fixture charged", {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, codexCli);
     const model = uniqueModel("gpt-5-codex");
     const deepseek = uniqueModel("deepseek-v4-flash");
     const channelKey = `sk-deepseek-codex-${randomUUID().slice(0, 8)}`;
@@ -506,7 +496,7 @@ describe("Codex CLI through sluice with a catalog model", () => {
   it("gpt-5.5 on a chat-only channel: its apply_patch (a custom tool) and tool_search reach DeepSeek as functions, and the patch the host writes is applied by Codex", {
     timeout: 600_000,
   }, async (context) => {
-    const cli = await cliOrSkip(context);
+    const cli = await installedOrSkip(context, codexCli);
     // Codex picks its tools by the id: this one is in its bundled catalog. The stack is shared,
     // so this test alone serves (and prices) gpt-5.5.
     const model = "gpt-5.5";

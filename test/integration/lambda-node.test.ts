@@ -9,23 +9,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { request } from "node:http";
 import { createInterface } from "node:readline";
-import { describe, expect, it, type TestContext } from "vitest";
-import {
-  type InstalledCli,
-  LAMBDA_NODE_VERSION,
-  lambdaNode,
-  RegistryUnreachable,
-} from "../fixtures/cli-cache";
+import { describe, expect, it } from "vitest";
+import { installedOrSkip, LAMBDA_NODE_VERSION, lambdaNode } from "../fixtures/cli-cache";
 import { EVENTS } from "../fixtures/stream-server-child";
-
-async function nodeOrSkip(context: TestContext): Promise<InstalledCli> {
-  try {
-    return await lambdaNode();
-  } catch (err) {
-    if (err instanceof RegistryUnreachable) context.skip(err.message);
-    throw err;
-  }
-}
 
 /** The child server on `node`, and its URL. */
 async function serve(node: string): Promise<{ child: ChildProcess; url: string }> {
@@ -60,7 +46,7 @@ describe("the local function URL server on Lambda's Node.js", () => {
   it(`streams a response written and ended in one turn whole, on Node ${LAMBDA_NODE_VERSION} as on this one`, {
     timeout: 600_000,
   }, async (context) => {
-    const lambda = await nodeOrSkip(context);
+    const lambda = await installedOrSkip(context, lambdaNode);
     for (const node of [process.execPath, lambda.binary]) {
       const { child, url } = await serve(node);
       try {
