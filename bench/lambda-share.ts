@@ -74,6 +74,9 @@ const UPSTREAM_LATENCY_MS = 20;
  * the targets taking turns, the next comes one proxy call (about 23 ms) after the last ended.
  */
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 0);
+const FUNCTION_NODE_FLAGS = (process.env.BENCH_FUNCTION_NODE_FLAGS ?? "")
+  .split(" ")
+  .filter(Boolean);
 /** How long an invocation may take to report its end before the run is given up. */
 const INVOCATION_TIMEOUT_MS = 60_000;
 const NAMES = ["proxy", "sluice"] as const;
@@ -269,7 +272,13 @@ async function measureAt(
       // BENCH_INIT_AT=full: the process starts and imports outside its group, which it
       // joins once it listens — Lambda has been measured to run initialisation faster than
       // the memory's share (README, Cost); by default the share throttles start-up too.
-      bundle: { nodeFlags, cgroupProcs: INIT_AT_FULL_CORE ? "/dev/null" : groups[name].procs },
+      // BENCH_FUNCTION_NODE_FLAGS: more node or V8 flags for sluice's side only, e.g. to try
+      // what an AWS_LAMBDA_EXEC_WRAPPER could set, or "--log-deopt --logfile=…" to read why
+      // code is thrown away.
+      bundle: {
+        nodeFlags: name === "sluice" ? [...nodeFlags, ...FUNCTION_NODE_FLAGS] : nodeFlags,
+        cgroupProcs: INIT_AT_FULL_CORE ? "/dev/null" : groups[name].procs,
+      },
     });
     if (INIT_AT_FULL_CORE) writeFileSync(groups[name].procs, String(child.process.pid));
     const listeningMs = performance.now() - startedAt;

@@ -82,7 +82,8 @@ class SluiceLogger extends Logger {
       !this.plain ||
       (tz && !tz.includes("UTC")) ||
       env.POWERTOOLS_LOGGER_SAMPLE_RATE !== undefined ||
-      (!this.options.sink && isDevMode())
+      // isDevMode() throws and catches an Error when POWERTOOLS_DEV is unset: not per call.
+      (!this.options.sink && env.POWERTOOLS_DEV !== undefined && isDevMode())
     ) {
       this.info(message, fields);
       return;

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from "node:https";
+import { isIP } from "node:net";
 import { type AwsCredentials, signV4 } from "../../shared/aws/sigv4";
 import {
   type DynamoOperation,
@@ -30,6 +31,12 @@ export class DynamoAttemptTimeout extends Error {
 export class DynamoHttpTransport implements DynamoTransport {
   private readonly url: URL;
   private readonly agent: HttpAgent | HttpsAgent;
+  /**
+   * What every request's options share, made once: node's request() makes them from a URL
+   * for each request otherwise (urlToHttpOptions), and its agent works out the TLS server
+   * name from the host header (calculateServerName) unless it is given.
+   */
+  private readonly requestOptions: RequestOptions;
 
   constructor(
     private readonly options: {
@@ -43,8 +50,20 @@ export class DynamoHttpTransport implements DynamoTransport {
     },
   ) {
     this.url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com/`);
-    const Agent = this.url.protocol === "https:" ? HttpsAgent : HttpAgent;
+    const https = this.url.protocol === "https:";
+    const Agent = https ? HttpsAgent : HttpAgent;
     this.agent = new Agent({ keepAlive: true, maxSockets: 128 });
+    const hostname = this.url.hostname.replace(/^\[|\]$/g, "");
+    this.requestOptions = {
+      protocol: this.url.protocol,
+      hostname,
+      port: this.url.port || (https ? 443 : 80),
+      path: `${this.url.pathname}${this.url.search}`,
+      method: "POST",
+      agent: this.agent,
+      // No SNI for an address (as node sends none for one); none at all over plain HTTP.
+      servername: https && !isIP(hostname) ? hostname : "",
+    };
   }
 
   async send(
@@ -110,23 +129,16 @@ export class DynamoHttpTransport implements DynamoTransport {
         clearTimeout(timer);
         reject(err);
       };
-      const req = send(
-        this.url,
-        {
-          method: "POST",
-          agent: this.agent,
-          headers: { ...headers, "content-length": Buffer.byteLength(body) },
-        },
-        (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => {
-            clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
-          });
-          res.on("error", fail);
-        },
-      );
+      headers["content-length"] = String(Buffer.byteLength(body));
+      const req = send({ ...this.requestOptions, headers }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+        });
+        res.on("error", fail);
+      });
       req.on("error", fail);
       req.end(body);
     });

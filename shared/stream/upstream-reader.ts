@@ -24,6 +24,7 @@ export class UpstreamReader {
   private readonly firstTokenLeftMs: number;
   private began: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private armed: "first_token" | "idle" | undefined;
 
   constructor(
     private readonly source: AsyncIterable<Uint8Array>,
@@ -101,10 +102,20 @@ export class UpstreamReader {
     this.cutOffAfter(this.idleTimeoutMs, "idle");
   }
 
+  /**
+   * The idle limit restarts at every chunk: its timer is moved (refresh), not made anew.
+   */
   private cutOffAfter(ms: number, silence: "first_token" | "idle"): void {
+    if (this.timer !== undefined && this.armed === silence) {
+      this.timer.refresh();
+      return;
+    }
     clearTimeout(this.timer);
+    this.timer = undefined;
     if (ms <= 0) return;
+    this.armed = silence;
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.silence = silence;
       this.abort();
     }, ms);

@@ -212,6 +212,36 @@ describe("idle upstreams", () => {
     expect(out).toContain("sent nothing for 0.05 s");
     expect(outcomes).toEqual(["interrupted"]);
   });
+
+  it("counts the idle limit from each chunk: a stream longer than it, never silent as long, is whole", async () => {
+    const parts = Array.from({ length: 15 }, (_, i) => content(String(i)));
+    let aborted = false;
+    const steady = (async function* () {
+      for (const part of parts) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (aborted) throw new Error("aborted");
+        yield encoder.encode(part);
+      }
+      yield encoder.encode(finish);
+      yield encoder.encode("data: [DONE]\n\n");
+    })();
+    const { relay: r, outcomes } = relay();
+    const started = performance.now();
+    const out = await collect(
+      relaySse(
+        steady,
+        r,
+        () => {
+          aborted = true;
+        },
+        { idleMs: 200 },
+      ),
+    );
+    // Longer than one idle limit in all, so the limit was moved at each chunk.
+    expect(performance.now() - started).toBeGreaterThan(200);
+    expect(out.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(outcomes).toEqual(["completed"]);
+  });
 });
 
 describe("upstreams that reason before they answer", () => {
