@@ -9,7 +9,10 @@ import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 export interface ShareBundles {
-  /** The API function's bundle, as a file URL for import(). */
+  /**
+   * The API function as the stack deploys it, as a file URL for import(): its entry
+   * (functions/api/eager.ts, `eager.mjs`), which imports the bundle beside it (`index.mjs`).
+   */
   api: string;
   /** The design's floor in the function's place (lambda-share/floor.ts), the same way. */
   floor: string;
@@ -19,7 +22,9 @@ export interface ShareBundles {
 
 export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
   // The CDK is imported only here: it takes about a second.
-  const { nodeFunctionDefaults } = await import("../../infra/constructs/function-defaults");
+  const { nodeFunctionDefaults, API_ENTRY_BUILD, API_ENTRY_FILE, API_ENTRY_SOURCE } = await import(
+    "../../infra/constructs/function-defaults"
+  );
   const cdk = nodeFunctionDefaults.bundling;
   const api = join(outDir, "api", "index.mjs");
   // As NodejsFunction runs esbuild for an ESM function (the entry as infra/constructs/api.ts names it).
@@ -38,6 +43,14 @@ export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
     external: cdk.externalModules,
     logLevel: "warning",
   });
+  // The entry, as the stack's afterBundling builds it (infra/constructs/api.ts): not bundled.
+  const eager = join(outDir, "api", API_ENTRY_FILE);
+  await build({
+    entryPoints: [resolve(API_ENTRY_SOURCE)],
+    outfile: eager,
+    ...API_ENTRY_BUILD,
+    logLevel: "warning",
+  });
   const script = async (entry: string, name: string) => {
     const outfile = join(outDir, `${name}.mjs`);
     await build({
@@ -54,7 +67,7 @@ export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
     return outfile;
   };
   return {
-    api: pathToFileURL(api).href,
+    api: pathToFileURL(eager).href,
     floor: pathToFileURL(await script("bench/lambda-share/floor.ts", "floor")).href,
     shim: await script("bench/lambda-share/shim.ts", "shim"),
     proxy: await script("bench/perf/proxy.ts", "proxy"),
