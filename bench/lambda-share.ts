@@ -47,7 +47,12 @@ import { LAMBDA_MB_PER_VCPU } from "./prices";
 import { percentile } from "./stats";
 
 const CALLS = Number(process.env.BENCH_REQUESTS ?? 500);
-const WARMUP = Math.min(50, CALLS);
+/**
+ * BENCH_WARMUP: calls of each kind before the measured ones (default 50). V8 keeps optimising
+ * sluice's code for hundreds of calls (its CPU per call falls by about a third over the first
+ * 300 at a full core); a long warm-up measures an environment that has served a while.
+ */
+const WARMUP = process.env.BENCH_WARMUP ? Number(process.env.BENCH_WARMUP) : Math.min(50, CALLS);
 const COLD_STARTS = Math.max(1, Number(process.env.BENCH_COLD_STARTS ?? 5));
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LOAD_CONCURRENCY = 32;

@@ -521,6 +521,13 @@ describe("the Messages API's errors, in Anthropic's envelope and statuses", () =
     expect(err).toBeInstanceOf(Anthropic.OverloadedError);
     expect(err.type).toBe("overloaded_error");
     expect(err.headers?.get("x-should-retry")).toBe("true");
+    // The rest is recorded after the response, within the invocation: a second call sent the
+    // moment the first answered can come before it (on Lambda it would go to another
+    // environment, which learns from the store). Once recorded:
+    await eventually(
+      () => admin("GET", `/api/channel/${channelId}`),
+      (channel: Json) => channel.health.models[OVERLOADED]?.state === "cooling",
+    );
     // Now resting: sluice answers the same without calling the upstream.
     const before = upstream.requests.length;
     const again = await rejection(
