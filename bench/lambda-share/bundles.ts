@@ -9,10 +9,7 @@ import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 export interface ShareBundles {
-  /**
-   * The API function as the stack deploys it, as a file URL for import(): its entry
-   * (functions/api/eager.ts, `eager.mjs`), which imports the bundle beside it (`index.mjs`).
-   */
+  /** The API function's bundle, as a file URL for import(). */
   api: string;
   /** The design's floor in the function's place (lambda-share/floor.ts), the same way. */
   floor: string;
@@ -22,9 +19,7 @@ export interface ShareBundles {
 
 export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
   // The CDK is imported only here: it takes about a second.
-  const { nodeFunctionDefaults, API_ENTRY_BUILD, API_ENTRY_FILE, API_ENTRY_SOURCE } = await import(
-    "../../infra/constructs/function-defaults"
-  );
+  const { nodeFunctionDefaults } = await import("../../infra/constructs/function-defaults");
   const cdk = nodeFunctionDefaults.bundling;
   const api = join(outDir, "api", "index.mjs");
   // As NodejsFunction runs esbuild for an ESM function (the entry as infra/constructs/api.ts names it).
@@ -43,14 +38,6 @@ export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
     external: cdk.externalModules,
     logLevel: "warning",
   });
-  // The entry, as the stack's afterBundling builds it (infra/constructs/api.ts): not bundled.
-  const eager = join(outDir, "api", API_ENTRY_FILE);
-  await build({
-    entryPoints: [resolve(API_ENTRY_SOURCE)],
-    outfile: eager,
-    ...API_ENTRY_BUILD,
-    logLevel: "warning",
-  });
   const script = async (entry: string, name: string) => {
     const outfile = join(outDir, `${name}.mjs`);
     await build({
@@ -67,7 +54,7 @@ export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
     return outfile;
   };
   return {
-    api: pathToFileURL(eager).href,
+    api: pathToFileURL(api).href,
     floor: pathToFileURL(await script("bench/lambda-share/floor.ts", "floor")).href,
     shim: await script("bench/lambda-share/shim.ts", "shim"),
     proxy: await script("bench/perf/proxy.ts", "proxy"),

@@ -12,8 +12,6 @@ import { API_FUNCTION, FUNCTION_URL_CORS } from "../../shared/config/resources";
 import { grantBedrockModels } from "./bedrock-access";
 import type { Files } from "./file-bucket";
 import {
-  API_ENTRY_FILE,
-  apiEntry,
   type FunctionRuntime,
   fromProjectRoot,
   nodeFunctionDefaults,
@@ -48,23 +46,19 @@ export class Api extends Construct {
       ...nodeFunctionDefaults,
       bundling: {
         ...nodeFunctionDefaults.bundling,
-        // The function's entry goes beside the bundle (`eager.mjs`, which imports it), and so
-        // do the console's files, in `console/` (never imported: read from disk when asked
-        // for, shared/web/console-files.ts).
+        // The console's files go beside the bundle, in `console/` (never imported: read from
+        // disk when asked for, shared/web/console-files.ts).
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
           // Without its table of file sizes, as esbuild's is left out; errors still show.
           afterBundling: (inputDir: string, outputDir: string) => [
-            apiEntry(inputDir, outputDir),
             `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console" --quiet`,
             ...sideBundles(inputDir, outputDir),
           ],
         },
       },
       entry: fromProjectRoot("functions/api/handler.ts"),
-      // Its entry imports that bundle with every function compiled at init (eager.ts).
-      handler: `${API_ENTRY_FILE.replace(/\.mjs$/, "")}.handler`,
       memorySize: props.memoryMiB,
       reservedConcurrentExecutions: props.reservedConcurrency,
       timeout: Duration.seconds(API_FUNCTION.timeoutSeconds),

@@ -50,27 +50,6 @@ export const nodeFunctionDefaults = {
 } satisfies Partial<NodejsFunctionProps>;
 
 /**
- * The API function's entry (functions/api/eager.ts, the handler `eager.handler`): built beside
- * the function's bundle, not bundled — its import of `./index.mjs` is that bundle.
- */
-export const API_ENTRY_SOURCE = "functions/api/eager.ts";
-export const API_ENTRY_FILE = "eager.mjs";
-export const API_ENTRY_BUILD = {
-  format: "esm",
-  platform: "node",
-  target: nodeFunctionDefaults.bundling.target,
-  minify: true,
-} as const;
-
-/** The command, for the API's `afterBundling` hook, that builds its entry beside its bundle. */
-export function apiEntry(inputDir: string, outputDir: string): string {
-  const flags = Object.entries(API_ENTRY_BUILD).map(([name, value]) =>
-    value === true ? `--${name}` : `--${name}=${value}`,
-  );
-  return `cd "${inputDir}" && npx --no-install esbuild ${API_ENTRY_SOURCE} ${flags.join(" ")} --log-level=warning --outfile="${outputDir}/${API_ENTRY_FILE}"`;
-}
-
-/**
  * The commands, for a function's `afterBundling` hook, that put the lazy dependencies beside its
  * bundle (infra/side-bundles.ts): the functions that relay calls (the API, the batch worker)
  * import them when a call needs one. Every function whose code reaches such an import needs

@@ -372,8 +372,7 @@ describe("functions", () => {
     const fn = properties(id);
     expect(fn.Runtime).toBe("nodejs22.x");
     expect(fn.Architectures).toEqual(["arm64"]);
-    // The API's entry imports its bundle with every function compiled at init (eager.ts).
-    expect(fn.Handler).toBe(id === ids.api ? "eager.handler" : "index.handler");
+    expect(fn.Handler).toBe("index.handler");
     // The functions that call upstreams also name the channel key (see "channel keys").
     const { [RESOURCE_ENV.channelKey]: _channelKey, ...variables } = (
       fn.Environment as { Variables: Json }
@@ -399,16 +398,6 @@ describe("functions", () => {
     expect(bundle).not.toMatch(/\n {2,}(const|let|return|if|function|await)\b/);
     expect(bundle.length / bundle.split("\n").length).toBeGreaterThan(200);
     expect(existsSync(join(assetDir, "index.mjs.map"))).toBe(true);
-  });
-
-  it("gives the API an entry beside its bundle that imports it whole, compiled at once", () => {
-    const entry = readFileSync(join(assetOf(ids.api), "eager.mjs"), "utf8");
-    // Not bundled: a few hundred bytes that import the bundle beside them.
-    expect(entry.length).toBeLessThan(1_000);
-    expect(entry).toContain('"./index.mjs"');
-    expect(entry).toMatch(/setFlagsFromString.*"--no-lazy".*"--lazy"/s);
-    expect(entry).toMatch(/export\s*\{[^}]*\bhandler\b/);
-    expect(existsSync(join(assetOf(ids.worker), "eager.mjs"))).toBe(false);
   });
 
   it("ships the console beside the API's bundle, and only there", () => {
