@@ -386,6 +386,11 @@ async function measureAt(
   for (const name of NAMES)
     keptKbPer100Calls[name] =
       ((((await liveHeap(name)) - (heapBefore?.[name] ?? 0)) / (2 * CALLS)) * 100) / 1024;
+  // The most memory each process has held, after the import and the warm calls (before any
+  // load): what the function's memory size must fit.
+  const peakRssMb = Object.fromEntries(
+    NAMES.map((name) => [name, peakResidentMb(warm[name].child.process.pid as number)]),
+  ) as Record<Name, number>;
   // And what each spends with no call at all (timers, the garbage collector), per second.
   const idleBefore = { proxy: await cpuMs(warm.proxy), sluice: await cpuMs(warm.sluice) };
   await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
@@ -438,6 +443,7 @@ async function measureAt(
     syscallsPerCall,
     gcPerCall,
     keptKbPer100Calls,
+    peakRssMb,
     load,
     throttledShareOfPeriods: periods,
     errors: { proxy: errorsOf("proxy"), sluice: errorsOf("sluice") },
@@ -508,6 +514,12 @@ function gcOf(environment: Environment): Promise<GcCounts> {
 interface SyscallCounts {
   reads: number;
   writes: number;
+}
+
+/** The most resident memory a process has held so far, in MB (/proc/<pid>/status, VmHWM). */
+function peakResidentMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(status.match(/^VmHWM:\s+(\d+) kB$/m)?.[1]) / 1024;
 }
 
 /** A process's read and write system calls so far (/proc/<pid>/io: syscr, syscw). */
@@ -634,6 +646,11 @@ function print(result: Result): void {
     "heap still reachable per 100 calls (KB)",
     result.keptKbPer100Calls.proxy,
     result.keptKbPer100Calls.sluice,
+  );
+  row(
+    "peak resident memory, one call at a time (MB)",
+    result.peakRssMb.proxy,
+    result.peakRssMb.sluice,
   );
   if (process.env.BENCH_GC === "1") {
     for (const kind of ["stream", "plain"] as const) {
