@@ -50,11 +50,6 @@ export class Authenticator {
   private readonly tokens: TtlCache<string, UserRecord | undefined>;
   private readonly sessionsByHash: TtlCache<string, SignedIn | undefined>;
   private readonly misses: RecentSet<string>;
-  /**
-   * Keys (by hash) that passed the check tag and were found: a key in use is not checked
-   * again at every call (an HMAC each). Only a key found on this instance gets in.
-   */
-  private readonly tagged = new RecentSet<string>(Number.POSITIVE_INFINITY);
   private readonly versions = new CredentialVersions();
 
   constructor(
@@ -80,13 +75,10 @@ export class Authenticator {
   async apiKey(request: GatewayRequest): Promise<KeyPrincipal> {
     const secret = request.headers["x-api-key"] || bearer(request) || request.headers["api-key"];
     if (!secret) throw missingApiKey();
+    if (!(await this.tags.plausible("key", secret))) throw invalidApiKey(maskSecret(secret));
     const id = hashSecret(secret);
-    const tagged = this.tagged.has(id);
-    if (!tagged && !(await this.tags.plausible("key", secret)))
-      throw invalidApiKey(maskSecret(secret));
     const principal = await this.lookup(this.keys, id, () => this.loadKey(id));
     if (!principal) throw invalidApiKey(maskSecret(secret));
-    if (!tagged) this.tagged.add(id);
     checkKeyUsable(principal, this.clock.seconds());
     return principal;
   }
