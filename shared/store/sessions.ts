@@ -1,7 +1,7 @@
 import { hashSecret, randomString } from "../auth/secrets";
 import { type Clock, systemClock } from "../clock";
 import { sessionKey as keyOf, TTL } from "./keys";
-import type { Table } from "./table";
+import { ConditionFailed, type Table } from "./table";
 
 /** A signed-in browser: who, its CSRF token, and the password version it signed in under. */
 export interface SessionRecord {
@@ -45,10 +45,19 @@ export class Sessions {
       expiresAt,
       signedInAt: now,
     };
-    await this.table.put(
-      { ...sessionKey(token), ...session, ttl: TTL.session(expiresAt) },
-      { condition: "attribute_not_exists(pk)" },
-    );
+    try {
+      await this.table.put(
+        { ...sessionKey(token), ...session, ttl: TTL.session(expiresAt) },
+        { condition: "attribute_not_exists(pk)", explainFailure: true },
+      );
+    } catch (err) {
+      // A retry whose first attempt had landed (its answer lost) finds its own session there.
+      const landed =
+        err instanceof ConditionFailed &&
+        err.item?.userId === userId &&
+        err.item.csrf === session.csrf;
+      if (!landed) throw err;
+    }
     return { token, session };
   }
 

@@ -449,6 +449,31 @@ describe("a mint whose write arrives after a password change", () => {
   });
 });
 
+describe("a sign-in whose session write lands but whose answer is lost", () => {
+  let proxy: DynamoFaultProxy;
+  let instance: Awaited<ReturnType<typeof startSluiceInstance>>;
+  beforeAll(async () => {
+    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    instance = await startSluiceInstance(sluice, { dynamoEndpoint: proxy.endpoint });
+  });
+  afterAll(async () => {
+    await instance.close();
+    await proxy.close();
+  });
+
+  it("signs in once: the retry finds its own session, and the cookie works", async () => {
+    const owner = await userWithPassword();
+    const sessionPuts = (request: { operation: string; body: Record<string, unknown> }) =>
+      request.operation === "PutItem" &&
+      JSON.stringify(request.body.Item).includes('"pk":{"S":"SESSION#');
+    proxy.inject({ match: sessionPuts, fault: { kind: "drop-answer" } });
+    const session = await signIn(owner.username, PASSWORD, instance.url);
+    // The write was sent twice (the second after the first's answer was lost).
+    expect(proxy.log.filter(sessionPuts)).toHaveLength(2);
+    expect(await selfStatus(session.headers, instance.url)).toBe(200);
+  });
+});
+
 describe("revocation on instances that cache credentials", () => {
   let instance: Awaited<ReturnType<typeof startSluiceInstance>>;
   beforeAll(async () => {
