@@ -1,5 +1,3 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from "node:https";
 import { isIP } from "node:net";
 import { type AwsCredentials, signV4 } from "../../shared/aws/sigv4";
 import {
@@ -8,6 +6,7 @@ import {
   type DynamoTransport,
   TRANSIENT_ERRORS,
 } from "../../shared/store/dynamo-transport";
+import { type Http1Answer, Http1Pool } from "./http1-pool";
 
 /** An attempt that got no answer in time: DynamoDB may or may not have applied it. */
 export class DynamoAttemptTimeout extends Error {
@@ -18,9 +17,10 @@ export class DynamoAttemptTimeout extends Error {
 }
 
 /**
- * A lean DynamoDB client for the functions' hot path: the JSON protocol over a keep-alive
- * connection, signed with SigV4, with the SDK's retry rules. It spends a fraction of the CPU
- * the AWS SDK spends per call (measured by `npm run bench`), and does not load the SDK.
+ * A lean DynamoDB client for the functions' hot path: the JSON protocol over keep-alive
+ * connections (./http1-pool.ts, not node:http's client: a third of its CPU per request),
+ * signed with SigV4, with the SDK's retry rules. It spends a fraction of the CPU the AWS SDK
+ * spends per call (measured by `npm run bench`), and does not load the SDK.
  * Credentials come from the environment, as Lambda provides them.
  *
  * Each attempt has its own timeout: a DynamoDB that stops answering holds a call for a few
@@ -30,13 +30,8 @@ export class DynamoAttemptTimeout extends Error {
  */
 export class DynamoHttpTransport implements DynamoTransport {
   private readonly url: URL;
-  private readonly agent: HttpAgent | HttpsAgent;
-  /**
-   * What every request's options share, made once: node's request() makes them from a URL
-   * for each request otherwise (urlToHttpOptions), and its agent works out the TLS server
-   * name from the host header (calculateServerName) unless it is given.
-   */
-  private readonly requestOptions: RequestOptions;
+  private readonly pool: Http1Pool;
+  private readonly path: string;
 
   constructor(
     private readonly options: {
@@ -51,19 +46,16 @@ export class DynamoHttpTransport implements DynamoTransport {
   ) {
     this.url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com/`);
     const https = this.url.protocol === "https:";
-    const Agent = https ? HttpsAgent : HttpAgent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 128 });
     const hostname = this.url.hostname.replace(/^\[|\]$/g, "");
-    this.requestOptions = {
-      protocol: this.url.protocol,
+    this.pool = new Http1Pool({
+      https,
       hostname,
-      port: this.url.port || (https ? 443 : 80),
-      path: `${this.url.pathname}${this.url.search}`,
-      method: "POST",
-      agent: this.agent,
-      // No SNI for an address (as node sends none for one); none at all over plain HTTP.
+      port: Number(this.url.port || (https ? 443 : 80)),
+      host: this.url.host,
+      // No SNI for an address (as node sends none for one).
       servername: https && !isIP(hostname) ? hostname : "",
-    };
+    });
+    this.path = `${this.url.pathname}${this.url.search}`;
   }
 
   async send(
@@ -102,13 +94,10 @@ export class DynamoHttpTransport implements DynamoTransport {
   }
 
   destroy(): void {
-    this.agent.destroy();
+    this.pool.destroy();
   }
 
-  private post(
-    operation: DynamoOperation,
-    body: string,
-  ): Promise<{ status: number; text: string }> {
+  private post(operation: DynamoOperation, body: string): Promise<Http1Answer> {
     const headers = signV4(
       {
         method: "POST",
@@ -121,27 +110,14 @@ export class DynamoHttpTransport implements DynamoTransport {
       },
       { service: "dynamodb", region: this.options.region, credentials: this.options.credentials() },
     );
-    const send = this.url.protocol === "https:" ? httpsRequest : httpRequest;
     const timeoutMs = this.options.attemptTimeoutMs ?? 2_000;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => req.destroy(new DynamoAttemptTimeout(timeoutMs)), timeoutMs);
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      headers["content-length"] = String(Buffer.byteLength(body));
-      const req = send({ ...this.requestOptions, headers }, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
-        });
-        res.on("error", fail);
-      });
-      req.on("error", fail);
-      req.end(body);
-    });
+    return this.pool.post(
+      this.path,
+      headers,
+      body,
+      timeoutMs,
+      () => new DynamoAttemptTimeout(timeoutMs),
+    );
   }
 }
 

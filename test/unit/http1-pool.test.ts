@@ -1,0 +1,372 @@
+import { readFileSync } from "node:fs";
+import { Agent, createServer as createHttpServer, type IncomingMessage, request } from "node:http";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Http1Answer, Http1Pool } from "../../functions/adapters/http1-pool";
+
+/**
+ * The DynamoDB client's connections (functions/adapters/http1-pool.ts) against node:http's
+ * request() with a keep-alive agent, which it replaces on the hot path: the same exchanges,
+ * answered by servers that frame their answers every way HTTP/1.1 allows, split anywhere,
+ * close where they may, and break where they can, must come out the same from both.
+ */
+
+const servers: { close(): void }[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+interface RawServer {
+  port: number;
+  /** Connections accepted so far. */
+  connections: number;
+  /** The requests' raw heads, in order. */
+  heads: string[];
+  /** The requests' bodies, in order. */
+  bodies: string[];
+  /** Server-side sockets still open. */
+  open: Set<Socket>;
+}
+
+/**
+ * A server that reads each request (head and Content-Length body) and lets `respond` write
+ * whatever bytes it likes back, on the request's connection.
+ */
+async function rawServer(
+  respond: (socket: Socket, index: number) => void | Promise<void>,
+  tls = false,
+): Promise<RawServer> {
+  const state: RawServer = { port: 0, connections: 0, heads: [], bodies: [], open: new Set() };
+  const onSocket = (socket: Socket) => {
+    state.connections++;
+    state.open.add(socket);
+    socket.on("close", () => state.open.delete(socket));
+    socket.on("error", () => {});
+    let buffer = Buffer.alloc(0);
+    socket.on("data", (data: Buffer) => {
+      buffer = Buffer.concat([buffer, data]);
+      for (;;) {
+        const end = buffer.indexOf("\r\n\r\n");
+        if (end === -1) return;
+        const head = buffer.toString("latin1", 0, end);
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffer.length < end + 4 + length) return;
+        state.heads.push(head);
+        state.bodies.push(buffer.toString("utf8", end + 4, end + 4 + length));
+        buffer = buffer.subarray(end + 4 + length);
+        void respond(socket, state.heads.length - 1);
+      }
+    });
+  };
+  const server: Server = tls
+    ? createTlsServer(
+        {
+          cert: readFileSync("test/fixtures/tls/dynamodb-test.cert.pem"),
+          key: readFileSync("test/fixtures/tls/dynamodb-test.key.pem"),
+        },
+        onSocket,
+      )
+    : createServer(onSocket);
+  servers.push({
+    close: () => {
+      for (const socket of state.open) socket.destroy();
+      server.close();
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.port = (server.address() as AddressInfo).port;
+  return state;
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Writes `text` in pieces of `size` bytes, a few milliseconds apart. */
+async function dribble(socket: Socket, text: string | Buffer, size = 1): Promise<void> {
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; at += size) {
+    socket.write(bytes.subarray(at, at + size));
+    await wait(1);
+  }
+}
+
+const HEADERS = {
+  "content-type": "application/x-amz-json-1.0",
+  "x-amz-target": "DynamoDB_20120810.GetItem",
+};
+
+function pool(port: number, options: Partial<ConstructorParameters<typeof Http1Pool>[0]> = {}) {
+  const made = new Http1Pool({
+    https: false,
+    hostname: "127.0.0.1",
+    port,
+    host: `127.0.0.1:${port}`,
+    servername: "",
+    ...options,
+  });
+  servers.push({ close: () => made.destroy() });
+  return made;
+}
+
+type Outcome = Http1Answer | { error: true };
+
+function viaPool(client: Http1Pool, body: string, timeoutMs = 5_000): Promise<Outcome> {
+  return client
+    .post("/", HEADERS, body, timeoutMs, () => new Error("timed out"))
+    .catch(() => ({ error: true as const }));
+}
+
+function nodeAgent(): Agent {
+  const agent = new Agent({ keepAlive: true });
+  servers.push({ close: () => agent.destroy() });
+  return agent;
+}
+
+/** The same exchange through node:http's client, as the transport made it before. */
+function viaNode(agent: Agent, port: number, body: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/",
+        agent,
+        headers: { ...HEADERS, "content-length": String(Buffer.byteLength(body)) },
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", () => resolve({ error: true }));
+      },
+    );
+    req.on("error", () => resolve({ error: true }));
+    req.end(body);
+  });
+}
+
+/**
+ * Runs `count` exchanges one after another through each client, each against its own server
+ * that answers by `respond`: the outcomes must be equal, and are returned with the servers.
+ */
+async function differential(
+  respond: (socket: Socket, index: number) => void | Promise<void>,
+  count = 3,
+  gapMs = 0,
+) {
+  const forPool = await rawServer(respond);
+  const forNode = await rawServer(respond);
+  const client = pool(forPool.port);
+  const agent = nodeAgent();
+  const fromPool: Outcome[] = [];
+  const fromNode: Outcome[] = [];
+  for (let i = 0; i < count; i++) {
+    if (gapMs) await wait(gapMs);
+    fromPool.push(await viaPool(client, `{"n":${i}}`));
+    fromNode.push(await viaNode(agent, forNode.port, `{"n":${i}}`));
+  }
+  expect(fromPool).toEqual(fromNode);
+  return { outcomes: fromPool, forPool, forNode };
+}
+
+const answer = (body: string, headers: string[] = []) =>
+  `HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\n${headers.map((h) => `${h}\r\n`).join("")}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+describe("Http1Pool, held to node:http's client", () => {
+  it("sends the request node sends, and reuses one connection for exchanges in turn", async () => {
+    const { outcomes, forPool, forNode } = await differential((socket, i) => {
+      socket.write(answer(`{"Item":{"n":{"N":"${i}"}}}`));
+    });
+    expect(outcomes).toEqual(
+      [0, 1, 2].map((i) => ({ status: 200, text: `{"Item":{"n":{"N":"${i}"}}}` })),
+    );
+    expect(forPool.connections).toBe(1);
+    expect(forNode.connections).toBe(1);
+    expect(forPool.bodies).toEqual(forNode.bodies);
+    // The same headers, but for node's `Connection: keep-alive` (HTTP/1.1's default anyway).
+    const headersOf = (port: number) => (head: string) =>
+      head
+        .split("\r\n")
+        .slice(1)
+        .map((line) => line.toLowerCase().replace(`:${port}`, ":<port>"))
+        .filter((line) => !line.startsWith("connection:"))
+        .sort();
+    expect(forPool.heads.map(headersOf(forPool.port))).toEqual(
+      forNode.heads.map(headersOf(forNode.port)),
+    );
+    expect(forPool.heads[0]?.split("\r\n")[0]).toBe(forNode.heads[0]?.split("\r\n")[0]);
+  });
+
+  it("reads an answer whose head and body come a byte at a time, UTF-8 split across them", async () => {
+    const body = '{"Item":{"name":{"S":"Grüße, 世界 🌍"}}}';
+    const { outcomes } = await differential((socket) => dribble(socket, answer(body)), 2);
+    expect(outcomes[1]).toEqual({ status: 200, text: body });
+  });
+
+  it("reads a chunked answer: odd chunk sizes, an extension, trailers, split anywhere", async () => {
+    const body = '{"Items":[{"pk":{"S":"a"}},{"pk":{"S":"b"}}],"Count":2}';
+    const chunks = [body.slice(0, 7), body.slice(7, 30), body.slice(30)];
+    const chunked = `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${chunks
+      .map((c, i) => `${Buffer.byteLength(c).toString(16)}${i === 1 ? ";ext=1" : ""}\r\n${c}\r\n`)
+      .join("")}0\r\nx-trailer: yes\r\n\r\n`;
+    const { outcomes, forPool } = await differential((socket, i) =>
+      i === 0 ? void socket.write(chunked) : dribble(socket, chunked, 3),
+    );
+    expect(outcomes.every((o) => "text" in o && o.text === body)).toBe(true);
+    expect(forPool.connections).toBe(1);
+  });
+
+  it("reads an answer framed by the close, and one after an interim 100 Continue", async () => {
+    const { outcomes, forPool } = await differential((socket, i) => {
+      if (i === 0) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n{"__type":"x#Validation"}');
+      else socket.write(`HTTP/1.1 100 Continue\r\n\r\n${answer("{}")}`);
+    });
+    expect(outcomes[0]).toEqual({ status: 400, text: '{"__type":"x#Validation"}' });
+    expect(outcomes[1]).toEqual({ status: 200, text: "{}" });
+    expect(forPool.connections).toBe(2);
+  });
+
+  it("opens a new connection after `Connection: close`, an HTTP/1.0 answer, or a server's idle close", async () => {
+    const { forPool, forNode } = await differential(
+      async (socket, i) => {
+        if (i === 0) socket.write(answer("{}", ["connection: close"]));
+        else if (i === 1) socket.write(answer("{}").replace("HTTP/1.1", "HTTP/1.0"));
+        else if (i === 2) {
+          socket.write(answer("{}"));
+          await wait(5);
+          socket.end();
+        } else socket.write(answer('{"last":true}'));
+      },
+      4,
+      30,
+    );
+    expect(forPool.connections).toBe(forNode.connections);
+    expect(forPool.connections).toBe(4);
+  });
+
+  it("fails, as node does, on a connection closed mid-answer or before it, and on a broken answer", async () => {
+    const { outcomes } = await differential((socket, i) => {
+      if (i === 0) socket.end(answer('{"cut":true}').slice(0, -4));
+      else if (i === 1) socket.destroy();
+      else if (i === 2) socket.end("HTTP/1.1 2OO OK\r\n\r\n");
+      else if (i === 3) socket.end("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n");
+      else if (i === 4)
+        socket.end("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n");
+      else if (i === 5)
+        socket.end("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}XY\r\n0\r\n\r\n");
+      else socket.write(answer("{}"));
+    }, 7);
+    expect(outcomes.slice(0, 6)).toEqual(Array(6).fill({ error: true }));
+    expect(outcomes[6]).toEqual({ status: 200, text: "{}" });
+  });
+
+  it("refuses a header value that would split the request, before sending anything", async () => {
+    const server = await rawServer((socket) => void socket.write(answer("{}")));
+    const client = pool(server.port);
+    const sent = client.post(
+      "/",
+      { "x-amz-target": "a\r\nx-evil: 1" },
+      "{}",
+      1_000,
+      () => new Error(),
+    );
+    await expect(sent).rejects.toThrow(/Invalid character/);
+    expect(server.connections).toBe(0);
+  });
+
+  it("gives up on an exchange at its timeout with the caller's error, and recovers", async () => {
+    const server = await rawServer((socket, i) => {
+      if (i > 0) socket.write(answer("{}"));
+    });
+    const client = pool(server.port);
+    await expect(
+      client.post("/", HEADERS, "{}", 50, () => new Error("no answer in 50 ms")),
+    ).rejects.toThrow("no answer in 50 ms");
+    await wait(20);
+    expect(server.open.size).toBe(0);
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: "{}" });
+  });
+
+  it("serves exchanges at once on connections of their own, then reuses them", async () => {
+    const server = await rawServer(async (socket, i) => {
+      await wait(5);
+      socket.write(answer(`{"i":${i}}`));
+    });
+    const client = pool(server.port);
+    const first = await Promise.all(Array.from({ length: 20 }, () => viaPool(client, "{}")));
+    expect(new Set(first.map((o) => ("text" in o ? o.text : "error"))).size).toBe(20);
+    expect(server.connections).toBe(20);
+    await Promise.all(Array.from({ length: 20 }, () => viaPool(client, "{}")));
+    expect(server.connections).toBe(20);
+  });
+
+  it("keeps no idle connection from letting the process exit", async () => {
+    // An idle connection is unref'd as node's keep-alive agent leaves its free sockets.
+    const server = await rawServer(async (socket, i) => {
+      if (i === 1) await wait(50);
+      socket.write(answer("{}"));
+    });
+    const client = pool(server.port);
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap");
+    await wait(50); // the connections of the tests before have closed
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: "{}" });
+    const idle = sockets().length;
+    // In an exchange the connection holds the loop; idle, it does not.
+    const second = viaPool(client, "{}");
+    await wait(20);
+    expect(sockets().length).toBe(idle + 1);
+    expect(await second).toEqual({ status: 200, text: "{}" });
+    expect(sockets().length).toBe(idle);
+    expect(server.connections).toBe(1);
+  });
+
+  it("speaks TLS with the server's name (SNI), verifies its certificate, and is answered", async () => {
+    const names: (string | false)[] = [];
+    const server = await rawServer((socket) => {
+      // The name the client asked for (node sets it on the server's socket; its types do not).
+      names.push((socket as TLSSocket & { servername: string | false }).servername);
+      socket.write(answer('{"tls":true}'));
+    }, true);
+    const ca = readFileSync("test/fixtures/tls/dynamodb-test.cert.pem", "utf8");
+    const origin = { https: true, hostname: "127.0.0.1", host: "dynamodb.test" };
+    const client = pool(server.port, { ...origin, servername: "dynamodb.test", ca });
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: '{"tls":true}' });
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: '{"tls":true}' });
+    expect(names).toEqual(["dynamodb.test", "dynamodb.test"]);
+    expect(server.connections).toBe(1);
+    expect(server.heads[0]).toMatch(/\r\nhost: dynamodb\.test\r\n/);
+    // A certificate for another name, or one not trusted, is refused.
+    const wrongName = pool(server.port, { ...origin, servername: "other.test", ca });
+    expect(await viaPool(wrongName, "{}")).toEqual({ error: true });
+    const untrusted = pool(server.port, { ...origin, servername: "dynamodb.test" });
+    expect(await viaPool(untrusted, "{}")).toEqual({ error: true });
+  });
+});
+
+describe("Http1Pool against node's own server", () => {
+  it("is answered as node's client is, over many exchanges of every size", async () => {
+    const server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const size = Number(JSON.parse(Buffer.concat(chunks).toString()).size);
+        const body = JSON.stringify({ pad: "é".repeat(size) });
+        // Large answers go chunked, as node writes them without a length.
+        if (size % 2) res.writeHead(200, { "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const client = pool(port);
+    const agent = nodeAgent();
+    for (const size of [0, 1, 100, 4_095, 65_536, 300_001]) {
+      const body = JSON.stringify({ size });
+      expect(await viaPool(client, body)).toEqual(await viaNode(agent, port, body));
+    }
+  });
+});
