@@ -291,7 +291,9 @@ class Connection {
     if (!pending) return;
     this.pending = undefined;
     clearTimeout(pending.timer);
-    const text = Buffer.concat(this.body).toString("utf8");
+    const text = (
+      this.body.length === 1 ? (this.body[0] as Buffer) : Buffer.concat(this.body)
+    ).toString("utf8");
     const reusable = this.keepAlive && this.buffer.length === 0 && !this.closed;
     this.framing = undefined;
     this.body = [];
