@@ -108,12 +108,20 @@ function pool(port: number, options: Partial<ConstructorParameters<typeof Http1P
   return made;
 }
 
-type Outcome = Http1Answer | { error: true };
+/** An answer, or how the exchange failed: a broken answer, a closed connection, no answer. */
+type Outcome = Http1Answer | { error: "parse" | "closed" | "timeout" | string };
 
-function viaPool(client: Http1Pool, body: string, timeoutMs = 5_000): Promise<Outcome> {
+function failure(err: unknown): { error: string } {
+  const { code, message } = err as NodeJS.ErrnoException;
+  if (code?.startsWith("HPE_")) return { error: "parse" };
+  if (code === "ECONNRESET" || code === "EPIPE") return { error: "closed" };
+  return { error: message };
+}
+
+function viaPool(client: Http1Pool, body: string, timeoutMs = 1_000): Promise<Outcome> {
   return client
-    .post("/", HEADERS, body, timeoutMs, () => new Error("timed out"))
-    .catch(() => ({ error: true as const }));
+    .post("/", HEADERS, body, timeoutMs, () => new Error("timeout"))
+    .catch((err: unknown) => failure(err));
 }
 
 function nodeAgent(): Agent {
@@ -123,7 +131,7 @@ function nodeAgent(): Agent {
 }
 
 /** The same exchange through node:http's client, as the transport made it before. */
-function viaNode(agent: Agent, port: number, body: string): Promise<Outcome> {
+function viaNode(agent: Agent, port: number, body: string, timeoutMs = 1_000): Promise<Outcome> {
   return new Promise((resolve) => {
     const req = request(
       {
@@ -140,10 +148,12 @@ function viaNode(agent: Agent, port: number, body: string): Promise<Outcome> {
         res.on("end", () =>
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
         );
-        res.on("error", () => resolve({ error: true }));
+        res.on("error", (err) => resolve(failure(err)));
       },
     );
-    req.on("error", () => resolve({ error: true }));
+    const timer = setTimeout(() => req.destroy(new Error("timeout")), timeoutMs);
+    req.on("close", () => clearTimeout(timer));
+    req.on("error", (err) => resolve(failure(err)));
     req.end(body);
   });
 }
@@ -156,6 +166,7 @@ async function differential(
   respond: (socket: Socket, index: number) => void | Promise<void>,
   count = 3,
   gapMs = 0,
+  name?: string,
 ) {
   const forPool = await rawServer(respond);
   const forNode = await rawServer(respond);
@@ -168,7 +179,7 @@ async function differential(
     fromPool.push(await viaPool(client, `{"n":${i}}`));
     fromNode.push(await viaNode(agent, forNode.port, `{"n":${i}}`));
   }
-  expect(fromPool).toEqual(fromNode);
+  expect(fromPool, name).toEqual(fromNode);
   return { outcomes: fromPool, forPool, forNode };
 }
 
@@ -220,12 +231,17 @@ describe("Http1Pool, held to node:http's client", () => {
   });
 
   it("reads an answer framed by the close, and one after an interim 100 Continue", async () => {
+    // The third's last coding is not chunked: its body, left as it came, ends with the close.
+    const gzipLast =
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
     const { outcomes, forPool } = await differential((socket, i) => {
       if (i === 0) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n{"__type":"x#Validation"}');
-      else socket.write(`HTTP/1.1 100 Continue\r\n\r\n${answer("{}")}`);
+      else if (i === 1) socket.write(`HTTP/1.1 100 Continue\r\n\r\n${answer("{}")}`);
+      else socket.end(gzipLast);
     });
     expect(outcomes[0]).toEqual({ status: 400, text: '{"__type":"x#Validation"}' });
     expect(outcomes[1]).toEqual({ status: 200, text: "{}" });
+    expect(outcomes[2]).toEqual({ status: 200, text: "2\r\n{}\r\n0\r\n\r\n" });
     expect(forPool.connections).toBe(2);
   });
 
@@ -248,19 +264,56 @@ describe("Http1Pool, held to node:http's client", () => {
   });
 
   it("fails, as node does, on a connection closed mid-answer or before it, and on a broken answer", async () => {
+    // Broken answers are written on a connection left open: the parse, not the close, fails them.
+    const broken = [
+      "HTTP/1.1 2OO OK\r\n\r\n",
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+      "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n",
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}XY\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\ncontent-length : 2\r\n\r\n{}",
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n 2\r\n{}\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\ncontent-length: 2, 2\r\n\r\n{}",
+    ];
     const { outcomes } = await differential((socket, i) => {
       if (i === 0) socket.end(answer('{"cut":true}').slice(0, -4));
       else if (i === 1) socket.destroy();
-      else if (i === 2) socket.end("HTTP/1.1 2OO OK\r\n\r\n");
-      else if (i === 3) socket.end("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n");
-      else if (i === 4)
-        socket.end("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n");
-      else if (i === 5)
-        socket.end("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}XY\r\n0\r\n\r\n");
+      else if (i < 2 + broken.length) socket.write(broken[i - 2] as string);
       else socket.write(answer("{}"));
-    }, 7);
-    expect(outcomes.slice(0, 6)).toEqual(Array(6).fill({ error: true }));
-    expect(outcomes[6]).toEqual({ status: 200, text: "{}" });
+    }, 3 + broken.length);
+    expect(outcomes.slice(0, 2)).toEqual([{ error: "closed" }, { error: "closed" }]);
+    expect(outcomes.slice(2, -1)).toEqual(broken.map(() => ({ error: "parse" })));
+    expect(outcomes.at(-1)).toEqual({ status: 200, text: "{}" });
+  });
+
+  it("frames and keeps connections as node does, case by case", async () => {
+    const ok = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+    const cases: Record<string, string> = {
+      "a chunk size with leading zeros":
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n000000002\r\n{}\r\n0\r\n\r\n",
+      "204 without framing": "HTTP/1.1 204 No Content\r\n\r\n",
+      "304 without framing": "HTTP/1.1 304 Not Modified\r\n\r\n",
+      "Connection: keep-alive, close":
+        "HTTP/1.1 200 OK\r\nconnection: keep-alive, close\r\ncontent-length: 2\r\n\r\n{}",
+      "Connection: x-foo": "HTTP/1.1 200 OK\r\nconnection: x-foo\r\ncontent-length: 2\r\n\r\n{}",
+      "HTTP/1.0 with keep-alive":
+        "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\n{}",
+      "Transfer-Encoding over two fields":
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+      "a status below 100": "HTTP/1.1 099 Early\r\ncontent-length: 2\r\n\r\n{}",
+      "Keep-Alive: timeout=1":
+        "HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 2\r\n\r\n{}",
+    };
+    for (const [name, first] of Object.entries(cases)) {
+      const { outcomes, forPool, forNode } = await differential(
+        (socket, i) => void socket.write(i === 0 ? first : ok),
+        2,
+        0,
+        name,
+      );
+      expect(outcomes.at(-1), name).toEqual({ status: 200, text: "{}" });
+      expect([name, forPool.connections]).toEqual([name, forNode.connections]);
+    }
   });
 
   it("refuses a header value that would split the request, before sending anything", async () => {
@@ -340,9 +393,113 @@ describe("Http1Pool, held to node:http's client", () => {
     expect(server.heads[0]).toMatch(/\r\nhost: dynamodb\.test\r\n/);
     // A certificate for another name, or one not trusted, is refused.
     const wrongName = pool(server.port, { ...origin, servername: "other.test", ca });
-    expect(await viaPool(wrongName, "{}")).toEqual({ error: true });
+    expect(await viaPool(wrongName, "{}")).toEqual({
+      error: expect.stringMatching(/altnames/),
+    });
     const untrusted = pool(server.port, { ...origin, servername: "dynamodb.test" });
-    expect(await viaPool(untrusted, "{}")).toEqual({ error: true });
+    expect(await viaPool(untrusted, "{}")).toEqual({
+      error: expect.stringMatching(/self.signed certificate/),
+    });
+  });
+
+  it("resumes the last TLS session on a new connection, and sends no name to an address", async () => {
+    const seen: { name: string | false; resumed: boolean }[] = [];
+    const server = await rawServer((socket) => {
+      const tls = socket as TLSSocket & { servername: string | false };
+      seen.push({ name: tls.servername, resumed: tls.isSessionReused() });
+      // Each answer closes its connection: the next exchange connects anew.
+      socket.write(answer("{}", ["connection: close"]));
+    }, true);
+    const ca = readFileSync("test/fixtures/tls/dynamodb-test.cert.pem", "utf8");
+    const origin = { https: true, hostname: "127.0.0.1", host: "dynamodb.test", ca };
+    const named = pool(server.port, { ...origin, servername: "dynamodb.test" });
+    for (let i = 0; i < 3; i++) await viaPool(named, "{}");
+    expect(seen.map((s) => s.name)).toEqual(["dynamodb.test", "dynamodb.test", "dynamodb.test"]);
+    expect(seen.map((s) => s.resumed)).toEqual([false, true, true]);
+    // An address has no name to send; its certificate is then checked against the address,
+    // which this one does not name.
+    const byAddress = pool(server.port, { ...origin, servername: "" });
+    expect(await viaPool(byAddress, "{}")).toEqual({ error: expect.stringMatching(/IP: 127/) });
+  });
+});
+
+describe("Http1Pool's own rules", () => {
+  it("does not reuse a connection whose answer came with bytes after it", async () => {
+    const server = await rawServer((socket, i) => {
+      socket.write(i === 0 ? `${answer("{}")}HTTP/1.1 200 OK\r\n` : answer('{"next":true}'));
+    });
+    const client = pool(server.port);
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: "{}" });
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: '{"next":true}' });
+    expect(server.connections).toBe(2);
+  });
+
+  it("closes an idle connection that receives bytes no exchange asked for", async () => {
+    const server = await rawServer(async (socket, i) => {
+      socket.write(answer(`{"i":${i}}`));
+      if (i === 0) {
+        await wait(10);
+        socket.write(answer('{"stray":true}'));
+      }
+    });
+    const client = pool(server.port);
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: '{"i":0}' });
+    await wait(40);
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: '{"i":1}' });
+    expect(server.connections).toBe(2);
+  });
+
+  it("ends an exchange's timer with its answer: a later exchange on the connection is not cut by it", async () => {
+    const server = await rawServer(async (socket, i) => {
+      if (i === 1) await wait(150);
+      socket.write(answer(`{"i":${i}}`));
+    });
+    const client = pool(server.port);
+    expect(await viaPool(client, "{}", 100)).toEqual({ status: 200, text: '{"i":0}' });
+    expect(await viaPool(client, "{}", 1_000)).toEqual({ status: 200, text: '{"i":1}' });
+    expect(server.connections).toBe(1);
+  });
+
+  it("opens at most 128 connections; the exchanges beyond wait their turn, within their time", async () => {
+    const server = await rawServer(async (socket, i) => {
+      await wait(20);
+      socket.write(answer(`{"i":${i}}`));
+    });
+    const client = pool(server.port);
+    const outcomes = await Promise.all(
+      Array.from({ length: 300 }, () => viaPool(client, "{}", 5_000)),
+    );
+    expect(new Set(outcomes.map((o) => ("text" in o ? o.text : o.error))).size).toBe(300);
+    expect(server.connections).toBe(128);
+    // One waiting past its time gives up without taking a connection from the others.
+    const slow = await rawServer(async (socket) => {
+      await wait(200);
+      socket.write(answer("{}"));
+    });
+    const busy = pool(slow.port);
+    const first = Array.from({ length: 128 }, () => viaPool(busy, "{}", 5_000));
+    const late = await viaPool(busy, "{}", 50);
+    expect(late).toEqual({ error: "timeout" });
+    expect((await Promise.all(first)).every((o) => "text" in o)).toBe(true);
+    expect(slow.connections).toBe(128);
+  });
+
+  it("closes the other idle connections when a reused one turns out closed by the server", async () => {
+    // The server closes a connection without a word when a second request comes on it, as a
+    // server that had closed it while the client slept (a Lambda freeze) is found out.
+    const server = await rawServer(async (socket, i) => {
+      if (i >= 3 && i < 4) return void socket.destroy();
+      await wait(10);
+      socket.write(answer(`{"i":${i}}`));
+    });
+    const client = pool(server.port);
+    await Promise.all([0, 1, 2].map(() => viaPool(client, "{}")));
+    expect(server.open.size).toBe(3);
+    expect(await viaPool(client, "{}")).toEqual({ error: "closed" });
+    await wait(20);
+    expect(server.open.size).toBe(0);
+    expect(await viaPool(client, "{}")).toEqual({ status: 200, text: '{"i":4}' });
+    expect(server.connections).toBe(4);
   });
 });
 
@@ -354,9 +511,14 @@ describe("Http1Pool against node's own server", () => {
       req.on("end", () => {
         const size = Number(JSON.parse(Buffer.concat(chunks).toString()).size);
         const body = JSON.stringify({ pad: "é".repeat(size) });
-        // Large answers go chunked, as node writes them without a length.
-        if (size % 2) res.writeHead(200, { "content-length": Buffer.byteLength(body) });
-        res.end(body);
+        // Odd sizes go with a length, the others chunked (written before the end).
+        if (size % 2) {
+          res.writeHead(200, { "content-length": Buffer.byteLength(body) });
+          res.end(body);
+        } else {
+          res.write(body);
+          res.end();
+        }
       });
     });
     servers.push(server);
@@ -364,7 +526,7 @@ describe("Http1Pool against node's own server", () => {
     const port = (server.address() as AddressInfo).port;
     const client = pool(port);
     const agent = nodeAgent();
-    for (const size of [0, 1, 100, 4_095, 65_536, 300_001]) {
+    for (const size of [0, 1, 100, 4_095, 65_536, 300_001, 300_002]) {
       const body = JSON.stringify({ size });
       expect(await viaPool(client, body)).toEqual(await viaNode(agent, port, body));
     }
