@@ -297,7 +297,7 @@ function withPublicOrigin(settings: Settings, url: string): Settings {
 }
 
 /** The functions' mail settings: SMTP to the stack's mailbox, from a local sender. */
-function mailboxEnvironment(mailbox: Mailbox): Record<string, string> {
+export function mailboxEnvironment(mailbox: Pick<Mailbox, "smtp">): Record<string, string> {
   return {
     SLUICE_MAIL: "smtp",
     SLUICE_MAIL_FROM: "sluice <sluice@localhost>",

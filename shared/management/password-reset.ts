@@ -16,8 +16,8 @@ import { emailField } from "./verification";
  * Password reset by a single-use link (issue 22 §6.3, §2 rule 7). Asking answers the same
  * whether or not an account has the address, and the mail goes after the answer. The link is
  * `<origin>/#/reset?token=…`: the token rides in the fragment, which browsers never send in a
- * request (nor log, nor put in a Referer). Only its SHA-256 is stored, for 30 minutes, and one
- * conditional delete takes it. Setting the new password ends every session and revokes the
+ * request (nor log, nor put in a Referer). Only its SHA-256 is stored; it works for 30 minutes,
+ * and one conditional write spends it (store/reset-tokens.ts). Setting the new password ends every session and revokes the
  * access token, as a password change does; a password changed after the link was issued kills
  * the link.
  */

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { hashSecret } from "../auth/secrets";
 import { type Clock, systemClock } from "../clock";
 import { resetTokenKey, TTL } from "./keys";
@@ -17,8 +17,11 @@ export interface ResetGrant {
 
 /**
  * Password reset tokens (issue 22 §2 rule 7): 32 random bytes (43 characters of base64url),
- * stored only as their SHA-256 with a 30-minute life, and taken by one conditional delete that
- * hands back what it deleted — of any number of uses at once, exactly one gets the grant.
+ * stored only as their SHA-256 with a 30-minute life, and spent by one conditional write that
+ * marks the item with the spender's own id — of any number of uses at once, exactly one gets
+ * the grant. (Not a delete that hands back what it deleted: when its answer is lost, the
+ * DynamoDB client's retry finds nothing, and the one use that spent the link would be refused.
+ * The mark tells that retry it was its own.) A spent item stays until its TTL removes it.
  */
 export class ResetTokens {
   constructor(
@@ -30,37 +33,40 @@ export class ResetTokens {
   async issue(userId: string, sessionVersion: number): Promise<string> {
     const token = randomBytes(32).toString("base64url");
     const expiresAt = this.clock.seconds() + RESET_TTL_SECONDS;
-    await this.table.put(
-      {
-        ...resetTokenKey(hashSecret(token)),
-        userId,
-        sessionVersion,
-        expiresAt,
-        ttl: TTL.afterExpiry(expiresAt),
-      },
-      { condition: "attribute_not_exists(pk)" },
-    );
+    await this.table.create({
+      ...resetTokenKey(hashSecret(token)),
+      userId,
+      sessionVersion,
+      expiresAt,
+      ttl: TTL.afterExpiry(expiresAt),
+    });
     return token;
   }
 
-  /** Takes the token (it works once): its grant, or undefined when unknown, used or expired. */
+  /** Spends the token (it works once): its grant, or undefined when unknown, spent or expired. */
   async consume(token: string): Promise<ResetGrant | undefined> {
+    const spentBy = randomUUID();
+    let item: ResetGrant | undefined;
     try {
-      const old = await this.table.delete<ResetGrant>(resetTokenKey(hashSecret(token)), {
-        condition: "attribute_exists(pk) AND expiresAt > :now",
-        values: { ":now": this.clock.seconds() },
-        returnOld: true,
+      item = await this.table.update<ResetGrant>(resetTokenKey(hashSecret(token)), {
+        update: "SET spentBy = :spentBy",
+        condition: "attribute_exists(pk) AND attribute_not_exists(spentBy) AND expiresAt > :now",
+        values: { ":spentBy": spentBy, ":now": this.clock.seconds() },
+        returnValues: "ALL_NEW",
+        explainFailure: true,
       });
-      return (
-        old && {
-          userId: old.userId,
-          sessionVersion: Number(old.sessionVersion),
-          expiresAt: old.expiresAt,
-        }
-      );
     } catch (err) {
-      if (err instanceof ConditionFailed) return undefined;
-      throw err;
+      if (!(err instanceof ConditionFailed)) throw err;
+      // Spent by this very call, on an attempt whose answer was lost; refused otherwise.
+      if (err.item?.spentBy !== spentBy) return undefined;
+      item = err.item as unknown as ResetGrant;
     }
+    return (
+      item && {
+        userId: item.userId,
+        sessionVersion: Number(item.sessionVersion),
+        expiresAt: item.expiresAt,
+      }
+    );
   }
 }

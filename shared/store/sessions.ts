@@ -1,7 +1,7 @@
 import { hashSecret, randomString } from "../auth/secrets";
 import { type Clock, systemClock } from "../clock";
 import { sessionKey as keyOf, TTL } from "./keys";
-import { ConditionFailed, type Table } from "./table";
+import type { Table } from "./table";
 
 /** A signed-in browser: who, its CSRF token, and the password version it signed in under. */
 export interface SessionRecord {
@@ -45,19 +45,8 @@ export class Sessions {
       expiresAt,
       signedInAt: now,
     };
-    try {
-      await this.table.put(
-        { ...sessionKey(token), ...session, ttl: TTL.session(expiresAt) },
-        { condition: "attribute_not_exists(pk)", explainFailure: true },
-      );
-    } catch (err) {
-      // A retry whose first attempt had landed (its answer lost) finds its own session there.
-      const landed =
-        err instanceof ConditionFailed &&
-        err.item?.userId === userId &&
-        err.item.csrf === session.csrf;
-      if (!landed) throw err;
-    }
+    // Its csrf is random: a retry that finds this very item there had landed (Table.create).
+    await this.table.create({ ...sessionKey(token), ...session, ttl: TTL.session(expiresAt) });
     return { token, session };
   }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { TABLE } from "../config/resources";
 import { StoreUnavailable } from "../errors";
@@ -150,6 +151,24 @@ export class Table {
       Item: marshalItem(item),
       ...conditionParams(condition?.condition, condition),
     });
+  }
+
+  /**
+   * Puts a new item, on condition that none has its key (ConditionFailed otherwise). The
+   * transport sends a write again when its answer was lost: a retry whose first attempt had
+   * landed finds the very item it wrote, and that counts as made. For items that only their
+   * writer can write the same (a random key or field in them), so that an equal item is ours.
+   */
+  async create(item: Item): Promise<void> {
+    try {
+      await this.put(item, { condition: "attribute_not_exists(pk)", explainFailure: true });
+    } catch (err) {
+      const landed =
+        err instanceof ConditionFailed &&
+        err.item !== undefined &&
+        isDeepStrictEqual(err.item, unmarshalItem(marshalItem(item)));
+      if (!landed) throw err;
+    }
   }
 
   async update<T = Item>(key: ItemKey, request: UpdateRequest): Promise<T | undefined> {

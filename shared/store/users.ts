@@ -568,10 +568,8 @@ export class Users {
    * link whose profile write was refused or overtaken is dead: it is deleted when it can be.
    */
   private async putTokenLink(hash: string, userId: string, tokenName: string): Promise<void> {
-    await this.table.put(
-      { ...accessTokenKey(hash), userId, tokenName },
-      { condition: "attribute_not_exists(pk)" },
-    );
+    // The hash of a random secret: an equal item there is this write's own (Table.create).
+    await this.table.create({ ...accessTokenKey(hash), userId, tokenName });
   }
 
   /**

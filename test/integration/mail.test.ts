@@ -3,10 +3,13 @@
  * mailbox (infra/local/mailbox.ts, a real SMTP server), and each test reads what its own
  * fresh address received.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mailboxEnvironment } from "../../infra/local/stack";
 import { SmtpMailer } from "../../shared/mail/smtp";
 import { verificationMail } from "../../shared/mail/templates";
 import { userKey } from "../../shared/store/keys";
+import { startSluiceInstance } from "../fixtures/core";
+import { type DynamoFaultProxy, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { freshAddress, mailTo, waitForMail } from "./mail-support";
 import {
   admin,
@@ -133,6 +136,58 @@ describe("password reset", () => {
     expect(again.body.code).toBe("reset_token_invalid");
     // The access token was revoked with the sessions.
     expect((await api(user.accessToken, "GET", "/api/user/self")).status).toBe(401);
+    const login = await api(undefined, "POST", "/api/user/login", {
+      username,
+      password: "brand new password",
+    });
+    expect(login.status).toBe(200);
+  });
+});
+
+describe("a password reset whose writes land but whose answers are lost", () => {
+  let proxy: DynamoFaultProxy;
+  let instance: Awaited<ReturnType<typeof startSluiceInstance>>;
+  beforeAll(async () => {
+    proxy = await startDynamoFaultProxy(sluice.dynamoEndpoint);
+    instance = await startSluiceInstance(sluice, {
+      dynamoEndpoint: proxy.endpoint,
+      env: mailboxEnvironment({ smtp: sluice.mailboxSmtp }),
+    });
+  });
+  afterAll(async () => {
+    await instance.close();
+    await proxy.close();
+  });
+
+  it("mails the link and spends it once: each retry finds its own write", async () => {
+    const email = freshAddress("lost");
+    const user = await userWithEmail(email);
+    const username = (await api(user.accessToken, "GET", "/api/user/self")).body.data.username;
+    const tokenWrite =
+      (operation: string) => (request: { operation: string; body: Record<string, unknown> }) =>
+        request.operation === operation &&
+        JSON.stringify(request.body.Item ?? request.body.Key).includes('"S":"RESET#');
+    // The token's write as it is issued, and the write that spends it.
+    proxy.inject({ match: tokenWrite("PutItem"), fault: { kind: "drop-answer" } });
+    proxy.inject({ match: tokenWrite("UpdateItem"), fault: { kind: "drop-answer" } });
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${instance.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    expect((await post("/api/reset_password", { email })).status).toBe(200);
+    const [, link] = await waitForMail(email, 2);
+    const token = /#\/reset\?token=([A-Za-z0-9_-]{43})/.exec(link?.text ?? "")?.[1];
+    const reset = await post("/api/user/reset", { token, password: "brand new password" });
+    expect(reset).toMatchObject({ status: 200, body: { data: { username } } });
+    // Each write was sent twice: the second after the first's answer was lost.
+    expect(proxy.log.filter(tokenWrite("PutItem"))).toHaveLength(2);
+    expect(proxy.log.filter(tokenWrite("UpdateItem"))).toHaveLength(2);
+    const again = await post("/api/user/reset", { token, password: "another password" });
+    expect(again).toMatchObject({ status: 400, body: { code: "reset_token_invalid" } });
     const login = await api(undefined, "POST", "/api/user/login", {
       username,
       password: "brand new password",
