@@ -1,4 +1,4 @@
-import { createHash, randomInt, timingSafeEqual } from "node:crypto";
+import { createHash, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import { type Clock, systemClock } from "../clock";
 import { TTL, verificationKey } from "./keys";
 import { ConditionFailed, type Table } from "./table";
@@ -14,6 +14,9 @@ interface CodeItem {
   codeHash: string;
   attempts: number;
   expiresAt: number;
+  /** The id of the last try counted, and of the try that took the code. */
+  lastTry?: string;
+  takenBy?: string;
 }
 
 /**
@@ -21,8 +24,10 @@ interface CodeItem {
  * `GET /api/verification`), stored only hashed under the address's hash with a 10-minute life.
  * A new code replaces the last. Each try is counted by one conditional write before the code is
  * compared, so however many tries arrive at once, at most CODE_ATTEMPTS are compared; the right
- * code is then taken by a conditional delete, so of a burst only one try wins it; the last
- * wrong try burns it.
+ * code is then taken by a conditional write, so of a burst only one try wins it; the last
+ * wrong try burns it. Both writes carry the try's own id: when an answer is lost and the
+ * DynamoDB client sends the write again, the retry finds its own try counted (not counted
+ * twice), or its own take (not a right code refused). A taken code stays until its TTL.
  */
 export class Verifications {
   constructor(
@@ -51,32 +56,39 @@ export class Verifications {
    */
   async check(email: string, code: string): Promise<CodeCheck> {
     const key = verificationKey(addressHash(email));
+    const tryId = randomUUID();
     let item: CodeItem | undefined;
     try {
       item = await this.table.update<CodeItem>(key, {
-        update: "SET attempts = attempts + :one",
-        condition: "attribute_exists(pk) AND attempts < :max AND expiresAt > :now",
-        values: { ":one": 1, ":max": CODE_ATTEMPTS, ":now": this.clock.seconds() },
+        update: "SET attempts = attempts + :one, lastTry = :try",
+        condition:
+          "attribute_exists(pk) AND attempts < :max AND expiresAt > :now AND attribute_not_exists(takenBy) AND (attribute_not_exists(lastTry) OR lastTry <> :try)",
+        values: { ":one": 1, ":max": CODE_ATTEMPTS, ":now": this.clock.seconds(), ":try": tryId },
         returnValues: "ALL_NEW",
+        explainFailure: true,
       });
     } catch (err) {
-      if (err instanceof ConditionFailed) return "invalid";
-      throw err;
+      if (!(err instanceof ConditionFailed)) throw err;
+      // Counted by this very try, on an attempt whose answer was lost; no live code otherwise.
+      if (err.item?.lastTry !== tryId) return "invalid";
+      item = err.item as unknown as CodeItem;
     }
     if (!item) return "invalid";
     const expected = Buffer.from(item.codeHash, "hex");
     const given = Buffer.from(codeHash(email, code), "hex");
     if (expected.length === given.length && timingSafeEqual(expected, given)) {
       try {
-        // Single use: of a burst of right tries, the one whose delete lands wins.
-        await this.table.delete(key, {
-          condition: "codeHash = :hash",
-          values: { ":hash": item.codeHash },
+        // Single use: of a burst of right tries, the one whose write lands wins.
+        await this.table.update(key, {
+          update: "SET takenBy = :try",
+          condition: "codeHash = :hash AND attribute_not_exists(takenBy)",
+          values: { ":hash": item.codeHash, ":try": tryId },
+          explainFailure: true,
         });
         return "ok";
       } catch (err) {
-        if (err instanceof ConditionFailed) return "invalid";
-        throw err;
+        if (!(err instanceof ConditionFailed)) throw err;
+        return err.item?.takenBy === tryId ? "ok" : "invalid";
       }
     }
     if (item.attempts >= CODE_ATTEMPTS) {

@@ -144,7 +144,7 @@ describe("password reset", () => {
   });
 });
 
-describe("a password reset whose writes land but whose answers are lost", () => {
+describe("mailed codes and links whose writes land but whose answers are lost", () => {
   let proxy: DynamoFaultProxy;
   let instance: Awaited<ReturnType<typeof startSluiceInstance>>;
   beforeAll(async () => {
@@ -159,25 +159,74 @@ describe("a password reset whose writes land but whose answers are lost", () => 
     await proxy.close();
   });
 
+  /** A POST of JSON to the instance behind the fault proxy. */
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${instance.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+  /** Requests that write the item whose partition key starts with `prefix`. */
+  const writeOf =
+    (operation: string, prefix: string) =>
+    (request: { operation: string; body: Record<string, unknown> }) =>
+      request.operation === operation &&
+      JSON.stringify(request.body.Item ?? request.body.Key).includes(`"S":"${prefix}`);
+
+  it("registers with the code: its try is counted once and taken once", async () => {
+    const email = freshAddress("lostcode");
+    const asked = await fetch(
+      `${instance.url}/api/verification?email=${encodeURIComponent(email)}&lang=en`,
+    );
+    expect(asked.status).toBe(200);
+    const [mail] = await waitForMail(email);
+    const code = /\b(\d{6})\b/.exec(mail?.text ?? "")?.[1];
+    // Both writes of the try lose their answer: the one that counts it, then the one that
+    // takes the code.
+    const codeWrites = writeOf("UpdateItem", "VERIFY#");
+    const counts = (request: Parameters<typeof codeWrites>[0]) =>
+      codeWrites(request) && String(request.body.UpdateExpression).includes("attempts");
+    const takes = (request: Parameters<typeof codeWrites>[0]) =>
+      codeWrites(request) && String(request.body.UpdateExpression).includes("takenBy");
+    proxy.inject({ match: counts, fault: { kind: "drop-answer" } });
+    proxy.inject({ match: takes, fault: { kind: "drop-answer" } });
+    const username = `lost${Math.random().toString(36).slice(2, 10)}`;
+    const made = await post("/api/user/register", {
+      username,
+      password: "a fine password",
+      email,
+      verification_code: code,
+    });
+    expect(made.status).toBe(200);
+    // Each write was sent twice: the second after the first's answer was lost.
+    expect(proxy.log.filter(counts)).toHaveLength(2);
+    expect(proxy.log.filter(takes)).toHaveLength(2);
+    // One try counted, and the code taken by it: it works no more.
+    const key = proxy.log.find(codeWrites)?.body.Key as { pk: { S: string }; sk: { S: string } };
+    const item = await sluiceTable().get<Record<string, unknown>>(
+      { pk: key.pk.S, sk: key.sk.S },
+      true,
+    );
+    expect(item).toMatchObject({ attempts: 1, takenBy: expect.any(String) });
+    const again = await post("/api/user/register", {
+      username: `${username}x`,
+      password: "a fine password",
+      email,
+      verification_code: code,
+    });
+    expect(again).toMatchObject({ status: 400, body: { code: "verification_code_invalid" } });
+  });
+
   it("mails the link and spends it once: each retry finds its own write", async () => {
     const email = freshAddress("lost");
     const user = await userWithEmail(email);
     const username = (await api(user.accessToken, "GET", "/api/user/self")).body.data.username;
-    const tokenWrite =
-      (operation: string) => (request: { operation: string; body: Record<string, unknown> }) =>
-        request.operation === operation &&
-        JSON.stringify(request.body.Item ?? request.body.Key).includes('"S":"RESET#');
+    const tokenWrite = (operation: string) => writeOf(operation, "RESET#");
     // The token's write as it is issued, and the write that spends it.
     proxy.inject({ match: tokenWrite("PutItem"), fault: { kind: "drop-answer" } });
     proxy.inject({ match: tokenWrite("UpdateItem"), fault: { kind: "drop-answer" } });
-    const post = async (path: string, body: unknown) => {
-      const response = await fetch(`${instance.url}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      return { status: response.status, body: await response.json() };
-    };
     expect((await post("/api/reset_password", { email })).status).toBe(200);
     const [, link] = await waitForMail(email, 2);
     const token = /#\/reset\?token=([A-Za-z0-9_-]{43})/.exec(link?.text ?? "")?.[1];
