@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { unitsToDollars } from "../../shared/billing/units";
 import { type Clock, systemClock } from "../../shared/clock";
@@ -94,18 +95,23 @@ export class LowBalanceNotices {
 
   private async notify(userId: string, profile: Watched, threshold: number, total: number) {
     const at = this.clock.seconds();
+    // This notice's own id: a retry of the mark whose answer was lost finds it ours, and mails.
+    const notice = randomUUID();
     try {
       await this.table.update(userKey(userId), {
-        update: "SET lowBalanceNotifiedAt = :at",
+        update: "SET lowBalanceNotifiedAt = :at, lowBalanceNotice = :notice",
         condition:
           "attribute_not_exists(lowBalanceNotifiedAt) AND lowBalanceAlertUnits = :threshold",
-        values: { ":at": at, ":threshold": threshold },
+        values: { ":at": at, ":threshold": threshold, ":notice": notice },
+        explainFailure: true,
       });
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
-      // Told already (another batch saw it first), or the threshold changed: read afresh next time.
-      this.profiles.delete(userId);
-      return;
+      if (err.item?.lowBalanceNotice !== notice) {
+        // Told already (another batch saw it first), or the threshold changed: read afresh next time.
+        this.profiles.delete(userId);
+        return;
+      }
     }
     profile.lowBalanceNotifiedAt = at;
     // In whole cents, down: a balance just below a threshold never reads as the threshold.

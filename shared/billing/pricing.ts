@@ -174,7 +174,8 @@ export class PricingCatalog {
       edit(current);
     const next: Pricing = { ...edited, version: currentVersion + 1 };
     requireStorable(next);
-    await this.table.put(
+    // The whole list with the next version: an equal item there is this write's own.
+    await this.table.putOnce(
       { ...PRICING_KEY, ...next },
       item
         ? { condition: "version = :v", values: { ":v": currentVersion } }

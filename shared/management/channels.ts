@@ -7,7 +7,6 @@ import { msg } from "../messages/codes";
 import { definedOnly } from "../objects";
 import { adapterFor, supportedChannelTypes, upstreamModelFor } from "../relay/adapters/index";
 import { type ChannelRecord, type ChannelStatus, newChannelRecord } from "../store/channels";
-import { ConditionFailed } from "../store/table";
 import { field, invalid, notFound, ok, page, requireAdmin } from "./envelope";
 import { channelView } from "./views";
 
@@ -84,12 +83,8 @@ export const updateChannelByBody = alias(updateChannel, "/api/channel");
 /** DELETE /api/channel/{id} (admin) */
 export const deleteChannel = userRoute("DELETE", "/api/channel/:id", async (call) => {
   requireAdmin(call);
-  try {
-    await call.services.channels.delete(call.params.id as string);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw notFound(msg("channel_not_found"));
-    throw err;
-  }
+  if (!(await call.services.channels.delete(call.params.id as string)))
+    throw notFound(msg("channel_not_found"));
   await call.services.channelHealth.clearChannel(call.params.id as string);
   await call.services.protocolGaps.clearChannel(call.params.id as string);
   call.services.channelDirectory.invalidate();

@@ -186,7 +186,11 @@ export class ApiKeys {
       if (!(err instanceof ConditionFailed) || err.reasons[0] === "ConditionalCheckFailed")
         throw err;
       // The user's keys are not counted yet: the count starts from the index when needed.
-      await this.table.delete(apiKeyKey(id), mine);
+      await this.table.delete(apiKeyKey(id), { ...mine, explainFailure: true }).catch((failed) => {
+        // Gone: the caller found it theirs just before, so this delete's first attempt took it
+        // (its answer lost), or another delete of theirs did.
+        if (!(failed instanceof ConditionFailed) || failed.item) throw failed;
+      });
     }
   }
 }

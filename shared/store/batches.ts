@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   batchKey,
   batchPartition,
@@ -207,18 +208,23 @@ export class Batches {
       values[`:from${i}`] = from;
       return `:from${i}`;
     });
+    // The move's own id: a retry of a move whose answer was lost finds it made, not refused.
+    values[":movedBy"] = randomUUID();
     try {
       const item = await this.table.update<BatchRecord & Item>(batchKey(id), {
-        update: `SET ${assignments.join(", ")}`,
+        update: `SET ${assignments.join(", ")}, movedBy = :movedBy`,
         condition: `#status IN (${allowed.join(", ")})`,
         names,
         values,
         returnValues: "ALL_NEW",
+        explainFailure: true,
       });
       return item ? toBatch(item) : undefined;
     } catch (err) {
-      if (err instanceof ConditionFailed) return undefined;
-      throw err;
+      if (!(err instanceof ConditionFailed)) throw err;
+      return err.item?.movedBy === values[":movedBy"]
+        ? toBatch(err.item as BatchRecord & Item)
+        : undefined;
     }
   }
 
@@ -380,6 +386,6 @@ export class Batches {
 }
 
 function toBatch(item: BatchRecord & Item): BatchRecord {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, ...batch } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, movedBy: _m, ...batch } = item;
   return batch as BatchRecord;
 }

@@ -94,8 +94,14 @@ export class Channels {
     }
   }
 
-  async delete(id: string): Promise<void> {
-    await this.table.delete(channelKey(id), { condition: "attribute_exists(pk)" });
+  /**
+   * Deletes the channel; false when there was none. Whether there was one is read first: a
+   * conditional delete's retry, its answer lost, would find none and say so.
+   */
+  async delete(id: string): Promise<boolean> {
+    if (!(await this.table.get(channelKey(id), true))) return false;
+    await this.table.delete(channelKey(id));
+    return true;
   }
 }
 

@@ -374,18 +374,22 @@ export class Orders {
     order: Pick<Order, "userId" | "id">,
     note: Order["notes"][number],
   ): Promise<Order | undefined> {
+    const id = `${String(note.at).padStart(12, "0")}${randomBytes(3).toString("hex")}`;
     try {
       const item = await this.table.update<StoredOrder>(orderKey(order.userId, order.id), {
         update: "SET notes.#id = :note, noteCount = noteCount + :one",
-        condition: "attribute_exists(pk) AND noteCount < :max",
-        names: { "#id": `${String(note.at).padStart(12, "0")}${randomBytes(3).toString("hex")}` },
+        // Not there yet: a retry of a note that landed (its answer lost) must not count it twice.
+        condition: "attribute_exists(pk) AND noteCount < :max AND attribute_not_exists(notes.#id)",
+        names: { "#id": id },
         values: { ":note": note, ":one": 1, ":max": MAX_NOTES },
         returnValues: "ALL_NEW",
+        explainFailure: true,
       });
       return item && toOrder(item);
     } catch (err) {
-      if (err instanceof ConditionFailed) return undefined;
-      throw err;
+      if (!(err instanceof ConditionFailed)) throw err;
+      const landed = (err.item as StoredOrder | undefined)?.notes?.[id] !== undefined;
+      return landed ? toOrder(err.item as StoredOrder) : undefined;
     }
   }
 

@@ -27,15 +27,13 @@ export class Redemptions {
 
   async create(code: string, fields: Omit<Redemption, "id" | "status">): Promise<Redemption> {
     const record: Redemption = { ...fields, id: redemptionId(code), status: "enabled" };
-    await this.table.put(
-      {
-        ...redemptionKey(record.id),
-        gsi1pk: INDEX.redemptions,
-        gsi1sk: byCreation(record.createdAt, record.id),
-        ...record,
-      },
-      { condition: "attribute_not_exists(pk)" },
-    );
+    // The hash of a random code: an equal item there is this write's own (Table.create).
+    await this.table.create({
+      ...redemptionKey(record.id),
+      gsi1pk: INDEX.redemptions,
+      gsi1sk: byCreation(record.createdAt, record.id),
+      ...record,
+    });
     return record;
   }
 
@@ -83,14 +81,21 @@ export class Redemptions {
     }
   }
 
-  /** Gives back a code `userId` took but could not use (their sign-up failed after). */
+  /**
+   * Gives back a code `userId` took but could not use (their sign-up failed after); nothing
+   * when they no longer hold it (a retry of a release that landed, its answer lost).
+   */
   async release(id: string, userId: string): Promise<void> {
-    await this.table.update(redemptionKey(id), {
-      update: "SET #status = :enabled REMOVE usedBy, usedAt",
-      condition: "#status = :used AND usedBy = :user",
-      names: { "#status": "status" },
-      values: { ":enabled": "enabled", ":used": "used", ":user": userId },
-    });
+    try {
+      await this.table.update(redemptionKey(id), {
+        update: "SET #status = :enabled REMOVE usedBy, usedAt",
+        condition: "#status = :used AND usedBy = :user",
+        names: { "#status": "status" },
+        values: { ":enabled": "enabled", ":used": "used", ":user": userId },
+      });
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+    }
   }
 
   /** Enables or disables a code that has not been used. */
@@ -110,14 +115,14 @@ export class Redemptions {
     }
   }
 
+  /**
+   * Deletes the code; false when there was none. Whether there was one is read first: a
+   * conditional delete's retry, its answer lost, would find none and say so.
+   */
   async delete(id: string): Promise<boolean> {
-    try {
-      await this.table.delete(redemptionKey(id), { condition: "attribute_exists(pk)" });
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionFailed) return false;
-      throw err;
-    }
+    if (!(await this.table.get(redemptionKey(id), true))) return false;
+    await this.table.delete(redemptionKey(id));
+    return true;
   }
 }
 

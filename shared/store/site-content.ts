@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { TtlCache } from "../cache";
 import { siteContentKey } from "./keys";
 import { ConditionFailed, setFields, type Table } from "./table";
@@ -72,9 +73,11 @@ export class SiteContentStore {
       names["#version"] = "version";
       values[":next"] = version + 1;
       if (stored?.version !== undefined) values[":read"] = version;
+      // The write's own id, which tells a retry of it (its answer lost) that it landed.
+      values[":writeId"] = randomUUID();
       try {
         const saved = await this.table.update<Partial<SiteContent>>(siteContentKey(lang), {
-          update: `SET ${["#version = :next", ...assignments].join(", ")}${
+          update: `SET ${["#version = :next", "writeId = :writeId", ...assignments].join(", ")}${
             removals.length ? ` REMOVE ${removals.join(", ")}` : ""
           }`,
           condition:
@@ -82,10 +85,15 @@ export class SiteContentStore {
           names,
           values,
           returnValues: "ALL_NEW",
+          explainFailure: true,
         });
         this.cache.delete(lang);
         return contentOf(saved);
       } catch (err) {
+        if (err instanceof ConditionFailed && err.item?.writeId === values[":writeId"]) {
+          this.cache.delete(lang);
+          return contentOf(err.item as Partial<SiteContent>);
+        }
         const raced = err instanceof ConditionFailed && options.expectedVersion === undefined;
         if (!raced || attempt === ATTEMPTS) throw err;
       }

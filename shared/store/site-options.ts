@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { TtlCache } from "../cache";
 import type { Settings } from "../config/settings";
 import { PlainSecretBox, type SecretBox } from "../crypto/secret-box";
@@ -131,10 +132,18 @@ export class SiteOptionsStore<L extends readonly AnySection[]> {
       try {
         const write = fieldUpdate(plain, stored.version);
         if (!secretsChanged) {
-          const saved = await this.table.update<Stored>(OPTIONS_KEY, {
-            ...write,
-            returnValues: "ALL_NEW",
-          });
+          const saved = await this.table
+            .update<Stored>(OPTIONS_KEY, {
+              ...write,
+              returnValues: "ALL_NEW",
+              explainFailure: true,
+            })
+            .catch((err) => {
+              // A retry of this very write, its answer lost, finds it made.
+              if (err instanceof ConditionFailed && err.item?.writeId === write.values[":writeId"])
+                return err.item as Stored;
+              throw err;
+            });
           this.forget();
           return this.options(saved ?? {});
         }
@@ -229,7 +238,9 @@ function fieldUpdate(fields: Record<string, unknown>, version: number | undefine
   names["#version"] = "version";
   values[":next"] = (version ?? 0) + 1;
   if (version !== undefined) values[":read"] = version;
-  const set = ["#version = :next", ...assignments];
+  // The write's own id, which tells a retry of it (its answer lost) that it landed.
+  values[":writeId"] = randomUUID();
+  const set = ["#version = :next", "writeId = :writeId", ...assignments];
   return {
     update: `SET ${set.join(", ")}${removals.length ? ` REMOVE ${removals.join(", ")}` : ""}`,
     condition: version === undefined ? "attribute_not_exists(#version)" : "#version = :read",

@@ -154,14 +154,22 @@ export class Table {
   }
 
   /**
-   * Puts a new item, on condition that none has its key (ConditionFailed otherwise). The
-   * transport sends a write again when its answer was lost: a retry whose first attempt had
-   * landed finds the very item it wrote, and that counts as made. For items that only their
-   * writer can write the same (a random key or field in them), so that an equal item is ours.
+   * Puts a new item, on condition that none has its key (ConditionFailed otherwise). For items
+   * that only their writer can write the same (a random key or field in them): see putOnce.
    */
-  async create(item: Item): Promise<void> {
+  create(item: Item): Promise<void> {
+    return this.putOnce(item, { condition: "attribute_not_exists(pk)" });
+  }
+
+  /**
+   * A conditional put (ConditionFailed when the condition does not hold). The transport sends
+   * a write again when its answer was lost: a retry whose first attempt had landed finds the
+   * very item it wrote, and that counts as written. For items that only their writer writes
+   * the same, so that an equal item is this write's own.
+   */
+  async putOnce(item: Item, condition: ConditionalWrite): Promise<void> {
     try {
-      await this.put(item, { condition: "attribute_not_exists(pk)", explainFailure: true });
+      await this.put(item, { ...condition, explainFailure: true });
     } catch (err) {
       const landed =
         err instanceof ConditionFailed &&

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { PART_PREFIX, uploadPartKey as partKey, TTL, uploadKey, uploadPartition } from "./keys";
 import { Schedule } from "./schedule";
 import { ConditionFailed, type Item, type Table } from "./table";
@@ -44,7 +45,7 @@ export class Uploads {
   async get(id: string): Promise<UploadRecord | undefined> {
     const item = await this.table.get<UploadRecord & Item>(uploadKey(id), true);
     if (!item) return undefined;
-    const { pk: _pk, sk: _sk, ttl: _ttl, ...upload } = item;
+    const { pk: _pk, sk: _sk, ttl: _ttl, finishedBy: _f, ...upload } = item;
     return upload as UploadRecord;
   }
 
@@ -103,17 +104,20 @@ export class Uploads {
     status: "completed" | "cancelled",
     fileId: string | null,
   ): Promise<boolean> {
+    // Its own id: a retry whose first attempt landed (its answer lost) finds it finished.
+    const finishedBy = randomUUID();
     try {
       await this.table.update(uploadKey(id), {
-        update: "SET #status = :status, fileId = :file",
+        update: "SET #status = :status, fileId = :file, finishedBy = :by",
         condition: "#status = :pending",
         names: { "#status": "status" },
-        values: { ":status": status, ":file": fileId, ":pending": "pending" },
+        values: { ":status": status, ":file": fileId, ":pending": "pending", ":by": finishedBy },
+        explainFailure: true,
       });
       return true;
     } catch (err) {
-      if (err instanceof ConditionFailed) return false;
-      throw err;
+      if (!(err instanceof ConditionFailed)) throw err;
+      return err.item?.finishedBy === finishedBy;
     }
   }
 }

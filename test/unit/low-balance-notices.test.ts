@@ -7,6 +7,7 @@ import { accountKey, userKey } from "../../shared/store/keys";
 import type { StreamedLine } from "../../shared/store/rollups";
 import { newUserProfile } from "../../shared/store/users";
 import { type Core, startCore } from "../fixtures/core";
+import { LostAnswers } from "../fixtures/memory-dynamo/lost-answers";
 
 /**
  * A low-balance notice whose mail cannot be sent does not fail the stream batch (the stream
@@ -35,16 +36,16 @@ const lineOf = (userId: string): StreamedLine[] => [
   { sequence: newId("", 8), line: { userId } as StreamedLine["line"] },
 ];
 
-/** A user with an address and a threshold, whose balance is `units`. */
-async function watchedUser(threshold: number, units: number) {
+/** A user with an address and a threshold, whose balance is `units` (on `core` unless told). */
+async function watchedUser(threshold: number, units: number, on = core) {
   const user = newUserProfile({
     id: newId("user_", 16),
     name: `lb${newId("", 8)}`,
     email: `low-${newId("", 6)}@example.test`,
     emailVerified: true,
   });
-  await core.services.users.create({ ...user, lowBalanceAlertUnits: threshold });
-  await core.services.ledger.topUp(user.id, {
+  await on.services.users.create({ ...user, lowBalanceAlertUnits: threshold });
+  await on.services.ledger.topUp(user.id, {
     reference: `test:${user.id}`,
     bucket: "paid",
     units,
@@ -69,6 +70,30 @@ describe("a low-balance notice that cannot be sent", () => {
     await notices.check(lineOf(user.id));
     await notices.check(lineOf(user.id));
     expect(mailer.sent.map((m) => m.to)).toEqual([user.email]);
+  });
+});
+
+describe("a low-balance notice whose mark landed but whose answer was lost", () => {
+  it("is mailed: the mark's retry finds its own mark", async () => {
+    const dynamo = new LostAnswers();
+    const own = await startCore({ dynamo });
+    const user = await watchedUser(1_000_000, 10, own);
+    const mailer = new FlakyMailer();
+    mailer.down = false;
+    const notices = new LowBalanceNotices(own.table, mailer, {
+      log: new Logger({ logLevel: "SILENT" }),
+      profileTtlMs: 0,
+    });
+    dynamo.lose(
+      (operation, input) =>
+        operation === "UpdateItem" &&
+        String(input.UpdateExpression).startsWith("SET lowBalanceNotifiedAt"),
+    );
+    await notices.check(lineOf(user.id));
+    expect(dynamo.repeated).toBe(1);
+    expect(mailer.sent.map((m) => m.to)).toEqual([user.email]);
+    await notices.check(lineOf(user.id));
+    expect(mailer.sent).toHaveLength(1);
   });
 });
 
