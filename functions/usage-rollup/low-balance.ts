@@ -129,12 +129,17 @@ export class LowBalanceNotices {
         }),
       );
     } catch (err) {
-      // Not told: the mark goes, so the user's next line tries again.
-      await this.table.update(userKey(userId), {
-        update: "REMOVE lowBalanceNotifiedAt",
-        condition: "lowBalanceNotifiedAt = :at",
-        values: { ":at": at },
-      });
+      // Not told: this notice's mark goes, so the user's next line tries again. Found gone,
+      // it went already (this write's own retry, its answer lost, or another batch's change).
+      await this.table
+        .update(userKey(userId), {
+          update: "REMOVE lowBalanceNotifiedAt",
+          condition: "lowBalanceNotice = :notice AND attribute_exists(lowBalanceNotifiedAt)",
+          values: { ":notice": notice },
+        })
+        .catch((failed) => {
+          if (!(failed instanceof ConditionFailed)) throw failed;
+        });
       this.profiles.delete(userId);
       this.options.log.error("low-balance notice not sent", err as Error);
     }

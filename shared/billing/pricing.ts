@@ -158,7 +158,9 @@ export class PricingCatalog {
    * Changes the price list: `edit` gets the stored one, read afresh (not the cache), and
    * returns the next. With `expectedVersion`, fails with ConditionFailed when someone else
    * changed it first (no lost updates between two admins); without, a change made between
-   * the read and the write fails the same way.
+   * the read and the write fails the same way. A list found stored exactly as this write
+   * would store it counts as written: this write's own retry after a lost answer (or another
+   * admin's identical save, which loses nothing).
    */
   async update(
     edit: (current: Pricing) => Omit<Pricing, "version">,

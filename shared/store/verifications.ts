@@ -14,9 +14,10 @@ interface CodeItem {
   codeHash: string;
   attempts: number;
   expiresAt: number;
-  /** The id of the last try counted, and of the try that took the code. */
-  lastTry?: string;
+  /** The try that took the code. */
   takenBy?: string;
+  /** Each try counted is marked `t_<its id>` (at most CODE_ATTEMPTS of them). */
+  [mark: `t_${string}`]: number;
 }
 
 /**
@@ -25,8 +26,9 @@ interface CodeItem {
  * A new code replaces the last. Each try is counted by one conditional write before the code is
  * compared, so however many tries arrive at once, at most CODE_ATTEMPTS are compared; the right
  * code is then taken by a conditional write, so of a burst only one try wins it; the last
- * wrong try burns it. Both writes carry the try's own id: when an answer is lost and the
- * DynamoDB client sends the write again, the retry finds its own try counted (not counted
+ * wrong try burns it. Both writes carry the try's own id (a mark per try, as a hold's record
+ * is one per hold: tries of others in between do not hide it): when an answer is lost and
+ * the DynamoDB client sends the write again, the retry finds its own try counted (not counted
  * twice), or its own take (not a right code refused). A taken code stays until its TTL.
  */
 export class Verifications {
@@ -56,21 +58,23 @@ export class Verifications {
    */
   async check(email: string, code: string): Promise<CodeCheck> {
     const key = verificationKey(addressHash(email));
-    const tryId = randomUUID();
+    const tryId = randomUUID().replaceAll("-", "");
+    const mark = `t_${tryId}` as const;
     let item: CodeItem | undefined;
     try {
       item = await this.table.update<CodeItem>(key, {
-        update: "SET attempts = attempts + :one, lastTry = :try",
+        update: "SET attempts = attempts + :one, #try = :one",
         condition:
-          "attribute_exists(pk) AND attempts < :max AND expiresAt > :now AND attribute_not_exists(takenBy) AND (attribute_not_exists(lastTry) OR lastTry <> :try)",
-        values: { ":one": 1, ":max": CODE_ATTEMPTS, ":now": this.clock.seconds(), ":try": tryId },
+          "attribute_exists(pk) AND attempts < :max AND expiresAt > :now AND attribute_not_exists(takenBy) AND attribute_not_exists(#try)",
+        names: { "#try": mark },
+        values: { ":one": 1, ":max": CODE_ATTEMPTS, ":now": this.clock.seconds() },
         returnValues: "ALL_NEW",
         explainFailure: true,
       });
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
       // Counted by this very try, on an attempt whose answer was lost; no live code otherwise.
-      if (err.item?.lastTry !== tryId) return "invalid";
+      if (err.item?.[mark] === undefined) return "invalid";
       item = err.item as unknown as CodeItem;
     }
     if (!item) return "invalid";

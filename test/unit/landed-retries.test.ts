@@ -7,19 +7,20 @@
  * (test/integration/mail.test.ts and credentials.test.ts do the same through the real client
  * and a fault proxy).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MOVES } from "../../shared/batches/lifecycle";
 import { PricingCatalog } from "../../shared/billing/pricing";
 import { Batches, type BatchRecord } from "../../shared/store/batches";
 import { Channels, newChannelRecord } from "../../shared/store/channels";
 import type { DynamoOperation } from "../../shared/store/dynamo-transport";
-import { orderKey } from "../../shared/store/keys";
+import { orderKey, verificationKey } from "../../shared/store/keys";
 import { Orders } from "../../shared/store/orders";
 import { Redemptions, redemptionId } from "../../shared/store/redemptions";
 import { SiteContentStore } from "../../shared/store/site-content";
 import { Table } from "../../shared/store/table";
 import { Uploads } from "../../shared/store/uploads";
+import { Verifications } from "../../shared/store/verifications";
 import { LostAnswers, type Match } from "../fixtures/memory-dynamo/lost-answers";
 
 const is =
@@ -180,5 +181,35 @@ describe("a write whose answer is lost, sent again", () => {
     );
     expect(again).toMatchObject({ about: "second", version: saved.version + 1 });
     expect(dynamo.repeated).toBe(2);
+  });
+
+  it("counts a code's try once, though another try was counted in between", async () => {
+    const verifications = new Verifications(table);
+    const email = `race-${randomUUID()}@example.test`;
+    const code = await verifications.issue(email);
+    const wrong = code === "000000" ? "000001" : "000000";
+    const counts = (operation: DynamoOperation, input: Record<string, unknown>) =>
+      operation === "UpdateItem" && String(input.UpdateExpression).includes("attempts");
+    let between: string | undefined;
+    dynamo.lose(counts, async () => {
+      between = await verifications.check(email, wrong);
+    });
+    expect(await verifications.check(email, wrong)).toBe("wrong");
+    expect(between).toBe("wrong");
+    // The code's item is keyed by the address's hash (store/verifications.ts).
+    const addressHash = createHash("sha256").update(email).digest("hex");
+    const item = await table.get(verificationKey(addressHash), true);
+    expect(item?.attempts).toBe(2);
+    expect(await verifications.check(email, code)).toBe("ok");
+  });
+
+  it("still refuses a save at a version another admin saved first", async () => {
+    const content = new SiteContentStore(table, 0);
+    const saved = await content.update("en", { about: "first" });
+    const results = await Promise.allSettled([
+      content.update("en", { about: "mine" }, { expectedVersion: saved.version }),
+      content.update("en", { about: "theirs" }, { expectedVersion: saved.version }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
   });
 });

@@ -97,6 +97,45 @@ describe("a low-balance notice whose mark landed but whose answer was lost", () 
   });
 });
 
+describe("two batches that see the same crossing at once", () => {
+  it("mail once: the one whose mark lands", async () => {
+    const user = await watchedUser(1_000_000, 10);
+    const mailer = new FlakyMailer();
+    mailer.down = false;
+    const batch = () =>
+      new LowBalanceNotices(core.table, mailer, {
+        log: new Logger({ logLevel: "SILENT" }),
+        profileTtlMs: 0,
+      });
+    await Promise.all([batch().check(lineOf(user.id)), batch().check(lineOf(user.id))]);
+    expect(mailer.sent.map((m) => m.to)).toEqual([user.email]);
+  });
+});
+
+describe("a notice not sent whose mark's removal lost its answer", () => {
+  it("leaves the batch whole, and is sent once by a later batch", async () => {
+    const dynamo = new LostAnswers();
+    const own = await startCore({ dynamo });
+    const user = await watchedUser(1_000_000, 10, own);
+    const mailer = new FlakyMailer();
+    const notices = new LowBalanceNotices(own.table, mailer, {
+      log: new Logger({ logLevel: "SILENT" }),
+      profileTtlMs: 0,
+    });
+    dynamo.lose(
+      (operation, input) =>
+        operation === "UpdateItem" &&
+        String(input.UpdateExpression).startsWith("REMOVE lowBalanceNotifiedAt"),
+    );
+    await expect(notices.check(lineOf(user.id))).resolves.toBeUndefined();
+    expect(dynamo.repeated).toBe(1);
+    expect((await own.services.users.get(user.id, true))?.lowBalanceNotifiedAt).toBeUndefined();
+    mailer.down = false;
+    await notices.check(lineOf(user.id));
+    expect(mailer.sent.map((m) => m.to)).toEqual([user.email]);
+  });
+});
+
 describe("a call's line that the stream brings before the call settled", () => {
   it("counts what the call will take: the crossing it makes is told", async () => {
     const threshold = 500_000; // $1
