@@ -9,18 +9,21 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
+import { newId } from "../../shared/auth/secrets";
 import { MOVES } from "../../shared/batches/lifecycle";
 import { PricingCatalog } from "../../shared/billing/pricing";
 import { Batches, type BatchRecord } from "../../shared/store/batches";
 import { Channels, newChannelRecord } from "../../shared/store/channels";
 import type { DynamoOperation } from "../../shared/store/dynamo-transport";
-import { orderKey, verificationKey } from "../../shared/store/keys";
+import { orderKey, userKey, verificationKey } from "../../shared/store/keys";
 import { Orders } from "../../shared/store/orders";
 import { Redemptions, redemptionId } from "../../shared/store/redemptions";
 import { SiteContentStore } from "../../shared/store/site-content";
 import { Table } from "../../shared/store/table";
 import { Uploads } from "../../shared/store/uploads";
+import { newUserProfile } from "../../shared/store/users";
 import { Verifications } from "../../shared/store/verifications";
+import { startCore } from "../fixtures/core";
 import { LostAnswers, type Match } from "../fixtures/memory-dynamo/lost-answers";
 
 const is =
@@ -211,5 +214,35 @@ describe("a write whose answer is lost, sent again", () => {
       content.update("en", { about: "theirs" }, { expectedVersion: saved.version }),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+  });
+
+  it("saves the site's options at the version the admin read", async () => {
+    const { services } = await startCore({ dynamo });
+    const first = await services.siteOptions.update({ checkin: { enabled: true } });
+    dynamo.lose(
+      (op, input) => op === "UpdateItem" && String(input.UpdateExpression).includes("writeId"),
+    );
+    const next = await services.siteOptions.update(
+      { checkin: { enabled: false } },
+      { expectedVersion: first.version },
+    );
+    expect(dynamo.repeated).toBe(1);
+    expect(next.version).toBe(first.version + 1);
+  });
+
+  it("deletes a key of a user whose keys are not counted yet, once", async () => {
+    const { services } = await startCore({ dynamo });
+    const user = newUserProfile({ id: newId("user_", 16), name: `k${newId("", 8)}` });
+    await services.users.create(user);
+    const key = await services.apiKeys.create(`sk-${randomUUID()}`, {
+      userId: user.id,
+      name: "old",
+    });
+    // A user from before keys were counted: no count on the profile.
+    await table.update(userKey(user.id), { update: "REMOVE kn" });
+    dynamo.lose((op) => op === "DeleteItem");
+    await services.apiKeys.delete(key.id, user.id);
+    expect(dynamo.repeated).toBe(1);
+    expect(await services.apiKeys.get(key.id, true)).toBeUndefined();
   });
 });
