@@ -6,19 +6,15 @@ import { failBatch } from "./plan";
 /** The completion window: 24 hours, the only one OpenAI offers. */
 export const WINDOW_SECONDS = 24 * 3_600;
 
-/**
- * Records a new batch (`validating`) and queues its planning step. If the queue refuses the
- * message the batch fails at once rather than waiting forever.
- */
-export async function startBatch(
-  services: Services,
+/** A new batch's record (`validating`, nothing run yet), made at `created` (unix seconds). */
+export function newBatchRecord(
   fields: Pick<
     BatchRecord,
     "userId" | "keyId" | "endpoint" | "inputFileId" | "metadata" | "outputTtlSeconds"
   >,
-): Promise<BatchRecord> {
-  const created = services.clock.seconds();
-  const batch: BatchRecord = {
+  created: number,
+): BatchRecord {
+  return {
     ...fields,
     id: newId("batch_", 24),
     completionWindow: "24h",
@@ -45,6 +41,17 @@ export async function startBatch(
     chunksDone: 0,
     retainUntil: null,
   };
+}
+
+/**
+ * Records a new batch (`validating`) and queues its planning step. If the queue refuses the
+ * message the batch fails at once rather than waiting forever.
+ */
+export async function startBatch(
+  services: Services,
+  fields: Parameters<typeof newBatchRecord>[0],
+): Promise<BatchRecord> {
+  const batch = newBatchRecord(fields, services.clock.seconds());
   await services.batches.create(batch);
   try {
     await services.queue.send({ type: "batch.plan", batchId: batch.id });

@@ -11,8 +11,9 @@ import { createHash, randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { newId } from "../../shared/auth/secrets";
 import { MOVES } from "../../shared/batches/lifecycle";
+import { newBatchRecord } from "../../shared/batches/start";
 import { PricingCatalog } from "../../shared/billing/pricing";
-import { Batches, type BatchRecord } from "../../shared/store/batches";
+import { Batches } from "../../shared/store/batches";
 import { Channels, newChannelRecord } from "../../shared/store/channels";
 import type { DynamoOperation } from "../../shared/store/dynamo-transport";
 import { orderKey, userKey, verificationKey } from "../../shared/store/keys";
@@ -64,38 +65,17 @@ describe("a write whose answer is lost, sent again", () => {
 
   it("makes a batch's move once, and hands back the batch as moved", async () => {
     const batches = new Batches(table);
-    const batch = {
-      id: `batch_${randomUUID()}`,
-      userId: "user_1",
-      keyId: "key_1",
-      endpoint: "/v1/chat/completions",
-      inputFileId: "file-in",
-      completionWindow: "24h",
-      status: "validating",
-      model: null,
-      metadata: null,
-      outputTtlSeconds: 86_400,
-      createdAt: 1,
-      expiresAt: 4_000_000_000,
-      inProgressAt: null,
-      finalizingAt: null,
-      completedAt: null,
-      failedAt: null,
-      expiredAt: null,
-      cancellingAt: null,
-      cancelledAt: null,
-      outputFileId: null,
-      errorFileId: null,
-      errors: null,
-      total: 2,
-      completed: 0,
-      failed: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      chunkCount: null,
-      chunksDone: 0,
-      retainUntil: null,
-    } satisfies BatchRecord;
+    const batch = newBatchRecord(
+      {
+        userId: "user_1",
+        keyId: "key_1",
+        endpoint: "/v1/chat/completions",
+        inputFileId: "file-in",
+        metadata: null,
+        outputTtlSeconds: 86_400,
+      },
+      1,
+    );
     await batches.create(batch);
     dynamo.lose(is("UpdateItem"));
     const moved = await batches.transition(batch.id, MOVES.start, { inProgressAt: 5 });

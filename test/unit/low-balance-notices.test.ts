@@ -32,6 +32,13 @@ class FlakyMailer implements Mailer {
   }
 }
 
+/** Notices on `table`, reading profiles afresh each time (no cache), mailing by `mailer`. */
+const noticesOn = (table: Core["table"], mailer: Mailer) =>
+  new LowBalanceNotices(table, mailer, {
+    log: new Logger({ logLevel: "SILENT" }),
+    profileTtlMs: 0,
+  });
+
 const lineOf = (userId: string): StreamedLine[] => [
   { sequence: newId("", 8), line: { userId } as StreamedLine["line"] },
 ];
@@ -59,10 +66,7 @@ describe("a low-balance notice that cannot be sent", () => {
   it("leaves the batch whole, and is sent once by a later batch", async () => {
     const user = await watchedUser(1_000_000, 10);
     const mailer = new FlakyMailer();
-    const notices = new LowBalanceNotices(core.table, mailer, {
-      log: new Logger({ logLevel: "SILENT" }),
-      profileTtlMs: 0,
-    });
+    const notices = noticesOn(core.table, mailer);
     await expect(notices.check(lineOf(user.id))).resolves.toBeUndefined();
     expect(mailer.sent).toHaveLength(0);
     expect((await core.services.users.get(user.id, true))?.lowBalanceNotifiedAt).toBeUndefined();
@@ -80,10 +84,7 @@ describe("a low-balance notice whose mark landed but whose answer was lost", () 
     const user = await watchedUser(1_000_000, 10, own);
     const mailer = new FlakyMailer();
     mailer.down = false;
-    const notices = new LowBalanceNotices(own.table, mailer, {
-      log: new Logger({ logLevel: "SILENT" }),
-      profileTtlMs: 0,
-    });
+    const notices = noticesOn(own.table, mailer);
     dynamo.lose(
       (operation, input) =>
         operation === "UpdateItem" &&
@@ -102,11 +103,7 @@ describe("two batches that see the same crossing at once", () => {
     const user = await watchedUser(1_000_000, 10);
     const mailer = new FlakyMailer();
     mailer.down = false;
-    const batch = () =>
-      new LowBalanceNotices(core.table, mailer, {
-        log: new Logger({ logLevel: "SILENT" }),
-        profileTtlMs: 0,
-      });
+    const batch = () => noticesOn(core.table, mailer);
     await Promise.all([batch().check(lineOf(user.id)), batch().check(lineOf(user.id))]);
     expect(mailer.sent.map((m) => m.to)).toEqual([user.email]);
   });
@@ -118,10 +115,7 @@ describe("a notice not sent whose mark's removal lost its answer", () => {
     const own = await startCore({ dynamo });
     const user = await watchedUser(1_000_000, 10, own);
     const mailer = new FlakyMailer();
-    const notices = new LowBalanceNotices(own.table, mailer, {
-      log: new Logger({ logLevel: "SILENT" }),
-      profileTtlMs: 0,
-    });
+    const notices = noticesOn(own.table, mailer);
     dynamo.lose(
       (operation, input) =>
         operation === "UpdateItem" &&
@@ -161,10 +155,7 @@ describe("a call's line that the stream brings before the call settled", () => {
     expect((await core.services.accounts.get(user.id, true))?.balances.total).toBe(threshold);
     const mailer = new FlakyMailer();
     mailer.down = false;
-    const notices = new LowBalanceNotices(core.table, mailer, {
-      log: new Logger({ logLevel: "SILENT" }),
-      profileTtlMs: 0,
-    });
+    const notices = noticesOn(core.table, mailer);
     // A line of someone else's, or of a call of this user's that settled, counts nothing.
     await notices.check([{ sequence: "1", line: { ...line, id: newId("", 16) } }]);
     expect(mailer.sent).toHaveLength(0);
