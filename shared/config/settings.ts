@@ -423,8 +423,11 @@ export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
   throw new Error(`SLUICE_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
 }
 
-/** `true` or `false`; unset (or empty) is undefined: the code's own rule decides. */
-function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+/**
+ * `true` or `false`, in any case; unset (or empty) is undefined: the code's own rule decides.
+ * Anything else stops the function at start.
+ */
+export function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === "") return undefined;
   if (raw === "true" || raw === "false") return raw === "true";
