@@ -8,26 +8,31 @@
  * in microseconds: a call costs a few per cent more CPU, and its tail loses those waits
  * (measured: README, Performance). From there up, where the helper thread has CPU to spare and
  * calls share an instance (managed instances), TurboFan's faster code wins.
- *
- * `SLUICE_OPTIMISING_COMPILER` = `true` or `false` overrides the choice by memory size.
  */
 import { setFlagsFromString } from "node:v8";
-import { flag } from "../../shared/config/settings";
 
 export const OPTIMISING_FROM_MB = 512;
 
-/** Whether V8 may optimise the function's code, in its environment. */
-export function optimising(env: NodeJS.ProcessEnv): boolean {
-  const chosen = flag(env, "SLUICE_OPTIMISING_COMPILER");
+/**
+ * Whether V8 may optimise the function's code: as the settings say
+ * (`SLUICE_OPTIMISING_COMPILER`), else by the function's memory size.
+ */
+export function optimising(chosen: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
   if (chosen !== undefined) return chosen;
   const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   // Outside Lambda (the local stack, the tests) there is no share to keep to.
   return !(memory > 0) || memory >= OPTIMISING_FROM_MB;
 }
 
-/** Caps V8's tiers for this process where it may not optimise (`--max-opt=1`). */
-export function chooseCompilerTiers(env: NodeJS.ProcessEnv = process.env): boolean {
-  const on = optimising(env);
+/**
+ * Caps V8's tiers for this process where it may not optimise (`--max-opt=1`). Called at
+ * initialisation, before any call has made code hot.
+ */
+export function chooseCompilerTiers(
+  chosen: boolean | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  const on = optimising(chosen, env);
   if (!on) setFlagsFromString("--max-opt=1");
   return on;
 }

@@ -15,6 +15,11 @@ export interface Settings {
    */
   acceptLegacyCredentials?: boolean;
   /**
+   * Whether V8 may optimise the API function's code (TurboFan), or stops at its baseline
+   * compiler. Unset: by the function's memory size (functions/api/compiler-tiers.ts).
+   */
+  optimisingCompiler?: boolean;
+  /**
    * How long one DynamoDB request may wait for its answer before it is tried again (three
    * attempts): a DynamoDB that stops answering costs a call a few seconds and a 503.
    */
@@ -259,6 +264,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
     acceptLegacyCredentials: flag(env, "SLUICE_ACCEPT_LEGACY_CREDENTIALS"),
+    optimisingCompiler: flag(env, "SLUICE_OPTIMISING_COMPILER"),
     dynamoAttemptTimeoutMs: int(env, "SLUICE_DYNAMODB_TIMEOUT_MS", 2_000),
     upstreamConnectTimeoutMs: int(env, "SLUICE_UPSTREAM_CONNECT_TIMEOUT_MS", 10_000),
     upstreamTimeoutMs: answerMs,
@@ -423,11 +429,8 @@ export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
   throw new Error(`SLUICE_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
 }
 
-/**
- * `true` or `false`, in any case; unset (or empty) is undefined: the code's own rule decides.
- * Anything else stops the function at start.
- */
-export function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+/** `true` or `false`; unset (or empty) is undefined: the code's own rule decides. */
+function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === "") return undefined;
   if (raw === "true" || raw === "false") return raw === "true";

@@ -7,25 +7,25 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { OPTIMISING_FROM_MB, optimising } from "../../functions/api/compiler-tiers";
+import { loadSettings } from "../../shared/config/settings";
 
 describe("the rule", () => {
-  const at = (memory: number, chosen?: string) =>
-    optimising({
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memory),
-      ...(chosen === undefined ? {} : { SLUICE_OPTIMISING_COMPILER: chosen }),
-    });
+  const at = (memory: number, chosen?: boolean) =>
+    optimising(chosen, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memory) });
 
   it("optimises from OPTIMISING_FROM_MB up, and outside Lambda", () => {
     expect([128, 256, OPTIMISING_FROM_MB - 1].map((mb) => at(mb))).toEqual([false, false, false]);
     expect([OPTIMISING_FROM_MB, 1769, 10_240].map((mb) => at(mb))).toEqual([true, true, true]);
-    expect(optimising({})).toBe(true);
+    expect(optimising(undefined, {})).toBe(true);
   });
 
-  it("follows SLUICE_OPTIMISING_COMPILER over the memory size, and stops on another value", () => {
-    expect(at(128, "true")).toBe(true);
-    expect(at(1769, "FALSE")).toBe(false);
-    expect(at(128, "")).toBe(false);
-    expect(() => at(128, "off")).toThrow(/SLUICE_OPTIMISING_COMPILER must be true or false/);
+  it("follows SLUICE_OPTIMISING_COMPILER over the memory size; another value stops the function", () => {
+    const chosen = (value: string) =>
+      loadSettings({ SLUICE_OPTIMISING_COMPILER: value }).optimisingCompiler;
+    expect(at(128, chosen("true"))).toBe(true);
+    expect(at(1769, chosen("FALSE"))).toBe(false);
+    expect(at(128, chosen(""))).toBe(false);
+    expect(() => chosen("off")).toThrow(/SLUICE_OPTIMISING_COMPILER must be true or false/);
   });
 });
 
@@ -34,7 +34,7 @@ describe("on V8", () => {
   function optimisations(memory: number): number {
     const script = `
       const { chooseCompilerTiers } = await import("./functions/api/compiler-tiers.ts");
-      chooseCompilerTiers();
+      chooseCompilerTiers(undefined);
       console.log("chosen");
       function hot(values) { let sum = 0; for (const v of values) sum += v * 2; return sum; }
       const values = Array.from({ length: 1000 }, (_, i) => i);
