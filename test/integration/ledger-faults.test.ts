@@ -220,13 +220,14 @@ describe("a ledger write whose answer is lost after it landed counts once", () =
       onAccount(user)(r) && condition(r).split(pattern).length > 2;
     const takes = loseAnswer(many("attribute_not_exists(#h"));
     const gives = loseAnswer(many("attribute_exists(#h"));
-    // The first take and the first give-back, alone in their writes, are held half a second:
-    // the others queue behind them and go out together, however the machine spreads the calls
-    // (a loaded one once spread the give-backs so that each went alone).
+    // The first take and the first give-back, alone in their writes, are held 300 ms (within
+    // the instance's 1 s attempt timeout): the others queue behind them and go out together,
+    // however the machine spreads the calls (a loaded one once spread the give-backs so that
+    // each went alone).
     for (const write of [holds, settles])
       proxy.inject({
         match: (r) => onAccount(user)(r) && write(r),
-        fault: { kind: "delay", ms: 500 },
+        fault: { kind: "delay", ms: 300 },
       });
     await Promise.all(Array.from({ length: 30 }, () => chat(secret)));
     expect(takes()).toBe(true);
