@@ -6,9 +6,8 @@
  * compilation; what counts is what it prints while the process serves calls.
  */
 import type { ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnApiProcess } from "../fixtures/core";
+import { spawnApiProcess, stopProcesses } from "../fixtures/core";
 import type { UpstreamFixture } from "../fixtures/upstream";
 import { createFixtureChannel, createKey, createUser, openai, sluice } from "./support";
 
@@ -20,13 +19,7 @@ beforeAll(async () => {
   ({ upstream, model } = await createFixtureChannel());
 });
 afterAll(async () => {
-  await Promise.all(
-    children.map((child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined;
-      child.kill("SIGKILL");
-      return once(child, "exit");
-    }),
-  );
+  await stopProcesses(children);
   await upstream?.close();
 });
 
@@ -52,8 +45,7 @@ async function optimisedWhileServing(memory: number): Promise<number> {
     });
     if (Symbol.asyncIterator in answer) for await (const _ of answer);
   }
-  child.kill("SIGKILL");
-  await once(child, "exit");
+  await stopProcesses(children);
   return optimised;
 }
 

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { functionServices } from "../../functions/adapters/services";
 import { runJanitor } from "../../shared/janitor/sweep";
 import { accountKey } from "../../shared/store/accounts";
-import { instanceEnv, spawnApiProcess, startSluiceInstance } from "../fixtures/core";
+import { instanceEnv, spawnApiProcess, startSluiceInstance, stopProcesses } from "../fixtures/core";
 import { type DynamoRequestInfo, startDynamoFaultProxy } from "../fixtures/dynamo-fault-proxy";
 import { capturedLog } from "../fixtures/logs";
 import { gate, type UpstreamFixture } from "../fixtures/upstream";
@@ -38,14 +38,7 @@ beforeAll(async () => {
 // A process a test started is gone when the test ends: its janitor, sweeping every 300 ms with
 // a deadline of seconds, would reap the holds the next test makes to watch (it reaps what it
 // finds anywhere in the table).
-afterEach(async () => {
-  const exits = children.splice(0).map((child) => {
-    if (child.exitCode !== null || child.signalCode !== null) return undefined;
-    child.kill("SIGKILL");
-    return once(child, "exit");
-  });
-  await Promise.all(exits);
-});
+afterEach(() => stopProcesses(children));
 afterAll(async () => {
   await upstream.close();
 });

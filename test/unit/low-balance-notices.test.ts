@@ -77,11 +77,16 @@ describe("a low-balance notice that cannot be sent", () => {
   });
 });
 
+/** A core whose DynamoDB loses the answers the test says, and a watched user on it. */
+async function lossyCore() {
+  const dynamo = new LostAnswers();
+  const own = await startCore({ dynamo });
+  return { dynamo, own, user: await watchedUser(1_000_000, 10, own) };
+}
+
 describe("a low-balance notice whose mark landed but whose answer was lost", () => {
   it("is mailed: the mark's retry finds its own mark", async () => {
-    const dynamo = new LostAnswers();
-    const own = await startCore({ dynamo });
-    const user = await watchedUser(1_000_000, 10, own);
+    const { dynamo, own, user } = await lossyCore();
     const mailer = new FlakyMailer();
     mailer.down = false;
     const notices = noticesOn(own.table, mailer);
@@ -111,9 +116,7 @@ describe("two batches that see the same crossing at once", () => {
 
 describe("a notice not sent whose mark's removal lost its answer", () => {
   it("leaves the batch whole, and is sent once by a later batch", async () => {
-    const dynamo = new LostAnswers();
-    const own = await startCore({ dynamo });
-    const user = await watchedUser(1_000_000, 10, own);
+    const { dynamo, own, user } = await lossyCore();
     const mailer = new FlakyMailer();
     const notices = noticesOn(own.table, mailer);
     dynamo.lose(
