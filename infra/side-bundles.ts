@@ -2,8 +2,9 @@
  * Dependencies a function ships beside its bundle, not in it, because only some calls need
  * them and their code would be read on every cold start: each is left out of the function's
  * bundle (`externalModules`), and each subpath sluice imports is bundled by esbuild into one
- * minified file under `<outDir>/node_modules/<name>/`, with a package.json whose exports name
- * just those files (and the package's licence). Node then finds them as the package itself when
+ * minified file under `<outDir>/node_modules/<name>/` (and each file of data it reads made
+ * there), with a package.json whose exports name just those files (and the package's
+ * licence). Node then finds them as the package itself when
  * the code `await import()`s it: no `npm install` at synth, no Docker.
  *
  * A new lazy dependency is one more entry in SIDE_BUNDLES (test/unit/lazy-imports.test.ts checks
@@ -23,20 +24,33 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildSync } from "esbuild";
+import { ByteRanks } from "../shared/billing/byte-pair";
+import { tiktokenFile } from "../shared/billing/tokens";
 
 export interface SideBundle {
   /** The package, as the code imports it. */
   name: string;
   /** The subpaths the code imports ("." for the package itself), each bundled into its own file. */
   subpaths: readonly string[];
+  /** Files the code reads (data, found by `require.resolve` in the package), made at synth. */
+  files?: readonly { path: string; make(): Uint8Array }[];
 }
 
 export const TOKENIZER_ENCODINGS = ["o200k_base", "cl100k_base"] as const;
 
-/** shared/billing/tokens.ts imports one when a call must be estimated: megabytes of BPE ranks. */
+/**
+ * shared/billing/tokens.ts loads an encoding when a call must be estimated: its split pattern
+ * (gpt-tokenizer's code) and its ranks, a table of megabytes that shared/billing/byte-pair.ts
+ * makes here from OpenAI's `.tiktoken` file (as gpt-tokenizer ships it) and reads as it is.
+ * gpt-tokenizer's own encodings, the ranks as megabytes of JavaScript, are not shipped.
+ */
 export const TOKENIZER: SideBundle = {
   name: "gpt-tokenizer",
-  subpaths: TOKENIZER_ENCODINGS.map((encoding) => `./encoding/${encoding}`),
+  subpaths: ["./encodingParams/constants"],
+  files: TOKENIZER_ENCODINGS.map((encoding) => ({
+    path: `./data/${encoding}.ranks`,
+    make: () => ByteRanks.fromTiktoken(readFileSync(tiktokenFile(encoding))).toTable(),
+  })),
 };
 
 /** shared/auth/oauth/oidc.ts imports it for an OpenID Connect sign-in (with jose, oauth4webapi). */
@@ -118,6 +132,11 @@ export function writeSideBundle(bundle: SideBundle, outDir: string): string {
     });
     exports[subpath] = fileOf(subpath);
   });
+  for (const file of bundle.files ?? []) {
+    mkdirSync(dirname(join(target, file.path)), { recursive: true });
+    writeFileSync(join(target, file.path), file.make());
+    exports[file.path] = file.path;
+  }
   const manifest = { name: bundle.name, version, type: "module", exports };
   writeFileSync(join(target, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   for (const file of readdirSync(source).filter((f) => /^licen[cs]e/i.test(f)))

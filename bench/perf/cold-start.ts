@@ -8,7 +8,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildSync } from "esbuild";
-import { sideBundleNames, TOKENIZER } from "../../infra/side-bundles";
+import { sideBundleNames } from "../../infra/side-bundles";
 import { percentile } from "../stats";
 
 const FUNCTIONS = {
@@ -47,10 +47,9 @@ export function coldStart(): { emptyScriptMs: number; functions: Record<string, 
 
 /**
  * Bundles `entry` as the CDK stack bundles a function: minified ESM, the AWS SDK left out, the
- * lazy dependencies too (they ship beside the bundle: infra/side-bundles.ts), the tokenizer
- * among them unless `inlineTokenizer` (to measure what it would add).
+ * lazy dependencies too (they ship beside the bundle: infra/side-bundles.ts).
  */
-export function buildLambdaBundle(entry: string, outfile: string, inlineTokenizer = false): void {
+export function buildLambdaBundle(entry: string, outfile: string): void {
   buildSync({
     entryPoints: [entry],
     outfile,
@@ -59,17 +58,24 @@ export function buildLambdaBundle(entry: string, outfile: string, inlineTokenize
     format: "esm",
     platform: "node",
     target: "node22",
-    external: [
-      "@aws-sdk/*",
-      "@smithy/*",
-      ...sideBundleNames().filter((name) => !inlineTokenizer || name !== TOKENIZER.name),
-    ],
+    external: ["@aws-sdk/*", "@smithy/*", ...sideBundleNames()],
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     },
     logLevel: "error",
   });
 }
+
+/** What a function's bundle needs at import to stand up without AWS. */
+export const bundleEnv = {
+  PATH: process.env.PATH,
+  AWS_REGION: "us-east-1",
+  SLUICE_TABLE: "bench",
+  SLUICE_LOG_TABLE: "bench-log",
+  SLUICE_BUCKET: "bench",
+  SLUICE_BATCH_QUEUE_URL: "http://127.0.0.1:1/queue",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+};
 
 /** Median wall time of a fresh Node process running `code` as a module. */
 export function medianRun(code: string): number {
@@ -79,17 +85,7 @@ export function medianRun(code: string): number {
     const run = spawnSync(
       process.execPath,
       ["--import", runtimeStandIn, "--input-type=module", "-e", code],
-      {
-        env: {
-          PATH: process.env.PATH,
-          AWS_REGION: "us-east-1",
-          SLUICE_TABLE: "bench",
-          SLUICE_LOG_TABLE: "bench-log",
-          SLUICE_BUCKET: "bench",
-          SLUICE_BATCH_QUEUE_URL: "http://127.0.0.1:1/queue",
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-        },
-      },
+      { env: bundleEnv },
     );
     if (run.status !== 0) throw new Error(`importing failed: ${run.stderr.toString()}`);
     times.push(performance.now() - start);

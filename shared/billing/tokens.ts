@@ -1,13 +1,18 @@
 /**
- * Token counts by the real tokenizer of a model's family (gpt-tokenizer's BPE, the same ranks
- * as OpenAI's tiktoken), for the calls sluice must estimate: an upstream that reports no usage,
- * or a call that ended before its usage came. The tokenizer is imported lazily, the first time
- * a process needs it: a call whose upstream reports usage never loads it (its ranks are
- * megabytes of data; `npm run bench` measures what loading and counting cost).
+ * Token counts by the real tokenizer of a model's family (OpenAI's tiktoken ranks, as
+ * gpt-tokenizer ships them, counted by byte-pair.ts), for the calls sluice must estimate: an
+ * upstream that reports no usage, or a call that ended before its usage came. The tokenizer is
+ * loaded lazily, the first time a process needs it: a call whose upstream reports usage never
+ * loads it (its ranks are megabytes of data; `npm run bench` measures what loading and counting
+ * cost).
  *
  * Holds do not count tokens: they use the prompt BOUND (prompt-bound.ts), which must stay an
  * upper bound; these counts are estimates of what was billed.
  */
+
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { ByteRanks, countBytePairTokens } from "./byte-pair";
 
 export type EncodingName = "o200k_base" | "cl100k_base";
 
@@ -35,28 +40,49 @@ export function encodingFor(model: string): EncodingName {
 /** Counts one text's tokens; "" is 0. */
 export type TokenCounter = (text: string) => number;
 
-/**
- * Text that spells a special token ("<|endoftext|>") is counted as the plain text it is: the
- * API never lets a caller's text become a special token.
- */
-const PLAIN = { disallowedSpecial: new Set<string>() };
-
 const loaded = new Map<EncodingName, Promise<TokenCounter>>();
 
+/** OpenAI's `.tiktoken` file of an encoding's ranks, as gpt-tokenizer ships it (node_modules). */
+export function tiktokenFile(encoding: EncodingName): string {
+  return createRequire(import.meta.url).resolve(`gpt-tokenizer/data/${encoding}.tiktoken`);
+}
+
+/**
+ * An encoding's ranks, found as Node finds gpt-tokenizer's files: beside a function's bundle,
+ * the table of them made at synth (`<encoding>.ranks`: infra/side-bundles.ts), read as it is;
+ * in node_modules (tests, `npm start`), the `.tiktoken` file, decoded.
+ */
+async function readRanks(encoding: EncodingName): Promise<ByteRanks> {
+  let table: string | undefined;
+  try {
+    table = createRequire(import.meta.url).resolve(`gpt-tokenizer/data/${encoding}.ranks`);
+  } catch {
+    // Not made: the package as npm installs it.
+  }
+  return table
+    ? ByteRanks.fromTable(await readFile(table))
+    : ByteRanks.fromTiktoken(await readFile(tiktokenFile(encoding)));
+}
+
+/**
+ * Text that spells a special token ("<|endoftext|>") is counted as the plain text it is: the
+ * API never lets a caller's text become a special token (byte-pair.ts knows none).
+ */
 function load(encoding: EncodingName): Promise<TokenCounter> {
   let counter = loaded.get(encoding);
   if (!counter) {
-    // Literal specifiers, so that bundlers include both encodings (and evaluate them only here).
-    const module =
-      encoding === "o200k_base"
-        ? import("gpt-tokenizer/encoding/o200k_base")
-        : import("gpt-tokenizer/encoding/cl100k_base");
-    counter = module.then(
-      ({ countTokens }): TokenCounter =>
-        (text) =>
-          text ? countTokens(text, PLAIN) : 0,
-    );
-    // A failed import is tried again by the next call, not remembered.
+    counter = Promise.all([
+      // The encodings' split patterns, gpt-tokenizer's: a few lines of its code.
+      import("gpt-tokenizer/encodingParams/constants"),
+      readRanks(encoding),
+    ]).then(([patterns, ranks]): TokenCounter => {
+      const split =
+        encoding === "o200k_base"
+          ? patterns.O200K_TOKEN_SPLIT_REGEX
+          : patterns.CL100K_TOKEN_SPLIT_REGEX;
+      return (text) => (text ? countBytePairTokens(ranks, split, text) : 0);
+    });
+    // A failed load is tried again by the next call, not remembered.
     counter.catch(() => loaded.delete(encoding));
     loaded.set(encoding, counter);
   }

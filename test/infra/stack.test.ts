@@ -6,8 +6,10 @@ import type { IConstruct } from "constructs";
 import { describe, expect, it, vi } from "vitest";
 import { BEDROCK_ACTIONS } from "../../infra/constructs/bedrock-access";
 import { DEFAULT_OPTIONS } from "../../infra/options";
-import { SIDE_BUNDLES, specifiers } from "../../infra/side-bundles";
+import { SIDE_BUNDLES, specifiers, TOKENIZER_ENCODINGS } from "../../infra/side-bundles";
 import { MANAGED_API_MEMORY_MIB, SluiceStack } from "../../infra/stack";
+import { ByteRanks } from "../../shared/billing/byte-pair";
+import { tiktokenFile } from "../../shared/billing/tokens";
 import {
   ABORT_INCOMPLETE_MULTIPART_DAYS,
   API_FUNCTION,
@@ -415,12 +417,22 @@ describe("functions", () => {
     for (const id of [ids.api, ids.worker]) {
       const bundle = readFileSync(join(assetOf(id), "index.mjs"), "utf8");
       // The import stays an import (of the files beside it); no rank of the BPE is inside.
-      expect(bundle).toContain("gpt-tokenizer/encoding/o200k_base");
+      expect(bundle).toContain("gpt-tokenizer/encodingParams/constants");
       expect(bundle.length).toBeLessThan(2_000_000);
-      const encoding = join(assetOf(id), "node_modules", "gpt-tokenizer", "encoding");
-      const { countTokens } = await import(join(encoding, "o200k_base.js"));
-      expect(countTokens("hello world")).toBe(2);
-      expect(existsSync(join(encoding, "cl100k_base.js"))).toBe(true);
+      const tokenizer = join(assetOf(id), "node_modules", "gpt-tokenizer");
+      const { O200K_TOKEN_SPLIT_REGEX } = await import(
+        join(tokenizer, "encodingParams", "constants.js")
+      );
+      expect([..."hello world".matchAll(O200K_TOKEN_SPLIT_REGEX)].map(([piece]) => piece)).toEqual([
+        "hello",
+        " world",
+      ]);
+      // Each encoding's table of ranks, made from OpenAI's file as gpt-tokenizer ships it.
+      for (const encoding of TOKENIZER_ENCODINGS) {
+        const shipped = readFileSync(join(tokenizer, "data", `${encoding}.ranks`));
+        const made = ByteRanks.fromTiktoken(readFileSync(tiktokenFile(encoding))).toTable();
+        expect(shipped.equals(made)).toBe(true);
+      }
     }
     expect(existsSync(join(assetOf(ids.janitor), "node_modules"))).toBe(false);
   });

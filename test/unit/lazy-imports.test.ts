@@ -19,6 +19,8 @@ import {
   TOKENIZER_ENCODINGS,
   writeSideBundles,
 } from "../../infra/side-bundles";
+import { ByteRanks } from "../../shared/billing/byte-pair";
+import { tiktokenFile } from "../../shared/billing/tokens";
 
 const belongsTo = (path: string, name: string) => path === name || path.startsWith(`${name}/`);
 
@@ -36,6 +38,21 @@ const api = await build({
   logLevel: "error",
 });
 const apiText = api.outputFiles[0]?.text ?? "";
+
+/** A module of sluice's, bundled as a function's bundle has it (its lazy dependencies left out). */
+const bundled = async (entry: string) =>
+  (
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node22",
+      external: ["@aws-sdk/*", ...sideBundleNames()],
+      write: false,
+      logLevel: "error",
+    })
+  ).outputFiles[0]?.text ?? "";
 
 /** The side bundles, written as a function's asset has them. */
 const dir = mkdtempSync(join(tmpdir(), "sluice-side-bundles-"));
@@ -65,11 +82,11 @@ describe("the API's bundle leaves each lazy dependency out", () => {
 
   it("keeps the tokenizer's ranks out of the bundle's text", () => {
     for (const specifier of specifiers(TOKENIZER)) expect(apiText).toContain(specifier);
-    // One encoding, as shipped beside the bundle, is larger than the whole API: megabytes of
-    // ranks, of which no stretch is in the API's text.
+    // One encoding's ranks, as shipped beside the bundle, are larger than the whole API:
+    // megabytes, of which no stretch is in the API's text.
     const o200k = readFileSync(
-      join(packageDir(TOKENIZER.name), "encoding", "o200k_base.js"),
-      "utf8",
+      join(packageDir(TOKENIZER.name), "data", "o200k_base.ranks"),
+      "latin1",
     );
     expect(o200k.length).toBeGreaterThan(2 * apiText.length);
     for (const at of [0.25, 0.5, 0.75]) {
@@ -87,34 +104,61 @@ describe("the side bundles, beside a bundle", () => {
     return spawnSync(process.execPath, [file], { cwd: dir, encoding: "utf8" });
   };
 
-  it("are each a package naming itself, exporting just the subpaths sluice imports", () => {
+  it("are each a package naming itself, exporting just the subpaths sluice imports and the files it reads", () => {
     for (const bundle of SIDE_BUNDLES) {
       const target = packageDir(bundle.name);
       const manifest = JSON.parse(readFileSync(join(target, "package.json"), "utf8"));
       expect(manifest.name).toBe(bundle.name);
       expect(manifest.type).toBe("module");
-      expect(Object.keys(manifest.exports)).toEqual([...bundle.subpaths]);
+      expect(Object.keys(manifest.exports)).toEqual([
+        ...bundle.subpaths,
+        ...(bundle.files ?? []).map((file) => file.path),
+      ]);
       expect(readdirSync(target).some((f) => /^licen[cs]e/i.test(f))).toBe(true);
     }
   });
 
-  it("answer an import by the package's name with the package's own code", async () => {
-    const sentence = "Holds are released by the janitor once their deadline has passed.";
-    const counts = run(
-      `const counts = {};
-      for (const e of ${JSON.stringify(TOKENIZER_ENCODINGS)})
-        counts[e] = (await import("gpt-tokenizer/encoding/" + e)).encode(${JSON.stringify(sentence)});
-      console.log(JSON.stringify(counts));`,
+  it("answer the tokenizer with the package's own split patterns and ranks, which count as the package does", async () => {
+    const sentence =
+      "Holds are released by the janitor once their deadline has passed — 期限が過ぎた保留はジャニターが解放します。";
+    // The code as shipped (tokens.ts in the API's bundle) finds them from the bundle's folder.
+    writeFileSync(join(dir, "tokens.mjs"), await bundled("shared/billing/tokens.ts"));
+    const probe = run(
+      `import { createRequire } from "node:module";
+      const require = createRequire(import.meta.url);
+      const { countTokens } = await import("./tokens.mjs");
+      const patterns = await import("gpt-tokenizer/encodingParams/constants");
+      const out = { patterns: [patterns.O200K_TOKEN_SPLIT_REGEX.source, patterns.CL100K_TOKEN_SPLIT_REGEX.source], ranks: {}, counts: {} };
+      for (const e of ${JSON.stringify(TOKENIZER_ENCODINGS)}) {
+        out.ranks[e] = require.resolve("gpt-tokenizer/data/" + e + ".ranks");
+        out.counts[e] = await countTokens(${JSON.stringify(sentence)}, e === "o200k_base" ? "gpt-4o" : "gpt-4");
+      }
+      console.log(JSON.stringify(out));`,
     );
-    expect(counts.stderr).toBe("");
+    expect(probe.stderr).toBe("");
+    const shipped = JSON.parse(probe.stdout);
+    const patterns = await import("gpt-tokenizer/encodingParams/constants");
+    expect(shipped.patterns).toEqual([
+      patterns.O200K_TOKEN_SPLIT_REGEX.source,
+      patterns.CL100K_TOKEN_SPLIT_REGEX.source,
+    ]);
+    for (const encoding of TOKENIZER_ENCODINGS) {
+      // The table beside the bundle (the only ranks there: the counts below read it), made
+      // from the package's own file.
+      expect(shipped.ranks[encoding]).toBe(
+        join(packageDir(TOKENIZER.name), "data", `${encoding}.ranks`),
+      );
+      const made = ByteRanks.fromTiktoken(readFileSync(tiktokenFile(encoding))).toTable();
+      expect(readFileSync(shipped.ranks[encoding]).equals(made)).toBe(true);
+    }
     const { encode: o200k } = await import("gpt-tokenizer/encoding/o200k_base");
     const { encode: cl100k } = await import("gpt-tokenizer/encoding/cl100k_base");
-    expect(JSON.parse(counts.stdout)).toEqual({
-      o200k_base: o200k(sentence),
-      cl100k_base: cl100k(sentence),
+    expect(shipped.counts).toEqual({
+      o200k_base: o200k(sentence).length,
+      cl100k_base: cl100k(sentence).length,
     });
-    // The two encodings tokenize differently: each import reached its own file.
-    expect(o200k(sentence)).not.toEqual(cl100k(sentence));
+    // The two encodings tokenize differently: each count read its own file.
+    expect(o200k(sentence).length).not.toEqual(cl100k(sentence).length);
   });
 
   it("answer nodemailer with a nodemailer that builds a mail (stream e-mail)", () => {
@@ -134,7 +178,8 @@ describe("the side bundles, beside a bundle", () => {
   });
 
   it("answer nothing else: a subpath sluice does not import is not there", () => {
-    const other = run(`await import("gpt-tokenizer/encoding/p50k_base");`);
+    // Nor gpt-tokenizer's own encodings: their ranks are megabytes of JavaScript.
+    const other = run(`await import("gpt-tokenizer/encoding/o200k_base");`);
     expect(other.status).not.toBe(0);
     expect(other.stderr).toContain("ERR_PACKAGE_PATH_NOT_EXPORTED");
   });

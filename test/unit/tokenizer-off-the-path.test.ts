@@ -1,19 +1,25 @@
 /**
  * The tokenizer stays off the path of every call whose upstream reports usage: its module is
- * imported only when a call must be estimated. Each encoding's module is wrapped so that the
- * test sees when (and whether) it is imported; the calls run through the whole API in-process.
+ * imported, and an encoding's ranks read, only when a call must be estimated. The module of
+ * split patterns and the reading of files are wrapped so that the test sees when (and whether)
+ * each happens; the calls run through the whole API in-process.
  */
 import { describe, expect, it, vi } from "vitest";
 
-const imported = vi.hoisted(() => ({ o200k: 0, cl100k: 0 }));
+const imported = vi.hoisted(() => ({ patterns: 0, o200k: 0, cl100k: 0 }));
 
-vi.mock("gpt-tokenizer/encoding/o200k_base", async (original) => {
-  imported.o200k++;
+vi.mock("gpt-tokenizer/encodingParams/constants", async (original) => {
+  imported.patterns++;
   return await original();
 });
-vi.mock("gpt-tokenizer/encoding/cl100k_base", async (original) => {
-  imported.cl100k++;
-  return await original();
+vi.mock("node:fs/promises", async (original) => {
+  const fs = await original<typeof import("node:fs/promises")>();
+  const readFile = ((path: string, ...rest: never[]) => {
+    const ranks = /(o200k|cl100k)_base\.tiktoken$/.exec(String(path));
+    if (ranks) imported[ranks[1] as "o200k" | "cl100k"]++;
+    return (fs.readFile as (...args: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.readFile;
+  return { ...fs, readFile, default: { ...fs, readFile } };
 });
 
 const REPLY = "Holds are released by the janitor once their deadline has passed.";
@@ -69,16 +75,16 @@ describe("the tokenizer is imported only for a call that needs an estimate", () 
     expect(api.logLines.map((l) => [l.promptTokens, l.completionTokens])).toEqual(
       new Array(4).fill([11, 13]),
     );
-    expect(imported).toEqual({ o200k: 0, cl100k: 0 });
+    expect(imported).toEqual({ patterns: 0, o200k: 0, cl100k: 0 });
 
     withUsage = false;
     for (const streamed of [false, true]) {
       const response = await api.call("/v1/chat/completions", request(streamed));
       expect(response.status).toBe(200);
     }
-    // Imported once, for the model's family (o200k_base), and the estimate is the real count:
-    // the cookbook's 3 per message + role + content, and 3 priming the reply.
-    expect(imported).toEqual({ o200k: 1, cl100k: 0 });
+    // Loaded once, for the model's family (o200k_base), and the estimate is the real count
+    // (gpt-tokenizer's): the cookbook's 3 per message + role + content, and 3 priming the reply.
+    expect(imported).toEqual({ patterns: 1, o200k: 1, cl100k: 0 });
     const { encode } = await vi.importActual<typeof import("gpt-tokenizer/encoding/o200k_base")>(
       "gpt-tokenizer/encoding/o200k_base",
     );
