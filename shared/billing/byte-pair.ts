@@ -11,7 +11,7 @@
  * 5 MB for o200k_base, with no object per token. The text is split into pieces by the
  * encoding's own pattern (gpt-tokenizer's), and each piece that is not one token is merged
  * pair by lowest rank, as tiktoken does. test/unit/byte-pair.test.ts holds it to
- * gpt-tokenizer's counts.
+ * gpt-tokenizer's counts (but for a byte-order mark, which gpt-tokenizer miscounts).
  */
 
 /** A `.tiktoken` file's ranks: token bytes by rank, and a hash table to find a rank by bytes. */
@@ -76,10 +76,16 @@ export class ByteRanks {
     return table;
   }
 
-  /** Reads a file `toTable` wrote (on a little-endian machine, as Lambda's are). */
+  /**
+   * Reads a file `toTable` wrote (on a little-endian machine, as Lambda's are). A file that
+   * is not one, or whose counts, token bounds or slots do not hold together (every token's
+   * bytes after the last's, every slot empty or naming one rank, each rank once), throws:
+   * nothing read from it can loop or reach past its arrays.
+   */
   static fromTable(file: Uint8Array): ByteRanks {
-    // Typed arrays over the file need its words aligned: a copy when they are not.
-    const table = file.byteOffset % 4 === 0 ? file : file.slice();
+    // Typed arrays over the file need its words aligned: a copy when they are not (a Buffer's
+    // slice is no copy).
+    const table = file.byteOffset % 4 === 0 ? file : new Uint8Array(file);
     const words = (offset: number, count: number) =>
       new Uint32Array(table.buffer, table.byteOffset + offset, count);
     if (table.length < 16) throw new Error("not a table of ranks");
@@ -93,8 +99,25 @@ export class ByteRanks {
       starts,
       new Int32Array(table.buffer, table.byteOffset + 16 + 4 * (size + 1), slots),
     );
-    if (starts[size] !== bytes) throw new Error("not a table of ranks");
+    if (!ranks.whole()) throw new Error("not a table of ranks");
     return ranks;
+  }
+
+  /** Whether every rank's bytes come after the last's, and the table holds each rank once. */
+  private whole(): boolean {
+    const { starts, slots, size } = this;
+    if (starts[0] !== 0 || starts[size] !== this.bytes.length) return false;
+    for (let r = 0; r < size; r++)
+      if ((starts[r + 1] as number) <= (starts[r] as number)) return false;
+    const seen = new Uint8Array(size);
+    let filled = 0;
+    for (const slot of slots) {
+      if (slot === 0) continue;
+      if (slot < 0 || slot > size || seen[slot - 1] === 1) return false;
+      seen[slot - 1] = 1;
+      filled++;
+    }
+    return filled === size;
   }
 
   /** How many ranks there are. */
@@ -105,11 +128,15 @@ export class ByteRanks {
   /** The rank of `piece[start, end)`, or -1 when those bytes are no token. */
   rankOf(piece: Uint8Array, start: number, end: number): number {
     const mask = this.slots.length - 1;
-    for (let slot = hash(piece, start, end) & mask; ; slot = (slot + 1) & mask) {
+    let slot = hash(piece, start, end) & mask;
+    // At most half the slots are filled: an empty one comes long before the table's end.
+    for (let probes = 0; probes < this.slots.length; probes++) {
       const found = this.slots[slot] as number;
       if (found === 0) return -1;
       if (this.holds(found - 1, piece, start, end)) return found - 1;
+      slot = (slot + 1) & mask;
     }
+    return -1;
   }
 
   /** Puts `rank`, whose bytes hash to `h`, in the table. */
@@ -214,15 +241,15 @@ export function countBytePairTokens(ranks: ByteRanks, split: RegExp, text: strin
 }
 
 /** Pieces whose count an encoding remembers (words recur), of at most so many characters. */
-const REMEMBERED_PIECES = 4_096;
-const REMEMBERED_LENGTH = 32;
+export const REMEMBERED_PIECES = 4_096;
+export const REMEMBERED_LENGTH = 32;
 
 /**
  * The longest piece merged whole, in bytes. Merging is quadratic in a piece's length, and a
  * caller's text decides its pieces: a longer one (no word of any language, but a run such as
  * "aaaa…" or "====…") is merged in parts of at most this many bytes, each as if a piece, which
  * bounds the time and memory any text costs (tokenizers merge such a run whole: the count may
- * differ by about a token per part). No token of either encoding is half as long.
+ * differ by about a token per part). The longest token of either encoding is 128 bytes.
  */
 export const LONGEST_PIECE = 256;
 

@@ -1,6 +1,7 @@
 /**
  * sluice's byte-pair counter (shared/billing/byte-pair.ts) against gpt-tokenizer, the library
- * it replaced on the path of an estimate: both read OpenAI's ranks, so every count must agree —
+ * it replaced on the path of an estimate: both read OpenAI's ranks, so every count must agree
+ * (but one: gpt-tokenizer misses the token of a byte-order mark, which tiktoken finds) —
  * over this repository's own text and code, many languages and scripts, emoji, broken
  * surrogates, whitespace runs, digits and the spellings of special tokens, cut at many
  * places so that the pieces vary. Pieces longer than LONGEST_PIECE are the one place the two
@@ -14,7 +15,13 @@ import {
   O200K_TOKEN_SPLIT_REGEX,
 } from "gpt-tokenizer/encodingParams/constants";
 import { describe, expect, it } from "vitest";
-import { ByteRanks, countBytePairTokens, LONGEST_PIECE } from "../../shared/billing/byte-pair";
+import {
+  ByteRanks,
+  countBytePairTokens,
+  LONGEST_PIECE,
+  REMEMBERED_LENGTH,
+  REMEMBERED_PIECES,
+} from "../../shared/billing/byte-pair";
 import { type EncodingName, tiktokenFile } from "../../shared/billing/tokens";
 
 const PLAIN = { disallowedSpecial: new Set<string>() };
@@ -128,10 +135,13 @@ describe("byte-pair counts, as gpt-tokenizer counts", () => {
 
     it(`writes ${name}'s ranks as a table that reads back the same, and counts the same`, () => {
       const table = ranks.toTable();
-      // At an offset that is no multiple of 4, as a file read into a shared buffer can be.
+      // At an offset that is no multiple of 4, as a file read into a shared buffer can be, in
+      // a Uint8Array and in a Buffer (whose slice is no copy).
       const shifted = new Uint8Array(table.length + 1).subarray(1);
       shifted.set(table);
-      for (const file of [table, shifted]) {
+      const shiftedBuffer = Buffer.alloc(table.length + 1).subarray(1);
+      shiftedBuffer.set(table);
+      for (const file of [table, shifted, shiftedBuffer]) {
         const read = ByteRanks.fromTable(file);
         expect(Buffer.from(read.toTable()).equals(Buffer.from(table))).toBe(true);
         expect(countBytePairTokens(read, split, CORPUS.languages as string)).toBe(
@@ -148,6 +158,67 @@ describe("byte-pair counts, as gpt-tokenizer counts", () => {
       const miscounted = table.slice();
       new DataView(miscounted.buffer).setUint32(4, ranks.size - 1, true);
       expect(() => ByteRanks.fromTable(miscounted)).toThrow("not a table of ranks");
+    });
+
+    it(`refuses a damaged table of ${name}'s ranks rather than hang or count wrongly`, () => {
+      const table = ranks.toTable();
+      const words = (file: Uint8Array) => new Uint32Array(file.buffer, 0, file.length >> 2);
+      const slotsAt = 4 + ranks.size + 1;
+      const damaged = (damage: (w: Uint32Array) => void) => {
+        const file = table.slice();
+        damage(words(file));
+        return () => ByteRanks.fromTable(file);
+      };
+      // Every slot filled (a probe would find no empty one), one slot emptied, one rank named
+      // twice, a rank beyond the vocabulary, two tokens' bounds out of order.
+      const slots = words(table).subarray(slotsAt, slotsAt + (words(table)[3] as number));
+      const empty = slots.indexOf(0);
+      const filled = slots.findIndex((slot) => slot !== 0);
+      for (const damage of [
+        (w: Uint32Array) => w.fill(1, slotsAt, slotsAt + slots.length),
+        (w: Uint32Array) => {
+          w[slotsAt + filled] = 0;
+        },
+        (w: Uint32Array) => {
+          w[slotsAt + empty] = slots[filled] as number;
+        },
+        (w: Uint32Array) => {
+          w[slotsAt + empty] = ranks.size + 1;
+        },
+        (w: Uint32Array) => {
+          w[4 + 10] = w[4 + 12] as number;
+        },
+      ])
+        expect(damaged(damage)).toThrow("not a table of ranks");
+    });
+
+    it(`counts a byte-order mark as tiktoken does, where gpt-tokenizer drops it (${name})`, () => {
+      // U+FEFF's bytes are one token of the vocabulary; gpt-tokenizer decodes candidate tokens
+      // with a TextDecoder, which drops a leading BOM, so it never finds that token.
+      const bom = new TextEncoder().encode("\ufeff");
+      expect(ranks.rankOf(bom, 0, bom.length)).toBeGreaterThanOrEqual(0);
+      expect(countBytePairTokens(ranks, split, "\ufeff")).toBe(1);
+      expect(library.countTokens("\ufeff", PLAIN)).toBe(2);
+      // Elsewhere the two agree: with the mark taken out, or as the text around it.
+      const text = "\ufeffusing System;";
+      expect(countBytePairTokens(ranks, split, text.slice(1))).toBe(
+        library.countTokens(text.slice(1), PLAIN),
+      );
+    });
+
+    it(`remembers the counts of at most ${REMEMBERED_PIECES} short pieces (${name})`, () => {
+      const fresh = ByteRanks.fromTable(ranks.toTable());
+      const words = Array.from({ length: REMEMBERED_PIECES * 3 }, (_, i) => `w${i.toString(36)}x`);
+      const long = "z".repeat(REMEMBERED_LENGTH + 1);
+      const text = `${words.join(" ")} ${long}`;
+      expect(countBytePairTokens(fresh, split, text)).toBe(library.countTokens(text, PLAIN));
+      expect(fresh.counted.size).toBeGreaterThan(0);
+      expect(fresh.counted.size).toBeLessThanOrEqual(REMEMBERED_PIECES);
+      expect([...fresh.counted.keys()].every((piece) => piece.length <= REMEMBERED_LENGTH)).toBe(
+        true,
+      );
+      // And remembered counts are the counts: the same text again, from what was remembered.
+      expect(countBytePairTokens(fresh, split, text)).toBe(library.countTokens(text, PLAIN));
     });
 
     it(`merges a piece longer than ${LONGEST_PIECE} bytes in parts, in linear time (${name})`, () => {
