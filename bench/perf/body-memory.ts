@@ -1,0 +1,127 @@
+/**
+ * How much memory one large request takes the API function to, at a memory size's node flags:
+ * `npx tsx bench/perf/body-memory.ts [memory MB, default 128]`.
+ *
+ * The API function's bundle runs as the share bench runs it (lambda-share/shim.ts, Lambda's
+ * node flags for the size, on the bench's Node or BENCH_NODE=lambda / <path>), against the
+ * local stack and the demo upstream (which quotes the last user message back, so each body
+ * below ends with a short one). For each shape of body, a fresh process serves one small call,
+ * then the body, plain and streamed; its peak resident memory (VmHWM) after each is printed
+ * against the small call's, measured in the same process. A function URL takes a request body
+ * of at most 6 MB; the bodies are 3.7–5.5 MB. Lambda stops a process whose memory passes the
+ * function's size.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { buildShareBundles } from "../lambda-share/bundles";
+import { lambdaNodeFlags } from "../lambda-share/lambda";
+import { type Child, startChild } from "./child";
+
+const MEMORY_MB = Number(process.argv[2] ?? 128);
+/** The size of each body, about: under a function URL's 6 MB. */
+const BYTES = 5.5 * 1024 * 1024;
+
+const ask = (messages: unknown[], more: Record<string, unknown> = {}) => ({
+  model: "gpt-4o-mini",
+  messages: [...messages, { role: "user", content: "hi" }],
+  ...more,
+});
+
+/** Bodies a client may send, and bodies only an attacker would. */
+const SHAPES: Record<string, () => unknown> = {
+  "a long text": () => ask([{ role: "user", content: "word ".repeat(BYTES / 5) }]),
+  "one long word": () => ask([{ role: "user", content: "a".repeat(BYTES) }]),
+  "an image (base64)": () =>
+    ask([
+      {
+        role: "user",
+        content: [
+          {
+            type: "image_url",
+            image_url: { url: `data:image/png;base64,${"iVBORw0KGgo".repeat(BYTES / 11)}` },
+          },
+        ],
+      },
+    ]),
+  "many tools": () =>
+    ask([], {
+      tools: Array.from({ length: BYTES / 200 }, (_, i) => ({
+        type: "function",
+        function: {
+          name: `f${i}`,
+          description: "d",
+          parameters: { type: "object", properties: { a: { type: "string" } } },
+        },
+      })),
+    }),
+  "many messages": () =>
+    ask(Array.from({ length: BYTES / 40 }, () => ({ role: "user", content: "hi" }))),
+  "many numbers": () => ask([], { x: Array.from({ length: BYTES / 2 }, () => 1) }),
+};
+
+const peakMb = (child: Child) =>
+  Number(
+    readFileSync(`/proc/${child.process.pid}/status`, "utf8").match(/^VmHWM:\s+(\d+) kB$/m)?.[1],
+  ) / 1024;
+
+if (process.env.BENCH_NODE === "lambda") {
+  const { lambdaNode } = await import("../../test/fixtures/cli-cache");
+  process.env.BENCH_NODE = (await lambdaNode()).binary;
+}
+const bundles = await buildShareBundles(resolve("bench/.build/lambda-share"));
+const children: Child[] = [];
+try {
+  const upstream = await startChild("bench/perf/upstream.ts", {
+    env: { ...process.env, UPSTREAM_LATENCY_MS: "20" },
+  });
+  children.push(upstream);
+  const stack = await startChild("bench/perf/sluice.ts", {
+    env: { ...process.env, UPSTREAM_URL: String(upstream.info.url) },
+  });
+  children.push(stack);
+  const functionEnv = JSON.parse(String(stack.info.env)) as Record<string, string>;
+  const call = async (api: Child, body: unknown) => {
+    const response = await fetch(`${api.info.url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.info.key}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  console.log(
+    `One request at ${MEMORY_MB} MB's node flags (${lambdaNodeFlags(MEMORY_MB).join(" ")}), node ${process.env.BENCH_NODE ?? process.execPath}:`,
+  );
+  console.log(
+    `  ${"body".padEnd(20)}${"MB".padStart(5)}   peak after a small call → plain / streamed (MB)`,
+  );
+  for (const [shape, make] of Object.entries(SHAPES)) {
+    const peaks: string[] = [];
+    let small = 0;
+    for (const stream of [false, true]) {
+      const api = await startChild(bundles.shim, {
+        env: {
+          ...functionEnv,
+          NODE_OPTIONS: "",
+          AWS_LAMBDA_FUNCTION_NAME: "sluice-api",
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(MEMORY_MB),
+          AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+          BENCH_API_BUNDLE: bundles.api,
+        },
+        bundle: { nodeFlags: lambdaNodeFlags(MEMORY_MB), cgroupProcs: "/dev/null" },
+      });
+      children.push(api);
+      await call(api, ask([]));
+      small = Math.max(small, peakMb(api));
+      const status = await call(api, { ...(make() as object), stream });
+      peaks.push(`${peakMb(api).toFixed(0)}${status === 200 ? "" : ` (${status})`}`);
+      api.process.kill("SIGKILL");
+    }
+    const bytes = JSON.stringify(make()).length / 1024 / 1024;
+    console.log(
+      `  ${shape.padEnd(20)}${bytes.toFixed(1).padStart(5)}   ${small.toFixed(0)} → ${peaks.join(" / ")}`,
+    );
+  }
+} finally {
+  for (const child of children) child.process.kill("SIGKILL");
+}
