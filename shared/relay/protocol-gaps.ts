@@ -24,7 +24,7 @@ import type { Protocol } from "./protocol";
 export class ProtocolGaps {
   private readonly cache: TtlCache<"all", Map<string, ProtocolGap>>;
   /** Gaps this instance is writing now: one write per gap, however many calls find it. */
-  private readonly writing = new Map<string, Promise<void>>();
+  private readonly writing = new Map<string, { gap: ProtocolGap; write: Promise<void> }>();
 
   constructor(
     private readonly store: ProtocolGapStore,
@@ -55,7 +55,7 @@ export class ProtocolGaps {
     const now = this.clock.now();
     if ((gaps.get(id)?.until ?? 0) > now) return;
     const pending = this.writing.get(id);
-    if (pending) return pending;
+    if (pending) return pending.write;
     const gap: ProtocolGap = {
       channelId,
       model,
@@ -72,7 +72,7 @@ export class ProtocolGaps {
           this.log.info("protocol not served", { channel: channelId, model, protocol, reason });
       })
       .finally(() => this.writing.delete(id));
-    this.writing.set(id, write);
+    this.writing.set(id, { gap, write });
     return write;
   }
 
@@ -88,11 +88,16 @@ export class ProtocolGaps {
   }
 
   private gaps(): Promise<Map<string, ProtocolGap>> {
-    return this.cache.get(
-      "all",
-      async () =>
-        new Map((await this.store.list()).map((g) => [gapId(g.channelId, g.model, g.protocol), g])),
-    );
+    return this.cache.get("all", async () => {
+      // A gap this instance is writing may be missing from a list read meanwhile (the cache
+      // refreshes after the call that learnt it): the next call would be sent the old way.
+      const writing = [...this.writing.entries()];
+      const gaps = new Map(
+        (await this.store.list()).map((g) => [gapId(g.channelId, g.model, g.protocol), g]),
+      );
+      for (const [id, { gap }] of writing) if (!gaps.has(id)) gaps.set(id, gap);
+      return gaps;
+    });
   }
 }
 

@@ -88,6 +88,31 @@ describe("protocol gaps", () => {
     expect((await later.gaps.known()).lacks("ch1", "m", "responses")).toBe(true);
   });
 
+  it("is known to the next call while its write is still on its way", async () => {
+    // The cache reloads on every read (a TTL of 0), and the write waits until released: a
+    // list read in between has not got the gap yet.
+    const table = new Table(new MemoryDynamo(), "sluice");
+    let land = () => {};
+    const landed = new Promise<void>((resolve) => {
+      land = resolve;
+    });
+    const store = new (class extends ProtocolGapStore {
+      override async record(gap: ProtocolGap): Promise<boolean> {
+        await landed;
+        return super.record(gap);
+      }
+    })(table);
+    const gaps = new ProtocolGaps(store, { recheckMs: 24 * HOUR, cacheTtlMs: 0 }, log);
+    const learning = gaps.learn("ch1", "m", "chat", "only supported in v1/responses");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await store.list()).toEqual([]);
+    expect((await gaps.known()).lacks("ch1", "m", "chat")).toBe(true);
+    land();
+    await learning;
+    expect((await gaps.known()).lacks("ch1", "m", "chat")).toBe(true);
+    expect(await store.list()).toHaveLength(1);
+  });
+
   it("is stored with a TTL at its recheck, and forgotten with its channel", async () => {
     const { table, instance } = setup();
     const { gaps } = instance();
