@@ -35,9 +35,11 @@ import {
   cpuController,
 } from "./lambda-share/cgroups";
 import {
+  benchNode,
   CFS_PERIOD_US,
   cpuQuotaMicros,
   lambdaNodeFlags,
+  peakResidentMb,
   type ShareOptions,
 } from "./lambda-share/lambda";
 import { type Child, startChild, stopChild } from "./perf/child";
@@ -122,13 +124,8 @@ export async function benchAtLambdaShare(options: ShareOptions): Promise<void> {
       void cleanUp().finally(() => process.exit(130));
     });
   try {
-    // BENCH_NODE=lambda: the bundles' processes run on the Node.js that Lambda runs (22, from
-    // npm, cached beside the test suite's CLIs); BENCH_NODE=<path>, on that binary; by default
-    // on the bench's own.
-    if (process.env.BENCH_NODE === "lambda") {
-      const { lambdaNode } = await import("../test/fixtures/cli-cache");
-      process.env.BENCH_NODE = (await lambdaNode()).binary;
-    }
+    // The bundles' processes run on BENCH_NODE (Lambda's Node.js with "lambda").
+    await benchNode();
     const bundles = await buildShareBundles(resolve("bench/.build/lambda-share"));
     const upstream = await started("bench/perf/upstream.ts", {
       UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
@@ -514,12 +511,6 @@ function gcOf(environment: Environment): Promise<GcCounts> {
 interface SyscallCounts {
   reads: number;
   writes: number;
-}
-
-/** The most resident memory a process has held so far, in MB (/proc/<pid>/status, VmHWM). */
-function peakResidentMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(status.match(/^VmHWM:\s+(\d+) kB$/m)?.[1]) / 1024;
 }
 
 /** A process's read and write system calls so far (/proc/<pid>/io: syscr, syscw). */

@@ -3,6 +3,7 @@
  * as the share bench reproduces it: a share of a vCPU (cgroup CPU bandwidth) and the V8 heap
  * limits the Node.js runtime starts node with.
  */
+import { readFileSync } from "node:fs";
 import { LAMBDA_MB_PER_VCPU } from "../prices";
 
 /** The sizes measured when none are asked for: the default and a full core. */
@@ -57,4 +58,23 @@ export function shareOptions(argv: readonly string[]): ShareOptions | undefined 
       );
   }
   return { memorySizes };
+}
+
+/**
+ * The node binary the bench runs functions' bundles on: BENCH_NODE=lambda, the Node.js Lambda
+ * runs (22, from npm, cached beside the test suite's CLIs; BENCH_NODE is set to its path for
+ * the processes that read it); BENCH_NODE=<path>, that binary; by default the bench's own.
+ */
+export async function benchNode(): Promise<string> {
+  if (process.env.BENCH_NODE === "lambda") {
+    const { lambdaNode } = await import("../../test/fixtures/cli-cache");
+    process.env.BENCH_NODE = (await lambdaNode()).binary;
+  }
+  return process.env.BENCH_NODE ?? process.execPath;
+}
+
+/** The most resident memory a process has held so far, in MB (/proc/<pid>/status, VmHWM). */
+export function peakResidentMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(status.match(/^VmHWM:\s+(\d+) kB$/m)?.[1]) / 1024;
 }

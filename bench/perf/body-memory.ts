@@ -11,10 +11,9 @@
  * of at most 6 MB; the bodies are 3.7–5.5 MB. Lambda stops a process whose memory passes the
  * function's size.
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildShareBundles } from "../lambda-share/bundles";
-import { lambdaNodeFlags } from "../lambda-share/lambda";
+import { benchNode, lambdaNodeFlags, peakResidentMb } from "../lambda-share/lambda";
 import { type Child, startChild } from "./child";
 
 const MEMORY_MB = Number(process.argv[2] ?? 128);
@@ -59,15 +58,9 @@ const SHAPES: Record<string, () => unknown> = {
   "many numbers": () => ask([], { x: Array.from({ length: BYTES / 2 }, () => 1) }),
 };
 
-const peakMb = (child: Child) =>
-  Number(
-    readFileSync(`/proc/${child.process.pid}/status`, "utf8").match(/^VmHWM:\s+(\d+) kB$/m)?.[1],
-  ) / 1024;
+const peakMb = (child: Child) => peakResidentMb(child.process.pid as number);
 
-if (process.env.BENCH_NODE === "lambda") {
-  const { lambdaNode } = await import("../../test/fixtures/cli-cache");
-  process.env.BENCH_NODE = (await lambdaNode()).binary;
-}
+const node = await benchNode();
 const bundles = await buildShareBundles(resolve("bench/.build/lambda-share"));
 const children: Child[] = [];
 try {
@@ -90,7 +83,7 @@ try {
     return response.status;
   };
   console.log(
-    `One request at ${MEMORY_MB} MB's node flags (${lambdaNodeFlags(MEMORY_MB).join(" ")}), node ${process.env.BENCH_NODE ?? process.execPath}:`,
+    `One request at ${MEMORY_MB} MB's node flags (${lambdaNodeFlags(MEMORY_MB).join(" ")}), node ${node}:`,
   );
   console.log(
     `  ${"body".padEnd(20)}${"MB".padStart(5)}   peak after a small call → plain / streamed (MB)`,

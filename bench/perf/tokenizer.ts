@@ -24,15 +24,9 @@ import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:f
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { buildSync } from "esbuild";
-import {
-  sideBundleNames,
-  TOKENIZER,
-  TOKENIZER_ENCODINGS,
-  writeSideBundle,
-} from "../../infra/side-bundles";
+import { TOKENIZER, TOKENIZER_ENCODINGS, writeSideBundle } from "../../infra/side-bundles";
 import { inProcessApi } from "../../test/fixtures/core";
-import { lambdaNodeFlags } from "../lambda-share/lambda";
+import { benchNode, lambdaNodeFlags } from "../lambda-share/lambda";
 import { percentile } from "../stats";
 import { buildLambdaBundle, bundleEnv, medianRun, runtimeStandIn } from "./cold-start";
 
@@ -69,17 +63,7 @@ export async function tokenizerCost(requests = 2_000): Promise<TokenizerCost> {
   const tokenizer = writeSideBundle(TOKENIZER, dir);
   // tokens.ts as a function's bundle has it, beside the side bundle it reads.
   const tokens = join(dir, "tokens.mjs");
-  buildSync({
-    entryPoints: ["shared/billing/tokens.ts"],
-    outfile: tokens,
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "node",
-    target: "node22",
-    external: sideBundleNames(),
-    logLevel: "error",
-  });
+  buildLambdaBundle("shared/billing/tokens.ts", tokens);
   const library = (encoding: Encoding) =>
     pathToFileURL(createRequire(import.meta.url).resolve(`gpt-tokenizer/encoding/${encoding}`))
       .href;
@@ -138,11 +122,7 @@ async function memory(
   api: string,
   count: (text: string) => Record<keyof Pair, string>,
 ): Promise<NonNullable<TokenizerCost["memoryMb"]>> {
-  // BENCH_NODE=lambda: on the Node.js Lambda runs (as the share bench); =<path>, that binary.
-  const node =
-    process.env.BENCH_NODE === "lambda"
-      ? (await import("../../test/fixtures/cli-cache").then((m) => m.lambdaNode())).binary
-      : (process.env.BENCH_NODE ?? process.execPath);
+  const node = await benchNode();
   const run = (counting: string) => {
     const file = join(dir, "memory-probe.mjs");
     writeFileSync(
@@ -157,7 +137,9 @@ async function memory(
       console.log(JSON.stringify({ peak, kept: mb("VmRSS") }));`,
     );
     const out = spawnSync(node, [...lambdaNodeFlags(128), "--import", runtimeStandIn, file], {
-      env: bundleEnv,
+      // The memory size, as Lambda sets it: the API chooses its compilers by it (at 128 MB,
+      // V8's baseline compiler only).
+      env: { ...bundleEnv, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "128" },
       encoding: "utf8",
     });
     if (out.status !== 0) throw new Error(`the memory probe failed: ${out.stderr}`);

@@ -4,8 +4,8 @@
  *
  * gpt-tokenizer, the library sluice counted with before, keeps its ranks as a Map of 200,000
  * strings built from megabytes of JavaScript: loading o200k_base took a process holding the
- * API's bundle from 65 MB to a 128–134 MB peak under Lambda's 128 MB node flags (bench/perf/
- * tokenizer.ts; here, 70 MB), over the function's memory. Here the same
+ * API's bundle from 65 MB to a 121.5 MB peak under Lambda's 128 MB node flags, 6.5 MB short
+ * of the function's memory (bench/perf/tokenizer.ts; here, 70 MB). Here the same
  * ranks (OpenAI's own `.tiktoken` files, as gpt-tokenizer ships them) are the token bytes end
  * to end, where each rank's bytes start, and an open-addressing hash table of ranks: about
  * 5 MB for o200k_base, with no object per token. The text is split into pieces by the
@@ -64,16 +64,11 @@ export class ByteRanks {
    */
   toTable(): Uint8Array {
     const header = new Uint32Array([TABLE_MAGIC, this.size, this.bytes.length, this.slots.length]);
-    const parts = [header, this.starts, this.slots, this.bytes].map(
-      (part) => new Uint8Array(part.buffer, part.byteOffset, part.byteLength),
+    return Buffer.concat(
+      [header, this.starts, this.slots, this.bytes].map(
+        (part) => new Uint8Array(part.buffer, part.byteOffset, part.byteLength),
+      ),
     );
-    const table = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      table.set(part, at);
-      at += part.length;
-    }
-    return table;
   }
 
   /**
@@ -111,7 +106,9 @@ export class ByteRanks {
       if ((starts[r + 1] as number) <= (starts[r] as number)) return false;
     const seen = new Uint8Array(size);
     let filled = 0;
-    for (const slot of slots) {
+    // Indexed, not for…of: unoptimised, an iterator's results would fill the young generation.
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as number;
       if (slot === 0) continue;
       if (slot < 0 || slot > size || seen[slot - 1] === 1) return false;
       seen[slot - 1] = 1;

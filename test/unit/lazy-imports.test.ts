@@ -24,35 +24,24 @@ import { tiktokenFile } from "../../shared/billing/tokens";
 
 const belongsTo = (path: string, name: string) => path === name || path.startsWith(`${name}/`);
 
-/** The API's bundle and how it imports what it leaves out. */
-const api = await build({
-  entryPoints: ["functions/api/handler.ts"],
-  bundle: true,
-  minify: true,
-  format: "esm",
-  platform: "node",
-  target: "node22",
-  external: ["@aws-sdk/*", ...sideBundleNames()],
-  metafile: true,
-  write: false,
-  logLevel: "error",
-});
-const apiText = api.outputFiles[0]?.text ?? "";
+/** A module of sluice's bundled as the stack bundles a function (its lazy dependencies left out). */
+const bundled = (entry: string) =>
+  build({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    external: ["@aws-sdk/*", ...sideBundleNames()],
+    metafile: true,
+    write: false,
+    logLevel: "error",
+  });
 
-/** A module of sluice's, bundled as a function's bundle has it (its lazy dependencies left out). */
-const bundled = async (entry: string) =>
-  (
-    await build({
-      entryPoints: [entry],
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node22",
-      external: ["@aws-sdk/*", ...sideBundleNames()],
-      write: false,
-      logLevel: "error",
-    })
-  ).outputFiles[0]?.text ?? "";
+/** The API's bundle and how it imports what it leaves out. */
+const api = await bundled("functions/api/handler.ts");
+const apiText = api.outputFiles[0]?.text ?? "";
 
 /** The side bundles, written as a function's asset has them. */
 const dir = mkdtempSync(join(tmpdir(), "sluice-side-bundles-"));
@@ -122,7 +111,8 @@ describe("the side bundles, beside a bundle", () => {
     const sentence =
       "Holds are released by the janitor once their deadline has passed — 期限が過ぎた保留はジャニターが解放します。";
     // The code as shipped (tokens.ts in the API's bundle) finds them from the bundle's folder.
-    writeFileSync(join(dir, "tokens.mjs"), await bundled("shared/billing/tokens.ts"));
+    const tokens = await bundled("shared/billing/tokens.ts");
+    writeFileSync(join(dir, "tokens.mjs"), tokens.outputFiles[0]?.text ?? "");
     const probe = run(
       `import { createRequire } from "node:module";
       const require = createRequire(import.meta.url);
