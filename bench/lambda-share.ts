@@ -38,6 +38,7 @@ import {
   benchNode,
   CFS_PERIOD_US,
   cpuQuotaMicros,
+  invocationEnds,
   lambdaNodeFlags,
   peakResidentMb,
   type ShareOptions,
@@ -84,8 +85,6 @@ const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 0);
 const FUNCTION_NODE_FLAGS = (process.env.BENCH_FUNCTION_NODE_FLAGS ?? "")
   .split(" ")
   .filter(Boolean);
-/** How long an invocation may take to report its end before the run is given up. */
-const INVOCATION_TIMEOUT_MS = 60_000;
 const NAMES = ["proxy", "sluice"] as const;
 type Name = (typeof NAMES)[number];
 
@@ -462,32 +461,6 @@ interface Load {
   cpuMsPerRequest: number;
   errors: number;
   statuses: Record<string, number>;
-}
-
-/** The reports of a process's invocation ends, taken in order. */
-function invocationEnds(child: Child): () => Promise<number> {
-  const ended: number[] = [];
-  let waiting: ((at: number) => void) | undefined;
-  child.process.on("message", (message: { invocationEnded?: number }) => {
-    if (message.invocationEnded === undefined) return;
-    if (waiting) waiting(message.invocationEnded);
-    else ended.push(message.invocationEnded);
-  });
-  return () => {
-    const at = ended.shift();
-    if (at !== undefined) return Promise.resolve(at);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error("an invocation did not end within a minute")),
-        INVOCATION_TIMEOUT_MS,
-      );
-      waiting = (at) => {
-        waiting = undefined;
-        clearTimeout(timer);
-        resolve(at);
-      };
-    });
-  };
 }
 
 /** One call, and the end of its invocation: the environment is free for the next one only then. */

@@ -4,6 +4,7 @@
  * limits the Node.js runtime starts node with.
  */
 import { readFileSync } from "node:fs";
+import type { Child } from "../perf/child";
 import { LAMBDA_MB_PER_VCPU } from "../prices";
 
 /** The sizes measured when none are asked for: the default and a full core. */
@@ -77,4 +78,36 @@ export async function benchNode(): Promise<string> {
 export function peakResidentMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(status.match(/^VmHWM:\s+(\d+) kB$/m)?.[1]) / 1024;
+}
+
+/** How long an invocation may take to report its end before the run is given up. */
+const INVOCATION_TIMEOUT_MS = 60_000;
+
+/**
+ * The reports of a process's invocation ends (BENCH_REPORT_INVOCATIONS=1, see invocations.ts),
+ * taken in order.
+ */
+export function invocationEnds(child: Child): () => Promise<number> {
+  const ended: number[] = [];
+  let waiting: ((at: number) => void) | undefined;
+  child.process.on("message", (message: { invocationEnded?: number }) => {
+    if (message.invocationEnded === undefined) return;
+    if (waiting) waiting(message.invocationEnded);
+    else ended.push(message.invocationEnded);
+  });
+  return () => {
+    const at = ended.shift();
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error("an invocation did not end within a minute")),
+        INVOCATION_TIMEOUT_MS,
+      );
+      waiting = (at) => {
+        waiting = undefined;
+        clearTimeout(timer);
+        resolve(at);
+      };
+    });
+  };
 }

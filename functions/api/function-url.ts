@@ -14,6 +14,7 @@ import {
   isStreamBody,
   type RequestContext,
 } from "../../shared/http/types";
+import { makeRoomFor } from "../../shared/memory";
 import { type CallNotes, coldStart, countEvent, recordAccess } from "../../shared/observability";
 import type { Services } from "../../shared/services";
 
@@ -36,13 +37,23 @@ export function toGatewayRequest(
   if (event.cookies?.length) headers.cookie = event.cookies.join("; ");
   // The secret goes no further than here (not into logs, not upstream).
   delete headers[ORIGIN_SECRET_HEADER];
+  const text = event.body && !event.isBase64Encoded ? event.body : undefined;
+  let bytes: Uint8Array | undefined;
   return {
     id: `req_${event.requestContext.requestId.replaceAll("-", "")}`,
     method: event.requestContext.http.method,
     path: event.rawPath,
     query: new URLSearchParams(event.rawQueryString),
     headers,
-    body: event.body ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8") : EMPTY,
+    // Made when first read: a JSON route reads `text` only, and a copy of a large body is
+    // memory that a 128 MB function has little of.
+    get body() {
+      bytes ??= event.body
+        ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8")
+        : EMPTY;
+      return bytes;
+    },
+    text,
     receivedAt,
     signal,
     sourceIp: clientAddress(event, edge.originSecret),
@@ -108,6 +119,7 @@ export function streamingHandler(
 ): StreamifyHandler<LambdaFunctionURLEvent> {
   return awslambda.streamifyResponse(
     async (event: LambdaFunctionURLEvent, responseStream, context: Context) => {
+      await makeRoomFor(event.body?.length ?? 0);
       const limit = timeLimit(context.getRemainingTimeInMillis(), SETTLE_MS);
       const request = toGatewayRequest(event, performance.now(), limit.signal, edge);
       const tasks = new AfterResponseTasks(request.id, log);

@@ -8,7 +8,7 @@ import {
   imageFormulaFor,
 } from "../billing/prompt-bound";
 import { ModelUnavailable, QuotaExceeded } from "../errors";
-import { nestsDeeperThan } from "../json-depth";
+import { nestsDeeperThan } from "../json-limits";
 import { servedModel } from "../relay/adapters/index";
 import type { Services } from "../services";
 import type { FileRecord } from "../store/file-records";

@@ -1,4 +1,4 @@
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json-depth";
+import { type JsonScan, jsonWeight, MAX_JSON_DEPTH, maxJsonWeight, scanJson } from "../json-limits";
 import type { BatchError } from "../store/batches";
 
 /** One request of a batch input file. */
@@ -25,17 +25,37 @@ export const MAX_EMBEDDING_INPUTS = 50_000;
 /**
  * Checks a batch input file: JSON on every line, a unique custom_id, method POST, url equal
  * to the batch endpoint, a body with a model (one model per file), no streaming, the line
- * limit, and for embeddings the limit on inputs. Blank lines are skipped.
+ * limit, and for embeddings the limit on inputs. Blank lines are skipped. Every line's
+ * request is kept, so the file's keys and values together must fit in the function's memory
+ * (as a request body's must): the file fails before the line that would pass that is parsed.
  */
 export function validateBatchInput(text: string, endpoint: string, maxLines: number): Validation {
   const errors: BatchError[] = [];
   const lines: BatchLine[] = [];
   const seen = new Set<string>();
   let model: string | undefined;
+  const maxWeight = maxJsonWeight(Buffer.byteLength(text));
+  let weight = 0;
 
   for (const [index, row] of text.split(/\r?\n/).entries()) {
     if (row.trim() === "") continue;
-    const checked = checkLine(row, index + 1, endpoint, seen, model);
+    const scan = scanJson(row);
+    weight += jsonWeight(scan);
+    if (weight > maxWeight) {
+      return {
+        ok: false,
+        errors: [
+          ...errors,
+          {
+            code: "too_many_values",
+            message: `The input file's requests hold too much to parse at once: up to line ${index + 1} their values and keys weigh more than ${maxWeight} (a value counts as 1, a key as 3). Split it into smaller batches.`,
+            param: null,
+            line: index + 1,
+          },
+        ],
+      };
+    }
+    const checked = checkLine(row, scan, index + 1, endpoint, seen, model);
     if ("code" in checked) {
       if (errors.length < MAX_ERRORS) errors.push(checked);
       continue;
@@ -84,6 +104,7 @@ function inputCount(input: unknown): number {
 /** One line: the request, or what is wrong with it. */
 function checkLine(
   row: string,
+  scan: JsonScan,
   line: number,
   endpoint: string,
   seen: Set<string>,
@@ -95,7 +116,7 @@ function checkLine(
     param,
     line,
   });
-  if (nestsDeeperThan(row)) {
+  if (scan.tooDeep) {
     return error("invalid_json_line", `This line nests deeper than ${MAX_JSON_DEPTH} levels.`);
   }
   let request: unknown;

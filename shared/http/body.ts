@@ -1,23 +1,41 @@
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json-depth";
+import { jsonWeight, MAX_JSON_DEPTH, maxJsonWeight, scanJson } from "../json-limits";
 import { msg } from "../messages/codes";
-import { badRequest } from "./errors";
+import { ApiError, badRequest } from "./errors";
 import type { GatewayRequest } from "./types";
 
 const decoder = new TextDecoder();
 
 export type JsonObject = Record<string, unknown>;
 
-/** The request body as a JSON object, or a 400 that says what is wrong with it. */
+/**
+ * The request body as a JSON object, or a 400 that says what is wrong with it — or a 413 when
+ * it holds more keys and values than the function's memory can parse beside its bytes.
+ */
 export function readJsonObject(request: GatewayRequest): JsonObject {
-  if (request.body.length === 0) {
+  // A leading byte-order mark is dropped, as TextDecoder drops it from bytes.
+  const text = request.text?.replace(/^\uFEFF/, "") ?? decoder.decode(request.body);
+  if (text.length === 0) {
     throw badRequest(msg("body_empty"));
   }
-  if (nestsDeeperThan(request.body)) {
+  const scan = scanJson(text);
+  if (scan.tooDeep) {
     throw badRequest(msg("body_too_deep", { max: MAX_JSON_DEPTH }));
+  }
+  const bytes = Buffer.byteLength(text);
+  const weight = jsonWeight(scan);
+  const max = maxJsonWeight(bytes);
+  if (weight > max) {
+    const { values, keys } = scan;
+    throw new ApiError(
+      413,
+      msg("body_too_many_items", { values, keys, weight, max, megabytes: bytes / 1024 / 1024 }),
+      "invalid_request_error",
+      "request_too_large",
+    );
   }
   let value: unknown;
   try {
-    value = JSON.parse(decoder.decode(request.body));
+    value = JSON.parse(text);
   } catch (err) {
     throw badRequest(
       msg("body_not_json", { detail: err instanceof SyntaxError ? err.message : "" }),

@@ -12,6 +12,11 @@ export interface GatewayRequest {
   /** Header names are lower-case. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: Uint8Array;
+  /**
+   * The body as text, when it came as text (a function URL's JSON body): read as JSON without
+   * decoding its bytes again (a large body's copies are what fill a 128 MB function).
+   */
+  readonly text?: string;
   /** performance.now() when the edge received the request. */
   readonly receivedAt: number;
   /** Aborted when the caller stops waiting (a batch worker out of time): the upstream call is cancelled. */

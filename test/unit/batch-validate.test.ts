@@ -102,3 +102,20 @@ describe("validateBatchInput", () => {
     ).toBe(true);
   });
 });
+
+describe("validateBatchInput's memory bound", () => {
+  it("fails a file whose lines together hold more than the function's memory can parse, at the line that passes it", () => {
+    // Each line of 170,000 numbers (0.3 MB) fits, and two do; three (at 128 MB) do not.
+    const numbers = Array(170_000).fill(1);
+    const rows = ["a", "b", "c"].map((id) =>
+      line({ custom_id: id, body: { model: "m", messages: [], metadata: numbers } }),
+    );
+    const result = validateBatchInput(rows.join("\n"), "/v1/chat/completions", 10);
+    expect(result).toMatchObject({
+      ok: false,
+      errors: [{ code: "too_many_values", line: 3 }],
+    });
+    const two = validateBatchInput(rows.slice(0, 2).join("\n"), "/v1/chat/completions", 10);
+    expect(two.ok).toBe(true);
+  });
+});

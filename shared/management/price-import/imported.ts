@@ -1,4 +1,4 @@
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../json-depth";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../json-limits";
 import { msg } from "../../messages/codes";
 import { invalid } from "../envelope";
 

@@ -1,0 +1,104 @@
+import { functionMemoryMb, HELD_MB } from "./memory";
+
+/**
+ * How deep JSON may nest in a request body or a batch line. Far beyond any real request (a
+ * chat request nests about 6 deep, a JSON schema in `response_format` rarely 20), and far
+ * below what JSON.stringify, the DynamoDB marshaller and the relay can recurse through.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN = new Set([0x5b, 0x7b]); // [ {
+const CLOSE = new Set([0x5d, 0x7d]); // ] }
+const BLANK = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/** What one pass over JSON text finds before it is parsed. */
+export interface JsonScan {
+  /** It opens more arrays and objects inside each other than the scan's `maxDepth`. */
+  tooDeep: boolean;
+  /**
+   * Its values, nested ones included, and its keys: `{"a":[1,2]}` holds 4 values (the object,
+   * the array, 1 and 2) and 1 key. Exact for valid JSON; counted up to where the scan stopped
+   * when it was too deep.
+   */
+  values: number;
+  keys: number;
+}
+
+/**
+ * Scans JSON text (bytes or a string) once, before it is parsed, so that a hostile body costs
+ * neither recursion nor memory: how deep it nests and how many keys and values it holds.
+ * Brackets, commas and colons inside strings do not count (UTF-8 continuation bytes never
+ * equal these ASCII ones). Values are counted as 1 for the whole text, 1 per comma, and 1 per
+ * array or object that is not empty (in an object, a value per member); keys as their colons.
+ */
+export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): JsonScan {
+  const at = typeof text === "string" ? (i: number) => text.charCodeAt(i) : (i: number) => text[i];
+  let depth = 0;
+  let inString = false;
+  let values = 1;
+  let keys = 0;
+  /** The last character outside strings opened an array or object. */
+  let opened = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = at(i) as number;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (BLANK.has(c)) continue;
+    if (opened && !CLOSE.has(c)) values++;
+    opened = false;
+    if (c === QUOTE) inString = true;
+    else if (c === COMMA) values++;
+    else if (c === COLON) keys++;
+    else if (OPEN.has(c)) {
+      if (++depth > maxDepth) return { tooDeep: true, values, keys };
+      opened = true;
+    } else if (CLOSE.has(c)) depth--;
+  }
+  return { tooDeep: false, values, keys };
+}
+
+/** Whether JSON text opens more than `max` arrays and objects inside each other. */
+export function nestsDeeperThan(text: Uint8Array | string, max = MAX_JSON_DEPTH): boolean {
+  return scanJson(text, max).tooDeep;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * What a JSON body takes from the function's memory while it is parsed and relayed, about, as
+ * bench/perf/body-memory.ts measures the API at 128 MB: some 7 bytes per byte of body (the
+ * runtime's event, its text, the parsed strings, the upstream body and the HTTP client's
+ * copies), counted as 10; per value up to some 115 bytes (V8's JSON.parse holds a handle per
+ * value until its container is built; an empty object is an object of 4 slots; a string is a
+ * string), counted as 120; per key up to some 300 (an object whose keys no other object has
+ * gets a hidden class for each), counted as 3 values. Unbounded, a body of 5.5 MB of text took
+ * 52 MB; one of 2.9 million numbers 95 MB; 1.9 million empty objects 190 MB.
+ */
+const BYTES_PER_BYTE = 10;
+const BYTES_PER_WEIGHT = 120;
+/** The weight every body of a function URL's size (6 MB) may have, at any memory size. */
+const LEAST_WEIGHT = 10_000;
+
+/** A value weighs 1 and a key 3: what each costs to parse, in units of about 100 bytes. */
+export function jsonWeight({ values, keys }: JsonScan): number {
+  return values + 3 * keys;
+}
+
+/**
+ * The most a JSON body of `bytes` may weigh (jsonWeight) so that parsing and relaying it fits
+ * in the function's memory beside what the function holds between calls (HELD_MB; kept so
+ * by shared/memory.ts), one call at a time (as an on-demand execution environment serves
+ * calls). At 128 MB: 26,000 for a body of 5.5 MB, 420,000 for one of 1 MB — an embeddings
+ * request of 300,000 token ids (2,048 inputs, 2 MB) may weigh 330,000.
+ */
+export function maxJsonWeight(bytes: number, memoryMb = functionMemoryMb()): number {
+  const room = (memoryMb - HELD_MB) * MB - BYTES_PER_BYTE * bytes;
+  return Math.max(LEAST_WEIGHT, Math.floor(room / BYTES_PER_WEIGHT));
+}

@@ -1,0 +1,59 @@
+import { setImmediate as turn } from "node:timers/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { API_FUNCTION } from "./config/resources";
+
+const MB = 1024 * 1024;
+
+/**
+ * What the API holds between calls, as bench/perf/body-memory.ts measures it at 128 MB after a
+ * first small call (65 MB: its code, modules and caches), and 1 spare. What a call may parse
+ * (shared/json-limits.ts) is what the function's memory leaves beside it.
+ */
+export const HELD_MB = 70;
+
+/** The function's memory size: Lambda's, or the API's default where there is none (locally). */
+export function functionMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
+  const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return Number.isFinite(memory) && memory > 0 ? memory : API_FUNCTION.memoryMiB;
+}
+
+/** Past what it holds between calls by this much, the process collects before a large body. */
+const SLACK_MB = 12;
+/** A body this large may need the room that the last calls' garbage takes. */
+const LARGE_BODY = 256 * 1024;
+
+/**
+ * Before a large body is read: when the process holds much more than it holds between calls
+ * (the last calls' garbage), a full garbage collection, so that this call starts from about
+ * HELD_MB as shared/json-limits.ts counts on. V8 alone would not collect yet: its old space may
+ * grow to ~90% of the function's memory and it lets 64 MB of strings and buffers outside its
+ * heap pile up before it looks, so two large bodies in a row (a long conversation sent again)
+ * passed 128 MB. At the start of the next call, not the end of this one: the runtime holds the
+ * event until the invocation has ended. Lambda's node runs with --expose-gc; without it
+ * (another host) the flag is set now. Only on Lambda (where the memory size is given): a local
+ * process holds the whole stack.
+ */
+export async function makeRoomFor(
+  bodyLength: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<boolean> {
+  if (env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE === undefined || bodyLength < LARGE_BODY) return false;
+  if (process.memoryUsage.rss() < (HELD_MB + SLACK_MB) * MB + 2 * bodyLength) return false;
+  collector()();
+  // Strings and buffers outside the heap are freed by callbacks that run after the collection.
+  await turn();
+  return true;
+}
+
+let gc: (() => void) | undefined;
+function collector(): () => void {
+  if (!gc) {
+    gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) {
+      setFlagsFromString("--expose-gc");
+      gc = runInNewContext("gc") as () => void;
+    }
+  }
+  return gc;
+}
