@@ -20,11 +20,13 @@ export interface JsonScan {
   /** It opens more arrays and objects inside each other than the scan's `maxDepth`. */
   tooDeep: boolean;
   /**
-   * Its values, nested ones included, and its keys: `{"a":[1,2]}` holds 4 values (the object,
+   * Its values, nested ones included, of them its arrays and objects, and its keys:
+   * `{"a":[1,2]}` holds 4 values (2 of them containers: the object,
    * the array, 1 and 2) and 1 key. Exact for valid JSON; counted up to where the scan stopped
    * when it was too deep.
    */
   values: number;
+  containers: number;
   keys: number;
 }
 
@@ -40,6 +42,7 @@ export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): 
   let depth = 0;
   let inString = false;
   let values = 1;
+  let containers = 0;
   let keys = 0;
   /** The last character outside strings opened an array or object. */
   let opened = false;
@@ -57,11 +60,12 @@ export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): 
     else if (c === COMMA) values++;
     else if (c === COLON) keys++;
     else if (OPEN.has(c)) {
-      if (++depth > maxDepth) return { tooDeep: true, values, keys };
+      containers++;
+      if (++depth > maxDepth) return { tooDeep: true, values, containers, keys };
       opened = true;
     } else if (CLOSE.has(c)) depth--;
   }
-  return { tooDeep: false, values, keys };
+  return { tooDeep: false, values, containers, keys };
 }
 
 /** Whether JSON text opens more than `max` arrays and objects inside each other. */
@@ -75,28 +79,33 @@ const MB = 1024 * 1024;
  * What a JSON body takes from the function's memory while it is parsed and relayed, about, as
  * bench/perf/body-memory.ts measures the API at 128 MB: some 7 bytes per byte of body (the
  * runtime's event, its text, the parsed strings, the upstream body and the HTTP client's
- * copies), counted as 10; per value up to some 115 bytes (V8's JSON.parse holds a handle per
- * value until its container is built; an empty object is an object of 4 slots; a string is a
- * string), counted as 120; per key up to some 300 (an object whose keys no other object has
- * gets a hidden class for each), counted as 3 values. Unbounded, a body of 5.5 MB of text took
- * 52 MB; one of 2.9 million numbers 95 MB; 1.9 million empty objects 190 MB.
+ * copies), 9 when the same body comes again; up to some 55 per value (V8's JSON.parse holds a
+ * handle per value until its container is built; a string is a string), 115 per array or
+ * object (an empty object is an object of 4 slots) and 300 per key (an object whose keys no
+ * other object has gets a hidden class for each): up to 100 bytes per unit of jsonWeight
+ * when the same body comes again, counted as 110. Unbounded, a body of 5.5 MB of text took 52 MB; one of 2.9 million
+ * numbers 95 MB; 1.9 million empty objects 190 MB.
  */
-const BYTES_PER_BYTE = 10;
-const BYTES_PER_WEIGHT = 120;
+const BYTES_PER_BYTE = 9;
+const BYTES_PER_WEIGHT = 110;
 /** The weight every body of a function URL's size (6 MB) may have, at any memory size. */
 const LEAST_WEIGHT = 10_000;
 
-/** A value weighs 1 and a key 3: what each costs to parse, in units of about 100 bytes. */
-export function jsonWeight({ values, keys }: JsonScan): number {
-  return values + 3 * keys;
+/**
+ * A value weighs 1, an array or object 2 and a key 3: about what each costs to parse, in units
+ * of 110 bytes.
+ */
+export function jsonWeight({ values, containers, keys }: JsonScan): number {
+  return values + containers + 3 * keys;
 }
 
 /**
  * The most a JSON body of `bytes` may weigh (jsonWeight) so that parsing and relaying it fits
  * in the function's memory beside what the function holds between calls (HELD_MB; kept so
  * by shared/memory.ts), one call at a time (as an on-demand execution environment serves
- * calls). At 128 MB: 26,000 for a body of 5.5 MB, 420,000 for one of 1 MB — an embeddings
- * request of 300,000 token ids (2,048 inputs, 2 MB) may weigh 330,000.
+ * calls). At 128 MB: 62,000 for a body of 5.5 MB (a conversation of 2,800 messages weighs
+ * 28,000), 19,000 at 6 MB, 450,000 for 1 MB — an embeddings request of 300,000 token ids
+ * (2,048 inputs, 2 MB, weighing 304,000) may weigh 360,000.
  */
 export function maxJsonWeight(bytes: number, memoryMb = functionMemoryMb()): number {
   const room = (memoryMb - HELD_MB) * MB - BYTES_PER_BYTE * bytes;

@@ -11,10 +11,11 @@
  * after each is printed against the small call's, measured in the same process. A function URL
  * takes a request body of at most 6 MB; the plain bodies are 3.7–5.5 MB. The hostile ones are
  * made as heavy as sluice admits (shared/json-limits.ts) at their densest: each just under the
- * limit, and its status with one more value shows the limit holds. Lambda stops a process whose
+ * limit, and its status with one item more shows the limit holds. Lambda stops a process whose
  * memory passes the function's size.
  */
 import { resolve } from "node:path";
+import { MAX_REQUEST_BYTES } from "../../infra/local/function-url-server";
 import { jsonWeight, maxJsonWeight, scanJson } from "../../shared/json-limits";
 import { buildShareBundles } from "../lambda-share/bundles";
 import { benchNode, invocationEnds, lambdaNodeFlags, peakResidentMb } from "../lambda-share/lambda";
@@ -35,14 +36,23 @@ function heaviest(item: (i: number) => unknown): () => unknown {
   // With its `stream` member already there: the streamed call weighs the same.
   const body = (count: number) =>
     ask([], { stream: false, x: Array.from({ length: count }, (_, i) => item(i)) });
+  const fits = (count: number) => {
+    const text = JSON.stringify(body(count));
+    const bytes = Buffer.byteLength(text);
+    // A function URL takes no more (the local server answers 413 itself, as AWS does).
+    if (bytes > MAX_REQUEST_BYTES) return false;
+    return jsonWeight(scanJson(text)) <= maxJsonWeight(bytes, MEMORY_MB);
+  };
   return () => {
-    let count = 1_000;
-    for (let step = 0; step < 4; step++) {
-      const text = JSON.stringify(body(count));
-      const room = maxJsonWeight(Buffer.byteLength(text), MEMORY_MB);
-      count = Math.floor((count * room) / jsonWeight(scanJson(text)) / 1.0005);
+    // The most values that fit, to the one: between a count that fits and one that does not.
+    let [low, high] = [1, 2];
+    while (fits(high)) [low, high] = [high, high * 2];
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (fits(middle)) low = middle;
+      else high = middle;
     }
-    return body(count);
+    return body(low);
   };
 }
 const id = (i: number) => i.toString(36);
@@ -86,8 +96,8 @@ const SHAPES: Record<string, () => unknown> = {
   ),
 };
 
-/** A heaviest body with one more value in its passed-through field: past the limit. */
-const heavier = (body: { x?: unknown[] }) => ({ ...body, x: [...(body.x ?? []), 1] });
+/** A heaviest body with one more item in its passed-through field: past the limit. */
+const heavier = (body: { x?: unknown[] }) => ({ ...body, x: [...(body.x ?? []), body.x?.at(-1)] });
 
 const peakMb = (child: Child) => peakResidentMb(child.process.pid as number);
 
@@ -134,7 +144,7 @@ try {
     `One request at ${MEMORY_MB} MB's node flags (${lambdaNodeFlags(MEMORY_MB).join(" ")}), node ${node}:`,
   );
   console.log(
-    `  ${"body".padEnd(22)}${"MB".padStart(5)}   peak after a small call → the body, again (MB), plain / streamed; one value more`,
+    `  ${"body".padEnd(22)}${"MB".padStart(5)}   peak after a small call → the body, again (MB), plain / streamed; with one item more`,
   );
   for (const [shape, make] of Object.entries(SHAPES)) {
     const body = make() as { x?: unknown[] };
@@ -159,7 +169,12 @@ try {
       api.process.kill("SIGKILL");
     }
     const bytes = JSON.stringify(body).length / 1024 / 1024;
-    const over = shape.startsWith("heaviest") ? `; ${await refusedStatus(heavier(body))}` : "";
+    const heavy = shape.startsWith("heaviest") ? heavier(body) : undefined;
+    const over = !heavy
+      ? ""
+      : JSON.stringify(heavy).length > MAX_REQUEST_BYTES
+        ? "; over 6 MB"
+        : `; ${await refusedStatus(heavy)}`;
     console.log(
       `  ${shape.padEnd(22)}${bytes.toFixed(1).padStart(5)}   ${small.toFixed(0)} → ${peaks.join(" / ")}${over}`,
     );

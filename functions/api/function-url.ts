@@ -37,7 +37,10 @@ export function toGatewayRequest(
   if (event.cookies?.length) headers.cookie = event.cookies.join("; ");
   // The secret goes no further than here (not into logs, not upstream).
   delete headers[ORIGIN_SECRET_HEADER];
-  const text = event.body && !event.isBase64Encoded ? event.body : undefined;
+  // Text only when it is well-formed: a lone surrogate becomes U+FFFD in the bytes, and what
+  // is checked must be what is passed through.
+  const text =
+    event.body && !event.isBase64Encoded && event.body.isWellFormed() ? event.body : undefined;
   let bytes: Uint8Array | undefined;
   return {
     id: `req_${event.requestContext.requestId.replaceAll("-", "")}`,
@@ -119,9 +122,11 @@ export function streamingHandler(
 ): StreamifyHandler<LambdaFunctionURLEvent> {
   return awslambda.streamifyResponse(
     async (event: LambdaFunctionURLEvent, responseStream, context: Context) => {
+      const receivedAt = performance.now();
+      // Before the time limit is read: a collection here is part of the call's time.
       await makeRoomFor(event.body?.length ?? 0);
       const limit = timeLimit(context.getRemainingTimeInMillis(), SETTLE_MS);
-      const request = toGatewayRequest(event, performance.now(), limit.signal, edge);
+      const request = toGatewayRequest(event, receivedAt, limit.signal, edge);
       const tasks = new AfterResponseTasks(request.id, log);
       let status = 500;
       let firstByteAt: number | undefined;

@@ -15,7 +15,7 @@ import { localContext } from "./lambda-context";
 import { forTest, standInLogger, TEST_HEADER } from "./logs";
 
 /** Function URLs refuse request payloads over 6 MB. */
-const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 
 /** Benchmarks learn when each response's first byte went out. */
 export interface ResponseObserver {

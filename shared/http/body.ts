@@ -25,10 +25,17 @@ export function readJsonObject(request: GatewayRequest): JsonObject {
   const weight = jsonWeight(scan);
   const max = maxJsonWeight(bytes);
   if (weight > max) {
-    const { values, keys } = scan;
+    const { values, containers, keys } = scan;
     throw new ApiError(
       413,
-      msg("body_too_many_items", { values, keys, weight, max, megabytes: bytes / 1024 / 1024 }),
+      msg("body_too_many_items", {
+        values,
+        containers,
+        keys,
+        weight,
+        max,
+        megabytes: bytes / 1024 / 1024,
+      }),
       "invalid_request_error",
       "request_too_large",
     );

@@ -105,8 +105,8 @@ describe("validateBatchInput", () => {
 
 describe("validateBatchInput's memory bound", () => {
   it("fails a file whose lines together hold more than the function's memory can parse, at the line that passes it", () => {
-    // Each line of 170,000 numbers (0.3 MB) fits, and two do; three (at 128 MB) do not.
-    const numbers = Array(170_000).fill(1);
+    // Each line of 200,000 numbers (0.4 MB) fits, and two do; three (at 128 MB) do not.
+    const numbers = Array(200_000).fill(1);
     const rows = ["a", "b", "c"].map((id) =>
       line({ custom_id: id, body: { model: "m", messages: [], metadata: numbers } }),
     );

@@ -17,6 +17,7 @@ import { startFunctionUrlServer } from "../../infra/local/function-url-server";
 import { localContext } from "../../infra/local/lambda-context";
 import { currentTest, TEST_HEADER } from "../../infra/local/logs";
 import { TtlCache } from "../../shared/cache";
+import { readJsonObject } from "../../shared/http/body";
 import type { Dispatch } from "../../shared/http/dispatch";
 import type { GatewayResponse } from "../../shared/http/types";
 import { CompletionStreamRelay } from "../../shared/stream/completion-stream";
@@ -71,6 +72,28 @@ describe("function URL events", () => {
       '{"a":"é"}',
     );
     expect(toGatewayRequest(event({}), 1).body.length).toBe(0);
+  });
+
+  it("keeps a well-formed text body as text, to be parsed as it came; never a base64 one", () => {
+    const text = toGatewayRequest(event({ body: '{"a":"é"}' }), 1);
+    expect(text.text).toBe('{"a":"é"}');
+    const binary = toGatewayRequest(
+      event({ body: Buffer.from('{"a":1}').toString("base64"), isBase64Encoded: true }),
+      1,
+    );
+    expect(binary.text).toBeUndefined();
+    expect(readJsonObject(binary)).toEqual({ a: 1 });
+  });
+
+  it("parses from the bytes a body with a lone surrogate, so what is checked is what passes through", () => {
+    const request = toGatewayRequest(event({ body: '{"a":"\ud800"}' }), 1);
+    expect(request.text).toBeUndefined();
+    expect(readJsonObject(request)).toEqual({ a: "\ufffd" });
+    expect(new TextDecoder().decode(request.body)).toBe('{"a":"\ufffd"}');
+  });
+
+  it("drops a leading byte-order mark from a text body, as from bytes", () => {
+    expect(readJsonObject(toGatewayRequest(event({ body: '\ufeff{"a":1}' }), 1))).toEqual({ a: 1 });
   });
 });
 

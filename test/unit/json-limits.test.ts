@@ -9,14 +9,16 @@ function depthOf(value: unknown): number {
 }
 
 /** The values and keys of a parsed value, nested ones included: the reference for the scan's count. */
-function countOf(value: unknown): { values: number; keys: number } {
-  const count = { values: 1, keys: 0 };
+function countOf(value: unknown): { values: number; containers: number; keys: number } {
+  const count = { values: 1, containers: 0, keys: 0 };
   if (value === null || typeof value !== "object") return count;
+  count.containers = 1;
   const children = Array.isArray(value) ? value : Object.values(value);
   if (!Array.isArray(value)) count.keys += children.length;
   for (const child of children) {
     const inner = countOf(child);
     count.values += inner.values;
+    count.containers += inner.containers;
     count.keys += inner.keys;
   }
   return count;
@@ -86,8 +88,8 @@ describe("scanJson's count of values and keys", () => {
       expect(scanJson(text)).toEqual({ tooDeep: false, ...countOf(JSON.parse(text)) });
   });
 
-  it("weighs a key as three values", () => {
-    expect(jsonWeight(scanJson('{"a":[1,2]}'))).toBe(4 + 3);
+  it("weighs an array or object as two values and a key as three", () => {
+    expect(jsonWeight(scanJson('{"a":[1,2]}'))).toBe(4 + 2 + 3);
   });
 });
 
@@ -110,7 +112,16 @@ describe("maxJsonWeight", () => {
     expect(weightOf(numbers)).toBeGreaterThan(maxJsonWeight(numbers.length, 128));
   });
 
-  it("never leaves a body of a function URL's size without room for an ordinary request", () => {
-    expect(maxJsonWeight(6 * MB, 128)).toBeGreaterThanOrEqual(10_000);
+  it("at 128 MB admits a 5.5 MB conversation of 2,800 messages, and a 6 MB one of 1,000", () => {
+    const conversation = (messages: number, bytes: number) =>
+      JSON.stringify({
+        model: "m",
+        messages: Array.from({ length: messages }, (_, i) => ({
+          role: i % 2 ? "assistant" : "user",
+          content: "word ".repeat(Math.floor(bytes / messages / 5)),
+        })),
+      });
+    for (const text of [conversation(2_800, 5.5 * MB), conversation(1_000, 6 * MB - 1_000)])
+      expect(weightOf(text)).toBeLessThanOrEqual(maxJsonWeight(Buffer.byteLength(text), 128));
   });
 });
