@@ -20,13 +20,14 @@ export interface JsonScan {
   /** It opens more arrays and objects inside each other than the scan's `maxDepth`. */
   tooDeep: boolean;
   /**
-   * Its values, nested ones included, of them its arrays and objects, and its keys:
-   * `{"a":[1,2]}` holds 4 values (2 of them containers: the object,
-   * the array, 1 and 2) and 1 key. Exact for valid JSON; counted up to where the scan stopped
-   * when it was too deep.
+   * Its values, nested ones included; of them its arrays and objects, and its strings (keys
+   * too); and its keys: `{"a":[1,"b"]}` holds 4 values (the object, the array, 1 and "b"), 2
+   * containers, 2 strings and 1 key. Exact for valid JSON; counted up to where the scan
+   * stopped when it was too deep.
    */
   values: number;
   containers: number;
+  strings: number;
   keys: number;
 }
 
@@ -36,6 +37,7 @@ export interface JsonScan {
  * Brackets, commas and colons inside strings do not count (UTF-8 continuation bytes never
  * equal these ASCII ones). Values are counted as 1 for the whole text, 1 per comma, and 1 per
  * array or object that is not empty (in an object, a value per member); keys as their colons.
+ * (Duplicate keys count as written: more than the parsed object keeps.)
  */
 export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): JsonScan {
   const at = typeof text === "string" ? (i: number) => text.charCodeAt(i) : (i: number) => text[i];
@@ -43,6 +45,7 @@ export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): 
   let inString = false;
   let values = 1;
   let containers = 0;
+  let strings = 0;
   let keys = 0;
   /** The last character outside strings opened an array or object. */
   let opened = false;
@@ -56,16 +59,18 @@ export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): 
     if (BLANK.has(c)) continue;
     if (opened && !CLOSE.has(c)) values++;
     opened = false;
-    if (c === QUOTE) inString = true;
-    else if (c === COMMA) values++;
+    if (c === QUOTE) {
+      inString = true;
+      strings++;
+    } else if (c === COMMA) values++;
     else if (c === COLON) keys++;
     else if (OPEN.has(c)) {
       containers++;
-      if (++depth > maxDepth) return { tooDeep: true, values, containers, keys };
+      if (++depth > maxDepth) return { tooDeep: true, values, containers, strings, keys };
       opened = true;
     } else if (CLOSE.has(c)) depth--;
   }
-  return { tooDeep: false, values, containers, keys };
+  return { tooDeep: false, values, containers, strings, keys };
 }
 
 /** Whether JSON text opens more than `max` arrays and objects inside each other. */
@@ -77,14 +82,14 @@ const MB = 1024 * 1024;
 
 /**
  * What a JSON body takes from the function's memory while it is parsed and relayed, about, as
- * bench/perf/body-memory.ts measures the API at 128 MB: some 7 bytes per byte of body (the
- * runtime's event, its text, the parsed strings, the upstream body and the HTTP client's
- * copies), 9 when the same body comes again; up to some 55 per value (V8's JSON.parse holds a
- * handle per value until its container is built; a string is a string), 115 per array or
- * object (an empty object is an object of 4 slots) and 300 per key (an object whose keys no
- * other object has gets a hidden class for each): up to 100 bytes per unit of jsonWeight
- * when the same body comes again, counted as 110. Unbounded, a body of 5.5 MB of text took 52 MB; one of 2.9 million
- * numbers 95 MB; 1.9 million empty objects 190 MB.
+ * bench/perf/body-memory.ts measures the API at 128 MB, when the same body comes a second time
+ * (the first time takes less): some 9 bytes per byte of body (the runtime's event, its text,
+ * the parsed strings, the upstream body and the HTTP client's copies); and beside that up to
+ * some 50 per value (V8's JSON.parse holds a handle per value until its container is built),
+ * 110 per string (one of its own), 115 per array or object (an empty object is an object of 4
+ * slots) and 300 per key (an object whose keys no other object has gets a hidden class for
+ * each): counted as 110 bytes per unit of jsonWeight. Unbounded, a body of 5.5 MB of text
+ * took 52 MB; one of 2.9 million numbers 95 MB; 1.9 million empty objects 190 MB.
  */
 const BYTES_PER_BYTE = 9;
 const BYTES_PER_WEIGHT = 110;
@@ -92,11 +97,12 @@ const BYTES_PER_WEIGHT = 110;
 const LEAST_WEIGHT = 10_000;
 
 /**
- * A value weighs 1, an array or object 2 and a key 3: about what each costs to parse, in units
- * of 110 bytes.
+ * A value weighs 1, a string, an array or an object 2, and a key 3: about what each costs to
+ * parse, in units of 110 bytes.
  */
-export function jsonWeight({ values, containers, keys }: JsonScan): number {
-  return values + containers + 3 * keys;
+export function jsonWeight({ values, containers, strings, keys }: JsonScan): number {
+  // A key is a string too: (strings - keys) string values, each one more; each key 3 in all.
+  return values + containers + (strings - keys) + 3 * keys;
 }
 
 /**

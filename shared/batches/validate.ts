@@ -48,7 +48,7 @@ export function validateBatchInput(text: string, endpoint: string, maxLines: num
           ...errors,
           {
             code: "too_many_values",
-            message: `The input file's requests hold too much to parse at once: up to line ${index + 1} their values and keys weigh more than ${maxWeight} (a value counts as 1, an array or object as 2, a key as 3). Split it into smaller batches.`,
+            message: `The input file's requests hold too much to parse at once: up to line ${index + 1} their values and keys weigh more than ${maxWeight} (a value counts as 1, a string, array or object as 2, a key as 3). Split it into smaller batches.`,
             param: null,
             line: index + 1,
           },

@@ -25,12 +25,13 @@ export function readJsonObject(request: GatewayRequest): JsonObject {
   const weight = jsonWeight(scan);
   const max = maxJsonWeight(bytes);
   if (weight > max) {
-    const { values, containers, keys } = scan;
+    const { values, containers, strings, keys } = scan;
     throw new ApiError(
       413,
       msg("body_too_many_items", {
         values,
         containers,
+        strings: strings - keys,
         keys,
         weight,
         max,

@@ -9,16 +9,20 @@ function depthOf(value: unknown): number {
 }
 
 /** The values and keys of a parsed value, nested ones included: the reference for the scan's count. */
-function countOf(value: unknown): { values: number; containers: number; keys: number } {
-  const count = { values: 1, containers: 0, keys: 0 };
+function countOf(value: unknown) {
+  const count = { values: 1, containers: 0, strings: typeof value === "string" ? 1 : 0, keys: 0 };
   if (value === null || typeof value !== "object") return count;
   count.containers = 1;
   const children = Array.isArray(value) ? value : Object.values(value);
-  if (!Array.isArray(value)) count.keys += children.length;
+  if (!Array.isArray(value)) {
+    count.keys += children.length;
+    count.strings += children.length;
+  }
   for (const child of children) {
     const inner = countOf(child);
     count.values += inner.values;
     count.containers += inner.containers;
+    count.strings += inner.strings;
     count.keys += inner.keys;
   }
   return count;
@@ -88,8 +92,8 @@ describe("scanJson's count of values and keys", () => {
       expect(scanJson(text)).toEqual({ tooDeep: false, ...countOf(JSON.parse(text)) });
   });
 
-  it("weighs an array or object as two values and a key as three", () => {
-    expect(jsonWeight(scanJson('{"a":[1,2]}'))).toBe(4 + 2 + 3);
+  it("weighs a string, an array or an object as two values and a key as three", () => {
+    expect(jsonWeight(scanJson('{"a":[1,"b"]}'))).toBe(4 + 2 + 1 + 3);
   });
 });
 

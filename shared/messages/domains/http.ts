@@ -16,6 +16,8 @@ export interface Messages {
   body_too_many_items: {
     values: number;
     containers: number;
+    /** String values (keys not counted). */
+    strings: number;
     keys: number;
     weight: number;
     max: number;
@@ -52,7 +54,7 @@ export const en: Entries<Messages> = {
   body_too_deep: (p, f) =>
     `The JSON body of your request nests deeper than ${f.plural(p.max, { one: "# level", other: "# levels" })}.`,
   body_too_many_items: (p, f) =>
-    `The JSON body of your request holds too much to parse here: ${f.number(p.values)} values (${f.number(p.containers)} of them arrays or objects) and ${f.number(p.keys)} keys weigh ${f.number(p.weight)} (a value counts as 1, an array or object as 2, a key as 3), and a body of ${f.number(Math.ceil(p.megabytes * 10) / 10)} MB may weigh at most ${f.number(p.max)}. Send less in one request: split a long list of inputs, or shorten the conversation.`,
+    `The JSON body of your request holds too much to parse here: ${f.number(p.values)} values (${f.number(p.containers)} of them arrays or objects, ${f.number(p.strings)} strings) and ${f.number(p.keys)} keys weigh ${f.number(p.weight)} (a value counts as 1, a string, array or object as 2, a key as 3), and a body of ${f.number(Math.ceil(p.megabytes * 10) / 10)} MB may weigh at most ${f.number(p.max)}. Send less in one request: split a long list of inputs, or shorten the conversation.`,
   body_not_json: (p) =>
     `We could not parse the JSON body of your request${p.detail ? ` (${p.detail})` : ""}.`,
   body_not_object: () => "The request body must be a JSON object.",
@@ -86,7 +88,7 @@ export const zh: Entries<Messages> = {
   body_empty: () => "请求体为空；此接口需要一个 JSON 对象。",
   body_too_deep: (p, f) => `请求的 JSON 请求体嵌套超过 ${f.number(p.max)} 层。`,
   body_too_many_items: (p, f) =>
-    `请求的 JSON 请求体内容过多，无法在此解析：${f.number(p.values)} 个值（其中 ${f.number(p.containers)} 个数组或对象）和 ${f.number(p.keys)} 个键折合权重共计 ${f.number(p.weight)}（每个值计 1，每个数组或对象计 2，每个键计 3），而 ${f.number(Math.ceil(p.megabytes * 10) / 10)} MB 的请求体权重最多为 ${f.number(p.max)}。请减少单个请求的内容：把很长的输入列表拆成多个请求，或缩短对话。`,
+    `请求的 JSON 请求体内容过多，无法在此解析：${f.number(p.values)} 个值（其中 ${f.number(p.containers)} 个数组或对象、${f.number(p.strings)} 个字符串）和 ${f.number(p.keys)} 个键折合权重共计 ${f.number(p.weight)}（每个值计 1，每个字符串、数组或对象计 2，每个键计 3），而 ${f.number(Math.ceil(p.megabytes * 10) / 10)} MB 的请求体权重最多为 ${f.number(p.max)}。请减少单个请求的内容：把很长的输入列表拆成多个请求，或缩短对话。`,
   body_not_json: (p) => `无法解析请求的 JSON 请求体${p.detail ? `（${p.detail}）` : ""}。`,
   body_not_object: () => "请求体必须是 JSON 对象。",
   parameter_missing: (p) => `必须提供参数 ${p.field}。`,
@@ -118,8 +120,9 @@ export const samples: Samples<Messages> = {
   body_too_many_items: {
     values: 2_883_590,
     containers: 4,
+    strings: 4,
     keys: 4,
-    weight: 2_883_606,
+    weight: 2_883_610,
     max: 61_961,
     megabytes: 5.5,
   },
