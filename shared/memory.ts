@@ -45,9 +45,11 @@ const MOST_PER_BYTE = 60;
 export async function makeRoomFor(
   bodyLength: number,
   env: NodeJS.ProcessEnv = process.env,
-  resident = process.memoryUsage.rss(),
+  resident?: number,
 ): Promise<boolean> {
   if (env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE === undefined || bodyLength < LARGE_BODY) return false;
+  // Read only now: a small call pays nothing, not even the read of the process's memory.
+  resident ??= process.memoryUsage.rss();
   const memory = functionMemoryMb(env) * MB;
   // What the body may take, beside the copies of it the event already holds (two).
   const most = Math.min(memory - HELD_MB * MB, MOST_PER_BYTE * bodyLength);
