@@ -9,11 +9,6 @@ export const MAX_JSON_DEPTH = 64;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN = new Set([0x5b, 0x7b]); // [ {
-const CLOSE = new Set([0x5d, 0x7d]); // ] }
-const BLANK = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 /** What one pass over JSON text finds before it is parsed. */
 export interface JsonScan {
@@ -40,9 +35,8 @@ export interface JsonScan {
  * (Duplicate keys count as written: more than the parsed object keeps.)
  */
 export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): JsonScan {
-  const at = typeof text === "string" ? (i: number) => text.charCodeAt(i) : (i: number) => text[i];
+  const isText = typeof text === "string";
   let depth = 0;
-  let inString = false;
   let values = 1;
   let containers = 0;
   let strings = 0;
@@ -50,27 +44,59 @@ export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): 
   /** The last character outside strings opened an array or object. */
   let opened = false;
   for (let i = 0; i < text.length; i++) {
-    const c = at(i) as number;
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-      continue;
+    const c = isText ? text.charCodeAt(i) : (text[i] as number);
+    switch (c) {
+      case 0x20: // blanks
+      case 0x09:
+      case 0x0a:
+      case 0x0d:
+        continue;
+      case 0x5d: // ] }
+      case 0x7d:
+        depth--;
+        opened = false;
+        continue;
     }
-    if (BLANK.has(c)) continue;
-    if (opened && !CLOSE.has(c)) values++;
+    if (opened) values++;
     opened = false;
-    if (c === QUOTE) {
-      inString = true;
-      strings++;
-    } else if (c === COMMA) values++;
-    else if (c === COLON) keys++;
-    else if (OPEN.has(c)) {
-      containers++;
-      if (++depth > maxDepth) return { tooDeep: true, values, containers, strings, keys };
-      opened = true;
-    } else if (CLOSE.has(c)) depth--;
+    switch (c) {
+      case QUOTE:
+        strings++;
+        // Its end: the next quote not escaped (after an even run of backslashes), found by the
+        // platform's search rather than a character at a time (a string is most of a body).
+        i = stringEnd(text, i);
+        break;
+      case 0x2c: // ,
+        values++;
+        break;
+      case 0x3a: // :
+        keys++;
+        break;
+      case 0x5b: // [ {
+      case 0x7b:
+        containers++;
+        if (++depth > maxDepth) return { tooDeep: true, values, containers, strings, keys };
+        opened = true;
+        break;
+    }
   }
   return { tooDeep: false, values, containers, strings, keys };
+}
+
+/** Where the string opened at `start` ends (its closing quote), or the text's end without one. */
+function stringEnd(text: Uint8Array | string, start: number): number {
+  for (let from = start + 1; ; ) {
+    const quote = typeof text === "string" ? text.indexOf('"', from) : text.indexOf(QUOTE, from);
+    if (quote === -1) return text.length;
+    let backslashes = 0;
+    for (let j = quote - 1; j > start; j--) {
+      const c = typeof text === "string" ? text.charCodeAt(j) : text[j];
+      if (c !== BACKSLASH) break;
+      backslashes++;
+    }
+    if (backslashes % 2 === 0) return quote;
+    from = quote + 1;
+  }
 }
 
 /** Whether JSON text opens more than `max` arrays and objects inside each other. */

@@ -37,7 +37,8 @@ function randomJson(seed: number): unknown {
   };
   const value = (depth: number): unknown => {
     const kind = Math.floor(next() * (depth > 8 ? 3 : 5));
-    if (kind === 0) return ['a"[{', "\\]}", "x", 'é[\\"]'][Math.floor(next() * 4)];
+    if (kind === 0)
+      return ['a"[{', "\\]}", "x", 'é[\\"]', "\\", "\\\\", '\\"', ""][Math.floor(next() * 8)];
     if (kind === 1) return Math.floor(next() * 100);
     if (kind === 2) return null;
     const items = Array.from({ length: Math.floor(next() * 4) }, () => value(depth + 1));
@@ -88,6 +89,7 @@ describe("scanJson's count of values and keys", () => {
       '"[1,2]:{"',
       "0",
       '{"a,b":[1,{"c:":[]}]}',
+      '["\\\\",{"\\"":"\\\\\\""},"]"]',
     ])
       expect(scanJson(text)).toEqual({ tooDeep: false, ...countOf(JSON.parse(text)) });
   });
