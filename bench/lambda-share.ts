@@ -58,6 +58,14 @@ const CALLS = Number(process.env.BENCH_REQUESTS ?? 500);
 const WARMUP = process.env.BENCH_WARMUP ? Number(process.env.BENCH_WARMUP) : Math.min(50, CALLS);
 const COLD_STARTS = Math.max(1, Number(process.env.BENCH_COLD_STARTS ?? 5));
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/**
+ * Seconds of the same load before the measured ones, not measured. The first thousands of
+ * calls at concurrency 32 cost sluice up to twice what later ones do (V8 still optimising its
+ * code, DynamoDB Local's JVM its own: in 4 s windows of one run, 1.71, 1.51, 1.23, then
+ * 0.84–0.93 ms a call from the 13th second on; the proxy's settles within 4 s), and measured
+ * from the start the figure moved by 40 % from run to run.
+ */
+const LOAD_WARMUP_SECONDS = Number(process.env.BENCH_LOAD_WARMUP ?? 15);
 const LOAD_CONCURRENCY = 32;
 const IDLE_SECONDS = 5;
 const INIT_AT_FULL_CORE = process.env.BENCH_INIT_AT === "full";
@@ -157,6 +165,7 @@ export async function benchAtLambdaShare(options: ShareOptions): Promise<void> {
       calls: CALLS,
       coldStarts: COLD_STARTS,
       loadSeconds: LOAD_SECONDS,
+      loadWarmupSeconds: LOAD_WARMUP_SECONDS,
       initAtFullCore: INIT_AT_FULL_CORE,
       /** What ran in sluice's place: the API function, or the design's floor. */
       target: FLOOR ? "floor" : "sluice",
@@ -501,22 +510,25 @@ async function cpuMs(environment: Environment): Promise<number> {
 
 async function loaded(environment: Environment, stream: boolean): Promise<Load> {
   const cpu = () => cpuMs(environment);
+  const load = (seconds: number) =>
+    autocannon({
+      url: environment.url,
+      key: environment.key,
+      stream,
+      concurrency: LOAD_CONCURRENCY,
+      seconds,
+    });
+  const warmup = LOAD_WARMUP_SECONDS > 0 ? await load(LOAD_WARMUP_SECONDS) : undefined;
   // BENCH_CPU_PROFILE: sluice's load phase profiled too (the proxy has no such question).
   if (environment.name === "sluice") await environment.child.ask("profile", "load", true);
   const before = await cpu();
-  const result = await autocannon({
-    url: environment.url,
-    key: environment.key,
-    stream,
-    concurrency: LOAD_CONCURRENCY,
-    seconds: LOAD_SECONDS,
-  });
+  const result = await load(LOAD_SECONDS);
   const after = await cpu();
   if (environment.name === "sluice") await environment.child.ask("profile", "load", false);
   return {
     requestsPerSecond: result.requestsPerSecond,
     cpuMsPerRequest: (after - before) / result.requests,
-    errors: result.errors,
+    errors: result.errors + (warmup?.errors ?? 0),
     statuses: result.statuses,
   };
 }
