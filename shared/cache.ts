@@ -44,11 +44,6 @@ export class TtlCache<K, V> {
     return this.load(key, load);
   }
 
-  /** Whether it holds an entry for `key`, fresh or not (one loading included). */
-  has(key: K): boolean {
-    return this.entries.has(key);
-  }
-
   delete(key: K): void {
     this.entries.delete(key);
   }

@@ -1,6 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { urlToHttpOptions } from "node:url";
 import {
   RequestNotSent,
   type UpstreamFetch,
@@ -34,15 +33,15 @@ export function nodeHttpFetch(): UpstreamFetch {
       headers = { ...headers, "content-type": encoded.headers.get("content-type") as string };
       body = new Uint8Array(await encoded.arrayBuffer());
     }
-    const target = targetOf(url);
+    const target = new URL(url);
     const https = target.protocol === "https:";
     const send = https ? httpsRequest : httpRequest;
     return new Promise<UpstreamResponse>((resolve, reject) => {
       let sentAt: number | undefined;
       let answered = false;
       const req = send(
+        target,
         {
-          ...target,
           method: init.method,
           headers,
           agent: https ? agents["https:"] : agents["http:"],
@@ -81,22 +80,6 @@ export function nodeHttpFetch(): UpstreamFetch {
       });
     });
   };
-}
-
-const targets = new Map<string, ReturnType<typeof urlToHttpOptions>>();
-
-/**
- * A URL as node's request() takes it apart (its own urlToHttpOptions), once per URL: a relay
- * calls the same few, and parsing each again was about 1 % of a call's CPU at concurrency 32.
- */
-function targetOf(url: string): ReturnType<typeof urlToHttpOptions> {
-  let target = targets.get(url);
-  if (!target) {
-    target = urlToHttpOptions(new URL(url));
-    if (targets.size >= 256) targets.clear();
-    targets.set(url, target);
-  }
-  return target;
 }
 
 /** The part of the fetch Response sluice uses, over a node:http response. */

@@ -75,11 +75,8 @@ export class Authenticator {
   async apiKey(request: GatewayRequest): Promise<KeyPrincipal> {
     const secret = request.headers["x-api-key"] || bearer(request) || request.headers["api-key"];
     if (!secret) throw missingApiKey();
+    if (!(await this.tags.plausible("key", secret))) throw invalidApiKey(maskSecret(secret));
     const id = hashSecret(secret);
-    // A key this instance holds passed the tag check when it was first looked up: only a key
-    // it does not hold costs the check (an HMAC) before a read.
-    if (!this.keys.has(id) && !(await this.tags.plausible("key", secret)))
-      throw invalidApiKey(maskSecret(secret));
     const principal = await this.lookup(this.keys, id, () => this.loadKey(id));
     if (!principal) throw invalidApiKey(maskSecret(secret));
     checkKeyUsable(principal, this.clock.seconds());
