@@ -413,7 +413,9 @@ async function measureAt(
 
   let load: Record<"stream" | "plain", Record<Name, Load>> | undefined;
   if (memoryMb >= LAMBDA_MB_PER_VCPU) {
-    console.log(`  ${LOAD_SECONDS} s at concurrency ${LOAD_CONCURRENCY} to each, per kind…`);
+    console.log(
+      `  ${LOAD_SECONDS} s at concurrency ${LOAD_CONCURRENCY} to each, per kind, after ${LOAD_WARMUP_SECONDS} s not measured…`,
+    );
     load = { stream: {} as Record<Name, Load>, plain: {} as Record<Name, Load> };
     for (const name of NAMES) await warm[name].child.ask("reportInvocations", false);
     for (const stream of [false, true])
@@ -528,9 +530,16 @@ async function loaded(environment: Environment, stream: boolean): Promise<Load> 
   return {
     requestsPerSecond: result.requestsPerSecond,
     cpuMsPerRequest: (after - before) / result.requests,
+    // The warm-up's answers count too: an error there makes the run invalid as well.
     errors: result.errors + (warmup?.errors ?? 0),
-    statuses: result.statuses,
+    statuses: sumCounts(result.statuses, warmup?.statuses ?? {}),
   };
+}
+
+function sumCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const sum = { ...a };
+  for (const [key, count] of Object.entries(b)) sum[key] = (sum[key] ?? 0) + count;
+  return sum;
 }
 
 const p = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
