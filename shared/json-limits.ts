@@ -83,19 +83,41 @@ export function scanJson(text: Uint8Array | string, maxDepth = MAX_JSON_DEPTH): 
   return { tooDeep: false, values, containers, strings, keys };
 }
 
-/** Where the string opened at `start` ends (its closing quote), or the text's end without one. */
+/** Characters read one at a time after an escaped quote, before the next search. */
+const STRETCH = 16;
+/** Characters read one at a time before the first search: an empty or a short string's. */
+const PEEK = 2;
+
+/**
+ * Where the string opened at `start` ends (its closing quote), or the text's end without one.
+ * A few characters are read one at a time (a backslash escapes the next): an empty or short
+ * string ends there. Then the platform searches for the next quote; it is escaped when an odd
+ * run of backslashes precedes it since what was read (which ends on a character no backslash
+ * escapes). After an escaped quote a longer stretch is read a character at a time before the
+ * next search: where strings are tiny or escapes dense, a search per quote costs more.
+ */
 function stringEnd(text: Uint8Array | string, start: number): number {
-  for (let from = start + 1; ; ) {
-    const quote = typeof text === "string" ? text.indexOf('"', from) : text.indexOf(QUOTE, from);
-    if (quote === -1) return text.length;
+  const isText = typeof text === "string";
+  const length = text.length;
+  let i = start + 1;
+  let stop = Math.min(i + PEEK, length);
+  for (;;) {
+    for (; i < stop; i++) {
+      const c = isText ? text.charCodeAt(i) : text[i];
+      if (c === QUOTE) return i;
+      if (c === BACKSLASH) i++;
+    }
+    if (i >= length) return length;
+    const quote = isText ? text.indexOf('"', i) : text.indexOf(QUOTE, i);
+    if (quote === -1) return length;
     let backslashes = 0;
-    for (let j = quote - 1; j > start; j--) {
-      const c = typeof text === "string" ? text.charCodeAt(j) : text[j];
-      if (c !== BACKSLASH) break;
+    for (let j = quote - 1; j >= i; j--) {
+      if ((isText ? text.charCodeAt(j) : text[j]) !== BACKSLASH) break;
       backslashes++;
     }
     if (backslashes % 2 === 0) return quote;
-    from = quote + 1;
+    i = quote + 1;
+    stop = Math.min(i + STRETCH, length);
   }
 }
 

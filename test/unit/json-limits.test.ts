@@ -90,6 +90,12 @@ describe("scanJson's count of values and keys", () => {
       "0",
       '{"a,b":[1,{"c:":[]}]}',
       '["\\\\",{"\\"":"\\\\\\""},"]"]',
+      // Long strings: searched for their quote, escaped quotes and backslash runs far in.
+      JSON.stringify([
+        `x"${"y".repeat(40)}\\"${"z".repeat(20)}`,
+        "\\".repeat(33),
+        `${"w".repeat(70)}"`,
+      ]),
     ])
       expect(scanJson(text)).toEqual({ tooDeep: false, ...countOf(JSON.parse(text)) });
   });
