@@ -27,7 +27,7 @@ export function timedRequest(target: Target, stream: boolean, agent: Agent): Pro
     model: "gpt-4o-mini",
     stream,
     max_tokens: 16,
-    messages: [{ role: "user", content: "Hi" }],
+    messages: conversation(),
   });
   return new Promise((resolve) => {
     const start = performance.now();
@@ -68,3 +68,21 @@ export function timedRequest(target: Target, stream: boolean, agent: Agent): Pro
     req.end(body);
   });
 }
+
+/**
+ * The call's messages: "Hi", or with BENCH_BODY_KB=<n> a conversation of about n KB (turns of
+ * some 1 KB of prose each), as a coding agent's calls carry their context.
+ */
+function conversation(): { role: string; content: string }[] {
+  if (messagesOnce) return messagesOnce;
+  const kb = Number(process.env.BENCH_BODY_KB ?? 0);
+  if (!(kb > 0)) return [{ role: "user", content: "Hi" }];
+  const turn = "The function reads the file, splits it into lines and counts the words in each. ";
+  const messages = [];
+  for (let size = 0; size < kb * 1024; size += 1024)
+    messages.push({ role: messages.length % 2 ? "assistant" : "user", content: turn.repeat(12) });
+  if (messages.length % 2 === 0) messages.push({ role: "user", content: "Hi" });
+  messagesOnce = messages;
+  return messages;
+}
+let messagesOnce: { role: string; content: string }[] | undefined;
