@@ -13,10 +13,16 @@ const MB = 1024 * 1024;
  */
 export const HELD_MB = 72;
 
-/** The function's memory size: Lambda's, or the API's default where there is none (locally). */
-export function functionMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * The function's memory size: Lambda's, or where there is none (locally) the size the stack
+ * gives the function that asks (the API's unless it says otherwise).
+ */
+export function functionMemoryMb(
+  env: NodeJS.ProcessEnv = process.env,
+  otherwise: number = API_FUNCTION.memoryMiB,
+): number {
   const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
-  return Number.isFinite(memory) && memory > 0 ? memory : API_FUNCTION.memoryMiB;
+  return Number.isFinite(memory) && memory > 0 ? memory : otherwise;
 }
 
 /** Past what it holds between calls by this much, the process collects before a large body. */

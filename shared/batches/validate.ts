@@ -1,4 +1,6 @@
+import { BATCH_WORKER } from "../config/resources";
 import { type JsonScan, jsonWeight, MAX_JSON_DEPTH, maxJsonWeight, scanJson } from "../json-limits";
+import { functionMemoryMb } from "../memory";
 import type { BatchError } from "../store/batches";
 
 /** One request of a batch input file. */
@@ -29,12 +31,18 @@ export const MAX_EMBEDDING_INPUTS = 50_000;
  * request is kept, so the file's keys and values together must fit in the function's memory
  * (as a request body's must): the file fails before the line that would pass that is parsed.
  */
-export function validateBatchInput(text: string, endpoint: string, maxLines: number): Validation {
+export function validateBatchInput(
+  text: string,
+  endpoint: string,
+  maxLines: number,
+  // The batch worker's memory, locally too (the stack gives it 512 MB, not the API's 128).
+  memoryMb = functionMemoryMb(process.env, BATCH_WORKER.memoryMiB),
+): Validation {
   const errors: BatchError[] = [];
   const lines: BatchLine[] = [];
   const seen = new Set<string>();
   let model: string | undefined;
-  const maxWeight = maxJsonWeight(Buffer.byteLength(text));
+  const maxWeight = maxJsonWeight(Buffer.byteLength(text), memoryMb);
   let weight = 0;
 
   for (const [index, row] of text.split(/\r?\n/).entries()) {

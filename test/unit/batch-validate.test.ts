@@ -110,12 +110,15 @@ describe("validateBatchInput's memory bound", () => {
     const rows = ["a", "b", "c"].map((id) =>
       line({ custom_id: id, body: { model: "m", messages: [], metadata: numbers } }),
     );
-    const result = validateBatchInput(rows.join("\n"), "/v1/chat/completions", 10);
+    const result = validateBatchInput(rows.join("\n"), "/v1/chat/completions", 10, 128);
     expect(result).toMatchObject({
       ok: false,
       errors: [{ code: "too_many_values", line: 3 }],
     });
-    const two = validateBatchInput(rows.slice(0, 2).join("\n"), "/v1/chat/completions", 10);
+    const two = validateBatchInput(rows.slice(0, 2).join("\n"), "/v1/chat/completions", 10, 128);
     expect(two.ok).toBe(true);
+    // Off Lambda the bound is the batch worker's memory (512 MB), as on AWS, not the API's.
+    expect(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE).toBeUndefined();
+    expect(validateBatchInput(rows.join("\n"), "/v1/chat/completions", 10).ok).toBe(true);
   });
 });

@@ -51,5 +51,7 @@ describe("functionMemoryMb", () => {
     expect(functionMemoryMb({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512" })).toBe(512);
     expect(functionMemoryMb({})).toBe(128);
     expect(functionMemoryMb({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "x" })).toBe(128);
+    expect(functionMemoryMb({}, 512)).toBe(512);
+    expect(functionMemoryMb({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "1024" }, 512)).toBe(1024);
   });
 });
