@@ -7,7 +7,7 @@ import type { Services } from "../../shared/services";
 import { createAwsServices, requireEnv } from "../../shared/store/aws";
 import { Table } from "../../shared/store/table";
 import { DynamoHttpTransport } from "./dynamodb-http";
-import { nodeHttpFetch } from "./upstream-http";
+import { upstreamHttpFetch } from "./upstream-http";
 
 /**
  * The services every function runs on: the AWS resources its environment names, reached
@@ -21,7 +21,7 @@ export function functionServices(
 ): Services {
   return createAwsServices(env, {
     dynamo: dynamoTransport(env),
-    fetch: nodeHttpFetch(),
+    fetch: upstreamHttpFetch(),
     rateClock: options.rateClock,
     log: options.log,
     clock: options.clock,

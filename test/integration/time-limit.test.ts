@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeHttpFetch } from "../../functions/adapters/upstream-http";
+import { upstreamHttpFetch } from "../../functions/adapters/upstream-http";
 import { timeLimit } from "../../functions/api/function-url";
 import { createApi } from "../../shared/api";
 import { loadSettings } from "../../shared/config/settings";
@@ -45,7 +45,7 @@ describe("a stream at the function's time limit", () => {
         blobs: new Blobs(unused, "unused"),
         queue: new JobQueue(unused, "unused"),
         settings: { ...loadSettings({}), cacheTtlMs: 0 },
-        fetch: nodeHttpFetch(),
+        fetch: upstreamHttpFetch(),
       }),
     );
     const stalled = gate();

@@ -11,7 +11,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeHttpFetch } from "../../functions/adapters/upstream-http";
+import { upstreamHttpFetch } from "../../functions/adapters/upstream-http";
 import { createApi } from "../../shared/api";
 import { loadSettings } from "../../shared/config/settings";
 import { isStreamBody } from "../../shared/http/types";
@@ -198,7 +198,7 @@ describe("a non-streamed answer past its timeout (the stack's for o4-mini: 2 s)"
       blobs: new Blobs(unused, "unused"),
       queue: new JobQueue(unused, "unused"),
       settings: { ...loadSettings({}), cacheTtlMs: 0, upstreamTimeoutMs: 1_000 },
-      fetch: nodeHttpFetch(),
+      fetch: upstreamHttpFetch(),
     });
     const core = createApi(services);
     const call = async (body: Json, signal?: AbortSignal) => {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { DynamoHttpTransport } from "../../functions/adapters/dynamodb-http";
-import { nodeHttpFetch } from "../../functions/adapters/upstream-http";
+import { upstreamHttpFetch } from "../../functions/adapters/upstream-http";
 import { RequestNotSent } from "../../shared/relay/upstream";
 import { DynamoServiceError } from "../../shared/store/dynamo-transport";
 
@@ -115,8 +115,8 @@ describe("DynamoHttpTransport", () => {
   });
 });
 
-describe("nodeHttpFetch", () => {
-  const fetch = nodeHttpFetch();
+describe("upstreamHttpFetch", () => {
+  const fetch = upstreamHttpFetch();
 
   it("answers like fetch: status, headers, a body to iterate or read whole", async () => {
     const url = await serve((req, body, res) => {

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { Agent, createServer as createHttpServer, type IncomingMessage, request } from "node:http";
-import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Http1Answer, Http1Pool } from "../../functions/adapters/http1-pool";
+import { answer, closeServers, dribble, rawServer, servers, wait } from "./raw-http";
 
 /**
  * The DynamoDB client's connections (functions/adapters/http1-pool.ts) against node:http's
@@ -12,83 +13,7 @@ import { type Http1Answer, Http1Pool } from "../../functions/adapters/http1-pool
  * close where they may, and break where they can, must come out the same from both.
  */
 
-const servers: { close(): void }[] = [];
-afterEach(() => {
-  for (const server of servers.splice(0)) server.close();
-});
-
-interface RawServer {
-  port: number;
-  /** Connections accepted so far. */
-  connections: number;
-  /** The requests' raw heads, in order. */
-  heads: string[];
-  /** The requests' bodies, in order. */
-  bodies: string[];
-  /** Server-side sockets still open. */
-  open: Set<Socket>;
-}
-
-/**
- * A server that reads each request (head and Content-Length body) and lets `respond` write
- * whatever bytes it likes back, on the request's connection.
- */
-async function rawServer(
-  respond: (socket: Socket, index: number) => void | Promise<void>,
-  tls = false,
-): Promise<RawServer> {
-  const state: RawServer = { port: 0, connections: 0, heads: [], bodies: [], open: new Set() };
-  const onSocket = (socket: Socket) => {
-    state.connections++;
-    state.open.add(socket);
-    socket.on("close", () => state.open.delete(socket));
-    socket.on("error", () => {});
-    let buffer = Buffer.alloc(0);
-    socket.on("data", (data: Buffer) => {
-      buffer = Buffer.concat([buffer, data]);
-      for (;;) {
-        const end = buffer.indexOf("\r\n\r\n");
-        if (end === -1) return;
-        const head = buffer.toString("latin1", 0, end);
-        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buffer.length < end + 4 + length) return;
-        state.heads.push(head);
-        state.bodies.push(buffer.toString("utf8", end + 4, end + 4 + length));
-        buffer = buffer.subarray(end + 4 + length);
-        void respond(socket, state.heads.length - 1);
-      }
-    });
-  };
-  const server: Server = tls
-    ? createTlsServer(
-        {
-          cert: readFileSync("test/fixtures/tls/dynamodb-test.cert.pem"),
-          key: readFileSync("test/fixtures/tls/dynamodb-test.key.pem"),
-        },
-        onSocket,
-      )
-    : createServer(onSocket);
-  servers.push({
-    close: () => {
-      for (const socket of state.open) socket.destroy();
-      server.close();
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  state.port = (server.address() as AddressInfo).port;
-  return state;
-}
-
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Writes `text` in pieces of `size` bytes, a few milliseconds apart. */
-async function dribble(socket: Socket, text: string | Buffer, size = 1): Promise<void> {
-  const bytes = Buffer.from(text);
-  for (let at = 0; at < bytes.length; at += size) {
-    socket.write(bytes.subarray(at, at + size));
-    await wait(1);
-  }
-}
+afterEach(closeServers);
 
 const HEADERS = {
   "content-type": "application/x-amz-json-1.0",
@@ -182,9 +107,6 @@ async function differential(
   expect(fromPool, name).toEqual(fromNode);
   return { outcomes: fromPool, forPool, forNode };
 }
-
-const answer = (body: string, headers: string[] = []) =>
-  `HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\n${headers.map((h) => `${h}\r\n`).join("")}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 describe("Http1Pool, held to node:http's client", () => {
   it("sends the request node sends, and reuses one connection for exchanges in turn", async () => {
@@ -400,6 +322,37 @@ describe("Http1Pool, held to node:http's client", () => {
     expect(await viaPool(untrusted, "{}")).toEqual({
       error: expect.stringMatching(/self.signed certificate/),
     });
+  });
+
+  it("streams an answer over TLS as it comes, and keeps the connection", async () => {
+    // The server writes the second event only once the reader has had the first.
+    let had: () => void = () => {};
+    const server = await rawServer(async (socket) => {
+      const first = new Promise<void>((resolve) => {
+        had = resolve;
+      });
+      socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n8\r\ndata: 1\n\r\n");
+      await first;
+      socket.write("8\r\ndata: 2\n\r\n0\r\n\r\n");
+    }, true);
+    const ca = readFileSync("test/fixtures/tls/dynamodb-test.cert.pem", "utf8");
+    const client = pool(server.port, {
+      https: true,
+      hostname: "127.0.0.1",
+      host: "dynamodb.test",
+      servername: "dynamodb.test",
+      ca,
+    });
+    for (let i = 0; i < 2; i++) {
+      const answered = await client.open("POST", "/", {}, "{}", {});
+      let read = "";
+      for await (const chunk of answered.body) {
+        read += Buffer.from(chunk).toString();
+        had();
+      }
+      expect([answered.status, read]).toEqual([200, "data: 1\ndata: 2\n"]);
+    }
+    expect(server.connections).toBe(1);
   });
 
   it("resumes the last TLS session on a new connection, and sends no name to an address", async () => {

@@ -13,12 +13,12 @@ const run = promisify(execFile);
 
 const SCRIPT = `
 import { createServer } from "node:http";
-import { nodeHttpFetch } from "./functions/adapters/upstream-http.ts";
+import { upstreamHttpFetch } from "./functions/adapters/upstream-http.ts";
 const loaded = () => process.moduleLoadList.some((m) => m.includes("undici"));
 const server = createServer((req, res) => { req.resume(); req.on("end", () => res.end("{}")); });
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const url = "http://127.0.0.1:" + server.address().port + "/v1/chat/completions";
-const send = nodeHttpFetch();
+const send = upstreamHttpFetch();
 const seen = { before: loaded() };
 for (const body of ['{"model":"m"}', new TextEncoder().encode('{"model":"m"}')]) {
   const answer = await send(url, { method: "POST", headers: { "content-type": "application/json" }, body });
