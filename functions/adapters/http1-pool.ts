@@ -276,6 +276,10 @@ export class Http1Pool {
         })
       : netConnect({ host: hostname, port });
     socket.setNoDelay(true);
+    // TCP keep-alive probes after a second of silence, as node's agent sets on its sockets:
+    // an upstream that thinks for minutes before its first byte keeps its connection through
+    // NAT (a NAT gateway forgets a connection idle for 350 s) and a dead peer is found.
+    socket.setKeepAlive(true, 1_000);
     if (https)
       (socket as TLSSocket).on("session", (session: Buffer) => {
         this.session = session;
