@@ -71,7 +71,10 @@ export const countMessageTokens = anthropicRoute(
         path: "/messages/count_tokens",
         model,
         upstreamModel,
-        raw: upstreamModel === model ? raw : spliceTopLevel(raw, { set: { model: upstreamModel } }),
+        raw:
+          upstreamModel === model
+            ? raw
+            : spliceTopLevel(raw, { set: { model: upstreamModel } }, true),
         headers,
       }),
       model,

@@ -117,7 +117,9 @@ async function relayMessages(
               ...(outputTokens < maxTokens && { max_tokens: outputTokens }),
             };
             const raw =
-              Object.keys(set).length === 0 ? native.raw : spliceTopLevel(native.raw, { set });
+              Object.keys(set).length === 0
+                ? native.raw
+                : spliceTopLevel(native.raw, { set }, true);
             return { raw, headers };
           }
           const converted = served.bridge.request(

@@ -95,7 +95,10 @@ async function passToNative(
         path: "/responses/input_tokens",
         model,
         upstreamModel,
-        raw: upstreamModel === model ? raw : spliceTopLevel(raw, { set: { model: upstreamModel } }),
+        raw:
+          upstreamModel === model
+            ? raw
+            : spliceTopLevel(raw, { set: { model: upstreamModel } }, true),
       }),
       model,
       {

@@ -135,7 +135,7 @@ async function relayResponses(
     const kept = input?.filter((item) => !isSluiceReasoning(item));
     native =
       input && kept && kept.length < input.length
-        ? spliceTopLevel(request.raw, { set: { input: kept } })
+        ? spliceTopLevel(request.raw, { set: { input: kept } }, true)
         : request.raw;
     return native;
   };
@@ -171,7 +171,7 @@ async function relayResponses(
       ...(background && !stream && { stream: true }),
     };
     const history = nativeRaw();
-    const raw = Object.keys(set).length === 0 ? history : spliceTopLevel(history, { set });
+    const raw = Object.keys(set).length === 0 ? history : spliceTopLevel(history, { set }, true);
     return { raw };
   };
   // What is known of the channels without /responses (relay/protocol-gaps.ts), and what this

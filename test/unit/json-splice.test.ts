@@ -213,6 +213,9 @@ describe("spliceTopLevel", () => {
       const edits = randomEdits(r);
       const out = splice(doc.text, edits);
       expect(out, `seed ${seed}`).toBe(expectedText(doc, edits));
+      // Bytes JSON.parse accepted may be scanned without checking their strings: the same.
+      if (isJsonObject(doc.text.trim()))
+        expect(decode(spliceTopLevel(encode(doc.text), edits, true)), `seed ${seed}`).toBe(out);
       // Differential against JSON.parse: the edited fields hold the new values, the rest is
       // what JSON.parse read from the original.
       const want = JSON.parse(doc.text);
@@ -242,6 +245,47 @@ function isJsonObject(text: string): boolean {
     return false;
   }
 }
+
+describe("bytes known to be JSON (`parsed`)", () => {
+  /** A string's content dense in what a skip can trip on: quotes, backslash runs, non-ASCII. */
+  function trickyString(r: Random): string {
+    const pieces = ['"', "\\", "\\\\", "a", "é", "😀", "\n", "/", "u", "\u0001", "  "];
+    return Array.from({ length: r.int(r.int(4) === 0 ? 400 : 40) }, () => r.pick(pieces)).join("");
+  }
+
+  it("finds the same members as the checking scan, strings of every shape and length", () => {
+    for (let seed = 1; seed <= 4000; seed++) {
+      const r = random(seed);
+      const value = (depth: number): unknown => {
+        const kind = r.int(depth > 3 ? 2 : 4);
+        if (kind === 0) return trickyString(r);
+        if (kind === 1) return r.pick<unknown>([1, -0.5, true, null, "", "x"]);
+        if (kind === 2) return Array.from({ length: r.int(4) }, () => value(depth + 1));
+        return Object.fromEntries(
+          Array.from({ length: r.int(4) }, () => [trickyString(r), value(depth + 1)]),
+        );
+      };
+      const object = Object.fromEntries(
+        Array.from({ length: r.int(6) }, () => [trickyString(r), value(0)]),
+      );
+      const bytes = encode(JSON.stringify(object, null, r.pick([0, 1, "\t"])));
+      expect(scanTopLevel(bytes, true), `seed ${seed}`).toEqual(scanTopLevel(bytes));
+    }
+  });
+
+  it("ends a string at a quote after an even run of backslashes, wherever the run falls", () => {
+    for (let lead = 0; lead < 40; lead++) {
+      for (let run = 0; run < 12; run++) {
+        // `run` backslashes then a quote, as content: JSON.stringify escapes each of them.
+        const content = `${"x".repeat(lead)}${"\\".repeat(run)}"${"y".repeat(lead % 7)}`;
+        const text = JSON.stringify({ a: content, b: [content, { [content]: content }], c: 1 });
+        const bytes = encode(text);
+        expect(scanTopLevel(bytes, true), `${lead} ${run}`).toEqual(scanTopLevel(bytes));
+        expect(readTopLevel(bytes, "c", true)).toBe("1");
+      }
+    }
+  });
+});
 
 describe("malformed bodies", () => {
   const cases: [string, string][] = [

@@ -19,7 +19,9 @@ export interface UpstreamCall {
   form?: FormData;
   /**
    * A JSON body as bytes, sent exactly as they are (a pass-through of the client's own body,
-   * top-level edits spliced in by relay/json-splice.ts): takes the place of `json`.
+   * top-level edits spliced in by relay/json-splice.ts): takes the place of `json`. Always
+   * bytes JSON.parse accepts (a body readJsonObject read, spliced with JSON values, or made
+   * by JSON.stringify): adapters scan it as such (json-splice's `parsed`).
    */
   raw?: Uint8Array;
   /** Headers of the client's that the channel's protocol carries on (e.g. `anthropic-beta`). */

@@ -31,7 +31,7 @@ export function bedrockCountTokensRequest(
   if (model === undefined) return undefined;
   const client = call.raw ?? encoder.encode(JSON.stringify(call.json ?? {}));
   // count_tokens bodies have no max_tokens, which an InvokeModel body of Claude must have.
-  const lacksMax = readTopLevel(client, "max_tokens") === undefined;
+  const lacksMax = readTopLevel(client, "max_tokens", true) === undefined;
   const invoke = bedrockBody(
     client,
     call.headers?.["anthropic-beta"],

@@ -34,7 +34,7 @@ export function bedrockRequest(
   context: AdapterContext = {},
 ): UpstreamHttpRequest {
   const client = bodyBytes(call);
-  const stream = readTopLevel(client, "stream")?.trim() === "true";
+  const stream = readTopLevel(client, "stream", true)?.trim() === "true";
   const body = bedrockBody(client, call.headers?.["anthropic-beta"], channel);
   const operation = stream ? "invoke-with-response-stream" : "invoke";
   return signed(channel, modelPath(call.upstreamModel, operation), body, context, {
@@ -63,9 +63,9 @@ export function bedrockBody(
   const set: Record<string, unknown> = { ...extra, anthropic_version: BEDROCK_ANTHROPIC_VERSION };
   const { kept } = filterBetas(betaHeader, allowedBetas(channel.config));
   if (kept.length > 0) set.anthropic_beta = kept;
-  const system = withoutBillingBlock(readTopLevel(client, "system"));
+  const system = withoutBillingBlock(readTopLevel(client, "system", true));
   if (system !== undefined) set.system = system;
-  return spliceTopLevel(client, { set, remove: ["model", "stream"] });
+  return spliceTopLevel(client, { set, remove: ["model", "stream"] }, true);
 }
 
 /**
