@@ -20,7 +20,10 @@ export interface Http1Origin {
   ca?: string;
 }
 
-/** The most of a response's head (status line and headers) read before giving up: node's. */
+/**
+ * The most of a response's head (status line and headers) read before giving up: node's as
+ * Lambda starts it (`--max-http-header-size=81920`; node's own default is 16 KB).
+ */
 const MAX_HEAD_BYTES = 81_920;
 /** Connections open at once; exchanges beyond wait for one (node's agent had 128 sockets). */
 const MAX_CONNECTIONS = 128;
@@ -219,11 +222,15 @@ export class Http1Pool {
       sink.fail(new TypeError("Request path contains unescaped characters"), false);
       return undefined;
     }
+    if (!TOKEN.test(method)) {
+      sink.fail(new TypeError(`Method must be a valid HTTP token ["${method}"]`), false);
+      return undefined;
+    }
     let head = `${method} ${path} HTTP/1.1\r\n`;
     if (headers.host === undefined) head += `host: ${this.origin.host}\r\n`;
     for (const name in headers) {
-      const value = headers[name] as string;
-      if (!TOKEN.test(name) || INVALID_VALUE.test(value)) {
+      const value = headers[name];
+      if (!TOKEN.test(name) || typeof value !== "string" || INVALID_VALUE.test(value)) {
         sink.fail(new TypeError(`Invalid character in header "${name}"`), false);
         return undefined;
       }
@@ -280,10 +287,15 @@ export class Http1Pool {
     // an upstream that thinks for minutes before its first byte keeps its connection through
     // NAT (a NAT gateway forgets a connection idle for 350 s) and a dead peer is found.
     socket.setKeepAlive(true, 1_000);
-    if (https)
+    if (https) {
       (socket as TLSSocket).on("session", (session: Buffer) => {
         this.session = session;
       });
+      // A connection that failed does not lend its session to the next, as node's agent drops it.
+      socket.on("error", () => {
+        this.session = undefined;
+      });
+    }
     const connection = new Connection(socket, this, {
       released: (done) => {
         const next = this.waiting.shift();
@@ -428,6 +440,9 @@ class Connection {
   private pending: Exchange | undefined;
   /** Exchanges it has carried, the one in flight included. */
   private exchanges = 0;
+  /** Whether the last request is still being written, and whether to release it once it is. */
+  private writing = false;
+  private releaseWhenWritten = false;
   /** Bytes of the answer to the exchange in flight received so far. */
   private received = 0;
   // The answer being read.
@@ -463,7 +478,17 @@ class Connection {
     this.exchanges++;
     this.received = 0;
     this.socket.ref();
-    const sent = exchange.onSent && ((err?: Error | null) => err || exchange.onSent?.());
+    this.writing = true;
+    const sent = (err?: Error | null) => {
+      this.writing = false;
+      // A failed write fails the exchange through the socket's error.
+      if (err) return;
+      exchange.onSent?.();
+      if (this.releaseWhenWritten) {
+        this.releaseWhenWritten = false;
+        if (!this.closed) this.events.released(this);
+      }
+    };
     if (exchange.body === undefined)
       this.socket.write(exchange.request, exchange.utf8 ? "utf8" : "latin1", sent);
     else {
@@ -506,6 +531,10 @@ class Connection {
     for (;;) {
       if (this.framing === undefined) {
         const end = this.buffer.indexOf("\r\n\r\n");
+        // A head that ends its lines with a bare line feed is refused at once, as node does.
+        const bare = this.buffer.indexOf("\n\n");
+        if (bare !== -1 && (end === -1 || bare < end))
+          throw parseError("line feed without carriage return");
         if (end === -1) {
           if (this.buffer.length > MAX_HEAD_BYTES) throw parseError("response head too large");
           return;
@@ -644,7 +673,10 @@ class Connection {
       this.socket.unref();
     } else this.destroy();
     this.pool.finish(pending)?.end();
-    if (reusable) this.events.released(this);
+    // An answer that came before its request was all written (an upstream that refused it
+    // unread): the rest of the request goes out first, as node's client waits for it too.
+    if (reusable && this.writing) this.releaseWhenWritten = true;
+    else if (reusable) this.events.released(this);
   }
 
   /** The server ended its side: an answer framed by the close is whole now. */

@@ -82,10 +82,19 @@ export function forwardedHeaders(request: GatewayRequest): Record<string, string
   const headers: Record<string, string> = {};
   for (const name of ["anthropic-version", "anthropic-beta"]) {
     const value = request.headers[name];
+    // A value HTTP cannot carry on (a control character, or one past U+00FF) is the client's
+    // to mend: refused here, it would fail every channel's request as unsendable, and count
+    // against each channel's health as if the channel could not be reached.
+    if (value && UNSENDABLE.test(value)) {
+      throw new InvalidRequest(`${name}: the header holds characters HTTP cannot carry.`, name);
+    }
     if (value) headers[name] = value;
   }
   return headers;
 }
+
+/** What node's HTTP client refuses in a header value (ERR_INVALID_CHAR), as sluice's does. */
+const UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/;
 
 const SESSION_IN_USER_ID = /session_([0-9a-zA-Z-]+)/;
 

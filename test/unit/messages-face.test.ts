@@ -5,10 +5,11 @@
  * registered bridge: here a test-only one, standing in for bridges/messages-to-chat/).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionOf } from "../../shared/anthropic/request";
+import { forwardedHeaders, sessionOf } from "../../shared/anthropic/request";
 import { MessagesStreamRelay } from "../../shared/anthropic/stream";
 import { AnthropicStreamUsage } from "../../shared/billing/usage/anthropic";
 import {
+  InvalidRequest,
   ModelUnavailable,
   QuotaExceeded,
   RateLimited,
@@ -233,6 +234,36 @@ describe("the session a Messages call belongs to", () => {
     expect(sessionOf(request(), json)).toBe("s-2");
     expect(sessionOf(request(), { metadata: { user_id: "someone" } })).toBeUndefined();
     expect(sessionOf(request(), {})).toBeUndefined();
+  });
+});
+
+describe("the client's headers a Messages call carries on", () => {
+  const request = (headers: Record<string, string>) => ({ headers }) as unknown as GatewayRequest;
+  it("are anthropic-version and anthropic-beta, and a value HTTP cannot carry is the client's 400", () => {
+    expect(
+      forwardedHeaders(
+        request({ "anthropic-beta": "a,b", "anthropic-version": "2023-06-01", x: "y" }),
+      ),
+    ).toEqual({ "anthropic-beta": "a,b", "anthropic-version": "2023-06-01" });
+    // Past U+00FF, or a control character: no channel could be sent it (each would count as
+    // unreachable), so the call is refused before any is tried, in Anthropic's envelope.
+    for (const value of ["fine-\u20ac", "a\u0001b", "x\r\ny: 1"]) {
+      let thrown: unknown;
+      try {
+        forwardedHeaders(request({ "anthropic-beta": value }));
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, value).toBeInstanceOf(InvalidRequest);
+      expect(toAnthropicError(thrown)).toMatchObject({
+        status: 400,
+        type: "invalid_request_error",
+      });
+    }
+    // Latin-1 past ASCII goes on, as HTTP carries it.
+    expect(forwardedHeaders(request({ "anthropic-beta": "caf\u00e9" }))).toEqual({
+      "anthropic-beta": "caf\u00e9",
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Socket } from "node:net";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { upstreamHttpFetch } from "../../functions/adapters/upstream-http";
 import { RequestNotSent, type UpstreamFetch } from "../../shared/relay/upstream";
@@ -211,9 +211,10 @@ describe("upstreamHttpFetch, held to node:http's client", () => {
         else if (i === 2) socket.write("HTTP/1.1 2OO OK\r\n\r\n");
         else if (i === 3) socket.end(sse(["{}", "[DONE]"]).slice(0, -12));
         else if (i === 4) setTimeout(() => socket.destroy(), 5);
+        else if (i === 5) socket.write("HTTP/1.1 200 OK\ncontent-length: 2\n\n{}");
         else socket.write(answer("{}"));
       },
-      [post("{}"), post("{}"), post("{}"), post("{}"), post("{}"), post("{}")],
+      [post("{}"), post("{}"), post("{}"), post("{}"), post("{}"), post("{}"), post("{}")],
     );
     expect(outcomes.slice(0, 4)).toEqual([
       { error: "body", status: 200, body: '{"cut":t', sent: 1 },
@@ -221,6 +222,8 @@ describe("upstreamHttpFetch, held to node:http's client", () => {
       { error: "failed", sent: 1 },
       expect.objectContaining({ error: "body", status: 200 }),
     ]);
+    // A head whose lines end in bare line feeds fails at once (not at the caller's timeout).
+    expect(outcomes[5]).toEqual({ error: "failed", sent: 1 });
     expect(outcomes.at(-1)).toMatchObject({ status: 200, body: "{}" });
   });
 
@@ -274,6 +277,56 @@ describe("upstreamHttpFetch, held to node:http's client", () => {
     expect(forPool.connections).toBe(2);
     expect(forNode.connections).toBe(2);
     expect(stalled.every((left) => left > 0)).toBe(true);
+  });
+});
+
+describe("upstreamHttpFetch, held to node:http's client, early answers", () => {
+  it("sends the next call on a connection of its own while a refused request is still being written", async () => {
+    // An upstream that refuses a 6 MB request on its head (401), reads no more of it, and
+    // resets the connection 30 ms later; a small call after it must be answered, not failed.
+    const refuser = async () => {
+      let connections = 0;
+      const server = createServer((socket) => {
+        connections++;
+        socket.on("error", () => {});
+        let buffer = Buffer.alloc(0);
+        socket.on("data", (data: Buffer) => {
+          buffer = Buffer.concat([buffer, data]);
+          const end = buffer.indexOf("\r\n\r\n");
+          if (end === -1) return;
+          const length = Number(
+            /content-length: *(\d+)/i.exec(buffer.toString("latin1", 0, end))?.[1],
+          );
+          if (length > 1_000_000) {
+            socket.removeAllListeners("data");
+            socket.pause();
+            socket.write("HTTP/1.1 401 Unauthorized\r\ncontent-length: 2\r\n\r\n{}");
+            setTimeout(() => socket.resetAndDestroy(), 30);
+          } else if (buffer.length >= end + 4 + length) {
+            buffer = buffer.subarray(end + 4 + length);
+            socket.write(answer("{}"));
+          }
+        });
+      });
+      servers.push({ close: () => server.close() });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      return {
+        base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        connections: () => connections,
+      };
+    };
+    const viaNode = nodeHttpFetch();
+    servers.push({ close: () => viaNode.destroy() });
+    for (const fetch of [upstreamHttpFetch(), viaNode]) {
+      const upstream = await refuser();
+      const refused = await call(fetch, upstream.base, post("x".repeat(6 << 20), "text"));
+      const next = await call(fetch, upstream.base, post("{}", "text"));
+      expect([refused, next]).toEqual([
+        expect.objectContaining({ status: 401, body: "{}" }),
+        expect.objectContaining({ status: 200, body: "{}" }),
+      ]);
+      expect(upstream.connections()).toBe(2);
+    }
   });
 });
 
