@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { UNSENDABLE_HEADER_VALUE } from "../../shared/http/header-value";
 
 /** An exchange's answer: its status and its body as text. */
 export interface Http1Answer {
@@ -230,7 +231,7 @@ export class Http1Pool {
     if (headers.host === undefined) head += `host: ${this.origin.host}\r\n`;
     for (const name in headers) {
       const value = headers[name];
-      if (!TOKEN.test(name) || typeof value !== "string" || INVALID_VALUE.test(value)) {
+      if (!TOKEN.test(name) || typeof value !== "string" || UNSENDABLE_HEADER_VALUE.test(value)) {
         sink.fail(new TypeError(`Invalid character in header "${name}"`), false);
         return undefined;
       }
@@ -708,8 +709,6 @@ function tokens(value: string): string[] {
     .filter(Boolean);
 }
 
-/** A header value node refuses to send (ERR_INVALID_CHAR): controls other than tab, or past U+00FF. */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Methods node sends no Content-Length for when they carry no body. */
 const NO_BODY = /^(?:GET|HEAD|DELETE|OPTIONS|TRACE|CONNECT)$/;
 

@@ -1,5 +1,6 @@
 import { InvalidRequest } from "../errors";
 import { isObject, type JsonObject, readJsonObject } from "../http/body";
+import { UNSENDABLE_HEADER_VALUE } from "../http/header-value";
 import type { GatewayRequest } from "../http/types";
 
 /** Answers above this many tokens exist nowhere: a larger max_tokens is a mistake (400). */
@@ -85,16 +86,13 @@ export function forwardedHeaders(request: GatewayRequest): Record<string, string
     // A value HTTP cannot carry on (a control character, or one past U+00FF) is the client's
     // to mend: refused here, it would fail every channel's request as unsendable, and count
     // against each channel's health as if the channel could not be reached.
-    if (value && UNSENDABLE.test(value)) {
+    if (value && UNSENDABLE_HEADER_VALUE.test(value)) {
       throw new InvalidRequest(`${name}: the header holds characters HTTP cannot carry.`, name);
     }
     if (value) headers[name] = value;
   }
   return headers;
 }
-
-/** What node's HTTP client refuses in a header value (ERR_INVALID_CHAR), as sluice's does. */
-const UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/;
 
 const SESSION_IN_USER_ID = /session_([0-9a-zA-Z-]+)/;
 
