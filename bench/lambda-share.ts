@@ -76,7 +76,8 @@ const INIT_AT_FULL_CORE = process.env.BENCH_INIT_AT === "full";
 const FLOOR = process.env.BENCH_TARGET === "floor";
 /**
  * BENCH_BASELINE=<an API bundle>: that bundle (say, a copy of bench/.build/lambda-share/api/
- * index.mjs made before a change, kept at the same depth so that its imports resolve) runs in
+ * made before a change, kept at the same depth so that its imports resolve: its entry.mjs, or
+ * the index.mjs of a build from before the entry) runs in
  * the proxy's place, in the same shim and environment as sluice: an A/B of two builds, call by
  * call in one run, whose ratios the machine's noise touches far less than two runs'.
  */

@@ -1,6 +1,7 @@
 /**
- * What the share bench runs in its cgroups, built with esbuild: the API function's bundle as
- * `cdk synth` builds it (the stack's bundling settings, infra/constructs/function-defaults.ts),
+ * What the share bench runs in its cgroups, built with esbuild: the API function's bundle and
+ * its entry as `cdk synth` builds them (the stack's bundling settings,
+ * infra/constructs/function-defaults.ts and api.ts),
  * and the runtime shim, the bare proxy and the design's floor as plain node scripts (no tsx in
  * those processes).
  */
@@ -9,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 export interface ShareBundles {
-  /** The API function's bundle, as a file URL for import(). */
+  /** The API function's entry (its handler's file, which imports the bundle), as a file URL. */
   api: string;
   /** The design's floor in the function's place (lambda-share/floor.ts), the same way. */
   floor: string;
@@ -17,27 +18,41 @@ export interface ShareBundles {
   proxy: string;
 }
 
-export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
+/**
+ * The API function's code as `cdk synth` builds it, in `dir`: the bundle (index.mjs, as
+ * NodejsFunction runs esbuild for an ESM function, the entry as infra/constructs/api.ts names
+ * it) and the entry that imports it (entry.mjs, as the API's afterBundling hook builds it).
+ * Returns the entry's file URL. `minify`: false keeps the names, for reading a CPU profile.
+ */
+export async function buildApiFunction(dir: string, minify = true): Promise<string> {
   // The CDK is imported only here: it takes about a second.
   const { nodeFunctionDefaults } = await import("../../infra/constructs/function-defaults");
   const cdk = nodeFunctionDefaults.bundling;
-  const api = join(outDir, "api", "index.mjs");
-  // As NodejsFunction runs esbuild for an ESM function (the entry as infra/constructs/api.ts names it).
+  const common = { bundle: true, platform: "node", format: "esm", target: cdk.target } as const;
   await build({
+    ...common,
     entryPoints: [resolve("functions/api/handler.ts")],
-    outfile: api,
-    bundle: true,
-    platform: "node",
-    format: "esm",
+    outfile: join(dir, "index.mjs"),
     mainFields: ["module", "main"],
-    target: cdk.target,
-    // BENCH_MINIFY=0 keeps the names, for reading a CPU profile (BENCH_CPU_PROFILE).
-    minify: process.env.BENCH_MINIFY === "0" ? false : cdk.minify,
+    minify: minify && cdk.minify,
     sourcemap: cdk.sourceMap,
     banner: { js: cdk.banner },
     external: cdk.externalModules,
     logLevel: "warning",
   });
+  const entry = join(dir, "entry.mjs");
+  await build({
+    ...common,
+    entryPoints: [resolve("functions/api/entry.ts")],
+    outfile: entry,
+    minify: true,
+    logLevel: "warning",
+  });
+  return pathToFileURL(entry).href;
+}
+
+export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
+  const { nodeFunctionDefaults } = await import("../../infra/constructs/function-defaults");
   const script = async (entry: string, name: string) => {
     const outfile = join(outDir, `${name}.mjs`);
     await build({
@@ -47,14 +62,15 @@ export async function buildShareBundles(outDir: string): Promise<ShareBundles> {
       platform: "node",
       format: "esm",
       target: "node20",
-      banner: { js: cdk.banner },
+      banner: { js: nodeFunctionDefaults.bundling.banner },
       external: ["@aws-sdk/*"],
       logLevel: "warning",
     });
     return outfile;
   };
   return {
-    api: pathToFileURL(api).href,
+    // BENCH_MINIFY=0 keeps the names, for reading a CPU profile (BENCH_CPU_PROFILE).
+    api: await buildApiFunction(join(outDir, "api"), process.env.BENCH_MINIFY !== "0"),
     floor: pathToFileURL(await script("bench/lambda-share/floor.ts", "floor")).href,
     shim: await script("bench/lambda-share/shim.ts", "shim"),
     proxy: await script("bench/perf/proxy.ts", "proxy"),

@@ -1,7 +1,8 @@
 /**
  * A Lambda execution environment for the API function's bundle, as the share bench runs it:
  * started in a cgroup at a memory size's CPU share with the runtime's node flags, it imports the
- * bundle (BENCH_API_BUNDLE) as the Node.js runtime does, timing the import, and serves its
+ * function's entry (BENCH_API_BUNDLE, which imports the bundle) as the Node.js runtime does,
+ * timing the import, and serves its
  * streaming handler behind the local function URL server, as a function URL invokes it. An
  * invocation ends when the handler's promise settles: after the response, once the
  * settlement and the log line are written.

@@ -52,13 +52,17 @@ export class Api extends Construct {
           beforeBundling: () => [],
           beforeInstall: () => [],
           // Without its table of file sizes, as esbuild's is left out; errors still show.
+          // The entry that imports the bundle (index.mjs), compiled whole at a small share of
+          // a vCPU, is a file of its own (functions/api/entry.ts): the function's handler.
           afterBundling: (inputDir: string, outputDir: string) => [
             `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console" --quiet`,
             ...sideBundles(inputDir, outputDir),
+            `cd "${inputDir}" && npx --no-install esbuild functions/api/entry.ts --bundle --minify --format=esm --platform=node --target=${nodeFunctionDefaults.bundling.target} --log-level=warning --outfile="${outputDir}/entry.mjs"`,
           ],
         },
       },
       entry: fromProjectRoot("functions/api/handler.ts"),
+      handler: "entry.handler",
       memorySize: props.memoryMiB,
       reservedConcurrentExecutions: props.reservedConcurrency,
       timeout: Duration.seconds(API_FUNCTION.timeoutSeconds),

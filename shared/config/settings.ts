@@ -20,6 +20,11 @@ export interface Settings {
    */
   optimisingCompiler?: boolean;
   /**
+   * Whether the API function's bundle is compiled whole when it is imported, or each function
+   * when first called. Unset: by the function's memory size (functions/api/compiler-tiers.ts).
+   */
+  compileAtInit?: boolean;
+  /**
    * How long one DynamoDB request may wait for its answer before it is tried again (three
    * attempts): a DynamoDB that stops answering costs a call a few seconds and a 503.
    */
@@ -265,6 +270,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     cacheTtlMs: int(env, "SLUICE_CACHE_TTL_MS", 10_000),
     acceptLegacyCredentials: flag(env, "SLUICE_ACCEPT_LEGACY_CREDENTIALS"),
     optimisingCompiler: flag(env, "SLUICE_OPTIMISING_COMPILER"),
+    compileAtInit: flag(env, "SLUICE_COMPILE_AT_INIT"),
     dynamoAttemptTimeoutMs: int(env, "SLUICE_DYNAMODB_TIMEOUT_MS", 2_000),
     upstreamConnectTimeoutMs: int(env, "SLUICE_UPSTREAM_CONNECT_TIMEOUT_MS", 10_000),
     upstreamTimeoutMs: answerMs,

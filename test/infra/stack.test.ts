@@ -374,7 +374,8 @@ describe("functions", () => {
     const fn = properties(id);
     expect(fn.Runtime).toBe("nodejs22.x");
     expect(fn.Architectures).toEqual(["arm64"]);
-    expect(fn.Handler).toBe("index.handler");
+    // The API's handler is its entry, which imports the bundle (functions/api/entry.ts).
+    expect(fn.Handler).toBe(id === ids.api ? "entry.handler" : "index.handler");
     // The functions that call upstreams also name the channel key (see "channel keys").
     const { [RESOURCE_ENV.channelKey]: _channelKey, ...variables } = (
       fn.Environment as { Variables: Json }
@@ -400,6 +401,14 @@ describe("functions", () => {
     expect(bundle).not.toMatch(/\n {2,}(const|let|return|if|function|await)\b/);
     expect(bundle.length / bundle.split("\n").length).toBeGreaterThan(200);
     expect(existsSync(join(assetDir, "index.mjs.map"))).toBe(true);
+  });
+
+  it("ships the API's entry beside its bundle, importing it", () => {
+    const entry = readFileSync(join(assetOf(ids.api), "entry.mjs"), "utf8");
+    expect(entry).toContain('"./index.mjs"');
+    expect(entry).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    // Its own: none of the bundle inside it.
+    expect(entry.length).toBeLessThan(20_000);
   });
 
   it("ships the console beside the API's bundle, and only there", () => {

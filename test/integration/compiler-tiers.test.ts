@@ -4,9 +4,18 @@
  * nothing its calls make hot is optimised, at a full vCPU it is, as V8 does by default
  * (functions/api/compiler-tiers.ts). `--trace-opt` makes node print each optimising
  * compilation; what counts is what it prints while the process serves calls.
+ *
+ * And as built for Lambda (its entry.mjs and bundle, as `cdk synth` builds them), at 128 MB its
+ * bundle is compiled whole when the entry imports it: V8's log of function events
+ * (`--log-function-events`) shows no function of the bundle compiled at its first call, where
+ * at a full vCPU hundreds are.
  */
 import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApiFunction } from "../../bench/lambda-share/bundles";
 import { spawnApiProcess, stopProcesses } from "../fixtures/core";
 import type { UpstreamFixture } from "../fixtures/upstream";
 import { createFixtureChannel, createKey, createUser, openai, sluice } from "./support";
@@ -34,9 +43,16 @@ async function optimisedWhileServing(memory: number): Promise<number> {
     },
   });
   children.push(child);
+  await serveCalls(url, 100);
+  await stopProcesses(children);
+  return optimised;
+}
+
+/** `count` chat calls through the API at `url`, every other one streamed, each read whole. */
+async function serveCalls(url: string, count: number): Promise<void> {
   const { secret } = await createKey(await createUser({ paidUsd: 1 }));
   const client = openai(secret, { baseURL: `${url}/v1` });
-  for (let call = 0; call < 100; call++) {
+  for (let call = 0; call < count; call++) {
     const answer = await client.chat.completions.create({
       model,
       messages: [{ role: "user", content: `Say hello ${call}` }],
@@ -44,9 +60,39 @@ async function optimisedWhileServing(memory: number): Promise<number> {
       stream: call % 2 === 0,
     });
     if (Symbol.asyncIterator in answer) for await (const _ of answer);
+    else expect(answer.choices[0]?.message.content).toBeTruthy();
   }
+}
+
+/**
+ * How many of the bundle's functions V8 compiled at their first call (lazily) in a process of
+ * the API as built for Lambda, at `memory` MB, from its start through two calls.
+ */
+async function compiledLazily(entry: string, memory: number, dir: string): Promise<number> {
+  // A log per isolate (V8 prefixes each file's name): tsx's loader runs in an isolate of its own.
+  const name = `v8-${memory}.log`;
+  const { url, child } = await spawnApiProcess(sluice, {
+    env: {
+      API_ENTRY: entry,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memory),
+      JANITOR_INTERVAL_MS: "3600000",
+    },
+    nodeFlags: ["--log-function-events", `--logfile=${join(dir, name)}`],
+    onLine: () => {},
+  });
+  children.push(child);
+  await serveCalls(url, 2);
   await stopProcesses(children);
-  return optimised;
+  // script-details,<script id>,<url>,…  function,<event>,<script id>,…
+  const bundle = new URL("index.mjs", entry).href;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(name))) {
+    const lines = readFileSync(join(dir, file), "utf8").split("\n");
+    const script = lines.find((l) => l.startsWith(`script-details,`) && l.includes(bundle));
+    if (!script) continue;
+    const id = script.split(",")[1];
+    return lines.filter((l) => l.startsWith(`function,parse-function,${id},`)).length;
+  }
+  throw new Error(`V8's logs name no script ${bundle}`);
 }
 
 describe("the API function's compilers", () => {
@@ -55,5 +101,16 @@ describe("the API function's compilers", () => {
     expect(await optimisedWhileServing(1769)).toBeGreaterThan(0);
     // Two processes started and 200 calls served under --trace-opt: about 19 s on a quiet
     // machine, past the default 30 s beside other work.
+  }, 120_000);
+
+  it("compile the bundle whole at initialisation at 128 MB, each function at its first call at a full vCPU", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-api-build-"));
+    try {
+      const entry = await buildApiFunction(dir);
+      expect(await compiledLazily(entry, 128, dir)).toBe(0);
+      expect(await compiledLazily(entry, 1769, dir)).toBeGreaterThan(100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -1,10 +1,16 @@
 /**
- * The rule by which the API function stops at V8's baseline compiler below OPTIMISING_FROM_MB
- * (functions/api/compiler-tiers.ts). That V8 then optimises nothing, and that the handler
- * applies the rule: test/integration/compiler-tiers.test.ts.
+ * The rules by which the API function stops at V8's baseline compiler, and compiles its bundle
+ * whole at import, below OPTIMISING_FROM_MB (functions/api/compiler-tiers.ts), and the import
+ * that compiles a module whole. That V8 then optimises nothing, and that the handler and the
+ * entry built for Lambda apply the rules: test/integration/compiler-tiers.test.ts.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { OPTIMISING_FROM_MB, optimising } from "../../functions/api/compiler-tiers";
+import { compilesAtInit, OPTIMISING_FROM_MB, optimising } from "../../functions/api/compiler-tiers";
 import { loadSettings } from "../../shared/config/settings";
 
 describe("the rule", () => {
@@ -25,4 +31,84 @@ describe("the rule", () => {
     expect(at(128, chosen(""))).toBe(false);
     expect(() => chosen("off")).toThrow(/SLUICE_OPTIMISING_COMPILER must be true or false/);
   });
+});
+
+describe("compiling at initialisation", () => {
+  const at = (memory: number, chosen?: boolean) =>
+    compilesAtInit(chosen, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memory) });
+
+  it("compiles whole below OPTIMISING_FROM_MB, not from there up nor outside Lambda", () => {
+    expect([128, 256, OPTIMISING_FROM_MB - 1].map((mb) => at(mb))).toEqual([true, true, true]);
+    expect([OPTIMISING_FROM_MB, 1769].map((mb) => at(mb))).toEqual([false, false]);
+    expect(compilesAtInit(undefined, {})).toBe(false);
+  });
+
+  it("follows SLUICE_COMPILE_AT_INIT over the memory size; another value stops the function", () => {
+    const chosen = (value: string) => loadSettings({ SLUICE_COMPILE_AT_INIT: value }).compileAtInit;
+    expect(at(128, chosen("false"))).toBe(false);
+    expect(at(1769, chosen("TRUE"))).toBe(true);
+    expect(at(128, chosen(""))).toBe(true);
+    expect(() => chosen("yes")).toThrow(/SLUICE_COMPILE_AT_INIT must be true or false/);
+  });
+
+  /**
+   * In a node of its own, logging V8's function events: a module imported by importCompiled,
+   * then another by a plain import, each function called once. Returns the names of the
+   * functions of each module that V8 compiled at their first call.
+   */
+  function lazilyCompiled(whole: boolean): { first: string[]; next: string[] } {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-compile-"));
+    try {
+      const module = (name: string) => {
+        const file = join(dir, `${name}.mjs`);
+        writeFileSync(file, `export function ${name}() { return [1, 2].map((x) => x * 2); }\n`);
+        return pathToFileURL(file).href;
+      };
+      const [first, next] = [module("first"), module("next")];
+      const tiers = pathToFileURL(join(process.cwd(), "functions/api/compiler-tiers.ts")).href;
+      const script = `
+        const { importCompiled } = await import(${JSON.stringify(tiers)});
+        const a = await importCompiled(${JSON.stringify(first)}, ${whole});
+        const b = await import(${JSON.stringify(next)});
+        a.first();
+        b.next();`;
+      const run = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "--log-function-events",
+          `--logfile=${join(dir, "v8.log")}`,
+          "--input-type=module",
+          "-e",
+          script,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      // One log per isolate (tsx's loader has its own): the events of the scripts named.
+      const events = readdirSync(dir)
+        .filter((f) => f.endsWith("v8.log"))
+        .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n"));
+      const lazy = (url: string) => {
+        const ids = events
+          .filter((l) => l.startsWith("script-details,") && l.includes(url))
+          .map((l) => l.split(",")[1]);
+        return events
+          .filter((l) => ids.some((id) => l.startsWith(`function,parse-function,${id},`)))
+          .map((l) => l.split(",").slice(7).join(",") || "(arrow)");
+      };
+      return { first: lazy(first), next: lazy(next) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("compiles the module imported whole as it reads it, and what is imported after it lazily", () => {
+    const whole = lazilyCompiled(true);
+    expect(whole.first).toEqual([]);
+    expect(whole.next).toContain("next");
+    // Without it, the first module's functions too are compiled when first called.
+    expect(lazilyCompiled(false).first).toContain("first");
+  }, 30_000);
 });
