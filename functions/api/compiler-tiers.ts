@@ -12,7 +12,7 @@
  * TurboFan's faster code wins.
  *
  * When: V8 compiles a function when it is first called, and a cold instance's first call
- * compiles some 300 of sluice's on its way to its first byte — at 128 MB's share a quarter of a
+ * compiles some 290 of sluice's on its way to its first byte — at 128 MB's share a quarter of a
  * second of waiting. Below the same size the function's bundle is compiled whole as it is
  * imported, in the init phase (which Lambda runs faster than the share), for some 12 MB more
  * held by the process (measured: README, Performance).
@@ -57,8 +57,12 @@ export function compilesAtInit(chosen: boolean | undefined, env: NodeJS.ProcessE
 }
 
 /**
- * Imports a module; `whole`, with every function of it compiled as it is read (`--no-lazy`
- * for this import only: its top-level code runs under the flag too, what it loads later not).
+ * Imports a module; `whole`, with every function of it compiled as it is read (`--no-lazy`,
+ * the flag a process otherwise never has). Until the flag is lifted, whatever else V8 compiles
+ * is compiled whole too — the modules the import loads (Node's built-in ones among them, whose
+ * code cache V8 then turns down for the changed flags) — so the module lifts it itself once
+ * its script is compiled, before its top-level code loads anything (compiledWhole); if it
+ * does not, the import's end does.
  */
 export async function importCompiled<T>(url: string, whole: boolean): Promise<T> {
   if (!whole) return (await import(url)) as T;
@@ -66,6 +70,16 @@ export async function importCompiled<T>(url: string, whole: boolean): Promise<T>
   try {
     return (await import(url)) as T;
   } finally {
-    setFlagsFromString("--lazy");
+    compiledWhole();
   }
+}
+
+/**
+ * Lifts importCompiled's flag: the functions V8 compiles from here on are compiled when first
+ * called. The API's bundle calls it first thing (functions/api/handler.ts): by then its one
+ * script is compiled, and what its initialisation loads (the KMS client on AWS, say) is not
+ * compiled whole. Harmless where no import set the flag (the default is lazy).
+ */
+export function compiledWhole(): void {
+  setFlagsFromString("--lazy");
 }

@@ -11,8 +11,7 @@
  * at a full vCPU hundreds are.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApiFunction } from "../../bench/lambda-share/bundles";
@@ -104,7 +103,10 @@ describe("the API function's compilers", () => {
   }, 120_000);
 
   it("compile the bundle whole at initialisation at 128 MB, each function at its first call at a full vCPU", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-api-build-"));
+    // Inside the project, as the bench builds it: the bundle's external imports (the AWS SDK,
+    // the side bundles) resolve from its node_modules.
+    mkdirSync(".cache", { recursive: true });
+    const dir = mkdtempSync(join(process.cwd(), ".cache", "api-build-"));
     try {
       const entry = await buildApiFunction(dir);
       expect(await compiledLazily(entry, 128, dir)).toBe(0);

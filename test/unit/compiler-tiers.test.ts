@@ -53,24 +53,39 @@ describe("compiling at initialisation", () => {
 
   /**
    * In a node of its own, logging V8's function events: a module imported by importCompiled,
-   * then another by a plain import, each function called once. Returns the names of the
-   * functions of each module that V8 compiled at their first call.
+   * whose top-level code lifts the flag (`lifts`) and then imports another; then a third by a
+   * plain import; each function called once. Returns the names of the functions of each that
+   * V8 compiled at their first call.
    */
-  function lazilyCompiled(whole: boolean): { first: string[]; next: string[] } {
+  function lazilyCompiled(
+    whole: boolean,
+    lifts = true,
+  ): { first: string[]; loaded: string[]; next: string[] } {
     const dir = mkdtempSync(join(tmpdir(), "sluice-compile-"));
     try {
-      const module = (name: string) => {
+      const tiers = pathToFileURL(join(process.cwd(), "functions/api/compiler-tiers.ts")).href;
+      const module = (name: string, top = "") => {
         const file = join(dir, `${name}.mjs`);
-        writeFileSync(file, `export function ${name}() { return [1, 2].map((x) => x * 2); }\n`);
+        writeFileSync(
+          file,
+          `${top}export function ${name}() { return [1, 2].map((x) => x * 2); }\n`,
+        );
         return pathToFileURL(file).href;
       };
-      const [first, next] = [module("first"), module("next")];
-      const tiers = pathToFileURL(join(process.cwd(), "functions/api/compiler-tiers.ts")).href;
+      const loaded = module("loaded");
+      const first = module(
+        "first",
+        `import { compiledWhole } from ${JSON.stringify(tiers)};
+        ${lifts ? "compiledWhole();" : ""}
+        export const { loaded } = await import(${JSON.stringify(loaded)});\n`,
+      );
+      const next = module("next");
       const script = `
         const { importCompiled } = await import(${JSON.stringify(tiers)});
         const a = await importCompiled(${JSON.stringify(first)}, ${whole});
         const b = await import(${JSON.stringify(next)});
         a.first();
+        a.loaded();
         b.next();`;
       const run = spawnSync(
         process.execPath,
@@ -92,23 +107,28 @@ describe("compiling at initialisation", () => {
         .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n"));
       const lazy = (url: string) => {
         const ids = events
-          .filter((l) => l.startsWith("script-details,") && l.includes(url))
+          .filter((l) => l.startsWith("script-details,") && l.endsWith(`,${url},0,0,`))
           .map((l) => l.split(",")[1]);
         return events
           .filter((l) => ids.some((id) => l.startsWith(`function,parse-function,${id},`)))
           .map((l) => l.split(",").slice(7).join(",") || "(arrow)");
       };
-      return { first: lazy(first), next: lazy(next) };
+      return { first: lazy(first), loaded: lazy(loaded), next: lazy(next) };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  it("compiles the module imported whole as it reads it, and what is imported after it lazily", () => {
+  it("compiles the module imported whole as it reads it, and what loads once it lifts the flag lazily", () => {
     const whole = lazilyCompiled(true);
     expect(whole.first).toEqual([]);
+    expect(whole.loaded).toContain("loaded");
     expect(whole.next).toContain("next");
-    // Without it, the first module's functions too are compiled when first called.
+    // Until it lifts the flag, what it loads is compiled whole too (the import's end lifts it).
+    const unlifted = lazilyCompiled(true, false);
+    expect(unlifted.loaded).toEqual([]);
+    expect(unlifted.next).toContain("next");
+    // Without importCompiled, the first module's functions too are compiled when first called.
     expect(lazilyCompiled(false).first).toContain("first");
   }, 30_000);
 });
