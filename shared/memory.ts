@@ -10,6 +10,11 @@ const MB = 1024 * 1024;
  * first small call (66 MB: its code, modules and caches), and 6 to spare (the peaks of the
  * heaviest bodies admitted came within 4 MB of 128 with less). What a call may parse
  * (shared/json-limits.ts) is what the function's memory leaves beside it.
+ *
+ * With the bundle compiled whole at initialisation (below 512 MB: functions/api/compiler-tiers.ts)
+ * the process holds 78 MB, more than this. Kept at 72, as measured: the heaviest bodies admitted
+ * still peak at 118 MB (122 with the tokenizer loaded), since V8 collects harder near its limit;
+ * but makeRoomFor then collects before nearly every body of 0.5–1 MB (README, Performance).
  */
 export const HELD_MB = 72;
 
