@@ -14,7 +14,8 @@ const MB = 1024 * 1024;
  * With the bundle compiled whole at initialisation (below 512 MB: functions/api/compiler-tiers.ts)
  * the process holds 78 MB, more than this. Kept at 72, as measured: the heaviest bodies admitted
  * still peak at 118 MB (122 with the tokenizer loaded), since V8 collects harder near its limit;
- * but makeRoomFor then collects before more of the bodies of 0.5–1 MB (README, Performance).
+ * holding more, the process more often collects before a large body (makeRoomFor; README,
+ * Performance).
  */
 export const HELD_MB = 72;
 
