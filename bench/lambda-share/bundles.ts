@@ -28,11 +28,13 @@ export async function buildApiFunction(dir: string, minify = true): Promise<stri
   // The CDK is imported only here: it takes about a second.
   const { nodeFunctionDefaults } = await import("../../infra/constructs/function-defaults");
   const cdk = nodeFunctionDefaults.bundling;
-  const common = { bundle: true, platform: "node", format: "esm", target: cdk.target } as const;
   await build({
-    ...common,
     entryPoints: [resolve("functions/api/handler.ts")],
     outfile: join(dir, "index.mjs"),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: cdk.target,
     mainFields: ["module", "main"],
     minify: minify && cdk.minify,
     sourcemap: cdk.sourceMap,
@@ -40,15 +42,8 @@ export async function buildApiFunction(dir: string, minify = true): Promise<stri
     external: cdk.externalModules,
     logLevel: "warning",
   });
-  const entry = join(dir, "entry.mjs");
-  await build({
-    ...common,
-    entryPoints: [resolve("functions/api/entry.ts")],
-    outfile: entry,
-    minify: true,
-    logLevel: "warning",
-  });
-  return pathToFileURL(entry).href;
+  const { buildApiEntry } = await import("../../infra/api-entry");
+  return pathToFileURL(buildApiEntry(dir)).href;
 }
 
 export async function buildShareBundles(outDir: string): Promise<ShareBundles> {

@@ -57,7 +57,7 @@ export class Api extends Construct {
           afterBundling: (inputDir: string, outputDir: string) => [
             `cd "${inputDir}" && npx --no-install tsx console/build.ts "${outputDir}/console" --quiet`,
             ...sideBundles(inputDir, outputDir),
-            `cd "${inputDir}" && npx --no-install esbuild functions/api/entry.ts --bundle --minify --format=esm --platform=node --target=${nodeFunctionDefaults.bundling.target} --log-level=warning --outfile="${outputDir}/entry.mjs"`,
+            `cd "${inputDir}" && npx --no-install tsx infra/api-entry.ts "${outputDir}"`,
           ],
         },
       },

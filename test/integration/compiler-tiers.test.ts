@@ -11,12 +11,13 @@
  * at a full vCPU hundreds are.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApiFunction } from "../../bench/lambda-share/bundles";
 import { spawnApiProcess, stopProcesses } from "../fixtures/core";
 import type { UpstreamFixture } from "../fixtures/upstream";
+import { compiledLazily } from "../fixtures/v8-log";
 import { createFixtureChannel, createKey, createUser, openai, sluice } from "./support";
 
 let upstream: UpstreamFixture;
@@ -67,8 +68,7 @@ async function serveCalls(url: string, count: number): Promise<void> {
  * How many of the bundle's functions V8 compiled at their first call (lazily) in a process of
  * the API as built for Lambda, at `memory` MB, from its start through two calls.
  */
-async function compiledLazily(entry: string, memory: number, dir: string): Promise<number> {
-  // A log per isolate (V8 prefixes each file's name): tsx's loader runs in an isolate of its own.
+async function compiledLazilyServing(entry: string, memory: number, dir: string): Promise<number> {
   const name = `v8-${memory}.log`;
   const { url, child } = await spawnApiProcess(sluice, {
     env: {
@@ -82,16 +82,7 @@ async function compiledLazily(entry: string, memory: number, dir: string): Promi
   children.push(child);
   await serveCalls(url, 2);
   await stopProcesses(children);
-  // script-details,<script id>,<url>,…  function,<event>,<script id>,…
-  const bundle = new URL("index.mjs", entry).href;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(name))) {
-    const lines = readFileSync(join(dir, file), "utf8").split("\n");
-    const script = lines.find((l) => l.startsWith(`script-details,`) && l.includes(bundle));
-    if (!script) continue;
-    const id = script.split(",")[1];
-    return lines.filter((l) => l.startsWith(`function,parse-function,${id},`)).length;
-  }
-  throw new Error(`V8's logs name no script ${bundle}`);
+  return compiledLazily(dir, name, new URL("index.mjs", entry).href).length;
 }
 
 describe("the API function's compilers", () => {
@@ -109,8 +100,8 @@ describe("the API function's compilers", () => {
     const dir = mkdtempSync(join(process.cwd(), ".cache", "api-build-"));
     try {
       const entry = await buildApiFunction(dir);
-      expect(await compiledLazily(entry, 128, dir)).toBe(0);
-      expect(await compiledLazily(entry, 1769, dir)).toBeGreaterThan(100);
+      expect(await compiledLazilyServing(entry, 128, dir)).toBe(0);
+      expect(await compiledLazilyServing(entry, 1769, dir)).toBeGreaterThan(100);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,13 +5,14 @@
  * entry built for Lambda apply the rules: test/integration/compiler-tiers.test.ts.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compilesAtInit, OPTIMISING_FROM_MB, optimising } from "../../functions/api/compiler-tiers";
 import { loadSettings } from "../../shared/config/settings";
+import { compiledLazily } from "../fixtures/v8-log";
 
 describe("the rule", () => {
   const at = (memory: number, chosen?: boolean) =>
@@ -101,18 +102,7 @@ describe("compiling at initialisation", () => {
         { encoding: "utf8" },
       );
       expect(run.status, run.stderr).toBe(0);
-      // One log per isolate (tsx's loader has its own): the events of the scripts named.
-      const events = readdirSync(dir)
-        .filter((f) => f.endsWith("v8.log"))
-        .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n"));
-      const lazy = (url: string) => {
-        const ids = events
-          .filter((l) => l.startsWith("script-details,") && l.endsWith(`,${url},0,0,`))
-          .map((l) => l.split(",")[1]);
-        return events
-          .filter((l) => ids.some((id) => l.startsWith(`function,parse-function,${id},`)))
-          .map((l) => l.split(",").slice(7).join(",") || "(arrow)");
-      };
+      const lazy = (url: string) => compiledLazily(dir, "v8.log", url);
       return { first: lazy(first), loaded: lazy(loaded), next: lazy(next) };
     } finally {
       rmSync(dir, { recursive: true, force: true });
